@@ -1,0 +1,195 @@
+# tests/netns/lib.sh: the test bed of DESIGN.md §9 in network namespaces.
+#
+#   [rv]  198.51.100.53 ─┐
+#   [pub] 198.51.100.7  ─┤ [inet]: bridge br0, routes 198.51.100.0/24
+#   [natA] 203.0.113.10 ─┤        and 203.0.113.0/24 (.1 in each)
+#   [natB] 203.0.113.20 ─┘
+#   [hostA] 192.168.1.2 ── natA lan0 192.168.1.1 (masquerade, stateful filter)
+#   [hostB] 192.168.2.2 ── natB lan0 192.168.2.1
+#
+# Namespace names carry the test's PID ("at<PID>-hostA"). Everything the
+# test starts goes through nt_bg so that cleanup kills it by PID; cleanup
+# runs on any exit and audits that no process, namespace or table is left.
+#
+# Usage in a test:   . "$AT_SRC/tests/netns/lib.sh"; nt_setup; nt_topology
+set -eu
+
+AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+AT_BUILD=${AT_BUILD:-$AT_SRC/build}
+NT_P="at$$"
+NT_DIR=$(mktemp -d "/tmp/autotunnel-test.$$.XXXXXX")
+NT_PIDS=""
+NT_NAMESPACES=""
+NT_FAILED=0
+
+nt_log() { printf '%s\n' "$*"; }
+nt_fail() { printf 'FAIL: %s\n' "$*" >&2; NT_FAILED=1; exit 1; }
+nt_pass() { printf 'ok: %s\n' "$*"; }
+
+nt_need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root (network namespaces)"
+		exit 77
+	fi
+}
+
+# The full namespace name of a host.
+nt_ns() { printf '%s-%s' "$NT_P" "$1"; }
+
+# Run a command inside host $1.
+nt_exec() {
+	local h=$1; shift
+	ip netns exec "$(nt_ns "$h")" "$@"
+}
+
+# Start a command in the background inside host $1; its output goes to
+# $NT_DIR/$2.log. Sets NT_LAST_PID.
+nt_bg() {
+	local h=$1 name=$2; shift 2
+	ip netns exec "$(nt_ns "$h")" "$@" >"$NT_DIR/$name.log" 2>&1 &
+	NT_LAST_PID=$!
+	NT_PIDS="$NT_PIDS $NT_LAST_PID"
+}
+
+# Stop one process started by nt_bg (TERM, then KILL after 3 s).
+nt_stop() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+nt_add_ns() {
+	ip netns add "$(nt_ns "$1")"
+	NT_NAMESPACES="$NT_NAMESPACES $1"
+	nt_exec "$1" ip link set lo up
+	nt_exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null || true
+}
+
+# Connect host $1 interface $2 to host $3 interface $4.
+nt_link() {
+	ip -n "$(nt_ns "$1")" link add "$2" type veth peer name "$4" netns "$(nt_ns "$3")"
+	ip -n "$(nt_ns "$1")" link set "$2" up
+	ip -n "$(nt_ns "$3")" link set "$4" up
+}
+
+# A home router: masquerade out of wan0, and the stateful filter every home
+# router has: nothing from the WAN gets in unless it answers a flow from the
+# LAN or was mapped (DNAT) on purpose.
+nt_nat_rules() {
+	nt_exec "$1" sysctl -qw net.ipv4.ip_forward=1
+	nt_exec "$1" nft -f - <<'NFT'
+table ip nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan0" masquerade
+	}
+}
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ct status dnat accept
+		iifname "lan0" oifname "wan0" accept
+	}
+}
+NFT
+}
+
+nt_setup() {
+	nt_need_root
+	trap nt_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# Build the whole topology of DESIGN.md §9.
+nt_topology() {
+	local h
+	for h in inet rv pub natA natB hostA hostB; do nt_add_ns "$h"; done
+
+	ip -n "$(nt_ns inet)" link add br0 type bridge
+	ip -n "$(nt_ns inet)" addr add 198.51.100.1/24 dev br0
+	ip -n "$(nt_ns inet)" addr add 203.0.113.1/24 dev br0
+	ip -n "$(nt_ns inet)" link set br0 up
+	nt_exec inet sysctl -qw net.ipv4.ip_forward=1
+
+	nt_attach_inet rv eth0 198.51.100.53 198.51.100.1
+	nt_attach_inet pub eth0 198.51.100.7 198.51.100.1
+	nt_attach_inet natA wan0 203.0.113.10 203.0.113.1
+	nt_attach_inet natB wan0 203.0.113.20 203.0.113.1
+
+	nt_lan natA hostA 1
+	nt_lan natB hostB 2
+	nt_nat_rules natA
+	nt_nat_rules natB
+}
+
+# Attach host $1 by interface $2 to the internet bridge with address $3/24, default via $4.
+nt_attach_inet() {
+	local h=$1 ifn=$2 addr=$3 gw=$4 port="p-$1"
+	nt_link "$h" "$ifn" inet "$port"
+	ip -n "$(nt_ns inet)" link set "$port" master br0
+	ip -n "$(nt_ns "$h")" addr add "$addr/24" dev "$ifn"
+	ip -n "$(nt_ns "$h")" route add default via "$gw"
+}
+
+# Put host $2 on the LAN of NAT $1 (192.168.$3.0/24; the NAT is .1, the host .2).
+nt_lan() {
+	local nat=$1 host=$2 n=$3
+	nt_link "$nat" lan0 "$host" eth0
+	ip -n "$(nt_ns "$nat")" addr add "192.168.$n.1/24" dev lan0
+	ip -n "$(nt_ns "$host")" addr add "192.168.$n.2/24" dev eth0
+	ip -n "$(nt_ns "$host")" route add default via "192.168.$n.1"
+}
+
+# Wait up to $1 seconds for a command to succeed.
+nt_wait() {
+	local t=$1 i; shift
+	for i in $(seq $((t * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+nt_cleanup() {
+	local rc=$? pid h left=""
+	set +e
+	for pid in $NT_PIDS; do nt_stop "$pid"; done
+	for h in $NT_NAMESPACES; do
+		# a process we did not start ourselves (a daemon that forked) is
+		# found by its namespace, not by its name, and is a test failure
+		for pid in $(ip netns pids "$(nt_ns "$h")" 2>/dev/null); do
+			left="$left $pid"
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	for h in $NT_NAMESPACES; do ip netns del "$(nt_ns "$h")" 2>/dev/null; done
+	if [ -n "$left" ]; then
+		echo "audit: processes left in the test's namespaces:$left" >&2
+		rc=1
+	fi
+	if ip netns list | grep -q "^$NT_P-"; then
+		echo "audit: namespaces left behind: $(ip netns list | grep "^$NT_P-" | tr '\n' ' ')" >&2
+		rc=1
+	fi
+	for pid in $NT_PIDS; do
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "audit: process $pid still running" >&2
+			rc=1
+		fi
+	done
+	if [ "$rc" != 0 ] && [ -d "$NT_DIR" ]; then
+		for f in "$NT_DIR"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 30 lines)" >&2
+			tail -n 30 "$f" >&2
+		done
+	fi
+	rm -rf "$NT_DIR"
+	exit "$rc"
+}
