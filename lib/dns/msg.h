@@ -167,6 +167,7 @@ struct dns_msg {
 	uint16_t len;
 	struct dns_header hdr;
 	uint16_t count[4];	/**< entries per section (== header counts on success) */
+	uint16_t qd_end;	/**< offset just after the question section */
 	struct dns_question qd[DNS_MSG_MAX_QD];
 	struct dns_rr rr[3][DNS_MSG_MAX_RR];	/**< [section - 1][i]: answer, authority, additional */
 	int16_t opt;		/**< index of the OPT record in the additional section, or -1 */
@@ -320,6 +321,7 @@ struct dns_builder {
 	uint16_t flags;
 	uint16_t count[4];
 	enum dns_section sec;
+	size_t committed;		/**< message length up to the last complete record */
 	size_t rr_start;		/**< offset of the record being written */
 	size_t rdlen_off;		/**< offset of its rdlength field */
 	bool in_rr;
