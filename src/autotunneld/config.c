@@ -1,0 +1,329 @@
+/* src/autotunneld/config.c: the settings schema and the [peer NAME] sections. */
+#include "autotunneld/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "util/encode.h"
+
+static struct atd_conf *cur;	/* the destination of the [peer] callback: set by atd_conf_init */
+
+static const struct conf_item items[] = {
+	{ "tunnel", "ifname", CONF_STRING, offsetof(struct atd_conf, ifname), 0, 0, "TUN device name (autotun0)" },
+	{ "tunnel", "mtu", CONF_INT, offsetof(struct atd_conf, mtu), 1280, 9000, "inner MTU (1400)" },
+	{ "tunnel", "ula", CONF_STRING, offsetof(struct atd_conf, ula), 0, 0, "this host's ULA, put on the device as /128" },
+	{ "tunnel", "ipv4", CONF_STRING, offsetof(struct atd_conf, ipv4), 0, 0, "an inner IPv4 /32 as well (interop)" },
+	{ "tunnel", "port", CONF_INT, offsetof(struct atd_conf, port), 1, 65535, "UDP port for ESP and IKE (4500)" },
+	{ "tunnel", "workers", CONF_INT, offsetof(struct atd_conf, workers), 0, 8, "data-plane threads (0: one per core)" },
+	{ "tunnel", "no-offload", CONF_BOOL, offsetof(struct atd_conf, no_offload), 0, 0, "no TSO/GSO/GRO (for comparison)" },
+	{ "tunnel", "log-level", CONF_STRING, offsetof(struct atd_conf, log_level), 0, 0, "err, warn, info or debug" },
+	{ "tunnel", "local-id", CONF_STRING, offsetof(struct atd_conf, local_id), 0, 0, "default IKE identity (ID_FQDN)" },
+};
+
+static int peer_key(void *arg, const char *section, const char *key, const char *value,
+		    char *err, size_t errlen);
+
+const struct conf_schema atd_schema = { items, sizeof(items) / sizeof(items[0]), peer_key, NULL };
+
+void atd_conf_init(struct atd_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	cur = c;
+}
+
+int atd_ts_parse(const char *s, struct atd_ts *ts)
+{
+	char buf[64], *slash;
+	long plen = -1;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((slash = strchr(buf, '/'))) {
+		char *end;
+
+		*slash = '\0';
+		plen = strtol(slash + 1, &end, 10);
+		if (*end)
+			return -EINVAL;
+	}
+	memset(ts, 0, sizeof(*ts));
+	if (inet_pton(AF_INET6, buf, ts->addr) == 1) {
+		ts->family = AF_INET6;
+		return plen == -1 || plen == 128 ? 0 : -EINVAL;
+	}
+	if (inet_pton(AF_INET, buf, ts->addr) == 1) {
+		ts->family = AF_INET;
+		return plen == -1 || plen == 32 ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* "a/128, b/32": at most two selectors, one per family. */
+static int parse_ts_list(const char *v, struct atd_ts *out, int *n, char *err, size_t errlen)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	*n = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct atd_ts ts;
+
+		if (atd_ts_parse(tok, &ts)) {
+			snprintf(err, errlen, "'%s' is not an IPv6 /128 or IPv4 /32", tok);
+			return -EINVAL;
+		}
+		for (int i = 0; i < *n; i++)
+			if (out[i].family == ts.family) {
+				snprintf(err, errlen, "one selector per address family");
+				return -EINVAL;
+			}
+		if (*n == 2) {
+			snprintf(err, errlen, "at most two selectors");
+			return -EINVAL;
+		}
+		out[(*n)++] = ts;
+	}
+	if (*n == 0) {
+		snprintf(err, errlen, "empty selector list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_u32(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	x = strtoull(v, &end, 0);
+	if (errno || *end || end == v || x > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_remote(const char *v, struct sockaddr_in *sin)
+{
+	char buf[64], *colon;
+	uint32_t port = 4500;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	if ((colon = strrchr(buf, ':'))) {
+		*colon = '\0';
+		if (parse_u32(colon + 1, &port) || port == 0 || port > 65535)
+			return -EINVAL;
+	}
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, buf, &sin->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static struct atd_peer *peer_get(struct atd_conf *c, const char *name, char *err, size_t errlen)
+{
+	struct atd_peer *p;
+
+	for (int i = 0; i < c->npeers; i++)
+		if (!strcmp(c->peers[i].name, name))
+			return &c->peers[i];
+	if (c->npeers == ATD_MAX_PEERS) {
+		snprintf(err, errlen, "more than %d peers", ATD_MAX_PEERS);
+		return NULL;
+	}
+	if (!*name || strlen(name) > 63 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(name)) {
+		snprintf(err, errlen, "bad peer name '%s' (letters, digits, - _ . up to 63)", name);
+		return NULL;
+	}
+	p = &c->peers[c->npeers++];
+	memset(p, 0, sizeof(*p));
+	p->name = strdup(name);
+	p->cipher = ESP_CIPHER_AES256_GCM16;
+	p->esn = true;
+	p->connect = true;
+	return p->name ? p : NULL;
+}
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	return (*dst = strdup(v)) ? 0 : -ENOMEM;
+}
+
+static int peer_key(void *arg, const char *section, const char *key, const char *value,
+		    char *err, size_t errlen)
+{
+	struct atd_conf *c = cur;
+	struct atd_peer *p;
+	int n;
+
+	(void)arg;
+	if (strncmp(section, "peer ", 5) != 0) {
+		snprintf(err, errlen, "unknown section [%s]", section);
+		return -EINVAL;
+	}
+	if (!(p = peer_get(c, section + 5, err, errlen)))
+		return -EINVAL;
+	if (!strcmp(key, "remote")) {
+		if (parse_remote(value, &p->remote)) {
+			snprintf(err, errlen, "remote: '%s' is not IPV4[:PORT]", value);
+			return -EINVAL;
+		}
+		p->has_remote = true;
+	} else if (!strcmp(key, "local-id")) {
+		return set_str(&p->local_id, value);
+	} else if (!strcmp(key, "remote-id")) {
+		return set_str(&p->remote_id, value);
+	} else if (!strcmp(key, "psk-file")) {
+		return set_str(&p->psk_file, value);
+	} else if (!strcmp(key, "local-ts") || !strcmp(key, "remote-ts")) {
+		bool local = key[0] == 'l';
+		char msg[128];
+
+		if (parse_ts_list(value, local ? p->local_ts : p->remote_ts,
+				  local ? &p->n_local_ts : &p->n_remote_ts, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s: %s", key, msg);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "keepalive")) {
+		uint32_t v;
+
+		if (parse_u32(value, &v) || v > 3600) {
+			snprintf(err, errlen, "keepalive: seconds 0..3600 expected");
+			return -EINVAL;
+		}
+		p->keepalive_s = (int)v;
+	} else if (!strcmp(key, "connect")) {
+		if (parse_bool(value, &p->connect)) {
+			snprintf(err, errlen, "connect: yes or no expected");
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "spi-in") || !strcmp(key, "spi-out")) {
+		bool in = key[4] == 'i';
+		uint32_t v;
+
+		if (parse_u32(value, &v) || v < 256) {
+			/* RFC 4303 §2.1: SPIs 1-255 are reserved, 0 is never used */
+			snprintf(err, errlen, "%s: a number from 256 to 4294967295 expected", key);
+			return -EINVAL;
+		}
+		*(in ? &p->spi_in : &p->spi_out) = v;
+		*(in ? &p->has_spi_in : &p->has_spi_out) = true;
+		p->manual = true;
+	} else if (!strcmp(key, "key-in") || !strcmp(key, "key-out")) {
+		bool in = key[4] == 'i';
+
+		n = hex_decode(in ? p->key_in : p->key_out, ESP_KEYMAT_LEN, value);
+		if (n != ESP_KEYMAT_LEN) {
+			snprintf(err, errlen, "%s: %d hex digits expected (32-byte key and 4-byte salt)",
+				 key, 2 * ESP_KEYMAT_LEN);
+			return -EINVAL;
+		}
+		*(in ? &p->has_key_in : &p->has_key_out) = true;
+		p->manual = true;
+	} else if (!strcmp(key, "cipher")) {
+		if (esp_cipher_parse(value, &p->cipher)) {
+			snprintf(err, errlen, "cipher: aes256gcm16 or chacha20poly1305 expected");
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "esn")) {
+		if (parse_bool(value, &p->esn)) {
+			snprintf(err, errlen, "esn: yes or no expected");
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
+{
+	struct atd_ts ula, v4;
+
+	if (!c->ula || atd_ts_parse(c->ula, &ula) || ula.family != AF_INET6) {
+		snprintf(err, errlen, "[tunnel] ula: this host's IPv6 ULA is required (e.g. fd00:a::1)");
+		return -EINVAL;
+	}
+	if (c->ipv4 && (atd_ts_parse(c->ipv4, &v4) || v4.family != AF_INET)) {
+		snprintf(err, errlen, "[tunnel] ipv4: '%s' is not an IPv4 address", c->ipv4);
+		return -EINVAL;
+	}
+	if (c->npeers == 0) {
+		snprintf(err, errlen, "no [peer NAME] section: nothing to do");
+		return -EINVAL;
+	}
+	for (int i = 0; i < c->npeers; i++) {
+		struct atd_peer *p = &c->peers[i];
+
+		if (p->n_remote_ts == 0) {
+			snprintf(err, errlen, "[peer %s]: remote-ts (the peer's inner /128 or /32) is required", p->name);
+			return -EINVAL;
+		}
+		if (p->n_local_ts == 0) {
+			/* our own inner addresses */
+			p->local_ts[p->n_local_ts++] = ula;
+			if (c->ipv4)
+				p->local_ts[p->n_local_ts++] = v4;
+		}
+		for (int j = 0; j < p->n_local_ts; j++) {
+			const struct atd_ts *t = &p->local_ts[j];
+
+			if ((t->family == AF_INET6 && memcmp(t->addr, ula.addr, 16)) ||
+			    (t->family == AF_INET && (!c->ipv4 || memcmp(t->addr, v4.addr, 4)))) {
+				snprintf(err, errlen, "[peer %s]: local-ts must be this host's ula or ipv4", p->name);
+				return -EINVAL;
+			}
+		}
+		if (p->manual) {
+			if (!p->has_spi_in || !p->has_spi_out || !p->has_key_in || !p->has_key_out) {
+				snprintf(err, errlen, "[peer %s]: manual keying needs spi-in, spi-out, key-in and key-out",
+					 p->name);
+				return -EINVAL;
+			}
+			if (!p->has_remote) {
+				snprintf(err, errlen, "[peer %s]: manual keying needs remote", p->name);
+				return -EINVAL;
+			}
+		} else if (!p->psk_file || !p->remote_id || !(p->local_id || c->local_id)) {
+			snprintf(err, errlen, "[peer %s]: IKE needs psk-file, remote-id and local-id "
+				 "(or manual keys: spi-in, spi-out, key-in, key-out)", p->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void atd_conf_free(struct atd_conf *c)
+{
+	conf_free(&atd_schema, c);
+	for (int i = 0; i < c->npeers; i++) {
+		struct atd_peer *p = &c->peers[i];
+
+		free(p->name);
+		free(p->local_id);
+		free(p->remote_id);
+		free(p->psk_file);
+		OPENSSL_cleanse(p, sizeof(*p));
+	}
+	c->npeers = 0;
+}

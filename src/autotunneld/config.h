@@ -1,0 +1,70 @@
+/*
+ * autotunneld's settings: [tunnel] (the device and port) and one
+ * [peer NAME] section per static peer, from an INI file (-c FILE) or the
+ * command line (--key VALUE for the [tunnel] keys).
+ */
+#ifndef AT_AUTOTUNNELD_CONFIG_H
+#define AT_AUTOTUNNELD_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/conf.h"
+#include "esp/aead.h"
+
+#define ATD_MAX_PEERS 64
+
+/** A traffic selector as we use them: one address, /128 or /32. */
+struct atd_ts {
+	int family;		/* AF_INET6 or AF_INET */
+	uint8_t addr[16];
+};
+
+struct atd_peer {
+	char *name;
+	bool has_remote;
+	struct sockaddr_in remote;	/* outer address and port */
+	char *local_id, *remote_id;	/* IKE ID_FQDN */
+	char *psk_file;
+	struct atd_ts local_ts[2], remote_ts[2];
+	int n_local_ts, n_remote_ts;
+	int keepalive_s;		/* NAT keepalive interval; 0 = off */
+	bool connect;			/* bring the tunnel up at start (else on demand) */
+	/* manual keying, as `ip xfrm state` does it */
+	bool manual;
+	uint32_t spi_in, spi_out;
+	bool has_spi_in, has_spi_out, has_key_in, has_key_out;
+	enum esp_cipher cipher;
+	bool esn;
+	uint8_t key_in[ESP_KEYMAT_LEN], key_out[ESP_KEYMAT_LEN];
+};
+
+struct atd_conf {
+	char *ifname;
+	int mtu;
+	char *ula;
+	char *ipv4;
+	int port;
+	int workers;
+	bool no_offload;
+	char *log_level;
+	char *local_id;
+	/* filled by the [peer NAME] callback */
+	struct atd_peer peers[ATD_MAX_PEERS];
+	int npeers;
+};
+
+extern const struct conf_schema atd_schema;
+
+/** Defaults before loading. */
+void atd_conf_init(struct atd_conf *c);
+/** Cross-checks after loading (each peer complete and consistent); -EINVAL with a message. */
+int atd_conf_check(struct atd_conf *c, char *err, size_t errlen) __attribute__((warn_unused_result));
+/** Free strings and wipe keys. */
+void atd_conf_free(struct atd_conf *c);
+/** Parse "ADDR/128" or "ADDR/32" (a bare address is taken as a host). */
+int atd_ts_parse(const char *s, struct atd_ts *ts) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,40 @@
+/* autotunneld: the state shared by its parts (one libevent loop, one thread). */
+#ifndef AT_AUTOTUNNELD_DAEMON_H
+#define AT_AUTOTUNNELD_DAEMON_H
+
+#include <event2/event.h>
+
+#include "autotunneld/config.h"
+#include "dataplane/dp.h"
+
+struct atd;
+
+struct atd_rpeer {
+	struct atd *d;
+	struct atd_peer *conf;	/* borrowed from atd.conf */
+	int dp_id;		/* the data plane's index */
+	struct event *keepalive;
+	uint64_t need_sa_ms;	/* when packets last waited for an SA */
+};
+
+struct atd {
+	struct atd_conf conf;
+	struct event_base *base;
+	struct dp *dp;
+	struct event *dp_ev;
+	struct atd_rpeer peers[ATD_MAX_PEERS];
+	int npeers;
+	struct ike_glue *ike;	/* NULL while no peer uses IKE */
+};
+
+/* peer.c: static peers */
+int atd_peers_start(struct atd *d);
+void atd_peers_stop(struct atd *d);
+struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id);
+
+/* dpglue.c: events from the data plane */
+int atd_dp_start(struct atd *d, char *err, size_t errlen);
+void atd_dp_stop(struct atd *d);
+void atd_dp_log_stats(struct atd *d);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * autotunneld: the host agent. For now, static peers only: `autotunneld -c
+ * FILE` brings up the tunnels of its [peer NAME] sections (manually keyed
+ * SAs, or IKEv2 once lib/ike is wired in) over the user-space ESP data plane.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "autotunneld/daemon.h"
+#include "common/log.h"
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct atd *d = arg;
+
+	(void)what;
+	if (sig == SIGUSR1) {
+		atd_dp_log_stats(d);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: autotunneld -c FILE [--key VALUE ...]\n"
+		"Brings up the tunnels of the [peer NAME] sections of FILE. Settings of [tunnel]:\n");
+	conf_usage(&atd_schema, stderr);
+}
+
+int main(int argc, char **argv)
+{
+	static struct atd d;
+	struct event *sigs[4] = { 0 };
+	static const int signums[4] = { SIGINT, SIGTERM, SIGHUP, SIGUSR1 };
+	enum log_level lvl = LOG_LEVEL_INFO;
+	char err[512];
+	int next, ret, rc = 1;
+
+	log_init("autotunneld", LOG_LEVEL_INFO, false);
+	atd_conf_init(&d.conf);
+	ret = conf_parse_args(&atd_schema, &d.conf, argc, argv, &next, err, sizeof(err));
+	if (ret == -EAGAIN) {
+		usage();
+		return 0;
+	}
+	if (ret) {
+		fprintf(stderr, "autotunneld: %s\n", err);
+		return 2;
+	}
+	if (next < argc) {
+		fprintf(stderr, "autotunneld: unexpected argument '%s'\n", argv[next]);
+		usage();
+		return 2;
+	}
+	if (atd_conf_check(&d.conf, err, sizeof(err))) {
+		fprintf(stderr, "autotunneld: %s\n", err);
+		atd_conf_free(&d.conf);
+		return 2;
+	}
+	if (d.conf.log_level && log_level_parse(d.conf.log_level, &lvl)) {
+		fprintf(stderr, "autotunneld: log-level: err, warn, info or debug expected\n");
+		return 2;
+	}
+	log_setlevel(lvl);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!(d.base = event_base_new()))
+		fatalx("event loop");
+	for (int i = 0; i < 4; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		if (!sigs[i] || event_add(sigs[i], NULL))
+			fatalx("signals");
+	}
+	if ((ret = atd_dp_start(&d, err, sizeof(err)))) {
+		log_warnx("data plane: %s", err);
+		goto out;
+	}
+	if (atd_peers_start(&d))
+		goto out;
+	if ((ret = dp_start(d.dp))) {
+		log_warnx("starting the data plane: %s", strerror(-ret));
+		goto out;
+	}
+	log_info("up: %s, %d worker%s, %d peer%s", dp_ifname(d.dp), dp_workers(d.dp),
+		 dp_workers(d.dp) == 1 ? "" : "s", d.npeers, d.npeers == 1 ? "" : "s");
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	atd_dp_log_stats(&d);
+	atd_peers_stop(&d);
+	atd_dp_stop(&d);
+	for (int i = 0; i < 4; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	event_base_free(d.base);
+	atd_conf_free(&d.conf);
+	return rc;
+}

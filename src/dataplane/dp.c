@@ -1,0 +1,489 @@
+/*
+ * src/dataplane/dp.c: the control side of the data plane: device and
+ * sockets, the peer and SA tables (replaced whole and published to the
+ * workers RCU-style), events from the workers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "dataplane/dp_int.h"
+#include "dataplane/tun.h"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+static void sa_free(struct dp_sa *sa)
+{
+	if (!sa)
+		return;
+	for (int i = 0; i < DP_CTX; i++) {
+		esp_aead_free(sa->enc[i]);
+		esp_aead_free(sa->dec[i]);
+	}
+	pthread_mutex_destroy(&sa->in_lock);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+/* Wait until no worker can still be inside a batch that began before now. */
+static void synchronize(struct dp *dp)
+{
+	for (int i = 0; i < dp->nworkers; i++) {
+		struct dp_worker *w = &dp->w[i];
+		uint64_t e = atomic_load_explicit(&w->epoch, memory_order_seq_cst);
+		struct timespec ts = { 0, 20000 };
+
+		if (!w->running || !(e & 1))
+			continue;
+		/* a batch takes microseconds; bounded anyway (about 5 s) */
+		for (int spin = 0; spin < 250000 && atomic_load(&w->epoch) == e; spin++)
+			nanosleep(&ts, NULL);
+	}
+}
+
+static struct dp_table *table_clone(const struct dp_table *t)
+{
+	struct dp_table *n = malloc(sizeof(*n));
+
+	if (n)
+		memcpy(n, t, sizeof(*n));
+	return n;
+}
+
+static uint32_t hash_bytes(const uint8_t *a, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
+
+static void index_addr(struct dp_table *t, uint8_t family, const void *addr, int peer)
+{
+	size_t alen = family == 6 ? 16 : 4;
+	uint32_t h = hash_bytes(addr, alen);
+
+	for (uint32_t i = 0; i < DP_ADDR_SLOTS; i++) {
+		__typeof__(t->by_addr[0]) *e = &t->by_addr[(h + i) & (DP_ADDR_SLOTS - 1)];
+
+		if (!e->used) {
+			e->used = 1;
+			e->family = family;
+			memcpy(e->addr, addr, alen);
+			e->peer = (int16_t)peer;
+			return;
+		}
+	}
+}
+
+/* Rebuild the lookup indexes of @p t from its SA list and the peers. */
+static void table_index(struct dp *dp, struct dp_table *t)
+{
+	memset(t->by_spi, 0, sizeof(t->by_spi));
+	memset(t->by_addr, 0, sizeof(t->by_addr));
+	for (int i = 0; i < t->nsa; i++) {
+		uint32_t spi = t->sa[i]->spi_in;
+
+		for (uint32_t j = 0; j < DP_SPI_SLOTS; j++) {
+			struct dp_sa **slot = &t->by_spi[(spi * 2654435761u + j) & (DP_SPI_SLOTS - 1)];
+
+			if (!*slot) {
+				*slot = t->sa[i];
+				break;
+			}
+		}
+	}
+	for (int p = 0; p < t->npeers; p++) {
+		if (dp->peers[p]->has_ula)
+			index_addr(t, 6, &dp->peers[p]->ula, p);
+		if (dp->peers[p]->has_v4)
+			index_addr(t, 4, &dp->peers[p]->v4, p);
+	}
+}
+
+/* Publish @p nt to the workers; free the old table (and @p retired) once no worker can see it. */
+static void table_publish(struct dp *dp, struct dp_table *nt, struct dp_sa *retired)
+{
+	struct dp_table *old;
+
+	table_index(dp, nt);
+	old = atomic_exchange_explicit(&dp->table, nt, memory_order_acq_rel);
+	synchronize(dp);
+	free(old);
+	sa_free(retired);
+}
+
+int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen)
+{
+	struct dp *dp;
+	int fds[DP_MAX_WORKERS], nq, ret;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*out = NULL;
+	if (!(dp = calloc(1, sizeof(*dp)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	dp->conf = *conf;
+	snprintf(dp->ifname, sizeof(dp->ifname), "%s", conf->ifname ? conf->ifname : "autotun0");
+	dp->conf.ifname = dp->ifname;
+	if (!dp->conf.mtu)
+		dp->conf.mtu = 1400;
+	if (!dp->conf.port)
+		dp->conf.port = 4500;
+	if (!dp->conf.pending_max)
+		dp->conf.pending_max = 16;
+	if (dp->conf.pending_max > 64)
+		dp->conf.pending_max = 64;
+	nq = dp->conf.workers > 0 ? dp->conf.workers : (int)(ncpu > 0 ? ncpu : 1);
+	if (nq > DP_MAX_WORKERS)
+		nq = DP_MAX_WORKERS;
+	dp->stop_fd = dp->event_fd = -1;
+	pthread_mutex_init(&dp->evq_lock, NULL);
+	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) ||
+	    !(dp->table = calloc(1, sizeof(struct dp_table)))) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < DP_MAX_WORKERS; i++)
+		dp->w[i].tun_fd = dp->w[i].udp_fd = -1;
+
+	if ((ret = tun_open(dp->ifname, !dp->conf.no_offload, fds, &nq, err, errlen)))
+		goto fail;
+	dp->nworkers = nq;
+	for (int i = 0; i < nq; i++) {
+		if ((ret = dp_worker_init(&dp->w[i], dp, i))) {
+			snprintf(err, errlen, "out of memory");
+			for (int j = i; j < nq; j++)
+				close(fds[j]);
+			goto fail;
+		}
+		dp->w[i].tun_fd = fds[i];
+	}
+	dp->ifindex = (int)if_nametoindex(dp->ifname);
+	if ((ret = tun_link_up(dp->ifindex, dp->conf.mtu)) ||
+	    (ret = tun_addr_add(dp->ifindex, AF_INET6, &dp->conf.ula, 128)) ||
+	    (dp->conf.has_v4 && (ret = tun_addr_add(dp->ifindex, AF_INET, &dp->conf.v4, 32)))) {
+		snprintf(err, errlen, "%s: setting link, MTU or address: %s", dp->ifname, strerror(-ret));
+		goto fail;
+	}
+
+	dp->gso_ok = dp->gro_ok = !dp->conf.no_offload;
+	for (int i = 0; i < nq; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(dp->conf.port) };
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, buf = 8 << 20;
+		int pmtu = IP_PMTUDISC_DONT;
+
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "socket: %s", strerror(errno));
+			goto fail;
+		}
+		dp->w[i].udp_fd = fd;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		/* outer fragmentation is better than a black hole behind a small-MTU NAT */
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		if (dp->gro_ok && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+			dp->gro_ok = false;
+		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "bind UDP port %u: %s", dp->conf.port, strerror(errno));
+			goto fail;
+		}
+	}
+	if ((dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* the control thread sends queued packets with context slot nworkers */
+	if ((ret = dp_worker_init(&dp->ctl, dp, nq))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	dp->ctl.udp_fd = dp->w[0].udp_fd;
+	*out = dp;
+	return 0;
+fail:
+	dp_free(dp);
+	return ret < 0 ? ret : -EIO;
+}
+
+int dp_start(struct dp *dp)
+{
+	for (int i = 0; i < dp->nworkers; i++) {
+		char name[16];
+		int ret = pthread_create(&dp->w[i].thread, NULL, dp_worker_main, &dp->w[i]);
+
+		if (ret)
+			return -ret;
+		dp->w[i].running = true;
+		snprintf(name, sizeof(name), "dp-worker%d", i & 7);
+		pthread_setname_np(dp->w[i].thread, name);
+	}
+	return 0;
+}
+
+void dp_free(struct dp *dp)
+{
+	struct dp_table *t;
+	uint64_t one = 1;
+
+	if (!dp)
+		return;
+	if (dp->stop_fd >= 0 && write(dp->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("stopping workers");
+	for (int i = 0; i < dp->nworkers; i++)
+		if (dp->w[i].running)
+			pthread_join(dp->w[i].thread, NULL);
+	for (int i = 0; i < DP_MAX_WORKERS; i++) {
+		if (dp->w[i].tun_fd >= 0)
+			close(dp->w[i].tun_fd);
+		if (dp->w[i].udp_fd >= 0)
+			close(dp->w[i].udp_fd);
+		dp_worker_fini(&dp->w[i]);
+	}
+	dp_worker_fini(&dp->ctl);
+	if ((t = atomic_load(&dp->table))) {
+		for (int i = 0; i < t->nsa; i++)
+			sa_free(t->sa[i]);
+		free(t);
+	}
+	for (int p = 0; p < dp->npeers; p++) {
+		for (int i = 0; i < 64; i++)
+			free(dp->peers[p]->pend[i]);
+		pthread_mutex_destroy(&dp->peers[p]->pend_lock);
+		free(dp->peers[p]);
+	}
+	if (dp->stop_fd >= 0)
+		close(dp->stop_fd);
+	if (dp->event_fd >= 0)
+		close(dp->event_fd);
+	free(dp->evq);
+	pthread_mutex_destroy(&dp->evq_lock);
+	free(dp);
+}
+
+int dp_peer_add(struct dp *dp, const struct dp_peer_conf *pc)
+{
+	struct dp_table *nt;
+	struct dp_peer *p;
+	int id = dp->npeers, ret;
+
+	if (id >= DP_MAX_PEERS)
+		return -ENOSPC;
+	if (!pc->name || strlen(pc->name) > DP_NAME_MAX || (!pc->has_ula && !pc->has_v4))
+		return -EINVAL;
+	if (dp_peer_find(dp, pc->name) >= 0)
+		return -EEXIST;
+	if (!(p = calloc(1, sizeof(*p))))
+		return -ENOMEM;
+	snprintf(p->name, sizeof(p->name), "%s", pc->name);
+	p->has_ula = pc->has_ula;
+	p->ula = pc->ula;
+	p->has_v4 = pc->has_v4;
+	p->v4 = pc->v4;
+	pthread_mutex_init(&p->pend_lock, NULL);
+	if (!(nt = table_clone(atomic_load(&dp->table)))) {
+		free(p);
+		return -ENOMEM;
+	}
+	dp->peers[id] = p;
+	dp->npeers++;
+	nt->npeers = dp->npeers;
+	memset(&nt->peer[id], 0, sizeof(nt->peer[id]));
+	if (pc->remote.sin_family == AF_INET)
+		nt->peer[id].remote = pc->remote;
+	table_publish(dp, nt, NULL);
+
+	if (p->has_ula && (ret = tun_route_add(dp->ifindex, AF_INET6, &p->ula, 128, &dp->conf.ula)))
+		return ret;
+	if (p->has_v4 && (ret = tun_route_add(dp->ifindex, AF_INET, &p->v4, 32,
+					      dp->conf.has_v4 ? &dp->conf.v4 : NULL)))
+		return ret;
+	return id;
+}
+
+const char *dp_peer_name(const struct dp *dp, int peer)
+{
+	return peer >= 0 && peer < dp->npeers ? dp->peers[peer]->name : "?";
+}
+
+int dp_peer_find(const struct dp *dp, const char *name)
+{
+	for (int i = 0; i < dp->npeers; i++)
+		if (!strcmp(dp->peers[i]->name, name))
+			return i;
+	return -ENOENT;
+}
+
+int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote)
+{
+	struct dp_table *nt;
+
+	if (peer < 0 || peer >= dp->npeers)
+		return -ENOENT;
+	if (!(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	nt->peer[peer].remote = *remote;
+	table_publish(dp, nt, NULL);
+	atomic_store(&dp->peers[peer]->roam_reported, false);
+	return 0;
+}
+
+void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (peer >= 0 && peer < dp->npeers)
+		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].remote;
+}
+
+int dp_sa_install(struct dp *dp, int peer, const struct dp_sa_conf *sc)
+{
+	struct dp_table *nt, *cur = atomic_load(&dp->table);
+	struct dp_sa *sa;
+	int ret;
+
+	if (peer < 0 || peer >= dp->npeers || sc->spi_in == 0 || sc->spi_out == 0)
+		return -EINVAL;
+	if (dp_table_sa(cur, sc->spi_in))
+		return -EEXIST;
+	if (cur->nsa >= DP_MAX_SAS)
+		return -ENOSPC;
+	if (!(sa = calloc(1, sizeof(*sa))))
+		return -ENOMEM;
+	sa->spi_in = sc->spi_in;
+	sa->peer = peer;
+	esp_out_init(&sa->out, sc->spi_out, sc->esn);
+	esp_in_init(&sa->in, sc->spi_in, sc->esn);
+	pthread_mutex_init(&sa->in_lock, NULL);
+	atomic_init(&sa->rekey_reported, false);
+	for (int i = 0; i <= dp->nworkers; i++) {
+		if ((ret = esp_aead_new(&sa->enc[i], sc->cipher, sc->key_out, true)) ||
+		    (ret = esp_aead_new(&sa->dec[i], sc->cipher, sc->key_in, false))) {
+			sa_free(sa);
+			return ret;
+		}
+	}
+	if (!(nt = table_clone(cur))) {
+		sa_free(sa);
+		return -ENOMEM;
+	}
+	nt->sa[nt->nsa++] = sa;
+	nt->peer[peer].out = sa;
+	table_publish(dp, nt, NULL);
+	/* packets that waited for this SA go out now, in order */
+	dp_worker_flush_pending(&dp->ctl, atomic_load(&dp->table), peer);
+	return 0;
+}
+
+int dp_sa_remove(struct dp *dp, uint32_t spi_in)
+{
+	struct dp_table *nt, *cur = atomic_load(&dp->table);
+	struct dp_sa *sa = dp_table_sa(cur, spi_in);
+	int j = 0;
+
+	if (!sa)
+		return -ENOENT;
+	if (!(nt = table_clone(cur)))
+		return -ENOMEM;
+	for (int i = 0; i < nt->nsa; i++)
+		if (nt->sa[i] != sa)
+			nt->sa[j++] = nt->sa[i];
+	nt->nsa = j;
+	if (nt->peer[sa->peer].out == sa) {
+		nt->peer[sa->peer].out = NULL;
+		/* another SA of the same peer (a rekey's survivor) takes over */
+		for (int i = nt->nsa - 1; i >= 0; i--)
+			if (nt->sa[i]->peer == sa->peer) {
+				nt->peer[sa->peer].out = nt->sa[i];
+				break;
+			}
+	}
+	table_publish(dp, nt, sa);
+	return 0;
+}
+
+int dp_event_fd(const struct dp *dp)
+{
+	return dp->event_fd;
+}
+
+bool dp_event_next(struct dp *dp, struct dp_event *ev)
+{
+	uint64_t v;
+	bool got = false;
+
+	if (read(dp->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("event fd");
+	pthread_mutex_lock(&dp->evq_lock);
+	if (dp->evq_n) {
+		const struct dp_event *e = &dp->evq[dp->evq_head];
+
+		memcpy(ev, e, offsetof(struct dp_event, data) + e->len);
+		dp->evq_head = (dp->evq_head + 1) % DP_EVQ;
+		dp->evq_n--;
+		got = true;
+	}
+	pthread_mutex_unlock(&dp->evq_lock);
+	return got;
+}
+
+int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	uint8_t buf[4 + DP_IKE_MAX];
+
+	if (len > DP_IKE_MAX)
+		return -EMSGSIZE;
+	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
+	memcpy(buf + 4, msg, len);
+	if (sendto(dp->w[0].udp_fd, buf, len + 4, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return -errno;
+	return 0;
+}
+
+int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to)
+{
+	uint8_t b = ESP_UDP_KEEPALIVE_BYTE;
+
+	if (sendto(dp->w[0].udp_fd, &b, 1, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return -errno;
+	return 0;
+}
+
+void dp_stats_get(const struct dp *dp, struct dp_stats *out)
+{
+	uint64_t *dst = (uint64_t *)(void *)out;
+	const uint64_t *ctl = (const uint64_t *)(const void *)&dp->ctl.local;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = atomic_load_explicit(&dp->ctr.v[i], memory_order_relaxed) + ctl[i];
+}
+
+const char *dp_ifname(const struct dp *dp)
+{
+	return dp->ifname;
+}
+
+int dp_workers(const struct dp *dp)
+{
+	return dp->nworkers;
+}

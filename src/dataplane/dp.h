@@ -1,0 +1,139 @@
+/*
+ * src/dataplane: the ESP-in-UDP data plane over a TUN device.
+ *
+ * One TUN device (multi-queue, IFF_VNET_HDR with TSO/GRO offloads) holds
+ * the host's ULA/128 and routes each peer's inner addresses to itself; one
+ * UDP port (4500) carries ESP, IKE (after the non-ESP marker) and NAT
+ * keepalives. A worker thread per core owns one TUN queue and one
+ * SO_REUSEPORT socket and moves packets in batches: TUN super-packet ->
+ * TCP segments -> ESP -> one UDP GSO send, and UDP GRO receive -> ESP open
+ * -> merged TCP super-packet -> one TUN write.
+ *
+ * Threads: every dp_* function below is called from the one control thread
+ * (autotunneld's event loop). Workers read an immutable snapshot of the
+ * peer and SA tables, replaced as a whole by the control thread (RCU-like:
+ * the old snapshot is freed once every worker has left the batch that
+ * might have seen it). Workers report to the control thread through a
+ * bounded event queue and an eventfd.
+ */
+#ifndef AT_DATAPLANE_DP_H
+#define AT_DATAPLANE_DP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/aead.h"
+
+#define DP_MAX_WORKERS 8
+#define DP_MAX_PEERS 256
+#define DP_NAME_MAX 63
+#define DP_IKE_MAX 8192		/* longest IKE message passed up */
+
+struct dp_conf {
+	const char *ifname;	/**< TUN device name; NULL = "autotun0" */
+	int mtu;		/**< inner MTU; 0 = 1400 */
+	struct in6_addr ula;	/**< our ULA, put on the device as /128 */
+	bool has_v4;
+	struct in_addr v4;	/**< an inner IPv4 /32 as well (interop) */
+	uint16_t port;		/**< UDP port for ESP and IKE; 0 = 4500 */
+	int workers;		/**< 0 = one per core, at most DP_MAX_WORKERS */
+	bool no_offload;	/**< no vnet header, TSO, GSO or GRO (for comparison) */
+	int pending_max;	/**< packets held per peer while it has no SA; 0 = 16 */
+};
+
+struct dp_peer_conf {
+	const char *name;
+	bool has_ula;
+	struct in6_addr ula;	/**< the peer's ULA/128 (remote traffic selector) */
+	bool has_v4;
+	struct in_addr v4;	/**< the peer's IPv4 /32 */
+	struct sockaddr_in remote;	/**< outer address; sin_family 0 if unknown */
+};
+
+/** One child SA, both directions. Keys are secrets: the caller wipes its copy. */
+struct dp_sa_conf {
+	uint32_t spi_in, spi_out;	/**< host order */
+	enum esp_cipher cipher;
+	bool esn;
+	uint8_t key_in[ESP_KEYMAT_LEN];	/**< key || salt for what the peer sends */
+	uint8_t key_out[ESP_KEYMAT_LEN];
+};
+
+enum dp_event_type {
+	DP_EV_NEED_SA = 1,	/**< packets wait for peer `peer`: start IKE (tunnel on demand) */
+	DP_EV_IKE,		/**< an IKE message (marker removed) arrived */
+	DP_EV_REKEY,		/**< SA `spi` (inbound SPI) nears the end of its sequence space */
+	DP_EV_ROAMED,		/**< peer `peer` sent authentic ESP from a new address `from` */
+	DP_EV_AUTH_FAILED,	/**< ESP for SA `spi` failed its ICV (wrong key?) from `from` */
+};
+
+struct dp_event {
+	enum dp_event_type type;
+	int peer;
+	uint32_t spi;
+	struct sockaddr_in from;
+	uint16_t local_port;
+	size_t len;
+	uint8_t data[DP_IKE_MAX];
+};
+
+struct dp_stats {
+	uint64_t tun_rx_packets, tun_rx_bytes, tun_tx_writes, tun_tx_packets;
+	uint64_t esp_tx_packets, esp_tx_bytes, udp_tx_sends;
+	uint64_t esp_rx_packets, esp_rx_bytes, udp_rx_datagrams;
+	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive;
+	uint64_t tx_no_peer, tx_no_sa_queued, tx_no_sa_dropped, tx_seq_exhausted, tx_errors;
+};
+
+struct dp;
+
+/**
+ * Create the TUN device (with its address and MTU) and the UDP sockets.
+ * Nothing runs until dp_start. Returns 0 or -errno with a message in @p err.
+ */
+int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/** Start the workers. */
+int dp_start(struct dp *dp) __attribute__((warn_unused_result));
+/** Stop the workers, close everything (the device goes away), wipe keys. */
+void dp_free(struct dp *dp);
+
+/** Add a peer and route its inner addresses to the device; its index, or -errno. */
+int dp_peer_add(struct dp *dp, const struct dp_peer_conf *pc) __attribute__((warn_unused_result));
+const char *dp_peer_name(const struct dp *dp, int peer);
+/** Find a peer by name; -ENOENT. */
+int dp_peer_find(const struct dp *dp, const char *name);
+/** Move peer @p peer to a new outer address. */
+int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote);
+/** The peer's outer address (sin_family 0 if unknown). */
+void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
+
+/**
+ * Install a child SA for @p peer: inbound under spi_in, and as the peer's
+ * outbound SA (replacing the previous one, whose inbound half stays until
+ * dp_sa_remove, so a rekey loses nothing). Packets queued while the peer
+ * had no SA are sent now. 0, -EEXIST (spi_in taken), -ENOSPC, -EINVAL.
+ */
+int dp_sa_install(struct dp *dp, int peer, const struct dp_sa_conf *sc)
+	__attribute__((warn_unused_result));
+/** Remove the SA with inbound SPI @p spi_in; -ENOENT. */
+int dp_sa_remove(struct dp *dp, uint32_t spi_in);
+
+/** The eventfd to watch for readability; then drain with dp_event_next. */
+int dp_event_fd(const struct dp *dp);
+/** Take the next event into @p ev (caller's storage); false when none. */
+bool dp_event_next(struct dp *dp, struct dp_event *ev);
+
+/** Send an IKE message (the non-ESP marker is added) to @p to from our port. */
+int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+/** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
+int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
+
+void dp_stats_get(const struct dp *dp, struct dp_stats *out);
+/** The TUN device's name and index. */
+const char *dp_ifname(const struct dp *dp);
+int dp_workers(const struct dp *dp);
+
+#endif

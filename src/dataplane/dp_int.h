@@ -1,0 +1,133 @@
+/* src/dataplane: state shared by the control thread (dp.c) and the workers (worker.c). */
+#ifndef AT_DATAPLANE_DP_INT_H
+#define AT_DATAPLANE_DP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+#include "dataplane/dp.h"
+#include "dataplane/offload.h"
+#include "esp/esp.h"
+
+#define DP_CTX (DP_MAX_WORKERS + 1)	/* cipher contexts per SA: one per worker, one for the control thread */
+#define DP_SPI_SLOTS 1024		/* open addressing, a power of two, > 2 * SAs */
+#define DP_ADDR_SLOTS 1024
+#define DP_MAX_SAS 480
+#define DP_TX_BUF (16 * 65536)
+#define DP_TX_MSGS 64
+#define DP_RX_BATCH 16
+#define DP_RX_BUF 65536
+#define DP_TUN_BUF (DP_VNET_HDR_LEN + 65536)
+#define DP_GSO_MAX_SEGS 64		/* UDP_MAX_SEGMENTS */
+#define DP_GSO_MAX_BYTES 65000
+#define DP_EVQ 64
+
+/* One child SA. Immutable once published, except the counters, the replay window (under in_lock) and out.seq (atomic). */
+struct dp_sa {
+	uint32_t spi_in;
+	int peer;
+	struct esp_out out;
+	struct esp_in in;
+	pthread_mutex_t in_lock;	/* taken once per batch of packets for this SA */
+	struct esp_aead *enc[DP_CTX], *dec[DP_CTX];
+	atomic_bool rekey_reported;
+};
+
+/* A peer: long-lived; its mutable parts are in the snapshot or behind pend_lock. */
+struct dp_peer {
+	char name[DP_NAME_MAX + 1];
+	bool has_ula, has_v4;
+	struct in6_addr ula;
+	struct in_addr v4;
+	pthread_mutex_t pend_lock;	/* the slow path: packets waiting for an SA */
+	int npend;
+	uint8_t *pend[64];
+	size_t pendlen[64];
+	atomic_bool need_reported;
+	atomic_bool roam_reported;
+};
+
+/* The snapshot the workers read. Replaced whole, never changed in place. */
+struct dp_table {
+	int npeers;
+	struct {
+		struct dp_sa *out;		/* current outbound SA or NULL */
+		struct sockaddr_in remote;
+	} peer[DP_MAX_PEERS];
+	int nsa;
+	struct dp_sa *sa[DP_MAX_SAS];
+	struct dp_sa *by_spi[DP_SPI_SLOTS];
+	struct { uint8_t family, used; uint8_t addr[16]; int16_t peer; } by_addr[DP_ADDR_SLOTS];
+};
+
+struct dp_txmsg {
+	struct sockaddr_in to;
+	size_t off, len;
+	size_t seg;
+	unsigned count;
+	bool closed;
+};
+
+/* A batch of sealed datagrams for one sendmmsg. */
+struct dp_tx {
+	uint8_t *buf;
+	size_t used;
+	int n;
+	struct dp_txmsg msg[DP_TX_MSGS];
+	size_t resv_len;		/* the reservation not yet committed */
+	int resv_msg;
+	bool resv_new;
+};
+
+struct dp_counters {
+	_Atomic uint64_t v[sizeof(struct dp_stats) / sizeof(uint64_t)];
+};
+#define DP_STAT_IDX(field) (offsetof(struct dp_stats, field) / sizeof(uint64_t))
+
+struct dp_worker {
+	struct dp *dp;
+	int idx;
+	pthread_t thread;
+	bool running;
+	int tun_fd, udp_fd;
+	_Atomic uint64_t epoch;		/* odd while inside a batch */
+	struct dp_tx tx;
+	uint8_t *tunbuf;
+	uint8_t *rxbuf;			/* DP_RX_BATCH * DP_RX_BUF */
+	uint8_t *grobuf;
+	struct dp_gro gro;
+	struct dp_stats local;		/* summed into counters once per batch */
+	struct dp_counters *ctr;
+	struct log_ratelimit rl_auth, rl_misc;
+};
+
+struct dp {
+	struct dp_conf conf;
+	char ifname[32];
+	int ifindex;
+	int nworkers;
+	struct dp_worker w[DP_MAX_WORKERS];
+	struct dp_counters ctr;		/* shared, relaxed atomics, added per batch */
+	_Atomic(struct dp_table *) table;
+	struct dp_peer *peers[DP_MAX_PEERS];
+	int npeers;
+	int stop_fd, event_fd;
+	bool gso_ok, gro_ok;
+	pthread_mutex_t evq_lock;
+	struct dp_event *evq;
+	unsigned evq_head, evq_n;
+	struct dp_worker ctl;		/* the control thread's own tx state (flushing queued packets) */
+};
+
+/* worker.c */
+void *dp_worker_main(void *arg);
+void dp_worker_flush_pending(struct dp_worker *w, struct dp_table *t, int peer);
+int dp_worker_init(struct dp_worker *w, struct dp *dp, int idx);
+void dp_worker_fini(struct dp_worker *w);
+int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t len);
+struct dp_sa *dp_table_sa(const struct dp_table *t, uint32_t spi);
+void dp_post_event(struct dp *dp, const struct dp_event *ev);
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * src/dataplane/worker.c: the fast path, one thread per core.
+ *
+ * Outbound: read the TUN queue (a TSO super-packet per read), find the
+ * peer by inner destination, cut the packet into segments written straight
+ * into the send buffer behind room for the ESP header, seal each in place,
+ * and send runs of equal-size datagrams to one peer as one UDP GSO message;
+ * all messages of a batch leave in one sendmmsg.
+ * Inbound: recvmmsg with UDP GRO, split each buffer at the GRO size, find
+ * the SA by SPI, open in place (the SA's replay lock taken once per run of
+ * packets for that SA), check the inner source against the peer, and merge
+ * TCP segments into super-packets for the TUN device.
+ * No allocation and no lock per packet.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "dataplane/dp_int.h"
+#include "wire/wire.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+#define ST(w, f) ((w)->local.f)
+
+static uint32_t hash_addr(const uint8_t *a, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
+
+struct dp_sa *dp_table_sa(const struct dp_table *t, uint32_t spi)
+{
+	for (uint32_t i = 0; i < DP_SPI_SLOTS; i++) {
+		struct dp_sa *sa = t->by_spi[(spi * 2654435761u + i) & (DP_SPI_SLOTS - 1)];
+
+		if (!sa)
+			return NULL;
+		if (sa->spi_in == spi)
+			return sa;
+	}
+	return NULL;
+}
+
+/* The peer an inner packet is for (by destination), or -1. */
+int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t len)
+{
+	struct wire r = wire_reader(pkt, len);
+	uint8_t v = wire_peek_u8(&r) >> 4, family, addr[16];
+	size_t alen;
+	uint32_t h;
+
+	if (v == 6) {
+		wire_skip(&r, 24);
+		wire_read_bytes(&r, addr, 16);
+		family = 6, alen = 16;
+	} else if (v == 4) {
+		wire_skip(&r, 16);
+		wire_read_bytes(&r, addr, 4);
+		family = 4, alen = 4;
+	} else {
+		return -1;
+	}
+	if (wire_err(&r))
+		return -1;
+	h = hash_addr(addr, alen);
+	for (uint32_t i = 0; i < DP_ADDR_SLOTS; i++) {
+		const __typeof__(t->by_addr[0]) *e = &t->by_addr[(h + i) & (DP_ADDR_SLOTS - 1)];
+
+		if (!e->used)
+			return -1;
+		if (e->family == family && !memcmp(e->addr, addr, alen))
+			return e->peer;
+	}
+	return -1;
+}
+
+void dp_post_event(struct dp *dp, const struct dp_event *ev)
+{
+	uint64_t one = 1;
+	bool posted = false;
+
+	pthread_mutex_lock(&dp->evq_lock);
+	if (dp->evq_n < DP_EVQ) {
+		unsigned slot = (dp->evq_head + dp->evq_n) % DP_EVQ;
+
+		memcpy(&dp->evq[slot], ev, offsetof(struct dp_event, data) + ev->len);
+		dp->evq_n++;
+		posted = true;
+	}
+	pthread_mutex_unlock(&dp->evq_lock);
+	if (posted && write(dp->event_fd, &one, sizeof(one)) < 0)
+		return;	/* the counter is saturated: the control thread is awake anyway */
+}
+
+/* ---- sending ---- */
+
+/*
+ * Reserve room for a sealed datagram of @p slen bytes to @p to, extending
+ * the current GSO run when it can (same peer, same size, or a smaller last
+ * one). NULL when the batch is full: flush and retry.
+ */
+static uint8_t *tx_reserve(struct dp_tx *tx, const struct sockaddr_in *to, size_t slen, bool gso)
+{
+	struct dp_txmsg *m = tx->n ? &tx->msg[tx->n - 1] : NULL;
+
+	if (tx->used + slen > DP_TX_BUF)
+		return NULL;
+	if (gso && m && !m->closed && slen <= m->seg && m->count < DP_GSO_MAX_SEGS &&
+	    m->len + slen <= DP_GSO_MAX_BYTES && m->off + m->len == tx->used &&
+	    m->to.sin_addr.s_addr == to->sin_addr.s_addr && m->to.sin_port == to->sin_port) {
+		tx->resv_new = false;
+		tx->resv_msg = tx->n - 1;
+	} else {
+		if (tx->n == DP_TX_MSGS)
+			return NULL;
+		tx->resv_new = true;
+		tx->resv_msg = tx->n;
+	}
+	tx->resv_len = slen;
+	return tx->buf + tx->used;
+}
+
+static void tx_commit(struct dp_tx *tx, const struct sockaddr_in *to, size_t len)
+{
+	struct dp_txmsg *m = &tx->msg[tx->resv_msg];
+
+	if (tx->resv_new) {
+		memset(m, 0, sizeof(*m));
+		m->to = *to;
+		m->off = tx->used;
+		m->seg = len;
+		tx->n++;
+	} else if (len < m->seg) {
+		m->closed = true;	/* GSO: only the last datagram may be shorter */
+	}
+	m->len += len;
+	m->count++;
+	tx->used += len;
+}
+
+static void tx_flush(struct dp_worker *w)
+{
+	struct dp_tx *tx = &w->tx;
+	struct mmsghdr mm[DP_TX_MSGS];
+	struct iovec iov[DP_TX_MSGS];
+	union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } cm[DP_TX_MSGS];
+	int done = 0;
+
+	if (!tx->n)
+		return;
+	memset(mm, 0, sizeof(mm[0]) * (size_t)tx->n);
+	for (int i = 0; i < tx->n; i++) {
+		struct dp_txmsg *m = &tx->msg[i];
+		struct msghdr *h = &mm[i].msg_hdr;
+
+		iov[i].iov_base = tx->buf + m->off;
+		iov[i].iov_len = m->len;
+		h->msg_name = &m->to;
+		h->msg_namelen = sizeof(m->to);
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = 1;
+		if (m->count > 1) {
+			struct cmsghdr *c;
+			uint16_t seg = (uint16_t)m->seg;
+
+			memset(&cm[i], 0, sizeof(cm[i]));
+			h->msg_control = cm[i].buf;
+			h->msg_controllen = sizeof(cm[i].buf);
+			c = CMSG_FIRSTHDR(h);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+	}
+	while (done < tx->n) {
+		int n = sendmmsg(w->udp_fd, mm + done, (unsigned)(tx->n - done), 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* one bad message (unreachable, no route) must not stall the rest */
+			ST(w, tx_errors)++;
+			log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "sendmmsg: %s", strerror(errno));
+			done++;
+			continue;
+		}
+		for (int i = done; i < done + n; i++) {
+			ST(w, udp_tx_sends)++;
+			ST(w, esp_tx_packets) += tx->msg[i].count;
+			ST(w, esp_tx_bytes) += tx->msg[i].len;
+		}
+		done += n;
+	}
+	tx->n = 0;
+	tx->used = 0;
+}
+
+/* Hold a packet for a peer with no SA and tell the control thread (once). */
+static void hold_for_sa(struct dp_worker *w, int peer, const uint8_t *raw, size_t rawlen)
+{
+	struct dp *dp = w->dp;
+	struct dp_peer *p = dp->peers[peer];
+	int max = dp->conf.pending_max;
+	bool queued = false;
+
+	pthread_mutex_lock(&p->pend_lock);
+	if (p->npend < max) {
+		if (!p->pend[p->npend])
+			p->pend[p->npend] = malloc(DP_TUN_BUF);	/* slow path: first use only */
+		if (p->pend[p->npend]) {
+			memcpy(p->pend[p->npend], raw, rawlen);
+			p->pendlen[p->npend++] = rawlen;
+			queued = true;
+		}
+	}
+	pthread_mutex_unlock(&p->pend_lock);
+	if (queued)
+		ST(w, tx_no_sa_queued)++;
+	else
+		ST(w, tx_no_sa_dropped)++;
+	if (!atomic_exchange(&p->need_reported, true)) {
+		struct dp_event ev = { .type = DP_EV_NEED_SA, .peer = peer };
+
+		dp_post_event(dp, &ev);
+	}
+}
+
+/*
+ * Encrypt and queue one packet read from TUN (@p raw: vnet header first
+ * when offloads are on). Used by the workers and, for held packets, by the
+ * control thread with its own context slot.
+ */
+static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *raw, size_t rawlen)
+{
+	struct dp *dp = w->dp;
+	bool off = !dp->conf.no_offload;
+	const uint8_t *pkt = raw;
+	size_t len = rawlen;
+	struct dp_vnet v = { 0 };
+	struct dp_tso tso;
+	struct dp_sa *sa;
+	int peer;
+
+	if (off) {
+		if (dp_vnet_parse(raw, rawlen, &v))
+			return;
+		pkt = raw + DP_VNET_HDR_LEN;
+		len = rawlen - DP_VNET_HDR_LEN;
+	}
+	ST(w, tun_rx_packets)++;
+	ST(w, tun_rx_bytes) += len;
+	if ((peer = dp_table_peer_by_dst(t, pkt, len)) < 0) {
+		ST(w, tx_no_peer)++;
+		return;
+	}
+	if (!(sa = t->peer[peer].out) || t->peer[peer].remote.sin_family != AF_INET) {
+		if (w->idx < dp->nworkers)
+			hold_for_sa(w, peer, raw, rawlen);
+		return;
+	}
+	if (dp_tso_init(&tso, &v, pkt, len)) {
+		ST(w, tx_errors)++;
+		return;
+	}
+	for (unsigned i = 0; i < tso.nseg; i++) {
+		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_sealed_len(seglen), outlen;
+		const struct sockaddr_in *to = &t->peer[peer].remote;
+		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
+		uint8_t *slot = tx_reserve(&w->tx, to, slen, dp->gso_ok);
+		int err;
+
+		if (!slot) {
+			tx_flush(w);
+			if (!(slot = tx_reserve(&w->tx, to, slen, dp->gso_ok)))
+				return;
+		}
+		dp_tso_seg_write(&tso, i, slot + ESP_HDR_LEN);
+		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot, slen, seglen, &outlen);
+		if (err) {
+			if (err == -EKEYEXPIRED)
+				ST(w, tx_seq_exhausted)++;
+			else
+				ST(w, tx_errors)++;
+			break;
+		}
+		tx_commit(&w->tx, to, outlen);
+	}
+	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
+	    !atomic_exchange(&sa->rekey_reported, true)) {
+		struct dp_event ev = { .type = DP_EV_REKEY, .peer = peer, .spi = sa->spi_in };
+
+		dp_post_event(dp, &ev);
+	}
+}
+
+void dp_worker_flush_pending(struct dp_worker *w, struct dp_table *t, int peer)
+{
+	struct dp_peer *p = w->dp->peers[peer];
+
+	pthread_mutex_lock(&p->pend_lock);
+	for (int i = 0; i < p->npend; i++)
+		tx_packet(w, t, p->pend[i], p->pendlen[i]);
+	p->npend = 0;
+	atomic_store(&p->need_reported, false);
+	pthread_mutex_unlock(&p->pend_lock);
+	tx_flush(w);
+}
+
+static void tun_batch(struct dp_worker *w, struct dp_table *t)
+{
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(w->tun_fd, w->tunbuf, DP_TUN_BUF);
+
+		if (n <= 0)
+			break;
+		tx_packet(w, t, w->tunbuf, (size_t)n);
+	}
+	tx_flush(w);
+}
+
+/* ---- receiving ---- */
+
+static void tun_write(struct dp_worker *w, const uint8_t *p, size_t n)
+{
+	if (write(w->tun_fd, p, n) < 0) {
+		ST(w, tx_errors)++;
+		log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "write to TUN: %s", strerror(errno));
+		return;
+	}
+	ST(w, tun_tx_writes)++;
+}
+
+static void gro_flush(struct dp_worker *w)
+{
+	unsigned nseg = w->gro.nseg;
+	size_t n = dp_gro_finish(&w->gro);
+
+	if (n) {
+		tun_write(w, w->grobuf, n);
+		ST(w, tun_tx_packets) += nseg;
+	}
+}
+
+static void deliver(struct dp_worker *w, uint8_t *pkt, size_t len)
+{
+	if (w->dp->conf.no_offload) {
+		tun_write(w, pkt, len);
+		ST(w, tun_tx_packets)++;
+		return;
+	}
+	if (!w->dp->gro_ok) {
+		/* the ESP header in front leaves room for an empty vnet header */
+		memset(pkt - DP_VNET_HDR_LEN, 0, DP_VNET_HDR_LEN);
+		tun_write(w, pkt - DP_VNET_HDR_LEN, len + DP_VNET_HDR_LEN);
+		ST(w, tun_tx_packets)++;
+		return;
+	}
+	if (!dp_gro_add(&w->gro, pkt, len)) {
+		gro_flush(w);
+		if (!dp_gro_add(&w->gro, pkt, len))
+			return;
+	}
+}
+
+/* RFC 4301 §5.2: the inner source must be what the SA's selector allows (the peer's address). */
+static bool inner_ok(const struct dp_peer *p, const uint8_t *pkt, size_t *len, uint8_t nh)
+{
+	struct wire r = wire_reader(pkt, *len);
+	uint8_t vhl = wire_read_u8(&r), src[16];
+	size_t total;
+
+	if (nh == ESP_NH_IPV6) {
+		if ((vhl >> 4) != 6 || !p->has_ula)
+			return false;
+		wire_skip(&r, 3);
+		total = (size_t)wire_read_u16(&r) + 40;
+		wire_skip(&r, 2);
+		wire_read_bytes(&r, src, 16);
+		if (wire_err(&r) || total > *len || memcmp(src, &p->ula, 16))
+			return false;
+	} else {
+		if ((vhl >> 4) != 4 || (vhl & 15) < 5 || !p->has_v4)
+			return false;
+		wire_skip(&r, 1);
+		total = wire_read_u16(&r);
+		wire_skip(&r, 8);
+		wire_read_bytes(&r, src, 4);
+		if (wire_err(&r) || total > *len || total < 20 || memcmp(src, &p->v4, 4))
+			return false;
+	}
+	*len = total;	/* drop anything after the IP packet */
+	return true;
+}
+
+static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			 const struct sockaddr_in *from, struct dp_sa **locked)
+{
+	struct dp *dp = w->dp;
+	struct esp_opened res;
+	struct dp_sa *sa;
+	uint32_t spi;
+	int err;
+
+	if (esp_peek_spi(d, n, &spi) || !(sa = dp_table_sa(t, spi))) {
+		ST(w, rx_no_sa)++;
+		log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "ESP with unknown SPI 0x%08x", spi);
+		return;
+	}
+	if (*locked != sa) {
+		if (*locked)
+			pthread_mutex_unlock(&(*locked)->in_lock);
+		pthread_mutex_lock(&sa->in_lock);
+		*locked = sa;
+	}
+	err = esp_in_open(&sa->in, sa->dec[w->idx], d, n, &res);
+	switch (err) {
+	case 0:
+		break;
+	case -EALREADY:
+	case -ESTALE:
+		ST(w, rx_replay)++;
+		return;
+	case -EKEYREJECTED: {
+		char a[INET_ADDRSTRLEN];
+
+		ST(w, rx_auth_failed)++;
+		inet_ntop(AF_INET, &from->sin_addr, a, sizeof(a));
+		log_ratelimited(&w->rl_auth, LOG_LEVEL_WARN,
+				"peer %s: ESP authentication failed (SPI 0x%08x from %s:%u): wrong key, or a forged packet",
+				dp->peers[sa->peer]->name, spi, a, ntohs(from->sin_port));
+		return;
+	}
+	case -ENODATA:
+		return;
+	default:
+		ST(w, rx_bad)++;
+		return;
+	}
+	if (!inner_ok(dp->peers[sa->peer], d + res.off, &res.len, res.nh)) {
+		ST(w, rx_policy)++;
+		log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "peer %s: inner source not allowed by the SA",
+				dp->peers[sa->peer]->name);
+		return;
+	}
+	ST(w, esp_rx_packets)++;
+	ST(w, esp_rx_bytes) += res.len;
+	/* DESIGN.md §7: authenticated packets from a new source move the peer (roaming) */
+	if (t->peer[sa->peer].remote.sin_addr.s_addr != from->sin_addr.s_addr ||
+	    t->peer[sa->peer].remote.sin_port != from->sin_port) {
+		struct dp_peer *p = dp->peers[sa->peer];
+
+		if (!atomic_exchange(&p->roam_reported, true)) {
+			struct dp_event ev = { .type = DP_EV_ROAMED, .peer = sa->peer, .spi = spi, .from = *from };
+
+			dp_post_event(dp, &ev);
+		}
+	}
+	deliver(w, d + res.off, res.len);
+}
+
+static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			 const struct sockaddr_in *from, struct dp_sa **locked)
+{
+	size_t off;
+
+	ST(w, udp_rx_datagrams)++;
+	switch (esp_udp_classify(d, n, &off)) {
+	case ESP_UDP_ESP:
+		esp_datagram(w, t, d, n, from, locked);
+		break;
+	case ESP_UDP_IKE:
+		ST(w, rx_ike)++;
+		if (n - off <= DP_IKE_MAX) {
+			struct dp_event ev;
+
+			ev.type = DP_EV_IKE;
+			ev.peer = -1;
+			ev.spi = 0;
+			ev.from = *from;
+			ev.local_port = w->dp->conf.port;
+			ev.len = n - off;
+			memcpy(ev.data, d + off, n - off);
+			dp_post_event(w->dp, &ev);
+		}
+		break;
+	case ESP_UDP_KEEPALIVE:
+		ST(w, rx_keepalive)++;
+		break;
+	default:
+		ST(w, rx_bad)++;
+		break;
+	}
+}
+
+static void udp_batch(struct dp_worker *w, struct dp_table *t)
+{
+	struct mmsghdr mm[DP_RX_BATCH];
+	struct iovec iov[DP_RX_BATCH];
+	struct sockaddr_in from[DP_RX_BATCH];
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cm[DP_RX_BATCH];
+	struct dp_sa *locked = NULL;
+
+	for (int round = 0; round < 4; round++) {
+		int n;
+
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < DP_RX_BATCH; i++) {
+			iov[i].iov_base = w->rxbuf + (size_t)i * DP_RX_BUF;
+			iov[i].iov_len = DP_RX_BUF;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = cm[i].buf;
+			mm[i].msg_hdr.msg_controllen = sizeof(cm[i].buf);
+		}
+		n = recvmmsg(w->udp_fd, mm, DP_RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			uint8_t *b = iov[i].iov_base;
+			size_t len = mm[i].msg_len, seg = len;
+			struct cmsghdr *c;
+
+			if (from[i].sin_family != AF_INET)
+				continue;
+			for (c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c; c = CMSG_NXTHDR(&mm[i].msg_hdr, c)) {
+				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+					int g;
+
+					memcpy(&g, CMSG_DATA(c), sizeof(g));
+					if (g > 0)
+						seg = (size_t)g;
+				}
+			}
+			for (size_t off = 0; off < len; off += seg)
+				udp_datagram(w, t, b + off, len - off < seg ? len - off : seg, &from[i], &locked);
+		}
+		if (n < DP_RX_BATCH)
+			break;
+	}
+	if (locked)
+		pthread_mutex_unlock(&locked->in_lock);
+	gro_flush(w);
+}
+
+static void publish_counters(struct dp_worker *w)
+{
+	const uint64_t *src = (const uint64_t *)(const void *)&w->local;
+
+	for (size_t i = 0; i < sizeof(w->local) / sizeof(uint64_t); i++)
+		if (src[i])
+			atomic_fetch_add_explicit(&w->ctr->v[i], src[i], memory_order_relaxed);
+	memset(&w->local, 0, sizeof(w->local));
+}
+
+void *dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp *dp = w->dp;
+	struct pollfd pfd[3] = {
+		{ .fd = w->tun_fd, .events = POLLIN },
+		{ .fd = w->udp_fd, .events = POLLIN },
+		{ .fd = dp->stop_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		struct dp_table *t;
+
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[2].revents)
+			break;
+		/* enter the batch: from here until the epoch is even again, t stays alive */
+		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
+		t = atomic_load_explicit(&dp->table, memory_order_acquire);
+		if (pfd[1].revents & POLLIN)
+			udp_batch(w, t);
+		if (pfd[0].revents & POLLIN)
+			tun_batch(w, t);
+		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+		publish_counters(w);
+	}
+	return NULL;
+}
+
+int dp_worker_init(struct dp_worker *w, struct dp *dp, int idx)
+{
+	w->dp = dp;
+	w->idx = idx;
+	w->tun_fd = w->udp_fd = -1;
+	w->ctr = &dp->ctr;
+	w->rl_auth = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 5);
+	w->rl_misc = (struct log_ratelimit)LOG_RATELIMIT_INIT(5, 10);
+	atomic_init(&w->epoch, 0);
+	w->tx.buf = malloc(DP_TX_BUF);
+	w->tunbuf = malloc(DP_TUN_BUF);
+	w->rxbuf = malloc((size_t)DP_RX_BATCH * DP_RX_BUF);
+	w->grobuf = malloc(DP_VNET_HDR_LEN + DP_GRO_MAX);
+	w->gro.buf = w->grobuf;
+	if (!w->tx.buf || !w->tunbuf || !w->rxbuf || !w->grobuf)
+		return -ENOMEM;
+	return 0;
+}
+
+void dp_worker_fini(struct dp_worker *w)
+{
+	free(w->tx.buf);
+	free(w->tunbuf);
+	free(w->rxbuf);
+	free(w->grobuf);
+	w->tx.buf = w->tunbuf = w->rxbuf = w->grobuf = NULL;
+}

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Two autotunnelds with manually keyed SAs on a pair of namespaces: ping
+# (IPv6 and IPv4 inner) and a TCP transfer through the tunnel, replayed
+# captured ESP packets rejected and counted, a wrong key rejected with a
+# clear log line.
+. "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
+nt_setup
+
+D=$AT_BUILD/src/autotunneld/autotunneld
+[ -x "$D" ] || nt_fail "no $D (build first)"
+
+nt_add_ns a
+nt_add_ns b
+nt_link a eth0 b eth0
+ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
+ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+
+KA=$(openssl rand -hex 36)	# what a sends
+KB=$(openssl rand -hex 36)	# what b sends
+
+conf() {	# conf NAME ULA IPV4 PEER PEER_ULA PEER_IPV4 PEER_OUTER SPI_IN SPI_OUT KEY_IN KEY_OUT [CIPHER]
+	cat > "$NT_DIR/$1.conf" <<CONF
+[tunnel]
+ula = $2
+ipv4 = $3
+workers = 2
+
+[peer $4]
+remote = $7:4500
+remote-ts = $5/128, $6/32
+spi-in = $8
+spi-out = $9
+key-in = ${10}
+key-out = ${11}
+cipher = ${12:-aes256gcm16}
+CONF
+}
+conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1001 0x2002 "$KB" "$KA"
+conf b fd00:b::1 192.168.77.2 a fd00:a::1 192.168.77.1 192.0.2.1 0x2002 0x1001 "$KA" "$KB"
+
+nt_bg a da "$D" -c "$NT_DIR/a.conf"
+PID_A=$NT_LAST_PID
+nt_bg b db "$D" -c "$NT_DIR/b.conf"
+PID_B=$NT_LAST_PID
+nt_wait 5 grep -q "^autotunneld: up: autotun0" "$NT_DIR/da.log" || nt_fail "a did not come up"
+nt_wait 5 grep -q "^autotunneld: up: autotun0" "$NT_DIR/db.log" || nt_fail "b did not come up"
+grep -q "peer b: manually keyed SA up, aes256gcm16, spi in 0x00001001 out 0x00002002, ESN" "$NT_DIR/da.log" ||
+	nt_fail "a's log does not show the manual SA"
+
+# 1. ping through the tunnel, IPv6 and IPv4 inside
+nt_exec a ping -6 -c 3 -i 0.2 -W 2 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "ping6 fd00:b::1 failed"
+grep -q "3 received" "$NT_DIR/ping6" || nt_fail "ping6: $(tail -2 "$NT_DIR/ping6")"
+nt_exec b ping -c 3 -i 0.2 -W 2 192.168.77.1 >"$NT_DIR/ping4" || nt_fail "inner IPv4 ping failed"
+nt_pass "ping through the tunnel (inner IPv6 and IPv4)"
+
+# 2. a TCP transfer between the ULAs
+head -c 20000000 /dev/urandom > "$NT_DIR/blob"
+nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
+nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
+timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
+	nt_fail "TCP transfer failed"
+nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data differs"
+nt_pass "20 MB over TCP through the tunnel, intact"
+
+# the outer wire carries ESP in UDP 4500 (captured now, to be replayed inside the window)
+nt_exec b tcpdump -n -i eth0 -c 4 -w "$NT_DIR/wire.pcap" udp dst port 4500 and dst host 192.0.2.2 >/dev/null 2>&1 &
+TD=$!
+NT_PIDS="$NT_PIDS $TD"
+sleep 1
+nt_exec a ping -6 -c 4 -i 0.2 -W 2 fd00:b::1 >/dev/null || nt_fail "second ping failed"
+nt_wait 5 sh -c "! kill -0 $TD" || nt_fail "tcpdump saw fewer than 4 UDP/4500 packets"
+nt_pass "ESP in UDP 4500 on the wire"
+
+# 3. replay: the captured packets sent again are dropped and counted
+kill -USR1 "$PID_B"
+nt_wait 5 grep -q "stats: " "$NT_DIR/db.log" || nt_fail "no stats from b"
+before=$(grep "stats: " "$NT_DIR/db.log" | tail -1)
+rx_before=$(echo "$before" | sed 's/.*esp_rx=\([0-9]*\).*/\1/')
+rp_before=$(echo "$before" | sed 's/.*replayed=\([0-9]*\).*/\1/')
+nt_exec a /usr/bin/python3 - "$NT_DIR/wire.pcap" <<'PY' || nt_fail "replaying the capture failed"
+import socket, struct, sys
+data = open(sys.argv[1], 'rb').read()
+little = data[:4] == b'\xd4\xc3\xb2\xa1'
+e = '<' if little else '>'
+linktype = struct.unpack(e + 'I', data[20:24])[0]
+off, sent = 24, 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('192.0.2.1', 4501))
+while off + 16 <= len(data):
+    incl = struct.unpack(e + 'I', data[off + 8:off + 12])[0]
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if linktype == 1: pkt = pkt[14:]            # Ethernet
+    elif linktype == 113: pkt = pkt[16:]        # Linux cooked
+    ihl = (pkt[0] & 15) * 4
+    udp = pkt[ihl:]
+    if pkt[16:20] != bytes([192, 0, 2, 2]) or struct.unpack('>H', udp[2:4])[0] != 4500: continue
+    s.sendto(udp[8:], ('192.0.2.2', 4500))
+    sent += 1
+print(sent)
+sys.exit(0 if sent >= 4 else 1)
+PY
+sleep 0.5
+kill -USR1 "$PID_B"
+nt_wait 5 sh -c "[ \$(grep -c 'stats: ' '$NT_DIR/db.log') -ge 2 ]" || nt_fail "no second stats line"
+after=$(grep "stats: " "$NT_DIR/db.log" | tail -1)
+rx_after=$(echo "$after" | sed 's/.*esp_rx=\([0-9]*\).*/\1/')
+rp_after=$(echo "$after" | sed 's/.*replayed=\([0-9]*\).*/\1/')
+[ "$rx_after" = "$rx_before" ] || nt_fail "replayed packets were accepted (esp_rx $rx_before -> $rx_after)"
+[ $((rp_after - rp_before)) -ge 4 ] || nt_fail "replay counter moved by $((rp_after - rp_before)), expected >= 4"
+nt_pass "4 replayed ESP packets rejected and counted (replayed $rp_before -> $rp_after)"
+
+# 4. a wrong key: nothing gets through, and b says why
+nt_stop "$PID_A"
+BAD=$(openssl rand -hex 36)
+conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1001 0x2002 "$KB" "$BAD"
+: > "$NT_DIR/da.log"
+nt_bg a da2 "$D" -c "$NT_DIR/a.conf"
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da2.log" || nt_fail "a did not come back"
+if nt_exec a ping -6 -c 2 -i 0.2 -W 1 fd00:b::1 >/dev/null 2>&1; then
+	nt_fail "ping went through with a wrong key"
+fi
+nt_wait 5 grep -q "peer a: ESP authentication failed (SPI 0x00002002 from 192.0.2.1:4500): wrong key, or a forged packet" \
+	"$NT_DIR/db.log" || nt_fail "b did not log the authentication failure"
+nt_pass "wrong key rejected: $(grep -m1 'authentication failed' "$NT_DIR/db.log")"
