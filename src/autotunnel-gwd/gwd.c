@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "autotunnel-gwd/control.h"
+#include "autotunnel-gwd/ct.h"
 #include "autotunnel-gwd/gwd.h"
 #include "autotunnel-gwd/handler.h"
 #include "autotunnel-gwd/lansock.h"
@@ -74,6 +75,25 @@ static void reschedule(struct gwd *g)
 	evtimer_add(g->ev_timer, &tv);
 }
 
+/*
+ * Flows to the external port that conntrack remembers keep their old
+ * meaning until they are forgotten: make them go (ct.h says why).
+ */
+static void forget_flows(struct gwd *g, uint8_t proto, uint16_t ext_port)
+{
+	int rc;
+
+	if (!g->ext_addr)
+		return;
+	rc = gwd_ct_flush(proto, g->ext_addr, ext_port);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("conntrack: flushing flows to %s port %u", proto_name(proto), ext_port);
+	} else if (rc > 0) {
+		log_debug("conntrack: %d flow(s) to %s port %u forgotten", rc, proto_name(proto), ext_port);
+	}
+}
+
 /* A mapping leaves the table: its forwarding goes first. */
 static void on_removed(void *arg, const struct gwd_mapping *m)
 {
@@ -81,6 +101,7 @@ static void on_removed(void *arg, const struct gwd_mapping *m)
 	char a[16];
 
 	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
+	forget_flows(g, m->proto, m->ext_port);
 	fmt_addr(m->client, a, sizeof(a));
 	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "unmapped %s %u -> %s:%u", proto_name(m->proto),
 			m->ext_port, a, m->int_port);
@@ -92,6 +113,7 @@ static void on_expired(void *arg, const struct gwd_mapping *m)
 	char a[16];
 
 	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
+	forget_flows(g, m->proto, m->ext_port);
 	fmt_addr(m->client, a, sizeof(a));
 	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "expired %s %u -> %s:%u", proto_name(m->proto),
 			m->ext_port, a, m->int_port);
@@ -165,6 +187,7 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 		if (rc == 0 && rep->change.kind == GWD_CHANGE_CREATE) {
 			char a[16];
 
+			forget_flows(g, rep->change.m.proto, rep->change.m.ext_port);
 			fmt_addr(src, a, sizeof(a));
 			log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "mapped %s %u -> %s:%u for %u s (%s)",
 					proto_name(rep->change.m.proto), rep->change.m.ext_port, a,

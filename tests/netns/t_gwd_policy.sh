@@ -111,6 +111,29 @@ grep -q to-two "$NT_DIR/got2" 2>/dev/null || nt_fail "203.0.113.10:4500 did not 
 grep -q to-two "$NT_DIR/got3" 2>/dev/null && nt_fail "192.168.1.3 got 192.168.1.2's traffic"
 nt_pass "both mappings forward to their own client"
 
+# 4b. conntrack: a peer that kept sending from one source port before the
+# mapping existed reaches the client as soon as it does, and a deleted
+# mapping stops forwarding that same flow at once
+nt_bg hostA l4600 socat -u UDP-RECV:4600,bind=192.168.1.2 OPEN:"$NT_DIR/got4600",creat,append
+nt_wait 5 nt_exec hostA sh -c 'ss -lun | grep -q "192.168.1.2:4600"' || nt_fail "listener 4600 did not start"
+send7777() { echo "$1" | nt_exec pub socat -u - UDP:203.0.113.10:4600,sourceport=7777,reuseaddr; }
+send7777 early
+sleep 0.2
+got=$(probe hostA 192.168.1.1 192.168.1.2 pmp-map 1 4600 4600 600)
+expect "NAT-PMP map of UDP 4600" "$got" "pmp result=0 internal=4600 external=4600 lifetime=600"
+for i in $(seq 20); do
+	grep -q late "$NT_DIR/got4600" 2>/dev/null && break
+	send7777 late
+	sleep 0.1
+done
+grep -q late "$NT_DIR/got4600" 2>/dev/null || nt_fail "the flow from pub:7777 still ends at natA after the mapping"
+got=$(probe hostA 192.168.1.1 192.168.1.2 pmp-map 1 4600 0 0)
+expect "NAT-PMP delete of UDP 4600" "$got" "pmp result=0 internal=4600 external=0 lifetime=0"
+for i in 1 2 3 4 5; do send7777 gone; sleep 0.1; done
+sleep 0.2
+grep -q gone "$NT_DIR/got4600" && nt_fail "the flow from pub:7777 still reaches hostA after the delete"
+nt_pass "conntrack follows the mapping: an old flow reaches the client once mapped, and stops once deleted"
+
 # 5. nothing from the WAN side is answered: not at the external address,
 # not even at the LAN address when pub routes the LAN through natA
 got=$(probe pub 203.0.113.10 - pmp-addr)
