@@ -357,9 +357,34 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 		refresh(g);
 }
 
+/*
+ * Someone flushed the ruleset (a reload of nftables.service does): put the
+ * table back with every live mapping, and let flows take the new meaning.
+ */
+static void check_nft(struct gwd *g)
+{
+	size_t ok = 0;
+
+	if (gwd_nft_check(g->nft) == 0)
+		return;
+	log_warnx("nftables: table %s was removed behind our back; restoring %zu mapping(s)",
+		  GWD_NFT_TABLE, g->table.n);
+	if (gwd_nft_recreate(g->nft))
+		return;
+	for (size_t i = 0; i < g->table.n; i++) {
+		if (gwd_nft_map(g->nft, &g->table.m[i], 0) == 0) {
+			forget_flows(g, g->table.m[i].proto, g->table.m[i].ext_port);
+			ok++;
+		}
+	}
+	if (ok != g->table.n)
+		log_warnx("nftables: %zu of %zu mapping(s) restored", ok, g->table.n);
+}
+
 static void on_recheck(evutil_socket_t fd, short what, void *arg)
 {
 	refresh(arg);
+	check_nft(arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

@@ -54,6 +54,21 @@ done
 grep -q "hello-through-gwd" "$NT_DIR/got" || nt_fail "pub's datagram to 203.0.113.10:4500 did not reach hostA"
 nt_pass "pub reaches hostA:4500 through 203.0.113.10:4500"
 
+# 3b. someone removes our table (a reload of nftables.service flushes the
+# ruleset): gwd puts it back with the mapping within its 10 s check
+nt_exec natA nft delete table ip autotunnel-gwd
+nt_wait 12 sh -c "ip netns exec $(nt_ns natA) nft list table ip autotunnel-gwd 2>/dev/null |
+	grep -q 'udp . 4500 .*: 192.168.1.2 . 4500'" || nt_fail "the removed table was not restored"
+: >"$NT_DIR/got"
+i=0
+while [ $i -lt 20 ] && ! grep -q "again" "$NT_DIR/got" 2>/dev/null; do
+	echo "again" | nt_exec pub socat -u - UDP:203.0.113.10:4500
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "again" "$NT_DIR/got" || nt_fail "no forwarding after the table was restored"
+nt_pass "a removed table is restored with its mapping"
+
 # 4. natpmpc deletes it (lifetime 0): the forwarding goes with it
 nt_exec hostA natpmpc -g 192.168.1.1 -a 4500 0 udp 0 >/dev/null 2>&1 || nt_fail "natpmpc delete failed"
 [ -z "$(our_elements)" ] || nt_fail "a mapping element is left after the delete: $(our_elements)"
