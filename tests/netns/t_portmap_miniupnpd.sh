@@ -4,7 +4,9 @@
 # once by NAT-PMP (forced: miniupnpd answers PCP), once by UPnP IGD. Each
 # time `pub` sends UDP to the external address and port the client printed,
 # and hostA's listener must receive it; with --keep the client deletes its
-# mapping on SIGTERM and miniupnpd's DNAT rule goes.
+# mapping on SIGTERM and miniupnpd's DNAT rule goes. Last, miniupnpd is
+# restarted under a --keep client: its PCP ANNOUNCE carries a new epoch,
+# the client re-creates the mapping at once and forwarding is back.
 #
 # miniupnpd 2.3.1 refuses to forward when its WAN address is in a reserved
 # range (203.0.113.0/24 is TEST-NET-3) unless STUN shows it reachable, so a
@@ -86,6 +88,7 @@ allow 1024-65535 192.168.1.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
 CONF
 nt_bg natA miniupnpd "$MINIUPNPD" -f "$NT_DIR/miniupnpd.conf" -d -P "$NT_DIR/miniupnpd.pid"
+MINIUPNPD_PID=$NT_LAST_PID
 nt_wait 10 grep -q 'Listening for NAT-PMP/PCP traffic on port 5351' "$NT_DIR/miniupnpd.log" ||
 	nt_fail "miniupnpd did not start"
 grep -q 'Port forwarding is now enabled' "$NT_DIR/miniupnpd.log" ||
@@ -182,3 +185,33 @@ want = {"event": "mapped", "protocol": "PCP", "gateway": "192.168.1.1", "interna
         "transport": "udp", "external": "203.0.113.10:4504", "lifetime": 7200}
 sys.exit(0 if e == want else "json: %r" % e)' || nt_fail "portmap --json printed: $json"
 nt_pass "--json: $json"
+
+# 5. natA reboots (miniupnpd restarts, every mapping forgotten): its PCP ANNOUNCE to
+# 224.0.0.1:5350 shows a new epoch (RFC 6887 §8.5, §14.1) and the --keep
+# client re-creates its mapping at once.
+listen 4505
+nt_bg hostA keep.4505 "$AT" portmap --udp 4505 --lifetime 600 --keep -v
+KEEP_PID=$NT_LAST_PID
+nt_wait 10 grep -q '^external 203\.0\.113\.10:4505$' "$NT_DIR/keep.4505.log" ||
+	nt_fail "restart: no mapping: $(cat "$NT_DIR/keep.4505.log")"
+reaches 203.0.113.10 4505 "before-restart" 4505 || nt_fail "restart: no forwarding before"
+# a reboot: the daemon stops and the router's rules are gone with it
+# (miniupnpd itself leaves its rules in place when it exits)
+nt_stop "$MINIUPNPD_PID"
+for c in miniupnpd prerouting_miniupnpd postrouting_miniupnpd; do
+	nt_exec natA nft flush chain inet miniupnpd "$c"
+done
+if reaches 203.0.113.10 4505 "during-restart" 4505; then
+	nt_fail "restart: forwarding survived the flush"
+fi
+t0=$(now_ms)
+nt_bg natA miniupnpd2 "$MINIUPNPD" -f "$NT_DIR/miniupnpd.conf" -d -P "$NT_DIR/miniupnpd.pid"
+nt_wait 10 grep -q 'Listening for NAT-PMP/PCP traffic on port 5351' "$NT_DIR/miniupnpd2.log" ||
+	nt_fail "miniupnpd did not start again"
+nt_wait 5 grep -qx 'recreated external 203.0.113.10:4505 lifetime 600' "$NT_DIR/keep.4505.log" ||
+	nt_fail "restart: not re-created: $(cat "$NT_DIR/keep.4505.log")"
+grep -qx 'gateway-reset' "$NT_DIR/keep.4505.log" || nt_fail "restart: no gateway-reset reported"
+reaches 203.0.113.10 4505 "after-restart" 4505 || nt_fail "restart: no forwarding after"
+ms=$(( $(now_ms) - t0 ))
+[ "$ms" -le 5000 ] || nt_fail "restart: forwarding back only after $ms ms"
+nt_pass "miniupnpd restarted: new epoch seen, mapping re-created, forwarding again $ms ms after the restart"
