@@ -204,6 +204,13 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 	case GWD_CHANGE_NONE:
 		break;
 	}
+	if (rep->len && rep->result != 0) {
+		char a[16];
+
+		fmt_addr(src, a, sizeof(a));
+		log_debug_rl("%s request from %s:%u refused: %s", req.pcp ? "PCP" : "NAT-PMP", a, sport,
+			     req.pcp ? pcp_result_str(rep->result) : natpmp_result_str(rep->result));
+	}
 	if (rep->len && gwd_lansock_send(ls, rep->buf, rep->len, src, sport) < 0)
 		log_debug_rl("answer to a LAN client: %s", strerror(errno));
 	free(rep);
@@ -517,6 +524,12 @@ int gwd_run(struct gwd_settings *s)
 
 	/* the epoch starts now, with an empty table (RFC 6886 §3.6) */
 	gwd_timers_init(&g->tm, clock_now_ms());
+	/*
+	 * Listeners. The NAT-PMP/PCP sockets follow the LAN addresses
+	 * (refresh_lan); the RSIP server (RFC 3103/3104, TCP 4555, on unless
+	 * --no-rsip) belongs here too, in a file of its own, started after
+	 * the LAN sockets and stopped in teardown() before nftables closes.
+	 */
 	refresh_lan(g);
 	if (g->n_lan == 0)
 		log_warnx("no IPv4 address to serve on %s yet", s->lan);
