@@ -119,6 +119,15 @@ static void print_simple(struct run *r, const char *event, const struct portmap_
 	}
 }
 
+/* RFC 1918 and RFC 6598 (carrier-grade NAT) space */
+static bool is_private(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return (h >> 24) == 10 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8 ||
+	       (h >> 22) == (0x64400000u >> 22);
+}
+
 static void finish(struct run *r, int status)
 {
 	r->status = status;
@@ -135,6 +144,14 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 	switch (n->kind) {
 	case PORTMAP_NOTE_MAPPED:
 		print_mapped(r, n, "mapped");
+		if (is_private(n->ext_addr)) {
+			char a[INET_ADDRSTRLEN];
+
+			/* RFC 6281 §4.4.1: the gateway is itself behind a NAT */
+			inet_ntop(AF_INET, &n->ext_addr, a, sizeof(a));
+			log_warnx("the gateway's external address %s is private: another NAT is "
+				  "upstream (double NAT), so this mapping does not reach the Internet", a);
+		}
 		finish(r, CMD_OK);
 		break;
 	case PORTMAP_NOTE_RENEWED:
