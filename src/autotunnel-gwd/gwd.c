@@ -221,7 +221,7 @@ static void on_lan(evutil_socket_t fd, short what, void *arg)
 {
 	struct gwd_lansock *ls = arg;
 	struct gwd *g = ls->owner;
-	uint8_t buf[PCP_MAX_LEN + 4];
+	uint8_t buf[2048];	/* more than PCP_MAX_LEN: an oversized request is answered MALFORMED */
 	uint32_t src;
 	uint16_t sport;
 

@@ -27,7 +27,9 @@ elif kind == "pcp-map":         # CLIENTIP PROTO INPORT EXTPORT LIFETIME [third-
     client, proto, i, e, life = a[3], int(a[4]), int(a[5]), int(a[6]), int(a[7])
     req = struct.pack(">BBHI", 2, 1, 0, life) + v4mapped(client)
     req += bytes(range(1, 13)) + struct.pack(">B3xHH", proto, i, e) + v4mapped("0.0.0.0")
-    if len(a) > 8:
+    if len(a) > 8 and a[8] == "oversize":
+        req += struct.pack(">BBH", 200, 0, 1200) + b"\0" * 1200
+    elif len(a) > 8:
         req += struct.pack(">BBH", 1, 0, 16) + v4mapped(a[8])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 if src != "-":
@@ -73,6 +75,9 @@ expect "PCP MAP for 192.168.1.3 sent from 192.168.1.2" "$got" "pcp result=12"
 # 2. PCP THIRD_PARTY: refused (NOT_AUTHORIZED)
 got=$(probe hostA 192.168.1.1 192.168.1.2 pcp-map 192.168.1.2 17 4500 4500 600 192.168.1.3)
 expect "PCP MAP with THIRD_PARTY 192.168.1.3" "$got" "pcp result=2"
+# an oversized PCP request (1264 bytes, over RFC 6887's 1100) is MALFORMED_REQUEST
+got=$(probe hostA 192.168.1.1 192.168.1.2 pcp-map 192.168.1.2 17 4500 4500 600 oversize)
+expect "PCP MAP of 1264 bytes" "$got" "pcp result=3"
 [ -z "$(our_elements)" ] || nt_fail "a refused request left forwarding: $(our_elements)"
 nt_pass "a LAN client cannot map for another LAN address (ADDRESS_MISMATCH, THIRD_PARTY refused)"
 
