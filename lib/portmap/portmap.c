@@ -579,9 +579,6 @@ static void on_natpmp(struct portmap *pm, const struct portmap_reply *r, uint64_
 	}
 
 	if (resp->op == NATPMP_OP_EXTADDR) {
-		bool had = pm->have_addr;
-		struct in_addr old = pm->ext_addr;
-
 		if (pm->stopping)
 			return;
 		if (pm->gw_proto != PORTMAP_PROTO_NATPMP &&
@@ -610,17 +607,17 @@ static void on_natpmp(struct portmap *pm, const struct portmap_reply *r, uint64_
 		}
 		pm->have_addr = true;
 		pm->ext_addr = resp->external_addr;
-		if (had && old.s_addr != resp->external_addr.s_addr) {
-			/* RFC 6886 §3.2.1: the gateway's address changed */
-			for (unsigned int i = 0; i < pm->n_maps; i++) {
-				struct portmap_map *mm = &pm->maps[i];
+		/* RFC 6886 §3.2.1: the gateway's address changed (compared per
+		 * mapping, so a change across a gateway reset is seen too) */
+		for (unsigned int i = 0; i < pm->n_maps; i++) {
+			struct portmap_map *mm = &pm->maps[i];
 
-				if (mm->held && mm->reported && mm->proto == PORTMAP_PROTO_NATPMP) {
-					struct in_addr prev = mm->ext_addr;
+			if (mm->held && mm->reported && mm->proto == PORTMAP_PROTO_NATPMP &&
+			    mm->ext_addr.s_addr != resp->external_addr.s_addr) {
+				struct in_addr prev = mm->ext_addr;
 
-					mm->ext_addr = resp->external_addr;
-					note_grant(pm, mm, true, prev, mm->ext_port, out);
-				}
+				mm->ext_addr = resp->external_addr;
+				note_grant(pm, mm, true, prev, mm->ext_port, out);
 			}
 		}
 		addr_end(pm, out);

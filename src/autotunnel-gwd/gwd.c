@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "autotunnel-gwd/control.h"
+#include "autotunnel-gwd/ct.h"
 #include "autotunnel-gwd/gwd.h"
 #include "autotunnel-gwd/handler.h"
 #include "autotunnel-gwd/lansock.h"
@@ -74,6 +75,25 @@ static void reschedule(struct gwd *g)
 	evtimer_add(g->ev_timer, &tv);
 }
 
+/*
+ * Flows to the external port that conntrack remembers keep their old
+ * meaning until they are forgotten: make them go (ct.h says why).
+ */
+static void forget_flows(struct gwd *g, uint8_t proto, uint16_t ext_port)
+{
+	int rc;
+
+	if (!g->ext_addr)
+		return;
+	rc = gwd_ct_flush(proto, g->ext_addr, ext_port);
+	if (rc < 0) {
+		errno = -rc;
+		log_warn("conntrack: flushing flows to %s port %u", proto_name(proto), ext_port);
+	} else if (rc > 0) {
+		log_debug("conntrack: %d flow(s) to %s port %u forgotten", rc, proto_name(proto), ext_port);
+	}
+}
+
 /* A mapping leaves the table: its forwarding goes first. */
 static void on_removed(void *arg, const struct gwd_mapping *m)
 {
@@ -81,6 +101,7 @@ static void on_removed(void *arg, const struct gwd_mapping *m)
 	char a[16];
 
 	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
+	forget_flows(g, m->proto, m->ext_port);
 	fmt_addr(m->client, a, sizeof(a));
 	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "unmapped %s %u -> %s:%u", proto_name(m->proto),
 			m->ext_port, a, m->int_port);
@@ -92,6 +113,7 @@ static void on_expired(void *arg, const struct gwd_mapping *m)
 	char a[16];
 
 	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
+	forget_flows(g, m->proto, m->ext_port);
 	fmt_addr(m->client, a, sizeof(a));
 	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "expired %s %u -> %s:%u", proto_name(m->proto),
 			m->ext_port, a, m->int_port);
@@ -165,6 +187,7 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 		if (rc == 0 && rep->change.kind == GWD_CHANGE_CREATE) {
 			char a[16];
 
+			forget_flows(g, rep->change.m.proto, rep->change.m.ext_port);
 			fmt_addr(src, a, sizeof(a));
 			log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "mapped %s %u -> %s:%u for %u s (%s)",
 					proto_name(rep->change.m.proto), rep->change.m.ext_port, a,
@@ -181,6 +204,13 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 	case GWD_CHANGE_NONE:
 		break;
 	}
+	if (rep->len && rep->result != 0) {
+		char a[16];
+
+		fmt_addr(src, a, sizeof(a));
+		log_debug_rl("%s request from %s:%u refused: %s", req.pcp ? "PCP" : "NAT-PMP", a, sport,
+			     req.pcp ? pcp_result_str(rep->result) : natpmp_result_str(rep->result));
+	}
 	if (rep->len && gwd_lansock_send(ls, rep->buf, rep->len, src, sport) < 0)
 		log_debug_rl("answer to a LAN client: %s", strerror(errno));
 	free(rep);
@@ -191,7 +221,7 @@ static void on_lan(evutil_socket_t fd, short what, void *arg)
 {
 	struct gwd_lansock *ls = arg;
 	struct gwd *g = ls->owner;
-	uint8_t buf[PCP_MAX_LEN + 4];
+	uint8_t buf[2048];	/* more than PCP_MAX_LEN: an oversized request is answered MALFORMED */
 	uint32_t src;
 	uint16_t sport;
 
@@ -334,9 +364,34 @@ static void on_netlink(evutil_socket_t fd, short what, void *arg)
 		refresh(g);
 }
 
+/*
+ * Someone flushed the ruleset (a reload of nftables.service does): put the
+ * table back with every live mapping, and let flows take the new meaning.
+ */
+static void check_nft(struct gwd *g)
+{
+	size_t ok = 0;
+
+	if (gwd_nft_check(g->nft) == 0)
+		return;
+	log_warnx("nftables: table %s was removed behind our back; restoring %zu mapping(s)",
+		  GWD_NFT_TABLE, g->table.n);
+	if (gwd_nft_recreate(g->nft))
+		return;
+	for (size_t i = 0; i < g->table.n; i++) {
+		if (gwd_nft_map(g->nft, &g->table.m[i], 0) == 0) {
+			forget_flows(g, g->table.m[i].proto, g->table.m[i].ext_port);
+			ok++;
+		}
+	}
+	if (ok != g->table.n)
+		log_warnx("nftables: %zu of %zu mapping(s) restored", ok, g->table.n);
+}
+
 static void on_recheck(evutil_socket_t fd, short what, void *arg)
 {
 	refresh(arg);
+	check_nft(arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -469,6 +524,12 @@ int gwd_run(struct gwd_settings *s)
 
 	/* the epoch starts now, with an empty table (RFC 6886 §3.6) */
 	gwd_timers_init(&g->tm, clock_now_ms());
+	/*
+	 * Listeners. The NAT-PMP/PCP sockets follow the LAN addresses
+	 * (refresh_lan); the RSIP server (RFC 3103/3104, TCP 4555, on unless
+	 * --no-rsip) belongs here too, in a file of its own, started after
+	 * the LAN sockets and stopped in teardown() before nftables closes.
+	 */
 	refresh_lan(g);
 	if (g->n_lan == 0)
 		log_warnx("no IPv4 address to serve on %s yet", s->lan);

@@ -66,7 +66,12 @@ ssize_t gwd_lansock_recv(const struct gwd_lansock *s, void *buf, size_t len, uin
 	n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (mh.msg_namelen < sizeof(from) || from.sin_family != AF_INET || (mh.msg_flags & MSG_TRUNC))
+	/*
+	 * A datagram longer than the buffer arrives cut (MSG_TRUNC) and still
+	 * longer than any valid request: the parser answers it as malformed
+	 * (RFC 6887 §8.3), which is what the sender needs to hear.
+	 */
+	if (mh.msg_namelen < sizeof(from) || from.sin_family != AF_INET)
 		return -EPERM;
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		struct in_pktinfo pi;

@@ -11,6 +11,7 @@
 
 struct gwd_nft {
 	struct nft_ctx *ctx;
+	char wan[64];
 };
 
 static int fmt(char *buf, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -121,6 +122,7 @@ int gwd_nft_open(struct gwd_nft **out, const char *wan, char *err, size_t errlen
 		snprintf(err, errlen, "cannot buffer nftables output");
 		return -ENOMEM;
 	}
+	snprintf(n->wan, sizeof(n->wan), "%s", wan);
 	rc = gwd_nft_cmd_setup(cmd, sizeof(cmd), wan);
 	if (rc < 0 || (rc = run(n, cmd, err, errlen)) < 0) {
 		nft_ctx_free(n->ctx);
@@ -167,6 +169,30 @@ int gwd_nft_unmap(struct gwd_nft *n, uint8_t proto, uint16_t ext_port)
 	rc = run(n, cmd, err, sizeof(err));
 	if (rc)
 		log_warnx("nftables: removing %s %u: %s", proto_name(proto), ext_port, err);
+	return rc;
+}
+
+int gwd_nft_check(struct gwd_nft *n)
+{
+	int rc = run(n, "list chain ip " GWD_NFT_TABLE " prerouting\n", NULL, 0);
+
+	nft_ctx_get_output_buffer(n->ctx);	/* drain the listing */
+	if (rc == 0)
+		rc = run(n, "list map ip " GWD_NFT_TABLE " dnat4\n", NULL, 0);
+	nft_ctx_get_output_buffer(n->ctx);
+	return rc ? -ENOENT : 0;
+}
+
+int gwd_nft_recreate(struct gwd_nft *n)
+{
+	char cmd[1024], err[256];
+	int rc = gwd_nft_cmd_setup(cmd, sizeof(cmd), n->wan);
+
+	if (rc < 0)
+		return rc;
+	rc = run(n, cmd, err, sizeof(err));
+	if (rc)
+		log_warnx("nftables: recreating table %s: %s", GWD_NFT_TABLE, err);
 	return rc;
 }
 

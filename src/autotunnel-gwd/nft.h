@@ -55,6 +55,13 @@ int gwd_nft_map(struct gwd_nft *n, const struct gwd_mapping *m, int replace)
 	__attribute__((warn_unused_result));
 /* Remove the forwarding of external port @p ext_port. */
 int gwd_nft_unmap(struct gwd_nft *n, uint8_t proto, uint16_t ext_port);
+/*
+ * Is the table still there? Someone may have flushed the ruleset (a reload
+ * of nftables.service does). 0 if it is, -ENOENT if it is gone; then
+ * gwd_nft_recreate() builds it again, empty.
+ */
+int gwd_nft_check(struct gwd_nft *n);
+int gwd_nft_recreate(struct gwd_nft *n) __attribute__((warn_unused_result));
 /* Delete the table and free @p n (NULL is fine). */
 void gwd_nft_close(struct gwd_nft *n);
 

@@ -29,7 +29,7 @@ echo "$out" | grep -qx 'Public IP address : 203.0.113.10' ||
 	nt_fail "natpmpc did not report 203.0.113.10: $out"
 nt_pass "natpmpc gets the external address 203.0.113.10"
 
-# 2. a UDP mapping: private 4500 -> public 4500 for 60 s
+# 2. a UDP mapping: public 4500 -> private 4500 for 60 s (natpmpc -a PUBLIC PRIVATE)
 out=$(nt_exec hostA natpmpc -g 192.168.1.1 -a 4500 4500 udp 60 2>&1) || nt_fail "natpmpc -a failed: $out"
 echo "$out" | grep -qx 'Mapped public port 4500 protocol UDP to local port 4500 liftime 60' ||
 	nt_fail "unexpected mapping answer: $out"
@@ -54,8 +54,30 @@ done
 grep -q "hello-through-gwd" "$NT_DIR/got" || nt_fail "pub's datagram to 203.0.113.10:4500 did not reach hostA"
 nt_pass "pub reaches hostA:4500 through 203.0.113.10:4500"
 
-# 4. natpmpc deletes it (lifetime 0): the forwarding goes with it
-nt_exec hostA natpmpc -g 192.168.1.1 -a 4500 0 udp 0 >/dev/null 2>&1 || nt_fail "natpmpc delete failed"
+# 3b. someone removes our table (a reload of nftables.service flushes the
+# ruleset): gwd puts it back with the mapping within its 10 s check
+nt_exec natA nft delete table ip autotunnel-gwd
+nt_wait 12 sh -c "ip netns exec $(nt_ns natA) nft list table ip autotunnel-gwd 2>/dev/null |
+	grep -q 'udp . 4500 .*: 192.168.1.2 . 4500'" || nt_fail "the removed table was not restored"
+: >"$NT_DIR/got"
+i=0
+while [ $i -lt 20 ] && ! grep -q "again" "$NT_DIR/got" 2>/dev/null; do
+	echo "again" | nt_exec pub socat -u - UDP:203.0.113.10:4500
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "again" "$NT_DIR/got" || nt_fail "no forwarding after the table was restored"
+nt_pass "a removed table is restored with its mapping"
+
+# 4. natpmpc deletes it (public port 0, private 4500, lifetime 0), while
+# another UDP mapping of hostA stays: the forwarding of 4500 goes, only it
+nt_exec hostA natpmpc -g 192.168.1.1 -a 4501 4501 udp 60 >/dev/null 2>&1 || nt_fail "natpmpc -a 4501 failed"
+out=$(nt_exec hostA natpmpc -g 192.168.1.1 -a 0 4500 udp 0 2>&1) || nt_fail "natpmpc delete failed: $out"
+echo "$out" | grep -qx 'Mapped public port 0 protocol UDP to local port 4500 liftime 0' ||
+	nt_fail "unexpected answer to the delete: $out"
+our_elements | grep -q 'udp . 4500 ' && nt_fail "the deleted mapping is still in nftables: $(our_elements)"
+our_elements | grep -q 'udp . 4501 .*: 192.168.1.2 . 4501' || nt_fail "the delete took 4501 too: $(our_elements)"
+out=$(nt_exec hostA natpmpc -g 192.168.1.1 -a 0 4501 udp 0 2>&1) || nt_fail "natpmpc delete failed: $out"
 [ -z "$(our_elements)" ] || nt_fail "a mapping element is left after the delete: $(our_elements)"
 gwd_status | head -1 | grep -q ', 0 mappings$' || nt_fail "status still lists a mapping"
 nt_pass "deleted by natpmpc: no forwarding left in nftables"

@@ -27,7 +27,9 @@ elif kind == "pcp-map":         # CLIENTIP PROTO INPORT EXTPORT LIFETIME [third-
     client, proto, i, e, life = a[3], int(a[4]), int(a[5]), int(a[6]), int(a[7])
     req = struct.pack(">BBHI", 2, 1, 0, life) + v4mapped(client)
     req += bytes(range(1, 13)) + struct.pack(">B3xHH", proto, i, e) + v4mapped("0.0.0.0")
-    if len(a) > 8:
+    if len(a) > 8 and a[8] == "oversize":
+        req += struct.pack(">BBH", 200, 0, 1200) + b"\0" * 1200
+    elif len(a) > 8:
         req += struct.pack(">BBH", 1, 0, 16) + v4mapped(a[8])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 if src != "-":
@@ -73,6 +75,9 @@ expect "PCP MAP for 192.168.1.3 sent from 192.168.1.2" "$got" "pcp result=12"
 # 2. PCP THIRD_PARTY: refused (NOT_AUTHORIZED)
 got=$(probe hostA 192.168.1.1 192.168.1.2 pcp-map 192.168.1.2 17 4500 4500 600 192.168.1.3)
 expect "PCP MAP with THIRD_PARTY 192.168.1.3" "$got" "pcp result=2"
+# an oversized PCP request (1264 bytes, over RFC 6887's 1100) is MALFORMED_REQUEST
+got=$(probe hostA 192.168.1.1 192.168.1.2 pcp-map 192.168.1.2 17 4500 4500 600 oversize)
+expect "PCP MAP of 1264 bytes" "$got" "pcp result=3"
 [ -z "$(our_elements)" ] || nt_fail "a refused request left forwarding: $(our_elements)"
 nt_pass "a LAN client cannot map for another LAN address (ADDRESS_MISMATCH, THIRD_PARTY refused)"
 
@@ -110,6 +115,29 @@ grep -q to-three "$NT_DIR/got3" 2>/dev/null || nt_fail "203.0.113.10:$port did n
 grep -q to-two "$NT_DIR/got2" 2>/dev/null || nt_fail "203.0.113.10:4500 did not reach 192.168.1.2:4500"
 grep -q to-two "$NT_DIR/got3" 2>/dev/null && nt_fail "192.168.1.3 got 192.168.1.2's traffic"
 nt_pass "both mappings forward to their own client"
+
+# 4b. conntrack: a peer that kept sending from one source port before the
+# mapping existed reaches the client as soon as it does, and a deleted
+# mapping stops forwarding that same flow at once
+nt_bg hostA l4600 socat -u UDP-RECV:4600,bind=192.168.1.2 OPEN:"$NT_DIR/got4600",creat,append
+nt_wait 5 nt_exec hostA sh -c 'ss -lun | grep -q "192.168.1.2:4600"' || nt_fail "listener 4600 did not start"
+send7777() { echo "$1" | nt_exec pub socat -u - UDP:203.0.113.10:4600,sourceport=7777,reuseaddr; }
+send7777 early
+sleep 0.2
+got=$(probe hostA 192.168.1.1 192.168.1.2 pmp-map 1 4600 4600 600)
+expect "NAT-PMP map of UDP 4600" "$got" "pmp result=0 internal=4600 external=4600 lifetime=600"
+for i in $(seq 20); do
+	grep -q late "$NT_DIR/got4600" 2>/dev/null && break
+	send7777 late
+	sleep 0.1
+done
+grep -q late "$NT_DIR/got4600" 2>/dev/null || nt_fail "the flow from pub:7777 still ends at natA after the mapping"
+got=$(probe hostA 192.168.1.1 192.168.1.2 pmp-map 1 4600 0 0)
+expect "NAT-PMP delete of UDP 4600" "$got" "pmp result=0 internal=4600 external=0 lifetime=0"
+for i in 1 2 3 4 5; do send7777 gone; sleep 0.1; done
+sleep 0.2
+grep -q gone "$NT_DIR/got4600" && nt_fail "the flow from pub:7777 still reaches hostA after the delete"
+nt_pass "conntrack follows the mapping: an old flow reaches the client once mapped, and stops once deleted"
 
 # 5. nothing from the WAN side is answered: not at the external address,
 # not even at the LAN address when pub routes the LAN through natA

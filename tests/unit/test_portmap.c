@@ -589,6 +589,18 @@ static void natpmp_gateway_reboot(void **state)
 	assert_int_equal(map.pkt[6] << 8 | map.pkt[7], 4500);
 	feed(&pm, buf, natpmp_answer(&map, 0, 7200, 1012, 4500, buf), 16100, &out);
 	assert_non_null(find_note(&out, PORTMAP_NOTE_RECREATED));
+
+	/* it rebooted again, and then announces a new address: the change
+	 * across the reset is still reported */
+	feed(&pm, buf, natpmp_addr("203.0.113.10", 1, buf), 30000, &out);
+	assert_non_null(find_note(&out, PORTMAP_NOTE_GATEWAY_RESET));
+	map = *find_send(&out, 0);
+	feed(&pm, buf, natpmp_answer(&map, 0, 7200, 1, 4500, buf), 30010, &out);
+	assert_non_null(find_note(&out, PORTMAP_NOTE_RECREATED));
+	feed(&pm, buf, natpmp_addr("203.0.113.12", 1, buf), 30020, &out);
+	assert_non_null(find_note(&out, PORTMAP_NOTE_CHANGED));
+	assert_int_equal(find_note(&out, PORTMAP_NOTE_CHANGED)->ext_addr.s_addr, ip("203.0.113.12").s_addr);
+	assert_int_equal(find_note(&out, PORTMAP_NOTE_CHANGED)->old_addr.s_addr, ip("203.0.113.10").s_addr);
 }
 
 /* ---- epochs at their boundaries ---- */
