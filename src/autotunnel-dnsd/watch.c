@@ -20,6 +20,59 @@
 #include "autotunnel-dnsd/streams.h"
 #include "autotunnel-dnsd/zone.h"
 
+#define EVENT_BATCH 64
+#define EVENT_MAX 1500	/* an event fits one UDP datagram of 1232 plus its TSIG */
+
+/* Events for UDP peers are sent in batches (sendmmsg), one batch per socket. */
+struct event_batch {
+	int fd;
+	unsigned n;
+	struct mmsghdr msgs[EVENT_BATCH];
+	struct iovec iov[EVENT_BATCH];
+	struct sockaddr_storage addr[EVENT_BATCH];
+	uint8_t buf[EVENT_BATCH][EVENT_MAX];
+};
+
+static struct event_batch batch = { .fd = -1 };
+
+static void batch_flush(void)
+{
+	unsigned sent = 0;
+
+	while (sent < batch.n) {
+		int r = sendmmsg(batch.fd, batch.msgs + sent, batch.n - sent, MSG_DONTWAIT);
+
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			break;	/* a full socket buffer loses events; retransmission recovers them */
+		}
+		sent += (unsigned)r;
+	}
+	batch.n = 0;
+}
+
+static void batch_add(int fd, const struct sockaddr_storage *ss, socklen_t sl, const uint8_t *msg, size_t len)
+{
+	unsigned i;
+
+	if (len > EVENT_MAX)
+		return;
+	if (batch.n && (batch.fd != fd || batch.n == EVENT_BATCH))
+		batch_flush();
+	batch.fd = fd;
+	i = batch.n++;
+	memcpy(batch.buf[i], msg, len);
+	batch.addr[i] = *ss;
+	batch.iov[i].iov_base = batch.buf[i];
+	batch.iov[i].iov_len = len;
+	memset(&batch.msgs[i].msg_hdr, 0, sizeof(batch.msgs[i].msg_hdr));
+	batch.msgs[i].msg_hdr.msg_name = &batch.addr[i];
+	batch.msgs[i].msg_hdr.msg_namelen = sl;
+	batch.msgs[i].msg_hdr.msg_iov = &batch.iov[i];
+	batch.msgs[i].msg_hdr.msg_iovlen = 1;
+}
+
 static void peer_from(struct llq_peer *p, const struct eitem *it)
 {
 	memset(p, 0, sizeof(*p));
@@ -114,7 +167,7 @@ static void send_event(struct engine *e, const struct llq_out *o)
 		struct sockaddr_storage ss;
 		socklen_t sl = peer_to(&o->peer, &ss);
 
-		(void)sendto(e->udp_fd[o->peer.local], e->out, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+		batch_add(e->udp_fd[o->peer.local], &ss, sl, e->out, len);
 	}
 	stat_inc(e->st, STAT_llq_events_sent);
 }
@@ -127,6 +180,7 @@ static void flush(struct engine *e)
 		send_event(e, &o);
 		llq_blob_put(o.blob);
 	}
+	batch_flush();
 	engine_rearm(e);
 }
 
