@@ -128,9 +128,19 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 	memcpy(sc.key_in + 32, c->salt_in, 4);
 	memcpy(sc.key_out, c->key_out, 32);
 	memcpy(sc.key_out + 32, c->salt_out, 4);
-	/* ESP goes where IKE goes, always UDP-encapsulated (RFC 3948): we have no raw ESP */
-	if (ike_addr_to_sockaddr(&ev->child_up.remote, &ss) && ev->child_up.remote.family == AF_INET)
-		dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
+	/*
+	 * ESP goes where IKE goes, always UDP-encapsulated (RFC 3948): we have
+	 * no raw ESP. A peer that started IKE on port 500 floats to 4500 (RFC
+	 * 7296 §2.23), and ESP-in-UDP lives there even if the IKE SA still
+	 * names 500; authenticated ESP from elsewhere moves the peer anyway.
+	 */
+	if (ike_addr_to_sockaddr(&ev->child_up.remote, &ss) && ev->child_up.remote.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		if (ntohs(sin->sin_port) == 500)
+			sin->sin_port = htons(4500);
+		dp_peer_set_remote(g->d->dp, rp->dp_id, sin);
+	}
 	ret = dp_sa_install(g->d->dp, rp->dp_id, &sc);
 	OPENSSL_cleanse(&sc, sizeof(sc));
 	if (ret) {
