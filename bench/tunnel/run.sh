@@ -7,9 +7,12 @@
 #                and ChaCha20-Poly1305 to compare with strongSwan)
 #   wireguard    Debian's wireguard-go (user space) + wg
 #   strongswan   Debian's charon with kernel-libipsec (user-space ESP over
-#                TUN), swanctl, PSK, UDP encapsulation forced. Debian's
-#                plugin set here has no AES-GCM (no gcm/openssl plugin), so
-#                it runs ChaCha20-Poly1305.
+#                TUN), swanctl, PSK, UDP encapsulation forced, AES-256-GCM
+#                (ChaCha20-Poly1305 if libstrongswan-standard-plugins is
+#                missing).
+# and the IKEv2 handshake time, ours against strongSwan's, measured the same
+# way on the wire: from the first IKE_SA_INIT request to the IKE_AUTH
+# response (the one that installs the first child SA), median of 20.
 # Every iperf3 run is time-bound (-t 5). Output: bench/lib.sh lines.
 set -eu
 AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -68,6 +71,46 @@ rtt() {	# rtt NAME DST: average RTT of 20 pings, in ms
 	eval "RTT_$(echo "$1" | tr '.-' '__')=${v:-0}"
 }
 
+HS_N=${BENCH_HANDSHAKES:-20}
+# start_capture TAG / stop_capture TAG: IKE on a's eth0; prints the median
+# handshake (first IKE_SA_INIT request -> IKE_AUTH response) in ms
+start_capture() {
+	nt_exec a tcpdump -n -i eth0 -U -w "$NT_DIR/ike-$1.pcap" 'udp port 500 or udp port 4500' >/dev/null 2>&1 &
+	CAP_PID=$!
+	NT_PIDS="$NT_PIDS $CAP_PID"
+	nt_wait 5 test -s "$NT_DIR/ike-$1.pcap"
+	sleep 0.3
+}
+stop_capture() {
+	sleep 0.3
+	kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
+	/usr/bin/python3 - "$NT_DIR/ike-$1.pcap" <<'PY'
+import struct, sys, statistics
+data = open(sys.argv[1], 'rb').read()
+e = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+nano = data[:4] in (b'\x4d\x3c\xb2\xa1', b'\xa1\xb2\x3c\x4d')
+link = struct.unpack(e + 'I', data[20:24])[0]
+off, start, times = 24, {}, []
+while off + 16 <= len(data):
+    sec, frac, incl = struct.unpack(e + 'III', data[off:off + 12])
+    pkt = data[off + 16:off + 16 + incl]; off += 16 + incl
+    t = sec + frac / (1e9 if nano else 1e6)
+    pkt = pkt[14:] if link == 1 else pkt[16:] if link == 113 else pkt
+    if len(pkt) < 28 or pkt[9] != 17: continue
+    udp = pkt[(pkt[0] & 15) * 4:]
+    sport, dport = struct.unpack('>HH', udp[:4]); ike = udp[8:]
+    if 4500 in (sport, dport):
+        if ike[:4] != b'\0\0\0\0': continue    # ESP or keepalive
+        ike = ike[4:]
+    if len(ike) < 28: continue
+    spi_i, exch, flags = ike[:8], ike[18], ike[19]
+    if exch == 34 and not flags & 0x20: start.setdefault(spi_i, t)
+    if exch == 35 and flags & 0x20 and spi_i in start:
+        times.append((t - start.pop(spi_i)) * 1000)
+print("%.2f" % statistics.median(times) if times else "0")
+PY
+}
+
 suite() {	# suite NAME DST PIDS_A PIDS_B
 	iperf "$1.tcp1" "$2" "$3" "$4"
 	iperf "$1.tcp1_rev" "$2" "$3" "$4" -R
@@ -114,6 +157,38 @@ want ours && for cipher in aes256gcm16 chacha20poly1305; do
 	nt_stop "$PA"; nt_stop "$PB"
 done
 
+# ---- our IKE handshake: a restarts and connects, b answers
+if want ours; then
+	openssl rand -hex 32 > "$NT_DIR/psk"
+	for side in a b; do
+		[ $side = a ] && { me=fd00:a::1 peer=b hists=fd00:b::1 him=192.0.2.2; } ||
+			{ me=fd00:b::1 peer=a hists=fd00:a::1 him=192.0.2.1; }
+		cat > "$NT_DIR/ike-$side.conf" <<CONF
+[tunnel]
+ula = $me
+log-level = info
+local-id = $side.bench.example
+[peer $peer]
+remote = $him:4500
+remote-id = $peer.bench.example
+psk-file = $NT_DIR/psk
+remote-ts = $hists/128
+connect = $([ $side = a ] && echo yes || echo no)
+CONF
+	done
+	nt_bg b ike_b "$D" -c "$NT_DIR/ike-b.conf"; PB=$NT_LAST_PID
+	nt_wait 5 grep -q "up:" "$NT_DIR/ike_b.log"
+	start_capture ours
+	for i in $(seq "$HS_N"); do
+		nt_bg a ike_a$i "$D" -c "$NT_DIR/ike-a.conf"
+		nt_wait 5 grep -q "child SA up" "$NT_DIR/ike_a$i.log" || echo "bench: our handshake $i did not complete"
+		nt_stop "$NT_LAST_PID"
+	done
+	HS_ours=$(stop_capture ours)
+	bench_result ours.handshake "$HS_ours" ms
+	nt_stop "$PB"
+fi
+
 # ---- wireguard-go
 if ! want wireguard; then :
 elif command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
@@ -148,6 +223,8 @@ CHARON=/usr/lib/ipsec/charon
 if ! want strongswan; then :
 elif [ -x "$CHARON" ] && command -v swanctl >/dev/null; then
 	psk=$(openssl rand -hex 16)
+	ss_esp=chacha20poly1305
+	ls /usr/lib/ipsec/plugins/libstrongswan-gcm.so >/dev/null 2>&1 && ss_esp=aes256gcm16
 	for side in a b; do
 		if [ $side = a ]; then me=192.0.2.1 him=192.0.2.2 myts=fd00:a::3 hists=fd00:b::3 peer=b
 		else me=192.0.2.2 him=192.0.2.1 myts=fd00:b::3 hists=fd00:a::3 peer=a; fi
@@ -172,7 +249,7 @@ connections {
 		local_addrs = $me
 		remote_addrs = $him
 		encap = yes
-		proposals = aes256-sha256-x25519
+		proposals = aes256gcm16-prfsha256-x25519
 		local { auth = psk
 			id = $side.bench.example }
 		remote { auth = psk
@@ -181,7 +258,7 @@ connections {
 			bench {
 				local_ts = $myts/128
 				remote_ts = $hists/128
-				esp_proposals = chacha20poly1305
+				esp_proposals = $ss_esp
 			}
 		}
 	}
@@ -205,6 +282,16 @@ SWC
 	# charon runs as a child of unshare/sh exec: its pid is the nt_bg pid's
 	nt_wait 5 nt_exec a ping -6 -c 1 -W 1 fd00:b::3 || echo "bench: strongSwan tunnel did not come up"
 	suite strongswan fd00:b::3 "$PSa" "$PSb"
+	bench_result strongswan.esp_cipher "$ss_esp" ""
+	# handshake time: 20 fresh IKE SAs, captured on a's side
+	start_capture ss
+	for i in $(seq "$HS_N"); do
+		STRONGSWAN_CONF="$NT_DIR/ss-a.conf" swanctl --terminate --ike bench --uri "unix://$NT_DIR/charon-a.vici" >/dev/null 2>&1
+		STRONGSWAN_CONF="$NT_DIR/ss-a.conf" timeout 10 swanctl --initiate --child bench \
+			--uri "unix://$NT_DIR/charon-a.vici" >/dev/null 2>&1
+	done
+	HS_strongswan=$(stop_capture ss)
+	bench_result strongswan.handshake "$HS_strongswan" ms
 	nt_stop "$PSa"; nt_stop "$PSb"
 else
 	echo "bench: strongSwan charon or swanctl missing; skipped"
@@ -219,4 +306,5 @@ for k in tcp1 tcp1_rev tcp4 tcp4_rev; do
 	bench_ratio "tunnel.$k.vs_veth" "$o" "$v" Gbit/s veth
 done
 bench_ratio tunnel.rtt.vs_wireguard_go "${RTT_ours:-0}" "${RTT_wireguard:-0}" ms wireguard-go
+bench_ratio tunnel.handshake.vs_strongswan "${HS_ours:-0}" "${HS_strongswan:-0}" ms strongswan
 bench_ratio tunnel.rtt.vs_strongswan_libipsec "${RTT_ours:-0}" "${RTT_strongswan:-0}" ms strongswan-libipsec

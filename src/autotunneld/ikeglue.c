@@ -36,22 +36,38 @@ static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
 	return buf;
 }
 
-/* Our address towards @p remote (for NAT detection): what the routing table would pick. */
+/*
+ * Our address towards @p remote (for NAT detection): what the routing table
+ * would pick. The last answer is kept for a second so a handshake does not
+ * pay a socket per message.
+ */
 static void local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
 {
-	struct sockaddr_in sin;
+	static struct in_addr last_remote, last_local;
+	static uint64_t last_ms;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint64_t now = clock_now_ms();
+	int fd;
 
 	memset(out, 0, sizeof(*out));
-	if (fd < 0)
-		return;
-	if (connect(fd, (const struct sockaddr *)remote, sizeof(*remote)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == 0) {
-		sin.sin_port = htons(port);
-		(void)ike_addr_from_sockaddr(out, (const struct sockaddr *)&sin);
+	if (last_ms && now - last_ms < 1000 && last_remote.s_addr == remote->sin_addr.s_addr) {
+		sin.sin_addr = last_local;
+	} else {
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return;
+		if (connect(fd, (const struct sockaddr *)remote, sizeof(*remote)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sin, &sl) < 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		last_remote = remote->sin_addr;
+		last_local = sin.sin_addr;
+		last_ms = now;
 	}
-	close(fd);
+	sin.sin_port = htons(port);
+	(void)ike_addr_from_sockaddr(out, (const struct sockaddr *)&sin);
 }
 
 static int read_psk(const char *path, uint8_t *psk, size_t *len)
