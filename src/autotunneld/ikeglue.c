@@ -26,6 +26,15 @@ struct ike_glue {
 
 static void pump(struct ike_glue *g);
 
+/* An IPv4 socket address as lib/ike names it (no cast to the larger sockaddr types). */
+static void addr_from_sin(struct ike_addr *a, const struct sockaddr_in *sin)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	a->port = ntohs(sin->sin_port);
+	memcpy(a->ip, &sin->sin_addr, 4);
+}
+
 static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -67,7 +76,7 @@ static void local_towards(const struct sockaddr_in *remote, uint16_t port, struc
 		last_ms = now;
 	}
 	sin.sin_port = htons(port);
-	(void)ike_addr_from_sockaddr(out, (const struct sockaddr *)&sin);
+	addr_from_sin(out, &sin);
 }
 
 static int read_psk(const char *path, uint8_t *psk, size_t *len)
@@ -262,8 +271,7 @@ void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const st
 	if (!g)
 		return;
 	local_towards(from, local_port, &local);
-	if (ike_addr_from_sockaddr(&remote, (const struct sockaddr *)from))
-		return;
+	addr_from_sin(&remote, from);
 	ret = ike_input(g->ike, msg, len, &local, &remote, clock_now_ms());
 	if (ret && ret != -EAGAIN)
 		log_debug("IKE message of %zu bytes dropped: %s", len, strerror(-ret));
@@ -363,7 +371,7 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		pc.psk = psk;
 		pc.psk_len = psklen;
 		if (p->has_remote) {
-			(void)ike_addr_from_sockaddr(&pc.remote, (const struct sockaddr *)&p->remote);
+			addr_from_sin(&pc.remote, &p->remote);
 			local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);
 		}
 		ts_from(p, true, &pc.local_ts);
