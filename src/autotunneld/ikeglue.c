@@ -198,8 +198,11 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 
 			log_warnx("peer %s: IKE authentication failed%s%s%s: wrong pre-shared key or identity",
 				  ev->peer, n ? " (" : "", n ? n : "", n ? ")" : "");
-		} else
+		} else {
 			log_info("peer %s: IKE SA down: %s", ev->peer, ike_down_reason_name(ev->down.reason));
+		}
+		if (rp)
+			atd_peer_retry_later(rp);
 		break;
 	case IKE_EV_CHILD_UP:
 		child_up(g, ev);
@@ -332,7 +335,12 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		any |= !d->peers[i].conf->manual;
 	if (!any)
 		return 0;
-	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(NULL))) {
+	struct ike_conf ic = {
+		.retransmit_ms = (uint32_t)d->conf.ike_retransmit_ms,
+		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,
+	};
+
+	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(&ic))) {
 		free(g);
 		return -ENOMEM;
 	}
@@ -370,6 +378,9 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		pc.remote_id = p->remote_id;
 		pc.psk = psk;
 		pc.psk_len = psklen;
+		pc.child_lifetime_s = (uint32_t)p->rekey_s;
+		pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
+		pc.dpd_s = (uint32_t)p->dpd_s;
 		if (p->has_remote) {
 			addr_from_sin(&pc.remote, &p->remote);
 			local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);

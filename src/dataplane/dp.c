@@ -349,6 +349,12 @@ int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote
 	return 0;
 }
 
+void dp_peer_need_reset(struct dp *dp, int peer)
+{
+	if (peer >= 0 && peer < dp->npeers)
+		atomic_store(&dp->peers[peer]->need_reported, false);
+}
+
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out)
 {
 	memset(out, 0, sizeof(*out));
