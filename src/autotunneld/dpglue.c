@@ -23,6 +23,8 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		if (!rp)
 			break;
 		rp->need_sa_ms = clock_now_ms();
+		if (dp_peer_flush_held(d->dp, ev->peer))
+			break;	/* the SA arrived meanwhile */
 		if (rp->conf->manual)
 			log_warnx("peer %s: packets wait for an SA, but the manual SA is gone", rp->conf->name);
 		else

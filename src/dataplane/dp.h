@@ -112,6 +112,12 @@ int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote
  * bring the tunnel up failed). Until then the data plane reports once.
  */
 void dp_peer_need_reset(struct dp *dp, int peer);
+/**
+ * If @p peer has an SA, send the packets it holds (a packet may have been
+ * held by a worker that still saw the table before the SA): returns true.
+ * False if it has none (then the caller should bring a tunnel up).
+ */
+bool dp_peer_flush_held(struct dp *dp, int peer);
 /** The peer's outer address (sin_family 0 if unknown). */
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
 
