@@ -313,6 +313,26 @@ void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp)
 	pump(g);
 }
 
+void ike_glue_reconnect(struct ike_glue *g)
+{
+	uint64_t now = clock_now_ms();
+
+	if (!g)
+		return;
+	for (int i = 0; i < g->d->npeers; i++) {
+		struct atd_peer *p = g->d->peers[i].conf;
+		uint32_t id;
+
+		if (p->manual)
+			continue;
+		if ((id = ike_sa_find(g->ike, p->name)))
+			(void)ike_close(g->ike, id, now);
+		if (p->has_remote && ike_connect(g->ike, p->name, now) > 0)
+			log_info("peer %s: starting IKE anew", p->name);
+	}
+	pump(g);
+}
+
 void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in)
 {
 	if (!g)
