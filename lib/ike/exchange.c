@@ -844,7 +844,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		t->down_reason = child_err == IKE_N_TS_UNACCEPTABLE ? IKE_DOWN_PROTOCOL : IKE_DOWN_NO_PROPOSAL;
 		t->down_notify = child_err;
 		ex_run_tasks(ike, t, now);
-		return -EPERM;
+		return 0;
 	}
 	ev_sa(ike, t, IKE_EV_SA_UP);
 	ev_child_up(ike, t, c, false);
@@ -1088,6 +1088,11 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 				req_clear(r);
 				return start_child_rekey(ike, t, old, g, tries + 1, now);
 			}
+		}
+		if (n->type == IKE_N_NO_PROPOSAL_CHOSEN && r->group && old) {
+			/* a peer configured without PFS refuses a KE: ask again without one */
+			req_clear(r);
+			return start_child_rekey(ike, t, old, 0, KE_RETRIES, now);
 		}
 		req_clear(r);
 		if (n->type == IKE_N_CHILD_SA_NOT_FOUND) {
