@@ -330,6 +330,9 @@ static void tun_batch(struct dp_worker *w, struct dp_table *t)
 		if (n <= 0)
 			break;
 		tx_packet(w, t, w->tunbuf, (size_t)n);
+		/* send each super-packet as soon as it is sealed: latency is TCP's throughput */
+		if (w->tx.used >= DP_GSO_MAX_BYTES)
+			tx_flush(w);
 	}
 	tx_flush(w);
 }
