@@ -330,6 +330,9 @@ static void tun_batch(struct dp_worker *w, struct dp_table *t)
 		if (n <= 0)
 			break;
 		tx_packet(w, t, w->tunbuf, (size_t)n);
+		/* send each super-packet as soon as it is sealed: latency is TCP's throughput */
+		if (w->tx.used >= DP_GSO_MAX_BYTES)
+			tx_flush(w);
 	}
 	tx_flush(w);
 }
@@ -589,7 +592,7 @@ void *dp_worker_main(void *arg)
 			break;
 		/* enter the batch: from here until the epoch is even again, t stays alive */
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
-		t = atomic_load_explicit(&dp->table, memory_order_acquire);
+		t = atomic_load_explicit(&dp->table, memory_order_seq_cst);
 		if (pfd[1].revents & POLLIN)
 			udp_batch(w, t);
 		if (pfd[0].revents & POLLIN)

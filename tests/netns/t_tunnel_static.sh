@@ -63,7 +63,7 @@ nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data d
 nt_pass "20 MB over TCP through the tunnel, intact"
 
 # the outer wire carries ESP in UDP 4500 (captured now, to be replayed inside the window)
-nt_exec b tcpdump -n -i eth0 -c 4 -w "$NT_DIR/wire.pcap" udp dst port 4500 and dst host 192.0.2.2 >/dev/null 2>&1 &
+ip netns exec "$(nt_ns b)" tcpdump --immediate-mode -n -i eth0 -c 4 -w "$NT_DIR/wire.pcap" udp dst port 4500 and dst host 192.0.2.2 >/dev/null 2>&1 &
 TD=$!
 NT_PIDS="$NT_PIDS $TD"
 sleep 1
