@@ -16,6 +16,7 @@
 #define BATCH 64		/* packets per wake-up, so no socket starves the loop */
 #define BUF_LEN (GWD_RSIP_IP_MAX + 1)
 #define IKE_PORT 500
+#define RAW_RCVBUF (4 << 20)	/* a burst of ESP waits here while the loop catches up */
 
 struct udpsock {
 	struct gwd_rsip_sock *p;
@@ -333,8 +334,14 @@ void gwd_rsip_sock_set_lans(struct gwd_rsip_sock *p, const unsigned *ifindex, si
 static int raw_socket(int proto)
 {
 	int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	int size = RAW_RCVBUF;
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	/* past net.core.rmem_max if we may (CAP_NET_ADMIN), else as much as it allows */
+	if (proto != IPPROTO_RAW && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	return fd;
 }
 
 static struct event *watch(struct gwd_rsip_sock *p, int fd, event_callback_fn cb)

@@ -684,6 +684,7 @@ static int setup(void)
 			perror("peer sockets");
 			return -1;
 		}
+		(void)setsockopt(g.esp, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 4 << 20 }, sizeof(int));
 		return 0;
 	}
 	g.raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_IPIP);
@@ -692,6 +693,7 @@ static int setup(void)
 		perror("socket");
 		return -1;
 	}
+	(void)setsockopt(g.raw, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 4 << 20 }, sizeof(int));
 	if (g.bind && (bind(g.raw, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		       bind(g.tcp, (struct sockaddr *)&sa, sizeof(sa)) < 0)) {
 		perror("bind");
