@@ -22,7 +22,6 @@
 #define BUF IKE_MSG_MAX
 #define RETRY_LATER_MS 2000
 
-static const char key_pad[] = "Key Pad for IKEv2";	/* RFC 7296 §2.15, 17 octets */
 
 static struct ike_sk *sk_out(struct ike_xsa *x) { return x->initiator ? &x->k.i : &x->k.r; }
 static const struct ike_sk *sk_in(const struct ike_xsa *x) { return x->initiator ? &x->k.r : &x->k.i; }
@@ -264,33 +263,12 @@ static bool cookie_ok(const struct ike *ike, const struct ike_notify *n, const s
 
 /* ---- PSK authentication (RFC 7296 §2.15) ---- */
 
-/*
- * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <msg> | <nonce> | prf(SK_p, IDbody)),
- * where <msg> is the sender's IKE_SA_INIT message and <nonce> the other's nonce.
- */
 static int psk_auth(const struct ike_peer *p, const struct ike_xsa *x, bool of_initiator,
 		    const uint8_t *msg, size_t mlen, const uint8_t *nonce, size_t nlen,
 		    const uint8_t *idbody, size_t idlen, uint8_t *out)
 {
-	uint8_t macid[IKE_PRF_MAX], key[IKE_PRF_MAX];
-	struct ike_iov iov[3];
-	int err;
-
-	iov[0] = (struct ike_iov){ idbody, idlen };
-	err = ike_prf(x->prf, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, macid);
-	if (!err) {
-		iov[0] = (struct ike_iov){ key_pad, sizeof(key_pad) - 1 };
-		err = ike_prf(x->prf, p->psk, p->psk_len, iov, 1, key);
-	}
-	if (!err) {
-		iov[0] = (struct ike_iov){ msg, mlen };
-		iov[1] = (struct ike_iov){ nonce, nlen };
-		iov[2] = (struct ike_iov){ macid, x->k.prf_len };
-		err = ike_prf(x->prf, key, x->k.prf_len, iov, 3, out);
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(macid, sizeof(macid));
-	return err;
+	return ike_psk_auth(x->prf, p->psk, p->psk_len, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len,
+			    msg, mlen, nonce, nlen, idbody, idlen, out);
 }
 
 static size_t id_body(const char *id, uint8_t *out)
