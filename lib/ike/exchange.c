@@ -21,6 +21,7 @@
 #define NEVER UINT64_MAX
 #define BUF IKE_MSG_MAX
 #define RETRY_LATER_MS 2000
+#define INITIAL_CONTACT_GRACE_MS 10000
 
 
 static struct ike_sk *sk_out(struct ike_xsa *x) { return x->initiator ? &x->k.i : &x->k.r; }
@@ -564,6 +565,31 @@ static void child_schedule(struct ike_sa *t, struct ike_child *c, uint64_t now)
 	c->rekey_at = t->peer ? now + jitter((uint64_t)t->peer->child_life_s * 1000) : NEVER;
 }
 
+/* Another live tunnel to the same peer identity as @p t? */
+static struct ike_sa *other_tunnel(struct ike *ike, struct ike_sa *t)
+{
+	for (struct ike_sa *u = ike->sas; u; u = u->next)
+		if (u != t && u->state == ST_ESTABLISHED && !u->reported && u->peer == t->peer &&
+		    strcasecmp(u->remote_id, t->remote_id) == 0)
+			return u;
+	return NULL;
+}
+
+/*
+ * RFC 7296 §2.4: INITIAL_CONTACT means the peer has no other SA with us
+ * (it restarted): the tunnels we still hold with that identity are stale.
+ * Tunnels only just established are spared, so that two ends connecting at
+ * once do not tear down each other's fresh SAs (sa_check_duplicates settles
+ * those).
+ */
+static void initial_contact(struct ike *ike, struct ike_sa *t, uint64_t now)
+{
+	struct ike_sa *u;
+
+	while ((u = other_tunnel(ike, t)) && u->established_ms + INITIAL_CONTACT_GRACE_MS <= now)
+		sa_kill(ike, u, IKE_DOWN_REPLACED, IKE_N_INITIAL_CONTACT);
+}
+
 static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	struct ike_xsa *x = sa_cur(t);
@@ -583,6 +609,9 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->remote_id, strlen(p->remote_id));
 	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	/* RFC 7296 §2.4: the first SA with this peer says so, and the peer drops stale ones */
+	if (!other_tunnel(ike, t))
+		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (p->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
 	pol_esp_props(p, t->first_spi_in, 0, props);
@@ -720,6 +749,8 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	}
 	init_done(t);
 	sa_schedule(ike, t, now);
+	if (ike_msg_notify(m, IKE_N_INITIAL_CONTACT))
+		initial_contact(ike, t, now);
 	ev_sa(ike, t, IKE_EV_SA_UP);
 	if (c)
 		ev_child_up(ike, t, c, false);
