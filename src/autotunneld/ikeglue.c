@@ -191,6 +191,9 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
 			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
 			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
+		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4) */
+		if (rp && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
+			(void)atd_peer_keepalive(rp, 20);
 		break;
 	case IKE_EV_SA_DOWN:
 		if (ev->down.reason == IKE_DOWN_AUTH_FAILED) {
