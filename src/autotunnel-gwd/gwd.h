@@ -9,7 +9,7 @@
  *   control.c   the root-only control socket ("autotunnel-gwd status")
  *
  * The RSIP server of RFC 3103/3104 (TCP 4555) is meant to be one more
- * listener here, in a file of its own (rsip_listener.c), started next to
+ * listener here, in a file of its own (rsip_server.c), started next to
  * the LAN sockets in gwd_run() and switched off with --no-rsip.
  */
 #ifndef AT_GWD_GWD_H

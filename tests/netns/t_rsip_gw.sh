@@ -16,8 +16,9 @@
 # by initiator SPI (trial and error, a collision dropped). X1's tunnelled
 # ESP leaves from Nb and reaches Y; a host without a binding cannot send
 # from Nb. Errors 401, 402, 403 over the real protocol; lease expiry and a
-# closed connection free SPIs. Real IKE/ESP between the clients and Y is
-# not part of this test (it needs the agent's RSIP client).
+# closed connection free SPIs; a new WAN address restarts the server; and
+# --no-rsip. Real IKE/ESP between the clients and Y is not part of this
+# test (it needs the agent's RSIP client).
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
@@ -209,6 +210,26 @@ a5=$(ask x1 3 assign "spi=$spi2")
 expect "X1 takes X2's SPI" "$(field "$a5" spi)" "$spi2"
 expect "X2 received nothing more" "$(counts x2 4 | grep esp)" "rx esp spi=$spi2 n=3"
 nt_pass "X2's connection closed: its SPI $spi2 was freed and went to X1"
+
+# ---- a new public address: every binding is void, clients register again ----
+NB2=203.0.113.11
+nt_exec natA sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1
+nt_exec natA ip addr add $NB2/24 dev wan0
+nt_exec natA ip addr del $NB/24 dev wan0
+nt_exec natA ip route replace default via 203.0.113.1 dev wan0
+in_status "^rsip: public address $NB2, 0 clients, 0 bindings" ||
+	nt_fail "the RSIP server did not move to $NB2: $(status_line 'rsip:')"
+nt_wait 5 grep -q '^server closed the connection$' "$NT_DIR/x1.log" ||
+	nt_fail "X1's connection outlived the old address"
+start x1b x1 7 --server 192.168.1.1 --bind 192.168.1.2
+expect "X1 registers again" "$(ask x1b 7 register)" "registered methods=2,3 tunnels=1"
+a6=$(ask x1b 7 assign remote=$Y)
+expect "X1's new binding is on" "$(field "$a6" nb)" "$NB2"
+expect "Y sends to the new Nb" "$(ask y 6 send-esp $NB2 "$(field "$a6" spi)" 2)" "sent esp n=2"
+in_status "^rsip inbound: 2 packets, 2 tunnelled" || nt_fail "ESP to $NB2: $(status_line 'rsip inbound')"
+got=$(counts x1b 7)
+expect "X1 received on the new Nb" "$got" "rx esp spi=$(field "$a6" spi) n=2"
+nt_pass "the WAN address changed to $NB2: connections closed, X1 registered again and gets ESP to $NB2"
 
 # ---- --no-rsip: no RSIP server at all ----
 nt_stop "$GWD_PID"

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "autotunnel-gwd/rsip_path.h"
+#include "autotunnel-gwd/rsip_status.h"
 #include "rsip/client.h"
 #include "rsip/server.h"
 #include "wire/wire.h"
@@ -494,6 +495,36 @@ static void lease_expiry(void **state)
 	}
 }
 
+/* the status lines of "autotunnel-gwd status" say what happened to the packets */
+static void status_text(void **state)
+{
+	struct t *t = *state;
+	struct rsip_dest d;
+	char *text = NULL, want[1024];
+	size_t len = 0, n;
+	FILE *fp;
+
+	n = esp(t->pkt, 50, Y, NB, t->spi2, 0);
+	assert_int_equal(gwd_rsip_inbound(&t->s, &t->c, t->pkt, n, t->now, &d), 0);
+	n = esp(t->pkt, 50, Y, NB, 1, 0);
+	assert_int_equal(gwd_rsip_inbound(&t->s, &t->c, t->pkt, n, t->now, &d), -ENOENT);
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	gwd_rsip_status_format(fp, &t->s, NB, &t->c, 3, t->now + 1500);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(want, sizeof(want),
+		 "rsip: public address 203.0.113.10, 2 clients, 2 bindings, 3 UDP ports open\n"
+		 "rsip binding 0x%08x client 192.168.1.2:40001 RSIPSEC spi 0x%08x ports %u expires in 59 s\n"
+		 "rsip binding 0x%08x client 192.168.1.3:40002 RSIPSEC spi 0x%08x ports %u expires in 59 s\n"
+		 "rsip inbound: 2 packets, 1 tunnelled, 1 without binding, 0 malformed, 0 ttl exceeded\n"
+		 "rsip outbound: 0 packets, 0 sent, 0 refused, 0 ike collisions, 0 malformed, 0 ttl exceeded, 0 send errors\n"
+		 "rsip demux: esp/ah 1 hits 1 misses, ike 0 hits 0 misses, 0 ike claims\n"
+		 "rsip server: 4 requests, 0 errors, 2 bindings granted, 0 freed, 0 expired\n",
+		 t->s.binds[0].bind_id, t->spi1, t->port1, t->s.binds[1].bind_id, t->spi2, t->port2);
+	assert_string_equal(text, want);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +536,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(outbound_esp, setup, teardown),
 		cmocka_unit_test_setup_teardown(outbound_ike_trial_and_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(lease_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(status_text, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
