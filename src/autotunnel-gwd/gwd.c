@@ -485,6 +485,10 @@ int gwd_run(struct gwd_settings *s)
 		log_warnx("bad mapping limits");
 		goto out;
 	}
+	/* RSIP lends its own ports on the same external address: NAT-PMP/PCP
+	 * must not map them, or the DNAT would take the port's traffic away */
+	if (s->rsip)
+		gwd_table_reserve(&g->table, (uint16_t)s->rsip_port_min, (uint16_t)s->rsip_port_max);
 	g->base = event_base_new();
 	if (!g->base) {
 		log_warnx("cannot create the event loop");

@@ -293,12 +293,6 @@ static void start(struct gwd_rsip *r, uint32_t nb)
 	r->nb = nb;
 	set_lans(r);
 	fmt_addr(nb, a, sizeof(a));
-	/* NAT-PMP/PCP mappings become DNAT, which the kernel applies before RSIP's sockets see a packet */
-	if (r->s->port_min <= (int)cfg.port_hi && (int)cfg.port_lo <= r->s->port_max)
-		log_warnx("rsip: the RSIP ports %u-%u overlap the NAT-PMP/PCP ports %d-%d: a port mapped "
-			  "there takes the port's traffic from its RSIP client (set --port-min/--port-max or "
-			  "--rsip-port-min/--rsip-port-max apart)", cfg.port_lo, cfg.port_hi, r->s->port_min,
-			  r->s->port_max);
 	log_info("rsip: lending %s: SPIs 0x%08x-0x%08x, ports %u-%u, leases %u-%u s, IPsec %s", a,
 		 cfg.spi_lo, cfg.spi_hi, cfg.port_lo, cfg.port_hi, cfg.lease_min, cfg.lease_max,
 		 !cfg.ipsec ? "for nobody" : cfg.n_ipsec_allow ? "for the listed clients" : "for all LAN clients");

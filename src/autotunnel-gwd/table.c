@@ -42,6 +42,16 @@ int gwd_table_init(struct gwd_table *t, uint16_t port_min, uint16_t port_max, si
 	return 0;
 }
 
+void gwd_table_reserve(struct gwd_table *t, uint16_t lo, uint16_t hi)
+{
+	/* a reserved port looks taken for both protocols and is owned by no
+	 * mapping, so it is never handed out nor matched by a removal */
+	for (uint32_t p = lo; p <= hi && p != 0; p++) {
+		bit_set(t, GWD_PROTO_UDP, (uint16_t)p, true);
+		bit_set(t, GWD_PROTO_TCP, (uint16_t)p, true);
+	}
+}
+
 void gwd_table_fini(struct gwd_table *t)
 {
 	free(t->m);

@@ -47,6 +47,8 @@ struct gwd_table {
 int gwd_table_init(struct gwd_table *t, uint16_t port_min, uint16_t port_max, size_t max,
 		   size_t max_per_client) __attribute__((warn_unused_result));
 void gwd_table_fini(struct gwd_table *t);
+/** Never hand out the external ports [lo, hi] (both protocols): they belong to RSIP. */
+void gwd_table_reserve(struct gwd_table *t, uint16_t lo, uint16_t hi);
 
 /** The mapping of (client, proto, int_port), or NULL. Borrowed until the table changes. */
 struct gwd_mapping *gwd_table_find(struct gwd_table *t, uint32_t client, uint8_t proto,

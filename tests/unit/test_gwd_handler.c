@@ -312,6 +312,32 @@ static void range_exhausted(void **state)
 	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
 }
 
+static void rsip_ports_reserved(void **state)
+{
+	uint8_t req[12];
+
+	/* RSIP's pool 7001-7002 sits inside the mapping range 7000-7003 */
+	gwd_table_fini(&t);
+	assert_int_equal(gwd_table_init(&t, 7000, 7003, 16, 16), 0);
+	gwd_table_reserve(&t, 7001, 7002);
+	pmp_map_req(req, 1, 1, 7001, 3600);	/* asks for a reserved port */
+	run(HOST_A, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), 0);
+	assert_true(be16(rep.buf + 10) == 7000 || be16(rep.buf + 10) == 7003);
+	pmp_map_req(req, 1, 2, 7002, 3600);
+	run(HOST_A, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), 0);
+	assert_true(be16(rep.buf + 10) == 7000 || be16(rep.buf + 10) == 7003);
+	/* the two free ports are used up: a third mapping gets none of RSIP's */
+	pmp_map_req(req, 1, 3, 7001, 3600);
+	run(HOST_A, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	/* deleting a mapping does not free a reserved port */
+	pmp_map_req(req, 1, 1, 0, 0);
+	run(HOST_A, req, 12, T0);
+	assert_false(gwd_table_port_usable(&t, HOST_A, GWD_PROTO_UDP, 7001));
+}
+
 static void expiry(void **state)
 {
 	uint8_t req[12];
@@ -631,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(announcements, setup, teardown),
 		cmocka_unit_test_setup_teardown(backend_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(subnet, setup, teardown),
+		cmocka_unit_test_setup_teardown(rsip_ports_reserved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
