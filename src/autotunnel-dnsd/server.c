@@ -372,6 +372,7 @@ int server_run(const struct dnsd_settings *s)
 bind_failed:
 	log_warnx("%s", err);
 out:
+	d.stopping = 1;
 	for (int w = 0; w < d.n_workers; w++)
 		worker_stop(d.workers[w]);
 	if (sig_int)
