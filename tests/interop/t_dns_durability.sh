@@ -57,3 +57,14 @@ nt_wait 2 sh -c "[ \"\$(ip netns exec $(nt_ns dns) dig +norec -y '$K' @127.0.0.1
 	nt_fail "the record whose lease ended while the server was down is still there"
 [ "$(status long.alice.$Z A)" = NOERROR ] || nt_fail "the long-leased record is gone"
 nt_pass "leases ran while the server was down"
+
+# require-lease: stock nsupdate sends no Update Lease option and is refused
+kill -TERM "$DNSD_PID"
+wait "$DNSD_PID" 2>/dev/null || true
+nt_bg dns dnsd2 "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --require-lease
+nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not restart"
+OUT=$(printf 'server 127.0.0.1 5353\nzone %s\nupdate add nolease.alice.%s 300 A 192.0.2.1\nsend\n' $Z $Z |
+	nt_exec dns nsupdate -y "$K" 2>&1 | tr '\n' ' ')
+[ "$OUT" = "update failed: REFUSED " ] || nt_fail "require-lease: nsupdate said '$OUT'"
+[ "$(dnsd stats | sed -n 's/^update_refused_no_lease //p')" = 1 ] || nt_fail "require-lease not counted"
+nt_pass "require-lease refuses updates without a lease"
