@@ -133,7 +133,7 @@ for n in 1000 10000; do
 	wait $LB
 	eval "LLQ_P50_$n=\$(awk '/latency_ms/ { print \$3 }' \"\$W/llq.\$n\")"
 	eval "LLQ_P99_$n=\$(awk '/latency_ms/ { print \$5 }' \"\$W/llq.\$n\")"
-	eval "LLQ_MISSING_$n=\$(awk '/latency_ms/ { print \$11 }' \"\$W/llq.\$n\")"
+	eval "LLQ_MISSING_$n=\$(awk '/latency_ms/ { print \$11 + \$13 }' \"\$W/llq.\$n\")"
 	eval "LLQ_MEM_$n=\$(( (after - base) * 1024 / n ))"
 	# cancel: restart for a clean table
 	stop $OURS
