@@ -97,7 +97,7 @@ cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
 ours() {	# db [options]
 	db=$1; shift
 	"$DNSD" --zone $Z --listen 127.0.0.1 --port $P_OURS --tls-port 0 --db "$db" \
-		--server-address 127.0.0.1 --log-level warn "$@" &
+		--server-address 127.0.0.1 --log-level warn --update-rate 0 "$@" &
 	OURS=$!
 	PIDS="$PIDS $OURS"
 	wait_up $P_OURS

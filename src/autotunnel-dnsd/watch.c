@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -239,7 +240,10 @@ void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t t
 {
 	struct llq_blob *b = llq_blob_new(rrs, rrs_len);
 	uint64_t t0 = clock_now_ns();
+	struct timespec c0, c1;
 	int n;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 
 	if (!b)
 		return;
@@ -248,8 +252,11 @@ void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t t
 		log_warnx("out of memory queueing LLQ events");
 	llq_blob_put(b);
 	flush(e);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	if (n > 0)
-		log_debug("LLQ: %d events sent in %.2f ms", n, (double)(clock_now_ns() - t0) / 1e6);
+		log_debug("LLQ: %d events handed out in %.2f ms (%.2f ms of CPU)", n,
+			  (double)(clock_now_ns() - t0) / 1e6,
+			  (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
 }
 
 void watch_tick(struct engine *e)
