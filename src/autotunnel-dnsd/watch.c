@@ -5,9 +5,11 @@
  * machine queues, signed with the account's key when the LLQ is private.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -17,60 +19,59 @@
 #include "util/random.h"
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/evsign.h"
 #include "autotunnel-dnsd/streams.h"
+#include "autotunnel-dnsd/udp.h"
 #include "autotunnel-dnsd/zone.h"
 
-#define EVENT_BATCH 64
-#define EVENT_MAX 1500	/* an event fits one UDP datagram of 1232 plus its TSIG */
-
-/* Events for UDP peers are sent in batches (sendmmsg), one batch per socket. */
-struct event_batch {
-	int fd;
-	unsigned n;
-	struct mmsghdr msgs[EVENT_BATCH];
-	struct iovec iov[EVENT_BATCH];
-	struct sockaddr_storage addr[EVENT_BATCH];
-	uint8_t buf[EVENT_BATCH][EVENT_MAX];
-};
-
-static struct event_batch batch = { .fd = -1 };
-
-static void batch_flush(void)
+/*
+ * Events for UDP peers are gathered into send jobs that the UDP workers
+ * send from their own sockets (same address and port), so that the kernel
+ * work of thousands of datagrams runs on every core.
+ */
+static void job_dispatch(struct engine *e)
 {
-	unsigned sent = 0;
+	struct send_job *job = e->job;
+	struct dnsd *d = e->d;
 
-	while (sent < batch.n) {
-		int r = sendmmsg(batch.fd, batch.msgs + sent, batch.n - sent, MSG_DONTWAIT);
-
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			break;	/* a full socket buffer loses events; retransmission recovers them */
-		}
-		sent += (unsigned)r;
-	}
-	batch.n = 0;
+	if (!job)
+		return;
+	e->job = NULL;
+	if (d->n_workers > 0 && !d->stopping)
+		worker_send(d->workers[e->next_worker++ % (unsigned)d->n_workers], job);
+	else if (job->local < (uint32_t)e->n_udp)
+		send_job_run(job, e->udp_fd[job->local]);
+	else
+		free(job);
 }
 
-static void batch_add(int fd, const struct sockaddr_storage *ss, socklen_t sl, const uint8_t *msg, size_t len)
+static void job_add(struct engine *e, uint32_t local, const struct sockaddr_storage *ss, socklen_t sl,
+		    const uint8_t *msg, size_t len)
 {
-	unsigned i;
+	struct send_job *job = e->job;
 
-	if (len > EVENT_MAX)
+	if (len > SEND_JOB_DATA)
 		return;
-	if (batch.n && (batch.fd != fd || batch.n == EVENT_BATCH))
-		batch_flush();
-	batch.fd = fd;
-	i = batch.n++;
-	memcpy(batch.buf[i], msg, len);
-	batch.addr[i] = *ss;
-	batch.iov[i].iov_base = batch.buf[i];
-	batch.iov[i].iov_len = len;
-	memset(&batch.msgs[i].msg_hdr, 0, sizeof(batch.msgs[i].msg_hdr));
-	batch.msgs[i].msg_hdr.msg_name = &batch.addr[i];
-	batch.msgs[i].msg_hdr.msg_namelen = sl;
-	batch.msgs[i].msg_hdr.msg_iov = &batch.iov[i];
-	batch.msgs[i].msg_hdr.msg_iovlen = 1;
+	if (job && (job->local != local || job->n == SEND_JOB_MAX || job->used + len > SEND_JOB_DATA)) {
+		job_dispatch(e);
+		job = NULL;
+	}
+	if (!job) {
+		job = malloc(sizeof(*job));
+		if (!job)
+			return;
+		job->local = local;
+		job->n = 0;
+		job->used = 0;
+		e->job = job;
+	}
+	memcpy(job->data + job->used, msg, len);
+	job->off[job->n] = (uint32_t)job->used;
+	job->len[job->n] = (uint32_t)len;
+	job->addr[job->n] = *ss;
+	job->addrlen[job->n] = sl;
+	job->used += len;
+	job->n++;
 }
 
 static void peer_from(struct llq_peer *p, const struct eitem *it)
@@ -113,32 +114,61 @@ static socklen_t peer_to(const struct llq_peer *p, struct sockaddr_storage *ss)
 }
 
 /* One event message: the LLQ's question, the changed RRs, the LLQ option. */
-static void send_event(struct engine *e, const struct llq_out *o)
+/*
+ * The last event built, without its TSIG: the events of one change to many
+ * watchers of one question differ only in the message id, the LLQ id and
+ * the lease, so the next one is a copy with those patched (RFC 8764 §6.1
+ * layout: the LLQ option is the only one, last in the message). Valid only
+ * within one flush: the blob is kept alive there.
+ */
+struct event_tmpl {
+	const struct llq_blob *blob;
+	struct llq_question q;
+	uint32_t owner;		/* the TSIG room reserved depends on the key */
+	bool stream;
+	size_t len;
+	uint8_t buf[DNS_EDNS_SERVER_UDP];
+};
+
+static struct event_tmpl tmpl;	/* engine thread only */
+
+static bool tmpl_fits(const struct llq_out *o)
+{
+	return tmpl.blob == o->blob && tmpl.owner == o->owner && tmpl.stream == (o->peer.conn != 0) &&
+	       tmpl.q.qtype == o->q.qtype &&
+	       tmpl.q.qclass == o->q.qclass && tmpl.q.name_len == o->q.name_len &&
+	       memcmp(tmpl.q.name, o->q.name, o->q.name_len) == 0;
+}
+
+/* Build the unsigned event into e->out; @return its length or 0. */
+static size_t build_event(struct engine *e, const struct llq_out *o, size_t tsig_room)
 {
 	struct dns_builder b;
-	struct dns_tsig t;
 	struct dns_name qn, owner;
-	const struct account *acc = NULL;
 	struct dns_llq llq = { .version = DNS_EDNS_LLQ_VERSION, .opcode = DNS_LLQ_EVENT,
 			       .error = DNS_LLQ_NOERROR, .id = o->id, .lease = o->lease_s };
 	struct wire r = wire_reader(o->blob->data, o->blob->len);
 	size_t len;
-	int rc;
 
-	if (dns_name_from_wire(&qn, o->q.name, o->q.name_len))
-		return;
-	if (o->owner) {
-		acc = accounts_by_id(e->d->accounts, o->owner);
-		if (!acc)
-			return;	/* the account is gone: so is its right to events */
-		dns_tsig_init(&t, &acc->key);
+	if (tmpl_fits(o)) {
+		struct wire w = wire_writer(e->out, ENGINE_OUT_MAX);
+
+		memcpy(e->out, tmpl.buf, tmpl.len);
+		wire_seek(&w, tmpl.len);
+		wire_patch_u16(&w, 0, o->msg_id);
+		/* the LLQ option data ends the message: ... LLQ-ID u64, LEASE-LIFE u32 */
+		wire_patch_u32(&w, tmpl.len - 12, (uint32_t)(o->id >> 32));
+		wire_patch_u32(&w, tmpl.len - 8, (uint32_t)o->id);
+		wire_patch_u32(&w, tmpl.len - 4, o->lease_s);
+		return wire_err(&w) ? 0 : tmpl.len;
 	}
+	if (dns_name_from_wire(&qn, o->q.name, o->q.name_len))
+		return 0;
 	dns_builder_init(&b, e->out, ENGINE_OUT_MAX, o->peer.conn ? DNS_MSG_MAX_LEN : DNS_EDNS_SERVER_UDP,
 			 o->msg_id, DNS_FLAG_QR | DNS_FLAG_AA);
 	(void)dns_builder_question(&b, &qn, o->q.qtype, o->q.qclass);
 	(void)dns_builder_section(&b, DNS_SEC_ANSWER);
-	if (acc)
-		dns_builder_reserve(&b, dns_tsig_space(&t));
+	dns_builder_reserve(&b, tsig_room);
 	dns_builder_edns(&b, DNS_EDNS_SERVER_UDP, 0);
 	(void)dns_builder_add_llq(&b, &llq);
 	while (wire_avail(&r) && !wire_err(&r)) {
@@ -154,12 +184,32 @@ static void send_event(struct engine *e, const struct llq_out *o)
 		/* RFC 8764 §6.1: a removed RR is sent with TTL 0xFFFFFFFF */
 		(void)dns_builder_add_raw(&b, &owner, type, DNS_CLASS_IN, ttl, rd, rdlen);
 	}
-	rc = dns_builder_finish(&b, &len);
-	if (rc == 0 && acc)
-		rc = dns_tsig_sign_request(&t, e->out, len, ENGINE_OUT_MAX, &len, clock_wall_s());
-	if (acc)
-		dns_tsig_fini(&t);
-	if (rc)
+	if (dns_builder_finish(&b, &len))
+		return 0;
+	if (len <= sizeof(tmpl.buf)) {
+		tmpl.blob = o->blob;
+		tmpl.owner = o->owner;
+		tmpl.q = o->q;
+		tmpl.stream = o->peer.conn != 0;
+		tmpl.len = len;
+		memcpy(tmpl.buf, e->out, len);
+	}
+	return len;
+}
+
+static void send_event(struct engine *e, const struct llq_out *o)
+{
+	struct account *acc = NULL;
+	size_t len;
+
+	if (o->owner) {
+		/* the account table is the engine's to change; only evsign's cache is written */
+		acc = (struct account *)(uintptr_t)accounts_by_id(e->d->accounts, o->owner);
+		if (!acc)
+			return;	/* the account is gone: so is its right to events */
+	}
+	len = build_event(e, o, acc ? evsign_space(acc) : 0);
+	if (!len || (acc && evsign(acc, e->out, len, ENGINE_OUT_MAX, &len, clock_wall_s())))
 		return;
 	if (o->peer.conn) {
 		(void)streams_send(e->streams, o->peer.conn, e->out, len);
@@ -167,7 +217,7 @@ static void send_event(struct engine *e, const struct llq_out *o)
 		struct sockaddr_storage ss;
 		socklen_t sl = peer_to(&o->peer, &ss);
 
-		batch_add(e->udp_fd[o->peer.local], &ss, sl, e->out, len);
+		job_add(e, o->peer.local, &ss, sl, e->out, len);
 	}
 	stat_inc(e->st, STAT_llq_events_sent);
 }
@@ -180,7 +230,8 @@ static void flush(struct engine *e)
 		send_event(e, &o);
 		llq_blob_put(o.blob);
 	}
-	batch_flush();
+	tmpl.blob = NULL;	/* blobs die after the flush: their addresses come back */
+	job_dispatch(e);
 	engine_rearm(e);
 }
 
@@ -188,13 +239,24 @@ void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t t
 		  const uint8_t *rrs, size_t rrs_len)
 {
 	struct llq_blob *b = llq_blob_new(rrs, rrs_len);
+	uint64_t t0 = clock_now_ns();
+	struct timespec c0, c1;
+	int n;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 
 	if (!b)
 		return;
-	if (llq_server_notify(e->llq, lname, len, type, DNS_CLASS_IN, b, clock_now_ms()) < 0)
+	n = llq_server_notify(e->llq, lname, len, type, DNS_CLASS_IN, b, clock_now_ms());
+	if (n < 0)
 		log_warnx("out of memory queueing LLQ events");
 	llq_blob_put(b);
 	flush(e);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	if (n > 0)
+		log_debug("LLQ: %d events handed out in %.2f ms (%.2f ms of CPU)", n,
+			  (double)(clock_now_ns() - t0) / 1e6,
+			  (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
 }
 
 void watch_tick(struct engine *e)
