@@ -1191,6 +1191,30 @@ static void test_mobike_peer_set_remote(void **st)
 	teardown_net(&n);
 }
 
+/* Between two of ours, the responder may move too (RFC 4555 gives that to the initiator only). */
+static void test_mobike_responder_moves(void **st)
+{
+	struct net n;
+	struct ike_addr newb = addr4("198.51.100.8", 4500);
+	struct ike_sa_info ia;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	connect_ok(&n);
+	n.b.addr = newb;
+	assert_int_equal(ike_local_moved(n.b.ike, &(struct ike_addr){ 0 }, &newb, n.now), 1);
+	pump(&n);
+	assert_int_equal(n.a.moved, 1);
+	assert_int_equal(n.b.moved, 1);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_memory_equal(ia.remote.ip, newb.ip, 4);
+	/* the initiator's retransmissions and requests follow */
+	assert_int_equal(ike_sa_dpd(n.a.ike, ia.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_down, 0);
+	teardown_net(&n);
+}
+
 static void tw_nomobike(struct ike_peer_conf *pc, bool is_a)
 {
 	if (!is_a)
@@ -1316,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_mobike_initiator_moves),
 		cmocka_unit_test(test_mobike_behind_new_nat),
 		cmocka_unit_test(test_mobike_peer_set_remote),
+		cmocka_unit_test(test_mobike_responder_moves),
 		cmocka_unit_test(test_nat_follow_without_mobike),
 		cmocka_unit_test(test_garbage_and_replays),
 	};
