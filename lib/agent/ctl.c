@@ -1,0 +1,940 @@
+/*
+ * The control protocol (see ctl.h): one schema, used both by the writer and
+ * by the strict parser, so that whatever one side writes the other accepts
+ * and nothing else gets through.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "agent/ctl.h"
+
+enum kind { K_STR = 1, K_U32, K_BOOL, K_IP4, K_IP6, K_SECRET };
+
+struct field_def {
+	const char *name;
+	enum kind kind;
+	const char *const *values;	/* allowed texts, or NULL */
+};
+
+static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
+static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
+static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "none", NULL };
+
+static const struct field_def fields[AGENT_CTL_F_MAX_] = {
+	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
+	[AGENT_CTL_F_FQDN] = { "fqdn", K_STR, NULL },
+	[AGENT_CTL_F_ULA] = { "ula", K_IP6, NULL },
+	[AGENT_CTL_F_STATE] = { "state", K_STR, state_values },
+	[AGENT_CTL_F_OUTER] = { "outer", K_IP4, NULL },
+	[AGENT_CTL_F_PORT] = { "port", K_U32, NULL },
+	[AGENT_CTL_F_RTT_MS] = { "rtt_ms", K_U32, NULL },
+	[AGENT_CTL_F_HANDSHAKE_AGE_S] = { "handshake_age_s", K_U32, NULL },
+	[AGENT_CTL_F_KEEP] = { "keep", K_BOOL, NULL },
+	[AGENT_CTL_F_NAME] = { "name", K_STR, NULL },
+	[AGENT_CTL_F_DOMAIN] = { "domain", K_STR, NULL },
+	[AGENT_CTL_F_SERVER] = { "server", K_STR, NULL },
+	[AGENT_CTL_F_SIGNED_IN] = { "signed_in", K_BOOL, NULL },
+	[AGENT_CTL_F_HOSTS] = { "hosts", K_U32, NULL },
+	[AGENT_CTL_F_NAT] = { "nat", K_STR, nat_values },
+	[AGENT_CTL_F_EXTERNAL] = { "external", K_IP4, NULL },
+	[AGENT_CTL_F_MAPPING] = { "mapping", K_STR, mapping_values },
+	[AGENT_CTL_F_MODEL] = { "model", K_STR, NULL },
+	[AGENT_CTL_F_OS] = { "os", K_STR, NULL },
+	[AGENT_CTL_F_SELF] = { "self", K_BOOL, NULL },
+	[AGENT_CTL_F_INSTANCE] = { "instance", K_STR, NULL },
+	[AGENT_CTL_F_TYPE] = { "type", K_STR, NULL },
+	[AGENT_CTL_F_HOST] = { "host", K_STR, NULL },
+	[AGENT_CTL_F_TXT] = { "txt", K_STR, NULL },
+	[AGENT_CTL_F_IFACE] = { "iface", K_STR, NULL },
+	[AGENT_CTL_F_ADDRESS] = { "address", K_IP4, NULL },
+	[AGENT_CTL_F_GATEWAY] = { "gateway", K_IP4, NULL },
+	[AGENT_CTL_F_LIFETIME_S] = { "lifetime_s", K_U32, NULL },
+	[AGENT_CTL_F_SERVER_TLS] = { "server_tls", K_BOOL, NULL },
+	[AGENT_CTL_F_MESSAGE] = { "message", K_STR, NULL },
+	[AGENT_CTL_F_ERRNO] = { "errno", K_U32, NULL },
+	[AGENT_CTL_F_CA] = { "ca", K_STR, NULL },
+	[AGENT_CTL_F_PIN] = { "pin", K_STR, NULL },
+	[AGENT_CTL_F_PASSWORD] = { "password", K_SECRET, NULL },
+	[AGENT_CTL_F_SENT] = { "sent", K_U32, NULL },
+	[AGENT_CTL_F_RECEIVED] = { "received", K_U32, NULL },
+	[AGENT_CTL_F_SERVER_ERROR] = { "server_error", K_STR, NULL },
+	[AGENT_CTL_F_MAC] = { "mac", K_STR, NULL },
+	[AGENT_CTL_F_ACCOUNT] = { "account", K_STR, NULL },
+	[AGENT_CTL_F_LEASE_S] = { "lease_s", K_U32, NULL },
+	[AGENT_CTL_F_DETAIL] = { "detail", K_STR, NULL },
+};
+
+#define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
+
+struct rtype_def {
+	const char *name;	/* JSON key: an object, or an array for repeated records */
+	uint64_t allowed;
+};
+
+static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
+	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) },
+	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
+	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) },
+	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
+					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
+	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) },
+	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
+					  F(OS) | F(SELF) },
+	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
+	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
+				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
+				      F(SERVER_ERROR) | F(DETAIL) },
+	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) },
+};
+
+/* Which records a code carries: at least min, at most max of each type; required fields. */
+struct rec_rule {
+	uint8_t type, min;
+	uint16_t max;
+	uint64_t required;
+};
+
+struct code_def {
+	uint8_t code;
+	const char *name;
+	struct rec_rule rules[4];	/* terminated by type 0 */
+};
+
+static const struct code_def codes[] = {
+	{ AGENT_CTL_STATUS, "status", { { 0 } } },
+	{ AGENT_CTL_HOSTS, "hosts", { { 0 } } },
+	{ AGENT_CTL_SERVICES, "services", { { 0 } } },
+	{ AGENT_CTL_NETCHECK, "netcheck", { { 0 } } },
+	{ AGENT_CTL_PING, "ping", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
+	{ AGENT_CTL_LOGIN, "login", { { AGENT_CTL_R_ARGS, 1, 1, F(ACCOUNT) | F(SERVER) | F(PASSWORD) } } },
+	{ AGENT_CTL_LOGOUT, "logout", { { 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_STATUS, "status",
+	  { { AGENT_CTL_R_ACCOUNT, 0, 1, 0 }, { AGENT_CTL_R_SELF, 0, 1, 0 },
+	    { AGENT_CTL_R_PEER, 0, AGENT_CTL_REC_MAX, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_HOSTS, "hosts", { { AGENT_CTL_R_HOST, 0, AGENT_CTL_REC_MAX, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_SERVICES, "services", { { AGENT_CTL_R_SERVICE, 0, AGENT_CTL_REC_MAX, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_NETCHECK, "netcheck", { { AGENT_CTL_R_NET, 1, 1, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_PING, "ping", { { AGENT_CTL_R_PING, 1, 1, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_LOGIN, "login", { { AGENT_CTL_R_ACCOUNT, 1, 1, 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_LOGOUT, "logout", { { 0 } } },
+	{ AGENT_CTL_ERROR, "error", { { AGENT_CTL_R_ERROR, 1, 1, F(MESSAGE) } } },
+};
+
+static const struct code_def *code_def(uint8_t code)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].code == code)
+			return &codes[i];
+	return NULL;
+}
+
+static const struct rec_rule *rec_rule(const struct code_def *c, uint8_t type)
+{
+	for (const struct rec_rule *r = c->rules; r < c->rules + 4 && r->type; r++)
+		if (r->type == type)
+			return r;
+	return NULL;
+}
+
+const char *agent_ctl_code_name(uint8_t code)
+{
+	const struct code_def *c = code_def(code);
+
+	return c ? c->name : NULL;
+}
+
+uint8_t agent_ctl_code_parse(const char *word)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i].code < AGENT_CTL_REPLY && !strcmp(codes[i].name, word))
+			return codes[i].code;
+	return 0;
+}
+
+/* Check a value of @p kind; text must be printable ASCII (its own rules too). */
+static bool value_ok(uint8_t id, const uint8_t *v, size_t n)
+{
+	const struct field_def *f = &fields[id];
+
+	switch (f->kind) {
+	case K_STR:
+		if (n > AGENT_CTL_STR_MAX)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (v[i] < 0x20 || v[i] > 0x7e)
+				return false;
+		if (f->values) {
+			for (const char *const *s = f->values; *s; s++)
+				if (strlen(*s) == n && !memcmp(*s, v, n))
+					return true;
+			return false;
+		}
+		return true;
+	case K_U32:
+		if (n != 4)
+			return false;
+		if (id == AGENT_CTL_F_PORT)
+			return v[0] == 0 && v[1] == 0;	/* a port fits in 16 bits */
+		return true;
+	case K_BOOL:
+		return n == 1 && v[0] <= 1;
+	case K_IP4:
+		return n == 4;
+	case K_IP6:
+		return n == 16;
+	case K_SECRET:
+		return n >= 1 && n <= AGENT_CTL_STR_MAX && !memchr(v, 0, n);
+	}
+	return false;
+}
+
+/* ---- writer ---- */
+
+static void cw_fail(struct agent_ctl_writer *cw, int err)
+{
+	if (!cw->err)
+		cw->err = err;
+}
+
+/* Close the current record: its field count, its required fields. */
+static void finish_rec(struct agent_ctl_writer *cw)
+{
+	const struct code_def *c = code_def(cw->code);
+	const struct rec_rule *r;
+
+	if (!cw->rtype || cw->err)
+		return;
+	r = c ? rec_rule(c, cw->rtype) : NULL;
+	if (!r || (cw->seen & r->required) != r->required) {
+		cw_fail(cw, -EINVAL);
+		return;
+	}
+	/* the record header, type and field count, now that the count is known */
+	wire_patch_u16(&cw->w, cw->nfield_off - 1, (uint16_t)(cw->rtype << 8 | cw->nfield));
+	cw->rtype = 0;
+}
+
+void agent_ctl_write_begin(struct agent_ctl_writer *cw, uint8_t *buf, size_t len, uint8_t code)
+{
+	memset(cw, 0, sizeof(*cw));
+	cw->w = wire_writer(buf, len);
+	cw->code = code;
+	if (!code_def(code))
+		cw_fail(cw, -EINVAL);
+	(void)wire_reserve(&cw->w, AGENT_CTL_HDR);
+	wire_write_u8(&cw->w, AGENT_CTL_VERSION);
+	wire_write_u8(&cw->w, code);
+	cw->nrec_off = wire_reserve(&cw->w, 2);
+}
+
+void agent_ctl_write_rec(struct agent_ctl_writer *cw, uint8_t type)
+{
+	const struct code_def *c = code_def(cw->code);
+	const struct rec_rule *r;
+
+	finish_rec(cw);
+	if (cw->err)
+		return;
+	r = (c && type && type < AGENT_CTL_R_MAX_) ? rec_rule(c, type) : NULL;
+	if (!r || cw->count[type] >= r->max || cw->nrec >= AGENT_CTL_REC_MAX) {
+		cw_fail(cw, -EINVAL);
+		return;
+	}
+	cw->count[type]++;
+	cw->nrec++;
+	cw->rtype = type;
+	cw->seen = 0;
+	cw->nfield = 0;
+	wire_write_u8(&cw->w, type);
+	cw->nfield_off = wire_reserve(&cw->w, 1);
+	if (wire_err(&cw->w))
+		cw_fail(cw, wire_err(&cw->w));
+}
+
+static void put_field(struct agent_ctl_writer *cw, uint8_t id, enum kind kind, const void *v, size_t n)
+{
+	if (cw->err)
+		return;
+	if (!cw->rtype || id == 0 || id >= AGENT_CTL_F_MAX_ || fields[id].kind != kind ||
+	    !(rtypes[cw->rtype].allowed & (UINT64_C(1) << id)) || (cw->seen & (UINT64_C(1) << id)) ||
+	    !value_ok(id, v, n)) {
+		cw_fail(cw, -EINVAL);
+		return;
+	}
+	cw->seen |= UINT64_C(1) << id;
+	cw->nfield++;
+	wire_write_u8(&cw->w, id);
+	wire_write_u16(&cw->w, (uint16_t)n);
+	wire_write_bytes(&cw->w, v, n);
+	if (wire_err(&cw->w))
+		cw_fail(cw, wire_err(&cw->w));
+}
+
+void agent_ctl_write_str(struct agent_ctl_writer *cw, uint8_t id, const char *s)
+{
+	if (s)
+		put_field(cw, id, K_STR, s, strnlen(s, AGENT_CTL_STR_MAX + 1));
+}
+
+void agent_ctl_write_uint(struct agent_ctl_writer *cw, uint8_t id, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+
+	put_field(cw, id, K_U32, b, 4);
+}
+
+void agent_ctl_write_bool(struct agent_ctl_writer *cw, uint8_t id, bool v)
+{
+	uint8_t b = v ? 1 : 0;
+
+	put_field(cw, id, K_BOOL, &b, 1);
+}
+
+void agent_ctl_write_ip4(struct agent_ctl_writer *cw, uint8_t id, const uint8_t a[static 4])
+{
+	put_field(cw, id, K_IP4, a, 4);
+}
+
+void agent_ctl_write_ip6(struct agent_ctl_writer *cw, uint8_t id, const uint8_t a[static 16])
+{
+	put_field(cw, id, K_IP6, a, 16);
+}
+
+void agent_ctl_write_secret(struct agent_ctl_writer *cw, uint8_t id, const void *p, size_t n)
+{
+	put_field(cw, id, K_SECRET, p, n);
+}
+
+int agent_ctl_write_end(struct agent_ctl_writer *cw)
+{
+	const struct code_def *c = code_def(cw->code);
+	size_t len;
+
+	finish_rec(cw);
+	if (cw->err)
+		return cw->err;
+	for (const struct rec_rule *r = c->rules; r < c->rules + 4 && r->type; r++)
+		if (cw->count[r->type] < r->min)
+			return cw->err = -EINVAL;
+	if (wire_err(&cw->w))
+		return cw->err = wire_err(&cw->w);
+	len = wire_offset(&cw->w);
+	if (len - AGENT_CTL_HDR > AGENT_CTL_BODY_MAX)
+		return cw->err = -ENOSPC;
+	wire_patch_u32(&cw->w, 0, (uint32_t)(len - AGENT_CTL_HDR));
+	wire_patch_u16(&cw->w, cw->nrec_off, cw->nrec);
+	return wire_err(&cw->w) ? wire_err(&cw->w) : (int)len;
+}
+
+int agent_ctl_write_error(uint8_t *buf, size_t len, const char *message, int err)
+{
+	struct agent_ctl_writer cw;
+	char msg[AGENT_CTL_STR_MAX + 1];
+	size_t n = 0;
+
+	/* a message for a person may hold anything: keep what the protocol carries */
+	for (const char *p = message; *p && n < AGENT_CTL_STR_MAX; p++)
+		msg[n++] = (*p >= 0x20 && *p <= 0x7e) ? *p : '?';
+	msg[n] = '\0';
+	agent_ctl_write_begin(&cw, buf, len, AGENT_CTL_ERROR);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ERROR);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MESSAGE, msg);
+	if (err > 0)
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_ERRNO, (uint32_t)err);
+	return agent_ctl_write_end(&cw);
+}
+
+/* ---- parser ---- */
+
+struct agent_ctl_msg *agent_ctl_msg_new(void)
+{
+	return calloc(1, sizeof(struct agent_ctl_msg));
+}
+
+void agent_ctl_msg_free(struct agent_ctl_msg *m)
+{
+	if (!m)
+		return;
+	OPENSSL_cleanse(m->data, sizeof(m->data));
+	free(m);
+}
+
+int agent_ctl_frame_size(const uint8_t hdr[static AGENT_CTL_HDR], size_t *total)
+{
+	struct wire w = wire_reader(hdr, AGENT_CTL_HDR);
+	uint32_t len = wire_read_u32(&w);
+
+	*total = 0;
+	if (len < AGENT_CTL_BODY_MIN || len > AGENT_CTL_BODY_MAX)
+		return -EBADMSG;
+	*total = AGENT_CTL_HDR + (size_t)len;
+	return 0;
+}
+
+static void wipe(struct agent_ctl_msg *m)
+{
+	OPENSSL_cleanse(m->data, m->used);
+	m->code = 0;
+	m->nrec = 0;
+	m->nfld = 0;
+	m->used = 0;
+}
+
+static int parse_body(struct agent_ctl_msg *m, struct wire *w)
+{
+	const struct code_def *c;
+	uint16_t count[AGENT_CTL_R_MAX_] = { 0 };
+	uint16_t nrec;
+
+	if (wire_read_u8(w) != AGENT_CTL_VERSION)
+		return -EBADMSG;
+	m->code = wire_read_u8(w);
+	nrec = wire_read_u16(w);
+	if (wire_err(w) || !(c = code_def(m->code)) || nrec > AGENT_CTL_REC_MAX)
+		return -EBADMSG;
+	for (uint16_t i = 0; i < nrec; i++) {
+		struct agent_ctl_rec *r = &m->rec[m->nrec];
+		uint8_t type = wire_read_u8(w), nfield = wire_read_u8(w);
+		const struct rec_rule *rule;
+		uint64_t seen = 0;
+
+		if (wire_err(w) || type == 0 || type >= AGENT_CTL_R_MAX_ || !(rule = rec_rule(c, type)) ||
+		    count[type] >= rule->max)
+			return -EBADMSG;
+		count[type]++;
+		r->type = type;
+		r->nfield = nfield;
+		r->first = m->nfld;
+		for (uint8_t j = 0; j < nfield; j++) {
+			uint8_t id = wire_read_u8(w);
+			uint16_t n = wire_read_u16(w);
+			const uint8_t *v = wire_read_ref(w, n);
+			struct agent_ctl_field *f;
+
+			if (!v || id == 0 || id >= AGENT_CTL_F_MAX_ ||
+			    !(rtypes[type].allowed & (UINT64_C(1) << id)) || (seen & (UINT64_C(1) << id)) ||
+			    !value_ok(id, v, n))
+				return -EBADMSG;
+			seen |= UINT64_C(1) << id;
+			/* each field takes at least 3 bytes and needs at most len + 1: both always fit */
+			if (m->nfld >= sizeof(m->fld) / sizeof(m->fld[0]) || m->used + n + 1 > sizeof(m->data))
+				return -EBADMSG;
+			f = &m->fld[m->nfld++];
+			f->id = id;
+			f->len = n;
+			f->off = m->used;
+			memcpy(m->data + m->used, v, n);
+			m->data[m->used + n] = 0;
+			m->used += n + 1u;
+		}
+		if ((seen & rule->required) != rule->required)
+			return -EBADMSG;
+		m->nrec++;
+	}
+	for (const struct rec_rule *r = c->rules; r < c->rules + 4 && r->type; r++)
+		if (count[r->type] < r->min)
+			return -EBADMSG;
+	return wire_avail(w) == 0 && !wire_err(w) ? 0 : -EBADMSG;
+}
+
+int agent_ctl_parse(struct agent_ctl_msg *m, const uint8_t *frame, size_t len)
+{
+	struct wire w = wire_reader(frame, len);
+	size_t total;
+	int err;
+
+	wipe(m);
+	if (len < AGENT_CTL_HDR || agent_ctl_frame_size(frame, &total) || total != len)
+		return -EBADMSG;
+	wire_skip(&w, AGENT_CTL_HDR);
+	err = parse_body(m, &w);
+	if (err)
+		wipe(m);
+	return err;
+}
+
+int agent_ctl_encode(const struct agent_ctl_msg *m, uint8_t *buf, size_t len)
+{
+	struct agent_ctl_writer cw;
+
+	agent_ctl_write_begin(&cw, buf, len, m->code);
+	for (uint16_t i = 0; i < m->nrec; i++) {
+		const struct agent_ctl_rec *r = &m->rec[i];
+
+		agent_ctl_write_rec(&cw, r->type);
+		for (uint8_t j = 0; j < r->nfield; j++) {
+			const struct agent_ctl_field *f = &m->fld[r->first + j];
+
+			put_field(&cw, f->id, fields[f->id].kind, m->data + f->off, f->len);
+		}
+	}
+	return agent_ctl_write_end(&cw);
+}
+
+/* ---- accessors ---- */
+
+const struct agent_ctl_rec *agent_ctl_find(const struct agent_ctl_msg *m, uint8_t type, size_t idx)
+{
+	for (uint16_t i = 0; i < m->nrec; i++)
+		if (m->rec[i].type == type && idx-- == 0)
+			return &m->rec[i];
+	return NULL;
+}
+
+size_t agent_ctl_count(const struct agent_ctl_msg *m, uint8_t type)
+{
+	size_t n = 0;
+
+	for (uint16_t i = 0; i < m->nrec; i++)
+		n += m->rec[i].type == type;
+	return n;
+}
+
+static const struct agent_ctl_field *field(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id)
+{
+	if (!r)
+		return NULL;
+	for (uint8_t j = 0; j < r->nfield; j++)
+		if (m->fld[r->first + j].id == id)
+			return &m->fld[r->first + j];
+	return NULL;
+}
+
+const char *agent_ctl_str(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id)
+{
+	const struct agent_ctl_field *f = field(m, r, id);
+
+	return f && fields[id].kind == K_STR ? (const char *)m->data + f->off : NULL;
+}
+
+bool agent_ctl_uint(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, uint32_t *v)
+{
+	const struct agent_ctl_field *f = field(m, r, id);
+	const uint8_t *p;
+
+	if (!f || fields[id].kind != K_U32)
+		return false;
+	p = m->data + f->off;
+	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return true;
+}
+
+bool agent_ctl_bool(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, bool *v)
+{
+	const struct agent_ctl_field *f = field(m, r, id);
+
+	if (!f || fields[id].kind != K_BOOL)
+		return false;
+	*v = m->data[f->off] != 0;
+	return true;
+}
+
+const uint8_t *agent_ctl_addr(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id)
+{
+	const struct agent_ctl_field *f = field(m, r, id);
+
+	return f && (fields[id].kind == K_IP4 || fields[id].kind == K_IP6) ? m->data + f->off : NULL;
+}
+
+const uint8_t *agent_ctl_secret(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, size_t *n)
+{
+	const struct agent_ctl_field *f = field(m, r, id);
+
+	if (!f || fields[id].kind != K_SECRET)
+		return NULL;
+	*n = f->len;
+	return m->data + f->off;
+}
+
+/* ---- rendering ---- */
+
+struct out {
+	char *buf;
+	size_t len, pos;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->pos)
+		o->full = true;
+	else
+		o->pos += (size_t)n;
+}
+
+static int done(struct out *o)
+{
+	if (o->full) {
+		if (o->len)
+			o->buf[0] = '\0';
+		return -ENOSPC;
+	}
+	return (int)o->pos;
+}
+
+static const char *ip4(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, char *b)
+{
+	const uint8_t *a = agent_ctl_addr(m, r, id);
+
+	return a ? inet_ntop(AF_INET, a, b, INET_ADDRSTRLEN) : NULL;
+}
+
+static const char *ip6(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, char *b)
+{
+	const uint8_t *a = agent_ctl_addr(m, r, id);
+
+	return a ? inet_ntop(AF_INET6, a, b, INET6_ADDRSTRLEN) : NULL;
+}
+
+static const char *or_dash(const char *s)
+{
+	return s ? s : "-";
+}
+
+static const char *mapping_name(const char *s)
+{
+	if (!s)
+		return "?";
+	if (!strcmp(s, "pcp"))
+		return "PCP";
+	if (!strcmp(s, "nat-pmp"))
+		return "NAT-PMP";
+	if (!strcmp(s, "upnp"))
+		return "UPnP";
+	return s;
+}
+
+/* "203.0.113.10:4500", or "-" */
+static const char *endpoint(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t addr_id,
+			    char *b, size_t blen)
+{
+	char a[INET_ADDRSTRLEN];
+	uint32_t port;
+
+	if (!ip4(m, r, addr_id, a))
+		return "-";
+	if (agent_ctl_uint(m, r, AGENT_CTL_F_PORT, &port))
+		snprintf(b, blen, "%s:%u", a, (unsigned)port);
+	else
+		snprintf(b, blen, "%s", a);
+	return b;
+}
+
+static void text_status(struct out *o, const struct agent_ctl_msg *m)
+{
+	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
+	const struct agent_ctl_rec *self = agent_ctl_find(m, AGENT_CTL_R_SELF, 0);
+	char a6[INET6_ADDRSTRLEN], ep[64];
+	bool b = false;
+	uint32_t u;
+
+	if (acc && agent_ctl_bool(m, acc, AGENT_CTL_F_SIGNED_IN, &b) && b) {
+		put(o, "account  %s   (signed in", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)));
+		if (agent_ctl_uint(m, acc, AGENT_CTL_F_HOSTS, &u))
+			put(o, ", %u host%s", (unsigned)u, u == 1 ? "" : "s");
+		put(o, ")\n");
+	} else if (acc && agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)) {
+		put(o, "account  %s   (signed out)\n", agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN));
+	} else {
+		put(o, "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n");
+	}
+	if (self) {
+		const char *nat = agent_ctl_str(m, self, AGENT_CTL_F_NAT);
+		const char *map = agent_ctl_str(m, self, AGENT_CTL_F_MAPPING);
+
+		const char *e = endpoint(m, self, AGENT_CTL_F_EXTERNAL, ep, sizeof(ep));
+
+		put(o, "this     %-8s %s   ", or_dash(agent_ctl_str(m, self, AGENT_CTL_F_LABEL)),
+		    or_dash(ip6(m, self, AGENT_CTL_F_ULA, a6)));
+		if (nat && !strcmp(nat, "none"))
+			put(o, "public address %s", e);
+		else if (nat && !strcmp(nat, "nat") && map && strcmp(map, "none"))
+			put(o, "behind NAT %s via %s", e, mapping_name(map));
+		else if (nat && !strcmp(nat, "nat"))
+			put(o, "behind NAT, no port mapping: reachable only outbound");
+		else if (nat && !strcmp(nat, "double"))
+			put(o, "behind two NATs (double NAT): reachable only outbound");
+		else
+			put(o, "network not known yet");
+		put(o, "\n");
+	}
+	for (size_t i = 0; i < agent_ctl_count(m, AGENT_CTL_R_PEER); i++) {
+		const struct agent_ctl_rec *p = agent_ctl_find(m, AGENT_CTL_R_PEER, i);
+		const char *st = agent_ctl_str(m, p, AGENT_CTL_F_STATE);
+		const char *e = endpoint(m, p, AGENT_CTL_F_OUTER, ep, sizeof(ep));
+		bool keep = false;
+
+		put(o, "peer     %-8s %s   ", or_dash(agent_ctl_str(m, p, AGENT_CTL_F_LABEL)),
+		    or_dash(ip6(m, p, AGENT_CTL_F_ULA, a6)));
+		(void)agent_ctl_bool(m, p, AGENT_CTL_F_KEEP, &keep);
+		if (st && !strcmp(st, "up")) {
+			put(o, "direct %s", e);
+			if (agent_ctl_uint(m, p, AGENT_CTL_F_RTT_MS, &u))
+				put(o, "   rtt %u ms", (unsigned)u);
+			if (agent_ctl_uint(m, p, AGENT_CTL_F_HANDSHAKE_AGE_S, &u))
+				put(o, "   last handshake %u s ago", (unsigned)u);
+		} else if (st && !strcmp(st, "connecting")) {
+			put(o, "connecting to %s", e);
+		} else if (st && !strcmp(st, "unreachable")) {
+			if (strcmp(e, "-"))
+				put(o, "unreachable at %s (no answer)", e);
+			else
+				put(o, "unreachable (no location published)");
+		} else {
+			put(o, keep ? "idle (kept up: connecting soon)" : "idle (tunnel on demand)");
+		}
+		put(o, "\n");
+	}
+}
+
+static void text_hosts(struct out *o, const struct agent_ctl_msg *m)
+{
+	size_t n = agent_ctl_count(m, AGENT_CTL_R_HOST);
+	char a6[INET6_ADDRSTRLEN], ep[64];
+
+	if (n == 0)
+		put(o, "no hosts\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_ctl_rec *h = agent_ctl_find(m, AGENT_CTL_R_HOST, i);
+		bool self = false;
+
+		(void)agent_ctl_bool(m, h, AGENT_CTL_F_SELF, &self);
+		put(o, "%-8s %s   %s   %s%s\n", or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)),
+		    or_dash(agent_ctl_str(m, h, AGENT_CTL_F_FQDN)), or_dash(ip6(m, h, AGENT_CTL_F_ULA, a6)),
+		    endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)), self ? "   (this host)" : "");
+	}
+}
+
+static void text_services(struct out *o, const struct agent_ctl_msg *m)
+{
+	size_t n = agent_ctl_count(m, AGENT_CTL_R_SERVICE);
+
+	if (n == 0)
+		put(o, "no services\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_ctl_rec *s = agent_ctl_find(m, AGENT_CTL_R_SERVICE, i);
+		const char *txt = agent_ctl_str(m, s, AGENT_CTL_F_TXT);
+		uint32_t port = 0;
+
+		(void)agent_ctl_uint(m, s, AGENT_CTL_F_PORT, &port);
+		put(o, "%-10s %-8s %s:%u", or_dash(agent_ctl_str(m, s, AGENT_CTL_F_TYPE)),
+		    or_dash(agent_ctl_str(m, s, AGENT_CTL_F_INSTANCE)),
+		    or_dash(agent_ctl_str(m, s, AGENT_CTL_F_HOST)), (unsigned)port);
+		if (txt && *txt)
+			put(o, "   %s", txt);
+		put(o, "\n");
+	}
+}
+
+static void text_netcheck(struct out *o, const struct agent_ctl_msg *m)
+{
+	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_NET, 0);
+	const char *nat = agent_ctl_str(m, r, AGENT_CTL_F_NAT);
+	const char *map = agent_ctl_str(m, r, AGENT_CTL_F_MAPPING);
+	const char *detail = agent_ctl_str(m, r, AGENT_CTL_F_DETAIL);
+	const char *server = agent_ctl_str(m, r, AGENT_CTL_F_SERVER);
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], ep[64];
+	uint32_t u;
+	bool tls = false;
+
+	if (ip4(m, r, AGENT_CTL_F_ADDRESS, a)) {
+		put(o, "primary    %s on %s", a, or_dash(agent_ctl_str(m, r, AGENT_CTL_F_IFACE)));
+		if (agent_ctl_str(m, r, AGENT_CTL_F_MAC))
+			put(o, " (%s)", agent_ctl_str(m, r, AGENT_CTL_F_MAC));
+		if (ip4(m, r, AGENT_CTL_F_GATEWAY, g))
+			put(o, ", gateway %s", g);
+		put(o, "\n");
+	} else {
+		put(o, "primary    none (no default route: offline)\n");
+	}
+	if (!nat || !strcmp(nat, "unknown"))
+		put(o, "nat        unknown\n");
+	else if (!strcmp(nat, "none"))
+		put(o, "nat        no (public address)\n");
+	else if (!strcmp(nat, "nat"))
+		put(o, "nat        yes\n");
+	else
+		put(o, "nat        double NAT (a NAT behind a NAT): not supported until hole punching exists\n");
+	const char *e = endpoint(m, r, AGENT_CTL_F_EXTERNAL, ep, sizeof(ep));
+
+	if (map && strcmp(map, "none")) {
+		put(o, "mapping    %s: %s", mapping_name(map), e);
+		if (agent_ctl_uint(m, r, AGENT_CTL_F_LIFETIME_S, &u))
+			put(o, " for %u s", (unsigned)u);
+		put(o, "\n");
+	} else if (nat && !strcmp(nat, "none")) {
+		put(o, "mapping    not needed (public address %s)\n", e);
+	} else if (map) {
+		put(o, "mapping    none: PCP, NAT-PMP and UPnP did not answer; reachable only outbound\n");
+	} else {
+		put(o, "mapping    not tried yet\n");
+	}
+	if (server) {
+		if (agent_ctl_bool(m, r, AGENT_CTL_F_SERVER_TLS, &tls) && tls)
+			put(o, "server     %s: reachable over TLS\n", server);
+		else
+			put(o, "server     %s: not reachable over TLS (%s)\n", server,
+			    or_dash(agent_ctl_str(m, r, AGENT_CTL_F_SERVER_ERROR)));
+	} else {
+		put(o, "server     none (not signed in)\n");
+	}
+	if (detail)
+		put(o, "note       %s\n", detail);
+}
+
+static void text_ping(struct out *o, const struct agent_ctl_msg *m)
+{
+	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_PING, 0);
+	char a6[INET6_ADDRSTRLEN], ep[64];
+	uint32_t sent = 0, recv = 0, rtt;
+
+	(void)agent_ctl_uint(m, r, AGENT_CTL_F_SENT, &sent);
+	(void)agent_ctl_uint(m, r, AGENT_CTL_F_RECEIVED, &recv);
+	put(o, "%s (%s) via %s: %u/%u replies", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_HOST)),
+	    or_dash(ip6(m, r, AGENT_CTL_F_ULA, a6)), endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)),
+	    (unsigned)recv, (unsigned)sent);
+	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt))
+		put(o, ", rtt %u ms", (unsigned)rtt);
+	put(o, "\n");
+}
+
+int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
+{
+	struct out o = { .buf = out, .len = len };
+	const struct agent_ctl_rec *r;
+
+	if (len)
+		out[0] = '\0';
+	switch (m->code) {
+	case AGENT_CTL_REPLY | AGENT_CTL_STATUS:
+		text_status(&o, m);
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_HOSTS:
+		text_hosts(&o, m);
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_SERVICES:
+		text_services(&o, m);
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_NETCHECK:
+		text_netcheck(&o, m);
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_PING:
+		text_ping(&o, m);
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_LOGIN:
+		r = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
+		put(&o, "signed in to %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DOMAIN)));
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_LOGOUT:
+		put(&o, "signed out; this host's records are withdrawn\n");
+		break;
+	case AGENT_CTL_ERROR:
+		r = agent_ctl_find(m, AGENT_CTL_R_ERROR, 0);
+		put(&o, "error: %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_MESSAGE)));
+		break;
+	default:
+		return -EINVAL;
+	}
+	return done(&o);
+}
+
+static void json_str(struct out *o, const char *s)
+{
+	put(o, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			put(o, "\\%c", *s);
+		else
+			put(o, "%c", *s);	/* printable ASCII only: checked on the way in */
+	}
+	put(o, "\"");
+}
+
+static void json_rec(struct out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
+{
+	bool first = true;
+
+	put(o, "{");
+	/* in field-id order, whatever order they came in */
+	for (uint8_t id = 1; id < AGENT_CTL_F_MAX_; id++) {
+		const struct agent_ctl_field *f = field(m, r, id);
+		const uint8_t *v;
+		char a[INET6_ADDRSTRLEN];
+
+		if (!f || fields[id].kind == K_SECRET)
+			continue;
+		v = m->data + f->off;
+		put(o, first ? "\"%s\":" : ",\"%s\":", fields[id].name);
+		first = false;
+		switch (fields[id].kind) {
+		case K_STR:
+			json_str(o, (const char *)v);
+			break;
+		case K_U32:
+			put(o, "%u", (unsigned)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]));
+			break;
+		case K_BOOL:
+			put(o, v[0] ? "true" : "false");
+			break;
+		case K_IP4:
+			put(o, "\"%s\"", inet_ntop(AF_INET, v, a, sizeof(a)));
+			break;
+		case K_IP6:
+			put(o, "\"%s\"", inet_ntop(AF_INET6, v, a, sizeof(a)));
+			break;
+		case K_SECRET:
+			break;
+		}
+	}
+	put(o, "}");
+}
+
+int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
+{
+	struct out o = { .buf = out, .len = len };
+	const struct code_def *c = code_def(m->code);
+	bool first = true;
+
+	if (len)
+		out[0] = '\0';
+	if (!c)
+		return -EINVAL;
+	put(&o, "{");
+	for (const struct rec_rule *rule = c->rules; rule < c->rules + 4 && rule->type; rule++) {
+		bool list = rule->max > 1;
+		size_t n = agent_ctl_count(m, rule->type);
+
+		if (rule->type == AGENT_CTL_R_ARGS)
+			continue;	/* requests are not rendered */
+		if (!list && n == 0)
+			continue;
+		put(&o, first ? "\"%s\":" : ",\"%s\":", rtypes[rule->type].name);
+		first = false;
+		if (list)
+			put(&o, "[");
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				put(&o, ",");
+			json_rec(&o, m, agent_ctl_find(m, rule->type, i));
+		}
+		if (list)
+			put(&o, "]");
+	}
+	put(&o, "}\n");
+	return done(&o);
+}

@@ -1,0 +1,136 @@
+/*
+ * The record set a host publishes (DESIGN.md §4, RFC 6281 §3, RFC 6763),
+ * as plain data: a list of {name, type, rdata}. Independent of lib/dns so
+ * that the agent can turn it into UPDATE messages (and tests can compare it
+ * with what the server holds).
+ */
+#ifndef AT_AGENT_RECORDS_H
+#define AT_AGENT_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/name.h"
+
+/* RR type codes (RFC 1035, 2782, 3596) */
+enum agent_rr_type {
+	AGENT_RR_A = 1,
+	AGENT_RR_PTR = 12,
+	AGENT_RR_TXT = 16,
+	AGENT_RR_AAAA = 28,
+	AGENT_RR_SRV = 33,
+};
+
+/** Most character-strings in one TXT record the builder writes. */
+#define AGENT_TXT_MAX 8
+/** Longest character-string (RFC 1035 §3.3: one length octet). */
+#define AGENT_TXT_STRING_MAX 255
+/** Most services one host offers. */
+#define AGENT_SERVICES_MAX 16
+/** Records agent_records_build() may produce: 6 + 3 per service + 1 per service type. */
+#define AGENT_RECORDS_MAX (6 + 4 * AGENT_SERVICES_MAX)
+/** Default TTL of published records: short, because locations move. */
+#define AGENT_RR_TTL_DEFAULT 60
+
+struct agent_rr {
+	char name[AGENT_NAME_MAX + 1];	/* owner, lower case, no trailing dot */
+	uint16_t type;			/* enum agent_rr_type */
+	uint32_t ttl;
+	/*
+	 * The RRset is shared with other hosts of the account (a PTR of
+	 * "_autotunnel._udp.D" or of a service type): UPDATE must add or
+	 * delete this one RR, never replace or delete the whole RRset.
+	 * Otherwise the RRset is this host's alone and is replaced whole.
+	 */
+	bool shared;
+	union {
+		uint8_t a[4];		/* network byte order */
+		uint8_t aaaa[16];
+		struct {
+			uint16_t priority, weight, port;
+			char target[AGENT_NAME_MAX + 1];
+		} srv;
+		char ptr[AGENT_NAME_MAX + 1];
+		struct {
+			uint8_t n;
+			uint8_t len[AGENT_TXT_MAX];
+			char s[AGENT_TXT_MAX][AGENT_TXT_STRING_MAX + 1];	/* NUL-terminated for convenience */
+		} txt;
+	};
+};
+
+/** A DNS-SD service this host offers (RFC 6763 §7): "_ssh._tcp" on port 22. */
+struct agent_service {
+	const char *name;	/* service name without '_': 1..15 of [a-z0-9-] (RFC 6335 §5.1) */
+	const char *proto;	/* "tcp" or "udp" */
+	uint16_t port;
+	const char *const *txt;	/* "key=value" strings, may be NULL; none gives one empty string (RFC 6763 §6.1) */
+	size_t ntxt;
+};
+
+/** What to publish; every pointer is borrowed for the call. */
+struct agent_publish {
+	const char *domain;	/* D, the account domain, e.g. "alice.members.example.net" */
+	const char *host;	/* H, the host label (agent_host_label()) */
+	uint8_t eui64[8];	/* IEEE EUI-64 of the primary MAC (agent_eui64_from_mac()) */
+	uint8_t ula[16];
+	/*
+	 * External (outer) IPv4 address, network byte order, and UDP port:
+	 * the NAT's mapping, or the host's own when public. A port of 0 means
+	 * "no known location" (no mapping on this network): the SRV and A
+	 * records are left out and peers will not try to reach this host.
+	 */
+	uint8_t ext_addr[4];
+	uint16_t ext_port;
+	const char *model;	/* TXT "model=", may be NULL */
+	const char *os;		/* TXT "os=", may be NULL */
+	const char *const *features;	/* further TXT strings ("ike=2"), may be NULL */
+	size_t nfeatures;
+	const struct agent_service *services;
+	size_t nservices;
+	uint32_t ttl;		/* 0 means AGENT_RR_TTL_DEFAULT */
+	/*
+	 * Also publish RFC 6763 §9 service type enumeration PTRs
+	 * ("_services._dns-sd._udp.D" -> "_ssh._tcp.D"), so that browsers
+	 * can find the types without knowing them. Off by default: not part
+	 * of DESIGN.md §4's table.
+	 */
+	bool service_types;
+};
+
+/**
+ * Build the record set of DESIGN.md §4 from @p in into @p out (@p cap
+ * entries), in the order of the table:
+ *
+ *     H.D                        AAAA  ULA
+ *     _autotunnel._udp.H.D       SRV   0 0 port AutoTunnel-E.D
+ *     AutoTunnel-E.D             A     external IPv4
+ *     AutoTunnel-E.D             AAAA  ULA
+ *     AutoTunnel-E.D             TXT   "v=1" "model=..." "os=..." features...
+ *     _autotunnel._udp.D         PTR   H.D                         (shared)
+ *     _S._P.D                    PTR   H._S._P.D                   (shared, per service)
+ *     H._S._P.D                  SRV   0 0 port H.D
+ *     H._S._P.D                  TXT   ...
+ *     _services._dns-sd._udp.D   PTR   _S._P.D  (shared, when service_types)
+ *
+ * Names are lower case, except the AutoTunnel- label, written as RFC 6281
+ * writes it. Stores the count in @p n. Returns 0, -EINVAL for an input
+ * that is not a valid name, label, service or TXT string, or -ENOSPC when
+ * @p cap is too small or a name would exceed 253 characters.
+ */
+int agent_records_build(const struct agent_publish *in, struct agent_rr *out, size_t cap, size_t *n)
+	__attribute__((warn_unused_result));
+
+/**
+ * Write @p rr in zone-file presentation form, as dig prints it but with
+ * single spaces: "desktop.alice.members.example.net. 60 IN AAAA fd3c::1".
+ * TXT strings are quoted with '"' and '\' escaped, other bytes outside
+ * 0x20..0x7e as \DDD. Returns the length (plus a NUL) or -ENOSPC.
+ */
+int agent_rr_format(const struct agent_rr *rr, char *buf, size_t len) __attribute__((warn_unused_result));
+
+/** "A", "AAAA", "SRV", "TXT" or "PTR"; NULL for any other type. */
+const char *agent_rr_type_name(uint16_t type);
+
+#endif

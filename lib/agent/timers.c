@@ -1,0 +1,400 @@
+/*
+ * The agent's timer policy (see timers.h). Deadlines are absolute
+ * milliseconds on the monotonic clock; AGENT_NEVER is "not scheduled".
+ */
+#include <string.h>
+
+#include "agent/timers.h"
+
+void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
+{
+	*cfg = (struct agent_timer_cfg){
+		/* RFC 6281 §5.2 and issue 6: refresh at 80% of the granted lease */
+		.refresh_permille = 800,
+		.jitter_max_permille = 100,
+		.map_wait_ms = 3000,
+		.retry_min_ms = 1000,
+		.retry_max_ms = 300000,
+		.map_retry_min_ms = 5000,
+		.map_retry_max_ms = 600000,
+		.llq_retry_min_ms = 1000,
+		.llq_retry_max_ms = 300000,
+		.poll_min_ms = 15000,
+		.poll_max_ms = 300000,
+		/* RFC 3948 §4 suggests 20 s between NAT keepalives */
+		.keepalive_ms = 20000,
+		.idle_ms = 180000,
+		.handshake_retry_min_ms = 5000,
+		.handshake_retry_max_ms = 300000,
+	};
+}
+
+uint64_t agent_backoff_ms(uint32_t min_ms, uint32_t max_ms, uint32_t n)
+{
+	uint64_t d = min_ms;
+
+	for (uint32_t i = 0; i < n && d < max_ms; i++)
+		d *= 2;
+	return d < max_ms ? d : max_ms;
+}
+
+static uint64_t after(uint64_t now, uint64_t ms)
+{
+	return now > AGENT_NEVER - ms ? AGENT_NEVER - 1 : now + ms;
+}
+
+static uint64_t min2(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+void agent_timers_init(struct agent_timers *t, const struct agent_timer_cfg *cfg)
+{
+	memset(t, 0, sizeof(*t));
+	if (cfg)
+		t->cfg = *cfg;
+	else
+		agent_timer_cfg_default(&t->cfg);
+	agent_timers_stop(t);
+}
+
+void agent_timers_stop(struct agent_timers *t)
+{
+	struct agent_timer_cfg cfg = t->cfg;
+
+	memset(t, 0, sizeof(*t));
+	t->cfg = cfg;
+	t->map_at = t->publish_at = t->llq_at = t->poll_at = AGENT_NEVER;
+	t->llq_act = AGENT_ACT_LLQ_SETUP;
+}
+
+/* Ask for a mapping now and publish when it is known, at the latest after map_wait_ms. */
+static void remap_then_publish(struct agent_timers *t, uint64_t now)
+{
+	t->map_at = now;
+	t->map_inflight = false;	/* the caller abandons a request made on the old network */
+	t->map_fails = 0;
+	t->publish_wait = true;
+	t->dirty = true;
+	t->publish_fails = 0;
+	t->publish_at = after(now, t->cfg.map_wait_ms);
+}
+
+void agent_timers_start(struct agent_timers *t, uint64_t now)
+{
+	agent_timers_stop(t);
+	remap_then_publish(t, now);
+	t->llq_at = now;
+	t->llq_act = AGENT_ACT_LLQ_SETUP;
+}
+
+void agent_timers_network_changed(struct agent_timers *t, uint64_t now, bool addr_changed)
+{
+	remap_then_publish(t, now);
+	if (addr_changed) {
+		/* the TLS connection carrying the LLQs left with the old address */
+		t->llq_up = false;
+		t->llq_inflight = false;
+		t->llq_fails = 0;
+		t->llq_at = now;
+		t->llq_act = AGENT_ACT_LLQ_SETUP;
+	}
+}
+
+/* Publish at once unless an update is in flight (its outcome reschedules) or a mapping is awaited. */
+static void publish_soon(struct agent_timers *t, uint64_t now)
+{
+	if (!t->publish_inflight && !t->publish_wait)
+		t->publish_at = now;
+}
+
+void agent_timers_records_changed(struct agent_timers *t, uint64_t now)
+{
+	t->dirty = true;
+	publish_soon(t, now);
+}
+
+void agent_timers_lease_granted(struct agent_timers *t, uint64_t now, uint32_t lease_s, uint32_t jitter_ms)
+{
+	uint64_t lease_ms = (uint64_t)lease_s * 1000;
+	uint64_t cap = lease_ms * t->cfg.jitter_max_permille / 1000;
+
+	if (lease_s == 0) {
+		/* nothing granted: a refresh "at 80% of 0" would spin */
+		agent_timers_update_failed(t, now);
+		return;
+	}
+	t->publish_inflight = false;
+	t->publish_fails = 0;
+	t->lease_end = after(now, lease_ms);
+	if (t->publish_wait)
+		return;		/* publish_at already holds the end of the wait */
+	if (t->dirty) {
+		t->publish_at = now;	/* changed while the update was in flight */
+		return;
+	}
+	t->publish_at = after(now, lease_ms * t->cfg.refresh_permille / 1000 + min2(jitter_ms, cap));
+}
+
+void agent_timers_update_failed(struct agent_timers *t, uint64_t now)
+{
+	t->publish_inflight = false;
+	if (t->publish_wait)
+		return;
+	t->publish_at = after(now, agent_backoff_ms(t->cfg.retry_min_ms, t->cfg.retry_max_ms, t->publish_fails));
+	t->publish_fails++;
+}
+
+static void mapping_known(struct agent_timers *t, uint64_t now, bool changed)
+{
+	t->map_inflight = false;
+	if (t->publish_wait) {
+		t->publish_wait = false;
+		if (!t->publish_inflight)
+			t->publish_at = now;
+	} else if (changed) {
+		agent_timers_records_changed(t, now);
+	}
+}
+
+void agent_timers_mapping_granted(struct agent_timers *t, uint64_t now, uint32_t lifetime_s, bool changed)
+{
+	if (lifetime_s == 0) {
+		agent_timers_mapping_failed(t, now, false);
+		return;
+	}
+	t->map_fails = 0;
+	/* RFC 6886 §3.3: renew when half the lifetime has passed */
+	t->map_at = after(now, (uint64_t)lifetime_s * 500);
+	mapping_known(t, now, changed);
+}
+
+void agent_timers_mapping_failed(struct agent_timers *t, uint64_t now, bool public_net)
+{
+	if (public_net) {
+		t->map_fails = 0;
+		t->map_at = AGENT_NEVER;	/* until the network changes */
+	} else {
+		t->map_at = after(now, agent_backoff_ms(t->cfg.map_retry_min_ms, t->cfg.map_retry_max_ms, t->map_fails));
+		t->map_fails++;
+	}
+	mapping_known(t, now, false);
+}
+
+void agent_timers_llq_established(struct agent_timers *t, uint64_t now, uint32_t lease_s)
+{
+	if (lease_s == 0) {
+		agent_timers_llq_failed(t, now);
+		return;
+	}
+	t->llq_up = true;
+	t->llq_inflight = false;
+	t->llq_fails = 0;
+	t->llq_act = AGENT_ACT_LLQ_REFRESH;
+	t->llq_at = after(now, (uint64_t)lease_s * t->cfg.refresh_permille);
+	t->polling = false;
+	t->poll_at = AGENT_NEVER;
+	t->polls = 0;
+}
+
+static void start_polling(struct agent_timers *t, uint64_t now)
+{
+	if (t->polling)
+		return;
+	/* RFC 6281 §5.3: without LLQ the host must poll; the first poll catches up on missed events */
+	t->polling = true;
+	t->polls = 0;
+	if (!t->poll_inflight)
+		t->poll_at = now;
+}
+
+static void llq_retry(struct agent_timers *t, uint64_t now)
+{
+	t->llq_up = false;
+	t->llq_inflight = false;
+	t->llq_act = AGENT_ACT_LLQ_SETUP;
+	t->llq_at = after(now, agent_backoff_ms(t->cfg.llq_retry_min_ms, t->cfg.llq_retry_max_ms, t->llq_fails));
+	t->llq_fails++;
+	start_polling(t, now);
+}
+
+void agent_timers_llq_lost(struct agent_timers *t, uint64_t now)
+{
+	llq_retry(t, now);
+}
+
+void agent_timers_llq_failed(struct agent_timers *t, uint64_t now)
+{
+	llq_retry(t, now);
+}
+
+void agent_timers_poll_done(struct agent_timers *t, uint64_t now)
+{
+	t->poll_inflight = false;
+	if (!t->polling) {
+		t->poll_at = AGENT_NEVER;
+		return;
+	}
+	t->poll_at = after(now, agent_backoff_ms(t->cfg.poll_min_ms, t->cfg.poll_max_ms, t->polls));
+	t->polls++;
+}
+
+uint64_t agent_timers_next(const struct agent_timers *t)
+{
+	return min2(min2(t->map_at, t->publish_at), min2(t->llq_at, t->poll_at));
+}
+
+enum agent_action agent_timers_due(struct agent_timers *t, uint64_t now)
+{
+	if (t->map_at <= now) {
+		t->map_at = AGENT_NEVER;
+		t->map_inflight = true;
+		return AGENT_ACT_MAP;
+	}
+	if (t->publish_at <= now && t->publish_inflight) {
+		/* the wait for a mapping ended while an older update is in
+		 * flight: its outcome sends the new set (dirty is still set) */
+		t->publish_at = AGENT_NEVER;
+		t->publish_wait = false;
+	}
+	if (t->publish_at <= now) {
+		t->publish_at = AGENT_NEVER;
+		t->publish_inflight = true;
+		t->publish_wait = false;	/* waited long enough for the mapping */
+		t->dirty = false;
+		return AGENT_ACT_PUBLISH;
+	}
+	if (t->llq_at <= now) {
+		t->llq_at = AGENT_NEVER;
+		t->llq_inflight = true;
+		return t->llq_act;
+	}
+	if (t->poll_at <= now) {
+		t->poll_at = AGENT_NEVER;
+		t->poll_inflight = true;
+		return AGENT_ACT_POLL;
+	}
+	return AGENT_ACT_NONE;
+}
+
+void agent_peer_timers_init(struct agent_peer_timers *p, const struct agent_timer_cfg *cfg, bool keep)
+{
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->keep = keep;
+}
+
+void agent_peer_set_keep(struct agent_peer_timers *p, bool keep)
+{
+	p->keep = keep;
+}
+
+void agent_peer_set_nat(struct agent_peer_timers *p, bool nat)
+{
+	p->nat = nat;
+}
+
+bool agent_peer_want_connect(struct agent_peer_timers *p, uint64_t now)
+{
+	if (p->sa_up || p->connecting || now < p->retry_at)
+		return false;
+	p->connecting = true;
+	return true;
+}
+
+void agent_peer_handshake_done(struct agent_peer_timers *p, uint64_t now)
+{
+	p->sa_up = true;
+	p->connecting = false;
+	p->hs_fails = 0;
+	p->retry_at = 0;
+	p->handshake_at = now;
+	p->last_data = now;	/* idle time counts from the handshake */
+	p->last_sent = now;
+}
+
+void agent_peer_handshake_failed(struct agent_peer_timers *p, uint64_t now)
+{
+	p->connecting = false;
+	p->retry_at = after(now, agent_backoff_ms(p->cfg->handshake_retry_min_ms,
+						  p->cfg->handshake_retry_max_ms, p->hs_fails));
+	p->hs_fails++;
+}
+
+void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now)
+{
+	p->sa_up = false;
+	p->connecting = false;
+	p->retry_at = now;	/* a kept peer reconnects at once; the next failure backs off */
+}
+
+void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now)
+{
+	p->last_sent = now;
+	p->last_data = now;
+}
+
+void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now)
+{
+	p->last_data = now;
+}
+
+void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now)
+{
+	p->last_sent = now;
+}
+
+static uint64_t teardown_at(const struct agent_peer_timers *p)
+{
+	if (!p->sa_up || p->keep || p->cfg->idle_ms == 0)
+		return AGENT_NEVER;
+	return after(p->last_data, p->cfg->idle_ms);
+}
+
+static uint64_t keepalive_at(const struct agent_peer_timers *p)
+{
+	if (!p->sa_up || !p->nat || p->cfg->keepalive_ms == 0)
+		return AGENT_NEVER;
+	return after(p->last_sent, p->cfg->keepalive_ms);
+}
+
+static uint64_t connect_at(const struct agent_peer_timers *p)
+{
+	if (p->sa_up || p->connecting || !p->keep)
+		return AGENT_NEVER;
+	return p->retry_at;
+}
+
+uint64_t agent_peer_next(const struct agent_peer_timers *p)
+{
+	return min2(connect_at(p), min2(teardown_at(p), keepalive_at(p)));
+}
+
+enum agent_peer_action agent_peer_due(struct agent_peer_timers *p, uint64_t now)
+{
+	if (connect_at(p) <= now) {
+		p->connecting = true;
+		return AGENT_PEER_CONNECT;
+	}
+	if (teardown_at(p) <= now) {
+		p->sa_up = false;
+		p->retry_at = 0;
+		return AGENT_PEER_TEARDOWN;
+	}
+	if (keepalive_at(p) <= now) {
+		p->last_sent = now;
+		return AGENT_PEER_KEEPALIVE;
+	}
+	return AGENT_PEER_NONE;
+}
+
+enum agent_peer_state agent_peer_state(const struct agent_peer_timers *p)
+{
+	if (p->sa_up)
+		return AGENT_PEER_UP;
+	if (p->connecting)
+		return AGENT_PEER_CONNECTING;
+	if (p->hs_fails)
+		return AGENT_PEER_UNREACHABLE;
+	return AGENT_PEER_IDLE;
+}

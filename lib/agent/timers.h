@@ -1,0 +1,172 @@
+/*
+ * All timer policy of the host agent in one place, in the style of
+ * WireGuard's timers.c: the agent reports what happened (lease granted,
+ * update failed, network changed, LLQ established or lost, mapping granted,
+ * handshake done, data sent...) and only this module decides what happens
+ * next and when. Pure: every function takes `now` (milliseconds on the
+ * monotonic clock) and nothing here reads a clock.
+ *
+ * The loop that drives it:
+ *
+ *     while ((a = agent_timers_due(&t, now)) != AGENT_ACT_NONE)
+ *             start(a);              // and later report its outcome
+ *     arm_timer(agent_timers_next(&t) - now);
+ *
+ * An action handed out by agent_timers_due() is "in flight": it is not
+ * handed out again until its outcome is reported (agent_timers_lease_granted
+ * or agent_timers_update_failed for AGENT_ACT_PUBLISH, and so on). The
+ * caller must report an outcome for every action, a timeout being a failure.
+ */
+#ifndef AT_AGENT_TIMERS_H
+#define AT_AGENT_TIMERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** A deadline that never comes. */
+#define AGENT_NEVER UINT64_MAX
+
+struct agent_timer_cfg {
+	uint32_t refresh_permille;	/* refresh a lease when this much of it has run: 800 */
+	uint32_t jitter_max_permille;	/* jitter added to a refresh is capped at this much of the lease: 100 */
+	uint32_t map_wait_ms;		/* after a network change, publish at the latest this long after asking for a mapping: 3000 */
+	uint32_t retry_min_ms;		/* first retry of a failed update: 1000 */
+	uint32_t retry_max_ms;		/* back-off cap: 300000 */
+	uint32_t map_retry_min_ms;	/* first retry when no gateway answered: 5000 */
+	uint32_t map_retry_max_ms;	/* 600000 */
+	uint32_t llq_retry_min_ms;	/* first LLQ re-setup after a loss: 1000 */
+	uint32_t llq_retry_max_ms;	/* 300000 */
+	uint32_t poll_min_ms;		/* polling interval while LLQ is down, doubling: 15000 */
+	uint32_t poll_max_ms;		/* 300000 */
+	uint32_t keepalive_ms;		/* NAT keepalive after this long without sending: 20000 (RFC 3948 §4) */
+	uint32_t idle_ms;		/* tear down an SA idle this long; 0 keeps SAs forever: 180000 */
+	uint32_t handshake_retry_min_ms;	/* a peer that did not answer is not tried again before: 5000 */
+	uint32_t handshake_retry_max_ms;	/* 300000 */
+};
+
+/** Fill @p cfg with the defaults above. */
+void agent_timer_cfg_default(struct agent_timer_cfg *cfg);
+
+/** What the host-level timers ask for. */
+enum agent_action {
+	AGENT_ACT_NONE = 0,
+	AGENT_ACT_MAP,		/* ask the gateway for (or renew) the UDP 4500 mapping */
+	AGENT_ACT_PUBLISH,	/* send the record set (a refresh, a change, or a retry) */
+	AGENT_ACT_LLQ_SETUP,	/* (re-)establish the LLQs */
+	AGENT_ACT_LLQ_REFRESH,	/* refresh the established LLQs before their lease ends */
+	AGENT_ACT_POLL,		/* query the watched records once (LLQ is down) */
+};
+
+/** Host-level timers: publishing, port mapping, watching. Owned by the agent's event loop. */
+struct agent_timers {
+	struct agent_timer_cfg cfg;
+	uint64_t map_at, publish_at, llq_at, poll_at;
+	enum agent_action llq_act;	/* AGENT_ACT_LLQ_SETUP or _REFRESH at llq_at */
+	bool map_inflight, publish_inflight, llq_inflight, poll_inflight;
+	bool publish_wait;	/* waiting (until publish_at) for a mapping outcome */
+	bool dirty;		/* something changed since the last publish was sent */
+	bool llq_up, polling;
+	uint32_t publish_fails, map_fails, llq_fails, polls;
+	uint64_t lease_end;	/* when the records last granted expire, or 0 */
+};
+
+/** Initialise with @p cfg (copied; NULL for the defaults). Nothing is scheduled. */
+void agent_timers_init(struct agent_timers *t, const struct agent_timer_cfg *cfg);
+/** Signed in and running: map at once, set up the LLQs at once, publish after the mapping (or map_wait_ms). */
+void agent_timers_start(struct agent_timers *t, uint64_t now);
+/** Signed out or shutting down: nothing more is scheduled. */
+void agent_timers_stop(struct agent_timers *t);
+
+/**
+ * The primary address, interface or gateway changed (RFC 6281 §5.1): map
+ * again at once, publish when the mapping is known (or after map_wait_ms),
+ * with the back-off reset. If the local address changed, connections to the
+ * server are gone with it: the LLQs are set up again at once.
+ */
+void agent_timers_network_changed(struct agent_timers *t, uint64_t now, bool addr_changed);
+/** Something in the record set changed (services, a new mapping port...): publish at once, or as soon as the update in flight ends. */
+void agent_timers_records_changed(struct agent_timers *t, uint64_t now);
+
+/** The update was answered with a lease of @p lease_s seconds; refresh at 80% plus @p jitter_ms (capped at 10%). A lease of 0 counts as a failure. */
+void agent_timers_lease_granted(struct agent_timers *t, uint64_t now, uint32_t lease_s, uint32_t jitter_ms);
+/** The update failed (refused, timed out, no server): retry with exponential back-off. */
+void agent_timers_update_failed(struct agent_timers *t, uint64_t now);
+
+/** A mapping of @p lifetime_s was granted; renew at half of it (RFC 6886 §3.3); 0 counts as a failure. @p changed: the external address or port differ from what was published. */
+void agent_timers_mapping_granted(struct agent_timers *t, uint64_t now, uint32_t lifetime_s, bool changed);
+/** No mapping: @p public_net, the host's own address is public (nothing to map, RFC 6281 §4.1); otherwise no gateway answered and it is asked again with back-off. */
+void agent_timers_mapping_failed(struct agent_timers *t, uint64_t now, bool public_net);
+
+/** The LLQs are established (or refreshed) with a lease of @p lease_s: refresh at 80%, stop polling; 0 counts as a failure. */
+void agent_timers_llq_established(struct agent_timers *t, uint64_t now, uint32_t lease_s);
+/** The LLQs are gone (connection lost, refresh refused): poll at once, set up again with back-off. */
+void agent_timers_llq_lost(struct agent_timers *t, uint64_t now);
+/** An LLQ setup failed: try again with back-off; poll meanwhile. */
+void agent_timers_llq_failed(struct agent_timers *t, uint64_t now);
+/** A poll ended (answered or not): poll again after an interval that doubles up to poll_max_ms. */
+void agent_timers_poll_done(struct agent_timers *t, uint64_t now);
+
+/** The earliest deadline, or AGENT_NEVER. */
+uint64_t agent_timers_next(const struct agent_timers *t);
+/**
+ * The action due at @p now (deadline <= now), which is then in flight, or
+ * AGENT_ACT_NONE. Among several, in the order MAP, PUBLISH, LLQ, POLL.
+ */
+enum agent_action agent_timers_due(struct agent_timers *t, uint64_t now);
+
+/** What a peer's timers ask for. */
+enum agent_peer_action {
+	AGENT_PEER_NONE = 0,
+	AGENT_PEER_CONNECT,	/* start IKE: a kept-up peer has no SA */
+	AGENT_PEER_KEEPALIVE,	/* send a NAT keepalive (RFC 3948 §2.3) */
+	AGENT_PEER_TEARDOWN,	/* delete the idle SA */
+};
+
+/** What `autotunnel status` says of a peer. */
+enum agent_peer_state {
+	AGENT_PEER_IDLE,	/* no SA; one is made on demand */
+	AGENT_PEER_CONNECTING,
+	AGENT_PEER_UP,
+	AGENT_PEER_UNREACHABLE,	/* the last handshake got no answer; retried after back-off */
+};
+
+/** Per-peer timers: tunnel on demand, keepalive, idle teardown. */
+struct agent_peer_timers {
+	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the peer */
+	bool sa_up, connecting, keep, nat;
+	uint64_t last_sent, last_data, handshake_at, retry_at;
+	uint32_t hs_fails;
+};
+
+/** @p cfg is borrowed. @p keep: the user marked the peer to be kept up. */
+void agent_peer_timers_init(struct agent_peer_timers *p, const struct agent_timer_cfg *cfg, bool keep);
+/** Keep the tunnel up (connect now and after every loss) or make it on demand. */
+void agent_peer_set_keep(struct agent_peer_timers *p, bool keep);
+/** Whether this host is behind a NAT on the path to the peer (IKE NAT detection). */
+void agent_peer_set_nat(struct agent_peer_timers *p, bool nat);
+/**
+ * A packet for the peer arrived and there is no SA: true if a handshake
+ * should start now (it is then in progress); false while one is in progress
+ * or while a peer that did not answer waits out its back-off.
+ */
+bool agent_peer_want_connect(struct agent_peer_timers *p, uint64_t now);
+void agent_peer_handshake_done(struct agent_peer_timers *p, uint64_t now);
+/** The handshake got no answer (or was refused): report, and wait out a doubling back-off. */
+void agent_peer_handshake_failed(struct agent_peer_timers *p, uint64_t now);
+/** The SA is gone (deleted by the peer, dead peer detection). */
+void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now);
+/** Data (not keepalives) sent to or received from the peer through the SA. */
+void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now);
+void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now);
+/** Any other packet sent to the peer (IKE): it keeps the NAT binding alive too. */
+void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now);
+
+uint64_t agent_peer_next(const struct agent_peer_timers *p);
+/** The action due at @p now, or AGENT_PEER_NONE; TEARDOWN before KEEPALIVE. */
+enum agent_peer_action agent_peer_due(struct agent_peer_timers *p, uint64_t now);
+enum agent_peer_state agent_peer_state(const struct agent_peer_timers *p);
+
+/** Exponential back-off: min(@p min_ms * 2^@p n, @p max_ms). */
+uint64_t agent_backoff_ms(uint32_t min_ms, uint32_t max_ms, uint32_t n);
+
+#endif

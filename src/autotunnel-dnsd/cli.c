@@ -1,0 +1,329 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "autotunnel-dnsd/cli.h"
+#include "autotunnel-dnsd/store.h"
+#include "autotunnel-dnsd/tsigalg.h"
+#include "dns/keys.h"
+#include "util/encode.h"
+
+#define PASSWORD_MAX 1024
+
+int cli_account_name(const char *name, char out[static 64])
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63 || name[0] == '-' || name[n - 1] == '-')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)tolower((unsigned char)name[i]);
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return -EINVAL;
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Read one line from stdin into @p buf; without echo when stdin is a terminal. */
+static int read_line(const char *prompt, char *buf, size_t cap)
+{
+	bool tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	size_t n;
+	char *ok;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		}
+	}
+	ok = fgets(buf, (int)cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (!ok)
+		return -ENODATA;
+	n = strlen(buf);
+	if (n == cap - 1 && buf[n - 1] != '\n')
+		return -EMSGSIZE;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int read_password(char *pw, size_t cap, bool confirm)
+{
+	char again[PASSWORD_MAX];
+	int rc = read_line("Password: ", pw, cap);
+
+	if (rc == -ENODATA) {
+		fprintf(stderr, "autotunnel-dnsd: no password given on standard input\n");
+		return rc;
+	}
+	if (rc == -EMSGSIZE) {
+		fprintf(stderr, "autotunnel-dnsd: password longer than %d bytes\n", PASSWORD_MAX - 2);
+		return rc;
+	}
+	if (pw[0] == '\0') {
+		fprintf(stderr, "autotunnel-dnsd: empty password\n");
+		return -EINVAL;
+	}
+	if (confirm && isatty(STDIN_FILENO)) {
+		rc = read_line("Again: ", again, sizeof(again));
+		if (rc == 0 && strcmp(pw, again) != 0) {
+			fprintf(stderr, "autotunnel-dnsd: the passwords differ\n");
+			rc = -EINVAL;
+		}
+		OPENSSL_cleanse(again, sizeof(again));
+	}
+	return rc;
+}
+
+/* D = NAME.ZONE in lower case, without the trailing dot. */
+static int account_domain(const struct dnsd_settings *s, const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s.%s", name, s->zone);
+
+	if (n < 0 || (size_t)n >= cap || n > 253)
+		return -EMSGSIZE;
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return 0;
+}
+
+/* Derive the TSIG key of the account from a password read from stdin. */
+static int derive(const struct dnsd_settings *s, struct store_account *a, bool confirm)
+{
+	char pw[PASSWORD_MAX], domain[256];
+	uint8_t ike[DNS_KEY_LEN];
+	int rc;
+
+	if (account_domain(s, a->name, domain, sizeof(domain))) {
+		fprintf(stderr, "autotunnel-dnsd: %s.%s is too long\n", a->name, s->zone);
+		return -EINVAL;
+	}
+	rc = read_password(pw, sizeof(pw), confirm);
+	if (rc)
+		return rc;
+	rc = dns_keys_derive(domain, pw, strlen(pw), a->key, ike);
+	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(ike, sizeof(ike));	/* the server never keeps the IKE key */
+	if (rc) {
+		fprintf(stderr, "autotunnel-dnsd: key derivation failed for %s\n", domain);
+		return rc;
+	}
+	a->key_len = DNS_KEY_LEN;
+	return 0;
+}
+
+static void notify_server(const struct dnsd_settings *s)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+
+	/* A running server re-reads the accounts; none running is fine. */
+	if (devnull) {
+		(void)cli_control(s->control, "reload", devnull);
+		fclose(devnull);
+	}
+}
+
+static int print_account(void *arg, const struct store_account *a)
+{
+	const char *zone = arg;
+
+	printf("%s %s.%s %s\n", a->name, a->name, zone, a->alg);
+	return 0;
+}
+
+static int usage_account(void)
+{
+	fprintf(stderr,
+		"usage: autotunnel-dnsd [options] account add NAME [--algorithm ALG]\n"
+		"       autotunnel-dnsd [options] account passwd NAME [--algorithm ALG]\n"
+		"       autotunnel-dnsd [options] account del NAME\n"
+		"       autotunnel-dnsd [options] account list\n"
+		"       autotunnel-dnsd [options] account show NAME [--tsig]\n"
+		"The password is read from standard input (without echo on a terminal).\n"
+		"ALG: hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5.\n");
+	return 2;
+}
+
+int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
+{
+	const char *verb = argc > 1 ? argv[1] : NULL, *alg = NULL;
+	struct store_account a;
+	struct store *st = NULL;
+	char err[512], name[64];
+	bool tsig = false;
+	int rc, status = 1;
+
+	if (!verb)
+		return usage_account();
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--tsig") == 0 && strcmp(verb, "show") == 0) {
+			tsig = true;
+		} else if (strcmp(argv[i], "--algorithm") == 0 && i + 1 < argc &&
+			   (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0)) {
+			alg = argv[++i];
+			if (tsigalg_from_text(alg) == 0) {
+				fprintf(stderr, "autotunnel-dnsd: unknown TSIG algorithm '%s'\n", alg);
+				return 2;
+			}
+			alg = tsigalg_name(tsigalg_from_text(alg));
+		} else {
+			fprintf(stderr, "autotunnel-dnsd: account %s: unexpected '%s'\n", verb, argv[i]);
+			return usage_account();
+		}
+	}
+	if (strcmp(verb, "list") != 0) {
+		if (argc < 3)
+			return usage_account();
+		if (cli_account_name(argv[2], name)) {
+			fprintf(stderr, "autotunnel-dnsd: '%s' is not a valid account name "
+				"(1-63 letters, digits or '-', not at either end)\n", argv[2]);
+			return 2;
+		}
+	} else if (argc > 2) {
+		return usage_account();
+	}
+	rc = store_open(&st, s->db, s->sync_full, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "autotunnel-dnsd: %s\n", err);
+		return 1;
+	}
+	memset(&a, 0, sizeof(a));
+	if (strcmp(verb, "list") == 0) {
+		if (store_account_foreach(st, print_account, s->zone) == 0)
+			status = 0;
+	} else if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
+		bool add = strcmp(verb, "add") == 0;
+
+		rc = store_account_get(st, name, &a);
+		if (add && rc == 0) {
+			fprintf(stderr, "autotunnel-dnsd: account %s exists (use 'account passwd %s')\n",
+				name, name);
+		} else if (!add && rc == -ENOENT) {
+			fprintf(stderr, "autotunnel-dnsd: no account %s\n", name);
+		} else if (rc && rc != -ENOENT) {
+			fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		} else {
+			if (add) {
+				memset(&a, 0, sizeof(a));
+				strcpy(a.name, name);
+				a.created = (int64_t)time(NULL);
+			}
+			if (alg || add)
+				snprintf(a.alg, sizeof(a.alg), "%s", alg ? alg : "hmac-sha256");
+			if (derive(s, &a, true) == 0) {
+				if (store_account_put(st, &a)) {
+					fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+				} else {
+					status = 0;
+					notify_server(s);
+				}
+			}
+		}
+	} else if (strcmp(verb, "del") == 0) {
+		rc = store_account_del(st, name);
+		if (rc == -ENOENT)
+			fprintf(stderr, "autotunnel-dnsd: no account %s\n", name);
+		else if (rc)
+			fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		else {
+			status = 0;
+			notify_server(s);
+		}
+	} else if (strcmp(verb, "show") == 0) {
+		rc = store_account_get(st, name, &a);
+		if (rc == -ENOENT) {
+			fprintf(stderr, "autotunnel-dnsd: no account %s\n", name);
+		} else if (rc) {
+			fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		} else if (tsig) {
+			char b64[2 * STORE_KEY_MAX];
+
+			if (b64_encode(b64, sizeof(b64), a.key, a.key_len) > 0) {
+				/* the form nsupdate -y and dig -y take */
+				printf("%s:%s.%s:%s\n", a.alg, a.name, s->zone, b64);
+				status = 0;
+			}
+			OPENSSL_cleanse(b64, sizeof(b64));
+		} else {
+			char when[64];
+			time_t t = (time_t)a.created;
+			struct tm tm;
+
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+			printf("account %s\ndomain %s.%s\nkey-name %s.%s.\nalgorithm %s\ncreated %s\n",
+			       a.name, a.name, s->zone, a.name, s->zone, a.alg, when);
+			status = 0;
+		}
+	} else {
+		status = usage_account();
+	}
+	OPENSSL_cleanse(&a, sizeof(a));
+	store_close(st);
+	return status;
+}
+
+int cli_control(const char *path, const char *cmd, FILE *out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char buf[4096];
+	ssize_t n;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	n = (ssize_t)strlen(cmd);
+	if (write(fd, cmd, (size_t)n) != n || write(fd, "\n", 1) != 1) {
+		e = errno;
+		close(fd);
+		return -e;
+	}
+	shutdown(fd, SHUT_WR);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, out);
+	e = n < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+int cli_stats(const struct dnsd_settings *s)
+{
+	int rc = cli_control(s->control, "stats", stdout);
+
+	if (rc) {
+		fprintf(stderr, "autotunnel-dnsd: control socket %s: %s (is the server running?)\n",
+			s->control, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,123 @@
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/conf.h"
+#include "autotunnel-dnsd/settings.h"
+
+#define S(f) offsetof(struct dnsd_settings, f)
+
+static const struct conf_item items[] = {
+	{ "server", "listen", CONF_STRING, S(listen), 0, 0, "addresses to listen on, comma-separated (default 0.0.0.0)" },
+	{ "server", "port", CONF_INT, S(port), 1, 65535, "UDP and TCP port (default 53)" },
+	{ "server", "tls-port", CONF_INT, S(tls_port), 0, 65535, "DNS over TLS port, 0 for none (default 853)" },
+	{ "server", "udp-workers", CONF_INT, S(udp_workers), 0, 64, "UDP worker threads, 0 for one per CPU" },
+	{ "server", "tls-cert", CONF_STRING, S(tls_cert), 0, 0, "TLS certificate (PEM); default: generated next to the db" },
+	{ "server", "tls-key", CONF_STRING, S(tls_key), 0, 0, "TLS private key (PEM)" },
+	{ "server", "control", CONF_STRING, S(control), 0, 0, "control socket (default DB.ctl)" },
+	{ "server", "pidfile", CONF_STRING, S(pidfile), 0, 0, "write the server's pid here" },
+	{ "server", "daemon", CONF_BOOL, S(daemon), 0, 0, "detach and log to syslog" },
+	{ "server", "log-level", CONF_STRING, S(log_level), 0, 0, "err, warn, info or debug (default info)" },
+	{ "server", "tcp-idle", CONF_INT, S(tcp_idle), 1, 86400, "seconds an idle TCP/TLS connection without LLQ stays open (default 30)" },
+	{ "server", "tcp-max", CONF_INT, S(tcp_max), 1, 1000000, "open TCP/TLS connections at most (default 20000)" },
+	{ "zone", "zone", CONF_STRING, S(zone), 0, 0, "the zone served (default members.example.net)" },
+	{ "zone", "server-name", CONF_STRING, S(server_name), 0, 0, "this server's name: NS and SRV target (default ns.ZONE)" },
+	{ "zone", "server-address", CONF_STRING, S(server_address), 0, 0, "addresses of server-name, comma-separated (default: listen addresses)" },
+	{ "zone", "private", CONF_BOOL, S(private_zone), 0, 0, "answer account data only to the account's TSIG key (default yes)" },
+	{ "zone", "ttl", CONF_INT, S(ttl), 0, 86400, "TTL of the apex and synthesised records (default 300)" },
+	{ "leases", "lease-min", CONF_INT, S(lease_min), 1, 0x7fffffff, "shortest update lease granted, seconds (default 1800)" },
+	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
+	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
+	{ "llq", "llq-lease-min", CONF_INT, S(llq_lease_min), 1, 0x7fffffff, "shortest LLQ lease, seconds (default 900)" },
+	{ "llq", "llq-lease-max", CONF_INT, S(llq_lease_max), 1, 0x7fffffff, "longest LLQ lease, seconds (default 7200)" },
+	{ "llq", "llq-per-client", CONF_INT, S(llq_per_client), 1, 10000000, "LLQs per client address (default 256)" },
+	{ "llq", "llq-max", CONF_INT, S(llq_max), 1, 100000000, "LLQs in all (default 1000000)" },
+	{ "llq", "llq-rto-ms", CONF_INT, S(llq_rto_ms), 10, 600000, "first event retransmission timeout, ms (default 2000)" },
+	{ "store", "db", CONF_STRING, S(db), 0, 0, "SQLite database (default /var/lib/autotunnel/dns.db)" },
+	{ "store", "sync", CONF_BOOL, S(sync_full), 0, 0, "fsync every commit (default yes)" },
+	{ "store", "batch-max", CONF_INT, S(batch_max), 1, 100000, "updates committed together at most (default 256)" },
+};
+
+const struct conf_schema dnsd_schema = {
+	.items = items,
+	.n_items = sizeof(items) / sizeof(items[0]),
+};
+
+void dnsd_settings_default(struct dnsd_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->port = 53;
+	s->tls_port = 853;
+	s->tcp_idle = 30;
+	s->tcp_max = 20000;
+	s->private_zone = true;
+	s->ttl = 300;
+	s->lease_min = 1800;
+	s->lease_max = 7200;
+	s->llq_lease_min = 900;
+	s->llq_lease_max = 7200;
+	s->llq_per_client = 256;
+	s->llq_max = 1000000;
+	s->llq_rto_ms = 2000;
+	s->sync_full = true;
+	s->batch_max = 256;
+}
+
+static int set_default(char **field, const char *value)
+{
+	if (*field)
+		return 0;
+	*field = strdup(value);
+	return *field ? 0 : -ENOMEM;
+}
+
+int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
+{
+	char buf[1024];
+	size_t n;
+
+	if (set_default(&s->zone, "members.example.net") || set_default(&s->listen, "0.0.0.0") ||
+	    set_default(&s->db, "/var/lib/autotunnel/dns.db") || set_default(&s->log_level, "info")) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* the zone is kept without its trailing dot */
+	n = strlen(s->zone);
+	if (n > 1 && s->zone[n - 1] == '.')
+		s->zone[n - 1] = '\0';
+	if (!s->server_name) {
+		snprintf(buf, sizeof(buf), "ns.%s", s->zone);
+		if (set_default(&s->server_name, buf))
+			return -ENOMEM;
+	}
+	if (!s->control) {
+		snprintf(buf, sizeof(buf), "%s.ctl", s->db);
+		if (set_default(&s->control, buf))
+			return -ENOMEM;
+	}
+	if (s->lease_min > s->lease_max) {
+		snprintf(err, errlen, "lease-min (%d) is above lease-max (%d)", s->lease_min, s->lease_max);
+		return -EINVAL;
+	}
+	if (s->llq_lease_min > s->llq_lease_max) {
+		snprintf(err, errlen, "llq-lease-min (%d) is above llq-lease-max (%d)", s->llq_lease_min,
+			 s->llq_lease_max);
+		return -EINVAL;
+	}
+	if (s->tls_port && s->tls_port == s->port) {
+		snprintf(err, errlen, "tls-port and port are both %d", s->port);
+		return -EINVAL;
+	}
+	if ((s->tls_cert == NULL) != (s->tls_key == NULL)) {
+		snprintf(err, errlen, "tls-cert and tls-key go together");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void dnsd_settings_free(struct dnsd_settings *s)
+{
+	conf_free(&dnsd_schema, s);
+}

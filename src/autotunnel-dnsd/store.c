@@ -1,0 +1,326 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "autotunnel-dnsd/store.h"
+
+enum {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_SERIAL_GET, Q_SERIAL_SET,
+	Q_ACC_PUT, Q_ACC_GET, Q_ACC_DEL, Q_ACC_DEL_RR, Q_ACC_LIST,
+	Q_RR_INSERT, Q_RR_UPDATE, Q_RR_DELETE, Q_RR_LIST,
+	Q_COUNT
+};
+
+static const char *const sql[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT u",
+	[Q_RELEASE] = "RELEASE u",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO u",
+	[Q_SERIAL_GET] = "SELECT value FROM meta WHERE key = 'serial'",
+	[Q_SERIAL_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES ('serial', ?1)",
+	[Q_ACC_PUT] = "INSERT OR REPLACE INTO accounts(name, alg, key, created) VALUES (?1, ?2, ?3, ?4)",
+	[Q_ACC_GET] = "SELECT name, alg, key, created FROM accounts WHERE name = ?1",
+	[Q_ACC_DEL] = "DELETE FROM accounts WHERE name = ?1",
+	[Q_ACC_DEL_RR] = "DELETE FROM records WHERE account = ?1",
+	[Q_ACC_LIST] = "SELECT name, alg, key, created FROM accounts ORDER BY name",
+	[Q_RR_INSERT] = "INSERT INTO records(name, type, class, ttl, rdata, expires, account) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_RR_UPDATE] = "UPDATE records SET ttl = ?2, rdata = ?3, expires = ?4 WHERE id = ?1",
+	[Q_RR_DELETE] = "DELETE FROM records WHERE id = ?1",
+	[Q_RR_LIST] = "SELECT id, name, type, class, ttl, rdata, expires, account FROM records ORDER BY id",
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS accounts ("
+	" name TEXT PRIMARY KEY, alg TEXT NOT NULL, key BLOB NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS records ("
+	" id INTEGER PRIMARY KEY, name BLOB NOT NULL, type INTEGER NOT NULL, class INTEGER NOT NULL,"
+	" ttl INTEGER NOT NULL, rdata BLOB NOT NULL, expires INTEGER NOT NULL, account TEXT);"
+	"CREATE INDEX IF NOT EXISTS records_account ON records(account);"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 1);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT];
+};
+
+static int fail(struct store *st, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	return -EIO;
+}
+
+int store_open(struct store **out, const char *path, bool sync_full, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	char *msg = NULL;
+	int rc;
+
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		store_close(st);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	/* WAL: readers never block the writer, and a commit is one append (and
+	 * one fsync with synchronous=FULL) to the log. */
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+			 NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		store_close(st);
+		return -EIO;
+	}
+	for (int i = 0; i < Q_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) !=
+		    SQLITE_OK) {
+			rc = fail(st, err, errlen, path);
+			store_close(st);
+			return rc;
+		}
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->q[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+const char *store_errmsg(const struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+/* Run a statement that returns no rows, then reset it. */
+static int run(struct store *st, int q)
+{
+	int rc = sqlite3_step(st->q[q]);
+
+	sqlite3_reset(st->q[q]);
+	sqlite3_clear_bindings(st->q[q]);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_begin(struct store *st) { return run(st, Q_BEGIN); }
+int store_commit(struct store *st) { return run(st, Q_COMMIT); }
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)run(st, Q_ROLLBACK);
+}
+
+int store_savepoint(struct store *st) { return run(st, Q_SAVEPOINT); }
+int store_release(struct store *st) { return run(st, Q_RELEASE); }
+
+void store_rollback_savepoint(struct store *st)
+{
+	(void)run(st, Q_ROLLBACK_TO);
+	(void)run(st, Q_RELEASE);
+}
+
+int store_serial_get(struct store *st, uint32_t initial, uint32_t *serial)
+{
+	sqlite3_stmt *s = st->q[Q_SERIAL_GET];
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW) {
+		*serial = (uint32_t)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -EIO;
+	*serial = initial;
+	return store_serial_set(st, initial);
+}
+
+int store_serial_set(struct store *st, uint32_t serial)
+{
+	sqlite3_bind_int64(st->q[Q_SERIAL_SET], 1, serial);
+	return run(st, Q_SERIAL_SET);
+}
+
+int store_account_put(struct store *st, const struct store_account *a)
+{
+	sqlite3_stmt *s = st->q[Q_ACC_PUT];
+
+	sqlite3_bind_text(s, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, a->alg, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, a->key, (int)a->key_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, a->created);
+	return run(st, Q_ACC_PUT);
+}
+
+static int read_account(sqlite3_stmt *s, struct store_account *a)
+{
+	const unsigned char *name = sqlite3_column_text(s, 0), *alg = sqlite3_column_text(s, 1);
+	const void *key = sqlite3_column_blob(s, 2);
+	int klen = sqlite3_column_bytes(s, 2);
+
+	memset(a, 0, sizeof(*a));
+	if (!name || !alg || klen <= 0 || klen > STORE_KEY_MAX ||
+	    strlen((const char *)name) > STORE_ACCOUNT_NAME_MAX || strlen((const char *)alg) >= sizeof(a->alg))
+		return -EBADMSG;
+	strcpy(a->name, (const char *)name);
+	strcpy(a->alg, (const char *)alg);
+	memcpy(a->key, key, (size_t)klen);
+	a->key_len = (size_t)klen;
+	a->created = sqlite3_column_int64(s, 3);
+	return 0;
+}
+
+int store_account_get(struct store *st, const char *name, struct store_account *out)
+{
+	sqlite3_stmt *s = st->q[Q_ACC_GET];
+	int rc;
+
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = read_account(s, out);
+	else
+		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+int store_account_del(struct store *st, const char *name)
+{
+	int rc;
+
+	if (store_begin(st))
+		return -EIO;
+	sqlite3_bind_text(st->q[Q_ACC_DEL], 1, name, -1, SQLITE_STATIC);
+	rc = run(st, Q_ACC_DEL);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = -ENOENT;
+	if (rc == 0) {
+		sqlite3_bind_text(st->q[Q_ACC_DEL_RR], 1, name, -1, SQLITE_STATIC);
+		rc = run(st, Q_ACC_DEL_RR);
+	}
+	if (rc == 0)
+		rc = store_commit(st);
+	if (rc)
+		store_rollback(st);
+	return rc;
+}
+
+int store_account_foreach(struct store *st, int (*fn)(void *arg, const struct store_account *a),
+			  void *arg)
+{
+	sqlite3_stmt *s = st->q[Q_ACC_LIST];
+	struct store_account a;
+	int step, rc = 0;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		rc = read_account(s, &a);
+		if (rc == 0)
+			rc = fn(arg, &a);
+		OPENSSL_cleanse(&a, sizeof(a));
+		if (rc)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc)
+		return rc;
+	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_rr_insert(struct store *st, const struct store_rr *rr, int64_t *id)
+{
+	sqlite3_stmt *s = st->q[Q_RR_INSERT];
+	int rc;
+
+	sqlite3_bind_blob(s, 1, rr->name, rr->name_len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, rr->type);
+	sqlite3_bind_int(s, 3, rr->rclass);
+	sqlite3_bind_int64(s, 4, rr->ttl);
+	/* an empty blob must not become NULL */
+	sqlite3_bind_blob(s, 5, rr->rdlen ? (const void *)rr->rdata : "", rr->rdlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, rr->expires_ms);
+	if (rr->account)
+		sqlite3_bind_text(s, 7, rr->account, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 7);
+	rc = run(st, Q_RR_INSERT);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_rr_update(struct store *st, int64_t id, uint32_t ttl, const uint8_t *rdata,
+		    uint16_t rdlen, int64_t expires_ms)
+{
+	sqlite3_stmt *s = st->q[Q_RR_UPDATE];
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, ttl);
+	sqlite3_bind_blob(s, 3, rdlen ? (const void *)rdata : "", rdlen, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, expires_ms);
+	return run(st, Q_RR_UPDATE);
+}
+
+int store_rr_delete(struct store *st, int64_t id)
+{
+	sqlite3_bind_int64(st->q[Q_RR_DELETE], 1, id);
+	return run(st, Q_RR_DELETE);
+}
+
+int store_rr_foreach(struct store *st, int (*fn)(void *arg, const struct store_rr *rr), void *arg)
+{
+	sqlite3_stmt *s = st->q[Q_RR_LIST];
+	int step, rc = 0;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_rr rr = {
+			.id = sqlite3_column_int64(s, 0),
+			.name = sqlite3_column_blob(s, 1),
+			.name_len = (uint8_t)sqlite3_column_bytes(s, 1),
+			.type = (uint16_t)sqlite3_column_int(s, 2),
+			.rclass = (uint16_t)sqlite3_column_int(s, 3),
+			.ttl = (uint32_t)sqlite3_column_int64(s, 4),
+			.rdata = sqlite3_column_blob(s, 5),
+			.rdlen = (uint16_t)sqlite3_column_bytes(s, 5),
+			.expires_ms = sqlite3_column_int64(s, 6),
+			.account = (const char *)sqlite3_column_text(s, 7),
+		};
+
+		if (sqlite3_column_bytes(s, 1) < 1 || sqlite3_column_bytes(s, 1) > 255 ||
+		    sqlite3_column_bytes(s, 5) > 65535)
+			rc = -EBADMSG;
+		else
+			rc = fn(arg, &rr);
+		if (rc)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc)
+		return rc;
+	return step == SQLITE_DONE ? 0 : -EIO;
+}

@@ -1,0 +1,209 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "autotunnel-gwd/ct.h"
+
+#define CT_MAX 1024	/* entries removed per call, at most */
+
+struct tuple {
+	uint32_t src, dst;	/* network order, as the kernel gives them */
+	uint16_t sport, dport;	/* network order */
+	uint8_t proto;
+	bool has_ip, has_ports;
+};
+
+struct dump {
+	uint8_t proto;
+	uint32_t dst;		/* network order */
+	uint16_t dport;		/* network order */
+	struct tuple *found;
+	size_t n;
+};
+
+static int ip_attr(const struct nlattr *a, void *data)
+{
+	struct tuple *t = data;
+
+	if (mnl_attr_type_valid(a, CTA_IP_MAX) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(a)) {
+	case CTA_IP_V4_SRC:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			t->src = mnl_attr_get_u32(a);
+		break;
+	case CTA_IP_V4_DST:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0) {
+			t->dst = mnl_attr_get_u32(a);
+			t->has_ip = true;
+		}
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int proto_attr(const struct nlattr *a, void *data)
+{
+	struct tuple *t = data;
+
+	if (mnl_attr_type_valid(a, CTA_PROTO_MAX) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(a)) {
+	case CTA_PROTO_NUM:
+		if (mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+			t->proto = mnl_attr_get_u8(a);
+		break;
+	case CTA_PROTO_SRC_PORT:
+		if (mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+			t->sport = mnl_attr_get_u16(a);
+		break;
+	case CTA_PROTO_DST_PORT:
+		if (mnl_attr_validate(a, MNL_TYPE_U16) == 0) {
+			t->dport = mnl_attr_get_u16(a);
+			t->has_ports = true;
+		}
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int tuple_attr(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_type_valid(a, CTA_TUPLE_MAX) < 0 || mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(a)) {
+	case CTA_TUPLE_IP:
+		mnl_attr_parse_nested(a, ip_attr, data);
+		break;
+	case CTA_TUPLE_PROTO:
+		mnl_attr_parse_nested(a, proto_attr, data);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int ct_attr(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTA_TUPLE_ORIG && mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+		mnl_attr_parse_nested(a, tuple_attr, data);
+	return MNL_CB_OK;
+}
+
+static int on_entry(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct tuple t = { 0 };
+
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr, &t);
+	if (!t.has_ip || !t.has_ports || t.proto != d->proto || t.dst != d->dst || t.dport != d->dport)
+		return MNL_CB_OK;
+	if (d->n < CT_MAX)
+		d->found[d->n++] = t;
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *put_header(void *buf, uint8_t msg, uint16_t flags, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = AF_INET;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return nlh;
+}
+
+/* Send @p nlh and read until the answer to @p seq is complete. */
+static int talk(struct mnl_socket *nl, struct nlmsghdr *nlh, uint32_t seq, mnl_cb_t cb, void *data)
+{
+	static uint8_t buf[16384];
+	unsigned int portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int rc;
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (int rounds = 0; rounds < 100000; rounds++) {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (rc < 0)
+			return -errno;
+		if (rc == MNL_CB_STOP)
+			return 0;
+	}
+	return -EIO;
+}
+
+static int delete_one(struct mnl_socket *nl, const struct tuple *t, uint32_t seq)
+{
+	uint8_t buf[512];
+	struct nlmsghdr *nlh = put_header(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq);
+	struct nlattr *orig, *ip, *pr;
+
+	orig = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst);
+	mnl_attr_nest_end(nlh, ip);
+	pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->proto);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, t->sport);
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, t->dport);
+	mnl_attr_nest_end(nlh, pr);
+	mnl_attr_nest_end(nlh, orig);
+	return talk(nl, nlh, seq, NULL, NULL);
+}
+
+int gwd_ct_flush(uint8_t proto, uint32_t ext_addr, uint16_t ext_port)
+{
+	struct dump d = { .proto = proto, .dst = htonl(ext_addr), .dport = htons(ext_port) };
+	uint8_t buf[256];
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	struct timeval tv = { 1, 0 };
+	int rc, gone = 0;
+
+	d.found = calloc(CT_MAX, sizeof(*d.found));
+	if (!d.found)
+		return -ENOMEM;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl) {
+		rc = -errno;
+		free(d.found);
+		return rc;
+	}
+	/* a bounded wait: the kernel answers at once, but never block the loop for long */
+	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = talk(nl, put_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), seq, on_entry, &d);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < d.n; i++) {
+		/* an entry may have gone by itself meanwhile (ENOENT): fine */
+		if (delete_one(nl, &d.found[i], ++seq) == 0)
+			gone++;
+	}
+	rc = gone;
+out:
+	mnl_socket_close(nl);
+	free(d.found);
+	return rc;
+}

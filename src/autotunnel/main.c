@@ -1,0 +1,66 @@
+/*
+ * autotunnel: the command-line tool. A table of subcommands, so each new
+ * one (status, login, hosts, ...) is one line here and one file beside it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "autotunnel/cmd.h"
+#include "common/log.h"
+
+struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(void);
+	const char *summary;
+};
+
+static const struct subcommand subcommands[] = {
+	{ "portmap", cmd_portmap, cmd_portmap_usage,
+	  "map a port on the gateway (PCP, NAT-PMP or UPnP IGD) and report it" },
+};
+
+#define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: autotunnel COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		fprintf(fp, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(fp, "\n`autotunnel help COMMAND` or `autotunnel COMMAND --help` for its options.\n");
+}
+
+static const struct subcommand *find(const char *name)
+{
+	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+		if (strcmp(subcommands[i].name, name) == 0)
+			return &subcommands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *sc;
+
+	log_init("autotunnel", LOG_LEVEL_WARN, false);
+	if (argc < 2) {
+		usage(stderr);
+		return CMD_USAGE;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc > 2 && (sc = find(argv[2])) != NULL) {
+			sc->usage();
+			return CMD_OK;
+		}
+		usage(stdout);
+		return CMD_OK;
+	}
+	sc = find(argv[1]);
+	if (!sc) {
+		fprintf(stderr, "autotunnel: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return CMD_USAGE;
+	}
+	return sc->run(argc - 1, argv + 1);
+}

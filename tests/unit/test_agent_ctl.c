@@ -1,0 +1,564 @@
+/*
+ * lib/agent ctl: the control protocol between autotunnel and autotunneld.
+ * Frames built by the writer parse back and encode to the same bytes; the
+ * renderings are exactly what the CLI prints (DESIGN.md §1); and the parser
+ * refuses every frame that breaks a rule, at every boundary.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/ctl.h"
+
+static const uint8_t ula_laptop[16] = { 0xfd, 0x3c, 0x8a, 0x1e, 0x9b, 0x02, 0x44, 0xd1,
+					0x02, 0x22, 0x69, 0xff, 0xfe, 0x8e, 0x34, 0x2a };
+static const uint8_t ula_desktop[16] = { 0xfd, 0x91, [15] = 1 };
+static const uint8_t ula_nas[16] = { 0xfd, 0x07, [15] = 1 };
+static const uint8_t nat_a[4] = { 203, 0, 113, 10 };
+static const uint8_t pub[4] = { 198, 51, 100, 7 };
+
+static uint8_t frame[AGENT_CTL_FRAME_MAX];
+static char text[1 << 16];
+
+static int status_reply(uint8_t *buf, size_t len)
+{
+	struct agent_ctl_writer cw;
+
+	agent_ctl_write_begin(&cw, buf, len, AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAME, "alice");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_HOSTS, 3);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_laptop);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_EXTERNAL, nat_a);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "pcp");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "desktop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "up");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 61001);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, 12);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_HANDSHAKE_AGE_S, 40);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_nas);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "idle");
+	return agent_ctl_write_end(&cw);
+}
+
+static void status_roundtrip_and_render(void **state)
+{
+	struct agent_ctl_msg *m = agent_ctl_msg_new();
+	uint8_t again[1024];
+	int n = status_reply(frame, sizeof(frame)), n2;
+	size_t total;
+	const char *want =
+		"account  alice.members.example.net   (signed in, 3 hosts)\n"
+		"this     laptop   fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a   behind NAT 203.0.113.10:4500 via PCP\n"
+		"peer     desktop  fd91::1   direct 198.51.100.7:61001   rtt 12 ms   last handshake 40 s ago\n"
+		"peer     nas      fd07::1   idle (tunnel on demand)\n";
+	const char *want_json =
+		"{\"account\":{\"name\":\"alice\",\"domain\":\"alice.members.example.net\",\"server\":\"rv.example.net\","
+		"\"signed_in\":true,\"hosts\":3},"
+		"\"self\":{\"label\":\"laptop\",\"ula\":\"fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a\",\"port\":4500,"
+		"\"nat\":\"nat\",\"external\":\"203.0.113.10\",\"mapping\":\"pcp\"},"
+		"\"peers\":[{\"label\":\"desktop\",\"ula\":\"fd91::1\",\"state\":\"up\",\"outer\":\"198.51.100.7\","
+		"\"port\":61001,\"rtt_ms\":12,\"handshake_age_s\":40},"
+		"{\"label\":\"nas\",\"ula\":\"fd07::1\",\"state\":\"idle\"}]}\n";
+
+	assert_non_null(m);
+	assert_true(n > 0);
+	assert_int_equal(agent_ctl_frame_size(frame, &total), 0);
+	assert_int_equal(total, n);
+	assert_int_equal(agent_ctl_parse(m, frame, (size_t)n), 0);
+	assert_int_equal(m->code, AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	assert_int_equal(agent_ctl_count(m, AGENT_CTL_R_PEER), 2);
+	assert_string_equal(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_PEER, 1), AGENT_CTL_F_LABEL), "nas");
+	assert_null(agent_ctl_find(m, AGENT_CTL_R_PEER, 2));
+	assert_null(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_PEER, 1), AGENT_CTL_F_FQDN));
+
+	/* canonical: encoding the parsed message gives the same bytes */
+	n2 = agent_ctl_encode(m, again, sizeof(again));
+	assert_int_equal(n2, n);
+	assert_memory_equal(again, frame, (size_t)n);
+
+	assert_int_equal(agent_ctl_render_text(m, text, sizeof(text)), (int)strlen(want));
+	assert_string_equal(text, want);
+	/* the exact size fits, one byte less does not */
+	assert_int_equal(agent_ctl_render_text(m, text, strlen(want) + 1), (int)strlen(want));
+	assert_int_equal(agent_ctl_render_text(m, text, strlen(want)), -ENOSPC);
+	assert_int_equal(agent_ctl_render_json(m, text, sizeof(text)), (int)strlen(want_json));
+	assert_string_equal(text, want_json);
+	agent_ctl_msg_free(m);
+}
+
+static void writer_exact_space(void **state)
+{
+	int n = status_reply(frame, sizeof(frame));
+
+	assert_int_equal(status_reply(frame, (size_t)n), n);
+	assert_int_equal(status_reply(frame, (size_t)n - 1), -ENOSPC);
+}
+
+static struct agent_ctl_msg *parse_ok(int n)
+{
+	struct agent_ctl_msg *m = agent_ctl_msg_new();
+
+	assert_true(n > 0);
+	assert_int_equal(agent_ctl_parse(m, frame, (size_t)n), 0);
+	return m;
+}
+
+static void render_is(struct agent_ctl_msg *m, const char *want, const char *want_json)
+{
+	assert_true(agent_ctl_render_text(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, want);
+	if (want_json) {
+		assert_true(agent_ctl_render_json(m, text, sizeof(text)) >= 0);
+		assert_string_equal(text, want_json);
+	}
+	agent_ctl_msg_free(m);
+}
+
+static void status_states(void **state)
+{
+	struct agent_ctl_writer cw;
+
+	/* not signed in, public network, peers connecting and unreachable */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "desktop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "none");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_EXTERNAL, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_laptop);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "connecting");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, nat_a);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_nas);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "unreachable");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "tv");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "unreachable");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 1);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "this     desktop  fd91::1   public address 198.51.100.7:4500\n"
+		  "peer     laptop   fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a   connecting to 203.0.113.10:4500\n"
+		  "peer     nas      fd07::1   unreachable (no location published)\n"
+		  "peer     tv       -   unreachable at 198.51.100.7:1 (no answer)\n", NULL);
+
+	/* behind a NAT with no mapping, and a double NAT */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, false);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  alice.members.example.net   (signed out)\n"
+		  "this     laptop   -   behind NAT, no port mapping: reachable only outbound\n",
+		  "{\"account\":{\"domain\":\"alice.members.example.net\",\"signed_in\":false},"
+		  "\"self\":{\"label\":\"laptop\",\"nat\":\"nat\",\"mapping\":\"none\"},\"peers\":[]}\n");
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "double");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "this     laptop   -   behind two NATs (double NAT): reachable only outbound\n", NULL);
+}
+
+static void hosts_services_ping(void **state)
+{
+	struct agent_ctl_writer cw;
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_HOST);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "desktop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_FQDN, "desktop.alice.members.example.net");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 61001);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MODEL, "PC \"tower\"");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_HOST);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_FQDN, "laptop.alice.members.example.net");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_laptop);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SELF, true);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "desktop  desktop.alice.members.example.net   fd91::1   198.51.100.7:61001\n"
+		  "laptop   laptop.alice.members.example.net   fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a   -   (this host)\n",
+		  "{\"hosts\":[{\"label\":\"desktop\",\"fqdn\":\"desktop.alice.members.example.net\",\"ula\":\"fd91::1\","
+		  "\"outer\":\"198.51.100.7\",\"port\":61001,\"model\":\"PC \\\"tower\\\"\"},"
+		  "{\"label\":\"laptop\",\"fqdn\":\"laptop.alice.members.example.net\","
+		  "\"ula\":\"fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a\",\"self\":true}]}\n");
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
+	render_is(parse_ok(agent_ctl_write_end(&cw)), "no hosts\n", "{\"hosts\":[]}\n");
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_SERVICES);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SERVICE);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_TYPE, "_ssh._tcp");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_INSTANCE, "desktop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop.alice.members.example.net");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 22);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SERVICE);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_TYPE, "_smb._tcp");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_INSTANCE, "nas");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "nas.alice.members.example.net");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 445);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_TXT, "path=/srv");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "_ssh._tcp  desktop  desktop.alice.members.example.net:22\n"
+		  "_smb._tcp  nas      nas.alice.members.example.net:445   path=/srv\n", NULL);
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_PING);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PING);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 61001);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SENT, 3);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RECEIVED, 3);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, 12);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "desktop (fd91::1) via 198.51.100.7:61001: 3/3 replies, rtt 12 ms\n",
+		  "{\"ping\":{\"ula\":\"fd91::1\",\"outer\":\"198.51.100.7\",\"port\":61001,\"rtt_ms\":12,"
+		  "\"host\":\"desktop\",\"sent\":3,\"received\":3}}\n");
+}
+
+static void netcheck(void **state)
+{
+	struct agent_ctl_writer cw;
+	const uint8_t addr[4] = { 192, 168, 1, 2 }, gw[4] = { 192, 168, 1, 1 };
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_IFACE, "eth0");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAC, "00:22:69:8e:34:2a");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_ADDRESS, addr);
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_GATEWAY, gw);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "pcp");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_EXTERNAL, nat_a);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_LIFETIME_S, 7200);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net:853");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SERVER_TLS, true);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "primary    192.168.1.2 on eth0 (00:22:69:8e:34:2a), gateway 192.168.1.1\n"
+		  "nat        yes\n"
+		  "mapping    PCP: 203.0.113.10:4500 for 7200 s\n"
+		  "server     rv.example.net:853: reachable over TLS\n",
+		  "{\"net\":{\"port\":4500,\"server\":\"rv.example.net:853\",\"nat\":\"nat\",\"external\":\"203.0.113.10\","
+		  "\"mapping\":\"pcp\",\"iface\":\"eth0\",\"address\":\"192.168.1.2\",\"gateway\":\"192.168.1.1\","
+		  "\"lifetime_s\":7200,\"server_tls\":true,\"mac\":\"00:22:69:8e:34:2a\"}}\n");
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_ADDRESS, addr);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_IFACE, "eth0");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "double");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SERVER_TLS, false);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_ERROR, "certificate does not match the pin");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DETAIL, "the gateway's external address 192.168.0.2 is private");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "primary    192.168.1.2 on eth0\n"
+		  "nat        double NAT (a NAT behind a NAT): not supported until hole punching exists\n"
+		  "mapping    none: PCP, NAT-PMP and UPnP did not answer; reachable only outbound\n"
+		  "server     rv.example.net: not reachable over TLS (certificate does not match the pin)\n"
+		  "note       the gateway's external address 192.168.0.2 is private\n", NULL);
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "none");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_EXTERNAL, pub);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "primary    none (no default route: offline)\n"
+		  "nat        no (public address)\n"
+		  "mapping    not needed (public address 198.51.100.7)\n"
+		  "server     none (not signed in)\n", NULL);
+}
+
+static void login_request_secret(void **state)
+{
+	struct agent_ctl_writer cw;
+	struct agent_ctl_msg *m;
+	const uint8_t *pw;
+	size_t pwlen;
+	int n;
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_ACCOUNT, "alice");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net:8853");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PIN, "3f0a");
+	agent_ctl_write_secret(&cw, AGENT_CTL_F_PASSWORD, "s\xc3\xa9same ouvre-toi", 17);
+	n = agent_ctl_write_end(&cw);
+	m = parse_ok(n);
+	assert_int_equal(m->code, AGENT_CTL_LOGIN);
+	pw = agent_ctl_secret(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_PASSWORD, &pwlen);
+	assert_non_null(pw);
+	assert_int_equal(pwlen, 17);
+	assert_memory_equal(pw, "s\xc3\xa9same ouvre-toi", 17);
+	/* a secret is never a string and never rendered */
+	assert_null(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_PASSWORD));
+	assert_true(agent_ctl_render_json(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "{}\n");
+	agent_ctl_msg_free(m);
+
+	/* login needs account, server and password; ping needs a host */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_ACCOUNT, "alice");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_PING);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	/* an empty or NUL-holding secret is refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_secret(&cw, AGENT_CTL_F_PASSWORD, "a\0b", 3);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+
+	/* the simple requests are a bare header */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_STATUS);
+	assert_int_equal(agent_ctl_write_end(&cw), 8);
+	assert_memory_equal(frame, "\0\0\0\4\1\1\0\0", 8);
+}
+
+static void login_logout_error_replies(void **state)
+{
+	struct agent_ctl_writer cw;
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	render_is(parse_ok(agent_ctl_write_end(&cw)), "signed in to alice.members.example.net\n", NULL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_LOGOUT);
+	render_is(parse_ok(agent_ctl_write_end(&cw)), "signed out; this host's records are withdrawn\n", "{}\n");
+	render_is(parse_ok(agent_ctl_write_error(frame, sizeof(frame), "no such host: \"tv\"\n", ENOENT)),
+		  "error: no such host: \"tv\"?\n",
+		  "{\"error\":{\"message\":\"no such host: \\\"tv\\\"?\",\"errno\":2}}\n");
+}
+
+static void codes_and_names(void **state)
+{
+	assert_int_equal(agent_ctl_code_parse("status"), AGENT_CTL_STATUS);
+	assert_int_equal(agent_ctl_code_parse("netcheck"), AGENT_CTL_NETCHECK);
+	assert_int_equal(agent_ctl_code_parse("error"), 0);
+	assert_int_equal(agent_ctl_code_parse("bogus"), 0);
+	assert_string_equal(agent_ctl_code_name(AGENT_CTL_REPLY | AGENT_CTL_HOSTS), "hosts");
+	assert_null(agent_ctl_code_name(0x42));
+}
+
+static void frame_size_bounds(void **state)
+{
+	size_t total;
+
+	assert_int_equal(agent_ctl_frame_size((const uint8_t[]){ 0, 0, 0, 3 }, &total), -EBADMSG);
+	assert_int_equal(agent_ctl_frame_size((const uint8_t[]){ 0, 0, 0, 4 }, &total), 0);
+	assert_int_equal(total, 8);
+	assert_int_equal(agent_ctl_frame_size((const uint8_t[]){ 0, 1, 0, 0 }, &total), 0);
+	assert_int_equal(total, 65540);
+	assert_int_equal(agent_ctl_frame_size((const uint8_t[]){ 0, 1, 0, 1 }, &total), -EBADMSG);
+	assert_int_equal(agent_ctl_frame_size((const uint8_t[]){ 0xff, 0, 0, 4 }, &total), -EBADMSG);
+}
+
+static void bad(const uint8_t *f, size_t n)
+{
+	struct agent_ctl_msg *m = agent_ctl_msg_new();
+
+	assert_int_equal(agent_ctl_parse(m, f, n), -EBADMSG);
+	assert_int_equal(m->nrec, 0);
+	agent_ctl_msg_free(m);
+}
+
+static void good(const uint8_t *f, size_t n)
+{
+	struct agent_ctl_msg *m = agent_ctl_msg_new();
+
+	assert_int_equal(agent_ctl_parse(m, f, n), 0);
+	agent_ctl_msg_free(m);
+}
+
+static void parser_strict(void **state)
+{
+	int n = status_reply(frame, sizeof(frame));
+	uint8_t f[64];
+
+	/* every truncation fails, and so does one byte more */
+	for (int i = 0; i < n; i++)
+		bad(frame, (size_t)i);
+	frame[3]++;
+	frame[n] = 0;
+	bad(frame, (size_t)n + 1);
+
+#define FR(...) do { const uint8_t b_[] = { __VA_ARGS__ }; memcpy(f, b_, sizeof(b_)); n = sizeof(b_); } while (0)
+	/* a NETCHECK reply with one NET record holding port 65535: fine */
+	FR(0, 0, 0, 13, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_PORT, 0, 4, 0, 0, 0xff, 0xff);
+	good(f, n);
+	/* port 65536 */
+	FR(0, 0, 0, 13, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_PORT, 0, 4, 0, 1, 0, 0);
+	bad(f, n);
+	/* version 2 */
+	FR(0, 0, 0, 13, 2, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_PORT, 0, 4, 0, 0, 0, 1);
+	bad(f, n);
+	/* unknown code, unknown record type, a record the code does not carry */
+	FR(0, 0, 0, 4, 1, 0x99, 0, 0);
+	bad(f, n);
+	FR(0, 0, 0, 6, 1, 0x84, 0, 1, 0x77, 0);
+	bad(f, n);
+	FR(0, 0, 0, 6, 1, 0x84, 0, 1, AGENT_CTL_R_PEER, 0);
+	bad(f, n);
+	/* NETCHECK reply without its NET record, or with two */
+	FR(0, 0, 0, 4, 1, 0x84, 0, 0);
+	bad(f, n);
+	FR(0, 0, 0, 8, 1, 0x84, 0, 2, AGENT_CTL_R_NET, 0, AGENT_CTL_R_NET, 0);
+	bad(f, n);
+	FR(0, 0, 0, 6, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 0);
+	good(f, n);
+	/* a field the record does not allow (label in NET), an unknown field, a duplicate */
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_LABEL, 0, 1, 'x');
+	bad(f, n);
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, 0, 0, 1, 'x');
+	bad(f, n);
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_MAX_, 0, 1, 'x');
+	bad(f, n);
+	FR(0, 0, 0, 14, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 2, AGENT_CTL_F_IFACE, 0, 1, 'x',
+	   AGENT_CTL_F_IFACE, 0, 1, 'y');
+	bad(f, n);
+	/* kinds: a bool of 2, a bool of two bytes, an IPv4 of 3, an enumerated text not in its list */
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_SERVER_TLS, 0, 1, 2);
+	bad(f, n);
+	FR(0, 0, 0, 11, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_SERVER_TLS, 0, 2, 0, 1);
+	bad(f, n);
+	FR(0, 0, 0, 12, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_ADDRESS, 0, 3, 1, 2, 3);
+	bad(f, n);
+	FR(0, 0, 0, 12, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_NAT, 0, 3, 'n', 'a', 't');
+	good(f, n);
+	FR(0, 0, 0, 12, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_NAT, 0, 3, 'N', 'A', 'T');
+	bad(f, n);
+	/* text: printable ASCII only */
+	FR(0, 0, 0, 11, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_IFACE, 0, 2, 'a', '\n');
+	bad(f, n);
+	FR(0, 0, 0, 11, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_IFACE, 0, 2, 'a', 0x80);
+	bad(f, n);
+	/* a field length past its record, nfield larger than what follows, a record count too high */
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 1, AGENT_CTL_F_IFACE, 0, 2, 'a');
+	bad(f, n);
+	FR(0, 0, 0, 10, 1, 0x84, 0, 1, AGENT_CTL_R_NET, 2, AGENT_CTL_F_IFACE, 0, 1, 'a');
+	bad(f, n);
+	FR(0, 0, 0, 6, 1, 0x84, 0, 2, AGENT_CTL_R_NET, 0);
+	bad(f, n);
+	/* an error reply without its message */
+	FR(0, 0, 0, 6, 1, 0xff, 0, 1, AGENT_CTL_R_ERROR, 0);
+	bad(f, n);
+	/* a request carrying a reply's records */
+	FR(0, 0, 0, 6, 1, AGENT_CTL_STATUS, 0, 1, AGENT_CTL_R_PEER, 0);
+	bad(f, n);
+#undef FR
+}
+
+static void long_lists_and_limits(void **state)
+{
+	struct agent_ctl_writer cw;
+	struct agent_ctl_msg *m;
+	char label[16];
+	int n;
+
+	/* 1024 hosts fit in one message; a 1025th record does not */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
+	for (int i = 0; i < AGENT_CTL_REC_MAX; i++) {
+		snprintf(label, sizeof(label), "h%d", i);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_HOST);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, label);
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_nas);
+	}
+	n = agent_ctl_write_end(&cw);
+	assert_true(n > 0);
+	m = parse_ok(n);
+	assert_int_equal(agent_ctl_count(m, AGENT_CTL_R_HOST), AGENT_CTL_REC_MAX);
+	assert_string_equal(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_HOST, 1023), AGENT_CTL_F_LABEL), "h1023");
+	agent_ctl_msg_free(m);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
+	for (int i = 0; i <= AGENT_CTL_REC_MAX; i++)
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_HOST);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+
+	/* text of 255 characters is the longest */
+	{
+		char s[257];
+
+		memset(s, 'x', 256);
+		s[255] = '\0';
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_DETAIL, s);
+		agent_ctl_msg_free(parse_ok(agent_ctl_write_end(&cw)));
+		s[255] = 'x';
+		s[256] = '\0';
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_DETAIL, s);
+		assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	}
+	/* the writer refuses what the parser would: wrong kind, field in the wrong record, duplicates */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_IFACE, 1);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_IFACE, "eth0");	/* before any record */
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 65536);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), 0x42);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(status_roundtrip_and_render),
+		cmocka_unit_test(writer_exact_space),
+		cmocka_unit_test(status_states),
+		cmocka_unit_test(hosts_services_ping),
+		cmocka_unit_test(netcheck),
+		cmocka_unit_test(login_request_secret),
+		cmocka_unit_test(login_logout_error_replies),
+		cmocka_unit_test(codes_and_names),
+		cmocka_unit_test(frame_size_bounds),
+		cmocka_unit_test(parser_strict),
+		cmocka_unit_test(long_lists_and_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,273 @@
+/*
+ * lib/agent records: the record set of DESIGN.md §4 for the host of
+ * DESIGN.md §1 (laptop, MAC 00:22:69:8e:34:2a, behind NAT 203.0.113.10:4500),
+ * compared line by line with the table, plus every input check.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/identity.h"
+#include "agent/records.h"
+
+static const uint8_t mac[6] = { 0x00, 0x22, 0x69, 0x8e, 0x34, 0x2a };
+static const uint8_t ula[16] = { 0xfd, 0x3c, 0x8a, 0x1e, 0x9b, 0x02, 0x44, 0xd1,
+				 0x02, 0x22, 0x69, 0xff, 0xfe, 0x8e, 0x34, 0x2a };
+static const char *const features[] = { "ike=2", "esp=aes256gcm16,chacha20poly1305" };
+static const struct agent_service ssh = { "ssh", "tcp", 22, NULL, 0 };
+static const char *const smb_txt[] = { "path=/srv", "u=alice" };
+static struct agent_service services[2];
+
+static struct agent_publish laptop(void)
+{
+	struct agent_publish p = {
+		.domain = "alice.members.example.net",
+		.host = "laptop",
+		.ext_addr = { 203, 0, 113, 10 },
+		.ext_port = 4500,
+		.model = "ThinkPad X1",
+		.os = "Debian 12",
+		.features = features,
+		.nfeatures = 2,
+	};
+
+	agent_eui64_from_mac(p.eui64, mac);
+	memcpy(p.ula, ula, 16);
+	services[0] = ssh;
+	services[1] = (struct agent_service){ "smb", "tcp", 445, smb_txt, 2 };
+	return p;
+}
+
+static void expect_set(const struct agent_publish *p, const char *const *want, size_t nwant)
+{
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	size_t n = 99;
+	char line[1024];
+
+	assert_int_equal(agent_records_build(p, rr, AGENT_RECORDS_MAX, &n), 0);
+	for (size_t i = 0; i < n && i < nwant; i++) {
+		assert_true(agent_rr_format(&rr[i], line, sizeof(line)) > 0);
+		assert_string_equal(line, want[i]);
+	}
+	assert_int_equal(n, nwant);
+}
+
+static void design_table(void **state)
+{
+	struct agent_publish p = laptop();
+	static const char *const want[] = {
+		"laptop.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"_autotunnel._udp.laptop.alice.members.example.net. 60 IN SRV 0 0 4500 AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net.",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN A 203.0.113.10",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN TXT \"v=1\" \"model=ThinkPad X1\" \"os=Debian 12\" \"ike=2\" \"esp=aes256gcm16,chacha20poly1305\"",
+		"_autotunnel._udp.alice.members.example.net. 60 IN PTR laptop.alice.members.example.net.",
+		"_ssh._tcp.alice.members.example.net. 60 IN PTR laptop._ssh._tcp.alice.members.example.net.",
+		"laptop._ssh._tcp.alice.members.example.net. 60 IN SRV 0 0 22 laptop.alice.members.example.net.",
+		"laptop._ssh._tcp.alice.members.example.net. 60 IN TXT \"\"",
+		"_smb._tcp.alice.members.example.net. 60 IN PTR laptop._smb._tcp.alice.members.example.net.",
+		"laptop._smb._tcp.alice.members.example.net. 60 IN SRV 0 0 445 laptop.alice.members.example.net.",
+		"laptop._smb._tcp.alice.members.example.net. 60 IN TXT \"path=/srv\" \"u=alice\"",
+	};
+
+	p.services = services;
+	p.nservices = 2;
+	expect_set(&p, want, 12);
+}
+
+static void shared_flags_and_ttl(void **state)
+{
+	struct agent_publish p = laptop();
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	size_t n;
+
+	p.services = services;
+	p.nservices = 1;
+	p.ttl = 120;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	assert_int_equal(n, 9);
+	/* only the account-wide PTR sets are shared with other hosts */
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rr[i].shared, rr[i].type == AGENT_RR_PTR);
+		assert_int_equal(rr[i].ttl, 120);
+	}
+	assert_int_equal(rr[1].srv.priority, 0);
+	assert_int_equal(rr[1].srv.weight, 0);
+}
+
+static void no_location_no_srv(void **state)
+{
+	struct agent_publish p = laptop();
+	static const char *const want[] = {
+		"laptop.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN TXT \"v=1\"",
+		"_autotunnel._udp.alice.members.example.net. 60 IN PTR laptop.alice.members.example.net.",
+	};
+
+	p.ext_port = 0;
+	p.model = p.os = NULL;
+	p.nfeatures = 0;
+	expect_set(&p, want, 4);
+}
+
+static void service_type_enumeration(void **state)
+{
+	struct agent_publish p = laptop();
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	char line[512];
+	size_t n;
+
+	p.services = services;
+	p.nservices = 2;
+	p.service_types = true;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	assert_int_equal(n, 14);
+	assert_true(agent_rr_format(&rr[12], line, sizeof(line)) > 0);
+	assert_string_equal(line, "_services._dns-sd._udp.alice.members.example.net. 60 IN PTR _ssh._tcp.alice.members.example.net.");
+	assert_true(agent_rr_format(&rr[13], line, sizeof(line)) > 0);
+	assert_string_equal(line, "_services._dns-sd._udp.alice.members.example.net. 60 IN PTR _smb._tcp.alice.members.example.net.");
+	assert_true(rr[13].shared);
+}
+
+static void capacity_boundary(void **state)
+{
+	struct agent_publish p = laptop();
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	size_t n = 7;
+
+	p.services = services;
+	p.nservices = 2;
+	assert_int_equal(agent_records_build(&p, rr, 11, &n), -ENOSPC);
+	assert_int_equal(n, 0);
+	assert_int_equal(agent_records_build(&p, rr, 12, &n), 0);
+	assert_int_equal(n, 12);
+}
+
+static void domain_is_canonicalised(void **state)
+{
+	struct agent_publish p = laptop();
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	size_t n;
+
+	p.domain = "Alice.Members.Example.NET.";
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	assert_string_equal(rr[0].name, "laptop.alice.members.example.net");
+}
+
+static void bad_inputs(void **state)
+{
+	struct agent_publish p;
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	struct agent_service s;
+	char big[300];
+	size_t n;
+	static const char *const bad_txt[] = { NULL };
+
+#define BAD(field, value, err) do {						\
+		p = laptop();							\
+		p.field = value;						\
+		assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), err); \
+	} while (0)
+	BAD(domain, NULL, -EINVAL);
+	BAD(domain, "alice..example.net", -EINVAL);
+	BAD(domain, "alice_x.example.net", -EINVAL);
+	BAD(host, "Laptop", -EINVAL);
+	BAD(host, "-laptop", -EINVAL);
+	BAD(host, "", -EINVAL);
+	BAD(ula[0], 0xfc, -EINVAL);
+	BAD(features, bad_txt, -EINVAL);
+	BAD(nservices, AGENT_SERVICES_MAX + 1, -EINVAL);
+
+	/* a TXT string of 255 bytes fits; 256 does not */
+	memset(big, 'x', sizeof(big));
+	big[255 - 6] = '\0';		/* "model=" + 249 = 255 */
+	BAD(model, big, 0);
+	big[255 - 6] = 'x';
+	big[256 - 6] = '\0';
+	BAD(model, big, -EINVAL);
+
+	/*
+	 * The longest name is "AutoTunnel-E.D", 35 + |D| characters: a D of
+	 * 217 characters fits in 253, one of 219 does not.
+	 */
+	for (int i = 0; i < 219; i++)
+		big[i] = (i % 2) ? '.' : 'a';
+	big[217] = '\0';
+	BAD(domain, big, 0);
+	assert_int_equal(strlen(rr[2].name), 252);
+	big[217] = '.';
+	big[219] = '\0';
+	BAD(domain, big, -ENOSPC);
+
+	/* RFC 6335 service names */
+	const char *const names[] = { "", "-ssh", "ssh-", "s--h", "1234", "SSH", "sixteen-chars-xx", "s_h" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		p = laptop();
+		s = ssh;
+		s.name = names[i];
+		p.services = &s;
+		p.nservices = 1;
+		assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+	}
+	p = laptop();
+	s = ssh;
+	s.name = "fifteen-chars-x";
+	p.services = &s;
+	p.nservices = 1;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	s.proto = "sctp";
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+	s = ssh;
+	s.port = 0;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+	/* the same type twice on one host */
+	services[0] = ssh;
+	services[1] = ssh;
+	p.services = services;
+	p.nservices = 2;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+#undef BAD
+}
+
+static void format_escapes_and_bounds(void **state)
+{
+	struct agent_rr rr = { .name = "x.example.net", .type = AGENT_RR_TXT, .ttl = 5 };
+	char line[64];
+	const char *want = "x.example.net. 5 IN TXT \"a\\\"b\\\\c\\010\" \"\"";
+
+	rr.txt.n = 2;
+	memcpy(rr.txt.s[0], "a\"b\\c\n", 7);
+	rr.txt.len[0] = 6;
+	rr.txt.len[1] = 0;
+	assert_int_equal(agent_rr_format(&rr, line, sizeof(line)), (int)strlen(want));
+	assert_string_equal(line, want);
+	/* exactly strlen + 1 bytes are needed */
+	assert_int_equal(agent_rr_format(&rr, line, strlen(want) + 1), (int)strlen(want));
+	assert_int_equal(agent_rr_format(&rr, line, strlen(want)), -ENOSPC);
+	assert_string_equal(line, "");
+	rr.type = 99;
+	assert_int_equal(agent_rr_format(&rr, line, sizeof(line)), -EINVAL);
+	assert_null(agent_rr_type_name(99));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(design_table),
+		cmocka_unit_test(shared_flags_and_ttl),
+		cmocka_unit_test(no_location_no_srv),
+		cmocka_unit_test(service_type_enumeration),
+		cmocka_unit_test(capacity_boundary),
+		cmocka_unit_test(domain_is_canonicalised),
+		cmocka_unit_test(bad_inputs),
+		cmocka_unit_test(format_escapes_and_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

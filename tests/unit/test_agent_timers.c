@@ -1,0 +1,435 @@
+/*
+ * lib/agent timers: the agent's timer policy driven by a fake clock, each
+ * rule checked one millisecond before its deadline and at it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agent/timers.h"
+
+#define T0 1000000u	/* an arbitrary start on the monotonic clock */
+
+/* Exactly @p act is due at @p at and nothing one millisecond before. */
+static void due_at(struct agent_timers *t, uint64_t at, enum agent_action act)
+{
+	assert_true(agent_timers_next(t) == at);
+	assert_int_equal(agent_timers_due(t, at - 1), AGENT_ACT_NONE);
+	assert_int_equal(agent_timers_due(t, at), act);
+}
+
+/* Start, get the mapping at T0 + 200 and publish; returns with the update in flight. */
+static void started(struct agent_timers *t)
+{
+	agent_timers_init(t, NULL);
+	assert_true(agent_timers_next(t) == AGENT_NEVER);
+	agent_timers_start(t, T0);
+	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_LLQ_SETUP);
+	/* publishing waits for the mapping: nothing else is due at T0 */
+	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_NONE);
+	assert_true(agent_timers_next(t) == T0 + 3000);
+	agent_timers_llq_established(t, T0 + 100, 3600);
+	agent_timers_mapping_granted(t, T0 + 200, 7200, true);
+	assert_int_equal(agent_timers_due(t, T0 + 200), AGENT_ACT_PUBLISH);
+}
+
+static void publish_refresh_at_80_percent(void **state)
+{
+	struct agent_timers t;
+	uint64_t now = T0 + 300;
+
+	started(&t);
+	agent_timers_lease_granted(&t, now, 5400, 0);
+	/* first the LLQ refresh at 80% of its 3600 s */
+	due_at(&t, T0 + 100 + 2880000, AGENT_ACT_LLQ_REFRESH);
+	agent_timers_llq_established(&t, T0 + 100 + 2880000, 7200);
+	/* then the mapping renewal at half of its 7200 s */
+	due_at(&t, T0 + 200 + 3600000, AGENT_ACT_MAP);
+	agent_timers_mapping_granted(&t, T0 + 200 + 3600000, 7200, false);
+	/* then the records at 80% of 5400 s = 4320 s */
+	due_at(&t, now + 4320000, AGENT_ACT_PUBLISH);
+	/* the server may grant less than asked: use what is granted */
+	agent_timers_lease_granted(&t, now + 4320000, 1800, 0);
+	due_at(&t, now + 4320000 + 1440000, AGENT_ACT_PUBLISH);
+}
+
+static void jitter_added_and_capped(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	agent_timers_lease_granted(&t, T0 + 300, 5400, 7000);
+	assert_true(t.publish_at == T0 + 300 + 4320000 + 7000);
+	agent_timers_due(&t, t.publish_at);
+	/* 10% of 1800 s is 180 s: a jitter of 180000 ms is kept, one more is capped */
+	agent_timers_lease_granted(&t, T0 + 400, 1800, 180000);
+	assert_true(t.publish_at == T0 + 400 + 1440000 + 180000);
+	agent_timers_due(&t, t.publish_at);
+	agent_timers_lease_granted(&t, T0 + 500, 1800, 180001);
+	assert_true(t.publish_at == T0 + 500 + 1440000 + 180000);
+	assert_true(t.lease_end == T0 + 500 + 1800000);
+}
+
+static void update_retry_backs_off_and_caps(void **state)
+{
+	struct agent_timers t;
+	static const uint32_t want[] = { 1000, 2000, 4000, 8000, 16000, 32000, 64000,
+					 128000, 256000, 300000, 300000, 300000 };
+	uint64_t now = T0 + 200;
+
+	started(&t);
+	agent_timers_llq_established(&t, now, 7200);	/* keep the LLQ refresh out of the way */
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		agent_timers_update_failed(&t, now);
+		due_at(&t, now + want[i], AGENT_ACT_PUBLISH);
+		now += want[i];
+	}
+	/* success resets the back-off */
+	agent_timers_lease_granted(&t, now, 3600, 0);
+	agent_timers_due(&t, now + 2880000);
+	agent_timers_update_failed(&t, now + 2880000);
+	assert_true(t.publish_at == now + 2880000 + 1000);
+}
+
+static void publish_waits_for_mapping_at_most_map_wait(void **state)
+{
+	struct agent_timers t;
+
+	agent_timers_init(&t, NULL);
+	agent_timers_start(&t, T0);
+	assert_int_equal(agent_timers_due(&t, T0), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0), AGENT_ACT_LLQ_SETUP);
+	/* no gateway has answered yet: publish what is known after 3 s */
+	due_at(&t, T0 + 3000, AGENT_ACT_PUBLISH);
+	/* the mapping comes later and changes the location: publish again at once */
+	agent_timers_lease_granted(&t, T0 + 3100, 5400, 0);
+	agent_timers_mapping_granted(&t, T0 + 5000, 3600, true);
+	assert_int_equal(agent_timers_due(&t, T0 + 5000), AGENT_ACT_PUBLISH);
+}
+
+static void change_during_update_publishes_after_it(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	/* the services change while the update is in flight: no second update at once */
+	agent_timers_records_changed(&t, T0 + 250);
+	assert_int_equal(agent_timers_due(&t, T0 + 250), AGENT_ACT_NONE);
+	/* its answer must not schedule a mere refresh: the new set goes out now */
+	agent_timers_lease_granted(&t, T0 + 300, 5400, 0);
+	assert_int_equal(agent_timers_due(&t, T0 + 300), AGENT_ACT_PUBLISH);
+	agent_timers_lease_granted(&t, T0 + 400, 5400, 0);
+	assert_true(t.publish_at == T0 + 400 + 4320000);
+}
+
+static void network_change_during_update(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	/* moved while the update is in flight: map again, then publish */
+	agent_timers_network_changed(&t, T0 + 250, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 250), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0 + 250), AGENT_ACT_NONE);
+	/* the old update's answer does not cut the wait short or turn it into a refresh */
+	agent_timers_lease_granted(&t, T0 + 260, 5400, 0);
+	assert_true(t.publish_at == T0 + 250 + 3000);
+	agent_timers_mapping_granted(&t, T0 + 400, 7200, true);
+	assert_int_equal(agent_timers_due(&t, T0 + 400), AGENT_ACT_PUBLISH);
+
+	/* the wait ends while an older update is still in flight: no second update,
+	 * no deadline left in the past, and the answer sends the new set */
+	agent_timers_network_changed(&t, T0 + 500, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 500), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0 + 3500), AGENT_ACT_NONE);
+	assert_true(agent_timers_next(&t) > T0 + 3500);
+	agent_timers_update_failed(&t, T0 + 4000);
+	assert_true(t.publish_at == T0 + 4000 + 1000);
+	/* (a failure backs off; a success would publish at once, as above) */
+}
+
+static void network_change_with_new_address_resets_llq(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	agent_timers_lease_granted(&t, T0 + 300, 5400, 0);
+	agent_timers_network_changed(&t, T0 + 10000, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 10000), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0 + 10000), AGENT_ACT_NONE);	/* LLQ kept */
+	agent_timers_mapping_granted(&t, T0 + 10100, 7200, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 10100), AGENT_ACT_PUBLISH);
+	agent_timers_lease_granted(&t, T0 + 10200, 5400, 0);
+
+	agent_timers_network_changed(&t, T0 + 20000, true);
+	assert_false(t.llq_up);
+	assert_int_equal(agent_timers_due(&t, T0 + 20000), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0 + 20000), AGENT_ACT_LLQ_SETUP);
+}
+
+static void llq_lost_polls_with_backoff_and_returns(void **state)
+{
+	struct agent_timers t;
+	uint64_t now = T0 + 1000;
+
+	started(&t);
+	agent_timers_lease_granted(&t, T0 + 300, 5400, 0);
+	agent_timers_mapping_granted(&t, T0 + 300, 7200, false);
+	agent_timers_llq_lost(&t, now);
+	assert_false(t.llq_up);
+	/* poll at once (events may have been missed), set up again after 1 s */
+	assert_int_equal(agent_timers_due(&t, now), AGENT_ACT_POLL);
+	due_at(&t, now + 1000, AGENT_ACT_LLQ_SETUP);
+	agent_timers_poll_done(&t, now + 50);
+	agent_timers_llq_failed(&t, now + 1100);
+	/* next setup after 2 s; polls 15 s, 30 s, 60 s ... apart */
+	due_at(&t, now + 1100 + 2000, AGENT_ACT_LLQ_SETUP);
+	agent_timers_llq_failed(&t, now + 3200);
+	due_at(&t, now + 3200 + 4000, AGENT_ACT_LLQ_SETUP);
+	agent_timers_llq_failed(&t, now + 7300);	/* next setup at +8000 */
+	due_at(&t, now + 50 + 15000, AGENT_ACT_POLL);
+	agent_timers_poll_done(&t, now + 15100);
+	due_at(&t, now + 7300 + 8000, AGENT_ACT_LLQ_SETUP);
+	agent_timers_llq_failed(&t, now + 15400);	/* next at +16000, before the poll at +45100 */
+	assert_true(t.poll_at == now + 15100 + 30000);
+	/* the server is back: LLQ established, polling stops */
+	due_at(&t, now + 31400, AGENT_ACT_LLQ_SETUP);
+	agent_timers_llq_established(&t, now + 31500, 3600);
+	assert_true(t.llq_up);
+	assert_true(t.poll_at == AGENT_NEVER);
+	assert_true(agent_timers_next(&t) < now + 31500 + 2880000 + 1);
+	/* and a later loss starts the back-off from 1 s again */
+	agent_timers_llq_lost(&t, now + 40000);
+	assert_true(t.llq_at == now + 41000);
+}
+
+static void poll_interval_caps(void **state)
+{
+	struct agent_timers t;
+	static const uint32_t want[] = { 15000, 30000, 60000, 120000, 240000, 300000, 300000 };
+	uint64_t now = T0;
+
+	agent_timers_init(&t, NULL);
+	agent_timers_llq_failed(&t, now);
+	t.llq_at = AGENT_NEVER;		/* look at the polls alone */
+	assert_int_equal(agent_timers_due(&t, now), AGENT_ACT_POLL);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		agent_timers_poll_done(&t, now);
+		due_at(&t, now + want[i], AGENT_ACT_POLL);
+		now += want[i];
+	}
+	/* a poll that ends after the LLQ came back schedules nothing */
+	agent_timers_llq_established(&t, now, 900);
+	agent_timers_poll_done(&t, now + 10);
+	assert_true(t.poll_at == AGENT_NEVER);
+}
+
+static void mapping_failure_and_public_network(void **state)
+{
+	struct agent_timers t;
+
+	agent_timers_init(&t, NULL);
+	agent_timers_start(&t, T0);
+	agent_timers_due(&t, T0);
+	agent_timers_due(&t, T0);
+	/* no gateway answered: publish now without a location, ask again in 5 s, 10 s */
+	agent_timers_mapping_failed(&t, T0 + 2000, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 2000), AGENT_ACT_PUBLISH);
+	agent_timers_lease_granted(&t, T0 + 2100, 5400, 0);
+	due_at(&t, T0 + 7000, AGENT_ACT_MAP);
+	agent_timers_mapping_failed(&t, T0 + 9000, false);
+	due_at(&t, T0 + 19000, AGENT_ACT_MAP);
+	/* a public address needs no mapping until the network changes */
+	agent_timers_mapping_failed(&t, T0 + 19000, true);
+	assert_true(t.map_at == AGENT_NEVER);
+	/* a mapping that comes back with a new port is published at once */
+	agent_timers_network_changed(&t, T0 + 30000, false);
+	agent_timers_due(&t, T0 + 30000);
+	agent_timers_mapping_granted(&t, T0 + 30100, 120, false);
+	assert_int_equal(agent_timers_due(&t, T0 + 30100), AGENT_ACT_PUBLISH);
+	agent_timers_lease_granted(&t, T0 + 30200, 5400, 0);
+	due_at(&t, T0 + 30100 + 60000, AGENT_ACT_MAP);
+	agent_timers_mapping_granted(&t, T0 + 90200, 120, true);
+	assert_int_equal(agent_timers_due(&t, T0 + 90200), AGENT_ACT_PUBLISH);
+}
+
+static void zero_lease_is_a_failure(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	agent_timers_lease_granted(&t, T0 + 300, 0, 0);
+	assert_true(t.publish_at == T0 + 1300);
+	agent_timers_llq_established(&t, T0 + 300, 0);
+	assert_false(t.llq_up);
+	agent_timers_mapping_granted(&t, T0 + 300, 0, false);
+	assert_true(t.map_at == T0 + 5300);
+}
+
+static void stop_clears_everything(void **state)
+{
+	struct agent_timers t;
+
+	started(&t);
+	agent_timers_stop(&t);
+	assert_true(agent_timers_next(&t) == AGENT_NEVER);
+	assert_int_equal(agent_timers_due(&t, UINT64_MAX - 1), AGENT_ACT_NONE);
+}
+
+static void backoff_function(void **state)
+{
+	assert_true(agent_backoff_ms(1000, 300000, 0) == 1000);
+	assert_true(agent_backoff_ms(1000, 300000, 8) == 256000);
+	assert_true(agent_backoff_ms(1000, 300000, 9) == 300000);
+	assert_true(agent_backoff_ms(1000, 300000, UINT32_MAX) == 300000);
+	assert_true(agent_backoff_ms(UINT32_MAX, UINT32_MAX, 40) == UINT32_MAX);
+}
+
+/* ---- peers ---- */
+
+static void keepalive_every_20s_behind_nat(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	assert_true(agent_peer_want_connect(&p, T0));
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_CONNECTING);
+	assert_false(agent_peer_want_connect(&p, T0 + 10));	/* one handshake at a time */
+	agent_peer_handshake_done(&p, T0 + 50);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UP);
+	/* not behind a NAT: no keepalives, only the idle teardown */
+	assert_true(agent_peer_next(&p) == T0 + 50 + 180000);
+	agent_peer_set_nat(&p, true);
+	assert_true(agent_peer_next(&p) == T0 + 50 + 20000);
+	assert_int_equal(agent_peer_due(&p, T0 + 50 + 19999), AGENT_PEER_NONE);
+	assert_int_equal(agent_peer_due(&p, T0 + 50 + 20000), AGENT_PEER_KEEPALIVE);
+	assert_int_equal(agent_peer_due(&p, T0 + 50 + 20000), AGENT_PEER_NONE);
+	assert_true(agent_peer_next(&p) == T0 + 50 + 40000);
+	/* traffic sent pushes the keepalive back; traffic received does not */
+	agent_peer_data_sent(&p, T0 + 30000);
+	agent_peer_data_received(&p, T0 + 45000);
+	assert_true(agent_peer_next(&p) == T0 + 50000);
+	agent_peer_packet_sent(&p, T0 + 49000);
+	assert_true(agent_peer_next(&p) == T0 + 69000);
+}
+
+static void idle_teardown_and_on_demand(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	cfg.idle_ms = 60000;
+	agent_peer_timers_init(&p, &cfg, false);
+	agent_peer_set_nat(&p, true);
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_handshake_done(&p, T0 + 100);
+	agent_peer_data_received(&p, T0 + 5000);
+	/* keepalives are not traffic: the SA still goes idle 60 s after the last data */
+	for (uint64_t now = T0 + 100; ; ) {
+		now = agent_peer_next(&p);
+		if (now >= T0 + 5000 + 60000)
+			break;
+		assert_int_equal(agent_peer_due(&p, now), AGENT_PEER_KEEPALIVE);
+	}
+	assert_true(agent_peer_next(&p) == T0 + 65000);
+	assert_int_equal(agent_peer_due(&p, T0 + 64999), AGENT_PEER_NONE);
+	assert_int_equal(agent_peer_due(&p, T0 + 65000), AGENT_PEER_TEARDOWN);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+	/* the next packet brings it back on demand */
+	assert_true(agent_peer_want_connect(&p, T0 + 70000));
+
+	/* idle_ms = 0 keeps SAs forever */
+	cfg.idle_ms = 0;
+	agent_peer_timers_init(&p, &cfg, false);
+	agent_peer_handshake_done(&p, T0);
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+}
+
+static void unanswered_peer_backs_off(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+	static const uint32_t want[] = { 5000, 10000, 20000, 40000, 80000, 160000, 300000, 300000 };
+	uint64_t now = T0;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_true(agent_peer_want_connect(&p, now));
+		agent_peer_handshake_failed(&p, now);
+		assert_int_equal(agent_peer_state(&p), AGENT_PEER_UNREACHABLE);
+		/* packets for it during the back-off do not start handshakes */
+		assert_false(agent_peer_want_connect(&p, now + want[i] - 1));
+		now += want[i];
+	}
+	assert_true(agent_peer_want_connect(&p, now));
+	agent_peer_handshake_done(&p, now + 10);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UP);
+	agent_peer_sa_closed(&p, now + 20);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	assert_true(agent_peer_want_connect(&p, now + 20));
+	agent_peer_handshake_failed(&p, now + 30);
+	assert_true(p.retry_at == now + 30 + 5000);	/* the back-off starts over */
+}
+
+static void kept_peer_reconnects(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	cfg.idle_ms = 1000;
+	agent_peer_timers_init(&p, &cfg, true);
+	/* a kept peer is connected without waiting for a packet */
+	assert_true(agent_peer_next(&p) == 0);
+	assert_int_equal(agent_peer_due(&p, T0), AGENT_PEER_CONNECT);
+	assert_int_equal(agent_peer_due(&p, T0), AGENT_PEER_NONE);
+	agent_peer_handshake_failed(&p, T0 + 100);
+	assert_true(agent_peer_next(&p) == T0 + 5100);
+	assert_int_equal(agent_peer_due(&p, T0 + 5099), AGENT_PEER_NONE);
+	assert_int_equal(agent_peer_due(&p, T0 + 5100), AGENT_PEER_CONNECT);
+	agent_peer_handshake_done(&p, T0 + 5200);
+	/* never idle */
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+	assert_int_equal(agent_peer_due(&p, T0 + 999999), AGENT_PEER_NONE);
+	agent_peer_sa_closed(&p, T0 + 6000);
+	assert_int_equal(agent_peer_due(&p, T0 + 6000), AGENT_PEER_CONNECT);
+	/* made on-demand again: an idle SA is torn down */
+	agent_peer_handshake_done(&p, T0 + 6100);
+	agent_peer_set_keep(&p, false);
+	assert_int_equal(agent_peer_due(&p, T0 + 7100), AGENT_PEER_TEARDOWN);
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(publish_refresh_at_80_percent),
+		cmocka_unit_test(jitter_added_and_capped),
+		cmocka_unit_test(update_retry_backs_off_and_caps),
+		cmocka_unit_test(publish_waits_for_mapping_at_most_map_wait),
+		cmocka_unit_test(change_during_update_publishes_after_it),
+		cmocka_unit_test(network_change_during_update),
+		cmocka_unit_test(network_change_with_new_address_resets_llq),
+		cmocka_unit_test(llq_lost_polls_with_backoff_and_returns),
+		cmocka_unit_test(poll_interval_caps),
+		cmocka_unit_test(mapping_failure_and_public_network),
+		cmocka_unit_test(zero_lease_is_a_failure),
+		cmocka_unit_test(stop_clears_everything),
+		cmocka_unit_test(backoff_function),
+		cmocka_unit_test(keepalive_every_20s_behind_nat),
+		cmocka_unit_test(idle_teardown_and_on_demand),
+		cmocka_unit_test(unanswered_peer_backs_off),
+		cmocka_unit_test(kept_peer_reconnects),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
