@@ -19,8 +19,10 @@
 # up at once with the gateway's SPIs as the clients' inbound SPIs (Y sends
 # to them); Y sees native ESP from Nb; pings and TCP transfers both ways,
 # from X1 and X2 at the same time, each reaching the right client; ESP
-# with an unknown SPI to Nb is dropped and counted by the gateway; and when
-# the clients exit they free their bindings and de-register.
+# with an unknown SPI to Nb is dropped and counted by the gateway; X1's
+# short lease is extended; after a gateway restart both clients borrow Nb
+# again; when the clients exit they free their bindings and de-register;
+# with RSIP off at the gateway a client falls back to ESP in UDP.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
@@ -232,13 +234,31 @@ status_line "rsip binding" | grep "client 192.168.1.2:" | grep -q "expires in [1
 	nt_fail "X1's binding: $(status_line 'rsip binding')"
 nt_pass "X1 extended its 4 s binding before it lapsed"
 
+# ---- the gateway restarts: every binding is gone; the clients get new ones and their tunnels come back ----
+nt_stop "$GWD_PID"
+nt_bg natA gwd2 "$GWD" --wan wan0 --lan lan0 --state-dir "$STATE" --log-level debug --rsip-lease-min 2
+GWD_PID=$NT_LAST_PID
+for i in 1 2; do
+	in_log "x$i" "rsip: gateway 192.168.1.1: connection closed; peers use the ordinary path" 5 ||
+		nt_fail "X$i did not notice the restart"
+	nt_wait 15 sh -c '[ "$(grep -c "child SA up, .*native ESP through the RSIP gateway" "$0")" -ge 2 ]' \
+		"$NT_DIR/x$i.log" || nt_fail "X$i: no tunnel through RSIP after the restart: $(grep -v debug "$NT_DIR/x$i.log")"
+	nt_exec "x$i" ping -6 -c 2 -i 0.2 -W 3 fd00:9::1 >/dev/null || nt_fail "X$i cannot ping Y after the restart"
+done
+in_status "^rsip: public address $NB, 2 clients, 2 bindings" || nt_fail "after the restart: $(status)"
+nt_pass "gwd restarted: X1 and X2 went the ordinary way for a moment, then borrowed $NB again"
+
 # ---- the clients leave: bindings freed, registrations gone ----
+downs() { grep -c "peer x$1: IKE SA down: deleted by peer" "$NT_DIR/y.log" || true; }
+down1=$(downs 1) down2=$(downs 2)
 nt_stop "$PID_X1"
 nt_stop "$PID_X2"
 for i in 1 2; do
 	grep -q "rsip: binding 0x[0-9a-f]* freed" "$NT_DIR/x$i.log" || nt_fail "X$i did not free its binding: $(tail -n 5 "$NT_DIR/x$i.log")"
 	grep -q "rsip: de-registered from gateway 192.168.1.1" "$NT_DIR/x$i.log" || nt_fail "X$i did not de-register"
-	in_log y "peer x$i: IKE SA down" 5 || nt_fail "Y was not told x$i left"
+	eval "d=\$down$i"
+	nt_wait 5 sh -c '[ "$(grep -c "peer x$1: IKE SA down: deleted by peer" "$2")" -gt "$3" ]' sh "$i" "$NT_DIR/y.log" "$d" ||
+		nt_fail "Y was not told x$i left"
 done
 in_status "^rsip: public address $NB, 0 clients, 0 bindings" || nt_fail "bindings left: $(status)"
 status_line "rsip server" | grep -q ", 2 bindings granted, 2 freed, 0 expired\$" ||
@@ -247,7 +267,7 @@ nt_pass "X1 and X2 exited: FREE and DE-REGISTER sent, gwd holds no binding; Y's 
 
 # ---- no RSIP server: the agent falls back to ESP in UDP through the NAT ----
 nt_stop "$GWD_PID"
-nt_bg natA gwd2 "$GWD" --wan wan0 --lan lan0 --state-dir "$STATE" --no-rsip
+nt_bg natA gwd3 "$GWD" --wan wan0 --lan lan0 --state-dir "$STATE" --no-rsip
 in_status "^rsip: off" || nt_fail "gwd --no-rsip did not start"
 nt_bg x1 x1b "$D" -c "$NT_DIR/x1.conf"
 in_log x1b "rsip: gateway 192.168.1.1: connection failed; peers use the ordinary path for now" 5 ||
