@@ -658,6 +658,47 @@ static void test_cookie_bound_to_address(void **st)
 	ike_free(c);
 }
 
+/* A flood of IKE_SA_INIT requests: at most half_open_max half-open SAs, which expire. */
+static void test_half_open_limit(void **st)
+{
+	struct ike_conf conf = { .cookie_threshold = UINT32_MAX, .half_open_max = 4, .half_open_ms = 5000 };
+	struct ike *b = ike_new(&conf);
+	struct ike_addr baddr = addr4("198.51.100.7", 4500);
+	struct ike_peer_conf pc;
+	struct ike_event ev;
+	struct ike_stats s;
+
+	(void)st;
+	peer_conf(&pc, "x", "b.example.net", "*.example.net", (struct ike_addr){ 0 }, "fd00::b", "fd00::");
+	assert_int_equal(ike_peer_add(b, &pc, 0), 0);
+	for (int i = 0; i < 6; i++) {
+		struct ike *c = ike_new(NULL);
+		struct ike_addr caddr = addr4("203.0.113.9", (uint16_t)(4500 + i));
+		int err;
+
+		peer_conf(&pc, "b", "c.example.net", "b.example.net", baddr, "fd00::c", "fd00::b");
+		assert_int_equal(ike_peer_add(c, &pc, 0), 0);
+		assert_true(ike_connect(c, "b", 0) > 0);
+		assert_true(ike_poll(c, &ev));
+		err = ike_input(b, ev.send.data, ev.send.len, &baddr, &caddr, 0);
+		assert_int_equal(err, i < 4 ? 0 : -EBUSY);
+		ike_free(c);
+		while (ike_poll(b, &ev))
+			;
+	}
+	ike_stats_get(b, &s);
+	assert_int_equal(s.half_open, 4);
+	assert_int_equal(s.sas, 4);
+	assert_int_equal(ike_next_deadline(b), 5000);
+	ike_tick(b, 5000);
+	ike_stats_get(b, &s);
+	assert_int_equal(s.half_open, 0);
+	assert_int_equal(s.sas, 0);
+	/* nobody is told about SAs that never authenticated */
+	assert_false(ike_poll(b, &ev));
+	ike_free(b);
+}
+
 /* ---- retransmission, DPD ---- */
 
 static int drop_n;
@@ -1382,6 +1423,7 @@ int main(void)
 		cmocka_unit_test(test_ts_unacceptable),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_cookie_bound_to_address),
+		cmocka_unit_test(test_half_open_limit),
 		cmocka_unit_test(test_retransmit),
 		cmocka_unit_test(test_lost_response),
 		cmocka_unit_test(test_dpd_timeout),
