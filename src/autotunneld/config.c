@@ -27,6 +27,14 @@ static const struct conf_item items[] = {
 	  "first IKE retransmission after this (0: 500 ms), doubling (RFC 7296 §2.1)" },
 	{ "tunnel", "ike-retransmit-tries", CONF_INT, offsetof(struct atd_conf, ike_retransmit_tries), 0, 20,
 	  "IKE retransmissions before the peer is declared dead (0: 6)" },
+	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
+	  "native ESP (IP protocol 50, no UDP) to peers when IKE finds no NAT" },
+	{ "rsip", "gateway", CONF_STRING, offsetof(struct atd_conf, rsip_gateway), 0, 0,
+	  "borrow a public address from this RSIP gateway (RFC 3104): IPv4 address, or auto (the default gateway)" },
+	{ "rsip", "lease", CONF_INT, offsetof(struct atd_conf, rsip_lease), 0, 86400,
+	  "RSIP binding lease to ask for, seconds (0: the gateway's default)" },
+	{ "rsip", "spis", CONF_INT, offsetof(struct atd_conf, rsip_spis), 0, 8,
+	  "inbound SPIs to borrow for child SAs and their rekeys (0: 4)" },
 };
 
 static int peer_key(void *arg, const char *section, const char *key, const char *value,
@@ -271,6 +279,7 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	struct atd_ts ula, v4;
+	struct in_addr gw;
 
 	if (!c->ula || atd_ts_parse(c->ula, &ula) || ula.family != AF_INET6) {
 		snprintf(err, errlen, "[tunnel] ula: this host's IPv6 ULA is required (e.g. fd00:a::1)");
@@ -278,6 +287,10 @@ int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 	}
 	if (c->ipv4 && (atd_ts_parse(c->ipv4, &v4) || v4.family != AF_INET)) {
 		snprintf(err, errlen, "[tunnel] ipv4: '%s' is not an IPv4 address", c->ipv4);
+		return -EINVAL;
+	}
+	if (c->rsip_gateway && strcmp(c->rsip_gateway, "auto") && inet_pton(AF_INET, c->rsip_gateway, &gw) != 1) {
+		snprintf(err, errlen, "[rsip] gateway: '%s' is neither an IPv4 address nor auto", c->rsip_gateway);
 		return -EINVAL;
 	}
 	if (c->npeers == 0) {

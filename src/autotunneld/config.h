@@ -53,6 +53,9 @@ struct atd_conf {
 	char *log_level;
 	char *local_id;
 	int ike_retransmit_ms, ike_retransmit_tries;
+	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
+	char *rsip_gateway;		/* [rsip] gateway: an IPv4 address, "auto", or NULL (no RSIP) */
+	int rsip_lease, rsip_spis;
 	/* filled by the [peer NAME] callback */
 	struct atd_peer peers[ATD_MAX_PEERS];
 	int npeers;

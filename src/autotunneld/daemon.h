@@ -16,6 +16,7 @@ struct atd_rpeer {
 	struct event *keepalive;
 	struct event *retry;	/* re-arms on-demand setup after a failed attempt */
 	uint64_t need_sa_ms;	/* when packets last waited for an SA */
+	uint8_t rsip;		/* enum atd_rsip_mode: does its tunnel go through the RSIP gateway? */
 };
 
 struct atd {
@@ -26,6 +27,7 @@ struct atd {
 	struct atd_rpeer peers[ATD_MAX_PEERS];
 	int npeers;
 	struct ike_glue *ike;	/* NULL while no peer uses IKE */
+	struct atd_rsip *rsip;	/* the RSIP client (rsip_client.c), NULL without [rsip] */
 };
 
 /* peer.c: static peers */

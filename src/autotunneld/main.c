@@ -13,6 +13,7 @@
 
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/rsip_client.h"
 #include "common/log.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -94,6 +95,10 @@ int main(int argc, char **argv)
 		log_warnx("IKE: %s", strerror(-ret));
 		goto out;
 	}
+	if ((ret = atd_rsip_start(&d))) {
+		log_warnx("RSIP: %s", strerror(-ret));
+		goto out;
+	}
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));
 		goto out;
@@ -103,6 +108,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	atd_rsip_stop(&d);
 	atd_dp_log_stats(&d);
 	ike_glue_stop(d.ike);
 	atd_peers_stop(&d);
