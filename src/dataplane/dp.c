@@ -179,8 +179,8 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	dp->stop_fd = dp->event_fd = -1;
 	dp->esp_fd = dp->ipip_fd = -1;
 	pthread_mutex_init(&dp->evq_lock, NULL);
-	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) ||
-	    !(dp->table = calloc(1, sizeof(struct dp_table)))) {
+	atomic_store(&dp->table, calloc(1, sizeof(struct dp_table)));
+	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !atomic_load(&dp->table)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;

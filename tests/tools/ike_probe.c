@@ -62,6 +62,7 @@ static double now_ms_f(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+__attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -74,6 +75,7 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
+__attribute__((format(printf, 1, 2)))
 static void out(const char *fmt, ...)
 {
 	va_list ap;
