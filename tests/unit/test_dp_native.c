@@ -67,7 +67,7 @@ static void test_ip_hdr(void **st)
 	assert_int_equal(p[8], 64);
 	assert_int_equal(p[9], 50);
 	assert_int_equal(fold_inv(dp_native_csum(0, p, 20)), 0);	/* a correct header sums to 0xffff */
-	assert_int_equal(p[12] << 24 | p[13] << 16 | p[14] << 8 | p[15], (int)NB);
+	assert_true(((uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 | (uint32_t)p[14] << 8 | p[15]) == NB);
 	assert_int_equal(p[20], 0xee);	/* nothing written past the header */
 	/* bounds: the header alone must fit, and the packet within 65535 */
 	assert_int_equal(dp_native_ip_hdr(p, 19, DP_IPPROTO_ESP, NB, Y, 0, 0), -EMSGSIZE);
