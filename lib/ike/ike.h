@@ -184,7 +184,12 @@ struct ike_conf {
 enum ike_event_type {
 	IKE_EV_SEND = 1,	/**< send ev.send.data to ev.send.remote from ev.send.local */
 	IKE_EV_SA_UP,		/**< a tunnel's IKE SA is authenticated and established */
-	IKE_EV_SA_DOWN,		/**< a tunnel's IKE SA is gone; its child SAs were reported down first */
+	/**
+	 * A tunnel's IKE SA is gone; its child SAs were reported down first.
+	 * Also reported for a failed attempt the daemon never saw come up
+	 * (e.g. a peer that failed authentication: reason IKE_DOWN_AUTH_FAILED).
+	 */
+	IKE_EV_SA_DOWN,
 	IKE_EV_CHILD_UP,	/**< install a child SA in the data plane */
 	IKE_EV_CHILD_DOWN,	/**< remove a child SA from the data plane */
 	IKE_EV_MOVED,		/**< the tunnel's outer addresses changed (MOBIKE or NAT): move its child SAs */
@@ -210,6 +215,12 @@ struct ike_child_info {
 	uint8_t key_out[32], salt_out[4];	/**< encrypt what we send */
 	struct ike_ts ts_local, ts_remote;	/**< the negotiated (narrowed) selectors */
 	uint32_t replaces;		/**< rekey: spi_in of the child SA this one replaces, else 0 */
+	/**
+	 * We answered the peer's rekey: the peer installs this SA only when our
+	 * answer reaches it, so keep sending on the SA it replaces until ESP
+	 * arrives on this one or the old one goes down (RFC 7296 §2.8).
+	 */
+	bool send_deferred;
 };
 
 /** A tunnel's state, for events and ike_sa_get(). */
@@ -245,6 +256,8 @@ struct ike_event {
 		struct {
 			enum ike_down_reason reason;
 			uint16_t notify;	/**< the IKE notify error involved, or 0 */
+			/** the identity the peer claimed (for logs), possibly unauthenticated */
+			char remote_id[IKE_MAX_ID + 1];
 		} down;
 		struct {
 			struct ike_child_info child;
@@ -333,6 +346,7 @@ int ike_local_moved(struct ike *ike, const struct ike_addr *old, const struct ik
 struct ike_stats {
 	uint64_t rx, rx_dropped, rx_bad, rx_auth_failed, tx, retransmits;
 	uint64_t cookies_sent, sa_up, sa_down, child_up, child_down;
+	uint64_t ike_rekeys, child_rekeys, collisions, mobike_updates;
 	uint32_t half_open, sas;
 };
 void ike_stats_get(const struct ike *ike, struct ike_stats *out);

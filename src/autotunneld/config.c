@@ -23,6 +23,10 @@ static const struct conf_item items[] = {
 	{ "tunnel", "no-offload", CONF_BOOL, offsetof(struct atd_conf, no_offload), 0, 0, "no TSO/GSO/GRO (for comparison)" },
 	{ "tunnel", "log-level", CONF_STRING, offsetof(struct atd_conf, log_level), 0, 0, "err, warn, info or debug" },
 	{ "tunnel", "local-id", CONF_STRING, offsetof(struct atd_conf, local_id), 0, 0, "default IKE identity (ID_FQDN)" },
+	{ "tunnel", "ike-retransmit-ms", CONF_INT, offsetof(struct atd_conf, ike_retransmit_ms), 0, 60000,
+	  "first IKE retransmission after this (0: 500 ms), doubling (RFC 7296 §2.1)" },
+	{ "tunnel", "ike-retransmit-tries", CONF_INT, offsetof(struct atd_conf, ike_retransmit_tries), 0, 20,
+	  "IKE retransmissions before the peer is declared dead (0: 6)" },
 };
 
 static int peer_key(void *arg, const char *section, const char *key, const char *value,
@@ -211,6 +215,14 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 			return -EINVAL;
 		}
 		p->keepalive_s = (int)v;
+	} else if (!strcmp(key, "rekey") || !strcmp(key, "ike-rekey") || !strcmp(key, "dpd")) {
+		uint32_t v;
+
+		if (parse_u32(value, &v) || v > 86400 * 7) {
+			snprintf(err, errlen, "%s: seconds expected (0: the default)", key);
+			return -EINVAL;
+		}
+		*(key[0] == 'r' ? &p->rekey_s : key[0] == 'i' ? &p->ike_rekey_s : &p->dpd_s) = (int)v;
 	} else if (!strcmp(key, "connect")) {
 		if (parse_bool(value, &p->connect)) {
 			snprintf(err, errlen, "connect: yes or no expected");

@@ -31,6 +31,7 @@ struct atd_peer {
 	struct atd_ts local_ts[2], remote_ts[2];
 	int n_local_ts, n_remote_ts;
 	int keepalive_s;		/* NAT keepalive interval; 0 = off */
+	int rekey_s, ike_rekey_s, dpd_s;	/* IKE timers; 0 = lib/ike's defaults */
 	bool connect;			/* bring the tunnel up at start (else on demand) */
 	/* manual keying, as `ip xfrm state` does it */
 	bool manual;
@@ -51,6 +52,7 @@ struct atd_conf {
 	bool no_offload;
 	char *log_level;
 	char *local_id;
+	int ike_retransmit_ms, ike_retransmit_tries;
 	/* filled by the [peer NAME] callback */
 	struct atd_peer peers[ATD_MAX_PEERS];
 	int npeers;

@@ -14,6 +14,7 @@ struct atd_rpeer {
 	struct atd_peer *conf;	/* borrowed from atd.conf */
 	int dp_id;		/* the data plane's index */
 	struct event *keepalive;
+	struct event *retry;	/* re-arms on-demand setup after a failed attempt */
 	uint64_t need_sa_ms;	/* when packets last waited for an SA */
 };
 
@@ -31,6 +32,7 @@ struct atd {
 int atd_peers_start(struct atd *d);
 void atd_peers_stop(struct atd *d);
 struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id);
+void atd_peer_retry_later(struct atd_rpeer *rp);
 
 /* dpglue.c: events from the data plane */
 int atd_dp_start(struct atd *d, char *err, size_t errlen);

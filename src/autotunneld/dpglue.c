@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/ikeglue.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -22,16 +23,20 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		if (!rp)
 			break;
 		rp->need_sa_ms = clock_now_ms();
+		if (dp_peer_flush_held(d->dp, ev->peer))
+			break;	/* the SA arrived meanwhile */
 		if (rp->conf->manual)
 			log_warnx("peer %s: packets wait for an SA, but the manual SA is gone", rp->conf->name);
 		else
-			log_info("peer %s: no SA yet; packets are held (tunnel on demand, IKE not available in this build)",
-				 rp->conf->name);
+			ike_glue_need_sa(d->ike, rp);
 		break;
 	case DP_EV_IKE:
-		inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
-		log_debug("IKE message of %zu bytes from %s:%u (no IKE in this build; dropped)", ev->len, a,
-			  ntohs(ev->from.sin_port));
+		if (d->ike) {
+			ike_glue_input(d->ike, ev->data, ev->len, &ev->from, ev->local_port);
+		} else {
+			inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
+			log_debug("IKE message from %s:%u, but no peer uses IKE; dropped", a, ntohs(ev->from.sin_port));
+		}
 		break;
 	case DP_EV_ROAMED:
 		if (!rp)
@@ -43,8 +48,11 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 			log_warnx("peer %s: could not move", rp->conf->name);
 		break;
 	case DP_EV_REKEY:
-		log_warnx("peer %s: SA 0x%08x nears the end of its sequence numbers%s", rp ? rp->conf->name : "?",
-			  ev->spi, rp && rp->conf->manual ? "; a manual SA must be rekeyed by hand" : "");
+		if (rp && !rp->conf->manual)
+			ike_glue_rekey(d->ike, ev->spi);
+		else
+			log_warnx("peer %s: SA 0x%08x nears the end of its sequence numbers; a manual SA must be rekeyed by hand",
+				  rp ? rp->conf->name : "?", ev->spi);
 		break;
 	case DP_EV_AUTH_FAILED:
 		break;

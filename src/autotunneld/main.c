@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/ikeglue.h"
 #include "common/log.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -84,6 +85,10 @@ int main(int argc, char **argv)
 	}
 	if (atd_peers_start(&d))
 		goto out;
+	if ((ret = ike_glue_start(&d, &d.ike))) {
+		log_warnx("IKE: %s", strerror(-ret));
+		goto out;
+	}
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));
 		goto out;
@@ -94,6 +99,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	atd_dp_log_stats(&d);
+	ike_glue_stop(d.ike);
 	atd_peers_stop(&d);
 	atd_dp_stop(&d);
 	for (int i = 0; i < 4; i++)

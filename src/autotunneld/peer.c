@@ -24,6 +24,22 @@ static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("peer %s: keepalive: %s", rp->conf->name, strerror(errno));
 }
 
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_rpeer *rp = arg;
+
+	(void)fd, (void)what;
+	dp_peer_need_reset(rp->d->dp, rp->dp_id);
+}
+
+void atd_peer_retry_later(struct atd_rpeer *rp)
+{
+	/* a peer that does not answer is retried when packets ask, at most every 5 s, not in a loop */
+	struct timeval tv = { 5, 0 };
+
+	evtimer_add(rp->retry, &tv);
+}
+
 struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id)
 {
 	for (int i = 0; i < d->npeers; i++)
@@ -81,6 +97,8 @@ int atd_peers_start(struct atd *d)
 		rp->d = d;
 		rp->dp_id = ret;
 		d->npeers++;
+		if (!(rp->retry = evtimer_new(d->base, retry_cb, rp)))
+			return -ENOMEM;
 		if (p->manual && (ret = install_manual(d, rp)))
 			return ret;
 		if (p->keepalive_s > 0) {
@@ -96,8 +114,11 @@ int atd_peers_start(struct atd *d)
 
 void atd_peers_stop(struct atd *d)
 {
-	for (int i = 0; i < d->npeers; i++)
+	for (int i = 0; i < d->npeers; i++) {
 		if (d->peers[i].keepalive)
 			event_free(d->peers[i].keepalive);
+		if (d->peers[i].retry)
+			event_free(d->peers[i].retry);
+	}
 	d->npeers = 0;
 }

@@ -119,7 +119,8 @@ static void table_publish(struct dp *dp, struct dp_table *nt, struct dp_sa *reti
 	struct dp_table *old;
 
 	table_index(dp, nt);
-	old = atomic_exchange_explicit(&dp->table, nt, memory_order_acq_rel);
+	/* seq_cst pairs with the workers' epoch increment: either a worker sees nt, or we see it inside */
+	old = atomic_exchange_explicit(&dp->table, nt, memory_order_seq_cst);
 	synchronize(dp);
 	free(old);
 	sa_free(retired);
@@ -347,6 +348,22 @@ int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote
 	table_publish(dp, nt, NULL);
 	atomic_store(&dp->peers[peer]->roam_reported, false);
 	return 0;
+}
+
+bool dp_peer_flush_held(struct dp *dp, int peer)
+{
+	struct dp_table *t = atomic_load(&dp->table);
+
+	if (peer < 0 || peer >= dp->npeers || !t->peer[peer].out)
+		return false;
+	dp_worker_flush_pending(&dp->ctl, t, peer);
+	return true;
+}
+
+void dp_peer_need_reset(struct dp *dp, int peer)
+{
+	if (peer >= 0 && peer < dp->npeers)
+		atomic_store(&dp->peers[peer]->need_reported, false);
 }
 
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out)

@@ -107,6 +107,17 @@ const char *dp_peer_name(const struct dp *dp, int peer);
 int dp_peer_find(const struct dp *dp, const char *name);
 /** Move peer @p peer to a new outer address. */
 int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote);
+/**
+ * Let packets for @p peer report DP_EV_NEED_SA again (after an attempt to
+ * bring the tunnel up failed). Until then the data plane reports once.
+ */
+void dp_peer_need_reset(struct dp *dp, int peer);
+/**
+ * If @p peer has an SA, send the packets it holds (a packet may have been
+ * held by a worker that still saw the table before the SA): returns true.
+ * False if it has none (then the caller should bring a tunnel up).
+ */
+bool dp_peer_flush_held(struct dp *dp, int peer);
 /** The peer's outer address (sin_family 0 if unknown). */
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
 

@@ -589,7 +589,7 @@ void *dp_worker_main(void *arg)
 			break;
 		/* enter the batch: from here until the epoch is even again, t stays alive */
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
-		t = atomic_load_explicit(&dp->table, memory_order_acquire);
+		t = atomic_load_explicit(&dp->table, memory_order_seq_cst);
 		if (pfd[1].revents & POLLIN)
 			udp_batch(w, t);
 		if (pfd[0].revents & POLLIN)

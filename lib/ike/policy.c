@@ -1,0 +1,432 @@
+/*
+ * What we propose and what we accept: SA proposals for the IKE SA and for
+ * ESP child SAs (RFC 7296 §§2.7, 3.3), traffic selector narrowing (§2.9).
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "ike/ike_int.h"
+
+static const uint16_t all_groups[] = { IKE_DH_CURVE25519, IKE_DH_ECP256, IKE_DH_MODP2048 };
+
+bool group_allowed(const struct ike_peer *p, uint16_t g)
+{
+	if (!p)
+		return g == IKE_DH_CURVE25519 || g == IKE_DH_ECP256 || g == IKE_DH_MODP2048;
+	for (unsigned i = 0; i < p->ndh; i++)
+		if (p->dh[i] == g)
+			return true;
+	return false;
+}
+
+void pol_union(const struct ike *ike, struct ike_peer *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (const struct ike_peer *p = ike->peers; p; p = p->next) {
+		for (unsigned i = 0; i < p->ndh; i++)
+			if (!group_allowed(u, p->dh[i]) && u->ndh < 4)
+				u->dh[u->ndh++] = p->dh[i];
+		u->prf_algs |= p->prf_algs;
+		u->encr_algs |= p->encr_algs;
+		u->esp_algs |= p->esp_algs;
+	}
+	if (!ike->peers) {
+		for (unsigned i = 0; i < 3; i++)
+			u->dh[i] = all_groups[i];
+		u->ndh = 3;
+		u->prf_algs = IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
+		u->encr_algs = IKE_ENCR_AES256GCM16;
+	}
+}
+
+static unsigned prf_mask(const struct ike_peer *p)
+{
+	return p ? p->prf_algs : (IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512);
+}
+
+static unsigned encr_mask(const struct ike_peer *p)
+{
+	return p ? p->encr_algs : (IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256);
+}
+
+static bool prf_ok(unsigned mask, uint16_t id)
+{
+	return (id == IKE_PRF_ID_HMAC_SHA2_256 && (mask & IKE_PRF_HMAC_SHA256)) ||
+	       (id == IKE_PRF_ID_HMAC_SHA2_384 && (mask & IKE_PRF_HMAC_SHA384)) ||
+	       (id == IKE_PRF_ID_HMAC_SHA2_512 && (mask & IKE_PRF_HMAC_SHA512));
+}
+
+static void add_xf(struct ike_prop *p, uint8_t type, uint16_t id, uint16_t keylen)
+{
+	if (p->nxf < IKE_MAX_XF) {
+		p->xf[p->nxf++] = (struct ike_xf){ .type = type, .id = id, .keylen = keylen };
+		p->types |= (uint8_t)(1u << type);
+	}
+}
+
+static void add_groups(struct ike_prop *pr, const struct ike_peer *p, uint16_t first)
+{
+	add_xf(pr, IKE_XF_DH, first, 0);
+	if (p) {
+		for (unsigned i = 0; i < p->ndh; i++)
+			if (p->dh[i] != first)
+				add_xf(pr, IKE_XF_DH, p->dh[i], 0);
+	} else {
+		for (unsigned i = 0; i < 3; i++)
+			if (all_groups[i] != first)
+				add_xf(pr, IKE_XF_DH, all_groups[i], 0);
+	}
+}
+
+static void add_prfs(struct ike_prop *pr, unsigned mask, uint8_t type)
+{
+	static const uint16_t prf[] = { IKE_PRF_ID_HMAC_SHA2_256, IKE_PRF_ID_HMAC_SHA2_384, IKE_PRF_ID_HMAC_SHA2_512 };
+	static const uint16_t integ[] = { IKE_INTEG_ID_HMAC_SHA2_256_128, IKE_INTEG_ID_HMAC_SHA2_384_192,
+					  IKE_INTEG_ID_HMAC_SHA2_512_256 };
+
+	for (unsigned i = 0; i < 3; i++)
+		if (mask & (1u << i))
+			add_xf(pr, type, type == IKE_XF_PRF ? prf[i] : integ[i], 0);
+}
+
+size_t pol_ike_props(const struct ike_peer *p, uint16_t group_first, const uint8_t *spi, uint8_t spi_size,
+		     struct ike_prop *out)
+{
+	unsigned em = encr_mask(p), pm = prf_mask(p);
+	size_t n = 0;
+
+	/* AEAD and non-AEAD ciphers go in separate proposals (RFC 5282 §8) */
+	if (em & IKE_ENCR_AES256GCM16) {
+		struct ike_prop *pr = &out[n++];
+
+		memset(pr, 0, sizeof(*pr));
+		add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 256);
+		add_prfs(pr, pm, IKE_XF_PRF);
+		add_groups(pr, p, group_first);
+	}
+	if (em & IKE_ENCR_AES256CBC_SHA256) {
+		struct ike_prop *pr = &out[n++];
+
+		memset(pr, 0, sizeof(*pr));
+		add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 256);
+		add_prfs(pr, pm, IKE_XF_INTEG);
+		add_prfs(pr, pm, IKE_XF_PRF);
+		add_groups(pr, p, group_first);
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[i].num = (uint8_t)(i + 1);
+		out[i].proto = IKE_PROTO_IKE;
+		out[i].spi_size = spi_size;
+		if (spi_size)
+			memcpy(out[i].spi, spi, spi_size);
+	}
+	return n;
+}
+
+/* the first transform of @p type in @p p, or -1 */
+uint16_t prop_get(const struct ike_prop *p, uint8_t type, uint16_t *keylen)
+{
+	for (unsigned i = 0; i < p->nxf; i++)
+		if (p->xf[i].type == type) {
+			if (keylen)
+				*keylen = p->xf[i].keylen;
+			return p->xf[i].id;
+		}
+	return 0xffff;
+}
+
+static bool has_xf(const struct ike_prop *p, uint8_t type, uint16_t id)
+{
+	for (unsigned i = 0; i < p->nxf; i++)
+		if (p->xf[i].type == type && p->xf[i].id == id)
+			return true;
+	return false;
+}
+
+/*
+ * Choose encryption (and integrity) for the IKE SA from one proposal:
+ * AES-GCM wants no integrity transform (or NONE), AES-CBC a supported one.
+ */
+static bool pick_ike_encr(const struct ike_prop *pr, unsigned em, unsigned pm, uint16_t *encr, uint16_t *integ)
+{
+	for (unsigned i = 0; i < pr->nxf; i++) {
+		const struct ike_xf *x = &pr->xf[i];
+
+		if (x->type != IKE_XF_ENCR)
+			continue;
+		if (x->id == IKE_ENCR_ID_AES_GCM_16 && (em & IKE_ENCR_AES256GCM16) &&
+		    (!(pr->types & (1u << IKE_XF_INTEG)) || has_xf(pr, IKE_XF_INTEG, IKE_INTEG_ID_NONE))) {
+			*encr = x->id;
+			*integ = IKE_INTEG_ID_NONE;
+			return true;
+		}
+		if (x->id == IKE_ENCR_ID_AES_CBC && (em & IKE_ENCR_AES256CBC_SHA256)) {
+			for (unsigned j = 0; j < pr->nxf; j++) {
+				const struct ike_xf *y = &pr->xf[j];
+
+				if (y->type == IKE_XF_INTEG && y->id != IKE_INTEG_ID_NONE &&
+				    prf_ok(pm, (uint16_t)(y->id - IKE_INTEG_ID_HMAC_SHA2_256_128 + IKE_PRF_ID_HMAC_SHA2_256))) {
+					*encr = x->id;
+					*integ = y->id;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+int pol_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, uint16_t ke_group,
+		   bool rekey, struct ike_prop *chosen, uint16_t *want_group)
+{
+	unsigned em = encr_mask(p), pm = prf_mask(p);
+	int first_other = -1;
+	uint16_t other_group = 0;
+
+	for (unsigned i = 0; i < sa->n; i++) {
+		const struct ike_prop *pr = &sa->p[i];
+		uint16_t encr, integ, prf = 0, dh = 0;
+		const uint8_t need = (1u << IKE_XF_ENCR) | (1u << IKE_XF_PRF) | (1u << IKE_XF_DH);
+
+		if (pr->proto != IKE_PROTO_IKE || pr->unknown || pr->spi_size != (rekey ? 8 : 0))
+			continue;
+		if ((pr->types & need) != need || (pr->types & (1u << IKE_XF_ESN)))
+			continue;
+		if (!pick_ike_encr(pr, em, pm, &encr, &integ))
+			continue;
+		for (unsigned j = 0; j < pr->nxf && !prf; j++)
+			if (pr->xf[j].type == IKE_XF_PRF && prf_ok(pm, pr->xf[j].id))
+				prf = pr->xf[j].id;
+		if (!prf)
+			continue;
+		if (has_xf(pr, IKE_XF_DH, ke_group) && ke_group && group_allowed(p, ke_group)) {
+			dh = ke_group;
+		} else {
+			/* acceptable with another group: remember for INVALID_KE_PAYLOAD */
+			for (unsigned j = 0; j < pr->nxf && first_other < 0; j++)
+				if (pr->xf[j].type == IKE_XF_DH && pr->xf[j].id && group_allowed(p, pr->xf[j].id)) {
+					first_other = (int)i;
+					other_group = pr->xf[j].id;
+				}
+			continue;
+		}
+		memset(chosen, 0, sizeof(*chosen));
+		chosen->num = pr->num;
+		chosen->proto = IKE_PROTO_IKE;
+		chosen->spi_size = pr->spi_size;
+		memcpy(chosen->spi, pr->spi, pr->spi_size);
+		add_xf(chosen, IKE_XF_ENCR, encr, encr == IKE_ENCR_ID_CHACHA20_POLY1305 ? 0 : 256);
+		add_xf(chosen, IKE_XF_PRF, prf, 0);
+		if (integ)
+			add_xf(chosen, IKE_XF_INTEG, integ, 0);
+		add_xf(chosen, IKE_XF_DH, dh, 0);
+		return 0;
+	}
+	if (first_other >= 0) {
+		/* RFC 7296 §1.2: tell the initiator which group we want */
+		*want_group = other_group;
+		return -EAGAIN;
+	}
+	return -ENOENT;
+}
+
+static uint16_t esp_id(unsigned alg)
+{
+	return alg == IKE_ESP_CHACHA20POLY1305 ? IKE_ENCR_ID_CHACHA20_POLY1305 : IKE_ENCR_ID_AES_GCM_16;
+}
+
+static bool esp_ok(const struct ike_peer *p, uint16_t id, uint16_t keylen)
+{
+	return (id == IKE_ENCR_ID_AES_GCM_16 && keylen == 256 && (p->esp_algs & IKE_ESP_AES256GCM16)) ||
+	       (id == IKE_ENCR_ID_CHACHA20_POLY1305 && (p->esp_algs & IKE_ESP_CHACHA20POLY1305));
+}
+
+size_t pol_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out)
+{
+	struct ike_prop *pr = &out[0];
+
+	memset(pr, 0, sizeof(*pr));
+	pr->num = 1;
+	pr->proto = IKE_PROTO_ESP;
+	pr->spi_size = 4;
+	for (int i = 0; i < 4; i++)
+		pr->spi[i] = (uint8_t)(spi >> (24 - 8 * i));
+	for (unsigned a = IKE_ESP_AES256GCM16; a <= IKE_ESP_CHACHA20POLY1305; a <<= 1)
+		if (p->esp_algs & a)
+			add_xf(pr, IKE_XF_ENCR, esp_id(a), a == IKE_ESP_AES256GCM16 ? 256 : 0);
+	if (group)
+		add_xf(pr, IKE_XF_DH, group, 0);
+	if (p->esn)
+		add_xf(pr, IKE_XF_ESN, 1, 0);
+	add_xf(pr, IKE_XF_ESN, 0, 0);
+	return 1;
+}
+
+int pol_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_auth, uint16_t ke_group,
+		   bool have_ke, struct ike_prop *chosen, uint16_t *want_group)
+{
+	int first_other = -1;
+	uint16_t other_group = 0;
+
+	for (unsigned i = 0; i < sa->n; i++) {
+		const struct ike_prop *pr = &sa->p[i];
+		uint16_t encr = 0, keylen = 0, esn = 0xffff, dh = 0;
+		bool dh_listed = pr->types & (1u << IKE_XF_DH);
+
+		if (pr->proto != IKE_PROTO_ESP || pr->unknown || pr->spi_size != 4)
+			continue;
+		if (!(pr->types & (1u << IKE_XF_ENCR)))
+			continue;
+		/* AEAD only: an integrity algorithm other than NONE rules the proposal out */
+		if ((pr->types & (1u << IKE_XF_INTEG)) && !has_xf(pr, IKE_XF_INTEG, IKE_INTEG_ID_NONE))
+			continue;
+		for (unsigned j = 0; j < pr->nxf && !encr; j++)
+			if (pr->xf[j].type == IKE_XF_ENCR && esp_ok(p, pr->xf[j].id, pr->xf[j].keylen)) {
+				encr = pr->xf[j].id;
+				keylen = pr->xf[j].keylen;
+			}
+		if (!encr)
+			continue;
+		if (!(pr->types & (1u << IKE_XF_ESN))) {
+			esn = 0;	/* lenient: a missing ESN transform means 32-bit numbers */
+		} else {
+			for (unsigned j = 0; j < pr->nxf && esn == 0xffff; j++)
+				if (pr->xf[j].type == IKE_XF_ESN && (pr->xf[j].id == 0 || p->esn))
+					esn = pr->xf[j].id;
+			if (esn == 0xffff)
+				continue;
+		}
+		/* RFC 7296 §1.2: DH transforms in IKE_AUTH's SA payload are ignored */
+		if (!in_auth) {
+			if (have_ke) {
+				if (has_xf(pr, IKE_XF_DH, ke_group) && group_allowed(p, ke_group)) {
+					dh = ke_group;
+				} else {
+					for (unsigned j = 0; j < pr->nxf && first_other < 0; j++)
+						if (pr->xf[j].type == IKE_XF_DH && pr->xf[j].id &&
+						    group_allowed(p, pr->xf[j].id)) {
+							first_other = (int)i;
+							other_group = pr->xf[j].id;
+						}
+					continue;
+				}
+			} else if (dh_listed && !has_xf(pr, IKE_XF_DH, 0)) {
+				continue;	/* PFS demanded but no KE payload */
+			}
+		}
+		memset(chosen, 0, sizeof(*chosen));
+		chosen->num = pr->num;
+		chosen->proto = IKE_PROTO_ESP;
+		chosen->spi_size = 4;
+		memcpy(chosen->spi, pr->spi, 4);
+		add_xf(chosen, IKE_XF_ENCR, encr, keylen);
+		if (dh)
+			add_xf(chosen, IKE_XF_DH, dh, 0);
+		add_xf(chosen, IKE_XF_ESN, esn, 0);
+		return 0;
+	}
+	if (first_other >= 0) {
+		*want_group = other_group;
+		return -EAGAIN;
+	}
+	return -ENOENT;
+}
+
+int pol_check_reply(const struct ike_sapl *sa, const struct ike_prop *offered, size_t n,
+		    struct ike_prop *chosen)
+{
+	const struct ike_prop *r, *o = NULL;
+	unsigned types = 0;
+
+	/* RFC 7296 §3.3: the answer is exactly one proposal with one transform of each type */
+	if (sa->n != 1)
+		return -EBADMSG;
+	r = &sa->p[0];
+	for (size_t i = 0; i < n; i++)
+		if (offered[i].num == r->num)
+			o = &offered[i];
+	if (!o || r->unknown || r->proto != o->proto || r->spi_size != o->spi_size)
+		return -EBADMSG;
+	for (unsigned i = 0; i < r->nxf; i++) {
+		const struct ike_xf *x = &r->xf[i];
+		bool found = false;
+
+		if (types & (1u << x->type))
+			return -EBADMSG;
+		types |= 1u << x->type;
+		for (unsigned j = 0; j < o->nxf; j++)
+			if (o->xf[j].type == x->type && o->xf[j].id == x->id && o->xf[j].keylen == x->keylen)
+				found = true;
+		if (!found)
+			return -EBADMSG;
+	}
+	/* every transform type answered was kept (none unsupported), and every type offered answered */
+	if (types != r->types)
+		return -EBADMSG;
+	if ((o->types & ~(1u << IKE_XF_INTEG) & ~(1u << IKE_XF_DH)) & ~types)
+		return -EBADMSG;
+	if ((o->types & (1u << IKE_XF_DH)) && !(types & (1u << IKE_XF_DH)) && !has_xf(o, IKE_XF_DH, 0))
+		return -EBADMSG;
+	*chosen = *r;
+	return 0;
+}
+
+static size_t alen(uint16_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+int ts_narrow(const struct ike_tslist *theirs, const struct ike_ts *ours, struct ike_ts *out)
+{
+	for (unsigned i = 0; i < theirs->n; i++) {
+		const struct ike_ts *t = &theirs->ts[i];
+		struct ike_ts r = { .family = ours->family };
+		size_t n = alen(ours->family);
+
+		if (t->family != ours->family)
+			continue;
+		if (ours->proto && t->proto && ours->proto != t->proto)
+			continue;
+		r.proto = ours->proto ? ours->proto : t->proto;
+		r.port_lo = t->port_lo > ours->port_lo ? t->port_lo : ours->port_lo;
+		r.port_hi = t->port_hi < ours->port_hi ? t->port_hi : ours->port_hi;
+		if (r.port_lo > r.port_hi)
+			continue;
+		memcpy(r.start, memcmp(t->start, ours->start, n) > 0 ? t->start : ours->start, n);
+		memcpy(r.end, memcmp(t->end, ours->end, n) < 0 ? t->end : ours->end, n);
+		if (memcmp(r.start, r.end, n) > 0)
+			continue;
+		*out = r;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+bool ts_within(const struct ike_ts *in, const struct ike_ts *outer)
+{
+	size_t n = alen(outer->family);
+
+	return in->family == outer->family &&
+	       (outer->proto == 0 || outer->proto == in->proto) &&
+	       in->port_lo >= outer->port_lo && in->port_hi <= outer->port_hi &&
+	       in->port_lo <= in->port_hi &&
+	       memcmp(in->start, outer->start, n) >= 0 && memcmp(in->end, outer->end, n) <= 0 &&
+	       memcmp(in->start, in->end, n) <= 0;
+}
+
+bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->ip, b->ip, alen(a->family)) == 0;
+}
+
+int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}

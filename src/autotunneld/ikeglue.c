@@ -1,0 +1,422 @@
+/* src/autotunneld/ikeglue.c: lib/ike <-> sockets, timers and the data plane. */
+#include "autotunneld/ikeglue.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "autotunneld/daemon.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "ike/ike.h"
+
+struct ike_glue {
+	struct atd *d;
+	struct ike *ike;
+	int fd500;
+	struct event *ev500, *timer;
+};
+
+static void pump(struct ike_glue *g);
+
+/* An IPv4 socket address as lib/ike names it (no cast to the larger sockaddr types). */
+static void addr_from_sin(struct ike_addr *a, const struct sockaddr_in *sin)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	a->port = ntohs(sin->sin_port);
+	memcpy(a->ip, &sin->sin_addr, 4);
+}
+
+static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (a->family)
+		inet_ntop(a->family, a->ip, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u", ip, a->port);
+	return buf;
+}
+
+/*
+ * Our address towards @p remote (for NAT detection): what the routing table
+ * would pick. The last answer is kept for a second so a handshake does not
+ * pay a socket per message.
+ */
+static void local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
+{
+	static struct in_addr last_remote, last_local;
+	static uint64_t last_ms;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	uint64_t now = clock_now_ms();
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (last_ms && now - last_ms < 1000 && last_remote.s_addr == remote->sin_addr.s_addr) {
+		sin.sin_addr = last_local;
+	} else {
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			return;
+		if (connect(fd, (const struct sockaddr *)remote, sizeof(*remote)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&sin, &sl) < 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		last_remote = remote->sin_addr;
+		last_local = sin.sin_addr;
+		last_ms = now;
+	}
+	sin.sin_port = htons(port);
+	addr_from_sin(out, &sin);
+}
+
+static int read_psk(const char *path, uint8_t *psk, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	if (!fp)
+		return -errno;
+	n = fread(psk, 1, IKE_MAX_PSK, fp);
+	fclose(fp);
+	while (n && (psk[n - 1] == '\n' || psk[n - 1] == '\r'))
+		n--;
+	*len = n;
+	return n ? 0 : -EINVAL;
+}
+
+static void ts_from(const struct atd_peer *p, bool local, struct ike_ts *ts)
+{
+	const struct atd_ts *list = local ? p->local_ts : p->remote_ts;
+	int n = local ? p->n_local_ts : p->n_remote_ts, pick = 0;
+
+	/* one child SA per tunnel: the IPv6 selector when there is one (our ULAs), else IPv4 */
+	for (int i = 0; i < n; i++)
+		if (list[i].family == AF_INET6) {
+			pick = i;
+			break;
+		}
+	memset(ts, 0, sizeof(*ts));
+	ts->family = (uint16_t)list[pick].family;
+	ts->port_hi = 65535;
+	memcpy(ts->start, list[pick].addr, 16);
+	memcpy(ts->end, list[pick].addr, 16);
+}
+
+static void send_out(struct ike_glue *g, const struct ike_event *ev)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ike_addr_to_sockaddr(&ev->send.remote, &ss);
+
+	if (ev->send.remote.family != AF_INET || !sl)
+		return;
+	if (ev->send.local.port == 500 || (ev->send.remote.port == 500 && g->fd500 >= 0)) {
+		if (g->fd500 >= 0 && sendto(g->fd500, ev->send.data, ev->send.len, 0,
+					    (struct sockaddr *)&ss, sl) < 0)
+			log_debug("IKE send on port 500: %s", strerror(errno));
+		return;
+	}
+	if (dp_send_ike(g->d->dp, (const struct sockaddr_in *)&ss, ev->send.data, ev->send.len) < 0)
+		log_debug("IKE send on port %u: %s", g->d->conf.port ? g->d->conf.port : 4500, strerror(errno));
+}
+
+static struct atd_rpeer *rpeer(struct ike_glue *g, const char *name)
+{
+	for (int i = 0; i < g->d->npeers; i++)
+		if (!strcmp(g->d->peers[i].conf->name, name))
+			return &g->d->peers[i];
+	return NULL;
+}
+
+static void child_up(struct ike_glue *g, const struct ike_event *ev)
+{
+	const struct ike_child_info *c = &ev->child_up.child;
+	struct atd_rpeer *rp = rpeer(g, ev->peer);
+	struct dp_sa_conf sc = { .spi_in = c->spi_in, .spi_out = c->spi_out, .esn = c->esn };
+	struct sockaddr_storage ss;
+	char a[64];
+	int ret;
+
+	if (!rp)
+		return;
+	sc.cipher = c->alg == IKE_ESP_CHACHA20POLY1305 ? ESP_CIPHER_CHACHA20_POLY1305 : ESP_CIPHER_AES256_GCM16;
+	memcpy(sc.key_in, c->key_in, 32);
+	memcpy(sc.key_in + 32, c->salt_in, 4);
+	memcpy(sc.key_out, c->key_out, 32);
+	memcpy(sc.key_out + 32, c->salt_out, 4);
+	/*
+	 * ESP goes where IKE goes, always UDP-encapsulated (RFC 3948): we have
+	 * no raw ESP. A peer that started IKE on port 500 floats to 4500 (RFC
+	 * 7296 §2.23), and ESP-in-UDP lives there even if the IKE SA still
+	 * names 500; authenticated ESP from elsewhere moves the peer anyway.
+	 */
+	if (ike_addr_to_sockaddr(&ev->child_up.remote, &ss) && ev->child_up.remote.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		if (ntohs(sin->sin_port) == 500)
+			sin->sin_port = htons(4500);
+		dp_peer_set_remote(g->d->dp, rp->dp_id, sin);
+	}
+	ret = dp_sa_install(g->d->dp, rp->dp_id, &sc);
+	OPENSSL_cleanse(&sc, sizeof(sc));
+	if (ret) {
+		log_warnx("peer %s: installing child SA 0x%08x: %s", rp->conf->name, c->spi_in, strerror(-ret));
+		return;
+	}
+	log_info("peer %s: child SA up, %s, spi in 0x%08x out 0x%08x%s, via %s%s", rp->conf->name,
+		 ike_esp_alg_name(c->alg), c->spi_in, c->spi_out, c->esn ? ", ESN" : "",
+		 addr_str(&ev->child_up.remote, a, sizeof(a)), c->replaces ? " (rekeyed)" : "");
+}
+
+static void handle(struct ike_glue *g, const struct ike_event *ev)
+{
+	struct atd_rpeer *rp = ev->peer[0] ? rpeer(g, ev->peer) : NULL;
+	struct sockaddr_storage ss;
+	char a[64], b[64];
+
+	switch (ev->type) {
+	case IKE_EV_SEND:
+		send_out(g, ev);
+		break;
+	case IKE_EV_SA_UP:
+		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
+			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
+			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
+		break;
+	case IKE_EV_SA_DOWN:
+		if (ev->down.reason == IKE_DOWN_AUTH_FAILED) {
+			const char *n = ev->down.notify ? ike_notify_name(ev->down.notify) : NULL;
+
+			log_warnx("peer %s: IKE authentication failed%s%s%s: wrong pre-shared key or identity",
+				  ev->peer, n ? " (" : "", n ? n : "", n ? ")" : "");
+		} else {
+			log_info("peer %s: IKE SA down: %s", ev->peer, ike_down_reason_name(ev->down.reason));
+		}
+		if (rp)
+			atd_peer_retry_later(rp);
+		break;
+	case IKE_EV_CHILD_UP:
+		child_up(g, ev);
+		break;
+	case IKE_EV_CHILD_DOWN:
+		if (dp_sa_remove(g->d->dp, ev->child_down.spi_in) == 0)
+			log_info("peer %s: child SA 0x%08x down", ev->peer, ev->child_down.spi_in);
+		break;
+	case IKE_EV_MOVED:
+		log_info("peer %s moved: local %s remote %s", ev->peer, addr_str(&ev->up.local, a, sizeof(a)),
+			 addr_str(&ev->up.remote, b, sizeof(b)));
+		if (rp && ev->up.remote.family == AF_INET && ike_addr_to_sockaddr(&ev->up.remote, &ss))
+			dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
+		break;
+	}
+}
+
+/*
+ * Drain lib/ike's events. Messages are sent after the other events of the
+ * batch: a responder must install its child SA before its IKE_AUTH answer
+ * leaves, or the initiator's first (held) ESP packet overtakes the install.
+ */
+static void pump(struct ike_glue *g)
+{
+	static struct ike_event ev;
+	static struct { struct ike_event ev; uint8_t data[DP_IKE_MAX]; } later[8];
+	int nlater = 0;
+	uint64_t next, now;
+
+	for (int i = 0; i < 10000 && ike_poll(g->ike, &ev); i++) {
+		if (ev.type == IKE_EV_SEND && nlater < 8 && ev.send.len <= DP_IKE_MAX) {
+			later[nlater].ev = ev;
+			memcpy(later[nlater].data, ev.send.data, ev.send.len);
+			later[nlater].ev.send.data = later[nlater].data;
+			nlater++;
+			continue;
+		}
+		handle(g, &ev);
+	}
+	for (int i = 0; i < nlater; i++)
+		handle(g, &later[i].ev);
+	next = ike_next_deadline(g->ike);
+	if (next != UINT64_MAX) {
+		struct timeval tv;
+
+		now = clock_now_ms();
+		next = next > now ? next - now : 0;
+		tv.tv_sec = (time_t)(next / 1000);
+		tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+		evtimer_add(g->timer, &tv);
+	}
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct ike_glue *g = arg;
+
+	(void)fd, (void)what;
+	ike_tick(g->ike, clock_now_ms());
+	pump(g);
+}
+
+void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+		    uint16_t local_port)
+{
+	struct ike_addr local, remote;
+	int ret;
+
+	if (!g)
+		return;
+	local_towards(from, local_port, &local);
+	addr_from_sin(&remote, from);
+	ret = ike_input(g->ike, msg, len, &local, &remote, clock_now_ms());
+	if (ret && ret != -EAGAIN)
+		log_debug("IKE message of %zu bytes dropped: %s", len, strerror(-ret));
+	pump(g);
+}
+
+static void on_500(evutil_socket_t fd, short what, void *arg)
+{
+	struct ike_glue *g = arg;
+	static uint8_t buf[65536];
+
+	(void)what;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			break;
+		if (from.sin_family == AF_INET)
+			ike_glue_input(g, buf, (size_t)n, &from, 500);
+	}
+}
+
+void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp)
+{
+	int ret;
+
+	if (!g)
+		return;
+	ret = ike_connect(g->ike, rp->conf->name, clock_now_ms());
+	if (ret > 0)
+		log_info("peer %s: packets waiting, starting IKE (tunnel on demand)", rp->conf->name);
+	else if (ret != -EALREADY)
+		log_warnx("peer %s: cannot start IKE: %s", rp->conf->name, strerror(-ret));
+	pump(g);
+}
+
+void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in)
+{
+	if (!g)
+		return;
+	if (ike_child_rekey(g->ike, spi_in, clock_now_ms()) == 0)
+		log_info("child SA 0x%08x: rekeying (sequence numbers running out)", spi_in);
+	pump(g);
+}
+
+int ike_glue_start(struct atd *d, struct ike_glue **out)
+{
+	struct ike_glue *g;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(500) };
+	bool any = false;
+	uint64_t now = clock_now_ms();
+	int one = 1;
+
+	*out = NULL;
+	for (int i = 0; i < d->npeers; i++)
+		any |= !d->peers[i].conf->manual;
+	if (!any)
+		return 0;
+	struct ike_conf ic = {
+		.retransmit_ms = (uint32_t)d->conf.ike_retransmit_ms,
+		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,
+	};
+
+	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(&ic))) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->d = d;
+	g->timer = evtimer_new(d->base, on_timer, g);
+	/* port 500 for interop with peers that start there; ours start on 4500 */
+	g->fd500 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (g->fd500 >= 0) {
+		setsockopt(g->fd500, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(g->fd500, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+			log_warn("UDP port 500 (IKE from peers that start there)");
+			close(g->fd500);
+			g->fd500 = -1;
+		} else {
+			g->ev500 = event_new(d->base, g->fd500, EV_READ | EV_PERSIST, on_500, g);
+			event_add(g->ev500, NULL);
+		}
+	}
+	for (int i = 0; i < d->npeers; i++) {
+		struct atd_peer *p = d->peers[i].conf;
+		struct ike_peer_conf pc = { .name = p->name };
+		uint8_t psk[IKE_MAX_PSK];
+		size_t psklen = 0;
+		int ret;
+
+		if (p->manual)
+			continue;
+		if ((ret = read_psk(p->psk_file, psk, &psklen))) {
+			log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
+				  ret == -EINVAL ? "empty" : strerror(-ret));
+			ike_glue_stop(g);
+			return ret;
+		}
+		pc.local_id = p->local_id ? p->local_id : d->conf.local_id;
+		pc.remote_id = p->remote_id;
+		pc.psk = psk;
+		pc.psk_len = psklen;
+		pc.child_lifetime_s = (uint32_t)p->rekey_s;
+		pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
+		pc.dpd_s = (uint32_t)p->dpd_s;
+		if (p->has_remote) {
+			addr_from_sin(&pc.remote, &p->remote);
+			local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);
+		}
+		ts_from(p, true, &pc.local_ts);
+		ts_from(p, false, &pc.remote_ts);
+		ret = ike_peer_add(g->ike, &pc, now);
+		OPENSSL_cleanse(psk, sizeof(psk));
+		if (ret) {
+			log_warnx("peer %s: IKE configuration refused: %s", p->name, strerror(-ret));
+			ike_glue_stop(g);
+			return ret;
+		}
+	}
+	*out = g;
+	for (int i = 0; i < d->npeers; i++) {
+		struct atd_rpeer *rp = &d->peers[i];
+
+		if (!rp->conf->manual && rp->conf->connect && rp->conf->has_remote &&
+		    ike_connect(g->ike, rp->conf->name, now) > 0)
+			log_info("peer %s: starting IKE", rp->conf->name);
+	}
+	pump(g);
+	return 0;
+}
+
+void ike_glue_stop(struct ike_glue *g)
+{
+	if (!g)
+		return;
+	if (g->ev500)
+		event_free(g->ev500);
+	if (g->timer)
+		event_free(g->timer);
+	if (g->fd500 >= 0)
+		close(g->fd500);
+	ike_free(g->ike);
+	free(g);
+}

@@ -1,0 +1,29 @@
+/*
+ * src/autotunneld/ikeglue: lib/ike driven by the daemon: IKE messages from
+ * UDP 4500 (after the non-ESP marker, through the data plane) and UDP 500,
+ * its outputs sent, established child SAs installed in the data plane,
+ * tunnels started on demand when packets wait for an SA.
+ */
+#ifndef AT_AUTOTUNNELD_IKEGLUE_H
+#define AT_AUTOTUNNELD_IKEGLUE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct atd;
+struct atd_rpeer;
+struct ike_glue;
+
+/** Start IKE for the peers that use it (none: *out stays NULL, returns 0). */
+int ike_glue_start(struct atd *d, struct ike_glue **out);
+void ike_glue_stop(struct ike_glue *g);
+/** An IKE message arrived on the data plane's port (marker removed). */
+void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+		    uint16_t local_port);
+/** Packets wait for an SA to @p rp: bring the tunnel up. */
+void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp);
+/** SA @p spi_in nears the end of its sequence numbers: rekey it. */
+void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in);
+
+#endif

@@ -1,0 +1,138 @@
+#!/bin/sh
+# Our whole stack (lib/ike + the ESP data plane) against strongSwan's charon
+# with kernel-libipsec (user-space ESP, since this kernel has none), PSK,
+# forced UDP encapsulation: we initiate with AES-256-GCM, strongSwan
+# initiates with ChaCha20-Poly1305; ping6 and a TCP transfer each time.
+. "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
+nt_setup
+
+D=$AT_BUILD/src/autotunneld/autotunneld
+CHARON=/usr/lib/ipsec/charon
+[ -x "$D" ] || nt_fail "no $D (build first)"
+if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
+	echo "SKIP: strongSwan charon/swanctl not installed"
+	exit 77
+fi
+if ! ls /usr/lib/ipsec/plugins/libstrongswan-gcm.so /usr/lib/ipsec/plugins/libstrongswan-openssl.so >/dev/null 2>&1; then
+	echo "SKIP: strongSwan without AES-GCM (libstrongswan-standard-plugins)"
+	exit 77
+fi
+
+nt_add_ns a
+nt_add_ns b
+nt_link a eth0 b eth0
+ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
+ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+nt_exec b ip addr add fd00:b::1/128 dev lo
+openssl rand -hex 32 > "$NT_DIR/psk"
+
+cat > "$NT_DIR/ss.conf" <<SSC
+charon {
+	load_modular = yes
+	install_routes = yes
+	retransmit_tries = 3
+	plugins {
+		include /etc/strongswan.d/charon/*.conf
+		kernel-libipsec { load = yes }
+		vici { socket = unix://$NT_DIR/charon.vici }
+	}
+	filelog { log { path = $NT_DIR/charon.log
+		default = 1
+		ike = 2 } }
+}
+SSC
+swanctl_conf() {	# ESP_PROPOSAL START_ACTION
+	cat > "$NT_DIR/swanctl.conf" <<SWC
+connections {
+	ours {
+		version = 2
+		local_addrs = 192.0.2.2
+		remote_addrs = 192.0.2.1
+		encap = yes
+		proposals = aes256gcm16-prfsha256-x25519, aes256gcm16-prfsha256-ecp256
+		local { auth = psk
+			id = b.alice.members.example.net }
+		remote { auth = psk
+			id = a.alice.members.example.net }
+		children {
+			ours {
+				local_ts = fd00:b::1/128
+				remote_ts = fd00:a::1/128
+				esp_proposals = $1
+				start_action = $2
+			}
+		}
+	}
+}
+secrets { ike-ours { id-1 = a.alice.members.example.net
+	id-2 = b.alice.members.example.net
+	secret = "$(cat "$NT_DIR/psk")" } }
+SWC
+}
+sw() { STRONGSWAN_CONF="$NT_DIR/ss.conf" swanctl "$@" --uri "unix://$NT_DIR/charon.vici"; }
+
+cat > "$NT_DIR/a.conf" <<CONF
+[tunnel]
+ula = fd00:a::1
+workers = 2
+local-id = a.alice.members.example.net
+
+[peer b]
+remote = 192.0.2.2:4500
+remote-id = b.alice.members.example.net
+psk-file = $NT_DIR/psk
+remote-ts = fd00:b::1/128
+connect = no
+CONF
+
+start_charon() {
+	rm -f "$NT_DIR/charon.vici"
+	# a private /run for charon's pid file; its control socket is in NT_DIR
+	nt_bg b charon env STRONGSWAN_CONF="$NT_DIR/ss.conf" \
+		unshare -m sh -c "mount -t tmpfs none /run && exec $CHARON"
+	PID_C=$NT_LAST_PID
+	nt_wait 10 test -S "$NT_DIR/charon.vici" || nt_fail "charon did not start"
+	nt_wait 5 sw --stats >/dev/null 2>&1 || nt_fail "charon does not answer on its socket"
+	sw --load-all --file "$NT_DIR/swanctl.conf" >"$NT_DIR/load.out" 2>&1 || nt_fail "swanctl --load-all: $(cat "$NT_DIR/load.out")"
+}
+
+traffic() {	# traffic LABEL
+	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$1: ping6 fd00:b::1 failed"
+	head -c 5000000 /dev/urandom > "$NT_DIR/blob"
+	rm -f "$NT_DIR/blob.recv"
+	nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
+	SINK=$NT_LAST_PID
+	nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
+	timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
+		nt_fail "$1: TCP transfer failed"
+	nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "$1: received data differs"
+	nt_stop "$SINK"
+}
+
+# 1. we initiate (on demand, from the first packet), AES-256-GCM
+swanctl_conf aes256gcm16 none
+start_charon
+nt_bg a da "$D" -c "$NT_DIR/a.conf"
+PID_A=$NT_LAST_PID
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da.log" || nt_fail "autotunneld did not come up"
+nt_exec a ping -6 -c 1 -W 5 fd00:b::1 >/dev/null || true	# starts IKE
+nt_wait 10 grep -q "peer b: child SA up, aes256gcm16" "$NT_DIR/da.log" || nt_fail "no child SA with strongSwan"
+traffic "we initiate"
+sw --list-sas >"$NT_DIR/sas" 2>&1
+grep -q "ESTABLISHED" "$NT_DIR/sas" || nt_fail "strongSwan does not list the IKE SA"
+grep -q "AES_GCM_16-256" "$NT_DIR/sas" || nt_fail "strongSwan's child SA is not AES-GCM: $(cat "$NT_DIR/sas")"
+nt_pass "we initiate, strongSwan responds: ping6 and 5 MB TCP over AES-256-GCM ESP-in-UDP"
+
+# 2. strongSwan initiates, ChaCha20-Poly1305
+nt_stop "$PID_A"
+nt_stop "$PID_C"
+swanctl_conf chacha20poly1305 start
+: > "$NT_DIR/da.log"
+nt_bg a da2 "$D" -c "$NT_DIR/a.conf"
+PID_A=$NT_LAST_PID
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da2.log" || nt_fail "autotunneld did not come back"
+start_charon
+nt_wait 15 grep -q "peer b: child SA up, chacha20poly1305" "$NT_DIR/da2.log" ||
+	nt_fail "strongSwan did not bring up a ChaCha20-Poly1305 child SA with us"
+traffic "strongSwan initiates"
+nt_pass "strongSwan initiates, we respond: ping6 and 5 MB TCP over ChaCha20-Poly1305 ESP-in-UDP"
