@@ -78,7 +78,7 @@ static int txt_check(struct wire *rd)
 {
 	if (wire_avail(rd) == 0)
 		return -EBADMSG;	/* RFC 1035 §3.3.14: one or more strings */
-	while (wire_avail(rd)) {
+	while (wire_avail(rd) && !wire_err(rd)) {
 		uint8_t l = wire_read_u8(rd);
 
 		wire_skip(rd, l);
@@ -88,7 +88,7 @@ static int txt_check(struct wire *rd)
 
 static int opt_check(struct wire *rd)
 {
-	while (wire_avail(rd)) {
+	while (wire_avail(rd) && !wire_err(rd)) {
 		(void)wire_read_u16(rd);
 		wire_skip(rd, wire_read_u16(rd));
 	}

@@ -163,9 +163,10 @@ int dns_tsig_sign_request(struct dns_tsig *t, uint8_t *buf, size_t len, size_t c
  * Server: verify the TSIG of a parsed request.
  *
  * Looks the key up with @p lookup, then checks the MAC, the time
- * (|now - Time Signed| <= Fudge) and the MAC length. @p t is (re)set to a
- * new exchange whatever the outcome, so dns_tsig_sign_response() then
- * produces the right answer record; call dns_tsig_fini() when done.
+ * (|now - Time Signed| <= Fudge) and the MAC length. @p t must be
+ * zero-initialised or hold an earlier exchange (which is ended first); it
+ * is set to a new exchange whatever the outcome, so dns_tsig_sign_response()
+ * then produces the right answer record; call dns_tsig_fini() when done.
  *
  * @return 0 when the request is authentic (t->key is the key);
  *         -ENOMSG when the request carries no TSIG;

@@ -495,7 +495,7 @@ static bool same_question(const struct llq *q, const struct llq_question *x)
 static bool same_peer(const struct llq_peer *a, const struct llq_peer *b)
 {
 	return a->family == b->family && a->port == b->port && a->conn == b->conn &&
-	       memcmp(a->addr, b->addr, 16) == 0;
+	       a->local == b->local && memcmp(a->addr, b->addr, 16) == 0;
 }
 
 static void reply_set(struct llq_reply *r, enum llq_reply_kind kind, uint16_t op, uint16_t err,

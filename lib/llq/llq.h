@@ -48,12 +48,14 @@ enum llq_error {
 /**
  * Where a request came from and where events go. @p conn is 0 for a UDP
  * client; for a TCP or TLS connection it is the caller's non-zero
- * connection id, and events go down that connection.
+ * connection id, and events go down that connection. @p local is the
+ * caller's tag for the socket the request arrived on (events leave by it).
  */
 struct llq_peer {
 	uint8_t family;		/**< 4 or 6 */
 	uint8_t addr[16];	/**< IPv4 in the first 4 bytes */
 	uint16_t port;
+	uint32_t local;
 	uint64_t conn;
 };
 

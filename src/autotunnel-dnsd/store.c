@@ -9,7 +9,7 @@
 #include "autotunnel-dnsd/store.h"
 
 enum {
-	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
 	Q_SERIAL_GET, Q_SERIAL_SET,
 	Q_ACC_PUT, Q_ACC_GET, Q_ACC_DEL, Q_ACC_DEL_RR, Q_ACC_LIST,
 	Q_RR_INSERT, Q_RR_UPDATE, Q_RR_DELETE, Q_RR_LIST,
@@ -20,6 +20,9 @@ static const char *const sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT u",
+	[Q_RELEASE] = "RELEASE u",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO u",
 	[Q_SERIAL_GET] = "SELECT value FROM meta WHERE key = 'serial'",
 	[Q_SERIAL_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES ('serial', ?1)",
 	[Q_ACC_PUT] = "INSERT OR REPLACE INTO accounts(name, alg, key, created) VALUES (?1, ?2, ?3, ?4)",
@@ -128,6 +131,15 @@ void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		(void)run(st, Q_ROLLBACK);
+}
+
+int store_savepoint(struct store *st) { return run(st, Q_SAVEPOINT); }
+int store_release(struct store *st) { return run(st, Q_RELEASE); }
+
+void store_rollback_savepoint(struct store *st)
+{
+	(void)run(st, Q_ROLLBACK_TO);
+	(void)run(st, Q_RELEASE);
 }
 
 int store_serial_get(struct store *st, uint32_t initial, uint32_t *serial)

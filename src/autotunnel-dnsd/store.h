@@ -62,6 +62,10 @@ const char *store_errmsg(const struct store *st);
 int store_begin(struct store *st) __attribute__((warn_unused_result));
 int store_commit(struct store *st) __attribute__((warn_unused_result));
 void store_rollback(struct store *st);
+/** A savepoint inside the transaction (one UPDATE of a batch), released or rolled back. */
+int store_savepoint(struct store *st) __attribute__((warn_unused_result));
+int store_release(struct store *st) __attribute__((warn_unused_result));
+void store_rollback_savepoint(struct store *st);
 
 /** The zone serial; @p initial is stored and returned when none is stored yet. */
 int store_serial_get(struct store *st, uint32_t initial, uint32_t *serial)

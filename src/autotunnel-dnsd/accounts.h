@@ -1,0 +1,65 @@
+/*
+ * The server's table of accounts: account NAME owns D = NAME.<zone>, and
+ * its TSIG key (named D) may change names at or below D (DESIGN.md §5).
+ *
+ * Built from the store at start and on reload; the server swaps whole
+ * tables under its zone lock, so a table is never changed while readers
+ * use it. Ids stay the same for an account across reloads.
+ */
+#ifndef DNSD_ACCOUNTS_H
+#define DNSD_ACCOUNTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/name.h"
+#include "dns/tsig.h"
+
+struct store;
+
+struct account {
+	struct account *next;
+	uint32_t id;		/* never 0 */
+	uint8_t label_len;
+	char label[64];		/* NAME, lower case */
+	struct dns_tsig_key key;	/* name D (lower case), algorithm, secret */
+};
+
+struct accounts;
+
+/** An empty table for the zone @p apex (borrowed for the call). */
+struct accounts *accounts_new(const struct dns_name *apex);
+void accounts_free(struct accounts *a);
+
+/**
+ * A new table for zone @p apex with the accounts of @p st, keeping the ids
+ * @p old (may be NULL) gave to the same names. NULL on failure (message in
+ * @p err).
+ */
+struct accounts *accounts_load(const struct dns_name *apex, const struct accounts *old,
+				struct store *st, char *err, size_t errlen);
+
+/** The account with label @p label (any case), or NULL. */
+const struct account *accounts_by_label(const struct accounts *a, const uint8_t *label, size_t len);
+
+/**
+ * The account whose domain D is @p lname or one of its ancestors
+ * (@p lname is a lower-case wire name inside the zone), or NULL.
+ */
+const struct account *accounts_owner(const struct accounts *a, const uint8_t *lname, size_t len);
+
+/** The account whose key is named @p n exactly (its D), or NULL. */
+const struct account *accounts_by_keyname(const struct accounts *a, const struct dns_name *n);
+
+/** The account with id @p id, or NULL. */
+const struct account *accounts_by_id(const struct accounts *a, uint32_t id);
+
+size_t accounts_count(const struct accounts *a);
+
+/**
+ * Offset in @p lname of the label right below the apex (the account
+ * label position), or -1 when @p lname is the apex or not below it.
+ */
+int accounts_label_offset(const struct accounts *a, const uint8_t *lname, size_t len);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * autotunnel-dnsd: the rendezvous server (DESIGN.md §§4-6).
+ *
+ *   autotunnel-dnsd [options]                  run the server (foreground; --daemon detaches)
+ *   autotunnel-dnsd [options] account ...      manage accounts in the database
+ *   autotunnel-dnsd [options] stats            counters of the running server
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/conf.h"
+#include "common/log.h"
+#include "autotunnel-dnsd/cli.h"
+#include "autotunnel-dnsd/server.h"
+#include "autotunnel-dnsd/settings.h"
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: autotunnel-dnsd [options]                 run the server\n"
+		"       autotunnel-dnsd [options] account add|passwd|del|list|show ...\n"
+		"       autotunnel-dnsd [options] stats           counters of the running server\n"
+		"options (each also an INI key of the file given with -c FILE):\n");
+	conf_usage(&dnsd_schema, fp);
+}
+
+int main(int argc, char *argv[])
+{
+	struct dnsd_settings s;
+	enum log_level level;
+	char err[512];
+	int next, rc, status;
+
+	dnsd_settings_default(&s);
+	rc = conf_parse_args(&dnsd_schema, &s, argc, argv, &next, err, sizeof(err));
+	if (rc == -EAGAIN) {
+		usage(stdout);
+		dnsd_settings_free(&s);
+		return 0;
+	}
+	if (rc == 0)
+		rc = dnsd_settings_finish(&s, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "autotunnel-dnsd: %s\n", err);
+		dnsd_settings_free(&s);
+		return 2;
+	}
+	if (log_level_parse(s.log_level, &level)) {
+		fprintf(stderr, "autotunnel-dnsd: --log-level: '%s' is not err, warn, info or debug\n",
+			s.log_level);
+		dnsd_settings_free(&s);
+		return 2;
+	}
+	log_init("autotunnel-dnsd", level, false);
+
+	if (next >= argc || strcmp(argv[next], "serve") == 0) {
+		status = server_run(&s);
+	} else if (strcmp(argv[next], "account") == 0) {
+		status = cli_account(&s, argc - next, argv + next);
+	} else if (strcmp(argv[next], "stats") == 0 && next + 1 == argc) {
+		status = cli_stats(&s);
+	} else {
+		fprintf(stderr, "autotunnel-dnsd: unknown command '%s'\n", argv[next]);
+		usage(stderr);
+		status = 2;
+	}
+	dnsd_settings_free(&s);
+	return status;
+}

@@ -1,0 +1,105 @@
+/*
+ * Authoritative answers (RFC 1034 §4.3.2, RFC 2308 negative answers):
+ * SOA and NS at the apex, the per-account SRV records the server
+ * synthesises (DESIGN.md §4), the dynamic records of the zone index, SRV
+ * targets' addresses in the additional section, NXDOMAIN/NODATA with the
+ * SOA, truncation for UDP, EDNS with a 1232-byte buffer, TSIG-signed
+ * answers, and the privacy rule: names in an account domain are answered
+ * only to that account's key.
+ *
+ * Runs on any thread; the caller holds the zone lock for reading (or is
+ * the engine).
+ */
+#ifndef DNSD_QUERY_H
+#define DNSD_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/msg.h"
+#include "dns/tsig.h"
+#include "autotunnel-dnsd/dnsd.h"
+
+struct account;
+
+enum q_transport { Q_UDP, Q_TCP, Q_TLS };
+
+enum q_action {
+	Q_DROP,		/* send nothing */
+	Q_REPLY,	/* send the answer written to the output buffer */
+	Q_ENGINE,	/* UPDATE, LLQ or an LLQ event ack: the engine handles it */
+};
+
+/** Per-thread scratch space (large: keep one per thread, not on the stack). */
+struct qscratch {
+	struct dns_msg msg;
+	struct dns_builder b;
+	struct dns_tsig tsig;
+};
+
+/**
+ * Handle one message received on transport @p t: parse it, check it, and
+ * either write the answer to @p out (up to @p cap bytes; *@p outlen) or
+ * tell the caller what to do with it.
+ */
+enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st,
+			    const uint8_t *pkt, size_t len, enum q_transport t,
+			    uint8_t *out, size_t cap, size_t *outlen);
+
+/* ---- pieces the engine reuses for LLQ and UPDATE answers ---- */
+
+/** A question that passed the checks every query passes. */
+struct qreq {
+	struct dns_name qname;		/* as asked (case kept) */
+	uint8_t lname[DNS_NAME_MAX];	/* lower case */
+	uint16_t qtype, qclass;
+	const struct account *owner;	/* account whose domain holds qname, or NULL */
+	const struct account *signer;	/* account whose TSIG key signed, or NULL */
+	bool tsig;			/* the request was signed and verified */
+	uint16_t limit;			/* answer size limit */
+	bool edns;
+};
+
+/**
+ * Parse-level checks of a QUERY (or LLQ request) already parsed into
+ * s->msg: one question, class, zone, TSIG, privacy. Returns Q_REPLY with
+ * an error answer in @p out, or Q_ENGINE with @p rq filled (the request
+ * may be answered). On Q_ENGINE with rq->tsig, s->tsig holds the exchange:
+ * the answer must be finished with query_finish().
+ */
+enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, enum q_transport t,
+			  struct qreq *rq, uint8_t *out, size_t cap, size_t *outlen);
+
+/**
+ * Start the answer to s->msg in s->b (question copied, AA, EDNS and the
+ * TSIG room reserved as @p rq says), then move to the answer section.
+ */
+int query_begin(struct dnsd *d, struct qscratch *s, const struct qreq *rq, uint8_t *out, size_t cap);
+
+/**
+ * Add the answer, authority and additional sections for @p rq to s->b and
+ * set its rcode. @return the rcode.
+ */
+unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq, struct stats *st);
+
+/** Finish s->b and sign it when rq->tsig. @return 0 with *@p outlen, or a negative errno. */
+int query_finish(struct dnsd *d, struct qscratch *s, const struct qreq *rq, uint8_t *out, size_t cap,
+		 size_t *outlen);
+
+/**
+ * Offset in lower-case wire name @p lname where the apex starts, or -1
+ * when the name is not in the zone.
+ */
+int query_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len);
+
+/** TSIG key lookup over the account table (for dns_tsig_verify_request). */
+int query_key_lookup(void *arg, const struct dns_name *name, struct dns_tsig_key *out);
+
+/** The SOA record of the zone, for answers and UPDATE prerequisites. */
+void query_soa(const struct dnsd *d, struct dns_soa *soa);
+
+/** True when @p lname is one of the SRV names synthesised for an account. */
+bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len);
+
+#endif

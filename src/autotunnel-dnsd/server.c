@@ -1,0 +1,436 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "common/log.h"
+#include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/control.h"
+#include "autotunnel-dnsd/dnsd.h"
+#include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/query.h"
+#include "autotunnel-dnsd/server.h"
+#include "autotunnel-dnsd/store.h"
+#include "autotunnel-dnsd/streams.h"
+#include "autotunnel-dnsd/tls.h"
+#include "autotunnel-dnsd/udp.h"
+#include "autotunnel-dnsd/zone.h"
+
+#define MAX_WORKERS 64
+
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char text[INET6_ADDRSTRLEN];
+};
+
+/* Split a comma-separated list of numeric addresses. */
+static int parse_addrs(const char *list, uint16_t port, struct addr *out, int max, char *err,
+		       size_t errlen)
+{
+	char buf[1024], *save = NULL, *tok;
+	int n = 0;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct addr *a = &out[n];
+
+		if (n == max) {
+			snprintf(err, errlen, "at most %d addresses", max);
+			return -EINVAL;
+		}
+		memset(a, 0, sizeof(*a));
+		if (inet_pton(AF_INET, tok, &((struct sockaddr_in *)&a->ss)->sin_addr) == 1) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(port);
+			a->len = sizeof(*s4);
+		} else if (inet_pton(AF_INET6, tok, &((struct sockaddr_in6 *)&a->ss)->sin6_addr) == 1) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(port);
+			a->len = sizeof(*s6);
+		} else {
+			snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", tok);
+			return -EINVAL;
+		}
+		snprintf(a->text, sizeof(a->text), "%s", tok);
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no address in '%s'", list);
+		return -EINVAL;
+	}
+	return n;
+}
+
+static void set_port(struct addr *a, uint16_t port)
+{
+	if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+}
+
+static int open_socket(const struct addr *a, int type, bool reuseport, char *err, size_t errlen)
+{
+	int fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	uint16_t port = ntohs(a->ss.ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)&a->ss)->sin6_port
+							 : ((const struct sockaddr_in *)&a->ss)->sin_port);
+
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot %s %s port %u (%s): %s", fd < 0 ? "open a socket for" : "bind",
+		 a->text, port, type == SOCK_DGRAM ? "UDP" : "TCP", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Make the directory that holds @p path (one level, 0700) if it is missing. */
+static void make_parent(const char *path)
+{
+	char dir[1024], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("mkdir %s", dir);
+}
+
+static int name_setup(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen)
+{
+	char buf[600];
+
+	if (dns_name_from_text(&d->apex, s->zone) || dns_name_is_root(&d->apex)) {
+		snprintf(err, errlen, "--zone: '%s' is not a domain name", s->zone);
+		return -EINVAL;
+	}
+	dns_name_canonicalize(&d->apex);
+	snprintf(buf, sizeof(buf), "hostmaster.%s", s->zone);
+	if (dns_name_from_text(&d->hostmaster, buf)) {
+		snprintf(err, errlen, "--zone: '%s' is too long", s->zone);
+		return -EINVAL;
+	}
+	if (dns_name_from_text(&d->server_name, s->server_name)) {
+		snprintf(err, errlen, "--server-name: '%s' is not a domain name", s->server_name);
+		return -EINVAL;
+	}
+	zone_name_lower(d->lserver, d->server_name.wire, d->server_name.len);
+	d->server_in_zone = query_zone_offset(d, d->lserver, d->server_name.len) >= 0;
+	return 0;
+}
+
+static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struct addr *listen,
+		      int nlisten, char *err, size_t errlen)
+{
+	struct addr a[DNSD_MAX_ADDRS];
+	int n = nlisten;
+
+	if (s->server_address) {
+		n = parse_addrs(s->server_address, 0, a, DNSD_MAX_ADDRS, err, errlen);
+		if (n < 0)
+			return n;
+		listen = a;
+	}
+	for (int i = 0; i < n; i++) {
+		if (listen[i].ss.ss_family == AF_INET) {
+			const struct in_addr *in = &((const struct sockaddr_in *)&listen[i].ss)->sin_addr;
+
+			if (in->s_addr != htonl(INADDR_ANY))
+				memcpy(d->v4[d->n_v4++], in, 4);
+		} else {
+			const struct in6_addr *in6 = &((const struct sockaddr_in6 *)&listen[i].ss)->sin6_addr;
+
+			if (!IN6_IS_ADDR_UNSPECIFIED(in6))
+				memcpy(d->v6[d->n_v6++], in6, 16);
+		}
+	}
+	return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(arg);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	char err[256];
+
+	if (engine_reload(arg, err, sizeof(err)))
+		log_warnx("reload: %s", err);
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+int server_run(const struct dnsd_settings *s)
+{
+	static struct dnsd d;
+	struct addr addrs[DNSD_MAX_ADDRS];
+	int udp[MAX_WORKERS][DNSD_MAX_ADDRS], tcp[DNSD_MAX_ADDRS], tls[DNSD_MAX_ADDRS];
+	struct event_base *base = NULL;
+	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL;
+	struct engine *e = NULL;
+	struct control *ctl = NULL;
+	struct store *st = NULL;
+	SSL_CTX *ctx = NULL;
+	char err[512];
+	int naddr, nworkers, status = 1;
+	long ncpu;
+
+	memset(udp, -1, sizeof(udp));
+	memset(tcp, -1, sizeof(tcp));
+	memset(tls, -1, sizeof(tls));
+	memset(&d, 0, sizeof(d));
+	d.cfg = s;
+	d.udp_port = (uint16_t)s->port;
+	d.tls_port = (uint16_t)s->tls_port;
+	pthread_rwlock_init(&d.lock, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads()) {
+		log_warnx("libevent has no thread support");
+		return 1;
+	}
+	if (name_setup(&d, s, err, sizeof(err)) ||
+	    (naddr = parse_addrs(s->listen, d.udp_port, addrs, DNSD_MAX_ADDRS, err, sizeof(err))) < 0 ||
+	    glue_setup(&d, s, addrs, naddr, err, sizeof(err))) {
+		log_warnx("%s", err);
+		return 2;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nworkers = s->udp_workers ? s->udp_workers : (ncpu > 0 ? (int)ncpu : 1);
+	if (nworkers > MAX_WORKERS)
+		nworkers = MAX_WORKERS;
+
+	make_parent(s->db);
+	if (store_open(&st, s->db, s->sync_full, err, sizeof(err))) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (store_serial_get(st, (uint32_t)time(NULL), &d.serial)) {
+		log_warnx("%s: %s", s->db, store_errmsg(st));
+		goto out;
+	}
+	d.accounts = accounts_load(&d.apex, NULL, st, err, sizeof(err));
+	if (!d.accounts) {
+		log_warnx("%s: %s", s->db, err);
+		goto out;
+	}
+	if (s->tls_port) {
+		ctx = tls_server_ctx(s, err, sizeof(err));
+		if (!ctx) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	/* bind everything before detaching, so that a mistake is seen */
+	for (int a = 0; a < naddr; a++) {
+		for (int w = 0; w < nworkers; w++) {
+			udp[w][a] = open_socket(&addrs[a], SOCK_DGRAM, true, err, sizeof(err));
+			if (udp[w][a] < 0)
+				goto bind_failed;
+		}
+		tcp[a] = open_socket(&addrs[a], SOCK_STREAM, false, err, sizeof(err));
+		if (tcp[a] < 0)
+			goto bind_failed;
+		if (s->tls_port) {
+			struct addr t = addrs[a];
+
+			set_port(&t, d.tls_port);
+			tls[a] = open_socket(&t, SOCK_STREAM, false, err, sizeof(err));
+			if (tls[a] < 0)
+				goto bind_failed;
+		}
+	}
+	if (s->daemon) {
+		if (daemonize()) {
+			log_warn("daemon");
+			goto out;
+		}
+		log_init("autotunnel-dnsd", log_getlevel(), true);
+	}
+	if (s->pidfile) {
+		FILE *fp = fopen(s->pidfile, "w");
+
+		if (fp) {
+			fprintf(fp, "%ld\n", (long)getpid());
+			fclose(fp);
+		} else {
+			log_warn("%s", s->pidfile);
+		}
+	}
+
+	base = event_base_new();
+	if (!base)
+		goto out;
+	e = engine_new(&d, base, st, err, sizeof(err));
+	if (!e) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	d.engine = e;
+	if (update_load_zone(e, &d.zone, err, sizeof(err))) {
+		log_warnx("%s: %s", s->db, err);
+		goto out;
+	}
+	e->streams = streams_new(&d, e, base, ctx);
+	if (!e->streams)
+		goto out;
+	for (int a = 0; a < naddr; a++) {
+		if (streams_listen(e->streams, tcp[a], false, err, sizeof(err)))
+			goto out;
+		tcp[a] = -1;
+		if (tls[a] >= 0) {
+			if (streams_listen(e->streams, tls[a], true, err, sizeof(err)))
+				goto out;
+			tls[a] = -1;
+		}
+		e->udp_fd[a] = udp[0][a];
+	}
+	e->n_udp = naddr;
+	d.workers = calloc((size_t)nworkers, sizeof(*d.workers));
+	if (!d.workers)
+		goto out;
+	for (int w = 0; w < nworkers; w++) {
+		d.workers[w] = worker_new(&d, e, udp[w], naddr);
+		if (!d.workers[w]) {
+			log_warnx("cannot start UDP worker %d", w);
+			goto out;
+		}
+		for (int a = 0; a < naddr; a++)
+			udp[w][a] = -1;
+		d.n_workers++;
+	}
+	ctl = control_new(e, base, s->control, err, sizeof(err));
+	if (!ctl) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	sig_int = evsignal_new(base, SIGINT, on_stop, base);
+	sig_term = evsignal_new(base, SIGTERM, on_stop, base);
+	sig_hup = evsignal_new(base, SIGHUP, on_hup, e);
+	if (!sig_int || !sig_term || !sig_hup || evsignal_add(sig_int, NULL) || evsignal_add(sig_term, NULL) ||
+	    evsignal_add(sig_hup, NULL))
+		goto out;
+	for (int w = 0; w < d.n_workers; w++) {
+		if (worker_start(d.workers[w])) {
+			log_warnx("cannot start UDP worker thread %d", w);
+			goto out;
+		}
+	}
+	engine_rearm(e);
+	if (s->tls_port)
+		snprintf(err, sizeof(err), ", TLS port %u", d.tls_port);
+	else
+		err[0] = '\0';
+	log_info("serving zone %s on %s port %u (UDP, TCP)%s, %d UDP workers; "
+		 "%zu accounts, %zu records, serial %u; control socket %s",
+		 s->zone, s->listen, d.udp_port, err, d.n_workers,
+		 accounts_count(d.accounts), zone_rr_count(d.zone), d.serial, s->control);
+	event_base_dispatch(base);
+	status = 0;
+	goto out;
+
+bind_failed:
+	log_warnx("%s", err);
+out:
+	for (int w = 0; w < d.n_workers; w++)
+		worker_stop(d.workers[w]);
+	if (sig_int)
+		event_free(sig_int);
+	if (sig_term)
+		event_free(sig_term);
+	if (sig_hup)
+		event_free(sig_hup);
+	control_free(ctl);
+	if (e) {
+		streams_free(e->streams);
+		e->streams = NULL;
+	}
+	for (int w = 0; w < d.n_workers; w++)
+		worker_free(d.workers[w]);
+	free(d.workers);
+	engine_free(e);
+	zone_free(d.zone);
+	accounts_free(d.accounts);
+	store_close(st);
+	if (ctx)
+		SSL_CTX_free(ctx);
+	if (base)
+		event_base_free(base);
+	for (int w = 0; w < MAX_WORKERS; w++)
+		for (int a = 0; a < DNSD_MAX_ADDRS; a++)
+			if (udp[w][a] >= 0)
+				close(udp[w][a]);
+	for (int a = 0; a < DNSD_MAX_ADDRS; a++) {
+		if (tcp[a] >= 0)
+			close(tcp[a]);
+		if (tls[a] >= 0)
+			close(tls[a]);
+	}
+	if (s->pidfile && status == 0)
+		unlink(s->pidfile);
+	pthread_rwlock_destroy(&d.lock);
+	return status;
+}

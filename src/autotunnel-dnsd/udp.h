@@ -1,0 +1,26 @@
+/*
+ * UDP workers: each runs its own event loop on its own thread with one
+ * SO_REUSEPORT socket per listening address, reads requests in batches
+ * (recvmmsg), answers queries under the zone read lock (taken once per
+ * batch) and writes the answers in batches (sendmmsg). UPDATE and LLQ
+ * messages go to the engine.
+ */
+#ifndef DNSD_UDP_H
+#define DNSD_UDP_H
+
+#include <stdint.h>
+
+struct dnsd;
+struct engine;
+struct worker;
+struct stats;
+
+/** A worker over sockets @p fds (taken), whose local address tags are their indexes. */
+struct worker *worker_new(struct dnsd *d, struct engine *e, const int *fds, int nfds);
+int worker_start(struct worker *w);
+/** Stop the loop and join the thread. */
+void worker_stop(struct worker *w);
+void worker_free(struct worker *w);
+const struct stats *worker_stats(const struct worker *w);
+
+#endif

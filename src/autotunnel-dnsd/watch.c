@@ -1,0 +1,230 @@
+/*
+ * The LLQ glue (RFC 8764 as RFC 6281 §5.3 uses it): decodes LLQ requests
+ * and acknowledgements for lib/llq's state machine, answers with the LLQ
+ * option (and the current answers on ACK), and sends the events the
+ * machine queues, signed with the account's key when the LLQ is private.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "dns/edns.h"
+#include "dns/tsig.h"
+#include "llq/llq.h"
+#include "util/random.h"
+#include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/streams.h"
+#include "autotunnel-dnsd/zone.h"
+
+static void peer_from(struct llq_peer *p, const struct eitem *it)
+{
+	memset(p, 0, sizeof(*p));
+	if (it->peer.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&it->peer;
+
+		p->family = 6;
+		memcpy(p->addr, &s6->sin6_addr, 16);
+		p->port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&it->peer;
+
+		p->family = 4;
+		memcpy(p->addr, &s4->sin_addr, 4);
+		p->port = ntohs(s4->sin_port);
+	}
+	p->conn = it->conn;
+	p->local = it->local;
+}
+
+static socklen_t peer_to(const struct llq_peer *p, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (p->family == 6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, p->addr, 16);
+		s6->sin6_port = htons(p->port);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, p->addr, 4);
+	s4->sin_port = htons(p->port);
+	return sizeof(*s4);
+}
+
+/* One event message: the LLQ's question, the changed RRs, the LLQ option. */
+static void send_event(struct engine *e, const struct llq_out *o)
+{
+	struct dns_builder b;
+	struct dns_tsig t;
+	struct dns_name qn, owner;
+	const struct account *acc = NULL;
+	struct dns_llq llq = { .version = DNS_EDNS_LLQ_VERSION, .opcode = DNS_LLQ_EVENT,
+			       .error = DNS_LLQ_NOERROR, .id = o->id, .lease = o->lease_s };
+	struct wire r = wire_reader(o->blob->data, o->blob->len);
+	size_t len;
+	int rc;
+
+	if (dns_name_from_wire(&qn, o->q.name, o->q.name_len))
+		return;
+	if (o->owner) {
+		acc = accounts_by_id(e->d->accounts, o->owner);
+		if (!acc)
+			return;	/* the account is gone: so is its right to events */
+		dns_tsig_init(&t, &acc->key);
+	}
+	dns_builder_init(&b, e->out, ENGINE_OUT_MAX, o->peer.conn ? DNS_MSG_MAX_LEN : DNS_EDNS_SERVER_UDP,
+			 o->msg_id, DNS_FLAG_QR | DNS_FLAG_AA);
+	(void)dns_builder_question(&b, &qn, o->q.qtype, o->q.qclass);
+	(void)dns_builder_section(&b, DNS_SEC_ANSWER);
+	if (acc)
+		dns_builder_reserve(&b, dns_tsig_space(&t));
+	dns_builder_edns(&b, DNS_EDNS_SERVER_UDP, 0);
+	(void)dns_builder_add_llq(&b, &llq);
+	while (wire_avail(&r) && !wire_err(&r)) {
+		uint8_t nl = wire_read_u8(&r);
+		const uint8_t *name = wire_read_ref(&r, nl);
+		uint16_t type = wire_read_u16(&r);
+		uint32_t ttl = wire_read_u32(&r);
+		uint16_t rdlen = wire_read_u16(&r);
+		const uint8_t *rd = wire_read_ref(&r, rdlen);
+
+		if (wire_err(&r) || dns_name_from_wire(&owner, name, nl))
+			break;
+		/* RFC 8764 §6.1: a removed RR is sent with TTL 0xFFFFFFFF */
+		(void)dns_builder_add_raw(&b, &owner, type, DNS_CLASS_IN, ttl, rd, rdlen);
+	}
+	rc = dns_builder_finish(&b, &len);
+	if (rc == 0 && acc)
+		rc = dns_tsig_sign_request(&t, e->out, len, ENGINE_OUT_MAX, &len, clock_wall_s());
+	if (acc)
+		dns_tsig_fini(&t);
+	if (rc)
+		return;
+	if (o->peer.conn) {
+		(void)streams_send(e->streams, o->peer.conn, e->out, len);
+	} else if (o->peer.local < (uint32_t)e->n_udp) {
+		struct sockaddr_storage ss;
+		socklen_t sl = peer_to(&o->peer, &ss);
+
+		(void)sendto(e->udp_fd[o->peer.local], e->out, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+	}
+	stat_inc(e->st, STAT_llq_events_sent);
+}
+
+static void flush(struct engine *e)
+{
+	struct llq_out o;
+
+	while (llq_server_pop(e->llq, &o)) {
+		send_event(e, &o);
+		llq_blob_put(o.blob);
+	}
+	engine_rearm(e);
+}
+
+void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t type,
+		  const uint8_t *rrs, size_t rrs_len)
+{
+	struct llq_blob *b = llq_blob_new(rrs, rrs_len);
+
+	if (!b)
+		return;
+	if (llq_server_notify(e->llq, lname, len, type, DNS_CLASS_IN, b, clock_now_ms()) < 0)
+		log_warnx("out of memory queueing LLQ events");
+	llq_blob_put(b);
+	flush(e);
+}
+
+void watch_tick(struct engine *e)
+{
+	llq_server_tick(e->llq, clock_now_ms());
+	flush(e);
+}
+
+void watch_handle(struct engine *e, struct eitem *it)
+{
+	struct qscratch *s = e->qs;
+	const struct dns_msg *m = &s->msg;
+	struct llq_request rq = { 0 };
+	struct llq_reply rep;
+	struct dns_llq llq;
+	struct qreq qr;
+	struct wire opt;
+	size_t len;
+	int rc = -EEXIST;
+
+	stat_inc(e->st, STAT_llq_requests);
+	if (dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) || dns_llq_parse(&opt, &llq)) {
+		if (!(m->hdr.flags & DNS_FLAG_QR)) {
+			stat_inc(e->st, STAT_formerr);
+			len = (size_t)dns_msg_error_header(e->out, ENGINE_OUT_MAX, &m->hdr, DNS_RCODE_FORMERR);
+			engine_reply(e, it, e->out, len);
+		}
+		return;
+	}
+	peer_from(&rq.peer, it);
+	rq.msg_id = m->hdr.id;
+	rq.version = llq.version;
+	rq.opcode = llq.opcode;
+	rq.error = llq.error;
+	rq.id = llq.id;
+	rq.lease_s = llq.lease;
+	if (m->hdr.flags & DNS_FLAG_QR) {
+		/* RFC 8764 §6.2: an event acknowledgement */
+		rq.is_response = true;
+		if (llq_server_handle(e->llq, &rq, clock_now_ms(), &rep))
+			log_debug_rl("LLQ acknowledgement not handled");
+		engine_rearm(e);
+		return;
+	}
+	/* the checks of every query: zone, class, TSIG, and privacy (RFC 6281 §7.2) */
+	if (query_check(e->d, s, e->st, it->t, &qr, e->out, ENGINE_OUT_MAX, &len) != Q_ENGINE) {
+		if (qr.owner && !qr.tsig)
+			stat_inc(e->st, STAT_llq_refused_unsigned);
+		else if (qr.owner && qr.signer != qr.owner)
+			stat_inc(e->st, STAT_llq_refused_wrong_key);
+		engine_reply(e, it, e->out, len);
+		goto out;
+	}
+	memcpy(rq.q.name, qr.qname.wire, qr.qname.len);
+	rq.q.name_len = qr.qname.len;
+	rq.q.qtype = qr.qtype;
+	rq.q.qclass = qr.qclass;
+	rq.owner = qr.signer ? qr.signer->id : 0;
+	for (int tries = 0; tries < 4 && rc == -EEXIST; tries++) {
+		/* RFC 8764 §5.2.2: the server chooses a random 64-bit id */
+		if (rand_bytes(&rq.new_id, sizeof(rq.new_id)))
+			break;
+		rc = llq_server_handle(e->llq, &rq, clock_now_ms(), &rep);
+	}
+	if (rc || query_begin(e->d, s, &qr, e->out, ENGINE_OUT_MAX)) {
+		stat_inc(e->st, STAT_servfail);
+		len = (size_t)dns_msg_error_header(e->out, ENGINE_OUT_MAX, &m->hdr, DNS_RCODE_SERVFAIL);
+		engine_reply(e, it, e->out, len);
+		goto out;
+	}
+	if (rep.kind != LLQ_REPLY_NONE) {
+		llq = (struct dns_llq){ .version = DNS_EDNS_LLQ_VERSION, .opcode = rep.opcode,
+					.error = rep.error, .id = rep.id, .lease = rep.lease_s };
+		(void)dns_builder_add_llq(&s->b, &llq);
+		if (rep.kind == LLQ_REPLY_ANSWERS) {
+			dns_builder_set_rcode(&s->b, query_answer(e->d, s, &qr, e->st));
+			if (it->conn)
+				streams_llq_live(e->streams, it->conn);
+		}
+		if (query_finish(e->d, s, &qr, e->out, ENGINE_OUT_MAX, &len) == 0)
+			engine_reply(e, it, e->out, len);
+	}
+out:
+	if (m->tsig >= 0)
+		dns_tsig_fini(&s->tsig);
+	engine_rearm(e);
+}
