@@ -120,6 +120,13 @@ void dp_peer_need_reset(struct dp *dp, int peer);
 bool dp_peer_flush_held(struct dp *dp, int peer);
 /** The peer's outer address (sin_family 0 if unknown). */
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
+/**
+ * Activity on @p peer's SAs, for idle teardown and keepalives: the sums of
+ * the outbound sequence numbers handed out and of the highest inbound ones
+ * accepted. They only grow while the SAs live; any change means traffic.
+ * 0 or -ENOENT.
+ */
+int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *received);
 
 /**
  * Install a child SA for @p peer: inbound under spi_in, and as the peer's
