@@ -50,10 +50,11 @@ static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
  * would pick. The last answer is kept for a second so a handshake does not
  * pay a socket per message.
  */
+static struct in_addr last_remote, last_local;
+static uint64_t last_ms;
+
 static void local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
 {
-	static struct in_addr last_remote, last_local;
-	static uint64_t last_ms;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
 	uint64_t now = clock_now_ms();
@@ -320,6 +321,27 @@ void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in)
 	if (ike_child_rekey(g->ike, spi_in, clock_now_ms()) == 0)
 		log_info("child SA 0x%08x: rekeying (sequence numbers running out)", spi_in);
 	pump(g);
+}
+
+struct ike *ike_glue_ike(struct ike_glue *g)
+{
+	return g ? g->ike : NULL;
+}
+
+void ike_glue_kick(struct ike_glue *g)
+{
+	if (g)
+		pump(g);
+}
+
+void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
+{
+	local_towards(remote, port, out);
+}
+
+void ike_glue_local_changed(void)
+{
+	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
 }
 
 int ike_glue_start(struct atd *d, struct ike_glue **out)
