@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/dynpeer.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
@@ -219,6 +220,8 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
 		break;
 	}
+	if (rp && rp->dyn)
+		atd_dynpeer_ike_event(g->d, ev);	/* account mode: its peers' timers and reports */
 }
 
 /*
@@ -355,8 +358,8 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 	*out = NULL;
 	for (int i = 0; i < d->npeers; i++)
 		any |= !d->peers[i].conf->manual;
-	if (!any)
-		return 0;
+	if (!any && !d->conf.agent_mode)
+		return 0;	/* account mode adds peers as it learns them */
 	struct ike_conf ic = {
 		.retransmit_ms = (uint32_t)d->conf.ike_retransmit_ms,
 		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,

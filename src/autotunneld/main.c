@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "common/log.h"
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
 		if (!sigs[i] || event_add(sigs[i], NULL))
 			fatalx("signals");
 	}
+	if (d.conf.agent_mode && atd_agent_init(&d))
+		goto out;	/* the identity gives the data plane its ULA */
 	if ((ret = atd_dp_start(&d, err, sizeof(err)))) {
 		log_warnx("data plane: %s", err);
 		goto out;
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
 		log_warnx("IKE: %s", strerror(-ret));
 		goto out;
 	}
+	if (d.conf.agent_mode && atd_agent_start(&d))
+		goto out;
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));
 		goto out;
@@ -99,6 +104,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	atd_dp_log_stats(&d);
+	atd_agent_stop(&d);
 	ike_glue_stop(d.ike);
 	atd_peers_stop(&d);
 	atd_dp_stop(&d);
