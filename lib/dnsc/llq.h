@@ -72,6 +72,7 @@ struct dnsc_llq {
 	uint16_t seq;		/**< generation: tokens of older requests are ignored */
 	bool inflight;		/**< a request is out */
 	bool refresh;		/**< refresh wanted (UP) */
+	bool cancel_sent;	/**< CANCEL: the cancel itself is the request out */
 	uint32_t fails;		/**< refusals in a row */
 	uint16_t llq_error;	/**< the last LLQ error code the server sent */
 	unsigned rcode;		/**< the last rcode of a failed request */

@@ -18,9 +18,10 @@
  *     ike-key BASE64 (32 bytes)
  *
  * Keys never travel as a password: the CLI derives them (lib/dns keys.h)
- * and sends them to the daemon in the control protocol's secret field as
- * "keys1:" followed by the hex of the TSIG key and of the IKE key (64
- * bytes, 128 hex digits): dnsc_keys_encode() / dnsc_keys_decode().
+ * and sends them to the daemon in the control protocol's secret field
+ * ("password") as the lower-case hex of the TSIG key followed by the hex
+ * of the IKE key (64 bytes, 128 hex digits): dnsc_keys_encode() /
+ * dnsc_keys_decode().
  *
  * No I/O: the caller reads and writes the file.
  */
@@ -37,7 +38,7 @@
 #define DNSC_SERVER_MAX 263		/**< "name:port" */
 #define DNSC_PIN_MAX 100		/**< hex with colons (95) or base64 (44) */
 #define DNSC_PATH_MAX 1024
-#define DNSC_KEYS_SECRET_LEN (6 + 128)	/**< "keys1:" + 128 hex digits */
+#define DNSC_KEYS_SECRET_LEN 128	/**< hex of the TSIG key, then of the IKE key */
 
 struct dnsc_state {
 	char domain[AGENT_NAME_MAX + 1];	/**< D, lower case */

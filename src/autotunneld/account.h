@@ -37,6 +37,8 @@ struct atd_account {
 	char host[AGENT_LABEL_MAX + 1];		/* H, this host's label */
 	char fqdn[AGENT_NAME_MAX + 1];		/* H.D: our IKE ID_FQDN */
 	char server[264];			/* the rendezvous server as given at login */
+	char pin[100];				/* its certificate pin, "" when a CA file is used */
+	char ca[1024];				/* the CA file, "" when pinned */
 	uint8_t ike_key[32];			/* IKEv2 PSK of the account (never sent to the server) */
 };
 
@@ -66,24 +68,16 @@ typedef void (*atd_account_done_fn)(struct atd *d, void *arg, int err, const cha
 /**
  * Sign in. @p account is the account domain D ("alice.members.example.net")
  * or a bare name, which gets ".members.example.net"; @p server is
- * HOST[:PORT] (port 853 by default); exactly one of @p pin and @p ca;
- * @p host the label H to use (NULL: [agent] hostname, or the host name).
- * @p cb is called exactly once, later, unless this returns an error.
+ * HOST[:PORT] (port 853 by default); exactly one of @p pin and @p ca (an
+ * absolute path). This host's label H is [agent] hostname, or the first
+ * label of the host name. @p cb is called exactly once, later, unless this
+ * returns an error.
  * @return 0 (under way), -EALREADY (signed in: log out first), -EINPROGRESS
  *         (a login or logout is running), -EINVAL (with @p cb not called).
  */
 int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
-		      const char *ca, const char *host, const uint8_t tsig_key[static 32],
+		      const char *ca, const uint8_t tsig_key[static 32],
 		      const uint8_t ike_key[static 32], atd_account_done_fn cb, void *arg);
-
-/**
- * Sign in from a parsed AGENT_CTL_LOGIN request (its ARGS record: ACCOUNT,
- * SERVER, CA or PIN, HOST, and PASSWORD holding the keys as
- * dnsc_keys_encode() writes them). Same returns as atd_account_login();
- * on an error, @p errmsg (@p errlen bytes) says why for the CLI.
- */
-int atd_account_login_ctl(struct atd *d, const struct agent_ctl_msg *req, atd_account_done_fn cb,
-			  void *arg, char *errmsg, size_t errlen);
 
 /**
  * Sign out: withdraw this host's records (waiting at most a few seconds
