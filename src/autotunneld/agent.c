@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "agent/hosts.h"
+#include "agent/name.h"
 #include "autotunneld/agent_int.h"
 #include "autotunneld/control.h"
 #include "autotunneld/daemon.h"
@@ -261,10 +262,14 @@ void atd_agent_hosts_write(struct atd *d)
 	if (!a)
 		return;
 	if (atd_agent_account(d, &acc) && acc.host && acc.domain) {
-		snprintf(e[0].label, sizeof(e[0].label), "%s", acc.host);
-		snprintf(e[0].fqdn, sizeof(e[0].fqdn), "%s.%s", acc.host, acc.domain);
-		memcpy(e[0].ula, a->id.ula, 16);
-		n = 1;
+		char fq[AGENT_NAME_MAX + 2];
+
+		snprintf(fq, sizeof(fq), "%s.%s", acc.host, acc.domain);
+		if (agent_name_canon(e[0].fqdn, sizeof(e[0].fqdn), fq) > 0) {
+			snprintf(e[0].label, sizeof(e[0].label), "%.*s", (int)strcspn(e[0].fqdn, "."), e[0].fqdn);
+			memcpy(e[0].ula, a->id.ula, 16);
+			n = 1;
+		}
 		n += atd_dynpeers_hosts(d, e + 1, DP_MAX_PEERS);
 	}
 	len = agent_hosts_format(e, n, buf, sizeof(buf));
@@ -513,7 +518,7 @@ static void pmc_start(struct atd *d)
 	}
 	pmclient_config_default(&cfg);
 	cfg.pm.tries = MAP_TRIES;
-	memcpy(&cfg.gateway, a->net.gateway, 4);
+	/* no fixed gateway: after a change of network pmclient reads the new default route */
 	if (!(a->pmc = pmclient_new(d->base, &cfg, on_note, d)) ||
 	    (ret = pmclient_add(a->pmc, PCP_PROTO_UDP, (uint16_t)(d->conf.port ? d->conf.port : 4500),
 				(uint16_t)(d->conf.port ? d->conf.port : 4500))) < 0 ||

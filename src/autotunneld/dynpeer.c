@@ -34,6 +34,7 @@
 #define PING_DATA 16		/* bytes after the echo header: a magic and the send time */
 #define PING_MAGIC 0x61746e6cu	/* "atnl" */
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
+#define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
 
 struct atd_dynpeer {
 	struct atd_rpeer *rp;
@@ -47,6 +48,8 @@ struct atd_dynpeer {
 	bool gone;			/* its records are gone; the slot waits for it to return */
 	struct agent_peer_timers t;
 	uint64_t tx_seen, rx_seen;	/* dp_peer_activity at the last tick */
+	uint64_t rx_ms;			/* when authenticated ESP from it last arrived (sampled) */
+	bool ike_remote_stale;		/* lib/ike still has an older published location */
 	uint64_t connect_ms;		/* when we started the handshake (0: we did not) */
 	bool has_rtt;
 	uint32_t rtt_ms;
@@ -167,6 +170,13 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 		retry_at(d, p, p->t.retry_at);
 		return;
 	}
+	if (p->ike_remote_stale && p->has_outer) {
+		struct ike_addr ia = { .family = AF_INET, .port = p->port };
+
+		memcpy(ia.ip, p->outer4, 4);
+		ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+		p->ike_remote_stale = false;
+	}
 	ret = ike_connect(ike_of(d), p->dpname, now);
 	if (ret > 0) {
 		p->connect_ms = now;
@@ -279,8 +289,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (dp_peer_activity(d->dp, p->rp->dp_id, &tx, &rx) == 0) {
 			if (tx != p->tx_seen)
 				agent_peer_data_sent(&p->t, now);
-			if (rx != p->rx_seen)
+			if (rx != p->rx_seen) {
 				agent_peer_data_received(&p->t, now);
+				p->rx_ms = now;
+			}
 			p->tx_seen = tx;
 			p->rx_seen = rx;
 		}
@@ -439,12 +451,31 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	p->told_no_location = false;
 	memcpy(ia.ip, pi->outer4, 4);
 	memcpy(&sin.sin_addr, pi->outer4, 4);
-	if (announce)
-		log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
-	/* the tunnel follows at once: ESP goes there now, IKE moves (MOBIKE) as it may */
 	dp_peer_remote(d->dp, p->rp->dp_id, &cur);
-	if (cur.sin_family != AF_INET || cur.sin_addr.s_addr != sin.sin_addr.s_addr || cur.sin_port != sin.sin_port)
+	if (cur.sin_family == AF_INET && cur.sin_addr.s_addr == sin.sin_addr.s_addr && cur.sin_port == sin.sin_port) {
+		if (announce)
+			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
+	} else if (p->t.sa_up && cur.sin_family == AF_INET && p->rx_ms && clock_now_ms() - p->rx_ms < ALIVE_MS) {
+		char c[32];
+
+		/*
+		 * Its packets already come from elsewhere (it moved and told us over
+		 * the tunnel, DESIGN.md §7): that path works, so keep it; the new
+		 * location is where a tunnel starts next time.
+		 */
+		if (announce)
+			log_info("%s moved to %s (its tunnel already follows it at %s)", p->label,
+				 ep(pi->outer4, pi->port, e, sizeof(e)),
+				 ep((const uint8_t *)&cur.sin_addr, ntohs(cur.sin_port), c, sizeof(c)));
+		p->ike_remote_stale = true;
+		return;
+	} else {
+		if (announce)
+			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
+		/* the tunnel follows at once: ESP goes there now, IKE moves (MOBIKE) as it may */
 		dp_peer_set_remote(d->dp, p->rp->dp_id, &sin);
+	}
+	p->ike_remote_stale = false;
 	ike_peer_set_remote(ike_of(d), p->dpname, &ia, clock_now_ms());
 	ike_glue_kick(d->ike);
 	if (p->t.retry_at > clock_now_ms()) {
