@@ -2,6 +2,12 @@
  * The CLI's side of the control socket: one request frame to autotunneld,
  * one reply frame back (lib/agent/ctl.h), printed for a person or as JSON.
  * Shared by status, hosts, ping, netcheck, services, login and logout.
+ *
+ * login: code AGENT_CTL_LOGIN with one ARGS record holding ACCOUNT, SERVER,
+ * PIN or CA, and in the PASSWORD (secret) field the keys, never the
+ * password: 128 hex digits, the TSIG key then the IKE key, each 32 bytes
+ * as dns_keys_derive() (lib/dns/keys.h) makes them on the CLI's side.
+ * autotunneld's control.c decodes them and calls atd_account_login().
  */
 #ifndef AT_AUTOTUNNEL_CTLCLIENT_H
 #define AT_AUTOTUNNEL_CTLCLIENT_H

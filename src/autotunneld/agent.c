@@ -677,6 +677,31 @@ int atd_agent_start(struct atd *d)
 	return 0;
 }
 
+#ifdef ATD_HAVE_PUBLISH
+static void withdrawn(struct atd *d)
+{
+	log_info("this host's records are withdrawn: stopping");
+	event_base_loopbreak(d->base);
+}
+#endif
+
+bool atd_agent_shutdown(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+
+	if (!a || a->stopping || !atd_agent_account(d, &acc))
+		return false;
+	a->stopping = true;
+#ifdef ATD_HAVE_PUBLISH
+	log_info("withdrawing this host's records before stopping");
+	atd_publish_withdraw(d, withdrawn);
+	return true;
+#else
+	return false;
+#endif
+}
+
 void atd_agent_signed_in(struct atd *d)
 {
 	if (!d->agent)

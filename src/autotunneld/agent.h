@@ -70,6 +70,13 @@ int atd_agent_init(struct atd *d);
  * monitor and the port mapping start. 0 or -errno (logged).
  */
 int atd_agent_start(struct atd *d);
+/**
+ * A signal asks us to stop: withdraw this host's records first (RFC 6281
+ * §5.2; at most a few seconds), then break the event loop. Returns false
+ * when there is nothing to wait for (the caller breaks the loop itself),
+ * and for a second signal.
+ */
+bool atd_agent_shutdown(struct atd *d);
 /** Stop everything and free d->agent (NULL is fine). */
 void atd_agent_stop(struct atd *d);
 
