@@ -26,6 +26,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
+	if (atd_agent_shutdown(d))
+		return;	/* account mode breaks the loop once its records are withdrawn */
 	event_base_loopbreak(d->base);
 }
 
