@@ -75,11 +75,11 @@ HS_N=${BENCH_HANDSHAKES:-20}
 # start_capture TAG / stop_capture TAG: IKE on a's eth0; prints the median
 # handshake (first IKE_SA_INIT request -> IKE_AUTH response) in ms
 start_capture() {
-	nt_exec a tcpdump -n -i eth0 -U -w "$NT_DIR/ike-$1.pcap" 'udp port 500 or udp port 4500' >/dev/null 2>&1 &
+	ip netns exec "$(nt_ns a)" tcpdump --immediate-mode -n -i eth0 -U -w "$NT_DIR/ike-$1.pcap" 'udp port 500 or udp port 4500' >"$NT_DIR/tcpdump-$1.log" 2>&1 &
 	CAP_PID=$!
 	NT_PIDS="$NT_PIDS $CAP_PID"
-	nt_wait 5 test -s "$NT_DIR/ike-$1.pcap"
-	sleep 0.3
+	nt_wait 5 grep -q "listening on" "$NT_DIR/tcpdump-$1.log" || echo "bench: tcpdump did not start"
+	sleep 0.2
 }
 stop_capture() {
 	sleep 0.3
@@ -108,6 +108,7 @@ while off + 16 <= len(data):
     if exch == 35 and flags & 0x20 and spi_i in start:
         times.append((t - start.pop(spi_i)) * 1000)
 print("%.2f" % statistics.median(times) if times else "0")
+if not times: print("bench: no handshake in the capture (%d bytes)" % len(data), file=sys.stderr)
 PY
 }
 
@@ -178,15 +179,19 @@ CONF
 	done
 	nt_bg b ike_b "$D" -c "$NT_DIR/ike-b.conf"; PB=$NT_LAST_PID
 	nt_wait 5 grep -q "up:" "$NT_DIR/ike_b.log"
+	nt_bg a ike_a "$D" -c "$NT_DIR/ike-a.conf"; PA=$NT_LAST_PID
+	nt_wait 5 grep -q "child SA up" "$NT_DIR/ike_a.log" || echo "bench: our first handshake did not complete"
+	# as for strongSwan (terminate, initiate): SIGHUP closes the tunnel and sets it up anew
 	start_capture ours
 	for i in $(seq "$HS_N"); do
-		nt_bg a ike_a$i "$D" -c "$NT_DIR/ike-a.conf"
-		nt_wait 5 grep -q "child SA up" "$NT_DIR/ike_a$i.log" || echo "bench: our handshake $i did not complete"
-		nt_stop "$NT_LAST_PID"
+		kill -HUP "$PA"
+		nt_wait 5 sh -c "[ \$(grep -c 'child SA up' '$NT_DIR/ike_a.log') -gt $i ]" ||
+			echo "bench: our handshake $i did not complete"
 	done
 	HS_ours=$(stop_capture ours)
+	[ -z "${BENCH_DEBUG:-}" ] || tail -5 "$NT_DIR/ike_a.log"
 	bench_result ours.handshake "$HS_ours" ms
-	nt_stop "$PB"
+	nt_stop "$PA"; nt_stop "$PB"
 fi
 
 # ---- wireguard-go

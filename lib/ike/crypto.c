@@ -487,6 +487,33 @@ int ike_child_keymat(uint16_t prf, const uint8_t *sk_d, size_t dlen, const uint8
 	return err;
 }
 
+int ike_psk_auth(uint16_t prf, const uint8_t *psk, size_t psk_len, const uint8_t *sk_p, size_t plen,
+		 const uint8_t *msg, size_t mlen, const uint8_t *nonce, size_t nlen,
+		 const uint8_t *idbody, size_t idlen, uint8_t *out)
+{
+	static const char key_pad[] = "Key Pad for IKEv2";	/* 17 octets, no NUL */
+	uint8_t macid[IKE_PRF_MAX], key[IKE_PRF_MAX];
+	size_t hl = ike_prf_size(prf);
+	struct ike_iov iov[3];
+	int err;
+
+	iov[0] = (struct ike_iov){ idbody, idlen };
+	err = ike_prf(prf, sk_p, plen, iov, 1, macid);
+	if (!err) {
+		iov[0] = (struct ike_iov){ key_pad, sizeof(key_pad) - 1 };
+		err = ike_prf(prf, psk, psk_len, iov, 1, key);
+	}
+	if (!err) {
+		iov[0] = (struct ike_iov){ msg, mlen };
+		iov[1] = (struct ike_iov){ nonce, nlen };
+		iov[2] = (struct ike_iov){ macid, hl };
+		err = ike_prf(prf, key, hl, iov, 3, out);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(macid, sizeof(macid));
+	return err;
+}
+
 /* ---- the SK payload ---- */
 
 static size_t iv_len(uint16_t encr)
@@ -570,7 +597,8 @@ int ike_sk_seal(struct ike_sk *k, struct ike_bld *b, uint8_t first_np, const uin
 		padded = (padded + 15) / 16 * 16;
 	if (padded > sizeof(buf))
 		return -ENOSPC;
-	memcpy(buf, plain, plen);
+	if (plen)
+		memcpy(buf, plain, plen);
 	memset(buf + plen, 0, padded - plen - 1);
 	buf[padded - 1] = (uint8_t)(padded - plen - 1);
 

@@ -104,6 +104,17 @@ int ike_child_keymat(uint16_t prf, const uint8_t *sk_d, size_t dlen, const uint8
 		     uint8_t *i2r, uint8_t *r2i, size_t each) __attribute__((warn_unused_result));
 
 /**
+ * RFC 7296 §2.15, shared key authentication:
+ * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), msg | nonce | prf(SK_p, IDbody)),
+ * where msg is the signer's IKE_SA_INIT message, nonce the other end's,
+ * SK_p the signer's SK_pi/SK_pr and IDbody its ID payload after the generic
+ * header. @p out gets ike_prf_size(prf) bytes.
+ */
+int ike_psk_auth(uint16_t prf, const uint8_t *psk, size_t psk_len, const uint8_t *sk_p, size_t plen,
+		 const uint8_t *msg, size_t mlen, const uint8_t *nonce, size_t nlen,
+		 const uint8_t *idbody, size_t idlen, uint8_t *out) __attribute__((warn_unused_result));
+
+/**
  * Append an SK payload carrying @p plain (a payload chain whose first type
  * is @p first_np) to the message being built in @p b, encrypt and protect
  * it, and patch the lengths. Returns the message length or a negative errno.

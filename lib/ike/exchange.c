@@ -21,8 +21,8 @@
 #define NEVER UINT64_MAX
 #define BUF IKE_MSG_MAX
 #define RETRY_LATER_MS 2000
+#define INITIAL_CONTACT_GRACE_MS 10000
 
-static const char key_pad[] = "Key Pad for IKEv2";	/* RFC 7296 §2.15, 17 octets */
 
 static struct ike_sk *sk_out(struct ike_xsa *x) { return x->initiator ? &x->k.i : &x->k.r; }
 static const struct ike_sk *sk_in(const struct ike_xsa *x) { return x->initiator ? &x->k.r : &x->k.i; }
@@ -264,33 +264,12 @@ static bool cookie_ok(const struct ike *ike, const struct ike_notify *n, const s
 
 /* ---- PSK authentication (RFC 7296 §2.15) ---- */
 
-/*
- * AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <msg> | <nonce> | prf(SK_p, IDbody)),
- * where <msg> is the sender's IKE_SA_INIT message and <nonce> the other's nonce.
- */
 static int psk_auth(const struct ike_peer *p, const struct ike_xsa *x, bool of_initiator,
 		    const uint8_t *msg, size_t mlen, const uint8_t *nonce, size_t nlen,
 		    const uint8_t *idbody, size_t idlen, uint8_t *out)
 {
-	uint8_t macid[IKE_PRF_MAX], key[IKE_PRF_MAX];
-	struct ike_iov iov[3];
-	int err;
-
-	iov[0] = (struct ike_iov){ idbody, idlen };
-	err = ike_prf(x->prf, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, macid);
-	if (!err) {
-		iov[0] = (struct ike_iov){ key_pad, sizeof(key_pad) - 1 };
-		err = ike_prf(x->prf, p->psk, p->psk_len, iov, 1, key);
-	}
-	if (!err) {
-		iov[0] = (struct ike_iov){ msg, mlen };
-		iov[1] = (struct ike_iov){ nonce, nlen };
-		iov[2] = (struct ike_iov){ macid, x->k.prf_len };
-		err = ike_prf(x->prf, key, x->k.prf_len, iov, 3, out);
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(macid, sizeof(macid));
-	return err;
+	return ike_psk_auth(x->prf, p->psk, p->psk_len, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len,
+			    msg, mlen, nonce, nlen, idbody, idlen, out);
 }
 
 static size_t id_body(const char *id, uint8_t *out)
@@ -586,6 +565,31 @@ static void child_schedule(struct ike_sa *t, struct ike_child *c, uint64_t now)
 	c->rekey_at = t->peer ? now + jitter((uint64_t)t->peer->child_life_s * 1000) : NEVER;
 }
 
+/* Another live tunnel to the same peer identity as @p t? */
+static struct ike_sa *other_tunnel(struct ike *ike, struct ike_sa *t)
+{
+	for (struct ike_sa *u = ike->sas; u; u = u->next)
+		if (u != t && u->state == ST_ESTABLISHED && !u->reported && u->peer == t->peer &&
+		    strcasecmp(u->remote_id, t->remote_id) == 0)
+			return u;
+	return NULL;
+}
+
+/*
+ * RFC 7296 §2.4: INITIAL_CONTACT means the peer has no other SA with us
+ * (it restarted): the tunnels we still hold with that identity are stale.
+ * Tunnels only just established are spared, so that two ends connecting at
+ * once do not tear down each other's fresh SAs (sa_check_duplicates settles
+ * those).
+ */
+static void initial_contact(struct ike *ike, struct ike_sa *t, uint64_t now)
+{
+	struct ike_sa *u;
+
+	while ((u = other_tunnel(ike, t)) && u->established_ms + INITIAL_CONTACT_GRACE_MS <= now)
+		sa_kill(ike, u, IKE_DOWN_REPLACED, IKE_N_INITIAL_CONTACT);
+}
+
 static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	struct ike_xsa *x = sa_cur(t);
@@ -605,6 +609,9 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->remote_id, strlen(p->remote_id));
 	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	/* RFC 7296 §2.4: the first SA with this peer says so, and the peer drops stale ones */
+	if (!other_tunnel(ike, t))
+		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (p->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
 	pol_esp_props(p, t->first_spi_in, 0, props);
@@ -742,6 +749,8 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	}
 	init_done(t);
 	sa_schedule(ike, t, now);
+	if (ike_msg_notify(m, IKE_N_INITIAL_CONTACT))
+		initial_contact(ike, t, now);
 	ev_sa(ike, t, IKE_EV_SA_UP);
 	if (c)
 		ev_child_up(ike, t, c, false);
@@ -844,7 +853,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		t->down_reason = child_err == IKE_N_TS_UNACCEPTABLE ? IKE_DOWN_PROTOCOL : IKE_DOWN_NO_PROPOSAL;
 		t->down_notify = child_err;
 		ex_run_tasks(ike, t, now);
-		return -EPERM;
+		return 0;
 	}
 	ev_sa(ike, t, IKE_EV_SA_UP);
 	ev_child_up(ike, t, c, false);
@@ -1088,6 +1097,11 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 				req_clear(r);
 				return start_child_rekey(ike, t, old, g, tries + 1, now);
 			}
+		}
+		if (n->type == IKE_N_NO_PROPOSAL_CHOSEN && r->group && old) {
+			/* a peer configured without PFS refuses a KE: ask again without one */
+			req_clear(r);
+			return start_child_rekey(ike, t, old, 0, KE_RETRIES, now);
 		}
 		req_clear(r);
 		if (n->type == IKE_N_CHILD_SA_NOT_FOUND) {

@@ -39,6 +39,8 @@ int atd_peers_start(struct atd *d);
 void atd_peers_stop(struct atd *d);
 struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id);
 void atd_peer_retry_later(struct atd_rpeer *rp);
+/** (Re)start NAT keepalives to the peer every @p seconds. */
+int atd_peer_keepalive(struct atd_rpeer *rp, int seconds);
 
 /* dpglue.c: events from the data plane */
 int atd_dp_start(struct atd *d, char *err, size_t errlen);

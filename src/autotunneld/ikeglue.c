@@ -193,6 +193,9 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
 			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
 			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
+		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4) */
+		if (rp && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
+			(void)atd_peer_keepalive(rp, 20);
 		break;
 	case IKE_EV_SA_DOWN:
 		if (ev->down.reason == IKE_DOWN_AUTH_FAILED) {
@@ -314,6 +317,26 @@ void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp)
 		log_info("peer %s: packets waiting, starting IKE (tunnel on demand)", rp->conf->name);
 	else if (ret != -EALREADY)
 		log_warnx("peer %s: cannot start IKE: %s", rp->conf->name, strerror(-ret));
+	pump(g);
+}
+
+void ike_glue_reconnect(struct ike_glue *g)
+{
+	uint64_t now = clock_now_ms();
+
+	if (!g)
+		return;
+	for (int i = 0; i < g->d->npeers; i++) {
+		struct atd_peer *p = g->d->peers[i].conf;
+		uint32_t id;
+
+		if (p->manual)
+			continue;
+		if ((id = ike_sa_find(g->ike, p->name)))
+			(void)ike_close(g->ike, id, now);
+		if (p->has_remote && ike_connect(g->ike, p->name, now) > 0)
+			log_info("peer %s: starting IKE anew", p->name);
+	}
 	pump(g);
 }
 

@@ -23,6 +23,8 @@ void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const st
 		    uint16_t local_port);
 /** Packets wait for an SA to @p rp: bring the tunnel up. */
 void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp);
+/** Close every IKE tunnel we can reach and set it up anew (SIGHUP). */
+void ike_glue_reconnect(struct ike_glue *g);
 /** SA @p spi_in nears the end of its sequence numbers: rekey it. */
 void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in);
 

@@ -25,6 +25,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		atd_dp_log_stats(d);
 		return;
 	}
+	if (sig == SIGHUP) {
+		/* tunnels to IKE peers are closed and set up anew */
+		ike_glue_reconnect(d->ike);
+		return;
+	}
 	log_info("signal %d: shutting down", (int)sig);
 	if (atd_agent_shutdown(d))
 		return;	/* account mode breaks the loop once its records are withdrawn */

@@ -40,6 +40,15 @@ void atd_peer_retry_later(struct atd_rpeer *rp)
 	evtimer_add(rp->retry, &tv);
 }
 
+int atd_peer_keepalive(struct atd_rpeer *rp, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	if (!rp->keepalive && !(rp->keepalive = event_new(rp->d->base, -1, EV_PERSIST, keepalive_cb, rp)))
+		return -ENOMEM;
+	return event_add(rp->keepalive, &tv) ? -ENOMEM : 0;
+}
+
 struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id)
 {
 	for (int i = 0; i < d->npeers; i++)
@@ -101,13 +110,8 @@ int atd_peers_start(struct atd *d)
 			return -ENOMEM;
 		if (p->manual && (ret = install_manual(d, rp)))
 			return ret;
-		if (p->keepalive_s > 0) {
-			struct timeval tv = { p->keepalive_s, 0 };
-
-			rp->keepalive = event_new(d->base, -1, EV_PERSIST, keepalive_cb, rp);
-			if (!rp->keepalive || event_add(rp->keepalive, &tv))
-				return -ENOMEM;
-		}
+		if (p->keepalive_s > 0 && atd_peer_keepalive(rp, p->keepalive_s))
+			return -ENOMEM;
 	}
 	return 0;
 }

@@ -182,7 +182,8 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 		goto fail;
 	}
 
-	dp->gso_ok = dp->gro_ok = !dp->conf.no_offload;
+	atomic_init(&dp->gso_ok, !dp->conf.no_offload);
+	dp->gro_ok = !dp->conf.no_offload;
 	for (int i = 0; i < nq; i++) {
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(dp->conf.port) };
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, buf = 8 << 20;

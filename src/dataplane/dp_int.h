@@ -114,7 +114,8 @@ struct dp {
 	struct dp_peer *peers[DP_MAX_PEERS];
 	int npeers;
 	int stop_fd, event_fd;
-	bool gso_ok, gro_ok;
+	atomic_bool gso_ok;	/* cleared by a worker if the device refuses UDP GSO */
+	bool gro_ok;
 	pthread_mutex_t evq_lock;
 	struct dp_event *evq;
 	unsigned evq_head, evq_n;

@@ -192,8 +192,31 @@ static void tx_flush(struct dp_worker *w)
 		int n = sendmmsg(w->udp_fd, mm + done, (unsigned)(tx->n - done), 0);
 
 		if (n < 0) {
+			struct dp_txmsg *m = &tx->msg[done];
+
 			if (errno == EINTR)
 				continue;
+			if (errno == EIO && m->count > 1) {
+				/*
+				 * UDP GSO needs checksum offload on the outgoing device;
+				 * without it the kernel says EIO: send one by one from now on.
+				 */
+				if (atomic_exchange(&w->dp->gso_ok, false))
+					log_warnx("UDP GSO refused by the outgoing device; sending datagrams one by one");
+				for (size_t off = 0; off < m->len; off += m->seg) {
+					size_t len = m->len - off < m->seg ? m->len - off : m->seg;
+
+					if (sendto(w->udp_fd, tx->buf + m->off + off, len, 0,
+						   (struct sockaddr *)&m->to, sizeof(m->to)) < 0)
+						ST(w, tx_errors)++;
+					else
+						ST(w, udp_tx_sends)++;
+				}
+				ST(w, esp_tx_packets) += m->count;
+				ST(w, esp_tx_bytes) += m->len;
+				done++;
+				continue;
+			}
 			/* one bad message (unreachable, no route) must not stall the rest */
 			ST(w, tx_errors)++;
 			log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "sendmmsg: %s", strerror(errno));
@@ -255,6 +278,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 	struct dp_vnet v = { 0 };
 	struct dp_tso tso;
 	struct dp_sa *sa;
+	bool gso = atomic_load_explicit(&dp->gso_ok, memory_order_relaxed);
 	int peer;
 
 	if (off) {
@@ -282,12 +306,12 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_sealed_len(seglen), outlen;
 		const struct sockaddr_in *to = &t->peer[peer].remote;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		uint8_t *slot = tx_reserve(&w->tx, to, slen, dp->gso_ok);
+		uint8_t *slot = tx_reserve(&w->tx, to, slen, gso);
 		int err;
 
 		if (!slot) {
 			tx_flush(w);
-			if (!(slot = tx_reserve(&w->tx, to, slen, dp->gso_ok)))
+			if (!(slot = tx_reserve(&w->tx, to, slen, gso)))
 				return;
 		}
 		dp_tso_seg_write(&tso, i, slot + ESP_HDR_LEN);
@@ -330,6 +354,9 @@ static void tun_batch(struct dp_worker *w, struct dp_table *t)
 		if (n <= 0)
 			break;
 		tx_packet(w, t, w->tunbuf, (size_t)n);
+		/* send each super-packet as soon as it is sealed: latency is TCP's throughput */
+		if (w->tx.used >= DP_GSO_MAX_BYTES)
+			tx_flush(w);
 	}
 	tx_flush(w);
 }

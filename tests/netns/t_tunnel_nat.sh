@@ -53,7 +53,7 @@ nt_exec pub ping -6 -c 3 -i 0.2 -W 2 fd00:a::1 >/dev/null || nt_fail "pub cannot
 nt_pass "ping both ways through the tunnel across the NAT"
 
 # the keepalives (one byte 0xFF, RFC 3948) reach pub from natA's address
-nt_exec pub tcpdump -n -i eth0 -c 2 'udp and src host 203.0.113.10 and udp[8:1] = 0xff and udp[4:2] = 9' \
+ip netns exec "$(nt_ns pub)" tcpdump --immediate-mode -n -i eth0 -c 2 'udp and src host 203.0.113.10 and udp[8:1] = 0xff and udp[4:2] = 9' \
 	>"$NT_DIR/ka" 2>&1 &
 KA=$!
 NT_PIDS="$NT_PIDS $KA"

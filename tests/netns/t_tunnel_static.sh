@@ -1,8 +1,8 @@
 #!/bin/sh
 # Two autotunnelds with manually keyed SAs on a pair of namespaces: ping
 # (IPv6 and IPv4 inner) and a TCP transfer through the tunnel, replayed
-# captured ESP packets rejected and counted, a wrong key rejected with a
-# clear log line.
+# captured ESP packets rejected and counted, an end without offloads
+# talking to one with them, a wrong key rejected with a clear log line.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
@@ -63,7 +63,7 @@ nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data d
 nt_pass "20 MB over TCP through the tunnel, intact"
 
 # the outer wire carries ESP in UDP 4500 (captured now, to be replayed inside the window)
-nt_exec b tcpdump -n -i eth0 -c 4 -w "$NT_DIR/wire.pcap" udp dst port 4500 and dst host 192.0.2.2 >/dev/null 2>&1 &
+ip netns exec "$(nt_ns b)" tcpdump --immediate-mode -n -i eth0 -c 4 -w "$NT_DIR/wire.pcap" udp dst port 4500 and dst host 192.0.2.2 >/dev/null 2>&1 &
 TD=$!
 NT_PIDS="$NT_PIDS $TD"
 sleep 1
@@ -110,16 +110,45 @@ rp_after=$(echo "$after" | sed 's/.*replayed=\([0-9]*\).*/\1/')
 [ $((rp_after - rp_before)) -ge 4 ] || nt_fail "replay counter moved by $((rp_after - rp_before)), expected >= 4"
 nt_pass "4 replayed ESP packets rejected and counted (replayed $rp_before -> $rp_after)"
 
-# 4. a wrong key: nothing gets through, and b says why
+# 4. one end without offloads (plain TUN, one datagram per send) talks to one with them
+nt_stop "$PID_A"
+nt_stop "$PID_B"
+KA=$(openssl rand -hex 36)
+KB=$(openssl rand -hex 36)
+conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1101 0x2102 "$KB" "$KA" chacha20poly1305
+conf b fd00:b::1 192.168.77.2 a fd00:a::1 192.168.77.1 192.0.2.1 0x2102 0x1101 "$KA" "$KB" chacha20poly1305
+nt_bg a da3 "$D" -c "$NT_DIR/a.conf" --no-offload=yes
+PID_A=$NT_LAST_PID
+nt_bg b db3 "$D" -c "$NT_DIR/b.conf"
+PID_B=$NT_LAST_PID
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da3.log" || nt_fail "a (no offload) did not come up"
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/db3.log" || nt_fail "b did not come back"
+rm -f "$NT_DIR/blob.recv"
+nt_bg b sink2 socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
+nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
+timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
+	nt_fail "TCP transfer without offloads failed"
+nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data differs (no offload)"
+nt_exec b ping -c 2 -i 0.2 -W 2 192.168.77.1 >/dev/null || nt_fail "inner IPv4 ping to the no-offload end failed"
+kill -USR1 "$PID_A"
+nt_wait 5 grep -q "stats: " "$NT_DIR/da3.log" || nt_fail "no stats from a"
+st=$(grep "stats: " "$NT_DIR/da3.log" | tail -1)
+tx=$(echo "$st" | sed 's/.*esp_tx=\([0-9]*\).*/\1/')
+rd=$(echo "$st" | sed 's/.*tun_rx=\([0-9]*\).*/\1/')
+# one packet per read (a few reads are for no peer: router solicitations and the like)
+[ "$tx" -le "$rd" ] && [ "$tx" -ge $((rd - 10)) ] ||
+	nt_fail "a without offloads sealed $tx packets from $rd TUN reads (expected one each)"
+nt_pass "20 MB and ping between an end without offloads ($rd reads, $tx packets) and one with them"
+
+# 5. a wrong key: nothing gets through, and b says why
 nt_stop "$PID_A"
 BAD=$(openssl rand -hex 36)
-conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1001 0x2002 "$KB" "$BAD"
-: > "$NT_DIR/da.log"
+conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1101 0x2102 "$KB" "$BAD" chacha20poly1305
 nt_bg a da2 "$D" -c "$NT_DIR/a.conf"
 nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da2.log" || nt_fail "a did not come back"
 if nt_exec a ping -6 -c 2 -i 0.2 -W 1 fd00:b::1 >/dev/null 2>&1; then
 	nt_fail "ping went through with a wrong key"
 fi
-nt_wait 5 grep -q "peer a: ESP authentication failed (SPI 0x00002002 from 192.0.2.1:4500): wrong key, or a forged packet" \
-	"$NT_DIR/db.log" || nt_fail "b did not log the authentication failure"
-nt_pass "wrong key rejected: $(grep -m1 'authentication failed' "$NT_DIR/db.log")"
+nt_wait 5 grep -q "peer a: ESP authentication failed (SPI 0x00002102 from 192.0.2.1:4500): wrong key, or a forged packet" \
+	"$NT_DIR/db3.log" || nt_fail "b did not log the authentication failure"
+nt_pass "wrong key rejected: $(grep -m1 'authentication failed' "$NT_DIR/db3.log")"

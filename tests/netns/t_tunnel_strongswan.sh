@@ -2,7 +2,8 @@
 # Our whole stack (lib/ike + the ESP data plane) against strongSwan's charon
 # with kernel-libipsec (user-space ESP, since this kernel has none), PSK,
 # forced UDP encapsulation: we initiate with AES-256-GCM, strongSwan
-# initiates with ChaCha20-Poly1305; ping6 and a TCP transfer each time.
+# initiates with ChaCha20-Poly1305; ping6 and a TCP transfer each time;
+# then strongSwan rekeys the child SA every 2 s under a running TCP stream.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
@@ -41,7 +42,7 @@ charon {
 		ike = 2 } }
 }
 SSC
-swanctl_conf() {	# ESP_PROPOSAL START_ACTION
+swanctl_conf() {	# ESP_PROPOSAL START_ACTION [CHILD_REKEY]
 	cat > "$NT_DIR/swanctl.conf" <<SWC
 connections {
 	ours {
@@ -60,6 +61,8 @@ connections {
 				remote_ts = fd00:a::1/128
 				esp_proposals = $1
 				start_action = $2
+				rekey_time = ${3:-1h}
+				rand_time = 0
 			}
 		}
 	}
@@ -136,3 +139,26 @@ nt_wait 15 grep -q "peer b: child SA up, chacha20poly1305" "$NT_DIR/da2.log" ||
 	nt_fail "strongSwan did not bring up a ChaCha20-Poly1305 child SA with us"
 traffic "strongSwan initiates"
 nt_pass "strongSwan initiates, we respond: ping6 and 5 MB TCP over ChaCha20-Poly1305 ESP-in-UDP"
+
+# 3. strongSwan rekeys the child SA every 2 s while iperf3 runs for 6 s
+nt_stop "$PID_A"
+nt_stop "$PID_C"
+swanctl_conf aes256gcm16 start 2s
+nt_bg a da3 "$D" -c "$NT_DIR/a.conf"
+PID_A=$NT_LAST_PID
+nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da3.log" || nt_fail "autotunneld did not come back"
+start_charon
+nt_wait 15 grep -q "peer b: child SA up, aes256gcm16" "$NT_DIR/da3.log" || nt_fail "no child SA for the rekey test"
+nt_bg b iperf iperf3 -s -p 5201 -B fd00:b::1
+nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5201 "' || nt_fail "iperf3 server did not start"
+timeout 20 ip netns exec "$(nt_ns a)" iperf3 -c fd00:b::1 -p 5201 -t 6 -J >"$NT_DIR/iperf.json" ||
+	nt_fail "the TCP stream broke while strongSwan rekeyed"
+# every rekey installs a new child SA and removes the old one
+n=$(($(grep -c "peer b: child SA up, aes256gcm16" "$NT_DIR/da3.log") - 1))
+d=$(grep -c "peer b: child SA 0x[0-9a-f]* down" "$NT_DIR/da3.log")
+[ "$n" -ge 2 ] && [ "$d" -ge 2 ] || nt_fail "only $n new and $d removed child SAs while strongSwan rekeyed"
+stall=$(/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(1 for i in d["intervals"] if i["sum"]["bytes"] == 0))' "$NT_DIR/iperf.json")
+[ "$stall" = 0 ] || nt_fail "$stall one-second intervals without data during strongSwan's rekeys"
+nt_pass "TCP kept flowing through $n child SA rekeys initiated by strongSwan"

@@ -1050,6 +1050,68 @@ static void test_simultaneous_connect(void **st)
 	teardown_net(&n);
 }
 
+/* The initiator restarts (loses its state) and connects again: INITIAL_CONTACT clears the stale tunnel. */
+static void test_initial_contact(void **st)
+{
+	struct net n;
+	struct ike_peer_conf pa;
+	struct ike_stats s;
+	uint32_t old_b;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	connect_ok(&n);
+	old_b = n.b.last_sa;
+	/* A reboots: a new instance, same identity and key */
+	ike_free(n.a.ike);
+	n.a.ike = ike_new(NULL);
+	peer_conf(&pa, "desktop", "laptop.alice.example.net", "desktop.alice.example.net", n.b.addr,
+		  "fd00::a", "fd00::b");
+	pa.local = n.a.addr;
+	assert_int_equal(ike_peer_add(n.a.ike, &pa, n.now), 0);
+	n.now += 60000;
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.b.sa_up, 2);
+	assert_int_equal(n.b.sa_down, 1);
+	assert_int_equal(n.b.last_down, IKE_DOWN_REPLACED);
+	assert_int_equal(n.b.last_down_notify, IKE_N_INITIAL_CONTACT);
+	assert_int_equal(children_up(&n.b), 1);
+	assert_true(ike_sa_find(n.b.ike, "laptop") != old_b);
+	ike_stats_get(n.b.ike, &s);
+	assert_int_equal(s.sas, 1);
+	teardown_net(&n);
+}
+
+/* Outer IPv6 addresses work like IPv4 ones (NAT-D over 16-byte addresses). */
+static void test_ipv6_outer(void **st)
+{
+	struct net n;
+	struct ike_peer_conf pa, pb;
+	struct ike_sa_info ia;
+
+	(void)st;
+	memset(&n, 0, sizeof(n));
+	n.now = 5000;
+	n.a.addr = (struct ike_addr){ .family = AF_INET6, .port = 4500 };
+	n.b.addr = (struct ike_addr){ .family = AF_INET6, .port = 4500 };
+	inet_pton(AF_INET6, "2001:db8::a", n.a.addr.ip);
+	inet_pton(AF_INET6, "2001:db8::b", n.b.addr.ip);
+	n.a.ike = ike_new(NULL);
+	n.b.ike = ike_new(NULL);
+	peer_conf(&pa, "desktop", "laptop.alice.example.net", "desktop.alice.example.net", n.b.addr, "fd00::a", "fd00::b");
+	pa.local = n.a.addr;
+	peer_conf(&pb, "laptop", "desktop.alice.example.net", "laptop.alice.example.net", n.a.addr, "fd00::b", "fd00::a");
+	pb.local = n.b.addr;
+	assert_int_equal(ike_peer_add(n.a.ike, &pa, n.now), 0);
+	assert_int_equal(ike_peer_add(n.b.ike, &pb, n.now), 0);
+	connect_ok(&n);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_false(ia.nat_local || ia.nat_remote);
+	assert_int_equal(ia.remote.family, AF_INET6);
+	teardown_net(&n);
+}
+
 /* ---- MOBIKE ---- */
 
 static void test_mobike_initiator_moves(void **st)
@@ -1126,6 +1188,30 @@ static void test_mobike_peer_set_remote(void **st)
 	assert_memory_equal(n.a.moved_remote.ip, newb.ip, 4);
 	assert_int_equal(n.b.moved, 1);
 	assert_memory_equal(n.b.moved_local.ip, newb.ip, 4);
+	teardown_net(&n);
+}
+
+/* Between two of ours, the responder may move too (RFC 4555 gives that to the initiator only). */
+static void test_mobike_responder_moves(void **st)
+{
+	struct net n;
+	struct ike_addr newb = addr4("198.51.100.8", 4500);
+	struct ike_sa_info ia;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	connect_ok(&n);
+	n.b.addr = newb;
+	assert_int_equal(ike_local_moved(n.b.ike, &(struct ike_addr){ 0 }, &newb, n.now), 1);
+	pump(&n);
+	assert_int_equal(n.a.moved, 1);
+	assert_int_equal(n.b.moved, 1);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_memory_equal(ia.remote.ip, newb.ip, 4);
+	/* the initiator's retransmissions and requests follow */
+	assert_int_equal(ike_sa_dpd(n.a.ike, ia.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_down, 0);
 	teardown_net(&n);
 }
 
@@ -1249,9 +1335,12 @@ int main(void)
 		cmocka_unit_test(test_child_rekey_collision),
 		cmocka_unit_test(test_ike_rekey_collision),
 		cmocka_unit_test(test_simultaneous_connect),
+		cmocka_unit_test(test_initial_contact),
+		cmocka_unit_test(test_ipv6_outer),
 		cmocka_unit_test(test_mobike_initiator_moves),
 		cmocka_unit_test(test_mobike_behind_new_nat),
 		cmocka_unit_test(test_mobike_peer_set_remote),
+		cmocka_unit_test(test_mobike_responder_moves),
 		cmocka_unit_test(test_nat_follow_without_mobike),
 		cmocka_unit_test(test_garbage_and_replays),
 	};

@@ -1,0 +1,134 @@
+/*
+ * autotunneld's static-peer settings (src/autotunneld/config.c): a complete
+ * file, manual keys, selectors, and every mistake reported with its line.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "autotunneld/config.h"
+
+#define K1 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223"
+#define K2 "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122ee"
+
+static struct atd_conf c;
+
+static int load(const char *text, char *err, size_t errlen)
+{
+	int ret;
+
+	atd_conf_free(&c);
+	atd_conf_init(&c);
+	ret = conf_load_string(&atd_schema, &c, "t.conf", text, err, errlen);
+	if (ret == 0)
+		ret = atd_conf_check(&c, err, errlen);
+	return ret;
+}
+
+static void full_file(void **state)
+{
+	char err[256] = "";
+	uint8_t want[36];
+
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\nipv4 = 192.168.77.1\nmtu = 1420\n"
+			      "[peer b]\nremote = 192.0.2.2\nremote-ts = fd00:b::1/128, 192.168.77.2/32\n"
+			      "spi-in = 0x1001\nspi-out = 4098\nkey-in = " K1 "\nkey-out = " K2 "\n"
+			      "cipher = chacha20poly1305\nesn = no\nkeepalive = 20\n"
+			      "[peer c]\nremote = 198.51.100.7:61001\nremote-id = c.example.net\n"
+			      "local-id = a.example.net\npsk-file = /x\nremote-ts = fd00:c::1\nconnect = no\n"
+			      "rekey = 2\ndpd = 5\n", err, sizeof(err)), 0);
+	assert_int_equal(c.mtu, 1420);
+	assert_int_equal(c.npeers, 2);
+	assert_string_equal(c.peers[0].name, "b");
+	assert_true(c.peers[0].manual);
+	assert_int_equal(c.peers[0].spi_in, 0x1001);
+	assert_int_equal(c.peers[0].spi_out, 4098);
+	assert_int_equal(ntohs(c.peers[0].remote.sin_port), 4500);	/* the default port */
+	assert_int_equal(c.peers[0].cipher, ESP_CIPHER_CHACHA20_POLY1305);
+	assert_false(c.peers[0].esn);
+	assert_int_equal(c.peers[0].n_remote_ts, 2);
+	assert_int_equal(c.peers[0].remote_ts[1].family, AF_INET);
+	/* local selectors default to our own addresses */
+	assert_int_equal(c.peers[0].n_local_ts, 2);
+	for (int i = 0; i < 36; i++)
+		want[i] = (uint8_t)i;
+	assert_memory_equal(c.peers[0].key_in, want, 36);
+	assert_false(c.peers[1].manual);
+	assert_false(c.peers[1].connect);
+	assert_true(c.peers[0].connect);
+	assert_int_equal(ntohs(c.peers[1].remote.sin_port), 61001);
+	assert_int_equal(c.peers[1].rekey_s, 2);
+	assert_int_equal(c.peers[1].dpd_s, 5);
+	assert_int_equal(c.peers[1].remote_ts[0].family, AF_INET6);
+}
+
+static void mistakes(void **state)
+{
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nspi-in = 255\n", "t.conf:4: spi-in: a number from 256" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nkey-in = 0011\n", "t.conf:4: key-in: 72 hex digits" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::/64\n", "t.conf:4: remote-ts: 'fd00:b::/64' is not" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1, fd00:b::2\n", "t.conf:4: remote-ts: one selector per" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote = 192.0.2.2:0\n", "t.conf:4: remote: '192.0.2.2:0'" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\ncipher = aes128cbc\n", "t.conf:4: cipher:" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b b]\nremote = 192.0.2.2\n", "t.conf:4: bad peer name 'b b'" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\ncolour = blue\n", "t.conf:4: unknown key 'colour' in section [peer b]" },
+		{ "[tunnel]\nula = fd00:a::1\n[gateway]\nx = 1\n", "t.conf:4: unknown section [gateway]" },
+		{ "[tunnel]\nmtu = 1000\n", "t.conf:2:" },
+		{ "[tunnel]\nula = 192.0.2.1\n[peer b]\nremote-ts = fd00:b::1\n", "[tunnel] ula:" },
+		{ "[tunnel]\nula = fd00:a::1\n", "no [peer NAME] section" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\nspi-in = 4096\n",
+		  "[peer b]: manual keying needs spi-in, spi-out, key-in and key-out" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\n",
+		  "[peer b]: IKE needs psk-file, remote-id and local-id" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote = 192.0.2.2\n",
+		  "[peer b]: remote-ts (the peer's inner /128 or /32) is required" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\nlocal-ts = fd00:a::2\n",
+		  "[peer b]: local-ts must be this host's ula or ipv4" },
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(load(bad[i].text, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].msg))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].msg);
+	}
+}
+
+static void selectors(void **state)
+{
+	struct atd_ts ts;
+
+	assert_int_equal(atd_ts_parse("fd00::1", &ts), 0);
+	assert_int_equal(ts.family, AF_INET6);
+	assert_int_equal(atd_ts_parse("fd00::1/128", &ts), 0);
+	assert_int_equal(atd_ts_parse("fd00::1/127", &ts), -EINVAL);
+	assert_int_equal(atd_ts_parse("192.0.2.1/32", &ts), 0);
+	assert_int_equal(ts.family, AF_INET);
+	assert_int_equal(atd_ts_parse("192.0.2.1/31", &ts), -EINVAL);
+	assert_int_equal(atd_ts_parse("192.0.2.1/32x", &ts), -EINVAL);
+	assert_int_equal(atd_ts_parse("host.example", &ts), -EINVAL);
+}
+
+static int teardown(void **state)
+{
+	atd_conf_free(&c);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_file),
+		cmocka_unit_test(mistakes),
+		cmocka_unit_test(selectors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
