@@ -1,11 +1,14 @@
 /*
  * lib/dns/update.h: DNS UPDATE (RFC 2136) against a zone interface.
  *
- * dns_update_process() runs §3.1 (zone section), §3.2 (prerequisites, all
- * five forms of §2.4), an optional permission check per update RR (the
- * server's policy, §3.3), §3.4.1 (update section prescan) and §3.4.2
- * (the updates, in order), and reports each change to the zone through
- * ops->change, in order. Nothing is reported unless every check passed, so
+ * dns_update_process() runs §3.1 (zone section), the form checks of §3.2,
+ * an optional permission check (the server's policy, §3.3) on every
+ * prerequisite and update RR, the evaluation of the prerequisites (all
+ * five forms of §2.4), §3.4.1 (update section prescan) and §3.4.2 (the
+ * updates, in order), and reports each change to the zone through
+ * ops->change, in order. The permission check comes before the
+ * prerequisites are evaluated (RFC 2136 puts it after) so that a requester
+ * cannot probe, through prerequisites, names it has no right to. Nothing is reported unless every check passed, so
  * the server opens one transaction, calls dns_update_process(), and commits
  * when it returns 0 with rcode NOERROR (or rolls back otherwise).
  *
@@ -68,7 +71,9 @@ struct dns_zone_ops {
 	/** @return 1 if any RR has owner @p name, 0 if none, or a negative errno. */
 	int (*name_exists)(void *zone, const struct dns_name *name);
 	/**
-	 * Optional (may be NULL): may the requester change (name, type)?
+	 * Optional (may be NULL): may the requester use (name, type), in a
+	 * prerequisite or an update? Called for every in-zone name of both
+	 * sections before anything is looked up (type ANY for "all types").
 	 * @return 0 to allow, -EPERM to refuse (the update is REFUSED), another
 	 * negative errno on failure.
 	 */
@@ -95,7 +100,7 @@ int dns_update_zone(const struct dns_msg *m, struct dns_name *zname, uint16_t *z
 /**
  * Process an UPDATE for the zone with apex @p apex and class @p zclass (the
  * server has found it authoritative for the zone section's name; the zone
- * section itself is checked again here).
+ * section itself is checked again here). Uses about 40 KiB of stack.
  *
  * Rcodes: FORMERR (bad zone section, a prerequisite or update RR of a
  * wrong form), NOTZONE (a name outside the zone or a class that is not the

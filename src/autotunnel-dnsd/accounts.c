@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/evsign.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/tsigalg.h"
 #include "autotunnel-dnsd/zone.h"
@@ -54,6 +55,7 @@ void accounts_free(struct accounts *a)
 
 		for (x = a->tab[i]; x; x = next) {
 			next = x->next;
+			evsign_forget(x);
 			OPENSSL_cleanse(x, sizeof(*x));
 			free(x);
 		}

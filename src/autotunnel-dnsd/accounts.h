@@ -23,6 +23,7 @@ struct account {
 	uint8_t label_len;
 	char label[64];		/* NAME, lower case */
 	struct dns_tsig_key key;	/* name D (lower case), algorithm, secret */
+	void *mac_ctx;		/* keyed HMAC for signing events (evsign.c; engine thread) */
 };
 
 struct accounts;

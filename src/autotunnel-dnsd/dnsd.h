@@ -57,6 +57,12 @@ struct dnsd {
 	volatile int stopping;
 };
 
+/**
+ * Fill the names of @p d (apex, SOA RNAME, server name) from the settings.
+ * @return 0, or -EINVAL with a message in @p err.
+ */
+int dnsd_names(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen);
+
 /** Read the zone serial (any thread). */
 static inline uint32_t dnsd_serial(const struct dnsd *d)
 {

@@ -357,6 +357,7 @@ void engine_free(struct engine *e)
 		event_free(e->ev_expire);
 	if (e->ev_llq)
 		event_free(e->ev_llq);
+	free(e->job);
 	batch_free(e->batch);
 	llq_server_free(e->llq);
 	free(e->out);

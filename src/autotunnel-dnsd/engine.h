@@ -25,6 +25,7 @@ struct store;
 struct llq_server;
 struct streams;
 struct batch;
+struct send_job;
 
 /** A message waiting for the engine, with where its answer goes. */
 struct eitem {
@@ -67,6 +68,8 @@ struct engine {
 	struct event *ev_llq;		/* next LLQ deadline */
 	bool expire_due;
 	struct batch *batch;
+	struct send_job *job;		/* LLQ events being gathered for a worker */
+	unsigned next_worker;
 };
 
 struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store *st, char *err,

@@ -419,7 +419,7 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 	const struct dns_question *q = &m->qd[0];
 	int rc;
 
-	memset(rq, 0, offsetof(struct qreq, lname));
+	memset(rq, 0, offsetof(struct qreq, qname));
 	if (m->tsig >= 0)	/* the caller calls dns_tsig_fini() whenever m->tsig >= 0 */
 		memset(&s->tsig, 0, sizeof(s->tsig));
 	rq->limit = t == Q_UDP ? udp_limit(m) : DNS_MSG_MAX_LEN;

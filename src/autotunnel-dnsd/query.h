@@ -51,14 +51,15 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 
 /** A question that passed the checks every query passes. */
 struct qreq {
-	struct dns_name qname;		/* as asked (case kept) */
-	uint8_t lname[DNS_NAME_MAX];	/* lower case */
 	uint16_t qtype, qclass;
 	const struct account *owner;	/* account whose domain holds qname, or NULL */
 	const struct account *signer;	/* account whose TSIG key signed, or NULL */
 	bool tsig;			/* the request was signed and verified */
 	uint16_t limit;			/* answer size limit */
 	bool edns;
+	/* the names last: query_check() clears everything before them */
+	struct dns_name qname;		/* as asked (case kept) */
+	uint8_t lname[DNS_NAME_MAX];	/* lower case */
 };
 
 /**

@@ -132,29 +132,6 @@ static void make_parent(const char *path)
 		log_warn("mkdir %s", dir);
 }
 
-static int name_setup(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen)
-{
-	char buf[600];
-
-	if (dns_name_from_text(&d->apex, s->zone) || dns_name_is_root(&d->apex)) {
-		snprintf(err, errlen, "--zone: '%s' is not a domain name", s->zone);
-		return -EINVAL;
-	}
-	dns_name_canonicalize(&d->apex);
-	snprintf(buf, sizeof(buf), "hostmaster.%s", s->zone);
-	if (dns_name_from_text(&d->hostmaster, buf)) {
-		snprintf(err, errlen, "--zone: '%s' is too long", s->zone);
-		return -EINVAL;
-	}
-	if (dns_name_from_text(&d->server_name, s->server_name)) {
-		snprintf(err, errlen, "--server-name: '%s' is not a domain name", s->server_name);
-		return -EINVAL;
-	}
-	zone_name_lower(d->lserver, d->server_name.wire, d->server_name.len);
-	d->server_in_zone = query_zone_offset(d, d->lserver, d->server_name.len) >= 0;
-	return 0;
-}
-
 static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struct addr *listen,
 		      int nlisten, char *err, size_t errlen)
 {
@@ -252,7 +229,7 @@ int server_run(const struct dnsd_settings *s)
 		log_warnx("libevent has no thread support");
 		return 1;
 	}
-	if (name_setup(&d, s, err, sizeof(err)) ||
+	if (dnsd_names(&d, s, err, sizeof(err)) ||
 	    (naddr = parse_addrs(s->listen, d.udp_port, addrs, DNSD_MAX_ADDRS, err, sizeof(err))) < 0 ||
 	    glue_setup(&d, s, addrs, naddr, err, sizeof(err))) {
 		log_warnx("%s", err);
@@ -395,6 +372,7 @@ int server_run(const struct dnsd_settings *s)
 bind_failed:
 	log_warnx("%s", err);
 out:
+	d.stopping = 1;
 	for (int w = 0; w < d.n_workers; w++)
 		worker_stop(d.workers[w]);
 	if (sig_int)

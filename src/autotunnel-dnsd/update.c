@@ -701,7 +701,10 @@ void update_batch_end(struct engine *e)
 			else
 				__atomic_store_n(&d->serial, serial, __ATOMIC_RELAXED);
 		}
-		if (b->failed || store_commit(e->store)) {
+		if (!b->failed && b->n_undo == 0 && !b->changed) {
+			/* nothing was written (refusals, failed prerequisites): no fsync */
+			store_rollback(e->store);
+		} else if (b->failed || store_commit(e->store)) {
 			log_warnx("store: commit failed: %s; %zu changes rolled back",
 				  store_errmsg(e->store), b->n_undo);
 			store_rollback(e->store);

@@ -1,0 +1,302 @@
+/*
+ * llqbench: LLQ event latency of autotunnel-dnsd at many watchers.
+ *
+ *   llqbench SERVER PORT KEY NAME WATCHERS ROUNDS
+ *
+ * Sets up WATCHERS LLQs (UDP four-way handshake, TSIG-signed with KEY =
+ * "alg:keyname:base64") on NAME type A from a pool of sockets, prints
+ * "established N", waits for a line on stdin (so the caller can measure the
+ * server's memory), then ROUNDS times sends a signed UPDATE adding an A
+ * record at NAME and measures, for every watcher, the time from the
+ * UPDATE's answer to its event, both as the kernel stamped their arrival
+ * (SO_TIMESTAMPNS, so that this client's own work is not counted). Events
+ * are acknowledged once all have come. Prints
+ * "latency_ms p50 P p99 Q max M events E missing X".
+ *
+ * Packets are parsed with lib/dns (over lib/wire), like all our code.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/edns.h"
+#include "dns/msg.h"
+#include "dns/tsig.h"
+#include "util/encode.h"
+
+#define PER_SOCKET 100
+#define ZONE "members.example.net"
+
+static struct sockaddr_in server;
+static struct dns_tsig_key key;
+static struct dns_name qname, zone;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Receive one datagram and the kernel's arrival time (ms, wall clock). */
+static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, int flags, double *when)
+{
+	char ctl[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	ssize_t n = recvmsg(fd, &mh, flags);
+
+	*when = now_ms();
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*when = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+		}
+	}
+	return n;
+}
+
+struct pending_ack {
+	int fd;
+	uint16_t msg_id;
+	struct dns_llq llq;
+};
+
+static size_t llq_query(uint8_t *buf, size_t cap, uint16_t id, uint16_t op, uint64_t llq_id)
+{
+	struct dns_builder b;
+	struct dns_tsig t;
+	struct dns_llq llq = { .version = 1, .opcode = op, .id = llq_id, .lease = 7200 };
+	size_t len;
+
+	dns_tsig_init(&t, &key);
+	dns_builder_init(&b, buf, cap, cap, id, 0);
+	dns_builder_question(&b, &qname, DNS_TYPE_A, DNS_CLASS_IN);
+	dns_builder_edns(&b, 1232, 0);
+	dns_builder_add_llq(&b, &llq);
+	if (dns_builder_finish(&b, &len) ||
+	    dns_tsig_sign_request(&t, buf, len, cap, &len, (uint64_t)time(NULL)))
+		len = 0;
+	dns_tsig_fini(&t);
+	return len;
+}
+
+/* Read the LLQ option of a message. */
+static int llq_of(const uint8_t *buf, size_t len, struct dns_msg *m, struct dns_llq *llq)
+{
+	struct wire opt;
+
+	if (dns_msg_parse(m, buf, len) || dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) ||
+	    dns_llq_parse(&opt, llq))
+		return -1;
+	return 0;
+}
+
+static uint8_t rbuf[65536];
+static struct dns_msg msg;
+
+/* One request and its answer (same id) on a blocking socket. */
+static int exchange(int fd, const uint8_t *q, size_t qlen, uint16_t id, struct dns_llq *llq)
+{
+	for (int tries = 0; tries < 5; tries++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (send(fd, q, qlen, 0) < 0)
+			return -1;
+		while (poll(&p, 1, 1000) == 1) {
+			ssize_t n = recv(fd, rbuf, sizeof(rbuf), 0);
+
+			if (n > 0 && llq_of(rbuf, (size_t)n, &msg, llq) == 0 && msg.hdr.id == id)
+				return llq->error == DNS_LLQ_NOERROR ? 0 : -1;
+		}
+	}
+	return -1;
+}
+
+static int update(int fd, unsigned round, uint16_t id, double *answered)
+{
+	struct dns_builder b;
+	struct dns_tsig t;
+	/* a new address each time: re-adding an existing record is only a refresh, with no event */
+	uint32_t salt = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 8;
+	uint8_t buf[1024], a[4] = { 10, (uint8_t)salt, (uint8_t)(salt >> 8), (uint8_t)round };
+	struct dns_lease lease = { .lease = 3600 };
+	size_t len;
+	int rc = -1;
+
+	dns_tsig_init(&t, &key);
+	dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), id, (uint16_t)(DNS_OPCODE_UPDATE << DNS_OPCODE_SHIFT));
+	dns_builder_question(&b, &zone, DNS_TYPE_SOA, DNS_CLASS_IN);
+	dns_builder_section(&b, DNS_SEC_UPDATE);
+	/* the host moved: its old address goes, the new one comes (RFC 2136 §2.5.2, §2.5.1) */
+	dns_builder_add_raw(&b, &qname, DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
+	dns_builder_add_a(&b, &qname, 300, a);
+	dns_builder_edns(&b, 1232, 0);
+	dns_builder_add_lease(&b, &lease);
+	if (dns_builder_finish(&b, &len) == 0 &&
+	    dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)) == 0 &&
+	    send(fd, buf, len, 0) == (ssize_t)len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		while (poll(&p, 1, 5000) == 1) {
+			ssize_t n = recv_stamped(fd, rbuf, sizeof(rbuf), 0, answered);
+
+			if (n >= 12 && dns_msg_parse(&msg, rbuf, (size_t)n) == 0 && msg.hdr.id == id) {
+				rc = dns_msg_rcode(&msg) == DNS_RCODE_NOERROR ? 0 : -1;
+				break;
+			}
+		}
+	}
+	dns_tsig_fini(&t);
+	return rc;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char *argv[])
+{
+	char *alg, *kname, *secret, line[16];
+	uint8_t q[1024], sec[128];
+	struct dns_name kn;
+	int nsock, watchers, rounds, ep, ufd, n, one = 1;
+	int *fds;
+	struct pending_ack *acks;
+	double *lat;
+	size_t nlat = 0, missing = 0;
+	struct rlimit rl;
+
+	if (argc != 7) {
+		fprintf(stderr, "usage: llqbench SERVER PORT KEY NAME WATCHERS ROUNDS\n");
+		return 2;
+	}
+	server.sin_family = AF_INET;
+	inet_pton(AF_INET, argv[1], &server.sin_addr);
+	server.sin_port = htons((uint16_t)atoi(argv[2]));
+	alg = strtok(argv[3], ":");
+	kname = strtok(NULL, ":");
+	secret = strtok(NULL, "");
+	n = secret ? b64_decode(sec, sizeof(sec), secret) : -1;
+	if (!alg || !kname || n <= 0 || dns_name_from_text(&kn, kname) ||
+	    dns_tsig_key_set(&key, &kn, dns_tsig_alg_from_text(alg), sec, (size_t)n) ||
+	    dns_name_from_text(&qname, argv[4]) || dns_name_from_text(&zone, ZONE)) {
+		fprintf(stderr, "llqbench: bad key or name\n");
+		return 2;
+	}
+	watchers = atoi(argv[5]);
+	rounds = atoi(argv[6]);
+	nsock = (watchers + PER_SOCKET - 1) / PER_SOCKET;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)nsock + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	fds = calloc((size_t)nsock, sizeof(*fds));
+	lat = calloc((size_t)watchers * (size_t)rounds + 1, sizeof(*lat));
+	acks = calloc((size_t)watchers + 1, sizeof(*acks));
+	ep = epoll_create1(0);
+	for (int s = 0; s < nsock; s++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)s };
+		int sz = 1 << 20;
+
+		fds[s] = socket(AF_INET, SOCK_DGRAM, 0);
+		setsockopt(fds[s], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(fds[s], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+		if (fds[s] < 0 || connect(fds[s], (struct sockaddr *)&server, sizeof(server)) < 0) {
+			perror("socket");
+			return 1;
+		}
+		epoll_ctl(ep, EPOLL_CTL_ADD, fds[s], &ev);
+	}
+	/* the four-way handshake for each watcher (RFC 8764 §5.2) */
+	for (int w = 0; w < watchers; w++) {
+		int fd = fds[w / PER_SOCKET];
+		uint16_t id = (uint16_t)(w * 2 + 1);
+		struct dns_llq llq;
+		size_t len = llq_query(q, sizeof(q), id, DNS_LLQ_SETUP, 0);
+
+		if (!len || exchange(fd, q, len, id, &llq)) {
+			fprintf(stderr, "llqbench: setup %d failed\n", w);
+			return 1;
+		}
+		id++;
+		len = llq_query(q, sizeof(q), id, DNS_LLQ_SETUP, llq.id);
+		if (!len || exchange(fd, q, len, id, &llq)) {
+			fprintf(stderr, "llqbench: challenge response %d failed\n", w);
+			return 1;
+		}
+	}
+	printf("established %d\n", watchers);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+
+	ufd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(ufd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	connect(ufd, (struct sockaddr *)&server, sizeof(server));
+	for (int r = 0; r < rounds; r++) {
+		int got = 0;
+		double t0, deadline;
+
+		if (update(ufd, (unsigned)r, (uint16_t)(0x8000 + r), &t0)) {
+			fprintf(stderr, "llqbench: update %d failed\n", r);
+			return 1;
+		}
+		deadline = now_ms() + 5000;
+		while (got < watchers && now_ms() < deadline) {
+			struct epoll_event evs[64];
+			int k = epoll_wait(ep, evs, 64, 100);
+
+			for (int i = 0; i < k; i++) {
+				int fd = fds[evs[i].data.u32];
+				ssize_t m;
+				double t;
+
+				while ((m = recv_stamped(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT, &t)) > 0) {
+					struct dns_llq llq;
+
+					if (llq_of(rbuf, (size_t)m, &msg, &llq) || llq.opcode != DNS_LLQ_EVENT ||
+					    got >= watchers)
+						continue;
+					lat[nlat++] = t - t0;
+					acks[got] = (struct pending_ack){ fd, msg.hdr.id, llq };
+					got++;
+				}
+			}
+		}
+		/* RFC 8764 §6.2: acknowledge each with the event's id (after
+		 * the measurement, so acks do not compete with the events) */
+		for (int i = 0; i < got; i++) {
+			uint8_t ack[512];
+			struct dns_builder b;
+			size_t alen;
+
+			dns_builder_init(&b, ack, sizeof(ack), sizeof(ack), acks[i].msg_id, DNS_FLAG_QR);
+			dns_builder_edns(&b, 1232, 0);
+			dns_builder_add_llq(&b, &acks[i].llq);
+			if (dns_builder_finish(&b, &alen) == 0)
+				send(acks[i].fd, ack, alen, 0);
+		}
+		missing += (size_t)(watchers - got);
+		usleep(300000);
+	}
+	qsort(lat, nlat, sizeof(*lat), cmp);
+	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu\n",
+	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0,
+	       nlat ? lat[nlat - 1] : 0.0, nlat, missing);
+	return 0;
+}

@@ -1,0 +1,258 @@
+#!/bin/sh
+# bench/dns: autotunnel-dnsd against Knot (knotd) and BIND (named), in one
+# run, on the same machine and the same data: 100k hosts, each with the
+# SRV + A + AAAA + TXT set a host publishes (DESIGN.md §4).
+#
+#   queries/s (dnsperf) on the zone with privacy off, as Knot and BIND serve it
+#   TSIG-signed queries/s on the private zone (ours only: the others have no privacy)
+#   durable TSIG-signed updates/s with an Update Lease, 16 and 64 in flight
+#     (every server fsyncs: BIND and Knot their journals, we every group commit)
+#   LLQ event latency from an UPDATE's answer to the event at 1,000 and 10,000
+#     watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ)
+#   resident memory per host (RSS with the data minus RSS with an empty zone)
+#
+# Environment: BENCH_DNS_HOSTS (100000), BENCH_DNS_SECONDS (10 per dnsperf run),
+# BENCH_DNS_REPEAT (3 runs per query measurement, median taken).
+set -eu
+AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
+. "$AT_SRC/bench/lib.sh"
+
+HOSTS=${BENCH_DNS_HOSTS:-100000}
+DUR=${BENCH_DNS_SECONDS:-10}
+REPEAT=${BENCH_DNS_REPEAT:-3}
+DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
+Z=members.example.net
+P_OURS=5310
+P_KNOT=5311
+P_BIND=5312
+W=$(mktemp -d /tmp/bench-dns.XXXXXX)
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null || true
+		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for tool in knotd named dnsperf /usr/bin/python3 cc; do
+	command -v "$tool" >/dev/null || { echo "bench/dns: $tool is missing"; exit 1; }
+done
+[ -x "$DNSD" ] || { echo "bench/dns: $DNSD is not built"; exit 1; }
+
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+wait_up() {	# port
+	for i in $(seq 300); do
+		dig +time=1 +tries=1 +short @127.0.0.1 -p "$1" $Z SOA >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench/dns: server on port $1 did not start"; exit 1
+}
+stop() {	# pid
+	kill "$1" 2>/dev/null || true
+	for i in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$1" 2>/dev/null || true
+}
+qps() {	# port [dnsperf options]: median queries/s over REPEAT runs
+	port=$1; shift
+	for r in $(seq "$REPEAT"); do
+		dnsperf -s 127.0.0.1 -p "$port" -d "$W/data/queries.txt" -l "$DUR" -c 8 -T 2 -q 200 "$@" 2>&1 |
+			awk '/Queries per second/ { printf "%d\n", $4 }'
+	done | median
+}
+ups() {	# port in-flight: updates/s
+	dnsperf -u -s 127.0.0.1 -p "$1" -d "$W/data/updates.txt" -l "$DUR" -c 4 -T 2 -q "$2" \
+		-y "$KEY" -E 2:00000e10 2>&1 | awk '/(Queries|Updates) per second/ { printf "%d\n", $4 }'
+}
+
+# ---- data ----
+echo "bench/dns: generating $HOSTS hosts"
+mkdir -p "$W/data" "$W/ours" "$W/empty" "$W/knot" "$W/bind"
+echo 'bench password' | "$DNSD" --zone $Z --db "$W/ours/dns.db" account add bench
+cp "$W/ours/dns.db" "$W/empty/dns.db"
+KEY=$("$DNSD" --zone $Z --db "$W/ours/dns.db" account show bench --tsig)
+SECRET=${KEY##*:}
+/usr/bin/python3 "$AT_SRC/bench/dns/gen.py" "$HOSTS" "$W/data" $Z bench "$W/ours/dns.db"
+# distinct updates, so that every one changes the zone (a repeated one is a cheap refresh)
+/usr/bin/python3 - "$W/data/updates.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(400000):
+        f.write("members.example.net\nadd u%d.bench.members.example.net 300 A 10.200.%d.%d\nsend\n"
+                % (i, (i >> 8) & 255, i & 255))
+PY
+printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. hostmaster.%s. 1 3600 600 1209600 60\n@ NS ns.%s.\nns A 127.0.0.1\n' \
+	$Z $Z $Z $Z >"$W/data/empty.txt"
+cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
+	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
+
+# ---- autotunnel-dnsd ----
+ours() {	# db [options]
+	db=$1; shift
+	"$DNSD" --zone $Z --listen 127.0.0.1 --port $P_OURS --tls-port 0 --db "$db" \
+		--server-address 127.0.0.1 --log-level warn "$@" &
+	OURS=$!
+	PIDS="$PIDS $OURS"
+	wait_up $P_OURS
+}
+ours "$W/empty/dns.db"
+sleep 1
+OURS_RSS0=$(rss_kib $OURS)
+stop $OURS
+ours "$W/ours/dns.db" --no-private
+sleep 1
+OURS_RSS1=$(rss_kib $OURS)
+OURS_QPS=$(qps $P_OURS)
+stop $OURS
+ours "$W/ours/dns.db"
+OURS_QPS_TSIG=$(qps $P_OURS -y "$KEY")
+OURS_UPS16=$(ups $P_OURS 16)
+OURS_UPS64=$(ups $P_OURS 64)
+stop $OURS
+
+# LLQ latency and memory, private zone, events signed with the account's key
+ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
+for n in 1000 10000; do
+	mkfifo "$W/go.$n"
+	base=$(rss_kib $OURS)
+	"$W/llqbench" 127.0.0.1 $P_OURS "$KEY" "watched.bench.$Z" $n 20 <"$W/go.$n" >"$W/llq.$n" &
+	LB=$!
+	exec 9>"$W/go.$n"
+	for i in $(seq 600); do grep -q established "$W/llq.$n" && break; sleep 0.1; done
+	grep -q established "$W/llq.$n" || { echo "bench/dns: LLQ setup failed"; cat "$W/llq.$n"; exit 1; }
+	after=$(rss_kib $OURS)
+	echo go >&9
+	exec 9>&-
+	wait $LB
+	eval "LLQ_P50_$n=\$(awk '/latency_ms/ { print \$3 }' \"\$W/llq.\$n\")"
+	eval "LLQ_P99_$n=\$(awk '/latency_ms/ { print \$5 }' \"\$W/llq.\$n\")"
+	eval "LLQ_MISSING_$n=\$(awk '/latency_ms/ { print \$11 }' \"\$W/llq.\$n\")"
+	eval "LLQ_MEM_$n=\$(( (after - base) * 1024 / n ))"
+	# cancel: restart for a clean table
+	stop $OURS
+	ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
+done
+stop $OURS
+
+# ---- Knot ----
+knot_conf() {	# zonefile
+	cp "$1" "$W/knot/zone.txt"
+	cat >"$W/knot/knot.conf" <<EOF
+server:
+    listen: 127.0.0.1@$P_KNOT
+    rundir: $W/knot
+    udp-workers: 2
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: error
+key:
+  - id: bench.$Z
+    algorithm: hmac-sha256
+    secret: $SECRET
+acl:
+  - id: upd
+    key: bench.$Z
+    action: update
+database:
+    storage: $W/knot
+zone:
+  - domain: $Z
+    file: $W/knot/zone.txt
+    acl: upd
+    zonefile-sync: -1
+EOF
+}
+knot() {
+	rm -rf "$W/knot/journal" "$W/knot/timers" "$W/knot/catalog"
+	knotd -c "$W/knot/knot.conf" 2>"$W/knot/log" &
+	KNOT=$!
+	PIDS="$PIDS $KNOT"
+	wait_up $P_KNOT
+}
+knot_conf "$W/data/empty.txt"
+knot
+sleep 1
+KNOT_RSS0=$(rss_kib $KNOT)
+stop $KNOT
+knot_conf "$W/data/zone.txt"
+knot
+sleep 1
+KNOT_RSS1=$(rss_kib $KNOT)
+KNOT_QPS=$(qps $P_KNOT)
+KNOT_UPS16=$(ups $P_KNOT 16)
+KNOT_UPS64=$(ups $P_KNOT 64)
+stop $KNOT
+
+# ---- BIND ----
+bind_conf() {	# zonefile
+	rm -f "$W/bind/"*.jnl
+	cp "$1" "$W/bind/zone.txt"
+	cat >"$W/bind/named.conf" <<EOF
+options {
+	directory "$W/bind";
+	pid-file "$W/bind/named.pid";
+	listen-on port $P_BIND { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	notify no;
+	dnssec-validation no;
+	minimal-responses yes;
+};
+key "bench.$Z" { algorithm hmac-sha256; secret "$SECRET"; };
+zone "$Z" {
+	type primary;
+	file "$W/bind/zone.txt";
+	update-policy { grant bench.$Z subdomain bench.$Z ANY; };
+};
+EOF
+}
+bind() {
+	named -g -n 2 -c "$W/bind/named.conf" >"$W/bind/log" 2>&1 &
+	BIND=$!
+	PIDS="$PIDS $BIND"
+	wait_up $P_BIND
+}
+bind_conf "$W/data/empty.txt"
+bind
+sleep 1
+BIND_RSS0=$(rss_kib $BIND)
+stop $BIND
+bind_conf "$W/data/zone.txt"
+bind
+sleep 1
+BIND_RSS1=$(rss_kib $BIND)
+BIND_QPS=$(qps $P_BIND)
+BIND_UPS16=$(ups $P_BIND 16)
+BIND_UPS64=$(ups $P_BIND 64)
+stop $BIND
+
+# ---- results ----
+per_host() { awk -v a="$1" -v b="$2" -v n="$HOSTS" 'BEGIN { printf "%d", (b - a) * 1024 / n }'; }
+OURS_MEM=$(per_host "$OURS_RSS0" "$OURS_RSS1")
+KNOT_MEM=$(per_host "$KNOT_RSS0" "$KNOT_RSS1")
+BIND_MEM=$(per_host "$BIND_RSS0" "$BIND_RSS1")
+
+bench_result dns_hosts "$HOSTS" hosts
+bench_ratio dns_qps_vs_knot "$OURS_QPS" "$KNOT_QPS" queries/s knot
+bench_ratio dns_qps_vs_bind "$OURS_QPS" "$BIND_QPS" queries/s bind
+bench_result dns_qps_tsig_private "$OURS_QPS_TSIG" queries/s
+bench_ratio dns_updates16_vs_bind "$OURS_UPS16" "$BIND_UPS16" updates/s bind
+bench_ratio dns_updates16_vs_knot "$OURS_UPS16" "$KNOT_UPS16" updates/s knot
+bench_ratio dns_updates64_vs_bind "$OURS_UPS64" "$BIND_UPS64" updates/s bind
+bench_ratio dns_updates64_vs_knot "$OURS_UPS64" "$KNOT_UPS64" updates/s knot
+bench_result dns_llq_event_p50_1000 "$LLQ_P50_1000" ms
+bench_result dns_llq_event_p99_1000 "$LLQ_P99_1000" ms
+bench_result dns_llq_event_p50_10000 "$LLQ_P50_10000" ms
+bench_result dns_llq_event_p99_10000 "$LLQ_P99_10000" ms
+bench_result dns_llq_events_missing "$((LLQ_MISSING_1000 + LLQ_MISSING_10000))" events
+bench_result dns_llq_memory_per_llq "$LLQ_MEM_10000" bytes
+bench_ratio dns_memory_per_host_vs_knot "$OURS_MEM" "$KNOT_MEM" bytes knot
+bench_ratio dns_memory_per_host_vs_bind "$OURS_MEM" "$BIND_MEM" bytes bind

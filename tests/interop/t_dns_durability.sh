@@ -1,0 +1,59 @@
+#!/bin/sh
+# Durability (DESIGN.md §5): every update autotunnel-dnsd acknowledged just
+# before it was killed with SIGKILL is there after a restart, and leases
+# keep running while the server is down (a record whose lease ended during
+# the outage is gone at once after the restart; a longer one survives).
+. "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
+nt_setup
+nt_add_ns dns
+
+DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
+DB=$NT_DIR/dns.db
+Z=members.example.net
+dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+start() {
+	nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --lease-min 1
+	DNSD_PID=$NT_LAST_PID
+	nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
+}
+
+echo 'alice password' | dnsd account add alice
+K=$(dnsd account show alice --tsig)
+start
+
+# a record with a 2 s lease and one with the longest lease, both acknowledged
+nt_exec dns /usr/bin/python3 - "$K" <<'PY' || nt_fail "leased updates failed"
+import struct, sys
+import dns.edns, dns.query, dns.rcode, dns.tsig, dns.update
+alg, name, secret = sys.argv[1].split(":", 2)
+key = dns.tsig.Key(name, secret, alg)
+for host, lease in (("short", 2), ("long", 3600)):
+    u = dns.update.UpdateMessage("members.example.net.")
+    u.add("%s.alice.members.example.net." % host, 300, "A", "192.0.2.1")
+    u.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(2, struct.pack(">I", lease))])
+    u.use_tsig(key)
+    assert dns.query.udp(u, "127.0.0.1", port=5353, timeout=3).rcode() == dns.rcode.NOERROR
+PY
+
+# updates in flight from 16 clients, then SIGKILL in the middle of them
+: >"$NT_DIR/acked"
+nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_durability.py" load 127.0.0.1 5353 "$K" "$NT_DIR/acked" &
+LOAD=$!
+NT_PIDS="$NT_PIDS $LOAD"
+nt_wait 20 sh -c "[ \$(wc -l < '$NT_DIR/acked') -ge 500 ]" || nt_fail "fewer than 500 updates acknowledged"
+kill -KILL "$DNSD_PID"
+wait "$LOAD" 2>/dev/null || true
+N=$(wc -l <"$NT_DIR/acked")
+nt_log "killed the server after $N acknowledged updates"
+sleep 3	# the short lease ends while the server is down
+
+start
+OUT=$(nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_durability.py" check 127.0.0.1 5353 "$K" "$NT_DIR/acked")
+[ "$OUT" = "acknowledged $N present $N missing 0" ] || nt_fail "after restart: $OUT"
+nt_pass "all $N acknowledged updates survived kill -9"
+
+status() { nt_exec dns dig +time=2 +tries=1 +norec -y "$K" @127.0.0.1 -p 5353 "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+nt_wait 2 sh -c "[ \"\$(ip netns exec $(nt_ns dns) dig +norec -y '$K' @127.0.0.1 -p 5353 short.alice.$Z A | grep -c NXDOMAIN)\" = 1 ]" ||
+	nt_fail "the record whose lease ended while the server was down is still there"
+[ "$(status long.alice.$Z A)" = NOERROR ] || nt_fail "the long-leased record is gone"
+nt_pass "leases ran while the server was down"

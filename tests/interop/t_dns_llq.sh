@@ -1,0 +1,59 @@
+#!/bin/sh
+# LLQ (RFC 8764 as RFC 6281 §5.3 uses it) against a client written with
+# Debian's dnspython (tests/interop/dns_llq.py): the UDP four-way handshake
+# with TSIG, events for changes made by BIND's nsupdate and for lease
+# expiry, acknowledgements, retransmission and drop, refresh, cancel, the
+# TCP setup without challenge, and the privacy refusals.
+. "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
+nt_setup
+nt_add_ns dns
+
+DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
+DB=$NT_DIR/dns.db
+Z=members.example.net
+dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+
+echo 'alice password' | dnsd account add alice
+echo 'bob password' | dnsd account add bob
+# short leases so that expiry happens within the test; events retransmitted
+# after 300 ms so that the drop after 3 transmissions comes quickly
+nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" \
+	--lease-min 1 --llq-rto-ms 300
+nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
+
+nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_llq.py" 127.0.0.1 5353 \
+	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 >"$NT_DIR/llq.out" 2>&1 ||
+	{ cat "$NT_DIR/llq.out"; nt_fail "dns_llq.py failed"; }
+
+cat >"$NT_DIR/llq.expected" <<'OUT'
+unsigned setup: REFUSED
+setup with another account's key: REFUSED
+challenge: op 1 NOERROR id nonzero lease 3600 answers 0
+ack: op 1 NOERROR same id True lease 3600 answers 192.0.2.1 ttl 300
+lease 60 granted as 900
+event: NOERROR id match True answers 192.0.2.2 ttl 300
+event: 192.0.2.1 ttl removed
+event after a refresh: none
+update with lease 2: NOERROR, granted [2]
+event: 192.0.2.3 ttl 300
+expiry event: 192.0.2.3 ttl removed in time
+refresh: NOERROR lease 7200
+cancel: NOERROR lease 0
+event after cancel: none
+refresh after cancel: NOSUCHLLQ
+unacknowledged event sent 3 times, same message id True
+refresh after drop: NOSUCHLLQ
+tcp setup: NOERROR id nonzero answers 192.0.2.2 ttl 300
+tcp event: id match True answers 192.0.2.5 ttl 300
+OUT
+if ! diff -u "$NT_DIR/llq.expected" "$NT_DIR/llq.out"; then
+	nt_fail "LLQ client output differs"
+fi
+nt_pass "LLQ handshake, events, expiry, retransmission, refresh, cancel, TCP"
+
+stat() { dnsd stats | sed -n "s/^$1 //p"; }
+[ "$(stat llq_dropped_unacked)" = 1 ] || nt_fail "llq_dropped_unacked is $(stat llq_dropped_unacked)"
+[ "$(stat llq_refused_unsigned)" = 1 ] || nt_fail "llq_refused_unsigned is $(stat llq_refused_unsigned)"
+[ "$(stat llq_refused_wrong_key)" = 1 ] || nt_fail "llq_refused_wrong_key is $(stat llq_refused_wrong_key)"
+[ "$(stat records_expired)" = 1 ] || nt_fail "records_expired is $(stat records_expired)"
+nt_pass "LLQ counters"

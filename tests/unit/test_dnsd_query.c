@@ -1,0 +1,456 @@
+/*
+ * autotunnel-dnsd's answers (query.c) without sockets: a zone index and an
+ * account table built in memory, queries built with lib/dns, answers
+ * parsed back and checked section by section: SOA/NS at the apex with glue,
+ * NXDOMAIN and NODATA with the SOA (RFC 2308 TTL), empty non-terminals,
+ * SRV with target addresses in additional, CNAME within the zone,
+ * truncation at 512 and EDNS 1232, BADVERS, FORMERR, NOTIMP, REFUSED
+ * (outside the zone, class, transfer), the synthesised SRV records, and
+ * the privacy rule with TSIG (unsigned, wrong key, right key, bad MAC).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "dns/edns.h"
+#include "dns/msg.h"
+#include "dns/tsig.h"
+#include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/dnsd.h"
+#include "autotunnel-dnsd/query.h"
+#include "autotunnel-dnsd/settings.h"
+#include "autotunnel-dnsd/store.h"
+#include "autotunnel-dnsd/zone.h"
+
+static struct dnsd_settings cfg;
+static struct dnsd d;
+static struct qscratch qs;
+static struct stats st;
+static char dbpath[64];
+
+static struct dns_name N(const char *text)
+{
+	struct dns_name n;
+
+	assert_int_equal(dns_name_from_text(&n, text), 0);
+	return n;
+}
+
+static void add(const char *owner, uint16_t type, const void *rdata, uint16_t rdlen)
+{
+	struct dns_name n = N(owner);
+	uint8_t l[DNS_NAME_MAX];
+
+	zone_name_lower(l, n.wire, n.len);
+	assert_non_null(zone_add(d.zone, l, n.len, type, 300, rdata, rdlen, 1, 0));
+}
+
+static void add_name_rr(const char *owner, uint16_t type, const char *target, uint16_t port)
+{
+	struct dns_name t = N(target);
+	uint8_t rd[6 + DNS_NAME_MAX];
+	size_t off = 0;
+
+	if (type == DNS_TYPE_SRV) {
+		memset(rd, 0, 4);
+		rd[4] = (uint8_t)(port >> 8);
+		rd[5] = (uint8_t)port;
+		off = 6;
+	}
+	memcpy(rd + off, t.wire, t.len);
+	add(owner, type, rd, (uint16_t)(off + t.len));
+}
+
+static int setup(void **state)
+{
+	struct store *s;
+	struct store_account a = { .name = "alice", .alg = "hmac-sha256", .key_len = 32 };
+	struct store_account b = { .name = "bob", .alg = "hmac-md5", .key_len = 32 };
+	char err[256];
+	int fd;
+
+	dnsd_settings_default(&cfg);
+	strcpy(dbpath, "/tmp/test_dnsd_query.XXXXXX");
+	fd = mkstemp(dbpath);
+	assert_true(fd >= 0);
+	close(fd);
+	cfg.db = strdup(dbpath);
+	cfg.port = 5353;
+	cfg.tls_port = 8853;
+	assert_int_equal(dnsd_settings_finish(&cfg, err, sizeof(err)), 0);
+	memset(&d, 0, sizeof(d));
+	d.cfg = &cfg;
+	d.udp_port = 5353;
+	d.tls_port = 8853;
+	d.serial = 2026;
+	assert_int_equal(dnsd_names(&d, &cfg, err, sizeof(err)), 0);
+	assert_true(d.server_in_zone);
+	d.v4[0][0] = 198, d.v4[0][1] = 51, d.v4[0][2] = 100, d.v4[0][3] = 53;
+	d.n_v4 = 1;
+
+	memset(a.key, 0x11, 32);
+	memset(b.key, 0x22, 32);
+	assert_int_equal(store_open(&s, dbpath, false, err, sizeof(err)), 0);
+	assert_int_equal(store_account_put(s, &a), 0);
+	assert_int_equal(store_account_put(s, &b), 0);
+	d.accounts = accounts_load(&d.apex, NULL, s, err, sizeof(err));
+	assert_non_null(d.accounts);
+	store_close(s);
+
+	d.zone = zone_new(d.apex.wire, d.apex.len);
+	add("h1.alice.members.example.net", DNS_TYPE_A, "\xc0\x00\x02\x01", 4);
+	add("h1.alice.members.example.net", DNS_TYPE_AAAA, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	add_name_rr("_autotunnel._udp.h1.alice.members.example.net", DNS_TYPE_SRV,
+		    "AutoTunnel-1.alice.members.example.net", 4500);
+	add("AutoTunnel-1.alice.members.example.net", DNS_TYPE_A, "\xcb\x00\x71\x0a", 4);
+	add("AutoTunnel-1.alice.members.example.net", DNS_TYPE_AAAA, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	/* an SRV in alice's domain pointing into bob's: bob's address must not leak */
+	add_name_rr("_leak._tcp.alice.members.example.net", DNS_TYPE_SRV, "x.bob.members.example.net", 1);
+	add("x.bob.members.example.net", DNS_TYPE_A, "\xc6\x33\x64\x07", 4);
+	add("www.members.example.net", DNS_TYPE_A, "\xc0\x00\x02\x63", 4);
+	add_name_rr("alias.members.example.net", DNS_TYPE_CNAME, "www.members.example.net", 0);
+	for (int i = 0; i < 40; i++) {
+		uint8_t txt[41];
+
+		txt[0] = 40;
+		memset(txt + 1, 'a' + i % 26, 40);
+		add("big.members.example.net", DNS_TYPE_TXT, txt, 41);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char f[128];
+
+	zone_free(d.zone);
+	accounts_free(d.accounts);
+	dnsd_settings_free(&cfg);
+	unlink(dbpath);
+	snprintf(f, sizeof(f), "%s-wal", dbpath);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s-shm", dbpath);
+	unlink(f);
+	return 0;
+}
+
+struct q {
+	uint8_t buf[1024];
+	size_t len;
+	struct dns_tsig t;
+	bool signed_;
+};
+
+/* A query; @p edns < 0: none; @p key: sign with it. */
+static void mkq(struct q *q, const char *name, uint16_t type, uint16_t cls, int edns,
+		const struct dns_tsig_key *key)
+{
+	struct dns_builder b;
+	struct dns_name n = N(name);
+
+	assert_int_equal(dns_builder_init(&b, q->buf, sizeof(q->buf), sizeof(q->buf), 0x4242, 0), 0);
+	assert_int_equal(dns_builder_question(&b, &n, type, cls), 0);
+	if (edns >= 0) {
+		dns_builder_edns(&b, 1232, 0);
+		b.edns_version = (uint8_t)edns;
+	}
+	assert_int_equal(dns_builder_finish(&b, &q->len), 0);
+	q->signed_ = key != NULL;
+	if (key) {
+		dns_tsig_init(&q->t, key);
+		assert_int_equal(dns_tsig_sign_request(&q->t, q->buf, q->len, sizeof(q->buf), &q->len,
+						       (uint64_t)time(NULL)), 0);
+	}
+}
+
+static uint8_t out[70000];
+static struct dns_msg resp;
+
+/* Run the query; returns the rcode of the answer (parsed into resp). */
+static unsigned run(struct q *q, enum q_transport t)
+{
+	size_t olen = 0;
+
+	assert_int_equal(query_process(&d, &qs, &st, q->buf, q->len, t, out, sizeof(out), &olen), Q_REPLY);
+	assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
+	assert_int_equal(resp.hdr.id, 0x4242);
+	assert_true(resp.hdr.flags & DNS_FLAG_QR);
+	if (q->signed_) {
+		bool is_signed = false;
+
+		assert_int_equal(dns_tsig_verify_response(&q->t, &resp, (uint64_t)time(NULL), &is_signed), 0);
+		assert_true(is_signed);
+		dns_tsig_fini(&q->t);
+	}
+	return dns_msg_rcode(&resp);
+}
+
+static const struct dns_tsig_key *key_of(const char *label)
+{
+	const struct account *a = accounts_by_label(d.accounts, (const uint8_t *)label, strlen(label));
+
+	assert_non_null(a);
+	return &a->key;
+}
+
+static void apex(void **state)
+{
+	struct q q;
+	struct wire r;
+	struct dns_soa soa;
+
+	mkq(&q, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_true(resp.hdr.flags & DNS_FLAG_AA);
+	assert_int_equal(resp.count[1], 1);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_SOA);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_soa_read(&r, &soa), 0);
+	assert_int_equal(soa.serial, 2026);
+	assert_true(dns_name_equal(&soa.mname, &d.server_name));
+	/* EDNS answered with our 1232 */
+	assert_true(resp.edns.present);
+	assert_int_equal(resp.edns.udp_size, 1232);
+
+	mkq(&q, "MEMBERS.example.NET", DNS_TYPE_NS, DNS_CLASS_IN, -1, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_false(resp.edns.present);
+	assert_int_equal(resp.count[1], 1);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_NS);
+	/* the server's address as glue */
+	assert_int_equal(resp.count[3], 1);
+	assert_int_equal(resp.rr[2][0].type, DNS_TYPE_A);
+
+	mkq(&q, "members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+	assert_int_equal(resp.count[2], 1);	/* NODATA: SOA in authority */
+}
+
+static void negative(void **state)
+{
+	struct q q;
+
+	mkq(&q, "nope.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NXDOMAIN);
+	assert_int_equal(resp.count[1], 0);
+	assert_int_equal(resp.count[2], 1);
+	assert_int_equal(resp.rr[1][0].type, DNS_TYPE_SOA);
+	assert_int_equal(resp.rr[1][0].ttl, 60);	/* RFC 2308: min(TTL, MINIMUM) */
+
+	mkq(&q, "www.members.example.net", DNS_TYPE_AAAA, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+	assert_int_equal(resp.count[2], 1);
+}
+
+static void srv_and_additional(void **state)
+{
+	struct q q;
+	int a = 0, aaaa = 0;
+
+	mkq(&q, "_autotunnel._udp.h1.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0,
+	    key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_SRV);
+	for (unsigned i = 0; i < resp.count[3]; i++) {
+		a += resp.rr[2][i].type == DNS_TYPE_A;
+		aaaa += resp.rr[2][i].type == DNS_TYPE_AAAA;
+	}
+	assert_int_equal(a, 1);
+	assert_int_equal(aaaa, 1);
+
+	/* an empty non-terminal: NODATA, not NXDOMAIN (RFC 8020) */
+	mkq(&q, "_udp.h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+
+	/* the target in bob's domain is not shown to alice */
+	mkq(&q, "_leak._tcp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	for (unsigned i = 0; i < resp.count[3]; i++)
+		assert_int_not_equal(resp.rr[2][i].type, DNS_TYPE_A);
+}
+
+static void cname(void **state)
+{
+	struct q q;
+
+	mkq(&q, "alias.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 2);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_CNAME);
+	assert_int_equal(resp.rr[0][1].type, DNS_TYPE_A);
+}
+
+static void truncation(void **state)
+{
+	struct q q;
+
+	/* 40 TXT records of 52 bytes: over 512 and over 1232, within TCP */
+	mkq(&q, "big.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, -1, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_true(resp.hdr.flags & DNS_FLAG_TC);
+	assert_true(resp.len <= 512);
+	mkq(&q, "big.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_true(resp.hdr.flags & DNS_FLAG_TC);
+	assert_true(resp.len <= 1232);
+	assert_true(resp.len > 512);
+	/* the retry over TCP gets everything */
+	assert_int_equal(run(&q, Q_TCP), DNS_RCODE_NOERROR);
+	assert_false(resp.hdr.flags & DNS_FLAG_TC);
+	assert_int_equal(resp.count[1], 40);
+}
+
+static void errors(void **state)
+{
+	struct q q;
+	size_t olen;
+	static const uint8_t garbage[] = { 0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x0c, 0, 1, 0, 1 };
+
+	mkq(&q, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 1, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_BADVERS);
+
+	mkq(&q, "example.com", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	mkq(&q, "xmembers.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	mkq(&q, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_CH, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	mkq(&q, "members.example.net", DNS_TYPE_AXFR, DNS_CLASS_IN, -1, NULL);
+	assert_int_equal(run(&q, Q_TCP), DNS_RCODE_REFUSED);
+
+	/* a pointer to itself: FORMERR with the id, never a crash */
+	memcpy(q.buf, garbage, sizeof(garbage));
+	q.len = sizeof(garbage);
+	q.signed_ = false;
+	assert_int_equal(query_process(&d, &qs, &st, q.buf, q.len, Q_UDP, out, sizeof(out), &olen), Q_REPLY);
+	assert_int_equal(olen, 12);
+	assert_int_equal(out[0], 0x42);
+	assert_int_equal(out[3] & 15, DNS_RCODE_FORMERR);
+	/* shorter than a header: nothing */
+	assert_int_equal(query_process(&d, &qs, &st, q.buf, 11, Q_UDP, out, sizeof(out), &olen), Q_DROP);
+	/* a response is never answered */
+	mkq(&q, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	q.buf[2] |= 0x80;
+	assert_int_equal(query_process(&d, &qs, &st, q.buf, q.len, Q_UDP, out, sizeof(out), &olen), Q_DROP);
+	/* NOTIFY: not implemented; UPDATE: the engine's */
+	mkq(&q, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	q.buf[2] = (uint8_t)(DNS_OPCODE_NOTIFY << 3);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOTIMP);
+	q.buf[2] = (uint8_t)(DNS_OPCODE_UPDATE << 3);
+	assert_int_equal(query_process(&d, &qs, &st, q.buf, q.len, Q_UDP, out, sizeof(out), &olen), Q_ENGINE);
+}
+
+static void llq_goes_to_engine(void **state)
+{
+	struct dns_builder b;
+	struct dns_name n = N("h1.alice.members.example.net");
+	struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 3600 };
+	uint8_t buf[512];
+	size_t len, olen;
+
+	assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 7, 0), 0);
+	assert_int_equal(dns_builder_question(&b, &n, DNS_TYPE_A, DNS_CLASS_IN), 0);
+	dns_builder_edns(&b, 1232, 0);
+	assert_int_equal(dns_builder_add_llq(&b, &llq), 0);
+	assert_int_equal(dns_builder_finish(&b, &len), 0);
+	assert_int_equal(query_process(&d, &qs, &st, buf, len, Q_UDP, out, sizeof(out), &olen), Q_ENGINE);
+	/* an event acknowledgement is a response with the LLQ option: the engine's too */
+	buf[2] |= 0x80;
+	assert_int_equal(query_process(&d, &qs, &st, buf, len, Q_UDP, out, sizeof(out), &olen), Q_ENGINE);
+}
+
+static void synthesised(void **state)
+{
+	struct q q;
+	struct wire r;
+	struct dns_srv srv;
+
+	mkq(&q, "_dns-update-tls._tcp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_srv_read(&r, &srv), 0);
+	assert_int_equal(srv.port, 8853);
+	assert_true(dns_name_equal(&srv.target, &d.server_name));
+	assert_int_equal(resp.count[3], 3);	/* glue A, OPT and TSIG */
+
+	mkq(&q, "_dns-llq._udp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_srv_read(&r, &srv), 0);
+	assert_int_equal(srv.port, 5353);
+
+	mkq(&q, "_tcp.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	mkq(&q, "alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	/* no account carol: nothing synthesised */
+	mkq(&q, "_dns-llq._udp.carol.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NXDOMAIN);
+}
+
+static void privacy(void **state)
+{
+	struct q q;
+	struct dns_tsig_key wrong;
+	struct stats before = st;
+
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	assert_int_equal(st.c[STAT_refused_private_unsigned], before.c[STAT_refused_private_unsigned] + 1);
+	/* bob's key (hmac-md5) on alice's name: refused, and the refusal is signed */
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("bob"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	assert_int_equal(st.c[STAT_refused_private_wrong_key], before.c[STAT_refused_private_wrong_key] + 1);
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+
+	/* alice's name with another secret: NOTAUTH, BADSIG */
+	wrong = *key_of("alice");
+	wrong.secret[0] ^= 1;
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, &wrong);
+	q.signed_ = false;
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOTAUTH);
+	assert_true(resp.tsig >= 0);
+	dns_tsig_fini(&q.t);
+	assert_int_equal(st.c[STAT_notauth_badsig], before.c[STAT_notauth_badsig] + 1);
+
+	/* public names need no key; privacy off opens account data */
+	mkq(&q, "www.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	cfg.private_zone = false;
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	cfg.private_zone = true;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(apex),
+		cmocka_unit_test(negative),
+		cmocka_unit_test(srv_and_additional),
+		cmocka_unit_test(cname),
+		cmocka_unit_test(truncation),
+		cmocka_unit_test(errors),
+		cmocka_unit_test(llq_goes_to_engine),
+		cmocka_unit_test(synthesised),
+		cmocka_unit_test(privacy),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
