@@ -3,7 +3,6 @@
  * encode back to exactly the input (one spelling per message) and render
  * as text and JSON without error.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +12,9 @@
 #include "agent/ctl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Checked in every build (assert() vanishes under NDEBUG). */
+#define CHECK(x) do { if (!(x)) abort(); } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,13 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!m && !(m = agent_ctl_msg_new()))
 		abort();
 	if (size >= AGENT_CTL_HDR && agent_ctl_frame_size(data, &total) == 0)
-		assert(total >= AGENT_CTL_HDR + AGENT_CTL_BODY_MIN && total <= AGENT_CTL_FRAME_MAX);
+		CHECK(total >= AGENT_CTL_HDR + AGENT_CTL_BODY_MIN && total <= AGENT_CTL_FRAME_MAX);
 	if (agent_ctl_parse(m, data, size) != 0)
 		return 0;
 	n = agent_ctl_encode(m, again, sizeof(again));
-	assert(n > 0 && (size_t)n == size && memcmp(again, data, size) == 0);
+	CHECK(n > 0 && (size_t)n == size && memcmp(again, data, size) == 0);
 	if (m->code & AGENT_CTL_REPLY)
-		assert(agent_ctl_render_text(m, out, sizeof(out)) >= 0);
-	assert(agent_ctl_render_json(m, out, sizeof(out)) >= 0);
+		CHECK(agent_ctl_render_text(m, out, sizeof(out)) >= 0);
+	CHECK(agent_ctl_render_json(m, out, sizeof(out)) >= 0);
 	return 0;
 }

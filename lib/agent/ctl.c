@@ -215,8 +215,8 @@ static void finish_rec(struct agent_ctl_writer *cw)
 		cw_fail(cw, -EINVAL);
 		return;
 	}
-	if (cw->nfield_off < wire_offset(&cw->w))
-		cw->w.start[cw->nfield_off] = cw->nfield;
+	/* the record header, type and field count, now that the count is known */
+	wire_patch_u16(&cw->w, cw->nfield_off - 1, (uint16_t)(cw->rtype << 8 | cw->nfield));
 	cw->rtype = 0;
 }
 
