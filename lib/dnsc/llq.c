@@ -204,6 +204,27 @@ void dnsc_llq_refresh_all(struct dnsc_llq_client *c)
 			c->q[i].refresh = true;
 }
 
+void dnsc_llq_retry_now(struct dnsc_llq_client *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->q[i].state == DNSC_LLQ_FAILED)
+			c->q[i].state = DNSC_LLQ_IDLE;
+}
+
+bool dnsc_llq_busy(const struct dnsc_llq_client *c)
+{
+	if (!c->connected)
+		return false;
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct dnsc_llq *q = &c->q[i];
+
+		if (q->state == DNSC_LLQ_SETUP || q->state == DNSC_LLQ_REFRESH || q->state == DNSC_LLQ_IDLE ||
+		    (q->state == DNSC_LLQ_UP && q->refresh))
+			return true;
+	}
+	return false;
+}
+
 static uint32_t make_token(const struct dnsc_llq *q, unsigned idx)
 {
 	return (uint32_t)q->seq << 16 | idx;

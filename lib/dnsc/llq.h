@@ -138,6 +138,12 @@ void dnsc_llq_disconnected(struct dnsc_llq_client *c);
 /** Refresh every established LLQ (the timer policy says 80% of the lease has run). */
 void dnsc_llq_refresh_all(struct dnsc_llq_client *c);
 
+/** Try every refused LLQ again now, without waiting for its back-off (the timer policy's retry). */
+void dnsc_llq_retry_now(struct dnsc_llq_client *c);
+
+/** True while a setup or refresh is out (its answer not yet in). */
+bool dnsc_llq_busy(const struct dnsc_llq_client *c);
+
 /**
  * The next request to send, if any: a setup (IDLE), a refresh (UP with a
  * refresh wanted) or a cancel (CANCEL), built with message id @p id and

@@ -177,8 +177,10 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 		if (!dns_name_is_below(&srv.target, &v->domain) || dns_name_equal(&srv.target, &v->domain))
 			return;
 		if (!removal) {
-			if (!dns_name_equal(&srv.target, &h->target))
+			if (!dns_name_equal(&srv.target, &h->target)) {
 				h->has_a = false;	/* another endpoint: its address is not known yet */
+				h->txt_asked = false;
+			}
 			h->target = srv.target;
 			dns_name_canonicalize(&h->target);
 			h->port = srv.port;
@@ -366,16 +368,18 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 	return n;
 }
 
-size_t dnsc_view_extra_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap)
+size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out, size_t cap)
 {
 	size_t n = 0;
 
 	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
-		const struct dnsc_host *h = &v->h[i];
+		struct dnsc_host *h = &v->h[i];
 
-		if (h->used && h->listed && h->has_srv && !dns_name_is_root(&h->target) &&
-		    !h->model[0] && !h->os[0])
-			put_q(out, cap, &n, &h->target, DNS_TYPE_TXT);
+		if (!h->used || !h->listed || !h->has_srv || dns_name_is_root(&h->target) || h->txt_asked)
+			continue;
+		if (n < cap)
+			h->txt_asked = true;
+		put_q(out, cap, &n, &h->target, DNS_TYPE_TXT);
 	}
 	return n;
 }

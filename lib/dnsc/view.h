@@ -54,6 +54,7 @@ struct dnsc_host {
 	bool has_a;
 	uint8_t a[4];
 	char model[64], os[64];		/**< from the target's TXT, "" when unknown */
+	bool txt_asked;			/**< dnsc_view_extra_questions() gave its TXT question */
 	/* what was last reported through dnsc_view_next_change() */
 	bool reported;
 	uint8_t rep_ula[16];
@@ -125,9 +126,10 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 
 /**
  * The questions to ask once about a host that is new to the view and that
- * LLQs do not cover (its target's TXT: model and OS), same convention.
+ * LLQs do not cover (its target's TXT: model and OS), same convention;
+ * each is given once (those written are marked as asked).
  */
-size_t dnsc_view_extra_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap);
+size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out, size_t cap);
 
 /** Listed hosts, this one included. */
 unsigned dnsc_view_count(const struct dnsc_view *v);

@@ -37,8 +37,8 @@ struct atd_account {
 	char host[AGENT_LABEL_MAX + 1];		/* H, this host's label */
 	char fqdn[AGENT_NAME_MAX + 1];		/* H.D: our IKE ID_FQDN */
 	char server[264];			/* the rendezvous server as given at login */
-	char pin[100];				/* its certificate pin, "" when a CA file is used */
-	char ca[1024];				/* the CA file, "" when pinned */
+	char pin[101];				/* its certificate pin, "" when a CA file is used */
+	char ca[1025];				/* the CA file, "" when pinned */
 	uint8_t ike_key[32];			/* IKEv2 PSK of the account (never sent to the server) */
 };
 

@@ -66,8 +66,16 @@ void dnsconn_free(struct dnsconn *c);
 
 /** Stay connected (reconnecting with back-off) while @p keep; otherwise connect on demand. */
 void dnsconn_keep(struct dnsconn *c, bool keep);
-/** Forget the back-off and connect now if down (the network changed). */
+/** Forget the back-off and connect now if down. */
 void dnsconn_kick(struct dnsconn *c);
+
+/**
+ * The network changed: if the connection is up but its local address is no
+ * longer on any interface, it is dead (the server's answers would go to an
+ * address we left): close it (ops->down) and connect again at once.
+ * @return true when it was closed.
+ */
+bool dnsconn_check_local(struct dnsconn *c);
 
 /** A random message id that no pending request uses. */
 uint16_t dnsconn_new_id(struct dnsconn *c);

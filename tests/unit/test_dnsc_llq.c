@@ -301,6 +301,14 @@ static void test_servfull_backoff(void **state)
 	assert_int_equal(f->res.kind, DNSC_LLQ_REFUSED);
 	assert_int_equal(f->res.rcode, DNS_RCODE_REFUSED);
 	assert_int_equal(dnsc_llq_next_deadline(&f->c), f->now + 2000);
+	assert_false(dnsc_llq_busy(&f->c));
+	/* the timer policy may try again at once */
+	dnsc_llq_retry_now(&f->c);
+	assert_true(dnsc_llq_busy(&f->c));
+	assert_int_equal(next(f), 1);
+	assert_int_equal(f->r.llq.opcode, DNS_LLQ_SETUP);
+	assert_true(dnsc_llq_busy(&f->c));
+	dns_tsig_fini(&f->r.t);
 }
 
 static void test_wrong_key(void **state)
