@@ -246,3 +246,41 @@ else:
     print("sent %d kB" % n, flush=True)
 PY
 }
+
+# at_ula HOST: the ULA the agent on HOST made for this boot.
+at_ula() { sed -n 's/^ula //p' "$NT_DIR/$1/run/identity"; }
+
+# at_lists HOST LABEL: HOST's `autotunnel hosts` lists LABEL (another host).
+at_lists() { at_cli "$1" hosts | grep -q "^$2 .*\.$AT_ZONE "; }
+
+# at_bed_two: the usual start of a two-host scenario: dnsd with account
+# alice, gwd on natA, miniupnpd on natB (bridged LAN, NAT loopback), agents
+# "laptop" on hostA and "desktop" on hostB, both signed in and each listing
+# the other. Prints nothing; sets AT_LIST_MS (sign-in to both listed).
+at_bed_two() {
+	at_dnsd
+	at_account alice 'correct horse battery'
+	nt_bg natA gwdA "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwdA"
+	AT_GWDA_PID=$NT_LAST_PID
+	nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
+	at_bridge_lan natB
+	at_stun
+	at_miniupnpd natB 2
+	at_loopback natB 203.0.113.20
+	at_agent_start hostA laptop "$@"
+	at_agent_start hostB desktop "$@"
+	at_log_wait hostA 'mapped UDP 4500' 10 || nt_fail "hostA got no mapping: $(cat "$NT_DIR/agent-hostA.log")"
+	at_log_wait hostB 'mapped UDP 4500' 10 || nt_fail "hostB got no mapping: $(cat "$NT_DIR/agent-hostB.log")"
+	at_login hostA alice 'correct horse battery' >/dev/null || nt_fail "hostA: login failed"
+	at_login hostB alice 'correct horse battery' >/dev/null || nt_fail "hostB: login failed"
+	local t0 i
+	t0=$(at_now_ms)
+	for i in $(seq 100); do
+		at_lists hostA desktop && at_lists hostB laptop && break
+		sleep 0.05
+	done
+	AT_LIST_MS=$(( $(at_now_ms) - t0 ))
+	at_lists hostA desktop && at_lists hostB laptop || nt_fail "the hosts do not list each other after 5 s:
+$(at_cli hostA hosts)
+$(at_cli hostB hosts)"
+}
