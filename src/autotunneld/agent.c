@@ -457,6 +457,11 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		break;
 	case PORTMAP_NOTE_GATEWAY_RESET:
 		log_info("the gateway %s restarted and forgot our mapping (its epoch went back): mapping again", g);
+#ifdef ATD_HAVE_ACCOUNT
+		/* a rebooted NAT forgot our flows too (the server connection with them): start over as
+		 * after a change of network, and publish again once the mapping is back */
+		atd_dns_network_changed(d);
+#endif
 		break;
 	case PORTMAP_NOTE_FALLBACK:
 		if (n->from != PORTMAP_PROTO_NONE)
