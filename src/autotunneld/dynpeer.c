@@ -34,6 +34,7 @@
 #define PING_DATA 16		/* bytes after the echo header: a magic and the send time */
 #define PING_MAGIC 0x61746e6cu	/* "atnl" */
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
+#define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
 #define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
 
 struct atd_dynpeer {
@@ -217,8 +218,8 @@ void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
 		return;
 	switch (ev->type) {
 	case IKE_EV_SA_UP:
-		if (p->connect_ms && ev->up.initiator) {
-			/* IKE_SA_INIT and IKE_AUTH: two round trips */
+		if (p->connect_ms && ev->up.initiator && now - p->connect_ms < HANDSHAKE_RTT_MAX_MS) {
+			/* IKE_SA_INIT and IKE_AUTH: two round trips (a longer handshake had retransmissions) */
 			p->rtt_ms = (uint32_t)((now - p->connect_ms) / 2);
 			p->has_rtt = true;
 		}
