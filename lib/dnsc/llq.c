@@ -314,6 +314,11 @@ static void refused(struct dnsc_llq_client *c, struct dnsc_llq *q, uint64_t now)
 	q->fails++;
 }
 
+static bool answered(unsigned rcode)
+{
+	return rcode == DNS_RCODE_NOERROR || rcode == DNS_RCODE_NXDOMAIN;
+}
+
 int dnsc_llq_on_response(struct dnsc_llq_client *c, uint32_t token, const uint8_t *buf, size_t len,
 			 uint16_t id, struct dns_tsig *t, uint64_t now, uint64_t wall,
 			 struct dnsc_llq_result *res)
@@ -342,7 +347,7 @@ int dnsc_llq_on_response(struct dnsc_llq_client *c, uint32_t token, const uint8_
 	if (rc == -EIO)
 		return rc;
 	if (q->state == DNSC_LLQ_CANCEL) {
-		if (!q->cancel_sent && rc == 0 && res->rcode == DNS_RCODE_NOERROR &&
+		if (!q->cancel_sent && rc == 0 && answered(res->rcode) &&
 		    dns_edns_find(&res->resp.msg, DNS_EDNS_OPT_LLQ, &opt) == 0 &&
 		    dns_llq_parse(&opt, &o) == 0 && o.error == DNS_LLQ_NOERROR &&
 		    (q->id == 0 ? o.opcode == DNS_LLQ_SETUP && o.id != 0 : o.id == q->id)) {
@@ -353,12 +358,13 @@ int dnsc_llq_on_response(struct dnsc_llq_client *c, uint32_t token, const uint8_
 		slot_free(c, idx);	/* the cancel was answered, or there is nothing to cancel */
 		return 0;
 	}
-	if (rc == 0 && res->rcode == DNS_RCODE_NOERROR) {
+	/* a name with no data yet (the host list of a new account) is still watched: NXDOMAIN is an answer */
+	if (rc == 0 && answered(res->rcode)) {
 		if (dns_edns_find(&res->resp.msg, DNS_EDNS_OPT_LLQ, &opt) || dns_llq_parse(&opt, &o) ||
 		    o.version != DNS_EDNS_LLQ_VERSION)
 			rc = -EBADMSG;
 	}
-	if (rc || res->rcode != DNS_RCODE_NOERROR) {
+	if (rc || !answered(res->rcode)) {
 		refused(c, q, now);
 		res->kind = DNSC_LLQ_REFUSED;
 		return rc == -EACCES ? 0 : rc;

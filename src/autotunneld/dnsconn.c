@@ -318,11 +318,18 @@ static void tls_error_text(struct dnsconn *c, struct bufferevent *bev)
 
 	if (dnserr) {
 		set_error(c, "cannot resolve %s: %s", c->host, evutil_gai_strerror(dnserr));
+	} else if (c->state == C_CONNECTING && (serr == ECONNREFUSED || serr == ETIMEDOUT ||
+						serr == EHOSTUNREACH || serr == ENETUNREACH)) {
+		set_error(c, "%s", strerror(serr));
 	} else if (c->use_ca && vr != X509_V_OK) {
 		set_error(c, "the server's certificate is not trusted: %s", X509_verify_cert_error_string(vr));
-	} else if (e) {
+	} else if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		set_error(c, "the server closed the connection");
+	} else if (e && ERR_GET_LIB(e) == ERR_LIB_SSL) {
 		ERR_error_string_n(e, buf, sizeof(buf));
 		set_error(c, "TLS failed: %s", buf);
+	} else if (e && serr == 0) {
+		set_error(c, "%s", c->state == C_CONNECTING ? "the connection was refused or reset" : "the connection broke");
 	} else if (serr) {
 		set_error(c, "%s", strerror(serr));
 	} else {

@@ -203,6 +203,27 @@ static void test_setup(void **state)
 	assert_int_equal(f->res.kind, DNSC_LLQ_NOTHING);
 }
 
+static void test_setup_nxdomain(void **state)
+{
+	struct fx *f = *state;
+
+	/* the host list of an account with no host yet: NXDOMAIN, and the LLQ is set up all the same */
+	assert_int_equal(dnsc_llq_add(&f->c, &f->hosts, DNS_TYPE_PTR), 0);
+	dnsc_llq_connected(&f->c, f->now);
+	assert_int_equal(next(f), 1);
+	answer(f, DNS_RCODE_NXDOMAIN, DNS_LLQ_SETUP, DNS_LLQ_NOERROR, 9, 900, 0);
+	assert_int_equal(deliver(f), 0);
+	assert_int_equal(f->res.kind, DNSC_LLQ_ESTABLISHED);
+	assert_int_equal(f->res.resp.rcode, DNS_RCODE_NXDOMAIN);
+	assert_int_equal(f->c.q[0].state, DNSC_LLQ_UP);
+	/* SERVFAIL is not an answer */
+	dnsc_llq_refresh_all(&f->c);
+	assert_int_equal(next(f), 1);
+	answer(f, DNS_RCODE_SERVFAIL, DNS_LLQ_REFRESH, DNS_LLQ_NOERROR, 9, 900, 0);
+	assert_int_equal(deliver(f), 0);
+	assert_int_equal(f->res.kind, DNSC_LLQ_REFUSED);
+}
+
 static void test_refresh(void **state)
 {
 	struct fx *f = *state;
@@ -529,6 +550,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_setup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setup_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_timeout_keeps_llq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nosuchllq_sets_up_again, setup, teardown),
