@@ -131,3 +131,29 @@ at_agent_start hostA laptop
 [ "$(ula hostA)" = "$u" ] || nt_fail "the ULA changed across a restart of the agent: $u -> $(ula hostA)"
 grep -q "identity: this host is $u for this boot (kept in" "$NT_DIR/agent-hostA.log" || nt_fail "the restart did not keep the identity"
 nt_pass "identity $u on autotun0, kept for the boot across a restart"
+
+# --- signed in: is the rendezvous server reachable over TLS?
+at_dnsd
+at_account alice 'correct horse battery'
+at_login hostA alice 'correct horse battery' >/dev/null || nt_fail "hostA: login failed"
+at_login hostC alice 'correct horse battery' >/dev/null || nt_fail "hostC: login failed"
+out=$(at_cli hostA netcheck | grep '^server')
+[ "$out" = "server     198.51.100.53:853: reachable over TLS" ] || nt_fail "hostA netcheck server line: $out"
+nt_pass "hostA: $out"
+# double NAT still reaches the server (outbound works), and says what is missing
+out=$(at_cli hostC netcheck)
+echo "$out" | grep -qx "server     198.51.100.53:853: reachable over TLS" || nt_fail "hostC netcheck: $out"
+out=$(at_cli hostC status)
+echo "$out" | grep -qx "this     nas      $(ula hostC)   behind two NATs (double NAT): reachable only outbound" ||
+	nt_fail "hostC status when signed in: $out"
+nt_pass "hostC signed in from behind a double NAT: server reachable, itself reachable only outbound"
+# the server goes away: said plainly, with the reason
+nt_stop "$AT_DNSD_PID"
+out=$(at_cli hostA netcheck | grep '^server')
+echo "$out" | grep -q "^server     198.51.100.53:853: not reachable over TLS (.*)$" || nt_fail "with the server down: $out"
+at_cli hostA netcheck --json | /usr/bin/python3 -c '
+import json, sys
+n = json.load(sys.stdin)["net"]
+assert n["server"] == "198.51.100.53:853" and n["server_tls"] is False and n["server_error"], n' ||
+	nt_fail "netcheck --json with the server down: $(at_cli hostA netcheck --json)"
+nt_pass "server down: $out"
