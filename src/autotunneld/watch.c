@@ -150,7 +150,11 @@ static void settle(struct atd_watch *w)
 		/* RFC 8764 §7: refresh before the lease ends (the policy: at 80%) */
 		agent_timers_llq_established(&dns->t, now, cnt.min_lease_s);
 	} else {
-		log_info("%u of %u LLQs refused by the server: polling meanwhile", cnt.wanted - cnt.up, cnt.wanted);
+		/* said once; the retries that follow (with back-off) are quieter */
+		if (!dns->t.polling)
+			log_info("%u of %u LLQs refused by the server: polling meanwhile", cnt.wanted - cnt.up, cnt.wanted);
+		else
+			log_debug("%u of %u LLQs still refused: polling", cnt.wanted - cnt.up, cnt.wanted);
 		agent_timers_llq_failed(&dns->t, now);
 	}
 	w->llq_action = AGENT_ACT_NONE;
@@ -195,6 +199,14 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 				else
 					log_debug_rl("LLQ refused: rcode %s, LLQ error %u",
 						     dnsc_rcode_name(res->rcode, b), res->llq_error);
+				if (w->llq_action == AGENT_ACT_NONE && w->dns->t.llq_up) {
+					/* a peer's records cannot be watched: poll them, ask again later */
+					log_info("an LLQ was refused (%s): polling meanwhile",
+						 res->llq_error == DNS_LLQ_SERVFULL ? "server full" :
+						 dnsc_rcode_name(res->rcode, b));
+					agent_timers_llq_failed(&w->dns->t, dns_now());
+					dns_timers_rearm(w->dns);
+				}
 				break;
 			case DNSC_LLQ_LOST:
 				log_debug("an LLQ was forgotten by the server: setting it up again");
