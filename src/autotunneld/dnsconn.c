@@ -442,11 +442,19 @@ static void conn_start(struct dnsconn *c)
 		return;
 	}
 	{
-		/* DNS messages are small and interactive */
-		int one = 1, fd = bufferevent_getfd(c->bev);
+		/*
+		 * DNS messages are small and interactive; an LLQ connection is
+		 * idle for long: TCP keepalives find a dead path in about 90 s
+		 */
+		int one = 1, idle = 60, intvl = 10, cnt = 3, fd = bufferevent_getfd(c->bev);
 
-		if (fd >= 0)
+		if (fd >= 0) {
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+		}
 	}
 	return;
 fail:
@@ -626,10 +634,22 @@ static void req_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct req *r = arg;
 	struct dnsconn *c = r->c;
+	bool dead = r->sent && c->state == C_UP;
 
 	(void)fd, (void)what;
 	req_unlink(c, r);
-	(void)req_finish(c, r, -ETIMEDOUT, NULL, 0);
+	if (!req_finish(c, r, -ETIMEDOUT, NULL, 0))
+		return;
+	/*
+	 * A request sent on a connection that stays silent: the path or the
+	 * server is gone without a word (a NAT that forgot us, a cable):
+	 * start again rather than wait on a dead stream, which would also
+	 * swallow every LLQ event.
+	 */
+	if (dead && c->state == C_UP) {
+		set_error(c, "no answer from the server within %u s", c->timeout_ms / 1000);
+		conn_lost(c, -ETIMEDOUT);
+	}
 }
 
 int dnsconn_request(struct dnsconn *c, const uint8_t *msg, size_t len, dnsconn_answer_fn cb, void *arg)

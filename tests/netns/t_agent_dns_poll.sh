@@ -3,8 +3,9 @@
 # per client address, so each agent gets its host-list LLQ but the server
 # answers ServFull for the LLQs on its peer's records. The agent polls
 # instead (at once, then with back-off) and still learns where its peer is;
-# when the server comes back without the limit, the agents return to LLQs
-# and events flow again.
+# when the server comes back without the limit, the agents return to LLQs;
+# when hostB's address changes its connection is made again (RFC 6281
+# §5.1), and events flow through the new LLQs.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 nt_setup
@@ -47,6 +48,19 @@ at_log_wait hostB 'watching 4 record sets of alice.members.example.net with LLQs
 live() { [ "$(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | awk '$1 == "llq_live" { print $2 }')" = 7 ]; }
 nt_wait 20 live || nt_fail "the server holds $(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | grep llq_live), wanted 4 + 3"
 nt_pass "back on LLQs once the server allows them (hostB: the host list and laptop's AAAA, SRV and A; 7 in all)"
+
+# hostB's address changes (a new DHCP lease): the TLS connection went with the old
+# address; the agent notices, connects again and sets its LLQs up again
+nb=$(grep -c 'watching 4 record sets' "$NT_DIR/agent-hostB.log")
+nt_exec hostB sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
+nt_exec hostB ip addr add 192.168.2.3/24 dev eth0
+nt_exec hostB ip addr del 192.168.2.2/24 dev eth0
+nt_exec hostB ip route replace default via 192.168.2.1
+at_log_wait hostB "connection to 198.51.100.53:853 lost: this host's address changed" 10 ||
+	nt_fail "hostB did not drop its connection: $(tail -8 "$NT_DIR/agent-hostB.log")"
+again() { [ "$(grep -c 'watching 4 record sets' "$NT_DIR/agent-hostB.log")" -gt "$nb" ]; }
+nt_wait 10 again || nt_fail "hostB's LLQs did not come back after the move: $(tail -8 "$NT_DIR/agent-hostB.log")"
+nt_pass "hostB moved to 192.168.2.3: connection made again, LLQs set up again"
 
 # and events come through them: laptop leaves, hostB knows at once (no poll is due for seconds)
 t0=$(at_now_ms)
