@@ -11,7 +11,8 @@
  * UPDATE's answer to its event, both as the kernel stamped their arrival
  * (SO_TIMESTAMPNS, so that this client's own work is not counted). Events
  * are acknowledged once all have come. Prints
- * "latency_ms p50 P p99 Q max M events E missing X".
+ * "latency_ms p50 P p99 Q max M events E missing X bad B" (B: events whose
+ * LLQ id is not one of ours).
  *
  * Packets are parsed with lib/dns (over lib/wire), like all our code.
  */
@@ -164,6 +165,13 @@ static int update(int fd, unsigned round, uint16_t id, double *answered)
 	return rc;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -179,6 +187,8 @@ int main(int argc, char *argv[])
 	int nsock, watchers, rounds, ep, ufd, n, one = 1;
 	int *fds;
 	struct pending_ack *acks;
+	uint64_t *ids;
+	size_t bad = 0;
 	double *lat;
 	size_t nlat = 0, missing = 0;
 	struct rlimit rl;
@@ -208,6 +218,7 @@ int main(int argc, char *argv[])
 	fds = calloc((size_t)nsock, sizeof(*fds));
 	lat = calloc((size_t)watchers * (size_t)rounds + 1, sizeof(*lat));
 	acks = calloc((size_t)watchers + 1, sizeof(*acks));
+	ids = calloc((size_t)watchers + 1, sizeof(*ids));
 	ep = epoll_create1(0);
 	for (int s = 0; s < nsock; s++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)s };
@@ -239,7 +250,9 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "llqbench: challenge response %d failed\n", w);
 			return 1;
 		}
+		ids[w] = llq.id;
 	}
+	qsort(ids, (size_t)watchers, sizeof(*ids), cmp_id);
 	printf("established %d\n", watchers);
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
@@ -272,6 +285,10 @@ int main(int argc, char *argv[])
 					if (llq_of(rbuf, (size_t)m, &msg, &llq) || llq.opcode != DNS_LLQ_EVENT ||
 					    got >= watchers)
 						continue;
+					if (!bsearch(&llq.id, ids, (size_t)watchers, sizeof(*ids), cmp_id)) {
+						bad++;	/* an event for an LLQ we never had */
+						continue;
+					}
 					lat[nlat++] = t - t0;
 					acks[got] = (struct pending_ack){ fd, msg.hdr.id, llq };
 					got++;
@@ -295,8 +312,8 @@ int main(int argc, char *argv[])
 		usleep(300000);
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp);
-	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu\n",
+	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu bad %zu\n",
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0,
-	       nlat ? lat[nlat - 1] : 0.0, nlat, missing);
+	       nlat ? lat[nlat - 1] : 0.0, nlat, missing, bad);
 	return 0;
 }

@@ -150,17 +150,30 @@ int dns_rdata_check(uint16_t type, uint16_t rclass, const uint8_t *rd, size_t rd
 
 /* ---- parsing -------------------------------------------------------------- */
 
+static inline uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 int dns_header_parse(const uint8_t *buf, size_t len, struct dns_header *hdr)
 {
 	struct wire r = wire_reader(buf, len);
+	const uint8_t *h = wire_read_ref(&r, DNS_HEADER_LEN);
 
-	hdr->id = wire_read_u16(&r);
-	hdr->flags = wire_read_u16(&r);
-	hdr->qdcount = wire_read_u16(&r);
-	hdr->ancount = wire_read_u16(&r);
-	hdr->nscount = wire_read_u16(&r);
-	hdr->arcount = wire_read_u16(&r);
-	return wire_err(&r) ? -EBADMSG : 0;
+	if (!h)
+		return -EBADMSG;
+	hdr->id = be16(h);
+	hdr->flags = be16(h + 2);
+	hdr->qdcount = be16(h + 4);
+	hdr->ancount = be16(h + 6);
+	hdr->nscount = be16(h + 8);
+	hdr->arcount = be16(h + 10);
+	return 0;
 }
 
 int dns_msg_parse(struct dns_msg *m, const uint8_t *buf, size_t len)
@@ -207,18 +220,26 @@ int dns_msg_parse(struct dns_msg *m, const uint8_t *buf, size_t len)
 	for (unsigned sec = 1; sec <= 3; sec++) {
 		for (unsigned i = 0; i < want[sec]; i++) {
 			struct dns_rr *rr = &m->rr[sec - 1][i];
+			const uint8_t *fixed;
 			struct wire rd;
 			size_t nlen;
 
 			if (m->tsig >= 0)
 				return -EBADMSG;	/* RFC 8945 §5.1: TSIG must be the last record */
 			rr->off = (uint16_t)wire_offset(&w);
-			if (dns_name_read(&w, NULL, true, &nlen))
+			if (wire_peek_u8(&w) == 0) {
+				wire_skip(&w, 1);	/* the root: OPT, mostly */
+				nlen = 1;
+			} else if (dns_name_read(&w, NULL, true, &nlen)) {
 				return -EBADMSG;
-			rr->type = wire_read_u16(&w);
-			rr->rclass = wire_read_u16(&w);
-			rr->ttl = wire_read_u32(&w);
-			rr->rdlen = wire_read_u16(&w);
+			}
+			fixed = wire_read_ref(&w, 10);
+			if (!fixed)
+				return -EBADMSG;
+			rr->type = be16(fixed);
+			rr->rclass = be16(fixed + 2);
+			rr->ttl = be32(fixed + 4);
+			rr->rdlen = be16(fixed + 8);
 			rr->rdata = (uint16_t)wire_offset(&w);
 			rd = wire_sub(&w, rr->rdlen);
 			if (wire_err(&w))
@@ -469,11 +490,19 @@ int dns_builder_reply(struct dns_builder *b, void *buf, size_t cap, size_t limit
 		return b->err = -ENOSPC;
 	b->count[0] = query->count[0];
 	b->committed = wire_offset(&b->w);
+	/*
+	 * The first question name cannot hold a pointer (it would have to
+	 * point into the header): enter its labels straight from the bytes.
+	 */
 	{
-		struct dns_name qn;
+		unsigned labels = 0;
 
-		if (dns_msg_name(query, query->qd[0].name, &qn) == 0)
-			dns_compress_add(&b->comp, &qn, DNS_HEADER_LEN);
+		for (size_t i = 0; i < qlen && q[i]; i += 1 + (size_t)q[i])
+			labels++;
+		for (size_t i = 0; i < qlen && q[i] && b->comp.n < DNS_COMPRESS_MAX; i += 1 + (size_t)q[i]) {
+			b->comp.off[b->comp.n] = (uint16_t)(DNS_HEADER_LEN + i);
+			b->comp.labels[b->comp.n++] = (uint8_t)labels--;
+		}
 	}
 	return 0;
 }
@@ -540,6 +569,8 @@ static size_t room(const struct dns_builder *b)
 /* Drop everything after the last complete record. */
 static void rewind_to_committed(struct dns_builder *b)
 {
+	if (!b->in_rr && !b->w.err && wire_offset(&b->w) == b->committed)
+		return;		/* nothing to drop */
 	b->w.err = 0;
 	wire_seek(&b->w, b->committed);
 	dns_compress_rollback(&b->comp, b->committed);

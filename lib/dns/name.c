@@ -23,49 +23,69 @@ static bool ieq(const uint8_t *a, const uint8_t *b, size_t n)
  * loops, and after the first jump only bytes already passed are read,
  * which is why a sub-cursor over rdata (whose end is the rdata's end)
  * reads compressed names correctly.
+ *
+ * Each run of labels is borrowed from the cursor as one checked span
+ * (wire_read_ref) and scanned by index within it.
  */
 int dns_name_read(struct wire *w, struct dns_name *out, bool allow_ptr, size_t *len)
 {
-	uint8_t scratch[DNS_NAME_MAX];
-	uint8_t *dst = out ? out->wire : scratch;
-	size_t n = 0, seg = wire_offset(w);
+	size_t n = 0, seg = wire_offset(w), i = 0, plen = wire_avail(w), used = 0;
 	unsigned labels = 0;
-	struct wire jr, *r = w;
+	bool jumped = false;
+	struct wire r = *w;
+	const uint8_t *p;
 
 	if (wire_err(w))
 		return wire_err(w);
-	for (;;) {
-		uint8_t c = wire_read_u8(r);
+	p = wire_read_ref(&r, plen);
+	if (!p)
+		goto bad;
+	for (size_t run = 0;;) {	/* run: where the current run of labels began in p */
+		uint8_t c;
 
-		if (wire_err(r))
+		if (i >= plen)
 			goto bad;
+		c = p[i];
 		if (c == 0) {
-			dst[n++] = 0;
+			n++;
+			i++;
+			if (out)
+				memcpy(out->wire + n - (i - run), p + run, i - run);
 			break;
 		}
 		if ((c & 0xc0) == 0xc0) {
-			size_t target = (size_t)(c & 0x3f) << 8 | wire_read_u8(r);
+			size_t target;
 
-			if (wire_err(r) || !allow_ptr || target < DNS_HEADER_LEN || target >= seg)
+			if (i + 1 >= plen || !allow_ptr)
 				goto bad;
+			if (out)
+				memcpy(out->wire + n - (i - run), p + run, i - run);
+			target = (size_t)(c & 0x3f) << 8 | p[i + 1];
+			if (target < DNS_HEADER_LEN || target >= seg)
+				goto bad;
+			if (!jumped)
+				used = i + 2;
+			jumped = true;
 			/* from here on, read only [target, seg) of the message */
-			jr = wire_reader(w->start, seg);
-			wire_seek(&jr, target);
-			r = &jr;
+			r = wire_reader(w->start, seg);
+			wire_seek(&r, target);
+			plen = seg - target;
+			p = wire_read_ref(&r, plen);
+			if (!p)
+				goto bad;
 			seg = target;
+			i = run = 0;
 			continue;
 		}
 		if (c > DNS_LABEL_MAX)
 			goto bad;	/* 0x40 and 0x80: reserved label types (RFC 6891 §5) */
-		if (n + 1 + c + 1 > DNS_NAME_MAX)
+		if (n + 1 + c + 1 > DNS_NAME_MAX || i + 1 + c > plen)
 			goto bad;	/* the label and the root label must fit in 255 */
-		dst[n] = c;
-		wire_read_bytes(r, dst + n + 1, c);
-		if (wire_err(r))
-			goto bad;
 		n += 1 + (size_t)c;
+		i += 1 + (size_t)c;
 		labels++;
 	}
+	wire_skip(w, jumped ? used : i);
 	if (out) {
 		out->len = (uint8_t)n;
 		out->labels = (uint8_t)labels;
@@ -364,38 +384,35 @@ void dns_compress_add(struct dns_compress *c, const struct dns_name *n, size_t o
 
 /*
  * Does the message name at @p off (written by us, possibly ending in a
- * pointer) equal the uncompressed labels at @p s? Bytes are read through a
- * reader over the part already written.
+ * pointer) equal the uncompressed labels at @p s? The part of the message
+ * already written is borrowed as one span and read by index.
  */
 static bool msg_suffix_equal(const struct wire *w, size_t off, const uint8_t *s, size_t slen)
 {
 	struct wire r = wire_reader(w->start, wire_offset(w));
-	size_t i = 0;
+	size_t mlen = wire_offset(w), i = 0;
+	const uint8_t *m = wire_read_ref(&r, mlen);
 	unsigned hops = 0;
 
-	wire_seek(&r, off);
-	while (i < slen) {
-		uint8_t c = wire_read_u8(&r);
-		const uint8_t *lab;
+	if (!m)
+		return false;
+	while (i < slen && off < mlen) {
+		uint8_t c = m[off];
 
-		if (wire_err(&r))
-			return false;
 		if ((c & 0xc0) == 0xc0) {
-			size_t t = (size_t)(c & 0x3f) << 8 | wire_read_u8(&r);
-
-			if (++hops > DNS_LABELS_MAX)
+			if (off + 1 >= mlen || ++hops > DNS_LABELS_MAX)
 				return false;
-			wire_seek(&r, t);
+			off = (size_t)(c & 0x3f) << 8 | m[off + 1];
 			continue;
 		}
-		if (c != s[i])
+		if (c != s[i] || off + 1 + c > mlen)
 			return false;
 		if (c == 0)
 			return i + 1 == slen;
-		lab = wire_read_ref(&r, c);
-		if (!lab || !ieq(lab, s + i + 1, c))
+		if (memcmp(m + off + 1, s + i + 1, c) != 0 && !ieq(m + off + 1, s + i + 1, c))
 			return false;
 		i += 1 + (size_t)c;
+		off += 1 + (size_t)c;
 	}
 	return false;
 }

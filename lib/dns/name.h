@@ -86,10 +86,9 @@ int dns_name_from_text(struct dns_name *out, const char *text);
 
 /**
  * Write a name in presentation format with a trailing dot ("." for the
- * root). Bytes other than letters, digits, '-' and '_' that are printable
- * are escaped with a backslash when special (". \ \" ( ) ; @ $ space"),
- * and bytes outside 0x21..0x7e as \DDD, so dns_name_from_text() reads the
- * result back to the same name.
+ * root). The special characters . \ " ( ) ; @ $ get a backslash, bytes
+ * outside 0x21..0x7e (space included) are written \DDD, so
+ * dns_name_from_text() reads the result back to the same name.
  *
  * @param n    the name (borrowed).
  * @param buf  receives NUL-terminated text.

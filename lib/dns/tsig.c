@@ -1,5 +1,6 @@
 /* lib/dns/tsig.c: TSIG (RFC 8945) signing and verification. */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -95,7 +96,7 @@ int dns_tsig_key_set(struct dns_tsig_key *k, const struct dns_name *name, enum d
 
 /* ---- HMAC through EVP_MAC ---------------------------------------------- */
 
-static EVP_MAC_CTX *hmac_new(const struct dns_tsig_key *k)
+static EVP_MAC_CTX *hmac_ctx_new(const struct dns_tsig_key *k)
 {
 	const struct alg_info *a = alg_info(k->alg);
 	char md[16];
@@ -120,6 +121,30 @@ static EVP_MAC_CTX *hmac_new(const struct dns_tsig_key *k)
 		return NULL;
 	}
 	return ctx;
+}
+
+/* A new context of its own (the running digest of a TCP sequence). */
+static EVP_MAC_CTX *hmac_new(const struct dns_tsig_key *k)
+{
+	return hmac_ctx_new(k);
+}
+
+/*
+ * The exchange's reusable context, keyed with @p k: set up once per
+ * algorithm, then only re-keyed (EVP_MAC_init with no parameters keeps the
+ * digest), which saves the provider lookups on every message.
+ */
+static EVP_MAC_CTX *hmac_begin(struct dns_tsig *t, const struct dns_tsig_key *k)
+{
+	if (t->hmac && t->hmac_alg == (int)k->alg) {
+		if (EVP_MAC_init(t->hmac, k->secret, k->secret_len, NULL))
+			return t->hmac;
+	}
+	if (t->hmac)
+		EVP_MAC_CTX_free(t->hmac);
+	t->hmac = hmac_ctx_new(k);
+	t->hmac_alg = t->hmac ? (int)k->alg : 0;
+	return t->hmac;
 }
 
 /* Feed bytes; a failed update poisons the result through *ok. */
@@ -281,12 +306,28 @@ void dns_tsig_init(struct dns_tsig *t, const struct dns_tsig_key *key)
 	t->alg_name = *dns_tsig_alg_name(key->alg);
 }
 
-void dns_tsig_fini(struct dns_tsig *t)
+/* End the exchange but keep the reusable context. */
+static void reset(struct dns_tsig *t)
 {
+	void *hmac = t->hmac;
+	int alg = t->hmac_alg;
+
 	if (t->run)
 		EVP_MAC_CTX_free(t->run);
-	OPENSSL_cleanse(t, sizeof(*t));
-	t->run = NULL;
+	OPENSSL_cleanse(&t->key, sizeof(t->key));
+	OPENSSL_cleanse(t->mac, sizeof(t->mac));
+	memset(t, 0, offsetof(struct dns_tsig, hmac));
+	t->hmac = hmac;
+	t->hmac_alg = alg;
+}
+
+void dns_tsig_fini(struct dns_tsig *t)
+{
+	reset(t);
+	if (t->hmac)
+		EVP_MAC_CTX_free(t->hmac);	/* also wipes the keyed state */
+	t->hmac = NULL;
+	t->hmac_alg = 0;
 }
 
 static void forget_key(struct dns_tsig *t)
@@ -358,13 +399,12 @@ int dns_tsig_sign_request(struct dns_tsig *t, uint8_t *buf, size_t len, size_t c
 
 	if (!t->key_known || t->nmsg != 0 || len < DNS_HEADER_LEN)
 		return -EINVAL;
-	ctx = hmac_new(&t->key);
+	ctx = hmac_begin(t, &t->key);
 	if (!ctx)
 		return -EIO;
 	feed(ctx, buf, len, &ok);
 	feed_vars(ctx, &v, false, &ok);
 	err = mac_final(ctx, mac, &mac_len, ok);
-	EVP_MAC_CTX_free(ctx);
 	if (err == 0)
 		err = append_rr(t, buf, len, cap, outlen, &v, mac, mac_len);
 	if (err == 0) {
@@ -391,7 +431,7 @@ int dns_tsig_verify_request(struct dns_tsig *t, const struct dns_msg *m,
 	bool ok = true;
 	int err;
 
-	dns_tsig_fini(t);
+	reset(t);
 	if (m->tsig < 0)
 		return -ENOMSG;
 	if (dns_tsig_rr_read(m, &rr))
@@ -426,7 +466,7 @@ int dns_tsig_verify_request(struct dns_tsig *t, const struct dns_msg *m,
 		return -EBADMSG;
 	}
 
-	ctx = hmac_new(&t->key);
+	ctx = hmac_begin(t, &t->key);
 	if (!ctx) {
 		forget_key(t);
 		return -EIO;
@@ -436,7 +476,6 @@ int dns_tsig_verify_request(struct dns_tsig *t, const struct dns_msg *m,
 	feed_msg_without_tsig(ctx, m, rr.orig_id, &ok);
 	feed_vars(ctx, &v, false, &ok);
 	err = mac_final(ctx, mac, &mac_len, ok);
-	EVP_MAC_CTX_free(ctx);
 	if (err) {
 		forget_key(t);
 		return err;
@@ -493,7 +532,7 @@ int dns_tsig_sign_response(struct dns_tsig *t, uint8_t *buf, size_t len, size_t 
 		v.other_len = 6;
 		v.other = other;
 	}
-	ctx = hmac_new(&t->key);
+	ctx = hmac_begin(t, &t->key);
 	if (!ctx)
 		return -EIO;
 	feed_mac(ctx, t->mac, t->mac_len, &ok);
@@ -501,7 +540,6 @@ int dns_tsig_sign_response(struct dns_tsig *t, uint8_t *buf, size_t len, size_t 
 	/* §4.3.2: after the first response, only the timers */
 	feed_vars(ctx, &v, t->nmsg > 1, &ok);
 	err = mac_final(ctx, mac, &mac_len, ok);
-	EVP_MAC_CTX_free(ctx);
 	if (err == 0)
 		err = append_rr(t, buf, len, cap, outlen, &v, mac, mac_len);
 	if (err == 0) {
@@ -568,7 +606,7 @@ int dns_tsig_verify_response(struct dns_tsig *t, const struct dns_msg *m, uint64
 		ctx = t->run;
 		t->run = NULL;
 	} else {
-		ctx = hmac_new(&t->key);
+		ctx = hmac_begin(t, &t->key);
 		if (!ctx)
 			return -EIO;
 		feed_mac(ctx, t->mac, t->mac_len, &ok);
@@ -578,7 +616,8 @@ int dns_tsig_verify_response(struct dns_tsig *t, const struct dns_msg *m, uint64
 	feed_msg_without_tsig(ctx, m, rr.orig_id, &ok);
 	feed_vars(ctx, &v, !first, &ok);
 	err = mac_final(ctx, mac, &mac_len, ok);
-	EVP_MAC_CTX_free(ctx);
+	if (ctx != t->hmac)
+		EVP_MAC_CTX_free(ctx);
 	if (err)
 		return err;
 	if (CRYPTO_memcmp(mac, got, rr.mac_len) != 0) {

@@ -116,7 +116,7 @@ struct dns_tsig_rr {
 __attribute__((warn_unused_result))
 int dns_tsig_rr_read(const struct dns_msg *m, struct dns_tsig_rr *out);
 
-/** State of one signed exchange (see the top of this file). */
+/** State of one signed exchange (see the top of this file). Not copyable (it owns OpenSSL contexts). */
 struct dns_tsig {
 	struct dns_tsig_key key;	/**< valid when key_known */
 	bool key_known;
@@ -130,10 +130,13 @@ struct dns_tsig {
 	unsigned nmsg;		/**< messages signed or verified so far in this exchange */
 	unsigned unsigned_run;	/**< unsigned messages since the last signed one (TCP) */
 	void *run;		/**< EVP_MAC_CTX digesting unsigned messages of a TCP sequence */
+	void *hmac;		/**< EVP_MAC_CTX kept for reuse across exchanges (freed by fini) */
+	int hmac_alg;		/**< the algorithm hmac is set up for */
 };
 
 /**
- * Start a client exchange with key @p key (copied).
+ * Start a client exchange with key @p key (copied). @p t must be fresh or
+ * ended with dns_tsig_fini().
  */
 void dns_tsig_init(struct dns_tsig *t, const struct dns_tsig_key *key);
 
@@ -164,9 +167,11 @@ int dns_tsig_sign_request(struct dns_tsig *t, uint8_t *buf, size_t len, size_t c
  *
  * Looks the key up with @p lookup, then checks the MAC, the time
  * (|now - Time Signed| <= Fudge) and the MAC length. @p t must be
- * zero-initialised or hold an earlier exchange (which is ended first); it
- * is set to a new exchange whatever the outcome, so dns_tsig_sign_response()
- * then produces the right answer record; call dns_tsig_fini() when done.
+ * zero-initialised or hold an earlier exchange (which is ended first,
+ * keeping its OpenSSL context for reuse: a server worker should keep one
+ * struct dns_tsig and pass it to every request); it is set to a new
+ * exchange whatever the outcome, so dns_tsig_sign_response() then produces
+ * the right answer record; call dns_tsig_fini() when done.
  *
  * @return 0 when the request is authentic (t->key is the key);
  *         -ENOMSG when the request carries no TSIG;

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,6 +161,56 @@ static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struc
 	return 0;
 }
 
+/* The WAL checkpointer: its own connection, its own thread (see store.h). */
+struct checkpointer {
+	pthread_t thread;
+	struct store *st;
+	volatile int stop;
+	bool started;
+};
+
+static void *checkpoint_run(void *arg)
+{
+	struct checkpointer *c = arg;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+
+	while (!c->stop) {
+		nanosleep(&ts, NULL);
+		if (store_checkpoint(c->st))
+			log_debug_rl("checkpoint: %s", store_errmsg(c->st));
+	}
+	return NULL;
+}
+
+static void checkpointer_start(struct checkpointer *c, const struct dnsd_settings *s, struct store *main)
+{
+	char err[256];
+
+	if (store_open(&c->st, s->db, s->sync_full, err, sizeof(err))) {
+		log_warnx("checkpointer: %s; commits checkpoint themselves", err);
+		return;
+	}
+	if (store_autocheckpoint(main, false) || pthread_create(&c->thread, NULL, checkpoint_run, c)) {
+		if (store_autocheckpoint(main, true))
+			log_warnx("cannot restore automatic checkpoints");
+		store_close(c->st);
+		c->st = NULL;
+		return;
+	}
+	c->started = true;
+}
+
+static void checkpointer_stop(struct checkpointer *c)
+{
+	if (c->started) {
+		c->stop = 1;
+		pthread_join(c->thread, NULL);
+		c->started = false;
+	}
+	store_close(c->st);
+	c->st = NULL;
+}
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: stopping", (int)sig);
@@ -211,6 +262,7 @@ int server_run(const struct dnsd_settings *s)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct store *st = NULL;
+	struct checkpointer ckpt = { 0 };
 	SSL_CTX *ctx = NULL;
 	char err[512];
 	int naddr, nworkers, status = 1;
@@ -356,6 +408,7 @@ int server_run(const struct dnsd_settings *s)
 			goto out;
 		}
 	}
+	checkpointer_start(&ckpt, s, st);
 	engine_rearm(e);
 	if (s->tls_port)
 		snprintf(err, sizeof(err), ", TLS port %u", d.tls_port);
@@ -392,6 +445,7 @@ out:
 	engine_free(e);
 	zone_free(d.zone);
 	accounts_free(d.accounts);
+	checkpointer_stop(&ckpt);
 	store_close(st);
 	if (ctx)
 		SSL_CTX_free(ctx);

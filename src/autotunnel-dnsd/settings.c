@@ -30,6 +30,7 @@ static const struct conf_item items[] = {
 	{ "leases", "lease-min", CONF_INT, S(lease_min), 1, 0x7fffffff, "shortest update lease granted, seconds (default 1800)" },
 	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
 	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
+	{ "leases", "update-rate", CONF_INT, S(update_rate), 0, 10000000, "UPDATEs per second per client address, 0 for no limit (default 100)" },
 	{ "llq", "llq-lease-min", CONF_INT, S(llq_lease_min), 1, 0x7fffffff, "shortest LLQ lease, seconds (default 900)" },
 	{ "llq", "llq-lease-max", CONF_INT, S(llq_lease_max), 1, 0x7fffffff, "longest LLQ lease, seconds (default 7200)" },
 	{ "llq", "llq-per-client", CONF_INT, S(llq_per_client), 1, 10000000, "LLQs per client address (default 256)" },
@@ -56,6 +57,7 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->ttl = 300;
 	s->lease_min = 1800;
 	s->lease_max = 7200;
+	s->update_rate = 100;
 	s->llq_lease_min = 900;
 	s->llq_lease_max = 7200;
 	s->llq_per_client = 256;

@@ -32,6 +32,7 @@ struct dnsd_settings {
 	/* [leases] */
 	int lease_min, lease_max;
 	bool require_lease;
+	int update_rate;	/* UPDATEs per second per client address; 0: no limit */
 	/* [llq] */
 	int llq_lease_min, llq_lease_max;
 	int llq_per_client, llq_max;

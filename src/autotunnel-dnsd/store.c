@@ -81,6 +81,7 @@ int store_open(struct store **out, const char *path, bool sync_full, char *err, 
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 			 NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(st->db, "PRAGMA journal_size_limit=67108864", NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
@@ -131,6 +132,26 @@ void store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		(void)run(st, Q_ROLLBACK);
+}
+
+int store_autocheckpoint(struct store *st, bool on)
+{
+	return sqlite3_wal_autocheckpoint(st->db, on ? 1000 : 0) == SQLITE_OK ? 0 : -EIO;
+}
+
+int store_checkpoint(struct store *st)
+{
+	int log = 0, done = 0;
+
+	/* PASSIVE: copy what no reader needs, never wait for the writer */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK)
+		return -EIO;
+	/* a writer that never pauses would let the log grow without end:
+	 * past 16384 frames, make it start over (it waits for this once) */
+	if (log > 16384 && sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done) !=
+				   SQLITE_OK)
+		return -EIO;
+	return 0;
 }
 
 int store_savepoint(struct store *st) { return run(st, Q_SAVEPOINT); }

@@ -62,6 +62,16 @@ const char *store_errmsg(const struct store *st);
 int store_begin(struct store *st) __attribute__((warn_unused_result));
 int store_commit(struct store *st) __attribute__((warn_unused_result));
 void store_rollback(struct store *st);
+/**
+ * Whether commits on this connection also checkpoint the WAL into the
+ * database (SQLite's default). The server turns it off on its writing
+ * connection and checkpoints from another thread, so that the database's
+ * fsync never delays an answer.
+ */
+int store_autocheckpoint(struct store *st, bool on) __attribute__((warn_unused_result));
+/** Checkpoint the WAL without waiting for anyone. */
+int store_checkpoint(struct store *st) __attribute__((warn_unused_result));
+
 /** A savepoint inside the transaction (one UPDATE of a batch), released or rolled back. */
 int store_savepoint(struct store *st) __attribute__((warn_unused_result));
 int store_release(struct store *st) __attribute__((warn_unused_result));

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include <event2/event.h>
 
@@ -58,7 +59,20 @@ struct change_ev {
 	uint8_t *rdata;
 };
 
+/*
+ * Per-client UPDATE rate limit (DESIGN.md §5): a token bucket per client
+ * address, in a fixed table (addresses that hash alike share a bucket, so
+ * memory stays bounded whatever the number of clients).
+ */
+#define RATE_BUCKETS 4096
+
+struct rate_bucket {
+	uint64_t last_ms;
+	uint64_t tokens_milli;
+};
+
 struct batch {
+	struct rate_bucket rate[RATE_BUCKETS];
 	struct undo *undo;
 	size_t n_undo, cap_undo;
 	struct change_ev *ev;
@@ -451,6 +465,39 @@ void update_batch_begin(struct engine *e)
 	free_ev(b, 0);
 }
 
+static bool rate_allow(struct engine *e, const struct eitem *it)
+{
+	uint64_t per_sec = (uint64_t)e->d->cfg->update_rate, burst = 2 * per_sec;
+	uint32_t h = 2166136261u;
+	const uint8_t *a;
+	size_t alen;
+	struct rate_bucket *b;
+	uint64_t now = clock_now_ms(), add;
+
+	if (per_sec == 0)
+		return true;
+	if (it->peer.ss_family == AF_INET6) {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)&it->peer)->sin6_addr;
+		alen = 16;
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in *)&it->peer)->sin_addr;
+		alen = 4;
+	}
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	b = &e->batch->rate[h % RATE_BUCKETS];
+	add = (now - b->last_ms) * per_sec;	/* milli-tokens */
+	if (b->last_ms == 0 || add >= burst * 1000 || b->tokens_milli + add > burst * 1000)
+		b->tokens_milli = burst * 1000;
+	else
+		b->tokens_milli += add;
+	b->last_ms = now;
+	if (b->tokens_milli < 1000)
+		return false;
+	b->tokens_milli -= 1000;
+	return true;
+}
+
 void update_handle(struct engine *e, struct eitem *it)
 {
 	struct qscratch *s = e->qs;
@@ -467,6 +514,11 @@ void update_handle(struct engine *e, struct eitem *it)
 
 	stat_inc(e->st, STAT_updates);
 	defer(e, it);
+	if (!rate_allow(e, it)) {
+		stat_inc(e->st, STAT_update_refused_rate);
+		respond(e, it, DNS_RCODE_REFUSED, false, NULL);
+		return;
+	}
 	if (m->tsig >= 0)
 		memset(&s->tsig, 0, sizeof(s->tsig));
 	/* RFC 2136 §3.1: the zone section names our zone */

@@ -5,14 +5,17 @@ the server side of. Changes are made with BIND's nsupdate.
 
 Run by tests/interop/t_dns_llq.sh inside the test's namespace:
 
-    dns_llq.py SERVER PORT ALICE_KEY BOB_KEY LEASE_S
+    dns_llq.py SERVER PORT ALICE_KEY BOB_KEY LEASE_S TLS_PORT TLS_CERT
 
 ALICE_KEY and BOB_KEY are "alg:name:base64" as `account show --tsig` prints
 them; LEASE_S is a short update lease the server grants (its lease-min is
-at most that); nsupdate's updates carry no lease option and get the longest. Every step prints one
+at most that); nsupdate's updates carry no lease option and get the longest.
+TLS_CERT is the server's self-signed certificate, trusted as the only CA
+for DNS over TLS (RFC 7858) to the server name ns.members.example.net. Every step prints one
 line; the shell compares the whole output with what it expects.
 """
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -170,8 +173,8 @@ def nsupdate(server, port, keytext, lines):
 
 
 def main():
-    server, port, alice_text, bob_text, lease_s = sys.argv[1:6]
-    port, lease_s = int(port), int(lease_s)
+    server, port, alice_text, bob_text, lease_s, tls_port, cert = sys.argv[1:8]
+    port, lease_s, tls_port = int(port), int(lease_s), int(tls_port)
     alice, bob = parse_key(alice_text), parse_key(bob_text)
     name = "h1.alice.members.example.net."
     c = Client(server, port, alice)
@@ -269,6 +272,23 @@ def main():
     nsupdate(server, port, alice_text, ["update add %s 300 A 192.0.2.5" % name])
     ev = recv_tcp(s, alice)
     print("tcp event: id match %s answers %s" % (llq_of(ev)[3] == tid, addresses(ev)))
+    c.ack(ev, sock=s)
+    s.close()
+
+    # Over DNS over TLS too, verifying the server's certificate
+    ctx = ssl.create_default_context(cafile=cert)
+    raw = socket.create_connection((server, tls_port), timeout=5)
+    s = ctx.wrap_socket(raw, server_hostname="ns.members.example.net")
+    q = dns.message.make_query(name, "A", use_edns=0, payload=1232, flags=0,
+                               options=[llq_option(SETUP, 0, 0, 3600)])
+    q.use_tsig(alice)
+    send_tcp(s, q.to_wire())
+    r = recv_tcp(s, alice, q.mac)
+    _, op, err, tid, lease = llq_of(r)
+    print("tls setup: %s %s answers %s" % (s.version(), ERRORS[err], addresses(r)))
+    nsupdate(server, port, alice_text, ["update delete %s A 192.0.2.5" % name])
+    ev = recv_tcp(s, alice)
+    print("tls event: id match %s answers %s" % (llq_of(ev)[3] == tid, addresses(ev)))
     c.ack(ev, sock=s)
     s.close()
 

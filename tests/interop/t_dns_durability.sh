@@ -12,7 +12,8 @@ DB=$NT_DIR/dns.db
 Z=members.example.net
 dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
 start() {
-	nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --lease-min 1
+	nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --lease-min 1 \
+		--update-rate 0
 	DNSD_PID=$NT_LAST_PID
 	nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 }
@@ -40,7 +41,7 @@ PY
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_durability.py" load 127.0.0.1 5353 "$K" "$NT_DIR/acked" &
 LOAD=$!
 NT_PIDS="$NT_PIDS $LOAD"
-nt_wait 20 sh -c "[ \$(wc -l < '$NT_DIR/acked') -ge 500 ]" || nt_fail "fewer than 500 updates acknowledged"
+nt_wait 30 sh -c "[ \$(wc -l < '$NT_DIR/acked') -ge 300 ]" || nt_fail "fewer than 300 updates acknowledged in 30 s"
 kill -KILL "$DNSD_PID"
 wait "$LOAD" 2>/dev/null || true
 N=$(wc -l <"$NT_DIR/acked")
@@ -57,3 +58,39 @@ nt_wait 2 sh -c "[ \"\$(ip netns exec $(nt_ns dns) dig +norec -y '$K' @127.0.0.1
 	nt_fail "the record whose lease ended while the server was down is still there"
 [ "$(status long.alice.$Z A)" = NOERROR ] || nt_fail "the long-leased record is gone"
 nt_pass "leases ran while the server was down"
+
+# require-lease: stock nsupdate sends no Update Lease option and is refused
+kill -TERM "$DNSD_PID"
+wait "$DNSD_PID" 2>/dev/null || true
+nt_bg dns dnsd2 "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --require-lease \
+	--update-rate 5
+nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not restart"
+OUT=$(printf 'server 127.0.0.1 5353\nzone %s\nupdate add nolease.alice.%s 300 A 192.0.2.1\nsend\n' $Z $Z |
+	nt_exec dns nsupdate -y "$K" 2>&1 | tr '\n' ' ')
+[ "$OUT" = "update failed: REFUSED " ] || nt_fail "require-lease: nsupdate said '$OUT'"
+[ "$(dnsd stats | sed -n 's/^update_refused_no_lease //p')" = 1 ] || nt_fail "require-lease not counted"
+nt_pass "require-lease refuses updates without a lease"
+
+# the per-client update rate limit: 5/s with a burst of 10, then REFUSED
+OUT=$(nt_exec dns /usr/bin/python3 - "$K" <<'PY'
+import struct, sys, time
+import dns.edns, dns.query, dns.rcode, dns.tsig, dns.update
+alg, name, secret = sys.argv[1].split(":", 2)
+key = dns.tsig.Key(name, secret, alg)
+codes = []
+t0 = time.monotonic()
+for i in range(30):
+    u = dns.update.UpdateMessage("members.example.net.")
+    u.add("rate%d.alice.members.example.net." % i, 300, "A", "192.0.2.1")
+    u.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(2, struct.pack(">I", 3600))])
+    u.use_tsig(key)
+    codes.append(dns.rcode.to_text(dns.query.udp(u, "127.0.0.1", port=5353, timeout=3).rcode()))
+ok = codes.count("NOERROR")
+# a burst of 10 (the nsupdate above took one), then 5 a second
+print(9 <= ok <= 10 + 5 * (time.monotonic() - t0) + 1 and ok < 30,
+      codes.count("REFUSED") + ok == 30)
+PY
+)
+[ "$OUT" = "True True" ] || nt_fail "update rate limit: $OUT"
+[ "$(dnsd stats | sed -n 's/^update_refused_rate //p')" -ge 16 ] || nt_fail "rate refusals not counted"
+nt_pass "per-client update rate limit"

@@ -3,7 +3,7 @@
 # Debian's dnspython (tests/interop/dns_llq.py): the UDP four-way handshake
 # with TSIG, events for changes made by BIND's nsupdate and for lease
 # expiry, acknowledgements, retransmission and drop, refresh, cancel, the
-# TCP setup without challenge, and the privacy refusals.
+# TCP and TLS setups without challenge, and the privacy refusals.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
 nt_add_ns dns
@@ -17,12 +17,13 @@ echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob
 # short leases so that expiry happens within the test; events retransmitted
 # after 300 ms so that the drop after 3 transmissions comes quickly
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" \
+nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
 	--lease-min 1 --llq-rto-ms 300
 nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_llq.py" 127.0.0.1 5353 \
-	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 >"$NT_DIR/llq.out" 2>&1 ||
+	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 8853 "$DB.tls-cert.pem" \
+	>"$NT_DIR/llq.out" 2>&1 ||
 	{ cat "$NT_DIR/llq.out"; nt_fail "dns_llq.py failed"; }
 
 cat >"$NT_DIR/llq.expected" <<'OUT'
@@ -45,11 +46,13 @@ unacknowledged event sent 3 times, same message id True
 refresh after drop: NOSUCHLLQ
 tcp setup: NOERROR id nonzero answers 192.0.2.2 ttl 300
 tcp event: id match True answers 192.0.2.5 ttl 300
+tls setup: TLSv1.3 NOERROR answers 192.0.2.2 ttl 300, 192.0.2.5 ttl 300
+tls event: id match True answers 192.0.2.5 ttl removed
 OUT
 if ! diff -u "$NT_DIR/llq.expected" "$NT_DIR/llq.out"; then
 	nt_fail "LLQ client output differs"
 fi
-nt_pass "LLQ handshake, events, expiry, retransmission, refresh, cancel, TCP"
+nt_pass "LLQ handshake, events, expiry, retransmission, refresh, cancel, TCP, TLS"
 
 stat() { dnsd stats | sed -n "s/^$1 //p"; }
 [ "$(stat llq_dropped_unacked)" = 1 ] || nt_fail "llq_dropped_unacked is $(stat llq_dropped_unacked)"
