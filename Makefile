@@ -46,6 +46,7 @@ bench: deps
 
 install: build
 	meson install -C $(BUILD) --destdir "$(DESTDIR)"
+	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) build-bench

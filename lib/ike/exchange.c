@@ -553,7 +553,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	x->resp_mid = 0;
 	x->mid_in = 1;
 	x->mid_out = 0;
-	t->first_spi_in = new_child_spi(ike);
+	t->first_spi_in = new_child_spi(ike, NULL);
 	ev_send(ike, t, local, remote, buf, (size_t)n);
 	return 0;
 }
@@ -603,7 +603,7 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return;
 	}
-	t->first_spi_in = new_child_spi(ike);
+	t->first_spi_in = new_child_spi(ike, p);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDI, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
@@ -876,7 +876,7 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 
 	req_clear(r);
 	r->child_old = old->spi_in;
-	r->child_new = new_child_spi(ike);
+	r->child_new = new_child_spi(ike, p);
 	r->group = group;
 	r->ke_retries = ke_retries;
 	err = rand_bytes(r->nonce, NONCE_LEN);
@@ -1031,7 +1031,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		return err ? err : -ENOSPC;
 	}
 	c->state = CH_UP;
-	c->spi_in = new_child_spi(ike);
+	c->spi_in = new_child_spi(ike, p);
 	c->spi_out = get_be32(chosen.spi);
 	c->encr = prop_get(&chosen, IKE_XF_ENCR, NULL);
 	c->esn = prop_get(&chosen, IKE_XF_ESN, NULL) == 1;

@@ -155,8 +155,11 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	(void)now;
 	if (!c->name || !*c->name || strlen(c->name) > IKE_MAX_NAME || !valid_fqdn(c->local_id) ||
 	    !valid_fqdn(c->remote_id) || !c->psk || c->psk_len == 0 || c->psk_len > IKE_MAX_PSK ||
-	    !valid_ts(&c->local_ts) || !valid_ts(&c->remote_ts))
+	    !valid_ts(&c->local_ts) || !valid_ts(&c->remote_ts) || c->n_spis_in > IKE_MAX_SPIS_IN)
 		return -EINVAL;
+	for (unsigned i = 0; i < c->n_spis_in; i++)
+		if (c->spis_in[i] < 256)
+			return -EINVAL;
 	if (c->esp_algs & ~(unsigned)(IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305) ||
 	    c->prf_algs & ~(unsigned)(IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512) ||
 	    c->encr_algs & ~(unsigned)(IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256))
@@ -198,6 +201,8 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	p->ike_life_s = c->ike_lifetime_s ? c->ike_lifetime_s : 14400;
 	p->child_life_s = c->child_lifetime_s ? c->child_lifetime_s : 3600;
 	p->dpd_s = c->dpd_s ? c->dpd_s : 30;
+	memcpy(p->spis_in, c->spis_in, sizeof(p->spis_in));
+	p->n_spis_in = c->n_spis_in;
 	p->next = ike->peers;
 	ike->peers = p;
 	return 0;
@@ -357,8 +362,17 @@ static bool spi_in_used(struct ike *ike, uint32_t spi)
 	return false;
 }
 
-uint32_t new_child_spi(struct ike *ike)
+uint32_t new_child_spi(struct ike *ike, struct ike_peer *p)
 {
+	/* the SPIs the daemon was given (RFC 3104 §5), in turn, so a freed one is not reused at once */
+	for (unsigned i = 0; p && i < p->n_spis_in; i++) {
+		uint32_t spi = p->spis_in[(p->next_spi_in + i) % p->n_spis_in];
+
+		if (!spi_in_used(ike, spi)) {
+			p->next_spi_in = (p->next_spi_in + i + 1) % p->n_spis_in;
+			return spi;
+		}
+	}
 	for (;;) {
 		uint32_t spi = 0;
 

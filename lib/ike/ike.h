@@ -133,6 +133,7 @@ enum ike_dh_group {
 #define IKE_MAX_ID 255		/**< longest identity (FQDN) accepted */
 #define IKE_MAX_PSK 128		/**< longest pre-shared key */
 #define IKE_MAX_NAME 63		/**< longest peer name */
+#define IKE_MAX_SPIS_IN 8	/**< inbound SPIs a peer may be given (struct ike_peer_conf) */
 
 /**
  * One peer: who it is, how to authenticate it, what may flow through the
@@ -169,6 +170,15 @@ struct ike_peer_conf {
 	uint32_t ike_lifetime_s;	/**< rekey the IKE SA after this; 0 = 14400 */
 	uint32_t child_lifetime_s;	/**< rekey child SAs after this; 0 = 3600 */
 	uint32_t dpd_s;			/**< liveness check after this much silence; 0 = 30, UINT32_MAX = never */
+	/**
+	 * Inbound ESP SPIs for this peer's child SAs, e.g. those an RSIP
+	 * gateway lent us (RFC 3104 §5: it forwards only ESP with these SPIs).
+	 * Each child SA we create takes the next one not in use, in turn; if
+	 * every one is in use, a random SPI. n_spis_in 0: random SPIs (>= 256
+	 * each, else -EINVAL).
+	 */
+	uint32_t spis_in[IKE_MAX_SPIS_IN];
+	unsigned n_spis_in;
 };
 
 /** Settings of the whole instance; zero fields take the defaults. */

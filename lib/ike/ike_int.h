@@ -35,6 +35,8 @@ struct ike_peer {
 	unsigned esp_algs, prf_algs, encr_algs;
 	bool esn, pfs, mobike;
 	uint32_t ike_life_s, child_life_s, dpd_s;
+	uint32_t spis_in[IKE_MAX_SPIS_IN];	/* inbound SPIs to use (RSIP), in turn */
+	unsigned n_spis_in, next_spi_in;
 };
 
 enum req_kind {
@@ -191,7 +193,8 @@ void child_free(struct ike_child *c);
 struct ike_xsa *xsa_new(struct ike_sa *t);
 void xsa_free(struct ike_xsa *x);
 void req_clear(struct ike_req *r);
-uint32_t new_child_spi(struct ike *ike);
+/* A fresh inbound SPI; from @p p's own list if it has one (@p p may be NULL). */
+uint32_t new_child_spi(struct ike *ike, struct ike_peer *p);
 uint64_t new_ike_spi(struct ike *ike);
 struct ike_peer *peer_by_id(struct ike *ike, const uint8_t *id, size_t len);
 void sa_schedule(struct ike *ike, struct ike_sa *t, uint64_t now);

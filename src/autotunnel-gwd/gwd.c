@@ -15,6 +15,7 @@
 #include "autotunnel-gwd/lansock.h"
 #include "autotunnel-gwd/netwatch.h"
 #include "autotunnel-gwd/nft.h"
+#include "autotunnel-gwd/rsip_server.h"
 #include "autotunnel-gwd/status.h"
 #include "autotunnel-gwd/table.h"
 #include "autotunnel-gwd/timers.h"
@@ -31,6 +32,7 @@ struct gwd {
 	struct gwd_nft *nft;
 	struct gwd_netwatch *nw;
 	struct gwd_control *control;
+	struct gwd_rsip *rsip;		/* NULL with --no-rsip */
 	struct gwd_timers tm;
 	uint32_t ext_addr;
 	struct gwd_lansock lan[LANSOCK_MAX];
@@ -348,6 +350,8 @@ static void refresh_wan(struct gwd *g)
 static void refresh(struct gwd *g)
 {
 	refresh_lan(g);
+	/* RSIP first: its set-up must not delay an announcement series refresh_wan starts */
+	gwd_rsip_refresh(g->rsip, gwd_if_external(g->s->wan));
 	refresh_wan(g);
 }
 
@@ -414,7 +418,9 @@ static int status_text(void *arg, FILE *fp)
 		.epoch_s = gwd_timers_epoch(&g->tm, now),
 	};
 
-	return gwd_status_format(fp, &info, &g->table, now);
+	if (gwd_status_format(fp, &info, &g->table, now) < 0)
+		return -1;
+	return gwd_rsip_status(g->rsip, fp);
 }
 
 /* ---- life cycle ---- */
@@ -434,6 +440,7 @@ static int make_state_dir(const char *dir)
 
 static void teardown(struct gwd *g)
 {
+	gwd_rsip_close(g->rsip);
 	for (size_t i = 0; i < LANSOCK_MAX; i++)
 		close_lan(&g->lan[i]);
 	gwd_control_close(g->control);
@@ -521,6 +528,12 @@ int gwd_run(struct gwd_settings *s)
 	    event_add(g->ev_recheck, &recheck) < 0 || event_add(g->ev_sigint, NULL) < 0 ||
 	    event_add(g->ev_sigterm, NULL) < 0)
 		goto out;
+
+	/* RSIP (RFC 3103/3104) on TCP 4555 of the LAN, unless --no-rsip; before the epoch starts */
+	if (s->rsip && (rc = gwd_rsip_open(&g->rsip, g->base, s, gwd_if_external(s->wan)))) {
+		errno = -rc;
+		log_warn("rsip: not started");
+	}
 
 	/* the epoch starts now, with an empty table (RFC 6886 §3.6) */
 	gwd_timers_init(&g->tm, clock_now_ms());

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autotunnel-gwd/rsip_conf.h"
 #include "autotunnel-gwd/settings.h"
 
 #define ITEM(sec, key, type, field, min, max, help) \
@@ -34,7 +35,21 @@ static const struct conf_item items[] = {
 	     "err, warn, info or debug (default info)"),
 	ITEM("daemon", "syslog", CONF_BOOL, syslog, 0, 0, "log to syslog instead of stderr"),
 	ITEM("daemon", "rsip", CONF_BOOL, rsip, 0, 0,
-	     "RSIP server on TCP 4555 (not in this build; --no-rsip is accepted)"),
+	     "RSIP server (RFC 3103/3104) on TCP 4555 of the LAN (default on; --no-rsip)"),
+	ITEM("rsip", "rsip-ipsec-allow", CONF_STRING, rsip_ipsec_allow, 0, 0,
+	     "LAN clients that may use RSIPSEC: all, none, or addresses/prefixes, comma-separated"),
+	ITEM("rsip", "rsip-spis", CONF_STRING, rsip_spis, 0, 0,
+	     "SPI pool, FIRST-LAST (default 0x00100000-0x001fffff)"),
+	ITEM("rsip", "rsip-port-min", CONF_INT, rsip_port_min, 1, 65535,
+	     "lowest port lent on the external address: IKE and RSAP-IP ports (default 40000)"),
+	ITEM("rsip", "rsip-port-max", CONF_INT, rsip_port_max, 1, 65535,
+	     "highest port lent on the external address (default 40999)"),
+	ITEM("rsip", "rsip-lease-min", CONF_INT, rsip_lease_min, 1, 86400 * 7,
+	     "shortest RSIP binding lease, seconds (default 60)"),
+	ITEM("rsip", "rsip-lease-max", CONF_INT, rsip_lease_max, 1, 86400 * 7,
+	     "longest RSIP binding lease, seconds (default 3600)"),
+	ITEM("rsip", "rsip-max-clients", CONF_INT, rsip_max_clients, 1, 4096,
+	     "RSIP clients registered at once (default 64)"),
 };
 
 const struct conf_schema gwd_settings_schema = {
@@ -50,6 +65,12 @@ void gwd_settings_defaults(struct gwd_settings *s)
 	s->lifetime_max = 86400;
 	s->max_mappings = 1024;
 	s->max_per_client = 64;
+	s->rsip = true;
+	s->rsip_port_min = GWD_RSIP_PORT_MIN;
+	s->rsip_port_max = GWD_RSIP_PORT_MAX;
+	s->rsip_lease_min = GWD_RSIP_LEASE_MIN;
+	s->rsip_lease_max = GWD_RSIP_LEASE_MAX;
+	s->rsip_max_clients = GWD_RSIP_MAX_CLIENTS;
 }
 
 static int check_ifname(const char *what, const char *name, char *err, size_t errlen)
@@ -145,10 +166,8 @@ int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size
 		snprintf(err, errlen, "--log-level: '%s' is not err, warn, info or debug", s->log_level);
 		return -EINVAL;
 	}
-	if (s->rsip) {
-		snprintf(err, errlen, "--rsip: the RSIP server is not part of this build yet");
-		return -EINVAL;
-	}
+	if ((rc = gwd_rsip_settings_check(s, err, errlen)))
+		return rc;
 	if (!s->state_dir && !(s->state_dir = strdup(GWD_DEFAULT_STATE_DIR)))
 		return -ENOMEM;
 	if (!s->control) {

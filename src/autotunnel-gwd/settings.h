@@ -26,7 +26,13 @@ struct gwd_settings {
 	char *control;		/* control socket path (default STATE_DIR/control) */
 	char *log_level;
 	bool syslog;
-	bool rsip;		/* reserved for the RSIP server (issue 7) */
+	bool rsip;		/* the RSIP server on TCP 4555 (on by default) */
+	/* [rsip]: policy of the RSIP server (rsip_conf.h) */
+	char *rsip_ipsec_allow;
+	char *rsip_spis;
+	int rsip_port_min, rsip_port_max;
+	int rsip_lease_min, rsip_lease_max;
+	int rsip_max_clients;
 
 	/* derived by gwd_settings_check() */
 	char *lans[GWD_LAN_MAX];	/* split copy of lan, owned */

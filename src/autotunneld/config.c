@@ -47,6 +47,14 @@ static const struct conf_item items[] = {
 	  "account mode: NAT keepalive interval, seconds (0: 20)" },
 	{ "agent", "no-portmap", CONF_BOOL, offsetof(struct atd_conf, no_portmap), 0, 0,
 	  "account mode: never ask the gateway for a port mapping" },
+	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
+	  "native ESP (IP protocol 50, no UDP) to peers when IKE finds no NAT" },
+	{ "rsip", "gateway", CONF_STRING, offsetof(struct atd_conf, rsip_gateway), 0, 0,
+	  "borrow a public address from this RSIP gateway (RFC 3104): IPv4 address, or auto (the default gateway)" },
+	{ "rsip", "lease", CONF_INT, offsetof(struct atd_conf, rsip_lease), 0, 86400,
+	  "RSIP binding lease to ask for, seconds (0: the gateway's default)" },
+	{ "rsip", "spis", CONF_INT, offsetof(struct atd_conf, rsip_spis), 0, 8,
+	  "inbound SPIs to borrow for child SAs and their rekeys (0: 4)" },
 };
 
 static int peer_key(void *arg, const char *section, const char *key, const char *value,
@@ -324,9 +332,14 @@ int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	struct atd_ts ula, v4;
 	int ret;
+	struct in_addr gw;
 
 	if ((ret = agent_check(c, err, errlen)))
 		return ret;
+	if (c->rsip_gateway && strcmp(c->rsip_gateway, "auto") && inet_pton(AF_INET, c->rsip_gateway, &gw) != 1) {
+		snprintf(err, errlen, "[rsip] gateway: '%s' is neither an IPv4 address nor auto", c->rsip_gateway);
+		return -EINVAL;
+	}
 	if (c->agent_mode && !c->ula && c->npeers == 0)
 		return 0;	/* peers come from the account */
 	if (c->agent_mode && !c->ula) {

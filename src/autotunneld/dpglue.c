@@ -36,7 +36,13 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 			ike_glue_need_sa(d->ike, rp);
 		break;
 	case DP_EV_IKE:
-		if (d->ike) {
+		if (d->ike && ev->local_addr.s_addr) {
+			/* through the RSIP tunnel, to Nb: lib/ike must see Nb as our address (NAT detection) */
+			struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(ev->local_port),
+						     .sin_addr = ev->local_addr };
+
+			ike_glue_input_at(d->ike, ev->data, ev->len, &ev->from, &local);
+		} else if (d->ike) {
 			ike_glue_input(d->ike, ev->data, ev->len, &ev->from, ev->local_port);
 		} else {
 			inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
@@ -79,6 +85,7 @@ int atd_dp_start(struct atd *d, char *err, size_t errlen)
 	struct dp_conf dc = {
 		.ifname = d->conf.ifname, .mtu = d->conf.mtu, .port = (uint16_t)d->conf.port,
 		.workers = d->conf.workers, .no_offload = d->conf.no_offload,
+		.native_esp = d->conf.native_esp, .rsip = d->conf.rsip_gateway != NULL,
 	};
 	struct atd_ts ts;
 	int ret;

@@ -14,6 +14,7 @@
 
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
@@ -121,6 +122,20 @@ static void send_out(struct ike_glue *g, const struct ike_event *ev)
 
 	if (ev->send.remote.family != AF_INET || !sl)
 		return;
+	if (ev->send.local.family == AF_INET && g->d->rsip) {
+		struct sockaddr_storage ls;
+		int ret;
+
+		/* from Nb: through the RSIP tunnel (RFC 3104 §4) */
+		ike_addr_to_sockaddr(&ev->send.local, &ls);
+		ret = atd_rsip_send_ike(g->d, (struct sockaddr_in *)&ls, (struct sockaddr_in *)&ss,
+					ev->send.data, ev->send.len);
+		if (ret != -ENOENT) {
+			if (ret)
+				log_debug("IKE send through the RSIP tunnel: %s", strerror(-ret));
+			return;
+		}
+	}
 	if (ev->send.local.port == 500 || (ev->send.remote.port == 500 && g->fd500 >= 0)) {
 		if (g->fd500 >= 0 && sendto(g->fd500, ev->send.data, ev->send.len, 0,
 					    (struct sockaddr *)&ss, sl) < 0)
@@ -168,15 +183,31 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 			sin->sin_port = htons(4500);
 		dp_peer_set_remote(g->d->dp, rp->dp_id, sin);
 	}
+	/*
+	 * Native ESP (IP protocol 50) when we may and IKE found no NAT on the
+	 * way (a NAT cannot tell ESP flows apart: RFC 3948 §1); through RSIP
+	 * the path is the gateway's tunnel, set when the binding came.
+	 */
+	if (rp->rsip != ATD_RSIP_ON) {
+		struct dp_path path = { .kind = DP_PATH_UDP };
+
+		if (g->d->conf.native_esp && !ev->child_up.nat)
+			path.kind = DP_PATH_ESP;
+		if ((ret = dp_peer_set_path(g->d->dp, rp->dp_id, &path)))
+			log_warnx("peer %s: setting the ESP path: %s", rp->conf->name, strerror(-ret));
+	}
 	ret = dp_sa_install(g->d->dp, rp->dp_id, &sc);
 	OPENSSL_cleanse(&sc, sizeof(sc));
 	if (ret) {
 		log_warnx("peer %s: installing child SA 0x%08x: %s", rp->conf->name, c->spi_in, strerror(-ret));
 		return;
 	}
-	log_info("peer %s: child SA up, %s, spi in 0x%08x out 0x%08x%s, via %s%s", rp->conf->name,
+	log_info("peer %s: child SA up, %s, spi in 0x%08x out 0x%08x%s, via %s%s%s", rp->conf->name,
 		 ike_esp_alg_name(c->alg), c->spi_in, c->spi_out, c->esn ? ", ESN" : "",
-		 addr_str(&ev->child_up.remote, a, sizeof(a)), c->replaces ? " (rekeyed)" : "");
+		 addr_str(&ev->child_up.remote, a, sizeof(a)),
+		 rp->rsip == ATD_RSIP_ON ? ", native ESP through the RSIP gateway"
+		 : g->d->conf.native_esp && !ev->child_up.nat ? ", native ESP" : "",
+		 c->replaces ? " (rekeyed)" : "");
 }
 
 static void handle(struct ike_glue *g, const struct ike_event *ev)
@@ -193,8 +224,9 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
 			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
 			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
-		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4) */
-		if (rp && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
+		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4);
+		 * account mode's peers have theirs from lib/agent timers (dynpeer.c) */
+		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
 			(void)atd_peer_keepalive(rp, 20);
 		break;
 	case IKE_EV_SA_DOWN:
@@ -272,6 +304,30 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	pump(g);
 }
 
+static void input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+		  const struct ike_addr *local)
+{
+	struct ike_addr remote;
+	int ret;
+
+	addr_from_sin(&remote, from);
+	ret = ike_input(g->ike, msg, len, local, &remote, clock_now_ms());
+	if (ret && ret != -EAGAIN)
+		log_debug("IKE message of %zu bytes dropped: %s", len, strerror(-ret));
+	pump(g);
+}
+
+void ike_glue_input_at(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+		       const struct sockaddr_in *local)
+{
+	struct ike_addr l;
+
+	if (!g)
+		return;
+	addr_from_sin(&l, local);
+	input(g, msg, len, from, &l);
+}
+
 void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
 		    uint16_t local_port)
 {
@@ -312,6 +368,12 @@ void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp)
 
 	if (!g)
 		return;
+	if (rp->rsip == ATD_RSIP_WAIT) {
+		/* ike_glue_peer_up connects once the gateway has lent us an address (or refused) */
+		log_info("peer %s: packets waiting; the tunnel starts when the RSIP gateway has answered",
+			 rp->conf->name);
+		return;
+	}
 	ret = ike_connect(g->ike, rp->conf->name, clock_now_ms());
 	if (ret > 0)
 		log_info("peer %s: packets waiting, starting IKE (tunnel on demand)", rp->conf->name);
@@ -370,6 +432,80 @@ void ike_glue_local_changed(void)
 	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
 }
 
+/*
+ * Configure lib/ike for peer @p rp: the ordinary way (our routed address,
+ * our port), or through RSIP (@p r): from Nb and the lent port, with the
+ * lent SPIs as inbound SPIs (RFC 3104 §5) and MOBIKE off (Nb is the
+ * gateway's; a move means a new binding). Identities are always explicit
+ * ID_FQDNs (§4: the peer must not know us by Nb, which others share).
+ */
+static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_glue_rsip *r, uint64_t now)
+{
+	struct atd *d = g->d;
+	struct atd_peer *p = rp->conf;
+	struct ike_peer_conf pc = { .name = p->name };
+	uint8_t psk[IKE_MAX_PSK];
+	size_t psklen = 0;
+	int ret;
+
+	if ((ret = read_psk(p->psk_file, psk, &psklen))) {
+		log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
+			  ret == -EINVAL ? "empty" : strerror(-ret));
+		return ret;
+	}
+	pc.local_id = p->local_id ? p->local_id : d->conf.local_id;
+	pc.remote_id = p->remote_id;
+	pc.psk = psk;
+	pc.psk_len = psklen;
+	pc.child_lifetime_s = (uint32_t)p->rekey_s;
+	pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
+	pc.dpd_s = (uint32_t)p->dpd_s;
+	if (p->has_remote) {
+		addr_from_sin(&pc.remote, &p->remote);
+		local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);
+	}
+	if (r) {
+		addr_from_sin(&pc.local, &r->local);
+		pc.no_mobike = true;
+		pc.n_spis_in = r->n_spis < IKE_MAX_SPIS_IN ? r->n_spis : IKE_MAX_SPIS_IN;
+		memcpy(pc.spis_in, r->spis, pc.n_spis_in * sizeof(uint32_t));
+	}
+	ts_from(p, true, &pc.local_ts);
+	ts_from(p, false, &pc.remote_ts);
+	ret = ike_peer_add(g->ike, &pc, now);
+	OPENSSL_cleanse(psk, sizeof(psk));
+	if (ret)
+		log_warnx("peer %s: IKE configuration refused: %s", p->name, strerror(-ret));
+	return ret;
+}
+
+int ike_glue_peer_up(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_glue_rsip *r)
+{
+	uint64_t now = clock_now_ms();
+	int ret;
+
+	if (!g)
+		return -ENOENT;
+	if ((ret = peer_add(g, rp, r, now)))
+		return ret;
+	rp->rsip = r ? ATD_RSIP_ON : ATD_RSIP_OFF;
+	if (rp->conf->connect || rp->need_sa_ms) {
+		if (ike_connect(g->ike, rp->conf->name, now) > 0)
+			log_info("peer %s: starting IKE%s", rp->conf->name, r ? " from the RSIP address" : "");
+		dp_peer_need_reset(g->d->dp, rp->dp_id);
+	}
+	pump(g);
+	return 0;
+}
+
+void ike_glue_peer_down(struct ike_glue *g, struct atd_rpeer *rp)
+{
+	if (!g)
+		return;
+	if (ike_peer_remove(g->ike, rp->conf->name, clock_now_ms()) == 0)
+		pump(g);
+}
+
 int ike_glue_start(struct atd *d, struct ike_glue **out)
 {
 	struct ike_glue *g;
@@ -408,37 +544,16 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		}
 	}
 	for (int i = 0; i < d->npeers; i++) {
-		struct atd_peer *p = d->peers[i].conf;
-		struct ike_peer_conf pc = { .name = p->name };
-		uint8_t psk[IKE_MAX_PSK];
-		size_t psklen = 0;
+		struct atd_rpeer *rp = &d->peers[i];
 		int ret;
 
-		if (p->manual)
+		if (rp->conf->manual)
 			continue;
-		if ((ret = read_psk(p->psk_file, psk, &psklen))) {
-			log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
-				  ret == -EINVAL ? "empty" : strerror(-ret));
-			ike_glue_stop(g);
-			return ret;
+		if (atd_rsip_wanted(d, rp->conf)) {
+			rp->rsip = ATD_RSIP_WAIT;	/* rsip_client.c brings it in */
+			continue;
 		}
-		pc.local_id = p->local_id ? p->local_id : d->conf.local_id;
-		pc.remote_id = p->remote_id;
-		pc.psk = psk;
-		pc.psk_len = psklen;
-		pc.child_lifetime_s = (uint32_t)p->rekey_s;
-		pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
-		pc.dpd_s = (uint32_t)p->dpd_s;
-		if (p->has_remote) {
-			addr_from_sin(&pc.remote, &p->remote);
-			local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);
-		}
-		ts_from(p, true, &pc.local_ts);
-		ts_from(p, false, &pc.remote_ts);
-		ret = ike_peer_add(g->ike, &pc, now);
-		OPENSSL_cleanse(psk, sizeof(psk));
-		if (ret) {
-			log_warnx("peer %s: IKE configuration refused: %s", p->name, strerror(-ret));
+		if ((ret = peer_add(g, rp, NULL, now))) {
 			ike_glue_stop(g);
 			return ret;
 		}
@@ -447,7 +562,7 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
 
-		if (!rp->conf->manual && rp->conf->connect && rp->conf->has_remote &&
+		if (!rp->conf->manual && !rp->rsip && rp->conf->connect && rp->conf->has_remote &&
 		    ike_connect(g->ike, rp->conf->name, now) > 0)
 			log_info("peer %s: starting IKE", rp->conf->name);
 	}

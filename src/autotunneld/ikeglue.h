@@ -15,12 +15,34 @@ struct atd;
 struct atd_rpeer;
 struct ike_glue;
 
-/** Start IKE for the peers that use it (none: *out stays NULL, returns 0). */
+/** Where an IKE peer's tunnel runs through an RSIP gateway (RFC 3104). */
+struct ike_glue_rsip {
+	struct sockaddr_in local;	/* Nb and the IKE port the gateway lent us */
+	uint32_t spis[8];		/* inbound SPIs it lent us */
+	unsigned n_spis;
+};
+
+/**
+ * Start IKE for the peers that use it (none: *out stays NULL, returns 0).
+ * Peers that wait for the RSIP gateway (rp->rsip) are left out until
+ * ike_glue_peer_up.
+ */
 int ike_glue_start(struct atd *d, struct ike_glue **out);
 void ike_glue_stop(struct ike_glue *g);
 /** An IKE message arrived on the data plane's port (marker removed). */
 void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
 		    uint16_t local_port);
+/** The same, sent to our address @p local (IKE through the RSIP tunnel to Nb). */
+void ike_glue_input_at(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+		       const struct sockaddr_in *local);
+/**
+ * Give IKE the peer @p rp that was left out: through RSIP (@p r: from Nb
+ * and its port, with the lent SPIs, MOBIKE off) or, with @p r NULL, the
+ * ordinary way. Connects if the peer is to be kept up or packets waited.
+ */
+int ike_glue_peer_up(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_glue_rsip *r);
+/** Take the peer out of IKE again (a Delete is sent for its tunnel). */
+void ike_glue_peer_down(struct ike_glue *g, struct atd_rpeer *rp);
 /** Packets wait for an SA to @p rp: bring the tunnel up. */
 void ike_glue_need_sa(struct ike_glue *g, struct atd_rpeer *rp);
 /** Close every IKE tunnel we can reach and set it up anew (SIGHUP). */

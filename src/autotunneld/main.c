@@ -14,6 +14,7 @@
 #include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/rsip_client.h"
 #include "common/log.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 		log_warnx("IKE: %s", strerror(-ret));
 		goto out;
 	}
+	if ((ret = atd_rsip_start(&d))) {
+		log_warnx("RSIP: %s", strerror(-ret));
+		goto out;
+	}
 	if (d.conf.agent_mode && atd_agent_start(&d))
 		goto out;
 	if ((ret = dp_start(d.dp))) {
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	atd_rsip_stop(&d);
 	atd_dp_log_stats(&d);
 	atd_agent_stop(&d);
 	ike_glue_stop(d.ike);

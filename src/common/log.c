@@ -38,6 +38,7 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vlog(enum log_level level, const char *err, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "dataplane/dp_int.h"
+#include "dataplane/native.h"
 #include "dataplane/tun.h"
 
 #ifndef UDP_GRO
@@ -126,6 +127,30 @@ static void table_publish(struct dp *dp, struct dp_table *nt, struct dp_sa *reti
 	sa_free(retired);
 }
 
+/*
+ * A raw IPv4 socket for IP protocol @p proto: native ESP, or the RSIP
+ * tunnel. The kernel reassembles what it delivers; a packet a raw socket
+ * took is not answered with ICMP protocol-unreachable (this kernel has no
+ * ESP of its own). Large buffers: worker 0 alone reads it.
+ */
+static int raw_open(int proto, char *err, size_t errlen)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto), buf = 4 << 20;
+	int pmtu = IP_PMTUDISC_DONT;
+
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "raw socket for IP protocol %d: %s", proto, strerror(e));
+		return -e;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/* fragment rather than drop a packet larger than the path (the peer or gateway reassembles) */
+	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	return fd;
+}
+
 int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen)
 {
 	struct dp *dp;
@@ -152,6 +177,7 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	if (nq > DP_MAX_WORKERS)
 		nq = DP_MAX_WORKERS;
 	dp->stop_fd = dp->event_fd = -1;
+	dp->esp_fd = dp->ipip_fd = -1;
 	pthread_mutex_init(&dp->evq_lock, NULL);
 	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) ||
 	    !(dp->table = calloc(1, sizeof(struct dp_table)))) {
@@ -210,6 +236,10 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 			goto fail;
 		}
 	}
+	if (dp->conf.native_esp && (ret = dp->esp_fd = raw_open(DP_IPPROTO_ESP, err, errlen)) < 0)
+		goto fail;
+	if (dp->conf.rsip && (ret = dp->ipip_fd = raw_open(DP_IPPROTO_IPIP, err, errlen)) < 0)
+		goto fail;
 	if ((dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
 	    (dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		ret = -errno;
@@ -279,6 +309,10 @@ void dp_free(struct dp *dp)
 		close(dp->stop_fd);
 	if (dp->event_fd >= 0)
 		close(dp->event_fd);
+	if (dp->esp_fd >= 0)
+		close(dp->esp_fd);
+	if (dp->ipip_fd >= 0)
+		close(dp->ipip_fd);
 	free(dp->evq);
 	pthread_mutex_destroy(&dp->evq_lock);
 	free(dp);
@@ -395,6 +429,32 @@ int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *re
 	return 0;
 }
 
+int dp_peer_set_path(struct dp *dp, int peer, const struct dp_path *path)
+{
+	struct dp_table *nt;
+
+	if (peer < 0 || peer >= dp->npeers)
+		return -ENOENT;
+	if (path->kind != DP_PATH_UDP && path->kind != DP_PATH_ESP && path->kind != DP_PATH_RSIP)
+		return -EINVAL;
+	if ((path->kind == DP_PATH_ESP && dp->esp_fd < 0) || (path->kind == DP_PATH_RSIP && dp->ipip_fd < 0))
+		return -EOPNOTSUPP;
+	if (path->kind == DP_PATH_RSIP && (!path->src.s_addr || !path->tunnel.s_addr))
+		return -EINVAL;
+	if (!(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	nt->peer[peer].path = *path;
+	table_publish(dp, nt, NULL);
+	return 0;
+}
+
+void dp_peer_path(const struct dp *dp, int peer, struct dp_path *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (peer >= 0 && peer < dp->npeers)
+		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].path;
+}
+
 int dp_sa_install(struct dp *dp, int peer, const struct dp_sa_conf *sc)
 {
 	struct dp_table *nt, *cur = atomic_load(&dp->table);
@@ -495,6 +555,33 @@ int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg,
 	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
 	memcpy(buf + 4, msg, len);
 	if (sendto(dp->w[0].udp_fd, buf, len + 4, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return -errno;
+	return 0;
+}
+
+int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
+		     const uint8_t *msg, size_t len)
+{
+	uint8_t buf[DP_IP_HDR + DP_UDP_HDR + 4 + DP_IKE_MAX];
+	struct sockaddr_in gw = { .sin_family = AF_INET, .sin_addr = path->tunnel };
+	size_t off = DP_IP_HDR + DP_UDP_HDR, marker = 0;
+	int n;
+
+	if (path->kind != DP_PATH_RSIP || dp->ipip_fd < 0)
+		return -EOPNOTSUPP;
+	if (len > DP_IKE_MAX)
+		return -EMSGSIZE;
+	if (sport == 4500 || ntohs(to->sin_port) == 4500) {
+		memset(buf + off, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker on the port ESP-in-UDP uses */
+		marker = 4;
+	}
+	memcpy(buf + off + marker, msg, len);
+	n = dp_native_udp(buf, sizeof(buf), marker + len, ntohl(path->src.s_addr), sport,
+			  ntohl(to->sin_addr.s_addr), ntohs(to->sin_port), dp->ctl.ip_id++);
+	if (n < 0)
+		return n;
+	/* RSIP tunnel type 1: the kernel writes the outer header (us -> the gateway, protocol 4) */
+	if (sendto(dp->ipip_fd, buf, (size_t)n, 0, (const struct sockaddr *)&gw, sizeof(gw)) < 0)
 		return -errno;
 	return 0;
 }

@@ -9,6 +9,13 @@
  * TCP segments -> ESP -> one UDP GSO send, and UDP GRO receive -> ESP open
  * -> merged TCP super-packet -> one TUN write.
  *
+ * Native ESP (IP protocol 50, no UDP), for peers that want it, takes a
+ * path of its own per peer (struct dp_path): directly through a raw ESP
+ * socket, or through an RSIP gateway (RFC 3104) as IP-in-IP with the
+ * gateway's public address as the inner source. Worker 0 reads those raw
+ * sockets; any worker sends on them, one packet per call (see
+ * docs/dataplane.md, "Native ESP and RSIP").
+ *
  * Threads: every dp_* function below is called from the one control thread
  * (autotunneld's event loop). Workers read an immutable snapshot of the
  * peer and SA tables, replaced as a whole by the control thread (RCU-like:
@@ -41,6 +48,21 @@ struct dp_conf {
 	int workers;		/**< 0 = one per core, at most DP_MAX_WORKERS */
 	bool no_offload;	/**< no vnet header, TSO, GSO or GRO (for comparison) */
 	int pending_max;	/**< packets held per peer while it has no SA; 0 = 16 */
+	bool native_esp;	/**< open a raw IP protocol 50 socket, for peers on DP_PATH_ESP */
+	bool rsip;		/**< open a raw IP-in-IP socket, for peers on DP_PATH_RSIP */
+};
+
+/** How ESP reaches a peer (and comes back). */
+enum dp_path_kind {
+	DP_PATH_UDP = 0,	/**< ESP in UDP (RFC 3948) on our port: the default */
+	DP_PATH_ESP,		/**< native ESP from our own address (needs dp_conf.native_esp) */
+	DP_PATH_RSIP,		/**< native ESP from a lent address, via an RSIP gateway (needs dp_conf.rsip) */
+};
+
+struct dp_path {
+	enum dp_path_kind kind;
+	struct in_addr src;	/**< DP_PATH_RSIP: Nb, the address the gateway lent us */
+	struct in_addr tunnel;	/**< DP_PATH_RSIP: Na, the gateway's end of the IP-in-IP tunnel */
 };
 
 struct dp_peer_conf {
@@ -75,6 +97,7 @@ struct dp_event {
 	uint32_t spi;
 	struct sockaddr_in from;
 	uint16_t local_port;
+	struct in_addr local_addr;	/**< DP_EV_IKE via RSIP: the address it was sent to (Nb); else 0 */
 	size_t len;
 	uint8_t data[DP_IKE_MAX];
 };
@@ -85,6 +108,7 @@ struct dp_stats {
 	uint64_t esp_rx_packets, esp_rx_bytes, udp_rx_datagrams;
 	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive;
 	uint64_t tx_no_peer, tx_no_sa_queued, tx_no_sa_dropped, tx_seq_exhausted, tx_errors;
+	uint64_t native_tx_packets, native_rx_packets, native_rx_bad, native_rx_foreign;
 };
 
 struct dp;
@@ -127,6 +151,14 @@ void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
  * 0 or -ENOENT.
  */
 int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *received);
+/**
+ * Send ESP to @p peer this way from now on (the outer address stays the
+ * one of dp_peer_set_remote; its port means nothing to native ESP).
+ * -EOPNOTSUPP if the socket the path needs was not opened (dp_conf),
+ * -EINVAL, -ENOENT.
+ */
+int dp_peer_set_path(struct dp *dp, int peer, const struct dp_path *path);
+void dp_peer_path(const struct dp *dp, int peer, struct dp_path *out);
 
 /**
  * Install a child SA for @p peer: inbound under spi_in, and as the peer's
@@ -146,6 +178,13 @@ bool dp_event_next(struct dp *dp, struct dp_event *ev);
 
 /** Send an IKE message (the non-ESP marker is added) to @p to from our port. */
 int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+/**
+ * Send an IKE message through the RSIP tunnel @p path: UDP from
+ * path->src:@p sport to @p to, as an inner packet to the gateway (the
+ * non-ESP marker is added when either port is 4500). 0 or -errno.
+ */
+int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
+		     const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
 int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
 

@@ -23,6 +23,7 @@
 #define DP_GSO_MAX_SEGS 64		/* UDP_MAX_SEGMENTS */
 #define DP_GSO_MAX_BYTES 65000
 #define DP_EVQ 64
+#define DP_NATIVE_BUF (64 + 65536)	/* an inner IPv4 header, the ESP header, a segment, the trailer */
 
 /* One child SA. Immutable once published, except the counters, the replay window (under in_lock) and out.seq (atomic). */
 struct dp_sa {
@@ -55,6 +56,7 @@ struct dp_table {
 	struct {
 		struct dp_sa *out;		/* current outbound SA or NULL */
 		struct sockaddr_in remote;
+		struct dp_path path;		/* UDP, native ESP, or native ESP through RSIP */
 	} peer[DP_MAX_PEERS];
 	int nsa;
 	struct dp_sa *sa[DP_MAX_SAS];
@@ -97,6 +99,8 @@ struct dp_worker {
 	uint8_t *tunbuf;
 	uint8_t *rxbuf;			/* DP_RX_BATCH * DP_RX_BUF */
 	uint8_t *grobuf;
+	uint8_t *nbuf;			/* native ESP: one packet sealed behind its inner IPv4 header */
+	uint16_t ip_id;			/* identification of the inner IPv4 headers we write */
 	struct dp_gro gro;
 	struct dp_stats local;		/* summed into counters once per batch */
 	struct dp_counters *ctr;
@@ -114,6 +118,7 @@ struct dp {
 	struct dp_peer *peers[DP_MAX_PEERS];
 	int npeers;
 	int stop_fd, event_fd;
+	int esp_fd, ipip_fd;		/* raw sockets for native ESP and the RSIP tunnel, or -1 */
 	atomic_bool gso_ok;	/* cleared by a worker if the device refuses UDP GSO */
 	bool gro_ok;
 	pthread_mutex_t evq_lock;

@@ -11,6 +11,8 @@
  * packets for that SA), check the inner source against the peer, and merge
  * TCP segments into super-packets for the TUN device.
  * No allocation and no lock per packet.
+ * Native ESP (a raw ESP socket, or IP-in-IP through an RSIP gateway) is a
+ * slow path: one system call per packet; worker 0 alone receives it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "dataplane/dp_int.h"
+#include "dataplane/native.h"
 #include "wire/wire.h"
 
 #ifndef UDP_SEGMENT
@@ -265,6 +268,62 @@ static void hold_for_sa(struct dp_worker *w, int peer, const uint8_t *raw, size_
 }
 
 /*
+ * Native ESP: seal each segment behind room for an inner IPv4 header and
+ * send it on its own, on the raw ESP socket (the kernel adds the header)
+ * or, through RSIP, as an inner packet from Nb on the IP-in-IP socket to
+ * the gateway (RFC 3104 §5; the kernel adds the outer header).
+ */
+static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct dp_sa *sa, struct dp_tso *tso,
+		      uint8_t nh)
+{
+	struct dp *dp = w->dp;
+	const struct dp_path *path = &t->peer[peer].path;
+	bool rsip = path->kind == DP_PATH_RSIP;
+	size_t hdr = rsip ? DP_IP_HDR : 0;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	int fd = rsip ? dp->ipip_fd : dp->esp_fd;
+
+	to.sin_addr = rsip ? path->tunnel : t->peer[peer].remote.sin_addr;
+	for (unsigned i = 0; i < tso->nseg; i++) {
+		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_sealed_len(seglen), outlen, n;
+		uint8_t *esp = w->nbuf + hdr;
+		int err;
+
+		if (hdr + slen > DP_NATIVE_BUF) {
+			ST(w, tx_errors)++;
+			return;
+		}
+		dp_tso_seg_write(tso, i, esp + ESP_HDR_LEN);
+		if ((err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, esp, slen, seglen, &outlen))) {
+			if (err == -EKEYEXPIRED)
+				ST(w, tx_seq_exhausted)++;
+			else
+				ST(w, tx_errors)++;
+			return;
+		}
+		n = outlen;
+		if (rsip) {
+			int total = dp_native_ip_hdr(w->nbuf, DP_NATIVE_BUF, DP_IPPROTO_ESP, ntohl(path->src.s_addr),
+						     ntohl(t->peer[peer].remote.sin_addr.s_addr), w->ip_id++, outlen);
+
+			if (total < 0) {
+				ST(w, tx_errors)++;
+				return;
+			}
+			n = (size_t)total;
+		}
+		if (sendto(fd, w->nbuf, n, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+			ST(w, tx_errors)++;
+			log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "native ESP send: %s", strerror(errno));
+			continue;
+		}
+		ST(w, native_tx_packets)++;
+		ST(w, esp_tx_packets)++;
+		ST(w, esp_tx_bytes) += outlen;
+	}
+}
+
+/*
  * Encrypt and queue one packet read from TUN (@p raw: vnet header first
  * when offloads are on). Used by the workers and, for held packets, by the
  * control thread with its own context slot.
@@ -302,6 +361,10 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		ST(w, tx_errors)++;
 		return;
 	}
+	if (t->peer[peer].path.kind != DP_PATH_UDP) {
+		tx_native(w, t, peer, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4);
+		goto rekey;
+	}
 	for (unsigned i = 0; i < tso.nseg; i++) {
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_sealed_len(seglen), outlen;
 		const struct sockaddr_in *to = &t->peer[peer].remote;
@@ -325,6 +388,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		}
 		tx_commit(&w->tx, to, outlen);
 	}
+rekey:
 	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
 	    !atomic_exchange(&sa->rekey_reported, true)) {
 		struct dp_event ev = { .type = DP_EV_REKEY, .peer = peer, .spi = sa->spi_in };
@@ -435,8 +499,9 @@ static bool inner_ok(const struct dp_peer *p, const uint8_t *pkt, size_t *len, u
 	return true;
 }
 
+/* ESP from @p from (native: the port means nothing, only the address is compared for roaming). */
 static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
-			 const struct sockaddr_in *from, struct dp_sa **locked)
+			 const struct sockaddr_in *from, struct dp_sa **locked, bool native)
 {
 	struct dp *dp = w->dp;
 	struct esp_opened res;
@@ -489,12 +554,14 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	ST(w, esp_rx_bytes) += res.len;
 	/* DESIGN.md §7: authenticated packets from a new source move the peer (roaming) */
 	if (t->peer[sa->peer].remote.sin_addr.s_addr != from->sin_addr.s_addr ||
-	    t->peer[sa->peer].remote.sin_port != from->sin_port) {
+	    (!native && t->peer[sa->peer].remote.sin_port != from->sin_port)) {
 		struct dp_peer *p = dp->peers[sa->peer];
 
 		if (!atomic_exchange(&p->roam_reported, true)) {
 			struct dp_event ev = { .type = DP_EV_ROAMED, .peer = sa->peer, .spi = spi, .from = *from };
 
+			if (native)
+				ev.from.sin_port = t->peer[sa->peer].remote.sin_port;
 			dp_post_event(dp, &ev);
 		}
 	}
@@ -509,7 +576,7 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	ST(w, udp_rx_datagrams)++;
 	switch (esp_udp_classify(d, n, &off)) {
 	case ESP_UDP_ESP:
-		esp_datagram(w, t, d, n, from, locked);
+		esp_datagram(w, t, d, n, from, locked, false);
 		break;
 	case ESP_UDP_IKE:
 		ST(w, rx_ike)++;
@@ -533,6 +600,93 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 		ST(w, rx_bad)++;
 		break;
 	}
+}
+
+/* Is @p in from a gateway we hold an RSIP path through, to the address it lent us? */
+static bool rsip_known(const struct dp_table *t, const struct dp_native_in *in)
+{
+	for (int p = 0; p < t->npeers; p++) {
+		const struct dp_path *path = &t->peer[p].path;
+
+		if (path->kind == DP_PATH_RSIP && ntohl(path->tunnel.s_addr) == in->outer_src &&
+		    ntohl(path->src.s_addr) == in->dst)
+			return true;
+	}
+	return false;
+}
+
+/* IKE that the RSIP gateway tunnelled to us (RFC 3104 §4): up to the control thread, with Nb as the local address. */
+static void rsip_ike(struct dp_worker *w, const struct dp_native_in *in, const uint8_t *buf)
+{
+	const uint8_t *d = buf + in->off;
+	size_t n = in->len;
+	struct dp_event ev;
+
+	if (in->sport == 4500 || in->dport == 4500) {
+		struct wire r = wire_reader(d, n);
+
+		/* RFC 3948 §2.2: on 4500 only what follows the non-ESP marker is IKE */
+		if (wire_read_u32(&r) != 0 || wire_err(&r)) {
+			ST(w, native_rx_bad)++;
+			return;
+		}
+		d += 4;
+		n -= 4;
+	}
+	if (n > DP_IKE_MAX) {
+		ST(w, native_rx_bad)++;
+		return;
+	}
+	ST(w, rx_ike)++;
+	ev.type = DP_EV_IKE;
+	ev.peer = -1;
+	ev.spi = 0;
+	memset(&ev.from, 0, sizeof(ev.from));
+	ev.from.sin_family = AF_INET;
+	ev.from.sin_addr.s_addr = htonl(in->src);
+	ev.from.sin_port = htons(in->sport);
+	ev.local_port = in->dport;
+	ev.local_addr.s_addr = htonl(in->dst);
+	ev.len = n;
+	memcpy(ev.data, d, n);
+	dp_post_event(w->dp, &ev);
+}
+
+/* Worker 0: what the raw ESP socket (@p ipip false) or the IP-in-IP socket received. */
+static void native_batch(struct dp_worker *w, struct dp_table *t, int fd, bool ipip)
+{
+	struct dp_sa *locked = NULL;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t got = recv(fd, w->rxbuf, DP_RX_BUF, MSG_DONTWAIT);
+		struct dp_native_in in;
+		struct sockaddr_in from = { .sin_family = AF_INET };
+		int err;
+
+		if (got <= 0)
+			break;
+		err = ipip ? dp_native_parse_ipip(w->rxbuf, (size_t)got, &in)
+			   : dp_native_parse_esp(w->rxbuf, (size_t)got, &in);
+		if (err) {
+			ST(w, native_rx_bad)++;
+			continue;
+		}
+		if (ipip && !rsip_known(t, &in)) {
+			/* not from a gateway we use, or not to the address it lent us */
+			ST(w, native_rx_foreign)++;
+			continue;
+		}
+		ST(w, native_rx_packets)++;
+		if (in.proto == DP_IPPROTO_UDP) {
+			rsip_ike(w, &in, w->rxbuf);
+			continue;
+		}
+		from.sin_addr.s_addr = htonl(in.src);
+		esp_datagram(w, t, w->rxbuf + in.off, in.len, &from, &locked, true);
+	}
+	if (locked)
+		pthread_mutex_unlock(&locked->in_lock);
+	gro_flush(w);
 }
 
 static void udp_batch(struct dp_worker *w, struct dp_table *t)
@@ -601,16 +755,19 @@ void *dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
-	struct pollfd pfd[3] = {
+	/* worker 0 also reads the raw sockets of native ESP and RSIP (-1: poll ignores them) */
+	struct pollfd pfd[5] = {
 		{ .fd = w->tun_fd, .events = POLLIN },
 		{ .fd = w->udp_fd, .events = POLLIN },
 		{ .fd = dp->stop_fd, .events = POLLIN },
+		{ .fd = w->idx == 0 ? dp->esp_fd : -1, .events = POLLIN },
+		{ .fd = w->idx == 0 ? dp->ipip_fd : -1, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct dp_table *t;
 
-		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 5, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -619,6 +776,10 @@ void *dp_worker_main(void *arg)
 		t = atomic_load_explicit(&dp->table, memory_order_seq_cst);
 		if (pfd[1].revents & POLLIN)
 			udp_batch(w, t);
+		if (pfd[3].revents & POLLIN)
+			native_batch(w, t, pfd[3].fd, false);
+		if (pfd[4].revents & POLLIN)
+			native_batch(w, t, pfd[4].fd, true);
 		if (pfd[0].revents & POLLIN)
 			tun_batch(w, t);
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
@@ -640,8 +801,10 @@ int dp_worker_init(struct dp_worker *w, struct dp *dp, int idx)
 	w->tunbuf = malloc(DP_TUN_BUF);
 	w->rxbuf = malloc((size_t)DP_RX_BATCH * DP_RX_BUF);
 	w->grobuf = malloc(DP_VNET_HDR_LEN + DP_GRO_MAX);
+	w->nbuf = malloc(DP_NATIVE_BUF);
+	w->ip_id = (uint16_t)(getpid() * 31 + idx * 4099);
 	w->gro.buf = w->grobuf;
-	if (!w->tx.buf || !w->tunbuf || !w->rxbuf || !w->grobuf)
+	if (!w->tx.buf || !w->tunbuf || !w->rxbuf || !w->grobuf || !w->nbuf)
 		return -ENOMEM;
 	return 0;
 }
@@ -652,5 +815,6 @@ void dp_worker_fini(struct dp_worker *w)
 	free(w->tunbuf);
 	free(w->rxbuf);
 	free(w->grobuf);
-	w->tx.buf = w->tunbuf = w->rxbuf = w->grobuf = NULL;
+	free(w->nbuf);
+	w->tx.buf = w->tunbuf = w->rxbuf = w->grobuf = w->nbuf = NULL;
 }

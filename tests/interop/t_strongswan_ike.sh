@@ -66,7 +66,7 @@ nt_bg sw charon env STRONGSWAN_CONF="$SW/strongswan.conf" unshare -m sh -c \
 	'mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon'
 nt_wait 10 test -S "$SW/charon.vici" || nt_fail "charon did not start"
 
-# sw_conf IKE_PROPOSAL ESP_PROPOSAL: (re)load strongSwan's one connection
+# sw_conf IKE_PROPOSAL ESP_PROPOSAL [LOCAL_TS REMOTE_TS [PORT]]: (re)load strongSwan's one connection
 sw_conf() {
 	cat >"$SW/swanctl.conf" <<EOF
 connections {
@@ -74,8 +74,8 @@ connections {
 		version = 2
 		local_addrs = 192.0.2.0/24
 		remote_addrs = 192.0.2.1
-		local_port = 4500
-		remote_port = 4500
+		local_port = ${5:-4500}
+		remote_port = ${5:-4500}
 		proposals = $1
 		mobike = yes
 		local {
@@ -88,8 +88,8 @@ connections {
 		}
 		children {
 			probe {
-				local_ts = fd00::b/128
-				remote_ts = fd00::a/128
+				local_ts = ${3:-fd00::b/128}
+				remote_ts = ${4:-fd00::a/128}
 				esp_proposals = $2
 			}
 		}
@@ -218,15 +218,50 @@ nt_exec us "$PROBE" $(probe_args) --psk "$PSK" --listen 192.0.2.1 --peer 192.0.2
 grep -q 'N(INVAL_KE)' "$NT_DIR/charon-file.log" || nt_fail "strongSwan did not ask for another group"
 nt_pass "INVALID_KE_PAYLOAD: retried with the group strongSwan wants"
 
-# 4. A wrong PSK is refused with AUTHENTICATION_FAILED.
+# 4. IPv4 /32 selectors; strongSwan initiates with a wider remote selector, we narrow it (§2.9).
+ip -n "$(nt_ns sw)" addr add 10.0.0.2/32 dev lo
+sw_conf "aes256gcm16-prfsha256-x25519" "aes256gcm16-x25519" 10.0.0.2/32 10.0.0.0/24
+: >"$NT_DIR/charon-file.log"
+nt_bg us probe-v4 "$PROBE" --local-id probe.example.net --remote-id sun.example.net --psk "$PSK" \
+	--local-ts 10.0.0.1/32 --remote-ts 10.0.0.2/32 --listen 192.0.2.1 --timeout 20000
+pid=$NT_LAST_PID
+out=$NT_DIR/probe-v4.log
+nt_wait 5 grep -q '^listening' "$out" || nt_fail "probe did not start"
+swctl --initiate --child probe --timeout 10 >"$SW/init.out"
+grep -q 'initiate completed successfully' "$SW/init.out" || { cat "$SW/init.out"; nt_fail "strongSwan could not initiate"; }
+nt_wait 5 grep -q '^child up:' "$out" || nt_fail "no child SA on our side"
+grep -q '^child up: .* ts=10.0.0.1/32 10.0.0.2/32 ' "$out" || nt_fail "selectors not narrowed: $(grep '^child up' "$out")"
+grep -q 'established with SPIs .* and TS 10.0.0.2/32 === 10.0.0.1/32' "$NT_DIR/charon-file.log" ||
+	nt_fail "strongSwan did not install the narrowed selectors"
+nt_stop "$pid"
+nt_pass "IPv4 /32 selectors, strongSwan's 10.0.0.0/24 narrowed to 10.0.0.1/32"
+
+# 5. Port 500: strongSwan (libipsec) reports a NAT to force UDP encapsulation; we move to 4500.
+sw_conf "aes256gcm16-prfsha256-x25519" "aes256gcm16-x25519" fd00::b/128 fd00::a/128 500
+: >"$NT_DIR/charon-file.log"
+out=$NT_DIR/port500.out
+nt_exec us "$PROBE" $(probe_args) --psk "$PSK" --listen 192.0.2.1:500 --peer 192.0.2.2:500 --initiate \
+	--exit-after 200 >"$out" 2>&1 || { cat "$out"; nt_fail "probe failed on port 500"; }
+grep -q '^ike up: .* local=192.0.2.1:4500 remote=192.0.2.2:4500 .* nat-remote=yes' "$out" ||
+	{ cat "$out"; nt_fail "IKE did not move to 4500 after NAT detection"; }
+grep -q 'received packet: from 192.0.2.1\[500\] to 192.0.2.2\[500\]' "$NT_DIR/charon-file.log" ||
+	nt_fail "IKE_SA_INIT did not arrive on 500"
+grep -q 'received packet: from 192.0.2.1\[4500\] to 192.0.2.2\[4500\]' "$NT_DIR/charon-file.log" ||
+	nt_fail "IKE_AUTH did not arrive on 4500"
+nt_pass "port 500: IKE_SA_INIT on 500, then 4500 after NAT detection"
+
+# 6. A wrong PSK is refused with AUTHENTICATION_FAILED.
+sw_conf "aes256gcm16-prfsha256-x25519" "aes256gcm16-x25519"
+: >"$NT_DIR/charon-file.log"
 out=$NT_DIR/wrong-psk.out
 nt_exec us "$PROBE" $(probe_args) --psk "not the secret" --listen 192.0.2.1 --peer 192.0.2.2 --initiate \
 	--exit-after 100 --timeout 3000 >"$out" 2>&1 && nt_fail "the probe came up with a wrong PSK"
 grep -q '^ike down: sa=1 reason=authentication failed notify=AUTHENTICATION_FAILED' "$out" ||
 	{ cat "$out"; nt_fail "wrong PSK not reported as AUTHENTICATION_FAILED"; }
+grep -q "but MAC mismatched" "$NT_DIR/charon-file.log" || nt_fail "strongSwan did not check our AUTH against the PSK"
 nt_pass "wrong PSK refused (AUTHENTICATION_FAILED)"
 
-# 5. MOBIKE, our side moves (we are the original initiator, RFC 4555 §3.1).
+# 7. MOBIKE, our side moves (we are the original initiator, RFC 4555 §3.1).
 sw_conf "aes256gcm16-prfsha256-x25519" "aes256gcm16-x25519"
 : >"$NT_DIR/charon-file.log"
 ip -n "$(nt_ns us)" addr add 192.0.2.3/24 dev eth0
@@ -244,7 +279,7 @@ grep -q 'retransmits=0 dropped=0' "$out" || { cat "$out"; nt_fail "retransmissio
 ip -n "$(nt_ns us)" addr del 192.0.2.3/24 dev eth0
 nt_pass "MOBIKE: our address change moved the SA (UPDATE_SA_ADDRESSES)"
 
-# 6. MOBIKE, strongSwan moves (it is the original initiator).
+# 8. MOBIKE, strongSwan moves (it is the original initiator).
 : >"$NT_DIR/charon-file.log"
 nt_bg us probe-mobike-theirs "$PROBE" $(probe_args) --psk "$PSK" --listen 192.0.2.1 --timeout 20000
 pid=$NT_LAST_PID

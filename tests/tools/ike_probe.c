@@ -231,7 +231,7 @@ struct opts {
 	bool initiate;
 	uint64_t timeout_ms, exit_after_ms, rekey_child_ms, rekey_ike_ms, move_ms, dpd_ms, close_ms;
 	struct ike_addr move_to;
-	bool verbose;
+	bool verbose, serve;
 };
 
 static void on_sigterm(int sig)
@@ -247,7 +247,8 @@ static void usage(void)
 		"                 --local-ts PREFIX --remote-ts PREFIX [--peer ADDR[:PORT]] [--initiate]\n"
 		"                 [--groups 31,19,14] [--esp aes|chacha|both] [--no-esn] [--no-mobike]\n"
 		"                 [--timeout MS] [--exit-after MS] [--rekey-child MS] [--rekey-ike MS]\n"
-		"                 [--move-to ADDR --move-after MS] [--dpd S] [--close-after MS]\n");
+		"                 [--move-to ADDR --move-after MS] [--dpd S] [--close-after MS]\n"
+		"                 [--serve (a responder that outlives its tunnels)] [--verbose]\n");
 	exit(2);
 }
 
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
 		{ "esp", 1, 0, 'e' }, { "no-esn", 0, 0, 'n' }, { "no-mobike", 0, 0, 'm' },
 		{ "timeout", 1, 0, 't' }, { "exit-after", 1, 0, 'x' }, { "rekey-child", 1, 0, 'c' },
 		{ "rekey-ike", 1, 0, 'K' }, { "move-to", 1, 0, 'M' }, { "move-after", 1, 0, 'a' },
-		{ "verbose", 0, 0, 'v' }, { "dpd", 1, 0, 'd' }, { "close-after", 1, 0, 'C' }, { "ike-lifetime", 1, 0, 'T' },
+		{ "verbose", 0, 0, 'v' }, { "serve", 0, 0, 'S' }, { "dpd", 1, 0, 'd' }, { "close-after", 1, 0, 'C' }, { "ike-lifetime", 1, 0, 'T' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ike_peer_conf pc = { .name = "peer" };
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
 		case 'd': pc.dpd_s = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'C': o.close_ms = strtoull(optarg, NULL, 10); break;
 		case 'v': o.verbose = true; break;
+		case 'S': o.serve = true; o.timeout_ms = UINT64_MAX; break;
 		case 'T': pc.ike_lifetime_s = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
@@ -315,6 +317,13 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_sigterm);
 	signal(SIGINT, on_sigterm);
 	open_sock(&listen_addr);
+	if (listen_addr.port == 500) {
+		/* RFC 7296 §2.23: with a NAT on the path IKE moves to 4500 */
+		struct ike_addr natt = listen_addr;
+
+		natt.port = 4500;
+		open_sock(&natt);
+	}
 
 	ike = ike_new(NULL);
 	if (!ike)
@@ -365,7 +374,7 @@ int main(int argc, char **argv)
 				    ike_down_reason_name(ev.down.reason), ev.down.notify ? " notify=" : "",
 				    ev.down.notify ? (ike_notify_name(ev.down.notify) ?: "?") : "",
 				    ev.down.remote_id);
-				if (ev.sa_id == sa_id && (o.initiate || up_at))
+				if (ev.sa_id == sa_id && (o.initiate || up_at) && !o.serve)
 					stop = 1;
 				break;
 			case IKE_EV_CHILD_UP:
@@ -398,7 +407,7 @@ int main(int argc, char **argv)
 				    (unsigned long long)in.ike_spi_r);
 		}
 		now = now_ms();
-		if (!up_at && now - start > o.timeout_ms) {
+		if (!up_at && !o.serve && now - start > o.timeout_ms) {
 			out("timeout: no IKE SA after %llu ms\n", (unsigned long long)o.timeout_ms);
 			break;
 		}

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -90,6 +91,11 @@ static void mistakes(void **state)
 		  "[peer b]: remote-ts (the peer's inner /128 or /32) is required" },
 		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\nlocal-ts = fd00:a::2\n",
 		  "[peer b]: local-ts must be this host's ula or ipv4" },
+		{ "[tunnel]\nula = fd00:a::1\nnative-esp = maybe\n", "t.conf:3:" },
+		{ "[rsip]\nspis = 9\n", "t.conf:2:" },
+		{ "[rsip]\nlease = -1\n", "t.conf:2:" },
+		{ "[tunnel]\nula = fd00:a::1\n[rsip]\ngateway = router.lan\n[peer b]\nremote-ts = fd00:b::1\n",
+		  "[rsip] gateway: 'router.lan' is neither an IPv4 address nor auto" },
 	};
 	char err[256];
 
@@ -99,6 +105,33 @@ static void mistakes(void **state)
 		if (!strstr(err, bad[i].msg))
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].msg);
 	}
+}
+
+/* RFC 3104: borrowing Nb from an RSIP gateway; native ESP for the peers that may have it */
+static void rsip_and_native(void **state)
+{
+	char err[256] = "";
+	static const char *const gws[] = { "192.168.1.1", "auto" };
+
+	for (int i = 0; i < 2; i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "[tunnel]\nula = fd00:a::1\nnative-esp = yes\n[rsip]\ngateway = %s\n"
+			 "lease = 120\nspis = 2\n[peer y]\nremote = 198.51.100.7:500\nremote-id = y.example.net\n"
+			 "local-id = x.example.net\npsk-file = /x\nremote-ts = fd00:9::1\n", gws[i]);
+		assert_int_equal(load(text, err, sizeof(err)), 0);
+		assert_true(c.native_esp);
+		assert_string_equal(c.rsip_gateway, gws[i]);
+		assert_int_equal(c.rsip_lease, 120);
+		assert_int_equal(c.rsip_spis, 2);
+		assert_int_equal(ntohs(c.peers[0].remote.sin_port), 500);
+	}
+	/* neither is on unless asked for */
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\nremote-id = b.example.net\n"
+			      "local-id = a.example.net\npsk-file = /x\n", err, sizeof(err)), 0);
+	assert_false(c.native_esp);
+	assert_null(c.rsip_gateway);
+	(void)state;
 }
 
 static void selectors(void **state)
@@ -128,6 +161,7 @@ int main(void)
 		cmocka_unit_test(full_file),
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(selectors),
+		cmocka_unit_test(rsip_and_native),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -123,10 +123,11 @@ static void settings_errors(void **state)
 	assert_int_equal(gwd_settings_check(&s, true, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "--lifetime-min 100 is above --lifetime-max 99");
 	s.lifetime_max = 100;
-	s.rsip = true;
+	s.rsip_lease_min = 100;
+	s.rsip_lease_max = 99;
 	assert_int_equal(gwd_settings_check(&s, true, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "--rsip: the RSIP server is not part of this build yet");
-	s.rsip = false;
+	assert_string_equal(err, "--rsip-lease-min 100 is above --rsip-lease-max 99");
+	s.rsip_lease_max = 100;
 	assert_int_equal(gwd_settings_check(&s, true, err, sizeof(err)), 0);
 	gwd_settings_free(&s);
 }

@@ -658,6 +658,47 @@ static void test_cookie_bound_to_address(void **st)
 	ike_free(c);
 }
 
+/* A flood of IKE_SA_INIT requests: at most half_open_max half-open SAs, which expire. */
+static void test_half_open_limit(void **st)
+{
+	struct ike_conf conf = { .cookie_threshold = UINT32_MAX, .half_open_max = 4, .half_open_ms = 5000 };
+	struct ike *b = ike_new(&conf);
+	struct ike_addr baddr = addr4("198.51.100.7", 4500);
+	struct ike_peer_conf pc;
+	struct ike_event ev;
+	struct ike_stats s;
+
+	(void)st;
+	peer_conf(&pc, "x", "b.example.net", "*.example.net", (struct ike_addr){ 0 }, "fd00::b", "fd00::");
+	assert_int_equal(ike_peer_add(b, &pc, 0), 0);
+	for (int i = 0; i < 6; i++) {
+		struct ike *c = ike_new(NULL);
+		struct ike_addr caddr = addr4("203.0.113.9", (uint16_t)(4500 + i));
+		int err;
+
+		peer_conf(&pc, "b", "c.example.net", "b.example.net", baddr, "fd00::c", "fd00::b");
+		assert_int_equal(ike_peer_add(c, &pc, 0), 0);
+		assert_true(ike_connect(c, "b", 0) > 0);
+		assert_true(ike_poll(c, &ev));
+		err = ike_input(b, ev.send.data, ev.send.len, &baddr, &caddr, 0);
+		assert_int_equal(err, i < 4 ? 0 : -EBUSY);
+		ike_free(c);
+		while (ike_poll(b, &ev))
+			;
+	}
+	ike_stats_get(b, &s);
+	assert_int_equal(s.half_open, 4);
+	assert_int_equal(s.sas, 4);
+	assert_int_equal(ike_next_deadline(b), 5000);
+	ike_tick(b, 5000);
+	ike_stats_get(b, &s);
+	assert_int_equal(s.half_open, 0);
+	assert_int_equal(s.sas, 0);
+	/* nobody is told about SAs that never authenticated */
+	assert_false(ike_poll(b, &ev));
+	ike_free(b);
+}
+
 /* ---- retransmission, DPD ---- */
 
 static int drop_n;
@@ -1309,6 +1350,63 @@ static void test_garbage_and_replays(void **st)
 	teardown_net(&n);
 }
 
+/* RFC 3104 §5: A's inbound SPIs come from the list it was given (an RSIP gateway's), in turn. */
+static void tw_spis(struct ike_peer_conf *pc, bool is_a)
+{
+	if (!is_a)
+		return;
+	pc->spis_in[0] = 0x00100010;
+	pc->spis_in[1] = 0x00100011;
+	pc->spis_in[2] = 0x00100012;
+	pc->n_spis_in = 3;
+}
+
+static void test_given_spis(void **st)
+{
+	struct net n;
+	struct ike_peer_conf bad;
+	struct ike *x;
+
+	(void)st;
+	setup_net(&n, NULL, tw_spis);
+	connect_ok(&n);
+	assert_int_equal(newest(&n.a)->spi_in, 0x00100010);
+	assert_int_equal(newest(&n.b)->spi_out, 0x00100010);
+	/* our rekey takes the next one */
+	assert_int_equal(ike_child_rekey(n.a.ike, newest(&n.a)->spi_in, n.now), 0);
+	pump(&n);
+	assert_int_equal(newest(&n.a)->spi_in, 0x00100011);
+	/* so does the peer's: B chooses its own SPI, A answers with the next of its list */
+	assert_int_equal(ike_child_rekey(n.b.ike, newest(&n.b)->spi_in, n.now), 0);
+	pump(&n);
+	assert_int_equal(newest(&n.a)->spi_in, 0x00100012);
+	assert_int_equal(newest(&n.b)->spi_out, 0x00100012);
+	/* and round again: one of the list that is free (not 0x00100012, still in use until the rekey ends) */
+	assert_int_equal(ike_child_rekey(n.a.ike, newest(&n.a)->spi_in, n.now), 0);
+	pump(&n);
+	assert_true(newest(&n.a)->spi_in == 0x00100010 || newest(&n.a)->spi_in == 0x00100011);
+	assert_int_equal(newest(&n.a)->replaces, 0x00100012);
+	assert_int_equal(children_up(&n.a), 1);
+	check_children_match(&n);
+	/* B was given none: its SPIs are random, never from A's list */
+	assert_true(newest(&n.b)->spi_in < 0x00100010 || newest(&n.b)->spi_in > 0x00100012);
+	teardown_net(&n);
+
+	/* a listed SPI below 256, or too many, is refused */
+	x = ike_new(NULL);
+	assert_non_null(x);
+	peer_conf(&bad, "p", "a.example.net", "b.example.net", addr4("192.0.2.9", 500), "fd00::a", "fd00::b");
+	bad.spis_in[0] = 255;
+	bad.n_spis_in = 1;
+	assert_int_equal(ike_peer_add(x, &bad, 0), -EINVAL);
+	bad.spis_in[0] = 256;
+	bad.n_spis_in = IKE_MAX_SPIS_IN + 1;
+	assert_int_equal(ike_peer_add(x, &bad, 0), -EINVAL);
+	bad.n_spis_in = 1;
+	assert_int_equal(ike_peer_add(x, &bad, 0), 0);
+	ike_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1325,6 +1423,7 @@ int main(void)
 		cmocka_unit_test(test_ts_unacceptable),
 		cmocka_unit_test(test_cookie),
 		cmocka_unit_test(test_cookie_bound_to_address),
+		cmocka_unit_test(test_half_open_limit),
 		cmocka_unit_test(test_retransmit),
 		cmocka_unit_test(test_lost_response),
 		cmocka_unit_test(test_dpd_timeout),
@@ -1343,6 +1442,7 @@ int main(void)
 		cmocka_unit_test(test_mobike_responder_moves),
 		cmocka_unit_test(test_nat_follow_without_mobike),
 		cmocka_unit_test(test_garbage_and_replays),
+		cmocka_unit_test(test_given_spis),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,65 @@
+/*
+ * src/autotunneld/rsip_client: the agent as an RSIP client (RFC 3103 with
+ * the IPsec extension of RFC 3104), on lib/rsip's client helper.
+ *
+ * With `[rsip] gateway = ADDR|auto`, the agent registers with the gateway
+ * over TCP 4555 and, if the gateway offers RSIPSEC, borrows its public
+ * address Nb with a set of SPIs and one ephemeral IKE port
+ * (ASSIGN_REQUEST_RSIPSEC). Then every IKE peer with a known address is
+ * reached from Nb: IKEv2 from Nb and the lent port, the lent SPIs as our
+ * inbound SPIs, native ESP through the gateway's IP-in-IP tunnel. The
+ * binding is extended before it lapses and freed on exit, then the agent
+ * de-registers. If the gateway is unreachable, refuses, or offers no
+ * RSIPSEC, the peers use the ordinary path (ESP in UDP) and RSIP is tried
+ * again later.
+ *
+ * Runs on autotunneld's event loop; one thread.
+ */
+#ifndef AT_AUTOTUNNELD_RSIP_CLIENT_H
+#define AT_AUTOTUNNELD_RSIP_CLIENT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct atd;
+struct atd_peer;
+
+/** How a peer's tunnel relates to RSIP (struct atd_rpeer.rsip). */
+enum atd_rsip_mode {
+	ATD_RSIP_NONE = 0,	/* not an RSIP peer (no [rsip], manual keys, or no address) */
+	ATD_RSIP_WAIT,		/* left out of IKE until the gateway answers */
+	ATD_RSIP_OFF,		/* in IKE the ordinary way (RSIP unavailable for now) */
+	ATD_RSIP_ON,		/* in IKE from Nb, native ESP through the gateway */
+};
+
+/** Does peer @p p go through the RSIP gateway when one lends us an address? */
+bool atd_rsip_wanted(const struct atd *d, const struct atd_peer *p);
+
+/** Start the client if [rsip] is configured (after ike_glue_start). 0 or -errno. */
+int atd_rsip_start(struct atd *d);
+
+/**
+ * Leave: tunnels through RSIP are closed (Delete sent to the peers), the
+ * binding is freed (FREE) and the client de-registers (DE-REGISTER), waiting
+ * for the gateway's answers at most about 2 s (running the event loop).
+ */
+void atd_rsip_stop(struct atd *d);
+
+/**
+ * The public address and IKE port the gateway lent us, for publishing
+ * (RFC 3104 Appendix G: a peer may start IKE to that port): 0, or -ENOENT
+ * while we hold no binding.
+ */
+int atd_rsip_public(const struct atd *d, struct sockaddr_in *out);
+
+/**
+ * Send an IKE message from @p local to @p remote through the RSIP tunnel
+ * if @p local is Nb: 0 or -errno; -ENOENT when @p local is not ours
+ * through RSIP (send it the ordinary way).
+ */
+int atd_rsip_send_ike(struct atd *d, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+		      const uint8_t *msg, size_t len);
+
+#endif
