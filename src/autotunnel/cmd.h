@@ -10,4 +10,20 @@
 int cmd_portmap(int argc, char **argv);
 void cmd_portmap_usage(void);
 
+/* talking to autotunneld over its control socket (ctlclient.c) */
+int cmd_status(int argc, char **argv);
+void cmd_status_usage(void);
+int cmd_hosts(int argc, char **argv);
+void cmd_hosts_usage(void);
+int cmd_ping(int argc, char **argv);
+void cmd_ping_usage(void);
+int cmd_netcheck(int argc, char **argv);
+void cmd_netcheck_usage(void);
+int cmd_login(int argc, char **argv);
+void cmd_login_usage(void);
+int cmd_logout(int argc, char **argv);
+void cmd_logout_usage(void);
+int cmd_services(int argc, char **argv);
+void cmd_services_usage(void);
+
 #endif

@@ -16,6 +16,14 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "login", cmd_login, cmd_login_usage, "sign this host in to an account at a rendezvous server" },
+	{ "logout", cmd_logout, cmd_logout_usage, "withdraw this host from its account and forget the keys" },
+	{ "services", cmd_services, cmd_services_usage, "the services the hosts of the account offer (DNS-SD)" },
+	{ "status", cmd_status, cmd_status_usage, "the account, this host and the tunnels to its peers" },
+	{ "hosts", cmd_hosts, cmd_hosts_usage, "the hosts of the account, their names and addresses" },
+	{ "ping", cmd_ping, cmd_ping_usage, "echo requests through the tunnel to a host of the account" },
+	{ "netcheck", cmd_netcheck, cmd_netcheck_usage,
+	  "what this network allows: NAT, port mapping, the rendezvous server over TLS" },
 	{ "portmap", cmd_portmap, cmd_portmap_usage,
 	  "map a port on the gateway (PCP, NAT-PMP or UPnP IGD) and report it" },
 };

@@ -27,6 +27,26 @@ static const struct conf_item items[] = {
 	  "first IKE retransmission after this (0: 500 ms), doubling (RFC 7296 §2.1)" },
 	{ "tunnel", "ike-retransmit-tries", CONF_INT, offsetof(struct atd_conf, ike_retransmit_tries), 0, 20,
 	  "IKE retransmissions before the peer is declared dead (0: 6)" },
+	{ "agent", "state-dir", CONF_STRING, offsetof(struct atd_conf, state_dir), 0, 0,
+	  "account mode: keys and account state (/var/lib/autotunnel)" },
+	{ "agent", "run-dir", CONF_STRING, offsetof(struct atd_conf, run_dir), 0, 0,
+	  "account mode: identity for this boot, hosts cache (/run/autotunnel)" },
+	{ "agent", "control", CONF_STRING, offsetof(struct atd_conf, control), 0, 0,
+	  "account mode: control socket for the CLI (RUN-DIR/control)" },
+	{ "agent", "hostname", CONF_STRING, offsetof(struct atd_conf, hostname), 0, 0,
+	  "account mode: this host's name in the account (default: the host name)" },
+	{ "agent", "service", CONF_STRING, offsetof(struct atd_conf, services), 0, 0,
+	  "account mode: services offered, \"ssh 22, smb 445\"" },
+	{ "agent", "keep", CONF_STRING, offsetof(struct atd_conf, keep), 0, 0,
+	  "account mode: peers whose tunnels are kept up, \"desktop, nas\"" },
+	{ "agent", "idle-timeout", CONF_INT, offsetof(struct atd_conf, idle_timeout_s), 0, 86400,
+	  "account mode: tear down a tunnel idle this long, seconds (0: 180)" },
+	{ "agent", "lease", CONF_INT, offsetof(struct atd_conf, lease_s), 0, 86400,
+	  "account mode: update lease asked for, seconds (0: 5400)" },
+	{ "agent", "nat-keepalive", CONF_INT, offsetof(struct atd_conf, nat_keepalive_s), 0, 3600,
+	  "account mode: NAT keepalive interval, seconds (0: 20)" },
+	{ "agent", "no-portmap", CONF_BOOL, offsetof(struct atd_conf, no_portmap), 0, 0,
+	  "account mode: never ask the gateway for a port mapping" },
 	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
 	  "native ESP (IP protocol 50, no UDP) to peers when IKE finds no NAT" },
 	{ "rsip", "gateway", CONF_STRING, offsetof(struct atd_conf, rsip_gateway), 0, 0,
@@ -276,21 +296,63 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 	return 0;
 }
 
+/* [agent]: account mode is on when any of its keys is set; fill in the defaults. */
+static int agent_check(struct atd_conf *c, char *err, size_t errlen)
+{
+	c->agent_mode = c->state_dir || c->run_dir || c->control || c->hostname || c->services ||
+			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap;
+	if (!c->agent_mode)
+		return 0;
+	if (c->ula) {
+		snprintf(err, errlen, "[tunnel] ula: in account mode ([agent]) the ULA is made at start-up "
+			 "(RFC 6281 §6.3); leave it out");
+		return -EINVAL;
+	}
+	if ((!c->state_dir && set_str(&c->state_dir, "/var/lib/autotunnel")) ||
+	    (!c->run_dir && set_str(&c->run_dir, "/run/autotunnel")))
+		return -ENOMEM;
+	if (!c->control) {
+		char buf[4096];
+
+		snprintf(buf, sizeof(buf), "%s/control", c->run_dir);
+		if (set_str(&c->control, buf))
+			return -ENOMEM;
+	}
+	if (!c->idle_timeout_s)
+		c->idle_timeout_s = 180;
+	if (!c->lease_s)
+		c->lease_s = 5400;
+	if (!c->nat_keepalive_s)
+		c->nat_keepalive_s = 20;
+	(void)err;
+	return 0;
+}
+
 int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	struct atd_ts ula, v4;
+	int ret;
 	struct in_addr gw;
 
+	if ((ret = agent_check(c, err, errlen)))
+		return ret;
+	if (c->rsip_gateway && strcmp(c->rsip_gateway, "auto") && inet_pton(AF_INET, c->rsip_gateway, &gw) != 1) {
+		snprintf(err, errlen, "[rsip] gateway: '%s' is neither an IPv4 address nor auto", c->rsip_gateway);
+		return -EINVAL;
+	}
+	if (c->agent_mode && !c->ula && c->npeers == 0)
+		return 0;	/* peers come from the account */
+	if (c->agent_mode && !c->ula) {
+		snprintf(err, errlen, "[peer %s]: static peers need [tunnel] ula, which account mode "
+			 "makes itself: use one or the other", c->peers[0].name);
+		return -EINVAL;
+	}
 	if (!c->ula || atd_ts_parse(c->ula, &ula) || ula.family != AF_INET6) {
 		snprintf(err, errlen, "[tunnel] ula: this host's IPv6 ULA is required (e.g. fd00:a::1)");
 		return -EINVAL;
 	}
 	if (c->ipv4 && (atd_ts_parse(c->ipv4, &v4) || v4.family != AF_INET)) {
 		snprintf(err, errlen, "[tunnel] ipv4: '%s' is not an IPv4 address", c->ipv4);
-		return -EINVAL;
-	}
-	if (c->rsip_gateway && strcmp(c->rsip_gateway, "auto") && inet_pton(AF_INET, c->rsip_gateway, &gw) != 1) {
-		snprintf(err, errlen, "[rsip] gateway: '%s' is neither an IPv4 address nor auto", c->rsip_gateway);
 		return -EINVAL;
 	}
 	if (c->npeers == 0) {

@@ -53,6 +53,21 @@ struct atd_conf {
 	char *log_level;
 	char *local_id;
 	int ike_retransmit_ms, ike_retransmit_tries;
+	/*
+	 * [agent]: account mode (DESIGN.md §1). Any key of the section turns it
+	 * on; then [tunnel] ula comes from the identity and no [peer] is needed.
+	 */
+	bool agent_mode;		/* set by atd_conf_check */
+	char *state_dir;		/* keys, account (default /var/lib/autotunnel) */
+	char *run_dir;			/* identity, hosts cache (default /run/autotunnel) */
+	char *control;			/* control socket (default RUN_DIR/control) */
+	char *hostname;			/* host label H (default: the host name) */
+	char *services;			/* "ssh 22, smb 445": DNS-SD services offered */
+	char *keep;			/* "desktop, nas": peers whose tunnels stay up */
+	int idle_timeout_s;		/* tear down idle SAs (0: 180 s) */
+	int lease_s;			/* update lease asked for (0: 5400 s) */
+	int nat_keepalive_s;		/* NAT keepalive interval (0: 20 s) */
+	bool no_portmap;		/* do not ask the gateway for a mapping */
 	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
 	char *rsip_gateway;		/* [rsip] gateway: an IPv4 address, "auto", or NULL (no RSIP) */
 	int rsip_lease, rsip_spis;
@@ -65,7 +80,10 @@ extern const struct conf_schema atd_schema;
 
 /** Defaults before loading. */
 void atd_conf_init(struct atd_conf *c);
-/** Cross-checks after loading (each peer complete and consistent); -EINVAL with a message. */
+/**
+ * Cross-checks after loading (each peer complete and consistent), and the
+ * [agent] defaults filled in when account mode is on; -EINVAL with a message.
+ */
 int atd_conf_check(struct atd_conf *c, char *err, size_t errlen) __attribute__((warn_unused_result));
 /** Free strings and wipe keys. */
 void atd_conf_free(struct atd_conf *c);

@@ -8,6 +8,9 @@
 #include "dataplane/dp.h"
 
 struct atd;
+struct atd_agent;
+struct atd_dns;
+struct atd_dynpeer;
 
 struct atd_rpeer {
 	struct atd *d;
@@ -16,6 +19,7 @@ struct atd_rpeer {
 	struct event *keepalive;
 	struct event *retry;	/* re-arms on-demand setup after a failed attempt */
 	uint64_t need_sa_ms;	/* when packets last waited for an SA */
+	struct atd_dynpeer *dyn;	/* account mode: a peer from DNS (dynpeer.c); NULL if static */
 	uint8_t rsip;		/* enum atd_rsip_mode: does its tunnel go through the RSIP gateway? */
 };
 
@@ -27,6 +31,8 @@ struct atd {
 	struct atd_rpeer peers[ATD_MAX_PEERS];
 	int npeers;
 	struct ike_glue *ike;	/* NULL while no peer uses IKE */
+	struct atd_agent *agent;	/* account mode (agent.c); NULL with static peers only */
+	struct atd_dns *dns;		/* account mode: server connection, publisher, watcher */
 	struct atd_rsip *rsip;	/* the RSIP client (rsip_client.c), NULL without [rsip] */
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -25,6 +26,10 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		rp->need_sa_ms = clock_now_ms();
 		if (dp_peer_flush_held(d->dp, ev->peer))
 			break;	/* the SA arrived meanwhile */
+		if (rp->dyn) {
+			atd_dynpeer_need_sa(d, rp);	/* account mode decides (back-off, no location) */
+			break;
+		}
 		if (rp->conf->manual)
 			log_warnx("peer %s: packets wait for an SA, but the manual SA is gone", rp->conf->name);
 		else

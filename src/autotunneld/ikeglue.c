@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/dynpeer.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -51,10 +52,11 @@ static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
  * would pick. The last answer is kept for a second so a handshake does not
  * pay a socket per message.
  */
+static struct in_addr last_remote, last_local;
+static uint64_t last_ms;
+
 static void local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
 {
-	static struct in_addr last_remote, last_local;
-	static uint64_t last_ms;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sin);
 	uint64_t now = clock_now_ms();
@@ -222,8 +224,9 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
 			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
 			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
-		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4) */
-		if (rp && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
+		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4);
+		 * account mode's peers have theirs from lib/agent timers (dynpeer.c) */
+		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
 			(void)atd_peer_keepalive(rp, 20);
 		break;
 	case IKE_EV_SA_DOWN:
@@ -252,6 +255,8 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
 		break;
 	}
+	if (rp && rp->dyn)
+		atd_dynpeer_ike_event(g->d, ev);	/* account mode: its peers' timers and reports */
 }
 
 /*
@@ -406,6 +411,27 @@ void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in)
 	pump(g);
 }
 
+struct ike *ike_glue_ike(struct ike_glue *g)
+{
+	return g ? g->ike : NULL;
+}
+
+void ike_glue_kick(struct ike_glue *g)
+{
+	if (g)
+		pump(g);
+}
+
+void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
+{
+	local_towards(remote, port, out);
+}
+
+void ike_glue_local_changed(void)
+{
+	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
+}
+
 /*
  * Configure lib/ike for peer @p rp: the ordinary way (our routed address,
  * our port), or through RSIP (@p r): from Nb and the lent port, with the
@@ -491,8 +517,8 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 	*out = NULL;
 	for (int i = 0; i < d->npeers; i++)
 		any |= !d->peers[i].conf->manual;
-	if (!any)
-		return 0;
+	if (!any && !d->conf.agent_mode)
+		return 0;	/* account mode adds peers as it learns them */
 	struct ike_conf ic = {
 		.retransmit_ms = (uint32_t)d->conf.ike_retransmit_ms,
 		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,

@@ -50,4 +50,16 @@ void ike_glue_reconnect(struct ike_glue *g);
 /** SA @p spi_in nears the end of its sequence numbers: rekey it. */
 void ike_glue_rekey(struct ike_glue *g, uint32_t spi_in);
 
+/* For account mode (dynpeer.c, agent.c), which adds and moves peers at run time. */
+struct ike;
+struct ike_addr;
+/** The lib/ike instance (borrowed); NULL if @p g is NULL. */
+struct ike *ike_glue_ike(struct ike_glue *g);
+/** After calling into ike_glue_ike(): send what it queued, handle its events, re-arm its timer. */
+void ike_glue_kick(struct ike_glue *g);
+/** Our address and @p port towards @p remote, as the routing table picks it (family 0 if none). */
+void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out);
+/** Our addresses changed: forget the cached answer of ike_glue_local_towards. */
+void ike_glue_local_changed(void);
+
 #endif

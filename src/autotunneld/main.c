@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/rsip_client.h"
@@ -31,6 +32,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
+	if (atd_agent_shutdown(d))
+		return;	/* account mode breaks the loop once its records are withdrawn */
 	event_base_loopbreak(d->base);
 }
 
@@ -85,6 +88,8 @@ int main(int argc, char **argv)
 		if (!sigs[i] || event_add(sigs[i], NULL))
 			fatalx("signals");
 	}
+	if (d.conf.agent_mode && atd_agent_init(&d))
+		goto out;	/* the identity gives the data plane its ULA */
 	if ((ret = atd_dp_start(&d, err, sizeof(err)))) {
 		log_warnx("data plane: %s", err);
 		goto out;
@@ -99,6 +104,8 @@ int main(int argc, char **argv)
 		log_warnx("RSIP: %s", strerror(-ret));
 		goto out;
 	}
+	if (d.conf.agent_mode && atd_agent_start(&d))
+		goto out;
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));
 		goto out;
@@ -110,6 +117,7 @@ int main(int argc, char **argv)
 out:
 	atd_rsip_stop(&d);
 	atd_dp_log_stats(&d);
+	atd_agent_stop(&d);
 	ike_glue_stop(d.ike);
 	atd_peers_stop(&d);
 	atd_dp_stop(&d);

@@ -409,6 +409,27 @@ void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out)
 		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].remote;
 }
 
+int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *received)
+{
+	/* the control thread alone retires SAs, so the table it reads here stays alive */
+	const struct dp_table *t = atomic_load(&((struct dp *)(uintptr_t)dp)->table);
+
+	*sent = *received = 0;
+	if (peer < 0 || peer >= dp->npeers)
+		return -ENOENT;
+	for (int i = 0; i < t->nsa; i++) {
+		struct dp_sa *sa = t->sa[i];
+
+		if (sa->peer != peer)
+			continue;
+		*sent += atomic_load_explicit(&sa->out.seq, memory_order_relaxed);
+		pthread_mutex_lock(&sa->in_lock);
+		*received += sa->in.replay.top;
+		pthread_mutex_unlock(&sa->in_lock);
+	}
+	return 0;
+}
+
 int dp_peer_set_path(struct dp *dp, int peer, const struct dp_path *path)
 {
 	struct dp_table *nt;

@@ -145,6 +145,13 @@ bool dp_peer_flush_held(struct dp *dp, int peer);
 /** The peer's outer address (sin_family 0 if unknown). */
 void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
 /**
+ * Activity on @p peer's SAs, for idle teardown and keepalives: the sums of
+ * the outbound sequence numbers handed out and of the highest inbound ones
+ * accepted. They only grow while the SAs live; any change means traffic.
+ * 0 or -ENOENT.
+ */
+int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *received);
+/**
  * Send ESP to @p peer this way from now on (the outer address stays the
  * one of dp_peer_set_remote; its port means nothing to native ESP).
  * -EOPNOTSUPP if the socket the path needs was not opened (dp_conf),

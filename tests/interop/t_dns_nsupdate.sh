@@ -68,6 +68,11 @@ expect "a name with children is NODATA" "$(status -y "$KA" $H A)" NOERROR
 expect "delete the child" "$(upd "$KA" "update delete _autotunnel._udp.$H SRV")" ""
 expect "now the name is NXDOMAIN" "$(status -y "$KA" $H A)" NXDOMAIN
 
+# over TCP (nsupdate -v): the answer comes after the commit, on the connection
+expect "nsupdate -v (TCP) adds" "$(printf 'server 127.0.0.1 5353\nzone %s\nupdate add tcp.alice.%s 300 A 192.0.2.77\nsend\n' $Z $Z |
+	nt_exec dns nsupdate -v -y "$KA" 2>&1 | tr '\n' ' ')" ""
+expect "dig reads the TCP update" "$(answer -y "$KA" tcp.alice.$Z A)" "192.0.2.77 "
+
 # hmac-md5 (BTMM clients' algorithm) for bob
 expect "nsupdate -y hmac-md5 adds" "$(upd "$KB" "update add mac.bob.$Z 300 A 198.51.100.7")" ""
 expect "dig -y hmac-md5 reads it" "$(answer -y "$KB" mac.bob.$Z A)" "198.51.100.7 "

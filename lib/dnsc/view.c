@@ -1,0 +1,394 @@
+/* lib/dnsc/view.c: the account's hosts as DNS answers describe them (see view.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "dnsc/msg.h"
+#include "dnsc/view.h"
+
+static int label_name(struct dns_name *n, const char *l1, const char *l2, const struct dns_name *base)
+{
+	*n = *base;
+	if (dns_name_prepend_label(n, l2, strlen(l2)) || dns_name_prepend_label(n, l1, strlen(l1)))
+		return -EINVAL;
+	return 0;
+}
+
+int dnsc_view_init(struct dnsc_view *v, const char *domain, const char *self_label)
+{
+	memset(v, 0, sizeof(*v));
+	if (!domain || agent_name_check(domain) || dns_name_from_text(&v->domain, domain) ||
+	    dns_name_label_count(&v->domain) < 2)
+		return -EINVAL;
+	dns_name_canonicalize(&v->domain);
+	if (label_name(&v->hosts_name, "_autotunnel", "_udp", &v->domain))
+		return -EINVAL;
+	dns_name_set_root(&v->self);
+	if (self_label) {
+		if (agent_label_check(self_label, strlen(self_label)))
+			return -EINVAL;
+		v->self = v->domain;
+		if (dns_name_prepend_label(&v->self, self_label, strlen(self_label)))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Is @p n exactly one label below D, that label a valid host label? Sets the label text. */
+static bool host_name(const struct dnsc_view *v, const struct dns_name *n, char label[static AGENT_LABEL_MAX + 1])
+{
+	const uint8_t *l;
+	size_t len;
+
+	if (dns_name_label_count(n) != dns_name_label_count(&v->domain) + 1 ||
+	    !dns_name_is_below(n, &v->domain))
+		return false;
+	len = dns_name_first_label(n, &l);
+	if (len == 0 || len > AGENT_LABEL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		label[i] = (char)((l[i] >= 'A' && l[i] <= 'Z') ? l[i] - 'A' + 'a' : l[i]);
+	label[len] = '\0';
+	/* a name of the tunnel endpoint is not a host (records.c refuses such labels) */
+	if (agent_label_check(label, len) || strncmp(label, "autotunnel-", 11) == 0)
+		return false;
+	return true;
+}
+
+static struct dnsc_host *find_host(struct dnsc_view *v, const struct dns_name *fqdn)
+{
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++)
+		if (v->h[i].used && dns_name_equal(&v->h[i].fqdn, fqdn))
+			return &v->h[i];
+	return NULL;
+}
+
+static struct dnsc_host *add_host(struct dnsc_view *v, const struct dns_name *fqdn, const char *label)
+{
+	struct dnsc_host *h = find_host(v, fqdn);
+	char text[DNS_NAME_TEXT_MAX];
+	int n;
+
+	if (h)
+		return h;
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		if (v->h[i].used)
+			continue;
+		h = &v->h[i];
+		memset(h, 0, sizeof(*h));
+		h->used = true;
+		h->fqdn = *fqdn;
+		dns_name_canonicalize(&h->fqdn);
+		n = dns_name_to_text(&h->fqdn, text, sizeof(text));
+		if (n < 2 || (size_t)n - 1 > AGENT_NAME_MAX) {
+			h->used = false;
+			return NULL;
+		}
+		memcpy(h->name, text, (size_t)n - 1);	/* without the trailing dot */
+		h->name[n - 1] = '\0';
+		strcpy(h->label, label);
+		h->self = dns_name_equal(fqdn, &v->self);
+		dns_name_set_root(&h->target);
+		return h;
+	}
+	return NULL;	/* full: the host is not watched (and not reported) */
+}
+
+/* _autotunnel._udp.H.D -> the host H.D */
+static struct dnsc_host *srv_host(struct dnsc_view *v, const struct dns_name *owner)
+{
+	struct dns_name n = *owner, t;
+	char label[AGENT_LABEL_MAX + 1];
+
+	if (dns_name_label_count(&n) != dns_name_label_count(&v->domain) + 3)
+		return NULL;
+	if (dns_name_strip(&n, 2) || !host_name(v, &n, label))
+		return NULL;
+	if (label_name(&t, "_autotunnel", "_udp", &n) || !dns_name_equal(&t, owner))
+		return NULL;
+	return find_host(v, &n);
+}
+
+static void txt_info(struct dnsc_host *h, struct wire *rd)
+{
+	const uint8_t *s;
+	uint8_t len;
+
+	h->model[0] = h->os[0] = '\0';
+	while (dns_rdata_txt_next(rd, &s, &len) == 1) {
+		char *dst = NULL;
+		size_t skip = 0;
+
+		if (len > 6 && memcmp(s, "model=", 6) == 0) {
+			dst = h->model;
+			skip = 6;
+		} else if (len > 3 && memcmp(s, "os=", 3) == 0) {
+			dst = h->os;
+			skip = 3;
+		}
+		if (!dst)
+			continue;
+		size_t n = 0;
+
+		/* printable ASCII only: this text reaches a terminal */
+		for (size_t i = skip; i < len && n < 63; i++)
+			dst[n++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+		dst[n] = '\0';
+	}
+}
+
+/* Apply one RR: an addition (snapshot, or event with a real TTL), or a removal. */
+static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
+{
+	char label[AGENT_LABEL_MAX + 1];
+	struct dnsc_host *h;
+	struct dns_name n;
+	struct dns_srv srv;
+	uint8_t addr[16];
+
+	if (rr->rclass != DNS_CLASS_IN)
+		return;
+	switch (rr->type) {
+	case DNS_TYPE_PTR:
+		if (!dns_name_equal(&rr->owner, &v->hosts_name) || dns_rdata_name_read(&rr->rdata, &n) ||
+		    !host_name(v, &n, label))
+			return;
+		if (removal) {
+			if ((h = find_host(v, &n)))
+				h->listed = false;
+		} else if ((h = add_host(v, &n, label))) {
+			h->listed = true;
+		}
+		break;
+	case DNS_TYPE_AAAA:
+		if (!host_name(v, &rr->owner, label) || !(h = find_host(v, &rr->owner)) ||
+		    dns_rdata_aaaa_read(&rr->rdata, addr))
+			return;
+		if (!removal) {
+			memcpy(h->ula, addr, 16);
+			h->has_ula = true;
+		} else if (h->has_ula && memcmp(h->ula, addr, 16) == 0) {
+			h->has_ula = false;
+		}
+		break;
+	case DNS_TYPE_SRV:
+		if (!(h = srv_host(v, &rr->owner)) || dns_rdata_srv_read(&rr->rdata, &srv))
+			return;
+		/* the tunnel endpoint must be in the account (DESIGN.md §4) */
+		if (!dns_name_is_below(&srv.target, &v->domain) || dns_name_equal(&srv.target, &v->domain))
+			return;
+		if (!removal) {
+			if (!dns_name_equal(&srv.target, &h->target)) {
+				h->has_a = false;	/* another endpoint: its address is not known yet */
+				h->txt_asked = false;
+			}
+			h->target = srv.target;
+			dns_name_canonicalize(&h->target);
+			h->port = srv.port;
+			h->has_srv = srv.port != 0;
+		} else if (h->has_srv && h->port == srv.port && dns_name_equal(&h->target, &srv.target)) {
+			h->has_srv = false;
+		}
+		break;
+	case DNS_TYPE_A:
+		if (dns_rdata_a_read(&rr->rdata, addr))
+			return;
+		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+			h = &v->h[i];
+			if (!h->used || !dns_name_equal(&h->target, &rr->owner))
+				continue;
+			if (!removal) {
+				memcpy(h->a, addr, 4);
+				h->has_a = true;
+			} else if (h->has_a && memcmp(h->a, addr, 4) == 0) {
+				h->has_a = false;
+			}
+		}
+		break;
+	case DNS_TYPE_TXT:
+		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+			h = &v->h[i];
+			if (!h->used || !dns_name_equal(&h->target, &rr->owner))
+				continue;
+			if (removal) {
+				h->model[0] = h->os[0] = '\0';
+			} else {
+				struct wire w = rr->rdata;
+
+				txt_info(h, &w);
+			}
+		}
+		break;
+	default:
+		return;
+	}
+	v->applied++;
+}
+
+/* A snapshot replaces what was known of the question's RRset. */
+static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t type)
+{
+	struct dnsc_host *h;
+
+	switch (type) {
+	case DNS_TYPE_PTR:
+		if (!dns_name_equal(q, &v->hosts_name))
+			return;
+		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++)
+			v->h[i].listed = false;
+		break;
+	case DNS_TYPE_AAAA:
+		if ((h = find_host(v, q)))
+			h->has_ula = false;
+		break;
+	case DNS_TYPE_SRV:
+		if ((h = srv_host(v, q)))
+			h->has_srv = false;
+		break;
+	case DNS_TYPE_A:
+	case DNS_TYPE_TXT:
+		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+			h = &v->h[i];
+			if (!h->used || !dns_name_equal(&h->target, q))
+				continue;
+			if (type == DNS_TYPE_A)
+				h->has_a = false;
+			else
+				h->model[0] = h->os[0] = '\0';
+		}
+		break;
+	}
+}
+
+int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_apply mode)
+{
+	struct dns_name q;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	uint16_t qtype;
+	int rc;
+
+	if (m->count[DNS_SEC_QUESTION] != 1 || dns_msg_name(m, m->qd[0].name, &q))
+		return -EBADMSG;
+	qtype = m->qd[0].type;
+	/* a snapshot is whole only when the server answered NOERROR or NXDOMAIN */
+	if (mode == DNSC_APPLY_SNAPSHOT) {
+		unsigned rcode = dns_msg_rcode(m);
+
+		if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
+			return 0;
+		clear_rrset(v, &q, qtype);
+	}
+	while ((rc = dnsc_rr_next(m, &pos, &rr)) == 1) {
+		bool removal = mode == DNSC_APPLY_EVENT && rr.ttl == DNSC_TTL_REMOVED;
+
+		if (rr.sec == DNS_SEC_AUTHORITY)
+			continue;
+		/* from the additional section only the addresses of an SRV answer's target */
+		if (rr.sec == DNS_SEC_ADDITIONAL && (qtype != DNS_TYPE_SRV || rr.type != DNS_TYPE_A))
+			continue;
+		apply_rr(v, &rr, removal);
+	}
+	return rc < 0 ? -EBADMSG : 0;
+}
+
+static void fill_peer(const struct dnsc_host *h, struct dnsc_peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->label, h->label);
+	strcpy(p->fqdn, h->name);
+	memcpy(p->ula, h->ula, 16);
+	p->has_outer = h->has_srv && h->has_a;
+	if (p->has_outer) {
+		memcpy(p->outer4, h->a, 4);
+		p->port = h->port;
+	}
+}
+
+enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
+{
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		struct dnsc_host *h = &v->h[i];
+		bool outer;
+
+		if (!h->used)
+			continue;
+		if (!h->listed) {
+			bool was = h->reported && !h->self;
+
+			if (was)
+				fill_peer(h, p);
+			memset(h, 0, sizeof(*h));
+			if (was)
+				return DNSC_CHANGE_GONE;
+			continue;
+		}
+		if (h->self || !h->has_ula)
+			continue;
+		outer = h->has_srv && h->has_a;
+		if (h->reported && memcmp(h->rep_ula, h->ula, 16) == 0 && h->rep_outer == outer &&
+		    (!outer || (memcmp(h->rep_a, h->a, 4) == 0 && h->rep_port == h->port)))
+			continue;
+		h->reported = true;
+		memcpy(h->rep_ula, h->ula, 16);
+		h->rep_outer = outer;
+		memcpy(h->rep_a, h->a, 4);
+		h->rep_port = h->port;
+		fill_peer(h, p);
+		return DNSC_CHANGE_UPDATE;
+	}
+	return DNSC_CHANGE_NONE;
+}
+
+static void put_q(struct dnsc_question *out, size_t cap, size_t *n, const struct dns_name *name, uint16_t type)
+{
+	if (*n < cap) {
+		out[*n].name = *name;
+		out[*n].type = type;
+	}
+	(*n)++;
+}
+
+size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap)
+{
+	size_t n = 0;
+
+	put_q(out, cap, &n, &v->hosts_name, DNS_TYPE_PTR);
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		const struct dnsc_host *h = &v->h[i];
+		struct dns_name srv;
+
+		if (!h->used || !h->listed || h->self)
+			continue;
+		put_q(out, cap, &n, &h->fqdn, DNS_TYPE_AAAA);
+		if (label_name(&srv, "_autotunnel", "_udp", &h->fqdn) == 0)
+			put_q(out, cap, &n, &srv, DNS_TYPE_SRV);
+		if (!dns_name_is_root(&h->target) && h->has_srv)
+			put_q(out, cap, &n, &h->target, DNS_TYPE_A);
+	}
+	return n;
+}
+
+size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		struct dnsc_host *h = &v->h[i];
+
+		if (!h->used || !h->listed || !h->has_srv || dns_name_is_root(&h->target) || h->txt_asked)
+			continue;
+		if (n < cap)
+			h->txt_asked = true;
+		put_q(out, cap, &n, &h->target, DNS_TYPE_TXT);
+	}
+	return n;
+}
+
+unsigned dnsc_view_count(const struct dnsc_view *v)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++)
+		n += v->h[i].used && v->h[i].listed;
+	return n;
+}

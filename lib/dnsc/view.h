@@ -1,0 +1,137 @@
+/*
+ * lib/dnsc/view.h: what the agent knows of its account's hosts, built from
+ * DNS answers (RFC 6281 §5.3, Figure 3; DESIGN.md §4):
+ *
+ *     _autotunnel._udp.D        PTR  H.D             the host list
+ *     H.D                       AAAA ULA             the peer's inner address
+ *     _autotunnel._udp.H.D      SRV  0 0 port T      where its tunnel endpoint is
+ *     T (AutoTunnel-E.D)        A    outer IPv4      ... and its address
+ *     T                         TXT  v=1 model= os=  device information
+ *
+ * Answers come in two forms. A snapshot (the answer to a query, or the
+ * answers of an LLQ setup) holds the whole RRset of its question: what was
+ * known of that RRset is replaced. An event (RFC 8764 §6.1) holds changes:
+ * an RR with TTL 0xFFFFFFFF is removed, any other is added.
+ *
+ * The view then tells what changed for the agent, one peer at a time
+ * (dnsc_view_next_change()): a peer that appeared or moved (new ULA, outer
+ * address or port), or one that is gone (its PTR removed, e.g. when its
+ * lease expired). This host's own name is listed but never reported.
+ *
+ * Every name and rdata is checked before it is used; records that do not
+ * belong to the account domain D, or do not have the expected form, are
+ * ignored. No I/O.
+ */
+#ifndef AT_DNSC_VIEW_H
+#define AT_DNSC_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/name.h"
+#include "dns/msg.h"
+#include "dns/name.h"
+#include "dnsc/llq.h"
+
+/** Hosts one account may have in the view. */
+#define DNSC_VIEW_HOSTS 160
+/** TTL that marks a removed RR in an LLQ event (RFC 8764 §6.1). */
+#define DNSC_TTL_REMOVED 0xffffffffu
+
+struct dnsc_host {
+	bool used;
+	bool self;			/**< this host */
+	bool listed;			/**< its PTR is in _autotunnel._udp.D */
+	struct dns_name fqdn;		/**< H.D */
+	char name[AGENT_NAME_MAX + 1];	/**< H.D in text, lower case, no trailing dot */
+	char label[AGENT_LABEL_MAX + 1];	/**< H */
+	bool has_ula;
+	uint8_t ula[16];
+	bool has_srv;
+	uint16_t port;
+	struct dns_name target;		/**< SRV target: AutoTunnel-E.D */
+	bool has_a;
+	uint8_t a[4];
+	char model[64], os[64];		/**< from the target's TXT, "" when unknown */
+	bool txt_asked;			/**< dnsc_view_extra_questions() gave its TXT question */
+	/* what was last reported through dnsc_view_next_change() */
+	bool reported;
+	uint8_t rep_ula[16];
+	bool rep_outer;
+	uint8_t rep_a[4];
+	uint16_t rep_port;
+};
+
+struct dnsc_view {
+	struct dns_name domain;		/**< D */
+	struct dns_name hosts_name;	/**< _autotunnel._udp.D */
+	struct dns_name self;		/**< this host's H.D (root when none) */
+	uint32_t applied;		/**< records applied so far (for tests and status) */
+	struct dnsc_host h[DNSC_VIEW_HOSTS];
+};
+
+/**
+ * Start an empty view of domain @p domain (text, e.g.
+ * "alice.members.example.net") for the host @p self_label (H; NULL for none).
+ * @return 0 or -EINVAL.
+ */
+__attribute__((warn_unused_result))
+int dnsc_view_init(struct dnsc_view *v, const char *domain, const char *self_label);
+
+enum dnsc_apply {
+	DNSC_APPLY_SNAPSHOT,	/**< the answer section is the whole RRset of the question */
+	DNSC_APPLY_EVENT,	/**< the answer section holds changes (LLQ event) */
+};
+
+/**
+ * Apply a parsed response (its question, answer section, and for SRV
+ * answers the target addresses of the additional section).
+ * @return 0 (records that do not concern the view are ignored), or
+ *         -EBADMSG when the message cannot be read.
+ */
+__attribute__((warn_unused_result))
+int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_apply mode);
+
+/** A peer as the agent is told about it. */
+struct dnsc_peer {
+	char label[AGENT_LABEL_MAX + 1];	/**< H */
+	char fqdn[AGENT_NAME_MAX + 1];		/**< H.D */
+	uint8_t ula[16];
+	bool has_outer;		/**< the SRV and the target's A are known */
+	uint8_t outer4[4];
+	uint16_t port;
+};
+
+enum dnsc_change {
+	DNSC_CHANGE_NONE = 0,
+	DNSC_CHANGE_UPDATE,	/**< a peer appeared, or its ULA, outer address or port changed */
+	DNSC_CHANGE_GONE,	/**< a peer reported before is no longer listed */
+};
+
+/**
+ * The next change to report, marked as reported: call until it returns
+ * DNSC_CHANGE_NONE. A host that is no longer listed is forgotten once its
+ * removal has been reported. A listed peer is reported once its ULA is
+ * known; its outer address and port come with it when SRV and A are known.
+ */
+enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p);
+
+/**
+ * The questions to keep watched (Figure 3 of RFC 6281): the host list, and
+ * for every listed peer its AAAA, its SRV and, once the SRV names a target,
+ * the target's A. Writes at most @p cap and returns how many there are.
+ */
+size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap);
+
+/**
+ * The questions to ask once about a host that is new to the view and that
+ * LLQs do not cover (its target's TXT: model and OS), same convention;
+ * each is given once (those written are marked as asked).
+ */
+size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out, size_t cap);
+
+/** Listed hosts, this one included. */
+unsigned dnsc_view_count(const struct dnsc_view *v);
+
+#endif /* AT_DNSC_VIEW_H */

@@ -1,0 +1,31 @@
+/*
+ * `autotunnel netcheck`: what this network allows: the primary address,
+ * whether there is a NAT (or two), which port-mapping protocol worked and
+ * the external address and port, and whether the rendezvous server answers
+ * over TLS.
+ */
+#include <stdio.h>
+
+#include "autotunnel/cmd.h"
+#include "autotunnel/ctlclient.h"
+
+void cmd_netcheck_usage(void)
+{
+	printf("usage: autotunnel netcheck [--json] [--socket PATH]\n"
+	       "\n"
+	       "Report the primary network (interface, address, gateway), whether this host is\n"
+	       "behind a NAT, which port-mapping protocol the gateway answered (PCP, NAT-PMP or\n"
+	       "UPnP IGD) with which external address and port, and whether the rendezvous\n"
+	       "server is reachable over TLS. A NAT behind a NAT (double NAT) and a network\n"
+	       "without port mapping are said plainly: peers then cannot start tunnels to this\n"
+	       "host, only this host to them.\n"
+	       "\n"
+	       "  --json          one JSON object\n"
+	       "  --socket PATH   the agent's control socket (default $%s or %s)\n",
+	       CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
+}
+
+int cmd_netcheck(int argc, char **argv)
+{
+	return ctl_simple(argc, argv, AGENT_CTL_NETCHECK, cmd_netcheck_usage);
+}

@@ -1,0 +1,838 @@
+/*
+ * src/autotunneld/account.c: signing in and out (see account.h), the state
+ * file, the DNS side's one timer, and signed queries (shared by the login,
+ * the watcher's polls and DNS-SD browsing).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "agent/identity.h"
+#include "autotunneld/agent.h"
+#include "autotunneld/dns_int.h"
+#include "autotunneld/publish.h"
+#include "autotunneld/watch.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "dnsc/llq.h"
+#include "dnsc/update.h"
+
+#define DEFAULT_ZONE "members.example.net"
+#define LOGIN_TIMEOUT_MS 10000
+
+uint64_t dns_now(void)
+{
+	return clock_now_ms();
+}
+
+uint64_t dns_wall(void)
+{
+	return clock_wall_s();
+}
+
+/* ---- the timer (lib/agent timers: the DNS side's policy) ---- */
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_dns *dns = arg;
+	enum agent_action a;
+	uint64_t now = dns_now();
+
+	(void)fd, (void)what;
+	while (dns->timers_running && (a = agent_timers_due(&dns->t, now)) != AGENT_ACT_NONE) {
+		switch (a) {
+		case AGENT_ACT_MAP:
+			/* agent.c owns the mapping: its outcome arrives as atd_publish_local() */
+			break;
+		case AGENT_ACT_PUBLISH:
+			pub_due(dns, now);
+			break;
+		case AGENT_ACT_LLQ_SETUP:
+		case AGENT_ACT_LLQ_REFRESH:
+			watch_llq_due(dns, a, now);
+			break;
+		case AGENT_ACT_POLL:
+			watch_poll_due(dns, now);
+			break;
+		default:
+			break;
+		}
+	}
+	dns_timers_rearm(dns);
+}
+
+void dns_timers_rearm(struct atd_dns *dns)
+{
+	uint64_t next, now = dns_now(), ms;
+	struct timeval tv;
+
+	if (!dns->tev)
+		return;
+	evtimer_del(dns->tev);
+	if (!dns->timers_running)
+		return;
+	next = agent_timers_next(&dns->t);
+	if (next == AGENT_NEVER)
+		return;
+	ms = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(dns->tev, &tv);
+}
+
+/* ---- signed queries ---- */
+
+struct dns_query {
+	struct dns_query *next;
+	struct atd_dns *dns;
+	struct dnsconn *conn;
+	struct dns_tsig t;
+	struct dns_name q;
+	uint16_t type, id;
+	dns_query_fn done;
+	void *arg;
+	bool cancelled;
+};
+
+static void query_unlink(struct atd_dns *dns, struct dns_query *x)
+{
+	for (struct dns_query **pp = &dns->queries; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			return;
+		}
+	}
+}
+
+static void query_answer(void *arg, int err, const uint8_t *msg, size_t len)
+{
+	struct dns_query *x = arg;
+	struct atd_dns *dns = x->dns;
+	static struct dnsc_resp r;
+	char why[200];
+	int rc = err;
+
+	query_unlink(dns, x);
+	if (x->cancelled || err == -ECANCELED) {
+		dns_tsig_fini(&x->t);
+		if (!x->cancelled)
+			x->done(x->arg, -ECANCELED, NULL, "cancelled");
+		free(x);
+		return;
+	}
+	if (err) {
+		snprintf(why, sizeof(why), "%s", err == -ETIMEDOUT ? "no answer from the server" :
+			 dnsconn_last_error(x->conn)[0] ? dnsconn_last_error(x->conn) : strerror(-err));
+	} else {
+		rc = dnsc_resp_open(&r, msg, len, x->id, &x->q, x->type, &x->t, dns_wall());
+		dnsc_resp_explain(&r, rc, why, sizeof(why));
+	}
+	dns_tsig_fini(&x->t);
+	x->done(x->arg, rc, rc ? (rc == -EACCES ? &r : NULL) : &r, why);
+	free(x);
+}
+
+int dns_query(struct atd_dns *dns, struct dnsconn *conn, const struct dns_tsig_key *key,
+	      const struct dns_name *q, uint16_t type, dns_query_fn done, void *arg)
+{
+	static uint8_t buf[DNSC_MSG_MAX];
+	struct dns_query *x = calloc(1, sizeof(*x));
+	size_t len;
+	int rc;
+
+	if (!x)
+		return -ENOMEM;
+	x->dns = dns;
+	x->conn = conn;
+	x->q = *q;
+	x->type = type;
+	x->done = done;
+	x->arg = arg;
+	x->id = dnsconn_new_id(conn);
+	dns_tsig_init(&x->t, key);
+	rc = dnsc_query_build(buf, sizeof(buf), &len, x->id, q, type, NULL, &x->t, dns_wall());
+	if (rc) {
+		dns_tsig_fini(&x->t);
+		free(x);
+		return rc;
+	}
+	x->next = dns->queries;
+	dns->queries = x;
+	rc = dnsconn_request(conn, buf, len, query_answer, x);
+	if (rc) {
+		query_unlink(dns, x);
+		dns_tsig_fini(&x->t);
+		free(x);
+	}
+	return rc;
+}
+
+void dns_query_cancel(struct atd_dns *dns, void *arg)
+{
+	for (struct dns_query *x = dns->queries; x; x = x->next)
+		if (x->arg == arg)
+			x->cancelled = true;
+}
+
+/* ---- the connections ---- */
+
+static void conn_up(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	watch_conn_up(dns);
+}
+
+static void conn_down(void *arg, int err, const char *why)
+{
+	struct atd_dns *dns = arg;
+
+	(void)err, (void)why;
+	watch_conn_down(dns);
+}
+
+static void conn_unsolicited(void *arg, const uint8_t *msg, size_t len)
+{
+	watch_unsolicited(arg, msg, len);
+}
+
+/* Updates go to conn; when the LLQ server is the same, conn carries LLQs too. */
+static void upd_up(void *arg)
+{
+	(void)arg;
+}
+
+static void upd_down(void *arg, int err, const char *why)
+{
+	(void)arg, (void)err, (void)why;
+}
+
+static void upd_unsolicited(void *arg, const uint8_t *msg, size_t len)
+{
+	(void)arg, (void)msg, (void)len;
+}
+
+static struct dnsconn *make_conn(struct atd_dns *dns, const char *server, const char *pin, const char *ca,
+				 bool llq, char *why, size_t whylen)
+{
+	static const struct dnsconn_ops with_llq = { conn_up, conn_down, conn_unsolicited };
+	static const struct dnsconn_ops upd_only = { upd_up, upd_down, upd_unsolicited };
+	struct dnsconn_cfg cfg = { 0 };
+	char host[DNSC_SERVER_MAX + 1];
+	uint16_t port;
+
+	if (dnsc_server_parse(server, host, sizeof(host), &port, 853)) {
+		snprintf(why, whylen, "'%s' is not HOST[:PORT]", server);
+		return NULL;
+	}
+	cfg.host = host;
+	cfg.port = port;
+	cfg.pin = pin && *pin ? pin : NULL;
+	cfg.ca_file = ca && *ca ? ca : NULL;
+	return dnsconn_new(dns->d->base, &cfg, llq ? &with_llq : &upd_only, dns, why, whylen);
+}
+
+/* ---- the state file ---- */
+
+static int state_save(struct atd_dns *dns, const struct dnsc_state *st, char *why, size_t whylen)
+{
+	char buf[DNSC_STATE_FILE_MAX], tmp[4200];
+	const char *dir = dns->d->conf.state_dir;
+	int fd, n;
+
+	n = dnsc_state_format(st, buf, sizeof(buf));
+	if (n < 0) {
+		snprintf(why, whylen, "cannot write the account state: %s", strerror(-n));
+		return n;
+	}
+	/* root-only: the keys are in it */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -errno;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", dns->state_path);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n || fsync(fd) < 0) {
+		int e = errno;
+
+		snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -e;
+	}
+	close(fd);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (rename(tmp, dns->state_path) < 0) {
+		int e = errno;
+
+		snprintf(why, whylen, "cannot write %s: %s", dns->state_path, strerror(e));
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+/* 1 with @p st loaded, 0 when there is no account, -errno for a file that is there but unusable. */
+static int state_load(struct atd_dns *dns, struct dnsc_state *st)
+{
+	uint8_t buf[DNSC_STATE_FILE_MAX + 1];
+	struct stat sb;
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(dns->state_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (sb.st_mode & 077)
+		log_warnx("%s can be read by others than root: its keys should not be", dns->state_path);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || n > DNSC_STATE_FILE_MAX)
+		return n < 0 ? -errno : -EFBIG;
+	rc = dnsc_state_parse(st, buf, (size_t)n);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc ? rc : 1;
+}
+
+/* ---- signed in / out ---- */
+
+static void fill_account(struct atd_dns *dns)
+{
+	struct atd_account *a = &dns->acc;
+	const char *dot = strchr(dns->st.domain, '.');
+
+	memset(a, 0, sizeof(*a));
+	a->signed_in = true;
+	snprintf(a->name, sizeof(a->name), "%.*s", (int)(dot - dns->st.domain), dns->st.domain);
+	snprintf(a->domain, sizeof(a->domain), "%s", dns->st.domain);
+	snprintf(a->host, sizeof(a->host), "%s", dns->st.host);
+	/* sign_in() checked that H.D fits */
+	snprintf(a->fqdn, sizeof(a->fqdn), "%.63s.%.*s", dns->st.host,
+		 (int)(sizeof(a->fqdn) - 2 - strlen(dns->st.host)), dns->st.domain);
+	snprintf(a->server, sizeof(a->server), "%s", dns->st.server);
+	snprintf(a->pin, sizeof(a->pin), "%s", dns->st.pin);
+	snprintf(a->ca, sizeof(a->ca), "%s", dns->st.ca);
+	memcpy(a->ike_key, dns->st.ike_key, 32);
+}
+
+/* Sign in with dns->st: connections, publisher, watcher, and tell the agent. */
+static int sign_in(struct atd_dns *dns, char *why, size_t whylen)
+{
+	const struct dnsc_state *st = &dns->st;
+	const char *upd = st->update_server[0] ? st->update_server : st->server;
+	const char *llq = st->llq_server[0] ? st->llq_server : st->server;
+	bool same = strcmp(upd, llq) == 0;
+
+	if (strlen(st->host) + 1 + strlen(st->domain) > AGENT_NAME_MAX) {
+		snprintf(why, whylen, "%s.%s is too long for a name", st->host, st->domain);
+		return -EINVAL;
+	}
+	if (dnsc_account_key(&dns->key, st->domain, st->tsig_key) ||
+	    dns_name_from_text(&dns->domain, st->domain) || dnsc_zone_of(&dns->domain, &dns->zone)) {
+		snprintf(why, whylen, "bad account domain %s", st->domain);
+		return -EINVAL;
+	}
+	dns_name_canonicalize(&dns->domain);
+	dns->conn = make_conn(dns, upd, st->pin, st->ca, same, why, whylen);
+	if (!dns->conn)
+		return -EINVAL;
+	dns->llq_conn = same ? dns->conn : make_conn(dns, llq, st->pin, st->ca, true, why, whylen);
+	if (!dns->llq_conn) {
+		dnsconn_free(dns->conn);
+		dns->conn = NULL;
+		return -EINVAL;
+	}
+	fill_account(dns);
+	agent_timers_init(&dns->t, NULL);
+	/* map (agent.c's), publish once the location is known, set up the LLQs: now */
+	agent_timers_start(&dns->t, dns_now());
+	dns->timers_running = true;
+	pub_start(dns);
+	if (atd_watch_start(dns->d))
+		log_warnx("cannot start watching the account");
+	dns_timers_rearm(dns);
+	log_info("signed in as %s (host %s, server %s)", dns->acc.domain, dns->acc.host, dns->acc.server);
+	atd_agent_signed_in(dns->d);
+	return 0;
+}
+
+static void sign_out(struct atd_dns *dns)
+{
+	bool was = dns->acc.signed_in;
+
+	dns->timers_running = false;
+	agent_timers_stop(&dns->t);
+	dns_timers_rearm(dns);
+	atd_watch_stop(dns->d);
+	pub_fini(dns);
+	(void)pub_init(dns);
+	if (dns->llq_conn && dns->llq_conn != dns->conn)
+		dnsconn_free(dns->llq_conn);
+	dnsconn_free(dns->conn);
+	dns->conn = dns->llq_conn = NULL;
+	OPENSSL_cleanse(&dns->key, sizeof(dns->key));
+	dnsc_state_wipe(&dns->st);
+	OPENSSL_cleanse(&dns->acc, sizeof(dns->acc));
+	if (was)
+		atd_agent_signed_out(dns->d);
+}
+
+/* ---- lifecycle ---- */
+
+int atd_dns_init(struct atd *d)
+{
+	struct atd_dns *dns;
+	char why[300];
+	int rc;
+
+	if (d->dns)
+		return 0;
+	dns = calloc(1, sizeof(*dns));
+	if (!dns)
+		return -ENOMEM;
+	dns->d = d;
+	d->dns = dns;
+	snprintf(dns->state_path, sizeof(dns->state_path), "%s/account",
+		 d->conf.state_dir ? d->conf.state_dir : "/var/lib/autotunnel");
+	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || pub_init(dns) || watch_init(dns)) {
+		atd_dns_fini(d);
+		return -ENOMEM;
+	}
+	rc = state_load(dns, &dns->st);
+	if (rc < 0) {
+		log_warnx("%s: %s; not signed in (autotunnel login to sign in again)", dns->state_path,
+			  rc == -EBADMSG ? "not a valid account state file" : strerror(-rc));
+		dnsc_state_wipe(&dns->st);
+		return 0;
+	}
+	if (rc == 0) {
+		log_info("not signed in to an account (autotunnel login ACCOUNT --server HOST)");
+		return 0;
+	}
+	if (sign_in(dns, why, sizeof(why))) {
+		log_warnx("cannot sign in with %s: %s", dns->state_path, why);
+		dnsc_state_wipe(&dns->st);
+	}
+	return 0;
+}
+
+static void login_free(struct login *l);
+
+void atd_dns_fini(struct atd *d)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns)
+		return;
+	if (dns->acc.signed_in && dns->pub)
+		pub_withdraw_sync(dns);	/* a clean shutdown takes our records away (RFC 6281 §5.2) */
+	if (dns->login)
+		login_free(dns->login);
+	dns->timers_running = false;
+	if (dns->acc.signed_in)
+		atd_watch_stop(d);
+	watch_fini(dns);
+	pub_fini(dns);
+	if (dns->llq_conn && dns->llq_conn != dns->conn)
+		dnsconn_free(dns->llq_conn);
+	dnsconn_free(dns->conn);
+	while (dns->queries) {
+		struct dns_query *x = dns->queries;
+
+		dns->queries = x->next;
+		dns_tsig_fini(&x->t);
+		free(x);
+	}
+	if (dns->tev)
+		event_free(dns->tev);
+	OPENSSL_cleanse(dns, sizeof(*dns));
+	free(dns);
+	d->dns = NULL;
+}
+
+void atd_dns_network_changed(struct atd *d)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns || !dns->acc.signed_in)
+		return;
+	/* RFC 6281 §5.1: the connection may have gone with the old address; publish once re-mapped */
+	agent_timers_network_changed(&dns->t, dns_now(), true);
+	pub_network_changed(dns, dns_now());
+	(void)dnsconn_check_local(dns->conn);
+	if (dns->llq_conn != dns->conn)
+		(void)dnsconn_check_local(dns->llq_conn);
+	dns_timers_rearm(dns);
+}
+
+const struct atd_account *atd_account_get(struct atd *d)
+{
+	static const struct atd_account none;
+
+	return d->dns ? &d->dns->acc : &none;
+}
+
+/* ---- login ---- */
+
+struct login {
+	struct atd_dns *dns;
+	atd_account_done_fn cb;
+	void *arg;
+	struct dnsc_state st;
+	struct dns_tsig_key key;
+	struct dnsconn *conn;
+	struct dns_name name;
+	int phase;		/* 0: update SRV, 1: LLQ SRV */
+	char host[DNSC_SERVER_MAX + 1];
+	uint16_t port;
+	struct event *done_ev;	/* the outcome is reported from the loop, never from inside the call */
+	int err;
+	char msg[400];
+};
+
+static void login_free(struct login *l)
+{
+	if (l->dns->login == l)
+		l->dns->login = NULL;
+	dns_query_cancel(l->dns, l);
+	dnsconn_free(l->conn);
+	if (l->done_ev)
+		event_free(l->done_ev);
+	dnsc_state_wipe(&l->st);
+	OPENSSL_cleanse(&l->key, sizeof(l->key));
+	free(l);
+}
+
+static void login_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+	struct atd_dns *dns = l->dns;
+	atd_account_done_fn cb = l->cb;
+	void *cbarg = l->arg;
+	char msg[sizeof(l->msg)];
+	int err = l->err;
+
+	(void)fd, (void)what;
+	memcpy(msg, l->msg, sizeof(msg));
+	if (err == 0) {
+		char why[300];
+
+		dns->st = l->st;
+		err = sign_in(dns, why, sizeof(why));
+		if (err) {
+			snprintf(msg, sizeof(msg), "login failed: %s", why);
+			unlink(dns->state_path);
+			dnsc_state_wipe(&dns->st);
+		}
+	}
+	login_free(l);
+	if (err)
+		log_warnx("%s", msg);
+	if (cb)
+		cb(dns->d, cbarg, err, msg);
+}
+
+/* End the login (from a callback): report from the event loop. */
+static void login_end(struct login *l, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void login_end(struct login *l, int err, const char *fmt, ...)
+{
+	struct timeval now = { 0, 0 };
+	va_list ap;
+
+	l->err = err;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+	dns_query_cancel(l->dns, l);
+	evtimer_add(l->done_ev, &now);
+}
+
+/*
+ * The server of an SRV answer for @p q: "ADDR:PORT" when the additional
+ * section has the target's address, else "TARGET:PORT"; "" when it is the
+ * server we logged in to (or the answer has none: the same server then).
+ */
+static void srv_server(const struct login *l, const struct dnsc_resp *r, const struct dns_name *q,
+		       char out[static DNSC_SERVER_MAX + 1])
+{
+	struct dns_srv best = { 0 };
+	bool found = false;
+	char host[DNS_NAME_TEXT_MAX] = "", addr[INET6_ADDRSTRLEN];
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	int n;
+
+	out[0] = '\0';
+	while (dnsc_rr_next(&r->msg, &pos, &rr) == 1) {
+		struct dns_srv s;
+
+		if (rr.sec != DNS_SEC_ANSWER || rr.type != DNS_TYPE_SRV || !dns_name_equal(&rr.owner, q) ||
+		    dns_rdata_srv_read(&rr.rdata, &s) || s.port == 0)
+			continue;
+		/* RFC 2782: the lowest priority */
+		if (!found || s.priority < best.priority) {
+			best = s;
+			found = true;
+		}
+	}
+	if (!found)
+		return;
+	pos = 0;
+	while (dnsc_rr_next(&r->msg, &pos, &rr) == 1) {
+		uint8_t a[16];
+
+		if (rr.sec != DNS_SEC_ADDITIONAL || !dns_name_equal(&rr.owner, &best.target))
+			continue;
+		if (rr.type == DNS_TYPE_A && dns_rdata_a_read(&rr.rdata, a) == 0 && a[0] != 0) {
+			inet_ntop(AF_INET, a, addr, sizeof(addr));
+			snprintf(host, sizeof(host), "%s", addr);
+			break;
+		}
+		if (rr.type == DNS_TYPE_AAAA && dns_rdata_aaaa_read(&rr.rdata, a) == 0 && !host[0]) {
+			inet_ntop(AF_INET6, a, addr, sizeof(addr));
+			snprintf(host, sizeof(host), "[%s]", addr);
+		}
+	}
+	if (!host[0]) {
+		/*
+		 * No address for the target: when it names the port we are
+		 * using, it is taken to be the server we reached (a server
+		 * whose name lies outside the zone has no glue, and resolving
+		 * it from here could block); another port means another server.
+		 */
+		if (best.port == l->port)
+			return;
+		n = dns_name_to_text(&best.target, host, sizeof(host));
+		if (n > 1)
+			host[n - 1] = '\0';	/* no trailing dot */
+	}
+	{
+		char h2[DNSC_SERVER_MAX + 1];
+		uint16_t p2;
+		char tmp[DNS_NAME_TEXT_MAX + 8];
+
+		snprintf(tmp, sizeof(tmp), "%s:%u", host, best.port);
+		if (dnsc_server_parse(tmp, h2, sizeof(h2), &p2, 853))
+			return;
+		if (strcasecmp(h2, l->host) == 0 && p2 == l->port)
+			return;	/* the server we are talking to */
+		snprintf(out, DNSC_SERVER_MAX + 1, "%.*s", DNSC_SERVER_MAX, tmp);
+	}
+}
+
+static int login_ask(struct login *l);
+
+static void login_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct login *l = arg;
+	char b[16];
+
+	if (err == -ECANCELED)
+		return;
+	if (err == -EACCES && r && r->server_rejected) {
+		/* the TSIG key is derived from the password: a wrong one is BADSIG, no account BADKEY */
+		login_end(l, -EACCES, "login failed: the server rejected our key (%s): wrong password or unknown account",
+			  dnsc_rcode_name(r->tsig_error, b));
+		return;
+	}
+	if (err && !r) {
+		login_end(l, err, "login failed: cannot reach %s: %s", l->st.server, why);
+		return;
+	}
+	if (err) {
+		login_end(l, err, "login failed: %s", why);
+		return;
+	}
+	if (r->rcode != DNS_RCODE_NOERROR && r->rcode != DNS_RCODE_NXDOMAIN) {
+		login_end(l, -EPROTO, "login failed: %s", why);
+		return;
+	}
+	srv_server(l, r, &l->name, l->phase == 0 ? l->st.update_server : l->st.llq_server);
+	if (l->phase == 0) {
+		l->phase = 1;
+		if ((err = login_ask(l)))
+			login_end(l, err, "login failed: %s", strerror(-err));
+		return;
+	}
+	{
+		char why2[300];
+
+		if ((err = state_save(l->dns, &l->st, why2, sizeof(why2)))) {
+			login_end(l, err, "login failed: %s", why2);
+			return;
+		}
+	}
+	login_end(l, 0, "signed in as %s; this host is %s.%s", l->st.domain, l->st.host, l->st.domain);
+}
+
+/* Ask for _dns-update-tls._tcp.D (phase 0) or _dns-llq-tls._tcp.D (phase 1), DESIGN.md §4. */
+static int login_ask(struct login *l)
+{
+	const char *svc = l->phase == 0 ? "_dns-update-tls" : "_dns-llq-tls";
+	struct dns_name d;
+
+	if (dns_name_from_text(&d, l->st.domain))
+		return -EINVAL;
+	l->name = d;
+	if (dns_name_prepend_label(&l->name, "_tcp", 4) || dns_name_prepend_label(&l->name, svc, strlen(svc)))
+		return -EINVAL;
+	return dns_query(l->dns, l->conn, &l->key, &l->name, DNS_TYPE_SRV, login_answer, l);
+}
+
+static int host_label(struct atd *d, char out[static 64], char *why, size_t whylen)
+{
+	char host[256];
+
+	if (d->conf.hostname)
+		snprintf(host, sizeof(host), "%s", d->conf.hostname);
+	else if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	return agent_host_label(out, host, why, whylen) < 0 ? -EINVAL : 0;
+}
+
+int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
+		      const char *ca, const uint8_t tsig_key[static 32],
+		      const uint8_t ike_key[static 32], atd_account_done_fn cb, void *arg)
+{
+	struct atd_dns *dns = d->dns;
+	static const struct dnsconn_ops ops = { NULL, NULL, NULL };
+	struct dnsconn_cfg cfg = { .timeout_ms = LOGIN_TIMEOUT_MS, .connect_timeout_ms = LOGIN_TIMEOUT_MS };
+	struct login *l;
+	char why[300], dom[300];
+	int rc;
+
+	if (!dns)
+		return -ENODEV;
+	if (dns->acc.signed_in)
+		return -EALREADY;
+	if (dns->login || dns->logging_out)
+		return -EINPROGRESS;
+	if (!account || !server || (!pin == !ca) || (ca && ca[0] != '/'))
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->dns = dns;
+	l->cb = cb;
+	l->arg = arg;
+	/* a bare account name lives in the default zone (DESIGN.md §4) */
+	snprintf(dom, sizeof(dom), strchr(account, '.') ? "%s" : "%s." DEFAULT_ZONE, account);
+	if (agent_name_canon(l->st.domain, sizeof(l->st.domain), dom) < 0 ||
+	    !strchr(l->st.domain, '.') || host_label(d, l->st.host, why, sizeof(why)) ||
+	    dnsc_server_parse(server, l->host, sizeof(l->host), &l->port, 853) ||
+	    strlen(server) > DNSC_SERVER_MAX || (pin && strlen(pin) > DNSC_PIN_MAX) ||
+	    (ca && strlen(ca) > DNSC_PATH_MAX)) {
+		free(l);
+		return -EINVAL;
+	}
+	snprintf(l->st.server, sizeof(l->st.server), "%s", server);
+	snprintf(l->st.pin, sizeof(l->st.pin), "%s", pin ? pin : "");
+	snprintf(l->st.ca, sizeof(l->st.ca), "%s", ca ? ca : "");
+	memcpy(l->st.tsig_key, tsig_key, 32);
+	memcpy(l->st.ike_key, ike_key, 32);
+	if (dnsc_account_key(&l->key, l->st.domain, tsig_key) ||
+	    !(l->done_ev = evtimer_new(d->base, login_report, l))) {
+		login_free(l);
+		return -EINVAL;
+	}
+	dns->login = l;
+	cfg.host = l->host;
+	cfg.port = l->port;
+	cfg.pin = pin;
+	cfg.ca_file = ca;
+	l->conn = dnsconn_new(d->base, &cfg, &ops, l, why, sizeof(why));
+	if (!l->conn) {
+		login_end(l, -EINVAL, "login failed: %s", why);
+		return 0;
+	}
+	log_info("signing in to %s at %s", l->st.domain, server);
+	if ((rc = login_ask(l)))
+		login_end(l, rc, "login failed: %s", strerror(-rc));
+	return 0;
+}
+
+void atd_account_forget(struct atd *d, void *arg)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns)
+		return;
+	if (dns->login && dns->login->arg == arg)
+		dns->login->cb = NULL;
+	if (dns->logging_out && dns->logout_arg == arg)
+		dns->logout_cb = NULL;
+}
+
+/* ---- logout ---- */
+
+static void logout_withdrawn(struct atd *d)
+{
+	struct atd_dns *dns = d->dns;
+	atd_account_done_fn cb = dns->logout_cb;
+	void *arg = dns->logout_arg;
+	char msg[400];
+
+	snprintf(msg, sizeof(msg), "signed out of %s; this host's records are withdrawn and its keys forgotten",
+		 dns->acc.domain);
+	sign_out(dns);
+	/* forget the keys (the state file held them) */
+	if (unlink(dns->state_path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", dns->state_path);
+	dns->logging_out = false;
+	dns->logout_cb = NULL;
+	log_info("%s", msg);
+	if (cb)
+		cb(d, arg, 0, msg);
+}
+
+int atd_account_logout(struct atd *d, atd_account_done_fn cb, void *arg)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns || !dns->acc.signed_in)
+		return -ENOENT;
+	if (dns->login || dns->logging_out)
+		return -EINPROGRESS;
+	dns->logging_out = true;
+	dns->logout_cb = cb;
+	dns->logout_arg = arg;
+	atd_publish_withdraw(d, logout_withdrawn);
+	return 0;
+}
+
+void atd_account_write(struct atd *d, struct agent_ctl_writer *cw)
+{
+	struct atd_dns *dns = d->dns;
+
+	agent_ctl_write_rec(cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(cw, AGENT_CTL_F_SIGNED_IN, dns && dns->acc.signed_in);
+	if (!dns || !dns->acc.signed_in)
+		return;
+	agent_ctl_write_str(cw, AGENT_CTL_F_NAME, dns->acc.name);
+	agent_ctl_write_str(cw, AGENT_CTL_F_DOMAIN, dns->acc.domain);
+	agent_ctl_write_str(cw, AGENT_CTL_F_SERVER, dns->acc.server);
+	{
+		struct atd_watch_status ws;
+
+		atd_watch_status(d, &ws);
+		agent_ctl_write_uint(cw, AGENT_CTL_F_HOSTS, ws.hosts);
+	}
+}

@@ -1,0 +1,99 @@
+/*
+ * src/autotunneld/account: signing in to an account (DESIGN.md §§1, 6;
+ * RFC 6281 §§5.2-5.3, 7.2) and the DNS side's lifecycle.
+ *
+ * Login (`autotunnel login`, through the control socket): the CLI derives
+ * the TSIG and IKE keys from the password (lib/dns keys.h), so the password
+ * never reaches the daemon. The daemon connects to the server over TLS
+ * (CA file or pin), asks for the SRV records _dns-update-tls._tcp.D and
+ * _dns-llq-tls._tcp.D signed with the TSIG key (which also proves the key:
+ * a wrong password is answered NOTAUTH/BADSIG), writes the state file
+ * (STATE-DIR/account, mode 0600), then publishes and watches.
+ *
+ * Logout withdraws this host's records, stops watching, removes the state
+ * file and wipes the keys.
+ *
+ * At start-up a saved account is loaded and the host signs in by itself.
+ *
+ * Threads: the daemon's event-loop thread only. Pointers passed in are
+ * borrowed for the call.
+ */
+#ifndef AT_AUTOTUNNELD_ACCOUNT_H
+#define AT_AUTOTUNNELD_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/ctl.h"
+#include "agent/name.h"
+
+struct atd;
+
+/** The account as the rest of the daemon sees it. */
+struct atd_account {
+	bool signed_in;
+	char name[AGENT_LABEL_MAX + 1];		/* account name: the first label of D */
+	char domain[AGENT_NAME_MAX + 1];	/* D, e.g. alice.members.example.net */
+	char host[AGENT_LABEL_MAX + 1];		/* H, this host's label */
+	char fqdn[AGENT_NAME_MAX + 1];		/* H.D: our IKE ID_FQDN */
+	char server[264];			/* the rendezvous server as given at login */
+	char pin[101];				/* its certificate pin, "" when a CA file is used */
+	char ca[1025];				/* the CA file, "" when pinned */
+	uint8_t ike_key[32];			/* IKEv2 PSK of the account (never sent to the server) */
+};
+
+/**
+ * Set up the DNS side (d->dns) and load a saved account: when there is
+ * one, sign in (connect, publish as soon as atd_publish_local() is called,
+ * watch, and call atd_agent_signed_in()). Call once the agent is ready to
+ * be told about peers. 0 or -errno (logged); a broken state file is
+ * reported and ignored (the host is then signed out).
+ */
+int atd_dns_init(struct atd *d);
+/** Free the DNS side without withdrawing anything (see atd_publish_withdraw()). NULL d->dns is fine. */
+void atd_dns_fini(struct atd *d);
+/** The network changed: reconnect to the server at once if the connection is down. */
+void atd_dns_network_changed(struct atd *d);
+
+/** The account; never NULL after atd_dns_init() (signed_in tells whether there is one). */
+const struct atd_account *atd_account_get(struct atd *d);
+
+/**
+ * The outcome of a login or logout: @p err 0, or a negative errno with
+ * @p message for a person ("login failed: the server rejected our key
+ * (BADSIG): wrong password or unknown account").
+ */
+typedef void (*atd_account_done_fn)(struct atd *d, void *arg, int err, const char *message);
+
+/**
+ * Sign in. @p account is the account domain D ("alice.members.example.net")
+ * or a bare name, which gets ".members.example.net"; @p server is
+ * HOST[:PORT] (port 853 by default); exactly one of @p pin and @p ca (an
+ * absolute path). This host's label H is [agent] hostname, or the first
+ * label of the host name. @p cb is called exactly once, later, unless this
+ * returns an error.
+ * @return 0 (under way), -EALREADY (signed in: log out first), -EINPROGRESS
+ *         (a login or logout is running), -EINVAL (with @p cb not called).
+ */
+int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
+		      const char *ca, const uint8_t tsig_key[static 32],
+		      const uint8_t ike_key[static 32], atd_account_done_fn cb, void *arg);
+
+/**
+ * Sign out: withdraw this host's records (waiting at most a few seconds
+ * for the server), stop watching, call atd_agent_signed_out(), remove the
+ * state file and wipe the keys. @p cb is called once, later.
+ * @return 0, -ENOENT (not signed in), -EINPROGRESS.
+ */
+int atd_account_logout(struct atd *d, atd_account_done_fn cb, void *arg);
+
+/** The control client of @p arg went away: its login/logout callback will not be called. */
+void atd_account_forget(struct atd *d, void *arg);
+
+/**
+ * Write the ACCOUNT record (name, domain, server, signed_in, hosts) of a
+ * status or login reply.
+ */
+void atd_account_write(struct atd *d, struct agent_ctl_writer *cw);
+
+#endif

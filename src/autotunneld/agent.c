@@ -1,0 +1,747 @@
+/*
+ * src/autotunneld/agent.c: account mode's own host: its identity (RFC 6281
+ * §6.3), the network it is on (§5.1: netmon), its reachability (§4: UDP
+ * 4500 mapped on the gateway through src/pmclient, or a public address),
+ * what it hands to the publisher, and the hosts cache for NSS.
+ *
+ * On a change of network, in the order of RFC 6281 §5.1: the primary
+ * address is evaluated again, tunnels bound to the old address move
+ * (dynpeer.c: MOBIKE), the mapping is asked for again, and once it is
+ * known (or after a short wait) the new location is published.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "agent/hosts.h"
+#include "agent/name.h"
+#include "autotunneld/agent_int.h"
+#include "autotunneld/control.h"
+#include "autotunneld/daemon.h"
+#include "autotunneld/dynpeer.h"
+#include "autotunneld/ikeglue.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "netmon/netmon.h"
+#include "pmclient/pmclient.h"
+#include "util/random.h"
+
+#ifdef ATD_HAVE_ACCOUNT
+#include "autotunneld/account.h"
+#endif
+#ifdef ATD_HAVE_PUBLISH
+#include "autotunneld/publish.h"
+#endif
+
+#define NETMON_DEBOUNCE_MS 100
+#define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
+#define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
+
+static const char *ntoa4(const uint8_t a[4], char *buf)
+{
+	return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
+}
+
+bool atd_addr_private(const uint8_t a[4])
+{
+	/* RFC 1918, RFC 6598 shared space, loopback, link-local, 0/8 */
+	return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
+	       a[0] == 0;
+}
+
+bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
+{
+	memset(v, 0, sizeof(*v));
+#ifdef ATD_HAVE_ACCOUNT
+	const struct atd_account *acc = atd_account_get(d);
+
+	if (!acc || !acc->signed_in)
+		return false;
+	v->signed_in = true;
+	v->name = acc->name;
+	v->domain = acc->domain;
+	v->host = acc->host;
+	v->server = acc->server;
+	v->ike_key = acc->ike_key;
+	return true;
+#else
+	(void)d;
+	return false;
+#endif
+}
+
+/* ---- identity (RFC 6281 §6.3): a ULA made once per boot, kept in the run directory ---- */
+
+static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	*len = 0;
+	if (fd < 0)
+		return -errno;
+	while (*len < cap) {
+		n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	return err;
+}
+
+/* Write @p path through a temporary file and rename, so readers see the old or the new file whole. */
+static int write_atomic(const char *path, const uint8_t *buf, size_t len, mode_t mode)
+{
+	char tmp[4300];
+	size_t off = 0;
+	int fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (!err && fchmod(fd, mode) < 0)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int boot_id(char out[AGENT_BOOT_ID_LEN + 1])
+{
+	uint8_t buf[64];
+	size_t n;
+	int err = read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &n);
+
+	if (err)
+		return err;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	if (n != AGENT_BOOT_ID_LEN)
+		return -EINVAL;
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The MAC whose identifier goes into the ULA: the primary interface's, else any, else a random one. */
+static void pick_mac(struct agent_identity *id)
+{
+	struct netmon_snapshot *snap = calloc(1, sizeof(*snap));
+	struct netmon_state st;
+	uint8_t rnd[6];
+
+	if (snap && netmon_read(snap, &st) == 0) {
+		if (st.online && st.has_mac) {
+			memcpy(id->mac, st.mac, 6);
+			snprintf(id->ifname, sizeof(id->ifname), "%s", st.ifname);
+			free(snap);
+			return;
+		}
+		for (size_t i = 0; i < snap->nlinks; i++)
+			if (snap->links[i].has_mac && !snap->links[i].loopback) {
+				memcpy(id->mac, snap->links[i].mac, 6);
+				snprintf(id->ifname, sizeof(id->ifname), "%s", snap->links[i].name);
+				free(snap);
+				return;
+			}
+	}
+	free(snap);
+	if (rand_bytes(rnd, sizeof(rnd)))
+		fatalx("no random bytes");
+	agent_mac_fallback(id->mac, rnd);
+	snprintf(id->ifname, sizeof(id->ifname), "none");
+}
+
+static int identity_load_or_make(struct atd_agent *a)
+{
+	uint8_t buf[AGENT_IDENTITY_FILE_MAX];
+	char boot[AGENT_BOOT_ID_LEN + 1], ula[INET6_ADDRSTRLEN];
+	uint8_t rnd[7];
+	size_t n;
+	int ret;
+
+	if ((ret = boot_id(boot))) {
+		log_warnx("cannot read this boot's id (/proc/sys/kernel/random/boot_id): %s", strerror(-ret));
+		return ret;
+	}
+	if (read_small(a->identity_path, buf, sizeof(buf), &n) == 0) {
+		struct agent_identity old;
+
+		if (agent_identity_parse(&old, buf, n) == 0 && !strcmp(old.boot_id, boot)) {
+			a->id = old;
+			inet_ntop(AF_INET6, a->id.ula, ula, sizeof(ula));
+			log_info("identity: this host is %s for this boot (kept in %s)", ula, a->identity_path);
+			return 0;
+		}
+		if (agent_identity_parse(&old, buf, n) == 0)
+			log_info("identity: %s is from an earlier boot; making a new address", a->identity_path);
+		else
+			log_warnx("identity: %s is damaged; making a new address", a->identity_path);
+	}
+	/* RFC 6281 §6.3 / RFC 4193: 0xfd, 7 random bytes, the modified EUI-64 of the primary MAC */
+	memset(&a->id, 0, sizeof(a->id));
+	snprintf(a->id.boot_id, sizeof(a->id.boot_id), "%s", boot);
+	pick_mac(&a->id);
+	if (rand_bytes(rnd, sizeof(rnd)))
+		return -EIO;
+	agent_ula_make(a->id.ula, rnd, a->id.mac);
+	ret = agent_identity_format(&a->id, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	if ((ret = write_atomic(a->identity_path, buf, (size_t)ret, 0644))) {
+		log_warnx("identity: cannot write %s: %s", a->identity_path, strerror(-ret));
+		return ret;
+	}
+	inet_ntop(AF_INET6, a->id.ula, ula, sizeof(ula));
+	log_info("identity: this host is %s for this boot (new, from the MAC of %s)", ula, a->id.ifname);
+	return 0;
+}
+
+/* ---- hosts cache for libnss_autotunnel.so.2 ---- */
+
+void atd_agent_hosts_write(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	static struct agent_host_entry e[DP_MAX_PEERS + 1];
+	static uint8_t buf[(DP_MAX_PEERS + 1) * (AGENT_LABEL_MAX + AGENT_NAME_MAX + 48) + 64];
+	struct atd_acct_view acc;
+	size_t n = 0;
+	int len, ret;
+
+	if (!a)
+		return;
+	if (atd_agent_account(d, &acc) && acc.host && acc.domain) {
+		char fq[AGENT_NAME_MAX + 2];
+
+		snprintf(fq, sizeof(fq), "%s.%s", acc.host, acc.domain);
+		if (agent_name_canon(e[0].fqdn, sizeof(e[0].fqdn), fq) > 0) {
+			snprintf(e[0].label, sizeof(e[0].label), "%.*s", (int)strcspn(e[0].fqdn, "."), e[0].fqdn);
+			memcpy(e[0].ula, a->id.ula, 16);
+			n = 1;
+		}
+		n += atd_dynpeers_hosts(d, e + 1, DP_MAX_PEERS);
+	}
+	len = agent_hosts_format(e, n, buf, sizeof(buf));
+	if (len < 0) {
+		log_warnx("hosts cache: cannot format %zu hosts: %s", n, strerror(-len));
+		return;
+	}
+	if ((ret = write_atomic(a->hosts_path, buf, (size_t)len, 0644)))
+		log_warnx("hosts cache: cannot write %s: %s", a->hosts_path, strerror(-ret));
+}
+
+/* ---- what we publish ---- */
+
+const char *atd_agent_mapping_name(const struct atd_agent *a)
+{
+	if (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_DOUBLE_NAT)
+		return "none";
+	switch (a->map_proto) {
+	case PORTMAP_PROTO_PCP:
+		return "pcp";
+	case PORTMAP_PROTO_NATPMP:
+		return "nat-pmp";
+	case PORTMAP_PROTO_UPNP:
+		return "upnp";
+	default:
+		return "none";
+	}
+}
+
+const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t len)
+{
+	char e[INET_ADDRSTRLEN];
+
+	switch (a->reach) {
+	case ATD_REACH_UNKNOWN:
+		snprintf(buf, len, a->net.online ? "asking the gateway for a port mapping" : "offline");
+		break;
+	case ATD_REACH_PUBLIC:
+		snprintf(buf, len, "public address %s: reachable at %s:%u, nothing to map",
+			 ntoa4(a->net.addr, e), e, a->ext_port);
+		break;
+	case ATD_REACH_MAPPED:
+		snprintf(buf, len, "behind NAT: reachable at %s:%u through a %s mapping",
+			 inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)), a->ext_port,
+			 portmap_proto_str(a->map_proto));
+		break;
+	case ATD_REACH_NO_MAPPING:
+		snprintf(buf, len, a->d->conf.no_portmap ?
+			 "no port mapping on this network (turned off by no-portmap); reachable only outbound" :
+			 "no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; "
+			 "reachable only outbound");
+		break;
+	case ATD_REACH_REFUSED:
+		snprintf(buf, len, "no port mapping on this network: the gateway refused it (%s %s); "
+			 "reachable only outbound", portmap_proto_str(a->refused_by),
+			 portmap_result_str(a->refused_by, a->refused_result));
+		break;
+	case ATD_REACH_DOUBLE_NAT:
+		snprintf(buf, len, "double NAT: the gateway maps us to %s, which is itself a private "
+			 "address, so another NAT is upstream; not supported until hole punching exists; "
+			 "reachable only outbound", inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)));
+		break;
+	}
+	return buf;
+}
+
+const struct atd_local_info *atd_agent_local(const struct atd *d)
+{
+	return d->agent && d->agent->local_valid ? &d->agent->local : NULL;
+}
+
+static void publish_now(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+
+	if (!a->local_valid || !atd_agent_account(d, &acc))
+		return;
+#ifdef ATD_HAVE_PUBLISH
+	atd_publish_local(d, &a->local);
+#endif
+}
+
+/* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
+static void local_update(struct atd *d, bool force)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_local_info li = { 0 };
+	char e[INET_ADDRSTRLEN];
+
+	memcpy(li.ula, a->id.ula, 16);
+	memcpy(li.eui64, a->eui64, 8);
+	if (a->reach == ATD_REACH_PUBLIC) {
+		li.has_external = true;
+		li.public_net = true;
+		memcpy(li.external4, a->net.addr, 4);
+		li.port = a->ext_port;
+	} else if (a->reach == ATD_REACH_MAPPED) {
+		li.has_external = true;
+		memcpy(li.external4, &a->ext_addr, 4);
+		li.port = a->ext_port;
+	}
+	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
+		return;
+	if (li.has_external)
+		log_debug("publishing our location %s:%u", ntoa4(li.external4, e), li.port);
+	else
+		log_debug("publishing no location (peers cannot start tunnels to us here)");
+	a->local = li;
+	a->local_valid = true;
+	publish_now(d);
+}
+
+/* ---- port mapping (RFC 6281 §4) ---- */
+
+static void map_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd *d = arg;
+	struct atd_agent *a = d->agent;
+
+	(void)fd, (void)what;
+	if (!a->map_pending)
+		return;
+	/* the gateway is slow: publish what we have (no location), the mapping follows */
+	log_info("no answer from the gateway yet; publishing without a location for now");
+	local_update(d, false);
+}
+
+static void set_mapped(struct atd *d, const struct portmap_note *n)
+{
+	struct atd_agent *a = d->agent;
+	uint8_t ext[4];
+	char buf[320];
+
+	a->map_pending = false;
+	a->map_proto = n->proto;
+	a->ext_addr = n->ext_addr;
+	a->ext_port = n->ext_port;
+	a->map_lifetime = n->lifetime;
+	a->map_expires_ms = clock_now_ms() + (uint64_t)n->lifetime * 1000;
+	memcpy(ext, &n->ext_addr, 4);
+	/* RFC 6281 §4.4.1: an external address that is itself private means another NAT upstream */
+	a->reach = atd_addr_private(ext) ? ATD_REACH_DOUBLE_NAT : ATD_REACH_MAPPED;
+	if (a->reach == ATD_REACH_DOUBLE_NAT)
+		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+}
+
+static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *n)
+{
+	struct atd *d = arg;
+	struct atd_agent *a = d->agent;
+	char e[INET_ADDRSTRLEN], o[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], buf[320];
+	struct in_addr gw = pmclient_gateway(pmc);
+
+	if (!a->net.online)
+		return;	/* about the network we left; the next one starts over */
+	inet_ntop(AF_INET, &n->ext_addr, e, sizeof(e));
+	inet_ntop(AF_INET, &gw, g, sizeof(g));
+	switch (n->kind) {
+	case PORTMAP_NOTE_MAPPED:
+		set_mapped(d, n);
+		if (a->reach == ATD_REACH_MAPPED)
+			log_info("mapped UDP %d on the gateway %s by %s: reachable at %s:%u (for %u s)",
+				 d->conf.port ? d->conf.port : 4500, g, portmap_proto_str(n->proto), e,
+				 n->ext_port, n->lifetime);
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_CHANGED:
+		set_mapped(d, n);
+		inet_ntop(AF_INET, &n->old_addr, o, sizeof(o));
+		log_info("the gateway's mapping changed: reachable at %s:%u now (was %s:%u)", e, n->ext_port,
+			 o, n->old_port);
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_RENEWED:
+		set_mapped(d, n);
+		log_debug("mapping renewed: %s:%u for %u s", e, n->ext_port, n->lifetime);
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_RECREATED:
+		set_mapped(d, n);
+		log_info("mapping made again after the gateway's restart: reachable at %s:%u", e, n->ext_port);
+		/* republish even if nothing changed: the records are what peers follow */
+		local_update(d, true);
+		break;
+	case PORTMAP_NOTE_GATEWAY_RESET:
+		log_info("the gateway %s restarted and forgot our mapping (its epoch went back): mapping again", g);
+#ifdef ATD_HAVE_ACCOUNT
+		/* a rebooted NAT forgot our flows too (the server connection with them): start over as
+		 * after a change of network, and publish again once the mapping is back */
+		atd_dns_network_changed(d);
+#endif
+		break;
+	case PORTMAP_NOTE_FALLBACK:
+		if (n->from != PORTMAP_PROTO_NONE)
+			log_info("the gateway does not speak %s; trying %s", portmap_proto_str(n->from),
+				 portmap_proto_str(n->proto));
+		break;
+	case PORTMAP_NOTE_REFUSED:
+		log_info("%s refused the mapping: %s", portmap_proto_str(n->proto),
+			 portmap_result_str(n->proto, n->result));
+		break;
+	case PORTMAP_NOTE_PUBLIC:
+		/* our address is private (else no mapping is asked for): nothing answered */
+		a->map_pending = false;
+		a->reach = ATD_REACH_NO_MAPPING;
+		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_FAILED:
+		a->map_pending = false;
+		a->reach = ATD_REACH_REFUSED;
+		a->refused_by = n->proto;
+		a->refused_result = n->result;
+		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_LOST:
+		a->reach = ATD_REACH_NO_MAPPING;
+		log_warnx("our mapping on the gateway %s expired: it stopped answering; reachable only "
+			  "outbound until it answers again", g);
+		local_update(d, false);
+		break;
+	case PORTMAP_NOTE_DELETED:
+		break;
+	}
+}
+
+static void pmc_drop(struct atd_agent *a)
+{
+	pmclient_free(a->pmc);
+	a->pmc = NULL;
+	a->map_pending = false;
+}
+
+static void pmc_start(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct pmclient_config cfg;
+	struct timeval tv = { MAP_WAIT_MS / 1000, (MAP_WAIT_MS % 1000) * 1000 };
+	int ret;
+
+	a->reach = ATD_REACH_UNKNOWN;
+	a->map_pending = true;
+	evtimer_add(a->map_wait, &tv);
+	if (a->pmc) {
+		if ((ret = pmclient_netchange(a->pmc)) == 0)
+			return;
+		pmc_drop(a);
+		a->map_pending = true;
+	}
+	pmclient_config_default(&cfg);
+	cfg.pm.tries = MAP_TRIES;
+	/* no fixed gateway: after a change of network pmclient reads the new default route */
+	if (!(a->pmc = pmclient_new(d->base, &cfg, on_note, d)) ||
+	    (ret = pmclient_add(a->pmc, PCP_PROTO_UDP, (uint16_t)(d->conf.port ? d->conf.port : 4500),
+				(uint16_t)(d->conf.port ? d->conf.port : 4500))) < 0 ||
+	    (ret = pmclient_start(a->pmc)) < 0) {
+		log_warnx("port mapping: cannot ask the gateway");
+		pmc_drop(a);
+		a->reach = ATD_REACH_NO_MAPPING;
+		local_update(d, false);
+	}
+}
+
+/* RFC 6281 §5.1: with the primary network known, decide how peers reach us. */
+static void reach_evaluate(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	char buf[320];
+
+	if (!a->net.online) {
+		/* the port-mapping client is kept (freeing it may wait for a UPnP job): the next network reuses it */
+		a->map_pending = false;
+		a->reach = ATD_REACH_UNKNOWN;
+		local_update(d, false);
+		return;
+	}
+	if (!atd_addr_private(a->net.addr)) {
+		/* RFC 6281 §4.1: a public address needs no mapping */
+		pmc_drop(a);
+		a->reach = ATD_REACH_PUBLIC;
+		a->ext_port = (uint16_t)(d->conf.port ? d->conf.port : 4500);
+		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		local_update(d, false);
+		return;
+	}
+	if (d->conf.no_portmap) {
+		pmc_drop(a);
+		a->reach = ATD_REACH_NO_MAPPING;
+		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		local_update(d, false);
+		return;
+	}
+	pmc_start(d);
+}
+
+/* ---- the network monitor ---- */
+
+static void describe(const struct netmon_state *st, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	if (!st->online) {
+		snprintf(buf, len, "offline");
+		return;
+	}
+	ntoa4(st->addr, a);
+	if (st->has_gateway)
+		snprintf(buf, len, "%s on %s, gateway %s", a, st->ifname, ntoa4(st->gateway, g));
+	else
+		snprintf(buf, len, "%s on %s", a, st->ifname);
+}
+
+static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
+{
+	struct atd *d = arg;
+	struct atd_agent *a = d->agent;
+	char n[128], b[128];
+	bool addr_changed = now->online != before->online ||
+			    (now->online && memcmp(now->addr, before->addr, 4));
+
+	describe(now, n, sizeof(n));
+	describe(before, b, sizeof(b));
+	log_info("network changed: now %s (was %s)", n, b);
+	a->net = *now;
+	a->net_changed_ms = clock_now_ms();
+	ike_glue_local_changed();
+#ifdef ATD_HAVE_ACCOUNT
+	if (now->online)
+		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
+#endif
+	/* tunnels first: they move on their own, whatever the gateway says later */
+	if (addr_changed && now->online)
+		atd_dynpeers_local_moved(d, before->online ? before->addr : NULL, now->addr);
+	reach_evaluate(d);
+}
+
+/* ---- life cycle ---- */
+
+int atd_agent_init(struct atd *d)
+{
+	struct atd_agent *a;
+	char host[256], err[160];
+	int ret;
+
+	if (!(a = calloc(1, sizeof(*a))))
+		return -ENOMEM;
+	d->agent = a;
+	a->d = d;
+	snprintf(a->identity_path, sizeof(a->identity_path), "%s/identity", d->conf.run_dir);
+	snprintf(a->hosts_path, sizeof(a->hosts_path), "%s/hosts", d->conf.run_dir);
+	if ((ret = mkdir_p(d->conf.run_dir, 0755)) || (ret = mkdir_p(d->conf.state_dir, 0700))) {
+		log_warnx("cannot make %s or %s: %s", d->conf.run_dir, d->conf.state_dir, strerror(-ret));
+		return ret;
+	}
+	if (d->conf.hostname)
+		snprintf(host, sizeof(host), "%s", d->conf.hostname);
+	else if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (agent_host_label(a->label, host, err, sizeof(err)) < 0) {
+		log_warnx("this host's name '%s' cannot be used in the account: %s (set [agent] hostname)",
+			  host, err);
+		return -EINVAL;
+	}
+	if ((ret = identity_load_or_make(a)))
+		return ret;
+	agent_eui64_from_mac(a->eui64, a->id.mac);
+	inet_ntop(AF_INET6, a->id.ula, a->ula_str, sizeof(a->ula_str));
+	free(d->conf.ula);
+	if (!(d->conf.ula = strdup(a->ula_str)))
+		return -ENOMEM;
+	agent_timer_cfg_default(&a->tcfg);
+	a->tcfg.idle_ms = (uint32_t)d->conf.idle_timeout_s * 1000;
+	a->tcfg.keepalive_ms = (uint32_t)d->conf.nat_keepalive_s * 1000;
+	return 0;
+}
+
+int atd_agent_start(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	int ret;
+
+	if (!(a->map_wait = evtimer_new(d->base, map_wait_cb, d)))
+		return -ENOMEM;
+	if ((ret = atd_dynpeers_start(d)))
+		return ret;
+	if ((ret = atd_control_start(d)))
+		return ret;
+	if (!(a->nm = netmon_new(d->base, NETMON_DEBOUNCE_MS, on_net, d)) || (ret = netmon_start(a->nm))) {
+		log_warnx("network monitor: %s", a->nm ? strerror(-ret) : "out of memory");
+		return a->nm ? ret : -ENOMEM;
+	}
+	a->net = *netmon_current(a->nm);
+	a->net_changed_ms = clock_now_ms();
+	{
+		char n[128];
+
+		describe(&a->net, n, sizeof(n));
+		log_info("this host is %s (%s), on the network %s", a->label, a->ula_str, n);
+	}
+	atd_agent_hosts_write(d);
+	reach_evaluate(d);
+#ifdef ATD_HAVE_ACCOUNT
+	/* a saved account signs in by itself; peers are told to us from here on */
+	if ((ret = atd_dns_init(d)))
+		return ret;
+#endif
+	return 0;
+}
+
+#ifdef ATD_HAVE_PUBLISH
+static void withdrawn(struct atd *d)
+{
+	log_info("this host's records are withdrawn: stopping");
+	event_base_loopbreak(d->base);
+}
+#endif
+
+bool atd_agent_shutdown(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+
+	if (!a || a->stopping || !atd_agent_account(d, &acc))
+		return false;
+	a->stopping = true;
+#ifdef ATD_HAVE_PUBLISH
+	log_info("withdrawing this host's records before stopping");
+	atd_publish_withdraw(d, withdrawn);
+	return true;
+#else
+	return false;
+#endif
+}
+
+void atd_agent_signed_in(struct atd *d)
+{
+	if (!d->agent)
+		return;
+	atd_agent_hosts_write(d);
+	if (!d->agent->map_pending)
+		local_update(d, true);
+}
+
+void atd_agent_signed_out(struct atd *d)
+{
+	if (!d->agent)
+		return;
+	atd_dynpeers_clear(d);
+	atd_agent_hosts_write(d);
+}
+
+void atd_agent_stop(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+
+	if (!a)
+		return;
+	a->stopping = true;
+	atd_control_stop(d);
+#ifdef ATD_HAVE_ACCOUNT
+	atd_dns_fini(d);
+#endif
+	netmon_free(a->nm);
+	pmc_drop(a);
+	if (a->map_wait)
+		event_free(a->map_wait);
+	atd_dynpeers_stop(d);
+	unlink(a->hosts_path);
+	OPENSSL_cleanse(a, sizeof(*a));
+	free(a);
+	d->agent = NULL;
+}

@@ -1,0 +1,723 @@
+/*
+ * src/autotunneld/control.c: the CLI's socket. Each connection carries one
+ * request frame and gets one reply frame; requests that take time (ping,
+ * netcheck's TLS probe, login, logout) answer when their work is done.
+ */
+#include "autotunneld/control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+
+#include "agent/ctl.h"
+#include "autotunneld/agent_int.h"
+#include "autotunneld/daemon.h"
+#include "autotunneld/dynpeer.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "util/encode.h"
+
+#ifdef ATD_HAVE_ACCOUNT
+#include "autotunneld/account.h"
+#include "dns/keys.h"
+#endif
+#ifdef ATD_HAVE_DNSCONN
+#include "autotunneld/dnsconn.h"
+#endif
+#ifdef ATD_HAVE_PUBLISH
+#include "autotunneld/publish.h"
+#endif
+#ifdef ATD_HAVE_WATCH
+#include "autotunneld/watch.h"
+#endif
+
+#define CLIENTS_MAX 32
+#define REQUEST_TIMEOUT_S 30
+#define PROBE_TIMEOUT_S 5
+#define REPLY_MAX (256 * 1024)
+
+struct client;
+
+struct atd_control {
+	struct atd *d;
+	struct evconnlistener *lis;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct client *clients[CLIENTS_MAX];
+};
+
+/* A check that the rendezvous server answers over TLS (netcheck), through a connection of its own. */
+struct probe {
+	struct dnsconn *conn;
+	char server[264];
+	bool done, ok;
+	char error[160];
+};
+
+struct client {
+	struct atd_control *c;
+	struct bufferevent *bev;
+	struct agent_ctl_msg *req;
+	bool busy;			/* a reply is being worked on */
+	bool closing;			/* reply queued: free when written */
+	struct probe *probe;
+	struct event *timeout;
+	struct event *probe_ev;	/* bounds the probe */
+};
+
+static uint8_t reply_buf[REPLY_MAX];
+
+static void client_free(struct client *cl)
+{
+	struct atd_control *c = cl->c;
+
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (c->clients[i] == cl)
+			c->clients[i] = NULL;
+	atd_dynpeers_ping_cancel(c->d, cl);
+#ifdef ATD_HAVE_ACCOUNT
+	atd_account_forget(c->d, cl);
+#endif
+#ifdef ATD_HAVE_WATCH
+	atd_services_forget(c->d, cl);
+#endif
+	if (cl->probe) {
+		if (cl->probe_ev)
+			event_free(cl->probe_ev);
+#ifdef ATD_HAVE_DNSCONN
+		dnsconn_free(cl->probe->conn);
+#endif
+		free(cl->probe);
+	}
+	if (cl->timeout)
+		event_free(cl->timeout);
+	if (cl->bev)
+		bufferevent_free(cl->bev);
+	agent_ctl_msg_free(cl->req);
+	free(cl);
+}
+
+static void on_written(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)bev;
+	if (cl->closing)
+		client_free(cl);
+}
+
+static void send_frame(struct client *cl, const uint8_t *buf, int len)
+{
+	cl->busy = false;
+	if (len < 0) {
+		len = agent_ctl_write_error(reply_buf, sizeof(reply_buf), "the reply does not fit", -len);
+		buf = reply_buf;
+	}
+	if (len < 0 || bufferevent_write(cl->bev, buf, (size_t)len) < 0) {
+		client_free(cl);
+		return;
+	}
+	cl->closing = true;
+	bufferevent_disable(cl->bev, EV_READ);
+}
+
+static void send_error(struct client *cl, const char *msg, int err)
+{
+	send_frame(cl, reply_buf, agent_ctl_write_error(reply_buf, sizeof(reply_buf), msg, err));
+}
+
+/* ---- status, hosts ---- */
+
+static const char *nat_word(const struct atd_agent *a)
+{
+	switch (a->reach) {
+	case ATD_REACH_PUBLIC:
+		return "none";
+	case ATD_REACH_MAPPED:
+	case ATD_REACH_NO_MAPPING:
+	case ATD_REACH_REFUSED:
+		return "nat";
+	case ATD_REACH_DOUBLE_NAT:
+		return "double";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *state_word(enum agent_peer_state s)
+{
+	switch (s) {
+	case AGENT_PEER_UP:
+		return "up";
+	case AGENT_PEER_CONNECTING:
+		return "connecting";
+	case AGENT_PEER_UNREACHABLE:
+		return "unreachable";
+	default:
+		return "idle";
+	}
+}
+
+static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a)
+{
+	if (a->reach == ATD_REACH_PUBLIC) {
+		agent_ctl_write_ip4(w, AGENT_CTL_F_EXTERNAL, a->net.addr);
+		agent_ctl_write_uint(w, AGENT_CTL_F_PORT, a->ext_port);
+	} else if (a->reach == ATD_REACH_MAPPED || a->reach == ATD_REACH_DOUBLE_NAT) {
+		uint8_t e[4];
+
+		memcpy(e, &a->ext_addr, 4);
+		agent_ctl_write_ip4(w, AGENT_CTL_F_EXTERNAL, e);
+		agent_ctl_write_uint(w, AGENT_CTL_F_PORT, a->ext_port);
+	}
+}
+
+static void do_status(struct client *cl)
+{
+	struct atd *d = cl->c->d;
+	struct atd_agent *a = d->agent;
+	static struct atd_peer_status ps[DP_MAX_PEERS];
+	struct agent_ctl_writer w;
+	struct atd_acct_view acc;
+	char fqdn[AGENT_NAME_MAX + 1], text[320];
+	size_t n = atd_dynpeers_status(d, ps, DP_MAX_PEERS);
+	bool in = atd_agent_account(d, &acc);
+
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+#ifdef ATD_HAVE_ACCOUNT
+	atd_account_write(d, &w);
+#else
+	agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&w, AGENT_CTL_F_SIGNED_IN, false);
+#endif
+	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);
+	if (in && acc.host && acc.domain) {
+		snprintf(fqdn, sizeof(fqdn), "%s.%s", acc.host, acc.domain);
+		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, fqdn);
+	}
+	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
+	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
+	write_external(&w, a);
+	if (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC)
+		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, atd_agent_mapping_name(a));
+#ifdef ATD_HAVE_PUBLISH
+	if (in) {
+		struct atd_publish_status pst;
+
+		atd_publish_status(d, &pst);
+		if (pst.published)
+			agent_ctl_write_uint(&w, AGENT_CTL_F_LEASE_S, pst.lease_left_s);
+	}
+#endif
+	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+	for (size_t i = 0; i < n; i++) {
+		agent_ctl_write_rec(&w, AGENT_CTL_R_PEER);
+		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
+		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, ps[i].fqdn);
+		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
+		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps[i].state));
+		if (ps[i].has_outer) {
+			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
+			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
+		}
+		if (ps[i].has_rtt && ps[i].state == AGENT_PEER_UP)
+			agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, ps[i].rtt_ms);
+		if (ps[i].has_handshake && ps[i].state == AGENT_PEER_UP)
+			agent_ctl_write_uint(&w, AGENT_CTL_F_HANDSHAKE_AGE_S, ps[i].handshake_age_s);
+		agent_ctl_write_bool(&w, AGENT_CTL_F_KEEP, ps[i].keep);
+	}
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+static void do_hosts(struct client *cl)
+{
+	struct atd *d = cl->c->d;
+	struct atd_agent *a = d->agent;
+	static struct atd_peer_status ps[DP_MAX_PEERS];
+	struct agent_ctl_writer w;
+	struct atd_acct_view acc;
+	char fqdn[AGENT_NAME_MAX + 1];
+	size_t n = 0;
+
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
+#ifdef ATD_HAVE_WATCH
+	/* the watcher's list: every host of the account, with what it published (model, os) */
+	if (atd_agent_account(d, &acc))
+		atd_watch_write_hosts(d, &w);
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+	return;
+#endif
+	if (atd_agent_account(d, &acc)) {
+		n = atd_dynpeers_status(d, ps, DP_MAX_PEERS);
+		agent_ctl_write_rec(&w, AGENT_CTL_R_HOST);
+		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, acc.host);
+		snprintf(fqdn, sizeof(fqdn), "%s.%s", acc.host ? acc.host : a->label, acc.domain ? acc.domain : "");
+		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, fqdn);
+		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
+		if (a->local_valid && a->local.has_external) {
+			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, a->local.external4);
+			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, a->local.port);
+		}
+		agent_ctl_write_bool(&w, AGENT_CTL_F_SELF, true);
+	}
+	for (size_t i = 0; i < n; i++) {
+		agent_ctl_write_rec(&w, AGENT_CTL_R_HOST);
+		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
+		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, ps[i].fqdn);
+		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
+		if (ps[i].has_outer) {
+			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
+			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
+		}
+	}
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+/* ---- services ---- */
+
+#ifdef ATD_HAVE_WATCH
+static void services_done(struct atd *d, void *arg, int err, const char *message,
+			  const struct dnsc_service *sv, size_t n)
+{
+	struct client *cl = arg;
+	struct agent_ctl_writer w;
+
+	(void)d;
+	if (err) {
+		send_error(cl, message && *message ? message : strerror(-err), -err);
+		return;
+	}
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_SERVICES);
+	atd_services_write(&w, sv, n);
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+#endif
+
+static void do_services(struct client *cl)
+{
+#ifdef ATD_HAVE_WATCH
+	int ret = atd_services_browse(cl->c->d, services_done, cl);
+
+	if (ret == -ENOENT)
+		send_error(cl, "not signed in (autotunnel login ACCOUNT --server HOST)", ENOENT);
+	else if (ret)
+		send_error(cl, strerror(-ret), -ret);
+#else
+	send_error(cl, "this autotunneld cannot browse services yet", ENOSYS);
+#endif
+}
+
+/* ---- ping ---- */
+
+static void ping_done(void *arg, const struct atd_ping_result *r)
+{
+	struct client *cl = arg;
+	struct agent_ctl_writer w;
+
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_PING);
+	agent_ctl_write_rec(&w, AGENT_CTL_R_PING);
+	agent_ctl_write_str(&w, AGENT_CTL_F_HOST, r->host);
+	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, r->ula);
+	if (r->has_outer) {
+		agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, r->outer4);
+		agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, r->port);
+	}
+	if (r->has_rtt)
+		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, r->rtt_ms);
+	agent_ctl_write_uint(&w, AGENT_CTL_F_SENT, r->sent);
+	agent_ctl_write_uint(&w, AGENT_CTL_F_RECEIVED, r->received);
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+static void do_ping(struct client *cl)
+{
+	const struct agent_ctl_rec *r = agent_ctl_find(cl->req, AGENT_CTL_R_ARGS, 0);
+	const char *host = agent_ctl_str(cl->req, r, AGENT_CTL_F_HOST);
+	char msg[320];
+	int ret;
+
+	ret = atd_dynpeers_ping(cl->c->d, host, 3, 3000, ping_done, cl);
+	if (ret == -ENOENT) {
+		snprintf(msg, sizeof(msg), "no host '%s' in the account (autotunnel hosts lists them)", host);
+		send_error(cl, msg, ENOENT);
+	} else if (ret) {
+		snprintf(msg, sizeof(msg), "cannot ping '%s': %s", host, strerror(-ret));
+		send_error(cl, msg, -ret);
+	}
+}
+
+/* ---- netcheck ---- */
+
+static void netcheck_reply(struct client *cl)
+{
+	struct atd *d = cl->c->d;
+	struct atd_agent *a = d->agent;
+	struct agent_ctl_writer w;
+	struct atd_acct_view acc;
+	char mac[18], text[320];
+
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&w, AGENT_CTL_R_NET);
+	if (a->net.online) {
+		agent_ctl_write_str(&w, AGENT_CTL_F_IFACE, a->net.ifname);
+		if (a->net.has_mac) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", a->net.mac[0], a->net.mac[1],
+				 a->net.mac[2], a->net.mac[3], a->net.mac[4], a->net.mac[5]);
+			agent_ctl_write_str(&w, AGENT_CTL_F_MAC, mac);
+		}
+		agent_ctl_write_ip4(&w, AGENT_CTL_F_ADDRESS, a->net.addr);
+		if (a->net.has_gateway)
+			agent_ctl_write_ip4(&w, AGENT_CTL_F_GATEWAY, a->net.gateway);
+	}
+	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
+	if (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC)
+		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, atd_agent_mapping_name(a));
+	write_external(&w, a);
+	if (a->reach == ATD_REACH_MAPPED || a->reach == ATD_REACH_DOUBLE_NAT) {
+		uint64_t now = clock_now_ms();
+
+		agent_ctl_write_uint(&w, AGENT_CTL_F_LIFETIME_S,
+				     a->map_expires_ms > now ? (uint32_t)((a->map_expires_ms - now) / 1000) : 0);
+	}
+	if (atd_agent_account(d, &acc) && cl->probe) {
+		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, cl->probe->server);
+		agent_ctl_write_bool(&w, AGENT_CTL_F_SERVER_TLS, cl->probe->ok);
+		if (!cl->probe->ok)
+			agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_ERROR, cl->probe->error);
+	}
+	if (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC)
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+static __attribute__((unused)) void probe_finish(struct client *cl, bool ok, const char *error)
+{
+	struct probe *p = cl->probe;
+
+	if (p->done)
+		return;
+	p->done = true;
+	p->ok = ok;
+	snprintf(p->error, sizeof(p->error), "%s", error && *error ? error : "no answer");
+	netcheck_reply(cl);
+}
+
+#ifdef ATD_HAVE_DNSCONN
+static void probe_up(void *arg)
+{
+	probe_finish(arg, true, NULL);
+}
+
+static void probe_down(void *arg, int err, const char *why)
+{
+	struct client *cl = arg;
+	char buf[160];
+
+	snprintf(buf, sizeof(buf), "%s", why && *why ? why : strerror(err < 0 ? -err : err));
+	probe_finish(cl, false, buf);
+}
+
+static void probe_unsolicited(void *arg, const uint8_t *msg, size_t len)
+{
+	(void)arg, (void)msg, (void)len;
+}
+
+static void probe_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)fd, (void)what;
+	if (cl->probe && !cl->probe->done)
+		probe_finish(cl, false, "no answer within 5 s");
+}
+#endif
+
+static void do_netcheck(struct client *cl)
+{
+	struct atd *d = cl->c->d;
+	struct atd_acct_view acc;
+
+	if (!atd_agent_account(d, &acc) || !acc.server) {
+		netcheck_reply(cl);
+		return;
+	}
+#ifdef ATD_HAVE_DNSCONN
+	static const struct dnsconn_ops ops = { probe_up, probe_down, probe_unsolicited };
+	const struct atd_account *ac = atd_account_get(d);
+	struct dnsconn_cfg cfg = { .connect_timeout_ms = PROBE_TIMEOUT_S * 1000 };
+	struct timeval tv = { PROBE_TIMEOUT_S + 1, 0 };
+	char host[264], why[160] = "";
+	const char *colon = strrchr(acc.server, ':');
+	struct probe *p;
+
+	if (!(p = cl->probe = calloc(1, sizeof(*p)))) {
+		send_error(cl, "out of memory", ENOMEM);
+		return;
+	}
+	snprintf(p->server, sizeof(p->server), "%s", acc.server);
+	snprintf(host, sizeof(host), "%s", acc.server);
+	cfg.port = 853;	/* RFC 7858 */
+	if (colon && strchr(acc.server, ':') == colon) {
+		host[colon - acc.server] = '\0';
+		cfg.port = (uint16_t)atoi(colon + 1);
+	}
+	cfg.host = host;
+	cfg.pin = ac->pin[0] ? ac->pin : NULL;
+	cfg.ca_file = ac->ca[0] ? ac->ca : NULL;
+	if (!(p->conn = dnsconn_new(d->base, &cfg, &ops, cl, why, sizeof(why)))) {
+		probe_finish(cl, false, why);
+		return;
+	}
+	dnsconn_keep(p->conn, true);
+	/* the connection's own timeout reports too; this bounds a retry loop */
+	if ((cl->probe_ev = evtimer_new(d->base, probe_timeout, cl)))
+		evtimer_add(cl->probe_ev, &tv);
+#else
+	netcheck_reply(cl);
+#endif
+}
+
+/* ---- login, logout ---- */
+
+#ifdef ATD_HAVE_ACCOUNT
+static void account_done(struct atd *d, void *arg, int err, const char *msg)
+{
+	struct client *cl = arg;
+	struct agent_ctl_writer w;
+	struct atd_acct_view acc;
+
+	if (err) {
+		send_error(cl, msg && *msg ? msg : strerror(-err), -err);
+		return;
+	}
+	if (cl->req->code == AGENT_CTL_LOGOUT) {
+		agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_LOGOUT);
+		send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+		return;
+	}
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&w, AGENT_CTL_F_SIGNED_IN, atd_agent_account(d, &acc));
+	agent_ctl_write_str(&w, AGENT_CTL_F_NAME, acc.name);
+	agent_ctl_write_str(&w, AGENT_CTL_F_DOMAIN, acc.domain);
+	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, acc.server);
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+#endif
+
+static void do_account(struct client *cl)
+{
+#ifdef ATD_HAVE_ACCOUNT
+	struct atd *d = cl->c->d;
+	const struct agent_ctl_msg *m = cl->req;
+	int ret;
+
+	if (m->code == AGENT_CTL_LOGIN) {
+		const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_ARGS, 0);
+		size_t klen = 0;
+		const uint8_t *sec = agent_ctl_secret(m, r, AGENT_CTL_F_PASSWORD, &klen);
+		uint8_t keys[2 * DNS_KEY_LEN];
+		char hex[4 * DNS_KEY_LEN + 1];
+
+		/* the CLI derived the keys (lib/dns keys.h) and sends them in hex: TSIG key, then IKE key */
+		if (!sec || klen != 4 * DNS_KEY_LEN) {
+			send_error(cl, "login: the keys are missing from the request", EINVAL);
+			return;
+		}
+		memcpy(hex, sec, klen);
+		hex[klen] = '\0';
+		if (hex_decode(keys, sizeof(keys), hex) != (int)sizeof(keys)) {
+			OPENSSL_cleanse(hex, sizeof(hex));
+			send_error(cl, "login: the keys in the request are not hex", EINVAL);
+			return;
+		}
+		ret = atd_account_login(d, agent_ctl_str(m, r, AGENT_CTL_F_ACCOUNT),
+					agent_ctl_str(m, r, AGENT_CTL_F_SERVER), agent_ctl_str(m, r, AGENT_CTL_F_PIN),
+					agent_ctl_str(m, r, AGENT_CTL_F_CA), keys, keys + DNS_KEY_LEN, account_done, cl);
+		OPENSSL_cleanse(hex, sizeof(hex));
+		OPENSSL_cleanse(keys, sizeof(keys));
+	} else {
+		ret = atd_account_logout(d, account_done, cl);
+	}
+	if (ret)
+		send_error(cl, strerror(-ret), -ret);
+#else
+	send_error(cl, "this autotunneld has no account support built in", ENOSYS);
+#endif
+}
+
+/* ---- connections ---- */
+
+static void dispatch(struct client *cl)
+{
+	cl->busy = true;
+	switch (cl->req->code) {
+	case AGENT_CTL_STATUS:
+		do_status(cl);
+		break;
+	case AGENT_CTL_HOSTS:
+		do_hosts(cl);
+		break;
+	case AGENT_CTL_PING:
+		do_ping(cl);
+		break;
+	case AGENT_CTL_SERVICES:
+		do_services(cl);
+		break;
+	case AGENT_CTL_NETCHECK:
+		do_netcheck(cl);
+		break;
+	case AGENT_CTL_LOGIN:
+	case AGENT_CTL_LOGOUT:
+		do_account(cl);
+		break;
+	default:
+		send_error(cl, "this request is not served by this agent", EOPNOTSUPP);
+		break;
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[AGENT_CTL_HDR], *frame;
+	size_t total;
+
+	if (cl->busy || cl->closing)
+		return;
+	if (evbuffer_get_length(in) < AGENT_CTL_HDR)
+		return;
+	evbuffer_copyout(in, hdr, sizeof(hdr));
+	if (agent_ctl_frame_size(hdr, &total)) {
+		send_error(cl, "malformed request", EBADMSG);
+		return;
+	}
+	if (evbuffer_get_length(in) < total)
+		return;
+	if (!(frame = evbuffer_pullup(in, (ev_ssize_t)total)) || !(cl->req = agent_ctl_msg_new())) {
+		client_free(cl);
+		return;
+	}
+	if (agent_ctl_parse(cl->req, frame, total)) {
+		evbuffer_drain(in, total);
+		send_error(cl, "malformed request", EBADMSG);
+		return;
+	}
+	evbuffer_drain(in, total);
+	dispatch(cl);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev, (void)what;
+	client_free(arg);	/* EOF or error: the CLI went away */
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	client_free(arg);
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct atd_control *c = arg;
+	struct client *cl = NULL;
+	struct ucred cred;
+	socklen_t cl_len = sizeof(cred);
+	struct timeval tv = { REQUEST_TIMEOUT_S, 0 };
+	int slot = -1;
+
+	(void)lis, (void)sa, (void)salen;
+	/* root only (the file mode says so too): a request can sign the host out */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl_len) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_debug_rl("control: refused a client with uid %u", (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (!c->clients[i]) {
+			slot = i;
+			break;
+		}
+	if (slot < 0 || !(cl = calloc(1, sizeof(*cl)))) {
+		log_debug_rl("control: too many clients");
+		close(fd);
+		return;
+	}
+	cl->c = c;
+	c->clients[slot] = cl;
+	cl->bev = bufferevent_socket_new(c->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->timeout = evtimer_new(c->d->base, on_timeout, cl);
+	if (!cl->bev || !cl->timeout) {
+		if (!cl->bev)
+			close(fd);
+		client_free(cl);
+		return;
+	}
+	bufferevent_setcb(cl->bev, on_read, on_written, on_event, cl);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, AGENT_CTL_FRAME_MAX);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	evtimer_add(cl->timeout, &tv);
+}
+
+int atd_control_start(struct atd *d)
+{
+	struct atd_control *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+
+	if (!c)
+		return -ENOMEM;
+	d->agent->ctl = c;
+	c->d = d;
+	if (strlen(d->conf.control) >= sizeof(sun.sun_path)) {
+		log_warnx("control socket path %s is too long", d->conf.control);
+		return -ENAMETOOLONG;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->conf.control);
+	snprintf(c->path, sizeof(c->path), "%s", d->conf.control);
+	unlink(c->path);	/* a stale socket from a previous run */
+	old = umask(0177);
+	c->lis = evconnlistener_new_bind(d->base, on_accept, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
+					 (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (!c->lis) {
+		log_warn("control socket %s", c->path);
+		return -EADDRINUSE;
+	}
+	if (chmod(c->path, 0600) < 0)
+		log_warn("chmod %s", c->path);
+	return 0;
+}
+
+void atd_control_stop(struct atd *d)
+{
+	struct atd_control *c = d->agent ? d->agent->ctl : NULL;
+
+	if (!c)
+		return;
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (c->clients[i])
+			client_free(c->clients[i]);
+	if (c->lis) {
+		evconnlistener_free(c->lis);
+		unlink(c->path);
+	}
+	free(c);
+	d->agent->ctl = NULL;
+}

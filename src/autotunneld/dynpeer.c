@@ -1,0 +1,935 @@
+/*
+ * src/autotunneld/dynpeer.c: the account's hosts as tunnel peers (see
+ * dynpeer.h). A peer is a slot of d->peers like a static one, so the data
+ * plane and IKE glue (dpglue.c, ikeglue.c) serve it unchanged; this file
+ * decides when its tunnel is made, moved, kept open and torn down, using
+ * lib/agent's peer timers for every such decision.
+ */
+#include "autotunneld/dynpeer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "agent/name.h"
+#include "autotunneld/agent_int.h"
+#include "autotunneld/daemon.h"
+#include "autotunneld/ikeglue.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "ike/ike.h"
+#include "util/random.h"
+
+#define TICK_MS 250		/* activity is sampled, and peer timers run, this often */
+#define PINGS_MAX 8
+#define PING_INTERVAL_MS 200
+#define PING_DATA 16		/* bytes after the echo header: a magic and the send time */
+#define PING_MAGIC 0x61746e6cu	/* "atnl" */
+#define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
+#define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
+#define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
+
+struct atd_dynpeer {
+	struct atd_rpeer *rp;
+	struct atd_peer conf;		/* rp->conf points here */
+	char dpname[64];		/* our name for it in the data plane and lib/ike */
+	char label[64], fqdn[AGENT_NAME_MAX + 1];
+	uint8_t ula[16];
+	bool has_outer;			/* its published location */
+	uint8_t outer4[4];
+	uint16_t port;
+	bool gone;			/* its records are gone; the slot waits for it to return */
+	struct agent_peer_timers t;
+	uint64_t tx_seen, rx_seen;	/* dp_peer_activity at the last tick */
+	uint64_t rx_ms;			/* when authenticated ESP from it last arrived (sampled) */
+	bool ike_remote_stale;		/* lib/ike still has an older published location */
+	uint64_t connect_ms;		/* when we started the handshake (0: we did not) */
+	bool has_rtt;
+	uint32_t rtt_ms;
+	uint64_t up_ms;			/* when the current tunnel came up */
+	bool told_no_location;
+};
+
+struct ping {
+	bool used;
+	struct atd_dynpeers *ps;
+	struct atd_dynpeer *peer;
+	void (*done)(void *arg, const struct atd_ping_result *r);
+	void *arg;
+	struct atd_ping_result res;
+	uint16_t seq0;
+	unsigned count, tries;
+	struct event *send_ev, *deadline_ev;
+};
+
+struct atd_dynpeers {
+	struct atd *d;
+	struct atd_dynpeer *p[ATD_MAX_PEERS];
+	int n;
+	struct event *tick;
+	int icmp_fd;
+	struct event *icmp_ev;
+	uint16_t icmp_id, next_seq;
+	struct ping pings[PINGS_MAX];
+};
+
+static struct ike *ike_of(struct atd *d)
+{
+	return ike_glue_ike(d->ike);
+}
+
+static uint16_t our_port(const struct atd *d)
+{
+	return (uint16_t)(d->conf.port ? d->conf.port : 4500);
+}
+
+static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
+{
+	char s[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, s, sizeof(s)), port);
+	return buf;
+}
+
+static struct atd_dynpeer *by_dpname(struct atd_dynpeers *ps, const char *name)
+{
+	for (int i = 0; i < ps->n; i++)
+		if (!strcmp(ps->p[i]->dpname, name))
+			return ps->p[i];
+	return NULL;
+}
+
+static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
+{
+	for (int i = 0; i < ps->n; i++)
+		if (agent_name_equal(ps->p[i]->fqdn, fqdn))
+			return ps->p[i];
+	return NULL;
+}
+
+/* Where the peer's packets go now: the data plane's address (it follows roaming), else what it published. */
+static bool current_remote(struct atd *d, const struct atd_dynpeer *p, uint8_t a[4], uint16_t *port)
+{
+	struct sockaddr_in sin;
+
+	dp_peer_remote(d->dp, p->rp->dp_id, &sin);
+	if (sin.sin_family == AF_INET) {
+		memcpy(a, &sin.sin_addr, 4);
+		*port = ntohs(sin.sin_port);
+		return true;
+	}
+	if (p->has_outer) {
+		memcpy(a, p->outer4, 4);
+		*port = p->port;
+		return true;
+	}
+	return false;
+}
+
+/* ---- tunnels ---- */
+
+static void retry_at(struct atd *d, struct atd_dynpeer *p, uint64_t when)
+{
+	uint64_t now = clock_now_ms(), ms = when > now ? when - now : 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	(void)d;
+	evtimer_add(p->rp->retry, &tv);
+}
+
+/* Packets may ask for a tunnel again (the data plane reports a need once until reset). */
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_rpeer *rp = arg;
+
+	(void)fd, (void)what;
+	dp_peer_need_reset(rp->d->dp, rp->dp_id);
+}
+
+static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
+{
+	uint64_t now = clock_now_ms();
+	char e[32];
+	uint8_t a[4];
+	uint16_t port;
+	int ret;
+
+	if (!current_remote(d, p, a, &port)) {
+		agent_peer_handshake_failed(&p->t, now);
+		if (!p->told_no_location)
+			log_info("%s published no location (its network gives it no port mapping): "
+				 "a tunnel is possible only when it starts one to us", p->label);
+		p->told_no_location = true;
+		retry_at(d, p, p->t.retry_at);
+		return;
+	}
+	if (p->ike_remote_stale && p->has_outer) {
+		struct ike_addr ia = { .family = AF_INET, .port = p->port };
+
+		memcpy(ia.ip, p->outer4, 4);
+		ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+		p->ike_remote_stale = false;
+	}
+	ret = ike_connect(ike_of(d), p->dpname, now);
+	if (ret > 0) {
+		p->connect_ms = now;
+		log_info("%s: starting a tunnel to %s (%s)", p->label, ep(a, port, e, sizeof(e)), why);
+	} else if (ret == -EALREADY) {
+		p->t.connecting = false;	/* one is under way (perhaps the peer's): wait for its outcome */
+	} else {
+		log_warnx("%s: cannot start a tunnel: %s", p->label, strerror(-ret));
+		agent_peer_handshake_failed(&p->t, now);
+		retry_at(d, p, p->t.retry_at);
+	}
+	ike_glue_kick(d->ike);
+}
+
+void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp)
+{
+	struct atd_dynpeer *p = rp->dyn;
+	uint64_t now = clock_now_ms();
+
+	if (p->gone) {
+		log_debug_rl("%s left the account: packets for it are dropped", p->label);
+		return;
+	}
+	if (agent_peer_want_connect(&p->t, now))
+		connect_now(d, p, "packets are waiting: tunnel on demand");
+	else if (!p->t.connecting && !p->t.sa_up)
+		retry_at(d, p, p->t.retry_at);	/* backing off after no answer: not before then */
+}
+
+void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_dynpeer *p = ps && ev->peer[0] ? by_dpname(ps, ev->peer) : NULL;
+	uint64_t now = clock_now_ms(), back;
+	char e[32];
+
+	if (!p)
+		return;
+	switch (ev->type) {
+	case IKE_EV_SA_UP:
+		if (p->connect_ms && ev->up.initiator && now - p->connect_ms < HANDSHAKE_RTT_MAX_MS) {
+			/* IKE_SA_INIT and IKE_AUTH: two round trips (a longer handshake had retransmissions) */
+			p->rtt_ms = (uint32_t)((now - p->connect_ms) / 2);
+			p->has_rtt = true;
+		}
+		p->connect_ms = 0;
+		p->up_ms = now;
+		p->told_no_location = false;
+		agent_peer_handshake_done(&p->t, now);
+		agent_peer_set_nat(&p->t, ev->up.nat_local);
+		log_info("tunnel to %s is up (via %s%s)", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)),
+			 ev->up.nat_local ? ", we are behind a NAT" : "");
+		break;
+	case IKE_EV_SA_DOWN:
+		p->connect_ms = 0;
+		if (p->t.sa_up || (!p->t.connecting && p->up_ms)) {
+			agent_peer_sa_closed(&p->t, now);
+			p->up_ms = 0;
+			if (ev->down.reason == IKE_DOWN_TIMEOUT)
+				log_warnx("%s stopped answering: its tunnel is closed (made again when packets ask)",
+					  p->label);
+			else
+				log_info("tunnel to %s closed (%s)", p->label, ike_down_reason_name(ev->down.reason));
+			retry_at(d, p, now);
+		} else if (ev->down.reason != IKE_DOWN_REPLACED) {
+			uint8_t a[4];
+			uint16_t port;
+
+			agent_peer_handshake_failed(&p->t, now);
+			back = p->t.retry_at > now ? (p->t.retry_at - now + 999) / 1000 : 0;
+			if (!current_remote(d, p, a, &port))
+				memset(a, 0, 4), port = 0;
+			if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
+				log_warnx("%s at %s: authentication failed (was it signed in with another "
+					  "password?); next try in %llu s at the earliest", p->label,
+					  ep(a, port, e, sizeof(e)), (unsigned long long)back);
+			else
+				log_warnx("%s does not answer at %s (%s); next try in %llu s at the earliest",
+					  p->label, ep(a, port, e, sizeof(e)), ike_down_reason_name(ev->down.reason),
+					  (unsigned long long)back);
+			retry_at(d, p, p->t.retry_at);
+		}
+		break;
+	case IKE_EV_MOVED:
+		log_info("tunnel to %s moved: now via %s", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)));
+		break;
+	default:
+		break;
+	}
+}
+
+/* The peer's activity and timers, every TICK_MS. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd *d = arg;
+	struct atd_dynpeers *ps = d->agent->peers;
+	uint64_t now = clock_now_ms();
+	bool kick = false;
+
+	(void)fd, (void)what;
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+		uint64_t tx, rx;
+		enum agent_peer_action act;
+		struct sockaddr_in to;
+		uint32_t sa;
+
+		if (p->gone)
+			continue;
+		if (dp_peer_activity(d->dp, p->rp->dp_id, &tx, &rx) == 0) {
+			if (tx != p->tx_seen)
+				agent_peer_data_sent(&p->t, now);
+			if (rx != p->rx_seen) {
+				agent_peer_data_received(&p->t, now);
+				p->rx_ms = now;
+			}
+			p->tx_seen = tx;
+			p->rx_seen = rx;
+		}
+		for (int k = 0; k < 4 && (act = agent_peer_due(&p->t, now)) != AGENT_PEER_NONE; k++) {
+			switch (act) {
+			case AGENT_PEER_CONNECT:
+				connect_now(d, p, "kept up");
+				break;
+			case AGENT_PEER_TEARDOWN:
+				if ((sa = ike_sa_find(ike_of(d), p->dpname))) {
+					log_info("tunnel to %s idle for %d s: closed (made again when packets ask)",
+						 p->label, d->conf.idle_timeout_s);
+					ike_close(ike_of(d), sa, now);
+					kick = true;
+				}
+				break;
+			case AGENT_PEER_KEEPALIVE:
+				/* RFC 3948 §2.3: keep the NAT's binding for this flow open */
+				dp_peer_remote(d->dp, p->rp->dp_id, &to);
+				if (to.sin_family == AF_INET && dp_send_keepalive(d->dp, &to) < 0)
+					log_debug("%s: keepalive: %s", p->label, strerror(errno));
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	if (kick)
+		ike_glue_kick(d->ike);
+}
+
+/* ---- peers from the watcher ---- */
+
+static bool in_list(const char *list, const char *label)
+{
+	char buf[1024], *save = NULL;
+
+	if (!list)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		if (!strcasecmp(t, label))
+			return true;
+	return false;
+}
+
+static void ts_host(struct atd_ts *ts, const uint8_t ula[16])
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->family = AF_INET6;
+	memcpy(ts->addr, ula, 16);
+}
+
+static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->family = AF_INET6;
+	ts->port_hi = 65535;
+	memcpy(ts->start, ula, 16);
+	memcpy(ts->end, ula, 16);
+}
+
+/* Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on each side (DESIGN.md §6). */
+static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_view *acc)
+{
+	struct ike_peer_conf pc = { .name = p->dpname, .remote_id = p->fqdn, .psk = acc->ike_key, .psk_len = 32 };
+	char local_id[AGENT_NAME_MAX + 1];
+	int ret;
+
+	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
+	pc.local_id = local_id;
+	if (p->has_outer) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->port) };
+
+		memcpy(&sin.sin_addr, p->outer4, 4);
+		pc.remote.family = AF_INET;
+		pc.remote.port = p->port;
+		memcpy(pc.remote.ip, p->outer4, 4);
+		ike_glue_local_towards(&sin, our_port(d), &pc.local);
+	}
+	ike_ts_host(&pc.local_ts, d->agent->id.ula);
+	ike_ts_host(&pc.remote_ts, p->ula);
+	ret = ike_peer_add(ike_of(d), &pc, clock_now_ms());
+	if (ret)
+		log_warnx("%s: IKE refused the peer: %s", p->label, strerror(-ret));
+	return ret;
+}
+
+static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *pi, const char *label,
+				    const char *fqdn)
+{
+	struct atd_dynpeers *ps = d->agent->peers;
+	struct atd_dynpeer *p;
+	struct atd_rpeer *rp;
+	struct dp_peer_conf pc = { 0 };
+	int id;
+
+	if (d->npeers >= ATD_MAX_PEERS) {
+		log_warnx("%s: more than %d peers in this run; not added (restart the agent)", label, ATD_MAX_PEERS);
+		return NULL;
+	}
+	if (!(p = calloc(1, sizeof(*p))))
+		return NULL;
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	snprintf(p->fqdn, sizeof(p->fqdn), "%s", fqdn);
+	memcpy(p->ula, pi->ula, 16);
+	/* data-plane slots live for the whole run: a returning host with a new ULA gets a new name */
+	snprintf(p->dpname, sizeof(p->dpname), "%s", label);
+	for (int k = 2; dp_peer_find(d->dp, p->dpname) >= 0 && k < 100; k++)
+		snprintf(p->dpname, sizeof(p->dpname), "%.56s~%d", label, k);
+	pc.name = p->dpname;
+	pc.has_ula = true;
+	memcpy(&pc.ula, pi->ula, 16);
+	if ((id = dp_peer_add(d->dp, &pc)) < 0) {
+		log_warnx("%s: cannot add it to the data plane: %s", label, strerror(-id));
+		free(p);
+		return NULL;
+	}
+	rp = &d->peers[d->npeers++];
+	memset(rp, 0, sizeof(*rp));
+	rp->d = d;
+	rp->dp_id = id;
+	rp->dyn = p;
+	rp->conf = &p->conf;
+	rp->retry = evtimer_new(d->base, retry_cb, rp);
+	p->rp = rp;
+	p->conf.name = p->dpname;
+	p->conf.remote_id = p->fqdn;
+	ts_host(&p->conf.remote_ts[0], p->ula);
+	ts_host(&p->conf.local_ts[0], d->agent->id.ula);
+	p->conf.n_remote_ts = p->conf.n_local_ts = 1;
+	p->conf.cipher = ESP_CIPHER_AES256_GCM16;
+	p->conf.esn = true;
+	agent_peer_timers_init(&p->t, &d->agent->tcfg, in_list(d->conf.keep, label));
+	p->conf.connect = p->t.keep;
+	ps->p[ps->n++] = p;
+	return p;
+}
+
+static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_peer_info *pi, bool announce)
+{
+	struct ike_addr ia = { .family = AF_INET, .port = pi->port };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(pi->port) }, cur;
+	bool had = p->has_outer;
+	char e[32];
+
+	p->has_outer = pi->has_outer;
+	if (!pi->has_outer) {
+		if (had && announce)
+			log_info("%s withdrew its location (its network gives no port mapping now); "
+				 "its tunnel stays where it is", p->label);
+		return;
+	}
+	memcpy(p->outer4, pi->outer4, 4);
+	p->port = pi->port;
+	p->told_no_location = false;
+	memcpy(ia.ip, pi->outer4, 4);
+	memcpy(&sin.sin_addr, pi->outer4, 4);
+	dp_peer_remote(d->dp, p->rp->dp_id, &cur);
+	if (cur.sin_family == AF_INET && cur.sin_addr.s_addr == sin.sin_addr.s_addr && cur.sin_port == sin.sin_port) {
+		if (announce)
+			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
+	} else if (p->t.sa_up && cur.sin_family == AF_INET && p->rx_ms && clock_now_ms() - p->rx_ms < ALIVE_MS) {
+		char c[32];
+
+		/*
+		 * Its packets already come from elsewhere (it moved and told us over
+		 * the tunnel, DESIGN.md §7): that path works, so keep it; the new
+		 * location is where a tunnel starts next time.
+		 */
+		if (announce)
+			log_info("%s moved to %s (its tunnel already follows it at %s)", p->label,
+				 ep(pi->outer4, pi->port, e, sizeof(e)),
+				 ep((const uint8_t *)&cur.sin_addr, ntohs(cur.sin_port), c, sizeof(c)));
+		p->ike_remote_stale = true;
+		return;
+	} else {
+		if (announce)
+			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
+		/* the tunnel follows at once: ESP goes there now, IKE moves (MOBIKE) as it may */
+		dp_peer_set_remote(d->dp, p->rp->dp_id, &sin);
+	}
+	p->ike_remote_stale = false;
+	ike_peer_set_remote(ike_of(d), p->dpname, &ia, clock_now_ms());
+	ike_glue_kick(d->ike);
+	if (p->t.retry_at > clock_now_ms()) {
+		/* a new location deserves a try at once, whatever the back-off said */
+		p->t.retry_at = 0;
+		p->t.hs_fails = 0;
+		dp_peer_need_reset(d->dp, p->rp->dp_id);
+	}
+}
+
+void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_acct_view acc;
+	struct atd_dynpeer *p;
+	char fqdn[AGENT_NAME_MAX + 1], label[AGENT_LABEL_MAX + 1], us[AGENT_NAME_MAX + 1], e[32];
+	const char *dot;
+
+	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+		return;
+	/* one check point for what the watcher hands us (it comes from DNS) */
+	if (agent_name_canon(fqdn, sizeof(fqdn), pi->fqdn) < 0 || !(dot = strchr(fqdn, '.')) ||
+	    (size_t)(dot - fqdn) > AGENT_LABEL_MAX || pi->ula[0] != 0xfd) {
+		log_debug_rl("ignoring a peer with a bad name or address");
+		return;
+	}
+	snprintf(label, sizeof(label), "%.*s", (int)(dot - fqdn), fqdn);
+	if (agent_label_check(label, strlen(label)) < 0)
+		return;
+	snprintf(us, sizeof(us), "%s.%s", acc.host, acc.domain);
+	if (agent_name_equal(fqdn, us))
+		return;	/* ourselves */
+	p = by_fqdn(ps, fqdn);
+	if (p && memcmp(p->ula, pi->ula, 16)) {
+		char u[INET6_ADDRSTRLEN];
+
+		/* it restarted (RFC 6281 §6.3: a new ULA per boot): its old tunnel and slot go */
+		log_info("%s has a new address %s (it restarted): starting over with it", label,
+			 inet_ntop(AF_INET6, pi->ula, u, sizeof(u)));
+		if (!p->gone)
+			ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
+		ike_glue_kick(d->ike);
+		p->gone = true;
+		p->fqdn[0] = '\0';	/* no longer found by name */
+		p = NULL;
+	}
+	if (p && p->gone) {
+		p->gone = false;
+		p->has_outer = false;
+		if (ike_add(d, p, &acc))
+			return;
+		log_info("%s is back in the account", label);
+		set_location(d, p, pi, false);
+		atd_agent_hosts_write(d);
+		return;
+	}
+	if (!p) {
+		char u[INET6_ADDRSTRLEN];
+
+		if (!(p = peer_new(d, pi, label, fqdn)))
+			return;
+		if (ike_add(d, p, &acc)) {
+			p->gone = true;
+			return;
+		}
+		inet_ntop(AF_INET6, p->ula, u, sizeof(u));
+		if (pi->has_outer)
+			log_info("found %s (%s, %s) at %s%s", label, fqdn, u, ep(pi->outer4, pi->port, e, sizeof(e)),
+				 p->t.keep ? "; keeping a tunnel up" : "; tunnel on demand");
+		else
+			log_info("found %s (%s, %s), with no location: it can reach us, we cannot start a "
+				 "tunnel to it", label, fqdn, u);
+		set_location(d, p, pi, false);
+		atd_agent_hosts_write(d);
+		return;
+	}
+	if (pi->has_outer != p->has_outer ||
+	    (pi->has_outer && (memcmp(pi->outer4, p->outer4, 4) || pi->port != p->port)))
+		set_location(d, p, pi, true);
+}
+
+void atd_agent_peer_gone(struct atd *d, const char *fqdn)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_dynpeer *p = ps ? by_fqdn(ps, fqdn) : NULL;
+
+	if (!p || p->gone)
+		return;
+	log_info("%s left the account (its records are gone): its tunnel is closed", p->label);
+	p->gone = true;
+	ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
+	ike_glue_kick(d->ike);
+	agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
+	atd_agent_hosts_write(d);
+}
+
+void atd_dynpeers_clear(struct atd *d)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+
+	if (!ps)
+		return;
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (p->gone)
+			continue;
+		p->gone = true;
+		ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
+		agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
+	}
+	ike_glue_kick(d->ike);
+}
+
+size_t atd_dynpeers_hosts(struct atd *d, struct agent_host_entry *out, size_t cap)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	size_t n = 0;
+
+	for (int i = 0; ps && i < ps->n && n < cap; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (p->gone)
+			continue;
+		snprintf(out[n].label, sizeof(out[n].label), "%s", p->label);
+		snprintf(out[n].fqdn, sizeof(out[n].fqdn), "%s", p->fqdn);
+		memcpy(out[n].ula, p->ula, 16);
+		n++;
+	}
+	return n;
+}
+
+static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_peer_status *s)
+{
+	uint64_t now = clock_now_ms();
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->label, sizeof(s->label), "%s", p->label);
+	snprintf(s->fqdn, sizeof(s->fqdn), "%s", p->fqdn);
+	memcpy(s->ula, p->ula, 16);
+	s->state = agent_peer_state(&p->t);
+	s->has_outer = current_remote(d, p, s->outer4, &s->port);
+	s->has_rtt = p->has_rtt;
+	s->rtt_ms = p->rtt_ms;
+	if (p->t.sa_up && p->t.handshake_at) {
+		s->has_handshake = true;
+		s->handshake_age_s = (uint32_t)((now - p->t.handshake_at) / 1000);
+	}
+	s->keep = p->t.keep;
+}
+
+size_t atd_dynpeers_status(struct atd *d, struct atd_peer_status *out, size_t cap)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	size_t n = 0;
+
+	for (int i = 0; ps && i < ps->n && n < cap; i++)
+		if (!ps->p[i]->gone)
+			status_of(d, ps->p[i], &out[n++]);
+	return n;
+}
+
+static struct atd_dynpeer *find(struct atd_dynpeers *ps, const char *name)
+{
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (!p->gone && (!strcasecmp(p->label, name) || agent_name_equal(p->fqdn, name)))
+			return p;
+	}
+	return NULL;
+}
+
+int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *out)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
+
+	if (!p)
+		return -ENOENT;
+	status_of(d, p, out);
+	return 0;
+}
+
+/* ---- ICMPv6 echo through the tunnel: `autotunnel ping`, and nudges after we moved ---- */
+
+static int echo_send(struct atd_dynpeers *ps, const uint8_t ula[16], uint16_t seq)
+{
+	uint8_t pkt[sizeof(struct icmp6_hdr) + PING_DATA] = { 0 };
+	struct icmp6_hdr *h = (struct icmp6_hdr *)pkt;
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	uint64_t now = clock_now_ns();
+	uint32_t magic = htonl(PING_MAGIC);
+
+	if (ps->icmp_fd < 0)
+		return -EBADF;
+	h->icmp6_type = ICMP6_ECHO_REQUEST;
+	h->icmp6_id = htons(ps->icmp_id);
+	h->icmp6_seq = htons(seq);
+	memcpy(pkt + sizeof(*h), &magic, 4);
+	memcpy(pkt + sizeof(*h) + 4, &now, 8);	/* our own clock, read back by us only */
+	memcpy(&to.sin6_addr, ula, 16);
+	/* the kernel fills in the ICMPv6 checksum (RFC 3542 §3.1) */
+	if (sendto(ps->icmp_fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void ping_finish(struct ping *pg)
+{
+	void (*done)(void *, const struct atd_ping_result *) = pg->done;
+	void *arg = pg->arg;
+	struct atd_ping_result res = pg->res;
+
+	if (pg->send_ev)
+		event_free(pg->send_ev);
+	if (pg->deadline_ev)
+		event_free(pg->deadline_ev);
+	memset(pg, 0, sizeof(*pg));
+	if (done)
+		done(arg, &res);
+}
+
+static void ping_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ping *pg = arg;
+	struct timeval tv = { 0, PING_INTERVAL_MS * 1000 };
+	int ret;
+
+	(void)fd, (void)what;
+	if (pg->peer->gone) {
+		ping_finish(pg);
+		return;
+	}
+	ret = echo_send(pg->ps, pg->peer->ula, (uint16_t)(pg->seq0 + pg->tries));
+	pg->tries++;
+	if (ret)
+		log_debug("ping %s: %s", pg->peer->label, strerror(-ret));
+	else
+		pg->res.sent++;
+	if (pg->tries < pg->count)
+		evtimer_add(pg->send_ev, &tv);
+}
+
+static void ping_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	ping_finish(arg);
+}
+
+static void on_icmp(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd *d = arg;
+	struct atd_dynpeers *ps = d->agent->peers;
+	uint8_t buf[512];
+
+	(void)what;
+	for (int n = 0; n < 64; n++) {
+		struct sockaddr_in6 from;
+		socklen_t fl = sizeof(from);
+		ssize_t len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		struct icmp6_hdr h;
+		uint32_t magic;
+		uint64_t sent_ns, now_ns = clock_now_ns();
+		uint16_t seq;
+
+		if (len < 0)
+			break;
+		if ((size_t)len < sizeof(h) + PING_DATA)
+			continue;
+		memcpy(&h, buf, sizeof(h));
+		memcpy(&magic, buf + sizeof(h), 4);
+		memcpy(&sent_ns, buf + sizeof(h) + 4, 8);
+		if (h.icmp6_type != ICMP6_ECHO_REPLY || ntohs(h.icmp6_id) != ps->icmp_id || ntohl(magic) != PING_MAGIC)
+			continue;
+		seq = ntohs(h.icmp6_seq);
+		for (int i = 0; i < PINGS_MAX; i++) {
+			struct ping *pg = &ps->pings[i];
+			uint32_t rtt;
+
+			if (!pg->used || memcmp(&from.sin6_addr, pg->peer->ula, 16) ||
+			    (uint16_t)(seq - pg->seq0) >= pg->count || sent_ns > now_ns)
+				continue;
+			rtt = (uint32_t)((now_ns - sent_ns) / 1000000);
+			if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
+				pg->res.rtt_ms = rtt;
+			pg->res.has_rtt = true;
+			pg->res.received++;
+			pg->peer->rtt_ms = rtt;
+			pg->peer->has_rtt = true;
+			if (pg->res.received >= pg->count) {
+				current_remote(d, pg->peer, pg->res.outer4, &pg->res.port);
+				pg->res.has_outer = pg->res.port != 0;
+				ping_finish(pg);
+			}
+		}
+	}
+}
+
+int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned timeout_ms,
+		      void (*done)(void *arg, const struct atd_ping_result *r), void *arg)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
+	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
+	struct ping *pg = NULL;
+
+	if (!p)
+		return -ENOENT;
+	if (ps->icmp_fd < 0)
+		return -EPERM;
+	for (int i = 0; i < PINGS_MAX; i++)
+		if (!ps->pings[i].used) {
+			pg = &ps->pings[i];
+			break;
+		}
+	if (!pg)
+		return -EBUSY;
+	memset(pg, 0, sizeof(*pg));
+	pg->used = true;
+	pg->ps = ps;
+	pg->peer = p;
+	pg->done = done;
+	pg->arg = arg;
+	pg->count = count ? count : 1;
+	pg->seq0 = ps->next_seq;
+	ps->next_seq = (uint16_t)(ps->next_seq + pg->count);
+	if (ps->next_seq >= NUDGE_SEQ - 64)
+		ps->next_seq = 0;
+	snprintf(pg->res.host, sizeof(pg->res.host), "%s", p->fqdn);
+	memcpy(pg->res.ula, p->ula, 16);
+	current_remote(d, p, pg->res.outer4, &pg->res.port);
+	pg->res.has_outer = pg->res.port != 0;
+	pg->send_ev = evtimer_new(d->base, ping_send_cb, pg);
+	pg->deadline_ev = evtimer_new(d->base, ping_deadline_cb, pg);
+	if (!pg->send_ev || !pg->deadline_ev) {
+		pg->done = NULL;
+		ping_finish(pg);
+		return -ENOMEM;
+	}
+	evtimer_add(pg->deadline_ev, &tv);
+	event_active(pg->send_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+void atd_dynpeers_ping_cancel(struct atd *d, void *arg)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+
+	for (int i = 0; ps && i < PINGS_MAX; i++)
+		if (ps->pings[i].used && ps->pings[i].arg == arg) {
+			ps->pings[i].done = NULL;
+			ping_finish(&ps->pings[i]);
+		}
+}
+
+void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t *new4)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct ike_addr o = { .port = our_port(d) }, n = { .family = AF_INET, .port = our_port(d) };
+	int moved;
+
+	if (!ps || !new4)
+		return;
+	if (old4) {
+		o.family = AF_INET;
+		memcpy(o.ip, old4, 4);
+	}
+	memcpy(n.ip, new4, 4);
+	/* RFC 4555: tunnels bound to the old address move (MOBIKE, or a liveness check from the new one) */
+	moved = ike_local_moved(ike_of(d), &o, &n, clock_now_ms());
+	ike_glue_kick(d->ike);
+	/* and a packet through each live tunnel, so the peer's data plane follows at once (DESIGN.md §7) */
+	for (int i = 0; i < ps->n; i++)
+		if (!ps->p[i]->gone && ps->p[i]->t.sa_up)
+			(void)echo_send(ps, ps->p[i]->ula, NUDGE_SEQ);
+	if (moved > 0)
+		log_info("%d tunnel%s moved to our new address", moved, moved == 1 ? "" : "s");
+}
+
+/* ---- life cycle ---- */
+
+int atd_dynpeers_start(struct atd *d)
+{
+	struct atd_dynpeers *ps = calloc(1, sizeof(*ps));
+	struct timeval tv = { 0, TICK_MS * 1000 };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct icmp6_filter filt;
+
+	if (!ps)
+		return -ENOMEM;
+	d->agent->peers = ps;
+	ps->d = d;
+	ps->icmp_fd = -1;
+	if (rand_bytes(&ps->icmp_id, sizeof(ps->icmp_id)))
+		return -EIO;
+	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
+	if (!ps->tick || event_add(ps->tick, &tv))
+		return -ENOMEM;
+	/* echo requests leave from our ULA, so they go through the tunnel */
+	memcpy(&sin6.sin6_addr, d->agent->id.ula, 16);
+	ps->icmp_fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (ps->icmp_fd >= 0) {
+		ICMP6_FILTER_SETBLOCKALL(&filt);
+		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
+		if (setsockopt(ps->icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0 ||
+		    bind(ps->icmp_fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0) {
+			log_warn("ICMPv6 socket on our ULA (autotunnel ping will not work)");
+			close(ps->icmp_fd);
+			ps->icmp_fd = -1;
+		}
+	} else {
+		log_warn("ICMPv6 socket (autotunnel ping will not work)");
+	}
+	if (ps->icmp_fd >= 0) {
+		ps->icmp_ev = event_new(d->base, ps->icmp_fd, EV_READ | EV_PERSIST, on_icmp, d);
+		if (!ps->icmp_ev || event_add(ps->icmp_ev, NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void atd_dynpeers_stop(struct atd *d)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+
+	if (!ps)
+		return;
+	for (int i = 0; i < PINGS_MAX; i++)
+		if (ps->pings[i].used) {
+			ps->pings[i].done = NULL;
+			ping_finish(&ps->pings[i]);
+		}
+	/* tell the peers (IKE Delete), so they do not wait for dead peer detection */
+	for (int i = 0; i < ps->n; i++)
+		if (!ps->p[i]->gone)
+			ike_peer_remove(ike_of(d), ps->p[i]->dpname, clock_now_ms());
+	ike_glue_kick(d->ike);
+	if (ps->tick)
+		event_free(ps->tick);
+	if (ps->icmp_ev)
+		event_free(ps->icmp_ev);
+	if (ps->icmp_fd >= 0)
+		close(ps->icmp_fd);
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		/* the slot's events are freed with the static peers' (atd_peers_stop) */
+		p->rp->dyn = NULL;
+		p->rp->conf = NULL;
+		OPENSSL_cleanse(p, sizeof(*p));
+		free(p);
+	}
+	free(ps);
+	d->agent->peers = NULL;
+}

@@ -1,0 +1,827 @@
+/*
+ * src/autotunneld/watch.c: following the account's hosts (see watch.h):
+ * lib/dnsc's LLQ client and account view over the LLQ connection; polling
+ * when LLQ is down; `autotunnel hosts` and `autotunnel services`.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "autotunneld/agent.h"
+#include "autotunneld/dns_int.h"
+#include "autotunneld/watch.h"
+#include "common/log.h"
+#include "dnsc/llq.h"
+#include "dnsc/sd.h"
+#include "dnsc/view.h"
+
+struct lreq {
+	struct lreq *next;
+	struct atd_watch *w;
+	uint32_t token;
+	uint16_t id;
+	struct dns_tsig t;
+};
+
+struct atd_watch {
+	struct atd_dns *dns;
+	struct dnsc_llq_client *llq;
+	struct dnsc_view *view;
+	struct event *llq_ev, *report_ev;
+	bool running;
+	enum agent_action llq_action;	/* the timers' LLQ action in flight, or NONE */
+	struct lreq *lreqs;
+	int poll_out;			/* queries of the poll in flight (0: none) */
+	int poll_phase;
+	struct browse *browses;
+	struct dnsc_question qs[DNSC_LLQ_MAX];
+	uint8_t buf[DNSC_MSG_MAX], ack[DNSC_MSG_MAX];
+	struct dnsc_llq_result res;
+};
+
+static void pump(struct atd_watch *w);
+
+/* ---- reporting peers to the agent ---- */
+
+static void txt_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct atd_watch *w = arg;
+
+	(void)why;
+	if (err == 0 && r && w->running && dnsc_view_apply(w->view, &r->msg, DNSC_APPLY_SNAPSHOT))
+		log_debug_rl("an answer about a host could not be read");
+}
+
+static void report_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_watch *w = arg;
+	struct atd_dns *dns = w->dns;
+	struct dnsc_peer p;
+	enum dnsc_change c;
+	struct dnsc_question q[8];
+	size_t n;
+
+	(void)fd, (void)what;
+	if (!w->running)
+		return;
+	while ((c = dnsc_view_next_change(w->view, &p)) != DNSC_CHANGE_NONE) {
+		if (c == DNSC_CHANGE_UPDATE) {
+			struct atd_peer_info pi = { 0 };
+			char a[INET_ADDRSTRLEN];
+
+			snprintf(pi.name, sizeof(pi.name), "%s", p.label);
+			snprintf(pi.fqdn, sizeof(pi.fqdn), "%s", p.fqdn);
+			memcpy(pi.ula, p.ula, 16);
+			pi.has_outer = p.has_outer;
+			memcpy(pi.outer4, p.outer4, 4);
+			pi.port = p.port;
+			if (p.has_outer)
+				log_info("peer %s is at %s:%u", p.label, inet_ntop(AF_INET, p.outer4, a, sizeof(a)), p.port);
+			else
+				log_info("peer %s is in the account, with no location published", p.label);
+			atd_agent_peer_update(dns->d, &pi);
+		} else {
+			log_info("peer %s is gone (its records were withdrawn or expired)", p.label);
+			atd_agent_peer_gone(dns->d, p.fqdn);
+		}
+		if (!w->running)
+			return;
+	}
+	/* model and OS of hosts new to us: asked once (LLQs do not cover TXT) */
+	n = dnsc_view_extra_questions(w->view, q, 8);
+	for (size_t i = 0; i < n && i < 8; i++)
+		(void)dns_query(dns, dns->conn, &dns->key, &q[i].name, q[i].type, txt_answer, w);
+}
+
+static void schedule_report(struct atd_watch *w)
+{
+	/* after the messages that arrived together are all applied (SRV and A of one move) */
+	event_active(w->report_ev, EV_TIMEOUT, 0);
+}
+
+/* The view changed: watch exactly what it needs (RFC 6281 Figure 3), tell the agent. */
+static void view_changed(struct atd_watch *w)
+{
+	size_t n = dnsc_view_questions(w->view, w->qs, DNSC_LLQ_MAX);
+
+	if (n > DNSC_LLQ_MAX) {
+		log_debug_rl("more hosts than LLQs: %zu questions, watching %d", n, DNSC_LLQ_MAX);
+		n = DNSC_LLQ_MAX;
+	}
+	if (dnsc_llq_sync(w->llq, w->qs, n) < 0)
+		log_debug_rl("LLQ table full");
+	schedule_report(w);
+	pump(w);
+}
+
+/* ---- the timers' LLQ actions ---- */
+
+static void rearm_llq(struct atd_watch *w)
+{
+	uint64_t next = dnsc_llq_next_deadline(w->llq), now = dns_now(), ms;
+	struct timeval tv;
+
+	evtimer_del(w->llq_ev);
+	if (next == DNSC_NEVER)
+		return;
+	ms = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(w->llq_ev, &tv);
+}
+
+/* The timers' LLQ action is answered once every LLQ has its answer. */
+static void settle(struct atd_watch *w)
+{
+	struct atd_dns *dns = w->dns;
+	struct dnsc_llq_counts cnt;
+	uint64_t now = dns_now();
+
+	if (w->llq_action == AGENT_ACT_NONE || !w->llq->connected || dnsc_llq_busy(w->llq))
+		return;
+	dnsc_llq_counts(w->llq, &cnt);
+	if (cnt.wanted > 0 && cnt.up == cnt.wanted) {
+		if (!dns->t.llq_up)
+			log_info("watching %u record sets of %s with LLQs", cnt.up, dns->acc.domain);
+		/* RFC 8764 §7: refresh before the lease ends (the policy: at 80%) */
+		agent_timers_llq_established(&dns->t, now, cnt.min_lease_s);
+	} else {
+		/* said once; the retries that follow (with back-off) are quieter */
+		if (!dns->t.polling)
+			log_info("%u of %u LLQs refused by the server: polling meanwhile", cnt.wanted - cnt.up, cnt.wanted);
+		else
+			log_debug("%u of %u LLQs still refused: polling", cnt.wanted - cnt.up, cnt.wanted);
+		agent_timers_llq_failed(&dns->t, now);
+	}
+	w->llq_action = AGENT_ACT_NONE;
+	dns_timers_rearm(dns);
+}
+
+static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
+{
+	struct lreq *lr = arg, **pp;
+	struct atd_watch *w = lr->w;
+	struct dnsc_llq_result *res = &w->res;
+	char b[16];
+	int rc;
+
+	for (pp = &w->lreqs; *pp; pp = &(*pp)->next) {
+		if (*pp == lr) {
+			*pp = lr->next;
+			break;
+		}
+	}
+	if (err == -ECANCELED || !w->running) {
+		dns_tsig_fini(&lr->t);
+		free(lr);
+		return;
+	}
+	if (err == -ECONNRESET) {
+		/* the connection is gone, and every LLQ with it: watch_conn_down() takes it from here */
+	} else if (err) {
+		dnsc_llq_on_failure(w->llq, lr->token, dns_now());
+	} else {
+		rc = dnsc_llq_on_response(w->llq, lr->token, msg, len, lr->id, &lr->t, dns_now(), dns_wall(), res);
+		if (rc == 0 || rc == -EBADMSG) {
+			switch (res->kind) {
+			case DNSC_LLQ_ESTABLISHED:
+				if (dnsc_view_apply(w->view, &res->resp.msg, DNSC_APPLY_SNAPSHOT) == 0)
+					view_changed(w);
+				break;
+			case DNSC_LLQ_REFUSED:
+				if (res->server_rejected)
+					log_warnx("LLQ refused: the server rejected our key (%s)",
+						  dnsc_rcode_name(res->tsig_error, b));
+				else
+					log_debug_rl("LLQ refused: rcode %s, LLQ error %u",
+						     dnsc_rcode_name(res->rcode, b), res->llq_error);
+				if (w->llq_action == AGENT_ACT_NONE && w->dns->t.llq_up) {
+					/* a peer's records cannot be watched: poll them, ask again later */
+					log_info("an LLQ was refused (%s): polling meanwhile",
+						 res->llq_error == DNS_LLQ_SERVFULL ? "server full" :
+						 dnsc_rcode_name(res->rcode, b));
+					agent_timers_llq_failed(&w->dns->t, dns_now());
+					dns_timers_rearm(w->dns);
+				}
+				break;
+			case DNSC_LLQ_LOST:
+				log_debug("an LLQ was forgotten by the server: setting it up again");
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	dns_tsig_fini(&lr->t);
+	free(lr);
+	pump(w);
+}
+
+static void pump(struct atd_watch *w)
+{
+	struct atd_dns *dns = w->dns;
+	size_t len;
+
+	if (!w->running || !dns->llq_conn)
+		return;
+	while (dnsconn_is_up(dns->llq_conn)) {
+		struct lreq *lr = calloc(1, sizeof(*lr));
+		int rc;
+
+		if (!lr)
+			break;
+		lr->w = w;
+		lr->id = dnsconn_new_id(dns->llq_conn);
+		rc = dnsc_llq_next_request(w->llq, dns_now(), lr->id, &lr->t, dns_wall(), w->buf, sizeof(w->buf),
+					   &len, &lr->token);
+		if (rc <= 0) {
+			free(lr);
+			break;
+		}
+		lr->next = w->lreqs;
+		w->lreqs = lr;
+		if (dnsconn_request(dns->llq_conn, w->buf, len, llq_answer, lr)) {
+			w->lreqs = lr->next;
+			dnsc_llq_on_failure(w->llq, lr->token, dns_now());
+			dns_tsig_fini(&lr->t);
+			free(lr);
+		}
+	}
+	rearm_llq(w);
+	settle(w);
+}
+
+static void llq_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_watch *w = arg;
+
+	(void)fd, (void)what;
+	dnsc_llq_tick(w->llq, dns_now());
+	pump(w);
+}
+
+void watch_llq_due(struct atd_dns *dns, enum agent_action a, uint64_t now)
+{
+	struct atd_watch *w = dns->watch;
+
+	(void)now;
+	if (!w->running) {
+		agent_timers_llq_failed(&dns->t, now);
+		return;
+	}
+	w->llq_action = a;
+	if (!dnsconn_is_up(dns->llq_conn)) {
+		/* connect; watch_conn_up() sets the LLQs up, watch_conn_down() reports a failure */
+		dnsconn_kick(dns->llq_conn);
+		return;
+	}
+	if (a == AGENT_ACT_LLQ_REFRESH)
+		dnsc_llq_refresh_all(w->llq);
+	else
+		dnsc_llq_retry_now(w->llq);
+	pump(w);
+}
+
+void watch_conn_up(struct atd_dns *dns)
+{
+	struct atd_watch *w = dns->watch;
+
+	if (!w || !w->running)
+		return;
+	dnsc_llq_connected(w->llq, dns_now());
+	dnsc_llq_retry_now(w->llq);
+	pump(w);
+}
+
+void watch_conn_down(struct atd_dns *dns)
+{
+	struct atd_watch *w = dns->watch;
+	uint64_t now = dns_now();
+
+	if (!w || !w->running)
+		return;
+	dnsc_llq_disconnected(w->llq);
+	rearm_llq(w);
+	/* RFC 6281 §5.3: without LLQs, poll (at once) and set them up again with back-off */
+	if (dns->t.llq_up) {
+		log_info("LLQs lost with the connection to the server: polling until they are back");
+		agent_timers_llq_lost(&dns->t, now);
+	} else if (w->llq_action != AGENT_ACT_NONE) {
+		agent_timers_llq_failed(&dns->t, now);
+	}
+	w->llq_action = AGENT_ACT_NONE;
+	dns_timers_rearm(dns);
+}
+
+void watch_unsolicited(struct atd_dns *dns, const uint8_t *msg, size_t len)
+{
+	struct atd_watch *w = dns->watch;
+	struct dnsc_llq_result *res;
+	size_t alen;
+	int rc;
+
+	if (!w || !w->running)
+		return;
+	res = &w->res;
+	rc = dnsc_llq_on_event(w->llq, msg, len, dns_now(), dns_wall(), res, w->ack, sizeof(w->ack), &alen);
+	if (rc == -EACCES) {
+		log_debug_rl("an LLQ event failed TSIG verification: ignored");
+		return;
+	}
+	if (rc)
+		return;
+	/* RFC 8764 §6.2: acknowledge, or the server sends it again and then drops the LLQ */
+	(void)dnsconn_send(dns->llq_conn, w->ack, alen);
+	if (dnsc_view_apply(w->view, &res->resp.msg, DNSC_APPLY_EVENT) == 0)
+		view_changed(w);
+}
+
+/* ---- polling (LLQ down) ---- */
+
+static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const char *why);
+
+static void poll_end(struct atd_watch *w)
+{
+	struct atd_dns *dns = w->dns;
+
+	w->poll_phase = 0;
+	view_changed(w);
+	agent_timers_poll_done(&dns->t, dns_now());
+	dns_timers_rearm(dns);
+}
+
+static void poll_ask(struct atd_watch *w, const struct dnsc_question *q)
+{
+	struct atd_dns *dns = w->dns;
+
+	if (dns_query(dns, dns->conn, &dns->key, &q->name, q->type, poll_answer, w) == 0)
+		w->poll_out++;
+}
+
+static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct atd_watch *w = arg;
+
+	(void)why;
+	if (err == -ECANCELED)
+		return;
+	w->poll_out--;
+	if (err == 0 && r && dnsc_view_apply(w->view, &r->msg, DNSC_APPLY_SNAPSHOT))
+		log_debug_rl("an answer about a host could not be read");
+	if (w->poll_out > 0)
+		return;
+	if (w->poll_phase == 1) {
+		/* the host list is in: now each host's records */
+		size_t n = dnsc_view_questions(w->view, w->qs, DNSC_LLQ_MAX);
+
+		w->poll_phase = 2;
+		for (size_t i = 1; i < n && i < DNSC_LLQ_MAX; i++)
+			poll_ask(w, &w->qs[i]);
+		if (w->poll_out > 0)
+			return;
+	}
+	poll_end(w);
+}
+
+void watch_poll_due(struct atd_dns *dns, uint64_t now)
+{
+	struct atd_watch *w = dns->watch;
+	struct dnsc_question q;
+
+	if (!w->running || w->poll_phase) {
+		agent_timers_poll_done(&dns->t, now);
+		return;
+	}
+	log_debug("polling the account's records (LLQ is down)");
+	w->poll_phase = 1;
+	w->poll_out = 0;
+	q.name = w->view->hosts_name;
+	q.type = DNS_TYPE_PTR;
+	poll_ask(w, &q);
+	if (w->poll_out == 0)
+		poll_end(w);
+}
+
+/* ---- lifecycle ---- */
+
+int watch_init(struct atd_dns *dns)
+{
+	struct atd_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->dns = dns;
+	w->llq = calloc(1, sizeof(*w->llq));
+	w->view = calloc(1, sizeof(*w->view));
+	w->llq_ev = evtimer_new(dns->d->base, llq_timer_cb, w);
+	w->report_ev = event_new(dns->d->base, -1, 0, report_cb, w);
+	dns->watch = w;
+	if (!w->llq || !w->view || !w->llq_ev || !w->report_ev)
+		return -ENOMEM;
+	return 0;
+}
+
+static void browse_fail_all(struct atd_watch *w, int err, const char *msg);
+
+void watch_fini(struct atd_dns *dns)
+{
+	struct atd_watch *w = dns->watch;
+
+	if (!w)
+		return;
+	atd_watch_stop(dns->d);
+	browse_fail_all(w, -ECANCELED, "the agent is stopping");
+	if (w->llq_ev)
+		event_free(w->llq_ev);
+	if (w->report_ev)
+		event_free(w->report_ev);
+	free(w->llq);
+	free(w->view);
+	free(w);
+	dns->watch = NULL;
+}
+
+int atd_watch_start(struct atd *d)
+{
+	struct atd_dns *dns = d->dns;
+	struct atd_watch *w = dns ? dns->watch : NULL;
+	struct dnsc_llq_cfg cfg;
+	int rc;
+
+	if (!w || !dns->acc.signed_in)
+		return -ENOENT;
+	if (w->running)
+		return 0;
+	dnsc_llq_cfg_default(&cfg);
+	dnsc_llq_init(w->llq, &cfg, &dns->key);
+	rc = dnsc_view_init(w->view, dns->acc.domain, dns->acc.host);
+	if (rc)
+		return rc;
+	w->running = true;
+	w->llq_action = AGENT_ACT_NONE;
+	w->poll_phase = 0;
+	/* the host list first; the rest follows from what it holds */
+	view_changed(w);
+	if (dnsconn_is_up(dns->llq_conn))
+		watch_conn_up(dns);
+	return 0;
+}
+
+void atd_watch_stop(struct atd *d)
+{
+	struct atd_dns *dns = d->dns;
+	struct atd_watch *w = dns ? dns->watch : NULL;
+
+	if (!w || !w->running)
+		return;
+	w->running = false;
+	/* answers still out are dropped */
+	while (w->lreqs) {
+		struct lreq *lr = w->lreqs;
+
+		w->lreqs = lr->next;
+		if (dns->llq_conn)
+			dnsconn_cancel(dns->llq_conn, lr);	/* frees it through llq_answer */
+		else {
+			dns_tsig_fini(&lr->t);
+			free(lr);
+		}
+	}
+	dns_query_cancel(dns, w);
+	w->poll_phase = 0;
+	w->poll_out = 0;
+	evtimer_del(w->llq_ev);
+	event_del(w->report_ev);
+	dnsc_llq_fini(w->llq);
+	memset(w->view, 0, sizeof(*w->view));
+}
+
+void atd_watch_status(struct atd *d, struct atd_watch_status *st)
+{
+	struct atd_dns *dns = d->dns;
+	struct atd_watch *w = dns ? dns->watch : NULL;
+	struct dnsc_llq_counts cnt;
+	uint64_t now = dns_now();
+
+	memset(st, 0, sizeof(*st));
+	st->last_event_age_s = UINT32_MAX;
+	if (!w || !w->running)
+		return;
+	dnsc_llq_counts(w->llq, &cnt);
+	st->running = true;
+	st->llqs = cnt.wanted;
+	st->llqs_up = cnt.up;
+	st->llq_up = dns->t.llq_up;
+	st->polling = dns->t.polling;
+	st->hosts = dnsc_view_count(w->view);
+	st->events = w->llq->events;
+	if (w->llq->last_event_ms && now >= w->llq->last_event_ms)
+		st->last_event_age_s = (uint32_t)((now - w->llq->last_event_ms) / 1000);
+}
+
+void atd_watch_write_hosts(struct atd *d, struct agent_ctl_writer *cw)
+{
+	struct atd_dns *dns = d->dns;
+	struct atd_watch *w = dns ? dns->watch : NULL;
+	const struct atd_local_info *li = atd_agent_local(d);
+	bool self_seen = false;
+
+	if (!w || !w->running)
+		return;
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		const struct dnsc_host *h = &w->view->h[i];
+
+		if (!h->used || !h->listed)
+			continue;
+		agent_ctl_write_rec(cw, AGENT_CTL_R_HOST);
+		agent_ctl_write_str(cw, AGENT_CTL_F_LABEL, h->label);
+		agent_ctl_write_str(cw, AGENT_CTL_F_FQDN, h->name);
+		if (h->self) {
+			self_seen = true;
+			if (li)
+				agent_ctl_write_ip6(cw, AGENT_CTL_F_ULA, li->ula);
+			if (li && li->has_external) {
+				agent_ctl_write_ip4(cw, AGENT_CTL_F_OUTER, li->external4);
+				agent_ctl_write_uint(cw, AGENT_CTL_F_PORT, li->port);
+			}
+		} else {
+			if (h->has_ula)
+				agent_ctl_write_ip6(cw, AGENT_CTL_F_ULA, h->ula);
+			if (h->has_srv && h->has_a) {
+				agent_ctl_write_ip4(cw, AGENT_CTL_F_OUTER, h->a);
+				agent_ctl_write_uint(cw, AGENT_CTL_F_PORT, h->port);
+			}
+		}
+		if (h->model[0])
+			agent_ctl_write_str(cw, AGENT_CTL_F_MODEL, h->model);
+		if (h->os[0])
+			agent_ctl_write_str(cw, AGENT_CTL_F_OS, h->os);
+		agent_ctl_write_bool(cw, AGENT_CTL_F_SELF, h->self);
+	}
+	if (!self_seen) {
+		/* not (yet) in the host list the server gave us: still us */
+		agent_ctl_write_rec(cw, AGENT_CTL_R_HOST);
+		agent_ctl_write_str(cw, AGENT_CTL_F_LABEL, dns->acc.host);
+		agent_ctl_write_str(cw, AGENT_CTL_F_FQDN, dns->acc.fqdn);
+		if (li)
+			agent_ctl_write_ip6(cw, AGENT_CTL_F_ULA, li->ula);
+		agent_ctl_write_bool(cw, AGENT_CTL_F_SELF, true);
+	}
+}
+
+/* ---- DNS-SD browsing (RFC 6763) ---- */
+
+#define BROWSE_TYPES 32
+#define BROWSE_INSTANCES 256
+
+struct bq {
+	struct bq *next;
+	struct browse *b;
+	int kind;		/* 0 types, 1 instances of a type, 2 SRV, 3 TXT */
+	unsigned idx;
+	uint8_t *copy;		/* the answer, kept for SRV/TXT */
+	size_t len;
+};
+
+struct browse {
+	struct browse *next;
+	struct atd_watch *w;
+	atd_services_fn cb;
+	void *arg;
+	int out;
+	struct bq *bqs;		/* queries out */
+	bool failed;
+	int err;
+	char msg[200];
+	struct dns_name types[BROWSE_TYPES];
+	unsigned ntypes;
+	struct dns_name inst[BROWSE_INSTANCES];
+	unsigned ninst;
+	struct dns_msg *srv[BROWSE_INSTANCES], *txt[BROWSE_INSTANCES];
+	uint8_t *srvbuf[BROWSE_INSTANCES], *txtbuf[BROWSE_INSTANCES];
+	struct dnsc_service sv[BROWSE_INSTANCES];
+};
+
+static void bq_unlink(struct browse *b, struct bq *x)
+{
+	for (struct bq **pp = &b->bqs; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			return;
+		}
+	}
+}
+
+static void browse_free(struct browse *b)
+{
+	struct atd_watch *w = b->w;
+
+	while (b->bqs) {
+		struct bq *x = b->bqs;
+
+		b->bqs = x->next;
+		dns_query_cancel(w->dns, x);
+		free(x);
+	}
+
+	for (struct browse **pp = &w->browses; *pp; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	for (unsigned i = 0; i < BROWSE_INSTANCES; i++) {
+		free(b->srv[i]);
+		free(b->txt[i]);
+		free(b->srvbuf[i]);
+		free(b->txtbuf[i]);
+	}
+	free(b);
+}
+
+static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const char *why);
+
+static void browse_ask(struct browse *b, const struct dns_name *q, uint16_t type, int kind, unsigned idx)
+{
+	struct atd_dns *dns = b->w->dns;
+	struct bq *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return;
+	x->b = b;
+	x->kind = kind;
+	x->idx = idx;
+	if (dns_query(dns, dns->conn, &dns->key, q, type, browse_answer, x)) {
+		free(x);
+		return;
+	}
+	x->next = b->bqs;
+	b->bqs = x;
+	b->out++;
+}
+
+static void browse_finish(struct browse *b)
+{
+	struct atd_dns *dns = b->w->dns;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < b->ninst; i++)
+		if (dnsc_sd_instance(&b->sv[n], &b->inst[i], &dns->domain, b->srv[i], b->txt[i]) == 0 &&
+		    b->sv[n].has_srv)
+			n++;
+	if (b->cb)
+		b->cb(dns->d, b->arg, b->failed && n == 0 ? b->err : 0, b->msg, b->sv, n);
+	browse_free(b);
+}
+
+/* Keep a copy of an answer (the resp borrows a buffer that is gone after the call). */
+static struct dns_msg *keep(const struct dnsc_resp *r, uint8_t **buf)
+{
+	struct dns_msg *m = malloc(sizeof(*m));
+
+	*buf = malloc(r->msg.len ? r->msg.len : 1);
+	if (m && *buf) {
+		memcpy(*buf, r->msg.buf, r->msg.len);
+		if (dns_msg_parse(m, *buf, r->msg.len) == 0)
+			return m;
+	}
+	free(m);
+	free(*buf);
+	*buf = NULL;
+	return NULL;
+}
+
+static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct bq *x = arg;
+	struct browse *b = x->b;
+	struct atd_dns *dns = b->w->dns;
+	struct dns_name got[BROWSE_INSTANCES];
+	int n;
+
+	bq_unlink(b, x);
+	if (err == -ECANCELED) {
+		free(x);
+		if (--b->out == 0)
+			browse_finish(b);
+		return;
+	}
+	b->out--;
+	if (err || !r || r->rcode != DNS_RCODE_NOERROR) {
+		if (err && !b->failed) {
+			b->failed = true;
+			b->err = err;
+			snprintf(b->msg, sizeof(b->msg), "browsing failed: %s", why);
+		}
+	} else if (x->kind == 0 || x->kind == 1) {
+		n = dnsc_sd_ptrs(&r->msg, &dns->domain, got, BROWSE_INSTANCES);
+		for (int i = 0; i < n && i < BROWSE_INSTANCES; i++) {
+			if (x->kind == 0) {
+				bool dup = false;
+
+				for (unsigned j = 0; j < b->ntypes && !dup; j++)
+					dup = dns_name_equal(&b->types[j], &got[i]);
+				if (!dup && b->ntypes < BROWSE_TYPES) {
+					b->types[b->ntypes] = got[i];
+					browse_ask(b, &got[i], DNS_TYPE_PTR, 1, b->ntypes++);
+				}
+			} else if (b->ninst < BROWSE_INSTANCES) {
+				unsigned k = b->ninst++;
+
+				b->inst[k] = got[i];
+				browse_ask(b, &got[i], DNS_TYPE_SRV, 2, k);
+				browse_ask(b, &got[i], DNS_TYPE_TXT, 3, k);
+			}
+		}
+	} else if (x->kind == 2) {
+		b->srv[x->idx] = keep(r, &b->srvbuf[x->idx]);
+	} else {
+		b->txt[x->idx] = keep(r, &b->txtbuf[x->idx]);
+	}
+	free(x);
+	if (b->out == 0)
+		browse_finish(b);
+}
+
+int atd_services_browse(struct atd *d, atd_services_fn cb, void *arg)
+{
+	struct atd_dns *dns = d->dns;
+	struct atd_watch *w = dns ? dns->watch : NULL;
+	struct browse *b;
+	struct dns_name q;
+
+	if (!w || !dns->acc.signed_in || !dns->conn)
+		return -ENOENT;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->w = w;
+	b->cb = cb;
+	b->arg = arg;
+	b->next = w->browses;
+	w->browses = b;
+	b->out = 1;	/* held while the questions go out */
+	/* RFC 6763 §9: the types the account enumerates, and the common ones */
+	q = dns->domain;
+	if (dns_name_prepend_label(&q, "_udp", 4) == 0 && dns_name_prepend_label(&q, "_dns-sd", 7) == 0 &&
+	    dns_name_prepend_label(&q, "_services", 9) == 0)
+		browse_ask(b, &q, DNS_TYPE_PTR, 0, 0);
+	for (size_t i = 0; i < dnsc_sd_n_common_types && b->ntypes < BROWSE_TYPES; i++) {
+		char text[300];
+
+		snprintf(text, sizeof(text), "%s.%s", dnsc_sd_common_types[i], dns->acc.domain);
+		if (dns_name_from_text(&q, text))
+			continue;
+		b->types[b->ntypes] = q;
+		browse_ask(b, &q, DNS_TYPE_PTR, 1, b->ntypes++);
+	}
+	if (--b->out == 0) {
+		/* nothing could be asked */
+		snprintf(b->msg, sizeof(b->msg), "browsing failed: %s", dnsconn_last_error(dns->conn));
+		b->failed = true;
+		b->err = -EIO;
+		b->cb = NULL;
+		browse_free(b);
+		return -EIO;
+	}
+	return 0;
+}
+
+void atd_services_forget(struct atd *d, void *arg)
+{
+	struct atd_watch *w = d->dns ? d->dns->watch : NULL;
+
+	for (struct browse *b = w ? w->browses : NULL; b; b = b->next)
+		if (b->arg == arg)
+			b->cb = NULL;
+}
+
+static void browse_fail_all(struct atd_watch *w, int err, const char *msg)
+{
+	while (w->browses) {
+		struct browse *b = w->browses;
+		atd_services_fn cb = b->cb;
+
+		b->cb = NULL;
+		if (cb)
+			cb(w->dns->d, b->arg, err, msg, NULL, 0);
+		browse_free(b);
+	}
+}
+
+void atd_services_write(struct agent_ctl_writer *cw, const struct dnsc_service *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		agent_ctl_write_rec(cw, AGENT_CTL_R_SERVICE);
+		agent_ctl_write_str(cw, AGENT_CTL_F_INSTANCE, s[i].instance);
+		agent_ctl_write_str(cw, AGENT_CTL_F_TYPE, s[i].type);
+		agent_ctl_write_str(cw, AGENT_CTL_F_HOST, s[i].host);
+		agent_ctl_write_uint(cw, AGENT_CTL_F_PORT, s[i].port);
+		if (s[i].txt[0])
+			agent_ctl_write_str(cw, AGENT_CTL_F_TXT, s[i].txt);
+	}
+}
