@@ -35,7 +35,8 @@ static inline struct wire wire_reader(const void *buf, size_t len)
 {
 	uint8_t *p = (uint8_t *)(uintptr_t)buf;
 
-	return (struct wire){ .start = p, .pos = p, .end = p + (buf ? len : 0), .ro = true };
+	/* no arithmetic on a null pointer, not even + 0 */
+	return (struct wire){ .start = p, .pos = p, .end = buf ? p + len : p, .ro = true };
 }
 
 /** A cursor for writing at most @p len bytes into @p buf (borrowed). */
@@ -43,7 +44,7 @@ static inline struct wire wire_writer(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
-	return (struct wire){ .start = p, .pos = p, .end = p + (buf ? len : 0) };
+	return (struct wire){ .start = p, .pos = p, .end = buf ? p + len : p };
 }
 
 /** 0, or the first error the cursor met. */
