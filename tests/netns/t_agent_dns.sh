@@ -28,7 +28,8 @@ D=alice.$AT_ZONE
 LEASE=20
 nt_bg natA gwdA "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwdA"
 nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
-AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd
+# LLQ leases of 30 s: the agents refresh them during the test
+AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30
 at_account alice 'correct horse battery staple'
 
 at_agent_start hostA laptop 'service = ssh 22'
@@ -129,13 +130,17 @@ nt_pass "hostB's autotunnel services finds laptop's ssh"
 sleep $((LEASE + 5))
 [ "$(nt_exec rv dig +tcp +short -y "$K" @198.51.100.53 "laptop.$D" AAAA)" = "$ULA_A" ] || nt_fail "laptop's AAAA expired"
 at_cli hostB hosts | grep -q "^laptop " || nt_fail "hostB lost laptop while it refreshes"
-nt_pass "records refreshed before their lease ends"
+stat() { nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | awk -v k="$1" '$1 == k { print $2 }'; }
+[ "$(stat llq_refreshes)" -ge 2 ] || nt_fail "the LLQs were not refreshed ($(stat llq_refreshes) refreshes)"
+[ "$(stat llq_expired)" = 0 ] || nt_fail "$(stat llq_expired) LLQs expired"
+[ "$(stat llq_dropped_unacked)" = 0 ] || nt_fail "LLQs dropped for events not acknowledged"
+nt_pass "records refreshed before their lease ends; LLQs (lease 30 s) refreshed $(stat llq_refreshes) times"
 
 # ---- the server is killed with -9 and restarted
 lost_before=$(grep -c 'LLQs lost' "$NT_DIR/agent-hostB.log" || true)
 kill -KILL "$AT_DNSD_PID"
 wait "$AT_DNSD_PID" 2>/dev/null || true
-AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd
+AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30
 [ "$(nt_exec rv dig +tcp +short -y "$K" @198.51.100.53 "laptop.$D" AAAA)" = "$ULA_A" ] ||
 	nt_fail "laptop's AAAA is gone after the restart"
 err=$(check_records dig) || nt_fail "after the restart: $err"
