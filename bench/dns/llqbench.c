@@ -9,14 +9,22 @@
  * server's memory), then ROUNDS times sends a signed UPDATE adding an A
  * record at NAME and measures, for every watcher, the time from the
  * UPDATE's answer to its event, both as the kernel stamped their arrival
- * (SO_TIMESTAMPNS, so that this client's own work is not counted). Events
- * are acknowledged once all have come. Prints
- * "latency_ms p50 P p99 Q max M events E missing X bad B" (B: events whose
- * LLQ id is not one of ours).
+ * (SO_TIMESTAMPNS, so that this client's own work is not counted). While
+ * events come in the client polls its sockets (it never sleeps in epoll,
+ * so the server's sends do not pay for waking it), reads them in batches
+ * and parses them once they are all in, so that it takes as little CPU
+ * from the server as it can on the same machine. Events are acknowledged
+ * once all have come. Prints "latency_ms p50 P p99 Q max M events E
+ * missing X bad B client_cpu_ms C server_cpu_ms S" (B: events whose LLQ id
+ * is not one of ours; C: this client's CPU time while receiving, per round;
+ * S: the server's, all threads, from the UPDATE to the last event, per
+ * round, when LLQBENCH_SERVER_PID names it, else -1).
  *
  * Packets are parsed with lib/dns (over lib/wire), like all our code.
  */
+#define _GNU_SOURCE	/* recvmmsg */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -68,6 +76,106 @@ static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, int flags, double 
 		}
 	}
 	return n;
+}
+
+/* A received datagram, kept raw until the round's events are all in. */
+#define SLOT_DATA 1024
+#define POLL_NS 500000	/* 0.5 ms between polls while nothing is ready */
+
+struct slot {
+	int fd;
+	uint32_t len;	/* 0: truncated, ignored */
+	double when;	/* the kernel's arrival stamp, ms */
+	uint8_t data[SLOT_DATA];
+};
+
+/* Read what waits on @p fd into @p slots (at most @p room), with recvmmsg. */
+static size_t recv_batch(int fd, struct slot *slots, size_t room)
+{
+	enum { B = 64 };
+	struct mmsghdr mm[B];
+	struct iovec iov[B];
+	char ctl[B][CMSG_SPACE(sizeof(struct timespec))];
+	size_t total = 0;
+
+	while (room > 0) {
+		unsigned want = room < B ? (unsigned)room : B;
+		int n;
+
+		for (unsigned i = 0; i < want; i++) {
+			iov[i] = (struct iovec){ slots[i].data, SLOT_DATA };
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = ctl[i];
+			mm[i].msg_hdr.msg_controllen = sizeof(ctl[i]);
+		}
+		n = recvmmsg(fd, mm, want, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct slot *sl = &slots[i];
+
+			sl->fd = fd;
+			sl->len = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : mm[i].msg_len;
+			sl->when = now_ms();
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c;
+			     c = CMSG_NXTHDR(&mm[i].msg_hdr, c)) {
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+
+					memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+					sl->when = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+				}
+			}
+		}
+		slots += n;
+		room -= (size_t)n;
+		total += (size_t)n;
+		if (n < (int)want)
+			break;
+	}
+	return total;
+}
+
+/*
+ * CPU time (ms) of every thread of process @p pid so far, from
+ * /proc/PID/task/TID/schedstat (nanoseconds on the CPU); -1 when unknown.
+ */
+static double proc_cpu_ms(long pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	double ms = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		char p[300];
+		FILE *fp;
+		unsigned long long ns;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%ld/task/%s/schedstat", pid, de->d_name);
+		fp = fopen(p, "r");
+		if (!fp)
+			continue;
+		if (fscanf(fp, "%llu", &ns) == 1)
+			ms += (double)ns / 1e6;
+		fclose(fp);
+	}
+	closedir(d);
+	return ms;
+}
+
+static double cpu_ms(const struct rusage *ru)
+{
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
+	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
 }
 
 struct pending_ack {
@@ -189,8 +297,10 @@ int main(int argc, char *argv[])
 	struct pending_ack *acks;
 	uint64_t *ids;
 	size_t bad = 0;
-	double *lat;
-	size_t nlat = 0, missing = 0;
+	double *lat, client_cpu = 0, server_cpu = 0;
+	long server_pid = getenv("LLQBENCH_SERVER_PID") ? atol(getenv("LLQBENCH_SERVER_PID")) : 0;
+	size_t nlat = 0, missing = 0, slot_max;
+	struct slot *slots;
 	struct rlimit rl;
 
 	if (argc != 7) {
@@ -219,6 +329,12 @@ int main(int argc, char *argv[])
 	lat = calloc((size_t)watchers * (size_t)rounds + 1, sizeof(*lat));
 	acks = calloc((size_t)watchers + 1, sizeof(*acks));
 	ids = calloc((size_t)watchers + 1, sizeof(*ids));
+	slot_max = (size_t)watchers + 1024;
+	slots = calloc(slot_max, sizeof(*slots));
+	if (!fds || !lat || !acks || !ids || !slots) {
+		fprintf(stderr, "llqbench: out of memory\n");
+		return 1;
+	}
 	ep = epoll_create1(0);
 	for (int s = 0; s < nsock; s++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)s };
@@ -263,38 +379,60 @@ int main(int argc, char *argv[])
 	connect(ufd, (struct sockaddr *)&server, sizeof(server));
 	for (int r = 0; r < rounds; r++) {
 		int got = 0;
+		size_t stored = 0, parsed = 0;
 		double t0, deadline;
+		struct rusage ru0, ru1;
+
+		double s0 = server_pid ? proc_cpu_ms(server_pid) : -1;
 
 		if (update(ufd, (unsigned)r, (uint16_t)(0x8000 + r), &t0)) {
 			fprintf(stderr, "llqbench: update %d failed\n", r);
 			return 1;
 		}
+		getrusage(RUSAGE_SELF, &ru0);
 		deadline = now_ms() + 5000;
 		while (got < watchers && now_ms() < deadline) {
-			struct epoll_event evs[64];
-			int k = epoll_wait(ep, evs, 64, 100);
+			/*
+			 * Poll, never sleep in epoll: a client blocked in epoll_wait
+			 * makes every datagram the server sends wake it, on the
+			 * server's time (watchers on other machines wake on their
+			 * own). Datagrams are only stored here, with the kernel's
+			 * arrival stamp, and parsed once the round's are in.
+			 */
+			struct epoll_event evs[128];
+			int k = epoll_wait(ep, evs, 128, 0);
 
-			for (int i = 0; i < k; i++) {
-				int fd = fds[evs[i].data.u32];
-				ssize_t m;
-				double t;
+			if (k <= 0) {
+				struct timespec nap = { 0, POLL_NS };
 
-				while ((m = recv_stamped(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT, &t)) > 0) {
-					struct dns_llq llq;
-
-					if (llq_of(rbuf, (size_t)m, &msg, &llq) || llq.opcode != DNS_LLQ_EVENT ||
-					    got >= watchers)
-						continue;
-					if (!bsearch(&llq.id, ids, (size_t)watchers, sizeof(*ids), cmp_id)) {
-						bad++;	/* an event for an LLQ we never had */
-						continue;
-					}
-					lat[nlat++] = t - t0;
-					acks[got] = (struct pending_ack){ fd, msg.hdr.id, llq };
-					got++;
-				}
+				nanosleep(&nap, NULL);
 			}
+			for (int i = 0; i < k; i++)
+				stored += recv_batch(fds[evs[i].data.u32], slots + stored, slot_max - stored);
+			if (stored - parsed < (size_t)(watchers - got) && stored < slot_max && k > 0)
+				continue;
+			for (; parsed < stored; parsed++) {
+				struct slot *sl = &slots[parsed];
+				struct dns_llq llq;
+
+				if (sl->len == 0 || llq_of(sl->data, sl->len, &msg, &llq) ||
+				    llq.opcode != DNS_LLQ_EVENT || got >= watchers)
+					continue;
+				if (!bsearch(&llq.id, ids, (size_t)watchers, sizeof(*ids), cmp_id)) {
+					bad++;	/* an event for an LLQ we never had */
+					continue;
+				}
+				lat[nlat++] = sl->when - t0;
+				acks[got] = (struct pending_ack){ sl->fd, msg.hdr.id, llq };
+				got++;
+			}
+			if (stored == slot_max)
+				stored = parsed = 0;	/* all parsed: reuse the slots */
 		}
+		getrusage(RUSAGE_SELF, &ru1);
+		client_cpu += cpu_ms(&ru1) - cpu_ms(&ru0);
+		if (s0 >= 0)
+			server_cpu += proc_cpu_ms(server_pid) - s0;
 		/* RFC 8764 §6.2: acknowledge each with the event's id (after
 		 * the measurement, so acks do not compete with the events) */
 		for (int i = 0; i < got; i++) {
@@ -312,8 +450,10 @@ int main(int argc, char *argv[])
 		usleep(300000);
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp);
-	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu bad %zu\n",
+	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu bad %zu client_cpu_ms %.1f "
+	       "server_cpu_ms %.1f\n",
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0,
-	       nlat ? lat[nlat - 1] : 0.0, nlat, missing, bad);
+	       nlat ? lat[nlat - 1] : 0.0, nlat, missing, bad, client_cpu / (rounds > 0 ? rounds : 1),
+	       server_pid ? server_cpu / (rounds > 0 ? rounds : 1) : -1.0);
 	return 0;
 }

@@ -8,11 +8,15 @@
 #   durable TSIG-signed updates/s with an Update Lease, 16 and 64 in flight
 #     (every server fsyncs: BIND and Knot their journals, we every group commit)
 #   LLQ event latency from an UPDATE's answer to the event at 1,000 and 10,000
-#     watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ)
+#     watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ),
+#     and the CPU time per event of the server and of the watchers' client
+#     (on this machine they share the cores; see llqbench.c)
 #   resident memory per host (RSS with the data minus RSS with an empty zone)
 #
 # Environment: BENCH_DNS_HOSTS (100000), BENCH_DNS_SECONDS (10 per dnsperf run),
-# BENCH_DNS_REPEAT (3 runs per query measurement, median taken).
+# BENCH_DNS_REPEAT (3 runs per query measurement, median taken),
+# BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
+# BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count).
 set -eu
 AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
@@ -21,6 +25,9 @@ AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
 HOSTS=${BENCH_DNS_HOSTS:-100000}
 DUR=${BENCH_DNS_SECONDS:-10}
 REPEAT=${BENCH_DNS_REPEAT:-3}
+ONLY=${BENCH_DNS_ONLY:-}
+LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
+case "$ONLY" in ""|llq) ;; *) echo "bench/dns: BENCH_DNS_ONLY is llq or empty"; exit 2 ;; esac
 DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 Z=members.example.net
 P_OURS=5310
@@ -40,7 +47,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for tool in knotd named dnsperf /usr/bin/python3 cc; do
+tools="knotd named dnsperf /usr/bin/python3 cc"
+[ "$ONLY" = llq ] && tools=cc
+for tool in $tools; do
 	command -v "$tool" >/dev/null || { echo "bench/dns: $tool is missing"; exit 1; }
 done
 [ -x "$DNSD" ] || { echo "bench/dns: $DNSD is not built"; exit 1; }
@@ -73,12 +82,15 @@ ups() {	# port in-flight: updates/s
 }
 
 # ---- data ----
-echo "bench/dns: generating $HOSTS hosts"
 mkdir -p "$W/data" "$W/ours" "$W/empty" "$W/knot" "$W/bind"
 echo 'bench password' | "$DNSD" --zone $Z --db "$W/ours/dns.db" account add bench
 cp "$W/ours/dns.db" "$W/empty/dns.db"
 KEY=$("$DNSD" --zone $Z --db "$W/ours/dns.db" account show bench --tsig)
 SECRET=${KEY##*:}
+cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
+	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
+[ "$ONLY" = llq ] || {
+echo "bench/dns: generating $HOSTS hosts"
 /usr/bin/python3 "$AT_SRC/bench/dns/gen.py" "$HOSTS" "$W/data" $Z bench "$W/ours/dns.db"
 # distinct updates, so that every one changes the zone (a repeated one is a cheap refresh)
 /usr/bin/python3 - "$W/data/updates.txt" <<'PY'
@@ -90,8 +102,7 @@ with open(sys.argv[1], "w") as f:
 PY
 printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. hostmaster.%s. 1 3600 600 1209600 60\n@ NS ns.%s.\nns A 127.0.0.1\n' \
 	$Z $Z $Z $Z >"$W/data/empty.txt"
-cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
-	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
+}
 
 # ---- autotunnel-dnsd ----
 ours() {	# db [options]
@@ -102,6 +113,7 @@ ours() {	# db [options]
 	PIDS="$PIDS $OURS"
 	wait_up $P_OURS
 }
+if [ "$ONLY" != llq ]; then
 ours "$W/empty/dns.db"
 sleep 1
 OURS_RSS0=$(rss_kib $OURS)
@@ -116,13 +128,15 @@ OURS_QPS_TSIG=$(qps $P_OURS 1 -y "$KEY")
 OURS_UPS16=$(ups $P_OURS 16)
 OURS_UPS64=$(ups $P_OURS 64)
 stop $OURS
+fi
 
 # LLQ latency and memory, private zone, events signed with the account's key
 ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
 for n in 1000 10000; do
 	mkfifo "$W/go.$n"
 	base=$(rss_kib $OURS)
-	"$W/llqbench" 127.0.0.1 $P_OURS "$KEY" "watched.bench.$Z" $n 20 <"$W/go.$n" >"$W/llq.$n" &
+	LLQBENCH_SERVER_PID=$OURS "$W/llqbench" 127.0.0.1 $P_OURS "$KEY" "watched.bench.$Z" $n "$LLQ_ROUNDS" \
+		<"$W/go.$n" >"$W/llq.$n" &
 	LB=$!
 	exec 9>"$W/go.$n"
 	for i in $(seq 600); do grep -q established "$W/llq.$n" && break; sleep 0.1; done
@@ -134,12 +148,31 @@ for n in 1000 10000; do
 	eval "LLQ_P50_$n=\$(awk '/latency_ms/ { print \$3 }' \"\$W/llq.\$n\")"
 	eval "LLQ_P99_$n=\$(awk '/latency_ms/ { print \$5 }' \"\$W/llq.\$n\")"
 	eval "LLQ_MISSING_$n=\$(awk '/latency_ms/ { print \$11 + \$13 }' \"\$W/llq.\$n\")"
+	# CPU per event from the UPDATE to the last event: the server (all threads), the client
+	eval "LLQ_SCPU_$n=\$(awk -v n=$n '/latency_ms/ { printf \"%.2f\", \$17 * 1000 / n }' \"\$W/llq.\$n\")"
+	eval "LLQ_CCPU_$n=\$(awk -v n=$n '/latency_ms/ { printf \"%.2f\", \$15 * 1000 / n }' \"\$W/llq.\$n\")"
 	eval "LLQ_MEM_$n=\$(( (after - base) * 1024 / n ))"
 	# cancel: restart for a clean table
 	stop $OURS
 	ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
 done
 stop $OURS
+
+bench_llq() {
+	bench_result dns_llq_event_p50_1000 "$LLQ_P50_1000" ms
+	bench_result dns_llq_event_p99_1000 "$LLQ_P99_1000" ms
+	bench_result dns_llq_event_p50_10000 "$LLQ_P50_10000" ms
+	bench_result dns_llq_event_p99_10000 "$LLQ_P99_10000" ms
+	bench_result dns_llq_events_missing "$((LLQ_MISSING_1000 + LLQ_MISSING_10000))" events
+	bench_result dns_llq_server_cpu_per_event_10000 "$LLQ_SCPU_10000" us
+	bench_result dns_llq_client_cpu_per_event_10000 "$LLQ_CCPU_10000" us
+	bench_result dns_llq_memory_per_llq "$LLQ_MEM_10000" bytes
+}
+if [ "$ONLY" = llq ]; then
+	bench_result dns_llq_load_average "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" 1/5/15min
+	bench_llq
+	exit 0
+fi
 
 # ---- Knot ----
 knot_conf() {	# zonefile
@@ -250,11 +283,6 @@ bench_ratio dns_updates16_vs_bind "$OURS_UPS16" "$BIND_UPS16" updates/s bind
 bench_ratio dns_updates16_vs_knot "$OURS_UPS16" "$KNOT_UPS16" updates/s knot
 bench_ratio dns_updates64_vs_bind "$OURS_UPS64" "$BIND_UPS64" updates/s bind
 bench_ratio dns_updates64_vs_knot "$OURS_UPS64" "$KNOT_UPS64" updates/s knot
-bench_result dns_llq_event_p50_1000 "$LLQ_P50_1000" ms
-bench_result dns_llq_event_p99_1000 "$LLQ_P99_1000" ms
-bench_result dns_llq_event_p50_10000 "$LLQ_P50_10000" ms
-bench_result dns_llq_event_p99_10000 "$LLQ_P99_10000" ms
-bench_result dns_llq_events_missing "$((LLQ_MISSING_1000 + LLQ_MISSING_10000))" events
-bench_result dns_llq_memory_per_llq "$LLQ_MEM_10000" bytes
+bench_llq
 bench_ratio dns_memory_per_host_vs_knot "$OURS_MEM" "$KNOT_MEM" bytes knot
 bench_ratio dns_memory_per_host_vs_bind "$OURS_MEM" "$BIND_MEM" bytes bind

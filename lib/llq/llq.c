@@ -14,6 +14,10 @@
 
 enum llq_state { ST_CHALLENGED, ST_LIVE };
 
+/* Event records kept for reuse: a change seen by thousands of watchers
+ * needs thousands of them at once, and again at the next change. */
+#define SPARE_EVENTS_MAX 16384
+
 struct event {
 	struct event *next;
 	struct llq_blob *blob;
@@ -65,6 +69,8 @@ struct llq_server {
 	size_t heap_len, heap_cap;
 	struct llq *all;	/* every LLQ, for connection close */
 	size_t count;		/* pending + live */
+	struct event *spare;	/* freed event records, reused before malloc */
+	size_t n_spare;
 	struct llq_out *outq;	/* FIFO of queued events */
 	size_t out_head, out_len, out_cap;
 	uint16_t next_msg_id;
@@ -410,14 +416,37 @@ static struct llq *find_id(const struct llq_server *s, uint64_t id)
 	return NULL;
 }
 
-static void free_events(struct llq *q)
+static struct event *event_alloc(struct llq_server *s)
+{
+	struct event *e = s->spare;
+
+	if (!e)
+		return malloc(sizeof(*e));
+	s->spare = e->next;
+	s->n_spare--;
+	return e;
+}
+
+/* Drop the event's blob and keep or free the record. */
+static void event_free(struct llq_server *s, struct event *e)
+{
+	llq_blob_put(e->blob);
+	if (s->n_spare < SPARE_EVENTS_MAX) {
+		e->next = s->spare;
+		s->spare = e;
+		s->n_spare++;
+	} else {
+		free(e);
+	}
+}
+
+static void free_events(struct llq_server *s, struct llq *q)
 {
 	struct event *e, *next;
 
 	for (e = q->events; e; e = next) {
 		next = e->next;
-		llq_blob_put(e->blob);
-		free(e);
+		event_free(s, e);
 	}
 	q->events = NULL;
 	q->n_events = 0;
@@ -466,7 +495,7 @@ static void llq_remove(struct llq_server *s, struct llq *q)
 	else
 		s->st.pending--;
 	s->count--;
-	free_events(q);
+	free_events(s, q);
 	free(q);
 }
 
@@ -692,8 +721,7 @@ static int handle_ack(struct llq_server *s, const struct llq_request *rq, uint64
 
 		if (e->msg_id == rq->msg_id) {
 			*pp = e->next;
-			llq_blob_put(e->blob);
-			free(e);
+			event_free(s, e);
 			q->n_events--;
 			s->st.acks++;
 			reschedule(s, q);
@@ -784,8 +812,7 @@ static bool answers(const struct llq *q, uint16_t type, uint16_t cls)
 
 static int send_event(struct llq_server *s, struct llq *q, struct llq_blob *blob, uint64_t now_ms)
 {
-	struct event *e;
-	int rc;
+	struct event ev = { .blob = blob, .tx = 1, .due_ms = now_ms + s->cfg.rto_ms }, *e;
 
 	if (q->peer.conn == 0 && q->n_events >= s->cfg.max_events) {
 		/* A client this far behind is not listening. */
@@ -793,28 +820,24 @@ static int send_event(struct llq_server *s, struct llq *q, struct llq_blob *blob
 		llq_remove(s, q);
 		return 0;
 	}
-	e = calloc(1, sizeof(*e));
+	/* A stream delivers in order or the connection dies: no record for
+	 * retransmission (a late ack is simply ignored). */
+	e = q->peer.conn == 0 ? event_alloc(s) : &ev;
 	if (!e)
 		return -ENOMEM;
-	e->blob = blob;
-	llq_blob_get(blob);
-	e->msg_id = s->next_msg_id++;
-	e->tx = 1;
-	e->due_ms = now_ms + s->cfg.rto_ms;
-	rc = out_push(s, q, e, now_ms);
-	if (rc) {
-		llq_blob_put(e->blob);
-		free(e);
-		return rc;
+	ev.msg_id = s->next_msg_id++;
+	*e = ev;
+	if (out_push(s, q, e, now_ms)) {
+		if (e != &ev) {
+			e->blob = NULL;
+			event_free(s, e);
+		}
+		return -ENOMEM;
 	}
 	s->st.events++;
-	if (q->peer.conn != 0) {
-		/* A stream delivers in order or the connection dies: no
-		 * retransmission; a late ack is simply ignored. */
-		llq_blob_put(e->blob);
-		free(e);
+	if (e == &ev)
 		return 1;
-	}
+	llq_blob_get(blob);
 	e->next = q->events;
 	q->events = e;
 	q->n_events++;
@@ -972,6 +995,12 @@ void llq_server_free(struct llq_server *s)
 		llq_remove(s, s->all);
 	while (llq_server_pop(s, &o))
 		llq_blob_put(o.blob);
+	while (s->spare) {
+		struct event *e = s->spare;
+
+		s->spare = e->next;
+		free(e);
+	}
 	free(s->outq);
 	free(s->heap);
 	free(s->by_id);

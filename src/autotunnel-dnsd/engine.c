@@ -11,6 +11,7 @@
 #include "llq/llq.h"
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/streams.h"
 #include "autotunnel-dnsd/udp.h"
@@ -324,10 +325,11 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->out = malloc(ENGINE_OUT_MAX);
 	e->llq = llq_server_new(&lc);
 	e->batch = batch_new();
+	e->fanout = fanout_new();
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);
-	if (!e->qs || !e->out || !e->llq || !e->batch || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
+	if (!e->qs || !e->out || !e->llq || !e->batch || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
 		engine_free(e);
 		goto nomem;
 	}
@@ -357,7 +359,7 @@ void engine_free(struct engine *e)
 		event_free(e->ev_expire);
 	if (e->ev_llq)
 		event_free(e->ev_llq);
-	free(e->job);
+	fanout_free(e->fanout);
 	batch_free(e->batch);
 	llq_server_free(e->llq);
 	free(e->out);

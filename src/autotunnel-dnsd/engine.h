@@ -25,7 +25,7 @@ struct store;
 struct llq_server;
 struct streams;
 struct batch;
-struct send_job;
+struct fanout;
 
 /** A message waiting for the engine, with where its answer goes. */
 struct eitem {
@@ -68,8 +68,7 @@ struct engine {
 	struct event *ev_llq;		/* next LLQ deadline */
 	bool expire_due;
 	struct batch *batch;
-	struct send_job *job;		/* LLQ events being gathered for a worker */
-	unsigned next_worker;
+	struct fanout *fanout;		/* LLQ events on their way out (fanout.h) */
 };
 
 struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store *st, char *err,

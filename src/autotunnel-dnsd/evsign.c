@@ -71,14 +71,14 @@ size_t evsign_space(const struct account *acc)
 int evsign(struct account *acc, uint8_t *buf, size_t len, size_t cap, size_t *outlen, uint64_t now)
 {
 	const struct dns_name *alg = dns_tsig_alg_name(acc->key.alg);
-	EVP_MAC_CTX *base = keyed(acc), *ctx;
+	EVP_MAC_CTX *ctx = keyed(acc);
 	uint8_t vars[2 * DNS_NAME_MAX + 32], mac[EVP_MAX_MD_SIZE];
 	struct wire v = wire_writer(vars, sizeof(vars)), w;
 	size_t mac_len = 0, rd;
 	uint16_t id, arcount;
 	int ok;
 
-	if (!base || !alg || len < DNS_HEADER_LEN)
+	if (!ctx || !alg || len < DNS_HEADER_LEN)
 		return -EINVAL;
 	if (len + evsign_space(acc) > cap)
 		return -ENOSPC;
@@ -95,12 +95,10 @@ int evsign(struct account *acc, uint8_t *buf, size_t len, size_t cap, size_t *ou
 	wire_write_u16(&v, 0);	/* other len */
 	if (wire_err(&v))
 		return -EINVAL;
-	ctx = EVP_MAC_CTX_dup(base);
-	if (!ctx)
-		return -EIO;
-	ok = EVP_MAC_update(ctx, buf, len) && EVP_MAC_update(ctx, vars, wire_offset(&v)) &&
-	     EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac));
-	EVP_MAC_CTX_free(ctx);
+	/* no key: HMAC starts again from the keyed state it keeps (OpenSSL
+	 * copies its inner digest state), with no allocation, unlike a dup */
+	ok = EVP_MAC_init(ctx, NULL, 0, NULL) && EVP_MAC_update(ctx, buf, len) &&
+	     EVP_MAC_update(ctx, vars, wire_offset(&v)) && EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac));
 	if (!ok)
 		return -EIO;
 

@@ -21,6 +21,7 @@
 #include "autotunnel-dnsd/control.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/server.h"
 #include "autotunnel-dnsd/store.h"
@@ -211,6 +212,17 @@ static void checkpointer_stop(struct checkpointer *c)
 	c->st = NULL;
 }
 
+/* LLQ events wait on the fan-out queue: every UDP worker helps to send them. */
+static void kick_workers(void *arg)
+{
+	struct dnsd *d = arg;
+
+	if (d->stopping)
+		return;
+	for (int w = 0; w < d->n_workers; w++)
+		worker_kick(d->workers[w]);
+}
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	log_info("signal %d: stopping", (int)sig);
@@ -391,6 +403,7 @@ int server_run(const struct dnsd_settings *s)
 			udp[w][a] = -1;
 		d.n_workers++;
 	}
+	fanout_set_kick(e->fanout, kick_workers, &d);
 	ctl = control_new(e, base, s->control, err, sizeof(err));
 	if (!ctl) {
 		log_warnx("%s", err);

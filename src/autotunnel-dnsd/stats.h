@@ -30,7 +30,7 @@
 	X(records_added)	X(records_deleted)	X(records_expired) \
 	X(commits)		X(commit_failed)			\
 	X(llq_requests)		X(llq_refused_unsigned)	X(llq_refused_wrong_key) \
-	X(llq_refused_out_of_zone)	X(llq_events_sent)		\
+	X(llq_refused_out_of_zone)	X(llq_events_sent)	X(llq_events_unsent) \
 	X(tcp_accepted)		X(tls_accepted)		X(tls_failed)	\
 	X(tcp_refused_limit)	X(tcp_bad_frame)
 

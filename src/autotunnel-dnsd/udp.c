@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/udp.h"
 
@@ -28,10 +29,9 @@ struct sock {
 struct worker {
 	struct dnsd *d;
 	struct engine *e;
-	pthread_mutex_t jlock;		/* guards jobs */
-	struct send_job *jobs;
-	struct event *ev_jobs;
+	struct event *ev_jobs;		/* LLQ events to send (worker_kick) */
 	struct sock socks[DNSD_MAX_ADDRS];
+	int fds[DNSD_MAX_ADDRS];
 	int nsocks;
 	struct event_base *base;
 	pthread_t thread;
@@ -106,65 +106,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void send_job_run(struct send_job *job, int fd)
+void worker_kick(struct worker *w)
 {
-	struct mmsghdr msgs[SEND_JOB_MAX];
-	struct iovec iov[SEND_JOB_MAX];
-	unsigned sent = 0;
-
-	for (unsigned i = 0; i < job->n; i++) {
-		iov[i].iov_base = job->data + job->off[i];
-		iov[i].iov_len = job->len[i];
-		memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-		msgs[i].msg_hdr.msg_name = &job->addr[i];
-		msgs[i].msg_hdr.msg_namelen = job->addrlen[i];
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	while (sent < job->n) {
-		int r = sendmmsg(fd, msgs + sent, job->n - sent, MSG_DONTWAIT);
-
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			break;	/* a full buffer loses events; retransmission recovers them */
-		}
-		sent += (unsigned)r;
-	}
-	free(job);
-}
-
-void worker_send(struct worker *w, struct send_job *job)
-{
-	bool kick;
-
-	job->next = NULL;
-	pthread_mutex_lock(&w->jlock);
-	kick = w->jobs == NULL;
-	/* order does not matter between events of different LLQs: push front */
-	job->next = w->jobs;
-	w->jobs = job;
-	pthread_mutex_unlock(&w->jlock);
-	if (kick)
-		event_active(w->ev_jobs, EV_READ, 0);
+	event_active(w->ev_jobs, EV_READ, 0);
 }
 
 static void on_jobs(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct send_job *job, *next;
 
-	pthread_mutex_lock(&w->jlock);
-	job = w->jobs;
-	w->jobs = NULL;
-	pthread_mutex_unlock(&w->jlock);
-	for (; job; job = next) {
-		next = job->next;
-		if (job->local < (uint32_t)w->nsocks)
-			send_job_run(job, w->socks[job->local].fd);
-		else
-			free(job);
-	}
+	(void)fanout_run(w->e->fanout, w->fds, (size_t)w->nsocks, &w->st);
 }
 
 static void *run(void *arg)
@@ -183,7 +134,6 @@ struct worker *worker_new(struct dnsd *d, struct engine *e, const int *fds, int 
 		return NULL;
 	w->d = d;
 	w->e = e;
-	pthread_mutex_init(&w->jlock, NULL);
 	w->base = event_base_new();
 	w->qs = calloc(1, sizeof(*w->qs));
 	w->rbuf = malloc(sizeof(*w->rbuf) * BATCH);
@@ -199,6 +149,7 @@ struct worker *worker_new(struct dnsd *d, struct engine *e, const int *fds, int 
 		so->w = w;
 		so->fd = fds[i];
 		so->local = (uint32_t)i;
+		w->fds[i] = fds[i];
 		so->ev = event_new(w->base, fds[i], EV_READ | EV_PERSIST, on_readable, so);
 		if (!so->ev || event_add(so->ev, NULL))
 			goto fail;
@@ -238,15 +189,8 @@ void worker_free(struct worker *w)
 		event_free(w->socks[i].ev);
 		close(w->socks[i].fd);
 	}
-	while (w->jobs) {
-		struct send_job *next = w->jobs->next;
-
-		free(w->jobs);
-		w->jobs = next;
-	}
 	if (w->ev_jobs)
 		event_free(w->ev_jobs);
-	pthread_mutex_destroy(&w->jlock);
 	if (w->base)
 		event_base_free(w->base);
 	free(w->rbuf);

@@ -2,7 +2,8 @@
  * The LLQ glue (RFC 8764 as RFC 6281 §5.3 uses it): decodes LLQ requests
  * and acknowledgements for lib/llq's state machine, answers with the LLQ
  * option (and the current answers on ACK), and sends the events the
- * machine queues, signed with the account's key when the LLQ is private.
+ * machine queues, signed with the account's key when the LLQ is private,
+ * through the fan-out (fanout.h) that sends them on every core.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,67 +21,9 @@
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/evsign.h"
+#include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/streams.h"
-#include "autotunnel-dnsd/udp.h"
 #include "autotunnel-dnsd/zone.h"
-
-/*
- * Events for UDP peers are gathered into send jobs that the UDP workers
- * send from their own sockets (same address and port), so that the kernel
- * work of thousands of datagrams runs on every core.
- */
-static void job_dispatch(struct engine *e)
-{
-	struct send_job *job = e->job;
-	struct dnsd *d = e->d;
-
-	if (!job)
-		return;
-	e->job = NULL;
-	/* the engine takes its turn too: one more thread sending, and one
-	 * that is already running when a busy machine is slow to wake the others */
-	if (d->n_workers > 0 && !d->stopping) {
-		unsigned slot = e->next_worker++ % (unsigned)(d->n_workers + 1);
-
-		if (slot < (unsigned)d->n_workers) {
-			worker_send(d->workers[slot], job);
-			return;
-		}
-	}
-	if (job->local < (uint32_t)e->n_udp)
-		send_job_run(job, e->udp_fd[job->local]);
-	else
-		free(job);
-}
-
-static void job_add(struct engine *e, uint32_t local, const struct sockaddr_storage *ss, socklen_t sl,
-		    const uint8_t *msg, size_t len)
-{
-	struct send_job *job = e->job;
-
-	if (len > SEND_JOB_DATA)
-		return;
-	if (job && (job->local != local || job->n == SEND_JOB_MAX || job->used + len > SEND_JOB_DATA)) {
-		job_dispatch(e);
-		job = NULL;
-	}
-	if (!job) {
-		job = malloc(sizeof(*job));
-		if (!job)
-			return;
-		job->local = local;
-		job->n = 0;
-		job->used = 0;
-		e->job = job;
-	}
-	memcpy(job->data + job->used, msg, len);
-	job->off[job->n] = (uint32_t)job->used;
-	job->len[job->n] = (uint32_t)len;
-	job->addr[job->n] = *ss;
-	job->addrlen[job->n] = sl;
-	job->used += len;
-	job->n++;
-}
 
 static void peer_from(struct llq_peer *p, const struct eitem *it)
 {
@@ -225,52 +168,78 @@ static void send_event(struct engine *e, const struct llq_out *o)
 		struct sockaddr_storage ss;
 		socklen_t sl = peer_to(&o->peer, &ss);
 
-		job_add(e, o->peer.local, &ss, sl, e->out, len);
+		/* sent by whichever thread takes its job (fanout.h) */
+		if (fanout_add(e->fanout, o->peer.local, e->out, len, (struct sockaddr *)&ss, sl)) {
+			stat_inc(e->st, STAT_llq_events_unsent);
+			return;
+		}
 	}
 	stat_inc(e->st, STAT_llq_events_sent);
 }
 
-static void flush(struct engine *e)
+/* Build and queue every event the machine has, then send with the workers. */
+static size_t flush(struct engine *e, uint64_t *built_ns)
 {
 	struct llq_out o;
+	size_t sent;
 
 	while (llq_server_pop(e->llq, &o)) {
 		send_event(e, &o);
 		llq_blob_put(o.blob);
 	}
 	tmpl.blob = NULL;	/* blobs die after the flush: their addresses come back */
-	job_dispatch(e);
+	/* the last jobs go on the queue, and the engine sends with the workers
+	 * until it is empty (alone when there are none) */
+	fanout_flush(e->fanout);
+	if (built_ns)
+		*built_ns = clock_now_ns();
+	sent = fanout_run(e->fanout, e->udp_fd, (size_t)e->n_udp, e->st);
 	engine_rearm(e);
+	return sent;
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t type,
 		  const uint8_t *rrs, size_t rrs_len)
 {
 	struct llq_blob *b = llq_blob_new(rrs, rrs_len);
-	uint64_t t0 = clock_now_ns();
-	struct timespec c0, c1;
+	bool timed = log_getlevel() >= LOG_LEVEL_DEBUG;
+	uint64_t t0 = 0, t1 = 0, t2 = 0;
+	double c0 = 0;
+	size_t by_engine;
 	int n;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 
 	if (!b)
 		return;
+	if (timed) {
+		t0 = clock_now_ns();
+		c0 = cpu_ms();
+	}
 	n = llq_server_notify(e->llq, lname, len, type, DNS_CLASS_IN, b, clock_now_ms());
 	if (n < 0)
 		log_warnx("out of memory queueing LLQ events");
 	llq_blob_put(b);
-	flush(e);
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
-	if (n > 0)
-		log_debug("LLQ: %d events handed out in %.2f ms (%.2f ms of CPU)", n,
-			  (double)(clock_now_ns() - t0) / 1e6,
-			  (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
+	if (timed)
+		t1 = clock_now_ns();
+	by_engine = flush(e, &t2);
+	if (timed && n > 0)
+		log_debug("LLQ: %d events: queued in %.2f ms, built by %.2f ms, the engine sent %zu "
+			  "and found the queue empty at %.2f ms (%.2f ms of engine CPU)", n,
+			  (double)(t1 - t0) / 1e6, (double)(t2 - t0) / 1e6, by_engine,
+			  (double)(clock_now_ns() - t0) / 1e6, cpu_ms() - c0);
 }
 
 void watch_tick(struct engine *e)
 {
 	llq_server_tick(e->llq, clock_now_ms());
-	flush(e);
+	(void)flush(e, NULL);
 }
 
 void watch_handle(struct engine *e, struct eitem *it)
