@@ -14,6 +14,7 @@ TLS_CERT is the server's self-signed certificate, trusted as the only CA
 for DNS over TLS (RFC 7858) to the server name ns.members.example.net. Every step prints one
 line; the shell compares the whole output with what it expects.
 """
+import selectors
 import socket
 import ssl
 import struct
@@ -291,6 +292,55 @@ def main():
     print("tls event: id match %s answers %s" % (llq_of(ev)[3] == tid, addresses(ev)))
     c.ack(ev, sock=s)
     s.close()
+
+    many_watchers(server, port, alice, alice_text)
+
+
+def many_watchers(server, port, key, keytext, n=200, nsock=10):
+    """n LLQs on one name from nsock sockets: one change, and every LLQ gets
+    its own signed event on its own socket, once (the server sends them in
+    sendmmsg batches from several threads); acknowledged, none comes again."""
+    name = "many.alice.members.example.net."
+    clients = [Client(server, port, key) for _ in range(nsock)]
+    owner = {}
+    for i in range(n):
+        cl = clients[i % nsock]
+        lid = llq_of(cl.query(name, SETUP, 0, 3600))[3]
+        _, _, err, lid2, _ = llq_of(cl.query(name, SETUP, lid, 3600))
+        if err == 0 and lid2 == lid:
+            owner[lid] = cl
+    sel = selectors.DefaultSelector()
+    for cl in clients:
+        cl.sock.setblocking(False)
+        sel.register(cl.sock, selectors.EVENT_READ, cl)
+
+    def collect(want, seconds):
+        out = []
+        deadline = time.monotonic() + seconds
+        while len(out) < want and time.monotonic() < deadline:
+            for k, _ in sel.select(timeout=0.2):
+                while True:
+                    try:
+                        wire = k.fileobj.recv(65535)
+                    except BlockingIOError:
+                        break
+                    out.append((k.data, parse(wire, keyring={key.name: key})))
+        return out
+
+    nsupdate(server, port, keytext, ["update add %s 300 A 192.0.2.9" % name])
+    events = collect(n, 10)
+    ids = [llq_of(ev)[3] for _, ev in events]
+    right = all(owner.get(llq_of(ev)[3]) is cl and llq_of(ev)[1] == EVENT for cl, ev in events)
+    print("%d watchers: %d events, %d distinct LLQs, each on its own socket %s, signed %s, answers %s" % (
+        len(owner), len(events), len(set(ids)), right, all(ev.had_tsig for _, ev in events),
+        ", ".join(sorted(set(addresses(ev) for _, ev in events)))))
+    for cl, ev in events:
+        cl.ack(ev)
+    # the test's server retransmits after 300 ms, then 600 ms more
+    print("after the acks, events sent again:", len(collect(n, 1.5)))
+    for cl in clients:
+        sel.unregister(cl.sock)
+        cl.sock.close()
 
 
 if __name__ == "__main__":

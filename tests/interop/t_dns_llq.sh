@@ -3,7 +3,8 @@
 # Debian's dnspython (tests/interop/dns_llq.py): the UDP four-way handshake
 # with TSIG, events for changes made by BIND's nsupdate and for lease
 # expiry, acknowledgements, retransmission and drop, refresh, cancel, the
-# TCP and TLS setups without challenge, and the privacy refusals.
+# TCP and TLS setups without challenge, the privacy refusals, and 200
+# watchers of one name who all get their event once.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
 nt_add_ns dns
@@ -48,15 +49,18 @@ tcp setup: NOERROR id nonzero answers 192.0.2.2 ttl 300
 tcp event: id match True answers 192.0.2.5 ttl 300
 tls setup: TLSv1.3 NOERROR answers 192.0.2.2 ttl 300, 192.0.2.5 ttl 300
 tls event: id match True answers 192.0.2.5 ttl removed
+200 watchers: 200 events, 200 distinct LLQs, each on its own socket True, signed True, answers 192.0.2.9 ttl 300
+after the acks, events sent again: 0
 OUT
 if ! diff -u "$NT_DIR/llq.expected" "$NT_DIR/llq.out"; then
 	nt_fail "LLQ client output differs"
 fi
-nt_pass "LLQ handshake, events, expiry, retransmission, refresh, cancel, TCP, TLS"
+nt_pass "LLQ handshake, events, expiry, retransmission, refresh, cancel, TCP, TLS, 200 watchers"
 
 stat() { dnsd stats | sed -n "s/^$1 //p"; }
 [ "$(stat llq_dropped_unacked)" = 1 ] || nt_fail "llq_dropped_unacked is $(stat llq_dropped_unacked)"
 [ "$(stat llq_refused_unsigned)" = 1 ] || nt_fail "llq_refused_unsigned is $(stat llq_refused_unsigned)"
 [ "$(stat llq_refused_wrong_key)" = 1 ] || nt_fail "llq_refused_wrong_key is $(stat llq_refused_wrong_key)"
 [ "$(stat records_expired)" = 1 ] || nt_fail "records_expired is $(stat records_expired)"
+[ "$(stat llq_events_unsent)" = 0 ] || nt_fail "llq_events_unsent is $(stat llq_events_unsent)"
 nt_pass "LLQ counters"
