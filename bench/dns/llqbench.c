@@ -9,16 +9,21 @@
  * server's memory), then ROUNDS times sends a signed UPDATE adding an A
  * record at NAME and measures, for every watcher, the time from the
  * UPDATE's answer to its event, both as the kernel stamped their arrival
- * (SO_TIMESTAMPNS, so that this client's own work is not counted). While
- * events come in the client polls its sockets (it never sleeps in epoll,
- * so the server's sends do not pay for waking it), reads them in batches
- * and parses them once they are all in, so that it takes as little CPU
- * from the server as it can on the same machine. Events are acknowledged
- * once all have come. Prints "latency_ms p50 P p99 Q max M events E
+ * (SO_TIMESTAMPNS, so that this client's own work is not counted).
+ *
+ * The watchers of a real server are other machines; here they share the
+ * server's cores, so the client keeps out of the server's way while the
+ * events come: it leaves them in its sockets' buffers (stamped by the
+ * kernel on arrival) until LLQBENCH_FIRST_LOOK_MS (100) after the answer,
+ * then reads its sockets in turn with recvmmsg (no epoll, so that the
+ * server's sends do not pay for epoll callbacks and wake-ups) and parses
+ * the events once all are in. Events are acknowledged once all have
+ * come. Prints "latency_ms p50 P p99 Q max M events E
  * missing X bad B client_cpu_ms C server_cpu_ms S" (B: events whose LLQ id
  * is not one of ours; C: this client's CPU time while receiving, per round;
  * S: the server's, all threads, from the UPDATE to the last event, per
- * round, when LLQBENCH_SERVER_PID names it, else -1).
+ * round, when LLQBENCH_SERVER_PID names it, else -1). LLQBENCH_VERBOSE=1
+ * prints a line per round on stderr.
  *
  * Packets are parsed with lib/dns (over lib/wire), like all our code.
  */
@@ -28,10 +33,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -292,13 +297,15 @@ int main(int argc, char *argv[])
 	char *alg, *kname, *secret, line[16];
 	uint8_t q[1024], sec[128];
 	struct dns_name kn;
-	int nsock, watchers, rounds, ep, ufd, n, one = 1;
+	int nsock, watchers, rounds, ufd, n, one = 1;
 	int *fds;
 	struct pending_ack *acks;
 	uint64_t *ids;
 	size_t bad = 0;
 	double *lat, client_cpu = 0, server_cpu = 0;
 	long server_pid = getenv("LLQBENCH_SERVER_PID") ? atol(getenv("LLQBENCH_SERVER_PID")) : 0;
+	bool verbose = getenv("LLQBENCH_VERBOSE") != NULL;
+	double first_look_ms = getenv("LLQBENCH_FIRST_LOOK_MS") ? atof(getenv("LLQBENCH_FIRST_LOOK_MS")) : 100;
 	size_t nlat = 0, missing = 0, slot_max;
 	struct slot *slots;
 	struct rlimit rl;
@@ -335,19 +342,18 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "llqbench: out of memory\n");
 		return 1;
 	}
-	ep = epoll_create1(0);
 	for (int s = 0; s < nsock; s++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)s };
 		int sz = 1 << 20;
 
 		fds[s] = socket(AF_INET, SOCK_DGRAM, 0);
-		setsockopt(fds[s], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		/* room for every event of the round (FORCE: beyond rmem_max, as root) */
+		if (setsockopt(fds[s], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(fds[s], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 		setsockopt(fds[s], SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 		if (fds[s] < 0 || connect(fds[s], (struct sockaddr *)&server, sizeof(server)) < 0) {
 			perror("socket");
 			return 1;
 		}
-		epoll_ctl(ep, EPOLL_CTL_ADD, fds[s], &ev);
 	}
 	/* the four-way handshake for each watcher (RFC 8764 §5.2) */
 	for (int w = 0; w < watchers; w++) {
@@ -391,24 +397,32 @@ int main(int argc, char *argv[])
 		}
 		getrusage(RUSAGE_SELF, &ru0);
 		deadline = now_ms() + 5000;
+		if (first_look_ms > now_ms() - t0) {
+			/* let the events arrive (stamped by the kernel) untouched */
+			double wait = first_look_ms - (now_ms() - t0);
+			long long ns = (long long)(wait * 1e6);
+			struct timespec nap = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+			nanosleep(&nap, NULL);
+		}
 		while (got < watchers && now_ms() < deadline) {
 			/*
-			 * Poll, never sleep in epoll: a client blocked in epoll_wait
-			 * makes every datagram the server sends wake it, on the
-			 * server's time (watchers on other machines wake on their
-			 * own). Datagrams are only stored here, with the kernel's
-			 * arrival stamp, and parsed once the round's are in.
+			 * Then read every socket in turn (no epoll: a socket in an
+			 * epoll set makes each datagram the server sends run the
+			 * epoll callback, and a client asleep in epoll_wait be woken,
+			 * on the server's time). Datagrams are only stored here,
+			 * with the kernel's arrival stamp, and parsed once all are in.
 			 */
-			struct epoll_event evs[128];
-			int k = epoll_wait(ep, evs, 128, 0);
+			size_t k = 0;
 
-			if (k <= 0) {
+			for (int i = 0; i < nsock; i++)
+				k += recv_batch(fds[i], slots + stored + k, slot_max - stored - k);
+			stored += k;
+			if (k == 0) {
 				struct timespec nap = { 0, POLL_NS };
 
 				nanosleep(&nap, NULL);
 			}
-			for (int i = 0; i < k; i++)
-				stored += recv_batch(fds[evs[i].data.u32], slots + stored, slot_max - stored);
 			if (stored - parsed < (size_t)(watchers - got) && stored < slot_max && k > 0)
 				continue;
 			for (; parsed < stored; parsed++) {
@@ -433,6 +447,15 @@ int main(int argc, char *argv[])
 		client_cpu += cpu_ms(&ru1) - cpu_ms(&ru0);
 		if (s0 >= 0)
 			server_cpu += proc_cpu_ms(server_pid) - s0;
+		if (verbose) {
+			double last = 0;
+
+			for (size_t i = nlat - (size_t)got; i < nlat; i++)
+				last = lat[i] > last ? lat[i] : last;
+			fprintf(stderr, "round %d: %d events, last after %.2f ms, client CPU %.1f ms, server CPU %.1f ms\n",
+				r, got, last, cpu_ms(&ru1) - cpu_ms(&ru0),
+				s0 >= 0 ? proc_cpu_ms(server_pid) - s0 : -1.0);
+		}
 		/* RFC 8764 §6.2: acknowledge each with the event's id (after
 		 * the measurement, so acks do not compete with the events) */
 		for (int i = 0; i < got; i++) {
