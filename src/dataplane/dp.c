@@ -154,6 +154,7 @@ static int raw_open(int proto, char *err, size_t errlen)
 int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen)
 {
 	struct dp *dp;
+	struct dp_table *t0;
 	int fds[DP_MAX_WORKERS], nq, ret;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -179,12 +180,12 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	dp->stop_fd = dp->event_fd = -1;
 	dp->esp_fd = dp->ipip_fd = -1;
 	pthread_mutex_init(&dp->evq_lock, NULL);
-	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) ||
-	    !(dp->table = calloc(1, sizeof(struct dp_table)))) {
+	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !(t0 = calloc(1, sizeof(struct dp_table)))) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
 	}
+	atomic_store(&dp->table, t0);	/* clang refuses ! on an _Atomic pointer */
 	for (int i = 0; i < DP_MAX_WORKERS; i++)
 		dp->w[i].tun_fd = dp->w[i].udp_fd = -1;
 

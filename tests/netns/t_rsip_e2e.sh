@@ -101,11 +101,13 @@ in_log y "^autotunneld: up:" 5 || nt_fail "Y did not come up: $(cat "$NT_DIR/y.l
 
 # ---- X1 and X2: RSIP clients, started together ----
 # X1 names its gateway and asks for a 4 s lease (so it must EXTEND during
-# the test); X2 finds the gateway as its default route (auto)
+# the test), and rekeys its child SA every 3 s (so it needs more of the
+# lent SPIs); X2 finds the gateway as its default route (auto)
 gw1="192.168.1.1
 lease = 4" gw2=auto
+rekey1="rekey = 3" rekey2=""
 for i in 1 2; do
-	eval "gw=\$gw$i"
+	eval "gw=\$gw$i rekey=\$rekey$i"
 	cat >"$NT_DIR/x$i.conf" <<EOF
 [tunnel]
 ula = fd00:$i::1
@@ -120,6 +122,7 @@ remote = $Y:500
 remote-id = y.example.net
 psk-file = $NT_DIR/psk$i
 remote-ts = fd00:9::1/128
+$rekey
 EOF
 done
 nt_bg x1 x1 "$D" -c "$NT_DIR/x1.conf" --log-level debug
@@ -233,6 +236,14 @@ in_log x1 "rsip: binding 0x[0-9a-f]* extended, lease 4 s" 6 || nt_fail "X1 did n
 status_line "rsip binding" | grep "client 192.168.1.2:" | grep -q "expires in [1-4] s" ||
 	nt_fail "X1's binding: $(status_line 'rsip binding')"
 nt_pass "X1 extended its 4 s binding before it lapsed"
+
+# ---- X1's rekeyed child SAs also take their inbound SPIs from the lent ones ----
+in_log x1 "peer y: child SA up, .*(rekeyed)" 6 || nt_fail "X1 did not rekey"
+for in in $(sed -n 's/.*peer y: child SA up, [a-z0-9]*, spi in \(0x[0-9a-f]*\) .*(rekeyed)$/\1/p' "$NT_DIR/x1.log"); do
+	case ",$spis1," in *",$in,"*) ;; *) nt_fail "X1's rekeyed SA has inbound SPI $in, not one of $spis1" ;; esac
+done
+nt_exec x1 ping -6 -c 2 -i 0.2 -W 3 fd00:9::1 >/dev/null || nt_fail "X1 cannot ping Y after its rekeys"
+nt_pass "X1's child SA rekeys ($(grep -c "(rekeyed)$" "$NT_DIR/x1.log") so far) each took an SPI the gateway lent ($spis1)"
 
 # ---- the gateway restarts: every binding is gone; the clients get new ones and their tunnels come back ----
 nt_stop "$GWD_PID"
