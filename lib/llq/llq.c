@@ -32,6 +32,7 @@ struct client {
 struct llq {
 	struct llq *id_next;
 	struct llq *name_next;
+	struct llq *pend_next;	/* challenged UDP LLQs, by question and peer */
 	struct llq *all_prev, *all_next;
 	struct client *client;
 	struct event *events;
@@ -56,6 +57,8 @@ struct llq_server {
 	size_t id_mask;
 	struct llq **by_name;	/* chained, name_mask + 1 buckets */
 	size_t name_mask;
+	struct llq **by_pend;	/* challenged LLQs by (question, peer): retransmitted setups */
+	size_t pend_mask;
 	struct client **clients;
 	size_t client_mask;
 	struct llq **heap;
@@ -157,6 +160,18 @@ static uint32_t name_hash(const uint8_t *name, size_t len)
 		h ^= lower(name[i]);
 		h *= 16777619u;
 	}
+	return h;
+}
+
+static uint32_t pend_hash(uint32_t name_hash, const struct llq_peer *p, uint16_t qtype)
+{
+	uint32_t h = name_hash ^ qtype;
+
+	h = (h ^ p->family) * 16777619u;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 16777619u;
+	h = (h ^ (p->port >> 8)) * 16777619u;
+	h = (h ^ (p->port & 0xff)) * 16777619u;
 	return h;
 }
 
@@ -342,6 +357,32 @@ static int rehash(struct llq_server *s)
 		s->id_mask = old_n - 1;
 		return rc;
 	}
+	{
+		struct llq **old_pend = s->by_pend, **np = calloc(old_n * 2, sizeof(*np));
+
+		if (!np) {
+			free(s->by_id);
+			free(s->by_name);
+			s->by_id = old_id;
+			s->by_name = old_name;
+			s->id_mask = s->name_mask = old_n - 1;
+			return -ENOMEM;
+		}
+		s->by_pend = np;
+		s->pend_mask = old_n * 2 - 1;
+		for (size_t i = 0; i < old_n; i++) {
+			struct llq *q, *next;
+
+			for (q = old_pend[i]; q; q = next) {
+				uint32_t h = pend_hash(q->name_hash, &q->peer, q->qtype);
+
+				next = q->pend_next;
+				q->pend_next = s->by_pend[h & s->pend_mask];
+				s->by_pend[h & s->pend_mask] = q;
+			}
+		}
+		free(old_pend);
+	}
 	for (size_t i = 0; i < old_n; i++) {
 		struct llq *q, *next;
 
@@ -382,9 +423,25 @@ static void free_events(struct llq *q)
 	q->n_events = 0;
 }
 
+static void pend_unlink(struct llq_server *s, struct llq *q)
+{
+	struct llq **pp = &s->by_pend[pend_hash(q->name_hash, &q->peer, q->qtype) & s->pend_mask];
+
+	for (; *pp; pp = &(*pp)->pend_next) {
+		if (*pp == q) {
+			*pp = q->pend_next;
+			q->pend_next = NULL;
+			return;
+		}
+	}
+}
+
 static void llq_remove(struct llq_server *s, struct llq *q)
 {
 	struct llq **pp;
+
+	if (q->state == ST_CHALLENGED && q->peer.conn == 0)
+		pend_unlink(s, q);
 
 	for (pp = &s->by_id[q->id & s->id_mask]; *pp; pp = &(*pp)->id_next)
 		if (*pp == q) {
@@ -476,6 +533,8 @@ static struct llq *llq_add(struct llq_server *s, const struct llq_request *rq, u
 
 static void set_live(struct llq_server *s, struct llq *q, uint64_t now_ms)
 {
+	if (q->state != ST_LIVE && q->peer.conn == 0)
+		pend_unlink(s, q);
 	if (q->state != ST_LIVE) {
 		q->state = ST_LIVE;
 		s->st.pending--;
@@ -521,9 +580,9 @@ static int handle_setup_new(struct llq_server *s, const struct llq_request *rq, 
 	s->st.setups++;
 	if (!stream) {
 		/* A retransmitted request gets the challenge it already has. */
-		uint32_t h = name_hash(rq->q.name, rq->q.name_len);
+		uint32_t h = pend_hash(name_hash(rq->q.name, rq->q.name_len), &rq->peer, rq->q.qtype);
 
-		for (q = s->by_name[h & s->name_mask]; q; q = q->name_next) {
+		for (q = s->by_pend[h & s->pend_mask]; q; q = q->pend_next) {
 			if (q->state == ST_CHALLENGED && same_peer(&q->peer, &rq->peer) &&
 			    same_question(q, &rq->q)) {
 				reply_set(r, LLQ_REPLY_CHALLENGE, LLQ_OP_SETUP, LLQ_ERR_NOERROR, q->id,
@@ -553,6 +612,12 @@ static int handle_setup_new(struct llq_server *s, const struct llq_request *rq, 
 	}
 	q->expiry_ms = now_ms + s->cfg.challenge_ms;
 	reschedule(s, q);
+	{
+		uint32_t h = pend_hash(q->name_hash, &q->peer, q->qtype) & (uint32_t)s->pend_mask;
+
+		q->pend_next = s->by_pend[h];
+		s->by_pend[h] = q;
+	}
 	s->st.challenges++;
 	reply_set(r, LLQ_REPLY_CHALLENGE, LLQ_OP_SETUP, LLQ_ERR_NOERROR, q->id, q->lease_s);
 	return 0;
@@ -573,8 +638,8 @@ static int handle_setup_id(struct llq_server *s, const struct llq_request *rq, u
 		/* The lease was offered in the challenge; the client may ask again. */
 		if (rq->lease_s)
 			q->lease_s = clamp_lease(&s->cfg, rq->lease_s);
+		set_live(s, q, now_ms);	/* leaves the pending index under its old peer */
 		q->peer = rq->peer;
-		set_live(s, q, now_ms);
 	}
 	/* A repeated challenge response (our ACK was lost) gets the ACK again. */
 	reply_set(r, LLQ_REPLY_ANSWERS, LLQ_OP_SETUP, LLQ_ERR_NOERROR, q->id, remaining_s(q, now_ms));
@@ -886,9 +951,11 @@ struct llq_server *llq_server_new(const struct llq_config *cfg)
 	s->id_mask = s->name_mask = s->client_mask = 63;
 	s->by_id = calloc(64, sizeof(*s->by_id));
 	s->by_name = calloc(64, sizeof(*s->by_name));
+	s->by_pend = calloc(64, sizeof(*s->by_pend));
+	s->pend_mask = 63;
 	s->clients = calloc(1024, sizeof(*s->clients));
 	s->client_mask = 1023;
-	if (!s->by_id || !s->by_name || !s->clients) {
+	if (!s->by_id || !s->by_name || !s->by_pend || !s->clients) {
 		llq_server_free(s);
 		return NULL;
 	}
@@ -909,6 +976,7 @@ void llq_server_free(struct llq_server *s)
 	free(s->heap);
 	free(s->by_id);
 	free(s->by_name);
+	free(s->by_pend);
 	free(s->clients);
 	free(s);
 }

@@ -76,7 +76,6 @@ static int synth_index(const struct dnsd *d, const uint8_t *lname, size_t len,
 
 bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len)
 {
-	const struct account *acc;
 	const uint8_t *l2;
 
 	/* any name of the four forms below any account label is reserved,
@@ -91,7 +90,6 @@ bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len
 			return accounts_label_offset(d->accounts, l2 + 1 + l2[0], rest) == 0;
 		}
 	}
-	(void)acc;
 	return false;
 }
 

@@ -70,7 +70,8 @@ static void conn_close(struct conn *c)
 		}
 	}
 	s->count--;
-	engine_conn_closed(s->e, c->id);
+	if (c->llq)	/* only a connection that carried an LLQ has any to drop */
+		engine_conn_closed(s->e, c->id);
 	if (c->t == Q_TLS) {
 		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 

@@ -37,9 +37,17 @@ static void job_dispatch(struct engine *e)
 	if (!job)
 		return;
 	e->job = NULL;
-	if (d->n_workers > 0 && !d->stopping)
-		worker_send(d->workers[e->next_worker++ % (unsigned)d->n_workers], job);
-	else if (job->local < (uint32_t)e->n_udp)
+	/* the engine takes its turn too: one more thread sending, and one
+	 * that is already running when a busy machine is slow to wake the others */
+	if (d->n_workers > 0 && !d->stopping) {
+		unsigned slot = e->next_worker++ % (unsigned)(d->n_workers + 1);
+
+		if (slot < (unsigned)d->n_workers) {
+			worker_send(d->workers[slot], job);
+			return;
+		}
+	}
+	if (job->local < (uint32_t)e->n_udp)
 		send_job_run(job, e->udp_fd[job->local]);
 	else
 		free(job);

@@ -73,6 +73,14 @@ expect "nsupdate -v (TCP) adds" "$(printf 'server 127.0.0.1 5353\nzone %s\nupdat
 	nt_exec dns nsupdate -v -y "$KA" 2>&1 | tr '\n' ' ')" ""
 expect "dig reads the TCP update" "$(answer -y "$KA" tcp.alice.$Z A)" "192.0.2.77 "
 
+# RFC 9664: a pure refresh (re-adding what exists) does not bump the serial; a change does
+serial() { nt_exec dns dig +short @127.0.0.1 -p 5353 $Z SOA | awk '{ print $3 }'; }
+S0=$(serial)
+expect "refresh" "$(upd "$KA" "update add tcp.alice.$Z 300 A 192.0.2.77")" ""
+expect "a pure refresh keeps the serial" "$(serial)" "$S0"
+expect "change" "$(upd "$KA" "update add tcp.alice.$Z 300 A 192.0.2.78")" ""
+expect "a change bumps the serial" "$(serial)" "$((S0 + 1))"
+
 # hmac-md5 (BTMM clients' algorithm) for bob
 expect "nsupdate -y hmac-md5 adds" "$(upd "$KB" "update add mac.bob.$Z 300 A 198.51.100.7")" ""
 expect "dig -y hmac-md5 reads it" "$(answer -y "$KB" mac.bob.$Z A)" "198.51.100.7 "

@@ -604,6 +604,56 @@ static void many(void **state)
 	llq_server_free(s);
 }
 
+/* Many challenges outstanding while the tables grow: a retransmitted setup
+ * still finds its own challenge (no second LLQ), and each completes. */
+static void pending_index(void **state)
+{
+	struct llq_server *s = mk(100000, 100000);
+	struct llq_stats st;
+	uint64_t ids[300];
+	const int n = 300;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < n; i++) {
+			struct llq_request r = req(LLQ_OP_SETUP, 0, 3600, (uint8_t)i, 0);
+			struct llq_reply rep;
+
+			r.peer.addr[2] = (uint8_t)(i >> 8);
+			r.new_id = 0x5000000000000000ull + (uint64_t)i + (uint64_t)round * 1000;
+			assert_int_equal(llq_server_handle(s, &r, T0 + (uint64_t)round, &rep), 0);
+			assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+			if (round == 0)
+				ids[i] = rep.id;
+			else
+				assert_true(rep.id == ids[i]);	/* the same challenge again */
+		}
+	}
+	llq_server_stats(s, &st);
+	assert_int_equal(st.pending, n);
+	for (int i = 0; i < n; i++) {
+		struct llq_request r = req(LLQ_OP_SETUP, ids[i], 3600, (uint8_t)i, 0);
+		struct llq_reply rep;
+
+		r.peer.addr[2] = (uint8_t)(i >> 8);
+		assert_int_equal(llq_server_handle(s, &r, T0 + 5, &rep), 0);
+		assert_int_equal(rep.kind, LLQ_REPLY_ANSWERS);
+	}
+	llq_server_stats(s, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.live, n);
+	/* a new setup from the same peer and question after the first is live: a new LLQ */
+	{
+		struct llq_request r = req(LLQ_OP_SETUP, 0, 3600, 0, 0);
+		struct llq_reply rep;
+
+		r.new_id = 42;
+		assert_int_equal(llq_server_handle(s, &r, T0 + 6, &rep), 0);
+		assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+		assert_true(rep.id == 42);
+	}
+	llq_server_free(s);
+}
+
 static void name_check(void **state)
 {
 	assert_int_equal(llq_name_check((const uint8_t *)"", 1), 0);	/* the root */
@@ -649,6 +699,7 @@ int main(void)
 		cmocka_unit_test(overflow_drops),
 		cmocka_unit_test(refresh_follows_client),
 		cmocka_unit_test(many),
+		cmocka_unit_test(pending_index),
 		cmocka_unit_test(name_check),
 	};
 
