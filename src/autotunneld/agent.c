@@ -40,7 +40,7 @@
 #include "autotunneld/publish.h"
 #endif
 
-#define NETMON_DEBOUNCE_MS 100
+#define NETMON_DEBOUNCE_MS 50	/* a move is several events in a few ms; TCP retransmits at 200 ms */
 #define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
 
