@@ -40,7 +40,7 @@
 #include "autotunneld/publish.h"
 #endif
 
-#define NETMON_DEBOUNCE_MS 50	/* a move is several events in a few ms; TCP retransmits at 200 ms */
+#define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
 #define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
 
@@ -597,7 +597,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	log_info("network changed: now %s (was %s)", n, b);
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
-	ike_glue_local_changed();
+	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
 #ifdef ATD_HAVE_ACCOUNT
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
