@@ -23,7 +23,7 @@ struct field_def {
 
 static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
-static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "none", NULL };
+static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
@@ -616,6 +616,8 @@ static const char *mapping_name(const char *s)
 		return "NAT-PMP";
 	if (!strcmp(s, "upnp"))
 		return "UPnP";
+	if (!strcmp(s, "rsip"))
+		return "RSIP";
 	return s;
 }
 

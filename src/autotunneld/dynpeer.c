@@ -23,6 +23,7 @@
 #include "autotunneld/agent_int.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
@@ -358,11 +359,21 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
 	memcpy(ts->end, ula, 16);
 }
 
-/* Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on each side (DESIGN.md §6). */
+/*
+ * Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on
+ * each side (DESIGN.md §6). While an RSIP gateway lends us an address
+ * (RFC 3104), the tunnel runs from Nb and the lent IKE port, with the lent
+ * SPIs as inbound SPIs (so the gateway can hand the peer's ESP to us, and
+ * a peer that starts IKE to our published Nb:port gets them too), native
+ * ESP through the gateway's IP-in-IP tunnel, and no MOBIKE.
+ */
 static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_view *acc)
 {
 	struct ike_peer_conf pc = { .name = p->dpname, .remote_id = p->fqdn, .psk = acc->ike_key, .psk_len = 32 };
 	char local_id[AGENT_NAME_MAX + 1];
+	struct ike_glue_rsip gr;
+	struct dp_path path = { .kind = DP_PATH_UDP };
+	bool rsip = atd_rsip_binding(d, &gr, &path) == 0;
 	int ret;
 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
@@ -376,12 +387,53 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 		memcpy(pc.remote.ip, p->outer4, 4);
 		ike_glue_local_towards(&sin, our_port(d), &pc.local);
 	}
+	if (rsip) {
+		pc.local.family = AF_INET;
+		pc.local.port = ntohs(gr.local.sin_port);
+		memcpy(pc.local.ip, &gr.local.sin_addr, 4);
+		pc.no_mobike = true;
+		pc.n_spis_in = gr.n_spis < IKE_MAX_SPIS_IN ? gr.n_spis : IKE_MAX_SPIS_IN;
+		memcpy(pc.spis_in, gr.spis, pc.n_spis_in * sizeof(uint32_t));
+	} else {
+		path.kind = DP_PATH_UDP;	/* child_up picks native ESP when it may */
+	}
 	ike_ts_host(&pc.local_ts, d->agent->id.ula);
 	ike_ts_host(&pc.remote_ts, p->ula);
 	ret = ike_peer_add(ike_of(d), &pc, clock_now_ms());
-	if (ret)
+	if (ret) {
 		log_warnx("%s: IKE refused the peer: %s", p->label, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	if ((ret = dp_peer_set_path(d->dp, p->rp->dp_id, &path)))
+		log_warnx("%s: setting the ESP path: %s", p->label, strerror(-ret));
+	p->rp->rsip = rsip ? ATD_RSIP_ON : ATD_RSIP_NONE;
+	return 0;
+}
+
+void atd_dynpeers_rsip_changed(struct atd *d)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_acct_view acc;
+	uint64_t now = clock_now_ms();
+
+	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+		return;
+	/* every tunnel starts over from the new address (lib/ike cannot move a peer's local SPIs) */
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (p->gone)
+			continue;
+		ike_peer_remove(ike_of(d), p->dpname, now);
+		if (ike_add(d, p, &acc)) {
+			p->gone = true;
+			continue;
+		}
+		p->t.retry_at = 0;
+		p->t.hs_fails = 0;
+		dp_peer_need_reset(d->dp, p->rp->dp_id);
+	}
+	ike_glue_kick(d->ike);
 }
 
 static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *pi, const char *label,
