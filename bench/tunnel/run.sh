@@ -24,14 +24,10 @@ set +e	# a failed peer run is reported, not fatal to the rest
 T=${BENCH_SECONDS:-5}
 ONLY=${BENCH_ONLY:-veth ours wireguard strongswan}	# a subset, for a quick look
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || { echo "bench/tunnel: no $D; run bench/run.sh (it builds)"; exit 1; }
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 nt_bg b iperf iperf3 -s -p 5201
 nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5201 "' || nt_fail "iperf3 server did not start"
 

@@ -7,16 +7,12 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 . "$AT_SRC/tests/netns/strongswan_lib.sh"
 [ -x "$D" ] || nt_fail "no $D (build first)"
 ss_require gcm openssl
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 nt_exec b ip addr add fd00:b::1/128 dev lo
 openssl rand -hex 32 > "$NT_DIR/psk"
 
@@ -71,14 +67,7 @@ start_charon() { ss_start b "$NT_DIR/swanctl.conf" ours; PID_C=$SS_PID; }
 traffic() {	# traffic LABEL
 	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$1: ping6 fd00:b::1 failed"
 	head -c 5000000 /dev/urandom > "$NT_DIR/blob"
-	rm -f "$NT_DIR/blob.recv"
-	nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
-	SINK=$NT_LAST_PID
-	nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
-	timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
-		nt_fail "$1: TCP transfer failed"
-	nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "$1: received data differs"
-	nt_stop "$SINK"
+	pair_tcp sink "$1"
 }
 
 # 1. we initiate (on demand, from the first packet), AES-256-GCM
