@@ -184,10 +184,10 @@ else
 	nt_wait 5 nt_exec hostA sh -c 'ss -ltn | grep -q ":2222 "' || nt_fail "session server did not start"
 	nt_bg hostB session /usr/bin/python3 "$NT_DIR/session.py" client "$UA" 2222 8
 	SESSION=$NT_LAST_PID
+	at_plug hostA natB lanport1 eth1
 	sleep 3
 	echo "   ... session running; now moving the laptop"
-	ip -n "$(nt_ns hostA)" link del eth0
-	at_join_lan hostA natB lanport1 eth1 192.168.2.3/24 192.168.2.1
+	at_move hostA eth0 eth1 192.168.2.3/24 192.168.2.1
 	wait "$SESSION" || nt_fail "the session broke: $(cat "$NT_DIR/session.log")"
 	sed 's/^/   /' "$NT_DIR/session.log"
 	stall=$(sed -n 's/.*longest wait for an echo was \([0-9]*\) ms$/\1/p' "$NT_DIR/session.log")

@@ -24,14 +24,10 @@ set +e	# a failed peer run is reported, not fatal to the rest
 T=${BENCH_SECONDS:-5}
 ONLY=${BENCH_ONLY:-veth ours wireguard strongswan}	# a subset, for a quick look
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || { echo "bench/tunnel: no $D; run bench/run.sh (it builds)"; exit 1; }
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 nt_bg b iperf iperf3 -s -p 5201
 nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5201 "' || nt_fail "iperf3 server did not start"
 
@@ -224,9 +220,9 @@ else
 fi
 
 # ---- strongSwan charon with kernel-libipsec
-CHARON=/usr/lib/ipsec/charon
+. "$AT_SRC/tests/netns/strongswan_lib.sh"
 if ! want strongswan; then :
-elif [ -x "$CHARON" ] && command -v swanctl >/dev/null; then
+elif [ -x "$SS_CHARON" ] && command -v swanctl >/dev/null; then
 	psk=$(openssl rand -hex 16)
 	ss_esp=chacha20poly1305
 	ls /usr/lib/ipsec/plugins/libstrongswan-gcm.so >/dev/null 2>&1 && ss_esp=aes256gcm16
@@ -234,19 +230,8 @@ elif [ -x "$CHARON" ] && command -v swanctl >/dev/null; then
 		if [ $side = a ]; then me=192.0.2.1 him=192.0.2.2 myts=fd00:a::3 hists=fd00:b::3 peer=b
 		else me=192.0.2.2 him=192.0.2.1 myts=fd00:b::3 hists=fd00:a::3 peer=a; fi
 		nt_exec $side ip addr add $myts/128 dev lo
-		cat > "$NT_DIR/ss-$side.conf" <<SSC
-charon {
-	load_modular = yes
-	install_routes = yes
-	plugins {
-		include /etc/strongswan.d/charon/*.conf
-		kernel-libipsec { load = yes }
-		vici { socket = unix://$NT_DIR/charon-$side.vici }
-	}
-	filelog { log { path = $NT_DIR/charon-$side.log
-		default = 1 } }
-}
-SSC
+		SS_CONF=$NT_DIR/ss-$side.conf SS_VICI=$NT_DIR/charon-$side.vici
+		ss_conf modular "$NT_DIR/charon-$side.log" "" "install_routes = yes"
 		cat > "$NT_DIR/swanctl-$side.conf" <<SWC
 connections {
 	bench {
@@ -273,17 +258,17 @@ secrets { ike-1 { id-1 = a.bench.example
 	secret = 0x$psk } }
 SWC
 		# a private /run for each charon (its pid file), the rest shared
-		nt_bg $side charon_$side env STRONGSWAN_CONF="$NT_DIR/ss-$side.conf" \
-			unshare -m sh -c "mount -t tmpfs none /run && exec $CHARON"
-		eval "PS$side=\$NT_LAST_PID"
+		ss_launch $side charon_$side
+		eval "PS$side=\$SS_PID"
 	done
 	for side in a b; do
-		nt_wait 10 test -S "$NT_DIR/charon-$side.vici" || echo "bench: charon $side did not start"
-		STRONGSWAN_CONF="$NT_DIR/ss-$side.conf" swanctl --load-all --file "$NT_DIR/swanctl-$side.conf" \
-			--uri "unix://$NT_DIR/charon-$side.vici" >/dev/null 2>&1 || echo "bench: swanctl $side failed"
+		SS_CONF=$NT_DIR/ss-$side.conf SS_VICI=$NT_DIR/charon-$side.vici
+		ss_ready || echo "bench: charon $side did not start"
+		ss_ctl --load-all --file "$NT_DIR/swanctl-$side.conf" >/dev/null 2>&1 || echo "bench: swanctl $side failed"
 	done
-	STRONGSWAN_CONF="$NT_DIR/ss-a.conf" timeout 20 swanctl --initiate --child bench \
-		--uri "unix://$NT_DIR/charon-a.vici" >/dev/null 2>&1 || echo "bench: strongSwan did not connect"
+	SS_CONF=$NT_DIR/ss-a.conf SS_VICI=$NT_DIR/charon-a.vici	# a initiates, from here on
+	STRONGSWAN_CONF="$SS_CONF" timeout 20 swanctl --initiate --child bench \
+		--uri "unix://$SS_VICI" >/dev/null 2>&1 || echo "bench: strongSwan did not connect"
 	# charon runs as a child of unshare/sh exec: its pid is the nt_bg pid's
 	nt_wait 5 nt_exec a ping -6 -c 1 -W 1 fd00:b::3 || echo "bench: strongSwan tunnel did not come up"
 	suite strongswan fd00:b::3 "$PSa" "$PSb"
@@ -291,9 +276,9 @@ SWC
 	# handshake time: 20 fresh IKE SAs, captured on a's side
 	start_capture ss
 	for i in $(seq "$HS_N"); do
-		STRONGSWAN_CONF="$NT_DIR/ss-a.conf" swanctl --terminate --ike bench --uri "unix://$NT_DIR/charon-a.vici" >/dev/null 2>&1
-		STRONGSWAN_CONF="$NT_DIR/ss-a.conf" timeout 10 swanctl --initiate --child bench \
-			--uri "unix://$NT_DIR/charon-a.vici" >/dev/null 2>&1
+		ss_ctl --terminate --ike bench >/dev/null 2>&1
+		STRONGSWAN_CONF="$SS_CONF" timeout 10 swanctl --initiate --child bench \
+			--uri "unix://$SS_VICI" >/dev/null 2>&1
 	done
 	HS_strongswan=$(stop_capture ss)
 	bench_result strongswan.handshake "$HS_strongswan" ms

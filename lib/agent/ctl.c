@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "agent/ctl.h"
+#include "agent/text.h"
 
 enum kind { K_STR = 1, K_U32, K_BOOL, K_IP4, K_IP6, K_SECRET };
 
@@ -23,7 +24,7 @@ struct field_def {
 
 static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
-static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "none", NULL };
+static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
@@ -554,39 +555,6 @@ const uint8_t *agent_ctl_secret(const struct agent_ctl_msg *m, const struct agen
 
 /* ---- rendering ---- */
 
-struct out {
-	char *buf;
-	size_t len, pos;
-	bool full;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->pos)
-		o->full = true;
-	else
-		o->pos += (size_t)n;
-}
-
-static int done(struct out *o)
-{
-	if (o->full) {
-		if (o->len)
-			o->buf[0] = '\0';
-		return -ENOSPC;
-	}
-	return (int)o->pos;
-}
-
 static const char *ip4(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t id, char *b)
 {
 	const uint8_t *a = agent_ctl_addr(m, r, id);
@@ -616,6 +584,8 @@ static const char *mapping_name(const char *s)
 		return "NAT-PMP";
 	if (!strcmp(s, "upnp"))
 		return "UPnP";
+	if (!strcmp(s, "rsip"))
+		return "RSIP";
 	return s;
 }
 
@@ -635,7 +605,7 @@ static const char *endpoint(const struct agent_ctl_msg *m, const struct agent_ct
 	return b;
 }
 
-static void text_status(struct out *o, const struct agent_ctl_msg *m)
+static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
 	const struct agent_ctl_rec *self = agent_ctl_find(m, AGENT_CTL_R_SELF, 0);
@@ -644,14 +614,14 @@ static void text_status(struct out *o, const struct agent_ctl_msg *m)
 	uint32_t u;
 
 	if (acc && agent_ctl_bool(m, acc, AGENT_CTL_F_SIGNED_IN, &b) && b) {
-		put(o, "account  %s   (signed in", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)));
+		agent_text_put(o, "account  %s   (signed in", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)));
 		if (agent_ctl_uint(m, acc, AGENT_CTL_F_HOSTS, &u))
-			put(o, ", %u host%s", (unsigned)u, u == 1 ? "" : "s");
-		put(o, ")\n");
+			agent_text_put(o, ", %u host%s", (unsigned)u, u == 1 ? "" : "s");
+		agent_text_put(o, ")\n");
 	} else if (acc && agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)) {
-		put(o, "account  %s   (signed out)\n", agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN));
+		agent_text_put(o, "account  %s   (signed out)\n", agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN));
 	} else {
-		put(o, "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n");
+		agent_text_put(o, "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n");
 	}
 	if (self) {
 		const char *nat = agent_ctl_str(m, self, AGENT_CTL_F_NAT);
@@ -659,19 +629,19 @@ static void text_status(struct out *o, const struct agent_ctl_msg *m)
 
 		const char *e = endpoint(m, self, AGENT_CTL_F_EXTERNAL, ep, sizeof(ep));
 
-		put(o, "this     %-8s %s   ", or_dash(agent_ctl_str(m, self, AGENT_CTL_F_LABEL)),
+		agent_text_put(o, "this     %-8s %s   ", or_dash(agent_ctl_str(m, self, AGENT_CTL_F_LABEL)),
 		    or_dash(ip6(m, self, AGENT_CTL_F_ULA, a6)));
 		if (nat && !strcmp(nat, "none"))
-			put(o, "public address %s", e);
+			agent_text_put(o, "public address %s", e);
 		else if (nat && !strcmp(nat, "nat") && map && strcmp(map, "none"))
-			put(o, "behind NAT %s via %s", e, mapping_name(map));
+			agent_text_put(o, "behind NAT %s via %s", e, mapping_name(map));
 		else if (nat && !strcmp(nat, "nat"))
-			put(o, "behind NAT, no port mapping: reachable only outbound");
+			agent_text_put(o, "behind NAT, no port mapping: reachable only outbound");
 		else if (nat && !strcmp(nat, "double"))
-			put(o, "behind two NATs (double NAT): reachable only outbound");
+			agent_text_put(o, "behind two NATs (double NAT): reachable only outbound");
 		else
-			put(o, "network not known yet");
-		put(o, "\n");
+			agent_text_put(o, "network not known yet");
+		agent_text_put(o, "\n");
 	}
 	for (size_t i = 0; i < agent_ctl_count(m, AGENT_CTL_R_PEER); i++) {
 		const struct agent_ctl_rec *p = agent_ctl_find(m, AGENT_CTL_R_PEER, i);
@@ -679,69 +649,69 @@ static void text_status(struct out *o, const struct agent_ctl_msg *m)
 		const char *e = endpoint(m, p, AGENT_CTL_F_OUTER, ep, sizeof(ep));
 		bool keep = false;
 
-		put(o, "peer     %-8s %s   ", or_dash(agent_ctl_str(m, p, AGENT_CTL_F_LABEL)),
+		agent_text_put(o, "peer     %-8s %s   ", or_dash(agent_ctl_str(m, p, AGENT_CTL_F_LABEL)),
 		    or_dash(ip6(m, p, AGENT_CTL_F_ULA, a6)));
 		(void)agent_ctl_bool(m, p, AGENT_CTL_F_KEEP, &keep);
 		if (st && !strcmp(st, "up")) {
-			put(o, "direct %s", e);
+			agent_text_put(o, "direct %s", e);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_RTT_MS, &u))
-				put(o, "   rtt %u ms", (unsigned)u);
+				agent_text_put(o, "   rtt %u ms", (unsigned)u);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_HANDSHAKE_AGE_S, &u))
-				put(o, "   last handshake %u s ago", (unsigned)u);
+				agent_text_put(o, "   last handshake %u s ago", (unsigned)u);
 		} else if (st && !strcmp(st, "connecting")) {
-			put(o, "connecting to %s", e);
+			agent_text_put(o, "connecting to %s", e);
 		} else if (st && !strcmp(st, "unreachable")) {
 			if (strcmp(e, "-"))
-				put(o, "unreachable at %s (no answer)", e);
+				agent_text_put(o, "unreachable at %s (no answer)", e);
 			else
-				put(o, "unreachable (no location published)");
+				agent_text_put(o, "unreachable (no location published)");
 		} else {
-			put(o, keep ? "idle (kept up: connecting soon)" : "idle (tunnel on demand)");
+			agent_text_put(o, keep ? "idle (kept up: connecting soon)" : "idle (tunnel on demand)");
 		}
-		put(o, "\n");
+		agent_text_put(o, "\n");
 	}
 }
 
-static void text_hosts(struct out *o, const struct agent_ctl_msg *m)
+static void text_hosts(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	size_t n = agent_ctl_count(m, AGENT_CTL_R_HOST);
 	char a6[INET6_ADDRSTRLEN], ep[64];
 
 	if (n == 0)
-		put(o, "no hosts\n");
+		agent_text_put(o, "no hosts\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct agent_ctl_rec *h = agent_ctl_find(m, AGENT_CTL_R_HOST, i);
 		bool self = false;
 
 		(void)agent_ctl_bool(m, h, AGENT_CTL_F_SELF, &self);
-		put(o, "%-8s %s   %s   %s%s\n", or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)),
+		agent_text_put(o, "%-8s %s   %s   %s%s\n", or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)),
 		    or_dash(agent_ctl_str(m, h, AGENT_CTL_F_FQDN)), or_dash(ip6(m, h, AGENT_CTL_F_ULA, a6)),
 		    endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)), self ? "   (this host)" : "");
 	}
 }
 
-static void text_services(struct out *o, const struct agent_ctl_msg *m)
+static void text_services(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	size_t n = agent_ctl_count(m, AGENT_CTL_R_SERVICE);
 
 	if (n == 0)
-		put(o, "no services\n");
+		agent_text_put(o, "no services\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct agent_ctl_rec *s = agent_ctl_find(m, AGENT_CTL_R_SERVICE, i);
 		const char *txt = agent_ctl_str(m, s, AGENT_CTL_F_TXT);
 		uint32_t port = 0;
 
 		(void)agent_ctl_uint(m, s, AGENT_CTL_F_PORT, &port);
-		put(o, "%-10s %-8s %s:%u", or_dash(agent_ctl_str(m, s, AGENT_CTL_F_TYPE)),
+		agent_text_put(o, "%-10s %-8s %s:%u", or_dash(agent_ctl_str(m, s, AGENT_CTL_F_TYPE)),
 		    or_dash(agent_ctl_str(m, s, AGENT_CTL_F_INSTANCE)),
 		    or_dash(agent_ctl_str(m, s, AGENT_CTL_F_HOST)), (unsigned)port);
 		if (txt && *txt)
-			put(o, "   %s", txt);
-		put(o, "\n");
+			agent_text_put(o, "   %s", txt);
+		agent_text_put(o, "\n");
 	}
 }
 
-static void text_netcheck(struct out *o, const struct agent_ctl_msg *m)
+static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_NET, 0);
 	const char *nat = agent_ctl_str(m, r, AGENT_CTL_F_NAT);
@@ -753,51 +723,53 @@ static void text_netcheck(struct out *o, const struct agent_ctl_msg *m)
 	bool tls = false;
 
 	if (ip4(m, r, AGENT_CTL_F_ADDRESS, a)) {
-		put(o, "primary    %s on %s", a, or_dash(agent_ctl_str(m, r, AGENT_CTL_F_IFACE)));
+		agent_text_put(o, "primary    %s on %s", a, or_dash(agent_ctl_str(m, r, AGENT_CTL_F_IFACE)));
 		if (agent_ctl_str(m, r, AGENT_CTL_F_MAC))
-			put(o, " (%s)", agent_ctl_str(m, r, AGENT_CTL_F_MAC));
+			agent_text_put(o, " (%s)", agent_ctl_str(m, r, AGENT_CTL_F_MAC));
 		if (ip4(m, r, AGENT_CTL_F_GATEWAY, g))
-			put(o, ", gateway %s", g);
-		put(o, "\n");
+			agent_text_put(o, ", gateway %s", g);
+		agent_text_put(o, "\n");
 	} else {
-		put(o, "primary    none (no default route: offline)\n");
+		agent_text_put(o, "primary    none (no default route: offline)\n");
 	}
 	if (!nat || !strcmp(nat, "unknown"))
-		put(o, "nat        unknown\n");
+		agent_text_put(o, "nat        unknown\n");
 	else if (!strcmp(nat, "none"))
-		put(o, "nat        no (public address)\n");
+		agent_text_put(o, "nat        no (public address)\n");
 	else if (!strcmp(nat, "nat"))
-		put(o, "nat        yes\n");
+		agent_text_put(o, "nat        yes\n");
 	else
-		put(o, "nat        double NAT (a NAT behind a NAT): not supported until hole punching exists\n");
+		agent_text_put(o, "nat        double NAT (a NAT behind a NAT): "
+			       "not supported until hole punching exists\n");
 	const char *e = endpoint(m, r, AGENT_CTL_F_EXTERNAL, ep, sizeof(ep));
 
 	if (map && strcmp(map, "none")) {
-		put(o, "mapping    %s: %s", mapping_name(map), e);
+		agent_text_put(o, "mapping    %s: %s", mapping_name(map), e);
 		if (agent_ctl_uint(m, r, AGENT_CTL_F_LIFETIME_S, &u))
-			put(o, " for %u s", (unsigned)u);
-		put(o, "\n");
+			agent_text_put(o, " for %u s", (unsigned)u);
+		agent_text_put(o, "\n");
 	} else if (nat && !strcmp(nat, "none")) {
-		put(o, "mapping    not needed (public address %s)\n", e);
+		agent_text_put(o, "mapping    not needed (public address %s)\n", e);
 	} else if (map) {
-		put(o, "mapping    none: PCP, NAT-PMP and UPnP did not answer; reachable only outbound\n");
+		agent_text_put(o, "mapping    none: PCP, NAT-PMP and UPnP did not answer; "
+			       "reachable only outbound\n");
 	} else {
-		put(o, "mapping    not tried yet\n");
+		agent_text_put(o, "mapping    not tried yet\n");
 	}
 	if (server) {
 		if (agent_ctl_bool(m, r, AGENT_CTL_F_SERVER_TLS, &tls) && tls)
-			put(o, "server     %s: reachable over TLS\n", server);
+			agent_text_put(o, "server     %s: reachable over TLS\n", server);
 		else
-			put(o, "server     %s: not reachable over TLS (%s)\n", server,
+			agent_text_put(o, "server     %s: not reachable over TLS (%s)\n", server,
 			    or_dash(agent_ctl_str(m, r, AGENT_CTL_F_SERVER_ERROR)));
 	} else {
-		put(o, "server     none (not signed in)\n");
+		agent_text_put(o, "server     none (not signed in)\n");
 	}
 	if (detail)
-		put(o, "note       %s\n", detail);
+		agent_text_put(o, "note       %s\n", detail);
 }
 
-static void text_ping(struct out *o, const struct agent_ctl_msg *m)
+static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_PING, 0);
 	char a6[INET6_ADDRSTRLEN], ep[64];
@@ -805,17 +777,17 @@ static void text_ping(struct out *o, const struct agent_ctl_msg *m)
 
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_SENT, &sent);
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_RECEIVED, &recv);
-	put(o, "%s (%s) via %s: %u/%u replies", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_HOST)),
+	agent_text_put(o, "%s (%s) via %s: %u/%u replies", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_HOST)),
 	    or_dash(ip6(m, r, AGENT_CTL_F_ULA, a6)), endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)),
 	    (unsigned)recv, (unsigned)sent);
 	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt))
-		put(o, ", rtt %u ms", (unsigned)rtt);
-	put(o, "\n");
+		agent_text_put(o, ", rtt %u ms", (unsigned)rtt);
+	agent_text_put(o, "\n");
 }
 
 int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 {
-	struct out o = { .buf = out, .len = len };
+	struct agent_text_out o = { .buf = out, .len = len };
 	const struct agent_ctl_rec *r;
 
 	if (len)
@@ -838,38 +810,39 @@ int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_LOGIN:
 		r = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
-		put(&o, "signed in to %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DOMAIN)));
+		agent_text_put(&o, "signed in to %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DOMAIN)));
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_LOGOUT:
-		put(&o, "signed out; this host's records are withdrawn\n");
+		agent_text_put(&o, "signed out; this host's records are withdrawn\n");
 		break;
 	case AGENT_CTL_ERROR:
 		r = agent_ctl_find(m, AGENT_CTL_R_ERROR, 0);
-		put(&o, "error: %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_MESSAGE)));
+		agent_text_put(&o, "error: %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_MESSAGE)));
 		break;
 	default:
 		return -EINVAL;
 	}
-	return done(&o);
+	return agent_text_done(&o);
 }
 
-static void json_str(struct out *o, const char *s)
+static void json_str(struct agent_text_out *o, const char *s)
 {
-	put(o, "\"");
+	agent_text_put(o, "\"");
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
-			put(o, "\\%c", *s);
+			agent_text_put(o, "\\%c", *s);
 		else
-			put(o, "%c", *s);	/* printable ASCII only: checked on the way in */
+			agent_text_put(o, "%c", *s);	/* printable ASCII only: checked on the way in */
 	}
-	put(o, "\"");
+	agent_text_put(o, "\"");
 }
 
-static void json_rec(struct out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
+static void json_rec(struct agent_text_out *o, const struct agent_ctl_msg *m,
+		     const struct agent_ctl_rec *r)
 {
 	bool first = true;
 
-	put(o, "{");
+	agent_text_put(o, "{");
 	/* in field-id order, whatever order they came in */
 	for (uint8_t id = 1; id < AGENT_CTL_F_MAX_; id++) {
 		const struct agent_ctl_field *f = field(m, r, id);
@@ -879,34 +852,35 @@ static void json_rec(struct out *o, const struct agent_ctl_msg *m, const struct 
 		if (!f || fields[id].kind == K_SECRET)
 			continue;
 		v = m->data + f->off;
-		put(o, first ? "\"%s\":" : ",\"%s\":", fields[id].name);
+		agent_text_put(o, first ? "\"%s\":" : ",\"%s\":", fields[id].name);
 		first = false;
 		switch (fields[id].kind) {
 		case K_STR:
 			json_str(o, (const char *)v);
 			break;
 		case K_U32:
-			put(o, "%u", (unsigned)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]));
+			agent_text_put(o, "%u", (unsigned)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+							   (uint32_t)v[2] << 8 | v[3]));
 			break;
 		case K_BOOL:
-			put(o, v[0] ? "true" : "false");
+			agent_text_put(o, v[0] ? "true" : "false");
 			break;
 		case K_IP4:
-			put(o, "\"%s\"", inet_ntop(AF_INET, v, a, sizeof(a)));
+			agent_text_put(o, "\"%s\"", inet_ntop(AF_INET, v, a, sizeof(a)));
 			break;
 		case K_IP6:
-			put(o, "\"%s\"", inet_ntop(AF_INET6, v, a, sizeof(a)));
+			agent_text_put(o, "\"%s\"", inet_ntop(AF_INET6, v, a, sizeof(a)));
 			break;
 		case K_SECRET:
 			break;
 		}
 	}
-	put(o, "}");
+	agent_text_put(o, "}");
 }
 
 int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
 {
-	struct out o = { .buf = out, .len = len };
+	struct agent_text_out o = { .buf = out, .len = len };
 	const struct code_def *c = code_def(m->code);
 	bool first = true;
 
@@ -914,7 +888,7 @@ int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
 		out[0] = '\0';
 	if (!c)
 		return -EINVAL;
-	put(&o, "{");
+	agent_text_put(&o, "{");
 	for (const struct rec_rule *rule = c->rules; rule < c->rules + 4 && rule->type; rule++) {
 		bool list = rule->max > 1;
 		size_t n = agent_ctl_count(m, rule->type);
@@ -923,18 +897,18 @@ int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
 			continue;	/* requests are not rendered */
 		if (!list && n == 0)
 			continue;
-		put(&o, first ? "\"%s\":" : ",\"%s\":", rtypes[rule->type].name);
+		agent_text_put(&o, first ? "\"%s\":" : ",\"%s\":", rtypes[rule->type].name);
 		first = false;
 		if (list)
-			put(&o, "[");
+			agent_text_put(&o, "[");
 		for (size_t i = 0; i < n; i++) {
 			if (i)
-				put(&o, ",");
+				agent_text_put(&o, ",");
 			json_rec(&o, m, agent_ctl_find(m, rule->type, i));
 		}
 		if (list)
-			put(&o, "]");
+			agent_text_put(&o, "]");
 	}
-	put(&o, "}\n");
-	return done(&o);
+	agent_text_put(&o, "}\n");
+	return agent_text_done(&o);
 }

@@ -87,20 +87,31 @@ static int hexval(char c)
 	return -1;
 }
 
+/*
+ * @p n bytes written as "xx<sep>xx<sep>...xx" (3n - 1 characters at @p s,
+ * checked by the caller): 0 or -EINVAL. @p lower: only a-f, the canonical
+ * spelling of a file we write ourselves.
+ */
+static int hex_pairs(uint8_t *out, size_t n, const char *s, char sep, bool lower)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *p = s + 3 * i;
+		int hi = hexval(p[0]), lo = hexval(p[1]);
+
+		if (hi < 0 || lo < 0 || (i + 1 < n && p[2] != sep) ||
+		    (lower && ((p[0] >= 'A' && p[0] <= 'F') || (p[1] >= 'A' && p[1] <= 'F'))))
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 int agent_tunnel_label_parse(uint8_t eui[static 8], const char *label, size_t n)
 {
 	if (n != AGENT_TUNNEL_LABEL_LEN || strncasecmp(label, "autotunnel-", 11) != 0)
 		return -EINVAL;
-	label += 11;
-	for (int i = 0; i < 8; i++) {
-		const char *p = label + 3 * i;
-		int hi = hexval(p[0]), lo = hexval(p[1]);
-
-		if (hi < 0 || lo < 0 || (i < 7 && p[2] != '-'))
-			return -EINVAL;
-		eui[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	/* DNS names are case-insensitive: any case */
+	return hex_pairs(eui, 8, label + 11, '-', false);
 }
 
 int agent_host_label(char out[static 64], const char *hostname, char *err, size_t errlen)
@@ -213,17 +224,7 @@ static int parse_mac(uint8_t mac[static 6], const char *s)
 {
 	if (strlen(s) != 17)
 		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		const char *p = s + 3 * i;
-		int hi = hexval(p[0]), lo = hexval(p[1]);
-
-		/* lower case only: the canonical spelling */
-		if (hi < 0 || lo < 0 || (p[0] >= 'A' && p[0] <= 'F') || (p[1] >= 'A' && p[1] <= 'F') ||
-		    (i < 5 && p[2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_pairs(mac, 6, s, ':', true);
 }
 
 int agent_identity_parse(struct agent_identity *id, const uint8_t *buf, size_t len)

@@ -7,6 +7,7 @@
 
 #include "agent/identity.h"
 #include "agent/records.h"
+#include "agent/text.h"
 
 const char *agent_rr_type_name(uint16_t type)
 {
@@ -194,32 +195,9 @@ int agent_records_build(const struct agent_publish *in, struct agent_rr *out, si
 	return 0;
 }
 
-struct out {
-	char *buf;
-	size_t len, pos;
-	bool full;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->pos)
-		o->full = true;
-	else
-		o->pos += (size_t)n;
-}
-
 int agent_rr_format(const struct agent_rr *rr, char *buf, size_t len)
 {
-	struct out o = { .buf = buf, .len = len };
+	struct agent_text_out o = { .buf = buf, .len = len };
 	const char *tn = agent_rr_type_name(rr->type);
 	char addr[INET6_ADDRSTRLEN];
 
@@ -228,40 +206,36 @@ int agent_rr_format(const struct agent_rr *rr, char *buf, size_t len)
 	buf[0] = '\0';
 	if (!tn)
 		return -EINVAL;
-	put(&o, "%s. %u IN %s ", rr->name, (unsigned)rr->ttl, tn);
+	agent_text_put(&o, "%s. %u IN %s ", rr->name, (unsigned)rr->ttl, tn);
 	switch (rr->type) {
 	case AGENT_RR_A:
-		put(&o, "%s", inet_ntop(AF_INET, rr->a, addr, sizeof(addr)));
+		agent_text_put(&o, "%s", inet_ntop(AF_INET, rr->a, addr, sizeof(addr)));
 		break;
 	case AGENT_RR_AAAA:
-		put(&o, "%s", inet_ntop(AF_INET6, rr->aaaa, addr, sizeof(addr)));
+		agent_text_put(&o, "%s", inet_ntop(AF_INET6, rr->aaaa, addr, sizeof(addr)));
 		break;
 	case AGENT_RR_SRV:
-		put(&o, "%u %u %u %s.", rr->srv.priority, rr->srv.weight, rr->srv.port, rr->srv.target);
+		agent_text_put(&o, "%u %u %u %s.", rr->srv.priority, rr->srv.weight, rr->srv.port, rr->srv.target);
 		break;
 	case AGENT_RR_PTR:
-		put(&o, "%s.", rr->ptr);
+		agent_text_put(&o, "%s.", rr->ptr);
 		break;
 	case AGENT_RR_TXT:
 		for (unsigned i = 0; i < rr->txt.n; i++) {
-			put(&o, i ? " \"" : "\"");
+			agent_text_put(&o, i ? " \"" : "\"");
 			for (unsigned j = 0; j < rr->txt.len[i]; j++) {
 				unsigned char c = (unsigned char)rr->txt.s[i][j];
 
 				if (c == '"' || c == '\\')
-					put(&o, "\\%c", c);
+					agent_text_put(&o, "\\%c", c);
 				else if (c < 0x20 || c > 0x7e)
-					put(&o, "\\%03u", c);
+					agent_text_put(&o, "\\%03u", c);
 				else
-					put(&o, "%c", c);
+					agent_text_put(&o, "%c", c);
 			}
-			put(&o, "\"");
+			agent_text_put(&o, "\"");
 		}
 		break;
 	}
-	if (o.full) {
-		buf[0] = '\0';
-		return -ENOSPC;
-	}
-	return (int)o.pos;
+	return agent_text_done(&o);
 }

@@ -1,6 +1,8 @@
 /* Strict line and address reading for the agent's text files. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/text.h"
@@ -24,6 +26,32 @@ int agent_text_line(struct wire *w, char *line, size_t cap)
 	}
 	line[n] = '\0';
 	return (int)n;
+}
+
+void agent_text_put(struct agent_text_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->pos)
+		o->full = true;
+	else
+		o->pos += (size_t)n;
+}
+
+int agent_text_done(struct agent_text_out *o)
+{
+	if (o->full) {
+		if (o->len)
+			o->buf[0] = '\0';
+		return -ENOSPC;
+	}
+	return (int)o->pos;
 }
 
 int agent_text_ip6(uint8_t addr[static 16], const char *s)

@@ -5,8 +5,15 @@
 
 void dns_edns_iter_init(struct dns_edns_iter *it, const struct dns_msg *m)
 {
+	/*
+	 * An empty cursor over a real (empty) array: wire_reader(NULL, 0)
+	 * computes NULL + 0, undefined behaviour that clang's UBSan reports
+	 * (found by the dns_msg fuzz target).
+	 */
+	static const uint8_t no_options[1];
+
 	if (!m->edns.present) {
-		it->w = wire_reader(NULL, 0);
+		it->w = wire_reader(no_options, 0);
 		return;
 	}
 	it->w = wire_reader(m->buf, m->len);

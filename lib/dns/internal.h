@@ -19,7 +19,8 @@ static inline uint8_t dns_lc(uint8_t c)
  * dns_name_parse() with pointers allowed or not (stored, uncompressed
  * data), and the uncompressed length reported through @p len (may be NULL).
  */
-int dns_name_read(struct wire *w, struct dns_name *out, bool allow_ptr, size_t *len);
+int dns_name_read(struct wire *w, struct dns_name *out, bool allow_ptr, size_t *len)
+	__attribute__((warn_unused_result));
 
 /*
  * Rdata layout of the name-bearing types: a string of 'N' (a name) and

@@ -150,30 +150,18 @@ int dns_rdata_check(uint16_t type, uint16_t rclass, const uint8_t *rd, size_t rd
 
 /* ---- parsing -------------------------------------------------------------- */
 
-static inline uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int dns_header_parse(const uint8_t *buf, size_t len, struct dns_header *hdr)
 {
 	struct wire r = wire_reader(buf, len);
-	const uint8_t *h = wire_read_ref(&r, DNS_HEADER_LEN);
 
-	if (!h)
-		return -EBADMSG;
-	hdr->id = be16(h);
-	hdr->flags = be16(h + 2);
-	hdr->qdcount = be16(h + 4);
-	hdr->ancount = be16(h + 6);
-	hdr->nscount = be16(h + 8);
-	hdr->arcount = be16(h + 10);
-	return 0;
+	/* RFC 1035 §4.1.1: ID, flags, then the four section counts */
+	hdr->id = wire_read_u16(&r);
+	hdr->flags = wire_read_u16(&r);
+	hdr->qdcount = wire_read_u16(&r);
+	hdr->ancount = wire_read_u16(&r);
+	hdr->nscount = wire_read_u16(&r);
+	hdr->arcount = wire_read_u16(&r);
+	return wire_err(&r) ? -EBADMSG : 0;
 }
 
 int dns_msg_parse(struct dns_msg *m, const uint8_t *buf, size_t len)
@@ -220,7 +208,6 @@ int dns_msg_parse(struct dns_msg *m, const uint8_t *buf, size_t len)
 	for (unsigned sec = 1; sec <= 3; sec++) {
 		for (unsigned i = 0; i < want[sec]; i++) {
 			struct dns_rr *rr = &m->rr[sec - 1][i];
-			const uint8_t *fixed;
 			struct wire rd;
 			size_t nlen;
 
@@ -233,13 +220,12 @@ int dns_msg_parse(struct dns_msg *m, const uint8_t *buf, size_t len)
 			} else if (dns_name_read(&w, NULL, true, &nlen)) {
 				return -EBADMSG;
 			}
-			fixed = wire_read_ref(&w, 10);
-			if (!fixed)
+			rr->type = wire_read_u16(&w);
+			rr->rclass = wire_read_u16(&w);
+			rr->ttl = wire_read_u32(&w);
+			rr->rdlen = wire_read_u16(&w);
+			if (wire_err(&w))
 				return -EBADMSG;
-			rr->type = be16(fixed);
-			rr->rclass = be16(fixed + 2);
-			rr->ttl = be32(fixed + 4);
-			rr->rdlen = be16(fixed + 8);
 			rr->rdata = (uint16_t)wire_offset(&w);
 			rd = wire_sub(&w, rr->rdlen);
 			if (wire_err(&w))
@@ -442,6 +428,8 @@ int dns_rdata_txt_next(struct wire *rd, const uint8_t **s, uint8_t *len)
 /* ---- building ------------------------------------------------------------- */
 
 #define OPT_FIXED 11	/* root name, type, class, TTL, rdlength */
+#define HDR_FLAGS_OFF 2	/* RFC 1035 §4.1.1 */
+#define HDR_COUNTS_OFF 4
 
 int dns_builder_init(struct dns_builder *b, void *buf, size_t cap, size_t limit,
 		     uint16_t id, uint16_t flags)
@@ -756,11 +744,10 @@ int dns_builder_finish(struct dns_builder *b, size_t *len)
 		b->edns = false;	/* written: a second finish does not add another */
 	}
 	flags = (uint16_t)(b->flags | (b->rcode & DNS_RCODE_MASK));
-	wire_patch_u16(&b->w, 2, flags);
-	wire_patch_u16(&b->w, 4, b->count[0]);
-	wire_patch_u16(&b->w, 6, b->count[1]);
-	wire_patch_u16(&b->w, 8, b->count[2]);
-	wire_patch_u16(&b->w, 10, b->count[3]);
+	/* RFC 1035 §4.1.1: flags at offset 2, then QD, AN, NS and AR counts */
+	wire_patch_u16(&b->w, HDR_FLAGS_OFF, flags);
+	for (unsigned sec = 0; sec < 4; sec++)
+		wire_patch_u16(&b->w, HDR_COUNTS_OFF + 2 * sec, b->count[sec]);
 	if (wire_err(&b->w))
 		return b->err = -ENOSPC;
 	b->reserve = 0;

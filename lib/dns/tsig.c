@@ -11,6 +11,11 @@
 
 #include "dns/tsig.h"
 
+/* RFC 1035 §4.1.1: ID (2), flags and QD/AN/NS counts (8), ARCOUNT (2) */
+#define HDR_MID_OFF 2
+#define HDR_MID_LEN 8
+#define HDR_ARCOUNT_OFF 10
+
 struct alg_info {
 	enum dns_tsig_alg alg;
 	const char *md;		/* OpenSSL digest name */
@@ -222,16 +227,16 @@ static void feed_msg_without_tsig(EVP_MAC_CTX *ctx, const struct dns_msg *m, uin
 	struct wire r = wire_reader(m->buf, m->len);
 	const uint8_t *mid, *body;
 
-	wire_skip(&r, 2);
-	mid = wire_read_ref(&r, 8);
-	wire_skip(&r, 2);
+	wire_seek(&r, HDR_MID_OFF);
+	mid = wire_read_ref(&r, HDR_MID_LEN);
+	wire_skip(&r, 2);	/* ARCOUNT: fed as it was before the TSIG */
 	body = wire_read_ref(&r, (size_t)rr->off - DNS_HEADER_LEN);
 	if (!mid || !body) {
 		*ok = false;
 		return;
 	}
 	feed_u16(ctx, orig_id, ok);
-	feed(ctx, mid, 8, ok);
+	feed(ctx, mid, HDR_MID_LEN, ok);
 	feed_u16(ctx, (uint16_t)(m->hdr.arcount - 1), ok);
 	feed(ctx, body, (size_t)rr->off - DNS_HEADER_LEN, ok);
 }
@@ -356,7 +361,7 @@ static int append_rr(const struct dns_tsig *t, uint8_t *buf, size_t len, size_t 
 	if (len < DNS_HEADER_LEN || len > DNS_MSG_MAX_LEN)
 		return -EINVAL;
 	id = wire_read_u16(&r);
-	wire_skip(&r, 8);
+	wire_seek(&r, HDR_ARCOUNT_OFF);
 	ar = wire_read_u16(&r);
 	if (ar == 0xffff)
 		return -EINVAL;
@@ -380,7 +385,7 @@ static int append_rr(const struct dns_tsig *t, uint8_t *buf, size_t len, size_t 
 	if (wire_offset(&w) > DNS_MSG_MAX_LEN)
 		return -ENOSPC;
 	wire_patch_u16(&w, rdlen_off, (uint16_t)(wire_offset(&w) - rdlen_off - 2));
-	wire_patch_u16(&w, 10, (uint16_t)(ar + 1));
+	wire_patch_u16(&w, HDR_ARCOUNT_OFF, (uint16_t)(ar + 1));
 	if (wire_err(&w))
 		return -ENOSPC;
 	*outlen = wire_offset(&w);

@@ -60,11 +60,13 @@ int esp_out_seal(struct esp_out *o, struct esp_aead *a, uint8_t nh,
 	if (seq >= o->soft_limit)
 		atomic_store_explicit(&o->rekey_soon, true, memory_order_relaxed);
 
+	/* RFC 4106 §3.1: the explicit IV, unique per packet since seq is */
+	w = wire_writer(ivb, sizeof(ivb));
+	wire_write_u64(&w, seq ^ o->iv_mask);
 	w = wire_writer(buf, ESP_HDR_LEN);
 	wire_write_u32(&w, o->spi);
 	wire_write_u32(&w, (uint32_t)seq);
-	wire_write_u64(&w, seq ^ o->iv_mask);
-	memcpy(ivb, buf + 8, ESP_IV_LEN);
+	wire_write_bytes(&w, ivb, ESP_IV_LEN);
 
 	w = wire_writer(buf + ESP_HDR_LEN + plen, pad + 2);
 	for (size_t i = 1; i <= pad; i++)

@@ -699,6 +699,9 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
 
+	/* the peer is known only now: SPIs the daemon was given for it (RFC 3104 §5, lent by an RSIP gateway) */
+	if (p->n_spis_in)
+		t->first_spi_in = new_child_spi(ike, p);
 	/* the first child SA (§1.2); its failure leaves the IKE SA up (§2.21.3) */
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)))

@@ -99,8 +99,7 @@ int natpmp_request_build(const struct natpmp_request *req, void *buf, size_t len
  *   0                 a valid request, @p req filled;
  *   -EBADMSG          malformed, or a response (opcode >= 128): drop it;
  *   -EPROTONOSUPPORT  version is not 0: answer NATPMP_RESULT_UNSUPP_VERSION
- *                     (req->version and req->op are filled; req->op is 0
- *                     if the packet was a single byte);
+ *                     (req->version and req->op are filled);
  *   -EOPNOTSUPP       version 0 but an unknown opcode (req->op filled):
  *                     answer NATPMP_RESULT_UNSUPP_OPCODE.
  * Fewer than 2 bytes, or an opcode with the response bit (128) set, is

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "wire/wire.h"
+
 #define MAX_TRIES	16
 
 void portmap_config_default(struct portmap_config *cfg)
@@ -444,7 +446,7 @@ static void refused(struct portmap *pm, struct portmap_map *m, enum portmap_prot
 	if (n)
 		n->result = (uint16_t)result;
 	m->refused_by = proto;
-	m->refused_result = (uint8_t)result;
+	m->refused_result = (uint16_t)result;
 	m->retry_s = retry_s;
 	m->held = false;
 	m->reported = false;
@@ -548,6 +550,19 @@ static void version_fallback(struct portmap *pm, enum portmap_proto from, enum p
 	}
 }
 
+/* @m was held and is gone (renewal unanswered, gateway gone): say what was lost. */
+static void note_lost(struct portmap *pm, struct portmap_map *m, struct portmap_out *out)
+{
+	struct portmap_note *n = add_note(out, PORTMAP_NOTE_LOST, map_index(pm, m), m->proto);
+
+	if (n) {
+		n->ext_addr = m->ext_addr;
+		n->ext_port = m->ext_port;
+	}
+	m->held = false;
+	m->reported = false;
+}
+
 static void deleted(struct portmap *pm, struct portmap_map *m, struct portmap_out *out)
 {
 	struct portmap_note *n = add_note(out, PORTMAP_NOTE_DELETED, map_index(pm, m), m->proto);
@@ -562,6 +577,28 @@ static void deleted(struct portmap *pm, struct portmap_map *m, struct portmap_ou
 }
 
 /* ---- replies ---- */
+
+/*
+ * What every MAP answer in @proto does before its result is looked at: a
+ * first answer tells what the gateway speaks, its epoch is checked (RFC
+ * 6886 §3.6, RFC 6887 §8.5), and an answer to a delete ends it. @m is the
+ * mapping it answers, or NULL. true if the caller goes on with @m.
+ */
+static bool map_answer(struct portmap *pm, struct portmap_map *m, enum portmap_proto proto,
+		       uint32_t epoch, uint64_t now, struct portmap_out *out)
+{
+	if (pm->gw_proto == PORTMAP_PROTO_NONE && m)
+		pm->gw_proto = proto;
+	if (pm->gw_proto == proto && !portmap_epoch_update(&pm->epoch, proto, epoch, now))
+		gateway_reset(pm, m, now, out);
+	if (!m)
+		return false;
+	if (m->state == PORTMAP_DELETE) {
+		deleted(pm, m, out);
+		return false;
+	}
+	return true;
+}
 
 static void on_natpmp(struct portmap *pm, const struct portmap_reply *r, uint64_t now,
 		      struct portmap_out *out)
@@ -632,18 +669,10 @@ static void on_natpmp(struct portmap *pm, const struct portmap_reply *r, uint64_
 		    (resp->short_form || c->internal_port == resp->internal_port))
 			m = c;
 	}
-	if (pm->gw_proto == PORTMAP_PROTO_NONE && m)
-		pm->gw_proto = PORTMAP_PROTO_NATPMP;
-	if (pm->gw_proto == PORTMAP_PROTO_NATPMP &&
-	    !portmap_epoch_update(&pm->epoch, PORTMAP_PROTO_NATPMP, resp->epoch, now))
-		gateway_reset(pm, m, now, out);
-	if (!m)
+	if (!map_answer(pm, m, PORTMAP_PROTO_NATPMP, resp->epoch, now, out))
 		return;
-	if (m->state == PORTMAP_DELETE) {
-		deleted(pm, m, out);
-		return;
-	}
-	if (resp->result != NATPMP_RESULT_SUCCESS || resp->lifetime == 0) {
+	/* a "success" without a lifetime or a port grants nothing to publish */
+	if (resp->result != NATPMP_RESULT_SUCCESS || resp->lifetime == 0 || resp->external_port == 0) {
 		refused(pm, m, PORTMAP_PROTO_NATPMP, resp->result, 0, now, out);
 		return;
 	}
@@ -702,23 +731,16 @@ static void on_pcp(struct portmap *pm, const struct portmap_reply *r, uint64_t n
 		    c->internal_port == p->internal_port)
 			m = c;
 	}
-	if (pm->gw_proto == PORTMAP_PROTO_NONE && m)
-		pm->gw_proto = PORTMAP_PROTO_PCP;
-	if (pm->gw_proto == PORTMAP_PROTO_PCP &&
-	    !portmap_epoch_update(&pm->epoch, PORTMAP_PROTO_PCP, p->epoch, now))
-		gateway_reset(pm, m, now, out);
-	if (!m)
+	if (!map_answer(pm, m, PORTMAP_PROTO_PCP, p->epoch, now, out))
 		return;
-	if (m->state == PORTMAP_DELETE) {
-		deleted(pm, m, out);
-		return;
-	}
 	if (p->result != PCP_RESULT_SUCCESS) {
 		refused(pm, m, PORTMAP_PROTO_PCP, p->result, p->lifetime, now, out);
 		return;
 	}
-	if (p->lifetime == 0 || !pcp_addr_to_v4(&p->external_addr, &addr)) {
-		/* gone (or an IPv6 external address we did not ask for) */
+	if (p->lifetime == 0 || p->external_port == 0 || !pcp_addr_to_v4(&p->external_addr, &addr) ||
+	    addr.s_addr == 0) {
+		/* gone, or no usable address and port (an IPv6 external
+		 * address we did not ask for, or none at all) */
 		refused(pm, m, PORTMAP_PROTO_PCP, PCP_RESULT_CANNOT_PROVIDE_EXTERNAL, 0, now, out);
 		return;
 	}
@@ -773,15 +795,7 @@ static void map_timeout(struct portmap *pm, struct portmap_map *m, uint64_t now,
 		return;
 	case PORTMAP_RENEW:
 		if (now >= m->expires) {
-			struct portmap_note *n = add_note(out, PORTMAP_NOTE_LOST, map_index(pm, m),
-							  m->proto);
-
-			if (n) {
-				n->ext_addr = m->ext_addr;
-				n->ext_port = m->ext_port;
-			}
-			m->held = false;
-			m->reported = false;
+			note_lost(pm, m, out);
 			forget_gateway(pm);
 			start_fresh(pm, m, now, out);
 			return;
@@ -842,14 +856,8 @@ void portmap_on_unreachable(struct portmap *pm, uint64_t now, struct portmap_out
 			m->state = PORTMAP_DELETED;	/* nothing there to delete */
 			m->deadline = PORTMAP_NEVER;
 		} else if (m->state == PORTMAP_REQUEST || m->state == PORTMAP_RENEW) {
-			if (m->held) {
-				struct portmap_note *n = add_note(out, PORTMAP_NOTE_LOST, i, m->proto);
-
-				if (n) {
-					n->ext_addr = m->ext_addr;
-					n->ext_port = m->ext_port;
-				}
-			}
+			if (m->held)
+				note_lost(pm, m, out);
 			m->held = false;
 			m->reported = false;
 			m->recreating = false;
@@ -867,31 +875,29 @@ void portmap_on_upnp(struct portmap *pm, unsigned int idx, int result, struct in
 	out_begin(out);
 	if (!m || m->state != PORTMAP_UPNP)
 		goto done;
+	/* an IGD that maps to port 0 or reports 0.0.0.0 (not connected) gives nothing to publish */
+	if (result == 0 && (ext_port == 0 || ext_addr.s_addr == 0))
+		result = PORTMAP_UPNP_ACTION_FAILED;
 	if (result == 0) {
 		pm->gw_proto = PORTMAP_PROTO_UPNP;
 		grant(pm, m, PORTMAP_PROTO_UPNP, ext_addr, ext_port, lifetime, now, out);
 		goto done;
 	}
 	if (m->held) {
-		struct portmap_note *n = add_note(out, PORTMAP_NOTE_LOST, idx, PORTMAP_PROTO_UPNP);
-
-		if (n) {
-			n->ext_addr = m->ext_addr;
-			n->ext_port = m->ext_port;
-		}
-		m->held = false;
-		m->reported = false;
+		note_lost(pm, m, out);	/* m->proto is UPnP in this state */
 		forget_gateway(pm);
 		start_fresh(pm, m, now, out);
 		goto done;
 	}
 	if (result > 0) {
 		struct portmap_note *n = add_note(out, PORTMAP_NOTE_REFUSED, idx, PORTMAP_PROTO_UPNP);
+		/* UPnP error codes (718 ConflictInMappingEntry...) fit in 16 bits */
+		uint16_t code = result > UINT16_MAX ? UINT16_MAX : (uint16_t)result;
 
 		if (n)
-			n->result = (uint16_t)result;
+			n->result = code;
 		m->refused_by = PORTMAP_PROTO_UPNP;
-		m->refused_result = (uint8_t)(result > 255 ? 255 : result);
+		m->refused_result = code;
 	}
 	end_nothing(pm, m, now, out);
 done:
@@ -1021,13 +1027,14 @@ bool portmap_epoch_update(struct portmap_epoch *e, enum portmap_proto proto, uin
 
 int portmap_reply_parse(const void *buf, size_t len, struct portmap_reply *r)
 {
-	const uint8_t *b = buf;
+	struct wire w = wire_reader(buf, len);
+	uint8_t version = wire_peek_u8(&w);
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	if (len < 1)
+	if (wire_err(&w))
 		return -EBADMSG;
-	if (b[0] == NATPMP_VERSION) {
+	if (version == NATPMP_VERSION) {
 		r->proto = PORTMAP_PROTO_NATPMP;
 		err = natpmp_response_parse(buf, len, &r->natpmp);
 		if (err)

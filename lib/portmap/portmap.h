@@ -105,7 +105,7 @@ struct portmap_map {
 	uint64_t expires;		/* ms */
 
 	enum portmap_proto refused_by;	/* last refusal, for the report */
-	uint8_t refused_result;
+	uint16_t refused_result;	/* its code: NAT-PMP's is 16 bits, UPnP's e.g. 718 */
 	uint32_t retry_s;		/* PCP error lifetime of the last refusal */
 };
 
@@ -227,10 +227,15 @@ void portmap_on_reply(struct portmap *pm, const struct portmap_reply *r, uint64_
 /** ICMP port unreachable from the gateway's port 5351: nothing listens there. */
 void portmap_on_unreachable(struct portmap *pm, uint64_t now, struct portmap_out *out);
 
+/** UPnP error 501 ActionFailed: what a "success" without a port or an address counts as. */
+#define PORTMAP_UPNP_ACTION_FAILED	501
+
 /**
  * Result of a PORTMAP_ACT_UPNP_MAP for @p idx: @p result 0 = mapped
  * (@p lifetime 0 = permanent), -1 = no Internet Gateway Device answered,
- * > 0 = the UPnP error code the IGD refused with (e.g. 718).
+ * > 0 = the UPnP error code the IGD refused with (e.g. 718). A mapping to
+ * port 0 or address 0.0.0.0 counts as PORTMAP_UPNP_ACTION_FAILED; NAT-PMP
+ * and PCP answers granting port 0 (or PCP address 0.0.0.0) are refusals too.
  */
 void portmap_on_upnp(struct portmap *pm, unsigned int idx, int result, struct in_addr ext_addr,
 		     uint16_t ext_port, uint32_t lifetime, uint64_t now, struct portmap_out *out);

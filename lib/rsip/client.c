@@ -163,8 +163,9 @@ const struct rsip_client_binding *rsip_client_binding(const struct rsip_client *
 	return i < 0 ? NULL : &c->binds[i];
 }
 
-int rsip_client_extend(struct rsip_client *c, uint32_t bind_id, uint32_t lease,
-		       uint8_t *buf, size_t cap, size_t *len)
+/* EXTEND or FREE of the binding @p bind_id; @p lease 0 sends no Lease Time. */
+static int bind_request(struct rsip_client *c, uint8_t type, uint32_t bind_id, uint32_t lease,
+			uint8_t *buf, size_t cap, size_t *len)
 {
 	struct rsip_msg *m;
 	int rc = ready(c);
@@ -173,7 +174,7 @@ int rsip_client_extend(struct rsip_client *c, uint32_t bind_id, uint32_t lease,
 		return rc;
 	if (find(c, bind_id) < 0)
 		return -ENOENT;
-	m = start(c, RSIP_EXTEND_REQUEST);
+	m = start(c, type);
 	m->present |= RSIP_F_BIND_ID;
 	m->bind_id = bind_id;
 	if (lease) {
@@ -186,22 +187,16 @@ int rsip_client_extend(struct rsip_client *c, uint32_t bind_id, uint32_t lease,
 	return 0;
 }
 
+int rsip_client_extend(struct rsip_client *c, uint32_t bind_id, uint32_t lease,
+		       uint8_t *buf, size_t cap, size_t *len)
+{
+	return bind_request(c, RSIP_EXTEND_REQUEST, bind_id, lease, buf, cap, len);
+}
+
 int rsip_client_free(struct rsip_client *c, uint32_t bind_id, uint8_t *buf, size_t cap, size_t *len)
 {
-	struct rsip_msg *m;
-	int rc = ready(c);
-
-	if (rc)
-		return rc;
-	if (find(c, bind_id) < 0)
-		return -ENOENT;
-	m = start(c, RSIP_FREE_REQUEST);
-	m->present |= RSIP_F_BIND_ID;
-	m->bind_id = bind_id;
-	if ((rc = finish(c, buf, cap, len)))
-		return rc;
-	c->pending_bind = bind_id;
-	return 0;
+	/* RFC 3103: FREE_REQUEST carries no Lease Time */
+	return bind_request(c, RSIP_FREE_REQUEST, bind_id, 0, buf, cap, len);
 }
 
 int rsip_client_query(struct rsip_client *c, uint32_t addr, uint8_t *buf, size_t cap, size_t *len)
@@ -388,9 +383,19 @@ uint64_t rsip_client_next_deadline(const struct rsip_client *c)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (int i = 0; i < RSIP_CLIENT_MAX_BINDS; i++)
-		if (c->binds[i].used && c->binds[i].refresh_at < next)
-			next = c->binds[i].refresh_at;
+	for (int i = 0; i < RSIP_CLIENT_MAX_BINDS; i++) {
+		const struct rsip_client_binding *b = &c->binds[i];
+		/*
+		 * While a request awaits its answer, rsip_client_poll() sends
+		 * nothing: a refresh time already past would wake the caller
+		 * at once, again and again. The next thing it can do then is
+		 * forget a binding that lapsed.
+		 */
+		uint64_t t = c->pending ? b->expires : b->refresh_at;
+
+		if (b->used && t < next)
+			next = t;
+	}
 	return next;
 }
 

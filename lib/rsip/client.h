@@ -125,7 +125,10 @@ int rsip_client_query(struct rsip_client *c, uint32_t addr, uint8_t *buf, size_t
 int rsip_client_on_message(struct rsip_client *c, const uint8_t *buf, size_t len, uint64_t now,
 			   struct rsip_client_event *ev) __attribute__((warn_unused_result));
 
-/** The earliest time (ms) a binding wants an EXTEND, or UINT64_MAX. */
+/**
+ * The earliest time (ms) a binding wants an EXTEND, or UINT64_MAX; while a
+ * request awaits its answer, the earliest time a binding lapses instead.
+ */
 uint64_t rsip_client_next_deadline(const struct rsip_client *c);
 
 /**

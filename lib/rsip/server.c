@@ -14,16 +14,6 @@
 
 #define MS_PER_S 1000ULL
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 static bool in_prefix(uint32_t a, const struct rsip_prefix *p)
 {
 	uint32_t mask = p->len == 0 ? 0 : ~0u << (32 - p->len);
@@ -106,17 +96,19 @@ int rsip_server_init(struct rsip_server *s, const struct rsip_server_config *cfg
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = rsip_table_init(&s->spi_tab, (size_t)c->max_bindings * RSIP_BIND_MAX_SPIS, mix64(c->seed ^ 1))))
+	if ((rc = rsip_table_init(&s->spi_tab, (size_t)c->max_bindings * RSIP_BIND_MAX_SPIS,
+				  rsip_table_mix(c->seed ^ 1))))
 		goto fail;
-	if ((rc = rsip_table_init(&s->port_tab, port_entries, mix64(c->seed ^ 2))))
+	if ((rc = rsip_table_init(&s->port_tab, port_entries, rsip_table_mix(c->seed ^ 2))))
 		goto fail_spi;
-	if ((rc = rsip_table_init(&s->ike_tab, (size_t)c->max_bindings * RSIP_BIND_MAX_IKE, mix64(c->seed ^ 3))))
+	if ((rc = rsip_table_init(&s->ike_tab, (size_t)c->max_bindings * RSIP_BIND_MAX_IKE,
+				  rsip_table_mix(c->seed ^ 3))))
 		goto fail_port;
 	for (unsigned i = 0; i < RSIP_MAX_ADDRS; i++)
 		s->addr_owner[i] = -1;
-	s->next_client_id = (uint32_t)mix64(c->seed ^ 4);
-	s->next_bind_id = (uint32_t)mix64(c->seed ^ 5);
-	s->spi_ctr = mix64(c->seed ^ 6);
+	s->next_client_id = (uint32_t)rsip_table_mix(c->seed ^ 4);
+	s->next_bind_id = (uint32_t)rsip_table_mix(c->seed ^ 5);
+	s->spi_ctr = rsip_table_mix(c->seed ^ 6);
 	return 0;
 
 fail_port:
@@ -507,7 +499,7 @@ static uint16_t alloc_spis(struct rsip_server *s, unsigned idx, const struct rsi
 			return RSIP_E_IPSEC_SPI_UNAVAILABLE;
 		while (a->n_spis < n) {
 			/* a keyed pseudo-random start keeps SPIs hard to guess (RFC 3104 §8) */
-			uint32_t spi = (uint32_t)(c->spi_lo + mix64(c->seed ^ s->spi_ctr++) % span);
+			uint32_t spi = (uint32_t)(c->spi_lo + rsip_table_mix(c->seed ^ s->spi_ctr++) % span);
 
 			/* used values are few, so this walk is short */
 			while (spi_taken(s, idx, spi, a))

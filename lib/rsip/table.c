@@ -3,7 +3,7 @@
 
 #include "rsip/table.h"
 
-static uint64_t mix(uint64_t x)
+uint64_t rsip_table_mix(uint64_t x)
 {
 	/* splitmix64 finaliser */
 	x ^= x >> 30;
@@ -16,7 +16,7 @@ static uint64_t mix(uint64_t x)
 
 static size_t home(const struct rsip_table *t, struct rsip_tkey k)
 {
-	return (size_t)(mix(mix(k.a ^ t->seed) ^ k.b) & t->mask);
+	return (size_t)(rsip_table_mix(rsip_table_mix(k.a ^ t->seed) ^ k.b) & t->mask);
 }
 
 static int same(struct rsip_tkey x, struct rsip_tkey y)

@@ -31,6 +31,9 @@ struct rsip_table {
 	uint64_t seed;
 };
 
+/** The keyed hash's mixing step (the splitmix64 finaliser); the server draws IDs and SPIs with it too. */
+uint64_t rsip_table_mix(uint64_t x);
+
 /** Make a table that holds at least @p entries; 0 or -ENOMEM. */
 int rsip_table_init(struct rsip_table *t, size_t entries, uint64_t seed)
 	__attribute__((warn_unused_result));

@@ -15,6 +15,8 @@
 
 #define CONN_TIMEOUT_S 2
 #define CONN_MAX 8
+#define STATUS_CMD "status\n"
+#define UNKNOWN_CMD "error: unknown command (try: status)\n"
 
 struct conn {
 	struct gwd_control *c;
@@ -136,7 +138,7 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 	if (rc == 0)
 		answer(k, cmd);
 	else
-		write_all(k->fd, "error: unknown command (try: status)\n", 37);
+		write_all(k->fd, UNKNOWN_CMD, sizeof(UNKNOWN_CMD) - 1);
 	conn_free(k);
 }
 
@@ -294,7 +296,7 @@ int gwd_control_query_status(const char *path, FILE *out)
 		close(fd);
 		return rc;
 	}
-	write_all(fd, "status\n", 7);
+	write_all(fd, STATUS_CMD, sizeof(STATUS_CMD) - 1);
 	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
 		fwrite(buf, 1, (size_t)n, out);
 	rc = n < 0 ? -errno : 0;

@@ -41,11 +41,6 @@ struct gwd {
 	struct log_ratelimit rl_map;
 };
 
-static void fmt_addr(uint32_t a, char *buf, size_t len)
-{
-	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
-
 static const char *proto_name(uint8_t p)
 {
 	return p == GWD_PROTO_TCP ? "tcp" : "udp";
@@ -63,7 +58,6 @@ static struct gwd_ctx make_ctx(const struct gwd *g, uint64_t now)
 
 static void reschedule(struct gwd *g)
 {
-	uint64_t now = clock_now_ms();
 	uint64_t next = gwd_timers_next(&g->tm, gwd_table_next_expiry(&g->table));
 	struct timeval tv;
 
@@ -71,9 +65,7 @@ static void reschedule(struct gwd *g)
 		evtimer_del(g->ev_timer);
 		return;
 	}
-	next = next > now ? next - now : 0;
-	tv.tv_sec = (time_t)(next / 1000);
-	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	tv = gwd_timeval_until(next, clock_now_ms());
 	evtimer_add(g->ev_timer, &tv);
 }
 
@@ -96,29 +88,26 @@ static void forget_flows(struct gwd *g, uint8_t proto, uint16_t ext_port)
 	}
 }
 
-/* A mapping leaves the table: its forwarding goes first. */
-static void on_removed(void *arg, const struct gwd_mapping *m)
+/* A mapping leaves the table (@p why: "unmapped", "expired"): its forwarding goes first. */
+static void remove_mapping(struct gwd *g, const struct gwd_mapping *m, const char *why)
 {
-	struct gwd *g = arg;
 	char a[16];
 
 	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
 	forget_flows(g, m->proto, m->ext_port);
-	fmt_addr(m->client, a, sizeof(a));
-	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "unmapped %s %u -> %s:%u", proto_name(m->proto),
+	gwd_addr_str(m->client, a, sizeof(a));
+	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "%s %s %u -> %s:%u", why, proto_name(m->proto),
 			m->ext_port, a, m->int_port);
+}
+
+static void on_removed(void *arg, const struct gwd_mapping *m)
+{
+	remove_mapping(arg, m, "unmapped");
 }
 
 static void on_expired(void *arg, const struct gwd_mapping *m)
 {
-	struct gwd *g = arg;
-	char a[16];
-
-	(void)gwd_nft_unmap(g->nft, m->proto, m->ext_port);
-	forget_flows(g, m->proto, m->ext_port);
-	fmt_addr(m->client, a, sizeof(a));
-	log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "expired %s %u -> %s:%u", proto_name(m->proto),
-			m->ext_port, a, m->int_port);
+	remove_mapping(arg, m, "expired");
 }
 
 /* ---- announcements ---- */
@@ -190,7 +179,7 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 			char a[16];
 
 			forget_flows(g, rep->change.m.proto, rep->change.m.ext_port);
-			fmt_addr(src, a, sizeof(a));
+			gwd_addr_str(src, a, sizeof(a));
 			log_ratelimited(&g->rl_map, LOG_LEVEL_INFO, "mapped %s %u -> %s:%u for %u s (%s)",
 					proto_name(rep->change.m.proto), rep->change.m.ext_port, a,
 					rep->change.m.int_port, rep->change.m.lifetime_s,
@@ -209,7 +198,7 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 	if (rep->len && rep->result != 0) {
 		char a[16];
 
-		fmt_addr(src, a, sizeof(a));
+		gwd_addr_str(src, a, sizeof(a));
 		log_debug_rl("%s request from %s:%u refused: %s", req.pcp ? "PCP" : "NAT-PMP", a, sport,
 			     req.pcp ? pcp_result_str(rep->result) : natpmp_result_str(rep->result));
 	}
@@ -266,7 +255,7 @@ static void open_lan(struct gwd *g, const char *ifname, const struct gwd_ifaddr 
 	for (size_t i = 0; i < LANSOCK_MAX && !ls; i++)
 		if (g->lan[i].fd < 0)
 			ls = &g->lan[i];
-	fmt_addr(a->addr, as, sizeof(as));
+	gwd_addr_str(a->addr, as, sizeof(as));
 	if (!ls) {
 		log_warnx("%s: too many LAN addresses, not serving %s", ifname, as);
 		return;
@@ -318,7 +307,7 @@ static void refresh_lan(struct gwd *g)
 		if (!g->lan[i].seen) {
 			char as[16];
 
-			fmt_addr(g->lan[i].addr, as, sizeof(as));
+			gwd_addr_str(g->lan[i].addr, as, sizeof(as));
 			log_info("%s: address %s is gone, no longer serving it", g->lan[i].ifname, as);
 			close_lan(&g->lan[i]);
 			continue;
@@ -341,7 +330,7 @@ static void refresh_wan(struct gwd *g)
 		gwd_timers_announce_stop(&g->tm);
 		return;
 	}
-	fmt_addr(ext, as, sizeof(as));
+	gwd_addr_str(ext, as, sizeof(as));
 	log_info("external address %s on %s: new epoch, announcing", as, g->s->wan);
 	gwd_timers_address_changed(&g->tm, now);
 	reschedule(g);
@@ -543,9 +532,8 @@ int gwd_run(struct gwd_settings *s)
 	gwd_timers_init(&g->tm, clock_now_ms());
 	/*
 	 * Listeners. The NAT-PMP/PCP sockets follow the LAN addresses
-	 * (refresh_lan); the RSIP server (RFC 3103/3104, TCP 4555, on unless
-	 * --no-rsip) belongs here too, in a file of its own, started after
-	 * the LAN sockets and stopped in teardown() before nftables closes.
+	 * (refresh_lan); the RSIP server, opened above, follows them in
+	 * gwd_rsip_refresh() and is stopped in teardown() before nftables.
 	 */
 	refresh_lan(g);
 	if (g->n_lan == 0)
@@ -554,7 +542,7 @@ int gwd_run(struct gwd_settings *s)
 	if (g->ext_addr) {
 		char as[16];
 
-		fmt_addr(g->ext_addr, as, sizeof(as));
+		gwd_addr_str(g->ext_addr, as, sizeof(as));
 		log_info("external address %s on %s; announcing", as, s->wan);
 	} else {
 		log_warnx("%s has no IPv4 address yet", s->wan);

@@ -7,10 +7,8 @@
  *   netwatch.c  WAN and LAN addresses, watched over netlink
  *   timers.c    epoch, announcement series, expiry deadlines
  *   control.c   the root-only control socket ("autotunnel-gwd status")
- *
- * The RSIP server of RFC 3103/3104 (TCP 4555) is meant to be one more
- * listener here, in a file of its own (rsip_server.c), started next to
- * the LAN sockets in gwd_run() and switched off with --no-rsip.
+ *   rsip_server.c  the RSIP server of RFC 3103/3104 (TCP 4555) and its
+ *               data path (rsip_sock.c); off with --no-rsip
  */
 #ifndef AT_GWD_GWD_H
 #define AT_GWD_GWD_H

@@ -3,15 +3,17 @@
 #include <string.h>
 
 #include "autotunnel-gwd/handler.h"
+#include "wire/wire.h"
 
 void gwd_request_parse(const void *buf, size_t len, struct gwd_request *req)
 {
-	const uint8_t *p = buf;
+	struct wire r = wire_reader(buf, len);
+	uint8_t version = wire_peek_u8(&r);
 
 	memset(req, 0, sizeof(*req));
 	req->raw = buf;
 	req->rawlen = len;
-	if (len >= 1 && p[0] == NATPMP_VERSION) {
+	if (!wire_err(&r) && version == NATPMP_VERSION) {
 		req->rc = natpmp_request_parse(buf, len, &req->pmp);
 		return;
 	}

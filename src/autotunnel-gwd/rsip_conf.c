@@ -117,17 +117,11 @@ int gwd_rsip_settings_check(const struct gwd_settings *s, char *err, size_t errl
 			return -EINVAL;
 		}
 	}
-	if (s->rsip_port_min > s->rsip_port_max) {
-		snprintf(err, errlen, "--rsip-port-min %d is above --rsip-port-max %d", s->rsip_port_min,
-			 s->rsip_port_max);
+	if (gwd_settings_check_order(s->rsip_port_min, s->rsip_port_max, "rsip-port-min",
+				     "rsip-port-max", err, errlen))
 		return -EINVAL;
-	}
-	if (s->rsip_lease_min > s->rsip_lease_max) {
-		snprintf(err, errlen, "--rsip-lease-min %d is above --rsip-lease-max %d", s->rsip_lease_min,
-			 s->rsip_lease_max);
-		return -EINVAL;
-	}
-	return 0;
+	return gwd_settings_check_order(s->rsip_lease_min, s->rsip_lease_max, "rsip-lease-min",
+					"rsip-lease-max", err, errlen);
 }
 
 int gwd_rsip_config(const struct gwd_settings *s, uint32_t nb, const struct rsip_prefix *lans,

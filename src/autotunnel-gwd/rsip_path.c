@@ -5,11 +5,21 @@
 
 #define IP_MF 0x2000u
 #define IP_OFFMASK 0x1fffu
+#define IP_TTL_OFF 8		/* RFC 791 §3.1: offsets in the IPv4 header */
+#define IP_CSUM_OFF 10
+#define UDP_CSUM_OFF 6		/* RFC 768: offset in the UDP header */
 #define IKE_PORT 500
 
-int gwd_rsip_ip_parse(const uint8_t *pkt, size_t len, struct gwd_rsip_ip *ip)
+/*
+ * Packets are read and written through cursors over the whole buffer; a
+ * header inside it is found by its offset (@p base below), never by
+ * pointer arithmetic.
+ */
+
+/* The IPv4 header at the cursor, whose packet runs to the cursor's end. */
+static int ip_read(struct wire r, struct gwd_rsip_ip *ip)
 {
-	struct wire r = wire_reader(pkt, len);
+	size_t len = wire_avail(&r);
 	uint8_t vhl = wire_read_u8(&r);
 
 	ip->hlen = (uint8_t)((vhl & 0x0f) * 4);
@@ -28,17 +38,39 @@ int gwd_rsip_ip_parse(const uint8_t *pkt, size_t len, struct gwd_rsip_ip *ip)
 	return 0;
 }
 
+int gwd_rsip_ip_parse(const uint8_t *pkt, size_t len, struct gwd_rsip_ip *ip)
+{
+	return ip_read(wire_reader(pkt, len), ip);
+}
+
+/* A cursor over @p pkt (@p len bytes) at offset @p base. */
+static struct wire reader_at(const uint8_t *pkt, size_t len, size_t base)
+{
+	struct wire r = wire_reader(pkt, len);
+
+	wire_seek(&r, base);
+	return r;
+}
+
+/* Add the next @p n bytes of @p r to the one's complement sum @p sum. */
+static uint32_t csum_read(uint32_t sum, struct wire *r, size_t n)
+{
+	struct wire b = wire_sub(r, n);
+
+	while (wire_avail(&b) >= 2) {
+		sum += wire_read_u16(&b);
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	if (wire_avail(&b))
+		sum += (uint32_t)wire_read_u8(&b) << 8;	/* RFC 1071: pad the odd byte with zero */
+	return sum;
+}
+
 uint32_t gwd_rsip_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
 	struct wire r = wire_reader(p, len);
 
-	while (wire_avail(&r) >= 2) {
-		sum += wire_read_u16(&r);
-		sum = (sum & 0xffff) + (sum >> 16);
-	}
-	if (wire_avail(&r))
-		sum += (uint32_t)wire_read_u8(&r) << 8;	/* RFC 1071: pad the odd byte with zero */
-	return sum;
+	return csum_read(sum, &r, len);
 }
 
 uint16_t gwd_rsip_csum_fold(uint32_t sum)
@@ -48,33 +80,37 @@ uint16_t gwd_rsip_csum_fold(uint32_t sum)
 	return (uint16_t)sum;
 }
 
-/* The header checksum of the header @p hlen bytes at @p pkt, its own field counted as zero. */
-static uint16_t ip_csum(const uint8_t *pkt, size_t hlen)
+/*
+ * The header checksum of the @p hlen-byte header at offset @p base of
+ * @p pkt, its own field counted as zero.
+ */
+static uint16_t ip_csum(const uint8_t *pkt, size_t len, size_t base, size_t hlen)
 {
-	uint32_t sum = gwd_rsip_csum_add(0, pkt, 10);
+	struct wire r = reader_at(pkt, len, base);
+	uint32_t sum = csum_read(0, &r, IP_CSUM_OFF);
 
-	sum = gwd_rsip_csum_add(sum, pkt + 12, hlen - 12);
+	wire_skip(&r, 2);
+	sum = csum_read(sum, &r, hlen - IP_CSUM_OFF - 2);
 	return (uint16_t)~gwd_rsip_csum_fold(sum);
 }
 
 /*
- * Forward the packet: decrement its TTL and update its header checksum.
- * -ETIME if the TTL runs out (RFC 1812 §5.3.1: a router does not forward
- * a packet whose TTL reaches 0).
+ * Forward the packet whose header @p ip is at offset @p base of @p pkt:
+ * decrement its TTL and update its header checksum. -ETIME if the TTL
+ * runs out (RFC 1812 §5.3.1: a router does not forward a packet whose TTL
+ * reaches 0).
  */
-static int forward(uint8_t *pkt, const struct gwd_rsip_ip *ip)
+static int forward(uint8_t *pkt, size_t len, size_t base, const struct gwd_rsip_ip *ip)
 {
-	struct wire w = wire_writer(pkt, ip->hlen);
+	struct wire w = wire_writer(pkt, len);
 
 	if (ip->ttl <= 1)
 		return -ETIME;
-	wire_seek(&w, 8);
+	wire_seek(&w, base + IP_TTL_OFF);
 	wire_write_u8(&w, (uint8_t)(ip->ttl - 1));
-	wire_skip(&w, 1);
-	wire_write_u16(&w, 0);
-	wire_seek(&w, 10);
 	/* recompute rather than adjust (RFC 1624): the header is at most 60 bytes */
-	wire_write_u16(&w, ip_csum(pkt, ip->hlen));
+	wire_seek(&w, base + IP_CSUM_OFF);
+	wire_write_u16(&w, ip_csum(pkt, len, base, ip->hlen));
 	return wire_err(&w) ? -EBADMSG : 0;
 }
 
@@ -82,7 +118,7 @@ int gwd_rsip_build_udp(uint8_t *pkt, size_t cap, size_t payload_len, uint32_t sr
 		       uint32_t dst, uint16_t dport, uint8_t ttl, uint8_t tos)
 {
 	size_t total = GWD_RSIP_IP_HDR + GWD_RSIP_UDP_HDR + payload_len;
-	struct wire w = wire_writer(pkt, cap);
+	struct wire w = wire_writer(pkt, cap), r;
 	uint8_t pseudo[12];
 	struct wire p = wire_writer(pseudo, sizeof(pseudo));
 	uint32_t sum;
@@ -106,7 +142,7 @@ int gwd_rsip_build_udp(uint8_t *pkt, size_t cap, size_t payload_len, uint32_t sr
 	wire_write_u16(&w, 0);
 	if (wire_err(&w))
 		return -EMSGSIZE;
-	wire_patch_u16(&w, 10, ip_csum(pkt, GWD_RSIP_IP_HDR));
+	wire_patch_u16(&w, IP_CSUM_OFF, ip_csum(pkt, total, 0, GWD_RSIP_IP_HDR));
 
 	/* RFC 768: the checksum covers a pseudo header, the UDP header and the data */
 	wire_write_u32(&p, src);
@@ -115,17 +151,17 @@ int gwd_rsip_build_udp(uint8_t *pkt, size_t cap, size_t payload_len, uint32_t sr
 	wire_write_u8(&p, GWD_RSIP_IPPROTO_UDP);
 	wire_write_u16(&p, (uint16_t)(total - GWD_RSIP_IP_HDR));
 	sum = gwd_rsip_csum_add(0, pseudo, sizeof(pseudo));
-	sum = gwd_rsip_csum_add(sum, pkt + GWD_RSIP_IP_HDR, total - GWD_RSIP_IP_HDR);
+	r = reader_at(pkt, total, GWD_RSIP_IP_HDR);
+	sum = csum_read(sum, &r, total - GWD_RSIP_IP_HDR);
 	ck = (uint16_t)~gwd_rsip_csum_fold(sum);
-	wire_patch_u16(&w, 26, ck ? ck : 0xffff);	/* RFC 768: a computed 0 is sent as all ones */
+	/* RFC 768: a computed 0 is sent as all ones */
+	wire_patch_u16(&w, GWD_RSIP_IP_HDR + UDP_CSUM_OFF, ck ? ck : 0xffff);
 	return wire_err(&w) ? -EMSGSIZE : (int)total;
 }
 
-/* The SPI of an ESP (RFC 4303 §2) or AH (RFC 4302 §2) header at @p l4. */
-static int read_spi(const uint8_t *l4, size_t len, uint8_t proto, uint32_t *spi)
+/* The SPI of the ESP (RFC 4303 §2) or AH (RFC 4302 §2) header at the cursor. */
+static int read_spi(struct wire r, uint8_t proto, uint32_t *spi)
 {
-	struct wire r = wire_reader(l4, len);
-
 	if (proto == GWD_RSIP_IPPROTO_AH)
 		wire_skip(&r, 4);	/* next header, payload length, reserved */
 	*spi = wire_read_u32(&r);
@@ -139,9 +175,10 @@ struct udp {
 	bool ike;
 };
 
-static int read_udp(const uint8_t *l4, size_t len, struct udp *u)
+/* The UDP header at the cursor, whose datagram runs to the cursor's end. */
+static int read_udp(struct wire r, struct udp *u)
 {
-	struct wire r = wire_reader(l4, len);
+	size_t len = wire_avail(&r);
 	uint16_t ulen;
 
 	u->sport = wire_read_u16(&r);
@@ -180,13 +217,13 @@ int gwd_rsip_inbound(struct rsip_server *s, struct gwd_rsip_counters *c, uint8_t
 	switch (ip.proto) {
 	case GWD_RSIP_IPPROTO_ESP:
 	case GWD_RSIP_IPPROTO_AH:
-		if (read_spi(pkt + ip.hlen, len - ip.hlen, ip.proto, &spi))
+		if (read_spi(reader_at(pkt, len, ip.hlen), ip.proto, &spi))
 			goto malformed;
 		/* RFC 3104 §5: (protocol, SPI, destination address) */
 		rc = rsip_demux_esp(s, ip.dst, ip.proto, spi, now, d);
 		break;
 	case GWD_RSIP_IPPROTO_UDP:
-		if (read_udp(pkt + ip.hlen, len - ip.hlen, &u) || (u.dport == IKE_PORT && !u.ike))
+		if (read_udp(reader_at(pkt, len, ip.hlen), &u) || (u.dport == IKE_PORT && !u.ike))
 			goto malformed;
 		/* RFC 3104 §4, §6.1: (destination port, initiator cookie, destination address) */
 		rc = rsip_demux_ike(s, ip.dst, u.dport, u.ike_spi_i, ip.src, now, d);
@@ -199,7 +236,7 @@ int gwd_rsip_inbound(struct rsip_server *s, struct gwd_rsip_counters *c, uint8_t
 		c->in_no_binding++;
 		return -ENOENT;
 	}
-	if (forward(pkt, &ip)) {
+	if (forward(pkt, len, 0, &ip)) {
 		c->in_ttl++;
 		return -ETIME;
 	}
@@ -220,8 +257,7 @@ int gwd_rsip_outbound(struct rsip_server *s, struct gwd_rsip_counters *c, uint8_
 		      uint64_t now, size_t *off, size_t *inner_len, uint32_t *dst)
 {
 	struct gwd_rsip_ip outer, ip;
-	uint8_t *in;
-	size_t n;
+	size_t base;
 	struct udp u;
 	uint32_t spi;
 	int rc;
@@ -229,19 +265,18 @@ int gwd_rsip_outbound(struct rsip_server *s, struct gwd_rsip_counters *c, uint8_
 	c->out++;
 	if (gwd_rsip_ip_parse(pkt, len, &outer) || outer.proto != GWD_RSIP_IPPROTO_IPIP)
 		goto malformed;
-	in = pkt + outer.hlen;
-	n = len - outer.hlen;
-	if (gwd_rsip_ip_parse(in, n, &ip) || fragment(&ip) || bad_destination(ip.dst))
+	base = outer.hlen;	/* the inner packet runs from here to the end */
+	if (ip_read(reader_at(pkt, len, base), &ip) || fragment(&ip) || bad_destination(ip.dst))
 		goto malformed;
 	switch (ip.proto) {
 	case GWD_RSIP_IPPROTO_ESP:
 	case GWD_RSIP_IPPROTO_AH:
-		if (read_spi(in + ip.hlen, n - ip.hlen, ip.proto, &spi))
+		if (read_spi(reader_at(pkt, len, base + ip.hlen), ip.proto, &spi))
 			goto malformed;
 		rc = rsip_outbound_check(s, outer.src, ip.src, now);
 		break;
 	case GWD_RSIP_IPPROTO_UDP:
-		if (read_udp(in + ip.hlen, n - ip.hlen, &u) || (u.sport == IKE_PORT && !u.ike))
+		if (read_udp(reader_at(pkt, len, base + ip.hlen), &u) || (u.sport == IKE_PORT && !u.ike))
 			goto malformed;
 		/*
 		 * From port 500 the first packet with a new initiator SPI
@@ -267,12 +302,12 @@ int gwd_rsip_outbound(struct rsip_server *s, struct gwd_rsip_counters *c, uint8_
 		c->out_refused++;
 		return rc;
 	}
-	if (forward(in, &ip)) {
+	if (forward(pkt, len, base, &ip)) {
 		c->out_ttl++;
 		return -ETIME;
 	}
-	*off = outer.hlen;
-	*inner_len = n;
+	*off = base;
+	*inner_len = len - base;
 	*dst = ip.dst;
 	c->out_sent++;
 	return 0;

@@ -18,6 +18,8 @@
 #include "autotunnel-gwd/rsip_session.h"
 #include "autotunnel-gwd/rsip_sock.h"
 #include "autotunnel-gwd/rsip_status.h"
+#include "autotunnel-gwd/status.h"
+#include "autotunnel-gwd/timers.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "rsip/msg.h"
@@ -58,11 +60,6 @@ struct gwd_rsip {
 	struct gwd_rsip_sock *path;
 };
 
-static void fmt_addr(uint32_t a, char *buf, size_t len)
-{
-	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
-
 static uint32_t mask_of(uint8_t plen)
 {
 	return plen == 0 ? 0 : ~0u << (32 - plen);
@@ -85,9 +82,7 @@ static void after_change(struct gwd_rsip *r)
 		evtimer_del(r->ev_timer);
 		return;
 	}
-	next = next > now ? next - now : 0;
-	tv.tv_sec = (time_t)(next / 1000);
-	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	tv = gwd_timeval_until(next, now);
 	evtimer_add(r->ev_timer, &tv);
 }
 
@@ -193,7 +188,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	k->r = r;
-	fmt_addr(peer.addr, k->name, sizeof(k->name));
+	gwd_addr_str(peer.addr, k->name, sizeof(k->name));
 	snprintf(k->name + strlen(k->name), sizeof(k->name) - strlen(k->name), ":%u", peer.port);
 	gwd_rsip_session_init(&k->ss, &peer, l->addr);
 	k->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -292,7 +287,7 @@ static void start(struct gwd_rsip *r, uint32_t nb)
 	r->up = true;
 	r->nb = nb;
 	set_lans(r);
-	fmt_addr(nb, a, sizeof(a));
+	gwd_addr_str(nb, a, sizeof(a));
 	log_info("rsip: lending %s: SPIs 0x%08x-0x%08x, ports %u-%u, leases %u-%u s, IPsec %s", a,
 		 cfg.spi_lo, cfg.spi_hi, cfg.port_lo, cfg.port_hi, cfg.lease_min, cfg.lease_max,
 		 !cfg.ipsec ? "for nobody" : cfg.n_ipsec_allow ? "for the listed clients" : "for all LAN clients");
@@ -377,7 +372,7 @@ static void refresh_listeners(struct gwd_rsip *r)
 					l = &r->lst[i];
 			if (!l)
 				break;
-			fmt_addr(a[j].addr, as, sizeof(as));
+			gwd_addr_str(a[j].addr, as, sizeof(as));
 			rc = open_listener(r, l, r->s->lans[k], &a[j]);
 			if (rc) {
 				errno = -rc;
@@ -405,7 +400,7 @@ void gwd_rsip_refresh(struct gwd_rsip *r, uint32_t nb)
 	if (r->up) {
 		char a[16];
 
-		fmt_addr(r->nb, a, sizeof(a));
+		gwd_addr_str(r->nb, a, sizeof(a));
 		log_info("rsip: public address %s is gone: every binding ends, clients must register again", a);
 		stop(r);
 	}

@@ -1,12 +1,8 @@
 #include <stdlib.h>
 
 #include "autotunnel-gwd/rsip_status.h"
+#include "autotunnel-gwd/status.h"
 #include "rsip/msg.h"
-
-static void addr_str(uint32_t a, char *buf, size_t len)
-{
-	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
 
 static const char *kind_name(uint8_t k)
 {
@@ -43,7 +39,7 @@ void gwd_rsip_status_format(FILE *fp, const struct rsip_server *s, uint32_t nb,
 	size_t n = 0;
 	char a[16];
 
-	addr_str(nb, a, sizeof(a));
+	gwd_addr_str(nb, a, sizeof(a));
 	fprintf(fp, "rsip: public address %s, %u client%s, %u binding%s, %zu UDP port%s open\n", a,
 		s->n_clients, s->n_clients == 1 ? "" : "s", s->n_binds, s->n_binds == 1 ? "" : "s",
 		udp_ports, udp_ports == 1 ? "" : "s");
@@ -62,7 +58,7 @@ void gwd_rsip_status_format(FILE *fp, const struct rsip_server *s, uint32_t nb,
 		const struct rsip_binding *b = rows[i].b;
 		uint64_t left = b->expires > now ? (b->expires - now + 999) / 1000 : 0;
 
-		addr_str(rows[i].c->peer.addr, a, sizeof(a));
+		gwd_addr_str(rows[i].c->peer.addr, a, sizeof(a));
 		fprintf(fp, "rsip binding 0x%08x client %s:%u %s", b->bind_id, a, rows[i].c->peer.port,
 			kind_name(b->kind));
 		for (unsigned k = 0; k < b->n_spis; k++)

@@ -134,6 +134,15 @@ static int split_lans(struct gwd_settings *s, char *err, size_t errlen)
 	return 0;
 }
 
+int gwd_settings_check_order(int lo, int hi, const char *lo_key, const char *hi_key, char *err,
+			     size_t errlen)
+{
+	if (lo <= hi)
+		return 0;
+	snprintf(err, errlen, "--%s %d is above --%s %d", lo_key, lo, hi_key, hi);
+	return -EINVAL;
+}
+
 int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size_t errlen)
 {
 	int rc;
@@ -147,20 +156,13 @@ int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size
 		return rc;
 	if (s->lan && (rc = split_lans(s, err, errlen)))
 		return rc;
-	if (s->port_min > s->port_max) {
-		snprintf(err, errlen, "--port-min %d is above --port-max %d", s->port_min, s->port_max);
-		return -EINVAL;
-	}
-	if (s->lifetime_min > s->lifetime_max) {
-		snprintf(err, errlen, "--lifetime-min %d is above --lifetime-max %d",
-			 s->lifetime_min, s->lifetime_max);
-		return -EINVAL;
-	}
-	if (s->max_per_client > s->max_mappings) {
-		snprintf(err, errlen, "--max-per-client %d is above --max-mappings %d",
-			 s->max_per_client, s->max_mappings);
-		return -EINVAL;
-	}
+	if ((rc = gwd_settings_check_order(s->port_min, s->port_max, "port-min", "port-max", err,
+					   errlen)) ||
+	    (rc = gwd_settings_check_order(s->lifetime_min, s->lifetime_max, "lifetime-min",
+					   "lifetime-max", err, errlen)) ||
+	    (rc = gwd_settings_check_order(s->max_per_client, s->max_mappings, "max-per-client",
+					   "max-mappings", err, errlen)))
+		return rc;
 	if (s->log_level && strcmp(s->log_level, "err") && strcmp(s->log_level, "warn") &&
 	    strcmp(s->log_level, "info") && strcmp(s->log_level, "debug")) {
 		snprintf(err, errlen, "--log-level: '%s' is not err, warn, info or debug", s->log_level);

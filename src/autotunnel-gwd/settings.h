@@ -53,6 +53,14 @@ void gwd_settings_defaults(struct gwd_settings *s);
 int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * Two settings that bound a range: "--LO N is above --HI M" in @p err and
+ * -EINVAL when @p lo > @p hi, else 0. @p lo_key and @p hi_key are the
+ * option names without the dashes (borrowed).
+ */
+int gwd_settings_check_order(int lo, int hi, const char *lo_key, const char *hi_key, char *err,
+			     size_t errlen) __attribute__((warn_unused_result));
+
 /** The control socket path to use (borrowed from @p s). */
 const char *gwd_settings_control_path(const struct gwd_settings *s);
 

@@ -16,7 +16,7 @@ static int by_internal(const void *a, const void *b)
 	return (int)x->proto - (int)y->proto;
 }
 
-static void addr_str(uint32_t a, char *buf, size_t len)
+void gwd_addr_str(uint32_t a, char *buf, size_t len)
 {
 	snprintf(buf, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
@@ -28,7 +28,7 @@ int gwd_status_format(FILE *fp, const struct gwd_status_info *info, const struct
 	char ext[16], in[32];
 
 	if (info->ext_addr)
-		addr_str(info->ext_addr, ext, sizeof(ext));
+		gwd_addr_str(info->ext_addr, ext, sizeof(ext));
 	else
 		snprintf(ext, sizeof(ext), "none");
 	fprintf(fp, "external address %s on %s, epoch %u s, %zu mapping%s\n", ext,
@@ -48,7 +48,7 @@ int gwd_status_format(FILE *fp, const struct gwd_status_info *info, const struct
 		uint64_t left = m->expires_ms > now_ms ? (m->expires_ms - now_ms + 999) / 1000 : 0;
 		char a[16], life[24];
 
-		addr_str(m->client, a, sizeof(a));
+		gwd_addr_str(m->client, a, sizeof(a));
 		snprintf(in, sizeof(in), "%s:%u", a, m->int_port);
 		snprintf(life, sizeof(life), "%llu s", (unsigned long long)left);
 		fprintf(fp, "%-21s -> %-8u  %-5s  %-9s  %s\n", in, m->ext_port,

@@ -2,10 +2,14 @@
 #ifndef AT_GWD_STATUS_H
 #define AT_GWD_STATUS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "autotunnel-gwd/table.h"
+
+/* Dotted quad of @p a (host order) into @p buf; 16 bytes always suffice. */
+void gwd_addr_str(uint32_t a, char *buf, size_t len);
 
 struct gwd_status_info {
 	const char *wan;	/* borrowed */

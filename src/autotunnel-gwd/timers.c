@@ -49,6 +49,14 @@ void gwd_timers_announce_stop(struct gwd_timers *tm)
 	tm->announce_next_ms = GWD_NEVER;
 }
 
+struct timeval gwd_timeval_until(uint64_t deadline_ms, uint64_t now_ms)
+{
+	uint64_t wait = deadline_ms > now_ms ? deadline_ms - now_ms : 0;
+
+	return (struct timeval){ .tv_sec = (time_t)(wait / 1000),
+				 .tv_usec = (suseconds_t)(wait % 1000) * 1000 };
+}
+
 uint64_t gwd_timers_next(const struct gwd_timers *tm, uint64_t next_expiry_ms)
 {
 	return tm->announce_next_ms < next_expiry_ms ? tm->announce_next_ms : next_expiry_ms;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #define GWD_ANNOUNCE_COUNT 10
 #define GWD_ANNOUNCE_FIRST_GAP_MS 250
@@ -51,5 +52,8 @@ void gwd_timers_announce_stop(struct gwd_timers *tm);
 
 /* The next time anything is due: announcements or @p next_expiry_ms. */
 uint64_t gwd_timers_next(const struct gwd_timers *tm, uint64_t next_expiry_ms);
+
+/* The wait from @p now_ms until @p deadline_ms (none if it has passed), as libevent takes a timeout. */
+struct timeval gwd_timeval_until(uint64_t deadline_ms, uint64_t now_ms);
 
 #endif

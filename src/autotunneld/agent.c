@@ -27,6 +27,7 @@
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "netmon/netmon.h"
@@ -40,7 +41,7 @@
 #include "autotunneld/publish.h"
 #endif
 
-#define NETMON_DEBOUNCE_MS 100
+#define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
 #define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
 
@@ -303,6 +304,12 @@ const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t le
 {
 	char e[INET_ADDRSTRLEN];
 
+	if (a->rsip && a->net.online) {
+		snprintf(buf, len, "behind NAT: reachable at %s:%u, an address and IKE port the gateway "
+			 "lends us by RSIP (RFC 3104)", inet_ntop(AF_INET, &a->rsip_addr, e, sizeof(e)),
+			 a->rsip_port);
+		return buf;
+	}
 	switch (a->reach) {
 	case ATD_REACH_UNKNOWN:
 		snprintf(buf, len, a->net.online ? "asking the gateway for a port mapping" : "offline");
@@ -362,7 +369,13 @@ static void local_update(struct atd *d, bool force)
 
 	memcpy(li.ula, a->id.ula, 16);
 	memcpy(li.eui64, a->eui64, 8);
-	if (a->reach == ATD_REACH_PUBLIC) {
+	if (a->rsip && a->net.online) {
+		/* RFC 3104 App. G: a peer may start IKE to Nb and the lent port; the gateway tunnels it to us */
+		li.has_external = true;
+		li.rsip = true;
+		memcpy(li.external4, &a->rsip_addr, 4);
+		li.port = a->rsip_port;
+	} else if (a->reach == ATD_REACH_PUBLIC) {
 		li.has_external = true;
 		li.public_net = true;
 		memcpy(li.external4, a->net.addr, 4);
@@ -375,12 +388,42 @@ static void local_update(struct atd *d, bool force)
 	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
 		return;
 	if (li.has_external)
-		log_debug("publishing our location %s:%u", ntoa4(li.external4, e), li.port);
+		log_debug("publishing our location %s:%u%s", ntoa4(li.external4, e), li.port,
+			  li.rsip ? " (lent by RSIP)" : "");
 	else
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
 	a->local = li;
 	a->local_valid = true;
 	publish_now(d);
+}
+
+/* ---- RSIP (RFC 3104): an address lent by the gateway ---- */
+
+void atd_agent_rsip_changed(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct ike_glue_rsip gr;
+	struct dp_path path;
+	char e[INET_ADDRSTRLEN];
+	bool now;
+
+	if (!a)
+		return;
+	now = atd_rsip_binding(d, &gr, &path) == 0;
+	if (now == a->rsip && (!now || (a->rsip_addr.s_addr == gr.local.sin_addr.s_addr &&
+					a->rsip_port == ntohs(gr.local.sin_port))))
+		return;
+	a->rsip = now;
+	if (now) {
+		a->rsip_addr = gr.local.sin_addr;
+		a->rsip_port = ntohs(gr.local.sin_port);
+		log_info("reachable at %s:%u through RSIP: publishing that instead of a port mapping",
+			 inet_ntop(AF_INET, &a->rsip_addr, e, sizeof(e)), a->rsip_port);
+	} else {
+		log_info("RSIP address lost: publishing the port mapping again");
+	}
+	atd_dynpeers_rsip_changed(d);
+	local_update(d, false);
 }
 
 /* ---- port mapping (RFC 6281 §4) ---- */
@@ -597,7 +640,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	log_info("network changed: now %s (was %s)", n, b);
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
-	ike_glue_local_changed();
+	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
 #ifdef ATD_HAVE_ACCOUNT
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */

@@ -38,6 +38,7 @@ struct atd_local_info {
 	uint8_t external4[4];	/* network order */
 	uint16_t port;		/* host order */
 	bool public_net;	/* our own address is public: nothing to map */
+	bool rsip;		/* external4/port: the address and IKE port an RSIP gateway lent us */
 };
 
 /* ---- called by the watcher (watch.c) ---- */
@@ -56,6 +57,15 @@ void atd_agent_signed_out(struct atd *d);
 
 /** This host as last evaluated; NULL before the first evaluation. */
 const struct atd_local_info *atd_agent_local(const struct atd *d);
+
+/* ---- called by the RSIP client (rsip_client.c) ---- */
+
+/**
+ * The RSIP binding came, changed or went (atd_rsip_binding): publish Nb and
+ * the lent IKE port instead of the port mapping (or the mapping again), and
+ * move the account's peers to Nb (or back). Nothing outside account mode.
+ */
+void atd_agent_rsip_changed(struct atd *d);
 
 /* ---- called by main.c ---- */
 

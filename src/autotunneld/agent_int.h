@@ -59,6 +59,9 @@ struct atd_agent {
 	unsigned refused_result;
 	struct event *map_wait;		/* publish anyway when the mapping takes too long */
 	bool map_pending;		/* asked, no answer yet */
+	bool rsip;			/* an RSIP gateway lent us an address: reachable there */
+	struct in_addr rsip_addr;	/* Nb */
+	uint16_t rsip_port;		/* the lent IKE port */
 
 	struct atd_local_info local;	/* last handed to the publisher */
 	bool local_valid;

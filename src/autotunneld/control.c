@@ -141,6 +141,8 @@ static void send_error(struct client *cl, const char *msg, int err)
 
 static const char *nat_word(const struct atd_agent *a)
 {
+	if (a->rsip && a->net.online)
+		return "nat";
 	switch (a->reach) {
 	case ATD_REACH_PUBLIC:
 		return "none";
@@ -171,7 +173,13 @@ static const char *state_word(enum agent_peer_state s)
 
 static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a)
 {
-	if (a->reach == ATD_REACH_PUBLIC) {
+	if (a->rsip && a->net.online) {
+		uint8_t e[4];
+
+		memcpy(e, &a->rsip_addr, 4);
+		agent_ctl_write_ip4(w, AGENT_CTL_F_EXTERNAL, e);
+		agent_ctl_write_uint(w, AGENT_CTL_F_PORT, a->rsip_port);
+	} else if (a->reach == ATD_REACH_PUBLIC) {
 		agent_ctl_write_ip4(w, AGENT_CTL_F_EXTERNAL, a->net.addr);
 		agent_ctl_write_uint(w, AGENT_CTL_F_PORT, a->ext_port);
 	} else if (a->reach == ATD_REACH_MAPPED || a->reach == ATD_REACH_DOUBLE_NAT) {
@@ -181,6 +189,12 @@ static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a
 		agent_ctl_write_ip4(w, AGENT_CTL_F_EXTERNAL, e);
 		agent_ctl_write_uint(w, AGENT_CTL_F_PORT, a->ext_port);
 	}
+}
+
+/* How peers reach us: the port mapping's protocol, or "rsip" for an address lent by the gateway. */
+static const char *mapping_word(const struct atd_agent *a)
+{
+	return a->rsip && a->net.online ? "rsip" : atd_agent_mapping_name(a);
 }
 
 static void do_status(struct client *cl)
@@ -210,8 +224,8 @@ static void do_status(struct client *cl)
 	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
 	write_external(&w, a);
-	if (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC)
-		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, atd_agent_mapping_name(a));
+	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
+		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, mapping_word(a));
 #ifdef ATD_HAVE_PUBLISH
 	if (in) {
 		struct atd_publish_status pst;
@@ -382,10 +396,10 @@ static void netcheck_reply(struct client *cl)
 			agent_ctl_write_ip4(&w, AGENT_CTL_F_GATEWAY, a->net.gateway);
 	}
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
-	if (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC)
-		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, atd_agent_mapping_name(a));
+	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
+		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, mapping_word(a));
 	write_external(&w, a);
-	if (a->reach == ATD_REACH_MAPPED || a->reach == ATD_REACH_DOUBLE_NAT) {
+	if (!(a->rsip && a->net.online) && (a->reach == ATD_REACH_MAPPED || a->reach == ATD_REACH_DOUBLE_NAT)) {
 		uint64_t now = clock_now_ms();
 
 		agent_ctl_write_uint(&w, AGENT_CTL_F_LIFETIME_S,
@@ -397,7 +411,7 @@ static void netcheck_reply(struct client *cl)
 		if (!cl->probe->ok)
 			agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_ERROR, cl->probe->error);
 	}
-	if (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC)
+	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }

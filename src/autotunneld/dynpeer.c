@@ -23,15 +23,18 @@
 #include "autotunneld/agent_int.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
 #include "util/random.h"
+#include "wire/wire.h"
 
 #define TICK_MS 250		/* activity is sampled, and peer timers run, this often */
 #define PINGS_MAX 8
 #define PING_INTERVAL_MS 200
-#define PING_DATA 16		/* bytes after the echo header: a magic and the send time */
+#define ICMP6_ECHO_LEN 8	/* type, code, checksum, identifier, sequence */
+#define PING_DATA 12		/* bytes after the echo header: a magic and the send time */
 #define PING_MAGIC 0x61746e6cu	/* "atnl" */
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
 #define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
@@ -356,11 +359,21 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
 	memcpy(ts->end, ula, 16);
 }
 
-/* Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on each side (DESIGN.md §6). */
+/*
+ * Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on
+ * each side (DESIGN.md §6). While an RSIP gateway lends us an address
+ * (RFC 3104), the tunnel runs from Nb and the lent IKE port, with the lent
+ * SPIs as inbound SPIs (so the gateway can hand the peer's ESP to us, and
+ * a peer that starts IKE to our published Nb:port gets them too), native
+ * ESP through the gateway's IP-in-IP tunnel, and no MOBIKE.
+ */
 static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_view *acc)
 {
 	struct ike_peer_conf pc = { .name = p->dpname, .remote_id = p->fqdn, .psk = acc->ike_key, .psk_len = 32 };
 	char local_id[AGENT_NAME_MAX + 1];
+	struct ike_glue_rsip gr;
+	struct dp_path path = { .kind = DP_PATH_UDP };
+	bool rsip = atd_rsip_binding(d, &gr, &path) == 0;
 	int ret;
 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
@@ -374,12 +387,53 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 		memcpy(pc.remote.ip, p->outer4, 4);
 		ike_glue_local_towards(&sin, our_port(d), &pc.local);
 	}
+	if (rsip) {
+		pc.local.family = AF_INET;
+		pc.local.port = ntohs(gr.local.sin_port);
+		memcpy(pc.local.ip, &gr.local.sin_addr, 4);
+		pc.no_mobike = true;
+		pc.n_spis_in = gr.n_spis < IKE_MAX_SPIS_IN ? gr.n_spis : IKE_MAX_SPIS_IN;
+		memcpy(pc.spis_in, gr.spis, pc.n_spis_in * sizeof(uint32_t));
+	} else {
+		path.kind = DP_PATH_UDP;	/* child_up picks native ESP when it may */
+	}
 	ike_ts_host(&pc.local_ts, d->agent->id.ula);
 	ike_ts_host(&pc.remote_ts, p->ula);
 	ret = ike_peer_add(ike_of(d), &pc, clock_now_ms());
-	if (ret)
+	if (ret) {
 		log_warnx("%s: IKE refused the peer: %s", p->label, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	if ((ret = dp_peer_set_path(d->dp, p->rp->dp_id, &path)))
+		log_warnx("%s: setting the ESP path: %s", p->label, strerror(-ret));
+	p->rp->rsip = rsip ? ATD_RSIP_ON : ATD_RSIP_NONE;
+	return 0;
+}
+
+void atd_dynpeers_rsip_changed(struct atd *d)
+{
+	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd_acct_view acc;
+	uint64_t now = clock_now_ms();
+
+	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+		return;
+	/* every tunnel starts over from the new address (lib/ike cannot move a peer's local SPIs) */
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (p->gone)
+			continue;
+		ike_peer_remove(ike_of(d), p->dpname, now);
+		if (ike_add(d, p, &acc)) {
+			p->gone = true;
+			continue;
+		}
+		p->t.retry_at = 0;
+		p->t.hs_fails = 0;
+		dp_peer_need_reset(d->dp, p->rp->dp_id);
+	}
+	ike_glue_kick(d->ike);
 }
 
 static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *pi, const char *label,
@@ -663,23 +717,26 @@ int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *o
 
 /* ---- ICMPv6 echo through the tunnel: `autotunnel ping`, and nudges after we moved ---- */
 
+/* An ICMPv6 echo request (RFC 4443 §4.1): type, code, checksum (the kernel's,
+ * RFC 3542 §3.1), identifier, sequence, then our magic and send time. */
 static int echo_send(struct atd_dynpeers *ps, const uint8_t ula[16], uint16_t seq)
 {
-	uint8_t pkt[sizeof(struct icmp6_hdr) + PING_DATA] = { 0 };
-	struct icmp6_hdr *h = (struct icmp6_hdr *)pkt;
+	uint8_t pkt[ICMP6_ECHO_LEN + PING_DATA];
+	struct wire w = wire_writer(pkt, sizeof(pkt));
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-	uint64_t now = clock_now_ns();
-	uint32_t magic = htonl(PING_MAGIC);
 
 	if (ps->icmp_fd < 0)
 		return -EBADF;
-	h->icmp6_type = ICMP6_ECHO_REQUEST;
-	h->icmp6_id = htons(ps->icmp_id);
-	h->icmp6_seq = htons(seq);
-	memcpy(pkt + sizeof(*h), &magic, 4);
-	memcpy(pkt + sizeof(*h) + 4, &now, 8);	/* our own clock, read back by us only */
+	wire_write_u8(&w, ICMP6_ECHO_REQUEST);
+	wire_write_u8(&w, 0);
+	wire_write_u16(&w, 0);
+	wire_write_u16(&w, ps->icmp_id);
+	wire_write_u16(&w, seq);
+	wire_write_u32(&w, PING_MAGIC);
+	wire_write_u64(&w, clock_now_ns());	/* our own clock, read back by us only */
+	if (wire_err(&w))
+		return wire_err(&w);
 	memcpy(&to.sin6_addr, ula, 16);
-	/* the kernel fills in the ICMPv6 checksum (RFC 3542 §3.1) */
 	if (sendto(ps->icmp_fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;
 	return 0;
@@ -738,21 +795,23 @@ static void on_icmp(evutil_socket_t fd, short what, void *arg)
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);
 		ssize_t len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		struct icmp6_hdr h;
+		struct wire w;
+		uint8_t type;
+		uint16_t id, seq;
 		uint32_t magic;
 		uint64_t sent_ns, now_ns = clock_now_ns();
-		uint16_t seq;
 
 		if (len < 0)
 			break;
-		if ((size_t)len < sizeof(h) + PING_DATA)
+		w = wire_reader(buf, (size_t)len);
+		type = wire_read_u8(&w);
+		wire_skip(&w, 3);	/* code, checksum (checked by the kernel) */
+		id = wire_read_u16(&w);
+		seq = wire_read_u16(&w);
+		magic = wire_read_u32(&w);
+		sent_ns = wire_read_u64(&w);
+		if (wire_err(&w) || type != ICMP6_ECHO_REPLY || id != ps->icmp_id || magic != PING_MAGIC)
 			continue;
-		memcpy(&h, buf, sizeof(h));
-		memcpy(&magic, buf + sizeof(h), 4);
-		memcpy(&sent_ns, buf + sizeof(h) + 4, 8);
-		if (h.icmp6_type != ICMP6_ECHO_REPLY || ntohs(h.icmp6_id) != ps->icmp_id || ntohl(magic) != PING_MAGIC)
-			continue;
-		seq = ntohs(h.icmp6_seq);
 		for (int i = 0; i < PINGS_MAX; i++) {
 			struct ping *pg = &ps->pings[i];
 			uint32_t rtt;

@@ -40,6 +40,13 @@ void atd_dynpeers_clear(struct atd *d);
  */
 void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t *new4);
 
+/**
+ * The RSIP binding came, changed or went (rsip_client.c, through the
+ * agent): every peer is set up again in lib/ike from Nb and the lent port
+ * with the lent SPIs (or from our own address), its data-plane path with it.
+ */
+void atd_dynpeers_rsip_changed(struct atd *d);
+
 /** The known peers as hosts-cache entries; returns how many were written. */
 size_t atd_dynpeers_hosts(struct atd *d, struct agent_host_entry *out, size_t cap);
 

@@ -18,12 +18,14 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
+#include "netmon/netmon.h"
 
 struct ike_glue {
 	struct atd *d;
 	struct ike *ike;
 	int fd500;
 	struct event *ev500, *timer;
+	struct netmon *nm;	/* static peers only: account mode's agent.c watches the network */
 };
 
 static void pump(struct ike_glue *g);
@@ -253,6 +255,9 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			 addr_str(&ev->up.remote, b, sizeof(b)));
 		if (rp && ev->up.remote.family == AF_INET && ike_addr_to_sockaddr(&ev->up.remote, &ss))
 			dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
+		/* moved behind a NAT: keepalives, as after SA_UP */
+		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
+			(void)atd_peer_keepalive(rp, 20);
 		break;
 	}
 	if (rp && rp->dyn)
@@ -432,6 +437,68 @@ void ike_glue_local_changed(void)
 	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
 }
 
+void ike_glue_net_changed(struct ike_glue *g)
+{
+	uint64_t now = clock_now_ms();
+	char a[64], b[64];
+	int moved = 0;
+
+	ike_glue_local_changed();
+	if (!g)
+		return;
+	/*
+	 * Each static peer's tunnel moves to the address the routing table now
+	 * picks towards its peer (RFC 4555 §3.5: UPDATE_SA_ADDRESSES, or a
+	 * liveness check without MOBIKE); account mode's peers move in
+	 * dynpeer.c, tunnels through the RSIP gateway with a new binding.
+	 */
+	for (int i = 0; i < g->d->npeers; i++) {
+		struct atd_rpeer *rp = &g->d->peers[i];
+		struct ike_sa_info info;
+		struct ike_addr now_local;
+		struct sockaddr_in remote = { .sin_family = AF_INET };
+		uint32_t id;
+
+		if (rp->conf->manual || rp->dyn || rp->rsip == ATD_RSIP_ON || rp->rsip == ATD_RSIP_WAIT)
+			continue;
+		if (!(id = ike_sa_find(g->ike, rp->conf->name)) || ike_sa_get(g->ike, id, &info) ||
+		    info.local.family != AF_INET || info.remote.family != AF_INET)
+			continue;
+		memcpy(&remote.sin_addr, info.remote.ip, 4);
+		remote.sin_port = htons(info.remote.port);
+		local_towards(&remote, info.local.port, &now_local);
+		if (now_local.family != AF_INET) {
+			log_info("peer %s: no route to %s now; the tunnel stays on %s", rp->conf->name,
+				 addr_str(&info.remote, a, sizeof(a)), addr_str(&info.local, b, sizeof(b)));
+			continue;
+		}
+		if (!memcmp(now_local.ip, info.local.ip, 4))
+			continue;
+		log_info("peer %s: our address changed from %s to %s: %s", rp->conf->name,
+			 addr_str(&info.local, a, sizeof(a)), addr_str(&now_local, b, sizeof(b)),
+			 !info.established ? "the handshake goes on from there"
+			 : info.mobike ? "moving the tunnel (MOBIKE)" : "liveness check from there (no MOBIKE)");
+		if (ike_local_moved(g->ike, &info.local, &now_local, now) > 0)
+			moved++;
+	}
+	if (moved)
+		pump(g);
+}
+
+static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
+{
+	struct ike_glue *g = arg;
+	char a[INET_ADDRSTRLEN] = "none", b[INET_ADDRSTRLEN] = "none";
+
+	if (now->online)
+		inet_ntop(AF_INET, now->addr, a, sizeof(a));
+	if (before->online)
+		inet_ntop(AF_INET, before->addr, b, sizeof(b));
+	log_info("network changed: now %s%s%s (was %s)", a, now->online ? " on " : "",
+		 now->online ? now->ifname : "", b);
+	ike_glue_net_changed(g);
+}
+
 /*
  * Configure lib/ike for peer @p rp: the ordinary way (our routed address,
  * our port), or through RSIP (@p r): from Nb and the lent port, with the
@@ -558,6 +625,18 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 			return ret;
 		}
 	}
+	/* static peers only: our address may change under the tunnels (account mode: agent.c) */
+	if (!d->conf.agent_mode) {
+		int ret;
+
+		if (!(g->nm = netmon_new(d->base, IKE_GLUE_NETMON_DEBOUNCE_MS, on_net, g)) ||
+		    (ret = netmon_start(g->nm))) {
+			log_warnx("network monitor: %s; tunnels will not follow address changes",
+				  g->nm ? strerror(-ret) : "out of memory");
+			netmon_free(g->nm);
+			g->nm = NULL;
+		}
+	}
 	*out = g;
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
@@ -574,6 +653,7 @@ void ike_glue_stop(struct ike_glue *g)
 {
 	if (!g)
 		return;
+	netmon_free(g->nm);
 	if (g->ev500)
 		event_free(g->ev500);
 	if (g->timer)

@@ -62,4 +62,18 @@ void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, str
 /** Our addresses changed: forget the cached answer of ike_glue_local_towards. */
 void ike_glue_local_changed(void);
 
+/**
+ * How long src/netmon lets a burst of address and route events settle: a
+ * move is several events within a few ms, and TCP retransmits at 200 ms.
+ */
+#define IKE_GLUE_NETMON_DEBOUNCE_MS 50
+/**
+ * The network changed (src/netmon): forget the cached answer and move the
+ * static peers' tunnels whose local address is no longer the one the
+ * routing table picks towards their peer (ike_local_moved: MOBIKE's
+ * UPDATE_SA_ADDRESSES). With static peers only, ike_glue_start runs its
+ * own netmon for this; in account mode agent.c calls it. NULL is fine.
+ */
+void ike_glue_net_changed(struct ike_glue *g);
+
 #endif

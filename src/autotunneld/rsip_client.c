@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "common/clock.h"
@@ -53,6 +54,7 @@ struct atd_rsip {
 	bool bound;
 	uint32_t bind_id;
 	struct sockaddr_in pub;	/* Nb and the IKE port */
+	struct ike_glue_rsip gr;	/* the same with the lent SPIs, for lib/ike */
 	struct dp_path path;
 	uint8_t out[2048];
 };
@@ -120,6 +122,8 @@ static void peers_plain(struct atd_rsip *r)
 		struct atd_rpeer *rp = &d->peers[i];
 		struct dp_path udp = { .kind = DP_PATH_UDP };
 
+		if (rp->dyn)
+			continue;	/* the account's peers: dynpeer.c, told by the agent */
 		if (rp->rsip == ATD_RSIP_ON) {
 			ike_glue_peer_down(d->ike, rp);
 			(void)dp_peer_set_path(d->dp, rp->dp_id, &udp);
@@ -142,7 +146,7 @@ static void peers_rsip(struct atd_rsip *r, const struct rsip_client_binding *b)
 		struct atd_rpeer *rp = &d->peers[i];
 		int ret;
 
-		if (rp->rsip == ATD_RSIP_NONE || rp->rsip == ATD_RSIP_ON)
+		if (rp->dyn || rp->rsip == ATD_RSIP_NONE || rp->rsip == ATD_RSIP_ON)
 			continue;
 		if (rp->rsip == ATD_RSIP_OFF) {
 			ike_glue_peer_down(d->ike, rp);	/* its tunnel from our own address goes */
@@ -182,12 +186,16 @@ static void lost(struct atd_rsip *r, const char *why)
 		event_base_loopexit(r->d->base, NULL);
 		return;
 	}
+	bool was = r->bound;
+
 	log_warnx("rsip: gateway %s: %s; peers use the ordinary path for now", ip_str(r->gw, a, sizeof(a)), why);
 	if (r->bound)
 		log_info("rsip: no longer using %s", ip_str(r->pub.sin_addr, a, sizeof(a)));
 	r->bound = false;
 	close_conn(r);
 	peers_plain(r);
+	if (was)
+		atd_agent_rsip_changed(r->d);	/* publish the port mapping again */
 	retry_later(r);
 }
 
@@ -225,8 +233,13 @@ static void on_assigned(struct atd_rsip *r, const struct rsip_client_binding *b)
 	r->path.src = r->pub.sin_addr;
 	/* RFC 3103: the tunnel endpoint, if the server names one; else the address we talk to */
 	r->path.tunnel.s_addr = b->tunnel_endpoint ? htonl(b->tunnel_endpoint) : r->gw.s_addr;
+	memset(&r->gr, 0, sizeof(r->gr));
+	r->gr.local = r->pub;
+	r->gr.n_spis = b->n_spis < 8 ? b->n_spis : 8;
+	memcpy(r->gr.spis, b->spis, r->gr.n_spis * sizeof(uint32_t));
 	log_binding(r, b);
 	peers_rsip(r, b);
+	atd_agent_rsip_changed(r->d);	/* account mode: publish Nb, and the account's peers move to it */
 }
 
 static void stop_step(struct atd_rsip *r);
@@ -429,7 +442,7 @@ int atd_rsip_start(struct atd *d)
 		return 0;
 	for (int i = 0; i < d->npeers; i++)
 		any |= d->peers[i].rsip != ATD_RSIP_NONE;
-	if (!any) {
+	if (!any && !d->conf.agent_mode) {
 		log_info("rsip: no IKE peer with an address: the RSIP gateway is not needed");
 		return 0;
 	}
@@ -511,6 +524,15 @@ int atd_rsip_public(const struct atd *d, struct sockaddr_in *out)
 	if (!d->rsip || !d->rsip->bound)
 		return -ENOENT;
 	*out = d->rsip->pub;
+	return 0;
+}
+
+int atd_rsip_binding(const struct atd *d, struct ike_glue_rsip *gr, struct dp_path *path)
+{
+	if (!d->rsip || !d->rsip->bound)
+		return -ENOENT;
+	*gr = d->rsip->gr;
+	*path = d->rsip->path;
 	return 0;
 }
 

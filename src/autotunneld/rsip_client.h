@@ -25,6 +25,8 @@
 
 struct atd;
 struct atd_peer;
+struct dp_path;
+struct ike_glue_rsip;
 
 /** How a peer's tunnel relates to RSIP (struct atd_rpeer.rsip). */
 enum atd_rsip_mode {
@@ -53,6 +55,13 @@ void atd_rsip_stop(struct atd *d);
  * while we hold no binding.
  */
 int atd_rsip_public(const struct atd *d, struct sockaddr_in *out);
+
+/**
+ * The binding as lib/ike and the data plane need it (account mode's peers,
+ * dynpeer.c): Nb, the IKE port and the lent SPIs in @p gr, the IP-in-IP
+ * path in @p path. 0, or -ENOENT while we hold no binding.
+ */
+int atd_rsip_binding(const struct atd *d, struct ike_glue_rsip *gr, struct dp_path *path);
 
 /**
  * Send an IKE message from @p local to @p remote through the RSIP tunnel

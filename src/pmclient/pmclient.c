@@ -79,11 +79,12 @@ static void handle_packet(struct pmclient *pmc, const uint8_t *buf, size_t len, 
 			     strerror(-err));
 		return;
 	}
-	log_debug("portmap: +%llu ms: %s %s from the gateway (%s)", (unsigned long long)rel(pmc),
-		  portmap_proto_str(r.proto),
-		  r.proto == PORTMAP_PROTO_PCP ? (r.pcp.opcode == PCP_OP_ANNOUNCE ? "ANNOUNCE" : "MAP")
-					       : (r.natpmp.op == NATPMP_OP_EXTADDR ? "address" : "map"),
-		  via);
+	/* what the gateway (or a host forging its address) sends: rate-limited */
+	log_debug_rl("portmap: +%llu ms: %s %s from the gateway (%s)", (unsigned long long)rel(pmc),
+		     portmap_proto_str(r.proto),
+		     r.proto == PORTMAP_PROTO_PCP ? (r.pcp.opcode == PCP_OP_ANNOUNCE ? "ANNOUNCE" : "MAP")
+						  : (r.natpmp.op == NATPMP_OP_EXTADDR ? "address" : "map"),
+		     via);
 	portmap_on_reply(&pmc->pm, &r, clock_now_ms(), &out);
 	apply(pmc, &out);
 }
@@ -101,8 +102,8 @@ static void on_unicast(evutil_socket_t fd, short what, void *arg)
 				/* ICMP port unreachable: nothing listens on 5351 */
 				struct portmap_out out;
 
-				log_debug("portmap: +%llu ms: the gateway's port 5351 is closed (ICMP)",
-					  (unsigned long long)rel(pmc));
+				log_debug_rl("portmap: +%llu ms: the gateway's port 5351 is closed (ICMP)",
+					     (unsigned long long)rel(pmc));
 				portmap_on_unreachable(&pmc->pm, clock_now_ms(), &out);
 				apply(pmc, &out);
 				continue;

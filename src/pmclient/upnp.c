@@ -20,6 +20,7 @@
 #define UPNP_DESC	"autotunnel"
 
 /* UPnP error codes we act on (UPnP IGD WANIPConnection) */
+#define UPNP_ERR_ACTION_FAILED		501
 #define UPNP_ERR_CONFLICT		718
 #define UPNP_ERR_ONLY_PERMANENT		725
 
@@ -94,6 +95,24 @@ static int find_igd(struct upnp *u, struct in_addr local, unsigned int wait_ms)
 	return -1;
 }
 
+int upnp_port_parse(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	/* decimal digits only: no sign, no space, no hex; 1..65535 */
+	if (!s || !*s || strlen(s) > 5)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 static int add_mapping(struct upnp *u, const struct upnp_job *job, struct upnp_result *res)
 {
 	const char *proto = job->ipproto == 6 ? "TCP" : "UDP";
@@ -123,11 +142,15 @@ static int add_mapping(struct upnp *u, const struct upnp_job *job, struct upnp_r
 			  strupnperror(r) ? strupnperror(r) : "");
 		return r;
 	}
-	res->ext_port = (uint16_t)atoi(ext);
+	/* the IGD's NewReservedPort is its word, not ours: checked like any input */
+	if (upnp_port_parse(ext, &res->ext_port)) {
+		log_debug("upnp: AddAnyPortMapping: reserved port '%s' is not a port", ext);
+		return UPNP_ERR_ACTION_FAILED;
+	}
 	r = UPNP_GetExternalIPAddress(u->urls.controlURL, u->data.first.servicetype, addr);
 	if (r != 0 || inet_pton(AF_INET, addr, &res->ext_addr) != 1) {
 		log_debug("upnp: GetExternalIPAddress: %d '%s'", r, addr);
-		return r ? r : 501;
+		return r ? r : UPNP_ERR_ACTION_FAILED;
 	}
 	return 0;
 }

@@ -34,6 +34,9 @@ struct upnp_result {
 	uint32_t lifetime;		/* granted: what was asked, or 0 if only permanent leases */
 };
 
+/** A port number as UPnP writes it (decimal, 1..65535, nothing else): 0 or -EINVAL. */
+int upnp_port_parse(const char *s, uint16_t *port) __attribute__((warn_unused_result));
+
 /**
  * Start the worker. @p local is our address toward the gateway (SSDP goes
  * out of that interface); @p wait_ms the SSDP discovery wait. Returns NULL

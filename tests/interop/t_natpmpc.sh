@@ -18,6 +18,16 @@ GWD_PID=$NT_LAST_PID
 nt_wait 5 test -S "$STATE/control" || nt_fail "gwd did not start"
 
 gwd_status() { nt_exec natA "$GWD" status --state-dir "$STATE"; }
+# pub sends WORD to 203.0.113.10:4500 (20 tries, 100 ms apart) until hostA's listener wrote it
+send_until_heard() {
+	i=0
+	while [ $i -lt 20 ] && ! grep -q "$1" "$NT_DIR/got" 2>/dev/null; do
+		echo "$1" | nt_exec pub socat -u - UDP:203.0.113.10:4500
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q "$1" "$NT_DIR/got"
+}
 # our forwarding elements in natA's nftables (empty when there are none)
 our_elements() {
 	nt_exec natA nft list table ip autotunnel-gwd 2>/dev/null | grep 'elements = ' || true
@@ -45,13 +55,7 @@ nt_pass "autotunnel-gwd status lists 192.168.1.2:4500 -> 4500 udp (NAT-PMP)"
 # 3. pub reaches hostA's UDP listener through 203.0.113.10:4500
 nt_bg hostA listener socat -u UDP-RECV:4500 OPEN:"$NT_DIR/got",creat,append
 nt_wait 5 nt_exec hostA sh -c 'ss -lun | grep -q ":4500 "' || nt_fail "listener did not start"
-i=0
-while [ $i -lt 20 ] && ! grep -q "hello-through-gwd" "$NT_DIR/got" 2>/dev/null; do
-	echo "hello-through-gwd" | nt_exec pub socat -u - UDP:203.0.113.10:4500
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q "hello-through-gwd" "$NT_DIR/got" || nt_fail "pub's datagram to 203.0.113.10:4500 did not reach hostA"
+send_until_heard hello-through-gwd || nt_fail "pub's datagram to 203.0.113.10:4500 did not reach hostA"
 nt_pass "pub reaches hostA:4500 through 203.0.113.10:4500"
 
 # 3b. someone removes our table (a reload of nftables.service flushes the
@@ -60,13 +64,7 @@ nt_exec natA nft delete table ip autotunnel-gwd
 nt_wait 12 sh -c "ip netns exec $(nt_ns natA) nft list table ip autotunnel-gwd 2>/dev/null |
 	grep -q 'udp . 4500 .*: 192.168.1.2 . 4500'" || nt_fail "the removed table was not restored"
 : >"$NT_DIR/got"
-i=0
-while [ $i -lt 20 ] && ! grep -q "again" "$NT_DIR/got" 2>/dev/null; do
-	echo "again" | nt_exec pub socat -u - UDP:203.0.113.10:4500
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q "again" "$NT_DIR/got" || nt_fail "no forwarding after the table was restored"
+send_until_heard again || nt_fail "no forwarding after the table was restored"
 nt_pass "a removed table is restored with its mapping"
 
 # 4. natpmpc deletes it (public port 0, private 4500, lifetime 0), while

@@ -11,14 +11,11 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-CHARON=/usr/lib/ipsec/charon
+. "$AT_SRC/tests/netns/strongswan_lib.sh"
+
 PROBE=$AT_BUILD/lib/ike/ike_probe
 PSK="ike interop secret 8f3a"
-[ -x "$CHARON" ] && command -v swanctl >/dev/null || { echo "SKIP: strongSwan charon/swanctl not installed"; exit 77; }
-for p in openssl gcm kernel-libipsec; do
-	[ -f /usr/lib/ipsec/plugins/libstrongswan-$p.so ] ||
-		{ echo "SKIP: strongSwan plugin $p missing (scripts/deps.txt)"; exit 77; }
-done
+ss_require openssl gcm kernel-libipsec
 [ -x "$PROBE" ] || nt_fail "$PROBE not built"
 
 nt_add_ns us
@@ -33,38 +30,11 @@ nt_exec sw sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
 
 SW=$NT_DIR/sw
 mkdir -p "$SW"
-cat >"$SW/strongswan.conf" <<EOF
-charon {
-	load = random nonce openssl gcm aes sha1 sha2 hmac gmp curve25519 chapoly kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-	port = 500
-	port_nat_t = 4500
-	retransmit_timeout = 1.0
-	filelog {
-		charon {
-			path = $NT_DIR/charon-file.log
-			default = 1
-			ike = 2
-			flush_line = yes
-		}
-	}
-	plugins {
-		vici {
-			socket = unix://$SW/charon.vici
-		}
-	}
-}
-EOF
-swctl() {	# the command first, then its options (swanctl insists)
-	local cmd=$1
-	shift
-	STRONGSWAN_CONF="$SW/strongswan.conf" swanctl "$cmd" --uri "unix://$SW/charon.vici" "$@" 2>&1 |
-		grep -v 'failed to load' || true
-}
-
-# charon writes /var/run/charon.pid: give it a /run of its own
-nt_bg sw charon env STRONGSWAN_CONF="$SW/strongswan.conf" unshare -m sh -c \
-	'mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon'
-nt_wait 10 test -S "$SW/charon.vici" || nt_fail "charon did not start"
+SS_CONF=$SW/strongswan.conf SS_VICI=$SW/charon.vici
+ss_conf "$SS_PLUGINS" "$NT_DIR/charon-file.log" 2 "port = 500" "port_nat_t = 4500" "retransmit_timeout = 1.0"
+swctl() { ss_out "$@"; }
+no_ike_sa() { ! ss_ctl --list-sas 2>/dev/null | grep -q ESTABLISHED; }
+ss_start sw
 
 # sw_conf IKE_PROPOSAL ESP_PROPOSAL [LOCAL_TS REMOTE_TS [PORT]]: (re)load strongSwan's one connection
 sw_conf() {
@@ -103,8 +73,7 @@ secrets {
 	}
 }
 EOF
-	swctl --load-all --file "$SW/swanctl.conf" >"$SW/load.out" || true
-	grep -q "loaded connection 'probe'" "$SW/load.out" || { cat "$SW/load.out"; nt_fail "swanctl could not load the connection"; }
+	ss_load "$SW/swanctl.conf" probe
 }
 
 probe_args() {
@@ -160,7 +129,7 @@ ours_initiate() {	# GROUP ESP(aes|chacha) STRONGSWAN_GROUP_NAME ESP_NAME ALG
 	grep -q "IKE_SA probe\[[0-9]*\] rekeyed between" "$NT_DIR/charon-file.log" || nt_fail "strongSwan did not see the IKE rekey"
 	grep -q 'retransmits=0 dropped=0' "$out" || { cat "$out"; nt_fail "retransmissions or dropped messages"; }
 	# our Delete at exit closed the SA on strongSwan's side too
-	nt_wait 3 sh -c "! STRONGSWAN_CONF='$SW/strongswan.conf' swanctl --list-sas --uri 'unix://$SW/charon.vici' 2>/dev/null | grep -q ESTABLISHED" ||
+	nt_wait 3 no_ike_sa ||
 		nt_fail "strongSwan still has an IKE SA after our Delete"
 	HS="$HS $(sed -n 's/^handshake_ms=//p' "$out")"
 	nt_pass "we initiate: group $g, $alg, child rekey, IKE rekey, delete"
@@ -199,7 +168,7 @@ theirs_initiate() {	# GROUP ESP STRONGSWAN_GROUP_NAME ESP_NAME ALG
 	nt_wait 5 sh -c "[ \$(grep -c '^child up:' '$out') -ge 3 ]" || nt_fail "third child SA missing"
 	nt_stop "$pid"
 	grep -q 'dropped=0' "$out" || { cat "$out"; nt_fail "dropped messages"; }
-	nt_wait 3 sh -c "! STRONGSWAN_CONF='$SW/strongswan.conf' swanctl --list-sas --uri 'unix://$SW/charon.vici' 2>/dev/null | grep -q ESTABLISHED" ||
+	nt_wait 3 no_ike_sa ||
 		nt_fail "strongSwan still has an IKE SA after our Delete"
 	nt_pass "strongSwan initiates: group $g, $alg, child rekey, IKE rekey, delete"
 }

@@ -14,53 +14,17 @@
 nt_setup
 
 D=$AT_BUILD/src/autotunneld/autotunneld
-CHARON=/usr/lib/ipsec/charon
-[ -x "$CHARON" ] && command -v swanctl >/dev/null || { echo "SKIP: strongSwan charon/swanctl not installed"; exit 77; }
-for p in openssl gcm kernel-libipsec; do
-	[ -f /usr/lib/ipsec/plugins/libstrongswan-$p.so ] ||
-		{ echo "SKIP: strongSwan plugin $p missing (scripts/deps.txt)"; exit 77; }
-done
+. "$AT_SRC/tests/netns/strongswan_lib.sh"
+ss_require openssl gcm kernel-libipsec
 [ -x "$D" ] || { echo "SKIP: $D not built"; exit 77; }
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 missing"; exit 77; }
 
 nt_topology
 openssl rand -hex 32 >"$NT_DIR/psk"
 
-cat >"$NT_DIR/ss.conf" <<EOF
-charon {
-	load = random nonce openssl gcm aes sha1 sha2 hmac gmp curve25519 chapoly kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici updown
-	retransmit_timeout = 1.0
-	filelog {
-		charon {
-			path = $NT_DIR/charon-file.log
-			default = 1
-			ike = 2
-			flush_line = yes
-		}
-	}
-	plugins {
-		vici {
-			socket = unix://$NT_DIR/charon.vici
-		}
-	}
-}
-EOF
-sw() {	# the command first, then its options (swanctl insists)
-	local cmd=$1
-	shift
-	STRONGSWAN_CONF="$NT_DIR/ss.conf" swanctl "$cmd" --uri "unix://$NT_DIR/charon.vici" "$@" 2>&1 |
-		grep -v 'failed to load' || true
-}
+ss_conf "$SS_PLUGINS updown" "$NT_DIR/charon-file.log" 2 "retransmit_timeout = 1.0"
 
-start_charon() {	# HOST
-	rm -f "$NT_DIR/charon.vici"
-	nt_bg "$1" charon env STRONGSWAN_CONF="$NT_DIR/ss.conf" unshare -m sh -c \
-		"mount -t tmpfs tmpfs /run && exec $CHARON"
-	PID_C=$NT_LAST_PID
-	nt_wait 10 test -S "$NT_DIR/charon.vici" || nt_fail "charon did not start"
-	sw --load-all --file "$NT_DIR/swanctl.conf" >"$NT_DIR/load.out"
-	grep -q "loaded connection 'ours'" "$NT_DIR/load.out" || nt_fail "swanctl: $(cat "$NT_DIR/load.out")"
-}
+start_charon() { ss_start "$1" "$NT_DIR/swanctl.conf" ours; PID_C=$SS_PID; }	# HOST
 
 swanctl_conf() {	# LOCAL_ADDRS REMOTE_ADDRS START_ACTION
 	cat >"$NT_DIR/swanctl.conf" <<EOF

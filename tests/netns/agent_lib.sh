@@ -59,13 +59,26 @@ at_bridge_lan() {
 		ip link set lan0 up'
 }
 
-# at_join_lan HOST NAT PORTNAME IFNAME ADDR/LEN GATEWAY: a new link from HOST
-# into NAT's bridged LAN.
-at_join_lan() {
-	local h=$1 nat=$2 port=$3 ifn=$4 addr=$5 gw=$6
+# at_plug HOST NAT PORTNAME IFNAME: a cable from NAT's bridged LAN to HOST,
+# left unplugged at HOST's end (IFNAME down, no address).
+at_plug() {
+	local h=$1 nat=$2 port=$3 ifn=$4
 	ip -n "$(nt_ns "$nat")" link add "$port" type veth peer name "$ifn" netns "$(nt_ns "$h")"
 	nt_exec "$nat" sh -c "ip link set $port master lan0 && ip link set $port up"
-	nt_exec "$h" sh -c "ip link set $ifn up && ip addr add $addr dev $ifn && ip route add default via $gw"
+}
+
+# at_move HOST OLDIF NEWIF ADDR/LEN GATEWAY: HOST leaves the network of
+# OLDIF (the link goes) and joins that of NEWIF (plugged in before with
+# at_plug), with a new address and default route: one batch of ip commands,
+# so the move itself takes milliseconds, as switching networks does.
+at_move() {
+	local h=$1 old=$2 new=$3 addr=$4 gw=$5
+	ip -n "$(nt_ns "$h")" -batch - <<BATCH
+link del $old
+link set $new up
+addr add $addr dev $new
+route add default via $gw
+BATCH
 }
 
 # at_stun: the small STUN responder on pub that miniupnpd 2.3 needs before it

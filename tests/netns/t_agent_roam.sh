@@ -26,12 +26,12 @@ nt_bg hostA recv /usr/bin/python3 "$NT_DIR/stream.py" recv "$UA" 5001 "$STREAM_S
 nt_wait 5 nt_exec hostA sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "receiver did not start"
 nt_bg hostB send /usr/bin/python3 "$NT_DIR/stream.py" send "$UA" 5001 "$STREAM_S"
 SEND_PID=$NT_LAST_PID
+at_plug hostA natB lanport1 eth1
 sleep 3
 
 # the move: natA's LAN is gone from hostA, natB's LAN appears
 t0=$(at_now_ms)
-ip -n "$(nt_ns hostA)" link del eth0
-at_join_lan hostA natB lanport1 eth1 192.168.2.3/24 192.168.2.1
+at_move hostA eth0 eth1 192.168.2.3/24 192.168.2.1
 echo "moved hostA from natA's LAN (192.168.1.2) to natB's LAN (192.168.2.3)"
 
 wait "$SEND_PID" || nt_fail "the sender failed: $(cat "$NT_DIR/send.log")"

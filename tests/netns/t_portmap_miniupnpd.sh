@@ -13,6 +13,7 @@
 # tiny STUN responder (RFC 5389 Binding, XOR-MAPPED-ADDRESS) runs on pub.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
+. "$AT_SRC/tests/netns/agent_lib.sh"
 
 MINIUPNPD=/usr/sbin/miniupnpd
 [ -x "$MINIUPNPD" ] || { echo "SKIP: $MINIUPNPD (miniupnpd-nftables) not installed"; exit 77; }
@@ -21,78 +22,13 @@ AT="$AT_BUILD/src/autotunnel/autotunnel"
 
 nt_topology
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# A STUN server on pub for miniupnpd's check of its external address.
-cat >"$NT_DIR/stun.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-while True:
-    data, (addr, port) = s.recvfrom(2048)
-    if len(data) < 20 or data[0:2] != b"\x00\x01" or data[4:8] != b"\x21\x12\xa4\x42":
-        continue
-    xaddr = struct.unpack(">I", socket.inet_aton(addr))[0] ^ 0x2112A442
-    attr = struct.pack(">HHBBHI", 0x0020, 8, 0, 1, port ^ 0x2112, xaddr)
-    s.sendto(struct.pack(">HH", 0x0101, len(attr)) + data[4:20] + attr, (addr, port))
-PY
-nt_bg pub stun /usr/bin/python3 "$NT_DIR/stun.py" 3478
-nt_wait 5 nt_exec pub sh -c 'ss -lun | grep -q ":3478 "' || nt_fail "STUN responder did not start"
-
-# miniupnpd's nftables chains (what /etc/miniupnpd/nft_init.sh makes), in a
-# table of its own next to the bed's masquerade and stateful filter.
-nt_exec natA nft -f - <<'NFT'
-table inet miniupnpd {
-	chain forward {
-		type filter hook forward priority filter - 1; policy accept;
-		jump miniupnpd
-	}
-	chain miniupnpd {
-	}
-	chain prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-		jump prerouting_miniupnpd
-	}
-	chain postrouting {
-		type nat hook postrouting priority srcnat - 1; policy accept;
-		jump postrouting_miniupnpd
-	}
-	chain prerouting_miniupnpd {
-	}
-	chain postrouting_miniupnpd {
-	}
-}
-NFT
-
-# NAT-PMP and PCP (one switch in this build), UPnP IGD, secure mode, the LAN only.
-cat >"$NT_DIR/miniupnpd.conf" <<'CONF'
-ext_ifname=wan0
-listening_ip=lan0
-http_port=0
-enable_natpmp=yes
-enable_upnp=yes
-secure_mode=yes
-system_uptime=no
-min_lifetime=120
-max_lifetime=86400
-ext_perform_stun=yes
-ext_stun_host=198.51.100.7
-ext_stun_port=3478
-upnp_table_name=miniupnpd
-upnp_nat_table_name=miniupnpd
-upnp_forward_chain=miniupnpd
-upnp_nat_chain=prerouting_miniupnpd
-upnp_nat_postrouting_chain=postrouting_miniupnpd
-uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b
-allow 1024-65535 192.168.1.0/24 1024-65535
-deny 0-65535 0.0.0.0/0 0-65535
-CONF
-nt_bg natA miniupnpd "$MINIUPNPD" -f "$NT_DIR/miniupnpd.conf" -d -P "$NT_DIR/miniupnpd.pid"
-MINIUPNPD_PID=$NT_LAST_PID
-nt_wait 10 grep -q 'Listening for NAT-PMP/PCP traffic on port 5351' "$NT_DIR/miniupnpd.log" ||
-	nt_fail "miniupnpd did not start"
-grep -q 'Port forwarding is now enabled' "$NT_DIR/miniupnpd.log" ||
-	nt_fail "miniupnpd did not enable forwarding (STUN)"
+# A STUN server on pub for miniupnpd's check of its external address, then
+# miniupnpd (NAT-PMP and PCP, UPnP IGD, secure mode, the LAN only) on natA in
+# nftables chains of its own, next to the bed's masquerade and stateful filter.
+at_stun
+at_miniupnpd natA 1
+MINIUPNPD_PID=$AT_MINIUPNPD_PID
+now_ms() { at_now_ms; }
 
 # A UDP listener on hostA:$1 writing what it gets to $NT_DIR/got.$1.
 listen() {
@@ -130,7 +66,7 @@ external 203.0.113.10:4500
 lifetime 7200"
 [ "$out" = "$want" ] || nt_fail "portmap (PCP) printed:
 $out"
-grep -q "PCP MAP: added mapping UDP 4500->192.168.1.2:4500" "$NT_DIR/miniupnpd.log" ||
+grep -q "PCP MAP: added mapping UDP 4500->192.168.1.2:4500" "$NT_DIR/miniupnpd-natA.log" ||
 	nt_fail "miniupnpd made no PCP mapping"
 has_rule 4500 || nt_fail "miniupnpd has no DNAT rule for 4500"
 reaches 203.0.113.10 4500 "via-pcp" 4500 || nt_fail "pub does not reach hostA through the PCP mapping"
@@ -166,13 +102,13 @@ keep_case() {
 
 # 2. NAT-PMP (forced: miniupnpd would answer PCP first)
 keep_case "--protocol natpmp" NAT-PMP 4501 NAT-PMP
-grep -q 'NAT-PMP request received from 192.168.1.2' "$NT_DIR/miniupnpd.log" ||
+grep -q 'NAT-PMP request received from 192.168.1.2' "$NT_DIR/miniupnpd-natA.log" ||
 	nt_fail "miniupnpd saw no NAT-PMP request"
 
 # 3. UPnP IGD (forced likewise): SSDP discovery, AddPortMapping, GetExternalIPAddress
 keep_case "--protocol upnp" UPnP 4502 "UPnP IGD"
-grep -q 'AddPortMapping: ext port 4502' "$NT_DIR/miniupnpd.log" || nt_fail "miniupnpd saw no AddPortMapping"
-grep -q 'DeletePortMapping' "$NT_DIR/miniupnpd.log" || nt_fail "miniupnpd saw no DeletePortMapping"
+grep -q 'AddPortMapping: ext port 4502' "$NT_DIR/miniupnpd-natA.log" || nt_fail "miniupnpd saw no AddPortMapping"
+grep -q 'DeletePortMapping' "$NT_DIR/miniupnpd-natA.log" || nt_fail "miniupnpd saw no DeletePortMapping"
 
 # 4. PCP with --keep, and the same in JSON
 keep_case "" PCP 4503 PCP
@@ -205,7 +141,7 @@ if reaches 203.0.113.10 4505 "during-restart" 4505; then
 	nt_fail "restart: forwarding survived the flush"
 fi
 t0=$(now_ms)
-nt_bg natA miniupnpd2 "$MINIUPNPD" -f "$NT_DIR/miniupnpd.conf" -d -P "$NT_DIR/miniupnpd.pid"
+nt_bg natA miniupnpd2 "$MINIUPNPD" -f "$NT_DIR/miniupnpd-natA.conf" -d -P "$NT_DIR/miniupnpd-natA.pid"
 nt_wait 10 grep -q 'Listening for NAT-PMP/PCP traffic on port 5351' "$NT_DIR/miniupnpd2.log" ||
 	nt_fail "miniupnpd did not start again"
 nt_wait 5 grep -qx 'recreated external 203.0.113.10:4505 lifetime 600' "$NT_DIR/keep.4505.log" ||

@@ -26,44 +26,14 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-GWD=$AT_BUILD/src/autotunnel-gwd/autotunnel-gwd
+. "$AT_SRC/tests/netns/rsip_lib.sh"
 D=$AT_BUILD/src/autotunneld/autotunneld
 [ -x "$GWD" ] || nt_fail "$GWD not built"
 [ -x "$D" ] || nt_fail "$D not built"
 command -v socat >/dev/null || nt_fail "socat is needed"
-STATE=$NT_DIR/gwd
-NB=203.0.113.10
-Y=198.51.100.7
 
-# ---- topology: the one of t_rsip_gw.sh ----
-for h in inet pub natA x1 x2; do nt_add_ns "$h"; done
-ip -n "$(nt_ns inet)" link add br0 type bridge
-ip -n "$(nt_ns inet)" addr add 198.51.100.1/24 dev br0
-ip -n "$(nt_ns inet)" addr add 203.0.113.1/24 dev br0
-ip -n "$(nt_ns inet)" link set br0 up
-nt_exec inet sysctl -qw net.ipv4.ip_forward=1
-nt_attach_inet pub eth0 $Y 198.51.100.1
-nt_attach_inet natA wan0 $NB 203.0.113.1
-ip -n "$(nt_ns natA)" link add lan0 type bridge
-ip -n "$(nt_ns natA)" addr add 192.168.1.1/24 dev lan0
-ip -n "$(nt_ns natA)" link set lan0 up
-for i in 1 2; do
-	nt_link natA "l$i" "x$i" eth0
-	ip -n "$(nt_ns natA)" link set "l$i" master lan0
-	ip -n "$(nt_ns "x$i")" addr add "192.168.1.$((i + 1))/24" dev eth0
-	ip -n "$(nt_ns "x$i")" route add default via 192.168.1.1
-done
-nt_nat_rules natA
+rsip_topology
 
-expect() {	# expect WHAT GOT WANT
-	[ "$2" = "$3" ] || nt_fail "$1: got '$2', want '$3'"
-}
-status() { nt_exec natA "$GWD" status --state-dir "$STATE"; }
-status_line() { status | grep "^$1" || true; }
-in_status() {	# wait up to $2 (5) s for a status line matching $1
-	nt_wait "${2:-5}" sh -c 'ip netns exec "$0" "$1" status --state-dir "$2" | grep -q "$3"' \
-		"$(nt_ns natA)" "$GWD" "$STATE" "$1"
-}
 in_log() {	# in_log NAME PATTERN [SECONDS]
 	nt_wait "${3:-10}" grep -q "$2" "$NT_DIR/$1.log"
 }

@@ -22,42 +22,16 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-GWD=$AT_BUILD/src/autotunnel-gwd/autotunnel-gwd
+. "$AT_SRC/tests/netns/rsip_lib.sh"
 TOOL=$AT_BUILD/src/autotunnel-gwd/rsip-test-client
 [ -x "$GWD" ] || nt_fail "$GWD not built"
 [ -x "$TOOL" ] || nt_fail "$TOOL not built"
-STATE=$NT_DIR/gwd
-NB=203.0.113.10
-Y=198.51.100.7
 
-# ---- topology ----
-for h in inet pub natA x1 x2; do nt_add_ns "$h"; done
-ip -n "$(nt_ns inet)" link add br0 type bridge
-ip -n "$(nt_ns inet)" addr add 198.51.100.1/24 dev br0
-ip -n "$(nt_ns inet)" addr add 203.0.113.1/24 dev br0
-ip -n "$(nt_ns inet)" link set br0 up
-nt_exec inet sysctl -qw net.ipv4.ip_forward=1
-nt_attach_inet pub eth0 $Y 198.51.100.1
-nt_attach_inet natA wan0 $NB 203.0.113.1
-# natA's LAN is a bridge with two hosts on it
-ip -n "$(nt_ns natA)" link add lan0 type bridge
-ip -n "$(nt_ns natA)" addr add 192.168.1.1/24 dev lan0
-ip -n "$(nt_ns natA)" link set lan0 up
-for i in 1 2; do
-	nt_link natA "l$i" "x$i" eth0
-	ip -n "$(nt_ns natA)" link set "l$i" master lan0
-	ip -n "$(nt_ns "x$i")" addr add "192.168.1.$((i + 1))/24" dev eth0
-	ip -n "$(nt_ns "x$i")" route add default via 192.168.1.1
-done
+rsip_topology
+# X3 shares x2's namespace
 ip -n "$(nt_ns x2)" addr add 192.168.1.4/24 dev eth0
-nt_nat_rules natA
 
 # ---- helpers ----
-expect() {	# expect WHAT GOT WANT
-	[ "$2" = "$3" ] || nt_fail "$1: got '$2', want '$3'"
-}
-status() { nt_exec natA "$GWD" status --state-dir "$STATE"; }
-status_line() { status | grep "^$1" || true; }
 icmp_unreach() {
 	nt_exec natA awk '/^Icmp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "OutDestUnreachs") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
@@ -92,10 +66,6 @@ counts() {
 }
 field() {	# field LINE KEY: the value of KEY=... in an answer
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-in_status() {	# in_status PATTERN: wait up to 5 s for a status line matching PATTERN
-	nt_wait 5 sh -c 'ip netns exec "$0" "$1" status --state-dir "$2" | grep -q "$3"' \
-		"$(nt_ns natA)" "$GWD" "$STATE" "$1"
 }
 
 # ---- the gateway ----

@@ -7,14 +7,10 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || nt_fail "no $D (build first)"
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 
 openssl rand -hex 32 > "$NT_DIR/psk"
 conf() {	# conf NAME ULA PEER PEER_ULA PEER_OUTER PSKFILE
@@ -38,12 +34,7 @@ CONF
 }
 conf a fd00:a::1 b fd00:b::1 192.0.2.2 "$NT_DIR/psk" 2 1
 conf b fd00:b::1 a fd00:a::1 192.0.2.1 "$NT_DIR/psk"
-nt_bg a da "$D" -c "$NT_DIR/a.conf"
-PID_A=$NT_LAST_PID
-nt_bg b db "$D" -c "$NT_DIR/b.conf"
-PID_B=$NT_LAST_PID
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da.log" || nt_fail "a did not come up"
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/db.log" || nt_fail "b did not come up"
+pair_start da db
 if grep -q "IKE SA up" "$NT_DIR/da.log" "$NT_DIR/db.log"; then
 	nt_fail "a tunnel came up before any packet asked for it"
 fi
@@ -62,11 +53,7 @@ grep -q "3 received" "$NT_DIR/ping6" || nt_fail "ping6: $(tail -2 "$NT_DIR/ping6
 nt_pass "ping6 through the IKE tunnel"
 
 head -c 10000000 /dev/urandom > "$NT_DIR/blob"
-nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
-nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
-timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
-	nt_fail "TCP transfer failed"
-nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data differs"
+pair_tcp sink
 nt_pass "10 MB over TCP through the IKE tunnel, intact"
 
 # 2. child SAs rekeyed every 2 s (a's rekey = 2) under a 6 s TCP stream
@@ -93,10 +80,7 @@ nt_pass "dead peer detected: $(grep -m1 'IKE SA down' "$NT_DIR/da.log" | sed 's/
 nt_stop "$PID_A"
 openssl rand -hex 32 > "$NT_DIR/psk.wrong"
 conf a fd00:a::1 b fd00:b::1 192.0.2.2 "$NT_DIR/psk.wrong"
-nt_bg a da2 "$D" -c "$NT_DIR/a.conf"
-nt_bg b db2 "$D" -c "$NT_DIR/b.conf"
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da2.log" || nt_fail "a did not come back"
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/db2.log" || nt_fail "b did not come back"
+pair_start da2 db2
 if nt_exec a ping -6 -c 2 -i 0.5 -W 2 fd00:b::1 >/dev/null 2>&1; then
 	nt_fail "ping went through with a wrong PSK"
 fi

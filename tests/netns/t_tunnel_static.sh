@@ -6,14 +6,10 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || nt_fail "no $D (build first)"
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 
 KA=$(openssl rand -hex 36)	# what a sends
 KB=$(openssl rand -hex 36)	# what b sends
@@ -38,12 +34,7 @@ CONF
 conf a fd00:a::1 192.168.77.1 b fd00:b::1 192.168.77.2 192.0.2.2 0x1001 0x2002 "$KB" "$KA"
 conf b fd00:b::1 192.168.77.2 a fd00:a::1 192.168.77.1 192.0.2.1 0x2002 0x1001 "$KA" "$KB"
 
-nt_bg a da "$D" -c "$NT_DIR/a.conf"
-PID_A=$NT_LAST_PID
-nt_bg b db "$D" -c "$NT_DIR/b.conf"
-PID_B=$NT_LAST_PID
-nt_wait 5 grep -q "^autotunneld: up: autotun0" "$NT_DIR/da.log" || nt_fail "a did not come up"
-nt_wait 5 grep -q "^autotunneld: up: autotun0" "$NT_DIR/db.log" || nt_fail "b did not come up"
+pair_start da db "^autotunneld: up: autotun0"
 grep -q "peer b: manually keyed SA up, aes256gcm16, spi in 0x00001001 out 0x00002002, ESN" "$NT_DIR/da.log" ||
 	nt_fail "a's log does not show the manual SA"
 
@@ -55,11 +46,7 @@ nt_pass "ping through the tunnel (inner IPv6 and IPv4)"
 
 # 2. a TCP transfer between the ULAs
 head -c 20000000 /dev/urandom > "$NT_DIR/blob"
-nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
-nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
-timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
-	nt_fail "TCP transfer failed"
-nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data differs"
+pair_tcp sink
 nt_pass "20 MB over TCP through the tunnel, intact"
 
 # the outer wire carries ESP in UDP 4500 (captured now, to be replayed inside the window)
@@ -123,12 +110,7 @@ nt_bg b db3 "$D" -c "$NT_DIR/b.conf"
 PID_B=$NT_LAST_PID
 nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da3.log" || nt_fail "a (no offload) did not come up"
 nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/db3.log" || nt_fail "b did not come back"
-rm -f "$NT_DIR/blob.recv"
-nt_bg b sink2 socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
-nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
-timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
-	nt_fail "TCP transfer without offloads failed"
-nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "received data differs (no offload)"
+pair_tcp sink2 "no offload"
 nt_exec b ping -c 2 -i 0.2 -W 2 192.168.77.1 >/dev/null || nt_fail "inner IPv4 ping to the no-offload end failed"
 kill -USR1 "$PID_A"
 nt_wait 5 grep -q "stats: " "$NT_DIR/da3.log" || nt_fail "no stats from a"

@@ -7,41 +7,16 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-D=$AT_BUILD/src/autotunneld/autotunneld
-CHARON=/usr/lib/ipsec/charon
+. "$AT_SRC/tests/netns/pair_lib.sh"
+. "$AT_SRC/tests/netns/strongswan_lib.sh"
 [ -x "$D" ] || nt_fail "no $D (build first)"
-if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
-	echo "SKIP: strongSwan charon/swanctl not installed"
-	exit 77
-fi
-if ! ls /usr/lib/ipsec/plugins/libstrongswan-gcm.so /usr/lib/ipsec/plugins/libstrongswan-openssl.so >/dev/null 2>&1; then
-	echo "SKIP: strongSwan without AES-GCM (libstrongswan-standard-plugins)"
-	exit 77
-fi
+ss_require gcm openssl
 
-nt_add_ns a
-nt_add_ns b
-nt_link a eth0 b eth0
-ip -n "$(nt_ns a)" addr add 192.0.2.1/24 dev eth0
-ip -n "$(nt_ns b)" addr add 192.0.2.2/24 dev eth0
+pair_setup
 nt_exec b ip addr add fd00:b::1/128 dev lo
 openssl rand -hex 32 > "$NT_DIR/psk"
 
-cat > "$NT_DIR/ss.conf" <<SSC
-charon {
-	load_modular = yes
-	install_routes = yes
-	retransmit_tries = 3
-	plugins {
-		include /etc/strongswan.d/charon/*.conf
-		kernel-libipsec { load = yes }
-		vici { socket = unix://$NT_DIR/charon.vici }
-	}
-	filelog { log { path = $NT_DIR/charon.log
-		default = 1
-		ike = 2 } }
-}
-SSC
+ss_conf modular "$NT_DIR/charon.log" 2 "install_routes = yes" "retransmit_tries = 3"
 swanctl_conf() {	# ESP_PROPOSAL START_ACTION [CHILD_REKEY]
 	cat > "$NT_DIR/swanctl.conf" <<SWC
 connections {
@@ -72,7 +47,6 @@ secrets { ike-ours { id-1 = a.alice.members.example.net
 	secret = "$(cat "$NT_DIR/psk")" } }
 SWC
 }
-sw() { STRONGSWAN_CONF="$NT_DIR/ss.conf" swanctl "$@" --uri "unix://$NT_DIR/charon.vici"; }
 
 cat > "$NT_DIR/a.conf" <<CONF
 [tunnel]
@@ -88,28 +62,12 @@ remote-ts = fd00:b::1/128
 connect = no
 CONF
 
-start_charon() {
-	rm -f "$NT_DIR/charon.vici"
-	# a private /run for charon's pid file; its control socket is in NT_DIR
-	nt_bg b charon env STRONGSWAN_CONF="$NT_DIR/ss.conf" \
-		unshare -m sh -c "mount -t tmpfs none /run && exec $CHARON"
-	PID_C=$NT_LAST_PID
-	nt_wait 10 test -S "$NT_DIR/charon.vici" || nt_fail "charon did not start"
-	nt_wait 5 sw --stats >/dev/null 2>&1 || nt_fail "charon does not answer on its socket"
-	sw --load-all --file "$NT_DIR/swanctl.conf" >"$NT_DIR/load.out" 2>&1 || nt_fail "swanctl --load-all: $(cat "$NT_DIR/load.out")"
-}
+start_charon() { ss_start b "$NT_DIR/swanctl.conf" ours; PID_C=$SS_PID; }
 
 traffic() {	# traffic LABEL
 	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$1: ping6 fd00:b::1 failed"
 	head -c 5000000 /dev/urandom > "$NT_DIR/blob"
-	rm -f "$NT_DIR/blob.recv"
-	nt_bg b sink socat -u TCP6-LISTEN:5001,bind=[fd00:b::1],reuseaddr OPEN:"$NT_DIR/blob.recv",creat,trunc
-	SINK=$NT_LAST_PID
-	nt_wait 5 nt_exec b sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "listener did not start"
-	timeout 30 ip netns exec "$(nt_ns a)" socat -u OPEN:"$NT_DIR/blob" TCP6:[fd00:b::1]:5001 ||
-		nt_fail "$1: TCP transfer failed"
-	nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "$1: received data differs"
-	nt_stop "$SINK"
+	pair_tcp sink "$1"
 }
 
 # 1. we initiate (on demand, from the first packet), AES-256-GCM
@@ -121,7 +79,7 @@ nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da.log" || nt_fail "autotunneld d
 nt_exec a ping -6 -c 1 -W 5 fd00:b::1 >/dev/null || true	# starts IKE
 nt_wait 10 grep -q "peer b: child SA up, aes256gcm16" "$NT_DIR/da.log" || nt_fail "no child SA with strongSwan"
 traffic "we initiate"
-sw --list-sas >"$NT_DIR/sas" 2>&1
+ss_ctl --list-sas >"$NT_DIR/sas" 2>&1
 grep -q "ESTABLISHED" "$NT_DIR/sas" || nt_fail "strongSwan does not list the IKE SA"
 grep -q "AES_GCM_16-256" "$NT_DIR/sas" || nt_fail "strongSwan's child SA is not AES-GCM: $(cat "$NT_DIR/sas")"
 nt_pass "we initiate, strongSwan responds: ping6 and 5 MB TCP over AES-256-GCM ESP-in-UDP"

@@ -45,7 +45,7 @@ static void llq_exact_layout(void **state)
 		w = wire_reader(longer, 19);
 		assert_int_equal(dns_llq_parse(&w, &l), -EBADMSG);
 	}
-	w = wire_reader(NULL, 0);
+	w = wire_reader(data, 0);	/* nothing at all */
 	assert_int_equal(dns_llq_parse(&w, &l), -EBADMSG);
 }
 
@@ -132,6 +132,9 @@ static void options_in_messages(void **state)
 	assert_int_equal(dns_msg_parse(&m, buf, len), 0);
 	assert_int_equal(dns_edns_find(&m, DNS_EDNS_OPT_LLQ, &data), -ENOENT);
 	dns_edns_iter_init(&it, &m);
+	/* an empty cursor, but not one over NULL (NULL + 0 is undefined in C) */
+	assert_non_null(it.w.start);
+	assert_int_equal(wire_avail(&it.w), 0);
 	assert_int_equal(dns_edns_iter_next(&it, &code, &data), 0);
 }
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dns_test_util.h"
+
 #include "dns/edns.h"
 #include "dns/msg.h"
 
@@ -33,28 +35,6 @@ static const char RESP_HEX[] =
 static const char QUERY_HEX[] =
 	"3dd00020000100000000000104686f737405616c696365076d656d62657273076578616d706c65036e657400001c"
 	"000100002904d000000000000c000a0008b72274d9ebfac4e6";
-
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-	size_t n = 0;
-
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-
-		assert_true(n < cap);
-		assert_int_equal(sscanf(hex, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-static struct dns_name N(const char *text)
-{
-	struct dns_name n;
-
-	assert_int_equal(dns_name_from_text(&n, text), 0);
-	return n;
-}
 
 static void assert_name(const struct dns_msg *m, uint16_t off, const char *text)
 {

@@ -8,15 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dns_test_util.h"
+
 #include "dns/name.h"
-
-static struct dns_name N(const char *text)
-{
-	struct dns_name n;
-
-	assert_int_equal(dns_name_from_text(&n, text), 0);
-	return n;
-}
 
 static void text_roundtrip(void **state)
 {

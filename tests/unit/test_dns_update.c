@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dns_test_util.h"
+
 #include "dns/edns.h"
 #include "dns/memzone.h"
 #include "dns/msg.h"
@@ -41,28 +43,6 @@ static const char NSUPDATE_2[] =
 	"30302d323205616c696365076d656d62657273076578616d706c65036e65740005616c696365076d656d626572730765"
 	"78616d706c65036e65740000fa00ff00000000003a08686d61632d6d6435077369672d616c670372656703696e740000"
 	"006b023934012c0010c95262da0e50c6570866ec6f261e927b0bb900000000";
-
-static size_t unhex(uint8_t *out, size_t cap, const char *hex)
-{
-	size_t n = 0;
-
-	for (; hex[0] && hex[1]; hex += 2) {
-		unsigned v;
-
-		assert_true(n < cap);
-		assert_int_equal(sscanf(hex, "%2x", &v), 1);
-		out[n++] = (uint8_t)v;
-	}
-	return n;
-}
-
-static struct dns_name N(const char *text)
-{
-	struct dns_name n;
-
-	assert_int_equal(dns_name_from_text(&n, text), 0);
-	return n;
-}
 
 /* The zone: members.example.net with SOA serial 1 and two NS. */
 struct fixture {
@@ -168,6 +148,12 @@ static void upd_begin(struct upd *u, const char *zone, uint16_t ztype)
 	assert_int_equal(dns_builder_question(&u->b, &z, ztype, DNS_CLASS_IN), 0);
 }
 
+/* An UPDATE of the test zone, members.example.net. */
+static void upd_zone(struct upd *u)
+{
+	upd_begin(u, "members.example.net", DNS_TYPE_SOA);
+}
+
 /* An RR in section @p sec; rdata given as a name (for name types) or raw bytes. */
 static void upd_rr(struct upd *u, enum dns_section sec, const char *owner, uint16_t type, uint16_t rclass,
 		   uint32_t ttl, const void *rd, uint16_t rdlen)
@@ -230,7 +216,7 @@ static void nsupdate_messages(void **state)
 	/* the second message wants alice.members.example.net in use: it is not */
 	assert_int_equal(run_hex(NSUPDATE_2), DNS_RCODE_NXDOMAIN);
 	assert_int_equal(F->changes, 0);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "alice.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 60, "\x02hi", 3);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	F->changes = 0;
@@ -248,84 +234,84 @@ static void prerequisite_forms(void **state)
 {
 	struct upd u;
 
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 1);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 2);
 	upd_name(&u, DNS_SEC_UPDATE, "p.members.example.net", DNS_TYPE_PTR, DNS_CLASS_IN, 60, "Target.Example");
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 
 	/* RRset exists (value-independent): class ANY, type T, no rdata */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_AAAA, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXRRSET);
 
 	/* RRset exists (value-dependent): the whole set, no more, no less */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 2);
 	upd_a(&u, DNS_SEC_PREREQ, "H.members.example.net", DNS_CLASS_IN, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXRRSET);	/* a subset */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 1);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 2);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 3);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXRRSET);	/* a superset */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "x.members.example.net", DNS_CLASS_IN, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXRRSET);	/* no such RRset */
 	/* names inside rdata compare without case */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_PREREQ, "p.members.example.net", DNS_TYPE_PTR, DNS_CLASS_IN, 0, "target.EXAMPLE");
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	/* two sets at once: both must hold */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_PREREQ, "p.members.example.net", DNS_TYPE_PTR, DNS_CLASS_IN, 0, "target.example");
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_IN, 0, 2);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXRRSET);
 
 	/* RRset does not exist: class NONE, type T */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_AAAA, DNS_CLASS_NONE, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_NONE, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_YXRRSET);
 
 	/* name is in use: class ANY, type ANY */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "p.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "nobody.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NXDOMAIN);
 
 	/* name is not in use: class NONE, type ANY */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "nobody.members.example.net", DNS_TYPE_ANY, DNS_CLASS_NONE, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_ANY, DNS_CLASS_NONE, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_YXDOMAIN);
 
 	/* malformed prerequisites */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_ANY, 1, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);	/* TTL not 0 */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_ANY, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);	/* class ANY with rdata */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_CLASS_NONE, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);	/* class NONE with rdata */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_CH, 0, "\1\2\3\4", 4);
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);	/* another class */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.example.org", DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOTZONE);
 }
@@ -337,14 +323,14 @@ static void update_forms(void **state)
 	struct dns_name h = N("h.members.example.net");
 
 	/* add, then a duplicate add replaces the RR (new TTL), no second copy */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 1);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 2);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 60, "\x01x", 2);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("h.members.example.net", DNS_TYPE_A), 2);
 	F->changes = 0;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "H.members.example.net", DNS_CLASS_IN, 120, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(F->changes, 1);
@@ -357,25 +343,25 @@ static void update_forms(void **state)
 			assert_int_equal(F->z.rr[i].ttl, 120);
 
 	/* delete one RR (class NONE) */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_NONE, 0, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(dns_memzone_count(&F->z, &h, DNS_TYPE_A, a1, 4), 0);
 	assert_int_equal(count("h.members.example.net", DNS_TYPE_A), 1);
 	/* delete an RRset (class ANY, type A) */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("h.members.example.net", DNS_TYPE_A), 0);
 	assert_int_equal(count("h.members.example.net", DNS_TYPE_TXT), 1);
 	/* delete every RRset of the name (class ANY, type ANY) */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("h.members.example.net", DNS_TYPE_ANY), 0);
 	/* deleting what is not there reports no change */
 	F->changes = 0;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_NONE, 0, 9);
@@ -383,7 +369,7 @@ static void update_forms(void **state)
 	assert_int_equal(F->changes, 0);
 
 	/* in order: delete the RRset, then add, in one message */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 5);
 	upd_rr(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 6);
@@ -401,10 +387,10 @@ static void apex_rules(void **state)
 	struct dns_name ns1 = N("ns1.members.example.net");
 
 	/* delete-all at the apex keeps SOA and NS */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 60, "\x01x", 2);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("members.example.net", DNS_TYPE_TXT), 0);
@@ -412,7 +398,7 @@ static void apex_rules(void **state)
 	assert_int_equal(count("members.example.net", DNS_TYPE_NS), 2);
 	/* and with only SOA and NS left, it is no change at all */
 	F->changes = 0;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	/* deleting the apex SOA or NS RRset is ignored */
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_NS, DNS_CLASS_ANY, 0, NULL, 0);
@@ -422,7 +408,7 @@ static void apex_rules(void **state)
 	assert_int_equal(count("members.example.net", DNS_TYPE_NS), 2);
 
 	/* one apex NS may go, the last may not; an SOA is never deleted by class NONE */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_NS, DNS_CLASS_NONE, 0, "ns2.members.example.net");
 	upd_name(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_NS, DNS_CLASS_NONE, 0, "ns1.members.example.net");
 	soa_rdata(1, soa, &soalen);
@@ -434,7 +420,7 @@ static void apex_rules(void **state)
 
 	/* SOA: a higher serial replaces, an equal or lower one is ignored (RFC 1982) */
 	F->changes = 0;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	soa_rdata(1, soa, &soalen);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 60, soa, soalen);
 	soa_rdata(0xffffffff, soa, &soalen);	/* "lower" than 1 in serial arithmetic */
@@ -443,7 +429,7 @@ static void apex_rules(void **state)
 	upd_rr(&u, DNS_SEC_UPDATE, "sub.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 60, soa, soalen);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(F->changes, 0);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 60, soa, soalen);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("members.example.net", DNS_TYPE_SOA), 1);
@@ -462,13 +448,13 @@ static void cname_rules(void **state)
 {
 	struct upd u;
 
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_UPDATE, "c.members.example.net", DNS_TYPE_CNAME, DNS_CLASS_IN, 60, "one.example");
 	upd_a(&u, DNS_SEC_UPDATE, "d.members.example.net", DNS_CLASS_IN, 60, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	F->changes = 0;
 	/* data beside a CNAME, and a CNAME beside data: ignored */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "c.members.example.net", DNS_CLASS_IN, 60, 1);
 	upd_name(&u, DNS_SEC_UPDATE, "d.members.example.net", DNS_TYPE_CNAME, DNS_CLASS_IN, 60, "one.example");
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
@@ -476,7 +462,7 @@ static void cname_rules(void **state)
 	assert_int_equal(count("c.members.example.net", DNS_TYPE_A), 0);
 	assert_int_equal(count("d.members.example.net", DNS_TYPE_CNAME), 0);
 	/* a new CNAME replaces the old one */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_UPDATE, "c.members.example.net", DNS_TYPE_CNAME, DNS_CLASS_IN, 60, "two.example");
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(count("c.members.example.net", DNS_TYPE_CNAME), 1);
@@ -486,7 +472,7 @@ static void cname_rules(void **state)
 		assert_int_equal(dns_memzone_count(&F->z, &c, DNS_TYPE_CNAME, two.wire, two.len), 1);
 	}
 	/* the same CNAME again (other case) is a replace, not an add */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_name(&u, DNS_SEC_UPDATE, "c.members.example.net", DNS_TYPE_CNAME, DNS_CLASS_IN, 30, "TWO.example");
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	assert_int_equal(F->last.op, DNS_CHANGE_REPLACE);
@@ -517,7 +503,7 @@ static void prescan_is_atomic(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		F->changes = 0;
-		upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+		upd_zone(&u);
 		upd_a(&u, DNS_SEC_UPDATE, "ok.members.example.net", DNS_CLASS_IN, 60, 1);
 		upd_rr(&u, DNS_SEC_UPDATE, "bad.members.example.net", bad[i].type, bad[i].rclass, bad[i].ttl,
 		       "\1\2\3\4", bad[i].rdlen);
@@ -527,7 +513,7 @@ static void prescan_is_atomic(void **state)
 		assert_int_equal(count("ok.members.example.net", DNS_TYPE_ANY), 0);
 	}
 	/* a name outside the zone */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "ok.members.example.net", DNS_CLASS_IN, 60, 1);
 	upd_a(&u, DNS_SEC_UPDATE, "members.example.org", DNS_CLASS_IN, 60, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOTZONE);
@@ -536,7 +522,7 @@ static void prescan_is_atomic(void **state)
 	/* zone section: not SOA, two zones, another zone, another class */
 	upd_begin(&u, "members.example.net", DNS_TYPE_A);
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	{
 		struct dns_name z = N("members.example.net");
 
@@ -545,7 +531,7 @@ static void prescan_is_atomic(void **state)
 	assert_int_equal(upd_run(&u), DNS_RCODE_FORMERR);
 	upd_begin(&u, "example.net", DNS_TYPE_SOA);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOTAUTH);
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	assert_int_equal(dns_builder_finish(&u.b, &len), 0);
 	assert_int_equal(dns_msg_parse(&m, u.buf, len), 0);
 	assert_int_equal(dns_update_process(&m, &apex, DNS_CLASS_CH, &F->ops, &F->z, &rcode), 0);
@@ -558,29 +544,29 @@ static void permission_and_failures(void **state)
 	struct dns_name alice = N("alice.members.example.net");
 
 	F->z.owner = &alice;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.alice.members.example.net", DNS_CLASS_IN, 60, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_NOERROR);
 	/* a name of another account: REFUSED, nothing applied */
 	F->changes = 0;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h2.alice.members.example.net", DNS_CLASS_IN, 60, 1);
 	upd_a(&u, DNS_SEC_UPDATE, "h.bob.members.example.net", DNS_CLASS_IN, 60, 1);
 	assert_int_equal(upd_run(&u), DNS_RCODE_REFUSED);
 	assert_int_equal(F->changes, 0);
 	/* prerequisites cannot probe other accounts either: REFUSED, not NXDOMAIN/YXDOMAIN */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_PREREQ, "h.bob.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_REFUSED);
 	/* the apex belongs to the operator */
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_rr(&u, DNS_SEC_UPDATE, "members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
 	assert_int_equal(upd_run(&u), DNS_RCODE_REFUSED);
 	F->z.owner = NULL;
 
 	/* a failing store: the error comes back, SERVFAIL */
 	F->fail_change = -EIO;
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	upd_a(&u, DNS_SEC_UPDATE, "h.members.example.net", DNS_CLASS_IN, 60, 1);
 	{
 		size_t len;
@@ -603,7 +589,7 @@ static void lease_option(void **state)
 	struct dns_msg m;
 	size_t len;
 
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	dns_builder_edns(&u.b, 1232, 0);
 	assert_int_equal(dns_builder_add_lease(&u.b, &l), 0);
 	assert_int_equal(dns_builder_finish(&u.b, &len), 0);
@@ -612,7 +598,7 @@ static void lease_option(void **state)
 	assert_int_equal(got.lease, 5400);
 	assert_false(got.has_key_lease);
 
-	upd_begin(&u, "members.example.net", DNS_TYPE_SOA);
+	upd_zone(&u);
 	dns_builder_edns(&u.b, 1232, 0);
 	assert_int_equal(dns_builder_edns_option(&u.b, DNS_EDNS_OPT_UL, "\0\0\0\0\0", 5), 0);
 	assert_int_equal(dns_builder_finish(&u.b, &len), 0);

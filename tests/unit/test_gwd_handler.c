@@ -58,6 +58,15 @@ static void pmp_map_req(uint8_t *b, uint8_t op, uint16_t in, uint16_t ext, uint3
 	memcpy(b, pkt, 12);
 }
 
+/* Build a NAT-PMP map request into @p req, run it from @p client at T0; the result code. */
+static uint16_t pmp_map(uint8_t *req, uint32_t client, uint8_t op, uint16_t in, uint16_t ext,
+			uint32_t life)
+{
+	pmp_map_req(req, op, in, ext, life);
+	run(client, req, 12, T0);
+	return be16(rep.buf + 2);
+}
+
 /* ---- NAT-PMP ---- */
 
 static void pmp_external_address(void **state)
@@ -83,8 +92,7 @@ static void pmp_map_and_renew(void **state)
 {
 	uint8_t req[12];
 
-	pmp_map_req(req, 1, 4500, 4500, 7200);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 7200);
 	/* §3.3 response: vers, 128+1, result, epoch, internal, mapped external, lifetime */
 	{
 		const uint8_t want[16] = { 0, 129, 0, 0, 0, 0, 0, 42, 0x11, 0x94, 0x11, 0x94,
@@ -113,8 +121,7 @@ static void pmp_map_and_renew(void **state)
 	assert_int_equal(t.m[0].expires_ms, T0 + 5000 + 3600 * 1000);
 
 	/* TCP is a different mapping (§3.3: never both for one request) */
-	pmp_map_req(req, 2, 4500, 4500, 3600);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 2, 4500, 4500, 3600);
 	assert_int_equal(rep.buf[1], 130);
 	assert_int_equal(be16(rep.buf + 10), 4500);
 	assert_int_equal(t.n, 2);
@@ -125,8 +132,7 @@ static void pmp_port_taken_offers_another(void **state)
 	uint8_t req[12];
 	uint16_t got;
 
-	pmp_map_req(req, 1, 4500, 4500, 3600);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 3600);
 	assert_int_equal(be16(rep.buf + 10), 4500);
 
 	/* B wants UDP 4500 too: it gets another port from the range, not an error */
@@ -138,19 +144,16 @@ static void pmp_port_taken_offers_another(void **state)
 	assert_int_equal(t.n, 2);
 
 	/* §3.3: the companion port stays A's: B cannot have TCP 4500 either */
-	pmp_map_req(req, 2, 4500, 4500, 3600);
-	run(HOST_B, req, 12, T0);
+	pmp_map(req, HOST_B, 2, 4500, 4500, 3600);
 	assert_int_not_equal(be16(rep.buf + 10), 4500);
 	/* ...but A can */
 	run(HOST_A, req, 12, T0);
 	assert_int_equal(be16(rep.buf + 10), 4500);
 
 	/* suggested 0 or a port below the range: a port from the range */
-	pmp_map_req(req, 1, 5000, 0, 3600);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 5000, 0, 3600);
 	assert_true(be16(rep.buf + 10) >= 1024);
-	pmp_map_req(req, 1, 80, 80, 3600);
-	run(HOST_B, req, 12, T0);
+	pmp_map(req, HOST_B, 1, 80, 80, 3600);
 	assert_true(be16(rep.buf + 10) >= 1024);
 }
 
@@ -173,15 +176,12 @@ static void pmp_lifetime_clamped(void **state)
 
 	ctx.lifetime_min = 300;
 	ctx.lifetime_max = 600;
-	pmp_map_req(req, 1, 4500, 4500, 1);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 1);
 	assert_int_equal(be32(rep.buf + 12), 300);
-	pmp_map_req(req, 1, 4500, 4500, 0xffffffff);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 0xffffffff);
 	assert_int_equal(be32(rep.buf + 12), 600);
 	assert_int_equal(t.m[0].expires_ms, T0 + 600 * 1000);
-	pmp_map_req(req, 1, 4500, 4500, 450);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 450);
 	assert_int_equal(be32(rep.buf + 12), 450);
 }
 
@@ -190,14 +190,12 @@ static void pmp_delete(void **state)
 	uint8_t req[12];
 	const uint8_t want[16] = { 0, 129, 0, 0, 0, 0, 0, 42, 0x11, 0x94, 0, 0, 0, 0, 0, 0 };
 
-	pmp_map_req(req, 1, 4500, 4500, 3600);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 3600);
 	run(HOST_B, req, 12, T0);
 	assert_int_equal(t.n, 2);
 
 	/* §3.4: lifetime 0 deletes; the answer has external port 0 and lifetime 0 */
-	pmp_map_req(req, 1, 4500, 0, 0);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 0, 0);
 	assert_int_equal(rep.change.kind, GWD_CHANGE_DELETE);
 	assert_memory_equal(rep.buf, want, 16);
 	assert_int_equal(t.n, 1);
@@ -213,18 +211,14 @@ static void pmp_delete_all(void **state)
 	uint8_t req[12];
 
 	for (uint16_t p = 1; p <= 3; p++) {
-		pmp_map_req(req, 1, p * 1000, 0, 3600);
-		run(HOST_A, req, 12, T0);
+		pmp_map(req, HOST_A, 1, p * 1000, 0, 3600);
 	}
-	pmp_map_req(req, 2, 1000, 0, 3600);
-	run(HOST_A, req, 12, T0);
-	pmp_map_req(req, 1, 1000, 0, 3600);
-	run(HOST_B, req, 12, T0);
+	pmp_map(req, HOST_A, 2, 1000, 0, 3600);
+	pmp_map(req, HOST_B, 1, 1000, 0, 3600);
 	assert_int_equal(t.n, 5);
 
 	/* §3.4: internal port 0, lifetime 0: all of A's UDP mappings, nothing else */
-	pmp_map_req(req, 1, 0, 0, 0);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 0, 0, 0);
 	assert_int_equal(rep.change.kind, GWD_CHANGE_DELETE_ALL);
 	assert_int_equal(be16(rep.buf + 2), 0);
 	assert_int_equal(be16(rep.buf + 8), 0);
@@ -233,9 +227,7 @@ static void pmp_delete_all(void **state)
 	assert_non_null(gwd_table_find(&t, HOST_B, GWD_PROTO_UDP, 1000));
 
 	/* internal port 0 with a lifetime: "all ports" is refused */
-	pmp_map_req(req, 1, 0, 0, 60);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NOT_AUTHORIZED);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 0, 0, 60), NATPMP_RESULT_NOT_AUTHORIZED);
 	assert_int_equal(rep.change.kind, GWD_CHANGE_NONE);
 }
 
@@ -264,9 +256,7 @@ static void pmp_errors(void **state)
 
 	/* no external address: a map request fails with network failure, changes nothing */
 	ctx.ext_addr = 0;
-	pmp_map_req(req, 1, 4500, 4500, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NETWORK_FAILURE);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 4500, 4500, 3600), NATPMP_RESULT_NETWORK_FAILURE);
 	assert_int_equal(be16(rep.buf + 8), 4500);	/* §3.5: the internal port is echoed */
 	assert_int_equal(be16(rep.buf + 10), 0);
 	assert_int_equal(t.n, 0);
@@ -278,18 +268,12 @@ static void pmp_quota(void **state)
 
 	/* 4 per client (setup) */
 	for (uint16_t p = 1; p <= 4; p++) {
-		pmp_map_req(req, 1, p, 0, 3600);
-		run(HOST_A, req, 12, T0);
-		assert_int_equal(be16(rep.buf + 2), 0);
+		assert_int_equal(pmp_map(req, HOST_A, 1, p, 0, 3600), 0);
 	}
-	pmp_map_req(req, 1, 5, 0, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 5, 0, 3600), NATPMP_RESULT_NO_RESOURCES);
 	assert_int_equal(t.n, 4);
 	/* renewing one held already still works */
-	pmp_map_req(req, 1, 4, 0, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), 0);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 4, 0, 3600), 0);
 }
 
 static void range_exhausted(void **state)
@@ -299,17 +283,11 @@ static void range_exhausted(void **state)
 	gwd_table_fini(&t);
 	assert_int_equal(gwd_table_init(&t, 7000, 7001, 16, 16), 0);
 	for (uint16_t p = 1; p <= 2; p++) {
-		pmp_map_req(req, 1, p, 7000, 3600);
-		run(HOST_A, req, 12, T0);
-		assert_int_equal(be16(rep.buf + 2), 0);
+		assert_int_equal(pmp_map(req, HOST_A, 1, p, 7000, 3600), 0);
 	}
-	pmp_map_req(req, 1, 3, 7000, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 3, 7000, 3600), NATPMP_RESULT_NO_RESOURCES);
 	/* B cannot have the companion TCP ports of A's UDP ports */
-	pmp_map_req(req, 2, 1, 7000, 3600);
-	run(HOST_B, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(pmp_map(req, HOST_B, 2, 1, 7000, 3600), NATPMP_RESULT_NO_RESOURCES);
 }
 
 static void rsip_ports_reserved(void **state)
@@ -324,17 +302,12 @@ static void rsip_ports_reserved(void **state)
 	run(HOST_A, req, 12, T0);
 	assert_int_equal(be16(rep.buf + 2), 0);
 	assert_true(be16(rep.buf + 10) == 7000 || be16(rep.buf + 10) == 7003);
-	pmp_map_req(req, 1, 2, 7002, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), 0);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 2, 7002, 3600), 0);
 	assert_true(be16(rep.buf + 10) == 7000 || be16(rep.buf + 10) == 7003);
 	/* the two free ports are used up: a third mapping gets none of RSIP's */
-	pmp_map_req(req, 1, 3, 7001, 3600);
-	run(HOST_A, req, 12, T0);
-	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 3, 7001, 3600), NATPMP_RESULT_NO_RESOURCES);
 	/* deleting a mapping does not free a reserved port */
-	pmp_map_req(req, 1, 1, 0, 0);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 1, 0, 0);
 	assert_false(gwd_table_port_usable(&t, HOST_A, GWD_PROTO_UDP, 7001));
 }
 
@@ -343,10 +316,8 @@ static void expiry(void **state)
 	uint8_t req[12];
 
 	ctx.lifetime_min = 1;
-	pmp_map_req(req, 1, 1000, 0, 10);
-	run(HOST_A, req, 12, T0);
-	pmp_map_req(req, 1, 2000, 0, 20);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 1000, 0, 10);
+	pmp_map(req, HOST_A, 1, 2000, 0, 20);
 	assert_int_equal(gwd_table_next_expiry(&t), T0 + 10000);
 	assert_int_equal(gwd_expire(&t, T0 + 9999, NULL, NULL), 0);
 	assert_int_equal(gwd_expire(&t, T0 + 10000, NULL, NULL), 1);
@@ -568,8 +539,7 @@ static void pmp_and_pcp_share_mappings(void **state)
 	size_t n;
 
 	/* NAT-PMP made it; a PCP client on the same host adopts it with its nonce */
-	pmp_map_req(req, 1, 4500, 4500, 3600);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 4500, 3600);
 	n = pcp_map_req(req, 3600, HOST_A, nonce1, 17, 4500, 0);
 	run(HOST_A, req, n, T0);
 	assert_int_equal(rep.buf[3], 0);
@@ -577,8 +547,7 @@ static void pmp_and_pcp_share_mappings(void **state)
 	assert_int_equal(t.n, 1);
 	assert_int_equal(t.m[0].origin, GWD_ORIGIN_NATPMP);	/* who created it */
 	/* NAT-PMP deletes it */
-	pmp_map_req(req, 1, 4500, 0, 0);
-	run(HOST_A, req, 12, T0);
+	pmp_map(req, HOST_A, 1, 4500, 0, 0);
 	assert_int_equal(t.n, 0);
 }
 

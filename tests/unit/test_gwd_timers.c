@@ -99,6 +99,20 @@ static void next_is_earliest(void **state)
 	assert_int_equal(gwd_timers_next(&tm, 5000), 5000);
 }
 
+static void timeval_until(void **state)
+{
+	struct timeval tv = gwd_timeval_until(12345, 10000);
+
+	assert_int_equal(tv.tv_sec, 2);
+	assert_int_equal(tv.tv_usec, 345000);
+	tv = gwd_timeval_until(10000, 10000);	/* due now */
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+	tv = gwd_timeval_until(9000, 10000);	/* late: at once, never negative */
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +121,7 @@ int main(void)
 		cmocka_unit_test(epoch_counts_seconds),
 		cmocka_unit_test(address_change_restarts),
 		cmocka_unit_test(next_is_earliest),
+		cmocka_unit_test(timeval_until),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,24 @@ static bool is_addr_query(const struct portmap_action *a)
 	       a->pkt[0] == 0 && a->pkt[1] == 0;
 }
 
+/* Mapping 0 (UDP 4500) set up with @p cfg (NULL: defaults) and started at 0 ms. */
+static void start_pm(struct portmap *pm, const struct portmap_config *cfg, struct portmap_out *out)
+{
+	int idx;
+
+	setup_pm(pm, cfg, &idx);
+	portmap_start(pm, 0, 0, out);
+}
+
+/* ... and granted by PCP at 1 ms: 203.0.113.10:4500 for 7200 s, epoch 10. */
+static void start_pcp_mapped(struct portmap *pm, struct portmap_out *out)
+{
+	uint8_t buf[PCP_MAX_LEN];
+
+	start_pm(pm, NULL, out);
+	feed(pm, buf, pcp_answer(find_send(out, 0), 0, 7200, 10, "203.0.113.10", 4500, buf), 1, out);
+}
+
 /* ---- retry schedule ---- */
 
 static void schedule_no_gateway_default(void **state)
@@ -231,11 +249,9 @@ static void pcp_map_renew_lose(void **state)
 	const struct portmap_note *n;
 	struct pcp_msg req;
 	uint8_t why;
-	int idx;
 	char a[INET_ADDRSTRLEN];
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	assert_int_equal(pcp_request_parse(find_send(&out, 0)->pkt, find_send(&out, 0)->len, &req, &why), 0);
 	assert_int_equal(req.lifetime, 7200);
 	assert_memory_equal(req.nonce, nonce1, PCP_NONCE_LEN);
@@ -298,10 +314,8 @@ static void pcp_short_lifetime(void **state)
 	struct portmap pm;
 	struct portmap_out out;
 	uint8_t buf[PCP_MAX_LEN];
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 121, 5, "203.0.113.10", 4500, buf), 10, &out);
 	assert_true(out.deadline == 10 + 60500);	/* half of 121 s, to the millisecond */
 	portmap_on_timeout(&pm, 60510, &out);
@@ -397,10 +411,8 @@ static void pcp_unsolicited_map_new_address(void **state)
 	struct portmap_action a;
 	const struct portmap_note *n;
 	char s[INET_ADDRSTRLEN];
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	a = *find_send(&out, 0);
 	feed(&pm, buf, pcp_answer(&a, 0, 7200, 10, "203.0.113.10", 4500, buf), 5, &out);
 	/* RFC 6887 §14.2: the server tells us the new address unasked */
@@ -428,13 +440,11 @@ static void pcp_refused(void **state)
 	struct portmap_out out;
 	struct portmap_config cfg;
 	uint8_t buf[PCP_MAX_LEN];
-	int idx;
 
 	/* refused by PCP, then UPnP refuses too: FAILED, retried after the
 	 * longer of the reprobe time (600 s) and the PCP error lifetime (1800 s,
 	 * RFC 6887 §7.4: not before the error's lifetime) */
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	feed(&pm, buf, pcp_answer(find_send(&out, 0), PCP_RESULT_NOT_AUTHORIZED, 1800, 9, "0.0.0.0", 0, buf),
 	     7, &out);
 	assert_non_null(find_note(&out, PORTMAP_NOTE_REFUSED));
@@ -443,14 +453,16 @@ static void pcp_refused(void **state)
 	portmap_on_upnp(&pm, 0, 718, ip("0.0.0.0"), 0, 0, 1000, &out);
 	assert_non_null(find_note(&out, PORTMAP_NOTE_FAILED));
 	assert_int_equal(find_note(&out, PORTMAP_NOTE_FAILED)->proto, PORTMAP_PROTO_UPNP);
+	/* the IGD's own code, not cut to 8 bits: `autotunnel portmap --json` prints it */
+	assert_int_equal(find_note(&out, PORTMAP_NOTE_FAILED)->result, 718);
+	assert_int_equal(portmap_get(&pm, 0)->refused_result, 718);
 	assert_int_equal(portmap_get(&pm, 0)->state, PORTMAP_FAILED);
 	assert_true(out.deadline == 1000 + 1800000);
 
 	/* without UPnP: FAILED at once, not before the error lifetime */
 	portmap_config_default(&cfg);
 	cfg.protocols = PORTMAP_PROTO_PCP | PORTMAP_PROTO_NATPMP;
-	setup_pm(&pm, &cfg, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, &cfg, &out);
 	feed(&pm, buf, pcp_answer(find_send(&out, 0), PCP_RESULT_NO_RESOURCES, 1200, 9, "0.0.0.0", 0, buf),
 	     7, &out);
 	assert_non_null(find_note(&out, PORTMAP_NOTE_FAILED));
@@ -470,10 +482,8 @@ static void natpmp_version_fallback(void **state)
 	bool saw_query = false;
 	const struct portmap_note *n;
 	char s[INET_ADDRSTRLEN];
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	assert_int_equal(find_send(&out, 0)->proto, PORTMAP_PROTO_PCP);
 	/* RFC 6887 §9: a NAT-PMP gateway answers version 0, UNSUPP_VERSION */
 	feed(&pm, unsupp, sizeof(unsupp), 3, &out);
@@ -534,10 +544,8 @@ static void natpmp_after_silent_pcp(void **state)
 	struct portmap_out out;
 	uint8_t buf[PCP_MAX_LEN];
 	struct portmap_action map;
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	portmap_on_timeout(&pm, 250, &out);
 	portmap_on_timeout(&pm, 750, &out);
 	assert_int_equal(find_send(&out, 0)->proto, PORTMAP_PROTO_PCP);
@@ -564,12 +572,10 @@ static void natpmp_gateway_reboot(void **state)
 	struct portmap_config cfg;
 	uint8_t buf[PCP_MAX_LEN];
 	struct portmap_action map;
-	int idx;
 
 	portmap_config_default(&cfg);
 	cfg.protocols = PORTMAP_PROTO_NATPMP;
-	setup_pm(&pm, &cfg, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, &cfg, &out);
 	map = *find_send(&out, 0);
 	assert_int_equal(map.proto, PORTMAP_PROTO_NATPMP);
 	feed(&pm, buf, natpmp_addr("203.0.113.10", 1000, buf), 0, &out);
@@ -667,10 +673,8 @@ static void unreachable_goes_to_upnp(void **state)
 	struct portmap pm;
 	struct portmap_out out;
 	const struct portmap_note *n;
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	portmap_on_unreachable(&pm, 3, &out);
 	assert_non_null(find_act(&out, PORTMAP_ACT_UPNP_MAP));
 	assert_true(out.deadline == PORTMAP_NEVER);
@@ -697,6 +701,57 @@ static void unreachable_goes_to_upnp(void **state)
 	assert_true(portmap_stopped(&pm));
 }
 
+static void grant_without_port_refused(void **state)
+{
+	struct portmap pm;
+	struct portmap_out out;
+	struct portmap_config cfg;
+	uint8_t buf[PCP_MAX_LEN];
+	struct portmap_action map;
+
+	/* PCP: SUCCESS for external port 0, or for address 0.0.0.0, maps nothing */
+	portmap_config_default(&cfg);
+	cfg.protocols = PORTMAP_PROTO_PCP;
+	start_pm(&pm, &cfg, &out);
+	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 7200, 10, "203.0.113.10", 0, buf), 1, &out);
+	assert_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	assert_int_equal(find_note(&out, PORTMAP_NOTE_REFUSED)->result, PCP_RESULT_CANNOT_PROVIDE_EXTERNAL);
+	assert_false(portmap_get(&pm, 0)->held);
+	start_pm(&pm, &cfg, &out);
+	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 7200, 10, "0.0.0.0", 4500, buf), 1, &out);
+	assert_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	assert_non_null(find_note(&out, PORTMAP_NOTE_REFUSED));
+
+	/* NAT-PMP: SUCCESS with mapped external port 0 */
+	cfg.protocols = PORTMAP_PROTO_NATPMP;
+	start_pm(&pm, &cfg, &out);
+	map = *find_send(&out, 0);
+	feed(&pm, buf, natpmp_addr("203.0.113.10", 5, buf), 1, &out);
+	feed(&pm, buf, natpmp_answer(&map, 0, 7200, 5, 0, buf), 2, &out);
+	assert_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	assert_non_null(find_note(&out, PORTMAP_NOTE_REFUSED));
+	assert_false(portmap_get(&pm, 0)->held);
+
+	/* UPnP: an IGD that reports port 0 or 0.0.0.0 (not connected) */
+	cfg.protocols = PORTMAP_PROTO_UPNP;
+	start_pm(&pm, &cfg, &out);
+	portmap_on_upnp(&pm, 0, 0, ip("203.0.113.10"), 0, 3600, 10, &out);
+	assert_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	assert_int_equal(find_note(&out, PORTMAP_NOTE_FAILED)->result, PORTMAP_UPNP_ACTION_FAILED);
+	start_pm(&pm, &cfg, &out);
+	portmap_on_upnp(&pm, 0, 0, ip("0.0.0.0"), 4500, 3600, 10, &out);
+	assert_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	assert_non_null(find_note(&out, PORTMAP_NOTE_FAILED));
+	/* a renewal answered so: the mapping is lost, not kept at port 0 */
+	start_pm(&pm, &cfg, &out);
+	portmap_on_upnp(&pm, 0, 0, ip("203.0.113.10"), 4500, 3600, 10, &out);
+	assert_non_null(find_note(&out, PORTMAP_NOTE_MAPPED));
+	portmap_on_timeout(&pm, 10 + 1800000, &out);
+	portmap_on_upnp(&pm, 0, 0, ip("203.0.113.10"), 0, 3600, 1800020, &out);
+	assert_non_null(find_note(&out, PORTMAP_NOTE_LOST));
+	assert_null(find_note(&out, PORTMAP_NOTE_RENEWED));
+}
+
 static void stop_deletes(void **state)
 {
 	struct portmap pm;
@@ -704,12 +759,9 @@ static void stop_deletes(void **state)
 	uint8_t buf[PCP_MAX_LEN];
 	struct pcp_msg req;
 	uint8_t why;
-	int idx;
 
 	/* PCP: MAP with lifetime 0 and the same nonce; answered */
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
-	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 7200, 10, "203.0.113.10", 4500, buf), 1, &out);
+	start_pcp_mapped(&pm, &out);
 	assert_false(portmap_stopped(&pm));
 	portmap_stop(&pm, 100, &out);
 	assert_int_equal(pcp_request_parse(find_send(&out, 0)->pkt, find_send(&out, 0)->len, &req, &why), 0);
@@ -723,9 +775,7 @@ static void stop_deletes(void **state)
 	assert_true(out.deadline == PORTMAP_NEVER);
 
 	/* unanswered: 3 attempts (0, 250, 750 ms), given up at 1750 ms */
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
-	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 7200, 10, "203.0.113.10", 4500, buf), 1, &out);
+	start_pcp_mapped(&pm, &out);
 	portmap_stop(&pm, 1000, &out);
 	assert_non_null(find_send(&out, 0));
 	portmap_on_timeout(&pm, 1250, &out);
@@ -745,8 +795,7 @@ static void stop_deletes(void **state)
 
 		portmap_config_default(&cfg);
 		cfg.protocols = PORTMAP_PROTO_NATPMP;
-		setup_pm(&pm, &cfg, &idx);
-		portmap_start(&pm, 0, 0, &out);
+		start_pm(&pm, &cfg, &out);
 		map = *find_send(&out, 0);
 		feed(&pm, buf, natpmp_addr("203.0.113.10", 5, buf), 1, &out);
 		feed(&pm, buf, natpmp_answer(&map, 0, 7200, 5, 4500, buf), 2, &out);
@@ -760,8 +809,7 @@ static void stop_deletes(void **state)
 	}
 
 	/* nothing held and no gateway known: nothing to delete */
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	portmap_stop(&pm, 5, &out);
 	assert_int_equal(out.n_actions, 0);
 	assert_true(portmap_stopped(&pm));
@@ -774,11 +822,8 @@ static void netchange_starts_over(void **state)
 	uint8_t buf[PCP_MAX_LEN];
 	struct pcp_msg req;
 	uint8_t why;
-	int idx;
 
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
-	feed(&pm, buf, pcp_answer(find_send(&out, 0), 0, 7200, 10, "203.0.113.10", 4500, buf), 1, &out);
+	start_pcp_mapped(&pm, &out);
 	portmap_on_netchange(&pm, ip("192.168.2.2"), 5000, &out);
 	assert_int_equal(pcp_request_parse(find_send(&out, 0)->pkt, find_send(&out, 0)->len, &req, &why), 0);
 	assert_int_equal(req.client_addr.s6_addr[14], 2);	/* the new local address */
@@ -797,13 +842,11 @@ static void forced_protocols(void **state)
 	struct portmap_out out;
 	struct portmap_config cfg;
 	uint8_t buf[PCP_MAX_LEN];
-	int idx;
 
 	/* NAT-PMP only, against a PCP-only gateway: refused, nothing else allowed */
 	portmap_config_default(&cfg);
 	cfg.protocols = PORTMAP_PROTO_NATPMP;
-	setup_pm(&pm, &cfg, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, &cfg, &out);
 	assert_int_equal(find_send(&out, 0)->proto, PORTMAP_PROTO_NATPMP);
 	{
 		struct pcp_msg m = { .response = true, .opcode = PCP_OP_MAP,
@@ -818,8 +861,7 @@ static void forced_protocols(void **state)
 
 	/* UPnP only: no packet on port 5351 at all */
 	cfg.protocols = PORTMAP_PROTO_UPNP;
-	setup_pm(&pm, &cfg, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, &cfg, &out);
 	assert_null(find_send(&out, 0));
 	assert_non_null(find_act(&out, PORTMAP_ACT_UPNP_MAP));
 
@@ -827,8 +869,7 @@ static void forced_protocols(void **state)
 	portmap_config_default(&cfg);
 	cfg.protocols = PORTMAP_PROTO_PCP;
 	cfg.tries = 5;
-	setup_pm(&pm, &cfg, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, &cfg, &out);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(find_send(&out, 0)->proto, PORTMAP_PROTO_PCP);
 		portmap_on_timeout(&pm, out.deadline, &out);
@@ -842,12 +883,10 @@ static void pcp_only_gateway_after_natpmp_guess(void **state)
 	struct portmap_out out;
 	uint8_t buf[PCP_MAX_LEN];
 	const struct portmap_note *n;
-	int idx;
 
 	/* PCP lost three times, NAT-PMP tried, and a PCP-only gateway says
 	 * UNSUPP_VERSION in PCP: back to PCP at once */
-	setup_pm(&pm, NULL, &idx);
-	portmap_start(&pm, 0, 0, &out);
+	start_pm(&pm, NULL, &out);
 	portmap_on_timeout(&pm, 250, &out);
 	portmap_on_timeout(&pm, 750, &out);
 	portmap_on_timeout(&pm, 1750, &out);
@@ -930,6 +969,7 @@ int main(void)
 		cmocka_unit_test(epoch_natpmp_rule),
 		cmocka_unit_test(epoch_pcp_rule),
 		cmocka_unit_test(unreachable_goes_to_upnp),
+		cmocka_unit_test(grant_without_port_refused),
 		cmocka_unit_test(stop_deletes),
 		cmocka_unit_test(netchange_starts_over),
 		cmocka_unit_test(forced_protocols),

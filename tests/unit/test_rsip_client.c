@@ -94,7 +94,7 @@ static void assign_and_renew(void **state)
 	const struct rsip_client_binding *b;
 	uint32_t bind;
 	uint64_t t0 = t->now;
-	size_t n;
+	size_t n, n2;
 
 	/* nothing but REGISTER before registering */
 	assert_int_equal(rsip_client_assign_rsipsec(&t->c, &r, t->req, sizeof(t->req), &n), -ENOTCONN);
@@ -134,6 +134,9 @@ static void assign_and_renew(void **state)
 	assert_int_equal(rsip_client_poll(&t->c, t0 + 30 * SEC - 1, t->req, sizeof(t->req), &n), 0);
 	t->now = t0 + 30 * SEC;
 	assert_int_equal(rsip_client_poll(&t->c, t->now, t->req, sizeof(t->req), &n), 1);
+	/* the EXTEND is on its way: no wake-up before the binding would lapse */
+	assert_int_equal(rsip_client_next_deadline(&t->c), t0 + 60 * SEC);
+	assert_int_equal(rsip_client_poll(&t->c, t->now, t->req + 1024, 1024, &n2), 0);
 	assert_int_equal(carry(t, &t->c, &X1, n, &ev), 0);
 	assert_int_equal(ev.kind, RSIP_EV_EXTENDED);
 	assert_int_equal(ev.bind_id, bind);

@@ -50,6 +50,19 @@ static void raw_u32(struct raw *r, uint8_t code, uint32_t x)
 	raw_param(r, code, v, 4);
 }
 
+/* A QUERY_REQUEST of client 4, its tuples to follow. */
+static void query_begin(struct raw *r)
+{
+	raw_hdr(r, 1, RSIP_QUERY_REQUEST);
+	raw_u32(r, RSIP_P_CLIENT_ID, 4);
+}
+
+/* An Indicator parameter. */
+static void raw_indicator(struct raw *r, uint16_t ind)
+{
+	raw_param(r, RSIP_P_INDICATOR, (const uint8_t[]){ (uint8_t)(ind >> 8), (uint8_t)ind }, 2);
+}
+
 static void raw_end(struct raw *r)
 {
 	r->b[2] = (uint8_t)(r->n >> 8);
@@ -343,11 +356,10 @@ static void query_tuples(void **state)
 	struct rsip_msg p;
 	uint16_t e;
 
-	raw_hdr(&r, 1, RSIP_QUERY_REQUEST);
-	raw_u32(&r, RSIP_P_CLIENT_ID, 4);
-	raw_param(&r, RSIP_P_INDICATOR, (const uint8_t[]){ 0, RSIP_IND_ADDRESS }, 2);
+	query_begin(&r);
+	raw_indicator(&r, RSIP_IND_ADDRESS);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 1, 192, 168, 1, 9 }, 5);
-	raw_param(&r, RSIP_P_INDICATOR, (const uint8_t[]){ 0, RSIP_IND_NETWORK }, 2);
+	raw_indicator(&r, RSIP_IND_NETWORK);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 1, 10, 0, 0, 0 }, 5);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 2, 255, 0, 0, 0 }, 5);
 	raw_end(&r);
@@ -359,24 +371,21 @@ static void query_tuples(void **state)
 	round_trip(r.b, r.n);
 
 	/* an Address outside a tuple */
-	raw_hdr(&r, 1, RSIP_QUERY_REQUEST);
-	raw_u32(&r, RSIP_P_CLIENT_ID, 4);
+	query_begin(&r);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 1, 192, 168, 1, 9 }, 5);
 	raw_end(&r);
 	assert_int_equal(parse_err(&r), RSIP_E_BAD_MESSAGE);
 
 	/* a network tuple cut short by the end of the message */
-	raw_hdr(&r, 1, RSIP_QUERY_REQUEST);
-	raw_u32(&r, RSIP_P_CLIENT_ID, 4);
-	raw_param(&r, RSIP_P_INDICATOR, (const uint8_t[]){ 0, RSIP_IND_NETWORK }, 2);
+	query_begin(&r);
+	raw_indicator(&r, RSIP_IND_NETWORK);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 1, 10, 0, 0, 0 }, 5);
 	raw_end(&r);
 	assert_int_equal(parse_err(&r), RSIP_E_BAD_MESSAGE);
 
 	/* remote indicators belong to responses only */
-	raw_hdr(&r, 1, RSIP_QUERY_REQUEST);
-	raw_u32(&r, RSIP_P_CLIENT_ID, 4);
-	raw_param(&r, RSIP_P_INDICATOR, (const uint8_t[]){ 0, RSIP_IND_REMOTE_ADDRESS }, 2);
+	query_begin(&r);
+	raw_indicator(&r, RSIP_IND_REMOTE_ADDRESS);
 	raw_param(&r, RSIP_P_ADDRESS, (const uint8_t[]){ 1, 10, 0, 0, 1 }, 5);
 	raw_end(&r);
 	assert_int_equal(parse_err(&r), RSIP_E_BAD_PARAM);

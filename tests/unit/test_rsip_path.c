@@ -173,6 +173,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* gwd_rsip_outbound() on the @p n bytes in t->pkt at t->now, where only the verdict matters. */
+static int outbound(struct t *t, size_t n)
+{
+	size_t off, len;
+	uint32_t dst;
+
+	return gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst);
+}
+
 /* ---- the pieces ---- */
 
 static void ip_header(void **state)
@@ -375,38 +384,38 @@ static void outbound_esp(void **state)
 
 	/* a LAN host with no binding may not send from Nb */
 	n = ipip(t->pkt, X3, esp(t->pkt + 20, 50, NB, Y, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EPERM);
+	assert_int_equal(outbound(t, n), -EPERM);
 	/* a client may send only from the address it was lent */
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB + 1, Y, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EPERM);
+	assert_int_equal(outbound(t, n), -EPERM);
 	/* TCP is not carried (its answers would not come back) */
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 6, NB, Y, 1000, 12));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EPERM);
+	assert_int_equal(outbound(t, n), -EPERM);
 	assert_int_equal(t->c.out_refused, 3);
 
 	/* malformed: not IP-in-IP, inner length wrong, inner fragment, bad destinations */
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, Y, 1000, 0));
 	t->pkt[9] = 41;
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, Y, 1000, 0) + 1);
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	esp(t->pkt + 20, 50, NB, Y, 1000, 0);
 	put_ip(t->pkt + 20, 28, 64, 50, NB, Y, 0x2000);
 	n = ipip(t->pkt, X1.addr, 28);
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, 0xe0000001, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, 0x7f000001, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, 0x00000001, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, 0xffffffff, 1000, 0));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	assert_int_equal(t->c.out_malformed, 7);
 	/* TTL */
 	n = ipip(t->pkt, X1.addr, esp(t->pkt + 20, 50, NB, Y, 1000, 0));
 	put_ip(t->pkt + 20, 28, 1, 50, NB, Y, 0);
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -ETIME);
+	assert_int_equal(outbound(t, n), -ETIME);
 	assert_int_equal(t->c.out, 12);
 	assert_int_equal(t->c.out_ttl, 1);
 }
@@ -415,18 +424,17 @@ static void outbound_ike_trial_and_error(void **state)
 {
 	struct t *t = *state;
 	struct rsip_dest d;
-	size_t n, off, len;
-	uint32_t dst;
+	size_t n;
 
 	/* §6.1: X1's first packet from 500 with a new initiator SPI claims it */
 	n = ipip(t->pkt, X1.addr, udp(t->pkt + 20, NB, 500, Y, 500, 0x0102030405060708ULL, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), 0);
+	assert_int_equal(outbound(t, n), 0);
 	/* X2 picks the same SPI: not unique on Nb, N drops it; X2 retries with another */
 	n = ipip(t->pkt, X2.addr, udp(t->pkt + 20, NB, 500, Y, 500, 0x0102030405060708ULL, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EEXIST);
+	assert_int_equal(outbound(t, n), -EEXIST);
 	assert_int_equal(t->c.out_ike_collision, 1);
 	n = ipip(t->pkt, X2.addr, udp(t->pkt + 20, NB, 500, Y, 500, 0x1112131415161718ULL, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), 0);
+	assert_int_equal(outbound(t, n), 0);
 	/* Y's answers on 500 go to whoever claimed the SPI */
 	n = udp(t->pkt, Y, 500, NB, 500, 0x0102030405060708ULL, 60);
 	assert_int_equal(gwd_rsip_inbound(&t->s, &t->c, t->pkt, n, t->now, &d), 0);
@@ -440,15 +448,15 @@ static void outbound_ike_trial_and_error(void **state)
 
 	/* from an ephemeral port: the port must be the client's own */
 	n = ipip(t->pkt, X1.addr, udp(t->pkt + 20, NB, t->port1, Y, 500, 5, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), 0);
+	assert_int_equal(outbound(t, n), 0);
 	n = ipip(t->pkt, X1.addr, udp(t->pkt + 20, NB, t->port2, Y, 500, 5, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EPERM);
+	assert_int_equal(outbound(t, n), -EPERM);
 	/* a port nobody holds */
 	n = ipip(t->pkt, X1.addr, udp(t->pkt + 20, NB, 4500, Y, 4500, 5, 28));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EPERM);
+	assert_int_equal(outbound(t, n), -EPERM);
 	/* from 500 without a whole IKE header */
 	n = ipip(t->pkt, X1.addr, udp(t->pkt + 20, NB, 500, Y, 500, 5, 20));
-	assert_int_equal(gwd_rsip_outbound(&t->s, &t->c, t->pkt, n, t->now, &off, &len, &dst), -EBADMSG);
+	assert_int_equal(outbound(t, n), -EBADMSG);
 	assert_int_equal(t->c.out_sent, 3);
 	assert_int_equal(t->c.out_refused, 2);
 }
