@@ -14,6 +14,7 @@ static const struct conf_item items[] = {
 	{ "server", "port", CONF_INT, S(port), 1, 65535, "UDP and TCP port (default 53)" },
 	{ "server", "tls-port", CONF_INT, S(tls_port), 0, 65535, "DNS over TLS port, 0 for none (default 853)" },
 	{ "server", "udp-workers", CONF_INT, S(udp_workers), 0, 64, "UDP worker threads, 0 for one per CPU" },
+	{ "server", "cpu-affinity", CONF_BOOL, S(cpu_affinity), 0, 0, "pin UDP worker i to the i-th CPU the server may use (default yes)" },
 	{ "server", "tls-cert", CONF_STRING, S(tls_cert), 0, 0, "TLS certificate (PEM); default: generated next to the db" },
 	{ "server", "tls-key", CONF_STRING, S(tls_key), 0, 0, "TLS private key (PEM)" },
 	{ "server", "control", CONF_STRING, S(control), 0, 0, "control socket (default DB.ctl)" },
@@ -53,6 +54,7 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->tls_port = 853;
 	s->tcp_idle = 30;
 	s->tcp_max = 20000;
+	s->cpu_affinity = true;
 	s->private_zone = true;
 	s->ttl = 300;
 	s->lease_min = 1800;

@@ -16,6 +16,7 @@ struct dnsd_settings {
 	int port;
 	int tls_port;		/* 0: no DNS over TLS */
 	int udp_workers;	/* 0: one per CPU */
+	bool cpu_affinity;	/* pin UDP worker i to the i-th usable CPU */
 	char *tls_cert, *tls_key;
 	char *control;		/* control socket; default DB.ctl */
 	char *pidfile;

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -161,13 +162,22 @@ fail:
 	return NULL;
 }
 
-int worker_start(struct worker *w)
+int worker_start(struct worker *w, int cpu)
 {
 	int rc = pthread_create(&w->thread, NULL, run, w);
 
 	if (rc)
 		return -rc;
 	w->started = true;
+	if (cpu >= 0 && cpu < CPU_SETSIZE) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		rc = pthread_setaffinity_np(w->thread, sizeof(set), &set);
+		if (rc)
+			log_debug("UDP worker: cannot pin to CPU %d: %s", cpu, strerror(rc));
+	}
 	return 0;
 }
 

@@ -26,7 +26,8 @@ void worker_kick(struct worker *w);
 
 /** A worker over sockets @p fds (taken), whose local address tags are their indexes. */
 struct worker *worker_new(struct dnsd *d, struct engine *e, const int *fds, int nfds);
-int worker_start(struct worker *w);
+/** Start the thread, pinned to CPU @p cpu when it is not negative (best effort). */
+int worker_start(struct worker *w, int cpu);
 /** Stop the loop and join the thread. */
 void worker_stop(struct worker *w);
 void worker_free(struct worker *w);

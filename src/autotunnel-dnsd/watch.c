@@ -25,6 +25,8 @@
 #include "autotunnel-dnsd/streams.h"
 #include "autotunnel-dnsd/zone.h"
 
+_Static_assert(FANOUT_LOCALS >= DNSD_MAX_ADDRS, "a fan-out job per local address");
+
 static void peer_from(struct llq_peer *p, const struct eitem *it)
 {
 	memset(p, 0, sizeof(*p));

@@ -20,7 +20,16 @@ echo 'bob password' | dnsd account add bob
 # after 300 ms so that the drop after 3 transmissions comes quickly
 nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
 	--lease-min 1 --llq-rto-ms 300
+DNSD_PID=$NT_LAST_PID
 nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
+
+# cpu-affinity (on by default): one UDP worker per usable CPU, each pinned to its own
+if [ "$(nproc)" -ge 2 ] && [ "$(nproc)" -le 64 ]; then
+	pinned=$(for t in /proc/$DNSD_PID/task/*; do awk '/^Cpus_allowed_list/ { print $2 }' "$t/status"; done |
+		grep -E '^[0-9]+$' | sort -u | wc -l)
+	[ "$pinned" = "$(nproc)" ] || nt_fail "UDP workers pinned to $pinned distinct CPUs, not $(nproc)"
+	nt_pass "UDP workers pinned to $pinned CPUs"
+fi
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_llq.py" 127.0.0.1 5353 \
 	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 8853 "$DB.tls-cert.pem" \
