@@ -1,5 +1,5 @@
 #!/bin/sh
-# make demo: the end-to-end story of DESIGN.md §9 and issue 6, narrated, in
+# make demo: the end-to-end story of docs/design.md §9 and issue 6, narrated, in
 # network namespaces on this machine: two computers of one person, each
 # behind its own home router, sign in to a rendezvous server, find each
 # other, talk through an encrypted tunnel, and keep an ssh-like session

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Benchmark data: N hosts in account domain D, each with the record set a
-host publishes (DESIGN.md §4): SRV at _autotunnel._udp.hI.D pointing to
+host publishes (docs/design.md §4): SRV at _autotunnel._udp.hI.D pointing to
 AutoTunnel-I.D, which holds A, AAAA and TXT.
 
     gen.py N OUTDIR ZONE ACCOUNT [SQLITE_DB]

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/dns: autotunnel-dnsd against Knot (knotd) and BIND (named), in one
 # run, on the same machine and the same data: 100k hosts, each with the
-# SRV + A + AAAA + TXT set a host publishes (DESIGN.md §4).
+# SRV + A + AAAA + TXT set a host publishes (docs/design.md §4).
 #
 #   queries/s (dnsperf) on the zone with privacy off, as Knot and BIND serve it
 #   TSIG-signed queries/s on the private zone (ours only: the others have no privacy)

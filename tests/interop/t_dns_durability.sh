@@ -1,5 +1,5 @@
 #!/bin/sh
-# Durability (DESIGN.md §5): every update autotunnel-dnsd acknowledged just
+# Durability (docs/design.md §5): every update autotunnel-dnsd acknowledged just
 # before it was killed with SIGKILL is there after a restart, and leases
 # keep running while the server is down (a record whose lease ended during
 # the outage is gone at once after the restart; a longer one survives).

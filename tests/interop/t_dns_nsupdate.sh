@@ -98,7 +98,7 @@ expect "query with a wrong key is NOTAUTH" "$(status -y "$KW" x.alice.$Z A)" NOT
 expect "dig reports BADSIG" "$(nt_exec dns dig +norec -y "$KW" @127.0.0.1 -p 5353 x.alice.$Z A 2>&1 | grep -c 'BADSIG')" 1
 expect "name outside the zone is REFUSED" "$(status example.com A)" REFUSED
 
-# the apex and the synthesised records (DESIGN.md §4)
+# the apex and the synthesised records (docs/design.md §4)
 expect "SOA at the apex" "$(status $Z SOA)" NOERROR
 expect "NS at the apex" "$(answer $Z NS)" "ns.$Z. "
 expect "synthesised SRV" "$(answer -y "$KA" _dns-update-tls._tcp.alice.$Z SRV)" "0 0 8853 ns.$Z. "

@@ -1,6 +1,6 @@
 #!/bin/sh
 # autotunneld (lib/ike + the ESP data plane) and strongSwan's charon
-# (kernel-libipsec) across the NAT of the test bed (DESIGN.md §9), with
+# (kernel-libipsec) across the NAT of the test bed (docs/design.md §9), with
 # traffic flowing while the SAs change under it:
 #  1. autotunneld on hostA behind natA initiates to strongSwan on pub; our
 #     side rekeys the child SA every few seconds and the IKE SA once while

@@ -1,4 +1,4 @@
-# tests/netns/lib.sh: the test bed of DESIGN.md §9 in network namespaces.
+# tests/netns/lib.sh: the test bed of docs/design.md §9 in network namespaces.
 #
 #   [rv]  198.51.100.53 ─┐
 #   [pub] 198.51.100.7  ─┤ [inet]: bridge br0, routes 198.51.100.0/24
@@ -106,7 +106,7 @@ nt_setup() {
 	trap 'exit 130' INT TERM
 }
 
-# Build the whole topology of DESIGN.md §9.
+# Build the whole topology of docs/design.md §9.
 nt_topology() {
 	local h
 	for h in inet rv pub natA natB hostA hostB; do nt_add_ns "$h"; done

@@ -4,7 +4,7 @@
 #   - login: a wrong password, an unknown account and a wrong pin are refused
 #     with clear messages; the right one signs in (SRV discovery over TLS);
 #   - hostA (laptop, behind natA with gwd) publishes exactly the records of
-#     DESIGN.md §4, checked with dig -y over TCP and kdig +tls, with the
+#     docs/design.md §4, checked with dig -y over TCP and kdig +tls, with the
 #     lease the server granted (asked 5400 s, clamped to 20 s);
 #   - hostB (desktop) watching with LLQs sees laptop appear within 5 s;
 #   - autotunnel services on hostB finds laptop's ssh;
@@ -79,7 +79,7 @@ t1=$(at_now_ms)
 grep -q 'peer laptop is at 203.0.113.10:4500' "$NT_DIR/agent-hostB.log" || nt_fail "hostB's log does not say where laptop is"
 nt_pass "hostB saw laptop $((t1 - t0)) ms after it published (LLQ event)"
 
-# ---- the records in the server: exactly DESIGN.md §4
+# ---- the records in the server: exactly docs/design.md §4
 K=$(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" account show alice --tsig)
 MAC=$(nt_exec hostA cat /sys/class/net/eth0/address)
 E=$(echo "$MAC" | awk -F: '{ printf "%s-%s-%s-FF-FE-%s-%s-%s", $1, $2, $3, $4, $5, $6 }' | tr a-f A-F)
@@ -120,7 +120,7 @@ types=$(sqlite3 "$NT_DIR/rv/dns.db" "select type || ':' || count(*) from records
 # the lease: what the server granted (the agent asked 5400 s), counted from now
 left=$(sqlite3 "$NT_DIR/rv/dns.db" "select max(expires) - $(date +%s%3N) from records where account = 'alice'")
 [ "$left" -gt $(( (LEASE - 5) * 1000 )) ] && [ "$left" -le $((LEASE * 1000)) ] || nt_fail "lease left ${left} ms"
-nt_pass "the server holds exactly laptop's 9 records of DESIGN.md §4 (dig -y over TCP, kdig +tls), lease $LEASE s"
+nt_pass "the server holds exactly laptop's 9 records of docs/design.md §4 (dig -y over TCP, kdig +tls), lease $LEASE s"
 
 out=$(at_cli hostB services)
 printf '%s\n' "$out" | grep -q "^_ssh._tcp  *laptop  *laptop.$D:22" || nt_fail "hostB services: $out"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# autotunnel-dnsd as the rendezvous server of DESIGN.md §9: it runs in [rv]
+# autotunnel-dnsd as the rendezvous server of docs/design.md §9: it runs in [rv]
 # (198.51.100.53, port 53 and DNS over TLS on 853); hostA, behind natA's
 # masquerade, watches its account with an LLQ over UDP and hears, through
 # the NAT, a peer publish and move its SRV record (nsupdate from [pub]) and

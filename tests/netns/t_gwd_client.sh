@@ -1,5 +1,5 @@
 #!/bin/sh
-# Our own client through our own gateway, on the bed of DESIGN.md §9:
+# Our own client through our own gateway, on the bed of docs/design.md §9:
 #  (a) `autotunnel portmap --udp 4500` on hostA maps UDP 4500 through
 #      autotunnel-gwd on natA (PCP), and pub reaches hostA's UDP port
 #      through 203.0.113.10:4500;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Through a NAT (DESIGN.md §9 bed): hostA behind natA's masquerade brings up
+# Through a NAT (docs/design.md §9 bed): hostA behind natA's masquerade brings up
 # an IKEv2 tunnel to pub, which has no address for hostA in its config and
 # learns it (natA's public address and port) from IKE. Traffic flows both
 # ways, also started from pub's side once the tunnel is up, and hostA keeps

@@ -1,7 +1,7 @@
 /*
  * lib/agent ctl: the control protocol between autotunnel and autotunneld.
  * Frames built by the writer parse back and encode to the same bytes; the
- * renderings are exactly what the CLI prints (DESIGN.md §1); and the parser
+ * renderings are exactly what the CLI prints (docs/design.md §1); and the parser
  * refuses every frame that breaks a rule, at every boundary.
  */
 #include <errno.h>

@@ -1,6 +1,6 @@
 /*
  * lib/agent identity: the ULA and EUI-64 label of RFC 6281 §§3, 6.3 with the
- * examples of RFC 6281 and DESIGN.md §1, host labels, and the identity file.
+ * examples of RFC 6281 and docs/design.md §1, host labels, and the identity file.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include "agent/identity.h"
 #include "agent/name.h"
 
-/* RFC 6281 §3: AutoTunnel-00-22-69-FF-FE-8E-34-2A; DESIGN.md §1: fd3c:8a1e:9b02:44d1:0222:69ff:fe8e:342a */
+/* RFC 6281 §3: AutoTunnel-00-22-69-FF-FE-8E-34-2A; docs/design.md §1: fd3c:8a1e:9b02:44d1:0222:69ff:fe8e:342a */
 static const uint8_t mac_rfc[6] = { 0x00, 0x22, 0x69, 0x8e, 0x34, 0x2a };
 static const uint8_t rnd_design[7] = { 0x3c, 0x8a, 0x1e, 0x9b, 0x02, 0x44, 0xd1 };
 static const uint8_t ula_design[16] = { 0xfd, 0x3c, 0x8a, 0x1e, 0x9b, 0x02, 0x44, 0xd1,

@@ -1,6 +1,6 @@
 /*
- * lib/agent records: the record set of DESIGN.md §4 for the host of
- * DESIGN.md §1 (laptop, MAC 00:22:69:8e:34:2a, behind NAT 203.0.113.10:4500),
+ * lib/agent records: the record set of docs/design.md §4 for the host of
+ * docs/design.md §1 (laptop, MAC 00:22:69:8e:34:2a, behind NAT 203.0.113.10:4500),
  * compared line by line with the table, plus every input check.
  */
 #include <errno.h>
