@@ -658,8 +658,17 @@ static int handle_setup_id(struct llq_server *s, const struct llq_request *rq, u
 {
 	struct llq *q = find_id(s, rq->id);
 
-	if (!q || !same_question(q, &rq->q) || q->owner != rq->owner) {
+	/* The challenge proves that the requester receives at the address it
+	 * was sent to (RFC 8764 §5.2.2); a response from anywhere else proves
+	 * nothing and would let whoever knows the id point the LLQ's events at
+	 * a victim (reflection). So an LLQ is bound to the peer that was
+	 * challenged, and a response from another peer is treated as for an
+	 * unknown id. */
+	if (!q || !same_question(q, &rq->q) || q->owner != rq->owner ||
+	    !same_peer(&q->peer, &rq->peer)) {
 		s->st.nosuchllq++;
+		if (q && !same_peer(&q->peer, &rq->peer))
+			s->st.wrong_peer++;
 		reply_set(r, LLQ_REPLY_PLAIN, LLQ_OP_SETUP, LLQ_ERR_NOSUCHLLQ, rq->id, 0);
 		return 0;
 	}
@@ -667,8 +676,7 @@ static int handle_setup_id(struct llq_server *s, const struct llq_request *rq, u
 		/* The lease was offered in the challenge; the client may ask again. */
 		if (rq->lease_s)
 			q->lease_s = clamp_lease(&s->cfg, rq->lease_s);
-		set_live(s, q, now_ms);	/* leaves the pending index under its old peer */
-		q->peer = rq->peer;
+		set_live(s, q, now_ms);	/* leaves the pending index */
 	}
 	/* A repeated challenge response (our ACK was lost) gets the ACK again. */
 	reply_set(r, LLQ_REPLY_ANSWERS, LLQ_OP_SETUP, LLQ_ERR_NOERROR, q->id, remaining_s(q, now_ms));
@@ -681,8 +689,16 @@ static int handle_refresh(struct llq_server *s, const struct llq_request *rq, ui
 {
 	struct llq *q = find_id(s, rq->id);
 
-	if (!q || q->state != ST_LIVE || q->owner != rq->owner) {
+	/* A refresh (or cancel) counts only from the peer the LLQ is bound to.
+	 * A host that moved gets NO-SUCH-LLQ at its new address and sets up
+	 * again, through a new challenge there (RFC 8764 §7.1 leaves the
+	 * client to do so); its old LLQ runs out at the old address. Moving an
+	 * LLQ on a bare refresh would let an account holder aim events at any
+	 * address with a spoofed source. */
+	if (!q || q->state != ST_LIVE || q->owner != rq->owner || !same_peer(&q->peer, &rq->peer)) {
 		s->st.nosuchllq++;
+		if (q && q->state == ST_LIVE && !same_peer(&q->peer, &rq->peer))
+			s->st.wrong_peer++;
 		reply_set(r, LLQ_REPLY_PLAIN, LLQ_OP_REFRESH, LLQ_ERR_NOSUCHLLQ, rq->id, 0);
 		return 0;
 	}
@@ -693,10 +709,6 @@ static int handle_refresh(struct llq_server *s, const struct llq_request *rq, ui
 		return 0;
 	}
 	s->st.refreshes++;
-	/* The id is the client's credential; a host that moved (new address
-	 * or NAT port) keeps its LLQ, and events follow it. */
-	if (q->peer.conn == 0 && rq->peer.conn == 0)
-		q->peer = rq->peer;
 	q->lease_s = clamp_lease(&s->cfg, rq->lease_s);
 	q->expiry_ms = now_ms + (uint64_t)q->lease_s * 1000;
 	reschedule(s, q);

@@ -140,6 +140,7 @@ struct llq_stats {
 	uint64_t events, retransmits, acks, dropped_unacked, dropped_overflow;
 	uint64_t expired, challenge_expired, conn_closed;
 	uint64_t servfull, nosuchllq, badvers, formerr;
+	uint64_t wrong_peer;	/**< challenge responses or refreshes from a peer the LLQ is not bound to */
 	uint32_t live, pending, clients;
 };
 

@@ -200,6 +200,21 @@ def main():
     r = c.query("h2.alice.members.example.net.", SETUP, 0, 60)
     print("lease 60 granted as", llq_of(r)[4])
 
+    # Reflection: an LLQ stays bound to the address that answered its
+    # challenge. The account holder sends the same id from another address
+    # (here another port; on the Internet a spoofed source): it moves nothing,
+    # and a challenge answered from elsewhere never makes an LLQ there.
+    other = Client(server, port, alice)
+    r = other.query(name, REFRESH, llq_id, 3600)
+    print("refresh from another address:", ERRORS[llq_of(r)[2]])
+    h3 = "h3.alice.members.example.net."
+    cid = llq_of(c.query(h3, SETUP, 0, 3600))[3]
+    r = other.query(h3, SETUP, cid, 3600)
+    print("challenge answered from another address:", ERRORS[llq_of(r)[2]])
+    nsupdate(server, port, alice_text, ["update add %s 300 A 192.0.2.7" % h3])
+    ev = other.event(1.5)
+    print("events at the other address:", "none" if ev is None else addresses(ev))
+
     # Events for changes made by nsupdate
     nsupdate(server, port, alice_text, ["update add %s 300 A 192.0.2.2" % name])
     ev = c.event(5)

@@ -2,7 +2,8 @@
 # LLQ (RFC 8764 as RFC 6281 §5.3 uses it) against a client written with
 # Debian's dnspython (tests/interop/dns_llq.py): the UDP four-way handshake
 # with TSIG, events for changes made by BIND's nsupdate and for lease
-# expiry, acknowledgements, retransmission and drop, refresh, cancel, the
+# expiry, acknowledgements, retransmission and drop, refresh, cancel, LLQs
+# bound to the address that answered the challenge (no reflection), the
 # TCP and TLS setups without challenge, the privacy refusals, and 200
 # watchers of one name who all get their event once.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
@@ -42,6 +43,9 @@ setup with another account's key: REFUSED
 challenge: op 1 NOERROR id nonzero lease 3600 answers 0
 ack: op 1 NOERROR same id True lease 3600 answers 192.0.2.1 ttl 300
 lease 60 granted as 900
+refresh from another address: NOSUCHLLQ
+challenge answered from another address: NOSUCHLLQ
+events at the other address: none
 event: NOERROR id match True answers 192.0.2.2 ttl 300
 event: 192.0.2.1 ttl removed
 event after a refresh: none

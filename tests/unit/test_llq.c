@@ -531,29 +531,99 @@ static void overflow_drops(void **state)
 	llq_server_free(s);
 }
 
-static void refresh_follows_client(void **state)
+/* An LLQ stays bound to the peer that answered its challenge: a refresh from
+ * anywhere else (a moved host, or a spoofed source aiming events at a victim)
+ * is refused and moves nothing; events keep going to the proven address. */
+static void refresh_bound_to_peer(void **state)
 {
 	struct llq_server *s = mk(10, 100);
 	uint64_t id = handshake(s, 7, 3600, T0);
 	struct llq_request r = req(LLQ_OP_REFRESH, id, 3600, 7, 0);
 	struct llq_reply rep;
 	struct llq_blob *b = blob();
+	struct llq_stats st;
 	struct llq_out o;
 
-	r.peer.addr[3] = 200;	/* the host moved */
+	r.peer.addr[3] = 200;	/* another address */
 	r.peer.port = 4000;
 	assert_int_equal(llq_server_handle(s, &r, T0 + 1000, &rep), 0);
-	assert_int_equal(rep.error, LLQ_ERR_NOERROR);
+	assert_int_equal(rep.kind, LLQ_REPLY_PLAIN);
+	assert_int_equal(rep.error, LLQ_ERR_NOSUCHLLQ);
+	/* the same address from another port is another peer too */
+	r.peer.addr[3] = 7;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 1000, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_NOSUCHLLQ);
+	/* a cancel from elsewhere cancels nothing */
+	r.lease_s = 0;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 1000, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_NOSUCHLLQ);
+	assert_true(llq_server_has(s, id));
+	llq_server_stats(s, &st);
+	assert_int_equal(st.wrong_peer, 3);
+	assert_int_equal(st.refreshes, 0);
+
 	assert_int_equal(llq_server_notify(s, NAME, NAME_LEN, 28, 1, b, T0 + 2000), 1);
-	llq_blob_put(b);
 	assert_true(llq_server_pop(s, &o));
-	assert_int_equal(o.peer.addr[3], 200);
-	assert_int_equal(o.peer.port, 4000);
+	assert_int_equal(o.peer.addr[3], 7);
+	assert_int_equal(o.peer.port, 5353);
 	llq_blob_put(o.blob);
+
+	/* the bound peer refreshes as before */
+	r = req(LLQ_OP_REFRESH, id, 3600, 7, 0);
+	assert_int_equal(llq_server_handle(s, &r, T0 + 3000, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_NOERROR);
 	/* an unsigned refresh of a signed LLQ is refused */
 	r.owner = 3;
 	assert_int_equal(llq_server_handle(s, &r, T0 + 3000, &rep), 0);
 	assert_int_equal(rep.error, LLQ_ERR_NOSUCHLLQ);
+
+	/* the moved host sets up again at its new address, through a challenge there */
+	r = req(LLQ_OP_SETUP, 0, 3600, 200, 0);
+	r.new_id = 0x99;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 4000, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	r.id = rep.id;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 4000, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_ANSWERS);
+	assert_int_equal(llq_server_notify(s, NAME, NAME_LEN, 28, 1, b, T0 + 5000), 2);
+	llq_blob_put(b);
+	assert_int_equal(drain(s, NULL), 2);
+	llq_server_free(s);
+}
+
+/* Reflection (issue 13): an account holder sets up an LLQ from its own
+ * address, then answers the challenge with the victim's address as source.
+ * The response proves nothing about the victim; the LLQ never goes live
+ * there, and nothing is ever sent to the victim but the one small error. */
+static void challenge_response_bound_to_peer(void **state)
+{
+	struct llq_server *s = mk(10, 100);
+	struct llq_request r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+	struct llq_reply rep;
+	struct llq_blob *b = blob();
+	struct llq_stats st;
+	uint64_t id;
+
+	r.owner = 5;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	id = rep.id;
+	r.id = id;
+	r.peer.addr[3] = 66;	/* the victim */
+	assert_int_equal(llq_server_handle(s, &r, T0 + 10, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_PLAIN);
+	assert_int_equal(rep.error, LLQ_ERR_NOSUCHLLQ);
+	assert_false(llq_server_has(s, id));
+	assert_int_equal(llq_server_notify(s, NAME, NAME_LEN, 28, 1, b, T0 + 20), 0);
+	llq_server_stats(s, &st);
+	assert_int_equal(st.wrong_peer, 1);
+	assert_int_equal(st.live, 0);
+	/* the genuine response still completes the handshake */
+	r.peer.addr[3] = 7;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 30, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_ANSWERS);
+	assert_true(llq_server_has(s, id));
+	llq_blob_put(b);
 	llq_server_free(s);
 }
 
@@ -697,7 +767,8 @@ int main(void)
 		cmocka_unit_test(ack_stops_retransmission),
 		cmocka_unit_test(stream_events_not_retransmitted),
 		cmocka_unit_test(overflow_drops),
-		cmocka_unit_test(refresh_follows_client),
+		cmocka_unit_test(refresh_bound_to_peer),
+		cmocka_unit_test(challenge_response_bound_to_peer),
 		cmocka_unit_test(many),
 		cmocka_unit_test(pending_index),
 		cmocka_unit_test(name_check),
