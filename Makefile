@@ -8,7 +8,7 @@ SANBUILD   ?= build-san
 FUZZBUILD  ?= build-fuzz
 PREFIX     ?= /usr/local
 
-.PHONY: all deps build demo check fuzz bench install clean
+.PHONY: all deps build demo check fuzz fuzz-smoke bench install clean
 
 all: build
 
@@ -50,3 +50,7 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD) build-bench
+
+# Before landing a parser change: every fuzz target for FUZZ_SECONDS (default 8) each.
+fuzz-smoke: fuzz
+	scripts/fuzz-smoke.sh $(FUZZBUILD)
