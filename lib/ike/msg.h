@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike.h"
+#include "ike/types.h"
 #include "wire/wire.h"
 
 #define IKE_HDR_LEN 28
