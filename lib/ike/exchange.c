@@ -33,34 +33,6 @@ static uint64_t rto(const struct ike *ike, unsigned tries)
 	return (uint64_t)ike->conf.retransmit_ms << (tries < 16 ? tries : 16);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint8_t *dup(const uint8_t *p, size_t n)
 {
 	uint8_t *d = malloc(n ? n : 1);
@@ -231,14 +203,16 @@ static void nat_detect(struct ike_sa *t, const struct ike_msg *m, uint64_t spi_i
 static int make_cookie(const struct ike *ike, uint8_t ver, const uint8_t *secret, const struct ike_ref *ni,
 		       const struct ike_addr *remote, uint64_t spi_i, uint8_t out[33])
 {
-	uint8_t spi[8], port[2] = { (uint8_t)(remote->port >> 8), (uint8_t)remote->port };
+	uint8_t spi[8], port[2];
+	struct wire w = wire_writer(port, sizeof(port));
 	struct ike_iov iov[5] = {
 		{ ni->p, ni->len }, { remote->ip, remote->family == AF_INET ? 4 : 16 }, { port, 2 },
 		{ spi, 8 }, { secret, 32 },
 	};
 
 	(void)ike;
-	put_be64(spi, spi_i);
+	wire_write_u16(&w, remote->port);
+	ike_spi_put(spi, spi_i, 8);
 	out[0] = ver;
 	return ike_sha256(iov, 5, out + 1);
 }
@@ -246,18 +220,21 @@ static int make_cookie(const struct ike *ike, uint8_t ver, const uint8_t *secret
 static bool cookie_ok(const struct ike *ike, const struct ike_notify *n, const struct ike_ref *ni,
 		      const struct ike_addr *remote, uint64_t spi_i)
 {
-	uint8_t want[33];
+	uint8_t want[33], ver;
 	const uint8_t *secret;
+	struct wire w;
 
 	if (!n || n->data.len != 33)
 		return false;
-	if (n->data.p[0] == ike->cookie_ver)
+	w = wire_reader(n->data.p, n->data.len);
+	ver = wire_read_u8(&w);
+	if (ver == ike->cookie_ver)
 		secret = ike->cookie_secret;
-	else if (n->data.p[0] == (uint8_t)(ike->cookie_ver - 1))
+	else if (ver == (uint8_t)(ike->cookie_ver - 1))
 		secret = ike->cookie_prev;
 	else
 		return false;
-	if (make_cookie(ike, n->data.p[0], secret, ni, remote, spi_i, want))
+	if (make_cookie(ike, ver, secret, ni, remote, spi_i, want))
 		return false;
 	return CRYPTO_memcmp(want, n->data.p, 33) == 0;
 }
@@ -366,10 +343,11 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 		return send_init(ike, t, now);
 	}
 	if ((n = ike_msg_notify(m, IKE_N_INVALID_KE_PAYLOAD)) && !(m->present & IKE_HAS(IKE_PL_SA))) {
-		uint16_t g = n->data.len == 2 ? (uint16_t)(n->data.p[0] << 8 | n->data.p[1]) : 0;
+		uint16_t g;
 
 		/* §1.2: retry with the group the responder wants, if we accept it */
-		if (!ike_policy_group_allowed(p, g) || g == t->dh.group || t->ke_tries >= KE_RETRIES) {
+		if (ike_notify_group(n, &g) || !ike_policy_group_allowed(p, g) || g == t->dh.group ||
+		    t->ke_tries >= KE_RETRIES) {
 			ike_sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_INVALID_KE_PAYLOAD);
 			return -EPERM;
 		}
@@ -477,8 +455,9 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	ike_policy_union(ike, &any);
 	err = ike_policy_ike_select(&m->sa, &any, m->ke_group, false, &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		send_init_notify(ike, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return 0;
 	}
@@ -717,14 +696,14 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
-		c->spi_out = get_be32(chosen.spi);
+		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = tsr;
 		c->ts_r = tsi;
 		child_keys(c, i2r, r2i, false);
 		child_schedule(ike, t, c, now);
-		put_be32(chosen.spi, c->spi_in);
+		ike_prop_spi_set(&chosen, c->spi_in, 4);
 	}
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
@@ -839,7 +818,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
-		c->spi_out = get_be32(chosen.spi);
+		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = m->tsi.ts[0];
@@ -890,7 +869,7 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 		ike_req_clear(r);
 		return err;
 	}
-	put_be32(spi, old->spi_in);
+	ike_spi_put(spi, old->spi_in, 4);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_notify(&in, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
 	ike_policy_esp_props(p, r->child_new, group, props);
@@ -981,7 +960,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			resp_error(ike, t, x, &m->h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote);
 			return -EBADMSG;
 		}
-		old = ike_child_by_out(t, get_be32(rn->spi));
+		old = ike_child_by_out(t, (uint32_t)ike_notify_spi(rn));
 		if (!old) {
 			resp_child_not_found(ike, t, x, m, rn, local, remote);
 			return -ENOENT;
@@ -999,8 +978,9 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	err = ike_policy_esp_select(&m->sa, p, false, m->ke_group, (m->present & IKE_HAS(IKE_PL_KE)) != 0,
 			     &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return -EPERM;
 	}
@@ -1036,7 +1016,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	}
 	c->state = CH_UP;
 	c->spi_in = ike_child_spi_new(ike, p);
-	c->spi_out = get_be32(chosen.spi);
+	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = tsr;
@@ -1048,7 +1028,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
-	put_be32(chosen.spi, c->spi_in);
+	ike_prop_spi_set(&chosen, c->spi_in, 4);
 
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, &chosen, 1);
@@ -1085,7 +1065,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	struct ike_prop props[1], chosen;
 	uint8_t gir[IKE_DH_MAX], i2r[36], r2i[36];
 	size_t glen = 0;
-	uint16_t group;
+	uint16_t group, g;
 	int err;
 
 	for (unsigned i = 0; i < m->nn; i++) {
@@ -1093,8 +1073,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 
 		if (n->type >= 16384)
 			continue;
-		if (n->type == IKE_N_INVALID_KE_PAYLOAD && n->data.len == 2 && old) {
-			uint16_t g = (uint16_t)(n->data.p[0] << 8 | n->data.p[1]);
+		if (n->type == IKE_N_INVALID_KE_PAYLOAD && old && ike_notify_group(n, &g) == 0) {
 			unsigned tries = r->ke_retries;
 
 			if (ike_policy_group_allowed(p, g) && tries < KE_RETRIES) {
@@ -1148,7 +1127,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	}
 	c->state = CH_UP;
 	c->spi_in = r->child_new;
-	c->spi_out = get_be32(chosen.spi);
+	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = m->tsi.ts[0];
@@ -1195,7 +1174,7 @@ static int start_ike_rekey(struct ike *ike, struct ike_sa *t, uint16_t group, un
 		ike_req_clear(r);
 		return err;
 	}
-	put_be64(spi, r->new_spi);
+	ike_spi_put(spi, r->new_spi, 8);
 	np = ike_policy_ike_props(t->peer, group, spi, 8, props);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, props, np);
@@ -1256,8 +1235,9 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	}
 	err = ike_policy_ike_select(&m->sa, t->peer, m->ke_group, true, &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return -EPERM;
 	}
@@ -1272,7 +1252,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	}
 	n->initiator = false;
 	n->peer_created = true;
-	n->spi_i = get_be64(chosen.spi);
+	n->spi_i = ike_prop_spi(&chosen);
 	n->spi_r = ike_xsa_spi_new(ike);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
@@ -1296,7 +1276,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 		return err ? err : -EBADMSG;
 	}
 	set_nmin(n->nmin, &n->nmin_len, m->nonce.p, m->nonce.len, nr, sizeof(nr));
-	put_be64(chosen.spi, n->spi_r);
+	ike_prop_spi_set(&chosen, n->spi_r, 8);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, &chosen, 1);
 	ike_bld_nonce(&in, nr, sizeof(nr));
@@ -1322,7 +1302,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 	struct ike_xsa *n, *cand = NULL;
 	uint8_t gir[IKE_DH_MAX], spi[8];
 	size_t glen = 0, np;
-	uint16_t kl;
+	uint16_t kl, g;
 	int err;
 
 	for (unsigned i = 0; i < m->nn; i++) {
@@ -1330,8 +1310,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 
 		if (nt->type >= 16384)
 			continue;
-		if (nt->type == IKE_N_INVALID_KE_PAYLOAD && nt->data.len == 2) {
-			uint16_t g = (uint16_t)(nt->data.p[0] << 8 | nt->data.p[1]);
+		if (nt->type == IKE_N_INVALID_KE_PAYLOAD && ike_notify_group(nt, &g) == 0) {
 			unsigned tries = r->ke_retries;
 
 			if (ike_policy_group_allowed(t->peer, g) && tries < KE_RETRIES) {
@@ -1343,7 +1322,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 		t->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		return 0;
 	}
-	put_be64(spi, r->new_spi);
+	ike_spi_put(spi, r->new_spi, 8);
 	np = ike_policy_ike_props(t->peer, r->group, spi, 8, props);
 	err = -EBADMSG;
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_KE))) ==
@@ -1360,7 +1339,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 	}
 	n->initiator = true;
 	n->spi_i = r->new_spi;
-	n->spi_r = get_be64(chosen.spi);
+	n->spi_r = ike_prop_spi(&chosen);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
 	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
@@ -1442,13 +1421,13 @@ static int info_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		if (d->proto != IKE_PROTO_ESP)
 			continue;
 		for (unsigned k = 0; k < d->nspi; k++) {
-			struct ike_child *c = ike_child_by_out(t, get_be32(d->spis.p + 4 * k));
+			struct ike_child *c = ike_child_by_out(t, ike_delete_spi(d, k));
 
 			if (!c)
 				continue;
 			/* §1.4.1: SAs we are deleting ourselves are not named in the answer */
 			if (c->state != CH_DELETING && nsp < 64)
-				put_be32(spis + 4 * nsp++, c->spi_in);
+				ike_spi_put(spis + 4 * nsp++, c->spi_in, 4);
 			ike_child_down(ike, t, c);
 		}
 	}
@@ -1499,7 +1478,7 @@ static int info_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			ike_child_down(ike, t, c);
 		for (unsigned i = 0; i < m->nd; i++)
 			for (unsigned k = 0; m->d[i].proto == IKE_PROTO_ESP && k < m->d[i].nspi; k++)
-				if ((c = ike_child_by_out(t, get_be32(m->d[i].spis.p + 4 * k))))
+				if ((c = ike_child_by_out(t, ike_delete_spi(&m->d[i], k))))
 					ike_child_down(ike, t, c);
 		break;
 	case RQ_DELETE_IKE:
@@ -1567,7 +1546,7 @@ void ike_exchange_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 			c->want_delete = false;
 			c->state = CH_DELETING;
 			c->expire = IKE_NEVER;
-			put_be32(spi, c->spi_in);
+			ike_spi_put(spi, c->spi_in, 4);
 			ike_bld_delete(&in, IKE_PROTO_ESP, 4, spi, 1);
 			x->req.child_old = c->spi_in;
 			(void)send_req(ike, t, x, RQ_DELETE_CHILD, IKE_INFORMATIONAL, &in, now);
