@@ -24,6 +24,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t psk[] = "fuzzing secret";
 
+/*
+ * A deterministic random source (splitmix64), one state per instance, so
+ * that a run depends on its input alone and every crash reproduces: nonces,
+ * SPIs, cookie secrets and jitter all draw from it. (DH private keys are
+ * still made by OpenSSL.)
+ */
+static int fuzz_random(void *arg, void *buf, size_t len)
+{
+	uint64_t *state = arg;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		p[i] = (uint8_t)(z ^ (z >> 31));
+	}
+	return 0;
+}
+
 static void peer(struct ike_peer_conf *pc, bool initiator)
 {
 	memset(pc, 0, sizeof(*pc));
@@ -65,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ike_addr us, them;
 	struct ike_sa_info in;
 	struct ike *ike;
-	uint64_t now = 1000;
+	uint64_t now = 1000, seed = 1;
 	uint8_t pkt[8192];
 	size_t off = 1;
 	bool initiator;
@@ -74,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	initiator = data[0] & 1;
-	ike = ike_new(data[0] & 2 ? &conf : NULL);
+	ike = ike_new(data[0] & 2 ? &conf : NULL, fuzz_random, &seed);
 	assert(ike);
 	peer(&pc, initiator);
 	us = pc.local;
@@ -179,7 +200,8 @@ static void save1(const char *dir, const char *name, int idx)
 int main(int argc, char **argv)
 {
 	struct ike_peer_conf pa, pb;
-	struct ike *a = ike_new(NULL), *b;
+	static uint64_t seed_a = 1, seed_b = 2, seed_c = 3;
+	struct ike *a = ike_new(NULL, fuzz_random, &seed_a), *b;
 	struct ike_addr aa, ba;
 	const char *dir = argc > 1 ? argv[1] : ".", *dir2 = argc > 2 ? argv[2] : ".";
 	uint64_t now = 1000;
@@ -194,13 +216,13 @@ int main(int argc, char **argv)
 	{
 		struct ike_conf c = { .cookie_threshold = 1 };
 
-		b = ike_new(&c);
+		b = ike_new(&c, fuzz_random, &seed_b);
 	}
 	if (ike_peer_add(a, &pa, now) || ike_peer_add(b, &pb, now))
 		return 1;
 	/* a half-open SA on b first, so that it demands a cookie */
 	{
-		struct ike *c = ike_new(NULL);
+		struct ike *c = ike_new(NULL, fuzz_random, &seed_c);
 		struct ike_peer_conf pc = pa;
 		struct ike_event ev;
 

@@ -14,7 +14,6 @@
 #include <openssl/params.h>
 
 #include "ike/crypto.h"
-#include "util/random.h"
 
 static const char *prf_digest(uint16_t prf_id)
 {
@@ -582,7 +581,8 @@ static int cbc(bool enc, const struct ike_sk *k, const uint8_t iv[16], const uin
 	return ok ? 0 : -EBADMSG;
 }
 
-int ike_sk_seal(struct ike_sk *k, struct ike_bld *b, uint8_t first_np, const uint8_t *plain, size_t plen)
+int ike_sk_seal(struct ike_sk *k, struct ike_bld *b, uint8_t first_np, const uint8_t *plain, size_t plen,
+		const struct ike_rng *rng)
 {
 	uint8_t buf[IKE_MSG_MAX], iv[16], icv[IKE_INTEG_KEY_MAX];
 	size_t ivl = iv_len(k->encr), icvl = icv_len(k), padded, off, total;
@@ -633,7 +633,7 @@ int ike_sk_seal(struct ike_sk *k, struct ike_bld *b, uint8_t first_np, const uin
 		uint8_t mac[IKE_INTEG_KEY_MAX];
 		struct ike_iov iov;
 
-		err = rand_bytes(iv, 16);
+		err = ike_rng_bytes(rng, iv, 16);
 		if (!err)
 			err = cbc(true, k, iv, buf, padded, buf);
 		if (!err) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ike/msg.h"
+#include "ike/rng.h"
 
 #define IKE_PRF_MAX 64		/* longest PRF output (HMAC-SHA-512) */
 #define IKE_DH_MAX 256		/* longest public value / shared secret (MODP-2048) */
@@ -117,10 +118,12 @@ int ike_psk_auth(uint16_t prf, const uint8_t *psk, size_t psk_len, const uint8_t
 /**
  * Append an SK payload carrying @p plain (a payload chain whose first type
  * is @p first_np) to the message being built in @p b, encrypt and protect
- * it, and patch the lengths. Returns the message length or a negative errno.
+ * it, and patch the lengths. AES-CBC takes its IV from @p rng (RFC 7296
+ * §3.14: unpredictable); GCM counts. Returns the message length or a
+ * negative errno.
  */
 int ike_sk_seal(struct ike_sk *k, struct ike_bld *b, uint8_t first_np, const uint8_t *plain,
-		size_t plen) __attribute__((warn_unused_result));
+		size_t plen, const struct ike_rng *rng) __attribute__((warn_unused_result));
 
 /**
  * Check and decrypt the SK payload of message @p msg (its generic header at

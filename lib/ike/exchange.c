@@ -15,10 +15,10 @@
 
 #include <openssl/crypto.h>
 
-#include "ike/ike_int.h"
-#include "util/random.h"
-
-#define NEVER UINT64_MAX
+#include "ike/event.h"
+#include "ike/exchange.h"
+#include "ike/policy.h"
+#include "ike/sa.h"
 #define BUF IKE_MSG_MAX
 #define RETRY_LATER_MS 2000
 #define INITIAL_CONTACT_GRACE_MS 10000
@@ -33,34 +33,6 @@ static uint64_t rto(const struct ike *ike, unsigned tries)
 	return (uint64_t)ike->conf.retransmit_ms << (tries < 16 ? tries : 16);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint8_t *dup(const uint8_t *p, size_t n)
 {
 	uint8_t *d = malloc(n ? n : 1);
@@ -73,7 +45,7 @@ static uint8_t *dup(const uint8_t *p, size_t n)
 /* the lower of two nonces (RFC 7296 §2.8.1 compares them as octet strings) */
 static void set_nmin(uint8_t *dst, size_t *dlen, const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-	if (nonce_cmp(a, al, b, bl) <= 0) {
+	if (ike_nonce_cmp(a, al, b, bl) <= 0) {
 		memcpy(dst, a, al);
 		*dlen = al;
 	} else {
@@ -94,7 +66,7 @@ static void copy_id(char *dst, const struct ike_ref *id)
 
 /* ---- sending ---- */
 
-static int seal(struct ike_xsa *x, const struct ike_hdr *h, struct ike_bld *in, uint8_t *buf)
+static int seal(struct ike *ike, struct ike_xsa *x, const struct ike_hdr *h, struct ike_bld *in, uint8_t *buf)
 {
 	struct ike_bld b;
 	int plen = ike_bld_finish(in);
@@ -102,7 +74,7 @@ static int seal(struct ike_xsa *x, const struct ike_hdr *h, struct ike_bld *in, 
 	if (plen < 0)
 		return plen;
 	ike_bld_init(&b, buf, BUF, h);
-	return ike_sk_seal(sk_out(x), &b, in->first_np, in->w.start, (size_t)plen);
+	return ike_sk_seal(sk_out(x), &b, in->first_np, in->w.start, (size_t)plen, &ike->rng);
 }
 
 /* Send a request on IKE SA @p x and keep it for retransmission. */
@@ -114,7 +86,7 @@ static int send_req(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, enum r
 		.spi_i = x->spi_i, .spi_r = x->spi_r, .exch = exch,
 		.flags = x->initiator ? IKE_FLAG_I : 0, .mid = x->mid_out,
 	};
-	int len = seal(x, &h, in, buf);
+	int len = seal(ike, x, &h, in, buf);
 
 	if (len < 0)
 		return len;
@@ -127,7 +99,7 @@ static int send_req(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, enum r
 	x->req.mid = x->mid_out++;
 	x->req.tries = 0;
 	x->req.deadline = now + rto(ike, 0);
-	ev_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
+	ike_event_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
 	return 0;
 }
 
@@ -140,7 +112,7 @@ static int send_resp(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, const
 		.spi_i = x->spi_i, .spi_r = x->spi_r, .exch = rq->exch,
 		.flags = IKE_FLAG_R | (x->initiator ? IKE_FLAG_I : 0), .mid = rq->mid,
 	};
-	int len = seal(x, &h, in, buf);
+	int len = seal(ike, x, &h, in, buf);
 
 	if (len < 0)
 		return len;
@@ -149,7 +121,7 @@ static int send_resp(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, const
 	x->resp_len = x->resp ? (size_t)len : 0;
 	x->resp_mid = rq->mid;
 	x->mid_in = rq->mid + 1;
-	ev_send(ike, t, local, remote, buf, (size_t)len);
+	ike_event_send(ike, t, local, remote, buf, (size_t)len);
 	return 0;
 }
 
@@ -179,7 +151,7 @@ static void send_init_notify(struct ike *ike, const struct ike_hdr *rq, uint16_t
 	ike_bld_notify(&b, 0, NULL, 0, type, data, len);
 	n = ike_bld_finish(&b);
 	if (n > 0)
-		ev_send(ike, NULL, local, remote, buf, (size_t)n);
+		ike_event_send(ike, NULL, local, remote, buf, (size_t)n);
 }
 
 /* ---- NAT detection (RFC 7296 §2.23) ---- */
@@ -231,14 +203,16 @@ static void nat_detect(struct ike_sa *t, const struct ike_msg *m, uint64_t spi_i
 static int make_cookie(const struct ike *ike, uint8_t ver, const uint8_t *secret, const struct ike_ref *ni,
 		       const struct ike_addr *remote, uint64_t spi_i, uint8_t out[33])
 {
-	uint8_t spi[8], port[2] = { (uint8_t)(remote->port >> 8), (uint8_t)remote->port };
+	uint8_t spi[8], port[2];
+	struct wire w = wire_writer(port, sizeof(port));
 	struct ike_iov iov[5] = {
 		{ ni->p, ni->len }, { remote->ip, remote->family == AF_INET ? 4 : 16 }, { port, 2 },
 		{ spi, 8 }, { secret, 32 },
 	};
 
 	(void)ike;
-	put_be64(spi, spi_i);
+	wire_write_u16(&w, remote->port);
+	ike_spi_put(spi, spi_i, 8);
 	out[0] = ver;
 	return ike_sha256(iov, 5, out + 1);
 }
@@ -246,18 +220,21 @@ static int make_cookie(const struct ike *ike, uint8_t ver, const uint8_t *secret
 static bool cookie_ok(const struct ike *ike, const struct ike_notify *n, const struct ike_ref *ni,
 		      const struct ike_addr *remote, uint64_t spi_i)
 {
-	uint8_t want[33];
+	uint8_t want[33], ver;
 	const uint8_t *secret;
+	struct wire w;
 
 	if (!n || n->data.len != 33)
 		return false;
-	if (n->data.p[0] == ike->cookie_ver)
+	w = wire_reader(n->data.p, n->data.len);
+	ver = wire_read_u8(&w);
+	if (ver == ike->cookie_ver)
 		secret = ike->cookie_secret;
-	else if (n->data.p[0] == (uint8_t)(ike->cookie_ver - 1))
+	else if (ver == (uint8_t)(ike->cookie_ver - 1))
 		secret = ike->cookie_prev;
 	else
 		return false;
-	if (make_cookie(ike, n->data.p[0], secret, ni, remote, spi_i, want))
+	if (make_cookie(ike, ver, secret, ni, remote, spi_i, want))
 		return false;
 	return CRYPTO_memcmp(want, n->data.p, 33) == 0;
 }
@@ -286,9 +263,9 @@ static size_t id_body(const char *id, uint8_t *out)
 
 static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_prop props[2];
-	size_t np = pol_ike_props(t->peer, t->dh.group, NULL, 0, props);
+	size_t np = ike_policy_ike_props(t->peer, t->dh.group, NULL, 0, props);
 	uint8_t buf[BUF];
 	struct ike_hdr h = { .spi_i = x->spi_i, .exch = IKE_SA_INIT, .flags = IKE_FLAG_I, .mid = 0 };
 	struct ike_bld b;
@@ -317,21 +294,21 @@ static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
 	x->req.tries = 0;
 	x->req.deadline = now + rto(ike, 0);
 	x->mid_out = 1;
-	ev_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
+	ike_event_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
 	return 0;
 }
 
-int ex_connect(struct ike *ike, struct ike_sa *t, uint64_t now)
+int ike_exchange_connect(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	int err;
 
 	x->initiator = true;
-	x->spi_i = new_ike_spi(ike);
-	x->expire = NEVER;
+	x->spi_i = ike_xsa_spi_new(ike);
+	x->expire = IKE_NEVER;
 	t->state = ST_INIT_SENT;
 	t->ni_len = NONCE_LEN;
-	err = rand_bytes(t->ni, NONCE_LEN);
+	err = ike_rng_bytes(&ike->rng, t->ni, NONCE_LEN);
 	if (!err)
 		err = ike_dh_init(&t->dh, t->peer->dh[0]);
 	if (!err)
@@ -340,11 +317,12 @@ int ex_connect(struct ike *ike, struct ike_sa *t, uint64_t now)
 }
 
 static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now);
+static void sa_check_duplicates(struct ike *ike, struct ike_sa *t, uint64_t now);
 
 static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg *m, const uint8_t *pkt,
 			 size_t len, const struct ike_addr *local, const struct ike_addr *remote, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_peer *p = t->peer;
 	const struct ike_notify *n;
 	struct ike_prop props[2], chosen;
@@ -365,11 +343,12 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 		return send_init(ike, t, now);
 	}
 	if ((n = ike_msg_notify(m, IKE_N_INVALID_KE_PAYLOAD)) && !(m->present & IKE_HAS(IKE_PL_SA))) {
-		uint16_t g = n->data.len == 2 ? (uint16_t)(n->data.p[0] << 8 | n->data.p[1]) : 0;
+		uint16_t g;
 
 		/* §1.2: retry with the group the responder wants, if we accept it */
-		if (!group_allowed(p, g) || g == t->dh.group || t->ke_tries >= KE_RETRIES) {
-			sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_INVALID_KE_PAYLOAD);
+		if (ike_notify_group(n, &g) || !ike_policy_group_allowed(p, g) || g == t->dh.group ||
+		    t->ke_tries >= KE_RETRIES) {
+			ike_sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_INVALID_KE_PAYLOAD);
 			return -EPERM;
 		}
 		t->ke_tries++;
@@ -381,24 +360,24 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	}
 	for (unsigned i = 0; i < m->nn; i++)
 		if (m->n[i].type < 16384 && !(m->present & IKE_HAS(IKE_PL_SA))) {
-			sa_kill(ike, t, m->n[i].type == IKE_N_NO_PROPOSAL_CHOSEN ? IKE_DOWN_NO_PROPOSAL :
+			ike_sa_kill(ike, t, m->n[i].type == IKE_N_NO_PROPOSAL_CHOSEN ? IKE_DOWN_NO_PROPOSAL :
 			       IKE_DOWN_PROTOCOL, m->n[i].type);
 			return -EPERM;
 		}
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_KE) | IKE_HAS(IKE_PL_NONCE))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_KE) | IKE_HAS(IKE_PL_NONCE)) || m->h.spi_r == 0)
 		return -EBADMSG;
-	np = pol_ike_props(p, t->dh.group, NULL, 0, props);
-	if (pol_check_reply(&m->sa, props, np, &chosen) ||
-	    prop_get(&chosen, IKE_XF_DH, NULL) != t->dh.group || m->ke_group != t->dh.group)
+	np = ike_policy_ike_props(p, t->dh.group, NULL, 0, props);
+	if (ike_policy_check_reply(&m->sa, props, np, &chosen) ||
+	    ike_prop_get(&chosen, IKE_XF_DH, NULL) != t->dh.group || m->ke_group != t->dh.group)
 		return -EBADMSG;	/* a bad answer (forged?): keep waiting for a good one */
 	err = ike_dh_compute(&t->dh, m->ke.p, m->ke.len, gir, &glen);
 	if (err)
 		return err;
 	x->spi_r = m->h.spi_r;
-	x->prf = prop_get(&chosen, IKE_XF_PRF, NULL);
-	x->encr = prop_get(&chosen, IKE_XF_ENCR, &kl);
-	x->integ = prop_get(&chosen, IKE_XF_INTEG, NULL);
+	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
+	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
 	x->dh_group = t->dh.group;
@@ -423,7 +402,7 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	if (!t->init_resp)
 		return -ENOMEM;
 	t->init_resp_len = len;
-	req_clear(&x->req);
+	ike_req_clear(&x->req);
 	x->mid_in = 0;
 	x->mid_out = 1;
 	t->state = ST_AUTH_SENT;
@@ -450,12 +429,12 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		return -EBADMSG;
 	for (t = ike->sas; t; t = t->next) {
 		if (t->state == ST_DEAD || t->initiator || t->x[0].spi_i != m->h.spi_i ||
-		    !addr_eq(&t->remote, remote))
+		    !ike_addr_eq(&t->remote, remote))
 			continue;
 		/* §2.1: a retransmitted request gets the same answer again */
 		if (t->state == ST_HALF_OPEN && t->init_req_len == len && t->x[t->cur].resp &&
 		    memcmp(t->init_req, pkt, len) == 0)
-			ev_send(ike, t, local, remote, t->x[t->cur].resp, t->x[t->cur].resp_len);
+			ike_event_send(ike, t, local, remote, t->x[t->cur].resp, t->x[t->cur].resp_len);
 		return -EAGAIN;
 	}
 	if ((m->present & need) != need)
@@ -473,11 +452,12 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	if (ike->st.half_open >= ike->conf.half_open_max)
 		return -EBUSY;
 	/* the peer is not known before IKE_AUTH: accept what some configured peer accepts */
-	pol_union(ike, &any);
-	err = pol_ike_select(&m->sa, &any, m->ke_group, false, &chosen, &want);
+	ike_policy_union(ike, &any);
+	err = ike_policy_ike_select(&m->sa, &any, m->ke_group, false, &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		send_init_notify(ike, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return 0;
 	}
@@ -487,10 +467,10 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	}
 	if (m->ke.len != ike_dh_pub_len(m->ke_group))
 		return -EBADMSG;
-	t = sa_new(ike);
+	t = ike_sa_new(ike);
 	if (!t)
 		return -ENOMEM;
-	x = sa_cur(t);
+	x = ike_sa_cur(t);
 	t->state = ST_HALF_OPEN;
 	t->local = *local;
 	t->remote = *remote;
@@ -498,19 +478,19 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	t->half_open_expire = now + ike->conf.half_open_ms;
 	ike->st.half_open++;
 	x->initiator = false;
-	x->expire = NEVER;
+	x->expire = IKE_NEVER;
 	x->spi_i = m->h.spi_i;
-	x->spi_r = new_ike_spi(ike);
-	x->prf = prop_get(&chosen, IKE_XF_PRF, NULL);
-	x->encr = prop_get(&chosen, IKE_XF_ENCR, &kl);
-	x->integ = prop_get(&chosen, IKE_XF_INTEG, NULL);
+	x->spi_r = ike_xsa_spi_new(ike);
+	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
+	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
 	x->dh_group = m->ke_group;
 	memcpy(t->ni, m->nonce.p, m->nonce.len);
 	t->ni_len = m->nonce.len;
 	t->nr_len = NONCE_LEN;
-	err = rand_bytes(t->nr, NONCE_LEN);
+	err = ike_rng_bytes(&ike->rng, t->nr, NONCE_LEN);
 	if (!err)
 		err = ike_dh_init(&t->dh, m->ke_group);
 	if (!err)
@@ -520,7 +500,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 				      t->ni, t->ni_len, t->nr, t->nr_len, x->spi_i, x->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return err;
 	}
 	nat_detect(t, m, x->spi_i, 0, local, remote);
@@ -540,29 +520,29 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		n = ike_bld_finish(&b);
 	}
 	if (n < 0 || !t->init_req) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return n < 0 ? n : -ENOMEM;
 	}
 	t->init_resp = dup(buf, (size_t)n);
 	x->resp = dup(buf, (size_t)n);
 	if (!t->init_resp || !x->resp) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return -ENOMEM;
 	}
 	t->init_resp_len = x->resp_len = (size_t)n;
 	x->resp_mid = 0;
 	x->mid_in = 1;
 	x->mid_out = 0;
-	t->first_spi_in = new_child_spi(ike, NULL);
-	ev_send(ike, t, local, remote, buf, (size_t)n);
+	t->first_spi_in = ike_child_spi_new(ike, NULL);
+	ike_event_send(ike, t, local, remote, buf, (size_t)n);
 	return 0;
 }
 
 /* ---- IKE_AUTH ---- */
 
-static void child_schedule(struct ike_sa *t, struct ike_child *c, uint64_t now)
+static void child_schedule(struct ike *ike, struct ike_sa *t, struct ike_child *c, uint64_t now)
 {
-	c->rekey_at = t->peer ? now + jitter((uint64_t)t->peer->child_life_s * 1000) : NEVER;
+	c->rekey_at = t->peer ? now + ike_rng_jitter(&ike->rng, (uint64_t)t->peer->child_life_s * 1000) : IKE_NEVER;
 }
 
 /* Another live tunnel to the same peer identity as @p t? */
@@ -587,12 +567,12 @@ static void initial_contact(struct ike *ike, struct ike_sa *t, uint64_t now)
 	struct ike_sa *u;
 
 	while ((u = other_tunnel(ike, t)) && u->established_ms + INITIAL_CONTACT_GRACE_MS <= now)
-		sa_kill(ike, u, IKE_DOWN_REPLACED, IKE_N_INITIAL_CONTACT);
+		ike_sa_kill(ike, u, IKE_DOWN_REPLACED, IKE_N_INITIAL_CONTACT);
 }
 
 static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_peer *p = t->peer;
 	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX];
 	struct ike_prop props[1];
@@ -600,10 +580,10 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 	size_t idl = id_body(p->local_id, idb);
 
 	if (psk_auth(p, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len, idb, idl, auth)) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return;
 	}
-	t->first_spi_in = new_child_spi(ike, p);
+	t->first_spi_in = ike_child_spi_new(ike, p);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDI, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
@@ -614,13 +594,13 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (p->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
-	pol_esp_props(p, t->first_spi_in, 0, props);
+	ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	ike_bld_sa(&in, props, 1);
 	ike_bld_ts(&in, IKE_PL_TSI, &p->local_ts, 1);
 	ike_bld_ts(&in, IKE_PL_TSR, &p->remote_ts, 1);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (send_req(ike, t, x, RQ_AUTH, IKE_AUTH, &in, now))
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 }
 
 static void init_done(struct ike_sa *t)
@@ -645,7 +625,7 @@ static bool allowed_ike_algs(const struct ike_peer *p, const struct ike_xsa *x)
 		      x->prf == IKE_PRF_ID_HMAC_SHA2_384 ? IKE_PRF_HMAC_SHA384 : IKE_PRF_HMAC_SHA512;
 	unsigned em = x->encr == IKE_ENCR_ID_AES_CBC ? IKE_ENCR_AES256CBC_SHA256 : IKE_ENCR_AES256GCM16;
 
-	return group_allowed(p, x->dh_group) && (p->prf_algs & pm) && (p->encr_algs & em);
+	return ike_policy_group_allowed(p, x->dh_group) && (p->prf_algs & pm) && (p->encr_algs & em);
 }
 
 static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, const struct ike_msg *m,
@@ -665,12 +645,12 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		return -EAGAIN;
 	if (!(m->present & IKE_HAS(IKE_PL_IDI)) || !(m->present & IKE_HAS(IKE_PL_AUTH))) {
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote);
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, IKE_N_INVALID_SYNTAX);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, IKE_N_INVALID_SYNTAX);
 		return -EBADMSG;
 	}
 	copy_id(t->remote_id, &m->idi.data);
 	if (m->idi.type == IKE_ID_FQDN)
-		p = peer_by_id(ike, m->idi.data.p, m->idi.data.len);
+		p = ike_peer_by_id(ike, m->idi.data.p, m->idi.data.len);
 	if (p && (m->present & IKE_HAS(IKE_PL_IDR)) &&
 	    (m->idr.type != IKE_ID_FQDN || m->idr.data.len != strlen(p->local_id) ||
 	     strncasecmp((const char *)m->idr.data.p, p->local_id, m->idr.data.len) != 0))
@@ -678,7 +658,7 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	t->peer = p;
 	if (p && !allowed_ike_algs(p, x)) {
 		resp_error(ike, t, x, &m->h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote);
-		sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_NO_PROPOSAL_CHOSEN);
+		ike_sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_NO_PROPOSAL_CHOSEN);
 		return -EPERM;
 	}
 	if (p && m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
@@ -688,49 +668,49 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	if (!ok) {
 		/* §2.21.2: AUTHENTICATION_FAILED in the (encrypted) answer, then forget the SA */
 		resp_error(ike, t, x, &m->h, IKE_N_AUTHENTICATION_FAILED, NULL, 0, local, remote);
-		sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
+		ike_sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
 		return -EACCES;
 	}
 	t->state = ST_ESTABLISHED;
 	if (ike->st.half_open)
 		ike->st.half_open--;
-	t->half_open_expire = NEVER;
+	t->half_open_expire = IKE_NEVER;
 	t->established_ms = t->last_heard_ms = now;
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
 
 	/* the peer is known only now: SPIs the daemon was given for it (RFC 3104 §5, lent by an RSIP gateway) */
 	if (p->n_spis_in)
-		t->first_spi_in = new_child_spi(ike, p);
+		t->first_spi_in = ike_child_spi_new(ike, p);
 	/* the first child SA (§1.2); its failure leaves the IKE SA up (§2.21.3) */
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	else if (pol_esp_select(&m->sa, p, true, 0, false, &chosen, &want))
+	else if (ike_policy_esp_select(&m->sa, p, true, 0, false, &chosen, &want))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	else if (ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ts_narrow(&m->tsr, &p->local_ts, &tsr))
+	else if (ike_ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ike_ts_narrow(&m->tsr, &p->local_ts, &tsr))
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				  i2r, r2i, 36) || !(c = child_new(t)))
+				  i2r, r2i, 36) || !(c = ike_child_new(t)))
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
-		c->spi_out = get_be32(chosen.spi);
-		c->encr = prop_get(&chosen, IKE_XF_ENCR, NULL);
-		c->esn = prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
+		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
+		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = tsr;
 		c->ts_r = tsi;
 		child_keys(c, i2r, r2i, false);
-		child_schedule(t, c, now);
-		put_be32(chosen.spi, c->spi_in);
+		child_schedule(ike, t, c, now);
+		ike_prop_spi_set(&chosen, c->spi_in, 4);
 	}
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
 
 	idl = id_body(p->local_id, idb);
 	if (psk_auth(p, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len, idb, idl, auth)) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return -EIO;
 	}
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
@@ -747,16 +727,16 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		ike_bld_notify(&in, 0, NULL, 0, child_err, NULL, 0);
 	}
 	if (send_resp(ike, t, x, &m->h, &in, local, remote)) {
-		sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return -EIO;
 	}
 	init_done(t);
-	sa_schedule(ike, t, now);
+	ike_sa_schedule(ike, t, now);
 	if (ike_msg_notify(m, IKE_N_INITIAL_CONTACT))
 		initial_contact(ike, t, now);
-	ev_sa(ike, t, IKE_EV_SA_UP);
+	ike_event_sa(ike, t, IKE_EV_SA_UP);
 	if (c)
-		ev_child_up(ike, t, c, false);
+		ike_event_child_up(ike, t, c, false);
 	sa_check_duplicates(ike, t, now);
 	return 0;
 }
@@ -772,9 +752,9 @@ static void send_auth_failed(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_notify(&in, 0, NULL, 0, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
-	len = seal(x, &h, &in, buf);
+	len = seal(ike, x, &h, &in, buf);
 	if (len > 0)
-		ev_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
+		ike_event_send(ike, t, &t->local, &t->remote, buf, (size_t)len);
 }
 
 static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, const struct ike_msg *m,
@@ -788,7 +768,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	bool ok = false;
 
 	if (ike_msg_notify(m, IKE_N_AUTHENTICATION_FAILED)) {
-		sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
+		ike_sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
 		return -EACCES;
 	}
 	if (!(m->present & IKE_HAS(IKE_PL_IDR)) || !(m->present & IKE_HAS(IKE_PL_AUTH))) {
@@ -797,7 +777,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		for (unsigned i = 0; i < m->nn; i++)
 			if (m->n[i].type < 16384)
 				err = m->n[i].type;
-		sa_kill(ike, t, err == IKE_N_NO_PROPOSAL_CHOSEN ? IKE_DOWN_NO_PROPOSAL : IKE_DOWN_PROTOCOL, err);
+		ike_sa_kill(ike, t, err == IKE_N_NO_PROPOSAL_CHOSEN ? IKE_DOWN_NO_PROPOSAL : IKE_DOWN_PROTOCOL, err);
 		return -EPERM;
 	}
 	if (m->idr.type == IKE_ID_FQDN && m->idr.data.len == strlen(p->remote_id) &&
@@ -808,58 +788,58 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		ok = CRYPTO_memcmp(auth, m->auth.p, x->k.prf_len) == 0;
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (!ok) {
-		req_clear(&x->req);
+		ike_req_clear(&x->req);
 		send_auth_failed(ike, t, x);
-		sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
+		ike_sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
 		return -EACCES;
 	}
-	req_clear(&x->req);
+	ike_req_clear(&x->req);
 	t->state = ST_ESTABLISHED;
 	t->established_ms = t->last_heard_ms = now;
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
 
-	pol_esp_props(p, t->first_spi_in, 0, props);
+	ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 		for (unsigned i = 0; i < m->nn; i++)
 			if (m->n[i].type < 16384)
 				child_err = m->n[i].type;
-	} else if (pol_check_reply(&m->sa, props, 1, &chosen) || (chosen.types & (1u << IKE_XF_DH))) {
+	} else if (ike_policy_check_reply(&m->sa, props, 1, &chosen) || (chosen.types & (1u << IKE_XF_DH))) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	} else if (m->tsi.n < 1 || m->tsr.n < 1 || !ts_within(&m->tsi.ts[0], &p->local_ts) ||
-		   !ts_within(&m->tsr.ts[0], &p->remote_ts)) {
+	} else if (m->tsi.n < 1 || m->tsr.n < 1 || !ike_ts_within(&m->tsi.ts[0], &p->local_ts) ||
+		   !ike_ts_within(&m->tsr.ts[0], &p->remote_ts)) {
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	} else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				    i2r, r2i, 36) || !(c = child_new(t))) {
+				    i2r, r2i, 36) || !(c = ike_child_new(t))) {
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	}
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
-		c->spi_out = get_be32(chosen.spi);
-		c->encr = prop_get(&chosen, IKE_XF_ENCR, NULL);
-		c->esn = prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
+		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
+		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = m->tsi.ts[0];
 		c->ts_r = m->tsr.ts[0];
 		child_keys(c, i2r, r2i, true);
-		child_schedule(t, c, now);
+		child_schedule(ike, t, c, now);
 	}
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
 	init_done(t);
-	sa_schedule(ike, t, now);
+	ike_sa_schedule(ike, t, now);
 	if (!c) {
 		/* a tunnel without a child SA carries nothing: close it and say why */
 		t->pending |= P_CLOSE;
 		t->down_reason = child_err == IKE_N_TS_UNACCEPTABLE ? IKE_DOWN_PROTOCOL : IKE_DOWN_NO_PROPOSAL;
 		t->down_notify = child_err;
-		ex_run_tasks(ike, t, now);
+		ike_exchange_run_tasks(ike, t, now);
 		return 0;
 	}
-	ev_sa(ike, t, IKE_EV_SA_UP);
-	ev_child_up(ike, t, c, false);
+	ike_event_sa(ike, t, IKE_EV_SA_UP);
+	ike_event_child_up(ike, t, c, false);
 	sa_check_duplicates(ike, t, now);
 	return 0;
 }
@@ -869,7 +849,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child *old, uint16_t group,
 			     unsigned ke_retries, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
 	struct ike_prop props[1];
@@ -877,22 +857,22 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	struct ike_bld in;
 	int err;
 
-	req_clear(r);
+	ike_req_clear(r);
 	r->child_old = old->spi_in;
-	r->child_new = new_child_spi(ike, p);
+	r->child_new = ike_child_spi_new(ike, p);
 	r->group = group;
 	r->ke_retries = ke_retries;
-	err = rand_bytes(r->nonce, NONCE_LEN);
+	err = ike_rng_bytes(&ike->rng, r->nonce, NONCE_LEN);
 	if (!err && group)
 		err = ike_dh_init(&r->dh, group);
 	if (err) {
-		req_clear(r);
+		ike_req_clear(r);
 		return err;
 	}
-	put_be32(spi, old->spi_in);
+	ike_spi_put(spi, old->spi_in, 4);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_notify(&in, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
-	pol_esp_props(p, r->child_new, group, props);
+	ike_policy_esp_props(p, r->child_new, group, props);
 	ike_bld_sa(&in, props, 1);
 	ike_bld_nonce(&in, r->nonce, NONCE_LEN);
 	if (group)
@@ -901,7 +881,7 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	ike_bld_ts(&in, IKE_PL_TSR, &old->ts_r, 1);
 	err = send_req(ike, t, x, RQ_CHILD_REKEY, IKE_CREATE_CHILD_SA, &in, now);
 	if (err)
-		req_clear(r);
+		ike_req_clear(r);
 	return err;
 }
 
@@ -927,18 +907,18 @@ static void resolve_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_ch
 	}
 	if (ours && theirs) {
 		ike->st.collisions++;
-		if (nonce_cmp(ours->nmin, ours->nmin_len, theirs->nmin, theirs->nmin_len) < 0) {
+		if (ike_nonce_cmp(ours->nmin, ours->nmin_len, theirs->nmin, theirs->nmin_len) < 0) {
 			ours->want_delete = true;
 			old->want_delete = false;
 			old->expire = now + REPLACED_GRACE_MS;
 		} else {
 			theirs->expire = now + REPLACED_GRACE_MS;
 			old->want_delete = true;
-			old->expire = NEVER;
+			old->expire = IKE_NEVER;
 		}
 	} else if (ours) {
 		old->want_delete = true;
-		old->expire = NEVER;
+		old->expire = IKE_NEVER;
 	} else if (theirs) {
 		old->expire = now + REPLACED_GRACE_MS;	/* the peer deletes it; if not, we do */
 	}
@@ -971,7 +951,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	int err;
 
 	/* §2.25.2: no child SA work while this IKE SA is being rekeyed or replaced */
-	if (x->req.kind == RQ_IKE_REKEY || x != sa_cur(t)) {
+	if (x->req.kind == RQ_IKE_REKEY || x != ike_sa_cur(t)) {
 		resp_error(ike, t, x, &m->h, IKE_N_TEMPORARY_FAILURE, NULL, 0, local, remote);
 		return -EAGAIN;
 	}
@@ -980,7 +960,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			resp_error(ike, t, x, &m->h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote);
 			return -EBADMSG;
 		}
-		old = child_by_out(t, get_be32(rn->spi));
+		old = ike_child_by_out(t, (uint32_t)ike_notify_spi(rn));
 		if (!old) {
 			resp_child_not_found(ike, t, x, m, rn, local, remote);
 			return -ENOENT;
@@ -995,11 +975,12 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote);
 		return -EBADMSG;
 	}
-	err = pol_esp_select(&m->sa, p, false, m->ke_group, (m->present & IKE_HAS(IKE_PL_KE)) != 0,
+	err = ike_policy_esp_select(&m->sa, p, false, m->ke_group, (m->present & IKE_HAS(IKE_PL_KE)) != 0,
 			     &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return -EPERM;
 	}
@@ -1007,14 +988,14 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		resp_error(ike, t, x, &m->h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote);
 		return -EPERM;
 	}
-	if (ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ts_narrow(&m->tsr, &p->local_ts, &tsr)) {
+	if (ike_ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ike_ts_narrow(&m->tsr, &p->local_ts, &tsr)) {
 		resp_error(ike, t, x, &m->h, IKE_N_TS_UNACCEPTABLE, NULL, 0, local, remote);
 		return -EPERM;
 	}
-	group = prop_get(&chosen, IKE_XF_DH, NULL);
+	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
 	if (group == 0xffff)
 		group = 0;
-	err = rand_bytes(nr, sizeof(nr));
+	err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
 	if (!err && group) {
 		err = ike_dh_init(&dh, group);
 		if (!err)
@@ -1024,7 +1005,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
 				       m->nonce.p, m->nonce.len, nr, sizeof(nr), i2r, r2i, 36);
 	OPENSSL_cleanse(gir, sizeof(gir));
-	c = err ? NULL : child_new(t);
+	c = err ? NULL : ike_child_new(t);
 	if (!c) {
 		ike_dh_fini(&dh);
 		OPENSSL_cleanse(i2r, sizeof(i2r));
@@ -1034,20 +1015,20 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		return err ? err : -ENOSPC;
 	}
 	c->state = CH_UP;
-	c->spi_in = new_child_spi(ike, p);
-	c->spi_out = get_be32(chosen.spi);
-	c->encr = prop_get(&chosen, IKE_XF_ENCR, NULL);
-	c->esn = prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
+	c->spi_in = ike_child_spi_new(ike, p);
+	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
+	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = tsr;
 	c->ts_r = tsi;
 	c->peer_created = true;
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, m->nonce.p, m->nonce.len, nr, sizeof(nr));
 	child_keys(c, i2r, r2i, false);
-	child_schedule(t, c, now);
+	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
-	put_be32(chosen.spi, c->spi_in);
+	ike_prop_spi_set(&chosen, c->spi_in, 4);
 
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, &chosen, 1);
@@ -1059,16 +1040,16 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	ike_dh_fini(&dh);
 	err = send_resp(ike, t, x, &m->h, &in, local, remote);
 	if (err) {
-		child_free(c);
+		ike_child_free(c);
 		return err;
 	}
-	ev_child_up(ike, t, c, old != NULL);
+	ike_event_child_up(ike, t, c, old != NULL);
 	if (old) {
 		ike->st.child_rekeys++;
 		if (old->state == CH_UP) {
 			old->state = CH_REPLACED;
 			old->want_rekey = false;
-			old->rekey_at = NEVER;
+			old->rekey_at = IKE_NEVER;
 		}
 		resolve_child_rekey(ike, t, old, now);
 	}
@@ -1080,11 +1061,11 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 {
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
-	struct ike_child *old = child_by_in(t, r->child_old), *c;
+	struct ike_child *old = ike_child_by_in(t, r->child_old), *c;
 	struct ike_prop props[1], chosen;
 	uint8_t gir[IKE_DH_MAX], i2r[36], r2i[36];
 	size_t glen = 0;
-	uint16_t group;
+	uint16_t group, g;
 	int err;
 
 	for (unsigned i = 0; i < m->nn; i++) {
@@ -1092,38 +1073,37 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 
 		if (n->type >= 16384)
 			continue;
-		if (n->type == IKE_N_INVALID_KE_PAYLOAD && n->data.len == 2 && old) {
-			uint16_t g = (uint16_t)(n->data.p[0] << 8 | n->data.p[1]);
+		if (n->type == IKE_N_INVALID_KE_PAYLOAD && old && ike_notify_group(n, &g) == 0) {
 			unsigned tries = r->ke_retries;
 
-			if (group_allowed(p, g) && tries < KE_RETRIES) {
-				req_clear(r);
+			if (ike_policy_group_allowed(p, g) && tries < KE_RETRIES) {
+				ike_req_clear(r);
 				return start_child_rekey(ike, t, old, g, tries + 1, now);
 			}
 		}
 		if (n->type == IKE_N_NO_PROPOSAL_CHOSEN && r->group && old) {
 			/* a peer configured without PFS refuses a KE: ask again without one */
-			req_clear(r);
+			ike_req_clear(r);
 			return start_child_rekey(ike, t, old, 0, KE_RETRIES, now);
 		}
-		req_clear(r);
+		ike_req_clear(r);
 		if (n->type == IKE_N_CHILD_SA_NOT_FOUND) {
 			if (old)
-				ev_child_down(ike, t, old);
+				ike_child_down(ike, t, old);
 		} else if (old && old->state == CH_UP) {
 			/* TEMPORARY_FAILURE and the like: try again a little later (§2.25) */
-			old->rekey_at = now + RETRY_LATER_MS + rand_uniform(RETRY_LATER_MS);
+			old->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		}
 		return 0;
 	}
-	pol_esp_props(p, r->child_new, r->group, props);
+	ike_policy_esp_props(p, r->child_new, r->group, props);
 	err = -EBADMSG;
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) ==
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)) &&
-	    pol_check_reply(&m->sa, props, 1, &chosen) == 0 && m->tsi.n && m->tsr.n &&
-	    ts_within(&m->tsi.ts[0], &p->local_ts) && ts_within(&m->tsr.ts[0], &p->remote_ts))
+	    ike_policy_check_reply(&m->sa, props, 1, &chosen) == 0 && m->tsi.n && m->tsr.n &&
+	    ike_ts_within(&m->tsi.ts[0], &p->local_ts) && ike_ts_within(&m->tsr.ts[0], &p->remote_ts))
 		err = 0;
-	group = prop_get(&chosen, IKE_XF_DH, NULL);
+	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
 	if (group == 0xffff)
 		group = 0;
 	if (!err && group) {
@@ -1136,35 +1116,35 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
 				       r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, i2r, r2i, 36);
 	OPENSSL_cleanse(gir, sizeof(gir));
-	c = err ? NULL : child_new(t);
+	c = err ? NULL : ike_child_new(t);
 	if (!c) {
-		req_clear(r);
+		ike_req_clear(r);
 		if (old && old->state == CH_UP)
-			old->rekey_at = now + RETRY_LATER_MS + rand_uniform(RETRY_LATER_MS);
+			old->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		OPENSSL_cleanse(i2r, sizeof(i2r));
 		OPENSSL_cleanse(r2i, sizeof(r2i));
 		return err ? err : -ENOSPC;
 	}
 	c->state = CH_UP;
 	c->spi_in = r->child_new;
-	c->spi_out = get_be32(chosen.spi);
-	c->encr = prop_get(&chosen, IKE_XF_ENCR, NULL);
-	c->esn = prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
+	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
+	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = m->tsi.ts[0];
 	c->ts_r = m->tsr.ts[0];
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len);
 	child_keys(c, i2r, r2i, true);
-	child_schedule(t, c, now);
+	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
-	req_clear(r);
-	ev_child_up(ike, t, c, false);
+	ike_req_clear(r);
+	ike_event_child_up(ike, t, c, false);
 	ike->st.child_rekeys++;
 	if (old) {
 		if (old->state == CH_UP) {
 			old->state = CH_REPLACED;
-			old->rekey_at = NEVER;
+			old->rekey_at = IKE_NEVER;
 		}
 		resolve_child_rekey(ike, t, old, now);
 	}
@@ -1175,7 +1155,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 
 static int start_ike_rekey(struct ike *ike, struct ike_sa *t, uint16_t group, unsigned ke_retries, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_req *r = &x->req;
 	struct ike_prop props[2];
 	uint8_t pbuf[BUF], spi[8];
@@ -1183,26 +1163,26 @@ static int start_ike_rekey(struct ike *ike, struct ike_sa *t, uint16_t group, un
 	size_t np;
 	int err;
 
-	req_clear(r);
-	r->new_spi = new_ike_spi(ike);
+	ike_req_clear(r);
+	r->new_spi = ike_xsa_spi_new(ike);
 	r->group = group;
 	r->ke_retries = ke_retries;
-	err = rand_bytes(r->nonce, NONCE_LEN);
+	err = ike_rng_bytes(&ike->rng, r->nonce, NONCE_LEN);
 	if (!err)
 		err = ike_dh_init(&r->dh, group);
 	if (err) {
-		req_clear(r);
+		ike_req_clear(r);
 		return err;
 	}
-	put_be64(spi, r->new_spi);
-	np = pol_ike_props(t->peer, group, spi, 8, props);
+	ike_spi_put(spi, r->new_spi, 8);
+	np = ike_policy_ike_props(t->peer, group, spi, 8, props);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, props, np);
 	ike_bld_nonce(&in, r->nonce, NONCE_LEN);
 	ike_bld_ke(&in, group, r->dh.pub, r->dh.pub_len);
 	err = send_req(ike, t, x, RQ_IKE_REKEY, IKE_CREATE_CHILD_SA, &in, now);
 	if (err)
-		req_clear(r);
+		ike_req_clear(r);
 	return err;
 }
 
@@ -1222,15 +1202,15 @@ static int xsa_index(struct ike_sa *t, struct ike_xsa *x)
 }
 
 /* @p old is replaced by @p x: children move along (they belong to the tunnel) */
-static void switch_cur(struct ike_sa *t, struct ike_xsa *old, struct ike_xsa *x, uint64_t now)
+static void switch_cur(struct ike *ike, struct ike_sa *t, struct ike_xsa *old, struct ike_xsa *x, uint64_t now)
 {
 	old->dying = true;
 	old->expire = now + REPLACED_GRACE_MS;
 	x->dying = false;
-	x->expire = NEVER;
+	x->expire = IKE_NEVER;
 	t->cur = xsa_index(t, x);
 	if (t->peer)
-		t->rekey_at = now + jitter((uint64_t)t->peer->ike_life_s * 1000);
+		t->rekey_at = now + ike_rng_jitter(&ike->rng, (uint64_t)t->peer->ike_life_s * 1000);
 }
 
 static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, const struct ike_msg *m,
@@ -1245,7 +1225,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	struct ike_bld in;
 	int err;
 
-	if (x != sa_cur(t) || x->dying || x->req.kind == RQ_CHILD_REKEY) {
+	if (x != ike_sa_cur(t) || x->dying || x->req.kind == RQ_CHILD_REKEY) {
 		resp_error(ike, t, x, &m->h, IKE_N_TEMPORARY_FAILURE, NULL, 0, local, remote);
 		return -EAGAIN;
 	}
@@ -1253,10 +1233,11 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_SYNTAX, NULL, 0, local, remote);
 		return -EBADMSG;
 	}
-	err = pol_ike_select(&m->sa, t->peer, m->ke_group, true, &chosen, &want);
+	err = ike_policy_ike_select(&m->sa, t->peer, m->ke_group, true, &chosen, &want);
 	if (err == -EAGAIN) {
-		uint8_t g[2] = { (uint8_t)(want >> 8), (uint8_t)want };
+		uint8_t g[2];
 
+		ike_group_put(g, want);
 		resp_error(ike, t, x, &m->h, IKE_N_INVALID_KE_PAYLOAD, g, 2, local, remote);
 		return -EPERM;
 	}
@@ -1264,22 +1245,22 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 		resp_error(ike, t, x, &m->h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote);
 		return -EPERM;
 	}
-	n = xsa_new(t);
+	n = ike_xsa_new(t);
 	if (!n) {
 		resp_error(ike, t, x, &m->h, IKE_N_TEMPORARY_FAILURE, NULL, 0, local, remote);
 		return -ENOSPC;
 	}
 	n->initiator = false;
 	n->peer_created = true;
-	n->spi_i = get_be64(chosen.spi);
-	n->spi_r = new_ike_spi(ike);
-	n->prf = prop_get(&chosen, IKE_XF_PRF, NULL);
-	n->encr = prop_get(&chosen, IKE_XF_ENCR, &kl);
-	n->integ = prop_get(&chosen, IKE_XF_INTEG, NULL);
+	n->spi_i = ike_prop_spi(&chosen);
+	n->spi_r = ike_xsa_spi_new(ike);
+	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
+	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
 	n->dh_group = m->ke_group;
-	err = rand_bytes(nr, sizeof(nr));
+	err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
 	if (!err)
 		err = ike_dh_init(&dh, m->ke_group);
 	if (!err)
@@ -1290,12 +1271,12 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_i == 0) {
 		ike_dh_fini(&dh);
-		xsa_free(n);
+		ike_xsa_free(n);
 		resp_error(ike, t, x, &m->h, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, local, remote);
 		return err ? err : -EBADMSG;
 	}
 	set_nmin(n->nmin, &n->nmin_len, m->nonce.p, m->nonce.len, nr, sizeof(nr));
-	put_be64(chosen.spi, n->spi_r);
+	ike_prop_spi_set(&chosen, n->spi_r, 8);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_sa(&in, &chosen, 1);
 	ike_bld_nonce(&in, nr, sizeof(nr));
@@ -1303,13 +1284,13 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	ike_dh_fini(&dh);
 	err = send_resp(ike, t, x, &m->h, &in, local, remote);
 	if (err) {
-		xsa_free(n);
+		ike_xsa_free(n);
 		return err;
 	}
 	ike->st.ike_rekeys++;
 	/* §2.8.2: if our own rekey is in flight, its answer decides which survives */
 	if (x->req.kind != RQ_IKE_REKEY)
-		switch_cur(t, x, n, now);
+		switch_cur(ike, t, x, n, now);
 	return 0;
 }
 
@@ -1321,7 +1302,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 	struct ike_xsa *n, *cand = NULL;
 	uint8_t gir[IKE_DH_MAX], spi[8];
 	size_t glen = 0, np;
-	uint16_t kl;
+	uint16_t kl, g;
 	int err;
 
 	for (unsigned i = 0; i < m->nn; i++) {
@@ -1329,40 +1310,39 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 
 		if (nt->type >= 16384)
 			continue;
-		if (nt->type == IKE_N_INVALID_KE_PAYLOAD && nt->data.len == 2) {
-			uint16_t g = (uint16_t)(nt->data.p[0] << 8 | nt->data.p[1]);
+		if (nt->type == IKE_N_INVALID_KE_PAYLOAD && ike_notify_group(nt, &g) == 0) {
 			unsigned tries = r->ke_retries;
 
-			if (group_allowed(t->peer, g) && tries < KE_RETRIES) {
-				req_clear(r);
+			if (ike_policy_group_allowed(t->peer, g) && tries < KE_RETRIES) {
+				ike_req_clear(r);
 				return start_ike_rekey(ike, t, g, tries + 1, now);
 			}
 		}
-		req_clear(r);
-		t->rekey_at = now + RETRY_LATER_MS + rand_uniform(RETRY_LATER_MS);
+		ike_req_clear(r);
+		t->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		return 0;
 	}
-	put_be64(spi, r->new_spi);
-	np = pol_ike_props(t->peer, r->group, spi, 8, props);
+	ike_spi_put(spi, r->new_spi, 8);
+	np = ike_policy_ike_props(t->peer, r->group, spi, 8, props);
 	err = -EBADMSG;
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_KE))) ==
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_KE)) &&
-	    pol_check_reply(&m->sa, props, np, &chosen) == 0 &&
-	    prop_get(&chosen, IKE_XF_DH, NULL) == r->group && m->ke_group == r->group)
+	    ike_policy_check_reply(&m->sa, props, np, &chosen) == 0 &&
+	    ike_prop_get(&chosen, IKE_XF_DH, NULL) == r->group && m->ke_group == r->group)
 		err = ike_dh_compute(&r->dh, m->ke.p, m->ke.len, gir, &glen);
-	n = err ? NULL : xsa_new(t);
+	n = err ? NULL : ike_xsa_new(t);
 	if (!n) {
 		OPENSSL_cleanse(gir, sizeof(gir));
-		req_clear(r);
-		t->rekey_at = now + RETRY_LATER_MS + rand_uniform(RETRY_LATER_MS);
+		ike_req_clear(r);
+		t->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		return err ? err : -ENOSPC;
 	}
 	n->initiator = true;
 	n->spi_i = r->new_spi;
-	n->spi_r = get_be64(chosen.spi);
-	n->prf = prop_get(&chosen, IKE_XF_PRF, NULL);
-	n->encr = prop_get(&chosen, IKE_XF_ENCR, &kl);
-	n->integ = prop_get(&chosen, IKE_XF_INTEG, NULL);
+	n->spi_r = ike_prop_spi(&chosen);
+	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
+	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
 	n->dh_group = r->group;
@@ -1370,21 +1350,21 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 			      r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, n->spi_i, n->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_r == 0) {
-		xsa_free(n);
-		req_clear(r);
-		t->rekey_at = now + RETRY_LATER_MS + rand_uniform(RETRY_LATER_MS);
+		ike_xsa_free(n);
+		ike_req_clear(r);
+		t->rekey_at = now + RETRY_LATER_MS + ike_rng_uniform(&ike->rng, RETRY_LATER_MS);
 		return err ? err : -EBADMSG;
 	}
 	set_nmin(n->nmin, &n->nmin_len, r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len);
-	req_clear(r);
+	ike_req_clear(r);
 	ike->st.ike_rekeys++;
 	for (int i = 0; i < IKE_MAX_XSA; i++)
 		if (t->x[i].used && &t->x[i] != x && &t->x[i] != n && t->x[i].peer_created && !t->x[i].dying)
 			cand = &t->x[i];
-	if (cand && nonce_cmp(n->nmin, n->nmin_len, cand->nmin, cand->nmin_len) < 0) {
+	if (cand && ike_nonce_cmp(n->nmin, n->nmin_len, cand->nmin, cand->nmin_len) < 0) {
 		/* §2.8.2: ours holds the lowest nonce: we delete it, the peer deletes the old SA */
 		ike->st.collisions++;
-		switch_cur(t, x, cand, now);
+		switch_cur(ike, t, x, cand, now);
 		n->dying = true;
 		n->expire = now + REPLACED_GRACE_MS;
 		(void)send_delete_ike(ike, t, n, now);
@@ -1396,7 +1376,7 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 		cand->dying = true;
 		cand->expire = now + REPLACED_GRACE_MS;
 	}
-	switch_cur(t, x, n, now);
+	switch_cur(ike, t, x, n, now);
 	(void)send_delete_ike(ike, t, x, now);
 	return 0;
 }
@@ -1441,14 +1421,14 @@ static int info_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		if (d->proto != IKE_PROTO_ESP)
 			continue;
 		for (unsigned k = 0; k < d->nspi; k++) {
-			struct ike_child *c = child_by_out(t, get_be32(d->spis.p + 4 * k));
+			struct ike_child *c = ike_child_by_out(t, ike_delete_spi(d, k));
 
 			if (!c)
 				continue;
 			/* §1.4.1: SAs we are deleting ourselves are not named in the answer */
 			if (c->state != CH_DELETING && nsp < 64)
-				put_be32(spis + 4 * nsp++, c->spi_in);
-			ev_child_down(ike, t, c);
+				ike_spi_put(spis + 4 * nsp++, c->spi_in, 4);
+			ike_child_down(ike, t, c);
 		}
 	}
 	if (del_ike) {
@@ -1456,18 +1436,18 @@ static int info_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 
 		ike_bld_init_inner(&empty, pbuf, sizeof(pbuf));
 		(void)send_resp(ike, t, x, &m->h, &empty, local, remote);
-		if (x == sa_cur(t))
-			sa_kill(ike, t, IKE_DOWN_PEER_DELETED, 0);
+		if (x == ike_sa_cur(t))
+			ike_sa_kill(ike, t, IKE_DOWN_PEER_DELETED, 0);
 		else
-			xsa_free(x);	/* a replaced IKE SA: the tunnel lives on */
+			ike_xsa_free(x);	/* a replaced IKE SA: the tunnel lives on */
 		return 0;
 	}
 	if (nsp)
 		ike_bld_delete(&in, IKE_PROTO_ESP, 4, spis, (uint16_t)nsp);
 	un = ike_msg_notify(m, IKE_N_UPDATE_SA_ADDRESSES);
-	if (un && t->mobike && x == sa_cur(t) && t->state == ST_ESTABLISHED) {
+	if (un && t->mobike && x == ike_sa_cur(t) && t->state == ST_ESTABLISHED) {
 		/* RFC 4555 §3.5: the addresses of this request become the SA's */
-		moved = !addr_eq(&t->remote, remote) || !addr_eq(&t->local, local);
+		moved = !ike_addr_eq(&t->remote, remote) || !ike_addr_eq(&t->local, local);
 		t->remote = *remote;
 		t->local = *local;
 		nat_detect(t, m, x->spi_i, x->spi_r, local, remote);
@@ -1480,9 +1460,9 @@ static int info_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	auth_failed = ike_msg_notify(m, IKE_N_AUTHENTICATION_FAILED) != NULL;
 	err = send_resp(ike, t, x, &m->h, &in, local, remote);
 	if (moved && !t->reported)
-		ev_sa(ike, t, IKE_EV_MOVED);
-	if (auth_failed && x == sa_cur(t))
-		sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
+		ike_event_sa(ike, t, IKE_EV_MOVED);
+	if (auth_failed && x == ike_sa_cur(t))
+		ike_sa_kill(ike, t, IKE_DOWN_AUTH_FAILED, IKE_N_AUTHENTICATION_FAILED);
 	return err;
 }
 
@@ -1494,19 +1474,19 @@ static int info_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 
 	switch (kind) {
 	case RQ_DELETE_CHILD:
-		if ((c = child_by_in(t, x->req.child_old)))
-			ev_child_down(ike, t, c);
+		if ((c = ike_child_by_in(t, x->req.child_old)))
+			ike_child_down(ike, t, c);
 		for (unsigned i = 0; i < m->nd; i++)
 			for (unsigned k = 0; m->d[i].proto == IKE_PROTO_ESP && k < m->d[i].nspi; k++)
-				if ((c = child_by_out(t, get_be32(m->d[i].spis.p + 4 * k))))
-					ev_child_down(ike, t, c);
+				if ((c = ike_child_by_out(t, ike_delete_spi(&m->d[i], k))))
+					ike_child_down(ike, t, c);
 		break;
 	case RQ_DELETE_IKE:
-		req_clear(&x->req);
-		if (x == sa_cur(t))
-			sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
+		ike_req_clear(&x->req);
+		if (x == ike_sa_cur(t))
+			ike_sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
 		else
-			xsa_free(x);
+			ike_xsa_free(x);
 		return 0;
 	case RQ_MOBIKE:
 		if (ike_msg_notify(m, IKE_N_UNACCEPTABLE_ADDRESSES))
@@ -1514,12 +1494,12 @@ static int info_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		nat_detect(t, m, x->spi_i, x->spi_r, local, remote);
 		ike->st.mobike_updates++;
 		if (!t->reported)
-			ev_sa(ike, t, IKE_EV_MOVED);
+			ike_event_sa(ike, t, IKE_EV_MOVED);
 		break;
 	default:
 		break;
 	}
-	req_clear(&x->req);
+	ike_req_clear(&x->req);
 	return 0;
 }
 
@@ -1527,12 +1507,12 @@ static int info_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 
 static void report_if_closing(struct ike *ike, struct ike_sa *t)
 {
-	sa_report_down(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
+	ike_sa_report_down(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
 }
 
-void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
+void ike_exchange_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
-	struct ike_xsa *x = sa_cur(t);
+	struct ike_xsa *x = ike_sa_cur(t);
 	uint8_t pbuf[BUF], spi[4], c2[16];
 	struct ike_bld in;
 
@@ -1546,7 +1526,7 @@ void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 			report_if_closing(ike, t);
 			t->state = ST_CLOSING;
 		} else {
-			sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
+			ike_sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
 		}
 		return;
 	}
@@ -1554,7 +1534,7 @@ void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 		t->pending &= ~P_MOBIKE;
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_UPDATE_SA_ADDRESSES, NULL, 0);
 		bld_natd(&in, x->spi_i, x->spi_r, &t->local, &t->remote);
-		if (rand_bytes(c2, sizeof(c2)) == 0)
+		if (ike_rng_bytes(&ike->rng, c2, sizeof(c2)) == 0)
 			ike_bld_notify(&in, 0, NULL, 0, IKE_N_COOKIE2, c2, sizeof(c2));
 		(void)send_req(ike, t, x, RQ_MOBIKE, IKE_INFORMATIONAL, &in, now);
 		return;
@@ -1565,8 +1545,8 @@ void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 		if (c->used && c->want_delete && c->state != CH_DELETING) {
 			c->want_delete = false;
 			c->state = CH_DELETING;
-			c->expire = NEVER;
-			put_be32(spi, c->spi_in);
+			c->expire = IKE_NEVER;
+			ike_spi_put(spi, c->spi_in, 4);
 			ike_bld_delete(&in, IKE_PROTO_ESP, 4, spi, 1);
 			x->req.child_old = c->spi_in;
 			(void)send_req(ike, t, x, RQ_DELETE_CHILD, IKE_INFORMATIONAL, &in, now);
@@ -1595,27 +1575,27 @@ void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 	}
 }
 
-void ex_retransmit(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, uint64_t now)
+void ike_exchange_retransmit(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, uint64_t now)
 {
 	if (x->req.tries >= ike->conf.retransmit_tries) {
 		enum req_kind k = x->req.kind;
 
-		req_clear(&x->req);
-		if (x != sa_cur(t)) {
-			xsa_free(x);	/* a replaced IKE SA whose Delete went unanswered */
+		ike_req_clear(&x->req);
+		if (x != ike_sa_cur(t)) {
+			ike_xsa_free(x);	/* a replaced IKE SA whose Delete went unanswered */
 			return;
 		}
 		if (k == RQ_DELETE_IKE)
-			sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
+			ike_sa_kill(ike, t, t->down_reason ? t->down_reason : IKE_DOWN_CLOSED, t->down_notify);
 		else
-			sa_kill(ike, t, IKE_DOWN_TIMEOUT, 0);
+			ike_sa_kill(ike, t, IKE_DOWN_TIMEOUT, 0);
 		return;
 	}
 	x->req.tries++;
 	x->req.deadline = now + rto(ike, x->req.tries);
 	ike->st.retransmits++;
 	/* to the SA's current addresses: MOBIKE may have moved it meanwhile */
-	ev_send(ike, t, &t->local, &t->remote, x->req.msg, x->req.len);
+	ike_event_send(ike, t, &t->local, &t->remote, x->req.msg, x->req.len);
 }
 
 /*
@@ -1623,7 +1603,7 @@ void ex_retransmit(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, uint64_
  * at once): the one with the lower initiator SPI goes, closed by its
  * initiator, so both ends agree without talking.
  */
-void sa_check_duplicates(struct ike *ike, struct ike_sa *t, uint64_t now)
+static void sa_check_duplicates(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	for (struct ike_sa *u = ike->sas; u; u = u->next) {
 		struct ike_sa *low;
@@ -1631,11 +1611,11 @@ void sa_check_duplicates(struct ike *ike, struct ike_sa *t, uint64_t now)
 		if (u == t || u->state != ST_ESTABLISHED || u->reported || u->peer != t->peer ||
 		    strcasecmp(u->remote_id, t->remote_id) != 0)
 			continue;
-		low = sa_cur(t)->spi_i < sa_cur(u)->spi_i ? t : u;
-		if (sa_cur(low)->initiator) {
+		low = ike_sa_cur(t)->spi_i < ike_sa_cur(u)->spi_i ? t : u;
+		if (ike_sa_cur(low)->initiator) {
 			low->pending |= P_CLOSE;
 			low->down_reason = IKE_DOWN_REPLACED;
-			ex_run_tasks(ike, low, now);
+			ike_exchange_run_tasks(ike, low, now);
 			report_if_closing(ike, low);
 		}
 		return;
@@ -1672,7 +1652,7 @@ static int handle_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x,
 	if (m->h.exch != want)
 		return -EBADMSG;
 	if (!t->peer && x->req.kind != RQ_DELETE_IKE) {
-		req_clear(&x->req);	/* the peer was removed: only the close matters now */
+		ike_req_clear(&x->req);	/* the peer was removed: only the close matters now */
 		return 0;
 	}
 	switch (x->req.kind) {
@@ -1687,7 +1667,7 @@ static int handle_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x,
 	}
 }
 
-int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_addr *local,
+int ike_exchange_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_addr *local,
 	     const struct ike_addr *remote, uint64_t now)
 {
 	struct ike_msg m;
@@ -1712,7 +1692,7 @@ int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_a
 		if (is_req)
 			return from_init ? init_request(ike, &m, pkt, len, local, remote, now) : -EBADMSG;
 		for (t = ike->sas; t; t = t->next)
-			if (t->state == ST_INIT_SENT && sa_cur(t)->spi_i == m.h.spi_i && !from_init)
+			if (t->state == ST_INIT_SENT && ike_sa_cur(t)->spi_i == m.h.spi_i && !from_init)
 				return init_response(ike, t, &m, pkt, len, local, remote, now);
 		return -ENOENT;
 	}
@@ -1746,7 +1726,7 @@ int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_a
 		return -EBADMSG;
 	if (is_req && m.h.mid != x->mid_in) {
 		/* §2.1: a retransmitted request gets the same answer again */
-		ev_send(ike, t, local, remote, x->resp, x->resp_len);
+		ike_event_send(ike, t, local, remote, x->resp, x->resp_len);
 		OPENSSL_cleanse(plain, plen);
 		return -EAGAIN;
 	}
@@ -1767,11 +1747,11 @@ int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_a
 	t->last_heard_ms = now;
 	if (t->state == ST_ESTABLISHED && t->peer && t->peer->dpd_s != UINT32_MAX)
 		t->dpd_at = now + (uint64_t)t->peer->dpd_s * 1000;
-	if (t->state == ST_ESTABLISHED && !t->mobike && t->nat_remote && x == sa_cur(t) &&
-	    !addr_eq(&t->remote, remote) && !t->reported) {
+	if (t->state == ST_ESTABLISHED && !t->mobike && t->nat_remote && x == ike_sa_cur(t) &&
+	    !ike_addr_eq(&t->remote, remote) && !t->reported) {
 		/* §2.23: a peer behind a NAT may show up at a new address; follow it */
 		t->remote = *remote;
-		ev_sa(ike, t, IKE_EV_MOVED);
+		ike_event_sa(ike, t, IKE_EV_MOVED);
 	}
 	if (is_req)
 		err = handle_request(ike, t, x, &m, local, remote, now);
@@ -1779,6 +1759,6 @@ int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_a
 		err = handle_response(ike, t, x, &m, local, remote, now);
 	OPENSSL_cleanse(plain, plen);
 	if (t->state != ST_DEAD)
-		ex_run_tasks(ike, t, now);
+		ike_exchange_run_tasks(ike, t, now);
 	return err;
 }

@@ -1,7 +1,8 @@
 /*
- * The lib/ike instance: peers, tunnels, events, timers and the API of
- * ike.h. The exchanges themselves are in exchange.c, the proposals and
- * selectors in policy.c.
+ * The API of lib/ike (ike.h) on top of its parts: the instance, peers,
+ * timers. Tunnels and child SAs are kept by sa.c, events queued by event.c,
+ * the exchanges run by exchange.c, proposals and selectors decided by
+ * policy.c; none of them calls back into this file.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,8 +12,11 @@
 
 #include <openssl/crypto.h>
 
-#include "ike/ike_int.h"
-#include "util/random.h"
+#include "ike/event.h"
+#include "ike/exchange.h"
+#include "ike/ike.h"
+#include "ike/policy.h"
+#include "ike/sa.h"
 
 #define DEF_COOKIE_THRESHOLD 32
 #define DEF_HALF_OPEN_MAX 1024
@@ -22,22 +26,18 @@
 #define DEF_MAX_SAS 4096
 #define COOKIE_ROTATE_MS (10 * 60 * 1000)
 
-#define NEVER UINT64_MAX
-
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-uint64_t jitter(uint64_t base_ms)
+struct ike *ike_new(const struct ike_conf *conf, ike_random_fn *rng, void *rng_arg)
 {
-	/* rekey a little early, by up to a tenth, so both ends rarely start at once */
-	return base_ms - rand_uniform((uint32_t)(base_ms / 10 < UINT32_MAX ? base_ms / 10 : UINT32_MAX));
-}
+	struct ike *ike;
 
-struct ike *ike_new(const struct ike_conf *conf)
-{
-	struct ike *ike = calloc(1, sizeof(*ike));
-
+	if (!rng)
+		return NULL;
+	ike = calloc(1, sizeof(*ike));
 	if (!ike)
 		return NULL;
+	ike->rng = (struct ike_rng){ .fn = rng, .arg = rng_arg };
 	if (conf)
 		ike->conf = *conf;
 	if (!ike->conf.cookie_threshold)
@@ -53,11 +53,11 @@ struct ike *ike_new(const struct ike_conf *conf)
 	if (!ike->conf.max_sas)
 		ike->conf.max_sas = DEF_MAX_SAS;
 	ike->next_id = 1;
-	if (rand_bytes(ike->cookie_secret, sizeof(ike->cookie_secret))) {
+	if (ike_rng_bytes(&ike->rng, ike->cookie_secret, sizeof(ike->cookie_secret))) {
 		free(ike);
 		return NULL;
 	}
-	ike->cookie_rotate_at = NEVER;	/* armed by the first tick that has a clock */
+	ike->cookie_rotate_at = IKE_NEVER;	/* armed by the first tick that has a clock */
 	return ike;
 }
 
@@ -65,32 +65,6 @@ static void peer_free(struct ike_peer *p)
 {
 	OPENSSL_cleanse(p->psk, sizeof(p->psk));
 	free(p);
-}
-
-static void sa_free(struct ike_sa *t)
-{
-	for (int i = 0; i < IKE_MAX_XSA; i++)
-		xsa_free(&t->x[i]);
-	for (int i = 0; i < IKE_MAX_CHILD; i++)
-		child_free(&t->child[i]);
-	ike_dh_fini(&t->dh);
-	free(t->init_req);
-	free(t->init_resp);
-	OPENSSL_cleanse(t, sizeof(*t));
-	free(t);
-}
-
-static void evq_free(struct ike *ike)
-{
-	while (ike->evq_head) {
-		struct ike_evq *q = ike->evq_head;
-
-		ike->evq_head = q->next;
-		free(q->data);
-		OPENSSL_cleanse(&q->ev, sizeof(q->ev));
-		free(q);
-	}
-	ike->evq_tail = NULL;
 }
 
 void ike_free(struct ike *ike)
@@ -101,7 +75,7 @@ void ike_free(struct ike *ike)
 		struct ike_sa *t = ike->sas;
 
 		ike->sas = t->next;
-		sa_free(t);
+		ike_sa_free(t);
 	}
 	while (ike->peers) {
 		struct ike_peer *p = ike->peers;
@@ -109,18 +83,9 @@ void ike_free(struct ike *ike)
 		ike->peers = p->next;
 		peer_free(p);
 	}
-	evq_free(ike);
-	free(ike->polled);
+	ike_event_flush(ike);
 	OPENSSL_cleanse(ike, sizeof(*ike));
 	free(ike);
-}
-
-static struct ike_sa *sa_by_id(const struct ike *ike, uint32_t id)
-{
-	for (struct ike_sa *t = ike->sas; t; t = t->next)
-		if (t->id == id && t->state != ST_DEAD && !t->reported)
-			return t;
-	return NULL;
 }
 
 /* ---- peers ---- */
@@ -180,7 +145,7 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	p->local_ts = c->local_ts;
 	p->remote_ts = c->remote_ts;
 	for (unsigned i = 0; i < 4 && c->dh_groups[i]; i++) {
-		if (!group_allowed(NULL, c->dh_groups[i])) {
+		if (!ike_policy_group_allowed(NULL, c->dh_groups[i])) {
 			peer_free(p);
 			return -EINVAL;
 		}
@@ -218,10 +183,10 @@ static void sa_close(struct ike *ike, struct ike_sa *t, uint64_t now)
 		t->pending |= P_CLOSE;
 		if (!t->down_reason)
 			t->down_reason = IKE_DOWN_CLOSED;
-		ex_run_tasks(ike, t, now);
-		sa_report_down(ike, t, IKE_DOWN_CLOSED, 0);
+		ike_exchange_run_tasks(ike, t, now);
+		ike_sa_report_down(ike, t, IKE_DOWN_CLOSED, 0);
 	} else if (t->state != ST_CLOSING) {
-		sa_kill(ike, t, IKE_DOWN_CLOSED, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_CLOSED, 0);
 	}
 }
 
@@ -244,390 +209,22 @@ int ike_peer_remove(struct ike *ike, const char *name, uint64_t now)
 	return 0;
 }
 
-struct ike_peer *peer_by_id(struct ike *ike, const uint8_t *id, size_t len)
-{
-	struct ike_peer *wild = NULL;
-
-	for (struct ike_peer *p = ike->peers; p; p = p->next) {
-		size_t n = strlen(p->remote_id);
-
-		if (!p->wildcard) {
-			if (n == len && strncasecmp(p->remote_id, (const char *)id, len) == 0 &&
-			    !memchr(id, 0, len))
-				return p;
-		} else if (!wild && len > n - 1 && !memchr(id, 0, len) &&
-			   strncasecmp(p->remote_id + 1, (const char *)id + len - (n - 1), n - 1) == 0) {
-			wild = p;	/* "*.d" matches "x.d" but not ".d" */
-		}
-	}
-	return wild;
-}
-
-/* ---- tunnels, IKE SAs, child SAs ---- */
-
-struct ike_xsa *sa_cur(struct ike_sa *t)
-{
-	return &t->x[t->cur];
-}
-
-struct ike_sa *sa_new(struct ike *ike)
-{
-	struct ike_sa *t;
-
-	if (ike->st.sas >= ike->conf.max_sas)
-		return NULL;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->id = ike->next_id++;
-	if (ike->next_id > 0x7fffffff)
-		ike->next_id = 1;
-	t->x[0].used = true;
-	t->cur = 0;
-	t->rekey_at = t->dpd_at = t->half_open_expire = NEVER;
-	t->next = ike->sas;
-	ike->sas = t;
-	ike->st.sas++;
-	return t;
-}
-
-struct ike_xsa *xsa_new(struct ike_sa *t)
-{
-	for (int i = 0; i < IKE_MAX_XSA; i++)
-		if (!t->x[i].used) {
-			memset(&t->x[i], 0, sizeof(t->x[i]));
-			t->x[i].used = true;
-			t->x[i].expire = NEVER;
-			return &t->x[i];
-		}
-	return NULL;
-}
-
-void req_clear(struct ike_req *r)
-{
-	free(r->msg);
-	ike_dh_fini(&r->dh);
-	OPENSSL_cleanse(r, sizeof(*r));
-}
-
-void xsa_free(struct ike_xsa *x)
-{
-	req_clear(&x->req);
-	free(x->resp);
-	OPENSSL_cleanse(x, sizeof(*x));
-}
-
-struct ike_child *child_new(struct ike_sa *t)
-{
-	for (int i = 0; i < IKE_MAX_CHILD; i++)
-		if (!t->child[i].used) {
-			memset(&t->child[i], 0, sizeof(t->child[i]));
-			t->child[i].used = true;
-			t->child[i].rekey_at = t->child[i].expire = NEVER;
-			return &t->child[i];
-		}
-	return NULL;
-}
-
-void child_free(struct ike_child *c)
-{
-	OPENSSL_cleanse(c, sizeof(*c));
-}
-
-struct ike_child *child_by_in(struct ike_sa *t, uint32_t spi_in)
-{
-	for (int i = 0; i < IKE_MAX_CHILD; i++)
-		if (t->child[i].used && t->child[i].spi_in == spi_in)
-			return &t->child[i];
-	return NULL;
-}
-
-struct ike_child *child_by_out(struct ike_sa *t, uint32_t spi_out)
-{
-	for (int i = 0; i < IKE_MAX_CHILD; i++)
-		if (t->child[i].used && t->child[i].spi_out == spi_out)
-			return &t->child[i];
-	return NULL;
-}
-
-static bool spi_in_used(struct ike *ike, uint32_t spi)
-{
-	for (struct ike_sa *t = ike->sas; t; t = t->next) {
-		if (t->first_spi_in == spi || child_by_in(t, spi))
-			return true;
-		for (int i = 0; i < IKE_MAX_XSA; i++)
-			if (t->x[i].used && t->x[i].req.child_new == spi)
-				return true;
-	}
-	return false;
-}
-
-uint32_t new_child_spi(struct ike *ike, struct ike_peer *p)
-{
-	/* the SPIs the daemon was given (RFC 3104 §5), in turn, so a freed one is not reused at once */
-	for (unsigned i = 0; p && i < p->n_spis_in; i++) {
-		uint32_t spi = p->spis_in[(p->next_spi_in + i) % p->n_spis_in];
-
-		if (!spi_in_used(ike, spi)) {
-			p->next_spi_in = (p->next_spi_in + i + 1) % p->n_spis_in;
-			return spi;
-		}
-	}
-	for (;;) {
-		uint32_t spi = 0;
-
-		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
-		if (rand_bytes(&spi, sizeof(spi)) == 0 && spi > 255 && !spi_in_used(ike, spi))
-			return spi;
-	}
-}
-
-uint64_t new_ike_spi(struct ike *ike)
-{
-	for (;;) {
-		uint64_t spi = 0;
-		bool used = false;
-
-		if (rand_bytes(&spi, sizeof(spi)) || spi == 0)
-			continue;
-		for (struct ike_sa *t = ike->sas; t && !used; t = t->next)
-			for (int i = 0; i < IKE_MAX_XSA; i++)
-				if (t->x[i].used && (t->x[i].spi_i == spi || t->x[i].spi_r == spi ||
-						     t->x[i].req.new_spi == spi))
-					used = true;
-		if (!used)
-			return spi;
-	}
-}
-
-/* ---- events ---- */
-
-static struct ike_evq *ev_push(struct ike *ike, enum ike_event_type type, struct ike_sa *t)
-{
-	struct ike_evq *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return NULL;	/* the event is lost; the exchange retransmits or times out */
-	q->ev.type = type;
-	if (t) {
-		q->ev.sa_id = t->id;
-		if (t->peer)
-			strcpy(q->ev.peer, t->peer->name);
-	}
-	if (ike->evq_tail)
-		ike->evq_tail->next = q;
-	else
-		ike->evq_head = q;
-	ike->evq_tail = q;
-	return q;
-}
-
-void ev_send(struct ike *ike, struct ike_sa *t, const struct ike_addr *local, const struct ike_addr *remote,
-	     const uint8_t *data, size_t len)
-{
-	struct ike_evq *q;
-	uint8_t *copy = malloc(len);
-
-	if (!copy)
-		return;
-	q = ev_push(ike, IKE_EV_SEND, t);
-	if (!q) {
-		free(copy);
-		return;
-	}
-	memcpy(copy, data, len);
-	q->data = copy;
-	q->ev.send.local = *local;
-	q->ev.send.remote = *remote;
-	q->ev.send.data = copy;
-	q->ev.send.len = len;
-	ike->st.tx++;
-}
-
-static void fill_info(struct ike_sa *t, struct ike_sa_info *in)
-{
-	struct ike_xsa *x = sa_cur(t);
-
-	memset(in, 0, sizeof(*in));
-	in->sa_id = t->id;
-	if (t->peer)
-		strcpy(in->peer, t->peer->name);
-	strcpy(in->remote_id, t->remote_id);
-	in->local = t->local;
-	in->remote = t->remote;
-	in->initiator = t->initiator;
-	in->established = t->state == ST_ESTABLISHED;
-	in->nat_local = t->nat_local;
-	in->nat_remote = t->nat_remote;
-	in->mobike = t->mobike;
-	in->dh_group = x->dh_group;
-	switch (x->prf) {
-	case IKE_PRF_ID_HMAC_SHA2_256: in->prf = IKE_PRF_HMAC_SHA256; break;
-	case IKE_PRF_ID_HMAC_SHA2_384: in->prf = IKE_PRF_HMAC_SHA384; break;
-	case IKE_PRF_ID_HMAC_SHA2_512: in->prf = IKE_PRF_HMAC_SHA512; break;
-	}
-	in->encr = x->encr == IKE_ENCR_ID_AES_CBC ? IKE_ENCR_AES256CBC_SHA256 :
-		   x->encr ? IKE_ENCR_AES256GCM16 : 0;
-	in->established_ms = t->established_ms;
-	in->last_heard_ms = t->last_heard_ms;
-	in->ike_spi_i = x->spi_i;
-	in->ike_spi_r = x->spi_r;
-}
-
-void ev_sa(struct ike *ike, struct ike_sa *t, enum ike_event_type type)
-{
-	struct ike_evq *q = ev_push(ike, type, t);
-
-	if (q)
-		fill_info(t, &q->ev.up);
-	if (type == IKE_EV_SA_UP)
-		ike->st.sa_up++;
-}
-
-void ev_sa_down(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify)
-{
-	struct ike_evq *q = ev_push(ike, IKE_EV_SA_DOWN, t);
-
-	if (q) {
-		q->ev.down.reason = r;
-		q->ev.down.notify = notify;
-		strcpy(q->ev.down.remote_id, t->remote_id);
-	}
-	ike->st.sa_down++;
-}
-
-void ev_child_up(struct ike *ike, struct ike_sa *t, const struct ike_child *c, bool deferred)
-{
-	struct ike_evq *q;
-	struct ike_child_info *ci;
-
-	if (t->reported)
-		return;		/* the daemon has been told this tunnel is gone */
-	q = ev_push(ike, IKE_EV_CHILD_UP, t);
-	ike->st.child_up++;
-	if (!q)
-		return;
-	ci = &q->ev.child_up.child;
-	ci->spi_in = c->spi_in;
-	ci->spi_out = c->spi_out;
-	ci->alg = c->encr == IKE_ENCR_ID_CHACHA20_POLY1305 ? IKE_ESP_CHACHA20POLY1305 : IKE_ESP_AES256GCM16;
-	ci->esn = c->esn;
-	memcpy(ci->key_in, c->key_in, 32);
-	memcpy(ci->salt_in, c->key_in + 32, 4);
-	memcpy(ci->key_out, c->key_out, 32);
-	memcpy(ci->salt_out, c->key_out + 32, 4);
-	ci->ts_local = c->ts_l;
-	ci->ts_remote = c->ts_r;
-	ci->replaces = c->rekeyed_from;
-	ci->send_deferred = deferred;
-	q->ev.child_up.local = t->local;
-	q->ev.child_up.remote = t->remote;
-	q->ev.child_up.nat = t->nat_local || t->nat_remote;
-}
-
-void ev_child_down(struct ike *ike, struct ike_sa *t, struct ike_child *c)
-{
-	struct ike_evq *q;
-
-	if (t->reported) {
-		child_free(c);
-		return;
-	}
-	q = ev_push(ike, IKE_EV_CHILD_DOWN, t);
-
-	ike->st.child_down++;
-	if (q) {
-		q->ev.child_down.spi_in = c->spi_in;
-		q->ev.child_down.spi_out = c->spi_out;
-	}
-	child_free(c);
-}
-
-/* Tell the daemon the tunnel is down (once): its child SAs first, then the tunnel. */
-void sa_report_down(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify)
-{
-	if (t->reported || t->state == ST_DEAD)
-		return;
-	for (int i = 0; i < IKE_MAX_CHILD; i++)
-		if (t->child[i].used)
-			ev_child_down(ike, t, &t->child[i]);
-	/* a half-open SA the daemon never heard of goes quietly, unless authentication failed */
-	if (t->initiator || t->state != ST_HALF_OPEN || r == IKE_DOWN_AUTH_FAILED)
-		ev_sa_down(ike, t, r, notify);
-	t->reported = true;
-}
-
-void sa_kill(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify)
-{
-	if (t->state == ST_DEAD)
-		return;
-	sa_report_down(ike, t, r, notify);
-	if (t->state == ST_HALF_OPEN && ike->st.half_open)
-		ike->st.half_open--;
-	t->state = ST_DEAD;
-	if (!t->down_reason) {
-		t->down_reason = r;
-		t->down_notify = notify;
-	}
-}
-
-static void reap(struct ike *ike)
-{
-	struct ike_sa **tp = &ike->sas;
-
-	while (*tp) {
-		struct ike_sa *t = *tp;
-
-		if (t->state == ST_DEAD) {
-			*tp = t->next;
-			ike->st.sas--;
-			sa_free(t);
-		} else {
-			tp = &t->next;
-		}
-	}
-}
-
 bool ike_poll(struct ike *ike, struct ike_event *ev)
 {
-	struct ike_evq *q = ike->evq_head;
-
-	free(ike->polled);
-	ike->polled = NULL;
-	if (!q)
-		return false;
-	ike->evq_head = q->next;
-	if (!ike->evq_head)
-		ike->evq_tail = NULL;
-	*ev = q->ev;
-	ike->polled = q->data;	/* stays valid until the next call */
-	OPENSSL_cleanse(&q->ev, sizeof(q->ev));
-	free(q);
-	return true;
+	return ike_event_pop(ike, ev);
 }
 
 /* ---- timers ---- */
 
-void sa_schedule(struct ike *ike, struct ike_sa *t, uint64_t now)
-{
-	struct ike_peer *p = t->peer;
-
-	(void)ike;
-	if (!p)
-		return;
-	t->rekey_at = now + jitter((uint64_t)p->ike_life_s * 1000);
-	t->dpd_at = p->dpd_s == UINT32_MAX ? NEVER : now + (uint64_t)p->dpd_s * 1000;
-}
-
 static uint64_t sa_deadline(struct ike_sa *t)
 {
-	uint64_t d = NEVER;
+	uint64_t d = IKE_NEVER;
 
 	if (t->state == ST_DEAD)
-		return NEVER;
+		return IKE_NEVER;
 	if (t->state == ST_HALF_OPEN)
 		d = min64(d, t->half_open_expire);
-	if (t->state == ST_ESTABLISHED && !sa_cur(t)->req.kind) {
+	if (t->state == ST_ESTABLISHED && !ike_sa_cur(t)->req.kind) {
 		d = min64(d, t->rekey_at);
 		d = min64(d, t->dpd_at);
 		for (int i = 0; i < IKE_MAX_CHILD; i++)
@@ -662,7 +259,7 @@ uint64_t ike_next_deadline(const struct ike *ike)
 static void sa_tick(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	if (t->state == ST_HALF_OPEN && now >= t->half_open_expire) {
-		sa_kill(ike, t, IKE_DOWN_TIMEOUT, 0);
+		ike_sa_kill(ike, t, IKE_DOWN_TIMEOUT, 0);
 		return;
 	}
 	for (int i = 0; i < IKE_MAX_XSA && t->state != ST_DEAD; i++) {
@@ -671,9 +268,9 @@ static void sa_tick(struct ike *ike, struct ike_sa *t, uint64_t now)
 		if (!x->used)
 			continue;
 		if (x->req.kind && now >= x->req.deadline)
-			ex_retransmit(ike, t, x, now);
+			ike_exchange_retransmit(ike, t, x, now);
 		if (x->used && x->dying && now >= x->expire && i != t->cur)
-			xsa_free(x);
+			ike_xsa_free(x);
 	}
 	if (t->state == ST_DEAD)
 		return;
@@ -684,35 +281,35 @@ static void sa_tick(struct ike *ike, struct ike_sa *t, uint64_t now)
 			continue;
 		if (now >= c->expire) {
 			/* the peer replaced this child but never deleted it: we do */
-			c->expire = NEVER;
+			c->expire = IKE_NEVER;
 			c->want_delete = true;
 		}
 		if (c->state == CH_UP && now >= c->rekey_at) {
 			c->want_rekey = true;
-			c->rekey_at = NEVER;
+			c->rekey_at = IKE_NEVER;
 		}
 	}
 	if (t->state == ST_ESTABLISHED) {
 		if (now >= t->rekey_at) {
 			t->pending |= P_IKE_REKEY;
-			t->rekey_at = NEVER;
+			t->rekey_at = IKE_NEVER;
 		}
 		if (now >= t->dpd_at) {
 			t->pending |= P_DPD;
-			t->dpd_at = NEVER;
+			t->dpd_at = IKE_NEVER;
 		}
 	}
-	ex_run_tasks(ike, t, now);
+	ike_exchange_run_tasks(ike, t, now);
 }
 
 void ike_tick(struct ike *ike, uint64_t now)
 {
-	if (ike->cookie_rotate_at == NEVER) {
+	if (ike->cookie_rotate_at == IKE_NEVER) {
 		ike->cookie_rotate_at = now + COOKIE_ROTATE_MS;
 	} else if (now >= ike->cookie_rotate_at) {
 		/* RFC 7296 §2.6: change the secret regularly; the previous one stays valid a while */
 		memcpy(ike->cookie_prev, ike->cookie_secret, 32);
-		if (rand_bytes(ike->cookie_secret, 32) == 0)
+		if (ike_rng_bytes(&ike->rng, ike->cookie_secret, 32) == 0)
 			ike->cookie_ver++;
 		else
 			memcpy(ike->cookie_secret, ike->cookie_prev, 32);
@@ -721,7 +318,7 @@ void ike_tick(struct ike *ike, uint64_t now)
 	for (struct ike_sa *t = ike->sas; t; t = t->next)
 		if (t->state != ST_DEAD && sa_deadline(t) <= now)
 			sa_tick(ike, t, now);
-	reap(ike);
+	ike_sa_reap(ike);
 }
 
 /* ---- API ---- */
@@ -731,10 +328,10 @@ int ike_input(struct ike *ike, const uint8_t *pkt, size_t len,
 {
 	int err;
 
-	if (ike->cookie_rotate_at == NEVER)
+	if (ike->cookie_rotate_at == IKE_NEVER)
 		ike->cookie_rotate_at = now + COOKIE_ROTATE_MS;
 	ike->st.rx++;
-	err = ex_input(ike, pkt, len, local, remote, now);
+	err = ike_exchange_input(ike, pkt, len, local, remote, now);
 	if (err) {
 		ike->st.rx_dropped++;
 		if (err == -EBADMSG)
@@ -742,7 +339,7 @@ int ike_input(struct ike *ike, const uint8_t *pkt, size_t len,
 		if (err == -EACCES)
 			ike->st.rx_auth_failed++;
 	}
-	reap(ike);
+	ike_sa_reap(ike);
 	return err;
 }
 
@@ -760,7 +357,7 @@ int ike_connect(struct ike *ike, const char *name, uint64_t now)
 	for (t = ike->sas; t; t = t->next)
 		if (t->peer == p && t->state != ST_DEAD && !t->reported)
 			return -EALREADY;
-	t = sa_new(ike);
+	t = ike_sa_new(ike);
 	if (!t)
 		return -ENOMEM;
 	t->peer = p;
@@ -769,10 +366,10 @@ int ike_connect(struct ike *ike, const char *name, uint64_t now)
 	t->remote = p->remote;
 	t->created_ms = now;
 	strcpy(t->remote_id, p->remote_id);
-	err = ex_connect(ike, t, now);
+	err = ike_exchange_connect(ike, t, now);
 	if (err) {
 		t->state = ST_DEAD;
-		reap(ike);
+		ike_sa_reap(ike);
 		return err;
 	}
 	return (int)t->id;
@@ -780,12 +377,12 @@ int ike_connect(struct ike *ike, const char *name, uint64_t now)
 
 int ike_close(struct ike *ike, uint32_t sa_id, uint64_t now)
 {
-	struct ike_sa *t = sa_by_id(ike, sa_id);
+	struct ike_sa *t = ike_sa_by_id(ike, sa_id);
 
 	if (!t)
 		return -ENOENT;
 	sa_close(ike, t, now);
-	reap(ike);
+	ike_sa_reap(ike);
 	return 0;
 }
 
@@ -802,81 +399,68 @@ uint32_t ike_sa_find(const struct ike *ike, const char *name)
 
 int ike_sa_get(const struct ike *ike, uint32_t sa_id, struct ike_sa_info *out)
 {
-	struct ike_sa *t = sa_by_id(ike, sa_id);
+	struct ike_sa *t = ike_sa_by_id(ike, sa_id);
 
 	if (!t)
 		return -ENOENT;
-	fill_info(t, out);
+	ike_event_sa_info(t, out);
 	return 0;
-}
-
-static struct ike_sa *sa_by_child(struct ike *ike, uint32_t spi_in, struct ike_child **cp)
-{
-	for (struct ike_sa *t = ike->sas; t; t = t->next) {
-		struct ike_child *c;
-
-		if (t->state != ST_DEAD && (c = child_by_in(t, spi_in))) {
-			*cp = c;
-			return t;
-		}
-	}
-	return NULL;
 }
 
 int ike_child_rekey(struct ike *ike, uint32_t spi_in, uint64_t now)
 {
 	struct ike_child *c;
-	struct ike_sa *t = sa_by_child(ike, spi_in, &c);
+	struct ike_sa *t = ike_sa_by_child(ike, spi_in, &c);
 
 	if (!t)
 		return -ENOENT;
 	if (c->state != CH_UP || t->state != ST_ESTABLISHED)
 		return -EBUSY;
 	c->want_rekey = true;
-	c->rekey_at = NEVER;
-	ex_run_tasks(ike, t, now);
-	reap(ike);
+	c->rekey_at = IKE_NEVER;
+	ike_exchange_run_tasks(ike, t, now);
+	ike_sa_reap(ike);
 	return 0;
 }
 
 int ike_sa_rekey(struct ike *ike, uint32_t sa_id, uint64_t now)
 {
-	struct ike_sa *t = sa_by_id(ike, sa_id);
+	struct ike_sa *t = ike_sa_by_id(ike, sa_id);
 
 	if (!t)
 		return -ENOENT;
 	if (t->state != ST_ESTABLISHED)
 		return -EBUSY;
 	t->pending |= P_IKE_REKEY;
-	t->rekey_at = NEVER;
-	ex_run_tasks(ike, t, now);
-	reap(ike);
+	t->rekey_at = IKE_NEVER;
+	ike_exchange_run_tasks(ike, t, now);
+	ike_sa_reap(ike);
 	return 0;
 }
 
 int ike_sa_dpd(struct ike *ike, uint32_t sa_id, uint64_t now)
 {
-	struct ike_sa *t = sa_by_id(ike, sa_id);
+	struct ike_sa *t = ike_sa_by_id(ike, sa_id);
 
 	if (!t)
 		return -ENOENT;
 	if (t->state != ST_ESTABLISHED)
 		return -EBUSY;
 	t->pending |= P_DPD;
-	ex_run_tasks(ike, t, now);
-	reap(ike);
+	ike_exchange_run_tasks(ike, t, now);
+	ike_sa_reap(ike);
 	return 0;
 }
 
 void ike_child_activity(struct ike *ike, uint32_t spi_in, uint64_t now)
 {
 	struct ike_child *c;
-	struct ike_sa *t = sa_by_child(ike, spi_in, &c);
+	struct ike_sa *t = ike_sa_by_child(ike, spi_in, &c);
 
 	if (!t || t->state != ST_ESTABLISHED)
 		return;
 	t->last_heard_ms = now;
-	if (t->peer && t->peer->dpd_s != UINT32_MAX && t->dpd_at != NEVER)
+	if (t->peer && t->peer->dpd_s != UINT32_MAX && t->dpd_at != IKE_NEVER)
 		t->dpd_at = now + (uint64_t)t->peer->dpd_s * 1000;
 }
 
@@ -886,9 +470,9 @@ int ike_local_moved(struct ike *ike, const struct ike_addr *old, const struct ik
 	int moved = 0;
 
 	for (struct ike_sa *t = ike->sas; t; t = t->next) {
-		if (t->state == ST_DEAD || (old->family && !addr_eq(&t->local, old)))
+		if (t->state == ST_DEAD || (old->family && !ike_addr_eq(&t->local, old)))
 			continue;
-		if (addr_eq(&t->local, now_local))
+		if (ike_addr_eq(&t->local, now_local))
 			continue;
 		t->local = *now_local;
 		if (t->peer && !t->peer->wildcard)
@@ -898,10 +482,10 @@ int ike_local_moved(struct ike *ike, const struct ike_addr *old, const struct ik
 			/* RFC 4555 §3.5: tell the peer; without MOBIKE, a liveness check
 			 * from the new address lets a peer that sees us behind a NAT follow */
 			t->pending |= t->mobike ? P_MOBIKE : P_DPD;
-			ex_run_tasks(ike, t, now);
+			ike_exchange_run_tasks(ike, t, now);
 		}
 	}
-	reap(ike);
+	ike_sa_reap(ike);
 	return moved;
 }
 
@@ -913,17 +497,17 @@ int ike_peer_set_remote(struct ike *ike, const char *name, const struct ike_addr
 		return -ENOENT;
 	p->remote = *remote;
 	for (struct ike_sa *t = ike->sas; t; t = t->next) {
-		if (t->peer != p || t->state == ST_DEAD || addr_eq(&t->remote, remote))
+		if (t->peer != p || t->state == ST_DEAD || ike_addr_eq(&t->remote, remote))
 			continue;
 		if (t->state == ST_ESTABLISHED && t->mobike) {
 			t->remote = *remote;
 			t->pending |= P_MOBIKE;
-			ex_run_tasks(ike, t, now);
+			ike_exchange_run_tasks(ike, t, now);
 		} else if (t->state == ST_INIT_SENT) {
 			t->remote = *remote;
 		}
 	}
-	reap(ike);
+	ike_sa_reap(ike);
 	return 0;
 }
 

@@ -6,13 +6,18 @@
  * A tunnel keeps its sa_id, peer, addresses and child SAs across IKE SA
  * rekeys; only its struct ike_xsa changes. Messages are matched to an
  * ike_xsa by SPI.
+ *
+ * Types only: the functions over them are declared by the file that defines
+ * them (sa.h, event.h, exchange.h, policy.h, rng.h), so that including this
+ * header makes no file depend on another.
  */
 #ifndef AT_IKE_INT_H
 #define AT_IKE_INT_H
 
 #include "ike/crypto.h"
-#include "ike/ike.h"
 #include "ike/msg.h"
+#include "ike/rng.h"
+#include "ike/types.h"
 
 #define NONCE_LEN 32
 #define IKE_MAX_CHILD 6
@@ -164,6 +169,7 @@ struct ike_evq {
 
 struct ike {
 	struct ike_conf conf;
+	struct ike_rng rng;		/* the daemon's random source (ike_new) */
 	struct ike_peer *peers;
 	struct ike_sa *sas;
 	uint32_t next_id;
@@ -174,56 +180,5 @@ struct ike {
 	uint64_t cookie_rotate_at;
 	struct ike_stats st;
 };
-
-/* ike.c */
-struct ike_xsa *sa_cur(struct ike_sa *t);
-void ev_send(struct ike *ike, struct ike_sa *t, const struct ike_addr *local, const struct ike_addr *remote,
-	     const uint8_t *data, size_t len);
-void ev_sa(struct ike *ike, struct ike_sa *t, enum ike_event_type type);
-void ev_sa_down(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify);
-void ev_child_up(struct ike *ike, struct ike_sa *t, const struct ike_child *c, bool deferred);
-void ev_child_down(struct ike *ike, struct ike_sa *t, struct ike_child *c);
-void sa_kill(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify);
-void sa_report_down(struct ike *ike, struct ike_sa *t, enum ike_down_reason r, uint16_t notify);
-struct ike_sa *sa_new(struct ike *ike);
-struct ike_child *child_new(struct ike_sa *t);
-struct ike_child *child_by_in(struct ike_sa *t, uint32_t spi_in);
-struct ike_child *child_by_out(struct ike_sa *t, uint32_t spi_out);
-void child_free(struct ike_child *c);
-struct ike_xsa *xsa_new(struct ike_sa *t);
-void xsa_free(struct ike_xsa *x);
-void req_clear(struct ike_req *r);
-/* A fresh inbound SPI; from @p p's own list if it has one (@p p may be NULL). */
-uint32_t new_child_spi(struct ike *ike, struct ike_peer *p);
-uint64_t new_ike_spi(struct ike *ike);
-struct ike_peer *peer_by_id(struct ike *ike, const uint8_t *id, size_t len);
-void sa_schedule(struct ike *ike, struct ike_sa *t, uint64_t now);
-void sa_check_duplicates(struct ike *ike, struct ike_sa *t, uint64_t now);
-uint64_t jitter(uint64_t base_ms);
-
-/* exchange.c */
-int ex_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_addr *local,
-	     const struct ike_addr *remote, uint64_t now);
-int ex_connect(struct ike *ike, struct ike_sa *t, uint64_t now);
-void ex_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now);
-void ex_retransmit(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, uint64_t now);
-
-/* policy.c */
-void pol_union(const struct ike *ike, struct ike_peer *u);
-size_t pol_ike_props(const struct ike_peer *p, uint16_t group_first, const uint8_t *spi, uint8_t spi_size,
-		     struct ike_prop *out);
-int pol_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, uint16_t ke_group,
-		   bool rekey, struct ike_prop *chosen, uint16_t *want_group);
-size_t pol_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out);
-int pol_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_auth, uint16_t ke_group,
-		   bool have_ke, struct ike_prop *chosen, uint16_t *want_group);
-int pol_check_reply(const struct ike_sapl *sa, const struct ike_prop *offered, size_t n,
-		    struct ike_prop *chosen);
-uint16_t prop_get(const struct ike_prop *p, uint8_t type, uint16_t *keylen);
-int ts_narrow(const struct ike_tslist *theirs, const struct ike_ts *ours, struct ike_ts *out);
-bool ts_within(const struct ike_ts *inner, const struct ike_ts *outer);
-bool group_allowed(const struct ike_peer *p, uint16_t g);
-bool addr_eq(const struct ike_addr *a, const struct ike_addr *b);
-int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
 
 #endif /* AT_IKE_INT_H */

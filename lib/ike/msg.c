@@ -404,6 +404,75 @@ const struct ike_notify *ike_msg_notify(const struct ike_msg *m, uint16_t type)
 	return NULL;
 }
 
+/* SPIs are 4 (ESP) or 8 (IKE) bytes in network order (RFC 7296 §3.3.1). */
+static uint64_t spi_read(const uint8_t *p, uint8_t size)
+{
+	struct wire w = wire_reader(p, size);
+
+	if (size == 4)
+		return wire_read_u32(&w);
+	if (size == 8)
+		return wire_read_u64(&w);
+	return 0;
+}
+
+uint64_t ike_prop_spi(const struct ike_prop *p)
+{
+	return spi_read(p->spi, p->spi_size);
+}
+
+void ike_prop_spi_set(struct ike_prop *p, uint64_t spi, uint8_t size)
+{
+	ike_spi_put(p->spi, spi, size);
+	p->spi_size = size;
+}
+
+uint64_t ike_notify_spi(const struct ike_notify *n)
+{
+	return spi_read(n->spi, n->spi_size);
+}
+
+int ike_notify_group(const struct ike_notify *n, uint16_t *group)
+{
+	struct wire w = wire_reader(n->data.p, n->data.len);
+
+	*group = wire_read_u16(&w);
+	if (wire_err(&w) || wire_avail(&w)) {
+		*group = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+uint32_t ike_delete_spi(const struct ike_delete *d, unsigned k)
+{
+	struct wire w = wire_reader(d->spis.p, d->spis.len);
+	uint32_t spi;
+
+	if (d->spi_size != 4 || k >= d->nspi)
+		return 0;
+	wire_skip(&w, (size_t)k * 4);
+	spi = wire_read_u32(&w);
+	return wire_err(&w) ? 0 : spi;
+}
+
+void ike_spi_put(uint8_t *out, uint64_t spi, uint8_t size)
+{
+	struct wire w = wire_writer(out, size);
+
+	if (size == 4)
+		wire_write_u32(&w, (uint32_t)spi);
+	else if (size == 8)
+		wire_write_u64(&w, spi);
+}
+
+void ike_group_put(uint8_t out[2], uint16_t group)
+{
+	struct wire w = wire_writer(out, 2);
+
+	wire_write_u16(&w, group);
+}
+
 /* ---- building ---- */
 
 void ike_bld_init(struct ike_bld *b, uint8_t *buf, size_t cap, const struct ike_hdr *h)

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike.h"
+#include "ike/types.h"
 #include "wire/wire.h"
 
 #define IKE_HDR_LEN 28
@@ -239,6 +239,29 @@ int ike_msg_parse_inner(struct ike_msg *m, uint8_t np, const uint8_t *buf, size_
 
 /** The first notify of @p type in @p m, or NULL. */
 const struct ike_notify *ike_msg_notify(const struct ike_msg *m, uint16_t type);
+
+/*
+ * Numbers inside payloads, read and written through lib/wire. SPIs are 4
+ * (ESP) or 8 (IKE) bytes in network order (RFC 7296 §3.3.1); the parser has
+ * checked the sizes, so the readers only map a bad size to 0.
+ */
+/** The SPI of proposal @p p as a number; 0 when it has none. */
+uint64_t ike_prop_spi(const struct ike_prop *p);
+/** Give proposal @p p the SPI @p spi, @p size (4 or 8) bytes. */
+void ike_prop_spi_set(struct ike_prop *p, uint64_t spi, uint8_t size);
+/** The SPI a notify carries (REKEY_SA names a child SA by it, §3.10); 0 when none. */
+uint64_t ike_notify_spi(const struct ike_notify *n);
+/**
+ * RFC 7296 §3.10.1: the DH group an INVALID_KE_PAYLOAD notify asks for, its
+ * 2-byte data. -EBADMSG (and group 0, which no peer accepts) for other data.
+ */
+int ike_notify_group(const struct ike_notify *n, uint16_t *group) __attribute__((warn_unused_result));
+/** The @p k-th SPI of an ESP Delete payload; 0 past the end or for other SPI sizes. */
+uint32_t ike_delete_spi(const struct ike_delete *d, unsigned k);
+/** Write @p spi as @p size (4 or 8) bytes at @p out: an SPI in a notify or Delete we build. */
+void ike_spi_put(uint8_t *out, uint64_t spi, uint8_t size);
+/** Write @p group as INVALID_KE_PAYLOAD data (2 bytes) at @p out. */
+void ike_group_put(uint8_t out[2], uint16_t group);
 
 /** Whether we support transform (@p type, @p id, @p keylen). */
 bool ike_xf_supported(uint8_t type, uint16_t id, uint16_t keylen);

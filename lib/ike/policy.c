@@ -7,11 +7,11 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "ike/ike_int.h"
+#include "ike/policy.h"
 
 static const uint16_t all_groups[] = { IKE_DH_CURVE25519, IKE_DH_ECP256, IKE_DH_MODP2048 };
 
-bool group_allowed(const struct ike_peer *p, uint16_t g)
+bool ike_policy_group_allowed(const struct ike_peer *p, uint16_t g)
 {
 	if (!p)
 		return g == IKE_DH_CURVE25519 || g == IKE_DH_ECP256 || g == IKE_DH_MODP2048;
@@ -21,12 +21,12 @@ bool group_allowed(const struct ike_peer *p, uint16_t g)
 	return false;
 }
 
-void pol_union(const struct ike *ike, struct ike_peer *u)
+void ike_policy_union(const struct ike *ike, struct ike_peer *u)
 {
 	memset(u, 0, sizeof(*u));
 	for (const struct ike_peer *p = ike->peers; p; p = p->next) {
 		for (unsigned i = 0; i < p->ndh; i++)
-			if (!group_allowed(u, p->dh[i]) && u->ndh < 4)
+			if (!ike_policy_group_allowed(u, p->dh[i]) && u->ndh < 4)
 				u->dh[u->ndh++] = p->dh[i];
 		u->prf_algs |= p->prf_algs;
 		u->encr_algs |= p->encr_algs;
@@ -91,7 +91,7 @@ static void add_prfs(struct ike_prop *pr, unsigned mask, uint8_t type)
 			add_xf(pr, type, type == IKE_XF_PRF ? prf[i] : integ[i], 0);
 }
 
-size_t pol_ike_props(const struct ike_peer *p, uint16_t group_first, const uint8_t *spi, uint8_t spi_size,
+size_t ike_policy_ike_props(const struct ike_peer *p, uint16_t group_first, const uint8_t *spi, uint8_t spi_size,
 		     struct ike_prop *out)
 {
 	unsigned em = encr_mask(p), pm = prf_mask(p);
@@ -126,7 +126,7 @@ size_t pol_ike_props(const struct ike_peer *p, uint16_t group_first, const uint8
 }
 
 /* the first transform of @p type in @p p, or -1 */
-uint16_t prop_get(const struct ike_prop *p, uint8_t type, uint16_t *keylen)
+uint16_t ike_prop_get(const struct ike_prop *p, uint8_t type, uint16_t *keylen)
 {
 	for (unsigned i = 0; i < p->nxf; i++)
 		if (p->xf[i].type == type) {
@@ -178,7 +178,7 @@ static bool pick_ike_encr(const struct ike_prop *pr, unsigned em, unsigned pm, u
 	return false;
 }
 
-int pol_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, uint16_t ke_group,
+int ike_policy_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, uint16_t ke_group,
 		   bool rekey, struct ike_prop *chosen, uint16_t *want_group)
 {
 	unsigned em = encr_mask(p), pm = prf_mask(p);
@@ -201,12 +201,12 @@ int pol_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, uint16_t
 				prf = pr->xf[j].id;
 		if (!prf)
 			continue;
-		if (has_xf(pr, IKE_XF_DH, ke_group) && ke_group && group_allowed(p, ke_group)) {
+		if (has_xf(pr, IKE_XF_DH, ke_group) && ke_group && ike_policy_group_allowed(p, ke_group)) {
 			dh = ke_group;
 		} else {
 			/* acceptable with another group: remember for INVALID_KE_PAYLOAD */
 			for (unsigned j = 0; j < pr->nxf && first_other < 0; j++)
-				if (pr->xf[j].type == IKE_XF_DH && pr->xf[j].id && group_allowed(p, pr->xf[j].id)) {
+				if (pr->xf[j].type == IKE_XF_DH && pr->xf[j].id && ike_policy_group_allowed(p, pr->xf[j].id)) {
 					first_other = (int)i;
 					other_group = pr->xf[j].id;
 				}
@@ -243,7 +243,7 @@ static bool esp_ok(const struct ike_peer *p, uint16_t id, uint16_t keylen)
 	       (id == IKE_ENCR_ID_CHACHA20_POLY1305 && (p->esp_algs & IKE_ESP_CHACHA20POLY1305));
 }
 
-size_t pol_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out)
+size_t ike_policy_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out)
 {
 	struct ike_prop *pr = &out[0];
 
@@ -264,7 +264,7 @@ size_t pol_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, str
 	return 1;
 }
 
-int pol_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_auth, uint16_t ke_group,
+int ike_policy_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_auth, uint16_t ke_group,
 		   bool have_ke, struct ike_prop *chosen, uint16_t *want_group)
 {
 	int first_other = -1;
@@ -301,12 +301,12 @@ int pol_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_
 		/* RFC 7296 §1.2: DH transforms in IKE_AUTH's SA payload are ignored */
 		if (!in_auth) {
 			if (have_ke) {
-				if (has_xf(pr, IKE_XF_DH, ke_group) && group_allowed(p, ke_group)) {
+				if (has_xf(pr, IKE_XF_DH, ke_group) && ike_policy_group_allowed(p, ke_group)) {
 					dh = ke_group;
 				} else {
 					for (unsigned j = 0; j < pr->nxf && first_other < 0; j++)
 						if (pr->xf[j].type == IKE_XF_DH && pr->xf[j].id &&
-						    group_allowed(p, pr->xf[j].id)) {
+						    ike_policy_group_allowed(p, pr->xf[j].id)) {
 							first_other = (int)i;
 							other_group = pr->xf[j].id;
 						}
@@ -334,7 +334,7 @@ int pol_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_
 	return -ENOENT;
 }
 
-int pol_check_reply(const struct ike_sapl *sa, const struct ike_prop *offered, size_t n,
+int ike_policy_check_reply(const struct ike_sapl *sa, const struct ike_prop *offered, size_t n,
 		    struct ike_prop *chosen)
 {
 	const struct ike_prop *r, *o = NULL;
@@ -378,7 +378,7 @@ static size_t alen(uint16_t family)
 	return family == AF_INET ? 4 : 16;
 }
 
-int ts_narrow(const struct ike_tslist *theirs, const struct ike_ts *ours, struct ike_ts *out)
+int ike_ts_narrow(const struct ike_tslist *theirs, const struct ike_ts *ours, struct ike_ts *out)
 {
 	for (unsigned i = 0; i < theirs->n; i++) {
 		const struct ike_ts *t = &theirs->ts[i];
@@ -404,7 +404,7 @@ int ts_narrow(const struct ike_tslist *theirs, const struct ike_ts *ours, struct
 	return -ENOENT;
 }
 
-bool ts_within(const struct ike_ts *in, const struct ike_ts *outer)
+bool ike_ts_within(const struct ike_ts *in, const struct ike_ts *outer)
 {
 	size_t n = alen(outer->family);
 
@@ -416,13 +416,13 @@ bool ts_within(const struct ike_ts *in, const struct ike_ts *outer)
 	       memcmp(in->start, in->end, n) <= 0;
 }
 
-bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
+bool ike_addr_eq(const struct ike_addr *a, const struct ike_addr *b)
 {
 	return a->family == b->family && a->port == b->port &&
 	       memcmp(a->ip, b->ip, alen(a->family)) == 0;
 }
 
-int nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+int ike_nonce_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
 

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "ike/ike.h"
 #include "netmon/netmon.h"
+#include "util/random.h"
 
 struct ike_glue {
 	struct atd *d;
@@ -573,6 +574,13 @@ void ike_glue_peer_down(struct ike_glue *g, struct atd_rpeer *rp)
 		pump(g);
 }
 
+/* lib/ike's random source (nonces, SPIs, cookie secrets): OpenSSL's CSPRNG. */
+static int random_source(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
 int ike_glue_start(struct atd *d, struct ike_glue **out)
 {
 	struct ike_glue *g;
@@ -591,7 +599,7 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,
 	};
 
-	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(&ic))) {
+	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(&ic, random_source, NULL))) {
 		free(g);
 		return -ENOMEM;
 	}

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "ike/ike.h"
+#include "util/random.h"
 
 #define MAXSOCK 4
 
@@ -254,6 +255,13 @@ static void usage(void)
 	exit(2);
 }
 
+/* lib/ike's random source: the system's CSPRNG. */
+static int probe_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -327,7 +335,7 @@ int main(int argc, char **argv)
 		open_sock(&natt);
 	}
 
-	ike = ike_new(NULL);
+	ike = ike_new(NULL, probe_random, NULL);
 	if (!ike)
 		die("out of memory");
 	start = now_ms();

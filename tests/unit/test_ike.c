@@ -18,6 +18,7 @@
 #include "ike/ike.h"
 #include "ike/ike_int.h"
 #include "ike/msg.h"
+#include "util/random.h"
 
 #define MAXEV 256
 #define MAXCH 32
@@ -54,6 +55,13 @@ struct net {
 };
 
 static const uint8_t psk[] = "correct horse battery staple";
+
+/* The random source every instance gets here: the system's CSPRNG. */
+static int test_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
 
 static struct ike_addr addr4(const char *ip, uint16_t port)
 {
@@ -226,8 +234,8 @@ static void setup_net(struct net *n, const struct ike_conf *conf, void (*tweak)(
 	n->b.name = "B";
 	n->a.addr = addr4("192.0.2.1", 4500);
 	n->b.addr = addr4("198.51.100.7", 4500);
-	n->a.ike = ike_new(conf);
-	n->b.ike = ike_new(conf);
+	n->a.ike = ike_new(conf, test_random, NULL);
+	n->b.ike = ike_new(conf, test_random, NULL);
 	assert_non_null(n->a.ike);
 	assert_non_null(n->b.ike);
 	peer_conf(&pa, "desktop", "laptop.alice.example.net", "desktop.alice.example.net", n->b.addr,
@@ -575,7 +583,7 @@ static void test_cookie(void **st)
 	setup_net(&n, &conf, NULL);
 	/* a first initiator that never finishes leaves one half-open SA on B */
 	{
-		struct ike *c = ike_new(NULL);
+		struct ike *c = ike_new(NULL, test_random, NULL);
 		struct ike_event ev;
 		struct ike_addr caddr = addr4("203.0.113.9", 4500);
 
@@ -613,7 +621,7 @@ static void test_cookie(void **st)
 static void test_cookie_bound_to_address(void **st)
 {
 	struct ike_conf conf = { .cookie_threshold = 1 };
-	struct ike *b = ike_new(&conf), *c = ike_new(NULL);
+	struct ike *b = ike_new(&conf, test_random, NULL), *c = ike_new(NULL, test_random, NULL);
 	struct ike_peer_conf pc;
 	struct ike_addr baddr = addr4("198.51.100.7", 4500), c1 = addr4("203.0.113.9", 4500),
 			c2 = addr4("203.0.113.10", 4500);
@@ -637,7 +645,7 @@ static void test_cookie_bound_to_address(void **st)
 		;
 	ike_free(c);
 	/* a second initiator gets a cookie */
-	c = ike_new(NULL);
+	c = ike_new(NULL, test_random, NULL);
 	assert_int_equal(ike_peer_add(c, &pc, 0), 0);
 	assert_true(ike_connect(c, "b", 0) > 0);
 	assert_true(ike_poll(c, &ev));
@@ -662,7 +670,7 @@ static void test_cookie_bound_to_address(void **st)
 static void test_half_open_limit(void **st)
 {
 	struct ike_conf conf = { .cookie_threshold = UINT32_MAX, .half_open_max = 4, .half_open_ms = 5000 };
-	struct ike *b = ike_new(&conf);
+	struct ike *b = ike_new(&conf, test_random, NULL);
 	struct ike_addr baddr = addr4("198.51.100.7", 4500);
 	struct ike_peer_conf pc;
 	struct ike_event ev;
@@ -672,7 +680,7 @@ static void test_half_open_limit(void **st)
 	peer_conf(&pc, "x", "b.example.net", "*.example.net", (struct ike_addr){ 0 }, "fd00::b", "fd00::");
 	assert_int_equal(ike_peer_add(b, &pc, 0), 0);
 	for (int i = 0; i < 6; i++) {
-		struct ike *c = ike_new(NULL);
+		struct ike *c = ike_new(NULL, test_random, NULL);
 		struct ike_addr caddr = addr4("203.0.113.9", (uint16_t)(4500 + i));
 		int err;
 
@@ -1105,7 +1113,7 @@ static void test_initial_contact(void **st)
 	old_b = n.b.last_sa;
 	/* A reboots: a new instance, same identity and key */
 	ike_free(n.a.ike);
-	n.a.ike = ike_new(NULL);
+	n.a.ike = ike_new(NULL, test_random, NULL);
 	peer_conf(&pa, "desktop", "laptop.alice.example.net", "desktop.alice.example.net", n.b.addr,
 		  "fd00::a", "fd00::b");
 	pa.local = n.a.addr;
@@ -1138,8 +1146,8 @@ static void test_ipv6_outer(void **st)
 	n.b.addr = (struct ike_addr){ .family = AF_INET6, .port = 4500 };
 	inet_pton(AF_INET6, "2001:db8::a", n.a.addr.ip);
 	inet_pton(AF_INET6, "2001:db8::b", n.b.addr.ip);
-	n.a.ike = ike_new(NULL);
-	n.b.ike = ike_new(NULL);
+	n.a.ike = ike_new(NULL, test_random, NULL);
+	n.b.ike = ike_new(NULL, test_random, NULL);
 	peer_conf(&pa, "desktop", "laptop.alice.example.net", "desktop.alice.example.net", n.b.addr, "fd00::a", "fd00::b");
 	pa.local = n.a.addr;
 	peer_conf(&pb, "laptop", "desktop.alice.example.net", "laptop.alice.example.net", n.a.addr, "fd00::b", "fd00::a");
@@ -1393,7 +1401,7 @@ static void test_given_spis(void **st)
 	teardown_net(&n);
 
 	/* a listed SPI below 256, or too many, is refused */
-	x = ike_new(NULL);
+	x = ike_new(NULL, test_random, NULL);
 	assert_non_null(x);
 	peer_conf(&bad, "p", "a.example.net", "b.example.net", addr4("192.0.2.9", 500), "fd00::a", "fd00::b");
 	bad.spis_in[0] = 255;
@@ -1404,6 +1412,70 @@ static void test_given_spis(void **st)
 	assert_int_equal(ike_peer_add(x, &bad, 0), -EINVAL);
 	bad.n_spis_in = 1;
 	assert_int_equal(ike_peer_add(x, &bad, 0), 0);
+	ike_free(x);
+}
+
+/* A random source that remembers what it gave: a byte counter, chunk by chunk. */
+struct scripted {
+	uint8_t next;
+	unsigned n;
+	uint8_t out[16][64];
+	size_t len[16];
+	bool fail;
+};
+
+static int scripted_random(void *arg, void *buf, size_t len)
+{
+	struct scripted *r = arg;
+	uint8_t *p = buf;
+
+	if (r->fail)
+		return -EIO;
+	for (size_t i = 0; i < len; i++)
+		p[i] = r->next++;
+	if (r->n < 16 && len <= 64) {
+		memcpy(r->out[r->n], buf, len);
+		r->len[r->n++] = len;
+	}
+	return 0;
+}
+
+/* Every random byte comes from the daemon's source: the SPI and nonce of IKE_SA_INIT are its output. */
+static void test_random_source(void **st)
+{
+	struct scripted r = { .next = 1 };
+	struct ike_peer_conf pc;
+	struct ike_event ev;
+	struct ike_msg m;
+	struct ike *x;
+	bool spi_seen = false, nonce_seen = false;
+
+	(void)st;
+	assert_null(ike_new(NULL, NULL, NULL));
+	r.fail = true;
+	assert_null(ike_new(NULL, scripted_random, &r));	/* no cookie secret without it */
+	r.fail = false;
+	x = ike_new(NULL, scripted_random, &r);
+	assert_non_null(x);
+	peer_conf(&pc, "p", "a.example.net", "b.example.net", addr4("192.0.2.9", 4500), "fd00::a", "fd00::b");
+	assert_int_equal(ike_peer_add(x, &pc, 0), 0);
+	assert_true(ike_connect(x, "p", 0) > 0);
+	assert_true(ike_poll(x, &ev));
+	assert_int_equal(ev.type, IKE_EV_SEND);
+	assert_int_equal(ike_msg_parse(ev.send.data, ev.send.len, &m), 0);
+	assert_int_equal(m.nonce.len, 32);
+	for (unsigned i = 0; i < r.n; i++) {
+		uint64_t spi;
+
+		if (r.len[i] == 8) {
+			memcpy(&spi, r.out[i], 8);
+			spi_seen |= spi == m.h.spi_i;
+		}
+		if (r.len[i] == 32)
+			nonce_seen |= memcmp(r.out[i], m.nonce.p, 32) == 0;
+	}
+	assert_true(spi_seen);
+	assert_true(nonce_seen);
 	ike_free(x);
 }
 
@@ -1443,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(test_nat_follow_without_mobike),
 		cmocka_unit_test(test_garbage_and_replays),
 		cmocka_unit_test(test_given_spis),
+		cmocka_unit_test(test_random_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,7 @@
 
 #include "ike/crypto.h"
 #include "ike/msg.h"
+#include "util/random.h"
 
 static size_t unhex(const char *s, uint8_t *out)
 {
@@ -281,6 +282,26 @@ static void test_dh_random_pairs(void **st)
 }
 
 /* The SK payload with AES-GCM (RFC 5282), byte for byte. */
+static int sys_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
+static const struct ike_rng sys_rng = { .fn = sys_random };
+
+/* A source of 0x5a bytes that counts its calls, or fails with -EIO when told to. */
+static int fixed_random(void *arg, void *buf, size_t len)
+{
+	int *calls = arg;
+
+	if (*calls < 0)
+		return -EIO;
+	++*calls;
+	memset(buf, 0x5a, len);
+	return 0;
+}
+
 static void test_sk_gcm_known(void **st)
 {
 	struct ike_sk k = { .encr = IKE_ENCR_ID_AES_GCM_16, .ekey_len = 36 };
@@ -295,7 +316,7 @@ static void test_sk_gcm_known(void **st)
 	memset(k.ekey, 0x11, 32);
 	unhex("22334455", k.ekey + 32);
 	ike_bld_init(&b, buf, sizeof(buf), &h);
-	len = ike_sk_seal(&k, &b, IKE_PL_NONE, NULL, 0);
+	len = ike_sk_seal(&k, &b, IKE_PL_NONE, NULL, 0, &sys_rng);
 	assert_int_equal(len, 57);
 	assert_hex(buf, "010203040506070811121314151617182e20250800000007000000390000001d"
 			"000000000000000174e575ce9fc0a3e3329d19d6d1ca7380ef");
@@ -303,7 +324,7 @@ static void test_sk_gcm_known(void **st)
 	assert_int_equal(pl, 0);
 	/* the next message gets the next IV */
 	ike_bld_init(&b, buf, sizeof(buf), &h);
-	assert_int_equal(ike_sk_seal(&k, &b, IKE_PL_NONE, NULL, 0), 57);
+	assert_int_equal(ike_sk_seal(&k, &b, IKE_PL_NONE, NULL, 0, &sys_rng), 57);
 	assert_hex(buf + 32, "0000000000000002");
 }
 
@@ -323,7 +344,7 @@ static void sk_roundtrip(struct ike_sk *k)
 		il = ike_bld_finish(&ib);
 		assert_true(il > 0);
 		ike_bld_init(&b, buf, sizeof(buf), &h);
-		len = ike_sk_seal(k, &b, ib.first_np, in, (size_t)il);
+		len = ike_sk_seal(k, &b, ib.first_np, in, (size_t)il, &sys_rng);
 		assert_true(len > 0);
 		assert_int_equal(ike_msg_parse(buf, (size_t)len, &m), 0);
 		assert_true(m.present & IKE_HAS(IKE_PL_SK));
@@ -358,6 +379,41 @@ static void test_sk_roundtrip(void **st)
 	sk_roundtrip(&c);
 }
 
+/* AES-CBC takes its IV from the random source (RFC 7296 §3.14); GCM counts and draws nothing. */
+static void test_sk_iv_source(void **st)
+{
+	struct ike_sk g = { .encr = IKE_ENCR_ID_AES_GCM_16, .ekey_len = 36 };
+	struct ike_sk c = { .encr = IKE_ENCR_ID_AES_CBC, .integ = IKE_INTEG_ID_HMAC_SHA2_256_128,
+			    .ekey_len = 32, .akey_len = 32 };
+	struct ike_hdr h = { .spi_i = 1, .spi_r = 2, .exch = IKE_INFORMATIONAL, .mid = 1 };
+	int calls = 0;
+	struct ike_rng rng = { .fn = fixed_random, .arg = &calls };
+	uint8_t buf[256], iv[16], plain[64];
+	struct ike_bld b;
+	size_t pl = 99;
+	int len;
+
+	(void)st;
+	memset(c.ekey, 0x43, 32);
+	memset(c.akey, 0x44, 32);
+	memset(iv, 0x5a, sizeof(iv));
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	len = ike_sk_seal(&c, &b, IKE_PL_NONE, NULL, 0, &rng);
+	assert_true(len > 0);
+	assert_int_equal(calls, 1);
+	/* the IV follows the header (28 bytes) and the SK payload header (4) */
+	assert_memory_equal(buf + 32, iv, 16);
+	assert_int_equal(ike_sk_open(&c, buf, (size_t)len, 28, plain, sizeof(plain), &pl), 0);
+	assert_int_equal(pl, 0);
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	assert_true(ike_sk_seal(&g, &b, IKE_PL_NONE, NULL, 0, &rng) > 0);
+	assert_int_equal(calls, 1);
+	/* a failing source fails the seal: no message with a predictable IV */
+	calls = -1;
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	assert_int_equal(ike_sk_seal(&c, &b, IKE_PL_NONE, NULL, 0, &rng), -EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_dh_random_pairs),
 		cmocka_unit_test(test_sk_gcm_known),
 		cmocka_unit_test(test_sk_roundtrip),
+		cmocka_unit_test(test_sk_iv_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -380,6 +380,10 @@ static void test_delete_and_notify(void **st)
 	assert_int_equal(m.nd, 1);
 	assert_int_equal(m.d[0].nspi, 2);
 	assert_memory_equal(m.d[0].spis.p, "\xc0\xc1\xc2\xc3\xc4\xc5\xc6\xc7", 8);
+	/* the SPIs as numbers: the first, the last, one past the end */
+	assert_int_equal(ike_delete_spi(&m.d[0], 0), 0xc0c1c2c3);
+	assert_int_equal(ike_delete_spi(&m.d[0], 1), 0xc4c5c6c7);
+	assert_int_equal(ike_delete_spi(&m.d[0], 2), 0);
 	del_msg(&r, IKE_PROTO_ESP, 4, 2, 7);
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 	del_msg(&r, IKE_PROTO_ESP, 8, 1, 8);
@@ -399,6 +403,7 @@ static void test_delete_and_notify(void **st)
 	assert_int_equal(parse(&r, &m), 0);
 	assert_int_equal(m.n[0].spi_size, 4);
 	assert_memory_equal(m.n[0].spi, "\xde\xad\xbe\xef", 4);
+	assert_int_equal(ike_notify_spi(&m.n[0]), 0xdeadbeef);
 	assert_int_equal(m.n[0].data.len, 0);
 	r.b[29 + 4] = 9;
 	assert_int_equal(parse(&r, &m), -EBADMSG);
@@ -491,6 +496,52 @@ static void test_roundtrip(void **st)
 	assert_int_equal(ike_bld_finish(&b), -ENOSPC);
 }
 
+/* RFC 7296 §3.10.1: INVALID_KE_PAYLOAD carries exactly the 2-byte group. */
+static void test_notify_group(void **st)
+{
+	static const uint8_t data[] = { 0x00, 0x13, 0x00 };
+	struct ike_notify n = { .type = IKE_N_INVALID_KE_PAYLOAD, .data = { data, 2 } };
+	uint16_t g = 99;
+	uint8_t out[2];
+
+	(void)st;
+	assert_int_equal(ike_notify_group(&n, &g), 0);
+	assert_int_equal(g, IKE_DH_ECP256);
+	for (size_t len = 0; len <= 3; len++) {
+		if (len == 2)
+			continue;
+		n.data.len = len;
+		g = 99;
+		assert_int_equal(ike_notify_group(&n, &g), -EBADMSG);
+		assert_int_equal(g, 0);
+	}
+	n.data = (struct ike_ref){ NULL, 0 };
+	assert_int_equal(ike_notify_group(&n, &g), -EBADMSG);
+	ike_group_put(out, IKE_DH_CURVE25519);
+	assert_memory_equal(out, "\x00\x1f", 2);
+}
+
+/* SPIs of 4 and 8 bytes in network order; none is 0. */
+static void test_spi_numbers(void **st)
+{
+	struct ike_prop p = { .proto = IKE_PROTO_ESP };
+	uint8_t out[8];
+
+	(void)st;
+	assert_int_equal(ike_prop_spi(&p), 0);
+	ike_prop_spi_set(&p, 0x01020304, 4);
+	assert_int_equal(p.spi_size, 4);
+	assert_memory_equal(p.spi, "\x01\x02\x03\x04", 4);
+	assert_int_equal(ike_prop_spi(&p), 0x01020304);
+	ike_prop_spi_set(&p, 0x1122334455667788ull, 8);
+	assert_int_equal(p.spi_size, 8);
+	assert_memory_equal(p.spi, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	assert_true(ike_prop_spi(&p) == 0x1122334455667788ull);
+	memset(out, 0xee, sizeof(out));
+	ike_spi_put(out, 0xa1b2c3d4, 4);
+	assert_memory_equal(out, "\xa1\xb2\xc3\xd4\xee\xee\xee\xee", 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -504,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_delete_and_notify),
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_notify_group),
+		cmocka_unit_test(test_spi_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
