@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike_int.h"
+#include "ike/internal.h"
 
 /** Queue IKE_EV_SEND of a copy of @p data (@p t may be NULL: a stateless answer). */
 void ike_event_send(struct ike *ike, const struct ike_sa *t, const struct ike_addr *local,

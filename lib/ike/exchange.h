@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike_int.h"
+#include "ike/internal.h"
 
 /** Handle one received IKE message; the returns of ike_input(). */
 int ike_exchange_input(struct ike *ike, const uint8_t *pkt, size_t len, const struct ike_addr *local,

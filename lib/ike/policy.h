@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike_int.h"
+#include "ike/internal.h"
 
 /** Into @p u, a peer accepting what any configured peer accepts (responder before IKE_AUTH). */
 void ike_policy_union(const struct ike *ike, struct ike_peer *u);

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/ike_int.h"
+#include "ike/internal.h"
 
 #define IKE_NEVER UINT64_MAX	/* a deadline that never comes */
 

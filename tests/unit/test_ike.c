@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "ike/ike.h"
-#include "ike/ike_int.h"
+#include "ike/internal.h"
 #include "ike/msg.h"
 #include "util/random.h"
 
