@@ -16,7 +16,7 @@ static bool ieq(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 /*
- * RFC 1035 §4.1.4 with the rule of CONVENTIONS.md: a pointer must point
+ * RFC 1035 §4.1.4 with the rule of docs/conventions.md: a pointer must point
  * before the start of the run of labels it ends (the name's first byte, or
  * the target of the previous pointer), and the labels it leads to must lie
  * entirely before that start too. So every jump lowers the bound: no
