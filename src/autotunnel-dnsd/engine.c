@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,13 +9,17 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "dns/edns.h"
+#include "dns/tsig.h"
 #include "llq/llq.h"
 #include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/commit.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/streams.h"
 #include "autotunnel-dnsd/udp.h"
+#include "autotunnel-dnsd/update.h"
 #include "autotunnel-dnsd/zone.h"
 
 #define QUEUE_MAX 65536		/* messages waiting for the engine; beyond, UDP ones are dropped */
@@ -128,13 +133,167 @@ static struct eitem *take(struct engine *e)
 	return list;
 }
 
+/*
+ * Per-client UPDATE rate limit (DESIGN.md §5): a token bucket per client
+ * address, in a fixed table (addresses that hash alike share a bucket, so
+ * memory stays bounded whatever the number of clients).
+ */
+#define RATE_BUCKETS 4096
+
+struct rate_bucket {
+	uint64_t last_ms;
+	uint64_t tokens_milli;
+};
+
+static bool rate_allow(struct engine *e, const struct eitem *it)
+{
+	uint64_t per_sec = (uint64_t)e->d->cfg->update_rate, burst = 2 * per_sec;
+	uint32_t h = 2166136261u;
+	const uint8_t *a;
+	size_t alen;
+	struct rate_bucket *b;
+	uint64_t now = clock_now_ms(), add;
+
+	if (per_sec == 0)
+		return true;
+	if (it->peer.ss_family == AF_INET6) {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)&it->peer)->sin6_addr;
+		alen = 16;
+	} else {
+		a = (const uint8_t *)&((const struct sockaddr_in *)&it->peer)->sin_addr;
+		alen = 4;
+	}
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	b = &e->rate[h % RATE_BUCKETS];
+	add = (now - b->last_ms) * per_sec;	/* milli-tokens */
+	if (b->last_ms == 0 || add >= burst * 1000 || b->tokens_milli + add > burst * 1000)
+		b->tokens_milli = burst * 1000;
+	else
+		b->tokens_milli += add;
+	b->last_ms = now;
+	if (b->tokens_milli < 1000)
+		return false;
+	b->tokens_milli -= 1000;
+	return true;
+}
+
+/* Build the answer to the UPDATE in e->qs->msg; it waits in @p it for the commit. */
+static void respond(struct engine *e, struct eitem *it, unsigned rcode, bool sign,
+		    const struct dns_lease *lease)
+{
+	struct qscratch *s = e->qs;
+	struct dns_builder *b = &s->b;
+	const struct dns_msg *m = &s->msg;
+	size_t len;
+	uint16_t limit = it->t == Q_UDP ? (m->edns.present ? DNS_EDNS_SERVER_UDP : DNS_UDP_MIN)
+					: DNS_MSG_MAX_LEN;
+
+	if (dns_builder_reply(b, e->out, ENGINE_OUT_MAX, limit, m))
+		goto header_only;
+	if (sign)
+		dns_builder_reserve(b, dns_tsig_space(&s->tsig));
+	if (m->edns.present) {
+		dns_builder_edns(b, DNS_EDNS_SERVER_UDP, 0);
+		if (lease)
+			(void)dns_builder_add_lease(b, lease);	/* RFC 9664 §4: the granted lease */
+	}
+	dns_builder_set_rcode(b, rcode);
+	if (dns_builder_finish(b, &len))
+		goto header_only;
+	if (sign && dns_tsig_sign_response(&s->tsig, e->out, len, ENGINE_OUT_MAX, &len, clock_wall_s()))
+		goto header_only;
+	goto keep;
+header_only:
+	len = (size_t)dns_msg_error_header(e->out, ENGINE_OUT_MAX, &m->hdr, rcode & DNS_RCODE_MASK);
+keep:
+	it->resp = malloc(len);
+	if (it->resp) {
+		memcpy(it->resp, e->out, len);
+		it->resp_len = len;
+	}
+}
+
+/*
+ * One UPDATE parsed in e->qs->msg: check its rate and TSIG, let
+ * update_decide() decide, apply the changes to the batch, and build the
+ * one answer, sent after the commit (DESIGN.md §5).
+ */
+static void handle_update(struct engine *e, struct eitem *it)
+{
+	struct qscratch *s = e->qs;
+	const struct dns_msg *m = &s->msg;
+	struct update_request rq = { .m = m, .rate_ok = rate_allow(e, it), .tsig_rc = -ENOENT };
+	struct update_decision dec;
+	bool changed;
+
+	it->next = NULL;
+	*e->done_tail = it;
+	e->done_tail = &it->next;
+	if (rq.rate_ok && m->tsig >= 0) {
+		memset(&s->tsig, 0, sizeof(s->tsig));
+		rq.tsig_rc = dns_tsig_verify_request(&s->tsig, m, query_key_lookup, e->d, clock_wall_s());
+		rq.tsig_error = s->tsig.error;
+		rq.key = &s->tsig.key.name;
+	}
+	update_decide(&rq, e->d, engine_wall_ms(), &dec);
+	if (dec.rcode == DNS_RCODE_NOERROR && dec.n_changes) {
+		int rc = commit_apply(e->commit, &dec, &changed);
+
+		if (rc) {
+			log_warnx("update from %s failed: %s", dec.acc->label, strerror(-rc));
+			dec.rcode = DNS_RCODE_SERVFAIL;
+			dec.counter = STAT_update_servfail;
+			dec.lease_granted = false;
+		}
+	}
+	stat_inc(e->st, STAT_updates);
+	stat_inc(e->st, dec.counter);
+	respond(e, it, dec.rcode, dec.sign, dec.lease_granted ? &dec.lease : NULL);
+	update_decision_fini(&dec);
+	if (rq.rate_ok && m->tsig >= 0)
+		dns_tsig_fini(&s->tsig);
+}
+
+static void notify(void *arg, const uint8_t *lname, size_t len, uint16_t type, const uint8_t *rrs,
+		   size_t rrs_len)
+{
+	watch_notify(arg, lname, len, type, rrs, rrs_len);
+}
+
+/* Commit the batch, answer its updates, then tell the LLQs what changed. */
+static void finish_batch(struct engine *e)
+{
+	struct eitem *it, *next;
+	bool ok = commit_end(e->commit);
+
+	/* the commit precedes every answer (DESIGN.md §5) */
+	for (it = e->done; it; it = next) {
+		next = it->next;
+		if (ok && it->resp) {
+			engine_reply(e, it, it->resp, it->resp_len);
+		} else {
+			struct dns_header h = { .id = it->id, .flags = it->flags };
+			int n = dns_msg_error_header(e->out, ENGINE_OUT_MAX, &h, DNS_RCODE_SERVFAIL);
+
+			if (n > 0)
+				engine_reply(e, it, e->out, (size_t)n);
+		}
+		engine_item_free(e, it);
+	}
+	e->done = NULL;
+	e->done_tail = &e->done;
+	if (ok)
+		commit_changes_foreach(e->commit, notify, e);
+}
+
 /* One batch: LLQ messages answered, updates applied and committed together. */
 static void run_batch(struct engine *e)
 {
 	struct eitem *list = take(e), *it;
 	size_t n = 0, max = (size_t)e->d->cfg->batch_max;
 
-	update_batch_begin(e);
+	commit_begin(e->commit);
 	while ((it = list) != NULL) {
 		struct dns_msg *m = &e->qs->msg;
 
@@ -158,17 +317,38 @@ static void run_batch(struct engine *e)
 			continue;
 		}
 		if (!(m->hdr.flags & DNS_FLAG_QR) && dns_flags_opcode(m->hdr.flags) == DNS_OPCODE_UPDATE) {
-			update_handle(e, it);	/* answered after the commit */
+			handle_update(e, it);	/* answered after the commit */
 			n++;
 			continue;
 		}
 		watch_handle(e, it);
 		engine_item_free(e, it);
 	}
-	if (e->expire_due)
-		update_expire(e);
-	update_batch_end(e);
+	if (e->expire_due) {
+		e->expire_due = false;
+		commit_expire(e->commit, engine_wall_ms());
+	}
+	finish_batch(e);
 	engine_rearm(e);
+}
+
+void engine_run_now(struct engine *e)
+{
+	bool more;
+
+	do {
+		run_batch(e);
+		pthread_mutex_lock(&e->qlock);
+		more = e->qhead != NULL;
+		pthread_mutex_unlock(&e->qlock);
+	} while (more || e->pending);
+}
+
+void engine_timers_now(struct engine *e)
+{
+	e->expire_due = true;
+	run_batch(e);
+	watch_tick(e);
 }
 
 static void on_batch(evutil_socket_t fd, short what, void *arg)
@@ -237,7 +417,7 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	acc = accounts_load(&d->apex, d->accounts, e->store, err, errlen);
 	if (!acc)
 		return -EIO;
-	rc = update_load_zone(e, &z, err, errlen);
+	rc = commit_load_zone(e->store, &d->apex, &z, err, errlen);
 	if (rc) {
 		accounts_free(acc);
 		return rc;
@@ -324,12 +504,14 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->qs = calloc(1, sizeof(*e->qs));
 	e->out = malloc(ENGINE_OUT_MAX);
 	e->llq = llq_server_new(&lc);
-	e->batch = batch_new();
+	e->commit = commit_new(d, st, e->st);
+	e->rate = calloc(RATE_BUCKETS, sizeof(*e->rate));
+	e->done_tail = &e->done;
 	e->fanout = fanout_new();
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);
-	if (!e->qs || !e->out || !e->llq || !e->batch || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
+	if (!e->qs || !e->out || !e->llq || !e->commit || !e->rate || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
 		engine_free(e);
 		goto nomem;
 	}
@@ -360,7 +542,8 @@ void engine_free(struct engine *e)
 	if (e->ev_llq)
 		event_free(e->ev_llq);
 	fanout_free(e->fanout);
-	batch_free(e->batch);
+	commit_free(e->commit);
+	free(e->rate);
 	llq_server_free(e->llq);
 	free(e->out);
 	free(e->qs);

@@ -24,8 +24,9 @@ struct event;
 struct store;
 struct llq_server;
 struct streams;
-struct batch;
+struct commit;
 struct fanout;
+struct rate_bucket;
 
 /** A message waiting for the engine, with where its answer goes. */
 struct eitem {
@@ -67,7 +68,9 @@ struct engine {
 	struct event *ev_expire;	/* next lease expiry */
 	struct event *ev_llq;		/* next LLQ deadline */
 	bool expire_due;
-	struct batch *batch;
+	struct commit *commit;		/* the group commit of the batch (commit.h) */
+	struct eitem *done, **done_tail;	/* updates to answer after the commit */
+	struct rate_bucket *rate;	/* UPDATE rate limit per client address */
 	struct fanout *fanout;		/* LLQ events on their way out (fanout.h) */
 };
 
@@ -104,23 +107,11 @@ int64_t engine_wall_ms(void);
 /** Print every counter (all threads), the LLQ table and the zone size. */
 void engine_print_stats(struct engine *e, FILE *fp);
 
-/* ---- update.c: UPDATE, leases and the group commit ---- */
+/** Run every batch that waits, now (for the fuzzer: no event loop runs there). */
+void engine_run_now(struct engine *e);
 
-struct batch *batch_new(void);
-void batch_free(struct batch *b);
-/** Begin a batch (opens the transaction lazily). */
-void update_batch_begin(struct engine *e);
-/** Handle one UPDATE parsed in e->qs->msg; @p it keeps its answer until the commit. */
-void update_handle(struct engine *e, struct eitem *it);
-/** Delete every record whose lease has ended (part of the batch). */
-void update_expire(struct engine *e);
-/**
- * Commit the batch, answer its updates (items are taken and freed), and
- * emit the LLQ events of its changes.
- */
-void update_batch_end(struct engine *e);
-/** Load every record of the store into a new zone index (at start and on reload). */
-int update_load_zone(struct engine *e, struct zone **out, char *err, size_t errlen);
+/** Run the lease expiry and the LLQ timers now, as their timers would (for the fuzzer). */
+void engine_timers_now(struct engine *e);
 
 /* ---- watch.c: the LLQ glue ---- */
 

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/commit.h"
 #include "autotunnel-dnsd/control.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
@@ -396,7 +397,7 @@ int server_run(const struct dnsd_settings *s)
 		goto out;
 	}
 	d.engine = e;
-	if (update_load_zone(e, &d.zone, err, sizeof(err))) {
+	if (commit_load_zone(st, &d.apex, &d.zone, err, sizeof(err))) {
 		log_warnx("%s: %s", s->db, err);
 		goto out;
 	}
