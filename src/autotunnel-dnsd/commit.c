@@ -377,10 +377,10 @@ void commit_expire(struct commit *c, int64_t now_ms)
 		c->changed = true;
 }
 
-bool commit_end(struct commit *c)
+int commit_end(struct commit *c)
 {
 	struct dnsd *d = c->d;
-	bool ok = true;
+	bool ok = true, wrote = false;
 
 	if (c->open) {
 		if (c->changed && !c->failed) {
@@ -407,6 +407,7 @@ bool commit_end(struct commit *c)
 			ok = false;
 		} else {
 			stat_inc(c->st, STAT_commits);
+			wrote = true;
 		}
 	}
 	if (ok) {
@@ -421,7 +422,7 @@ bool commit_end(struct commit *c)
 		free_ev(c, 0);
 	}
 	c->open = false;
-	return ok;
+	return ok ? wrote : -EIO;
 }
 
 void commit_changes_foreach(struct commit *c,

@@ -45,11 +45,12 @@ int commit_apply(struct commit *c, const struct update_decision *dec, bool *chan
 void commit_expire(struct commit *c, int64_t now_ms);
 
 /**
- * Commit the batch. @return true when its changes are durable (or there
- * were none); false when they were rolled back (answer SERVFAIL to every
- * update of the batch, and tell the LLQs nothing).
+ * Commit the batch. @return 1 when a transaction was committed (its
+ * changes are durable, and the WAL grew), 0 when there was nothing to
+ * commit, or -EIO when everything was rolled back (answer SERVFAIL to
+ * every update of the batch, and tell the LLQs nothing).
  */
-bool commit_end(struct commit *c);
+int commit_end(struct commit *c);
 
 /**
  * The changes of the committed batch, one call per (name, type): @p rrs

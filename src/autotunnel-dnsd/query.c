@@ -26,17 +26,6 @@ static const struct {
 	{ "_dns-llq", "_udp", false },
 };
 
-int query_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len && len - off > d->apex.len)
-		off += 1u + lname[off];
-	if (len - off != d->apex.len || memcmp(lname + off, d->apex.wire, d->apex.len) != 0)
-		return -1;
-	return (int)off;
-}
-
 static bool label_is(const uint8_t *l, const char *s)
 {
 	size_t n = strlen(s);
