@@ -87,11 +87,6 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 int query_finish(struct dnsd *d, struct qscratch *s, const struct qreq *rq, uint8_t *out, size_t cap,
 		 size_t *outlen);
 
-/** As dnsd_zone_offset(). */
-static inline int query_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len)
-{
-	return dnsd_zone_offset(d, lname, len);
-}
 
 /** TSIG key lookup over the account table (for dns_tsig_verify_request). */
 int query_key_lookup(void *arg, const struct dns_name *name, struct dns_tsig_key *out);

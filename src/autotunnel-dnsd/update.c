@@ -384,7 +384,7 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		if (dns_msg_name(m, rr->off, &pn))
 			continue;
 		zone_name_lower(lp, pn.wire, pn.len);
-		if (query_zone_offset(d, lp, pn.len) >= 0 && !in_account(&v, lp, pn.len)) {
+		if (dnsd_zone_offset(d, lp, pn.len) >= 0 && !in_account(&v, lp, pn.len)) {
 			decided(out, DNS_RCODE_REFUSED, STAT_update_refused_prereq_outside, true);
 			return;
 		}
