@@ -1,6 +1,6 @@
 /*
  * Fuzz autotunnel-dnsd's engine: UPDATE processing with its policy, leases
- * and group commit (update.c), and the LLQ glue (watch.c) driving the LLQ
+ * and group commit (update.c, commit.c), and the LLQ glue (watch.c) driving the LLQ
  * machine, against an in-memory SQLite store. The input is a sequence of
  * messages [flags u8][len u16][bytes]; flag bit 0 signs the message with
  * the account's real TSIG key first (the fuzzer could never forge a MAC,
@@ -19,6 +19,7 @@
 #include "dns/tsig.h"
 #include "wire/wire.h"
 #include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/commit.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/settings.h"
@@ -57,7 +58,7 @@ static void setup(void)
 	d.accounts = accounts_load(&d.apex, NULL, st, err, sizeof(err));
 	base = event_base_new();
 	e = base ? engine_new(&d, base, st, err, sizeof(err)) : NULL;
-	if (!d.accounts || !e || update_load_zone(e, &d.zone, err, sizeof(err)))
+	if (!d.accounts || !e || commit_load_zone(st, &d.apex, &d.zone, err, sizeof(err)))
 		abort();
 	d.engine = e;
 }
@@ -66,8 +67,7 @@ static void setup(void)
 static void one(const uint8_t *msg, size_t len, bool sign)
 {
 	uint8_t buf[4096];
-	struct eitem *it;
-	struct sockaddr_in *peer;
+	struct sockaddr_in peer = { .sin_family = AF_INET };
 	const struct account *acc = accounts_by_label(d.accounts, (const uint8_t *)"alice", 5);
 
 	if (len > 2048)
@@ -83,30 +83,9 @@ static void one(const uint8_t *msg, size_t len, bool sign)
 	}
 	if (len < 12)
 		return;
-	it = calloc(1, sizeof(*it) + len);
-	if (!it)
-		return;
-	memcpy(it->pkt, buf, len);
-	it->len = len;
-	it->fd = -1;
-	it->t = Q_UDP;
-	peer = (struct sockaddr_in *)&it->peer;
-	peer->sin_family = AF_INET;
-	peer->sin_addr.s_addr = htonl(0xc0000207);
-	peer->sin_port = htons(5353);
-	it->peerlen = sizeof(*peer);
-	it->id = (uint16_t)(buf[0] << 8 | buf[1]);
-	it->flags = (uint16_t)(buf[2] << 8 | buf[3]);
-	if (dns_msg_parse(&e->qs->msg, it->pkt, it->len)) {
-		engine_item_free(e, it);
-		return;
-	}
-	if (!(e->qs->msg.hdr.flags & DNS_FLAG_QR) && dns_flags_opcode(e->qs->msg.hdr.flags) == DNS_OPCODE_UPDATE) {
-		update_handle(e, it);
-		return;
-	}
-	watch_handle(e, it);
-	engine_item_free(e, it);
+	peer.sin_addr.s_addr = htonl(0xc0000207);
+	peer.sin_port = htons(5353);
+	engine_submit_udp(e, buf, len, (struct sockaddr *)&peer, sizeof(peer), -1, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,7 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = 1;
 	}
-	update_batch_begin(e);
 	while (wire_avail(&w) >= 3) {
 		uint8_t flags = wire_read_u8(&w);
 		size_t len = wire_read_u16(&w);
@@ -130,16 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!msg)
 			break;
 		one(msg, len, flags & 1);
-		if (flags & 2) {
-			update_batch_end(e);
-			update_batch_begin(e);
-		}
+		if (flags & 2)
+			engine_run_now(e);	/* the batch so far, and its commit */
 		if (flags & 4) {
-			e->expire_due = true;
-			update_expire(e);
-			watch_tick(e);
+			engine_run_now(e);
+			engine_timers_now(e);
 		}
 	}
-	update_batch_end(e);
+	engine_run_now(e);
 	return 0;
 }

@@ -6,7 +6,6 @@
 #include <openssl/crypto.h>
 
 #include "autotunnel-dnsd/accounts.h"
-#include "autotunnel-dnsd/evsign.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/tsigalg.h"
 #include "autotunnel-dnsd/zone.h"
@@ -55,7 +54,8 @@ void accounts_free(struct accounts *a)
 
 		for (x = a->tab[i]; x; x = next) {
 			next = x->next;
-			evsign_forget(x);
+			if (x->mac_ctx && x->mac_free)
+				x->mac_free(x->mac_ctx);
 			OPENSSL_cleanse(x, sizeof(*x));
 			free(x);
 		}

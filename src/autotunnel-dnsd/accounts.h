@@ -24,6 +24,7 @@ struct account {
 	char label[64];		/* NAME, lower case */
 	struct dns_tsig_key key;	/* name D (lower case), algorithm, secret */
 	void *mac_ctx;		/* keyed HMAC for signing events (evsign.c; engine thread) */
+	void (*mac_free)(void *mac_ctx);	/* set with mac_ctx: accounts_free() calls it */
 };
 
 struct accounts;

@@ -13,12 +13,12 @@
 
 #include "common/log.h"
 #include "autotunnel-dnsd/control.h"
-#include "autotunnel-dnsd/engine.h"
 
 #define LINE_MAX_LEN 256
 
 struct control {
-	struct engine *e;
+	const struct control_ops *ops;
+	void *arg;
 	struct evconnlistener *lst;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -40,8 +40,8 @@ static void run_command(struct control *c, struct bufferevent *bev, const char *
 		return;
 	}
 	if (strcmp(cmd, "stats") == 0)
-		engine_print_stats(c->e, fp);
-	else if (strcmp(cmd, "reload") == 0 && engine_reload(c->e, err, sizeof(err)) == 0)
+		c->ops->stats(c->arg, fp);
+	else if (strcmp(cmd, "reload") == 0 && c->ops->reload(c->arg, err, sizeof(err)) == 0)
 		fprintf(fp, "ok\n");
 	else if (strcmp(cmd, "reload") == 0)
 		fprintf(fp, "error: %s\n", err);
@@ -100,8 +100,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
-struct control *control_new(struct engine *e, struct event_base *base, const char *path, char *err,
-			    size_t errlen)
+struct control *control_new(const struct control_ops *ops, void *arg, struct event_base *base,
+			    const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct control *c;
@@ -136,7 +136,8 @@ struct control *control_new(struct engine *e, struct event_base *base, const cha
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	c->e = e;
+	c->ops = ops;
+	c->arg = arg;
 	strcpy(c->path, path);
 	c->lst = evconnlistener_new(base, on_accept, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (!c->lst) {

@@ -9,12 +9,22 @@
 
 #include <stddef.h>
 
+#include <stdio.h>
+
 struct control;
-struct engine;
 struct event_base;
 
-struct control *control_new(struct engine *e, struct event_base *base, const char *path, char *err,
-			    size_t errlen);
+/** What the commands do, given by the server (the control socket knows no engine). */
+struct control_ops {
+	/** `stats`: print every counter to @p fp. */
+	void (*stats)(void *arg, FILE *fp);
+	/** `reload`: @return 0, or a negative errno with a message in @p err. */
+	int (*reload)(void *arg, char *err, size_t errlen);
+};
+
+/** Serve the control socket at @p path on @p base; @p ops and @p arg are borrowed. */
+struct control *control_new(const struct control_ops *ops, void *arg, struct event_base *base,
+			    const char *path, char *err, size_t errlen);
 void control_free(struct control *c);
 
 #endif

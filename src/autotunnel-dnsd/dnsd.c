@@ -1,9 +1,9 @@
 /* Set-up of the names every part of the server uses. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "autotunnel-dnsd/dnsd.h"
-#include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/zone.h"
 
 int dnsd_names(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen)
@@ -25,6 +25,17 @@ int dnsd_names(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t 
 		return -EINVAL;
 	}
 	zone_name_lower(d->lserver, d->server_name.wire, d->server_name.len);
-	d->server_in_zone = query_zone_offset(d, d->lserver, d->server_name.len) >= 0;
+	d->server_in_zone = dnsd_zone_offset(d, d->lserver, d->server_name.len) >= 0;
 	return 0;
+}
+
+int dnsd_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && len - off > d->apex.len)
+		off += 1u + lname[off];
+	if (len - off != d->apex.len || memcmp(lname + off, d->apex.wire, d->apex.len) != 0)
+		return -1;
+	return (int)off;
 }

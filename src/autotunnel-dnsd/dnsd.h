@@ -15,6 +15,7 @@
 #define DNSD_DNSD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -54,7 +55,7 @@ struct dnsd {
 	struct worker **workers;
 	int n_workers;
 	struct stats engine_stats;
-	volatile int stopping;
+	atomic_bool stopping;		/* set by the main thread, read by any */
 };
 
 /**
@@ -62,6 +63,12 @@ struct dnsd {
  * @return 0, or -EINVAL with a message in @p err.
  */
 int dnsd_names(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen);
+
+/**
+ * Offset in lower-case wire name @p lname where the apex starts, or -1
+ * when the name is not in the zone.
+ */
+int dnsd_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len);
 
 /** Read the zone serial (any thread). */
 static inline uint32_t dnsd_serial(const struct dnsd *d)

@@ -1,79 +1,47 @@
 /*
  * The engine: the main thread of autotunnel-dnsd. It owns the store, the
- * LLQ table and every change to the zone. UDP workers hand it UPDATE and
- * LLQ messages through a locked queue; TCP and TLS connections (served on
- * this thread) hand them over directly. The engine takes everything that
- * is waiting as one batch: LLQ requests are answered at once, updates are
- * applied and committed in one transaction (group commit) and answered
- * after the commit, then the LLQ events of the batch go out.
+ * LLQs (watch.h) and every change to the zone (commit.h). UDP workers hand
+ * it UPDATE and LLQ messages through a locked queue; TCP and TLS
+ * connections (served on this thread) hand them over directly. The engine
+ * takes everything that is waiting as one batch: LLQ requests are
+ * answered at once, updates are decided (update.h), applied and committed
+ * in one transaction (group commit) and answered after the commit, then
+ * the LLQ events of the batch go out. Answers leave through the callbacks
+ * the transports registered; the engine calls no transport.
  */
 #ifndef DNSD_ENGINE_H
 #define DNSD_ENGINE_H
 
-#include <pthread.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "autotunnel-dnsd/dnsd.h"
-#include "autotunnel-dnsd/query.h"
+#include "autotunnel-dnsd/transport.h"
 
+struct dnsd;
+struct engine;
 struct event_base;
-struct event;
-struct store;
-struct llq_server;
-struct streams;
-struct batch;
 struct fanout;
+struct stats;
+struct store;
 
-/** A message waiting for the engine, with where its answer goes. */
-struct eitem {
-	struct eitem *next;
-	enum q_transport t;
-	uint64_t conn;			/* stream connection id; 0 for UDP */
-	int fd;				/* UDP socket the message came in on */
-	uint32_t local;			/* index of that socket's local address */
-	struct sockaddr_storage peer;
-	socklen_t peerlen;
-	uint8_t *resp;			/* an UPDATE's answer, sent after the commit */
-	size_t resp_len;
-	uint16_t id;			/* message id, for a SERVFAIL if the commit fails */
-	uint16_t flags;
-	size_t len;
-	uint8_t pkt[];
-};
-
-#define ENGINE_OUT_MAX (65535 + 1024)
-
-struct engine {
-	struct dnsd *d;
-	struct event_base *base;
-	struct store *store;
-	struct llq_server *llq;
-	struct streams *streams;
-	struct qscratch *qs;
-	struct stats *st;
-	uint8_t *out;			/* ENGINE_OUT_MAX bytes for answers */
-	int udp_fd[DNSD_MAX_ADDRS];	/* a socket per local address, for events */
-	int n_udp;
-
-	pthread_mutex_t qlock;		/* guards qhead/qtail/qlen */
-	struct eitem *qhead, **qtail;
-	size_t qlen;
-	struct eitem *pending, **ptail;	/* stream messages for the next batch */
-
-	struct event *ev_batch;		/* run a batch (activated from any thread) */
-	struct event *ev_expire;	/* next lease expiry */
-	struct event *ev_llq;		/* next LLQ deadline */
-	bool expire_due;
-	struct batch *batch;
-	struct fanout *fanout;		/* LLQ events on their way out (fanout.h) */
-};
-
+/** The engine of @p d over store @p st (both borrowed), on loop @p base. */
 struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store *st, char *err,
 			  size_t errlen);
 void engine_free(struct engine *e);
+
+/** Where UDP answers go (@p ops and @p arg borrowed; before any message). */
+void engine_set_udp_transport(struct engine *e, const struct transport_ops *ops, void *arg);
+/** Where answers and events of stream connections (TCP, TLS) go. */
+void engine_set_stream_transport(struct engine *e, const struct transport_ops *ops, void *arg);
+/** The UDP sockets (one per local address, index = local tag) that LLQ events leave by. */
+void engine_set_udp_fds(struct engine *e, const int *fds, int n);
+/** The fan-out of LLQ events, which the UDP workers help to send (fanout.h). */
+struct fanout *engine_fanout(struct engine *e);
+
+/** Call @p fn after every commit that wrote to the store (the WAL grew). */
+void engine_set_commit_hook(struct engine *e, void (*fn)(void *arg), void *arg);
 
 /** From a UDP worker thread: queue a message (copied) for the engine. */
 void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const struct sockaddr *peer,
@@ -83,53 +51,25 @@ void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const s
 void engine_submit_stream(struct engine *e, const uint8_t *pkt, size_t len, uint64_t conn,
 			  enum q_transport t, const struct sockaddr *peer, socklen_t peerlen);
 
-/** Free a message taken from the queue (and tell its connection). */
-void engine_item_free(struct engine *e, struct eitem *it);
-
-/** Send an answer or event to where @p it came from. */
-void engine_reply(struct engine *e, const struct eitem *it, const uint8_t *msg, size_t len);
-
 /** A stream connection closed: its LLQs go. */
 void engine_conn_closed(struct engine *e, uint64_t conn);
 
 /** Re-read accounts and records from the store (after `account` commands). */
 int engine_reload(struct engine *e, char *err, size_t errlen);
 
-/** Re-arm the lease expiry and LLQ timers after a change. */
+/** Arm the lease expiry and LLQ timers (at start; the engine re-arms them itself). */
 void engine_rearm(struct engine *e);
 
-/** Milliseconds since the epoch on the wall clock (leases are stored on it). */
-int64_t engine_wall_ms(void);
-
-/** Print every counter (all threads), the LLQ table and the zone size. */
-void engine_print_stats(struct engine *e, FILE *fp);
-
-/* ---- update.c: UPDATE, leases and the group commit ---- */
-
-struct batch *batch_new(void);
-void batch_free(struct batch *b);
-/** Begin a batch (opens the transaction lazily). */
-void update_batch_begin(struct engine *e);
-/** Handle one UPDATE parsed in e->qs->msg; @p it keeps its answer until the commit. */
-void update_handle(struct engine *e, struct eitem *it);
-/** Delete every record whose lease has ended (part of the batch). */
-void update_expire(struct engine *e);
 /**
- * Commit the batch, answer its updates (items are taken and freed), and
- * emit the LLQ events of its changes.
+ * Print every counter (the engine's plus @p others, the other threads'),
+ * the LLQ table, the zone size and @p connections.
  */
-void update_batch_end(struct engine *e);
-/** Load every record of the store into a new zone index (at start and on reload). */
-int update_load_zone(struct engine *e, struct zone **out, char *err, size_t errlen);
+void engine_print_stats(struct engine *e, FILE *fp, const struct stats *others, size_t connections);
 
-/* ---- watch.c: the LLQ glue ---- */
+/** Run every batch that waits, now (for the fuzzer: no event loop runs there). */
+void engine_run_now(struct engine *e);
 
-/** An LLQ request or acknowledgement parsed in e->qs->msg. */
-void watch_handle(struct engine *e, struct eitem *it);
-/** Changed RRs of one (name, type): tell the LLQs that watch them. */
-void watch_notify(struct engine *e, const uint8_t *lname, size_t len, uint16_t type,
-		  const uint8_t *rrs, size_t rrs_len);
-/** Run the LLQ timers and send what they produce. */
-void watch_tick(struct engine *e);
+/** Run the lease expiry and the LLQ timers now, as their timers would (for the fuzzer). */
+void engine_timers_now(struct engine *e);
 
 #endif

@@ -25,6 +25,11 @@ static const char *digest_of(enum dns_tsig_alg alg)
 	return NULL;
 }
 
+static void free_ctx(void *ctx)
+{
+	EVP_MAC_CTX_free(ctx);
+}
+
 static EVP_MAC_CTX *keyed(struct account *acc)
 {
 	const char *md = digest_of(acc->key.alg);
@@ -50,6 +55,7 @@ static EVP_MAC_CTX *keyed(struct account *acc)
 		return NULL;
 	}
 	acc->mac_ctx = ctx;
+	acc->mac_free = free_ctx;
 	return ctx;
 }
 
@@ -57,6 +63,7 @@ void evsign_forget(struct account *acc)
 {
 	EVP_MAC_CTX_free(acc->mac_ctx);
 	acc->mac_ctx = NULL;
+	acc->mac_free = NULL;
 }
 
 size_t evsign_space(const struct account *acc)

@@ -28,7 +28,7 @@ int evsign(struct account *acc, uint8_t *buf, size_t len, size_t cap, size_t *ou
 /** Bytes the TSIG record of @p acc takes. */
 size_t evsign_space(const struct account *acc);
 
-/** Free the cached context of an account (accounts_free() calls it). */
+/** Free the cached context of an account (accounts_free() frees it through acc->mac_free). */
 void evsign_forget(struct account *acc);
 
 #endif

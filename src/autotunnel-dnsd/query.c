@@ -26,17 +26,6 @@ static const struct {
 	{ "_dns-llq", "_udp", false },
 };
 
-int query_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len && len - off > d->apex.len)
-		off += 1u + lname[off];
-	if (len - off != d->apex.len || memcmp(lname + off, d->apex.wire, d->apex.len) != 0)
-		return -1;
-	return (int)off;
-}
-
 static bool label_is(const uint8_t *l, const char *s)
 {
 	size_t n = strlen(s);
@@ -186,7 +175,7 @@ static void add_target_addresses(const struct dnsd *d, struct dns_builder *b,
 		add_glue(d, b, DNS_TYPE_ANY);
 		return;
 	}
-	if (query_zone_offset(d, lt, srv.target.len) < 0 || !visible(d, owner, lt, srv.target.len))
+	if (dnsd_zone_offset(d, lt, srv.target.len) < 0 || !visible(d, owner, lt, srv.target.len))
 		return;
 	n = zone_find(d->zone, lt, srv.target.len);
 	for (const struct zrr *r2 = n ? n->rrs : NULL; r2; r2 = r2->next)
@@ -301,7 +290,7 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		owner = target;
 		len = target.len;
 		zone_name_lower(lname, target.wire, len);
-		if (query_zone_offset(d, lname, len) < 0 || !visible(d, rq->owner, lname, len))
+		if (dnsd_zone_offset(d, lname, len) < 0 || !visible(d, rq->owner, lname, len))
 			break;
 		n = zone_find(d->zone, lname, len);
 	}
@@ -442,7 +431,7 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		stat_inc(st, STAT_refused_class);
 		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
 	}
-	if (query_zone_offset(d, rq->lname, rq->qname.len) < 0) {
+	if (dnsd_zone_offset(d, rq->lname, rq->qname.len) < 0) {
 		stat_inc(st, STAT_refused_out_of_zone);
 		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
 	}

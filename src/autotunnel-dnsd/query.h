@@ -20,10 +20,9 @@
 #include "dns/msg.h"
 #include "dns/tsig.h"
 #include "autotunnel-dnsd/dnsd.h"
+#include "autotunnel-dnsd/transport.h"
 
 struct account;
-
-enum q_transport { Q_UDP, Q_TCP, Q_TLS };
 
 enum q_action {
 	Q_DROP,		/* send nothing */
@@ -88,11 +87,6 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 int query_finish(struct dnsd *d, struct qscratch *s, const struct qreq *rq, uint8_t *out, size_t cap,
 		 size_t *outlen);
 
-/**
- * Offset in lower-case wire name @p lname where the apex starts, or -1
- * when the name is not in the zone.
- */
-int query_zone_offset(const struct dnsd *d, const uint8_t *lname, size_t len);
 
 /** TSIG key lookup over the account table (for dns_tsig_verify_request). */
 int query_key_lookup(void *arg, const struct dns_name *name, struct dns_tsig_key *out);

@@ -5,9 +5,11 @@
 #include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,11 +21,11 @@
 
 #include "common/log.h"
 #include "autotunnel-dnsd/accounts.h"
+#include "autotunnel-dnsd/commit.h"
 #include "autotunnel-dnsd/control.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/fanout.h"
-#include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/server.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/streams.h"
@@ -163,52 +165,109 @@ static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struc
 	return 0;
 }
 
-/* The WAL checkpointer: its own connection, its own thread (see store.h). */
+/*
+ * The WAL checkpointer: its own connection, its own thread (see store.h).
+ * It sleeps on an eventfd until there is something to checkpoint: after a
+ * commit the engine arms a one-shot timer (CHECKPOINT_DELAY_MS, so that a
+ * burst of commits is checkpointed once, as often as the old 200 ms poll
+ * did under load) and its expiry wakes the thread. Idle, nothing runs.
+ */
+#define CHECKPOINT_DELAY_MS 200
+
 struct checkpointer {
 	pthread_t thread;
 	struct store *st;
-	volatile int stop;
+	int efd;
+	atomic_bool stop;
 	bool started;
+	struct event *timer;	/* armed while a checkpoint is due */
 };
 
 static void *checkpoint_run(void *arg)
 {
 	struct checkpointer *c = arg;
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
 
-	while (!c->stop) {
-		nanosleep(&ts, NULL);
+	for (;;) {
+		uint64_t n;
+
+		if (read(c->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+			continue;
+		if (atomic_load(&c->stop))
+			break;
 		if (store_checkpoint(c->st))
 			log_debug_rl("checkpoint: %s", store_errmsg(c->st));
 	}
 	return NULL;
 }
 
-static void checkpointer_start(struct checkpointer *c, const struct dnsd_settings *s, struct store *main)
+static void wake(struct checkpointer *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->efd, &one, sizeof(one)) < 0)
+		log_warn("checkpointer: eventfd");
+}
+
+static void on_checkpoint_due(evutil_socket_t fd, short what, void *arg)
+{
+	wake(arg);
+}
+
+/* The engine committed: the WAL grew. */
+static void wal_grew(void *arg)
+{
+	struct checkpointer *c = arg;
+	struct timeval tv = { 0, CHECKPOINT_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(c->timer, NULL))
+		evtimer_add(c->timer, &tv);
+}
+
+static void checkpointer_start(struct checkpointer *c, const struct dnsd_settings *s, struct store *main,
+			       struct event_base *base, struct engine *e)
 {
 	char err[256];
 
+	c->efd = -1;
+	atomic_init(&c->stop, false);
 	if (store_open(&c->st, s->db, s->sync_full, err, sizeof(err))) {
 		log_warnx("checkpointer: %s; commits checkpoint themselves", err);
 		return;
 	}
-	if (store_autocheckpoint(main, false) || pthread_create(&c->thread, NULL, checkpoint_run, c)) {
+	c->efd = eventfd(0, EFD_CLOEXEC);
+	c->timer = c->efd >= 0 ? evtimer_new(base, on_checkpoint_due, c) : NULL;
+	if (!c->timer || store_autocheckpoint(main, false) ||
+	    pthread_create(&c->thread, NULL, checkpoint_run, c)) {
 		if (store_autocheckpoint(main, true))
 			log_warnx("cannot restore automatic checkpoints");
+		if (c->timer)
+			event_free(c->timer);
+		c->timer = NULL;
+		if (c->efd >= 0)
+			close(c->efd);
+		c->efd = -1;
 		store_close(c->st);
 		c->st = NULL;
 		return;
 	}
 	c->started = true;
+	engine_set_commit_hook(e, wal_grew, c);
 }
 
 static void checkpointer_stop(struct checkpointer *c)
 {
 	if (c->started) {
-		c->stop = 1;
+		atomic_store(&c->stop, true);
+		wake(c);
 		pthread_join(c->thread, NULL);
 		c->started = false;
 	}
+	if (c->timer)
+		event_free(c->timer);
+	c->timer = NULL;
+	if (c->efd >= 0)
+		close(c->efd);
+	c->efd = -1;
 	store_close(c->st);
 	c->st = NULL;
 }
@@ -242,11 +301,37 @@ static void kick_workers(void *arg)
 {
 	struct dnsd *d = arg;
 
-	if (d->stopping)
+	if (atomic_load(&d->stopping))
 		return;
 	for (int w = 0; w < d->n_workers; w++)
 		worker_kick(d->workers[w]);
 }
+
+/* What the control socket's commands do. */
+struct server {
+	struct dnsd *d;
+	struct engine *e;
+	struct streams *streams;
+};
+
+static void ctl_stats(void *arg, FILE *fp)
+{
+	struct server *srv = arg;
+	struct stats workers = { 0 };
+
+	for (int i = 0; i < srv->d->n_workers; i++)
+		stats_sum(&workers, worker_stats(srv->d->workers[i]));
+	engine_print_stats(srv->e, fp, &workers, streams_count(srv->streams));
+}
+
+static int ctl_reload(void *arg, char *err, size_t errlen)
+{
+	struct server *srv = arg;
+
+	return engine_reload(srv->e, err, errlen);
+}
+
+static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload };
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -299,7 +384,10 @@ int server_run(const struct dnsd_settings *s)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct store *st = NULL;
-	struct checkpointer ckpt = { 0 };
+	struct checkpointer ckpt = { .efd = -1 };
+	struct server srv = { .d = &d };
+	struct streams *streams = NULL;
+	int fds0[DNSD_MAX_ADDRS];
 	SSL_CTX *ctx = NULL;
 	char err[512];
 	int naddr, nworkers, status = 1, cpus[MAX_WORKERS];
@@ -309,6 +397,7 @@ int server_run(const struct dnsd_settings *s)
 	memset(tcp, -1, sizeof(tcp));
 	memset(tls, -1, sizeof(tls));
 	memset(&d, 0, sizeof(d));
+	atomic_init(&d.stopping, false);
 	d.cfg = s;
 	d.udp_port = (uint16_t)s->port;
 	d.tls_port = (uint16_t)s->tls_port;
@@ -396,25 +485,27 @@ int server_run(const struct dnsd_settings *s)
 		goto out;
 	}
 	d.engine = e;
-	if (update_load_zone(e, &d.zone, err, sizeof(err))) {
+	srv.e = e;
+	udp_register(e);
+	if (commit_load_zone(st, &d.apex, &d.zone, err, sizeof(err))) {
 		log_warnx("%s: %s", s->db, err);
 		goto out;
 	}
-	e->streams = streams_new(&d, e, base, ctx);
-	if (!e->streams)
+	streams = srv.streams = streams_new(&d, e, base, ctx);
+	if (!streams)
 		goto out;
 	for (int a = 0; a < naddr; a++) {
-		if (streams_listen(e->streams, tcp[a], false, err, sizeof(err)))
+		if (streams_listen(streams, tcp[a], false, err, sizeof(err)))
 			goto out;
 		tcp[a] = -1;
 		if (tls[a] >= 0) {
-			if (streams_listen(e->streams, tls[a], true, err, sizeof(err)))
+			if (streams_listen(streams, tls[a], true, err, sizeof(err)))
 				goto out;
 			tls[a] = -1;
 		}
-		e->udp_fd[a] = udp[0][a];
+		fds0[a] = udp[0][a];
 	}
-	e->n_udp = naddr;
+	engine_set_udp_fds(e, fds0, naddr);
 	d.workers = calloc((size_t)nworkers, sizeof(*d.workers));
 	if (!d.workers)
 		goto out;
@@ -428,8 +519,8 @@ int server_run(const struct dnsd_settings *s)
 			udp[w][a] = -1;
 		d.n_workers++;
 	}
-	fanout_set_kick(e->fanout, kick_workers, &d);
-	ctl = control_new(e, base, s->control, err, sizeof(err));
+	fanout_set_kick(engine_fanout(e), kick_workers, &d);
+	ctl = control_new(&ctl_ops, &srv, base, s->control, err, sizeof(err));
 	if (!ctl) {
 		log_warnx("%s", err);
 		goto out;
@@ -447,7 +538,7 @@ int server_run(const struct dnsd_settings *s)
 			goto out;
 		}
 	}
-	checkpointer_start(&ckpt, s, st);
+	checkpointer_start(&ckpt, s, st, base, e);
 	engine_rearm(e);
 	if (s->tls_port)
 		snprintf(err, sizeof(err), ", TLS port %u", d.tls_port);
@@ -464,7 +555,7 @@ int server_run(const struct dnsd_settings *s)
 bind_failed:
 	log_warnx("%s", err);
 out:
-	d.stopping = 1;
+	atomic_store(&d.stopping, true);
 	for (int w = 0; w < d.n_workers; w++)
 		worker_stop(d.workers[w]);
 	if (sig_int)
@@ -474,10 +565,7 @@ out:
 	if (sig_hup)
 		event_free(sig_hup);
 	control_free(ctl);
-	if (e) {
-		streams_free(e->streams);
-		e->streams = NULL;
-	}
+	streams_free(streams);
 	for (int w = 0; w < d.n_workers; w++)
 		worker_free(d.workers[w]);
 	free(d.workers);

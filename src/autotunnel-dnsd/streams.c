@@ -14,12 +14,15 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
+#include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/streams.h"
 
 #define BUCKETS 4096
 #define MSGS_PER_READ 64
 #define OUTPUT_MAX (4u << 20)	/* a client that reads nothing is dropped */
+#define ANSWER_MAX (65535 + 1024)
 
 struct conn {
 	struct conn *next;
@@ -45,6 +48,8 @@ struct streams {
 	struct conn *tab[BUCKETS];
 	size_t count;
 	uint64_t next_id;
+	struct qscratch *qs;		/* for the queries answered here */
+	uint8_t *out;			/* ANSWER_MAX bytes */
 	uint8_t msg[65535];
 };
 
@@ -106,7 +111,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct conn *c = arg;
 	struct streams *s = c->s;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	struct engine *e = s->e;
+	struct stats *st = &s->d->engine_stats;
 
 	for (int n = 0; n < MSGS_PER_READ; n++) {
 		uint8_t hdr[2];
@@ -117,7 +122,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 		len = (size_t)hdr[0] << 8 | hdr[1];
 		if (len < 12) {
 			/* RFC 7766 §8: framing is lost; nothing else can be read */
-			stat_inc(e->st, STAT_tcp_bad_frame);
+			stat_inc(st, STAT_tcp_bad_frame);
 			conn_close(c);
 			return;
 		}
@@ -126,13 +131,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, s->msg, len);
 		c->msgs++;
-		switch (query_process(s->d, e->qs, e->st, s->msg, len, c->t, e->out, ENGINE_OUT_MAX, &olen)) {
+		switch (query_process(s->d, s->qs, st, s->msg, len, c->t, s->out, ANSWER_MAX, &olen)) {
 		case Q_REPLY:
-			write_frame(c, e->out, olen);
+			write_frame(c, s->out, olen);
 			break;
 		case Q_ENGINE:
 			c->inflight++;
-			engine_submit_stream(e, s->msg, len, c->id, c->t, (struct sockaddr *)&c->peer,
+			engine_submit_stream(s->e, s->msg, len, c->id, c->t, (struct sockaddr *)&c->peer,
 					     c->peerlen);
 			break;
 		case Q_DROP:
@@ -245,7 +250,7 @@ int streams_listen(struct streams *s, int fd, bool tls, char *err, size_t errlen
 	return 0;
 }
 
-int streams_send(struct streams *s, uint64_t conn, const uint8_t *msg, size_t len)
+static int send_msg(struct streams *s, uint64_t conn, const uint8_t *msg, size_t len)
 {
 	struct conn *c = find(s, conn);
 
@@ -259,8 +264,15 @@ int streams_send(struct streams *s, uint64_t conn, const uint8_t *msg, size_t le
 	return 0;
 }
 
-void streams_done(struct streams *s, uint64_t conn)
+/* The engine's way back (transport.h). */
+static void reply(void *arg, const struct transport_src *src, const uint8_t *msg, size_t len)
 {
+	(void)send_msg(arg, src->conn, msg, len);
+}
+
+static void done(void *arg, uint64_t conn)
+{
+	struct streams *s = arg;
 	struct conn *c = find(s, conn);
 
 	if (!c)
@@ -270,15 +282,17 @@ void streams_done(struct streams *s, uint64_t conn)
 	maybe_finish(c);
 }
 
-void streams_llq_live(struct streams *s, uint64_t conn)
+static void llq_live(void *arg, uint64_t conn)
 {
-	struct conn *c = find(s, conn);
+	struct conn *c = find(arg, conn);
 
 	if (c && !c->llq) {
 		c->llq = true;
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	}
 }
+
+static const struct transport_ops stream_ops = { .reply = reply, .done = done, .llq_live = llq_live };
 
 size_t streams_count(const struct streams *s)
 {
@@ -295,6 +309,13 @@ struct streams *streams_new(struct dnsd *d, struct engine *e, struct event_base 
 	s->e = e;
 	s->base = base;
 	s->tls = tls;
+	s->qs = calloc(1, sizeof(*s->qs));
+	s->out = malloc(ANSWER_MAX);
+	if (!s->qs || !s->out) {
+		streams_free(s);
+		return NULL;
+	}
+	engine_set_stream_transport(e, &stream_ops, s);
 	return s;
 }
 
@@ -308,5 +329,7 @@ void streams_free(struct streams *s)
 	for (size_t i = 0; i < BUCKETS; i++)
 		while (s->tab[i])
 			conn_close(s->tab[i]);
+	free(s->qs);
+	free(s->out);
 	free(s);
 }

@@ -30,6 +30,7 @@ struct sock {
 struct worker {
 	struct dnsd *d;
 	struct engine *e;
+	struct fanout *fanout;		/* the engine's (engine_fanout()) */
 	struct event *ev_jobs;		/* LLQ events to send (worker_kick) */
 	struct sock socks[DNSD_MAX_ADDRS];
 	int fds[DNSD_MAX_ADDRS];
@@ -107,6 +108,19 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The engine's way back for UDP answers (transport.h): the socket the request came in on. */
+static void udp_reply(void *arg, const struct transport_src *src, const uint8_t *msg, size_t len)
+{
+	(void)sendto(src->fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&src->peer, src->peerlen);
+}
+
+static const struct transport_ops udp_ops = { .reply = udp_reply };
+
+void udp_register(struct engine *e)
+{
+	engine_set_udp_transport(e, &udp_ops, NULL);
+}
+
 void worker_kick(struct worker *w)
 {
 	event_active(w->ev_jobs, EV_READ, 0);
@@ -116,7 +130,7 @@ static void on_jobs(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 
-	(void)fanout_run(w->e->fanout, w->fds, (size_t)w->nsocks, &w->st);
+	(void)fanout_run(w->fanout, w->fds, (size_t)w->nsocks, &w->st);
 }
 
 static void *run(void *arg)
@@ -135,6 +149,7 @@ struct worker *worker_new(struct dnsd *d, struct engine *e, const int *fds, int 
 		return NULL;
 	w->d = d;
 	w->e = e;
+	w->fanout = engine_fanout(e);
 	w->base = event_base_new();
 	w->qs = calloc(1, sizeof(*w->qs));
 	w->rbuf = malloc(sizeof(*w->rbuf) * BATCH);

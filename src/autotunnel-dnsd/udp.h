@@ -18,6 +18,9 @@ struct engine;
 struct worker;
 struct stats;
 
+/** Register with engine @p e as the transport of UDP answers (engine_set_udp_transport()). */
+void udp_register(struct engine *e);
+
 /**
  * Wake worker @p w to send the LLQ event jobs queued on the engine's
  * fan-out (fanout.h) from its own sockets. Any thread.
