@@ -1028,6 +1028,41 @@ static void stream_framing(void **state)
 	assert_int_equal(stun_stream_frame_len(buf, 4, &need), -EBADMSG);
 }
 
+static void max_sizes(void **state)
+{
+	static uint8_t buf[STUN_MAX_LEN + 8], data[65536];
+	struct stun_builder b;
+	struct stun_msg m;
+	struct stun_chandata cd;
+	const uint8_t *p;
+	size_t len;
+	int n;
+
+	/* the largest message: one DATA filling a 65532-byte body */
+	stun_builder_start(&b, buf, sizeof(buf), STUN_METHOD_SEND, STUN_CLASS_INDICATION, tid_a);
+	stun_builder_add(&b, STUN_ATTR_DATA, data, 65528);
+	n = stun_builder_finish(&b);
+	assert_int_equal(n, STUN_MAX_LEN);
+	assert_int_equal(stun_msg_parse(buf, (size_t)n, &m), 0);
+	assert_int_equal(stun_msg_get_data(&m, &p, &len), 0);
+	assert_int_equal(len, 65528);
+	/* one byte more needs a padded 65536-byte body: refused */
+	stun_builder_start(&b, buf, sizeof(buf), STUN_METHOD_SEND, STUN_CLASS_INDICATION, tid_a);
+	stun_builder_add(&b, STUN_ATTR_DATA, data, 65529);
+	assert_int_equal(stun_builder_finish(&b), -EINVAL);
+	/* a value over 65535 bytes cannot be expressed at all */
+	stun_builder_start(&b, buf, sizeof(buf), STUN_METHOD_SEND, STUN_CLASS_INDICATION, tid_a);
+	stun_builder_add(&b, STUN_ATTR_DATA, data, 65536);
+	assert_int_equal(stun_builder_finish(&b), -EINVAL);
+
+	/* ChannelData carries up to 65535 bytes, 65536 with the stream padding */
+	n = stun_chandata_build(0x4000, data, 65535, true, buf, sizeof(buf));
+	assert_int_equal(n, 4 + 65535 + 1);
+	assert_int_equal(stun_chandata_parse(buf, (size_t)n, true, &cd), 0);
+	assert_int_equal(cd.len, 65535);
+	assert_int_equal(stun_chandata_build(0x4000, data, 65536, true, buf, sizeof(buf)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1049,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(chandata),
 		cmocka_unit_test(demux),
 		cmocka_unit_test(stream_framing),
+		cmocka_unit_test(max_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
