@@ -52,6 +52,10 @@ static const struct conf_item items[] = {
 	     "longest RSIP binding lease, seconds (default 3600)"),
 	ITEM("rsip", "rsip-max-clients", CONF_INT, rsip_max_clients, 1, 4096,
 	     "RSIP clients registered at once (default 64)"),
+	ITEM("rsip", "rsip-max-conns-per-client", CONF_INT, rsip_conns_per_client, 1, 128,
+	     "RSIP TCP connections from one LAN address at once (default 4)"),
+	ITEM("rsip", "rsip-idle-timeout", CONF_INT, rsip_idle_timeout, 1, 86400,
+	     "seconds an RSIP connection that has not registered may stay silent (default 120)"),
 };
 
 const struct conf_schema gwd_settings_schema = {
@@ -73,6 +77,8 @@ void gwd_settings_defaults(struct gwd_settings *s)
 	s->rsip_lease_min = GWD_RSIP_LEASE_MIN;
 	s->rsip_lease_max = GWD_RSIP_LEASE_MAX;
 	s->rsip_max_clients = GWD_RSIP_MAX_CLIENTS;
+	s->rsip_conns_per_client = GWD_RSIP_CONNS_PER_CLIENT;
+	s->rsip_idle_timeout = GWD_RSIP_IDLE_S;
 }
 
 static int check_ifname(const char *what, const char *name, char *err, size_t errlen)
