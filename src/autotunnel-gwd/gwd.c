@@ -350,6 +350,7 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 		  uint32_t src, uint16_t sport, const uint8_t lladdr[static 6], bool has_lladdr)
 {
 	struct gwd_client c = { .addr = src, .has_lladdr = has_lladdr };
+	struct gwd_request req;
 	int rc;
 
 	/* the client must live on this LAN subnet: it may map only to itself */
@@ -359,6 +360,12 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 	}
 	if (has_lladdr)
 		memcpy(c.lladdr, lladdr, 6);
+	/* only what may change a mapping needs the proof (and may wait for ARP) */
+	gwd_request_parse(buf, len, &req);
+	if (!is_map(&req)) {
+		decide(g, ls, buf, len, &c, sport, false);
+		return;
+	}
 	rc = prove(ls, &c);
 	if (rc == -ENOENT && defer(g, ls, buf, len, &c, sport))
 		return;
