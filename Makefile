@@ -1,19 +1,26 @@
 # The two commands a newcomer needs (as root, on Debian 12):
 #   make demo    install dependencies, build, and run the end-to-end demonstration
 #   make check   install dependencies, build with ASan+UBSan, and run every test
-# Other targets: build, fuzz (libFuzzer binaries), bench, install, clean.
+# Other targets: build, fuzz (libFuzzer binaries), fuzz-smoke (a timed run of each),
+# bench, install, clean.
+# Dependencies (scripts/install-deps.sh): build and install take what building
+# and running need (deps-build.txt, deps-run.txt); demo, check, bench and fuzz
+# also the test bed and interop peers (deps-test.txt), services left disabled.
 
 BUILD      ?= build
 SANBUILD   ?= build-san
 FUZZBUILD  ?= build-fuzz
 PREFIX     ?= /usr/local
 
-.PHONY: all deps build demo check fuzz fuzz-smoke bench install clean
+.PHONY: all deps deps-all build demo check fuzz fuzz-smoke bench install clean
 
 all: build
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh --build --run
+
+deps-all:
+	@scripts/install-deps.sh --build --run --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized
@@ -21,14 +28,14 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-demo: build
+demo: deps-all build
 	scripts/demo.sh $(BUILD)
 
 $(SANBUILD)/build.ninja:
 	meson setup $(SANBUILD) --buildtype=debug -Dwerror=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 
-check: deps $(SANBUILD)/build.ninja
+check: deps-all $(SANBUILD)/build.ninja
 	meson setup --reconfigure $(SANBUILD) >/dev/null
 	ninja -C $(SANBUILD)
 	scripts/check.sh $(SANBUILD)
@@ -37,11 +44,11 @@ $(FUZZBUILD)/build.ninja:
 	CC=clang meson setup $(FUZZBUILD) --buildtype=debug -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
 
-fuzz: deps $(FUZZBUILD)/build.ninja
+fuzz: deps-all $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
 	@echo "fuzz targets: $(FUZZBUILD)/fuzz/fuzz_*  (seed corpora in fuzz/corpus/)"
 
-bench: deps
+bench: deps-all
 	bench/run.sh
 
 install: build

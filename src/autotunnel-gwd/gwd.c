@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "autotunnel-gwd/handler.h"
 #include "autotunnel-gwd/lansock.h"
 #include "autotunnel-gwd/netwatch.h"
+#include "autotunnel-gwd/neigh.h"
 #include "autotunnel-gwd/nft.h"
+#include "autotunnel-gwd/ownports.h"
 #include "autotunnel-gwd/rsip_server.h"
 #include "autotunnel-gwd/status.h"
 #include "autotunnel-gwd/table.h"
@@ -24,6 +27,26 @@
 
 #define LANSOCK_MAX (GWD_LAN_MAX * 8)
 #define RECHECK_S 10	/* look at the addresses even without netlink news */
+#define PENDING_MAX 16	/* requests waiting for their source's neighbour entry */
+#define PENDING_WAIT_MS 1000	/* how long a request waits for ARP to answer */
+#define PENDING_STEP_MS 25	/* how often the neighbour table is looked at meanwhile */
+
+/*
+ * A request whose source address has no neighbour entry yet: the router
+ * resolves it (ARP) and decides once the entry is there, or after
+ * PENDING_WAIT_MS with the source unproven.
+ */
+struct pending {
+	bool used;
+	unsigned int ifindex;
+	uint32_t lan_addr;	/* the LAN socket it came in on, host order */
+	uint32_t src;
+	uint16_t sport;
+	uint8_t lladdr[6];	/* the Ethernet source of its frame */
+	uint64_t deadline;
+	size_t len;
+	uint8_t buf[GWD_LANSOCK_PAYLOAD];
+};
 
 struct gwd {
 	struct gwd_settings *s;
@@ -37,8 +60,10 @@ struct gwd {
 	uint32_t ext_addr;
 	struct gwd_lansock lan[LANSOCK_MAX];
 	size_t n_lan;
-	struct event *ev_timer, *ev_recheck, *ev_nl, *ev_sigint, *ev_sigterm;
+	struct event *ev_timer, *ev_recheck, *ev_nl, *ev_sigint, *ev_sigterm, *ev_pending;
 	struct log_ratelimit rl_map;
+	struct pending pending[PENDING_MAX];
+	bool warned_ownports;
 };
 
 static const char *proto_name(uint8_t p)
@@ -148,25 +173,39 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- requests ---- */
 
-static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, size_t len,
-		  uint32_t src, uint16_t sport)
+static bool is_map(const struct gwd_request *req)
+{
+	if (req->rc)
+		return false;
+	return req->pcp ? req->msg.opcode == PCP_OP_MAP : req->pmp.op != NATPMP_OP_EXTADDR;
+}
+
+/* Decide a request from @p c and carry out the decision. */
+static void decide(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, size_t len,
+		   const struct gwd_client *c, uint16_t sport, bool unresolved)
 {
 	uint64_t now = clock_now_ms();
 	struct gwd_ctx ctx = make_ctx(g, now);
+	uint32_t src = c->addr;
 	struct gwd_request req;
 	struct gwd_reply *rep;
 	int rc = 0;
 
-	/* the client must live on this LAN subnet: it may map only to itself */
-	if (!gwd_client_on_subnet(ls->addr, ls->plen, src) || sport == 0) {
-		log_debug_rl("ignored a request from outside %s's subnet", ls->ifname);
-		return;
-	}
 	rep = malloc(sizeof(*rep));
 	if (!rep)
 		return;
 	gwd_request_parse(buf, len, &req);
-	gwd_handle(&ctx, &g->table, src, &req, now, rep);
+	if (is_map(&req) && c->proven && g->ext_addr) {
+		/* the router's own services keep their ports: a fresh look before deciding */
+		rc = gwd_ownports_scan(&g->table, g->ext_addr, if_nametoindex(g->s->wan));
+		if (rc && !g->warned_ownports) {
+			errno = -rc;
+			log_warn("sock_diag: cannot list the router's own sockets; ports it listens on may be mapped");
+			g->warned_ownports = true;
+		}
+		rc = 0;
+	}
+	gwd_handle_client(&ctx, &g->table, c, &req, now, rep);
 
 	switch (rep->change.kind) {
 	case GWD_CHANGE_CREATE:
@@ -199,8 +238,11 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 		char a[16];
 
 		gwd_addr_str(src, a, sizeof(a));
-		log_debug_rl("%s request from %s:%u refused: %s", req.pcp ? "PCP" : "NAT-PMP", a, sport,
-			     req.pcp ? pcp_result_str(rep->result) : natpmp_result_str(rep->result));
+		log_debug_rl("%s request from %s:%u refused: %s%s", req.pcp ? "PCP" : "NAT-PMP", a, sport,
+			     req.pcp ? pcp_result_str(rep->result) : natpmp_result_str(rep->result),
+			     c->proven ? "" : !c->has_lladdr ? " (no frame seen for it)"
+					 : unresolved ? " (no neighbour answered ARP for that address)"
+					 : " (the frame's sender is not that address's neighbour)");
 	}
 	if (rep->len && gwd_lansock_send(ls, rep->buf, rep->len, src, sport) < 0)
 		log_debug_rl("answer to a LAN client: %s", strerror(errno));
@@ -208,23 +250,147 @@ static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, siz
 	reschedule(g);
 }
 
+/*
+ * Prove @p c's address: the frame's Ethernet source must be the link-layer
+ * address the neighbour table holds for it on this interface. A spoofer's
+ * frame carries its own address, not its victim's. Returns -ENOENT when
+ * there is no usable entry yet (then ARP may settle it).
+ */
+static int prove(struct gwd_lansock *ls, struct gwd_client *c)
+{
+	uint8_t known[6];
+	int rc;
+
+	c->proven = false;
+	if (!c->has_lladdr)
+		return 0;
+	rc = gwd_neigh_get(ls->ifindex, c->addr, known);
+	if (rc == 0)
+		c->proven = memcmp(known, c->lladdr, 6) == 0;
+	return rc == -ENOENT ? -ENOENT : 0;
+}
+
+static void arm_pending(struct gwd *g)
+{
+	struct timeval tv = { 0, PENDING_STEP_MS * 1000 };
+
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		if (g->pending[i].used) {
+			evtimer_add(g->ev_pending, &tv);
+			return;
+		}
+	}
+}
+
+static struct gwd_lansock *find_lan(struct gwd *g, unsigned int ifindex, uint32_t addr);
+
+static void on_pending(evutil_socket_t fd, short what, void *arg)
+{
+	struct gwd *g = arg;
+	uint64_t now = clock_now_ms();
+
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &g->pending[i];
+		struct gwd_lansock *ls;
+		struct gwd_client c;
+
+		if (!p->used)
+			continue;
+		ls = find_lan(g, p->ifindex, p->lan_addr);
+		if (!ls) {
+			p->used = false;	/* the LAN address went away meanwhile */
+			continue;
+		}
+		c = (struct gwd_client){ .addr = p->src, .has_lladdr = true };
+		memcpy(c.lladdr, p->lladdr, 6);
+		int rc = prove(ls, &c);
+
+		if (rc == -ENOENT && now < p->deadline)
+			continue;
+		p->used = false;
+		decide(g, ls, p->buf, p->len, &c, p->sport, rc == -ENOENT);
+	}
+	arm_pending(g);
+}
+
+/* Keep a request until ARP has told who @p c->addr is. false: no room, decide now. */
+static bool defer(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, size_t len,
+		  const struct gwd_client *c, uint16_t sport)
+{
+	struct pending *p = NULL;
+	int rc;
+
+	for (size_t i = 0; i < PENDING_MAX && !p; i++)
+		if (!g->pending[i].used)
+			p = &g->pending[i];
+	if (!p || len > sizeof(p->buf))
+		return false;
+	rc = gwd_neigh_resolve(ls->ifindex, c->addr);
+	if (rc) {
+		errno = -rc;
+		log_debug_rl("neighbour: cannot resolve a LAN client: %s", strerror(errno));
+		return false;
+	}
+	*p = (struct pending){ .used = true, .ifindex = ls->ifindex, .lan_addr = ls->addr,
+			       .src = c->addr, .sport = sport, .len = len,
+			       .deadline = clock_now_ms() + PENDING_WAIT_MS };
+	memcpy(p->lladdr, c->lladdr, 6);
+	memcpy(p->buf, buf, len);
+	{
+		char a[16];
+
+		gwd_addr_str(c->addr, a, sizeof(a));
+		log_debug_rl("%s has no neighbour entry on %s: resolving it before deciding", a, ls->ifname);
+	}
+	arm_pending(g);
+	return true;
+}
+
+static void serve(struct gwd *g, struct gwd_lansock *ls, const uint8_t *buf, size_t len,
+		  uint32_t src, uint16_t sport, const uint8_t lladdr[static 6], bool has_lladdr)
+{
+	struct gwd_client c = { .addr = src, .has_lladdr = has_lladdr };
+	struct gwd_request req;
+	int rc;
+
+	/* the client must live on this LAN subnet: it may map only to itself */
+	if (!gwd_client_on_subnet(ls->addr, ls->plen, src) || sport == 0) {
+		log_debug_rl("ignored a request from outside %s's subnet", ls->ifname);
+		return;
+	}
+	if (has_lladdr)
+		memcpy(c.lladdr, lladdr, 6);
+	/* only what may change a mapping needs the proof (and may wait for ARP) */
+	gwd_request_parse(buf, len, &req);
+	if (!is_map(&req)) {
+		decide(g, ls, buf, len, &c, sport, false);
+		return;
+	}
+	rc = prove(ls, &c);
+	if (rc == -ENOENT && defer(g, ls, buf, len, &c, sport))
+		return;
+	decide(g, ls, buf, len, &c, sport, rc == -ENOENT);
+}
+
 static void on_lan(evutil_socket_t fd, short what, void *arg)
 {
 	struct gwd_lansock *ls = arg;
 	struct gwd *g = ls->owner;
-	uint8_t buf[2048];	/* more than PCP_MAX_LEN: an oversized request is answered MALFORMED */
+	uint8_t buf[GWD_LANSOCK_PAYLOAD];	/* more than PCP_MAX_LEN: an oversized request is answered MALFORMED */
+	uint8_t lladdr[6];
+	bool has_lladdr;
 	uint32_t src;
 	uint16_t sport;
 
 	/* a bounded batch per wake-up, so that one busy client cannot starve the loop */
 	for (int i = 0; i < 32; i++) {
-		ssize_t n = gwd_lansock_recv(ls, buf, sizeof(buf), &src, &sport);
+		ssize_t n = gwd_lansock_recv(ls, buf, sizeof(buf), &src, &sport, lladdr, &has_lladdr);
 
 		if (n == -EAGAIN)
 			break;
 		if (n < 0)
 			continue;
-		serve(g, ls, buf, (size_t)n, src, sport);
+		serve(g, ls, buf, (size_t)n, src, sport, lladdr, has_lladdr);
 	}
 }
 
@@ -250,7 +416,7 @@ static void open_lan(struct gwd *g, const char *ifname, const struct gwd_ifaddr 
 {
 	struct gwd_lansock *ls = NULL;
 	char as[16];
-	int rc;
+	int rc, pkt_err;
 
 	for (size_t i = 0; i < LANSOCK_MAX && !ls; i++)
 		if (g->lan[i].fd < 0)
@@ -260,7 +426,12 @@ static void open_lan(struct gwd *g, const char *ifname, const struct gwd_ifaddr 
 		log_warnx("%s: too many LAN addresses, not serving %s", ifname, as);
 		return;
 	}
-	rc = gwd_lansock_open(ls, ifname, a->ifindex, a->addr, a->plen);
+	rc = gwd_lansock_open(ls, ifname, a->ifindex, a->addr, a->plen, &pkt_err);
+	if (pkt_err && !rc) {
+		errno = -pkt_err;
+		log_warn("%s: no packet socket (CAP_NET_RAW?): no client's address can be proven, "
+			 "every mapping request from %s's LAN will be refused", ifname, as);
+	}
 	if (rc) {
 		errno = -rc;
 		log_warn("cannot serve NAT-PMP/PCP on %s:%d (%s)", as, GWD_SERVER_PORT, ifname);
@@ -440,6 +611,8 @@ static void teardown(struct gwd *g)
 	gwd_netwatch_close(g->nw);
 	if (g->ev_timer)
 		event_free(g->ev_timer);
+	if (g->ev_pending)
+		event_free(g->ev_pending);
 	if (g->ev_recheck)
 		event_free(g->ev_recheck);
 	if (g->ev_sigint)
@@ -465,7 +638,7 @@ int gwd_run(struct gwd_settings *s)
 	g->s = s;
 	g->rl_map = (struct log_ratelimit)LOG_RATELIMIT_INIT(20, 50);
 	for (size_t i = 0; i < LANSOCK_MAX; i++)
-		g->lan[i].fd = -1;
+		g->lan[i].fd = g->lan[i].pfd = -1;
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = gwd_table_init(&g->table, (uint16_t)s->port_min, (uint16_t)s->port_max,
@@ -514,10 +687,11 @@ int gwd_run(struct gwd_settings *s)
 			goto out;
 	}
 	g->ev_timer = evtimer_new(g->base, on_timer, g);
+	g->ev_pending = evtimer_new(g->base, on_pending, g);
 	g->ev_recheck = event_new(g->base, -1, EV_PERSIST, on_recheck, g);
 	g->ev_sigint = evsignal_new(g->base, SIGINT, on_signal, g);
 	g->ev_sigterm = evsignal_new(g->base, SIGTERM, on_signal, g);
-	if (!g->ev_timer || !g->ev_recheck || !g->ev_sigint || !g->ev_sigterm ||
+	if (!g->ev_timer || !g->ev_pending || !g->ev_recheck || !g->ev_sigint || !g->ev_sigterm ||
 	    event_add(g->ev_recheck, &recheck) < 0 || event_add(g->ev_sigint, NULL) < 0 ||
 	    event_add(g->ev_sigterm, NULL) < 0)
 		goto out;

@@ -74,14 +74,40 @@ static void pmp_reply(const struct gwd_ctx *ctx, const struct natpmp_request *rq
 	set_len(out, natpmp_response_build(&r, out->buf, sizeof(out->buf)));
 }
 
-static void pmp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
+/* The owner fields of a new or renewed mapping: the link-layer address it was proven from. */
+static void set_owner(struct gwd_mapping *m, const struct gwd_client *c)
+{
+	m->has_lladdr = c->has_lladdr;
+	if (c->has_lladdr)
+		memcpy(m->lladdr, c->lladdr, sizeof(m->lladdr));
+	else
+		memset(m->lladdr, 0, sizeof(m->lladdr));
+}
+
+/* The per-client cap: the address's mappings and those of its machine's other addresses. */
+static bool over_cap(const struct gwd_table *t, const struct gwd_client *c)
+{
+	return gwd_table_count_owner(t, c->addr, c->has_lladdr ? c->lladdr : NULL) >= t->max_per_client;
+}
+
+static void pmp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, const struct gwd_client *c,
 		    const struct natpmp_request *rq, uint64_t now_ms, struct gwd_reply *out)
 {
 	uint8_t proto = proto_of_op(rq->op);
+	uint32_t client = c->addr;
 	const struct gwd_mapping *cur;
 	struct gwd_mapping m;
 	uint32_t life;
 
+	/*
+	 * RFC 6886 §3.3 has the gateway map only for the source address; a
+	 * source it cannot prove may be a neighbour's, forged. Result 2 (not
+	 * authorized) for creating and for deleting alike.
+	 */
+	if (!c->proven) {
+		pmp_reply(ctx, rq, NATPMP_RESULT_NOT_AUTHORIZED, 0, 0, out);
+		return;
+	}
 	if (rq->lifetime == 0) {
 		/*
 		 * RFC 6886 §3.4: a lifetime of 0 deletes the mapping; internal
@@ -114,12 +140,14 @@ static void pmp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 		m = *cur;
 		m.lifetime_s = life;
 		m.expires_ms = now_ms + (uint64_t)life * 1000;
+		set_owner(&m, c);
 		out->change.kind = GWD_CHANGE_RENEW;
 		out->change.m = m;
 		pmp_reply(ctx, rq, NATPMP_RESULT_SUCCESS, m.ext_port, life, out);
 		return;
 	}
-	if (t->n >= t->max || gwd_table_count_client(t, client) >= t->max_per_client) {
+	/* §3.5: result 4, out of resources, for the table and for the client's share alike */
+	if (t->n >= t->max || over_cap(t, c)) {
 		pmp_reply(ctx, rq, NATPMP_RESULT_NO_RESOURCES, 0, 0, out);
 		return;
 	}
@@ -133,6 +161,7 @@ static void pmp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 		.expires_ms = now_ms + (uint64_t)life * 1000,
 		.origin = GWD_ORIGIN_NATPMP,
 	};
+	set_owner(&m, c);
 	if (m.ext_port == 0) {
 		pmp_reply(ctx, rq, NATPMP_RESULT_NO_RESOURCES, 0, 0, out);
 		return;
@@ -142,7 +171,7 @@ static void pmp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 	pmp_reply(ctx, rq, NATPMP_RESULT_SUCCESS, m.ext_port, life, out);
 }
 
-static void handle_natpmp(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
+static void handle_natpmp(const struct gwd_ctx *ctx, const struct gwd_table *t, const struct gwd_client *c,
 			  const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out)
 {
 	const struct natpmp_request *rq = &req->pmp;
@@ -166,7 +195,7 @@ static void handle_natpmp(const struct gwd_ctx *ctx, const struct gwd_table *t, 
 			  0, 0, out);
 		return;
 	}
-	pmp_map(ctx, t, client, rq, now_ms, out);
+	pmp_map(ctx, t, c, rq, now_ms, out);
 }
 
 /* ---- PCP (RFC 6887) ---- */
@@ -223,15 +252,25 @@ static bool nonce_conflict(const struct gwd_mapping *m, const struct pcp_msg *rq
 	return m->has_nonce && memcmp(m->nonce, rq->nonce, sizeof(m->nonce)) != 0;
 }
 
-static void pcp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
+static void pcp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, const struct gwd_client *c,
 		    const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out)
 {
 	const struct pcp_msg *rq = &req->msg;
+	uint32_t client = c->addr;
 	const struct gwd_mapping *cur;
 	struct gwd_mapping m;
 	struct in_addr want;
 	uint32_t life;
 
+	/*
+	 * §8.3 binds a request to its source address; §18 leaves it to the
+	 * server to make sure that address is the sender's. One the router
+	 * cannot prove may be a neighbour's, forged: NOT_AUTHORIZED.
+	 */
+	if (!c->proven) {
+		pcp_error(ctx, req, PCP_RESULT_NOT_AUTHORIZED, out);
+		return;
+	}
 	/* §11.3, §13.1: a client maps only for itself; THIRD_PARTY is refused */
 	if (rq->third_party) {
 		pcp_error(ctx, req, PCP_RESULT_NOT_AUTHORIZED, out);
@@ -284,12 +323,14 @@ static void pcp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 		m.expires_ms = now_ms + (uint64_t)life * 1000;
 		m.has_nonce = true;
 		memcpy(m.nonce, rq->nonce, sizeof(m.nonce));
+		set_owner(&m, c);
 		out->change.kind = GWD_CHANGE_RENEW;
 		out->change.m = m;
 		pcp_success(ctx, rq, life, m.ext_port, out);
 		return;
 	}
-	if (gwd_table_count_client(t, client) >= t->max_per_client) {
+	/* §7.4: USER_EX_QUOTA is the answer for one subscriber's share */
+	if (over_cap(t, c)) {
 		pcp_error(ctx, req, PCP_RESULT_USER_EX_QUOTA, out);
 		return;
 	}
@@ -307,6 +348,7 @@ static void pcp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 		.has_nonce = true,
 	};
 	memcpy(m.nonce, rq->nonce, sizeof(m.nonce));
+	set_owner(&m, c);
 	if (rq->prefer_failure) {
 		/*
 		 * §13.2: with PREFER_FAILURE the client wants exactly what it
@@ -333,10 +375,11 @@ static void pcp_map(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32
 	pcp_success(ctx, rq, life, m.ext_port, out);
 }
 
-static void handle_pcp(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
+static void handle_pcp(const struct gwd_ctx *ctx, const struct gwd_table *t, const struct gwd_client *c,
 		       const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out)
 {
 	const struct pcp_msg *rq = &req->msg;
+	uint32_t client = c->addr;
 	struct in_addr src;
 
 	if (req->rc) {
@@ -355,19 +398,28 @@ static void handle_pcp(const struct gwd_ctx *ctx, const struct gwd_table *t, uin
 		pcp_success(ctx, rq, 0, 0, out);
 		return;
 	}
-	pcp_map(ctx, t, client, req, now_ms, out);
+	pcp_map(ctx, t, c, req, now_ms, out);
 }
 
-void gwd_handle(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
-		const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out)
+void gwd_handle_client(const struct gwd_ctx *ctx, const struct gwd_table *t,
+		       const struct gwd_client *c, const struct gwd_request *req, uint64_t now_ms,
+		       struct gwd_reply *out)
 {
 	out->len = 0;
 	out->result = 0;
 	out->change.kind = GWD_CHANGE_NONE;
 	if (req->pcp)
-		handle_pcp(ctx, t, client, req, now_ms, out);
+		handle_pcp(ctx, t, c, req, now_ms, out);
 	else
-		handle_natpmp(ctx, t, client, req, now_ms, out);
+		handle_natpmp(ctx, t, c, req, now_ms, out);
+}
+
+void gwd_handle(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
+		const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out)
+{
+	struct gwd_client c = { .addr = client, .proven = true };
+
+	gwd_handle_client(ctx, t, &c, req, now_ms, out);
 }
 
 void gwd_handle_failed(const struct gwd_ctx *ctx, const struct gwd_request *req,

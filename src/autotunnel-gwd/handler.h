@@ -27,6 +27,21 @@ struct gwd_ctx {
 	uint32_t lifetime_min, lifetime_max;	/* granted lifetimes are clamped to these */
 };
 
+/**
+ * Who sent a request, as far as the daemon could prove it (borrowed).
+ * The UDP source address alone proves nothing on a LAN: any host can put
+ * a neighbour's address in its datagrams. The daemon sets @c proven only
+ * when the Ethernet source of the very frame that carried the request is
+ * the link-layer address the router's neighbour table holds for @c addr
+ * (docs/gateway.md, "What a request must prove").
+ */
+struct gwd_client {
+	uint32_t addr;		/* IPv4 source address, host order */
+	bool proven;		/* addr is really this sender's */
+	bool has_lladdr;	/* lladdr is the frame's Ethernet source */
+	uint8_t lladdr[6];
+};
+
 /** A parsed datagram. raw points into the receive buffer: do not keep it past the call. */
 struct gwd_request {
 	bool pcp;		/* PCP (any version but 0) or NAT-PMP (version 0) */
@@ -68,12 +83,20 @@ struct gwd_reply {
 void gwd_request_parse(const void *buf, size_t len, struct gwd_request *req);
 
 /*
- * Decide the answer to @p req from the LAN client @p client (IPv4, host
- * order; the socket layer has already checked it lives on a LAN subnet).
- * @p t is only read. The mapping a request may create or change is always
- * the client's own (RFC 6886 §3.3; RFC 6887 §11.3: the PCP client address
- * must be the source, THIRD_PARTY is refused).
+ * Decide the answer to @p req from the LAN client @p c (the socket layer
+ * has already checked that c->addr lives on a LAN subnet). @p t is only
+ * read. The mapping a request may create or change is always the client's
+ * own (RFC 6886 §3.3; RFC 6887 §11.3: the PCP client address must be the
+ * source, THIRD_PARTY is refused), and only a client whose address is
+ * proven may create, renew or delete one: otherwise NAT-PMP result 2 /
+ * PCP NOT_AUTHORIZED. The per-client cap (t->max_per_client) counts the
+ * mappings of c->addr and of every address proven from c->lladdr.
  */
+void gwd_handle_client(const struct gwd_ctx *ctx, const struct gwd_table *t,
+		       const struct gwd_client *c, const struct gwd_request *req, uint64_t now_ms,
+		       struct gwd_reply *out);
+
+/* gwd_handle_client() for a client whose address is proven and whose link-layer address is not known. */
 void gwd_handle(const struct gwd_ctx *ctx, const struct gwd_table *t, uint32_t client,
 		const struct gwd_request *req, uint64_t now_ms, struct gwd_reply *out);
 

@@ -12,6 +12,8 @@
  *                      bindings and the ports of RSAP-IP bindings
  *   rsip-lease-min/max bounds on binding leases, seconds
  *   rsip-max-clients   registered clients at once
+ *   rsip-max-conns-per-client  TCP connections from one LAN address at once
+ *   rsip-idle-timeout  seconds an unregistered connection may stay silent
  */
 #ifndef AT_GWD_RSIP_CONF_H
 #define AT_GWD_RSIP_CONF_H
@@ -30,6 +32,8 @@
 #define GWD_RSIP_LEASE_DEFAULT 600
 #define GWD_RSIP_LEASE_MAX 3600
 #define GWD_RSIP_MAX_CLIENTS 64
+#define GWD_RSIP_CONNS_PER_CLIENT 4	/* TCP connections from one LAN address */
+#define GWD_RSIP_IDLE_S 120	/* an unregistered, silent connection is closed after this */
 
 /*
  * Parse a list of IPv4 addresses and prefixes, comma-separated, into

@@ -41,6 +41,7 @@ struct listener {
 struct conn {
 	struct gwd_rsip *r;
 	struct bufferevent *bev;
+	struct event *ev_idle;
 	char name[32];			/* "192.168.1.2:40001", for the logs */
 	struct gwd_rsip_session ss;
 };
@@ -103,8 +104,40 @@ static void conn_free(struct conn *k, bool drop)
 			r->conns[i] = NULL;
 	if (drop && r->up)
 		gwd_rsip_session_end(&k->ss, &r->srv);
+	if (k->ev_idle)
+		event_free(k->ev_idle);
 	bufferevent_free(k->bev);
 	free(k);
+}
+
+/* Look at the connection again in @p ms. */
+static void idle_arm(struct conn *k, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(k->ev_idle, &tv);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+	struct gwd_rsip *r = k->r;
+	uint64_t idle_ms = (uint64_t)r->s->rsip_idle_timeout * 1000, now = clock_now_ms();
+	uint64_t deadline = r->up ? gwd_rsip_session_idle_deadline(&k->ss, &r->srv, idle_ms)
+				  : k->ss.last_rx + idle_ms;
+
+	if (deadline == UINT64_MAX) {
+		idle_arm(k, idle_ms);	/* registered: its registration may end, look again */
+		return;
+	}
+	if (now < deadline) {
+		idle_arm(k, deadline - now);
+		return;
+	}
+	log_debug_rl("rsip: %s: closing the connection (not registered, silent for %d s)", k->name,
+		     r->s->rsip_idle_timeout);
+	conn_free(k, true);
+	after_change(r);
 }
 
 static int write_answer(void *arg, const uint8_t *msg, size_t len)
@@ -179,6 +212,20 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	/* one host must not take every connection slot */
+	{
+		unsigned int open = 0;
+		char a[16];
+
+		for (size_t i = 0; i < GWD_RSIP_MAX_CONNS; i++)
+			open += r->conns[i] && r->conns[i]->ss.peer.addr == peer.addr;
+		if (!gwd_rsip_admit(open, (unsigned int)r->s->rsip_conns_per_client)) {
+			gwd_addr_str(peer.addr, a, sizeof(a));
+			log_debug_rl("rsip: connection from %s refused: it has %u open already", a, open);
+			close(fd);
+			return;
+		}
+	}
 	for (slot = 0; slot < GWD_RSIP_MAX_CONNS && r->conns[slot]; slot++)
 		;
 	k = slot < GWD_RSIP_MAX_CONNS ? calloc(1, sizeof(*k)) : NULL;
@@ -191,19 +238,24 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	gwd_addr_str(peer.addr, k->name, sizeof(k->name));
 	snprintf(k->name + strlen(k->name), sizeof(k->name) - strlen(k->name), ":%u", peer.port);
 	gwd_rsip_session_init(&k->ss, &peer, l->addr);
+	k->ss.last_rx = clock_now_ms();
 	k->bev = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!k->bev) {
 		close(fd);
 		free(k);
 		return;
 	}
+	k->ev_idle = evtimer_new(r->base, on_idle, k);
 	bufferevent_setcb(k->bev, on_read, NULL, on_event, k);
-	if (bufferevent_enable(k->bev, EV_READ) < 0) {
+	if (!k->ev_idle || bufferevent_enable(k->bev, EV_READ) < 0) {
+		if (k->ev_idle)
+			event_free(k->ev_idle);
 		bufferevent_free(k->bev);
 		free(k);
 		return;
 	}
 	r->conns[slot] = k;
+	idle_arm(k, (uint64_t)r->s->rsip_idle_timeout * 1000);
 	log_debug_rl("rsip: %s connected", k->name);
 }
 

@@ -9,6 +9,24 @@ void gwd_rsip_session_init(struct gwd_rsip_session *ss, const struct rsip_peer *
 	ss->peer = *peer;
 	ss->local = local;
 	ss->len = 0;
+	ss->last_rx = 0;
+}
+
+uint64_t gwd_rsip_session_idle_deadline(const struct gwd_rsip_session *ss, const struct rsip_server *s,
+					uint64_t idle_ms)
+{
+	for (unsigned int i = 0; i < s->cfg.max_clients; i++) {
+		const struct rsip_client_rec *c = &s->clients[i];
+
+		if (c->used && c->peer.addr == ss->peer.addr && c->peer.port == ss->peer.port)
+			return UINT64_MAX;
+	}
+	return ss->last_rx + idle_ms;
+}
+
+bool gwd_rsip_admit(unsigned int open, unsigned int per_addr)
+{
+	return open < per_addr;
 }
 
 /* Hand @p len bytes at @p msg to the server and its answer to @p write. */
@@ -47,6 +65,8 @@ int gwd_rsip_session_feed(struct gwd_rsip_session *ss, struct rsip_server *s, co
 {
 	int handled = 0;
 
+	if (len > 0)
+		ss->last_rx = now;
 	while (len > 0) {
 		size_t take = sizeof(ss->buf) - ss->len;
 		size_t off = 0;

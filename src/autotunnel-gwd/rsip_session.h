@@ -8,6 +8,7 @@
 #ifndef AT_GWD_RSIP_SESSION_H
 #define AT_GWD_RSIP_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@
 struct gwd_rsip_session {
 	struct rsip_peer peer;	/* the client's TCP (address, port), host order */
 	uint32_t local;		/* Na: the LAN address it connected to, host order */
+	uint64_t last_rx;	/* ms: when bytes last came (set by _feed, and by the caller at accept) */
 	size_t len;		/* bytes of an incomplete message in buf */
 	uint8_t buf[GWD_RSIP_FRAME_MAX];
 };
@@ -47,6 +49,23 @@ void gwd_rsip_session_init(struct gwd_rsip_session *ss, const struct rsip_peer *
 int gwd_rsip_session_feed(struct gwd_rsip_session *ss, struct rsip_server *s, const uint8_t *data,
 			  size_t len, uint64_t now, gwd_rsip_write_fn write, void *arg)
 	__attribute__((warn_unused_result));
+
+/*
+ * The idle policy of a connection: one whose peer holds no registration
+ * with @p s and that has sent nothing for @p idle_ms is closed at the time
+ * returned. A registered client's connection stays (UINT64_MAX): its
+ * bindings follow their leases, and lib/rsip ends an idle registration,
+ * after which this deadline applies again.
+ */
+uint64_t gwd_rsip_session_idle_deadline(const struct gwd_rsip_session *ss, const struct rsip_server *s,
+					uint64_t idle_ms);
+
+/*
+ * May one more connection come from a LAN address that holds @p open
+ * connections already, under a limit of @p per_addr? One host must not take
+ * every connection slot of the server.
+ */
+bool gwd_rsip_admit(unsigned int open, unsigned int per_addr);
 
 /* The connection is gone: the client is de-registered and its bindings freed. */
 void gwd_rsip_session_end(struct gwd_rsip_session *ss, struct rsip_server *s);

@@ -256,7 +256,7 @@ fail:
 
 static void want_port(struct gwd_rsip_sock *p, uint16_t port)
 {
-	struct udpsock *u;
+	struct udpsock *u = NULL;	/* udp_open sets it on success; -O2 cannot see that */
 	char a[INET_ADDRSTRLEN];
 	int rc;
 

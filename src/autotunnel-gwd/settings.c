@@ -25,8 +25,10 @@ static const struct conf_item items[] = {
 	     "longest lifetime granted, seconds (default 86400)"),
 	ITEM("mappings", "max-mappings", CONF_INT, max_mappings, 1, 65536,
 	     "most mappings in all (default 1024)"),
+	ITEM("mappings", "max-mappings-per-client", CONF_INT, max_per_client, 1, 65536,
+	     "most mappings per LAN client, its other addresses on the same link-layer address included (default 8)"),
 	ITEM("mappings", "max-per-client", CONF_INT, max_per_client, 1, 65536,
-	     "most mappings per LAN client (default 64)"),
+	     "old name of max-mappings-per-client"),
 	ITEM("daemon", "state-dir", CONF_STRING, state_dir, 0, 0,
 	     "directory of the control socket (default " GWD_DEFAULT_STATE_DIR ")"),
 	ITEM("daemon", "control", CONF_STRING, control, 0, 0,
@@ -50,6 +52,10 @@ static const struct conf_item items[] = {
 	     "longest RSIP binding lease, seconds (default 3600)"),
 	ITEM("rsip", "rsip-max-clients", CONF_INT, rsip_max_clients, 1, 4096,
 	     "RSIP clients registered at once (default 64)"),
+	ITEM("rsip", "rsip-max-conns-per-client", CONF_INT, rsip_conns_per_client, 1, 128,
+	     "RSIP TCP connections from one LAN address at once (default 4)"),
+	ITEM("rsip", "rsip-idle-timeout", CONF_INT, rsip_idle_timeout, 1, 86400,
+	     "seconds an RSIP connection that has not registered may stay silent (default 120)"),
 };
 
 const struct conf_schema gwd_settings_schema = {
@@ -64,13 +70,15 @@ void gwd_settings_defaults(struct gwd_settings *s)
 	s->lifetime_min = 120;
 	s->lifetime_max = 86400;
 	s->max_mappings = 1024;
-	s->max_per_client = 64;
+	s->max_per_client = 8;
 	s->rsip = true;
 	s->rsip_port_min = GWD_RSIP_PORT_MIN;
 	s->rsip_port_max = GWD_RSIP_PORT_MAX;
 	s->rsip_lease_min = GWD_RSIP_LEASE_MIN;
 	s->rsip_lease_max = GWD_RSIP_LEASE_MAX;
 	s->rsip_max_clients = GWD_RSIP_MAX_CLIENTS;
+	s->rsip_conns_per_client = GWD_RSIP_CONNS_PER_CLIENT;
+	s->rsip_idle_timeout = GWD_RSIP_IDLE_S;
 }
 
 static int check_ifname(const char *what, const char *name, char *err, size_t errlen)
@@ -160,7 +168,7 @@ int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size
 					   errlen)) ||
 	    (rc = gwd_settings_check_order(s->lifetime_min, s->lifetime_max, "lifetime-min",
 					   "lifetime-max", err, errlen)) ||
-	    (rc = gwd_settings_check_order(s->max_per_client, s->max_mappings, "max-per-client",
+	    (rc = gwd_settings_check_order(s->max_per_client, s->max_mappings, "max-mappings-per-client",
 					   "max-mappings", err, errlen)))
 		return rc;
 	if (s->log_level && strcmp(s->log_level, "err") && strcmp(s->log_level, "warn") &&

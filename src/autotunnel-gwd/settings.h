@@ -33,6 +33,8 @@ struct gwd_settings {
 	int rsip_port_min, rsip_port_max;
 	int rsip_lease_min, rsip_lease_max;
 	int rsip_max_clients;
+	int rsip_conns_per_client;
+	int rsip_idle_timeout;
 
 	/* derived by gwd_settings_check() */
 	char *lans[GWD_LAN_MAX];	/* split copy of lan, owned */

@@ -97,11 +97,39 @@ size_t gwd_table_count_client(const struct gwd_table *t, uint32_t client)
 	return c;
 }
 
+size_t gwd_table_count_owner(const struct gwd_table *t, uint32_t client, const uint8_t *lladdr)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct gwd_mapping *m = &t->m[i];
+
+		c += m->client == client ||
+		     (lladdr && m->has_lladdr && memcmp(m->lladdr, lladdr, sizeof(m->lladdr)) == 0);
+	}
+	return c;
+}
+
+void gwd_table_busy_clear(struct gwd_table *t)
+{
+	memset(t->busy, 0, sizeof(t->busy));
+}
+
+void gwd_table_busy_set(struct gwd_table *t, uint8_t proto, uint16_t port)
+{
+	t->busy[proto_index(proto)][port >> 3] |= (uint8_t)(1u << (port & 7));
+}
+
+bool gwd_table_busy(const struct gwd_table *t, uint8_t proto, uint16_t port)
+{
+	return t->busy[proto_index(proto)][port >> 3] & (1u << (port & 7));
+}
+
 bool gwd_table_port_usable(const struct gwd_table *t, uint32_t client, uint8_t proto, uint16_t port)
 {
 	const struct gwd_mapping *other;
 
-	if (port == 0 || bit_get(t, proto, port))
+	if (port == 0 || bit_get(t, proto, port) || gwd_table_busy(t, proto, port))
 		return false;
 	other = gwd_table_find_ext(t, companion(proto), port);
 	return other == NULL || other->client == client;

@@ -31,6 +31,8 @@ struct gwd_mapping {
 	enum gwd_origin origin;
 	bool has_nonce;		/* PCP mapping nonce (RFC 6887 §11.1) */
 	uint8_t nonce[12];
+	bool has_lladdr;	/* the link-layer address the request was proven from */
+	uint8_t lladdr[6];
 };
 
 struct gwd_table {
@@ -41,6 +43,8 @@ struct gwd_table {
 	uint16_t port_min, port_max;	/* external ports handed out */
 	/* one bit per (TCP, UDP) x external port in use, for allocation */
 	uint8_t used[2][65536 / 8];
+	/* one bit per (TCP, UDP) x port the router itself listens on (a snapshot) */
+	uint8_t busy[2][65536 / 8];
 };
 
 /** Set up an empty table. 0 or -EINVAL when the bounds make no sense. */
@@ -61,11 +65,27 @@ const struct gwd_mapping *gwd_table_find_ext(const struct gwd_table *t, uint8_t 
 
 /** Mappings held by @p client. */
 size_t gwd_table_count_client(const struct gwd_table *t, uint32_t client);
+/*
+ * Mappings held by the host at @p client or, when @p lladdr is not NULL,
+ * by any address proven from that link-layer address: one machine that
+ * claims many addresses is still one client for the per-client cap.
+ */
+size_t gwd_table_count_owner(const struct gwd_table *t, uint32_t client, const uint8_t *lladdr);
+
+/*
+ * The ports the router's own sockets use on the external address (TCP
+ * listeners, UDP sockets): never handed out, or a DNAT would take their
+ * traffic away. The daemon replaces the snapshot before each decision.
+ */
+void gwd_table_busy_clear(struct gwd_table *t);
+void gwd_table_busy_set(struct gwd_table *t, uint8_t proto, uint16_t port);
+bool gwd_table_busy(const struct gwd_table *t, uint8_t proto, uint16_t port);
 
 /*
  * RFC 6886 §3.3: an external port is usable by @p client for @p proto if
  * nobody holds it for that protocol and no other client holds it for the
- * companion protocol (the companion port stays reserved to its owner).
+ * companion protocol (the companion port stays reserved to its owner),
+ * and the router does not use it itself for @p proto.
  */
 bool gwd_table_port_usable(const struct gwd_table *t, uint32_t client, uint8_t proto, uint16_t port);
 

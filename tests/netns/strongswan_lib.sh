@@ -19,7 +19,7 @@ ss_require() {
 	[ -x "$SS_CHARON" ] && command -v swanctl >/dev/null || { echo "SKIP: strongSwan charon/swanctl not installed"; exit 77; }
 	for p in "$@"; do
 		[ -f /usr/lib/ipsec/plugins/libstrongswan-$p.so ] ||
-			{ echo "SKIP: strongSwan plugin $p missing (scripts/deps.txt)"; exit 77; }
+			{ echo "SKIP: strongSwan plugin $p missing (scripts/deps-test.txt)"; exit 77; }
 	done
 }
 

@@ -1,7 +1,8 @@
 /*
  * autotunnel-gwd daemon pieces that need no root: settings (INI and
  * command line), the nftables command texts, the control protocol parser
- * and the status text. The real nftables, sockets and netlink are proved
+ * the status text, and how a request frame seen on the packet socket is read
+ * (lansock.c, to pair it with its datagram). The real nftables, sockets and netlink are proved
  * in tests/netns/t_gwd_*.sh.
  */
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "autotunnel-gwd/control.h"
+#include "autotunnel-gwd/lansock.h"
 #include "autotunnel-gwd/nft.h"
 #include "autotunnel-gwd/settings.h"
 #include "autotunnel-gwd/status.h"
@@ -203,6 +205,78 @@ static void status_text(void **state)
 	gwd_table_fini(&t);
 }
 
+/* An IPv4/UDP packet 192.168.1.2:40000 -> 192.168.1.1:5351 carrying @p plen bytes (0x5a). */
+static size_t frame(uint8_t *b, size_t plen, size_t ihl_words)
+{
+	size_t h = ihl_words * 4, total = h + 8 + plen;
+
+	memset(b, 0, total);
+	b[0] = (uint8_t)(0x40 | ihl_words);
+	b[2] = (uint8_t)(total >> 8); b[3] = (uint8_t)total;
+	b[8] = 64; b[9] = 17;
+	b[12] = 192; b[13] = 168; b[14] = 1; b[15] = 2;
+	b[16] = 192; b[17] = 168; b[18] = 1; b[19] = 1;
+	b[h] = 0x9c; b[h + 1] = 0x40;		/* 40000 */
+	b[h + 2] = 0x14; b[h + 3] = 0xe7;	/* 5351 */
+	b[h + 4] = (uint8_t)((8 + plen) >> 8); b[h + 5] = (uint8_t)(8 + plen);
+	memset(b + h + 8, 0x5a, plen);
+	return total;
+}
+
+static void request_frames(void **state)
+{
+	static uint8_t b[4096];
+	static struct gwd_frame f;
+	size_t n;
+
+	/* a NAT-PMP map request's frame */
+	n = frame(b, 12, 5);
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), 0);
+	assert_int_equal(f.src, 0xc0a80102);
+	assert_int_equal(f.sport, 40000);
+	assert_int_equal(f.len, 12);
+	assert_int_equal(f.payload[0], 0x5a);
+	assert_int_equal(f.payload[11], 0x5a);
+	/* with IP options: the UDP header follows the whole IP header */
+	n = frame(b, 12, 7);
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), 0);
+	assert_int_equal(f.sport, 40000);
+	/* another destination, another port, not UDP, a fragment: not a request frame */
+	n = frame(b, 12, 5);
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80201, &f), -EINVAL);
+	b[23] = 0xe6;
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	n = frame(b, 12, 5);
+	b[9] = 6;
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	n = frame(b, 12, 5);
+	b[6] = 0x20;		/* more fragments */
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	n = frame(b, 12, 5);
+	b[7] = 1;		/* a fragment offset */
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	/* cut short: the UDP length says more than was captured */
+	n = frame(b, 12, 5);
+	assert_int_equal(gwd_frame_parse(b, n - 1, 0xc0a80101, &f), -EINVAL);
+	assert_int_equal(gwd_frame_parse(b, 27, 0xc0a80101, &f), -EINVAL);
+	assert_int_equal(gwd_frame_parse(b, 0, 0xc0a80101, &f), -EINVAL);
+	/* a UDP length beyond the IP total length */
+	n = frame(b, 12, 5);
+	b[25] = 30;
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	/* IPv6 or a header length under 20 */
+	n = frame(b, 12, 5);
+	b[0] = 0x65;
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	b[0] = 0x44;
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), -EINVAL);
+	/* longer than gwd reads: the first GWD_LANSOCK_PAYLOAD bytes and the true length */
+	n = frame(b, GWD_LANSOCK_PAYLOAD + 100, 5);
+	assert_int_equal(gwd_frame_parse(b, n, 0xc0a80101, &f), 0);
+	assert_int_equal(f.len, GWD_LANSOCK_PAYLOAD + 100);
+	assert_int_equal(f.payload[GWD_LANSOCK_PAYLOAD - 1], 0x5a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +286,7 @@ int main(void)
 		cmocka_unit_test(nft_texts),
 		cmocka_unit_test(control_parse),
 		cmocka_unit_test(status_text),
+		cmocka_unit_test(request_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,16 @@ static void run(uint32_t client, const uint8_t *pkt, size_t len, uint64_t now)
 	assert_int_equal(gwd_change_apply(&t, &rep.change, NULL, NULL), 0);
 }
 
+/* run() for a client as the daemon describes it: proven or not, with a link-layer address. */
+static void run_client(const struct gwd_client *c, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct gwd_request req;
+
+	gwd_request_parse(pkt, len, &req);
+	gwd_handle_client(&ctx, &t, c, &req, now, &rep);
+	assert_int_equal(gwd_change_apply(&t, &rep.change, NULL, NULL), 0);
+}
+
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
@@ -602,6 +612,174 @@ static void subnet(void **state)
 	assert_false(gwd_client_on_subnet(lan, 0, HOST_A));
 }
 
+
+/* ---- what a request must prove (docs/gateway.md) ---- */
+
+static const uint8_t MAC_A[6] = { 0x02, 0, 0, 0, 0, 0xa };
+static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0xe };
+
+/* A source the daemon could not prove changes nothing: result 2 for NAT-PMP and PCP. */
+static void unproven_source_refused(void **state)
+{
+	struct gwd_client spoofed = { .addr = HOST_A, .proven = false, .has_lladdr = true };
+	struct gwd_client genuine = { .addr = HOST_A, .proven = true, .has_lladdr = true };
+	const uint8_t addr_req[2] = { 0, 0 };
+	uint8_t req[64];
+	size_t n;
+
+	memcpy(spoofed.lladdr, MAC_X, 6);
+	memcpy(genuine.lladdr, MAC_A, 6);
+	/* NAT-PMP map from a forged source: NOT_AUTHORIZED, nothing mapped */
+	pmp_map_req(req, 1, 4500, 4500, 3600);
+	run_client(&spoofed, req, 12, T0);
+	assert_int_equal(rep.len, 16);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NOT_AUTHORIZED);
+	assert_int_equal(be16(rep.buf + 10), 0);
+	assert_int_equal(rep.change.kind, GWD_CHANGE_NONE);
+	assert_int_equal(t.n, 0);
+	/* the genuine host maps it; its link-layer address goes with the mapping */
+	run_client(&genuine, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(t.n, 1);
+	assert_true(t.m[0].has_lladdr);
+	assert_memory_equal(t.m[0].lladdr, MAC_A, 6);
+	/* a forged delete, one port or all: refused, the mapping stays */
+	pmp_map_req(req, 1, 4500, 0, 0);
+	run_client(&spoofed, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NOT_AUTHORIZED);
+	pmp_map_req(req, 1, 0, 0, 0);
+	run_client(&spoofed, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NOT_AUTHORIZED);
+	assert_int_equal(t.n, 1);
+	/* PCP MAP and PCP delete from a forged source: NOT_AUTHORIZED, a long error */
+	n = pcp_map_req(req, 3600, HOST_A, nonce1, 6, 22, 2222);
+	run_client(&spoofed, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_NOT_AUTHORIZED);
+	assert_int_equal(be32(rep.buf + 4), GWD_PCP_ERR_LONG_S);
+	assert_int_equal(rep.change.kind, GWD_CHANGE_NONE);
+	n = pcp_map_req(req, 0, HOST_A, nonce1, 17, 4500, 0);
+	run_client(&spoofed, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_NOT_AUTHORIZED);
+	assert_int_equal(t.n, 1);
+	/* what changes nothing is still answered: the external address, ANNOUNCE */
+	run_client(&spoofed, addr_req, sizeof(addr_req), T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(be32(rep.buf + 8), EXT);
+	n = pcp_map_req(req, 0, HOST_A, nonce1, 17, 4500, 0);
+	req[1] = PCP_OP_ANNOUNCE;
+	run_client(&spoofed, req, 24, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_SUCCESS);
+	/* a forged source cannot dodge ADDRESS_MISMATCH either: that check comes first */
+	n = pcp_map_req(req, 3600, HOST_B, nonce1, 6, 22, 2222);
+	run_client(&spoofed, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_ADDRESS_MISMATCH);
+	/* the genuine host still deletes its own */
+	n = pcp_map_req(req, 0, HOST_A, nonce1, 17, 4500, 0);
+	run_client(&genuine, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_SUCCESS);
+	assert_int_equal(t.n, 0);
+}
+
+/* The per-client cap (4 here) counts every address one link-layer address has proven. */
+static void cap_per_machine(void **state)
+{
+	struct gwd_client a = { .addr = HOST_A, .proven = true, .has_lladdr = true };
+	struct gwd_client b_same = { .addr = HOST_B, .proven = true, .has_lladdr = true };
+	struct gwd_client b_other = { .addr = HOST_B, .proven = true, .has_lladdr = true };
+	uint8_t req[64];
+	size_t n;
+
+	memcpy(a.lladdr, MAC_A, 6);
+	memcpy(b_same.lladdr, MAC_A, 6);
+	memcpy(b_other.lladdr, MAC_X, 6);
+	for (uint16_t p = 1; p <= 3; p++) {
+		pmp_map_req(req, 2, p, 0, 3600);
+		run_client(&a, req, 12, T0);
+		assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	}
+	/* the same machine with its second address: the 4th is granted, the 5th not */
+	pmp_map_req(req, 2, 100, 0, 3600);
+	run_client(&b_same, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	pmp_map_req(req, 2, 101, 0, 3600);
+	run_client(&b_same, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(rep.change.kind, GWD_CHANGE_NONE);
+	n = pcp_map_req(req, 3600, HOST_B, nonce2, 17, 102, 0);
+	run_client(&b_same, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_USER_EX_QUOTA);
+	n = pcp_map_req(req, 3600, HOST_A, nonce1, 17, 103, 0);
+	run_client(&a, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_USER_EX_QUOTA);
+	assert_int_equal(t.n, 4);
+	/* renewing what it holds is no new mapping: still granted */
+	pmp_map_req(req, 2, 1, 0, 3600);
+	run_client(&a, req, 12, T0 + 1000);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(rep.change.kind, GWD_CHANGE_RENEW);
+	/* another machine at 192.168.1.3 (say after a DHCP lease moved) counts
+	 * only what that address holds, 1, not MAC_A's 4 */
+	assert_int_equal(gwd_table_count_owner(&t, HOST_B, MAC_X), 1);
+	assert_int_equal(gwd_table_count_owner(&t, HOST_B, MAC_A), 4);
+	pmp_map_req(req, 2, 200, 0, 3600);
+	run_client(&b_other, req, 12, T0);
+	assert_int_equal(be16(rep.buf + 2), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(gwd_table_count_owner(&t, HOST_B, MAC_X), 2);
+	assert_int_equal(gwd_table_count_owner(&t, HOST_A, MAC_A), 4);
+	assert_int_equal(gwd_table_count_owner(&t, HOST_A, NULL), 3);
+}
+
+/* Ports the router itself uses on the external address are never handed out. */
+static void router_ports_never_mapped(void **state)
+{
+	uint8_t req[64];
+	size_t n;
+
+	gwd_table_busy_set(&t, GWD_PROTO_TCP, 22);
+	gwd_table_busy_set(&t, GWD_PROTO_TCP, 8080);
+	gwd_table_busy_set(&t, GWD_PROTO_UDP, 53);
+	assert_true(gwd_table_busy(&t, GWD_PROTO_TCP, 8080));
+	assert_false(gwd_table_busy(&t, GWD_PROTO_UDP, 8080));
+	/* RFC 6886 §3.3: the suggested port is not free: another one */
+	assert_int_equal(pmp_map(req, HOST_A, 2, 8080, 8080, 3600), NATPMP_RESULT_SUCCESS);
+	assert_int_not_equal(be16(rep.buf + 10), 8080);
+	assert_int_not_equal(be16(rep.buf + 10), 0);
+	/* the other protocol on the same number is free */
+	assert_int_equal(pmp_map(req, HOST_A, 1, 8080, 8080, 3600), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(be16(rep.buf + 10), 8080);
+	/* RFC 6887 §11.3: PCP is offered another port; §13.2: with PREFER_FAILURE an error */
+	n = pcp_map_req(req, 3600, HOST_A, nonce1, 17, 53, 53);
+	run(HOST_A, req, n, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_SUCCESS);
+	assert_int_not_equal(be16(rep.buf + 42), 53);
+	n = pcp_map_req(req, 3600, HOST_A, nonce1, 6, 2022, 22);
+	req[n] = 2;
+	req[n + 1] = req[n + 2] = req[n + 3] = 0;
+	run(HOST_A, req, n + 4, T0);
+	assert_int_equal(rep.buf[3], PCP_RESULT_CANNOT_PROVIDE_EXTERNAL);
+	assert_int_equal(t.n, 3);
+	/* a fresh snapshot: the router closed 8080, it can be had again (by A,
+	 * who holds UDP 8080: §3.3 keeps the companion port for its owner) */
+	gwd_table_busy_clear(&t);
+	assert_int_equal(pmp_map(req, HOST_A, 2, 9090, 8080, 3600), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(be16(rep.buf + 10), 8080);
+}
+
+/* A range whose every port the router uses is exhausted: out of resources. */
+static void router_ports_exhaust_range(void **state)
+{
+	uint8_t req[12];
+
+	gwd_table_fini(&t);
+	assert_int_equal(gwd_table_init(&t, 7000, 7001, 16, 16), 0);
+	gwd_table_busy_set(&t, GWD_PROTO_UDP, 7000);
+	assert_int_equal(pmp_map(req, HOST_A, 1, 7000, 7000, 3600), NATPMP_RESULT_SUCCESS);
+	assert_int_equal(be16(rep.buf + 10), 7001);
+	gwd_table_busy_set(&t, GWD_PROTO_UDP, 7001);
+	assert_int_equal(pmp_map(req, HOST_B, 1, 7000, 7000, 3600), NATPMP_RESULT_NO_RESOURCES);
+	assert_int_equal(gwd_table_pick_port(&t, HOST_B, GWD_PROTO_UDP, 1, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +805,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(backend_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(subnet, setup, teardown),
 		cmocka_unit_test_setup_teardown(rsip_ports_reserved, setup, teardown),
+		cmocka_unit_test_setup_teardown(unproven_source_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(cap_per_machine, setup, teardown),
+		cmocka_unit_test_setup_teardown(router_ports_never_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(router_ports_exhaust_range, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
