@@ -140,9 +140,9 @@ TARBALL="$CACHE/$SUITE-apt.tar"
 mkdir -p "$CACHE/archives"
 if [ ! -s "$TARBALL" ]; then
 	t=$(date +%s)
-	mmdebstrap --variant=apt --format=tar --skip=cleanup/apt/lists "$SUITE" "$TARBALL.tmp" "$MIRROR" \
-		>"$W/mmdebstrap.log" 2>&1 || { rm -f "$TARBALL.tmp"; fail "mmdebstrap $SUITE from $MIRROR failed"; }
-	mv "$TARBALL.tmp" "$TARBALL"
+	mmdebstrap --variant=apt --format=tar --skip=cleanup/apt/lists "$SUITE" "$TARBALL.tmp.$$" "$MIRROR" \
+		>"$W/mmdebstrap.log" 2>&1 || { rm -f "$TARBALL.tmp.$$"; fail "mmdebstrap $SUITE from $MIRROR failed"; }
+	mv "$TARBALL.tmp.$$" "$TARBALL"
 	log "bootstrapped $SUITE from $MIRROR in $(($(date +%s) - t)) s, cached as $TARBALL"
 fi
 mkdir "$ROOT"
@@ -204,6 +204,22 @@ done
 inroot dpkg-query -W -f '${Conffiles}\n' autotunnel | grep -q '^ /etc/autotunnel/autotunneld.conf ' ||
 	fail "/etc/autotunnel/autotunneld.conf is not a conffile"
 pass "programs, units (with /usr paths), man pages, completion and conffiles in place"
+
+# the bash completion, loaded by bash-completion as an interactive shell would
+inroot apt-get -y -q install bash-completion >"$W/apt-bash-completion.log" 2>&1 ||
+	fail "apt-get install bash-completion failed"
+cp -n "$ROOT"/var/cache/apt/archives/*.deb "$CACHE/archives/" 2>/dev/null || true
+got=$(inroot bash -c '
+	. /usr/share/bash-completion/bash_completion
+	__load_completion autotunnel || exit 1
+	t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		COMPREPLY=(); _autotunnel autotunnel "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+		echo "${COMPREPLY[*]}"; }
+	t autotunnel lo; t autotunnel login --s; t autotunnel portmap --protocol pcp,u' 2>&1)
+[ "$got" = "login logout
+--server --socket
+pcp,upnp" ] || fail "bash completion: got '$got'"
+pass "bash completion: commands, options and --protocol lists complete"
 
 # the NSS module: on the hosts line after files, once, and known to ld.so
 want=$(sed -E 's/^(hosts:([[:space:]]*|.*[[:space:]]))files([[:space:]]|$)/\1files autotunnel\3/' "$W/nsswitch.orig")
