@@ -111,7 +111,8 @@ ROOT="$W/root"
 mkdir "$W/src"
 if [ -e "$AT_SRC/.git" ] && command -v git >/dev/null 2>&1; then
 	# what is tracked or would be (uncommitted work too), not build trees
-	git -C "$AT_SRC" ls-files -z -co --exclude-standard |
+	# (and not the tree of an earlier dpkg-buildpackage run in place, obj-*/)
+	git -C "$AT_SRC" ls-files -z -co --exclude-standard | grep -zv '^obj-' |
 		(cd "$AT_SRC" && tar --null -T - -cf -) | tar -xf - -C "$W/src"
 else
 	(cd "$AT_SRC" && tar --exclude='./build*' --exclude='./obj-*' --exclude=./.git \
