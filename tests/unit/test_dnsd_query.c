@@ -6,7 +6,11 @@
  * SRV with target addresses in additional, CNAME within the zone,
  * truncation at 512 and EDNS 1232, BADVERS, FORMERR, NOTIMP, REFUSED
  * (outside the zone, class, transfer), the synthesised SRV records, and
- * the privacy rule with TSIG (unsigned, wrong key, right key, bad MAC).
+ * the privacy rule with TSIG (unsigned, wrong key, right key, bad MAC),
+ * account domains as zones (SOA/NS at D, public server and STUN/TURN SRV,
+ * the same NODATA for every private name asked unsigned, LLQs still
+ * refused), signed error answers to signed queries, and the STUN/TURN
+ * settings.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -681,6 +685,48 @@ static void llq_private_unsigned_refused(void **state)
 	assert_true(rq.public_only);
 }
 
+/* stun-server, turn-server, turns-server: HOST[:PORT], a domain name, the RFC's default port. */
+static void stun_turn_settings(void **state)
+{
+	struct dnsd_settings c;
+	struct dnsd x;
+	struct dns_name want = N("turn.example.org");
+	char err[256];
+
+	dnsd_settings_default(&c);
+	c.stun_server = strdup("turn.example.org");
+	c.turn_server = strdup("turn.example.org:3479");
+	c.turns_server = strdup("turn.example.org.");
+	assert_int_equal(dnsd_settings_finish(&c, err, sizeof(err)), 0);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_true(x.stun.set && x.turn.set && x.turns.set);
+	assert_int_equal(x.stun.port, 3478);	/* RFC 5389 §9 */
+	assert_int_equal(x.turn.port, 3479);
+	assert_int_equal(x.turns.port, 5349);	/* RFC 5928 §4: TURN over TLS */
+	assert_true(dns_name_equal(&x.stun.target, &want));
+	assert_true(dns_name_equal(&x.turns.target, &want));
+	/* not set: nothing */
+	free(c.turn_server);
+	c.turn_server = NULL;
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_false(x.turn.set);
+	/* the first port and the last out of range, no port, no host, an address with colons */
+	static const char *const bad[] = { "stun.example.org:0", "stun.example.org:65536", "stun.example.org:",
+					   ":3478", "2001:db8::1", "stun.example.org:34x", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(c.stun_server);
+		c.stun_server = strdup(bad[i]);
+		assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "--stun-server"));
+	}
+	free(c.stun_server);
+	c.stun_server = strdup("stun.example.org:65535");
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_int_equal(x.stun.port, 65535);
+	dnsd_settings_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +744,7 @@ int main(void)
 		cmocka_unit_test(public_srv),
 		cmocka_unit_test(signed_errors),
 		cmocka_unit_test(llq_private_unsigned_refused),
+		cmocka_unit_test(stun_turn_settings),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
