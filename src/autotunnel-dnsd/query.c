@@ -517,14 +517,18 @@ static enum q_action rcode_reply(struct dnsd *d, struct qscratch *s, const struc
  * D holding it: SOA and NS at D, or a synthesised SRV name (with any
  * type: the answer is the record or NODATA, and UPDATE cannot add others
  * there)? They name the zone and the servers, nothing of the account.
+ * An LLQ (@p llq) gets only the types no UPDATE or expiry can ever change
+ * (SOA and NS at D, SRV at a synthesised name), so that no event tells
+ * anything of the account: not ANY at D, which D's own data would answer.
  */
-static bool is_public(const struct dnsd *d, const struct qreq *rq)
+static bool is_public(const struct dnsd *d, const struct qreq *rq, bool llq)
 {
 	const struct account *acc;
 
 	if (is_account_domain(d, rq->lname, rq->qname.len))
-		return rq->qtype == DNS_TYPE_SOA || rq->qtype == DNS_TYPE_NS || rq->qtype == DNS_TYPE_ANY;
-	return synth_index(d, rq->lname, rq->qname.len, &acc) >= 0;
+		return rq->qtype == DNS_TYPE_SOA || rq->qtype == DNS_TYPE_NS ||
+		       (rq->qtype == DNS_TYPE_ANY && !llq);
+	return synth_index(d, rq->lname, rq->qname.len, &acc) >= 0 && (!llq || rq->qtype == DNS_TYPE_SRV);
 }
 
 enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, enum q_transport t,
@@ -593,9 +597,11 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 	}
 	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
 	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner) {
+		bool llq = dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0;
+
 		/* RFC 6281 §7.2: account data only to the account's key */
 		rq->public_only = true;
-		if (is_public(d, rq))
+		if (is_public(d, rq, llq))
 			return Q_ENGINE;
 		/* counted as refused whether refused or answered NODATA */
 		stat_inc(st, rq->signer ? STAT_refused_private_wrong_key : STAT_refused_private_unsigned);
@@ -606,7 +612,7 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		 * would tell what the NODATA hides. Another account's key is
 		 * refused, as it always was: a client that signs knows its zone.
 		 */
-		if (!rq->tsig && dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) != 0)
+		if (!rq->tsig && !llq)
 			return Q_ENGINE;
 		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
 	}

@@ -658,25 +658,51 @@ static void signed_errors(void **state)
 
 /* An LLQ on a private name without the key stays refused: its events
  * would tell what the NODATA hides. */
-static void llq_private_unsigned_refused(void **state)
+/* query_check() on an unsigned LLQ setup for @p name/@p type: its action, and the rcode when Q_REPLY. */
+static enum q_action check_llq(const char *name, uint16_t type, unsigned *rcode)
 {
 	struct dns_builder b;
-	struct dns_name n = N("_ssh._tcp.alice.members.example.net");
+	struct dns_name n = N(name);
 	struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 3600 };
 	struct qreq rq;
 	uint8_t buf[512];
 	size_t len, olen;
+	enum q_action act;
 
 	assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
-	assert_int_equal(dns_builder_question(&b, &n, DNS_TYPE_PTR, DNS_CLASS_IN), 0);
+	assert_int_equal(dns_builder_question(&b, &n, type, DNS_CLASS_IN), 0);
 	dns_builder_edns(&b, 1232, 0);
 	assert_int_equal(dns_builder_add_llq(&b, &llq), 0);
 	assert_int_equal(dns_builder_finish(&b, &len), 0);
 	assert_int_equal(dns_msg_parse(&qs.msg, buf, len), 0);
-	assert_int_equal(query_check(&d, &qs, &st, Q_UDP, &rq, out, sizeof(out), &olen), Q_REPLY);
-	assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
-	assert_int_equal(dns_msg_rcode(&resp), DNS_RCODE_REFUSED);
-	/* a plain query for the same: the NODATA */
+	act = query_check(&d, &qs, &st, Q_UDP, &rq, out, sizeof(out), &olen);
+	if (act == Q_REPLY) {
+		assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
+		*rcode = dns_msg_rcode(&resp);
+	}
+	return act;
+}
+
+static void llq_private_unsigned_refused(void **state)
+{
+	struct dns_builder b;
+	struct dns_name n = N("_ssh._tcp.alice.members.example.net");
+	struct qreq rq;
+	uint8_t buf[512];
+	size_t len, olen;
+	unsigned rcode = 0;
+
+	assert_int_equal(check_llq("_ssh._tcp.alice.members.example.net", DNS_TYPE_PTR, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	/* ANY at D would see D's own data change: refused too */
+	assert_int_equal(check_llq("alice.members.example.net", DNS_TYPE_ANY, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	assert_int_equal(check_llq("_dns-llq._udp.alice.members.example.net", DNS_TYPE_TXT, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	/* what never changes is public to an LLQ too */
+	assert_int_equal(check_llq("alice.members.example.net", DNS_TYPE_SOA, &rcode), Q_ENGINE);
+	assert_int_equal(check_llq("_dns-llq._udp.alice.members.example.net", DNS_TYPE_SRV, &rcode), Q_ENGINE);
+	/* a plain query for the PTR: the NODATA */
 	assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
 	assert_int_equal(dns_builder_question(&b, &n, DNS_TYPE_PTR, DNS_CLASS_IN), 0);
 	assert_int_equal(dns_builder_finish(&b, &len), 0);
