@@ -34,6 +34,13 @@ struct ssl_ctx_st;
 
 #define DNSD_MAX_ADDRS 8
 
+/** A service the server names in every account domain with an SRV record. */
+struct dnsd_srv {
+	bool set;
+	uint16_t port;
+	struct dns_name target;
+};
+
 struct dnsd {
 	const struct dnsd_settings *cfg;
 	struct dns_name apex;		/* lower case */
@@ -45,6 +52,9 @@ struct dnsd {
 	uint8_t v6[DNSD_MAX_ADDRS][16];
 	int n_v4, n_v6;
 	uint16_t udp_port, tls_port;
+	/* STUN and TURN servers for _stun._udp, _turn._udp/_tcp, _turns._tcp
+	 * in every account domain (RFC 5389 §9, RFC 5928 §4), when configured */
+	struct dnsd_srv stun, turn, turns;
 
 	pthread_rwlock_t lock;		/* zone and accounts */
 	struct zone *zone;
@@ -59,7 +69,8 @@ struct dnsd {
 };
 
 /**
- * Fill the names of @p d (apex, SOA RNAME, server name) from the settings.
+ * Fill the names of @p d (apex, SOA RNAME, server name, STUN and TURN
+ * servers) from the settings.
  * @return 0, or -EINVAL with a message in @p err.
  */
 int dnsd_names(struct dnsd *d, const struct dnsd_settings *s, char *err, size_t errlen);

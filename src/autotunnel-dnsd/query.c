@@ -15,15 +15,30 @@
 #define SOA_MINIMUM 60
 #define CNAME_CHAIN_MAX 8
 
-/* The SRV names synthesised in every account domain (DESIGN.md §4). */
+/* Who an SRV record synthesised in every account domain names. */
+enum synth_kind {
+	SYNTH_DNS,	/* this server, its UDP/TCP port */
+	SYNTH_DNS_TLS,	/* this server, its DNS over TLS port */
+	SYNTH_STUN,	/* stun-server */
+	SYNTH_TURN,	/* turn-server */
+	SYNTH_TURNS,	/* turns-server */
+};
+
+/* The SRV names synthesised in every account domain (DESIGN.md §4): the
+ * server's own (RFC 6281 §4, RFC 8764 §3) and, when configured, STUN and
+ * TURN servers (RFC 5389 §9, RFC 5928 §4). */
 static const struct {
 	const char *l1, *l2;	/* service and protocol labels */
-	bool tls;
+	enum synth_kind kind;
 } synth[] = {
-	{ "_dns-update-tls", "_tcp", true },
-	{ "_dns-llq-tls", "_tcp", true },
-	{ "_dns-update", "_udp", false },
-	{ "_dns-llq", "_udp", false },
+	{ "_dns-update-tls", "_tcp", SYNTH_DNS_TLS },
+	{ "_dns-llq-tls", "_tcp", SYNTH_DNS_TLS },
+	{ "_dns-update", "_udp", SYNTH_DNS },
+	{ "_dns-llq", "_udp", SYNTH_DNS },
+	{ "_stun", "_udp", SYNTH_STUN },
+	{ "_turn", "_udp", SYNTH_TURN },
+	{ "_turn", "_tcp", SYNTH_TURN },
+	{ "_turns", "_tcp", SYNTH_TURNS },
 };
 
 static bool label_is(const uint8_t *l, const char *s)
@@ -33,15 +48,42 @@ static bool label_is(const uint8_t *l, const char *s)
 	return l[0] == n && memcmp(l + 1, s, n) == 0;
 }
 
+/* The SRV data of synthesised record @p kind: false when not offered. */
+static bool synth_srv(const struct dnsd *d, enum synth_kind kind, struct dns_srv *srv)
+{
+	const struct dnsd_srv *svc = NULL;
+
+	memset(srv, 0, sizeof(*srv));
+	switch (kind) {
+	case SYNTH_DNS:
+		srv->port = d->udp_port;
+		srv->target = d->server_name;
+		return true;
+	case SYNTH_DNS_TLS:
+		srv->port = d->tls_port;
+		srv->target = d->server_name;
+		return d->tls_port != 0;
+	case SYNTH_STUN: svc = &d->stun; break;
+	case SYNTH_TURN: svc = &d->turn; break;
+	case SYNTH_TURNS: svc = &d->turns; break;
+	}
+	if (!svc || !svc->set)
+		return false;
+	srv->port = svc->port;
+	srv->target = svc->target;
+	return true;
+}
+
 /*
- * Which synthesised record @p lname is: -1 for none. *@p acc gets the
- * account whose domain it is in (checked to exist).
+ * Which synthesised record @p lname is: -1 for none, or one not offered.
+ * *@p acc gets the account whose domain it is in (checked to exist).
  */
 static int synth_index(const struct dnsd *d, const uint8_t *lname, size_t len,
 		       const struct account **acc)
 {
 	const uint8_t *l2;
 	size_t rest;
+	struct dns_srv srv;
 
 	if (lname[0] == 0 || len < 2u + lname[0])
 		return -1;
@@ -52,7 +94,7 @@ static int synth_index(const struct dnsd *d, const uint8_t *lname, size_t len,
 	for (size_t i = 0; i < sizeof(synth) / sizeof(synth[0]); i++) {
 		if (!label_is(lname, synth[i].l1) || !label_is(l2, synth[i].l2))
 			continue;
-		if (synth[i].tls && d->tls_port == 0)
+		if (!synth_srv(d, synth[i].kind, &srv))
 			return -1;
 		/* the rest must be exactly D */
 		*acc = accounts_owner(d->accounts, l2 + 1 + l2[0], rest);
@@ -95,6 +137,22 @@ static bool synth_ent(const struct dnsd *d, const uint8_t *lname, size_t len)
 	return off == 1 + lname[0] && (label_is(lname, "_tcp") || label_is(lname, "_udp"));
 }
 
+/* True when @p lname is an account domain D (every one is a zone of its own). */
+static bool is_account_domain(const struct dnsd *d, const uint8_t *lname, size_t len)
+{
+	return accounts_label_offset(d->accounts, lname, len) == 0 &&
+	       accounts_owner(d->accounts, lname, len) != NULL;
+}
+
+/* The zone holding @p lname (in the served zone): its account domain D,
+ * or the apex for names outside every account domain. */
+static const struct dns_name *zone_of(const struct dnsd *d, const uint8_t *lname, size_t len)
+{
+	const struct account *a = accounts_owner(d->accounts, lname, len);
+
+	return a ? &a->key.name : &d->apex;
+}
+
 void query_soa(const struct dnsd *d, struct dns_soa *soa)
 {
 	soa->mname = d->server_name;
@@ -119,7 +177,11 @@ int query_key_lookup(void *arg, const struct dns_name *name, struct dns_tsig_key
 
 /* ---- building answers ---- */
 
-static void add_soa(const struct dnsd *d, struct dns_builder *b, bool negative)
+/* The SOA of zone @p zone (the apex or an account domain: the same fields,
+ * RFC 1035 §3.3.13), for the answer or, @p negative, the authority
+ * section of a negative answer (RFC 2308 §3). */
+static void add_soa(const struct dnsd *d, struct dns_builder *b, const struct dns_name *zone,
+		    bool negative)
 {
 	struct dns_soa soa;
 	uint32_t ttl = (uint32_t)d->cfg->ttl;
@@ -127,7 +189,7 @@ static void add_soa(const struct dnsd *d, struct dns_builder *b, bool negative)
 	query_soa(d, &soa);
 	if (negative && ttl > SOA_MINIMUM)
 		ttl = SOA_MINIMUM;
-	(void)dns_builder_add_soa(b, &d->apex, ttl, &soa);
+	(void)dns_builder_add_soa(b, zone, ttl, &soa);
 }
 
 /* Addresses of this server's name, when it lies in the zone. */
@@ -199,23 +261,34 @@ static int add_rrset(struct dns_builder *b, const struct dns_name *owner, const 
 	return count;
 }
 
-static unsigned answer_apex(struct dnsd *d, struct dns_builder *b, uint16_t qtype)
+/*
+ * SOA and NS at the top of zone @p zone (the apex or an account domain D:
+ * every account domain is a zone this server serves, RFC 1034 §4.2, so
+ * that a client finds it as the zone of its names, RFC 2136 §4).
+ * @return how many records were added to the answer section.
+ */
+static int add_zone_top(struct dnsd *d, struct dns_builder *b, const struct dns_name *zone,
+			uint16_t qtype)
 {
-	struct dns_soa soa;
 	int n = 0;
 
 	if (qtype == DNS_TYPE_SOA || qtype == DNS_TYPE_ANY) {
-		query_soa(d, &soa);
-		(void)dns_builder_add_soa(b, &d->apex, (uint32_t)d->cfg->ttl, &soa);
+		add_soa(d, b, zone, false);
 		n++;
 	}
 	if (qtype == DNS_TYPE_NS || qtype == DNS_TYPE_ANY) {
-		(void)dns_builder_add_name(b, &d->apex, DNS_TYPE_NS, (uint32_t)d->cfg->ttl, &d->server_name);
+		(void)dns_builder_add_name(b, zone, DNS_TYPE_NS, (uint32_t)d->cfg->ttl, &d->server_name);
 		n++;
 	}
-	if (n == 0) {
+	return n;
+}
+
+static unsigned answer_zone_top(struct dnsd *d, struct dns_builder *b, const struct dns_name *zone,
+				uint16_t qtype)
+{
+	if (add_zone_top(d, b, zone, qtype) == 0) {
 		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-		add_soa(d, b, true);
+		add_soa(d, b, zone, true);
 		return DNS_RCODE_NOERROR;
 	}
 	if (qtype == DNS_TYPE_NS || qtype == DNS_TYPE_ANY) {
@@ -239,25 +312,40 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 	memcpy(lname, rq->lname, len);
 	if (len == d->apex.len) {	/* in the zone and as long as the apex: the apex */
 		stat_inc(st, STAT_answer_noerror);
-		return answer_apex(d, b, qtype);
+		return answer_zone_top(d, b, &d->apex, qtype);
 	}
 	idx = synth_index(d, lname, len, &acc);
 	if (idx >= 0) {
-		stat_inc(st, STAT_answer_synthesised);
-		if (qtype == DNS_TYPE_SRV || qtype == DNS_TYPE_ANY) {
-			struct dns_srv srv = {
-				.priority = 0, .weight = 0,
-				.port = synth[idx].tls ? d->tls_port : d->udp_port,
-				.target = d->server_name,
-			};
+		struct dns_srv srv;
 
+		stat_inc(st, STAT_answer_synthesised);
+		if ((qtype == DNS_TYPE_SRV || qtype == DNS_TYPE_ANY) && synth_srv(d, synth[idx].kind, &srv)) {
 			(void)dns_builder_add_srv(b, &owner, (uint32_t)d->cfg->ttl, &srv);
 			(void)dns_builder_section(b, DNS_SEC_ADDITIONAL);
-			add_glue(d, b, DNS_TYPE_ANY);
+			if (dns_name_equal(&srv.target, &d->server_name))
+				add_glue(d, b, DNS_TYPE_ANY);
 			return DNS_RCODE_NOERROR;
 		}
 		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-		add_soa(d, b, true);
+		add_soa(d, b, &acc->key.name, true);
+		return DNS_RCODE_NOERROR;
+	}
+	if (is_account_domain(d, lname, len) &&
+	    (qtype == DNS_TYPE_SOA || qtype == DNS_TYPE_NS || (qtype == DNS_TYPE_ANY && rq->public_only))) {
+		/* public: SOA and NS at D (RFC 8482 §4.2: ANY without the key, only these) */
+		stat_inc(st, STAT_answer_noerror);
+		return answer_zone_top(d, b, zone_of(d, lname, len), qtype);
+	}
+	if (rq->public_only) {
+		/*
+		 * A private name (or a private type at D) asked without D's
+		 * key: the same answer whether or not it exists, NODATA with
+		 * D's SOA (RFC 2308 §2.2). It tells nothing: every name at or
+		 * below D answers so, and the SOA names the zone a client
+		 * walking up for it looks for (RFC 2136 §4, RFC 6763 §11).
+		 */
+		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
+		add_soa(d, b, zone_of(d, lname, len), true);
 		return DNS_RCODE_NOERROR;
 	}
 	if (d->server_in_zone && len == d->server_name.len && memcmp(lname, d->lserver, len) == 0) {
@@ -266,10 +354,12 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 			return DNS_RCODE_NOERROR;
 		}
 		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-		add_soa(d, b, true);
+		add_soa(d, b, &d->apex, true);
 		stat_inc(st, STAT_answer_nodata);
 		return DNS_RCODE_NOERROR;
 	}
+	if (qtype == DNS_TYPE_ANY && is_account_domain(d, lname, len))
+		count += add_zone_top(d, b, zone_of(d, lname, len), qtype);
 
 	n = zone_find(d->zone, lname, len);
 	for (int chain = 0; n && chain < CNAME_CHAIN_MAX; chain++) {
@@ -307,7 +397,10 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		return DNS_RCODE_NOERROR;
 	}
 	(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-	add_soa(d, b, true);
+	if (dnsd_zone_offset(d, lname, len) >= 0)
+		add_soa(d, b, zone_of(d, lname, len), true);
+	else
+		add_soa(d, b, &d->apex, true);
 	if (znode_exists(n) || synth_ent(d, lname, len)) {
 		stat_inc(st, STAT_answer_nodata);
 		return DNS_RCODE_NOERROR;
@@ -399,11 +492,51 @@ static enum q_action tsig_error_reply(struct qscratch *s, struct stats *st, uint
 	return error_reply(s, DNS_RCODE_NOTAUTH, limit, out, cap, outlen);
 }
 
+/*
+ * An error answer to @p rq: signed when the request was (RFC 8945 §5.3:
+ * every answer to a validly signed request is signed, errors included),
+ * else only the question, the rcode and EDNS.
+ */
+static enum q_action rcode_reply(struct dnsd *d, struct qscratch *s, const struct qreq *rq, unsigned rcode,
+				 uint8_t *out, size_t cap, size_t *outlen)
+{
+	if (rq->tsig && dns_builder_reply(&s->b, out, cap, rq->limit, &s->msg) == 0) {
+		dns_builder_set_flags(&s->b, s->b.flags & (uint16_t)~DNS_FLAG_AA);
+		dns_builder_reserve(&s->b, dns_tsig_space(&s->tsig));
+		if (s->msg.edns.present || rcode > 15)
+			dns_builder_edns(&s->b, DNS_EDNS_SERVER_UDP, 0);
+		dns_builder_set_rcode(&s->b, rcode);
+		if (query_finish(d, s, rq, out, cap, outlen) == 0)
+			return Q_REPLY;
+	}
+	return error_reply(s, rcode, rq->limit, out, cap, outlen);
+}
+
+/*
+ * Is the question @p rq one of the public records of the account domain
+ * D holding it: SOA and NS at D, or a synthesised SRV name (with any
+ * type: the answer is the record or NODATA, and UPDATE cannot add others
+ * there)? They name the zone and the servers, nothing of the account.
+ * An LLQ (@p llq) gets only the types no UPDATE or expiry can ever change
+ * (SOA and NS at D, SRV at a synthesised name), so that no event tells
+ * anything of the account: not ANY at D, which D's own data would answer.
+ */
+static bool is_public(const struct dnsd *d, const struct qreq *rq, bool llq)
+{
+	const struct account *acc;
+
+	if (is_account_domain(d, rq->lname, rq->qname.len))
+		return rq->qtype == DNS_TYPE_SOA || rq->qtype == DNS_TYPE_NS ||
+		       (rq->qtype == DNS_TYPE_ANY && !llq);
+	return synth_index(d, rq->lname, rq->qname.len, &acc) >= 0 && (!llq || rq->qtype == DNS_TYPE_SRV);
+}
+
 enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, enum q_transport t,
 			  struct qreq *rq, uint8_t *out, size_t cap, size_t *outlen)
 {
 	const struct dns_msg *m = &s->msg;
 	const struct dns_question *q = &m->qd[0];
+	struct wire opt;
 	int rc;
 
 	memset(rq, 0, offsetof(struct qreq, qname));
@@ -411,39 +544,8 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		memset(&s->tsig, 0, sizeof(s->tsig));
 	rq->limit = t == Q_UDP ? udp_limit(m) : DNS_MSG_MAX_LEN;
 	rq->edns = m->edns.present;
-	if (m->count[DNS_SEC_QUESTION] != 1) {
-		stat_inc(st, STAT_formerr);
-		return error_reply(s, DNS_RCODE_FORMERR, rq->limit, out, cap, outlen);
-	}
-	if (m->edns.present && m->edns.version != 0) {
-		/* RFC 6891 §6.1.3 */
-		stat_inc(st, STAT_badvers);
-		return error_reply(s, DNS_RCODE_BADVERS, rq->limit, out, cap, outlen);
-	}
-	if (dns_msg_name(m, q->name, &rq->qname)) {
-		stat_inc(st, STAT_formerr);
-		return error_reply(s, DNS_RCODE_FORMERR, rq->limit, out, cap, outlen);
-	}
-	rq->qtype = q->type;
-	rq->qclass = q->rclass;
-	zone_name_lower(rq->lname, rq->qname.wire, rq->qname.len);
-	if (q->rclass != DNS_CLASS_IN && q->rclass != DNS_CLASS_ANY) {
-		stat_inc(st, STAT_refused_class);
-		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
-	}
-	if (dnsd_zone_offset(d, rq->lname, rq->qname.len) < 0) {
-		stat_inc(st, STAT_refused_out_of_zone);
-		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
-	}
-	if (q->type == DNS_TYPE_AXFR || q->type == DNS_TYPE_IXFR) {
-		/* the zone is never transferred: account data is private */
-		stat_inc(st, STAT_refused_transfer);
-		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
-	}
-	if (dns_type_is_meta(q->type) && q->type != DNS_TYPE_ANY) {
-		stat_inc(st, STAT_notimp);
-		return error_reply(s, DNS_RCODE_NOTIMP, rq->limit, out, cap, outlen);
-	}
+	/* the TSIG first, so that every error answer to a signed request is
+	 * signed (RFC 8945 §5.3) */
 	if (m->tsig >= 0) {
 		rc = dns_tsig_verify_request(&s->tsig, m, query_key_lookup, d, clock_wall_s());
 		if (rc == -EACCES)
@@ -460,24 +562,59 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		rq->signer = accounts_by_keyname(d->accounts, &s->tsig.key.name);
 		stat_inc(st, STAT_queries_signed);
 	}
+	if (m->count[DNS_SEC_QUESTION] != 1) {
+		stat_inc(st, STAT_formerr);
+		return rcode_reply(d, s, rq, DNS_RCODE_FORMERR, out, cap, outlen);
+	}
+	if (m->edns.present && m->edns.version != 0) {
+		/* RFC 6891 §6.1.3 */
+		stat_inc(st, STAT_badvers);
+		return rcode_reply(d, s, rq, DNS_RCODE_BADVERS, out, cap, outlen);
+	}
+	if (dns_msg_name(m, q->name, &rq->qname)) {
+		stat_inc(st, STAT_formerr);
+		return rcode_reply(d, s, rq, DNS_RCODE_FORMERR, out, cap, outlen);
+	}
+	rq->qtype = q->type;
+	rq->qclass = q->rclass;
+	zone_name_lower(rq->lname, rq->qname.wire, rq->qname.len);
+	if (q->rclass != DNS_CLASS_IN && q->rclass != DNS_CLASS_ANY) {
+		stat_inc(st, STAT_refused_class);
+		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
+	}
+	if (dnsd_zone_offset(d, rq->lname, rq->qname.len) < 0) {
+		stat_inc(st, STAT_refused_out_of_zone);
+		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
+	}
+	if (q->type == DNS_TYPE_AXFR || q->type == DNS_TYPE_IXFR) {
+		/* the zone is never transferred: account data is private */
+		stat_inc(st, STAT_refused_transfer);
+		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
+	}
+	if (dns_type_is_meta(q->type) && q->type != DNS_TYPE_ANY) {
+		stat_inc(st, STAT_notimp);
+		return rcode_reply(d, s, rq, DNS_RCODE_NOTIMP, out, cap, outlen);
+	}
 	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
 	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner) {
-		/* RFC 6281 §7.2: account data only to the account's key */
-		stat_inc(st, rq->signer ? STAT_refused_private_wrong_key : STAT_refused_private_unsigned);
-		if (rq->tsig) {
-			/* a signed request gets a signed refusal */
-			size_t len;
+		bool llq = dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0;
 
-			if (query_begin(d, s, rq, out, cap) == 0) {
-				dns_builder_set_flags(&s->b, s->b.flags & (uint16_t)~DNS_FLAG_AA);
-				dns_builder_set_rcode(&s->b, DNS_RCODE_REFUSED);
-				if (query_finish(d, s, rq, out, cap, &len) == 0) {
-					*outlen = len;
-					return Q_REPLY;
-				}
-			}
-		}
-		return error_reply(s, DNS_RCODE_REFUSED, rq->limit, out, cap, outlen);
+		/* RFC 6281 §7.2: account data only to the account's key */
+		rq->public_only = true;
+		if (is_public(d, rq, llq))
+			return Q_ENGINE;
+		/* counted as refused whether refused or answered NODATA */
+		stat_inc(st, rq->signer ? STAT_refused_private_wrong_key : STAT_refused_private_unsigned);
+		/*
+		 * Without a key, a plain query gets the NODATA every private
+		 * name gets (query_answer()), so that a stock client walking up
+		 * with SOA queries finds D. An LLQ stays refused: its events
+		 * would tell what the NODATA hides. Another account's key is
+		 * refused, as it always was: a client that signs knows its zone.
+		 */
+		if (!rq->tsig && !llq)
+			return Q_ENGINE;
+		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
 	}
 	return Q_ENGINE;
 }
@@ -534,7 +671,7 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 	act = Q_REPLY;
 	if (query_begin(d, s, &rq, out, cap)) {
 		stat_inc(st, STAT_servfail);
-		act = error_reply(s, DNS_RCODE_SERVFAIL, rq.limit, out, cap, outlen);
+		act = rcode_reply(d, s, &rq, DNS_RCODE_SERVFAIL, out, cap, outlen);
 		goto out;
 	}
 	dns_builder_set_rcode(&s->b, query_answer(d, s, &rq, st));
@@ -542,7 +679,7 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 		stat_inc(st, STAT_answer_truncated);
 	if (query_finish(d, s, &rq, out, cap, outlen)) {
 		stat_inc(st, STAT_servfail);
-		act = error_reply(s, DNS_RCODE_SERVFAIL, rq.limit, out, cap, outlen);
+		act = rcode_reply(d, s, &rq, DNS_RCODE_SERVFAIL, out, cap, outlen);
 	}
 out:
 	if (m->tsig >= 0)

@@ -1,7 +1,8 @@
 /*
  * Authoritative answers (RFC 1034 §4.3.2, RFC 2308 negative answers):
- * SOA and NS at the apex, the per-account SRV records the server
- * synthesises (DESIGN.md §4), the dynamic records of the zone index, SRV
+ * SOA and NS at the apex and at every account domain D (each a zone of
+ * its own), the per-account SRV records the server synthesises
+ * (DESIGN.md §4), the dynamic records of the zone index, SRV
  * targets' addresses in the additional section, NXDOMAIN/NODATA with the
  * SOA, truncation for UDP, EDNS with a 1232-byte buffer, TSIG-signed
  * answers, and the privacy rule: names in an account domain are answered
@@ -56,6 +57,10 @@ struct qreq {
 	bool tsig;			/* the request was signed and verified */
 	uint16_t limit;			/* answer size limit */
 	bool edns;
+	/* private data it may not see (RFC 6281 §7.2): only the public records
+	 * of an account domain are answered, every other name at or below it
+	 * gets the same NODATA with the domain's SOA (query_answer()) */
+	bool public_only;
 	/* the names last: query_check() clears everything before them */
 	struct dns_name qname;		/* as asked (case kept) */
 	uint8_t lname[DNS_NAME_MAX];	/* lower case */

@@ -30,6 +30,9 @@ struct dnsd_settings {
 	char *server_address;	/* comma-separated addresses of server_name (glue) */
 	bool private_zone;	/* account data answered only to its TSIG key */
 	int ttl;		/* TTL of the apex and synthesised records */
+	char *stun_server;	/* host[:port]: _stun._udp.D SRV (RFC 5389 §9) */
+	char *turn_server;	/* host[:port]: _turn._udp.D and _turn._tcp.D SRV (RFC 5928 §4) */
+	char *turns_server;	/* host[:port]: _turns._tcp.D SRV (RFC 5928 §4) */
 	/* [leases] */
 	int lease_min, lease_max;
 	bool require_lease;

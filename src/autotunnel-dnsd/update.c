@@ -299,16 +299,41 @@ static enum stat_id notauth_counter(uint16_t tsig_error)
 	}
 }
 
+/*
+ * The zone an UPDATE's zone section @p zname names (@p lz: room for its
+ * lower-case form): the served zone, or an account domain D, each a zone
+ * of its own so that stock clients, which find the zone of their names
+ * with SOA queries (RFC 2136 §4), update there. NULL for anything else,
+ * existing or not: NOTAUTH (RFC 2136 §3.1.2).
+ */
+static const struct dns_name *update_zone(const struct dnsd *d, const struct dns_name *zname,
+					  uint8_t lz[static DNS_NAME_MAX])
+{
+	const struct account *a;
+
+	zone_name_lower(lz, zname->wire, zname->len);
+	if (zname->len == d->apex.len && memcmp(lz, d->apex.wire, zname->len) == 0)
+		return &d->apex;
+	if (dnsd_zone_offset(d, lz, zname->len) < 0 ||
+	    accounts_label_offset(d->accounts, lz, zname->len) != 0)
+		return NULL;
+	a = accounts_owner(d->accounts, lz, zname->len);
+	return a ? &a->key.name : NULL;
+}
+
 void update_decide(const struct update_request *rq, const struct dnsd *d, int64_t now_ms,
 		   struct update_decision *out)
 {
 	const struct dns_msg *m = rq->m;
 	const struct dnsd_settings *cfg = d->cfg;
 	struct view v = { .d = d, .dec = out, .refusal = STAT_COUNT };
+	const struct dns_name *zone;
 	struct dns_name zname;
 	uint8_t lz[DNS_NAME_MAX];
 	uint16_t zclass, rcode;
 	uint32_t granted;
+	/* RFC 8945 §5.3: every answer to a validly signed request is signed */
+	bool verified = rq->rate_ok && rq->tsig_rc == 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -316,15 +341,14 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		decided(out, DNS_RCODE_REFUSED, STAT_update_refused_rate, false);
 		return;
 	}
-	/* RFC 2136 §3.1: the zone section names our zone */
+	/* RFC 2136 §3.1: the zone section names a zone of ours */
 	if (dns_update_zone(m, &zname, &zclass)) {
-		decided(out, DNS_RCODE_FORMERR, STAT_update_formerr, false);
+		decided(out, DNS_RCODE_FORMERR, STAT_update_formerr, verified);
 		return;
 	}
-	zone_name_lower(lz, zname.wire, zname.len);
-	if (zname.len != d->apex.len || memcmp(lz, d->apex.wire, zname.len) != 0 ||
-	    zclass != DNS_CLASS_IN) {
-		decided(out, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, false);
+	zone = update_zone(d, &zname, lz);
+	if (!zone || zclass != DNS_CLASS_IN) {
+		decided(out, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, verified);
 		return;
 	}
 	/* DESIGN.md §5: only with a valid TSIG */
@@ -390,7 +414,9 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		}
 	}
 
-	rc = dns_update_process(m, &d->apex, DNS_CLASS_IN, &zone_ops, &v, &rcode);
+	/* with zone D, names outside D are NOTZONE (RFC 2136 §3.4.1.3);
+	 * permit() holds the key to D's names whatever the zone */
+	rc = dns_update_process(m, zone, DNS_CLASS_IN, &zone_ops, &v, &rcode);
 	if (rc < 0 || rcode != DNS_RCODE_NOERROR)
 		drop_changes(out);
 	if (rc < 0) {

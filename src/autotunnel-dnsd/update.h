@@ -6,6 +6,10 @@
  * lease and the changes to apply, out. No I/O, no store, no engine: the
  * engine applies the changes (commit.h) and sends the one answer.
  *
+ * Zones: the served zone and every account domain D (a zone of its own,
+ * so that a stock client that found D with SOA queries updates there);
+ * anything else is NOTAUTH.
+ *
  * Policy: only a valid TSIG whose key owns the names touched: a key for D
  * may change names at or below D, never the synthesised server records,
  * never SOA or NS, never another account's names; its prerequisites may
@@ -59,7 +63,8 @@ struct update_change {
 struct update_decision {
 	uint16_t rcode;
 	enum stat_id counter;		/* the outcome's counter (`updates` counts them all) */
-	bool sign;			/* answer with a TSIG (the request's key was looked at) */
+	bool sign;			/* answer with a TSIG: the request was validly signed, or
+					 * its TSIG error goes back (RFC 8945 §5.3) */
 	bool lease_granted;		/* NOERROR: echo @p lease (RFC 9664 §4) */
 	struct dns_lease lease;
 	const struct account *acc;	/* the signer, once known */

@@ -3,7 +3,8 @@
 # replaces and deletes records with hmac-sha256 and hmac-md5 keys, with and
 # without prerequisites; dig -y reads them back; kdig +tls queries over DNS
 # over TLS with the pinned key; unsigned, wrongly signed and cross-account
-# updates and private queries are refused with the exact rcodes; and every
+# updates and private queries are refused (or, unsigned queries, answered
+# NODATA) with the exact rcodes; and every
 # refusal shows in `autotunnel-dnsd stats`.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
@@ -92,7 +93,9 @@ expect "alice's key on bob's name is REFUSED" "$(upd "$KA" "update add y.bob.$Z 
 expect "synthesised records cannot be changed" "$(upd "$KA" "update add _dns-update._udp.alice.$Z 300 SRV 0 0 53 evil.example.")" "update failed: REFUSED "
 expect "NS cannot be added" "$(upd "$KA" "update add sub.alice.$Z 300 NS ns.evil.example.")" "update failed: REFUSED "
 expect "prerequisite on another account is REFUSED" "$(upd "$KA" "prereq yxdomain mac.bob.$Z" "update add z.alice.$Z 300 A 192.0.2.1")" "update failed: REFUSED "
-expect "private query unsigned is REFUSED" "$(status mac.bob.$Z A)" REFUSED
+# unsigned: the NODATA every private name gets, existing or not (docs/dnsd.md)
+expect "private query unsigned answers NODATA" "$(status mac.bob.$Z A)" NOERROR
+expect "private query unsigned shows nothing" "$(answer mac.bob.$Z A)" ""
 expect "private query with another account's key is REFUSED" "$(status -y "$KA" mac.bob.$Z A)" REFUSED
 expect "query with a wrong key is NOTAUTH" "$(status -y "$KW" x.alice.$Z A)" NOTAUTH
 expect "dig reports BADSIG" "$(nt_exec dns dig +norec -y "$KW" @127.0.0.1 -p 5353 x.alice.$Z A 2>&1 | grep -c 'BADSIG')" 1
@@ -127,7 +130,7 @@ expect "stats: synthesised" "$(stat update_refused_synthesised)" 1
 expect "stats: NS" "$(stat update_refused_type)" 1
 expect "stats: prerequisite outside" "$(stat update_refused_prereq_outside)" 1
 expect "stats: prerequisites failed" "$(stat update_prereq_failed)" 4
-expect "stats: private unsigned" "$(stat refused_private_unsigned)" 1
+expect "stats: private unsigned (answered NODATA, twice above)" "$(stat refused_private_unsigned)" 2
 expect "stats: private wrong key" "$(stat refused_private_wrong_key)" 1
 expect "stats: BADSIG (update and queries)" "$(stat notauth_badsig)" 3
 expect "stats: FORMERR" "$(stat formerr)" 1

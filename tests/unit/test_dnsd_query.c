@@ -6,7 +6,11 @@
  * SRV with target addresses in additional, CNAME within the zone,
  * truncation at 512 and EDNS 1232, BADVERS, FORMERR, NOTIMP, REFUSED
  * (outside the zone, class, transfer), the synthesised SRV records, and
- * the privacy rule with TSIG (unsigned, wrong key, right key, bad MAC).
+ * the privacy rule with TSIG (unsigned, wrong key, right key, bad MAC),
+ * account domains as zones (SOA/NS at D, public server and STUN/TURN SRV,
+ * the same NODATA for every private name asked unsigned, LLQs still
+ * refused), signed error answers to signed queries, and the STUN/TURN
+ * settings.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -116,6 +120,8 @@ static int setup(void **state)
 	add_name_rr("_leak._tcp.alice.members.example.net", DNS_TYPE_SRV, "x.bob.members.example.net", 1);
 	add("x.bob.members.example.net", DNS_TYPE_A, "\xc6\x33\x64\x07", 4);
 	add("www.members.example.net", DNS_TYPE_A, "\xc0\x00\x02\x63", 4);
+	/* data at D itself: private like the rest */
+	add("alice.members.example.net", DNS_TYPE_TXT, "\x06secret", 7);
 	add_name_rr("alias.members.example.net", DNS_TYPE_CNAME, "www.members.example.net", 0);
 	for (int i = 0; i < 40; i++) {
 		uint8_t txt[41];
@@ -408,8 +414,10 @@ static void privacy(void **state)
 	struct dns_tsig_key wrong;
 	struct stats before = st;
 
+	/* unsigned: the NODATA every private name gets (account_zones below) */
 	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, NULL);
-	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
 	assert_int_equal(st.c[STAT_refused_private_unsigned], before.c[STAT_refused_private_unsigned] + 1);
 	/* bob's key (hmac-md5) on alice's name: refused, and the refusal is signed */
 	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("bob"));
@@ -438,6 +446,313 @@ static void privacy(void **state)
 	cfg.private_zone = true;
 }
 
+/* The owner name of RR @p rr of resp, as text. */
+static const char *owner_of(const struct dns_rr *rr)
+{
+	static char text[DNS_NAME_TEXT_MAX];
+	struct dns_name n;
+
+	assert_int_equal(dns_msg_name(&resp, rr->off, &n), 0);
+	dns_name_canonicalize(&n);
+	assert_true(dns_name_to_text(&n, text, sizeof(text)) > 0);
+	return text;
+}
+
+/* The SOA of the zone whose top is @p zone: answer section, server fields. */
+static void expect_soa(const struct dns_rr *rr, const char *zone)
+{
+	struct wire r = dns_msg_rdata(&resp, rr);
+	struct dns_soa soa;
+
+	assert_int_equal(rr->type, DNS_TYPE_SOA);
+	assert_string_equal(owner_of(rr), zone);
+	assert_int_equal(dns_rdata_soa_read(&r, &soa), 0);
+	assert_true(dns_name_equal(&soa.mname, &d.server_name));
+	assert_true(dns_name_equal(&soa.rname, &d.hostmaster));
+	assert_int_equal(soa.serial, 2026);
+}
+
+/* Every account domain is a zone: SOA and NS at D for anyone (RFC 2136 §4). */
+static void account_zones(void **state)
+{
+	struct q q;
+	struct wire r;
+	struct dns_name ns;
+
+	mkq(&q, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_true(resp.hdr.flags & DNS_FLAG_AA);
+	assert_int_equal(resp.count[1], 1);
+	expect_soa(&resp.rr[0][0], "alice.members.example.net.");
+
+	mkq(&q, "ALICE.members.example.net", DNS_TYPE_NS, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_NS);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_name_read(&r, &ns), 0);
+	assert_true(dns_name_equal(&ns, &d.server_name));
+	assert_int_equal(resp.rr[2][0].type, DNS_TYPE_A);	/* the server's glue */
+
+	/* ANY without the key: SOA and NS only, never D's own data */
+	mkq(&q, "alice.members.example.net", DNS_TYPE_ANY, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 2);
+	for (unsigned i = 0; i < resp.count[1]; i++)
+		assert_int_not_equal(resp.rr[0][i].type, DNS_TYPE_TXT);
+	/* with it: those and D's data */
+	mkq(&q, "alice.members.example.net", DNS_TYPE_ANY, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 3);
+	assert_int_equal(resp.rr[0][2].type, DNS_TYPE_TXT);
+	/* another account's key gets the public records too, signed */
+	mkq(&q, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, key_of("bob"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	expect_soa(&resp.rr[0][0], "alice.members.example.net.");
+
+	/* the owner's negative answers name D's SOA (RFC 2308 §3) */
+	mkq(&q, "nope.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NXDOMAIN);
+	assert_int_equal(resp.rr[1][0].type, DNS_TYPE_SOA);
+	assert_string_equal(owner_of(&resp.rr[1][0]), "alice.members.example.net.");
+	/* the domain of no account: no zone, the apex answers */
+	mkq(&q, "carol.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NXDOMAIN);
+	assert_string_equal(owner_of(&resp.rr[1][0]), "members.example.net.");
+}
+
+/* Everything of resp but its id and question, decompressed, as text. */
+static void shape_of(char *buf, size_t cap)
+{
+	char owner[DNS_NAME_TEXT_MAX], mname[DNS_NAME_TEXT_MAX], rname[DNS_NAME_TEXT_MAX];
+	const struct dns_rr *rr = &resp.rr[1][0];
+	struct wire r = dns_msg_rdata(&resp, rr);
+	struct dns_soa soa;
+
+	assert_int_equal(resp.count[2], 1);
+	assert_int_equal(dns_rdata_soa_read(&r, &soa), 0);
+	strcpy(owner, owner_of(rr));
+	assert_true(dns_name_to_text(&soa.mname, mname, sizeof(mname)) > 0);
+	assert_true(dns_name_to_text(&soa.rname, rname, sizeof(rname)) > 0);
+	snprintf(buf, cap, "flags %04x counts %u %u %u %u edns %d %u auth %s %u %u %s %s %u %u %u %u %u",
+		 resp.hdr.flags, resp.count[0], resp.count[1], resp.count[2], resp.count[3],
+		 resp.edns.present, resp.edns.udp_size, owner, rr->type, rr->ttl, mname, rname,
+		 soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum);
+}
+
+/*
+ * A stock client walking up unsigned (RFC 2136 §4, RFC 6763 §11) finds D,
+ * and learns nothing about the names below it: the answers for names that
+ * exist and for names that do not are the same but for the question.
+ */
+static void walk_up_reveals_nothing(void **state)
+{
+	static const char *const names[] = {
+		"laptop.h1.alice.members.example.net",
+		"h1.alice.members.example.net",
+		"nope.alice.members.example.net",
+		"AutoTunnel-1.alice.members.example.net",
+		"_udp.h1.alice.members.example.net",
+		"_tcp.alice.members.example.net",
+	};
+	static const uint16_t types[] = { DNS_TYPE_SOA, DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_SRV, DNS_TYPE_ANY };
+	char first[1024], cur[1024];
+	struct q q;
+
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			mkq(&q, names[i], types[t], DNS_CLASS_IN, 0, NULL);
+			assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+			assert_int_equal(resp.count[1], 0);
+			assert_string_equal(owner_of(&resp.rr[1][0]), "alice.members.example.net.");
+			shape_of(t == 0 && i == 0 ? first : cur, sizeof(cur));
+			if (t || i)
+				assert_string_equal(cur, first);
+		}
+	}
+	/* D's own data (a TXT at D): the same */
+	mkq(&q, "alice.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	shape_of(cur, sizeof(cur));
+	assert_string_equal(cur, first);
+	/* the walk-up ends at D: SOA in the answer section */
+	mkq(&q, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	expect_soa(&resp.rr[0][0], "alice.members.example.net.");
+}
+
+/* The server-location and STUN/TURN SRV records are public. */
+static void public_srv(void **state)
+{
+	struct q q;
+	struct wire r;
+	struct dns_srv srv;
+	struct dns_name stun = N("stun.example.org");
+
+	mkq(&q, "_dns-update._udp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_srv_read(&r, &srv), 0);
+	assert_int_equal(srv.port, 5353);
+	assert_true(dns_name_equal(&srv.target, &d.server_name));
+	mkq(&q, "_dns-llq-tls._tcp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+	assert_int_equal(dns_rdata_srv_read(&r, &srv), 0);
+	assert_int_equal(srv.port, 8853);
+
+	/* STUN and TURN: nothing unless configured */
+	mkq(&q, "_stun._udp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+	d.stun = (struct dnsd_srv){ .set = true, .port = 3478, .target = stun };
+	d.turn = (struct dnsd_srv){ .set = true, .port = 3479, .target = stun };
+	d.turns = (struct dnsd_srv){ .set = true, .port = 5349, .target = stun };
+	{
+		static const struct { const char *name; uint16_t port; } want[] = {
+			{ "_stun._udp.alice.members.example.net", 3478 },
+			{ "_turn._udp.alice.members.example.net", 3479 },
+			{ "_turn._tcp.alice.members.example.net", 3479 },
+			{ "_turns._tcp.alice.members.example.net", 5349 },
+		};
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			mkq(&q, want[i].name, DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+			assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+			assert_int_equal(resp.count[1], 1);
+			r = dns_msg_rdata(&resp, &resp.rr[0][0]);
+			assert_int_equal(dns_rdata_srv_read(&r, &srv), 0);
+			assert_int_equal(srv.port, want[i].port);
+			assert_true(dns_name_equal(&srv.target, &stun));
+		}
+	}
+	/* not in another account's name, not without an account */
+	mkq(&q, "_stun._udp.h1.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+	mkq(&q, "_stun._udp.carol.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NXDOMAIN);
+	d.stun.set = d.turn.set = d.turns.set = false;
+}
+
+/* RFC 8945 §5.3: every error answer to a validly signed query is signed (run() checks). */
+static void signed_errors(void **state)
+{
+	struct q q;
+
+	mkq(&q, "example.com", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	mkq(&q, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_CH, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	mkq(&q, "alice.members.example.net", DNS_TYPE_AXFR, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_TCP), DNS_RCODE_REFUSED);
+	mkq(&q, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN, 1, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_BADVERS);
+	mkq(&q, "alice.members.example.net", 128 /* MAILA */, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOTIMP);
+	/* another account's key on a private name: REFUSED, signed */
+	mkq(&q, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("bob"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+}
+
+/* An LLQ on a private name without the key stays refused: its events
+ * would tell what the NODATA hides. */
+/* query_check() on an unsigned LLQ setup for @p name/@p type: its action, and the rcode when Q_REPLY. */
+static enum q_action check_llq(const char *name, uint16_t type, unsigned *rcode)
+{
+	struct dns_builder b;
+	struct dns_name n = N(name);
+	struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 3600 };
+	struct qreq rq;
+	uint8_t buf[512];
+	size_t len, olen;
+	enum q_action act;
+
+	assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
+	assert_int_equal(dns_builder_question(&b, &n, type, DNS_CLASS_IN), 0);
+	dns_builder_edns(&b, 1232, 0);
+	assert_int_equal(dns_builder_add_llq(&b, &llq), 0);
+	assert_int_equal(dns_builder_finish(&b, &len), 0);
+	assert_int_equal(dns_msg_parse(&qs.msg, buf, len), 0);
+	act = query_check(&d, &qs, &st, Q_UDP, &rq, out, sizeof(out), &olen);
+	if (act == Q_REPLY) {
+		assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
+		*rcode = dns_msg_rcode(&resp);
+	}
+	return act;
+}
+
+static void llq_private_unsigned_refused(void **state)
+{
+	struct dns_builder b;
+	struct dns_name n = N("_ssh._tcp.alice.members.example.net");
+	struct qreq rq;
+	uint8_t buf[512];
+	size_t len, olen;
+	unsigned rcode = 0;
+
+	assert_int_equal(check_llq("_ssh._tcp.alice.members.example.net", DNS_TYPE_PTR, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	/* ANY at D would see D's own data change: refused too */
+	assert_int_equal(check_llq("alice.members.example.net", DNS_TYPE_ANY, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	assert_int_equal(check_llq("_dns-llq._udp.alice.members.example.net", DNS_TYPE_TXT, &rcode), Q_REPLY);
+	assert_int_equal(rcode, DNS_RCODE_REFUSED);
+	/* what never changes is public to an LLQ too */
+	assert_int_equal(check_llq("alice.members.example.net", DNS_TYPE_SOA, &rcode), Q_ENGINE);
+	assert_int_equal(check_llq("_dns-llq._udp.alice.members.example.net", DNS_TYPE_SRV, &rcode), Q_ENGINE);
+	/* a plain query for the PTR: the NODATA */
+	assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
+	assert_int_equal(dns_builder_question(&b, &n, DNS_TYPE_PTR, DNS_CLASS_IN), 0);
+	assert_int_equal(dns_builder_finish(&b, &len), 0);
+	assert_int_equal(dns_msg_parse(&qs.msg, buf, len), 0);
+	assert_int_equal(query_check(&d, &qs, &st, Q_UDP, &rq, out, sizeof(out), &olen), Q_ENGINE);
+	assert_true(rq.public_only);
+}
+
+/* stun-server, turn-server, turns-server: HOST[:PORT], a domain name, the RFC's default port. */
+static void stun_turn_settings(void **state)
+{
+	struct dnsd_settings c;
+	struct dnsd x;
+	struct dns_name want = N("turn.example.org");
+	char err[256];
+
+	dnsd_settings_default(&c);
+	c.stun_server = strdup("turn.example.org");
+	c.turn_server = strdup("turn.example.org:3479");
+	c.turns_server = strdup("turn.example.org.");
+	assert_int_equal(dnsd_settings_finish(&c, err, sizeof(err)), 0);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_true(x.stun.set && x.turn.set && x.turns.set);
+	assert_int_equal(x.stun.port, 3478);	/* RFC 5389 §9 */
+	assert_int_equal(x.turn.port, 3479);
+	assert_int_equal(x.turns.port, 5349);	/* RFC 5928 §4: TURN over TLS */
+	assert_true(dns_name_equal(&x.stun.target, &want));
+	assert_true(dns_name_equal(&x.turns.target, &want));
+	/* not set: nothing */
+	free(c.turn_server);
+	c.turn_server = NULL;
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_false(x.turn.set);
+	/* the first port and the last out of range, no port, no host, an address with colons */
+	static const char *const bad[] = { "stun.example.org:0", "stun.example.org:65536", "stun.example.org:",
+					   ":3478", "2001:db8::1", "stun.example.org:34x", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(c.stun_server);
+		c.stun_server = strdup(bad[i]);
+		assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "--stun-server"));
+	}
+	free(c.stun_server);
+	c.stun_server = strdup("stun.example.org:65535");
+	assert_int_equal(dnsd_names(&x, &c, err, sizeof(err)), 0);
+	assert_int_equal(x.stun.port, 65535);
+	dnsd_settings_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +765,12 @@ int main(void)
 		cmocka_unit_test(llq_goes_to_engine),
 		cmocka_unit_test(synthesised),
 		cmocka_unit_test(privacy),
+		cmocka_unit_test(account_zones),
+		cmocka_unit_test(walk_up_reveals_nothing),
+		cmocka_unit_test(public_srv),
+		cmocka_unit_test(signed_errors),
+		cmocka_unit_test(llq_private_unsigned_refused),
+		cmocka_unit_test(stun_turn_settings),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,7 +3,8 @@
  * an engine: a zone index and an account table in memory, UPDATE messages
  * built with lib/dns, and for each rcode path the exact rcode, counter,
  * signing, lease and changes: the rate limit, FORMERR, NOTAUTH for another
- * zone and for each TSIG error, REFUSED by policy (unsigned, outside the
+ * zone (signed when the request was) and for each TSIG error, an account
+ * domain as the zone under the same key rules, REFUSED by policy (unsigned, outside the
  * account, synthesised names, SOA/NS, prerequisites on another account's
  * names, no lease with require-lease), NOTZONE, failed prerequisites,
  * lease clamping (absent, below the minimum, above the maximum, key
@@ -214,9 +215,18 @@ static void zone_section_formerr(void **state)
 {
 	struct req r;
 
-	/* RFC 2136 §3.1.1: the zone section holds one RR of type SOA */
+	/* RFC 2136 §3.1.1: the zone section holds one RR of type SOA; the
+	 * FORMERR to a validly signed request is signed (RFC 8945 §5.3) */
 	begin_zone(&r, "members.example.net", DNS_TYPE_A, DNS_CLASS_IN);
 	add_a(&r, "h2.alice.members.example.net", 2);
+	decide(&r);
+	expect(&r, DNS_RCODE_FORMERR, STAT_update_formerr, true);
+
+	/* unsigned: nothing to sign with */
+	begin_zone(&r, "members.example.net", DNS_TYPE_A, DNS_CLASS_IN);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	r.rq.tsig_rc = -ENOENT;
+	r.rq.key = NULL;
 	decide(&r);
 	expect(&r, DNS_RCODE_FORMERR, STAT_update_formerr, false);
 }
@@ -225,19 +235,87 @@ static void notauth_other_zone(void **state)
 {
 	struct req r;
 
+	/* NOTAUTH to a validly signed request is signed (RFC 8945 §5.3) */
 	begin_zone(&r, "example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
 	add_a(&r, "h2.alice.members.example.net", 2);
 	decide(&r);
-	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, false);
+	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, true);
 
-	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	/* below an account domain, or the domain of no account: not zones */
+	begin_zone(&r, "h1.alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	add_a(&r, "h1.alice.members.example.net", 2);
 	decide(&r);
-	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, false);
+	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, true);
+	begin_zone(&r, "carol.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	decide(&r);
+	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, true);
 
 	/* our zone in another class */
 	begin_zone(&r, "members.example.net", DNS_TYPE_SOA, DNS_CLASS_CH);
 	decide(&r);
+	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, true);
+
+	/* unsigned: NOTAUTH unsigned */
+	begin_zone(&r, "example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	r.rq.tsig_rc = -ENOENT;
+	r.rq.key = NULL;
+	decide(&r);
 	expect(&r, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, false);
+}
+
+/* ---- an account domain as the zone (stock clients, RFC 2136 §4) ---- */
+
+static void account_zone(void **state)
+{
+	static const uint8_t srv[] = { 0, 0, 0, 0, 0, 53, 0 };
+	struct req r;
+
+	/* zone D, D's key, D's names, with a lease: accepted as with the apex */
+	begin_zone(&r, "Alice.Members.Example.NET", DNS_TYPE_SOA, DNS_CLASS_IN);
+	add_a(&r, "laptop.alice.members.example.net", 7);
+	lease(&r, 7200, false, 0);
+	decide(&r);
+	assert_int_equal(r.dec.n_changes, 1);
+	assert_int_equal(r.dec.changes[0].op, DNS_CHANGE_ADD);
+	assert_true(r.dec.lease_granted);
+	assert_int_equal(r.dec.lease.lease, 7200);
+	expect(&r, DNS_RCODE_NOERROR, STAT_updates_ok, true);
+
+	/* the same key rules: zone D cannot reach another account's names
+	 * (outside D: NOTZONE, RFC 2136 §3.4.1.3), nor the apex's */
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	add_a(&r, "y.bob.members.example.net", 9);
+	decide(&r);
+	expect(&r, DNS_RCODE_NOTZONE, STAT_update_notzone, true);
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	add_a(&r, "www.members.example.net", 9);
+	decide(&r);
+	expect(&r, DNS_RCODE_NOTZONE, STAT_update_notzone, true);
+
+	/* bob's key in alice's zone: REFUSED, signed */
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	add_a(&r, "h1.alice.members.example.net", 9);
+	r.rq.key = key_of("bob");
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_outside_account, true);
+
+	/* SOA and NS at D, and the synthesised names, stay the server's */
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	rr(&r, DNS_SEC_UPDATE, "alice.members.example.net", DNS_TYPE_NS, DNS_CLASS_IN, 300,
+	   "\x02ns\x03" "bob\x07members\x07" "example\x03net", 28);
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_type, true);
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	rr(&r, DNS_SEC_UPDATE, "_turn._tcp.alice.members.example.net", DNS_TYPE_SRV, DNS_CLASS_IN,
+	   300, srv, sizeof(srv));
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_synthesised, true);
+
+	/* a failed prerequisite in zone D: signed like every error */
+	begin_zone(&r, "alice.members.example.net", DNS_TYPE_SOA, DNS_CLASS_IN);
+	rr(&r, DNS_SEC_PREREQ, "h9.alice.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
+	decide(&r);
+	expect(&r, DNS_RCODE_NXDOMAIN, STAT_update_prereq_failed, true);
 }
 
 /* ---- the TSIG ---- */
@@ -590,6 +668,7 @@ int main(void)
 		cmocka_unit_test(rate_limited),
 		cmocka_unit_test(zone_section_formerr),
 		cmocka_unit_test(notauth_other_zone),
+		cmocka_unit_test(account_zone),
 		cmocka_unit_test(unsigned_refused),
 		cmocka_unit_test(tsig_errors),
 		cmocka_unit_test(key_without_account),
