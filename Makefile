@@ -28,8 +28,15 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-demo: deps-all build
-	scripts/demo.sh $(BUILD)
+# The demo tells its story first: the build goes to a log, and only its
+# last lines are shown if it fails.
+DEMOLOG    ?= $(BUILD)-demo.log
+
+demo: deps-all
+	@echo "demo: building quietly (log: $(DEMOLOG))"
+	@{ [ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized; } >$(DEMOLOG) 2>&1 && \
+		ninja -C $(BUILD) >>$(DEMOLOG) 2>&1 || { tail -30 $(DEMOLOG); echo "demo: build failed, see $(DEMOLOG)"; exit 1; }
+	@scripts/demo.sh $(BUILD)
 
 $(SANBUILD)/build.ninja:
 	meson setup $(SANBUILD) --buildtype=debug -Dwerror=true \
