@@ -231,11 +231,11 @@ static struct eitem *take(struct engine *e)
  * (unsigned-rate) per second with a burst of twice that:
  * - a signed UPDATE whose TSIG verified is charged to its account, so
  *   nobody can spend it without the key;
- * - anything else (unsigned, or a TSIG that failed) is charged to the
- *   client address, in a fixed table of its own (addresses that hash alike
- *   share a bucket, so memory stays bounded whatever the number of
- *   clients); a spoofed flood from an address drains only this bucket and
- *   never holds back the signed UPDATEs from there.
+ * - an unsigned one is charged to the client address, in a fixed table
+ *   of its own (addresses that hash alike share a bucket, so memory stays
+ *   bounded whatever the number of clients); a spoofed flood from an
+ *   address drains only this bucket and never holds back the signed
+ *   UPDATEs from there (nor the TSIG errors answered to it).
  */
 #define RATE_BUCKETS 4096
 #define RETRANSMIT_S 30		/* a copy from the same source this soon is a retransmission */
@@ -510,8 +510,13 @@ static void handle_update(struct engine *e, struct eitem *it)
 			replay_forget(e->replay, &it->rkey);
 			it->remembered = false;
 		}
-	} else {
+	} else if (m->tsig < 0) {
 		rq.rate_ok = rate_allow_unauth(e, it);
+	} else {
+		/* a TSIG that failed is answered with its error whatever the
+		 * address's rate (RFC 8945 §5.2: BADKEY on every path), no
+		 * larger than the request, and never applied */
+		rq.rate_ok = true;
 	}
 	update_decide(&rq, e->d, wall_ms(), &dec);
 	if (dec.rcode == DNS_RCODE_NOERROR && dec.n_changes) {

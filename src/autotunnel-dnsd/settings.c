@@ -32,7 +32,7 @@ static const struct conf_item items[] = {
 	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
 	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
 	{ "leases", "update-rate", CONF_INT, S(update_rate), 0, 10000000, "signed UPDATEs per second per account, 0 for no limit (default 100)" },
-	{ "leases", "unsigned-rate", CONF_INT, S(unsigned_rate), 0, 10000000, "unsigned or badly signed UPDATEs per second per client address, 0 for no limit (default 20)" },
+	{ "leases", "unsigned-rate", CONF_INT, S(unsigned_rate), 0, 10000000, "unsigned UPDATEs per second per client address, 0 for no limit (default 20)" },
 	{ "leases", "replay-max", CONF_INT, S(replay_max), 1024, 100000000, "signed UPDATEs remembered for the TSIG time window against replay (default 1048576)" },
 	{ "leases", "account-records", CONF_INT, S(account_records), 1, 100000000, "records an account may hold (default 2000)" },
 	{ "leases", "account-bytes", CONF_INT, S(account_bytes), 1, 0x7fffffff, "bytes an account's records may take, owner + rdata + 10 each (default 1048576)" },

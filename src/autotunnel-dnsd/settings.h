@@ -34,7 +34,7 @@ struct dnsd_settings {
 	int lease_min, lease_max;
 	bool require_lease;
 	int update_rate;	/* signed UPDATEs per second per account; 0: no limit */
-	int unsigned_rate;	/* unauthenticated UPDATEs per second per client address; 0: no limit */
+	int unsigned_rate;	/* unsigned UPDATEs per second per client address; 0: no limit */
 	int replay_max;		/* signed UPDATEs remembered against replay */
 	int account_records;	/* records an account may hold */
 	int account_bytes;	/* bytes (owner + 10 + rdata) an account's records may take */

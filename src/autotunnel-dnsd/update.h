@@ -43,9 +43,10 @@ struct update_request {
 	const struct dns_msg *m;	/* parsed */
 	/*
 	 * The rate limit let it through: the signer's (a token bucket per
-	 * account) when the TSIG verified, else the client address's (its
-	 * own bucket for unauthenticated UPDATEs, which never holds back
-	 * signed ones). A signed request held back gets a signed REFUSED.
+	 * account) when the TSIG verified, the client address's when
+	 * unsigned (a bucket of its own, which never holds back signed
+	 * UPDATEs); a TSIG that failed is not rate limited. A signed request
+	 * held back gets a signed REFUSED.
 	 */
 	bool rate_ok;
 	/*
