@@ -12,7 +12,8 @@ written with Debian's dnspython (not from our client code):
   the record back; a retransmission (same bytes, same socket, soon after)
   gets the first answer again and changes nothing either;
 - an account over its data quota gets a signed REFUSED, under it works,
-  both for records and for bytes;
+  both for records and for bytes, and what expired records took is given
+  back;
 - HMAC-MD5 with the name and secret of a HMAC-SHA256 key gets BADKEY
   (RFC 8945 section 5.2) for a query, an LLQ and an UPDATE.
 
@@ -21,12 +22,14 @@ Run by tests/interop/t_dns_abuse_auth.sh inside the test's namespace:
     dns_abuse_auth.py SERVER PORT ALICE_KEY CAROL_KEY DAVE_KEY RECORDS BYTES
 
 Keys are "alg:name:base64" as `account show --tsig` prints them; the server
-runs with account-records RECORDS and account-bytes BYTES. Every step
+runs with account-records RECORDS and account-bytes BYTES, and a
+lease-min of at most 2 s. Every step
 prints one line; the shell compares the whole output with what it expects.
 """
 import socket
 import struct
 import sys
+import time
 
 import dns.edns
 import dns.message
@@ -210,12 +213,17 @@ def main():
     fit = nbytes // 1043
     codes = []
     for i in range(fit):
-        rc, how, _ = send_update(c, update(dave, adds=[("t%d.dave.%s" % (i, Z), "TXT", txt)]), dave)
+        rc, how, _ = send_update(c, update(dave, adds=[("t%d.dave.%s" % (i, Z), "TXT", txt)],
+                                           lease=2), dave)
         codes.append("%s %s" % (rc, how))
     print("dave adds %d TXT records: %s" % (fit, ", ".join(sorted(set(codes)))))
     rc, how, _ = send_update(c, update(dave, adds=[("t%d.dave.%s" % (fit, Z), "TXT", txt)]), dave)
     print("one more: %s %s" % (rc, how))
     print("record:", lookup(server, port, dave, "t%d.dave.%s" % (fit, Z), "TXT"))
+    # their 2-second leases end: what they took is given back
+    time.sleep(3.5)
+    rc, how, _ = send_update(c, update(dave, adds=[("t%d.dave.%s" % (fit, Z), "TXT", txt)]), dave)
+    print("after their leases ended: %s %s" % (rc, how))
 
     # 5. HMAC-MD5 with the name and secret of alice's HMAC-SHA256 key: BADKEY everywhere
     q = dns.message.make_query("s0.alice." + Z, "A")

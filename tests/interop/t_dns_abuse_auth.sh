@@ -5,8 +5,9 @@
 # there alone; 300 unsigned LLQ setups leave the address's signed LLQ
 # alone; a signed UPDATE is applied once, its replay refused (signed) and
 # its retransmission answered as the first; the per-account data quota
-# refuses beyond account-records and account-bytes; HMAC-MD5 on a
-# HMAC-SHA256 key is BADKEY for a query, an LLQ and an UPDATE.
+# refuses beyond account-records and account-bytes and gives back what
+# expired records took; HMAC-MD5 on a HMAC-SHA256 key is BADKEY for a
+# query, an LLQ and an UPDATE.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
 nt_add_ns dns
@@ -20,7 +21,7 @@ for a in alice carol dave; do
 	echo "$a password" | dnsd account add $a
 done
 nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" \
-	--account-records 30 --account-bytes 4200
+	--account-records 30 --account-bytes 4200 --lease-min 1
 nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_abuse_auth.py" 127.0.0.1 5353 \
@@ -51,6 +52,7 @@ record: NOERROR 192.0.2.9
 dave adds 4 TXT records: NOERROR signed
 one more: REFUSED signed
 record: NXDOMAIN
+after their leases ended: NOERROR signed
 query with hmac-md5: BADKEY
 LLQ with hmac-md5: BADKEY
 UPDATE with hmac-md5: NOTAUTH BADKEY
@@ -67,7 +69,7 @@ stat() { dnsd stats | sed -n "s/^$1 //p"; }
 [ "$(stat update_refused_unsigned)" -le 100 ] || nt_fail "update_refused_unsigned is $(stat update_refused_unsigned)"
 [ "$(stat update_refused_replay)" = 2 ] || nt_fail "update_refused_replay is $(stat update_refused_replay)"
 [ "$(stat update_retransmit)" = 1 ] || nt_fail "update_retransmit is $(stat update_retransmit)"
-[ "$(stat update_refused_quota)" = 2 ] || nt_fail "update_refused_quota is $(stat update_refused_quota)"
+[ "$(stat update_refused_quota)" = 2 ] && [ "$(stat records_expired)" = 4 ] || nt_fail "update_refused_quota $(stat update_refused_quota), records_expired $(stat records_expired)"
 [ "$(stat notauth_badkey)" = 4 ] || nt_fail "notauth_badkey is $(stat notauth_badkey)"
 [ "$(stat llq_servfull)" = 44 ] || nt_fail "llq_servfull is $(stat llq_servfull)"
 grep -q "update from carol refused: its records would be 31 (account-records 30)" "$NT_DIR/dnsd.log" ||
