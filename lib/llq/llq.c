@@ -26,9 +26,14 @@ struct event {
 	uint16_t msg_id;
 };
 
+/*
+ * A count of LLQs: per address and signer (owner 0: unsigned), or, with
+ * family 0, per account from every address.
+ */
 struct client {
 	struct client *next;
 	uint32_t count;
+	uint32_t owner;
 	uint8_t family;
 	uint8_t addr[16];
 };
@@ -39,6 +44,7 @@ struct llq {
 	struct llq *pend_next;	/* challenged UDP LLQs, by question and peer */
 	struct llq *all_prev, *all_next;
 	struct client *client;
+	struct client *account;	/* signed: the account's count; NULL unsigned */
 	struct event *events;
 	uint64_t id;
 	uint64_t expiry_ms;
@@ -83,6 +89,7 @@ void llq_config_default(struct llq_config *c)
 		.lease_min_s = 900,
 		.lease_max_s = 7200,
 		.per_client_max = 256,
+		.per_account_max = 4096,
 		.global_max = 1000000,
 		.servfull_retry_s = 300,
 		.rto_ms = 2000,
@@ -183,27 +190,41 @@ static uint32_t pend_hash(uint32_t name_hash, const struct llq_peer *p, uint16_t
 
 /* ---- clients ---- */
 
-static size_t client_bucket(const struct llq_server *s, const struct llq_peer *p)
+/* The count key of a request: its address and signer, or (family 0) its account alone. */
+static struct client client_key(const struct llq_peer *p, uint32_t owner, bool account)
+{
+	struct client k = { .owner = owner };
+
+	if (!account) {
+		k.family = p->family;
+		memcpy(k.addr, p->addr, 16);
+	}
+	return k;
+}
+
+static size_t client_bucket(const struct llq_server *s, const struct client *k)
 {
 	uint32_t h = 2166136261u;
 
-	h = (h ^ p->family) * 16777619u;
+	h = (h ^ k->family) * 16777619u;
+	for (size_t i = 0; i < 4; i++)
+		h = (h ^ (uint8_t)(k->owner >> (8 * i))) * 16777619u;
 	for (size_t i = 0; i < 16; i++)
-		h = (h ^ p->addr[i]) * 16777619u;
+		h = (h ^ k->addr[i]) * 16777619u;
 	return h & s->client_mask;
 }
 
-static struct client *client_find(struct llq_server *s, const struct llq_peer *p)
+static struct client *client_find(struct llq_server *s, const struct client *k)
 {
-	for (struct client *c = s->clients[client_bucket(s, p)]; c; c = c->next)
-		if (c->family == p->family && memcmp(c->addr, p->addr, 16) == 0)
+	for (struct client *c = s->clients[client_bucket(s, k)]; c; c = c->next)
+		if (c->family == k->family && c->owner == k->owner && memcmp(c->addr, k->addr, 16) == 0)
 			return c;
 	return NULL;
 }
 
-static struct client *client_ref(struct llq_server *s, const struct llq_peer *p)
+static struct client *client_ref(struct llq_server *s, const struct client *k)
 {
-	struct client *c = client_find(s, p);
+	struct client *c = client_find(s, k);
 	size_t b;
 
 	if (c) {
@@ -213,31 +234,34 @@ static struct client *client_ref(struct llq_server *s, const struct llq_peer *p)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->family = p->family;
-	memcpy(c->addr, p->addr, 16);
+	*c = *k;
 	c->count = 1;
-	b = client_bucket(s, p);
+	b = client_bucket(s, k);
 	c->next = s->clients[b];
 	s->clients[b] = c;
-	s->st.clients++;
+	if (c->family)
+		s->st.clients++;
+	else
+		s->st.accounts++;
 	return c;
 }
 
 static void client_unref(struct llq_server *s, struct client *c)
 {
-	struct llq_peer p = { .family = c->family };
 	struct client **pp;
 
-	if (--c->count)
+	if (!c || --c->count)
 		return;
-	memcpy(p.addr, c->addr, 16);
-	for (pp = &s->clients[client_bucket(s, &p)]; *pp; pp = &(*pp)->next) {
+	for (pp = &s->clients[client_bucket(s, c)]; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			break;
 		}
 	}
-	s->st.clients--;
+	if (c->family)
+		s->st.clients--;
+	else
+		s->st.accounts--;
 	free(c);
 }
 
@@ -490,6 +514,7 @@ static void llq_remove(struct llq_server *s, struct llq *q)
 		q->all_next->all_prev = q->all_prev;
 	heap_remove(s, q);
 	client_unref(s, q->client);
+	client_unref(s, q->account);
 	if (q->state == ST_LIVE)
 		s->st.live--;
 	else
@@ -523,8 +548,15 @@ static struct llq *llq_add(struct llq_server *s, const struct llq_request *rq, u
 		*err = -ENOMEM;
 		return NULL;
 	}
-	q->client = client_ref(s, &rq->peer);
-	if (!q->client) {
+	{
+		struct client kc = client_key(&rq->peer, rq->owner, false),
+			      ka = client_key(&rq->peer, rq->owner, true);
+
+		q->client = client_ref(s, &kc);
+		q->account = q->client && rq->owner ? client_ref(s, &ka) : NULL;
+	}
+	if (!q->client || (rq->owner && !q->account)) {
+		client_unref(s, q->client);
 		free(q);
 		*err = -ENOMEM;
 		return NULL;
@@ -532,6 +564,7 @@ static struct llq *llq_add(struct llq_server *s, const struct llq_request *rq, u
 	q->deadline_ms = UINT64_MAX;
 	if (heap_push(s, q)) {
 		client_unref(s, q->client);
+		client_unref(s, q->account);
 		free(q);
 		*err = -ENOMEM;
 		return NULL;
@@ -601,7 +634,9 @@ static uint32_t remaining_s(const struct llq *q, uint64_t now_ms)
 static int handle_setup_new(struct llq_server *s, const struct llq_request *rq, uint64_t now_ms,
 			    struct llq_reply *r)
 {
-	struct client *c = client_find(s, &rq->peer);
+	struct client kc = client_key(&rq->peer, rq->owner, false),
+		      ka = client_key(&rq->peer, rq->owner, true);
+	struct client *c = client_find(s, &kc), *a = rq->owner ? client_find(s, &ka) : NULL;
 	bool stream = rq->peer.conn != 0;
 	struct llq *q;
 	int err;
@@ -621,7 +656,11 @@ static int handle_setup_new(struct llq_server *s, const struct llq_request *rq, 
 			}
 		}
 	}
-	if (s->count >= s->cfg.global_max || (c && c->count >= s->cfg.per_client_max)) {
+	/* an address's unsigned LLQs and an account's signed ones are counted
+	 * apart, so a spoofed flood of unsigned setups from an address leaves
+	 * what the account may set up from there untouched */
+	if (s->count >= s->cfg.global_max || (c && c->count >= s->cfg.per_client_max) ||
+	    (a && a->count >= s->cfg.per_account_max)) {
 		s->st.servfull++;
 		reply_set(r, LLQ_REPLY_PLAIN, LLQ_OP_SETUP, LLQ_ERR_SERVFULL, 0, s->cfg.servfull_retry_s);
 		return 0;

@@ -68,7 +68,14 @@ struct llq_question {
 
 struct llq_config {
 	uint32_t lease_min_s, lease_max_s;	/**< granted leases are clamped to these (RFC 6281 §5.3: 900, 7200) */
-	uint32_t per_client_max;	/**< LLQs (pending or live) per client address */
+	/**
+	 * LLQs (pending or live) per client address. Unsigned LLQs and each
+	 * account's signed LLQs are counted apart: an address is spoofable
+	 * (a challenge is only answered later), so unsigned setups from an
+	 * address never use up what an account may set up from there.
+	 */
+	uint32_t per_client_max;
+	uint32_t per_account_max;	/**< signed LLQs (pending or live) per account, from all addresses */
 	uint32_t global_max;		/**< LLQs in all */
 	uint32_t servfull_retry_s;	/**< LEASE-LIFE in a ServFull answer: when to try again */
 	uint32_t rto_ms;		/**< first event retransmission timeout; doubles each time */
@@ -141,7 +148,9 @@ struct llq_stats {
 	uint64_t expired, challenge_expired, conn_closed;
 	uint64_t servfull, nosuchllq, badvers, formerr;
 	uint64_t wrong_peer;	/**< challenge responses or refreshes from a peer the LLQ is not bound to */
-	uint32_t live, pending, clients;
+	uint32_t live, pending;
+	uint32_t clients;	/**< (address, account or unsigned) pairs holding LLQs */
+	uint32_t accounts;	/**< accounts holding signed LLQs */
 };
 
 struct llq_server;

@@ -10,6 +10,7 @@
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/update.h"
+#include "autotunnel-dnsd/usage.h"
 #include "autotunnel-dnsd/zone.h"
 
 #define EXPIRE_PER_BATCH 20000
@@ -48,6 +49,8 @@ struct commit {
 	bool changed;			/* the serial must move */
 	bool failed;			/* the store failed: everything rolls back */
 	uint32_t old_serial;
+	struct usage *usage;		/* records and bytes per account (usage.h) */
+	bool usage_valid;		/* counted from the store for the current zone */
 };
 
 /* One decision or expiry being applied. */
@@ -66,7 +69,54 @@ struct commit *commit_new(struct dnsd *d, struct store *st, struct stats *stats)
 	c->d = d;
 	c->store = st;
 	c->st = stats;
+	c->usage = usage_new(d->apex.wire, d->apex.len);
+	if (!c->usage) {
+		free(c);
+		return NULL;
+	}
 	return c;
+}
+
+const struct usage *commit_usage(const struct commit *c)
+{
+	return c->usage;
+}
+
+void commit_zone_replaced(struct commit *c)
+{
+	c->usage_valid = false;
+}
+
+/* A record of the zone index came or went: its account's counts follow. */
+static void charge(struct commit *c, const uint8_t *lname, size_t len, uint16_t rdlen, int sign)
+{
+	if (c->usage_valid && usage_charge(c->usage, lname, len, rdlen, sign))
+		c->usage_valid = false;	/* counted again from the store at the next batch */
+}
+
+static int count_one(void *arg, const struct store_rr *rr)
+{
+	struct commit *c = arg;
+	uint8_t lname[DNS_NAME_MAX];
+
+	zone_name_lower(lname, rr->name, rr->name_len);
+	return usage_charge(c->usage, lname, rr->name_len, rr->rdlen, +1);
+}
+
+/*
+ * Count every account's records from the store, which holds exactly the
+ * zone index between batches (the index is loaded from it, and both
+ * change together in commit_apply()/commit_end()).
+ */
+static void count_usage(struct commit *c)
+{
+	usage_clear(c->usage);
+	if (store_rr_foreach(c->store, count_one, c)) {
+		log_warnx("store: cannot count the accounts' records: %s", store_errmsg(c->store));
+		usage_clear(c->usage);
+		return;
+	}
+	c->usage_valid = true;
 }
 
 static void free_ev(struct commit *c, size_t from)
@@ -85,6 +135,7 @@ void commit_free(struct commit *c)
 		free(c->undo[i].old_rdata);
 	free(c->undo);
 	free(c->ev);
+	usage_free(c->usage);
 	free(c);
 }
 
@@ -141,6 +192,7 @@ static void undo_to(struct commit *c, size_t mark)
 
 		switch (u->kind) {
 		case U_ADDED:
+			charge(c, u->rr->node->name, u->rr->node->name_len, u->rr->rdlen, -1);
 			zone_unlink(z, u->rr);
 			free(u->rr);
 			break;
@@ -148,6 +200,8 @@ static void undo_to(struct commit *c, size_t mark)
 			if (zone_relink(z, u->rr, u->lname, u->lname_len)) {
 				log_warnx("out of memory restoring a record; it is lost until restart");
 				free(u->rr);
+			} else {
+				charge(c, u->lname, u->lname_len, u->rr->rdlen, +1);
 			}
 			break;
 		case U_MODIFIED:
@@ -190,6 +244,7 @@ static int remove_rr(struct apply *a, struct zrr *r)
 	un->rr = r;
 	un->lname_len = (uint8_t)len;
 	memcpy(un->lname, lname, len);
+	charge(c, lname, len, r->rdlen, -1);
 	zone_unlink(c->d->zone, r);
 	a->changed = true;
 	stat_inc(c->st, STAT_records_deleted);
@@ -225,6 +280,7 @@ static int add_rr(struct apply *a, const struct update_change *u)
 	}
 	un->kind = U_ADDED;
 	un->rr = r;
+	charge(c, u->lname, u->lname_len, u->rdlen, +1);
 	a->changed = true;
 	stat_inc(c->st, STAT_records_added);
 	return 0;
@@ -318,6 +374,8 @@ static bool batch_open(struct commit *c)
 
 void commit_begin(struct commit *c)
 {
+	if (!c->usage_valid)
+		count_usage(c);
 	c->open = c->changed = c->failed = false;
 	c->n_undo = 0;
 	free_ev(c, 0);

@@ -23,14 +23,28 @@ struct dns_name;
 struct stats;
 struct store;
 struct update_decision;
+struct usage;
 struct zone;
 
 /** A batch over @p d's zone and @p st (both borrowed), counting into @p stats. */
 struct commit *commit_new(struct dnsd *d, struct store *st, struct stats *stats);
 void commit_free(struct commit *c);
 
-/** Begin a batch (the transaction is opened lazily). */
+/**
+ * Begin a batch (the transaction is opened lazily). The per-account counts
+ * (usage.h) are counted again from the store first when the zone was
+ * replaced (commit_zone_replaced()) or at the first batch.
+ */
 void commit_begin(struct commit *c);
+
+/**
+ * The records and bytes of each account in the zone index, kept in step
+ * with every change applied, expired or undone (borrowed; engine thread).
+ */
+const struct usage *commit_usage(const struct commit *c);
+
+/** The zone index was loaded again (reload): count the accounts' records again. */
+void commit_zone_replaced(struct commit *c);
 
 /**
  * Apply the changes of @p dec (decided NOERROR) in a savepoint. Sets

@@ -17,6 +17,7 @@
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/fanout.h"
 #include "autotunnel-dnsd/query.h"
+#include "autotunnel-dnsd/replay.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/update.h"
 #include "autotunnel-dnsd/watch.h"
@@ -34,6 +35,8 @@ struct eitem {
 	size_t resp_len;
 	uint16_t id;			/* message id, for a SERVFAIL if the commit fails */
 	uint16_t flags;
+	bool remembered;		/* @p rkey is in the replay cache: forget it if the commit fails */
+	struct replay_key rkey;
 	size_t len;
 	uint8_t pkt[];
 };
@@ -63,7 +66,11 @@ struct engine {
 	bool expire_due;
 	struct commit *commit;		/* the group commit of the batch (commit.h) */
 	struct eitem *done, **done_tail;	/* updates to answer after the commit */
-	struct rate_bucket *rate;	/* UPDATE rate limit per client address */
+	struct rate_bucket *rate;	/* unauthenticated UPDATEs: a bucket per client address */
+	struct acct_rate **acct_rate;	/* signed UPDATEs: a bucket per account, by id */
+	size_t acct_rate_mask, n_acct_rate;
+	struct replay *replay;		/* signed UPDATEs seen within their TSIG window */
+	struct log_ratelimit quota_rl;	/* the log line of a quota refusal */
 	struct watch *watch;		/* the LLQs (watch.h) */
 	struct fanout *fanout;		/* LLQ events on their way out (fanout.h) */
 	void (*committed)(void *arg);	/* after a commit that wrote (the checkpointer) */
@@ -220,38 +227,36 @@ static struct eitem *take(struct engine *e)
 }
 
 /*
- * Per-client UPDATE rate limit (DESIGN.md §5): a token bucket per client
- * address, in a fixed table (addresses that hash alike share a bucket, so
- * memory stays bounded whatever the number of clients).
+ * UPDATE rate limits (DESIGN.md §5), each a token bucket of update-rate
+ * (unsigned-rate) per second with a burst of twice that:
+ * - a signed UPDATE whose TSIG verified is charged to its account, so
+ *   nobody can spend it without the key;
+ * - an unsigned one is charged to the client address, in a fixed table
+ *   of its own (addresses that hash alike share a bucket, so memory stays
+ *   bounded whatever the number of clients); a spoofed flood from an
+ *   address drains only this bucket and never holds back the signed
+ *   UPDATEs from there (nor the TSIG errors answered to it).
  */
 #define RATE_BUCKETS 4096
+#define RETRANSMIT_S 30		/* a copy from the same source this soon is a retransmission */
 
 struct rate_bucket {
 	uint64_t last_ms;
 	uint64_t tokens_milli;
 };
 
-static bool rate_allow(struct engine *e, const struct eitem *it)
+struct acct_rate {
+	struct acct_rate *next;
+	uint32_t id;
+	struct rate_bucket b;
+};
+
+static bool bucket_take(struct rate_bucket *b, uint64_t per_sec, uint64_t now)
 {
-	uint64_t per_sec = (uint64_t)e->d->cfg->update_rate, burst = 2 * per_sec;
-	uint32_t h = 2166136261u;
-	const uint8_t *a;
-	size_t alen;
-	struct rate_bucket *b;
-	uint64_t now = clock_now_ms(), add;
+	uint64_t burst = 2 * per_sec, add;
 
 	if (per_sec == 0)
 		return true;
-	if (it->src.peer.ss_family == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)&it->src.peer)->sin6_addr;
-		alen = 16;
-	} else {
-		a = (const uint8_t *)&((const struct sockaddr_in *)&it->src.peer)->sin_addr;
-		alen = 4;
-	}
-	for (size_t i = 0; i < alen; i++)
-		h = (h ^ a[i]) * 16777619u;
-	b = &e->rate[h % RATE_BUCKETS];
 	add = (now - b->last_ms) * per_sec;	/* milli-tokens */
 	if (b->last_ms == 0 || add >= burst * 1000 || b->tokens_milli + add > burst * 1000)
 		b->tokens_milli = burst * 1000;
@@ -262,6 +267,107 @@ static bool rate_allow(struct engine *e, const struct eitem *it)
 		return false;
 	b->tokens_milli -= 1000;
 	return true;
+}
+
+static const uint8_t *peer_addr(const struct eitem *it, size_t *alen)
+{
+	if (it->src.peer.ss_family == AF_INET6) {
+		*alen = 16;
+		return (const uint8_t *)&((const struct sockaddr_in6 *)&it->src.peer)->sin6_addr;
+	}
+	*alen = 4;
+	return (const uint8_t *)&((const struct sockaddr_in *)&it->src.peer)->sin_addr;
+}
+
+static bool rate_allow_unauth(struct engine *e, const struct eitem *it)
+{
+	uint32_t h = 2166136261u;
+	size_t alen;
+	const uint8_t *a = peer_addr(it, &alen);
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return bucket_take(&e->rate[h % RATE_BUCKETS], (uint64_t)e->d->cfg->unsigned_rate,
+			   clock_now_ms());
+}
+
+static void acct_rate_clear(struct engine *e)
+{
+	for (size_t i = 0; e->acct_rate && i <= e->acct_rate_mask; i++) {
+		while (e->acct_rate[i]) {
+			struct acct_rate *r = e->acct_rate[i];
+
+			e->acct_rate[i] = r->next;
+			free(r);
+		}
+	}
+	e->n_acct_rate = 0;
+}
+
+/* The bucket of account @p id, made full on first use; NULL when out of memory. */
+static struct rate_bucket *acct_bucket(struct engine *e, uint32_t id)
+{
+	size_t b = (id * 2654435761u) & e->acct_rate_mask;
+	struct acct_rate *r;
+
+	for (r = e->acct_rate[b]; r; r = r->next)
+		if (r->id == id)
+			return &r->b;
+	if (e->n_acct_rate > e->acct_rate_mask) {
+		/* one bucket per account that sent an UPDATE: double the table */
+		size_t n = (e->acct_rate_mask + 1) * 2;
+		struct acct_rate **t = calloc(n, sizeof(*t));
+
+		if (t) {
+			for (size_t i = 0; i <= e->acct_rate_mask; i++) {
+				while ((r = e->acct_rate[i]) != NULL) {
+					size_t nb = (r->id * 2654435761u) & (n - 1);
+
+					e->acct_rate[i] = r->next;
+					r->next = t[nb];
+					t[nb] = r;
+				}
+			}
+			free(e->acct_rate);
+			e->acct_rate = t;
+			e->acct_rate_mask = n - 1;
+			b = (id * 2654435761u) & e->acct_rate_mask;
+		}
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->id = id;
+	r->next = e->acct_rate[b];
+	e->acct_rate[b] = r;
+	e->n_acct_rate++;
+	return &r->b;
+}
+
+static bool rate_allow_account(struct engine *e, const struct account *acc)
+{
+	struct rate_bucket *b;
+
+	if (e->d->cfg->update_rate == 0)
+		return true;
+	b = acct_bucket(e, acc->id);
+	return b ? bucket_take(b, (uint64_t)e->d->cfg->update_rate, clock_now_ms()) : false;
+}
+
+/* Who sent it, for telling a retransmission from a replay: address, port, connection. */
+static uint64_t source_hash(const struct eitem *it)
+{
+	uint64_t h = 14695981039346656037ull;
+	size_t alen;
+	const uint8_t *a = peer_addr(it, &alen);
+	uint16_t port = it->src.peer.ss_family == AF_INET6
+			? ((const struct sockaddr_in6 *)&it->src.peer)->sin6_port
+			: ((const struct sockaddr_in *)&it->src.peer)->sin_port;
+
+	for (size_t i = 0; i < alen; i++)
+		h = (h ^ a[i]) * 1099511628211ull;
+	h = (h ^ port) * 1099511628211ull;
+	return (h ^ it->src.conn) * 1099511628211ull;
 }
 
 /* Build the answer to the UPDATE in e->qs->msg; it waits in @p it for the commit. */
@@ -301,26 +407,116 @@ keep:
 }
 
 /*
- * One UPDATE parsed in e->qs->msg: check its rate and TSIG, let
- * update_decide() decide, apply the changes to the batch, and build the
- * one answer, sent after the commit (DESIGN.md §5).
+ * The TSIG time window of a verified request (RFC 8945 §5.2.3): its own
+ * Fudge, at most DNS_TSIG_FUDGE (RFC 8945 §10 recommends 300 s). Longer
+ * windows are refused as BADTIME: the replay cache remembers a request
+ * for its whole window, and a client-chosen Fudge of up to 18 hours would
+ * make that unbounded. @return the second its window ends, or -1.
+ */
+static int64_t tsig_window_end(const struct dns_tsig *t, uint64_t now)
+{
+	uint64_t fudge = t->fudge < DNS_TSIG_FUDGE ? t->fudge : DNS_TSIG_FUDGE;
+
+	if (now + fudge < t->time_signed || now > t->time_signed + fudge)
+		return -1;
+	return (int64_t)(t->time_signed + fudge + 1);
+}
+
+/*
+ * The replay check of a verified UPDATE (replay.h), before its account's
+ * rate: a replay costs the account nothing. Returns true when the UPDATE
+ * is answered here: a retransmission from the same source gets the first
+ * answer again (nothing is applied twice); a replay, or an UPDATE that
+ * cannot be remembered (the cache is full), gets a signed REFUSED.
+ */
+static bool replay_gate(struct engine *e, struct eitem *it, const struct account *acc, int64_t forget_s)
+{
+	struct dns_tsig *t = &e->qs->tsig;
+	struct replay_answer ans = { 0 };
+	struct dns_lease lease;
+	enum replay_verdict v;
+
+	memset(&it->rkey, 0, sizeof(it->rkey));
+	it->rkey.account = acc->id;
+	it->rkey.mac_len = (uint8_t)t->mac_len;
+	memcpy(it->rkey.mac, t->mac, t->mac_len < REPLAY_MAC_KEEP ? t->mac_len : REPLAY_MAC_KEEP);
+	v = replay_check(e->replay, &it->rkey, source_hash(it), (int64_t)clock_wall_s(), forget_s,
+			 RETRANSMIT_S, &ans);
+	switch (v) {
+	case REPLAY_NEW:
+		it->remembered = true;
+		return false;
+	case REPLAY_RETRANSMIT:
+		lease = (struct dns_lease){ .lease = ans.lease, .key_lease = ans.key_lease,
+					    .has_key_lease = ans.has_key_lease };
+		stat_inc(e->st, STAT_update_retransmit);
+		respond(e, it, ans.rcode, true, ans.lease_granted ? &lease : NULL);
+		return true;
+	case REPLAY_SEEN:
+		/* RFC 8945 has no error for a replay; REFUSED is a policy refusal
+		 * that no client retries as is (BADTIME would blame its clock) */
+		stat_inc(e->st, STAT_update_refused_replay);
+		respond(e, it, DNS_RCODE_REFUSED, true, NULL);
+		return true;
+	case REPLAY_FULL:
+		stat_inc(e->st, STAT_update_refused_replay_full);
+		log_ratelimited(&e->quota_rl, LOG_LEVEL_WARN,
+				"replay cache full (%zu signed updates within their TSIG window): "
+				"refusing signed updates; raise replay-max", replay_count(e->replay));
+		respond(e, it, DNS_RCODE_REFUSED, true, NULL);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * One UPDATE parsed in e->qs->msg: authenticate it, check it against
+ * replay and against its rate (the account's when signed, the address's
+ * otherwise), let update_decide() decide, apply the changes to the batch,
+ * and build the one answer, sent after the commit (DESIGN.md §5).
  */
 static void handle_update(struct engine *e, struct eitem *it)
 {
 	struct qscratch *s = e->qs;
 	const struct dns_msg *m = &s->msg;
-	struct update_request rq = { .m = m, .rate_ok = rate_allow(e, it), .tsig_rc = -ENOENT };
+	struct update_request rq = { .m = m, .tsig_rc = -ENOENT, .usage = commit_usage(e->commit) };
+	const struct account *acc = NULL;
 	struct update_decision dec;
+	int64_t forget_s = -1;
 	bool changed;
 
 	it->next = NULL;
 	*e->done_tail = it;
 	e->done_tail = &it->next;
-	if (rq.rate_ok && m->tsig >= 0) {
+	stat_inc(e->st, STAT_updates);
+	if (m->tsig >= 0) {
 		memset(&s->tsig, 0, sizeof(s->tsig));
 		rq.tsig_rc = dns_tsig_verify_request(&s->tsig, m, query_key_lookup, e->d, clock_wall_s());
+		if (rq.tsig_rc == 0 && (forget_s = tsig_window_end(&s->tsig, clock_wall_s())) < 0) {
+			s->tsig.error = DNS_RCODE_BADTIME;	/* §5.2.3, with our narrower window */
+			rq.tsig_rc = -EACCES;
+		}
 		rq.tsig_error = s->tsig.error;
 		rq.key = &s->tsig.key.name;
+		if (rq.tsig_rc == 0)
+			acc = accounts_by_keyname(e->d->accounts, rq.key);
+	}
+	if (acc) {
+		if (replay_gate(e, it, acc, forget_s))
+			goto out;
+		rq.rate_ok = rate_allow_account(e, acc);
+		if (!rq.rate_ok) {
+			/* not carried out: its copy may come again, and is charged again */
+			replay_forget(e->replay, &it->rkey);
+			it->remembered = false;
+		}
+	} else if (m->tsig < 0) {
+		rq.rate_ok = rate_allow_unauth(e, it);
+	} else {
+		/* a TSIG that failed is answered with its error whatever the
+		 * address's rate (RFC 8945 §5.2: BADKEY on every path), no
+		 * larger than the request, and never applied */
+		rq.rate_ok = true;
 	}
 	update_decide(&rq, e->d, wall_ms(), &dec);
 	if (dec.rcode == DNS_RCODE_NOERROR && dec.n_changes) {
@@ -333,11 +529,29 @@ static void handle_update(struct engine *e, struct eitem *it)
 			dec.lease_granted = false;
 		}
 	}
-	stat_inc(e->st, STAT_updates);
+	if (dec.counter == STAT_update_refused_quota)
+		log_ratelimited(&e->quota_rl, LOG_LEVEL_INFO,
+				"update from %s refused: its records would be %llu (account-records %d), "
+				"%llu bytes (account-bytes %d)", dec.acc->label,
+				(unsigned long long)dec.usage_after.records, e->d->cfg->account_records,
+				(unsigned long long)dec.usage_after.bytes, e->d->cfg->account_bytes);
+	if (it->remembered) {
+		struct replay_answer ans = { .rcode = dec.rcode, .lease_granted = dec.lease_granted,
+					     .lease = dec.lease.lease, .key_lease = dec.lease.key_lease,
+					     .has_key_lease = dec.lease.has_key_lease };
+
+		if (dec.rcode == DNS_RCODE_SERVFAIL) {
+			replay_forget(e->replay, &it->rkey);	/* nothing done: a retry is welcome */
+			it->remembered = false;
+		} else {
+			replay_answer(e->replay, &it->rkey, &ans);
+		}
+	}
 	stat_inc(e->st, dec.counter);
 	respond(e, it, dec.rcode, dec.sign, dec.lease_granted ? &dec.lease : NULL);
 	update_decision_fini(&dec);
-	if (rq.rate_ok && m->tsig >= 0)
+out:
+	if (m->tsig >= 0)
 		dns_tsig_fini(&s->tsig);
 }
 
@@ -362,6 +576,9 @@ static void finish_batch(struct engine *e)
 		if (ok && it->resp) {
 			reply(e, &it->src, it->resp, it->resp_len);
 		} else {
+			/* rolled back: the client's retry must be applied, not refused as a replay */
+			if (it->remembered)
+				replay_forget(e->replay, &it->rkey);
 			struct dns_header h = { .id = it->id, .flags = it->flags };
 			int n = dns_msg_error_header(e->out, ENGINE_OUT_MAX, &h, DNS_RCODE_SERVFAIL);
 
@@ -525,6 +742,8 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	pthread_rwlock_unlock(&d->lock);
 	accounts_free(old_acc);
 	zone_free(old_z);
+	commit_zone_replaced(e->commit);
+	acct_rate_clear(e);	/* accounts may have gone: their buckets with them */
 	log_info("reloaded: %zu accounts, %zu records", accounts_count(acc), zone_rr_count(z));
 	engine_rearm(e);
 	return 0;
@@ -577,13 +796,17 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->out = malloc(ENGINE_OUT_MAX);
 	e->commit = commit_new(d, st, e->st);
 	e->rate = calloc(RATE_BUCKETS, sizeof(*e->rate));
+	e->acct_rate_mask = 63;
+	e->acct_rate = calloc(e->acct_rate_mask + 1, sizeof(*e->acct_rate));
+	e->replay = replay_new((size_t)d->cfg->replay_max);
+	e->quota_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 10);
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);
-	if (!e->qs || !e->out || !e->watch || !e->commit || !e->rate || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
+	if (!e->qs || !e->out || !e->watch || !e->commit || !e->rate || !e->acct_rate || !e->replay || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
 		engine_free(e);
 		goto nomem;
 	}
@@ -617,6 +840,9 @@ void engine_free(struct engine *e)
 	fanout_free(e->fanout);
 	commit_free(e->commit);
 	free(e->rate);
+	acct_rate_clear(e);
+	free(e->acct_rate);
+	replay_free(e->replay);
 	watch_free(e->watch);
 	free(e->out);
 	free(e->qs);

@@ -34,10 +34,15 @@ static const struct conf_item items[] = {
 	{ "leases", "lease-min", CONF_INT, S(lease_min), 1, 0x7fffffff, "shortest update lease granted, seconds (default 1800)" },
 	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
 	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
-	{ "leases", "update-rate", CONF_INT, S(update_rate), 0, 10000000, "UPDATEs per second per client address, 0 for no limit (default 100)" },
+	{ "leases", "update-rate", CONF_INT, S(update_rate), 0, 10000000, "signed UPDATEs per second per account, 0 for no limit (default 100)" },
+	{ "leases", "unsigned-rate", CONF_INT, S(unsigned_rate), 0, 10000000, "unsigned UPDATEs per second per client address, 0 for no limit (default 20)" },
+	{ "leases", "replay-max", CONF_INT, S(replay_max), 1024, 100000000, "signed UPDATEs remembered for the TSIG time window against replay (default 1048576)" },
+	{ "leases", "account-records", CONF_INT, S(account_records), 1, 100000000, "records an account may hold (default 2000)" },
+	{ "leases", "account-bytes", CONF_INT, S(account_bytes), 1, 0x7fffffff, "bytes an account's records may take, owner + rdata + 10 each (default 1048576)" },
 	{ "llq", "llq-lease-min", CONF_INT, S(llq_lease_min), 1, 0x7fffffff, "shortest LLQ lease, seconds (default 900)" },
 	{ "llq", "llq-lease-max", CONF_INT, S(llq_lease_max), 1, 0x7fffffff, "longest LLQ lease, seconds (default 7200)" },
 	{ "llq", "llq-per-client", CONF_INT, S(llq_per_client), 1, 10000000, "LLQs per client address (default 256)" },
+	{ "llq", "llq-per-account", CONF_INT, S(llq_per_account), 1, 10000000, "signed LLQs per account, from all its addresses (default 4096)" },
 	{ "llq", "llq-max", CONF_INT, S(llq_max), 1, 100000000, "LLQs in all (default 1000000)" },
 	{ "llq", "llq-rto-ms", CONF_INT, S(llq_rto_ms), 10, 600000, "first event retransmission timeout, ms (default 2000)" },
 	{ "store", "db", CONF_STRING, S(db), 0, 0, "SQLite database (default /var/lib/autotunnel/dns.db)" },
@@ -63,9 +68,14 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->lease_min = 1800;
 	s->lease_max = 7200;
 	s->update_rate = 100;
+	s->unsigned_rate = 20;
+	s->replay_max = 1048576;
+	s->account_records = 2000;
+	s->account_bytes = 1048576;
 	s->llq_lease_min = 900;
 	s->llq_lease_max = 7200;
 	s->llq_per_client = 256;
+	s->llq_per_account = 4096;
 	s->llq_max = 1000000;
 	s->llq_rto_ms = 2000;
 	s->sync_full = true;

@@ -36,10 +36,15 @@ struct dnsd_settings {
 	/* [leases] */
 	int lease_min, lease_max;
 	bool require_lease;
-	int update_rate;	/* UPDATEs per second per client address; 0: no limit */
+	int update_rate;	/* signed UPDATEs per second per account; 0: no limit */
+	int unsigned_rate;	/* unsigned UPDATEs per second per client address; 0: no limit */
+	int replay_max;		/* signed UPDATEs remembered against replay */
+	int account_records;	/* records an account may hold */
+	int account_bytes;	/* bytes (owner + 10 + rdata) an account's records may take */
 	/* [llq] */
 	int llq_lease_min, llq_lease_max;
 	int llq_per_client, llq_max;
+	int llq_per_account;	/* signed LLQs per account, from all addresses */
 	int llq_rto_ms;
 	/* [store] */
 	char *db;

@@ -25,6 +25,8 @@
 	X(update_refused_synthesised)	X(update_refused_type)	\
 	X(update_refused_prereq_outside)	X(update_refused_no_lease) \
 	X(update_refused_rate)						\
+	X(update_refused_quota)	X(update_refused_replay)		\
+	X(update_refused_replay_full)	X(update_retransmit)		\
 	X(update_notauth_zone)	X(update_notzone)	X(update_prereq_failed) \
 	X(update_formerr)	X(update_servfail)			\
 	X(records_added)	X(records_deleted)	X(records_expired) \

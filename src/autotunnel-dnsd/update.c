@@ -21,6 +21,7 @@ struct view {
 	const struct account *acc;
 	struct update_decision *dec;
 	enum stat_id refusal;		/* why permit() said no */
+	int64_t d_records, d_bytes;	/* what the changes so far add to the account */
 };
 
 /* An RR as the overlay shows it. */
@@ -216,6 +217,72 @@ static int effect_of(void *arg, const struct vrr *rr)
 	return 0;
 }
 
+/* ---- the per-account data quota ---- */
+
+struct removal {
+	const struct dns_change *c;
+	size_t len;
+	int64_t records, bytes;
+};
+
+/* A record the overlay shows at the change's name: does the change take it away? */
+static int removed(void *arg, const struct vrr *rr)
+{
+	struct removal *rm = arg;
+
+	if (rm->c->op == DNS_CHANGE_DEL_RR &&
+	    !dns_rdata_equal(rr->type, rr->rdata, rr->rdlen, rm->c->rdata, rm->c->rdlen))
+		return 0;
+	rm->records--;
+	rm->bytes -= (int64_t)usage_rr_bytes(rm->len, rr->rdlen);
+	/* commit.c deletes the one equal record of a DEL_RR, every one of the others */
+	return rm->c->op == DNS_CHANGE_DEL_RR;
+}
+
+/*
+ * What change @p c (at lower-case @p l) adds to the account's records and
+ * bytes, seen through the overlay of the changes before it (the same view
+ * commit.c applies it to): an ADD is a new record (an equal one comes as
+ * a REPLACE, RFC 2136 §3.4.2.2), a REPLACE keeps the rdata length
+ * (dns_rdata_equal()), a delete takes what the overlay still shows.
+ */
+static void quota_count(struct view *v, const struct dns_change *c, const uint8_t *l, size_t len)
+{
+	struct removal rm = { .c = c, .len = len };
+
+	switch (c->op) {
+	case DNS_CHANGE_ADD:
+		v->d_records++;
+		v->d_bytes += (int64_t)usage_rr_bytes(len, c->rdlen);
+		return;
+	case DNS_CHANGE_REPLACE:
+		return;
+	case DNS_CHANGE_DEL_RR:
+	case DNS_CHANGE_DEL_RRSET:
+	case DNS_CHANGE_DEL_NAME:
+		(void)visit(v, l, len, c->op == DNS_CHANGE_DEL_NAME ? DNS_TYPE_ANY : c->type, removed, &rm);
+		v->d_records += rm.records;
+		v->d_bytes += rm.bytes;
+		return;
+	}
+}
+
+/*
+ * The quota rule: true when the changes take the account above a limit
+ * they add to. Fills dec->usage_after.
+ */
+static bool over_quota(const struct view *v, const struct dnsd_settings *cfg, const struct usage *u)
+{
+	struct usage_count now = usage_get(u, (const uint8_t *)v->acc->label, v->acc->label_len);
+	struct update_decision *dec = v->dec;
+	int64_t records = (int64_t)now.records + v->d_records, bytes = (int64_t)now.bytes + v->d_bytes;
+
+	dec->usage_after.records = records > 0 ? (uint64_t)records : 0;
+	dec->usage_after.bytes = bytes > 0 ? (uint64_t)bytes : 0;
+	return (v->d_records > 0 && records > (int64_t)cfg->account_records) ||
+	       (v->d_bytes > 0 && bytes > (int64_t)cfg->account_bytes);
+}
+
 static int z_change(void *zone, const struct dns_change *c)
 {
 	struct view *v = zone;
@@ -228,6 +295,7 @@ static int z_change(void *zone, const struct dns_change *c)
 	zone_name_lower(l, c->name->wire, len);
 	if (c->op != DNS_CHANGE_ADD)
 		(void)visit(v, l, len, c->op == DNS_CHANGE_DEL_NAME ? DNS_TYPE_ANY : c->type, effect_of, &ef);
+	quota_count(v, c, l, len);
 	if (dec->n_changes == dec->cap_changes) {
 		size_t cap = dec->cap_changes ? dec->cap_changes * 2 : 8;
 		struct update_change *n = realloc(dec->changes, cap * sizeof(*n));
@@ -338,7 +406,8 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 
 	memset(out, 0, sizeof(*out));
 	if (!rq->rate_ok) {
-		decided(out, DNS_RCODE_REFUSED, STAT_update_refused_rate, false);
+		/* RFC 8945 §5.3: a validly signed request gets a signed answer */
+		decided(out, DNS_RCODE_REFUSED, STAT_update_refused_rate, rq->tsig_rc == 0);
 		return;
 	}
 	/* RFC 2136 §3.1: the zone section names a zone of ours */
@@ -421,6 +490,11 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		drop_changes(out);
 	if (rc < 0) {
 		decided(out, DNS_RCODE_SERVFAIL, STAT_update_servfail, true);
+		return;
+	}
+	if (rcode == DNS_RCODE_NOERROR && over_quota(&v, cfg, rq->usage)) {
+		drop_changes(out);
+		decided(out, DNS_RCODE_REFUSED, STAT_update_refused_quota, true);
 		return;
 	}
 	switch (rcode) {

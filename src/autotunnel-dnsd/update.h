@@ -19,6 +19,13 @@
  * Leases: every record an update adds is leased; an update without the
  * lease option gets the longest lease (so stock nsupdate works) unless
  * require-lease; leases are clamped to [lease-min, lease-max].
+ *
+ * Quota: an account holds at most account-records records taking at most
+ * account-bytes (usage.h counts them). An UPDATE whose changes, as the
+ * overlay sees them, would take the account above either is REFUSED as a
+ * whole; one that adds nothing to a count over its limit (a refresh, a
+ * delete, a replacement no larger) passes, so lowering a limit never
+ * stops an account from refreshing or cleaning up.
  */
 #ifndef DNSD_UPDATE_H
 #define DNSD_UPDATE_H
@@ -31,21 +38,35 @@
 #include "dns/msg.h"
 #include "dns/update.h"
 #include "autotunnel-dnsd/dnsd.h"
+#include "autotunnel-dnsd/usage.h"
 
 struct account;
 
 /** An UPDATE as the engine hands it to update_decide() (all borrowed). */
 struct update_request {
 	const struct dns_msg *m;	/* parsed */
-	bool rate_ok;			/* the client's rate limit let it through */
+	/*
+	 * The rate limit let it through: the signer's (a token bucket per
+	 * account) when the TSIG verified, the client address's when
+	 * unsigned (a bucket of its own, which never holds back signed
+	 * UPDATEs); a TSIG that failed is not rate limited. A signed request
+	 * held back gets a signed REFUSED.
+	 */
+	bool rate_ok;
 	/*
 	 * The TSIG check (dns_tsig_verify_request()): 0 verified, -ENOENT
 	 * unsigned, -EACCES (tsig_error says why), -EBADMSG malformed, or
-	 * another negative errno. Not looked at when !rate_ok.
+	 * another negative errno. Looked at when !rate_ok only to sign.
 	 */
 	int tsig_rc;
 	uint16_t tsig_error;		/* with -EACCES: BADKEY, BADSIG, BADTIME, BADTRUNC */
 	const struct dns_name *key;	/* the verified key's name (tsig_rc 0) */
+	/*
+	 * Records and bytes each account holds now (commit_usage()); NULL
+	 * counts as none. An UPDATE that would take its account above
+	 * account-records or account-bytes is REFUSED (the quota rule).
+	 */
+	const struct usage *usage;
 };
 
 /** One change to the zone, in the order dns_update_process() reported it. */
@@ -70,6 +91,7 @@ struct update_decision {
 	const struct account *acc;	/* the signer, once known */
 	int64_t expires_ms;		/* lease end of every record added or refreshed */
 	bool changed;			/* records change (not only leases): the serial moves */
+	struct usage_count usage_after;	/* the account's records and bytes once applied */
 	struct update_change *changes;	/* owned; update_decision_fini() frees them */
 	size_t n_changes, cap_changes;
 };

@@ -358,7 +358,8 @@ void watch_print_stats(const struct watch *w, FILE *fp)
 	struct llq_stats ls;
 
 	llq_server_stats(w->llq, &ls);
-	fprintf(fp, "llq_live %u\nllq_pending %u\nllq_clients %u\n", ls.live, ls.pending, ls.clients);
+	fprintf(fp, "llq_live %u\nllq_pending %u\nllq_clients %u\nllq_accounts %u\n", ls.live, ls.pending,
+		ls.clients, ls.accounts);
 	fprintf(fp, "llq_setups %llu\nllq_challenges %llu\nllq_established %llu\n"
 		"llq_refreshes %llu\nllq_cancels %llu\nllq_events %llu\nllq_retransmits %llu\n"
 		"llq_acks %llu\nllq_dropped_unacked %llu\nllq_dropped_overflow %llu\n"
@@ -392,6 +393,7 @@ struct watch *watch_new(struct dnsd *d, struct stats *st, struct fanout *f,
 	lc.lease_min_s = (uint32_t)d->cfg->llq_lease_min;
 	lc.lease_max_s = (uint32_t)d->cfg->llq_lease_max;
 	lc.per_client_max = (uint32_t)d->cfg->llq_per_client;
+	lc.per_account_max = (uint32_t)d->cfg->llq_per_account;
 	lc.global_max = (uint32_t)d->cfg->llq_max;
 	lc.rto_ms = (uint32_t)d->cfg->llq_rto_ms;
 	w->llq = llq_server_new(&lc);

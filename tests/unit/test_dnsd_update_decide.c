@@ -30,12 +30,14 @@
 #include "autotunnel-dnsd/settings.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/update.h"
+#include "autotunnel-dnsd/usage.h"
 #include "autotunnel-dnsd/zone.h"
 
 #define NOW_MS 1700000000000LL
 
 static struct dnsd_settings cfg;
 static struct dnsd d;
+static struct usage *usage;	/* what each account holds, as commit.c keeps it */
 static char dbpath[64];
 
 static struct dns_name N(const char *text)
@@ -53,6 +55,7 @@ static void add(const char *owner, uint16_t type, const void *rdata, uint16_t rd
 
 	zone_name_lower(l, n.wire, n.len);
 	assert_non_null(zone_add(d.zone, l, n.len, type, 300, rdata, rdlen, 1, 0));
+	assert_int_equal(usage_charge(usage, l, n.len, rdlen, +1), 0);
 }
 
 static int setup(void **state)
@@ -88,6 +91,8 @@ static int setup(void **state)
 	assert_non_null(d.accounts);
 	store_close(s);
 	d.zone = zone_new(d.apex.wire, d.apex.len);
+	usage = usage_new(d.apex.wire, d.apex.len);
+	assert_non_null(usage);
 	add("h1.alice.members.example.net", DNS_TYPE_A, "\xc0\x00\x02\x01", 4);
 	add("h1.alice.members.example.net", DNS_TYPE_TXT, "\x03one", 4);
 	add("x.bob.members.example.net", DNS_TYPE_A, "\xc6\x33\x64\x07", 4);
@@ -99,6 +104,7 @@ static int teardown(void **state)
 	char f[128];
 
 	zone_free(d.zone);
+	usage_free(usage);
 	accounts_free(d.accounts);
 	dnsd_settings_free(&cfg);
 	unlink(dbpath);
@@ -139,6 +145,7 @@ static void begin_zone(struct req *r, const char *zone, uint16_t ztype, uint16_t
 	r->rq.rate_ok = true;
 	r->rq.tsig_rc = 0;
 	r->rq.key = key_of("alice");
+	r->rq.usage = usage;
 }
 
 static void begin(struct req *r)
@@ -209,6 +216,18 @@ static void rate_limited(void **state)
 	r.rq.tsig_rc = -ENOENT;		/* even unsigned: the rate comes first */
 	decide(&r);
 	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_rate, false);
+}
+
+static void rate_limited_signed(void **state)
+{
+	struct req r;
+
+	/* the account's bucket is empty: a signed refusal (RFC 8945 §5.3) */
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	r.rq.rate_ok = false;
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_rate, true);
 }
 
 static void zone_section_formerr(void **state)
@@ -662,10 +681,138 @@ static void success_sequence(void **state)
 	expect(&r, DNS_RCODE_NOERROR, STAT_updates_ok, true);
 }
 
+/* ---- the per-account data quota ---- */
+
+static void del_rr(struct req *r, const char *owner, uint16_t type, const void *rd, uint16_t rdlen)
+{
+	rr(r, DNS_SEC_UPDATE, owner, type, DNS_CLASS_NONE, 0, rd, rdlen);	/* RFC 2136 §2.5.4 */
+}
+
+static void expect_ok(struct req *r, uint64_t records, uint64_t bytes)
+{
+	assert_int_equal(r->dec.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(r->dec.usage_after.records, records);
+	assert_int_equal(r->dec.usage_after.bytes, bytes);
+	update_decision_fini(&r->dec);
+}
+
+/*
+ * alice holds two records of 44 bytes each (a 30-byte owner, 10, 4 bytes
+ * of rdata), bob one. Every limit is tested at its edge: the update that
+ * reaches it passes, one byte or record more is REFUSED (signed, nothing
+ * changed), and an update that adds nothing over a limit always passes.
+ */
+static void quota_records(void **state)
+{
+	struct req r;
+
+	cfg.account_records = 3;
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	add_a(&r, "h3.alice.members.example.net", 3);
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_quota, true);
+
+	/* the same record twice in one update is one record (the second refreshes it) */
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	add_a(&r, "H2.alice.members.example.net", 2);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	/* a delete in the same update makes room, as the overlay sees it */
+	begin(&r);
+	del_rr(&r, "h1.alice.members.example.net", DNS_TYPE_TXT, "\x03one", 4);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	add_a(&r, "h3.alice.members.example.net", 3);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	/* a name deleted (both records), then three added */
+	begin(&r);
+	rr(&r, DNS_SEC_UPDATE, "h1.alice.members.example.net", DNS_TYPE_ANY, DNS_CLASS_ANY, 0, NULL, 0);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	add_a(&r, "h3.alice.members.example.net", 3);
+	add_a(&r, "h4.alice.members.example.net", 4);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	/* a record added then deleted within the update takes nothing */
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	add_a(&r, "h3.alice.members.example.net", 3);
+	del_rr(&r, "h3.alice.members.example.net", DNS_TYPE_A, "\xc0\x00\x02\x03", 4);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	/* at the limit: a refresh passes, a new record does not */
+	cfg.account_records = 2;
+	begin(&r);
+	rr(&r, DNS_SEC_UPDATE, "h1.alice.members.example.net", DNS_TYPE_A, DNS_CLASS_IN, 300,
+	   "\xc0\x00\x02\x01", 4);
+	decide(&r);
+	expect_ok(&r, 2, 88);
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_quota, true);
+
+	/* over a lowered limit: cleaning up still works */
+	cfg.account_records = 1;
+	begin(&r);
+	del_rr(&r, "h1.alice.members.example.net", DNS_TYPE_TXT, "\x03one", 4);
+	decide(&r);
+	expect_ok(&r, 1, 44);
+
+	/* bob's count is his own: one record, one more fits two */
+	cfg.account_records = 2;
+	begin(&r);
+	r.rq.key = key_of("bob");
+	add_a(&r, "y.bob.members.example.net", 9);
+	decide(&r);
+	assert_int_equal(r.dec.rcode, DNS_RCODE_NOERROR);
+	assert_int_equal(r.dec.usage_after.records, 2);
+	update_decision_fini(&r.dec);
+	cfg.account_records = 2000;
+}
+
+static void quota_bytes(void **state)
+{
+	struct req r;
+
+	cfg.account_bytes = 132;
+	begin(&r);
+	add_a(&r, "h2.alice.members.example.net", 2);
+	decide(&r);
+	expect_ok(&r, 3, 132);
+
+	/* one byte more: a 5-byte TXT */
+	begin(&r);
+	rr(&r, DNS_SEC_UPDATE, "h2.alice.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 300,
+	   "\x04" "four", 5);
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_quota, true);
+
+	/* fewer records but more bytes: the byte limit holds (88 - 44 + 89 > 132) */
+	begin(&r);
+	del_rr(&r, "h1.alice.members.example.net", DNS_TYPE_TXT, "\x03one", 4);
+	rr(&r, DNS_SEC_UPDATE, "h1.alice.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 300,
+	   "\x30" "0123456789012345678901234567890123456789012345678", 49);
+	decide(&r);
+	expect(&r, DNS_RCODE_REFUSED, STAT_update_refused_quota, true);
+	cfg.account_bytes = 1048576;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rate_limited),
+		cmocka_unit_test(rate_limited_signed),
 		cmocka_unit_test(zone_section_formerr),
 		cmocka_unit_test(notauth_other_zone),
 		cmocka_unit_test(account_zone),
@@ -681,6 +828,8 @@ int main(void)
 		cmocka_unit_test(success_add),
 		cmocka_unit_test(success_refresh),
 		cmocka_unit_test(success_sequence),
+		cmocka_unit_test(quota_records),
+		cmocka_unit_test(quota_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

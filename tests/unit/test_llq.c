@@ -370,6 +370,90 @@ static void limits(void **state)
 	llq_server_free(s);
 }
 
+/*
+ * Unsigned LLQs are counted per address, signed ones per (address,
+ * account) and per account: a flood of unsigned setups from a spoofed
+ * address never makes that address's signed LLQs ServFull, and an
+ * account's LLQs from all its addresses are bounded together.
+ */
+static void limits_signed_apart(void **state)
+{
+	struct llq_config c;
+	struct llq_server *s;
+	struct llq_request r;
+	struct llq_reply rep;
+	struct llq_stats st;
+	uint64_t id = 1000;
+
+	llq_config_default(&c);
+	c.per_client_max = 3;
+	c.per_account_max = 5;
+	s = llq_server_new(&c);
+	assert_non_null(s);
+	/* the unsigned count of 192.0.2.7 is used up */
+	for (int i = 0; i < 3; i++) {
+		r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+		r.q.qtype = (uint16_t)(1 + i);
+		r.new_id = id++;
+		assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+		assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	}
+	r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+	r.q.qtype = 16;
+	r.new_id = id++;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_SERVFULL);
+	/* account 42 still sets up its own from there, up to per_client_max */
+	for (int i = 0; i < 3; i++) {
+		r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+		r.q.qtype = (uint16_t)(20 + i);
+		r.owner = 42;
+		r.new_id = id++;
+		assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+		assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	}
+	r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+	r.q.qtype = 23;
+	r.owner = 42;
+	r.new_id = id++;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_SERVFULL);
+	/* account 43 at the same address has a count of its own */
+	r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+	r.owner = 43;
+	r.new_id = id++;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	/* account 42 from another address: two more fit the account's 5 (over TCP: live at once) */
+	for (int i = 0; i < 2; i++) {
+		r = req(LLQ_OP_SETUP, 0, 3600, 8, 77);
+		r.q.qtype = (uint16_t)(30 + i);
+		r.owner = 42;
+		r.new_id = id++;
+		assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+		assert_int_equal(rep.kind, LLQ_REPLY_ANSWERS);
+	}
+	r = req(LLQ_OP_SETUP, 0, 3600, 9, 0);
+	r.q.qtype = 32;
+	r.owner = 42;
+	r.new_id = id++;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_SERVFULL);
+	llq_server_stats(s, &st);
+	assert_int_equal(st.servfull, 3);
+	assert_int_equal(st.clients, 4);	/* (.7, unsigned), (.7, 42), (.7, 43), (.8, 42) */
+	assert_int_equal(st.accounts, 2);
+	/* a connection's LLQs go, and with them their share of the account's count */
+	llq_server_conn_closed(s, 77);
+	r.new_id = id++;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	llq_server_stats(s, &st);
+	assert_int_equal(st.clients, 4);	/* (.8, 42) went, (.9, 42) came */
+	llq_server_free(s);
+	/* everything freed: the sanitizer checks the counts were dropped */
+}
+
 static void events_match(void **state)
 {
 	struct llq_server *s = mk(10, 100);
@@ -762,6 +846,7 @@ int main(void)
 		cmocka_unit_test(cancel),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(limits_signed_apart),
 		cmocka_unit_test(events_match),
 		cmocka_unit_test(retransmit_then_drop),
 		cmocka_unit_test(ack_stops_retransmission),
