@@ -131,7 +131,7 @@ stop $OURS
 fi
 
 # LLQ latency and memory, private zone, events signed with the account's key
-ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
+ours "$W/empty/dns.db" --llq-per-client 100000 --llq-per-account 100000 --llq-max 100000
 for n in 1000 10000; do
 	mkfifo "$W/go.$n"
 	base=$(rss_kib $OURS)
@@ -154,7 +154,7 @@ for n in 1000 10000; do
 	eval "LLQ_MEM_$n=\$(( (after - base) * 1024 / n ))"
 	# cancel: restart for a clean table
 	stop $OURS
-	ours "$W/empty/dns.db" --llq-per-client 100000 --llq-max 100000
+	ours "$W/empty/dns.db" --llq-per-client 100000 --llq-per-account 100000 --llq-max 100000
 done
 stop $OURS
 
