@@ -236,7 +236,7 @@ NFT
 
 # A home router with no port-mapping service at all: nt_nat_eim, and
 # NAT-PMP/PCP (5351, announcements 5350), UPnP discovery (1900) and RSIP
-# (4555) on the router itself refused with an ICMP port unreachable, so a
+# (4555) on the router itself refused (ICMP port unreachable, TCP reset), so a
 # client learns at once that there is nothing to ask, even if a test
 # starts a gateway daemon there by mistake.
 nt_nat_nomap() {
@@ -274,7 +274,8 @@ nt_router() {
 # addresses of the shared space 100.64.0.0/10 (RFC 6598): HOME's wan0 is
 # 100.64.N.2/24 behind CGN's lan0 100.64.N.1. HOME is a home router of
 # KIND (default eim) with HOST on 192.168.N.0/24. The CGN maps
-# endpoint-independently, as RFC 6888 REQ-1 asks of carrier-grade NATs.
+# endpoint-independently: RFC 6888 holds carrier-grade NATs to RFC 4787's
+# behaviour (REQ-1 of RFC 4787: endpoint-independent mapping).
 nt_cgnat() {
 	local cgn=$1 wan=$2 home=$3 host=$4 n=$5 kind=${6:-eim}
 	nt_add_ns "$cgn"
@@ -342,7 +343,7 @@ nt_host6() {
 # as IPv6 home routers are (RFC 6092): R's wan0 is 2001:db8:ff::N on the
 # bridge, its LAN 2001:db8:N::/64 (R is ::1, HOST ::2), and the bridge
 # routes the LAN to it. Outbound flows and their replies pass; nothing
-# unsolicited gets in (RFC 6092 REC-11, REC-48); ICMPv6 errors pass as
+# unsolicited gets in (RFC 6092's simple security); ICMPv6 errors pass as
 # "related" to the flow they are about. No IPv4: an IPv6-only
 # network. N is a hexadecimal group (1..ffff). Needs nt_inet6.
 nt_router6() {
