@@ -673,6 +673,122 @@ static void one_ike_initiator(void **state)
 		}
 }
 
+static uint64_t rng_next(uint64_t *x)
+{
+	/* xorshift64*: a fixed sequence, so a failure replays */
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 2685821657736338717ull;
+}
+
+/*
+ * Random candidates, answers and checks from the peer, on a fake clock:
+ * whatever happens, at most one paced check per pace_ms and one probe per
+ * predict_pace_ms, never more than predict_max probes, the next deadline
+ * always ahead, the round over by the end of its budget, and a nominated
+ * pair always one that succeeded.
+ */
+static void random_runs_keep_invariants(void **state)
+{
+	const struct agent_cand pool[] = {
+		v4(AGENT_CAND_LAN, 192, 168, 1, 2, 4500),
+		v4(AGENT_CAND_LAN, 192, 168, 1, 3, 4500),
+		v4(AGENT_CAND_LAN, 10, 0, 0, 3, 4500),
+		v6(AGENT_CAND_IPV6, 1, 2, 4500),
+		v6(AGENT_CAND_IPV6, 2, 2, 4500),
+		v4(AGENT_CAND_MAPPED, 203, 0, 113, 20, 61000),
+		v4(AGENT_CAND_PUBLIC, 198, 51, 100, 7, 4500),
+		v4(AGENT_CAND_SRFLX, 203, 0, 113, 10, 40000),
+		v4(AGENT_CAND_SRFLX, 203, 0, 113, 20, 41000),
+		v4(AGENT_CAND_RELAY, 198, 51, 100, 53, 50000),
+		v6(AGENT_CAND_RELAY, 0xff, 0x53, 50001),
+	};
+	const size_t npool = sizeof(pool) / sizeof(pool[0]);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t ndone = 0, nfailed = 0, nprobing = 0, nlearned = 0, nupgraded = 0;
+
+	(void)state;
+	for (int run = 0; run < 300; run++) {
+		struct agent_cand local[AGENT_CAND_MAX], remote[AGENT_CAND_MAX];
+		struct agent_paths_cfg c = cfg();
+		struct agent_paths p;
+		struct agent_paths_out o;
+		struct agent_check sent[64];
+		size_t nl = 0, nr = 0, nsent = 0, probes = 0;
+		uint64_t t = T0, last_check = 0, last_probe = 0;
+		bool done = false;
+		int nominations = 0;
+
+		for (size_t i = 0; i < npool; i++) {
+			if (rng_next(&x) % 3 == 0 && nl < AGENT_CAND_MAX)
+				local[nl++] = pool[i];
+			if (rng_next(&x) % 3 == 0 && nr < AGENT_CAND_MAX)
+				remote[nr++] = pool[i];
+		}
+		for (size_t i = 0; i < nl; i++)
+			if (local[i].kind == AGENT_CAND_SRFLX)
+				local[i].map = (uint8_t)(rng_next(&x) % 4), local[i].filt = (uint8_t)(rng_next(&x) % 4);
+		for (size_t i = 0; i < nr; i++)
+			if (remote[i].kind == AGENT_CAND_SRFLX)
+				remote[i].map = (uint8_t)(rng_next(&x) % 4), remote[i].filt = (uint8_t)(rng_next(&x) % 4);
+		c.predict_max = (uint16_t)(rng_next(&x) % 300);
+		c.tries = (uint8_t)(1 + rng_next(&x) % 6);
+		assert_int_equal(agent_paths_start(&p, &c, local, nl, remote, nr, rng_next(&x) & 1, rng_next(&x), T0), 0);
+		while (!done) {
+			agent_paths_poll(&p, t, &o);
+			assert_true(o.n <= AGENT_PATHS_OUT_MAX);
+			for (size_t i = 0; i < o.n; i++) {
+				if (o.check[i].pair == AGENT_PATHS_NONE) {
+					assert_true(probes == 0 || t - last_probe >= c.predict_pace_ms);
+					last_probe = t;
+					probes++;
+				} else {
+					assert_true(o.check[i].pair < p.npairs);
+					assert_true(last_check == 0 || t - last_check >= c.pace_ms);
+					last_check = t;
+				}
+				if (nsent < 64)
+					sent[nsent++] = o.check[i];
+			}
+			if (o.nominated != AGENT_PATHS_NONE) {
+				assert_int_equal(p.pair[o.nominated].state, AGENT_PAIR_SUCCEEDED);
+				nominations++;
+			}
+			if (o.next == AGENT_NEVER) {
+				done = true;
+				break;
+			}
+			assert_true(o.next > t);
+			assert_true(o.next <= T0 + c.budget_ms);
+			/* sometimes an answer to something sent, sometimes a check from the peer */
+			t = o.next;
+			if (nsent && rng_next(&x) % 8 == 0) {
+				struct agent_check *k = &sent[rng_next(&x) % nsent];
+
+				assert_int_equal(agent_paths_on_response(&p, t, k, 20), 0);
+			}
+			if (rng_next(&x) % 16 == 0) {
+				uint8_t a[16] = { 203, 0, 113, (uint8_t)(rng_next(&x) % 4) };
+				int r = agent_paths_on_check(&p, t, 0, false, a, (uint16_t)(1 + rng_next(&x) % 8));
+
+				assert_true(r == 0 || r == -ENOSPC || r == -ENOENT);
+			}
+		}
+		assert_true(probes <= c.predict_max);
+		assert_true(t <= T0 + c.budget_ms);
+		assert_true(p.state == AGENT_PATHS_DONE || p.state == AGENT_PATHS_FAILED);
+		assert_int_equal(p.state == AGENT_PATHS_DONE, p.nominated != AGENT_PATHS_NONE);
+		ndone += p.state == AGENT_PATHS_DONE;
+		nfailed += p.state == AGENT_PATHS_FAILED;
+		nprobing += probes > 0;
+		nlearned += p.nremote > nr;
+		nupgraded += nominations > 1;
+	}
+	/* the runs did meet every case */
+	assert_true(ndone > 10 && nfailed > 10 && nprobing > 0 && nlearned > 10 && nupgraded > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +806,7 @@ int main(void)
 		cmocka_unit_test(prediction_stops_on_success),
 		cmocka_unit_test(start_rejects),
 		cmocka_unit_test(one_ike_initiator),
+		cmocka_unit_test(random_runs_keep_invariants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
