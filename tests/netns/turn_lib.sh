@@ -93,7 +93,7 @@ def binding(s, dst, change=0):
     tid = os.urandom(12)
     body = struct.pack('!HHI', 3, 4, change) if change else b''  # CHANGE-REQUEST, RFC 5780 §7.2
     msg = struct.pack('!HHI', 1, len(body), COOKIE) + tid + body
-    for wait in (0.2, 0.4, 0.8):
+    for wait in (0.3, 0.6, 1.2):
         s.sendto(msg, dst)
         s.settimeout(wait)
         try:
