@@ -167,7 +167,7 @@ int kdf_fetch(const char *server, const char *pin, const char *ca, const char *d
 	ssl = SSL_new(ctx);
 	if (!ssl || SSL_set_fd(ssl, fd) != 1)
 		goto tls_error;
-	if (ca) {
+	{
 		struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *res = NULL;
 		bool numeric = getaddrinfo(host, NULL, &hints, &res) == 0;
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
@@ -176,7 +176,9 @@ int kdf_fetch(const char *server, const char *pin, const char *ca, const char *d
 			freeaddrinfo(res);
 		if (!numeric)
 			SSL_set_tlsext_host_name(ssl, host);	/* RFC 6066 SNI */
-		if (numeric ? !X509_VERIFY_PARAM_set1_ip_asc(vp, host) : !X509_VERIFY_PARAM_set1_host(vp, host, 0))
+		/* RFC 6125: with a CA, the certificate must name what --server gave */
+		if (ca && (numeric ? !X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+				   : !X509_VERIFY_PARAM_set1_host(vp, host, 0)))
 			goto tls_error;
 	}
 	if (SSL_connect(ssl) != 1) {
