@@ -109,6 +109,31 @@ const struct account *accounts_owner(const struct accounts *a, const uint8_t *ln
 	return accounts_by_label(a, lname + off + 1, lname[off]);
 }
 
+bool accounts_is_kdf_name(const struct accounts *a, const uint8_t *lname, size_t len)
+{
+	static const size_t kl = sizeof(ACCOUNTS_KDF_LABEL) - 1;
+
+	/* _kdf, then exactly one label, then the apex */
+	return len > 1 + kl && lname[0] == kl && memcmp(lname + 1, ACCOUNTS_KDF_LABEL, kl) == 0 &&
+	       accounts_label_offset(a, lname + 1 + kl, len - 1 - kl) == 0;
+}
+
+int accounts_kdf_rdata(const struct accounts *a, const uint8_t *lname, size_t len, uint8_t *out,
+		       size_t cap)
+{
+	static const size_t kl = sizeof(ACCOUNTS_KDF_LABEL) - 1;
+	const struct account *x;
+	int n;
+
+	if (!accounts_is_kdf_name(a, lname, len))
+		return -ENOENT;
+	x = accounts_by_label(a, lname + 2 + kl, lname[1 + kl]);
+	if (!x)
+		return -ENOENT;
+	n = dns_kdf_txt_write(&x->kdf, out, cap);
+	return n == -EINVAL ? -ENOENT : n;
+}
+
 const struct account *accounts_by_keyname(const struct accounts *a, const struct dns_name *n)
 {
 	uint8_t l[DNS_NAME_MAX];
@@ -172,6 +197,16 @@ static int add_one(void *arg, const struct store_account *sa)
 	x->key.alg = alg;
 	x->key.secret_len = (uint16_t)sa->key_len;
 	memcpy(x->key.secret, sa->key, sa->key_len);
+	/* no parameters stored: the account predates them (legacy derivation) */
+	if (sa->kdf[0] == '\0') {
+		dns_kdf_legacy(&x->kdf);
+	} else if (dns_kdf_parse(&x->kdf, sa->kdf, strlen(sa->kdf))) {
+		snprintf(l->err, l->errlen, "account '%s' in the database has invalid key parameters",
+			 sa->name);
+		OPENSSL_cleanse(x, sizeof(*x));
+		free(x);
+		return -EINVAL;
+	}
 
 	prev = l->old ? accounts_by_label(l->old, (const uint8_t *)x->label, len) : NULL;
 	x->id = prev ? prev->id : a->next_id;

@@ -9,9 +9,11 @@
 #ifndef DNSD_ACCOUNTS_H
 #define DNSD_ACCOUNTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dns/keys.h"
 #include "dns/name.h"
 #include "dns/tsig.h"
 
@@ -23,6 +25,7 @@ struct account {
 	uint8_t label_len;
 	char label[64];		/* NAME, lower case */
 	struct dns_tsig_key key;	/* name D (lower case), algorithm, secret */
+	struct dns_kdf kdf;	/* how the key was derived from the password (public) */
 	void *mac_ctx;		/* keyed HMAC for signing events (evsign.c; engine thread) */
 	void (*mac_free)(void *mac_ctx);	/* set with mac_ctx: accounts_free() calls it */
 };
@@ -57,6 +60,27 @@ const struct account *accounts_by_keyname(const struct accounts *a, const struct
 const struct account *accounts_by_id(const struct accounts *a, uint32_t id);
 
 size_t accounts_count(const struct accounts *a);
+
+/** The first label of the name where an account publishes its key derivation parameters. */
+#define ACCOUNTS_KDF_LABEL "_kdf"
+
+/**
+ * True when @p lname (a lower-case wire name) is _kdf.LABEL.<zone> for any
+ * LABEL, whether or not that account exists: the name of the parameters
+ * record, answered to anyone (a login needs it before it has a key) and
+ * never changed by an UPDATE.
+ */
+bool accounts_is_kdf_name(const struct accounts *a, const uint8_t *lname, size_t len);
+
+/**
+ * The rdata of the TXT record _kdf.D (lib/dns/keys.h: "v=1 alg=scrypt N=...
+ * salt=..." or "v=0 ..." for an account stored without parameters) for
+ * @p lname = _kdf.D, into @p out.
+ * @return its length, -ENOENT when @p lname is not the name of an existing
+ * account's record, or -ENOSPC.
+ */
+int accounts_kdf_rdata(const struct accounts *a, const uint8_t *lname, size_t len, uint8_t *out,
+		       size_t cap);
 
 /**
  * Offset in @p lname of the label right below the apex (the account

@@ -17,6 +17,7 @@
 #include "autotunnel-dnsd/tsigalg.h"
 #include "dns/keys.h"
 #include "util/encode.h"
+#include "util/random.h"
 
 #define PASSWORD_MAX 1024
 
@@ -35,6 +36,35 @@ int cli_account_name(const char *name, char out[static 64])
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+int cli_account_reserved(const struct dnsd_settings *s, const char *name)
+{
+	char server[256], zone[256];
+	size_t sl, zl, nl = strlen(name);
+
+	/* the default server name, whatever this server is called: a server
+	 * renamed back to ns.ZONE must not find an account there */
+	if (strcmp(name, "ns") == 0)
+		return -EPERM;
+	/* the label under which this server's own name lies in the zone (it
+	 * answers that name's addresses itself, DESIGN.md §4) */
+	if (snprintf(server, sizeof(server), "%s", s->server_name) >= (int)sizeof(server) ||
+	    snprintf(zone, sizeof(zone), "%s", s->zone) >= (int)sizeof(zone))
+		return 0;
+	for (char *p = server; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (char *p = zone; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	sl = strlen(server);
+	if (sl && server[sl - 1] == '.')
+		server[--sl] = '\0';
+	zl = strlen(zone);
+	if (sl <= zl + 1 || server[sl - zl - 1] != '.' || strcmp(server + sl - zl, zone) != 0)
+		return 0;
+	sl -= zl + 1;	/* server[0..sl) is the part above the zone; its last label is the account's */
+	return sl >= nl && memcmp(server + sl - nl, name, nl) == 0 &&
+			       (sl == nl || server[sl - nl - 1] == '.') ? -EPERM : 0;
 }
 
 /* Read one line from stdin into @p buf; without echo when stdin is a terminal. */
@@ -69,9 +99,10 @@ static int read_line(const char *prompt, char *buf, size_t cap)
 	return 0;
 }
 
-static int read_password(char *pw, size_t cap, bool confirm)
+static int read_password(char *pw, size_t cap, bool confirm, const char *domain)
 {
 	char again[PASSWORD_MAX];
+	const char *why;
 	int rc = read_line("Password: ", pw, cap);
 
 	if (rc == -ENODATA) {
@@ -85,6 +116,11 @@ static int read_password(char *pw, size_t cap, bool confirm)
 	if (pw[0] == '\0') {
 		fprintf(stderr, "autotunnel-dnsd: empty password\n");
 		return -EINVAL;
+	}
+	/* a stolen database lets anyone guess offline: refuse the guessable */
+	if (dns_password_check(pw, strlen(pw), domain, &why)) {
+		fprintf(stderr, "autotunnel-dnsd: %s\n", why);
+		return -EPERM;
 	}
 	if (confirm && isatty(STDIN_FILENO)) {
 		rc = read_line("Again: ", again, sizeof(again));
@@ -109,21 +145,31 @@ static int account_domain(const struct dnsd_settings *s, const char *name, char 
 	return 0;
 }
 
-/* Derive the TSIG key of the account from a password read from stdin. */
+/*
+ * Derive the TSIG key of the account from a password read from stdin, with
+ * new parameters (the current cost, a fresh random salt) stored with it: a
+ * password change also moves a legacy account to them.
+ */
 static int derive(const struct dnsd_settings *s, struct store_account *a, bool confirm)
 {
 	char pw[PASSWORD_MAX], domain[256];
-	uint8_t ike[DNS_KEY_LEN];
+	uint8_t ike[DNS_KEY_LEN], salt[DNS_KDF_SALT_LEN];
+	struct dns_kdf kdf;
 	int rc;
 
 	if (account_domain(s, a->name, domain, sizeof(domain))) {
 		fprintf(stderr, "autotunnel-dnsd: %s.%s is too long\n", a->name, s->zone);
 		return -EINVAL;
 	}
-	rc = read_password(pw, sizeof(pw), confirm);
+	if (rand_bytes(salt, sizeof(salt)) || dns_kdf_init(&kdf, salt, sizeof(salt)) ||
+	    dns_kdf_format(&kdf, a->kdf, sizeof(a->kdf)) < 0) {
+		fprintf(stderr, "autotunnel-dnsd: cannot draw a salt\n");
+		return -EIO;
+	}
+	rc = read_password(pw, sizeof(pw), confirm, domain);
 	if (rc)
 		return rc;
-	rc = dns_keys_derive(domain, pw, strlen(pw), a->key, ike);
+	rc = dns_keys_derive(&kdf, domain, pw, strlen(pw), a->key, ike);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	OPENSSL_cleanse(ike, sizeof(ike));	/* the server never keeps the IKE key */
 	if (rc) {
@@ -217,7 +263,10 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 		bool add = strcmp(verb, "add") == 0;
 
 		rc = store_account_get(st, name, &a);
-		if (add && rc == 0) {
+		if (add && cli_account_reserved(s, name)) {
+			fprintf(stderr, "autotunnel-dnsd: the account name '%s' is reserved: "
+				"the server uses %s.%s for itself\n", name, name, s->zone);
+		} else if (add && rc == 0) {
 			fprintf(stderr, "autotunnel-dnsd: account %s exists (use 'account passwd %s')\n",
 				name, name);
 		} else if (!add && rc == -ENOENT) {
@@ -272,8 +321,10 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 			struct tm tm;
 
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-			printf("account %s\ndomain %s.%s\nkey-name %s.%s.\nalgorithm %s\ncreated %s\n",
-			       a.name, a.name, s->zone, a.name, s->zone, a.alg, when);
+			printf("account %s\ndomain %s.%s\nkey-name %s.%s.\nalgorithm %s\ncreated %s\n"
+			       "kdf %s\n",
+			       a.name, a.name, s->zone, a.name, s->zone, a.alg, when,
+			       a.kdf[0] ? a.kdf : "v=0 (legacy: 'account passwd' moves it to new parameters)");
 			status = 0;
 		}
 	} else {

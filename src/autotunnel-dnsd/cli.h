@@ -31,4 +31,14 @@ int cli_control(const char *path, const char *cmd, FILE *out);
  */
 int cli_account_name(const char *name, char out[static 64]) __attribute__((warn_unused_result));
 
+/**
+ * Is @p name (a checked, lower-case account name) one the server uses for
+ * itself: "ns" (the default server name, ns.ZONE), or the label of the zone
+ * under which its server-name lies? (Labels starting with '_', the form of
+ * every synthesised record, are already refused by cli_account_name().)
+ * @return 0 or -EPERM.
+ */
+int cli_account_reserved(const struct dnsd_settings *s, const char *name)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -110,7 +110,9 @@ bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len
 	const uint8_t *l2;
 
 	/* any name of the four forms below any account label is reserved,
-	 * whether or not that account exists yet */
+	 * whether or not that account exists yet; so is _kdf.D */
+	if (accounts_is_kdf_name(d->accounts, lname, len))
+		return true;
 	if (lname[0] == 0 || len < 2u + lname[0])
 		return false;
 	l2 = lname + 1 + lname[0];
@@ -298,6 +300,23 @@ static unsigned answer_zone_top(struct dnsd *d, struct dns_builder *b, const str
 	return DNS_RCODE_NOERROR;
 }
 
+/* _kdf.D: the account's key derivation parameters, public (DESIGN.md §6). TTL 0:
+ * they change with the password, and a stale copy derives the wrong keys. */
+static unsigned answer_kdf(struct dnsd *d, struct dns_builder *b, const struct qreq *rq, struct stats *st)
+{
+	uint8_t rd[256];
+	int n = accounts_kdf_rdata(d->accounts, rq->lname, rq->qname.len, rd, sizeof(rd));
+
+	stat_inc(st, n < 0 ? STAT_answer_nxdomain : STAT_answer_synthesised);
+	if (n >= 0 && (rq->qtype == DNS_TYPE_TXT || rq->qtype == DNS_TYPE_ANY)) {
+		(void)dns_builder_add_raw(b, &rq->qname, DNS_TYPE_TXT, DNS_CLASS_IN, 0, rd, (uint16_t)n);
+		return DNS_RCODE_NOERROR;
+	}
+	(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
+	add_soa(d, b, true);
+	return n < 0 ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
+}
+
 unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq, struct stats *st)
 {
 	struct dns_builder *b = &s->b;
@@ -314,6 +333,8 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		stat_inc(st, STAT_answer_noerror);
 		return answer_zone_top(d, b, &d->apex, qtype);
 	}
+	if (accounts_is_kdf_name(d->accounts, lname, len))
+		return answer_kdf(d, b, rq, st);
 	idx = synth_index(d, lname, len, &acc);
 	if (idx >= 0) {
 		struct dns_srv srv;
@@ -596,7 +617,8 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		return rcode_reply(d, s, rq, DNS_RCODE_NOTIMP, out, cap, outlen);
 	}
 	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
-	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner) {
+	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner &&
+	    !accounts_is_kdf_name(d->accounts, rq->lname, rq->qname.len)) {
 		bool llq = dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0;
 
 		/* RFC 6281 §7.2: account data only to the account's key */

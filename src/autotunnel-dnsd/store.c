@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <sqlite3.h>
@@ -25,11 +28,11 @@ static const char *const sql[Q_COUNT] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO u",
 	[Q_SERIAL_GET] = "SELECT value FROM meta WHERE key = 'serial'",
 	[Q_SERIAL_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES ('serial', ?1)",
-	[Q_ACC_PUT] = "INSERT OR REPLACE INTO accounts(name, alg, key, created) VALUES (?1, ?2, ?3, ?4)",
-	[Q_ACC_GET] = "SELECT name, alg, key, created FROM accounts WHERE name = ?1",
+	[Q_ACC_PUT] = "INSERT OR REPLACE INTO accounts(name, alg, key, created, kdf) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_ACC_GET] = "SELECT name, alg, key, created, kdf FROM accounts WHERE name = ?1",
 	[Q_ACC_DEL] = "DELETE FROM accounts WHERE name = ?1",
 	[Q_ACC_DEL_RR] = "DELETE FROM records WHERE account = ?1",
-	[Q_ACC_LIST] = "SELECT name, alg, key, created FROM accounts ORDER BY name",
+	[Q_ACC_LIST] = "SELECT name, alg, key, created, kdf FROM accounts ORDER BY name",
 	[Q_RR_INSERT] = "INSERT INTO records(name, type, class, ttl, rdata, expires, account) "
 			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[Q_RR_UPDATE] = "UPDATE records SET ttl = ?2, rdata = ?3, expires = ?4 WHERE id = ?1",
@@ -37,15 +40,25 @@ static const char *const sql[Q_COUNT] = {
 	[Q_RR_LIST] = "SELECT id, name, type, class, ttl, rdata, expires, account FROM records ORDER BY id",
 };
 
+/*
+ * Version 2 added accounts.kdf, the text of the account's key derivation
+ * parameters (lib/dns/keys.h); NULL in rows of version 1, which were all
+ * derived with the legacy parameters. migrate() brings a version 1 database
+ * up to date when it is opened.
+ */
+#define SCHEMA_VERSION 2
+
 static const char schema[] =
+	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS accounts ("
-	" name TEXT PRIMARY KEY, alg TEXT NOT NULL, key BLOB NOT NULL, created INTEGER NOT NULL);"
+	" name TEXT PRIMARY KEY, alg TEXT NOT NULL, key BLOB NOT NULL, created INTEGER NOT NULL,"
+	" kdf TEXT);"
 	"CREATE TABLE IF NOT EXISTS records ("
 	" id INTEGER PRIMARY KEY, name BLOB NOT NULL, type INTEGER NOT NULL, class INTEGER NOT NULL,"
 	" ttl INTEGER NOT NULL, rdata BLOB NOT NULL, expires INTEGER NOT NULL, account TEXT);"
 	"CREATE INDEX IF NOT EXISTS records_account ON records(account);"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 1);";
+	"INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 2);";
 
 struct store {
 	sqlite3 *db;
@@ -58,12 +71,86 @@ static int fail(struct store *st, char *err, size_t errlen, const char *what)
 	return -EIO;
 }
 
+/* Bring a database of an older schema version up to SCHEMA_VERSION, inside
+ * the transaction the schema script opened. */
+static int migrate(struct store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int version = 0, has_kdf = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'version'", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version >= SCHEMA_VERSION)
+		return 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'kdf'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		has_kdf = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	/* version 1 -> 2: the rows keep kdf NULL, which means the legacy parameters */
+	if (!has_kdf && sqlite3_exec(st->db, "ALTER TABLE accounts ADD COLUMN kdf TEXT", NULL, NULL, NULL) !=
+				SQLITE_OK)
+		return -EIO;
+	if (sqlite3_exec(st->db, "UPDATE meta SET value = 2 WHERE key = 'version'", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * The database holds every account's TSIG key: create it 0600 whatever the
+ * umask, and take group and other access away from one made before. SQLite
+ * creates the -wal and -shm files with the database's mode (os_unix.c
+ * findCreateFileMode), so they follow; older ones are tightened here too.
+ *
+ * Only ever open() a file that did not exist: closing any descriptor of the
+ * database drops every POSIX lock this process holds on it (fcntl(2)), and
+ * the server opens the store more than once.
+ */
+static int private_files(const char *path, char *err, size_t errlen)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char name[4096];
+	struct stat sb;
+	int fd, e;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path, suffix[i]) >= sizeof(name)) {
+			snprintf(err, errlen, "%s: name too long", path);
+			return -ENAMETOOLONG;
+		}
+		if (stat(name, &sb) == 0 && (sb.st_mode & 077) && chmod(name, sb.st_mode & 0700) < 0) {
+			e = errno;
+			snprintf(err, errlen, "%s: %s", name, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
+
 int store_open(struct store **out, const char *path, bool sync_full, char *err, size_t errlen)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	struct store *st;
 	char *msg = NULL;
 	int rc;
 
+	rc = private_files(path, err, errlen);
+	if (rc)
+		return rc;
+	st = calloc(1, sizeof(*st));
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -82,9 +169,12 @@ int store_open(struct store **out, const char *path, bool sync_full, char *err, 
 	    sqlite3_exec(st->db, sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
 			 NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, "PRAGMA journal_size_limit=67108864", NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK || migrate(st) ||
+	    sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		store_close(st);
 		return -EIO;
 	}
@@ -194,21 +284,30 @@ int store_account_put(struct store *st, const struct store_account *a)
 	sqlite3_bind_text(s, 2, a->alg, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, a->key, (int)a->key_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, a->created);
+	/* no parameters: the legacy derivation (NULL, as in rows of schema version 1) */
+	if (a->kdf[0])
+		sqlite3_bind_text(s, 5, a->kdf, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
 	return run(st, Q_ACC_PUT);
 }
 
 static int read_account(sqlite3_stmt *s, struct store_account *a)
 {
 	const unsigned char *name = sqlite3_column_text(s, 0), *alg = sqlite3_column_text(s, 1);
+	const unsigned char *kdf = sqlite3_column_text(s, 4);
 	const void *key = sqlite3_column_blob(s, 2);
 	int klen = sqlite3_column_bytes(s, 2);
 
 	memset(a, 0, sizeof(*a));
 	if (!name || !alg || klen <= 0 || klen > STORE_KEY_MAX ||
-	    strlen((const char *)name) > STORE_ACCOUNT_NAME_MAX || strlen((const char *)alg) >= sizeof(a->alg))
+	    strlen((const char *)name) > STORE_ACCOUNT_NAME_MAX || strlen((const char *)alg) >= sizeof(a->alg) ||
+	    (kdf && strlen((const char *)kdf) >= sizeof(a->kdf)))
 		return -EBADMSG;
 	strcpy(a->name, (const char *)name);
 	strcpy(a->alg, (const char *)alg);
+	if (kdf)
+		strcpy(a->kdf, (const char *)kdf);
 	memcpy(a->key, key, (size_t)klen);
 	a->key_len = (size_t)klen;
 	a->created = sqlite3_column_int64(s, 3);

@@ -2,7 +2,7 @@
  * The durable store of autotunnel-dnsd: one SQLite database in WAL mode.
  *
  *   meta(key, value)         zone serial, schema version
- *   accounts(name, alg, key, created)
+ *   accounts(name, alg, key, created, kdf)
  *   records(id, name, type, class, ttl, rdata, expires, account)
  *
  * Names are stored in lower-case uncompressed wire form, rdata in
@@ -25,6 +25,7 @@ struct store;
 
 #define STORE_ACCOUNT_NAME_MAX 63
 #define STORE_KEY_MAX 64
+#define STORE_KDF_MAX 191
 
 struct store_account {
 	char name[STORE_ACCOUNT_NAME_MAX + 1];
@@ -32,6 +33,7 @@ struct store_account {
 	uint8_t key[STORE_KEY_MAX];
 	size_t key_len;
 	int64_t created;	/* seconds since the epoch */
+	char kdf[STORE_KDF_MAX + 1];	/* key derivation parameters (dns_kdf_format()); "": legacy */
 };
 
 /** A record as stored; pointers are borrowed for the duration of a call. */
@@ -48,8 +50,9 @@ struct store_rr {
 };
 
 /**
- * Open (creating if needed) the database at @p path, in WAL mode, with
- * fsync on every commit when @p sync_full. @return 0, or a negative errno
+ * Open (creating if needed, mode 0600 whatever the umask; an older schema is
+ * migrated) the database at @p path, in WAL mode, with fsync on every commit
+ * when @p sync_full. @return 0, or a negative errno
  * with a message in @p err.
  */
 int store_open(struct store **out, const char *path, bool sync_full, char *err, size_t errlen)

@@ -68,8 +68,9 @@ int tls_generate(const char *cert, const char *key, const char *cn, char *err, s
 		ssl_err(err, errlen, "certificate signature");
 		goto out;
 	}
+	/* 0600 whatever the umask, and also when an older file is overwritten */
 	fd = open(key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(fp = fdopen(fd, "w"))) {
+	if (fd < 0 || fchmod(fd, 0600) < 0 || !(fp = fdopen(fd, "w"))) {
 		snprintf(err, errlen, "%s: %s", key, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -80,7 +81,11 @@ int tls_generate(const char *cert, const char *key, const char *cn, char *err, s
 		snprintf(err, errlen, "%s: cannot write", key);
 		goto out;
 	}
-	fp = fopen(cert, "w");
+	/* public, but kept like the key and the database it sits beside (0600) */
+	fd = open(cert, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fp = fd >= 0 && fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+	if (!fp && fd >= 0)
+		close(fd);
 	if (!fp || !PEM_write_X509(fp, x) || fclose(fp)) {
 		fp = NULL;
 		snprintf(err, errlen, "%s: cannot write", cert);

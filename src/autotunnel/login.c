@@ -2,11 +2,14 @@
  * `autotunnel login ACCOUNT --server HOST[:PORT] (--pin SHA256 | --ca FILE)`:
  * sign this host in to an account (DESIGN.md §§1, 6).
  *
- * The password is read here (from standard input when it is not a
- * terminal, without echo when it is) and turned into the account's TSIG
- * and IKE keys with scrypt (lib/dns keys.h); only the keys go to the agent,
- * which checks them against the server (a wrong password is refused there
- * with BADSIG) and keeps them in its root-only state file.
+ * The account's key derivation parameters are fetched first (TXT _kdf.D,
+ * unsigned, over DNS over TLS with the same pin or CA file: kdffetch.c).
+ * The password is then read here (from standard input when it is not a
+ * terminal, without echo when it is), checked against the weak-password
+ * rule, and turned into the account's TSIG and IKE keys with scrypt
+ * (lib/dns keys.h); only the keys go to the agent, which checks them
+ * against the server (a wrong password is refused there with BADSIG) and
+ * keeps them in its root-only state file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +25,7 @@
 #include "agent/name.h"
 #include "autotunnel/cmd.h"
 #include "autotunnel/ctlclient.h"
+#include "autotunnel/kdffetch.h"
 #include "dns/keys.h"
 #include "util/encode.h"
 
@@ -106,7 +110,9 @@ int cmd_login(int argc, char **argv)
 	static uint8_t req[4096];
 	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL;
 	char domain[AGENT_NAME_MAX + 1], text[600], ca_abs[PATH_MAX];
-	char pw[PASSWORD_MAX + 2];
+	char pw[PASSWORD_MAX + 2], why[300];
+	const char *weak;
+	struct dns_kdf kdf;
 	uint8_t tsig[DNS_KEY_LEN], ike[DNS_KEY_LEN], both[2 * DNS_KEY_LEN];
 	char secret[4 * DNS_KEY_LEN + 1];
 	struct agent_ctl_writer w;
@@ -153,14 +159,26 @@ int cmd_login(int argc, char **argv)
 		}
 		ca = ca_abs;
 	}
+	/* DESIGN.md §6: the parameters are public, and needed before any key exists */
+	rc = kdf_fetch(server, pin, ca, domain, &kdf, why, sizeof(why));
+	if (rc) {
+		/* the agent's wording for the same failures (ctl_print) */
+		fprintf(stderr, "error: login failed: %s\n", why);
+		return rc == -EINVAL ? CMD_USAGE : CMD_FAIL;
+	}
 	n = read_password(domain, pw, sizeof(pw));
 	if (n < 0) {
 		fprintf(stderr, "autotunnel: login: %s\n", n == -2 ? "the password is too long" : "no password given");
 		OPENSSL_cleanse(pw, sizeof(pw));
 		return CMD_FAIL;
 	}
+	if (dns_password_check(pw, (size_t)n, domain, &weak)) {
+		fprintf(stderr, "error: login failed: %s (ask the server's operator to change it)\n", weak);
+		OPENSSL_cleanse(pw, sizeof(pw));
+		return CMD_FAIL;
+	}
 	/* DESIGN.md §6: two keys from the password, bound to D; the password goes no further */
-	rc = dns_keys_derive(domain, pw, (size_t)n, tsig, ike);
+	rc = dns_keys_derive(&kdf, domain, pw, (size_t)n, tsig, ike);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (rc) {
 		fprintf(stderr, "autotunnel: login: cannot derive the keys: %s\n", strerror(-rc));
