@@ -313,7 +313,7 @@ static unsigned answer_kdf(struct dnsd *d, struct dns_builder *b, const struct q
 		return DNS_RCODE_NOERROR;
 	}
 	(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-	add_soa(d, b, true);
+	add_soa(d, b, zone_of(d, rq->lname, rq->qname.len), true);
 	return n < 0 ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
 }
 
