@@ -11,35 +11,29 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "agent/hosts.h"
 #include "agent/name.h"
+#include "autotunneld/account.h"
 #include "autotunneld/agent_int.h"
 #include "autotunneld/control.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/publish.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "netmon/netmon.h"
 #include "pmclient/pmclient.h"
 #include "util/random.h"
-
-#ifdef ATD_HAVE_ACCOUNT
-#include "autotunneld/account.h"
-#endif
-#ifdef ATD_HAVE_PUBLISH
-#include "autotunneld/publish.h"
-#endif
 
 #define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
 #define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
@@ -60,10 +54,9 @@ bool atd_addr_private(const uint8_t a[4])
 
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 {
-	memset(v, 0, sizeof(*v));
-#ifdef ATD_HAVE_ACCOUNT
 	const struct atd_account *acc = atd_account_get(d);
 
+	memset(v, 0, sizeof(*v));
 	if (!acc || !acc->signed_in)
 		return false;
 	v->signed_in = true;
@@ -73,76 +66,15 @@ bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 	v->server = acc->server;
 	v->ike_key = acc->ike_key;
 	return true;
-#else
-	(void)d;
-	return false;
-#endif
 }
 
 /* ---- identity (RFC 6281 §6.3): a ULA made once per boot, kept in the run directory ---- */
-
-static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-	ssize_t n;
-
-	*len = 0;
-	if (fd < 0)
-		return -errno;
-	while (*len < cap) {
-		n = read(fd, buf + *len, cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return err;
-}
-
-/* Write @p path through a temporary file and rename, so readers see the old or the new file whole. */
-static int write_atomic(const char *path, const uint8_t *buf, size_t len, mode_t mode)
-{
-	char tmp[4300];
-	size_t off = 0;
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!err && fchmod(fd, mode) < 0)
-		err = -errno;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
 
 static int boot_id(char out[AGENT_BOOT_ID_LEN + 1])
 {
 	uint8_t buf[64];
 	size_t n;
-	int err = read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &n);
+	int err = fsutil_read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &n);
 
 	if (err)
 		return err;
@@ -152,26 +84,6 @@ static int boot_id(char out[AGENT_BOOT_ID_LEN + 1])
 		return -EINVAL;
 	memcpy(out, buf, n);
 	out[n] = '\0';
-	return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 
@@ -216,7 +128,7 @@ static int identity_load_or_make(struct atd_agent *a)
 		log_warnx("cannot read this boot's id (/proc/sys/kernel/random/boot_id): %s", strerror(-ret));
 		return ret;
 	}
-	if (read_small(a->identity_path, buf, sizeof(buf), &n) == 0) {
+	if (fsutil_read_small(a->identity_path, buf, sizeof(buf), &n) == 0) {
 		struct agent_identity old;
 
 		if (agent_identity_parse(&old, buf, n) == 0 && !strcmp(old.boot_id, boot)) {
@@ -240,7 +152,7 @@ static int identity_load_or_make(struct atd_agent *a)
 	ret = agent_identity_format(&a->id, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
-	if ((ret = write_atomic(a->identity_path, buf, (size_t)ret, 0644))) {
+	if ((ret = fsutil_write_atomic(a->identity_path, buf, (size_t)ret, 0644))) {
 		log_warnx("identity: cannot write %s: %s", a->identity_path, strerror(-ret));
 		return ret;
 	}
@@ -278,7 +190,7 @@ void atd_agent_hosts_write(struct atd *d)
 		log_warnx("hosts cache: cannot format %zu hosts: %s", n, strerror(-len));
 		return;
 	}
-	if ((ret = write_atomic(a->hosts_path, buf, (size_t)len, 0644)))
+	if ((ret = fsutil_write_atomic(a->hosts_path, buf, (size_t)len, 0644)))
 		log_warnx("hosts cache: cannot write %s: %s", a->hosts_path, strerror(-ret));
 }
 
@@ -355,9 +267,7 @@ static void publish_now(struct atd *d)
 
 	if (!a->local_valid || !atd_agent_account(d, &acc))
 		return;
-#ifdef ATD_HAVE_PUBLISH
 	atd_publish_local(d, &a->local);
-#endif
 }
 
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
@@ -500,11 +410,9 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		break;
 	case PORTMAP_NOTE_GATEWAY_RESET:
 		log_info("the gateway %s restarted and forgot our mapping (its epoch went back): mapping again", g);
-#ifdef ATD_HAVE_ACCOUNT
 		/* a rebooted NAT forgot our flows too (the server connection with them): start over as
 		 * after a change of network, and publish again once the mapping is back */
 		atd_dns_network_changed(d);
-#endif
 		break;
 	case PORTMAP_NOTE_FALLBACK:
 		if (n->from != PORTMAP_PROTO_NONE)
@@ -641,10 +549,8 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
 	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
-#ifdef ATD_HAVE_ACCOUNT
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
-#endif
 	/* tunnels first: they move on their own, whatever the gateway says later */
 	if (addr_changed && now->online)
 		atd_dynpeers_local_moved(d, before->online ? before->addr : NULL, now->addr);
@@ -665,7 +571,7 @@ int atd_agent_init(struct atd *d)
 	a->d = d;
 	snprintf(a->identity_path, sizeof(a->identity_path), "%s/identity", d->conf.run_dir);
 	snprintf(a->hosts_path, sizeof(a->hosts_path), "%s/hosts", d->conf.run_dir);
-	if ((ret = mkdir_p(d->conf.run_dir, 0755)) || (ret = mkdir_p(d->conf.state_dir, 0700))) {
+	if ((ret = fsutil_mkdir_p(d->conf.run_dir, 0755)) || (ret = fsutil_mkdir_p(d->conf.state_dir, 0700))) {
 		log_warnx("cannot make %s or %s: %s", d->conf.run_dir, d->conf.state_dir, strerror(-ret));
 		return ret;
 	}
@@ -717,21 +623,17 @@ int atd_agent_start(struct atd *d)
 	}
 	atd_agent_hosts_write(d);
 	reach_evaluate(d);
-#ifdef ATD_HAVE_ACCOUNT
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d)))
 		return ret;
-#endif
 	return 0;
 }
 
-#ifdef ATD_HAVE_PUBLISH
 static void withdrawn(struct atd *d)
 {
 	log_info("this host's records are withdrawn: stopping");
 	event_base_loopbreak(d->base);
 }
-#endif
 
 bool atd_agent_shutdown(struct atd *d)
 {
@@ -741,13 +643,9 @@ bool atd_agent_shutdown(struct atd *d)
 	if (!a || a->stopping || !atd_agent_account(d, &acc))
 		return false;
 	a->stopping = true;
-#ifdef ATD_HAVE_PUBLISH
 	log_info("withdrawing this host's records before stopping");
 	atd_publish_withdraw(d, withdrawn);
 	return true;
-#else
-	return false;
-#endif
 }
 
 void atd_agent_signed_in(struct atd *d)
@@ -775,9 +673,7 @@ void atd_agent_stop(struct atd *d)
 		return;
 	a->stopping = true;
 	atd_control_stop(d);
-#ifdef ATD_HAVE_ACCOUNT
 	atd_dns_fini(d);
-#endif
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->map_wait)

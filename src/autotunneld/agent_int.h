@@ -83,7 +83,7 @@ struct atd_acct_view {
 };
 
 /* agent.c */
-/** The account, or false when signed out (or when the DNS side is not built in). */
+/** The account, or false when signed out. */
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v);
 /** Rewrite the hosts cache for NSS (atomically) from this host and the peers known now. */
 void atd_agent_hosts_write(struct atd *d);
