@@ -1,7 +1,7 @@
 /*
  * src/autotunneld/account.c: signing in and out (see account.h), the state
- * file, the DNS side's one timer, and signed queries (shared by the login,
- * the watcher's polls and DNS-SD browsing).
+ * file, the DNS side's one timer, and the set of signed queries (dnsquery.c)
+ * shared by the login, the watcher's polls and DNS-SD browsing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "agent/identity.h"
 #include "autotunneld/agent.h"
 #include "autotunneld/dns_int.h"
+#include "autotunneld/dnsquery.h"
 #include "autotunneld/publish.h"
 #include "autotunneld/watch.h"
 #include "common/clock.h"
@@ -87,100 +88,6 @@ void dns_timers_rearm(struct atd_dns *dns)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(dns->tev, &tv);
-}
-
-/* ---- signed queries ---- */
-
-struct dns_query {
-	struct dns_query *next;
-	struct atd_dns *dns;
-	struct dnsconn *conn;
-	struct dns_tsig t;
-	struct dns_name q;
-	uint16_t type, id;
-	dns_query_fn done;
-	void *arg;
-	bool cancelled;
-};
-
-static void query_unlink(struct atd_dns *dns, struct dns_query *x)
-{
-	for (struct dns_query **pp = &dns->queries; *pp; pp = &(*pp)->next) {
-		if (*pp == x) {
-			*pp = x->next;
-			return;
-		}
-	}
-}
-
-static void query_answer(void *arg, int err, const uint8_t *msg, size_t len)
-{
-	struct dns_query *x = arg;
-	struct atd_dns *dns = x->dns;
-	static struct dnsc_resp r;
-	char why[200];
-	int rc = err;
-
-	query_unlink(dns, x);
-	if (x->cancelled || err == -ECANCELED) {
-		dns_tsig_fini(&x->t);
-		if (!x->cancelled)
-			x->done(x->arg, -ECANCELED, NULL, "cancelled");
-		free(x);
-		return;
-	}
-	if (err) {
-		snprintf(why, sizeof(why), "%s", err == -ETIMEDOUT ? "no answer from the server" :
-			 dnsconn_last_error(x->conn)[0] ? dnsconn_last_error(x->conn) : strerror(-err));
-	} else {
-		rc = dnsc_resp_open(&r, msg, len, x->id, &x->q, x->type, &x->t, dns_wall());
-		dnsc_resp_explain(&r, rc, why, sizeof(why));
-	}
-	dns_tsig_fini(&x->t);
-	x->done(x->arg, rc, rc ? (rc == -EACCES ? &r : NULL) : &r, why);
-	free(x);
-}
-
-int dns_query(struct atd_dns *dns, struct dnsconn *conn, const struct dns_tsig_key *key,
-	      const struct dns_name *q, uint16_t type, dns_query_fn done, void *arg)
-{
-	static uint8_t buf[DNSC_MSG_MAX];
-	struct dns_query *x = calloc(1, sizeof(*x));
-	size_t len;
-	int rc;
-
-	if (!x)
-		return -ENOMEM;
-	x->dns = dns;
-	x->conn = conn;
-	x->q = *q;
-	x->type = type;
-	x->done = done;
-	x->arg = arg;
-	x->id = dnsconn_new_id(conn);
-	dns_tsig_init(&x->t, key);
-	rc = dnsc_query_build(buf, sizeof(buf), &len, x->id, q, type, NULL, &x->t, dns_wall());
-	if (rc) {
-		dns_tsig_fini(&x->t);
-		free(x);
-		return rc;
-	}
-	x->next = dns->queries;
-	dns->queries = x;
-	rc = dnsconn_request(conn, buf, len, query_answer, x);
-	if (rc) {
-		query_unlink(dns, x);
-		dns_tsig_fini(&x->t);
-		free(x);
-	}
-	return rc;
-}
-
-void dns_query_cancel(struct atd_dns *dns, void *arg)
-{
-	for (struct dns_query *x = dns->queries; x; x = x->next)
-		if (x->arg == arg)
-			x->cancelled = true;
 }
 
 /* ---- the connections ---- */
@@ -411,7 +318,8 @@ int atd_dns_init(struct atd *d)
 	d->dns = dns;
 	snprintf(dns->state_path, sizeof(dns->state_path), "%s/account",
 		 d->conf.state_dir ? d->conf.state_dir : "/var/lib/autotunnel");
-	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || pub_init(dns) || watch_init(dns)) {
+	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || !(dns->queries = dnsquery_set_new()) ||
+	    pub_init(dns) || watch_init(dns)) {
 		atd_dns_fini(d);
 		return -ENOMEM;
 	}
@@ -453,13 +361,7 @@ void atd_dns_fini(struct atd *d)
 	if (dns->llq_conn && dns->llq_conn != dns->conn)
 		dnsconn_free(dns->llq_conn);
 	dnsconn_free(dns->conn);
-	while (dns->queries) {
-		struct dns_query *x = dns->queries;
-
-		dns->queries = x->next;
-		dns_tsig_fini(&x->t);
-		free(x);
-	}
+	dnsquery_set_free(dns->queries);	/* after the connections: they answer theirs -ECANCELED */
 	if (dns->tev)
 		event_free(dns->tev);
 	OPENSSL_cleanse(dns, sizeof(*dns));
@@ -511,7 +413,7 @@ static void login_free(struct login *l)
 {
 	if (l->dns->login == l)
 		l->dns->login = NULL;
-	dns_query_cancel(l->dns, l);
+	dnsquery_cancel(l->dns->queries, l);
 	dnsconn_free(l->conn);
 	if (l->done_ev)
 		event_free(l->done_ev);
@@ -560,7 +462,7 @@ static void login_end(struct login *l, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
 	va_end(ap);
-	dns_query_cancel(l->dns, l);
+	dnsquery_cancel(l->dns->queries, l);
 	evtimer_add(l->done_ev, &now);
 }
 
@@ -693,7 +595,7 @@ static int login_ask(struct login *l)
 	l->name = d;
 	if (dns_name_prepend_label(&l->name, "_tcp", 4) || dns_name_prepend_label(&l->name, svc, strlen(svc)))
 		return -EINVAL;
-	return dns_query(l->dns, l->conn, &l->key, &l->name, DNS_TYPE_SRV, login_answer, l);
+	return dnsquery_send(l->dns->queries, l->conn, &l->key, &l->name, DNS_TYPE_SRV, login_answer, l);
 }
 
 static int host_label(struct atd *d, char out[static 64], char *why, size_t whylen)

@@ -27,7 +27,7 @@
 
 struct atd_pub;
 struct atd_watch;
-struct dns_query;
+struct dnsquery_set;
 struct login;
 
 struct atd_dns {
@@ -46,7 +46,7 @@ struct atd_dns {
 	atd_account_done_fn logout_cb;	/* a logout under way */
 	void *logout_arg;
 	bool logging_out;
-	struct dns_query *queries;	/* signed queries waiting for their answer */
+	struct dnsquery_set *queries;	/* signed queries waiting for their answer (dnsquery.c) */
 	struct atd_pub *pub;
 	struct atd_watch *watch;
 };
@@ -61,19 +61,6 @@ void dns_timers_rearm(struct atd_dns *dns);
 /** Milliseconds on the monotonic clock, seconds on the wall clock (TSIG). */
 uint64_t dns_now(void);
 uint64_t dns_wall(void);
-
-/**
- * Send a query for (@p q, @p type) over @p conn signed with @p key and
- * call @p done once: err 0 with the opened, verified answer (whatever its
- * rcode), or a negative errno with @p why for a person. @p arg identifies
- * the caller for dns_query_cancel().
- */
-typedef void (*dns_query_fn)(void *arg, int err, const struct dnsc_resp *r, const char *why);
-int dns_query(struct atd_dns *dns, struct dnsconn *conn, const struct dns_tsig_key *key,
-	      const struct dns_name *q, uint16_t type, dns_query_fn done, void *arg);
-/** Forget every query of @p arg: its callback will not be called. */
-void dns_query_cancel(struct atd_dns *dns, void *arg);
-
 /* ---- publish.c ---- */
 
 int pub_init(struct atd_dns *dns);

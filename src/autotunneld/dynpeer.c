@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/icmp6.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +22,15 @@
 #include "autotunneld/agent_int.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/ping6.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
-#include "util/random.h"
-#include "wire/wire.h"
 
 #define TICK_MS 250		/* activity is sampled, and peer timers run, this often */
 #define PINGS_MAX 8
 #define PING_INTERVAL_MS 200
-#define ICMP6_ECHO_LEN 8	/* type, code, checksum, identifier, sequence */
-#define PING_DATA 12		/* bytes after the echo header: a magic and the send time */
-#define PING_MAGIC 0x61746e6cu	/* "atnl" */
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
 #define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
 #define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
@@ -78,9 +73,8 @@ struct atd_dynpeers {
 	struct atd_dynpeer *p[ATD_MAX_PEERS];
 	int n;
 	struct event *tick;
-	int icmp_fd;
-	struct event *icmp_ev;
-	uint16_t icmp_id, next_seq;
+	struct ping6 *ping6;		/* NULL: no ICMPv6 socket (autotunnel ping does not work) */
+	uint16_t next_seq;
 	struct ping pings[PINGS_MAX];
 };
 
@@ -717,31 +711,6 @@ int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *o
 
 /* ---- ICMPv6 echo through the tunnel: `autotunnel ping`, and nudges after we moved ---- */
 
-/* An ICMPv6 echo request (RFC 4443 §4.1): type, code, checksum (the kernel's,
- * RFC 3542 §3.1), identifier, sequence, then our magic and send time. */
-static int echo_send(struct atd_dynpeers *ps, const uint8_t ula[16], uint16_t seq)
-{
-	uint8_t pkt[ICMP6_ECHO_LEN + PING_DATA];
-	struct wire w = wire_writer(pkt, sizeof(pkt));
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-
-	if (ps->icmp_fd < 0)
-		return -EBADF;
-	wire_write_u8(&w, ICMP6_ECHO_REQUEST);
-	wire_write_u8(&w, 0);
-	wire_write_u16(&w, 0);
-	wire_write_u16(&w, ps->icmp_id);
-	wire_write_u16(&w, seq);
-	wire_write_u32(&w, PING_MAGIC);
-	wire_write_u64(&w, clock_now_ns());	/* our own clock, read back by us only */
-	if (wire_err(&w))
-		return wire_err(&w);
-	memcpy(&to.sin6_addr, ula, 16);
-	if (sendto(ps->icmp_fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return -errno;
-	return 0;
-}
-
 static void ping_finish(struct ping *pg)
 {
 	void (*done)(void *, const struct atd_ping_result *) = pg->done;
@@ -768,7 +737,7 @@ static void ping_send_cb(evutil_socket_t fd, short what, void *arg)
 		ping_finish(pg);
 		return;
 	}
-	ret = echo_send(pg->ps, pg->peer->ula, (uint16_t)(pg->seq0 + pg->tries));
+	ret = ping6_send(pg->ps->ping6, pg->peer->ula, (uint16_t)(pg->seq0 + pg->tries));
 	pg->tries++;
 	if (ret)
 		log_debug("ping %s: %s", pg->peer->label, strerror(-ret));
@@ -784,53 +753,26 @@ static void ping_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	ping_finish(arg);
 }
 
-static void on_icmp(evutil_socket_t fd, short what, void *arg)
+/* An echo reply (ping6.c checked that it answers one of ours). */
+static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt)
 {
-	struct atd *d = arg;
-	struct atd_dynpeers *ps = d->agent->peers;
-	uint8_t buf[512];
+	struct atd_dynpeers *ps = arg;
 
-	(void)what;
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_in6 from;
-		socklen_t fl = sizeof(from);
-		ssize_t len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		struct wire w;
-		uint8_t type;
-		uint16_t id, seq;
-		uint32_t magic;
-		uint64_t sent_ns, now_ns = clock_now_ns();
+	for (int i = 0; i < PINGS_MAX; i++) {
+		struct ping *pg = &ps->pings[i];
 
-		if (len < 0)
-			break;
-		w = wire_reader(buf, (size_t)len);
-		type = wire_read_u8(&w);
-		wire_skip(&w, 3);	/* code, checksum (checked by the kernel) */
-		id = wire_read_u16(&w);
-		seq = wire_read_u16(&w);
-		magic = wire_read_u32(&w);
-		sent_ns = wire_read_u64(&w);
-		if (wire_err(&w) || type != ICMP6_ECHO_REPLY || id != ps->icmp_id || magic != PING_MAGIC)
+		if (!pg->used || memcmp(from, pg->peer->ula, 16) || (uint16_t)(seq - pg->seq0) >= pg->count)
 			continue;
-		for (int i = 0; i < PINGS_MAX; i++) {
-			struct ping *pg = &ps->pings[i];
-			uint32_t rtt;
-
-			if (!pg->used || memcmp(&from.sin6_addr, pg->peer->ula, 16) ||
-			    (uint16_t)(seq - pg->seq0) >= pg->count || sent_ns > now_ns)
-				continue;
-			rtt = (uint32_t)((now_ns - sent_ns) / 1000000);
-			if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
-				pg->res.rtt_ms = rtt;
-			pg->res.has_rtt = true;
-			pg->res.received++;
-			pg->peer->rtt_ms = rtt;
-			pg->peer->has_rtt = true;
-			if (pg->res.received >= pg->count) {
-				current_remote(d, pg->peer, pg->res.outer4, &pg->res.port);
-				pg->res.has_outer = pg->res.port != 0;
-				ping_finish(pg);
-			}
+		if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
+			pg->res.rtt_ms = rtt;
+		pg->res.has_rtt = true;
+		pg->res.received++;
+		pg->peer->rtt_ms = rtt;
+		pg->peer->has_rtt = true;
+		if (pg->res.received >= pg->count) {
+			current_remote(ps->d, pg->peer, pg->res.outer4, &pg->res.port);
+			pg->res.has_outer = pg->res.port != 0;
+			ping_finish(pg);
 		}
 	}
 }
@@ -845,7 +787,7 @@ int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned 
 
 	if (!p)
 		return -ENOENT;
-	if (ps->icmp_fd < 0)
+	if (!ps->ping6)
 		return -EPERM;
 	for (int i = 0; i < PINGS_MAX; i++)
 		if (!ps->pings[i].used) {
@@ -911,7 +853,7 @@ void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t 
 	/* and a packet through each live tunnel, so the peer's data plane follows at once (DESIGN.md §7) */
 	for (int i = 0; i < ps->n; i++)
 		if (!ps->p[i]->gone && ps->p[i]->t.sa_up)
-			(void)echo_send(ps, ps->p[i]->ula, NUDGE_SEQ);
+			(void)ping6_send(ps->ping6, ps->p[i]->ula, NUDGE_SEQ);
 	if (moved > 0)
 		log_info("%d tunnel%s moved to our new address", moved, moved == 1 ? "" : "s");
 }
@@ -922,39 +864,17 @@ int atd_dynpeers_start(struct atd *d)
 {
 	struct atd_dynpeers *ps = calloc(1, sizeof(*ps));
 	struct timeval tv = { 0, TICK_MS * 1000 };
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct icmp6_filter filt;
+	int ret;
 
 	if (!ps)
 		return -ENOMEM;
 	d->agent->peers = ps;
 	ps->d = d;
-	ps->icmp_fd = -1;
-	if (rand_bytes(&ps->icmp_id, sizeof(ps->icmp_id)))
-		return -EIO;
+	if ((ret = ping6_open(&ps->ping6, d->base, d->agent->id.ula, on_reply, ps)))
+		return ret;
 	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
 	if (!ps->tick || event_add(ps->tick, &tv))
 		return -ENOMEM;
-	/* echo requests leave from our ULA, so they go through the tunnel */
-	memcpy(&sin6.sin6_addr, d->agent->id.ula, 16);
-	ps->icmp_fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-	if (ps->icmp_fd >= 0) {
-		ICMP6_FILTER_SETBLOCKALL(&filt);
-		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
-		if (setsockopt(ps->icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0 ||
-		    bind(ps->icmp_fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0) {
-			log_warn("ICMPv6 socket on our ULA (autotunnel ping will not work)");
-			close(ps->icmp_fd);
-			ps->icmp_fd = -1;
-		}
-	} else {
-		log_warn("ICMPv6 socket (autotunnel ping will not work)");
-	}
-	if (ps->icmp_fd >= 0) {
-		ps->icmp_ev = event_new(d->base, ps->icmp_fd, EV_READ | EV_PERSIST, on_icmp, d);
-		if (!ps->icmp_ev || event_add(ps->icmp_ev, NULL))
-			return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -976,10 +896,7 @@ void atd_dynpeers_stop(struct atd *d)
 	ike_glue_kick(d->ike);
 	if (ps->tick)
 		event_free(ps->tick);
-	if (ps->icmp_ev)
-		event_free(ps->icmp_ev);
-	if (ps->icmp_fd >= 0)
-		close(ps->icmp_fd);
+	ping6_close(ps->ping6);
 	for (int i = 0; i < ps->n; i++) {
 		struct atd_dynpeer *p = ps->p[i];
 

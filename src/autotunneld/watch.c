@@ -13,6 +13,7 @@
 
 #include "autotunneld/agent.h"
 #include "autotunneld/dns_int.h"
+#include "autotunneld/dnsquery.h"
 #include "autotunneld/watch.h"
 #include "common/log.h"
 #include "dnsc/llq.h"
@@ -94,7 +95,7 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 	/* model and OS of hosts new to us: asked once (LLQs do not cover TXT) */
 	n = dnsc_view_extra_questions(w->view, q, 8);
 	for (size_t i = 0; i < n && i < 8; i++)
-		(void)dns_query(dns, dns->conn, &dns->key, &q[i].name, q[i].type, txt_answer, w);
+		(void)dnsquery_send(dns->queries, dns->conn, &dns->key, &q[i].name, q[i].type, txt_answer, w);
 }
 
 static void schedule_report(struct atd_watch *w)
@@ -358,7 +359,7 @@ static void poll_ask(struct atd_watch *w, const struct dnsc_question *q)
 {
 	struct atd_dns *dns = w->dns;
 
-	if (dns_query(dns, dns->conn, &dns->key, &q->name, q->type, poll_answer, w) == 0)
+	if (dnsquery_send(dns->queries, dns->conn, &dns->key, &q->name, q->type, poll_answer, w) == 0)
 		w->poll_out++;
 }
 
@@ -491,7 +492,7 @@ void atd_watch_stop(struct atd *d)
 			free(lr);
 		}
 	}
-	dns_query_cancel(dns, w);
+	dnsquery_cancel(dns->queries, w);
 	w->poll_phase = 0;
 	w->poll_out = 0;
 	evtimer_del(w->llq_ev);
@@ -624,7 +625,7 @@ static void browse_free(struct browse *b)
 		struct bq *x = b->bqs;
 
 		b->bqs = x->next;
-		dns_query_cancel(w->dns, x);
+		dnsquery_cancel(w->dns->queries, x);
 		free(x);
 	}
 
@@ -655,7 +656,7 @@ static void browse_ask(struct browse *b, const struct dns_name *q, uint16_t type
 	x->b = b;
 	x->kind = kind;
 	x->idx = idx;
-	if (dns_query(dns, dns->conn, &dns->key, q, type, browse_answer, x)) {
+	if (dnsquery_send(dns->queries, dns->conn, &dns->key, q, type, browse_answer, x)) {
 		free(x);
 		return;
 	}
