@@ -1,14 +1,30 @@
 /*
- * src/autotunneld/agent.c: account mode's own host: its identity (RFC 6281
- * §6.3), the network it is on (§5.1: netmon), its reachability (§4: UDP
- * 4500 mapped on the gateway through src/pmclient, or a public address),
- * what it hands to the publisher, and the hosts cache for NSS.
+ * src/autotunneld/agent.c: account mode's engine. It owns this host's
+ * state: its identity (RFC 6281 §6.3), the network it is on (§5.1:
+ * netmon), its reachability (§4: UDP 4500 mapped on the gateway through
+ * src/pmclient, or a public address, or an address lent by RSIP), what it
+ * hands to the publisher, and the hosts cache for NSS.
  *
  * On a change of network, in the order of RFC 6281 §5.1: the primary
  * address is evaluated again, tunnels bound to the old address move
  * (dynpeer.c: MOBIKE), the mapping is asked for again, and once it is
  * known (or after a short wait) the new location is published.
+ *
+ * The engine and its leaves (OpenBSD slaacd's engine.c shape): each leaf
+ * gets what it needs when it is made, reports through callbacks, and never
+ * includes agent.h or calls into this file.
+ *   dynpeer.c (the account's peers as tunnels): struct atd_dynpeers_ops
+ *     hosts_changed, rsip_binding; the account's view comes with each call.
+ *   account.c, publish.c, watch.c (the DNS side) still call
+ *     atd_agent_signed_in/out, atd_agent_local, atd_agent_peer_update/gone.
+ *   fsutil.c (identity file, hosts cache), src/netmon and src/pmclient
+ *     (their own callbacks: on_net, on_note), ikeglue.c (plain calls).
+ * rsip_client.c reports binding changes through the callback main.c gives
+ * it (atd_agent_rsip_changed); control.c sits above the engine (started by
+ * main.c) and reads it through atd_agent_self/account/peers.
  */
+#include "autotunneld/agent.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,10 +35,10 @@
 #include <openssl/crypto.h>
 
 #include "agent/hosts.h"
+#include "agent/identity.h"
 #include "agent/name.h"
+#include "agent/timers.h"
 #include "autotunneld/account.h"
-#include "autotunneld/agent_int.h"
-#include "autotunneld/control.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
@@ -33,18 +49,55 @@
 #include "common/log.h"
 #include "netmon/netmon.h"
 #include "pmclient/pmclient.h"
+#include "portmap/portmap.h"
 #include "util/random.h"
 
 #define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
 #define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
 
+struct atd_agent {
+	struct atd *d;
+	struct agent_identity id;
+	uint8_t eui64[8];
+	char ula_str[48];
+	char label[64];			/* this host's label H as configured (or from its host name) */
+	char identity_path[4200], hosts_path[4200];
+
+	struct netmon *nm;
+	struct netmon_state net;	/* the primary network now */
+	uint64_t net_changed_ms;	/* when it last changed */
+
+	struct pmclient *pmc;
+	enum atd_reach reach;
+	enum portmap_proto map_proto;	/* of the mapping held */
+	struct in_addr ext_addr;	/* the mapping's (or our public) address */
+	uint16_t ext_port;
+	uint32_t map_lifetime;
+	uint64_t map_expires_ms;
+	enum portmap_proto refused_by;
+	unsigned refused_result;
+	struct event *map_wait;		/* publish anyway when the mapping takes too long */
+	bool map_pending;		/* asked, no answer yet */
+	bool rsip;			/* an RSIP gateway lent us an address: reachable there */
+	struct in_addr rsip_addr;	/* Nb */
+	uint16_t rsip_port;		/* the lent IKE port */
+
+	struct atd_local_info local;	/* last handed to the publisher */
+	bool local_valid;
+
+	struct atd_dynpeers *peers;
+	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
+	bool stopping;
+};
+
 static const char *ntoa4(const uint8_t a[4], char *buf)
 {
 	return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
 }
 
-bool atd_addr_private(const uint8_t a[4])
+/* Whether @p a (network order) is private, shared (RFC 6598), loopback or link-local. */
+static bool addr_private(const uint8_t a[4])
 {
 	/* RFC 1918, RFC 6598 shared space, loopback, link-local, 0/8 */
 	return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
@@ -163,7 +216,8 @@ static int identity_load_or_make(struct atd_agent *a)
 
 /* ---- hosts cache for libnss_autotunnel.so.2 ---- */
 
-void atd_agent_hosts_write(struct atd *d)
+/* Rewrite the hosts cache for NSS (atomically) from this host and the peers known now. */
+static void hosts_write(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
 	static struct agent_host_entry e[DP_MAX_PEERS + 1];
@@ -183,7 +237,7 @@ void atd_agent_hosts_write(struct atd *d)
 			memcpy(e[0].ula, a->id.ula, 16);
 			n = 1;
 		}
-		n += atd_dynpeers_hosts(d, e + 1, DP_MAX_PEERS);
+		n += atd_dynpeers_hosts(a->peers, e + 1, DP_MAX_PEERS);
 	}
 	len = agent_hosts_format(e, n, buf, sizeof(buf));
 	if (len < 0) {
@@ -196,7 +250,8 @@ void atd_agent_hosts_write(struct atd *d)
 
 /* ---- what we publish ---- */
 
-const char *atd_agent_mapping_name(const struct atd_agent *a)
+/* "pcp", "nat-pmp"...: the mapping protocol as the control protocol names it. */
+static const char *mapping_name(const struct atd_agent *a)
 {
 	if (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_DOUBLE_NAT)
 		return "none";
@@ -212,7 +267,8 @@ const char *atd_agent_mapping_name(const struct atd_agent *a)
 	}
 }
 
-const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t len)
+/* A sentence about this network's reachability, for logs, status and netcheck. */
+static const char *reach_text(const struct atd_agent *a, char *buf, size_t len)
 {
 	char e[INET_ADDRSTRLEN];
 
@@ -255,10 +311,6 @@ const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t le
 	return buf;
 }
 
-const struct atd_local_info *atd_agent_local(const struct atd *d)
-{
-	return d->agent && d->agent->local_valid ? &d->agent->local : NULL;
-}
 
 static void publish_now(struct atd *d)
 {
@@ -332,7 +384,12 @@ void atd_agent_rsip_changed(struct atd *d)
 	} else {
 		log_info("RSIP address lost: publishing the port mapping again");
 	}
-	atd_dynpeers_rsip_changed(d);
+	{
+		struct atd_acct_view acc;
+
+		atd_agent_account(d, &acc);
+		atd_dynpeers_rsip_changed(a->peers, &acc);
+	}
 	local_update(d, false);
 }
 
@@ -365,9 +422,9 @@ static void set_mapped(struct atd *d, const struct portmap_note *n)
 	a->map_expires_ms = clock_now_ms() + (uint64_t)n->lifetime * 1000;
 	memcpy(ext, &n->ext_addr, 4);
 	/* RFC 6281 §4.4.1: an external address that is itself private means another NAT upstream */
-	a->reach = atd_addr_private(ext) ? ATD_REACH_DOUBLE_NAT : ATD_REACH_MAPPED;
+	a->reach = addr_private(ext) ? ATD_REACH_DOUBLE_NAT : ATD_REACH_MAPPED;
 	if (a->reach == ATD_REACH_DOUBLE_NAT)
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 }
 
 static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *n)
@@ -427,7 +484,7 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		/* our address is private (else no mapping is asked for): nothing answered */
 		a->map_pending = false;
 		a->reach = ATD_REACH_NO_MAPPING;
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		break;
 	case PORTMAP_NOTE_FAILED:
@@ -435,7 +492,7 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		a->reach = ATD_REACH_REFUSED;
 		a->refused_by = n->proto;
 		a->refused_result = n->result;
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		break;
 	case PORTMAP_NOTE_LOST:
@@ -499,19 +556,19 @@ static void reach_evaluate(struct atd *d)
 		local_update(d, false);
 		return;
 	}
-	if (!atd_addr_private(a->net.addr)) {
+	if (!addr_private(a->net.addr)) {
 		/* RFC 6281 §4.1: a public address needs no mapping */
 		pmc_drop(a);
 		a->reach = ATD_REACH_PUBLIC;
 		a->ext_port = (uint16_t)(d->conf.port ? d->conf.port : 4500);
-		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_info("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		return;
 	}
 	if (d->conf.no_portmap) {
 		pmc_drop(a);
 		a->reach = ATD_REACH_NO_MAPPING;
-		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_info("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		return;
 	}
@@ -553,8 +610,60 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
 	/* tunnels first: they move on their own, whatever the gateway says later */
 	if (addr_changed && now->online)
-		atd_dynpeers_local_moved(d, before->online ? before->addr : NULL, now->addr);
+		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
 	reach_evaluate(d);
+}
+
+/* ---- what the leaves report ---- */
+
+static void peers_hosts_changed(void *arg)
+{
+	hosts_write(arg);
+}
+
+static int peers_rsip_binding(void *arg, struct ike_glue_rsip *gr, struct dp_path *path)
+{
+	return atd_rsip_binding(arg, gr, path);
+}
+
+static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding };
+
+void atd_agent_signed_in(struct atd *d)
+{
+	if (!d->agent)
+		return;
+	hosts_write(d);
+	if (!d->agent->map_pending)
+		local_update(d, true);
+}
+
+void atd_agent_signed_out(struct atd *d)
+{
+	if (!d->agent)
+		return;
+	atd_dynpeers_clear(d->agent->peers);
+	hosts_write(d);
+}
+
+const struct atd_local_info *atd_agent_local(const struct atd *d)
+{
+	return d->agent && d->agent->local_valid ? &d->agent->local : NULL;
+}
+
+void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *p)
+{
+	struct atd_acct_view acc;
+
+	if (!d->agent)
+		return;
+	atd_agent_account(d, &acc);
+	atd_dynpeers_update(d->agent->peers, &acc, p);
+}
+
+void atd_agent_peer_gone(struct atd *d, const char *fqdn)
+{
+	if (d->agent)
+		atd_dynpeers_gone(d->agent->peers, fqdn);
 }
 
 /* ---- life cycle ---- */
@@ -605,9 +714,7 @@ int atd_agent_start(struct atd *d)
 
 	if (!(a->map_wait = evtimer_new(d->base, map_wait_cb, d)))
 		return -ENOMEM;
-	if ((ret = atd_dynpeers_start(d)))
-		return ret;
-	if ((ret = atd_control_start(d)))
+	if ((ret = atd_dynpeers_start(d, a->id.ula, &a->tcfg, &peers_ops, d, &a->peers)))
 		return ret;
 	if (!(a->nm = netmon_new(d->base, NETMON_DEBOUNCE_MS, on_net, d)) || (ret = netmon_start(a->nm))) {
 		log_warnx("network monitor: %s", a->nm ? strerror(-ret) : "out of memory");
@@ -621,7 +728,7 @@ int atd_agent_start(struct atd *d)
 		describe(&a->net, n, sizeof(n));
 		log_info("this host is %s (%s), on the network %s", a->label, a->ula_str, n);
 	}
-	atd_agent_hosts_write(d);
+	hosts_write(d);
 	reach_evaluate(d);
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d)))
@@ -648,23 +755,6 @@ bool atd_agent_shutdown(struct atd *d)
 	return true;
 }
 
-void atd_agent_signed_in(struct atd *d)
-{
-	if (!d->agent)
-		return;
-	atd_agent_hosts_write(d);
-	if (!d->agent->map_pending)
-		local_update(d, true);
-}
-
-void atd_agent_signed_out(struct atd *d)
-{
-	if (!d->agent)
-		return;
-	atd_dynpeers_clear(d);
-	atd_agent_hosts_write(d);
-}
-
 void atd_agent_stop(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
@@ -672,15 +762,46 @@ void atd_agent_stop(struct atd *d)
 	if (!a)
 		return;
 	a->stopping = true;
-	atd_control_stop(d);
 	atd_dns_fini(d);
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->map_wait)
 		event_free(a->map_wait);
-	atd_dynpeers_stop(d);
+	atd_dynpeers_stop(a->peers);
+	a->peers = NULL;
 	unlink(a->hosts_path);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 	d->agent = NULL;
+}
+
+/* ---- read by the control socket ---- */
+
+bool atd_agent_self(struct atd *d, struct atd_self *out)
+{
+	const struct atd_agent *a = d->agent;
+
+	if (!a)
+		return false;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->label, sizeof(out->label), "%s", a->label);
+	memcpy(out->ula, a->id.ula, 16);
+	out->net = a->net;
+	out->reach = a->reach;
+	out->rsip = a->rsip;
+	out->rsip_addr = a->rsip_addr;
+	out->rsip_port = a->rsip_port;
+	out->ext_addr = a->ext_addr;
+	out->ext_port = a->ext_port;
+	out->mapping = mapping_name(a);
+	out->map_expires_ms = a->map_expires_ms;
+	out->local_valid = a->local_valid;
+	out->local = a->local;
+	reach_text(a, out->reach_text, sizeof(out->reach_text));
+	return true;
+}
+
+struct atd_dynpeers *atd_agent_peers(struct atd *d)
+{
+	return d->agent ? d->agent->peers : NULL;
 }

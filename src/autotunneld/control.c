@@ -2,6 +2,11 @@
  * src/autotunneld/control.c: the CLI's socket. Each connection carries one
  * request frame and gets one reply frame; requests that take time (ping,
  * netcheck's TLS probe, login, logout) answer when their work is done.
+ *
+ * It sits above the engine (main.c starts it): it reads the agent through
+ * atd_agent_self/account/peers and asks the account, the publisher, the
+ * watcher and the peers directly; none of them calls back into it except
+ * through the completion callbacks it passes with a request.
  */
 #include "autotunneld/control.h"
 
@@ -22,8 +27,10 @@
 #include <openssl/crypto.h>
 
 #include "agent/ctl.h"
+#include "agent/name.h"
+#include "agent/timers.h"
 #include "autotunneld/account.h"
-#include "autotunneld/agent_int.h"
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/dynpeer.h"
@@ -76,7 +83,7 @@ static void client_free(struct client *cl)
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
-	atd_dynpeers_ping_cancel(c->d, cl);
+	atd_dynpeers_ping_cancel(atd_agent_peers(c->d), cl);
 	atd_account_forget(c->d, cl);
 	atd_services_forget(c->d, cl);
 	if (cl->probe) {
@@ -124,7 +131,7 @@ static void send_error(struct client *cl, const char *msg, int err)
 
 /* ---- status, hosts ---- */
 
-static const char *nat_word(const struct atd_agent *a)
+static const char *nat_word(const struct atd_self *a)
 {
 	if (a->rsip && a->net.online)
 		return "nat";
@@ -156,7 +163,7 @@ static const char *state_word(enum agent_peer_state s)
 	}
 }
 
-static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a)
+static void write_external(struct agent_ctl_writer *w, const struct atd_self *a)
 {
 	if (a->rsip && a->net.online) {
 		uint8_t e[4];
@@ -177,22 +184,27 @@ static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a
 }
 
 /* How peers reach us: the port mapping's protocol, or "rsip" for an address lent by the gateway. */
-static const char *mapping_word(const struct atd_agent *a)
+static const char *mapping_word(const struct atd_self *a)
 {
-	return a->rsip && a->net.online ? "rsip" : atd_agent_mapping_name(a);
+	return a->rsip && a->net.online ? "rsip" : a->mapping;
 }
 
 static void do_status(struct client *cl)
 {
 	struct atd *d = cl->c->d;
-	struct atd_agent *a = d->agent;
+	static struct atd_self self;
+	const struct atd_self *a = &self;
 	static struct atd_peer_status ps[DP_MAX_PEERS];
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
-	char fqdn[AGENT_NAME_MAX + 1], text[320];
-	size_t n = atd_dynpeers_status(d, ps, DP_MAX_PEERS);
+	char fqdn[AGENT_NAME_MAX + 1];
+	size_t n = atd_dynpeers_status(atd_agent_peers(d), ps, DP_MAX_PEERS);
 	bool in = atd_agent_account(d, &acc);
 
+	if (!atd_agent_self(d, &self)) {
+		send_error(cl, "not in account mode", ENOENT);
+		return;
+	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
 	atd_account_write(d, &w);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
@@ -201,7 +213,7 @@ static void do_status(struct client *cl)
 		snprintf(fqdn, sizeof(fqdn), "%s.%s", acc.host, acc.domain);
 		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, fqdn);
 	}
-	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
+	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->ula);
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
 	write_external(&w, a);
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
@@ -213,7 +225,7 @@ static void do_status(struct client *cl)
 		if (pst.published)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_LEASE_S, pst.lease_left_s);
 	}
-	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
 	for (size_t i = 0; i < n; i++) {
 		agent_ctl_write_rec(&w, AGENT_CTL_R_PEER);
 		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
@@ -303,7 +315,7 @@ static void do_ping(struct client *cl)
 	char msg[320];
 	int ret;
 
-	ret = atd_dynpeers_ping(cl->c->d, host, 3, 3000, ping_done, cl);
+	ret = atd_dynpeers_ping(atd_agent_peers(cl->c->d), host, 3, 3000, ping_done, cl);
 	if (ret == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no host '%s' in the account (autotunnel hosts lists them)", host);
 		send_error(cl, msg, ENOENT);
@@ -318,11 +330,16 @@ static void do_ping(struct client *cl)
 static void netcheck_reply(struct client *cl)
 {
 	struct atd *d = cl->c->d;
-	struct atd_agent *a = d->agent;
+	static struct atd_self self;
+	const struct atd_self *a = &self;
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
-	char mac[18], text[320];
+	char mac[18];
 
+	if (!atd_agent_self(d, &self)) {
+		send_error(cl, "not in account mode", ENOENT);
+		return;
+	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_NET);
 	if (a->net.online) {
@@ -353,7 +370,7 @@ static void netcheck_reply(struct client *cl)
 			agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_ERROR, cl->probe->error);
 	}
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC))
-		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
@@ -626,7 +643,7 @@ int atd_control_start(struct atd *d)
 
 	if (!c)
 		return -ENOMEM;
-	d->agent->ctl = c;
+	d->ctl = c;
 	c->d = d;
 	if (strlen(d->conf.control) >= sizeof(sun.sun_path)) {
 		log_warnx("control socket path %s is too long", d->conf.control);
@@ -650,7 +667,7 @@ int atd_control_start(struct atd *d)
 
 void atd_control_stop(struct atd *d)
 {
-	struct atd_control *c = d->agent ? d->agent->ctl : NULL;
+	struct atd_control *c = d->ctl;
 
 	if (!c)
 		return;
@@ -662,5 +679,5 @@ void atd_control_stop(struct atd *d)
 		unlink(c->path);
 	}
 	free(c);
-	d->agent->ctl = NULL;
+	d->ctl = NULL;
 }

@@ -3,7 +3,9 @@
  * dynpeer.h). A peer is a slot of d->peers like a static one, so the data
  * plane and IKE glue (dpglue.c, ikeglue.c) serve it unchanged; this file
  * decides when its tunnel is made, moved, kept open and torn down, using
- * lib/agent's peer timers for every such decision.
+ * lib/agent's peer timers for every such decision. A leaf of the agent: it
+ * gets the account's view with each call that needs it, and reports
+ * through struct atd_dynpeers_ops.
  */
 #include "autotunneld/dynpeer.h"
 
@@ -19,11 +21,10 @@
 #include <openssl/crypto.h>
 
 #include "agent/name.h"
-#include "autotunneld/agent_int.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/ping6.h"
-#include "autotunneld/rsip_client.h"
+#include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
@@ -36,6 +37,7 @@
 #define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
 
 struct atd_dynpeer {
+	struct atd_dynpeers *ps;
 	struct atd_rpeer *rp;
 	struct atd_peer conf;		/* rp->conf points here */
 	char dpname[64];		/* our name for it in the data plane and lib/ike */
@@ -70,6 +72,10 @@ struct ping {
 
 struct atd_dynpeers {
 	struct atd *d;
+	const struct atd_dynpeers_ops *ops;
+	void *arg;
+	uint8_t ula[16];		/* ours */
+	struct agent_timer_cfg tcfg;	/* the peers' timer policy (lib/agent timers) */
 	struct atd_dynpeer *p[ATD_MAX_PEERS];
 	int n;
 	struct event *tick;
@@ -94,14 +100,6 @@ static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 
 	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, s, sizeof(s)), port);
 	return buf;
-}
-
-static struct atd_dynpeer *by_dpname(struct atd_dynpeers *ps, const char *name)
-{
-	for (int i = 0; i < ps->n; i++)
-		if (!strcmp(ps->p[i]->dpname, name))
-			return ps->p[i];
-	return NULL;
 }
 
 static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
@@ -189,8 +187,9 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 	ike_glue_kick(d->ike);
 }
 
-void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp)
+void atd_dynpeer_need_sa(struct atd_rpeer *rp)
 {
+	struct atd *d = rp->d;
 	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms();
 
@@ -204,10 +203,10 @@ void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp)
 		retry_at(d, p, p->t.retry_at);	/* backing off after no answer: not before then */
 }
 
-void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
+void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_dynpeer *p = ps && ev->peer[0] ? by_dpname(ps, ev->peer) : NULL;
+	struct atd *d = rp->d;
+	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms(), back;
 	char e[32];
 
@@ -269,8 +268,8 @@ void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
 /* The peer's activity and timers, every TICK_MS. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct atd *d = arg;
-	struct atd_dynpeers *ps = d->agent->peers;
+	struct atd_dynpeers *ps = arg;
+	struct atd *d = ps->d;
 	uint64_t now = clock_now_ms();
 	bool kick = false;
 
@@ -361,13 +360,14 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
  * a peer that starts IKE to our published Nb:port gets them too), native
  * ESP through the gateway's IP-in-IP tunnel, and no MOBIKE.
  */
-static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_view *acc)
+static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct atd_acct_view *acc)
 {
+	struct atd *d = ps->d;
 	struct ike_peer_conf pc = { .name = p->dpname, .remote_id = p->fqdn, .psk = acc->ike_key, .psk_len = 32 };
 	char local_id[AGENT_NAME_MAX + 1];
 	struct ike_glue_rsip gr;
 	struct dp_path path = { .kind = DP_PATH_UDP };
-	bool rsip = atd_rsip_binding(d, &gr, &path) == 0;
+	bool rsip = ps->ops->rsip_binding(ps->arg, &gr, &path) == 0;
 	int ret;
 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
@@ -391,7 +391,7 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 	} else {
 		path.kind = DP_PATH_UDP;	/* child_up picks native ESP when it may */
 	}
-	ike_ts_host(&pc.local_ts, d->agent->id.ula);
+	ike_ts_host(&pc.local_ts, ps->ula);
 	ike_ts_host(&pc.remote_ts, p->ula);
 	ret = ike_peer_add(ike_of(d), &pc, clock_now_ms());
 	if (ret) {
@@ -404,13 +404,12 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 	return 0;
 }
 
-void atd_dynpeers_rsip_changed(struct atd *d)
+void atd_dynpeers_rsip_changed(struct atd_dynpeers *ps, const struct atd_acct_view *acc)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_acct_view acc;
+	struct atd *d = ps ? ps->d : NULL;
 	uint64_t now = clock_now_ms();
 
-	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+	if (!ps || !acc->signed_in || !acc->ike_key || !acc->host || !acc->domain)
 		return;
 	/* every tunnel starts over from the new address (lib/ike cannot move a peer's local SPIs) */
 	for (int i = 0; i < ps->n; i++) {
@@ -419,7 +418,7 @@ void atd_dynpeers_rsip_changed(struct atd *d)
 		if (p->gone)
 			continue;
 		ike_peer_remove(ike_of(d), p->dpname, now);
-		if (ike_add(d, p, &acc)) {
+		if (ike_add(ps, p, acc)) {
 			p->gone = true;
 			continue;
 		}
@@ -430,10 +429,10 @@ void atd_dynpeers_rsip_changed(struct atd *d)
 	ike_glue_kick(d->ike);
 }
 
-static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *pi, const char *label,
+static struct atd_dynpeer *peer_new(struct atd_dynpeers *ps, const struct atd_peer_info *pi, const char *label,
 				    const char *fqdn)
 {
-	struct atd_dynpeers *ps = d->agent->peers;
+	struct atd *d = ps->d;
 	struct atd_dynpeer *p;
 	struct atd_rpeer *rp;
 	struct dp_peer_conf pc = { 0 };
@@ -445,6 +444,7 @@ static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *p
 	}
 	if (!(p = calloc(1, sizeof(*p))))
 		return NULL;
+	p->ps = ps;
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	snprintf(p->fqdn, sizeof(p->fqdn), "%s", fqdn);
 	memcpy(p->ula, pi->ula, 16);
@@ -471,11 +471,11 @@ static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *p
 	p->conf.name = p->dpname;
 	p->conf.remote_id = p->fqdn;
 	ts_host(&p->conf.remote_ts[0], p->ula);
-	ts_host(&p->conf.local_ts[0], d->agent->id.ula);
+	ts_host(&p->conf.local_ts[0], ps->ula);
 	p->conf.n_remote_ts = p->conf.n_local_ts = 1;
 	p->conf.cipher = ESP_CIPHER_AES256_GCM16;
 	p->conf.esn = true;
-	agent_peer_timers_init(&p->t, &d->agent->tcfg, in_list(d->conf.keep, label));
+	agent_peer_timers_init(&p->t, &ps->tcfg, in_list(d->conf.keep, label));
 	p->conf.connect = p->t.keep;
 	ps->p[ps->n++] = p;
 	return p;
@@ -535,15 +535,15 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	}
 }
 
-void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
+void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *accv, const struct atd_peer_info *pi)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_acct_view acc;
+	struct atd *d = ps ? ps->d : NULL;
+	struct atd_acct_view acc = *accv;
 	struct atd_dynpeer *p;
 	char fqdn[AGENT_NAME_MAX + 1], label[AGENT_LABEL_MAX + 1], us[AGENT_NAME_MAX + 1], e[32];
 	const char *dot;
 
-	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+	if (!ps || !acc.signed_in || !acc.ike_key || !acc.host || !acc.domain)
 		return;
 	/* one check point for what the watcher hands us (it comes from DNS) */
 	if (agent_name_canon(fqdn, sizeof(fqdn), pi->fqdn) < 0 || !(dot = strchr(fqdn, '.')) ||
@@ -574,19 +574,19 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 	if (p && p->gone) {
 		p->gone = false;
 		p->has_outer = false;
-		if (ike_add(d, p, &acc))
+		if (ike_add(ps, p, &acc))
 			return;
 		log_info("%s is back in the account", label);
 		set_location(d, p, pi, false);
-		atd_agent_hosts_write(d);
+		ps->ops->hosts_changed(ps->arg);
 		return;
 	}
 	if (!p) {
 		char u[INET6_ADDRSTRLEN];
 
-		if (!(p = peer_new(d, pi, label, fqdn)))
+		if (!(p = peer_new(ps, pi, label, fqdn)))
 			return;
-		if (ike_add(d, p, &acc)) {
+		if (ike_add(ps, p, &acc)) {
 			p->gone = true;
 			return;
 		}
@@ -598,7 +598,7 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 			log_info("found %s (%s, %s), with no location: it can reach us, we cannot start a "
 				 "tunnel to it", label, fqdn, u);
 		set_location(d, p, pi, false);
-		atd_agent_hosts_write(d);
+		ps->ops->hosts_changed(ps->arg);
 		return;
 	}
 	if (pi->has_outer != p->has_outer ||
@@ -606,10 +606,10 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 		set_location(d, p, pi, true);
 }
 
-void atd_agent_peer_gone(struct atd *d, const char *fqdn)
+void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	struct atd_dynpeer *p = ps ? by_fqdn(ps, fqdn) : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!p || p->gone)
 		return;
@@ -617,13 +617,13 @@ void atd_agent_peer_gone(struct atd *d, const char *fqdn)
 	p->gone = true;
 	ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
 	ike_glue_kick(d->ike);
-	agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
-	atd_agent_hosts_write(d);
+	agent_peer_timers_init(&p->t, &ps->tcfg, p->t.keep);
+	ps->ops->hosts_changed(ps->arg);
 }
 
-void atd_dynpeers_clear(struct atd *d)
+void atd_dynpeers_clear(struct atd_dynpeers *ps)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!ps)
 		return;
@@ -634,14 +634,13 @@ void atd_dynpeers_clear(struct atd *d)
 			continue;
 		p->gone = true;
 		ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
-		agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
+		agent_peer_timers_init(&p->t, &ps->tcfg, p->t.keep);
 	}
 	ike_glue_kick(d->ike);
 }
 
-size_t atd_dynpeers_hosts(struct atd *d, struct agent_host_entry *out, size_t cap)
+size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry *out, size_t cap)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	size_t n = 0;
 
 	for (int i = 0; ps && i < ps->n && n < cap; i++) {
@@ -676,18 +675,17 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 	s->keep = p->t.keep;
 }
 
-size_t atd_dynpeers_status(struct atd *d, struct atd_peer_status *out, size_t cap)
+size_t atd_dynpeers_status(const struct atd_dynpeers *ps, struct atd_peer_status *out, size_t cap)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	size_t n = 0;
 
 	for (int i = 0; ps && i < ps->n && n < cap; i++)
 		if (!ps->p[i]->gone)
-			status_of(d, ps->p[i], &out[n++]);
+			status_of(ps->d, ps->p[i], &out[n++]);
 	return n;
 }
 
-static struct atd_dynpeer *find(struct atd_dynpeers *ps, const char *name)
+static struct atd_dynpeer *find(const struct atd_dynpeers *ps, const char *name)
 {
 	for (int i = 0; i < ps->n; i++) {
 		struct atd_dynpeer *p = ps->p[i];
@@ -698,14 +696,13 @@ static struct atd_dynpeer *find(struct atd_dynpeers *ps, const char *name)
 	return NULL;
 }
 
-int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *out)
+int atd_dynpeers_find(const struct atd_dynpeers *ps, const char *name, struct atd_peer_status *out)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 
 	if (!p)
 		return -ENOENT;
-	status_of(d, p, out);
+	status_of(ps->d, p, out);
 	return 0;
 }
 
@@ -777,10 +774,10 @@ static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t r
 	}
 }
 
-int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned timeout_ms,
+int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count, unsigned timeout_ms,
 		      void (*done)(void *arg, const struct atd_ping_result *r), void *arg)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	struct ping *pg = NULL;
@@ -823,9 +820,8 @@ int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned 
 	return 0;
 }
 
-void atd_dynpeers_ping_cancel(struct atd *d, void *arg)
+void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 
 	for (int i = 0; ps && i < PINGS_MAX; i++)
 		if (ps->pings[i].used && ps->pings[i].arg == arg) {
@@ -834,14 +830,16 @@ void atd_dynpeers_ping_cancel(struct atd *d, void *arg)
 		}
 }
 
-void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t *new4)
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct ike_addr o = { .port = our_port(d) }, n = { .family = AF_INET, .port = our_port(d) };
+	struct atd *d;
+	struct ike_addr o = { 0 }, n = { .family = AF_INET };
 	int moved;
 
 	if (!ps || !new4)
 		return;
+	d = ps->d;
+	o.port = n.port = our_port(d);
 	if (old4) {
 		o.family = AF_INET;
 		memcpy(o.ip, old4, 4);
@@ -860,27 +858,32 @@ void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t 
 
 /* ---- life cycle ---- */
 
-int atd_dynpeers_start(struct atd *d)
+int atd_dynpeers_start(struct atd *d, const uint8_t ula[16], const struct agent_timer_cfg *tcfg,
+		       const struct atd_dynpeers_ops *ops, void *arg, struct atd_dynpeers **out)
 {
 	struct atd_dynpeers *ps = calloc(1, sizeof(*ps));
 	struct timeval tv = { 0, TICK_MS * 1000 };
 	int ret;
 
+	*out = ps;
 	if (!ps)
 		return -ENOMEM;
-	d->agent->peers = ps;
 	ps->d = d;
-	if ((ret = ping6_open(&ps->ping6, d->base, d->agent->id.ula, on_reply, ps)))
+	ps->ops = ops;
+	ps->arg = arg;
+	memcpy(ps->ula, ula, 16);
+	ps->tcfg = *tcfg;
+	if ((ret = ping6_open(&ps->ping6, d->base, ula, on_reply, ps)))
 		return ret;
-	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
+	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, ps);
 	if (!ps->tick || event_add(ps->tick, &tv))
 		return -ENOMEM;
 	return 0;
 }
 
-void atd_dynpeers_stop(struct atd *d)
+void atd_dynpeers_stop(struct atd_dynpeers *ps)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!ps)
 		return;
@@ -907,5 +910,4 @@ void atd_dynpeers_stop(struct atd *d)
 		free(p);
 	}
 	free(ps);
-	d->agent->peers = NULL;
 }

@@ -16,7 +16,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "common/clock.h"
@@ -43,6 +42,8 @@ enum state {
 
 struct atd_rsip {
 	struct atd *d;
+	void (*changed)(void *arg);	/* the binding came, changed or went */
+	void *changed_arg;
 	struct rsip_client c;
 	enum state st;
 	bool auto_gw;
@@ -66,12 +67,6 @@ static const char *ip_str(struct in_addr a, char *buf, size_t len)
 {
 	inet_ntop(AF_INET, &a, buf, (socklen_t)len);
 	return buf;
-}
-
-bool atd_rsip_wanted(const struct atd *d, const struct atd_peer *p)
-{
-	/* RFC 3104 covers sessions we start: a peer we can reach, keyed by IKE */
-	return d->conf.rsip_gateway && !p->manual && p->has_remote;
 }
 
 /* The default route's gateway from /proc/net/route, or -ENOENT. */
@@ -195,7 +190,7 @@ static void lost(struct atd_rsip *r, const char *why)
 	close_conn(r);
 	peers_plain(r);
 	if (was)
-		atd_agent_rsip_changed(r->d);	/* publish the port mapping again */
+		r->changed(r->changed_arg);	/* account mode publishes the port mapping again */
 	retry_later(r);
 }
 
@@ -239,7 +234,7 @@ static void on_assigned(struct atd_rsip *r, const struct rsip_client_binding *b)
 	memcpy(r->gr.spis, b->spis, r->gr.n_spis * sizeof(uint32_t));
 	log_binding(r, b);
 	peers_rsip(r, b);
-	atd_agent_rsip_changed(r->d);	/* account mode: publish Nb, and the account's peers move to it */
+	r->changed(r->changed_arg);	/* account mode: publish Nb, and the account's peers move to it */
 }
 
 static void stop_step(struct atd_rsip *r);
@@ -433,7 +428,7 @@ static void schedule(struct atd_rsip *r)
 	arm(r->timer, next > now ? next - now : 0);
 }
 
-int atd_rsip_start(struct atd *d)
+int atd_rsip_start(struct atd *d, void (*changed)(void *arg), void *arg)
 {
 	struct atd_rsip *r;
 	bool any = false;
@@ -449,6 +444,8 @@ int atd_rsip_start(struct atd *d)
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	r->d = d;
+	r->changed = changed;
+	r->changed_arg = arg;
 	r->retry_s = RETRY_MIN_S;
 	r->auto_gw = !strcmp(d->conf.rsip_gateway, "auto");
 	if (!r->auto_gw && inet_pton(AF_INET, d->conf.rsip_gateway, &r->gw) != 1) {

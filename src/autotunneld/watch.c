@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "autotunneld/agent.h"
+#include "autotunneld/types.h"
 #include "autotunneld/dns_int.h"
 #include "autotunneld/dnsquery.h"
 #include "autotunneld/watch.h"
