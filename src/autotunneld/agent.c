@@ -15,8 +15,9 @@
  * includes agent.h or calls into this file.
  *   dynpeer.c (the account's peers as tunnels): struct atd_dynpeers_ops
  *     hosts_changed, rsip_binding; the account's view comes with each call.
- *   account.c, publish.c, watch.c (the DNS side) still call
- *     atd_agent_signed_in/out, atd_agent_local, atd_agent_peer_update/gone.
+ *   account.c (login, state file, and the DNS side it owns: publish.c,
+ *     watch.c, dnsquery.c, dnsconn.c, their lib/agent timers): struct
+ *     atd_dns_ops signed_in, signed_out, local, peer_update, peer_gone.
  *   fsutil.c (identity file, hosts cache), src/netmon and src/pmclient
  *     (their own callbacks: on_net, on_note), ikeglue.c (plain calls).
  * rsip_client.c reports binding changes through the callback main.c gives
@@ -43,7 +44,6 @@
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
-#include "autotunneld/publish.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -319,7 +319,7 @@ static void publish_now(struct atd *d)
 
 	if (!a->local_valid || !atd_agent_account(d, &acc))
 		return;
-	atd_publish_local(d, &a->local);
+	atd_dns_local(d, &a->local);
 }
 
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
@@ -628,43 +628,52 @@ static int peers_rsip_binding(void *arg, struct ike_glue_rsip *gr, struct dp_pat
 
 static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding };
 
-void atd_agent_signed_in(struct atd *d)
+/* Signed in (at start with a saved account, or after login): publish what we know now. */
+static void dns_signed_in(void *arg)
 {
-	if (!d->agent)
-		return;
+	struct atd *d = arg;
+
 	hosts_write(d);
 	if (!d->agent->map_pending)
 		local_update(d, true);
 }
 
-void atd_agent_signed_out(struct atd *d)
+/* Signed out: forget every peer (tunnels closed, hosts cache emptied). */
+static void dns_signed_out(void *arg)
 {
-	if (!d->agent)
-		return;
+	struct atd *d = arg;
+
 	atd_dynpeers_clear(d->agent->peers);
 	hosts_write(d);
 }
 
-const struct atd_local_info *atd_agent_local(const struct atd *d)
+static const struct atd_local_info *dns_local(void *arg)
 {
-	return d->agent && d->agent->local_valid ? &d->agent->local : NULL;
+	struct atd *d = arg;
+
+	return d->agent->local_valid ? &d->agent->local : NULL;
 }
 
-void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *p)
+/* A peer appeared, or its records changed (moved): its tunnel follows at once. */
+static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 {
+	struct atd *d = arg;
 	struct atd_acct_view acc;
 
-	if (!d->agent)
-		return;
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
 }
 
-void atd_agent_peer_gone(struct atd *d, const char *fqdn)
+static void dns_peer_gone(void *arg, const char *fqdn)
 {
-	if (d->agent)
-		atd_dynpeers_gone(d->agent->peers, fqdn);
+	struct atd *d = arg;
+
+	atd_dynpeers_gone(d->agent->peers, fqdn);
 }
+
+static const struct atd_dns_ops dns_ops = {
+	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
+};
 
 /* ---- life cycle ---- */
 
@@ -731,13 +740,15 @@ int atd_agent_start(struct atd *d)
 	hosts_write(d);
 	reach_evaluate(d);
 	/* a saved account signs in by itself; peers are told to us from here on */
-	if ((ret = atd_dns_init(d)))
+	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
 	return 0;
 }
 
-static void withdrawn(struct atd *d)
+static void withdrawn(void *arg)
 {
+	struct atd *d = arg;
+
 	log_info("this host's records are withdrawn: stopping");
 	event_base_loopbreak(d->base);
 }
@@ -751,7 +762,7 @@ bool atd_agent_shutdown(struct atd *d)
 		return false;
 	a->stopping = true;
 	log_info("withdrawing this host's records before stopping");
-	atd_publish_withdraw(d, withdrawn);
+	atd_dns_withdraw(d, withdrawn, d);
 	return true;
 }
 

@@ -84,19 +84,6 @@ void atd_agent_stop(struct atd *d);
  */
 void atd_agent_rsip_changed(struct atd *d);
 
-/* ---- called by the DNS side (account.c, watch.c, publish.c) ---- */
-
-/** Signed in (at start with a saved account, or after login): publish what we know now. */
-void atd_agent_signed_in(struct atd *d);
-/** Signed out: forget every peer (tunnels closed, hosts cache emptied). */
-void atd_agent_signed_out(struct atd *d);
-/** This host as last evaluated; NULL before the first evaluation. */
-const struct atd_local_info *atd_agent_local(const struct atd *d);
-/** A peer appeared, or its records changed (moved): its tunnel follows at once. */
-void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *p);
-/** A peer's records are gone (expired, withdrawn, host removed). */
-void atd_agent_peer_gone(struct atd *d, const char *fqdn);
-
 /* ---- read by the control socket (control.c) ---- */
 
 /** The account, or false when signed out. */

@@ -85,7 +85,7 @@ static void client_free(struct client *cl)
 			c->clients[i] = NULL;
 	atd_dynpeers_ping_cancel(atd_agent_peers(c->d), cl);
 	atd_account_forget(c->d, cl);
-	atd_services_forget(c->d, cl);
+	atd_services_forget(atd_dns_watch(c->d), cl);
 	if (cl->probe) {
 		if (cl->probe_ev)
 			event_free(cl->probe_ev);
@@ -221,7 +221,7 @@ static void do_status(struct client *cl)
 	if (in) {
 		struct atd_publish_status pst;
 
-		atd_publish_status(d, &pst);
+		atd_pub_status(atd_dns_pub(d), &pst);
 		if (pst.published)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_LEASE_S, pst.lease_left_s);
 	}
@@ -250,23 +250,22 @@ static void do_hosts(struct client *cl)
 	struct atd *d = cl->c->d;
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
+	static struct atd_self self;
 
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
 	/* the watcher's list: every host of the account, with what it published (model, os) */
-	if (atd_agent_account(d, &acc))
-		atd_watch_write_hosts(d, &w);
+	if (atd_agent_account(d, &acc) && atd_agent_self(d, &self))
+		atd_watch_write_hosts(atd_dns_watch(d), self.local_valid ? &self.local : NULL, &w);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
 /* ---- services ---- */
 
-static void services_done(struct atd *d, void *arg, int err, const char *message,
-			  const struct dnsc_service *sv, size_t n)
+static void services_done(void *arg, int err, const char *message, const struct dnsc_service *sv, size_t n)
 {
 	struct client *cl = arg;
 	struct agent_ctl_writer w;
 
-	(void)d;
 	if (err) {
 		send_error(cl, message && *message ? message : strerror(-err), -err);
 		return;
@@ -278,7 +277,7 @@ static void services_done(struct atd *d, void *arg, int err, const char *message
 
 static void do_services(struct client *cl)
 {
-	int ret = atd_services_browse(cl->c->d, services_done, cl);
+	int ret = atd_services_browse(atd_dns_watch(cl->c->d), services_done, cl);
 
 	if (ret == -ENOENT)
 		send_error(cl, "not signed in (autotunnel login ACCOUNT --server HOST)", ENOENT);

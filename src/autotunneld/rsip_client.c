@@ -18,6 +18,7 @@
 
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "rsip/client.h"

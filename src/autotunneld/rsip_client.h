@@ -23,8 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "autotunneld/types.h"
-
 struct atd;
 struct atd_peer;
 struct dp_path;
