@@ -80,9 +80,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	while (dns->timers_running && (a = agent_timers_due(&dns->t, now)) != AGENT_ACT_NONE) {
 		switch (a) {
-		case AGENT_ACT_MAP:
-			/* agent.c owns the mapping: its outcome arrives as atd_dns_local() */
-			break;
 		case AGENT_ACT_PUBLISH:
 			atd_pub_due(dns->pub);
 			break;
@@ -142,8 +139,8 @@ static void pub_location_known(void *arg)
 {
 	struct atd_dns *dns = arg;
 
-	/* agent.c did the mapping (or found none): nothing is left to wait for */
-	agent_timers_mapping_failed(&dns->t, clock_now_ms(), true);
+	/* agent.c asked for the mapping and tells the outcome as our location (atd_dns_local) */
+	agent_timers_location_known(&dns->t, clock_now_ms());
 	dns_timers_rearm(dns);
 }
 

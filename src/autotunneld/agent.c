@@ -23,6 +23,13 @@
  * rsip_client.c reports binding changes through the callback main.c gives
  * it (atd_agent_rsip_changed); control.c sits above the engine (started by
  * main.c) and reads it through atd_agent_self/account/peers.
+ *
+ * Timing is lib/agent timers' everywhere: the engine's own deadline (the
+ * wait for a port mapping) comes from struct agent_engine_timers, told
+ * mapping_asked/mapping_done; the DNS side's from struct agent_timers
+ * (account.c); the peers' from struct agent_peer_timers (dynpeer.c); the
+ * reconnection back-off of dnsconn.c and rsip_client.c from struct
+ * agent_reconnect. Each arms its libevent timer at the deadline it is given.
  */
 #include "autotunneld/agent.h"
 
@@ -53,7 +60,6 @@
 #include "util/random.h"
 
 #define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
-#define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
 
 struct atd_agent {
@@ -77,7 +83,8 @@ struct atd_agent {
 	uint64_t map_expires_ms;
 	enum portmap_proto refused_by;
 	unsigned refused_result;
-	struct event *map_wait;		/* publish anyway when the mapping takes too long */
+	struct agent_engine_timers et;	/* the engine's deadlines (lib/agent timers): the mapping's wait */
+	struct event *etimer;		/* armed at agent_engine_next() */
 	bool map_pending;		/* asked, no answer yet */
 	bool rsip;			/* an RSIP gateway lent us an address: reachable there */
 	struct in_addr rsip_addr;	/* Nb */
@@ -395,17 +402,53 @@ void atd_agent_rsip_changed(struct atd *d)
 
 /* ---- port mapping (RFC 6281 §4) ---- */
 
-static void map_wait_cb(evutil_socket_t fd, short what, void *arg)
+/* Arm the engine's one timer at the deadline lib/agent timers gives. */
+static void engine_rearm(struct atd_agent *a)
+{
+	uint64_t next = agent_engine_next(&a->et), now = clock_now_ms(), ms;
+	struct timeval tv;
+
+	if (!a->etimer)
+		return;
+	evtimer_del(a->etimer);
+	if (next == AGENT_NEVER)
+		return;
+	ms = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(a->etimer, &tv);
+}
+
+static void engine_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atd *d = arg;
 	struct atd_agent *a = d->agent;
+	enum agent_engine_action act;
 
 	(void)fd, (void)what;
-	if (!a->map_pending)
-		return;
-	/* the gateway is slow: publish what we have (no location), the mapping follows */
-	log_info("no answer from the gateway yet; publishing without a location for now");
-	local_update(d, false);
+	while ((act = agent_engine_due(&a->et, clock_now_ms())) != AGENT_ENGINE_NONE) {
+		switch (act) {
+		case AGENT_ENGINE_MAPPING_LATE:
+			/* the gateway is slow: publish what we have (no location), the mapping follows */
+			log_info("no answer from the gateway yet; publishing without a location for now");
+			local_update(d, false);
+			break;
+		default:
+			break;
+		}
+	}
+	engine_rearm(a);
+}
+
+/* The gateway was asked for a mapping (@p pending), or the question ended: the timers hear of it. */
+static void map_pending_set(struct atd_agent *a, bool pending)
+{
+	a->map_pending = pending;
+	if (pending)
+		agent_engine_mapping_asked(&a->et, clock_now_ms());
+	else
+		agent_engine_mapping_done(&a->et);
+	engine_rearm(a);
 }
 
 static void set_mapped(struct atd *d, const struct portmap_note *n)
@@ -414,7 +457,7 @@ static void set_mapped(struct atd *d, const struct portmap_note *n)
 	uint8_t ext[4];
 	char buf[320];
 
-	a->map_pending = false;
+	map_pending_set(a, false);
 	a->map_proto = n->proto;
 	a->ext_addr = n->ext_addr;
 	a->ext_port = n->ext_port;
@@ -482,13 +525,13 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		break;
 	case PORTMAP_NOTE_PUBLIC:
 		/* our address is private (else no mapping is asked for): nothing answered */
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_NO_MAPPING;
 		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		break;
 	case PORTMAP_NOTE_FAILED:
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_REFUSED;
 		a->refused_by = n->proto;
 		a->refused_result = n->result;
@@ -510,24 +553,23 @@ static void pmc_drop(struct atd_agent *a)
 {
 	pmclient_free(a->pmc);
 	a->pmc = NULL;
-	a->map_pending = false;
+	map_pending_set(a, false);
 }
 
 static void pmc_start(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
 	struct pmclient_config cfg;
-	struct timeval tv = { MAP_WAIT_MS / 1000, (MAP_WAIT_MS % 1000) * 1000 };
 	int ret;
 
 	a->reach = ATD_REACH_UNKNOWN;
-	a->map_pending = true;
-	evtimer_add(a->map_wait, &tv);
+	/* publish at the latest when the timers say the mapping is late */
+	map_pending_set(a, true);
 	if (a->pmc) {
 		if ((ret = pmclient_netchange(a->pmc)) == 0)
 			return;
 		pmc_drop(a);
-		a->map_pending = true;
+		map_pending_set(a, true);
 	}
 	pmclient_config_default(&cfg);
 	cfg.pm.tries = MAP_TRIES;
@@ -551,7 +593,7 @@ static void reach_evaluate(struct atd *d)
 
 	if (!a->net.online) {
 		/* the port-mapping client is kept (freeing it may wait for a UPnP job): the next network reuses it */
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_UNKNOWN;
 		local_update(d, false);
 		return;
@@ -713,6 +755,7 @@ int atd_agent_init(struct atd *d)
 	agent_timer_cfg_default(&a->tcfg);
 	a->tcfg.idle_ms = (uint32_t)d->conf.idle_timeout_s * 1000;
 	a->tcfg.keepalive_ms = (uint32_t)d->conf.nat_keepalive_s * 1000;
+	agent_engine_timers_init(&a->et, &a->tcfg);
 	return 0;
 }
 
@@ -721,7 +764,7 @@ int atd_agent_start(struct atd *d)
 	struct atd_agent *a = d->agent;
 	int ret;
 
-	if (!(a->map_wait = evtimer_new(d->base, map_wait_cb, d)))
+	if (!(a->etimer = evtimer_new(d->base, engine_timer_cb, d)))
 		return -ENOMEM;
 	if ((ret = atd_dynpeers_start(d, a->id.ula, &a->tcfg, &peers_ops, d, &a->peers)))
 		return ret;
@@ -776,8 +819,9 @@ void atd_agent_stop(struct atd *d)
 	atd_dns_fini(d);
 	netmon_free(a->nm);
 	pmc_drop(a);
-	if (a->map_wait)
-		event_free(a->map_wait);
+	if (a->etimer)
+		event_free(a->etimer);
+	a->etimer = NULL;
 	atd_dynpeers_stop(a->peers);
 	a->peers = NULL;
 	unlink(a->hosts_path);

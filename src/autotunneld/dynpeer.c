@@ -178,7 +178,7 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 		p->connect_ms = now;
 		log_info("%s: starting a tunnel to %s (%s)", p->label, ep(a, port, e, sizeof(e)), why);
 	} else if (ret == -EALREADY) {
-		p->t.connecting = false;	/* one is under way (perhaps the peer's): wait for its outcome */
+		agent_peer_connect_in_progress(&p->t);	/* perhaps the peer's: wait for its outcome */
 	} else {
 		log_warnx("%s: cannot start a tunnel: %s", p->label, strerror(-ret));
 		agent_peer_handshake_failed(&p->t, now);
@@ -422,8 +422,7 @@ void atd_dynpeers_rsip_changed(struct atd_dynpeers *ps, const struct atd_acct_vi
 			p->gone = true;
 			continue;
 		}
-		p->t.retry_at = 0;
-		p->t.hs_fails = 0;
+		agent_peer_reset(&p->t);
 		dp_peer_need_reset(d->dp, p->rp->dp_id);
 	}
 	ike_glue_kick(d->ike);
@@ -527,12 +526,9 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	p->ike_remote_stale = false;
 	ike_peer_set_remote(ike_of(d), p->dpname, &ia, clock_now_ms());
 	ike_glue_kick(d->ike);
-	if (p->t.retry_at > clock_now_ms()) {
-		/* a new location deserves a try at once, whatever the back-off said */
-		p->t.retry_at = 0;
-		p->t.hs_fails = 0;
+	/* a new location deserves a try at once, whatever the back-off said */
+	if (agent_peer_moved(&p->t, clock_now_ms()))
 		dp_peer_need_reset(d->dp, p->rp->dp_id);
-	}
 }
 
 void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *accv, const struct atd_peer_info *pi)
