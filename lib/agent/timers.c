@@ -28,6 +28,7 @@ void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
 		.idle_ms = 180000,
 		.handshake_retry_min_ms = 5000,
 		.handshake_retry_max_ms = 300000,
+		.alive_ms = 2000,
 	};
 }
 
@@ -381,6 +382,12 @@ void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now)
 void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now)
 {
 	p->last_data = now;
+	p->last_rx = now;
+}
+
+bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now)
+{
+	return p->sa_up && p->last_rx && now >= p->last_rx && now - p->last_rx < p->cfg->alive_ms;
 }
 
 void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now)

@@ -58,6 +58,7 @@ struct agent_timer_cfg {
 	uint32_t idle_ms;		/* tear down an SA idle this long; 0 keeps SAs forever: 180000 */
 	uint32_t handshake_retry_min_ms;	/* a peer that did not answer is not tried again before: 5000 */
 	uint32_t handshake_retry_max_ms;	/* 300000 */
+	uint32_t alive_ms;		/* a path that carried data in from the peer this recently works: 2000 */
 };
 
 /** Fill @p cfg with the defaults above. */
@@ -194,7 +195,7 @@ enum agent_peer_state {
 struct agent_peer_timers {
 	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the peer */
 	bool sa_up, connecting, keep, nat;
-	uint64_t last_sent, last_data, handshake_at, retry_at;
+	uint64_t last_sent, last_data, last_rx, handshake_at, retry_at;
 	uint32_t hs_fails;
 };
 
@@ -234,6 +235,12 @@ void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now);
 void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now);
 /** Any other packet sent to the peer (IKE): it keeps the NAT binding alive too. */
 void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now);
+/**
+ * Whether the tunnel is up and data came in from the peer less than
+ * alive_ms ago: its current path works (DESIGN.md §7), so a newly
+ * published location need not replace it at once.
+ */
+bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now);
 
 uint64_t agent_peer_next(const struct agent_peer_timers *p);
 /** The action due at @p now, or AGENT_PEER_NONE; TEARDOWN before KEEPALIVE. */

@@ -34,7 +34,6 @@
 #define PING_INTERVAL_MS 200
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
 #define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
-#define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
 
 struct atd_dynpeer {
 	struct atd_dynpeers *ps;
@@ -49,7 +48,6 @@ struct atd_dynpeer {
 	bool gone;			/* its records are gone; the slot waits for it to return */
 	struct agent_peer_timers t;
 	uint64_t tx_seen, rx_seen;	/* dp_peer_activity at the last tick */
-	uint64_t rx_ms;			/* when authenticated ESP from it last arrived (sampled) */
 	bool ike_remote_stale;		/* lib/ike still has an older published location */
 	uint64_t connect_ms;		/* when we started the handshake (0: we did not) */
 	bool has_rtt;
@@ -286,10 +284,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (dp_peer_activity(d->dp, p->rp->dp_id, &tx, &rx) == 0) {
 			if (tx != p->tx_seen)
 				agent_peer_data_sent(&p->t, now);
-			if (rx != p->rx_seen) {
+			if (rx != p->rx_seen)
 				agent_peer_data_received(&p->t, now);
-				p->rx_ms = now;
-			}
 			p->tx_seen = tx;
 			p->rx_seen = rx;
 		}
@@ -503,7 +499,7 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	if (cur.sin_family == AF_INET && cur.sin_addr.s_addr == sin.sin_addr.s_addr && cur.sin_port == sin.sin_port) {
 		if (announce)
 			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
-	} else if (p->t.sa_up && cur.sin_family == AF_INET && p->rx_ms && clock_now_ms() - p->rx_ms < ALIVE_MS) {
+	} else if (cur.sin_family == AF_INET && agent_peer_path_alive(&p->t, clock_now_ms())) {
 		char c[32];
 
 		/*

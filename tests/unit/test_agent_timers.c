@@ -580,6 +580,30 @@ static void reset_peer_forgets_failures(void **state)
 	assert_true(p.retry_at == now + 1 + 5000);
 }
 
+static void path_alive_for_2s_after_data_in(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_false(agent_peer_path_alive(&p, T0));	/* no tunnel: no path */
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_handshake_done(&p, T0 + 50);
+	assert_false(agent_peer_path_alive(&p, T0 + 50));	/* up, but nothing came in yet */
+	/* data in at T0 + 3000: alive until one millisecond before T0 + 5000 */
+	agent_peer_data_received(&p, T0 + 3000);
+	assert_true(agent_peer_path_alive(&p, T0 + 4999));
+	assert_false(agent_peer_path_alive(&p, T0 + 5000));
+	/* data we send proves nothing about the path back */
+	agent_peer_data_sent(&p, T0 + 5000);
+	assert_false(agent_peer_path_alive(&p, T0 + 5001));
+	/* nor does a tunnel that is gone */
+	agent_peer_data_received(&p, T0 + 6000);
+	agent_peer_sa_closed(&p, T0 + 6001);
+	assert_false(agent_peer_path_alive(&p, T0 + 6002));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +631,7 @@ int main(void)
 		cmocka_unit_test(connect_in_progress_is_not_ours),
 		cmocka_unit_test(moved_peer_is_tried_at_once),
 		cmocka_unit_test(reset_peer_forgets_failures),
+		cmocka_unit_test(path_alive_for_2s_after_data_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
