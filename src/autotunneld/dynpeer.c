@@ -814,7 +814,6 @@ int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count,
 
 void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg)
 {
-
 	for (int i = 0; ps && i < PINGS_MAX; i++)
 		if (ps->pings[i].used && ps->pings[i].arg == arg) {
 			ps->pings[i].done = NULL;

@@ -34,7 +34,6 @@ struct lreq {
 };
 
 struct atd_watch {
-	struct event_base *base;
 	const struct atd_watch_ops *ops;
 	void *arg;
 	struct atd_watch_ctx ctx;
@@ -290,7 +289,6 @@ void atd_watch_llq_due(struct atd_watch *w, bool refresh)
 
 void atd_watch_conn_up(struct atd_watch *w)
 {
-
 	if (!w || !w->running)
 		return;
 	dnsc_llq_connected(w->llq, clock_now_ms());
@@ -343,7 +341,6 @@ static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const cha
 
 static void poll_end(struct atd_watch *w)
 {
-
 	w->poll_phase = 0;
 	view_changed(w);
 	w->ops->poll_done(w->arg);
@@ -351,7 +348,6 @@ static void poll_end(struct atd_watch *w)
 
 static void poll_ask(struct atd_watch *w, const struct dnsc_question *q)
 {
-
 	if (dnsquery_send(w->ctx.queries, w->ctx.conn, w->ctx.key, &q->name, q->type, poll_answer, w) == 0)
 		w->poll_out++;
 }
@@ -407,7 +403,6 @@ struct atd_watch *atd_watch_new(struct event_base *base, const struct atd_watch_
 
 	if (!w)
 		return NULL;
-	w->base = base;
 	w->ops = ops;
 	w->arg = arg;
 	w->llq = calloc(1, sizeof(*w->llq));
@@ -776,7 +771,6 @@ int atd_services_browse(struct atd_watch *w, atd_services_fn cb, void *arg)
 
 void atd_services_forget(struct atd_watch *w, void *arg)
 {
-
 	for (struct browse *b = w ? w->browses : NULL; b; b = b->next)
 		if (b->arg == arg)
 			b->cb = NULL;
