@@ -27,9 +27,11 @@
  * Timing is lib/agent timers' everywhere: the engine's own deadline (the
  * wait for a port mapping) comes from struct agent_engine_timers, told
  * mapping_asked/mapping_done; the DNS side's from struct agent_timers
- * (account.c); the peers' from struct agent_peer_timers (dynpeer.c); the
- * reconnection back-off of dnsconn.c and rsip_client.c from struct
- * agent_reconnect. Each arms its libevent timer at the deadline it is given.
+ * (account.c); the peers' from struct agent_peer_timers (dynpeer.c, which
+ * runs them on its 250 ms sample of the data plane's activity counters);
+ * the reconnection back-off of dnsconn.c and rsip_client.c from struct
+ * agent_reconnect. The others arm their libevent timer at the deadline
+ * they are given. (Requests' own answer timeouts stay with the request.)
  */
 #include "autotunneld/agent.h"
 
