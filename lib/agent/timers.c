@@ -15,8 +15,10 @@ void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
 		.map_wait_ms = 3000,
 		.retry_min_ms = 1000,
 		.retry_max_ms = 300000,
-		.map_retry_min_ms = 5000,
-		.map_retry_max_ms = 600000,
+		.server_retry_min_ms = 1000,
+		.server_retry_max_ms = 60000,
+		.rsip_retry_min_ms = 2000,
+		.rsip_retry_max_ms = 300000,
 		.llq_retry_min_ms = 1000,
 		.llq_retry_max_ms = 300000,
 		.poll_min_ms = 15000,
@@ -26,6 +28,7 @@ void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
 		.idle_ms = 180000,
 		.handshake_retry_min_ms = 5000,
 		.handshake_retry_max_ms = 300000,
+		.alive_ms = 2000,
 	};
 }
 
@@ -64,16 +67,13 @@ void agent_timers_stop(struct agent_timers *t)
 
 	memset(t, 0, sizeof(*t));
 	t->cfg = cfg;
-	t->map_at = t->publish_at = t->llq_at = t->poll_at = AGENT_NEVER;
+	t->publish_at = t->llq_at = t->poll_at = AGENT_NEVER;
 	t->llq_act = AGENT_ACT_LLQ_SETUP;
 }
 
-/* Ask for a mapping now and publish when it is known, at the latest after map_wait_ms. */
-static void remap_then_publish(struct agent_timers *t, uint64_t now)
+/* Publish when the location is known, at the latest after map_wait_ms. */
+static void wait_then_publish(struct agent_timers *t, uint64_t now)
 {
-	t->map_at = now;
-	t->map_inflight = false;	/* the caller abandons a request made on the old network */
-	t->map_fails = 0;
 	t->publish_wait = true;
 	t->dirty = true;
 	t->publish_fails = 0;
@@ -83,14 +83,14 @@ static void remap_then_publish(struct agent_timers *t, uint64_t now)
 void agent_timers_start(struct agent_timers *t, uint64_t now)
 {
 	agent_timers_stop(t);
-	remap_then_publish(t, now);
+	wait_then_publish(t, now);
 	t->llq_at = now;
 	t->llq_act = AGENT_ACT_LLQ_SETUP;
 }
 
 void agent_timers_network_changed(struct agent_timers *t, uint64_t now, bool addr_changed)
 {
-	remap_then_publish(t, now);
+	wait_then_publish(t, now);
 	if (addr_changed) {
 		/* the TLS connection carrying the LLQs left with the old address */
 		t->llq_up = false;
@@ -145,40 +145,13 @@ void agent_timers_update_failed(struct agent_timers *t, uint64_t now)
 	t->publish_fails++;
 }
 
-static void mapping_known(struct agent_timers *t, uint64_t now, bool changed)
+void agent_timers_location_known(struct agent_timers *t, uint64_t now)
 {
-	t->map_inflight = false;
-	if (t->publish_wait) {
-		t->publish_wait = false;
-		if (!t->publish_inflight)
-			t->publish_at = now;
-	} else if (changed) {
-		agent_timers_records_changed(t, now);
-	}
-}
-
-void agent_timers_mapping_granted(struct agent_timers *t, uint64_t now, uint32_t lifetime_s, bool changed)
-{
-	if (lifetime_s == 0) {
-		agent_timers_mapping_failed(t, now, false);
+	if (!t->publish_wait)
 		return;
-	}
-	t->map_fails = 0;
-	/* RFC 6886 §3.3: renew when half the lifetime has passed */
-	t->map_at = after(now, (uint64_t)lifetime_s * 500);
-	mapping_known(t, now, changed);
-}
-
-void agent_timers_mapping_failed(struct agent_timers *t, uint64_t now, bool public_net)
-{
-	if (public_net) {
-		t->map_fails = 0;
-		t->map_at = AGENT_NEVER;	/* until the network changes */
-	} else {
-		t->map_at = after(now, agent_backoff_ms(t->cfg.map_retry_min_ms, t->cfg.map_retry_max_ms, t->map_fails));
-		t->map_fails++;
-	}
-	mapping_known(t, now, false);
+	t->publish_wait = false;
+	if (!t->publish_inflight)
+		t->publish_at = now;
 }
 
 void agent_timers_llq_established(struct agent_timers *t, uint64_t now, uint32_t lease_s)
@@ -241,16 +214,11 @@ void agent_timers_poll_done(struct agent_timers *t, uint64_t now)
 
 uint64_t agent_timers_next(const struct agent_timers *t)
 {
-	return min2(min2(t->map_at, t->publish_at), min2(t->llq_at, t->poll_at));
+	return min2(t->publish_at, min2(t->llq_at, t->poll_at));
 }
 
 enum agent_action agent_timers_due(struct agent_timers *t, uint64_t now)
 {
-	if (t->map_at <= now) {
-		t->map_at = AGENT_NEVER;
-		t->map_inflight = true;
-		return AGENT_ACT_MAP;
-	}
 	if (t->publish_at <= now && t->publish_inflight) {
 		/* the wait for a mapping ended while an older update is in
 		 * flight: its outcome sends the new set (dirty is still set) */
@@ -275,6 +243,63 @@ enum agent_action agent_timers_due(struct agent_timers *t, uint64_t now)
 		return AGENT_ACT_POLL;
 	}
 	return AGENT_ACT_NONE;
+}
+
+void agent_engine_timers_init(struct agent_engine_timers *e, const struct agent_timer_cfg *cfg)
+{
+	e->cfg = cfg;
+	e->mapping_late_at = AGENT_NEVER;
+}
+
+void agent_engine_mapping_asked(struct agent_engine_timers *e, uint64_t now)
+{
+	e->mapping_late_at = after(now, e->cfg->map_wait_ms);
+}
+
+void agent_engine_mapping_done(struct agent_engine_timers *e)
+{
+	e->mapping_late_at = AGENT_NEVER;
+}
+
+uint64_t agent_engine_next(const struct agent_engine_timers *e)
+{
+	return e->mapping_late_at;
+}
+
+enum agent_engine_action agent_engine_due(struct agent_engine_timers *e, uint64_t now)
+{
+	if (e->mapping_late_at <= now) {
+		e->mapping_late_at = AGENT_NEVER;
+		return AGENT_ENGINE_MAPPING_LATE;
+	}
+	return AGENT_ENGINE_NONE;
+}
+
+void agent_reconnect_init(struct agent_reconnect *r, uint32_t min_ms, uint32_t max_ms)
+{
+	r->min_ms = min_ms;
+	r->max_ms = max_ms;
+	r->fails = 0;
+}
+
+uint64_t agent_reconnect_failed(struct agent_reconnect *r, uint64_t now)
+{
+	uint64_t at = after(now, agent_backoff_ms(r->min_ms, r->max_ms, r->fails));
+
+	if (r->fails < UINT32_MAX)
+		r->fails++;
+	return at;
+}
+
+void agent_reconnect_reset(struct agent_reconnect *r)
+{
+	r->fails = 0;
+}
+
+uint64_t agent_reconnect_refused(struct agent_reconnect *r, uint64_t now)
+{
+	r->fails = UINT32_MAX;	/* agent_backoff_ms stops doubling at the cap */
+	return after(now, r->max_ms);
 }
 
 void agent_peer_timers_init(struct agent_peer_timers *p, const struct agent_timer_cfg *cfg, bool keep)
@@ -328,6 +353,26 @@ void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now)
 	p->retry_at = now;	/* a kept peer reconnects at once; the next failure backs off */
 }
 
+void agent_peer_connect_in_progress(struct agent_peer_timers *p)
+{
+	p->connecting = false;
+}
+
+bool agent_peer_moved(struct agent_peer_timers *p, uint64_t now)
+{
+	if (p->retry_at <= now)
+		return false;
+	p->retry_at = 0;
+	p->hs_fails = 0;
+	return true;
+}
+
+void agent_peer_reset(struct agent_peer_timers *p)
+{
+	p->retry_at = 0;
+	p->hs_fails = 0;
+}
+
 void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now)
 {
 	p->last_sent = now;
@@ -337,6 +382,12 @@ void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now)
 void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now)
 {
 	p->last_data = now;
+	p->last_rx = now;
+}
+
+bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now)
+{
+	return p->sa_up && p->last_rx && now >= p->last_rx && now - p->last_rx < p->cfg->alive_ms;
 }
 
 void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now)

@@ -1,10 +1,24 @@
 /*
  * All timer policy of the host agent in one place, in the style of
  * WireGuard's timers.c: the agent reports what happened (lease granted,
- * update failed, network changed, LLQ established or lost, mapping granted,
- * handshake done, data sent...) and only this module decides what happens
- * next and when. Pure: every function takes `now` (milliseconds on the
- * monotonic clock) and nothing here reads a clock.
+ * update failed, network changed, location known, LLQ established or lost,
+ * mapping asked or answered, connection lost, handshake done, data
+ * sent...) and only this module decides what happens next and when. Pure:
+ * every function takes `now` (milliseconds on the monotonic clock) and
+ * nothing here reads a clock. The daemon arms its event-loop timers at the
+ * deadlines given here and nowhere else.
+ *
+ * Four kinds of state, one per owner:
+ *  - struct agent_timers: the DNS side (publish, refresh, LLQ, polling);
+ *  - struct agent_engine_timers: the engine's own deadlines (the wait for
+ *    a port mapping; hole punching and relays add theirs here);
+ *  - struct agent_reconnect: back-off of a connection to a server (the
+ *    rendezvous server, the RSIP gateway);
+ *  - struct agent_peer_timers: one per peer (tunnel on demand, keepalive,
+ *    idle teardown, handshake back-off).
+ *
+ * The port mapping's own renewal (RFC 6886 §3.7) is lib/portmap's
+ * protocol timing, driven by src/pmclient; the agent only waits for it.
  *
  * The loop that drives it:
  *
@@ -29,11 +43,13 @@
 struct agent_timer_cfg {
 	uint32_t refresh_permille;	/* refresh a lease when this much of it has run: 800 */
 	uint32_t jitter_max_permille;	/* jitter added to a refresh is capped at this much of the lease: 100 */
-	uint32_t map_wait_ms;		/* after a network change, publish at the latest this long after asking for a mapping: 3000 */
+	uint32_t map_wait_ms;		/* after a start or network change, publish at the latest this long after asking for a mapping: 3000 */
 	uint32_t retry_min_ms;		/* first retry of a failed update: 1000 */
 	uint32_t retry_max_ms;		/* back-off cap: 300000 */
-	uint32_t map_retry_min_ms;	/* first retry when no gateway answered: 5000 */
-	uint32_t map_retry_max_ms;	/* 600000 */
+	uint32_t server_retry_min_ms;	/* first reconnection to the rendezvous server: 1000 */
+	uint32_t server_retry_max_ms;	/* 60000 */
+	uint32_t rsip_retry_min_ms;	/* first reconnection to the RSIP gateway: 2000 */
+	uint32_t rsip_retry_max_ms;	/* 300000 */
 	uint32_t llq_retry_min_ms;	/* first LLQ re-setup after a loss: 1000 */
 	uint32_t llq_retry_max_ms;	/* 300000 */
 	uint32_t poll_min_ms;		/* polling interval while LLQ is down, doubling: 15000 */
@@ -42,48 +58,57 @@ struct agent_timer_cfg {
 	uint32_t idle_ms;		/* tear down an SA idle this long; 0 keeps SAs forever: 180000 */
 	uint32_t handshake_retry_min_ms;	/* a peer that did not answer is not tried again before: 5000 */
 	uint32_t handshake_retry_max_ms;	/* 300000 */
+	uint32_t alive_ms;		/* a path that carried data in from the peer this recently works: 2000 */
 };
 
 /** Fill @p cfg with the defaults above. */
 void agent_timer_cfg_default(struct agent_timer_cfg *cfg);
 
-/** What the host-level timers ask for. */
+/** What the DNS side's timers ask for. */
 enum agent_action {
 	AGENT_ACT_NONE = 0,
-	AGENT_ACT_MAP,		/* ask the gateway for (or renew) the UDP 4500 mapping */
 	AGENT_ACT_PUBLISH,	/* send the record set (a refresh, a change, or a retry) */
 	AGENT_ACT_LLQ_SETUP,	/* (re-)establish the LLQs */
 	AGENT_ACT_LLQ_REFRESH,	/* refresh the established LLQs before their lease ends */
 	AGENT_ACT_POLL,		/* query the watched records once (LLQ is down) */
 };
 
-/** Host-level timers: publishing, port mapping, watching. Owned by the agent's event loop. */
+/** The DNS side's timers: publishing and watching. Owned by the DNS side's event loop (account.c). */
 struct agent_timers {
 	struct agent_timer_cfg cfg;
-	uint64_t map_at, publish_at, llq_at, poll_at;
+	uint64_t publish_at, llq_at, poll_at;
 	enum agent_action llq_act;	/* AGENT_ACT_LLQ_SETUP or _REFRESH at llq_at */
-	bool map_inflight, publish_inflight, llq_inflight, poll_inflight;
-	bool publish_wait;	/* waiting (until publish_at) for a mapping outcome */
+	bool publish_inflight, llq_inflight, poll_inflight;
+	bool publish_wait;	/* waiting (until publish_at) for this host's location */
 	bool dirty;		/* something changed since the last publish was sent */
 	bool llq_up, polling;
-	uint32_t publish_fails, map_fails, llq_fails, polls;
+	uint32_t publish_fails, llq_fails, polls;
 	uint64_t lease_end;	/* when the records last granted expire, or 0 */
 };
 
 /** Initialise with @p cfg (copied; NULL for the defaults). Nothing is scheduled. */
 void agent_timers_init(struct agent_timers *t, const struct agent_timer_cfg *cfg);
-/** Signed in and running: map at once, set up the LLQs at once, publish after the mapping (or map_wait_ms). */
+/** Signed in and running: set up the LLQs at once, publish once the location is known (or after map_wait_ms). */
 void agent_timers_start(struct agent_timers *t, uint64_t now);
 /** Signed out or shutting down: nothing more is scheduled. */
 void agent_timers_stop(struct agent_timers *t);
 
 /**
- * The primary address, interface or gateway changed (RFC 6281 §5.1): map
- * again at once, publish when the mapping is known (or after map_wait_ms),
- * with the back-off reset. If the local address changed, connections to the
- * server are gone with it: the LLQs are set up again at once.
+ * The primary address, interface or gateway changed (RFC 6281 §5.1), or
+ * the gateway forgot our mapping: publish when the new location is known
+ * (agent_timers_location_known) or after map_wait_ms, with the back-off
+ * reset. If the local address changed, connections to the server are gone
+ * with it: the LLQs are set up again at once.
  */
 void agent_timers_network_changed(struct agent_timers *t, uint64_t now, bool addr_changed);
+/**
+ * This host's location (mapping, public address, RSIP address, or none at
+ * all) is known since the start or the last network change: the wait ends
+ * and the records go out now (or when the update in flight ends). Outside
+ * a wait it changes nothing: a change of the records is reported with
+ * agent_timers_records_changed.
+ */
+void agent_timers_location_known(struct agent_timers *t, uint64_t now);
 /** Something in the record set changed (services, a new mapping port...): publish at once, or as soon as the update in flight ends. */
 void agent_timers_records_changed(struct agent_timers *t, uint64_t now);
 
@@ -91,11 +116,6 @@ void agent_timers_records_changed(struct agent_timers *t, uint64_t now);
 void agent_timers_lease_granted(struct agent_timers *t, uint64_t now, uint32_t lease_s, uint32_t jitter_ms);
 /** The update failed (refused, timed out, no server): retry with exponential back-off. */
 void agent_timers_update_failed(struct agent_timers *t, uint64_t now);
-
-/** A mapping of @p lifetime_s was granted; renew at half of it (RFC 6886 §3.3); 0 counts as a failure. @p changed: the external address or port differ from what was published. */
-void agent_timers_mapping_granted(struct agent_timers *t, uint64_t now, uint32_t lifetime_s, bool changed);
-/** No mapping: @p public_net, the host's own address is public (nothing to map, RFC 6281 §4.1); otherwise no gateway answered and it is asked again with back-off. */
-void agent_timers_mapping_failed(struct agent_timers *t, uint64_t now, bool public_net);
 
 /** The LLQs are established (or refreshed) with a lease of @p lease_s: refresh at 80%, stop polling; 0 counts as a failure. */
 void agent_timers_llq_established(struct agent_timers *t, uint64_t now, uint32_t lease_s);
@@ -110,9 +130,50 @@ void agent_timers_poll_done(struct agent_timers *t, uint64_t now);
 uint64_t agent_timers_next(const struct agent_timers *t);
 /**
  * The action due at @p now (deadline <= now), which is then in flight, or
- * AGENT_ACT_NONE. Among several, in the order MAP, PUBLISH, LLQ, POLL.
+ * AGENT_ACT_NONE. Among several, in the order PUBLISH, LLQ, POLL.
  */
 enum agent_action agent_timers_due(struct agent_timers *t, uint64_t now);
+
+/** What the engine's own timers ask for. */
+enum agent_engine_action {
+	AGENT_ENGINE_NONE = 0,
+	AGENT_ENGINE_MAPPING_LATE,	/* no answer from the gateway within map_wait_ms: publish what is known */
+};
+
+/** The engine's own deadlines (agent.c). */
+struct agent_engine_timers {
+	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the timers */
+	uint64_t mapping_late_at;
+};
+
+/** @p cfg is borrowed. Nothing is scheduled. */
+void agent_engine_timers_init(struct agent_engine_timers *e, const struct agent_timer_cfg *cfg);
+/** The gateway was asked for a mapping (start, change of network): it is late after map_wait_ms. */
+void agent_engine_mapping_asked(struct agent_engine_timers *e, uint64_t now);
+/** The mapping question ended (mapped, refused, nothing answered, or no longer asked): nothing is late. */
+void agent_engine_mapping_done(struct agent_engine_timers *e);
+uint64_t agent_engine_next(const struct agent_engine_timers *e);
+/** The action due at @p now, or AGENT_ENGINE_NONE; each is handed out once. */
+enum agent_engine_action agent_engine_due(struct agent_engine_timers *e, uint64_t now);
+
+/** When to connect again to a server that went away or could not be reached. */
+struct agent_reconnect {
+	uint32_t min_ms, max_ms;
+	uint32_t fails;		/* attempts failed in a row */
+};
+
+/** Back-off from @p min_ms doubling to @p max_ms (from struct agent_timer_cfg). */
+void agent_reconnect_init(struct agent_reconnect *r, uint32_t min_ms, uint32_t max_ms);
+/** An attempt failed or the connection was lost: returns when to try next (min_ms after the first failure, doubling, capped). */
+uint64_t agent_reconnect_failed(struct agent_reconnect *r, uint64_t now);
+/** Connected (or asked to try at once): the next failure waits min_ms again. */
+void agent_reconnect_reset(struct agent_reconnect *r);
+/**
+ * The server answered but offers nothing we can use (an RSIP gateway
+ * without RSIPSEC): returns when to ask again, max_ms from now; later
+ * failures wait max_ms too, until agent_reconnect_reset.
+ */
+uint64_t agent_reconnect_refused(struct agent_reconnect *r, uint64_t now);
 
 /** What a peer's timers ask for. */
 enum agent_peer_action {
@@ -134,7 +195,7 @@ enum agent_peer_state {
 struct agent_peer_timers {
 	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the peer */
 	bool sa_up, connecting, keep, nat;
-	uint64_t last_sent, last_data, handshake_at, retry_at;
+	uint64_t last_sent, last_data, last_rx, handshake_at, retry_at;
 	uint32_t hs_fails;
 };
 
@@ -155,11 +216,31 @@ void agent_peer_handshake_done(struct agent_peer_timers *p, uint64_t now);
 void agent_peer_handshake_failed(struct agent_peer_timers *p, uint64_t now);
 /** The SA is gone (deleted by the peer, dead peer detection). */
 void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now);
+/**
+ * We asked for a handshake (CONNECT, or want_connect was true) but IKE has
+ * one under way already (perhaps the peer's): it is not ours to wait for;
+ * its outcome arrives as handshake_done or sa_closed like any other.
+ */
+void agent_peer_connect_in_progress(struct agent_peer_timers *p);
+/**
+ * The peer published a new location: a new path deserves a try at once,
+ * whatever the back-off said. True when a back-off was cut short (packets
+ * that wait may ask for a tunnel again now).
+ */
+bool agent_peer_moved(struct agent_peer_timers *p, uint64_t now);
+/** The peer was set up anew (our RSIP address came or went): its failures are forgotten. */
+void agent_peer_reset(struct agent_peer_timers *p);
 /** Data (not keepalives) sent to or received from the peer through the SA. */
 void agent_peer_data_sent(struct agent_peer_timers *p, uint64_t now);
 void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now);
 /** Any other packet sent to the peer (IKE): it keeps the NAT binding alive too. */
 void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now);
+/**
+ * Whether the tunnel is up and data came in from the peer less than
+ * alive_ms ago: its current path works (DESIGN.md §7), so a newly
+ * published location need not replace it at once.
+ */
+bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now);
 
 uint64_t agent_peer_next(const struct agent_peer_timers *p);
 /** The action due at @p now, or AGENT_PEER_NONE; TEARDOWN before KEEPALIVE. */

@@ -1,7 +1,11 @@
 /*
  * src/autotunneld/account.c: signing in and out (see account.h), the state
- * file, the DNS side's one timer, and signed queries (shared by the login,
- * the watcher's polls and DNS-SD browsing).
+ * file, and the DNS side it owns: the connections to the server, the
+ * publisher (publish.c) and the watcher (watch.c), the signed queries they
+ * share (dnsquery.c), and the DNS side's one timer, whose every deadline
+ * is lib/agent timers' decision. The publisher and the watcher report
+ * their outcomes through the ops given to them here; what the agent must
+ * know goes up through struct atd_dns_ops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,27 +21,53 @@
 #include <openssl/crypto.h>
 
 #include "agent/identity.h"
-#include "autotunneld/agent.h"
-#include "autotunneld/dns_int.h"
+#include "agent/timers.h"
+#include "autotunneld/account.h"
+#include "autotunneld/daemon.h"
+#include "autotunneld/dnsconn.h"
+#include "autotunneld/dnsquery.h"
 #include "autotunneld/publish.h"
+#include "autotunneld/types.h"
 #include "autotunneld/watch.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "dns/name.h"
+#include "dns/tsig.h"
 #include "dnsc/llq.h"
+#include "dnsc/msg.h"
+#include "dnsc/state.h"
 #include "dnsc/update.h"
 
 #define DEFAULT_ZONE "members.example.net"
 #define LOGIN_TIMEOUT_MS 10000
 
-uint64_t dns_now(void)
-{
-	return clock_now_ms();
-}
+struct login;
 
-uint64_t dns_wall(void)
-{
-	return clock_wall_s();
-}
+/* One per daemon (d->dns). */
+struct atd_dns {
+	struct atd *d;
+	const struct atd_dns_ops *ops;	/* to the agent */
+	void *arg;
+	struct atd_account acc;		/* what atd_account_get() returns */
+	struct dnsc_state st;		/* the saved account (keys included) */
+	struct dns_tsig_key key;	/* the account's TSIG key */
+	struct dns_name domain, zone;	/* D and the zone above it */
+	char state_path[4096];
+	struct dnsconn *conn;		/* updates and queries */
+	struct dnsconn *llq_conn;	/* LLQs: == conn unless the SRV named another server */
+	struct agent_timers t;
+	struct event *tev;
+	bool timers_running;
+	struct login *login;		/* a login under way */
+	atd_account_done_fn logout_cb;	/* a logout under way */
+	void *logout_arg;
+	bool logging_out;
+	struct dnsquery_set *queries;	/* signed queries waiting for their answer */
+	struct atd_pub *pub;
+	struct atd_watch *watch;
+};
+
+static void dns_timers_rearm(struct atd_dns *dns);
 
 /* ---- the timer (lib/agent timers: the DNS side's policy) ---- */
 
@@ -45,23 +75,20 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atd_dns *dns = arg;
 	enum agent_action a;
-	uint64_t now = dns_now();
+	uint64_t now = clock_now_ms();
 
 	(void)fd, (void)what;
 	while (dns->timers_running && (a = agent_timers_due(&dns->t, now)) != AGENT_ACT_NONE) {
 		switch (a) {
-		case AGENT_ACT_MAP:
-			/* agent.c owns the mapping: its outcome arrives as atd_publish_local() */
-			break;
 		case AGENT_ACT_PUBLISH:
-			pub_due(dns, now);
+			atd_pub_due(dns->pub);
 			break;
 		case AGENT_ACT_LLQ_SETUP:
 		case AGENT_ACT_LLQ_REFRESH:
-			watch_llq_due(dns, a, now);
+			atd_watch_llq_due(dns->watch, a == AGENT_ACT_LLQ_REFRESH);
 			break;
 		case AGENT_ACT_POLL:
-			watch_poll_due(dns, now);
+			atd_watch_poll_due(dns->watch);
 			break;
 		default:
 			break;
@@ -70,9 +97,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	dns_timers_rearm(dns);
 }
 
-void dns_timers_rearm(struct atd_dns *dns)
+/* Arm the one timer event at the policy's next deadline (after any agent_timers_* call). */
+static void dns_timers_rearm(struct atd_dns *dns)
 {
-	uint64_t next, now = dns_now(), ms;
+	uint64_t next, now = clock_now_ms(), ms;
 	struct timeval tv;
 
 	if (!dns->tev)
@@ -89,99 +117,100 @@ void dns_timers_rearm(struct atd_dns *dns)
 	evtimer_add(dns->tev, &tv);
 }
 
-/* ---- signed queries ---- */
+/* ---- what the publisher and the watcher report: into the timer policy, or up to the agent ---- */
 
-struct dns_query {
-	struct dns_query *next;
-	struct atd_dns *dns;
-	struct dnsconn *conn;
-	struct dns_tsig t;
-	struct dns_name q;
-	uint16_t type, id;
-	dns_query_fn done;
-	void *arg;
-	bool cancelled;
+static void pub_update_done(void *arg, uint32_t lease_s, uint32_t jitter_ms)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_lease_granted(&dns->t, clock_now_ms(), lease_s, jitter_ms);
+	dns_timers_rearm(dns);
+}
+
+static void pub_update_failed(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_update_failed(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static void pub_location_known(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	/* agent.c asked for the mapping and tells the outcome as our location (atd_dns_local) */
+	agent_timers_location_known(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static void pub_records_changed(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_records_changed(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static const struct atd_pub_ops pub_ops = {
+	pub_update_done, pub_update_failed, pub_location_known, pub_records_changed,
 };
 
-static void query_unlink(struct atd_dns *dns, struct dns_query *x)
+static struct atd_pub *pub_new(struct atd_dns *dns)
 {
-	for (struct dns_query **pp = &dns->queries; *pp; pp = &(*pp)->next) {
-		if (*pp == x) {
-			*pp = x->next;
-			return;
-		}
-	}
+	return atd_pub_new(dns->d->base, dns->d->conf.services, (uint32_t)dns->d->conf.lease_s, &pub_ops, dns);
 }
 
-static void query_answer(void *arg, int err, const uint8_t *msg, size_t len)
+static void watch_peer_update(void *arg, const struct atd_peer_info *p)
 {
-	struct dns_query *x = arg;
-	struct atd_dns *dns = x->dns;
-	static struct dnsc_resp r;
-	char why[200];
-	int rc = err;
+	struct atd_dns *dns = arg;
 
-	query_unlink(dns, x);
-	if (x->cancelled || err == -ECANCELED) {
-		dns_tsig_fini(&x->t);
-		if (!x->cancelled)
-			x->done(x->arg, -ECANCELED, NULL, "cancelled");
-		free(x);
-		return;
-	}
-	if (err) {
-		snprintf(why, sizeof(why), "%s", err == -ETIMEDOUT ? "no answer from the server" :
-			 dnsconn_last_error(x->conn)[0] ? dnsconn_last_error(x->conn) : strerror(-err));
-	} else {
-		rc = dnsc_resp_open(&r, msg, len, x->id, &x->q, x->type, &x->t, dns_wall());
-		dnsc_resp_explain(&r, rc, why, sizeof(why));
-	}
-	dns_tsig_fini(&x->t);
-	x->done(x->arg, rc, rc ? (rc == -EACCES ? &r : NULL) : &r, why);
-	free(x);
+	dns->ops->peer_update(dns->arg, p);
 }
 
-int dns_query(struct atd_dns *dns, struct dnsconn *conn, const struct dns_tsig_key *key,
-	      const struct dns_name *q, uint16_t type, dns_query_fn done, void *arg)
+static void watch_peer_gone(void *arg, const char *fqdn)
 {
-	static uint8_t buf[DNSC_MSG_MAX];
-	struct dns_query *x = calloc(1, sizeof(*x));
-	size_t len;
-	int rc;
+	struct atd_dns *dns = arg;
 
-	if (!x)
-		return -ENOMEM;
-	x->dns = dns;
-	x->conn = conn;
-	x->q = *q;
-	x->type = type;
-	x->done = done;
-	x->arg = arg;
-	x->id = dnsconn_new_id(conn);
-	dns_tsig_init(&x->t, key);
-	rc = dnsc_query_build(buf, sizeof(buf), &len, x->id, q, type, NULL, &x->t, dns_wall());
-	if (rc) {
-		dns_tsig_fini(&x->t);
-		free(x);
-		return rc;
-	}
-	x->next = dns->queries;
-	dns->queries = x;
-	rc = dnsconn_request(conn, buf, len, query_answer, x);
-	if (rc) {
-		query_unlink(dns, x);
-		dns_tsig_fini(&x->t);
-		free(x);
-	}
-	return rc;
+	dns->ops->peer_gone(dns->arg, fqdn);
 }
 
-void dns_query_cancel(struct atd_dns *dns, void *arg)
+static void watch_llq_established(void *arg, uint32_t lease_s)
 {
-	for (struct dns_query *x = dns->queries; x; x = x->next)
-		if (x->arg == arg)
-			x->cancelled = true;
+	struct atd_dns *dns = arg;
+
+	agent_timers_llq_established(&dns->t, clock_now_ms(), lease_s);
+	dns_timers_rearm(dns);
 }
+
+static void watch_llq_failed(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_llq_failed(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static void watch_llq_lost(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_llq_lost(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static void watch_poll_done(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	agent_timers_poll_done(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+}
+
+static const struct atd_watch_ops watch_ops = {
+	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
+	watch_poll_done,
+};
 
 /* ---- the connections ---- */
 
@@ -189,7 +218,7 @@ static void conn_up(void *arg)
 {
 	struct atd_dns *dns = arg;
 
-	watch_conn_up(dns);
+	atd_watch_conn_up(dns->watch);
 }
 
 static void conn_down(void *arg, int err, const char *why)
@@ -197,12 +226,14 @@ static void conn_down(void *arg, int err, const char *why)
 	struct atd_dns *dns = arg;
 
 	(void)err, (void)why;
-	watch_conn_down(dns);
+	atd_watch_conn_down(dns->watch);
 }
 
 static void conn_unsolicited(void *arg, const uint8_t *msg, size_t len)
 {
-	watch_unsolicited(arg, msg, len);
+	struct atd_dns *dns = arg;
+
+	atd_watch_unsolicited(dns->watch, msg, len);
 }
 
 /* Updates go to conn; when the LLQ server is the same, conn carries LLQs too. */
@@ -362,14 +393,26 @@ static int sign_in(struct atd_dns *dns, char *why, size_t whylen)
 	fill_account(dns);
 	agent_timers_init(&dns->t, NULL);
 	/* map (agent.c's), publish once the location is known, set up the LLQs: now */
-	agent_timers_start(&dns->t, dns_now());
+	agent_timers_start(&dns->t, clock_now_ms());
 	dns->timers_running = true;
-	pub_start(dns);
-	if (atd_watch_start(dns->d))
-		log_warnx("cannot start watching the account");
+	{
+		const struct atd_pub_ctx pc = {
+			.conn = dns->conn, .key = &dns->key, .zone = &dns->zone,
+			.fqdn = dns->acc.fqdn, .domain = dns->acc.domain, .host = dns->acc.host,
+		};
+		const struct atd_watch_ctx wc = {
+			.conn = dns->conn, .llq_conn = dns->llq_conn, .key = &dns->key, .domain = &dns->domain,
+			.domain_text = dns->acc.domain, .host = dns->acc.host, .fqdn = dns->acc.fqdn,
+			.queries = dns->queries, .t = &dns->t,
+		};
+
+		atd_pub_start(dns->pub, &pc, dns->ops->local(dns->arg));
+		if (atd_watch_start(dns->watch, &wc))
+			log_warnx("cannot start watching the account");
+	}
 	dns_timers_rearm(dns);
 	log_info("signed in as %s (host %s, server %s)", dns->acc.domain, dns->acc.host, dns->acc.server);
-	atd_agent_signed_in(dns->d);
+	dns->ops->signed_in(dns->arg);
 	return 0;
 }
 
@@ -380,9 +423,9 @@ static void sign_out(struct atd_dns *dns)
 	dns->timers_running = false;
 	agent_timers_stop(&dns->t);
 	dns_timers_rearm(dns);
-	atd_watch_stop(dns->d);
-	pub_fini(dns);
-	(void)pub_init(dns);
+	atd_watch_stop(dns->watch);
+	atd_pub_free(dns->pub);
+	dns->pub = pub_new(dns);
 	if (dns->llq_conn && dns->llq_conn != dns->conn)
 		dnsconn_free(dns->llq_conn);
 	dnsconn_free(dns->conn);
@@ -391,12 +434,12 @@ static void sign_out(struct atd_dns *dns)
 	dnsc_state_wipe(&dns->st);
 	OPENSSL_cleanse(&dns->acc, sizeof(dns->acc));
 	if (was)
-		atd_agent_signed_out(dns->d);
+		dns->ops->signed_out(dns->arg);
 }
 
 /* ---- lifecycle ---- */
 
-int atd_dns_init(struct atd *d)
+int atd_dns_init(struct atd *d, const struct atd_dns_ops *ops, void *arg)
 {
 	struct atd_dns *dns;
 	char why[300];
@@ -408,10 +451,13 @@ int atd_dns_init(struct atd *d)
 	if (!dns)
 		return -ENOMEM;
 	dns->d = d;
+	dns->ops = ops;
+	dns->arg = arg;
 	d->dns = dns;
 	snprintf(dns->state_path, sizeof(dns->state_path), "%s/account",
 		 d->conf.state_dir ? d->conf.state_dir : "/var/lib/autotunnel");
-	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || pub_init(dns) || watch_init(dns)) {
+	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || !(dns->queries = dnsquery_set_new()) ||
+	    !(dns->pub = pub_new(dns)) || !(dns->watch = atd_watch_new(d->base, &watch_ops, dns))) {
 		atd_dns_fini(d);
 		return -ENOMEM;
 	}
@@ -442,24 +488,18 @@ void atd_dns_fini(struct atd *d)
 	if (!dns)
 		return;
 	if (dns->acc.signed_in && dns->pub)
-		pub_withdraw_sync(dns);	/* a clean shutdown takes our records away (RFC 6281 §5.2) */
+		atd_pub_withdraw_sync(dns->pub);	/* a clean shutdown takes our records away (RFC 6281 §5.2) */
 	if (dns->login)
 		login_free(dns->login);
 	dns->timers_running = false;
 	if (dns->acc.signed_in)
-		atd_watch_stop(d);
-	watch_fini(dns);
-	pub_fini(dns);
+		atd_watch_stop(dns->watch);
+	atd_watch_free(dns->watch);
+	atd_pub_free(dns->pub);
 	if (dns->llq_conn && dns->llq_conn != dns->conn)
 		dnsconn_free(dns->llq_conn);
 	dnsconn_free(dns->conn);
-	while (dns->queries) {
-		struct dns_query *x = dns->queries;
-
-		dns->queries = x->next;
-		dns_tsig_fini(&x->t);
-		free(x);
-	}
+	dnsquery_set_free(dns->queries);	/* after the connections: they answer theirs -ECANCELED */
 	if (dns->tev)
 		event_free(dns->tev);
 	OPENSSL_cleanse(dns, sizeof(*dns));
@@ -474,8 +514,8 @@ void atd_dns_network_changed(struct atd *d)
 	if (!dns || !dns->acc.signed_in)
 		return;
 	/* RFC 6281 §5.1: the connection may have gone with the old address; publish once re-mapped */
-	agent_timers_network_changed(&dns->t, dns_now(), true);
-	pub_network_changed(dns, dns_now());
+	agent_timers_network_changed(&dns->t, clock_now_ms(), true);
+	atd_pub_network_changed(dns->pub);
 	(void)dnsconn_check_local(dns->conn);
 	if (dns->llq_conn != dns->conn)
 		(void)dnsconn_check_local(dns->llq_conn);
@@ -511,7 +551,7 @@ static void login_free(struct login *l)
 {
 	if (l->dns->login == l)
 		l->dns->login = NULL;
-	dns_query_cancel(l->dns, l);
+	dnsquery_cancel(l->dns->queries, l);
 	dnsconn_free(l->conn);
 	if (l->done_ev)
 		event_free(l->done_ev);
@@ -560,7 +600,7 @@ static void login_end(struct login *l, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
 	va_end(ap);
-	dns_query_cancel(l->dns, l);
+	dnsquery_cancel(l->dns->queries, l);
 	evtimer_add(l->done_ev, &now);
 }
 
@@ -693,7 +733,7 @@ static int login_ask(struct login *l)
 	l->name = d;
 	if (dns_name_prepend_label(&l->name, "_tcp", 4) || dns_name_prepend_label(&l->name, svc, strlen(svc)))
 		return -EINVAL;
-	return dns_query(l->dns, l->conn, &l->key, &l->name, DNS_TYPE_SRV, login_answer, l);
+	return dnsquery_send(l->dns->queries, l->conn, &l->key, &l->name, DNS_TYPE_SRV, login_answer, l);
 }
 
 static int host_label(struct atd *d, char out[static 64], char *why, size_t whylen)
@@ -783,9 +823,10 @@ void atd_account_forget(struct atd *d, void *arg)
 
 /* ---- logout ---- */
 
-static void logout_withdrawn(struct atd *d)
+static void logout_withdrawn(void *arg0)
 {
-	struct atd_dns *dns = d->dns;
+	struct atd_dns *dns = arg0;
+	struct atd *d = dns->d;
 	atd_account_done_fn cb = dns->logout_cb;
 	void *arg = dns->logout_arg;
 	char msg[400];
@@ -814,7 +855,7 @@ int atd_account_logout(struct atd *d, atd_account_done_fn cb, void *arg)
 	dns->logging_out = true;
 	dns->logout_cb = cb;
 	dns->logout_arg = arg;
-	atd_publish_withdraw(d, logout_withdrawn);
+	atd_pub_withdraw(dns->pub, logout_withdrawn, dns);
 	return 0;
 }
 
@@ -832,7 +873,28 @@ void atd_account_write(struct atd *d, struct agent_ctl_writer *cw)
 	{
 		struct atd_watch_status ws;
 
-		atd_watch_status(d, &ws);
+		atd_watch_status(dns->watch, &ws);
 		agent_ctl_write_uint(cw, AGENT_CTL_F_HOSTS, ws.hosts);
 	}
+}
+
+void atd_dns_local(struct atd *d, const struct atd_local_info *li)
+{
+	if (d->dns)
+		atd_pub_local(d->dns->pub, li);
+}
+
+void atd_dns_withdraw(struct atd *d, void (*done)(void *arg), void *arg)
+{
+	atd_pub_withdraw(d->dns ? d->dns->pub : NULL, done, arg);
+}
+
+struct atd_pub *atd_dns_pub(struct atd *d)
+{
+	return d->dns ? d->dns->pub : NULL;
+}
+
+struct atd_watch *atd_dns_watch(struct atd *d)
+{
+	return d->dns ? d->dns->watch : NULL;
 }

@@ -15,6 +15,11 @@
  *
  * At start-up a saved account is loaded and the host signs in by itself.
  *
+ * The DNS side is a leaf of the agent (agent.c): it gets what it needs at
+ * atd_dns_init() (struct atd_dns_ops) and never calls the agent otherwise.
+ * It owns the publisher (publish.c), the watcher (watch.c) and their timer
+ * policy (one lib/agent timers instance).
+ *
  * Threads: the daemon's event-loop thread only. Pointers passed in are
  * borrowed for the call.
  */
@@ -28,6 +33,10 @@
 #include "agent/name.h"
 
 struct atd;
+struct atd_local_info;
+struct atd_peer_info;
+struct atd_pub;
+struct atd_watch;
 
 /** The account as the rest of the daemon sees it. */
 struct atd_account {
@@ -42,18 +51,39 @@ struct atd_account {
 	uint8_t ike_key[32];			/* IKEv2 PSK of the account (never sent to the server) */
 };
 
+/** What the DNS side tells the agent, and asks it. */
+struct atd_dns_ops {
+	/** Signed in (at start with a saved account, or after login). */
+	void (*signed_in)(void *arg);
+	/** Signed out: forget every peer. */
+	void (*signed_out)(void *arg);
+	/** This host as last evaluated (borrowed for the call); NULL before the first evaluation. */
+	const struct atd_local_info *(*local)(void *arg);
+	/** The watcher learnt of a peer, or that it moved (@p p borrowed for the call). */
+	void (*peer_update)(void *arg, const struct atd_peer_info *p);
+	/** A peer's records are gone. */
+	void (*peer_gone)(void *arg, const char *fqdn);
+};
+
 /**
  * Set up the DNS side (d->dns) and load a saved account: when there is
- * one, sign in (connect, publish as soon as atd_publish_local() is called,
- * watch, and call atd_agent_signed_in()). Call once the agent is ready to
- * be told about peers. 0 or -errno (logged); a broken state file is
- * reported and ignored (the host is then signed out).
+ * one, sign in (connect, publish as soon as atd_dns_local() is called,
+ * watch, and call ops->signed_in). @p ops and @p arg are kept. Call once
+ * the agent is ready to be told about peers. 0 or -errno (logged); a
+ * broken state file is reported and ignored (the host is then signed out).
  */
-int atd_dns_init(struct atd *d);
-/** Free the DNS side without withdrawing anything (see atd_publish_withdraw()). NULL d->dns is fine. */
+int atd_dns_init(struct atd *d, const struct atd_dns_ops *ops, void *arg);
+/** Free the DNS side without withdrawing anything (see atd_dns_withdraw()). NULL d->dns is fine. */
 void atd_dns_fini(struct atd *d);
 /** The network changed: reconnect to the server at once if the connection is down. */
 void atd_dns_network_changed(struct atd *d);
+/** What this host is now (see atd_pub_local()); copied. Nothing before atd_dns_init(). */
+void atd_dns_local(struct atd *d, const struct atd_local_info *li);
+/** Withdraw this host's records, then call @p done (see atd_pub_withdraw()). */
+void atd_dns_withdraw(struct atd *d, void (*done)(void *arg), void *arg);
+/** The publisher and the watcher, for status (NULL before atd_dns_init()). */
+struct atd_pub *atd_dns_pub(struct atd *d);
+struct atd_watch *atd_dns_watch(struct atd *d);
 
 /** The account; never NULL after atd_dns_init() (signed_in tells whether there is one). */
 const struct atd_account *atd_account_get(struct atd *d);
@@ -81,7 +111,7 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 
 /**
  * Sign out: withdraw this host's records (waiting at most a few seconds
- * for the server), stop watching, call atd_agent_signed_out(), remove the
+ * for the server), stop watching, call ops->signed_out, remove the
  * state file and wipe the keys. @p cb is called once, later.
  * @return 0, -ENOENT (not signed in), -EINPROGRESS.
  */

@@ -1,56 +1,112 @@
 /*
- * src/autotunneld/agent.c: account mode's own host: its identity (RFC 6281
- * §6.3), the network it is on (§5.1: netmon), its reachability (§4: UDP
- * 4500 mapped on the gateway through src/pmclient, or a public address),
- * what it hands to the publisher, and the hosts cache for NSS.
+ * src/autotunneld/agent.c: account mode's engine. It owns this host's
+ * state: its identity (RFC 6281 §6.3), the network it is on (§5.1:
+ * netmon), its reachability (§4: UDP 4500 mapped on the gateway through
+ * src/pmclient, or a public address, or an address lent by RSIP), what it
+ * hands to the publisher, and the hosts cache for NSS.
  *
  * On a change of network, in the order of RFC 6281 §5.1: the primary
  * address is evaluated again, tunnels bound to the old address move
  * (dynpeer.c: MOBIKE), the mapping is asked for again, and once it is
  * known (or after a short wait) the new location is published.
+ *
+ * The engine and its leaves (OpenBSD slaacd's engine.c shape): each leaf
+ * gets what it needs when it is made, reports through callbacks, and never
+ * includes agent.h or calls into this file.
+ *   dynpeer.c (the account's peers as tunnels): struct atd_dynpeers_ops
+ *     hosts_changed, rsip_binding; the account's view comes with each call.
+ *   account.c (login, state file, and the DNS side it owns: publish.c,
+ *     watch.c, dnsquery.c, dnsconn.c, their lib/agent timers): struct
+ *     atd_dns_ops signed_in, signed_out, local, peer_update, peer_gone.
+ *   fsutil.c (identity file, hosts cache), src/netmon and src/pmclient
+ *     (their own callbacks: on_net, on_note), ikeglue.c (plain calls).
+ * rsip_client.c reports binding changes through the callback main.c gives
+ * it (atd_agent_rsip_changed); control.c sits above the engine (started by
+ * main.c) and reads it through atd_agent_self/account/peers.
+ *
+ * Timing is lib/agent timers' everywhere: the engine's own deadline (the
+ * wait for a port mapping) comes from struct agent_engine_timers, told
+ * mapping_asked/mapping_done; the DNS side's from struct agent_timers
+ * (account.c); the peers' from struct agent_peer_timers (dynpeer.c, which
+ * runs them on its 250 ms sample of the data plane's activity counters);
+ * the reconnection back-off of dnsconn.c and rsip_client.c from struct
+ * agent_reconnect. The others arm their libevent timer at the deadline
+ * they are given. (Requests' own answer timeouts stay with the request.)
  */
+#include "autotunneld/agent.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "agent/hosts.h"
+#include "agent/identity.h"
 #include "agent/name.h"
-#include "autotunneld/agent_int.h"
-#include "autotunneld/control.h"
+#include "agent/timers.h"
+#include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "netmon/netmon.h"
 #include "pmclient/pmclient.h"
+#include "portmap/portmap.h"
 #include "util/random.h"
 
-#ifdef ATD_HAVE_ACCOUNT
-#include "autotunneld/account.h"
-#endif
-#ifdef ATD_HAVE_PUBLISH
-#include "autotunneld/publish.h"
-#endif
-
 #define NETMON_DEBOUNCE_MS IKE_GLUE_NETMON_DEBOUNCE_MS
-#define MAP_WAIT_MS 3000	/* publish at the latest this long after asking for a mapping */
 #define MAP_TRIES 5		/* attempts on port 5351: given up after 7.75 s (RFC 6886 §3.1 timing) */
+
+struct atd_agent {
+	struct atd *d;
+	struct agent_identity id;
+	uint8_t eui64[8];
+	char ula_str[48];
+	char label[64];			/* this host's label H as configured (or from its host name) */
+	char identity_path[4200], hosts_path[4200];
+
+	struct netmon *nm;
+	struct netmon_state net;	/* the primary network now */
+	uint64_t net_changed_ms;	/* when it last changed */
+
+	struct pmclient *pmc;
+	enum atd_reach reach;
+	enum portmap_proto map_proto;	/* of the mapping held */
+	struct in_addr ext_addr;	/* the mapping's (or our public) address */
+	uint16_t ext_port;
+	uint32_t map_lifetime;
+	uint64_t map_expires_ms;
+	enum portmap_proto refused_by;
+	unsigned refused_result;
+	struct agent_engine_timers et;	/* the engine's deadlines (lib/agent timers): the mapping's wait */
+	struct event *etimer;		/* armed at agent_engine_next() */
+	bool map_pending;		/* asked, no answer yet */
+	bool rsip;			/* an RSIP gateway lent us an address: reachable there */
+	struct in_addr rsip_addr;	/* Nb */
+	uint16_t rsip_port;		/* the lent IKE port */
+
+	struct atd_local_info local;	/* last handed to the publisher */
+	bool local_valid;
+
+	struct atd_dynpeers *peers;
+	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
+	bool stopping;
+};
 
 static const char *ntoa4(const uint8_t a[4], char *buf)
 {
 	return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
 }
 
-bool atd_addr_private(const uint8_t a[4])
+/* Whether @p a (network order) is private, shared (RFC 6598), loopback or link-local. */
+static bool addr_private(const uint8_t a[4])
 {
 	/* RFC 1918, RFC 6598 shared space, loopback, link-local, 0/8 */
 	return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
@@ -60,10 +116,9 @@ bool atd_addr_private(const uint8_t a[4])
 
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 {
-	memset(v, 0, sizeof(*v));
-#ifdef ATD_HAVE_ACCOUNT
 	const struct atd_account *acc = atd_account_get(d);
 
+	memset(v, 0, sizeof(*v));
 	if (!acc || !acc->signed_in)
 		return false;
 	v->signed_in = true;
@@ -73,76 +128,15 @@ bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 	v->server = acc->server;
 	v->ike_key = acc->ike_key;
 	return true;
-#else
-	(void)d;
-	return false;
-#endif
 }
 
 /* ---- identity (RFC 6281 §6.3): a ULA made once per boot, kept in the run directory ---- */
-
-static int read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
-	ssize_t n;
-
-	*len = 0;
-	if (fd < 0)
-		return -errno;
-	while (*len < cap) {
-		n = read(fd, buf + *len, cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
-	close(fd);
-	return err;
-}
-
-/* Write @p path through a temporary file and rename, so readers see the old or the new file whole. */
-static int write_atomic(const char *path, const uint8_t *buf, size_t len, mode_t mode)
-{
-	char tmp[4300];
-	size_t off = 0;
-	int fd, err = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (!err && fchmod(fd, mode) < 0)
-		err = -errno;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
-}
 
 static int boot_id(char out[AGENT_BOOT_ID_LEN + 1])
 {
 	uint8_t buf[64];
 	size_t n;
-	int err = read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &n);
+	int err = fsutil_read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf), &n);
 
 	if (err)
 		return err;
@@ -152,26 +146,6 @@ static int boot_id(char out[AGENT_BOOT_ID_LEN + 1])
 		return -EINVAL;
 	memcpy(out, buf, n);
 	out[n] = '\0';
-	return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 
@@ -216,7 +190,7 @@ static int identity_load_or_make(struct atd_agent *a)
 		log_warnx("cannot read this boot's id (/proc/sys/kernel/random/boot_id): %s", strerror(-ret));
 		return ret;
 	}
-	if (read_small(a->identity_path, buf, sizeof(buf), &n) == 0) {
+	if (fsutil_read_small(a->identity_path, buf, sizeof(buf), &n) == 0) {
 		struct agent_identity old;
 
 		if (agent_identity_parse(&old, buf, n) == 0 && !strcmp(old.boot_id, boot)) {
@@ -240,7 +214,7 @@ static int identity_load_or_make(struct atd_agent *a)
 	ret = agent_identity_format(&a->id, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
-	if ((ret = write_atomic(a->identity_path, buf, (size_t)ret, 0644))) {
+	if ((ret = fsutil_write_atomic(a->identity_path, buf, (size_t)ret, 0644))) {
 		log_warnx("identity: cannot write %s: %s", a->identity_path, strerror(-ret));
 		return ret;
 	}
@@ -251,7 +225,8 @@ static int identity_load_or_make(struct atd_agent *a)
 
 /* ---- hosts cache for libnss_autotunnel.so.2 ---- */
 
-void atd_agent_hosts_write(struct atd *d)
+/* Rewrite the hosts cache for NSS (atomically) from this host and the peers known now. */
+static void hosts_write(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
 	static struct agent_host_entry e[DP_MAX_PEERS + 1];
@@ -271,20 +246,21 @@ void atd_agent_hosts_write(struct atd *d)
 			memcpy(e[0].ula, a->id.ula, 16);
 			n = 1;
 		}
-		n += atd_dynpeers_hosts(d, e + 1, DP_MAX_PEERS);
+		n += atd_dynpeers_hosts(a->peers, e + 1, DP_MAX_PEERS);
 	}
 	len = agent_hosts_format(e, n, buf, sizeof(buf));
 	if (len < 0) {
 		log_warnx("hosts cache: cannot format %zu hosts: %s", n, strerror(-len));
 		return;
 	}
-	if ((ret = write_atomic(a->hosts_path, buf, (size_t)len, 0644)))
+	if ((ret = fsutil_write_atomic(a->hosts_path, buf, (size_t)len, 0644)))
 		log_warnx("hosts cache: cannot write %s: %s", a->hosts_path, strerror(-ret));
 }
 
 /* ---- what we publish ---- */
 
-const char *atd_agent_mapping_name(const struct atd_agent *a)
+/* "pcp", "nat-pmp"...: the mapping protocol as the control protocol names it. */
+static const char *mapping_name(const struct atd_agent *a)
 {
 	if (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_DOUBLE_NAT)
 		return "none";
@@ -300,7 +276,8 @@ const char *atd_agent_mapping_name(const struct atd_agent *a)
 	}
 }
 
-const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t len)
+/* A sentence about this network's reachability, for logs, status and netcheck. */
+static const char *reach_text(const struct atd_agent *a, char *buf, size_t len)
 {
 	char e[INET_ADDRSTRLEN];
 
@@ -343,10 +320,6 @@ const char *atd_agent_reach_text(const struct atd_agent *a, char *buf, size_t le
 	return buf;
 }
 
-const struct atd_local_info *atd_agent_local(const struct atd *d)
-{
-	return d->agent && d->agent->local_valid ? &d->agent->local : NULL;
-}
 
 static void publish_now(struct atd *d)
 {
@@ -355,9 +328,7 @@ static void publish_now(struct atd *d)
 
 	if (!a->local_valid || !atd_agent_account(d, &acc))
 		return;
-#ifdef ATD_HAVE_PUBLISH
-	atd_publish_local(d, &a->local);
-#endif
+	atd_dns_local(d, &a->local);
 }
 
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
@@ -422,23 +393,64 @@ void atd_agent_rsip_changed(struct atd *d)
 	} else {
 		log_info("RSIP address lost: publishing the port mapping again");
 	}
-	atd_dynpeers_rsip_changed(d);
+	{
+		struct atd_acct_view acc;
+
+		atd_agent_account(d, &acc);
+		atd_dynpeers_rsip_changed(a->peers, &acc);
+	}
 	local_update(d, false);
 }
 
 /* ---- port mapping (RFC 6281 §4) ---- */
 
-static void map_wait_cb(evutil_socket_t fd, short what, void *arg)
+/* Arm the engine's one timer at the deadline lib/agent timers gives. */
+static void engine_rearm(struct atd_agent *a)
+{
+	uint64_t next = agent_engine_next(&a->et), now = clock_now_ms(), ms;
+	struct timeval tv;
+
+	if (!a->etimer)
+		return;
+	evtimer_del(a->etimer);
+	if (next == AGENT_NEVER)
+		return;
+	ms = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(a->etimer, &tv);
+}
+
+static void engine_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atd *d = arg;
 	struct atd_agent *a = d->agent;
+	enum agent_engine_action act;
 
 	(void)fd, (void)what;
-	if (!a->map_pending)
-		return;
-	/* the gateway is slow: publish what we have (no location), the mapping follows */
-	log_info("no answer from the gateway yet; publishing without a location for now");
-	local_update(d, false);
+	while ((act = agent_engine_due(&a->et, clock_now_ms())) != AGENT_ENGINE_NONE) {
+		switch (act) {
+		case AGENT_ENGINE_MAPPING_LATE:
+			/* the gateway is slow: publish what we have (no location), the mapping follows */
+			log_info("no answer from the gateway yet; publishing without a location for now");
+			local_update(d, false);
+			break;
+		default:
+			break;
+		}
+	}
+	engine_rearm(a);
+}
+
+/* The gateway was asked for a mapping (@p pending), or the question ended: the timers hear of it. */
+static void map_pending_set(struct atd_agent *a, bool pending)
+{
+	a->map_pending = pending;
+	if (pending)
+		agent_engine_mapping_asked(&a->et, clock_now_ms());
+	else
+		agent_engine_mapping_done(&a->et);
+	engine_rearm(a);
 }
 
 static void set_mapped(struct atd *d, const struct portmap_note *n)
@@ -447,7 +459,7 @@ static void set_mapped(struct atd *d, const struct portmap_note *n)
 	uint8_t ext[4];
 	char buf[320];
 
-	a->map_pending = false;
+	map_pending_set(a, false);
 	a->map_proto = n->proto;
 	a->ext_addr = n->ext_addr;
 	a->ext_port = n->ext_port;
@@ -455,9 +467,9 @@ static void set_mapped(struct atd *d, const struct portmap_note *n)
 	a->map_expires_ms = clock_now_ms() + (uint64_t)n->lifetime * 1000;
 	memcpy(ext, &n->ext_addr, 4);
 	/* RFC 6281 §4.4.1: an external address that is itself private means another NAT upstream */
-	a->reach = atd_addr_private(ext) ? ATD_REACH_DOUBLE_NAT : ATD_REACH_MAPPED;
+	a->reach = addr_private(ext) ? ATD_REACH_DOUBLE_NAT : ATD_REACH_MAPPED;
 	if (a->reach == ATD_REACH_DOUBLE_NAT)
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 }
 
 static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *n)
@@ -500,11 +512,9 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		break;
 	case PORTMAP_NOTE_GATEWAY_RESET:
 		log_info("the gateway %s restarted and forgot our mapping (its epoch went back): mapping again", g);
-#ifdef ATD_HAVE_ACCOUNT
 		/* a rebooted NAT forgot our flows too (the server connection with them): start over as
 		 * after a change of network, and publish again once the mapping is back */
 		atd_dns_network_changed(d);
-#endif
 		break;
 	case PORTMAP_NOTE_FALLBACK:
 		if (n->from != PORTMAP_PROTO_NONE)
@@ -517,17 +527,17 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		break;
 	case PORTMAP_NOTE_PUBLIC:
 		/* our address is private (else no mapping is asked for): nothing answered */
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_NO_MAPPING;
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		break;
 	case PORTMAP_NOTE_FAILED:
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_REFUSED;
 		a->refused_by = n->proto;
 		a->refused_result = n->result;
-		log_warnx("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_warnx("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		break;
 	case PORTMAP_NOTE_LOST:
@@ -545,24 +555,23 @@ static void pmc_drop(struct atd_agent *a)
 {
 	pmclient_free(a->pmc);
 	a->pmc = NULL;
-	a->map_pending = false;
+	map_pending_set(a, false);
 }
 
 static void pmc_start(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
 	struct pmclient_config cfg;
-	struct timeval tv = { MAP_WAIT_MS / 1000, (MAP_WAIT_MS % 1000) * 1000 };
 	int ret;
 
 	a->reach = ATD_REACH_UNKNOWN;
-	a->map_pending = true;
-	evtimer_add(a->map_wait, &tv);
+	/* publish at the latest when the timers say the mapping is late */
+	map_pending_set(a, true);
 	if (a->pmc) {
 		if ((ret = pmclient_netchange(a->pmc)) == 0)
 			return;
 		pmc_drop(a);
-		a->map_pending = true;
+		map_pending_set(a, true);
 	}
 	pmclient_config_default(&cfg);
 	cfg.pm.tries = MAP_TRIES;
@@ -586,24 +595,24 @@ static void reach_evaluate(struct atd *d)
 
 	if (!a->net.online) {
 		/* the port-mapping client is kept (freeing it may wait for a UPnP job): the next network reuses it */
-		a->map_pending = false;
+		map_pending_set(a, false);
 		a->reach = ATD_REACH_UNKNOWN;
 		local_update(d, false);
 		return;
 	}
-	if (!atd_addr_private(a->net.addr)) {
+	if (!addr_private(a->net.addr)) {
 		/* RFC 6281 §4.1: a public address needs no mapping */
 		pmc_drop(a);
 		a->reach = ATD_REACH_PUBLIC;
 		a->ext_port = (uint16_t)(d->conf.port ? d->conf.port : 4500);
-		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_info("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		return;
 	}
 	if (d->conf.no_portmap) {
 		pmc_drop(a);
 		a->reach = ATD_REACH_NO_MAPPING;
-		log_info("%s", atd_agent_reach_text(a, buf, sizeof(buf)));
+		log_info("%s", reach_text(a, buf, sizeof(buf)));
 		local_update(d, false);
 		return;
 	}
@@ -641,15 +650,74 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
 	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
-#ifdef ATD_HAVE_ACCOUNT
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
-#endif
 	/* tunnels first: they move on their own, whatever the gateway says later */
 	if (addr_changed && now->online)
-		atd_dynpeers_local_moved(d, before->online ? before->addr : NULL, now->addr);
+		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
 	reach_evaluate(d);
 }
+
+/* ---- what the leaves report ---- */
+
+static void peers_hosts_changed(void *arg)
+{
+	hosts_write(arg);
+}
+
+static int peers_rsip_binding(void *arg, struct ike_glue_rsip *gr, struct dp_path *path)
+{
+	return atd_rsip_binding(arg, gr, path);
+}
+
+static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding };
+
+/* Signed in (at start with a saved account, or after login): publish what we know now. */
+static void dns_signed_in(void *arg)
+{
+	struct atd *d = arg;
+
+	hosts_write(d);
+	if (!d->agent->map_pending)
+		local_update(d, true);
+}
+
+/* Signed out: forget every peer (tunnels closed, hosts cache emptied). */
+static void dns_signed_out(void *arg)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_clear(d->agent->peers);
+	hosts_write(d);
+}
+
+static const struct atd_local_info *dns_local(void *arg)
+{
+	struct atd *d = arg;
+
+	return d->agent->local_valid ? &d->agent->local : NULL;
+}
+
+/* A peer appeared, or its records changed (moved): its tunnel follows at once. */
+static void dns_peer_update(void *arg, const struct atd_peer_info *p)
+{
+	struct atd *d = arg;
+	struct atd_acct_view acc;
+
+	atd_agent_account(d, &acc);
+	atd_dynpeers_update(d->agent->peers, &acc, p);
+}
+
+static void dns_peer_gone(void *arg, const char *fqdn)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_gone(d->agent->peers, fqdn);
+}
+
+static const struct atd_dns_ops dns_ops = {
+	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
+};
 
 /* ---- life cycle ---- */
 
@@ -665,7 +733,7 @@ int atd_agent_init(struct atd *d)
 	a->d = d;
 	snprintf(a->identity_path, sizeof(a->identity_path), "%s/identity", d->conf.run_dir);
 	snprintf(a->hosts_path, sizeof(a->hosts_path), "%s/hosts", d->conf.run_dir);
-	if ((ret = mkdir_p(d->conf.run_dir, 0755)) || (ret = mkdir_p(d->conf.state_dir, 0700))) {
+	if ((ret = fsutil_mkdir_p(d->conf.run_dir, 0755)) || (ret = fsutil_mkdir_p(d->conf.state_dir, 0700))) {
 		log_warnx("cannot make %s or %s: %s", d->conf.run_dir, d->conf.state_dir, strerror(-ret));
 		return ret;
 	}
@@ -689,6 +757,7 @@ int atd_agent_init(struct atd *d)
 	agent_timer_cfg_default(&a->tcfg);
 	a->tcfg.idle_ms = (uint32_t)d->conf.idle_timeout_s * 1000;
 	a->tcfg.keepalive_ms = (uint32_t)d->conf.nat_keepalive_s * 1000;
+	agent_engine_timers_init(&a->et, &a->tcfg);
 	return 0;
 }
 
@@ -697,11 +766,9 @@ int atd_agent_start(struct atd *d)
 	struct atd_agent *a = d->agent;
 	int ret;
 
-	if (!(a->map_wait = evtimer_new(d->base, map_wait_cb, d)))
+	if (!(a->etimer = evtimer_new(d->base, engine_timer_cb, d)))
 		return -ENOMEM;
-	if ((ret = atd_dynpeers_start(d)))
-		return ret;
-	if ((ret = atd_control_start(d)))
+	if ((ret = atd_dynpeers_start(d, a->id.ula, &a->tcfg, &peers_ops, d, &a->peers)))
 		return ret;
 	if (!(a->nm = netmon_new(d->base, NETMON_DEBOUNCE_MS, on_net, d)) || (ret = netmon_start(a->nm))) {
 		log_warnx("network monitor: %s", a->nm ? strerror(-ret) : "out of memory");
@@ -715,23 +782,21 @@ int atd_agent_start(struct atd *d)
 		describe(&a->net, n, sizeof(n));
 		log_info("this host is %s (%s), on the network %s", a->label, a->ula_str, n);
 	}
-	atd_agent_hosts_write(d);
+	hosts_write(d);
 	reach_evaluate(d);
-#ifdef ATD_HAVE_ACCOUNT
 	/* a saved account signs in by itself; peers are told to us from here on */
-	if ((ret = atd_dns_init(d)))
+	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
-#endif
 	return 0;
 }
 
-#ifdef ATD_HAVE_PUBLISH
-static void withdrawn(struct atd *d)
+static void withdrawn(void *arg)
 {
+	struct atd *d = arg;
+
 	log_info("this host's records are withdrawn: stopping");
 	event_base_loopbreak(d->base);
 }
-#endif
 
 bool atd_agent_shutdown(struct atd *d)
 {
@@ -741,30 +806,9 @@ bool atd_agent_shutdown(struct atd *d)
 	if (!a || a->stopping || !atd_agent_account(d, &acc))
 		return false;
 	a->stopping = true;
-#ifdef ATD_HAVE_PUBLISH
 	log_info("withdrawing this host's records before stopping");
-	atd_publish_withdraw(d, withdrawn);
+	atd_dns_withdraw(d, withdrawn, d);
 	return true;
-#else
-	return false;
-#endif
-}
-
-void atd_agent_signed_in(struct atd *d)
-{
-	if (!d->agent)
-		return;
-	atd_agent_hosts_write(d);
-	if (!d->agent->map_pending)
-		local_update(d, true);
-}
-
-void atd_agent_signed_out(struct atd *d)
-{
-	if (!d->agent)
-		return;
-	atd_dynpeers_clear(d);
-	atd_agent_hosts_write(d);
 }
 
 void atd_agent_stop(struct atd *d)
@@ -774,17 +818,47 @@ void atd_agent_stop(struct atd *d)
 	if (!a)
 		return;
 	a->stopping = true;
-	atd_control_stop(d);
-#ifdef ATD_HAVE_ACCOUNT
 	atd_dns_fini(d);
-#endif
 	netmon_free(a->nm);
 	pmc_drop(a);
-	if (a->map_wait)
-		event_free(a->map_wait);
-	atd_dynpeers_stop(d);
+	if (a->etimer)
+		event_free(a->etimer);
+	a->etimer = NULL;
+	atd_dynpeers_stop(a->peers);
+	a->peers = NULL;
 	unlink(a->hosts_path);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
 	d->agent = NULL;
+}
+
+/* ---- read by the control socket ---- */
+
+bool atd_agent_self(struct atd *d, struct atd_self *out)
+{
+	const struct atd_agent *a = d->agent;
+
+	if (!a)
+		return false;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->label, sizeof(out->label), "%s", a->label);
+	memcpy(out->ula, a->id.ula, 16);
+	out->net = a->net;
+	out->reach = a->reach;
+	out->rsip = a->rsip;
+	out->rsip_addr = a->rsip_addr;
+	out->rsip_port = a->rsip_port;
+	out->ext_addr = a->ext_addr;
+	out->ext_port = a->ext_port;
+	out->mapping = mapping_name(a);
+	out->map_expires_ms = a->map_expires_ms;
+	out->local_valid = a->local_valid;
+	out->local = a->local;
+	reach_text(a, out->reach_text, sizeof(out->reach_text));
+	return true;
+}
+
+struct atd_dynpeers *atd_agent_peers(struct atd *d)
+{
+	return d->agent ? d->agent->peers : NULL;
 }

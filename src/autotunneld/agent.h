@@ -1,13 +1,15 @@
 /*
- * src/autotunneld/agent: account mode (DESIGN.md §§1-2, RFC 6281 §5.1).
+ * src/autotunneld/agent: account mode (DESIGN.md §§1-2, RFC 6281 §5.1),
+ * the engine of autotunneld.
  *
  * The agent owns this host's identity (its ULA, made once per boot and kept
  * in the run directory, RFC 6281 §6.3), watches the network (src/netmon),
  * keeps UDP 4500 mapped on the gateway (src/pmclient), moves tunnels whose
- * local outer address changed (MOBIKE), hands what it learnt to the
- * publisher (atd_publish_local, publish.h), and turns what the watcher
- * learns of peers (atd_agent_peer_update/gone) into tunnels (dynpeer.c) and
- * the hosts cache read by libnss_autotunnel.so.2.
+ * local outer address changed (MOBIKE), hands what it learnt to the DNS
+ * side (account.c: publisher and watcher), and turns what the watcher
+ * learns of peers into tunnels (dynpeer.c) and the hosts cache read by
+ * libnss_autotunnel.so.2. Its leaves get what they need when they are made
+ * (see the comment at the top of agent.c) and never call back into it.
  *
  * Threads: everything here runs on the daemon's one event-loop thread.
  * Pointers passed in are borrowed for the call.
@@ -15,59 +17,43 @@
 #ifndef AT_AUTOTUNNELD_AGENT_H
 #define AT_AUTOTUNNELD_AGENT_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "autotunneld/types.h"
+#include "netmon/select.h"
+
 struct atd;
+struct atd_dynpeers;
 
-/** A peer as the watcher learnt it from DNS (DESIGN.md §4). */
-struct atd_peer_info {
-	char name[64];		/* host label H */
-	char fqdn[256];		/* H.D, lower case, no trailing dot */
-	uint8_t ula[16];	/* its AAAA */
-	bool has_outer;		/* it published SRV and A (it has a location) */
-	uint8_t outer4[4];	/* A of AutoTunnel-E.D, network order */
-	uint16_t port;		/* SRV port, host order */
+/** What we know of this network's reachability (netcheck, status, publishing). */
+enum atd_reach {
+	ATD_REACH_UNKNOWN,	/* offline, or the mapping is still being asked for */
+	ATD_REACH_PUBLIC,	/* our own address is public: nothing to map (RFC 6281 §4.1) */
+	ATD_REACH_MAPPED,	/* behind a NAT with a mapping of UDP 4500 */
+	ATD_REACH_NO_MAPPING,	/* behind a NAT, no gateway answered: reachable only outbound */
+	ATD_REACH_REFUSED,	/* behind a NAT whose gateway refused the mapping */
+	ATD_REACH_DOUBLE_NAT,	/* a mapping, but its external address is private: another NAT upstream */
 };
 
-/** What this host publishes about itself (agent.c -> publisher). */
-struct atd_local_info {
+/** This host as `autotunnel status`, `hosts` and `netcheck` show it (a copy). */
+struct atd_self {
+	char label[64];			/* H as configured (or from the host name) */
 	uint8_t ula[16];
-	uint8_t eui64[8];	/* IEEE EUI-64 of the MAC the ULA was made from */
-	bool has_external;	/* external4/port known: a mapping, or a public address */
-	uint8_t external4[4];	/* network order */
-	uint16_t port;		/* host order */
-	bool public_net;	/* our own address is public: nothing to map */
-	bool rsip;		/* external4/port: the address and IKE port an RSIP gateway lent us */
+	struct netmon_state net;	/* the primary network now */
+	enum atd_reach reach;
+	bool rsip;			/* an RSIP gateway lent us rsip_addr:rsip_port */
+	struct in_addr rsip_addr;
+	uint16_t rsip_port;
+	struct in_addr ext_addr;	/* the mapping's address (MAPPED, DOUBLE_NAT) */
+	uint16_t ext_port;		/* the mapping's port, or ours on a public address */
+	const char *mapping;		/* "pcp", "nat-pmp", "upnp" or "none" (static string) */
+	uint64_t map_expires_ms;	/* monotonic */
+	bool local_valid;		/* local below was evaluated */
+	struct atd_local_info local;	/* what we publish */
+	char reach_text[320];		/* a sentence about reachability, for a person */
 };
-
-/* ---- called by the watcher (watch.c) ---- */
-
-/** A peer appeared, or its records changed (moved): its tunnel follows at once. */
-void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *p);
-/** A peer's records are gone (expired, withdrawn, host removed). */
-void atd_agent_peer_gone(struct atd *d, const char *fqdn);
-
-/* ---- called by the account (account.c) ---- */
-
-/** Signed in (at start with a saved account, or after login): publish what we know now. */
-void atd_agent_signed_in(struct atd *d);
-/** Signed out: forget every peer (tunnels closed, hosts cache emptied). */
-void atd_agent_signed_out(struct atd *d);
-
-/** This host as last evaluated; NULL before the first evaluation. */
-const struct atd_local_info *atd_agent_local(const struct atd *d);
-
-/* ---- called by the RSIP client (rsip_client.c) ---- */
-
-/**
- * The RSIP binding came, changed or went (atd_rsip_binding): publish Nb and
- * the lent IKE port instead of the port mapping (or the mapping again), and
- * move the account's peers to Nb (or back). Nothing outside account mode.
- */
-void atd_agent_rsip_changed(struct atd *d);
-
-/* ---- called by main.c ---- */
 
 /**
  * Before the data plane exists: the identity (this boot's ULA from the run
@@ -76,8 +62,8 @@ void atd_agent_rsip_changed(struct atd *d);
  */
 int atd_agent_init(struct atd *d);
 /**
- * Once the data plane and IKE exist: the control socket, the network
- * monitor and the port mapping start. 0 or -errno (logged).
+ * Once the data plane and IKE exist: the peers, the network monitor, the
+ * port mapping and the DNS side start. 0 or -errno (logged).
  */
 int atd_agent_start(struct atd *d);
 /**
@@ -89,5 +75,22 @@ int atd_agent_start(struct atd *d);
 bool atd_agent_shutdown(struct atd *d);
 /** Stop everything and free d->agent (NULL is fine). */
 void atd_agent_stop(struct atd *d);
+
+/**
+ * The RSIP binding came, changed or went (rsip_client.c's callback, wired
+ * by main.c): publish Nb and the lent IKE port instead of the port mapping
+ * (or the mapping again), and move the account's peers to Nb (or back).
+ * Nothing outside account mode.
+ */
+void atd_agent_rsip_changed(struct atd *d);
+
+/* ---- read by the control socket (control.c) ---- */
+
+/** The account, or false when signed out. */
+bool atd_agent_account(struct atd *d, struct atd_acct_view *v);
+/** This host now; false (and @p out untouched) outside account mode. */
+bool atd_agent_self(struct atd *d, struct atd_self *out);
+/** The account's peers (NULL outside account mode). */
+struct atd_dynpeers *atd_agent_peers(struct atd *d);
 
 #endif

@@ -2,6 +2,11 @@
  * src/autotunneld/control.c: the CLI's socket. Each connection carries one
  * request frame and gets one reply frame; requests that take time (ping,
  * netcheck's TLS probe, login, logout) answer when their work is done.
+ *
+ * It sits above the engine (main.c starts it): it reads the agent through
+ * atd_agent_self/account/peers and asks the account, the publisher, the
+ * watcher and the peers directly; none of them calls back into it except
+ * through the completion callbacks it passes with a request.
  */
 #include "autotunneld/control.h"
 
@@ -22,26 +27,19 @@
 #include <openssl/crypto.h>
 
 #include "agent/ctl.h"
-#include "autotunneld/agent_int.h"
+#include "agent/name.h"
+#include "agent/timers.h"
+#include "autotunneld/account.h"
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
+#include "autotunneld/dnsconn.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/publish.h"
+#include "autotunneld/watch.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "util/encode.h"
-
-#ifdef ATD_HAVE_ACCOUNT
-#include "autotunneld/account.h"
 #include "dns/keys.h"
-#endif
-#ifdef ATD_HAVE_DNSCONN
-#include "autotunneld/dnsconn.h"
-#endif
-#ifdef ATD_HAVE_PUBLISH
-#include "autotunneld/publish.h"
-#endif
-#ifdef ATD_HAVE_WATCH
-#include "autotunneld/watch.h"
-#endif
+#include "util/encode.h"
 
 #define CLIENTS_MAX 32
 #define REQUEST_TIMEOUT_S 30
@@ -85,19 +83,13 @@ static void client_free(struct client *cl)
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
-	atd_dynpeers_ping_cancel(c->d, cl);
-#ifdef ATD_HAVE_ACCOUNT
+	atd_dynpeers_ping_cancel(atd_agent_peers(c->d), cl);
 	atd_account_forget(c->d, cl);
-#endif
-#ifdef ATD_HAVE_WATCH
-	atd_services_forget(c->d, cl);
-#endif
+	atd_services_forget(atd_dns_watch(c->d), cl);
 	if (cl->probe) {
 		if (cl->probe_ev)
 			event_free(cl->probe_ev);
-#ifdef ATD_HAVE_DNSCONN
 		dnsconn_free(cl->probe->conn);
-#endif
 		free(cl->probe);
 	}
 	if (cl->timeout)
@@ -139,7 +131,7 @@ static void send_error(struct client *cl, const char *msg, int err)
 
 /* ---- status, hosts ---- */
 
-static const char *nat_word(const struct atd_agent *a)
+static const char *nat_word(const struct atd_self *a)
 {
 	if (a->rsip && a->net.online)
 		return "nat";
@@ -171,7 +163,7 @@ static const char *state_word(enum agent_peer_state s)
 	}
 }
 
-static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a)
+static void write_external(struct agent_ctl_writer *w, const struct atd_self *a)
 {
 	if (a->rsip && a->net.online) {
 		uint8_t e[4];
@@ -192,50 +184,48 @@ static void write_external(struct agent_ctl_writer *w, const struct atd_agent *a
 }
 
 /* How peers reach us: the port mapping's protocol, or "rsip" for an address lent by the gateway. */
-static const char *mapping_word(const struct atd_agent *a)
+static const char *mapping_word(const struct atd_self *a)
 {
-	return a->rsip && a->net.online ? "rsip" : atd_agent_mapping_name(a);
+	return a->rsip && a->net.online ? "rsip" : a->mapping;
 }
 
 static void do_status(struct client *cl)
 {
 	struct atd *d = cl->c->d;
-	struct atd_agent *a = d->agent;
+	static struct atd_self self;
+	const struct atd_self *a = &self;
 	static struct atd_peer_status ps[DP_MAX_PEERS];
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
-	char fqdn[AGENT_NAME_MAX + 1], text[320];
-	size_t n = atd_dynpeers_status(d, ps, DP_MAX_PEERS);
+	char fqdn[AGENT_NAME_MAX + 1];
+	size_t n = atd_dynpeers_status(atd_agent_peers(d), ps, DP_MAX_PEERS);
 	bool in = atd_agent_account(d, &acc);
 
+	if (!atd_agent_self(d, &self)) {
+		send_error(cl, "not in account mode", ENOENT);
+		return;
+	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
-#ifdef ATD_HAVE_ACCOUNT
 	atd_account_write(d, &w);
-#else
-	agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
-	agent_ctl_write_bool(&w, AGENT_CTL_F_SIGNED_IN, false);
-#endif
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
 	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);
 	if (in && acc.host && acc.domain) {
 		snprintf(fqdn, sizeof(fqdn), "%s.%s", acc.host, acc.domain);
 		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, fqdn);
 	}
-	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
+	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->ula);
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
 	write_external(&w, a);
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, mapping_word(a));
-#ifdef ATD_HAVE_PUBLISH
 	if (in) {
 		struct atd_publish_status pst;
 
-		atd_publish_status(d, &pst);
+		atd_pub_status(atd_dns_pub(d), &pst);
 		if (pst.published)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_LEASE_S, pst.lease_left_s);
 	}
-#endif
-	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
 	for (size_t i = 0; i < n; i++) {
 		agent_ctl_write_rec(&w, AGENT_CTL_R_PEER);
 		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
@@ -258,57 +248,24 @@ static void do_status(struct client *cl)
 static void do_hosts(struct client *cl)
 {
 	struct atd *d = cl->c->d;
-	struct atd_agent *a = d->agent;
-	static struct atd_peer_status ps[DP_MAX_PEERS];
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
-	char fqdn[AGENT_NAME_MAX + 1];
-	size_t n = 0;
+	static struct atd_self self;
 
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
-#ifdef ATD_HAVE_WATCH
 	/* the watcher's list: every host of the account, with what it published (model, os) */
-	if (atd_agent_account(d, &acc))
-		atd_watch_write_hosts(d, &w);
-	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
-	return;
-#endif
-	if (atd_agent_account(d, &acc)) {
-		n = atd_dynpeers_status(d, ps, DP_MAX_PEERS);
-		agent_ctl_write_rec(&w, AGENT_CTL_R_HOST);
-		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, acc.host);
-		snprintf(fqdn, sizeof(fqdn), "%s.%s", acc.host ? acc.host : a->label, acc.domain ? acc.domain : "");
-		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, fqdn);
-		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, a->id.ula);
-		if (a->local_valid && a->local.has_external) {
-			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, a->local.external4);
-			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, a->local.port);
-		}
-		agent_ctl_write_bool(&w, AGENT_CTL_F_SELF, true);
-	}
-	for (size_t i = 0; i < n; i++) {
-		agent_ctl_write_rec(&w, AGENT_CTL_R_HOST);
-		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
-		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, ps[i].fqdn);
-		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
-		if (ps[i].has_outer) {
-			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
-			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
-		}
-	}
+	if (atd_agent_account(d, &acc) && atd_agent_self(d, &self))
+		atd_watch_write_hosts(atd_dns_watch(d), self.local_valid ? &self.local : NULL, &w);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
 /* ---- services ---- */
 
-#ifdef ATD_HAVE_WATCH
-static void services_done(struct atd *d, void *arg, int err, const char *message,
-			  const struct dnsc_service *sv, size_t n)
+static void services_done(void *arg, int err, const char *message, const struct dnsc_service *sv, size_t n)
 {
 	struct client *cl = arg;
 	struct agent_ctl_writer w;
 
-	(void)d;
 	if (err) {
 		send_error(cl, message && *message ? message : strerror(-err), -err);
 		return;
@@ -317,20 +274,15 @@ static void services_done(struct atd *d, void *arg, int err, const char *message
 	atd_services_write(&w, sv, n);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
-#endif
 
 static void do_services(struct client *cl)
 {
-#ifdef ATD_HAVE_WATCH
-	int ret = atd_services_browse(cl->c->d, services_done, cl);
+	int ret = atd_services_browse(atd_dns_watch(cl->c->d), services_done, cl);
 
 	if (ret == -ENOENT)
 		send_error(cl, "not signed in (autotunnel login ACCOUNT --server HOST)", ENOENT);
 	else if (ret)
 		send_error(cl, strerror(-ret), -ret);
-#else
-	send_error(cl, "this autotunneld cannot browse services yet", ENOSYS);
-#endif
 }
 
 /* ---- ping ---- */
@@ -362,7 +314,7 @@ static void do_ping(struct client *cl)
 	char msg[320];
 	int ret;
 
-	ret = atd_dynpeers_ping(cl->c->d, host, 3, 3000, ping_done, cl);
+	ret = atd_dynpeers_ping(atd_agent_peers(cl->c->d), host, 3, 3000, ping_done, cl);
 	if (ret == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no host '%s' in the account (autotunnel hosts lists them)", host);
 		send_error(cl, msg, ENOENT);
@@ -377,11 +329,16 @@ static void do_ping(struct client *cl)
 static void netcheck_reply(struct client *cl)
 {
 	struct atd *d = cl->c->d;
-	struct atd_agent *a = d->agent;
+	static struct atd_self self;
+	const struct atd_self *a = &self;
 	struct agent_ctl_writer w;
 	struct atd_acct_view acc;
-	char mac[18], text[320];
+	char mac[18];
 
+	if (!atd_agent_self(d, &self)) {
+		send_error(cl, "not in account mode", ENOENT);
+		return;
+	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_NET);
 	if (a->net.online) {
@@ -412,11 +369,11 @@ static void netcheck_reply(struct client *cl)
 			agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_ERROR, cl->probe->error);
 	}
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC))
-		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_agent_reach_text(a, text, sizeof(text)));
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
-static __attribute__((unused)) void probe_finish(struct client *cl, bool ok, const char *error)
+static void probe_finish(struct client *cl, bool ok, const char *error)
 {
 	struct probe *p = cl->probe;
 
@@ -428,7 +385,6 @@ static __attribute__((unused)) void probe_finish(struct client *cl, bool ok, con
 	netcheck_reply(cl);
 }
 
-#ifdef ATD_HAVE_DNSCONN
 static void probe_up(void *arg)
 {
 	probe_finish(arg, true, NULL);
@@ -456,7 +412,6 @@ static void probe_timeout(evutil_socket_t fd, short what, void *arg)
 	if (cl->probe && !cl->probe->done)
 		probe_finish(cl, false, "no answer within 5 s");
 }
-#endif
 
 static void do_netcheck(struct client *cl)
 {
@@ -467,7 +422,6 @@ static void do_netcheck(struct client *cl)
 		netcheck_reply(cl);
 		return;
 	}
-#ifdef ATD_HAVE_DNSCONN
 	static const struct dnsconn_ops ops = { probe_up, probe_down, probe_unsolicited };
 	const struct atd_account *ac = atd_account_get(d);
 	struct dnsconn_cfg cfg = { .connect_timeout_ms = PROBE_TIMEOUT_S * 1000 };
@@ -498,14 +452,10 @@ static void do_netcheck(struct client *cl)
 	/* the connection's own timeout reports too; this bounds a retry loop */
 	if ((cl->probe_ev = evtimer_new(d->base, probe_timeout, cl)))
 		evtimer_add(cl->probe_ev, &tv);
-#else
-	netcheck_reply(cl);
-#endif
 }
 
 /* ---- login, logout ---- */
 
-#ifdef ATD_HAVE_ACCOUNT
 static void account_done(struct atd *d, void *arg, int err, const char *msg)
 {
 	struct client *cl = arg;
@@ -529,11 +479,9 @@ static void account_done(struct atd *d, void *arg, int err, const char *msg)
 	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, acc.server);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
-#endif
 
 static void do_account(struct client *cl)
 {
-#ifdef ATD_HAVE_ACCOUNT
 	struct atd *d = cl->c->d;
 	const struct agent_ctl_msg *m = cl->req;
 	int ret;
@@ -567,9 +515,6 @@ static void do_account(struct client *cl)
 	}
 	if (ret)
 		send_error(cl, strerror(-ret), -ret);
-#else
-	send_error(cl, "this autotunneld has no account support built in", ENOSYS);
-#endif
 }
 
 /* ---- connections ---- */
@@ -697,7 +642,7 @@ int atd_control_start(struct atd *d)
 
 	if (!c)
 		return -ENOMEM;
-	d->agent->ctl = c;
+	d->ctl = c;
 	c->d = d;
 	if (strlen(d->conf.control) >= sizeof(sun.sun_path)) {
 		log_warnx("control socket path %s is too long", d->conf.control);
@@ -721,7 +666,7 @@ int atd_control_start(struct atd *d)
 
 void atd_control_stop(struct atd *d)
 {
-	struct atd_control *c = d->agent ? d->agent->ctl : NULL;
+	struct atd_control *c = d->ctl;
 
 	if (!c)
 		return;
@@ -733,5 +678,5 @@ void atd_control_stop(struct atd *d)
 		unlink(c->path);
 	}
 	free(c);
-	d->agent->ctl = NULL;
+	d->ctl = NULL;
 }

@@ -4,6 +4,9 @@
  * status, hosts, netcheck and ping are answered here; login and logout are
  * handed to the account (account.c), services to the watcher.
  *
+ * main.c starts it once the agent runs; it sits above the engine and is
+ * called by no other module.
+ *
  * Threads: the daemon's event-loop thread only.
  */
 #ifndef AT_AUTOTUNNELD_CONTROL_H

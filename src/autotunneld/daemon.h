@@ -1,4 +1,8 @@
-/* autotunneld: the state shared by its parts (one libevent loop, one thread). */
+/*
+ * autotunneld: the state every part of the daemon sees (one libevent loop,
+ * one thread). Types only: the functions on it live in peer.h (static
+ * peers), dpglue.h (the data plane) and the modules named below.
+ */
 #ifndef AT_AUTOTUNNELD_DAEMON_H
 #define AT_AUTOTUNNELD_DAEMON_H
 
@@ -32,21 +36,9 @@ struct atd {
 	int npeers;
 	struct ike_glue *ike;	/* NULL while no peer uses IKE */
 	struct atd_agent *agent;	/* account mode (agent.c); NULL with static peers only */
-	struct atd_dns *dns;		/* account mode: server connection, publisher, watcher */
+	struct atd_dns *dns;		/* account mode: the DNS side (account.c), owned by the agent */
 	struct atd_rsip *rsip;	/* the RSIP client (rsip_client.c), NULL without [rsip] */
+	struct atd_control *ctl;	/* account mode: the CLI's socket (control.c) */
 };
-
-/* peer.c: static peers */
-int atd_peers_start(struct atd *d);
-void atd_peers_stop(struct atd *d);
-struct atd_rpeer *atd_peer_by_dp(struct atd *d, int dp_id);
-void atd_peer_retry_later(struct atd_rpeer *rp);
-/** (Re)start NAT keepalives to the peer every @p seconds. */
-int atd_peer_keepalive(struct atd_rpeer *rp, int seconds);
-
-/* dpglue.c: events from the data plane */
-int atd_dp_start(struct atd *d, char *err, size_t errlen);
-void atd_dp_stop(struct atd *d);
-void atd_dp_log_stats(struct atd *d);
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "agent/timers.h"
 #include "autotunneld/dnsconn.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "dns/edns.h"
 #include "dns/msg.h"
@@ -31,8 +32,6 @@
 #include "util/random.h"
 
 #define TIMEOUT_DEFAULT_MS 10000
-#define RETRY_MIN_MS 1000
-#define RETRY_MAX_MS 60000
 #define OUTPUT_MAX (1u << 20)
 
 enum cstate { C_DOWN, C_CONNECTING, C_UP };
@@ -68,7 +67,8 @@ struct dnsconn {
 	struct bufferevent *bev;
 	enum cstate state;
 	bool keep;
-	uint32_t fails;
+	struct agent_reconnect rc;	/* when to connect again (lib/agent timers) */
+	uint64_t retry_at;		/* monotonic ms: the next attempt after a failure */
 	struct event *retry;
 	struct req *reqs;
 	char last_error[200];
@@ -171,7 +171,7 @@ static void close_bev(struct dnsconn *c)
 
 static void schedule_retry(struct dnsconn *c)
 {
-	uint64_t ms = agent_backoff_ms(RETRY_MIN_MS, RETRY_MAX_MS, c->fails ? c->fails - 1 : 0);
+	uint64_t now = clock_now_ms(), ms = c->retry_at > now ? c->retry_at - now : 0;
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
 	evtimer_add(c->retry, &tv);
@@ -184,7 +184,7 @@ static void conn_lost(struct dnsconn *c, int err)
 
 	close_bev(c);
 	c->state = C_DOWN;
-	c->fails++;
+	c->retry_at = agent_reconnect_failed(&c->rc, clock_now_ms());
 	if (was_up)
 		log_info("connection to %s lost: %s", c->peer, c->last_error);
 	else
@@ -239,7 +239,7 @@ static void conn_up(struct dnsconn *c)
 
 	(void)none;
 	c->state = C_UP;
-	c->fails = 0;
+	agent_reconnect_reset(&c->rc);
 	c->last_error[0] = '\0';
 	/* an LLQ connection is quiet for long stretches: no read timeout from now on */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -476,6 +476,13 @@ struct dnsconn *dnsconn_new(struct event_base *base, const struct dnsconn_cfg *c
 		return NULL;
 	}
 	c->base = base;
+	{
+		struct agent_timer_cfg tc;
+
+		/* reconnect 1 s after the first failure, doubling to 60 s */
+		agent_timer_cfg_default(&tc);
+		agent_reconnect_init(&c->rc, tc.server_retry_min_ms, tc.server_retry_max_ms);
+	}
 	if (ops)
 		c->ops = *ops;
 	c->arg = arg;
@@ -582,7 +589,7 @@ void dnsconn_keep(struct dnsconn *c, bool keep)
 
 void dnsconn_kick(struct dnsconn *c)
 {
-	c->fails = 0;
+	agent_reconnect_reset(&c->rc);
 	if (c->state == C_DOWN)
 		conn_start(c);
 }

@@ -10,9 +10,9 @@
  *   answer, a timeout, or the loss of the connection, exactly once.
  *   Messages that answer no request (LLQ events) go to ops->unsolicited.
  * - Requests made while the connection is down wait for it; a lost
- *   connection is made again with an exponential back-off (1 s doubling to
- *   60 s) while there is something to send or the owner asked to stay
- *   connected (LLQs need it).
+ *   connection is made again after a back-off that lib/agent timers decide
+ *   (agent_reconnect: 1 s doubling to 60 s) while there is something to send
+ *   or the owner asked to stay connected (LLQs need it).
  *
  * One event loop thread owns it. Strings and buffers passed in are borrowed
  * for the call.

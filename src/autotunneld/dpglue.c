@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autotunneld/dpglue.h"
+
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/peer.h"
 #include "common/clock.h"
 #include "common/log.h"
 
@@ -27,7 +30,7 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		if (dp_peer_flush_held(d->dp, ev->peer))
 			break;	/* the SA arrived meanwhile */
 		if (rp->dyn) {
-			atd_dynpeer_need_sa(d, rp);	/* account mode decides (back-off, no location) */
+			atd_dynpeer_need_sa(rp);	/* account mode decides (back-off, no location) */
 			break;
 		}
 		if (rp->conf->manual)

@@ -3,13 +3,14 @@
  * dynpeer.h). A peer is a slot of d->peers like a static one, so the data
  * plane and IKE glue (dpglue.c, ikeglue.c) serve it unchanged; this file
  * decides when its tunnel is made, moved, kept open and torn down, using
- * lib/agent's peer timers for every such decision.
+ * lib/agent's peer timers for every such decision. A leaf of the agent: it
+ * gets the account's view with each call that needs it, and reports
+ * through struct atd_dynpeers_ops.
  */
 #include "autotunneld/dynpeer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/icmp6.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +21,22 @@
 #include <openssl/crypto.h>
 
 #include "agent/name.h"
-#include "autotunneld/agent_int.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
-#include "autotunneld/rsip_client.h"
+#include "autotunneld/ping6.h"
+#include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
-#include "util/random.h"
-#include "wire/wire.h"
 
 #define TICK_MS 250		/* activity is sampled, and peer timers run, this often */
 #define PINGS_MAX 8
 #define PING_INTERVAL_MS 200
-#define ICMP6_ECHO_LEN 8	/* type, code, checksum, identifier, sequence */
-#define PING_DATA 12		/* bytes after the echo header: a magic and the send time */
-#define PING_MAGIC 0x61746e6cu	/* "atnl" */
 #define NUDGE_SEQ 0xffffu	/* echo requests that only carry our new address to a peer */
 #define HANDSHAKE_RTT_MAX_MS 1000	/* below the first IKE retransmission doubled */
-#define ALIVE_MS 2000		/* a path that carried ESP in from the peer this recently works */
 
 struct atd_dynpeer {
+	struct atd_dynpeers *ps;
 	struct atd_rpeer *rp;
 	struct atd_peer conf;		/* rp->conf points here */
 	char dpname[64];		/* our name for it in the data plane and lib/ike */
@@ -52,7 +48,6 @@ struct atd_dynpeer {
 	bool gone;			/* its records are gone; the slot waits for it to return */
 	struct agent_peer_timers t;
 	uint64_t tx_seen, rx_seen;	/* dp_peer_activity at the last tick */
-	uint64_t rx_ms;			/* when authenticated ESP from it last arrived (sampled) */
 	bool ike_remote_stale;		/* lib/ike still has an older published location */
 	uint64_t connect_ms;		/* when we started the handshake (0: we did not) */
 	bool has_rtt;
@@ -75,12 +70,15 @@ struct ping {
 
 struct atd_dynpeers {
 	struct atd *d;
+	const struct atd_dynpeers_ops *ops;
+	void *arg;
+	uint8_t ula[16];		/* ours */
+	struct agent_timer_cfg tcfg;	/* the peers' timer policy (lib/agent timers) */
 	struct atd_dynpeer *p[ATD_MAX_PEERS];
 	int n;
 	struct event *tick;
-	int icmp_fd;
-	struct event *icmp_ev;
-	uint16_t icmp_id, next_seq;
+	struct ping6 *ping6;		/* NULL: no ICMPv6 socket (autotunnel ping does not work) */
+	uint16_t next_seq;
 	struct ping pings[PINGS_MAX];
 };
 
@@ -100,14 +98,6 @@ static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 
 	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, s, sizeof(s)), port);
 	return buf;
-}
-
-static struct atd_dynpeer *by_dpname(struct atd_dynpeers *ps, const char *name)
-{
-	for (int i = 0; i < ps->n; i++)
-		if (!strcmp(ps->p[i]->dpname, name))
-			return ps->p[i];
-	return NULL;
 }
 
 static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
@@ -186,7 +176,7 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 		p->connect_ms = now;
 		log_info("%s: starting a tunnel to %s (%s)", p->label, ep(a, port, e, sizeof(e)), why);
 	} else if (ret == -EALREADY) {
-		p->t.connecting = false;	/* one is under way (perhaps the peer's): wait for its outcome */
+		agent_peer_connect_in_progress(&p->t);	/* perhaps the peer's: wait for its outcome */
 	} else {
 		log_warnx("%s: cannot start a tunnel: %s", p->label, strerror(-ret));
 		agent_peer_handshake_failed(&p->t, now);
@@ -195,8 +185,9 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 	ike_glue_kick(d->ike);
 }
 
-void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp)
+void atd_dynpeer_need_sa(struct atd_rpeer *rp)
 {
+	struct atd *d = rp->d;
 	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms();
 
@@ -210,10 +201,10 @@ void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp)
 		retry_at(d, p, p->t.retry_at);	/* backing off after no answer: not before then */
 }
 
-void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
+void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_dynpeer *p = ps && ev->peer[0] ? by_dpname(ps, ev->peer) : NULL;
+	struct atd *d = rp->d;
+	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms(), back;
 	char e[32];
 
@@ -275,8 +266,8 @@ void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev)
 /* The peer's activity and timers, every TICK_MS. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct atd *d = arg;
-	struct atd_dynpeers *ps = d->agent->peers;
+	struct atd_dynpeers *ps = arg;
+	struct atd *d = ps->d;
 	uint64_t now = clock_now_ms();
 	bool kick = false;
 
@@ -293,10 +284,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (dp_peer_activity(d->dp, p->rp->dp_id, &tx, &rx) == 0) {
 			if (tx != p->tx_seen)
 				agent_peer_data_sent(&p->t, now);
-			if (rx != p->rx_seen) {
+			if (rx != p->rx_seen)
 				agent_peer_data_received(&p->t, now);
-				p->rx_ms = now;
-			}
 			p->tx_seen = tx;
 			p->rx_seen = rx;
 		}
@@ -367,13 +356,14 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
  * a peer that starts IKE to our published Nb:port gets them too), native
  * ESP through the gateway's IP-in-IP tunnel, and no MOBIKE.
  */
-static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_view *acc)
+static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct atd_acct_view *acc)
 {
+	struct atd *d = ps->d;
 	struct ike_peer_conf pc = { .name = p->dpname, .remote_id = p->fqdn, .psk = acc->ike_key, .psk_len = 32 };
 	char local_id[AGENT_NAME_MAX + 1];
 	struct ike_glue_rsip gr;
 	struct dp_path path = { .kind = DP_PATH_UDP };
-	bool rsip = atd_rsip_binding(d, &gr, &path) == 0;
+	bool rsip = ps->ops->rsip_binding(ps->arg, &gr, &path) == 0;
 	int ret;
 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
@@ -397,7 +387,7 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 	} else {
 		path.kind = DP_PATH_UDP;	/* child_up picks native ESP when it may */
 	}
-	ike_ts_host(&pc.local_ts, d->agent->id.ula);
+	ike_ts_host(&pc.local_ts, ps->ula);
 	ike_ts_host(&pc.remote_ts, p->ula);
 	ret = ike_peer_add(ike_of(d), &pc, clock_now_ms());
 	if (ret) {
@@ -410,13 +400,12 @@ static int ike_add(struct atd *d, struct atd_dynpeer *p, const struct atd_acct_v
 	return 0;
 }
 
-void atd_dynpeers_rsip_changed(struct atd *d)
+void atd_dynpeers_rsip_changed(struct atd_dynpeers *ps, const struct atd_acct_view *acc)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_acct_view acc;
+	struct atd *d = ps ? ps->d : NULL;
 	uint64_t now = clock_now_ms();
 
-	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+	if (!ps || !acc->signed_in || !acc->ike_key || !acc->host || !acc->domain)
 		return;
 	/* every tunnel starts over from the new address (lib/ike cannot move a peer's local SPIs) */
 	for (int i = 0; i < ps->n; i++) {
@@ -425,21 +414,20 @@ void atd_dynpeers_rsip_changed(struct atd *d)
 		if (p->gone)
 			continue;
 		ike_peer_remove(ike_of(d), p->dpname, now);
-		if (ike_add(d, p, &acc)) {
+		if (ike_add(ps, p, acc)) {
 			p->gone = true;
 			continue;
 		}
-		p->t.retry_at = 0;
-		p->t.hs_fails = 0;
+		agent_peer_reset(&p->t);
 		dp_peer_need_reset(d->dp, p->rp->dp_id);
 	}
 	ike_glue_kick(d->ike);
 }
 
-static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *pi, const char *label,
+static struct atd_dynpeer *peer_new(struct atd_dynpeers *ps, const struct atd_peer_info *pi, const char *label,
 				    const char *fqdn)
 {
-	struct atd_dynpeers *ps = d->agent->peers;
+	struct atd *d = ps->d;
 	struct atd_dynpeer *p;
 	struct atd_rpeer *rp;
 	struct dp_peer_conf pc = { 0 };
@@ -451,6 +439,7 @@ static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *p
 	}
 	if (!(p = calloc(1, sizeof(*p))))
 		return NULL;
+	p->ps = ps;
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	snprintf(p->fqdn, sizeof(p->fqdn), "%s", fqdn);
 	memcpy(p->ula, pi->ula, 16);
@@ -477,11 +466,11 @@ static struct atd_dynpeer *peer_new(struct atd *d, const struct atd_peer_info *p
 	p->conf.name = p->dpname;
 	p->conf.remote_id = p->fqdn;
 	ts_host(&p->conf.remote_ts[0], p->ula);
-	ts_host(&p->conf.local_ts[0], d->agent->id.ula);
+	ts_host(&p->conf.local_ts[0], ps->ula);
 	p->conf.n_remote_ts = p->conf.n_local_ts = 1;
 	p->conf.cipher = ESP_CIPHER_AES256_GCM16;
 	p->conf.esn = true;
-	agent_peer_timers_init(&p->t, &d->agent->tcfg, in_list(d->conf.keep, label));
+	agent_peer_timers_init(&p->t, &ps->tcfg, in_list(d->conf.keep, label));
 	p->conf.connect = p->t.keep;
 	ps->p[ps->n++] = p;
 	return p;
@@ -510,7 +499,7 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	if (cur.sin_family == AF_INET && cur.sin_addr.s_addr == sin.sin_addr.s_addr && cur.sin_port == sin.sin_port) {
 		if (announce)
 			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
-	} else if (p->t.sa_up && cur.sin_family == AF_INET && p->rx_ms && clock_now_ms() - p->rx_ms < ALIVE_MS) {
+	} else if (cur.sin_family == AF_INET && agent_peer_path_alive(&p->t, clock_now_ms())) {
 		char c[32];
 
 		/*
@@ -533,23 +522,20 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	p->ike_remote_stale = false;
 	ike_peer_set_remote(ike_of(d), p->dpname, &ia, clock_now_ms());
 	ike_glue_kick(d->ike);
-	if (p->t.retry_at > clock_now_ms()) {
-		/* a new location deserves a try at once, whatever the back-off said */
-		p->t.retry_at = 0;
-		p->t.hs_fails = 0;
+	/* a new location deserves a try at once, whatever the back-off said */
+	if (agent_peer_moved(&p->t, clock_now_ms()))
 		dp_peer_need_reset(d->dp, p->rp->dp_id);
-	}
 }
 
-void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
+void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *accv, const struct atd_peer_info *pi)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct atd_acct_view acc;
+	struct atd *d = ps ? ps->d : NULL;
+	struct atd_acct_view acc = *accv;
 	struct atd_dynpeer *p;
 	char fqdn[AGENT_NAME_MAX + 1], label[AGENT_LABEL_MAX + 1], us[AGENT_NAME_MAX + 1], e[32];
 	const char *dot;
 
-	if (!ps || !atd_agent_account(d, &acc) || !acc.ike_key || !acc.host || !acc.domain)
+	if (!ps || !acc.signed_in || !acc.ike_key || !acc.host || !acc.domain)
 		return;
 	/* one check point for what the watcher hands us (it comes from DNS) */
 	if (agent_name_canon(fqdn, sizeof(fqdn), pi->fqdn) < 0 || !(dot = strchr(fqdn, '.')) ||
@@ -580,19 +566,19 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 	if (p && p->gone) {
 		p->gone = false;
 		p->has_outer = false;
-		if (ike_add(d, p, &acc))
+		if (ike_add(ps, p, &acc))
 			return;
 		log_info("%s is back in the account", label);
 		set_location(d, p, pi, false);
-		atd_agent_hosts_write(d);
+		ps->ops->hosts_changed(ps->arg);
 		return;
 	}
 	if (!p) {
 		char u[INET6_ADDRSTRLEN];
 
-		if (!(p = peer_new(d, pi, label, fqdn)))
+		if (!(p = peer_new(ps, pi, label, fqdn)))
 			return;
-		if (ike_add(d, p, &acc)) {
+		if (ike_add(ps, p, &acc)) {
 			p->gone = true;
 			return;
 		}
@@ -604,7 +590,7 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 			log_info("found %s (%s, %s), with no location: it can reach us, we cannot start a "
 				 "tunnel to it", label, fqdn, u);
 		set_location(d, p, pi, false);
-		atd_agent_hosts_write(d);
+		ps->ops->hosts_changed(ps->arg);
 		return;
 	}
 	if (pi->has_outer != p->has_outer ||
@@ -612,10 +598,10 @@ void atd_agent_peer_update(struct atd *d, const struct atd_peer_info *pi)
 		set_location(d, p, pi, true);
 }
 
-void atd_agent_peer_gone(struct atd *d, const char *fqdn)
+void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	struct atd_dynpeer *p = ps ? by_fqdn(ps, fqdn) : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!p || p->gone)
 		return;
@@ -623,13 +609,13 @@ void atd_agent_peer_gone(struct atd *d, const char *fqdn)
 	p->gone = true;
 	ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
 	ike_glue_kick(d->ike);
-	agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
-	atd_agent_hosts_write(d);
+	agent_peer_timers_init(&p->t, &ps->tcfg, p->t.keep);
+	ps->ops->hosts_changed(ps->arg);
 }
 
-void atd_dynpeers_clear(struct atd *d)
+void atd_dynpeers_clear(struct atd_dynpeers *ps)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!ps)
 		return;
@@ -640,14 +626,13 @@ void atd_dynpeers_clear(struct atd *d)
 			continue;
 		p->gone = true;
 		ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
-		agent_peer_timers_init(&p->t, &d->agent->tcfg, p->t.keep);
+		agent_peer_timers_init(&p->t, &ps->tcfg, p->t.keep);
 	}
 	ike_glue_kick(d->ike);
 }
 
-size_t atd_dynpeers_hosts(struct atd *d, struct agent_host_entry *out, size_t cap)
+size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry *out, size_t cap)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	size_t n = 0;
 
 	for (int i = 0; ps && i < ps->n && n < cap; i++) {
@@ -682,18 +667,17 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 	s->keep = p->t.keep;
 }
 
-size_t atd_dynpeers_status(struct atd *d, struct atd_peer_status *out, size_t cap)
+size_t atd_dynpeers_status(const struct atd_dynpeers *ps, struct atd_peer_status *out, size_t cap)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	size_t n = 0;
 
 	for (int i = 0; ps && i < ps->n && n < cap; i++)
 		if (!ps->p[i]->gone)
-			status_of(d, ps->p[i], &out[n++]);
+			status_of(ps->d, ps->p[i], &out[n++]);
 	return n;
 }
 
-static struct atd_dynpeer *find(struct atd_dynpeers *ps, const char *name)
+static struct atd_dynpeer *find(const struct atd_dynpeers *ps, const char *name)
 {
 	for (int i = 0; i < ps->n; i++) {
 		struct atd_dynpeer *p = ps->p[i];
@@ -704,43 +688,17 @@ static struct atd_dynpeer *find(struct atd_dynpeers *ps, const char *name)
 	return NULL;
 }
 
-int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *out)
+int atd_dynpeers_find(const struct atd_dynpeers *ps, const char *name, struct atd_peer_status *out)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 
 	if (!p)
 		return -ENOENT;
-	status_of(d, p, out);
+	status_of(ps->d, p, out);
 	return 0;
 }
 
 /* ---- ICMPv6 echo through the tunnel: `autotunnel ping`, and nudges after we moved ---- */
-
-/* An ICMPv6 echo request (RFC 4443 §4.1): type, code, checksum (the kernel's,
- * RFC 3542 §3.1), identifier, sequence, then our magic and send time. */
-static int echo_send(struct atd_dynpeers *ps, const uint8_t ula[16], uint16_t seq)
-{
-	uint8_t pkt[ICMP6_ECHO_LEN + PING_DATA];
-	struct wire w = wire_writer(pkt, sizeof(pkt));
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-
-	if (ps->icmp_fd < 0)
-		return -EBADF;
-	wire_write_u8(&w, ICMP6_ECHO_REQUEST);
-	wire_write_u8(&w, 0);
-	wire_write_u16(&w, 0);
-	wire_write_u16(&w, ps->icmp_id);
-	wire_write_u16(&w, seq);
-	wire_write_u32(&w, PING_MAGIC);
-	wire_write_u64(&w, clock_now_ns());	/* our own clock, read back by us only */
-	if (wire_err(&w))
-		return wire_err(&w);
-	memcpy(&to.sin6_addr, ula, 16);
-	if (sendto(ps->icmp_fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return -errno;
-	return 0;
-}
 
 static void ping_finish(struct ping *pg)
 {
@@ -768,7 +726,7 @@ static void ping_send_cb(evutil_socket_t fd, short what, void *arg)
 		ping_finish(pg);
 		return;
 	}
-	ret = echo_send(pg->ps, pg->peer->ula, (uint16_t)(pg->seq0 + pg->tries));
+	ret = ping6_send(pg->ps->ping6, pg->peer->ula, (uint16_t)(pg->seq0 + pg->tries));
 	pg->tries++;
 	if (ret)
 		log_debug("ping %s: %s", pg->peer->label, strerror(-ret));
@@ -784,68 +742,41 @@ static void ping_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	ping_finish(arg);
 }
 
-static void on_icmp(evutil_socket_t fd, short what, void *arg)
+/* An echo reply (ping6.c checked that it answers one of ours). */
+static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt)
 {
-	struct atd *d = arg;
-	struct atd_dynpeers *ps = d->agent->peers;
-	uint8_t buf[512];
+	struct atd_dynpeers *ps = arg;
 
-	(void)what;
-	for (int n = 0; n < 64; n++) {
-		struct sockaddr_in6 from;
-		socklen_t fl = sizeof(from);
-		ssize_t len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		struct wire w;
-		uint8_t type;
-		uint16_t id, seq;
-		uint32_t magic;
-		uint64_t sent_ns, now_ns = clock_now_ns();
+	for (int i = 0; i < PINGS_MAX; i++) {
+		struct ping *pg = &ps->pings[i];
 
-		if (len < 0)
-			break;
-		w = wire_reader(buf, (size_t)len);
-		type = wire_read_u8(&w);
-		wire_skip(&w, 3);	/* code, checksum (checked by the kernel) */
-		id = wire_read_u16(&w);
-		seq = wire_read_u16(&w);
-		magic = wire_read_u32(&w);
-		sent_ns = wire_read_u64(&w);
-		if (wire_err(&w) || type != ICMP6_ECHO_REPLY || id != ps->icmp_id || magic != PING_MAGIC)
+		if (!pg->used || memcmp(from, pg->peer->ula, 16) || (uint16_t)(seq - pg->seq0) >= pg->count)
 			continue;
-		for (int i = 0; i < PINGS_MAX; i++) {
-			struct ping *pg = &ps->pings[i];
-			uint32_t rtt;
-
-			if (!pg->used || memcmp(&from.sin6_addr, pg->peer->ula, 16) ||
-			    (uint16_t)(seq - pg->seq0) >= pg->count || sent_ns > now_ns)
-				continue;
-			rtt = (uint32_t)((now_ns - sent_ns) / 1000000);
-			if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
-				pg->res.rtt_ms = rtt;
-			pg->res.has_rtt = true;
-			pg->res.received++;
-			pg->peer->rtt_ms = rtt;
-			pg->peer->has_rtt = true;
-			if (pg->res.received >= pg->count) {
-				current_remote(d, pg->peer, pg->res.outer4, &pg->res.port);
-				pg->res.has_outer = pg->res.port != 0;
-				ping_finish(pg);
-			}
+		if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
+			pg->res.rtt_ms = rtt;
+		pg->res.has_rtt = true;
+		pg->res.received++;
+		pg->peer->rtt_ms = rtt;
+		pg->peer->has_rtt = true;
+		if (pg->res.received >= pg->count) {
+			current_remote(ps->d, pg->peer, pg->res.outer4, &pg->res.port);
+			pg->res.has_outer = pg->res.port != 0;
+			ping_finish(pg);
 		}
 	}
 }
 
-int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned timeout_ms,
+int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count, unsigned timeout_ms,
 		      void (*done)(void *arg, const struct atd_ping_result *r), void *arg)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	struct ping *pg = NULL;
 
 	if (!p)
 		return -ENOENT;
-	if (ps->icmp_fd < 0)
+	if (!ps->ping6)
 		return -EPERM;
 	for (int i = 0; i < PINGS_MAX; i++)
 		if (!ps->pings[i].used) {
@@ -881,10 +812,8 @@ int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned 
 	return 0;
 }
 
-void atd_dynpeers_ping_cancel(struct atd *d, void *arg)
+void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-
 	for (int i = 0; ps && i < PINGS_MAX; i++)
 		if (ps->pings[i].used && ps->pings[i].arg == arg) {
 			ps->pings[i].done = NULL;
@@ -892,14 +821,16 @@ void atd_dynpeers_ping_cancel(struct atd *d, void *arg)
 		}
 }
 
-void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t *new4)
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
-	struct ike_addr o = { .port = our_port(d) }, n = { .family = AF_INET, .port = our_port(d) };
+	struct atd *d;
+	struct ike_addr o = { 0 }, n = { .family = AF_INET };
 	int moved;
 
 	if (!ps || !new4)
 		return;
+	d = ps->d;
+	o.port = n.port = our_port(d);
 	if (old4) {
 		o.family = AF_INET;
 		memcpy(o.ip, old4, 4);
@@ -911,56 +842,39 @@ void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t 
 	/* and a packet through each live tunnel, so the peer's data plane follows at once (DESIGN.md §7) */
 	for (int i = 0; i < ps->n; i++)
 		if (!ps->p[i]->gone && ps->p[i]->t.sa_up)
-			(void)echo_send(ps, ps->p[i]->ula, NUDGE_SEQ);
+			(void)ping6_send(ps->ping6, ps->p[i]->ula, NUDGE_SEQ);
 	if (moved > 0)
 		log_info("%d tunnel%s moved to our new address", moved, moved == 1 ? "" : "s");
 }
 
 /* ---- life cycle ---- */
 
-int atd_dynpeers_start(struct atd *d)
+int atd_dynpeers_start(struct atd *d, const uint8_t ula[16], const struct agent_timer_cfg *tcfg,
+		       const struct atd_dynpeers_ops *ops, void *arg, struct atd_dynpeers **out)
 {
 	struct atd_dynpeers *ps = calloc(1, sizeof(*ps));
 	struct timeval tv = { 0, TICK_MS * 1000 };
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-	struct icmp6_filter filt;
+	int ret;
 
+	*out = ps;
 	if (!ps)
 		return -ENOMEM;
-	d->agent->peers = ps;
 	ps->d = d;
-	ps->icmp_fd = -1;
-	if (rand_bytes(&ps->icmp_id, sizeof(ps->icmp_id)))
-		return -EIO;
-	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, d);
+	ps->ops = ops;
+	ps->arg = arg;
+	memcpy(ps->ula, ula, 16);
+	ps->tcfg = *tcfg;
+	if ((ret = ping6_open(&ps->ping6, d->base, ula, on_reply, ps)))
+		return ret;
+	ps->tick = event_new(d->base, -1, EV_PERSIST, tick_cb, ps);
 	if (!ps->tick || event_add(ps->tick, &tv))
 		return -ENOMEM;
-	/* echo requests leave from our ULA, so they go through the tunnel */
-	memcpy(&sin6.sin6_addr, d->agent->id.ula, 16);
-	ps->icmp_fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-	if (ps->icmp_fd >= 0) {
-		ICMP6_FILTER_SETBLOCKALL(&filt);
-		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filt);
-		if (setsockopt(ps->icmp_fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0 ||
-		    bind(ps->icmp_fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0) {
-			log_warn("ICMPv6 socket on our ULA (autotunnel ping will not work)");
-			close(ps->icmp_fd);
-			ps->icmp_fd = -1;
-		}
-	} else {
-		log_warn("ICMPv6 socket (autotunnel ping will not work)");
-	}
-	if (ps->icmp_fd >= 0) {
-		ps->icmp_ev = event_new(d->base, ps->icmp_fd, EV_READ | EV_PERSIST, on_icmp, d);
-		if (!ps->icmp_ev || event_add(ps->icmp_ev, NULL))
-			return -ENOMEM;
-	}
 	return 0;
 }
 
-void atd_dynpeers_stop(struct atd *d)
+void atd_dynpeers_stop(struct atd_dynpeers *ps)
 {
-	struct atd_dynpeers *ps = d->agent ? d->agent->peers : NULL;
+	struct atd *d = ps ? ps->d : NULL;
 
 	if (!ps)
 		return;
@@ -976,10 +890,7 @@ void atd_dynpeers_stop(struct atd *d)
 	ike_glue_kick(d->ike);
 	if (ps->tick)
 		event_free(ps->tick);
-	if (ps->icmp_ev)
-		event_free(ps->icmp_ev);
-	if (ps->icmp_fd >= 0)
-		close(ps->icmp_fd);
+	ping6_close(ps->ping6);
 	for (int i = 0; i < ps->n; i++) {
 		struct atd_dynpeer *p = ps->p[i];
 
@@ -990,5 +901,4 @@ void atd_dynpeers_stop(struct atd *d)
 		free(p);
 	}
 	free(ps);
-	d->agent->peers = NULL;
 }

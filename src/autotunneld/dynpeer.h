@@ -1,7 +1,7 @@
 /*
  * src/autotunneld/dynpeer: the account's other hosts as tunnel peers.
  *
- * A peer the watcher reports (atd_agent_peer_update) gets a slot in the
+ * A peer the watcher reports (atd_dynpeers_update) gets a slot in the
  * data plane (its ULA/128 routed to the TUN device) and an IKE peer (PSK =
  * the account's IKE key, ID_FQDN = H.D on each side, traffic selectors
  * ULA/128 <-> ULA/128). Tunnels are made on demand when the first packet
@@ -10,6 +10,11 @@
  * when the peer's published location changes or ours does. All timing
  * decisions are lib/agent timers'; a peer that does not answer is reported
  * and tried again only after a growing back-off.
+ *
+ * A leaf of the agent (agent.c): the account's view comes with each call
+ * that needs it; what the agent must hear goes through struct
+ * atd_dynpeers_ops. The data plane (dpglue.c) and IKE (through main.c's
+ * ike_glue_ops) report a peer's events by its slot (atd_dynpeer_*).
  *
  * Threads: the daemon's event-loop thread only.
  */
@@ -24,13 +29,41 @@
 #include "agent/timers.h"
 
 struct atd;
+struct atd_acct_view;
+struct atd_dynpeers;
+struct atd_peer_info;
 struct atd_rpeer;
+struct dp_path;
 struct ike_event;
+struct ike_glue_rsip;
 
-int atd_dynpeers_start(struct atd *d);
-void atd_dynpeers_stop(struct atd *d);
+/** What the peers tell the agent, and ask it. */
+struct atd_dynpeers_ops {
+	/** The set of known peers changed (the hosts cache follows). */
+	void (*hosts_changed)(void *arg);
+	/** The RSIP binding (see atd_rsip_binding()): 0, or -ENOENT while there is none. */
+	int (*rsip_binding)(void *arg, struct ike_glue_rsip *gr, struct dp_path *path);
+};
+
+/**
+ * Start: the activity tick and the ICMPv6 socket. @p ula is ours, @p tcfg
+ * the peers' timer policy (both copied); @p ops and @p arg are kept. *@p out
+ * is set even on failure (free it with atd_dynpeers_stop()). 0 or -errno.
+ */
+int atd_dynpeers_start(struct atd *d, const uint8_t ula[16], const struct agent_timer_cfg *tcfg,
+		       const struct atd_dynpeers_ops *ops, void *arg, struct atd_dynpeers **out);
+/** Delete every tunnel (IKE Delete) and free. NULL is fine. */
+void atd_dynpeers_stop(struct atd_dynpeers *ps);
 /** Close every tunnel and forget every peer (sign-out). */
-void atd_dynpeers_clear(struct atd *d);
+void atd_dynpeers_clear(struct atd_dynpeers *ps);
+
+/**
+ * A peer appeared, or its records changed (moved): its tunnel follows at
+ * once. @p acc is the account now (nothing happens when signed out).
+ */
+void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *acc, const struct atd_peer_info *pi);
+/** A peer's records are gone (expired, withdrawn, host removed). */
+void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn);
 
 /**
  * Our primary IPv4 address moved from @p old4 to @p new4 (network order;
@@ -38,23 +71,23 @@ void atd_dynpeers_clear(struct atd *d);
  * check from the new address), and every live tunnel carries a packet from
  * the new address at once, so the peer's data plane follows.
  */
-void atd_dynpeers_local_moved(struct atd *d, const uint8_t *old4, const uint8_t *new4);
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4);
 
 /**
- * The RSIP binding came, changed or went (rsip_client.c, through the
- * agent): every peer is set up again in lib/ike from Nb and the lent port
+ * The RSIP binding came, changed or went (ops->rsip_binding says what it is
+ * now): every peer is set up again in lib/ike from Nb and the lent port
  * with the lent SPIs (or from our own address), its data-plane path with it.
  */
-void atd_dynpeers_rsip_changed(struct atd *d);
+void atd_dynpeers_rsip_changed(struct atd_dynpeers *ps, const struct atd_acct_view *acc);
 
 /** The known peers as hosts-cache entries; returns how many were written. */
-size_t atd_dynpeers_hosts(struct atd *d, struct agent_host_entry *out, size_t cap);
+size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry *out, size_t cap);
 
-/* hooks from dpglue.c and ikeglue.c */
+/* events of one peer's slot (rp->dyn set), from dpglue.c and IKE */
 /** Packets wait for an SA to dynamic peer @p rp. */
-void atd_dynpeer_need_sa(struct atd *d, struct atd_rpeer *rp);
-/** An event of lib/ike (after ikeglue handled it). */
-void atd_dynpeer_ike_event(struct atd *d, const struct ike_event *ev);
+void atd_dynpeer_need_sa(struct atd_rpeer *rp);
+/** An event of lib/ike about @p rp (after ikeglue handled it). */
+void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev);
 
 /** A peer as `autotunnel status` shows it. */
 struct atd_peer_status {
@@ -73,9 +106,9 @@ struct atd_peer_status {
 };
 
 /** Fill up to @p cap entries; returns how many. */
-size_t atd_dynpeers_status(struct atd *d, struct atd_peer_status *out, size_t cap);
+size_t atd_dynpeers_status(const struct atd_dynpeers *ps, struct atd_peer_status *out, size_t cap);
 /** Find a peer by label or FQDN (case-insensitive). 0 or -ENOENT. */
-int atd_dynpeers_find(struct atd *d, const char *name, struct atd_peer_status *out);
+int atd_dynpeers_find(const struct atd_dynpeers *ps, const char *name, struct atd_peer_status *out);
 
 struct atd_ping_result {
 	char host[256];
@@ -94,9 +127,9 @@ struct atd_ping_result {
  * (which makes the tunnel on demand) and call @p done with the result
  * within @p timeout_ms. 0, or -errno (then @p done is not called).
  */
-int atd_dynpeers_ping(struct atd *d, const char *name, unsigned count, unsigned timeout_ms,
+int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count, unsigned timeout_ms,
 		      void (*done)(void *arg, const struct atd_ping_result *r), void *arg);
 /** Forget a pending ping's callback (its requester went away). */
-void atd_dynpeers_ping_cancel(struct atd *d, void *arg);
+void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg);
 
 #endif

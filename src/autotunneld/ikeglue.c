@@ -1,4 +1,9 @@
-/* src/autotunneld/ikeglue.c: lib/ike <-> sockets, timers and the data plane. */
+/*
+ * src/autotunneld/ikeglue.c: lib/ike <-> sockets, timers and the data
+ * plane. Sending through the RSIP tunnel and account mode's peer events go
+ * out through struct ike_glue_ops (main.c wires them to rsip_client.c and
+ * dynpeer.c), so this file calls neither.
+ */
 #include "autotunneld/ikeglue.h"
 
 #include <arpa/inet.h>
@@ -13,8 +18,8 @@
 #include <openssl/crypto.h>
 
 #include "autotunneld/daemon.h"
-#include "autotunneld/dynpeer.h"
-#include "autotunneld/rsip_client.h"
+#include "autotunneld/peer.h"
+#include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "ike/ike.h"
@@ -23,6 +28,8 @@
 
 struct ike_glue {
 	struct atd *d;
+	const struct ike_glue_ops *ops;
+	void *arg;
 	struct ike *ike;
 	int fd500;
 	struct event *ev500, *timer;
@@ -125,13 +132,13 @@ static void send_out(struct ike_glue *g, const struct ike_event *ev)
 
 	if (ev->send.remote.family != AF_INET || !sl)
 		return;
-	if (ev->send.local.family == AF_INET && g->d->rsip) {
+	if (ev->send.local.family == AF_INET && g->ops && g->ops->send_rsip) {
 		struct sockaddr_storage ls;
 		int ret;
 
 		/* from Nb: through the RSIP tunnel (RFC 3104 §4) */
 		ike_addr_to_sockaddr(&ev->send.local, &ls);
-		ret = atd_rsip_send_ike(g->d, (struct sockaddr_in *)&ls, (struct sockaddr_in *)&ss,
+		ret = g->ops->send_rsip(g->arg, (struct sockaddr_in *)&ls, (struct sockaddr_in *)&ss,
 					ev->send.data, ev->send.len);
 		if (ret != -ENOENT) {
 			if (ret)
@@ -261,8 +268,8 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			(void)atd_peer_keepalive(rp, 20);
 		break;
 	}
-	if (rp && rp->dyn)
-		atd_dynpeer_ike_event(g->d, ev);	/* account mode: its peers' timers and reports */
+	if (rp && rp->dyn && g->ops && g->ops->dyn_event)
+		g->ops->dyn_event(g->arg, rp, ev);	/* account mode: its peers' timers and reports */
 }
 
 /*
@@ -581,7 +588,13 @@ static int random_source(void *arg, void *buf, size_t len)
 	return rand_bytes(buf, len);
 }
 
-int ike_glue_start(struct atd *d, struct ike_glue **out)
+/* RFC 3104 covers sessions we start: a peer we can reach, keyed by IKE, goes through the gateway. */
+static bool rsip_wanted(const struct atd *d, const struct atd_peer *p)
+{
+	return d->conf.rsip_gateway && !p->manual && p->has_remote;
+}
+
+int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, struct ike_glue **out)
 {
 	struct ike_glue *g;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(500) };
@@ -604,6 +617,8 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 		return -ENOMEM;
 	}
 	g->d = d;
+	g->ops = ops;
+	g->arg = arg;
 	g->timer = evtimer_new(d->base, on_timer, g);
 	/* port 500 for interop with peers that start there; ours start on 4500 */
 	g->fd500 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -624,7 +639,7 @@ int ike_glue_start(struct atd *d, struct ike_glue **out)
 
 		if (rp->conf->manual)
 			continue;
-		if (atd_rsip_wanted(d, rp->conf)) {
+		if (rsip_wanted(d, rp->conf)) {
 			rp->rsip = ATD_RSIP_WAIT;	/* rsip_client.c brings it in */
 			continue;
 		}

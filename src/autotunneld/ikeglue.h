@@ -13,6 +13,7 @@
 
 struct atd;
 struct atd_rpeer;
+struct ike_event;
 struct ike_glue;
 
 /** Where an IKE peer's tunnel runs through an RSIP gateway (RFC 3104). */
@@ -22,12 +23,25 @@ struct ike_glue_rsip {
 	unsigned n_spis;
 };
 
+/** What IKE hands to the rest of the daemon (main.c wires it). */
+struct ike_glue_ops {
+	/**
+	 * Send an IKE message from our address @p local through the RSIP
+	 * tunnel: 0 or -errno; -ENOENT when @p local is not lent to us by
+	 * RSIP (it is then sent the ordinary way). NULL: never.
+	 */
+	int (*send_rsip)(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+			 const uint8_t *msg, size_t len);
+	/** An event of lib/ike about account mode's peer @p rp (rp->dyn set), after it was handled here. */
+	void (*dyn_event)(void *arg, struct atd_rpeer *rp, const struct ike_event *ev);
+};
+
 /**
  * Start IKE for the peers that use it (none: *out stays NULL, returns 0).
  * Peers that wait for the RSIP gateway (rp->rsip) are left out until
- * ike_glue_peer_up.
+ * ike_glue_peer_up. @p ops (may be NULL) and @p arg are kept.
  */
-int ike_glue_start(struct atd *d, struct ike_glue **out);
+int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, struct ike_glue **out);
 void ike_glue_stop(struct ike_glue *g);
 /** An IKE message arrived on the data plane's port (marker removed). */
 void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,

@@ -1,7 +1,13 @@
 /*
- * autotunneld: the host agent. For now, static peers only: `autotunneld -c
- * FILE` brings up the tunnels of its [peer NAME] sections (manually keyed
- * SAs, or IKEv2 once lib/ike is wired in) over the user-space ESP data plane.
+ * autotunneld: the host agent. `autotunneld -c FILE` brings up the tunnels
+ * of its [peer NAME] sections (manually keyed SAs or IKEv2) over the
+ * user-space ESP data plane; with [agent] account mode, the engine
+ * (agent.c) adds the account's hosts as peers.
+ *
+ * main.c makes the parts in order and wires the callbacks between those
+ * that must not know each other: IKE's RSIP sends and account-mode peer
+ * events (struct ike_glue_ops), and the RSIP client's binding changes.
+ * Everything may depend on main.c's choices; nothing calls into it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,10 +18,36 @@
 #include <event2/event.h>
 
 #include "autotunneld/agent.h"
+#include "autotunneld/control.h"
 #include "autotunneld/daemon.h"
+#include "autotunneld/dpglue.h"
+#include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/peer.h"
 #include "autotunneld/rsip_client.h"
 #include "common/log.h"
+
+/* IKE from Nb leaves through the RSIP tunnel (rsip_client.c). */
+static int ike_send_rsip(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *remote,
+			 const uint8_t *msg, size_t len)
+{
+	return atd_rsip_send_ike(arg, local, remote, msg, len);
+}
+
+/* Account mode's peers hear of their tunnels (dynpeer.c). */
+static void ike_dyn_event(void *arg, struct atd_rpeer *rp, const struct ike_event *ev)
+{
+	(void)arg;
+	atd_dynpeer_ike_event(rp, ev);
+}
+
+static const struct ike_glue_ops ike_ops = { ike_send_rsip, ike_dyn_event };
+
+/* The RSIP binding came, changed or went: account mode publishes and moves its peers. */
+static void rsip_changed(void *arg)
+{
+	atd_agent_rsip_changed(arg);
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -96,15 +128,15 @@ int main(int argc, char **argv)
 	}
 	if (atd_peers_start(&d))
 		goto out;
-	if ((ret = ike_glue_start(&d, &d.ike))) {
+	if ((ret = ike_glue_start(&d, &ike_ops, &d, &d.ike))) {
 		log_warnx("IKE: %s", strerror(-ret));
 		goto out;
 	}
-	if ((ret = atd_rsip_start(&d))) {
+	if ((ret = atd_rsip_start(&d, rsip_changed, &d))) {
 		log_warnx("RSIP: %s", strerror(-ret));
 		goto out;
 	}
-	if (d.conf.agent_mode && atd_agent_start(&d))
+	if (d.conf.agent_mode && (atd_agent_start(&d) || atd_control_start(&d)))
 		goto out;
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));
@@ -117,6 +149,7 @@ int main(int argc, char **argv)
 out:
 	atd_rsip_stop(&d);
 	atd_dp_log_stats(&d);
+	atd_control_stop(&d);
 	atd_agent_stop(&d);
 	ike_glue_stop(d.ike);
 	atd_peers_stop(&d);

@@ -9,6 +9,8 @@
 
 #include <openssl/crypto.h>
 
+#include "autotunneld/peer.h"
+
 #include "autotunneld/daemon.h"
 #include "common/log.h"
 

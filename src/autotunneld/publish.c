@@ -1,7 +1,7 @@
 /*
  * src/autotunneld/publish.c: this host's records in the account (see
- * publish.h): built with lib/agent records, sent with lib/dnsc update,
- * timed by lib/agent timers (account.c's instance).
+ * publish.h): built with lib/agent records, sent with lib/dnsc update; the
+ * outcomes go to the account through struct atd_pub_ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +12,13 @@
 #include <event2/event.h>
 
 #include "agent/records.h"
-#include "autotunneld/agent.h"
-#include "autotunneld/dns_int.h"
+#include "autotunneld/dnsconn.h"
 #include "autotunneld/publish.h"
+#include "autotunneld/types.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "dns/tsig.h"
+#include "dnsc/msg.h"
 #include "dnsc/update.h"
 #include "util/random.h"
 
@@ -23,7 +26,12 @@
 #define SVC_NAME_MAX 16
 
 struct atd_pub {
-	struct atd_dns *dns;
+	struct event_base *base;
+	const struct atd_pub_ops *ops;
+	void *arg;
+	uint32_t lease_req;		/* the lease we ask for ([agent] lease) */
+	bool running;			/* started: ctx holds the account's connection and names */
+	struct atd_pub_ctx ctx;
 	bool have_local;
 	struct atd_local_info li;
 	/* the set in flight, and the set the server holds from us (prev_known) */
@@ -42,7 +50,8 @@ struct atd_pub {
 	char error[160];
 	/* withdrawal */
 	bool withdrawing, withdrawn;
-	void (*wdone)(struct atd *d);
+	void (*wdone)(void *arg);
+	void *wdone_arg;
 	struct event *wtimer;
 	struct dns_tsig wt;
 	uint16_t wid;
@@ -96,36 +105,37 @@ static int parse_services(struct atd_pub *p, const char *s)
 	return 0;
 }
 
-int pub_init(struct atd_dns *dns)
+struct atd_pub *atd_pub_new(struct event_base *base, const char *services, uint32_t lease_s,
+			    const struct atd_pub_ops *ops, void *arg)
 {
 	struct atd_pub *p = calloc(1, sizeof(*p));
 	struct utsname u;
 
 	if (!p)
-		return -ENOMEM;
-	p->dns = dns;
-	if (parse_services(p, dns->d->conf.services)) {
+		return NULL;
+	p->base = base;
+	p->ops = ops;
+	p->arg = arg;
+	p->lease_req = lease_s;
+	if (parse_services(p, services)) {
 		log_warnx("[agent] service: \"%s\" is not a list of \"NAME PORT\" (e.g. \"ssh 22, smb 445\"); "
-			  "no services are published", dns->d->conf.services);
+			  "no services are published", services);
 		p->nsvc = 0;
 	}
 	if (uname(&u) == 0) {
 		snprintf(p->model, sizeof(p->model), "%.64s", u.machine);
 		snprintf(p->os, sizeof(p->os), "%.64s", u.sysname);
 	}
-	dns->pub = p;
-	return 0;
+	return p;
 }
 
-void pub_fini(struct atd_dns *dns)
+void atd_pub_free(struct atd_pub *p)
 {
-	struct atd_pub *p = dns->pub;
-
 	if (!p)
 		return;
-	if (dns->conn) {
-		dnsconn_cancel(dns->conn, p);
-		dnsconn_cancel(dns->conn, &p->wt);
+	if (p->ctx.conn) {
+		dnsconn_cancel(p->ctx.conn, p);
+		dnsconn_cancel(p->ctx.conn, &p->wt);
 	}
 	if (p->inflight)
 		dns_tsig_fini(&p->t);
@@ -134,34 +144,30 @@ void pub_fini(struct atd_dns *dns)
 	if (p->wtimer)
 		event_free(p->wtimer);
 	free(p);
-	dns->pub = NULL;
 }
 
-void pub_start(struct atd_dns *dns)
+void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struct atd_local_info *li)
 {
-	struct atd_pub *p = dns->pub;
-	const struct atd_local_info *li = atd_agent_local(dns->d);
-
+	p->ctx = *ctx;
+	p->running = true;
 	p->withdrawn = p->withdrawing = false;
 	p->prev_known = false;
 	p->waiting_location = true;
 	if (li)
-		atd_publish_local(dns->d, li);
+		atd_pub_local(p, li);
 }
 
-void pub_network_changed(struct atd_dns *dns, uint64_t now)
+void atd_pub_network_changed(struct atd_pub *p)
 {
-	(void)now;
-	dns->pub->waiting_location = true;
+	p->waiting_location = true;
 }
 
 /* The records we want published now. */
 static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 {
-	struct atd_dns *dns = p->dns;
 	struct agent_publish in = {
-		.domain = dns->acc.domain,
-		.host = dns->acc.host,
+		.domain = p->ctx.domain,
+		.host = p->ctx.host,
 		.model = p->model[0] ? p->model : NULL,
 		.os = p->os[0] ? p->os : NULL,
 		.features = features,
@@ -182,9 +188,8 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 {
 	struct atd_pub *p = arg;
-	struct atd_dns *dns = p->dns;
 	struct dnsc_update_result r;
-	uint64_t now = dns_now();
+	uint64_t now = clock_now_ms();
 	char b[16], why[200];
 	int rc = err;
 
@@ -192,8 +197,7 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 		return;
 	p->inflight = false;
 	if (!err)
-		rc = dnsc_update_answer(&r, msg, len, p->id, &dns->zone, (uint32_t)dns->d->conf.lease_s,
-					&p->t, dns_wall());
+		rc = dnsc_update_answer(&r, msg, len, p->id, p->ctx.zone, p->lease_req, &p->t, clock_wall_s());
 	dns_tsig_fini(&p->t);
 	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR && r.lease > 0) {
 		bool changed = !p->prev_known || !dnsc_records_equal(p->sending, p->nsending, p->prev, p->nprev) ||
@@ -209,12 +213,11 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 		p->fails = 0;
 		p->error[0] = '\0';
 		if (changed)
-			log_info("published %zu records for %s (lease %u s)", p->nsending, dns->acc.fqdn, r.lease);
+			log_info("published %zu records for %s (lease %u s)", p->nsending, p->ctx.fqdn, r.lease);
 		else
 			log_debug("refreshed %zu records (lease %u s)", p->nsending, r.lease);
-		/* RFC 6281 §5.2 and issue 6: refresh at 80% of what was granted, plus jitter */
-		agent_timers_lease_granted(&dns->t, now, r.lease, jitter);
-		dns_timers_rearm(dns);
+		/* RFC 6281 §5.2 and issue 6: the timers refresh at 80% of what was granted, plus jitter */
+		p->ops->update_done(p->arg, r.lease, jitter);
 		return;
 	}
 	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR) {
@@ -226,7 +229,7 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 		snprintf(why, sizeof(why), "the server answered %s", dnsc_rcode_name(r.rcode, b));
 	} else if (err) {
 		snprintf(why, sizeof(why), "%s", err == -ETIMEDOUT ? "no answer from the server" :
-			 dnsconn_last_error(dns->conn)[0] ? dnsconn_last_error(dns->conn) : strerror(-err));
+			 dnsconn_last_error(p->ctx.conn)[0] ? dnsconn_last_error(p->ctx.conn) : strerror(-err));
 		/* it may or may not have been applied: replace everything next time */
 		p->prev_known = false;
 	} else {
@@ -238,88 +241,81 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	if (strcmp(p->error, why) != 0 || p->fails == 1)
 		log_warnx("publishing our records failed: %s (trying again with back-off)", why);
 	snprintf(p->error, sizeof(p->error), "%.159s", why);
-	agent_timers_update_failed(&dns->t, now);
-	dns_timers_rearm(dns);
+	p->ops->update_failed(p->arg);
 }
 
-void pub_due(struct atd_dns *dns, uint64_t now)
+void atd_pub_due(struct atd_pub *p)
 {
 	static uint8_t buf[DNSC_MSG_MAX];
-	struct atd_pub *p = dns->pub;
 	size_t len;
 	int rc;
 
-	if (p->withdrawing || p->withdrawn || !dns->acc.signed_in || p->inflight) {
-		agent_timers_update_failed(&dns->t, now);
+	if (p->withdrawing || p->withdrawn || !p->running || p->inflight) {
+		p->ops->update_failed(p->arg);
 		return;
 	}
 	if (!p->have_local) {
 		/* the agent has not told us where we are yet */
 		snprintf(p->error, sizeof(p->error), "waiting for the network");
-		agent_timers_update_failed(&dns->t, now);
+		p->ops->update_failed(p->arg);
 		return;
 	}
 	rc = build_records(p, p->sending, &p->nsending);
 	if (rc) {
 		snprintf(p->error, sizeof(p->error), "cannot make our records: %s", strerror(-rc));
 		log_warnx("%s", p->error);
-		agent_timers_update_failed(&dns->t, now);
+		p->ops->update_failed(p->arg);
 		return;
 	}
-	p->id = dnsconn_new_id(dns->conn);
-	dns_tsig_init(&p->t, &dns->key);
-	rc = dnsc_update_build(buf, sizeof(buf), &len, p->id, &dns->zone, p->sending, p->nsending,
-			       p->prev_known ? p->prev : NULL, p->nprev, (uint32_t)dns->d->conf.lease_s,
-			       &p->t, dns_wall());
+	p->id = dnsconn_new_id(p->ctx.conn);
+	dns_tsig_init(&p->t, p->ctx.key);
+	rc = dnsc_update_build(buf, sizeof(buf), &len, p->id, p->ctx.zone, p->sending, p->nsending,
+			       p->prev_known ? p->prev : NULL, p->nprev, p->lease_req, &p->t, clock_wall_s());
 	if (rc) {
 		dns_tsig_fini(&p->t);
 		snprintf(p->error, sizeof(p->error), "cannot build the update: %s", strerror(-rc));
 		log_warnx("%s", p->error);
-		agent_timers_update_failed(&dns->t, now);
+		p->ops->update_failed(p->arg);
 		return;
 	}
 	p->inflight = true;
-	rc = dnsconn_request(dns->conn, buf, len, publish_answer, p);
+	rc = dnsconn_request(p->ctx.conn, buf, len, publish_answer, p);
 	if (rc) {
 		p->inflight = false;
 		dns_tsig_fini(&p->t);
-		agent_timers_update_failed(&dns->t, now);
+		p->ops->update_failed(p->arg);
 	}
 }
 
-void atd_publish_local(struct atd *d, const struct atd_local_info *li)
+void atd_pub_local(struct atd_pub *p, const struct atd_local_info *li)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_pub *p = dns ? dns->pub : NULL;
 	bool changed;
-	uint64_t now = dns_now();
 
 	if (!p)
 		return;
 	changed = !p->have_local || memcmp(&p->li, li, sizeof(*li)) != 0;
 	p->li = *li;
 	p->have_local = true;
-	if (!dns->acc.signed_in || !dns->timers_running || p->withdrawing || p->withdrawn)
+	if (!p->running || p->withdrawing || p->withdrawn)
 		return;
 	if (p->waiting_location) {
-		/* the location is known: publish now (agent.c did the mapping: nothing for us to map) */
+		/* the location is known: publish now */
 		p->waiting_location = false;
-		agent_timers_mapping_failed(&dns->t, now, true);
+		p->ops->location_known(p->arg);
 		if (changed)
-			agent_timers_records_changed(&dns->t, now);
+			p->ops->records_changed(p->arg);
 	} else if (changed) {
 		/* RFC 6281 §5.2: after any change at once */
-		agent_timers_records_changed(&dns->t, now);
+		p->ops->records_changed(p->arg);
 	}
-	dns_timers_rearm(dns);
 }
 
 /* ---- withdrawal ---- */
 
 static void withdraw_end(struct atd_pub *p)
 {
-	struct atd_dns *dns = p->dns;
-	void (*done)(struct atd *d) = p->wdone;
+	void (*done)(void *arg) = p->wdone;
+	void *darg = p->wdone_arg;
 
 	if (!p->withdrawing)
 		return;
@@ -330,13 +326,12 @@ static void withdraw_end(struct atd_pub *p)
 	if (p->wtimer)
 		evtimer_del(p->wtimer);
 	if (done)
-		done(dns->d);
+		done(darg);
 }
 
 static void withdraw_answer(void *arg, int err, const uint8_t *msg, size_t len)
 {
 	struct atd_pub *p = (struct atd_pub *)((char *)arg - offsetof(struct atd_pub, wt));
-	struct atd_dns *dns = p->dns;
 	struct dnsc_update_result r;
 	char b[16];
 	int rc = err;
@@ -344,9 +339,9 @@ static void withdraw_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	if (err == -ECANCELED || !p->withdrawing)
 		return;
 	if (!err)
-		rc = dnsc_update_answer(&r, msg, len, p->wid, &dns->zone, 0, &p->wt, dns_wall());
+		rc = dnsc_update_answer(&r, msg, len, p->wid, p->ctx.zone, 0, &p->wt, clock_wall_s());
 	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR)
-		log_info("withdrew %zu records of %s", p->nprev, dns->acc.fqdn);
+		log_info("withdrew %zu records of %s", p->nprev, p->ctx.fqdn);
 	else
 		log_warnx("withdrawing our records failed (%s): they expire with their lease",
 			  rc ? strerror(-rc) : dnsc_rcode_name(r.rcode, b));
@@ -361,7 +356,7 @@ static void withdraw_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	log_warnx("no answer to our withdrawal within %u s: our records expire with their lease",
 		  WITHDRAW_WAIT_MS / 1000);
-	dnsconn_cancel(p->dns->conn, &p->wt);
+	dnsconn_cancel(p->ctx.conn, &p->wt);
 	withdraw_end(p);
 }
 
@@ -369,30 +364,29 @@ static void withdraw_timeout(evutil_socket_t fd, short what, void *arg)
 static bool withdraw_start(struct atd_pub *p)
 {
 	static uint8_t buf[DNSC_MSG_MAX];
-	struct atd_dns *dns = p->dns;
 	struct timeval tv = { WITHDRAW_WAIT_MS / 1000, (WITHDRAW_WAIT_MS % 1000) * 1000 };
 	size_t len;
 	int rc;
 
 	/* nothing more is published or refreshed */
 	if (p->inflight) {
-		dnsconn_cancel(dns->conn, p);
+		dnsconn_cancel(p->ctx.conn, p);
 		dns_tsig_fini(&p->t);
 		p->inflight = false;
 	}
 	/* what the server holds from us: the last granted set, or what we would publish */
 	if (!p->prev_known && p->have_local && build_records(p, p->prev, &p->nprev) == 0)
 		p->prev_known = p->nprev > 0;
-	if (!p->prev_known || p->nprev == 0 || !dns->conn)
+	if (!p->prev_known || p->nprev == 0 || !p->ctx.conn)
 		return false;
-	if (!p->wtimer && !(p->wtimer = evtimer_new(dns->d->base, withdraw_timeout, p)))
+	if (!p->wtimer && !(p->wtimer = evtimer_new(p->base, withdraw_timeout, p)))
 		return false;
-	p->wid = dnsconn_new_id(dns->conn);
-	dns_tsig_init(&p->wt, &dns->key);
+	p->wid = dnsconn_new_id(p->ctx.conn);
+	dns_tsig_init(&p->wt, p->ctx.key);
 	/* RFC 2136 §2.5: delete our RRsets, and our RRs of the shared ones */
-	rc = dnsc_update_build(buf, sizeof(buf), &len, p->wid, &dns->zone, NULL, 0, p->prev, p->nprev, 0,
-			       &p->wt, dns_wall());
-	if (rc || dnsconn_request(dns->conn, buf, len, withdraw_answer, &p->wt)) {
+	rc = dnsc_update_build(buf, sizeof(buf), &len, p->wid, p->ctx.zone, NULL, 0, p->prev, p->nprev, 0,
+			       &p->wt, clock_wall_s());
+	if (rc || dnsconn_request(p->ctx.conn, buf, len, withdraw_answer, &p->wt)) {
 		dns_tsig_fini(&p->wt);
 		return false;
 	}
@@ -401,34 +395,33 @@ static bool withdraw_start(struct atd_pub *p)
 	return true;
 }
 
-void atd_publish_withdraw(struct atd *d, void (*done)(struct atd *d))
+void atd_pub_withdraw(struct atd_pub *p, void (*done)(void *arg), void *arg)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_pub *p = dns ? dns->pub : NULL;
-
-	if (!p || !dns->acc.signed_in || p->withdrawn) {
+	if (!p || !p->running || p->withdrawn) {
 		if (done)
-			done(d);
+			done(arg);
 		return;
 	}
 	if (p->withdrawing) {
 		/* one withdrawal at a time; the later caller is told when it ends */
-		if (!p->wdone)
+		if (!p->wdone) {
 			p->wdone = done;
+			p->wdone_arg = arg;
+		}
 		return;
 	}
 	p->wdone = done;
+	p->wdone_arg = arg;
 	if (!withdraw_start(p)) {
 		p->withdrawn = true;
 		p->wdone = NULL;
 		if (done)
-			done(d);
+			done(arg);
 	}
 }
 
-void pub_withdraw_sync(struct atd_dns *dns)
+void atd_pub_withdraw_sync(struct atd_pub *p)
 {
-	struct atd_pub *p = dns->pub;
 	int rounds = 0;
 
 	if (!p || p->withdrawn || !p->ever_published)
@@ -439,15 +432,13 @@ void pub_withdraw_sync(struct atd_dns *dns)
 	}
 	/* the main loop has ended: run it until the answer (or the 3 s timer) */
 	while (p->withdrawing && rounds++ < 10000)
-		if (event_base_loop(dns->d->base, EVLOOP_ONCE) < 0)
+		if (event_base_loop(p->base, EVLOOP_ONCE) < 0)
 			break;
 }
 
-void atd_publish_status(struct atd *d, struct atd_publish_status *st)
+void atd_pub_status(const struct atd_pub *p, struct atd_publish_status *st)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_pub *p = dns ? dns->pub : NULL;
-	uint64_t now = dns_now();
+	uint64_t now = clock_now_ms();
 
 	memset(st, 0, sizeof(*st));
 	if (!p)

@@ -5,8 +5,10 @@
  * records of the services of [agent] service, sent as TSIG-signed UPDATEs
  * with an update lease over TLS (lib/dnsc update.h).
  *
- * Timing is lib/agent timers': publish at once after a change, refresh at
- * 80% of the lease granted plus jitter, retry a failure with back-off.
+ * A leaf of the account (account.c): it sends what it is asked to and
+ * reports each outcome through its ops; when to publish is lib/agent
+ * timers' decision (publish at once after a change, refresh at 80% of the
+ * lease granted plus jitter, retry a failure with back-off).
  *
  * Threads: the daemon's event-loop thread only.
  */
@@ -16,26 +18,72 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/ctl.h"
+#include <event2/event.h>
 
-struct atd;
 struct atd_local_info;
+struct atd_pub;
+struct dnsconn;
+struct dns_name;
+struct dns_tsig_key;
+
+/**
+ * Outcomes the publisher reports to its owner (account.c), which feeds them
+ * to the timer policy (lib/agent timers) and re-arms the timer.
+ */
+struct atd_pub_ops {
+	/** The update was granted a lease of @p lease_s seconds; @p jitter_ms for its refresh. */
+	void (*update_done)(void *arg, uint32_t lease_s, uint32_t jitter_ms);
+	/** The update was refused, timed out, or could not be sent. */
+	void (*update_failed)(void *arg);
+	/** The first location since the start or a network change arrived (the wait for it ends). */
+	void (*location_known)(void *arg);
+	/** What we publish changed: publish at once. */
+	void (*records_changed)(void *arg);
+};
+
+/** What the publisher works with while signed in: borrowed from the account until atd_pub_stop(). */
+struct atd_pub_ctx {
+	struct dnsconn *conn;
+	const struct dns_tsig_key *key;
+	const struct dns_name *zone;
+	const char *fqdn;	/* H.D */
+	const char *domain;	/* D */
+	const char *host;	/* H */
+};
+
+/**
+ * A publisher for the services of [agent] service (@p services, borrowed
+ * for the call) with update leases of @p lease_s. @p ops and @p arg are
+ * kept. NULL when out of memory.
+ */
+struct atd_pub *atd_pub_new(struct event_base *base, const char *services, uint32_t lease_s,
+			    const struct atd_pub_ops *ops, void *arg);
+/** Free without withdrawing; an update in flight on ctx->conn is cancelled. NULL is fine. */
+void atd_pub_free(struct atd_pub *p);
+
+/** Signed in: publish as soon as this host's location is known; @p li (NULL: none yet) is copied. */
+void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struct atd_local_info *li);
+/** The PUBLISH action of the timers: send the record set (its outcome comes through ops). */
+void atd_pub_due(struct atd_pub *p);
+/** A network change: wait for the new location (at most a few seconds), then publish. */
+void atd_pub_network_changed(struct atd_pub *p);
 
 /**
  * What this host is now (agent.c, after every evaluation of the network):
  * publish at once if anything changed since the last update (and keep
- * refreshing). Does nothing while signed out (remembered for sign-in).
- * @p li is copied.
+ * refreshing). Only remembered while not started. @p li is copied.
  */
-void atd_publish_local(struct atd *d, const struct atd_local_info *li);
+void atd_pub_local(struct atd_pub *p, const struct atd_local_info *li);
 
 /**
  * Withdraw this host's records (clean shutdown, logout): one UPDATE that
  * deletes them, then @p done (may be NULL) is called once, when it is
  * answered, failed, or after at most 3 s; no refresh follows. Called while
- * signed out, @p done is called at once.
+ * not started, @p done is called at once.
  */
-void atd_publish_withdraw(struct atd *d, void (*done)(struct atd *d));
+void atd_pub_withdraw(struct atd_pub *p, void (*done)(void *arg), void *arg);
+/** Withdraw at once, running the event loop until it is answered (shutdown without atd_pub_withdraw). */
+void atd_pub_withdraw_sync(struct atd_pub *p);
 
 struct atd_publish_status {
 	bool published;		/* the last update was granted */
@@ -46,6 +94,7 @@ struct atd_publish_status {
 	char error[160];	/* why the last one failed, "" if it did not */
 };
 
-void atd_publish_status(struct atd *d, struct atd_publish_status *st);
+/** @p p NULL gives an empty status. */
+void atd_pub_status(const struct atd_pub *p, struct atd_publish_status *st);
 
 #endif

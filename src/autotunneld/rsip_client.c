@@ -16,9 +16,10 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "autotunneld/agent.h"
+#include "agent/timers.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "rsip/client.h"
@@ -26,8 +27,6 @@
 #include "util/random.h"
 
 #define ANSWER_MS 5000		/* a request unanswered this long: the gateway is gone */
-#define RETRY_MIN_S 2
-#define RETRY_MAX_S 300
 #define STOP_WAIT_MS 2000
 #define DEFAULT_SPIS 4		/* one for the child SA, the others for its rekeys (RFC 7296 §2.8) */
 
@@ -43,6 +42,8 @@ enum state {
 
 struct atd_rsip {
 	struct atd *d;
+	void (*changed)(void *arg);	/* the binding came, changed or went */
+	void *changed_arg;
 	struct rsip_client c;
 	enum state st;
 	bool auto_gw;
@@ -50,7 +51,7 @@ struct atd_rsip {
 	struct bufferevent *bev;
 	struct event *timer;	/* EXTEND deadlines, and reconnecting */
 	struct event *answer;	/* the gateway's answer is overdue */
-	unsigned retry_s;
+	struct agent_reconnect rc;	/* when to try the gateway again (lib/agent timers) */
 	bool bound;
 	uint32_t bind_id;
 	struct sockaddr_in pub;	/* Nb and the IKE port */
@@ -66,12 +67,6 @@ static const char *ip_str(struct in_addr a, char *buf, size_t len)
 {
 	inet_ntop(AF_INET, &a, buf, (socklen_t)len);
 	return buf;
-}
-
-bool atd_rsip_wanted(const struct atd *d, const struct atd_peer *p)
-{
-	/* RFC 3104 covers sessions we start: a peer we can reach, keyed by IKE */
-	return d->conf.rsip_gateway && !p->manual && p->has_remote;
 }
 
 /* The default route's gateway from /proc/net/route, or -ENOENT. */
@@ -169,12 +164,19 @@ static void close_conn(struct atd_rsip *r)
 	rsip_client_init(&r->c, 0);
 }
 
+/* Try again at @p at (monotonic ms, from lib/agent timers). */
+static void retry_at(struct atd_rsip *r, uint64_t at)
+{
+	uint64_t now = clock_now_ms();
+
+	r->st = ST_IDLE;
+	arm(r->timer, at > now ? at - now : 0);
+}
+
 /* Try again later, with back-off. */
 static void retry_later(struct atd_rsip *r)
 {
-	r->st = ST_IDLE;
-	arm(r->timer, (uint64_t)r->retry_s * 1000);
-	r->retry_s = r->retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : r->retry_s * 2;
+	retry_at(r, agent_reconnect_failed(&r->rc, clock_now_ms()));
 }
 
 static void lost(struct atd_rsip *r, const char *why)
@@ -195,7 +197,7 @@ static void lost(struct atd_rsip *r, const char *why)
 	close_conn(r);
 	peers_plain(r);
 	if (was)
-		atd_agent_rsip_changed(r->d);	/* publish the port mapping again */
+		r->changed(r->changed_arg);	/* account mode publishes the port mapping again */
 	retry_later(r);
 }
 
@@ -224,7 +226,7 @@ static void on_assigned(struct atd_rsip *r, const struct rsip_client_binding *b)
 	r->bound = true;
 	r->bind_id = b->bind_id;
 	r->st = ST_BOUND;
-	r->retry_s = RETRY_MIN_S;
+	agent_reconnect_reset(&r->rc);
 	memset(&r->pub, 0, sizeof(r->pub));
 	r->pub.sin_family = AF_INET;
 	r->pub.sin_addr.s_addr = htonl(b->local_addr);
@@ -239,7 +241,7 @@ static void on_assigned(struct atd_rsip *r, const struct rsip_client_binding *b)
 	memcpy(r->gr.spis, b->spis, r->gr.n_spis * sizeof(uint32_t));
 	log_binding(r, b);
 	peers_rsip(r, b);
-	atd_agent_rsip_changed(r->d);	/* account mode: publish Nb, and the account's peers move to it */
+	r->changed(r->changed_arg);	/* account mode: publish Nb, and the account's peers move to it */
 }
 
 static void stop_step(struct atd_rsip *r);
@@ -297,8 +299,8 @@ static void on_message(struct atd_rsip *r, const uint8_t *msg, size_t len)
 		if (r->st == ST_LEAVING) {
 			close_conn(r);
 			peers_plain(r);
-			r->retry_s = RETRY_MAX_S;	/* it may be upgraded; ask again now and then */
-			retry_later(r);
+			/* it may be upgraded; ask again now and then */
+			retry_at(r, agent_reconnect_refused(&r->rc, clock_now_ms()));
 			return;
 		}
 		lost(r, "the gateway de-registered us");
@@ -433,7 +435,7 @@ static void schedule(struct atd_rsip *r)
 	arm(r->timer, next > now ? next - now : 0);
 }
 
-int atd_rsip_start(struct atd *d)
+int atd_rsip_start(struct atd *d, void (*changed)(void *arg), void *arg)
 {
 	struct atd_rsip *r;
 	bool any = false;
@@ -449,7 +451,14 @@ int atd_rsip_start(struct atd *d)
 	if (!(r = calloc(1, sizeof(*r))))
 		return -ENOMEM;
 	r->d = d;
-	r->retry_s = RETRY_MIN_S;
+	r->changed = changed;
+	r->changed_arg = arg;
+	{
+		struct agent_timer_cfg tc;
+
+		agent_timer_cfg_default(&tc);
+		agent_reconnect_init(&r->rc, tc.rsip_retry_min_ms, tc.rsip_retry_max_ms);
+	}
 	r->auto_gw = !strcmp(d->conf.rsip_gateway, "auto");
 	if (!r->auto_gw && inet_pton(AF_INET, d->conf.rsip_gateway, &r->gw) != 1) {
 		free(r);

@@ -28,20 +28,12 @@ struct atd_peer;
 struct dp_path;
 struct ike_glue_rsip;
 
-/** How a peer's tunnel relates to RSIP (struct atd_rpeer.rsip). */
-enum atd_rsip_mode {
-	ATD_RSIP_NONE = 0,	/* not an RSIP peer (no [rsip], manual keys, or no address) */
-	ATD_RSIP_WAIT,		/* left out of IKE until the gateway answers */
-	ATD_RSIP_OFF,		/* in IKE the ordinary way (RSIP unavailable for now) */
-	ATD_RSIP_ON,		/* in IKE from Nb, native ESP through the gateway */
-};
-
-/** Does peer @p p go through the RSIP gateway when one lends us an address? */
-bool atd_rsip_wanted(const struct atd *d, const struct atd_peer *p);
-
-/** Start the client if [rsip] is configured (after ike_glue_start). 0 or -errno. */
-int atd_rsip_start(struct atd *d);
-
+/**
+ * Start the client if [rsip] is configured (after ike_glue_start). @p changed
+ * (with @p arg) is called whenever the binding came, changed or went (account
+ * mode publishes Nb and moves its peers). 0 or -errno.
+ */
+int atd_rsip_start(struct atd *d, void (*changed)(void *arg), void *arg);
 /**
  * Leave: tunnels through RSIP are closed (Delete sent to the peers), the
  * binding is freed (FREE) and the client de-registers (DE-REGISTER), waiting

@@ -1,7 +1,8 @@
 /*
  * src/autotunneld/watch.c: following the account's hosts (see watch.h):
  * lib/dnsc's LLQ client and account view over the LLQ connection; polling
- * when LLQ is down; `autotunnel hosts` and `autotunnel services`.
+ * when LLQ is down; `autotunnel hosts` and `autotunnel services`. A leaf of
+ * the account: what it learns goes out through struct atd_watch_ops.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,11 +12,16 @@
 
 #include <event2/event.h>
 
-#include "autotunneld/agent.h"
-#include "autotunneld/dns_int.h"
+#include "agent/timers.h"
+#include "autotunneld/dnsconn.h"
+#include "autotunneld/dnsquery.h"
+#include "autotunneld/types.h"
 #include "autotunneld/watch.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "dns/tsig.h"
 #include "dnsc/llq.h"
+#include "dnsc/msg.h"
 #include "dnsc/sd.h"
 #include "dnsc/view.h"
 
@@ -28,7 +34,9 @@ struct lreq {
 };
 
 struct atd_watch {
-	struct atd_dns *dns;
+	const struct atd_watch_ops *ops;
+	void *arg;
+	struct atd_watch_ctx ctx;
 	struct dnsc_llq_client *llq;
 	struct dnsc_view *view;
 	struct event *llq_ev, *report_ev;
@@ -59,7 +67,6 @@ static void txt_answer(void *arg, int err, const struct dnsc_resp *r, const char
 static void report_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atd_watch *w = arg;
-	struct atd_dns *dns = w->dns;
 	struct dnsc_peer p;
 	enum dnsc_change c;
 	struct dnsc_question q[8];
@@ -83,10 +90,10 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 				log_info("peer %s is at %s:%u", p.label, inet_ntop(AF_INET, p.outer4, a, sizeof(a)), p.port);
 			else
 				log_info("peer %s is in the account, with no location published", p.label);
-			atd_agent_peer_update(dns->d, &pi);
+			w->ops->peer_update(w->arg, &pi);
 		} else {
 			log_info("peer %s is gone (its records were withdrawn or expired)", p.label);
-			atd_agent_peer_gone(dns->d, p.fqdn);
+			w->ops->peer_gone(w->arg, p.fqdn);
 		}
 		if (!w->running)
 			return;
@@ -94,7 +101,7 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 	/* model and OS of hosts new to us: asked once (LLQs do not cover TXT) */
 	n = dnsc_view_extra_questions(w->view, q, 8);
 	for (size_t i = 0; i < n && i < 8; i++)
-		(void)dns_query(dns, dns->conn, &dns->key, &q[i].name, q[i].type, txt_answer, w);
+		(void)dnsquery_send(w->ctx.queries, w->ctx.conn, w->ctx.key, &q[i].name, q[i].type, txt_answer, w);
 }
 
 static void schedule_report(struct atd_watch *w)
@@ -122,7 +129,7 @@ static void view_changed(struct atd_watch *w)
 
 static void rearm_llq(struct atd_watch *w)
 {
-	uint64_t next = dnsc_llq_next_deadline(w->llq), now = dns_now(), ms;
+	uint64_t next = dnsc_llq_next_deadline(w->llq), now = clock_now_ms(), ms;
 	struct timeval tv;
 
 	evtimer_del(w->llq_ev);
@@ -137,28 +144,25 @@ static void rearm_llq(struct atd_watch *w)
 /* The timers' LLQ action is answered once every LLQ has its answer. */
 static void settle(struct atd_watch *w)
 {
-	struct atd_dns *dns = w->dns;
 	struct dnsc_llq_counts cnt;
-	uint64_t now = dns_now();
 
 	if (w->llq_action == AGENT_ACT_NONE || !w->llq->connected || dnsc_llq_busy(w->llq))
 		return;
 	dnsc_llq_counts(w->llq, &cnt);
 	if (cnt.wanted > 0 && cnt.up == cnt.wanted) {
-		if (!dns->t.llq_up)
-			log_info("watching %u record sets of %s with LLQs", cnt.up, dns->acc.domain);
+		if (!w->ctx.t->llq_up)
+			log_info("watching %u record sets of %s with LLQs", cnt.up, w->ctx.domain_text);
 		/* RFC 8764 §7: refresh before the lease ends (the policy: at 80%) */
-		agent_timers_llq_established(&dns->t, now, cnt.min_lease_s);
+		w->ops->llq_established(w->arg, cnt.min_lease_s);
 	} else {
 		/* said once; the retries that follow (with back-off) are quieter */
-		if (!dns->t.polling)
+		if (!w->ctx.t->polling)
 			log_info("%u of %u LLQs refused by the server: polling meanwhile", cnt.wanted - cnt.up, cnt.wanted);
 		else
 			log_debug("%u of %u LLQs still refused: polling", cnt.wanted - cnt.up, cnt.wanted);
-		agent_timers_llq_failed(&dns->t, now);
+		w->ops->llq_failed(w->arg);
 	}
 	w->llq_action = AGENT_ACT_NONE;
-	dns_timers_rearm(dns);
 }
 
 static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
@@ -183,9 +187,9 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	if (err == -ECONNRESET) {
 		/* the connection is gone, and every LLQ with it: watch_conn_down() takes it from here */
 	} else if (err) {
-		dnsc_llq_on_failure(w->llq, lr->token, dns_now());
+		dnsc_llq_on_failure(w->llq, lr->token, clock_now_ms());
 	} else {
-		rc = dnsc_llq_on_response(w->llq, lr->token, msg, len, lr->id, &lr->t, dns_now(), dns_wall(), res);
+		rc = dnsc_llq_on_response(w->llq, lr->token, msg, len, lr->id, &lr->t, clock_now_ms(), clock_wall_s(), res);
 		if (rc == 0 || rc == -EBADMSG) {
 			switch (res->kind) {
 			case DNSC_LLQ_ESTABLISHED:
@@ -199,13 +203,12 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 				else
 					log_debug_rl("LLQ refused: rcode %s, LLQ error %u",
 						     dnsc_rcode_name(res->rcode, b), res->llq_error);
-				if (w->llq_action == AGENT_ACT_NONE && w->dns->t.llq_up) {
+				if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up) {
 					/* a peer's records cannot be watched: poll them, ask again later */
 					log_info("an LLQ was refused (%s): polling meanwhile",
 						 res->llq_error == DNS_LLQ_SERVFULL ? "server full" :
 						 dnsc_rcode_name(res->rcode, b));
-					agent_timers_llq_failed(&w->dns->t, dns_now());
-					dns_timers_rearm(w->dns);
+					w->ops->llq_failed(w->arg);
 				}
 				break;
 			case DNSC_LLQ_LOST:
@@ -223,20 +226,19 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 
 static void pump(struct atd_watch *w)
 {
-	struct atd_dns *dns = w->dns;
 	size_t len;
 
-	if (!w->running || !dns->llq_conn)
+	if (!w->running || !w->ctx.llq_conn)
 		return;
-	while (dnsconn_is_up(dns->llq_conn)) {
+	while (dnsconn_is_up(w->ctx.llq_conn)) {
 		struct lreq *lr = calloc(1, sizeof(*lr));
 		int rc;
 
 		if (!lr)
 			break;
 		lr->w = w;
-		lr->id = dnsconn_new_id(dns->llq_conn);
-		rc = dnsc_llq_next_request(w->llq, dns_now(), lr->id, &lr->t, dns_wall(), w->buf, sizeof(w->buf),
+		lr->id = dnsconn_new_id(w->ctx.llq_conn);
+		rc = dnsc_llq_next_request(w->llq, clock_now_ms(), lr->id, &lr->t, clock_wall_s(), w->buf, sizeof(w->buf),
 					   &len, &lr->token);
 		if (rc <= 0) {
 			free(lr);
@@ -244,9 +246,9 @@ static void pump(struct atd_watch *w)
 		}
 		lr->next = w->lreqs;
 		w->lreqs = lr;
-		if (dnsconn_request(dns->llq_conn, w->buf, len, llq_answer, lr)) {
+		if (dnsconn_request(w->ctx.llq_conn, w->buf, len, llq_answer, lr)) {
 			w->lreqs = lr->next;
-			dnsc_llq_on_failure(w->llq, lr->token, dns_now());
+			dnsc_llq_on_failure(w->llq, lr->token, clock_now_ms());
 			dns_tsig_fini(&lr->t);
 			free(lr);
 		}
@@ -260,23 +262,22 @@ static void llq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct atd_watch *w = arg;
 
 	(void)fd, (void)what;
-	dnsc_llq_tick(w->llq, dns_now());
+	dnsc_llq_tick(w->llq, clock_now_ms());
 	pump(w);
 }
 
-void watch_llq_due(struct atd_dns *dns, enum agent_action a, uint64_t now)
+void atd_watch_llq_due(struct atd_watch *w, bool refresh)
 {
-	struct atd_watch *w = dns->watch;
+	enum agent_action a = refresh ? AGENT_ACT_LLQ_REFRESH : AGENT_ACT_LLQ_SETUP;
 
-	(void)now;
 	if (!w->running) {
-		agent_timers_llq_failed(&dns->t, now);
+		w->ops->llq_failed(w->arg);
 		return;
 	}
 	w->llq_action = a;
-	if (!dnsconn_is_up(dns->llq_conn)) {
-		/* connect; watch_conn_up() sets the LLQs up, watch_conn_down() reports a failure */
-		dnsconn_kick(dns->llq_conn);
+	if (!dnsconn_is_up(w->ctx.llq_conn)) {
+		/* connect; atd_watch_conn_up() sets the LLQs up, atd_watch_conn_down() reports a failure */
+		dnsconn_kick(w->ctx.llq_conn);
 		return;
 	}
 	if (a == AGENT_ACT_LLQ_REFRESH)
@@ -286,40 +287,34 @@ void watch_llq_due(struct atd_dns *dns, enum agent_action a, uint64_t now)
 	pump(w);
 }
 
-void watch_conn_up(struct atd_dns *dns)
+void atd_watch_conn_up(struct atd_watch *w)
 {
-	struct atd_watch *w = dns->watch;
-
 	if (!w || !w->running)
 		return;
-	dnsc_llq_connected(w->llq, dns_now());
+	dnsc_llq_connected(w->llq, clock_now_ms());
 	dnsc_llq_retry_now(w->llq);
 	pump(w);
 }
 
-void watch_conn_down(struct atd_dns *dns)
+void atd_watch_conn_down(struct atd_watch *w)
 {
-	struct atd_watch *w = dns->watch;
-	uint64_t now = dns_now();
-
 	if (!w || !w->running)
 		return;
 	dnsc_llq_disconnected(w->llq);
 	rearm_llq(w);
 	/* RFC 6281 §5.3: without LLQs, poll (at once) and set them up again with back-off */
-	if (dns->t.llq_up) {
+	if (w->ctx.t->llq_up) {
 		log_info("LLQs lost with the connection to the server: polling until they are back");
-		agent_timers_llq_lost(&dns->t, now);
+		w->llq_action = AGENT_ACT_NONE;
+		w->ops->llq_lost(w->arg);
 	} else if (w->llq_action != AGENT_ACT_NONE) {
-		agent_timers_llq_failed(&dns->t, now);
+		w->llq_action = AGENT_ACT_NONE;
+		w->ops->llq_failed(w->arg);
 	}
-	w->llq_action = AGENT_ACT_NONE;
-	dns_timers_rearm(dns);
 }
 
-void watch_unsolicited(struct atd_dns *dns, const uint8_t *msg, size_t len)
+void atd_watch_unsolicited(struct atd_watch *w, const uint8_t *msg, size_t len)
 {
-	struct atd_watch *w = dns->watch;
 	struct dnsc_llq_result *res;
 	size_t alen;
 	int rc;
@@ -327,7 +322,7 @@ void watch_unsolicited(struct atd_dns *dns, const uint8_t *msg, size_t len)
 	if (!w || !w->running)
 		return;
 	res = &w->res;
-	rc = dnsc_llq_on_event(w->llq, msg, len, dns_now(), dns_wall(), res, w->ack, sizeof(w->ack), &alen);
+	rc = dnsc_llq_on_event(w->llq, msg, len, clock_now_ms(), clock_wall_s(), res, w->ack, sizeof(w->ack), &alen);
 	if (rc == -EACCES) {
 		log_debug_rl("an LLQ event failed TSIG verification: ignored");
 		return;
@@ -335,7 +330,7 @@ void watch_unsolicited(struct atd_dns *dns, const uint8_t *msg, size_t len)
 	if (rc)
 		return;
 	/* RFC 8764 §6.2: acknowledge, or the server sends it again and then drops the LLQ */
-	(void)dnsconn_send(dns->llq_conn, w->ack, alen);
+	(void)dnsconn_send(w->ctx.llq_conn, w->ack, alen);
 	if (dnsc_view_apply(w->view, &res->resp.msg, DNSC_APPLY_EVENT) == 0)
 		view_changed(w);
 }
@@ -346,19 +341,14 @@ static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const cha
 
 static void poll_end(struct atd_watch *w)
 {
-	struct atd_dns *dns = w->dns;
-
 	w->poll_phase = 0;
 	view_changed(w);
-	agent_timers_poll_done(&dns->t, dns_now());
-	dns_timers_rearm(dns);
+	w->ops->poll_done(w->arg);
 }
 
 static void poll_ask(struct atd_watch *w, const struct dnsc_question *q)
 {
-	struct atd_dns *dns = w->dns;
-
-	if (dns_query(dns, dns->conn, &dns->key, &q->name, q->type, poll_answer, w) == 0)
+	if (dnsquery_send(w->ctx.queries, w->ctx.conn, w->ctx.key, &q->name, q->type, poll_answer, w) == 0)
 		w->poll_out++;
 }
 
@@ -387,13 +377,12 @@ static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const cha
 	poll_end(w);
 }
 
-void watch_poll_due(struct atd_dns *dns, uint64_t now)
+void atd_watch_poll_due(struct atd_watch *w)
 {
-	struct atd_watch *w = dns->watch;
 	struct dnsc_question q;
 
 	if (!w->running || w->poll_phase) {
-		agent_timers_poll_done(&dns->t, now);
+		w->ops->poll_done(w->arg);
 		return;
 	}
 	log_debug("polling the account's records (LLQ is down)");
@@ -408,32 +397,32 @@ void watch_poll_due(struct atd_dns *dns, uint64_t now)
 
 /* ---- lifecycle ---- */
 
-int watch_init(struct atd_dns *dns)
+struct atd_watch *atd_watch_new(struct event_base *base, const struct atd_watch_ops *ops, void *arg)
 {
 	struct atd_watch *w = calloc(1, sizeof(*w));
 
 	if (!w)
-		return -ENOMEM;
-	w->dns = dns;
+		return NULL;
+	w->ops = ops;
+	w->arg = arg;
 	w->llq = calloc(1, sizeof(*w->llq));
 	w->view = calloc(1, sizeof(*w->view));
-	w->llq_ev = evtimer_new(dns->d->base, llq_timer_cb, w);
-	w->report_ev = event_new(dns->d->base, -1, 0, report_cb, w);
-	dns->watch = w;
-	if (!w->llq || !w->view || !w->llq_ev || !w->report_ev)
-		return -ENOMEM;
-	return 0;
+	w->llq_ev = evtimer_new(base, llq_timer_cb, w);
+	w->report_ev = event_new(base, -1, 0, report_cb, w);
+	if (!w->llq || !w->view || !w->llq_ev || !w->report_ev) {
+		atd_watch_free(w);
+		return NULL;
+	}
+	return w;
 }
 
 static void browse_fail_all(struct atd_watch *w, int err, const char *msg);
 
-void watch_fini(struct atd_dns *dns)
+void atd_watch_free(struct atd_watch *w)
 {
-	struct atd_watch *w = dns->watch;
-
 	if (!w)
 		return;
-	atd_watch_stop(dns->d);
+	atd_watch_stop(w);
 	browse_fail_all(w, -ECANCELED, "the agent is stopping");
 	if (w->llq_ev)
 		event_free(w->llq_ev);
@@ -442,23 +431,21 @@ void watch_fini(struct atd_dns *dns)
 	free(w->llq);
 	free(w->view);
 	free(w);
-	dns->watch = NULL;
 }
 
-int atd_watch_start(struct atd *d)
+int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_watch *w = dns ? dns->watch : NULL;
 	struct dnsc_llq_cfg cfg;
 	int rc;
 
-	if (!w || !dns->acc.signed_in)
+	if (!w)
 		return -ENOENT;
 	if (w->running)
 		return 0;
+	w->ctx = *ctx;
 	dnsc_llq_cfg_default(&cfg);
-	dnsc_llq_init(w->llq, &cfg, &dns->key);
-	rc = dnsc_view_init(w->view, dns->acc.domain, dns->acc.host);
+	dnsc_llq_init(w->llq, &cfg, w->ctx.key);
+	rc = dnsc_view_init(w->view, w->ctx.domain_text, w->ctx.host);
 	if (rc)
 		return rc;
 	w->running = true;
@@ -466,16 +453,13 @@ int atd_watch_start(struct atd *d)
 	w->poll_phase = 0;
 	/* the host list first; the rest follows from what it holds */
 	view_changed(w);
-	if (dnsconn_is_up(dns->llq_conn))
-		watch_conn_up(dns);
+	if (dnsconn_is_up(w->ctx.llq_conn))
+		atd_watch_conn_up(w);
 	return 0;
 }
 
-void atd_watch_stop(struct atd *d)
+void atd_watch_stop(struct atd_watch *w)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_watch *w = dns ? dns->watch : NULL;
-
 	if (!w || !w->running)
 		return;
 	w->running = false;
@@ -484,14 +468,14 @@ void atd_watch_stop(struct atd *d)
 		struct lreq *lr = w->lreqs;
 
 		w->lreqs = lr->next;
-		if (dns->llq_conn)
-			dnsconn_cancel(dns->llq_conn, lr);	/* frees it through llq_answer */
+		if (w->ctx.llq_conn)
+			dnsconn_cancel(w->ctx.llq_conn, lr);	/* frees it through llq_answer */
 		else {
 			dns_tsig_fini(&lr->t);
 			free(lr);
 		}
 	}
-	dns_query_cancel(dns, w);
+	dnsquery_cancel(w->ctx.queries, w);
 	w->poll_phase = 0;
 	w->poll_out = 0;
 	evtimer_del(w->llq_ev);
@@ -500,12 +484,10 @@ void atd_watch_stop(struct atd *d)
 	memset(w->view, 0, sizeof(*w->view));
 }
 
-void atd_watch_status(struct atd *d, struct atd_watch_status *st)
+void atd_watch_status(const struct atd_watch *w, struct atd_watch_status *st)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_watch *w = dns ? dns->watch : NULL;
 	struct dnsc_llq_counts cnt;
-	uint64_t now = dns_now();
+	uint64_t now = clock_now_ms();
 
 	memset(st, 0, sizeof(*st));
 	st->last_event_age_s = UINT32_MAX;
@@ -515,19 +497,17 @@ void atd_watch_status(struct atd *d, struct atd_watch_status *st)
 	st->running = true;
 	st->llqs = cnt.wanted;
 	st->llqs_up = cnt.up;
-	st->llq_up = dns->t.llq_up;
-	st->polling = dns->t.polling;
+	st->llq_up = w->ctx.t->llq_up;
+	st->polling = w->ctx.t->polling;
 	st->hosts = dnsc_view_count(w->view);
 	st->events = w->llq->events;
 	if (w->llq->last_event_ms && now >= w->llq->last_event_ms)
 		st->last_event_age_s = (uint32_t)((now - w->llq->last_event_ms) / 1000);
 }
 
-void atd_watch_write_hosts(struct atd *d, struct agent_ctl_writer *cw)
+void atd_watch_write_hosts(const struct atd_watch *w, const struct atd_local_info *li,
+			   struct agent_ctl_writer *cw)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_watch *w = dns ? dns->watch : NULL;
-	const struct atd_local_info *li = atd_agent_local(d);
 	bool self_seen = false;
 
 	if (!w || !w->running)
@@ -565,8 +545,8 @@ void atd_watch_write_hosts(struct atd *d, struct agent_ctl_writer *cw)
 	if (!self_seen) {
 		/* not (yet) in the host list the server gave us: still us */
 		agent_ctl_write_rec(cw, AGENT_CTL_R_HOST);
-		agent_ctl_write_str(cw, AGENT_CTL_F_LABEL, dns->acc.host);
-		agent_ctl_write_str(cw, AGENT_CTL_F_FQDN, dns->acc.fqdn);
+		agent_ctl_write_str(cw, AGENT_CTL_F_LABEL, w->ctx.host);
+		agent_ctl_write_str(cw, AGENT_CTL_F_FQDN, w->ctx.fqdn);
 		if (li)
 			agent_ctl_write_ip6(cw, AGENT_CTL_F_ULA, li->ula);
 		agent_ctl_write_bool(cw, AGENT_CTL_F_SELF, true);
@@ -624,7 +604,7 @@ static void browse_free(struct browse *b)
 		struct bq *x = b->bqs;
 
 		b->bqs = x->next;
-		dns_query_cancel(w->dns, x);
+		dnsquery_cancel(w->ctx.queries, x);
 		free(x);
 	}
 
@@ -647,7 +627,7 @@ static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const c
 
 static void browse_ask(struct browse *b, const struct dns_name *q, uint16_t type, int kind, unsigned idx)
 {
-	struct atd_dns *dns = b->w->dns;
+	struct atd_watch *w = b->w;
 	struct bq *x = calloc(1, sizeof(*x));
 
 	if (!x)
@@ -655,7 +635,7 @@ static void browse_ask(struct browse *b, const struct dns_name *q, uint16_t type
 	x->b = b;
 	x->kind = kind;
 	x->idx = idx;
-	if (dns_query(dns, dns->conn, &dns->key, q, type, browse_answer, x)) {
+	if (dnsquery_send(w->ctx.queries, w->ctx.conn, w->ctx.key, q, type, browse_answer, x)) {
 		free(x);
 		return;
 	}
@@ -666,15 +646,15 @@ static void browse_ask(struct browse *b, const struct dns_name *q, uint16_t type
 
 static void browse_finish(struct browse *b)
 {
-	struct atd_dns *dns = b->w->dns;
+	struct atd_watch *w = b->w;
 	size_t n = 0;
 
 	for (unsigned i = 0; i < b->ninst; i++)
-		if (dnsc_sd_instance(&b->sv[n], &b->inst[i], &dns->domain, b->srv[i], b->txt[i]) == 0 &&
+		if (dnsc_sd_instance(&b->sv[n], &b->inst[i], w->ctx.domain, b->srv[i], b->txt[i]) == 0 &&
 		    b->sv[n].has_srv)
 			n++;
 	if (b->cb)
-		b->cb(dns->d, b->arg, b->failed && n == 0 ? b->err : 0, b->msg, b->sv, n);
+		b->cb(b->arg, b->failed && n == 0 ? b->err : 0, b->msg, b->sv, n);
 	browse_free(b);
 }
 
@@ -699,7 +679,7 @@ static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const c
 {
 	struct bq *x = arg;
 	struct browse *b = x->b;
-	struct atd_dns *dns = b->w->dns;
+	struct atd_watch *w = b->w;
 	struct dns_name got[BROWSE_INSTANCES];
 	int n;
 
@@ -718,7 +698,7 @@ static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const c
 			snprintf(b->msg, sizeof(b->msg), "browsing failed: %s", why);
 		}
 	} else if (x->kind == 0 || x->kind == 1) {
-		n = dnsc_sd_ptrs(&r->msg, &dns->domain, got, BROWSE_INSTANCES);
+		n = dnsc_sd_ptrs(&r->msg, w->ctx.domain, got, BROWSE_INSTANCES);
 		for (int i = 0; i < n && i < BROWSE_INSTANCES; i++) {
 			if (x->kind == 0) {
 				bool dup = false;
@@ -747,14 +727,12 @@ static void browse_answer(void *arg, int err, const struct dnsc_resp *r, const c
 		browse_finish(b);
 }
 
-int atd_services_browse(struct atd *d, atd_services_fn cb, void *arg)
+int atd_services_browse(struct atd_watch *w, atd_services_fn cb, void *arg)
 {
-	struct atd_dns *dns = d->dns;
-	struct atd_watch *w = dns ? dns->watch : NULL;
 	struct browse *b;
 	struct dns_name q;
 
-	if (!w || !dns->acc.signed_in || !dns->conn)
+	if (!w || !w->running || !w->ctx.conn)
 		return -ENOENT;
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -766,14 +744,14 @@ int atd_services_browse(struct atd *d, atd_services_fn cb, void *arg)
 	w->browses = b;
 	b->out = 1;	/* held while the questions go out */
 	/* RFC 6763 §9: the types the account enumerates, and the common ones */
-	q = dns->domain;
+	q = *w->ctx.domain;
 	if (dns_name_prepend_label(&q, "_udp", 4) == 0 && dns_name_prepend_label(&q, "_dns-sd", 7) == 0 &&
 	    dns_name_prepend_label(&q, "_services", 9) == 0)
 		browse_ask(b, &q, DNS_TYPE_PTR, 0, 0);
 	for (size_t i = 0; i < dnsc_sd_n_common_types && b->ntypes < BROWSE_TYPES; i++) {
 		char text[300];
 
-		snprintf(text, sizeof(text), "%s.%s", dnsc_sd_common_types[i], dns->acc.domain);
+		snprintf(text, sizeof(text), "%s.%s", dnsc_sd_common_types[i], w->ctx.domain_text);
 		if (dns_name_from_text(&q, text))
 			continue;
 		b->types[b->ntypes] = q;
@@ -781,7 +759,7 @@ int atd_services_browse(struct atd *d, atd_services_fn cb, void *arg)
 	}
 	if (--b->out == 0) {
 		/* nothing could be asked */
-		snprintf(b->msg, sizeof(b->msg), "browsing failed: %s", dnsconn_last_error(dns->conn));
+		snprintf(b->msg, sizeof(b->msg), "browsing failed: %s", dnsconn_last_error(w->ctx.conn));
 		b->failed = true;
 		b->err = -EIO;
 		b->cb = NULL;
@@ -791,10 +769,8 @@ int atd_services_browse(struct atd *d, atd_services_fn cb, void *arg)
 	return 0;
 }
 
-void atd_services_forget(struct atd *d, void *arg)
+void atd_services_forget(struct atd_watch *w, void *arg)
 {
-	struct atd_watch *w = d->dns ? d->dns->watch : NULL;
-
 	for (struct browse *b = w ? w->browses : NULL; b; b = b->next)
 		if (b->arg == arg)
 			b->cb = NULL;
@@ -808,7 +784,7 @@ static void browse_fail_all(struct atd_watch *w, int err, const char *msg)
 
 		b->cb = NULL;
 		if (cb)
-			cb(w->dns->d, b->arg, err, msg, NULL, 0);
+			cb(b->arg, err, msg, NULL, 0);
 		browse_free(b);
 	}
 }

@@ -20,19 +20,18 @@ static void due_at(struct agent_timers *t, uint64_t at, enum agent_action act)
 	assert_int_equal(agent_timers_due(t, at), act);
 }
 
-/* Start, get the mapping at T0 + 200 and publish; returns with the update in flight. */
+/* Start, learn the location at T0 + 200 and publish; returns with the update in flight. */
 static void started(struct agent_timers *t)
 {
 	agent_timers_init(t, NULL);
 	assert_true(agent_timers_next(t) == AGENT_NEVER);
 	agent_timers_start(t, T0);
-	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_MAP);
 	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_LLQ_SETUP);
-	/* publishing waits for the mapping: nothing else is due at T0 */
+	/* publishing waits for the location: nothing else is due at T0 */
 	assert_int_equal(agent_timers_due(t, T0), AGENT_ACT_NONE);
 	assert_true(agent_timers_next(t) == T0 + 3000);
 	agent_timers_llq_established(t, T0 + 100, 3600);
-	agent_timers_mapping_granted(t, T0 + 200, 7200, true);
+	agent_timers_location_known(t, T0 + 200);
 	assert_int_equal(agent_timers_due(t, T0 + 200), AGENT_ACT_PUBLISH);
 }
 
@@ -46,9 +45,6 @@ static void publish_refresh_at_80_percent(void **state)
 	/* first the LLQ refresh at 80% of its 3600 s */
 	due_at(&t, T0 + 100 + 2880000, AGENT_ACT_LLQ_REFRESH);
 	agent_timers_llq_established(&t, T0 + 100 + 2880000, 7200);
-	/* then the mapping renewal at half of its 7200 s */
-	due_at(&t, T0 + 200 + 3600000, AGENT_ACT_MAP);
-	agent_timers_mapping_granted(&t, T0 + 200 + 3600000, 7200, false);
 	/* then the records at 80% of 5400 s = 4320 s */
 	due_at(&t, now + 4320000, AGENT_ACT_PUBLISH);
 	/* the server may grant less than asked: use what is granted */
@@ -94,20 +90,51 @@ static void update_retry_backs_off_and_caps(void **state)
 	assert_true(t.publish_at == now + 2880000 + 1000);
 }
 
-static void publish_waits_for_mapping_at_most_map_wait(void **state)
+static void publish_waits_for_location_at_most_map_wait(void **state)
 {
 	struct agent_timers t;
 
 	agent_timers_init(&t, NULL);
 	agent_timers_start(&t, T0);
-	assert_int_equal(agent_timers_due(&t, T0), AGENT_ACT_MAP);
 	assert_int_equal(agent_timers_due(&t, T0), AGENT_ACT_LLQ_SETUP);
 	/* no gateway has answered yet: publish what is known after 3 s */
 	due_at(&t, T0 + 3000, AGENT_ACT_PUBLISH);
-	/* the mapping comes later and changes the location: publish again at once */
 	agent_timers_lease_granted(&t, T0 + 3100, 5400, 0);
-	agent_timers_mapping_granted(&t, T0 + 5000, 3600, true);
+	/* the location comes later: that alone is no reason to publish */
+	agent_timers_location_known(&t, T0 + 5000);
+	assert_int_equal(agent_timers_due(&t, T0 + 5000), AGENT_ACT_NONE);
+	assert_true(t.publish_at == T0 + 3100 + 4320000);
+	/* the records it changed are: at once */
+	agent_timers_records_changed(&t, T0 + 5000);
 	assert_int_equal(agent_timers_due(&t, T0 + 5000), AGENT_ACT_PUBLISH);
+}
+
+static void location_known_ends_the_wait(void **state)
+{
+	struct agent_timers t;
+
+	/* known one millisecond before the wait ends: published then, not at the end */
+	agent_timers_init(&t, NULL);
+	agent_timers_start(&t, T0);
+	agent_timers_due(&t, T0);
+	agent_timers_location_known(&t, T0 + 2999);
+	assert_true(agent_timers_next(&t) == T0 + 2999);
+	assert_int_equal(agent_timers_due(&t, T0 + 2999), AGENT_ACT_PUBLISH);
+	assert_int_equal(agent_timers_due(&t, T0 + 3000), AGENT_ACT_NONE);
+	/* told twice: the second changes nothing while the update is in flight */
+	agent_timers_location_known(&t, T0 + 3000);
+	assert_true(agent_timers_next(&t) == AGENT_NEVER);
+
+	/* a wait of 0 publishes at once */
+	{
+		struct agent_timer_cfg cfg;
+
+		agent_timer_cfg_default(&cfg);
+		cfg.map_wait_ms = 0;
+		agent_timers_init(&t, &cfg);
+		agent_timers_start(&t, T0);
+		assert_int_equal(agent_timers_due(&t, T0), AGENT_ACT_PUBLISH);
+	}
 }
 
 static void change_during_update_publishes_after_it(void **state)
@@ -130,20 +157,19 @@ static void network_change_during_update(void **state)
 	struct agent_timers t;
 
 	started(&t);
-	/* moved while the update is in flight: map again, then publish */
+	/* moved while the update is in flight: wait for the new location, then publish */
 	agent_timers_network_changed(&t, T0 + 250, false);
-	assert_int_equal(agent_timers_due(&t, T0 + 250), AGENT_ACT_MAP);
 	assert_int_equal(agent_timers_due(&t, T0 + 250), AGENT_ACT_NONE);
 	/* the old update's answer does not cut the wait short or turn it into a refresh */
 	agent_timers_lease_granted(&t, T0 + 260, 5400, 0);
 	assert_true(t.publish_at == T0 + 250 + 3000);
-	agent_timers_mapping_granted(&t, T0 + 400, 7200, true);
+	agent_timers_location_known(&t, T0 + 400);
 	assert_int_equal(agent_timers_due(&t, T0 + 400), AGENT_ACT_PUBLISH);
 
 	/* the wait ends while an older update is still in flight: no second update,
 	 * no deadline left in the past, and the answer sends the new set */
 	agent_timers_network_changed(&t, T0 + 500, false);
-	assert_int_equal(agent_timers_due(&t, T0 + 500), AGENT_ACT_MAP);
+	assert_int_equal(agent_timers_due(&t, T0 + 500), AGENT_ACT_NONE);
 	assert_int_equal(agent_timers_due(&t, T0 + 3500), AGENT_ACT_NONE);
 	assert_true(agent_timers_next(&t) > T0 + 3500);
 	agent_timers_update_failed(&t, T0 + 4000);
@@ -158,15 +184,13 @@ static void network_change_with_new_address_resets_llq(void **state)
 	started(&t);
 	agent_timers_lease_granted(&t, T0 + 300, 5400, 0);
 	agent_timers_network_changed(&t, T0 + 10000, false);
-	assert_int_equal(agent_timers_due(&t, T0 + 10000), AGENT_ACT_MAP);
 	assert_int_equal(agent_timers_due(&t, T0 + 10000), AGENT_ACT_NONE);	/* LLQ kept */
-	agent_timers_mapping_granted(&t, T0 + 10100, 7200, false);
+	agent_timers_location_known(&t, T0 + 10100);
 	assert_int_equal(agent_timers_due(&t, T0 + 10100), AGENT_ACT_PUBLISH);
 	agent_timers_lease_granted(&t, T0 + 10200, 5400, 0);
 
 	agent_timers_network_changed(&t, T0 + 20000, true);
 	assert_false(t.llq_up);
-	assert_int_equal(agent_timers_due(&t, T0 + 20000), AGENT_ACT_MAP);
 	assert_int_equal(agent_timers_due(&t, T0 + 20000), AGENT_ACT_LLQ_SETUP);
 }
 
@@ -177,7 +201,6 @@ static void llq_lost_polls_with_backoff_and_returns(void **state)
 
 	started(&t);
 	agent_timers_lease_granted(&t, T0 + 300, 5400, 0);
-	agent_timers_mapping_granted(&t, T0 + 300, 7200, false);
 	agent_timers_llq_lost(&t, now);
 	assert_false(t.llq_up);
 	/* poll at once (events may have been missed), set up again after 1 s */
@@ -227,33 +250,26 @@ static void poll_interval_caps(void **state)
 	assert_true(t.poll_at == AGENT_NEVER);
 }
 
-static void mapping_failure_and_public_network(void **state)
+static void location_known_outside_a_wait_changes_nothing(void **state)
 {
 	struct agent_timers t;
 
 	agent_timers_init(&t, NULL);
 	agent_timers_start(&t, T0);
 	agent_timers_due(&t, T0);
-	agent_timers_due(&t, T0);
-	/* no gateway answered: publish now without a location, ask again in 5 s, 10 s */
-	agent_timers_mapping_failed(&t, T0 + 2000, false);
+	/* no gateway answered (or none was asked): publish now without a location */
+	agent_timers_location_known(&t, T0 + 2000);
 	assert_int_equal(agent_timers_due(&t, T0 + 2000), AGENT_ACT_PUBLISH);
 	agent_timers_lease_granted(&t, T0 + 2100, 5400, 0);
-	due_at(&t, T0 + 7000, AGENT_ACT_MAP);
-	agent_timers_mapping_failed(&t, T0 + 9000, false);
-	due_at(&t, T0 + 19000, AGENT_ACT_MAP);
-	/* a public address needs no mapping until the network changes */
-	agent_timers_mapping_failed(&t, T0 + 19000, true);
-	assert_true(t.map_at == AGENT_NEVER);
-	/* a mapping that comes back with a new port is published at once */
+	agent_timers_llq_established(&t, T0 + 2100, 7200);
+	/* told again later (a renewal, a refusal): the refresh stays where it was */
+	agent_timers_location_known(&t, T0 + 9000);
+	assert_true(t.publish_at == T0 + 2100 + 4320000);
+	assert_int_equal(agent_timers_due(&t, T0 + 9000), AGENT_ACT_NONE);
+	/* after a network change it ends that wait */
 	agent_timers_network_changed(&t, T0 + 30000, false);
-	agent_timers_due(&t, T0 + 30000);
-	agent_timers_mapping_granted(&t, T0 + 30100, 120, false);
+	agent_timers_location_known(&t, T0 + 30100);
 	assert_int_equal(agent_timers_due(&t, T0 + 30100), AGENT_ACT_PUBLISH);
-	agent_timers_lease_granted(&t, T0 + 30200, 5400, 0);
-	due_at(&t, T0 + 30100 + 60000, AGENT_ACT_MAP);
-	agent_timers_mapping_granted(&t, T0 + 90200, 120, true);
-	assert_int_equal(agent_timers_due(&t, T0 + 90200), AGENT_ACT_PUBLISH);
 }
 
 static void zero_lease_is_a_failure(void **state)
@@ -265,8 +281,6 @@ static void zero_lease_is_a_failure(void **state)
 	assert_true(t.publish_at == T0 + 1300);
 	agent_timers_llq_established(&t, T0 + 300, 0);
 	assert_false(t.llq_up);
-	agent_timers_mapping_granted(&t, T0 + 300, 0, false);
-	assert_true(t.map_at == T0 + 5300);
 }
 
 static void stop_clears_everything(void **state)
@@ -286,6 +300,93 @@ static void backoff_function(void **state)
 	assert_true(agent_backoff_ms(1000, 300000, 9) == 300000);
 	assert_true(agent_backoff_ms(1000, 300000, UINT32_MAX) == 300000);
 	assert_true(agent_backoff_ms(UINT32_MAX, UINT32_MAX, 40) == UINT32_MAX);
+}
+
+/* ---- the engine's own timers ---- */
+
+static void mapping_late_after_map_wait(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_engine_timers e;
+
+	agent_timer_cfg_default(&cfg);
+	agent_engine_timers_init(&e, &cfg);
+	assert_true(agent_engine_next(&e) == AGENT_NEVER);
+	assert_int_equal(agent_engine_due(&e, UINT64_MAX - 1), AGENT_ENGINE_NONE);
+	/* asked at T0: late at T0 + 3000, not a millisecond before, and said once */
+	agent_engine_mapping_asked(&e, T0);
+	assert_true(agent_engine_next(&e) == T0 + 3000);
+	assert_int_equal(agent_engine_due(&e, T0 + 2999), AGENT_ENGINE_NONE);
+	assert_int_equal(agent_engine_due(&e, T0 + 3000), AGENT_ENGINE_MAPPING_LATE);
+	assert_int_equal(agent_engine_due(&e, T0 + 3000), AGENT_ENGINE_NONE);
+	assert_true(agent_engine_next(&e) == AGENT_NEVER);
+	/* an answer in time: nothing is late */
+	agent_engine_mapping_asked(&e, T0 + 10000);
+	agent_engine_mapping_done(&e);
+	assert_true(agent_engine_next(&e) == AGENT_NEVER);
+	assert_int_equal(agent_engine_due(&e, T0 + 20000), AGENT_ENGINE_NONE);
+	/* asked again (another change of network): the wait starts over */
+	agent_engine_mapping_asked(&e, T0 + 30000);
+	agent_engine_mapping_asked(&e, T0 + 31000);
+	assert_true(agent_engine_next(&e) == T0 + 34000);
+	assert_int_equal(agent_engine_due(&e, T0 + 33999), AGENT_ENGINE_NONE);
+	assert_int_equal(agent_engine_due(&e, T0 + 34000), AGENT_ENGINE_MAPPING_LATE);
+	/* the cfg is borrowed: a shorter wait applies to the next question */
+	cfg.map_wait_ms = 0;
+	agent_engine_mapping_asked(&e, T0 + 40000);
+	assert_int_equal(agent_engine_due(&e, T0 + 40000), AGENT_ENGINE_MAPPING_LATE);
+	/* near the end of the clock the deadline saturates instead of wrapping */
+	cfg.map_wait_ms = 3000;
+	agent_engine_mapping_asked(&e, UINT64_MAX - 10);
+	assert_true(agent_engine_next(&e) == AGENT_NEVER - 1);
+}
+
+/* ---- reconnecting to a server ---- */
+
+static void server_reconnect_backs_off_and_caps(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_reconnect r;
+	static const uint32_t want[] = { 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000 };
+	uint64_t now = T0;
+
+	agent_timer_cfg_default(&cfg);
+	agent_reconnect_init(&r, cfg.server_retry_min_ms, cfg.server_retry_max_ms);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_true(agent_reconnect_failed(&r, now) == now + want[i]);
+		now += want[i] + 7;	/* the attempt itself takes a while */
+	}
+	/* connected: the next loss waits 1 s again */
+	agent_reconnect_reset(&r);
+	assert_true(agent_reconnect_failed(&r, now) == now + 1000);
+	assert_true(agent_reconnect_failed(&r, now) == now + 2000);
+}
+
+static void rsip_reconnect_and_refusal(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_reconnect r;
+	static const uint32_t want[] = { 2000, 4000, 8000, 16000, 32000, 64000, 128000, 256000,
+					 300000, 300000 };
+	uint64_t now = T0;
+
+	agent_timer_cfg_default(&cfg);
+	agent_reconnect_init(&r, cfg.rsip_retry_min_ms, cfg.rsip_retry_max_ms);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_true(agent_reconnect_failed(&r, now) == now + want[i]);
+		now += want[i];
+	}
+	agent_reconnect_reset(&r);
+	assert_true(agent_reconnect_failed(&r, now) == now + 2000);
+	/* a gateway without RSIPSEC: asked again only every 300 s, failures too, until it serves us */
+	agent_reconnect_reset(&r);
+	assert_true(agent_reconnect_refused(&r, now) == now + 300000);
+	assert_true(agent_reconnect_failed(&r, now) == now + 300000);
+	assert_true(agent_reconnect_failed(&r, now) == now + 300000);
+	agent_reconnect_reset(&r);
+	assert_true(agent_reconnect_failed(&r, now) == now + 2000);
+	/* saturates at the end of the clock */
+	assert_true(agent_reconnect_failed(&r, UINT64_MAX - 1) == AGENT_NEVER - 1);
 }
 
 /* ---- peers ---- */
@@ -409,26 +510,128 @@ static void kept_peer_reconnects(void **state)
 	assert_true(agent_peer_next(&p) == AGENT_NEVER);
 }
 
+static void connect_in_progress_is_not_ours(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_true(agent_peer_want_connect(&p, T0));
+	/* IKE already has one (the peer's): we are not the ones connecting */
+	agent_peer_connect_in_progress(&p);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	/* its outcome counts like ours */
+	agent_peer_handshake_done(&p, T0 + 40);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UP);
+	/* a kept peer asks again at the next tick while the other handshake runs */
+	agent_peer_timers_init(&p, &cfg, true);
+	assert_int_equal(agent_peer_due(&p, T0), AGENT_PEER_CONNECT);
+	agent_peer_connect_in_progress(&p);
+	assert_int_equal(agent_peer_due(&p, T0 + 250), AGENT_PEER_CONNECT);
+}
+
+static void moved_peer_is_tried_at_once(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_handshake_failed(&p, T0);
+	assert_true(agent_peer_want_connect(&p, T0) == false);
+	/* a new location one millisecond before the back-off ends cuts it short */
+	assert_true(agent_peer_moved(&p, T0 + 4999));
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	assert_true(agent_peer_want_connect(&p, T0 + 4999));
+	/* and the next failure backs off from the start */
+	agent_peer_handshake_failed(&p, T0 + 5100);
+	assert_true(p.retry_at == T0 + 5100 + 5000);
+	/* at the end of the back-off there is nothing to cut short: failures are kept */
+	assert_false(agent_peer_moved(&p, T0 + 10100));
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UNREACHABLE);
+	assert_true(agent_peer_want_connect(&p, T0 + 10100));
+	agent_peer_handshake_failed(&p, T0 + 10200);
+	assert_true(p.retry_at == T0 + 10200 + 10000);
+}
+
+static void reset_peer_forgets_failures(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+	uint64_t now = T0;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	for (int i = 0; i < 3; i++) {
+		assert_true(agent_peer_want_connect(&p, now));
+		agent_peer_handshake_failed(&p, now);
+		now = p.retry_at;
+	}
+	assert_true(agent_peer_want_connect(&p, now) == true);
+	agent_peer_handshake_failed(&p, now);
+	assert_true(p.retry_at == now + 40000);
+	/* set up anew (through RSIP): tried at once, and the back-off starts over */
+	agent_peer_reset(&p);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_IDLE);
+	assert_true(agent_peer_want_connect(&p, now + 1));
+	agent_peer_handshake_failed(&p, now + 1);
+	assert_true(p.retry_at == now + 1 + 5000);
+}
+
+static void path_alive_for_2s_after_data_in(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_false(agent_peer_path_alive(&p, T0));	/* no tunnel: no path */
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_handshake_done(&p, T0 + 50);
+	assert_false(agent_peer_path_alive(&p, T0 + 50));	/* up, but nothing came in yet */
+	/* data in at T0 + 3000: alive until one millisecond before T0 + 5000 */
+	agent_peer_data_received(&p, T0 + 3000);
+	assert_true(agent_peer_path_alive(&p, T0 + 4999));
+	assert_false(agent_peer_path_alive(&p, T0 + 5000));
+	/* data we send proves nothing about the path back */
+	agent_peer_data_sent(&p, T0 + 5000);
+	assert_false(agent_peer_path_alive(&p, T0 + 5001));
+	/* nor does a tunnel that is gone */
+	agent_peer_data_received(&p, T0 + 6000);
+	agent_peer_sa_closed(&p, T0 + 6001);
+	assert_false(agent_peer_path_alive(&p, T0 + 6002));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(publish_refresh_at_80_percent),
 		cmocka_unit_test(jitter_added_and_capped),
 		cmocka_unit_test(update_retry_backs_off_and_caps),
-		cmocka_unit_test(publish_waits_for_mapping_at_most_map_wait),
+		cmocka_unit_test(publish_waits_for_location_at_most_map_wait),
+		cmocka_unit_test(location_known_ends_the_wait),
 		cmocka_unit_test(change_during_update_publishes_after_it),
 		cmocka_unit_test(network_change_during_update),
 		cmocka_unit_test(network_change_with_new_address_resets_llq),
 		cmocka_unit_test(llq_lost_polls_with_backoff_and_returns),
 		cmocka_unit_test(poll_interval_caps),
-		cmocka_unit_test(mapping_failure_and_public_network),
+		cmocka_unit_test(location_known_outside_a_wait_changes_nothing),
 		cmocka_unit_test(zero_lease_is_a_failure),
 		cmocka_unit_test(stop_clears_everything),
 		cmocka_unit_test(backoff_function),
+		cmocka_unit_test(mapping_late_after_map_wait),
+		cmocka_unit_test(server_reconnect_backs_off_and_caps),
+		cmocka_unit_test(rsip_reconnect_and_refusal),
 		cmocka_unit_test(keepalive_every_20s_behind_nat),
 		cmocka_unit_test(idle_teardown_and_on_demand),
 		cmocka_unit_test(unanswered_peer_backs_off),
 		cmocka_unit_test(kept_peer_reconnects),
+		cmocka_unit_test(connect_in_progress_is_not_ours),
+		cmocka_unit_test(moved_peer_is_tried_at_once),
+		cmocka_unit_test(reset_peer_forgets_failures),
+		cmocka_unit_test(path_alive_for_2s_after_data_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
