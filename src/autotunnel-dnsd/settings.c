@@ -38,7 +38,7 @@ static const struct conf_item items[] = {
 	{ "zone", "turn-server", CONF_STRING, S(turn_server), 0, 0, "TURN server HOST[:PORT] named by _turn._udp.D and _turn._tcp.D (port 3478)" },
 	{ "zone", "turns-server", CONF_STRING, S(turns_server), 0, 0, "TURN over TLS server HOST[:PORT] named by _turns._tcp.D (port 5349)" },
 	{ "zone", "turn-secret-file", CONF_STRING, S(turn_secret_file), 0, 0, "file holding the secret shared with the TURN server (coturn static-auth-secret); mode 0600. Signed queries for TXT _turn-credential.D then get a credential" },
-	{ "zone", "turn-credential-ttl", CONF_INT, S(turn_credential_ttl), 60, 30 * 86400, "seconds a TURN credential stays valid (default 86400)" },
+	{ "zone", "turn-credential-ttl", CONF_INT, S(turn_credential_ttl), 1, 30 * 86400, "seconds a TURN credential stays valid (default 86400)" },
 	{ "leases", "lease-min", CONF_INT, S(lease_min), 1, 0x7fffffff, "shortest update lease granted, seconds (default 1800)" },
 	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
 	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
