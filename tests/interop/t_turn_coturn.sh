@@ -5,10 +5,10 @@
 # test makes, autotunnel-dnsd with the same secret in turn-secret-file;
 # alice gets her credential by a TSIG-signed query (dig -y) for TXT
 # _turn-credential.D, and turn_probe allocates on coturn with it over UDP
-# (with a channel, and with Send/Data indications only) and over TCP,
-# and exchanges datagrams with an echo server on another host through the
-# relay, both ways. The echo server must see the relayed address as the
-# sender. Refusals: bob's key and no key get REFUSED for alice's
+# (with a channel, and with Send/Data indications only), over TCP and
+# over TLS (certificate and name checked), and exchanges datagrams with
+# an echo server on another host through the relay, both ways. The echo
+# server must see the relayed address as the sender. Refusals: bob's key and no key get REFUSED for alice's
 # credential; a password moved to another account's username, and an
 # expired credential, are refused by coturn (401 after the retry).
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
@@ -123,6 +123,15 @@ check_relay udp_ind indication
 probe tcp --tcp --user "$USER" --password "$PASS" || nt_fail "turn_probe over TCP failed"
 expect "tcp: sent as ChannelData" "$(grep -c '^sent [123] via channel$' "$NT_DIR/tcp.out")" 3
 check_relay tcp channel
+
+# TLS on 5349 (RFC 8656 §3.1), coturn's certificate (turn_lib.sh) checked
+probe tls --server $RV:5349 --tls "$NT_DIR/turn-cert.pem" turn.$REALM --user "$USER" --password "$PASS" ||
+	nt_fail "turn_probe over TLS failed"
+expect "tls: handshake" "$(sed -n 's/^tls \(TLSv1\.[23]\)$/ok/p' "$NT_DIR/tls.out")" ok
+check_relay tls channel
+rc=0
+probe tls_badname --server $RV:5349 --tls "$NT_DIR/turn-cert.pem" turn.example.org --user "$USER" --password "$PASS" || rc=$?
+expect "tls: another server name is refused" "$rc:$(head -n1 "$NT_DIR/tls_badname.out")" "1:tls handshake failed"
 
 # alice's password under bob's name: coturn recomputes it from the username
 rc=0

@@ -1,7 +1,8 @@
 /*
  * turn_probe: lib/stun's TURN client (turn_client.h) driven over a real
  * socket, for tests/interop/t_turn_coturn.sh. Allocates on a TURN server
- * over UDP or TCP, installs a permission (and a channel) to one peer,
+ * over UDP, TCP or TLS (--tls CA-FILE NAME: the server's certificate
+ * checked against CA-FILE and NAME), installs a permission (and a channel) to one peer,
  * sends numbered datagrams to it through the relay and waits for each to
  * come back (the peer is an echo server), then deallocates. Prints one
  * line per event:
@@ -29,6 +30,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "stun/frame.h"
 #include "stun/turn_client.h"
@@ -101,13 +105,30 @@ static const char *fmt(const struct sockaddr_storage *ss)
 }
 
 static int fd = -1;
+static SSL *ssl;
+
+/* recv() on the connection, through TLS when there is one */
+static ssize_t rd(void *buf, size_t len)
+{
+	int n;
+
+	if (!ssl)
+		return recv(fd, buf, len, 0);
+	n = SSL_read(ssl, buf, (int)(len > 65536 ? 65536 : len));
+	return n > 0 ? n : -1;
+}
 
 static void send_all(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = ssl ? SSL_write(ssl, p, (int)len) : send(fd, p, len, MSG_NOSIGNAL);
+
+		if (ssl && n <= 0) {
+			ERR_print_errors_fp(stderr);
+			exit(1);
+		}
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -128,8 +149,8 @@ static void flush(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: turn_probe --server A:P [--tcp] --user U --password P --peer A:P\n"
-			"                  [--no-channel] [--count N] [--timeout S] [--lifetime S]\n");
+	fprintf(stderr, "usage: turn_probe --server A:P [--tcp | --tls CA-FILE NAME] --user U --password P\n"
+			"                  --peer A:P [--no-channel] [--count N] [--timeout S] [--lifetime S]\n");
 	exit(1);
 }
 
@@ -138,6 +159,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "tcp", no_argument, NULL, 't' },
+		{ "tls", required_argument, NULL, 'L' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "password", required_argument, NULL, 'p' },
 		{ "peer", required_argument, NULL, 'e' },
@@ -150,7 +172,7 @@ int main(int argc, char **argv)
 	struct sockaddr_storage server, peer;
 	struct turn_client_config cfg;
 	struct turn_client *c;
-	const char *user = NULL, *pass = NULL;
+	const char *user = NULL, *pass = NULL, *ca = NULL, *tls_name = NULL;
 	bool have_server = false, have_peer = false, stream = false, channel = true;
 	int count = 3, timeout_s = 20, lifetime = TURN_DEFAULT_LIFETIME, opt;
 	int sent = 0, got = 0, peer_idx = -1, status = 1;
@@ -163,6 +185,14 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 's': have_server = parse_addr(optarg, &server) == 0; break;
 		case 't': stream = true; break;
+		case 'L':
+			/* --tls CA-FILE NAME */
+			if (optind >= argc)
+				usage();
+			ca = optarg;
+			tls_name = argv[optind++];
+			stream = true;
+			break;
 		case 'u': user = optarg; break;
 		case 'p': pass = optarg; break;
 		case 'e': have_peer = parse_addr(optarg, &peer) == 0; break;
@@ -183,6 +213,28 @@ int main(int argc, char **argv)
 							   : sizeof(struct sockaddr_in)) < 0) {
 		perror("connect");
 		return 1;
+	}
+	if (ca) {
+		/* RFC 8656 §3.1: TURN over TLS, the server's name checked */
+		SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+		if (!ctx || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			ERR_print_errors_fp(stderr);
+			return 1;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		ssl = SSL_new(ctx);
+		SSL_CTX_free(ctx);
+		if (!ssl || SSL_set1_host(ssl, tls_name) != 1 || SSL_set_fd(ssl, fd) != 1 ||
+		    SSL_connect(ssl) != 1) {
+			printf("tls handshake failed\n");
+			ERR_print_errors_fp(stderr);
+			SSL_free(ssl);
+			close(fd);
+			return 1;
+		}
+		printf("tls %s\n", SSL_get_version(ssl));
 	}
 	turn_client_config_default(&cfg, stream);
 	cfg.lifetime = (uint32_t)lifetime;
@@ -285,7 +337,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		wait_ms = (int)((deadline < give_up ? deadline : give_up) - t);
-		n = poll(&pfd, 1, wait_ms);
+		/* TLS may hold decrypted bytes the socket no longer shows */
+		n = ssl && SSL_pending(ssl) > 0 ? 1 : poll(&pfd, 1, wait_ms);
 		if (n < 0 && errno != EINTR) {
 			perror("poll");
 			return 1;
@@ -306,7 +359,7 @@ int main(int argc, char **argv)
 			flush();
 			continue;
 		} else {
-			ssize_t r = recv(fd, rx + rxlen, sizeof(rx) - rxlen, 0);
+			ssize_t r = rd(rx + rxlen, sizeof(rx) - rxlen);
 			size_t need;
 			struct turn_out acc;
 			unsigned nev = 0;
@@ -352,6 +405,10 @@ int main(int argc, char **argv)
 		}
 	}
 	turn_client_free(c);
+	if (ssl) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(fd);
 	return status;
 }
