@@ -869,6 +869,32 @@ static void turn_credential(void **state)
 	assert_int_equal(st.c[STAT_refused_private_wrong_key], before.c[STAT_refused_private_wrong_key] + 3);
 	assert_int_equal(st.c[STAT_refused_private_unsigned], before.c[STAT_refused_private_unsigned] + 2);
 
+	/* an LLQ, even alice's own and signed: refused (a credential is asked, not watched) */
+	{
+		struct dns_builder b;
+		struct dns_name qn = N(name);
+		struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 3600 };
+		struct dns_tsig t;
+		struct qreq rq;
+		uint8_t buf[512];
+		size_t len, olen;
+
+		assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
+		assert_int_equal(dns_builder_question(&b, &qn, DNS_TYPE_TXT, DNS_CLASS_IN), 0);
+		dns_builder_edns(&b, 1232, 0);
+		assert_int_equal(dns_builder_add_llq(&b, &llq), 0);
+		assert_int_equal(dns_builder_finish(&b, &len), 0);
+		dns_tsig_init(&t, key_of("alice"));
+		assert_int_equal(dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)), 0);
+		dns_tsig_fini(&t);
+		assert_int_equal(dns_msg_parse(&qs.msg, buf, len), 0);
+		assert_int_equal(query_check(&d, &qs, &st, Q_TCP, &rq, out, sizeof(out), &olen), Q_REPLY);
+		dns_tsig_fini(&qs.tsig);
+		assert_true(rq.tsig);
+		assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
+		assert_int_equal(dns_msg_rcode(&resp), DNS_RCODE_REFUSED);
+	}
+
 	/* reserved: no UPDATE may put records there */
 	assert_int_equal(dns_name_from_text(&n, name), 0);
 	zone_name_lower(l, n.wire, n.len);
