@@ -159,8 +159,6 @@ static int add_turn_credential(const struct dnsd *d, struct dns_builder *b, cons
 
 bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len)
 {
-	if (is_turn_credential(d, lname, len))
-		return true;
 	const uint8_t *l2;
 
 	/* any name of the four forms below any account label is reserved,
@@ -175,7 +173,7 @@ bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len
 			return accounts_label_offset(d->accounts, l2 + 1 + l2[0], rest) == 0;
 		}
 	}
-	return false;
+	return is_turn_credential(d, lname, len);
 }
 
 /* True when @p lname is D, _tcp.D or _udp.D of an existing account: names
@@ -368,15 +366,6 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		stat_inc(st, STAT_answer_noerror);
 		return answer_zone_top(d, b, &d->apex, qtype);
 	}
-	if (!rq->public_only && rq->owner && is_turn_credential(d, lname, len)) {
-		/* query_check() let only the owner's signed query through */
-		stat_inc(st, STAT_answer_synthesised);
-		if (add_turn_credential(d, b, &owner, rq->owner, qtype) > 0)
-			return DNS_RCODE_NOERROR;
-		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
-		add_soa(d, b, &rq->owner->key.name, true);
-		return DNS_RCODE_NOERROR;
-	}
 	idx = synth_index(d, lname, len, &acc);
 	if (idx >= 0) {
 		struct dns_srv srv;
@@ -391,6 +380,15 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		}
 		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
 		add_soa(d, b, &acc->key.name, true);
+		return DNS_RCODE_NOERROR;
+	}
+	if (!rq->public_only && rq->owner && is_turn_credential(d, lname, len)) {
+		/* query_check() let only the owner's signed query through */
+		stat_inc(st, STAT_answer_synthesised);
+		if (add_turn_credential(d, b, &owner, rq->owner, qtype) > 0)
+			return DNS_RCODE_NOERROR;
+		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
+		add_soa(d, b, &rq->owner->key.name, true);
 		return DNS_RCODE_NOERROR;
 	}
 	if (is_account_domain(d, lname, len) &&
@@ -658,14 +656,15 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		stat_inc(st, STAT_notimp);
 		return rcode_reply(d, s, rq, DNS_RCODE_NOTIMP, out, cap, outlen);
 	}
-	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
 	if (is_turn_credential(d, rq->lname, rq->qname.len) &&
-	    (!rq->owner || rq->signer != rq->owner || dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0)) {
+	    (rq->signer == NULL || rq->signer != accounts_owner(d->accounts, rq->lname, rq->qname.len) ||
+	     dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0)) {
 		/* a TURN credential only to its account's own signed query,
 		 * private zone or not, and never as an LLQ */
 		stat_inc(st, rq->signer ? STAT_refused_private_wrong_key : STAT_refused_private_unsigned);
 		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
 	}
+	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
 	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner) {
 		bool llq = dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0;
 
