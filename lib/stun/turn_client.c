@@ -372,7 +372,7 @@ static void reallocate(struct turn_client *c, unsigned why, uint64_t now, struct
 	allocate(c, now, out);
 }
 
-static void fail(struct turn_client *c, unsigned code, struct turn_out *out)
+static struct turn_event *fail(struct turn_client *c, unsigned code, struct turn_out *out)
 {
 	cancel_all(c);
 	c->state = TURN_FAILED;
@@ -380,7 +380,7 @@ static void fail(struct turn_client *c, unsigned code, struct turn_out *out)
 	c->expires = TURN_NEVER;
 	for (int i = 0; i < TURN_MAX_PEERS; i++)
 		peer_reset(&c->peers[i]);
-	(void)event(out, TURN_EV_FAILED, -1, code);
+	return event(out, TURN_EV_FAILED, -1, code);
 }
 
 static void closed(struct turn_client *c, unsigned code, struct turn_out *out)
@@ -421,7 +421,7 @@ static void tx_failed(struct turn_client *c, struct turn_tx *t, unsigned code, u
 		/* 437: this 5-tuple holds an allocation already (RFC 8656
 		 * §7.3), 508 and 486: the server cannot take one now; all are
 		 * the caller's to handle (another port, another server, later) */
-		fail(c, code, out);
+		(void)fail(c, code, out);
 		break;
 	case TX_REFRESH:
 		if (code == TURN_CODE_TIMEOUT && now < c->expires) {
@@ -485,7 +485,7 @@ static void on_allocate_ok(struct turn_client *c, const struct stun_msg *m, uint
 	/* RFC 8656 §7.3: XOR-RELAYED-ADDRESS and LIFETIME are required */
 	if (stun_msg_get_addr(m, STUN_ATTR_XOR_RELAYED_ADDRESS, 0, &relayed) ||
 	    stun_msg_get_u32(m, STUN_ATTR_LIFETIME, &lifetime) || lifetime == 0) {
-		fail(c, TURN_CODE_BADRESP, out);
+		(void)fail(c, TURN_CODE_BADRESP, out);
 		return;
 	}
 	if (stun_msg_get_addr(m, STUN_ATTR_XOR_MAPPED_ADDRESS, 0, &mapped))
@@ -562,6 +562,17 @@ static void on_error(struct turn_client *c, struct turn_tx *t, const struct stun
 			t->unauth++;
 		if (take_realm_nonce(c, m)) {
 			(void)tx_restart(c, t, now, out);
+			return;
+		}
+	} else if (code == STUN_ERR_TRY_ALTERNATE && t->kind == TX_ALLOCATE) {
+		/* RFC 8489 §10: the server names another; which one to try
+		 * next is the caller's, who holds the sockets */
+		struct sockaddr_storage alt;
+		struct turn_event *e;
+
+		if (stun_msg_get_addr(m, STUN_ATTR_ALTERNATE_SERVER, 0, &alt) == 0) {
+			if ((e = fail(c, code, out)))
+				e->addr = alt;
 			return;
 		}
 	} else if (code == STUN_ERR_STALE_NONCE && t->stale < TURN_STALE_RETRIES) {

@@ -15,6 +15,8 @@
  *    §9.2, MD5 as coturn uses). 438 Stale Nonce is retried with the new
  *    nonce (at most TURN_STALE_RETRIES times per transaction); a second
  *    401 to an authenticated request means the credentials are refused.
+ *    300 Try Alternate ends the attempt with the ALTERNATE-SERVER for the
+ *    caller to try (RFC 8489 §10).
  *  - Refresh (RFC 8656 §8) at 2/3 of the granted lifetime; a Refresh that
  *    goes unanswered is tried again until the allocation expires, and a
  *    Refresh refused (437 and the rest), or an allocation that expires,
@@ -99,7 +101,8 @@ enum turn_event_kind {
 	TURN_EV_ALLOCATED,	/* addr = relayed, mapped = reflexive, lifetime */
 	TURN_EV_REFRESHED,	/* lifetime */
 	TURN_EV_REALLOCATING,	/* the allocation was lost (code why): allocating again */
-	TURN_EV_FAILED,		/* Allocate failed with code (437: use another 5-tuple) */
+	TURN_EV_FAILED,		/* Allocate failed with code (437: use another 5-tuple;
+				 * 300: addr is the ALTERNATE-SERVER to try) */
 	TURN_EV_PERMISSION,	/* peer's permission installed */
 	TURN_EV_CHANNEL,	/* peer's channel bound (channel) */
 	TURN_EV_PEER_FAILED,	/* peer's CreatePermission or ChannelBind failed (code); peer removed */
@@ -111,7 +114,7 @@ struct turn_event {
 	enum turn_event_kind kind;
 	int peer;			/* index, or -1 */
 	unsigned code;			/* TURN_CODE_* or a STUN error code */
-	struct sockaddr_storage addr;	/* relayed address (ALLOCATED) or peer (DATA, PERMISSION...) */
+	struct sockaddr_storage addr;	/* relayed (ALLOCATED), peer (DATA, PERMISSION...), alternate (FAILED 300) */
 	struct sockaddr_storage mapped;	/* ALLOCATED: XOR-MAPPED-ADDRESS, family 0 if absent */
 	uint32_t lifetime;		/* ALLOCATED, REFRESHED: s granted */
 	uint16_t channel;		/* CHANNEL, DATA through a channel (else 0) */

@@ -715,6 +715,30 @@ static void allocate_errors(void **state)
 		assert_int_equal(out.deadline, TURN_NEVER);
 		turn_client_free(c);
 	}
+	/* 300 Try Alternate (RFC 8489 §10): failed, with the server to try */
+	{
+		struct turn_client *c = mk(false);
+		struct stun_builder b;
+		struct sockaddr_storage alt = sa4("198.51.100.99", 3478);
+		int n;
+
+		turn_client_start(c, 0, &out);
+		sent(0, &m);
+		stun_builder_start(&b, rbuf, sizeof(rbuf), STUN_METHOD_ALLOCATE, STUN_CLASS_ERROR, m.tid);
+		stun_builder_add_error(&b, 300, "go there");
+		stun_builder_add_addr(&b, STUN_ATTR_ALTERNATE_SERVER, (struct sockaddr *)&alt);
+		n = stun_builder_finish(&b);
+		assert_true(n > 0);
+		turn_client_on_input(c, rbuf, (size_t)n, 1, &out);
+		assert_int_equal(out.n_events, 1);
+		assert_int_equal(ev(0)->kind, TURN_EV_FAILED);
+		assert_int_equal(ev(0)->code, 300);
+		assert_int_equal(ntohs(((const struct sockaddr_in *)&ev(0)->addr)->sin_port), 3478);
+		assert_int_equal(((const struct sockaddr_in *)&ev(0)->addr)->sin_addr.s_addr,
+				 ((const struct sockaddr_in *)&alt)->sin_addr.s_addr);
+		assert_int_equal(turn_client_state(c), TURN_FAILED);
+		turn_client_free(c);
+	}
 	/* a success without XOR-RELAYED-ADDRESS is no allocation */
 	struct turn_client *c = mk(false);
 
