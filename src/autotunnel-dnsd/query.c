@@ -1,11 +1,15 @@
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "common/clock.h"
 #include "dns/edns.h"
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/zone.h"
+#include "stun/turn_cred.h"
 
 /* RFC 2308 §5: negative answers are cached for min(SOA TTL, MINIMUM).
  * Dynamic data changes often: keep it short. */
@@ -105,6 +109,54 @@ static int synth_index(const struct dnsd *d, const uint8_t *lname, size_t len,
 	return -1;
 }
 
+/*
+ * True when @p lname is _turn-credential.D for an account label D below
+ * the apex (whether or not the account exists): the name where a host
+ * asks for its TURN credential (docs/relay.md).
+ */
+static bool is_turn_credential(const struct dnsd *d, const uint8_t *lname, size_t len)
+{
+	if (lname[0] == 0 || len < 2u + lname[0] || !label_is(lname, "_turn-credential"))
+		return false;
+	return accounts_label_offset(d->accounts, lname + 1 + lname[0], len - 1 - lname[0]) == 0;
+}
+
+/*
+ * The TURN credential of @p acc as TXT "username=..." "password=..."
+ * "ttl=...", with TTL 0 so that no resolver keeps it (coturn's
+ * use-auth-secret scheme, lib/stun/turn_cred.h). Returns the records
+ * added (0 when the secret is not configured or the type is not asked).
+ */
+static int add_turn_credential(const struct dnsd *d, struct dns_builder *b, const struct dns_name *owner,
+			       const struct account *acc, uint16_t qtype)
+{
+	char user[TURN_CRED_USERNAME_MAX + 1], pass[TURN_CRED_PASSWORD_LEN + 1], str[3][64 + TURN_CRED_USERNAME_MAX];
+	uint8_t rd[3 * (1 + 64 + TURN_CRED_USERNAME_MAX)];
+	size_t off = 0;
+	int rc;
+
+	if (!d->cfg->turn_secret || (qtype != DNS_TYPE_TXT && qtype != DNS_TYPE_ANY))
+		return 0;
+	if (turn_cred_make(d->cfg->turn_secret, d->cfg->turn_secret_len, acc->label, clock_wall_s(),
+			   (uint32_t)d->cfg->turn_credential_ttl, user, sizeof(user), pass, sizeof(pass)))
+		return 0;
+	snprintf(str[0], sizeof(str[0]), "username=%s", user);
+	snprintf(str[1], sizeof(str[1]), "password=%s", pass);
+	snprintf(str[2], sizeof(str[2]), "ttl=%d", d->cfg->turn_credential_ttl);
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(str[i]);	/* < 256: a TXT character-string */
+
+		rd[off++] = (uint8_t)n;
+		memcpy(rd + off, str[i], n);
+		off += n;
+	}
+	rc = dns_builder_add_raw(b, owner, DNS_TYPE_TXT, DNS_CLASS_IN, 0, rd, (uint16_t)off);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(str[1], sizeof(str[1]));
+	OPENSSL_cleanse(rd, sizeof(rd));
+	return rc == 0;
+}
+
 bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len)
 {
 	const uint8_t *l2;
@@ -123,7 +175,7 @@ bool query_is_synthesised(const struct dnsd *d, const uint8_t *lname, size_t len
 			return accounts_label_offset(d->accounts, l2 + 1 + l2[0], rest) == 0;
 		}
 	}
-	return false;
+	return is_turn_credential(d, lname, len);
 }
 
 /* True when @p lname is D, _tcp.D or _udp.D of an existing account: names
@@ -349,6 +401,15 @@ unsigned query_answer(struct dnsd *d, struct qscratch *s, const struct qreq *rq,
 		}
 		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
 		add_soa(d, b, &acc->key.name, true);
+		return DNS_RCODE_NOERROR;
+	}
+	if (!rq->public_only && rq->owner && is_turn_credential(d, lname, len)) {
+		/* query_check() let only the owner's signed query through */
+		stat_inc(st, STAT_answer_synthesised);
+		if (add_turn_credential(d, b, &owner, rq->owner, qtype) > 0)
+			return DNS_RCODE_NOERROR;
+		(void)dns_builder_section(b, DNS_SEC_AUTHORITY);
+		add_soa(d, b, &rq->owner->key.name, true);
 		return DNS_RCODE_NOERROR;
 	}
 	if (is_account_domain(d, lname, len) &&
@@ -615,6 +676,14 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 	if (dns_type_is_meta(q->type) && q->type != DNS_TYPE_ANY) {
 		stat_inc(st, STAT_notimp);
 		return rcode_reply(d, s, rq, DNS_RCODE_NOTIMP, out, cap, outlen);
+	}
+	if (is_turn_credential(d, rq->lname, rq->qname.len) &&
+	    (rq->signer == NULL || rq->signer != accounts_owner(d->accounts, rq->lname, rq->qname.len) ||
+	     dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0)) {
+		/* a TURN credential only to its account's own signed query,
+		 * private zone or not, and never as an LLQ */
+		stat_inc(st, rq->signer ? STAT_refused_private_wrong_key : STAT_refused_private_unsigned);
+		return rcode_reply(d, s, rq, DNS_RCODE_REFUSED, out, cap, outlen);
 	}
 	rq->owner = accounts_owner(d->accounts, rq->lname, rq->qname.len);
 	if (d->cfg->private_zone && rq->owner && rq->signer != rq->owner &&

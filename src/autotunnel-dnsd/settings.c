@@ -4,6 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
 #include "common/conf.h"
 #include "autotunnel-dnsd/settings.h"
 
@@ -31,6 +37,8 @@ static const struct conf_item items[] = {
 	{ "zone", "stun-server", CONF_STRING, S(stun_server), 0, 0, "STUN server HOST[:PORT] named by _stun._udp.D in every account domain (port 3478)" },
 	{ "zone", "turn-server", CONF_STRING, S(turn_server), 0, 0, "TURN server HOST[:PORT] named by _turn._udp.D and _turn._tcp.D (port 3478)" },
 	{ "zone", "turns-server", CONF_STRING, S(turns_server), 0, 0, "TURN over TLS server HOST[:PORT] named by _turns._tcp.D (port 5349)" },
+	{ "zone", "turn-secret-file", CONF_STRING, S(turn_secret_file), 0, 0, "file holding the secret shared with the TURN server (coturn static-auth-secret); mode 0600. Signed queries for TXT _turn-credential.D then get a credential" },
+	{ "zone", "turn-credential-ttl", CONF_INT, S(turn_credential_ttl), 1, 30 * 86400, "seconds a TURN credential stays valid (default 86400)" },
 	{ "leases", "lease-min", CONF_INT, S(lease_min), 1, 0x7fffffff, "shortest update lease granted, seconds (default 1800)" },
 	{ "leases", "lease-max", CONF_INT, S(lease_max), 1, 0x7fffffff, "longest update lease granted, seconds (default 7200)" },
 	{ "leases", "require-lease", CONF_BOOL, S(require_lease), 0, 0, "refuse updates without the Update Lease option" },
@@ -65,6 +73,7 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->cpu_affinity = true;
 	s->private_zone = true;
 	s->ttl = 300;
+	s->turn_credential_ttl = 86400;
 	s->lease_min = 1800;
 	s->lease_max = 7200;
 	s->update_rate = 100;
@@ -88,6 +97,61 @@ static int set_default(char **field, const char *value)
 		return 0;
 	*field = strdup(value);
 	return *field ? 0 : -ENOMEM;
+}
+
+#define TURN_SECRET_MAX 1024
+
+/*
+ * The TURN secret: the first line of @p path, read once at start (before
+ * privileges are dropped, so the file may stay root's). Like an ssh key,
+ * a file others may read or change is refused: whoever holds the secret
+ * can mint credentials for every account.
+ */
+static int read_turn_secret(struct dnsd_settings *s, const char *path, char *err, size_t errlen)
+{
+	char buf[TURN_SECRET_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "turn-secret-file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+		snprintf(err, errlen, "turn-secret-file %s: not a regular file of mode 0600 or 0400", path);
+		close(fd);
+		return -EPERM;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "turn-secret-file %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	len = (size_t)n;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			len = i;
+			break;
+		}
+	}
+	if (len == 0 || len > TURN_SECRET_MAX) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		snprintf(err, errlen, "turn-secret-file %s: the first line must hold 1 to %d bytes", path,
+			 TURN_SECRET_MAX);
+		return -EINVAL;
+	}
+	s->turn_secret = malloc(len);
+	if (!s->turn_secret) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -ENOMEM;
+	}
+	memcpy(s->turn_secret, buf, len);
+	s->turn_secret_len = len;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
 }
 
 int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
@@ -131,10 +195,18 @@ int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 		snprintf(err, errlen, "tls-cert and tls-key go together");
 		return -EINVAL;
 	}
+	if (s->turn_secret_file && !s->turn_secret)
+		return read_turn_secret(s, s->turn_secret_file, err, errlen);
 	return 0;
 }
 
 void dnsd_settings_free(struct dnsd_settings *s)
 {
+	if (s->turn_secret) {
+		OPENSSL_cleanse(s->turn_secret, s->turn_secret_len);
+		free(s->turn_secret);
+		s->turn_secret = NULL;
+		s->turn_secret_len = 0;
+	}
 	conf_free(&dnsd_schema, s);
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/conf.h"
 
@@ -33,6 +34,11 @@ struct dnsd_settings {
 	char *stun_server;	/* host[:port]: _stun._udp.D SRV (RFC 5389 §9) */
 	char *turn_server;	/* host[:port]: _turn._udp.D and _turn._tcp.D SRV (RFC 5928 §4) */
 	char *turns_server;	/* host[:port]: _turns._tcp.D SRV (RFC 5928 §4) */
+	char *turn_secret_file;	/* secret shared with the TURN server (coturn use-auth-secret) */
+	int turn_credential_ttl;	/* s a TURN credential given out stays valid */
+	/* derived: the secret read from turn_secret_file by dnsd_settings_finish() */
+	uint8_t *turn_secret;
+	size_t turn_secret_len;
 	/* [leases] */
 	int lease_min, lease_max;
 	bool require_lease;
@@ -59,7 +65,10 @@ void dnsd_settings_default(struct dnsd_settings *s);
 
 /**
  * Check the combination and fill derived defaults (control socket path,
- * server name). @return 0, or -EINVAL with a message in @p err.
+ * server name), and read the TURN secret from turn-secret-file (refused
+ * unless it is a regular file that neither group nor others may access,
+ * and holds a non-empty first line). @return 0, or -EINVAL / -errno with
+ * a message in @p err.
  */
 int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 	__attribute__((warn_unused_result));

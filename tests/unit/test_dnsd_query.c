@@ -10,7 +10,7 @@
  * account domains as zones (SOA/NS at D, public server and STUN/TURN SRV,
  * the same NODATA for every private name asked unsigned, LLQs still
  * refused), signed error answers to signed queries, and the STUN/TURN
- * settings.
+ * settings, and the TURN credential at _turn-credential.D.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include "dns/edns.h"
 #include "dns/msg.h"
@@ -753,6 +756,154 @@ static void stun_turn_settings(void **state)
 	dnsd_settings_free(&c);
 }
 
+/* TXT character-string @p i of @p rr in resp, as a C string. */
+static const char *txt_string(const struct dns_rr *rr, int i)
+{
+	static char text[256];
+	const uint8_t *p = resp.buf + rr->rdata, *end = p + rr->rdlen;
+
+	for (; p < end; p += 1 + p[0]) {
+		if (i-- == 0) {
+			assert_true(p + 1 + p[0] <= end);
+			memcpy(text, p + 1, p[0]);
+			text[p[0]] = '\0';
+			return text;
+		}
+	}
+	fail_msg("no string %d", i);
+	return NULL;
+}
+
+/*
+ * _turn-credential.D: a TURN credential (coturn use-auth-secret) only to
+ * D's own signed query, private zone or not; never cached; the password
+ * checked here with OpenSSL directly, not through lib/stun.
+ */
+static void turn_credential(void **state)
+{
+	static const char secret[] = "test-turn-secret";
+	const char *name = "_turn-credential.alice.members.example.net";
+	struct q q;
+	struct stats before = st;
+	uint8_t l[DNS_NAME_MAX];
+	struct dns_name n;
+	char user[128], want[64], tmp[] = "/tmp/test_dnsd_turn.XXXXXX", err[256];
+	uint8_t mac[20];
+	size_t maclen = 0;
+	unsigned long long expiry;
+	uint64_t now;
+	struct dnsd_settings c;
+	int fd;
+
+	(void)state;
+	/* not configured: the owner gets NODATA, others are refused all the same */
+	mkq(&q, name, DNS_TYPE_TXT, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+
+	/* the secret file: refused while others may read it, taken at 0600 */
+	fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "test-turn-secret\n", 17), 17);
+	close(fd);
+	assert_int_equal(chmod(tmp, 0644), 0);
+	dnsd_settings_default(&c);
+	c.turn_secret_file = strdup(tmp);
+	assert_int_equal(dnsd_settings_finish(&c, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "turn-secret-file"));
+	assert_int_equal(chmod(tmp, 0600), 0);
+	assert_int_equal(dnsd_settings_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.turn_secret_len, strlen(secret));	/* without the newline */
+	assert_memory_equal(c.turn_secret, secret, strlen(secret));
+	assert_int_equal(c.turn_credential_ttl, 86400);
+	dnsd_settings_free(&c);
+	unlink(tmp);
+	dnsd_settings_default(&c);
+	c.turn_secret_file = strdup(tmp);
+	assert_int_equal(dnsd_settings_finish(&c, err, sizeof(err)), -ENOENT);
+	dnsd_settings_free(&c);
+
+	cfg.turn_secret = (uint8_t *)strdup(secret);
+	cfg.turn_secret_len = strlen(secret);
+	cfg.turn_credential_ttl = 3600;
+	now = (uint64_t)time(NULL);
+	mkq(&q, name, DNS_TYPE_TXT, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	assert_int_equal(resp.rr[0][0].type, DNS_TYPE_TXT);
+	assert_int_equal(resp.rr[0][0].ttl, 0);		/* never cached */
+	assert_string_equal(owner_of(&resp.rr[0][0]), "_turn-credential.alice.members.example.net.");
+	assert_int_equal(sscanf(txt_string(&resp.rr[0][0], 0), "username=%127s", user), 1);
+	assert_int_equal(sscanf(user, "%llu:", &expiry), 1);
+	assert_true(expiry >= now + 3600 && expiry <= now + 3602);
+	assert_string_equal(strchr(user, ':'), ":alice");
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA1", NULL, secret, strlen(secret),
+				  (const uint8_t *)user, strlen(user), mac, sizeof(mac), &maclen));
+	assert_int_equal(EVP_EncodeBlock((unsigned char *)want, mac, 20), 28);
+	assert_string_equal(txt_string(&resp.rr[0][0], 1) + strlen("password="), want);
+	assert_memory_equal(txt_string(&resp.rr[0][0], 1), "password=", 9);
+	assert_string_equal(txt_string(&resp.rr[0][0], 2), "ttl=3600");
+	/* ANY too; other types: NODATA */
+	mkq(&q, name, DNS_TYPE_ANY, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_TCP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 1);
+	mkq(&q, name, DNS_TYPE_A, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_NOERROR);
+	assert_int_equal(resp.count[1], 0);
+
+	/* bob's key, no key, no key with privacy off: REFUSED (signed when signed) */
+	mkq(&q, name, DNS_TYPE_TXT, DNS_CLASS_IN, 0, key_of("bob"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	assert_int_equal(resp.count[1], 0);
+	mkq(&q, name, DNS_TYPE_TXT, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	cfg.private_zone = false;
+	mkq(&q, name, DNS_TYPE_TXT, DNS_CLASS_IN, 0, NULL);
+	assert_int_equal(run(&q, Q_TCP), DNS_RCODE_REFUSED);
+	mkq(&q, "_turn-credential.bob.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	cfg.private_zone = true;
+	/* an account that does not exist: refused too */
+	mkq(&q, "_turn-credential.carol.members.example.net", DNS_TYPE_TXT, DNS_CLASS_IN, 0, key_of("alice"));
+	assert_int_equal(run(&q, Q_UDP), DNS_RCODE_REFUSED);
+	assert_int_equal(st.c[STAT_refused_private_wrong_key], before.c[STAT_refused_private_wrong_key] + 3);
+	assert_int_equal(st.c[STAT_refused_private_unsigned], before.c[STAT_refused_private_unsigned] + 2);
+
+	/* an LLQ, even alice's own and signed: refused (a credential is asked, not watched) */
+	{
+		struct dns_builder b;
+		struct dns_name qn = N(name);
+		struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 3600 };
+		struct dns_tsig t;
+		struct qreq rq;
+		uint8_t buf[512];
+		size_t len, olen;
+
+		assert_int_equal(dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), 0x4242, 0), 0);
+		assert_int_equal(dns_builder_question(&b, &qn, DNS_TYPE_TXT, DNS_CLASS_IN), 0);
+		dns_builder_edns(&b, 1232, 0);
+		assert_int_equal(dns_builder_add_llq(&b, &llq), 0);
+		assert_int_equal(dns_builder_finish(&b, &len), 0);
+		dns_tsig_init(&t, key_of("alice"));
+		assert_int_equal(dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)), 0);
+		dns_tsig_fini(&t);
+		assert_int_equal(dns_msg_parse(&qs.msg, buf, len), 0);
+		assert_int_equal(query_check(&d, &qs, &st, Q_TCP, &rq, out, sizeof(out), &olen), Q_REPLY);
+		dns_tsig_fini(&qs.tsig);
+		assert_true(rq.tsig);
+		assert_int_equal(dns_msg_parse(&resp, out, olen), 0);
+		assert_int_equal(dns_msg_rcode(&resp), DNS_RCODE_REFUSED);
+	}
+
+	/* reserved: no UPDATE may put records there */
+	assert_int_equal(dns_name_from_text(&n, name), 0);
+	zone_name_lower(l, n.wire, n.len);
+	assert_true(query_is_synthesised(&d, l, n.len));
+	free(cfg.turn_secret);
+	cfg.turn_secret = NULL;
+	cfg.turn_secret_len = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,6 +922,7 @@ int main(void)
 		cmocka_unit_test(signed_errors),
 		cmocka_unit_test(llq_private_unsigned_refused),
 		cmocka_unit_test(stun_turn_settings),
+		cmocka_unit_test(turn_credential),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
