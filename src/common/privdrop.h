@@ -35,10 +35,12 @@ struct privdrop {
 	size_t n_rw;
 	const char *ro[PRIVDROP_MAX_PATHS];
 	size_t n_ro;
-	/* Files root made that the user must write later (borrowed): the
-	 * entries of own_dir whose names begin with own_prefix are given to
-	 * the user, and own_dir itself when it holds nothing else (a shared
-	 * directory, or one anybody may write, keeps its owner). NULL: none. */
+	/* Files root made that the user must write later (borrowed), handed
+	 * over only when the user is switched from root: the entries of
+	 * own_dir whose names begin with own_prefix (plain files with one
+	 * link, and sockets; never a link) are given to the user, and own_dir
+	 * itself when it holds nothing else. In a directory its group or
+	 * others may write, nothing changes. NULL: none. */
 	const char *own_dir;
 	const char *own_prefix;
 };
