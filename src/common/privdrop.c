@@ -427,8 +427,13 @@ int privdrop_apply(const struct privdrop *p)
 		uid = geteuid();
 		gid = getegid();
 	}
-	if (do_switch && p->own_dir && p->own_prefix)
-		hand_over(p, uid, gid);
+	if (do_switch && p->own_dir && p->own_prefix) {
+		if (have[0].effective & PRIVDROP_CAP(CAP_CHOWN))
+			hand_over(p, uid, gid);
+		else	/* bounded root (a unit): its service manager owns the directory */
+			log_info("no CAP_CHOWN: %s stays as it is; the files there stay their owners'",
+				 p->own_dir);
+	}
 	if (p->landlock) {
 		ruleset = landlock_prepare(p, &abi);
 		if (ruleset < 0)
