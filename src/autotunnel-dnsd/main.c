@@ -26,6 +26,29 @@ static void usage(FILE *fp)
 	conf_usage(&dnsd_schema, fp);
 }
 
+/*
+ * Run the server, which drops to an unprivileged user once its ports are
+ * bound (settings.h: dnsd_settings_privs). The account and stats commands
+ * run as whoever calls them.
+ */
+static int serve(const struct dnsd_settings *s)
+{
+	struct dnsd_privs privs;
+	const char *tmp = getenv("SQLITE_TMPDIR");
+
+	if (dnsd_settings_privs(s, tmp, &privs)) {
+		log_warnx("%s: path too long", s->db);
+		return 2;
+	}
+	/* SQLite's temporary files (large sorts, spilled statement journals)
+	 * go where Landlock lets the server write; read at SQLite's first use */
+	if (!tmp && setenv("SQLITE_TMPDIR", privs.tmpdir, 1) < 0) {
+		log_warn("setenv");
+		return 1;
+	}
+	return server_run(s, &privs.drop);
+}
+
 int main(int argc, char *argv[])
 {
 	struct dnsd_settings s;
@@ -56,7 +79,7 @@ int main(int argc, char *argv[])
 	log_init("autotunnel-dnsd", level, false);
 
 	if (next >= argc || strcmp(argv[next], "serve") == 0) {
-		status = server_run(&s);
+		status = serve(&s);
 	} else if (strcmp(argv[next], "account") == 0) {
 		status = cli_account(&s, argc - next, argv + next);
 	} else if (strcmp(argv[next], "stats") == 0 && next + 1 == argc) {

@@ -374,7 +374,7 @@ static int daemonize(void)
 	return 0;
 }
 
-int server_run(const struct dnsd_settings *s)
+int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 {
 	static struct dnsd d;
 	struct addr addrs[DNSD_MAX_ADDRS];
@@ -530,6 +530,8 @@ int server_run(const struct dnsd_settings *s)
 	sig_hup = evsignal_new(base, SIGHUP, on_hup, e);
 	if (!sig_int || !sig_term || !sig_hup || evsignal_add(sig_int, NULL) || evsignal_add(sig_term, NULL) ||
 	    evsignal_add(sig_hup, NULL))
+		goto out;
+	if (privdrop_apply(drop))	/* before the first thread: ports bound, files open */
 		goto out;
 	worker_cpus(s, d.n_workers, cpus);
 	for (int w = 0; w < d.n_workers; w++) {

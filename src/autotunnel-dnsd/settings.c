@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "common/conf.h"
+#include "common/log.h"
 #include "autotunnel-dnsd/settings.h"
 
 #define S(f) offsetof(struct dnsd_settings, f)
@@ -29,6 +30,7 @@ static const struct conf_item items[] = {
 	{ "server", "log-level", CONF_STRING, S(log_level), 0, 0, "err, warn, info or debug (default info)" },
 	{ "server", "tcp-idle", CONF_INT, S(tcp_idle), 1, 86400, "seconds an idle TCP/TLS connection without LLQ stays open (default 30)" },
 	{ "server", "tcp-max", CONF_INT, S(tcp_max), 1, 1000000, "open TCP/TLS connections at most (default 20000)" },
+	{ "server", "user", CONF_STRING, S(user), 0, 0, "run as this user once the ports are bound (default autotunnel-dns, else nobody; root keeps uid 0)" },
 	{ "zone", "zone", CONF_STRING, S(zone), 0, 0, "the zone served (default members.example.net)" },
 	{ "zone", "server-name", CONF_STRING, S(server_name), 0, 0, "this server's name: NS and SRV target (default ns.ZONE)" },
 	{ "zone", "server-address", CONF_STRING, S(server_address), 0, 0, "addresses of server-name, comma-separated (default: listen addresses)" },
@@ -197,6 +199,52 @@ int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 	}
 	if (s->turn_secret_file && !s->turn_secret)
 		return read_turn_secret(s, s->turn_secret_file, err, errlen);
+	return 0;
+}
+
+/* The default user: the package's system user, else nobody. */
+static const char *default_user(void)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (privdrop_user_lookup("autotunnel-dns", &uid, &gid) == 0)
+		return "autotunnel-dns";
+	log_warnx("no user autotunnel-dns: running as nobody once the ports are bound "
+		  "(create a system user autotunnel-dns, or set user)");
+	return "nobody";
+}
+
+int dnsd_settings_privs(const struct dnsd_settings *s, const char *tmpdir, struct dnsd_privs *out)
+{
+	const char *slash = strrchr(s->db, '/');
+	struct privdrop *p = &out->drop;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (!slash)
+		n = snprintf(out->dir, sizeof(out->dir), ".");
+	else if (slash == s->db)
+		n = snprintf(out->dir, sizeof(out->dir), "/");
+	else
+		n = snprintf(out->dir, sizeof(out->dir), "%.*s", (int)(slash - s->db), s->db);
+	if (n < 0 || (size_t)n >= sizeof(out->dir) ||
+	    snprintf(out->prefix, sizeof(out->prefix), "%s", slash ? slash + 1 : s->db) >=
+		    (int)sizeof(out->prefix) ||
+	    snprintf(out->tmpdir, sizeof(out->tmpdir), "%s", tmpdir ? tmpdir : out->dir) >=
+		    (int)sizeof(out->tmpdir))
+		return -ENAMETOOLONG;
+	if (s->user && strcmp(s->user, "root") == 0)
+		log_warnx("user root: the server keeps uid 0 (without capabilities)");
+	p->user = s->user ? s->user : default_user();
+	p->caps = 0;
+	p->landlock = true;
+	p->rw[p->n_rw++] = out->dir;
+	if (strcmp(out->tmpdir, out->dir) != 0)
+		p->rw[p->n_rw++] = out->tmpdir;
+	p->ro[p->n_ro++] = "/proc/self";
+	p->own_dir = out->dir;
+	p->own_prefix = out->prefix;
 	return 0;
 }
 

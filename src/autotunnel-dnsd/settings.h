@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/conf.h"
+#include "common/privdrop.h"
 
 struct dnsd_settings {
 	/* [server] */
@@ -25,6 +26,7 @@ struct dnsd_settings {
 	char *log_level;
 	int tcp_idle;		/* seconds a TCP/TLS connection may idle without an LLQ */
 	int tcp_max;		/* open TCP/TLS connections */
+	char *user;		/* run as this user after start-up; NULL: autotunnel-dns or nobody */
 	/* [zone] */
 	char *zone;
 	char *server_name;	/* target of NS and the synthesised SRV records */
@@ -71,6 +73,27 @@ void dnsd_settings_default(struct dnsd_settings *s);
  * a message in @p err.
  */
 int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* What the server keeps after start-up (privdrop.h), with the strings it points to. */
+struct dnsd_privs {
+	struct privdrop drop;
+	char dir[1024];		/* the database's directory */
+	char prefix[256];	/* the database's file name: its files all begin so */
+	char tmpdir[1024];
+};
+
+/**
+ * What the server keeps once its ports are bound and its files open: the
+ * user of --user (default autotunnel-dns if that user exists, else nobody,
+ * with a warning; root keeps uid 0), no capability, and with Landlock the
+ * database's directory read-write (SQLite's WAL, shared memory and
+ * temporary files, the control socket) and /proc/self read-only
+ * (the stats command's memory use). @p tmpdir is where SQLite makes
+ * temporary files (SQLITE_TMPDIR; NULL: the database's directory).
+ * @return 0 or -ENAMETOOLONG.
+ */
+int dnsd_settings_privs(const struct dnsd_settings *s, const char *tmpdir, struct dnsd_privs *out)
 	__attribute__((warn_unused_result));
 
 void dnsd_settings_free(struct dnsd_settings *s);

@@ -628,6 +628,7 @@ int gwd_run(struct gwd_settings *s)
 {
 	struct gwd *g = calloc(1, sizeof(*g));
 	struct timeval recheck = { RECHECK_S, 0 };
+	struct gwd_privs privs;
 	char err[256];
 	int rc, status = 1;
 
@@ -701,6 +702,17 @@ int gwd_run(struct gwd_settings *s)
 		errno = -rc;
 		log_warn("rsip: not started");
 	}
+
+	/* started: from here on, GWD_CAPS as an unprivileged user (settings.h) */
+	if (gwd_settings_privs(s, &privs)) {
+		log_warnx("%s: path too long", s->control);
+		goto out;
+	}
+	if (s->user && strcmp(s->user, "root") == 0)
+		log_warnx("user root: the gateway keeps uid 0 (with net_admin, net_raw and "
+			  "net_bind_service only)");
+	if (privdrop_apply(&privs.drop))
+		goto out;
 
 	/* the epoch starts now, with an empty table (RFC 6886 §3.6) */
 	gwd_timers_init(&g->tm, clock_now_ms());

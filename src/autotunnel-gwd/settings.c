@@ -36,6 +36,8 @@ static const struct conf_item items[] = {
 	ITEM("daemon", "log-level", CONF_STRING, log_level, 0, 0,
 	     "err, warn, info or debug (default info)"),
 	ITEM("daemon", "syslog", CONF_BOOL, syslog, 0, 0, "log to syslog instead of stderr"),
+	ITEM("daemon", "user", CONF_STRING, user, 0, 0,
+	     "run as this user once started, with CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE only (default nobody; root keeps uid 0)"),
 	ITEM("daemon", "rsip", CONF_BOOL, rsip, 0, 0,
 	     "RSIP server (RFC 3103/3104) on TCP 4555 of the LAN (default on; --no-rsip)"),
 	ITEM("rsip", "rsip-ipsec-allow", CONF_STRING, rsip_ipsec_allow, 0, 0,
@@ -198,6 +200,34 @@ int gwd_settings_check(struct gwd_settings *s, bool need_ifaces, char *err, size
 const char *gwd_settings_control_path(const struct gwd_settings *s)
 {
 	return s->control;
+}
+
+int gwd_settings_privs(const struct gwd_settings *s, struct gwd_privs *out)
+{
+	const char *slash = strrchr(s->control, '/');
+	struct privdrop *p = &out->drop;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (!slash)
+		n = snprintf(out->dir, sizeof(out->dir), ".");
+	else if (slash == s->control)
+		n = snprintf(out->dir, sizeof(out->dir), "/");
+	else
+		n = snprintf(out->dir, sizeof(out->dir), "%.*s", (int)(slash - s->control), s->control);
+	if (n < 0 || (size_t)n >= sizeof(out->dir) ||
+	    snprintf(out->name, sizeof(out->name), "%s", slash ? slash + 1 : s->control) >=
+		    (int)sizeof(out->name))
+		return -ENAMETOOLONG;
+	p->user = s->user ? s->user : "nobody";
+	p->caps = GWD_CAPS;
+	p->landlock = true;
+	p->rw[p->n_rw++] = out->dir;
+	p->ro[p->n_ro++] = "/proc/self";
+	p->ro[p->n_ro++] = "/etc";
+	p->own_dir = out->dir;
+	p->own_prefix = out->name;
+	return 0;
 }
 
 void gwd_settings_free(struct gwd_settings *s)

@@ -7,8 +7,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/capability.h>
 
 #include "common/conf.h"
+#include "common/privdrop.h"
 
 #define GWD_LAN_MAX 8
 #define GWD_DEFAULT_STATE_DIR "/run/autotunnel-gwd"
@@ -26,6 +28,7 @@ struct gwd_settings {
 	char *control;		/* control socket path (default STATE_DIR/control) */
 	char *log_level;
 	bool syslog;
+	char *user;		/* run as this user after start-up (default nobody) */
 	bool rsip;		/* the RSIP server on TCP 4555 (on by default) */
 	/* [rsip]: policy of the RSIP server (rsip_conf.h) */
 	char *rsip_ipsec_allow;
@@ -65,6 +68,32 @@ int gwd_settings_check_order(int lo, int hi, const char *lo_key, const char *hi_
 
 /** The control socket path to use (borrowed from @p s). */
 const char *gwd_settings_control_path(const struct gwd_settings *s);
+
+/* The capabilities the daemon keeps after start-up: 0x3400 in /proc/PID/status. */
+#define GWD_CAPS (PRIVDROP_CAP(CAP_NET_ADMIN) | PRIVDROP_CAP(CAP_NET_RAW) | \
+		  PRIVDROP_CAP(CAP_NET_BIND_SERVICE))
+
+/* What the daemon keeps after start-up, with the strings it points to. */
+struct gwd_privs {
+	struct privdrop drop;
+	char dir[256];		/* the control socket's directory */
+	char name[108];		/* the control socket's name */
+};
+
+/*
+ * What the daemon keeps once its control socket and nftables table exist
+ * (privdrop.h): the user of --user (default nobody: the gateway keeps no
+ * file after start-up, all its authority is in GWD_CAPS; root keeps uid
+ * 0), the control socket handed to that user (to remove it at exit), and
+ * with Landlock the socket's directory read-write, /proc/self and /etc
+ * (libnftables and the C library read there) read-only. GWD_CAPS:
+ * CAP_NET_ADMIN for nftables, conntrack and neighbour netlink; CAP_NET_RAW
+ * for SO_BINDTODEVICE, the packet socket of the LAN and RSIP's raw
+ * sockets, opened as addresses come and go; CAP_NET_BIND_SERVICE for
+ * RSIP's UDP 500. @return 0 or -ENAMETOOLONG.
+ */
+int gwd_settings_privs(const struct gwd_settings *s, struct gwd_privs *out)
+	__attribute__((warn_unused_result));
 
 void gwd_settings_free(struct gwd_settings *s);
 

@@ -11,7 +11,9 @@ nt_setup
 nt_add_ns dns
 
 DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
+# a directory of its own: the server hands it to the user it runs as
+DB=$NT_DIR/dnsd/dns.db
+mkdir -m 0700 "$NT_DIR/dnsd"
 Z=members.example.net
 dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
 

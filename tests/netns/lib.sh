@@ -18,6 +18,9 @@ AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 AT_BUILD=${AT_BUILD:-$AT_SRC/build}
 NT_P="at$$"
 NT_DIR=$(mktemp -d "/tmp/autotunnel-test.$$.XXXXXX")
+# autotunnel-dnsd drops to an unprivileged user that must reach its state
+# directory below (its own directory, as /var/lib/autotunnel-dnsd)
+chmod 0711 "$NT_DIR"
 NT_PIDS=""
 NT_NAMESPACES=""
 NT_FAILED=0

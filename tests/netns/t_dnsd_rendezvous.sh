@@ -11,7 +11,9 @@ nt_setup
 nt_topology
 
 DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
+# a directory of its own: the server hands it to the user it runs as
+DB=$NT_DIR/dnsd/dns.db
+mkdir -m 0700 "$NT_DIR/dnsd"
 Z=members.example.net
 RV=198.51.100.53
 dnsd() { nt_exec rv "$DNSD" --zone $Z --db "$DB" "$@"; }

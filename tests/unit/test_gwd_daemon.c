@@ -47,6 +47,41 @@ static void settings_command_line(void **state)
 	gwd_settings_free(&s);
 }
 
+/* --user and what the daemon keeps after start-up (settings.h) */
+static void settings_privs(void **state)
+{
+	struct gwd_settings s;
+	struct gwd_privs pv;
+	char *argv[] = { "autotunnel-gwd", "--wan", "wan0", "--lan", "lan0", "--user", "gw",
+			 "--control", "/run/gw-x/ctl", NULL };
+	char err[256] = "";
+	int next = 0;
+
+	gwd_settings_defaults(&s);
+	assert_int_equal(conf_parse_args(&gwd_settings_schema, &s, 9, argv, &next, err, sizeof(err)), 0);
+	assert_int_equal(gwd_settings_check(&s, true, err, sizeof(err)), 0);
+	assert_int_equal(gwd_settings_privs(&s, &pv), 0);
+	assert_string_equal(pv.drop.user, "gw");
+	/* CAP_NET_BIND_SERVICE 10, CAP_NET_ADMIN 12, CAP_NET_RAW 13 */
+	assert_int_equal(pv.drop.caps, 0x3400);
+	assert_true(pv.drop.landlock);
+	assert_int_equal(pv.drop.n_rw, 1);
+	assert_string_equal(pv.drop.rw[0], "/run/gw-x");
+	assert_string_equal(pv.drop.own_dir, "/run/gw-x");
+	assert_string_equal(pv.drop.own_prefix, "ctl");
+	gwd_settings_free(&s);
+
+	/* the default: nobody, the socket in the state directory */
+	gwd_settings_defaults(&s);
+	assert_int_equal(conf_parse_args(&gwd_settings_schema, &s, 5, argv, &next, err, sizeof(err)), 0);
+	assert_int_equal(gwd_settings_check(&s, true, err, sizeof(err)), 0);
+	assert_int_equal(gwd_settings_privs(&s, &pv), 0);
+	assert_string_equal(pv.drop.user, "nobody");
+	assert_string_equal(pv.drop.own_dir, GWD_DEFAULT_STATE_DIR);
+	assert_string_equal(pv.drop.own_prefix, "control");
+	gwd_settings_free(&s);
+}
+
 static void settings_file(void **state)
 {
 	struct gwd_settings s;
@@ -281,6 +316,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(settings_command_line),
+		cmocka_unit_test(settings_privs),
 		cmocka_unit_test(settings_file),
 		cmocka_unit_test(settings_errors),
 		cmocka_unit_test(nft_texts),
