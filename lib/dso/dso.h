@@ -290,6 +290,17 @@ int dso_server_notify(struct dso_server *s, const uint8_t *name, size_t name_len
 bool dso_server_watches(const struct dso_server *s, uint64_t conn, const uint8_t *name, size_t name_len,
 			uint16_t rrtype, uint16_t rrclass);
 
+/**
+ * End every session whose account @p keep (a pure predicate, called with
+ * each session's non-zero owner) says is gone: an established one gets a
+ * DSO_OUT_RETRY_DELAY with @p rcode (RFC 8490 §7.2.1: REFUSED when the
+ * server "is now unable to perform" its operations) and is aborted after
+ * the grace period; one not established is aborted. @return how many, or
+ * -ENOMEM.
+ */
+int dso_server_revoke(struct dso_server *s, bool (*keep)(void *arg, uint32_t owner), void *arg, uint8_t rcode,
+		      uint32_t delay_ms, uint64_t now_ms);
+
 /** The connection closed: its session and subscriptions go. */
 void dso_server_conn_closed(struct dso_server *s, uint64_t conn);
 

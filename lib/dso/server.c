@@ -560,6 +560,35 @@ bool dso_server_watches(const struct dso_server *s, uint64_t conn, const uint8_t
 	return false;
 }
 
+int dso_server_revoke(struct dso_server *s, bool (*keep)(void *arg, uint32_t owner), void *arg, uint8_t rcode,
+		      uint32_t delay_ms, uint64_t now_ms)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+		for (struct session *p = s->sess[i]; p; p = p->next) {
+			struct dso_out o = { .conn = p->conn, .rcode = rcode, .delay_ms = delay_ms };
+
+			if (!p->owner || p->closing || p->aborted || keep(arg, p->owner))
+				continue;
+			/* §6.6.1: after a Retry Delay, no further message */
+			o.kind = p->established ? DSO_OUT_RETRY_DELAY : DSO_OUT_ABORT;
+			if (queue(s, &o))
+				return -ENOMEM;
+			if (p->established) {
+				p->closing = true;
+				p->close_at = now_ms + s->cfg.grace_ms;
+				note_deadline(s, p);
+			} else {
+				p->aborted = true;
+				s->st.aborted++;
+			}
+			n++;
+		}
+	}
+	return n;
+}
+
 void dso_server_conn_closed(struct dso_server *s, uint64_t conn)
 {
 	struct session *p = find(s, conn);

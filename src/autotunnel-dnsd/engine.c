@@ -776,6 +776,7 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	zone_free(old_z);
 	commit_zone_replaced(e->commit);
 	acct_rate_clear(e);	/* accounts may have gone: their buckets with them */
+	push_accounts_changed(e->push);	/* and their DNS Push sessions */
 	log_info("reloaded: %zu accounts, %zu records", accounts_count(acc), zone_rr_count(z));
 	engine_rearm(e);
 	return 0;

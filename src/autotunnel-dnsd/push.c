@@ -460,6 +460,22 @@ uint64_t push_next_deadline(const struct push *p)
 	return dso_server_next_deadline(p->dso);
 }
 
+static bool account_exists(void *arg, uint32_t owner)
+{
+	struct push *p = arg;
+
+	return accounts_by_id(p->d->accounts, owner) != NULL;
+}
+
+void push_accounts_changed(struct push *p)
+{
+	int n = dso_server_revoke(p->dso, account_exists, p, DNS_RCODE_REFUSED, 300000, clock_now_ms());
+
+	if (n > 0)
+		log_info("DNS Push: %d sessions of removed accounts ended", n);
+	drain(p);
+}
+
 void push_conn_closed(struct push *p, uint64_t conn)
 {
 	dso_server_conn_closed(p->dso, conn);

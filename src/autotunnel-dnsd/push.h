@@ -54,6 +54,13 @@ void push_tick(struct push *p);
 /** The next session deadline (monotonic ms), or UINT64_MAX. */
 uint64_t push_next_deadline(const struct push *p);
 
+/**
+ * The accounts were re-read (engine_reload()): a session whose account is
+ * gone ends (a Retry Delay with REFUSED, RFC 8490 §7.2.1), so that nobody
+ * keeps watching names that may be given to another account.
+ */
+void push_accounts_changed(struct push *p);
+
 /** Stream connection @p conn closed: its session and subscriptions go. */
 void push_conn_closed(struct push *p, uint64_t conn);
 

@@ -7,12 +7,13 @@ Changes are made with BIND's nsupdate.
 
 Run by tests/interop/t_dns_push.sh inside the test's namespace:
 
-    dns_push.py SERVER PORT TLS_PORT TLS_CERT ALICE_KEY BOB_KEY LEASE_S
+    dns_push.py SERVER PORT TLS_PORT TLS_CERT ALICE_KEY BOB_KEY LEASE_S CAROL_KEY DEL_CAROL
 
 ALICE_KEY and BOB_KEY are "alg:name:base64" as `account show --tsig` prints
 them. TLS_CERT is the server's self-signed certificate, trusted as the only
 CA for the server name ns.members.example.net. LEASE_S is a short update
-lease the server grants. The server runs with dso-inactivity-ms 1000.
+lease the server grants. DEL_CAROL is a shell command that deletes account
+carol from the running server. The server runs with dso-inactivity-ms 1000.
 Every step prints one line; the shell compares the whole output.
 """
 import socket
@@ -220,7 +221,7 @@ def nsupdate(server, port, keytext, lines):
 
 
 def main():
-    server, port, tls_port, cert, alice_text, bob_text, lease_s = sys.argv[1:8]
+    server, port, tls_port, cert, alice_text, bob_text, lease_s, carol_text, del_carol = sys.argv[1:10]
     port, tls_port, lease_s = int(port), int(tls_port), int(lease_s)
     alice, bob = parse_key(alice_text), parse_key(bob_text)
     h1 = "h1.alice." + ZONE
@@ -305,6 +306,20 @@ def main():
     m = c.subscribe(1, h1, "A")
     print("subscribe over cleartext TCP:", response_text(m))
     c.sock.close()
+
+    # An account that is deleted loses its sessions: a Retry Delay with
+    # REFUSED (RFC 8490 section 7.2.1), as its names may be given to another
+    carol = parse_key(carol_text)
+    k = Session(server, tls_port, cert)
+    k.signed_query("carol." + ZONE, "SOA", carol)
+    m = k.subscribe(1, "h1.carol." + ZONE, "A")
+    print("carol subscribes:", response_text(m), "initial push:", k.push(1))
+    subprocess.run(["sh", "-c", del_carol], check=True, capture_output=True, timeout=20)
+    wire = k.recv(5)
+    m = parse_dso(wire) if wire not in (None, "closed") else None
+    print("carol's account deleted:", "Retry Delay rcode %s delay %d" % (
+        dns.rcode.to_text(m["rcode"]), retry_delay_of(m)) if m else wire)
+    k.sock.close()
 
     # UNSUBSCRIBE stops the pushes (RFC 8765 section 6.4)
     s.unsubscribe(11)

@@ -6,8 +6,8 @@
 # session authentication, another account's session, cleartext TCP), a
 # session authenticated by a TSIG-signed query, the initial PUSH,
 # additions and removals made by BIND's nsupdate, TYPE ANY, lease expiry,
-# RECONFIRM, UNSUBSCRIBE, and the end of an inactive session: a Retry
-# Delay, then an abort.
+# RECONFIRM, the sessions of a deleted account, UNSUBSCRIBE, and the end
+# of an inactive session: a Retry Delay, then an abort.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
 nt_add_ns dns
@@ -19,6 +19,7 @@ dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
 
 echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob
+echo 'carol password' | dnsd account add carol
 # short update leases so that expiry happens within the test; a DSO
 # inactivity timeout of 1 s so that an idle session ends within it
 nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
@@ -27,6 +28,7 @@ nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_push.py" 127.0.0.1 5353 8853 "$DB.tls-cert.pem" \
 	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 \
+	"$(dnsd account show carol --tsig)" "$DNSD --zone $Z --db $DB account del carol" \
 	>"$NT_DIR/push.out" 2>&1 ||
 	{ cat "$NT_DIR/push.out"; nt_fail "dns_push.py failed"; }
 
@@ -51,6 +53,8 @@ reconfirm of a gone record: remove h1.alice.members.example.net. A 192.0.2.99
 reconfirm of a present record: none
 subscribe from bob's session: REFUSED retry delay 300000
 subscribe over cleartext TCP: REFUSED retry delay 300000
+carol subscribes: NOERROR initial push: none
+carol's account deleted: Retry Delay rcode REFUSED delay 300000
 push after unsubscribe: none
 after the inactivity timeout: Retry Delay id 0 rcode NOERROR delay 60000, in time
 then: connection closed in time
@@ -58,11 +62,11 @@ OUT
 if ! diff -u "$NT_DIR/push.expected" "$NT_DIR/push.out"; then
 	nt_fail "DNS Push client output differs"
 fi
-nt_pass "DNS Push: discovery, Keepalive, privacy, initial PUSH, changes, expiry, RECONFIRM, UNSUBSCRIBE, inactivity"
+nt_pass "DNS Push: discovery, Keepalive, privacy, initial PUSH, changes, expiry, RECONFIRM, account deletion, UNSUBSCRIBE, inactivity"
 
 stat() { dnsd stats | sed -n "s/^$1 //p"; }
-for kv in dso_sessions=0 push_subscriptions=0 dso_delinquent=1 dso_dsotypeni=1 dso_authenticated=2 \
-	push_refused_private=2 push_refused_cleartext=1 push_subscribes=2 push_unsubscribes=2 \
+for kv in dso_sessions=0 push_subscriptions=0 dso_delinquent=1 dso_dsotypeni=1 dso_authenticated=3 \
+	push_refused_private=2 push_refused_cleartext=1 push_subscribes=3 push_unsubscribes=2 \
 	push_reconfirm_removed=1 push_reconfirm_present=1; do
 	[ "$(stat "${kv%%=*}")" = "${kv#*=}" ] || nt_fail "${kv%%=*} is $(stat "${kv%%=*}"), not ${kv#*=}"
 done

@@ -681,6 +681,47 @@ static void sessionless_connection_aborted(void **state)
 	dso_server_free(s);
 }
 
+static bool keep_odd(void *arg, uint32_t owner)
+{
+	(*(int *)arg)++;
+	return owner & 1;
+}
+
+static void revoke_gone_accounts(void **state)
+{
+	struct dso_server *s = mk(15000, 4, 100);
+	struct dso_verdict v;
+	struct dso_out o;
+	int calls = 0;
+
+	(void)state;
+	/* 1: account 2, subscribed; 2: account 3; 3: account 4, no DSO yet; 4: no account */
+	assert_int_equal(dso_server_authenticate(s, 1, 2, T0), 0);
+	v = subscribe(s, 1, 1, NAME, NAME_LEN, 1, T0);
+	assert_int_equal(dso_server_subscribe(s, 1, 1, &v.q, T0), 0);
+	assert_int_equal(dso_server_authenticate(s, 2, 3, T0), 0);
+	(void)keepalive(s, 2, 1, 1000, 10000, T0);
+	assert_int_equal(dso_server_authenticate(s, 3, 4, T0), 0);
+	(void)keepalive(s, 4, 1, 1000, 10000, T0);
+	assert_int_equal(dso_server_revoke(s, keep_odd, &calls, 5, 300000, T0 + 10), 2);
+	assert_int_equal(calls, 3);	/* sessions without an account are not asked about */
+	assert_true(dso_server_pop(s, &o));
+	assert_true(o.kind == DSO_OUT_RETRY_DELAY ? o.conn == 1 && o.rcode == 5 && o.delay_ms == 300000
+						  : o.kind == DSO_OUT_ABORT && o.conn == 3);
+	assert_true(dso_server_pop(s, &o));
+	assert_true(o.kind == DSO_OUT_RETRY_DELAY ? o.conn == 1 : o.kind == DSO_OUT_ABORT && o.conn == 3);
+	assert_false(dso_server_pop(s, &o));
+	/* no PUSH to the revoked session; the abort 5 s later */
+	assert_int_equal(dso_server_notify(s, NAME, NAME_LEN, 1, 1, T0 + 20), 0);
+	assert_int_equal(dso_server_revoke(s, keep_odd, &calls, 5, 300000, T0 + 30), 0);
+	assert_true(dso_server_next_deadline(s) <= T0 + 5010);
+	dso_server_tick(s, T0 + 5010);
+	assert_true(dso_server_pop(s, &o));
+	assert_int_equal(o.kind, DSO_OUT_ABORT);
+	assert_int_equal(o.conn, 1);
+	dso_server_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +741,7 @@ int main(void)
 		cmocka_unit_test(inactivity_timeout),
 		cmocka_unit_test(activity_and_subscriptions_hold_the_session),
 		cmocka_unit_test(sessionless_connection_aborted),
+		cmocka_unit_test(revoke_gone_accounts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
