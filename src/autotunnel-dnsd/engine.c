@@ -160,12 +160,13 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 		t->ops->reply(t->arg, src, msg, len);
 }
 
-static void llq_live(void *arg, uint64_t conn)
+static bool llq_live(void *arg, uint64_t conn)
 {
 	struct engine *e = arg;
 
 	if (e->stream.ops && e->stream.ops->llq_live)
-		e->stream.ops->llq_live(e->stream.arg, conn);
+		return e->stream.ops->llq_live(e->stream.arg, conn);
+	return true;
 }
 
 static void conn_abort(void *arg, uint64_t conn)

@@ -48,12 +48,21 @@ static void abort_conn(struct push *p, uint64_t conn)
 		p->ops->abort(p->arg, conn);
 }
 
-/* The engine keeps a connection that has a session: no idle timeout of
- * RFC 7766, and engine_conn_closed() when it goes (transport.h). */
-static void hold(struct push *p, uint64_t conn, bool had)
+/*
+ * The engine keeps a connection that has a session: no idle timeout of
+ * RFC 7766, and engine_conn_closed() when it goes (transport.h). A message
+ * still queued for a connection that is gone (aborted while its next
+ * messages waited for the batch) must not leave a session behind that no
+ * close would ever end. @return false when the connection is gone.
+ */
+static bool hold(struct push *p, uint64_t conn, bool had)
 {
-	if (!had && dso_server_has_session(p->dso, conn) && p->ops->llq_live)
-		p->ops->llq_live(p->arg, conn);
+	if (had || !dso_server_has_session(p->dso, conn) || !p->ops->llq_live)
+		return true;
+	if (p->ops->llq_live(p->arg, conn))
+		return true;
+	dso_server_conn_closed(p->dso, conn);
+	return false;
 }
 
 static void respond(struct push *p, uint64_t conn, uint16_t id, uint8_t rcode, uint32_t retry_ms)
@@ -343,7 +352,8 @@ void push_handle(struct push *p, const uint8_t *pkt, size_t len, const struct tr
 			respond(p, src->conn, m.id, DNS_RCODE_SERVFAIL, 60000);
 		return;
 	}
-	hold(p, src->conn, had);
+	if (!hold(p, src->conn, had))
+		return;
 	switch (v.act) {
 	case DSO_ACT_NONE:
 		break;
@@ -383,7 +393,7 @@ void push_query(struct push *p, struct qscratch *s, const struct transport_src *
 			if (dso_server_authenticate(p->dso, src->conn, rq.signer->id, clock_now_ms()) == 0) {
 				if (!was)
 					p->authenticated++;
-				hold(p, src->conn, had);
+				(void)hold(p, src->conn, had);
 			}
 		}
 		if (query_begin(p->d, s, &rq, p->out, PUSH_OUT_MAX) == 0) {

@@ -284,7 +284,7 @@ static void done(void *arg, uint64_t conn)
 	maybe_finish(c);
 }
 
-static void llq_live(void *arg, uint64_t conn)
+static bool llq_live(void *arg, uint64_t conn)
 {
 	struct conn *c = find(arg, conn);
 
@@ -292,6 +292,7 @@ static void llq_live(void *arg, uint64_t conn)
 		c->llq = true;
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	}
+	return c != NULL;
 }
 
 /* RFC 8490 §5.3: "forcibly abort" is a TCP RST, SO_LINGER zero before the close */

@@ -7,6 +7,7 @@
 #ifndef DNSD_TRANSPORT_H
 #define DNSD_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -32,8 +33,10 @@ struct transport_ops {
 	/**
 	 * Stream connection @p conn carries an LLQ or a DSO session now (may
 	 * be NULL): the engine keeps its timers, and wants engine_conn_closed().
+	 * False when the connection is gone already (a message of it was still
+	 * queued): then no close will be reported.
 	 */
-	void (*llq_live)(void *arg, uint64_t conn);
+	bool (*llq_live)(void *arg, uint64_t conn);
 	/** Forcibly abort stream connection @p conn (RFC 8490 §5.3: a TCP RST; may be NULL). */
 	void (*abort)(void *arg, uint64_t conn);
 };
