@@ -135,6 +135,10 @@ static int pushes_add(struct pushes *x, const uint8_t *name, size_t nlen, uint16
 {
 	int rc;
 
+	/* RFC 2181 §8: a TTL with the top bit set counts as 0; a PUSH could
+	 * not carry it (RFC 8765 §6.3.1 gives those values other meanings) */
+	if (ttl > 0x7FFFFFFFu && ttl != DSO_TTL_REMOVE)
+		ttl = 0;
 	if (!x->open && (rc = pushes_open(x)))
 		return rc;
 	rc = dso_push_add(&x->b, name, nlen, type, DNS_CLASS_IN, ttl, rd, rdlen);
