@@ -11,11 +11,13 @@
 #include "common/log.h"
 #include "dns/edns.h"
 #include "dns/tsig.h"
+#include "dso/dso.h"
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/commit.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/fanout.h"
+#include "autotunnel-dnsd/push.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/replay.h"
 #include "autotunnel-dnsd/store.h"
@@ -72,6 +74,7 @@ struct engine {
 	struct replay *replay;		/* signed UPDATEs seen within their TSIG window */
 	struct log_ratelimit quota_rl;	/* the log line of a quota refusal */
 	struct watch *watch;		/* the LLQs (watch.h) */
+	struct push *push;		/* DNS Push sessions (push.h) */
 	struct fanout *fanout;		/* LLQ events on their way out (fanout.h) */
 	void (*committed)(void *arg);	/* after a commit that wrote (the checkpointer) */
 	void *committed_arg;
@@ -157,16 +160,25 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 		t->ops->reply(t->arg, src, msg, len);
 }
 
-static void llq_live(void *arg, uint64_t conn)
+static bool llq_live(void *arg, uint64_t conn)
 {
 	struct engine *e = arg;
 
 	if (e->stream.ops && e->stream.ops->llq_live)
-		e->stream.ops->llq_live(e->stream.arg, conn);
+		return e->stream.ops->llq_live(e->stream.arg, conn);
+	return true;
 }
 
-/* What watch.c sends its answers and events through. */
-static const struct transport_ops watch_ops = { .reply = reply, .llq_live = llq_live };
+static void conn_abort(void *arg, uint64_t conn)
+{
+	struct engine *e = arg;
+
+	if (e->stream.ops && e->stream.ops->abort)
+		e->stream.ops->abort(e->stream.arg, conn);
+}
+
+/* What watch.c and push.c send their answers and events through. */
+static const struct transport_ops watch_ops = { .reply = reply, .llq_live = llq_live, .abort = conn_abort };
 
 /* Free a message taken from the queue (and tell its connection). */
 static void item_free(struct engine *e, struct eitem *it)
@@ -561,6 +573,7 @@ static void notify(void *arg, const uint8_t *lname, size_t len, uint16_t type, c
 	struct engine *e = arg;
 
 	watch_notify(e->watch, lname, len, type, rrs, rrs_len);
+	push_notify(e->push, lname, len, type, rrs, rrs_len);
 }
 
 /* Commit the batch, answer its updates, then tell the LLQs what changed. */
@@ -604,6 +617,7 @@ static void run_batch(struct engine *e)
 	commit_begin(e->commit);
 	while ((it = list) != NULL) {
 		struct dns_msg *m = &e->qs->msg;
+		struct wire opt;
 
 		if (n >= max) {
 			/* the rest goes first into the next batch */
@@ -620,6 +634,11 @@ static void run_batch(struct engine *e)
 		}
 		list = it->next;
 		it->next = NULL;
+		if (it->src.conn && dso_is_dso(it->pkt, it->len)) {
+			push_handle(e->push, it->pkt, it->len, &it->src);	/* RFC 8490 */
+			item_free(e, it);
+			continue;
+		}
 		if (dns_msg_parse(m, it->pkt, it->len)) {
 			item_free(e, it);
 			continue;
@@ -629,7 +648,11 @@ static void run_batch(struct engine *e)
 			n++;
 			continue;
 		}
-		watch_handle(e->watch, e->qs, &it->src);
+		if (it->src.conn && !(m->hdr.flags & DNS_FLAG_QR) &&
+		    dns_flags_opcode(m->hdr.flags) == DNS_OPCODE_QUERY && dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt))
+			push_query(e->push, e->qs, &it->src);	/* a signed query on TLS (query.c) */
+		else
+			watch_handle(e->watch, e->qs, &it->src);
 		item_free(e, it);
 	}
 	if (e->expire_due) {
@@ -657,6 +680,7 @@ void engine_timers_now(struct engine *e)
 	e->expire_due = true;
 	run_batch(e);
 	watch_tick(e->watch);
+	push_tick(e->push);
 	engine_rearm(e);
 }
 
@@ -678,13 +702,14 @@ static void on_llq(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = arg;
 
 	watch_tick(e->watch);
+	push_tick(e->push);
 	engine_rearm(e);
 }
 
 void engine_rearm(struct engine *e)
 {
 	int64_t next = zone_next_expiry(e->d->zone);
-	uint64_t dl = watch_next_deadline(e->watch);
+	uint64_t dl = watch_next_deadline(e->watch), pdl = push_next_deadline(e->push);
 	struct timeval tv;
 
 	if (next != INT64_MAX) {
@@ -702,6 +727,8 @@ void engine_rearm(struct engine *e)
 	} else {
 		evtimer_del(e->ev_expire);
 	}
+	if (pdl < dl)
+		dl = pdl;	/* one timer for the LLQs and the DSO sessions */
 	if (dl != UINT64_MAX) {
 		uint64_t now = clock_now_ms(), delay = dl > now ? dl - now : 0;
 
@@ -716,7 +743,13 @@ void engine_rearm(struct engine *e)
 void engine_conn_closed(struct engine *e, uint64_t conn)
 {
 	watch_conn_closed(e->watch, conn);
+	push_conn_closed(e->push, conn);
 	engine_rearm(e);
+}
+
+void engine_conn_activity(struct engine *e, uint64_t conn)
+{
+	push_activity(e->push, conn);
 }
 
 int engine_reload(struct engine *e, char *err, size_t errlen)
@@ -744,6 +777,7 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	zone_free(old_z);
 	commit_zone_replaced(e->commit);
 	acct_rate_clear(e);	/* accounts may have gone: their buckets with them */
+	push_accounts_changed(e->push);	/* and their DNS Push sessions */
 	log_info("reloaded: %zu accounts, %zu records", accounts_count(acc), zone_rr_count(z));
 	engine_rearm(e);
 	return 0;
@@ -772,6 +806,7 @@ void engine_print_stats(struct engine *e, FILE *fp, const struct stats *others, 
 		stats_sum(&sum, others);
 	stats_print(&sum, fp);
 	watch_print_stats(e->watch, fp);
+	push_print_stats(e->push, fp);
 	fprintf(fp, "zone_serial %u\nzone_nodes %zu\nzone_records %zu\naccounts %zu\n"
 		"connections %zu\nrss_kib %ld\n",
 		dnsd_serial(d), zone_node_count(d->zone), zone_rr_count(d->zone),
@@ -803,10 +838,11 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
+	e->push = push_new(d, e->st, &watch_ops, e);
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);
-	if (!e->qs || !e->out || !e->watch || !e->commit || !e->rate || !e->acct_rate || !e->replay || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
+	if (!e->qs || !e->out || !e->watch || !e->push || !e->commit || !e->rate || !e->acct_rate || !e->replay || !e->fanout || !e->ev_batch || !e->ev_expire || !e->ev_llq) {
 		engine_free(e);
 		goto nomem;
 	}
@@ -844,6 +880,7 @@ void engine_free(struct engine *e)
 	free(e->acct_rate);
 	replay_free(e->replay);
 	watch_free(e->watch);
+	push_free(e->push);
 	free(e->out);
 	free(e->qs);
 	pthread_mutex_destroy(&e->qlock);

@@ -51,8 +51,11 @@ void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const s
 void engine_submit_stream(struct engine *e, const uint8_t *pkt, size_t len, uint64_t conn,
 			  enum q_transport t, const struct sockaddr *peer, socklen_t peerlen);
 
-/** A stream connection closed: its LLQs go. */
+/** A stream connection closed: its LLQs and DSO session go. */
 void engine_conn_closed(struct engine *e, uint64_t conn);
+
+/** A message went through a stream connection that has a DSO session (RFC 8490 §6.3 timers). */
+void engine_conn_activity(struct engine *e, uint64_t conn);
 
 /** Re-read accounts and records from the store (after `account` commands). */
 int engine_reload(struct engine *e, char *err, size_t errlen);

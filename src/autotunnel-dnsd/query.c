@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "dns/edns.h"
+#include "dso/dso.h"
 #include "autotunnel-dnsd/accounts.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/zone.h"
@@ -37,6 +38,7 @@ static const struct {
 } synth[] = {
 	{ "_dns-update-tls", "_tcp", SYNTH_DNS_TLS },
 	{ "_dns-llq-tls", "_tcp", SYNTH_DNS_TLS },
+	{ "_dns-push-tls", "_tcp", SYNTH_DNS_TLS },	/* RFC 8765 §6.1 */
 	{ "_dns-update", "_udp", SYNTH_DNS },
 	{ "_dns-llq", "_udp", SYNTH_DNS },
 	{ "_stun", "_udp", SYNTH_STUN },
@@ -724,6 +726,9 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 		return Q_DROP;
 	stat_inc(st, STAT_queries);
 	stat_inc(st, t == Q_UDP ? STAT_queries_udp : t == Q_TCP ? STAT_queries_tcp : STAT_queries_tls);
+	/* RFC 8490: DSO messages on a stream are the engine's (push.h) */
+	if (t != Q_UDP && dso_is_dso(pkt, len))
+		return Q_ENGINE;
 	rc = dns_msg_parse(m, pkt, len);
 	if (rc) {
 		if (m->hdr.flags & DNS_FLAG_QR) {
@@ -754,6 +759,9 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 		return Q_REPLY;
 	}
 	if (dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0)
+		return Q_ENGINE;
+	/* a signed query on TLS may authenticate a DNS Push session (push.h) */
+	if (t == Q_TLS && m->tsig >= 0)
 		return Q_ENGINE;
 
 	act = query_check(d, s, st, t, &rq, out, cap, outlen);

@@ -54,6 +54,11 @@ struct dnsd_settings {
 	int llq_per_client, llq_max;
 	int llq_per_account;	/* signed LLQs per account, from all addresses */
 	int llq_rto_ms;
+	/* [push] DNS Push over DSO (push.h) */
+	int dso_inactivity_ms;	/* longest DSO inactivity timeout granted (RFC 8490 §6.4) */
+	int dso_keepalive_ms;	/* longest DSO keepalive interval granted (RFC 8490 §6.5) */
+	int push_per_session;	/* Push subscriptions on one DSO session */
+	int push_max;		/* Push subscriptions in all */
 	/* [store] */
 	char *db;
 	bool sync_full;		/* fsync every commit (SQLite synchronous=FULL) */

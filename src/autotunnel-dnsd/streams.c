@@ -131,6 +131,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, s->msg, len);
 		c->msgs++;
+		if (c->llq)	/* RFC 8490 §6.3: any message resets the DSO session's timers */
+			engine_conn_activity(s->e, c->id);
 		switch (query_process(s->d, s->qs, st, s->msg, len, c->t, s->out, ANSWER_MAX, &olen)) {
 		case Q_REPLY:
 			write_frame(c, s->out, olen);
@@ -282,7 +284,7 @@ static void done(void *arg, uint64_t conn)
 	maybe_finish(c);
 }
 
-static void llq_live(void *arg, uint64_t conn)
+static bool llq_live(void *arg, uint64_t conn)
 {
 	struct conn *c = find(arg, conn);
 
@@ -290,9 +292,23 @@ static void llq_live(void *arg, uint64_t conn)
 		c->llq = true;
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	}
+	return c != NULL;
 }
 
-static const struct transport_ops stream_ops = { .reply = reply, .done = done, .llq_live = llq_live };
+/* RFC 8490 §5.3: "forcibly abort" is a TCP RST, SO_LINGER zero before the close */
+static void conn_abort(void *arg, uint64_t conn)
+{
+	struct conn *c = find(arg, conn);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (!c)
+		return;
+	setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(c);
+}
+
+static const struct transport_ops stream_ops = { .reply = reply, .done = done, .llq_live = llq_live,
+						 .abort = conn_abort };
 
 size_t streams_count(const struct streams *s)
 {

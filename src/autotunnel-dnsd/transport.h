@@ -7,6 +7,7 @@
 #ifndef DNSD_TRANSPORT_H
 #define DNSD_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -29,8 +30,15 @@ struct transport_ops {
 	void (*reply)(void *arg, const struct transport_src *src, const uint8_t *msg, size_t len);
 	/** The engine is done with a message of stream connection @p conn (may be NULL). */
 	void (*done)(void *arg, uint64_t conn);
-	/** Stream connection @p conn carries an LLQ now (may be NULL). */
-	void (*llq_live)(void *arg, uint64_t conn);
+	/**
+	 * Stream connection @p conn carries an LLQ or a DSO session now (may
+	 * be NULL): the engine keeps its timers, and wants engine_conn_closed().
+	 * False when the connection is gone already (a message of it was still
+	 * queued): then no close will be reported.
+	 */
+	bool (*llq_live)(void *arg, uint64_t conn);
+	/** Forcibly abort stream connection @p conn (RFC 8490 §5.3: a TCP RST; may be NULL). */
+	void (*abort)(void *arg, uint64_t conn);
 };
 
 #endif
