@@ -150,10 +150,23 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 		t->ops->reply(t->arg, src, msg, len);
 }
 
+/* Tell a stream connection whose signed message arrived on it. */
+static void authenticated(struct engine *e, uint64_t conn, const struct dns_name *key)
+{
+	const struct account *acc = accounts_by_keyname(e->d->accounts, key);
+
+	if (conn && acc && e->stream.ops && e->stream.ops->authenticated)
+		e->stream.ops->authenticated(e->stream.arg, conn, acc->id);
+}
+
 static void llq_live(void *arg, uint64_t conn)
 {
 	struct engine *e = arg;
 
+	/* watch_handle() calls this while e->qs holds the LLQ request it
+	 * checked: a TSIG record there passed query_check()'s verification */
+	if (e->qs->msg.tsig >= 0)
+		authenticated(e, conn, &e->qs->tsig.key.name);
 	if (e->stream.ops && e->stream.ops->llq_live)
 		e->stream.ops->llq_live(e->stream.arg, conn);
 }
@@ -321,6 +334,8 @@ static void handle_update(struct engine *e, struct eitem *it)
 		rq.tsig_rc = dns_tsig_verify_request(&s->tsig, m, query_key_lookup, e->d, clock_wall_s());
 		rq.tsig_error = s->tsig.error;
 		rq.key = &s->tsig.key.name;
+		if (rq.tsig_rc == 0)
+			authenticated(e, it->src.conn, rq.key);
 	}
 	update_decide(&rq, e->d, wall_ms(), &dec);
 	if (dec.rcode == DNS_RCODE_NOERROR && dec.n_changes) {

@@ -31,6 +31,12 @@ struct transport_ops {
 	void (*done)(void *arg, uint64_t conn);
 	/** Stream connection @p conn carries an LLQ now (may be NULL). */
 	void (*llq_live)(void *arg, uint64_t conn);
+	/**
+	 * A validly signed UPDATE or LLQ of account @p account (its id, never
+	 * 0) arrived on stream connection @p conn, before its answer is sent
+	 * (may be NULL). A stream counts it as that account's connection.
+	 */
+	void (*authenticated)(void *arg, uint64_t conn, uint32_t account);
 };
 
 #endif
