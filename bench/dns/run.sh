@@ -23,7 +23,8 @@
 # BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
 # BENCH_DNS_ONLY=tls (only the TLS watchers),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
-# BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows).
+# BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows),
+# BENCH_KEEP=1 (keep the work directory, for a look at the clients' output).
 set -eu
 AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
