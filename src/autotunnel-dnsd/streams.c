@@ -25,10 +25,16 @@
 #define TALLY_BUCKETS 1024
 #define MSGS_PER_READ 64
 #define ANSWER_MAX (65535 + 1024)
-/* input read ahead of the parser: two whole messages at most (RFC 7766 §6.2.1 pipelining) */
+/* input read ahead of the parser: two whole messages at most (RFC 7766 §6.2.1.1 pipelining) */
 #define INPUT_MAX (2 * (2 + 65535))
 /* messages of one connection the engine may hold; past it, its requests wait in the socket */
 #define INFLIGHT_MAX 32
+/*
+ * The kernel's send buffer of a connection: autotuned, it would take up
+ * to tcp_wmem's maximum (4 MiB) of output a client never reads, outside
+ * tcp-output-max. One largest message and some fits (Linux doubles it).
+ */
+#define SNDBUF 65536
 
 /* Why connections were refused or closed; engine thread only. */
 #define LIMITS_LIST(X)							\
@@ -427,6 +433,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		if (s->lst[i] == l && (i & 1))
 			c->t = Q_TLS;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ SNDBUF }, sizeof(int));
 	if (c->t == Q_TLS) {
 		SSL *ssl = SSL_new(s->tls);
 
