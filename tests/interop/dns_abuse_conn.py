@@ -317,6 +317,37 @@ def main():
     for c in conns:
         c.close()
 
+    # 7. LLQ events for a client that reads nothing: once its output is full
+    # the connection goes (each update replaces a 20 KB TXT set: an event of
+    # 40 KB, old records removed and new ones added)
+    name = "big.alice.members.example.net."
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind(("127.0.0.60", 0))
+    s.settimeout(5)
+    s.connect((server, port))
+    q = dns.message.make_query(name, "TXT", use_edns=0, payload=1232, options=[llq_option()])
+    q.use_tsig(alice)
+    send_tcp(s, q.to_wire())
+    r = recv_tcp(s, alice, q.mac)
+    print("check: signed LLQ on a TXT set up:", r is not None and dns.rcode.to_text(r.rcode()))
+    upd = connect(server, port, "127.0.0.61")
+    ok = 0
+    t0 = time.monotonic()
+    for i in range(24):
+        u = dns.update.UpdateMessage(ZONE)
+        u.replace(name, 300, "TXT", " ".join('"%03d%03d%s"' % (i, j, "x" * 240) for j in range(80)))
+        u.use_tsig(alice)
+        send_tcp(upd, u.to_wire())
+        r = recv_tcp(upd, alice, u.mac)
+        ok += r is not None and r.rcode() == dns.rcode.NOERROR
+    upd.close()
+    print("24 updates of 20 KB in %.1f s" % (time.monotonic() - t0))
+    print("check: 24 updates answered:", ok == 24)
+    # reading now cannot save it: it is closed already, or the reading empties its output
+    print("check: the watcher that read nothing was closed:", closed_by_server(s, 3))
+    s.close()
+
 
 if __name__ == "__main__":
     main()

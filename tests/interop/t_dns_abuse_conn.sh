@@ -4,7 +4,8 @@
 # 48 MiB of pipelined queries never read (the server's memory stays flat
 # and another client is answered), more connections than one address may
 # open, an unsigned LLQ left idle (closed) beside a signed one (kept), a TLS
-# handshake and a message that never complete. Short timeouts keep it quick.
+# handshake and a message that never complete, LLQ events for a watcher that
+# reads nothing (closed once its output is full). Short timeouts keep it quick.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
 nt_add_ns dns
@@ -51,6 +52,9 @@ check: partial message closed at the read timeout: True
 check: all $((PER_ACCOUNT + 1)) signed updates answered: True
 check: the connection past the account's limit closed: True
 check: the others kept: True
+check: signed LLQ on a TXT set up: NXDOMAIN
+check: 24 updates answered: True
+check: the watcher that read nothing was closed: True
 OUT
 grep '^check: ' "$NT_DIR/abuse.out" >"$NT_DIR/abuse.checks"
 if ! diff -u "$NT_DIR/abuse.expected" "$NT_DIR/abuse.checks"; then
@@ -66,5 +70,6 @@ dnsd stats | grep -E '^(tcp|tls)_' || true
 [ "$(stat tcp_closed_write_stalled)" -ge 1 ] || nt_fail "tcp_closed_write_stalled is $(stat tcp_closed_write_stalled)"
 [ "$(stat tcp_closed_idle)" -ge 1 ] || nt_fail "tcp_closed_idle is $(stat tcp_closed_idle)"
 [ "$(stat tls_closed_handshake_timeout)" = 1 ] || nt_fail "tls_closed_handshake_timeout is $(stat tls_closed_handshake_timeout)"
+[ "$(stat tcp_closed_output_full)" = 1 ] || nt_fail "tcp_closed_output_full is $(stat tcp_closed_output_full)"
 [ "$(stat tcp_closed_slow_read)" = 1 ] || nt_fail "tcp_closed_slow_read is $(stat tcp_closed_slow_read)"
 nt_pass "limit counters"
