@@ -153,9 +153,12 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 /* Tell a stream connection whose signed message arrived on it. */
 static void authenticated(struct engine *e, uint64_t conn, const struct dns_name *key)
 {
-	const struct account *acc = accounts_by_keyname(e->d->accounts, key);
+	const struct account *acc;
 
-	if (conn && acc && e->stream.ops && e->stream.ops->authenticated)
+	if (!conn || !e->stream.ops || !e->stream.ops->authenticated)
+		return;	/* UDP: no connection to count */
+	acc = accounts_by_keyname(e->d->accounts, key);
+	if (acc)
 		e->stream.ops->authenticated(e->stream.arg, conn, acc->id);
 }
 
