@@ -12,11 +12,19 @@
 #     and the CPU time per event of the server and of the watchers' client
 #     (on this machine they share the cores; see llqbench.c)
 #   resident memory per host (RSS with the data minus RSS with an empty zone)
+#   TLS watchers held at once (one DNS-over-TLS connection each with a signed
+#     LLQ, as agents hold the server) and resident memory per TLS connection,
+#     with the connection limits on (32 per address: the watchers come from
+#     many 127/8 addresses; tcp-per-account raised, all being one account);
+#     capped by the open-file limit (the server needs a file per connection)
 #
 # Environment: BENCH_DNS_HOSTS (100000), BENCH_DNS_SECONDS (10 per dnsperf run),
 # BENCH_DNS_REPEAT (3 runs per query measurement, median taken),
 # BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
-# BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count).
+# BENCH_DNS_ONLY=tls (only the TLS watchers),
+# BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
+# BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows),
+# BENCH_KEEP=1 (keep the work directory, for a look at the clients' output).
 set -eu
 AT_SRC=${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
@@ -27,12 +35,14 @@ DUR=${BENCH_DNS_SECONDS:-10}
 REPEAT=${BENCH_DNS_REPEAT:-3}
 ONLY=${BENCH_DNS_ONLY:-}
 LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
-case "$ONLY" in ""|llq) ;; *) echo "bench/dns: BENCH_DNS_ONLY is llq or empty"; exit 2 ;; esac
+TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
+case "$ONLY" in ""|llq|tls) ;; *) echo "bench/dns: BENCH_DNS_ONLY is llq, tls or empty"; exit 2 ;; esac
 DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 Z=members.example.net
 P_OURS=5310
 P_KNOT=5311
 P_BIND=5312
+P_TLS=5313
 W=$(mktemp -d /tmp/bench-dns.XXXXXX)
 PIDS=""
 
@@ -42,13 +52,13 @@ cleanup() {
 		for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null || true
 	done
-	rm -rf "$W"
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 tools="knotd named dnsperf /usr/bin/python3 cc"
-[ "$ONLY" = llq ] && tools=cc
+[ -n "$ONLY" ] && tools=cc
 for tool in $tools; do
 	command -v "$tool" >/dev/null || { echo "bench/dns: $tool is missing"; exit 1; }
 done
@@ -89,7 +99,9 @@ KEY=$("$DNSD" --zone $Z --db "$W/ours/dns.db" account show bench --tsig)
 SECRET=${KEY##*:}
 cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
 	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
-[ "$ONLY" = llq ] || {
+cc -O2 -o "$W/tlswatch" "$AT_SRC/bench/dns/tlswatch.c" -I"$AT_SRC/lib" \
+	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lssl -lcrypto
+[ -n "$ONLY" ] || {
 echo "bench/dns: generating $HOSTS hosts"
 /usr/bin/python3 "$AT_SRC/bench/dns/gen.py" "$HOSTS" "$W/data" $Z bench "$W/ours/dns.db"
 # distinct updates, so that every one changes the zone (a repeated one is a cheap refresh)
@@ -107,12 +119,67 @@ printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. hostmaster.%s. 1 3600 600 1209600 60
 # ---- autotunnel-dnsd ----
 ours() {	# db [options]
 	db=$1; shift
-	"$DNSD" --zone $Z --listen 127.0.0.1 --port $P_OURS --tls-port 0 --db "$db" \
+	"$DNSD" --zone $Z --listen 127.0.0.1 --port $P_OURS --tls-port "${OURS_TLS:-0}" --db "$db" \
 		--server-address 127.0.0.1 --log-level warn --update-rate 0 "$@" &
 	OURS=$!
 	PIDS="$PIDS $OURS"
 	wait_up $P_OURS
 }
+# TLS watchers: one connection and one signed LLQ each, from 32 per source
+# address (the default tcp-per-address), 5,000 per client process
+tls_watchers() {
+	hard=$(ulimit -Hn)
+	ulimit -n "$hard" 2>/dev/null || true
+	TLS_CAP=$TLS_WANT
+	# the server needs a file per connection besides its own few dozen
+	[ "$hard" = unlimited ] || [ $((hard - 100)) -ge "$TLS_CAP" ] || TLS_CAP=$((hard - 100))
+	OURS_TLS=$P_TLS
+	ours "$W/empty/dns.db" --tcp-max "$TLS_CAP" --tcp-per-account "$TLS_CAP" --llq-per-account "$TLS_CAP" --tcp-idle 5
+	OURS_TLS=
+	sleep 1
+	base=$(rss_kib $OURS)
+	left=$TLS_CAP p=0 tpids=""
+	while [ "$left" -gt 0 ]; do
+		n=$((left < 5000 ? left : 5000))
+		"$W/tlswatch" 127.0.0.1 $P_TLS "$KEY" "watched.bench.$Z" $n "127.$((16 + p))" \
+			</dev/null >"$W/tls.$p" 2>&1 &
+		tpids="$tpids $!"
+		PIDS="$PIDS $!"
+		left=$((left - n)) p=$((p + 1))
+	done
+	t0=$(date +%s)
+	for i in $(seq 3000); do
+		[ "$(cat "$W"/tls.[0-9]* | grep -c '^established')" = $p ] && break
+		sleep 0.1
+	done
+	TLS_SETUP_S=$(($(date +%s) - t0))
+	after=$(rss_kib $OURS)
+	TLS_HELD=$(cat "$W"/tls.[0-9]* | awk '/^established/ { n += $2 } END { print n + 0 }')
+	TLS_FAILED=$(cat "$W"/tls.[0-9]* | awk '/^established/ { n += $4 } END { print n + 0 }')
+	# past the idle timeout (5 s here): a signed LLQ keeps its connection
+	sleep 7
+	for t in $tpids; do kill -USR1 "$t"; done
+	for i in $(seq 300); do
+		[ "$(cat "$W"/tls.[0-9]* | grep -c '^alive')" = $p ] && break
+		sleep 0.1
+	done
+	TLS_ALIVE=$(cat "$W"/tls.[0-9]* | awk '/^alive/ { n += $2 } END { print n + 0 }')
+	for t in $tpids; do wait "$t" || true; done
+	TLS_MEM=$(( TLS_HELD > 0 ? (after - base) * 1024 / TLS_HELD : 0 ))
+	stop $OURS
+}
+bench_tls() {
+	bench_result dns_tls_watchers "$TLS_HELD" "watchers (of $TLS_CAP tried, open-file limit $(ulimit -Hn); $TLS_FAILED failed; set up in ${TLS_SETUP_S} s)"
+	bench_result dns_tls_watchers_alive_after_idle "$TLS_ALIVE" watchers
+	bench_result dns_tls_memory_per_connection "$TLS_MEM" bytes
+}
+if [ "$ONLY" = tls ]; then
+	tls_watchers
+	bench_result dns_tls_load_average "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" 1/5/15min
+	bench_tls
+	exit 0
+fi
+
 if [ "$ONLY" != llq ]; then
 ours "$W/empty/dns.db"
 sleep 1
@@ -173,6 +240,7 @@ if [ "$ONLY" = llq ]; then
 	bench_llq
 	exit 0
 fi
+tls_watchers
 
 # ---- Knot ----
 knot_conf() {	# zonefile
@@ -284,5 +352,6 @@ bench_ratio dns_updates16_vs_knot "$OURS_UPS16" "$KNOT_UPS16" updates/s knot
 bench_ratio dns_updates64_vs_bind "$OURS_UPS64" "$BIND_UPS64" updates/s bind
 bench_ratio dns_updates64_vs_knot "$OURS_UPS64" "$KNOT_UPS64" updates/s knot
 bench_llq
+bench_tls
 bench_ratio dns_memory_per_host_vs_knot "$OURS_MEM" "$KNOT_MEM" bytes knot
 bench_ratio dns_memory_per_host_vs_bind "$OURS_MEM" "$BIND_MEM" bytes bind

@@ -160,10 +160,26 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 		t->ops->reply(t->arg, src, msg, len);
 }
 
+/* Tell a stream connection whose signed message arrived on it. */
+static void authenticated(struct engine *e, uint64_t conn, const struct dns_name *key)
+{
+	const struct account *acc;
+
+	if (!conn || !e->stream.ops || !e->stream.ops->authenticated)
+		return;	/* UDP: no connection to count */
+	acc = accounts_by_keyname(e->d->accounts, key);
+	if (acc)
+		e->stream.ops->authenticated(e->stream.arg, conn, acc->id);
+}
+
 static bool llq_live(void *arg, uint64_t conn)
 {
 	struct engine *e = arg;
 
+	/* watch_handle() calls this while e->qs holds the LLQ request it
+	 * checked: a TSIG record there passed query_check()'s verification */
+	if (e->qs->msg.tsig >= 0)
+		authenticated(e, conn, &e->qs->tsig.key.name);
 	if (e->stream.ops && e->stream.ops->llq_live)
 		return e->stream.ops->llq_live(e->stream.arg, conn);
 	return true;
@@ -179,6 +195,18 @@ static void conn_abort(void *arg, uint64_t conn)
 
 /* What watch.c and push.c send their answers and events through. */
 static const struct transport_ops watch_ops = { .reply = reply, .llq_live = llq_live, .abort = conn_abort };
+
+/* A DSO session is established on @p conn: it keeps its own timeouts. */
+static bool session_live(void *arg, uint64_t conn)
+{
+	struct engine *e = arg;
+
+	if (e->stream.ops && e->stream.ops->dso_live)
+		e->stream.ops->dso_live(e->stream.arg, conn);
+	return llq_live(arg, conn);
+}
+
+static const struct transport_ops push_ops = { .reply = reply, .llq_live = session_live, .abort = conn_abort };
 
 /* Free a message taken from the queue (and tell its connection). */
 static void item_free(struct engine *e, struct eitem *it)
@@ -514,6 +542,7 @@ static void handle_update(struct engine *e, struct eitem *it)
 			acc = accounts_by_keyname(e->d->accounts, rq.key);
 	}
 	if (acc) {
+		authenticated(e, it->src.conn, rq.key);
 		if (replay_gate(e, it, acc, forget_s))
 			goto out;
 		rq.rate_ok = rate_allow_account(e, acc);
@@ -838,7 +867,7 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
-	e->push = push_new(d, e->st, &watch_ops, e);
+	e->push = push_new(d, e->st, &push_ops, e);
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);

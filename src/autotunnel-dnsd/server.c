@@ -322,6 +322,7 @@ static void ctl_stats(void *arg, FILE *fp)
 	for (int i = 0; i < srv->d->n_workers; i++)
 		stats_sum(&workers, worker_stats(srv->d->workers[i]));
 	engine_print_stats(srv->e, fp, &workers, streams_count(srv->streams));
+	streams_print_stats(srv->streams, fp);
 }
 
 static int ctl_reload(void *arg, char *err, size_t errlen)

@@ -28,9 +28,14 @@ static const struct conf_item items[] = {
 	{ "server", "pidfile", CONF_STRING, S(pidfile), 0, 0, "write the server's pid here" },
 	{ "server", "daemon", CONF_BOOL, S(daemon), 0, 0, "detach and log to syslog" },
 	{ "server", "log-level", CONF_STRING, S(log_level), 0, 0, "err, warn, info or debug (default info)" },
-	{ "server", "tcp-idle", CONF_INT, S(tcp_idle), 1, 86400, "seconds an idle TCP/TLS connection without LLQ stays open (default 30)" },
+	{ "server", "tcp-idle", CONF_INT, S(tcp_idle), 1, 86400, "seconds an idle TCP/TLS connection without a signed LLQ stays open (default 30)" },
 	{ "server", "tcp-max", CONF_INT, S(tcp_max), 1, 1000000, "open TCP/TLS connections at most (default 20000)" },
 	{ "server", "user", CONF_STRING, S(user), 0, 0, "run as this user once the ports are bound (default autotunnel-dns, else nobody; root keeps uid 0)" },
+	{ "server", "tcp-per-address", CONF_INT, S(tcp_per_address), 1, 1000000, "open TCP/TLS connections per client address (default 32)" },
+	{ "server", "tcp-per-account", CONF_INT, S(tcp_per_account), 1, 1000000, "open TCP/TLS connections with an account's signed UPDATEs or LLQs (default 256)" },
+	{ "server", "tcp-output-max", CONF_INT, S(tcp_output_max), 4096, 1 << 30, "bytes waiting for a TCP/TLS client before its requests are read no more (default 262144)" },
+	{ "server", "tcp-read-timeout", CONF_INT, S(tcp_read_timeout), 1, 86400, "seconds a partly received TCP/TLS message may take to complete (default 30)" },
+	{ "server", "tls-handshake-timeout", CONF_INT, S(tls_handshake_timeout), 1, 86400, "seconds a TLS handshake may take (default 10)" },
 	{ "zone", "zone", CONF_STRING, S(zone), 0, 0, "the zone served (default members.example.net)" },
 	{ "zone", "server-name", CONF_STRING, S(server_name), 0, 0, "this server's name: NS and SRV target (default ns.ZONE)" },
 	{ "zone", "server-address", CONF_STRING, S(server_address), 0, 0, "addresses of server-name, comma-separated (default: listen addresses)" },
@@ -76,6 +81,11 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->tls_port = 853;
 	s->tcp_idle = 30;
 	s->tcp_max = 20000;
+	s->tcp_per_address = 32;
+	s->tcp_per_account = 256;
+	s->tcp_output_max = 256 << 10;
+	s->tcp_read_timeout = 30;
+	s->tls_handshake_timeout = 10;
 	s->cpu_affinity = true;
 	s->private_zone = true;
 	s->ttl = 300;

@@ -24,9 +24,14 @@ struct dnsd_settings {
 	char *pidfile;
 	bool daemon;
 	char *log_level;
-	int tcp_idle;		/* seconds a TCP/TLS connection may idle without an LLQ */
+	int tcp_idle;		/* seconds a TCP/TLS connection may idle without a signed LLQ */
 	int tcp_max;		/* open TCP/TLS connections */
 	char *user;		/* run as this user after start-up; NULL: autotunnel-dns or nobody */
+	int tcp_per_address;	/* open TCP/TLS connections per client address */
+	int tcp_per_account;	/* open connections that carried an account's signed messages */
+	int tcp_output_max;	/* bytes of output per connection before it is read no more */
+	int tcp_read_timeout;	/* seconds a partial message may take to complete */
+	int tls_handshake_timeout;	/* seconds a TLS handshake may take */
 	/* [zone] */
 	char *zone;
 	char *server_name;	/* target of NS and the synthesised SRV records */

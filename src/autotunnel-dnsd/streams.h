@@ -1,9 +1,12 @@
 /*
  * DNS over TCP (RFC 7766) and over TLS (RFC 7858) on the engine thread:
- * two-byte length framing, pipelined requests, idle timeouts (lifted while
- * a connection carries an LLQ), a limit on open connections, and the way
- * back for answers and LLQ events by connection id (a transport of the
- * engine, transport.h).
+ * two-byte length framing, pipelined requests, and the way back for
+ * answers and LLQ events by connection id (a transport of the engine,
+ * transport.h). A connection on the Internet holds only what its limits
+ * allow: connections in all, per client address and per account; output
+ * waiting for the client (past tcp-output-max its requests are read no
+ * more); the time a TLS handshake, a partial message and an idle
+ * connection may take (idle is unbounded only with a signed LLQ on it).
  */
 #ifndef DNSD_STREAMS_H
 #define DNSD_STREAMS_H
@@ -11,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct dnsd;
 struct engine;
@@ -30,5 +34,8 @@ void streams_free(struct streams *s);
 int streams_listen(struct streams *s, int fd, bool tls, char *err, size_t errlen);
 
 size_t streams_count(const struct streams *s);
+
+/** Print the counters of connections refused or closed by a limit ("name value" lines). */
+void streams_print_stats(const struct streams *s, FILE *fp);
 
 #endif
