@@ -377,13 +377,14 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	x->spi_r = m->h.spi_r;
 	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->keylen = kl;
 	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
 	x->dh_group = t->dh.group;
 	memcpy(t->nr, m->nonce.p, m->nonce.len);
 	t->nr_len = m->nonce.len;
-	err = ike_keys_derive(&x->k, x->prf, x->encr, x->integ, 0, NULL, 0, gir, glen,
+	err = ike_keys_derive(&x->k, x->prf, x->encr, x->keylen, x->integ, 0, NULL, 0, gir, glen,
 			      t->ni, t->ni_len, t->nr, t->nr_len, x->spi_i, x->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err)
@@ -483,6 +484,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	x->spi_r = ike_xsa_spi_new(ike);
 	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->keylen = kl;
 	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
@@ -496,7 +498,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	if (!err)
 		err = ike_dh_compute(&t->dh, m->ke.p, m->ke.len, gir, &glen);
 	if (!err)
-		err = ike_keys_derive(&x->k, x->prf, x->encr, x->integ, 0, NULL, 0, gir, glen,
+		err = ike_keys_derive(&x->k, x->prf, x->encr, x->keylen, x->integ, 0, NULL, 0, gir, glen,
 				      t->ni, t->ni_len, t->nr, t->nr_len, x->spi_i, x->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err) {
@@ -575,7 +577,8 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_peer *p = t->peer;
 	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX];
-	struct ike_prop props[1];
+	struct ike_prop props[2];
+	size_t np;
 	struct ike_bld in;
 	size_t idl = id_body(p->local_id, idb);
 
@@ -594,8 +597,8 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (p->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
-	ike_policy_esp_props(p, t->first_spi_in, 0, props);
-	ike_bld_sa(&in, props, 1);
+	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
+	ike_bld_sa(&in, props, np);
 	ike_bld_ts(&in, IKE_PL_TSI, &p->local_ts, 1);
 	ike_bld_ts(&in, IKE_PL_TSR, &p->remote_ts, 1);
 	OPENSSL_cleanse(auth, sizeof(auth));
@@ -613,17 +616,19 @@ static void init_done(struct ike_sa *t)
 	ike_dh_fini(&t->dh);
 }
 
-static void child_keys(struct ike_child *c, const uint8_t *i2r, const uint8_t *r2i, bool initiator)
+static void child_keys(struct ike_child *c, const uint8_t *i2r, const uint8_t *r2i, size_t km, bool initiator)
 {
-	memcpy(c->key_out, initiator ? i2r : r2i, 36);
-	memcpy(c->key_in, initiator ? r2i : i2r, 36);
+	memset(c->key_out, 0, sizeof(c->key_out));
+	memset(c->key_in, 0, sizeof(c->key_in));
+	memcpy(c->key_out, initiator ? i2r : r2i, km);
+	memcpy(c->key_in, initiator ? r2i : i2r, km);
 }
 
 static bool allowed_ike_algs(const struct ike_peer *p, const struct ike_xsa *x)
 {
 	unsigned pm = x->prf == IKE_PRF_ID_HMAC_SHA2_256 ? IKE_PRF_HMAC_SHA256 :
 		      x->prf == IKE_PRF_ID_HMAC_SHA2_384 ? IKE_PRF_HMAC_SHA384 : IKE_PRF_HMAC_SHA512;
-	unsigned em = x->encr == IKE_ENCR_ID_AES_CBC ? IKE_ENCR_AES256CBC_SHA256 : IKE_ENCR_AES256GCM16;
+	unsigned em = ike_policy_encr_bit(x->encr, (uint16_t)x->keylen);
 
 	return ike_policy_group_allowed(p, x->dh_group) && (p->prf_algs & pm) && (p->encr_algs & em);
 }
@@ -632,14 +637,15 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 			const struct ike_addr *local, const struct ike_addr *remote, uint64_t now)
 {
 	struct ike_peer *p = NULL;
-	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX], i2r[36], r2i[36];
+	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX], i2r[64], r2i[64];
 	struct ike_prop chosen;
 	struct ike_ts tsi, tsr;
 	struct ike_child *c = NULL;
 	struct ike_bld in;
 	uint16_t child_err = 0, want;
+	enum ike_esp_alg alg = 0;
+	size_t idl, km = 0;
 	bool ok = false;
-	size_t idl;
 
 	if (t->state != ST_HALF_OPEN)
 		return -EAGAIN;
@@ -686,22 +692,25 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	else if (ike_policy_esp_select(&m->sa, p, true, 0, false, &chosen, &want))
+	else if (ike_policy_esp_select(&m->sa, p, true, 0, false, &chosen, &want) ||
+		 ike_policy_esp_alg(&chosen, &alg, &km))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 	else if (ike_ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ike_ts_narrow(&m->tsr, &p->local_ts, &tsr))
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				  i2r, r2i, 36) || !(c = ike_child_new(t)))
+				  i2r, r2i, km) || !(c = ike_child_new(t)))
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->alg = alg;
+	c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = tsr;
 		c->ts_r = tsi;
-		child_keys(c, i2r, r2i, false);
+		child_keys(c, i2r, r2i, km, false);
 		child_schedule(ike, t, c, now);
 		ike_prop_spi_set(&chosen, c->spi_in, 4);
 	}
@@ -761,10 +770,12 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			 uint64_t now)
 {
 	struct ike_peer *p = t->peer;
-	uint8_t auth[IKE_PRF_MAX], i2r[36], r2i[36];
-	struct ike_prop props[1], chosen;
+	uint8_t auth[IKE_PRF_MAX], i2r[64], r2i[64];
+	struct ike_prop props[2], chosen;
 	struct ike_child *c = NULL;
 	uint16_t child_err = 0;
+	enum ike_esp_alg alg = 0;
+	size_t np, km = 0;
 	bool ok = false;
 
 	if (ike_msg_notify(m, IKE_N_AUTHENTICATION_FAILED)) {
@@ -799,20 +810,21 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
 
-	ike_policy_esp_props(p, t->first_spi_in, 0, props);
+	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 		for (unsigned i = 0; i < m->nn; i++)
 			if (m->n[i].type < 16384)
 				child_err = m->n[i].type;
-	} else if (ike_policy_check_reply(&m->sa, props, 1, &chosen) || (chosen.types & (1u << IKE_XF_DH))) {
+	} else if (ike_policy_check_reply(&m->sa, props, np, &chosen) || (chosen.types & (1u << IKE_XF_DH)) ||
+		   ike_policy_esp_alg(&chosen, &alg, &km)) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 	} else if (m->tsi.n < 1 || m->tsr.n < 1 || !ike_ts_within(&m->tsi.ts[0], &p->local_ts) ||
 		   !ike_ts_within(&m->tsr.ts[0], &p->remote_ts)) {
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	} else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				    i2r, r2i, 36) || !(c = ike_child_new(t))) {
+				    i2r, r2i, km) || !(c = ike_child_new(t))) {
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	}
 	if (c) {
@@ -820,10 +832,12 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		c->spi_in = t->first_spi_in;
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->alg = alg;
+	c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = m->tsi.ts[0];
 		c->ts_r = m->tsr.ts[0];
-		child_keys(c, i2r, r2i, true);
+		child_keys(c, i2r, r2i, km, true);
 		child_schedule(ike, t, c, now);
 	}
 	OPENSSL_cleanse(i2r, sizeof(i2r));
@@ -852,8 +866,9 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
-	struct ike_prop props[1];
+	struct ike_prop props[2];
 	uint8_t pbuf[BUF], spi[4];
+	size_t np;
 	struct ike_bld in;
 	int err;
 
@@ -872,8 +887,8 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	ike_spi_put(spi, old->spi_in, 4);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_notify(&in, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
-	ike_policy_esp_props(p, r->child_new, group, props);
-	ike_bld_sa(&in, props, 1);
+	np = ike_policy_esp_props(p, r->child_new, group, props);
+	ike_bld_sa(&in, props, np);
 	ike_bld_nonce(&in, r->nonce, NONCE_LEN);
 	if (group)
 		ike_bld_ke(&in, group, r->dh.pub, r->dh.pub_len);
@@ -944,8 +959,9 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	struct ike_prop chosen;
 	struct ike_ts tsi, tsr;
 	struct ike_dh dh = { 0 };
-	uint8_t nr[NONCE_LEN], gir[IKE_DH_MAX], i2r[36], r2i[36], pbuf[BUF];
-	size_t glen = 0;
+	uint8_t nr[NONCE_LEN], gir[IKE_DH_MAX], i2r[64], r2i[64], pbuf[BUF];
+	enum ike_esp_alg alg = 0;
+	size_t glen = 0, km = 0;
 	uint16_t want = 0, group;
 	struct ike_bld in;
 	int err;
@@ -995,7 +1011,9 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
 	if (group == 0xffff)
 		group = 0;
-	err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
+	err = ike_policy_esp_alg(&chosen, &alg, &km);
+	if (!err)
+		err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
 	if (!err && group) {
 		err = ike_dh_init(&dh, group);
 		if (!err)
@@ -1003,7 +1021,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	}
 	if (!err)
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
-				       m->nonce.p, m->nonce.len, nr, sizeof(nr), i2r, r2i, 36);
+				       m->nonce.p, m->nonce.len, nr, sizeof(nr), i2r, r2i, km);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	c = err ? NULL : ike_child_new(t);
 	if (!c) {
@@ -1018,13 +1036,14 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	c->spi_in = ike_child_spi_new(ike, p);
 	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->alg = alg;
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = tsr;
 	c->ts_r = tsi;
 	c->peer_created = true;
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, m->nonce.p, m->nonce.len, nr, sizeof(nr));
-	child_keys(c, i2r, r2i, false);
+	child_keys(c, i2r, r2i, km, false);
 	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
@@ -1062,9 +1081,10 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
 	struct ike_child *old = ike_child_by_in(t, r->child_old), *c;
-	struct ike_prop props[1], chosen;
-	uint8_t gir[IKE_DH_MAX], i2r[36], r2i[36];
-	size_t glen = 0;
+	struct ike_prop props[2], chosen;
+	uint8_t gir[IKE_DH_MAX], i2r[64], r2i[64];
+	enum ike_esp_alg alg = 0;
+	size_t glen = 0, np, km = 0;
 	uint16_t group, g;
 	int err;
 
@@ -1096,11 +1116,12 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 		}
 		return 0;
 	}
-	ike_policy_esp_props(p, r->child_new, r->group, props);
+	np = ike_policy_esp_props(p, r->child_new, r->group, props);
 	err = -EBADMSG;
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) ==
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)) &&
-	    ike_policy_check_reply(&m->sa, props, 1, &chosen) == 0 && m->tsi.n && m->tsr.n &&
+	    ike_policy_check_reply(&m->sa, props, np, &chosen) == 0 && m->tsi.n && m->tsr.n &&
+	    ike_policy_esp_alg(&chosen, &alg, &km) == 0 &&
 	    ike_ts_within(&m->tsi.ts[0], &p->local_ts) && ike_ts_within(&m->tsr.ts[0], &p->remote_ts))
 		err = 0;
 	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
@@ -1114,7 +1135,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	}
 	if (!err)
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
-				       r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, i2r, r2i, 36);
+				       r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, i2r, r2i, km);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	c = err ? NULL : ike_child_new(t);
 	if (!c) {
@@ -1129,12 +1150,13 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	c->spi_in = r->child_new;
 	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->alg = alg;
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = m->tsi.ts[0];
 	c->ts_r = m->tsr.ts[0];
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len);
-	child_keys(c, i2r, r2i, true);
+	child_keys(c, i2r, r2i, km, true);
 	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
@@ -1256,6 +1278,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	n->spi_r = ike_xsa_spi_new(ike);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->keylen = kl;
 	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
@@ -1266,7 +1289,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	if (!err)
 		err = ike_dh_compute(&dh, m->ke.p, m->ke.len, gir, &glen);
 	if (!err)
-		err = ike_keys_derive(&n->k, n->prf, n->encr, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
+		err = ike_keys_derive(&n->k, n->prf, n->encr, n->keylen, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
 				      m->nonce.p, m->nonce.len, nr, sizeof(nr), n->spi_i, n->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_i == 0) {
@@ -1342,11 +1365,12 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 	n->spi_r = ike_prop_spi(&chosen);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->keylen = kl;
 	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
 	n->dh_group = r->group;
-	err = ike_keys_derive(&n->k, n->prf, n->encr, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
+	err = ike_keys_derive(&n->k, n->prf, n->encr, n->keylen, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
 			      r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, n->spi_i, n->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_r == 0) {

@@ -125,9 +125,11 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	for (unsigned i = 0; i < c->n_spis_in; i++)
 		if (c->spis_in[i] < 256)
 			return -EINVAL;
-	if (c->esp_algs & ~(unsigned)(IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305) ||
+	if (c->esp_algs & ~(unsigned)(IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305 | IKE_ESP_AES128GCM16 |
+				      IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256CBC_SHA256) ||
 	    c->prf_algs & ~(unsigned)(IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512) ||
-	    c->encr_algs & ~(unsigned)(IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256))
+	    c->encr_algs & ~(unsigned)(IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256 | IKE_ENCR_AES128GCM16 |
+				       IKE_ENCR_AES128CBC_SHA256))
 		return -EINVAL;
 	if (peer_by_name(ike, c->name))
 		return -EEXIST;
@@ -144,7 +146,7 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	p->local = c->local;
 	p->local_ts = c->local_ts;
 	p->remote_ts = c->remote_ts;
-	for (unsigned i = 0; i < 4 && c->dh_groups[i]; i++) {
+	for (unsigned i = 0; i < IKE_MAX_DH_GROUPS && c->dh_groups[i]; i++) {
 		if (!ike_policy_group_allowed(NULL, c->dh_groups[i])) {
 			peer_free(p);
 			return -EINVAL;
@@ -152,14 +154,15 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 		p->dh[p->ndh++] = c->dh_groups[i];
 	}
 	if (!p->ndh) {
-		p->dh[0] = IKE_DH_CURVE25519;
-		p->dh[1] = IKE_DH_ECP256;
-		p->dh[2] = IKE_DH_MODP2048;
-		p->ndh = 3;
+		for (unsigned i = 0; i < IKE_POLICY_NGROUPS; i++)
+			p->dh[i] = ike_policy_default_groups()[i];
+		p->ndh = IKE_POLICY_NGROUPS;
 	}
 	p->esp_algs = c->esp_algs ? c->esp_algs : IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305;
 	p->prf_algs = c->prf_algs ? c->prf_algs : IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
-	p->encr_algs = c->encr_algs ? c->encr_algs : IKE_ENCR_AES256GCM16;
+	/* RFC 8247 §2.1: accept what common peers propose; ours stay first (policy.c) */
+	p->encr_algs = c->encr_algs ? c->encr_algs : IKE_ENCR_AES256GCM16 | IKE_ENCR_AES128GCM16 |
+						      IKE_ENCR_AES256CBC_SHA256 | IKE_ENCR_AES128CBC_SHA256;
 	p->esn = !c->no_esn;
 	p->pfs = !c->no_pfs;
 	p->mobike = !c->no_mobike;
@@ -567,5 +570,13 @@ const char *ike_down_reason_name(enum ike_down_reason r)
 
 const char *ike_esp_alg_name(enum ike_esp_alg a)
 {
-	return a == IKE_ESP_CHACHA20POLY1305 ? "chacha20poly1305" : "aes256gcm16";
+	/* the names strongSwan's proposals use */
+	switch (a) {
+	case IKE_ESP_CHACHA20POLY1305: return "chacha20poly1305";
+	case IKE_ESP_AES128GCM16: return "aes128gcm16";
+	case IKE_ESP_AES128CBC_SHA256: return "aes128-sha256";
+	case IKE_ESP_AES256CBC_SHA256: return "aes256-sha256";
+	case IKE_ESP_AES256GCM16: break;
+	}
+	return "aes256gcm16";
 }

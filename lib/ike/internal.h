@@ -35,7 +35,7 @@ struct ike_peer {
 	size_t psk_len;
 	struct ike_addr remote, local;
 	struct ike_ts local_ts, remote_ts;
-	uint16_t dh[4];
+	uint16_t dh[IKE_MAX_DH_GROUPS];
 	unsigned ndh;
 	unsigned esp_algs, prf_algs, encr_algs;
 	bool esn, pfs, mobike;
@@ -102,8 +102,9 @@ struct ike_child {
 	enum child_state state;
 	uint32_t spi_in, spi_out;
 	uint16_t encr;			/* ESP transform ID */
+	enum ike_esp_alg alg;
 	bool esn;
-	uint8_t key_in[36], key_out[36];
+	uint8_t key_in[64], key_out[64];	/* keymat of one direction (policy.c's esp_xfs) */
 	struct ike_ts ts_l, ts_r;
 	uint64_t rekey_at;
 	uint64_t expire;		/* CH_REPLACED by the peer's rekey: deleted by us at this time */

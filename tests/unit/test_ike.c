@@ -301,6 +301,8 @@ static void check_children_match(struct net *n)
 			assert_memory_equal(cb->salt_in, ca->salt_out, 4);
 			assert_memory_equal(cb->key_out, ca->key_in, 32);
 			assert_memory_equal(cb->salt_out, ca->salt_in, 4);
+			assert_memory_equal(cb->integ_key_in, ca->integ_key_out, 32);
+			assert_memory_equal(cb->integ_key_out, ca->integ_key_in, 32);
 			assert_memory_equal(&cb->ts_local, &ca->ts_remote, sizeof(struct ike_ts));
 			assert_memory_equal(&cb->ts_remote, &ca->ts_local, sizeof(struct ike_ts));
 			/* the two directions never share a key */
@@ -361,6 +363,159 @@ static void handshake_group(uint16_t g)
 static void test_handshake_31(void **st) { (void)st; handshake_group(IKE_DH_CURVE25519); }
 static void test_handshake_19(void **st) { (void)st; handshake_group(IKE_DH_ECP256); }
 static void test_handshake_14(void **st) { (void)st; handshake_group(IKE_DH_MODP2048); }
+static void test_handshake_20(void **st) { (void)st; handshake_group(IKE_DH_ECP384); }
+static void test_handshake_15(void **st) { (void)st; handshake_group(IKE_DH_MODP3072); }
+
+/*
+ * RFC 8247/8221 algorithms: A and B each with masks; what comes out. 0 in a
+ * mask is the default. Every case is also rekeyed (IKE SA with its new
+ * keys, then a child SA with PFS) to run the rekey paths with the same algorithms.
+ */
+struct alg_case {
+	unsigned a_encr, b_encr, a_esp, b_esp, a_prf;
+	unsigned want_encr, want_prf;	/* 0: the IKE SA must fail with NO_PROPOSAL_CHOSEN */
+	enum ike_esp_alg want_esp;	/* 0: the first child SA must fail with NO_PROPOSAL_CHOSEN */
+};
+static const struct alg_case *cur_alg;
+
+static void tw_alg(struct ike_peer_conf *pc, bool is_a)
+{
+	pc->encr_algs = is_a ? cur_alg->a_encr : cur_alg->b_encr;
+	pc->esp_algs = is_a ? cur_alg->a_esp : cur_alg->b_esp;
+	if (is_a)
+		pc->prf_algs = cur_alg->a_prf;
+}
+
+/* the encryption key of an ESP transform is this long; the rest of key_in[32] stays zero */
+static size_t esp_key_len(enum ike_esp_alg a)
+{
+	return a == IKE_ESP_AES128GCM16 || a == IKE_ESP_AES128CBC_SHA256 ? 16 : 32;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+static void check_esp_keys(const struct ike_child_info *c)
+{
+	size_t kl = esp_key_len(c->alg);
+	bool cbc = c->alg == IKE_ESP_AES128CBC_SHA256 || c->alg == IKE_ESP_AES256CBC_SHA256;
+
+	assert_true(all_zero(c->key_in + kl, 32 - kl));
+	assert_true(all_zero(c->key_out + kl, 32 - kl));
+	assert_false(all_zero(c->key_in, kl));
+	/* AEAD: a salt and no integrity key; CBC: an integrity key and no salt */
+	assert_int_equal(all_zero(c->integ_key_in, 32), !cbc);
+	assert_int_equal(all_zero(c->integ_key_out, 32), !cbc);
+	assert_int_equal(all_zero(c->salt_in, 4) && all_zero(c->salt_out, 4), cbc);
+	assert_memory_not_equal(c->integ_key_in, c->key_in, 16);
+}
+
+static void run_alg_case(const struct alg_case *c)
+{
+	struct net n;
+	struct ike_sa_info ia, ib;
+	uint32_t old_spi;
+
+	cur_alg = c;
+	setup_net(&n, NULL, tw_alg);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	if (!c->want_encr || !c->want_esp) {
+		/* refused cleanly: no IKE SA, or (§2.21.3) no first child SA, which makes ours close it */
+		assert_int_equal(n.a.sa_up, 0);
+		assert_int_equal(n.a.last_down, IKE_DOWN_NO_PROPOSAL);
+		assert_int_equal(n.a.last_down_notify, IKE_N_NO_PROPOSAL_CHOSEN);
+		assert_int_equal(n.a.sa_down, 1);
+		assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+		if (!c->want_encr)
+			assert_int_equal(n.b.sa_up, 0);
+		teardown_net(&n);
+		return;
+	}
+	assert_int_equal(n.a.sa_up, 1);
+	assert_int_equal(n.b.sa_up, 1);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_int_equal(ia.encr, c->want_encr);
+	assert_int_equal(ib.encr, c->want_encr);
+	assert_int_equal(ia.prf, c->want_prf);
+	assert_int_equal(children_up(&n.a), 1);
+	check_children_match(&n);
+	assert_int_equal(newest(&n.a)->alg, c->want_esp);
+	check_esp_keys(newest(&n.a));
+	/* the IKE SA rekeyed with the same algorithms, then a child SA with PFS under the new keys */
+	assert_int_equal(ike_sa_rekey(n.a.ike, ia.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_true(ib.established);
+	assert_int_equal(ib.encr, c->want_encr);
+	assert_true(ib.ike_spi_i != ia.ike_spi_i);
+	old_spi = newest(&n.b)->spi_in;
+	assert_int_equal(ike_child_rekey(n.b.ike, old_spi, n.now), 0);
+	pump(&n);
+	assert_int_equal(newest(&n.b)->replaces, old_spi);
+	assert_int_equal(newest(&n.a)->alg, c->want_esp);
+	assert_int_equal(children_up(&n.a), 1);
+	check_children_match(&n);
+	check_esp_keys(newest(&n.b));
+	assert_int_equal(n.a.sa_down + n.b.sa_down, 0);
+	teardown_net(&n);
+}
+
+static void test_rfc8247_algorithms(void **st)
+{
+	static const unsigned all_prf = IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
+	static const struct alg_case cases[] = {
+		/* AES-128-GCM for IKE: proposed by A alone, accepted by B's default */
+		{ IKE_ENCR_AES128GCM16, 0, 0, 0, 0, IKE_ENCR_AES128GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* AES-128-CBC with HMAC-SHA2-256-128 and PRF SHA-256, strongSwan's "aes128-sha256" */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_PRF_HMAC_SHA256, IKE_ENCR_AES128CBC_SHA256,
+		  IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* ... with SHA-384: HMAC-SHA2-384-192 */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_PRF_HMAC_SHA384, IKE_ENCR_AES128CBC_SHA256,
+		  IKE_PRF_HMAC_SHA384, IKE_ESP_AES256GCM16 },
+		/* A's default offers CBC in its second proposal: B that takes only CBC finds it */
+		{ 0, IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_ENCR_AES128CBC_SHA256, IKE_PRF_HMAC_SHA256,
+		  IKE_ESP_AES256GCM16 },
+		{ 0, IKE_ENCR_AES128GCM16, 0, 0, 0, IKE_ENCR_AES128GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* both default: AES-256-GCM stays first */
+		{ 0, 0, 0, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* no common cipher: NO_PROPOSAL_CHOSEN, as before */
+		{ IKE_ENCR_AES128GCM16, IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256, 0, 0, 0, 0, 0, 0 },
+		{ IKE_ENCR_AES128CBC_SHA256, IKE_ENCR_AES256CBC_SHA256, 0, 0, 0, 0, 0, 0 },
+		/* ESP: AES-128-GCM, AES-CBC with HMAC-SHA2-256-128 */
+		{ 0, 0, IKE_ESP_AES128GCM16, IKE_ESP_AES128GCM16 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128GCM16 },
+		{ 0, 0, IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		{ 0, 0, IKE_ESP_AES256CBC_SHA256, IKE_ESP_AES256CBC_SHA256, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256CBC_SHA256 },
+		/* A offers AEAD first and CBC second; B takes only CBC: proposal 2 */
+		{ 0, 0, IKE_ESP_AES256GCM16 | IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		/* ... B takes both: A's first proposal wins */
+		{ 0, 0, IKE_ESP_AES256GCM16 | IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* CBC and GCM over CBC: everything new at once */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256, all_prf,
+		  IKE_ENCR_AES128CBC_SHA256, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		/* B's default does not take the new ESP transforms: NO_PROPOSAL_CHOSEN for the child SA */
+		{ 0, 0, IKE_ESP_AES128CBC_SHA256, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, 0 },
+		{ 0, 0, IKE_ESP_AES128GCM16, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, 0 },
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case %zu\n", i);
+		run_alg_case(&cases[i]);
+	}
+}
 
 static void tw_chacha_b(struct ike_peer_conf *pc, bool is_a)
 {
@@ -1485,6 +1640,9 @@ int main(void)
 		cmocka_unit_test(test_handshake_31),
 		cmocka_unit_test(test_handshake_19),
 		cmocka_unit_test(test_handshake_14),
+		cmocka_unit_test(test_handshake_20),
+		cmocka_unit_test(test_handshake_15),
+		cmocka_unit_test(test_rfc8247_algorithms),
 		cmocka_unit_test(test_handshake_chacha_noesn),
 		cmocka_unit_test(test_handshake_cbc_sha512),
 		cmocka_unit_test(test_invalid_ke_retry),

@@ -163,10 +163,10 @@ static void sa_msg(struct raw *r, uint8_t last1, uint8_t num2, uint8_t ntrans2, 
 	transform(r, t_last_bug ? false : true, IKE_XF_DH, IKE_DH_CURVE25519, -1);
 	r->b[p1 + 2] = (uint8_t)((r->n - p1) >> 8);
 	r->b[p1 + 3] = (uint8_t)(r->n - p1);
-	/* proposal 2: AES-GCM-16/128 (not supported), PRF SHA-1 (not supported), group 14, type 6 (unknown) */
+	/* proposal 2: AES-GCM-16/192 (not supported), PRF SHA-1 (not supported), group 14, type 6 (unknown) */
 	p2 = r->n;
 	u8(r, 0); u8(r, 0); u16(r, 0); u8(r, num2); u8(r, IKE_PROTO_IKE); u8(r, 0); u8(r, ntrans2);
-	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 128);
+	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 192);
 	transform(r, false, IKE_XF_PRF, 2, -1);
 	transform(r, false, IKE_XF_DH, IKE_DH_MODP2048, -1);
 	transform(r, true, 6, 1, -1);
@@ -208,6 +208,60 @@ static void test_sa(void **st)
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 	/* the last transform must say it is the last */
 	sa_msg(&r, 2, 2, 4, 1);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+}
+
+/* One proposal numbered @p num, AES-CBC/128 + HMAC-SHA2-256-128 + PRF SHA-256 + group 20, in a message with @p flags. */
+static void answer_msg(struct raw *r, uint8_t flags, uint8_t num, uint8_t more_after)
+{
+	size_t sa_off, p1;
+
+	hdr(r, IKE_PL_SA, IKE_SA_INIT, flags);
+	sa_off = r->n;
+	gen(r, 0, 0, 0);
+	p1 = r->n;
+	u8(r, more_after); u8(r, 0); u16(r, 0); u8(r, num); u8(r, IKE_PROTO_IKE); u8(r, 0); u8(r, 4);
+	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 128);
+	transform(r, false, IKE_XF_INTEG, IKE_INTEG_ID_HMAC_SHA2_256_128, -1);
+	transform(r, false, IKE_XF_PRF, IKE_PRF_ID_HMAC_SHA2_256, -1);
+	transform(r, true, IKE_XF_DH, IKE_DH_ECP384, -1);
+	r->b[p1 + 2] = (uint8_t)((r->n - p1) >> 8);
+	r->b[p1 + 3] = (uint8_t)(r->n - p1);
+	r->b[sa_off + 2] = (uint8_t)((r->n - sa_off) >> 8);
+	r->b[sa_off + 3] = (uint8_t)(r->n - sa_off);
+	fin(r);
+}
+
+/*
+ * RFC 7296 §3.3.1: an answer keeps the number of the proposal it accepts,
+ * so it may be 2 or more; a request's first proposal is always 1. The RFC
+ * 8247 transforms (AES-128, group 20) are kept.
+ */
+static void test_sa_answer_number(void **st)
+{
+	struct raw r;
+	struct ike_msg m;
+
+	(void)st;
+	answer_msg(&r, IKE_FLAG_R, 2, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	assert_int_equal(m.sa.n, 1);
+	assert_int_equal(m.sa.p[0].num, 2);
+	assert_int_equal(m.sa.p[0].nxf, 4);
+	assert_int_equal(m.sa.p[0].xf[0].keylen, 128);
+	assert_int_equal(m.sa.p[0].xf[3].id, IKE_DH_ECP384);
+	answer_msg(&r, IKE_FLAG_R, 255, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	assert_int_equal(m.sa.p[0].num, 255);
+	/* numbers still start at 1 in a request, and 0 is no number */
+	answer_msg(&r, IKE_FLAG_I, 2, 0);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+	answer_msg(&r, IKE_FLAG_R, 0, 0);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+	answer_msg(&r, IKE_FLAG_I, 1, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	/* "more follow" with nothing after: malformed either way */
+	answer_msg(&r, IKE_FLAG_R, 2, 2);
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 }
 
@@ -548,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_payload_lengths),
 		cmocka_unit_test(test_sa),
+		cmocka_unit_test(test_sa_answer_number),
 		cmocka_unit_test(test_nonce_bounds),
 		cmocka_unit_test(test_duplicates_and_critical),
 		cmocka_unit_test(test_sk_placement),
