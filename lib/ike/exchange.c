@@ -259,6 +259,125 @@ static size_t id_body(const char *id, uint8_t *out)
 	return n + 4;
 }
 
+/* ---- certificates (RFC 7427) ---- */
+
+/* RFC 7427 §4: the hashes we verify with: SHA2-256 (ECDSA P-256) and Identity (Ed25519, RFC 8420) */
+static void bld_sig_hashes(struct ike_bld *b)
+{
+	uint8_t d[4];
+	struct wire w = wire_writer(d, sizeof(d));
+
+	wire_write_u16(&w, IKE_HASH_SHA2_256);
+	wire_write_u16(&w, IKE_HASH_IDENTITY);
+	ike_bld_notify(b, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, d, sizeof(d));
+}
+
+/* The hashes the peer's SIGNATURE_HASH_ALGORITHMS names, as 1u << number (only 1..15 kept). */
+static unsigned peer_sig_hashes(const struct ike_msg *m)
+{
+	const struct ike_notify *n = ike_msg_notify(m, IKE_N_SIGNATURE_HASH_ALGORITHMS);
+	struct wire r;
+	unsigned mask = 0;
+
+	if (!n || n->data.len % 2)
+		return 0;
+	r = wire_reader(n->data.p, n->data.len);
+	while (wire_avail(&r) >= 2) {
+		uint16_t h = wire_read_u16(&r);
+
+		if (h >= 1 && h < 16)
+			mask |= 1u << h;
+	}
+	return mask;
+}
+
+/* RFC 7296 §3.7: one CERTREQ naming the trust anchors of every peer with certificates (up to 8). */
+static void bld_certreq_all(const struct ike *ike, struct ike_bld *b)
+{
+	uint8_t d[8 * IKE_CA_HASH_LEN];
+	size_t n = 0;
+
+	for (const struct ike_peer *p = ike->peers; p && n < sizeof(d); p = p->next) {
+		bool dup = false;
+
+		if (!p->cred)
+			continue;
+		for (size_t i = 0; i < n && !dup; i += IKE_CA_HASH_LEN)
+			dup = memcmp(d + i, p->cred->ca_hash, IKE_CA_HASH_LEN) == 0;
+		if (!dup) {
+			memcpy(d + n, p->cred->ca_hash, IKE_CA_HASH_LEN);
+			n += IKE_CA_HASH_LEN;
+		}
+	}
+	if (n)
+		ike_bld_cert(b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, d, n);
+}
+
+/*
+ * Our AUTH (RFC 7296 §2.15): with a PSK the "Key Pad" MAC, with a
+ * certificate (RFC 7427 §3) a signature over msg | nonce | prf(SK_p,
+ * IDbody), by a hash the peer announced (§4). @p out holds IKE_SIG_MAX.
+ */
+static int our_auth(const struct ike_sa *t, const struct ike_xsa *x, bool initiator, const uint8_t *msg,
+		    size_t mlen, const uint8_t *nonce, size_t nlen, const uint8_t *idb, size_t idl,
+		    uint8_t *out, size_t *outlen, uint8_t *method)
+{
+	const struct ike_peer *p = t->peer;
+	uint8_t macid[IKE_PRF_MAX];
+	struct ike_iov iov[3];
+	int err;
+
+	if (!p->cred) {
+		*method = IKE_AUTH_PSK;
+		*outlen = x->k.prf_len;
+		return psk_auth(p, x, initiator, msg, mlen, nonce, nlen, idb, idl, out);
+	}
+	if (!(t->peer_hashes & ike_cred_hash_bit(p->cred)))
+		return -EACCES;
+	iov[0] = (struct ike_iov){ idb, idl };
+	err = ike_prf(x->prf, initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, macid);
+	if (!err) {
+		iov[0] = (struct ike_iov){ msg, mlen };
+		iov[1] = (struct ike_iov){ nonce, nlen };
+		iov[2] = (struct ike_iov){ macid, x->k.prf_len };
+		*method = IKE_AUTH_DIGITAL_SIGNATURE;
+		err = ike_sig_sign(p->cred, iov, 3, out, outlen);
+	}
+	OPENSSL_cleanse(macid, sizeof(macid));
+	return err;
+}
+
+/* Check the peer's AUTH, made by the initiator when @p of_initiator, for identity @p id. */
+static bool peer_auth_ok(const struct ike *ike, const struct ike_peer *p, const struct ike_xsa *x, bool of_initiator,
+			 const struct ike_msg *m, const struct ike_idpl *id, const uint8_t *msg, size_t mlen,
+			 const uint8_t *nonce, size_t nlen)
+{
+	uint8_t mac[IKE_PRF_MAX];
+	struct ike_iov iov[3];
+	bool ok = false;
+
+	if (!p->cred) {
+		if (m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
+		    psk_auth(p, x, of_initiator, msg, mlen, nonce, nlen, id->body.p, id->body.len, mac) == 0)
+			ok = CRYPTO_memcmp(mac, m->auth.p, x->k.prf_len) == 0;
+		OPENSSL_cleanse(mac, sizeof(mac));
+		return ok;
+	}
+	/* a peer with certificates authenticates with them, never with a PSK (RFC 7427 §3) */
+	if (m->auth_method != IKE_AUTH_DIGITAL_SIGNATURE || id->type != IKE_ID_FQDN)
+		return false;
+	iov[0] = (struct ike_iov){ id->body.p, id->body.len };
+	if (ike_prf(x->prf, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, mac))
+		return false;
+	iov[0] = (struct ike_iov){ msg, mlen };
+	iov[1] = (struct ike_iov){ nonce, nlen };
+	iov[2] = (struct ike_iov){ mac, x->k.prf_len };
+	ok = ike_cert_check(p->cred, m->cert, m->ncert, (const char *)id->data.p, id->data.len,
+			    ike->conf.wall_clock ? ike->conf.wall_clock() : 0, m->auth.p, m->auth.len, iov, 3) == 0;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
 /* ---- IKE_SA_INIT, initiator ---- */
 
 static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
@@ -279,6 +398,8 @@ static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
 	ike_bld_ke(&b, t->dh.group, t->dh.pub, t->dh.pub_len);
 	ike_bld_nonce(&b, t->ni, t->ni_len);
 	bld_natd(&b, x->spi_i, 0, &t->local, &t->remote);
+	if (t->peer->cred)
+		bld_sig_hashes(&b);
 	len = ike_bld_finish(&b);
 	if (len < 0)
 		return len;
@@ -392,6 +513,7 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	if (!t->local.family)
 		t->local = *local;	/* the daemon did not know its address: now we do */
 	nat_detect(t, m, x->spi_i, x->spi_r, local, remote);
+	t->peer_hashes = peer_sig_hashes(m);
 	/* §2.23: behind a NAT, IKE moves to port 4500 (we normally start there) */
 	if ((t->nat_local || t->nat_remote) && t->remote.port == 500) {
 		t->remote.port = 4500;
@@ -506,6 +628,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		return err;
 	}
 	nat_detect(t, m, x->spi_i, 0, local, remote);
+	t->peer_hashes = peer_sig_hashes(m);
 	t->init_req = dup(pkt, len);
 	t->init_req_len = len;
 	{
@@ -519,6 +642,13 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		ike_bld_ke(&b, t->dh.group, t->dh.pub, t->dh.pub_len);
 		ike_bld_nonce(&b, t->nr, t->nr_len);
 		bld_natd(&b, x->spi_i, x->spi_r, local, remote);
+		/* RFC 7296 §3.7, RFC 7427 §4: whom we trust and which signatures we check */
+		for (const struct ike_peer *p = ike->peers; p; p = p->next)
+			if (p->cred) {
+				bld_certreq_all(ike, &b);
+				bld_sig_hashes(&b);
+				break;
+			}
 		n = ike_bld_finish(&b);
 	}
 	if (n < 0 || !t->init_req) {
@@ -576,22 +706,30 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_peer *p = t->peer;
-	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX];
+	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_SIG_MAX], method;
 	struct ike_prop props[2];
-	size_t np;
+	size_t np, alen = 0;
 	struct ike_bld in;
 	size_t idl = id_body(p->local_id, idb);
+	int err;
 
-	if (psk_auth(p, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len, idb, idl, auth)) {
-		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+	err = our_auth(t, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len, idb, idl, auth, &alen, &method);
+	if (err) {
+		/* -EACCES: the responder announced no hash our signature can use (RFC 7427 §4) */
+		ike_sa_kill(ike, t, err == -EACCES ? IKE_DOWN_AUTH_FAILED : IKE_DOWN_PROTOCOL, 0);
 		return;
 	}
 	t->first_spi_in = ike_child_spi_new(ike, p);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDI, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
+	if (p->cred) {
+		/* §1.2: IDi, [CERT,] [CERTREQ,] [IDr,] AUTH */
+		ike_bld_cert(&in, IKE_PL_CERT, IKE_CERT_X509_SIG, p->cred->cert_der, p->cred->cert_der_len);
+		ike_bld_cert(&in, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, p->cred->ca_hash, IKE_CA_HASH_LEN);
+	}
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->remote_id, strlen(p->remote_id));
-	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	ike_bld_auth(&in, method, auth, alen);
 	/* RFC 7296 §2.4: the first SA with this peer says so, and the peer drops stale ones */
 	if (!other_tunnel(ike, t))
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
@@ -637,14 +775,14 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 			const struct ike_addr *local, const struct ike_addr *remote, uint64_t now)
 {
 	struct ike_peer *p = NULL;
-	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX], i2r[64], r2i[64];
+	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_SIG_MAX], i2r[64], r2i[64], method;
 	struct ike_prop chosen;
 	struct ike_ts tsi, tsr;
 	struct ike_child *c = NULL;
 	struct ike_bld in;
 	uint16_t child_err = 0, want;
 	enum ike_esp_alg alg = 0;
-	size_t idl, km = 0;
+	size_t idl, km = 0, alen = 0;
 	bool ok = false;
 
 	if (t->state != ST_HALF_OPEN)
@@ -667,10 +805,8 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		ike_sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_NO_PROPOSAL_CHOSEN);
 		return -EPERM;
 	}
-	if (p && m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
-	    psk_auth(p, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len,
-		     m->idi.body.p, m->idi.body.len, auth) == 0)
-		ok = CRYPTO_memcmp(auth, m->auth.p, x->k.prf_len) == 0;
+	if (p)
+		ok = peer_auth_ok(ike, p, x, true, m, &m->idi, t->init_req, t->init_req_len, t->nr, t->nr_len);
 	if (!ok) {
 		/* §2.21.2: AUTHENTICATION_FAILED in the (encrypted) answer, then forget the SA */
 		resp_error(ike, t, x, &m->h, IKE_N_AUTHENTICATION_FAILED, NULL, 0, local, remote);
@@ -706,7 +842,6 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 		c->alg = alg;
-	c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = tsr;
 		c->ts_r = tsi;
@@ -718,13 +853,15 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	OPENSSL_cleanse(r2i, sizeof(r2i));
 
 	idl = id_body(p->local_id, idb);
-	if (psk_auth(p, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len, idb, idl, auth)) {
+	if (our_auth(t, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len, idb, idl, auth, &alen, &method)) {
 		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return -EIO;
 	}
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
-	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	if (p->cred)
+		ike_bld_cert(&in, IKE_PL_CERT, IKE_CERT_X509_SIG, p->cred->cert_der, p->cred->cert_der_len);
+	ike_bld_auth(&in, method, auth, alen);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (t->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
@@ -770,7 +907,7 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			 uint64_t now)
 {
 	struct ike_peer *p = t->peer;
-	uint8_t auth[IKE_PRF_MAX], i2r[64], r2i[64];
+	uint8_t i2r[64], r2i[64];
 	struct ike_prop props[2], chosen;
 	struct ike_child *c = NULL;
 	uint16_t child_err = 0;
@@ -792,12 +929,8 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		return -EPERM;
 	}
 	if (m->idr.type == IKE_ID_FQDN && m->idr.data.len == strlen(p->remote_id) &&
-	    strncasecmp((const char *)m->idr.data.p, p->remote_id, m->idr.data.len) == 0 &&
-	    m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
-	    psk_auth(p, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len,
-		     m->idr.body.p, m->idr.body.len, auth) == 0)
-		ok = CRYPTO_memcmp(auth, m->auth.p, x->k.prf_len) == 0;
-	OPENSSL_cleanse(auth, sizeof(auth));
+	    strncasecmp((const char *)m->idr.data.p, p->remote_id, m->idr.data.len) == 0)
+		ok = peer_auth_ok(ike, p, x, false, m, &m->idr, t->init_resp, t->init_resp_len, t->ni, t->ni_len);
 	if (!ok) {
 		ike_req_clear(&x->req);
 		send_auth_failed(ike, t, x);
@@ -833,7 +966,6 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
 		c->alg = alg;
-	c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = m->tsi.ts[0];
 		c->ts_r = m->tsr.ts[0];

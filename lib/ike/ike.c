@@ -64,6 +64,10 @@ struct ike *ike_new(const struct ike_conf *conf, ike_random_fn *rng, void *rng_a
 static void peer_free(struct ike_peer *p)
 {
 	OPENSSL_cleanse(p->psk, sizeof(p->psk));
+	if (p->cred) {
+		ike_cred_fini(p->cred);
+		free(p->cred);
+	}
 	free(p);
 }
 
@@ -119,7 +123,9 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 
 	(void)now;
 	if (!c->name || !*c->name || strlen(c->name) > IKE_MAX_NAME || !valid_fqdn(c->local_id) ||
-	    !valid_fqdn(c->remote_id) || !c->psk || c->psk_len == 0 || c->psk_len > IKE_MAX_PSK ||
+	    !valid_fqdn(c->remote_id) || (!c->cert && (!c->psk || c->psk_len == 0 || c->psk_len > IKE_MAX_PSK)) ||
+	    (c->psk && (c->psk_len == 0 || c->psk_len > IKE_MAX_PSK)) ||
+	    (c->cert || c->key || c->ca) != (c->cert && c->key && c->ca) ||
 	    !valid_ts(&c->local_ts) || !valid_ts(&c->remote_ts) || c->n_spis_in > IKE_MAX_SPIS_IN)
 		return -EINVAL;
 	for (unsigned i = 0; i < c->n_spis_in; i++)
@@ -140,8 +146,25 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	strcpy(p->local_id, c->local_id);
 	strcpy(p->remote_id, c->remote_id);
 	p->wildcard = strncmp(p->remote_id, "*.", 2) == 0;
-	memcpy(p->psk, c->psk, c->psk_len);
-	p->psk_len = c->psk_len;
+	if (c->psk) {
+		memcpy(p->psk, c->psk, c->psk_len);
+		p->psk_len = c->psk_len;
+	}
+	if (c->cert) {
+		int err;
+
+		if (!(p->cred = calloc(1, sizeof(*p->cred)))) {
+			peer_free(p);
+			return -ENOMEM;
+		}
+		err = ike_cred_init(p->cred, c->cert, c->cert_len, c->key, c->key_len, c->ca, c->ca_len);
+		if (err) {
+			free(p->cred);
+			p->cred = NULL;
+			peer_free(p);
+			return err;
+		}
+	}
 	p->remote = c->remote;
 	p->local = c->local;
 	p->local_ts = c->local_ts;

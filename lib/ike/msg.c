@@ -273,6 +273,36 @@ static int parse_delete(struct wire *w, struct ike_msg *m)
 	return 0;
 }
 
+/*
+ * RFC 7296 §3.6 and §3.7: an encoding, then a certificate or a list of CA
+ * hashes. Only X.509 signature certificates (4) are kept, at most
+ * IKE_MAX_CERT of them in order (the first is the end entity); other
+ * encodings are skipped. A CERTREQ for 4 is a concatenation of 20-byte
+ * SHA-1 hashes.
+ */
+static int parse_cert(struct wire *b, struct ike_msg *m, bool cert)
+{
+	uint8_t enc = wire_read_u8(b);
+	struct ike_ref data = rest(b);
+
+	if (wire_err(b))
+		return -EBADMSG;
+	if (enc != IKE_CERT_X509_SIG)
+		return 0;
+	if (cert) {
+		if (data.len == 0)
+			return -EBADMSG;
+		if (m->ncert < IKE_MAX_CERT)
+			m->cert[m->ncert++] = data;
+		return 0;
+	}
+	if (data.len % 20)
+		return -EBADMSG;
+	if (m->ncertreq < IKE_MAX_CERTREQ)
+		m->certreq[m->ncertreq++] = data;
+	return 0;
+}
+
 static bool singleton(uint8_t type)
 {
 	switch (type) {
@@ -329,8 +359,12 @@ static int parse_payload(struct ike_msg *m, uint8_t type, struct wire *b)
 	case IKE_PL_TSR:
 		err = parse_ts(b, &m->tsr);
 		break;
+	case IKE_PL_CERT:
+	case IKE_PL_CERTREQ:
+		err = parse_cert(b, m, type == IKE_PL_CERT);
+		break;
 	default:
-		/* V, CERT, CERTREQ, CP, EAP: known, not used; their content is skipped */
+		/* V, CP, EAP: known, not used; their content is skipped */
 		break;
 	}
 	if (err)
@@ -610,6 +644,15 @@ void ike_bld_id(struct ike_bld *b, uint8_t pltype, uint8_t idtype, const uint8_t
 
 	wire_write_u8(&b->w, idtype);
 	wire_write_zero(&b->w, 3);
+	wire_write_bytes(&b->w, data, len);
+	ike_bld_close(b, off);
+}
+
+void ike_bld_cert(struct ike_bld *b, uint8_t pltype, uint8_t enc, const uint8_t *data, size_t len)
+{
+	size_t off = ike_bld_open(b, pltype);
+
+	wire_write_u8(&b->w, enc);
 	wire_write_bytes(&b->w, data, len);
 	ike_bld_close(b, off);
 }

@@ -145,8 +145,18 @@ struct ike_peer_conf {
 	 * to (ike_connect), only accepted.
 	 */
 	const char *remote_id;
-	const uint8_t *psk;		/**< the pre-shared key (borrowed, copied) */
+	const uint8_t *psk;		/**< the pre-shared key (borrowed, copied); NULL with certificates */
 	size_t psk_len;			/**< 1..IKE_MAX_PSK */
+	/**
+	 * Certificate authentication (RFC 7427 digital signatures, AUTH method
+	 * 14) instead of the PSK: all three, DER, borrowed and copied. cert is
+	 * ours (its subjectAltName dNSName should be local_id), key its private
+	 * key (PKCS#8 or traditional DER; Ed25519, RFC 8420, or ECDSA P-256 with
+	 * SHA-256), ca the one trust anchor the peer's certificate must chain
+	 * to; the peer's ID_FQDN must be a dNSName of its certificate.
+	 */
+	const uint8_t *cert, *key, *ca;
+	size_t cert_len, key_len, ca_len;
 	struct ike_addr remote;		/**< where to reach the peer; family 0 if unknown */
 	struct ike_addr local;		/**< our address towards it (NAT detection); family 0 if unknown */
 	/**
@@ -199,6 +209,11 @@ struct ike_conf {
 	uint32_t retransmit_ms;		/**< first retransmission timeout; 0 = 500 */
 	uint32_t retransmit_tries;	/**< retransmissions before giving up; 0 = 6 (about 63 s in all) */
 	uint32_t max_sas;		/**< IKE SAs at most; 0 = 4096 */
+	/**
+	 * The wall-clock time (seconds since 1970) certificates are checked
+	 * at; NULL = OpenSSL's own reading of the system clock.
+	 */
+	int64_t (*wall_clock)(void);
 };
 
 enum ike_event_type {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -19,6 +20,7 @@
 #include "ike/internal.h"
 #include "ike/msg.h"
 #include "util/random.h"
+#include "test_ike_cert_util.h"
 
 #define MAXEV 256
 #define MAXCH 32
@@ -990,6 +992,230 @@ static void test_dpd_timeout(void **st)
 	teardown_net(&n);
 }
 
+/* ---- certificates (RFC 7427 digital signatures, RFC 8420 Ed25519) ---- */
+
+/*
+ * One CA and a certificate for each end, made here with OpenSSL: A is
+ * laptop.alice.example.net, B desktop.alice.example.net. cert_a_san and the
+ * validity let a test break one thing at a time.
+ */
+static struct {
+	struct tcert ca, other_ca, a, b;
+	bool a_ed, b_ed;	/* key types of the hosts (the CA: ca_ed) */
+	bool b_uses_other_ca;	/* B trusts other_ca, not ca */
+	bool a_psk, b_psk;	/* A or B authenticates with the PSK */
+} cf;
+
+static void certs_make(bool ca_ed, bool a_ed, bool b_ed, const char *a_san, long a_from, long a_to)
+{
+	tcert_make(&cf.ca, tcert_key(ca_ed), "Alice account authority", NULL, NULL, -3600, 86400);
+	tcert_make(&cf.other_ca, tcert_key(true), "Mallory's authority", NULL, NULL, -3600, 86400);
+	tcert_make(&cf.a, tcert_key(a_ed), "laptop", a_san, &cf.ca, a_from, a_to);
+	tcert_make(&cf.b, tcert_key(b_ed), "desktop", "DNS:desktop.alice.example.net", &cf.ca, -3600, 86400);
+	cf.b_uses_other_ca = cf.a_psk = cf.b_psk = false;
+}
+
+static void certs_free(void)
+{
+	tcert_free(&cf.ca);
+	tcert_free(&cf.other_ca);
+	tcert_free(&cf.a);
+	tcert_free(&cf.b);
+}
+
+static void tw_certs(struct ike_peer_conf *pc, bool is_a)
+{
+	const struct tcert *me = is_a ? &cf.a : &cf.b, *ca = !is_a && cf.b_uses_other_ca ? &cf.other_ca : &cf.ca;
+
+	if (is_a ? cf.a_psk : cf.b_psk)
+		return;
+	pc->psk = NULL;
+	pc->psk_len = 0;
+	pc->cert = me->der;
+	pc->cert_len = me->der_len;
+	pc->key = me->key_der;
+	pc->key_len = me->key_der_len;
+	pc->ca = ca->der;
+	pc->ca_len = ca->der_len;
+}
+
+static void cert_handshake(bool ca_ed, bool a_ed, bool b_ed)
+{
+	struct net n;
+	struct ike_sa_info ia, ib;
+
+	certs_make(ca_ed, a_ed, b_ed, "DNS:laptop.alice.example.net", -3600, 86400);
+	setup_net(&n, NULL, tw_certs);
+	connect_ok(&n);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_string_equal(ia.remote_id, "desktop.alice.example.net");
+	assert_string_equal(ib.remote_id, "laptop.alice.example.net");
+	/* an IKE SA rekey and a child rekey need no new authentication */
+	assert_int_equal(ike_sa_rekey(n.b.ike, ib.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(ike_child_rekey(n.a.ike, newest(&n.a)->spi_in, n.now), 0);
+	pump(&n);
+	check_children_match(&n);
+	assert_int_equal(n.a.sa_down + n.b.sa_down, 0);
+	teardown_net(&n);
+	certs_free();
+}
+
+static void test_cert_ed25519(void **st) { (void)st; cert_handshake(true, true, true); }
+static void test_cert_ecdsa_p256(void **st) { (void)st; cert_handshake(false, false, false); }
+static void test_cert_mixed(void **st) { (void)st; cert_handshake(true, false, true); cert_handshake(false, true, false); }
+
+/* Both ends refuse, the initiator learns AUTHENTICATION_FAILED (RFC 7296 §2.21.2). */
+static void cert_refused(const struct ike_conf *conf, bool responder_refuses)
+{
+	struct net n;
+
+	setup_net(&n, conf, tw_certs);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up + n.b.sa_up, 0);
+	assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+	assert_int_equal(n.a.sa_down, 1);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	if (responder_refuses) {
+		assert_int_equal(n.a.last_down_notify, IKE_N_AUTHENTICATION_FAILED);
+		assert_int_equal(n.b.last_down, IKE_DOWN_AUTH_FAILED);
+		assert_string_equal(n.b.last_down_id, "laptop.alice.example.net");
+	}
+	teardown_net(&n);
+}
+
+static void test_cert_wrong_ca(void **st)
+{
+	(void)st;
+	/* B trusts another authority: A's chain does not lead there */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	cf.b_uses_other_ca = true;
+	cert_refused(NULL, true);
+	certs_free();
+}
+
+static void test_cert_id_not_in_san(void **st)
+{
+	(void)st;
+	/* A claims laptop.alice.example.net; its certificate names another host */
+	certs_make(true, true, true, "DNS:kiosk.alice.example.net", -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* a wildcard name is no name (X509_CHECK_FLAG_NO_WILDCARDS) */
+	certs_make(false, false, false, "DNS:*.alice.example.net", -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* nor is a certificate without subjectAltName, whatever its CN */
+	certs_make(true, true, true, NULL, -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+}
+
+static int64_t in_ten_days(void)
+{
+	return (int64_t)time(NULL) + 10 * 86400;
+}
+
+static void test_cert_expired(void **st)
+{
+	struct ike_conf c = { .wall_clock = in_ten_days };
+
+	(void)st;
+	/* A's certificate ran out yesterday */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -10 * 86400, -86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* valid today, but the daemon's clock says ten days on: every certificate has expired */
+	certs_make(false, false, false, "DNS:laptop.alice.example.net", -3600, 86400);
+	cert_refused(&c, true);
+	certs_free();
+}
+
+static void test_cert_against_psk(void **st)
+{
+	struct net n;
+
+	(void)st;
+	/* A uses the PSK, B expects a signature: refused, never confused for one another */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	cf.a_psk = true;
+	cert_refused(NULL, true);
+	/*
+	 * A signs, B uses the PSK and announces no signature hashes: A cannot
+	 * sign for it (RFC 7427 §4) and gives up before IKE_AUTH
+	 */
+	cf.a_psk = false;
+	cf.b_psk = true;
+	setup_net(&n, NULL, tw_certs);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up + n.b.sa_up, 0);
+	assert_int_equal(n.a.sa_down, 1);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	teardown_net(&n);
+	certs_free();
+}
+
+/* The initiator checks the responder as strictly: B's certificate from another authority. */
+static void tw_certs_b_other(struct ike_peer_conf *pc, bool is_a)
+{
+	tw_certs(pc, is_a);
+	if (!is_a) {
+		pc->cert = cf.other_ca.der;	/* not even a host certificate: self-signed, a CA */
+		pc->cert_len = cf.other_ca.der_len;
+		pc->key = cf.other_ca.key_der;
+		pc->key_len = cf.other_ca.key_der_len;
+	}
+}
+
+static void test_cert_initiator_refuses(void **st)
+{
+	struct net n;
+
+	(void)st;
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	setup_net(&n, NULL, tw_certs_b_other);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up, 0);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	/* B had accepted A; A's INFORMATIONAL with AUTHENTICATION_FAILED takes it down (§2.21.2) */
+	assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+	teardown_net(&n);
+	certs_free();
+}
+
+/* Configuration: all three or none, a key that is not the certificate's. */
+static void test_cert_conf(void **st)
+{
+	struct ike *ike = ike_new(NULL, test_random, NULL);
+	struct ike_peer_conf pc;
+
+	(void)st;
+	certs_make(true, true, false, "DNS:laptop.alice.example.net", -3600, 86400);
+	peer_conf(&pc, "p", "laptop.alice.example.net", "desktop.alice.example.net", addr4("192.0.2.9", 4500),
+		  "fd00::a", "fd00::b");
+	pc.psk = NULL;
+	pc.cert = cf.a.der;
+	pc.cert_len = cf.a.der_len;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* no key, no CA */
+	pc.key = cf.b.key_der;
+	pc.key_len = cf.b.key_der_len;
+	pc.ca = cf.ca.der;
+	pc.ca_len = cf.ca.der_len;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* B's key with A's certificate */
+	pc.key = cf.a.key_der;
+	pc.key_len = cf.a.key_der_len;
+	pc.cert_len--;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* truncated DER */
+	pc.cert_len++;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), 0);
+	ike_free(ike);
+	certs_free();
+}
+
 /* ---- rekeying ---- */
 
 static void test_child_rekey(void **st)
@@ -1643,6 +1869,15 @@ int main(void)
 		cmocka_unit_test(test_handshake_20),
 		cmocka_unit_test(test_handshake_15),
 		cmocka_unit_test(test_rfc8247_algorithms),
+		cmocka_unit_test(test_cert_ed25519),
+		cmocka_unit_test(test_cert_ecdsa_p256),
+		cmocka_unit_test(test_cert_mixed),
+		cmocka_unit_test(test_cert_wrong_ca),
+		cmocka_unit_test(test_cert_id_not_in_san),
+		cmocka_unit_test(test_cert_expired),
+		cmocka_unit_test(test_cert_against_psk),
+		cmocka_unit_test(test_cert_initiator_refuses),
+		cmocka_unit_test(test_cert_conf),
 		cmocka_unit_test(test_handshake_chacha_noesn),
 		cmocka_unit_test(test_handshake_cbc_sha512),
 		cmocka_unit_test(test_invalid_ke_retry),

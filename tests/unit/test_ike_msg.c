@@ -211,6 +211,62 @@ static void test_sa(void **st)
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 }
 
+/* RFC 7296 §3.6, §3.7: CERT and CERTREQ through the codec, at their bounds. */
+static void test_cert_payloads(void **st)
+{
+	uint8_t buf[2048], data[100];
+	struct ike_bld b;
+	struct ike_msg m;
+	int n;
+
+	(void)st;
+	memset(data, 0x5c, sizeof(data));
+	/* six X.509 certificates, one of another encoding, CERTREQs of 0, 20 and 40 bytes */
+	ike_bld_init_inner(&b, buf, sizeof(buf));
+	for (int i = 0; i < 6; i++)
+		ike_bld_cert(&b, IKE_PL_CERT, IKE_CERT_X509_SIG, data, (size_t)(10 + i));
+	ike_bld_cert(&b, IKE_PL_CERT, 13, data, 7);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 0);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 20);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 40);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, 13, data, 7);	/* another encoding: its data is not hashes */
+	n = ike_bld_finish(&b);
+	assert_true(n > 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(ike_msg_parse_inner(&m, b.first_np, buf, (size_t)n), 0);
+	/* the first IKE_MAX_CERT, in order; the other encoding skipped */
+	assert_int_equal(m.ncert, IKE_MAX_CERT);
+	for (int i = 0; i < IKE_MAX_CERT; i++)
+		assert_int_equal(m.cert[i].len, 10 + i);
+	assert_int_equal(m.ncertreq, 3);
+	assert_int_equal(m.certreq[0].len, 0);
+	assert_int_equal(m.certreq[2].len, 40);
+	/* a CERT with no certificate, a CERTREQ that is not whole hashes, one without an encoding */
+	for (int k = 0; k < 4; k++) {
+		ike_bld_init_inner(&b, buf, sizeof(buf));
+		if (k == 0)
+			ike_bld_cert(&b, IKE_PL_CERT, IKE_CERT_X509_SIG, data, 0);
+		else if (k == 1)
+			ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 19);
+		else if (k == 2)
+			ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 21);
+		else
+			ike_bld_notify(&b, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, data, 2);
+		n = ike_bld_finish(&b);
+		if (k == 3) {
+			/* an empty CERT payload: patch the notify into a CERT with a 4-byte body, no encoding */
+			buf[0] = 0;
+			buf[2] = 0, buf[3] = 4;
+			n = 4;
+			memset(&m, 0, sizeof(m));
+			assert_int_equal(ike_msg_parse_inner(&m, IKE_PL_CERT, buf, (size_t)n), -EBADMSG);
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(ike_msg_parse_inner(&m, b.first_np, buf, (size_t)n), -EBADMSG);
+	}
+}
+
 /* One proposal numbered @p num, AES-CBC/128 + HMAC-SHA2-256-128 + PRF SHA-256 + group 20, in a message with @p flags. */
 static void answer_msg(struct raw *r, uint8_t flags, uint8_t num, uint8_t more_after)
 {
@@ -603,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_payload_lengths),
 		cmocka_unit_test(test_sa),
 		cmocka_unit_test(test_sa_answer_number),
+		cmocka_unit_test(test_cert_payloads),
 		cmocka_unit_test(test_nonce_bounds),
 		cmocka_unit_test(test_duplicates_and_critical),
 		cmocka_unit_test(test_sk_placement),
