@@ -64,6 +64,7 @@ void ike_event_sa_info(const struct ike_sa *t, struct ike_sa_info *in)
 	in->nat_local = t->nat_local;
 	in->nat_remote = t->nat_remote;
 	in->mobike = t->mobike;
+	in->cert = t->peer && t->peer->cred;
 	in->dh_group = x->dh_group;
 	switch (x->prf) {
 	case IKE_PRF_ID_HMAC_SHA2_256: in->prf = IKE_PRF_HMAC_SHA256; break;

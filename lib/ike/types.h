@@ -274,6 +274,7 @@ struct ike_sa_info {
 	bool established;
 	bool nat_local, nat_remote;	/**< a NAT in front of us / in front of the peer */
 	bool mobike;			/**< both ends support MOBIKE */
+	bool cert;			/**< authenticated with certificates (RFC 7427), not the PSK */
 	uint16_t dh_group;
 	unsigned prf, encr;		/**< enum ike_prf_alg, enum ike_encr_alg */
 	uint64_t established_ms;	/**< when the current IKE SA was established (now of that call) */

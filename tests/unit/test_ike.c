@@ -354,6 +354,7 @@ static void handshake_group(uint16_t g)
 	assert_int_equal(ia.ike_spi_i, ib.ike_spi_i);
 	assert_int_equal(ia.ike_spi_r, ib.ike_spi_r);
 	assert_true(ia.mobike && ib.mobike);
+	assert_false(ia.cert || ib.cert);
 	assert_false(ia.nat_local || ia.nat_remote || ib.nat_local || ib.nat_remote);
 	/* the default ESP proposal: AES-GCM first, extended sequence numbers */
 	assert_int_equal(newest(&n.a)->alg, IKE_ESP_AES256GCM16);
@@ -1051,6 +1052,7 @@ static void cert_handshake(bool ca_ed, bool a_ed, bool b_ed)
 	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
 	assert_string_equal(ia.remote_id, "desktop.alice.example.net");
 	assert_string_equal(ib.remote_id, "laptop.alice.example.net");
+	assert_true(ia.cert && ib.cert);
 	/* an IKE SA rekey and a child rekey need no new authentication */
 	assert_int_equal(ike_sa_rekey(n.b.ike, ib.sa_id, n.now), 0);
 	pump(&n);
