@@ -6,17 +6,25 @@
  *      holds, as the state machine would;
  *   1: a decrypted payload chain (second byte: type of its first payload);
  *   2: a payload chain sealed into an SK payload with the test keys and
- *      opened again: it must come back unchanged, then it is parsed.
+ *      opened again: it must come back unchanged, then it is parsed;
+ *   3: a peer's certificates and AUTH data (RFC 7427) checked against a
+ *      trust anchor made at start-up: second byte the number of
+ *      certificates (0..4), then each as [u16 length][DER], then the AUTH
+ *      data; ike_cert_check must refuse without crashing (nothing here is
+ *      signed by the anchor).
  * Seeds: fuzz/corpus/ike/ (made with -DIKE_FUZZ_SEEDGEN, see the end).
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ike/cert.h"
 #include "ike/crypto.h"
 #include "ike/msg.h"
+#include "../tests/unit/test_ike_cert_util.h"
 
 /*
  * A deterministic random source (splitmix64), so that a run depends on its
@@ -103,13 +111,50 @@ static void roundtrip(const uint8_t *d, size_t n)
 	}
 }
 
+static void certs(const uint8_t *d, size_t n)
+{
+	static struct ike_cred cred;
+	static bool ready;
+	struct ike_ref refs[IKE_MAX_CERT];
+	struct ike_iov iov = { "signed octets", 13 };
+	struct wire r = wire_reader(d, n);
+	const uint8_t *auth;
+	size_t alen;
+	unsigned k;
+	int err;
+
+	if (!ready) {
+		struct tcert ca, me;
+
+		tcert_make(&ca, tcert_key(true), "fuzz CA", NULL, NULL, -3600, 86400);
+		tcert_make(&me, tcert_key(false), "fuzz", "DNS:fuzz.example.net", &ca, -3600, 86400);
+		assert(ike_cred_init(&cred, me.der, me.der_len, me.key_der, me.key_der_len, ca.der, ca.der_len) == 0);
+		tcert_free(&me);
+		tcert_free(&ca);
+		ready = true;
+	}
+	k = wire_read_u8(&r) % (IKE_MAX_CERT + 1);
+	for (unsigned i = 0; i < k; i++) {
+		size_t len = wire_read_u16(&r);
+
+		refs[i].p = wire_read_ref(&r, len);
+		refs[i].len = refs[i].p ? len : 0;
+	}
+	alen = wire_avail(&r);
+	auth = wire_read_ref(&r, alen);
+	if (wire_err(&r))
+		return;
+	err = ike_cert_check(&cred, refs, k, "peer.example.net", 16, 0, auth, alen, &iov, 1);
+	assert(err == -EACCES || err == -EBADMSG || err == -ENOMEM);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ike_msg m;
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		whole(data + 1, size - 1);
 		break;
@@ -124,6 +169,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		roundtrip(data + 1, size - 1);
+		break;
+	case 3:
+		certs(data + 1, size - 1);
 		break;
 	}
 	return 0;
