@@ -6,17 +6,25 @@
  *      holds, as the state machine would;
  *   1: a decrypted payload chain (second byte: type of its first payload);
  *   2: a payload chain sealed into an SK payload with the test keys and
- *      opened again: it must come back unchanged, then it is parsed.
+ *      opened again: it must come back unchanged, then it is parsed;
+ *   3: a peer's certificates and AUTH data (RFC 7427) checked against a
+ *      trust anchor made at start-up: second byte the number of
+ *      certificates (0..4), then each as [u16 length][DER], then the AUTH
+ *      data; ike_cert_check must refuse without crashing (nothing here is
+ *      signed by the anchor).
  * Seeds: fuzz/corpus/ike/ (made with -DIKE_FUZZ_SEEDGEN, see the end).
  */
 #include <assert.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ike/cert.h"
 #include "ike/crypto.h"
 #include "ike/msg.h"
+#include "../tests/unit/test_ike_cert_util.h"
 
 /*
  * A deterministic random source (splitmix64), so that a run depends on its
@@ -103,23 +111,67 @@ static void roundtrip(const uint8_t *d, size_t n)
 	}
 }
 
+static void certs(const uint8_t *d, size_t n)
+{
+	static struct ike_cred cred;
+	static bool ready;
+	struct ike_ref refs[IKE_MAX_CERT];
+	struct ike_iov iov = { "signed octets", 13 };
+	struct wire r = wire_reader(d, n);
+	const uint8_t *auth;
+	size_t alen;
+	unsigned k;
+	int err;
+
+	if (!ready) {
+		struct tcert ca, me;
+
+		tcert_make(&ca, tcert_key(true), "fuzz CA", NULL, NULL, -3600, 86400);
+		tcert_make(&me, tcert_key(false), "fuzz", "DNS:fuzz.example.net", &ca, -3600, 86400);
+		assert(ike_cred_init(&cred, me.der, me.der_len, me.key_der, me.key_der_len, ca.der, ca.der_len) == 0);
+		tcert_free(&me);
+		tcert_free(&ca);
+		ready = true;
+	}
+	k = wire_read_u8(&r) % (IKE_MAX_CERT + 1);
+	for (unsigned i = 0; i < k; i++) {
+		size_t len = wire_read_u16(&r);
+
+		refs[i].p = wire_read_ref(&r, len);
+		refs[i].len = refs[i].p ? len : 0;
+	}
+	alen = wire_avail(&r);
+	auth = wire_read_ref(&r, alen);
+	if (wire_err(&r))
+		return;
+	err = ike_cert_check(&cred, refs, k, "peer.example.net", 16, 0, auth, alen, &iov, 1);
+	assert(err == -EACCES || err == -EBADMSG || err == -ENOMEM);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ike_msg m;
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		whole(data + 1, size - 1);
 		break;
 	case 1:
 		memset(&m, 0, sizeof(m));
-		if (size >= 2 && ike_msg_parse_inner(&m, data[1], data + 2, size - 2) == 0)
+		if (size >= 2 && ike_msg_parse_inner(&m, data[1], data + 2, size - 2) == 0) {
 			assert(m.nn <= IKE_MAX_NOTIFY && m.nd <= IKE_MAX_DELETE);
+			assert(m.ncert <= IKE_MAX_CERT && m.ncertreq <= IKE_MAX_CERTREQ);
+			for (unsigned i = 0; i < m.ncertreq; i++)
+				assert(m.certreq[i].len % 20 == 0);
+		}
 		break;
 	case 2:
 		roundtrip(data + 1, size - 1);
+		break;
+	case 3:
+		certs(data + 1, size - 1);
 		break;
 	}
 	return 0;
@@ -167,6 +219,33 @@ static int inner_auth(uint8_t *buf, size_t cap, uint8_t *first)
 	return ike_bld_finish(&b);
 }
 
+/*
+ * IKE_AUTH with certificates (RFC 7427): IDi, CERT (a DER prefix: the codec
+ * does not look inside), CERTREQ with two CA hashes, an unknown certificate
+ * encoding, IDr, AUTH method 14 with the Ed25519 AlgorithmIdentifier.
+ */
+static int inner_auth_cert(uint8_t *buf, size_t cap, uint8_t *first)
+{
+	static const uint8_t alg[] = { 7, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70 };
+	struct ike_bld b;
+	uint8_t cert[300], hashes[40], auth[sizeof(alg) + 64];
+
+	memset(cert, 0x42, sizeof(cert));
+	cert[0] = 0x30, cert[1] = 0x82, cert[2] = 0x01, cert[3] = 0x28;
+	memset(hashes, 0x5c, sizeof(hashes));
+	memcpy(auth, alg, sizeof(alg));
+	memset(auth + sizeof(alg), 0xe5, 64);
+	ike_bld_init_inner(&b, buf, cap);
+	ike_bld_id(&b, IKE_PL_IDI, IKE_ID_FQDN, (const uint8_t *)"laptop.alice.example.net", 24);
+	ike_bld_cert(&b, IKE_PL_CERT, IKE_CERT_X509_SIG, cert, sizeof(cert));
+	ike_bld_cert(&b, IKE_PL_CERT, 13, cert, 20);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, hashes, sizeof(hashes));
+	ike_bld_id(&b, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)"desktop.alice.example.net", 25);
+	ike_bld_auth(&b, IKE_AUTH_DIGITAL_SIGNATURE, auth, sizeof(auth));
+	*first = b.first_np;
+	return ike_bld_finish(&b);
+}
+
 static int inner_rekey(uint8_t *buf, size_t cap, uint8_t *first)
 {
 	struct ike_bld b;
@@ -209,7 +288,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; uint8_t exch; int (*fn)(uint8_t *, size_t, uint8_t *); } in[] = {
 		{ "auth", IKE_AUTH, inner_auth }, { "rekey", IKE_CREATE_CHILD_SA, inner_rekey },
-		{ "info", IKE_INFORMATIONAL, inner_info },
+		{ "info", IKE_INFORMATIONAL, inner_info }, { "auth-cert", IKE_AUTH, inner_auth_cert },
 	};
 	uint8_t plain[4096], msg[8192], both[4097];
 	struct ike_sk gcm, cbc;
@@ -218,7 +297,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : ".";
 
 	test_keys(&gcm, &cbc);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		struct ike_hdr h = { .spi_i = 0x1122334455667788ull, .spi_r = 0x99aabbccddeeff00ull,
 				     .exch = in[i].exch, .flags = IKE_FLAG_I, .mid = (uint32_t)i + 1 };
 		struct ike_bld b;

@@ -259,6 +259,45 @@ int main(int argc, char **argv)
 	fprintf(stderr, "recorded %d messages\n", nrec);
 	ike_free(a);
 	ike_free(b);
+
+	/*
+	 * RFC 8247: a default initiator against a responder that takes only
+	 * AES-128-CBC with HMAC-SHA2-256-128, group 20 and AES-CBC ESP: it asks
+	 * for group 20 (INVALID_KE_PAYLOAD) and then picks our second proposal
+	 * (an answer numbered 2).
+	 */
+	{
+		static uint64_t sa2 = 4, sb2 = 5;
+
+		nrec = 0;
+		a = ike_new(NULL, fuzz_random, &sa2);
+		b = ike_new(NULL, fuzz_random, &sb2);
+		peer(&pa, true);
+		peer(&pb, false);
+		pa.esp_algs = IKE_ESP_AES256GCM16 | IKE_ESP_AES128CBC_SHA256;
+		pb.encr_algs = IKE_ENCR_AES128CBC_SHA256;
+		pb.prf_algs = IKE_PRF_HMAC_SHA256;
+		pb.dh_groups[0] = IKE_DH_ECP384;
+		pb.esp_algs = IKE_ESP_AES128CBC_SHA256;
+		if (ike_peer_add(a, &pa, now) || ike_peer_add(b, &pb, now) || ike_connect(a, "p", now) <= 0)
+			return 1;
+		for (int i = 0; i < 6; i++) {
+			pass(a, b, &aa, &ba, now);
+			pass(b, a, &ba, &aa, now);
+		}
+		/* rec: 0 init(31), 1 INVALID_KE(20), 2 init(20), 3 response, 4 auth, 5 auth response */
+		{
+			int r0[] = { 2, 4 }, i1[] = { 1, 3, 5 };
+
+			save(dir, "resp-init-auth-rfc8247", 0, r0, 2);
+			save(dir, "init-ke20-cbc128", 1, i1, 3);
+			save1(dir2, "init-request-ecp384", 2);
+			save1(dir2, "init-response-cbc128", 3);
+		}
+		fprintf(stderr, "recorded %d messages (RFC 8247)\n", nrec);
+		ike_free(a);
+		ike_free(b);
+	}
 	return 0;
 }
 #endif

@@ -1,7 +1,8 @@
 /*
  * lib/esp: ESP in tunnel mode (RFC 4303) with AEAD transforms (RFC 4106,
- * RFC 7634) and 64-bit extended sequence numbers, carried in UDP (RFC
- * 3948). No I/O: the data plane hands in buffers and gets buffers back.
+ * RFC 7634) or AES-CBC with HMAC-SHA2-256-128 (RFC 3602, RFC 4868), and
+ * 64-bit extended sequence numbers, carried in UDP (RFC 3948). No I/O: the
+ * data plane hands in buffers and gets buffers back.
  *
  * An ESP packet here is
  *     SPI(4) | Sequence Number, low 32 bits(4) | IV(8) |
@@ -11,6 +12,15 @@
  * RFC 4106 §5, RFC 7634 §2.1). Padding aligns the trailer to 4 bytes
  * (RFC 4303 §2.4). The explicit IV is the 64-bit sequence number XOR a
  * per-SA mask, which is unique per packet as RFC 4106 §3.1 requires.
+ *
+ * With AES-CBC (encrypt-then-MAC, RFC 4303 §3.3.2) a packet is
+ *     SPI(4) | Seq low(4) | IV(16) |
+ *     encrypted { inner IP packet | Padding | Pad Length | Next Header } | ICV(16)
+ * where padding fills the encrypted part to whole 16-byte blocks, the IV
+ * is random per packet (RFC 3602 §2.1), and the ICV is HMAC-SHA-256,
+ * truncated to 128 bits (RFC 4868), over everything before it, followed
+ * (ESN) by the high 32 bits of the sequence number (RFC 4303 §2.2.1).
+ * struct esp_layout gives the header length and alignment of each.
  *
  * Seal and open work in place so the data plane never copies a payload.
  */
@@ -34,10 +44,33 @@
 #define ESP_NH_IPV6 41
 #define ESP_NH_NONE 59			/**< RFC 4303 §2.6: a dummy packet, dropped */
 
-/** Length of the sealed packet for @p plen bytes of inner packet. */
+/** Length of the sealed packet for @p plen bytes of inner packet (the AEAD transforms). */
 static inline size_t esp_sealed_len(size_t plen)
 {
 	return ESP_HDR_LEN + ((plen + 2 + 3) & ~(size_t)3) + ESP_ICV_LEN;
+}
+
+#define ESP_CBC_HDR_LEN (8 + ESP_CBC_IV_LEN)
+#define ESP_HDR_MAX ESP_CBC_HDR_LEN
+/** The most a sealed packet adds to the inner packet with any transform. */
+#define ESP_OVERHEAD_MAX (ESP_HDR_MAX + 15 + 2 + ESP_ICV_LEN)
+
+/** Where a transform puts things: the inner packet starts at hdr; the encrypted part is aligned to align. */
+struct esp_layout {
+	uint8_t hdr;		/**< SPI, sequence number and IV: ESP_HDR_LEN or ESP_CBC_HDR_LEN */
+	uint8_t align;		/**< 4 (RFC 4303 §2.4) or the cipher's block, 16 */
+};
+
+/** The layout of @p c (AEAD: ESP_HDR_LEN, 4; CBC: ESP_CBC_HDR_LEN, 16). */
+static inline struct esp_layout esp_layout_of(enum esp_cipher c)
+{
+	return esp_cipher_is_cbc(c) ? (struct esp_layout){ ESP_CBC_HDR_LEN, 16 } : (struct esp_layout){ ESP_HDR_LEN, 4 };
+}
+
+/** Length of the sealed packet for @p plen bytes of inner packet with layout @p l. */
+static inline size_t esp_layout_sealed_len(struct esp_layout l, size_t plen)
+{
+	return l.hdr + ((plen + 2 + l.align - 1) & ~(size_t)(l.align - 1)) + ESP_ICV_LEN;
 }
 
 /**
@@ -64,8 +97,9 @@ void esp_out_init(struct esp_out *o, uint32_t spi, bool esn);
 
 /**
  * Seal one inner packet of @p plen bytes that the caller placed at
- * @p buf + ESP_HDR_LEN; @p cap is the room at @p buf. Writes the header,
- * padding, trailer and ICV and sets *@p outlen to esp_sealed_len(plen).
+ * @p buf + the layout's hdr (ESP_HDR_LEN for the AEADs); @p cap is the
+ * room at @p buf. Writes the header, padding, trailer and ICV and sets
+ * *@p outlen to esp_layout_sealed_len() (esp_sealed_len() for the AEADs).
  * Safe to call from several threads for one @p o, each with its own @p a.
  *
  * Returns 0, -ENOSPC (cap too small), -EKEYEXPIRED when the sequence space
@@ -101,7 +135,8 @@ int esp_peek_spi(const uint8_t *buf, size_t len, uint32_t *spi)
  * in place, and record its sequence number in the replay window.
  *
  * Returns 0 with @p res filled, or
- *   -EBADMSG        malformed (too short, padding not 1,2,3.., pad longer than the payload)
+ *   -EBADMSG        malformed (too short, padding not 1,2,3.., pad longer than the payload,
+ *                   CBC: not whole blocks)
  *   -ENOENT         SPI is not this SA's
  *   -ESTALE         sequence number below the replay window (or 0)
  *   -EALREADY       sequence number already received (a replay)

@@ -106,17 +106,30 @@ size_t ike_dh_pub_len(uint16_t group)
 {
 	switch (group) {
 	case IKE_DH_MODP2048: return 256;
+	case IKE_DH_MODP3072: return 384;
 	case IKE_DH_ECP256: return 64;	/* RFC 5903 §7: x | y, no point format byte */
+	case IKE_DH_ECP384: return 96;
 	case IKE_DH_CURVE25519: return 32;
 	}
 	return 0;
 }
 
+/* OpenSSL's names: the curve of an ECP group, the named group of a MODP group */
+static const char *ec_curve(uint16_t group)
+{
+	return group == IKE_DH_ECP256 ? "prime256v1" : group == IKE_DH_ECP384 ? "secp384r1" : NULL;
+}
+
+static const char *modp_name(uint16_t group)
+{
+	return group == IKE_DH_MODP2048 ? "modp_2048" : group == IKE_DH_MODP3072 ? "modp_3072" : NULL;
+}
+
 static int dh_fill_pub(struct ike_dh *dh)
 {
 	EVP_PKEY *pk = dh->pkey;
-	uint8_t tmp[65];
-	size_t len = 0;
+	uint8_t tmp[97];
+	size_t len = 0, want = ike_dh_pub_len(dh->group);
 	BIGNUM *bn = NULL;
 
 	switch (dh->group) {
@@ -126,21 +139,23 @@ static int dh_fill_pub(struct ike_dh *dh)
 			return -EIO;
 		break;
 	case IKE_DH_ECP256:
+	case IKE_DH_ECP384:
 		if (!EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-						     tmp, sizeof(tmp), &len) || len != 65 || tmp[0] != 4)
+						     tmp, sizeof(tmp), &len) || len != want + 1 || tmp[0] != 4)
 			return -EIO;
-		memcpy(dh->pub, tmp + 1, 64);
-		len = 64;
+		memcpy(dh->pub, tmp + 1, want);
+		len = want;
 		break;
 	case IKE_DH_MODP2048:
+	case IKE_DH_MODP3072:
 		if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PUB_KEY, &bn))
 			return -EIO;
-		if (BN_bn2binpad(bn, dh->pub, 256) != 256) {
+		if (BN_bn2binpad(bn, dh->pub, (int)want) != (int)want) {
 			BN_free(bn);
 			return -EIO;
 		}
 		BN_free(bn);
-		len = 256;
+		len = want;
 		break;
 	default:
 		return -EINVAL;
@@ -163,10 +178,14 @@ int ike_dh_init(struct ike_dh *dh, uint16_t group)
 	case IKE_DH_ECP256:
 		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 		break;
-	case IKE_DH_MODP2048: {
+	case IKE_DH_ECP384:
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case IKE_DH_MODP2048:
+	case IKE_DH_MODP3072: {
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
 		OSSL_PARAM p[2] = {
-			OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"modp_2048", 0),
+			OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)modp_name(group), 0),
 			OSSL_PARAM_construct_end(),
 		};
 
@@ -198,8 +217,8 @@ static EVP_PKEY *pkey_fromdata(const char *type, int selection, OSSL_PARAM *para
 	return pk;
 }
 
-/* 2^priv mod p for MODP group 14, with p taken from OpenSSL's named group. */
-static EVP_PKEY *modp_from_priv(const uint8_t *priv, size_t len)
+/* 2^priv mod p for a MODP group, with p taken from OpenSSL's named group. */
+static EVP_PKEY *modp_from_priv(uint16_t group, const uint8_t *priv, size_t len)
 {
 	struct ike_dh tmp;
 	BIGNUM *p = NULL, *x = BN_bin2bn(priv, (int)len, NULL), *g = BN_new(), *y = BN_new();
@@ -208,14 +227,14 @@ static EVP_PKEY *modp_from_priv(const uint8_t *priv, size_t len)
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY *pk = NULL;
 
-	if (ike_dh_init(&tmp, IKE_DH_MODP2048))
+	if (ike_dh_init(&tmp, group))
 		goto out;
 	if (!EVP_PKEY_get_bn_param(tmp.pkey, OSSL_PKEY_PARAM_FFC_P, &p))
 		goto out_tmp;
 	if (!x || !g || !y || !bc || !BN_set_word(g, 2) || !BN_mod_exp(y, g, x, p, bc))
 		goto out_tmp;
 	pb = OSSL_PARAM_BLD_new();
-	if (!pb || !OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) ||
+	if (!pb || !OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, modp_name(group), 0) ||
 	    !OSSL_PARAM_BLD_push_BN(pb, OSSL_PKEY_PARAM_PRIV_KEY, x) ||
 	    !OSSL_PARAM_BLD_push_BN(pb, OSSL_PKEY_PARAM_PUB_KEY, y))
 		goto out_tmp;
@@ -247,19 +266,21 @@ int ike_dh_init_priv(struct ike_dh *dh, uint16_t group, const uint8_t *priv, siz
 		if (len == 32)
 			pk = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, len);
 		break;
-	case IKE_DH_ECP256: {
-		/* priv (32) | x (32) | y (32): OpenSSL 3.0 does not derive the public point itself */
-		uint8_t pt[65];
-		BIGNUM *x = len == 96 ? BN_bin2bn(priv, 32, NULL) : NULL;
+	case IKE_DH_ECP256:
+	case IKE_DH_ECP384: {
+		/* priv | x | y, each a coordinate long: OpenSSL 3.0 does not derive the public point itself */
+		size_t cs = ike_dh_pub_len(group) / 2;
+		uint8_t pt[97];
+		BIGNUM *x = len == 3 * cs ? BN_bin2bn(priv, (int)cs, NULL) : NULL;
 		OSSL_PARAM_BLD *pb = OSSL_PARAM_BLD_new();
 		OSSL_PARAM *params = NULL;
 
 		pt[0] = 4;
-		if (len == 96)
-			memcpy(pt + 1, priv + 32, 64);
-		if (x && pb && OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
+		if (len == 3 * cs)
+			memcpy(pt + 1, priv + cs, 2 * cs);
+		if (x && pb && OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, ec_curve(group), 0) &&
 		    OSSL_PARAM_BLD_push_BN(pb, OSSL_PKEY_PARAM_PRIV_KEY, x) &&
-		    OSSL_PARAM_BLD_push_octet_string(pb, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)) &&
+		    OSSL_PARAM_BLD_push_octet_string(pb, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * cs) &&
 		    (params = OSSL_PARAM_BLD_to_param(pb)))
 			pk = pkey_fromdata("EC", EVP_PKEY_KEYPAIR, params);
 		OSSL_PARAM_free(params);
@@ -268,8 +289,9 @@ int ike_dh_init_priv(struct ike_dh *dh, uint16_t group, const uint8_t *priv, siz
 		break;
 	}
 	case IKE_DH_MODP2048:
-		if (len > 0 && len <= 256)
-			pk = modp_from_priv(priv, len);
+	case IKE_DH_MODP3072:
+		if (len > 0 && len <= ike_dh_pub_len(group))
+			pk = modp_from_priv(group, priv, len);
 		break;
 	default:
 		return -EINVAL;
@@ -292,23 +314,26 @@ static EVP_PKEY *peer_key(uint16_t group, const uint8_t *peer, size_t len)
 	switch (group) {
 	case IKE_DH_CURVE25519:
 		return EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer, len);
-	case IKE_DH_ECP256: {
-		uint8_t pt[65];
+	case IKE_DH_ECP256:
+	case IKE_DH_ECP384: {
+		uint8_t pt[97];
 		OSSL_PARAM p[3];
 
 		pt[0] = 4;
-		memcpy(pt + 1, peer, 64);
-		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-		p[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt));
+		memcpy(pt + 1, peer, len);
+		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+							(char *)(uintptr_t)ec_curve(group), 0);
+		p[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + len);
 		p[2] = OSSL_PARAM_construct_end();
 		return pkey_fromdata("EC", EVP_PKEY_PUBLIC_KEY, p);
 	}
-	case IKE_DH_MODP2048: {
+	case IKE_DH_MODP2048:
+	case IKE_DH_MODP3072: {
 		BIGNUM *y = BN_bin2bn(peer, (int)len, NULL);
 		OSSL_PARAM_BLD *pb = OSSL_PARAM_BLD_new();
 		OSSL_PARAM *params = NULL;
 
-		if (y && pb && OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) &&
+		if (y && pb && OSSL_PARAM_BLD_push_utf8_string(pb, OSSL_PKEY_PARAM_GROUP_NAME, modp_name(group), 0) &&
 		    OSSL_PARAM_BLD_push_BN(pb, OSSL_PKEY_PARAM_PUB_KEY, y) &&
 		    (params = OSSL_PARAM_BLD_to_param(pb)))
 			pk = pkey_fromdata("DH", EVP_PKEY_PUBLIC_KEY, params);
@@ -341,11 +366,12 @@ int ike_dh_compute(const struct ike_dh *dh, const uint8_t *peer, size_t len, uin
 	c = EVP_PKEY_CTX_new_from_pkey(NULL, dh->pkey, NULL);
 	if (!c || EVP_PKEY_derive_init(c) <= 0)
 		goto out;
-	if (dh->group == IKE_DH_MODP2048 && EVP_PKEY_CTX_set_dh_pad(c, 1) <= 0)
+	if (modp_name(dh->group) && EVP_PKEY_CTX_set_dh_pad(c, 1) <= 0)
 		goto out;
 	if (EVP_PKEY_derive_set_peer(c, pp) <= 0 || EVP_PKEY_derive(c, secret, &outl) <= 0)
 		goto out;
-	want = dh->group == IKE_DH_ECP256 ? 32 : ike_dh_pub_len(dh->group);
+	/* RFC 5903 §7: the ECP shared secret is the x coordinate alone */
+	want = ec_curve(dh->group) ? ike_dh_pub_len(dh->group) / 2 : ike_dh_pub_len(dh->group);
 	if (outl != want)
 		goto out;
 	/* RFC 8031 §2.2: an all-zero X25519 result means a small-order point */
@@ -373,12 +399,14 @@ void ike_dh_fini(struct ike_dh *dh)
 
 /* ---- key derivation ---- */
 
-size_t ike_encr_keylen(uint16_t encr)
+size_t ike_encr_keylen(uint16_t encr, uint16_t keybits)
 {
 	switch (encr) {
-	case IKE_ENCR_ID_AES_GCM_16: return 36;	/* RFC 5282 §7: key + 4-byte salt */
-	case IKE_ENCR_ID_AES_CBC: return 32;
-	case IKE_ENCR_ID_CHACHA20_POLY1305: return 36;
+	case IKE_ENCR_ID_AES_GCM_16:	/* RFC 5282 §7: key + 4-byte salt */
+		return keybits == 128 || keybits == 256 ? keybits / 8u + 4 : 0;
+	case IKE_ENCR_ID_AES_CBC:
+		return keybits == 128 || keybits == 256 ? keybits / 8u : 0;
+	case IKE_ENCR_ID_CHACHA20_POLY1305: return keybits ? 0 : 36;
 	}
 	return 0;
 }
@@ -393,14 +421,14 @@ size_t ike_integ_keylen(uint16_t integ)
 	return 0;
 }
 
-int ike_keys_derive(struct ike_keys *k, uint16_t prf, uint16_t encr, uint16_t integ,
+int ike_keys_derive(struct ike_keys *k, uint16_t prf, uint16_t encr, uint16_t keybits, uint16_t integ,
 		    uint16_t old_prf, const uint8_t *old_d, size_t old_d_len,
 		    const uint8_t *gir, size_t gir_len,
 		    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,
 		    uint64_t spi_i, uint64_t spi_r)
 {
 	uint8_t seed[IKE_PRF_MAX], spis[16], km[3 * IKE_PRF_MAX + 2 * IKE_ENCR_KEY_MAX + 2 * IKE_INTEG_KEY_MAX];
-	size_t pl = ike_prf_size(prf), el = ike_encr_keylen(encr), al = ike_integ_keylen(integ), off = 0;
+	size_t pl = ike_prf_size(prf), el = ike_encr_keylen(encr, keybits), al = ike_integ_keylen(integ), off = 0;
 	struct ike_iov iov[3];
 	int err;
 
@@ -548,9 +576,9 @@ static int gcm(bool enc, const struct ike_sk *k, const uint8_t iv[8], const uint
 	if (!c)
 		return -ENOMEM;
 	/* RFC 5282 §4: nonce = salt (last 4 bytes of the key material) | explicit IV */
-	memcpy(nonce, k->ekey + 32, 4);
+	memcpy(nonce, k->ekey + k->ekey_len - 4, 4);
 	memcpy(nonce + 4, iv, 8);
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) &&
+	ok = EVP_CipherInit_ex(c, k->ekey_len == 20 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), NULL, NULL, NULL, enc) &&
 	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) &&
 	     EVP_CipherInit_ex(c, NULL, NULL, k->ekey, nonce, enc) &&
 	     EVP_CipherUpdate(c, NULL, &outl, aad, (int)aadlen) &&
@@ -573,7 +601,7 @@ static int cbc(bool enc, const struct ike_sk *k, const uint8_t iv[16], const uin
 
 	if (!c)
 		return -ENOMEM;
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_cbc(), NULL, k->ekey, iv, enc) &&
+	ok = EVP_CipherInit_ex(c, k->ekey_len == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc(), NULL, k->ekey, iv, enc) &&
 	     EVP_CIPHER_CTX_set_padding(c, 0) &&
 	     EVP_CipherUpdate(c, out, &outl, in, (int)len) &&
 	     EVP_CipherFinal_ex(c, out + outl, &outl) > 0;

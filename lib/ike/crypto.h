@@ -1,7 +1,7 @@
 /*
  * Cryptography of IKEv2 through OpenSSL: the PRFs and prf+ (RFC 7296
  * §2.13), key derivation (§2.14, §2.17, §2.18), Diffie-Hellman groups 14,
- * 19 and 31 (RFC 3526, RFC 5903, RFC 8031), the SK payload (§3.14 with
+ * 15, 19, 20 and 31 (RFC 3526, RFC 5903, RFC 8031), the SK payload (§3.14 with
  * RFC 5282 AES-GCM, or AES-CBC with HMAC-SHA2), NAT detection hashes.
  *
  * Internal to lib/ike. No globals: every call fetches what it needs.
@@ -17,7 +17,7 @@
 #include "ike/rng.h"
 
 #define IKE_PRF_MAX 64		/* longest PRF output (HMAC-SHA-512) */
-#define IKE_DH_MAX 256		/* longest public value / shared secret (MODP-2048) */
+#define IKE_DH_MAX 384		/* longest public value / shared secret (MODP-3072) */
 #define IKE_ENCR_KEY_MAX 36	/* AES-256 key + GCM salt */
 #define IKE_INTEG_KEY_MAX 64
 
@@ -53,7 +53,8 @@ int ike_dh_init_priv(struct ike_dh *dh, uint16_t group, const uint8_t *priv, siz
 	__attribute__((warn_unused_result));
 /**
  * The shared secret with the peer's public value @p peer: @p secret gets
- * ike_dh_pub_len(group) bytes for 14 and 31, 32 (the x coordinate) for 19.
+ * ike_dh_pub_len(group) bytes for 14, 15 and 31, the x coordinate for 19
+ * (32 bytes) and 20 (48 bytes, RFC 5903 §7).
  * -EBADMSG for a public value of the wrong length or not on the curve/in
  * the group (RFC 7296 §5, RFC 8031 §2.2: all-zero X25519 outputs refused).
  */
@@ -70,8 +71,12 @@ struct ike_sk {
 	uint64_t iv_counter;		/* GCM: the explicit IV of the next message */
 };
 
-/** Key material lengths of encryption @p encr and integrity @p integ (0 when none/unknown). */
-size_t ike_encr_keylen(uint16_t encr);
+/**
+ * Key material lengths of encryption @p encr with a key of @p keybits (the
+ * Key Length attribute; 0 for ChaCha20) and integrity @p integ (0 when
+ * none/unknown).
+ */
+size_t ike_encr_keylen(uint16_t encr, uint16_t keybits);
 size_t ike_integ_keylen(uint16_t integ);
 
 /** All keys of one IKE SA (RFC 7296 §2.14). */
@@ -88,7 +93,7 @@ struct ike_keys {
  * SKEYSEED = prf_old(SK_d_old, g^ir | Ni | Nr). Then
  * prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) with the new PRF.
  */
-int ike_keys_derive(struct ike_keys *k, uint16_t prf, uint16_t encr, uint16_t integ,
+int ike_keys_derive(struct ike_keys *k, uint16_t prf, uint16_t encr, uint16_t keybits, uint16_t integ,
 		    uint16_t old_prf, const uint8_t *old_d, size_t old_d_len,
 		    const uint8_t *gir, size_t gir_len,
 		    const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len,

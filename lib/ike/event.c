@@ -64,14 +64,19 @@ void ike_event_sa_info(const struct ike_sa *t, struct ike_sa_info *in)
 	in->nat_local = t->nat_local;
 	in->nat_remote = t->nat_remote;
 	in->mobike = t->mobike;
+	in->cert = t->peer && t->peer->cred;
 	in->dh_group = x->dh_group;
 	switch (x->prf) {
 	case IKE_PRF_ID_HMAC_SHA2_256: in->prf = IKE_PRF_HMAC_SHA256; break;
 	case IKE_PRF_ID_HMAC_SHA2_384: in->prf = IKE_PRF_HMAC_SHA384; break;
 	case IKE_PRF_ID_HMAC_SHA2_512: in->prf = IKE_PRF_HMAC_SHA512; break;
 	}
-	in->encr = x->encr == IKE_ENCR_ID_AES_CBC ? IKE_ENCR_AES256CBC_SHA256 :
-		   x->encr ? IKE_ENCR_AES256GCM16 : 0;
+	if (x->encr == IKE_ENCR_ID_AES_CBC)
+		in->encr = x->keylen == 128 ? IKE_ENCR_AES128CBC_SHA256 : IKE_ENCR_AES256CBC_SHA256;
+	else if (x->encr)
+		in->encr = x->keylen == 128 ? IKE_ENCR_AES128GCM16 : IKE_ENCR_AES256GCM16;
+	else
+		in->encr = 0;
 	in->established_ms = t->established_ms;
 	in->last_heard_ms = t->last_heard_ms;
 	in->ike_spi_i = x->spi_i;
@@ -100,6 +105,31 @@ void ike_event_sa_down(struct ike *ike, const struct ike_sa *t, enum ike_down_re
 	ike->st.sa_down++;
 }
 
+/* Split one direction's KEYMAT (RFC 7296 §2.17: encryption key, then salt or integrity key). */
+static void child_info_keys(enum ike_esp_alg alg, const uint8_t *km, uint8_t key[32], uint8_t salt[4],
+			    uint8_t integ[32])
+{
+	switch (alg) {
+	case IKE_ESP_AES128GCM16:
+		memcpy(key, km, 16);
+		memcpy(salt, km + 16, 4);	/* RFC 4106 §8.1 */
+		break;
+	case IKE_ESP_AES128CBC_SHA256:
+		memcpy(key, km, 16);
+		memcpy(integ, km + 16, 32);
+		break;
+	case IKE_ESP_AES256CBC_SHA256:
+		memcpy(key, km, 32);
+		memcpy(integ, km + 32, 32);
+		break;
+	case IKE_ESP_AES256GCM16:
+	case IKE_ESP_CHACHA20POLY1305:
+		memcpy(key, km, 32);
+		memcpy(salt, km + 32, 4);
+		break;
+	}
+}
+
 void ike_event_child_up(struct ike *ike, const struct ike_sa *t, const struct ike_child *c, bool deferred)
 {
 	struct ike_evq *q;
@@ -114,12 +144,10 @@ void ike_event_child_up(struct ike *ike, const struct ike_sa *t, const struct ik
 	ci = &q->ev.child_up.child;
 	ci->spi_in = c->spi_in;
 	ci->spi_out = c->spi_out;
-	ci->alg = c->encr == IKE_ENCR_ID_CHACHA20_POLY1305 ? IKE_ESP_CHACHA20POLY1305 : IKE_ESP_AES256GCM16;
+	ci->alg = c->alg;
 	ci->esn = c->esn;
-	memcpy(ci->key_in, c->key_in, 32);
-	memcpy(ci->salt_in, c->key_in + 32, 4);
-	memcpy(ci->key_out, c->key_out, 32);
-	memcpy(ci->salt_out, c->key_out + 32, 4);
+	child_info_keys(c->alg, c->key_in, ci->key_in, ci->salt_in, ci->integ_key_in);
+	child_info_keys(c->alg, c->key_out, ci->key_out, ci->salt_out, ci->integ_key_out);
 	ci->ts_local = c->ts_l;
 	ci->ts_remote = c->ts_r;
 	ci->replaces = c->rekeyed_from;

@@ -259,6 +259,125 @@ static size_t id_body(const char *id, uint8_t *out)
 	return n + 4;
 }
 
+/* ---- certificates (RFC 7427) ---- */
+
+/* RFC 7427 §4: the hashes we verify with: SHA2-256 (ECDSA P-256) and Identity (Ed25519, RFC 8420) */
+static void bld_sig_hashes(struct ike_bld *b)
+{
+	uint8_t d[4];
+	struct wire w = wire_writer(d, sizeof(d));
+
+	wire_write_u16(&w, IKE_HASH_SHA2_256);
+	wire_write_u16(&w, IKE_HASH_IDENTITY);
+	ike_bld_notify(b, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, d, sizeof(d));
+}
+
+/* The hashes the peer's SIGNATURE_HASH_ALGORITHMS names, as 1u << number (only 1..15 kept). */
+static unsigned peer_sig_hashes(const struct ike_msg *m)
+{
+	const struct ike_notify *n = ike_msg_notify(m, IKE_N_SIGNATURE_HASH_ALGORITHMS);
+	struct wire r;
+	unsigned mask = 0;
+
+	if (!n || n->data.len % 2)
+		return 0;
+	r = wire_reader(n->data.p, n->data.len);
+	while (wire_avail(&r) >= 2) {
+		uint16_t h = wire_read_u16(&r);
+
+		if (h >= 1 && h < 16)
+			mask |= 1u << h;
+	}
+	return mask;
+}
+
+/* RFC 7296 §3.7: one CERTREQ naming the trust anchors of every peer with certificates (up to 8). */
+static void bld_certreq_all(const struct ike *ike, struct ike_bld *b)
+{
+	uint8_t d[8 * IKE_CA_HASH_LEN];
+	size_t n = 0;
+
+	for (const struct ike_peer *p = ike->peers; p && n < sizeof(d); p = p->next) {
+		bool dup = false;
+
+		if (!p->cred)
+			continue;
+		for (size_t i = 0; i < n && !dup; i += IKE_CA_HASH_LEN)
+			dup = memcmp(d + i, p->cred->ca_hash, IKE_CA_HASH_LEN) == 0;
+		if (!dup) {
+			memcpy(d + n, p->cred->ca_hash, IKE_CA_HASH_LEN);
+			n += IKE_CA_HASH_LEN;
+		}
+	}
+	if (n)
+		ike_bld_cert(b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, d, n);
+}
+
+/*
+ * Our AUTH (RFC 7296 §2.15): with a PSK the "Key Pad" MAC, with a
+ * certificate (RFC 7427 §3) a signature over msg | nonce | prf(SK_p,
+ * IDbody), by a hash the peer announced (§4). @p out holds IKE_SIG_MAX.
+ */
+static int our_auth(const struct ike_sa *t, const struct ike_xsa *x, bool initiator, const uint8_t *msg,
+		    size_t mlen, const uint8_t *nonce, size_t nlen, const uint8_t *idb, size_t idl,
+		    uint8_t *out, size_t *outlen, uint8_t *method)
+{
+	const struct ike_peer *p = t->peer;
+	uint8_t macid[IKE_PRF_MAX];
+	struct ike_iov iov[3];
+	int err;
+
+	if (!p->cred) {
+		*method = IKE_AUTH_PSK;
+		*outlen = x->k.prf_len;
+		return psk_auth(p, x, initiator, msg, mlen, nonce, nlen, idb, idl, out);
+	}
+	if (!(t->peer_hashes & ike_cred_hash_bit(p->cred)))
+		return -EACCES;
+	iov[0] = (struct ike_iov){ idb, idl };
+	err = ike_prf(x->prf, initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, macid);
+	if (!err) {
+		iov[0] = (struct ike_iov){ msg, mlen };
+		iov[1] = (struct ike_iov){ nonce, nlen };
+		iov[2] = (struct ike_iov){ macid, x->k.prf_len };
+		*method = IKE_AUTH_DIGITAL_SIGNATURE;
+		err = ike_sig_sign(p->cred, iov, 3, out, outlen);
+	}
+	OPENSSL_cleanse(macid, sizeof(macid));
+	return err;
+}
+
+/* Check the peer's AUTH, made by the initiator when @p of_initiator, for identity @p id. */
+static bool peer_auth_ok(const struct ike *ike, const struct ike_peer *p, const struct ike_xsa *x, bool of_initiator,
+			 const struct ike_msg *m, const struct ike_idpl *id, const uint8_t *msg, size_t mlen,
+			 const uint8_t *nonce, size_t nlen)
+{
+	uint8_t mac[IKE_PRF_MAX];
+	struct ike_iov iov[3];
+	bool ok = false;
+
+	if (!p->cred) {
+		if (m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
+		    psk_auth(p, x, of_initiator, msg, mlen, nonce, nlen, id->body.p, id->body.len, mac) == 0)
+			ok = CRYPTO_memcmp(mac, m->auth.p, x->k.prf_len) == 0;
+		OPENSSL_cleanse(mac, sizeof(mac));
+		return ok;
+	}
+	/* a peer with certificates authenticates with them, never with a PSK (RFC 7427 §3) */
+	if (m->auth_method != IKE_AUTH_DIGITAL_SIGNATURE || id->type != IKE_ID_FQDN)
+		return false;
+	iov[0] = (struct ike_iov){ id->body.p, id->body.len };
+	if (ike_prf(x->prf, of_initiator ? x->k.pi : x->k.pr, x->k.prf_len, iov, 1, mac))
+		return false;
+	iov[0] = (struct ike_iov){ msg, mlen };
+	iov[1] = (struct ike_iov){ nonce, nlen };
+	iov[2] = (struct ike_iov){ mac, x->k.prf_len };
+	ok = ike_cert_check(p->cred, m->cert, m->ncert, (const char *)id->data.p, id->data.len,
+			    ike->conf.wall_clock ? ike->conf.wall_clock() : 0, m->auth.p, m->auth.len, iov, 3) == 0;
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
 /* ---- IKE_SA_INIT, initiator ---- */
 
 static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
@@ -279,6 +398,8 @@ static int send_init(struct ike *ike, struct ike_sa *t, uint64_t now)
 	ike_bld_ke(&b, t->dh.group, t->dh.pub, t->dh.pub_len);
 	ike_bld_nonce(&b, t->ni, t->ni_len);
 	bld_natd(&b, x->spi_i, 0, &t->local, &t->remote);
+	if (t->peer->cred)
+		bld_sig_hashes(&b);
 	len = ike_bld_finish(&b);
 	if (len < 0)
 		return len;
@@ -377,13 +498,14 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	x->spi_r = m->h.spi_r;
 	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->keylen = kl;
 	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
 	x->dh_group = t->dh.group;
 	memcpy(t->nr, m->nonce.p, m->nonce.len);
 	t->nr_len = m->nonce.len;
-	err = ike_keys_derive(&x->k, x->prf, x->encr, x->integ, 0, NULL, 0, gir, glen,
+	err = ike_keys_derive(&x->k, x->prf, x->encr, x->keylen, x->integ, 0, NULL, 0, gir, glen,
 			      t->ni, t->ni_len, t->nr, t->nr_len, x->spi_i, x->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err)
@@ -391,6 +513,7 @@ static int init_response(struct ike *ike, struct ike_sa *t, const struct ike_msg
 	if (!t->local.family)
 		t->local = *local;	/* the daemon did not know its address: now we do */
 	nat_detect(t, m, x->spi_i, x->spi_r, local, remote);
+	t->peer_hashes = peer_sig_hashes(m);
 	/* §2.23: behind a NAT, IKE moves to port 4500 (we normally start there) */
 	if ((t->nat_local || t->nat_remote) && t->remote.port == 500) {
 		t->remote.port = 4500;
@@ -483,6 +606,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	x->spi_r = ike_xsa_spi_new(ike);
 	x->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	x->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	x->keylen = kl;
 	x->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (x->integ == 0xffff)
 		x->integ = 0;
@@ -496,7 +620,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 	if (!err)
 		err = ike_dh_compute(&t->dh, m->ke.p, m->ke.len, gir, &glen);
 	if (!err)
-		err = ike_keys_derive(&x->k, x->prf, x->encr, x->integ, 0, NULL, 0, gir, glen,
+		err = ike_keys_derive(&x->k, x->prf, x->encr, x->keylen, x->integ, 0, NULL, 0, gir, glen,
 				      t->ni, t->ni_len, t->nr, t->nr_len, x->spi_i, x->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err) {
@@ -504,6 +628,7 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		return err;
 	}
 	nat_detect(t, m, x->spi_i, 0, local, remote);
+	t->peer_hashes = peer_sig_hashes(m);
 	t->init_req = dup(pkt, len);
 	t->init_req_len = len;
 	{
@@ -517,6 +642,13 @@ static int init_request(struct ike *ike, const struct ike_msg *m, const uint8_t 
 		ike_bld_ke(&b, t->dh.group, t->dh.pub, t->dh.pub_len);
 		ike_bld_nonce(&b, t->nr, t->nr_len);
 		bld_natd(&b, x->spi_i, x->spi_r, local, remote);
+		/* RFC 7296 §3.7, RFC 7427 §4: whom we trust and which signatures we check */
+		for (const struct ike_peer *p = ike->peers; p; p = p->next)
+			if (p->cred) {
+				bld_certreq_all(ike, &b);
+				bld_sig_hashes(&b);
+				break;
+			}
 		n = ike_bld_finish(&b);
 	}
 	if (n < 0 || !t->init_req) {
@@ -574,28 +706,37 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 {
 	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_peer *p = t->peer;
-	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX];
-	struct ike_prop props[1];
+	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_SIG_MAX], method;
+	struct ike_prop props[2];
+	size_t np, alen = 0;
 	struct ike_bld in;
 	size_t idl = id_body(p->local_id, idb);
+	int err;
 
-	if (psk_auth(p, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len, idb, idl, auth)) {
-		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
+	err = our_auth(t, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len, idb, idl, auth, &alen, &method);
+	if (err) {
+		/* -EACCES: the responder announced no hash our signature can use (RFC 7427 §4) */
+		ike_sa_kill(ike, t, err == -EACCES ? IKE_DOWN_AUTH_FAILED : IKE_DOWN_PROTOCOL, 0);
 		return;
 	}
 	t->first_spi_in = ike_child_spi_new(ike, p);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDI, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
+	if (p->cred) {
+		/* §1.2: IDi, [CERT,] [CERTREQ,] [IDr,] AUTH */
+		ike_bld_cert(&in, IKE_PL_CERT, IKE_CERT_X509_SIG, p->cred->cert_der, p->cred->cert_der_len);
+		ike_bld_cert(&in, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, p->cred->ca_hash, IKE_CA_HASH_LEN);
+	}
 	/* IDr says whom we want to reach (§2.15); the responder's answer must match it */
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->remote_id, strlen(p->remote_id));
-	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	ike_bld_auth(&in, method, auth, alen);
 	/* RFC 7296 §2.4: the first SA with this peer says so, and the peer drops stale ones */
 	if (!other_tunnel(ike, t))
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	if (p->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
-	ike_policy_esp_props(p, t->first_spi_in, 0, props);
-	ike_bld_sa(&in, props, 1);
+	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
+	ike_bld_sa(&in, props, np);
 	ike_bld_ts(&in, IKE_PL_TSI, &p->local_ts, 1);
 	ike_bld_ts(&in, IKE_PL_TSR, &p->remote_ts, 1);
 	OPENSSL_cleanse(auth, sizeof(auth));
@@ -613,17 +754,19 @@ static void init_done(struct ike_sa *t)
 	ike_dh_fini(&t->dh);
 }
 
-static void child_keys(struct ike_child *c, const uint8_t *i2r, const uint8_t *r2i, bool initiator)
+static void child_keys(struct ike_child *c, const uint8_t *i2r, const uint8_t *r2i, size_t km, bool initiator)
 {
-	memcpy(c->key_out, initiator ? i2r : r2i, 36);
-	memcpy(c->key_in, initiator ? r2i : i2r, 36);
+	memset(c->key_out, 0, sizeof(c->key_out));
+	memset(c->key_in, 0, sizeof(c->key_in));
+	memcpy(c->key_out, initiator ? i2r : r2i, km);
+	memcpy(c->key_in, initiator ? r2i : i2r, km);
 }
 
 static bool allowed_ike_algs(const struct ike_peer *p, const struct ike_xsa *x)
 {
 	unsigned pm = x->prf == IKE_PRF_ID_HMAC_SHA2_256 ? IKE_PRF_HMAC_SHA256 :
 		      x->prf == IKE_PRF_ID_HMAC_SHA2_384 ? IKE_PRF_HMAC_SHA384 : IKE_PRF_HMAC_SHA512;
-	unsigned em = x->encr == IKE_ENCR_ID_AES_CBC ? IKE_ENCR_AES256CBC_SHA256 : IKE_ENCR_AES256GCM16;
+	unsigned em = ike_policy_encr_bit(x->encr, (uint16_t)x->keylen);
 
 	return ike_policy_group_allowed(p, x->dh_group) && (p->prf_algs & pm) && (p->encr_algs & em);
 }
@@ -632,14 +775,15 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 			const struct ike_addr *local, const struct ike_addr *remote, uint64_t now)
 {
 	struct ike_peer *p = NULL;
-	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_PRF_MAX], i2r[36], r2i[36];
+	uint8_t pbuf[BUF], idb[4 + IKE_MAX_ID], auth[IKE_SIG_MAX], i2r[64], r2i[64], method;
 	struct ike_prop chosen;
 	struct ike_ts tsi, tsr;
 	struct ike_child *c = NULL;
 	struct ike_bld in;
 	uint16_t child_err = 0, want;
+	enum ike_esp_alg alg = 0;
+	size_t idl, km = 0, alen = 0;
 	bool ok = false;
-	size_t idl;
 
 	if (t->state != ST_HALF_OPEN)
 		return -EAGAIN;
@@ -661,10 +805,8 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		ike_sa_kill(ike, t, IKE_DOWN_NO_PROPOSAL, IKE_N_NO_PROPOSAL_CHOSEN);
 		return -EPERM;
 	}
-	if (p && m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
-	    psk_auth(p, x, true, t->init_req, t->init_req_len, t->nr, t->nr_len,
-		     m->idi.body.p, m->idi.body.len, auth) == 0)
-		ok = CRYPTO_memcmp(auth, m->auth.p, x->k.prf_len) == 0;
+	if (p)
+		ok = peer_auth_ok(ike, p, x, true, m, &m->idi, t->init_req, t->init_req_len, t->nr, t->nr_len);
 	if (!ok) {
 		/* §2.21.2: AUTHENTICATION_FAILED in the (encrypted) answer, then forget the SA */
 		resp_error(ike, t, x, &m->h, IKE_N_AUTHENTICATION_FAILED, NULL, 0, local, remote);
@@ -686,22 +828,24 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	else if (ike_policy_esp_select(&m->sa, p, true, 0, false, &chosen, &want))
+	else if (ike_policy_esp_select(&m->sa, p, true, 0, false, &chosen, &want) ||
+		 ike_policy_esp_alg(&chosen, &alg, &km))
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 	else if (ike_ts_narrow(&m->tsi, &p->remote_ts, &tsi) || ike_ts_narrow(&m->tsr, &p->local_ts, &tsr))
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				  i2r, r2i, 36) || !(c = ike_child_new(t)))
+				  i2r, r2i, km) || !(c = ike_child_new(t)))
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	if (c) {
 		c->state = CH_UP;
 		c->spi_in = t->first_spi_in;
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = tsr;
 		c->ts_r = tsi;
-		child_keys(c, i2r, r2i, false);
+		child_keys(c, i2r, r2i, km, false);
 		child_schedule(ike, t, c, now);
 		ike_prop_spi_set(&chosen, c->spi_in, 4);
 	}
@@ -709,13 +853,15 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	OPENSSL_cleanse(r2i, sizeof(r2i));
 
 	idl = id_body(p->local_id, idb);
-	if (psk_auth(p, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len, idb, idl, auth)) {
+	if (our_auth(t, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len, idb, idl, auth, &alen, &method)) {
 		ike_sa_kill(ike, t, IKE_DOWN_PROTOCOL, 0);
 		return -EIO;
 	}
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_id(&in, IKE_PL_IDR, IKE_ID_FQDN, (const uint8_t *)p->local_id, strlen(p->local_id));
-	ike_bld_auth(&in, IKE_AUTH_PSK, auth, x->k.prf_len);
+	if (p->cred)
+		ike_bld_cert(&in, IKE_PL_CERT, IKE_CERT_X509_SIG, p->cred->cert_der, p->cred->cert_der_len);
+	ike_bld_auth(&in, method, auth, alen);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (t->mobike)
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
@@ -761,10 +907,12 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 			 uint64_t now)
 {
 	struct ike_peer *p = t->peer;
-	uint8_t auth[IKE_PRF_MAX], i2r[36], r2i[36];
-	struct ike_prop props[1], chosen;
+	uint8_t i2r[64], r2i[64];
+	struct ike_prop props[2], chosen;
 	struct ike_child *c = NULL;
 	uint16_t child_err = 0;
+	enum ike_esp_alg alg = 0;
+	size_t np, km = 0;
 	bool ok = false;
 
 	if (ike_msg_notify(m, IKE_N_AUTHENTICATION_FAILED)) {
@@ -781,12 +929,8 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		return -EPERM;
 	}
 	if (m->idr.type == IKE_ID_FQDN && m->idr.data.len == strlen(p->remote_id) &&
-	    strncasecmp((const char *)m->idr.data.p, p->remote_id, m->idr.data.len) == 0 &&
-	    m->auth_method == IKE_AUTH_PSK && m->auth.len == x->k.prf_len &&
-	    psk_auth(p, x, false, t->init_resp, t->init_resp_len, t->ni, t->ni_len,
-		     m->idr.body.p, m->idr.body.len, auth) == 0)
-		ok = CRYPTO_memcmp(auth, m->auth.p, x->k.prf_len) == 0;
-	OPENSSL_cleanse(auth, sizeof(auth));
+	    strncasecmp((const char *)m->idr.data.p, p->remote_id, m->idr.data.len) == 0)
+		ok = peer_auth_ok(ike, p, x, false, m, &m->idr, t->init_resp, t->init_resp_len, t->ni, t->ni_len);
 	if (!ok) {
 		ike_req_clear(&x->req);
 		send_auth_failed(ike, t, x);
@@ -799,20 +943,21 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
 
-	ike_policy_esp_props(p, t->first_spi_in, 0, props);
+	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 		for (unsigned i = 0; i < m->nn; i++)
 			if (m->n[i].type < 16384)
 				child_err = m->n[i].type;
-	} else if (ike_policy_check_reply(&m->sa, props, 1, &chosen) || (chosen.types & (1u << IKE_XF_DH))) {
+	} else if (ike_policy_check_reply(&m->sa, props, np, &chosen) || (chosen.types & (1u << IKE_XF_DH)) ||
+		   ike_policy_esp_alg(&chosen, &alg, &km)) {
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
 	} else if (m->tsi.n < 1 || m->tsr.n < 1 || !ike_ts_within(&m->tsi.ts[0], &p->local_ts) ||
 		   !ike_ts_within(&m->tsr.ts[0], &p->remote_ts)) {
 		child_err = IKE_N_TS_UNACCEPTABLE;
 	} else if (ike_child_keymat(x->prf, x->k.d, x->k.prf_len, NULL, 0, t->ni, t->ni_len, t->nr, t->nr_len,
-				    i2r, r2i, 36) || !(c = ike_child_new(t))) {
+				    i2r, r2i, km) || !(c = ike_child_new(t))) {
 		child_err = IKE_N_NO_ADDITIONAL_SAS;
 	}
 	if (c) {
@@ -820,10 +965,11 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 		c->spi_in = t->first_spi_in;
 		c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 		c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+		c->alg = alg;
 		c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 		c->ts_l = m->tsi.ts[0];
 		c->ts_r = m->tsr.ts[0];
-		child_keys(c, i2r, r2i, true);
+		child_keys(c, i2r, r2i, km, true);
 		child_schedule(ike, t, c, now);
 	}
 	OPENSSL_cleanse(i2r, sizeof(i2r));
@@ -852,8 +998,9 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	struct ike_xsa *x = ike_sa_cur(t);
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
-	struct ike_prop props[1];
+	struct ike_prop props[2];
 	uint8_t pbuf[BUF], spi[4];
+	size_t np;
 	struct ike_bld in;
 	int err;
 
@@ -872,8 +1019,8 @@ static int start_child_rekey(struct ike *ike, struct ike_sa *t, struct ike_child
 	ike_spi_put(spi, old->spi_in, 4);
 	ike_bld_init_inner(&in, pbuf, sizeof(pbuf));
 	ike_bld_notify(&in, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
-	ike_policy_esp_props(p, r->child_new, group, props);
-	ike_bld_sa(&in, props, 1);
+	np = ike_policy_esp_props(p, r->child_new, group, props);
+	ike_bld_sa(&in, props, np);
 	ike_bld_nonce(&in, r->nonce, NONCE_LEN);
 	if (group)
 		ike_bld_ke(&in, group, r->dh.pub, r->dh.pub_len);
@@ -944,8 +1091,9 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	struct ike_prop chosen;
 	struct ike_ts tsi, tsr;
 	struct ike_dh dh = { 0 };
-	uint8_t nr[NONCE_LEN], gir[IKE_DH_MAX], i2r[36], r2i[36], pbuf[BUF];
-	size_t glen = 0;
+	uint8_t nr[NONCE_LEN], gir[IKE_DH_MAX], i2r[64], r2i[64], pbuf[BUF];
+	enum ike_esp_alg alg = 0;
+	size_t glen = 0, km = 0;
 	uint16_t want = 0, group;
 	struct ike_bld in;
 	int err;
@@ -995,7 +1143,9 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
 	if (group == 0xffff)
 		group = 0;
-	err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
+	err = ike_policy_esp_alg(&chosen, &alg, &km);
+	if (!err)
+		err = ike_rng_bytes(&ike->rng, nr, sizeof(nr));
 	if (!err && group) {
 		err = ike_dh_init(&dh, group);
 		if (!err)
@@ -1003,7 +1153,7 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	}
 	if (!err)
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
-				       m->nonce.p, m->nonce.len, nr, sizeof(nr), i2r, r2i, 36);
+				       m->nonce.p, m->nonce.len, nr, sizeof(nr), i2r, r2i, km);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	c = err ? NULL : ike_child_new(t);
 	if (!c) {
@@ -1018,13 +1168,14 @@ static int child_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	c->spi_in = ike_child_spi_new(ike, p);
 	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->alg = alg;
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = tsr;
 	c->ts_r = tsi;
 	c->peer_created = true;
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, m->nonce.p, m->nonce.len, nr, sizeof(nr));
-	child_keys(c, i2r, r2i, false);
+	child_keys(c, i2r, r2i, km, false);
 	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
@@ -1062,9 +1213,10 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	struct ike_req *r = &x->req;
 	struct ike_peer *p = t->peer;
 	struct ike_child *old = ike_child_by_in(t, r->child_old), *c;
-	struct ike_prop props[1], chosen;
-	uint8_t gir[IKE_DH_MAX], i2r[36], r2i[36];
-	size_t glen = 0;
+	struct ike_prop props[2], chosen;
+	uint8_t gir[IKE_DH_MAX], i2r[64], r2i[64];
+	enum ike_esp_alg alg = 0;
+	size_t glen = 0, np, km = 0;
 	uint16_t group, g;
 	int err;
 
@@ -1096,11 +1248,12 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 		}
 		return 0;
 	}
-	ike_policy_esp_props(p, r->child_new, r->group, props);
+	np = ike_policy_esp_props(p, r->child_new, r->group, props);
 	err = -EBADMSG;
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) ==
 	    (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_NONCE) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR)) &&
-	    ike_policy_check_reply(&m->sa, props, 1, &chosen) == 0 && m->tsi.n && m->tsr.n &&
+	    ike_policy_check_reply(&m->sa, props, np, &chosen) == 0 && m->tsi.n && m->tsr.n &&
+	    ike_policy_esp_alg(&chosen, &alg, &km) == 0 &&
 	    ike_ts_within(&m->tsi.ts[0], &p->local_ts) && ike_ts_within(&m->tsr.ts[0], &p->remote_ts))
 		err = 0;
 	group = ike_prop_get(&chosen, IKE_XF_DH, NULL);
@@ -1114,7 +1267,7 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	}
 	if (!err)
 		err = ike_child_keymat(x->prf, x->k.d, x->k.prf_len, glen ? gir : NULL, glen,
-				       r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, i2r, r2i, 36);
+				       r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, i2r, r2i, km);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	c = err ? NULL : ike_child_new(t);
 	if (!c) {
@@ -1129,12 +1282,13 @@ static int child_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xs
 	c->spi_in = r->child_new;
 	c->spi_out = (uint32_t)ike_prop_spi(&chosen);
 	c->encr = ike_prop_get(&chosen, IKE_XF_ENCR, NULL);
+	c->alg = alg;
 	c->esn = ike_prop_get(&chosen, IKE_XF_ESN, NULL) == 1;
 	c->ts_l = m->tsi.ts[0];
 	c->ts_r = m->tsr.ts[0];
 	c->rekeyed_from = old ? old->spi_in : 0;
 	set_nmin(c->nmin, &c->nmin_len, r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len);
-	child_keys(c, i2r, r2i, true);
+	child_keys(c, i2r, r2i, km, true);
 	child_schedule(ike, t, c, now);
 	OPENSSL_cleanse(i2r, sizeof(i2r));
 	OPENSSL_cleanse(r2i, sizeof(r2i));
@@ -1256,6 +1410,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	n->spi_r = ike_xsa_spi_new(ike);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->keylen = kl;
 	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
@@ -1266,7 +1421,7 @@ static int ike_rekey_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *
 	if (!err)
 		err = ike_dh_compute(&dh, m->ke.p, m->ke.len, gir, &glen);
 	if (!err)
-		err = ike_keys_derive(&n->k, n->prf, n->encr, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
+		err = ike_keys_derive(&n->k, n->prf, n->encr, n->keylen, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
 				      m->nonce.p, m->nonce.len, nr, sizeof(nr), n->spi_i, n->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_i == 0) {
@@ -1342,11 +1497,12 @@ static int ike_rekey_response(struct ike *ike, struct ike_sa *t, struct ike_xsa 
 	n->spi_r = ike_prop_spi(&chosen);
 	n->prf = ike_prop_get(&chosen, IKE_XF_PRF, NULL);
 	n->encr = ike_prop_get(&chosen, IKE_XF_ENCR, &kl);
+	n->keylen = kl;
 	n->integ = ike_prop_get(&chosen, IKE_XF_INTEG, NULL);
 	if (n->integ == 0xffff)
 		n->integ = 0;
 	n->dh_group = r->group;
-	err = ike_keys_derive(&n->k, n->prf, n->encr, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
+	err = ike_keys_derive(&n->k, n->prf, n->encr, n->keylen, n->integ, x->prf, x->k.d, x->k.prf_len, gir, glen,
 			      r->nonce, NONCE_LEN, m->nonce.p, m->nonce.len, n->spi_i, n->spi_r);
 	OPENSSL_cleanse(gir, sizeof(gir));
 	if (err || n->spi_r == 0) {

@@ -64,6 +64,10 @@ struct ike *ike_new(const struct ike_conf *conf, ike_random_fn *rng, void *rng_a
 static void peer_free(struct ike_peer *p)
 {
 	OPENSSL_cleanse(p->psk, sizeof(p->psk));
+	if (p->cred) {
+		ike_cred_fini(p->cred);
+		free(p->cred);
+	}
 	free(p);
 }
 
@@ -119,15 +123,19 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 
 	(void)now;
 	if (!c->name || !*c->name || strlen(c->name) > IKE_MAX_NAME || !valid_fqdn(c->local_id) ||
-	    !valid_fqdn(c->remote_id) || !c->psk || c->psk_len == 0 || c->psk_len > IKE_MAX_PSK ||
+	    !valid_fqdn(c->remote_id) || (!c->cert && (!c->psk || c->psk_len == 0 || c->psk_len > IKE_MAX_PSK)) ||
+	    (c->psk && (c->psk_len == 0 || c->psk_len > IKE_MAX_PSK)) ||
+	    (c->cert || c->key || c->ca) != (c->cert && c->key && c->ca) ||
 	    !valid_ts(&c->local_ts) || !valid_ts(&c->remote_ts) || c->n_spis_in > IKE_MAX_SPIS_IN)
 		return -EINVAL;
 	for (unsigned i = 0; i < c->n_spis_in; i++)
 		if (c->spis_in[i] < 256)
 			return -EINVAL;
-	if (c->esp_algs & ~(unsigned)(IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305) ||
+	if (c->esp_algs & ~(unsigned)(IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305 | IKE_ESP_AES128GCM16 |
+				      IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256CBC_SHA256) ||
 	    c->prf_algs & ~(unsigned)(IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512) ||
-	    c->encr_algs & ~(unsigned)(IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256))
+	    c->encr_algs & ~(unsigned)(IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256 | IKE_ENCR_AES128GCM16 |
+				       IKE_ENCR_AES128CBC_SHA256))
 		return -EINVAL;
 	if (peer_by_name(ike, c->name))
 		return -EEXIST;
@@ -138,13 +146,30 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 	strcpy(p->local_id, c->local_id);
 	strcpy(p->remote_id, c->remote_id);
 	p->wildcard = strncmp(p->remote_id, "*.", 2) == 0;
-	memcpy(p->psk, c->psk, c->psk_len);
-	p->psk_len = c->psk_len;
+	if (c->psk) {
+		memcpy(p->psk, c->psk, c->psk_len);
+		p->psk_len = c->psk_len;
+	}
+	if (c->cert) {
+		int err;
+
+		if (!(p->cred = calloc(1, sizeof(*p->cred)))) {
+			peer_free(p);
+			return -ENOMEM;
+		}
+		err = ike_cred_init(p->cred, c->cert, c->cert_len, c->key, c->key_len, c->ca, c->ca_len);
+		if (err) {
+			free(p->cred);
+			p->cred = NULL;
+			peer_free(p);
+			return err;
+		}
+	}
 	p->remote = c->remote;
 	p->local = c->local;
 	p->local_ts = c->local_ts;
 	p->remote_ts = c->remote_ts;
-	for (unsigned i = 0; i < 4 && c->dh_groups[i]; i++) {
+	for (unsigned i = 0; i < IKE_MAX_DH_GROUPS && c->dh_groups[i]; i++) {
 		if (!ike_policy_group_allowed(NULL, c->dh_groups[i])) {
 			peer_free(p);
 			return -EINVAL;
@@ -152,14 +177,15 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 		p->dh[p->ndh++] = c->dh_groups[i];
 	}
 	if (!p->ndh) {
-		p->dh[0] = IKE_DH_CURVE25519;
-		p->dh[1] = IKE_DH_ECP256;
-		p->dh[2] = IKE_DH_MODP2048;
-		p->ndh = 3;
+		for (unsigned i = 0; i < IKE_POLICY_NGROUPS; i++)
+			p->dh[i] = ike_policy_default_groups()[i];
+		p->ndh = IKE_POLICY_NGROUPS;
 	}
 	p->esp_algs = c->esp_algs ? c->esp_algs : IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305;
 	p->prf_algs = c->prf_algs ? c->prf_algs : IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
-	p->encr_algs = c->encr_algs ? c->encr_algs : IKE_ENCR_AES256GCM16;
+	/* RFC 8247 §2.1: accept what common peers propose; ours stay first (policy.c) */
+	p->encr_algs = c->encr_algs ? c->encr_algs : IKE_ENCR_AES256GCM16 | IKE_ENCR_AES128GCM16 |
+						      IKE_ENCR_AES256CBC_SHA256 | IKE_ENCR_AES128CBC_SHA256;
 	p->esn = !c->no_esn;
 	p->pfs = !c->no_pfs;
 	p->mobike = !c->no_mobike;
@@ -567,5 +593,13 @@ const char *ike_down_reason_name(enum ike_down_reason r)
 
 const char *ike_esp_alg_name(enum ike_esp_alg a)
 {
-	return a == IKE_ESP_CHACHA20POLY1305 ? "chacha20poly1305" : "aes256gcm16";
+	/* the names strongSwan's proposals use */
+	switch (a) {
+	case IKE_ESP_CHACHA20POLY1305: return "chacha20poly1305";
+	case IKE_ESP_AES128GCM16: return "aes128gcm16";
+	case IKE_ESP_AES128CBC_SHA256: return "aes128-sha256";
+	case IKE_ESP_AES256CBC_SHA256: return "aes256-sha256";
+	case IKE_ESP_AES256GCM16: break;
+	}
+	return "aes256gcm16";
 }

@@ -14,6 +14,7 @@
 #ifndef AT_IKE_INT_H
 #define AT_IKE_INT_H
 
+#include "ike/cert.h"
 #include "ike/crypto.h"
 #include "ike/msg.h"
 #include "ike/rng.h"
@@ -33,9 +34,10 @@ struct ike_peer {
 	bool wildcard;			/* remote_id is "*.suffix" */
 	uint8_t psk[IKE_MAX_PSK];
 	size_t psk_len;
+	struct ike_cred *cred;		/* certificate authentication (RFC 7427), or NULL: PSK */
 	struct ike_addr remote, local;
 	struct ike_ts local_ts, remote_ts;
-	uint16_t dh[4];
+	uint16_t dh[IKE_MAX_DH_GROUPS];
 	unsigned ndh;
 	unsigned esp_algs, prf_algs, encr_algs;
 	bool esn, pfs, mobike;
@@ -102,8 +104,9 @@ struct ike_child {
 	enum child_state state;
 	uint32_t spi_in, spi_out;
 	uint16_t encr;			/* ESP transform ID */
+	enum ike_esp_alg alg;
 	bool esn;
-	uint8_t key_in[36], key_out[36];
+	uint8_t key_in[64], key_out[64];	/* keymat of one direction (policy.c's esp_xfs) */
 	struct ike_ts ts_l, ts_r;
 	uint64_t rekey_at;
 	uint64_t expire;		/* CH_REPLACED by the peer's rekey: deleted by us at this time */
@@ -139,6 +142,7 @@ struct ike_sa {
 	bool initiator;			/* original initiator (MOBIKE decisions, RFC 4555 §3.1) */
 	struct ike_addr local, remote;
 	bool nat_local, nat_remote, mobike, peer_mobike;
+	unsigned peer_hashes;		/* RFC 7427 §4: 1u << the hashes the peer's SIGNATURE_HASH_ALGORITHMS named */
 	unsigned pending;
 	struct ike_xsa x[IKE_MAX_XSA];
 	int cur;			/* index of the current IKE SA in x[] */

@@ -31,8 +31,9 @@ bool ike_xf_supported(uint8_t type, uint16_t id, uint16_t keylen)
 {
 	switch (type) {
 	case IKE_XF_ENCR:
+		/* RFC 8247 §2.1, RFC 8221 §5: 128- and 256-bit AES keys */
 		if (id == IKE_ENCR_ID_AES_GCM_16 || id == IKE_ENCR_ID_AES_CBC)
-			return keylen == 256;
+			return keylen == 256 || keylen == 128;
 		/* RFC 7634 §2: ChaCha20-Poly1305 carries no Key Length attribute */
 		return id == IKE_ENCR_ID_CHACHA20_POLY1305 && keylen == 0;
 	case IKE_XF_PRF:
@@ -43,8 +44,8 @@ bool ike_xf_supported(uint8_t type, uint16_t id, uint16_t keylen)
 					id <= IKE_INTEG_ID_HMAC_SHA2_512_256));
 	case IKE_XF_DH:
 		/* 0 is NONE: in child SA proposals it makes PFS optional */
-		return keylen == 0 && (id == 0 || id == IKE_DH_MODP2048 || id == IKE_DH_ECP256 ||
-				       id == IKE_DH_CURVE25519);
+		return keylen == 0 && (id == 0 || id == IKE_DH_MODP2048 || id == IKE_DH_MODP3072 ||
+				       id == IKE_DH_ECP256 || id == IKE_DH_ECP384 || id == IKE_DH_CURVE25519);
 	case IKE_XF_ESN:
 		return keylen == 0 && id <= 1;
 	}
@@ -133,7 +134,7 @@ static int parse_proposal(struct wire *w, struct ike_prop *p, uint8_t expect_num
 	return 0;
 }
 
-static int parse_sa(struct wire *w, struct ike_sapl *sa)
+static int parse_sa(struct wire *w, struct ike_sapl *sa, bool response)
 {
 	bool last = false;
 	unsigned num = 0;
@@ -145,6 +146,18 @@ static int parse_sa(struct wire *w, struct ike_sapl *sa)
 
 		if (++num > 255)
 			return -EBADMSG;
+		/*
+		 * RFC 7296 §3.3.1: proposals made are numbered 1, 2, 3...; the one
+		 * proposal of an answer keeps the number of the one it accepts.
+		 */
+		if (num == 1 && response) {
+			struct wire peek = *w;	/* the Proposal Num field, 4 bytes in */
+
+			wire_skip(&peek, 4);
+			num = wire_read_u8(&peek);
+			if (wire_err(&peek) || num == 0)
+				num = 1;	/* parse_proposal reports it */
+		}
 		err = parse_proposal(w, p, (uint8_t)num, &last);
 		if (err)
 			return err;
@@ -260,6 +273,36 @@ static int parse_delete(struct wire *w, struct ike_msg *m)
 	return 0;
 }
 
+/*
+ * RFC 7296 §3.6 and §3.7: an encoding, then a certificate or a list of CA
+ * hashes. Only X.509 signature certificates (4) are kept, at most
+ * IKE_MAX_CERT of them in order (the first is the end entity); other
+ * encodings are skipped. A CERTREQ for 4 is a concatenation of 20-byte
+ * SHA-1 hashes.
+ */
+static int parse_cert(struct wire *b, struct ike_msg *m, bool cert)
+{
+	uint8_t enc = wire_read_u8(b);
+	struct ike_ref data = rest(b);
+
+	if (wire_err(b))
+		return -EBADMSG;
+	if (enc != IKE_CERT_X509_SIG)
+		return 0;
+	if (cert) {
+		if (data.len == 0)
+			return -EBADMSG;
+		if (m->ncert < IKE_MAX_CERT)
+			m->cert[m->ncert++] = data;
+		return 0;
+	}
+	if (data.len % 20)
+		return -EBADMSG;
+	if (m->ncertreq < IKE_MAX_CERTREQ)
+		m->certreq[m->ncertreq++] = data;
+	return 0;
+}
+
 static bool singleton(uint8_t type)
 {
 	switch (type) {
@@ -276,7 +319,7 @@ static int parse_payload(struct ike_msg *m, uint8_t type, struct wire *b)
 
 	switch (type) {
 	case IKE_PL_SA:
-		err = parse_sa(b, &m->sa);
+		err = parse_sa(b, &m->sa, (m->h.flags & IKE_FLAG_R) != 0);
 		break;
 	case IKE_PL_KE:
 		m->ke_group = wire_read_u16(b);
@@ -316,8 +359,12 @@ static int parse_payload(struct ike_msg *m, uint8_t type, struct wire *b)
 	case IKE_PL_TSR:
 		err = parse_ts(b, &m->tsr);
 		break;
+	case IKE_PL_CERT:
+	case IKE_PL_CERTREQ:
+		err = parse_cert(b, m, type == IKE_PL_CERT);
+		break;
 	default:
-		/* V, CERT, CERTREQ, CP, EAP: known, not used; their content is skipped */
+		/* V, CP, EAP: known, not used; their content is skipped */
 		break;
 	}
 	if (err)
@@ -597,6 +644,15 @@ void ike_bld_id(struct ike_bld *b, uint8_t pltype, uint8_t idtype, const uint8_t
 
 	wire_write_u8(&b->w, idtype);
 	wire_write_zero(&b->w, 3);
+	wire_write_bytes(&b->w, data, len);
+	ike_bld_close(b, off);
+}
+
+void ike_bld_cert(struct ike_bld *b, uint8_t pltype, uint8_t enc, const uint8_t *data, size_t len)
+{
+	size_t off = ike_bld_open(b, pltype);
+
+	wire_write_u8(&b->w, enc);
 	wire_write_bytes(&b->w, data, len);
 	ike_bld_close(b, off);
 }

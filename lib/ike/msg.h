@@ -77,7 +77,11 @@ enum {
 
 /* ID types, AUTH methods, TS types */
 enum { IKE_ID_IPV4_ADDR = 1, IKE_ID_FQDN = 2, IKE_ID_RFC822 = 3, IKE_ID_IPV6_ADDR = 5, IKE_ID_KEY_ID = 11 };
-enum { IKE_AUTH_PSK = 2 };
+enum { IKE_AUTH_PSK = 2, IKE_AUTH_DIGITAL_SIGNATURE = 14 /* RFC 7427 §3 */ };
+/* RFC 7296 §3.6: certificate encodings; RFC 7427 §4: hash algorithms */
+enum { IKE_CERT_X509_SIG = 4 };
+enum { IKE_HASH_SHA1 = 1, IKE_HASH_SHA2_256 = 2, IKE_HASH_SHA2_384 = 3, IKE_HASH_SHA2_512 = 4,
+       IKE_HASH_IDENTITY = 5 /* RFC 8420 §2 */ };
 enum { IKE_TS_IPV4 = 7, IKE_TS_IPV6 = 8 };
 
 /* RFC 7296 §3.10.1 and RFC 4555: notify types */
@@ -129,6 +133,8 @@ enum {
 #define IKE_MAX_TS 8		/* selectors kept per TS payload */
 #define IKE_MAX_NOTIFY 24
 #define IKE_MAX_DELETE 8
+#define IKE_MAX_CERT 4		/* CERT payloads kept (the end entity and intermediates) */
+#define IKE_MAX_CERTREQ 4
 
 struct ike_hdr {
 	uint64_t spi_i, spi_r;
@@ -207,6 +213,10 @@ struct ike_msg {
 	struct ike_idpl idi, idr;
 	uint8_t auth_method;
 	struct ike_ref auth;
+	/* RFC 7296 §3.6/§3.7: X.509 (encoding 4) certificates in order, CA hashes requested */
+	uint8_t ncert, ncertreq;
+	struct ike_ref cert[IKE_MAX_CERT];
+	struct ike_ref certreq[IKE_MAX_CERTREQ];	/* each a multiple of 20 bytes (SHA-1 of a CA's SPKI) */
 	struct ike_tslist tsi, tsr;
 	uint8_t nn, nd;
 	struct ike_notify n[IKE_MAX_NOTIFY];
@@ -299,5 +309,7 @@ void ike_bld_notify(struct ike_bld *b, uint8_t proto, const uint8_t *spi, uint8_
 		    uint16_t type, const uint8_t *data, size_t len);
 void ike_bld_delete(struct ike_bld *b, uint8_t proto, uint8_t spi_size, const uint8_t *spis, uint16_t n);
 void ike_bld_ts(struct ike_bld *b, uint8_t pltype, const struct ike_ts *ts, size_t n);
+/** A CERT (IKE_PL_CERT) or CERTREQ (IKE_PL_CERTREQ) payload: encoding, then @p data. */
+void ike_bld_cert(struct ike_bld *b, uint8_t pltype, uint8_t enc, const uint8_t *data, size_t len);
 
 #endif /* AT_IKE_MSG_H */

@@ -9,12 +9,29 @@
 
 #include "ike/policy.h"
 
-static const uint16_t all_groups[] = { IKE_DH_CURVE25519, IKE_DH_ECP256, IKE_DH_MODP2048 };
+/* our default order: the three we always had first, then RFC 8247's other common ones */
+static const uint16_t default_groups[IKE_POLICY_NGROUPS] = {
+	IKE_DH_CURVE25519, IKE_DH_ECP256, IKE_DH_MODP2048, IKE_DH_ECP384, IKE_DH_MODP3072,
+};
+
+#define ENCR_ALL (IKE_ENCR_AES256GCM16 | IKE_ENCR_AES128GCM16 | IKE_ENCR_AES256CBC_SHA256 | \
+		  IKE_ENCR_AES128CBC_SHA256)
+#define ENCR_GCM (IKE_ENCR_AES256GCM16 | IKE_ENCR_AES128GCM16)
+#define ENCR_CBC (IKE_ENCR_AES256CBC_SHA256 | IKE_ENCR_AES128CBC_SHA256)
+
+const uint16_t *ike_policy_default_groups(void)
+{
+	return default_groups;
+}
 
 bool ike_policy_group_allowed(const struct ike_peer *p, uint16_t g)
 {
-	if (!p)
-		return g == IKE_DH_CURVE25519 || g == IKE_DH_ECP256 || g == IKE_DH_MODP2048;
+	if (!p) {
+		for (unsigned i = 0; i < IKE_POLICY_NGROUPS; i++)
+			if (default_groups[i] == g)
+				return true;
+		return false;
+	}
 	for (unsigned i = 0; i < p->ndh; i++)
 		if (p->dh[i] == g)
 			return true;
@@ -26,18 +43,18 @@ void ike_policy_union(const struct ike *ike, struct ike_peer *u)
 	memset(u, 0, sizeof(*u));
 	for (const struct ike_peer *p = ike->peers; p; p = p->next) {
 		for (unsigned i = 0; i < p->ndh; i++)
-			if (!ike_policy_group_allowed(u, p->dh[i]) && u->ndh < 4)
+			if (!ike_policy_group_allowed(u, p->dh[i]) && u->ndh < IKE_POLICY_NGROUPS)
 				u->dh[u->ndh++] = p->dh[i];
 		u->prf_algs |= p->prf_algs;
 		u->encr_algs |= p->encr_algs;
 		u->esp_algs |= p->esp_algs;
 	}
 	if (!ike->peers) {
-		for (unsigned i = 0; i < 3; i++)
-			u->dh[i] = all_groups[i];
-		u->ndh = 3;
+		for (unsigned i = 0; i < IKE_POLICY_NGROUPS; i++)
+			u->dh[i] = default_groups[i];
+		u->ndh = IKE_POLICY_NGROUPS;
 		u->prf_algs = IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
-		u->encr_algs = IKE_ENCR_AES256GCM16;
+		u->encr_algs = ENCR_ALL;
 	}
 }
 
@@ -48,7 +65,7 @@ static unsigned prf_mask(const struct ike_peer *p)
 
 static unsigned encr_mask(const struct ike_peer *p)
 {
-	return p ? p->encr_algs : (IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256);
+	return p ? p->encr_algs : ENCR_ALL;
 }
 
 static bool prf_ok(unsigned mask, uint16_t id)
@@ -74,9 +91,9 @@ static void add_groups(struct ike_prop *pr, const struct ike_peer *p, uint16_t f
 			if (p->dh[i] != first)
 				add_xf(pr, IKE_XF_DH, p->dh[i], 0);
 	} else {
-		for (unsigned i = 0; i < 3; i++)
-			if (all_groups[i] != first)
-				add_xf(pr, IKE_XF_DH, all_groups[i], 0);
+		for (unsigned i = 0; i < IKE_POLICY_NGROUPS; i++)
+			if (default_groups[i] != first)
+				add_xf(pr, IKE_XF_DH, default_groups[i], 0);
 	}
 }
 
@@ -97,20 +114,30 @@ size_t ike_policy_ike_props(const struct ike_peer *p, uint16_t group_first, cons
 	unsigned em = encr_mask(p), pm = prf_mask(p);
 	size_t n = 0;
 
-	/* AEAD and non-AEAD ciphers go in separate proposals (RFC 5282 §8) */
-	if (em & IKE_ENCR_AES256GCM16) {
+	/*
+	 * AEAD and non-AEAD ciphers go in separate proposals (RFC 5282 §8);
+	 * the key lengths of one cipher are transforms of one proposal (RFC
+	 * 7296 §3.3.5), the longer first.
+	 */
+	if (em & ENCR_GCM) {
 		struct ike_prop *pr = &out[n++];
 
 		memset(pr, 0, sizeof(*pr));
-		add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 256);
+		if (em & IKE_ENCR_AES256GCM16)
+			add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 256);
+		if (em & IKE_ENCR_AES128GCM16)
+			add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 128);
 		add_prfs(pr, pm, IKE_XF_PRF);
 		add_groups(pr, p, group_first);
 	}
-	if (em & IKE_ENCR_AES256CBC_SHA256) {
+	if (em & ENCR_CBC) {
 		struct ike_prop *pr = &out[n++];
 
 		memset(pr, 0, sizeof(*pr));
-		add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 256);
+		if (em & IKE_ENCR_AES256CBC_SHA256)
+			add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 256);
+		if (em & IKE_ENCR_AES128CBC_SHA256)
+			add_xf(pr, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 128);
 		add_prfs(pr, pm, IKE_XF_INTEG);
 		add_prfs(pr, pm, IKE_XF_PRF);
 		add_groups(pr, p, group_first);
@@ -149,20 +176,31 @@ static bool has_xf(const struct ike_prop *p, uint8_t type, uint16_t id)
  * Choose encryption (and integrity) for the IKE SA from one proposal:
  * AES-GCM wants no integrity transform (or NONE), AES-CBC a supported one.
  */
-static bool pick_ike_encr(const struct ike_prop *pr, unsigned em, unsigned pm, uint16_t *encr, uint16_t *integ)
+unsigned ike_policy_encr_bit(uint16_t encr, uint16_t keylen)
+{
+	if (encr == IKE_ENCR_ID_AES_GCM_16)
+		return keylen == 256 ? IKE_ENCR_AES256GCM16 : keylen == 128 ? IKE_ENCR_AES128GCM16 : 0;
+	if (encr == IKE_ENCR_ID_AES_CBC)
+		return keylen == 256 ? IKE_ENCR_AES256CBC_SHA256 : keylen == 128 ? IKE_ENCR_AES128CBC_SHA256 : 0;
+	return 0;
+}
+
+static bool pick_ike_encr(const struct ike_prop *pr, unsigned em, unsigned pm, uint16_t *encr, uint16_t *keylen,
+			  uint16_t *integ)
 {
 	for (unsigned i = 0; i < pr->nxf; i++) {
 		const struct ike_xf *x = &pr->xf[i];
 
-		if (x->type != IKE_XF_ENCR)
+		if (x->type != IKE_XF_ENCR || !(em & ike_policy_encr_bit(x->id, x->keylen)))
 			continue;
-		if (x->id == IKE_ENCR_ID_AES_GCM_16 && (em & IKE_ENCR_AES256GCM16) &&
+		*keylen = x->keylen;
+		if (x->id == IKE_ENCR_ID_AES_GCM_16 &&
 		    (!(pr->types & (1u << IKE_XF_INTEG)) || has_xf(pr, IKE_XF_INTEG, IKE_INTEG_ID_NONE))) {
 			*encr = x->id;
 			*integ = IKE_INTEG_ID_NONE;
 			return true;
 		}
-		if (x->id == IKE_ENCR_ID_AES_CBC && (em & IKE_ENCR_AES256CBC_SHA256)) {
+		if (x->id == IKE_ENCR_ID_AES_CBC) {
 			for (unsigned j = 0; j < pr->nxf; j++) {
 				const struct ike_xf *y = &pr->xf[j];
 
@@ -187,14 +225,14 @@ int ike_policy_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, u
 
 	for (unsigned i = 0; i < sa->n; i++) {
 		const struct ike_prop *pr = &sa->p[i];
-		uint16_t encr, integ, prf = 0, dh = 0;
+		uint16_t encr, keylen, integ, prf = 0, dh = 0;
 		const uint8_t need = (1u << IKE_XF_ENCR) | (1u << IKE_XF_PRF) | (1u << IKE_XF_DH);
 
 		if (pr->proto != IKE_PROTO_IKE || pr->unknown || pr->spi_size != (rekey ? 8 : 0))
 			continue;
 		if ((pr->types & need) != need || (pr->types & (1u << IKE_XF_ESN)))
 			continue;
-		if (!pick_ike_encr(pr, em, pm, &encr, &integ))
+		if (!pick_ike_encr(pr, em, pm, &encr, &keylen, &integ))
 			continue;
 		for (unsigned j = 0; j < pr->nxf && !prf; j++)
 			if (pr->xf[j].type == IKE_XF_PRF && prf_ok(pm, pr->xf[j].id))
@@ -217,7 +255,7 @@ int ike_policy_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, u
 		chosen->proto = IKE_PROTO_IKE;
 		chosen->spi_size = pr->spi_size;
 		memcpy(chosen->spi, pr->spi, pr->spi_size);
-		add_xf(chosen, IKE_XF_ENCR, encr, encr == IKE_ENCR_ID_CHACHA20_POLY1305 ? 0 : 256);
+		add_xf(chosen, IKE_XF_ENCR, encr, keylen);
 		add_xf(chosen, IKE_XF_PRF, prf, 0);
 		if (integ)
 			add_xf(chosen, IKE_XF_INTEG, integ, 0);
@@ -232,36 +270,109 @@ int ike_policy_ike_select(const struct ike_sapl *sa, const struct ike_peer *p, u
 	return -ENOENT;
 }
 
-static uint16_t esp_id(unsigned alg)
+/* ESP transforms (RFC 8221 §5: AES-GCM and AES-CBC with HMAC-SHA2-256-128 MUST) */
+static const struct esp_xf {
+	enum ike_esp_alg alg;
+	uint16_t id, keylen, integ;
+	size_t keymat;			/* per direction: encryption key [| salt] [| integrity key] */
+} esp_xfs[] = {
+	{ IKE_ESP_AES256GCM16, IKE_ENCR_ID_AES_GCM_16, 256, 0, 36 },
+	{ IKE_ESP_CHACHA20POLY1305, IKE_ENCR_ID_CHACHA20_POLY1305, 0, 0, 36 },
+	{ IKE_ESP_AES128GCM16, IKE_ENCR_ID_AES_GCM_16, 128, 0, 20 },
+	/* RFC 7296 §2.17: the encryption key first, then the integrity key */
+	{ IKE_ESP_AES128CBC_SHA256, IKE_ENCR_ID_AES_CBC, 128, IKE_INTEG_ID_HMAC_SHA2_256_128, 16 + 32 },
+	{ IKE_ESP_AES256CBC_SHA256, IKE_ENCR_ID_AES_CBC, 256, IKE_INTEG_ID_HMAC_SHA2_256_128, 32 + 32 },
+};
+
+#define ESP_AEAD (IKE_ESP_AES256GCM16 | IKE_ESP_CHACHA20POLY1305 | IKE_ESP_AES128GCM16)
+#define ESP_CBC (IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256CBC_SHA256)
+
+static const struct esp_xf *esp_find(uint16_t id, uint16_t keylen)
 {
-	return alg == IKE_ESP_CHACHA20POLY1305 ? IKE_ENCR_ID_CHACHA20_POLY1305 : IKE_ENCR_ID_AES_GCM_16;
+	for (size_t i = 0; i < sizeof(esp_xfs) / sizeof(esp_xfs[0]); i++)
+		if (esp_xfs[i].id == id && esp_xfs[i].keylen == keylen)
+			return &esp_xfs[i];
+	return NULL;
 }
 
-static bool esp_ok(const struct ike_peer *p, uint16_t id, uint16_t keylen)
+int ike_policy_esp_alg(const struct ike_prop *chosen, enum ike_esp_alg *alg, size_t *keymat)
 {
-	return (id == IKE_ENCR_ID_AES_GCM_16 && keylen == 256 && (p->esp_algs & IKE_ESP_AES256GCM16)) ||
-	       (id == IKE_ENCR_ID_CHACHA20_POLY1305 && (p->esp_algs & IKE_ESP_CHACHA20POLY1305));
+	uint16_t keylen = 0, id = ike_prop_get(chosen, IKE_XF_ENCR, &keylen);
+	uint16_t integ = ike_prop_get(chosen, IKE_XF_INTEG, NULL);
+	const struct esp_xf *e = esp_find(id, keylen);
+
+	if (integ == 0xffff)
+		integ = 0;
+	if (!e || e->integ != integ)
+		return -EINVAL;
+	*alg = e->alg;
+	*keymat = e->keymat;
+	return 0;
 }
 
-size_t ike_policy_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out)
+static void esp_prop_init(struct ike_prop *pr, uint8_t num, uint32_t spi)
 {
-	struct ike_prop *pr = &out[0];
-
 	memset(pr, 0, sizeof(*pr));
-	pr->num = 1;
+	pr->num = num;
 	pr->proto = IKE_PROTO_ESP;
 	pr->spi_size = 4;
 	for (int i = 0; i < 4; i++)
 		pr->spi[i] = (uint8_t)(spi >> (24 - 8 * i));
-	for (unsigned a = IKE_ESP_AES256GCM16; a <= IKE_ESP_CHACHA20POLY1305; a <<= 1)
-		if (p->esp_algs & a)
-			add_xf(pr, IKE_XF_ENCR, esp_id(a), a == IKE_ESP_AES256GCM16 ? 256 : 0);
+}
+
+static void esp_prop_tail(struct ike_prop *pr, const struct ike_peer *p, uint16_t group)
+{
 	if (group)
 		add_xf(pr, IKE_XF_DH, group, 0);
 	if (p->esn)
 		add_xf(pr, IKE_XF_ESN, 1, 0);
 	add_xf(pr, IKE_XF_ESN, 0, 0);
-	return 1;
+}
+
+size_t ike_policy_esp_props(const struct ike_peer *p, uint32_t spi, uint16_t group, struct ike_prop *out)
+{
+	size_t n = 0;
+
+	/* AEAD in the first proposal, AES-CBC with its MAC in a second one (RFC 5282 §8) */
+	if (p->esp_algs & ESP_AEAD) {
+		esp_prop_init(&out[n], (uint8_t)(n + 1), spi);
+		for (size_t i = 0; i < sizeof(esp_xfs) / sizeof(esp_xfs[0]); i++)
+			if ((p->esp_algs & esp_xfs[i].alg) && !esp_xfs[i].integ)
+				add_xf(&out[n], IKE_XF_ENCR, esp_xfs[i].id, esp_xfs[i].keylen);
+		esp_prop_tail(&out[n], p, group);
+		n++;
+	}
+	if (p->esp_algs & ESP_CBC) {
+		esp_prop_init(&out[n], (uint8_t)(n + 1), spi);
+		if (p->esp_algs & IKE_ESP_AES256CBC_SHA256)
+			add_xf(&out[n], IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 256);
+		if (p->esp_algs & IKE_ESP_AES128CBC_SHA256)
+			add_xf(&out[n], IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 128);
+		add_xf(&out[n], IKE_XF_INTEG, IKE_INTEG_ID_HMAC_SHA2_256_128, 0);
+		esp_prop_tail(&out[n], p, group);
+		n++;
+	}
+	return n;
+}
+
+/* The first ENCR transform of @p pr that @p p accepts, with the integrity it needs present. */
+static const struct esp_xf *esp_pick(const struct ike_prop *pr, const struct ike_peer *p)
+{
+	bool aead_ok = !(pr->types & (1u << IKE_XF_INTEG)) || has_xf(pr, IKE_XF_INTEG, IKE_INTEG_ID_NONE);
+
+	for (unsigned j = 0; j < pr->nxf; j++) {
+		const struct esp_xf *e;
+
+		if (pr->xf[j].type != IKE_XF_ENCR)
+			continue;
+		e = esp_find(pr->xf[j].id, pr->xf[j].keylen);
+		if (!e || !(p->esp_algs & e->alg))
+			continue;
+		/* an AEAD cipher wants no integrity algorithm (or NONE); AES-CBC wants ours */
+		if (e->integ ? has_xf(pr, IKE_XF_INTEG, e->integ) : aead_ok)
+			return e;
+	}
+	return NULL;
 }
 
 int ike_policy_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, bool in_auth, uint16_t ke_group,
@@ -272,22 +383,16 @@ int ike_policy_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, b
 
 	for (unsigned i = 0; i < sa->n; i++) {
 		const struct ike_prop *pr = &sa->p[i];
-		uint16_t encr = 0, keylen = 0, esn = 0xffff, dh = 0;
+		const struct esp_xf *e;
+		uint16_t esn = 0xffff, dh = 0;
 		bool dh_listed = pr->types & (1u << IKE_XF_DH);
 
 		if (pr->proto != IKE_PROTO_ESP || pr->unknown || pr->spi_size != 4)
 			continue;
 		if (!(pr->types & (1u << IKE_XF_ENCR)))
 			continue;
-		/* AEAD only: an integrity algorithm other than NONE rules the proposal out */
-		if ((pr->types & (1u << IKE_XF_INTEG)) && !has_xf(pr, IKE_XF_INTEG, IKE_INTEG_ID_NONE))
-			continue;
-		for (unsigned j = 0; j < pr->nxf && !encr; j++)
-			if (pr->xf[j].type == IKE_XF_ENCR && esp_ok(p, pr->xf[j].id, pr->xf[j].keylen)) {
-				encr = pr->xf[j].id;
-				keylen = pr->xf[j].keylen;
-			}
-		if (!encr)
+		e = esp_pick(pr, p);
+		if (!e)
 			continue;
 		if (!(pr->types & (1u << IKE_XF_ESN))) {
 			esn = 0;	/* lenient: a missing ESN transform means 32-bit numbers */
@@ -321,7 +426,9 @@ int ike_policy_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, b
 		chosen->proto = IKE_PROTO_ESP;
 		chosen->spi_size = 4;
 		memcpy(chosen->spi, pr->spi, 4);
-		add_xf(chosen, IKE_XF_ENCR, encr, keylen);
+		add_xf(chosen, IKE_XF_ENCR, e->id, e->keylen);
+		if (e->integ)
+			add_xf(chosen, IKE_XF_INTEG, e->integ, 0);
 		if (dh)
 			add_xf(chosen, IKE_XF_DH, dh, 0);
 		add_xf(chosen, IKE_XF_ESN, esn, 0);
@@ -368,6 +475,12 @@ int ike_policy_check_reply(const struct ike_sapl *sa, const struct ike_prop *off
 	if ((o->types & ~(1u << IKE_XF_INTEG) & ~(1u << IKE_XF_DH)) & ~types)
 		return -EBADMSG;
 	if ((o->types & (1u << IKE_XF_DH)) && !(types & (1u << IKE_XF_DH)) && !has_xf(o, IKE_XF_DH, 0))
+		return -EBADMSG;
+	/* a non-AEAD cipher chosen without its integrity algorithm (RFC 7296 §3.3.3) */
+	if (ike_prop_get(r, IKE_XF_ENCR, NULL) == IKE_ENCR_ID_AES_CBC && !(types & (1u << IKE_XF_INTEG)))
+		return -EBADMSG;
+	if ((types & (1u << IKE_XF_INTEG)) && ike_prop_get(r, IKE_XF_ENCR, NULL) != IKE_ENCR_ID_AES_CBC &&
+	    ike_prop_get(r, IKE_XF_INTEG, NULL) != IKE_INTEG_ID_NONE)
 		return -EBADMSG;
 	*chosen = *r;
 	return 0;

@@ -32,6 +32,17 @@ int ike_policy_esp_select(const struct ike_sapl *sa, const struct ike_peer *p, b
 /** Check that the answer @p sa chose one of our @p offered proposals, exactly. */
 int ike_policy_check_reply(const struct ike_sapl *sa, const struct ike_prop *offered, size_t n,
 			   struct ike_prop *chosen) __attribute__((warn_unused_result));
+#define IKE_POLICY_NGROUPS 5
+/** The DH groups we implement, in our default order of preference. */
+const uint16_t *ike_policy_default_groups(void);
+/** The enum ike_encr_alg bit of IKE transform @p encr with @p keylen bits, 0 if none. */
+unsigned ike_policy_encr_bit(uint16_t encr, uint16_t keylen);
+/**
+ * The ESP transform of the chosen proposal @p chosen and the length of its
+ * key material per direction; -EINVAL if it is not one we implement.
+ */
+int ike_policy_esp_alg(const struct ike_prop *chosen, enum ike_esp_alg *alg, size_t *keymat)
+	__attribute__((warn_unused_result));
 /** Whether DH group @p g may be used with @p p (NULL: any group we implement). */
 bool ike_policy_group_allowed(const struct ike_peer *p, uint16_t g);
 

@@ -92,6 +92,11 @@ struct ike_ts {
 enum ike_esp_alg {
 	IKE_ESP_AES256GCM16 = 1,	/**< RFC 4106, 32-byte key + 4-byte salt */
 	IKE_ESP_CHACHA20POLY1305 = 2,	/**< RFC 7634, 32-byte key + 4-byte salt */
+	IKE_ESP_AES128GCM16 = 4,	/**< RFC 4106, 16-byte key + 4-byte salt */
+	/** RFC 3602 AES-128-CBC with RFC 4868 HMAC-SHA2-256-128: 16-byte key, 32-byte integrity key */
+	IKE_ESP_AES128CBC_SHA256 = 8,
+	/** RFC 3602 AES-256-CBC with RFC 4868 HMAC-SHA2-256-128: 32-byte key, 32-byte integrity key */
+	IKE_ESP_AES256CBC_SHA256 = 16,
 };
 
 /** PRFs for the IKE SA (a bit mask in struct ike_peer_conf). */
@@ -104,19 +109,26 @@ enum ike_prf_alg {
 /** Encryption of IKE messages (a bit mask in struct ike_peer_conf). */
 enum ike_encr_alg {
 	IKE_ENCR_AES256GCM16 = 1,	/**< RFC 5282 */
-	IKE_ENCR_AES256CBC_SHA256 = 2,	/**< AES-256-CBC with HMAC-SHA2-256-128 */
+	/** AES-256-CBC with HMAC-SHA2 (256-128, 384-192 or 512-256, as the PRF mask allows) */
+	IKE_ENCR_AES256CBC_SHA256 = 2,
+	IKE_ENCR_AES128GCM16 = 4,	/**< RFC 5282 with a 128-bit key (RFC 8247 §2.1) */
+	/** AES-128-CBC with HMAC-SHA2, as IKE_ENCR_AES256CBC_SHA256 (RFC 8247 §2.1 MUST) */
+	IKE_ENCR_AES128CBC_SHA256 = 8,
 };
 
 /** Diffie-Hellman groups (IANA numbers). */
 enum ike_dh_group {
 	IKE_DH_MODP2048 = 14,
+	IKE_DH_MODP3072 = 15,		/**< RFC 3526 §4 */
 	IKE_DH_ECP256 = 19,
+	IKE_DH_ECP384 = 20,		/**< RFC 5903 §3.2 */
 	IKE_DH_CURVE25519 = 31,
 };
 
 #define IKE_MAX_ID 255		/**< longest identity (FQDN) accepted */
 #define IKE_MAX_PSK 128		/**< longest pre-shared key */
 #define IKE_MAX_NAME 63		/**< longest peer name */
+#define IKE_MAX_DH_GROUPS 6	/**< DH groups a peer may list (struct ike_peer_conf) */
 #define IKE_MAX_SPIS_IN 8	/**< inbound SPIs a peer may be given (struct ike_peer_conf) */
 
 /**
@@ -133,8 +145,18 @@ struct ike_peer_conf {
 	 * to (ike_connect), only accepted.
 	 */
 	const char *remote_id;
-	const uint8_t *psk;		/**< the pre-shared key (borrowed, copied) */
+	const uint8_t *psk;		/**< the pre-shared key (borrowed, copied); NULL with certificates */
 	size_t psk_len;			/**< 1..IKE_MAX_PSK */
+	/**
+	 * Certificate authentication (RFC 7427 digital signatures, AUTH method
+	 * 14) instead of the PSK: all three, DER, borrowed and copied. cert is
+	 * ours (its subjectAltName dNSName should be local_id), key its private
+	 * key (PKCS#8 or traditional DER; Ed25519, RFC 8420, or ECDSA P-256 with
+	 * SHA-256), ca the one trust anchor the peer's certificate must chain
+	 * to; the peer's ID_FQDN must be a dNSName of its certificate.
+	 */
+	const uint8_t *cert, *key, *ca;
+	size_t cert_len, key_len, ca_len;
 	struct ike_addr remote;		/**< where to reach the peer; family 0 if unknown */
 	struct ike_addr local;		/**< our address towards it (NAT detection); family 0 if unknown */
 	/**
@@ -143,11 +165,25 @@ struct ike_peer_conf {
 	 * proposal (RFC 7296 §2.9) to the intersection.
 	 */
 	struct ike_ts local_ts, remote_ts;
-	/** DH groups in order of preference, 0-terminated; all zero = {31, 19, 14}. */
-	uint16_t dh_groups[4];
-	unsigned esp_algs;		/**< enum ike_esp_alg mask; 0 = both, AES-GCM first */
+	/**
+	 * DH groups in order of preference, 0-terminated; all zero = {31, 19,
+	 * 14, 20, 15} (RFC 8247 §2.4: 19 and 14 MUST, 31, 20 and 15 are what
+	 * common peers propose).
+	 */
+	uint16_t dh_groups[IKE_MAX_DH_GROUPS];
+	/**
+	 * enum ike_esp_alg mask; 0 = AES-256-GCM and ChaCha20-Poly1305, AES-GCM
+	 * first. The other transforms (AES-128-GCM, AES-CBC with HMAC-SHA2-256)
+	 * are used only when named here: a daemon that sets them must install
+	 * their keys (ike_child_info) in its data plane.
+	 */
+	unsigned esp_algs;
 	unsigned prf_algs;		/**< enum ike_prf_alg mask; 0 = all three */
-	unsigned encr_algs;		/**< enum ike_encr_alg mask; 0 = AES-GCM only */
+	/**
+	 * enum ike_encr_alg mask; 0 = all four: AES-256-GCM and AES-128-GCM
+	 * proposed first, AES-CBC with HMAC-SHA2 in a second proposal.
+	 */
+	unsigned encr_algs;
 	bool no_esn;			/**< propose/accept only 32-bit sequence numbers */
 	bool no_pfs;			/**< no KE payload in child rekeys */
 	bool no_mobike;			/**< do not announce MOBIKE_SUPPORTED */
@@ -173,6 +209,11 @@ struct ike_conf {
 	uint32_t retransmit_ms;		/**< first retransmission timeout; 0 = 500 */
 	uint32_t retransmit_tries;	/**< retransmissions before giving up; 0 = 6 (about 63 s in all) */
 	uint32_t max_sas;		/**< IKE SAs at most; 0 = 4096 */
+	/**
+	 * The wall-clock time (seconds since 1970) certificates are checked
+	 * at; NULL = OpenSSL's own reading of the system clock.
+	 */
+	int64_t (*wall_clock)(void);
 };
 
 enum ike_event_type {
@@ -205,8 +246,14 @@ struct ike_child_info {
 	uint32_t spi_in, spi_out;	/**< host order; spi_in names the child SA */
 	enum ike_esp_alg alg;
 	bool esn;			/**< 64-bit extended sequence numbers */
+	/**
+	 * Encryption keys: 32 bytes for the 256-bit transforms, the first 16
+	 * for AES-128. The salt is used by the AEAD transforms only.
+	 */
 	uint8_t key_in[32], salt_in[4];	/**< decrypt what the peer sends us */
 	uint8_t key_out[32], salt_out[4];	/**< encrypt what we send */
+	/** AES-CBC: the HMAC-SHA2-256-128 keys (RFC 4868 §2.1.1: 32 bytes); zero otherwise */
+	uint8_t integ_key_in[32], integ_key_out[32];
 	struct ike_ts ts_local, ts_remote;	/**< the negotiated (narrowed) selectors */
 	uint32_t replaces;		/**< rekey: spi_in of the child SA this one replaces, else 0 */
 	/**
@@ -227,6 +274,7 @@ struct ike_sa_info {
 	bool established;
 	bool nat_local, nat_remote;	/**< a NAT in front of us / in front of the peer */
 	bool mobike;			/**< both ends support MOBIKE */
+	bool cert;			/**< authenticated with certificates (RFC 7427), not the PSK */
 	uint16_t dh_group;
 	unsigned prf, encr;		/**< enum ike_prf_alg, enum ike_encr_alg */
 	uint64_t established_ms;	/**< when the current IKE SA was established (now of that call) */

@@ -19,6 +19,7 @@
 #include "dataplane/dp_int.h"
 #include "dataplane/native.h"
 #include "dataplane/tun.h"
+#include "util/random.h"
 
 #ifndef UDP_GRO
 #define UDP_GRO 104
@@ -456,6 +457,13 @@ void dp_peer_path(const struct dp *dp, int peer, struct dp_path *out)
 		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].path;
 }
 
+/* AES-CBC IVs (RFC 3602 §2.1): OpenSSL's CSPRNG, thread-safe, no system call per packet */
+static int cbc_iv_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
 int dp_sa_install(struct dp *dp, int peer, const struct dp_sa_conf *sc)
 {
 	struct dp_table *nt, *cur = atomic_load(&dp->table);
@@ -472,12 +480,13 @@ int dp_sa_install(struct dp *dp, int peer, const struct dp_sa_conf *sc)
 		return -ENOMEM;
 	sa->spi_in = sc->spi_in;
 	sa->peer = peer;
+	sa->lay = esp_layout_of(sc->cipher);
 	esp_out_init(&sa->out, sc->spi_out, sc->esn);
 	esp_in_init(&sa->in, sc->spi_in, sc->esn);
 	pthread_mutex_init(&sa->in_lock, NULL);
 	atomic_init(&sa->rekey_reported, false);
 	for (int i = 0; i <= dp->nworkers; i++) {
-		if ((ret = esp_aead_new(&sa->enc[i], sc->cipher, sc->key_out, true)) ||
+		if ((ret = esp_aead_new_rng(&sa->enc[i], sc->cipher, sc->key_out, true, cbc_iv_random, NULL)) ||
 		    (ret = esp_aead_new(&sa->dec[i], sc->cipher, sc->key_in, false))) {
 			sa_free(sa);
 			return ret;

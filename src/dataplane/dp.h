@@ -79,8 +79,13 @@ struct dp_sa_conf {
 	uint32_t spi_in, spi_out;	/**< host order */
 	enum esp_cipher cipher;
 	bool esn;
-	uint8_t key_in[ESP_KEYMAT_LEN];	/**< key || salt for what the peer sends */
-	uint8_t key_out[ESP_KEYMAT_LEN];
+	/**
+	 * esp_keymat_len(cipher) bytes each: key || salt (the AEADs), or AES
+	 * key || HMAC key (AES-CBC with HMAC-SHA2-256-128); for what the peer
+	 * sends, and for what we send.
+	 */
+	uint8_t key_in[ESP_KEYMAT_MAX];
+	uint8_t key_out[ESP_KEYMAT_MAX];
 };
 
 enum dp_event_type {

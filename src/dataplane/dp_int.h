@@ -33,6 +33,7 @@ struct dp_sa {
 	struct esp_in in;
 	pthread_mutex_t in_lock;	/* taken once per batch of packets for this SA */
 	struct esp_aead *enc[DP_CTX], *dec[DP_CTX];
+	struct esp_layout lay;		/* where the inner packet goes in a sealed one */
 	atomic_bool rekey_reported;
 };
 

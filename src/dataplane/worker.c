@@ -285,7 +285,7 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 
 	to.sin_addr = rsip ? path->tunnel : t->peer[peer].remote.sin_addr;
 	for (unsigned i = 0; i < tso->nseg; i++) {
-		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_sealed_len(seglen), outlen, n;
+		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen, n;
 		uint8_t *esp = w->nbuf + hdr;
 		int err;
 
@@ -293,7 +293,7 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 			ST(w, tx_errors)++;
 			return;
 		}
-		dp_tso_seg_write(tso, i, esp + ESP_HDR_LEN);
+		dp_tso_seg_write(tso, i, esp + sa->lay.hdr);
 		if ((err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, esp, slen, seglen, &outlen))) {
 			if (err == -EKEYEXPIRED)
 				ST(w, tx_seq_exhausted)++;
@@ -366,7 +366,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		goto rekey;
 	}
 	for (unsigned i = 0; i < tso.nseg; i++) {
-		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_sealed_len(seglen), outlen;
+		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen;
 		const struct sockaddr_in *to = &t->peer[peer].remote;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
 		uint8_t *slot = tx_reserve(&w->tx, to, slen, gso);
@@ -377,7 +377,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 			if (!(slot = tx_reserve(&w->tx, to, slen, gso)))
 				return;
 		}
-		dp_tso_seg_write(&tso, i, slot + ESP_HDR_LEN);
+		dp_tso_seg_write(&tso, i, slot + sa->lay.hdr);
 		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot, slen, seglen, &outlen);
 		if (err) {
 			if (err == -EKEYEXPIRED)

@@ -2,6 +2,20 @@
  * lib/esp: the AEAD transforms against published vectors, ESP packets
  * byte for byte (RFC 7634 Appendix A.1), ESN, every receive check, and
  * sequence-number exhaustion.
+ *
+ * RFC 8221 transforms: AES-128-GCM against McGrew-Viega test case 3; AES-CBC
+ * against RFC 3602 §4 cases 1 and 2; HMAC-SHA-256-128 against RFC 4868
+ * §2.7.2.1 AUTH256-1 and -2; a whole AES-128-CBC/HMAC-SHA2-256-128 ESP
+ * packet against a known answer computed independently with Python
+ * (hmac, hashlib, and the "cryptography" package's Cipher(AES, CBC)):
+ *
+ *   key = bytes(range(0x10, 0x20)); mk = bytes(range(0x40, 0x60)); iv = bytes(range(0xa0, 0xb0))
+ *   inner = bytes([0x45, 0, 0, 20] + [i * 7 + 1 & 0xff for i in range(4, 20)])
+ *   body = inner + bytes(range(1, 11)) + bytes([10, 4])          # padding to one 16-byte block
+ *   ct = AES-128-CBC(key, iv).encrypt(body)
+ *   hdr = bytes.fromhex("c0ffee01") + (1).to_bytes(4, 'big') + iv
+ *   packet = hdr + ct + hmac.new(mk, hdr + ct, hashlib.sha256).digest()[:16]
+ *   # ESN, seq 7 << 32 | 9: ICV over hdr(seq low 9) + ct + (7).to_bytes(4, 'big')
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +27,7 @@
 
 #include "esp/esp.h"
 #include "util/encode.h"
+#include "util/random.h"
 
 static size_t unhex(uint8_t *dst, size_t cap, const char *hex)
 {
@@ -159,12 +174,19 @@ struct pair {
 	struct esp_in in;
 };
 
+/* The random source of the CBC tests: the system's CSPRNG (lib/util). */
+static int test_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
 static void pair_init(struct pair *p, enum esp_cipher c, bool esn, uint8_t keybyte)
 {
-	uint8_t keymat[ESP_KEYMAT_LEN];
+	uint8_t keymat[ESP_KEYMAT_MAX];
 
 	memset(keymat, keybyte, sizeof(keymat));
-	assert_int_equal(esp_aead_new(&p->enc, c, keymat, true), 0);
+	assert_int_equal(esp_aead_new_rng(&p->enc, c, keymat, true, test_random, NULL), 0);
 	memset(keymat, 0x42, sizeof(keymat));
 	assert_int_equal(esp_aead_new(&p->dec, c, keymat, false), 0);
 	esp_out_init(&p->out, 0xc0ffee01, esn);
@@ -179,21 +201,25 @@ static void pair_fini(struct pair *p)
 
 static size_t seal_n(struct pair *p, uint8_t *buf, size_t cap, size_t plen, uint8_t nh)
 {
-	size_t outlen;
+	size_t outlen, hdr = esp_layout_of(esp_aead_cipher(p->enc)).hdr;
 
 	for (size_t i = 0; i < plen; i++)
-		buf[ESP_HDR_LEN + i] = (uint8_t)(i * 7 + 1);
+		buf[hdr + i] = (uint8_t)(i * 7 + 1);
 	if (plen)
-		buf[ESP_HDR_LEN] = 0x60;
+		buf[hdr] = 0x60;
 	assert_int_equal(esp_out_seal(&p->out, p->enc, nh, buf, cap, plen, &outlen), 0);
 	return outlen;
 }
 
 static void roundtrip_every_length(void **state)
 {
-	static const enum esp_cipher ciphers[] = { ESP_CIPHER_AES256_GCM16, ESP_CIPHER_CHACHA20_POLY1305 };
+	static const enum esp_cipher ciphers[] = { ESP_CIPHER_AES256_GCM16, ESP_CIPHER_CHACHA20_POLY1305,
+						   ESP_CIPHER_AES128_GCM16, ESP_CIPHER_AES128_CBC_SHA256,
+						   ESP_CIPHER_AES256_CBC_SHA256 };
 
-	for (size_t c = 0; c < 2; c++) {
+	for (size_t c = 0; c < sizeof(ciphers) / sizeof(ciphers[0]); c++) {
+		struct esp_layout l = esp_layout_of(ciphers[c]);
+
 		for (int esn = 0; esn < 2; esn++) {
 			struct pair p;
 			uint8_t buf[1600];
@@ -203,9 +229,13 @@ static void roundtrip_every_length(void **state)
 				struct esp_opened res;
 				size_t n = seal_n(&p, buf, sizeof(buf), plen, ESP_NH_IPV6);
 
-				/* trailer aligned to 4 bytes, padding 0..3 */
-				assert_int_equal((n - ESP_HDR_LEN - ESP_ICV_LEN) % 4, 0);
-				assert_true(n - ESP_HDR_LEN - ESP_ICV_LEN - plen - 2 <= 3);
+				/* trailer aligned to 4 bytes (AEAD) or the AES block (CBC), padding the least */
+				assert_int_equal(n, esp_layout_sealed_len(l, plen));
+				assert_int_equal((n - l.hdr - ESP_ICV_LEN) % l.align, 0);
+				assert_true(n - l.hdr - ESP_ICV_LEN - plen - 2 < l.align);
+				assert_true(n - plen <= ESP_OVERHEAD_MAX);
+				if (l.align == 4)
+					assert_int_equal(n, esp_sealed_len(plen));
 				assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), 0);
 				assert_int_equal(res.len, plen);
 				assert_int_equal(res.nh, ESP_NH_IPV6);
@@ -399,20 +429,292 @@ static void udp_classify(void **state)
 	assert_int_equal(esp_udp_classify((const uint8_t[]){ 0xff, 0, 0, 0, 0 }, 5, &off), ESP_UDP_ESP);
 }
 
+/* AES-128 test case 3 of McGrew and Viega (salt = the IV's first 4 bytes, as above). */
+static void gcm128_spec_vector(void **state)
+{
+	uint8_t keymat[20], buf[64], ct[64], tag[16], t[16];
+	struct esp_aead *enc, *dec;
+
+	assert_int_equal(esp_keymat_len(ESP_CIPHER_AES128_GCM16), 20);
+	unhex(keymat, 20, "feffe9928665731c6d6a8f9467308308cafebabe");
+	unhex(buf, 64, "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+		       "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255");
+	unhex(ct, 64, "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+		      "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985");
+	unhex(tag, 16, "4d5c2af327cd64a62cf35abd2ba6fab4");
+	assert_int_equal(esp_aead_new(&enc, ESP_CIPHER_AES128_GCM16, keymat, true), 0);
+	assert_int_equal(esp_aead_new(&dec, ESP_CIPHER_AES128_GCM16, keymat, false), 0);
+	assert_int_equal(esp_aead_seal(enc, (const uint8_t *)"\xfa\xce\xdb\xad\xde\xca\xf8\x88", NULL, 0, buf, 64, t), 0);
+	assert_memory_equal(buf, ct, 64);
+	assert_memory_equal(t, tag, 16);
+	assert_int_equal(esp_aead_open(dec, (const uint8_t *)"\xfa\xce\xdb\xad\xde\xca\xf8\x88", NULL, 0, buf, 64, tag), 0);
+	/* CBC calls on an AEAD context are refused */
+	assert_int_equal(esp_aead_mac(enc, buf, 16, NULL, 0, t), -EINVAL);
+	esp_aead_free(enc);
+	esp_aead_free(dec);
+}
+
+/* A random source that hands out a fixed IV, counts calls, or fails when *arg < 0. */
+static const uint8_t *fixed_iv;
+static int fixed_random(void *arg, void *buf, size_t len)
+{
+	int *calls = arg;
+
+	if (*calls < 0)
+		return -EIO;
+	++*calls;
+	assert_int_equal(len, 16);
+	memcpy(buf, fixed_iv, 16);
+	return 0;
+}
+
+/* RFC 3602 §4 cases 1 and 2 (AES-128-CBC) through the CBC context. */
+static void rfc3602_vectors(void **state)
+{
+	static const struct {
+		const char *key, *iv, *pt, *ct;
+	} cases[] = {
+		{ "06a9214036b8a15b512e03d534120006", "3dafba429d9eb430b422da802c9fac41",
+		  "53696e676c6520626c6f636b206d7367",	/* "Single block msg" */
+		  "e353779c1079aeb82708942dbe77181a" },
+		{ "c286696d887c9aa0611bbb3e2025a45a", "562e17996d093d28ddb3ba695a2e6f58",
+		  "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		  "d296cd94c2cccf8a3a863028b5e1dc0a7586602d253cfff91b8266bea6d61ab1" },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t km[48] = { 0 }, iv[16], got_iv[16], pt[32], ct[32], buf[32];
+		struct esp_aead *enc, *dec;
+		size_t n;
+		int calls = 0;
+
+		unhex(km, 16, cases[i].key);
+		unhex(iv, 16, cases[i].iv);
+		n = unhex(pt, sizeof(pt), cases[i].pt);
+		assert_int_equal(unhex(ct, sizeof(ct), cases[i].ct), n);
+		fixed_iv = iv;
+		assert_int_equal(esp_aead_new_rng(&enc, ESP_CIPHER_AES128_CBC_SHA256, km, true, fixed_random, &calls), 0);
+		assert_int_equal(esp_aead_new(&dec, ESP_CIPHER_AES128_CBC_SHA256, km, false), 0);
+		memcpy(buf, pt, n);
+		assert_int_equal(esp_aead_cbc_encrypt(enc, got_iv, buf, n), 0);
+		assert_int_equal(calls, 1);
+		assert_memory_equal(got_iv, iv, 16);
+		assert_memory_equal(buf, ct, n);
+		assert_int_equal(esp_aead_cbc_decrypt(dec, iv, buf, n), 0);
+		assert_memory_equal(buf, pt, n);
+		/* not whole blocks; the wrong direction; AEAD calls on a CBC context */
+		assert_int_equal(esp_aead_cbc_encrypt(enc, got_iv, buf, n - 1), -EINVAL);
+		assert_int_equal(esp_aead_cbc_decrypt(enc, iv, buf, n), -EINVAL);
+		assert_int_equal(esp_aead_cbc_encrypt(dec, got_iv, buf, n), -EINVAL);
+		assert_int_equal(esp_aead_seal(enc, iv, NULL, 0, buf, n, got_iv), -EINVAL);
+		/* a failing source: no IV, no ciphertext */
+		calls = -1;
+		assert_int_equal(esp_aead_cbc_encrypt(enc, got_iv, buf, n), -EIO);
+		esp_aead_free(enc);
+		esp_aead_free(dec);
+	}
+}
+
+/* RFC 4868 §2.7.2.1: HMAC-SHA-256-128 with 32-byte keys (AUTH256-1, AUTH256-2). */
+static void rfc4868_vectors(void **state)
+{
+	uint8_t km[48], icv[16], want[16];
+	struct esp_aead *a;
+
+	memset(km, 0, 16);
+	memset(km + 16, 0x0b, 32);
+	assert_int_equal(esp_aead_new(&a, ESP_CIPHER_AES128_CBC_SHA256, km, false), 0);
+	unhex(want, 16, "198a607eb44bfbc69903a0f1cf2bbdc5");
+	assert_int_equal(esp_aead_mac(a, (const uint8_t *)"Hi There", 8, NULL, 0, icv), 0);
+	assert_memory_equal(icv, want, 16);
+	/* the same over two pieces, and again (the key is kept between packets) */
+	assert_int_equal(esp_aead_mac(a, (const uint8_t *)"Hi ", 3, (const uint8_t *)"There", 5, icv), 0);
+	assert_memory_equal(icv, want, 16);
+	esp_aead_free(a);
+	memcpy(km + 16, "JefeJefeJefeJefeJefeJefeJefeJefe", 32);
+	assert_int_equal(esp_aead_new(&a, ESP_CIPHER_AES128_CBC_SHA256, km, false), 0);
+	assert_int_equal(esp_aead_mac(a, (const uint8_t *)"what do ya want for nothing?", 28, NULL, 0, icv), 0);
+	unhex(want, 16, "167f928588c5cc2eef8e3093caa0e87c");
+	assert_memory_equal(icv, want, 16);
+	esp_aead_free(a);
+}
+
+/* A whole AES-128-CBC + HMAC-SHA2-256-128 ESP packet, byte for byte (header comment). */
+static const char cbc_packet[] =
+	"c0ffee0100000001a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+	"2eeca0627d4022a410f30d31b03a86167bcad2fbadab9f800bbef90b8666787f"
+	"f11f70351a72172f379e419d264bbf47";
+
+static void cbc_esp_packet(void **state)
+{
+	uint8_t km[48], iv[16], buf[256], want[80], inner[20];
+	struct esp_aead *enc, *dec;
+	struct esp_out out;
+	struct esp_in in;
+	struct esp_opened res;
+	size_t n;
+	int calls = 0;
+
+	for (int i = 0; i < 16; i++) {
+		km[i] = (uint8_t)(0x10 + i);
+		iv[i] = (uint8_t)(0xa0 + i);
+	}
+	for (int i = 0; i < 32; i++)
+		km[16 + i] = (uint8_t)(0x40 + i);
+	inner[0] = 0x45, inner[1] = 0, inner[2] = 0, inner[3] = 20;
+	for (int i = 4; i < 20; i++)
+		inner[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(unhex(want, sizeof(want), cbc_packet), 72);
+	fixed_iv = iv;
+	assert_int_equal(esp_aead_new_rng(&enc, ESP_CIPHER_AES128_CBC_SHA256, km, true, fixed_random, &calls), 0);
+	assert_int_equal(esp_aead_new(&dec, ESP_CIPHER_AES128_CBC_SHA256, km, false), 0);
+	esp_out_init(&out, 0xc0ffee01, false);
+	esp_in_init(&in, 0xc0ffee01, false);
+	memcpy(buf + ESP_CBC_HDR_LEN, inner, 20);
+	assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV4, buf, sizeof(buf), 20, &n), 0);
+	assert_int_equal(n, 72);
+	assert_memory_equal(buf, want, 72);
+	assert_int_equal(esp_in_open(&in, dec, buf, n, &res), 0);
+	assert_int_equal(res.off, ESP_CBC_HDR_LEN);
+	assert_int_equal(res.len, 20);
+	assert_int_equal(res.nh, ESP_NH_IPV4);
+	assert_int_equal(res.seq, 1);
+	assert_memory_equal(buf + res.off, inner, 20);
+	/* a replay of it */
+	memcpy(buf, want, 72);
+	assert_int_equal(esp_in_open(&in, dec, buf, 72, &res), -EALREADY);
+	/* too small for the room given; a failing random source sends nothing */
+	assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV4, buf, 71, 20, &n), -ENOSPC);
+	calls = -1;
+	assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV4, buf, sizeof(buf), 20, &n), -EIO);
+	assert_int_equal(n, 0);
+	calls = 0;
+
+	/* ESN: the high half is covered by the ICV, never sent (RFC 4303 §2.2.1) */
+	esp_out_init(&out, 0xc0ffee01, true);
+	esp_in_init(&in, 0xc0ffee01, true);
+	out.seq = (UINT64_C(7) << 32) | 8;
+	in.replay.top = (UINT64_C(7) << 32) | 2;
+	memcpy(buf + ESP_CBC_HDR_LEN, inner, 20);
+	assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV4, buf, sizeof(buf), 20, &n), 0);
+	{
+		uint8_t icv[16];
+
+		unhex(icv, 16, "890b30df4ce9141efed30cadca164f28");
+		assert_memory_equal(buf + 4, "\0\0\0\x09", 4);
+		assert_memory_equal(buf + 24, want + 24, 32);	/* same IV, same plaintext: same ciphertext */
+		assert_memory_equal(buf + 56, icv, 16);
+	}
+	assert_int_equal(esp_in_open(&in, dec, buf, n, &res), 0);
+	assert_int_equal(res.seq, (UINT64_C(7) << 32) | 9);
+	/* without ESN the receiver would compute another ICV */
+	esp_in_init(&in, 0xc0ffee01, false);
+	assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV4, buf, sizeof(buf), 20, &n), 0);
+	assert_int_equal(esp_in_open(&in, dec, buf, n, &res), -EKEYREJECTED);
+	esp_aead_free(enc);
+	esp_aead_free(dec);
+}
+
+/* Encrypt-then-MAC a chosen body with the raw CBC context: a packet with a valid ICV and any trailer. */
+static size_t forge_cbc(struct pair *p, uint8_t *buf, const uint8_t *body, size_t blen, uint32_t seq)
+{
+	uint8_t iv[16];
+
+	memcpy(buf + ESP_CBC_HDR_LEN, body, blen);
+	assert_int_equal(esp_aead_cbc_encrypt(p->enc, iv, buf + ESP_CBC_HDR_LEN, blen), 0);
+	memcpy(buf, "\xc0\xff\xee\x01", 4);
+	buf[4] = (uint8_t)(seq >> 24), buf[5] = (uint8_t)(seq >> 16), buf[6] = (uint8_t)(seq >> 8), buf[7] = (uint8_t)seq;
+	memcpy(buf + 8, iv, 16);
+	assert_int_equal(esp_aead_mac(p->enc, buf, ESP_CBC_HDR_LEN + blen, NULL, 0, buf + ESP_CBC_HDR_LEN + blen), 0);
+	return ESP_CBC_HDR_LEN + blen + ESP_ICV_LEN;
+}
+
+/* Every receive check with AES-CBC: ICV, whole blocks, padding, next header, replay. */
+static void cbc_receive_checks(void **state)
+{
+	struct pair p;
+	uint8_t buf[256], copy[256], body[32];
+	struct esp_opened res;
+	size_t n;
+
+	/* the same key both ways (pair_init gives the receiver 0x42) */
+	pair_init(&p, ESP_CIPHER_AES128_CBC_SHA256, false, 0x42);
+	n = seal_n(&p, buf, sizeof(buf), 50, ESP_NH_IPV6);
+	/* every bit flipped anywhere: the ICV catches it before anything is decrypted */
+	for (size_t i = 0; i < n; i++) {
+		for (int b = 0; b < 8; b++) {
+			int err;
+
+			memcpy(copy, buf, n);
+			copy[i] ^= (uint8_t)(1u << b);
+			err = esp_in_open(&p.in, p.dec, copy, n, &res);
+			assert_true(i < 4 ? err == -ENOENT : err == -EKEYREJECTED || (i < 8 && err == -ESTALE));
+		}
+	}
+	/* not whole blocks, or too short for one block: malformed */
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n - 1, &res), -EBADMSG);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, ESP_CBC_HDR_LEN + ESP_ICV_LEN, &res), -EBADMSG);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), 0);
+	assert_int_equal(res.len, 50);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EALREADY);
+
+	/* authentic but bad padding: not 1, 2, 3, ... */
+	memset(body, 0x60, sizeof(body));
+	body[28] = 1, body[29] = 3, body[30] = 2, body[31] = ESP_NH_IPV6;	/* padding 1, 3 */
+	n = forge_cbc(&p, buf, body, 32, 100);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EBADMSG);
+	/* authentic but a pad length longer than the payload */
+	body[30] = 31;
+	n = forge_cbc(&p, buf, body, 32, 101);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EBADMSG);
+	/* right padding, unknown next header: authenticated, so it counts against replay */
+	body[28] = 1, body[29] = 2, body[30] = 2, body[31] = 17;
+	n = forge_cbc(&p, buf, body, 32, 102);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EPROTONOSUPPORT);
+	n = forge_cbc(&p, buf, body, 32, 102);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EALREADY);
+	/* a dummy packet (RFC 4303 §2.6) */
+	body[31] = ESP_NH_NONE;
+	n = forge_cbc(&p, buf, body, 32, 103);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -ENODATA);
+	/* and a good one: 28 bytes of payload, padding 1, 2 */
+	body[31] = ESP_NH_IPV4;
+	n = forge_cbc(&p, buf, body, 32, 104);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), 0);
+	assert_int_equal(res.len, 28);
+	/* the wrong key: refused */
+	pair_fini(&p);
+	pair_init(&p, ESP_CIPHER_AES256_CBC_SHA256, false, 0x41);
+	n = seal_n(&p, buf, sizeof(buf), 50, ESP_NH_IPV6);
+	assert_int_equal(esp_in_open(&p.in, p.dec, buf, n, &res), -EKEYREJECTED);
+	pair_fini(&p);
+}
+
 static void cipher_names(void **state)
 {
 	enum esp_cipher c;
 	struct esp_aead *a;
-	uint8_t km[ESP_KEYMAT_LEN] = { 0 };
+	uint8_t km[ESP_KEYMAT_MAX] = { 0 };
 
 	assert_int_equal(esp_cipher_parse("aes256gcm16", &c), 0);
 	assert_int_equal(c, ESP_CIPHER_AES256_GCM16);
 	assert_string_equal(esp_cipher_name(c), "aes256gcm16");
 	assert_int_equal(esp_cipher_parse("chacha20poly1305", &c), 0);
 	assert_int_equal(c, ESP_CIPHER_CHACHA20_POLY1305);
+	/* static keys are 36 bytes: the 128-bit and CBC transforms are named but not parsed */
 	assert_int_equal(esp_cipher_parse("aes128gcm16", &c), -EINVAL);
-	assert_int_equal(esp_aead_new(&a, (enum esp_cipher)12, km, true), -EINVAL);
+	assert_int_equal(esp_cipher_parse("aes128-sha256", &c), -EINVAL);
+	assert_string_equal(esp_cipher_name(ESP_CIPHER_AES128_GCM16), "aes128gcm16");
+	assert_string_equal(esp_cipher_name(ESP_CIPHER_AES128_CBC_SHA256), "aes128-sha256");
+	assert_string_equal(esp_cipher_name(ESP_CIPHER_AES256_CBC_SHA256), "aes256-sha256");
+	assert_int_equal(esp_keymat_len(ESP_CIPHER_AES128_CBC_SHA256), 48);
+	assert_int_equal(esp_keymat_len(ESP_CIPHER_AES256_CBC_SHA256), ESP_KEYMAT_MAX);
+	/* a CBC sealing context needs a random source for its IVs; unknown transforms are refused */
+	assert_int_equal(esp_aead_new(&a, ESP_CIPHER_AES256_CBC_SHA256, km, true), -EINVAL);
 	assert_null(a);
+	assert_int_equal(esp_aead_new(&a, (enum esp_cipher)13, km, false), -EINVAL);
+	assert_null(a);
+	assert_int_equal(esp_keymat_len((enum esp_cipher)13), 0);
 }
 
 int main(void)
@@ -426,6 +728,11 @@ int main(void)
 		cmocka_unit_test(sequence_exhaustion),
 		cmocka_unit_test(udp_classify),
 		cmocka_unit_test(cipher_names),
+		cmocka_unit_test(gcm128_spec_vector),
+		cmocka_unit_test(rfc3602_vectors),
+		cmocka_unit_test(rfc4868_vectors),
+		cmocka_unit_test(cbc_esp_packet),
+		cmocka_unit_test(cbc_receive_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "dataplane/offload.h"
+#include "esp/esp.h"
+#include "util/random.h"
 
 /* RFC 1071 §3, the slow way: 16-bit big-endian words. */
 static uint16_t ref_csum(const uint8_t *p, size_t n, uint32_t sum)
@@ -144,6 +146,63 @@ static void tso_then_gro_roundtrip(void **state)
 	}
 }
 
+static int seal_random(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	return rand_bytes(buf, len);
+}
+
+/*
+ * What the worker does with each transform (worker.c tx_packet and
+ * esp_datagram): cut a super-packet, write each segment at the SA's
+ * layout offset, seal it into exactly esp_layout_sealed_len() bytes, open
+ * it on the other side, and merge the segments back (GRO) into the packet.
+ */
+static void seal_segments_every_transform(void **state)
+{
+	static const enum esp_cipher ciphers[] = { ESP_CIPHER_AES256_GCM16, ESP_CIPHER_CHACHA20_POLY1305,
+						   ESP_CIPHER_AES128_GCM16, ESP_CIPHER_AES128_CBC_SHA256,
+						   ESP_CIPHER_AES256_CBC_SHA256 };
+	static uint8_t pkt[70000], slot[2100], grobuf[DP_VNET_HDR_LEN + DP_GRO_MAX];
+	uint8_t km[ESP_KEYMAT_MAX];
+
+	memset(km, 0x37, sizeof(km));
+	for (size_t c = 0; c < sizeof(ciphers) / sizeof(ciphers[0]); c++) {
+		struct esp_layout lay = esp_layout_of(ciphers[c]);
+		size_t n = make_super(pkt, 6, 5000, 0x18), w;
+		struct dp_vnet v = { DP_VNET_F_NEEDS_CSUM, DP_VNET_GSO_TCPV6, 40 + 32, 1300, 40, 16 };
+		struct dp_gro g = { .buf = grobuf };
+		struct esp_aead *enc, *dec;
+		struct esp_out out;
+		struct esp_in in;
+		struct dp_tso t;
+
+		assert_int_equal(esp_aead_new_rng(&enc, ciphers[c], km, true, seal_random, NULL), 0);
+		assert_int_equal(esp_aead_new(&dec, ciphers[c], km, false), 0);
+		esp_out_init(&out, 0x1000 + (uint32_t)c, true);
+		esp_in_init(&in, 0x1000 + (uint32_t)c, true);
+		assert_int_equal(dp_tso_init(&t, &v, pkt, n), 0);
+		for (unsigned i = 0; i < t.nseg; i++) {
+			size_t sl = dp_tso_seg_len(&t, i), slen = esp_layout_sealed_len(lay, sl), outlen;
+			struct esp_opened res;
+
+			assert_true(slen <= sizeof(slot) && slen - sl <= ESP_OVERHEAD_MAX);
+			dp_tso_seg_write(&t, i, slot + lay.hdr);
+			assert_int_equal(esp_out_seal(&out, enc, ESP_NH_IPV6, slot, slen, sl, &outlen), 0);
+			assert_int_equal(outlen, slen);
+			assert_int_equal(esp_in_open(&in, dec, slot, outlen, &res), 0);
+			assert_int_equal(res.off, lay.hdr);
+			assert_int_equal(res.len, sl);
+			assert_true(dp_gro_add(&g, slot + res.off, res.len));
+		}
+		w = dp_gro_finish(&g);
+		assert_int_equal(w, DP_VNET_HDR_LEN + n);
+		assert_memory_equal(grobuf + DP_VNET_HDR_LEN + 40 + 32, pkt + 40 + 32, 5000);
+		esp_aead_free(enc);
+		esp_aead_free(dec);
+	}
+}
+
 static void gro_refuses(void **state)
 {
 	static uint8_t pkt[10000], seg[4][2000], grobuf[DP_VNET_HDR_LEN + DP_GRO_MAX];
@@ -223,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(checksum),
 		cmocka_unit_test(tso_then_gro_roundtrip),
+		cmocka_unit_test(seal_segments_every_transform),
 		cmocka_unit_test(gro_refuses),
 		cmocka_unit_test(tso_plain_packet_checksum),
 	};

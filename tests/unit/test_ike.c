@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -19,6 +20,7 @@
 #include "ike/internal.h"
 #include "ike/msg.h"
 #include "util/random.h"
+#include "test_ike_cert_util.h"
 
 #define MAXEV 256
 #define MAXCH 32
@@ -301,6 +303,8 @@ static void check_children_match(struct net *n)
 			assert_memory_equal(cb->salt_in, ca->salt_out, 4);
 			assert_memory_equal(cb->key_out, ca->key_in, 32);
 			assert_memory_equal(cb->salt_out, ca->salt_in, 4);
+			assert_memory_equal(cb->integ_key_in, ca->integ_key_out, 32);
+			assert_memory_equal(cb->integ_key_out, ca->integ_key_in, 32);
 			assert_memory_equal(&cb->ts_local, &ca->ts_remote, sizeof(struct ike_ts));
 			assert_memory_equal(&cb->ts_remote, &ca->ts_local, sizeof(struct ike_ts));
 			/* the two directions never share a key */
@@ -350,6 +354,7 @@ static void handshake_group(uint16_t g)
 	assert_int_equal(ia.ike_spi_i, ib.ike_spi_i);
 	assert_int_equal(ia.ike_spi_r, ib.ike_spi_r);
 	assert_true(ia.mobike && ib.mobike);
+	assert_false(ia.cert || ib.cert);
 	assert_false(ia.nat_local || ia.nat_remote || ib.nat_local || ib.nat_remote);
 	/* the default ESP proposal: AES-GCM first, extended sequence numbers */
 	assert_int_equal(newest(&n.a)->alg, IKE_ESP_AES256GCM16);
@@ -361,6 +366,159 @@ static void handshake_group(uint16_t g)
 static void test_handshake_31(void **st) { (void)st; handshake_group(IKE_DH_CURVE25519); }
 static void test_handshake_19(void **st) { (void)st; handshake_group(IKE_DH_ECP256); }
 static void test_handshake_14(void **st) { (void)st; handshake_group(IKE_DH_MODP2048); }
+static void test_handshake_20(void **st) { (void)st; handshake_group(IKE_DH_ECP384); }
+static void test_handshake_15(void **st) { (void)st; handshake_group(IKE_DH_MODP3072); }
+
+/*
+ * RFC 8247/8221 algorithms: A and B each with masks; what comes out. 0 in a
+ * mask is the default. Every case is also rekeyed (IKE SA with its new
+ * keys, then a child SA with PFS) to run the rekey paths with the same algorithms.
+ */
+struct alg_case {
+	unsigned a_encr, b_encr, a_esp, b_esp, a_prf;
+	unsigned want_encr, want_prf;	/* 0: the IKE SA must fail with NO_PROPOSAL_CHOSEN */
+	enum ike_esp_alg want_esp;	/* 0: the first child SA must fail with NO_PROPOSAL_CHOSEN */
+};
+static const struct alg_case *cur_alg;
+
+static void tw_alg(struct ike_peer_conf *pc, bool is_a)
+{
+	pc->encr_algs = is_a ? cur_alg->a_encr : cur_alg->b_encr;
+	pc->esp_algs = is_a ? cur_alg->a_esp : cur_alg->b_esp;
+	if (is_a)
+		pc->prf_algs = cur_alg->a_prf;
+}
+
+/* the encryption key of an ESP transform is this long; the rest of key_in[32] stays zero */
+static size_t esp_key_len(enum ike_esp_alg a)
+{
+	return a == IKE_ESP_AES128GCM16 || a == IKE_ESP_AES128CBC_SHA256 ? 16 : 32;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+static void check_esp_keys(const struct ike_child_info *c)
+{
+	size_t kl = esp_key_len(c->alg);
+	bool cbc = c->alg == IKE_ESP_AES128CBC_SHA256 || c->alg == IKE_ESP_AES256CBC_SHA256;
+
+	assert_true(all_zero(c->key_in + kl, 32 - kl));
+	assert_true(all_zero(c->key_out + kl, 32 - kl));
+	assert_false(all_zero(c->key_in, kl));
+	/* AEAD: a salt and no integrity key; CBC: an integrity key and no salt */
+	assert_int_equal(all_zero(c->integ_key_in, 32), !cbc);
+	assert_int_equal(all_zero(c->integ_key_out, 32), !cbc);
+	assert_int_equal(all_zero(c->salt_in, 4) && all_zero(c->salt_out, 4), cbc);
+	assert_memory_not_equal(c->integ_key_in, c->key_in, 16);
+}
+
+static void run_alg_case(const struct alg_case *c)
+{
+	struct net n;
+	struct ike_sa_info ia, ib;
+	uint32_t old_spi;
+
+	cur_alg = c;
+	setup_net(&n, NULL, tw_alg);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	if (!c->want_encr || !c->want_esp) {
+		/* refused cleanly: no IKE SA, or (§2.21.3) no first child SA, which makes ours close it */
+		assert_int_equal(n.a.sa_up, 0);
+		assert_int_equal(n.a.last_down, IKE_DOWN_NO_PROPOSAL);
+		assert_int_equal(n.a.last_down_notify, IKE_N_NO_PROPOSAL_CHOSEN);
+		assert_int_equal(n.a.sa_down, 1);
+		assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+		if (!c->want_encr)
+			assert_int_equal(n.b.sa_up, 0);
+		teardown_net(&n);
+		return;
+	}
+	assert_int_equal(n.a.sa_up, 1);
+	assert_int_equal(n.b.sa_up, 1);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_int_equal(ia.encr, c->want_encr);
+	assert_int_equal(ib.encr, c->want_encr);
+	assert_int_equal(ia.prf, c->want_prf);
+	assert_int_equal(children_up(&n.a), 1);
+	check_children_match(&n);
+	assert_int_equal(newest(&n.a)->alg, c->want_esp);
+	check_esp_keys(newest(&n.a));
+	/* the IKE SA rekeyed with the same algorithms, then a child SA with PFS under the new keys */
+	assert_int_equal(ike_sa_rekey(n.a.ike, ia.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_true(ib.established);
+	assert_int_equal(ib.encr, c->want_encr);
+	assert_true(ib.ike_spi_i != ia.ike_spi_i);
+	old_spi = newest(&n.b)->spi_in;
+	assert_int_equal(ike_child_rekey(n.b.ike, old_spi, n.now), 0);
+	pump(&n);
+	assert_int_equal(newest(&n.b)->replaces, old_spi);
+	assert_int_equal(newest(&n.a)->alg, c->want_esp);
+	assert_int_equal(children_up(&n.a), 1);
+	check_children_match(&n);
+	check_esp_keys(newest(&n.b));
+	assert_int_equal(n.a.sa_down + n.b.sa_down, 0);
+	teardown_net(&n);
+}
+
+static void test_rfc8247_algorithms(void **st)
+{
+	static const unsigned all_prf = IKE_PRF_HMAC_SHA256 | IKE_PRF_HMAC_SHA384 | IKE_PRF_HMAC_SHA512;
+	static const struct alg_case cases[] = {
+		/* AES-128-GCM for IKE: proposed by A alone, accepted by B's default */
+		{ IKE_ENCR_AES128GCM16, 0, 0, 0, 0, IKE_ENCR_AES128GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* AES-128-CBC with HMAC-SHA2-256-128 and PRF SHA-256, strongSwan's "aes128-sha256" */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_PRF_HMAC_SHA256, IKE_ENCR_AES128CBC_SHA256,
+		  IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* ... with SHA-384: HMAC-SHA2-384-192 */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_PRF_HMAC_SHA384, IKE_ENCR_AES128CBC_SHA256,
+		  IKE_PRF_HMAC_SHA384, IKE_ESP_AES256GCM16 },
+		/* A's default offers CBC in its second proposal: B that takes only CBC finds it */
+		{ 0, IKE_ENCR_AES128CBC_SHA256, 0, 0, 0, IKE_ENCR_AES128CBC_SHA256, IKE_PRF_HMAC_SHA256,
+		  IKE_ESP_AES256GCM16 },
+		{ 0, IKE_ENCR_AES128GCM16, 0, 0, 0, IKE_ENCR_AES128GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* both default: AES-256-GCM stays first */
+		{ 0, 0, 0, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* no common cipher: NO_PROPOSAL_CHOSEN, as before */
+		{ IKE_ENCR_AES128GCM16, IKE_ENCR_AES256GCM16 | IKE_ENCR_AES256CBC_SHA256, 0, 0, 0, 0, 0, 0 },
+		{ IKE_ENCR_AES128CBC_SHA256, IKE_ENCR_AES256CBC_SHA256, 0, 0, 0, 0, 0, 0 },
+		/* ESP: AES-128-GCM, AES-CBC with HMAC-SHA2-256-128 */
+		{ 0, 0, IKE_ESP_AES128GCM16, IKE_ESP_AES128GCM16 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128GCM16 },
+		{ 0, 0, IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		{ 0, 0, IKE_ESP_AES256CBC_SHA256, IKE_ESP_AES256CBC_SHA256, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256CBC_SHA256 },
+		/* A offers AEAD first and CBC second; B takes only CBC: proposal 2 */
+		{ 0, 0, IKE_ESP_AES256GCM16 | IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		/* ... B takes both: A's first proposal wins */
+		{ 0, 0, IKE_ESP_AES256GCM16 | IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256GCM16, 0,
+		  IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, IKE_ESP_AES256GCM16 },
+		/* CBC and GCM over CBC: everything new at once */
+		{ IKE_ENCR_AES128CBC_SHA256, 0, IKE_ESP_AES128CBC_SHA256, IKE_ESP_AES128CBC_SHA256, all_prf,
+		  IKE_ENCR_AES128CBC_SHA256, IKE_PRF_HMAC_SHA256, IKE_ESP_AES128CBC_SHA256 },
+		/* B's default does not take the new ESP transforms: NO_PROPOSAL_CHOSEN for the child SA */
+		{ 0, 0, IKE_ESP_AES128CBC_SHA256, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, 0 },
+		{ 0, 0, IKE_ESP_AES128GCM16, 0, 0, IKE_ENCR_AES256GCM16, IKE_PRF_HMAC_SHA256, 0 },
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case %zu\n", i);
+		run_alg_case(&cases[i]);
+	}
+}
 
 static void tw_chacha_b(struct ike_peer_conf *pc, bool is_a)
 {
@@ -833,6 +991,231 @@ static void test_dpd_timeout(void **st)
 	assert_int_equal(s.retransmits, 6);
 	assert_int_equal(s.sas, 0);
 	teardown_net(&n);
+}
+
+/* ---- certificates (RFC 7427 digital signatures, RFC 8420 Ed25519) ---- */
+
+/*
+ * One CA and a certificate for each end, made here with OpenSSL: A is
+ * laptop.alice.example.net, B desktop.alice.example.net. cert_a_san and the
+ * validity let a test break one thing at a time.
+ */
+static struct {
+	struct tcert ca, other_ca, a, b;
+	bool a_ed, b_ed;	/* key types of the hosts (the CA: ca_ed) */
+	bool b_uses_other_ca;	/* B trusts other_ca, not ca */
+	bool a_psk, b_psk;	/* A or B authenticates with the PSK */
+} cf;
+
+static void certs_make(bool ca_ed, bool a_ed, bool b_ed, const char *a_san, long a_from, long a_to)
+{
+	tcert_make(&cf.ca, tcert_key(ca_ed), "Alice account authority", NULL, NULL, -3600, 86400);
+	tcert_make(&cf.other_ca, tcert_key(true), "Mallory's authority", NULL, NULL, -3600, 86400);
+	tcert_make(&cf.a, tcert_key(a_ed), "laptop", a_san, &cf.ca, a_from, a_to);
+	tcert_make(&cf.b, tcert_key(b_ed), "desktop", "DNS:desktop.alice.example.net", &cf.ca, -3600, 86400);
+	cf.b_uses_other_ca = cf.a_psk = cf.b_psk = false;
+}
+
+static void certs_free(void)
+{
+	tcert_free(&cf.ca);
+	tcert_free(&cf.other_ca);
+	tcert_free(&cf.a);
+	tcert_free(&cf.b);
+}
+
+static void tw_certs(struct ike_peer_conf *pc, bool is_a)
+{
+	const struct tcert *me = is_a ? &cf.a : &cf.b, *ca = !is_a && cf.b_uses_other_ca ? &cf.other_ca : &cf.ca;
+
+	if (is_a ? cf.a_psk : cf.b_psk)
+		return;
+	pc->psk = NULL;
+	pc->psk_len = 0;
+	pc->cert = me->der;
+	pc->cert_len = me->der_len;
+	pc->key = me->key_der;
+	pc->key_len = me->key_der_len;
+	pc->ca = ca->der;
+	pc->ca_len = ca->der_len;
+}
+
+static void cert_handshake(bool ca_ed, bool a_ed, bool b_ed)
+{
+	struct net n;
+	struct ike_sa_info ia, ib;
+
+	certs_make(ca_ed, a_ed, b_ed, "DNS:laptop.alice.example.net", -3600, 86400);
+	setup_net(&n, NULL, tw_certs);
+	connect_ok(&n);
+	assert_int_equal(ike_sa_get(n.a.ike, ike_sa_find(n.a.ike, "desktop"), &ia), 0);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_string_equal(ia.remote_id, "desktop.alice.example.net");
+	assert_string_equal(ib.remote_id, "laptop.alice.example.net");
+	assert_true(ia.cert && ib.cert);
+	/* an IKE SA rekey and a child rekey need no new authentication */
+	assert_int_equal(ike_sa_rekey(n.b.ike, ib.sa_id, n.now), 0);
+	pump(&n);
+	assert_int_equal(ike_child_rekey(n.a.ike, newest(&n.a)->spi_in, n.now), 0);
+	pump(&n);
+	check_children_match(&n);
+	assert_int_equal(n.a.sa_down + n.b.sa_down, 0);
+	teardown_net(&n);
+	certs_free();
+}
+
+static void test_cert_ed25519(void **st) { (void)st; cert_handshake(true, true, true); }
+static void test_cert_ecdsa_p256(void **st) { (void)st; cert_handshake(false, false, false); }
+static void test_cert_mixed(void **st) { (void)st; cert_handshake(true, false, true); cert_handshake(false, true, false); }
+
+/* Both ends refuse, the initiator learns AUTHENTICATION_FAILED (RFC 7296 §2.21.2). */
+static void cert_refused(const struct ike_conf *conf, bool responder_refuses)
+{
+	struct net n;
+
+	setup_net(&n, conf, tw_certs);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up + n.b.sa_up, 0);
+	assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+	assert_int_equal(n.a.sa_down, 1);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	if (responder_refuses) {
+		assert_int_equal(n.a.last_down_notify, IKE_N_AUTHENTICATION_FAILED);
+		assert_int_equal(n.b.last_down, IKE_DOWN_AUTH_FAILED);
+		assert_string_equal(n.b.last_down_id, "laptop.alice.example.net");
+	}
+	teardown_net(&n);
+}
+
+static void test_cert_wrong_ca(void **st)
+{
+	(void)st;
+	/* B trusts another authority: A's chain does not lead there */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	cf.b_uses_other_ca = true;
+	cert_refused(NULL, true);
+	certs_free();
+}
+
+static void test_cert_id_not_in_san(void **st)
+{
+	(void)st;
+	/* A claims laptop.alice.example.net; its certificate names another host */
+	certs_make(true, true, true, "DNS:kiosk.alice.example.net", -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* a wildcard name is no name (X509_CHECK_FLAG_NO_WILDCARDS) */
+	certs_make(false, false, false, "DNS:*.alice.example.net", -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* nor is a certificate without subjectAltName, whatever its CN */
+	certs_make(true, true, true, NULL, -3600, 86400);
+	cert_refused(NULL, true);
+	certs_free();
+}
+
+static int64_t in_ten_days(void)
+{
+	return (int64_t)time(NULL) + 10 * 86400;
+}
+
+static void test_cert_expired(void **st)
+{
+	struct ike_conf c = { .wall_clock = in_ten_days };
+
+	(void)st;
+	/* A's certificate ran out yesterday */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -10 * 86400, -86400);
+	cert_refused(NULL, true);
+	certs_free();
+	/* valid today, but the daemon's clock says ten days on: every certificate has expired */
+	certs_make(false, false, false, "DNS:laptop.alice.example.net", -3600, 86400);
+	cert_refused(&c, true);
+	certs_free();
+}
+
+static void test_cert_against_psk(void **st)
+{
+	struct net n;
+
+	(void)st;
+	/* A uses the PSK, B expects a signature: refused, never confused for one another */
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	cf.a_psk = true;
+	cert_refused(NULL, true);
+	/*
+	 * A signs, B uses the PSK and announces no signature hashes: A cannot
+	 * sign for it (RFC 7427 §4) and gives up before IKE_AUTH
+	 */
+	cf.a_psk = false;
+	cf.b_psk = true;
+	setup_net(&n, NULL, tw_certs);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up + n.b.sa_up, 0);
+	assert_int_equal(n.a.sa_down, 1);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	teardown_net(&n);
+	certs_free();
+}
+
+/* The initiator checks the responder as strictly: B's certificate from another authority. */
+static void tw_certs_b_other(struct ike_peer_conf *pc, bool is_a)
+{
+	tw_certs(pc, is_a);
+	if (!is_a) {
+		pc->cert = cf.other_ca.der;	/* not even a host certificate: self-signed, a CA */
+		pc->cert_len = cf.other_ca.der_len;
+		pc->key = cf.other_ca.key_der;
+		pc->key_len = cf.other_ca.key_der_len;
+	}
+}
+
+static void test_cert_initiator_refuses(void **st)
+{
+	struct net n;
+
+	(void)st;
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	setup_net(&n, NULL, tw_certs_b_other);
+	assert_true(ike_connect(n.a.ike, "desktop", n.now) > 0);
+	pump(&n);
+	assert_int_equal(n.a.sa_up, 0);
+	assert_int_equal(n.a.last_down, IKE_DOWN_AUTH_FAILED);
+	/* B had accepted A; A's INFORMATIONAL with AUTHENTICATION_FAILED takes it down (§2.21.2) */
+	assert_int_equal(children_up(&n.a) + children_up(&n.b), 0);
+	teardown_net(&n);
+	certs_free();
+}
+
+/* Configuration: all three or none, a key that is not the certificate's. */
+static void test_cert_conf(void **st)
+{
+	struct ike *ike = ike_new(NULL, test_random, NULL);
+	struct ike_peer_conf pc;
+
+	(void)st;
+	certs_make(true, true, false, "DNS:laptop.alice.example.net", -3600, 86400);
+	peer_conf(&pc, "p", "laptop.alice.example.net", "desktop.alice.example.net", addr4("192.0.2.9", 4500),
+		  "fd00::a", "fd00::b");
+	pc.psk = NULL;
+	pc.cert = cf.a.der;
+	pc.cert_len = cf.a.der_len;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* no key, no CA */
+	pc.key = cf.b.key_der;
+	pc.key_len = cf.b.key_der_len;
+	pc.ca = cf.ca.der;
+	pc.ca_len = cf.ca.der_len;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* B's key with A's certificate */
+	pc.key = cf.a.key_der;
+	pc.key_len = cf.a.key_der_len;
+	pc.cert_len--;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), -EINVAL);	/* truncated DER */
+	pc.cert_len++;
+	assert_int_equal(ike_peer_add(ike, &pc, 0), 0);
+	ike_free(ike);
+	certs_free();
 }
 
 /* ---- rekeying ---- */
@@ -1485,6 +1868,18 @@ int main(void)
 		cmocka_unit_test(test_handshake_31),
 		cmocka_unit_test(test_handshake_19),
 		cmocka_unit_test(test_handshake_14),
+		cmocka_unit_test(test_handshake_20),
+		cmocka_unit_test(test_handshake_15),
+		cmocka_unit_test(test_rfc8247_algorithms),
+		cmocka_unit_test(test_cert_ed25519),
+		cmocka_unit_test(test_cert_ecdsa_p256),
+		cmocka_unit_test(test_cert_mixed),
+		cmocka_unit_test(test_cert_wrong_ca),
+		cmocka_unit_test(test_cert_id_not_in_san),
+		cmocka_unit_test(test_cert_expired),
+		cmocka_unit_test(test_cert_against_psk),
+		cmocka_unit_test(test_cert_initiator_refuses),
+		cmocka_unit_test(test_cert_conf),
 		cmocka_unit_test(test_handshake_chacha_noesn),
 		cmocka_unit_test(test_handshake_cbc_sha512),
 		cmocka_unit_test(test_invalid_ke_retry),

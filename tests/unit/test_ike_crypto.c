@@ -26,6 +26,17 @@
  *   prf(prf(psk, b"Key Pad for IKEv2"), msg + Nr + prf(SK_pi, idbody))
  *   hashlib.sha1(spii + spir + bytes([192, 0, 2, 1]) + (4500).to_bytes(2, 'big'))
  *   AESGCM(b'\x11' * 32).encrypt(bytes.fromhex("22334455") + (1).to_bytes(8, 'big'), b'\0', aad)
+ *
+ * RFC 8247 additions, same tools: AESGCM(b'\x11' * 16) for the 128-bit SK
+ * payload; AES-128-CBC (cryptography's Cipher(AES, CBC)) of 15 zero bytes
+ * and the pad length 15 under key 0x43 * 16 with IV 0x5a * 16, then
+ * hmac.new(b'\x44' * 32, header | SK header | IV | ciphertext,
+ * hashlib.sha256).digest()[:16]. MODP-3072 with RFC 3526 §4's prime built
+ * from its formula, p = 2^3072 - 2^3008 - 1 + 2^64 * ([2^2942 pi] + 1690314)
+ * (pi by Machin's formula in integers), and pow(); ECP-384 by affine
+ * double-and-add over the SEC 2 secp384r1 parameters with private keys
+ * int(sha384(b"autotunnel ecp384 initiator").digest()) >> 2 (and
+ * "... responder").
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -102,7 +113,7 @@ static void test_ike_keys(void **st)
 
 	(void)st;
 	fill();
-	assert_int_equal(ike_keys_derive(&k, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_GCM_16, 0, 0, NULL, 0,
+	assert_int_equal(ike_keys_derive(&k, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_GCM_16, 256, 0, 0, NULL, 0,
 					 gir, 32, Ni, 32, Nr, 32, 0x0102030405060708ull, 0x1112131415161718ull), 0);
 	assert_int_equal(k.prf_len, 32);
 	assert_hex(k.d, "2b8a4d088103bd5dadac6ee094cc118295d1dbbf8d706e1ecdcb4510252d7fc8");
@@ -115,7 +126,7 @@ static void test_ike_keys(void **st)
 	assert_hex(k.pr, "2ce83526b0090728ff1af7c90a703051677f86141b7ce4f4f2ec371e7abdc592");
 
 	/* rekey (§2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) */
-	assert_int_equal(ike_keys_derive(&k2, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_GCM_16, 0,
+	assert_int_equal(ike_keys_derive(&k2, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_GCM_16, 256, 0,
 					 IKE_PRF_ID_HMAC_SHA2_256, k.d, 32, gir2, 32, Ni, 32, Nr, 32,
 					 0x2122232425262728ull, 0x3132333435363738ull), 0);
 	assert_hex(k2.d, "13e0899d776f0ca87e0468fb99ac2e4b3a6521c53657d909e6dbe4c8cf3b4398");
@@ -123,9 +134,9 @@ static void test_ike_keys(void **st)
 	ike_keys_wipe(&k2);
 
 	/* unknown algorithms are refused, not guessed */
-	assert_int_equal(ike_keys_derive(&k2, 99, IKE_ENCR_ID_AES_GCM_16, 0, 0, NULL, 0, gir, 32, Ni, 32, Nr, 32, 1, 2),
+	assert_int_equal(ike_keys_derive(&k2, 99, IKE_ENCR_ID_AES_GCM_16, 256, 0, 0, NULL, 0, gir, 32, Ni, 32, Nr, 32, 1, 2),
 			 -EINVAL);
-	assert_int_equal(ike_keys_derive(&k2, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_CBC, 0, 0, NULL, 0, gir, 32,
+	assert_int_equal(ike_keys_derive(&k2, IKE_PRF_ID_HMAC_SHA2_256, IKE_ENCR_ID_AES_CBC, 256, 0, 0, NULL, 0, gir, 32,
 					 Ni, 32, Nr, 32, 1, 2), -EINVAL);
 	ike_keys_wipe(&k);
 }
@@ -258,6 +269,64 @@ static void test_modp2048(void **st)
 	ike_dh_fini(&b);
 }
 
+static void test_ecp384(void **st)
+{
+	struct ike_dh i;
+	uint8_t key[144], gr[96], s[IKE_DH_MAX];
+	size_t sl;
+
+	(void)st;
+	unhex("1fe81e2dc5cd02babe8861ce1c85501f8acee6af516d1b2ee6567c80472a7ad67bc9529eac88e4f2b23a9e84d3ea7627"
+	      "68486ab9a3116df7dfa7b11f864160787ccd373b161666098235ecfad4c6e536dc3b3d4c9266af79a37b63314eacf5bc"
+	      "00503690b7028420827e4ccf40a400ff5449f75bb0e78826a8b674378100ac0f6ee2b41a50203cae1f9322645a8c2f90", key);
+	unhex("1f2f9dd4e196a8a939986fa63fd34dec8f21cc45458c2189a11766b2d200cf20f26b8e2251ad1486ca7043b448406ea5"
+	      "5042ceab5a00c2f56d4a9738ee940236585430c9abd918e19dd99a4fe52adb6d433ef40a044fe03591f5957bc65df824", gr);
+	assert_int_equal(ike_dh_pub_len(IKE_DH_ECP384), 96);
+	assert_int_equal(ike_dh_init_priv(&i, IKE_DH_ECP384, key, 144), 0);
+	assert_int_equal(i.pub_len, 96);
+	/* a y coordinate with a leading zero byte stays 48 bytes long (RFC 5903 §7) */
+	assert_memory_equal(i.pub, key + 48, 96);
+	assert_int_equal(ike_dh_compute(&i, gr, 96, s, &sl), 0);
+	assert_int_equal(sl, 48);
+	assert_hex(s, "0256711f70936ee20aaec23efaaf8a7db24946a7fa88bfd7685577fcdd08f618aa45d7777bea1d7fa23b121b53c8fafa");
+	/* off the curve, or a P-256-sized value: refused */
+	gr[95] ^= 1;
+	assert_int_equal(ike_dh_compute(&i, gr, 96, s, &sl), -EBADMSG);
+	assert_int_equal(ike_dh_compute(&i, gr, 64, s, &sl), -EBADMSG);
+	ike_dh_fini(&i);
+}
+
+static void test_modp3072(void **st)
+{
+	struct ike_dh a, b;
+	uint8_t xa[32], xb[32], s[IKE_DH_MAX], h[32], bad[384];
+	struct ike_iov iov;
+	size_t sl;
+
+	(void)st;
+	for (int k = 0; k < 32; k++) {
+		xa[k] = (uint8_t)((11 * k + 5) & 0xff);
+		xb[k] = (uint8_t)((13 * k + 7) & 0xff);
+	}
+	assert_int_equal(ike_dh_init_priv(&a, IKE_DH_MODP3072, xa, 32), 0);
+	assert_int_equal(ike_dh_init_priv(&b, IKE_DH_MODP3072, xb, 32), 0);
+	assert_int_equal(a.pub_len, 384);
+	assert_hex(a.pub, "58069472c8459a9a2fbb39ce35ffa09b");
+	assert_hex(a.pub + 368, "80a7aa556e45f7568f8b8bb4a0186077");
+	assert_int_equal(ike_dh_compute(&a, b.pub, 384, s, &sl), 0);
+	assert_int_equal(sl, 384);
+	iov = (struct ike_iov){ s, 384 };
+	assert_int_equal(ike_sha256(&iov, 1, h), 0);
+	assert_hex(h, "5f3ed524918ef17431e99b8552f401102506af987eab217204168340f21b61af");
+	memset(bad, 0, sizeof(bad));
+	bad[383] = 1;
+	assert_int_equal(ike_dh_compute(&a, bad, 384, s, &sl), -EBADMSG);
+	/* a group 14 sized value is not a group 15 value */
+	assert_int_equal(ike_dh_compute(&a, b.pub, 256, s, &sl), -EBADMSG);
+	ike_dh_fini(&a);
+	ike_dh_fini(&b);
+}
+
 static void test_dh_random_pairs(void **st)
 {
 	static const uint16_t groups[] = { IKE_DH_CURVE25519, IKE_DH_ECP256, IKE_DH_MODP2048 };
@@ -328,6 +397,45 @@ static void test_sk_gcm_known(void **st)
 	assert_hex(buf + 32, "0000000000000002");
 }
 
+/* AES-128-GCM (RFC 5282 with a 128-bit key) and AES-128-CBC with HMAC-SHA2-256-128, known answers */
+static void test_sk_aes128_known(void **st)
+{
+	struct ike_sk g = { .encr = IKE_ENCR_ID_AES_GCM_16, .ekey_len = 20 };
+	struct ike_sk c = { .encr = IKE_ENCR_ID_AES_CBC, .integ = IKE_INTEG_ID_HMAC_SHA2_256_128,
+			    .ekey_len = 16, .akey_len = 32 };
+	struct ike_hdr h = { .spi_i = 0x0102030405060708ull, .spi_r = 0x1112131415161718ull,
+			     .exch = IKE_INFORMATIONAL, .flags = IKE_FLAG_I, .mid = 7 };
+	int calls = 0;
+	struct ike_rng rng = { .fn = fixed_random, .arg = &calls };
+	uint8_t buf[256], plain[64];
+	struct ike_bld b;
+	size_t pl = 99;
+
+	(void)st;
+	memset(g.ekey, 0x11, 16);
+	unhex("22334455", g.ekey + 16);
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	assert_int_equal(ike_sk_seal(&g, &b, IKE_PL_NONE, NULL, 0, &sys_rng), 57);
+	assert_hex(buf, "010203040506070811121314151617182e20250800000007000000390000001d"
+			"000000000000000156b5afaff901aefba6c2feec94a6cab1a2");
+	assert_int_equal(ike_sk_open(&g, buf, 57, 28, plain, sizeof(plain), &pl), 0);
+	assert_int_equal(pl, 0);
+
+	memset(c.ekey, 0x43, 16);
+	memset(c.akey, 0x44, 32);
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	assert_int_equal(ike_sk_seal(&c, &b, IKE_PL_NONE, NULL, 0, &rng), 80);
+	assert_hex(buf, "010203040506070811121314151617182e202508000000070000005000000034"
+			"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a1d7ae99d1af9d814b9d085361dbfea91"
+			"80402d5e39757a836ac940b6ab7a1964");
+	pl = 99;
+	assert_int_equal(ike_sk_open(&c, buf, 80, 28, plain, sizeof(plain), &pl), 0);
+	assert_int_equal(pl, 0);
+	/* the 16-byte truncated ICV of RFC 4868 §2.6, one bit off: refused */
+	buf[79] ^= 0x80;
+	assert_int_equal(ike_sk_open(&c, buf, 80, 28, plain, sizeof(plain), &pl), -EBADMSG);
+}
+
 static void sk_roundtrip(struct ike_sk *k)
 {
 	struct ike_hdr h = { .spi_i = 1, .spi_r = 2, .exch = IKE_INFORMATIONAL, .mid = 1 };
@@ -377,6 +485,19 @@ static void test_sk_roundtrip(void **st)
 	memset(c.akey, 0x44, 32);
 	sk_roundtrip(&g);
 	sk_roundtrip(&c);
+	/* the 128-bit keys and the longer MACs of RFC 4868 */
+	g.ekey_len = 20;
+	c.ekey_len = 16;
+	sk_roundtrip(&g);
+	sk_roundtrip(&c);
+	c.integ = IKE_INTEG_ID_HMAC_SHA2_384_192;
+	c.akey_len = 48;
+	memset(c.akey, 0x45, 48);
+	sk_roundtrip(&c);
+	c.integ = IKE_INTEG_ID_HMAC_SHA2_512_256;
+	c.akey_len = 64;
+	memset(c.akey, 0x46, 64);
+	sk_roundtrip(&c);
 }
 
 /* AES-CBC takes its IV from the random source (RFC 7296 §3.14); GCM counts and draws nothing. */
@@ -425,6 +546,9 @@ int main(void)
 		cmocka_unit_test(test_x25519),
 		cmocka_unit_test(test_ecp256),
 		cmocka_unit_test(test_modp2048),
+		cmocka_unit_test(test_ecp384),
+		cmocka_unit_test(test_modp3072),
+		cmocka_unit_test(test_sk_aes128_known),
 		cmocka_unit_test(test_dh_random_pairs),
 		cmocka_unit_test(test_sk_gcm_known),
 		cmocka_unit_test(test_sk_roundtrip),

@@ -163,10 +163,10 @@ static void sa_msg(struct raw *r, uint8_t last1, uint8_t num2, uint8_t ntrans2, 
 	transform(r, t_last_bug ? false : true, IKE_XF_DH, IKE_DH_CURVE25519, -1);
 	r->b[p1 + 2] = (uint8_t)((r->n - p1) >> 8);
 	r->b[p1 + 3] = (uint8_t)(r->n - p1);
-	/* proposal 2: AES-GCM-16/128 (not supported), PRF SHA-1 (not supported), group 14, type 6 (unknown) */
+	/* proposal 2: AES-GCM-16/192 (not supported), PRF SHA-1 (not supported), group 14, type 6 (unknown) */
 	p2 = r->n;
 	u8(r, 0); u8(r, 0); u16(r, 0); u8(r, num2); u8(r, IKE_PROTO_IKE); u8(r, 0); u8(r, ntrans2);
-	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 128);
+	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_GCM_16, 192);
 	transform(r, false, IKE_XF_PRF, 2, -1);
 	transform(r, false, IKE_XF_DH, IKE_DH_MODP2048, -1);
 	transform(r, true, 6, 1, -1);
@@ -208,6 +208,116 @@ static void test_sa(void **st)
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 	/* the last transform must say it is the last */
 	sa_msg(&r, 2, 2, 4, 1);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+}
+
+/* RFC 7296 §3.6, §3.7: CERT and CERTREQ through the codec, at their bounds. */
+static void test_cert_payloads(void **st)
+{
+	uint8_t buf[2048], data[100];
+	struct ike_bld b;
+	struct ike_msg m;
+	int n;
+
+	(void)st;
+	memset(data, 0x5c, sizeof(data));
+	/* six X.509 certificates, one of another encoding, CERTREQs of 0, 20 and 40 bytes */
+	ike_bld_init_inner(&b, buf, sizeof(buf));
+	for (int i = 0; i < 6; i++)
+		ike_bld_cert(&b, IKE_PL_CERT, IKE_CERT_X509_SIG, data, (size_t)(10 + i));
+	ike_bld_cert(&b, IKE_PL_CERT, 13, data, 7);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 0);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 20);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 40);
+	ike_bld_cert(&b, IKE_PL_CERTREQ, 13, data, 7);	/* another encoding: its data is not hashes */
+	n = ike_bld_finish(&b);
+	assert_true(n > 0);
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(ike_msg_parse_inner(&m, b.first_np, buf, (size_t)n), 0);
+	/* the first IKE_MAX_CERT, in order; the other encoding skipped */
+	assert_int_equal(m.ncert, IKE_MAX_CERT);
+	for (int i = 0; i < IKE_MAX_CERT; i++)
+		assert_int_equal(m.cert[i].len, 10 + i);
+	assert_int_equal(m.ncertreq, 3);
+	assert_int_equal(m.certreq[0].len, 0);
+	assert_int_equal(m.certreq[2].len, 40);
+	/* a CERT with no certificate, a CERTREQ that is not whole hashes, one without an encoding */
+	for (int k = 0; k < 4; k++) {
+		ike_bld_init_inner(&b, buf, sizeof(buf));
+		if (k == 0)
+			ike_bld_cert(&b, IKE_PL_CERT, IKE_CERT_X509_SIG, data, 0);
+		else if (k == 1)
+			ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 19);
+		else if (k == 2)
+			ike_bld_cert(&b, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, data, 21);
+		else
+			ike_bld_notify(&b, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, data, 2);
+		n = ike_bld_finish(&b);
+		if (k == 3) {
+			/* an empty CERT payload: patch the notify into a CERT with a 4-byte body, no encoding */
+			buf[0] = 0;
+			buf[2] = 0, buf[3] = 4;
+			n = 4;
+			memset(&m, 0, sizeof(m));
+			assert_int_equal(ike_msg_parse_inner(&m, IKE_PL_CERT, buf, (size_t)n), -EBADMSG);
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(ike_msg_parse_inner(&m, b.first_np, buf, (size_t)n), -EBADMSG);
+	}
+}
+
+/* One proposal numbered @p num, AES-CBC/128 + HMAC-SHA2-256-128 + PRF SHA-256 + group 20, in a message with @p flags. */
+static void answer_msg(struct raw *r, uint8_t flags, uint8_t num, uint8_t more_after)
+{
+	size_t sa_off, p1;
+
+	hdr(r, IKE_PL_SA, IKE_SA_INIT, flags);
+	sa_off = r->n;
+	gen(r, 0, 0, 0);
+	p1 = r->n;
+	u8(r, more_after); u8(r, 0); u16(r, 0); u8(r, num); u8(r, IKE_PROTO_IKE); u8(r, 0); u8(r, 4);
+	transform(r, false, IKE_XF_ENCR, IKE_ENCR_ID_AES_CBC, 128);
+	transform(r, false, IKE_XF_INTEG, IKE_INTEG_ID_HMAC_SHA2_256_128, -1);
+	transform(r, false, IKE_XF_PRF, IKE_PRF_ID_HMAC_SHA2_256, -1);
+	transform(r, true, IKE_XF_DH, IKE_DH_ECP384, -1);
+	r->b[p1 + 2] = (uint8_t)((r->n - p1) >> 8);
+	r->b[p1 + 3] = (uint8_t)(r->n - p1);
+	r->b[sa_off + 2] = (uint8_t)((r->n - sa_off) >> 8);
+	r->b[sa_off + 3] = (uint8_t)(r->n - sa_off);
+	fin(r);
+}
+
+/*
+ * RFC 7296 §3.3.1: an answer keeps the number of the proposal it accepts,
+ * so it may be 2 or more; a request's first proposal is always 1. The RFC
+ * 8247 transforms (AES-128, group 20) are kept.
+ */
+static void test_sa_answer_number(void **st)
+{
+	struct raw r;
+	struct ike_msg m;
+
+	(void)st;
+	answer_msg(&r, IKE_FLAG_R, 2, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	assert_int_equal(m.sa.n, 1);
+	assert_int_equal(m.sa.p[0].num, 2);
+	assert_int_equal(m.sa.p[0].nxf, 4);
+	assert_int_equal(m.sa.p[0].xf[0].keylen, 128);
+	assert_int_equal(m.sa.p[0].xf[3].id, IKE_DH_ECP384);
+	answer_msg(&r, IKE_FLAG_R, 255, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	assert_int_equal(m.sa.p[0].num, 255);
+	/* numbers still start at 1 in a request, and 0 is no number */
+	answer_msg(&r, IKE_FLAG_I, 2, 0);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+	answer_msg(&r, IKE_FLAG_R, 0, 0);
+	assert_int_equal(parse(&r, &m), -EBADMSG);
+	answer_msg(&r, IKE_FLAG_I, 1, 0);
+	assert_int_equal(parse(&r, &m), 0);
+	/* "more follow" with nothing after: malformed either way */
+	answer_msg(&r, IKE_FLAG_R, 2, 2);
 	assert_int_equal(parse(&r, &m), -EBADMSG);
 }
 
@@ -548,6 +658,8 @@ int main(void)
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_payload_lengths),
 		cmocka_unit_test(test_sa),
+		cmocka_unit_test(test_sa_answer_number),
+		cmocka_unit_test(test_cert_payloads),
 		cmocka_unit_test(test_nonce_bounds),
 		cmocka_unit_test(test_duplicates_and_critical),
 		cmocka_unit_test(test_sk_placement),
