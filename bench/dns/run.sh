@@ -117,10 +117,12 @@ printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. hostmaster.%s. 1 3600 600 1209600 60
 }
 
 # ---- autotunnel-dnsd ----
+# --user root: the benchmark's database lives in a private temporary directory that an
+# unprivileged user could not reach; uid 0 without capabilities measures the same server.
 ours() {	# db [options]
 	db=$1; shift
 	"$DNSD" --zone $Z --listen 127.0.0.1 --port $P_OURS --tls-port "${OURS_TLS:-0}" --db "$db" \
-		--server-address 127.0.0.1 --log-level warn --update-rate 0 "$@" &
+		--server-address 127.0.0.1 --log-level warn --update-rate 0 --user root "$@" &
 	OURS=$!
 	PIDS="$PIDS $OURS"
 	wait_up $P_OURS
