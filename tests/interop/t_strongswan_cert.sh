@@ -6,7 +6,8 @@
 # ID. Ed25519 (RFC 8420) and ECDSA P-256, each with strongSwan initiating
 # and with us initiating: strongSwan's log must say which signature it
 # checked, our log that the tunnel was authenticated by certificate, and
-# ping6 and 1 MB of TCP go through. Then strongSwan presents a certificate
+# ping6 and 1 MB of TCP go through. tests/tools/ike_probe with --cert/--key/
+# --ca does the same handshake as lib/ike alone. Then strongSwan presents a certificate
 # from another CA: no tunnel, AUTHENTICATION_FAILED in our log.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
@@ -129,6 +130,30 @@ cert_case() {
 for dir in they we; do
 	cert_case ed25519 $dir ED25519
 	cert_case p256 $dir ECDSA_WITH_SHA256_DER
+done
+
+# tests/tools/ike_probe with --cert/--key/--ca (PEM) as the initiator, no daemon: lib/ike alone
+PROBE=$AT_BUILD/lib/ike/ike_probe
+[ -x "$PROBE" ] || nt_fail "$PROBE not built"
+for kind in ed25519 p256; do
+	stop_both
+	swanctl_conf "ca-$kind" "b-$kind" none
+	: > "$NT_DIR/charon.log"
+	ss_launch b "charon-probe-$kind"
+	PID_C=$SS_PID
+	ss_ready || nt_fail "probe $kind: charon did not start"
+	ss_load "$SWD/swanctl.conf" ours
+	out=$NT_DIR/probe-$kind.out
+	nt_exec a "$PROBE" --local-id a.alice.members.example.net --remote-id b.alice.members.example.net \
+		--cert "$NT_DIR/a-$kind.crt" --key "$NT_DIR/a-$kind.key" --ca "$NT_DIR/ca-$kind.crt" \
+		--local-ts fd00:a::1/128 --remote-ts fd00:b::1/128 --listen 192.0.2.1 --peer 192.0.2.2 \
+		--initiate --exit-after 500 >"$out" 2>&1 || { cat "$out"; nt_fail "probe $kind: failed"; }
+	grep -q '^ike up: .* remote-id=b.alice.members.example.net .* auth=cert' "$out" ||
+		nt_fail "probe $kind: no certificate-authenticated IKE SA: $(cat "$out")"
+	grep -q '^child up:' "$out" || nt_fail "probe $kind: no child SA: $(cat "$out")"
+	grep -q "authentication of 'a.alice.members.example.net' with" "$NT_DIR/charon.log" ||
+		nt_fail "probe $kind: strongSwan did not check the probe's signature"
+	nt_pass "ike_probe --cert/--key/--ca ($kind) to strongSwan: $(grep -m1 '^ike up:' "$out" | cut -c1-60)..."
 done
 
 # strongSwan with a certificate of another CA: refused, no tunnel
