@@ -131,49 +131,53 @@ static void cred_free(struct cred *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* The whole of a small file (a certificate or key: 64 KiB is plenty) in a BIO. */
-static BIO *file_bio(const char *path, int *err)
+/*
+ * The whole of a small file (a certificate or key: 64 KiB is plenty) in one
+ * static buffer, read through a BIO over it that copies nothing; the caller
+ * frees the BIO and wipes the buffer (file_done), since it may hold a key.
+ */
+static uint8_t file_buf[65536];
+
+static BIO *file_bio(const char *path, size_t *len, int *err)
 {
 	FILE *fp = fopen(path, "rb");
-	static uint8_t buf[65536];
-	size_t n;
 	BIO *b;
 
+	*len = 0;
 	if (!fp) {
 		*err = -errno;
 		return NULL;
 	}
-	n = fread(buf, 1, sizeof(buf), fp);
-	*err = ferror(fp) ? -EIO : n == sizeof(buf) ? -EFBIG : n == 0 ? -ENODATA : 0;
+	*len = fread(file_buf, 1, sizeof(file_buf), fp);
+	*err = ferror(fp) ? -EIO : *len == sizeof(file_buf) ? -EFBIG : *len == 0 ? -ENODATA : 0;
 	fclose(fp);
-	b = *err ? NULL : BIO_new(BIO_s_mem());
-	if (b && BIO_write(b, buf, (int)n) != (int)n) {
-		BIO_free(b);
-		b = NULL;
-	}
+	b = *err ? NULL : BIO_new_mem_buf(file_buf, (int)*len);
 	if (!b && !*err)
 		*err = -ENOMEM;
-	OPENSSL_cleanse(buf, n);	/* it may have been the private key */
 	return b;
 }
 
-static bool is_pem(BIO *b)
+static void file_done(BIO *b, size_t len)
 {
-	char *data;
-	long n = BIO_get_mem_data(b, &data);
+	BIO_free(b);
+	OPENSSL_cleanse(file_buf, len);
+}
 
-	return n > 0 && memmem(data, (size_t)n, "-----BEGIN ", 11) != NULL;
+static bool is_pem(size_t len)
+{
+	return memmem(file_buf, len, "-----BEGIN ", 11) != NULL;
 }
 
 static X509 *load_x509(const char *path, int *err)
 {
-	BIO *b = file_bio(path, err);
+	size_t len;
+	BIO *b = file_bio(path, &len, err);
 	X509 *x;
 
 	if (!b)
 		return NULL;
-	x = is_pem(b) ? PEM_read_bio_X509(b, NULL, NULL, NULL) : d2i_X509_bio(b, NULL);
-	BIO_free(b);
+	x = is_pem(len) ? PEM_read_bio_X509(b, NULL, NULL, NULL) : d2i_X509_bio(b, NULL);
+	file_done(b, len);
 	if (!x)
 		*err = -EINVAL;
 	return x;
@@ -181,14 +185,15 @@ static X509 *load_x509(const char *path, int *err)
 
 static EVP_PKEY *load_key(const char *path, int *err)
 {
-	BIO *b = file_bio(path, err);
+	size_t len;
+	BIO *b = file_bio(path, &len, err);
 	EVP_PKEY *k;
 
 	if (!b)
 		return NULL;
 	/* PKCS#8 or traditional, PEM (unencrypted) or DER */
-	k = is_pem(b) ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : d2i_PrivateKey_bio(b, NULL);
-	BIO_free_all(b);
+	k = is_pem(len) ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : d2i_PrivateKey_bio(b, NULL);
+	file_done(b, len);
 	if (!k)
 		*err = -EINVAL;
 	return k;
