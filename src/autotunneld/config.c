@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ike/types.h"
 #include "util/encode.h"
 
 static struct atd_conf *cur;	/* the destination of the [peer] callback: set by atd_conf_init */
@@ -27,6 +28,14 @@ static const struct conf_item items[] = {
 	  "first IKE retransmission after this (0: 500 ms), doubling (RFC 7296 §2.1)" },
 	{ "tunnel", "ike-retransmit-tries", CONF_INT, offsetof(struct atd_conf, ike_retransmit_tries), 0, 20,
 	  "IKE retransmissions before the peer is declared dead (0: 6)" },
+	{ "tunnel", "esp", CONF_STRING, offsetof(struct atd_conf, esp), 0, 0,
+	  "IKE peers' ESP transforms: aes256gcm16, aes128gcm16, aes128-sha256, aes256-sha256, chacha20poly1305" },
+	{ "tunnel", "cert", CONF_STRING, offsetof(struct atd_conf, cert), 0, 0,
+	  "IKE peers without psk-file: our certificate (PEM or DER, RFC 7427 authentication)" },
+	{ "tunnel", "key", CONF_STRING, offsetof(struct atd_conf, key), 0, 0,
+	  "IKE peers without psk-file: the certificate's private key (Ed25519 or ECDSA P-256)" },
+	{ "tunnel", "ca", CONF_STRING, offsetof(struct atd_conf, ca), 0, 0,
+	  "IKE peers without psk-file: the CA the peers' certificates must chain to" },
 	{ "agent", "state-dir", CONF_STRING, offsetof(struct atd_conf, state_dir), 0, 0,
 	  "account mode: keys and account state (/var/lib/autotunnel)" },
 	{ "agent", "run-dir", CONF_STRING, offsetof(struct atd_conf, run_dir), 0, 0,
@@ -200,6 +209,108 @@ static int set_str(char **dst, const char *v)
 	return (*dst = strdup(v)) ? 0 : -ENOMEM;
 }
 
+/* RFC 8221 §5 names as strongSwan spells them (lib/ike's ike_esp_alg_name) */
+static const struct {
+	const char *name;
+	unsigned alg;
+} esp_names[] = {
+	{ "aes256gcm16", IKE_ESP_AES256GCM16 },
+	{ "aes128gcm16", IKE_ESP_AES128GCM16 },
+	{ "aes128-sha256", IKE_ESP_AES128CBC_SHA256 },
+	{ "aes256-sha256", IKE_ESP_AES256CBC_SHA256 },
+	{ "chacha20poly1305", IKE_ESP_CHACHA20POLY1305 },
+};
+
+int atd_esp_parse(const char *s, unsigned *mask, char *err, size_t errlen)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "esp: list too long");
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	*mask = 0;
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(esp_names) / sizeof(esp_names[0]); i++)
+			if (!strcmp(tok, esp_names[i].name))
+				break;
+		if (i == sizeof(esp_names) / sizeof(esp_names[0])) {
+			snprintf(err, errlen, "esp: unknown transform '%s' (aes256gcm16, aes128gcm16, "
+				 "aes128-sha256, aes256-sha256, chacha20poly1305)", tok);
+			return -EINVAL;
+		}
+		*mask |= esp_names[i].alg;
+	}
+	if (!*mask) {
+		snprintf(err, errlen, "esp: empty list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The [peer] keys of IKE's algorithms and certificates: esp, cert, key, ca.
+ * -ENOENT when @p key is none of them.
+ */
+static int peer_ike_key(struct atd_peer *p, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(key, "esp"))
+		return atd_esp_parse(value, &p->esp_algs, err, errlen);
+	if (!strcmp(key, "cert"))
+		return set_str(&p->cert_file, value);
+	if (!strcmp(key, "key"))
+		return set_str(&p->key_file, value);
+	if (!strcmp(key, "ca"))
+		return set_str(&p->ca_file, value);
+	return -ENOENT;
+}
+
+/*
+ * After loading: a peer's defaults from [tunnel] esp/cert/key/ca, and one
+ * authentication method per IKE peer (psk-file, or all of cert, key, ca).
+ */
+static int peer_ike_check(const struct atd_conf *c, struct atd_peer *p, char *err, size_t errlen)
+{
+	bool own_cert = p->cert_file || p->key_file || p->ca_file;
+
+	if (p->manual) {
+		if (own_cert || p->esp_algs) {
+			snprintf(err, errlen, "[peer %s]: esp, cert, key and ca are for IKE, not manual keys "
+				 "(cipher sets a manual SA's transform)", p->name);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!p->esp_algs && c->esp) {
+		char msg[200];
+
+		if (atd_esp_parse(c->esp, &p->esp_algs, msg, sizeof(msg))) {
+			snprintf(err, errlen, "[tunnel] %s", msg);
+			return -EINVAL;
+		}
+	}
+	if (p->psk_file && own_cert) {
+		snprintf(err, errlen, "[peer %s]: psk-file and cert/key/ca both given: one authentication "
+			 "method per peer", p->name);
+		return -EINVAL;
+	}
+	if (p->psk_file)
+		return 0;
+	if ((!p->cert_file && c->cert && set_str(&p->cert_file, c->cert)) ||
+	    (!p->key_file && c->key && set_str(&p->key_file, c->key)) ||
+	    (!p->ca_file && c->ca && set_str(&p->ca_file, c->ca)))
+		return -ENOMEM;
+	if ((p->cert_file || p->key_file || p->ca_file) && !(p->cert_file && p->key_file && p->ca_file)) {
+		snprintf(err, errlen, "[peer %s]: certificate authentication needs cert, key and ca "
+			 "(here or in [tunnel])", p->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int peer_key(void *arg, const char *section, const char *key, const char *value,
 		    char *err, size_t errlen)
 {
@@ -214,6 +325,8 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 	}
 	if (!(p = peer_get(c, section + 5, err, errlen)))
 		return -EINVAL;
+	if ((n = peer_ike_key(p, key, value, err, errlen)) != -ENOENT)
+		return n;
 	if (!strcmp(key, "remote")) {
 		if (parse_remote(value, &p->remote)) {
 			snprintf(err, errlen, "remote: '%s' is not IPV4[:PORT]", value);
@@ -381,6 +494,8 @@ int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 				return -EINVAL;
 			}
 		}
+		if ((ret = peer_ike_check(c, p, err, errlen)))
+			return ret;
 		if (p->manual) {
 			if (!p->has_spi_in || !p->has_spi_out || !p->has_key_in || !p->has_key_out) {
 				snprintf(err, errlen, "[peer %s]: manual keying needs spi-in, spi-out, key-in and key-out",
@@ -391,9 +506,9 @@ int atd_conf_check(struct atd_conf *c, char *err, size_t errlen)
 				snprintf(err, errlen, "[peer %s]: manual keying needs remote", p->name);
 				return -EINVAL;
 			}
-		} else if (!p->psk_file || !p->remote_id || !(p->local_id || c->local_id)) {
-			snprintf(err, errlen, "[peer %s]: IKE needs psk-file, remote-id and local-id "
-				 "(or manual keys: spi-in, spi-out, key-in, key-out)", p->name);
+		} else if (!(p->psk_file || p->cert_file) || !p->remote_id || !(p->local_id || c->local_id)) {
+			snprintf(err, errlen, "[peer %s]: IKE needs psk-file, remote-id and local-id (cert, key "
+				 "and ca instead of psk-file; or manual keys: spi-in, spi-out, key-in, key-out)", p->name);
 			return -EINVAL;
 		}
 	}
@@ -410,6 +525,9 @@ void atd_conf_free(struct atd_conf *c)
 		free(p->local_id);
 		free(p->remote_id);
 		free(p->psk_file);
+		free(p->cert_file);
+		free(p->key_file);
+		free(p->ca_file);
 		OPENSSL_cleanse(p, sizeof(*p));
 	}
 	c->npeers = 0;

@@ -33,6 +33,14 @@ struct atd_peer {
 	int keepalive_s;		/* NAT keepalive interval; 0 = off */
 	int rekey_s, ike_rekey_s, dpd_s;	/* IKE timers; 0 = lib/ike's defaults */
 	bool connect;			/* bring the tunnel up at start (else on demand) */
+	/*
+	 * IKE: ESP transforms (enum ike_esp_alg mask; 0 = [tunnel] esp, else
+	 * lib/ike's default) and certificate authentication (RFC 7427) instead
+	 * of psk-file: our certificate, its key, the peer's CA (file names;
+	 * [tunnel] cert/key/ca fill in a peer without psk-file)
+	 */
+	unsigned esp_algs;
+	char *cert_file, *key_file, *ca_file;
 	/* manual keying, as `ip xfrm state` does it */
 	bool manual;
 	uint32_t spi_in, spi_out;
@@ -53,6 +61,8 @@ struct atd_conf {
 	char *log_level;
 	char *local_id;
 	int ike_retransmit_ms, ike_retransmit_tries;
+	char *esp;			/* [tunnel] esp: the peers' default ESP transforms ("aes256gcm16, ...") */
+	char *cert, *key, *ca;		/* [tunnel] cert/key/ca: the peers' default certificate credentials */
 	/*
 	 * [agent]: account mode (DESIGN.md §1). Any key of the section turns it
 	 * on; then [tunnel] ula comes from the identity and no [peer] is needed.
@@ -87,6 +97,12 @@ void atd_conf_init(struct atd_conf *c);
 int atd_conf_check(struct atd_conf *c, char *err, size_t errlen) __attribute__((warn_unused_result));
 /** Free strings and wipe keys. */
 void atd_conf_free(struct atd_conf *c);
+/**
+ * Parse an ESP transform list, "aes256gcm16, aes128gcm16, aes128-sha256,
+ * aes256-sha256, chacha20poly1305" (commas or spaces), into an enum
+ * ike_esp_alg mask; -EINVAL with the first unknown name in @p err.
+ */
+int atd_esp_parse(const char *s, unsigned *mask, char *err, size_t errlen) __attribute__((warn_unused_result));
 /** Parse "ADDR/128" or "ADDR/32" (a bare address is taken as a host). */
 int atd_ts_parse(const char *s, struct atd_ts *ts) __attribute__((warn_unused_result));
 

@@ -13,9 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "autotunneld/daemon.h"
 #include "autotunneld/peer.h"
@@ -107,6 +112,148 @@ static int read_psk(const char *path, uint8_t *psk, size_t *len)
 	return n ? 0 : -EINVAL;
 }
 
+/*
+ * Certificate credentials (RFC 7427) from files, PEM or DER, as lib/ike
+ * takes them: DER. Read when the peer is configured, like the PSK; the
+ * key's DER is wiped and freed as soon as ike_peer_add has copied it.
+ */
+struct cred {
+	uint8_t *cert, *key, *ca;
+	int cert_len, key_len, ca_len;
+};
+
+static void cred_free(struct cred *c)
+{
+	OPENSSL_free(c->cert);
+	OPENSSL_free(c->ca);
+	if (c->key)
+		OPENSSL_clear_free(c->key, (size_t)c->key_len);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The whole of a small file (a certificate or key: 64 KiB is plenty) in one
+ * static buffer, read through a BIO over it that copies nothing; the caller
+ * frees the BIO and wipes the buffer (file_done), since it may hold a key.
+ */
+static uint8_t file_buf[65536];
+
+static BIO *file_bio(const char *path, size_t *len, int *err)
+{
+	FILE *fp = fopen(path, "rb");
+	BIO *b;
+
+	*len = 0;
+	if (!fp) {
+		*err = -errno;
+		return NULL;
+	}
+	*len = fread(file_buf, 1, sizeof(file_buf), fp);
+	*err = ferror(fp) ? -EIO : *len == sizeof(file_buf) ? -EFBIG : *len == 0 ? -ENODATA : 0;
+	fclose(fp);
+	b = *err ? NULL : BIO_new_mem_buf(file_buf, (int)*len);
+	if (!b && !*err)
+		*err = -ENOMEM;
+	return b;
+}
+
+static void file_done(BIO *b, size_t len)
+{
+	BIO_free(b);
+	OPENSSL_cleanse(file_buf, len);
+}
+
+static bool is_pem(size_t len)
+{
+	return memmem(file_buf, len, "-----BEGIN ", 11) != NULL;
+}
+
+static X509 *load_x509(const char *path, int *err)
+{
+	size_t len;
+	BIO *b = file_bio(path, &len, err);
+	X509 *x;
+
+	if (!b)
+		return NULL;
+	x = is_pem(len) ? PEM_read_bio_X509(b, NULL, NULL, NULL) : d2i_X509_bio(b, NULL);
+	file_done(b, len);
+	if (!x)
+		*err = -EINVAL;
+	return x;
+}
+
+static EVP_PKEY *load_key(const char *path, int *err)
+{
+	size_t len;
+	BIO *b = file_bio(path, &len, err);
+	EVP_PKEY *k;
+
+	if (!b)
+		return NULL;
+	/* PKCS#8 or traditional, PEM (unencrypted) or DER */
+	k = is_pem(len) ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : d2i_PrivateKey_bio(b, NULL);
+	file_done(b, len);
+	if (!k)
+		*err = -EINVAL;
+	return k;
+}
+
+/* "cert FILE: not a certificate" etc., in @p why */
+static int cred_load(const struct atd_peer *p, const char *local_id, struct cred *c, char *why, size_t len)
+{
+	X509 *cert = NULL, *ca = NULL;
+	EVP_PKEY *key = NULL;
+	char grp[32];
+	int err = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!(cert = load_x509(p->cert_file, &err))) {
+		snprintf(why, len, "cert %s: %s", p->cert_file, err == -EINVAL ? "not a certificate" : strerror(-err));
+		goto out;
+	}
+	if (!(ca = load_x509(p->ca_file, &err))) {
+		snprintf(why, len, "ca %s: %s", p->ca_file, err == -EINVAL ? "not a certificate" : strerror(-err));
+		goto out;
+	}
+	if (!(key = load_key(p->key_file, &err))) {
+		snprintf(why, len, "key %s: %s", p->key_file,
+			 err == -EINVAL ? "not an unencrypted private key" : strerror(-err));
+		goto out;
+	}
+	err = -EINVAL;
+	/* RFC 8420 Ed25519 or RFC 7427 ECDSA P-256 with SHA-256: what lib/ike signs with */
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 &&
+	    !(EVP_PKEY_get_id(key) == EVP_PKEY_EC && EVP_PKEY_get_group_name(key, grp, sizeof(grp), NULL) &&
+	      !strcmp(grp, SN_X9_62_prime256v1))) {
+		snprintf(why, len, "key %s: neither Ed25519 nor ECDSA P-256", p->key_file);
+		goto out;
+	}
+	if (X509_check_private_key(cert, key) != 1) {
+		snprintf(why, len, "key %s does not belong to cert %s", p->key_file, p->cert_file);
+		goto out;
+	}
+	/* lib/ike's peers check our ID_FQDN against our certificate's dNSNames */
+	if (X509_check_host(cert, local_id, 0, X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
+		log_warnx("peer %s: cert %s does not name %s (local-id) as a subjectAltName dNSName: "
+			  "peers will refuse it", p->name, p->cert_file, local_id);
+	err = -ENOMEM;
+	c->cert_len = i2d_X509(cert, &c->cert);
+	c->ca_len = i2d_X509(ca, &c->ca);
+	c->key_len = i2d_PrivateKey(key, &c->key);
+	if (c->cert_len <= 0 || c->ca_len <= 0 || c->key_len <= 0) {
+		snprintf(why, len, "converting to DER: %s", strerror(ENOMEM));
+		cred_free(c);
+		goto out;
+	}
+	err = 0;
+out:
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	X509_free(ca);
+	return err;
+}
+
 static void ts_from(const struct atd_peer *p, bool local, struct ike_ts *ts)
 {
 	const struct atd_ts *list = local ? p->local_ts : p->remote_ts;
@@ -164,6 +311,39 @@ static struct atd_rpeer *rpeer(struct ike_glue *g, const char *name)
 	return NULL;
 }
 
+/*
+ * The data plane's cipher and key material for a negotiated child SA, in
+ * RFC 7296 §2.17 order: the encryption key, then the AEAD salt (RFC 4106
+ * §8.1, RFC 7634 §2) or the HMAC-SHA2-256-128 key (RFC 4868 §2.1.1). Only
+ * esp_keymat_len(cipher) bytes of each direction are used.
+ */
+static int child_keymat(const struct ike_child_info *c, struct dp_sa_conf *sc)
+{
+	size_t klen;
+
+	switch (c->alg) {
+	case IKE_ESP_AES256GCM16: sc->cipher = ESP_CIPHER_AES256_GCM16; break;
+	case IKE_ESP_CHACHA20POLY1305: sc->cipher = ESP_CIPHER_CHACHA20_POLY1305; break;
+	case IKE_ESP_AES128GCM16: sc->cipher = ESP_CIPHER_AES128_GCM16; break;
+	case IKE_ESP_AES128CBC_SHA256: sc->cipher = ESP_CIPHER_AES128_CBC_SHA256; break;
+	case IKE_ESP_AES256CBC_SHA256: sc->cipher = ESP_CIPHER_AES256_CBC_SHA256; break;
+	default: return -EPROTONOSUPPORT;
+	}
+	klen = sc->cipher & ESP_CIPHER_128 ? 16 : 32;
+	if (esp_keymat_len(sc->cipher) != klen + (esp_cipher_is_cbc(sc->cipher) ? 32 : ESP_SALT_LEN))
+		return -EPROTONOSUPPORT;	/* lib/esp and this table disagree: a bug */
+	memcpy(sc->key_in, c->key_in, klen);
+	memcpy(sc->key_out, c->key_out, klen);
+	if (esp_cipher_is_cbc(sc->cipher)) {
+		memcpy(sc->key_in + klen, c->integ_key_in, 32);
+		memcpy(sc->key_out + klen, c->integ_key_out, 32);
+	} else {
+		memcpy(sc->key_in + klen, c->salt_in, 4);
+		memcpy(sc->key_out + klen, c->salt_out, 4);
+	}
+	return 0;
+}
+
 static void child_up(struct ike_glue *g, const struct ike_event *ev)
 {
 	const struct ike_child_info *c = &ev->child_up.child;
@@ -175,11 +355,11 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 
 	if (!rp)
 		return;
-	sc.cipher = c->alg == IKE_ESP_CHACHA20POLY1305 ? ESP_CIPHER_CHACHA20_POLY1305 : ESP_CIPHER_AES256_GCM16;
-	memcpy(sc.key_in, c->key_in, 32);
-	memcpy(sc.key_in + 32, c->salt_in, 4);
-	memcpy(sc.key_out, c->key_out, 32);
-	memcpy(sc.key_out + 32, c->salt_out, 4);
+	if ((ret = child_keymat(c, &sc))) {
+		log_warnx("peer %s: child SA 0x%08x: transform %u has no data-plane cipher", rp->conf->name,
+			  c->spi_in, (unsigned)c->alg);
+		return;
+	}
 	/*
 	 * ESP goes where IKE goes, always UDP-encapsulated (RFC 3948): we have
 	 * no raw ESP. A peer that started IKE on port 500 floats to 4500 (RFC
@@ -231,9 +411,10 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		send_out(g, ev);
 		break;
 	case IKE_EV_SA_UP:
-		log_info("peer %s: IKE SA up with %s at %s (group %u%s)", ev->peer, ev->up.remote_id,
-			 addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
-			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "");
+		log_info("peer %s: IKE SA up with %s at %s (group %u%s), authenticated by %s", ev->peer,
+			 ev->up.remote_id, addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
+			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "",
+			 ev->up.cert ? "certificate (RFC 7427)" : "pre-shared key");
 		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4);
 		 * account mode's peers have theirs from lib/agent timers (dynpeer.c) */
 		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
@@ -243,8 +424,10 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		if (ev->down.reason == IKE_DOWN_AUTH_FAILED) {
 			const char *n = ev->down.notify ? ike_notify_name(ev->down.notify) : NULL;
 
-			log_warnx("peer %s: IKE authentication failed%s%s%s: wrong pre-shared key or identity",
-				  ev->peer, n ? " (" : "", n ? n : "", n ? ")" : "");
+			log_warnx("peer %s: IKE authentication failed%s%s%s: %s", ev->peer, n ? " (" : "", n ? n : "",
+				  n ? ")" : "", rp && !rp->dyn && rp->conf->cert_file
+				  ? "certificate refused (not from our ca, expired, not naming the identity) or wrong identity"
+				  : "wrong pre-shared key or identity");
 		} else {
 			log_info("peer %s: IKE SA down: %s", ev->peer, ike_down_reason_name(ev->down.reason));
 		}
@@ -518,20 +701,36 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 {
 	struct atd *d = g->d;
 	struct atd_peer *p = rp->conf;
-	struct ike_peer_conf pc = { .name = p->name };
+	struct ike_peer_conf pc = { .name = p->name, .esp_algs = p->esp_algs };
 	uint8_t psk[IKE_MAX_PSK];
 	size_t psklen = 0;
+	struct cred cr = { 0 };
+	char why[512];
 	int ret;
 
-	if ((ret = read_psk(p->psk_file, psk, &psklen))) {
-		log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
-			  ret == -EINVAL ? "empty" : strerror(-ret));
-		return ret;
-	}
 	pc.local_id = p->local_id ? p->local_id : d->conf.local_id;
 	pc.remote_id = p->remote_id;
-	pc.psk = psk;
-	pc.psk_len = psklen;
+	if (p->cert_file) {
+		/* RFC 7427 signatures instead of the PSK (config.c allows one or the other) */
+		if ((ret = cred_load(p, pc.local_id, &cr, why, sizeof(why)))) {
+			log_warnx("peer %s: %s", p->name, why);
+			return ret;
+		}
+		pc.cert = cr.cert;
+		pc.cert_len = (size_t)cr.cert_len;
+		pc.key = cr.key;
+		pc.key_len = (size_t)cr.key_len;
+		pc.ca = cr.ca;
+		pc.ca_len = (size_t)cr.ca_len;
+	} else {
+		if ((ret = read_psk(p->psk_file, psk, &psklen))) {
+			log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
+				  ret == -EINVAL ? "empty" : strerror(-ret));
+			return ret;
+		}
+		pc.psk = psk;
+		pc.psk_len = psklen;
+	}
 	pc.child_lifetime_s = (uint32_t)p->rekey_s;
 	pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
 	pc.dpd_s = (uint32_t)p->dpd_s;
@@ -549,6 +748,7 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 	ts_from(p, false, &pc.remote_ts);
 	ret = ike_peer_add(g->ike, &pc, now);
 	OPENSSL_cleanse(psk, sizeof(psk));
+	cred_free(&cr);		/* lib/ike has its own copy; the key's DER is wiped */
 	if (ret)
 		log_warnx("peer %s: IKE configuration refused: %s", p->name, strerror(-ret));
 	return ret;
@@ -588,6 +788,12 @@ static int random_source(void *arg, void *buf, size_t len)
 	return rand_bytes(buf, len);
 }
 
+/* The time certificates are checked at (RFC 5280 §4.1.2.5 validity): the system's wall clock. */
+static int64_t wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
 /* RFC 3104 covers sessions we start: a peer we can reach, keyed by IKE, goes through the gateway. */
 static bool rsip_wanted(const struct atd *d, const struct atd_peer *p)
 {
@@ -610,6 +816,7 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 	struct ike_conf ic = {
 		.retransmit_ms = (uint32_t)d->conf.ike_retransmit_ms,
 		.retransmit_tries = (uint32_t)d->conf.ike_retransmit_tries,
+		.wall_clock = wall_clock,
 	};
 
 	if (!(g = calloc(1, sizeof(*g))) || !(g->ike = ike_new(&ic, random_source, NULL))) {
@@ -641,6 +848,20 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 			continue;
 		if (rsip_wanted(d, rp->conf)) {
 			rp->rsip = ATD_RSIP_WAIT;	/* rsip_client.c brings it in */
+			if (rp->conf->cert_file) {
+				/* its credentials are read then: a mistake in them shows now */
+				struct cred cr;
+				char why[512];
+
+				ret = cred_load(rp->conf, rp->conf->local_id ? rp->conf->local_id : d->conf.local_id,
+						&cr, why, sizeof(why));
+				cred_free(&cr);
+				if (ret) {
+					log_warnx("peer %s: %s", rp->conf->name, why);
+					ike_glue_stop(g);
+					return ret;
+				}
+			}
 			continue;
 		}
 		if ((ret = peer_add(g, rp, NULL, now))) {

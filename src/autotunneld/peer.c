@@ -67,8 +67,9 @@ static int install_manual(struct atd *d, struct atd_rpeer *rp)
 	};
 	int ret;
 
-	memcpy(sc.key_in, p->key_in, sizeof(sc.key_in));
-	memcpy(sc.key_out, p->key_out, sizeof(sc.key_out));
+	/* manual keys are the 256-bit AEADs' key || salt (ESP_KEYMAT_LEN, not the larger sc.key_*) */
+	memcpy(sc.key_in, p->key_in, sizeof(p->key_in));
+	memcpy(sc.key_out, p->key_out, sizeof(p->key_out));
 	ret = dp_sa_install(d->dp, rp->dp_id, &sc);
 	OPENSSL_cleanse(&sc, sizeof(sc));
 	if (ret) {

@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
 #include "ike/ike.h"
 #include "util/random.h"
 
@@ -246,13 +249,54 @@ static void on_sigterm(int sig)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ike_probe --listen ADDR[:PORT] --local-id FQDN --remote-id FQDN --psk SECRET\n"
+		"usage: ike_probe --listen ADDR[:PORT] --local-id FQDN --remote-id FQDN\n"
+		"                 (--psk SECRET | --cert PEM --key PEM --ca PEM)\n"
 		"                 --local-ts PREFIX --remote-ts PREFIX [--peer ADDR[:PORT]] [--initiate]\n"
 		"                 [--groups 31,19,14] [--esp aes|chacha|both] [--no-esn] [--no-mobike]\n"
 		"                 [--timeout MS] [--exit-after MS] [--rekey-child MS] [--rekey-ike MS]\n"
 		"                 [--move-to ADDR --move-after MS] [--dpd S] [--close-after MS]\n"
 		"                 [--serve (a responder that outlives its tunnels)] [--verbose]\n");
 	exit(2);
+}
+
+/*
+ * --cert/--key/--ca: PEM files in, the DER lib/ike takes out (allocated by
+ * OpenSSL; the key's is wiped after ike_peer_add copied it).
+ */
+static size_t pem_cert_der(const char *path, uint8_t **der)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *x = fp ? PEM_read_X509(fp, NULL, NULL, NULL) : NULL;
+	int n;
+
+	if (fp)
+		fclose(fp);
+	if (!x)
+		die("%s: not a PEM certificate", path);
+	*der = NULL;
+	n = i2d_X509(x, der);
+	X509_free(x);
+	if (n <= 0)
+		die("%s: cannot encode", path);
+	return (size_t)n;
+}
+
+static size_t pem_key_der(const char *path, uint8_t **der)
+{
+	FILE *fp = fopen(path, "r");
+	EVP_PKEY *k = fp ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
+	int n;
+
+	if (fp)
+		fclose(fp);
+	if (!k)
+		die("%s: not an unencrypted PEM private key", path);
+	*der = NULL;
+	n = i2d_PrivateKey(k, der);
+	EVP_PKEY_free(k);
+	if (n <= 0)
+		die("%s: cannot encode", path);
+	return (size_t)n;
 }
 
 /* lib/ike's random source: the system's CSPRNG. */
@@ -272,9 +316,11 @@ int main(int argc, char **argv)
 		{ "timeout", 1, 0, 't' }, { "exit-after", 1, 0, 'x' }, { "rekey-child", 1, 0, 'c' },
 		{ "rekey-ike", 1, 0, 'K' }, { "move-to", 1, 0, 'M' }, { "move-after", 1, 0, 'a' },
 		{ "verbose", 0, 0, 'v' }, { "serve", 0, 0, 'S' }, { "dpd", 1, 0, 'd' }, { "close-after", 1, 0, 'C' }, { "ike-lifetime", 1, 0, 'T' },
+		{ "cert", 1, 0, 'P' }, { "key", 1, 0, 'Y' }, { "ca", 1, 0, 'A' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ike_peer_conf pc = { .name = "peer" };
+	uint8_t *cert_der = NULL, *key_der = NULL, *ca_der = NULL;
 	struct opts o = { .timeout_ms = 10000 };
 	struct ike_addr listen_addr = { 0 };
 	struct ike *ike;
@@ -317,10 +363,16 @@ int main(int argc, char **argv)
 		case 'v': o.verbose = true; break;
 		case 'S': o.serve = true; o.timeout_ms = UINT64_MAX; break;
 		case 'T': pc.ike_lifetime_s = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'P': pc.cert_len = pem_cert_der(optarg, &cert_der); pc.cert = cert_der; break;
+		case 'Y': pc.key_len = pem_key_der(optarg, &key_der); pc.key = key_der; break;
+		case 'A': pc.ca_len = pem_cert_der(optarg, &ca_der); pc.ca = ca_der; break;
 		default: usage();
 		}
 	}
-	if (!listen_addr.family || !pc.local_id || !pc.remote_id || !pc.psk || !pc.local_ts.family ||
+	/* RFC 7427 certificates (all three) or the PSK, not both */
+	if (!!pc.psk == !!(pc.cert || pc.key || pc.ca) || (!pc.psk && !(pc.cert && pc.key && pc.ca)))
+		usage();
+	if (!listen_addr.family || !pc.local_id || !pc.remote_id || !pc.local_ts.family ||
 	    !pc.remote_ts.family || (o.initiate && !pc.remote.family))
 		usage();
 	pc.local = listen_addr;
@@ -341,6 +393,11 @@ int main(int argc, char **argv)
 	start = now_ms();
 	if (ike_peer_add(ike, &pc, start))
 		die("bad peer configuration");
+	if (key_der)
+		OPENSSL_clear_free(key_der, pc.key_len);
+	OPENSSL_free(cert_der);
+	OPENSSL_free(ca_der);
+	pc.cert = pc.key = pc.ca = NULL;
 	if (o.initiate) {
 		t0 = now_ms_f();
 		c = ike_connect(ike, "peer", start);
@@ -368,14 +425,14 @@ int main(int argc, char **argv)
 				sa_id = ev.sa_id;
 				up_at = now_ms();
 				out("ike up: sa=%u remote-id=%s local=%s remote=%s group=%u prf=%s encr=%s "
-				    "mobike=%s nat-local=%s nat-remote=%s\n", ev.sa_id, ev.up.remote_id,
+				    "mobike=%s nat-local=%s nat-remote=%s auth=%s\n", ev.sa_id, ev.up.remote_id,
 				    addr_str(&ev.up.local, b1, sizeof(b1)), addr_str(&ev.up.remote, b2, sizeof(b2)),
 				    ev.up.dh_group,
 				    ev.up.prf == IKE_PRF_HMAC_SHA256 ? "hmac-sha256" :
 				    ev.up.prf == IKE_PRF_HMAC_SHA384 ? "hmac-sha384" : "hmac-sha512",
 				    ev.up.encr == IKE_ENCR_AES256GCM16 ? "aes256gcm16" : "aes256-sha256",
 				    ev.up.mobike ? "yes" : "no", ev.up.nat_local ? "yes" : "no",
-				    ev.up.nat_remote ? "yes" : "no");
+				    ev.up.nat_remote ? "yes" : "no", ev.up.cert ? "cert" : "psk");
 				if (o.initiate)
 					out("handshake_ms=%.2f\n", now_ms_f() - t0);
 				break;

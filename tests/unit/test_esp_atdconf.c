@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "autotunneld/config.h"
+#include "ike/types.h"
 
 #define K1 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223"
 #define K2 "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122ee"
@@ -134,6 +135,55 @@ static void rsip_and_native(void **state)
 	(void)state;
 }
 
+#define IKEPEER(name) "[peer " name "]\nremote-ts = fd00:b::1\nremote-id = b.example.net\nlocal-id = a.example.net\n"
+
+/* IKE's ESP transforms (RFC 8221 §5) and certificate credentials (RFC 7427), per peer and from [tunnel] */
+static void ike_esp_and_certs(void **state)
+{
+	static const struct { const char *text, *msg; } bad[] = {
+		{ "[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\nesp = aes256gcm16, aes128cbc\n",
+		  "t.conf:8: esp: unknown transform 'aes128cbc'" },
+		{ "[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "esp = ,\n", "t.conf:7: esp: empty list" },
+		{ "[tunnel]\nula = fd00:a::1\nesp = des\n" IKEPEER("b") "psk-file = /x\n",
+		  "[tunnel] esp: unknown transform 'des'" },
+		{ "[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\ncert = /c\nkey = /k\nca = /a\n",
+		  "[peer b]: psk-file and cert/key/ca both given" },
+		{ "[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "cert = /c\nkey = /k\n",
+		  "[peer b]: certificate authentication needs cert, key and ca" },
+		{ "[tunnel]\nula = fd00:a::1\n[peer b]\nremote = 192.0.2.2\nremote-ts = fd00:b::1\nspi-in = 4096\n"
+		  "spi-out = 4097\nkey-in = " K1 "\nkey-out = " K2 "\nesp = aes128gcm16\n",
+		  "[peer b]: esp, cert, key and ca are for IKE" },
+		{ "[tunnel]\nula = fd00:a::1\n" IKEPEER("b"), "[peer b]: IKE needs psk-file" },
+	};
+	char err[256] = "";
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(load(bad[i].text, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].msg))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].msg);
+	}
+	/* per peer; defaults from [tunnel]; a peer with psk-file keeps it and the default transforms */
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\nesp = aes128-sha256 aes256-sha256\ncert = /tc\n"
+			      "key = /tk\nca = /ta\n"
+			      IKEPEER("b") "esp = aes256gcm16, aes128gcm16, aes128-sha256, chacha20poly1305\n"
+			      IKEPEER("c") "ca = /other-ca\n"
+			      IKEPEER("d") "psk-file = /x\n", err, sizeof(err)), 0);
+	assert_int_equal(c.peers[0].esp_algs, IKE_ESP_AES256GCM16 | IKE_ESP_AES128GCM16 |
+			 IKE_ESP_AES128CBC_SHA256 | IKE_ESP_CHACHA20POLY1305);
+	assert_string_equal(c.peers[0].cert_file, "/tc");
+	assert_int_equal(c.peers[1].esp_algs, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256CBC_SHA256);
+	assert_string_equal(c.peers[1].key_file, "/tk");
+	assert_string_equal(c.peers[1].ca_file, "/other-ca");
+	assert_string_equal(c.peers[2].psk_file, "/x");
+	assert_null(c.peers[2].cert_file);
+	assert_int_equal(c.peers[2].esp_algs, IKE_ESP_AES128CBC_SHA256 | IKE_ESP_AES256CBC_SHA256);
+	/* nothing said: lib/ike's default (0) */
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\n", err, sizeof(err)), 0);
+	assert_int_equal(c.peers[0].esp_algs, 0);
+	(void)state;
+}
+
 static void selectors(void **state)
 {
 	struct atd_ts ts;
@@ -162,6 +212,7 @@ int main(void)
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(selectors),
 		cmocka_unit_test(rsip_and_native),
+		cmocka_unit_test(ike_esp_and_certs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
