@@ -217,9 +217,29 @@ static void watch_poll_done(void *arg)
 	dns_timers_rearm(dns);
 }
 
+/*
+ * Our own H.D shows another address than ours: another computer may have
+ * taken the name. An update at once tells (its prerequisites fail if so,
+ * and pub_name_lost() finds out whose the name is); a refresh otherwise.
+ */
+static void watch_self_seen(void *arg, const uint8_t ula[16])
+{
+	struct atd_dns *dns = arg;
+	const struct atd_local_info *li = dns->ops->local(dns->arg);
+	struct atd_publish_status ps;
+	char u[INET6_ADDRSTRLEN];
+
+	atd_pub_status(dns->pub, &ps);
+	if (!li || !ps.published || memcmp(li->ula, ula, 16) == 0)
+		return;
+	log_info("%s shows %s, not this host's address: updating at once to see whose it is", dns->acc.fqdn,
+		 inet_ntop(AF_INET6, ula, u, sizeof(u)));
+	pub_records_changed(dns);
+}
+
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
-	watch_poll_done,
+	watch_poll_done, watch_self_seen,
 };
 
 /* ---- whose is H.D (RFC 2136 §2.4 makes the decision stick) ---- */

@@ -49,6 +49,8 @@ struct atd_watch {
 	struct dnsc_question qs[DNSC_LLQ_MAX];
 	uint8_t buf[DNSC_MSG_MAX], ack[DNSC_MSG_MAX];
 	struct dnsc_llq_result res;
+	bool self_known;		/* self_ula was reported through self_seen */
+	uint8_t self_ula[16];
 };
 
 static void pump(struct atd_watch *w);
@@ -97,6 +99,18 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (!w->running)
 			return;
+	}
+	/* our own name: whose address it holds (another computer may have taken it) */
+	{
+		uint8_t su[16];
+
+		if (dnsc_view_self_ula(w->view, su) == 1 && (!w->self_known || memcmp(su, w->self_ula, 16))) {
+			memcpy(w->self_ula, su, 16);
+			w->self_known = true;
+			w->ops->self_seen(w->arg, su);
+			if (!w->running)
+				return;
+		}
 	}
 	/* model and OS of hosts new to us: asked once (LLQs do not cover TXT) */
 	n = dnsc_view_extra_questions(w->view, q, 8);
@@ -448,6 +462,8 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 	rc = dnsc_view_init(w->view, w->ctx.domain_text, w->ctx.host);
 	if (rc)
 		return rc;
+	w->view->watch_self = true;
+	w->self_known = false;
 	w->running = true;
 	w->llq_action = AGENT_ACT_NONE;
 	w->poll_phase = 0;

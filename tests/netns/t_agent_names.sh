@@ -104,7 +104,10 @@ FAKE=fd99:8877:6655:4433::1
 printf 'server 198.51.100.53 53\nzone %s\nupdate delete desktop.%s AAAA\nupdate add desktop.%s 60 AAAA %s\nsend\n' \
 	"$AT_ZONE" "$D" "$D" "$FAKE" | nt_exec rv nsupdate -y "$K" || nt_fail "nsupdate failed"
 warn="another computer took the name desktop ($FAKE); this computer is now desktop-2"
-at_log_wait hostA "$warn" 25 || nt_fail "hostA did not warn: $(tail -20 "$NT_DIR/agent-hostA.log")"
+# its LLQ on its own name tells it at once (not only its next refresh, up to 80% of the lease later)
+at_log_wait hostA "desktop.$D shows $FAKE, not this host's address: updating at once to see whose it is" 3 ||
+	nt_fail "hostA's watcher did not see desktop change: $(tail -20 "$NT_DIR/agent-hostA.log")"
+at_log_wait hostA "$warn" 3 || nt_fail "hostA did not warn: $(tail -20 "$NT_DIR/agent-hostA.log")"
 at_cli hostA status | grep -qxF "name     $warn" || nt_fail "hostA's status: $(at_cli hostA status)"
 at_cli hostA status | grep -q "^this     desktop-2 " || nt_fail "hostA's status: $(at_cli hostA status)"
 at_log_wait hostA "published [0-9]* records for desktop-2.$D" 10 || nt_fail "hostA did not publish desktop-2"
