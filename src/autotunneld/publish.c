@@ -240,9 +240,7 @@ static void make_prereq(const struct atd_pub *p, bool withdrawal, struct dnsc_up
 {
 	memset(pre, 0, sizeof(*pre));
 	pre->rrs = rrs;
-	if (p->prev_known && p->published)
-		pre->nrrs = own_rrs(p, p->prev, p->nprev, true, true, rrs);
-	else if (withdrawal && p->prev_known)
+	if (p->prev_known && (p->published || withdrawal))
 		pre->nrrs = own_rrs(p, p->prev, p->nprev, true, true, rrs);
 	else if (p->ctx.claim == ATD_PUB_CLAIM_FREE)
 		pre->unused = p->ctx.fqdn;

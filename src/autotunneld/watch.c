@@ -155,6 +155,21 @@ static void rearm_llq(struct atd_watch *w)
 	evtimer_add(w->llq_ev, &tv);
 }
 
+/*
+ * Is our own AAAA the one LLQ refused? It is watched when the server allows
+ * it (a takeover of our name is then seen at once); a server short of LLQs
+ * is no reason to poll for it: the next refresh of our records tells too.
+ */
+static bool only_self_refused(const struct atd_watch *w, const struct dnsc_llq_counts *cnt)
+{
+	int i;
+
+	if (cnt->wanted != cnt->up + 1)
+		return false;
+	i = dnsc_llq_find(w->llq, &w->view->self, DNS_TYPE_AAAA);
+	return i >= 0 && w->llq->q[i].state == DNSC_LLQ_FAILED;
+}
+
 /* The timers' LLQ action is answered once every LLQ has its answer. */
 static void settle(struct atd_watch *w)
 {
@@ -163,7 +178,7 @@ static void settle(struct atd_watch *w)
 	if (w->llq_action == AGENT_ACT_NONE || !w->llq->connected || dnsc_llq_busy(w->llq))
 		return;
 	dnsc_llq_counts(w->llq, &cnt);
-	if (cnt.wanted > 0 && cnt.up == cnt.wanted) {
+	if (cnt.wanted > 0 && (cnt.up == cnt.wanted || only_self_refused(w, &cnt))) {
 		if (!w->ctx.t->llq_up)
 			log_info("watching %u record sets of %s with LLQs", cnt.up, w->ctx.domain_text);
 		/* RFC 8764 §7: refresh before the lease ends (the policy: at 80%) */
@@ -184,6 +199,7 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	struct lreq *lr = arg, **pp;
 	struct atd_watch *w = lr->w;
 	struct dnsc_llq_result *res = &w->res;
+	struct dnsc_llq_counts cnt;
 	char b[16];
 	int rc;
 
@@ -217,7 +233,8 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 				else
 					log_debug_rl("LLQ refused: rcode %s, LLQ error %u",
 						     dnsc_rcode_name(res->rcode, b), res->llq_error);
-				if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up) {
+				dnsc_llq_counts(w->llq, &cnt);
+				if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up && !only_self_refused(w, &cnt)) {
 					/* a peer's records cannot be watched: poll them, ask again later */
 					log_info("an LLQ was refused (%s): polling meanwhile",
 						 res->llq_error == DNS_LLQ_SERVFULL ? "server full" :
