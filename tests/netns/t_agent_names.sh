@@ -3,16 +3,17 @@
 #   - hostA signs in as "desktop"; hostB, also called desktop, finds the name
 #     held by another computer (its AAAA is not hostB's ULA, and its TXT
 #     carries another host id) and signs in as desktop-2, saying so at login
-#     and in `autotunnel status`; both reach each other by name;
+#     and in `autotunnel status`; both reach each other by name (the hosts
+#     cache and libnss_autotunnel, and the agent's ping);
 #   - hostB restarts three times with a new ULA each time (killed, its
 #     identity gone, as after a reboot): it keeps desktop-2 (its host id says
 #     the records there are its own), stays reachable, and hostA's data plane
 #     moves desktop-2's slot to each new address (one slot, one route);
 #   - hostB's logout withdraws desktop-2 and leaves desktop's records alone;
 #   - a forced takeover (nsupdate with the account's key puts another ULA on
-#     desktop): hostA's next update is refused on its prerequisites (RFC 2136
-#     §2.4), it warns, moves to a free name, and its logout leaves the other
-#     computer's desktop record alone.
+#     desktop): hostA's LLQ on its own name sees it, its update at once is
+#     refused on its prerequisites (RFC 2136 §2.4), it warns (log and status),
+#     moves to a free name, and its logout leaves the other computer's record.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 command -v dig >/dev/null && command -v nsupdate >/dev/null ||
@@ -58,6 +59,20 @@ at_cli hostB status | grep -qxF "name     the name desktop is used by another co
 	nt_fail "the server holds desktop=$(aaaa desktop) desktop-2=$(aaaa desktop-2), not $UA and $UB"
 nt_wait 10 sh -c "ip netns exec $(nt_ns hostA) env AUTOTUNNEL_CONTROL=$NT_DIR/hostA/run/control $AT_CLI hosts |
 	grep -q '^desktop-2 '" || nt_fail "hostA does not list desktop-2: $(at_cli hostA hosts)"
+# names: the hosts cache each agent writes (and libnss_autotunnel answers from) follows the names
+resolve() {	# HOST NAME: what NAME is on HOST through the NSS module (or its agent's cache)
+	if [ -f "$AT_BUILD/src/nss/libnss_autotunnel.so.2" ]; then
+		LD_LIBRARY_PATH="$AT_BUILD/src/nss" AUTOTUNNEL_HOSTS="$NT_DIR/$1/run/hosts" unshare -m sh -c '
+			mount --bind "$1" /etc/nsswitch.conf && getent ahosts "$2" | head -1' _ "$NT_DIR/nsswitch.conf" "$2" |
+			awk '{ print $1 }'
+	else
+		awk -v n="$2" '$1 == n || $2 == n { print $3 }' "$NT_DIR/$1/run/hosts"
+	fi
+}
+sed 's/^hosts:.*/hosts: files autotunnel/' /etc/nsswitch.conf >"$NT_DIR/nsswitch.conf"
+nt_wait 5 sh -c "grep -qx 'desktop-2 desktop-2.$D $UB' $NT_DIR/hostA/run/hosts" || nt_fail "hostA's hosts cache: $(cat "$NT_DIR/hostA/run/hosts")"
+[ "$(resolve hostA desktop-2)" = "$UB" ] || nt_fail "desktop-2 is $(resolve hostA desktop-2) on hostA, not $UB"
+[ "$(resolve hostB desktop)" = "$UA" ] || nt_fail "desktop is $(resolve hostB desktop) on hostB, not $UA"
 at_cli hostA ping desktop-2 >/dev/null || nt_fail "hostA cannot reach desktop-2: $(at_cli hostA ping desktop-2 2>&1)"
 at_cli hostB ping desktop >/dev/null || nt_fail "hostB cannot reach desktop: $(at_cli hostB ping desktop 2>&1)"
 nt_pass "the second computer called desktop signs in as desktop-2, says why, and both reach each other"
@@ -83,7 +98,10 @@ for i in 1 2 3; do
 	nt_wait 10 sh -c "[ \$(grep -c 'desktop-2 keeps data-plane slot $slot ' $NT_DIR/agent-hostA.log) -ge $i ]" ||
 		nt_fail "restart $i: hostA did not move desktop-2's slot: $(grep desktop-2 "$NT_DIR/agent-hostA.log" | tail -5)"
 	at_cli hostA ping desktop-2 >/dev/null || nt_fail "restart $i: hostA cannot reach desktop-2 at $UB"
-	nt_exec hostA ping -6 -c 1 -W 5 "$UB" >/dev/null || nt_fail "restart $i: no ping to $UB"
+	nt_wait 5 sh -c "grep -qx 'desktop-2 desktop-2.$D $UB' $NT_DIR/hostA/run/hosts" ||
+		nt_fail "restart $i: hostA's hosts cache: $(cat "$NT_DIR/hostA/run/hosts")"
+	[ "$(resolve hostA desktop-2.$D)" = "$UB" ] || nt_fail "restart $i: desktop-2 is $(resolve hostA desktop-2.$D), not $UB"
+	nt_exec hostA ping -6 -c 1 -W 5 "$(resolve hostA desktop-2.$D)" >/dev/null || nt_fail "restart $i: no ping to $UB"
 	[ "$(routes)" = 1 ] || nt_fail "restart $i: hostA routes $(routes) ULAs to the tunnel device:
 $(nt_exec hostA ip -6 route show dev autotun0)"
 	nt_exec hostA ip -6 route show dev autotun0 | grep -q "^$UB " || nt_fail "restart $i: no route to $UB"
