@@ -80,7 +80,7 @@ struct rtype_def {
 static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) },
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
-	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) },
+	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) | F(DETAIL) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
@@ -618,6 +618,8 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 		if (agent_ctl_uint(m, acc, AGENT_CTL_F_HOSTS, &u))
 			agent_text_put(o, ", %u host%s", (unsigned)u, u == 1 ? "" : "s");
 		agent_text_put(o, ")\n");
+		if (agent_ctl_str(m, acc, AGENT_CTL_F_DETAIL))
+			agent_text_put(o, "name     %s\n", agent_ctl_str(m, acc, AGENT_CTL_F_DETAIL));
 	} else if (acc && agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)) {
 		agent_text_put(o, "account  %s   (signed out)\n", agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN));
 	} else {
@@ -810,6 +812,8 @@ int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_LOGIN:
 		r = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
+		if (agent_ctl_str(m, r, AGENT_CTL_F_DETAIL))
+			agent_text_put(&o, "%s\n", agent_ctl_str(m, r, AGENT_CTL_F_DETAIL));
 		agent_text_put(&o, "signed in to %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DOMAIN)));
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_LOGOUT:

@@ -116,6 +116,19 @@ int agent_records_build(const struct agent_publish *in, struct agent_rr *out, si
 		memcpy(rr->name, hd, sizeof(hd));
 		memcpy(rr->aaaa, in->ula, 16);
 	}
+	/*
+	 * H.D TXT "autotunnel-id=...": whose name this is. The ULA changes with
+	 * every boot (RFC 6281 §6.3), so it cannot tell a rebooted host's own
+	 * stale records from another computer's; the host id, kept in the
+	 * state directory, can (agent_name_owner()).
+	 */
+	if (in->host_id && (rr = add(&b, AGENT_RR_TXT, false))) {
+		if (agent_host_id_check(in->host_id))
+			return -EINVAL;
+		memcpy(rr->name, hd, sizeof(hd));
+		if ((err = txt_add(rr, in->host_id, AGENT_HOST_ID_PREFIX)))
+			return err;
+	}
 	/* RFC 6281 §3: where the tunnel endpoint is, as SRV + A of AutoTunnel-E.D */
 	if (in->ext_port && (rr = add(&b, AGENT_RR_SRV, false))) {
 		if (mkname(rr->name, "_autotunnel._udp.%s", hd))
@@ -238,4 +251,56 @@ int agent_rr_format(const struct agent_rr *rr, char *buf, size_t len)
 		break;
 	}
 	return agent_text_done(&o);
+}
+
+/* ---- who holds a name ---- */
+
+int agent_host_id_check(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n != AGENT_HOST_ID_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return -EINVAL;
+	return 0;
+}
+
+enum agent_name_owner agent_name_owner(const struct agent_name_seen *seen, const uint8_t our_ula[static 16],
+				       const char *our_id)
+{
+	bool only_ours = seen->naaaa > 0;
+
+	/* the server removes records whose lease ended: what is there is live */
+	if (seen->naaaa == 0)
+		return AGENT_NAME_FREE;
+	for (size_t i = 0; i < seen->naaaa && i < AGENT_NAME_SEEN_MAX; i++)
+		if (memcmp(seen->aaaa[i], our_ula, 16))
+			only_ours = false;
+	if (only_ours)
+		return AGENT_NAME_OURS;
+	/* another address: ours from an earlier boot if it carries our id */
+	if (our_id && seen->id[0] && strcmp(seen->id, our_id) == 0)
+		return AGENT_NAME_OURS;
+	return AGENT_NAME_TAKEN;
+}
+
+int agent_host_label_alt(char out[static 64], const char *base, unsigned k)
+{
+	char suffix[16];
+	size_t bl = base ? strlen(base) : 0, sl;
+
+	if (k < 2 || agent_label_check(base, bl))
+		return -EINVAL;
+	sl = (size_t)snprintf(suffix, sizeof(suffix), "-%u", k);
+	if (bl + sl > AGENT_LABEL_MAX)
+		bl = AGENT_LABEL_MAX - sl;
+	/* a label must not end with a hyphen (RFC 952): shorten past one */
+	while (bl > 0 && base[bl - 1] == '-')
+		bl--;
+	if (bl == 0)
+		return -EINVAL;
+	snprintf(out, 64, "%.*s%s", (int)bl, base, suffix);
+	return agent_label_check(out, strlen(out)) ? -EINVAL : (int)strlen(out);
 }

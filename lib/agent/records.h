@@ -28,8 +28,12 @@ enum agent_rr_type {
 #define AGENT_TXT_STRING_MAX 255
 /** Most services one host offers. */
 #define AGENT_SERVICES_MAX 16
-/** Records agent_records_build() may produce: 6 + 3 per service + 1 per service type. */
-#define AGENT_RECORDS_MAX (6 + 4 * AGENT_SERVICES_MAX)
+/** Records agent_records_build() may produce: 7 + 3 per service + 1 per service type. */
+#define AGENT_RECORDS_MAX (7 + 4 * AGENT_SERVICES_MAX)
+/** Hex digits of a host id (16 random bytes, lower case). */
+#define AGENT_HOST_ID_LEN 32
+/** The TXT string at H.D that names the host holding H: prefix, then the id. */
+#define AGENT_HOST_ID_PREFIX "autotunnel-id="
 /** Default TTL of published records: short, because locations move. */
 #define AGENT_RR_TTL_DEFAULT 60
 
@@ -76,6 +80,11 @@ struct agent_publish {
 	uint8_t eui64[8];	/* IEEE EUI-64 of the primary MAC (agent_eui64_from_mac()) */
 	uint8_t ula[16];
 	/*
+	 * This host's id (AGENT_HOST_ID_LEN lower-case hex digits, kept across
+	 * boots), published as H.D TXT "autotunnel-id=ID"; NULL: none.
+	 */
+	const char *host_id;
+	/*
 	 * External (outer) IPv4 address, network byte order, and UDP port:
 	 * the NAT's mapping, or the host's own when public. A port of 0 means
 	 * "no known location" (no mapping on this network): the SRV and A
@@ -104,6 +113,7 @@ struct agent_publish {
  * entries), in the order of the table:
  *
  *     H.D                        AAAA  ULA
+ *     H.D                        TXT   "autotunnel-id=ID"   (when host_id)
  *     _autotunnel._udp.H.D       SRV   0 0 port AutoTunnel-E.D
  *     AutoTunnel-E.D             A     external IPv4
  *     AutoTunnel-E.D             AAAA  ULA
@@ -132,5 +142,39 @@ int agent_rr_format(const struct agent_rr *rr, char *buf, size_t len) __attribut
 
 /** "A", "AAAA", "SRV", "TXT" or "PTR"; NULL for any other type. */
 const char *agent_rr_type_name(uint16_t type);
+
+/** 0 when @p id is AGENT_HOST_ID_LEN lower-case hex digits, else -EINVAL. */
+int agent_host_id_check(const char *id) __attribute__((warn_unused_result));
+
+/** Most AAAA records of a name agent_name_owner() looks at. */
+#define AGENT_NAME_SEEN_MAX 8
+
+/** What the server holds at H.D (a signed query's answer). */
+struct agent_name_seen {
+	uint8_t aaaa[AGENT_NAME_SEEN_MAX][16];
+	size_t naaaa;
+	char id[AGENT_HOST_ID_LEN + 1];	/* from TXT "autotunnel-id=", "" when none */
+};
+
+enum agent_name_owner {
+	AGENT_NAME_FREE,	/* no AAAA: nobody holds it */
+	AGENT_NAME_OURS,	/* only our ULA, or our id (our records from an earlier boot) */
+	AGENT_NAME_TAKEN,	/* another computer's: live, since the server removes expired records */
+};
+
+/**
+ * Whose is H.D, from what the server holds (@p seen), our ULA and our host
+ * id (NULL: none). A host is its ULA for the life of a boot; across boots
+ * the id says it is still the same computer.
+ */
+enum agent_name_owner agent_name_owner(const struct agent_name_seen *seen, const uint8_t our_ula[static 16],
+				       const char *our_id);
+
+/**
+ * The @p k-th alternative (k >= 2) of host label @p base: "desktop-2",
+ * the base shortened so that the whole fits in a label. Writes it with a
+ * NUL into @p out and returns its length, or -EINVAL.
+ */
+int agent_host_label_alt(char out[static 64], const char *base, unsigned k) __attribute__((warn_unused_result));
 
 #endif

@@ -219,11 +219,55 @@ static int del_rrset(struct dns_builder *b, const struct agent_rr *rr)
 	return rc == -EMSGSIZE ? -ENOSPC : rc;
 }
 
+/* RFC 2136 §2.4.2: the RRset of @p rr must exist holding exactly the prerequisite RRs (class IN, TTL 0). */
+static int put_prereq_rr(struct dns_builder *b, const struct agent_rr *rr)
+{
+	struct agent_rr z = *rr;
+
+	z.ttl = 0;
+	return put_rr(b, &z, false);
+}
+
+static int put_prereqs(struct dns_builder *b, const struct dnsc_update_prereq *pre)
+{
+	struct dns_name n;
+	int rc;
+
+	if (!pre)
+		return 0;
+	if (pre->nrrs > AGENT_RECORDS_MAX || (pre->nrrs && !pre->rrs))
+		return -EINVAL;
+	if (pre->unused) {
+		/* RFC 2136 §2.4.5: "name is not in use": class NONE, type ANY, no rdata */
+		if (name_of(pre->unused, &n))
+			return -EINVAL;
+		rc = dns_builder_add_raw(b, &n, DNS_TYPE_ANY, DNS_CLASS_NONE, 0, NULL, 0);
+		if (rc)
+			return rc == -EMSGSIZE ? -ENOSPC : rc;
+	}
+	for (size_t i = 0; i < pre->nrrs; i++) {
+		if (!agent_rr_type_name(pre->rrs[i].type))
+			return -EINVAL;
+		if ((rc = put_prereq_rr(b, &pre->rrs[i])))
+			return rc;
+	}
+	return 0;
+}
+
 int dnsc_update_build(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
 		      const struct dns_name *zone,
 		      const struct agent_rr *cur, size_t ncur,
 		      const struct agent_rr *prev, size_t nprev,
 		      uint32_t lease, struct dns_tsig *t, uint64_t wall)
+{
+	return dnsc_update_build_pre(buf, cap, len, id, zone, NULL, cur, ncur, prev, nprev, lease, t, wall);
+}
+
+int dnsc_update_build_pre(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
+			  const struct dns_name *zone, const struct dnsc_update_prereq *pre,
+			  const struct agent_rr *cur, size_t ncur,
+			  const struct agent_rr *prev, size_t nprev,
+			  uint32_t lease, struct dns_tsig *t, uint64_t wall)
 {
 	struct dns_builder b;
 	unsigned nupd = 0;
@@ -250,6 +294,7 @@ int dnsc_update_build(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
 	}
 	/* RFC 2136 §2.3: the zone section names the zone, type SOA */
 	if ((rc = dns_builder_question(&b, zone, DNS_TYPE_SOA, DNS_CLASS_IN)) ||
+	    (rc = dns_builder_section(&b, DNS_SEC_PREREQ)) || (rc = put_prereqs(&b, pre)) ||
 	    (rc = dns_builder_section(&b, DNS_SEC_UPDATE)))
 		return rc;
 
@@ -318,4 +363,40 @@ int dnsc_update_answer(struct dnsc_update_result *r, const uint8_t *buf, size_t 
 	r->has_lease = true;
 	r->lease = l.lease;
 	return 0;
+}
+
+int dnsc_name_seen_read(const struct dnsc_resp *r, const struct dns_name *owner, struct agent_name_seen *seen)
+{
+	static const char prefix[] = AGENT_HOST_ID_PREFIX;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	int rc;
+
+	while ((rc = dnsc_rr_next(&r->msg, &pos, &rr)) == 1) {
+		if (rr.sec != DNS_SEC_ANSWER || rr.rclass != DNS_CLASS_IN || !dns_name_equal(&rr.owner, owner))
+			continue;
+		if (rr.type == DNS_TYPE_AAAA && seen->naaaa < AGENT_NAME_SEEN_MAX) {
+			if (dns_rdata_aaaa_read(&rr.rdata, seen->aaaa[seen->naaaa]))
+				return -EBADMSG;
+			seen->naaaa++;
+		} else if (rr.type == DNS_TYPE_TXT) {
+			const uint8_t *str;
+			uint8_t n;
+
+			while ((rc = dns_rdata_txt_next(&rr.rdata, &str, &n)) == 1) {
+				char id[AGENT_HOST_ID_LEN + 1];
+
+				if (n != sizeof(prefix) - 1 + AGENT_HOST_ID_LEN ||
+				    memcmp(str, prefix, sizeof(prefix) - 1))
+					continue;
+				memcpy(id, str + sizeof(prefix) - 1, AGENT_HOST_ID_LEN);
+				id[AGENT_HOST_ID_LEN] = '\0';
+				if (agent_host_id_check(id) == 0)
+					memcpy(seen->id, id, sizeof(id));
+			}
+			if (rc < 0)
+				return -EBADMSG;
+		}
+	}
+	return rc < 0 ? -EBADMSG : 0;
 }

@@ -72,6 +72,43 @@ int dnsc_update_build(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
 		      const struct agent_rr *prev, size_t nprev,
 		      uint32_t lease, struct dns_tsig *t, uint64_t wall);
 
+/** Prerequisites of an UPDATE (RFC 2136 §2.4); every pointer borrowed for the call. */
+struct dnsc_update_prereq {
+	/** §2.4.5 "name is not in use": H.D when taking a free name; NULL for none. */
+	const char *unused;
+	/**
+	 * §2.4.2 "RRset exists (value dependent)": for each (name, type)
+	 * among these, the server's RRset must hold exactly these RRs (TTLs
+	 * ignored): our id and our ULA at H.D, so that a refresh or a
+	 * withdrawal never touches a name another computer holds.
+	 */
+	const struct agent_rr *rrs;
+	size_t nrrs;
+};
+
+/**
+ * dnsc_update_build() with prerequisites @p pre (NULL: none): the server
+ * applies the update only if they all hold, and answers YXDOMAIN or
+ * NXRRSET otherwise (RFC 2136 §3.2.5).
+ */
+__attribute__((warn_unused_result))
+int dnsc_update_build_pre(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
+			  const struct dns_name *zone, const struct dnsc_update_prereq *pre,
+			  const struct agent_rr *cur, size_t ncur,
+			  const struct agent_rr *prev, size_t nprev,
+			  uint32_t lease, struct dns_tsig *t, uint64_t wall);
+
+struct dnsc_resp;
+
+/**
+ * Add what an answer (AAAA or TXT of @p owner) says about who holds
+ * @p owner to @p seen (zeroed by the caller before the first answer): its
+ * AAAA records (at most AGENT_NAME_SEEN_MAX), and the host id of a TXT
+ * string "autotunnel-id=ID". 0 or -EBADMSG.
+ */
+__attribute__((warn_unused_result))
+int dnsc_name_seen_read(const struct dnsc_resp *r, const struct dns_name *owner, struct agent_name_seen *seen);
+
 /** The outcome of an UPDATE, as its answer tells it. */
 struct dnsc_update_result {
 	unsigned rcode;		/**< 12-bit rcode */

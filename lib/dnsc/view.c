@@ -357,9 +357,11 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 		const struct dnsc_host *h = &v->h[i];
 		struct dns_name srv;
 
-		if (!h->used || !h->listed || h->self)
+		if (!h->used || !h->listed || (h->self && !v->watch_self))
 			continue;
 		put_q(out, cap, &n, &h->fqdn, DNS_TYPE_AAAA);
+		if (h->self)
+			continue;	/* our own name: only whose address it holds */
 		if (label_name(&srv, "_autotunnel", "_udp", &h->fqdn) == 0)
 			put_q(out, cap, &n, &srv, DNS_TYPE_SRV);
 		if (!dns_name_is_root(&h->target) && h->has_srv)
@@ -391,4 +393,17 @@ unsigned dnsc_view_count(const struct dnsc_view *v)
 	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++)
 		n += v->h[i].used && v->h[i].listed;
 	return n;
+}
+
+int dnsc_view_self_ula(const struct dnsc_view *v, uint8_t ula[static 16])
+{
+	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
+		const struct dnsc_host *h = &v->h[i];
+
+		if (h->used && h->self && h->listed && h->has_ula) {
+			memcpy(ula, h->ula, 16);
+			return 1;
+		}
+	}
+	return 0;
 }

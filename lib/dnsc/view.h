@@ -68,6 +68,11 @@ struct dnsc_view {
 	struct dns_name hosts_name;	/**< _autotunnel._udp.D */
 	struct dns_name self;		/**< this host's H.D (root when none) */
 	uint32_t applied;		/**< records applied so far (for tests and status) */
+	/**
+	 * Also watch this host's own AAAA (set after dnsc_view_init()): the
+	 * host sees another computer put its address on H.D.
+	 */
+	bool watch_self;
 	struct dnsc_host h[DNSC_VIEW_HOSTS];
 };
 
@@ -120,9 +125,15 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
 /**
  * The questions to keep watched (Figure 3 of RFC 6281): the host list, and
  * for every listed peer its AAAA, its SRV and, once the SRV names a target,
- * the target's A. Writes at most @p cap and returns how many there are.
+ * the target's A; with watch_self, this host's own AAAA too. Writes at most @p cap and returns how many there are.
  */
 size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap);
+
+/**
+ * The address the server holds at this host's H.D, as the view knows it
+ * (with watch_self): 1 with @p ula set (the last one added), 0 when none.
+ */
+int dnsc_view_self_ula(const struct dnsc_view *v, uint8_t ula[static 16]);
 
 /**
  * The questions to ask once about a host that is new to the view and that

@@ -21,11 +21,13 @@
 #include <openssl/crypto.h>
 
 #include "agent/identity.h"
+#include "agent/records.h"
 #include "agent/timers.h"
 #include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/dnsquery.h"
+#include "autotunneld/fsutil.h"
 #include "autotunneld/publish.h"
 #include "autotunneld/types.h"
 #include "autotunneld/watch.h"
@@ -37,11 +39,15 @@
 #include "dnsc/msg.h"
 #include "dnsc/state.h"
 #include "dnsc/update.h"
+#include "util/encode.h"
+#include "util/random.h"
 
 #define DEFAULT_ZONE "members.example.net"
 #define LOGIN_TIMEOUT_MS 10000
+#define ALT_NAMES_MAX 99	/* H-2 .. H-99 */
 
 struct login;
+struct claim;
 
 /* One per daemon (d->dns). */
 struct atd_dns {
@@ -65,6 +71,8 @@ struct atd_dns {
 	struct dnsquery_set *queries;	/* signed queries waiting for their answer */
 	struct atd_pub *pub;
 	struct atd_watch *watch;
+	char host_id[AGENT_HOST_ID_LEN + 1];	/* STATE-DIR/host-id: this computer, across boots */
+	struct claim *claim;		/* finding out whose H.D is (start, or a refused update) */
 };
 
 static void dns_timers_rearm(struct atd_dns *dns);
@@ -152,8 +160,10 @@ static void pub_records_changed(void *arg)
 	dns_timers_rearm(dns);
 }
 
+static void pub_name_lost(void *arg);
+
 static const struct atd_pub_ops pub_ops = {
-	pub_update_done, pub_update_failed, pub_location_known, pub_records_changed,
+	pub_update_done, pub_update_failed, pub_location_known, pub_records_changed, pub_name_lost,
 };
 
 static struct atd_pub *pub_new(struct atd_dns *dns)
@@ -207,10 +217,217 @@ static void watch_poll_done(void *arg)
 	dns_timers_rearm(dns);
 }
 
+/*
+ * Our own H.D shows another address than ours: another computer may have
+ * taken the name. An update at once tells (its prerequisites fail if so,
+ * and pub_name_lost() finds out whose the name is); a refresh otherwise.
+ */
+static void watch_self_seen(void *arg, const uint8_t ula[16])
+{
+	struct atd_dns *dns = arg;
+	const struct atd_local_info *li = dns->ops->local(dns->arg);
+	struct atd_publish_status ps;
+	char u[INET6_ADDRSTRLEN];
+
+	atd_pub_status(dns->pub, &ps);
+	if (!li || !ps.published || memcmp(li->ula, ula, 16) == 0)
+		return;
+	log_info("%s shows %s, not this host's address: updating at once to see whose it is", dns->acc.fqdn,
+		 inet_ntop(AF_INET6, ula, u, sizeof(u)));
+	pub_records_changed(dns);
+}
+
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
-	watch_poll_done,
+	watch_poll_done, watch_self_seen,
 };
+
+/* ---- whose is H.D (RFC 2136 §2.4 makes the decision stick) ---- */
+
+/*
+ * One look at H.D and, when another computer holds it, at H-2.D, H-3.D...
+ * until a free one: two signed queries per name (AAAA: whose address; TXT:
+ * whose id). Used by the login (on its own connection) and by the account
+ * (at start, and when the server refused an update on its prerequisites).
+ */
+struct claim {
+	struct dnsquery_set *qs;
+	struct dnsconn *conn;
+	const struct dns_tsig_key *key;
+	char domain[AGENT_NAME_MAX + 1];
+	char base[AGENT_LABEL_MAX + 1];	/* the label asked for */
+	char cand[AGENT_LABEL_MAX + 1];	/* the label being looked at */
+	unsigned k;			/* the next alternative: base-k */
+	bool rename;			/* look for another name when cand is taken */
+	bool in_run;			/* our records were there this run: only our ULA is ours */
+	uint8_t ula[16];
+	const char *id;
+	struct dns_name name;
+	int phase;			/* 0: AAAA, 1: TXT */
+	struct agent_name_seen seen;
+	char first[AGENT_LABEL_MAX + 1];	/* the first name found taken, and its holder's ULA */
+	uint8_t first_ula[16];
+	bool taken;
+	void (*done)(void *arg, int err, enum atd_pub_claim how, const char *why);
+	void *arg;
+};
+
+static int claim_ask(struct claim *c);
+
+static void claim_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct claim *c = arg;
+	enum agent_name_owner o;
+
+	if (err == -ECANCELED)
+		return;
+	if (err) {
+		c->done(c->arg, err, ATD_PUB_CLAIM_FREE, why);
+		return;
+	}
+	if (r->rcode != DNS_RCODE_NOERROR && r->rcode != DNS_RCODE_NXDOMAIN) {
+		char b[16], w[80];
+
+		snprintf(w, sizeof(w), "the server answered %s", dnsc_rcode_name(r->rcode, b));
+		c->done(c->arg, -EPROTO, ATD_PUB_CLAIM_FREE, w);
+		return;
+	}
+	if (dnsc_name_seen_read(r, &c->name, &c->seen)) {
+		c->done(c->arg, -EBADMSG, ATD_PUB_CLAIM_FREE, "the server's answer is malformed");
+		return;
+	}
+	if (c->phase == 0) {
+		c->phase = 1;
+		if ((err = claim_ask(c)))
+			c->done(c->arg, err, ATD_PUB_CLAIM_FREE, strerror(-err));
+		return;
+	}
+	o = agent_name_owner(&c->seen, c->ula, c->in_run ? NULL : c->id);
+	if (o == AGENT_NAME_FREE) {
+		c->done(c->arg, 0, ATD_PUB_CLAIM_FREE, NULL);
+		return;
+	}
+	if (o == AGENT_NAME_OURS) {
+		c->done(c->arg, 0, c->id && strcmp(c->seen.id, c->id) == 0 ? ATD_PUB_CLAIM_OURS_ID
+									     : ATD_PUB_CLAIM_OURS_ULA, NULL);
+		return;
+	}
+	if (!c->taken) {
+		c->taken = true;
+		memcpy(c->first, c->cand, sizeof(c->first));
+		memcpy(c->first_ula, c->seen.aaaa[0], 16);
+	}
+	log_info("%s.%s is held by another computer", c->cand, c->domain);
+	/* the first free H-k (each one checked the same way) */
+	do {
+		if (!c->rename || c->k > ALT_NAMES_MAX || agent_host_label_alt(c->cand, c->base, c->k++) < 0) {
+			c->done(c->arg, -EADDRINUSE, ATD_PUB_CLAIM_FREE, "no free name");
+			return;
+		}
+	} while (strcmp(c->cand, c->first) == 0);
+	c->phase = 0;
+	c->in_run = false;
+	if ((err = claim_ask(c)))
+		c->done(c->arg, err, ATD_PUB_CLAIM_FREE, strerror(-err));
+}
+
+static int claim_ask(struct claim *c)
+{
+	if (c->phase == 0) {
+		memset(&c->seen, 0, sizeof(c->seen));
+		if (dns_name_from_text(&c->name, c->domain) ||
+		    dns_name_prepend_label(&c->name, c->cand, strlen(c->cand)))
+			return -EINVAL;
+		dns_name_canonicalize(&c->name);
+	}
+	return dnsquery_send(c->qs, c->conn, c->key, &c->name, c->phase == 0 ? DNS_TYPE_AAAA : DNS_TYPE_TXT,
+			     claim_answer, c);
+}
+
+/* "the name desktop is used by another computer of alice (fd..); this computer signs in as desktop-2" */
+static void claim_note(const struct claim *c, const char *account, const char *how, char *out, size_t len)
+{
+	char u[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, c->first_ula, u, sizeof(u));
+	snprintf(out, len, "the name %s is used by another computer of %s (%s); this computer %s %s", c->first,
+		 account, u, how, c->cand);
+}
+
+static void claim_free(struct claim *c)
+{
+	if (!c)
+		return;
+	dnsquery_cancel(c->qs, c);
+	free(c);
+}
+
+/*
+ * Start looking at @p cand (and, when @p rename, at base-2...). The
+ * outcome goes to @p done, later, with the label chosen in c->cand.
+ */
+static struct claim *claim_start(struct dnsquery_set *qs, struct dnsconn *conn, const struct dns_tsig_key *key,
+				 const char *domain, const char *base, const char *cand, bool rename, bool in_run,
+				 const struct atd_local_info *li, const char *id,
+				 void (*done)(void *, int, enum atd_pub_claim, const char *), void *arg)
+{
+	struct claim *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->qs = qs;
+	c->conn = conn;
+	c->key = key;
+	snprintf(c->domain, sizeof(c->domain), "%s", domain);
+	snprintf(c->base, sizeof(c->base), "%s", base);
+	snprintf(c->cand, sizeof(c->cand), "%s", cand);
+	c->k = 2;
+	c->rename = rename;
+	c->in_run = in_run;
+	if (li)
+		memcpy(c->ula, li->ula, 16);
+	c->id = id && *id ? id : NULL;
+	c->done = done;
+	c->arg = arg;
+	if (claim_ask(c)) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* STATE-DIR/host-id: 16 random bytes in hex, made once; it outlives logouts and reboots. */
+static int host_id_load(struct atd_dns *dns)
+{
+	char path[4200];
+	uint8_t buf[AGENT_HOST_ID_LEN + 2], rnd[AGENT_HOST_ID_LEN / 2];
+	size_t n = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/host-id", dns->d->conf.state_dir ? dns->d->conf.state_dir : "/var/lib/autotunnel");
+	if (fsutil_read_small(path, buf, sizeof(buf) - 1, &n) == 0) {
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		buf[n] = '\0';
+		if (agent_host_id_check((const char *)buf) == 0) {
+			memcpy(dns->host_id, buf, sizeof(dns->host_id));
+			return 0;
+		}
+		log_warnx("%s is not a host id; making a new one", path);
+	}
+	if ((rc = rand_bytes(rnd, sizeof(rnd))))
+		return rc;
+	if ((rc = hex_encode(dns->host_id, sizeof(dns->host_id), rnd, sizeof(rnd))) < 0)
+		return rc;
+	memcpy(buf, dns->host_id, AGENT_HOST_ID_LEN);
+	buf[AGENT_HOST_ID_LEN] = '\n';
+	if (dns->d->conf.state_dir)
+		(void)fsutil_mkdir_p(dns->d->conf.state_dir, 0700);
+	if ((rc = fsutil_write_atomic(path, buf, AGENT_HOST_ID_LEN + 1, 0644)))
+		log_warnx("cannot write %s: %s (this host's name may look taken after a reboot)", path,
+			  strerror(-rc));
+	return 0;
+}
 
 /* ---- the connections ---- */
 
@@ -363,8 +580,67 @@ static void fill_account(struct atd_dns *dns)
 	memcpy(a->ike_key, dns->st.ike_key, 32);
 }
 
-/* Sign in with dns->st: connections, publisher, watcher, and tell the agent. */
-static int sign_in(struct atd_dns *dns, char *why, size_t whylen)
+/* The label asked for: [agent] hostname or the host name's first label; @p fallback when it is not one. */
+static void base_label(struct atd *d, char out[static 64], const char *fallback);
+
+/* Publish under dns->acc.host, taken as @p how says, and watch the account from there. */
+static void begin_publishing(struct atd_dns *dns, enum atd_pub_claim how)
+{
+	const struct atd_pub_ctx pc = {
+		.conn = dns->conn, .key = &dns->key, .zone = &dns->zone,
+		.fqdn = dns->acc.fqdn, .domain = dns->acc.domain, .host = dns->acc.host,
+		.host_id = dns->host_id[0] ? dns->host_id : NULL, .claim = how,
+	};
+	const struct atd_watch_ctx wc = {
+		.conn = dns->conn, .llq_conn = dns->llq_conn, .key = &dns->key, .domain = &dns->domain,
+		.domain_text = dns->acc.domain, .host = dns->acc.host, .fqdn = dns->acc.fqdn,
+		.queries = dns->queries, .t = &dns->t,
+	};
+
+	atd_pub_start(dns->pub, &pc, dns->ops->local(dns->arg));
+	if (atd_watch_start(dns->watch, &wc))
+		log_warnx("cannot start watching the account");
+	dns_timers_rearm(dns);
+}
+
+/* This host is @p label in the account from now on (kept in the state file); the note is kept. */
+static void take_label(struct atd_dns *dns, const char *label)
+{
+	char note[sizeof(dns->acc.note)], why[300];
+
+	memcpy(note, dns->acc.note, sizeof(note));
+	snprintf(dns->st.host, sizeof(dns->st.host), "%s", label);
+	if (state_save(dns, &dns->st, why, sizeof(why)))
+		log_warnx("%s", why);
+	fill_account(dns);
+	memcpy(dns->acc.note, note, sizeof(note));
+}
+
+static void start_claimed(void *arg, int err, enum atd_pub_claim how, const char *why)
+{
+	struct atd_dns *dns = arg;
+	struct claim *c = dns->claim;
+
+	dns->claim = NULL;
+	if (err) {
+		/* the prerequisites of the first update still keep us off another computer's name */
+		log_warnx("cannot check whether %s is free (%s): publishing under it", dns->acc.fqdn, why);
+		how = ATD_PUB_CLAIM_OURS_ID;
+	} else if (strcmp(c->cand, dns->acc.host) != 0) {
+		claim_note(c, dns->acc.name, "signs in as", dns->acc.note, sizeof(dns->acc.note));
+		log_warnx("%s", dns->acc.note);
+		take_label(dns, c->cand);
+	}
+	claim_free(c);
+	begin_publishing(dns, how);
+}
+
+/*
+ * Sign in with dns->st: connections, timers, and tell the agent. With
+ * @p known (the login looked at H.D already) publishing starts at once;
+ * otherwise (a saved account at start) after a look at whose H.D is.
+ */
+static int sign_in(struct atd_dns *dns, const enum atd_pub_claim *known, char *why, size_t whylen)
 {
 	const struct dnsc_state *st = &dns->st;
 	const char *upd = st->update_server[0] ? st->update_server : st->server;
@@ -395,25 +671,79 @@ static int sign_in(struct atd_dns *dns, char *why, size_t whylen)
 	/* map (agent.c's), publish once the location is known, set up the LLQs: now */
 	agent_timers_start(&dns->t, clock_now_ms());
 	dns->timers_running = true;
-	{
-		const struct atd_pub_ctx pc = {
-			.conn = dns->conn, .key = &dns->key, .zone = &dns->zone,
-			.fqdn = dns->acc.fqdn, .domain = dns->acc.domain, .host = dns->acc.host,
-		};
-		const struct atd_watch_ctx wc = {
-			.conn = dns->conn, .llq_conn = dns->llq_conn, .key = &dns->key, .domain = &dns->domain,
-			.domain_text = dns->acc.domain, .host = dns->acc.host, .fqdn = dns->acc.fqdn,
-			.queries = dns->queries, .t = &dns->t,
-		};
+	if (known) {
+		begin_publishing(dns, *known);
+	} else {
+		char base[64];
 
-		atd_pub_start(dns->pub, &pc, dns->ops->local(dns->arg));
-		if (atd_watch_start(dns->watch, &wc))
-			log_warnx("cannot start watching the account");
+		base_label(dns->d, base, st->host);
+		dns->claim = claim_start(dns->queries, dns->conn, &dns->key, dns->acc.domain, base, dns->acc.host,
+					 true, false, dns->ops->local(dns->arg), dns->host_id, start_claimed, dns);
+		if (!dns->claim)
+			begin_publishing(dns, ATD_PUB_CLAIM_OURS_ID);
 	}
 	dns_timers_rearm(dns);
 	log_info("signed in as %s (host %s, server %s)", dns->acc.domain, dns->acc.host, dns->acc.server);
 	dns->ops->signed_in(dns->arg);
 	return 0;
+}
+
+/* ---- a refused update: whose is H.D now? ---- */
+
+static void run_claimed(void *arg, int err, enum atd_pub_claim how, const char *why)
+{
+	struct atd_dns *dns = arg;
+	struct claim *c = dns->claim;
+	char u[INET6_ADDRSTRLEN];
+
+	dns->claim = NULL;
+	if (err == -EADDRINUSE) {
+		inet_ntop(AF_INET6, c->first_ula, u, sizeof(u));
+		snprintf(dns->acc.note, sizeof(dns->acc.note),
+			 "another computer took the name %s (%s); no free name is left for this computer",
+			 dns->acc.host, u);
+		log_warnx("%s", dns->acc.note);
+		atd_pub_displaced(dns->pub);
+	} else if (err) {
+		log_warnx("cannot check whose %s is (%s): trying again later", dns->acc.fqdn, why);
+		atd_pub_claim(dns->pub, ATD_PUB_CLAIM_OURS_ULA, false);
+	} else if (strcmp(c->cand, dns->acc.host) == 0) {
+		atd_pub_claim(dns->pub, how, true);
+	} else {
+		/* another computer holds our name now (it raced us, or does not check): we move */
+		inet_ntop(AF_INET6, c->first_ula, u, sizeof(u));
+		snprintf(dns->acc.note, sizeof(dns->acc.note),
+			 "another computer took the name %s (%s); this computer is now %s", c->first, u, c->cand);
+		log_warnx("%s", dns->acc.note);
+		take_label(dns, c->cand);
+		/* the old name's records are the other computer's now: nothing of it is withdrawn */
+		atd_watch_stop(dns->watch);
+		atd_pub_free(dns->pub);
+		dns->pub = pub_new(dns);
+		begin_publishing(dns, how);
+		agent_timers_llq_lost(&dns->t, clock_now_ms());
+		dns_timers_rearm(dns);
+	}
+	claim_free(c);
+	if (dns->pub && !err)
+		dns_timers_rearm(dns);
+}
+
+static void pub_name_lost(void *arg)
+{
+	struct atd_dns *dns = arg;
+	char base[64];
+
+	/* the update is over for the timers (nothing is sent until whose H.D is is known) */
+	agent_timers_update_failed(&dns->t, clock_now_ms());
+	dns_timers_rearm(dns);
+	if (dns->claim || !dns->acc.signed_in)
+		return;
+	base_label(dns->d, base, dns->acc.host);
+	dns->claim = claim_start(dns->queries, dns->conn, &dns->key, dns->acc.domain, base, dns->acc.host, true,
+				 true, dns->ops->local(dns->arg), dns->host_id, run_claimed, dns);
+	if (!dns->claim)
+		atd_pub_claim(dns->pub, ATD_PUB_CLAIM_OURS_ULA, false);
 }
 
 static void sign_out(struct atd_dns *dns)
@@ -423,6 +753,8 @@ static void sign_out(struct atd_dns *dns)
 	dns->timers_running = false;
 	agent_timers_stop(&dns->t);
 	dns_timers_rearm(dns);
+	claim_free(dns->claim);
+	dns->claim = NULL;
 	atd_watch_stop(dns->watch);
 	atd_pub_free(dns->pub);
 	dns->pub = pub_new(dns);
@@ -461,6 +793,8 @@ int atd_dns_init(struct atd *d, const struct atd_dns_ops *ops, void *arg)
 		atd_dns_fini(d);
 		return -ENOMEM;
 	}
+	if (host_id_load(dns))
+		log_warnx("cannot make a host id: this host's name may look taken after a reboot");
 	rc = state_load(dns, &dns->st);
 	if (rc < 0) {
 		log_warnx("%s: %s; not signed in (autotunnel login to sign in again)", dns->state_path,
@@ -472,7 +806,7 @@ int atd_dns_init(struct atd *d, const struct atd_dns_ops *ops, void *arg)
 		log_info("not signed in to an account (autotunnel login ACCOUNT --server HOST)");
 		return 0;
 	}
-	if (sign_in(dns, why, sizeof(why))) {
+	if (sign_in(dns, NULL, why, sizeof(why))) {
 		log_warnx("cannot sign in with %s: %s", dns->state_path, why);
 		dnsc_state_wipe(&dns->st);
 	}
@@ -491,6 +825,8 @@ void atd_dns_fini(struct atd *d)
 		atd_pub_withdraw_sync(dns->pub);	/* a clean shutdown takes our records away (RFC 6281 §5.2) */
 	if (dns->login)
 		login_free(dns->login);
+	claim_free(dns->claim);
+	dns->claim = NULL;
 	dns->timers_running = false;
 	if (dns->acc.signed_in)
 		atd_watch_stop(dns->watch);
@@ -545,6 +881,9 @@ struct login {
 	struct event *done_ev;	/* the outcome is reported from the loop, never from inside the call */
 	int err;
 	char msg[400];
+	struct claim *claim;	/* phase 2: whose is H.D */
+	enum atd_pub_claim how;
+	char note[400];
 };
 
 static void login_free(struct login *l)
@@ -552,6 +891,7 @@ static void login_free(struct login *l)
 	if (l->dns->login == l)
 		l->dns->login = NULL;
 	dnsquery_cancel(l->dns->queries, l);
+	claim_free(l->claim);
 	dnsconn_free(l->conn);
 	if (l->done_ev)
 		event_free(l->done_ev);
@@ -575,7 +915,9 @@ static void login_report(evutil_socket_t fd, short what, void *arg)
 		char why[300];
 
 		dns->st = l->st;
-		err = sign_in(dns, why, sizeof(why));
+		err = sign_in(dns, &l->how, why, sizeof(why));
+		if (!err)
+			memcpy(dns->acc.note, l->note, sizeof(dns->acc.note));
 		if (err) {
 			snprintf(msg, sizeof(msg), "login failed: %s", why);
 			unlink(dns->state_path);
@@ -601,6 +943,8 @@ static void login_end(struct login *l, int err, const char *fmt, ...)
 	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
 	va_end(ap);
 	dnsquery_cancel(l->dns->queries, l);
+	claim_free(l->claim);
+	l->claim = NULL;
 	evtimer_add(l->done_ev, &now);
 }
 
@@ -678,6 +1022,7 @@ static void srv_server(const struct login *l, const struct dnsc_resp *r, const s
 }
 
 static int login_ask(struct login *l);
+static void login_claimed(void *arg, int err, enum atd_pub_claim how, const char *why);
 
 static void login_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
 {
@@ -711,13 +1056,40 @@ static void login_answer(void *arg, int err, const struct dnsc_resp *r, const ch
 			login_end(l, err, "login failed: %s", strerror(-err));
 		return;
 	}
-	{
-		char why2[300];
+	/* before anything is published: is H.D free, ours, or another computer's? */
+	l->phase = 2;
+	l->claim = claim_start(l->dns->queries, l->conn, &l->key, l->st.domain, l->st.host, l->st.host, true, false,
+			       l->dns->ops->local(l->dns->arg), l->dns->host_id, login_claimed, l);
+	if (!l->claim)
+		login_end(l, -ENOMEM, "login failed: %s", strerror(ENOMEM));
+}
 
-		if ((err = state_save(l->dns, &l->st, why2, sizeof(why2)))) {
-			login_end(l, err, "login failed: %s", why2);
-			return;
-		}
+static void login_claimed(void *arg, int err, enum atd_pub_claim how, const char *why)
+{
+	struct login *l = arg;
+	struct claim *c = l->claim;
+	char acct[AGENT_LABEL_MAX + 1], why2[300];
+	const char *dot = strchr(l->st.domain, '.');
+
+	if (err == -EADDRINUSE) {
+		login_end(l, err, "login failed: the name %s and %s-2 to %s-%d are all used by other computers "
+			  "of the account", c->first, c->base, c->base, ALT_NAMES_MAX);
+		return;
+	}
+	if (err) {
+		login_end(l, err, "login failed: cannot check whether the name %s is free: %s", l->st.host, why);
+		return;
+	}
+	l->how = how;
+	if (strcmp(c->cand, l->st.host) != 0) {
+		snprintf(acct, sizeof(acct), "%.*s", dot ? (int)(dot - l->st.domain) : 63, l->st.domain);
+		claim_note(c, acct, "signs in as", l->note, sizeof(l->note));
+		log_warnx("%s", l->note);
+		snprintf(l->st.host, sizeof(l->st.host), "%s", c->cand);
+	}
+	if ((err = state_save(l->dns, &l->st, why2, sizeof(why2)))) {
+		login_end(l, err, "login failed: %s", why2);
+		return;
 	}
 	login_end(l, 0, "signed in as %s; this host is %s.%s", l->st.domain, l->st.host, l->st.domain);
 }
@@ -746,6 +1118,14 @@ static int host_label(struct atd *d, char out[static 64], char *why, size_t whyl
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	return agent_host_label(out, host, why, whylen) < 0 ? -EINVAL : 0;
+}
+
+static void base_label(struct atd *d, char out[static 64], const char *fallback)
+{
+	char why[200];
+
+	if (host_label(d, out, why, sizeof(why)))
+		snprintf(out, 64, "%s", fallback);
 }
 
 int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
@@ -870,6 +1250,8 @@ void atd_account_write(struct atd *d, struct agent_ctl_writer *cw)
 	agent_ctl_write_str(cw, AGENT_CTL_F_NAME, dns->acc.name);
 	agent_ctl_write_str(cw, AGENT_CTL_F_DOMAIN, dns->acc.domain);
 	agent_ctl_write_str(cw, AGENT_CTL_F_SERVER, dns->acc.server);
+	if (dns->acc.note[0])
+		agent_ctl_write_str(cw, AGENT_CTL_F_DETAIL, dns->acc.note);
 	{
 		struct atd_watch_status ws;
 

@@ -49,6 +49,8 @@ struct atd_account {
 	char pin[101];				/* its certificate pin, "" when a CA file is used */
 	char ca[1025];				/* the CA file, "" when pinned */
 	uint8_t ike_key[32];			/* IKEv2 PSK of the account (never sent to the server) */
+	/* what became of the name asked for: another computer holds it (login, status); "" when nothing */
+	char note[400];
 };
 
 /** What the DNS side tells the agent, and asks it. */

@@ -477,6 +477,8 @@ static void account_done(struct atd *d, void *arg, int err, const char *msg)
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAME, acc.name);
 	agent_ctl_write_str(&w, AGENT_CTL_F_DOMAIN, acc.domain);
 	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, acc.server);
+	if (atd_account_get(d)->note[0])
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_account_get(d)->note);
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 

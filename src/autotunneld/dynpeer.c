@@ -443,7 +443,7 @@ static struct atd_dynpeer *peer_new(struct atd_dynpeers *ps, const struct atd_pe
 	snprintf(p->label, sizeof(p->label), "%s", label);
 	snprintf(p->fqdn, sizeof(p->fqdn), "%s", fqdn);
 	memcpy(p->ula, pi->ula, 16);
-	/* data-plane slots live for the whole run: a returning host with a new ULA gets a new name */
+	/* slots live for the whole run (a new ULA moves its host's slot); a name seen before is made unique */
 	snprintf(p->dpname, sizeof(p->dpname), "%s", label);
 	for (int k = 2; dp_peer_find(d->dp, p->dpname) >= 0 && k < 100; k++)
 		snprintf(p->dpname, sizeof(p->dpname), "%.56s~%d", label, k);
@@ -473,6 +473,7 @@ static struct atd_dynpeer *peer_new(struct atd_dynpeers *ps, const struct atd_pe
 	agent_peer_timers_init(&p->t, &ps->tcfg, in_list(d->conf.keep, label));
 	p->conf.connect = p->t.keep;
 	ps->p[ps->n++] = p;
+	log_info("%s: data-plane slot %d (%d in use)", label, id, ps->n);
 	return p;
 }
 
@@ -552,16 +553,41 @@ void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *ac
 	p = by_fqdn(ps, fqdn);
 	if (p && memcmp(p->ula, pi->ula, 16)) {
 		char u[INET6_ADDRSTRLEN];
+		struct in6_addr a;
 
-		/* it restarted (RFC 6281 §6.3: a new ULA per boot): its old tunnel and slot go */
+		/*
+		 * It restarted (RFC 6281 §6.3: a new ULA per boot), or another
+		 * computer holds its name now: the old tunnel goes, and the slot
+		 * follows the new address (the old one's SAs, route and held
+		 * packets go with it), so slots do not run out over restarts.
+		 */
 		log_info("%s has a new address %s (it restarted): starting over with it", label,
 			 inet_ntop(AF_INET6, pi->ula, u, sizeof(u)));
 		if (!p->gone)
 			ike_peer_remove(ike_of(d), p->dpname, clock_now_ms());
 		ike_glue_kick(d->ike);
 		p->gone = true;
-		p->fqdn[0] = '\0';	/* no longer found by name */
-		p = NULL;
+		memcpy(&a, pi->ula, 16);
+		if (dp_peer_set_ula(d->dp, p->rp->dp_id, &a)) {
+			log_warnx("%s: cannot move its data-plane slot to the new address", label);
+			return;
+		}
+		memcpy(p->ula, pi->ula, 16);
+		ts_host(&p->conf.remote_ts[0], p->ula);
+		agent_peer_timers_init(&p->t, &ps->tcfg, p->t.keep);
+		p->has_rtt = false;
+		p->connect_ms = p->up_ms = 0;
+		p->tx_seen = p->rx_seen = 0;
+		log_info("%s keeps data-plane slot %d (%d in use)", label, p->rp->dp_id, ps->n);
+		p->gone = false;
+		p->has_outer = false;
+		if (ike_add(ps, p, &acc)) {
+			p->gone = true;
+			return;
+		}
+		set_location(d, p, pi, false);
+		ps->ops->hosts_changed(ps->arg);
+		return;
 	}
 	if (p && p->gone) {
 		p->gone = false;

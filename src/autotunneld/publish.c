@@ -46,6 +46,8 @@ struct atd_pub {
 	uint32_t lease;			/* granted */
 	uint64_t lease_end_ms;
 	bool published;
+	bool displaced;			/* another computer holds H.D: publish nothing, withdraw nothing */
+	bool name_check;		/* a prerequisite failed: the account is finding out whose H.D is */
 	uint32_t fails;
 	char error[160];
 	/* withdrawal */
@@ -152,9 +154,32 @@ void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struc
 	p->running = true;
 	p->withdrawn = p->withdrawing = false;
 	p->prev_known = false;
+	p->displaced = p->name_check = false;
 	p->waiting_location = true;
 	if (li)
 		atd_pub_local(p, li);
+}
+
+void atd_pub_claim(struct atd_pub *p, enum atd_pub_claim claim, bool now)
+{
+	p->ctx.claim = claim;
+	p->name_check = p->displaced = false;
+	p->prev_known = false;
+	if (!p->running || p->withdrawing || p->withdrawn)
+		return;
+	if (now)
+		p->ops->records_changed(p->arg);
+	else
+		p->ops->update_failed(p->arg);	/* again after the back-off */
+}
+
+void atd_pub_displaced(struct atd_pub *p)
+{
+	p->name_check = false;
+	p->displaced = true;
+	p->published = false;
+	p->prev_known = false;
+	snprintf(p->error, sizeof(p->error), "another computer holds %s", p->ctx.fqdn);
 }
 
 void atd_pub_network_changed(struct atd_pub *p)
@@ -176,6 +201,7 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		.nservices = p->nsvc,
 	};
 
+	in.host_id = p->ctx.host_id;
 	memcpy(in.eui64, p->li.eui64, 8);
 	memcpy(in.ula, p->li.ula, 16);
 	if (p->li.has_external) {
@@ -183,6 +209,51 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		in.ext_port = p->li.port;
 	}
 	return agent_records_build(&in, out, AGENT_RECORDS_MAX, n);
+}
+
+/*
+ * The records of ours at H.D (its AAAA and our id's TXT) in @p v: what a
+ * value-dependent prerequisite (RFC 2136 §2.4.2) asks the server to hold.
+ */
+static size_t own_rrs(const struct atd_pub *p, const struct agent_rr *v, size_t n, bool aaaa, bool txt,
+		      struct agent_rr *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < 2; i++)
+		if (agent_name_equal(v[i].name, p->ctx.fqdn) &&
+		    ((aaaa && v[i].type == AGENT_RR_AAAA) || (txt && v[i].type == AGENT_RR_TXT)))
+			out[k++] = v[i];
+	return k;
+}
+
+/*
+ * RFC 2136 §2.4: an update or withdrawal applies only while H.D is ours
+ * (what the last granted update left there), so that two computers
+ * racing for one name cannot both win, and a computer that lost its name
+ * never overwrites or deletes the records of the one that holds it now.
+ * Before the first grant, the sign-in's finding decides: a free name must
+ * still be unused, a name of ours must still carry our id (or our ULA).
+ */
+static void make_prereq(const struct atd_pub *p, bool withdrawal, struct dnsc_update_prereq *pre,
+			struct agent_rr rrs[static 2])
+{
+	memset(pre, 0, sizeof(*pre));
+	pre->rrs = rrs;
+	if (p->prev_known && (p->published || withdrawal))
+		pre->nrrs = own_rrs(p, p->prev, p->nprev, true, true, rrs);
+	else if (p->ctx.claim == ATD_PUB_CLAIM_FREE)
+		pre->unused = p->ctx.fqdn;
+	else if (p->ctx.claim == ATD_PUB_CLAIM_OURS_ID)
+		pre->nrrs = own_rrs(p, p->sending, p->nsending, false, true, rrs);
+	else
+		pre->nrrs = own_rrs(p, p->sending, p->nsending, true, false, rrs);
+}
+
+static bool prereq_failed(unsigned rcode)
+{
+	return rcode == DNS_RCODE_YXDOMAIN || rcode == DNS_RCODE_YXRRSET || rcode == DNS_RCODE_NXRRSET ||
+	       rcode == DNS_RCODE_NXDOMAIN;
 }
 
 static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
@@ -212,12 +283,24 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 		p->lease_end_ms = now + (uint64_t)r.lease * 1000;
 		p->fails = 0;
 		p->error[0] = '\0';
+		/* granted: H.D holds our id and ULA, whatever the sign-in found */
+		p->ctx.claim = p->ctx.host_id ? ATD_PUB_CLAIM_OURS_ID : ATD_PUB_CLAIM_OURS_ULA;
 		if (changed)
 			log_info("published %zu records for %s (lease %u s)", p->nsending, p->ctx.fqdn, r.lease);
 		else
 			log_debug("refreshed %zu records (lease %u s)", p->nsending, r.lease);
 		/* RFC 6281 §5.2 and issue 6: the timers refresh at 80% of what was granted, plus jitter */
 		p->ops->update_done(p->arg, r.lease, jitter);
+		return;
+	}
+	if (rc == 0 && prereq_failed(r.rcode)) {
+		/* H.D is not as we left it: the account finds out whose it is (atd_pub_claim/displaced) */
+		log_info("%s is not as we left it (the server answered %s): checking whose it is", p->ctx.fqdn,
+			 dnsc_rcode_name(r.rcode, b));
+		p->prev_known = false;
+		p->published = false;
+		p->name_check = true;
+		p->ops->name_lost(p->arg);
 		return;
 	}
 	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR) {
@@ -247,10 +330,12 @@ static void publish_answer(void *arg, int err, const uint8_t *msg, size_t len)
 void atd_pub_due(struct atd_pub *p)
 {
 	static uint8_t buf[DNSC_MSG_MAX];
+	struct dnsc_update_prereq pre;
+	static struct agent_rr pre_rrs[2];
 	size_t len;
 	int rc;
 
-	if (p->withdrawing || p->withdrawn || !p->running || p->inflight) {
+	if (p->withdrawing || p->withdrawn || !p->running || p->inflight || p->displaced || p->name_check) {
 		p->ops->update_failed(p->arg);
 		return;
 	}
@@ -269,8 +354,9 @@ void atd_pub_due(struct atd_pub *p)
 	}
 	p->id = dnsconn_new_id(p->ctx.conn);
 	dns_tsig_init(&p->t, p->ctx.key);
-	rc = dnsc_update_build(buf, sizeof(buf), &len, p->id, p->ctx.zone, p->sending, p->nsending,
-			       p->prev_known ? p->prev : NULL, p->nprev, p->lease_req, &p->t, clock_wall_s());
+	make_prereq(p, false, &pre, pre_rrs);
+	rc = dnsc_update_build_pre(buf, sizeof(buf), &len, p->id, p->ctx.zone, &pre, p->sending, p->nsending,
+				   p->prev_known ? p->prev : NULL, p->nprev, p->lease_req, &p->t, clock_wall_s());
 	if (rc) {
 		dns_tsig_fini(&p->t);
 		snprintf(p->error, sizeof(p->error), "cannot build the update: %s", strerror(-rc));
@@ -342,6 +428,8 @@ static void withdraw_answer(void *arg, int err, const uint8_t *msg, size_t len)
 		rc = dnsc_update_answer(&r, msg, len, p->wid, p->ctx.zone, 0, &p->wt, clock_wall_s());
 	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR)
 		log_info("withdrew %zu records of %s", p->nprev, p->ctx.fqdn);
+	else if (rc == 0 && prereq_failed(r.rcode))
+		log_warnx("%s is not ours any more: its records are left to the computer that holds it", p->ctx.fqdn);
 	else
 		log_warnx("withdrawing our records failed (%s): they expire with their lease",
 			  rc ? strerror(-rc) : dnsc_rcode_name(r.rcode, b));
@@ -364,6 +452,8 @@ static void withdraw_timeout(evutil_socket_t fd, short what, void *arg)
 static bool withdraw_start(struct atd_pub *p)
 {
 	static uint8_t buf[DNSC_MSG_MAX];
+	static struct agent_rr pre_rrs[2];
+	struct dnsc_update_prereq pre;
 	struct timeval tv = { WITHDRAW_WAIT_MS / 1000, (WITHDRAW_WAIT_MS % 1000) * 1000 };
 	size_t len;
 	int rc;
@@ -374,6 +464,9 @@ static bool withdraw_start(struct atd_pub *p)
 		dns_tsig_fini(&p->t);
 		p->inflight = false;
 	}
+	/* a name another computer holds now: its records are not ours to delete */
+	if (p->displaced || p->name_check)
+		return false;
 	/* what the server holds from us: the last granted set, or what we would publish */
 	if (!p->prev_known && p->have_local && build_records(p, p->prev, &p->nprev) == 0)
 		p->prev_known = p->nprev > 0;
@@ -383,9 +476,10 @@ static bool withdraw_start(struct atd_pub *p)
 		return false;
 	p->wid = dnsconn_new_id(p->ctx.conn);
 	dns_tsig_init(&p->wt, p->ctx.key);
-	/* RFC 2136 §2.5: delete our RRsets, and our RRs of the shared ones */
-	rc = dnsc_update_build(buf, sizeof(buf), &len, p->wid, p->ctx.zone, NULL, 0, p->prev, p->nprev, 0,
-			       &p->wt, clock_wall_s());
+	/* RFC 2136 §2.5: delete our RRsets, and our RRs of the shared ones; §2.4: only while H.D is ours */
+	make_prereq(p, true, &pre, pre_rrs);
+	rc = dnsc_update_build_pre(buf, sizeof(buf), &len, p->wid, p->ctx.zone, &pre, NULL, 0, p->prev, p->nprev, 0,
+				   &p->wt, clock_wall_s());
 	if (rc || dnsconn_request(p->ctx.conn, buf, len, withdraw_answer, &p->wt)) {
 		dns_tsig_fini(&p->wt);
 		return false;

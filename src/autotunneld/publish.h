@@ -39,6 +39,20 @@ struct atd_pub_ops {
 	void (*location_known)(void *arg);
 	/** What we publish changed: publish at once. */
 	void (*records_changed)(void *arg);
+	/**
+	 * The server refused an update on its prerequisites (RFC 2136 §3.2.5):
+	 * H.D is not as we left it (another computer took it, or our records
+	 * expired). The owner finds out whose it is and calls atd_pub_claim()
+	 * or atd_pub_displaced(); nothing is published until then.
+	 */
+	void (*name_lost)(void *arg);
+};
+
+/** How the next update takes H.D (RFC 2136 §2.4 prerequisites), before one is granted. */
+enum atd_pub_claim {
+	ATD_PUB_CLAIM_FREE,	/* nobody holds it: "name is not in use" */
+	ATD_PUB_CLAIM_OURS_ID,	/* it carries our host id (an earlier run or boot) */
+	ATD_PUB_CLAIM_OURS_ULA,	/* it holds our ULA alone (an earlier run without an id) */
 };
 
 /** What the publisher works with while signed in: borrowed from the account until atd_pub_stop(). */
@@ -49,6 +63,8 @@ struct atd_pub_ctx {
 	const char *fqdn;	/* H.D */
 	const char *domain;	/* D */
 	const char *host;	/* H */
+	const char *host_id;	/* this host's id (H.D TXT), kept across boots */
+	enum atd_pub_claim claim;	/* what the sign-in found at H.D */
 };
 
 /**
@@ -65,6 +81,17 @@ void atd_pub_free(struct atd_pub *p);
 void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struct atd_local_info *li);
 /** The PUBLISH action of the timers: send the record set (its outcome comes through ops). */
 void atd_pub_due(struct atd_pub *p);
+/**
+ * After name_lost: H.D is free or ours (@p claim); publish at once, or
+ * after the back-off when @p now is false (whose it is could not be told).
+ */
+void atd_pub_claim(struct atd_pub *p, enum atd_pub_claim claim, bool now);
+/**
+ * After name_lost: another computer holds H.D. Nothing more is published,
+ * and a withdrawal leaves its records alone.
+ */
+void atd_pub_displaced(struct atd_pub *p);
+
 /** A network change: wait for the new location (at most a few seconds), then publish. */
 void atd_pub_network_changed(struct atd_pub *p);
 

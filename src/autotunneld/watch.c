@@ -49,6 +49,8 @@ struct atd_watch {
 	struct dnsc_question qs[DNSC_LLQ_MAX];
 	uint8_t buf[DNSC_MSG_MAX], ack[DNSC_MSG_MAX];
 	struct dnsc_llq_result res;
+	bool self_known;		/* self_ula was reported through self_seen */
+	uint8_t self_ula[16];
 };
 
 static void pump(struct atd_watch *w);
@@ -98,6 +100,18 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		if (!w->running)
 			return;
 	}
+	/* our own name: whose address it holds (another computer may have taken it) */
+	{
+		uint8_t su[16];
+
+		if (dnsc_view_self_ula(w->view, su) == 1 && (!w->self_known || memcmp(su, w->self_ula, 16))) {
+			memcpy(w->self_ula, su, 16);
+			w->self_known = true;
+			w->ops->self_seen(w->arg, su);
+			if (!w->running)
+				return;
+		}
+	}
 	/* model and OS of hosts new to us: asked once (LLQs do not cover TXT) */
 	n = dnsc_view_extra_questions(w->view, q, 8);
 	for (size_t i = 0; i < n && i < 8; i++)
@@ -141,6 +155,21 @@ static void rearm_llq(struct atd_watch *w)
 	evtimer_add(w->llq_ev, &tv);
 }
 
+/*
+ * Is our own AAAA the one LLQ refused? It is watched when the server allows
+ * it (a takeover of our name is then seen at once); a server short of LLQs
+ * is no reason to poll for it: the next refresh of our records tells too.
+ */
+static bool only_self_refused(const struct atd_watch *w, const struct dnsc_llq_counts *cnt)
+{
+	int i;
+
+	if (cnt->wanted != cnt->up + 1)
+		return false;
+	i = dnsc_llq_find(w->llq, &w->view->self, DNS_TYPE_AAAA);
+	return i >= 0 && w->llq->q[i].state == DNSC_LLQ_FAILED;
+}
+
 /* The timers' LLQ action is answered once every LLQ has its answer. */
 static void settle(struct atd_watch *w)
 {
@@ -149,7 +178,7 @@ static void settle(struct atd_watch *w)
 	if (w->llq_action == AGENT_ACT_NONE || !w->llq->connected || dnsc_llq_busy(w->llq))
 		return;
 	dnsc_llq_counts(w->llq, &cnt);
-	if (cnt.wanted > 0 && cnt.up == cnt.wanted) {
+	if (cnt.wanted > 0 && (cnt.up == cnt.wanted || only_self_refused(w, &cnt))) {
 		if (!w->ctx.t->llq_up)
 			log_info("watching %u record sets of %s with LLQs", cnt.up, w->ctx.domain_text);
 		/* RFC 8764 §7: refresh before the lease ends (the policy: at 80%) */
@@ -170,6 +199,7 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	struct lreq *lr = arg, **pp;
 	struct atd_watch *w = lr->w;
 	struct dnsc_llq_result *res = &w->res;
+	struct dnsc_llq_counts cnt;
 	char b[16];
 	int rc;
 
@@ -203,7 +233,8 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 				else
 					log_debug_rl("LLQ refused: rcode %s, LLQ error %u",
 						     dnsc_rcode_name(res->rcode, b), res->llq_error);
-				if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up) {
+				dnsc_llq_counts(w->llq, &cnt);
+				if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up && !only_self_refused(w, &cnt)) {
 					/* a peer's records cannot be watched: poll them, ask again later */
 					log_info("an LLQ was refused (%s): polling meanwhile",
 						 res->llq_error == DNS_LLQ_SERVFULL ? "server full" :
@@ -448,6 +479,8 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 	rc = dnsc_view_init(w->view, w->ctx.domain_text, w->ctx.host);
 	if (rc)
 		return rc;
+	w->view->watch_self = true;
+	w->self_known = false;
 	w->running = true;
 	w->llq_action = AGENT_ACT_NONE;
 	w->poll_phase = 0;

@@ -49,6 +49,8 @@ struct atd_watch_ops {
 	void (*llq_lost)(void *arg);
 	/** A poll ended (answered or not). */
 	void (*poll_done)(void *arg);
+	/** This host's own H.D shows address @p ula now (borrowed for the call). */
+	void (*self_seen)(void *arg, const uint8_t ula[16]);
 };
 
 /** What the watcher works with while signed in: borrowed from the account until atd_watch_stop(). */

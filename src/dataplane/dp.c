@@ -360,6 +360,50 @@ int dp_peer_add(struct dp *dp, const struct dp_peer_conf *pc)
 	return id;
 }
 
+int dp_peer_set_ula(struct dp *dp, int peer, const struct in6_addr *ula)
+{
+	struct dp_table *nt, *cur;
+	struct dp_peer *p;
+	struct in6_addr old;
+	int ret;
+
+	if (peer < 0 || peer >= dp->npeers)
+		return -ENOENT;
+	p = dp->peers[peer];
+	if (!p->has_ula)
+		return -EINVAL;
+	/* the old address's SAs go first (the caller's IKE removal may have left some) */
+	for (int i = 0; (cur = atomic_load(&dp->table)) && i < cur->nsa; i++) {
+		if (cur->sa[i]->peer != peer)
+			continue;
+		if ((ret = dp_sa_remove(dp, cur->sa[i]->spi_in)))
+			return ret;
+		i = -1;
+	}
+	/* packets held for the old address mean nothing to the new one */
+	pthread_mutex_lock(&p->pend_lock);
+	for (int i = 0; i < p->npend; i++) {
+		free(p->pend[i]);
+		p->pend[i] = NULL;
+	}
+	p->npend = 0;
+	pthread_mutex_unlock(&p->pend_lock);
+	/*
+	 * Every table published above has no SA of this peer, and publishing
+	 * waits until no worker holds an older one: no worker checks a packet
+	 * against p->ula (inner_ok) now, so it may change in place.
+	 */
+	old = p->ula;
+	p->ula = *ula;
+	atomic_store(&p->need_reported, false);
+	if (!(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	table_publish(dp, nt, NULL);	/* the address index follows */
+	if (memcmp(&old, ula, sizeof(old)))
+		(void)tun_route_del(dp->ifindex, AF_INET6, &old, 128);
+	return tun_route_add(dp->ifindex, AF_INET6, ula, 128, &dp->conf.ula);
+}
+
 const char *dp_peer_name(const struct dp *dp, int peer)
 {
 	return peer >= 0 && peer < dp->npeers ? dp->peers[peer]->name : "?";

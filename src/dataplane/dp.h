@@ -131,6 +131,12 @@ void dp_free(struct dp *dp);
 
 /** Add a peer and route its inner addresses to the device; its index, or -errno. */
 int dp_peer_add(struct dp *dp, const struct dp_peer_conf *pc) __attribute__((warn_unused_result));
+/**
+ * Give slot @p peer a new inner address (the host restarted with a new
+ * ULA): its SAs and held packets are dropped, its route moves to @p ula.
+ * 0 or -errno (-EINVAL for a peer without an IPv6 address).
+ */
+int dp_peer_set_ula(struct dp *dp, int peer, const struct in6_addr *ula) __attribute__((warn_unused_result));
 const char *dp_peer_name(const struct dp *dp, int peer);
 /** Find a peer by name; -ENOENT. */
 int dp_peer_find(const struct dp *dp, const char *name);

@@ -149,3 +149,21 @@ int tun_route_add(int ifindex, int family, const void *dst, int plen, const void
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	return nl_talk(nlh);
 }
+
+int tun_route_del(int ifindex, int family, const void *dst, int plen)
+{
+	char buf[NL_BUF];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	size_t alen = family == AF_INET ? 4 : 16;
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = RTM_DELROUTE;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_scope = RT_SCOPE_NOWHERE;
+	mnl_attr_put(nlh, RTA_DST, alen, dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+	return nl_talk(nlh);
+}

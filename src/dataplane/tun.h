@@ -18,5 +18,7 @@ int tun_link_up(int ifindex, int mtu);
 int tun_addr_add(int ifindex, int family, const void *addr, int plen);
 /** Route @p dst / @p plen to the device, preferring source @p src (may be NULL). */
 int tun_route_add(int ifindex, int family, const void *dst, int plen, const void *src);
+/** Remove the route tun_route_add() made for @p dst / @p plen. */
+int tun_route_del(int ifindex, int family, const void *dst, int plen);
 
 #endif

@@ -60,9 +60,10 @@ nt_pass "login refused: wrong password (BADSIG), unknown account (no _kdf record
 # ---- hostB signs in and watches
 out=$(at_login hostB alice 'correct horse battery staple') || nt_fail "hostB login: $out"
 [ "$out" = "signed in to $D" ] || nt_fail "hostB login said '$out'"
-at_log_wait hostB 'watching 1 record sets of alice.members.example.net with LLQs' 10 ||
+# the host list, and hostB's own AAAA once hostB is in it (before or after the LLQs are set up)
+at_log_wait hostB 'watching [12] record sets of alice.members.example.net with LLQs' 10 ||
 	nt_fail "hostB did not set up its LLQ: $(tail -5 "$NT_DIR/agent-hostB.log")"
-at_log_wait hostB 'published 4 records for desktop' 15 || nt_fail "hostB did not publish"
+at_log_wait hostB 'published 5 records for desktop' 15 || nt_fail "hostB did not publish"
 nt_pass "hostB signed in, publishes (no location: no mapping on natB) and watches with an LLQ"
 
 # ---- hostA signs in and publishes; hostB sees it through its LLQ
@@ -70,7 +71,7 @@ out=$(at_login hostA alice 'correct horse battery staple') || nt_fail "hostA log
 [ "$out" = "signed in to $D" ] || nt_fail "hostA login said '$out'"
 mode=$(stat -c %a "$NT_DIR/hostA/state/account")
 [ "$mode" = 600 ] || nt_fail "the state file has mode $mode"
-nt_wait 15 grep -q "published 9 records for laptop.$D (lease $LEASE s)" "$NT_DIR/agent-hostA.log" ||
+nt_wait 15 grep -q "published 10 records for laptop.$D (lease $LEASE s)" "$NT_DIR/agent-hostA.log" ||
 	nt_fail "hostA did not publish: $(tail -5 "$NT_DIR/agent-hostA.log")"
 t0=$(at_now_ms)
 ULA_A=$(sed -n 's/^ula //p' "$NT_DIR/hostA/run/identity")
@@ -86,6 +87,7 @@ MAC=$(nt_exec hostA cat /sys/class/net/eth0/address)
 E=$(echo "$MAC" | awk -F: '{ printf "%s-%s-%s-FF-FE-%s-%s-%s", $1, $2, $3, $4, $5, $6 }' | tr a-f A-F)
 T=AutoTunnel-$E.$D
 want="laptop.$D. AAAA $ULA_A
+laptop.$D. TXT \"autotunnel-id=$(cat "$NT_DIR/hostA/state/host-id")\"
 _autotunnel._udp.laptop.$D. SRV 0 0 4500 $T.
 $T. A 203.0.113.10
 $T. AAAA $ULA_A
@@ -112,16 +114,16 @@ check_records() {	# $1: dig or kdig
 }
 err=$(check_records dig) || nt_fail "$err"
 err=$(check_records kdig) || nt_fail "$err"
-# nothing else: laptop's 9 records and desktop's 4 (AAAA, its endpoint's AAAA and TXT, its PTR:
+# nothing else: laptop's 10 records and desktop's 5 (AAAA, id TXT, its endpoint's AAAA and TXT, its PTR:
 # no SRV and A without a mapping)
 n=$(sqlite3 "$NT_DIR/rv/dns.db" "select count(*) from records where account = 'alice'")
-[ "$n" = 13 ] || nt_fail "the server holds $n records for alice, wanted 9 + 4: $(sqlite3 "$NT_DIR/rv/dns.db" 'select hex(name), type from records')"
+[ "$n" = 15 ] || nt_fail "the server holds $n records for alice, wanted 10 + 5: $(sqlite3 "$NT_DIR/rv/dns.db" 'select hex(name), type from records')"
 types=$(sqlite3 "$NT_DIR/rv/dns.db" "select type || ':' || count(*) from records where account = 'alice' group by type order by type" | tr '\n' ' ')
-[ "$types" = "1:1 12:3 16:3 28:4 33:2 " ] || nt_fail "record types $types"
+[ "$types" = "1:1 12:3 16:5 28:4 33:2 " ] || nt_fail "record types $types"
 # the lease: what the server granted (the agent asked 5400 s), counted from now
 left=$(sqlite3 "$NT_DIR/rv/dns.db" "select max(expires) - $(date +%s%3N) from records where account = 'alice'")
 [ "$left" -gt $(( (LEASE - 5) * 1000 )) ] && [ "$left" -le $((LEASE * 1000)) ] || nt_fail "lease left ${left} ms"
-nt_pass "the server holds exactly laptop's 9 records of docs/design.md §4 (dig -y over TCP, kdig +tls), lease $LEASE s"
+nt_pass "the server holds exactly laptop's 10 records of docs/design.md §4 (dig -y over TCP, kdig +tls), lease $LEASE s"
 
 out=$(at_cli hostB services)
 printf '%s\n' "$out" | grep -q "^_ssh._tcp  *laptop  *laptop.$D:22" || nt_fail "hostB services: $out"

@@ -256,6 +256,111 @@ static void format_escapes_and_bounds(void **state)
 	assert_null(agent_rr_type_name(99));
 }
 
+#define ID "0123456789abcdef0123456789abcdef"
+
+/* H.D TXT "autotunnel-id=ID" right after H.D AAAA; a bad id is refused. */
+static void host_id_txt(void **state)
+{
+	struct agent_publish p = laptop();
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	char line[1024];
+	size_t n;
+
+	(void)state;
+	p.host_id = ID;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	assert_int_equal(n, 7);
+	assert_true(agent_rr_format(&rr[1], line, sizeof(line)) > 0);
+	assert_string_equal(line, "laptop.alice.members.example.net. 60 IN TXT \"autotunnel-id=" ID "\"");
+	assert_false(rr[1].shared);
+	p.host_id = "0123456789ABCDEF0123456789ABCDEF";
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+	p.host_id = ID "0";
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), -EINVAL);
+	assert_int_equal(agent_host_id_check(ID), 0);
+	assert_int_equal(agent_host_id_check(""), -EINVAL);
+	assert_int_equal(agent_host_id_check(NULL), -EINVAL);
+	assert_int_equal(agent_host_id_check("0123456789abcdef0123456789abcdeg"), -EINVAL);
+}
+
+/* The largest set: every service, their types and the id fill AGENT_RECORDS_MAX exactly. */
+static void records_max(void **state)
+{
+	static char names[AGENT_SERVICES_MAX][8];
+	struct agent_service svc[AGENT_SERVICES_MAX];
+	struct agent_publish p = laptop();
+	static struct agent_rr rr[AGENT_RECORDS_MAX + 1];
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < AGENT_SERVICES_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "svc%d", i);
+		svc[i] = (struct agent_service){ names[i], "tcp", (uint16_t)(1000 + i), NULL, 0 };
+	}
+	p.services = svc;
+	p.nservices = AGENT_SERVICES_MAX;
+	p.service_types = true;
+	p.host_id = ID;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX + 1, &n), 0);
+	assert_int_equal(n, AGENT_RECORDS_MAX);
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX - 1, &n), -ENOSPC);
+}
+
+static void name_owner(void **state)
+{
+	struct agent_name_seen s;
+	uint8_t other[16];
+
+	(void)state;
+	memcpy(other, ula, 16);
+	other[7] ^= 1;
+	/* no AAAA: free, whatever a TXT says */
+	memset(&s, 0, sizeof(s));
+	memcpy(s.id, ID, sizeof(ID));
+	assert_int_equal(agent_name_owner(&s, ula, ID), AGENT_NAME_FREE);
+	/* our ULA alone: ours, with or without an id */
+	memset(&s, 0, sizeof(s));
+	memcpy(s.aaaa[0], ula, 16);
+	s.naaaa = 1;
+	assert_int_equal(agent_name_owner(&s, ula, NULL), AGENT_NAME_OURS);
+	assert_int_equal(agent_name_owner(&s, ula, ID), AGENT_NAME_OURS);
+	/* another ULA: taken, unless it carries our id (our records of an earlier boot) */
+	memcpy(s.aaaa[0], other, 16);
+	assert_int_equal(agent_name_owner(&s, ula, ID), AGENT_NAME_TAKEN);
+	memcpy(s.id, ID, sizeof(ID));
+	assert_int_equal(agent_name_owner(&s, ula, ID), AGENT_NAME_OURS);
+	assert_int_equal(agent_name_owner(&s, ula, NULL), AGENT_NAME_TAKEN);
+	assert_int_equal(agent_name_owner(&s, ula, "ffffffffffffffffffffffffffffffff"), AGENT_NAME_TAKEN);
+	/* ours and another's together: taken */
+	memset(s.id, 0, sizeof(s.id));
+	memcpy(s.aaaa[0], ula, 16);
+	memcpy(s.aaaa[1], other, 16);
+	s.naaaa = 2;
+	assert_int_equal(agent_name_owner(&s, ula, ID), AGENT_NAME_TAKEN);
+}
+
+static void label_alt(void **state)
+{
+	char out[64], base[64];
+
+	(void)state;
+	assert_int_equal(agent_host_label_alt(out, "desktop", 2), 9);
+	assert_string_equal(out, "desktop-2");
+	assert_int_equal(agent_host_label_alt(out, "desktop", 99), 10);
+	assert_string_equal(out, "desktop-99");
+	assert_int_equal(agent_host_label_alt(out, "desktop", 1), -EINVAL);
+	assert_int_equal(agent_host_label_alt(out, "Desktop", 2), -EINVAL);
+	assert_int_equal(agent_host_label_alt(out, "", 2), -EINVAL);
+	/* a 63-character base is shortened to fit, past a hyphen it would end with */
+	memset(base, 'a', 63);
+	base[63] = '\0';
+	assert_int_equal(agent_host_label_alt(out, base, 12), 63);
+	assert_string_equal(out + 60, "-12");
+	base[59] = '-';
+	assert_int_equal(agent_host_label_alt(out, base, 12), 62);
+	assert_string_equal(out + 59, "-12");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +372,10 @@ int main(void)
 		cmocka_unit_test(domain_is_canonicalised),
 		cmocka_unit_test(bad_inputs),
 		cmocka_unit_test(format_escapes_and_bounds),
+		cmocka_unit_test(host_id_txt),
+		cmocka_unit_test(records_max),
+		cmocka_unit_test(name_owner),
+		cmocka_unit_test(label_alt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

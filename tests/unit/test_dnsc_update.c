@@ -399,6 +399,161 @@ static void test_answers(void **state)
 	}
 }
 
+/* The prerequisite section as "CLASS TYPE NAME TTL RDLEN" lines. */
+static void prereq_lines(const struct fx *f, char lines[][1200], unsigned *n)
+{
+	*n = dns_msg_count(&f->m, DNS_SEC_PREREQ);
+	for (unsigned i = 0; i < *n; i++) {
+		const struct dns_rr *rr = dns_msg_rr(&f->m, DNS_SEC_PREREQ, i);
+		struct dns_name o;
+		char t[DNS_NAME_TEXT_MAX];
+
+		assert_int_equal(dns_msg_name(&f->m, rr->off, &o), 0);
+		assert_true(dns_name_to_text(&o, t, sizeof(t)) > 0);
+		snprintf(lines[i], 1200, "%s %u %s %u %u",
+			 rr->rclass == DNS_CLASS_IN ? "IN" : rr->rclass == DNS_CLASS_NONE ? "NONE" : "?", rr->type, t,
+			 rr->ttl, rr->rdlen);
+	}
+}
+
+static void build_pre(struct fx *f, const struct dnsc_update_prereq *pre)
+{
+	struct dns_tsig t, v = { 0 };
+
+	dns_tsig_init(&t, &f->key);
+	assert_int_equal(dnsc_update_build_pre(f->buf, sizeof(f->buf), &f->len, 0x4243, &f->zone, pre,
+					       f->cur, f->ncur, NULL, 0, 5400, &t, NOW), 0);
+	dns_tsig_fini(&t);
+	assert_int_equal(dns_msg_parse(&f->m, f->buf, f->len), 0);
+	assert_int_equal(dns_tsig_verify_request(&v, &f->m, lookup, &f->key, NOW + 10), 0);
+	dns_tsig_fini(&v);
+}
+
+/* RFC 2136 §2.4.5 and §2.4.2: the forms the server evaluates (class NONE ANY; class IN, TTL 0, rdata). */
+static void test_prerequisites(void **state)
+{
+	struct fx *f = *state;
+	struct dnsc_update_prereq pre = { .unused = "laptop." DOMAIN };
+	char l[60][1200];
+	unsigned n;
+
+	/* none: the section is empty, the update section as before */
+	build(f, NULL, 0, f->ncur, 5400);
+	prereq_lines(f, l, &n);
+	assert_int_equal(n, 0);
+	/* a free name: it must still be unused */
+	build_pre(f, &pre);
+	prereq_lines(f, l, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0], "NONE 255 laptop.alice.members.example.net. 0 0");
+	update_lines(f, l, &n);
+	assert_true(n > 0);
+	/* ours: H.D's AAAA (16 bytes) and our id's TXT, exactly */
+	{
+		struct agent_rr own[2] = { f->cur[0], f->cur[0] };
+
+		own[1].type = AGENT_RR_TXT;
+		own[1].txt.n = 1;
+		own[1].txt.len[0] = 3;
+		memcpy(own[1].txt.s[0], "abc", 4);
+		pre = (struct dnsc_update_prereq){ .rrs = own, .nrrs = 2 };
+		build_pre(f, &pre);
+	}
+	prereq_lines(f, l, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0], "IN 28 laptop.alice.members.example.net. 0 16");
+	assert_string_equal(l[1], "IN 16 laptop.alice.members.example.net. 0 4");
+	/* bounds and bad records */
+	{
+		struct dns_tsig t;
+		struct agent_rr bad = f->cur[0];
+
+		bad.type = 99;
+		pre = (struct dnsc_update_prereq){ .rrs = &bad, .nrrs = 1 };
+		dns_tsig_init(&t, &f->key);
+		assert_int_equal(dnsc_update_build_pre(f->buf, sizeof(f->buf), &f->len, 1, &f->zone, &pre, f->cur,
+						       f->ncur, NULL, 0, 5400, &t, NOW), -EINVAL);
+		pre = (struct dnsc_update_prereq){ .rrs = NULL, .nrrs = 1 };
+		assert_int_equal(dnsc_update_build_pre(f->buf, sizeof(f->buf), &f->len, 1, &f->zone, &pre, f->cur,
+						       f->ncur, NULL, 0, 5400, &t, NOW), -EINVAL);
+		pre = (struct dnsc_update_prereq){ .unused = "bad..name" };
+		assert_int_equal(dnsc_update_build_pre(f->buf, sizeof(f->buf), &f->len, 1, &f->zone, &pre, f->cur,
+						       f->ncur, NULL, 0, 5400, &t, NOW), -EINVAL);
+		dns_tsig_fini(&t);
+	}
+}
+
+/* An answer with @p naaaa AAAA records of @p owner, and TXT strings @p txt (NULL: none). */
+static void seen_answer(struct dnsc_resp *r, uint8_t *buf, const char *owner, unsigned naaaa,
+			const char *const *txt, size_t ntxt)
+{
+	struct dns_builder b;
+	struct dns_name o;
+	size_t len;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(dns_name_from_text(&o, owner), 0);
+	assert_int_equal(dns_builder_init(&b, buf, DNSC_MSG_MAX, DNSC_MSG_MAX, 7, DNS_FLAG_QR), 0);
+	assert_int_equal(dns_builder_question(&b, &o, DNS_TYPE_AAAA, DNS_CLASS_IN), 0);
+	assert_int_equal(dns_builder_section(&b, DNS_SEC_ANSWER), 0);
+	for (unsigned i = 0; i < naaaa; i++) {
+		uint8_t a[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(i + 1) };
+
+		assert_int_equal(dns_builder_rr_begin(&b, &o, DNS_TYPE_AAAA, DNS_CLASS_IN, 60), 0);
+		wire_write_bytes(dns_builder_wire(&b), a, 16);
+		assert_int_equal(dns_builder_rr_end(&b), 0);
+	}
+	if (txt) {
+		assert_int_equal(dns_builder_rr_begin(&b, &o, DNS_TYPE_TXT, DNS_CLASS_IN, 60), 0);
+		for (size_t i = 0; i < ntxt; i++) {
+			wire_write_u8(dns_builder_wire(&b), (uint8_t)strlen(txt[i]));
+			wire_write_bytes(dns_builder_wire(&b), txt[i], strlen(txt[i]));
+		}
+		assert_int_equal(dns_builder_rr_end(&b), 0);
+	}
+	assert_int_equal(dns_builder_finish(&b, &len), 0);
+	assert_int_equal(dns_msg_parse(&r->msg, buf, len), 0);
+}
+
+static void test_name_seen(void **state)
+{
+	static uint8_t buf[DNSC_MSG_MAX];
+	static const char *const id_txt[] = { "v=1", "autotunnel-id=0123456789abcdef0123456789abcdef" };
+	static const char *const bad_id[] = { "autotunnel-id=0123456789ABCDEF0123456789ABCDEF" };
+	static const char *const short_id[] = { "autotunnel-id=0123" };
+	struct agent_name_seen seen;
+	struct dnsc_resp r;
+	struct dns_name o;
+
+	(void)state;
+	assert_int_equal(dns_name_from_text(&o, "desktop." DOMAIN), 0);
+	seen_answer(&r, buf, "desktop." DOMAIN, 2, id_txt, 2);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(dnsc_name_seen_read(&r, &o, &seen), 0);
+	assert_int_equal(seen.naaaa, 2);
+	assert_int_equal(seen.aaaa[1][15], 2);
+	assert_string_equal(seen.id, "0123456789abcdef0123456789abcdef");
+	/* another owner's records are not H.D's */
+	seen_answer(&r, buf, "laptop." DOMAIN, 1, id_txt, 2);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(dnsc_name_seen_read(&r, &o, &seen), 0);
+	assert_int_equal(seen.naaaa, 0);
+	assert_string_equal(seen.id, "");
+	/* an id that is not 32 lower-case hex digits is none */
+	seen_answer(&r, buf, "desktop." DOMAIN, 0, bad_id, 1);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(dnsc_name_seen_read(&r, &o, &seen), 0);
+	assert_string_equal(seen.id, "");
+	seen_answer(&r, buf, "desktop." DOMAIN, 0, short_id, 1);
+	assert_int_equal(dnsc_name_seen_read(&r, &o, &seen), 0);
+	assert_string_equal(seen.id, "");
+	/* more AAAAs than kept: the first AGENT_NAME_SEEN_MAX */
+	seen_answer(&r, buf, "desktop." DOMAIN, AGENT_NAME_SEEN_MAX + 2, NULL, 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(dnsc_name_seen_read(&r, &o, &seen), 0);
+	assert_int_equal(seen.naaaa, AGENT_NAME_SEEN_MAX);
+}
+
 static void test_zone_and_key(void **state)
 {
 	struct dns_name d, z;
@@ -433,6 +588,8 @@ int main(void)
 		cmocka_unit_test_setup(test_build_errors, setup),
 		cmocka_unit_test_setup(test_answers, setup),
 		cmocka_unit_test(test_zone_and_key),
+		cmocka_unit_test_setup(test_prerequisites, setup),
+		cmocka_unit_test(test_name_seen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -316,6 +316,49 @@ static void test_init(void **state)
 	assert_int_equal(dnsc_view_init(v, D, NULL), 0);
 }
 
+/* watch_self: our own AAAA is watched (only it), and what it holds is told, never reported as a peer. */
+static void test_watch_self(void **state)
+{
+	struct dnsc_view *v = *state;
+	static struct msgb x;
+	struct dnsc_question q[16];
+	struct dnsc_peer p;
+	char t[DNS_NAME_TEXT_MAX];
+	uint8_t u[16];
+	size_t n;
+	int self_aaaa = 0;
+
+	v->watch_self = true;
+	assert_int_equal(dnsc_view_self_ula(v, u), 0);
+	populate(v);
+	n = dnsc_view_questions(v, q, 16);
+	assert_int_equal(n, 7);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(dns_name_to_text(&q[i].name, t, sizeof(t)) > 0);
+		if (strstr(t, "laptop")) {
+			assert_string_equal(t, "laptop." D ".");
+			assert_int_equal(q[i].type, DNS_TYPE_AAAA);
+			self_aaaa++;
+		}
+	}
+	assert_int_equal(self_aaaa, 1);
+	assert_int_equal(dnsc_view_self_ula(v, u), 0);
+	/* another computer puts its address on laptop: the view tells, as ours, not as a peer */
+	begin(&x, "laptop." D, DNS_TYPE_AAAA, true);
+	aaaa(&x, "laptop." D, 9, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_self_ula(v, u), 1);
+	assert_int_equal(u[15], 9);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
+	assert_string_equal(p.label, "desktop");
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	/* removed: none */
+	begin(&x, "laptop." D, DNS_TYPE_AAAA, true);
+	aaaa(&x, "laptop." D, 9, true);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_self_ula(v, u), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_questions_and_txt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_self, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
