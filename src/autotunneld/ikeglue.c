@@ -42,6 +42,7 @@ struct ike_glue {
 	uint8_t psk[ATD_MAX_PEERS][IKE_MAX_PSK];
 	size_t psk_len[ATD_MAX_PEERS];
 	int psk_err[ATD_MAX_PEERS];	/* read_psk()'s result */
+	bool psk_read[ATD_MAX_PEERS];
 };
 
 static void pump(struct ike_glue *g);
@@ -529,10 +530,11 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 	struct ike_peer_conf pc = { .name = p->name };
 	uint8_t psk[IKE_MAX_PSK];
 	size_t psklen = 0;
-	long i = rp - d->peers;
-	int ret;
+	int i, ret;
 
-	if (i >= 0 && i < d->npeers && i < ATD_MAX_PEERS) {
+	for (i = 0; i < d->npeers && i < ATD_MAX_PEERS && &d->peers[i] != rp; i++)
+		;
+	if (i < d->npeers && i < ATD_MAX_PEERS && g->psk_read[i]) {
 		ret = g->psk_err[i];
 		psklen = g->psk_len[i];
 		memcpy(psk, g->psk[i], psklen);
@@ -650,8 +652,10 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 		}
 	}
 	for (int i = 0; i < d->npeers && i < ATD_MAX_PEERS; i++)
-		if (!d->peers[i].conf->manual)
+		if (!d->peers[i].conf->manual) {
 			g->psk_err[i] = read_psk(d->peers[i].conf->psk_file, g->psk[i], &g->psk_len[i]);
+			g->psk_read[i] = true;
+		}
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
 		int ret;
