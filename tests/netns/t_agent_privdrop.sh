@@ -16,7 +16,10 @@
 #      CapBnd exactly CAP_NET_ADMIN (0x1000), nothing inheritable or
 #      ambient, no_new_privs; the run and state directories were handed to
 #      the user, the control socket stayed root's;
-#  (4) stopped, each agent withdraws its records from the server.
+#  (4) stopped, each agent withdraws its records from the server;
+#  (5) Landlock: an agent whose control socket is in a directory outside its
+#      run and state directories that its user's rights would let it write
+#      (mode 0777) cannot remove the socket there when it stops.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 nt_setup
@@ -152,3 +155,22 @@ for h in A B; do
 	[ ! -e "$NT_DIR/host$h/run/control" ] || nt_fail "host$h left its control socket behind"
 done
 nt_pass "(4) both agents withdrew their records and removed their control sockets at exit"
+
+# ---- (5) Landlock: writes only in the run and state directories
+if grep -q "running as uid .*; Landlock ABI" "$NT_DIR/agent-hostA.log"; then
+	OPEN=$NT_DIR/open
+	mkdir -m 0777 "$OPEN"
+	chmod 0777 "$OPEN"	# whatever the umask
+	printf 'control = %s/ctl\n' "$OPEN" >>"$NT_DIR/hostA/agent.conf"
+	nt_bg hostA agent-hostA-open "$AT_AGENTD" -c "$NT_DIR/hostA/agent.conf"
+	pid=$NT_LAST_PID
+	nt_wait 10 grep -q "running as uid $UID_A" "$NT_DIR/agent-hostA-open.log" ||
+		nt_fail "hostA's agent did not start with the control socket in $OPEN: $(cat "$NT_DIR/agent-hostA-open.log")"
+	[ -S "$OPEN/ctl" ] || nt_fail "no control socket $OPEN/ctl"
+	nt_stop "$pid"
+	[ -S "$OPEN/ctl" ] || nt_fail "the agent removed $OPEN/ctl outside its directories: Landlock did not hold"
+	rm -f "$OPEN/ctl"
+	nt_pass "(5) Landlock: the agent could not remove $OPEN/ctl (a mode 0777 directory outside its own)"
+else
+	echo "SKIP (5): this kernel has no Landlock; the agent said: $(grep 'running as' "$NT_DIR/agent-hostA.log")"
+fi
