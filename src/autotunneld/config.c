@@ -23,6 +23,8 @@ static const struct conf_item items[] = {
 	{ "tunnel", "workers", CONF_INT, offsetof(struct atd_conf, workers), 0, 8, "data-plane threads (0: one per core)" },
 	{ "tunnel", "no-offload", CONF_BOOL, offsetof(struct atd_conf, no_offload), 0, 0, "no TSO/GSO/GRO (for comparison)" },
 	{ "tunnel", "log-level", CONF_STRING, offsetof(struct atd_conf, log_level), 0, 0, "err, warn, info or debug" },
+	{ "tunnel", "user", CONF_STRING, offsetof(struct atd_conf, user), 0, 0,
+	  "run as this user once started, with CAP_NET_ADMIN only (default autotunnel, else nobody; root keeps uid 0)" },
 	{ "tunnel", "local-id", CONF_STRING, offsetof(struct atd_conf, local_id), 0, 0, "default IKE identity (ID_FQDN)" },
 	{ "tunnel", "ike-retransmit-ms", CONF_INT, offsetof(struct atd_conf, ike_retransmit_ms), 0, 60000,
 	  "first IKE retransmission after this (0: 500 ms), doubling (RFC 7296 §2.1)" },

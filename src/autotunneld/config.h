@@ -59,6 +59,7 @@ struct atd_conf {
 	int workers;
 	bool no_offload;
 	char *log_level;
+	char *user;			/* becomes this user once started (privsep.c) */
 	char *local_id;
 	int ike_retransmit_ms, ike_retransmit_tries;
 	char *esp;			/* [tunnel] esp: the peers' default ESP transforms ("aes256gcm16, ...") */

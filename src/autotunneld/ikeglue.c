@@ -39,6 +39,15 @@ struct ike_glue {
 	int fd500;
 	struct event *ev500, *timer;
 	struct netmon *nm;	/* static peers only: account mode's agent.c watches the network */
+	/*
+	 * Static peers' keys, read at start (index: d->peers): a peer behind
+	 * RSIP is added only once the gateway lends an address, after the
+	 * agent has become a user that may not read a root-only psk-file.
+	 */
+	uint8_t psk[ATD_MAX_PEERS][IKE_MAX_PSK];
+	size_t psk_len[ATD_MAX_PEERS];
+	int psk_err[ATD_MAX_PEERS];	/* read_psk()'s result */
+	bool psk_read[ATD_MAX_PEERS];
 };
 
 static void pump(struct ike_glue *g);
@@ -706,7 +715,7 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 	size_t psklen = 0;
 	struct cred cr = { 0 };
 	char why[512];
-	int ret;
+	int i, ret;
 
 	pc.local_id = p->local_id ? p->local_id : d->conf.local_id;
 	pc.remote_id = p->remote_id;
@@ -723,7 +732,17 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 		pc.ca = cr.ca;
 		pc.ca_len = (size_t)cr.ca_len;
 	} else {
-		if ((ret = read_psk(p->psk_file, psk, &psklen))) {
+		/* read at start-up, before the agent gave up root (privsep.c) */
+		for (i = 0; i < d->npeers && i < ATD_MAX_PEERS && &d->peers[i] != rp; i++)
+			;
+		if (i < d->npeers && i < ATD_MAX_PEERS && g->psk_read[i]) {
+			ret = g->psk_err[i];
+			psklen = g->psk_len[i];
+			memcpy(psk, g->psk[i], psklen);
+		} else {
+			ret = read_psk(p->psk_file, psk, &psklen);
+		}
+		if (ret) {
 			log_warnx("peer %s: psk-file %s: %s", p->name, p->psk_file,
 				  ret == -EINVAL ? "empty" : strerror(-ret));
 			return ret;
@@ -840,6 +859,11 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 			event_add(g->ev500, NULL);
 		}
 	}
+	for (int i = 0; i < d->npeers && i < ATD_MAX_PEERS; i++)
+		if (!d->peers[i].conf->manual && d->peers[i].conf->psk_file) {
+			g->psk_err[i] = read_psk(d->peers[i].conf->psk_file, g->psk[i], &g->psk_len[i]);
+			g->psk_read[i] = true;
+		}
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
 		int ret;
@@ -905,5 +929,6 @@ void ike_glue_stop(struct ike_glue *g)
 	if (g->fd500 >= 0)
 		close(g->fd500);
 	ike_free(g->ike);
+	OPENSSL_cleanse(g->psk, sizeof(g->psk));
 	free(g);
 }

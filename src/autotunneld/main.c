@@ -24,6 +24,7 @@
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/peer.h"
+#include "autotunneld/privsep.h"
 #include "autotunneld/rsip_client.h"
 #include "common/log.h"
 
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (d.conf.agent_mode && (atd_agent_start(&d) || atd_control_start(&d)))
+		goto out;
+	if (atd_privsep_drop(&d))	/* every socket open, one thread still */
 		goto out;
 	if ((ret = dp_start(d.dp))) {
 		log_warnx("starting the data plane: %s", strerror(-ret));

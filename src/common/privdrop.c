@@ -157,38 +157,47 @@ static bool owned_name(const char *name, const char *prefix)
 }
 
 /*
- * Give one entry to the user: a regular file with one name, or a socket.
+ * Give one entry to the user: a regular file with one name, or a socket
+ * (when @p sockets is set; else it keeps its owner).
  * Opened first without following links, then changed through that
  * descriptor, so that a name swapped in between is not what changes; a
  * hard link planted under our prefix to somebody else's file, or a
  * symbolic link, is left alone.
  */
-static void give(int dfd, const char *dir, const char *name, uid_t uid, gid_t gid)
+static bool give(int dfd, const char *dir, const char *name, bool sockets, uid_t uid, gid_t gid)
 {
 	struct stat st;
+	bool ours = false;
 	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
 		log_warn("%s/%s", dir, name);
-		return;
+		return false;
 	}
-	if (fstat(fd, &st) == 0 &&
-	    ((S_ISREG(st.st_mode) && st.st_nlink == 1) || S_ISSOCK(st.st_mode))) {
+	if (fstat(fd, &st) < 0) {
+		log_warn("%s/%s", dir, name);
+	} else if (S_ISSOCK(st.st_mode) && !sockets) {
+		ours = true;	/* kept: whoever may connect today still may, nobody more */
+	} else if ((S_ISREG(st.st_mode) && st.st_nlink == 1) || S_ISSOCK(st.st_mode)) {
+		ours = true;
 		if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 			log_warn("chown %s/%s", dir, name);
 	} else {
 		log_warnx("%s/%s is not a file of the server's own (a link?): left as it is", dir, name);
 	}
 	close(fd);
+	return ours;
 }
 
 /*
  * Give the files root made for the daemon to the user it becomes (SQLite
  * opens its WAL and shared-memory files again after start-up; the control
  * socket is removed at exit), and the directory when it holds nothing
- * else. In a directory others may write, nothing: they could plant names.
+ * else (with an empty @p prefix: nothing but plain files and sockets). In
+ * a directory others may write, nothing: they could plant names. Sockets
+ * are given only when @p sockets is set.
  */
-static void hand_over(const struct privdrop *p, uid_t uid, gid_t gid)
+static void hand_over(const char *dir, const char *prefix, bool sockets, uid_t uid, gid_t gid)
 {
 	struct stat st;
 	struct dirent *e;
@@ -196,32 +205,32 @@ static void hand_over(const struct privdrop *p, uid_t uid, gid_t gid)
 	DIR *d;
 	int dfd;
 
-	d = opendir(p->own_dir);
+	d = opendir(dir);
 	if (!d) {
-		log_warn("%s", p->own_dir);
+		log_warn("%s", dir);
 		return;
 	}
 	dfd = dirfd(d);
 	if (fstat(dfd, &st) < 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		log_warnx("%s may be written by others: its files stay as they are", p->own_dir);
+		log_warnx("%s may be written by others: its files stay as they are", dir);
 		closedir(d);
 		return;
 	}
 	while ((e = readdir(d))) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (owned_name(e->d_name, p->own_prefix))
-			give(dfd, p->own_dir, e->d_name, uid, gid);
-		else
+		if (!owned_name(e->d_name, prefix))
 			only_ours = false;
+		else if (!give(dfd, dir, e->d_name, sockets, uid, gid) && !*prefix)
+			only_ours = false;	/* a directory wholly ours holds nothing else */
 	}
 	if (only_ours) {
 		if (fchown(dfd, uid, gid) < 0)
-			log_warn("chown %s", p->own_dir);
+			log_warn("chown %s", dir);
 	} else if (st.st_uid != uid) {
 		log_warnx("%s holds other files: it stays uid %u's, so after start-up the server cannot "
 			  "make or remove files there (give it a directory of its own)",
-			  p->own_dir, (unsigned)st.st_uid);
+			  dir, (unsigned)st.st_uid);
 	}
 	closedir(d);
 }
@@ -427,12 +436,17 @@ int privdrop_apply(const struct privdrop *p)
 		uid = geteuid();
 		gid = getegid();
 	}
-	if (do_switch && p->own_dir && p->own_prefix) {
-		if (have[0].effective & PRIVDROP_CAP(CAP_CHOWN))
-			hand_over(p, uid, gid);
-		else	/* bounded root (a unit): its service manager owns the directory */
+	if (do_switch && ((p->own_dir && p->own_prefix) || p->n_own_dirs)) {
+		if (!(have[0].effective & PRIVDROP_CAP(CAP_CHOWN))) {
+			/* bounded root (a unit): its service manager owns the directory */
 			log_info("no CAP_CHOWN: %s stays as it is; the files there stay their owners'",
-				 p->own_dir);
+				 p->own_dir ? p->own_dir : p->own_dirs[0]);
+		} else {
+			if (p->own_dir && p->own_prefix)
+				hand_over(p->own_dir, p->own_prefix, true, uid, gid);
+			for (size_t i = 0; i < p->n_own_dirs && i < PRIVDROP_MAX_PATHS; i++)
+				hand_over(p->own_dirs[i], "", false, uid, gid);
+		}
 	}
 	if (p->landlock) {
 		ruleset = landlock_prepare(p, &abi);

@@ -43,6 +43,12 @@ struct privdrop {
 	 * others may write, nothing changes. NULL: none. */
 	const char *own_dir;
 	const char *own_prefix;
+	/* Further directories wholly the daemon's (borrowed; e.g. a run and a
+	 * state directory), handed over as own_dir is, every name in them taken
+	 * as the daemon's, except sockets: a socket made before the switch
+	 * keeps its owner, and with it who may connect. */
+	const char *own_dirs[PRIVDROP_MAX_PATHS];
+	size_t n_own_dirs;
 };
 
 /**

@@ -230,39 +230,38 @@ static void *worker(void *arg)
 struct upnp *upnp_new(struct in_addr local, unsigned int wait_ms, int *fd)
 {
 	struct upnp *u = calloc(1, sizeof(*u));
-	int err;
 
 	if (!u)
 		return NULL;
 	u->local = local;
 	u->wait_ms = wait_ms;
-	if (pipe2(u->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		goto fail_mem;
+	if (pipe2(u->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(u);
+		return NULL;
+	}
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
-	err = pthread_create(&u->thread, NULL, worker, u);
-	if (err) {
-		errno = err;
-		goto fail_pipe;
-	}
-	u->running = true;
 	*fd = u->pipe[0];
 	return u;
-
-fail_pipe:
-	pthread_cond_destroy(&u->cond);
-	pthread_mutex_destroy(&u->lock);
-	close(u->pipe[0]);
-	close(u->pipe[1]);
-fail_mem:
-	free(u);
-	return NULL;
 }
 
 int upnp_submit(struct upnp *u, const struct upnp_job *job)
 {
 	int err = 0;
 
+	/*
+	 * The worker starts with the first job: a gateway that answers PCP or
+	 * NAT-PMP never costs a thread, and a daemon's start-up stays single-
+	 * threaded until it has dropped its privileges (privdrop.h).
+	 */
+	if (!u->running) {
+		err = pthread_create(&u->thread, NULL, worker, u);
+		if (err) {
+			log_warnx("upnp: cannot start the worker: %s", strerror(err));
+			return -err;
+		}
+		u->running = true;
+	}
 	pthread_mutex_lock(&u->lock);
 	if (u->n_jobs == QUEUE_MAX) {
 		err = -ENOMEM;

@@ -38,12 +38,13 @@ struct upnp_result {
 int upnp_port_parse(const char *s, uint16_t *port) __attribute__((warn_unused_result));
 
 /**
- * Start the worker. @p local is our address toward the gateway (SSDP goes
- * out of that interface); @p wait_ms the SSDP discovery wait. Returns NULL
- * on failure (errno set). *fd gets the descriptor to watch for results.
+ * Make the client; its worker thread starts with the first job. @p local
+ * is our address toward the gateway (SSDP goes out of that interface);
+ * @p wait_ms the SSDP discovery wait. Returns NULL on failure (errno set).
+ * *fd gets the descriptor to watch for results.
  */
 struct upnp *upnp_new(struct in_addr local, unsigned int wait_ms, int *fd);
-/** Queue a job (copied). 0 or -ENOMEM. */
+/** Queue a job (copied), starting the worker if it is not yet. 0, -ENOMEM or -errno. */
 int upnp_submit(struct upnp *u, const struct upnp_job *job) __attribute__((warn_unused_result));
 /** Take the next finished result; false when none is waiting. Drains the pipe. */
 bool upnp_take(struct upnp *u, struct upnp_result *res);

@@ -9,14 +9,16 @@
 #     so later runs only unpack it; downloaded .debs are kept there too.
 #  3. `dpkg -i` the three packages there, then `apt-get -f install` brings
 #     their dependencies (adduser, the libraries); the maintainer scripts
-#     must have made the user autotunnel-dns and its state directory and put
-#     the NSS module on the hosts line of /etc/nsswitch.conf.
+#     must have made the users autotunnel and autotunnel-dns, the latter's
+#     state directory, and put the NSS module on the hosts line of
+#     /etc/nsswitch.conf.
 #  4. In two network namespaces, with the installed programs run from the
 #     root (ip netns exec NS chroot ROOT ...), the way the units run them:
 #     autotunnel-dnsd with the packaged settings as autotunnel-dns holding
 #     CAP_NET_BIND_SERVICE only; an account added; autotunneld with the
 #     packaged example settings (host name and no port mapping set) and the
-#     unit's capability bounding set; `autotunnel login`, `autotunnel
+#     unit's capability bounding set, becoming autotunnel with CAP_NET_ADMIN
+#     only once started; `autotunnel login`, `autotunnel
 #     status`, and the host's own name resolved through the NSS module;
 #     autotunnel-gwd with the unit's capabilities answering `status`.
 #  5. dpkg --remove takes the NSS module out, a reinstallation puts it back,
@@ -240,6 +242,11 @@ DNS_UID=$(echo "$ent" | cut -d: -f3)
 st=$(inroot stat -c '%U:%G %a' /var/lib/autotunnel-dnsd)
 [ "$st" = "autotunnel-dns:autotunnel-dns 750" ] || fail "/var/lib/autotunnel-dnsd is '$st'"
 pass "postinst: system user autotunnel-dns (uid $DNS_UID), /var/lib/autotunnel-dnsd $st"
+ent=$(inroot getent passwd autotunnel) || fail "no user autotunnel"
+AGENT_UID=$(echo "$ent" | cut -d: -f3)
+[ "$AGENT_UID" -lt 1000 ] && [ "$AGENT_UID" != 0 ] || fail "autotunnel is not a system user (uid $AGENT_UID)"
+[ "$(echo "$ent" | cut -d: -f7)" = /usr/sbin/nologin ] || fail "autotunnel can log in: $ent"
+pass "postinst: system user autotunnel (uid $AGENT_UID)"
 
 # ---- 4. run the installed programs in network namespaces ----
 #   [pkgsrv] 10.53.0.1/24 srv0 ── host0 10.53.0.2/24 [pkghost], default via .1
@@ -320,12 +327,19 @@ sed -i -e 's/^#hostname = laptop$/hostname = pkghost/' -e 's/^#no-portmap = no$/
 grep -q '^hostname = pkghost$' "$ROOT/etc/autotunnel/autotunneld.conf" &&
 	grep -q '^no-portmap = yes$' "$ROOT/etc/autotunnel/autotunneld.conf" ||
 	fail "the example autotunneld.conf has no '#hostname = laptop' or '#no-portmap = no' line to set"
-start_bg "$NS_HOST" agent setpriv --inh-caps=-all --bounding-set=-all,+net_admin,+net_raw,+net_bind_service \
+start_bg "$NS_HOST" agent setpriv --inh-caps=-all \
+	--bounding-set=-all,+net_admin,+net_raw,+net_bind_service,+setuid,+setgid,+setpcap,+chown \
 	--no-new-privs /usr/sbin/autotunneld -c /etc/autotunnel/autotunneld.conf
 wait_for 15 test -S "$ROOT/run/autotunnel/control" || fail "autotunneld did not make its control socket"
 AGENT=$(pid_in "$NS_HOST" /usr/sbin/autotunneld) || fail "no autotunneld process in $NS_HOST"
-[ "$(caps "$AGENT")" = 0000000000003400 ] || fail "autotunneld has capabilities $(caps "$AGENT")"
-pass "autotunneld runs with the packaged example settings and CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE only"
+# once started it becomes autotunnel with CAP_NET_ADMIN only
+agent_dropped() { [ "$(uid_of "$AGENT")" = "$AGENT_UID" ]; }
+wait_for 5 agent_dropped || fail "autotunneld runs as uid $(uid_of "$AGENT"), not autotunnel"
+[ "$(caps "$AGENT")" = 0000000000001000 ] || fail "autotunneld has capabilities $(caps "$AGENT")"
+for d in /run/autotunnel /var/lib/autotunnel; do
+	[ "$(inroot stat -c %U "$d")" = autotunnel ] || fail "$d belongs to $(inroot stat -c %U "$d"), not autotunnel"
+done
+pass "autotunneld runs with the packaged example settings as autotunnel (uid $AGENT_UID) with CAP_NET_ADMIN only"
 
 out=$(printf 'correct horse\n' | run "$NS_HOST" autotunnel login alice --server 10.53.0.1 --pin "$PIN" 2>&1) ||
 	fail "autotunnel login failed: $out"

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -206,6 +208,76 @@ static void test_apply(void **state)
 	rmdir(dir);
 }
 
+/* own_dirs (the agent's run and state directories): every file and the
+ * directory go to the user; a socket keeps its owner (who may connect). */
+static void test_own_dirs(void **state)
+{
+	char dir[] = "/tmp/privdrop.XXXXXX", file[64], sub[64];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	uid_t nobody;
+	gid_t nogroup;
+	int status, s;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0 || privdrop_user_lookup("nobody", &nobody, &nogroup)) {
+		skip();
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/hosts", dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/control", dir);
+	assert_int_equal(close(open(file, O_CREAT | O_WRONLY, 0644)), 0);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct privdrop p = { .user = "nobody", .own_dirs = { dir }, .n_own_dirs = 1 };
+
+		CHECK(privdrop_apply(&p) == 0);
+		CHECK(geteuid() == nobody);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+	assert_int_equal(stat(sun.sun_path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+
+	/* a directory holding something not the daemon's (here a directory)
+	 * is not handed over; its files are */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(chown(dir, 0, 0), 0);
+	assert_int_equal(chown(file, 0, 0), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct privdrop p = { .user = "nobody", .own_dirs = { dir }, .n_own_dirs = 1 };
+
+		CHECK(privdrop_apply(&p) == 0);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_uid, nobody);
+	close(s);
+	rmdir(sub);
+	unlink(sun.sun_path);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_caps_format),
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_own_dirs),
 	};
 
 	log_init("test_privdrop", LOG_LEVEL_WARN, false);
