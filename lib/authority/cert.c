@@ -194,7 +194,7 @@ int authority_cert_verify(const struct authority *a, const uint8_t *der, size_t 
 	if ((host && strcmp(host, info->host)) || (ula && memcmp(ula, info->ula, 16)))
 		goto out;
 	r = 0;
-	if (rl && authority_revoked_match(rl, info->host, info->serial, info->serial_len, info->not_before))
+	if (rl && authority_revoked_match(rl, info))
 		r = -EKEYREVOKED;
 out:
 	X509_free(x);

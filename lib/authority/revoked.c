@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "agent/name.h"
 #include "authority/internal.h"
 #include "authority/revoked.h"
@@ -22,18 +24,41 @@ static bool host_ok(const char *h)
 
 static bool entry_same(const struct authority_revoked_entry *a, const struct authority_revoked_entry *b)
 {
-	if (a->serial_len != b->serial_len)
+	if (a->kind != b->kind)
 		return false;
-	return a->serial_len ? !memcmp(a->serial, b->serial, a->serial_len) : !strcmp(a->host, b->host);
+	switch (a->kind) {
+	case AUTHORITY_REVOKED_HOST:
+		return !strcmp(a->host, b->host);
+	case AUTHORITY_REVOKED_KEY:
+		return !memcmp(a->key_id, b->key_id, sizeof(a->key_id));
+	default:
+		return a->serial_len == b->serial_len && !memcmp(a->serial, b->serial, a->serial_len);
+	}
 }
 
+static bool zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Valid, and only the fields of its kind set: one entry, one meaning. */
 static int entry_check(const struct authority_revoked_entry *e)
 {
 	if (e->at < 0 || e->serial_len > AUTHORITY_SERIAL_MAX)
 		return -EINVAL;
-	if (e->serial_len)
-		return e->host[0] == '\0' ? 0 : -EINVAL;
-	return host_ok(e->host) ? 0 : -EINVAL;
+	switch (e->kind) {
+	case AUTHORITY_REVOKED_HOST:
+		return host_ok(e->host) && !e->serial_len && zero(e->key_id, sizeof(e->key_id)) ? 0 : -EINVAL;
+	case AUTHORITY_REVOKED_KEY:
+		return !e->host[0] && !e->serial_len ? 0 : -EINVAL;
+	case AUTHORITY_REVOKED_SERIAL:
+		return !e->host[0] && e->serial_len && zero(e->key_id, sizeof(e->key_id)) ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
 }
 
 static int list_check(const struct authority_revoked *rl)
@@ -52,12 +77,15 @@ static int list_check(const struct authority_revoked *rl)
 
 static int entry_format(const struct authority_revoked_entry *e, char *buf, size_t cap)
 {
-	char hex[2 * AUTHORITY_SERIAL_MAX + 1];
+	char hex[2 * 32 + 1];
 	int n;
 
-	if (e->serial_len) {
+	if (e->kind == AUTHORITY_REVOKED_SERIAL) {
 		authority_txt_hex_put(hex, e->serial, e->serial_len);
 		n = snprintf(buf, cap, "serial %s at=%" PRId64, hex, e->at);
+	} else if (e->kind == AUTHORITY_REVOKED_KEY) {
+		authority_txt_hex_put(hex, e->key_id, sizeof(e->key_id));
+		n = snprintf(buf, cap, "key %s at=%" PRId64, hex, e->at);
 	} else {
 		n = snprintf(buf, cap, "host %s at=%" PRId64, e->host, e->at);
 	}
@@ -141,12 +169,18 @@ static int entry_parse(char *s, struct authority_revoked_entry *e)
 		if (strlen(tok[1]) > AGENT_LABEL_MAX || !host_ok(tok[1]))
 			return -EBADMSG;
 		strcpy(e->host, tok[1]);
+		e->kind = AUTHORITY_REVOKED_HOST;
+	} else if (!strcmp(tok[0], "key")) {
+		if (authority_txt_hex(tok[1], e->key_id, sizeof(e->key_id)))
+			return -EBADMSG;
+		e->kind = AUTHORITY_REVOKED_KEY;
 	} else if (!strcmp(tok[0], "serial")) {
 		size_t n = strlen(tok[1]) / 2;
 
 		if (n == 0 || n > AUTHORITY_SERIAL_MAX || authority_txt_hex(tok[1], e->serial, n))
 			return -EBADMSG;
 		e->serial_len = (uint8_t)n;
+		e->kind = AUTHORITY_REVOKED_SERIAL;
 	} else {
 		return -EBADMSG;
 	}
@@ -244,17 +278,28 @@ int authority_revoked_read(const struct authority *a, const uint8_t *rdata, size
 	return r;
 }
 
-bool authority_revoked_match(const struct authority_revoked *rl, const char *host,
-			     const uint8_t *serial, size_t serial_len, int64_t not_before)
+bool authority_revoked_match(const struct authority_revoked *rl, const struct authority_host_cert *c)
 {
+	uint8_t id[32];
+
+	SHA256(c->spki, c->spki_len, id);
 	for (size_t i = 0; i < rl->n && i < AUTHORITY_REVOKED_MAX; i++) {
 		const struct authority_revoked_entry *e = &rl->e[i];
 
-		if (e->serial_len) {
-			if (e->serial_len == serial_len && !memcmp(e->serial, serial, serial_len))
+		switch (e->kind) {
+		case AUTHORITY_REVOKED_HOST:
+			/* issued (not_before + skew) at or before the revocation */
+			if (!strcmp(e->host, c->host) && c->not_before <= e->at - AUTHORITY_SKEW_S)
 				return true;
-		} else if (host && !strcmp(e->host, host) && not_before <= e->at - AUTHORITY_SKEW_S) {
-			return true;
+			break;
+		case AUTHORITY_REVOKED_KEY:
+			if (!memcmp(e->key_id, id, sizeof(id)))
+				return true;
+			break;
+		case AUTHORITY_REVOKED_SERIAL:
+			if (e->serial_len == c->serial_len && !memcmp(e->serial, c->serial, c->serial_len))
+				return true;
+			break;
 		}
 	}
 	return false;
@@ -265,7 +310,7 @@ int authority_revoked_add_host(struct authority_revoked *rl, const char *host, i
 	if (!host_ok(host) || at < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < rl->n; i++)
-		if (!rl->e[i].serial_len && !strcmp(rl->e[i].host, host)) {
+		if (rl->e[i].kind == AUTHORITY_REVOKED_HOST && !strcmp(rl->e[i].host, host)) {
 			rl->e[i].at = at;
 			return 0;
 		}
@@ -273,6 +318,26 @@ int authority_revoked_add_host(struct authority_revoked *rl, const char *host, i
 		return -ENOSPC;
 	memset(&rl->e[rl->n], 0, sizeof(rl->e[rl->n]));
 	strcpy(rl->e[rl->n].host, host);
+	rl->e[rl->n].kind = AUTHORITY_REVOKED_HOST;
+	rl->e[rl->n++].at = at;
+	return 0;
+}
+
+int authority_revoked_add_key(struct authority_revoked *rl, const uint8_t *spki, size_t len, int64_t at)
+{
+	uint8_t id[32];
+
+	if (authority_spki_check(spki, len) < 0 || at < 0)
+		return -EINVAL;
+	SHA256(spki, len, id);
+	for (size_t i = 0; i < rl->n; i++)
+		if (rl->e[i].kind == AUTHORITY_REVOKED_KEY && !memcmp(rl->e[i].key_id, id, sizeof(id)))
+			return -EEXIST;
+	if (rl->n >= AUTHORITY_REVOKED_MAX)
+		return -ENOSPC;
+	memset(&rl->e[rl->n], 0, sizeof(rl->e[rl->n]));
+	memcpy(rl->e[rl->n].key_id, id, sizeof(id));
+	rl->e[rl->n].kind = AUTHORITY_REVOKED_KEY;
 	rl->e[rl->n++].at = at;
 	return 0;
 }
@@ -282,13 +347,15 @@ int authority_revoked_add_serial(struct authority_revoked *rl, const uint8_t *se
 	if (len == 0 || len > AUTHORITY_SERIAL_MAX || at < 0)
 		return -EINVAL;
 	for (size_t i = 0; i < rl->n; i++)
-		if (rl->e[i].serial_len == len && !memcmp(rl->e[i].serial, serial, len))
+		if (rl->e[i].kind == AUTHORITY_REVOKED_SERIAL && rl->e[i].serial_len == len &&
+		    !memcmp(rl->e[i].serial, serial, len))
 			return -EEXIST;
 	if (rl->n >= AUTHORITY_REVOKED_MAX)
 		return -ENOSPC;
 	memset(&rl->e[rl->n], 0, sizeof(rl->e[rl->n]));
 	memcpy(rl->e[rl->n].serial, serial, len);
 	rl->e[rl->n].serial_len = (uint8_t)len;
+	rl->e[rl->n].kind = AUTHORITY_REVOKED_SERIAL;
 	rl->e[rl->n++].at = at;
 	return 0;
 }
@@ -300,7 +367,7 @@ unsigned authority_revoked_prune(struct authority_revoked *rl, int64_t now, uint
 	unsigned dropped = 0;
 
 	for (size_t i = 0; i < rl->n; i++) {
-		if (rl->e[i].at < horizon) {
+		if (rl->e[i].kind != AUTHORITY_REVOKED_KEY && rl->e[i].at < horizon) {
 			dropped++;
 			continue;
 		}

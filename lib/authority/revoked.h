@@ -4,11 +4,15 @@
  *
  *     "at-revoked=1 seq=3 t=1796000000"
  *     "host laptop at=1795999000"
+ *     "key 5f1c...(64 hex) at=1795999000"
  *     "serial 4a0f...(hex) at=1795990000"
  *     "sig=<base64 of 64 bytes>"
  *
  * A host entry revokes every certificate of that host issued at or before
- * `at` (a host admitted again later gets certificates issued after it); a
+ * `at` (a host admitted again later, with a new key, gets certificates issued
+ * after it); a key entry revokes every certificate of that public key
+ * (SHA-256 of its SubjectPublicKeyInfo DER), whenever issued, so that a
+ * signer that missed the list cannot revive the host by renewing it; a
  * serial entry revokes one certificate. The signature covers the context
  * "autotunnel revoked v1", a NUL, D, a NUL, then the RDATA up to (not
  * including) the signature string: the parser takes only the one spelling the
@@ -23,16 +27,25 @@
 
 #include "agent/name.h"
 #include "authority/authority.h"
+#include "authority/cert.h"
 
 /** Most entries in one list (entries older than the longest validity are pruned). */
 #define AUTHORITY_REVOKED_MAX 64
 /** Largest RDATA: header 50 + 64 entries of at most 92 + signature 93 = 6031 bytes (with their length octets). */
 #define AUTHORITY_REVOKED_RDATA_MAX 6144
 
+enum authority_revoked_kind {
+	AUTHORITY_REVOKED_HOST = 1,		/* "host H" */
+	AUTHORITY_REVOKED_KEY,			/* "key <hex of 32 bytes>" */
+	AUTHORITY_REVOKED_SERIAL,		/* "serial <hex of 1..20 bytes>" */
+};
+
 struct authority_revoked_entry {
-	uint8_t serial_len;			/* 0: a host entry; else 1..AUTHORITY_SERIAL_MAX */
+	uint8_t kind;				/* enum authority_revoked_kind */
+	uint8_t serial_len;			/* SERIAL: 1..AUTHORITY_SERIAL_MAX; else 0 */
 	uint8_t serial[AUTHORITY_SERIAL_MAX];
-	char host[AGENT_LABEL_MAX + 1];		/* host entries: H */
+	uint8_t key_id[32];			/* KEY: SHA-256 of the SPKI DER; else zero */
+	char host[AGENT_LABEL_MAX + 1];		/* HOST: H; else empty */
 	int64_t at;				/* when it was revoked, Unix seconds, >= 0 */
 };
 
@@ -69,15 +82,18 @@ int authority_revoked_read(const struct authority *a, const uint8_t *rdata, size
 			   struct authority_revoked *rl) __attribute__((warn_unused_result));
 
 /**
- * Whether a certificate of @p host with @p serial (@p serial_len bytes) and
- * validity starting @p not_before is revoked by @p rl. A certificate's issue
- * time is not_before + AUTHORITY_SKEW_S (authority_issue()).
+ * Whether the certificate @p c (as authority_cert_verify() read it) is
+ * revoked by @p rl. A certificate's issue time is c->not_before +
+ * AUTHORITY_SKEW_S (authority_issue()).
  */
-bool authority_revoked_match(const struct authority_revoked *rl, const char *host,
-			     const uint8_t *serial, size_t serial_len, int64_t not_before);
+bool authority_revoked_match(const struct authority_revoked *rl, const struct authority_host_cert *c);
 
 /** Add a host entry (or move its time to @p at). 0, -EINVAL, -ENOSPC (full). */
 int authority_revoked_add_host(struct authority_revoked *rl, const char *host, int64_t at)
+	__attribute__((warn_unused_result));
+
+/** Add a key entry for the key @p spki (SubjectPublicKeyInfo DER). 0, -EEXIST, -EINVAL, -ENOSPC. */
+int authority_revoked_add_key(struct authority_revoked *rl, const uint8_t *spki, size_t len, int64_t at)
 	__attribute__((warn_unused_result));
 
 /** Add a serial entry. 0, -EEXIST, -EINVAL, -ENOSPC. */
@@ -85,9 +101,10 @@ int authority_revoked_add_serial(struct authority_revoked *rl, const uint8_t *se
 	__attribute__((warn_unused_result));
 
 /**
- * Drop the entries no certificate can need any more: those revoked before
- * @p now - @p max_validity_s - AUTHORITY_SKEW_S, since every certificate they
- * covered has expired. Returns how many were dropped.
+ * Drop the host and serial entries no certificate can need any more: those
+ * revoked before @p now - @p max_validity_s - AUTHORITY_SKEW_S, since every
+ * certificate they covered has expired. Key entries stay: a revoked key
+ * stays revoked. Returns how many were dropped.
  */
 unsigned authority_revoked_prune(struct authority_revoked *rl, int64_t now, uint32_t max_validity_s);
 

@@ -546,6 +546,23 @@ static void test_verify_revoked(void **state)
 	rl.n = 0;
 	assert_int_equal(authority_revoked_add_host(&rl, "desktop", NOW + 1000), 0);
 	assert_int_equal(authority_cert_verify(a, der, len, NOW + 200, NULL, NULL, &rl, NULL), 0);
+	/* the key: every certificate of it, even one issued after the revocation (by a signer that missed it) */
+	assert_int_equal(authority_revoked_add_key(&rl, spki, sl, NOW), 0);
+	assert_int_equal(authority_revoked_add_key(&rl, spki, sl, NOW + 1), -EEXIST);
+	assert_int_equal(authority_revoked_add_key(&rl, spki, sl - 1, NOW), -EINVAL);
+	assert_int_equal(authority_cert_verify(a, der, len, NOW + 200, NULL, NULL, &rl, NULL), -EKEYREVOKED);
+	assert_int_equal(authority_cert_verify(a, der2, len2, NOW + 200, NULL, NULL, &rl, NULL), -EKEYREVOKED);
+	len2 = issue(a, "laptop", ula_laptop, spki, sl, NOW + 5000, der2);
+	assert_int_equal(authority_cert_verify(a, der2, len2, NOW + 5000, NULL, NULL, &rl, NULL), -EKEYREVOKED);
+	/* another key of the same host, issued after the host entry: admitted again */
+	{
+		uint8_t spki2[AUTHORITY_SPKI_MAX];
+		size_t sl2 = ed_spki(4, spki2);
+
+		assert_int_equal(authority_revoked_add_host(&rl, "laptop", NOW + 100), 0);
+		len2 = issue(a, "laptop", ula_laptop, spki2, sl2, NOW + 5000, der2);
+		assert_int_equal(authority_cert_verify(a, der2, len2, NOW + 5000, NULL, NULL, &rl, NULL), 0);
+	}
 	authority_free(a);
 }
 
@@ -805,6 +822,12 @@ static void test_revoked(void **state)
 	assert_int_equal(authority_revoked_add_host(&rl, "laptop", NOW - 1000), 0);
 	assert_int_equal(authority_revoked_add_serial(&rl, serial, sizeof(serial), NOW - 10), 0);
 	assert_int_equal(authority_revoked_add_serial(&rl, serial, sizeof(serial), NOW), -EEXIST);
+	{
+		uint8_t spki[AUTHORITY_SPKI_MAX];
+		size_t sl = ed_spki(3, spki);
+
+		assert_int_equal(authority_revoked_add_key(&rl, spki, sl, NOW - 1000), 0);
+	}
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), 0);
 	/* the layout of revoked.h */
 	{
@@ -813,7 +836,8 @@ static void test_revoked(void **state)
 		assert_int_equal(rd[0], strlen(head));
 		assert_memory_equal(rd + 1, head, strlen(head));
 		assert_int_equal(len, 1 + strlen(head) + 1 + strlen("host laptop at=1795999000") +
-				 1 + strlen("serial 4a0102030405060708090a0b0c0d0e0f at=1795999990") + 1 + 92);
+				 1 + strlen("serial 4a0102030405060708090a0b0c0d0e0f at=1795999990") +
+				 1 + strlen("key ") + 64 + strlen(" at=1795999000") + 1 + 92);
 		assert_memory_equal(rd + len - 92, "sig=", 4);
 	}
 	/* a verifier (the anchor alone) reads it */
@@ -822,11 +846,15 @@ static void test_revoked(void **state)
 	assert_int_equal(authority_revoked_read(v, rd, len, &back), 0);
 	assert_int_equal(back.seq, 3);
 	assert_int_equal(back.t, NOW);
-	assert_int_equal(back.n, 2);
+	assert_int_equal(back.n, 3);
+	assert_int_equal(back.e[0].kind, AUTHORITY_REVOKED_HOST);
 	assert_string_equal(back.e[0].host, "laptop");
 	assert_int_equal(back.e[0].at, NOW - 1000);
+	assert_int_equal(back.e[1].kind, AUTHORITY_REVOKED_SERIAL);
 	assert_int_equal(back.e[1].serial_len, 16);
 	assert_memory_equal(back.e[1].serial, serial, 16);
+	assert_int_equal(back.e[2].kind, AUTHORITY_REVOKED_KEY);
+	assert_memory_equal(back.e[2].key_id, rl.e[2].key_id, 32);
 	/* another authority's list, or ours checked with another anchor */
 	assert_int_equal(authority_revoked_read(other, rd, len, &back), -EKEYREJECTED);
 	assert_int_equal(back.n, 0);
@@ -900,6 +928,20 @@ static void test_revoked_spellings(void **state)
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0",
 			       "serial 0102030405060708090a0b0c0d0e0f101112131415 at=1", sig), -EBADMSG);
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "user laptop at=1", sig), -EBADMSG);
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0",
+			       "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f at=1", sig), 0);
+	assert_int_equal(rl.e[0].kind, AUTHORITY_REVOKED_KEY);
+	assert_int_equal(rl.e[0].key_id[31], 0x1f);
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0",
+			       "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f at=1",
+			       "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f at=2", sig), -EBADMSG);
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0",
+			       "key 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e at=1", sig), -EBADMSG);
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0",
+			       "key 000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f at=1", sig), -EBADMSG);
+	/* the same string in two kinds is two entries */
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "host ab at=1", "serial ab at=1", sig), 0);
+	assert_int_equal(rl.n, 2);
 #undef PARSE
 }
 
@@ -945,12 +987,22 @@ static void test_revoked_bounds(void **state)
 	rl.n = 1;
 	strcpy(rl.e[0].host, "Bad");
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
-	rl.e[0] = (struct authority_revoked_entry){ .serial_len = 21 };
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_SERIAL, .serial_len = 21 };
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
-	rl.e[0] = (struct authority_revoked_entry){ .serial_len = 1, .host = "both" };
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_SERIAL, .serial_len = 0 };
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
-	rl.e[0] = (struct authority_revoked_entry){ .host = "h", .at = -1 };
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_SERIAL, .serial_len = 1, .host = "both" };
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_KEY, .host = "both" };
+	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_HOST, .host = "h", .key_id = { 1 } };
+	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_HOST, .host = "h", .at = -1 };
+	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
+	rl.e[0] = (struct authority_revoked_entry){ .kind = 4, .host = "h" };
+	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), -EINVAL);
+	rl.e[0] = (struct authority_revoked_entry){ .kind = AUTHORITY_REVOKED_HOST, .host = "h" };
+	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &len), 0);
 	assert_int_equal(authority_revoked_add_host(&rl, "h", -1), -EINVAL);
 	assert_int_equal(authority_revoked_add_serial(&rl, (const uint8_t *)"x", 0, 0), -EINVAL);
 	assert_int_equal(authority_revoked_add_serial(&rl, (const uint8_t *)"012345678901234567890", 21, 0), -EINVAL);
@@ -960,10 +1012,17 @@ static void test_revoked_bounds(void **state)
 	assert_int_equal(authority_revoked_add_host(&rl, "old", NOW - 7 * DAY - AUTHORITY_SKEW_S - 1), 0);
 	assert_int_equal(authority_revoked_add_host(&rl, "edge", NOW - 7 * DAY - AUTHORITY_SKEW_S), 0);
 	assert_int_equal(authority_revoked_add_host(&rl, "new", NOW), 0);
+	{
+		uint8_t spki[AUTHORITY_SPKI_MAX];
+		size_t sl = ed_spki(3, spki);
+
+		assert_int_equal(authority_revoked_add_key(&rl, spki, sl, 0), 0);	/* a key stays revoked */
+	}
 	assert_int_equal(authority_revoked_prune(&rl, NOW, 7 * DAY), 1);
-	assert_int_equal(rl.n, 2);
+	assert_int_equal(rl.n, 3);
 	assert_string_equal(rl.e[0].host, "edge");
 	assert_string_equal(rl.e[1].host, "new");
+	assert_int_equal(rl.e[2].kind, AUTHORITY_REVOKED_KEY);
 	authority_free(a);
 }
 
