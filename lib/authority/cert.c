@@ -121,7 +121,9 @@ static int profile_read(X509 *x, const char *domain, struct authority_host_cert 
 	uint32_t flags = X509_get_extension_flags(x);
 	int n, r;
 
-	if ((flags & (EXFLAG_CA | EXFLAG_INVALID)) || !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE) ||
+	/* keyUsage present (absent means any usage, RFC 5280 §4.2.1.3) and with digitalSignature */
+	if ((flags & (EXFLAG_CA | EXFLAG_INVALID)) || !(flags & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE) ||
 	    !has_ike_eku(x) || X509_get_signature_nid(x) != NID_ED25519)
 		return -EKEYREJECTED;
 	if ((r = names_read(x, domain, info)))
@@ -160,7 +162,7 @@ static int chain_check(const struct authority *a, X509 *x, int64_t now)
 		goto out;
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_time(param, (time_t)now);
-	X509_VERIFY_PARAM_set_depth(param, 1);
+	X509_VERIFY_PARAM_set_depth(param, 0);	/* no intermediate: the anchor signs host certificates itself */
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
 	if (X509_verify_cert(ctx) == 1) {
 		r = 0;

@@ -357,7 +357,7 @@ int authority_approval_build(const struct authority *a, const struct authority_a
 static int approval_parse(const uint8_t *rdata, size_t len, struct authority_approval *ap)
 {
 	struct wire w = wire_reader(rdata, len);
-	char s[256], *tok[AUTHORITY_TXT_TOKENS];
+	char s[256], *tok[AUTHORITY_TXT_TOKENS], back[45];
 	const char *v;
 	uint64_t t;
 	int n, r;
@@ -375,8 +375,9 @@ static int approval_parse(const uint8_t *rdata, size_t len, struct authority_app
 	if (authority_txt_blob_get(&w, (size_t)n - 2, ap->cert, sizeof(ap->cert), &ap->cert_len))
 		return -EBADMSG;
 	if (authority_txt_get(&w, s) != 4 + 44 || strncmp(s, "mac=", 4) || wire_avail(&w) ||
-	    b64_decode(ap->mac, sizeof(ap->mac), s + 4) != 32)
-		return -EBADMSG;
+	    b64_decode(ap->mac, sizeof(ap->mac), s + 4) != 32 ||
+	    b64_encode(back, sizeof(back), ap->mac, sizeof(ap->mac)) != 44 || memcmp(back, s + 4, 44))
+		return -EBADMSG;	/* canonical base64: zero padding bits */
 	return 0;
 }
 

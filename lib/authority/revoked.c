@@ -210,7 +210,7 @@ static int header_parse(char *h, struct authority_revoked *rl)
 static int parse(const uint8_t *rdata, size_t len, struct authority_revoked *rl)
 {
 	struct wire w = wire_reader(rdata, len);
-	char s[256];
+	char s[256], back[89];
 	int l, r;
 
 	if (authority_txt_get(&w, s) <= 0)
@@ -229,8 +229,9 @@ static int parse(const uint8_t *rdata, size_t len, struct authority_revoked *rl)
 				return -EBADMSG;
 		rl->n++;
 	}
-	/* the signature is the last string; 88 characters, canonical base64 of 64 bytes */
-	if (l != 4 + 88 || wire_avail(&w) || b64_decode(rl->sig, sizeof(rl->sig), s + 4) != 64)
+	/* the signature is the last string; 88 characters, canonical base64 of 64 bytes (zero padding bits) */
+	if (l != 4 + 88 || wire_avail(&w) || b64_decode(rl->sig, sizeof(rl->sig), s + 4) != 64 ||
+	    b64_encode(back, sizeof(back), rl->sig, sizeof(rl->sig)) != 88 || memcmp(back, s + 4, 88))
 		return -EBADMSG;
 	return 0;
 }

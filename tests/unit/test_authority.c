@@ -510,6 +510,122 @@ static void test_verify_refusals(void **state)
 	authority_free(other);
 }
 
+/*
+ * A certificate made by hand with the authority's key, to reach the profile
+ * checks that authority_issue() never fails: @p san and @p eku and @p bc in
+ * OpenSSL's configuration syntax, keyUsage left out when @p ku is NULL.
+ */
+static size_t craft(struct authority *a, const char *san, const char *eku, const char *bc, const char *ku,
+		    uint8_t *out)
+{
+	uint8_t p8[AUTHORITY_PKCS8_MAX], anchor[AUTHORITY_CERT_DER_MAX], spki[AUTHORITY_SPKI_MAX];
+	size_t p8len, alen, sl = ed_spki(3, spki);
+	const unsigned char *p;
+	EVP_PKEY *key, *pub;
+	X509 *ca, *x = X509_new();
+	X509V3_CTX v3;
+	unsigned char *o = out;
+	struct { int nid; const char *value; } ext[] = {
+		{ NID_basic_constraints, bc }, { NID_key_usage, ku }, { NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" }, { NID_subject_alt_name, san },
+		{ NID_ext_key_usage, eku },
+	};
+	int n;
+
+	assert_int_equal(authority_pkcs8(a, p8, sizeof(p8), &p8len), 0);
+	assert_int_equal(authority_cert_der(a, anchor, sizeof(anchor), &alen), 0);
+	p = p8;
+	key = d2i_AutoPrivateKey(NULL, &p, (long)p8len);
+	p = anchor;
+	ca = d2i_X509(NULL, &p, (long)alen);
+	p = spki;
+	pub = d2i_PUBKEY(NULL, &p, (long)sl);
+	assert_non_null(key);
+	assert_non_null(ca);
+	assert_non_null(pub);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 0x4242), 1);
+	assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(ca)), 1);
+	{
+		X509_NAME *subject = X509_NAME_new();	/* not the issuer's: that would be self-issued */
+
+		assert_int_equal(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+							    (const unsigned char *)"laptop", -1, -1, 0), 1);
+		assert_int_equal(X509_set_subject_name(x, subject), 1);
+		X509_NAME_free(subject);
+	}
+	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)(NOW - 300)));
+	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(NOW + DAY)));
+	assert_int_equal(X509_set_pubkey(x, pub), 1);
+	X509V3_set_ctx(&v3, ca, x, NULL, NULL, 0);
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		X509_EXTENSION *e;
+
+		if (!ext[i].value)
+			continue;
+		e = X509V3_EXT_conf_nid(NULL, &v3, ext[i].nid, ext[i].value);
+		assert_non_null(e);
+		assert_int_equal(X509_add_ext(x, e, -1), 1);
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, key, NULL) > 0);
+	n = i2d_X509(x, &o);
+	assert_true(n > 0 && n <= AUTHORITY_CERT_DER_MAX);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(pub);
+	return (size_t)n;
+}
+
+static void test_verify_profile(void **state)
+{
+#define ULA "IP:fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a"
+#define GOOD_SAN "DNS:laptop." D "," ULA
+	static const struct {
+		const char *san, *eku, *bc, *ku;
+	} bad[] = {
+		{ GOOD_SAN, "serverAuth,clientAuth", "CA:FALSE", "critical,digitalSignature" },	/* no ipsecIKE */
+		{ GOOD_SAN, NULL, "CA:FALSE", "critical,digitalSignature" },			/* no EKU */
+		{ GOOD_SAN, "ipsecIKE", "critical,CA:TRUE", "critical,digitalSignature" },	/* a CA */
+		{ GOOD_SAN, "ipsecIKE", "CA:FALSE", "critical,keyEncipherment" },		/* no digitalSignature */
+		{ NULL, "ipsecIKE", "CA:FALSE", "critical,digitalSignature" },			/* no SAN */
+		{ "DNS:laptop." D, "ipsecIKE", "CA:FALSE", NULL },				/* no address */
+		{ ULA, "ipsecIKE", "CA:FALSE", NULL },						/* no name */
+		{ GOOD_SAN ",DNS:desktop." D, "ipsecIKE", "CA:FALSE", NULL },			/* two names */
+		{ GOOD_SAN ",IP:fd00::1", "ipsecIKE", "CA:FALSE", NULL },			/* two addresses */
+		{ GOOD_SAN ",email:a@example.net", "ipsecIKE", "CA:FALSE", NULL },		/* another kind */
+		{ "DNS:laptop.bob.members.example.net," ULA, "ipsecIKE", "CA:FALSE", NULL },	/* another account */
+		{ "DNS:a.laptop." D "," ULA, "ipsecIKE", "CA:FALSE", NULL },			/* not one label */
+		{ "DNS:" D "," ULA, "ipsecIKE", "CA:FALSE", NULL },				/* D itself */
+		{ "DNS:Laptop." D "," ULA, "ipsecIKE", "CA:FALSE", NULL },			/* upper case */
+		{ "DNS:_laptop." D "," ULA, "ipsecIKE", "CA:FALSE", NULL },			/* not a host label */
+		{ "DNS:laptop." D ",IP:2001:db8::1", "ipsecIKE", "CA:FALSE", NULL },		/* not a ULA */
+		{ "DNS:laptop." D ",IP:192.0.2.1", "ipsecIKE", "CA:FALSE", NULL },		/* IPv4 */
+	};
+	struct authority *a = new_authority(D, 1);
+	struct authority_host_cert info;
+	uint8_t der[AUTHORITY_CERT_DER_MAX];
+	size_t len;
+
+	(void)state;
+	/* the hand-made certificate passes when it follows the profile (keyUsage optional to OpenSSL, required by us) */
+	len = craft(a, GOOD_SAN, "ipsecIKE", "CA:FALSE", "critical,digitalSignature", der);
+	assert_int_equal(authority_cert_verify(a, der, len, NOW, "laptop", ula_laptop, NULL, &info), 0);
+	assert_int_equal(info.serial_len, 2);
+	len = craft(a, GOOD_SAN, "ipsecIKE", "CA:FALSE", NULL, der);
+	assert_int_equal(authority_cert_verify(a, der, len, NOW, NULL, NULL, NULL, NULL), -EKEYREJECTED);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = craft(a, bad[i].san, bad[i].eku, bad[i].bc,
+			    bad[i].ku ? bad[i].ku : "critical,digitalSignature", der);
+		if (authority_cert_verify(a, der, len, NOW, NULL, NULL, NULL, &info) != -EKEYREJECTED)
+			fail_msg("case %zu (%s) accepted", i, bad[i].san ? bad[i].san : "no SAN");
+	}
+	authority_free(a);
+#undef GOOD_SAN
+#undef ULA
+}
+
 static void test_verify_revoked(void **state)
 {
 	struct authority *a = new_authority(D, 1);
@@ -913,6 +1029,9 @@ static void test_revoked_spellings(void **state)
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0"), -EBADMSG);
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", sig, "host h at=0"), -EBADMSG);
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "sig=AAAA"), -EBADMSG);
+	/* the signature's padding bits must be zero: one spelling for the 64 bytes */
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=="), -EBADMSG);
+	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQ=="), 0);
 	/* entries */
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "host Laptop at=0", sig), -EBADMSG);
 	assert_int_equal(PARSE("at-revoked=1 seq=0 t=0", "host laptop at=00", sig), -EBADMSG);
@@ -1343,6 +1462,21 @@ static void test_approval(void **state)
 		assert_int_equal(authority_approval_parse(three, txt(three, sizeof(three), v2, 3), &back),
 				 -EPROTONOSUPPORT);
 	}
+	/* the MAC's two padding bits must be zero: one spelling for its 32 bytes */
+	{
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		const char *c;
+
+		assert_int_equal(authority_approval_build(member, &ap, key, rd, sizeof(rd), &len), 0);
+		assert_int_equal(rd[len - 1], '=');
+		c = strchr(b64, rd[len - 2]);
+		assert_non_null(c);
+		assert_int_equal((c - b64) & 3, 0);
+		rd[len - 2] = (uint8_t)b64[(c - b64) | 1];
+		assert_int_equal(authority_approval_parse(rd, len, &back), -EBADMSG);
+		rd[len - 2] = (uint8_t)*c;
+		assert_int_equal(authority_approval_parse(rd, len, &back), 0);
+	}
 	ap.cert_len = 0;
 	assert_int_equal(authority_approval_build(member, &ap, key, rd, sizeof(rd), &len), -EINVAL);
 	ap.cert_len = AUTHORITY_CERT_DER_MAX + 1;
@@ -1428,6 +1562,7 @@ int main(void)
 		cmocka_unit_test(test_recovery_key),
 		cmocka_unit_test(test_issue_verify),
 		cmocka_unit_test(test_verify_refusals),
+		cmocka_unit_test(test_verify_profile),
 		cmocka_unit_test(test_verify_revoked),
 		cmocka_unit_test(test_issue_bounds),
 		cmocka_unit_test(test_pkinit),
