@@ -6,6 +6,8 @@
  *   3: _revoked.D (parsed and checked against a fixed authority)
  *   4: a certificate as an anchor (authority_load) and as a host
  *      certificate (authority_cert_verify against a fixed authority)
+ *   5: _renew.H.D (parsed, then checked against a fixed authority)
+ *   6: _cert.H.D
  * What a parser accepts builds back to the same bytes.
  */
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "authority/authority.h"
 #include "authority/cert.h"
 #include "authority/records.h"
+#include "authority/renew.h"
 #include "authority/revoked.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -149,11 +152,44 @@ static void certificate(const uint8_t *p, size_t n)
 	CHECK(authority_cert_verify(fixed(), p, n, NOW, info.host, info.ula, NULL, NULL) == 0);
 }
 
+static void renew_record(const uint8_t *p, size_t n)
+{
+	static struct authority_renew req;
+	struct authority_host_cert cur;
+	int r = authority_renew_parse(p, n, &req);
+
+	if (r) {
+		CHECK(r == -EBADMSG || r == -EPROTONOSUPPORT);
+		CHECK(req.cert_len == 0 && req.sig_len == 0);
+		return;
+	}
+	CHECK(authority_spki_check(req.spki, req.spki_len) > 0);
+	CHECK(req.sig_len > 0 && req.sig_len <= AUTHORITY_RENEW_SIG_MAX);
+	r = authority_renew_check(fixed(), &req, req.t, NULL, &cur);
+	CHECK(r == 0 || r == -EBADMSG || r == -EKEYREJECTED || r == -EKEYEXPIRED || r == -EPERM);
+	if (r == 0)
+		CHECK(!strcmp(cur.host, req.host));
+}
+
+static void hostcert_record(const uint8_t *p, size_t n)
+{
+	static uint8_t der[AUTHORITY_CERT_DER_MAX], back[AUTHORITY_HOSTCERT_RDATA_MAX];
+	size_t len, blen;
+	int r = authority_hostcert_txt_parse(p, n, der, sizeof(der), &len);
+
+	if (r) {
+		CHECK(r == -EBADMSG || r == -EPROTONOSUPPORT);
+		return;
+	}
+	CHECK(authority_hostcert_txt_build(der, len, back, sizeof(back), &blen) == 0);
+	CHECK(blen == n && !memcmp(back, p, n));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
 	case 0:
 		cert_record(data + 1, size - 1);
 		break;
@@ -166,8 +202,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		revoked_record(data + 1, size - 1);
 		break;
-	default:
+	case 4:
 		certificate(data + 1, size - 1);
+		break;
+	case 5:
+		renew_record(data + 1, size - 1);
+		break;
+	default:
+		hostcert_record(data + 1, size - 1);
 		break;
 	}
 	return 0;

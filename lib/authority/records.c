@@ -51,52 +51,16 @@ static int hmac_sha256(const uint8_t *key, size_t klen, const uint8_t *p1, size_
 	return r;
 }
 
-/* Count the character-strings of @p rdata; -EBADMSG when one runs past the end. */
-static int count_strings(const uint8_t *rdata, size_t len)
-{
-	struct wire w = wire_reader(rdata, len);
-	int n = 0;
-
-	while (wire_avail(&w) && !wire_err(&w)) {
-		wire_skip(&w, wire_read_u8(&w));
-		n++;
-	}
-	return wire_err(&w) ? -EBADMSG : n;
-}
-
 /* _authority.D */
 
 int authority_cert_txt_build(const uint8_t *der, size_t len, uint8_t *rdata, size_t cap, size_t *rlen)
 {
-	struct wire w = wire_writer(rdata, cap);
-
-	*rlen = 0;
-	if (len == 0 || len > AUTHORITY_CERT_DER_MAX)
-		return -EINVAL;
-	authority_txt_put(&w, "at-authority=1", 14);
-	authority_txt_blob_put(&w, der, len);
-	return finish(&w, rlen);
+	return authority_txt_der_build("at-authority", der, len, rdata, cap, rlen);
 }
 
 int authority_cert_txt_parse(const uint8_t *rdata, size_t rlen, uint8_t *der, size_t cap, size_t *len)
 {
-	struct wire w = wire_reader(rdata, rlen);
-	char h[256];
-	X509 *x;
-	int n, r;
-
-	*len = 0;
-	if ((n = count_strings(rdata, rlen)) < 2 || authority_txt_get(&w, h) < 0)
-		return -EBADMSG;
-	if ((r = authority_txt_version(h, "at-authority")))
-		return r;
-	if (strcmp(h, "at-authority=1") || authority_txt_blob_get(&w, (size_t)n - 1, der, cap, len) ||
-	    wire_avail(&w) || !(x = authority_x509_parse(der, *len))) {
-		*len = 0;
-		return -EBADMSG;
-	}
-	X509_free(x);
-	return 0;
+	return authority_txt_der_parse("at-authority", rdata, rlen, der, cap, len);
 }
 
 /* _join.D */
@@ -363,7 +327,7 @@ static int approval_parse(const uint8_t *rdata, size_t len, struct authority_app
 	int n, r;
 
 	/* header, at least one string of the certificate, the MAC last */
-	if ((n = count_strings(rdata, len)) < 3 || authority_txt_get(&w, s) < 0)
+	if ((n = authority_txt_count(rdata, len)) < 3 || authority_txt_get(&w, s) < 0)
 		return -EBADMSG;
 	if ((r = authority_txt_version(s, "at-approve")))
 		return r;
@@ -429,34 +393,19 @@ int authority_approval_accept(const struct authority *a, const struct authority_
 
 /* Owner names */
 
-static int name_join(char buf[static AGENT_NAME_MAX + 1], const char *prefix, const char *domain)
-{
-	char d[AGENT_NAME_MAX + 1];
-	int n;
-
-	if (agent_name_canon(d, sizeof(d), domain) < 0)
-		return -EINVAL;
-	n = snprintf(buf, AGENT_NAME_MAX + 1, "%s.%s", prefix, d);
-	if (n < 0 || n > AGENT_NAME_MAX) {
-		buf[0] = '\0';
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int authority_name_authority(char buf[static AGENT_NAME_MAX + 1], const char *domain)
 {
-	return name_join(buf, "_authority", domain);
+	return authority_txt_name(buf, "_authority", domain);
 }
 
 int authority_name_join(char buf[static AGENT_NAME_MAX + 1], const char *domain)
 {
-	return name_join(buf, "_join", domain);
+	return authority_txt_name(buf, "_join", domain);
 }
 
 int authority_name_revoked(char buf[static AGENT_NAME_MAX + 1], const char *domain)
 {
-	return name_join(buf, "_revoked", domain);
+	return authority_txt_name(buf, "_revoked", domain);
 }
 
 int authority_name_approve(char buf[static AGENT_NAME_MAX + 1], const char *domain,
@@ -466,5 +415,5 @@ int authority_name_approve(char buf[static AGENT_NAME_MAX + 1], const char *doma
 
 	memcpy(p, "_approve.", 9);
 	authority_txt_hex_put(p + 9, nonce, AUTHORITY_JOIN_NONCE_LEN);
-	return name_join(buf, p, domain);
+	return authority_txt_name(buf, p, domain);
 }

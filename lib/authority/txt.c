@@ -2,6 +2,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include "agent/name.h"
+#include "authority/authority.h"
+#include "authority/internal.h"
 #include "authority/txt.h"
 #include "util/encode.h"
 
@@ -174,5 +179,76 @@ int authority_txt_blob_get(struct wire *w, size_t nstr, uint8_t *out, size_t cap
 		total += (size_t)d;
 	}
 	*len = total;
+	return 0;
+}
+
+int authority_txt_count(const uint8_t *rdata, size_t len)
+{
+	struct wire w = wire_reader(rdata, len);
+	int n = 0;
+
+	while (wire_avail(&w) && !wire_err(&w)) {
+		wire_skip(&w, wire_read_u8(&w));
+		n++;
+	}
+	return wire_err(&w) ? -EBADMSG : n;
+}
+
+int authority_txt_der_build(const char *key, const uint8_t *der, size_t len, uint8_t *rdata, size_t cap,
+			    size_t *rlen)
+{
+	struct wire w = wire_writer(rdata, cap);
+	char h[32];
+	int n;
+
+	*rlen = 0;
+	if (len == 0 || len > AUTHORITY_CERT_DER_MAX)
+		return -EINVAL;
+	n = snprintf(h, sizeof(h), "%s=1", key);
+	if (n < 0 || (size_t)n >= sizeof(h))
+		return -EINVAL;
+	authority_txt_put(&w, h, (size_t)n);
+	authority_txt_blob_put(&w, der, len);
+	if (wire_err(&w))
+		return wire_err(&w) == -EINVAL ? -EINVAL : -ENOSPC;
+	*rlen = wire_offset(&w);
+	return 0;
+}
+
+int authority_txt_der_parse(const char *key, const uint8_t *rdata, size_t rlen, uint8_t *der, size_t cap,
+			    size_t *len)
+{
+	struct wire w = wire_reader(rdata, rlen);
+	char h[256], want[32];
+	X509 *x;
+	int n, r;
+
+	*len = 0;
+	if ((n = authority_txt_count(rdata, rlen)) < 2 || authority_txt_get(&w, h) < 0)
+		return -EBADMSG;
+	if ((r = authority_txt_version(h, key)))
+		return r;
+	snprintf(want, sizeof(want), "%s=1", key);
+	if (strcmp(h, want) || authority_txt_blob_get(&w, (size_t)n - 1, der, cap, len) || wire_avail(&w) ||
+	    !(x = authority_x509_parse(der, *len))) {
+		*len = 0;
+		return -EBADMSG;
+	}
+	X509_free(x);
+	return 0;
+}
+
+int authority_txt_name(char buf[static 254], const char *prefix, const char *domain)
+{
+	char d[AGENT_NAME_MAX + 1];
+	int n;
+
+	if (agent_name_canon(d, sizeof(d), domain) < 0)
+		return -EINVAL;
+	n = snprintf(buf, AGENT_NAME_MAX + 1, "%s.%s", prefix, d);
+	if (n < 0 || n > AGENT_NAME_MAX) {
+		buf[0] = '\0';
+		return -EINVAL;
+	}
 	return 0;
 }

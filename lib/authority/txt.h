@@ -64,4 +64,21 @@ void authority_txt_blob_put(struct wire *w, const uint8_t *blob, size_t n);
 int authority_txt_blob_get(struct wire *w, size_t nstr, uint8_t *out, size_t cap, size_t *len)
 	__attribute__((warn_unused_result));
 
+/** The number of character-strings in @p rdata, or -EBADMSG when one runs past the end. */
+int authority_txt_count(const uint8_t *rdata, size_t len) __attribute__((warn_unused_result));
+
+/**
+ * A record holding one certificate: the string "@p key=1", then the DER as a
+ * blob. The parser wants exactly that header (another version:
+ * -EPROTONOSUPPORT) and one certificate in canonical DER (authority_x509_parse()).
+ */
+int authority_txt_der_build(const char *key, const uint8_t *der, size_t len, uint8_t *rdata, size_t cap,
+			    size_t *rlen) __attribute__((warn_unused_result));
+int authority_txt_der_parse(const char *key, const uint8_t *rdata, size_t rlen, uint8_t *der, size_t cap,
+			    size_t *len) __attribute__((warn_unused_result));
+
+/** "@p prefix.D" into @p buf, D canonical; 0 or -EINVAL (bad D, longer than 253). */
+int authority_txt_name(char buf[static 254], const char *prefix, const char *domain)
+	__attribute__((warn_unused_result));
+
 #endif

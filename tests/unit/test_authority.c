@@ -23,6 +23,7 @@
 #include "authority/b32.h"
 #include "authority/cert.h"
 #include "authority/records.h"
+#include "authority/renew.h"
 #include "authority/revoked.h"
 
 #define D "alice.members.example.net"
@@ -1492,6 +1493,171 @@ static void test_approval(void **state)
 	authority_free(fake);
 }
 
+/* Renewal of a member's certificate */
+
+/* The PKCS#8 DER of the Ed25519 host key ed_spki(label) describes. */
+static size_t ed_p8(uint8_t label, uint8_t *out)
+{
+	uint8_t seed[32];
+	EVP_PKEY *k;
+	PKCS8_PRIV_KEY_INFO *p8;
+	unsigned char *o = out;
+	int n;
+
+	memset(seed, label, sizeof(seed));
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	p8 = EVP_PKEY2PKCS8(k);
+	n = i2d_PKCS8_PRIV_KEY_INFO(p8, &o);
+	assert_int_equal(n, 48);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(k);
+	return (size_t)n;
+}
+
+static void test_renew_request(void **state)
+{
+	struct authority *a, *other = new_authority(D, 2);
+	struct authority_renew req = { .host = "laptop", .t = NOW }, back;
+	struct authority_host_cert cur, next;
+	struct authority_revoked rl = { .seq = 1 };
+	uint8_t p8[64], rd[AUTHORITY_RENEW_RDATA_MAX], crd[AUTHORITY_HOSTCERT_RDATA_MAX];
+	uint8_t der[AUTHORITY_CERT_DER_MAX], der2[AUTHORITY_CERT_DER_MAX];
+	size_t p8len = ed_p8(3, p8), len, clen, dlen;
+	char name[AGENT_NAME_MAX + 1];
+
+	(void)state;
+	/* an authority made a month ago: the anchor's own validity starts at its creation */
+	{
+		struct stream st = { .label = 1 };
+
+		assert_int_equal(authority_create(&a, D, NULL, NOW - 30 * DAY, stream_rand, &st), 0);
+	}
+	/* the member: a certificate issued five days ago, its key, the same key to certify again */
+	req.spki_len = ed_spki(3, req.spki);
+	req.cert_len = issue(a, "laptop", ula_laptop, req.spki, req.spki_len, NOW - 5 * DAY, req.cert);
+	assert_int_equal(authority_cert_verify(a, req.cert, req.cert_len, NOW, "laptop", NULL, NULL, &cur), 0);
+	assert_true(authority_cert_should_renew(&cur, NOW));
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, sizeof(rd), &len), 0);
+	assert_true(len < 1300);
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, len, &len), 0);
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, len - 1, &clen), -ENOSPC);
+	/* the signer */
+	assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+	assert_string_equal(back.host, "laptop");
+	assert_int_equal(back.t, NOW);
+	assert_int_equal(back.cert_len, req.cert_len);
+	assert_int_equal(back.sig_len, 64);
+	assert_int_equal(authority_renew_check(a, &back, NOW + 10, &rl, &cur), 0);
+	assert_memory_equal(cur.ula, ula_laptop, 16);
+	dlen = issue(a, back.host, cur.ula, back.spki, back.spki_len, NOW + 10, der);
+	assert_int_equal(authority_hostcert_txt_build(der, dlen, crd, sizeof(crd), &clen), 0);
+	/* the member reads _cert.H.D and checks it like any certificate */
+	assert_int_equal(authority_hostcert_txt_parse(crd, clen, der2, sizeof(der2), &len), 0);
+	assert_int_equal(len, dlen);
+	assert_int_equal(authority_cert_verify(a, der2, len, NOW + 10, "laptop", ula_laptop, NULL, &next), 0);
+	assert_int_equal(next.not_after, NOW + 10 + 7 * DAY);
+	/* _cert.H.D is not _authority.D */
+	assert_int_equal(authority_cert_txt_parse(crd, clen, der2, sizeof(der2), &len), -EBADMSG);
+	crd[9] = '2';	/* "at-cert=2" */
+	assert_int_equal(authority_hostcert_txt_parse(crd, clen, der2, sizeof(der2), &len), -EPROTONOSUPPORT);
+
+	/* refusals: stale either way, another authority, revoked (the host, or the new key) */
+	assert_int_equal(authority_renew_parse(rd, 0, &back), -EBADMSG);
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, sizeof(rd), &len), 0);
+	assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW + AUTHORITY_RENEW_MAX_AGE_S, NULL, NULL), 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW + AUTHORITY_RENEW_MAX_AGE_S + 1, NULL, &cur), -ESTALE);
+	assert_int_equal(cur.spki_len, 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW - AUTHORITY_RENEW_MAX_AGE_S, NULL, NULL), 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW - AUTHORITY_RENEW_MAX_AGE_S - 1, NULL, NULL), -ESTALE);
+	assert_int_equal(authority_renew_check(other, &back, NOW, NULL, NULL), -EKEYREJECTED);
+	assert_int_equal(authority_renew_check(a, &back, NOW + 3 * DAY, NULL, NULL), -EKEYEXPIRED);
+	assert_int_equal(authority_revoked_add_host(&rl, "laptop", NOW), 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW, &rl, NULL), -EKEYREVOKED);
+	rl.n = 0;
+	{
+		uint8_t spki[AUTHORITY_SPKI_MAX];
+		size_t sl = ed_spki(4, spki);
+		struct authority_renew rot = req;
+
+		/* a rotated key: fine, unless that key is revoked */
+		memcpy(rot.spki, spki, sl);
+		rot.spki_len = sl;
+		assert_int_equal(authority_renew_build(&rot, D, p8, p8len, rd, sizeof(rd), &len), 0);
+		assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+		assert_int_equal(authority_renew_check(a, &back, NOW, &rl, NULL), 0);
+		assert_int_equal(authority_revoked_add_key(&rl, spki, sl, NOW - 100), 0);
+		assert_int_equal(authority_renew_check(a, &back, NOW, &rl, NULL), -EKEYREJECTED);
+		rl.n = 0;
+		/* signed by a key that is not the certificate's: the builder refuses */
+		assert_int_equal(authority_renew_build(&rot, D, p8, ed_p8(4, p8), rd, sizeof(rd), &len), -EINVAL);
+		p8len = ed_p8(3, p8);
+	}
+	/* what the signature covers: the time, the key, the host, the account */
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, sizeof(rd), &len), 0);
+	assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+	back.t++;
+	assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), -EKEYREJECTED);
+	back.t--;
+	back.sig[10] ^= 1;
+	assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), -EKEYREJECTED);
+	back.sig[10] ^= 1;
+	assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), 0);
+	strcpy(back.host, "desktop");
+	assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), -EPERM);
+	assert_int_equal(authority_renew_build(&req, "bob.members.example.net", p8, p8len, rd, sizeof(rd), &len), 0);
+	assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+	assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), -EKEYREJECTED);
+	/* every byte changed is refused by the parser or the check */
+	assert_int_equal(authority_renew_build(&req, D, p8, p8len, rd, sizeof(rd), &len), 0);
+	for (size_t i = 0; i < len; i++) {
+		int r;
+
+		rd[i] ^= 0x02;
+		r = authority_renew_parse(rd, len, &back);
+		if (r == 0)
+			r = authority_renew_check(a, &back, NOW, NULL, NULL);
+		assert_true(r < 0);
+		rd[i] ^= 0x02;
+	}
+	assert_int_equal(authority_renew_parse(rd, len - 1, &back), -EBADMSG);
+	rd[10] = '2';	/* "at-renew=2" */
+	assert_int_equal(authority_renew_parse(rd, len, &back), -EPROTONOSUPPORT);
+
+	/* an ECDSA P-256 member */
+	{
+		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		PKCS8_PRIV_KEY_INFO *pk = EVP_PKEY2PKCS8(k);
+		unsigned char *o = p8, *sp = req.spki;
+		int n = i2d_PKCS8_PRIV_KEY_INFO(pk, NULL);
+		uint8_t big[200];
+
+		assert_true(n > 0 && (size_t)n <= sizeof(big));
+		o = big;
+		n = i2d_PKCS8_PRIV_KEY_INFO(pk, &o);
+		req.spki_len = (size_t)i2d_PUBKEY(k, &sp);
+		req.cert_len = issue(a, "laptop", ula_laptop, req.spki, req.spki_len, NOW - DAY, req.cert);
+		assert_int_equal(authority_renew_build(&req, D, big, (size_t)n, rd, sizeof(rd), &len), 0);
+		assert_int_equal(authority_renew_parse(rd, len, &back), 0);
+		assert_true(back.sig_len >= 8 && back.sig_len <= AUTHORITY_RENEW_SIG_MAX);
+		assert_int_equal(authority_renew_check(a, &back, NOW, NULL, &cur), 0);
+		assert_int_equal(cur.key_type, AUTHORITY_KEY_P256);
+		back.sig[back.sig_len - 1] ^= 1;
+		assert_int_equal(authority_renew_check(a, &back, NOW, NULL, NULL), -EKEYREJECTED);
+		PKCS8_PRIV_KEY_INFO_free(pk);
+		EVP_PKEY_free(k);
+	}
+
+	/* names */
+	assert_int_equal(authority_name_renew(name, D, "laptop"), 0);
+	assert_string_equal(name, "_renew.laptop." D);
+	assert_int_equal(authority_name_cert(name, D, "laptop"), 0);
+	assert_string_equal(name, "_cert.laptop." D);
+	assert_int_equal(authority_name_cert(name, D, "Laptop"), -EINVAL);
+	authority_free(a);
+	authority_free(other);
+}
+
 static void test_names(void **state)
 {
 	char buf[AGENT_NAME_MAX + 1], dom[254];
@@ -1549,6 +1715,18 @@ static void test_sizes(void **state)
 	assert_int_equal(authority_revoked_add_host(&rl, "laptop", NOW), 0);
 	assert_int_equal(authority_revoked_build(a, &rl, rd, sizeof(rd), &rlen), 0);
 	printf("# _revoked.D RDATA with one host %zu\n", rlen);
+	{
+		struct authority_renew req = { .host = "laptop", .t = NOW };
+		uint8_t p8[64], rrd[AUTHORITY_RENEW_RDATA_MAX];
+		size_t p8len = ed_p8(3, p8);
+
+		req.spki_len = ed_spki(3, req.spki);
+		req.cert_len = issue(a, "laptop", ula_laptop, req.spki, req.spki_len, NOW, req.cert);
+		assert_int_equal(authority_renew_build(&req, D, p8, p8len, rrd, sizeof(rrd), &rlen), 0);
+		printf("# _renew.H.D RDATA (Ed25519) %zu\n", rlen);
+		assert_int_equal(authority_hostcert_txt_build(req.cert, req.cert_len, rrd, sizeof(rrd), &rlen), 0);
+		printf("# _cert.H.D RDATA (Ed25519) %zu\n", rlen);
+	}
 	authority_free(a);
 }
 
@@ -1574,6 +1752,7 @@ int main(void)
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_join_spellings),
 		cmocka_unit_test(test_approval),
+		cmocka_unit_test(test_renew_request),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_sizes),
 	};
