@@ -10,8 +10,10 @@
 #include "agent/name.h"
 #include "authority/authority.h"
 #include "authority/b32.h"
-#include "authority/cert.h"
 #include "authority/internal.h"
+#include "authority/key.h"
+#include "authority/pkinit.h"
+#include "authority/x509.h"
 
 #define RECOVERY_VERSION 0x01
 #define RECOVERY_BYTES (1 + AUTHORITY_SEED_LEN + 2)
@@ -21,91 +23,6 @@
 #define OID_PKINIT_SAN "1.3.6.1.5.2.2"
 #define OID_PKINIT_KPCLIENTAUTH "1.3.6.1.5.2.3.4"
 #define OID_PKINIT_KPKDC "1.3.6.1.5.2.3.5"
-
-X509_NAME *authority_x509_name(const char *domain, const char *cn)
-{
-	X509_NAME *n = X509_NAME_new();
-	const char *end = domain + strlen(domain);
-
-	if (!n)
-		return NULL;
-	/*
-	 * RFC 4519 domainComponent, most significant label first (RFC 4514 §2.1
-	 * prints them reversed, "CN=...,DC=alice,...,DC=net"): a CN holding D
-	 * would exceed ub-common-name (64, RFC 5280 Appendix A) for long domains.
-	 */
-	while (end > domain) {
-		const char *dot = end;
-
-		while (dot > domain && dot[-1] != '.')
-			dot--;
-		if (!X509_NAME_add_entry_by_NID(n, NID_domainComponent, MBSTRING_ASC,
-						(const unsigned char *)dot, (int)(end - dot), -1, 0))
-			goto fail;
-		end = dot > domain ? dot - 1 : domain;
-	}
-	if (!X509_NAME_add_entry_by_NID(n, NID_commonName, MBSTRING_UTF8,
-					(const unsigned char *)cn, -1, -1, 0))
-		goto fail;
-	return n;
-fail:
-	X509_NAME_free(n);
-	return NULL;
-}
-
-X509 *authority_x509_parse(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	unsigned char *back = NULL;
-	X509 *x;
-	int n;
-
-	if (!der || len == 0 || len > AUTHORITY_CERT_DER_MAX)
-		return NULL;
-	if (!(x = d2i_X509(NULL, &p, (long)len)))
-		return NULL;
-	/* one certificate, nothing after it, and DER that encodes back the same (one spelling) */
-	if ((size_t)(p - der) != len || (n = i2d_X509(x, &back)) < 0 || (size_t)n != len ||
-	    memcmp(back, der, len)) {
-		OPENSSL_free(back);
-		X509_free(x);
-		return NULL;
-	}
-	OPENSSL_free(back);
-	return x;
-}
-
-int authority_sign(const struct authority *a, const uint8_t *msg, size_t n, uint8_t sig[static 64])
-{
-	EVP_MD_CTX *md;
-	size_t siglen = 64;
-	int r = -EIO;
-
-	if (!a->key)
-		return -ENOKEY;
-	if (!(md = EVP_MD_CTX_new()))
-		return -EIO;
-	/* RFC 8032 §5.1.6 pure Ed25519: no digest (NULL), the whole message at once */
-	if (EVP_DigestSignInit(md, NULL, NULL, NULL, a->key) == 1 &&
-	    EVP_DigestSign(md, sig, &siglen, msg, n) == 1 && siglen == 64)
-		r = 0;
-	EVP_MD_CTX_free(md);
-	return r;
-}
-
-int authority_sig_verify(const struct authority *a, const uint8_t *msg, size_t n, const uint8_t sig[static 64])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int r = -EKEYREJECTED;
-
-	if (!md)
-		return -EIO;
-	if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, a->pub) == 1 &&
-	    EVP_DigestVerify(md, sig, 64, msg, n) == 1)
-		r = 0;
-	EVP_MD_CTX_free(md);
-	return r;
-}
 
 /* A positive serial of AUTHORITY_SERIAL_LEN bytes exactly (first byte 0x40..0x7f: no sign, no zero to strip). */
 static int set_serial(X509 *x, authority_rand_fn rnd, void *ctx)

@@ -11,36 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/name.h"
-#include "authority/authority.h"
+#include "authority/hostcert.h"
+#include "authority/key.h"
 
+struct authority;
 struct authority_revoked;
-
-/** Host key algorithms a certificate may carry. */
-enum authority_key_type {
-	AUTHORITY_KEY_ED25519 = 1,
-	AUTHORITY_KEY_P256,
-};
-
-/** What a verified host certificate says. */
-struct authority_host_cert {
-	char host[AGENT_LABEL_MAX + 1];		/* H */
-	char name[AGENT_NAME_MAX + 1];		/* H.D, its dNSName */
-	uint8_t ula[16];			/* its iPAddress */
-	uint8_t serial[AUTHORITY_SERIAL_MAX];
-	uint8_t serial_len;
-	int64_t not_before, not_after;		/* Unix seconds */
-	enum authority_key_type key_type;
-	uint8_t spki[AUTHORITY_SPKI_MAX];	/* the host's public key, SubjectPublicKeyInfo DER */
-	size_t spki_len;
-};
-
-/**
- * Check a host public key (SubjectPublicKeyInfo DER, borrowed): Ed25519 or
- * ECDSA on P-256 with an uncompressed point, in DER that encodes back to
- * the same bytes. @return the enum authority_key_type, or -EINVAL.
- */
-int authority_spki_check(const uint8_t *spki, size_t len) __attribute__((warn_unused_result));
 
 /**
  * Verify the host certificate @p der (borrowed) against the authority @p a
@@ -72,17 +47,5 @@ int64_t authority_cert_renew_at(int64_t not_before, int64_t not_after);
 
 /** Whether @p info should be renewed at @p now (authority_cert_renew_at() reached). */
 bool authority_cert_should_renew(const struct authority_host_cert *info, int64_t now);
-
-/**
- * The DER of the id-pkinit-san otherName value (RFC 4556 §3.2.2: a
- * KRB5PrincipalName, EXPLICIT tags as in its ASN.1 module) for @p pkinit:
- * CLIENT with @p principal "name[/instance]@REALM" gives name-type
- * KRB5-NT-PRINCIPAL (1); KDC with @p principal "REALM" gives
- * krbtgt/REALM@REALM, name-type KRB5-NT-SRV-INST (2). Components and realm
- * are 1..AUTHORITY_PRINCIPAL_MAX of [A-Za-z0-9.-_] (no quoting).
- * @return 0 with the length in *@p len, -EINVAL, -ENOSPC.
- */
-int authority_pkinit_san_der(enum authority_pkinit pkinit, const char *principal,
-			     uint8_t *buf, size_t cap, size_t *len) __attribute__((warn_unused_result));
 
 #endif

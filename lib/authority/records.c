@@ -10,7 +10,9 @@
 #include <openssl/core_names.h>
 #include <openssl/sha.h>
 
+#include "authority/authority.h"
 #include "authority/b32.h"
+#include "authority/cert.h"
 #include "authority/internal.h"
 #include "authority/records.h"
 #include "authority/txt.h"

@@ -23,8 +23,10 @@
 #include <stdint.h>
 
 #include "agent/name.h"
-#include "authority/authority.h"
-#include "authority/cert.h"
+#include "authority/hostcert.h"
+#include "authority/params.h"
+
+struct authority;
 
 #define AUTHORITY_JOIN_NONCE_LEN 16
 #define AUTHORITY_JOIN_CHECK_LEN 16

@@ -8,8 +8,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "authority/cert.h"
 #include "authority/internal.h"
+#include "authority/key.h"
 #include "authority/renew.h"
+#include "authority/x509.h"
 #include "authority/revoked.h"
 #include "authority/txt.h"
 #include "util/encode.h"

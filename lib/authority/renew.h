@@ -25,9 +25,10 @@
 #include <stdint.h>
 
 #include "agent/name.h"
-#include "authority/authority.h"
-#include "authority/cert.h"
+#include "authority/hostcert.h"
+#include "authority/params.h"
 
+struct authority;
 struct authority_revoked;
 
 /** Longest signature: ECDSA P-256 in DER (SEQUENCE of two INTEGERs of up to 33 bytes). */

@@ -8,6 +8,7 @@
 
 #include "agent/name.h"
 #include "authority/internal.h"
+#include "authority/key.h"
 #include "authority/revoked.h"
 #include "authority/txt.h"
 #include "util/encode.h"
@@ -136,7 +137,7 @@ int authority_revoked_build(const struct authority *a, const struct authority_re
 	int r;
 
 	*len = 0;
-	if (!authority_can_sign(a))
+	if (!a->key)
 		return -ENOKEY;
 	if ((r = body_write(&bw, rl)))
 		return r;

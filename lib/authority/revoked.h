@@ -26,8 +26,10 @@
 #include <stdint.h>
 
 #include "agent/name.h"
-#include "authority/authority.h"
-#include "authority/cert.h"
+#include "authority/hostcert.h"
+#include "authority/params.h"
+
+struct authority;
 
 /** Most entries in one list (entries older than the longest validity are pruned). */
 #define AUTHORITY_REVOKED_MAX 64

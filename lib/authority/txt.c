@@ -5,9 +5,9 @@
 #include <stdio.h>
 
 #include "agent/name.h"
-#include "authority/authority.h"
-#include "authority/internal.h"
+#include "authority/params.h"
 #include "authority/txt.h"
+#include "authority/x509.h"
 #include "util/encode.h"
 
 void authority_txt_put(struct wire *w, const char *s, size_t n)

@@ -22,6 +22,7 @@
 #include "authority/authority.h"
 #include "authority/b32.h"
 #include "authority/cert.h"
+#include "authority/pkinit.h"
 #include "authority/records.h"
 #include "authority/renew.h"
 #include "authority/revoked.h"
