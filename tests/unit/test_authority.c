@@ -204,6 +204,21 @@ static void test_create_and_profile(void **state)
 		assert_memory_equal(id1, id2, 32);
 		authority_free(b);
 	}
+	/* a new anchor made from the seed is an equivalent anchor: certificates issued under the old one verify */
+	{
+		uint8_t seed[32], spki[AUTHORITY_SPKI_MAX], hc[AUTHORITY_CERT_DER_MAX], ca1[AUTHORITY_CERT_DER_MAX];
+		uint8_t ca2[AUTHORITY_CERT_DER_MAX];
+		size_t hl, l1, l2;
+
+		memset(seed, 7, sizeof(seed));
+		hl = issue(a, "laptop", ula_laptop, spki, ed_spki(3, spki), NOW, hc);
+		assert_int_equal(authority_create(&b, D, seed, NOW + 100, stream_rand, &rs), 0);
+		assert_int_equal(authority_cert_der(a, ca1, sizeof(ca1), &l1), 0);
+		assert_int_equal(authority_cert_der(b, ca2, sizeof(ca2), &l2), 0);
+		assert_false(l1 == l2 && !memcmp(ca1, ca2, l1));
+		assert_int_equal(authority_cert_verify(b, hc, hl, NOW + 200, "laptop", ula_laptop, NULL, NULL), 0);
+		authority_free(b);
+	}
 	/* bad domains, a failing generator */
 	assert_int_equal(authority_create(&b, "Not a name", NULL, NOW, stream_rand, &rs), -EINVAL);
 	assert_null(b);
