@@ -1,9 +1,10 @@
 /*
  * lib/authority: the account authority (docs/authority.md, issue 14).
  *
- * An account's hosts, and never the rendezvous server, hold one Ed25519 key:
- * the authority. Its self-signed X.509 certificate (subject CN "autotunnel
- * account authority D") is the only trust anchor of the account; it issues
+ * Some of an account's hosts (its signers, docs/authority.md §1), and never
+ * the rendezvous server, hold one Ed25519 key: the authority. Its
+ * self-signed X.509 certificate (subject "DC=<each label of D>, CN=autotunnel
+ * account authority") is the only trust anchor of the account; it issues
  * each host a short-lived certificate binding the host's own key to its name
  * H.D and its ULA, which IKEv2 (RFC 7427) and PKINIT (RFC 4556) present.
  *
@@ -28,7 +29,9 @@ struct authority;
  * Create the authority of the account domain @p domain (borrowed; lower-cased,
  * one trailing dot removed, checked as a DNS name): an Ed25519 key from
  * @p seed (32 bytes, borrowed; NULL draws it from @p rnd) and its self-signed
- * certificate: subject and issuer CN "autotunnel account authority D",
+ * certificate: subject and issuer the domainComponents of D then CN
+ * "autotunnel account authority" (a CN holding D would pass the 64
+ * characters of ub-common-name for long domains),
  * valid from @p now - AUTHORITY_SKEW_S for AUTHORITY_CA_VALIDITY_S, serial
  * from @p rnd, basicConstraints critical CA:TRUE pathlen:0, keyUsage
  * critical keyCertSign cRLSign, subjectKeyIdentifier.
@@ -118,7 +121,8 @@ struct authority_issue {
 };
 
 /**
- * Issue a host certificate (docs/authority.md §3): subject CN H.D; issuer
+ * Issue a host certificate (docs/authority.md §3): subject the
+ * domainComponents of D then CN H; issuer
  * the authority; serial AUTHORITY_SERIAL_LEN random bytes from @p rnd,
  * positive; valid from @p now - AUTHORITY_SKEW_S to @p now + validity;
  * subjectAltName dNSName H.D and iPAddress ULA (and id-pkinit-san when
