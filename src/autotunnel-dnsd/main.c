@@ -12,6 +12,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "autotunnel-dnsd/cli.h"
 #include "autotunnel-dnsd/server.h"
 #include "autotunnel-dnsd/settings.h"
@@ -33,6 +34,8 @@ int main(int argc, char *argv[])
 	char err[512];
 	int next, rc, status;
 
+	if (version_arg_handle(argc, argv, "autotunnel-dnsd"))
+		return 0;
 	dnsd_settings_default(&s);
 	rc = conf_parse_args(&dnsd_schema, &s, argc, argv, &next, err, sizeof(err));
 	if (rc == -EAGAIN) {

@@ -7,6 +7,7 @@
 
 #include "autotunnel/cmd.h"
 #include "common/log.h"
+#include "common/version.h"
 
 struct subcommand {
 	const char *name;
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
 {
 	const struct subcommand *sc;
 
+	if (version_arg_handle(argc, argv, "autotunnel"))
+		return CMD_OK;
 	log_init("autotunnel", LOG_LEVEL_WARN, false);
 	if (argc < 2) {
 		usage(stderr);

@@ -26,6 +26,7 @@
 #include "autotunneld/peer.h"
 #include "autotunneld/rsip_client.h"
 #include "common/log.h"
+#include "common/version.h"
 
 /* IKE from Nb leaves through the RSIP tunnel (rsip_client.c). */
 static int ike_send_rsip(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *remote,
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int next, ret, rc = 1;
 
+	if (version_arg_handle(argc, argv, "autotunneld"))
+		return 0;
 	log_init("autotunneld", LOG_LEVEL_INFO, false);
 	atd_conf_init(&d.conf);
 	ret = conf_parse_args(&atd_schema, &d.conf, argc, argv, &next, err, sizeof(err));
