@@ -72,8 +72,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: autotunneld -c FILE [--key VALUE ...]\n"
-		"Brings up the tunnels of the [peer NAME] sections of FILE. Settings of [tunnel]:\n");
+	fprintf(stderr, "usage: autotunneld [-c FILE] [--key VALUE ...] [--version]\n"
+		"Without -c, reads " ATD_CONF_DEFAULT " if it exists. With [peer NAME]\n"
+		"sections, brings up those tunnels; without (and without [tunnel] ula), runs in\n"
+		"account mode: `autotunnel login` signs the host in. Settings:\n");
 	conf_usage(&atd_schema, stderr);
 }
 
