@@ -23,6 +23,7 @@ static void usage(FILE *fp)
 		"usage: autotunnel-dnsd [options]                 run the server\n"
 		"       autotunnel-dnsd [options] account add|passwd|del|list|show ...\n"
 		"       autotunnel-dnsd [options] stats           counters of the running server\n"
+		"       autotunnel-dnsd [options] pin             the TLS pin and the login line for hosts\n"
 		"options (each also an INI key of the file given with -c FILE):\n");
 	conf_usage(&dnsd_schema, fp);
 }
@@ -64,6 +65,8 @@ int main(int argc, char *argv[])
 		status = cli_account(&s, argc - next, argv + next);
 	} else if (strcmp(argv[next], "stats") == 0 && next + 1 == argc) {
 		status = cli_stats(&s);
+	} else if (strcmp(argv[next], "pin") == 0 && next + 1 == argc) {
+		status = cli_pin(&s);
 	} else {
 		fprintf(stderr, "autotunnel-dnsd: unknown command '%s'\n", argv[next]);
 		usage(stderr);
