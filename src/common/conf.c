@@ -167,7 +167,8 @@ static int check_headers(const struct conf_schema *s, const char *text, char *ms
 			}
 			len = (size_t)(close - q - 1);
 			snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), q + 1);
-			if (s->section_ok && !section_known(s, name) && !s->section_ok(name)) {
+			/* no other: only the schema's sections; other without section_ok judges by keys */
+			if (!section_known(s, name) && (s->section_ok ? !s->section_ok(name) : !s->other)) {
 				snprintf(msg, msglen, "unknown section [%s]", name);
 				return lineno;
 			}

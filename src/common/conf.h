@@ -41,9 +41,10 @@ struct conf_schema {
 	conf_section_fn other;	/* may be NULL: unknown sections are errors */
 	void *other_arg;
 	/*
-	 * May be NULL. When set, a section header that is neither the
-	 * schema's nor accepted here is an error on its own line, even with no
-	 * key under it ("[tunel]"); without it only keys are checked.
+	 * May be NULL. A section header that is neither the schema's nor
+	 * accepted here is an error on its own line, even with no key under it
+	 * ("[tunel]"). Without it: with no @p other, only the schema's sections
+	 * are accepted; with @p other, only keys are checked (by @p other).
 	 */
 	conf_section_ok_fn section_ok;
 	/*

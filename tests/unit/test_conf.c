@@ -122,6 +122,7 @@ static bool peer_only(const char *section)
 static void unknown_sections(void **state)
 {
 	static const struct conf_schema strict = { items, 3, peer_section, &st, peer_only, NULL };
+	static const struct conf_schema plain = { items, 3, NULL, NULL, NULL, NULL };
 	char err[256];
 
 	assert_int_equal(conf_load_string(&strict, &st, "b.conf", "[server]\nport = 2\n[sever]\n", err, sizeof(err)),
@@ -131,8 +132,13 @@ static void unknown_sections(void **state)
 	assert_int_equal(conf_load_string(&strict, &st, "b.conf", "; [x]\n# [y]\n[peer a]\naddress = 1\n[server]\n",
 					  err, sizeof(err)), 0);
 	assert_int_equal(st.peers, 1);
-	/* without section_ok, an empty unknown section passes (only keys are checked) */
+	/* with other but no section_ok, an empty unknown section passes (other checks keys) */
 	assert_int_equal(conf_load_string(&schema, &st, "b.conf", "[sever]\n", err, sizeof(err)), 0);
+	/* with neither, only the schema's sections exist */
+	assert_int_equal(conf_load_string(&plain, &st, "c.conf", "[server]\n\n[sever]\n", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "c.conf:3: unknown section [sever]");
+	assert_int_equal(conf_load_string(&plain, &st, "c.conf", "[server]\nport = 3\n", err, sizeof(err)), 0);
+	assert_int_equal(st.port, 3);
 }
 
 /* The default file is read when -c is not given, and only then; a missing one is fine. */
