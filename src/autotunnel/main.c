@@ -36,7 +36,8 @@ static void usage(FILE *fp)
 	fprintf(fp, "usage: autotunnel COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(fp, "\n`autotunnel help COMMAND` or `autotunnel COMMAND --help` for its options.\n");
+	fprintf(fp, "\n`autotunnel help COMMAND` or `autotunnel COMMAND --help` for its options;\n"
+		"`autotunnel --version` for the version.\n");
 }
 
 static const struct subcommand *find(const char *name)
