@@ -24,6 +24,7 @@ struct field_def {
 
 static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
+static const char *const server_state_values[] = { "connected", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
@@ -68,6 +69,7 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_ACCOUNT] = { "account", K_STR, NULL },
 	[AGENT_CTL_F_LEASE_S] = { "lease_s", K_U32, NULL },
 	[AGENT_CTL_F_DETAIL] = { "detail", K_STR, NULL },
+	[AGENT_CTL_F_SERVER_STATE] = { "server_state", K_STR, server_state_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -80,7 +82,8 @@ struct rtype_def {
 static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) },
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
-	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) | F(DETAIL) },
+	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) |
+					       F(DETAIL) | F(SERVER_STATE) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
@@ -91,7 +94,8 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) },
-	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) },
+	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
+				       F(STATE) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -625,6 +629,13 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 	} else {
 		agent_text_put(o, "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n");
 	}
+	if (b && agent_ctl_str(m, acc, AGENT_CTL_F_SERVER_STATE)) {
+		const char *ss = agent_ctl_str(m, acc, AGENT_CTL_F_SERVER_STATE);
+
+		agent_text_put(o, "server   %s   %s\n", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_SERVER)),
+		    !strcmp(ss, "connected") ? "connected, LLQ up" :
+		    !strcmp(ss, "polling") ? "server lost, polling until it answers" : "connecting");
+	}
 	if (self) {
 		const char *nat = agent_ctl_str(m, self, AGENT_CTL_F_NAT);
 		const char *map = agent_ctl_str(m, self, AGENT_CTL_F_MAPPING);
@@ -674,21 +685,39 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 	}
 }
 
+/* One line per host, each column as wide as its widest entry. */
 static void text_hosts(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	size_t n = agent_ctl_count(m, AGENT_CTL_R_HOST);
 	char a6[INET6_ADDRSTRLEN], ep[64];
+	int wl = 0, wf = 0, wu = 0, we = 0;
 
 	if (n == 0)
 		agent_text_put(o, "no hosts\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct agent_ctl_rec *h = agent_ctl_find(m, AGENT_CTL_R_HOST, i);
+		int l = (int)strlen(or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)));
+		int f = (int)strlen(or_dash(agent_ctl_str(m, h, AGENT_CTL_F_FQDN)));
+		int u = (int)strlen(or_dash(ip6(m, h, AGENT_CTL_F_ULA, a6)));
+		int e = (int)strlen(endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)));
+
+		wl = l > wl ? l : wl;
+		wf = f > wf ? f : wf;
+		wu = u > wu ? u : wu;
+		we = e > we ? e : we;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct agent_ctl_rec *h = agent_ctl_find(m, AGENT_CTL_R_HOST, i);
 		bool self = false;
 
 		(void)agent_ctl_bool(m, h, AGENT_CTL_F_SELF, &self);
-		agent_text_put(o, "%-8s %s   %s   %s%s\n", or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)),
-		    or_dash(agent_ctl_str(m, h, AGENT_CTL_F_FQDN)), or_dash(ip6(m, h, AGENT_CTL_F_ULA, a6)),
-		    endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)), self ? "   (this host)" : "");
+		agent_text_put(o, "%-*s   %-*s   %-*s   ", wl, or_dash(agent_ctl_str(m, h, AGENT_CTL_F_LABEL)),
+		    wf, or_dash(agent_ctl_str(m, h, AGENT_CTL_F_FQDN)), wu, or_dash(ip6(m, h, AGENT_CTL_F_ULA, a6)));
+		/* no trailing blanks: the last column is padded only when "(this host)" follows */
+		if (self)
+			agent_text_put(o, "%-*s   (this host)\n", we, endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)));
+		else
+			agent_text_put(o, "%s\n", endpoint(m, h, AGENT_CTL_F_OUTER, ep, sizeof(ep)));
 	}
 }
 
@@ -784,6 +813,21 @@ static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 	    (unsigned)recv, (unsigned)sent);
 	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt))
 		agent_text_put(o, ", rtt %u ms", (unsigned)rtt);
+	/* no reply: where the tunnel stands says why (status's words) */
+	if (agent_ctl_str(m, r, AGENT_CTL_F_STATE)) {
+		const char *st = agent_ctl_str(m, r, AGENT_CTL_F_STATE);
+
+		if (!strcmp(st, "up"))
+			agent_text_put(o, "; the tunnel is up, the host did not answer");
+		else if (!strcmp(st, "connecting"))
+			agent_text_put(o, "; the tunnel is still being made");
+		else if (!strcmp(st, "unreachable"))
+			agent_text_put(o, "; the tunnel could not be made: %s",
+			    strcmp(endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)), "-") ? "no answer from the peer"
+											   : "no location published");
+		else
+			agent_text_put(o, "; no tunnel");
+	}
 	agent_text_put(o, "\n");
 }
 
@@ -892,7 +936,8 @@ int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
 		out[0] = '\0';
 	if (!c)
 		return -EINVAL;
-	agent_text_put(&o, "{");
+	agent_text_put(&o, "{\"schema\":%d", AGENT_CTL_JSON_SCHEMA);
+	first = false;
 	for (const struct rec_rule *rule = c->rules; rule < c->rules + 4 && rule->type; rule++) {
 		bool list = rule->max > 1;
 		size_t n = agent_ctl_count(m, rule->type);

@@ -33,6 +33,12 @@
 #define AGENT_CTL_FRAME_MAX (AGENT_CTL_HDR + AGENT_CTL_BODY_MAX)
 #define AGENT_CTL_REC_MAX 1024		/* records in one message */
 #define AGENT_CTL_STR_MAX 255
+/*
+ * The version of the JSON that --json prints, its first member ("schema":1):
+ * raised when a member changes meaning or goes away; new members may come
+ * without it (docs/autotunnel.1).
+ */
+#define AGENT_CTL_JSON_SCHEMA 1
 
 /** Request codes; a successful reply carries AGENT_CTL_REPLY | request. */
 enum agent_ctl_code {
@@ -50,13 +56,13 @@ enum agent_ctl_code {
 enum agent_ctl_rtype {
 	AGENT_CTL_R_ARGS = 1,	/* request arguments */
 	AGENT_CTL_R_ERROR,	/* message, errno */
-	AGENT_CTL_R_ACCOUNT,	/* name, domain, server, signed_in, hosts */
+	AGENT_CTL_R_ACCOUNT,	/* name, domain, server, signed_in, hosts, server_state */
 	AGENT_CTL_R_SELF,	/* this host: label, fqdn, ula, nat, external, port, mapping, lease_s, detail */
 	AGENT_CTL_R_PEER,	/* label, fqdn, ula, state, outer, port, rtt_ms, handshake_age_s, keep */
 	AGENT_CTL_R_HOST,	/* label, fqdn, ula, outer, port, model, os, self */
 	AGENT_CTL_R_SERVICE,	/* instance, type, host, port, txt */
 	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail */
-	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, sent, received */
+	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, sent, received, state */
 	AGENT_CTL_R_MAX_
 };
 
@@ -102,6 +108,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_ACCOUNT,		/* text: account to sign in to */
 	AGENT_CTL_F_LEASE_S,		/* u32: seconds left on our published records */
 	AGENT_CTL_F_DETAIL,		/* text: an explanation for a person */
+	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
 	AGENT_CTL_F_MAX_
 };
 

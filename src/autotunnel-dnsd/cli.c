@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -14,6 +15,7 @@
 
 #include "autotunnel-dnsd/cli.h"
 #include "autotunnel-dnsd/store.h"
+#include "autotunnel-dnsd/tls.h"
 #include "autotunnel-dnsd/tsigalg.h"
 #include "dns/keys.h"
 #include "util/encode.h"
@@ -199,17 +201,86 @@ static int print_account(void *arg, const struct store_account *a)
 	return 0;
 }
 
-static int usage_account(void)
+static int usage_account_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 		"usage: autotunnel-dnsd [options] account add NAME [--algorithm ALG]\n"
 		"       autotunnel-dnsd [options] account passwd NAME [--algorithm ALG]\n"
 		"       autotunnel-dnsd [options] account del NAME\n"
 		"       autotunnel-dnsd [options] account list\n"
 		"       autotunnel-dnsd [options] account show NAME [--tsig]\n"
 		"The password is read from standard input (without echo on a terminal).\n"
-		"ALG: hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5.\n");
-	return 2;
+		"ALG: hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5.\n"
+		"`account add` prints the `autotunnel login` line for the new account's hosts.\n");
+	return status;
+}
+
+static int usage_account(void)
+{
+	return usage_account_to(stderr, 2);
+}
+
+/* The certificate the server presents: --tls-cert, or the one it generates next to the database. */
+static void cert_path(const struct dnsd_settings *s, char *out, size_t cap)
+{
+	if (s->tls_cert)
+		snprintf(out, cap, "%s", s->tls_cert);
+	else
+		snprintf(out, cap, "%s.tls-cert.pem", s->db);	/* as tls.c names it */
+}
+
+/* "--server NAME[:PORT]" as a client gives it: the server's name, and the port unless 853 (RFC 7858 §3.1). */
+static void server_arg(const struct dnsd_settings *s, char *out, size_t cap)
+{
+	if (s->tls_port == 853)
+		snprintf(out, cap, "%s", s->server_name);
+	else
+		snprintf(out, cap, "%s:%d", s->server_name, s->tls_port);
+}
+
+/*
+ * The exact command that signs a host in to account @p name, on stdout; or,
+ * when the pin is not known yet (no certificate before the first start),
+ * how to get it. 0, or 1 when no line could be made.
+ */
+static int print_login_line(const struct dnsd_settings *s, const char *name)
+{
+	char cert[1100], hex[200], pin[100], server[300], zone[300] = "";
+
+	if (!s->tls_port) {
+		printf("no DNS over TLS (tls-port 0): hosts cannot sign in until it is on\n");
+		return 1;
+	}
+	server_arg(s, server, sizeof(server));
+	if (strcasecmp(s->zone, "members.example.net") != 0)	/* autotunnel login's default zone */
+		snprintf(zone, sizeof(zone), " --zone %s", s->zone);
+	cert_path(s, cert, sizeof(cert));
+	if (tls_fingerprints(cert, hex, sizeof(hex), pin, sizeof(pin))) {
+		printf("sign in each host with (the pin: `autotunnel-dnsd pin` once the server has made its "
+		       "certificate at first start):\n  autotunnel login %s --server %s%s --pin PIN\n",
+		       name, server, zone);
+		return 1;
+	}
+	printf("sign in each host with:\n  autotunnel login %s --server %s%s --pin %s\n", name, server, zone, pin);
+	return 0;
+}
+
+int cli_pin(const struct dnsd_settings *s)
+{
+	char cert[1100], hex[200], pin[100], server[300];
+
+	cert_path(s, cert, sizeof(cert));
+	if (tls_fingerprints(cert, hex, sizeof(hex), pin, sizeof(pin))) {
+		fprintf(stderr, "autotunnel-dnsd: cannot read the certificate %s: %s\n", cert,
+			access(cert, F_OK) == 0 ? "not a PEM certificate"
+						: "it does not exist yet (the server makes it at first start)");
+		return 1;
+	}
+	server_arg(s, server, sizeof(server));
+	/* RFC 7858 §4.2: the SPKI pin is what clients pin; the fingerprint is the certificate's */
+	printf("pin %s\nfingerprint %s\ncertificate %s\nlogin autotunnel login ACCOUNT --server %s --pin %s\n",
+	       pin, hex, cert, server, pin);
+	return 0;
 }
 
 int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
@@ -223,6 +294,9 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 
 	if (!verb)
 		return usage_account();
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage_account_to(stdout, 0);
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "--tsig") == 0 && strcmp(verb, "show") == 0) {
 			tsig = true;
@@ -287,6 +361,8 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 				} else {
 					status = 0;
 					notify_server(s);
+					if (add)
+						(void)print_login_line(s, name);
 				}
 			}
 		}

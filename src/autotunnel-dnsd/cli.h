@@ -1,8 +1,9 @@
 /*
  * The subcommands of autotunnel-dnsd that run without the server:
  * `account add|list|del|passwd|show` work on the database directly (and
- * tell a running server to reload), `stats` asks the running server over
- * its control socket.
+ * tell a running server to reload; `add` prints the login line for the
+ * account's hosts), `pin` reads the TLS certificate, `stats` asks the
+ * running server over its control socket.
  */
 #ifndef DNSD_CLI_H
 #define DNSD_CLI_H
@@ -13,6 +14,12 @@
 
 /** `account ...`: @p argv[0] is "account". Returns the process exit status. */
 int cli_account(const struct dnsd_settings *s, int argc, char *argv[]);
+
+/**
+ * `pin`: the server certificate's SPKI pin and fingerprint, and the
+ * `autotunnel login` line that uses them. Returns the exit status.
+ */
+int cli_pin(const struct dnsd_settings *s);
 
 /** `stats`: print the running server's counters. Returns the exit status. */
 int cli_stats(const struct dnsd_settings *s);

@@ -12,6 +12,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "autotunnel-dnsd/cli.h"
 #include "autotunnel-dnsd/server.h"
 #include "autotunnel-dnsd/settings.h"
@@ -22,6 +23,7 @@ static void usage(FILE *fp)
 		"usage: autotunnel-dnsd [options]                 run the server\n"
 		"       autotunnel-dnsd [options] account add|passwd|del|list|show ...\n"
 		"       autotunnel-dnsd [options] stats           counters of the running server\n"
+		"       autotunnel-dnsd [options] pin             the TLS pin and the login line for hosts\n"
 		"options (each also an INI key of the file given with -c FILE):\n");
 	conf_usage(&dnsd_schema, fp);
 }
@@ -56,6 +58,8 @@ int main(int argc, char *argv[])
 	char err[512];
 	int next, rc, status;
 
+	if (version_arg_handle(argc, argv, "autotunnel-dnsd"))
+		return 0;
 	dnsd_settings_default(&s);
 	rc = conf_parse_args(&dnsd_schema, &s, argc, argv, &next, err, sizeof(err));
 	if (rc == -EAGAIN) {
@@ -84,6 +88,8 @@ int main(int argc, char *argv[])
 		status = cli_account(&s, argc - next, argv + next);
 	} else if (strcmp(argv[next], "stats") == 0 && next + 1 == argc) {
 		status = cli_stats(&s);
+	} else if (strcmp(argv[next], "pin") == 0 && next + 1 == argc) {
+		status = cli_pin(&s);
 	} else {
 		fprintf(stderr, "autotunnel-dnsd: unknown command '%s'\n", argv[next]);
 		usage(stderr);

@@ -13,6 +13,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "autotunnel-dnsd/settings.h"
+#include "autotunnel-dnsd/zone.h"
 
 #define S(f) offsetof(struct dnsd_settings, f)
 
@@ -188,6 +189,8 @@ int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 	n = strlen(s->zone);
 	if (n > 1 && s->zone[n - 1] == '.')
 		s->zone[n - 1] = '\0';
+	if (zone_name_check(s->zone, err, errlen))
+		return -EINVAL;
 	if (!s->server_name) {
 		snprintf(buf, sizeof(buf), "ns.%s", s->zone);
 		if (set_default(&s->server_name, buf))

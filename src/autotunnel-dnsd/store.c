@@ -112,6 +112,34 @@ static int migrate(struct store *st)
  * database drops every POSIX lock this process holds on it (fcntl(2)), and
  * the server opens the store more than once.
  */
+/*
+ * Why @p path cannot be created (@p e from open()): for ENOTDIR and ENOENT,
+ * name the first directory of the path that is a file or does not exist,
+ * which strerror() alone leaves to the reader.
+ */
+static void explain_path(const char *path, int e, char *err, size_t errlen)
+{
+	char dir[4096];
+	struct stat sb;
+
+	if ((e == ENOTDIR || e == ENOENT) && strlen(path) < sizeof(dir)) {
+		strcpy(dir, path);
+		for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+			*p = '\0';
+			if (stat(dir, &sb) < 0) {
+				snprintf(err, errlen, "%s: the directory %s does not exist", path, dir);
+				return;
+			}
+			if (!S_ISDIR(sb.st_mode)) {
+				snprintf(err, errlen, "%s: %s is not a directory", path, dir);
+				return;
+			}
+			*p = '/';
+		}
+	}
+	snprintf(err, errlen, "%s: %s", path, strerror(e));
+}
+
 static int private_files(const char *path, char *err, size_t errlen)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
@@ -124,7 +152,7 @@ static int private_files(const char *path, char *err, size_t errlen)
 		close(fd);
 	} else if (errno != EEXIST) {
 		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		explain_path(path, e, err, errlen);
 		return -e;
 	}
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,48 @@ struct zone {
 static uint8_t lc(uint8_t c)
 {
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+int zone_name_check(const char *zone, char *why, size_t whylen)
+{
+	size_t n = strlen(zone), label = 0;
+
+	/* RFC 1035 §2.3.1 (preferred name syntax) for the labels; RFC 1035
+	 * §3.1: 255 octets in wire form, 253 in text, for the longest NAME.ZONE */
+	if (n == 0) {
+		snprintf(why, whylen, "the zone is empty");
+		return -EINVAL;
+	}
+	if (n + 64 > 253) {
+		snprintf(why, whylen, "'%s' is too long: an account name of 63 letters under it must fit in 253",
+			 zone);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		char c = zone[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || zone[i - 1] == '-') {
+				snprintf(why, whylen, "'%s' is not a zone name: %s", zone,
+					 label == 0 ? "an empty label" : "a label ends with '-'");
+				return -EINVAL;
+			}
+			if (label > 63) {
+				snprintf(why, whylen, "'%s' is not a zone name: a label is longer than 63", zone);
+				return -EINVAL;
+			}
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c == '-' && label > 0))) {
+			snprintf(why, whylen, "'%s' is not a zone name: '%c' (letters, digits and '-' inside "
+				 "labels, labels separated by '.')", zone, c);
+			return -EINVAL;
+		}
+		label++;
+	}
+	return 0;
 }
 
 void zone_name_lower(uint8_t *out, const uint8_t *name, size_t len)

@@ -48,6 +48,14 @@ struct zone;
 struct zone *zone_new(const uint8_t *apex, size_t apex_len);
 void zone_free(struct zone *z);
 
+/**
+ * Is @p zone (text, no trailing dot) a name the service can serve accounts
+ * under: labels of letters, digits and '-' (not first or last), 1-63 each,
+ * short enough that NAME.ZONE fits for a 63-letter NAME (253)? 0, or
+ * -EINVAL with the reason for a person in @p why.
+ */
+int zone_name_check(const char *zone, char *why, size_t whylen) __attribute__((warn_unused_result));
+
 /** Lower-case a wire-form name into @p out (same length). */
 void zone_name_lower(uint8_t *out, const uint8_t *name, size_t len);
 

@@ -13,6 +13,7 @@
 #include "autotunnel-gwd/gwd.h"
 #include "autotunnel-gwd/settings.h"
 #include "common/log.h"
+#include "common/version.h"
 
 static void usage(FILE *fp)
 {
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 	char err[320];
 	int next = argc, rc;
 
+	if (version_arg_handle(argc, argv, "autotunnel-gwd"))
+		return 0;
 	gwd_settings_defaults(&s);
 	rc = conf_parse_args(&gwd_settings_schema, &s, argc, argv, &next, err, sizeof(err));
 	if (rc == 0 && next < argc) {

@@ -138,7 +138,8 @@ int ctl_print(const struct agent_ctl_msg *reply, bool json)
 	return reply->code == AGENT_CTL_ERROR ? CMD_FAIL : CMD_OK;
 }
 
-int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void))
+int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void),
+	       int (*verdict)(const struct agent_ctl_msg *reply))
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -180,6 +181,8 @@ int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void))
 	if (!(reply = agent_ctl_msg_new()))
 		return CMD_FAIL;
 	rc = ctl_call(ctl_socket_path(sock), req, (size_t)len, reply, 15000) ? CMD_FAIL : ctl_print(reply, json);
+	if (rc == CMD_OK && verdict)
+		rc = verdict(reply);
 	agent_ctl_msg_free(reply);
 	return rc;
 }

@@ -38,8 +38,11 @@ int ctl_print(const struct agent_ctl_msg *reply, bool json);
 /**
  * A whole subcommand without arguments but [--json] [--socket PATH]
  * (status, hosts, netcheck, services): @p code is the request; @p usage
- * prints the help. Returns the exit code.
+ * prints the help; @p verdict (may be NULL) turns a reply that was printed
+ * into the exit code (netcheck fails when the server is unreachable).
+ * Returns the exit code.
  */
-int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void));
+int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void),
+	       int (*verdict)(const struct agent_ctl_msg *reply));
 
 #endif

@@ -19,5 +19,5 @@ void cmd_hosts_usage(void)
 
 int cmd_hosts(int argc, char **argv)
 {
-	return ctl_simple(argc, argv, AGENT_CTL_HOSTS, cmd_hosts_usage);
+	return ctl_simple(argc, argv, AGENT_CTL_HOSTS, cmd_hosts_usage, NULL);
 }

@@ -33,8 +33,10 @@ static int tcp_connect(const char *server, const char *host, uint16_t port, char
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	rc = getaddrinfo(host, portstr, &hints, &res);
 	if (rc) {
-		snprintf(why, whylen, "cannot reach %s: %s", server, gai_strerror(rc));
-		return -EHOSTUNREACH;
+		/* said as such, before any connection is tried */
+		snprintf(why, whylen, "cannot resolve %s: %s", host,
+			 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -EADDRNOTAVAIL;
 	}
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -215,6 +217,11 @@ int kdf_fetch(const char *server, const char *pin, const char *ca, const char *d
 	if (r.rcode == DNS_RCODE_NXDOMAIN) {
 		snprintf(why, whylen, "the server has no account %s", domain);
 		rc = -ENOENT;
+	} else if (r.rcode == DNS_RCODE_REFUSED || r.rcode == DNS_RCODE_NOTAUTH) {
+		/* REFUSED (NOTAUTH from some servers): the name is in no zone it serves */
+		snprintf(why, whylen, "the server does not serve %s (it answered %s)", domain,
+			 dnsc_rcode_name(r.rcode, rbuf));
+		rc = -EXDEV;
 	} else if (r.rcode != DNS_RCODE_NOERROR) {
 		snprintf(why, whylen, "the server answered %s to the key parameters query",
 			 dnsc_rcode_name(r.rcode, rbuf));

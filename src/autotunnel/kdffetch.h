@@ -17,7 +17,9 @@
  * @p pin (dnsc_pin_parse() form) and @p ca (a PEM file) is not NULL.
  *
  * @return 0 with *@p out; -ENOENT when the server has no such account;
- * another negative errno with a sentence for a person in @p why.
+ * -EXDEV when the domain is in no zone the server serves (a wrong zone);
+ * -EADDRNOTAVAIL when the server's name does not resolve; another
+ * negative errno. Each with a sentence for a person in @p why.
  */
 int kdf_fetch(const char *server, const char *pin, const char *ca, const char *domain,
 	      struct dns_kdf *out, char *why, size_t whylen) __attribute__((warn_unused_result));

@@ -118,6 +118,8 @@ int cmd_login(int argc, char **argv)
 	struct agent_ctl_writer w;
 	struct agent_ctl_msg *reply;
 	bool json = false;
+	/* on a terminal, say what the waits are for (each may take seconds) */
+	bool tty = isatty(STDERR_FILENO);
 	int c, len, n, rc;
 
 	optind = 1;
@@ -160,7 +162,15 @@ int cmd_login(int argc, char **argv)
 		ca = ca_abs;
 	}
 	/* DESIGN.md §6: the parameters are public, and needed before any key exists */
+	if (tty)
+		fprintf(stderr, "waiting for the server at %s (the key parameters of %s)...\n", server, domain);
 	rc = kdf_fetch(server, pin, ca, domain, &kdf, why, sizeof(why));
+	if (rc == -EXDEV) {
+		/* the account's name is right or wrong only within a zone: say which one was used */
+		fprintf(stderr, "error: login failed: %s: is the zone right? (--zone %s%s)\n", why, zone,
+			strchr(argv[optind], '.') ? ", or the full account domain" : "");
+		return CMD_FAIL;
+	}
 	if (rc) {
 		/* the agent's wording for the same failures (ctl_print) */
 		fprintf(stderr, "error: login failed: %s\n", why);
@@ -213,6 +223,9 @@ int cmd_login(int argc, char **argv)
 		OPENSSL_cleanse(req, sizeof(req));
 		return CMD_FAIL;
 	}
+	if (tty)
+		fprintf(stderr, "waiting for the server at %s to accept this host's keys (through the agent)...\n",
+			server);
 	rc = ctl_call(ctl_socket_path(sock), req, (size_t)len, reply, LOGIN_TIMEOUT_MS) ? CMD_FAIL
 											 : ctl_print(reply, json);
 	OPENSSL_cleanse(req, sizeof(req));

@@ -19,5 +19,5 @@ void cmd_logout_usage(void)
 
 int cmd_logout(int argc, char **argv)
 {
-	return ctl_simple(argc, argv, AGENT_CTL_LOGOUT, cmd_logout_usage);
+	return ctl_simple(argc, argv, AGENT_CTL_LOGOUT, cmd_logout_usage, NULL);
 }

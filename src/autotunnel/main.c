@@ -7,6 +7,7 @@
 
 #include "autotunnel/cmd.h"
 #include "common/log.h"
+#include "common/version.h"
 
 struct subcommand {
 	const char *name;
@@ -35,7 +36,8 @@ static void usage(FILE *fp)
 	fprintf(fp, "usage: autotunnel COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_SUBCOMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(fp, "\n`autotunnel help COMMAND` or `autotunnel COMMAND --help` for its options.\n");
+	fprintf(fp, "\n`autotunnel help COMMAND` or `autotunnel COMMAND --help` for its options;\n"
+		"`autotunnel --version` for the version.\n");
 }
 
 static const struct subcommand *find(const char *name)
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
 {
 	const struct subcommand *sc;
 
+	if (version_arg_handle(argc, argv, "autotunnel"))
+		return CMD_OK;
 	log_init("autotunnel", LOG_LEVEL_WARN, false);
 	if (argc < 2) {
 		usage(stderr);

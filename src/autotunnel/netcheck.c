@@ -18,14 +18,27 @@ void cmd_netcheck_usage(void)
 	       "UPnP IGD) with which external address and port, and whether the rendezvous\n"
 	       "server is reachable over TLS. A NAT behind a NAT (double NAT) and a network\n"
 	       "without port mapping are said plainly: peers then cannot start tunnels to this\n"
-	       "host, only this host to them.\n"
+	       "host, only this host to them. Exits 1 when signed in and the rendezvous\n"
+	       "server is not reachable.\n"
 	       "\n"
 	       "  --json          one JSON object\n"
 	       "  --socket PATH   the agent's control socket (default $%s or %s)\n",
 	       CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
 }
 
+/* Signed in and the server does not answer over TLS: the check failed (exit 1), whatever the NAT says. */
+static int verdict(const struct agent_ctl_msg *reply)
+{
+	const struct agent_ctl_rec *r = agent_ctl_find(reply, AGENT_CTL_R_NET, 0);
+	bool tls = false;
+
+	if (agent_ctl_str(reply, r, AGENT_CTL_F_SERVER) &&
+	    !(agent_ctl_bool(reply, r, AGENT_CTL_F_SERVER_TLS, &tls) && tls))
+		return CMD_FAIL;
+	return CMD_OK;
+}
+
 int cmd_netcheck(int argc, char **argv)
 {
-	return ctl_simple(argc, argv, AGENT_CTL_NETCHECK, cmd_netcheck_usage);
+	return ctl_simple(argc, argv, AGENT_CTL_NETCHECK, cmd_netcheck_usage, verdict);
 }

@@ -28,9 +28,14 @@
 
 #include <event2/event.h>
 
+#include "agent/ctl.h"
 #include "autotunnel/cmd.h"
 #include "common/log.h"
 #include "pmclient/pmclient.h"
+
+/* every --json object starts with its schema version (docs/autotunnel.1), as the agent's do */
+#define JSON_HEAD "{\"schema\":1,"
+_Static_assert(AGENT_CTL_JSON_SCHEMA == 1, "JSON_HEAD spells the schema version");
 
 struct run {
 	struct event_base *base;
@@ -86,7 +91,7 @@ static void print_mapped(struct run *r, const struct portmap_note *n, const char
 	addrport(pmclient_local(r->pmc), r->port, in, sizeof(in));
 	addrport(n->ext_addr, n->ext_port, ext, sizeof(ext));
 	if (r->json) {
-		printf("{\"event\":\"%s\",\"protocol\":\"%s\",\"gateway\":\"%s\",\"internal\":\"%s\","
+		printf(JSON_HEAD "\"event\":\"%s\",\"protocol\":\"%s\",\"gateway\":\"%s\",\"internal\":\"%s\","
 		       "\"transport\":\"%s\",\"external\":\"%s\",\"lifetime\":%u}\n",
 		       event, portmap_proto_str(n->proto), gw, in,
 		       r->ipproto == PCP_PROTO_TCP ? "tcp" : "udp", ext, n->lifetime);
@@ -108,10 +113,10 @@ static void print_simple(struct run *r, const char *event, const struct portmap_
 	addrport(n->ext_addr, n->ext_port, ext, sizeof(ext));
 	if (r->json) {
 		if (with_addr)
-			printf("{\"event\":\"%s\",\"protocol\":\"%s\",\"external\":\"%s\"}\n", event,
+			printf(JSON_HEAD "\"event\":\"%s\",\"protocol\":\"%s\",\"external\":\"%s\"}\n", event,
 			       portmap_proto_str(n->proto), ext);
 		else
-			printf("{\"event\":\"%s\"}\n", event);
+			printf(JSON_HEAD "\"event\":\"%s\"}\n", event);
 	} else if (with_addr) {
 		printf("%s external %s\n", event, ext);
 	} else {
@@ -164,7 +169,7 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		addrport(n->ext_addr, n->ext_port, ext, sizeof(ext));
 		addrport(n->old_addr, n->old_port, old, sizeof(old));
 		if (r->json)
-			printf("{\"event\":\"changed\",\"protocol\":\"%s\",\"external\":\"%s\","
+			printf(JSON_HEAD "\"event\":\"changed\",\"protocol\":\"%s\",\"external\":\"%s\","
 			       "\"previous\":\"%s\",\"lifetime\":%u}\n",
 			       portmap_proto_str(n->proto), ext, old, n->lifetime);
 		else
@@ -196,14 +201,14 @@ static void on_note(void *arg, struct pmclient *pmc, const struct portmap_note *
 		log_info("no PCP, NAT-PMP or UPnP IGD gateway answered: treating the network as "
 			 "public (RFC 6281 section 4.1)");
 		if (r->json)
-			printf("{\"event\":\"public\",\"protocol\":\"none\",\"network\":\"public\"}\n");
+			printf(JSON_HEAD "\"event\":\"public\",\"protocol\":\"none\",\"network\":\"public\"}\n");
 		else
 			printf("protocol none\nnetwork public\n");
 		finish(r, CMD_OK);
 		break;
 	case PORTMAP_NOTE_FAILED:
 		if (r->json)
-			printf("{\"event\":\"failed\",\"protocol\":\"%s\",\"result\":\"%s\",\"code\":%u}\n",
+			printf(JSON_HEAD "\"event\":\"failed\",\"protocol\":\"%s\",\"result\":\"%s\",\"code\":%u}\n",
 			       portmap_proto_str(n->proto), portmap_result_str(n->proto, n->result),
 			       n->result);
 		else

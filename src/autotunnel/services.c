@@ -20,5 +20,5 @@ void cmd_services_usage(void)
 
 int cmd_services(int argc, char **argv)
 {
-	return ctl_simple(argc, argv, AGENT_CTL_SERVICES, cmd_services_usage);
+	return ctl_simple(argc, argv, AGENT_CTL_SERVICES, cmd_services_usage, NULL);
 }

@@ -22,5 +22,5 @@ void cmd_status_usage(void)
 
 int cmd_status(int argc, char **argv)
 {
-	return ctl_simple(argc, argv, AGENT_CTL_STATUS, cmd_status_usage);
+	return ctl_simple(argc, argv, AGENT_CTL_STATUS, cmd_status_usage, NULL);
 }

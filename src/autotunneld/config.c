@@ -71,7 +71,19 @@ static const struct conf_item items[] = {
 static int peer_key(void *arg, const char *section, const char *key, const char *value,
 		    char *err, size_t errlen);
 
-const struct conf_schema atd_schema = { items, sizeof(items) / sizeof(items[0]), peer_key, NULL };
+/* "[peer NAME]": the only sections besides the schema's */
+static bool peer_section(const char *section)
+{
+	return strncmp(section, "peer ", 5) == 0;
+}
+
+const struct conf_schema atd_schema = {
+	.items = items,
+	.n_items = sizeof(items) / sizeof(items[0]),
+	.other = peer_key,
+	.section_ok = peer_section,
+	.default_file = ATD_CONF_DEFAULT,
+};
 
 void atd_conf_init(struct atd_conf *c)
 {
@@ -411,11 +423,17 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 	return 0;
 }
 
-/* [agent]: account mode is on when any of its keys is set; fill in the defaults. */
+/*
+ * [agent]: account mode is on when any of its keys is set, or when there is
+ * nothing else to do (no static peer and no [tunnel] ula: a bare
+ * `autotunneld`, or an /etc/autotunnel/autotunneld.conf without [peer]);
+ * fill in the defaults.
+ */
 static int agent_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	c->agent_mode = c->state_dir || c->run_dir || c->control || c->hostname || c->services ||
-			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap;
+			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap ||
+			(c->npeers == 0 && !c->ula);
 	if (!c->agent_mode)
 		return 0;
 	if (c->ula) {

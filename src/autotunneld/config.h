@@ -15,6 +15,8 @@
 #include "esp/aead.h"
 
 #define ATD_MAX_PEERS 64
+/* read when no -c FILE is given, if it exists (docs/autotunneld.8) */
+#define ATD_CONF_DEFAULT "/etc/autotunnel/autotunneld.conf"
 
 /** A traffic selector as we use them: one address, /128 or /32. */
 struct atd_ts {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -207,6 +208,14 @@ static void do_status(struct client *cl)
 	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
 	atd_account_write(d, &w);
+	if (in) {
+		struct atd_watch_status ws;
+
+		/* still the ACCOUNT record atd_account_write() opened: how the server is heard */
+		atd_watch_status(atd_dns_watch(d), &ws);
+		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_STATE,
+				    ws.llq_up ? "connected" : ws.polling ? "polling" : "connecting");
+	}
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
 	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);
 	if (in && acc.host && acc.domain) {
@@ -291,6 +300,7 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 {
 	struct client *cl = arg;
 	struct agent_ctl_writer w;
+	struct atd_peer_status ps;
 
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_PING);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_PING);
@@ -304,7 +314,35 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, r->rtt_ms);
 	agent_ctl_write_uint(&w, AGENT_CTL_F_SENT, r->sent);
 	agent_ctl_write_uint(&w, AGENT_CTL_F_RECEIVED, r->received);
+	/* no reply: say where the tunnel stands, as status would */
+	if (r->received == 0 && atd_dynpeers_find(atd_agent_peers(cl->c->d), r->host, &ps) == 0)
+		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps.state));
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+/* Is @p host this host's own name, short or full (case-insensitive, a final dot allowed)? */
+static bool is_self(struct atd *d, const char *host)
+{
+	static struct atd_self self;
+	struct atd_acct_view acc;
+	const char *label = NULL;
+	char full[AGENT_NAME_MAX + 2];
+	size_t n = strlen(host);
+
+	if (n && host[n - 1] == '.')
+		n--;
+	if (atd_agent_account(d, &acc) && acc.host)
+		label = acc.host;
+	else if (atd_agent_self(d, &self))
+		label = self.label;
+	if (!label || !*label)
+		return false;
+	if (strlen(label) == n && !strncasecmp(host, label, n))
+		return true;
+	if (!acc.domain)
+		return false;
+	snprintf(full, sizeof(full), "%s.%s", label, acc.domain);
+	return strlen(full) == n && !strncasecmp(host, full, n);
 }
 
 static void do_ping(struct client *cl)
@@ -314,6 +352,11 @@ static void do_ping(struct client *cl)
 	char msg[320];
 	int ret;
 
+	if (host && is_self(cl->c->d, host)) {
+		snprintf(msg, sizeof(msg), "'%s' is this host: ping a peer (autotunnel hosts lists them)", host);
+		send_error(cl, msg, EINVAL);
+		return;
+	}
 	ret = atd_dynpeers_ping(atd_agent_peers(cl->c->d), host, 3, 3000, ping_done, cl);
 	if (ret == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no host '%s' in the account (autotunnel hosts lists them)", host);
@@ -482,6 +525,29 @@ static void account_done(struct atd *d, void *arg, int err, const char *msg)
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
+/* Why a login or logout could not start, for a person (account.h lists the codes). */
+static void account_refused(struct client *cl, int ret)
+{
+	struct atd_acct_view acc;
+	char msg[400];
+	bool in = atd_agent_account(cl->c->d, &acc);
+
+	if (ret == -EALREADY && cl->req->code == AGENT_CTL_LOGIN)
+		snprintf(msg, sizeof(msg), "already signed in to %s at %s (autotunnel logout first)",
+			 in && acc.domain ? acc.domain : "an account", in && acc.server ? acc.server : "its server");
+	else if (ret == -ENOENT && cl->req->code == AGENT_CTL_LOGOUT)
+		snprintf(msg, sizeof(msg), "not signed in: nothing to log out of");
+	else if (ret == -EINPROGRESS)
+		snprintf(msg, sizeof(msg), "a login or logout is already under way; try again when it is done");
+	else if (ret == -ENODEV)
+		snprintf(msg, sizeof(msg), "this agent is not in account mode");
+	else if (ret == -EINVAL && cl->req->code == AGENT_CTL_LOGIN)
+		snprintf(msg, sizeof(msg), "login: the account, server, pin or CA file is not valid");
+	else
+		snprintf(msg, sizeof(msg), "%s", strerror(-ret));
+	send_error(cl, msg, -ret);
+}
+
 static void do_account(struct client *cl)
 {
 	struct atd *d = cl->c->d;
@@ -516,7 +582,7 @@ static void do_account(struct client *cl)
 		ret = atd_account_logout(d, account_done, cl);
 	}
 	if (ret)
-		send_error(cl, strerror(-ret), -ret);
+		account_refused(cl, ret);
 }
 
 /* ---- connections ---- */

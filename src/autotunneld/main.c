@@ -27,6 +27,7 @@
 #include "autotunneld/privsep.h"
 #include "autotunneld/rsip_client.h"
 #include "common/log.h"
+#include "common/version.h"
 
 /* IKE from Nb leaves through the RSIP tunnel (rsip_client.c). */
 static int ike_send_rsip(void *arg, const struct sockaddr_in *local, const struct sockaddr_in *remote,
@@ -72,8 +73,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: autotunneld -c FILE [--key VALUE ...]\n"
-		"Brings up the tunnels of the [peer NAME] sections of FILE. Settings of [tunnel]:\n");
+	fprintf(stderr, "usage: autotunneld [-c FILE] [--key VALUE ...] [--version]\n"
+		"Without -c, reads " ATD_CONF_DEFAULT " if it exists. With [peer NAME]\n"
+		"sections, brings up those tunnels; without (and without [tunnel] ula), runs in\n"
+		"account mode: `autotunnel login` signs the host in. Settings:\n");
 	conf_usage(&atd_schema, stderr);
 }
 
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int next, ret, rc = 1;
 
+	if (version_arg_handle(argc, argv, "autotunneld"))
+		return 0;
 	log_init("autotunneld", LOG_LEVEL_INFO, false);
 	atd_conf_init(&d.conf);
 	ret = conf_parse_args(&atd_schema, &d.conf, argc, argv, &next, err, sizeof(err));

@@ -135,6 +135,51 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 	return 1;
 }
 
+/*
+ * What inih does not say: a section header must close with ']' (inih takes
+ * "[tunnel" for a syntax error, or worse, for keys of the previous
+ * section), and a section nobody reads must not be skipped silently
+ * because it has no key yet. The first such line, or 0; its message in
+ * @p msg. Lines are split and commented the way inih does (';' or '#'
+ * first on the line).
+ */
+static int check_headers(const struct conf_schema *s, const char *text, char *msg, size_t msglen)
+{
+	int lineno = 0;
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n'), *end = eol ? eol : p + strlen(p), *q = p, *close;
+		size_t len;
+		char name[128];
+
+		lineno++;
+		while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (q < end && *q == '[') {
+			close = memchr(q, ']', (size_t)(end - q));
+			if (!close) {
+				len = (size_t)(end - q);
+				while (len && (q[len - 1] == ' ' || q[len - 1] == '\t' || q[len - 1] == '\r'))
+					len--;
+				snprintf(msg, msglen, "missing ']' in the section header '%.*s'",
+					 (int)(len > 64 ? 64 : len), q);
+				return lineno;
+			}
+			len = (size_t)(close - q - 1);
+			snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : sizeof(name) - 1), q + 1);
+			/* no other: only the schema's sections; other without section_ok judges by keys */
+			if (!section_known(s, name) && (s->section_ok ? !s->section_ok(name) : !s->other)) {
+				snprintf(msg, msglen, "unknown section [%s]", name);
+				return lineno;
+			}
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return 0;
+}
+
 static int finish(struct load_ctx *c, int line, const char *name, char *err, size_t errlen)
 {
 	if (line == 0)
@@ -152,24 +197,55 @@ int conf_load_string(const struct conf_schema *s, void *dst, const char *name, c
 		     char *err, size_t errlen)
 {
 	struct load_ctx c = { .s = s, .dst = dst };
+	char msg[256];
+	int bad = check_headers(s, text, msg, sizeof(msg)), line;
 
-	return finish(&c, ini_parse_string(text, on_ini_line, &c), name, err, errlen);
+	if (bad) {
+		/* before anything is set from a file that is wrong */
+		snprintf(err, errlen, "%s:%d: %s", name, bad, msg);
+		return -EINVAL;
+	}
+	line = ini_parse_string(text, on_ini_line, &c);
+	return finish(&c, line, name, err, errlen);
 }
+
+#define CONF_FILE_MAX (1 << 20)
 
 int conf_load_file(const struct conf_schema *s, void *dst, const char *path, char *err, size_t errlen)
 {
-	struct load_ctx c = { .s = s, .dst = dst };
 	FILE *fp = fopen(path, "r");
-	int line, e;
+	char *text;
+	size_t n;
+	int e, rc;
 
 	if (!fp) {
 		e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	line = ini_parse_file(fp, on_ini_line, &c);
+	/* read whole, so that the headers are checked before any key is applied */
+	if (!(text = malloc(CONF_FILE_MAX + 1))) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	n = fread(text, 1, CONF_FILE_MAX + 1, fp);
+	e = ferror(fp) ? errno : 0;
 	fclose(fp);
-	return finish(&c, line, path, err, errlen);
+	if (e || n > CONF_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", path, e ? strerror(e) : "larger than 1 MiB");
+		free(text);
+		return e ? -e : -EFBIG;
+	}
+	text[n] = '\0';
+	if (memchr(text, '\0', n)) {
+		snprintf(err, errlen, "%s: not a text file (a NUL byte)", path);
+		free(text);
+		return -EINVAL;
+	}
+	rc = conf_load_string(s, dst, path, text, err, errlen);
+	free(text);
+	return rc;
 }
 
 static const struct conf_item *find_opt(const struct conf_schema *s, const char *name)
@@ -181,6 +257,7 @@ int conf_parse_args(const struct conf_schema *s, void *dst, int argc, char *cons
 		    int *next, char *err, size_t errlen)
 {
 	int i, rc, stop = argc;
+	bool loaded = false;
 
 	/* Pass 1: find where the options end and load the config file. */
 	for (i = 1; i < argc; i++) {
@@ -200,12 +277,14 @@ int conf_parse_args(const struct conf_schema *s, void *dst, int argc, char *cons
 			rc = conf_load_file(s, dst, argv[++i], err, errlen);
 			if (rc)
 				return rc;
+			loaded = true;
 			continue;
 		}
 		if (strncmp(a, "--config=", 9) == 0) {
 			rc = conf_load_file(s, dst, a + 9, err, errlen);
 			if (rc)
 				return rc;
+			loaded = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) == 0 && !strchr(a, '=')) {
@@ -214,6 +293,11 @@ int conf_parse_args(const struct conf_schema *s, void *dst, int argc, char *cons
 			if (it && it->type != CONF_BOOL)
 				i++;	/* skip the value */
 		}
+	}
+	if (!loaded && s->default_file) {
+		rc = conf_load_file(s, dst, s->default_file, err, errlen);
+		if (rc && rc != -ENOENT)
+			return rc;
 	}
 	/* Pass 2: apply the options in order. */
 	for (i = 1; i < stop; i++) {

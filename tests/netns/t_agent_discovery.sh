@@ -17,8 +17,10 @@ nt_pass "signed in on both; each lists the other $AT_LIST_MS ms after the second
 UA=$(at_ula hostA) UB=$(at_ula hostB)
 
 out=$(at_cli hostA hosts)
-want="laptop   laptop.alice.$AT_ZONE   $UA   203.0.113.10:4500   (this host)
-desktop  desktop.alice.$AT_ZONE   $UB   203.0.113.20:4500"
+# columns as wide as their widest entry (the ULAs may differ in length)
+wu=${#UA}; [ ${#UB} -le "$wu" ] || wu=${#UB}
+want=$(printf '%-7s   %s    %-*s   %s   (this host)\n%s   %s   %-*s   %s' \
+	laptop "laptop.alice.$AT_ZONE" "$wu" "$UA" 203.0.113.10:4500 desktop "desktop.alice.$AT_ZONE" "$wu" "$UB" 203.0.113.20:4500)
 [ "$out" = "$want" ] || nt_fail "hostA hosts:
 $out
 wanted:

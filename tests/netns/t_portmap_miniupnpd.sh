@@ -117,7 +117,7 @@ json=$(nt_exec hostA timeout 20 "$AT" portmap --udp 4504 --json 2>"$NT_DIR/json.
 echo "$json" | /usr/bin/python3 -c '
 import json, sys
 e = json.loads(sys.stdin.read())
-want = {"event": "mapped", "protocol": "PCP", "gateway": "192.168.1.1", "internal": "192.168.1.2:4504",
+want = {"schema": 1, "event": "mapped", "protocol": "PCP", "gateway": "192.168.1.1", "internal": "192.168.1.2:4504",
         "transport": "udp", "external": "203.0.113.10:4504", "lifetime": 7200}
 sys.exit(0 if e == want else "json: %r" % e)' || nt_fail "portmap --json printed: $json"
 nt_pass "--json: $json"

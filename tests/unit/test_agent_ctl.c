@@ -71,7 +71,7 @@ static void status_roundtrip_and_render(void **state)
 		"peer     desktop  fd91::1   direct 198.51.100.7:61001   rtt 12 ms   last handshake 40 s ago\n"
 		"peer     nas      fd07::1   idle (tunnel on demand)\n";
 	const char *want_json =
-		"{\"account\":{\"name\":\"alice\",\"domain\":\"alice.members.example.net\",\"server\":\"rv.example.net\","
+		"{\"schema\":1,\"account\":{\"name\":\"alice\",\"domain\":\"alice.members.example.net\",\"server\":\"rv.example.net\","
 		"\"signed_in\":true,\"hosts\":3},"
 		"\"self\":{\"label\":\"laptop\",\"ula\":\"fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a\",\"port\":4500,"
 		"\"nat\":\"nat\",\"external\":\"203.0.113.10\",\"mapping\":\"pcp\"},"
@@ -179,7 +179,7 @@ static void status_states(void **state)
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
 		  "account  alice.members.example.net   (signed out)\n"
 		  "this     laptop   -   behind NAT, no port mapping: reachable only outbound\n",
-		  "{\"account\":{\"domain\":\"alice.members.example.net\",\"signed_in\":false},"
+		  "{\"schema\":1,\"account\":{\"domain\":\"alice.members.example.net\",\"signed_in\":false},"
 		  "\"self\":{\"label\":\"laptop\",\"nat\":\"nat\",\"mapping\":\"none\"},\"peers\":[]}\n");
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
 	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
@@ -208,15 +208,16 @@ static void hosts_services_ping(void **state)
 	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_laptop);
 	agent_ctl_write_bool(&cw, AGENT_CTL_F_SELF, true);
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
-		  "desktop  desktop.alice.members.example.net   fd91::1   198.51.100.7:61001\n"
-		  "laptop   laptop.alice.members.example.net   fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a   -   (this host)\n",
-		  "{\"hosts\":[{\"label\":\"desktop\",\"fqdn\":\"desktop.alice.members.example.net\",\"ula\":\"fd91::1\","
+		  /* issue 15: columns as wide as their widest entry, no trailing blanks */
+		  "desktop   desktop.alice.members.example.net   fd91::1                                  198.51.100.7:61001\n"
+		  "laptop    laptop.alice.members.example.net    fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a   -                    (this host)\n",
+		  "{\"schema\":1,\"hosts\":[{\"label\":\"desktop\",\"fqdn\":\"desktop.alice.members.example.net\",\"ula\":\"fd91::1\","
 		  "\"outer\":\"198.51.100.7\",\"port\":61001,\"model\":\"PC \\\"tower\\\"\"},"
 		  "{\"label\":\"laptop\",\"fqdn\":\"laptop.alice.members.example.net\","
 		  "\"ula\":\"fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a\",\"self\":true}]}\n");
 
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_HOSTS);
-	render_is(parse_ok(agent_ctl_write_end(&cw)), "no hosts\n", "{\"hosts\":[]}\n");
+	render_is(parse_ok(agent_ctl_write_end(&cw)), "no hosts\n", "{\"schema\":1,\"hosts\":[]}\n");
 
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_SERVICES);
 	agent_ctl_write_rec(&cw, AGENT_CTL_R_SERVICE);
@@ -245,8 +246,61 @@ static void hosts_services_ping(void **state)
 	agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, 12);
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
 		  "desktop (fd91::1) via 198.51.100.7:61001: 3/3 replies, rtt 12 ms\n",
-		  "{\"ping\":{\"ula\":\"fd91::1\",\"outer\":\"198.51.100.7\",\"port\":61001,\"rtt_ms\":12,"
+		  "{\"schema\":1,\"ping\":{\"ula\":\"fd91::1\",\"outer\":\"198.51.100.7\",\"port\":61001,\"rtt_ms\":12,"
 		  "\"host\":\"desktop\",\"sent\":3,\"received\":3}}\n");
+
+	/* issue 15: no reply, and the tunnel's state says why */
+	static const struct { const char *state, *text; } why[] = {
+		{ "connecting", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; the tunnel is still being made\n" },
+		{ "unreachable", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; the tunnel could not be made: "
+				 "no answer from the peer\n" },
+		{ "up", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; the tunnel is up, the host did not answer\n" },
+		{ "idle", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; no tunnel\n" },
+	};
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_PING);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_PING);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop");
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+		agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 61001);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_SENT, 3);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RECEIVED, 0);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, why[i].state);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), why[i].text, NULL);
+	}
+}
+
+/* issue 15: how the rendezvous server is heard, under the account line */
+static void status_server_health(void **state)
+{
+	struct agent_ctl_writer cw;
+	static const struct { const char *state, *line; } cases[] = {
+		{ "connected", "server   rv.example.net:853   connected, LLQ up\n" },
+		{ "polling", "server   rv.example.net:853   server lost, polling until it answers\n" },
+		{ "connecting", "server   rv.example.net:853   connecting\n" },
+	};
+	char want[512], json[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+		agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net:853");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, cases[i].state);
+		snprintf(want, sizeof(want), "account  alice.members.example.net   (signed in)\n%s", cases[i].line);
+		snprintf(json, sizeof(json), "{\"schema\":1,\"account\":{\"domain\":\"alice.members.example.net\","
+			 "\"server\":\"rv.example.net:853\",\"signed_in\":true,\"server_state\":\"%s\"},\"peers\":[]}\n",
+			 cases[i].state);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want, json);
+	}
+	/* a state the protocol does not know is refused by the writer (and the parser) */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "fine");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	(void)state;
 }
 
 static void netcheck(void **state)
@@ -272,7 +326,7 @@ static void netcheck(void **state)
 		  "nat        yes\n"
 		  "mapping    PCP: 203.0.113.10:4500 for 7200 s\n"
 		  "server     rv.example.net:853: reachable over TLS\n",
-		  "{\"net\":{\"port\":4500,\"server\":\"rv.example.net:853\",\"nat\":\"nat\",\"external\":\"203.0.113.10\","
+		  "{\"schema\":1,\"net\":{\"port\":4500,\"server\":\"rv.example.net:853\",\"nat\":\"nat\",\"external\":\"203.0.113.10\","
 		  "\"mapping\":\"pcp\",\"iface\":\"eth0\",\"address\":\"192.168.1.2\",\"gateway\":\"192.168.1.1\","
 		  "\"lifetime_s\":7200,\"server_tls\":true,\"mac\":\"00:22:69:8e:34:2a\"}}\n");
 
@@ -329,7 +383,7 @@ static void login_request_secret(void **state)
 	/* a secret is never a string and never rendered */
 	assert_null(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_PASSWORD));
 	assert_true(agent_ctl_render_json(m, text, sizeof(text)) >= 0);
-	assert_string_equal(text, "{}\n");
+	assert_string_equal(text, "{\"schema\":1}\n");
 	agent_ctl_msg_free(m);
 
 	/* login needs account, server and password; ping needs a host */
@@ -361,10 +415,10 @@ static void login_logout_error_replies(void **state)
 	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
 	render_is(parse_ok(agent_ctl_write_end(&cw)), "signed in to alice.members.example.net\n", NULL);
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_LOGOUT);
-	render_is(parse_ok(agent_ctl_write_end(&cw)), "signed out; this host's records are withdrawn\n", "{}\n");
+	render_is(parse_ok(agent_ctl_write_end(&cw)), "signed out; this host's records are withdrawn\n", "{\"schema\":1}\n");
 	render_is(parse_ok(agent_ctl_write_error(frame, sizeof(frame), "no such host: \"tv\"\n", ENOENT)),
 		  "error: no such host: \"tv\"?\n",
-		  "{\"error\":{\"message\":\"no such host: \\\"tv\\\"?\",\"errno\":2}}\n");
+		  "{\"schema\":1,\"error\":{\"message\":\"no such host: \\\"tv\\\"?\",\"errno\":2}}\n");
 }
 
 static void codes_and_names(void **state)
@@ -552,6 +606,7 @@ int main(void)
 		cmocka_unit_test(status_states),
 		cmocka_unit_test(hosts_services_ping),
 		cmocka_unit_test(netcheck),
+		cmocka_unit_test(status_server_health),
 		cmocka_unit_test(login_request_secret),
 		cmocka_unit_test(login_logout_error_replies),
 		cmocka_unit_test(codes_and_names),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -95,6 +96,14 @@ static void precise_errors(void **state)
 	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "[server]\ndaemon = maybe\n", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "a.conf:2: 'daemon' must be yes or no, not 'maybe'");
 	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "[server\n", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "a.conf:1: missing ']' in the section header '[server'");
+	/* inih would take the key for one of the section before: nothing is applied */
+	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "[server]\nport = 7\n  [peer x \naddress = 1\n",
+					  err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "a.conf:3: missing ']' in the section header '[peer x'");
+	assert_int_equal(st.port, 0);
+	assert_int_equal(st.peers, 0);
+	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "port\n", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "a.conf:1: syntax error (expected [section] or key = value)");
 	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "[server]\nport = 1\n[peer x]\nadress = 1\n",
 					  err, sizeof(err)), -EINVAL);
@@ -102,6 +111,74 @@ static void precise_errors(void **state)
 	/* only the first error is reported */
 	assert_int_equal(conf_load_string(&schema, &st, "a.conf", "[server]\nport = -1\nzonee = 2\n", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "a.conf:2: 'port' must be an integer in 1..65535, not '-1'");
+}
+
+static bool peer_only(const char *section)
+{
+	return strncmp(section, "peer ", 5) == 0;
+}
+
+/* With section_ok, a section nobody reads is an error on its header's line, even empty. */
+static void unknown_sections(void **state)
+{
+	static const struct conf_schema strict = { items, 3, peer_section, &st, peer_only, NULL };
+	static const struct conf_schema plain = { items, 3, NULL, NULL, NULL, NULL };
+	char err[256];
+
+	assert_int_equal(conf_load_string(&strict, &st, "b.conf", "[server]\nport = 2\n[sever]\n", err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "b.conf:3: unknown section [sever]");
+	assert_int_equal(st.port, 0);	/* checked before anything is set */
+	assert_int_equal(conf_load_string(&strict, &st, "b.conf", "; [x]\n# [y]\n[peer a]\naddress = 1\n[server]\n",
+					  err, sizeof(err)), 0);
+	assert_int_equal(st.peers, 1);
+	/* with other but no section_ok, an empty unknown section passes (other checks keys) */
+	assert_int_equal(conf_load_string(&schema, &st, "b.conf", "[sever]\n", err, sizeof(err)), 0);
+	/* with neither, only the schema's sections exist */
+	assert_int_equal(conf_load_string(&plain, &st, "c.conf", "[server]\n\n[sever]\n", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "c.conf:3: unknown section [sever]");
+	assert_int_equal(conf_load_string(&plain, &st, "c.conf", "[server]\nport = 3\n", err, sizeof(err)), 0);
+	assert_int_equal(st.port, 3);
+}
+
+/* The default file is read when -c is not given, and only then; a missing one is fine. */
+static void default_file(void **state)
+{
+	char err[256], path[] = "/tmp/test_conf_XXXXXX", other[] = "/tmp/test_conf_XXXXXX";
+	int fd = mkstemp(path), fd2 = mkstemp(other), next = 0;
+	const char *text = "[server]\nzone = default.example\nport = 53\n";
+	const char *text2 = "[server]\nzone = given.example\n";
+	struct conf_schema s = schema;
+	char *a1[] = { "prog", "--port", "5353", NULL };
+	char *a2[] = { "prog", "-c", other, NULL };
+
+	assert_true(fd >= 0 && fd2 >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	assert_int_equal(write(fd2, text2, strlen(text2)), (int)strlen(text2));
+	close(fd);
+	close(fd2);
+	s.default_file = path;
+	assert_int_equal(conf_parse_args(&s, &st, 3, a1, &next, err, sizeof(err)), 0);
+	assert_string_equal(st.zone, "default.example");
+	assert_int_equal(st.port, 5353);
+	reset(NULL);
+	assert_int_equal(conf_parse_args(&s, &st, 3, a2, &next, err, sizeof(err)), 0);
+	unlink(other);
+	assert_string_equal(st.zone, "given.example");
+	assert_int_equal(st.port, 0);	/* the default file was not read */
+	reset(NULL);
+	s.default_file = "/nonexistent/default.conf";
+	assert_int_equal(conf_parse_args(&s, &st, 3, a1, &next, err, sizeof(err)), 0);
+	assert_null(st.zone);
+	/* a default file with a mistake is an error like any other */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "[server\n", 8), 8);
+	close(fd);
+	s.default_file = path;
+	assert_int_equal(conf_parse_args(&s, &st, 3, a1, &next, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	assert_non_null(strstr(err, ":1: missing ']' in the section header '[server'"));
 }
 
 static void missing_file(void **state)
@@ -161,6 +238,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(int_bounds, reset, reset),
 		cmocka_unit_test_setup_teardown(precise_errors, reset, reset),
 		cmocka_unit_test_setup_teardown(missing_file, reset, reset),
+		cmocka_unit_test_setup_teardown(unknown_sections, reset, reset),
+		cmocka_unit_test_setup_teardown(default_file, reset, reset),
 		cmocka_unit_test_setup_teardown(command_line_wins, reset, reset),
 		cmocka_unit_test_setup_teardown(command_line_errors, reset, reset),
 	};

@@ -80,7 +80,11 @@ static void mistakes(void **state)
 		{ "[tunnel]\nula = fd00:a::1\n[peer b]\ncipher = aes128cbc\n", "t.conf:4: cipher:" },
 		{ "[tunnel]\nula = fd00:a::1\n[peer b b]\nremote = 192.0.2.2\n", "t.conf:4: bad peer name 'b b'" },
 		{ "[tunnel]\nula = fd00:a::1\n[peer b]\ncolour = blue\n", "t.conf:4: unknown key 'colour' in section [peer b]" },
-		{ "[tunnel]\nula = fd00:a::1\n[gateway]\nx = 1\n", "t.conf:4: unknown section [gateway]" },
+		{ "[tunnel]\nula = fd00:a::1\n[gateway]\nx = 1\n", "t.conf:3: unknown section [gateway]" },
+		/* issue 15: a misspelt section is an error even with no key under it, and so is a missing ']' */
+		{ "[tunel]\n", "t.conf:1: unknown section [tunel]" },
+		{ "[agent]\nhostname = a\n\n[tunel]\nmtu = 1400\n", "t.conf:4: unknown section [tunel]" },
+		{ "[tunnel\nmtu = 1400\n", "t.conf:1: missing ']' in the section header '[tunnel'" },
 		{ "[tunnel]\nmtu = 1000\n", "t.conf:2:" },
 		{ "[tunnel]\nula = 192.0.2.1\n[peer b]\nremote-ts = fd00:b::1\n", "[tunnel] ula:" },
 		{ "[tunnel]\nula = fd00:a::1\n", "no [peer NAME] section" },
@@ -181,6 +185,22 @@ static void ike_esp_and_certs(void **state)
 	/* nothing said: lib/ike's default (0) */
 	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\n", err, sizeof(err)), 0);
 	assert_int_equal(c.peers[0].esp_algs, 0);
+}
+
+/* issue 15: no [peer] and no ula (a bare autotunneld, or a file with only [tunnel] keys): account mode */
+static void account_mode_by_default(void **state)
+{
+	char err[256] = "";
+
+	assert_int_equal(load("", err, sizeof(err)), 0);
+	assert_true(c.agent_mode);
+	assert_string_equal(c.state_dir, "/var/lib/autotunnel");
+	assert_string_equal(c.control, "/run/autotunnel/control");
+	assert_int_equal(load("[tunnel]\nmtu = 1380\n", err, sizeof(err)), 0);
+	assert_true(c.agent_mode);
+	/* a ULA without peers is still a mistake, not account mode */
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n", err, sizeof(err)), -EINVAL);
+	assert_false(c.agent_mode);
 	(void)state;
 }
 
@@ -211,6 +231,7 @@ int main(void)
 		cmocka_unit_test(full_file),
 		cmocka_unit_test(mistakes),
 		cmocka_unit_test(selectors),
+		cmocka_unit_test(account_mode_by_default),
 		cmocka_unit_test(rsip_and_native),
 		cmocka_unit_test(ike_esp_and_certs),
 	};
