@@ -1,5 +1,5 @@
 /*
- * The host's identity (RFC 6281 §6.3, RFC 4193, DESIGN.md §4): its ULA,
+ * The host's identity (RFC 6281 §6.3, RFC 4193, docs/design.md §4): its ULA,
  * its EUI-64 label, its host label, and the state file that keeps the ULA
  * for the life of the boot. No I/O: the agent reads and writes the file.
  */
@@ -65,7 +65,7 @@ int agent_tunnel_label_parse(uint8_t eui[static 8], const char *label, size_t n)
 	__attribute__((warn_unused_result));
 
 /**
- * The host label H of DESIGN.md §4 from a host name: its first label, lower
+ * The host label H of docs/design.md §4 from a host name: its first label, lower
  * case, which must then be 1..63 of [a-z0-9-] with no hyphen at either end,
  * and must not begin with "autotunnel-" (those names belong to the tunnel
  * endpoint records). On success writes H plus NUL into @p out (64 bytes)

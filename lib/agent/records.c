@@ -1,4 +1,4 @@
-/* The published record set of DESIGN.md §4 as data. */
+/* The published record set of docs/design.md §4 as data. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>

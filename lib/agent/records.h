@@ -1,5 +1,5 @@
 /*
- * The record set a host publishes (DESIGN.md §4, RFC 6281 §3, RFC 6763),
+ * The record set a host publishes (docs/design.md §4, RFC 6281 §3, RFC 6763),
  * as plain data: a list of {name, type, rdata}. Independent of lib/dns so
  * that the agent can turn it into UPDATE messages (and tests can compare it
  * with what the server holds).
@@ -103,13 +103,13 @@ struct agent_publish {
 	 * Also publish RFC 6763 §9 service type enumeration PTRs
 	 * ("_services._dns-sd._udp.D" -> "_ssh._tcp.D"), so that browsers
 	 * can find the types without knowing them. Off by default: not part
-	 * of DESIGN.md §4's table.
+	 * of docs/design.md §4's table.
 	 */
 	bool service_types;
 };
 
 /**
- * Build the record set of DESIGN.md §4 from @p in into @p out (@p cap
+ * Build the record set of docs/design.md §4 from @p in into @p out (@p cap
  * entries), in the order of the table:
  *
  *     H.D                        AAAA  ULA

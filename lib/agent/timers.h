@@ -237,7 +237,7 @@ void agent_peer_data_received(struct agent_peer_timers *p, uint64_t now);
 void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now);
 /**
  * Whether the tunnel is up and data came in from the peer less than
- * alive_ms ago: its current path works (DESIGN.md §7), so a newly
+ * alive_ms ago: its current path works (docs/design.md §7), so a newly
  * published location need not replace it at once.
  */
 bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now);

@@ -1,5 +1,5 @@
 /* lib/dns/keys.c: scrypt key derivation, the _kdf.D parameters record and
- * the weak-password rule (DESIGN.md §6, docs/dnsd.md "Accounts"). */
+ * the weak-password rule (docs/design.md §6, docs/dnsd.md "Accounts"). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

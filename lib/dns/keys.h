@@ -3,7 +3,7 @@
  * `autotunnel login` command, the public KDF parameters record, and the rule
  * that refuses weak passwords.
  *
- * DESIGN.md §6: two independent 32-byte keys come from an account's password:
+ * docs/design.md §6: two independent 32-byte keys come from an account's password:
  * the TSIG key (the server stores it, named D, the account domain) and the IKE
  * key (it never leaves the hosts). How they are derived is described by a
  * struct dns_kdf that the server keeps with the account and publishes, unsigned,

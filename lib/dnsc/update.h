@@ -1,6 +1,6 @@
 /*
  * lib/dnsc/update.h: the UPDATE messages (RFC 2136) that publish, refresh
- * and withdraw a host's records (DESIGN.md §4, RFC 6281 §5.2), made from
+ * and withdraw a host's records (docs/design.md §4, RFC 6281 §5.2), made from
  * lib/agent's record set, signed with the account's TSIG key (RFC 8945,
  * hmac-sha256, key name D) and carrying the Update Lease option
  * (RFC 9664; the agent asks for 5400 s and uses what is granted).

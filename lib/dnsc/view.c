@@ -173,7 +173,7 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 	case DNS_TYPE_SRV:
 		if (!(h = srv_host(v, &rr->owner)) || dns_rdata_srv_read(&rr->rdata, &srv))
 			return;
-		/* the tunnel endpoint must be in the account (DESIGN.md §4) */
+		/* the tunnel endpoint must be in the account (docs/design.md §4) */
 		if (!dns_name_is_below(&srv.target, &v->domain) || dns_name_equal(&srv.target, &v->domain))
 			return;
 		if (!removal) {

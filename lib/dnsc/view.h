@@ -1,6 +1,6 @@
 /*
  * lib/dnsc/view.h: what the agent knows of its account's hosts, built from
- * DNS answers (RFC 6281 §5.3, Figure 3; DESIGN.md §4):
+ * DNS answers (RFC 6281 §5.3, Figure 3; docs/design.md §4):
  *
  *     _autotunnel._udp.D        PTR  H.D             the host list
  *     H.D                       AAAA ULA             the peer's inner address

@@ -9,7 +9,7 @@
  * IGD operations to perform, notes to report, and the next deadline at
  * which portmap_on_timeout() must be called.
  *
- * Order of protocols (RFC 6281 §4, DESIGN.md §3): PCP first; NAT-PMP when
+ * Order of protocols (RFC 6281 §4, docs/design.md §3): PCP first; NAT-PMP when
  * the gateway answers PCP with a version-0 UNSUPP_VERSION (RFC 6887 §9) or
  * when PCP has gone unanswered for cfg.pcp_tries attempts; UPnP IGD when
  * nothing answers on port 5351 after cfg.tries attempts (or at once when

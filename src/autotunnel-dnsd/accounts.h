@@ -1,6 +1,6 @@
 /*
  * The server's table of accounts: account NAME owns D = NAME.<zone>, and
- * its TSIG key (named D) may change names at or below D (DESIGN.md §5).
+ * its TSIG key (named D) may change names at or below D (docs/design.md §5).
  *
  * Built from the store at start and on reload; the server swaps whole
  * tables under its zone lock, so a table is never changed while readers

@@ -50,7 +50,7 @@ int cli_account_reserved(const struct dnsd_settings *s, const char *name)
 	if (strcmp(name, "ns") == 0)
 		return -EPERM;
 	/* the label under which this server's own name lies in the zone (it
-	 * answers that name's addresses itself, DESIGN.md §4) */
+	 * answers that name's addresses itself, docs/design.md §4) */
 	if (snprintf(server, sizeof(server), "%s", s->server_name) >= (int)sizeof(server) ||
 	    snprintf(zone, sizeof(zone), "%s", s->zone) >= (int)sizeof(zone))
 		return 0;

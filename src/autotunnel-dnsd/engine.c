@@ -267,7 +267,7 @@ static struct eitem *take(struct engine *e)
 }
 
 /*
- * UPDATE rate limits (DESIGN.md §5), each a token bucket of update-rate
+ * UPDATE rate limits (docs/design.md §5), each a token bucket of update-rate
  * (unsigned-rate) per second with a burst of twice that:
  * - a signed UPDATE whose TSIG verified is charged to its account, so
  *   nobody can spend it without the key;
@@ -513,7 +513,7 @@ static bool replay_gate(struct engine *e, struct eitem *it, const struct account
  * One UPDATE parsed in e->qs->msg: authenticate it, check it against
  * replay and against its rate (the account's when signed, the address's
  * otherwise), let update_decide() decide, apply the changes to the batch,
- * and build the one answer, sent after the commit (DESIGN.md §5).
+ * and build the one answer, sent after the commit (docs/design.md §5).
  */
 static void handle_update(struct engine *e, struct eitem *it)
 {
@@ -612,7 +612,7 @@ static void finish_batch(struct engine *e)
 	int rc = commit_end(e->commit);
 	bool ok = rc >= 0;
 
-	/* the commit precedes every answer (DESIGN.md §5) */
+	/* the commit precedes every answer (docs/design.md §5) */
 	for (it = e->done; it; it = next) {
 		next = it->next;
 		if (ok && it->resp) {

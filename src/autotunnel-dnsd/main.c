@@ -1,5 +1,5 @@
 /*
- * autotunnel-dnsd: the rendezvous server (DESIGN.md §§4-6).
+ * autotunnel-dnsd: the rendezvous server (docs/design.md §§4-6).
  *
  *   autotunnel-dnsd [options]                  run the server (foreground; --daemon detaches)
  *   autotunnel-dnsd [options] account ...      manage accounts in the database

@@ -29,7 +29,7 @@ enum synth_kind {
 	SYNTH_TURNS,	/* turns-server */
 };
 
-/* The SRV names synthesised in every account domain (DESIGN.md §4): the
+/* The SRV names synthesised in every account domain (docs/design.md §4): the
  * server's own (RFC 6281 §4, RFC 8764 §3) and, when configured, STUN and
  * TURN servers (RFC 5389 §9, RFC 5928 §4). */
 static const struct {
@@ -354,7 +354,7 @@ static unsigned answer_zone_top(struct dnsd *d, struct dns_builder *b, const str
 	return DNS_RCODE_NOERROR;
 }
 
-/* _kdf.D: the account's key derivation parameters, public (DESIGN.md §6). TTL 0:
+/* _kdf.D: the account's key derivation parameters, public (docs/design.md §6). TTL 0:
  * they change with the password, and a stale copy derives the wrong keys. */
 static unsigned answer_kdf(struct dnsd *d, struct dns_builder *b, const struct qreq *rq, struct stats *st)
 {

@@ -2,7 +2,7 @@
  * Authoritative answers (RFC 1034 §4.3.2, RFC 2308 negative answers):
  * SOA and NS at the apex and at every account domain D (each a zone of
  * its own), the per-account SRV records the server synthesises
- * (DESIGN.md §4), the dynamic records of the zone index, SRV
+ * (docs/design.md §4), the dynamic records of the zone index, SRV
  * targets' addresses in the additional section, NXDOMAIN/NODATA with the
  * SOA, truncation for UDP, EDNS with a 1232-byte buffer, TSIG-signed
  * answers, and the privacy rule: names in an account domain are answered

@@ -420,7 +420,7 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		decided(out, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, verified);
 		return;
 	}
-	/* DESIGN.md §5: only with a valid TSIG */
+	/* docs/design.md §5: only with a valid TSIG */
 	if (rq->tsig_rc == -ENOENT) {
 		decided(out, DNS_RCODE_REFUSED, STAT_update_refused_unsigned, false);
 		return;

@@ -1,5 +1,5 @@
 /*
- * UPDATE (RFC 2136) with the server's policy (DESIGN.md §5) and update
+ * UPDATE (RFC 2136) with the server's policy (docs/design.md §5) and update
  * leases (RFC 9664), as one pure decision: the parsed request with the
  * outcome of its rate limit and TSIG check, a read-only view of the zone
  * and the accounts, and the time, in; the rcode, the counter, the granted

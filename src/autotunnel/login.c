@@ -1,6 +1,6 @@
 /*
  * `autotunnel login ACCOUNT --server HOST[:PORT] (--pin SHA256 | --ca FILE)`:
- * sign this host in to an account (DESIGN.md §§1, 6).
+ * sign this host in to an account (docs/design.md §§1, 6).
  *
  * The account's key derivation parameters are fetched first (TXT _kdf.D,
  * unsigned, over DNS over TLS with the same pin or CA file: kdffetch.c).
@@ -147,7 +147,7 @@ int cmd_login(int argc, char **argv)
 		fprintf(stderr, "autotunnel: login: trust the server with --pin SHA256 or --ca FILE (one of them)\n");
 		return CMD_USAGE;
 	}
-	/* DESIGN.md §4: account NAME owns NAME.ZONE */
+	/* docs/design.md §4: account NAME owns NAME.ZONE */
 	snprintf(text, sizeof(text), strchr(argv[optind], '.') ? "%s" : "%s.%s", argv[optind], zone);
 	if (agent_name_canon(domain, sizeof(domain), text) < 0 || !strchr(domain, '.')) {
 		fprintf(stderr, "autotunnel: login: '%s' is not an account name\n", text);
@@ -161,7 +161,7 @@ int cmd_login(int argc, char **argv)
 		}
 		ca = ca_abs;
 	}
-	/* DESIGN.md §6: the parameters are public, and needed before any key exists */
+	/* docs/design.md §6: the parameters are public, and needed before any key exists */
 	if (tty)
 		fprintf(stderr, "waiting for the server at %s (the key parameters of %s)...\n", server, domain);
 	rc = kdf_fetch(server, pin, ca, domain, &kdf, why, sizeof(why));
@@ -187,7 +187,7 @@ int cmd_login(int argc, char **argv)
 		OPENSSL_cleanse(pw, sizeof(pw));
 		return CMD_FAIL;
 	}
-	/* DESIGN.md §6: two keys from the password, bound to D; the password goes no further */
+	/* docs/design.md §6: two keys from the password, bound to D; the password goes no further */
 	rc = dns_keys_derive(&kdf, domain, pw, (size_t)n, tsig, ike);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (rc) {

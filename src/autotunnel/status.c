@@ -1,6 +1,6 @@
 /*
  * `autotunnel status`: the account, this host (its ULA and how peers reach
- * it) and each peer's tunnel, as DESIGN.md §1 shows them; --json for scripts.
+ * it) and each peer's tunnel, as docs/design.md §1 shows them; --json for scripts.
  */
 #include <stdio.h>
 

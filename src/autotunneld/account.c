@@ -1094,7 +1094,7 @@ static void login_claimed(void *arg, int err, enum atd_pub_claim how, const char
 	login_end(l, 0, "signed in as %s; this host is %s.%s", l->st.domain, l->st.host, l->st.domain);
 }
 
-/* Ask for _dns-update-tls._tcp.D (phase 0) or _dns-llq-tls._tcp.D (phase 1), DESIGN.md §4. */
+/* Ask for _dns-update-tls._tcp.D (phase 0) or _dns-llq-tls._tcp.D (phase 1), docs/design.md §4. */
 static int login_ask(struct login *l)
 {
 	const char *svc = l->phase == 0 ? "_dns-update-tls" : "_dns-llq-tls";
@@ -1153,7 +1153,7 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 	l->dns = dns;
 	l->cb = cb;
 	l->arg = arg;
-	/* a bare account name lives in the default zone (DESIGN.md §4) */
+	/* a bare account name lives in the default zone (docs/design.md §4) */
 	snprintf(dom, sizeof(dom), strchr(account, '.') ? "%s" : "%s." DEFAULT_ZONE, account);
 	if (agent_name_canon(l->st.domain, sizeof(l->st.domain), dom) < 0 ||
 	    !strchr(l->st.domain, '.') || host_label(d, l->st.host, why, sizeof(why)) ||

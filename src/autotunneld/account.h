@@ -1,5 +1,5 @@
 /*
- * src/autotunneld/account: signing in to an account (DESIGN.md §§1, 6;
+ * src/autotunneld/account: signing in to an account (docs/design.md §§1, 6;
  * RFC 6281 §§5.2-5.3, 7.2) and the DNS side's lifecycle.
  *
  * Login (`autotunnel login`, through the control socket): the CLI derives

@@ -1,5 +1,5 @@
 /*
- * src/autotunneld/agent: account mode (DESIGN.md §§1-2, RFC 6281 §5.1),
+ * src/autotunneld/agent: account mode (docs/design.md §§1-2, RFC 6281 §5.1),
  * the engine of autotunneld.
  *
  * The agent owns this host's identity (its ULA, made once per boot and kept

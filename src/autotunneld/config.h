@@ -67,7 +67,7 @@ struct atd_conf {
 	char *esp;			/* [tunnel] esp: the peers' default ESP transforms ("aes256gcm16, ...") */
 	char *cert, *key, *ca;		/* [tunnel] cert/key/ca: the peers' default certificate credentials */
 	/*
-	 * [agent]: account mode (DESIGN.md §1). Any key of the section turns it
+	 * [agent]: account mode (docs/design.md §1). Any key of the section turns it
 	 * on; then [tunnel] ula comes from the identity and no [peer] is needed.
 	 */
 	bool agent_mode;		/* set by atd_conf_check */

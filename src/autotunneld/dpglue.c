@@ -55,7 +55,7 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 	case DP_EV_ROAMED:
 		if (!rp)
 			break;
-		/* DESIGN.md §7: authenticated ESP from a new address moves the peer, as WireGuard roams */
+		/* docs/design.md §7: authenticated ESP from a new address moves the peer, as WireGuard roams */
 		inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
 		log_info("peer %s moved to %s:%u", rp->conf->name, a, ntohs(ev->from.sin_port));
 		if (dp_peer_set_remote(d->dp, ev->peer, &ev->from))

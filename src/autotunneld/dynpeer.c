@@ -350,7 +350,7 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
 
 /*
  * Register @p p with lib/ike: PSK = the account's IKE key, ID_FQDN = H.D on
- * each side (DESIGN.md §6). While an RSIP gateway lends us an address
+ * each side (docs/design.md §6). While an RSIP gateway lends us an address
  * (RFC 3104), the tunnel runs from Nb and the lent IKE port, with the lent
  * SPIs as inbound SPIs (so the gateway can hand the peer's ESP to us, and
  * a peer that starts IKE to our published Nb:port gets them too), native
@@ -505,7 +505,7 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 
 		/*
 		 * Its packets already come from elsewhere (it moved and told us over
-		 * the tunnel, DESIGN.md §7): that path works, so keep it; the new
+		 * the tunnel, docs/design.md §7): that path works, so keep it; the new
 		 * location is where a tunnel starts next time.
 		 */
 		if (announce)
@@ -865,7 +865,7 @@ void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, cons
 	/* RFC 4555: tunnels bound to the old address move (MOBIKE, or a liveness check from the new one) */
 	moved = ike_local_moved(ike_of(d), &o, &n, clock_now_ms());
 	ike_glue_kick(d->ike);
-	/* and a packet through each live tunnel, so the peer's data plane follows at once (DESIGN.md §7) */
+	/* and a packet through each live tunnel, so the peer's data plane follows at once (docs/design.md §7) */
 	for (int i = 0; i < ps->n; i++)
 		if (!ps->p[i]->gone && ps->p[i]->t.sa_up)
 			(void)ping6_send(ps->ping6, ps->p[i]->ula, NUDGE_SEQ);

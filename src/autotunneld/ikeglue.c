@@ -424,7 +424,7 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			 ev->up.remote_id, addr_str(&ev->up.remote, a, sizeof(a)), ev->up.dh_group,
 			 ev->up.nat_local || ev->up.nat_remote ? ", NAT detected" : "",
 			 ev->up.cert ? "certificate (RFC 7427)" : "pre-shared key");
-		/* DESIGN.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4);
+		/* docs/design.md §7: keepalives every 20 s while we are behind a NAT (RFC 3948 §4);
 		 * account mode's peers have theirs from lib/agent timers (dynpeer.c) */
 		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
 			(void)atd_peer_keepalive(rp, 20);

@@ -1,5 +1,5 @@
 /*
- * src/autotunneld/publish: this host's records in the account (DESIGN.md
+ * src/autotunneld/publish: this host's records in the account (docs/design.md
  * §4, RFC 6281 §§3, 5.2): H.D AAAA, _autotunnel._udp.H.D SRV,
  * AutoTunnel-E.D A/AAAA/TXT, its PTR in _autotunnel._udp.D and the DNS-SD
  * records of the services of [agent] service, sent as TSIG-signed UPDATEs

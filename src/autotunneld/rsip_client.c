@@ -208,7 +208,7 @@ static void log_binding(struct atd_rsip *r, const struct rsip_client_binding *b)
 
 	for (unsigned i = 0; i < b->n_spis && o < sizeof(spis); i++)
 		o += (size_t)snprintf(spis + o, sizeof(spis) - o, "%s0x%08x", i ? "," : "", b->spis[i]);
-	/* the agent publishes Nb and the IKE port (DESIGN.md §4); RFC 3104 App. G */
+	/* the agent publishes Nb and the IKE port (docs/design.md §4); RFC 3104 App. G */
 	log_info("rsip: gateway %s lent us %s: IKE port %u, SPIs %s, lease %u s; publish %s:%u",
 		 ip_str(r->gw, g, sizeof(g)), ip_str(r->pub.sin_addr, a, sizeof(a)), ntohs(r->pub.sin_port), spis,
 		 b->lease, a, ntohs(r->pub.sin_port));

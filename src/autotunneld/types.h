@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/** A peer as the watcher learnt it from DNS (DESIGN.md §4). */
+/** A peer as the watcher learnt it from DNS (docs/design.md §4). */
 struct atd_peer_info {
 	char name[64];		/* host label H */
 	char fqdn[256];		/* H.D, lower case, no trailing dot */

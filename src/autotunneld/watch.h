@@ -1,6 +1,6 @@
 /*
  * src/autotunneld/watch: following the account's hosts (RFC 6281 §5.3,
- * Figure 3; DESIGN.md §4): LLQs over TLS on the host list
+ * Figure 3; docs/design.md §4): LLQs over TLS on the host list
  * (_autotunnel._udp.D PTR) and on each peer's AAAA, SRV and the A of its
  * tunnel endpoint, refreshed before they expire; events are reported at
  * once through struct atd_watch_ops (peer_update, peer_gone). When the LLQ

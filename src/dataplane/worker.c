@@ -552,7 +552,7 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	}
 	ST(w, esp_rx_packets)++;
 	ST(w, esp_rx_bytes) += res.len;
-	/* DESIGN.md §7: authenticated packets from a new source move the peer (roaming) */
+	/* docs/design.md §7: authenticated packets from a new source move the peer (roaming) */
 	if (t->peer[sa->peer].remote.sin_addr.s_addr != from->sin_addr.s_addr ||
 	    (!native && t->peer[sa->peer].remote.sin_port != from->sin_port)) {
 		struct dp_peer *p = dp->peers[sa->peer];

@@ -1,4 +1,4 @@
-/* The default IPv4 gateway, from /proc/net/route (DESIGN.md §8: requests go to the default gateway). */
+/* The default IPv4 gateway, from /proc/net/route (docs/design.md §8: requests go to the default gateway). */
 #include "pmclient/route.h"
 
 #include <errno.h>
