@@ -105,6 +105,7 @@ class Client:
         self.key = key
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
+        self.acked = set()
 
     def query(self, qname, op, llq_id, lease, key="own", timeout=3.0):
         if key == "own":
@@ -122,18 +123,31 @@ class Client:
                 return r
 
     def event(self, timeout):
-        """The next gratuitous response (an LLQ event), or None."""
-        self.sock.settimeout(timeout)
-        try:
-            wire, _ = self.sock.recvfrom(65535)
-        except socket.timeout:
-            return None
-        # events of a private LLQ are signed with the account's key as a request is
-        return parse(wire, keyring={self.key.name: self.key})
+        """The next gratuitous response (an LLQ event), or None. A
+        retransmission of an event already acknowledged (our ack was late
+        or lost: RFC 8764 section 6.2) is acknowledged again and skipped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                wire, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                return None
+            # events of a private LLQ are signed with the account's key as a request is
+            ev = parse(wire, keyring={self.key.name: self.key})
+            if (ev.id, str(ev.answer)) in self.acked:
+                self.ack(ev)
+                continue
+            return ev
 
     def ack(self, ev, sock=None):
         """RFC 8764 section 6.2: a response with the event's id and LLQ option."""
         _, _, _, llq_id, lease = llq_of(ev)
+        if sock is None:
+            self.acked.add((ev.id, str(ev.answer)))
         a = dns.message.Message(id=ev.id)
         a.flags = dns.flags.QR
         a.use_edns(0, 0, 1232, options=[llq_option(EVENT, 0, llq_id, lease)])
