@@ -11,6 +11,8 @@ summary=$(/usr/bin/python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
     r = json.loads(line)["result"]
     if r in ("OK", "EXPECTEDFAIL"):
         counts["passed"] += 1
