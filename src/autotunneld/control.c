@@ -215,6 +215,8 @@ static void do_status(struct client *cl)
 		atd_watch_status(atd_dns_watch(d), &ws);
 		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_STATE,
 				    ws.llq_up ? "connected" : ws.polling ? "polling" : "connecting");
+		if (ws.polling && ws.lost_since && ws.lost_since <= UINT32_MAX)
+			agent_ctl_write_uint(&w, AGENT_CTL_F_SERVER_LOST_SINCE, (uint32_t)ws.lost_since);
 	}
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
 	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);

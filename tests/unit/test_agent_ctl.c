@@ -303,6 +303,70 @@ static void status_server_health(void **state)
 	(void)state;
 }
 
+static long offset_plus_2h(int64_t unix_s)
+{
+	(void)unix_s;
+	return 7200;
+}
+
+static long offset_minus_5h(int64_t unix_s)
+{
+	(void)unix_s;
+	return -5 * 3600;
+}
+
+/* issue 15: "server lost since HH:MM:SS, polling", local time as the caller says it is */
+static void status_server_lost_since(void **state)
+{
+	struct agent_ctl_writer cw;
+	struct agent_ctl_msg *m;
+	/* 2026-12-06 14:03:27 UTC */
+	const uint32_t lost = 1796565807;
+	const char *head = "account  alice.members.example.net   (signed in)\n";
+	char want[256];
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net:853");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "polling");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, lost);
+	m = parse_ok(agent_ctl_write_end(&cw));
+
+	snprintf(want, sizeof(want), "%sserver   rv.example.net:853   server lost since 16:03:27, polling\n", head);
+	assert_int_equal(agent_ctl_render_text_tz(m, offset_plus_2h, text, sizeof(text)), (int)strlen(want));
+	assert_string_equal(text, want);
+	/* west of UTC, across midnight backwards: the time of day stays in 00..23 */
+	snprintf(want, sizeof(want), "%sserver   rv.example.net:853   server lost since 09:03:27, polling\n", head);
+	assert_true(agent_ctl_render_text_tz(m, offset_minus_5h, text, sizeof(text)) >= 0);
+	assert_string_equal(text, want);
+	/* no time zone given (lib has none): UTC, and it says so */
+	render_is(m,
+		  "account  alice.members.example.net   (signed in)\n"
+		  "server   rv.example.net:853   server lost since 14:03:27 UTC, polling\n",
+		  "{\"schema\":1,\"account\":{\"domain\":\"alice.members.example.net\",\"server\":\"rv.example.net:853\","
+		  "\"signed_in\":true,\"server_state\":\"polling\",\"server_lost_since\":1796565807},\"peers\":[]}\n");
+
+	/* midnight: 00:00:00 */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "polling");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, 1796515200);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  alice.members.example.net   (signed in)\n"
+		  "server   -   server lost since 00:00:00 UTC, polling\n", NULL);
+
+	/* the field belongs to ACCOUNT only */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, lost);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	(void)state;
+}
+
 static void netcheck(void **state)
 {
 	struct agent_ctl_writer cw;
@@ -607,6 +671,7 @@ int main(void)
 		cmocka_unit_test(hosts_services_ping),
 		cmocka_unit_test(netcheck),
 		cmocka_unit_test(status_server_health),
+		cmocka_unit_test(status_server_lost_since),
 		cmocka_unit_test(login_request_secret),
 		cmocka_unit_test(login_logout_error_replies),
 		cmocka_unit_test(codes_and_names),
