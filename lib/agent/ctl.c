@@ -71,6 +71,7 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_DETAIL] = { "detail", K_STR, NULL },
 	[AGENT_CTL_F_SERVER_STATE] = { "server_state", K_STR, server_state_values },
 	[AGENT_CTL_F_SERVER_LOST_SINCE] = { "server_lost_since", K_U32, NULL },
+	[AGENT_CTL_F_RTT_US] = { "rtt_us", K_U32, NULL },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -96,7 +97,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
-				       F(STATE) },
+				       F(STATE) | F(RTT_US) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -825,15 +826,22 @@ static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_PING, 0);
 	char a6[INET6_ADDRSTRLEN], ep[64];
-	uint32_t sent = 0, recv = 0, rtt;
+	uint32_t sent = 0, recv = 0, rtt, us;
 
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_SENT, &sent);
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_RECEIVED, &recv);
 	agent_text_put(o, "%s (%s) via %s: %u/%u replies", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_HOST)),
 	    or_dash(ip6(m, r, AGENT_CTL_F_ULA, a6)), endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)),
 	    (unsigned)recv, (unsigned)sent);
-	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt))
+	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_US, &us) && us < 9995) {
+		/* a LAN or veth answers in well under a millisecond: "0 ms" would say nothing */
+		us = (us + 5) / 10;
+		agent_text_put(o, ", rtt %u.%02u ms", (unsigned)(us / 100), (unsigned)(us % 100));
+	} else if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_US, &us)) {
+		agent_text_put(o, ", rtt %u ms", (unsigned)(us / 1000 + (us % 1000 >= 500)));
+	} else if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt)) {
 		agent_text_put(o, ", rtt %u ms", (unsigned)rtt);
+	}
 	/* no reply: where the tunnel stands says why (status's words) */
 	if (agent_ctl_str(m, r, AGENT_CTL_F_STATE)) {
 		const char *st = agent_ctl_str(m, r, AGENT_CTL_F_STATE);

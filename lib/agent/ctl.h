@@ -62,7 +62,7 @@ enum agent_ctl_rtype {
 	AGENT_CTL_R_HOST,	/* label, fqdn, ula, outer, port, model, os, self */
 	AGENT_CTL_R_SERVICE,	/* instance, type, host, port, txt */
 	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail */
-	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, sent, received, state */
+	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, rtt_us, sent, received, state */
 	AGENT_CTL_R_MAX_
 };
 
@@ -110,6 +110,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_DETAIL,		/* text: an explanation for a person */
 	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
 	AGENT_CTL_F_SERVER_LOST_SINCE,	/* u32: Unix seconds when the connection to the server was lost (polling) */
+	AGENT_CTL_F_RTT_US,		/* u32: round trip in microseconds (rtt_ms stays for older CLIs) */
 	AGENT_CTL_F_MAX_
 };
 

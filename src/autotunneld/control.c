@@ -312,8 +312,11 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 		agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, r->outer4);
 		agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, r->port);
 	}
-	if (r->has_rtt)
+	if (r->has_rtt) {
+		/* rtt_ms for older CLIs; rtt_us so that a LAN's 0.23 ms is not "0 ms" */
 		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, r->rtt_ms);
+		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_US, r->rtt_us);
+	}
 	agent_ctl_write_uint(&w, AGENT_CTL_F_SENT, r->sent);
 	agent_ctl_write_uint(&w, AGENT_CTL_F_RECEIVED, r->received);
 	/* no reply: say where the tunnel stands, as status would */

@@ -249,6 +249,29 @@ static void hosts_services_ping(void **state)
 		  "{\"schema\":1,\"ping\":{\"ula\":\"fd91::1\",\"outer\":\"198.51.100.7\",\"port\":61001,\"rtt_ms\":12,"
 		  "\"host\":\"desktop\",\"sent\":3,\"received\":3}}\n");
 
+	/* issue 15: microseconds, when the agent sends them: 2 decimals below 10 ms, whole ms above */
+	static const struct { uint32_t us; const char *rtt; } rtts[] = {
+		{ 0, "0.00 ms" }, { 4, "0.00 ms" }, { 5, "0.01 ms" }, { 230, "0.23 ms" }, { 1005, "1.01 ms" },
+		{ 9994, "9.99 ms" }, { 9995, "10 ms" }, { 10499, "10 ms" }, { 10500, "11 ms" },
+		{ 123456, "123 ms" }, { UINT32_MAX, "4294967 ms" },
+	};
+	char want[256], json[512];
+
+	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_PING);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_PING);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop");
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_SENT, 3);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RECEIVED, 3);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, rtts[i].us / 1000);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_US, rtts[i].us);
+		snprintf(want, sizeof(want), "desktop (fd91::1) via -: 3/3 replies, rtt %s\n", rtts[i].rtt);
+		snprintf(json, sizeof(json), "{\"schema\":1,\"ping\":{\"ula\":\"fd91::1\",\"rtt_ms\":%u,\"host\":\"desktop\","
+			 "\"sent\":3,\"received\":3,\"rtt_us\":%u}}\n", (unsigned)(rtts[i].us / 1000), (unsigned)rtts[i].us);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want, json);
+	}
+
 	/* issue 15: no reply, and the tunnel's state says why */
 	static const struct { const char *state, *text; } why[] = {
 		{ "connecting", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; the tunnel is still being made\n" },
