@@ -70,6 +70,8 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LEASE_S] = { "lease_s", K_U32, NULL },
 	[AGENT_CTL_F_DETAIL] = { "detail", K_STR, NULL },
 	[AGENT_CTL_F_SERVER_STATE] = { "server_state", K_STR, server_state_values },
+	[AGENT_CTL_F_SERVER_LOST_SINCE] = { "server_lost_since", K_U32, NULL },
+	[AGENT_CTL_F_RTT_US] = { "rtt_us", K_U32, NULL },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -83,7 +85,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) },
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
 	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) |
-					       F(DETAIL) | F(SERVER_STATE) },
+					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
@@ -95,7 +97,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
-				       F(STATE) },
+				       F(STATE) | F(RTT_US) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -609,7 +611,17 @@ static const char *endpoint(const struct agent_ctl_msg *m, const struct agent_ct
 	return b;
 }
 
-static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
+/* "14:03:27": the time of day of @p unix_s, local when @p utc_offset says how, else "14:03:27 UTC" */
+static void put_time_of_day(struct agent_text_out *o, uint32_t unix_s, agent_ctl_utc_offset_fn utc_offset)
+{
+	int64_t t = (int64_t)unix_s + (utc_offset ? utc_offset(unix_s) : 0);
+	int64_t s = ((t % 86400) + 86400) % 86400;
+
+	agent_text_put(o, "%02d:%02d:%02d%s", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60),
+		       utc_offset ? "" : " UTC");
+}
+
+static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset)
 {
 	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
 	const struct agent_ctl_rec *self = agent_ctl_find(m, AGENT_CTL_R_SELF, 0);
@@ -632,9 +644,19 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 	if (b && agent_ctl_str(m, acc, AGENT_CTL_F_SERVER_STATE)) {
 		const char *ss = agent_ctl_str(m, acc, AGENT_CTL_F_SERVER_STATE);
 
-		agent_text_put(o, "server   %s   %s\n", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_SERVER)),
-		    !strcmp(ss, "connected") ? "connected, LLQ up" :
-		    !strcmp(ss, "polling") ? "server lost, polling until it answers" : "connecting");
+		agent_text_put(o, "server   %s   ", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_SERVER)));
+		if (!strcmp(ss, "connected")) {
+			agent_text_put(o, "connected, LLQ up\n");
+		} else if (!strcmp(ss, "polling") && agent_ctl_uint(m, acc, AGENT_CTL_F_SERVER_LOST_SINCE, &u)) {
+			agent_text_put(o, "server lost since ");
+			put_time_of_day(o, u, utc_offset);
+			agent_text_put(o, ", polling\n");
+		} else if (!strcmp(ss, "polling")) {
+			/* an older agent, or LLQs refused on a connection that stayed up */
+			agent_text_put(o, "server lost, polling until it answers\n");
+		} else {
+			agent_text_put(o, "connecting\n");
+		}
 	}
 	if (self) {
 		const char *nat = agent_ctl_str(m, self, AGENT_CTL_F_NAT);
@@ -804,15 +826,22 @@ static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_PING, 0);
 	char a6[INET6_ADDRSTRLEN], ep[64];
-	uint32_t sent = 0, recv = 0, rtt;
+	uint32_t sent = 0, recv = 0, rtt, us;
 
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_SENT, &sent);
 	(void)agent_ctl_uint(m, r, AGENT_CTL_F_RECEIVED, &recv);
 	agent_text_put(o, "%s (%s) via %s: %u/%u replies", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_HOST)),
 	    or_dash(ip6(m, r, AGENT_CTL_F_ULA, a6)), endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)),
 	    (unsigned)recv, (unsigned)sent);
-	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt))
+	if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_US, &us) && us < 9995) {
+		/* a LAN or veth answers in well under a millisecond: "0 ms" would say nothing */
+		us = (us + 5) / 10;
+		agent_text_put(o, ", rtt %u.%02u ms", (unsigned)(us / 100), (unsigned)(us % 100));
+	} else if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_US, &us)) {
+		agent_text_put(o, ", rtt %u ms", (unsigned)(us / 1000 + (us % 1000 >= 500)));
+	} else if (agent_ctl_uint(m, r, AGENT_CTL_F_RTT_MS, &rtt)) {
 		agent_text_put(o, ", rtt %u ms", (unsigned)rtt);
+	}
 	/* no reply: where the tunnel stands says why (status's words) */
 	if (agent_ctl_str(m, r, AGENT_CTL_F_STATE)) {
 		const char *st = agent_ctl_str(m, r, AGENT_CTL_F_STATE);
@@ -833,6 +862,12 @@ static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 
 int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 {
+	return agent_ctl_render_text_tz(m, NULL, out, len);
+}
+
+int agent_ctl_render_text_tz(const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset, char *out,
+			     size_t len)
+{
 	struct agent_text_out o = { .buf = out, .len = len };
 	const struct agent_ctl_rec *r;
 
@@ -840,7 +875,7 @@ int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 		out[0] = '\0';
 	switch (m->code) {
 	case AGENT_CTL_REPLY | AGENT_CTL_STATUS:
-		text_status(&o, m);
+		text_status(&o, m, utc_offset);
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_HOSTS:
 		text_hosts(&o, m);

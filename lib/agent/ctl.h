@@ -56,13 +56,13 @@ enum agent_ctl_code {
 enum agent_ctl_rtype {
 	AGENT_CTL_R_ARGS = 1,	/* request arguments */
 	AGENT_CTL_R_ERROR,	/* message, errno */
-	AGENT_CTL_R_ACCOUNT,	/* name, domain, server, signed_in, hosts, server_state */
+	AGENT_CTL_R_ACCOUNT,	/* name, domain, server, signed_in, hosts, server_state, server_lost_since */
 	AGENT_CTL_R_SELF,	/* this host: label, fqdn, ula, nat, external, port, mapping, lease_s, detail */
 	AGENT_CTL_R_PEER,	/* label, fqdn, ula, state, outer, port, rtt_ms, handshake_age_s, keep */
 	AGENT_CTL_R_HOST,	/* label, fqdn, ula, outer, port, model, os, self */
 	AGENT_CTL_R_SERVICE,	/* instance, type, host, port, txt */
 	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail */
-	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, sent, received, state */
+	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, rtt_us, sent, received, state */
 	AGENT_CTL_R_MAX_
 };
 
@@ -109,6 +109,8 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_LEASE_S,		/* u32: seconds left on our published records */
 	AGENT_CTL_F_DETAIL,		/* text: an explanation for a person */
 	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
+	AGENT_CTL_F_SERVER_LOST_SINCE,	/* u32: Unix seconds when the connection to the server was lost (polling) */
+	AGENT_CTL_F_RTT_US,		/* u32: round trip in microseconds (rtt_ms stays for older CLIs) */
 	AGENT_CTL_F_MAX_
 };
 
@@ -219,6 +221,17 @@ uint8_t agent_ctl_code_parse(const char *word);
  */
 int agent_ctl_render_text(const struct agent_ctl_msg *m, char *out, size_t len)
 	__attribute__((warn_unused_result));
+/**
+ * Seconds east of UTC of local time at @p unix_s (struct tm's tm_gmtoff):
+ * lib has no time zone, so the caller (the CLI) says what local time is.
+ */
+typedef long (*agent_ctl_utc_offset_fn)(int64_t unix_s);
+/**
+ * As agent_ctl_render_text(), with times of day (HH:MM:SS) shifted by
+ * @p utc_offset; @p utc_offset NULL shows them in UTC, followed by " UTC".
+ */
+int agent_ctl_render_text_tz(const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset, char *out,
+			     size_t len) __attribute__((warn_unused_result));
 /** Render a reply as one JSON object and a newline, for `--json`. Length or -ENOSPC. Secrets are never rendered. */
 int agent_ctl_render_json(const struct agent_ctl_msg *m, char *out, size_t len)
 	__attribute__((warn_unused_result));

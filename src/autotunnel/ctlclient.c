@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "autotunnel/cmd.h"
@@ -121,10 +122,20 @@ fail:
 	return ret;
 }
 
+/* Local time as the person reading knows it (TZ, /etc/localtime): "server lost since 14:03:27" */
+static long local_utc_offset(int64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	return localtime_r(&t, &tm) ? tm.tm_gmtoff : 0;
+}
+
 int ctl_print(const struct agent_ctl_msg *reply, bool json)
 {
 	static char out[1 << 20];
-	int n = json ? agent_ctl_render_json(reply, out, sizeof(out)) : agent_ctl_render_text(reply, out, sizeof(out));
+	int n = json ? agent_ctl_render_json(reply, out, sizeof(out))
+		     : agent_ctl_render_text_tz(reply, local_utc_offset, out, sizeof(out));
 
 	if (n < 0) {
 		fprintf(stderr, "autotunnel: cannot show the agent's answer: %s\n", strerror(-n));

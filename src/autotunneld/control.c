@@ -215,6 +215,8 @@ static void do_status(struct client *cl)
 		atd_watch_status(atd_dns_watch(d), &ws);
 		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_STATE,
 				    ws.llq_up ? "connected" : ws.polling ? "polling" : "connecting");
+		if (ws.polling && ws.lost_since && ws.lost_since <= UINT32_MAX)
+			agent_ctl_write_uint(&w, AGENT_CTL_F_SERVER_LOST_SINCE, (uint32_t)ws.lost_since);
 	}
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
 	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);
@@ -310,8 +312,11 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 		agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, r->outer4);
 		agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, r->port);
 	}
-	if (r->has_rtt)
+	if (r->has_rtt) {
+		/* rtt_ms for older CLIs; rtt_us so that a LAN's 0.23 ms is not "0 ms" */
 		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, r->rtt_ms);
+		agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_US, r->rtt_us);
+	}
 	agent_ctl_write_uint(&w, AGENT_CTL_F_SENT, r->sent);
 	agent_ctl_write_uint(&w, AGENT_CTL_F_RECEIVED, r->received);
 	/* no reply: say where the tunnel stands, as status would */

@@ -769,7 +769,7 @@ static void ping_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* An echo reply (ping6.c checked that it answers one of ours). */
-static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt)
+static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt_us)
 {
 	struct atd_dynpeers *ps = arg;
 
@@ -778,11 +778,13 @@ static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t r
 
 		if (!pg->used || memcmp(from, pg->peer->ula, 16) || (uint16_t)(seq - pg->seq0) >= pg->count)
 			continue;
-		if (!pg->res.has_rtt || rtt < pg->res.rtt_ms)
-			pg->res.rtt_ms = rtt;
+		if (!pg->res.has_rtt || rtt_us < pg->res.rtt_us) {
+			pg->res.rtt_us = rtt_us;
+			pg->res.rtt_ms = rtt_us / 1000;
+		}
 		pg->res.has_rtt = true;
 		pg->res.received++;
-		pg->peer->rtt_ms = rtt;
+		pg->peer->rtt_ms = rtt_us / 1000;
 		pg->peer->has_rtt = true;
 		if (pg->res.received >= pg->count) {
 			current_remote(ps->d, pg->peer, pg->res.outer4, &pg->res.port);

@@ -119,6 +119,7 @@ struct atd_ping_result {
 	uint32_t sent, received;
 	bool has_rtt;
 	uint32_t rtt_ms;		/* the shortest round trip */
+	uint32_t rtt_us;		/* the same, in microseconds */
 	int err;			/* 0, or why nothing could be sent (-ENOENT: no such peer) */
 };
 

@@ -65,7 +65,7 @@ static void on_icmp(evutil_socket_t fd, short what, void *arg)
 		uint8_t type;
 		uint16_t id, seq;
 		uint32_t magic;
-		uint64_t sent_ns, now_ns = clock_now_ns();
+		uint64_t sent_ns, now_ns = clock_now_ns(), us;
 
 		if (len < 0)
 			break;
@@ -79,7 +79,8 @@ static void on_icmp(evutil_socket_t fd, short what, void *arg)
 		if (wire_err(&w) || type != ICMP6_ECHO_REPLY || id != p->id || magic != PING_MAGIC ||
 		    sent_ns > now_ns)
 			continue;
-		p->fn(p->arg, (const uint8_t *)&from.sin6_addr, seq, (uint32_t)((now_ns - sent_ns) / 1000000));
+		us = (now_ns - sent_ns) / 1000;
+		p->fn(p->arg, (const uint8_t *)&from.sin6_addr, seq, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
 	}
 }
 

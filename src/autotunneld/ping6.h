@@ -15,8 +15,12 @@
 
 struct ping6;
 
-/** An echo reply to our request @p seq from @p from (borrowed), @p rtt_ms after it left. */
-typedef void (*ping6_reply_fn)(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt_ms);
+/**
+ * An echo reply to our request @p seq from @p from (borrowed), @p rtt_us
+ * microseconds after it left (UINT32_MAX at most): a LAN answers in less
+ * than a millisecond.
+ */
+typedef void (*ping6_reply_fn)(void *arg, const uint8_t from[16], uint16_t seq, uint32_t rtt_us);
 
 /**
  * Open the socket bound to @p ula; replies go to @p fn with @p arg. 0 with

@@ -51,6 +51,7 @@ struct atd_watch {
 	struct dnsc_llq_result res;
 	bool self_known;		/* self_ula was reported through self_seen */
 	uint8_t self_ula[16];
+	uint64_t conn_lost_s;		/* wall clock when the LLQ connection went down (0: up, or never was) */
 };
 
 static void pump(struct atd_watch *w);
@@ -322,6 +323,7 @@ void atd_watch_conn_up(struct atd_watch *w)
 {
 	if (!w || !w->running)
 		return;
+	w->conn_lost_s = 0;
 	dnsc_llq_connected(w->llq, clock_now_ms());
 	dnsc_llq_retry_now(w->llq);
 	pump(w);
@@ -331,6 +333,9 @@ void atd_watch_conn_down(struct atd_watch *w)
 {
 	if (!w || !w->running)
 		return;
+	/* for `autotunnel status`: "server lost since 14:03:27" (the first failure, not each retry's) */
+	if (!w->conn_lost_s)
+		w->conn_lost_s = clock_wall_s();
 	dnsc_llq_disconnected(w->llq);
 	rearm_llq(w);
 	/* RFC 6281 §5.3: without LLQs, poll (at once) and set them up again with back-off */
@@ -481,6 +486,7 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 		return rc;
 	w->view->watch_self = true;
 	w->self_known = false;
+	w->conn_lost_s = 0;
 	w->running = true;
 	w->llq_action = AGENT_ACT_NONE;
 	w->poll_phase = 0;
@@ -532,6 +538,8 @@ void atd_watch_status(const struct atd_watch *w, struct atd_watch_status *st)
 	st->llqs_up = cnt.up;
 	st->llq_up = w->ctx.t->llq_up;
 	st->polling = w->ctx.t->polling;
+	if (st->polling)
+		st->lost_since = w->conn_lost_s;
 	st->hosts = dnsc_view_count(w->view);
 	st->events = w->llq->events;
 	if (w->llq->last_event_ms && now >= w->llq->last_event_ms)

@@ -90,6 +90,7 @@ struct atd_watch_status {
 	unsigned hosts;		/* listed hosts, this one included */
 	uint64_t events;	/* LLQ events received */
 	uint32_t last_event_age_s;	/* seconds since the last event (UINT32_MAX: none) */
+	uint64_t lost_since;	/* polling after the connection to the server was lost: when (Unix seconds); else 0 */
 };
 
 /** @p w NULL gives an empty status. */

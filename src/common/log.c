@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -12,12 +14,49 @@
 static const char *log_prog = "autotunnel";
 static enum log_level log_lvl = LOG_LEVEL_INFO;
 static bool log_syslog;
+static bool log_journal;	/* stderr is the journal's stream: "<N>message" lines */
+
+/* A decimal number up to @p stop (not consumed past it); NULL when there is none. */
+static const char *parse_dec(const char *s, char stop, unsigned long long *v)
+{
+	unsigned long long n = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (~0ULL - 9) / 10)
+			return NULL;
+		n = n * 10 + (unsigned long long)(*p - '0');
+	}
+	if (p == s || *p != stop)
+		return NULL;
+	*v = n;
+	return p;
+}
+
+/*
+ * systemd.exec(5): JOURNAL_STREAM is "DEV:INO" (decimal) of the stream that
+ * systemd connected stdout/stderr to. It is inherited, so it only counts
+ * while stderr is still that very stream (not redirected by a script).
+ */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM"), *p;
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || !(p = parse_dec(e, ':', &dev)) || !parse_dec(p + 1, '\0', &ino))
+		return false;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *progname, enum log_level level, bool use_syslog)
 {
 	log_prog = progname;
 	log_lvl = level;
 	log_syslog = use_syslog;
+	log_journal = !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -52,6 +91,24 @@ static void vlog(enum log_level level, const char *err, const char *fmt, va_list
 			syslog(prio[level], "%s: %s", msg, err);
 		else
 			syslog(prio[level], "%s", msg);
+		return;
+	}
+	if (log_journal) {
+		/* sd-daemon(3): the prefix holds for one line, so each line gets its own */
+		char line[1200];
+		const char *p = line;
+
+		if (err)
+			snprintf(line, sizeof(line), "%s: %s", msg, err);
+		else
+			snprintf(line, sizeof(line), "%s", msg);
+		do {
+			size_t n = strcspn(p, "\n");
+
+			fprintf(stderr, "<%d>%.*s\n", prio[level], (int)n, p);
+			p += n;
+		} while (*p++ == '\n' && *p);
+		fflush(stderr);
 		return;
 	}
 	if (err)

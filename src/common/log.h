@@ -1,6 +1,12 @@
 /*
  * Logging for the daemons and tools: to stderr (foreground) or syslog.
  * Every message carries the program name. log_warn appends strerror(errno).
+ *
+ * When stderr is the journal's stream (systemd.exec(5): JOURNAL_STREAM
+ * names its device and inode, and stderr still is that stream), each line
+ * is "<N>message" instead, N its syslog priority (sd-daemon(3): 3 err,
+ * 4 warning, 6 info, 7 debug), with no program name: the journal records
+ * it, and `journalctl -p warning` selects by N. Checked at log_init().
  */
 #ifndef AT_COMMON_LOG_H
 #define AT_COMMON_LOG_H
@@ -10,7 +16,7 @@
 
 enum log_level { LOG_LEVEL_ERR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
-/** @p progname is borrowed and must outlive logging. */
+/** @p progname is borrowed and must outlive logging. Reads JOURNAL_STREAM and fstat()s stderr. */
 void log_init(const char *progname, enum log_level level, bool use_syslog);
 void log_setlevel(enum log_level level);
 enum log_level log_getlevel(void);

@@ -218,10 +218,18 @@ expect "logout twice" 1 "error: not signed in: nothing to log out of" at_cli hos
 nt_pass "logout twice: said plainly"
 
 # the server goes away
+t_stop=$(date +%s)
 nt_stop "$AT_DNSD_PID"
-lost() { at_cli hostA status | grep -qx "server   $S   server lost, polling until it answers"; }
-nt_wait 15 lost || nt_fail "status does not say the server is lost: $(at_cli hostA status)"
+lost() { at_cli hostA status | grep -qx "server   $S   server lost since [0-2][0-9]:[0-5][0-9]:[0-5][0-9], polling"; }
+nt_wait 15 lost || nt_fail "status does not say since when the server is lost: $(at_cli hostA status)"
+# the time of loss: in --json as Unix seconds, in the text as that moment's local time of day
+json=$(at_cli hostA status --json)
+since=$(echo "$json" | sed -n 's/.*"server_state":"polling","server_lost_since":\([0-9]*\)}.*/\1/p')
+[ -n "$since" ] || nt_fail "status --json has no server_lost_since: $json"
+[ "$since" -ge "$t_stop" ] && [ "$since" -le "$(date +%s)" ] || nt_fail "server_lost_since $since is not when the server stopped ($t_stop)"
+at_cli hostA status | grep -qx "server   $S   server lost since $(date -d "@$since" +%H:%M:%S), polling" ||
+	nt_fail "status does not show $since as local time: $(at_cli hostA status)"
 if out=$(at_cli hostA netcheck); then nt_fail "netcheck exits 0 with the server down: $out"; fi
 echo "$out" | grep -q "^server     $S: not reachable over TLS (" || nt_fail "netcheck with the server down: $out"
-nt_pass "server down: status says it is lost and polled, netcheck exits 1"
+nt_pass "server down: status says since when it is lost and polled, netcheck exits 1"
 

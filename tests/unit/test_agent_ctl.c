@@ -249,6 +249,29 @@ static void hosts_services_ping(void **state)
 		  "{\"schema\":1,\"ping\":{\"ula\":\"fd91::1\",\"outer\":\"198.51.100.7\",\"port\":61001,\"rtt_ms\":12,"
 		  "\"host\":\"desktop\",\"sent\":3,\"received\":3}}\n");
 
+	/* issue 15: microseconds, when the agent sends them: 2 decimals below 10 ms, whole ms above */
+	static const struct { uint32_t us; const char *rtt; } rtts[] = {
+		{ 0, "0.00 ms" }, { 4, "0.00 ms" }, { 5, "0.01 ms" }, { 230, "0.23 ms" }, { 1005, "1.01 ms" },
+		{ 9994, "9.99 ms" }, { 9995, "10 ms" }, { 10499, "10 ms" }, { 10500, "11 ms" },
+		{ 123456, "123 ms" }, { UINT32_MAX, "4294967 ms" },
+	};
+	char want[256], json[512];
+
+	for (size_t i = 0; i < sizeof(rtts) / sizeof(rtts[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_PING);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_PING);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop");
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_SENT, 3);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RECEIVED, 3);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, rtts[i].us / 1000);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_US, rtts[i].us);
+		snprintf(want, sizeof(want), "desktop (fd91::1) via -: 3/3 replies, rtt %s\n", rtts[i].rtt);
+		snprintf(json, sizeof(json), "{\"schema\":1,\"ping\":{\"ula\":\"fd91::1\",\"rtt_ms\":%u,\"host\":\"desktop\","
+			 "\"sent\":3,\"received\":3,\"rtt_us\":%u}}\n", (unsigned)(rtts[i].us / 1000), (unsigned)rtts[i].us);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want, json);
+	}
+
 	/* issue 15: no reply, and the tunnel's state says why */
 	static const struct { const char *state, *text; } why[] = {
 		{ "connecting", "desktop (fd91::1) via 198.51.100.7:61001: 0/3 replies; the tunnel is still being made\n" },
@@ -299,6 +322,70 @@ static void status_server_health(void **state)
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
 	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
 	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "fine");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	(void)state;
+}
+
+static long offset_plus_2h(int64_t unix_s)
+{
+	(void)unix_s;
+	return 7200;
+}
+
+static long offset_minus_5h(int64_t unix_s)
+{
+	(void)unix_s;
+	return -5 * 3600;
+}
+
+/* issue 15: "server lost since HH:MM:SS, polling", local time as the caller says it is */
+static void status_server_lost_since(void **state)
+{
+	struct agent_ctl_writer cw;
+	struct agent_ctl_msg *m;
+	/* 2026-12-06 14:03:27 UTC */
+	const uint32_t lost = 1796565807;
+	const char *head = "account  alice.members.example.net   (signed in)\n";
+	char want[256];
+
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net:853");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "polling");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, lost);
+	m = parse_ok(agent_ctl_write_end(&cw));
+
+	snprintf(want, sizeof(want), "%sserver   rv.example.net:853   server lost since 16:03:27, polling\n", head);
+	assert_int_equal(agent_ctl_render_text_tz(m, offset_plus_2h, text, sizeof(text)), (int)strlen(want));
+	assert_string_equal(text, want);
+	/* west of UTC, across midnight backwards: the time of day stays in 00..23 */
+	snprintf(want, sizeof(want), "%sserver   rv.example.net:853   server lost since 09:03:27, polling\n", head);
+	assert_true(agent_ctl_render_text_tz(m, offset_minus_5h, text, sizeof(text)) >= 0);
+	assert_string_equal(text, want);
+	/* no time zone given (lib has none): UTC, and it says so */
+	render_is(m,
+		  "account  alice.members.example.net   (signed in)\n"
+		  "server   rv.example.net:853   server lost since 14:03:27 UTC, polling\n",
+		  "{\"schema\":1,\"account\":{\"domain\":\"alice.members.example.net\",\"server\":\"rv.example.net:853\","
+		  "\"signed_in\":true,\"server_state\":\"polling\",\"server_lost_since\":1796565807},\"peers\":[]}\n");
+
+	/* midnight: 00:00:00 */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER_STATE, "polling");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, 1796515200);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  alice.members.example.net   (signed in)\n"
+		  "server   -   server lost since 00:00:00 UTC, polling\n", NULL);
+
+	/* the field belongs to ACCOUNT only */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SERVER_LOST_SINCE, lost);
 	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
 	(void)state;
 }
@@ -607,6 +694,7 @@ int main(void)
 		cmocka_unit_test(hosts_services_ping),
 		cmocka_unit_test(netcheck),
 		cmocka_unit_test(status_server_health),
+		cmocka_unit_test(status_server_lost_since),
 		cmocka_unit_test(login_request_secret),
 		cmocka_unit_test(login_logout_error_replies),
 		cmocka_unit_test(codes_and_names),
