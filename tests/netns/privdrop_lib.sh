@@ -13,15 +13,21 @@ pd_user_add() {
 	[ "$PD_UID" != 0 ] || nt_fail "useradd gave uid 0"
 }
 
-# pd_user_del NAME: remove the user of pd_user_add, once every process
-# running as it is gone (userdel refuses before); status 1, with an audit
-# line, when it is left behind. For the cleanup trap.
-pd_user_del() {
+# pd_cleanup NAME: the EXIT trap of a test that made user NAME with
+# pd_user_add: every process the test started is stopped before the user
+# goes (userdel refuses while one runs as it), then nt_cleanup; a user left
+# behind fails the test in the audit
+pd_cleanup() {
+	local rc=$? pid
+	set +e
+	for pid in $NT_PIDS; do nt_stop "$pid"; done
 	! id "$1" >/dev/null 2>&1 || userdel "$1" 2>/dev/null
 	if id "$1" >/dev/null 2>&1; then
 		echo "audit: user $1 left behind" >&2
-		return 1
+		rc=1
 	fi
+	(exit "$rc")
+	nt_cleanup
 }
 
 # pd_tasks PID KEY WANT MIN: every thread of PID has the status line

@@ -31,16 +31,7 @@ command -v setpriv >/dev/null || { echo "SKIP: setpriv not installed"; exit 77; 
 nt_topology
 
 U=atagent$$
-# the user goes after the agents that run as it (userdel refuses before)
-priv_cleanup() {
-	local rc=$?
-	set +e
-	for p in $NT_PIDS; do nt_stop "$p"; done
-	pd_user_del "$U" || rc=1
-	(exit "$rc")
-	nt_cleanup
-}
-trap priv_cleanup EXIT
+trap 'pd_cleanup "$U"' EXIT
 pd_user_add "$U"
 UID_A=$PD_UID GID_A=$PD_GID
 if id autotunnel >/dev/null 2>&1; then DEF=autotunnel; else DEF=nobody; fi

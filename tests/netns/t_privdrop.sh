@@ -29,16 +29,7 @@ RV=198.51.100.53
 U=atpriv$$
 DNSD_PID=""
 
-# the user goes after the daemons that run as it (userdel refuses before)
-priv_cleanup() {
-	local rc=$?
-	set +e
-	[ -z "$DNSD_PID" ] || nt_stop "$DNSD_PID"
-	pd_user_del "$U" || rc=1
-	(exit "$rc")
-	nt_cleanup
-}
-trap priv_cleanup EXIT
+trap 'pd_cleanup "$U"' EXIT
 
 pd_user_add "$U"
 UID_U=$PD_UID GID_U=$PD_GID
