@@ -21,11 +21,8 @@ nt_setup
 
 . "$AT_SRC/tests/netns/pair_lib.sh"
 . "$AT_SRC/tests/netns/strongswan_lib.sh"
-[ -x "$D" ] || nt_fail "no $D (build first)"
 ss_require gcm openssl
-
-pair_setup
-nt_exec b ip addr add fd00:b::1/128 dev lo
+ss_pair_setup
 openssl rand -hex 32 > "$NT_DIR/psk"
 head -c 1000000 /dev/urandom > "$NT_DIR/blob"
 

@@ -88,6 +88,14 @@ ss_load() {
 # (192.0.2.2, fd00:b::1, b.alice) on the pair of pair_lib.sh: the set-up the
 # strongSwan tunnel tests share.
 
+# ss_pair_setup: autotunneld built, the pair (pair_setup), and fd00:b::1 on
+# b's loopback for charon's end of the child
+ss_pair_setup() {
+	[ -x "$D" ] || nt_fail "no $D (build first)"
+	pair_setup
+	nt_exec b ip addr add fd00:b::1/128 dev lo
+}
+
 # ss_a_conf [LINE...]: $NT_DIR/a.conf, autotunneld as a with [peer b] over
 # UDP port 4500 to fd00:b::1/128, no connect on start; each LINE one more
 # line of [peer b] (its authentication, its algorithms)
