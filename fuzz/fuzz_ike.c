@@ -12,6 +12,7 @@
  *      certificates (0..4), then each as [u16 length][DER], then the AUTH
  *      data; ike_cert_check must refuse without crashing (nothing here is
  *      signed by the anchor).
+ * The CBC IV draws from fuzz_random() (fuzz_rng.h): runs are deterministic.
  * Seeds: fuzz/corpus/ike/ (made with -DIKE_FUZZ_SEEDGEN, see the end).
  */
 #include <assert.h>
@@ -21,29 +22,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz_rng.h"
 #include "ike/cert.h"
 #include "ike/crypto.h"
 #include "ike/msg.h"
 #include "../tests/unit/test_ike_cert_util.h"
-
-/*
- * A deterministic random source (splitmix64), so that a run depends on its
- * input alone and every crash reproduces: only the CBC IV draws from it.
- */
-static int fuzz_random(void *arg, void *buf, size_t len)
-{
-	uint64_t *state = arg;
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		p[i] = (uint8_t)(z ^ (z >> 31));
-	}
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,6 +10,9 @@
  *   mode bit 1:       demand cookies from the first half-open SA on.
  * Between datagrams, events are drained and the clock moves on; at the end
  * every timer runs out. Seeds: fuzz/corpus/ike_sm/ (-DIKE_FUZZ_SEEDGEN).
+ * Nonces, SPIs, cookie secrets and jitter draw from fuzz_random()
+ * (fuzz_rng.h), one state per instance; DH private keys are still made by
+ * OpenSSL.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -18,32 +21,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz_rng.h"
 #include "ike/ike.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t psk[] = "fuzzing secret";
-
-/*
- * A deterministic random source (splitmix64), one state per instance, so
- * that a run depends on its input alone and every crash reproduces: nonces,
- * SPIs, cookie secrets and jitter all draw from it. (DH private keys are
- * still made by OpenSSL.)
- */
-static int fuzz_random(void *arg, void *buf, size_t len)
-{
-	uint64_t *state = arg;
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < len; i++) {
-		uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		p[i] = (uint8_t)(z ^ (z >> 31));
-	}
-	return 0;
-}
 
 static void peer(struct ike_peer_conf *pc, bool initiator)
 {

@@ -18,31 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <netinet/in.h>
 
-#include <event2/event.h>
-
-#include "dns/tsig.h"
 #include "dso/dso.h"
-#include "wire/wire.h"
-#include "autotunnel-dnsd/accounts.h"
-#include "autotunnel-dnsd/commit.h"
-#include "autotunnel-dnsd/dnsd.h"
-#include "autotunnel-dnsd/engine.h"
-#include "autotunnel-dnsd/settings.h"
-#include "autotunnel-dnsd/store.h"
-#include "autotunnel-dnsd/zone.h"
+#include "fuzz_dnsd_engine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CONNS 4
 
-static struct dnsd_settings cfg;
-static struct dnsd d;
-static struct engine *e;
-static struct event_base *base;
-static struct store *st;
+static struct fuzz_dnsd f;
 static bool aborted[CONNS + 1];
 
 /* What was sent on a connection after its abort (dropped, as streams.c drops it). */
@@ -84,7 +68,7 @@ static void t_abort(void *arg, uint64_t conn)
 	/* as streams.c does: the connection goes, and the engine hears of it
 	 * when it carried a session */
 	if (held[conn])
-		engine_conn_closed(e, conn);
+		engine_conn_closed(f.e, conn);
 	held[conn] = false;
 }
 
@@ -92,34 +76,11 @@ static const struct transport_ops fake_ops = { .reply = t_reply, .llq_live = t_l
 
 static void setup(void)
 {
-	struct store_account a = { .name = "alice", .alg = "hmac-sha256", .key_len = 32 };
-	char err[256];
-
-	dnsd_settings_default(&cfg);
-	cfg.db = strdup(":memory:");
-	cfg.update_rate = 0;
-	cfg.lease_min = 1;
-	cfg.push_per_session = 4;
-	cfg.push_max = 8;
-	if (dnsd_settings_finish(&cfg, err, sizeof(err)))
-		abort();
-	d.cfg = &cfg;
-	d.udp_port = 53;
-	d.tls_port = 853;
-	pthread_rwlock_init(&d.lock, NULL);
-	if (dnsd_names(&d, &cfg, err, sizeof(err)))
-		abort();
-	memset(a.key, 7, 32);
-	if (store_open(&st, ":memory:", false, err, sizeof(err)) || store_account_put(st, &a) ||
-	    store_serial_get(st, 1, &d.serial))
-		abort();
-	d.accounts = accounts_load(&d.apex, NULL, st, err, sizeof(err));
-	base = event_base_new();
-	e = base ? engine_new(&d, base, st, err, sizeof(err)) : NULL;
-	if (!d.accounts || !e || commit_load_zone(st, &d.apex, &d.zone, err, sizeof(err)))
-		abort();
-	engine_set_stream_transport(e, &fake_ops, NULL);
-	d.engine = e;
+	fuzz_dnsd_settings(&f);
+	f.cfg.push_per_session = 4;
+	f.cfg.push_max = 8;
+	fuzz_dnsd_start(&f);
+	engine_set_stream_transport(f.e, &fake_ops, NULL);
 }
 
 /* The dso_sessions counter of the engine's stats. */
@@ -132,7 +93,7 @@ static long dso_sessions(void)
 
 	if (!fp)
 		abort();
-	engine_print_stats(e, fp, NULL, 0);
+	engine_print_stats(f.e, fp, NULL, 0);
 	fclose(fp);
 	p = strstr(buf, "\ndso_sessions ");
 	if (p)
@@ -141,70 +102,42 @@ static long dso_sessions(void)
 	return n;
 }
 
+/* One message over UDP or a TLS connection, then the batch and timers its flags ask for. */
 static void one(const uint8_t *msg, size_t len, uint8_t flags)
 {
-	uint8_t buf[4096];
-	struct sockaddr_in peer = { .sin_family = AF_INET };
-	const struct account *acc = accounts_by_label(d.accounts, (const uint8_t *)"alice", 5);
+	uint8_t buf[FUZZ_DNSD_BUF];
+	struct sockaddr_in peer = fuzz_dnsd_peer();
 	uint64_t conn = 1 + (flags >> 4) % CONNS;
 
-	if (len > 2048)
-		return;
-	memcpy(buf, msg, len);
-	if ((flags & 1) && acc && len >= 12 && !dso_is_dso(buf, len)) {
-		struct dns_tsig t;
-
-		dns_tsig_init(&t, &acc->key);
-		if (dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)))
-			len = 0;
-		dns_tsig_fini(&t);
+	/* bit 0 signs queries and UPDATEs; DSO messages go as they are */
+	len = fuzz_dnsd_prepare(&f, buf, msg, len, (flags & 1) && !dso_is_dso(msg, len));
+	if (len && (flags & 2))
+		engine_submit_udp(f.e, buf, len, (struct sockaddr *)&peer, sizeof(peer), -1, 0);
+	else if (len && !aborted[conn])	/* a closed connection sends nothing more */
+		engine_submit_stream(f.e, buf, len, conn, Q_TLS, (struct sockaddr *)&peer, sizeof(peer));
+	if (flags & 4)
+		engine_run_now(f.e);
+	if (flags & 8) {
+		engine_run_now(f.e);
+		engine_timers_now(f.e);
 	}
-	if (len < 12)
-		return;
-	peer.sin_addr.s_addr = htonl(0xc0000207);
-	peer.sin_port = htons(5353);
-	if (flags & 2) {
-		engine_submit_udp(e, buf, len, (struct sockaddr *)&peer, sizeof(peer), -1, 0);
-		return;
-	}
-	if (aborted[conn])
-		return;	/* a closed connection sends nothing more */
-	engine_submit_stream(e, buf, len, conn, Q_TLS, (struct sockaddr *)&peer, sizeof(peer));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	struct wire w = wire_reader(data, size);
 
 	if (!ready) {
 		setup();
 		ready = 1;
 	}
-	while (wire_avail(&w) >= 3) {
-		uint8_t flags = wire_read_u8(&w);
-		size_t len = wire_read_u16(&w);
-		const uint8_t *msg;
-
-		if (len > wire_avail(&w))
-			len = wire_avail(&w);
-		msg = wire_read_ref(&w, len);
-		if (!msg)
-			break;
-		one(msg, len, flags);
-		if (flags & 4)
-			engine_run_now(e);
-		if (flags & 8) {
-			engine_run_now(e);
-			engine_timers_now(e);
-		}
-	}
-	engine_run_now(e);
+	fuzz_dnsd_each(data, size, one);
+	engine_run_now(f.e);
 	/* the connections close: no session may be left (none of a
 	 * connection the engine was told is gone, none never reported) */
 	for (uint64_t c = 1; c <= CONNS; c++) {
 		if (held[c])
-			engine_conn_closed(e, c);
+			engine_conn_closed(f.e, c);
 		aborted[c] = held[c] = false;
 	}
 	assert(dso_sessions() == 0);

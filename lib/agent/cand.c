@@ -8,6 +8,7 @@
 #include "agent/cand.h"
 #include "agent/name.h"
 #include "agent/text.h"
+#include "dns/txt.h"
 #include "wire/wire.h"
 
 /* RFC 8445 §5.1.2.2 asks for type preferences in 0..126, host highest, relayed 0. */
@@ -169,16 +170,6 @@ static int cands_check(const struct agent_cand *c, size_t n)
 	return 0;
 }
 
-static void put_string(struct wire *w, const char *s, size_t n)
-{
-	if (n > AGENT_TXT_STRING_MAX) {
-		wire_fail(w, -EINVAL);
-		return;
-	}
-	wire_write_u8(w, (uint8_t)n);
-	wire_write_bytes(w, s, n);
-}
-
 static int put_cands(struct wire *w, const struct agent_cand *c, size_t n)
 {
 	char s[AGENT_CAND_TEXT_MAX];
@@ -188,7 +179,7 @@ static int put_cands(struct wire *w, const struct agent_cand *c, size_t n)
 
 		if (r < 0)
 			return r;
-		put_string(w, s, (size_t)r);
+		dns_txt_put(w, s, (size_t)r);
 	}
 	return 0;
 }
@@ -208,23 +199,12 @@ static int header_cand(char *buf, size_t len, uint32_t gen)
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
-static void hex(char *dst, const uint8_t *src, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		dst[2 * i] = digits[src[i] >> 4];
-		dst[2 * i + 1] = digits[src[i] & 15];
-	}
-	dst[2 * n] = '\0';
-}
-
 static int header_punch(char *buf, size_t len, const struct agent_punch *p)
 {
 	char nonce[2 * AGENT_PUNCH_NONCE_LEN + 1];
 	int n;
 
-	hex(nonce, p->nonce, sizeof(p->nonce));
+	dns_txt_hex_put(nonce, p->nonce, sizeof(p->nonce));
 	n = snprintf(buf, len, "at-punch=1 from=%s nonce=%s t=%" PRIu64, p->from, nonce, p->t);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
@@ -240,7 +220,7 @@ int agent_cand_set_build(const struct agent_cand_set *s, uint8_t *rdata, size_t 
 		return err;
 	if ((n = header_cand(h, sizeof(h), s->gen)) < 0)
 		return n;
-	put_string(&w, h, (size_t)n);
+	dns_txt_put(&w, h, (size_t)n);
 	if ((err = put_cands(&w, s->c, s->n)))
 		return err;
 	return finish(&w, len);
@@ -260,7 +240,7 @@ int agent_punch_build(const struct agent_punch *p, uint8_t *rdata, size_t cap, s
 		return err;
 	if ((n = header_punch(h, sizeof(h), p)) < 0)
 		return n;
-	put_string(&w, h, (size_t)n);
+	dns_txt_put(&w, h, (size_t)n);
 	if ((err = put_cands(&w, p->c, p->n)))
 		return err;
 	return finish(&w, len);
@@ -272,62 +252,12 @@ int agent_punch_build(const struct agent_punch *p, uint8_t *rdata, size_t cap, s
  * value, so that build(parse(x)) == x for every accepted x.
  */
 
-/* A decimal number without leading zeros, at most @p max. */
-static int decimal(const char *s, size_t n, uint64_t max, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EBADMSG;
-		if (x > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -EBADMSG;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-/* The value of token "key=value" at @p tok, or NULL. */
-static const char *value_of(const char *tok, const char *key)
-{
-	size_t k = strlen(key);
-
-	return !strncmp(tok, key, k) && tok[k] == '=' ? tok + k + 1 : NULL;
-}
-
 static int behaviour(const char *s)
 {
 	for (size_t i = 0; i < sizeof(behaviours) / sizeof(behaviours[0]); i++)
 		if (!strcmp(s, behaviours[i]))
 			return (int)i;
 	return -EBADMSG;
-}
-
-#define MAX_TOKENS 8
-
-/* Split @p s (NUL-terminated, modified) at single spaces; -EBADMSG for empty tokens or too many. */
-static int tokens(char *s, char *tok[MAX_TOKENS])
-{
-	int n = 0;
-
-	for (char *p = s;;) {
-		char *sp = strchr(p, ' ');
-
-		if (n == MAX_TOKENS)
-			return -EBADMSG;
-		tok[n++] = p;
-		if (sp)
-			*sp = '\0';
-		if (*p == '\0')
-			return -EBADMSG;
-		if (!sp)
-			break;
-		p = sp + 1;
-	}
-	return n;
 }
 
 /* A known kind's index, 0 for a well-formed word of an unknown kind, -EBADMSG otherwise. */
@@ -350,7 +280,7 @@ static int kind_of(const char *word)
 static int cand_parse(const uint8_t *s, size_t n, struct agent_cand *c)
 {
 	char buf[AGENT_TXT_STRING_MAX + 1], orig[AGENT_TXT_STRING_MAX + 1], back[AGENT_CAND_TEXT_MAX];
-	char *tok[MAX_TOKENS], *sp;
+	char *tok[DNS_TXT_TOKENS], *sp;
 	int ntok, k, r;
 	uint64_t v;
 
@@ -367,31 +297,31 @@ static int cand_parse(const uint8_t *s, size_t n, struct agent_cand *c)
 	if ((k = kind_of(buf)) <= 0)
 		return k;
 	*sp = ' ';
-	if ((ntok = tokens(buf, tok)) < 4)
+	if ((ntok = dns_txt_tokens(buf, tok)) < 4)
 		return -EBADMSG;
 	memset(c, 0, sizeof(*c));
 	c->kind = (uint8_t)k;
 	c->v6 = strchr(tok[1], ':') != NULL;
 	if (c->v6 ? agent_text_ip6(c->addr, tok[1]) : agent_text_ip4(c->addr, tok[1]))
 		return -EBADMSG;
-	if (decimal(tok[2], strlen(tok[2]), 65535, &v))
+	if (dns_txt_decimal(tok[2], 65535, &v))
 		return -EBADMSG;
 	c->port = (uint16_t)v;
-	if (!value_of(tok[3], "prio") || decimal(value_of(tok[3], "prio"), strlen(tok[3]) - 5, 0x7fffffff, &v))
+	if (!dns_txt_value(tok[3], "prio") || dns_txt_decimal(dns_txt_value(tok[3], "prio"), 0x7fffffff, &v))
 		return -EBADMSG;
 	c->prio = (uint32_t)v;
 	for (int i = 4; i < ntok; i++) {
 		const char *val;
 
-		if ((val = value_of(tok[i], "plen"))) {
-			if (decimal(val, strlen(val), 128, &v))
+		if ((val = dns_txt_value(tok[i], "plen"))) {
+			if (dns_txt_decimal(val, 128, &v))
 				return -EBADMSG;
 			c->plen = (uint8_t)v;
-		} else if ((val = value_of(tok[i], "map"))) {
+		} else if ((val = dns_txt_value(tok[i], "map"))) {
 			if ((r = behaviour(val)) < 0)
 				return -EBADMSG;
 			c->map = (uint8_t)r;
-		} else if ((val = value_of(tok[i], "filt"))) {
+		} else if ((val = dns_txt_value(tok[i], "filt"))) {
 			if ((r = behaviour(val)) < 0)
 				return -EBADMSG;
 			c->filt = (uint8_t)r;
@@ -433,50 +363,22 @@ static int cands_parse(struct wire *w, struct agent_cand *c, uint8_t *np, uint8_
 	return wire_err(w) ? -EBADMSG : 0;
 }
 
-/* The header string into @p h (NUL-terminated); -EBADMSG if it is missing or not printable. */
-static int header_read(struct wire *w, char h[static AGENT_TXT_STRING_MAX + 1])
-{
-	uint8_t l = wire_read_u8(w);
-	const uint8_t *s = wire_read_ref(w, l);
-
-	if (!s || l == 0)
-		return -EBADMSG;
-	for (size_t i = 0; i < l; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return -EBADMSG;
-	memcpy(h, s, l);
-	h[l] = '\0';
-	return 0;
-}
-
-/* "KEY=1 ..." is ours; "KEY=N ..." with another version number is a later format. */
-static int version_check(const char *h, const char *key)
-{
-	const char *v = value_of(h, key);
-	size_t n;
-	uint64_t x;
-
-	if (!v)
-		return -EBADMSG;
-	n = strcspn(v, " ");
-	if (decimal(v, n, UINT32_MAX, &x))
-		return -EBADMSG;
-	return x == 1 ? 0 : -EPROTONOSUPPORT;
-}
-
 int agent_cand_set_parse(const uint8_t *rdata, size_t len, struct agent_cand_set *s)
 {
 	struct wire w = wire_reader(rdata, len);
-	char h[AGENT_TXT_STRING_MAX + 1], back[64], *tok[MAX_TOKENS];
+	char h[AGENT_TXT_STRING_MAX + 1], back[64], *tok[DNS_TXT_TOKENS];
 	const char *val;
 	uint64_t gen;
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	if ((r = header_read(&w, h)) || (r = version_check(h, "at-cand")))
+	/* the header: printable, not empty, "at-cand=1" */
+	if (dns_txt_get(&w, h) <= 0)
+		return -EBADMSG;
+	if ((r = dns_txt_version(h, "at-cand")))
 		return r;
-	if (tokens(h, tok) != 2 || !(val = value_of(tok[1], "gen")) ||
-	    decimal(val, strlen(val), UINT32_MAX, &gen))
+	if (dns_txt_tokens(h, tok) != 2 || !(val = dns_txt_value(tok[1], "gen")) ||
+	    dns_txt_decimal(val, UINT32_MAX, &gen))
 		return -EBADMSG;
 	s->gen = (uint32_t)gen;
 	if (header_cand(back, sizeof(back), s->gen) < 0 || strcmp(tok[0], "at-cand=1") ||
@@ -487,41 +389,26 @@ int agent_cand_set_parse(const uint8_t *rdata, size_t len, struct agent_cand_set
 	return r;
 }
 
-static int nonce_parse(uint8_t nonce[static AGENT_PUNCH_NONCE_LEN], const char *s)
-{
-	if (strlen(s) != 2 * AGENT_PUNCH_NONCE_LEN)
-		return -EBADMSG;
-	for (size_t i = 0; i < 2 * AGENT_PUNCH_NONCE_LEN; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			return -EBADMSG;	/* lower case only: one spelling */
-		if (i % 2 == 0)
-			nonce[i / 2] = (uint8_t)(d << 4);
-		else
-			nonce[i / 2] |= (uint8_t)d;
-	}
-	return 0;
-}
-
 int agent_punch_parse(const uint8_t *rdata, size_t len, struct agent_punch *p)
 {
 	struct wire w = wire_reader(rdata, len);
-	char h[AGENT_TXT_STRING_MAX + 1], *tok[MAX_TOKENS];
+	char h[AGENT_TXT_STRING_MAX + 1], *tok[DNS_TXT_TOKENS];
 	const char *from, *nonce, *t;
 	uint64_t x;
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = header_read(&w, h)) || (r = version_check(h, "at-punch")))
+	/* the header: printable, not empty, "at-punch=1" */
+	if (dns_txt_get(&w, h) <= 0)
+		return -EBADMSG;
+	if ((r = dns_txt_version(h, "at-punch")))
 		return r;
-	if (tokens(h, tok) != 4 || strcmp(tok[0], "at-punch=1") ||
-	    !(from = value_of(tok[1], "from")) || !(nonce = value_of(tok[2], "nonce")) ||
-	    !(t = value_of(tok[3], "t")))
+	if (dns_txt_tokens(h, tok) != 4 || strcmp(tok[0], "at-punch=1") ||
+	    !(from = dns_txt_value(tok[1], "from")) || !(nonce = dns_txt_value(tok[2], "nonce")) ||
+	    !(t = dns_txt_value(tok[3], "t")))
 		goto bad;
-	if (agent_label_check(from, strlen(from)) || nonce_parse(p->nonce, nonce) ||
-	    decimal(t, strlen(t), UINT64_MAX, &x))
+	if (agent_label_check(from, strlen(from)) || dns_txt_hex(nonce, p->nonce, sizeof(p->nonce)) ||
+	    dns_txt_decimal(t, UINT64_MAX, &x))
 		goto bad;
 	memcpy(p->from, from, strlen(from) + 1);
 	p->t = x;

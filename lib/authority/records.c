@@ -16,6 +16,7 @@
 #include "authority/internal.h"
 #include "authority/records.h"
 #include "authority/txt.h"
+#include "dns/txt.h"
 #include "util/encode.h"
 
 #define TIME_MAX ((uint64_t)INT64_MAX)
@@ -85,15 +86,15 @@ static int join_body(const struct authority_join *j, struct wire *w)
 
 	if (join_check(j) || !inet_ntop(AF_INET6, j->ula, ula, sizeof(ula)))
 		return -EINVAL;
-	authority_txt_hex_put(nonce, j->nonce, sizeof(j->nonce));
+	dns_txt_hex_put(nonce, j->nonce, sizeof(j->nonce));
 	n = snprintf(s, sizeof(s), "at-join=1 host=%s ula=%s nonce=%s t=%" PRId64, j->host, ula, nonce, j->t);
 	if (n < 0 || (size_t)n >= sizeof(s))
 		return -EINVAL;
-	authority_txt_put(w, s, (size_t)n);
+	dns_txt_put(w, s, (size_t)n);
 	memcpy(s, "key=", 4);
 	if ((n = b64_encode(s + 4, sizeof(s) - 4, j->spki, j->spki_len)) < 0)
 		return -EINVAL;
-	authority_txt_put(w, s, 4 + (size_t)n);
+	dns_txt_put(w, s, 4 + (size_t)n);
 	return wire_err(w) ? -ENOSPC : 0;
 }
 
@@ -107,30 +108,30 @@ int authority_join_build(const struct authority_join *j, uint8_t *rdata, size_t 
 	if ((r = join_body(j, &w)))
 		return r;
 	memcpy(s, "check=", 6);
-	authority_txt_hex_put(s + 6, j->check, sizeof(j->check));
-	authority_txt_put(&w, s, strlen(s));
+	dns_txt_hex_put(s + 6, j->check, sizeof(j->check));
+	dns_txt_put(&w, s, strlen(s));
 	return finish(&w, len);
 }
 
 static int join_header_parse(char *h, struct authority_join *j)
 {
-	char *tok[AUTHORITY_TXT_TOKENS];
+	char *tok[DNS_TXT_TOKENS];
 	const char *v;
 	uint64_t t;
 	size_t hl;
 
-	if (authority_txt_tokens(h, tok) != 5 || strcmp(tok[0], "at-join=1"))
+	if (dns_txt_tokens(h, tok) != 5 || strcmp(tok[0], "at-join=1"))
 		return -EBADMSG;
-	if (!(v = authority_txt_value(tok[1], "host")) || (hl = strlen(v)) > AGENT_LABEL_MAX ||
+	if (!(v = dns_txt_value(tok[1], "host")) || (hl = strlen(v)) > AGENT_LABEL_MAX ||
 	    agent_label_check(v, hl))
 		return -EBADMSG;
 	memcpy(j->host, v, hl + 1);
 	/* the address is checked for its one spelling when the request is written back */
-	if (!(v = authority_txt_value(tok[2], "ula")) || inet_pton(AF_INET6, v, j->ula) != 1)
+	if (!(v = dns_txt_value(tok[2], "ula")) || inet_pton(AF_INET6, v, j->ula) != 1)
 		return -EBADMSG;
-	if (!(v = authority_txt_value(tok[3], "nonce")) || authority_txt_hex(v, j->nonce, sizeof(j->nonce)))
+	if (!(v = dns_txt_value(tok[3], "nonce")) || dns_txt_hex(v, j->nonce, sizeof(j->nonce)))
 		return -EBADMSG;
-	if (!(v = authority_txt_value(tok[4], "t")) || authority_txt_decimal(v, TIME_MAX, &t))
+	if (!(v = dns_txt_value(tok[4], "t")) || dns_txt_decimal(v, TIME_MAX, &t))
 		return -EBADMSG;
 	j->t = (int64_t)t;
 	return 0;
@@ -144,17 +145,17 @@ static int join_parse(const uint8_t *rdata, size_t len, struct authority_join *j
 	size_t blen;
 	int r;
 
-	if (authority_txt_get(&w, s) < 0)
+	if (dns_txt_get(&w, s) < 0)
 		return -EBADMSG;
-	if ((r = authority_txt_version(s, "at-join")) || (r = join_header_parse(s, j)))
+	if ((r = dns_txt_version(s, "at-join")) || (r = join_header_parse(s, j)))
 		return r;
-	if (authority_txt_get(&w, s) < 0 || strncmp(s, "key=", 4))
+	if (dns_txt_get(&w, s) < 0 || strncmp(s, "key=", 4))
 		return -EBADMSG;
 	if ((r = b64_decode(j->spki, sizeof(j->spki), s + 4)) <= 0)
 		return -EBADMSG;
 	j->spki_len = (size_t)r;
-	if (authority_txt_get(&w, s) < 0 || strncmp(s, "check=", 6) ||
-	    authority_txt_hex(s + 6, j->check, sizeof(j->check)) || wire_avail(&w))
+	if (dns_txt_get(&w, s) < 0 || strncmp(s, "check=", 6) ||
+	    dns_txt_hex(s + 6, j->check, sizeof(j->check)) || wire_avail(&w))
 		return -EBADMSG;
 	/* one spelling (address, base64) and a valid key: written back, the same bytes */
 	if (authority_join_build(j, back, sizeof(back), &blen) || blen != len || memcmp(back, rdata, len))
@@ -275,11 +276,11 @@ static int approval_body(const struct authority_approval *ap, struct wire *w)
 
 	if (ap->t < 0 || ap->cert_len == 0 || ap->cert_len > AUTHORITY_CERT_DER_MAX)
 		return -EINVAL;
-	authority_txt_hex_put(nonce, ap->nonce, sizeof(ap->nonce));
+	dns_txt_hex_put(nonce, ap->nonce, sizeof(ap->nonce));
 	n = snprintf(s, sizeof(s), "at-approve=1 nonce=%s t=%" PRId64, nonce, ap->t);
 	if (n < 0 || (size_t)n >= sizeof(s))
 		return -EINVAL;
-	authority_txt_put(w, s, (size_t)n);
+	dns_txt_put(w, s, (size_t)n);
 	authority_txt_blob_put(w, ap->cert, ap->cert_len);
 	return wire_err(w) ? (wire_err(w) == -EINVAL ? -EINVAL : -ENOSPC) : 0;
 }
@@ -316,31 +317,31 @@ int authority_approval_build(const struct authority *a, const struct authority_a
 	memcpy(s, "mac=", 4);
 	if (b64_encode(s + 4, sizeof(s) - 4, mac, sizeof(mac)) != 44)
 		return -EIO;
-	authority_txt_put(&w, s, 4 + 44);
+	dns_txt_put(&w, s, 4 + 44);
 	return finish(&w, len);
 }
 
 static int approval_parse(const uint8_t *rdata, size_t len, struct authority_approval *ap)
 {
 	struct wire w = wire_reader(rdata, len);
-	char s[256], *tok[AUTHORITY_TXT_TOKENS], back[45];
+	char s[256], *tok[DNS_TXT_TOKENS], back[45];
 	const char *v;
 	uint64_t t;
 	int n, r;
 
 	/* header, at least one string of the certificate, the MAC last */
-	if ((n = authority_txt_count(rdata, len)) < 3 || authority_txt_get(&w, s) < 0)
+	if ((n = authority_txt_count(rdata, len)) < 3 || dns_txt_get(&w, s) < 0)
 		return -EBADMSG;
-	if ((r = authority_txt_version(s, "at-approve")))
+	if ((r = dns_txt_version(s, "at-approve")))
 		return r;
-	if (authority_txt_tokens(s, tok) != 3 || strcmp(tok[0], "at-approve=1") ||
-	    !(v = authority_txt_value(tok[1], "nonce")) || authority_txt_hex(v, ap->nonce, sizeof(ap->nonce)) ||
-	    !(v = authority_txt_value(tok[2], "t")) || authority_txt_decimal(v, TIME_MAX, &t))
+	if (dns_txt_tokens(s, tok) != 3 || strcmp(tok[0], "at-approve=1") ||
+	    !(v = dns_txt_value(tok[1], "nonce")) || dns_txt_hex(v, ap->nonce, sizeof(ap->nonce)) ||
+	    !(v = dns_txt_value(tok[2], "t")) || dns_txt_decimal(v, TIME_MAX, &t))
 		return -EBADMSG;
 	ap->t = (int64_t)t;
 	if (authority_txt_blob_get(&w, (size_t)n - 2, ap->cert, sizeof(ap->cert), &ap->cert_len))
 		return -EBADMSG;
-	if (authority_txt_get(&w, s) != 4 + 44 || strncmp(s, "mac=", 4) || wire_avail(&w) ||
+	if (dns_txt_get(&w, s) != 4 + 44 || strncmp(s, "mac=", 4) || wire_avail(&w) ||
 	    b64_decode(ap->mac, sizeof(ap->mac), s + 4) != 32 ||
 	    b64_encode(back, sizeof(back), ap->mac, sizeof(ap->mac)) != 44 || memcmp(back, s + 4, 44))
 		return -EBADMSG;	/* canonical base64: zero padding bits */
@@ -416,6 +417,6 @@ int authority_name_approve(char buf[static AGENT_NAME_MAX + 1], const char *doma
 	char p[9 + 2 * AUTHORITY_JOIN_NONCE_LEN + 1];
 
 	memcpy(p, "_approve.", 9);
-	authority_txt_hex_put(p + 9, nonce, AUTHORITY_JOIN_NONCE_LEN);
+	dns_txt_hex_put(p + 9, nonce, AUTHORITY_JOIN_NONCE_LEN);
 	return authority_txt_name(buf, p, domain);
 }

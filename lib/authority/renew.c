@@ -15,6 +15,7 @@
 #include "authority/x509.h"
 #include "authority/revoked.h"
 #include "authority/txt.h"
+#include "dns/txt.h"
 #include "util/encode.h"
 
 #define RENEW_CONTEXT "autotunnel renew v1"
@@ -33,11 +34,11 @@ static int renew_body(const struct authority_renew *req, struct wire *w)
 	n = snprintf(s, sizeof(s), "at-renew=1 host=%s t=%" PRId64, req->host, req->t);
 	if (n < 0 || (size_t)n >= sizeof(s))
 		return -EINVAL;
-	authority_txt_put(w, s, (size_t)n);
+	dns_txt_put(w, s, (size_t)n);
 	memcpy(s, "key=", 4);
 	if ((n = b64_encode(s + 4, sizeof(s) - 4, req->spki, req->spki_len)) < 0)
 		return -EINVAL;
-	authority_txt_put(w, s, 4 + (size_t)n);
+	dns_txt_put(w, s, 4 + (size_t)n);
 	authority_txt_blob_put(w, req->cert, req->cert_len);
 	return wire_err(w) ? (wire_err(w) == -EINVAL ? -EINVAL : -ENOSPC) : 0;
 }
@@ -99,7 +100,7 @@ int authority_renew_build(const struct authority_renew *req, const char *domain,
 	memcpy(s, "sig=", 4);
 	if ((r = b64_encode(s + 4, sizeof(s) - 4, sig, siglen)) < 0)
 		goto out;
-	authority_txt_put(&w, s, 4 + (size_t)r);
+	dns_txt_put(&w, s, 4 + (size_t)r);
 	r = wire_err(&w) ? -ENOSPC : 0;
 	if (!r)
 		*len = wire_offset(&w);
@@ -114,32 +115,32 @@ out:
 static int renew_parse(const uint8_t *rdata, size_t len, struct authority_renew *req)
 {
 	struct wire w = wire_reader(rdata, len);
-	char s[256], back[256], *tok[AUTHORITY_TXT_TOKENS];
+	char s[256], back[256], *tok[DNS_TXT_TOKENS];
 	const char *v, *host;
 	uint64_t t;
 	size_t hl;
 	int n, r, l;
 
 	/* header, key, at least one string of the certificate, the signature last */
-	if ((n = authority_txt_count(rdata, len)) < 4 || authority_txt_get(&w, s) < 0)
+	if ((n = authority_txt_count(rdata, len)) < 4 || dns_txt_get(&w, s) < 0)
 		return -EBADMSG;
-	if ((r = authority_txt_version(s, "at-renew")))
+	if ((r = dns_txt_version(s, "at-renew")))
 		return r;
-	if (authority_txt_tokens(s, tok) != 3 || strcmp(tok[0], "at-renew=1") ||
-	    !(host = authority_txt_value(tok[1], "host")) || (hl = strlen(host)) > AGENT_LABEL_MAX ||
-	    agent_label_check(host, hl) || !(v = authority_txt_value(tok[2], "t")) ||
-	    authority_txt_decimal(v, TIME_MAX, &t))
+	if (dns_txt_tokens(s, tok) != 3 || strcmp(tok[0], "at-renew=1") ||
+	    !(host = dns_txt_value(tok[1], "host")) || (hl = strlen(host)) > AGENT_LABEL_MAX ||
+	    agent_label_check(host, hl) || !(v = dns_txt_value(tok[2], "t")) ||
+	    dns_txt_decimal(v, TIME_MAX, &t))
 		return -EBADMSG;
 	memcpy(req->host, host, hl + 1);
 	req->t = (int64_t)t;
-	if (authority_txt_get(&w, s) < 0 || strncmp(s, "key=", 4) ||
+	if (dns_txt_get(&w, s) < 0 || strncmp(s, "key=", 4) ||
 	    (r = b64_decode(req->spki, sizeof(req->spki), s + 4)) <= 0)
 		return -EBADMSG;
 	req->spki_len = (size_t)r;
 	if (authority_spki_check(req->spki, req->spki_len) < 0 ||
 	    authority_txt_blob_get(&w, (size_t)n - 3, req->cert, sizeof(req->cert), &req->cert_len))
 		return -EBADMSG;
-	if ((l = authority_txt_get(&w, s)) < 4 + 4 || strncmp(s, "sig=", 4) || wire_avail(&w) ||
+	if ((l = dns_txt_get(&w, s)) < 4 + 4 || strncmp(s, "sig=", 4) || wire_avail(&w) ||
 	    (r = b64_decode(req->sig, sizeof(req->sig), s + 4)) <= 0)
 		return -EBADMSG;
 	req->sig_len = (size_t)r;

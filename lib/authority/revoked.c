@@ -11,6 +11,7 @@
 #include "authority/key.h"
 #include "authority/revoked.h"
 #include "authority/txt.h"
+#include "dns/txt.h"
 #include "util/encode.h"
 
 #define SIG_CONTEXT "autotunnel revoked v1"
@@ -82,10 +83,10 @@ static int entry_format(const struct authority_revoked_entry *e, char *buf, size
 	int n;
 
 	if (e->kind == AUTHORITY_REVOKED_SERIAL) {
-		authority_txt_hex_put(hex, e->serial, e->serial_len);
+		dns_txt_hex_put(hex, e->serial, e->serial_len);
 		n = snprintf(buf, cap, "serial %s at=%" PRId64, hex, e->at);
 	} else if (e->kind == AUTHORITY_REVOKED_KEY) {
-		authority_txt_hex_put(hex, e->key_id, sizeof(e->key_id));
+		dns_txt_hex_put(hex, e->key_id, sizeof(e->key_id));
 		n = snprintf(buf, cap, "key %s at=%" PRId64, hex, e->at);
 	} else {
 		n = snprintf(buf, cap, "host %s at=%" PRId64, e->host, e->at);
@@ -104,11 +105,11 @@ static int body_write(struct wire *w, const struct authority_revoked *rl)
 	n = snprintf(s, sizeof(s), "at-revoked=1 seq=%" PRIu32 " t=%" PRId64, rl->seq, rl->t);
 	if (n < 0 || (size_t)n >= sizeof(s))
 		return -ENOSPC;
-	authority_txt_put(w, s, (size_t)n);
+	dns_txt_put(w, s, (size_t)n);
 	for (size_t i = 0; i < rl->n; i++) {
 		if ((n = entry_format(&rl->e[i], s, sizeof(s))) < 0)
 			return n;
-		authority_txt_put(w, s, (size_t)n);
+		dns_txt_put(w, s, (size_t)n);
 	}
 	return wire_err(w) ? -ENOSPC : 0;
 }
@@ -148,7 +149,7 @@ int authority_revoked_build(const struct authority *a, const struct authority_re
 	if (b64_encode(s + 4, sizeof(s) - 4, sig, sizeof(sig)) != 88)
 		return -EIO;
 	wire_write_bytes(&w, body, wire_offset(&bw));
-	authority_txt_put(&w, s, 4 + 88);
+	dns_txt_put(&w, s, 4 + 88);
 	if (wire_err(&w))
 		return -ENOSPC;
 	*len = wire_offset(&w);
@@ -157,13 +158,13 @@ int authority_revoked_build(const struct authority *a, const struct authority_re
 
 static int entry_parse(char *s, struct authority_revoked_entry *e)
 {
-	char *tok[AUTHORITY_TXT_TOKENS];
+	char *tok[DNS_TXT_TOKENS];
 	const char *v;
 	uint64_t at;
 
 	memset(e, 0, sizeof(*e));
-	if (authority_txt_tokens(s, tok) != 3 || !(v = authority_txt_value(tok[2], "at")) ||
-	    authority_txt_decimal(v, TIME_MAX, &at))
+	if (dns_txt_tokens(s, tok) != 3 || !(v = dns_txt_value(tok[2], "at")) ||
+	    dns_txt_decimal(v, TIME_MAX, &at))
 		return -EBADMSG;
 	e->at = (int64_t)at;
 	if (!strcmp(tok[0], "host")) {
@@ -172,13 +173,13 @@ static int entry_parse(char *s, struct authority_revoked_entry *e)
 		strcpy(e->host, tok[1]);
 		e->kind = AUTHORITY_REVOKED_HOST;
 	} else if (!strcmp(tok[0], "key")) {
-		if (authority_txt_hex(tok[1], e->key_id, sizeof(e->key_id)))
+		if (dns_txt_hex(tok[1], e->key_id, sizeof(e->key_id)))
 			return -EBADMSG;
 		e->kind = AUTHORITY_REVOKED_KEY;
 	} else if (!strcmp(tok[0], "serial")) {
 		size_t n = strlen(tok[1]) / 2;
 
-		if (n == 0 || n > AUTHORITY_SERIAL_MAX || authority_txt_hex(tok[1], e->serial, n))
+		if (n == 0 || n > AUTHORITY_SERIAL_MAX || dns_txt_hex(tok[1], e->serial, n))
 			return -EBADMSG;
 		e->serial_len = (uint8_t)n;
 		e->kind = AUTHORITY_REVOKED_SERIAL;
@@ -190,19 +191,19 @@ static int entry_parse(char *s, struct authority_revoked_entry *e)
 
 static int header_parse(char *h, struct authority_revoked *rl)
 {
-	char *tok[AUTHORITY_TXT_TOKENS];
+	char *tok[DNS_TXT_TOKENS];
 	const char *v;
 	uint64_t x;
 	int r;
 
-	if ((r = authority_txt_version(h, "at-revoked")))
+	if ((r = dns_txt_version(h, "at-revoked")))
 		return r;
-	if (authority_txt_tokens(h, tok) != 3 || strcmp(tok[0], "at-revoked=1"))
+	if (dns_txt_tokens(h, tok) != 3 || strcmp(tok[0], "at-revoked=1"))
 		return -EBADMSG;
-	if (!(v = authority_txt_value(tok[1], "seq")) || authority_txt_decimal(v, UINT32_MAX, &x))
+	if (!(v = dns_txt_value(tok[1], "seq")) || dns_txt_decimal(v, UINT32_MAX, &x))
 		return -EBADMSG;
 	rl->seq = (uint32_t)x;
-	if (!(v = authority_txt_value(tok[2], "t")) || authority_txt_decimal(v, TIME_MAX, &x))
+	if (!(v = dns_txt_value(tok[2], "t")) || dns_txt_decimal(v, TIME_MAX, &x))
 		return -EBADMSG;
 	rl->t = (int64_t)x;
 	return 0;
@@ -214,12 +215,12 @@ static int parse(const uint8_t *rdata, size_t len, struct authority_revoked *rl)
 	char s[256], back[89];
 	int l, r;
 
-	if (authority_txt_get(&w, s) <= 0)
+	if (dns_txt_get(&w, s) <= 0)
 		return -EBADMSG;
 	if ((r = header_parse(s, rl)))
 		return r;
 	for (;;) {
-		if ((l = authority_txt_get(&w, s)) < 0)
+		if ((l = dns_txt_get(&w, s)) < 0)
 			return -EBADMSG;
 		if (!strncmp(s, "sig=", 4))
 			break;

@@ -7,126 +7,9 @@
 #include "agent/name.h"
 #include "authority/params.h"
 #include "authority/txt.h"
+#include "dns/txt.h"
 #include "authority/x509.h"
 #include "util/encode.h"
-
-void authority_txt_put(struct wire *w, const char *s, size_t n)
-{
-	if (n > 255) {
-		wire_fail(w, -EINVAL);
-		return;
-	}
-	wire_write_u8(w, (uint8_t)n);
-	wire_write_bytes(w, s, n);
-}
-
-int authority_txt_get(struct wire *w, char s[static 256])
-{
-	uint8_t l = wire_read_u8(w);
-	const uint8_t *p = wire_read_ref(w, l);
-
-	s[0] = '\0';
-	if (!p)
-		return -EBADMSG;
-	for (size_t i = 0; i < l; i++)
-		if (p[i] < 0x20 || p[i] > 0x7e)
-			return -EBADMSG;
-	memcpy(s, p, l);
-	s[l] = '\0';
-	return l;
-}
-
-int authority_txt_decimal(const char *s, uint64_t max, uint64_t *v)
-{
-	size_t n = strlen(s);
-	uint64_t x = 0;
-
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || x > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -EBADMSG;
-		x = x * 10 + (uint64_t)(s[i] - '0');
-	}
-	*v = x;
-	return 0;
-}
-
-int authority_txt_hex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -EBADMSG;
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			return -EBADMSG;	/* lower case only: one spelling */
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(d << 4);
-		else
-			out[i / 2] |= (uint8_t)d;
-	}
-	return 0;
-}
-
-void authority_txt_hex_put(char *dst, const uint8_t *src, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		dst[2 * i] = digits[src[i] >> 4];
-		dst[2 * i + 1] = digits[src[i] & 15];
-	}
-	dst[2 * n] = '\0';
-}
-
-const char *authority_txt_value(const char *tok, const char *key)
-{
-	size_t k = strlen(key);
-
-	return !strncmp(tok, key, k) && tok[k] == '=' ? tok + k + 1 : NULL;
-}
-
-int authority_txt_tokens(char *s, char *tok[AUTHORITY_TXT_TOKENS])
-{
-	int n = 0;
-
-	for (char *p = s;;) {
-		char *sp = strchr(p, ' ');
-
-		if (n == AUTHORITY_TXT_TOKENS)
-			return -EBADMSG;
-		tok[n++] = p;
-		if (sp)
-			*sp = '\0';
-		if (*p == '\0')
-			return -EBADMSG;
-		if (!sp)
-			break;
-		p = sp + 1;
-	}
-	return n;
-}
-
-int authority_txt_version(const char *h, const char *key)
-{
-	const char *v = authority_txt_value(h, key);
-	char num[12];
-	size_t n;
-	uint64_t x;
-
-	if (!v)
-		return -EBADMSG;
-	n = strcspn(v, " ");
-	if (n == 0 || n >= sizeof(num))
-		return -EBADMSG;
-	memcpy(num, v, n);
-	num[n] = '\0';
-	if (authority_txt_decimal(num, UINT32_MAX, &x))
-		return -EBADMSG;
-	return x == 1 ? 0 : -EPROTONOSUPPORT;
-}
 
 size_t authority_txt_blob_strings(size_t n)
 {
@@ -153,7 +36,7 @@ void authority_txt_blob_put(struct wire *w, const uint8_t *blob, size_t n)
 			wire_fail(w, -EINVAL);
 			return;
 		}
-		authority_txt_put(w, s, (size_t)r);
+		dns_txt_put(w, s, (size_t)r);
 	}
 }
 
@@ -167,7 +50,7 @@ int authority_txt_blob_get(struct wire *w, size_t nstr, uint8_t *out, size_t cap
 	if (nstr == 0)
 		return -EBADMSG;
 	for (size_t i = 0; i < nstr; i++) {
-		int l = authority_txt_get(w, s), d;
+		int l = dns_txt_get(w, s), d;
 
 		if (l < 4 || (i + 1 < nstr && l != AUTHORITY_TXT_CHUNK))
 			return -EBADMSG;
@@ -207,7 +90,7 @@ int authority_txt_der_build(const char *key, const uint8_t *der, size_t len, uin
 	n = snprintf(h, sizeof(h), "%s=1", key);
 	if (n < 0 || (size_t)n >= sizeof(h))
 		return -EINVAL;
-	authority_txt_put(&w, h, (size_t)n);
+	dns_txt_put(&w, h, (size_t)n);
 	authority_txt_blob_put(&w, der, len);
 	if (wire_err(&w))
 		return wire_err(&w) == -EINVAL ? -EINVAL : -ENOSPC;
@@ -224,9 +107,9 @@ int authority_txt_der_parse(const char *key, const uint8_t *rdata, size_t rlen, 
 	int n, r;
 
 	*len = 0;
-	if ((n = authority_txt_count(rdata, rlen)) < 2 || authority_txt_get(&w, h) < 0)
+	if ((n = authority_txt_count(rdata, rlen)) < 2 || dns_txt_get(&w, h) < 0)
 		return -EBADMSG;
-	if ((r = authority_txt_version(h, key)))
+	if ((r = dns_txt_version(h, key)))
 		return r;
 	snprintf(want, sizeof(want), "%s=1", key);
 	if (strcmp(h, want) || authority_txt_blob_get(&w, (size_t)n - 1, der, cap, len) || wire_avail(&w) ||

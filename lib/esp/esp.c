@@ -166,7 +166,7 @@ int esp_peek_spi(const uint8_t *buf, size_t len, uint32_t *spi)
 }
 
 /* Check the trailer of the @p body decrypted bytes at @p p; the inner length and next header. */
-static int read_trailer(const uint8_t *p, size_t body, size_t *inner, uint8_t *nh)
+static inline int read_trailer(const uint8_t *p, size_t body, size_t *inner, uint8_t *nh)
 {
 	struct wire r = wire_reader(p, body);
 	uint8_t padlen;
@@ -181,6 +181,47 @@ static int read_trailer(const uint8_t *p, size_t body, size_t *inner, uint8_t *n
 		if (wire_read_u8(&r) != (uint8_t)i)
 			return -EBADMSG;	/* RFC 4303 §2.4: monotonic padding */
 	*inner = body - 2 - padlen;
+	return 0;
+}
+
+/*
+ * The sequence number of a packet to @p spi with low half @p seql: -ENOENT
+ * for another SA, else the full number (RFC 4303 Appendix A with ESN) in *@p seq
+ * if the replay window would accept it. RFC 4303 §3.4.3: this cheap check
+ * comes first; the window moves only after the ICV (done()).
+ */
+static int seq_check(struct esp_in *in, uint32_t spi, uint32_t seql, uint64_t *seq)
+{
+	int err;
+
+	if (spi != in->spi)
+		return -ENOENT;
+	if (in->esn) {
+		if ((err = esp_replay_infer(&in->replay, seql, seq)))
+			return err;
+	} else {
+		*seq = seql;
+	}
+	return esp_replay_check(&in->replay, *seq);
+}
+
+/* An authentic packet: count it, then hand over its @p inner bytes at @p off, or say why not. */
+static int done(struct esp_in *in, uint64_t seq, uint8_t nh, size_t off, size_t inner,
+		struct esp_opened *res)
+{
+	int err;
+
+	/* authenticated: the packet counts against replay even if we drop it below */
+	if ((err = esp_replay_update(&in->replay, seq)))
+		return err;
+	res->seq = seq;
+	if (nh == ESP_NH_NONE)
+		return -ENODATA;
+	if (nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6)
+		return -EPROTONOSUPPORT;
+	res->off = off;
+	res->len = inner;
+	res->nh = nh;
 	return 0;
 }
 
@@ -207,15 +248,7 @@ static int open_cbc(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t 
 	icvp = wire_read_ref(&r, ESP_ICV_LEN);
 	if (wire_err(&r) || !icvp || body % 16)
 		return -EBADMSG;
-	if (spi != in->spi)
-		return -ENOENT;
-	if (in->esn) {
-		if ((err = esp_replay_infer(&in->replay, seql, &seq)))
-			return err;
-	} else {
-		seq = seql;
-	}
-	if ((err = esp_replay_check(&in->replay, seq)))
+	if ((err = seq_check(in, spi, seql, &seq)))
 		return err;
 	/* RFC 4303 §3.4.4: the ICV first, and decrypt only what is authentic */
 	if ((err = esp_aead_mac(a, buf, len - ESP_ICV_LEN, hi, seq_hi(hi, seq, in->esn), icv)))
@@ -226,17 +259,7 @@ static int open_cbc(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t 
 		return err;
 	if ((err = read_trailer(buf + l.hdr, body, &inner, &nh)))
 		return err;
-	if ((err = esp_replay_update(&in->replay, seq)))
-		return err;
-	res->seq = seq;
-	if (nh == ESP_NH_NONE)
-		return -ENODATA;
-	if (nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6)
-		return -EPROTONOSUPPORT;
-	res->off = l.hdr;
-	res->len = inner;
-	res->nh = nh;
-	return 0;
+	return done(in, seq, nh, l.hdr, inner, res);
 }
 
 int esp_in_open(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t len,
@@ -244,9 +267,9 @@ int esp_in_open(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t len,
 {
 	struct wire r = wire_reader(buf, len);
 	const uint8_t *ivp, *icv;
-	uint8_t aad[12], iv[ESP_IV_LEN], tag[ESP_ICV_LEN], padlen, nh;
+	uint8_t aad[12], iv[ESP_IV_LEN], tag[ESP_ICV_LEN], nh;
 	uint32_t spi, seql;
-	size_t body, aadlen;
+	size_t body, aadlen, inner;
 	uint64_t seq;
 	int err;
 
@@ -263,16 +286,7 @@ int esp_in_open(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t len,
 	icv = wire_read_ref(&r, ESP_ICV_LEN);
 	if (wire_err(&r) || !ivp || !icv)
 		return -EBADMSG;
-	if (spi != in->spi)
-		return -ENOENT;
-	if (in->esn) {
-		if ((err = esp_replay_infer(&in->replay, seql, &seq)))
-			return err;
-	} else {
-		seq = seql;
-	}
-	/* RFC 4303 §3.4.3: cheap replay check first, window update only after the ICV */
-	if ((err = esp_replay_check(&in->replay, seq)))
+	if ((err = seq_check(in, spi, seql, &seq)))
 		return err;
 
 	memcpy(iv, ivp, sizeof(iv));
@@ -284,29 +298,9 @@ int esp_in_open(struct esp_in *in, struct esp_aead *a, uint8_t *buf, size_t len,
 	if (err)
 		return err;
 
-	r = wire_reader(buf + ESP_HDR_LEN, body);
-	wire_skip(&r, body - 2);
-	padlen = wire_read_u8(&r);
-	nh = wire_read_u8(&r);
-	if (wire_err(&r) || (size_t)padlen + 2 > body)
-		return -EBADMSG;
-	r = wire_reader(buf + ESP_HDR_LEN + body - 2 - padlen, padlen);
-	for (unsigned i = 1; i <= padlen; i++)
-		if (wire_read_u8(&r) != (uint8_t)i)
-			return -EBADMSG;	/* RFC 4303 §2.4: monotonic padding */
-
-	/* authenticated: the packet counts against replay even if we drop it below */
-	if ((err = esp_replay_update(&in->replay, seq)))
+	if ((err = read_trailer(buf + ESP_HDR_LEN, body, &inner, &nh)))
 		return err;
-	res->seq = seq;
-	if (nh == ESP_NH_NONE)
-		return -ENODATA;
-	if (nh != ESP_NH_IPV4 && nh != ESP_NH_IPV6)
-		return -EPROTONOSUPPORT;
-	res->off = ESP_HDR_LEN;
-	res->len = body - 2 - padlen;
-	res->nh = nh;
-	return 0;
+	return done(in, seq, nh, ESP_HDR_LEN, inner, res);
 }
 
 enum esp_udp_kind esp_udp_classify(const uint8_t *buf, size_t len, size_t *off)

@@ -12,6 +12,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "autotunnel-gwd/ct.h"
+#include "autotunnel-gwd/netlink.h"
 
 #define CT_MAX 1024	/* entries removed per call, at most */
 
@@ -126,29 +127,6 @@ static struct nlmsghdr *put_header(void *buf, uint8_t msg, uint16_t flags, uint3
 	return nlh;
 }
 
-/* Send @p nlh and read until the answer to @p seq is complete. */
-static int talk(struct mnl_socket *nl, struct nlmsghdr *nlh, uint32_t seq, mnl_cb_t cb, void *data)
-{
-	static uint8_t buf[16384];
-	unsigned int portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int rc;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (int rounds = 0; rounds < 100000; rounds++) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (rc < 0)
-			return -errno;
-		if (rc == MNL_CB_STOP)
-			return 0;
-	}
-	return -EIO;
-}
-
 static int delete_one(struct mnl_socket *nl, const struct tuple *t, uint32_t seq)
 {
 	uint8_t buf[512];
@@ -166,7 +144,7 @@ static int delete_one(struct mnl_socket *nl, const struct tuple *t, uint32_t seq
 	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, t->dport);
 	mnl_attr_nest_end(nlh, pr);
 	mnl_attr_nest_end(nlh, orig);
-	return talk(nl, nlh, seq, NULL, NULL);
+	return gwd_netlink_talk(nl, nlh, NULL, NULL);
 }
 
 int gwd_ct_flush(uint8_t proto, uint32_t ext_addr, uint16_t ext_port)
@@ -175,25 +153,18 @@ int gwd_ct_flush(uint8_t proto, uint32_t ext_addr, uint16_t ext_port)
 	uint8_t buf[256];
 	struct mnl_socket *nl;
 	uint32_t seq = (uint32_t)time(NULL);
-	struct timeval tv = { 1, 0 };
 	int rc, gone = 0;
 
 	d.found = calloc(CT_MAX, sizeof(*d.found));
 	if (!d.found)
 		return -ENOMEM;
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	nl = gwd_netlink_open(NETLINK_NETFILTER);
 	if (!nl) {
 		rc = -errno;
 		free(d.found);
 		return rc;
 	}
-	/* a bounded wait: the kernel answers at once, but never block the loop for long */
-	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	rc = talk(nl, put_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), seq, on_entry, &d);
+	rc = gwd_netlink_talk(nl, put_header(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), on_entry, &d);
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < d.n; i++) {

@@ -11,6 +11,7 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 
+#include "autotunnel-gwd/netlink.h"
 #include "autotunnel-gwd/ownports.h"
 
 #define TCP_LISTEN_STATE 10	/* include/net/tcp_states.h: TCP_LISTEN */
@@ -54,12 +55,9 @@ static int on_sock(const struct nlmsghdr *nlh, void *data)
 
 static int dump(struct mnl_socket *nl, struct scan *s, uint8_t family, uint32_t states, uint32_t seq)
 {
-	uint8_t buf[16384];
-	unsigned int portid = mnl_socket_get_portid(nl);
+	uint8_t buf[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct inet_diag_req_v2))];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *r;
-	ssize_t n;
-	int rc;
 
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -68,41 +66,23 @@ static int dump(struct mnl_socket *nl, struct scan *s, uint8_t family, uint32_t 
 	r->sdiag_family = family;
 	r->sdiag_protocol = s->proto;
 	r->idiag_states = states;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (int rounds = 0; rounds < 100000; rounds++) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, on_sock, s);
-		if (rc < 0)
-			return -errno;
-		if (rc == MNL_CB_STOP)
-			return 0;
-	}
-	return -EIO;
+	return gwd_netlink_talk(nl, nlh, on_sock, s);
 }
 
 int gwd_ownports_scan(struct gwd_table *t, uint32_t ext_addr, unsigned int wan_ifindex)
 {
 	static const uint8_t protos[2] = { GWD_PROTO_TCP, GWD_PROTO_UDP };
 	uint8_t (*busy)[65536 / 8] = calloc(2, sizeof(*busy));
-	struct timeval tv = { 1, 0 };
 	uint32_t seq = (uint32_t)time(NULL);
 	struct mnl_socket *nl;
 	int rc = 0;
 
 	if (!busy)
 		return -ENOMEM;
-	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	nl = gwd_netlink_open(NETLINK_SOCK_DIAG);
 	if (!nl) {
 		rc = -errno;
 		goto out;
-	}
-	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		rc = -errno;
-		goto out_nl;
 	}
 	for (size_t i = 0; i < 2 && rc == 0; i++) {
 		struct scan s = { .proto = protos[i], .ext = htonl(ext_addr), .wan_ifindex = wan_ifindex,
@@ -121,7 +101,6 @@ int gwd_ownports_scan(struct gwd_table *t, uint32_t ext_addr, unsigned int wan_i
 				if (busy[i][p >> 3] & (1u << (p & 7)))
 					gwd_table_busy_set(t, protos[i], (uint16_t)p);
 	}
-out_nl:
 	mnl_socket_close(nl);
 out:
 	free(busy);

@@ -15,11 +15,8 @@ nt_setup
 . "$AT_SRC/tests/netns/pair_lib.sh"
 . "$AT_SRC/tests/netns/strongswan_lib.sh"
 . "$AT_SRC/tests/netns/cert_lib.sh"
-[ -x "$D" ] || nt_fail "no $D (build first)"
 ss_require gcm openssl x509 pem pubkey
-
-pair_setup
-nt_exec b ip addr add fd00:b::1/128 dev lo
+ss_pair_setup
 head -c 1000000 /dev/urandom > "$NT_DIR/blob"
 
 for kind in ed25519 p256; do
@@ -41,89 +38,25 @@ swanctl_conf() {
 	cp "$NT_DIR/$1.crt" "$SWD/x509ca/ca.crt"
 	cp "$NT_DIR/$2.crt" "$SWD/x509/b.crt"
 	cp "$NT_DIR/$2.key" "$SWD/private/b.key"
-	cat > "$SWD/swanctl.conf" <<SWC
-connections {
-	ours {
-		version = 2
-		local_addrs = 192.0.2.2
-		remote_addrs = 192.0.2.1
-		encap = yes
-		proposals = aes256gcm16-prfsha256-x25519
-		local { auth = pubkey
-			certs = b.crt
-			id = b.alice.members.example.net }
-		remote { auth = pubkey
-			cacerts = ca.crt
-			id = a.alice.members.example.net }
-		children {
-			ours {
-				local_ts = fd00:b::1/128
-				remote_ts = fd00:a::1/128
-				esp_proposals = aes256gcm16
-				start_action = $3
-			}
-		}
-	}
-}
-SWC
+	ss_swanctl "$SWD/swanctl.conf" pubkey aes256gcm16-prfsha256-x25519 aes256gcm16 "$3"
 }
 
 # a_conf KIND: autotunneld as a with the KIND host certificate and CA
-a_conf() {
-	cat > "$NT_DIR/a.conf" <<CONF
-[tunnel]
-ula = fd00:a::1
-workers = 2
-local-id = a.alice.members.example.net
-
-[peer b]
-remote = 192.0.2.2:4500
-remote-id = b.alice.members.example.net
-remote-ts = fd00:b::1/128
-connect = no
-cert = $NT_DIR/a-$1.crt
-key = $NT_DIR/a-$1.key
-ca = $NT_DIR/ca-$1.crt
-CONF
-}
-
-PID_A= PID_C= RUN=0
-stop_both() {
-	[ -z "$PID_A" ] || nt_stop "$PID_A"
-	[ -z "$PID_C" ] || nt_stop "$PID_C"
-	PID_A= PID_C=
-}
-
-# start_pair DIRECTION: autotunneld, then charon; "we": the first packet starts IKE,
-# "they": charon initiates (start_action start). Sets LOG.
-start_pair() {
-	RUN=$((RUN + 1))
-	LOG=$NT_DIR/da$RUN.log
-	: > "$NT_DIR/charon.log"
-	nt_bg a "da$RUN" "$D" -c "$NT_DIR/a.conf"
-	PID_A=$NT_LAST_PID
-	nt_wait 5 grep -q "^autotunneld: up:" "$LOG" || nt_fail "run $RUN: autotunneld did not come up: $(cat "$LOG")"
-	ss_launch b "charon$RUN"
-	PID_C=$SS_PID
-	ss_ready || nt_fail "run $RUN: charon did not start"
-	ss_load "$SWD/swanctl.conf" ours
-	[ "$1" = they ] || nt_exec a ping -6 -c 1 -W 5 fd00:b::1 >/dev/null 2>&1 || true
-}
+a_conf() { ss_a_conf "cert = $NT_DIR/a-$1.crt" "key = $NT_DIR/a-$1.key" "ca = $NT_DIR/ca-$1.crt"; }
 
 # cert_case KIND DIRECTION STRONGSWAN_SIGNATURE
 cert_case() {
 	local label="$1 certificates, $([ "$2" = we ] && echo "we initiate" || echo "strongSwan initiates")"
-	stop_both
+	ss_pair_stop
 	a_conf "$1"
 	swanctl_conf "ca-$1" "b-$1" "$([ "$2" = we ] && echo none || echo start)"
-	start_pair "$2"
+	ss_pair_start "$2" "$SWD/swanctl.conf"
 	nt_wait 15 grep -q "peer b: child SA up" "$LOG" || nt_fail "$label: no child SA: $(tail -5 "$LOG")"
 	grep -q "peer b: IKE SA up with b.alice.members.example.net at .*, authenticated by certificate" "$LOG" ||
 		nt_fail "$label: our log does not say certificate: $(grep 'IKE SA' "$LOG")"
 	grep -q "authentication of 'a.alice.members.example.net' with $3 successful" "$NT_DIR/charon.log" ||
 		nt_fail "$label: strongSwan did not check our $3 signature: $(grep 'authentication of' "$NT_DIR/charon.log")"
-	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$label: ping6 fd00:b::1 failed"
-	pair_tcp "sink$RUN" "$label"
+	ss_traffic "$label" "sink$RUN"
 	nt_pass "$label: strongSwan checked our $3 signature, we checked its certificate; ping6 and 1 MB TCP"
 }
 
@@ -136,7 +69,7 @@ done
 PROBE=$AT_BUILD/lib/ike/ike_probe
 [ -x "$PROBE" ] || nt_fail "$PROBE not built"
 for kind in ed25519 p256; do
-	stop_both
+	ss_pair_stop
 	swanctl_conf "ca-$kind" "b-$kind" none
 	: > "$NT_DIR/charon.log"
 	ss_launch b "charon-probe-$kind"
@@ -157,10 +90,10 @@ for kind in ed25519 p256; do
 done
 
 # strongSwan with a certificate of another CA: refused, no tunnel
-stop_both
+ss_pair_stop
 a_conf p256
 swanctl_conf ca-p256 b-evil start
-start_pair they
+ss_pair_start they "$SWD/swanctl.conf"
 nt_wait 15 grep -q "peer b: IKE authentication failed (AUTHENTICATION_FAILED)" "$LOG" ||
 	nt_fail "foreign CA: our log has no AUTHENTICATION_FAILED: $(tail -5 "$LOG")"
 nt_wait 5 grep -q "received AUTHENTICATION_FAILED notify error" "$NT_DIR/charon.log" ||
@@ -171,4 +104,4 @@ if nt_exec a ping -6 -c 1 -W 2 fd00:b::1 >/dev/null 2>&1; then
 fi
 kill -0 "$PID_A" 2>/dev/null || nt_fail "foreign CA: autotunneld died"
 nt_pass "strongSwan with a certificate from another CA: $(grep -m1 'authentication failed' "$LOG" | sed 's/^autotunneld: //')"
-stop_both
+ss_pair_stop

@@ -26,10 +26,12 @@ ss_require() {
 # ss_conf LOAD LOG IKE_LEVEL [SETTING...]: write $SS_CONF. LOAD is the list of
 # plugins to load, or "modular" for Debian's own set (strongswan.d) plus
 # kernel-libipsec; LOG the file charon logs to (default level 1, IKE_LEVEL
-# for "ike" unless empty); each SETTING one more line of the charon section.
+# for "ike" unless empty, kept in SS_LOG); each SETTING one more line of the
+# charon section.
 ss_conf() {
 	local load=$1 log=$2 ike=$3 s
 	shift 3
+	SS_LOG=$log
 	{
 		echo "charon {"
 		if [ "$load" = modular ]; then
@@ -80,4 +82,105 @@ ss_start() {
 ss_load() {
 	ss_out --load-all --file "$1" >"$NT_DIR/load.out"
 	grep -q "loaded connection '$2'" "$NT_DIR/load.out" || nt_fail "swanctl could not load '$2': $(cat "$NT_DIR/load.out")"
+}
+
+# autotunneld as a (192.0.2.1, fd00:a::1, a.alice) and charon as b
+# (192.0.2.2, fd00:b::1, b.alice) on the pair of pair_lib.sh: the set-up the
+# strongSwan tunnel tests share.
+
+# ss_pair_setup: autotunneld built, the pair (pair_setup), and fd00:b::1 on
+# b's loopback for charon's end of the child
+ss_pair_setup() {
+	[ -x "$D" ] || nt_fail "no $D (build first)"
+	pair_setup
+	nt_exec b ip addr add fd00:b::1/128 dev lo
+}
+
+# ss_a_conf [LINE...]: $NT_DIR/a.conf, autotunneld as a with [peer b] over
+# UDP port 4500 to fd00:b::1/128, no connect on start; each LINE one more
+# line of [peer b] (its authentication, its algorithms)
+ss_a_conf() {
+	local l
+	{
+		printf '[tunnel]\nula = fd00:a::1\nworkers = 2\nlocal-id = a.alice.members.example.net\n\n'
+		printf '[peer b]\nremote = 192.0.2.2:4500\nremote-id = b.alice.members.example.net\n'
+		printf 'remote-ts = fd00:b::1/128\nconnect = no\n'
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$NT_DIR/a.conf"
+}
+
+# ss_swanctl FILE AUTH IKE_PROPOSALS ESP_PROPOSALS START_ACTION [CHILD_LINE...]:
+# a swanctl.conf with the connection "ours", charon as b to a, UDP
+# encapsulation forced, one child fd00:b::1/128 <-> fd00:a::1/128, each
+# CHILD_LINE one more line of it. AUTH psk: the secret of $NT_DIR/psk;
+# pubkey: charon's certificate b.crt, a's CA ca.crt (from the x509 and x509ca
+# directories next to FILE).
+ss_swanctl() {
+	local file=$1 auth=$2 ike=$3 esp=$4 start=$5 l
+	shift 5
+	{
+		printf 'connections {\n\tours {\n\t\tversion = 2\n'
+		printf '\t\tlocal_addrs = 192.0.2.2\n\t\tremote_addrs = 192.0.2.1\n\t\tencap = yes\n'
+		printf '\t\tproposals = %s\n' "$ike"
+		printf '\t\tlocal { auth = %s\n' "$auth"
+		[ "$auth" != pubkey ] || printf '\t\t\tcerts = b.crt\n'
+		printf '\t\t\tid = b.alice.members.example.net }\n'
+		printf '\t\tremote { auth = %s\n' "$auth"
+		[ "$auth" != pubkey ] || printf '\t\t\tcacerts = ca.crt\n'
+		printf '\t\t\tid = a.alice.members.example.net }\n'
+		printf '\t\tchildren {\n\t\t\tours {\n'
+		printf '\t\t\t\tlocal_ts = fd00:b::1/128\n\t\t\t\tremote_ts = fd00:a::1/128\n'
+		printf '\t\t\t\tesp_proposals = %s\n\t\t\t\tstart_action = %s\n' "$esp" "$start"
+		for l in "$@"; do printf '\t\t\t\t%s\n' "$l"; done
+		printf '\t\t\t}\n\t\t}\n\t}\n}\n'
+		[ "$auth" != psk ] || printf 'secrets { ike-ours { id-1 = a.alice.members.example.net\n\tid-2 = b.alice.members.example.net\n\tsecret = "%s" } }\n' "$(cat "$NT_DIR/psk")"
+	} >"$file"
+}
+
+# ss_atd_start NAME: autotunneld -c $NT_DIR/a.conf in a, its log
+# $NT_DIR/NAME.log in LOG and its pid in PID_A; waits for its "up" line
+ss_atd_start() {
+	LOG=$NT_DIR/$1.log
+	nt_bg a "$1" "$D" -c "$NT_DIR/a.conf"
+	PID_A=$NT_LAST_PID
+	nt_wait 5 grep -q "^autotunneld: up:" "$LOG" || nt_fail "$1: autotunneld did not come up: $(cat "$LOG")"
+}
+
+# ss_pair_start DIRECTION SWANCTL_CONF: the next run (RUN counts them):
+# charon's log (SS_LOG) emptied, autotunneld (ss_atd_start daRUN), then
+# charon (charonRUN, pid in PID_C) with the connection "ours" of
+# SWANCTL_CONF. DIRECTION "we": our first packet starts IKE; "they": charon
+# initiates (start_action start).
+ss_pair_start() {
+	RUN=$((${RUN:-0} + 1))
+	: >"$SS_LOG"
+	ss_atd_start "da$RUN"
+	ss_launch b "charon$RUN"
+	PID_C=$SS_PID
+	ss_ready || nt_fail "run $RUN: charon did not start"
+	ss_load "$2" ours
+	[ "$1" = they ] || nt_exec a ping -6 -c 1 -W 5 fd00:b::1 >/dev/null 2>&1 || true
+}
+
+# ss_pair_stop: stop the autotunneld and the charon of ss_pair_start, if running
+ss_pair_stop() {
+	[ -z "${PID_A:-}" ] || nt_stop "$PID_A"
+	[ -z "${PID_C:-}" ] || nt_stop "$PID_C"
+	PID_A= PID_C=
+}
+
+# ss_sa_check LABEL STATE ALGS: charon lists an SA in STATE (ESTABLISHED for
+# the IKE SA, INSTALLED for a child) and one with ALGS (its own spelling,
+# e.g. AES_GCM_16-256); the list stays in $NT_DIR/sasRUN
+ss_sa_check() {
+	local f=$NT_DIR/sas${RUN:-}
+	ss_ctl --list-sas >"$f" 2>&1
+	grep -q "$2" "$f" && grep -q "$3" "$f" || nt_fail "$1: strongSwan lists no $2 SA with $3: $(cat "$f")"
+}
+
+# ss_traffic LABEL SINK: three pings from a to fd00:b::1, then $NT_DIR/blob
+# over TCP through the tunnel (pair_tcp SINK)
+ss_traffic() {
+	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$1: ping6 fd00:b::1 failed"
+	pair_tcp "$2" "$1"
 }

@@ -22,6 +22,7 @@
 #      (mode 0777) cannot remove the socket there when it stops.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
+. "$AT_SRC/tests/netns/privdrop_lib.sh"
 nt_setup
 [ -x "$AT_AGENTD" ] && [ -x "$AT_CLI" ] && [ -x "$AT_DNSD" ] && [ -x "$AT_GWD" ] ||
 	nt_fail "build autotunneld, autotunnel, autotunnel-dnsd and autotunnel-gwd first"
@@ -30,39 +31,12 @@ command -v setpriv >/dev/null || { echo "SKIP: setpriv not installed"; exit 77; 
 nt_topology
 
 U=atagent$$
-# the user goes after the agents that run as it (userdel refuses before)
-priv_cleanup() {
-	local rc=$?
-	set +e
-	for p in $NT_PIDS; do nt_stop "$p"; done
-	id "$U" >/dev/null 2>&1 && userdel "$U" 2>/dev/null
-	if id "$U" >/dev/null 2>&1; then
-		echo "audit: user $U left behind" >&2
-		rc=1
-	fi
-	(exit "$rc")
-	nt_cleanup
-}
-trap priv_cleanup EXIT
-useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" ||
-	nt_fail "useradd $U"
-UID_A=$(id -u "$U") GID_A=$(id -g "$U")
-[ "$UID_A" != 0 ] || nt_fail "useradd gave uid 0"
+trap 'pd_cleanup "$U"' EXIT
+pd_user_add "$U"
+UID_A=$PD_UID GID_A=$PD_GID
 if id autotunnel >/dev/null 2>&1; then DEF=autotunnel; else DEF=nobody; fi
 UID_B=$(id -u $DEF) GID_B=$(id -g $DEF)
 [ "$UID_B" != 0 ] || nt_fail "$DEF is uid 0 here"
-
-# Every thread of $1 has status line "$2:<tab>$3" (exactly); $4 threads at
-# least, so that the check covers the data plane's workers.
-check_tasks() {
-	local pid=$1 key=$2 want=$3 min=$4 n=0 t got
-	for t in /proc/"$pid"/task/*; do
-		got=$(sed -n "s/^$key:[[:space:]]*//p" "$t/status" | tr -s '\t ' ' ' | sed 's/ $//')
-		[ "$got" = "$want" ] || nt_fail "pid $pid thread ${t##*/}: $key is '$got', wanted '$want'"
-		n=$((n + 1))
-	done
-	[ "$n" -ge "$min" ] || nt_fail "pid $pid has $n threads, wanted $min at least"
-}
 
 # ---- (1) two agents, hostA's as $U, hostB's as the default user
 at_bed_two '[tunnel]' "user = $U" '[agent]'
@@ -125,15 +99,9 @@ nt_pass "(2) roamed after the drop: mapped 203.0.113.20:$port on the new network
 WANT=0000000000001000	# bit 12, CAP_NET_ADMIN (capability(7))
 for h in A B; do
 	eval "pid=\$AT_PID_host$h u=\$UID_$h g=\$GID_$h"
-	check_tasks "$pid" Uid "$u $u $u $u" 2
-	check_tasks "$pid" Gid "$g $g $g $g" 2
-	check_tasks "$pid" Groups "$g" 2
-	for set in CapPrm CapEff CapBnd; do
-		check_tasks "$pid" $set $WANT 2
-	done
-	check_tasks "$pid" CapInh 0000000000000000 2
-	check_tasks "$pid" CapAmb 0000000000000000 2
-	check_tasks "$pid" NoNewPrivs 1 2
+	# 2 threads at least, so that the check covers the data plane's workers
+	pd_ids "$pid" "$u" "$g" 2
+	pd_caps "$pid" $WANT 2
 	for d in run state; do
 		[ "$(stat -c %u "$NT_DIR/host$h/$d")" = "$u" ] ||
 			nt_fail "host$h's $d directory was not handed to uid $u: $(ls -ldn "$NT_DIR/host$h/$d")"

@@ -15,6 +15,7 @@
 #      by capsh) in every set but ambient, no_new_privs; natpmpc still maps
 #      a port through it, and pub reaches hostA through the mapping.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
+. "$AT_SRC/tests/netns/privdrop_lib.sh"
 nt_setup
 command -v natpmpc >/dev/null || { echo "SKIP: natpmpc not installed"; exit 77; }
 command -v useradd >/dev/null || { echo "SKIP: useradd not installed"; exit 77; }
@@ -28,38 +29,10 @@ RV=198.51.100.53
 U=atpriv$$
 DNSD_PID=""
 
-# the user goes after the daemons that run as it (userdel refuses before)
-priv_cleanup() {
-	local rc=$?
-	set +e
-	[ -z "$DNSD_PID" ] || nt_stop "$DNSD_PID"
-	id "$U" >/dev/null 2>&1 && userdel "$U" 2>/dev/null
-	if id "$U" >/dev/null 2>&1; then
-		echo "audit: user $U left behind" >&2
-		rc=1
-	fi
-	(exit "$rc")
-	nt_cleanup
-}
-trap priv_cleanup EXIT
+trap 'pd_cleanup "$U"' EXIT
 
-useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$U" ||
-	nt_fail "useradd $U"
-UID_U=$(id -u "$U")
-GID_U=$(id -g "$U")
-[ "$UID_U" != 0 ] || nt_fail "useradd gave uid 0"
-
-# Every thread of $1 has status line "$2:<tab>$3" (exactly). A daemon with
-# one thread would make the per-thread check weak: $4 threads at least.
-check_tasks() {
-	local pid=$1 key=$2 want=$3 min=$4 n=0 t got
-	for t in /proc/"$pid"/task/*; do
-		got=$(sed -n "s/^$key:[[:space:]]*//p" "$t/status" | tr -s '\t ' ' ' | sed 's/ $//')
-		[ "$got" = "$want" ] || nt_fail "pid $pid thread ${t##*/}: $key is '$got', wanted '$want'"
-		n=$((n + 1))
-	done
-	[ "$n" -ge "$min" ] || nt_fail "pid $pid has $n threads, wanted $min at least"
-}
+pd_user_add "$U"
+UID_U=$PD_UID GID_U=$PD_GID
 
 # ---- (1) autotunnel-dnsd as $U
 chmod 0711 "$NT_DIR"	# the user reaches its state directory, as under /var/lib
@@ -84,13 +57,8 @@ start_dnsd() {
 		nt_fail "dnsd has $(ls /proc/$DNSD_PID/task | wc -l) threads, wanted 4 (main, 2 UDP workers, checkpointer)"
 }
 start_dnsd dnsd
-check_tasks "$DNSD_PID" Uid "$UID_U $UID_U $UID_U $UID_U" 4
-check_tasks "$DNSD_PID" Gid "$GID_U $GID_U $GID_U $GID_U" 4
-check_tasks "$DNSD_PID" Groups "$GID_U" 4
-for set in CapInh CapPrm CapEff CapBnd CapAmb; do
-	check_tasks "$DNSD_PID" $set 0000000000000000 4
-done
-check_tasks "$DNSD_PID" NoNewPrivs 1 4
+pd_ids "$DNSD_PID" "$UID_U" "$GID_U" 4
+pd_caps "$DNSD_PID" 0000000000000000 4
 grep -q "running as uid $UID_U gid $GID_U, capabilities: none; Landlock ABI" "$NT_DIR/dnsd.log" ||
 	grep -q "running as uid $UID_U gid $GID_U, capabilities: none; no Landlock" "$NT_DIR/dnsd.log" ||
 	nt_fail "dnsd's log does not say what it kept: $(cat "$NT_DIR/dnsd.log")"
@@ -143,13 +111,8 @@ NOBODY=$(id -u nobody)
 WANT=0000000000003400
 [ "$(capsh --decode=$WANT)" = "0x$WANT=cap_net_bind_service,cap_net_admin,cap_net_raw" ] ||
 	nt_fail "capsh decodes $WANT as $(capsh --decode=$WANT)"
-check_tasks "$GWD_PID" Uid "$NOBODY $NOBODY $NOBODY $NOBODY" 1
-for set in CapPrm CapEff CapBnd; do
-	check_tasks "$GWD_PID" $set $WANT 1
-done
-check_tasks "$GWD_PID" CapInh 0000000000000000 1
-check_tasks "$GWD_PID" CapAmb 0000000000000000 1
-check_tasks "$GWD_PID" NoNewPrivs 1 1
+pd_tasks "$GWD_PID" Uid "$NOBODY $NOBODY $NOBODY $NOBODY" 1
+pd_caps "$GWD_PID" $WANT 1
 nt_pass "(3) gwd runs as nobody ($NOBODY) with exactly net_bind_service, net_admin, net_raw, no_new_privs"
 
 out=$(nt_exec hostA natpmpc -g 192.168.1.1 -a 4500 4500 udp 120 2>&1) || nt_fail "natpmpc -a failed: $out"

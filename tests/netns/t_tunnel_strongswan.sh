@@ -9,89 +9,39 @@ nt_setup
 
 . "$AT_SRC/tests/netns/pair_lib.sh"
 . "$AT_SRC/tests/netns/strongswan_lib.sh"
-[ -x "$D" ] || nt_fail "no $D (build first)"
 ss_require gcm openssl
-
-pair_setup
-nt_exec b ip addr add fd00:b::1/128 dev lo
+ss_pair_setup
 openssl rand -hex 32 > "$NT_DIR/psk"
 
 ss_conf modular "$NT_DIR/charon.log" 2 "install_routes = yes" "retransmit_tries = 3"
 swanctl_conf() {	# ESP_PROPOSAL START_ACTION [CHILD_REKEY]
-	cat > "$NT_DIR/swanctl.conf" <<SWC
-connections {
-	ours {
-		version = 2
-		local_addrs = 192.0.2.2
-		remote_addrs = 192.0.2.1
-		encap = yes
-		proposals = aes256gcm16-prfsha256-x25519, aes256gcm16-prfsha256-ecp256
-		local { auth = psk
-			id = b.alice.members.example.net }
-		remote { auth = psk
-			id = a.alice.members.example.net }
-		children {
-			ours {
-				local_ts = fd00:b::1/128
-				remote_ts = fd00:a::1/128
-				esp_proposals = $1
-				start_action = $2
-				rekey_time = ${3:-1h}
-				rand_time = 0
-			}
-		}
-	}
+	ss_swanctl "$NT_DIR/swanctl.conf" psk "aes256gcm16-prfsha256-x25519, aes256gcm16-prfsha256-ecp256" "$1" "$2" \
+		"rekey_time = ${3:-1h}" "rand_time = 0"
 }
-secrets { ike-ours { id-1 = a.alice.members.example.net
-	id-2 = b.alice.members.example.net
-	secret = "$(cat "$NT_DIR/psk")" } }
-SWC
-}
-
-cat > "$NT_DIR/a.conf" <<CONF
-[tunnel]
-ula = fd00:a::1
-workers = 2
-local-id = a.alice.members.example.net
-
-[peer b]
-remote = 192.0.2.2:4500
-remote-id = b.alice.members.example.net
-psk-file = $NT_DIR/psk
-remote-ts = fd00:b::1/128
-connect = no
-CONF
+ss_a_conf "psk-file = $NT_DIR/psk"
 
 start_charon() { ss_start b "$NT_DIR/swanctl.conf" ours; PID_C=$SS_PID; }
 
 traffic() {	# traffic LABEL
-	nt_exec a ping -6 -c 3 -i 0.2 -W 3 fd00:b::1 >"$NT_DIR/ping6" || nt_fail "$1: ping6 fd00:b::1 failed"
 	head -c 5000000 /dev/urandom > "$NT_DIR/blob"
-	pair_tcp sink "$1"
+	ss_traffic "$1" sink
 }
 
 # 1. we initiate (on demand, from the first packet), AES-256-GCM
 swanctl_conf aes256gcm16 none
 start_charon
-nt_bg a da "$D" -c "$NT_DIR/a.conf"
-PID_A=$NT_LAST_PID
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da.log" || nt_fail "autotunneld did not come up"
+ss_atd_start da
 nt_exec a ping -6 -c 1 -W 5 fd00:b::1 >/dev/null || true	# starts IKE
 nt_wait 10 grep -q "peer b: child SA up, aes256gcm16" "$NT_DIR/da.log" || nt_fail "no child SA with strongSwan"
 traffic "we initiate"
-ss_ctl --list-sas >"$NT_DIR/sas" 2>&1
-grep -q "ESTABLISHED" "$NT_DIR/sas" || nt_fail "strongSwan does not list the IKE SA"
-grep -q "AES_GCM_16-256" "$NT_DIR/sas" || nt_fail "strongSwan's child SA is not AES-GCM: $(cat "$NT_DIR/sas")"
+ss_sa_check "we initiate" ESTABLISHED AES_GCM_16-256
 nt_pass "we initiate, strongSwan responds: ping6 and 5 MB TCP over AES-256-GCM ESP-in-UDP"
 
 # 2. strongSwan initiates, ChaCha20-Poly1305
-nt_stop "$PID_A"
-nt_stop "$PID_C"
+ss_pair_stop
 swanctl_conf chacha20poly1305 start
 : > "$NT_DIR/da.log"
-nt_bg a da2 "$D" -c "$NT_DIR/a.conf"
-PID_A=$NT_LAST_PID
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da2.log" || nt_fail "autotunneld did not come back"
+ss_atd_start da2
 start_charon
 nt_wait 15 grep -q "peer b: child SA up, chacha20poly1305" "$NT_DIR/da2.log" ||
 	nt_fail "strongSwan did not bring up a ChaCha20-Poly1305 child SA with us"
@@ -99,12 +49,9 @@ traffic "strongSwan initiates"
 nt_pass "strongSwan initiates, we respond: ping6 and 5 MB TCP over ChaCha20-Poly1305 ESP-in-UDP"
 
 # 3. strongSwan rekeys the child SA every 2 s while iperf3 runs for 6 s
-nt_stop "$PID_A"
-nt_stop "$PID_C"
+ss_pair_stop
 swanctl_conf aes256gcm16 start 2s
-nt_bg a da3 "$D" -c "$NT_DIR/a.conf"
-PID_A=$NT_LAST_PID
-nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/da3.log" || nt_fail "autotunneld did not come back"
+ss_atd_start da3
 start_charon
 nt_wait 15 grep -q "peer b: child SA up, aes256gcm16" "$NT_DIR/da3.log" || nt_fail "no child SA for the rekey test"
 nt_bg b iperf iperf3 -s -p 5201 -B fd00:b::1
