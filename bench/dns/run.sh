@@ -10,7 +10,9 @@
 #   LLQ event latency from an UPDATE's answer to the event at 1,000 and 10,000
 #     watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ),
 #     and the CPU time per event of the server and of the watchers' client
-#     (on this machine they share the cores; see llqbench.c)
+#     (on this machine they share the cores; see llqbench.c); then the
+#     server is stopped and started again and every watcher sets its LLQ up
+#     again: the seconds until all are back, and the SERV-FULL answers on the way
 #   resident memory per host (RSS with the data minus RSS with an empty zone)
 #   TLS watchers held at once (one DNS-over-TLS connection each with a signed
 #     LLQ, as agents hold the server) and resident memory per TLS connection,
@@ -22,6 +24,8 @@
 # BENCH_DNS_REPEAT (3 runs per query measurement, median taken),
 # BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
 # BENCH_DNS_ONLY=tls (only the TLS watchers),
+# BENCH_DNS_ONLY=llq100k (the LLQ part at 100,000 watchers only),
+# BENCH_DNS_LLQ_WATCHERS ("1000 10000": the watcher counts of the LLQ part),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
 # BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows),
 # BENCH_KEEP=1 (keep the work directory, for a look at the clients' output).
@@ -36,7 +40,15 @@ REPEAT=${BENCH_DNS_REPEAT:-3}
 ONLY=${BENCH_DNS_ONLY:-}
 LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
 TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
-case "$ONLY" in ""|llq|tls) ;; *) echo "bench/dns: BENCH_DNS_ONLY is llq, tls or empty"; exit 2 ;; esac
+LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000}
+case "$ONLY" in
+""|llq|tls) ;;
+llq100k) ONLY=llq LLQ_WATCHERS=100000 ;;
+*) echo "bench/dns: BENCH_DNS_ONLY is llq, llq100k, tls or empty"; exit 2 ;;
+esac
+LLQ_MAXW=$(for n in $LLQ_WATCHERS; do echo "$n"; done | sort -n | tail -1)
+# the table limits: at least the largest count (all watchers are one client and one account)
+LLQ_LIM=$((LLQ_MAXW > 100000 ? LLQ_MAXW : 100000))
 DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 Z=members.example.net
 P_OURS=5310
@@ -198,20 +210,31 @@ stop $OURS
 fi
 
 # LLQ latency and memory, private zone, events signed with the account's key
-ours "$W/empty/dns.db" --llq-per-client 100000 --llq-per-account 100000 --llq-max 100000
-for n in 1000 10000; do
+llq_ours() { ours "$W/empty/dns.db" --llq-per-client $LLQ_LIM --llq-per-account $LLQ_LIM --llq-max $LLQ_LIM; }
+waitfor() {	# pattern file tenths-of-seconds
+	for i in $(seq "$3"); do grep -q "$1" "$2" && return 0; sleep 0.1; done
+	return 1
+}
+llq_ours
+for n in $LLQ_WATCHERS; do
 	mkfifo "$W/go.$n"
 	base=$(rss_kib $OURS)
-	LLQBENCH_SERVER_PID=$OURS "$W/llqbench" 127.0.0.1 $P_OURS "$KEY" "watched.bench.$Z" $n "$LLQ_ROUNDS" \
-		<"$W/go.$n" >"$W/llq.$n" &
+	LLQBENCH_SERVER_PID=$OURS LLQBENCH_RESTART=1 "$W/llqbench" 127.0.0.1 $P_OURS "$KEY" "watched.bench.$Z" \
+		$n "$LLQ_ROUNDS" <"$W/go.$n" >"$W/llq.$n" &
 	LB=$!
 	exec 9>"$W/go.$n"
-	for i in $(seq 600); do grep -q established "$W/llq.$n" && break; sleep 0.1; done
-	grep -q established "$W/llq.$n" || { echo "bench/dns: LLQ setup failed"; cat "$W/llq.$n"; exit 1; }
+	# set-up is one handshake at a time: about 100 µs each here
+	waitfor established "$W/llq.$n" $((600 + n / 50)) || { echo "bench/dns: LLQ setup failed"; cat "$W/llq.$n"; exit 1; }
 	after=$(rss_kib $OURS)
 	echo go >&9
+	# each round ends within 5.3 s
+	waitfor '^restart' "$W/llq.$n" $((LLQ_ROUNDS * 60 + 100)) || { echo "bench/dns: LLQ rounds did not end"; cat "$W/llq.$n"; exit 1; }
+	# the server goes away (its LLQs with it) and comes back: every watcher sets up again
+	stop $OURS
+	llq_ours
+	echo go >&9
 	exec 9>&-
-	wait $LB
+	wait $LB || { echo "bench/dns: LLQ restart did not recover"; cat "$W/llq.$n"; }
 	eval "LLQ_P50_$n=\$(awk '/latency_ms/ { print \$3 }' \"\$W/llq.\$n\")"
 	eval "LLQ_P99_$n=\$(awk '/latency_ms/ { print \$5 }' \"\$W/llq.\$n\")"
 	eval "LLQ_MISSING_$n=\$(awk '/latency_ms/ { print \$11 + \$13 }' \"\$W/llq.\$n\")"
@@ -219,21 +242,30 @@ for n in 1000 10000; do
 	eval "LLQ_SCPU_$n=\$(awk -v n=$n '/latency_ms/ { printf \"%.2f\", \$17 * 1000 / n }' \"\$W/llq.\$n\")"
 	eval "LLQ_CCPU_$n=\$(awk -v n=$n '/latency_ms/ { printf \"%.2f\", \$15 * 1000 / n }' \"\$W/llq.\$n\")"
 	eval "LLQ_MEM_$n=\$(( (after - base) * 1024 / n ))"
-	# cancel: restart for a clean table
+	eval "LLQ_BACK_$n=\$(awk '/^recovered/ { print \$2 }' \"\$W/llq.\$n\")"
+	eval "LLQ_BACK_S_$n=\$(awk '/^recovered/ { print \$6 }' \"\$W/llq.\$n\")"
+	eval "LLQ_BACK_FULL_$n=\$(awk '/^recovered/ { print \$8 }' \"\$W/llq.\$n\")"
+	eval "LLQ_BACK_RTX_$n=\$(awk '/^recovered/ { print \$10 }' \"\$W/llq.\$n\")"
+	# a clean table for the next count
 	stop $OURS
-	ours "$W/empty/dns.db" --llq-per-client 100000 --llq-per-account 100000 --llq-max 100000
+	llq_ours
 done
 stop $OURS
 
 bench_llq() {
-	bench_result dns_llq_event_p50_1000 "$LLQ_P50_1000" ms
-	bench_result dns_llq_event_p99_1000 "$LLQ_P99_1000" ms
-	bench_result dns_llq_event_p50_10000 "$LLQ_P50_10000" ms
-	bench_result dns_llq_event_p99_10000 "$LLQ_P99_10000" ms
-	bench_result dns_llq_events_missing "$((LLQ_MISSING_1000 + LLQ_MISSING_10000))" events
-	bench_result dns_llq_server_cpu_per_event_10000 "$LLQ_SCPU_10000" us
-	bench_result dns_llq_client_cpu_per_event_10000 "$LLQ_CCPU_10000" us
-	bench_result dns_llq_memory_per_llq "$LLQ_MEM_10000" bytes
+	missing=0
+	for n in $LLQ_WATCHERS; do
+		eval "p50=\$LLQ_P50_$n p99=\$LLQ_P99_$n m=\$LLQ_MISSING_$n scpu=\$LLQ_SCPU_$n ccpu=\$LLQ_CCPU_$n"
+		eval "back=\$LLQ_BACK_$n back_s=\$LLQ_BACK_S_$n full=\$LLQ_BACK_FULL_$n rtx=\$LLQ_BACK_RTX_$n"
+		bench_result dns_llq_event_p50_$n "$p50" ms
+		bench_result dns_llq_event_p99_$n "$p99" ms
+		bench_result dns_llq_server_cpu_per_event_$n "$scpu" us
+		bench_result dns_llq_client_cpu_per_event_$n "$ccpu" us
+		bench_result dns_llq_restart_recovery_$n "${back_s:-none}" "s (${back:-0} of $n LLQs back; ${full:-?} SERV-FULL answers, ${rtx:-?} requests sent again)"
+		missing=$((missing + ${m:-0}))
+	done
+	bench_result dns_llq_events_missing "$missing" events
+	eval "bench_result dns_llq_memory_per_llq \"\$LLQ_MEM_$LLQ_MAXW\" bytes"
 }
 if [ "$ONLY" = llq ]; then
 	bench_result dns_llq_load_average "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" 1/5/15min
