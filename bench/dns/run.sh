@@ -7,8 +7,8 @@
 #   TSIG-signed queries/s on the private zone (ours only: the others have no privacy)
 #   durable TSIG-signed updates/s with an Update Lease, 16 and 64 in flight
 #     (every server fsyncs: BIND and Knot their journals, we every group commit)
-#   LLQ event latency from an UPDATE's answer to the event at 1,000 and 10,000
-#     watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ),
+#   LLQ event latency from an UPDATE's answer to the event at 1,000, 10,000 and
+#     100,000 watchers (p50, p99), memory per LLQ (ours only: the others have no LLQ),
 #     and the CPU time per event of the server and of the watchers' client
 #     (on this machine they share the cores; see llqbench.c); then the
 #     server is stopped and started again and every watcher sets its LLQ up
@@ -25,7 +25,7 @@
 # BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
 # BENCH_DNS_ONLY=tls (only the TLS watchers),
 # BENCH_DNS_ONLY=llq100k (the LLQ part at 100,000 watchers only),
-# BENCH_DNS_LLQ_WATCHERS ("1000 10000": the watcher counts of the LLQ part),
+# BENCH_DNS_LLQ_WATCHERS ("1000 10000 100000": the watcher counts of the LLQ part),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
 # BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows),
 # BENCH_KEEP=1 (keep the work directory, for a look at the clients' output).
@@ -40,7 +40,7 @@ REPEAT=${BENCH_DNS_REPEAT:-3}
 ONLY=${BENCH_DNS_ONLY:-}
 LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
 TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
-LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000}
+LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000 100000}
 case "$ONLY" in
 ""|llq|tls) ;;
 llq100k) ONLY=llq LLQ_WATCHERS=100000 ;;
