@@ -25,6 +25,17 @@
  * round, when LLQBENCH_SERVER_PID names it, else -1). LLQBENCH_VERBOSE=1
  * prints a line per round on stderr.
  *
+ * With LLQBENCH_RESTART=1 it then prints "restart", waits for a second line
+ * on stdin (the caller stops the server, starts it again and writes the line
+ * once it answers) and sets every LLQ up again, as its watchers would after
+ * losing the server: at most LLQBENCH_WINDOW (2,000) handshakes in flight,
+ * a request unanswered for 1 s sent again (2 s, 4 s, at most 8 s), an LLQ
+ * error SERV-FULL waited out for its lease (RFC 8764 §5.2.2: the retry
+ * delay; at most LLQBENCH_SERVFULL_CAP_S, 5 s, so that the run ends) and an
+ * error rcode for 1 s. It gives up after LLQBENCH_RESTART_MAX_S (120 s) and
+ * prints "recovered N of W seconds S servfull F retransmits R errors E"
+ * (S: from the line to the last LLQ set up).
+ *
  * Packets are parsed with lib/dns (over lib/wire), like all our code.
  */
 #define _GNU_SOURCE	/* recvmmsg */
@@ -278,6 +289,155 @@ static int update(int fd, unsigned round, uint16_t id, double *answered)
 	return rc;
 }
 
+/* One watcher's way back after a restart (see the top of the file). */
+struct back {
+	uint8_t phase;		/* 0 to send a setup, 1 setup sent, 2 response sent, 3 live, 4 waiting */
+	uint8_t attempt;	/* in the message id, so that late answers are told apart */
+	uint8_t tries;		/* sends of the current request, for the back-off */
+	double due;		/* resend (phases 1 and 2) or send again (4) at this time, ms */
+	uint64_t id;		/* the challenge's LLQ id */
+};
+
+/* The message id of watcher slot @p slot (< 128) in @p phase (1 or 2). */
+static uint16_t back_msg_id(unsigned slot, unsigned phase, unsigned attempt)
+{
+	return (uint16_t)((attempt & 0x7f) << 8 | (phase - 1) << 7 | slot);
+}
+
+static int reestablish(int *fds, int nsock, int watchers, struct slot *slots, size_t slot_max)
+{
+	int window = getenv("LLQBENCH_WINDOW") ? atoi(getenv("LLQBENCH_WINDOW")) : 2000;
+	double cap_s = getenv("LLQBENCH_SERVFULL_CAP_S") ? atof(getenv("LLQBENCH_SERVFULL_CAP_S")) : 5;
+	double max_s = getenv("LLQBENCH_RESTART_MAX_S") ? atof(getenv("LLQBENCH_RESTART_MAX_S")) : 120;
+	struct back *bk = calloc((size_t)watchers, sizeof(*bk));
+	size_t servfull = 0, retransmits = 0, errors = 0;
+	int live = 0, inflight = 0, next = 0;
+	double t0 = now_ms(), last = t0;
+	uint8_t q[1024];
+
+	if (!bk)
+		return -1;
+	while (live < watchers && now_ms() - t0 < max_s * 1e3) {
+		double now = now_ms();
+		size_t got = 0;
+		bool sent_any = false;
+
+		/* resend what timed out and what waited out a SERV-FULL, then start new ones */
+		for (int w = 0; w < watchers; w++) {
+			struct back *b = &bk[w];
+			size_t len;
+
+			if ((b->phase == 1 || b->phase == 2 || b->phase == 4) && b->due <= now) {
+				if (b->phase == 4) {
+					b->phase = 0;
+					inflight--;
+				} else {
+					retransmits++;
+				}
+			}
+			if (b->phase == 0 && w >= next)
+				continue;
+			if (b->phase == 0 || ((b->phase == 1 || b->phase == 2) && b->due <= now)) {
+				if (b->phase == 0) {
+					b->phase = 1;
+					b->attempt++;
+					b->tries = 0;
+					inflight++;
+				}
+				len = llq_query(q, sizeof(q), back_msg_id((unsigned)(w % PER_SOCKET), b->phase, b->attempt),
+						DNS_LLQ_SETUP, b->phase == 2 ? b->id : 0);
+				if (len)
+					(void)send(fds[w / PER_SOCKET], q, len, MSG_DONTWAIT);
+				b->due = now + 1000.0 * (1 << (b->tries < 3 ? b->tries : 3));
+				b->tries++;
+				sent_any = true;
+			}
+		}
+		while (next < watchers && inflight < window) {
+			struct back *b = &bk[next++];
+			size_t len;
+
+			b->phase = 1;
+			b->attempt++;
+			b->tries = 1;
+			b->due = now + 1000.0;
+			inflight++;
+			len = llq_query(q, sizeof(q), back_msg_id((unsigned)((next - 1) % PER_SOCKET), 1, b->attempt),
+					DNS_LLQ_SETUP, 0);
+			if (len)
+				(void)send(fds[(next - 1) / PER_SOCKET], q, len, MSG_DONTWAIT);
+			sent_any = true;
+		}
+		for (int s = 0; s < nsock; s++) {
+			size_t k = recv_batch(fds[s], slots, slot_max);
+
+			got += k;
+			for (size_t i = 0; i < k; i++) {
+				struct slot *sl = &slots[i];
+				struct dns_llq llq;
+				int w;
+				unsigned slot, phase;
+				struct back *b;
+
+				if (sl->len < 12 || dns_msg_parse(&msg, sl->data, sl->len))
+					continue;
+				slot = msg.hdr.id & 0x7f;
+				phase = ((msg.hdr.id >> 7) & 1) + 1;
+				w = s * PER_SOCKET + (int)slot;
+				if (slot >= PER_SOCKET || w >= watchers)
+					continue;
+				b = &bk[w];
+				if (b->phase != phase || (msg.hdr.id >> 8) != (b->attempt & 0x7f))
+					continue;	/* late: an answer to an earlier send */
+				if (dns_msg_rcode(&msg) != DNS_RCODE_NOERROR || llq_of(sl->data, sl->len, &msg, &llq)) {
+					errors++;
+					b->phase = 4;
+					b->due = now_ms() + 1000;
+					continue;
+				}
+				if (llq.error == DNS_LLQ_SERVFULL) {
+					servfull++;
+					b->phase = 4;
+					b->due = now_ms() + 1e3 * (llq.lease < cap_s ? llq.lease : cap_s);
+					continue;
+				}
+				if (llq.error != DNS_LLQ_NOERROR) {
+					errors++;
+					b->phase = 4;
+					b->due = now_ms() + 1000;
+					continue;
+				}
+				if (phase == 1) {
+					size_t len;
+
+					b->phase = 2;
+					b->id = llq.id;
+					b->tries = 1;
+					b->due = now_ms() + 1000;
+					len = llq_query(q, sizeof(q), back_msg_id(slot, 2, b->attempt), DNS_LLQ_SETUP, llq.id);
+					if (len)
+						(void)send(sl->fd, q, len, MSG_DONTWAIT);
+				} else {
+					b->phase = 3;
+					live++;
+					inflight--;
+					last = now_ms();
+				}
+			}
+		}
+		if (got == 0 && !sent_any) {
+			struct timespec nap = { 0, POLL_NS };
+
+			nanosleep(&nap, NULL);
+		}
+	}
+	printf("recovered %d of %d seconds %.2f servfull %zu retransmits %zu errors %zu\n", live, watchers,
+	       (last - t0) / 1e3, servfull, retransmits, errors);
+	fflush(stdout);
+	free(bk);
+	return live == watchers ? 0 : -1;
+}
+
 static int cmp_id(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -478,5 +638,14 @@ int main(int argc, char *argv[])
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0,
 	       nlat ? lat[nlat - 1] : 0.0, nlat, missing, bad, client_cpu / (rounds > 0 ? rounds : 1),
 	       server_pid ? server_cpu / (rounds > 0 ? rounds : 1) : -1.0);
+	fflush(stdout);
+	if (getenv("LLQBENCH_RESTART")) {
+		printf("restart\n");
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return 1;
+		if (reestablish(fds, nsock, watchers, slots, slot_max))
+			return 1;
+	}
 	return 0;
 }

@@ -109,13 +109,14 @@ static struct eitem *item_new(const uint8_t *pkt, size_t len, const struct socka
 	return it;
 }
 
-void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const struct sockaddr *peer,
-		       socklen_t peerlen, int fd, uint32_t local)
+void engine_batch_add_udp(struct engine *e, struct engine_batch *b, const uint8_t *pkt, size_t len,
+			  const struct sockaddr *peer, socklen_t peerlen, int fd, uint32_t local)
 {
 	struct eitem *it;
-	bool kick;
 
-	if (__atomic_load_n(&e->qlen, __ATOMIC_RELAXED) >= QUEUE_MAX)
+	if (!b->tail)
+		b->tail = &b->head;
+	if (__atomic_load_n(&e->qlen, __ATOMIC_RELAXED) + b->n >= QUEUE_MAX)
 		return;	/* overloaded: the client retries */
 	it = item_new(pkt, len, peer, peerlen);
 	if (!it)
@@ -123,14 +124,41 @@ void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const s
 	it->src.t = Q_UDP;
 	it->src.fd = fd;
 	it->src.local = local;
+	*b->tail = it;
+	b->tail = &it->next;
+	b->n++;
+}
+
+void engine_batch_submit(struct engine *e, struct engine_batch *b)
+{
+	bool kick;
+
+	if (!b->n)
+		return;
+	/* one lock and at most one wake-up for a whole recvmmsg batch: at
+	 * 100,000 watchers the event acknowledgements come in by the
+	 * thousand, and a wake-up of the engine per datagram cost more than
+	 * handling it */
 	pthread_mutex_lock(&e->qlock);
 	kick = e->qhead == NULL;
-	*e->qtail = it;
-	e->qtail = &it->next;
-	e->qlen++;
+	*e->qtail = b->head;
+	e->qtail = b->tail;
+	e->qlen += b->n;
 	pthread_mutex_unlock(&e->qlock);
+	b->head = NULL;
+	b->tail = &b->head;
+	b->n = 0;
 	if (kick)
 		event_active(e->ev_batch, EV_READ, 0);
+}
+
+void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const struct sockaddr *peer,
+		       socklen_t peerlen, int fd, uint32_t local)
+{
+	struct engine_batch b = { 0 };
+
+	engine_batch_add_udp(e, &b, pkt, len, peer, peerlen, fd, local);
+	engine_batch_submit(e, &b);
 }
 
 void engine_submit_stream(struct engine *e, const uint8_t *pkt, size_t len, uint64_t conn,

@@ -47,6 +47,21 @@ void engine_set_commit_hook(struct engine *e, void (*fn)(void *arg), void *arg);
 void engine_submit_udp(struct engine *e, const uint8_t *pkt, size_t len, const struct sockaddr *peer,
 		       socklen_t peerlen, int fd, uint32_t local);
 
+struct eitem;
+
+/** Messages a UDP worker gathers from one read, queued for the engine together. */
+struct engine_batch {
+	struct eitem *head, **tail;	/* tail NULL: empty (zero-initialised) */
+	size_t n;
+};
+
+/** From a UDP worker thread: add a message (copied) to @p b. */
+void engine_batch_add_udp(struct engine *e, struct engine_batch *b, const uint8_t *pkt, size_t len,
+			  const struct sockaddr *peer, socklen_t peerlen, int fd, uint32_t local);
+
+/** From a UDP worker thread: queue the messages of @p b (then empty) for the engine. */
+void engine_batch_submit(struct engine *e, struct engine_batch *b);
+
 /** From the engine thread: a message from a stream connection (copied). */
 void engine_submit_stream(struct engine *e, const uint8_t *pkt, size_t len, uint64_t conn,
 			  enum q_transport t, const struct sockaddr *peer, socklen_t peerlen);

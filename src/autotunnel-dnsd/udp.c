@@ -54,6 +54,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct dnsd *d = w->d;
 
 	for (int round = 0; round < ROUNDS; round++) {
+		struct engine_batch eb = { 0 };
 		int n, nout = 0, sent = 0;
 
 		for (int i = 0; i < BATCH; i++) {
@@ -85,14 +86,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 				nout++;
 				break;
 			case Q_ENGINE:
-				engine_submit_udp(w->e, w->rbuf[i], len, (struct sockaddr *)&w->addr[i],
-						  w->in[i].msg_hdr.msg_namelen, fd, so->local);
+				engine_batch_add_udp(w->e, &eb, w->rbuf[i], len, (struct sockaddr *)&w->addr[i],
+						     w->in[i].msg_hdr.msg_namelen, fd, so->local);
 				break;
 			case Q_DROP:
 				break;
 			}
 		}
 		pthread_rwlock_unlock(&d->lock);
+		engine_batch_submit(w->e, &eb);
 		while (sent < nout) {
 			int r = sendmmsg(fd, w->out + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
 
