@@ -70,6 +70,11 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		break;
 	case DP_EV_AUTH_FAILED:
 		break;
+	case DP_EV_STUN:
+		inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
+		log_debug("STUN message from %s:%u, but no STUN transaction runs; dropped", a,
+			  ntohs(ev->from.sin_port));
+		break;
 	}
 }
 
