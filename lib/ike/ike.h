@@ -39,15 +39,6 @@
 #include "ike/types.h"
 
 /**
- * The smallest inbound ESP SPI this library picks itself (SPIs a gateway
- * lends, RFC 3104 §5, are used as given): the first byte on the wire is
- * then 0x50 or more, which no STUN message or TURN ChannelData starts with
- * (RFC 7983 §7), so ESP on the shared UDP 4500 socket is never taken for
- * either (lib/stun/frame.h, stun_demux_classify()).
- */
-#define IKE_CHILD_SPI_MIN	0x50000000u
-
-/**
  * A new instance. @p conf is copied; NULL = defaults. @p rng (required)
  * supplies every random byte the instance uses, called with @p rng_arg
  * (borrowed; it must outlive the instance). NULL when @p rng is NULL, on

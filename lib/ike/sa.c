@@ -6,7 +6,6 @@
 #include <openssl/crypto.h>
 
 #include "ike/event.h"
-#include "ike/ike.h"
 #include "ike/sa.h"
 
 /* ---- tunnels ---- */
