@@ -132,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stun_natcheck_config_default(&cfg);
 	cfg.rc = 1 + (data[0] & 3);
 	cfg.budget_ms = (data[0] & 4) ? 0 : 5000;
+	cfg.binding_only = (data[0] & 16) != 0;
 	if (stun_natcheck_start(&nc, &cfg, (struct sockaddr *)&server,
 				(data[0] & 8) ? (struct sockaddr *)&local : NULL, rnd, &ctr, now, &out))
 		return 0;

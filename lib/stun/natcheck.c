@@ -35,6 +35,7 @@ void stun_natcheck_config_default(struct stun_natcheck_config *cfg)
 	cfg->rc = STUN_NATCHECK_DEFAULT_RC;
 	cfg->rm = STUN_NATCHECK_DEFAULT_RM;
 	cfg->budget_ms = STUN_NATCHECK_DEFAULT_BUDGET_MS;
+	cfg->binding_only = false;
 }
 
 /* ---- addresses ---- */
@@ -184,7 +185,7 @@ static bool advance(struct stun_natcheck *nc, uint64_t now, struct stun_natcheck
 			r->reflexive = a->mapped;
 			if (nc->local.ss_family && same_addr(&r->reflexive, &nc->local))
 				r->mapping = STUN_NAT_NONE;
-			if (!r->rfc5780) {
+			if (!r->rfc5780 || nc->cfg.binding_only) {
 				finish(nc, out);
 				return false;
 			}

@@ -34,6 +34,11 @@
  *     mapping; else test III's equal to test II's address-dependent; else
  *     address-and-port-dependent. No answer to II: unknown.
  *
+ * With cfg.binding_only the check ends after test I: a quick look at the
+ * reflexive address and the server's reachability that sends nothing to
+ * the alternate address. (Repeating the filtering tests soon after a check
+ * would see the filter entries its mapping tests opened.)
+ *
  * Retransmission (RFC 8489 §6.2.1) per request: RTO doubled at each send,
  * cfg.rc sends, then cfg.rm RTOs of waiting. The defaults are fewer than
  * RFC 8489's Rc 7 and Rm 16 (39.5 s): a netcheck's filtering round always
@@ -72,6 +77,7 @@ struct stun_natcheck_config {
 	unsigned rc;		/* sends per request (>= 1) */
 	unsigned rm;		/* RTOs waited after the last send */
 	uint32_t budget_ms;	/* the whole check; 0 = no bound */
+	bool binding_only;	/* test I only: reachability and the reflexive address */
 };
 
 /** Mapping or filtering behaviour (RFC 5780 §4.3, §4.4). */

@@ -373,6 +373,29 @@ static void test_no_nat(void **st)
 	assert_int_equal(w.sent, 3);	/* test I, filtering II and III; no mapping tests */
 }
 
+/* binding_only: test I and nothing else, even with an RFC 5780 server. */
+static void test_binding_only(void **st)
+{
+	struct stun_natcheck_config cfg;
+	struct world w = { .mapping = STUN_NAT_ADDRESS_PORT_DEPENDENT, .filtering = STUN_NAT_ADDRESS_PORT_DEPENDENT,
+			   .server_5780 = true };
+	uint64_t end;
+	struct stun_natcheck_result r;
+
+	(void)st;
+	stun_natcheck_config_default(&cfg);
+	cfg.binding_only = true;
+	r = run_check(&w, &cfg, false, &end);
+	assert_true(r.reachable);
+	assert_true(r.rfc5780);
+	expect_reflexive(&r, NAT_IP, 40000);
+	assert_int_equal(r.mapping, STUN_NAT_UNKNOWN);
+	assert_int_equal(r.filtering, STUN_NAT_UNKNOWN);
+	assert_int_equal(w.sent, 1);
+	assert_int_equal(w.n_map, 1);	/* nothing went to the alternate address */
+	assert_int_equal(end, 1000);
+}
+
 /* The budget ends a check with what is known. */
 static void test_budget(void **st)
 {
@@ -510,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_plain_server),
 		cmocka_unit_test(test_change_ignored),
 		cmocka_unit_test(test_no_nat),
+		cmocka_unit_test(test_binding_only),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_refused_input),
 		cmocka_unit_test(test_request_shapes),
