@@ -10,6 +10,7 @@
 
 #include "autotunneld/dpglue.h"
 
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
@@ -71,9 +72,7 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 	case DP_EV_AUTH_FAILED:
 		break;
 	case DP_EV_STUN:
-		inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
-		log_debug("STUN message from %s:%u, but no STUN transaction runs; dropped", a,
-			  ntohs(ev->from.sin_port));
+		atd_agent_stun_input(d, ev->data, ev->len, &ev->from);
 		break;
 	}
 }
