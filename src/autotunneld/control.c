@@ -46,7 +46,7 @@
 #define CLIENTS_MAX 32
 #define REQUEST_TIMEOUT_S 30
 #define PROBE_TIMEOUT_S 5
-#define STUN_WAIT_MS 20000	/* netcheck waits for a STUN check under way (its budget is 15 s) */
+#define STUN_WAIT_MS 10000	/* netcheck waits for a STUN check under way (the CLI waits 15 s) */
 #define STUN_POLL_MS 100
 #define REPLY_MAX (256 * 1024)
 
