@@ -707,7 +707,8 @@ static void dns_signed_out(void *arg)
 
 	atd_dynpeers_clear(d->agent->peers);
 	hosts_write(d);
-	atd_reflex_stop(d->agent->reflex, true);
+	if (d->agent->reflex)
+		atd_reflex_stop(d->agent->reflex, true);
 }
 
 static const struct atd_local_info *dns_local(void *arg)

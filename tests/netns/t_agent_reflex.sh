@@ -7,7 +7,8 @@
 #   hostA  behind natA, plain masquerade: endpoint-independent mapping,
 #          address-and-port-dependent filtering;
 #   hostC  behind natC, masquerade with a random port per flow: endpoint-
-#          dependent mapping.
+#          dependent mapping;
+#   then hostA moves to natC's LAN: the check runs again after the change.
 # The reflexive address netcheck prints is compared with the NAT's own
 # connection table (its source port must be 4500: the requests left from
 # the tunnel socket); with coturn stopped, netcheck says it did not answer.
@@ -90,6 +91,21 @@ others=$(nt_exec natC cat /proc/net/nf_conntrack | awk '$3 == "udp" && $6 == "sr
 [ -n "$others" ] || nt_fail "natC has no flow from hostC's 4500 to coturn's other address"
 case " $others" in *" $port "*) nt_fail "natC reused port $port towards the other address: $others" ;; esac
 nt_pass "hostC behind an endpoint-dependent NAT: reflexive 203.0.113.30:$port, mapping address-and-port-dependent (other flows: $others)"
+
+# --- a network change: hostA moves from natA's LAN to natC's; the check runs again there
+at_bridge_lan natC
+at_plug hostA natC lanport1 eth1
+at_move hostA eth0 eth1 192.168.3.3/24 192.168.3.1
+at_log_wait hostA 'reflexive address 203.0.113.30:' 20 ||
+	nt_fail "hostA did not check again after moving: $(cat "$NT_DIR/agent-hostA.log")"
+port=$(nat_port natC 192.168.3.3) || nt_fail "natC has no flow from 192.168.3.3:4500 to coturn:
+$(nt_exec natC cat /proc/net/nf_conntrack)"
+out=$(at_cli hostA netcheck)
+expect_tail "hostA netcheck after moving" "$out" "stun       198.51.100.53:3478: answered over UDP
+reflexive  203.0.113.30:$port
+behaviour  mapping address-and-port-dependent, filtering address-and-port-dependent
+           endpoint-dependent mapping: direct connections need the other side to be reachable; a relay will be needed otherwise"
+nt_pass "hostA moved behind natC: checked again after the network change, reflexive 203.0.113.30:$port, endpoint-dependent mapping"
 
 # --- coturn stopped: netcheck says so
 turn_stop
