@@ -599,9 +599,10 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 		/*
 		 * RFC 7983 §7: STUN shares the port, told apart by its top bits
 		 * and magic cookie; our inbound SPIs start at 0x50000000
-		 * (IKE_CHILD_SPI_MIN), so no ESP of ours looks like it.
+		 * (IKE_CHILD_SPI_MIN), so no ESP of ours looks like it, and the
+		 * first byte alone sends it on without a call.
 		 */
-		if (stun_demux_classify(d, n) == STUN_DEMUX_STUN) {
+		if ((d[0] & 0xc0) == 0 && stun_demux_classify(d, n) == STUN_DEMUX_STUN) {
 			stun_datagram(w, d, n, from);
 			break;
 		}
