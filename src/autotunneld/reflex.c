@@ -114,7 +114,8 @@ static void finish(struct atd_reflex *r)
 {
 	struct stun_natcheck_result merged = *stun_natcheck_result(&r->nc);
 	const struct stun_natcheck_result *res = &merged;
-	char a[INET6_ADDRSTRLEN] = "?";
+	char a[INET6_ADDRSTRLEN] = "?", msg[512];
+	bool same;
 
 	if (!r->quick) {
 		r->full = merged;
@@ -124,20 +125,28 @@ static void finish(struct atd_reflex *r)
 		merged.mapping = r->full.mapping;
 		merged.filtering = r->full.filtering;
 	}
+	/* a refresh that found what was known is not news */
+	same = r->quick && r->have_result && r->last.reachable == merged.reachable &&
+	       (!merged.reachable || same_reflexive(&merged, &r->last));
 	r->last = merged;
 	r->have_result = true;
 	r->checked_ms = clock_now_ms();
 	r->state = ATD_REFLEX_DONE;
 	if (!res->reachable) {
-		log_info("STUN server %s did not answer over UDP: no reflexive address", r->server);
-		return;
+		snprintf(msg, sizeof(msg), "STUN server %s did not answer over UDP: no reflexive address",
+			 r->server);
+	} else {
+		if (res->reflexive.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)&res->reflexive)->sin_addr, a, sizeof(a));
+		snprintf(msg, sizeof(msg), "reflexive address %s:%u (STUN server %s): mapping %s, filtering %s%s", a,
+			 ntohs(((const struct sockaddr_in *)&res->reflexive)->sin_port), r->server,
+			 stun_nat_behavior_str(res->mapping), stun_nat_behavior_str(res->filtering),
+			 res->timed_out ? " (check cut short)" : "");
 	}
-	if (res->reflexive.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&res->reflexive)->sin_addr, a, sizeof(a));
-	log_info("reflexive address %s:%u (STUN server %s): mapping %s, filtering %s%s", a,
-		 ntohs(((const struct sockaddr_in *)&res->reflexive)->sin_port), r->server,
-		 stun_nat_behavior_str(res->mapping), stun_nat_behavior_str(res->filtering),
-		 res->timed_out ? " (check cut short)" : "");
+	if (same)
+		log_debug("%s", msg);
+	else
+		log_info("%s", msg);
 }
 
 static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)
