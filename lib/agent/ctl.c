@@ -26,6 +26,9 @@ static const char *const state_values[] = { "up", "idle", "connecting", "unreach
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
 static const char *const server_state_values[] = { "connected", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
+static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
+static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
+					       "address-and-port-dependent", "none", "unknown", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
@@ -72,6 +75,12 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_SERVER_STATE] = { "server_state", K_STR, server_state_values },
 	[AGENT_CTL_F_SERVER_LOST_SINCE] = { "server_lost_since", K_U32, NULL },
 	[AGENT_CTL_F_RTT_US] = { "rtt_us", K_U32, NULL },
+	[AGENT_CTL_F_STUN_SERVER] = { "stun_server", K_STR, NULL },
+	[AGENT_CTL_F_STUN] = { "stun", K_STR, stun_values },
+	[AGENT_CTL_F_REFLEXIVE] = { "reflexive", K_IP4, NULL },
+	[AGENT_CTL_F_REFLEXIVE_PORT] = { "reflexive_port", K_U32, NULL },
+	[AGENT_CTL_F_NAT_MAPPING] = { "nat_mapping", K_STR, behavior_values },
+	[AGENT_CTL_F_NAT_FILTERING] = { "nat_filtering", K_STR, behavior_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -95,7 +104,8 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
 	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
-				      F(SERVER_ERROR) | F(DETAIL) },
+				      F(SERVER_ERROR) | F(DETAIL) | F(STUN_SERVER) | F(STUN) | F(REFLEXIVE) |
+				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
 				       F(STATE) | F(RTT_US) },
 };
@@ -186,7 +196,7 @@ static bool value_ok(uint8_t id, const uint8_t *v, size_t n)
 	case K_U32:
 		if (n != 4)
 			return false;
-		if (id == AGENT_CTL_F_PORT)
+		if (id == AGENT_CTL_F_PORT || id == AGENT_CTL_F_REFLEXIVE_PORT)
 			return v[0] == 0 && v[1] == 0;	/* a port fits in 16 bits */
 		return true;
 	case K_BOOL:
@@ -764,6 +774,65 @@ static void text_services(struct agent_text_out *o, const struct agent_ctl_msg *
 	}
 }
 
+/* What the mapping and filtering behaviour (RFC 5780 §4) mean for reaching this host, in plain words. */
+static const char *behavior_meaning(const char *map, const char *filt)
+{
+	bool open = filt && !strcmp(filt, "endpoint-independent");
+
+	if (!map || !strcmp(map, "unknown"))
+		return NULL;
+	if (!strcmp(map, "none"))
+		return open ? "no NAT and no filtering: peers can reach this host directly"
+			    : "no NAT, but a firewall filters: peers reach this host when both sides send at once "
+			      "(hole punching)";
+	if (!strcmp(map, "endpoint-independent"))
+		return open ? "endpoint-independent mapping and filtering: peers can reach this host at its "
+			      "reflexive address"
+			    : "endpoint-independent mapping: peers behind most NATs can reach this host by hole punching";
+	return "endpoint-dependent mapping: direct connections need the other side to be reachable; "
+	       "a relay will be needed otherwise";
+}
+
+/* netcheck's STUN lines (absent from an agent without them: nothing printed). */
+static void text_stun(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
+{
+	const char *stun = agent_ctl_str(m, r, AGENT_CTL_F_STUN);
+	const char *server = or_dash(agent_ctl_str(m, r, AGENT_CTL_F_STUN_SERVER));
+	const char *map = agent_ctl_str(m, r, AGENT_CTL_F_NAT_MAPPING);
+	const char *filt = agent_ctl_str(m, r, AGENT_CTL_F_NAT_FILTERING);
+	const char *meaning = behavior_meaning(map, filt);
+	char a[INET_ADDRSTRLEN];
+	uint32_t port = 0;
+
+	if (!stun)
+		return;
+	if (!strcmp(stun, "no-server")) {
+		agent_text_put(o, "stun       none: the account's server names no STUN server\n");
+		return;
+	}
+	if (!strcmp(stun, "lookup-failed")) {
+		agent_text_put(o, "stun       the STUN server could not be found (_stun._udp SRV): see the agent's log\n");
+		return;
+	}
+	if (!strcmp(stun, "checking")) {
+		agent_text_put(o, "stun       %s: still checking\n", server);
+		return;
+	}
+	if (!strcmp(stun, "no-answer")) {
+		agent_text_put(o, "stun       %s: did not answer over UDP (UDP blocked, or the server is down): "
+			       "no reflexive address\n", server);
+		return;
+	}
+	agent_text_put(o, "stun       %s: answered over UDP\n", server);
+	if (ip4(m, r, AGENT_CTL_F_REFLEXIVE, a)) {
+		(void)agent_ctl_uint(m, r, AGENT_CTL_F_REFLEXIVE_PORT, &port);
+		agent_text_put(o, "reflexive  %s:%u\n", a, (unsigned)port);
+	}
+	agent_text_put(o, "behaviour  mapping %s, filtering %s\n", or_dash(map), or_dash(filt));
+	if (meaning)
+		agent_text_put(o, "           %s\n", meaning);
+}
+
 static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_NET, 0);
@@ -820,6 +889,7 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 	}
 	if (detail)
 		agent_text_put(o, "note       %s\n", detail);
+	text_stun(o, m, r);
 }
 
 static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)

@@ -61,7 +61,8 @@ enum agent_ctl_rtype {
 	AGENT_CTL_R_PEER,	/* label, fqdn, ula, state, outer, port, rtt_ms, handshake_age_s, keep */
 	AGENT_CTL_R_HOST,	/* label, fqdn, ula, outer, port, model, os, self */
 	AGENT_CTL_R_SERVICE,	/* instance, type, host, port, txt */
-	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail */
+	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail,
+				 * stun_server, stun, reflexive, reflexive_port, nat_mapping, nat_filtering */
 	AGENT_CTL_R_PING,	/* host, ula, outer, port, rtt_ms, rtt_us, sent, received, state */
 	AGENT_CTL_R_MAX_
 };
@@ -111,6 +112,14 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
 	AGENT_CTL_F_SERVER_LOST_SINCE,	/* u32: Unix seconds when the connection to the server was lost (polling) */
 	AGENT_CTL_F_RTT_US,		/* u32: round trip in microseconds (rtt_ms stays for older CLIs) */
+	/* netcheck: STUN from the tunnel socket (issue 11); all optional */
+	AGENT_CTL_F_STUN_SERVER,	/* text: the account's STUN server HOST:PORT (_stun._udp.D SRV) */
+	AGENT_CTL_F_STUN,		/* text: "answered", "no-answer", "checking", "no-server", "lookup-failed" */
+	AGENT_CTL_F_REFLEXIVE,		/* ip4: our reflexive address (XOR-MAPPED-ADDRESS) */
+	AGENT_CTL_F_REFLEXIVE_PORT,	/* u32 (<= 65535): its port */
+	AGENT_CTL_F_NAT_MAPPING,	/* text: RFC 5780 mapping: "endpoint-independent", "address-dependent",
+					 * "address-and-port-dependent", "none" (no NAT), "unknown" */
+	AGENT_CTL_F_NAT_FILTERING,	/* text: RFC 5780 filtering, the same words but "none" */
 	AGENT_CTL_F_MAX_
 };
 

@@ -237,8 +237,15 @@ uint32_t ike_child_spi_new(struct ike *ike, struct ike_peer *p)
 	for (;;) {
 		uint32_t spi = 0;
 
-		/* SPIs 0..255 are reserved (RFC 4303 §2.1) */
-		if (ike_rng_bytes(&ike->rng, &spi, sizeof(spi)) == 0 && spi > 255 && !spi_in_used(ike, spi))
+		/*
+		 * SPIs 0..255 are reserved (RFC 4303 §2.1). Ours also start
+		 * with a byte of 0x50 or more, so that stun_demux_classify()
+		 * never takes our ESP for STUN or TURN ChannelData on the
+		 * shared UDP 4500 socket (RFC 7983 §7, docs/stun.md); drawing
+		 * again keeps the choice uniform over what remains.
+		 */
+		if (ike_rng_bytes(&ike->rng, &spi, sizeof(spi)) == 0 && spi >= IKE_CHILD_SPI_MIN &&
+		    !spi_in_used(ike, spi))
 			return spi;
 	}
 }

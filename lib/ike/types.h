@@ -127,6 +127,15 @@ enum ike_dh_group {
 
 #define IKE_MAX_ID 255		/**< longest identity (FQDN) accepted */
 #define IKE_MAX_PSK 128		/**< longest pre-shared key */
+
+/**
+ * The smallest inbound ESP SPI this library picks itself (SPIs a gateway
+ * lends, RFC 3104 §5, are used as given): the first byte on the wire is
+ * then 0x50 or more, which no STUN message or TURN ChannelData starts with
+ * (RFC 7983 §7), so ESP on the shared UDP 4500 socket is never taken for
+ * either (lib/stun/frame.h, stun_demux_classify()).
+ */
+#define IKE_CHILD_SPI_MIN	0x50000000u
 #define IKE_MAX_NAME 63		/**< longest peer name */
 #define IKE_MAX_DH_GROUPS 6	/**< DH groups a peer may list (struct ike_peer_conf) */
 #define IKE_MAX_SPIS_IN 8	/**< inbound SPIs a peer may be given (struct ike_peer_conf) */

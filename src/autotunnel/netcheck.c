@@ -1,8 +1,10 @@
 /*
  * `autotunnel netcheck`: what this network allows: the primary address,
  * whether there is a NAT (or two), which port-mapping protocol worked and
- * the external address and port, and whether the rendezvous server answers
- * over TLS.
+ * the external address and port, whether the rendezvous server answers
+ * over TLS, and what the account's STUN server sees of the tunnel socket:
+ * the reflexive address and the NAT's mapping and filtering behaviour
+ * (RFC 5780), said in plain words.
  */
 #include <stdio.h>
 
@@ -18,7 +20,11 @@ void cmd_netcheck_usage(void)
 	       "UPnP IGD) with which external address and port, and whether the rendezvous\n"
 	       "server is reachable over TLS. A NAT behind a NAT (double NAT) and a network\n"
 	       "without port mapping are said plainly: peers then cannot start tunnels to this\n"
-	       "host, only this host to them. Exits 1 when signed in and the rendezvous\n"
+	       "host, only this host to them. Signed in, the agent also asks the account's\n"
+	       "STUN server (_stun._udp SRV) from its tunnel socket (UDP 4500): whether it\n"
+	       "answers over UDP, this host's reflexive address and port, and the NAT's\n"
+	       "mapping and filtering behaviour in RFC 5780's words, with what they mean for\n"
+	       "peers reaching this host. Exits 1 when signed in and the rendezvous\n"
 	       "server is not reachable.\n"
 	       "\n"
 	       "  --json          one JSON object\n"

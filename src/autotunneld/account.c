@@ -858,6 +858,21 @@ void atd_dns_network_changed(struct atd *d)
 	dns_timers_rearm(dns);
 }
 
+int atd_dns_query(struct atd *d, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *arg)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns || !dns->acc.signed_in || !dns->conn)
+		return -ENOTCONN;
+	return dnsquery_send(dns->queries, dns->conn, &dns->key, q, type, done, arg);
+}
+
+void atd_dns_query_cancel(struct atd *d, void *arg)
+{
+	if (d->dns && d->dns->queries)
+		dnsquery_cancel(d->dns->queries, arg);
+}
+
 const struct atd_account *atd_account_get(struct atd *d)
 {
 	static const struct atd_account none;

@@ -31,6 +31,7 @@
 
 #include "agent/ctl.h"
 #include "agent/name.h"
+#include "autotunneld/dnsquery.h"
 
 struct atd;
 struct atd_local_info;
@@ -86,6 +87,16 @@ void atd_dns_withdraw(struct atd *d, void (*done)(void *arg), void *arg);
 /** The publisher and the watcher, for status (NULL before atd_dns_init()). */
 struct atd_pub *atd_dns_pub(struct atd *d);
 struct atd_watch *atd_dns_watch(struct atd *d);
+
+/**
+ * A query for (@p q, @p type) signed with the account's key over the
+ * connection to the server (dnsquery_send()), for the agent's other
+ * leaves (reflex.c: the STUN server's SRV). @p done is called once, later,
+ * unless this fails: -ENOTCONN when signed out, or dnsquery_send()'s error.
+ */
+int atd_dns_query(struct atd *d, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *arg);
+/** Forget the queries of @p arg (their callbacks are not called). */
+void atd_dns_query_cancel(struct atd *d, void *arg);
 
 /** The account; never NULL after atd_dns_init() (signed_in tells whether there is one). */
 const struct atd_account *atd_account_get(struct atd *d);

@@ -53,6 +53,7 @@
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/reflex.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -96,6 +97,7 @@ struct atd_agent {
 	bool local_valid;
 
 	struct atd_dynpeers *peers;
+	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -636,6 +638,20 @@ static void describe(const struct netmon_state *st, char *buf, size_t len)
 		snprintf(buf, len, "%s on %s", a, st->ifname);
 }
 
+/* Signed in and online: learn the reflexive address (again); offline: forget it. */
+static void reflex_kick(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+
+	if (!a->reflex)
+		return;
+	if (!a->net.online)
+		atd_reflex_stop(a->reflex, false);
+	else if (atd_agent_account(d, &acc))
+		atd_reflex_start(a->reflex, acc.domain, a->net.addr, (uint16_t)(d->conf.port ? d->conf.port : 4500));
+}
+
 static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
 {
 	struct atd *d = arg;
@@ -656,6 +672,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	if (addr_changed && now->online)
 		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
 	reach_evaluate(d);
+	reflex_kick(d);
 }
 
 /* ---- what the leaves report ---- */
@@ -680,6 +697,7 @@ static void dns_signed_in(void *arg)
 	hosts_write(d);
 	if (!d->agent->map_pending)
 		local_update(d, true);
+	reflex_kick(d);
 }
 
 /* Signed out: forget every peer (tunnels closed, hosts cache emptied). */
@@ -689,6 +707,8 @@ static void dns_signed_out(void *arg)
 
 	atd_dynpeers_clear(d->agent->peers);
 	hosts_write(d);
+	if (d->agent->reflex)
+		atd_reflex_stop(d->agent->reflex, true);
 }
 
 static const struct atd_local_info *dns_local(void *arg)
@@ -714,6 +734,25 @@ static void dns_peer_gone(void *arg, const char *fqdn)
 
 	atd_dynpeers_gone(d->agent->peers, fqdn);
 }
+
+static int reflex_query(void *arg, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *qarg)
+{
+	return atd_dns_query(arg, q, type, done, qarg);
+}
+
+static void reflex_query_cancel(void *arg, void *qarg)
+{
+	atd_dns_query_cancel(arg, qarg);
+}
+
+static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
+}
+
+static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
 
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
@@ -784,6 +823,8 @@ int atd_agent_start(struct atd *d)
 	}
 	hosts_write(d);
 	reach_evaluate(d);
+	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)))
+		return -ENOMEM;
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
@@ -819,6 +860,8 @@ void atd_agent_stop(struct atd *d)
 		return;
 	a->stopping = true;
 	atd_dns_fini(d);
+	atd_reflex_free(a->reflex);
+	a->reflex = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)
@@ -861,4 +904,25 @@ bool atd_agent_self(struct atd *d, struct atd_self *out)
 struct atd_dynpeers *atd_agent_peers(struct atd *d)
 {
 	return d->agent ? d->agent->peers : NULL;
+}
+
+bool atd_agent_reflex(struct atd *d, struct atd_reflex_view *v)
+{
+	if (!d->agent || !d->agent->reflex)
+		return false;
+	atd_reflex_get(d->agent->reflex, v);
+	return true;
+}
+
+bool atd_agent_reflex_refresh(struct atd *d)
+{
+	return d->agent && d->agent->reflex && atd_reflex_refresh(d->agent->reflex);
+}
+
+/* ---- told by the data plane (dpglue.c) ---- */
+
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+{
+	if (d->agent && d->agent->reflex)
+		atd_reflex_input(d->agent->reflex, buf, len, from);
 }

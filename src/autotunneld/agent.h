@@ -26,6 +26,7 @@
 
 struct atd;
 struct atd_dynpeers;
+struct atd_reflex_view;
 
 /** What we know of this network's reachability (netcheck, status, publishing). */
 enum atd_reach {
@@ -84,12 +85,19 @@ void atd_agent_stop(struct atd *d);
  */
 void atd_agent_rsip_changed(struct atd *d);
 
+/** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+
 /* ---- read by the control socket (control.c) ---- */
 
 /** The account, or false when signed out. */
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v);
 /** This host now; false (and @p out untouched) outside account mode. */
 bool atd_agent_self(struct atd *d, struct atd_self *out);
+/** The reflexive address and NAT behaviour (reflex.c); false outside account mode. */
+bool atd_agent_reflex(struct atd *d, struct atd_reflex_view *v);
+/** Ask for a fresh STUN look (netcheck); false when none can run (signed out, offline). */
+bool atd_agent_reflex_refresh(struct atd *d);
 /** The account's peers (NULL outside account mode). */
 struct atd_dynpeers *atd_agent_peers(struct atd *d);
 

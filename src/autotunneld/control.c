@@ -36,6 +36,7 @@
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/publish.h"
+#include "autotunneld/reflex.h"
 #include "autotunneld/watch.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -45,6 +46,8 @@
 #define CLIENTS_MAX 32
 #define REQUEST_TIMEOUT_S 30
 #define PROBE_TIMEOUT_S 5
+#define STUN_WAIT_MS 10000	/* netcheck waits for a STUN check under way (the CLI waits 15 s) */
+#define STUN_POLL_MS 100
 #define REPLY_MAX (256 * 1024)
 
 struct client;
@@ -73,6 +76,9 @@ struct client {
 	struct probe *probe;
 	struct event *timeout;
 	struct event *probe_ev;	/* bounds the probe */
+	struct event *stun_ev;	/* netcheck: looks again whether the STUN check ended */
+	uint64_t stun_until;	/* netcheck: waits for STUN until then (0: does not wait) */
+	bool netcheck_sent;
 };
 
 static uint8_t reply_buf[REPLY_MAX];
@@ -93,6 +99,8 @@ static void client_free(struct client *cl)
 		dnsconn_free(cl->probe->conn);
 		free(cl->probe);
 	}
+	if (cl->stun_ev)
+		event_free(cl->stun_ev);
 	if (cl->timeout)
 		event_free(cl->timeout);
 	if (cl->bev)
@@ -374,6 +382,49 @@ static void do_ping(struct client *cl)
 
 /* ---- netcheck ---- */
 
+/* The STUN lines of netcheck (reflex.c's view). */
+static void write_stun(struct agent_ctl_writer *w, struct atd *d)
+{
+	struct atd_reflex_view v;
+	const struct stun_natcheck_result *res = &v.result;
+	const char *word = NULL;
+
+	if (!atd_agent_reflex(d, &v))
+		return;
+	switch (v.state) {
+	case ATD_REFLEX_IDLE:
+		return;
+	case ATD_REFLEX_NO_SERVER:
+		word = "no-server";
+		break;
+	case ATD_REFLEX_LOOKUP_FAILED:
+		word = "lookup-failed";
+		break;
+	case ATD_REFLEX_LOOKUP:
+	case ATD_REFLEX_CHECKING:
+		word = "checking";
+		break;
+	case ATD_REFLEX_DONE:
+		word = v.have_result && res->reachable ? "answered" : "no-answer";
+		break;
+	}
+	agent_ctl_write_str(w, AGENT_CTL_F_STUN, word);
+	if (v.server[0])
+		agent_ctl_write_str(w, AGENT_CTL_F_STUN_SERVER, v.server);
+	if (v.state != ATD_REFLEX_DONE || !v.have_result || !res->reachable)
+		return;
+	if (res->reflexive.ss_family == AF_INET) {
+		const struct sockaddr_in *ra = (const struct sockaddr_in *)&res->reflexive;
+
+		agent_ctl_write_ip4(w, AGENT_CTL_F_REFLEXIVE, (const uint8_t *)&ra->sin_addr);
+		agent_ctl_write_uint(w, AGENT_CTL_F_REFLEXIVE_PORT, ntohs(ra->sin_port));
+	}
+	agent_ctl_write_str(w, AGENT_CTL_F_NAT_MAPPING, stun_nat_behavior_str(res->mapping));
+	/* filtering has no "none": with no NAT it is a firewall's, or unknown */
+	agent_ctl_write_str(w, AGENT_CTL_F_NAT_FILTERING,
+			    res->filtering == STUN_NAT_NONE ? "unknown" : stun_nat_behavior_str(res->filtering));
+}
+
 static void netcheck_reply(struct client *cl)
 {
 	struct atd *d = cl->c->d;
@@ -418,7 +469,37 @@ static void netcheck_reply(struct client *cl)
 	}
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
+	write_stun(&w, d);
+	cl->netcheck_sent = true;
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+/* netcheck waits for the STUN check under way, within STUN_WAIT_MS */
+static bool stun_pending(struct client *cl)
+{
+	struct atd_reflex_view v;
+
+	return cl->stun_until && clock_now_ms() < cl->stun_until && atd_agent_reflex(cl->c->d, &v) &&
+	       (v.state == ATD_REFLEX_LOOKUP || v.state == ATD_REFLEX_CHECKING);
+}
+
+static void netcheck_maybe_reply(struct client *cl)
+{
+	struct timeval tv = { 0, STUN_POLL_MS * 1000 };
+
+	if (cl->netcheck_sent || (cl->probe && !cl->probe->done))
+		return;
+	if (stun_pending(cl) && cl->stun_ev) {
+		evtimer_add(cl->stun_ev, &tv);
+		return;
+	}
+	netcheck_reply(cl);
+}
+
+static void stun_poll(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	netcheck_maybe_reply(arg);
 }
 
 static void probe_finish(struct client *cl, bool ok, const char *error)
@@ -430,7 +511,7 @@ static void probe_finish(struct client *cl, bool ok, const char *error)
 	p->done = true;
 	p->ok = ok;
 	snprintf(p->error, sizeof(p->error), "%s", error && *error ? error : "no answer");
-	netcheck_reply(cl);
+	netcheck_maybe_reply(cl);
 }
 
 static void probe_up(void *arg)
@@ -466,8 +547,11 @@ static void do_netcheck(struct client *cl)
 	struct atd *d = cl->c->d;
 	struct atd_acct_view acc;
 
+	/* a fresh STUN look from the tunnel socket, waited for with the TLS probe */
+	if (atd_agent_reflex_refresh(d) && (cl->stun_ev = evtimer_new(d->base, stun_poll, cl)))
+		cl->stun_until = clock_now_ms() + STUN_WAIT_MS;
 	if (!atd_agent_account(d, &acc) || !acc.server) {
-		netcheck_reply(cl);
+		netcheck_maybe_reply(cl);
 		return;
 	}
 	static const struct dnsconn_ops ops = { probe_up, probe_down, probe_unsolicited };

@@ -10,6 +10,7 @@
 
 #include "autotunneld/dpglue.h"
 
+#include "autotunneld/agent.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/ikeglue.h"
@@ -69,6 +70,9 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 				  rp ? rp->conf->name : "?", ev->spi);
 		break;
 	case DP_EV_AUTH_FAILED:
+		break;
+	case DP_EV_STUN:
+		atd_agent_stun_input(d, ev->data, ev->len, &ev->from);
 		break;
 	}
 }

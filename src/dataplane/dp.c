@@ -613,6 +613,15 @@ int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg,
 	return 0;
 }
 
+int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	if (len > DP_IKE_MAX)
+		return -EMSGSIZE;
+	if (sendto(dp->w[0].udp_fd, msg, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+		return -errno;
+	return 0;
+}
+
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
 		     const uint8_t *msg, size_t len)
 {

@@ -94,6 +94,7 @@ enum dp_event_type {
 	DP_EV_REKEY,		/**< SA `spi` (inbound SPI) nears the end of its sequence space */
 	DP_EV_ROAMED,		/**< peer `peer` sent authentic ESP from a new address `from` */
 	DP_EV_AUTH_FAILED,	/**< ESP for SA `spi` failed its ICV (wrong key?) from `from` */
+	DP_EV_STUN,		/**< a STUN message (RFC 8489) arrived on our port from `from` */
 };
 
 struct dp_event {
@@ -111,7 +112,7 @@ struct dp_stats {
 	uint64_t tun_rx_packets, tun_rx_bytes, tun_tx_writes, tun_tx_packets;
 	uint64_t esp_tx_packets, esp_tx_bytes, udp_tx_sends;
 	uint64_t esp_rx_packets, esp_rx_bytes, udp_rx_datagrams;
-	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive;
+	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive, rx_stun;
 	uint64_t tx_no_peer, tx_no_sa_queued, tx_no_sa_dropped, tx_seq_exhausted, tx_errors;
 	uint64_t native_tx_packets, native_rx_packets, native_rx_bad, native_rx_foreign;
 };
@@ -196,6 +197,11 @@ int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg,
  */
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
 		     const uint8_t *msg, size_t len);
+/**
+ * Send a STUN message (no marker: RFC 7983 §7 tells it apart) to @p to
+ * from our port, so that what it learns is what ESP and IKE get. 0 or -errno.
+ */
+int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
 int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
 

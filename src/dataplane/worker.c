@@ -26,6 +26,7 @@
 
 #include "dataplane/dp_int.h"
 #include "dataplane/native.h"
+#include "stun/frame.h"
 #include "wire/wire.h"
 
 #ifndef UDP_SEGMENT
@@ -568,6 +569,25 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	deliver(w, d + res.off, res.len);
 }
 
+/* A STUN message on our port: up to the control thread, as IKE is (the agent's reflex.c). */
+static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const struct sockaddr_in *from)
+{
+	struct dp_event ev;
+
+	ST(w, rx_stun)++;
+	if (n > DP_IKE_MAX)
+		return;
+	ev.type = DP_EV_STUN;
+	ev.peer = -1;
+	ev.spi = 0;
+	ev.from = *from;
+	ev.local_port = w->dp->conf.port;
+	ev.local_addr.s_addr = 0;
+	ev.len = n;
+	memcpy(ev.data, d, n);
+	dp_post_event(w->dp, &ev);
+}
+
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
 			 const struct sockaddr_in *from, struct dp_sa **locked)
 {
@@ -576,6 +596,16 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	ST(w, udp_rx_datagrams)++;
 	switch (esp_udp_classify(d, n, &off)) {
 	case ESP_UDP_ESP:
+		/*
+		 * RFC 7983 §7: STUN shares the port, told apart by its top bits
+		 * and magic cookie; our inbound SPIs start at 0x50000000
+		 * (IKE_CHILD_SPI_MIN), so no ESP of ours looks like it, and the
+		 * first byte alone sends it on without a call.
+		 */
+		if ((d[0] & 0xc0) == 0 && stun_demux_classify(d, n) == STUN_DEMUX_STUN) {
+			stun_datagram(w, d, n, from);
+			break;
+		}
 		esp_datagram(w, t, d, n, from, locked, false);
 		break;
 	case ESP_UDP_IKE:

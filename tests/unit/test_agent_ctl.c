@@ -446,6 +446,96 @@ static void netcheck(void **state)
 		  "server     none (not signed in)\n", NULL);
 }
 
+/* netcheck's STUN fields (issue 11): what each result prints, and the words refused. */
+static void netcheck_stun(void **state)
+{
+	static const struct {
+		const char *stun, *server, *map, *filt;
+		bool reflexive;
+		const char *want;
+	} cases[] = {
+		{ "answered", "10.9.0.1:3478", "endpoint-independent", "address-and-port-dependent", true,
+		  "stun       10.9.0.1:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping endpoint-independent, filtering address-and-port-dependent\n"
+		  "           endpoint-independent mapping: peers behind most NATs can reach this host by hole punching\n" },
+		{ "answered", "10.9.0.1:3478", "endpoint-independent", "endpoint-independent", true,
+		  "stun       10.9.0.1:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping endpoint-independent, filtering endpoint-independent\n"
+		  "           endpoint-independent mapping and filtering: peers can reach this host at its reflexive address\n" },
+		{ "answered", "10.9.0.1:3478", "address-and-port-dependent", "address-and-port-dependent", true,
+		  "stun       10.9.0.1:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping address-and-port-dependent, filtering address-and-port-dependent\n"
+		  "           endpoint-dependent mapping: direct connections need the other side to be reachable; "
+		  "a relay will be needed otherwise\n" },
+		{ "answered", "10.9.0.1:3478", "address-dependent", "address-dependent", true,
+		  "stun       10.9.0.1:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping address-dependent, filtering address-dependent\n"
+		  "           endpoint-dependent mapping: direct connections need the other side to be reachable; "
+		  "a relay will be needed otherwise\n" },
+		{ "answered", "10.9.0.1:3478", "none", "address-dependent", true,
+		  "stun       10.9.0.1:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping none, filtering address-dependent\n"
+		  "           no NAT, but a firewall filters: peers reach this host when both sides send at once "
+		  "(hole punching)\n" },
+		{ "answered", "stun.example.net:3478", "unknown", "unknown", true,
+		  "stun       stun.example.net:3478: answered over UDP\n"
+		  "reflexive  203.0.113.10:40123\n"
+		  "behaviour  mapping unknown, filtering unknown\n" },
+		{ "no-answer", "10.9.0.1:3478", NULL, NULL, false,
+		  "stun       10.9.0.1:3478: did not answer over UDP (UDP blocked, or the server is down): "
+		  "no reflexive address\n" },
+		{ "no-server", NULL, NULL, NULL, false,
+		  "stun       none: the account's server names no STUN server\n" },
+		{ "lookup-failed", NULL, NULL, NULL, false,
+		  "stun       the STUN server could not be found (_stun._udp SRV): see the agent's log\n" },
+		{ "checking", "10.9.0.1:3478", NULL, NULL, false, "stun       10.9.0.1:3478: still checking\n" },
+	};
+	struct agent_ctl_writer cw;
+	char want[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_STUN, cases[i].stun);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_STUN_SERVER, cases[i].server);
+		if (cases[i].reflexive) {
+			agent_ctl_write_ip4(&cw, AGENT_CTL_F_REFLEXIVE, nat_a);
+			agent_ctl_write_uint(&cw, AGENT_CTL_F_REFLEXIVE_PORT, 40123);
+		}
+		agent_ctl_write_str(&cw, AGENT_CTL_F_NAT_MAPPING, cases[i].map);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_NAT_FILTERING, cases[i].filt);
+		snprintf(want, sizeof(want), "primary    none (no default route: offline)\n"
+			 "nat        yes\n"
+			 "mapping    not tried yet\n"
+			 "server     none (not signed in)\n%s", cases[i].want);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want,
+			  i ? NULL :
+			  "{\"schema\":1,\"net\":{\"nat\":\"nat\",\"stun_server\":\"10.9.0.1:3478\",\"stun\":\"answered\","
+			  "\"reflexive\":\"203.0.113.10\",\"reflexive_port\":40123,"
+			  "\"nat_mapping\":\"endpoint-independent\",\"nat_filtering\":\"address-and-port-dependent\"}}\n");
+	}
+	/* words the protocol does not know, and a port over 16 bits, are refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT_MAPPING, "symmetric");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STUN, "maybe");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_REFLEXIVE_PORT, 65536);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	(void)state;
+}
+
 static void login_request_secret(void **state)
 {
 	struct agent_ctl_writer cw;
@@ -693,6 +783,7 @@ int main(void)
 		cmocka_unit_test(status_states),
 		cmocka_unit_test(hosts_services_ping),
 		cmocka_unit_test(netcheck),
+		cmocka_unit_test(netcheck_stun),
 		cmocka_unit_test(status_server_health),
 		cmocka_unit_test(status_server_lost_since),
 		cmocka_unit_test(login_request_secret),

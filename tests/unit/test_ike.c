@@ -59,9 +59,22 @@ struct net {
 static const uint8_t psk[] = "correct horse battery staple";
 
 /* The random source every instance gets here: the system's CSPRNG. */
+/* When set, every other 4-byte draw (an SPI's size) is a value below IKE_CHILD_SPI_MIN. */
+static bool low_spi_draws;
+
 static int test_random(void *arg, void *buf, size_t len)
 {
+	static bool flip;
+
 	(void)arg;
+	if (low_spi_draws && len == 4 && (flip = !flip)) {
+		uint32_t v;
+		int err = rand_bytes(&v, sizeof(v));
+
+		v = 0x100 + v % (IKE_CHILD_SPI_MIN - 0x100);
+		memcpy(buf, &v, 4);
+		return err;
+	}
 	return rand_bytes(buf, len);
 }
 
@@ -361,6 +374,30 @@ static void handshake_group(uint16_t g)
 	assert_true(newest(&n.a)->esn);
 	assert_int_equal(newest(&n.a)->replaces, 0);
 	teardown_net(&n);
+}
+
+/*
+ * Inbound SPIs we pick start with a byte of 0x50 or more (docs/stun.md), even
+ * when the random source offers smaller ones first; through a rekey too.
+ */
+static void test_child_spi_range(void **st)
+{
+	struct net n;
+
+	(void)st;
+	low_spi_draws = true;
+	for (int round = 0; round < 4; round++) {
+		setup_net(&n, NULL, NULL);
+		connect_ok(&n);
+		assert_true(newest(&n.a)->spi_in >= IKE_CHILD_SPI_MIN);
+		assert_true(newest(&n.b)->spi_in >= IKE_CHILD_SPI_MIN);
+		assert_int_equal(ike_child_rekey(n.a.ike, newest(&n.a)->spi_in, n.now), 0);
+		pump(&n);
+		assert_true(newest(&n.a)->spi_in >= IKE_CHILD_SPI_MIN);
+		assert_true(newest(&n.b)->spi_in >= IKE_CHILD_SPI_MIN);
+		teardown_net(&n);
+	}
+	low_spi_draws = false;
 }
 
 static void test_handshake_31(void **st) { (void)st; handshake_group(IKE_DH_CURVE25519); }
@@ -1866,6 +1903,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_31),
+		cmocka_unit_test(test_child_spi_range),
 		cmocka_unit_test(test_handshake_19),
 		cmocka_unit_test(test_handshake_14),
 		cmocka_unit_test(test_handshake_20),
