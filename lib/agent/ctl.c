@@ -24,7 +24,7 @@ struct field_def {
 
 static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
-static const char *const server_state_values[] = { "connected", "polling", "connecting", NULL };
+static const char *const server_state_values[] = { "connected", "push", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
@@ -633,7 +633,7 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m)
 		const char *ss = agent_ctl_str(m, acc, AGENT_CTL_F_SERVER_STATE);
 
 		agent_text_put(o, "server   %s   %s\n", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_SERVER)),
-		    !strcmp(ss, "connected") ? "connected, LLQ up" :
+		    !strcmp(ss, "connected") ? "connected, LLQ up" : !strcmp(ss, "push") ? "connected, DNS Push" :
 		    !strcmp(ss, "polling") ? "server lost, polling until it answers" : "connecting");
 	}
 	if (self) {

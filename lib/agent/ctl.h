@@ -108,7 +108,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_ACCOUNT,		/* text: account to sign in to */
 	AGENT_CTL_F_LEASE_S,		/* u32: seconds left on our published records */
 	AGENT_CTL_F_DETAIL,		/* text: an explanation for a person */
-	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
+	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "push" (DNS Push up), "polling" (server lost), "connecting" */
 	AGENT_CTL_F_MAX_
 };
 

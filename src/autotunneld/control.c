@@ -214,7 +214,7 @@ static void do_status(struct client *cl)
 		/* still the ACCOUNT record atd_account_write() opened: how the server is heard */
 		atd_watch_status(atd_dns_watch(d), &ws);
 		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_STATE,
-				    ws.llq_up ? "connected" : ws.polling ? "polling" : "connecting");
+				    ws.llq_up ? (ws.push ? "push" : "connected") : ws.polling ? "polling" : "connecting");
 	}
 	agent_ctl_write_rec(&w, AGENT_CTL_R_SELF);
 	agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, in && acc.host ? acc.host : a->label);
