@@ -24,7 +24,7 @@ struct field_def {
 
 static const char *const state_values[] = { "up", "idle", "connecting", "unreachable", NULL };
 static const char *const nat_values[] = { "none", "nat", "double", "unknown", NULL };
-static const char *const server_state_values[] = { "connected", "polling", "connecting", NULL };
+static const char *const server_state_values[] = { "connected", "push", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
 static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
@@ -657,6 +657,8 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		agent_text_put(o, "server   %s   ", or_dash(agent_ctl_str(m, acc, AGENT_CTL_F_SERVER)));
 		if (!strcmp(ss, "connected")) {
 			agent_text_put(o, "connected, LLQ up\n");
+		} else if (!strcmp(ss, "push")) {
+			agent_text_put(o, "connected, DNS Push\n");
 		} else if (!strcmp(ss, "polling") && agent_ctl_uint(m, acc, AGENT_CTL_F_SERVER_LOST_SINCE, &u)) {
 			agent_text_put(o, "server lost since ");
 			put_time_of_day(o, u, utc_offset);

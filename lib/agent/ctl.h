@@ -109,7 +109,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_ACCOUNT,		/* text: account to sign in to */
 	AGENT_CTL_F_LEASE_S,		/* u32: seconds left on our published records */
 	AGENT_CTL_F_DETAIL,		/* text: an explanation for a person */
-	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "polling" (server lost), "connecting" */
+	AGENT_CTL_F_SERVER_STATE,	/* text: "connected" (LLQs up), "push" (DNS Push up), "polling" (server lost), "connecting" */
 	AGENT_CTL_F_SERVER_LOST_SINCE,	/* u32: Unix seconds when the connection to the server was lost (polling) */
 	AGENT_CTL_F_RTT_US,		/* u32: round trip in microseconds (rtt_ms stays for older CLIs) */
 	/* netcheck: STUN from the tunnel socket (issue 11); all optional */

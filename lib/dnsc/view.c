@@ -259,6 +259,30 @@ static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t 
 	}
 }
 
+void dnsc_view_apply_rr(struct dnsc_view *v, const struct dns_name *owner, uint16_t type, uint16_t rclass,
+			const uint8_t *rdata, uint16_t rdlen, bool removal)
+{
+	struct dnsc_rr rr = {
+		.sec = DNS_SEC_ANSWER, .owner = *owner, .type = type, .rclass = rclass,
+		/* no message around it: a compression pointer can only reach back into the RDATA */
+		.rdata = wire_reader(rdata, rdlen),
+	};
+
+	apply_rr(v, &rr, removal);
+}
+
+void dnsc_view_remove_rrset(struct dnsc_view *v, const struct dns_name *owner, uint16_t type)
+{
+	static const uint16_t all[] = { DNS_TYPE_PTR, DNS_TYPE_AAAA, DNS_TYPE_SRV, DNS_TYPE_A, DNS_TYPE_TXT };
+
+	if (type != DNS_TYPE_ANY) {
+		clear_rrset(v, owner, type);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		clear_rrset(v, owner, all[i]);
+}
+
 int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_apply mode)
 {
 	struct dns_name q;

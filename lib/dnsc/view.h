@@ -98,6 +98,22 @@ enum dnsc_apply {
 __attribute__((warn_unused_result))
 int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_apply mode);
 
+/**
+ * Apply one record given on its own (a DNS Push change notification,
+ * RFC 8765 §6.3.1): @p owner, @p type, @p rclass and @p rdata (borrowed,
+ * uncompressed) as an addition, or as the removal of that one RR when
+ * @p removal. Records that do not concern the view are ignored.
+ */
+void dnsc_view_apply_rr(struct dnsc_view *v, const struct dns_name *owner, uint16_t type, uint16_t rclass,
+			const uint8_t *rdata, uint16_t rdlen, bool removal);
+
+/**
+ * Forget what is known of the RRset (@p owner, @p type), or of every type
+ * at @p owner when @p type is DNS_TYPE_ANY (a collective removal, RFC 8765
+ * §6.3.1).
+ */
+void dnsc_view_remove_rrset(struct dnsc_view *v, const struct dns_name *owner, uint16_t type);
+
 /** A peer as the agent is told about it. */
 struct dnsc_peer {
 	char label[AGENT_LABEL_MAX + 1];	/**< H */

@@ -150,6 +150,41 @@ int dso_build_retry_delay(uint8_t *buf, size_t cap, uint8_t rcode, uint32_t dela
 int dso_build_request(uint8_t *buf, size_t cap, uint16_t id, uint16_t type, const void *data, uint16_t len,
 		      size_t *outlen) __attribute__((warn_unused_result));
 
+/* ---- client requests (RFC 8490 §7.1, RFC 8765 §6.2, §6.4) ---- */
+
+/** A Keepalive request (id not 0) asking for the timeouts in @p k (§7.1.1). */
+int dso_build_keepalive_request(uint8_t *buf, size_t cap, uint16_t id, const struct dso_keepalive *k,
+				size_t *outlen) __attribute__((warn_unused_result));
+/**
+ * A SUBSCRIBE request (RFC 8765 §6.2.1) with message id @p id (not 0) for
+ * the wire-form name @p name (uncompressed, checked by the caller), type
+ * and class. @return 0, -EINVAL (id 0, no name) or -ENOSPC.
+ */
+int dso_build_subscribe(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *name, size_t name_len,
+			uint16_t qtype, uint16_t qclass, size_t *outlen) __attribute__((warn_unused_result));
+/** An UNSUBSCRIBE (RFC 8765 §6.4.1): unidirectional, message id 0, the SUBSCRIBE's id as data. */
+int dso_build_unsubscribe(uint8_t *buf, size_t cap, uint16_t sub_id, size_t *outlen)
+	__attribute__((warn_unused_result));
+
+/** One change notification of a PUSH TLV (RFC 8765 §6.3.1). */
+struct dso_change {
+	uint8_t name[DSO_NAME_MAX];
+	uint8_t name_len;
+	uint16_t type, rclass;
+	uint32_t ttl;		/**< DSO_TTL_REMOVE, DSO_TTL_REMOVE_ALL, or an addition's TTL */
+	const uint8_t *rdata;	/**< borrowed, into the message */
+	uint16_t rdlen;
+};
+
+/**
+ * The next change notification of PUSH TLV @p t, from byte *@p off (start
+ * at 0). Names must be uncompressed (this reader, like dso_push_add(),
+ * does not follow compression pointers). A collective removal must have
+ * no RDATA, and ANY only appears in one (§6.3.1).
+ * @return 1 with @p c filled (*@p off advanced), 0 at the end, -EBADMSG.
+ */
+int dso_push_next(const struct dso_tlv *t, size_t *off, struct dso_change *c) __attribute__((warn_unused_result));
+
 /**
  * A PUSH message being written (RFC 8765 §6.3.1): message id 0, one PUSH
  * TLV holding change notifications, at most DSO_PUSH_MAX bytes. Owner

@@ -216,6 +216,81 @@ int dso_build_request(uint8_t *buf, size_t cap, uint16_t id, uint16_t type, cons
 	return finish(&w, outlen);
 }
 
+int dso_build_keepalive_request(uint8_t *buf, size_t cap, uint16_t id, const struct dso_keepalive *k,
+				size_t *outlen)
+{
+	struct wire w = wire_writer(buf, cap);
+
+	if (id == 0)
+		return -EINVAL;	/* RFC 8490 §7.1.1: a request, so a non-zero id */
+	header_write(&w, id, false, 0);
+	wire_write_u16(&w, DSO_TYPE_KEEPALIVE);
+	wire_write_u16(&w, 8);
+	wire_write_u32(&w, k->inactivity_ms);
+	wire_write_u32(&w, k->keepalive_ms);
+	return finish(&w, outlen);
+}
+
+int dso_build_subscribe(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *name, size_t name_len,
+			uint16_t qtype, uint16_t qclass, size_t *outlen)
+{
+	struct wire w = wire_writer(buf, cap);
+
+	if (id == 0 || name_len == 0 || name_len > DSO_NAME_MAX)
+		return -EINVAL;
+	header_write(&w, id, false, 0);
+	wire_write_u16(&w, DSO_TYPE_SUBSCRIBE);
+	wire_write_u16(&w, (uint16_t)(name_len + 4));
+	wire_write_bytes(&w, name, name_len);
+	wire_write_u16(&w, qtype);
+	wire_write_u16(&w, qclass);
+	return finish(&w, outlen);
+}
+
+int dso_build_unsubscribe(uint8_t *buf, size_t cap, uint16_t sub_id, size_t *outlen)
+{
+	struct wire w = wire_writer(buf, cap);
+
+	header_write(&w, 0, false, 0);	/* RFC 8765 §6.4.1: unidirectional */
+	wire_write_u16(&w, DSO_TYPE_UNSUBSCRIBE);
+	wire_write_u16(&w, 2);
+	wire_write_u16(&w, sub_id);
+	return finish(&w, outlen);
+}
+
+int dso_push_next(const struct dso_tlv *t, size_t *off, struct dso_change *c)
+{
+	struct wire w;
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	if (t->type != DSO_TYPE_PUSH || *off > t->len)
+		return -EBADMSG;
+	if (*off == t->len)
+		return 0;
+	w = wire_reader(t->data + *off, t->len - *off);
+	n = dso_name_read(&w, c->name);
+	c->name_len = (uint8_t)n;
+	c->type = wire_read_u16(&w);
+	c->rclass = wire_read_u16(&w);
+	c->ttl = wire_read_u32(&w);
+	c->rdlen = wire_read_u16(&w);
+	c->rdata = wire_read_ref(&w, c->rdlen);
+	if (n == 0 || wire_err(&w))
+		return -EBADMSG;
+	/* §6.3.1: ANY and an empty RDATA only in a collective removal; TTLs
+	 * 0x80000000..0xFFFFFFFD are not defined */
+	if (c->ttl == DSO_TTL_REMOVE_ALL) {
+		if (c->rdlen)
+			return -EBADMSG;
+	} else if ((c->ttl > 0x7FFFFFFFu && c->ttl != DSO_TTL_REMOVE) || c->type == DSO_TYPE_ANY ||
+		   c->rclass == DSO_CLASS_ANY) {
+		return -EBADMSG;
+	}
+	*off += wire_offset(&w);
+	return 1;
+}
+
 int dso_push_begin(struct dso_push *p, uint8_t *buf, size_t cap)
 {
 	p->w = wire_writer(buf, cap < DSO_PUSH_MAX ? cap : DSO_PUSH_MAX);

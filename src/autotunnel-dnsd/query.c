@@ -24,6 +24,7 @@
 enum synth_kind {
 	SYNTH_DNS,	/* this server, its UDP/TCP port */
 	SYNTH_DNS_TLS,	/* this server, its DNS over TLS port */
+	SYNTH_PUSH_TLS,	/* the same, when DNS Push is offered */
 	SYNTH_STUN,	/* stun-server */
 	SYNTH_TURN,	/* turn-server */
 	SYNTH_TURNS,	/* turns-server */
@@ -38,7 +39,7 @@ static const struct {
 } synth[] = {
 	{ "_dns-update-tls", "_tcp", SYNTH_DNS_TLS },
 	{ "_dns-llq-tls", "_tcp", SYNTH_DNS_TLS },
-	{ "_dns-push-tls", "_tcp", SYNTH_DNS_TLS },	/* RFC 8765 §6.1 */
+	{ "_dns-push-tls", "_tcp", SYNTH_PUSH_TLS },	/* RFC 8765 §6.1 */
 	{ "_dns-update", "_udp", SYNTH_DNS },
 	{ "_dns-llq", "_udp", SYNTH_DNS },
 	{ "_stun", "_udp", SYNTH_STUN },
@@ -66,9 +67,10 @@ static bool synth_srv(const struct dnsd *d, enum synth_kind kind, struct dns_srv
 		srv->target = d->server_name;
 		return true;
 	case SYNTH_DNS_TLS:
+	case SYNTH_PUSH_TLS:
 		srv->port = d->tls_port;
 		srv->target = d->server_name;
-		return d->tls_port != 0;
+		return d->tls_port != 0 && (kind != SYNTH_PUSH_TLS || !d->cfg || d->cfg->push);
 	case SYNTH_STUN: svc = &d->stun; break;
 	case SYNTH_TURN: svc = &d->turn; break;
 	case SYNTH_TURNS: svc = &d->turns; break;
@@ -727,8 +729,8 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 	stat_inc(st, STAT_queries);
 	stat_inc(st, t == Q_UDP ? STAT_queries_udp : t == Q_TCP ? STAT_queries_tcp : STAT_queries_tls);
 	/* RFC 8490: DSO messages on a stream are the engine's (push.h) */
-	if (t != Q_UDP && dso_is_dso(pkt, len))
-		return Q_ENGINE;
+	if (t != Q_UDP && dso_is_dso(pkt, len) && (!d->cfg || d->cfg->push))
+		return Q_ENGINE;	/* with push = no, answered below as by a server without DSO (RFC 8490 §5.1.1) */
 	rc = dns_msg_parse(m, pkt, len);
 	if (rc) {
 		if (m->hdr.flags & DNS_FLAG_QR) {

@@ -61,6 +61,7 @@ static const struct conf_item items[] = {
 	{ "llq", "llq-per-account", CONF_INT, S(llq_per_account), 1, 10000000, "signed LLQs per account, from all its addresses (default 4096)" },
 	{ "llq", "llq-max", CONF_INT, S(llq_max), 1, 100000000, "LLQs in all (default 1000000)" },
 	{ "llq", "llq-rto-ms", CONF_INT, S(llq_rto_ms), 10, 600000, "first event retransmission timeout, ms (default 2000)" },
+	{ "push", "push", CONF_BOOL, S(push), 0, 0, "offer DNS Push: the _dns-push-tls._tcp.D SRV and DSO sessions (default yes)" },
 	{ "push", "dso-inactivity-ms", CONF_INT, S(dso_inactivity_ms), 0, 0x7fffffff, "longest DSO inactivity timeout granted, ms (default 15000)" },
 	{ "push", "dso-keepalive-ms", CONF_INT, S(dso_keepalive_ms), 10000, 0x7fffffff, "longest DSO keepalive interval granted, ms (default 3600000)" },
 	{ "push", "push-per-session", CONF_INT, S(push_per_session), 1, 10000000, "DNS Push subscriptions on one DSO session (default 1024)" },
@@ -104,6 +105,7 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->llq_per_account = 4096;
 	s->llq_max = 1000000;
 	s->llq_rto_ms = 2000;
+	s->push = true;
 	s->dso_inactivity_ms = 15000;
 	s->dso_keepalive_ms = 3600000;
 	s->push_per_session = 1024;

@@ -60,6 +60,7 @@ struct dnsd_settings {
 	int llq_per_account;	/* signed LLQs per account, from all addresses */
 	int llq_rto_ms;
 	/* [push] DNS Push over DSO (push.h) */
+	bool push;		/* offered: _dns-push-tls._tcp.D and DSO sessions */
 	int dso_inactivity_ms;	/* longest DSO inactivity timeout granted (RFC 8490 §6.4) */
 	int dso_keepalive_ms;	/* longest DSO keepalive interval granted (RFC 8490 §6.5) */
 	int push_per_session;	/* Push subscriptions on one DSO session */

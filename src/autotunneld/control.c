@@ -222,7 +222,7 @@ static void do_status(struct client *cl)
 		/* still the ACCOUNT record atd_account_write() opened: how the server is heard */
 		atd_watch_status(atd_dns_watch(d), &ws);
 		agent_ctl_write_str(&w, AGENT_CTL_F_SERVER_STATE,
-				    ws.llq_up ? "connected" : ws.polling ? "polling" : "connecting");
+				    ws.llq_up ? (ws.push ? "push" : "connected") : ws.polling ? "polling" : "connecting");
 		if (ws.polling && ws.lost_since && ws.lost_since <= UINT32_MAX)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_SERVER_LOST_SINCE, (uint32_t)ws.lost_since);
 	}

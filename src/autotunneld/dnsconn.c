@@ -29,6 +29,7 @@
 #include "dns/edns.h"
 #include "dns/msg.h"
 #include "dnsc/state.h"
+#include "dso/dso.h"
 #include "util/random.h"
 
 #define TIMEOUT_DEFAULT_MS 10000
@@ -259,8 +260,14 @@ static bool on_message(struct dnsconn *c, const uint8_t *msg, size_t len)
 	struct dns_header h;
 	struct req *r;
 
-	if (dns_header_parse(msg, len, &h) || !(h.flags & DNS_FLAG_QR))
+	if (dns_header_parse(msg, len, &h))
+		return true;
+	if (!(h.flags & DNS_FLAG_QR)) {
+		/* a DSO message from the server (a PUSH, a Retry Delay, RFC 8490 §5.4) */
+		if (dso_is_dso(msg, len))
+			goto unsolicited;
 		return true;	/* not an answer: ignored */
+	}
 	/* an LLQ event (RFC 8764 §6.1) answers nothing even if its id matches a request */
 	if (dns_flags_opcode(h.flags) == DNS_OPCODE_QUERY) {
 		static struct dns_msg m;

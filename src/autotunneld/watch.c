@@ -1,8 +1,18 @@
 /*
  * src/autotunneld/watch.c: following the account's hosts (see watch.h):
- * lib/dnsc's LLQ client and account view over the LLQ connection; polling
- * when LLQ is down; `autotunnel hosts` and `autotunnel services`. A leaf of
- * the account: what it learns goes out through struct atd_watch_ops.
+ * lib/dnsc's DNS Push client, or its LLQ client, and the account view over
+ * the LLQ connection; polling when neither is up; `autotunnel hosts` and
+ * `autotunnel services`. A leaf of the account: what it learns goes out
+ * through struct atd_watch_ops.
+ *
+ * Push or LLQ (docs/agent-dns.md "Watching"): on every connection a query
+ * for _dns-push-tls._tcp.D goes out on it first. With the SRV (RFC 8765
+ * §6.1), Push: a TSIG-signed query on the same connection (SOA? D)
+ * authenticates the DSO session as the account's (docs/dnsd.md "DNS Push").
+ * Without it, or when Push is refused or ended by a Retry Delay, LLQ as
+ * before, and Push again once the delay is over. The SRV query is not
+ * signed: a signed query opens a DSO session on the server, which aborts a
+ * connection whose session is never established (RFC 8490 §5.1), LLQs and all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,8 +32,10 @@
 #include "dns/tsig.h"
 #include "dnsc/llq.h"
 #include "dnsc/msg.h"
+#include "dnsc/push.h"
 #include "dnsc/sd.h"
 #include "dnsc/view.h"
+#include "dso/dso.h"
 
 struct lreq {
 	struct lreq *next;
@@ -33,11 +45,31 @@ struct lreq {
 	struct dns_tsig t;
 };
 
+/* A DSO request out (Keepalive, SUBSCRIBE). */
+struct preq {
+	struct preq *next;
+	struct atd_watch *w;
+	uint16_t id;
+};
+
+/* What the SRV query of this connection said. */
+enum push_srv {
+	PUSH_SRV_UNKNOWN = 0,	/* no connection, or not asked yet */
+	PUSH_SRV_ASKING,	/* the query is out: neither Push nor LLQ yet */
+	PUSH_SRV_OFFERED,	/* the server offers Push */
+	PUSH_SRV_ABSENT,	/* LLQ on this connection */
+};
+
 struct atd_watch {
 	const struct atd_watch_ops *ops;
 	void *arg;
 	struct atd_watch_ctx ctx;
 	struct dnsc_llq_client *llq;
+	struct dnsc_push_client *push;
+	enum push_srv push_srv;
+	uint16_t srv_id;		/* the SRV query's message id */
+	struct dns_name srv_q;		/* _dns-push-tls._tcp.D */
+	struct preq *preqs;
 	struct dnsc_view *view;
 	struct event *llq_ev, *report_ev;
 	bool running;
@@ -55,6 +87,18 @@ struct atd_watch {
 };
 
 static void pump(struct atd_watch *w);
+
+/* A Push session is up on this connection: LLQs are not wanted. */
+static bool push_up(const struct atd_watch *w)
+{
+	return w->push_srv == PUSH_SRV_OFFERED && w->push->state == DNSC_PUSH_UP;
+}
+
+/* Push is in use or being set up on this connection (LLQ is not). */
+static bool push_mode(const struct atd_watch *w)
+{
+	return w->push_srv == PUSH_SRV_ASKING || (w->push_srv == PUSH_SRV_OFFERED && dnsc_push_active(w->push));
+}
 
 /* ---- reporting peers to the agent ---- */
 
@@ -134,7 +178,9 @@ static void view_changed(struct atd_watch *w)
 		log_debug_rl("more hosts than LLQs: %zu questions, watching %d", n, DNSC_LLQ_MAX);
 		n = DNSC_LLQ_MAX;
 	}
-	if (dnsc_llq_sync(w->llq, w->qs, n) < 0)
+	if (dnsc_push_sync(w->push, w->qs, n) < 0)
+		log_debug_rl("DNS Push table full");
+	if (dnsc_llq_sync(w->llq, w->qs, push_up(w) ? 0 : n) < 0)
 		log_debug_rl("LLQ table full");
 	schedule_report(w);
 	pump(w);
@@ -145,8 +191,11 @@ static void view_changed(struct atd_watch *w)
 static void rearm_llq(struct atd_watch *w)
 {
 	uint64_t next = dnsc_llq_next_deadline(w->llq), now = clock_now_ms(), ms;
+	uint64_t pnext = dnsc_push_next_deadline(w->push);
 	struct timeval tv;
 
+	if (pnext < next)
+		next = pnext;
 	evtimer_del(w->llq_ev);
 	if (next == DNSC_NEVER)
 		return;
@@ -176,6 +225,20 @@ static void settle(struct atd_watch *w)
 {
 	struct dnsc_llq_counts cnt;
 
+	if (w->llq_action != AGENT_ACT_NONE && push_mode(w)) {
+		struct dnsc_push_counts pc;
+
+		/* answered once every subscription is acknowledged (a refusal falls back to LLQ) */
+		if (!dnsc_push_ready(w->push))
+			return;
+		dnsc_push_counts(w->push, &pc);
+		if (!w->ctx.t->llq_up)
+			log_info("watching %u record sets of %s with DNS Push", pc.up, w->ctx.domain_text);
+		/* no lease to refresh: the timers' refresh only finds the session still up */
+		w->ops->llq_established(w->arg, DNSC_LLQ_LEASE);
+		w->llq_action = AGENT_ACT_NONE;
+		return;
+	}
 	if (w->llq_action == AGENT_ACT_NONE || !w->llq->connected || dnsc_llq_busy(w->llq))
 		return;
 	dnsc_llq_counts(w->llq, &cnt);
@@ -256,12 +319,53 @@ static void llq_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	pump(w);
 }
 
+static void push_answer(void *arg, int err, const uint8_t *msg, size_t len);
+
+/* Send what the Push client has to send. */
+static void pump_push(struct atd_watch *w)
+{
+	for (int tries = 0; tries < 2 * DNSC_PUSH_MAX + 8 && dnsconn_is_up(w->ctx.llq_conn); tries++) {
+		uint16_t id = dnsconn_new_id(w->ctx.llq_conn);
+		struct preq *pr;
+		size_t len;
+		bool request;
+		int rc = dnsc_push_next_message(w->push, clock_now_ms(), id ? id : 1, w->buf, sizeof(w->buf), &len,
+						&request);
+
+		if (rc == -EEXIST)
+			continue;	/* an id a subscription keeps: take another */
+		if (rc <= 0)
+			break;
+		if (!request) {
+			(void)dnsconn_send(w->ctx.llq_conn, w->buf, len);
+			continue;
+		}
+		pr = calloc(1, sizeof(*pr));
+		if (!pr) {
+			(void)dnsc_push_on_response(w->push, id ? id : 1, NULL, 0, clock_now_ms());
+			break;
+		}
+		pr->w = w;
+		pr->id = id ? id : 1;
+		pr->next = w->preqs;
+		w->preqs = pr;
+		if (dnsconn_request(w->ctx.llq_conn, w->buf, len, push_answer, pr)) {
+			w->preqs = pr->next;
+			free(pr);
+			/* counted as unanswered: Push is given up for a while */
+			(void)dnsc_push_on_response(w->push, id ? id : 1, NULL, 0, clock_now_ms());
+			break;
+		}
+	}
+}
+
 static void pump(struct atd_watch *w)
 {
 	size_t len;
 
 	if (!w->running || !w->ctx.llq_conn)
 		return;
+	pump_push(w);
 	while (dnsconn_is_up(w->ctx.llq_conn)) {
 		struct lreq *lr = calloc(1, sizeof(*lr));
 		int rc;
@@ -289,12 +393,163 @@ static void pump(struct atd_watch *w)
 	settle(w);
 }
 
-static void llq_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Watch with LLQ on this connection (Push not offered, refused or held off). */
+static void use_llq(struct atd_watch *w)
+{
+	if (!dnsconn_is_up(w->ctx.llq_conn))
+		return;
+	if (!w->llq->connected)
+		dnsc_llq_connected(w->llq, clock_now_ms());
+	dnsc_llq_retry_now(w->llq);
+	/* what the timers believe is up must be seen set up again: settle() reports it */
+	if (w->llq_action == AGENT_ACT_NONE && w->ctx.t->llq_up)
+		w->llq_action = AGENT_ACT_LLQ_SETUP;
+	view_changed(w);
+}
+
+static void push_outcome(struct atd_watch *w, enum dnsc_push_outcome o)
+{
+	char b[16];
+
+	switch (o) {
+	case DNSC_PUSH_SUBSCRIBED:
+	case DNSC_PUSH_SESSION:
+		if (push_up(w) && w->llq->connected)
+			view_changed(w);	/* back from LLQ: the LLQs are cancelled */
+		break;
+	case DNSC_PUSH_CHANGED:
+		view_changed(w);
+		break;
+	case DNSC_PUSH_ABORT:
+		log_debug_rl("a DNS Push message from the server broke the protocol");
+		dnsc_push_hold(w->push, clock_now_ms(), w->push->cfg.retry_ms);
+		/* fall through */
+	case DNSC_PUSH_FALLBACK:
+		log_info("DNS Push %s (%s): watching with LLQ, Push again in %u s",
+			 o == DNSC_PUSH_ABORT ? "failed" : "refused or ended by the server",
+			 dnsc_rcode_name(w->push->held_rcode, b),
+			 (unsigned)((w->push->retry_ms - clock_now_ms()) / 1000));
+		use_llq(w);
+		break;
+	default:
+		break;
+	}
+}
+
+static void push_answer(void *arg, int err, const uint8_t *msg, size_t len)
+{
+	struct preq *pr = arg, **pp;
+	struct atd_watch *w = pr->w;
+	enum dnsc_push_outcome o;
+
+	for (pp = &w->preqs; *pp; pp = &(*pp)->next) {
+		if (*pp == pr) {
+			*pp = pr->next;
+			break;
+		}
+	}
+	/* a lost connection: atd_watch_conn_down() takes it from here */
+	if (err == -ECANCELED || err == -ECONNRESET || !w->running) {
+		free(pr);
+		return;
+	}
+	o = dnsc_push_on_response(w->push, pr->id, err ? NULL : msg, err ? 0 : len, clock_now_ms());
+	free(pr);
+	push_outcome(w, o);
+	pump(w);
+}
+
+/* The answer to the signed SOA query that authenticates the session. */
+static void push_auth_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
 {
 	struct atd_watch *w = arg;
 
+	if (err == -ECANCELED || !w->running || w->push_srv != PUSH_SRV_OFFERED || !dnsconn_is_up(w->ctx.llq_conn))
+		return;
+	if (err == 0 && r && r->is_signed && r->rcode == DNS_RCODE_NOERROR) {
+		dnsc_push_authenticated(w->push);
+	} else {
+		log_info("DNS Push: the signed query on the connection failed (%s): watching with LLQ", why);
+		dnsc_push_hold(w->push, clock_now_ms(), w->push->cfg.retry_ms);
+		use_llq(w);
+	}
+	pump(w);
+}
+
+/* Push is (again) to be used on this connection: the server must know whose session it is. */
+static void push_auth(struct atd_watch *w)
+{
+	if (dnsquery_send(w->ctx.queries, w->ctx.llq_conn, w->ctx.key, w->ctx.domain, DNS_TYPE_SOA, push_auth_answer,
+			  w)) {
+		dnsc_push_hold(w->push, clock_now_ms(), w->push->cfg.retry_ms);
+		use_llq(w);
+	}
+}
+
+/* The answer to the SRV query of this connection. */
+static void push_srv_answer(void *arg, int err, const uint8_t *msg, size_t len)
+{
+	static struct dnsc_resp r;
+	struct atd_watch *w = arg;
+	bool offered = false;
+
+	if (err == -ECANCELED || !w->running || w->push_srv != PUSH_SRV_ASKING)
+		return;
+	if (!dnsconn_is_up(w->ctx.llq_conn)) {
+		w->push_srv = PUSH_SRV_UNKNOWN;
+		return;
+	}
+	if (err == 0 && dnsc_resp_open(&r, msg, len, w->srv_id, &w->srv_q, DNS_TYPE_SRV, NULL, clock_wall_s()) == 0 &&
+	    r.rcode == DNS_RCODE_NOERROR) {
+		struct dnsc_rr rr;
+		unsigned pos = 0;
+
+		while (!offered && dnsc_rr_next(&r.msg, &pos, &rr) == 1)
+			offered = rr.sec == DNS_SEC_ANSWER && rr.type == DNS_TYPE_SRV;
+	}
+	if (!offered) {
+		log_debug("no DNS Push on the server: watching with LLQ");
+		w->push_srv = PUSH_SRV_ABSENT;
+		use_llq(w);
+		pump(w);
+		return;
+	}
+	w->push_srv = PUSH_SRV_OFFERED;
+	dnsc_push_connected(w->push, clock_now_ms());
+	if (dnsc_push_active(w->push))
+		push_auth(w);
+	else
+		use_llq(w);	/* held off after a refusal or a Retry Delay: LLQ meanwhile */
+	view_changed(w);
+}
+
+/* RFC 8765 §6.1: does the server offer Push? Asked on the connection the watching uses. */
+static int push_srv_ask(struct atd_watch *w)
+{
+	size_t len;
+	int rc;
+
+	w->srv_q = *w->ctx.domain;
+	if (dns_name_prepend_label(&w->srv_q, "_tcp", 4) || dns_name_prepend_label(&w->srv_q, "_dns-push-tls", 13))
+		return -EINVAL;
+	w->srv_id = dnsconn_new_id(w->ctx.llq_conn);
+	rc = dnsc_query_build(w->buf, sizeof(w->buf), &len, w->srv_id, &w->srv_q, DNS_TYPE_SRV, NULL, NULL,
+			      clock_wall_s());
+	return rc ? rc : dnsconn_request(w->ctx.llq_conn, w->buf, len, push_srv_answer, w);
+}
+
+static void llq_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_watch *w = arg;
+	bool was_active = dnsc_push_active(w->push);
+
 	(void)fd, (void)what;
 	dnsc_llq_tick(w->llq, clock_now_ms());
+	dnsc_push_tick(w->push, clock_now_ms());
+	if (!was_active && dnsc_push_active(w->push) && w->push_srv == PUSH_SRV_OFFERED && w->push->connected) {
+		log_info("trying DNS Push again");
+		push_auth(w);
+	}
 	pump(w);
 }
 
@@ -324,23 +579,32 @@ void atd_watch_conn_up(struct atd_watch *w)
 	if (!w || !w->running)
 		return;
 	w->conn_lost_s = 0;
-	dnsc_llq_connected(w->llq, clock_now_ms());
-	dnsc_llq_retry_now(w->llq);
+	w->push_srv = PUSH_SRV_ASKING;
+	if (push_srv_ask(w)) {
+		w->push_srv = PUSH_SRV_ABSENT;
+		use_llq(w);
+	}
 	pump(w);
 }
 
 void atd_watch_conn_down(struct atd_watch *w)
 {
+	bool was_push;
+
 	if (!w || !w->running)
 		return;
 	/* for `autotunnel status`: "server lost since 14:03:27" (the first failure, not each retry's) */
 	if (!w->conn_lost_s)
 		w->conn_lost_s = clock_wall_s();
+	was_push = push_up(w);
 	dnsc_llq_disconnected(w->llq);
+	dnsc_push_disconnected(w->push);
+	w->push_srv = PUSH_SRV_UNKNOWN;
 	rearm_llq(w);
 	/* RFC 6281 §5.3: without LLQs, poll (at once) and set them up again with back-off */
 	if (w->ctx.t->llq_up) {
-		log_info("LLQs lost with the connection to the server: polling until they are back");
+		log_info("%s lost with the connection to the server: polling until it is back",
+			 was_push ? "DNS Push" : "LLQs");
 		w->llq_action = AGENT_ACT_NONE;
 		w->ops->llq_lost(w->arg);
 	} else if (w->llq_action != AGENT_ACT_NONE) {
@@ -357,6 +621,11 @@ void atd_watch_unsolicited(struct atd_watch *w, const uint8_t *msg, size_t len)
 
 	if (!w || !w->running)
 		return;
+	if (dso_is_dso(msg, len)) {
+		push_outcome(w, dnsc_push_on_message(w->push, msg, len, clock_now_ms(), w->view));
+		pump(w);
+		return;
+	}
 	res = &w->res;
 	rc = dnsc_llq_on_event(w->llq, msg, len, clock_now_ms(), clock_wall_s(), res, w->ack, sizeof(w->ack), &alen);
 	if (rc == -EACCES) {
@@ -442,10 +711,11 @@ struct atd_watch *atd_watch_new(struct event_base *base, const struct atd_watch_
 	w->ops = ops;
 	w->arg = arg;
 	w->llq = calloc(1, sizeof(*w->llq));
+	w->push = calloc(1, sizeof(*w->push));
 	w->view = calloc(1, sizeof(*w->view));
 	w->llq_ev = evtimer_new(base, llq_timer_cb, w);
 	w->report_ev = event_new(base, -1, 0, report_cb, w);
-	if (!w->llq || !w->view || !w->llq_ev || !w->report_ev) {
+	if (!w->llq || !w->push || !w->view || !w->llq_ev || !w->report_ev) {
 		atd_watch_free(w);
 		return NULL;
 	}
@@ -465,6 +735,7 @@ void atd_watch_free(struct atd_watch *w)
 	if (w->report_ev)
 		event_free(w->report_ev);
 	free(w->llq);
+	free(w->push);
 	free(w->view);
 	free(w);
 }
@@ -481,6 +752,8 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 	w->ctx = *ctx;
 	dnsc_llq_cfg_default(&cfg);
 	dnsc_llq_init(w->llq, &cfg, w->ctx.key);
+	dnsc_push_init(w->push, NULL);
+	w->push_srv = PUSH_SRV_UNKNOWN;
 	rc = dnsc_view_init(w->view, w->ctx.domain_text, w->ctx.host);
 	if (rc)
 		return rc;
@@ -514,6 +787,17 @@ void atd_watch_stop(struct atd_watch *w)
 			free(lr);
 		}
 	}
+	while (w->preqs) {
+		struct preq *pr = w->preqs;
+
+		w->preqs = pr->next;
+		if (w->ctx.llq_conn)
+			dnsconn_cancel(w->ctx.llq_conn, pr);	/* frees it through push_answer */
+		else
+			free(pr);
+	}
+	if (w->ctx.llq_conn)
+		dnsconn_cancel(w->ctx.llq_conn, w);	/* the SRV query */
 	dnsquery_cancel(w->ctx.queries, w);
 	w->poll_phase = 0;
 	w->poll_out = 0;
@@ -540,6 +824,7 @@ void atd_watch_status(const struct atd_watch *w, struct atd_watch_status *st)
 	st->polling = w->ctx.t->polling;
 	if (st->polling)
 		st->lost_since = w->conn_lost_s;
+	st->push = push_up(w);
 	st->hosts = dnsc_view_count(w->view);
 	st->events = w->llq->events;
 	if (w->llq->last_event_ms && now >= w->llq->last_event_ms)

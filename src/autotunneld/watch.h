@@ -1,6 +1,7 @@
 /*
  * src/autotunneld/watch: following the account's hosts (RFC 6281 §5.3,
- * Figure 3; docs/design.md §4): LLQs over TLS on the host list
+ * Figure 3; docs/design.md §4): DNS Push subscriptions (RFC 8765) when the
+ * server offers them, otherwise LLQs, over TLS on the host list
  * (_autotunnel._udp.D PTR) and on each peer's AAAA, SRV and the A of its
  * tunnel endpoint, refreshed before they expire; events are reported at
  * once through struct atd_watch_ops (peer_update, peer_gone). When the LLQ
@@ -91,6 +92,7 @@ struct atd_watch_status {
 	uint64_t events;	/* LLQ events received */
 	uint32_t last_event_age_s;	/* seconds since the last event (UINT32_MAX: none) */
 	uint64_t lost_since;	/* polling after the connection to the server was lost: when (Unix seconds); else 0 */
+	bool push;		/* watching with DNS Push (RFC 8765), not LLQ */
 };
 
 /** @p w NULL gives an empty status. */

@@ -28,8 +28,9 @@ D=alice.$AT_ZONE
 LEASE=20
 nt_bg natA gwdA "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwdA"
 nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
-# LLQ leases of 30 s: the agents refresh them during the test
-AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30
+# LLQ leases of 30 s: the agents refresh them during the test. No DNS Push:
+# this is the LLQ path (t_agent_push.sh runs the agents with Push)
+AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30 --no-push
 at_account alice 'correct horse battery staple'
 
 at_agent_start hostA laptop 'service = ssh 22'
@@ -143,7 +144,7 @@ nt_pass "records refreshed before their lease ends; LLQs (lease 30 s) refreshed 
 lost_before=$(grep -c 'LLQs lost' "$NT_DIR/agent-hostB.log" || true)
 kill -KILL "$AT_DNSD_PID"
 wait "$AT_DNSD_PID" 2>/dev/null || true
-AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30
+AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30 --no-push
 [ "$(nt_exec rv dig +tcp +short -y "$K" @198.51.100.53 "laptop.$D" AAAA)" = "$ULA_A" ] ||
 	nt_fail "laptop's AAAA is gone after the restart"
 err=$(check_records dig) || nt_fail "after the restart: $err"

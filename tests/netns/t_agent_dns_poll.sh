@@ -16,7 +16,8 @@ nt_topology
 D=alice.$AT_ZONE
 nt_bg natA gwdA "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwdA"
 nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
-AT_LEASE_MIN=10 AT_LEASE_MAX=20 at_dnsd --llq-per-client 1
+# no DNS Push: LLQs, and polling when they are refused
+AT_LEASE_MIN=10 AT_LEASE_MAX=20 at_dnsd --llq-per-client 1 --no-push
 at_account alice 'correct horse battery staple'
 at_agent_start hostA laptop
 at_agent_start hostB desktop
@@ -41,7 +42,7 @@ nt_pass "LLQs on laptop's records refused (ServFull x$full): hostB polled and fo
 
 # the server comes back without the limit: both return to LLQs
 nt_stop "$AT_DNSD_PID"
-AT_LEASE_MIN=10 AT_LEASE_MAX=20 at_dnsd
+AT_LEASE_MIN=10 AT_LEASE_MAX=20 at_dnsd --no-push
 at_log_wait hostB 'watching 5 record sets of alice.members.example.net with LLQs' 20 ||
 	nt_fail "hostB did not return to LLQs: $(tail -8 "$NT_DIR/agent-hostB.log")"
 # hostA: the host list, desktop's AAAA and SRV (desktop has no location, so no A to watch),

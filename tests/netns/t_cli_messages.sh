@@ -202,7 +202,7 @@ expect "ping of an unreachable peer" 1 "desktop.$D ($UB) via -: 0/3 replies; the
 	at_cli hostA ping desktop
 nt_pass "hosts in aligned columns; a failed ping says where the tunnel stands"
 
-llq() { at_cli hostA status | grep -qx "server   $S   connected, LLQ up"; }
+llq() { at_cli hostA status | grep -qx "server   $S   connected, DNS Push"; }
 nt_wait 10 llq || nt_fail "status does not say the server is connected: $(at_cli hostA status)"
 at_cli hostA status --json | grep -q '^{"schema":1,"account":{' || nt_fail "status --json: $(at_cli hostA status --json)"
 for c in hosts netcheck services; do
@@ -211,7 +211,7 @@ done
 expect "ping --json of this host" 1 '{"schema":1,"error":{"message":"'"'"'laptop'"'"' is this host: ping a peer (autotunnel hosts lists them)","errno":22}}' \
 	at_cli hostA ping laptop --json
 at_cli hostA netcheck >/dev/null || nt_fail "netcheck failed with the server up: $(at_cli hostA netcheck)"
-nt_pass "status: connected, LLQ up; every --json starts with \"schema\":1; netcheck exits 0"
+nt_pass "status: connected, DNS Push; every --json starts with \"schema\":1; netcheck exits 0"
 
 expect "logout" 0 "signed out; this host's records are withdrawn" at_cli hostB logout
 expect "logout twice" 1 "error: not signed in: nothing to log out of" at_cli hostB logout

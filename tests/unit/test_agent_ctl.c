@@ -300,6 +300,7 @@ static void status_server_health(void **state)
 	struct agent_ctl_writer cw;
 	static const struct { const char *state, *line; } cases[] = {
 		{ "connected", "server   rv.example.net:853   connected, LLQ up\n" },
+		{ "push", "server   rv.example.net:853   connected, DNS Push\n" },
 		{ "polling", "server   rv.example.net:853   server lost, polling until it answers\n" },
 		{ "connecting", "server   rv.example.net:853   connecting\n" },
 	};

@@ -722,6 +722,118 @@ static void revoke_gone_accounts(void **state)
 	dso_server_free(s);
 }
 
+/* Client side: the requests a client sends parse back as the server reads them. */
+static void client_builders(void **state)
+{
+	static const uint8_t name[] = { 1, 'h', 1, 'd', 0 };
+	uint8_t buf[64];
+	struct dso_keepalive k = { 15000, 3600000 }, k2;
+	struct dso_question q;
+	struct dso_msg m;
+	uint16_t sub;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(dso_build_keepalive_request(buf, sizeof(buf), 0, &k, &len), -EINVAL);
+	assert_int_equal(dso_build_keepalive_request(buf, sizeof(buf), 7, &k, &len), 0);
+	assert_int_equal(len, DSO_HEADER_LEN + 4 + 8);
+	assert_int_equal(dso_msg_parse(&m, buf, len), 0);
+	assert_int_equal(m.id, 7);
+	assert_false(m.qr);
+	assert_int_equal(dso_keepalive_read(&m.tlv[0], &k2), 0);
+	assert_int_equal(k2.inactivity_ms, 15000);
+	assert_int_equal(k2.keepalive_ms, 3600000);
+	/* one byte short: the first non-free byte */
+	assert_int_equal(dso_build_keepalive_request(buf, DSO_HEADER_LEN + 11, 7, &k, &len), -ENOSPC);
+
+	assert_int_equal(dso_build_subscribe(buf, sizeof(buf), 0, name, sizeof(name), 28, 1, &len), -EINVAL);
+	assert_int_equal(dso_build_subscribe(buf, sizeof(buf), 9, name, 0, 28, 1, &len), -EINVAL);
+	assert_int_equal(dso_build_subscribe(buf, sizeof(buf), 9, name, sizeof(name), 28, 1, &len), 0);
+	assert_int_equal(len, DSO_HEADER_LEN + 4 + sizeof(name) + 4);
+	assert_int_equal(dso_msg_parse(&m, buf, len), 0);
+	assert_int_equal(m.id, 9);
+	assert_int_equal(dso_subscribe_read(&m.tlv[0], &q), 0);
+	assert_int_equal(q.name_len, sizeof(name));
+	assert_memory_equal(q.name, name, sizeof(name));
+	assert_int_equal(q.qtype, 28);
+	assert_int_equal(q.qclass, 1);
+	assert_int_equal(dso_build_subscribe(buf, len - 1, 9, name, sizeof(name), 28, 1, &len), -ENOSPC);
+
+	assert_int_equal(dso_build_unsubscribe(buf, sizeof(buf), 9, &len), 0);
+	assert_int_equal(dso_msg_parse(&m, buf, len), 0);
+	assert_int_equal(m.id, 0);	/* RFC 8765 §6.4.1: unidirectional */
+	assert_int_equal(dso_unsubscribe_read(&m.tlv[0], &sub), 0);
+	assert_int_equal(sub, 9);
+}
+
+/* dso_push_next() reads back what dso_push_add() wrote, and refuses what §6.3.1 forbids. */
+static void push_reader(void **state)
+{
+	static const uint8_t name[] = { 1, 'h', 1, 'd', 0 };
+	static const uint8_t a[4] = { 192, 0, 2, 1 };
+	uint8_t buf[256];
+	struct dso_push p;
+	struct dso_msg m;
+	struct dso_change c;
+	struct dso_tlv t;
+	size_t len, off = 0;
+
+	(void)state;
+	assert_int_equal(dso_push_begin(&p, buf, sizeof(buf)), 0);
+	assert_int_equal(dso_push_add(&p, name, sizeof(name), 1, 1, 60, a, 4), 0);
+	assert_int_equal(dso_push_add(&p, name, sizeof(name), 1, 1, DSO_TTL_REMOVE, a, 4), 0);
+	assert_int_equal(dso_push_add(&p, name, sizeof(name), 28, 1, DSO_TTL_REMOVE_ALL, NULL, 0), 0);
+	assert_int_equal(dso_push_add(&p, name, sizeof(name), 0, DSO_CLASS_ANY, DSO_TTL_REMOVE_ALL, NULL, 0), 0);
+	assert_int_equal(dso_push_finish(&p, &len), 0);
+	assert_int_equal(dso_msg_parse(&m, buf, len), 0);
+	assert_int_equal(dso_push_next(&m.tlv[0], &off, &c), 1);
+	assert_int_equal(c.type, 1);
+	assert_int_equal(c.ttl, 60);
+	assert_int_equal(c.rdlen, 4);
+	assert_memory_equal(c.rdata, a, 4);
+	assert_memory_equal(c.name, name, sizeof(name));
+	assert_int_equal(dso_push_next(&m.tlv[0], &off, &c), 1);
+	assert_int_equal(c.ttl, DSO_TTL_REMOVE);
+	assert_int_equal(dso_push_next(&m.tlv[0], &off, &c), 1);
+	assert_int_equal(c.ttl, DSO_TTL_REMOVE_ALL);
+	assert_int_equal(c.type, 28);
+	assert_int_equal(dso_push_next(&m.tlv[0], &off, &c), 1);
+	assert_int_equal(c.rclass, DSO_CLASS_ANY);
+	assert_int_equal(dso_push_next(&m.tlv[0], &off, &c), 0);
+	assert_int_equal(off, m.tlv[0].len);
+
+	/* a notification cut short, by one byte */
+	t = m.tlv[0];
+	t.len = (uint16_t)(sizeof(name) + 10 + 4 - 1);
+	off = 0;
+	assert_int_equal(dso_push_next(&t, &off, &c), -EBADMSG);
+	/* an undefined TTL, then ANY in an addition */
+	{
+		uint8_t raw[sizeof(name) + 10] = { 1, 'h', 1, 'd', 0, 0, 1, 0, 1, 0x80, 0, 0, 0, 0, 0 };
+
+		t.type = DSO_TYPE_PUSH;
+		t.data = raw;
+		t.len = sizeof(raw);
+		off = 0;
+		assert_int_equal(dso_push_next(&t, &off, &c), -EBADMSG);
+		raw[9] = 0;
+		raw[6] = DSO_TYPE_ANY;
+		off = 0;
+		assert_int_equal(dso_push_next(&t, &off, &c), -EBADMSG);
+		raw[6] = 1;
+		off = 0;
+		assert_int_equal(dso_push_next(&t, &off, &c), 1);
+		/* a compression pointer as name */
+		raw[0] = 0xC0;
+		off = 0;
+		assert_int_equal(dso_push_next(&t, &off, &c), -EBADMSG);
+	}
+	/* not a PUSH TLV */
+	t.type = DSO_TYPE_SUBSCRIBE;
+	off = 0;
+	assert_int_equal(dso_push_next(&t, &off, &c), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +854,8 @@ int main(void)
 		cmocka_unit_test(activity_and_subscriptions_hold_the_session),
 		cmocka_unit_test(sessionless_connection_aborted),
 		cmocka_unit_test(revoke_gone_accounts),
+		cmocka_unit_test(client_builders),
+		cmocka_unit_test(push_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
