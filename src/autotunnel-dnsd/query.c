@@ -762,8 +762,9 @@ enum q_action query_process(struct dnsd *d, struct qscratch *s, struct stats *st
 	}
 	if (dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) == 0)
 		return Q_ENGINE;
-	/* a signed query on TLS may authenticate a DNS Push session (push.h) */
-	if (t == Q_TLS && m->tsig >= 0)
+	/* a signed query on TLS may authenticate a DNS Push session (push.h);
+	 * with push = no there are none, and it is answered here */
+	if (t == Q_TLS && m->tsig >= 0 && (!d->cfg || d->cfg->push))
 		return Q_ENGINE;
 
 	act = query_check(d, s, st, t, &rq, out, cap, outlen);

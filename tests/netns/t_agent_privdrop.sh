@@ -49,12 +49,14 @@ mv "$NT_DIR/agent-hostB.log" "$NT_DIR/agent-hostB.first.log"
 nt_bg hostB agent-hostB "$AT_AGENTD" -c "$NT_DIR/hostB/agent.conf"
 AT_PID_hostB=$NT_LAST_PID
 nt_wait 10 test -S "$NT_DIR/hostB/run/control" || nt_fail "hostB's agent did not restart: $(cat "$NT_DIR/agent-hostB.log")"
-# the saved account signs in by itself
+# the saved account signs in by itself; wait until each knows where the other
+# is (with DNS Push a peer's name may arrive a moment before its location)
+located() { at_cli "$1" hosts | grep -q "^$2 .*\.$AT_ZONE .*:[0-9][0-9]*\$"; }
 for i in $(seq 150); do
-	at_lists hostA desktop && at_lists hostB laptop && break
+	located hostA desktop && located hostB laptop && break
 	sleep 0.1
 done
-at_lists hostA desktop && at_lists hostB laptop ||
+located hostA desktop && located hostB laptop ||
 	nt_fail "the hosts do not list each other 15 s after hostB's restart: $(at_cli hostA hosts) / $(at_cli hostB hosts)"
 for h in A B; do
 	eval "u=\$UID_$h g=\$GID_$h"
