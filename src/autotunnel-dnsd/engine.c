@@ -224,17 +224,6 @@ static void conn_abort(void *arg, uint64_t conn)
 /* What watch.c and push.c send their answers and events through. */
 static const struct transport_ops watch_ops = { .reply = reply, .llq_live = llq_live, .abort = conn_abort };
 
-/* A DSO session is established on @p conn: it keeps its own timeouts. */
-static bool session_live(void *arg, uint64_t conn)
-{
-	struct engine *e = arg;
-
-	if (e->stream.ops && e->stream.ops->dso_live)
-		e->stream.ops->dso_live(e->stream.arg, conn);
-	return llq_live(arg, conn);
-}
-
-static const struct transport_ops push_ops = { .reply = reply, .llq_live = session_live, .abort = conn_abort };
 
 /* Free a message taken from the queue (and tell its connection). */
 static void item_free(struct engine *e, struct eitem *it)
@@ -895,7 +884,7 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
-	e->push = push_new(d, e->st, &push_ops, e);
+	e->push = push_new(d, e->st, &watch_ops, e);
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
 	e->ev_expire = evtimer_new(base, on_expire, e);
 	e->ev_llq = evtimer_new(base, on_llq, e);

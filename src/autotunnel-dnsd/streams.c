@@ -77,7 +77,6 @@ struct conn {
 	unsigned inflight;	/* messages the engine still holds */
 	unsigned msgs;
 	bool llq;		/* carries an LLQ: its LLQs go when it closes */
-	bool dso;		/* carries a DSO session, which times itself out */
 	bool eof;		/* no more requests (the peer hung up or a limit ends it):
 				 * closed once everything is answered */
 	bool handshaking;	/* TLS handshake under way (the timer is its deadline) */
@@ -551,19 +550,11 @@ static void keep_alive(struct conn *c)
 {
 	struct timeval idle = { .tv_sec = c->s->d->cfg->tcp_idle };
 
-	if (c->dso || (c->llq && c->account))
+	if (c->llq && c->account)
 		bufferevent_set_timeouts(c->bev, NULL, &idle);
 }
 
-static void dso_live(void *arg, uint64_t conn)
-{
-	struct conn *c = find(arg, conn);
 
-	if (c && !c->dso) {
-		c->dso = true;
-		keep_alive(c);
-	}
-}
 
 static bool llq_live(void *arg, uint64_t conn)
 {
@@ -610,7 +601,7 @@ static void authenticated(void *arg, uint64_t conn, uint32_t account)
 }
 
 static const struct transport_ops stream_ops = {
-	.reply = reply, .done = done, .llq_live = llq_live, .dso_live = dso_live, .abort = conn_abort,
+	.reply = reply, .done = done, .llq_live = llq_live, .abort = conn_abort,
 	.authenticated = authenticated,
 };
 

@@ -37,13 +37,6 @@ struct transport_ops {
 	 * queued): then no close will be reported.
 	 */
 	bool (*llq_live)(void *arg, uint64_t conn);
-	/**
-	 * Stream connection @p conn carries an established DSO session (may be
-	 * NULL). Its timeouts are the session's (RFC 8490 §6: the engine sends
-	 * a Retry Delay, then aborts, a delinquent session), so the stream's
-	 * own idle timeout stops. Called before llq_live() for the session.
-	 */
-	void (*dso_live)(void *arg, uint64_t conn);
 	/** Forcibly abort stream connection @p conn (RFC 8490 §5.3: a TCP RST; may be NULL). */
 	void (*abort)(void *arg, uint64_t conn);
 	/**

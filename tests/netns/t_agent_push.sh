@@ -49,6 +49,23 @@ p1=$(stat push_pushes)
 at_cli hostB status | grep -qx "server   $S   connected, DNS Push" || nt_fail "hostB status: $(at_cli hostB status)"
 nt_pass "laptop's move reached desktop through PUSH ($((p1 - p0)) more PUSH messages, still 0 LLQs)"
 
+# ---- an authenticated DNS Push session is kept as a signed LLQ is: the
+# stream's idle timeout (here 3 s, below the session's keepalive interval)
+# never cuts it; the session's own timeouts (RFC 8490 §6) rule
+kill -TERM "$AT_DNSD_PID"
+wait "$AT_DNSD_PID" 2>/dev/null || true
+at_dnsd --tcp-idle 3
+for h in hostA hostB; do
+	st() { at_cli "$h" status | grep -qx "server   $S   connected, DNS Push"; }
+	nt_wait 15 st || nt_fail "$h is not back on DNS Push: $(at_cli "$h" status)"
+done
+sleep 8
+[ "$(stat tcp_closed_idle)" = 0 ] || nt_fail "$(stat tcp_closed_idle) DNS Push connections closed as idle"
+for h in hostA hostB; do
+	at_cli "$h" status | grep -qx "server   $S   connected, DNS Push" || nt_fail "$h after 8 s: $(at_cli "$h" status)"
+done
+nt_pass "authenticated DNS Push sessions outlive an idle timeout of 3 s (0 closed as idle after 8 s)"
+
 # ---- the server without Push: the agents fall back to LLQ
 kill -TERM "$AT_DNSD_PID"
 wait "$AT_DNSD_PID" 2>/dev/null || true
