@@ -276,20 +276,16 @@ static int kind_of(const char *word)
 	return 0;
 }
 
-/* One candidate string of @p n bytes: 1 parsed into @p c, 0 for an unknown kind (skipped), or -EBADMSG. */
-static int cand_parse(const uint8_t *s, size_t n, struct agent_cand *c)
+/* One candidate string, printable (dns_txt_get()): 1 parsed into @p c, 0 for an unknown kind
+ * (skipped), or -EBADMSG. */
+static int cand_parse(const char *s, struct agent_cand *c)
 {
-	char buf[AGENT_TXT_STRING_MAX + 1], orig[AGENT_TXT_STRING_MAX + 1], back[AGENT_CAND_TEXT_MAX];
+	char buf[AGENT_TXT_STRING_MAX + 1], back[AGENT_CAND_TEXT_MAX];
 	char *tok[DNS_TXT_TOKENS], *sp;
 	int ntok, k, r;
 	uint64_t v;
 
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
-			return -EBADMSG;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	memcpy(orig, buf, n + 1);
+	memcpy(buf, s, strlen(s) + 1);
 	/* the kind first: a later version's kind may use a grammar we do not know */
 	if (!(sp = strchr(buf, ' ')))
 		return -EBADMSG;
@@ -330,7 +326,7 @@ static int cand_parse(const uint8_t *s, size_t n, struct agent_cand *c)
 		}
 	}
 	/* validity (family, ranges, which keys a kind has) and the one spelling */
-	if (agent_cand_check(c) || agent_cand_format(c, back, sizeof(back)) < 0 || strcmp(back, orig))
+	if (agent_cand_check(c) || agent_cand_format(c, back, sizeof(back)) < 0 || strcmp(back, s))
 		return -EBADMSG;
 	return 1;
 }
@@ -341,13 +337,12 @@ static int cands_parse(struct wire *w, struct agent_cand *c, uint8_t *np, uint8_
 	size_t n = 0, unknown = 0;
 
 	while (wire_avail(w)) {
-		uint8_t l = wire_read_u8(w);
-		const uint8_t *s = wire_read_ref(w, l);
-		int r;
+		char s[256];
+		int r = dns_txt_get(w, s);
 
-		if (!s || n + unknown == AGENT_CAND_MAX)
+		if (r < 0 || n + unknown == AGENT_CAND_MAX)
 			return -EBADMSG;
-		if ((r = cand_parse(s, l, &c[n])) < 0)
+		if ((r = cand_parse(s, &c[n])) < 0)
 			return r;
 		if (r == 0) {
 			unknown++;

@@ -11,13 +11,6 @@
 #include "authority/x509.h"
 #include "util/encode.h"
 
-size_t authority_txt_blob_strings(size_t n)
-{
-	size_t chars = (n + 2) / 3 * 4;
-
-	return (chars + AUTHORITY_TXT_CHUNK - 1) / AUTHORITY_TXT_CHUNK;
-}
-
 void authority_txt_blob_put(struct wire *w, const uint8_t *blob, size_t n)
 {
 	/* a chunk of 252 characters is 189 bytes: each string decodes by itself */

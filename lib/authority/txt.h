@@ -16,9 +16,6 @@
 /** Base64 characters per string of a blob: a multiple of 4, so each string decodes alone. */
 #define AUTHORITY_TXT_CHUNK 252
 
-/** Strings needed for a blob of @p n bytes (ceil(base64 length / AUTHORITY_TXT_CHUNK)). */
-size_t authority_txt_blob_strings(size_t n);
-
 /** Write @p n bytes as base64 in strings of AUTHORITY_TXT_CHUNK characters, the last shorter. */
 void authority_txt_blob_put(struct wire *w, const uint8_t *blob, size_t n);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dns/txt.h"
+#include "util/encode.h"
 
 void dns_txt_put(struct wire *w, const char *s, size_t n)
 {
@@ -49,31 +50,15 @@ int dns_txt_decimal(const char *s, uint64_t max, uint64_t *v)
 
 int dns_txt_hex(const char *s, uint8_t *out, size_t n)
 {
-	if (strlen(s) != 2 * n)
-		return -EBADMSG;
-	for (size_t i = 0; i < 2 * n; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-
-		if (d < 0)
-			return -EBADMSG;	/* lower case only: one spelling */
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(d << 4);
-		else
-			out[i / 2] |= (uint8_t)d;
-	}
-	return 0;
+	if (strlen(s) != 2 * n || strpbrk(s, "ABCDEF"))
+		return -EBADMSG;	/* lower case only: one spelling */
+	return hex_decode(out, n, s) == (int)n ? 0 : -EBADMSG;
 }
 
 void dns_txt_hex_put(char *dst, const uint8_t *src, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		dst[2 * i] = digits[src[i] >> 4];
-		dst[2 * i + 1] = digits[src[i] & 15];
-	}
-	dst[2 * n] = '\0';
+	/* cannot fail: the caller gives 2n+1 bytes (txt.h) */
+	(void)!hex_encode(dst, 2 * n + 1, src, n);
 }
 
 const char *dns_txt_value(const char *tok, const char *key)

@@ -380,7 +380,6 @@ enum dnsc_push_outcome dnsc_push_on_message(struct dnsc_push_client *c, const ui
 		if (apply_push(&m.tlv[0], v))
 			return DNSC_PUSH_ABORT;	/* RFC 8765 §6.3.1: a malformed PUSH is fatal */
 		c->pushes++;
-		c->last_push_ms = now;
 		return DNSC_PUSH_CHANGED;
 	case DSO_TYPE_RETRY_DELAY:
 		/* RFC 8490 §7.2.1: the server is ending the session; not before the delay again */

@@ -83,7 +83,6 @@ struct dnsc_push_client {
 	uint64_t retry_ms;		/**< HELD: when Push may be tried again */
 	uint8_t held_rcode;		/**< HELD: the refusal's RCODE (0 for a timeout or NOERROR) */
 	uint64_t pushes;		/**< PUSH messages applied */
-	uint64_t last_push_ms;		/**< when the last one came (0: never) */
 	unsigned n;			/**< slots in use are below n */
 	struct dnsc_push_sub s[DNSC_PUSH_MAX];
 };

@@ -14,9 +14,15 @@
 
 bool dso_is_dso(const uint8_t *buf, size_t len)
 {
+	struct wire w;
+	uint16_t flags;
+
 	if (!buf || len < DSO_HEADER_LEN)
 		return false;
-	return ((unsigned)(buf[2] << 8 | buf[3]) & OPCODE_MASK) >> OPCODE_SHIFT == DSO_OPCODE;
+	w = wire_reader(buf, len);
+	wire_skip(&w, 2);	/* the ID */
+	flags = wire_read_u16(&w);
+	return (flags & OPCODE_MASK) >> OPCODE_SHIFT == DSO_OPCODE;
 }
 
 int dso_msg_parse(struct dso_msg *m, const uint8_t *buf, size_t len)

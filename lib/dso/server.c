@@ -208,7 +208,6 @@ static void sub_unhash(struct dso_server *s, struct sub *b)
 	if (b->hnext)
 		b->hnext->hprev = b->hprev;
 	s->n_subs--;
-	s->st.subscriptions--;
 }
 
 static void sub_hash(struct dso_server *s, struct sub *b)
@@ -221,7 +220,6 @@ static void sub_hash(struct dso_server *s, struct sub *b)
 		(*head)->hprev = b;
 	*head = b;
 	s->n_subs++;
-	s->st.subscriptions++;
 }
 
 /* One bucket per subscription at most: double the table when it fills. */
@@ -654,4 +652,5 @@ uint64_t dso_server_next_deadline(const struct dso_server *s)
 void dso_server_stats(const struct dso_server *s, struct dso_stats *st)
 {
 	*st = s->st;
+	st->subscriptions = (uint32_t)s->n_subs;	/* counted once, by the table */
 }

@@ -55,7 +55,6 @@ struct turn_client {
 
 	enum turn_state state;
 	struct sockaddr_storage relayed;
-	uint32_t lifetime;		/* s granted */
 	uint64_t expires;		/* ms */
 	uint64_t refresh_at;		/* ms; TURN_NEVER while a Refresh runs */
 	uint16_t next_channel;
@@ -492,7 +491,6 @@ static void on_allocate_ok(struct turn_client *c, const struct stun_msg *m, uint
 		memset(&mapped, 0, sizeof(mapped));
 	c->state = TURN_ALLOCATED;
 	c->relayed = relayed;
-	c->lifetime = lifetime;
 	c->expires = now + (uint64_t)lifetime * 1000;
 	c->refresh_at = now + (uint64_t)lifetime * 1000 * 2 / 3;
 	e = event(out, TURN_EV_ALLOCATED, -1, 0);
@@ -523,7 +521,6 @@ static void on_success(struct turn_client *c, struct turn_tx *t, const struct st
 			reallocate(c, TURN_CODE_BADRESP, now, out);
 			break;
 		}
-		c->lifetime = lifetime;
 		c->expires = now + (uint64_t)lifetime * 1000;
 		c->refresh_at = now + (uint64_t)lifetime * 1000 * 2 / 3;
 		if ((e = event(out, TURN_EV_REFRESHED, -1, 0)))
