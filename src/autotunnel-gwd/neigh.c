@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 
 #include "autotunnel-gwd/neigh.h"
+#include "autotunnel-gwd/netlink.h"
 
 struct entry {
 	uint16_t state;
@@ -40,44 +41,15 @@ static int on_neigh(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One request, its answer (or ack) read with a bounded wait. */
+/* One request and its answer on a fresh rtnetlink socket (netlink.h). */
 static int talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
-	uint8_t buf[8192];
-	struct timeval tv = { 1, 0 };
-	struct mnl_socket *nl;
-	unsigned int portid;
-	ssize_t n;
-	int rc = -EIO;
+	struct mnl_socket *nl = gwd_netlink_open(NETLINK_ROUTE);
+	int rc;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	if (!nl)
 		return -errno;
-	/* the kernel answers at once; never block the event loop for long all the same */
-	(void)setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	for (int rounds = 0; rounds < 16; rounds++) {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		rc = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-		if (rc < 0) {
-			rc = -errno;
-			break;
-		}
-		if (rc == MNL_CB_STOP || !(nlh->nlmsg_flags & NLM_F_DUMP)) {
-			rc = 0;
-			break;
-		}
-	}
-out:
+	rc = gwd_netlink_talk(nl, nlh, cb, data);
 	mnl_socket_close(nl);
 	return rc;
 }
@@ -107,8 +79,11 @@ int gwd_neigh_get(unsigned int ifindex, uint32_t addr, uint8_t lladdr[static 6])
 	struct entry e = { 0 };
 	int rc;
 
-	/* a get of one entry (kernel 4.20+): -ENOENT when there is none */
-	rc = talk(put_req(buf, RTM_GETNEIGH, 0, ifindex, addr, 0), on_neigh, &e);
+	/*
+	 * a get of one entry (kernel 4.20+): -ENOENT when there is none; the
+	 * ack ends the answer for gwd_netlink_talk, which reads until one
+	 */
+	rc = talk(put_req(buf, RTM_GETNEIGH, NLM_F_ACK, ifindex, addr, 0), on_neigh, &e);
 	if (rc)
 		return rc;
 	if (!(e.state & usable) || e.lllen != 6)

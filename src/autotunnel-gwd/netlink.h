@@ -1,8 +1,8 @@
 /*
  * One netlink request and its answer for autotunnel-gwd's synchronous
- * queries (ct.c: ctnetlink, ownports.c: sock_diag), with a bounded wait so
- * that the event loop never blocks for long on a kernel that does not
- * answer. libmnl does the framing.
+ * queries (ct.c: ctnetlink, ownports.c: sock_diag, neigh.c: rtnetlink),
+ * with a bounded wait so that the event loop never blocks for long on a
+ * kernel that does not answer. libmnl does the framing.
  */
 #ifndef AT_GWD_NETLINK_H
 #define AT_GWD_NETLINK_H

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "autotunneld/daemon.h"
+#include "autotunneld/fsutil.h"
 #include "autotunneld/peer.h"
 #include "autotunneld/types.h"
 #include "common/clock.h"
@@ -149,17 +150,11 @@ static uint8_t file_buf[65536];
 
 static BIO *file_bio(const char *path, size_t *len, int *err)
 {
-	FILE *fp = fopen(path, "rb");
 	BIO *b;
 
-	*len = 0;
-	if (!fp) {
-		*err = -errno;
-		return NULL;
-	}
-	*len = fread(file_buf, 1, sizeof(file_buf), fp);
-	*err = ferror(fp) ? -EIO : *len == sizeof(file_buf) ? -EFBIG : *len == 0 ? -ENODATA : 0;
-	fclose(fp);
+	*err = fsutil_read_small(path, file_buf, sizeof(file_buf), len);
+	if (!*err)
+		*err = *len == sizeof(file_buf) ? -EFBIG : *len == 0 ? -ENODATA : 0;
 	b = *err ? NULL : BIO_new_mem_buf(file_buf, (int)*len);
 	if (!b && !*err)
 		*err = -ENOMEM;

@@ -59,19 +59,6 @@ struct atd_reflex {
 	bool have_full;
 };
 
-const char *atd_reflex_state_str(enum atd_reflex_state s)
-{
-	switch (s) {
-	case ATD_REFLEX_IDLE: return "idle";
-	case ATD_REFLEX_LOOKUP: return "lookup";
-	case ATD_REFLEX_NO_SERVER: return "no-server";
-	case ATD_REFLEX_LOOKUP_FAILED: return "lookup-failed";
-	case ATD_REFLEX_CHECKING: return "checking";
-	case ATD_REFLEX_DONE: return "done";
-	}
-	return "?";
-}
-
 static void arm(struct atd_reflex *r, uint64_t at)
 {
 	uint64_t now = clock_now_ms(), ms = at > now ? at - now : 0;

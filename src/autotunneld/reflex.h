@@ -92,7 +92,4 @@ void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, cons
 /** What is known now. */
 void atd_reflex_get(const struct atd_reflex *r, struct atd_reflex_view *v);
 
-/** A short name for @p s ("idle", "lookup", "no-server", "lookup-failed", "checking", "done"). */
-const char *atd_reflex_state_str(enum atd_reflex_state s);
-
 #endif
