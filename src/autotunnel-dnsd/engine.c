@@ -189,15 +189,11 @@ static void reply(void *arg, const struct transport_src *src, const uint8_t *msg
 }
 
 /* Tell a stream connection whose signed message arrived on it. */
-static void authenticated(struct engine *e, uint64_t conn, const struct dns_name *key)
+static void authenticated(struct engine *e, uint64_t conn, const struct account *acc)
 {
-	const struct account *acc;
-
-	if (!conn || !e->stream.ops || !e->stream.ops->authenticated)
+	if (!conn || !acc || !e->stream.ops || !e->stream.ops->authenticated)
 		return;	/* UDP: no connection to count */
-	acc = accounts_by_keyname(e->d->accounts, key);
-	if (acc)
-		e->stream.ops->authenticated(e->stream.arg, conn, acc->id);
+	e->stream.ops->authenticated(e->stream.arg, conn, acc->id);
 }
 
 static bool llq_live(void *arg, uint64_t conn)
@@ -207,7 +203,7 @@ static bool llq_live(void *arg, uint64_t conn)
 	/* watch_handle() calls this while e->qs holds the LLQ request it
 	 * checked: a TSIG record there passed query_check()'s verification */
 	if (e->qs->msg.tsig >= 0)
-		authenticated(e, conn, &e->qs->tsig.key.name);
+		authenticated(e, conn, accounts_by_keyname(e->d->accounts, &e->qs->tsig.key.name));
 	if (e->stream.ops && e->stream.ops->llq_live)
 		return e->stream.ops->llq_live(e->stream.arg, conn);
 	return true;
@@ -559,7 +555,7 @@ static void handle_update(struct engine *e, struct eitem *it)
 			acc = accounts_by_keyname(e->d->accounts, rq.key);
 	}
 	if (acc) {
-		authenticated(e, it->src.conn, rq.key);
+		authenticated(e, it->src.conn, acc);
 		if (replay_gate(e, it, acc, forget_s))
 			goto out;
 		rq.rate_ok = rate_allow_account(e, acc);
