@@ -176,6 +176,9 @@ table inet miniupnpd {
 }
 NFT
 	cat >"$NT_DIR/loopback-$nat.sh" <<LOOP
+# on TERM, finish the sleep in hand, then exit: a shell killed outright
+# would leave that sleep behind in the namespace for the audit to find
+trap 'exit 0' TERM
 last=""
 for i in \$(seq 12000); do
 	cur=\$(nft list chain inet miniupnpd prerouting_miniupnpd |

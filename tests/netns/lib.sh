@@ -167,7 +167,7 @@ nt_cleanup() {
 		# a process we did not start ourselves (a daemon that forked) is
 		# found by its namespace, not by its name, and is a test failure
 		for pid in $(ip netns pids "$(nt_ns "$h")" 2>/dev/null); do
-			left="$left $pid"
+			left="$left $pid($(tr "\0" " " </proc/$pid/cmdline 2>/dev/null | cut -c1-80))"
 			kill -KILL "$pid" 2>/dev/null
 		done
 	done
