@@ -210,7 +210,7 @@ int agent_krb_client_conf(char *buf, size_t cap, const struct agent_krb_client *
 	if (!c || !account_ok(c->account) || agent_krb_realm(realm, sizeof(realm), c->domain) ||
 	    !path_ok(c->anchor) || !path_ok(c->cert) || !path_ok(c->key) || (c->npeers && !c->peers) || !cap)
 		return -EINVAL;
-	if (c->self && (!entry_ok(c->self) || agent_krb_user_check(c->user)))
+	if (c->self && (!entry_ok(c->self) || agent_krb_user_check(c->user) || !path_ok(c->keytab)))
 		return -EINVAL;
 	for (i = 0; i < c->npeers; i++)
 		if (!entry_ok(&c->peers[i]))
@@ -219,7 +219,7 @@ int agent_krb_client_conf(char *buf, size_t cap, const struct agent_krb_client *
 	    c->domain);
 	put(&o, "[libdefaults]\n");
 	if (c->self && agent_krb_realm(realm, sizeof(realm), c->self->fqdn) == 0)
-		put(&o, "\tdefault_realm = %s\n", realm);
+		put(&o, "\tdefault_realm = %s\n\tdefault_keytab_name = FILE:%s\n", realm, c->keytab);
 	/* the account's names are private to it: no DNS for realms or KDCs, the table below says */
 	put(&o, "\tdns_lookup_kdc = false\n\tdns_lookup_realm = false\n");
 	/* `ssh desktop` asks for host/desktop@REALM first, as domain_realm maps it */

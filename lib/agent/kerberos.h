@@ -79,6 +79,7 @@ struct agent_krb_client {
 	const char *domain;		/* D */
 	const struct agent_host_entry *self;	/* this host when it runs a KDC (its realm is the default), else NULL */
 	const char *user;		/* the local user ACCOUNT@<own realm> maps to (with self) */
+	const char *keytab;		/* with self: the keytab of host/H.D and host/H (sshd's default_keytab_name) */
 	const struct agent_host_entry *peers;	/* hosts with a KDC, in order */
 	size_t npeers;
 	const char *anchor;		/* PEM paths as in struct agent_krb_kdc */
@@ -91,8 +92,8 @@ struct agent_krb_client {
  * with its KDC at [ULA]:88, PKINIT with the anchor and the client identity
  * in each of these realms only (the user's other realms are not touched),
  * domain_realm for each host's FQDN and label (so `ssh desktop` names
- * host/desktop@REALM), and, with @p self, default_realm and the
- * auth_to_local rule ACCOUNT@REALM -> user.
+ * host/desktop@REALM), and, with @p self, default_realm,
+ * default_keytab_name and the auth_to_local rule ACCOUNT@REALM -> user.
  * Returns the length, -EINVAL, -ENOSPC.
  */
 int agent_krb_client_conf(char *buf, size_t cap, const struct agent_krb_client *c)

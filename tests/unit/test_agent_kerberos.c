@@ -138,6 +138,7 @@ static const char client_conf[] =
 	"# written by autotunneld (docs/sso.md): the realms of the account alice.members.example.net, one per host\n"
 	"[libdefaults]\n"
 	"\tdefault_realm = LAPTOP.ALICE.MEMBERS.EXAMPLE.NET\n"
+	"\tdefault_keytab_name = FILE:/r/krb5/host.keytab\n"
 	"\tdns_lookup_kdc = false\n"
 	"\tdns_lookup_realm = false\n"
 	"\tdns_canonicalize_hostname = fallback\n"
@@ -172,6 +173,7 @@ static void clientconf(void **state)
 		.domain = "alice.members.example.net",
 		.self = &self,
 		.user = "bob",
+		.keytab = "/r/krb5/host.keytab",
 		.peers = peers,
 		.npeers = 1,
 		.anchor = "/s/anchor.pem",
@@ -191,6 +193,7 @@ static void clientconf(void **state)
 	assert_true(agent_krb_client_conf(buf, sizeof(buf), &c) > 0);
 	assert_null(strstr(buf, "default_realm"));
 	assert_null(strstr(buf, "auth_to_local"));
+	assert_null(strstr(buf, "keytab"));
 	assert_non_null(strstr(buf, "\tDESKTOP.ALICE.MEMBERS.EXAMPLE.NET = {\n"));
 	/* no hosts at all: still a valid file */
 	c.npeers = 0;
