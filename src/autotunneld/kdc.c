@@ -170,6 +170,33 @@ static int write_text(const char *path, const char *text, size_t len, mode_t mod
 	return fsutil_write_atomic(path, (const uint8_t *)text, len, mode);
 }
 
+/*
+ * Read @p from, a file in the agent's state directory, which the agent's
+ * user owns: only a regular file with one name, not followed through a
+ * link (so that the keeper, root, copies nothing the agent could not read).
+ */
+static int read_own(const char *from, uint8_t *buf, size_t cap, size_t *len)
+{
+	int fd = open(from, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+	size_t off = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size >= (off_t)cap) {
+		close(fd);
+		return -EPERM;
+	}
+	while ((n = read(fd, buf + off, cap - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	*len = off;
+	return 0;
+}
+
 /* Copy @p from to @p to with @p mode, owned by @p uid (or root when (uid_t)-1). */
 static int copy_file(const char *from, const char *to, mode_t mode, uid_t uid, gid_t gid)
 {
@@ -179,9 +206,7 @@ static int copy_file(const char *from, const char *to, mode_t mode, uid_t uid, g
 
 	if (!buf)
 		return -ENOMEM;
-	ret = fsutil_read_small(from, buf, PEM_MAX, &n);
-	if (!ret && n == PEM_MAX)
-		ret = -EFBIG;
+	ret = read_own(from, buf, PEM_MAX, &n);
 	if (!ret)
 		ret = fsutil_write_atomic(to, buf, n, mode);
 	if (!ret && uid != (uid_t)-1 && chown(to, uid, gid) < 0)
@@ -203,7 +228,8 @@ static void unlink_in(const char *dir, const char *const *names)
 
 static const char *const db_files[] = {
 	"principal", "principal.kadm5", "principal.kadm5.lock", "principal.ok", "stash",
-	"kdc.conf", "krb5.conf", "kdc.log", "setup.log", "kadm5.acl", NULL,
+	"kdc.conf", "krb5.conf", "kdc.log", "setup.log", "kadm5.acl", "kdc.pem", "kdc.key", "anchor.pem",
+	"krb5kdc.out", NULL,
 };
 static const char *const run_files[] = { "anchor.pem", "client.pem", "client.key", "host.keytab", NULL };
 
@@ -296,14 +322,22 @@ static int keeper_setup(struct keeper *kp, const char *account, const char *doma
 	struct stat sb;
 	int n, ret;
 
-	(void)pathf(anchor, sizeof(anchor), "%s/anchor.pem", kp->p.state);
-	(void)pathf(cert, sizeof(cert), "%s/kdc.pem", kp->p.state);
-	(void)pathf(key, sizeof(key), "%s/kdc.key", kp->p.state);
 	(void)pathf(keytab, sizeof(keytab), "%s/host.keytab", kp->p.rundir);
-	if (stat(anchor, &sb) < 0 || stat(cert, &sb) < 0 || stat(key, &sb) < 0) {
-		log_info("kdc: no %s with kdc.pem and kdc.key (a KDC certificate from the account authority): "
-			 "no KDC on this host", stat(anchor, &sb) < 0 ? "anchor.pem" : "KDC certificate");
-		return -ENOENT;
+	/* krb5kdc reads copies in the keeper's own directory */
+	{
+		static const char *const names[3] = { "anchor.pem", "kdc.pem", "kdc.key" };
+		char *const dst[3] = { anchor, cert, key };
+
+		for (size_t i = 0; i < 3; i++) {
+			(void)pathf(path, sizeof(path), "%s/%s", kp->p.state, names[i]);
+			(void)pathf(dst[i], PATH_LEN + 32, "%s/%s", kp->p.dir, names[i]);
+			if ((ret = copy_file(path, dst[i], i == 2 ? 0600 : 0644, (uid_t)-1, 0))) {
+				log_info("kdc: no usable %s (%s): no KDC on this host (it needs anchor.pem, and kdc.pem "
+					 "with kdc.key: a KDC certificate from the account authority)", path,
+					 strerror(-ret));
+				return ret;
+			}
+		}
 	}
 	if ((ret = agent_krb_realm(kp->realm, sizeof(kp->realm), fqdn)))
 		return ret;
@@ -594,8 +628,13 @@ int atd_kdc_new(struct event_base *base, const struct atd_kdc_conf *c, const str
 	*out = k;
 	snprintf(k->p.state, sizeof(k->p.state), "%s", c->state_dir);
 	snprintf(k->p.run, sizeof(k->p.run), "%s", c->run_dir);
-	snprintf(k->p.dir, sizeof(k->p.dir), "%s/kdc", c->state_dir);
-	snprintf(k->p.rundir, sizeof(k->p.rundir), "%s/krb5", c->run_dir);
+	/*
+	 * Beside the agent's directories, not in them: the keeper is root and
+	 * the agent's user owns those, so a name there could be swapped for a
+	 * link between the keeper's check and its write.
+	 */
+	snprintf(k->p.dir, sizeof(k->p.dir), "%s-kdc", c->state_dir);
+	snprintf(k->p.rundir, sizeof(k->p.rundir), "%s-krb5", c->run_dir);
 	if (c->disabled) {
 		log_info("kdc: off (no-kdc)");
 		return 0;
