@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -26,6 +25,7 @@
 #include "agent/kerberos.h"
 #include "agent/name.h"
 #include "autotunneld/fsutil.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "util/encode.h"
 #include "util/random.h"
@@ -69,14 +69,6 @@ struct atd_kdc {
 };
 
 /* ================= the keeper (root, a process of its own) ================= */
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct keeper {
 	struct keeper_paths p;
@@ -241,9 +233,9 @@ static void kdc_kill(struct keeper *kp)
 	if (!kp->kdc)
 		return;
 	kill(kp->kdc, SIGTERM);
-	until = now_ms() + STOP_WAIT_MS;
+	until = clock_now_ms() + STOP_WAIT_MS;
 	while (waitpid(kp->kdc, &st, WNOHANG) == 0) {
-		if (now_ms() >= until) {
+		if (clock_now_ms() >= until) {
 			kill(kp->kdc, SIGKILL);
 			waitpid(kp->kdc, &st, 0);
 			break;
@@ -278,7 +270,7 @@ static void kdc_spawn(struct keeper *kp)
 		_exit(127);
 	}
 	kp->kdc = pid;
-	kp->started_at = now_ms();
+	kp->started_at = clock_now_ms();
 	log_info("kdc: krb5kdc (pid %d) serves %s", (int)pid, kp->realm);
 }
 
@@ -460,12 +452,12 @@ static void keeper_reap(struct keeper *kp)
 	if (!kp->want)
 		return;
 	/* a KDC that ran a minute was healthy: start again soon */
-	if (now_ms() - kp->started_at > RESTART_MAX_MS)
+	if (clock_now_ms() - kp->started_at > RESTART_MAX_MS)
 		kp->backoff_ms = RESTART_MIN_MS;
 	log_warnx("kdc: krb5kdc exited (%s %d); starting it again in %u ms (see %s/kdc.log)",
 		  WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 		  kp->backoff_ms, kp->p.dir);
-	kp->restart_at = now_ms() + kp->backoff_ms;
+	kp->restart_at = clock_now_ms() + kp->backoff_ms;
 	kp->backoff_ms = kp->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : kp->backoff_ms * 2;
 }
 
@@ -483,7 +475,7 @@ static void __attribute__((noreturn)) keeper_main(struct keeper *kp)
 
 	while (!keeper_term) {
 		struct pollfd pfd = { kp->fd, POLLIN, 0 };
-		uint64_t now = now_ms();
+		uint64_t now = clock_now_ms();
 		int timeout = 500;
 		ssize_t n;
 

@@ -144,8 +144,10 @@ nt_pass "krb5kdc killed is started again"
 
 # sign-out: the KDC stops and its database goes
 at_cli hostB logout >/dev/null || nt_fail "logout on hostB failed"
-nt_wait 10 sh -c "! nt_exec hostB ss -lun 2>/dev/null | grep -q ':88 '" 2>/dev/null ||
-	nt_wait 10 sh -c "! ip netns exec $(nt_ns hostB) ss -lun | grep -q ':88 '" || nt_fail "krb5kdc still runs after sign-out"
-[ ! -e "$NT_DIR/hostB/state-kdc/principal" ] || nt_fail "the KDC database is left after sign-out"
+nt_wait 10 sh -c "! ip netns exec $(nt_ns hostB) ss -lntu | grep -q ':88 '" || nt_fail "krb5kdc still runs after sign-out"
+# the keeper removes them one after the other once krb5kdc is gone
+gone() { [ ! -e "$NT_DIR/hostB/state-kdc/principal" ] && [ ! -e "$NT_DIR/hostB/state-kdc/stash" ] &&
+	[ ! -e "$NT_DIR/hostB/run-krb5/host.keytab" ] && [ ! -e "$NT_DIR/hostB/run-krb5/client.key" ]; }
+nt_wait 10 gone || nt_fail "left after sign-out: $(ls "$NT_DIR/hostB/state-kdc" "$NT_DIR/hostB/run-krb5")"
 [ ! -e "$NT_DIR/hostB/run/krb5.conf" ] || nt_fail "krb5.conf is left after sign-out"
-nt_pass "sign-out stops the KDC and removes its database and krb5.conf"
+nt_pass "sign-out stops the KDC and removes its database, stash, keytab, copies and krb5.conf"
