@@ -255,7 +255,7 @@ static void hosts_write(struct atd *d)
 		n += atd_dynpeers_hosts(a->peers, e + 1, DP_MAX_PEERS);
 	}
 	if (a->kdc)
-		atd_kdc_hosts(a->kdc, n > 1 ? e + 1 : NULL, n > 1 ? n - 1 : 0);
+		atd_kdc_hosts(a->kdc, n ? &e[0] : NULL, n > 1 ? e + 1 : NULL, n > 1 ? n - 1 : 0);
 	len = agent_hosts_format(e, n, buf, sizeof(buf));
 	if (len < 0) {
 		log_warnx("hosts cache: cannot format %zu hosts: %s", n, strerror(-len));

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -743,9 +744,20 @@ void atd_kdc_stop(struct atd_kdc *k)
 	keeper_send(k, "stop");
 }
 
-void atd_kdc_hosts(struct atd_kdc *k, const struct agent_host_entry *peers, size_t n)
+void atd_kdc_hosts(struct atd_kdc *k, const struct agent_host_entry *self,
+		   const struct agent_host_entry *peers, size_t n)
 {
 	struct agent_host_entry *copy = n ? calloc(n, sizeof(*copy)) : NULL;
+
+	if (k->signed_in && self && strcasecmp(self->fqdn, k->self.fqdn) && !memcmp(self->ula, k->self.ula, 16)) {
+		char account[AGENT_LABEL_MAX + 1], domain[AGENT_NAME_MAX + 1];
+
+		log_info("kdc: this host is %s now (was %s): its KDC starts again for the new realm", self->fqdn,
+			 k->self.fqdn);
+		snprintf(account, sizeof(account), "%s", k->account);
+		snprintf(domain, sizeof(domain), "%s", k->domain);
+		atd_kdc_start(k, account, domain, self->label, self->ula);
+	}
 
 	if (n && !copy)
 		return;

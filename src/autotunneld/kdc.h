@@ -63,8 +63,14 @@ void atd_kdc_start(struct atd_kdc *k, const char *account, const char *domain, c
 		   const uint8_t ula[16]);
 /** Signed out: stop the KDC, remove its database and the client's configuration. */
 void atd_kdc_stop(struct atd_kdc *k);
-/** The account's other hosts now (borrowed): krb5.conf is written again. */
-void atd_kdc_hosts(struct atd_kdc *k, const struct agent_host_entry *peers, size_t n);
+/**
+ * The account's hosts now (borrowed): @p self this host (NULL when signed
+ * out), @p peers the others. krb5.conf is written again; when this host's
+ * name changed since sign-in (it signed in as H-2), the KDC starts again
+ * for the new realm.
+ */
+void atd_kdc_hosts(struct atd_kdc *k, const struct agent_host_entry *self,
+		   const struct agent_host_entry *peers, size_t n);
 /** This host's realm while its KDC runs, else NULL (borrowed from @p k). */
 const char *atd_kdc_realm(const struct atd_kdc *k);
 
