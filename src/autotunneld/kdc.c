@@ -417,7 +417,7 @@ static void keeper_msg(struct keeper *kp, char *msg)
 	/* the account's name as agent_krb_cert_match() takes it: a label, nothing to escape */
 	if (nw != 5 || strcmp(w[0], "start") || agent_krb_cert_match(match, sizeof(match), w[1], w[2]) < 0 ||
 	    agent_name_canon(canon, sizeof(canon), w[2]) < 0 || strcmp(canon, w[2]) ||
-	    strlen(w[3]) > AGENT_LABEL_MAX || !ula_parse(w[4], ula) ||
+	    agent_label_check(w[3], strlen(w[3])) || !ula_parse(w[4], ula) ||
 	    snprintf(fqdn, sizeof(fqdn), "%s.%s", w[3], w[2]) >= (int)sizeof(fqdn) ||
 	    agent_name_canon(canon, sizeof(canon), fqdn) < 0 || strcmp(canon, fqdn)) {
 		log_warnx("kdc: refusing a malformed request from the agent");
