@@ -15,6 +15,8 @@
 # are installed with a policy-rc.d that keeps them from starting, and their
 # services are then disabled, so that none of them takes a port (53, 4500,
 # 3478) at the next boot: the tests start the servers they need by hand.
+# So are the run-time packages marked "service-off" in deps-run.txt
+# (krb5-kdc, krb5-admin-server): the agent runs its own KDC.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -35,6 +37,11 @@ done
 [ -n "$lists" ] || lists="build run"
 
 pkgs_of() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/deps-$1.txt"; }
+# the packages of a list whose services stay off (every test package; run packages marked so)
+quiet_of() {
+	if [ "$1" = test ]; then pkgs_of test
+	else sed -n 's/^\([^#[:space:]]*\)[[:space:]]*#[[:space:]]*service-off.*/\1/p' "$here/deps-$1.txt"; fi
+}
 
 installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
@@ -45,7 +52,7 @@ for l in $lists; do
 		installed "$p" && continue
 		case " $missing " in *" $p "*) continue ;; esac
 		missing="$missing $p"
-		[ "$l" = test ] && missing_test="$missing_test $p"
+		quiet_of "$l" | grep -qx "$p" && missing_test="$missing_test $p"
 	done
 done
 [ -z "$missing" ] && exit 0
@@ -68,7 +75,7 @@ rc=0
 apt-get install -y -q --no-install-recommends $missing || rc=$?
 [ "$made_policy" = 1 ] && rm -f "$policy"
 
-# The services of the test packages just installed: disabled, and stopped
+# The services of the test (and service-off) packages just installed: disabled, and stopped
 # should one have started all the same. Packages installed before are left
 # as their owner configured them.
 for p in $missing_test; do

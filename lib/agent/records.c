@@ -162,6 +162,30 @@ int agent_records_build(const struct agent_publish *in, struct agent_rr *out, si
 			return -ENOSPC;
 		memcpy(rr->ptr, hd, sizeof(hd));
 	}
+	/*
+	 * The local KDC (docs/sso.md): _kerberos.H.D TXT names its realm, the
+	 * convention of Apple's LKDC and Heimdal (MIT's dns_lookup_realm
+	 * reads it too); the SRV records of RFC 4120 §7.2.3.2 for that realm
+	 * (H.D in upper case, the same DNS name) point at port 88 of H.D,
+	 * whose AAAA is the ULA: the KDC is reached only through the tunnel.
+	 */
+	if (in->krb_realm) {
+		static const char *const proto[2] = { "udp", "tcp" };
+
+		if ((rr = add(&b, AGENT_RR_TXT, false))) {
+			if (mkname(rr->name, "_kerberos.%s", hd))
+				return -ENOSPC;
+			if ((err = txt_add(rr, in->krb_realm, NULL)))
+				return err;
+		}
+		for (size_t i = 0; i < 2; i++)
+			if ((rr = add(&b, AGENT_RR_SRV, false))) {
+				if (mkname(rr->name, "_kerberos._%s.%s", proto[i], hd))
+					return -ENOSPC;
+				rr->srv.port = in->krb_port ? in->krb_port : 88;
+				memcpy(rr->srv.target, hd, sizeof(hd));
+			}
+	}
 
 	/* RFC 6763 §§4.1, 6, 7: PTR (browse) -> SRV + TXT of the instance "H" */
 	for (size_t i = 0; i < in->nservices; i++) {

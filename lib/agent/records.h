@@ -28,8 +28,8 @@ enum agent_rr_type {
 #define AGENT_TXT_STRING_MAX 255
 /** Most services one host offers. */
 #define AGENT_SERVICES_MAX 16
-/** Records agent_records_build() may produce: 7 + 3 per service + 1 per service type. */
-#define AGENT_RECORDS_MAX (7 + 4 * AGENT_SERVICES_MAX)
+/** Records agent_records_build() may produce: 7, 3 for the KDC, 3 per service + 1 per service type. */
+#define AGENT_RECORDS_MAX (10 + 4 * AGENT_SERVICES_MAX)
 /** Hex digits of a host id (16 random bytes, lower case). */
 #define AGENT_HOST_ID_LEN 32
 /** The TXT string at H.D that names the host holding H: prefix, then the id. */
@@ -98,6 +98,9 @@ struct agent_publish {
 	size_t nfeatures;
 	const struct agent_service *services;
 	size_t nservices;
+	/* the local KDC's realm (docs/sso.md) while it runs, else NULL; its port (0: 88) */
+	const char *krb_realm;
+	uint16_t krb_port;
 	uint32_t ttl;		/* 0 means AGENT_RR_TTL_DEFAULT */
 	/*
 	 * Also publish RFC 6763 §9 service type enumeration PTRs
@@ -119,6 +122,9 @@ struct agent_publish {
  *     AutoTunnel-E.D             AAAA  ULA
  *     AutoTunnel-E.D             TXT   "v=1" "model=..." "os=..." features...
  *     _autotunnel._udp.D         PTR   H.D                         (shared)
+ *     _kerberos.H.D              TXT   REALM                       (when krb_realm)
+ *     _kerberos._udp.H.D         SRV   0 0 88 H.D                  (when krb_realm)
+ *     _kerberos._tcp.H.D         SRV   0 0 88 H.D                  (when krb_realm)
  *     _S._P.D                    PTR   H._S._P.D                   (shared, per service)
  *     H._S._P.D                  SRV   0 0 port H.D
  *     H._S._P.D                  TXT   ...

@@ -18,6 +18,8 @@
  *   account.c (login, state file, and the DNS side it owns: publish.c,
  *     watch.c, dnsquery.c, dnsconn.c, their lib/agent timers): struct
  *     atd_dns_ops signed_in, signed_out, local, peer_update, peer_gone.
+ *   kdc.c (the local KDC, its keeper forked at start): struct atd_kdc_ops
+ *     changed; told of sign-in, sign-out and the hosts.
  *   fsutil.c (identity file, hosts cache), src/netmon and src/pmclient
  *     (their own callbacks: on_net, on_note), ikeglue.c (plain calls).
  * rsip_client.c reports binding changes through the callback main.c gives
@@ -53,6 +55,7 @@
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/kdc.h"
 #include "autotunneld/reflex.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
@@ -98,6 +101,7 @@ struct atd_agent {
 
 	struct atd_dynpeers *peers;
 	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
+	struct atd_kdc *kdc;		/* the local KDC (docs/sso.md) */
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -250,6 +254,8 @@ static void hosts_write(struct atd *d)
 		}
 		n += atd_dynpeers_hosts(a->peers, e + 1, DP_MAX_PEERS);
 	}
+	if (a->kdc)
+		atd_kdc_hosts(a->kdc, n ? &e[0] : NULL, n > 1 ? e + 1 : NULL, n > 1 ? n - 1 : 0);
 	len = agent_hosts_format(e, n, buf, sizeof(buf));
 	if (len < 0) {
 		log_warnx("hosts cache: cannot format %zu hosts: %s", n, strerror(-len));
@@ -342,6 +348,8 @@ static void local_update(struct atd *d, bool force)
 
 	memcpy(li.ula, a->id.ula, 16);
 	memcpy(li.eui64, a->eui64, 8);
+	if (atd_kdc_realm(a->kdc))
+		snprintf(li.krb_realm, sizeof(li.krb_realm), "%s", atd_kdc_realm(a->kdc));
 	if (a->rsip && a->net.online) {
 		/* RFC 3104 App. G: a peer may start IKE to Nb and the lent port; the gateway tunnels it to us */
 		li.has_external = true;
@@ -693,7 +701,10 @@ static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rs
 static void dns_signed_in(void *arg)
 {
 	struct atd *d = arg;
+	struct atd_acct_view acc;
 
+	if (d->agent->kdc && atd_agent_account(d, &acc) && acc.name && acc.domain && acc.host)
+		atd_kdc_start(d->agent->kdc, acc.name, acc.domain, acc.host, d->agent->id.ula);
 	hosts_write(d);
 	if (!d->agent->map_pending)
 		local_update(d, true);
@@ -706,6 +717,8 @@ static void dns_signed_out(void *arg)
 	struct atd *d = arg;
 
 	atd_dynpeers_clear(d->agent->peers);
+	if (d->agent->kdc)
+		atd_kdc_stop(d->agent->kdc);
 	hosts_write(d);
 	if (d->agent->reflex)
 		atd_reflex_stop(d->agent->reflex, true);
@@ -753,6 +766,17 @@ static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *m
 }
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
+
+/* The KDC came up or went down: announce it (or stop announcing it). */
+static void kdc_changed(void *arg)
+{
+	struct atd *d = arg;
+
+	if (d->agent->local_valid)
+		local_update(d, false);
+}
+
+static const struct atd_kdc_ops kdc_ops = { kdc_changed };
 
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
@@ -807,6 +831,13 @@ int atd_agent_start(struct atd *d)
 
 	if (!(a->etimer = evtimer_new(d->base, engine_timer_cb, d)))
 		return -ENOMEM;
+	{
+		/* first: its keeper is forked while the process is still root and has one thread */
+		struct atd_kdc_conf kc = { d->conf.state_dir, d->conf.run_dir, d->conf.kdc_user, d->conf.no_kdc };
+
+		if ((ret = atd_kdc_new(d->base, &kc, &kdc_ops, d, &a->kdc)))
+			return ret;
+	}
 	if ((ret = atd_dynpeers_start(d, a->id.ula, &a->tcfg, &peers_ops, d, &a->peers)))
 		return ret;
 	if (!(a->nm = netmon_new(d->base, NETMON_DEBOUNCE_MS, on_net, d)) || (ret = netmon_start(a->nm))) {
@@ -862,6 +893,8 @@ void atd_agent_stop(struct atd *d)
 	atd_dns_fini(d);
 	atd_reflex_free(a->reflex);
 	a->reflex = NULL;
+	atd_kdc_free(a->kdc);
+	a->kdc = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)

@@ -81,6 +81,8 @@ struct atd_conf {
 	int lease_s;			/* update lease asked for (0: 5400 s) */
 	int nat_keepalive_s;		/* NAT keepalive interval (0: 20 s) */
 	bool no_portmap;		/* do not ask the gateway for a mapping */
+	bool no_kdc;			/* run no local KDC (kdc.c) */
+	char *kdc_user;			/* local user of the account's principal (kdc.c; NULL: its default) */
 	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
 	char *rsip_gateway;		/* [rsip] gateway: an IPv4 address, "auto", or NULL (no RSIP) */
 	int rsip_lease, rsip_spis;

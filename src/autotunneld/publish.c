@@ -208,6 +208,8 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		memcpy(in.ext_addr, p->li.external4, 4);
 		in.ext_port = p->li.port;
 	}
+	if (p->li.krb_realm[0])
+		in.krb_realm = p->li.krb_realm;
 	return agent_records_build(&in, out, AGENT_RECORDS_MAX, n);
 }
 

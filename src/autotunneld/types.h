@@ -28,6 +28,7 @@ struct atd_local_info {
 	uint16_t port;		/* host order */
 	bool public_net;	/* our own address is public: nothing to map */
 	bool rsip;		/* external4/port: the address and IKE port an RSIP gateway lent us */
+	char krb_realm[254];	/* the local KDC's realm while it runs (kdc.c), else "" */
 };
 
 /** The account as the tunnels need it (from account.c), borrowed until the next event. */

@@ -116,6 +116,35 @@ static void no_location_no_srv(void **state)
 	expect_set(&p, want, 4);
 }
 
+/* docs/sso.md: the local KDC's realm and where it listens, only while it runs */
+static void kdc_records(void **state)
+{
+	struct agent_publish p = laptop();
+	static const char *const want[] = {
+		"laptop.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN AAAA fd3c:8a1e:9b02:44d1:222:69ff:fe8e:342a",
+		"AutoTunnel-00-22-69-FF-FE-8E-34-2A.alice.members.example.net. 60 IN TXT \"v=1\"",
+		"_autotunnel._udp.alice.members.example.net. 60 IN PTR laptop.alice.members.example.net.",
+		"_kerberos.laptop.alice.members.example.net. 60 IN TXT \"LAPTOP.ALICE.MEMBERS.EXAMPLE.NET\"",
+		"_kerberos._udp.laptop.alice.members.example.net. 60 IN SRV 0 0 88 laptop.alice.members.example.net.",
+		"_kerberos._tcp.laptop.alice.members.example.net. 60 IN SRV 0 0 88 laptop.alice.members.example.net.",
+	};
+	struct agent_rr rr[AGENT_RECORDS_MAX];
+	size_t n;
+
+	p.ext_port = 0;
+	p.model = p.os = NULL;
+	p.nfeatures = 0;
+	p.krb_realm = "LAPTOP.ALICE.MEMBERS.EXAMPLE.NET";
+	expect_set(&p, want, 7);
+	/* none of them shared: each host replaces its own */
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	for (size_t i = 4; i < n; i++)
+		assert_false(rr[i].shared);
+	/* one short of room */
+	assert_int_equal(agent_records_build(&p, rr, 6, &n), -ENOSPC);
+}
+
 static void service_type_enumeration(void **state)
 {
 	struct agent_publish p = laptop();
@@ -283,7 +312,7 @@ static void host_id_txt(void **state)
 	assert_int_equal(agent_host_id_check("0123456789abcdef0123456789abcdeg"), -EINVAL);
 }
 
-/* The largest set: every service, their types and the id fill AGENT_RECORDS_MAX exactly. */
+/* The largest set: every service, their types, the id and the KDC fill AGENT_RECORDS_MAX exactly. */
 static void records_max(void **state)
 {
 	static char names[AGENT_SERVICES_MAX][8];
@@ -301,6 +330,7 @@ static void records_max(void **state)
 	p.nservices = AGENT_SERVICES_MAX;
 	p.service_types = true;
 	p.host_id = ID;
+	p.krb_realm = "LAPTOP.ALICE.MEMBERS.EXAMPLE.NET";
 	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX + 1, &n), 0);
 	assert_int_equal(n, AGENT_RECORDS_MAX);
 	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX - 1, &n), -ENOSPC);
@@ -367,6 +397,7 @@ int main(void)
 		cmocka_unit_test(design_table),
 		cmocka_unit_test(shared_flags_and_ttl),
 		cmocka_unit_test(no_location_no_srv),
+		cmocka_unit_test(kdc_records),
 		cmocka_unit_test(service_type_enumeration),
 		cmocka_unit_test(capacity_boundary),
 		cmocka_unit_test(domain_is_canonicalised),
