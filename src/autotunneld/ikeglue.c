@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "esp/esp.h"
 #include "ike/ike.h"
 #include "netmon/netmon.h"
 #include "util/random.h"
@@ -434,6 +437,7 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 	const struct ike_child_info *c = &ev->child_up.child;
 	struct atd_rpeer *rp = rpeer(g, ev->peer);
 	struct dp_sa_conf sc = { .spi_in = c->spi_in, .spi_out = c->spi_out, .esn = c->esn };
+	enum esp_cipher cipher;
 	char a[DP_ADDR_STRLEN];
 	int ret;
 
@@ -460,11 +464,28 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 		if ((ret = dp_peer_set_path(g->d->dp, rp->dp_id, &path)))
 			log_warnx("peer %s: setting the ESP path: %s", rp->conf->name, strerror(-ret));
 	}
+	cipher = sc.cipher;
 	ret = dp_sa_install(g->d->dp, rp->dp_id, &sc);
 	OPENSSL_cleanse(&sc, sizeof(sc));
 	if (ret) {
 		log_warnx("peer %s: installing child SA 0x%08x: %s", rp->conf->name, c->spi_in, strerror(-ret));
 		return;
+	}
+	/*
+	 * docs/dataplane.md "Outer IPv6": a full inner packet, sealed, in UDP
+	 * and the outer header (40 bytes for IPv6): more than a 1500-byte path
+	 * takes is fragmented by us (IPv6) or on the way (IPv4). Said once per
+	 * SA, so that the fix (a smaller mtu) is where the reason is.
+	 */
+	if (ev->child_up.remote.family) {
+		int mtu = g->d->conf.mtu ? g->d->conf.mtu : 1400;
+		size_t outer = esp_layout_sealed_len(esp_layout_of(cipher), (size_t)mtu) +
+			       (size_t)dp_outer_hdr_len(ev->child_up.remote.family);
+
+		if (outer > 1500)
+			log_info("peer %s: full-size packets leave as %zu-byte IPv%c datagrams, fragmented on a "
+				 "1500-byte path (mtu = %zu avoids it)", rp->conf->name, outer,
+				 ev->child_up.remote.family == AF_INET6 ? '6' : '4', (size_t)mtu - (outer - 1500));
 	}
 	log_info("peer %s: child SA up, %s, spi in 0x%08x out 0x%08x%s, via %s%s%s", rp->conf->name,
 		 ike_esp_alg_name(c->alg), c->spi_in, c->spi_out, c->esn ? ", ESN" : "",
@@ -710,15 +731,122 @@ void ike_glue_local_changed(void)
 	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
 }
 
+/* Is @p a an address worth telling peers about (RFC 4555 §3.4)? Global unicast, of either family. */
+static bool addr_announceable(const union dp_addr *a)
+{
+	if (a->sa.sa_family == AF_INET) {
+		uint32_t v = ntohl(a->sin.sin_addr.s_addr);
+
+		return v && (v >> 24) != 127 && (v >> 16) != 0xa9fe && !IN_MULTICAST(v);
+	}
+	return a->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a->sin6.sin6_addr) &&
+	       !IN6_IS_ADDR_LOOPBACK(&a->sin6.sin6_addr) && !IN6_IS_ADDR_LINKLOCAL(&a->sin6.sin6_addr) &&
+	       !IN6_IS_ADDR_MULTICAST(&a->sin6.sin6_addr) && !IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr);
+}
+
+/*
+ * Tell lib/ike our addresses, which it announces to MOBIKE peers as
+ * additional addresses (RFC 4555 §3.4): where a peer may move a tunnel
+ * when its path dies, e.g. to IPv6 when IPv4 went. The host's interfaces
+ * in order, the tunnel device and loopback left out. Static peers only:
+ * account mode publishes its candidates in DNS.
+ */
+static void announce_addrs(struct ike_glue *g)
+{
+	struct ike_addr list[IKE_MAX_ADDRS];
+	struct ifaddrs *ifa;
+	unsigned n = 0;
+	int ret;
+
+	if (g->d->conf.agent_mode || getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i && n < IKE_MAX_ADDRS; i = i->ifa_next) {
+		union dp_addr a = { 0 };
+		bool dup = false;
+
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+		    (g->d->dp && !strcmp(i->ifa_name, dp_ifname(g->d->dp))))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			memcpy(&a.sin, i->ifa_addr, sizeof(a.sin));
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			memcpy(&a.sin6, i->ifa_addr, sizeof(a.sin6));
+		if (!addr_announceable(&a))
+			continue;
+		addr_from_dp(&list[n], &a);
+		for (unsigned k = 0; k < n && !dup; k++)
+			dup = list[k].family == list[n].family && !memcmp(list[k].ip, list[n].ip, 16);
+		if (!dup)
+			n++;
+	}
+	freeifaddrs(ifa);
+	if ((ret = ike_set_addrs(g->ike, list, n, clock_now_ms())))
+		log_warnx("announcing our addresses to MOBIKE peers: %s", strerror(-ret));
+}
+
+/*
+ * The tunnel's path is gone (no route to the peer's address in its
+ * family): move it to another of the peer's addresses we have a route to
+ * (RFC 4555 §3.5), typically its IPv6 address when our IPv4 went. Only
+ * the initiator decides (§3.1). True if a move was started.
+ */
+static bool move_elsewhere(struct ike_glue *g, struct atd_rpeer *rp, uint32_t id, const struct ike_sa_info *info,
+			   uint64_t now)
+{
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN], c[DP_ADDR_STRLEN];
+
+	if (!info->established || !info->mobike || !info->initiator)
+		return false;
+	for (unsigned k = 0; k < info->n_peer_addrs; k++) {
+		struct ike_addr to = info->peer_addrs[k], from;
+		union dp_addr t;
+
+		to.port = info->remote.port;	/* §3.4 sends addresses only: the peer's IKE port stays */
+		addr_to_dp(&to, &t);
+		local_towards(&t, info->local.port, &from);
+		if (!from.family || ike_sa_move(g->ike, id, &from, &to, now))
+			continue;
+		log_info("peer %s: no route to %s now; moving the tunnel to its address %s, from %s (MOBIKE)",
+			 rp->conf->name, addr_str(&info->remote, a, sizeof(a)), addr_str(&to, b, sizeof(b)),
+			 addr_str(&from, c, sizeof(c)));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The tunnel runs in another family than the peer's configured endpoint
+ * (move_elsewhere took it there): back to the endpoint once we have a
+ * route to it again. True if a move was started.
+ */
+static bool move_home(struct ike_glue *g, struct atd_rpeer *rp, uint32_t id, const struct ike_sa_info *info,
+		      uint64_t now)
+{
+	struct ike_addr to, from;
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
+
+	if (!info->established || !info->mobike || !info->initiator || !rp->conf->has_remote ||
+	    rp->conf->remote.sa.sa_family == info->remote.family)
+		return false;
+	addr_from_dp(&to, &rp->conf->remote);
+	local_towards(&rp->conf->remote, info->local.port, &from);
+	if (!from.family || ike_sa_move(g->ike, id, &from, &to, now))
+		return false;
+	log_info("peer %s: its endpoint %s is reachable again; moving the tunnel back there from %s (MOBIKE)",
+		 rp->conf->name, addr_str(&to, a, sizeof(a)), addr_str(&info->remote, b, sizeof(b)));
+	return true;
+}
+
 void ike_glue_net_changed(struct ike_glue *g)
 {
 	uint64_t now = clock_now_ms();
-	char a[64], b[64];
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
 	int moved = 0;
 
 	ike_glue_local_changed();
 	if (!g)
 		return;
+	announce_addrs(g);
 	/*
 	 * Each static peer's tunnel moves to the address the routing table now
 	 * picks towards its peer (RFC 4555 §3.5: UPDATE_SA_ADDRESSES, or a
@@ -737,9 +865,17 @@ void ike_glue_net_changed(struct ike_glue *g)
 		if (!(id = ike_sa_find(g->ike, rp->conf->name)) || ike_sa_get(g->ike, id, &info) ||
 		    !info.local.family || info.remote.family != info.local.family)
 			continue;
+		if (move_home(g, rp, id, &info, now)) {
+			moved++;
+			continue;
+		}
 		addr_to_dp(&info.remote, &remote);
 		local_towards(&remote, info.local.port, &now_local);
 		if (now_local.family != info.local.family) {
+			if (move_elsewhere(g, rp, id, &info, now)) {
+				moved++;
+				continue;
+			}
 			log_info("peer %s: no route to %s now; the tunnel stays on %s", rp->conf->name,
 				 addr_str(&info.remote, a, sizeof(a)), addr_str(&info.local, b, sizeof(b)));
 			continue;
@@ -1002,6 +1138,7 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 		}
 	}
 	*out = g;
+	announce_addrs(g);
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
 
