@@ -388,7 +388,11 @@ static void set_path(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_
 			  strerror(-ret));
 		return;
 	}
-	set_source(g, rp, local, &to);
+	/* through RSIP our address is Nb, the gateway's: never a source for our own sockets */
+	if (rp->rsip == ATD_RSIP_ON)
+		(void)dp_peer_set_local(g->d->dp, rp->dp_id, NULL);
+	else
+		set_source(g, rp, local, &to);
 }
 
 static struct atd_rpeer *rpeer(struct ike_glue *g, const char *name)
@@ -540,16 +544,17 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 		log_info("peer %s moved: local %s remote %s", ev->peer, addr_str(&ev->up.local, a, sizeof(a)),
 			 addr_str(&ev->up.remote, b, sizeof(b)));
 		/* RFC 4555 §3.5: the SA's new addresses, of either family, carry ESP from now on */
-		if (rp && rp->rsip != ATD_RSIP_ON) {
+		if (rp) {
 			struct dp_path path;
 
-			/* native ESP is IPv4: a tunnel that moves to IPv6 goes back to UDP */
+			/* native ESP is IPv4: a tunnel that moves to IPv6 goes back to UDP (RSIP cannot) */
 			dp_peer_path(g->d->dp, rp->dp_id, &path);
 			if (path.kind == DP_PATH_ESP && ev->up.remote.family != AF_INET) {
 				path.kind = DP_PATH_UDP;
 				(void)dp_peer_set_path(g->d->dp, rp->dp_id, &path);
 			}
-			set_path(g, rp, &ev->up.local, &ev->up.remote);
+			if (path.kind != DP_PATH_RSIP || ev->up.remote.family == AF_INET)
+				set_path(g, rp, &ev->up.local, &ev->up.remote);
 		}
 		/* moved behind a NAT: keepalives, as after SA_UP */
 		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
