@@ -1755,6 +1755,11 @@ void ike_exchange_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 		t->pending &= ~P_MOBIKE;
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_UPDATE_SA_ADDRESSES, NULL, 0);
 		bld_natd(&in, x->spi_i, x->spi_r, &t->local, &t->remote);
+		if (t->pending & P_ADDRS) {
+			/* §3.6: a new address list rides along; a request of its own would wait for this one */
+			t->pending &= ~P_ADDRS;
+			bld_addrs(&in, ike, t);
+		}
 		if (ike_rng_bytes(&ike->rng, c2, sizeof(c2)) == 0)
 			ike_bld_notify(&in, 0, NULL, 0, IKE_N_COOKIE2, c2, sizeof(c2));
 		(void)send_req(ike, t, x, RQ_MOBIKE, IKE_INFORMATIONAL, &in, now);

@@ -846,12 +846,10 @@ void ike_glue_net_changed(struct ike_glue *g)
 {
 	uint64_t now = clock_now_ms();
 	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
-	int moved = 0;
 
 	ike_glue_local_changed();
 	if (!g)
 		return;
-	announce_addrs(g);
 	/*
 	 * Each static peer's tunnel moves to the address the routing table now
 	 * picks towards its peer (RFC 4555 §3.5: UPDATE_SA_ADDRESSES, or a
@@ -870,17 +868,13 @@ void ike_glue_net_changed(struct ike_glue *g)
 		if (!(id = ike_sa_find(g->ike, rp->conf->name)) || ike_sa_get(g->ike, id, &info) ||
 		    !info.local.family || info.remote.family != info.local.family)
 			continue;
-		if (move_home(g, rp, id, &info, now)) {
-			moved++;
+		if (move_home(g, rp, id, &info, now))
 			continue;
-		}
 		addr_to_dp(&info.remote, &remote);
 		local_towards(&remote, info.local.port, &now_local);
 		if (now_local.family != info.local.family) {
-			if (move_elsewhere(g, rp, id, &info, now)) {
-				moved++;
+			if (move_elsewhere(g, rp, id, &info, now))
 				continue;
-			}
 			log_info("peer %s: no route to %s now; the tunnel stays on %s", rp->conf->name,
 				 addr_str(&info.remote, a, sizeof(a)), addr_str(&info.local, b, sizeof(b)));
 			continue;
@@ -891,11 +885,16 @@ void ike_glue_net_changed(struct ike_glue *g)
 			 addr_str(&info.local, a, sizeof(a)), addr_str(&now_local, b, sizeof(b)),
 			 !info.established ? "the handshake goes on from there"
 			 : info.mobike ? "moving the tunnel (MOBIKE)" : "liveness check from there (no MOBIKE)");
-		if (ike_local_moved(g->ike, &info.local, &now_local, now) > 0)
-			moved++;
+		(void)ike_local_moved(g->ike, &info.local, &now_local, now);
 	}
-	if (moved)
-		pump(g);
+	/*
+	 * Our new address list last: a tunnel that moved above sends it once
+	 * its UPDATE_SA_ADDRESSES is answered, on the new path (or with it,
+	 * lib/ike); a request of its own first would have gone out on the old
+	 * path, and the move would have waited for its retransmission.
+	 */
+	announce_addrs(g);
+	pump(g);
 }
 
 static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)

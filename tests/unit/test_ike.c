@@ -1727,6 +1727,53 @@ static void test_mobike_family_move(void **st)
 	teardown_net(&n);
 }
 
+/*
+ * A new address list that waits behind a request in flight rides along
+ * with the next UPDATE_SA_ADDRESSES (RFC 4555 §3.6) instead of needing
+ * an exchange of its own.
+ */
+static void test_mobike_addrs_ride_along(void **st)
+{
+	struct net n;
+	struct ike_addr a6 = addr6("2001:db8:a::1", 4500), b6 = addr6("2001:db8:b::1", 4500);
+	struct ike_addr a6b = addr6("2001:db8:a::2", 0);
+	struct ike_addr alist[2] = { a6, a6b };
+	struct ike_sa_info ib;
+	struct ike_stats before, after;
+	uint32_t ida;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	assert_int_equal(ike_set_addrs(n.b.ike, &b6, 1, n.now), 0);
+	connect_ok(&n);
+	ida = ike_sa_find(n.a.ike, "desktop");
+	ike_stats_get(n.a.ike, &before);
+	/* a liveness check in flight: the new list and the move both wait for it */
+	n.hold = true;
+	assert_int_equal(ike_sa_dpd(n.a.ike, ida, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.nheld, 1);
+	assert_int_equal(ike_set_addrs(n.a.ike, alist, 2, n.now), 0);
+	n.a.addr = a6;
+	n.b.addr = b6;
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a6, &b6, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.nheld, 1);	/* nothing else left while the check was unanswered */
+	n.hold = false;
+	release_held(&n);
+	pump(&n);
+	assert_int_equal(n.b.moved, 1);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_int_equal(ib.remote.family, AF_INET6);
+	/* the list came with the move: only a6b, a6 being the tunnel's own address now */
+	assert_int_equal(ib.n_peer_addrs, 1);
+	assert_true(has_addr(&ib, &a6b));
+	/* the check, then one more exchange for both the move and the list */
+	ike_stats_get(n.a.ike, &after);
+	assert_int_equal(after.tx - before.tx, 2);
+	teardown_net(&n);
+}
+
 static void tw_nomobike(struct ike_peer_conf *pc, bool is_a);
 
 /* Without MOBIKE there is no address list, and no move. */
@@ -2075,6 +2122,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_outer),
 		cmocka_unit_test(test_mobike_family_move),
 		cmocka_unit_test(test_family_move_needs_mobike),
+		cmocka_unit_test(test_mobike_addrs_ride_along),
 		cmocka_unit_test(test_mobike_initiator_moves),
 		cmocka_unit_test(test_mobike_behind_new_nat),
 		cmocka_unit_test(test_mobike_peer_set_remote),
