@@ -148,6 +148,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(m.ncert <= IKE_MAX_CERT && m.ncertreq <= IKE_MAX_CERTREQ);
 			for (unsigned i = 0; i < m.ncertreq; i++)
 				assert(m.certreq[i].len % 20 == 0);
+			/* RFC 4555 §3.4 address notifies: exactly 4 or 16 bytes, or refused */
+			for (unsigned i = 0; i < m.nn; i++) {
+				struct ike_addr a;
+				int err = ike_notify_addr(&m.n[i], &a);
+
+				assert(err == 0 || err == -ENOENT || err == -EBADMSG);
+				assert(err ? a.family == 0
+					   : (a.family == AF_INET && m.n[i].data.len == 4) ||
+						     (a.family == AF_INET6 && m.n[i].data.len == 16));
+			}
 		}
 		break;
 	case 2:

@@ -64,6 +64,8 @@ void ike_event_sa_info(const struct ike_sa *t, struct ike_sa_info *in)
 	in->nat_local = t->nat_local;
 	in->nat_remote = t->nat_remote;
 	in->mobike = t->mobike;
+	memcpy(in->peer_addrs, t->peer_addrs, sizeof(in->peer_addrs));
+	in->n_peer_addrs = t->n_peer_addrs;
 	in->cert = t->peer && t->peer->cred;
 	in->dh_group = x->dh_group;
 	switch (x->prf) {

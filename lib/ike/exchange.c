@@ -198,6 +198,60 @@ static void nat_detect(struct ike_sa *t, const struct ike_msg *m, uint64_t spi_i
 		t->nat_local = !dst_ok;
 }
 
+/* ---- additional addresses (RFC 4555 §3.4, §3.6) ---- */
+
+/*
+ * Our addresses other than the one tunnel @p t runs on, or
+ * NO_ADDITIONAL_ADDRESSES when there are none.
+ */
+static void bld_addrs(struct ike_bld *b, const struct ike *ike, const struct ike_sa *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ike->n_addrs; i++) {
+		const struct ike_addr *a = &ike->addrs[i];
+
+		if (a->family == t->local.family && !memcmp(a->ip, t->local.ip, a->family == AF_INET ? 4 : 16))
+			continue;
+		ike_bld_notify_addr(b, a);
+		n++;
+	}
+	if (!n)
+		ike_bld_notify(b, 0, NULL, 0, IKE_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
+}
+
+/*
+ * A message that names the peer's addresses replaces the list we keep
+ * (§3.6: each list is complete); one that names none leaves it. Malformed
+ * entries are skipped, not fatal: they only ever add paths to try.
+ */
+static void read_addrs(struct ike_sa *t, const struct ike_msg *m)
+{
+	struct ike_addr list[IKE_MAX_ADDRS];
+	unsigned n = 0;
+	bool said = false;
+
+	for (unsigned i = 0; i < m->nn; i++) {
+		const struct ike_notify *no = &m->n[i];
+		struct ike_addr a;
+
+		if (no->type == IKE_N_NO_ADDITIONAL_ADDRESSES) {
+			said = true;
+			continue;
+		}
+		if (no->type != IKE_N_ADDITIONAL_IP4_ADDRESS && no->type != IKE_N_ADDITIONAL_IP6_ADDRESS)
+			continue;
+		said = true;
+		if (ike_notify_addr(no, &a) == 0 && n < IKE_MAX_ADDRS)
+			list[n++] = a;
+	}
+	if (!said)
+		return;
+	memset(t->peer_addrs, 0, sizeof(t->peer_addrs));
+	memcpy(t->peer_addrs, list, n * sizeof(list[0]));
+	t->n_peer_addrs = n;
+}
+
 /* ---- cookies (RFC 7296 §2.6) ---- */
 
 static int make_cookie(const struct ike *ike, uint8_t ver, const uint8_t *secret, const struct ike_ref *ni,
@@ -733,8 +787,10 @@ static void send_auth(struct ike *ike, struct ike_sa *t, uint64_t now)
 	/* RFC 7296 §2.4: the first SA with this peer says so, and the peer drops stale ones */
 	if (!other_tunnel(ike, t))
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
-	if (p->mobike)
+	if (p->mobike) {
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
+		bld_addrs(&in, ike, t);
+	}
 	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	ike_bld_sa(&in, props, np);
 	ike_bld_ts(&in, IKE_PL_TSI, &p->local_ts, 1);
@@ -820,6 +876,8 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	t->established_ms = t->last_heard_ms = now;
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
+	if (t->mobike)
+		read_addrs(t, m);
 
 	/* the peer is known only now: SPIs the daemon was given for it (RFC 3104 §5, lent by an RSIP gateway) */
 	if (p->n_spis_in)
@@ -863,8 +921,10 @@ static int auth_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 		ike_bld_cert(&in, IKE_PL_CERT, IKE_CERT_X509_SIG, p->cred->cert_der, p->cred->cert_der_len);
 	ike_bld_auth(&in, method, auth, alen);
 	OPENSSL_cleanse(auth, sizeof(auth));
-	if (t->mobike)
+	if (t->mobike) {
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_MOBIKE_SUPPORTED, NULL, 0);
+		bld_addrs(&in, ike, t);
+	}
 	if (c) {
 		ike_bld_sa(&in, &chosen, 1);
 		ike_bld_ts(&in, IKE_PL_TSI, &tsi, 1);
@@ -942,6 +1002,8 @@ static int auth_response(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, c
 	t->established_ms = t->last_heard_ms = now;
 	t->peer_mobike = ike_msg_notify(m, IKE_N_MOBIKE_SUPPORTED) != NULL;
 	t->mobike = t->peer_mobike && p->mobike;
+	if (t->mobike)
+		read_addrs(t, m);
 
 	np = ike_policy_esp_props(p, t->first_spi_in, 0, props);
 	if ((m->present & (IKE_HAS(IKE_PL_SA) | IKE_HAS(IKE_PL_TSI) | IKE_HAS(IKE_PL_TSR))) !=
@@ -1600,6 +1662,9 @@ static int info_request(struct ike *ike, struct ike_sa *t, struct ike_xsa *x, co
 	}
 	if (nsp)
 		ike_bld_delete(&in, IKE_PROTO_ESP, 4, spis, (uint16_t)nsp);
+	/* RFC 4555 §3.6: a new list of the peer's addresses, alone or with an address update */
+	if (t->mobike && x == ike_sa_cur(t) && t->state == ST_ESTABLISHED)
+		read_addrs(t, m);
 	un = ike_msg_notify(m, IKE_N_UPDATE_SA_ADDRESSES);
 	if (un && t->mobike && x == ike_sa_cur(t) && t->state == ST_ESTABLISHED) {
 		/* RFC 4555 §3.5: the addresses of this request become the SA's */
@@ -1690,9 +1755,20 @@ void ike_exchange_run_tasks(struct ike *ike, struct ike_sa *t, uint64_t now)
 		t->pending &= ~P_MOBIKE;
 		ike_bld_notify(&in, 0, NULL, 0, IKE_N_UPDATE_SA_ADDRESSES, NULL, 0);
 		bld_natd(&in, x->spi_i, x->spi_r, &t->local, &t->remote);
+		if (t->pending & P_ADDRS) {
+			/* §3.6: a new address list rides along; a request of its own would wait for this one */
+			t->pending &= ~P_ADDRS;
+			bld_addrs(&in, ike, t);
+		}
 		if (ike_rng_bytes(&ike->rng, c2, sizeof(c2)) == 0)
 			ike_bld_notify(&in, 0, NULL, 0, IKE_N_COOKIE2, c2, sizeof(c2));
 		(void)send_req(ike, t, x, RQ_MOBIKE, IKE_INFORMATIONAL, &in, now);
+		return;
+	}
+	if (t->pending & P_ADDRS) {
+		t->pending &= ~P_ADDRS;
+		bld_addrs(&in, ike, t);
+		(void)send_req(ike, t, x, RQ_ADDRS, IKE_INFORMATIONAL, &in, now);
 		return;
 	}
 	for (int i = 0; i < IKE_MAX_CHILD; i++) {

@@ -537,6 +537,66 @@ int ike_peer_set_remote(struct ike *ike, const char *name, const struct ike_addr
 	return 0;
 }
 
+int ike_set_addrs(struct ike *ike, const struct ike_addr *addrs, unsigned n, uint64_t now)
+{
+	bool same;
+
+	if (n > IKE_MAX_ADDRS)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (addrs[i].family != AF_INET && addrs[i].family != AF_INET6)
+			return -EINVAL;
+	same = n == ike->n_addrs;
+	for (unsigned i = 0; same && i < n; i++)
+		same = ike->addrs[i].family == addrs[i].family &&
+		       !memcmp(ike->addrs[i].ip, addrs[i].ip, addrs[i].family == AF_INET ? 4 : 16);
+	if (same)
+		return 0;
+	memset(ike->addrs, 0, sizeof(ike->addrs));
+	for (unsigned i = 0; i < n; i++) {
+		ike->addrs[i].family = addrs[i].family;
+		memcpy(ike->addrs[i].ip, addrs[i].ip, 16);
+	}
+	ike->n_addrs = n;
+	/* RFC 4555 §3.6: established MOBIKE tunnels hear of the change */
+	for (struct ike_sa *t = ike->sas; t; t = t->next) {
+		if (t->state != ST_ESTABLISHED || !t->mobike)
+			continue;
+		t->pending |= P_ADDRS;
+		ike_exchange_run_tasks(ike, t, now);
+	}
+	return 0;
+}
+
+int ike_sa_move(struct ike *ike, uint32_t sa_id, const struct ike_addr *local, const struct ike_addr *remote,
+		uint64_t now)
+{
+	struct ike_sa *t = ike_sa_by_id(ike, sa_id);
+
+	if (!t || t->state == ST_DEAD)
+		return -ENOENT;
+	if (local->family != remote->family || (remote->family != AF_INET && remote->family != AF_INET6))
+		return -EINVAL;
+	if (t->state != ST_ESTABLISHED)
+		return -EAGAIN;
+	if (!t->mobike)
+		return -EOPNOTSUPP;
+	if (!t->initiator)
+		return -EPERM;	/* RFC 4555 §3.1: the initiator decides which addresses the SA uses */
+	if (ike_addr_eq(&t->local, local) && ike_addr_eq(&t->remote, remote))
+		return 0;
+	t->local = *local;
+	t->remote = *remote;
+	if (t->peer && !t->peer->wildcard) {
+		t->peer->local = *local;
+		t->peer->remote = *remote;
+	}
+	t->pending |= P_MOBIKE;
+	ike_exchange_run_tasks(ike, t, now);
+	ike_sa_reap(ike);
+	return 0;
+}
+
 void ike_stats_get(const struct ike *ike, struct ike_stats *out)
 {
 	*out = ike->st;

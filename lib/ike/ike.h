@@ -115,6 +115,30 @@ void ike_child_activity(struct ike *ike, uint32_t spi_in, uint64_t now);
 int ike_local_moved(struct ike *ike, const struct ike_addr *old, const struct ike_addr *now_local,
 		    uint64_t now);
 
+/**
+ * Our addresses (ports ignored), announced to MOBIKE peers as additional
+ * addresses (RFC 4555 §3.4: ADDITIONAL_IP4_ADDRESS and
+ * ADDITIONAL_IP6_ADDRESS; each tunnel leaves out the one it runs on) in
+ * IKE_AUTH, and to established tunnels in an INFORMATIONAL when the list
+ * changes (§3.6). @p n 0: none (NO_ADDITIONAL_ADDRESSES). Copied.
+ * -EINVAL for more than IKE_MAX_ADDRS or a family other than AF_INET or
+ * AF_INET6.
+ */
+int ike_set_addrs(struct ike *ike, const struct ike_addr *addrs, unsigned n, uint64_t now)
+	__attribute__((warn_unused_result));
+
+/**
+ * Move tunnel @p sa_id to a new pair of outer addresses, of either family
+ * (RFC 4555 §3.5: e.g. from an IPv4 path to an IPv6 one, towards one of
+ * the peer's additional addresses): UPDATE_SA_ADDRESSES from @p local to
+ * @p remote, NAT detection redone, IKE_EV_MOVED when the peer answered.
+ * Only the original initiator decides (§3.1): -EPERM for a responder,
+ * -EOPNOTSUPP without MOBIKE, -EINVAL for addresses of different
+ * families, -EAGAIN before the tunnel is established, -ENOENT.
+ */
+int ike_sa_move(struct ike *ike, uint32_t sa_id, const struct ike_addr *local, const struct ike_addr *remote,
+		uint64_t now) __attribute__((warn_unused_result));
+
 /** Counters, for `autotunnel status` and tests. */
 void ike_stats_get(const struct ike *ike, struct ike_stats *out);
 

@@ -56,6 +56,7 @@ enum req_kind {
 	RQ_DELETE_IKE,
 	RQ_DPD,
 	RQ_MOBIKE,
+	RQ_ADDRS,
 };
 
 /* The one request in flight on an IKE SA (window size 1, RFC 7296 §2.3). */
@@ -131,6 +132,7 @@ enum sa_state {
 #define P_MOBIKE 0x02
 #define P_IKE_REKEY 0x04
 #define P_DPD 0x08
+#define P_ADDRS 0x10	/* tell the peer our new list of additional addresses (RFC 4555 §3.6) */
 
 /* A tunnel with one peer. */
 struct ike_sa {
@@ -142,6 +144,8 @@ struct ike_sa {
 	bool initiator;			/* original initiator (MOBIKE decisions, RFC 4555 §3.1) */
 	struct ike_addr local, remote;
 	bool nat_local, nat_remote, mobike, peer_mobike;
+	struct ike_addr peer_addrs[IKE_MAX_ADDRS];	/* RFC 4555 §3.4: the peer's additional addresses */
+	unsigned n_peer_addrs;
 	unsigned peer_hashes;		/* RFC 7427 §4: 1u << the hashes the peer's SIGNATURE_HASH_ALGORITHMS named */
 	unsigned pending;
 	struct ike_xsa x[IKE_MAX_XSA];
@@ -182,6 +186,8 @@ struct ike {
 	uint8_t cookie_secret[32], cookie_prev[32];
 	uint8_t cookie_ver;
 	uint64_t cookie_rotate_at;
+	struct ike_addr addrs[IKE_MAX_ADDRS];	/* ours, announced as additional addresses (ike_set_addrs) */
+	unsigned n_addrs;
 	struct ike_stats st;
 };
 

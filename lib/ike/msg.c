@@ -491,6 +491,39 @@ int ike_notify_group(const struct ike_notify *n, uint16_t *group)
 	return 0;
 }
 
+int ike_notify_addr(const struct ike_notify *n, struct ike_addr *out)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[16];
+	struct wire w = wire_reader(n->data.p, n->data.len);
+	size_t alen;
+
+	memset(out, 0, sizeof(*out));
+	if (n->type == IKE_N_ADDITIONAL_IP4_ADDRESS)
+		out->family = AF_INET, alen = 4;
+	else if (n->type == IKE_N_ADDITIONAL_IP6_ADDRESS)
+		out->family = AF_INET6, alen = 16;
+	else
+		return -ENOENT;
+	wire_read_bytes(&w, out->ip, alen);
+	if (wire_err(&w) || wire_avail(&w) || !memcmp(out->ip, zero, alen) ||
+	    (alen == 4 && (out->ip[0] >= 224 || out->ip[0] == 127)) ||
+	    (alen == 16 && (out->ip[0] == 0xff || !memcmp(out->ip, mapped, 12) ||
+			    (!memcmp(out->ip, zero, 15) && out->ip[15] == 1)))) {
+		memset(out, 0, sizeof(*out));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+void ike_bld_notify_addr(struct ike_bld *b, const struct ike_addr *a)
+{
+	if (a->family == AF_INET)
+		ike_bld_notify(b, 0, NULL, 0, IKE_N_ADDITIONAL_IP4_ADDRESS, a->ip, 4);
+	else if (a->family == AF_INET6)
+		ike_bld_notify(b, 0, NULL, 0, IKE_N_ADDITIONAL_IP6_ADDRESS, a->ip, 16);
+}
+
 uint32_t ike_delete_spi(const struct ike_delete *d, unsigned k)
 {
 	struct wire w = wire_reader(d->spis.p, d->spis.len);

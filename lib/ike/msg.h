@@ -268,6 +268,13 @@ uint64_t ike_notify_spi(const struct ike_notify *n);
 int ike_notify_group(const struct ike_notify *n, uint16_t *group) __attribute__((warn_unused_result));
 /** The @p k-th SPI of an ESP Delete payload; 0 past the end or for other SPI sizes. */
 uint32_t ike_delete_spi(const struct ike_delete *d, unsigned k);
+/**
+ * RFC 4555 §3.4: the address an ADDITIONAL_IP4_ADDRESS (4 bytes) or
+ * ADDITIONAL_IP6_ADDRESS (16 bytes) notify carries, port 0. -ENOENT for
+ * another notify type, -EBADMSG for a wrong length or an address no peer
+ * can have (unspecified, multicast, IPv4-mapped, loopback).
+ */
+int ike_notify_addr(const struct ike_notify *n, struct ike_addr *out) __attribute__((warn_unused_result));
 /** Write @p spi as @p size (4 or 8) bytes at @p out: an SPI in a notify or Delete we build. */
 void ike_spi_put(uint8_t *out, uint64_t spi, uint8_t size);
 /** Write @p group as INVALID_KE_PAYLOAD data (2 bytes) at @p out. */
@@ -307,6 +314,8 @@ void ike_bld_id(struct ike_bld *b, uint8_t pltype, uint8_t idtype, const uint8_t
 void ike_bld_auth(struct ike_bld *b, uint8_t method, const uint8_t *data, size_t len);
 void ike_bld_notify(struct ike_bld *b, uint8_t proto, const uint8_t *spi, uint8_t spi_size,
 		    uint16_t type, const uint8_t *data, size_t len);
+/** An ADDITIONAL_IP4_ADDRESS or ADDITIONAL_IP6_ADDRESS notify for @p a (its port is not sent). */
+void ike_bld_notify_addr(struct ike_bld *b, const struct ike_addr *a);
 void ike_bld_delete(struct ike_bld *b, uint8_t proto, uint8_t spi_size, const uint8_t *spis, uint16_t n);
 void ike_bld_ts(struct ike_bld *b, uint8_t pltype, const struct ike_ts *ts, size_t n);
 /** A CERT (IKE_PL_CERT) or CERTREQ (IKE_PL_CERTREQ) payload: encoding, then @p data. */

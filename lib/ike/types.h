@@ -139,6 +139,8 @@ enum ike_dh_group {
 #define IKE_MAX_NAME 63		/**< longest peer name */
 #define IKE_MAX_DH_GROUPS 6	/**< DH groups a peer may list (struct ike_peer_conf) */
 #define IKE_MAX_SPIS_IN 8	/**< inbound SPIs a peer may be given (struct ike_peer_conf) */
+/** Additional addresses (RFC 4555 §3.4) kept for ourselves and for each peer. */
+#define IKE_MAX_ADDRS 8
 
 /**
  * One peer: who it is, how to authenticate it, what may flow through the
@@ -289,6 +291,14 @@ struct ike_sa_info {
 	uint64_t established_ms;	/**< when the current IKE SA was established (now of that call) */
 	uint64_t last_heard_ms;		/**< last authenticated message from the peer */
 	uint64_t ike_spi_i, ike_spi_r;	/**< current IKE SPIs (host order) */
+	/**
+	 * The peer's other addresses (MOBIKE, RFC 4555 §3.4: its
+	 * ADDITIONAL_IP4_ADDRESS and ADDITIONAL_IP6_ADDRESS notifies, the
+	 * newest list it sent), port 0: where the tunnel may move when its
+	 * path dies, e.g. from IPv4 to IPv6.
+	 */
+	struct ike_addr peer_addrs[IKE_MAX_ADDRS];
+	unsigned n_peer_addrs;
 };
 
 /** One thing the daemon must do or know (ike_poll). */

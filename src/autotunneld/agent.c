@@ -761,8 +761,9 @@ static void reflex_query_cancel(void *arg, void *qarg)
 static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
 {
 	struct atd *d = arg;
+	union dp_addr a = { .sin = *to };
 
-	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
+	return d->dp ? dp_send_stun(d->dp, &a, msg, len) : -ENOTCONN;
 }
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };

@@ -179,21 +179,87 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-static int parse_remote(const char *v, struct sockaddr_in *sin)
+static int parse_port(const char *v, uint16_t *port, char *why, size_t whylen)
 {
-	char buf[64], *colon;
-	uint32_t port = 4500;
+	uint32_t n;
 
-	snprintf(buf, sizeof(buf), "%s", v);
-	if ((colon = strrchr(buf, ':'))) {
-		*colon = '\0';
-		if (parse_u32(colon + 1, &port) || port == 0 || port > 65535)
-			return -EINVAL;
+	if (parse_u32(v, &n) || n == 0 || n > 65535) {
+		snprintf(why, whylen, "the port must be a number from 1 to 65535");
+		return -EINVAL;
 	}
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, buf, &sin->sin_addr) == 1 ? 0 : -EINVAL;
+	*port = (uint16_t)n;
+	return 0;
+}
+
+int atd_endpoint_parse(const char *v, union dp_addr *out, char *why, size_t whylen)
+{
+	char buf[INET6_ADDRSTRLEN + 16], *end;
+	const char *host = buf, *port = NULL;
+	uint16_t p = 4500;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(v) >= sizeof(buf)) {
+		snprintf(why, whylen, "too long for an address and port");
+		return -EINVAL;
+	}
+	snprintf(buf, sizeof(buf), "%s", v);
+	if (buf[0] == '[') {
+		/* RFC 3986 §3.2.2: an IPv6 literal with a port is written in brackets */
+		if (!(end = strchr(buf, ']'))) {
+			snprintf(why, whylen, "'[' without ']'");
+			return -EINVAL;
+		}
+		*end = '\0';
+		host = buf + 1;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1]) {
+			snprintf(why, whylen, "only ':PORT' may follow ']'");
+			return -EINVAL;
+		}
+		if (inet_pton(AF_INET6, host, &out->sin6.sin6_addr) != 1) {
+			snprintf(why, whylen, "'%s' is not an IPv6 address", host);
+			return -EINVAL;
+		}
+		out->sin6.sin6_family = AF_INET6;
+	} else if (strchr(buf, ':') != strrchr(buf, ':')) {
+		/* two colons or more: a bare IPv6 literal, which cannot carry a port */
+		if (inet_pton(AF_INET6, buf, &out->sin6.sin6_addr) != 1) {
+			snprintf(why, whylen, "not an IPv6 address (write [IPV6]:PORT for one with a port)");
+			return -EINVAL;
+		}
+		out->sin6.sin6_family = AF_INET6;
+	} else {
+		if ((end = strchr(buf, ':'))) {
+			*end = '\0';
+			port = end + 1;
+		}
+		if (inet_pton(AF_INET, buf, &out->sin.sin_addr) != 1) {
+			snprintf(why, whylen, "'%s' is not an IPv4 address", buf);
+			return -EINVAL;
+		}
+		out->sin.sin_family = AF_INET;
+	}
+	if (port && parse_port(port, &p, why, whylen)) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	if ((out->sa.sa_family == AF_INET6 && (IN6_IS_ADDR_UNSPECIFIED(&out->sin6.sin6_addr) ||
+					      IN6_IS_ADDR_MULTICAST(&out->sin6.sin6_addr) ||
+					      IN6_IS_ADDR_V4MAPPED(&out->sin6.sin6_addr) ||
+					      IN6_IS_ADDR_LINKLOCAL(&out->sin6.sin6_addr))) ||
+	    (out->sa.sa_family == AF_INET && (out->sin.sin_addr.s_addr == INADDR_ANY ||
+					     IN_MULTICAST(ntohl(out->sin.sin_addr.s_addr))))) {
+		/* a link-local address would need a zone; a mapped one is IPv4, written as such */
+		snprintf(why, whylen, "not a unicast address a peer can have");
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	if (out->sa.sa_family == AF_INET6)
+		out->sin6.sin6_port = htons(p);
+	else
+		out->sin.sin_port = htons(p);
+	return 0;
 }
 
 static struct atd_peer *peer_get(struct atd_conf *c, const char *name, char *err, size_t errlen)
@@ -345,9 +411,12 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 		return -EINVAL;
 	if ((n = peer_ike_key(p, key, value, err, errlen)) != -ENOENT)
 		return n;
-	if (!strcmp(key, "remote")) {
-		if (parse_remote(value, &p->remote)) {
-			snprintf(err, errlen, "remote: '%s' is not IPV4[:PORT]", value);
+	if (!strcmp(key, "remote") || !strcmp(key, "endpoint")) {
+		char why[96];
+
+		/* "endpoint" is WireGuard's word for the same thing */
+		if (atd_endpoint_parse(value, &p->remote, why, sizeof(why))) {
+			snprintf(err, errlen, "%s: '%s': %s (IPV4[:PORT], IPV6 or [IPV6]:PORT)", key, value, why);
 			return -EINVAL;
 		}
 		p->has_remote = true;

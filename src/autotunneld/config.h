@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/conf.h"
+#include "dataplane/dp.h"
 #include "esp/aead.h"
 
 #define ATD_MAX_PEERS 64
@@ -27,7 +28,7 @@ struct atd_ts {
 struct atd_peer {
 	char *name;
 	bool has_remote;
-	struct sockaddr_in remote;	/* outer address and port */
+	union dp_addr remote;		/* outer address (IPv4 or IPv6) and port */
 	char *local_id, *remote_id;	/* IKE ID_FQDN */
 	char *psk_file;
 	struct atd_ts local_ts[2], remote_ts[2];
@@ -108,6 +109,13 @@ void atd_conf_free(struct atd_conf *c);
  * ike_esp_alg mask; -EINVAL with the first unknown name in @p err.
  */
 int atd_esp_parse(const char *s, unsigned *mask, char *err, size_t errlen) __attribute__((warn_unused_result));
+/**
+ * Parse a peer's outer endpoint: "IPV4", "IPV4:PORT", "IPV6" (a bare
+ * literal), "[IPV6]" or "[IPV6]:PORT"; the port defaults to 4500. -EINVAL
+ * with the reason in @p why (at least 64 bytes) for anything else.
+ */
+int atd_endpoint_parse(const char *s, union dp_addr *out, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
 /** Parse "ADDR/128" or "ADDR/32" (a bare address is taken as a host). */
 int atd_ts_parse(const char *s, struct atd_ts *ts) __attribute__((warn_unused_result));
 

@@ -21,7 +21,7 @@
 static void on_event(struct atd *d, const struct dp_event *ev)
 {
 	struct atd_rpeer *rp = ev->peer >= 0 ? atd_peer_by_dp(d, ev->peer) : NULL;
-	char a[INET_ADDRSTRLEN];
+	char a[DP_ADDR_STRLEN];
 
 	switch (ev->type) {
 	case DP_EV_NEED_SA:
@@ -45,20 +45,18 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 			struct sockaddr_in local = { .sin_family = AF_INET, .sin_port = htons(ev->local_port),
 						     .sin_addr = ev->local_addr };
 
-			ike_glue_input_at(d->ike, ev->data, ev->len, &ev->from, &local);
+			ike_glue_input_at(d->ike, ev->data, ev->len, &ev->from.sin, &local);
 		} else if (d->ike) {
 			ike_glue_input(d->ike, ev->data, ev->len, &ev->from, ev->local_port);
 		} else {
-			inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
-			log_debug("IKE message from %s:%u, but no peer uses IKE; dropped", a, ntohs(ev->from.sin_port));
+			log_debug("IKE message from %s, but no peer uses IKE; dropped", dp_addr_str(&ev->from, a, sizeof(a)));
 		}
 		break;
 	case DP_EV_ROAMED:
 		if (!rp)
 			break;
 		/* docs/design.md §7: authenticated ESP from a new address moves the peer, as WireGuard roams */
-		inet_ntop(AF_INET, &ev->from.sin_addr, a, sizeof(a));
-		log_info("peer %s moved to %s:%u", rp->conf->name, a, ntohs(ev->from.sin_port));
+		log_info("peer %s moved to %s", rp->conf->name, dp_addr_str(&ev->from, a, sizeof(a)));
 		if (dp_peer_set_remote(d->dp, ev->peer, &ev->from))
 			log_warnx("peer %s: could not move", rp->conf->name);
 		break;
@@ -72,7 +70,9 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 	case DP_EV_AUTH_FAILED:
 		break;
 	case DP_EV_STUN:
-		atd_agent_stun_input(d, ev->data, ev->len, &ev->from);
+		/* the agent's reflex.c asks IPv4 STUN servers only (account mode's A records) */
+		if (ev->from.sa.sa_family == AF_INET)
+			atd_agent_stun_input(d, ev->data, ev->len, &ev->from.sin);
 		break;
 	}
 }

@@ -111,12 +111,12 @@ static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
 /* Where the peer's packets go now: the data plane's address (it follows roaming), else what it published. */
 static bool current_remote(struct atd *d, const struct atd_dynpeer *p, uint8_t a[4], uint16_t *port)
 {
-	struct sockaddr_in sin;
+	union dp_addr sin;
 
 	dp_peer_remote(d->dp, p->rp->dp_id, &sin);
-	if (sin.sin_family == AF_INET) {
-		memcpy(a, &sin.sin_addr, 4);
-		*port = ntohs(sin.sin_port);
+	if (sin.sa.sa_family == AF_INET) {
+		memcpy(a, &sin.sin.sin_addr, 4);
+		*port = ntohs(sin.sin.sin_port);
 		return true;
 	}
 	if (p->has_outer) {
@@ -276,7 +276,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		struct atd_dynpeer *p = ps->p[i];
 		uint64_t tx, rx;
 		enum agent_peer_action act;
-		struct sockaddr_in to;
+		union dp_addr to;
 		uint32_t sa;
 
 		if (p->gone)
@@ -305,7 +305,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			case AGENT_PEER_KEEPALIVE:
 				/* RFC 3948 §2.3: keep the NAT's binding for this flow open */
 				dp_peer_remote(d->dp, p->rp->dp_id, &to);
-				if (to.sin_family == AF_INET && dp_send_keepalive(d->dp, &to) < 0)
+				if (to.sa.sa_family && dp_send_keepalive(d->dp, &to) < 0)
 					log_debug("%s: keepalive: %s", p->label, strerror(errno));
 				break;
 			default:
@@ -369,9 +369,9 @@ static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
 	pc.local_id = local_id;
 	if (p->has_outer) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->port) };
+		union dp_addr sin = { .sin = { .sin_family = AF_INET, .sin_port = htons(p->port) } };
 
-		memcpy(&sin.sin_addr, p->outer4, 4);
+		memcpy(&sin.sin.sin_addr, p->outer4, 4);
 		pc.remote.family = AF_INET;
 		pc.remote.port = p->port;
 		memcpy(pc.remote.ip, p->outer4, 4);
@@ -480,7 +480,7 @@ static struct atd_dynpeer *peer_new(struct atd_dynpeers *ps, const struct atd_pe
 static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_peer_info *pi, bool announce)
 {
 	struct ike_addr ia = { .family = AF_INET, .port = pi->port };
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(pi->port) }, cur;
+	union dp_addr sin = { .sin = { .sin_family = AF_INET, .sin_port = htons(pi->port) } }, cur;
 	bool had = p->has_outer;
 	char e[32];
 
@@ -495,13 +495,13 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	p->port = pi->port;
 	p->told_no_location = false;
 	memcpy(ia.ip, pi->outer4, 4);
-	memcpy(&sin.sin_addr, pi->outer4, 4);
+	memcpy(&sin.sin.sin_addr, pi->outer4, 4);
 	dp_peer_remote(d->dp, p->rp->dp_id, &cur);
-	if (cur.sin_family == AF_INET && cur.sin_addr.s_addr == sin.sin_addr.s_addr && cur.sin_port == sin.sin_port) {
+	if (dp_addr_eq(&cur, &sin)) {
 		if (announce)
 			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
-	} else if (cur.sin_family == AF_INET && agent_peer_path_alive(&p->t, clock_now_ms())) {
-		char c[32];
+	} else if (cur.sa.sa_family && agent_peer_path_alive(&p->t, clock_now_ms())) {
+		char c[DP_ADDR_STRLEN];
 
 		/*
 		 * Its packets already come from elsewhere (it moved and told us over
@@ -511,7 +511,7 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 		if (announce)
 			log_info("%s moved to %s (its tunnel already follows it at %s)", p->label,
 				 ep(pi->outer4, pi->port, e, sizeof(e)),
-				 ep((const uint8_t *)&cur.sin_addr, ntohs(cur.sin_port), c, sizeof(c)));
+				 dp_addr_str(&cur, c, sizeof(c)));
 		p->ike_remote_stale = true;
 		return;
 	} else {

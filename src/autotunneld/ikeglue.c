@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "autotunneld/types.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "esp/esp.h"
 #include "ike/ike.h"
 #include "netmon/netmon.h"
 #include "util/random.h"
@@ -37,8 +40,8 @@ struct ike_glue {
 	const struct ike_glue_ops *ops;
 	void *arg;
 	struct ike *ike;
-	int fd500;
-	struct event *ev500, *timer;
+	int fd500, fd500_6;		/* UDP 500 on IPv4 and on IPv6 (IPV6_V6ONLY), or -1 */
+	struct event *ev500, *ev500_6, *timer;
 	struct netmon *nm;	/* static peers only: account mode's agent.c watches the network */
 	/*
 	 * Static peers' keys, read at start (index: d->peers): a peer behind
@@ -62,49 +65,80 @@ static void addr_from_sin(struct ike_addr *a, const struct sockaddr_in *sin)
 	memcpy(a->ip, &sin->sin_addr, 4);
 }
 
+/* A socket address of either family as lib/ike names it (family 0 if neither). */
+static void addr_from_dp(struct ike_addr *a, const union dp_addr *s)
+{
+	memset(a, 0, sizeof(*a));
+	if (s->sa.sa_family == AF_INET) {
+		addr_from_sin(a, &s->sin);
+	} else if (s->sa.sa_family == AF_INET6) {
+		a->family = AF_INET6;
+		a->port = ntohs(s->sin6.sin6_port);
+		memcpy(a->ip, &s->sin6.sin6_addr, 16);
+	}
+}
+
+/* And back, for the data plane (family 0 if neither). */
+static void addr_to_dp(const struct ike_addr *a, union dp_addr *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (a->family == AF_INET) {
+		s->sin.sin_family = AF_INET;
+		s->sin.sin_port = htons(a->port);
+		memcpy(&s->sin.sin_addr, a->ip, 4);
+	} else if (a->family == AF_INET6) {
+		s->sin6.sin6_family = AF_INET6;
+		s->sin6.sin6_port = htons(a->port);
+		memcpy(&s->sin6.sin6_addr, a->ip, 16);
+	}
+}
+
 static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	union dp_addr s;
 
-	if (a->family)
-		inet_ntop(a->family, a->ip, ip, sizeof(ip));
-	snprintf(buf, len, "%s:%u", ip, a->port);
-	return buf;
+	addr_to_dp(a, &s);
+	return dp_addr_str(&s, buf, len);
 }
 
 /*
  * Our address towards @p remote (for NAT detection): what the routing table
- * would pick. The last answer is kept for a second so a handshake does not
- * pay a socket per message.
+ * would pick, in the remote's family. The last answer is kept for a second
+ * so a handshake does not pay a socket per message.
  */
-static struct in_addr last_remote, last_local;
+static union dp_addr last_remote, last_local;
 static uint64_t last_ms;
 
-static void local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
+static void local_towards(const union dp_addr *remote, uint16_t port, struct ike_addr *out)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	union dp_addr sin = { 0 };
 	socklen_t sl = sizeof(sin);
 	uint64_t now = clock_now_ms();
 	int fd;
 
 	memset(out, 0, sizeof(*out));
-	if (last_ms && now - last_ms < 1000 && last_remote.s_addr == remote->sin_addr.s_addr) {
-		sin.sin_addr = last_local;
+	if (!dp_addr_len(remote))
+		return;
+	if (last_ms && now - last_ms < 1000 && dp_addr_eq_host(&last_remote, remote)) {
+		sin = last_local;
 	} else {
-		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		if ((fd = socket(remote->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 			return;
-		if (connect(fd, (const struct sockaddr *)remote, sizeof(*remote)) < 0 ||
-		    getsockname(fd, (struct sockaddr *)&sin, &sl) < 0) {
+		if (connect(fd, &remote->sa, dp_addr_len(remote)) < 0 || getsockname(fd, &sin.sa, &sl) < 0 ||
+		    sin.sa.sa_family != remote->sa.sa_family) {
 			close(fd);
 			return;
 		}
 		close(fd);
-		last_remote = remote->sin_addr;
-		last_local = sin.sin_addr;
+		last_remote = *remote;
+		last_local = sin;
 		last_ms = now;
 	}
-	sin.sin_port = htons(port);
-	addr_from_sin(out, &sin);
+	if (sin.sa.sa_family == AF_INET6)
+		sin.sin6.sin6_port = htons(port);
+	else
+		sin.sin.sin_port = htons(port);
+	addr_from_dp(out, &sin);
 }
 
 static int read_psk(const char *path, uint8_t *psk, size_t *len)
@@ -278,33 +312,87 @@ static void ts_from(const struct atd_peer *p, bool local, struct ike_ts *ts)
 
 static void send_out(struct ike_glue *g, const struct ike_event *ev)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = ike_addr_to_sockaddr(&ev->send.remote, &ss);
+	union dp_addr to;
+	int fd;
 
-	if (ev->send.remote.family != AF_INET || !sl)
+	addr_to_dp(&ev->send.remote, &to);
+	if (!to.sa.sa_family)
 		return;
-	if (ev->send.local.family == AF_INET && g->ops && g->ops->send_rsip) {
-		struct sockaddr_storage ls;
+	if (ev->send.local.family == AF_INET && to.sa.sa_family == AF_INET && g->ops && g->ops->send_rsip) {
+		struct sockaddr_in ls = { .sin_family = AF_INET, .sin_port = htons(ev->send.local.port) };
 		int ret;
 
 		/* from Nb: through the RSIP tunnel (RFC 3104 §4) */
-		ike_addr_to_sockaddr(&ev->send.local, &ls);
-		ret = g->ops->send_rsip(g->arg, (struct sockaddr_in *)&ls, (struct sockaddr_in *)&ss,
-					ev->send.data, ev->send.len);
+		memcpy(&ls.sin_addr, ev->send.local.ip, 4);
+		ret = g->ops->send_rsip(g->arg, &ls, &to.sin, ev->send.data, ev->send.len);
 		if (ret != -ENOENT) {
 			if (ret)
 				log_debug("IKE send through the RSIP tunnel: %s", strerror(-ret));
 			return;
 		}
 	}
-	if (ev->send.local.port == 500 || (ev->send.remote.port == 500 && g->fd500 >= 0)) {
-		if (g->fd500 >= 0 && sendto(g->fd500, ev->send.data, ev->send.len, 0,
-					    (struct sockaddr *)&ss, sl) < 0)
+	fd = to.sa.sa_family == AF_INET6 ? g->fd500_6 : g->fd500;
+	if (ev->send.local.port == 500 || (ev->send.remote.port == 500 && fd >= 0)) {
+		if (fd >= 0 && sendto(fd, ev->send.data, ev->send.len, 0, &to.sa, dp_addr_len(&to)) < 0)
 			log_debug("IKE send on port 500: %s", strerror(errno));
 		return;
 	}
-	if (dp_send_ike(g->d->dp, (const struct sockaddr_in *)&ss, ev->send.data, ev->send.len) < 0)
+	if (dp_send_ike(g->d->dp, &to, ev->send.data, ev->send.len) < 0)
 		log_debug("IKE send on port %u: %s", g->d->conf.port ? g->d->conf.port : 4500, strerror(errno));
+}
+
+/*
+ * ESP leaves from the address IKE uses (@p local) when the routing table
+ * would pick another one (a host with several addresses, a path MOBIKE
+ * chose); otherwise the kernel picks, so that a tunnel without MOBIKE
+ * still follows our address when it changes (docs/design.md §7).
+ */
+static void set_source(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_addr *local,
+		       const union dp_addr *remote)
+{
+	struct ike_addr routed;
+	union dp_addr src = { 0 };
+
+	local_towards(remote, local->port, &routed);
+	if (local->family == remote->sa.sa_family && routed.family &&
+	    memcmp(routed.ip, local->ip, local->family == AF_INET ? 4 : 16))
+		addr_to_dp(local, &src);
+	(void)dp_peer_set_local(g->d->dp, rp->dp_id, &src);
+}
+
+/* Point the data plane at the tunnel's outer addresses (either family). */
+static void set_path(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_addr *local,
+		     const struct ike_addr *remote)
+{
+	union dp_addr to;
+	int ret;
+
+	addr_to_dp(remote, &to);
+	if (!to.sa.sa_family)
+		return;
+	/*
+	 * ESP goes where IKE goes: a peer that started IKE on port 500 floats
+	 * to 4500 (RFC 7296 §2.23), and ESP-in-UDP lives there even if the IKE
+	 * SA still names 500.
+	 */
+	if (remote->port == 500) {
+		if (to.sa.sa_family == AF_INET6)
+			to.sin6.sin6_port = htons(4500);
+		else
+			to.sin.sin_port = htons(4500);
+	}
+	if ((ret = dp_peer_set_remote(g->d->dp, rp->dp_id, &to))) {
+		char a[DP_ADDR_STRLEN];
+
+		log_warnx("peer %s: cannot send ESP to %s: %s", rp->conf->name, dp_addr_str(&to, a, sizeof(a)),
+			  strerror(-ret));
+		return;
+	}
+	/* through RSIP our address is Nb, the gateway's: never a source for our own sockets */
+	if (rp->rsip == ATD_RSIP_ON)
+		(void)dp_peer_set_local(g->d->dp, rp->dp_id, NULL);
+	else
+		set_source(g, rp, local, &to);
 }
 
 static struct atd_rpeer *rpeer(struct ike_glue *g, const char *name)
@@ -353,8 +441,8 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 	const struct ike_child_info *c = &ev->child_up.child;
 	struct atd_rpeer *rp = rpeer(g, ev->peer);
 	struct dp_sa_conf sc = { .spi_in = c->spi_in, .spi_out = c->spi_out, .esn = c->esn };
-	struct sockaddr_storage ss;
-	char a[64];
+	enum esp_cipher cipher;
+	char a[DP_ADDR_STRLEN];
 	int ret;
 
 	if (!rp)
@@ -364,19 +452,8 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 			  c->spi_in, (unsigned)c->alg);
 		return;
 	}
-	/*
-	 * ESP goes where IKE goes, always UDP-encapsulated (RFC 3948): we have
-	 * no raw ESP. A peer that started IKE on port 500 floats to 4500 (RFC
-	 * 7296 §2.23), and ESP-in-UDP lives there even if the IKE SA still
-	 * names 500; authenticated ESP from elsewhere moves the peer anyway.
-	 */
-	if (ike_addr_to_sockaddr(&ev->child_up.remote, &ss) && ev->child_up.remote.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if (ntohs(sin->sin_port) == 500)
-			sin->sin_port = htons(4500);
-		dp_peer_set_remote(g->d->dp, rp->dp_id, sin);
-	}
+	/* ESP goes where IKE goes; authenticated ESP from elsewhere moves the peer anyway */
+	set_path(g, rp, &ev->child_up.local, &ev->child_up.remote);
 	/*
 	 * Native ESP (IP protocol 50) when we may and IKE found no NAT on the
 	 * way (a NAT cannot tell ESP flows apart: RFC 3948 §1); through RSIP
@@ -385,30 +462,48 @@ static void child_up(struct ike_glue *g, const struct ike_event *ev)
 	if (rp->rsip != ATD_RSIP_ON) {
 		struct dp_path path = { .kind = DP_PATH_UDP };
 
-		if (g->d->conf.native_esp && !ev->child_up.nat)
+		/* native ESP is IPv4 (its raw socket is) */
+		if (g->d->conf.native_esp && !ev->child_up.nat && ev->child_up.remote.family == AF_INET)
 			path.kind = DP_PATH_ESP;
 		if ((ret = dp_peer_set_path(g->d->dp, rp->dp_id, &path)))
 			log_warnx("peer %s: setting the ESP path: %s", rp->conf->name, strerror(-ret));
 	}
+	cipher = sc.cipher;
 	ret = dp_sa_install(g->d->dp, rp->dp_id, &sc);
 	OPENSSL_cleanse(&sc, sizeof(sc));
 	if (ret) {
 		log_warnx("peer %s: installing child SA 0x%08x: %s", rp->conf->name, c->spi_in, strerror(-ret));
 		return;
 	}
+	/*
+	 * docs/dataplane.md "Outer IPv6": a full inner packet, sealed, in UDP
+	 * and the outer header (40 bytes for IPv6): more than a 1500-byte path
+	 * takes is fragmented by us (IPv6) or on the way (IPv4). Said once per
+	 * SA, so that the fix (a smaller mtu) is where the reason is.
+	 */
+	if (ev->child_up.remote.family) {
+		int mtu = g->d->conf.mtu ? g->d->conf.mtu : 1400;
+		size_t outer = esp_layout_sealed_len(esp_layout_of(cipher), (size_t)mtu) +
+			       (size_t)dp_outer_hdr_len(ev->child_up.remote.family);
+
+		if (outer > 1500)
+			log_info("peer %s: full-size packets leave as %zu-byte IPv%c datagrams, fragmented on a "
+				 "1500-byte path (mtu = %zu avoids it)", rp->conf->name, outer,
+				 ev->child_up.remote.family == AF_INET6 ? '6' : '4', (size_t)mtu - (outer - 1500));
+	}
 	log_info("peer %s: child SA up, %s, spi in 0x%08x out 0x%08x%s, via %s%s%s", rp->conf->name,
 		 ike_esp_alg_name(c->alg), c->spi_in, c->spi_out, c->esn ? ", ESN" : "",
 		 addr_str(&ev->child_up.remote, a, sizeof(a)),
 		 rp->rsip == ATD_RSIP_ON ? ", native ESP through the RSIP gateway"
-		 : g->d->conf.native_esp && !ev->child_up.nat ? ", native ESP" : "",
+		 : g->d->conf.native_esp && !ev->child_up.nat && ev->child_up.remote.family == AF_INET
+		 ? ", native ESP" : "",
 		 c->replaces ? " (rekeyed)" : "");
 }
 
 static void handle(struct ike_glue *g, const struct ike_event *ev)
 {
 	struct atd_rpeer *rp = ev->peer[0] ? rpeer(g, ev->peer) : NULL;
-	struct sockaddr_storage ss;
-	char a[64], b[64];
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
 
 	switch (ev->type) {
 	case IKE_EV_SEND:
@@ -448,8 +543,19 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 	case IKE_EV_MOVED:
 		log_info("peer %s moved: local %s remote %s", ev->peer, addr_str(&ev->up.local, a, sizeof(a)),
 			 addr_str(&ev->up.remote, b, sizeof(b)));
-		if (rp && ev->up.remote.family == AF_INET && ike_addr_to_sockaddr(&ev->up.remote, &ss))
-			dp_peer_set_remote(g->d->dp, rp->dp_id, (struct sockaddr_in *)&ss);
+		/* RFC 4555 §3.5: the SA's new addresses, of either family, carry ESP from now on */
+		if (rp) {
+			struct dp_path path;
+
+			/* native ESP is IPv4: a tunnel that moves to IPv6 goes back to UDP (RSIP cannot) */
+			dp_peer_path(g->d->dp, rp->dp_id, &path);
+			if (path.kind == DP_PATH_ESP && ev->up.remote.family != AF_INET) {
+				path.kind = DP_PATH_UDP;
+				(void)dp_peer_set_path(g->d->dp, rp->dp_id, &path);
+			}
+			if (path.kind != DP_PATH_RSIP || ev->up.remote.family == AF_INET)
+				set_path(g, rp, &ev->up.local, &ev->up.remote);
+		}
 		/* moved behind a NAT: keepalives, as after SA_UP */
 		if (rp && !rp->dyn && ev->up.nat_local && rp->conf->keepalive_s == 0 && !rp->keepalive)
 			(void)atd_peer_keepalive(rp, 20);
@@ -504,14 +610,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	pump(g);
 }
 
-static void input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+static void input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct ike_addr *remote,
 		  const struct ike_addr *local)
 {
-	struct ike_addr remote;
 	int ret;
 
-	addr_from_sin(&remote, from);
-	ret = ike_input(g->ike, msg, len, local, &remote, clock_now_ms());
+	ret = ike_input(g->ike, msg, len, local, remote, clock_now_ms());
 	if (ret && ret != -EAGAIN)
 		log_debug("IKE message of %zu bytes dropped: %s", len, strerror(-ret));
 	pump(g);
@@ -520,30 +624,30 @@ static void input(struct ike_glue *g, const uint8_t *msg, size_t len, const stru
 void ike_glue_input_at(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
 		       const struct sockaddr_in *local)
 {
-	struct ike_addr l;
+	struct ike_addr l, r;
 
 	if (!g)
 		return;
 	addr_from_sin(&l, local);
-	input(g, msg, len, from, &l);
+	addr_from_sin(&r, from);
+	input(g, msg, len, &r, &l);
 }
 
-void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const union dp_addr *from,
 		    uint16_t local_port)
 {
 	struct ike_addr local, remote;
-	int ret;
 
 	if (!g)
 		return;
 	local_towards(from, local_port, &local);
-	addr_from_sin(&remote, from);
-	ret = ike_input(g->ike, msg, len, &local, &remote, clock_now_ms());
-	if (ret && ret != -EAGAIN)
-		log_debug("IKE message of %zu bytes dropped: %s", len, strerror(-ret));
-	pump(g);
+	addr_from_dp(&remote, from);
+	if (!remote.family)
+		return;
+	input(g, msg, len, &remote, &local);
 }
 
+/* UDP 500, IPv4 or IPv6 (each socket has its own event). */
 static void on_500(evutil_socket_t fd, short what, void *arg)
 {
 	struct ike_glue *g = arg;
@@ -551,13 +655,13 @@ static void on_500(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	for (int i = 0; i < 64; i++) {
-		struct sockaddr_in from;
+		union dp_addr from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, &from.sa, &fl);
 
 		if (n < 0)
 			break;
-		if (from.sin_family == AF_INET)
+		if (from.sa.sa_family == AF_INET || from.sa.sa_family == AF_INET6)
 			ike_glue_input(g, buf, (size_t)n, &from, 500);
 	}
 }
@@ -622,7 +726,7 @@ void ike_glue_kick(struct ike_glue *g)
 		pump(g);
 }
 
-void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out)
+void ike_glue_local_towards(const union dp_addr *remote, uint16_t port, struct ike_addr *out)
 {
 	local_towards(remote, port, out);
 }
@@ -632,11 +736,116 @@ void ike_glue_local_changed(void)
 	last_ms = 0;	/* the routing table changed: the cached answer may be wrong */
 }
 
+/* Is @p a an address worth telling peers about (RFC 4555 §3.4)? Global unicast, of either family. */
+static bool addr_announceable(const union dp_addr *a)
+{
+	if (a->sa.sa_family == AF_INET) {
+		uint32_t v = ntohl(a->sin.sin_addr.s_addr);
+
+		return v && (v >> 24) != 127 && (v >> 16) != 0xa9fe && !IN_MULTICAST(v);
+	}
+	return a->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&a->sin6.sin6_addr) &&
+	       !IN6_IS_ADDR_LOOPBACK(&a->sin6.sin6_addr) && !IN6_IS_ADDR_LINKLOCAL(&a->sin6.sin6_addr) &&
+	       !IN6_IS_ADDR_MULTICAST(&a->sin6.sin6_addr) && !IN6_IS_ADDR_V4MAPPED(&a->sin6.sin6_addr);
+}
+
+/*
+ * Tell lib/ike our addresses, which it announces to MOBIKE peers as
+ * additional addresses (RFC 4555 §3.4): where a peer may move a tunnel
+ * when its path dies, e.g. to IPv6 when IPv4 went. The host's interfaces
+ * in order, the tunnel device and loopback left out. Static peers only:
+ * account mode publishes its candidates in DNS.
+ */
+static void announce_addrs(struct ike_glue *g)
+{
+	struct ike_addr list[IKE_MAX_ADDRS];
+	struct ifaddrs *ifa;
+	unsigned n = 0;
+	int ret;
+
+	if (g->d->conf.agent_mode || getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i && n < IKE_MAX_ADDRS; i = i->ifa_next) {
+		union dp_addr a = { 0 };
+		bool dup = false;
+
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP) ||
+		    (g->d->dp && !strcmp(i->ifa_name, dp_ifname(g->d->dp))))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			memcpy(&a.sin, i->ifa_addr, sizeof(a.sin));
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			memcpy(&a.sin6, i->ifa_addr, sizeof(a.sin6));
+		if (!addr_announceable(&a))
+			continue;
+		addr_from_dp(&list[n], &a);
+		for (unsigned k = 0; k < n && !dup; k++)
+			dup = list[k].family == list[n].family && !memcmp(list[k].ip, list[n].ip, 16);
+		if (!dup)
+			n++;
+	}
+	freeifaddrs(ifa);
+	if ((ret = ike_set_addrs(g->ike, list, n, clock_now_ms())))
+		log_warnx("announcing our addresses to MOBIKE peers: %s", strerror(-ret));
+}
+
+/*
+ * The tunnel's path is gone (no route to the peer's address in its
+ * family): move it to another of the peer's addresses we have a route to
+ * (RFC 4555 §3.5), typically its IPv6 address when our IPv4 went. Only
+ * the initiator decides (§3.1). True if a move was started.
+ */
+static bool move_elsewhere(struct ike_glue *g, struct atd_rpeer *rp, uint32_t id, const struct ike_sa_info *info,
+			   uint64_t now)
+{
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN], c[DP_ADDR_STRLEN];
+
+	if (!info->established || !info->mobike || !info->initiator)
+		return false;
+	for (unsigned k = 0; k < info->n_peer_addrs; k++) {
+		struct ike_addr to = info->peer_addrs[k], from;
+		union dp_addr t;
+
+		to.port = info->remote.port;	/* §3.4 sends addresses only: the peer's IKE port stays */
+		addr_to_dp(&to, &t);
+		local_towards(&t, info->local.port, &from);
+		if (!from.family || ike_sa_move(g->ike, id, &from, &to, now))
+			continue;
+		log_info("peer %s: no route to %s now; moving the tunnel to its address %s, from %s (MOBIKE)",
+			 rp->conf->name, addr_str(&info->remote, a, sizeof(a)), addr_str(&to, b, sizeof(b)),
+			 addr_str(&from, c, sizeof(c)));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The tunnel runs in another family than the peer's configured endpoint
+ * (move_elsewhere took it there): back to the endpoint once we have a
+ * route to it again. True if a move was started.
+ */
+static bool move_home(struct ike_glue *g, struct atd_rpeer *rp, uint32_t id, const struct ike_sa_info *info,
+		      uint64_t now)
+{
+	struct ike_addr to, from;
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
+
+	if (!info->established || !info->mobike || !info->initiator || !rp->conf->has_remote ||
+	    rp->conf->remote.sa.sa_family == info->remote.family)
+		return false;
+	addr_from_dp(&to, &rp->conf->remote);
+	local_towards(&rp->conf->remote, info->local.port, &from);
+	if (!from.family || ike_sa_move(g->ike, id, &from, &to, now))
+		return false;
+	log_info("peer %s: its endpoint %s is reachable again; moving the tunnel back there from %s (MOBIKE)",
+		 rp->conf->name, addr_str(&to, a, sizeof(a)), addr_str(&info->remote, b, sizeof(b)));
+	return true;
+}
+
 void ike_glue_net_changed(struct ike_glue *g)
 {
 	uint64_t now = clock_now_ms();
-	char a[64], b[64];
-	int moved = 0;
+	char a[DP_ADDR_STRLEN], b[DP_ADDR_STRLEN];
 
 	ike_glue_local_changed();
 	if (!g)
@@ -651,33 +860,41 @@ void ike_glue_net_changed(struct ike_glue *g)
 		struct atd_rpeer *rp = &g->d->peers[i];
 		struct ike_sa_info info;
 		struct ike_addr now_local;
-		struct sockaddr_in remote = { .sin_family = AF_INET };
+		union dp_addr remote;
 		uint32_t id;
 
 		if (rp->conf->manual || rp->dyn || rp->rsip == ATD_RSIP_ON || rp->rsip == ATD_RSIP_WAIT)
 			continue;
 		if (!(id = ike_sa_find(g->ike, rp->conf->name)) || ike_sa_get(g->ike, id, &info) ||
-		    info.local.family != AF_INET || info.remote.family != AF_INET)
+		    !info.local.family || info.remote.family != info.local.family)
 			continue;
-		memcpy(&remote.sin_addr, info.remote.ip, 4);
-		remote.sin_port = htons(info.remote.port);
+		if (move_home(g, rp, id, &info, now))
+			continue;
+		addr_to_dp(&info.remote, &remote);
 		local_towards(&remote, info.local.port, &now_local);
-		if (now_local.family != AF_INET) {
+		if (now_local.family != info.local.family) {
+			if (move_elsewhere(g, rp, id, &info, now))
+				continue;
 			log_info("peer %s: no route to %s now; the tunnel stays on %s", rp->conf->name,
 				 addr_str(&info.remote, a, sizeof(a)), addr_str(&info.local, b, sizeof(b)));
 			continue;
 		}
-		if (!memcmp(now_local.ip, info.local.ip, 4))
+		if (!memcmp(now_local.ip, info.local.ip, info.local.family == AF_INET ? 4 : 16))
 			continue;
 		log_info("peer %s: our address changed from %s to %s: %s", rp->conf->name,
 			 addr_str(&info.local, a, sizeof(a)), addr_str(&now_local, b, sizeof(b)),
 			 !info.established ? "the handshake goes on from there"
 			 : info.mobike ? "moving the tunnel (MOBIKE)" : "liveness check from there (no MOBIKE)");
-		if (ike_local_moved(g->ike, &info.local, &now_local, now) > 0)
-			moved++;
+		(void)ike_local_moved(g->ike, &info.local, &now_local, now);
 	}
-	if (moved)
-		pump(g);
+	/*
+	 * Our new address list last: a tunnel that moved above sends it once
+	 * its UPDATE_SA_ADDRESSES is answered, on the new path (or with it,
+	 * lib/ike); a request of its own first would have gone out on the old
+	 * path, and the move would have waited for its retransmission.
+	 */
+	announce_addrs(g);
+	pump(g);
 }
 
 static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
@@ -749,7 +966,7 @@ static int peer_add(struct ike_glue *g, struct atd_rpeer *rp, const struct ike_g
 	pc.ike_lifetime_s = (uint32_t)p->ike_rekey_s;
 	pc.dpd_s = (uint32_t)p->dpd_s;
 	if (p->has_remote) {
-		addr_from_sin(&pc.remote, &p->remote);
+		addr_from_dp(&pc.remote, &p->remote);
 		local_towards(&p->remote, (uint16_t)(d->conf.port ? d->conf.port : 4500), &pc.local);
 	}
 	if (r) {
@@ -811,16 +1028,50 @@ static int64_t wall_clock(void)
 /* RFC 3104 covers sessions we start: a peer we can reach, keyed by IKE, goes through the gateway. */
 static bool rsip_wanted(const struct atd *d, const struct atd_peer *p)
 {
-	return d->conf.rsip_gateway && !p->manual && p->has_remote;
+	return d->conf.rsip_gateway && !p->manual && p->has_remote && p->remote.sa.sa_family == AF_INET;
+}
+
+/*
+ * UDP 500 of @p family ([::]:500 with IPV6_V6ONLY beside 0.0.0.0:500, as
+ * the data plane does on 4500), its event in @p ev; -1 if it cannot be had
+ * (no IPv6 on this host is not worth a warning).
+ */
+static int open_500(struct ike_glue *g, int family, struct event **ev)
+{
+	union dp_addr a = { 0 };
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	*ev = NULL;
+	if (fd < 0) {
+		if (family == AF_INET)
+			log_warn("UDP port 500 (IKE from peers that start there)");
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		a.sin6.sin6_family = AF_INET6;
+		a.sin6.sin6_port = htons(500);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		a.sin.sin_family = AF_INET;
+		a.sin.sin_port = htons(500);
+	}
+	if (bind(fd, &a.sa, dp_addr_len(&a)) < 0) {
+		log_warn("UDP port 500 on %s (IKE from peers that start there)", family == AF_INET6 ? "IPv6" : "IPv4");
+		close(fd);
+		return -1;
+	}
+	*ev = event_new(g->d->base, fd, EV_READ | EV_PERSIST, on_500, g);
+	if (*ev)
+		event_add(*ev, NULL);
+	return fd;
 }
 
 int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, struct ike_glue **out)
 {
 	struct ike_glue *g;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(500) };
 	bool any = false;
 	uint64_t now = clock_now_ms();
-	int one = 1;
 
 	*out = NULL;
 	for (int i = 0; i < d->npeers; i++)
@@ -842,18 +1093,8 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 	g->arg = arg;
 	g->timer = evtimer_new(d->base, on_timer, g);
 	/* port 500 for interop with peers that start there; ours start on 4500 */
-	g->fd500 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (g->fd500 >= 0) {
-		setsockopt(g->fd500, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(g->fd500, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-			log_warn("UDP port 500 (IKE from peers that start there)");
-			close(g->fd500);
-			g->fd500 = -1;
-		} else {
-			g->ev500 = event_new(d->base, g->fd500, EV_READ | EV_PERSIST, on_500, g);
-			event_add(g->ev500, NULL);
-		}
-	}
+	g->fd500 = open_500(g, AF_INET, &g->ev500);
+	g->fd500_6 = open_500(g, AF_INET6, &g->ev500_6);
 	for (int i = 0; i < d->npeers && i < ATD_MAX_PEERS; i++)
 		if (!d->peers[i].conf->manual && d->peers[i].conf->psk_file) {
 			g->psk_err[i] = read_psk(d->peers[i].conf->psk_file, g->psk[i], &g->psk_len[i]);
@@ -901,6 +1142,7 @@ int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, str
 		}
 	}
 	*out = g;
+	announce_addrs(g);
 	for (int i = 0; i < d->npeers; i++) {
 		struct atd_rpeer *rp = &d->peers[i];
 
@@ -919,10 +1161,14 @@ void ike_glue_stop(struct ike_glue *g)
 	netmon_free(g->nm);
 	if (g->ev500)
 		event_free(g->ev500);
+	if (g->ev500_6)
+		event_free(g->ev500_6);
 	if (g->timer)
 		event_free(g->timer);
 	if (g->fd500 >= 0)
 		close(g->fd500);
+	if (g->fd500_6 >= 0)
+		close(g->fd500_6);
 	ike_free(g->ike);
 	OPENSSL_cleanse(g->psk, sizeof(g->psk));
 	free(g);

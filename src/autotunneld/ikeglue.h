@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataplane/dp.h"
+
 struct atd;
 struct atd_rpeer;
 struct ike_event;
@@ -43,8 +45,8 @@ struct ike_glue_ops {
  */
 int ike_glue_start(struct atd *d, const struct ike_glue_ops *ops, void *arg, struct ike_glue **out);
 void ike_glue_stop(struct ike_glue *g);
-/** An IKE message arrived on the data plane's port (marker removed). */
-void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
+/** An IKE message arrived on the data plane's port (marker removed), from either family. */
+void ike_glue_input(struct ike_glue *g, const uint8_t *msg, size_t len, const union dp_addr *from,
 		    uint16_t local_port);
 /** The same, sent to our address @p local (IKE through the RSIP tunnel to Nb). */
 void ike_glue_input_at(struct ike_glue *g, const uint8_t *msg, size_t len, const struct sockaddr_in *from,
@@ -72,7 +74,7 @@ struct ike *ike_glue_ike(struct ike_glue *g);
 /** After calling into ike_glue_ike(): send what it queued, handle its events, re-arm its timer. */
 void ike_glue_kick(struct ike_glue *g);
 /** Our address and @p port towards @p remote, as the routing table picks it (family 0 if none). */
-void ike_glue_local_towards(const struct sockaddr_in *remote, uint16_t port, struct ike_addr *out);
+void ike_glue_local_towards(const union dp_addr *remote, uint16_t port, struct ike_addr *out);
 /** Our addresses changed: forget the cached answer of ike_glue_local_towards. */
 void ike_glue_local_changed(void);
 

@@ -17,12 +17,12 @@
 static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct atd_rpeer *rp = arg;
-	struct sockaddr_in to;
+	union dp_addr to;
 
 	(void)fd, (void)what;
 	/* RFC 3948 §2.3; the data plane knows the peer's current address (it may have roamed) */
 	dp_peer_remote(rp->d->dp, rp->dp_id, &to);
-	if (to.sin_family == AF_INET && dp_send_keepalive(rp->d->dp, &to) < 0)
+	if (to.sa.sa_family && dp_send_keepalive(rp->d->dp, &to) < 0)
 		log_debug("peer %s: keepalive: %s", rp->conf->name, strerror(errno));
 }
 
@@ -101,6 +101,9 @@ int atd_peers_start(struct atd *d)
 		}
 		if (p->has_remote)
 			pc.remote = p->remote;
+		if (p->has_remote && p->remote.sa.sa_family == AF_INET6 && !dp_has_ipv6(d->dp))
+			log_warnx("peer %s: its endpoint is IPv6, but this host has no IPv6 socket: unreachable",
+				  p->name);
 		if ((ret = dp_peer_add(d->dp, &pc)) < 0) {
 			log_warnx("peer %s: adding to the data plane: %s", p->name, strerror(-ret));
 			return ret;

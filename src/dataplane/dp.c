@@ -152,6 +152,76 @@ static int raw_open(int proto, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * One worker's UDP socket on our port for @p family. IPv6 gets a socket of
+ * its own (IPV6_V6ONLY) rather than one dual-stack socket for both: the
+ * IPv4 path stays what it was (no IPv4-mapped addresses, no detour through
+ * the IPv6 send path), and a host without IPv6 just has no second socket
+ * (docs/dataplane.md, "Outer IPv6").
+ */
+static int udp_open(struct dp *dp, int family, int *out, char *err, size_t errlen)
+{
+	union dp_addr a = { 0 };
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, buf = 8 << 20;
+	int pmtu = IP_PMTUDISC_DONT, pmtu6 = IPV6_PMTUDISC_DONT;
+
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "socket: %s", strerror(e));
+		return -e;
+	}
+	*out = fd;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (family == AF_INET6) {
+		a.sin6.sin6_family = AF_INET6;
+		a.sin6.sin6_port = htons(dp->conf.port);
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) {
+			int e = errno;
+
+			snprintf(err, errlen, "IPV6_V6ONLY: %s", strerror(e));
+			return -e;
+		}
+		/*
+		 * Routers never fragment IPv6 (RFC 8200 §5): let this host do it,
+		 * as the IPv4 socket lets the path do it, rather than drop.
+		 */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu6, sizeof(pmtu6));
+	} else {
+		a.sin.sin_family = AF_INET;
+		a.sin.sin_port = htons(dp->conf.port);
+		/* outer fragmentation is better than a black hole behind a small-MTU NAT */
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	}
+	if (dp->gro_ok && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		dp->gro_ok = false;
+	if (bind(fd, &a.sa, dp_addr_len(&a)) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "bind UDP port %u (%s): %s", dp->conf.port, family == AF_INET6 ? "IPv6" : "IPv4",
+			 strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+const char *dp_addr_str(const union dp_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (a->sa.sa_family == AF_INET && inet_ntop(AF_INET, &a->sin.sin_addr, ip, sizeof(ip)))
+		snprintf(buf, len, "%s:%u", ip, ntohs(a->sin.sin_port));
+	else if (a->sa.sa_family == AF_INET6 && inet_ntop(AF_INET6, &a->sin6.sin6_addr, ip, sizeof(ip)))
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(a->sin6.sin6_port));
+	else
+		snprintf(buf, len, "?");
+	return buf;
+}
+
 int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen)
 {
 	struct dp *dp;
@@ -188,7 +258,7 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	}
 	atomic_store(&dp->table, t0);	/* clang refuses ! on an _Atomic pointer */
 	for (int i = 0; i < DP_MAX_WORKERS; i++)
-		dp->w[i].tun_fd = dp->w[i].udp_fd = -1;
+		dp->w[i].tun_fd = dp->w[i].udp_fd = dp->w[i].udp6_fd = -1;
 
 	if ((ret = tun_open(dp->ifname, !dp->conf.no_offload, fds, &nq, err, errlen)))
 		goto fail;
@@ -213,29 +283,18 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	atomic_init(&dp->gso_ok, !dp->conf.no_offload);
 	dp->gro_ok = !dp->conf.no_offload;
 	for (int i = 0; i < nq; i++) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(dp->conf.port) };
-		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, buf = 8 << 20;
-		int pmtu = IP_PMTUDISC_DONT;
-
-		if (fd < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "socket: %s", strerror(errno));
+		if ((ret = udp_open(dp, AF_INET, &dp->w[i].udp_fd, err, errlen)))
 			goto fail;
-		}
-		dp->w[i].udp_fd = fd;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-		/* outer fragmentation is better than a black hole behind a small-MTU NAT */
-		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-		if (dp->gro_ok && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
-			dp->gro_ok = false;
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "bind UDP port %u: %s", dp->conf.port, strerror(errno));
-			goto fail;
+		/* no IPv6 on this host (or this worker): IPv4 peers only, as before */
+		if (!(i > 0 && dp->w[0].udp6_fd < 0) && udp_open(dp, AF_INET6, &dp->w[i].udp6_fd, err, errlen)) {
+			if (i == 0)
+				log_info("data plane: no IPv6 UDP socket (%s); outer IPv4 only", err);
+			for (int j = 0; j <= i; j++)
+				if (dp->w[j].udp6_fd >= 0) {
+					close(dp->w[j].udp6_fd);
+					dp->w[j].udp6_fd = -1;
+				}
+			err[0] = 0;
 		}
 	}
 	if (dp->conf.native_esp && (ret = dp->esp_fd = raw_open(DP_IPPROTO_ESP, err, errlen)) < 0)
@@ -254,6 +313,7 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 		goto fail;
 	}
 	dp->ctl.udp_fd = dp->w[0].udp_fd;
+	dp->ctl.udp6_fd = dp->w[0].udp6_fd;
 	*out = dp;
 	return 0;
 fail:
@@ -293,6 +353,8 @@ void dp_free(struct dp *dp)
 			close(dp->w[i].tun_fd);
 		if (dp->w[i].udp_fd >= 0)
 			close(dp->w[i].udp_fd);
+		if (dp->w[i].udp6_fd >= 0)
+			close(dp->w[i].udp6_fd);
 		dp_worker_fini(&dp->w[i]);
 	}
 	dp_worker_fini(&dp->ctl);
@@ -348,7 +410,8 @@ int dp_peer_add(struct dp *dp, const struct dp_peer_conf *pc)
 	dp->npeers++;
 	nt->npeers = dp->npeers;
 	memset(&nt->peer[id], 0, sizeof(nt->peer[id]));
-	if (pc->remote.sin_family == AF_INET)
+	if (pc->remote.sa.sa_family == AF_INET ||
+	    (pc->remote.sa.sa_family == AF_INET6 && dp->w[0].udp6_fd >= 0))
 		nt->peer[id].remote = pc->remote;
 	table_publish(dp, nt, NULL);
 
@@ -417,15 +480,22 @@ int dp_peer_find(const struct dp *dp, const char *name)
 	return -ENOENT;
 }
 
-int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote)
+int dp_peer_set_remote(struct dp *dp, int peer, const union dp_addr *remote)
 {
-	struct dp_table *nt;
+	struct dp_table *nt, *cur = atomic_load(&dp->table);
 
 	if (peer < 0 || peer >= dp->npeers)
 		return -ENOENT;
-	if (!(nt = table_clone(atomic_load(&dp->table))))
+	if (remote->sa.sa_family == AF_INET6 && dp->w[0].udp6_fd < 0)
+		return -EAFNOSUPPORT;
+	/* native ESP and RSIP paths are IPv4 (their raw sockets are) */
+	if (remote->sa.sa_family == AF_INET6 && cur->peer[peer].path.kind != DP_PATH_UDP)
+		return -EAFNOSUPPORT;
+	if (!(nt = table_clone(cur)))
 		return -ENOMEM;
 	nt->peer[peer].remote = *remote;
+	if (nt->peer[peer].local.sa.sa_family != remote->sa.sa_family)
+		memset(&nt->peer[peer].local, 0, sizeof(nt->peer[peer].local));
 	table_publish(dp, nt, NULL);
 	atomic_store(&dp->peers[peer]->roam_reported, false);
 	return 0;
@@ -447,11 +517,44 @@ void dp_peer_need_reset(struct dp *dp, int peer)
 		atomic_store(&dp->peers[peer]->need_reported, false);
 }
 
-void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out)
+void dp_peer_remote(const struct dp *dp, int peer, union dp_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (peer >= 0 && peer < dp->npeers)
 		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].remote;
+}
+
+int dp_peer_set_local(struct dp *dp, int peer, const union dp_addr *local)
+{
+	struct dp_table *nt, *cur = atomic_load(&dp->table);
+	union dp_addr l = { 0 };
+
+	if (peer < 0 || peer >= dp->npeers)
+		return -ENOENT;
+	if (local && local->sa.sa_family) {
+		if (local->sa.sa_family != cur->peer[peer].remote.sa.sa_family)
+			return -EINVAL;
+		l = *local;
+	}
+	if (dp_addr_eq_host(&cur->peer[peer].local, &l))
+		return 0;	/* no new table for nothing: IKE calls this on every move */
+	if (!(nt = table_clone(cur)))
+		return -ENOMEM;
+	nt->peer[peer].local = l;
+	table_publish(dp, nt, NULL);
+	return 0;
+}
+
+void dp_peer_local(const struct dp *dp, int peer, union dp_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (peer >= 0 && peer < dp->npeers)
+		*out = atomic_load(&((struct dp *)(uintptr_t)dp)->table)->peer[peer].local;
+}
+
+bool dp_has_ipv6(const struct dp *dp)
+{
+	return dp->w[0].udp6_fd >= 0;
 }
 
 int dp_peer_activity(const struct dp *dp, int peer, uint64_t *sent, uint64_t *received)
@@ -487,6 +590,8 @@ int dp_peer_set_path(struct dp *dp, int peer, const struct dp_path *path)
 		return -EOPNOTSUPP;
 	if (path->kind == DP_PATH_RSIP && (!path->src.s_addr || !path->tunnel.s_addr))
 		return -EINVAL;
+	if (path->kind != DP_PATH_UDP && atomic_load(&dp->table)->peer[peer].remote.sa.sa_family == AF_INET6)
+		return -EAFNOSUPPORT;	/* native ESP and RSIP are IPv4 */
 	if (!(nt = table_clone(atomic_load(&dp->table))))
 		return -ENOMEM;
 	nt->peer[peer].path = *path;
@@ -600,7 +705,22 @@ bool dp_event_next(struct dp *dp, struct dp_event *ev)
 	return got;
 }
 
-int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+/* A datagram from our port to @p to, on the socket of its family. */
+static int send_udp(struct dp *dp, const union dp_addr *to, const uint8_t *buf, size_t len)
+{
+	socklen_t tl = dp_addr_len(to);
+	int fd = to->sa.sa_family == AF_INET6 ? dp->w[0].udp6_fd : dp->w[0].udp_fd;
+
+	if (!tl)
+		return -EAFNOSUPPORT;
+	if (fd < 0)
+		return -EAFNOSUPPORT;	/* IPv6 on a host without it */
+	if (sendto(fd, buf, len, 0, &to->sa, tl) < 0)
+		return -errno;
+	return 0;
+}
+
+int dp_send_ike(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len)
 {
 	uint8_t buf[4 + DP_IKE_MAX];
 
@@ -608,18 +728,14 @@ int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg,
 		return -EMSGSIZE;
 	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
 	memcpy(buf + 4, msg, len);
-	if (sendto(dp->w[0].udp_fd, buf, len + 4, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
-		return -errno;
-	return 0;
+	return send_udp(dp, to, buf, len + 4);
 }
 
-int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len)
 {
 	if (len > DP_IKE_MAX)
 		return -EMSGSIZE;
-	if (sendto(dp->w[0].udp_fd, msg, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
-		return -errno;
-	return 0;
+	return send_udp(dp, to, msg, len);
 }
 
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
@@ -649,13 +765,11 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
 	return 0;
 }
 
-int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to)
+int dp_send_keepalive(struct dp *dp, const union dp_addr *to)
 {
 	uint8_t b = ESP_UDP_KEEPALIVE_BYTE;
 
-	if (sendto(dp->w[0].udp_fd, &b, 1, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
-		return -errno;
-	return 0;
+	return send_udp(dp, to, &b, 1);
 }
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out)

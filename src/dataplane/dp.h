@@ -26,10 +26,13 @@
 #ifndef AT_DATAPLANE_DP_H
 #define AT_DATAPLANE_DP_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "esp/aead.h"
 
@@ -37,6 +40,61 @@
 #define DP_MAX_PEERS 256
 #define DP_NAME_MAX 63
 #define DP_IKE_MAX 8192		/* longest IKE message passed up */
+
+/**
+ * An outer address of either family, as the whole dp API takes it:
+ * sin for IPv4, sin6 for IPv6 (never an IPv4-mapped IPv6 address);
+ * sa.sa_family 0 means "unknown". Ports in network order, as in a sockaddr.
+ */
+union dp_addr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+/** The length of @p a as a sockaddr (0 for an unknown family). */
+static inline socklen_t dp_addr_len(const union dp_addr *a)
+{
+	return a->sa.sa_family == AF_INET ? sizeof(a->sin) : a->sa.sa_family == AF_INET6 ? sizeof(a->sin6) : 0;
+}
+
+/** The same family, address and port (an IPv6 scope too): the same outer endpoint. */
+static inline bool dp_addr_eq(const union dp_addr *a, const union dp_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr && a->sin.sin_port == b->sin.sin_port;
+	if (a->sa.sa_family == AF_INET6)
+		return !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16) && a->sin6.sin6_port == b->sin6.sin6_port &&
+		       a->sin6.sin6_scope_id == b->sin6.sin6_scope_id;
+	return true;
+}
+
+/** The same address, ports aside (native ESP has none). */
+static inline bool dp_addr_eq_host(const union dp_addr *a, const union dp_addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->sin.sin_addr.s_addr == b->sin.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return !memcmp(&a->sin6.sin6_addr, &b->sin6.sin6_addr, 16);
+	return true;
+}
+
+/** The port (host order) of an address of either family; 0 if unknown. */
+static inline uint16_t dp_addr_port(const union dp_addr *a)
+{
+	return ntohs(a->sa.sa_family == AF_INET6 ? a->sin6.sin6_port : a->sa.sa_family == AF_INET ? a->sin.sin_port : 0);
+}
+
+/**
+ * "a.b.c.d:port" or "[v6]:port" into @p buf (at least DP_ADDR_STRLEN
+ * bytes), "?" for an unknown family; returns @p buf, for log lines.
+ */
+#define DP_ADDR_STRLEN (INET6_ADDRSTRLEN + 8)
+const char *dp_addr_str(const union dp_addr *a, char *buf, size_t len);
 
 struct dp_conf {
 	const char *ifname;	/**< TUN device name; NULL = "autotun0" */
@@ -71,7 +129,7 @@ struct dp_peer_conf {
 	struct in6_addr ula;	/**< the peer's ULA/128 (remote traffic selector) */
 	bool has_v4;
 	struct in_addr v4;	/**< the peer's IPv4 /32 */
-	struct sockaddr_in remote;	/**< outer address; sin_family 0 if unknown */
+	union dp_addr remote;	/**< outer address of either family; family 0 if unknown */
 };
 
 /** One child SA, both directions. Keys are secrets: the caller wipes its copy. */
@@ -101,7 +159,7 @@ struct dp_event {
 	enum dp_event_type type;
 	int peer;
 	uint32_t spi;
-	struct sockaddr_in from;
+	union dp_addr from;	/**< either family */
 	uint16_t local_port;
 	struct in_addr local_addr;	/**< DP_EV_IKE via RSIP: the address it was sent to (Nb); else 0 */
 	size_t len;
@@ -141,8 +199,22 @@ int dp_peer_set_ula(struct dp *dp, int peer, const struct in6_addr *ula) __attri
 const char *dp_peer_name(const struct dp *dp, int peer);
 /** Find a peer by name; -ENOENT. */
 int dp_peer_find(const struct dp *dp, const char *name);
-/** Move peer @p peer to a new outer address. */
-int dp_peer_set_remote(struct dp *dp, int peer, const struct sockaddr_in *remote);
+/**
+ * Move peer @p peer to a new outer address, of either family (IPv6 needs
+ * the IPv6 socket: -EAFNOSUPPORT without it). The source address chosen
+ * with dp_peer_set_local is forgotten when the family changes.
+ */
+int dp_peer_set_remote(struct dp *dp, int peer, const union dp_addr *remote);
+/**
+ * Send UDP to @p peer from this local address (IP_PKTINFO/IPV6_PKTINFO: the
+ * path's source, as IKE and MOBIKE chose it, on a host with several), or,
+ * with family 0 (or NULL), from whatever the routing table picks. The port
+ * means nothing (ours is dp_conf.port). -EINVAL if its family is not the
+ * remote address's, -ENOENT.
+ */
+int dp_peer_set_local(struct dp *dp, int peer, const union dp_addr *local);
+/** The source address set with dp_peer_set_local (family 0 if none). */
+void dp_peer_local(const struct dp *dp, int peer, union dp_addr *out);
 /**
  * Let packets for @p peer report DP_EV_NEED_SA again (after an attempt to
  * bring the tunnel up failed). Until then the data plane reports once.
@@ -154,8 +226,8 @@ void dp_peer_need_reset(struct dp *dp, int peer);
  * False if it has none (then the caller should bring a tunnel up).
  */
 bool dp_peer_flush_held(struct dp *dp, int peer);
-/** The peer's outer address (sin_family 0 if unknown). */
-void dp_peer_remote(const struct dp *dp, int peer, struct sockaddr_in *out);
+/** The peer's outer address (family 0 if unknown). */
+void dp_peer_remote(const struct dp *dp, int peer, union dp_addr *out);
 /**
  * Activity on @p peer's SAs, for idle teardown and keepalives: the sums of
  * the outbound sequence numbers handed out and of the highest inbound ones
@@ -189,7 +261,7 @@ int dp_event_fd(const struct dp *dp);
 bool dp_event_next(struct dp *dp, struct dp_event *ev);
 
 /** Send an IKE message (the non-ESP marker is added) to @p to from our port. */
-int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+int dp_send_ike(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len);
 /**
  * Send an IKE message through the RSIP tunnel @p path: UDP from
  * path->src:@p sport to @p to, as an inner packet to the gateway (the
@@ -201,11 +273,23 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
  * Send a STUN message (no marker: RFC 7983 §7 tells it apart) to @p to
  * from our port, so that what it learns is what ESP and IKE get. 0 or -errno.
  */
-int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
-int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
+int dp_send_keepalive(struct dp *dp, const union dp_addr *to);
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out);
+/** Whether the IPv6 UDP socket is open (the host has IPv6). */
+bool dp_has_ipv6(const struct dp *dp);
+/**
+ * The outer IP and UDP headers a datagram to a peer of @p family carries
+ * (20 + 8 or 40 + 8 bytes): with ESP's overhead and the inner MTU, the size
+ * of what leaves on the wire (docs/dataplane.md, "Outer IPv6").
+ */
+static inline int dp_outer_hdr_len(int family)
+{
+	return family == AF_INET6 ? 40 + 8 : 20 + 8;
+}
+
 /** The TUN device's name and index. */
 const char *dp_ifname(const struct dp *dp);
 int dp_workers(const struct dp *dp);

@@ -56,7 +56,8 @@ struct dp_table {
 	int npeers;
 	struct {
 		struct dp_sa *out;		/* current outbound SA or NULL */
-		struct sockaddr_in remote;
+		union dp_addr remote;		/* either family */
+		union dp_addr local;		/* our source towards it, family 0: the routing table's */
 		struct dp_path path;		/* UDP, native ESP, or native ESP through RSIP */
 	} peer[DP_MAX_PEERS];
 	int nsa;
@@ -66,7 +67,8 @@ struct dp_table {
 };
 
 struct dp_txmsg {
-	struct sockaddr_in to;
+	union dp_addr to;
+	union dp_addr from;		/* family 0: the kernel picks the source */
 	size_t off, len;
 	size_t seg;
 	unsigned count;
@@ -95,6 +97,7 @@ struct dp_worker {
 	pthread_t thread;
 	bool running;
 	int tun_fd, udp_fd;
+	int udp6_fd;			/* the IPv6 socket (IPV6_V6ONLY), or -1 without IPv6 */
 	_Atomic uint64_t epoch;		/* odd while inside a batch */
 	struct dp_tx tx;
 	uint8_t *tunbuf;

@@ -114,11 +114,13 @@ void dp_post_event(struct dp *dp, const struct dp_event *ev)
 /* ---- sending ---- */
 
 /*
- * Reserve room for a sealed datagram of @p slen bytes to @p to, extending
- * the current GSO run when it can (same peer, same size, or a smaller last
- * one). NULL when the batch is full: flush and retry.
+ * Reserve room for a sealed datagram of @p slen bytes to @p to (from
+ * @p from, family 0: any), extending the current GSO run when it can (same
+ * peer and path, same size, or a smaller last one). NULL when the batch is
+ * full: flush and retry.
  */
-static uint8_t *tx_reserve(struct dp_tx *tx, const struct sockaddr_in *to, size_t slen, bool gso)
+static uint8_t *tx_reserve(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, size_t slen,
+			   bool gso)
 {
 	struct dp_txmsg *m = tx->n ? &tx->msg[tx->n - 1] : NULL;
 
@@ -126,7 +128,7 @@ static uint8_t *tx_reserve(struct dp_tx *tx, const struct sockaddr_in *to, size_
 		return NULL;
 	if (gso && m && !m->closed && slen <= m->seg && m->count < DP_GSO_MAX_SEGS &&
 	    m->len + slen <= DP_GSO_MAX_BYTES && m->off + m->len == tx->used &&
-	    m->to.sin_addr.s_addr == to->sin_addr.s_addr && m->to.sin_port == to->sin_port) {
+	    dp_addr_eq(&m->to, to) && dp_addr_eq_host(&m->from, from)) {
 		tx->resv_new = false;
 		tx->resv_msg = tx->n - 1;
 	} else {
@@ -139,13 +141,14 @@ static uint8_t *tx_reserve(struct dp_tx *tx, const struct sockaddr_in *to, size_
 	return tx->buf + tx->used;
 }
 
-static void tx_commit(struct dp_tx *tx, const struct sockaddr_in *to, size_t len)
+static void tx_commit(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, size_t len)
 {
 	struct dp_txmsg *m = &tx->msg[tx->resv_msg];
 
 	if (tx->resv_new) {
 		memset(m, 0, sizeof(*m));
 		m->to = *to;
+		m->from = *from;
 		m->off = tx->used;
 		m->seg = len;
 		tx->n++;
@@ -157,12 +160,97 @@ static void tx_commit(struct dp_tx *tx, const struct sockaddr_in *to, size_t len
 	tx->used += len;
 }
 
+/* The UDP socket for @p family: IPv4 or IPv6 (-1 if there is none). */
+static int udp_fd_for(const struct dp_worker *w, sa_family_t family)
+{
+	return family == AF_INET6 ? w->udp6_fd : w->udp_fd;
+}
+
+/*
+ * The control messages of one datagram (or GSO run): the segment size, and
+ * the source address when the path has one (IP_PKTINFO's ipi_spec_dst,
+ * IPV6_PKTINFO's ipi6_addr: the kernel then routes from that address).
+ */
+union dp_txcm {
+	char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+static void tx_cmsg(struct msghdr *h, union dp_txcm *cm, const struct dp_txmsg *m)
+{
+	struct cmsghdr *c;
+	size_t used = 0;
+
+	if (m->count <= 1 && !m->from.sa.sa_family)
+		return;
+	memset(cm, 0, sizeof(*cm));
+	h->msg_control = cm->buf;
+	h->msg_controllen = sizeof(cm->buf);
+	c = CMSG_FIRSTHDR(h);
+	if (m->count > 1) {
+		uint16_t seg = (uint16_t)m->seg;
+
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		used += CMSG_SPACE(sizeof(uint16_t));
+		c = CMSG_NXTHDR(h, c);
+	}
+	if (m->from.sa.sa_family == AF_INET) {
+		struct in_pktinfo pi = { .ipi_spec_dst = m->from.sin.sin_addr };
+
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	} else if (m->from.sa.sa_family == AF_INET6) {
+		struct in6_pktinfo pi = { .ipi6_addr = m->from.sin6.sin6_addr };
+
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		used += CMSG_SPACE(sizeof(pi));
+	}
+	h->msg_controllen = used;
+}
+
+/* Send one GSO run datagram by datagram (the device refused UDP GSO). */
+static void tx_one_by_one(struct dp_worker *w, int fd, const struct dp_txmsg *m)
+{
+	struct dp_tx *tx = &w->tx;
+
+	for (size_t off = 0; off < m->len; off += m->seg) {
+		size_t len = m->len - off < m->seg ? m->len - off : m->seg;
+		struct dp_txmsg one = *m;
+		struct iovec iov = { tx->buf + m->off + off, len };
+		struct msghdr h = { .msg_name = &one.to, .msg_namelen = dp_addr_len(&one.to),
+				    .msg_iov = &iov, .msg_iovlen = 1 };
+		union dp_txcm cm;
+
+		one.count = 1;
+		tx_cmsg(&h, &cm, &one);
+		if (sendmsg(fd, &h, 0) < 0)
+			ST(w, tx_errors)++;
+		else
+			ST(w, udp_tx_sends)++;
+	}
+	ST(w, esp_tx_packets) += m->count;
+	ST(w, esp_tx_bytes) += m->len;
+}
+
+/*
+ * Send the batch: one sendmmsg per run of messages of one family (IPv4 and
+ * IPv6 leave on their own sockets, docs/dataplane.md "Outer IPv6").
+ */
 static void tx_flush(struct dp_worker *w)
 {
 	struct dp_tx *tx = &w->tx;
 	struct mmsghdr mm[DP_TX_MSGS];
 	struct iovec iov[DP_TX_MSGS];
-	union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } cm[DP_TX_MSGS];
+	union dp_txcm cm[DP_TX_MSGS];
 	int done = 0;
 
 	if (!tx->n)
@@ -175,26 +263,24 @@ static void tx_flush(struct dp_worker *w)
 		iov[i].iov_base = tx->buf + m->off;
 		iov[i].iov_len = m->len;
 		h->msg_name = &m->to;
-		h->msg_namelen = sizeof(m->to);
+		h->msg_namelen = dp_addr_len(&m->to);
 		h->msg_iov = &iov[i];
 		h->msg_iovlen = 1;
-		if (m->count > 1) {
-			struct cmsghdr *c;
-			uint16_t seg = (uint16_t)m->seg;
-
-			memset(&cm[i], 0, sizeof(cm[i]));
-			h->msg_control = cm[i].buf;
-			h->msg_controllen = sizeof(cm[i].buf);
-			c = CMSG_FIRSTHDR(h);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		}
+		tx_cmsg(h, &cm[i], m);
 	}
 	while (done < tx->n) {
-		int n = sendmmsg(w->udp_fd, mm + done, (unsigned)(tx->n - done), 0);
+		sa_family_t fam = tx->msg[done].to.sa.sa_family;
+		int fd = udp_fd_for(w, fam), run = 1, n;
 
+		while (done + run < tx->n && tx->msg[done + run].to.sa.sa_family == fam)
+			run++;
+		if (fd < 0) {
+			/* dp_peer_set_remote refuses IPv6 without the socket: nothing should get here */
+			ST(w, tx_errors) += (uint64_t)run;
+			done += run;
+			continue;
+		}
+		n = sendmmsg(fd, mm + done, (unsigned)run, 0);
 		if (n < 0) {
 			struct dp_txmsg *m = &tx->msg[done];
 
@@ -207,17 +293,7 @@ static void tx_flush(struct dp_worker *w)
 				 */
 				if (atomic_exchange(&w->dp->gso_ok, false))
 					log_warnx("UDP GSO refused by the outgoing device; sending datagrams one by one");
-				for (size_t off = 0; off < m->len; off += m->seg) {
-					size_t len = m->len - off < m->seg ? m->len - off : m->seg;
-
-					if (sendto(w->udp_fd, tx->buf + m->off + off, len, 0,
-						   (struct sockaddr *)&m->to, sizeof(m->to)) < 0)
-						ST(w, tx_errors)++;
-					else
-						ST(w, udp_tx_sends)++;
-				}
-				ST(w, esp_tx_packets) += m->count;
-				ST(w, esp_tx_bytes) += m->len;
+				tx_one_by_one(w, fd, m);
 				done++;
 				continue;
 			}
@@ -284,7 +360,7 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	int fd = rsip ? dp->ipip_fd : dp->esp_fd;
 
-	to.sin_addr = rsip ? path->tunnel : t->peer[peer].remote.sin_addr;
+	to.sin_addr = rsip ? path->tunnel : t->peer[peer].remote.sin.sin_addr;
 	for (unsigned i = 0; i < tso->nseg; i++) {
 		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen, n;
 		uint8_t *esp = w->nbuf + hdr;
@@ -305,7 +381,7 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 		n = outlen;
 		if (rsip) {
 			int total = dp_native_ip_hdr(w->nbuf, DP_NATIVE_BUF, DP_IPPROTO_ESP, ntohl(path->src.s_addr),
-						     ntohl(t->peer[peer].remote.sin_addr.s_addr), w->ip_id++, outlen);
+						     ntohl(t->peer[peer].remote.sin.sin_addr.s_addr), w->ip_id++, outlen);
 
 			if (total < 0) {
 				ST(w, tx_errors)++;
@@ -353,7 +429,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		ST(w, tx_no_peer)++;
 		return;
 	}
-	if (!(sa = t->peer[peer].out) || t->peer[peer].remote.sin_family != AF_INET) {
+	if (!(sa = t->peer[peer].out) || !t->peer[peer].remote.sa.sa_family) {
 		if (w->idx < dp->nworkers)
 			hold_for_sa(w, peer, raw, rawlen);
 		return;
@@ -363,19 +439,24 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		return;
 	}
 	if (t->peer[peer].path.kind != DP_PATH_UDP) {
+		/* native ESP and RSIP are IPv4 (dp_peer_set_path and dp_peer_set_remote keep it so) */
+		if (t->peer[peer].remote.sa.sa_family != AF_INET) {
+			ST(w, tx_errors)++;
+			return;
+		}
 		tx_native(w, t, peer, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4);
 		goto rekey;
 	}
 	for (unsigned i = 0; i < tso.nseg; i++) {
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen;
-		const struct sockaddr_in *to = &t->peer[peer].remote;
+		const union dp_addr *to = &t->peer[peer].remote, *from = &t->peer[peer].local;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		uint8_t *slot = tx_reserve(&w->tx, to, slen, gso);
+		uint8_t *slot = tx_reserve(&w->tx, to, from, slen, gso);
 		int err;
 
 		if (!slot) {
 			tx_flush(w);
-			if (!(slot = tx_reserve(&w->tx, to, slen, gso)))
+			if (!(slot = tx_reserve(&w->tx, to, from, slen, gso)))
 				return;
 		}
 		dp_tso_seg_write(&tso, i, slot + sa->lay.hdr);
@@ -387,7 +468,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 				ST(w, tx_errors)++;
 			break;
 		}
-		tx_commit(&w->tx, to, outlen);
+		tx_commit(&w->tx, to, from, outlen);
 	}
 rekey:
 	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
@@ -502,7 +583,7 @@ static bool inner_ok(const struct dp_peer *p, const uint8_t *pkt, size_t *len, u
 
 /* ESP from @p from (native: the port means nothing, only the address is compared for roaming). */
 static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
-			 const struct sockaddr_in *from, struct dp_sa **locked, bool native)
+			 const union dp_addr *from, struct dp_sa **locked, bool native)
 {
 	struct dp *dp = w->dp;
 	struct esp_opened res;
@@ -530,13 +611,12 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 		ST(w, rx_replay)++;
 		return;
 	case -EKEYREJECTED: {
-		char a[INET_ADDRSTRLEN];
+		char a[DP_ADDR_STRLEN];
 
 		ST(w, rx_auth_failed)++;
-		inet_ntop(AF_INET, &from->sin_addr, a, sizeof(a));
 		log_ratelimited(&w->rl_auth, LOG_LEVEL_WARN,
-				"peer %s: ESP authentication failed (SPI 0x%08x from %s:%u): wrong key, or a forged packet",
-				dp->peers[sa->peer]->name, spi, a, ntohs(from->sin_port));
+				"peer %s: ESP authentication failed (SPI 0x%08x from %s): wrong key, or a forged packet",
+				dp->peers[sa->peer]->name, spi, dp_addr_str(from, a, sizeof(a)));
 		return;
 	}
 	case -ENODATA:
@@ -554,15 +634,14 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	ST(w, esp_rx_packets)++;
 	ST(w, esp_rx_bytes) += res.len;
 	/* docs/design.md §7: authenticated packets from a new source move the peer (roaming) */
-	if (t->peer[sa->peer].remote.sin_addr.s_addr != from->sin_addr.s_addr ||
-	    (!native && t->peer[sa->peer].remote.sin_port != from->sin_port)) {
+	if (native ? !dp_addr_eq_host(&t->peer[sa->peer].remote, from) : !dp_addr_eq(&t->peer[sa->peer].remote, from)) {
 		struct dp_peer *p = dp->peers[sa->peer];
 
 		if (!atomic_exchange(&p->roam_reported, true)) {
 			struct dp_event ev = { .type = DP_EV_ROAMED, .peer = sa->peer, .spi = spi, .from = *from };
 
 			if (native)
-				ev.from.sin_port = t->peer[sa->peer].remote.sin_port;
+				ev.from.sin.sin_port = t->peer[sa->peer].remote.sin.sin_port;
 			dp_post_event(dp, &ev);
 		}
 	}
@@ -570,7 +649,7 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 }
 
 /* A STUN message on our port: up to the control thread, as IKE is (the agent's reflex.c). */
-static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const struct sockaddr_in *from)
+static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const union dp_addr *from)
 {
 	struct dp_event ev;
 
@@ -589,7 +668,7 @@ static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const
 }
 
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
-			 const struct sockaddr_in *from, struct dp_sa **locked)
+			 const union dp_addr *from, struct dp_sa **locked)
 {
 	size_t off;
 
@@ -618,6 +697,7 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 			ev.spi = 0;
 			ev.from = *from;
 			ev.local_port = w->dp->conf.port;
+			ev.local_addr.s_addr = 0;
 			ev.len = n - off;
 			memcpy(ev.data, d + off, n - off);
 			dp_post_event(w->dp, &ev);
@@ -672,9 +752,9 @@ static void rsip_ike(struct dp_worker *w, const struct dp_native_in *in, const u
 	ev.peer = -1;
 	ev.spi = 0;
 	memset(&ev.from, 0, sizeof(ev.from));
-	ev.from.sin_family = AF_INET;
-	ev.from.sin_addr.s_addr = htonl(in->src);
-	ev.from.sin_port = htons(in->sport);
+	ev.from.sin.sin_family = AF_INET;
+	ev.from.sin.sin_addr.s_addr = htonl(in->src);
+	ev.from.sin.sin_port = htons(in->sport);
 	ev.local_port = in->dport;
 	ev.local_addr.s_addr = htonl(in->dst);
 	ev.len = n;
@@ -690,7 +770,7 @@ static void native_batch(struct dp_worker *w, struct dp_table *t, int fd, bool i
 	for (int i = 0; i < 64; i++) {
 		ssize_t got = recv(fd, w->rxbuf, DP_RX_BUF, MSG_DONTWAIT);
 		struct dp_native_in in;
-		struct sockaddr_in from = { .sin_family = AF_INET };
+		union dp_addr from = { .sin = { .sin_family = AF_INET } };
 		int err;
 
 		if (got <= 0)
@@ -711,7 +791,7 @@ static void native_batch(struct dp_worker *w, struct dp_table *t, int fd, bool i
 			rsip_ike(w, &in, w->rxbuf);
 			continue;
 		}
-		from.sin_addr.s_addr = htonl(in.src);
+		from.sin.sin_addr.s_addr = htonl(in.src);
 		esp_datagram(w, t, w->rxbuf + in.off, in.len, &from, &locked, true);
 	}
 	if (locked)
@@ -719,11 +799,12 @@ static void native_batch(struct dp_worker *w, struct dp_table *t, int fd, bool i
 	gro_flush(w);
 }
 
-static void udp_batch(struct dp_worker *w, struct dp_table *t)
+/* What one UDP socket (@p fd: IPv4 or IPv6) received. */
+static void udp_batch(struct dp_worker *w, struct dp_table *t, int fd, sa_family_t family)
 {
 	struct mmsghdr mm[DP_RX_BATCH];
 	struct iovec iov[DP_RX_BATCH];
-	struct sockaddr_in from[DP_RX_BATCH];
+	union dp_addr from[DP_RX_BATCH];
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cm[DP_RX_BATCH];
 	struct dp_sa *locked = NULL;
 
@@ -741,7 +822,7 @@ static void udp_batch(struct dp_worker *w, struct dp_table *t)
 			mm[i].msg_hdr.msg_control = cm[i].buf;
 			mm[i].msg_hdr.msg_controllen = sizeof(cm[i].buf);
 		}
-		n = recvmmsg(w->udp_fd, mm, DP_RX_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, mm, DP_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -749,7 +830,7 @@ static void udp_batch(struct dp_worker *w, struct dp_table *t)
 			size_t len = mm[i].msg_len, seg = len;
 			struct cmsghdr *c;
 
-			if (from[i].sin_family != AF_INET)
+			if (from[i].sa.sa_family != family)
 				continue;
 			for (c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c; c = CMSG_NXTHDR(&mm[i].msg_hdr, c)) {
 				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -786,18 +867,19 @@ void *dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	/* worker 0 also reads the raw sockets of native ESP and RSIP (-1: poll ignores them) */
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[6] = {
 		{ .fd = w->tun_fd, .events = POLLIN },
 		{ .fd = w->udp_fd, .events = POLLIN },
 		{ .fd = dp->stop_fd, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->esp_fd : -1, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->ipip_fd : -1, .events = POLLIN },
+		{ .fd = w->udp6_fd, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct dp_table *t;
 
-		if (poll(pfd, 5, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 6, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -805,7 +887,9 @@ void *dp_worker_main(void *arg)
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
 		t = atomic_load_explicit(&dp->table, memory_order_seq_cst);
 		if (pfd[1].revents & POLLIN)
-			udp_batch(w, t);
+			udp_batch(w, t, pfd[1].fd, AF_INET);
+		if (pfd[5].revents & POLLIN)
+			udp_batch(w, t, pfd[5].fd, AF_INET6);
 		if (pfd[3].revents & POLLIN)
 			native_batch(w, t, pfd[3].fd, false);
 		if (pfd[4].revents & POLLIN)
@@ -822,7 +906,7 @@ int dp_worker_init(struct dp_worker *w, struct dp *dp, int idx)
 {
 	w->dp = dp;
 	w->idx = idx;
-	w->tun_fd = w->udp_fd = -1;
+	w->tun_fd = w->udp_fd = w->udp6_fd = -1;
 	w->ctr = &dp->ctr;
 	w->rl_auth = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 5);
 	w->rl_misc = (struct log_ratelimit)LOG_RATELIMIT_INIT(5, 10);

@@ -50,7 +50,7 @@ static void full_file(void **state)
 	assert_true(c.peers[0].manual);
 	assert_int_equal(c.peers[0].spi_in, 0x1001);
 	assert_int_equal(c.peers[0].spi_out, 4098);
-	assert_int_equal(ntohs(c.peers[0].remote.sin_port), 4500);	/* the default port */
+	assert_int_equal(ntohs(c.peers[0].remote.sin.sin_port), 4500);	/* the default port */
 	assert_int_equal(c.peers[0].cipher, ESP_CIPHER_CHACHA20_POLY1305);
 	assert_false(c.peers[0].esn);
 	assert_int_equal(c.peers[0].n_remote_ts, 2);
@@ -63,7 +63,7 @@ static void full_file(void **state)
 	assert_false(c.peers[1].manual);
 	assert_false(c.peers[1].connect);
 	assert_true(c.peers[0].connect);
-	assert_int_equal(ntohs(c.peers[1].remote.sin_port), 61001);
+	assert_int_equal(ntohs(c.peers[1].remote.sin.sin_port), 61001);
 	assert_int_equal(c.peers[1].rekey_s, 2);
 	assert_int_equal(c.peers[1].dpd_s, 5);
 	assert_int_equal(c.peers[1].remote_ts[0].family, AF_INET6);
@@ -129,7 +129,7 @@ static void rsip_and_native(void **state)
 		assert_string_equal(c.rsip_gateway, gws[i]);
 		assert_int_equal(c.rsip_lease, 120);
 		assert_int_equal(c.rsip_spis, 2);
-		assert_int_equal(ntohs(c.peers[0].remote.sin_port), 500);
+		assert_int_equal(ntohs(c.peers[0].remote.sin.sin_port), 500);
 	}
 	/* neither is on unless asked for */
 	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n[peer b]\nremote-ts = fd00:b::1\nremote-id = b.example.net\n"
@@ -225,6 +225,68 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Outer IPv6: a peer's endpoint as [IPV6]:PORT, [IPV6] or a bare IPv6 literal (RFC 3986 §3.2.2 brackets) */
+static void endpoints_v6(void **state)
+{
+	static const struct { const char *v; int family; const char *ip; unsigned port; } good[] = {
+		{ "[2001:db8::2]:4501", AF_INET6, "2001:db8::2", 4501 },
+		{ "[2001:db8::2]", AF_INET6, "2001:db8::2", 4500 },
+		{ "2001:db8::2", AF_INET6, "2001:db8::2", 4500 },
+		/* a bare literal has no port: the last group is part of the address */
+		{ "2001:db8::2:4500", AF_INET6, "2001:db8::2:4500", 4500 },
+		{ "192.0.2.2", AF_INET, "192.0.2.2", 4500 },
+		{ "192.0.2.2:65535", AF_INET, "192.0.2.2", 65535 },
+	};
+	static const struct { const char *v, *msg; } bad[] = {
+		{ "[2001:db8::2]:0", "the port must be a number from 1 to 65535" },
+		{ "[2001:db8::2]:65536", "the port must be" },
+		{ "[2001:db8::2", "'[' without ']'" },
+		{ "[2001:db8::2]4500", "only ':PORT' may follow ']'" },
+		{ "[192.0.2.2]:4500", "'192.0.2.2' is not an IPv6 address" },
+		{ "2001:db8::zz", "not an IPv6 address (write [IPV6]:PORT" },
+		{ "fe80::1", "not a unicast address a peer can have" },
+		{ "::ffff:192.0.2.2", "not a unicast address" },
+		{ "[ff02::1]:4500", "not a unicast address" },
+		{ "::", "not a unicast address" },
+		{ "0.0.0.0", "not a unicast address" },
+		{ "192.0.2.256", "'192.0.2.256' is not an IPv4 address" },
+		{ "host.example:4500", "is not an IPv4 address" },
+	};
+	char err[256] = "", text[512], ip[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const union dp_addr *r;
+
+		snprintf(text, sizeof(text), "[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\nendpoint = %s\n",
+			 good[i].v);
+		if (load(text, err, sizeof(err)))
+			fail_msg("case %zu (%s): %s", i, good[i].v, err);
+		r = &c.peers[0].remote;
+		assert_true(c.peers[0].has_remote);
+		assert_int_equal(r->sa.sa_family, good[i].family);
+		assert_non_null(inet_ntop(good[i].family, good[i].family == AF_INET6 ? (const void *)&r->sin6.sin6_addr
+					  : (const void *)&r->sin.sin_addr, ip, sizeof(ip)));
+		assert_string_equal(ip, good[i].ip);
+		assert_int_equal(dp_addr_port(r), good[i].port);
+	}
+	/* "remote" takes the same forms */
+	assert_int_equal(load("[tunnel]\nula = fd00:a::1\n" IKEPEER("b") "psk-file = /x\nremote = [2001:db8::7]:61001\n",
+			      err, sizeof(err)), 0);
+	assert_int_equal(c.peers[0].remote.sa.sa_family, AF_INET6);
+	assert_int_equal(ntohs(c.peers[0].remote.sin6.sin6_port), 61001);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[256];
+
+		snprintf(text, sizeof(text), "[tunnel]\nula = fd00:a::1\n[peer b]\nendpoint = %s\n", bad[i].v);
+		err[0] = '\0';
+		assert_int_equal(load(text, err, sizeof(err)), -EINVAL);
+		snprintf(want, sizeof(want), "t.conf:4: endpoint: '%s': ", bad[i].v);
+		if (!strstr(err, want) || !strstr(err, bad[i].msg) || !strstr(err, "(IPV4[:PORT], IPV6 or [IPV6]:PORT)"))
+			fail_msg("case %zu: got \"%s\", want \"%s...%s\"", i, err, want, bad[i].msg);
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +296,7 @@ int main(void)
 		cmocka_unit_test(account_mode_by_default),
 		cmocka_unit_test(rsip_and_native),
 		cmocka_unit_test(ike_esp_and_certs),
+		cmocka_unit_test(endpoints_v6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

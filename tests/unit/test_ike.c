@@ -1616,6 +1616,185 @@ static void test_mobike_initiator_moves(void **st)
 	teardown_net(&n);
 }
 
+static struct ike_addr addr6(const char *ip, uint16_t port)
+{
+	struct ike_addr a = { .family = AF_INET6, .port = port };
+
+	assert_int_equal(inet_pton(AF_INET6, ip, a.ip), 1);
+	return a;
+}
+
+/* Does @p list hold address @p want (ports aside)? */
+static bool has_addr(const struct ike_sa_info *in, const struct ike_addr *want)
+{
+	for (unsigned i = 0; i < in->n_peer_addrs; i++)
+		if (in->peer_addrs[i].family == want->family &&
+		    !memcmp(in->peer_addrs[i].ip, want->ip, want->family == AF_INET ? 4 : 16))
+			return true;
+	return false;
+}
+
+/*
+ * RFC 4555 §3.4–3.6 with two families: each end announces its other
+ * addresses in IKE_AUTH (the one the tunnel runs on left out), the
+ * initiator moves the tunnel from IPv4 to the peer's IPv6 address and
+ * back with UPDATE_SA_ADDRESSES (no new handshake, the same child SAs), a
+ * new list reaches an established tunnel in an INFORMATIONAL, and the
+ * responder may not move it.
+ */
+static void test_mobike_family_move(void **st)
+{
+	struct net n;
+	struct ike_addr a4 = addr4("192.0.2.1", 4500), b4 = addr4("198.51.100.7", 4500);
+	struct ike_addr a6 = addr6("2001:db8:a::1", 4500), b6 = addr6("2001:db8:b::1", 4500);
+	struct ike_addr b6b = addr6("2001:db8:b::2", 4500), bad = { .family = 7 };
+	struct ike_addr aaddrs[2] = { a4, a6 }, baddrs[2] = { b6, b4 };
+	struct ike_sa_info ia, ib;
+	uint32_t ida, idb;
+	struct ike_stats s;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	assert_int_equal(ike_set_addrs(n.a.ike, aaddrs, 2, n.now), 0);
+	assert_int_equal(ike_set_addrs(n.b.ike, baddrs, 2, n.now), 0);
+	assert_int_equal(ike_set_addrs(n.b.ike, &bad, 1, n.now), -EINVAL);
+	assert_int_equal(ike_set_addrs(n.b.ike, baddrs, IKE_MAX_ADDRS + 1, n.now), -EINVAL);
+	connect_ok(&n);
+	ida = ike_sa_find(n.a.ike, "desktop");
+	idb = ike_sa_find(n.b.ike, "laptop");
+	assert_int_equal(ike_sa_get(n.a.ike, ida, &ia), 0);
+	assert_int_equal(ike_sa_get(n.b.ike, idb, &ib), 0);
+	/* each learnt the other's IPv6 address, and not the IPv4 one the tunnel runs on */
+	assert_int_equal(ia.n_peer_addrs, 1);
+	assert_true(has_addr(&ia, &b6));
+	assert_int_equal(ia.peer_addrs[0].port, 0);
+	assert_int_equal(ib.n_peer_addrs, 1);
+	assert_true(has_addr(&ib, &a6));
+	/* not before it is established, not to mixed families, not by the responder */
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a4, &b6, n.now), -EINVAL);
+	assert_int_equal(ike_sa_move(n.a.ike, 9999, &a6, &b6, n.now), -ENOENT);
+	assert_int_equal(ike_sa_move(n.b.ike, idb, &b6, &a6, n.now), -EPERM);
+
+	/* IPv4 -> IPv6 */
+	n.a.addr = a6;
+	n.b.addr = b6;
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a6, &b6, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.a.moved, 1);
+	assert_int_equal(n.b.moved, 1);
+	assert_int_equal(n.b.moved_remote.family, AF_INET6);
+	assert_memory_equal(n.b.moved_remote.ip, a6.ip, 16);
+	assert_memory_equal(n.b.moved_local.ip, b6.ip, 16);
+	assert_int_equal(ike_sa_get(n.b.ike, idb, &ib), 0);
+	assert_int_equal(ib.remote.family, AF_INET6);
+	assert_false(ib.nat_local || ib.nat_remote);	/* §2.23 hashes over the 16-byte addresses match */
+	assert_int_equal(ike_sa_get(n.a.ike, ida, &ia), 0);
+	assert_int_equal(ia.local.family, AF_INET6);
+	assert_int_equal(n.a.sa_up, 1);
+	assert_int_equal(n.a.child_up, 1);
+	/* the SA keeps working there */
+	assert_int_equal(ike_child_rekey(n.b.ike, newest(&n.b)->spi_in, n.now), 0);
+	pump(&n);
+	check_children_match(&n);
+
+	/* B gains an address: A hears the whole new list (§3.6), IPv4 included now */
+	baddrs[0] = b6b;
+	assert_int_equal(ike_set_addrs(n.b.ike, baddrs, 2, n.now), 0);
+	pump(&n);
+	assert_int_equal(ike_sa_get(n.a.ike, ida, &ia), 0);
+	assert_int_equal(ia.n_peer_addrs, 2);
+	assert_true(has_addr(&ia, &b6b));
+	assert_true(has_addr(&ia, &b4));
+	assert_false(has_addr(&ia, &b6));
+	/* the same list again sends nothing */
+	n.delivered = 0;
+	assert_int_equal(ike_set_addrs(n.b.ike, baddrs, 2, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.delivered, 0);
+
+	/* and back to IPv4 */
+	n.a.addr = a4;
+	n.b.addr = b4;
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a4, &b4, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.b.moved, 2);
+	assert_int_equal(n.b.moved_remote.family, AF_INET);
+	assert_memory_equal(n.b.moved_remote.ip, a4.ip, 4);
+	assert_int_equal(n.a.sa_up, 1);
+	ike_stats_get(n.b.ike, &s);
+	assert_int_equal(s.mobike_updates, 2);
+	check_children_match(&n);
+	teardown_net(&n);
+}
+
+/*
+ * A new address list that waits behind a request in flight rides along
+ * with the next UPDATE_SA_ADDRESSES (RFC 4555 §3.6) instead of needing
+ * an exchange of its own.
+ */
+static void test_mobike_addrs_ride_along(void **st)
+{
+	struct net n;
+	struct ike_addr a6 = addr6("2001:db8:a::1", 4500), b6 = addr6("2001:db8:b::1", 4500);
+	struct ike_addr a6b = addr6("2001:db8:a::2", 0);
+	struct ike_addr alist[2] = { a6, a6b };
+	struct ike_sa_info ib;
+	struct ike_stats before, after;
+	uint32_t ida;
+
+	(void)st;
+	setup_net(&n, NULL, NULL);
+	assert_int_equal(ike_set_addrs(n.b.ike, &b6, 1, n.now), 0);
+	connect_ok(&n);
+	ida = ike_sa_find(n.a.ike, "desktop");
+	ike_stats_get(n.a.ike, &before);
+	/* a liveness check in flight: the new list and the move both wait for it */
+	n.hold = true;
+	assert_int_equal(ike_sa_dpd(n.a.ike, ida, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.nheld, 1);
+	assert_int_equal(ike_set_addrs(n.a.ike, alist, 2, n.now), 0);
+	n.a.addr = a6;
+	n.b.addr = b6;
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a6, &b6, n.now), 0);
+	pump(&n);
+	assert_int_equal(n.nheld, 1);	/* nothing else left while the check was unanswered */
+	n.hold = false;
+	release_held(&n);
+	pump(&n);
+	assert_int_equal(n.b.moved, 1);
+	assert_int_equal(ike_sa_get(n.b.ike, ike_sa_find(n.b.ike, "laptop"), &ib), 0);
+	assert_int_equal(ib.remote.family, AF_INET6);
+	/* the list came with the move: only a6b, a6 being the tunnel's own address now */
+	assert_int_equal(ib.n_peer_addrs, 1);
+	assert_true(has_addr(&ib, &a6b));
+	/* the check, then one more exchange for both the move and the list */
+	ike_stats_get(n.a.ike, &after);
+	assert_int_equal(after.tx - before.tx, 2);
+	teardown_net(&n);
+}
+
+static void tw_nomobike(struct ike_peer_conf *pc, bool is_a);
+
+/* Without MOBIKE there is no address list, and no move. */
+static void test_family_move_needs_mobike(void **st)
+{
+	struct net n;
+	struct ike_addr a6 = addr6("2001:db8:a::1", 4500), b6 = addr6("2001:db8:b::1", 4500);
+	struct ike_sa_info ia;
+	uint32_t ida;
+
+	(void)st;
+	setup_net(&n, NULL, tw_nomobike);
+	assert_int_equal(ike_set_addrs(n.b.ike, &b6, 1, n.now), 0);
+	connect_ok(&n);
+	ida = ike_sa_find(n.a.ike, "desktop");
+	assert_int_equal(ike_sa_get(n.a.ike, ida, &ia), 0);
+	assert_int_equal(ia.n_peer_addrs, 0);
+	assert_int_equal(ike_sa_move(n.a.ike, ida, &a6, &b6, n.now), -EOPNOTSUPP);
+	teardown_net(&n);
+}
+
 static void test_mobike_behind_new_nat(void **st)
 {
 	struct net n;
@@ -1941,6 +2120,9 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_connect),
 		cmocka_unit_test(test_initial_contact),
 		cmocka_unit_test(test_ipv6_outer),
+		cmocka_unit_test(test_mobike_family_move),
+		cmocka_unit_test(test_family_move_needs_mobike),
+		cmocka_unit_test(test_mobike_addrs_ride_along),
 		cmocka_unit_test(test_mobike_initiator_moves),
 		cmocka_unit_test(test_mobike_behind_new_nat),
 		cmocka_unit_test(test_mobike_peer_set_remote),

@@ -631,6 +631,89 @@ static void test_notify_group(void **st)
 	assert_memory_equal(out, "\x00\x1f", 2);
 }
 
+/*
+ * RFC 4555 §3.4: ADDITIONAL_IP4_ADDRESS carries exactly 4 bytes,
+ * ADDITIONAL_IP6_ADDRESS exactly 16; addresses no peer can have are refused.
+ */
+static void test_notify_addr(void **st)
+{
+	static const struct { uint16_t type; const char *ip; int want; } cases[] = {
+		{ IKE_N_ADDITIONAL_IP4_ADDRESS, "192.0.2.7", 0 },
+		{ IKE_N_ADDITIONAL_IP4_ADDRESS, "0.0.0.0", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP4_ADDRESS, "127.0.0.1", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP4_ADDRESS, "224.0.0.1", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP4_ADDRESS, "223.255.255.255", 0 },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "2001:db8::2", 0 },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "::", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "::1", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "::2", 0 },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "ff02::1", -EBADMSG },
+		{ IKE_N_ADDITIONAL_IP6_ADDRESS, "::ffff:192.0.2.7", -EBADMSG },
+	};
+	uint8_t ip[17], buf[512];
+	struct ike_notify n;
+	struct ike_addr a;
+	struct ike_hdr h = { .spi_i = 1, .spi_r = 2, .exch = IKE_INFORMATIONAL, .mid = 3 };
+	struct ike_bld b;
+	struct ike_msg m;
+	int len;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fam = cases[i].type == IKE_N_ADDITIONAL_IP4_ADDRESS ? AF_INET : AF_INET6;
+		size_t alen = fam == AF_INET ? 4 : 16;
+
+		assert_int_equal(inet_pton(fam, cases[i].ip, ip), 1);
+		n = (struct ike_notify){ .type = cases[i].type, .data = { ip, alen } };
+		memset(&a, 0x55, sizeof(a));
+		if (ike_notify_addr(&n, &a) != cases[i].want)
+			fail_msg("case %zu (%s): not %d", i, cases[i].ip, cases[i].want);
+		if (cases[i].want == 0) {
+			assert_int_equal(a.family, fam);
+			assert_int_equal(a.port, 0);
+			assert_memory_equal(a.ip, ip, alen);
+		} else {
+			assert_int_equal(a.family, 0);
+		}
+		/* one byte short and one byte long, at each family's bound */
+		n.data.len = alen - 1;
+		assert_int_equal(ike_notify_addr(&n, &a), -EBADMSG);
+		n.data.len = alen + 1;
+		assert_int_equal(ike_notify_addr(&n, &a), -EBADMSG);
+	}
+	/* a 16-byte address under the IPv4 type (and the other way round) is malformed */
+	inet_pton(AF_INET6, "2001:db8::2", ip);
+	n = (struct ike_notify){ .type = IKE_N_ADDITIONAL_IP4_ADDRESS, .data = { ip, 16 } };
+	assert_int_equal(ike_notify_addr(&n, &a), -EBADMSG);
+	n = (struct ike_notify){ .type = IKE_N_ADDITIONAL_IP6_ADDRESS, .data = { ip, 4 } };
+	assert_int_equal(ike_notify_addr(&n, &a), -EBADMSG);
+	n = (struct ike_notify){ .type = IKE_N_NO_ADDITIONAL_ADDRESSES };
+	assert_int_equal(ike_notify_addr(&n, &a), -ENOENT);
+
+	/* built and read back: the notify payload's bytes are the address alone (§3.4, no port) */
+	ike_bld_init(&b, buf, sizeof(buf), &h);
+	a = (struct ike_addr){ .family = AF_INET, .port = 4500 };
+	inet_pton(AF_INET, "198.51.100.9", a.ip);
+	ike_bld_notify_addr(&b, &a);
+	a = (struct ike_addr){ .family = AF_INET6, .port = 4500 };
+	inet_pton(AF_INET6, "2001:db8:ff::b", a.ip);
+	ike_bld_notify_addr(&b, &a);
+	a = (struct ike_addr){ .family = 0 };
+	ike_bld_notify_addr(&b, &a);	/* nothing for an unknown family */
+	len = ike_bld_finish(&b);
+	assert_int_equal(len, IKE_HDR_LEN + (4 + 4 + 4) + (4 + 4 + 16));
+	/* Figure 26: the notify header (protocol 0, SPI size 0, type) then the address */
+	assert_memory_equal(buf + IKE_HDR_LEN + 4, "\x00\x00\x40\x0d\xc6\x33\x64\x09", 8);
+	assert_int_equal(ike_msg_parse(buf, (size_t)len, &m), 0);
+	assert_int_equal(m.nn, 2);
+	assert_int_equal(ike_notify_addr(&m.n[0], &a), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(ike_notify_addr(&m.n[1], &a), 0);
+	assert_int_equal(a.family, AF_INET6);
+	inet_pton(AF_INET6, "2001:db8:ff::b", ip);
+	assert_memory_equal(a.ip, ip, 16);
+}
+
 /* SPIs of 4 and 8 bytes in network order; none is 0. */
 static void test_spi_numbers(void **st)
 {
@@ -668,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_id),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_notify_group),
+		cmocka_unit_test(test_notify_addr),
 		cmocka_unit_test(test_spi_numbers),
 	};
 
