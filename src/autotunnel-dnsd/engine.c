@@ -815,11 +815,11 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	d->accounts = acc;
 	d->zone = z;
 	pthread_rwlock_unlock(&d->lock);
-	accounts_free(old_acc);
 	zone_free(old_z);
 	commit_zone_replaced(e->commit);
 	acct_rate_clear(e);	/* accounts may have gone: their buckets with them */
-	push_accounts_changed(e->push);	/* and their DNS Push sessions */
+	push_accounts_changed(e->push, old_acc);	/* and their DNS Push sessions */
+	accounts_free(old_acc);
 	log_info("reloaded: %zu accounts, %zu records", accounts_count(acc), zone_rr_count(z));
 	engine_rearm(e);
 	return 0;

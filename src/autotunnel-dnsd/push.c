@@ -17,6 +17,7 @@
 #include "autotunnel-dnsd/push.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/zone.h"
+#include "util/random.h"
 
 #define PUSH_OUT_MAX (65535 + 1024)
 
@@ -33,6 +34,7 @@ struct push {
 	/* counters of the policy (the machine counts the protocol) */
 	uint64_t refused_private, refused_cleartext, refused_zone, refused_type, limit;
 	uint64_t authenticated, reconfirm_removed, reconfirm_present, reconfirm_ignored;
+	const struct accounts *old;	/* the table before a reload, during push_accounts_changed() */
 };
 
 static void send_to(struct push *p, uint64_t conn, const uint8_t *msg, size_t len)
@@ -481,10 +483,37 @@ static bool account_exists(void *arg, uint32_t owner)
 	return accounts_by_id(p->d->accounts, owner) != NULL;
 }
 
-void push_accounts_changed(struct push *p)
+/* Keep every session but those of accounts that moved to another primary. */
+static bool not_moved(void *arg, uint32_t owner)
 {
-	int n = dso_server_revoke(p->dso, account_exists, p, DNS_RCODE_REFUSED, 300000, clock_now_ms());
+	struct push *p = arg;
+	const struct account *was;
 
+	if (accounts_by_id(p->d->accounts, owner))
+		return true;
+	was = p->old ? accounts_by_id(p->old, owner) : NULL;
+	return !was || !accounts_moved_by_label(p->d->accounts, (const uint8_t *)was->label, was->label_len);
+}
+
+void push_accounts_changed(struct push *p, const struct accounts *old)
+{
+	uint32_t r = 0;
+	int n;
+
+	/*
+	 * An account that moved: RFC 8490 §7.2.1 Retry Delay with NOTAUTH
+	 * (this server is no longer the authority for the names watched) and
+	 * a short delay, spread over 1-4 s so that the account's hosts do not
+	 * all come back at once; they find the new primary through the parent.
+	 */
+	if (rand_bytes(&r, sizeof(r)))
+		r = 0;
+	p->old = old;
+	n = dso_server_revoke(p->dso, not_moved, p, DNS_RCODE_NOTAUTH, 1000 + r % 3000, clock_now_ms());
+	p->old = NULL;
+	if (n > 0)
+		log_info("DNS Push: %d sessions of moved accounts sent to their new primary", n);
+	n = dso_server_revoke(p->dso, account_exists, p, DNS_RCODE_REFUSED, 300000, clock_now_ms());
 	if (n > 0)
 		log_info("DNS Push: %d sessions of removed accounts ended", n);
 	drain(p);

@@ -66,6 +66,8 @@ static const struct conf_item items[] = {
 	{ "push", "dso-keepalive-ms", CONF_INT, S(dso_keepalive_ms), 10000, 0x7fffffff, "longest DSO keepalive interval granted, ms (default 3600000)" },
 	{ "push", "push-per-session", CONF_INT, S(push_per_session), 1, 10000000, "DNS Push subscriptions on one DSO session (default 1024)" },
 	{ "push", "push-max", CONF_INT, S(push_max), 1, 100000000, "DNS Push subscriptions in all (default 1000000)" },
+	{ "parent", "parent", CONF_STRING, S(parent), 0, 0, "ADDRESS[:PORT] of the parent zone's primary (Knot): account add/del/import register each account's delegation there with a signed UPDATE (default: none)" },
+	{ "parent", "parent-key-file", CONF_STRING, S(parent_key_file), 0, 0, "file (mode 0600) holding [ALG:]KEYNAME:BASE64, the TSIG key the parent takes UPDATEs from this server with" },
 	{ "store", "db", CONF_STRING, S(db), 0, 0, "SQLite database (default /var/lib/autotunnel/dns.db)" },
 	{ "store", "sync", CONF_BOOL, S(sync_full), 0, 0, "fsync every commit (default yes)" },
 	{ "store", "batch-max", CONF_INT, S(batch_max), 1, 100000, "updates committed together at most (default 256)" },

@@ -65,6 +65,9 @@ struct dnsd_settings {
 	int dso_keepalive_ms;	/* longest DSO keepalive interval granted (RFC 8490 §6.5) */
 	int push_per_session;	/* Push subscriptions on one DSO session */
 	int push_max;		/* Push subscriptions in all */
+	/* [parent] delegation in the parent zone (parent.h) */
+	char *parent;		/* ADDRESS[:PORT] of the parent zone's primary; NULL: none */
+	char *parent_key_file;	/* [ALG:]NAME:BASE64, the TSIG key the parent takes UPDATEs with */
 	/* [store] */
 	char *db;
 	bool sync_full;		/* fsync every commit (SQLite synchronous=FULL) */
