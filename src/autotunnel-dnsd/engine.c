@@ -20,6 +20,7 @@
 #include "autotunnel-dnsd/push.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/replay.h"
+#include "autotunnel-dnsd/shed.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/update.h"
 #include "autotunnel-dnsd/watch.h"
@@ -50,6 +51,7 @@ struct transport {
 
 struct engine {
 	struct dnsd *d;
+	struct shed shed;		/* new watchers' budget (d->shed points here) */
 	struct event_base *base;
 	struct store *store;
 	struct qscratch *qs;
@@ -789,6 +791,11 @@ void engine_conn_closed(struct engine *e, uint64_t conn)
 	engine_rearm(e);
 }
 
+int engine_stopping(struct engine *e)
+{
+	return push_stopping(e->push);
+}
+
 void engine_conn_activity(struct engine *e, uint64_t conn)
 {
 	push_activity(e->push, conn);
@@ -848,6 +855,8 @@ void engine_print_stats(struct engine *e, FILE *fp, const struct stats *others, 
 		stats_sum(&sum, others);
 	stats_print(&sum, fp);
 	watch_print_stats(e->watch, fp);
+	fprintf(fp, "watch_setups_admitted %llu\nwatch_setups_refused %llu\n",
+		(unsigned long long)e->shed.admitted, (unsigned long long)e->shed.refused);
 	push_print_stats(e->push, fp);
 	fprintf(fp, "zone_serial %u\nzone_nodes %zu\nzone_records %zu\naccounts %zu\n"
 		"connections %zu\nrss_kib %ld\n",
@@ -879,6 +888,14 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->quota_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 10);
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
+	if (d->cfg) {
+		struct shed_cfg sc = { .rate = (uint32_t)d->cfg->watch_setup_rate,
+				       .retry_min_ms = (uint32_t)d->cfg->shed_retry_min_ms,
+				       .retry_max_ms = (uint32_t)d->cfg->shed_retry_max_ms };
+
+		shed_init(&e->shed, &sc, clock_now_ms());
+		d->shed = &e->shed;
+	}
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
 	e->push = push_new(d, e->st, &watch_ops, e);
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
@@ -900,6 +917,8 @@ void engine_free(struct engine *e)
 
 	if (!e)
 		return;
+	if (e->d->shed == &e->shed)
+		e->d->shed = NULL;
 	while ((it = take(e)) != NULL) {
 		while (it) {
 			struct eitem *next = it->next;

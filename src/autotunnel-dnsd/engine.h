@@ -72,6 +72,13 @@ void engine_conn_closed(struct engine *e, uint64_t conn);
 /** A message went through a stream connection that has a DSO session (RFC 8490 §6.3 timers). */
 void engine_conn_activity(struct engine *e, uint64_t conn);
 
+/**
+ * The server is stopping: tell the DNS Push sessions when to come back
+ * (push_stopping()). @return how many were told (their messages are queued
+ * on their connections: let the loop run a moment before exiting).
+ */
+int engine_stopping(struct engine *e);
+
 /** Re-read accounts and records from the store (after `account` commands). */
 int engine_reload(struct engine *e, char *err, size_t errlen);
 

@@ -65,6 +65,12 @@ struct accounts;
  */
 void push_accounts_changed(struct push *p, const struct accounts *old);
 
+/**
+ * The server is stopping: every established DSO session gets a Retry Delay
+ * with NOERROR and a short random delay of its own. @return how many.
+ */
+int push_stopping(struct push *p);
+
 /** Stream connection @p conn closed: its session and subscriptions go. */
 void push_conn_closed(struct push *p, uint64_t conn);
 

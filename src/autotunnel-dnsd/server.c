@@ -434,10 +434,25 @@ static int ctl_reload(void *arg, char *err, size_t errlen)
 
 static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload };
 
+struct stopper {
+	struct event_base *base;
+	struct engine *e;	/* NULL once the sessions were told */
+};
+
+#define STOP_FLUSH_MS 300	/* the Retry Delays' time to leave before the sockets close */
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
+	struct stopper *s = arg;
+	struct timeval tv = { 0, STOP_FLUSH_MS * 1000 };
+
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(arg);
+	if (s->e && engine_stopping(s->e) > 0) {
+		s->e = NULL;	/* a second signal stops at once */
+		event_base_loopexit(s->base, &tv);
+		return;
+	}
+	event_base_loopbreak(s->base);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -487,6 +502,7 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 	struct store *st = NULL;
 	struct checkpointer ckpt = { .efd = -1 };
 	struct parentsync psync = { .efd = -1 };
+	struct stopper stopper = { 0 };
 	struct server srv = { .d = &d, .parent = &psync };
 	struct streams *streams = NULL;
 	int fds0[DNSD_MAX_ADDRS];
@@ -627,8 +643,10 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 		log_warnx("%s", err);
 		goto out;
 	}
-	sig_int = evsignal_new(base, SIGINT, on_stop, base);
-	sig_term = evsignal_new(base, SIGTERM, on_stop, base);
+	stopper.base = base;
+	stopper.e = e;
+	sig_int = evsignal_new(base, SIGINT, on_stop, &stopper);
+	sig_term = evsignal_new(base, SIGTERM, on_stop, &stopper);
 	sig_hup = evsignal_new(base, SIGHUP, on_hup, e);
 	if (!sig_int || !sig_term || !sig_hup || evsignal_add(sig_int, NULL) || evsignal_add(sig_term, NULL) ||
 	    evsignal_add(sig_hup, NULL))

@@ -37,6 +37,9 @@ static const struct conf_item items[] = {
 	{ "server", "tcp-output-max", CONF_INT, S(tcp_output_max), 4096, 1 << 30, "bytes waiting for a TCP/TLS client before its requests are read no more (default 262144)" },
 	{ "server", "tcp-read-timeout", CONF_INT, S(tcp_read_timeout), 1, 86400, "seconds a partly received TCP/TLS message may take to complete (default 30)" },
 	{ "server", "tls-handshake-timeout", CONF_INT, S(tls_handshake_timeout), 1, 86400, "seconds a TLS handshake may take (default 10)" },
+	{ "server", "watch-setup-rate", CONF_INT, S(watch_setup_rate), 0, 100000000, "new watchers (LLQ set-ups and DNS Push SUBSCRIBEs) per second before they are told to come back later, 0 for no budget (default 50000)" },
+	{ "server", "shed-retry-min-ms", CONF_INT, S(shed_retry_min_ms), 100, 86400000, "shortest retry delay given to a watcher turned away (default 1000)" },
+	{ "server", "shed-retry-max-ms", CONF_INT, S(shed_retry_max_ms), 100, 86400000, "longest retry delay given to a watcher turned away (default 30000)" },
 	{ "zone", "zone", CONF_STRING, S(zone), 0, 0, "the zone served (default members.example.net)" },
 	{ "zone", "server-name", CONF_STRING, S(server_name), 0, 0, "this server's name: NS and SRV target (default ns.ZONE)" },
 	{ "zone", "server-address", CONF_STRING, S(server_address), 0, 0, "addresses of server-name, comma-separated (default: listen addresses)" },
@@ -90,6 +93,9 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->tcp_output_max = 256 << 10;
 	s->tcp_read_timeout = 30;
 	s->tls_handshake_timeout = 10;
+	s->watch_setup_rate = 50000;
+	s->shed_retry_min_ms = 1000;
+	s->shed_retry_max_ms = 30000;
 	s->cpu_affinity = true;
 	s->private_zone = true;
 	s->ttl = 300;
@@ -216,6 +222,11 @@ int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 	}
 	if (s->tls_port && s->tls_port == s->port) {
 		snprintf(err, errlen, "tls-port and port are both %d", s->port);
+		return -EINVAL;
+	}
+	if (s->shed_retry_min_ms > s->shed_retry_max_ms) {
+		snprintf(err, errlen, "shed-retry-min-ms (%d) is above shed-retry-max-ms (%d)", s->shed_retry_min_ms,
+			 s->shed_retry_max_ms);
 		return -EINVAL;
 	}
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL)) {
