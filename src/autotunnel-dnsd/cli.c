@@ -380,16 +380,39 @@ static int account_move(const struct dnsd_settings *s, struct store *st, const c
 		return 2;
 	}
 	snprintf(target, sizeof(target), "%s", to);
+	/* a running server first stops writing for the account, so that what
+	 * it has committed is all in the store when we read it out */
+	{
+		char cmd[100], *text = NULL;
+		size_t tl = 0;
+		FILE *mem = open_memstream(&text, &tl);
+		int rc2;
+
+		snprintf(cmd, sizeof(cmd), "freeze %s", name);
+		rc2 = mem ? cli_control(s->control, cmd, mem) : -ENOMEM;
+		if (mem)
+			fclose(mem);
+		if (rc2 == 0 && (!text || strncmp(text, "ok", 2) != 0)) {
+			fprintf(stderr, "autotunnel-dnsd: the running server did not freeze %s: %s", name,
+				text ? text : "no answer\n");
+			free(text);
+			return 1;
+		}
+		free(text);
+		/* no server running (-ENOENT, -ECONNREFUSED): nothing writes but us */
+	}
 	if (file)
 		snprintf(path, sizeof(path), "%s", file);
 	else
 		snprintf(path, sizeof(path), "%s.account", name);
 	if (store_begin(st)) {
 		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		notify_server(s);	/* the reload ends the freeze */
 		return 1;
 	}
 	if (!(fp = open_export(path))) {
 		store_rollback(st);
+		notify_server(s);
 		return 1;
 	}
 	n = move_export(st, name, fp);
@@ -410,6 +433,7 @@ static int account_move(const struct dnsd_settings *s, struct store *st, const c
 		snprintf(why, sizeof(why), "%s", rc == -ENOENT ? "no such account" :
 			 rc == -EIO ? store_errmsg(st) : strerror(-rc));
 		fprintf(stderr, "autotunnel-dnsd: account move %s: %s\n", name, why);
+		notify_server(s);	/* the account stays here, writable again */
 		return 1;
 	}
 	notify_server(s);

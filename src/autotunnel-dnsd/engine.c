@@ -1,7 +1,9 @@
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,8 +51,12 @@ struct transport {
 	void *arg;
 };
 
+#define FROZEN_MAX 16	/* accounts being moved at once */
+
 struct engine {
 	struct dnsd *d;
+	char frozen[FROZEN_MAX][64];	/* labels whose UPDATEs wait (engine_freeze) */
+	int n_frozen;
 	struct shed shed;		/* new watchers' budget (d->shed points here) */
 	struct event_base *base;
 	struct store *store;
@@ -524,6 +530,36 @@ static bool replay_gate(struct engine *e, struct eitem *it, const struct account
 	return false;
 }
 
+static bool is_frozen(const struct engine *e, const struct account *acc)
+{
+	for (int i = 0; i < e->n_frozen; i++)
+		if (strcmp(e->frozen[i], acc->label) == 0)
+			return true;
+	return false;
+}
+
+int engine_freeze(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63) {
+		snprintf(err, errlen, "not an account name");
+		return -EINVAL;
+	}
+	for (int i = 0; i < e->n_frozen; i++)
+		if (strcasecmp(e->frozen[i], name) == 0)
+			return 0;
+	if (e->n_frozen == FROZEN_MAX) {
+		snprintf(err, errlen, "%d accounts are being moved already", FROZEN_MAX);
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i <= n; i++)
+		e->frozen[e->n_frozen][i] = (char)tolower((unsigned char)name[i]);
+	e->n_frozen++;
+	log_info("account %s frozen for a move: its UPDATEs are refused until the next reload", name);
+	return 0;
+}
+
 /*
  * One UPDATE parsed in e->qs->msg: authenticate it, check it against
  * replay and against its rate (the account's when signed, the address's
@@ -558,6 +594,13 @@ static void handle_update(struct engine *e, struct eitem *it)
 	}
 	if (acc) {
 		authenticated(e, it->src.conn, acc);
+		if (is_frozen(e, acc)) {
+			/* being moved (engine_freeze): nothing more is written for it
+			 * here; SERVFAIL is "try again", and by then it is elsewhere */
+			stat_inc(e->st, STAT_update_servfail_moving);
+			respond(e, it, DNS_RCODE_SERVFAIL, true, NULL);
+			goto out;
+		}
 		if (replay_gate(e, it, acc, forget_s))
 			goto out;
 		rq.rate_ok = rate_allow_account(e, acc);
@@ -811,6 +854,7 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	acc = accounts_load(&d->apex, d->accounts, e->store, err, errlen);
 	if (!acc)
 		return -EIO;
+	e->n_frozen = 0;	/* a move done (or given up): the account is gone, or writable again */
 	rc = commit_load_zone(e->store, &d->apex, &z, err, errlen);
 	if (rc) {
 		accounts_free(acc);

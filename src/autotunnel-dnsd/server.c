@@ -432,7 +432,14 @@ static int ctl_reload(void *arg, char *err, size_t errlen)
 	return engine_reload(srv->e, err, errlen);
 }
 
-static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload };
+static int ctl_freeze(void *arg, const char *name, char *err, size_t errlen)
+{
+	struct server *srv = arg;
+
+	return engine_freeze(srv->e, name, err, errlen);
+}
+
+static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload, .freeze = ctl_freeze };
 
 struct stopper {
 	struct event_base *base;
