@@ -45,7 +45,8 @@ static void run_command(struct control *c, struct bufferevent *bev, const char *
 		fprintf(fp, "ok\n");
 	else if (strcmp(cmd, "reload") == 0)
 		fprintf(fp, "error: %s\n", err);
-	else if (strncmp(cmd, "freeze ", 7) == 0 && c->ops->freeze && c->ops->freeze(c->arg, cmd + 7, err, sizeof(err)) == 0)
+	else if (strncmp(cmd, "freeze ", 7) == 0 && c->ops->freeze &&
+		 c->ops->freeze(c->arg, cmd + 7, err, sizeof(err)) == 0)
 		fprintf(fp, "ok\n");
 	else if (strncmp(cmd, "freeze ", 7) == 0)
 		fprintf(fp, "error: %s\n", c->ops->freeze ? err : "not supported");
