@@ -93,6 +93,7 @@ struct dnsconn {
 	struct sockaddr_storage prim;	/* the primary found: its address (glue) */
 	socklen_t primlen;
 	char prim_name[DNS_NAME_TEXT_MAX];
+	uint16_t prim_port;	/* the last primary's TLS port (0: none found yet) */
 	bool stale;		/* closed for a referral: keep the back-off growing */
 	uint8_t rbuf[65535];
 };
@@ -336,6 +337,7 @@ static void resolve_fail(struct dnsconn *c, int err, const char *fmt, ...)
 /* The parent's referral for D: the NS target and its glue address. */
 static int read_referral(struct dnsconn *c, const struct dnsc_resp *r)
 {
+	char name[DNS_NAME_TEXT_MAX];
 	struct dns_name target;
 	struct dnsc_rr rr;
 	unsigned pos = 0;
@@ -347,29 +349,33 @@ static int read_referral(struct dnsconn *c, const struct dnsc_resp *r)
 			have = true;
 	if (!have)
 		return -ENOENT;
-	if (dns_name_to_text(&target, c->prim_name, sizeof(c->prim_name)) < 0)
+	if (dns_name_to_text(&target, name, sizeof(name)) < 0)
 		return -EINVAL;
 	pos = 0;
 	while (dnsc_rr_next(&r->msg, &pos, &rr) == 1) {
+		struct sockaddr_storage ss = { 0 };
 		uint8_t a[16];
 
 		if (rr.sec != DNS_SEC_ADDITIONAL || !dns_name_equal(&rr.owner, &target))
 			continue;
-		memset(&c->prim, 0, sizeof(c->prim));
 		if (rr.type == DNS_TYPE_A && dns_rdata_a_read(&rr.rdata, a) == 0) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&c->prim;
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 			s4->sin_family = AF_INET;
 			memcpy(&s4->sin_addr, a, 4);
+			c->prim = ss;
 			c->primlen = sizeof(*s4);
+			memcpy(c->prim_name, name, sizeof(name));
 			return 0;
 		}
 		if (rr.type == DNS_TYPE_AAAA && dns_rdata_aaaa_read(&rr.rdata, a) == 0) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->prim;
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 			s6->sin6_family = AF_INET6;
 			memcpy(&s6->sin6_addr, a, 16);
+			c->prim = ss;
 			c->primlen = sizeof(*s6);
+			memcpy(c->prim_name, name, sizeof(name));
 			return 0;
 		}
 	}
@@ -377,7 +383,7 @@ static int read_referral(struct dnsconn *c, const struct dnsc_resp *r)
 }
 
 /* Step 1 done: connect over TLS to the primary's address and port. */
-static void resolved(struct dnsconn *c, uint16_t port)
+static void resolved(struct dnsconn *c, uint16_t port, bool from_parent)
 {
 	char text[INET6_ADDRSTRLEN];
 
@@ -394,6 +400,7 @@ static void resolved(struct dnsconn *c, uint16_t port)
 	/* the certificate must name the address the parent gave (docs/agent-dns.md "Delegation") */
 	snprintf(c->host, sizeof(c->host), "%s", text);
 	c->port = port;
+	c->prim_port = port;
 	c->numeric = true;
 	snprintf(c->peer, sizeof(c->peer), strchr(text, ':') ? "[%s]:%u" : "%s:%u", text, port);
 	{
@@ -401,9 +408,31 @@ static void resolved(struct dnsconn *c, uint16_t port)
 
 		if (dns_name_to_text(&c->domain, d, sizeof(d)) < 0)
 			d[0] = '\0';
-		log_info("the parent %s delegates %s to %s (%s)", c->parent, d, c->prim_name, c->peer);
+		if (from_parent)
+			log_info("the parent %s delegates %s to %s (%s)", c->parent, d, c->prim_name, c->peer);
 	}
 	conn_start_tls(c);
+}
+
+/*
+ * The parent cannot be asked (down, unreachable): the primary found last
+ * time is tried again, unless it referred us away (c->stale), rather than
+ * no server at all; without one, the connection fails and is retried.
+ */
+static void parent_silent(struct dnsconn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void parent_silent(struct dnsconn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	if (c->prim_port && !c->stale) {
+		log_info("%s: trying %s again, the primary it named last", c->last_error, c->prim_name);
+		resolved(c, c->prim_port, false);
+		return;
+	}
+	conn_lost(c, err);
 }
 
 static void resolve_cb(evutil_socket_t fd, short what, void *arg)
@@ -415,9 +444,9 @@ static void resolve_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT) {
 		if (c->rstep == 0)
-			resolve_fail(c, -ETIMEDOUT, "the parent %s did not answer", c->parent);
+			parent_silent(c, -ETIMEDOUT, "the parent %s did not answer", c->parent);
 		else
-			resolved(c, DELEG_TLS_PORT);	/* no SRV answer: the standard port */
+			resolved(c, DELEG_TLS_PORT, true);	/* no SRV answer: the standard port */
 		return;
 	}
 	n = recv(fd, buf, sizeof(buf), 0);
@@ -425,9 +454,9 @@ static void resolve_cb(evutil_socket_t fd, short what, void *arg)
 		if (errno == EAGAIN || errno == EINTR)
 			return;
 		if (c->rstep == 0)
-			resolve_fail(c, -errno, "the parent %s: %s", c->parent, strerror(errno));
+			parent_silent(c, -errno, "the parent %s: %s", c->parent, strerror(errno));
 		else
-			resolved(c, DELEG_TLS_PORT);
+			resolved(c, DELEG_TLS_PORT, true);
 		return;
 	}
 	if (dnsc_resp_open(&r, buf, (size_t)n, c->rid, &c->q, c->rstep == 0 ? DNS_TYPE_NS : DNS_TYPE_SRV, NULL,
@@ -441,8 +470,8 @@ static void resolve_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (rc) {
-			resolve_fail(c, -EADDRNOTAVAIL, "the parent %s gives no address for %s", c->parent,
-				     c->prim_name);
+			resolve_fail(c, -EADDRNOTAVAIL, "the parent %s gives no address (glue) for the account's server",
+				     c->parent);
 			return;
 		}
 		c->rstep = 1;
@@ -450,7 +479,7 @@ static void resolve_cb(evutil_socket_t fd, short what, void *arg)
 		if (dns_name_prepend_label(&c->q, "_tcp", 4) ||
 		    dns_name_prepend_label(&c->q, "_dns-update-tls", 15) ||
 		    resolve_ask(c, (struct sockaddr *)&c->prim, c->primlen, DNS_TYPE_SRV))
-			resolved(c, DELEG_TLS_PORT);
+			resolved(c, DELEG_TLS_PORT, true);
 		return;
 	}
 	{
@@ -462,12 +491,12 @@ static void resolve_cb(evutil_socket_t fd, short what, void *arg)
 
 			if (rr.sec == DNS_SEC_ANSWER && rr.type == DNS_TYPE_SRV &&
 			    dns_rdata_srv_read(&rr.rdata, &srv) == 0 && srv.port) {
-				resolved(c, srv.port);
+				resolved(c, srv.port, true);
 				return;
 			}
 		}
 	}
-	resolved(c, DELEG_TLS_PORT);
+	resolved(c, DELEG_TLS_PORT, true);
 }
 
 static int resolve_ask(struct dnsconn *c, const struct sockaddr *to, socklen_t tolen, uint16_t qtype)

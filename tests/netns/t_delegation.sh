@@ -13,8 +13,9 @@
 # whole, Knot's delegation switches, ns1 answers referrals, both agents
 # follow to ns2, and the stream's longest stall is printed ("move stall").
 # `account del` removes a delegation; a change made while Knot is down is
-# kept and sent by the running server when Knot is back. kdig on Knot shows
-# the delegation after each step.
+# kept and sent by the running server when Knot is back, and a primary that
+# restarts while Knot is down gets its agents back (they try the primary the
+# parent named last). kdig on Knot shows the delegation after each step.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 nt_setup
@@ -120,15 +121,18 @@ dnsd_args() {	# N
 	echo --zone "$AT_ZONE" --db "$NT_DIR/$ns/dns.db" --server-name "ns$1.$AT_ZONE" \
 		--server-address "198.51.100.5$(($1 + 2))" --parent "$PARENT" --parent-key-file "$NT_DIR/$ns/parent.key"
 }
-for n in 1 2; do
-	ns=rv; [ $n = 2 ] && ns=rv2
+dnsd_start() {	# N
+	local n=$1 ns=rv
+	[ "$n" = 2 ] && ns=rv2
 	# shellcheck disable=SC2046
-	nt_bg $ns dnsd$n "$AT_DNSD" $(dnsd_args $n) --listen "198.51.100.5$((n + 2))" --port 53 --tls-port 853 \
+	nt_bg $ns dnsd$n "$AT_DNSD" $(dnsd_args "$n") --listen "198.51.100.5$((n + 2))" --port 53 --tls-port 853 \
 		--udp-workers 1 --lease-min 30 --lease-max 7200 --llq-lease-min 30 --llq-lease-max 7200 \
 		--tls-cert "$C/ns$n.pem" --tls-key "$C/ns$n.key"
 	eval "DNSD${n}_PID=$NT_LAST_PID"
 	nt_wait 10 grep -q "serving zone" "$NT_DIR/dnsd$n.log" || nt_fail "dnsd$n did not start: $(cat "$NT_DIR/dnsd$n.log")"
-done
+}
+dnsd_start 1
+dnsd_start 2
 acct() {	# N ARGS...: an account command on primary N
 	local n=$1 ns=rv; shift
 	[ "$n" = 2 ] && ns=rv2
@@ -261,6 +265,21 @@ nt_stop "$KNOT_PID"
 printf '%s\n' "$PW" | acct 1 add carol >"$NT_DIR/add-carol.out" 2>&1 || nt_fail "add carol: $(cat "$NT_DIR/add-carol.out")"
 grep -q "1 delegation change not taken yet" "$NT_DIR/add-carol.out" || nt_fail "add carol with Knot down: $(cat "$NT_DIR/add-carol.out")"
 acct 1 pending | grep -q "^carol add tries [1-9]" || nt_fail "carol's change is not kept: $(acct 1 pending)"
+# with the parent down, ns2 restarts: its agents come back to the primary they knew
+before=$(stat2 dso_authenticated)
+nt_stop "$DNSD2_PID"
+dnsd_start 2
+for h in hostA hostB; do
+	at_log_wait $h "the parent $PARENT.*: trying ns2.$AT_ZONE. again, the primary it named last" 30 ||
+		nt_fail "$h did not fall back to ns2 with the parent down: $(grep -iE 'parent|lost' "$NT_DIR/agent-$h.log" | tail -5)"
+done
+i=0
+until [ "$(stat2 dso_authenticated)" -ge 2 ]; do
+	i=$((i + 1)); [ $i -lt 400 ] || nt_fail "the agents do not watch on the restarted ns2"
+	sleep 0.1
+done
+echo "ns2 restarted while the parent was down: sessions before $before, after the restart $(stat2 dso_authenticated)"
+nt_pass "with the parent down, agents reconnect to the primary the parent named last"
 knot_start
 show "Knot restarted (the change waits in ns1's database)" carol
 i=0
