@@ -316,7 +316,10 @@ void watch_handle(struct watch *w, struct qscratch *s, const struct transport_sr
 		rq.shed = !shed_admit(w->d->shed, now);
 		if (rand_bytes(&r, sizeof(r)))
 			r = 0;
-		rq.servfull_retry_s = (shed_retry_ms(w->d->shed, r) + 999) / 1000;
+		/* LEASE-LIFE is in seconds: the nearest, at least 1 */
+		rq.servfull_retry_s = (shed_retry_ms(w->d->shed, r) + 500) / 1000;
+		if (rq.servfull_retry_s == 0)
+			rq.servfull_retry_s = 1;
 	}
 	for (int tries = 0; tries < 4 && rc == -EEXIST; tries++) {
 		/* RFC 8764 §5.2.2: the server chooses a random 64-bit id */
