@@ -27,6 +27,9 @@
 # BENCH_DNS_ONLY=llq100k (the LLQ part at 100,000 watchers only),
 # BENCH_DNS_LLQ_WATCHERS ("1000 10000 100000": the watcher counts of the LLQ part),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
+# BENCH_DNS_SETUP_RATE (20000: the server's watch-setup-rate in the LLQ part,
+#   so that the restart phase shows its shedding: SERV-FULL with short random
+#   retry times instead of dropped requests; 0 turns the budget off),
 # BENCH_DNS_TLS_WATCHERS (100000, or fewer as the open-file limit allows),
 # BENCH_KEEP=1 (keep the work directory, for a look at the clients' output).
 set -eu
@@ -39,6 +42,7 @@ DUR=${BENCH_DNS_SECONDS:-10}
 REPEAT=${BENCH_DNS_REPEAT:-3}
 ONLY=${BENCH_DNS_ONLY:-}
 LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
+SETUP_RATE=${BENCH_DNS_SETUP_RATE:-20000}
 TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
 LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000 100000}
 case "$ONLY" in
@@ -228,7 +232,8 @@ stop $OURS
 fi
 
 # LLQ latency and memory, private zone, events signed with the account's key
-llq_ours() { ours "$W/empty/dns.db" --llq-per-client $LLQ_LIM --llq-per-account $LLQ_LIM --llq-max $LLQ_LIM; }
+llq_ours() { ours "$W/empty/dns.db" --llq-per-client $LLQ_LIM --llq-per-account $LLQ_LIM --llq-max $LLQ_LIM \
+	--watch-setup-rate "$SETUP_RATE"; }
 waitfor() {	# pattern file tenths-of-seconds
 	for i in $(seq "$3"); do grep -q "$1" "$2" && return 0; sleep 0.1; done
 	return 1
@@ -279,7 +284,7 @@ bench_llq() {
 		bench_result dns_llq_event_p99_$n "$p99" ms
 		bench_result dns_llq_server_cpu_per_event_$n "$scpu" us
 		bench_result dns_llq_client_cpu_per_event_$n "$ccpu" us
-		bench_result dns_llq_restart_recovery_$n "${back_s:-none}" "s (${back:-0} of $n LLQs back; ${full:-?} SERV-FULL answers, ${rtx:-?} requests sent again)"
+		bench_result dns_llq_restart_recovery_$n "${back_s:-none}" "s (${back:-0} of $n LLQs back; ${full:-?} SERV-FULL answers with a retry time (watch-setup-rate $SETUP_RATE/s), ${rtx:-?} requests sent again)"
 		missing=$((missing + ${m:-0}))
 	done
 	bench_result dns_llq_events_missing "$missing" events

@@ -224,7 +224,7 @@ static bool state_ok(const struct dnsc_state *s)
 	return agent_name_check(s->domain) == 0 && strchr(s->domain, '.') &&
 	       agent_label_check(s->host, strlen(s->host)) == 0 && server_ok(s->server) &&
 	       (!s->update_server[0] || server_ok(s->update_server)) &&
-	       (!s->llq_server[0] || server_ok(s->llq_server)) &&
+	       (!s->llq_server[0] || server_ok(s->llq_server)) && (!s->parent[0] || server_ok(s->parent)) &&
 	       (!s->pin[0] || pin_ok(s->pin)) && (!s->ca[0] || path_ok(s->ca));
 }
 
@@ -245,6 +245,8 @@ int dnsc_state_format(const struct dnsc_state *s, char *buf, size_t len)
 		put(&o, "update-server %s\n", s->update_server);
 	if (s->llq_server[0])
 		put(&o, "llq-server %s\n", s->llq_server);
+	if (s->parent[0])
+		put(&o, "parent %s\n", s->parent);
 	if (s->pin[0])
 		put(&o, "pin %s\n", s->pin);
 	if (s->ca[0])
@@ -333,6 +335,8 @@ int dnsc_state_parse(struct dnsc_state *s, const uint8_t *buf, size_t len)
 	    read_line(&w, line, sizeof(line)))
 		goto bad;
 	if (take(line, "llq-server", s->llq_server, sizeof(s->llq_server)) && read_line(&w, line, sizeof(line)))
+		goto bad;
+	if (take(line, "parent", s->parent, sizeof(s->parent)) && read_line(&w, line, sizeof(line)))
 		goto bad;
 	if (take(line, "pin", s->pin, sizeof(s->pin)) && read_line(&w, line, sizeof(line)))
 		goto bad;

@@ -12,6 +12,10 @@
  *     server 198.51.100.53:853
  *     update-server 198.51.100.53:853        (optional: from SRV)
  *     llq-server 198.51.100.53:853           (optional: from SRV)
+ *     parent 192.0.2.53:53                   (optional: the server of the parent zone;
+ *                                             then the account's primary is found through
+ *                                             its delegation at every connection, and
+ *                                             server holds the same HOST[:PORT])
  *     pin 98:60:...  or  2fBCuIBd...=        (optional)
  *     ca /etc/autotunnel/ca.pem              (optional)
  *     tsig-key BASE64 (32 bytes)
@@ -46,6 +50,7 @@ struct dnsc_state {
 	char server[DNSC_SERVER_MAX + 1];	/**< as given at login: HOST or HOST:PORT */
 	char update_server[DNSC_SERVER_MAX + 1];	/**< "" when the same as server */
 	char llq_server[DNSC_SERVER_MAX + 1];		/**< "" when the same as server */
+	char parent[DNSC_SERVER_MAX + 1];	/**< "" or the parent zone's server (plain DNS, port 53 by default) */
 	char pin[DNSC_PIN_MAX + 1];		/**< "" when none */
 	char ca[DNSC_PATH_MAX + 1];		/**< "" when none */
 	uint8_t tsig_key[32];

@@ -336,6 +336,16 @@ bool dso_server_watches(const struct dso_server *s, uint64_t conn, const uint8_t
 int dso_server_revoke(struct dso_server *s, bool (*keep)(void *arg, uint32_t owner), void *arg, uint8_t rcode,
 		      uint32_t delay_ms, uint64_t now_ms);
 
+/**
+ * The server is going away (a restart): every established session, with an
+ * account or without, gets a DSO_OUT_RETRY_DELAY with @p rcode and the
+ * delay @p delay (called once per session, so that the caller can spread
+ * the sessions' return: RFC 8490 §6.6.1, §7.1.1) and is aborted after the
+ * grace period. @return how many, or -ENOMEM.
+ */
+int dso_server_retry_all(struct dso_server *s, uint8_t rcode, uint32_t (*delay)(void *arg), void *arg,
+			 uint64_t now_ms);
+
 /** The connection closed: its session and subscriptions go. */
 void dso_server_conn_closed(struct dso_server *s, uint64_t conn);
 

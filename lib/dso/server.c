@@ -587,6 +587,30 @@ int dso_server_revoke(struct dso_server *s, bool (*keep)(void *arg, uint32_t own
 	return n;
 }
 
+int dso_server_retry_all(struct dso_server *s, uint8_t rcode, uint32_t (*delay)(void *arg), void *arg,
+			 uint64_t now_ms)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+		for (struct session *p = s->sess[i]; p; p = p->next) {
+			struct dso_out o = { .kind = DSO_OUT_RETRY_DELAY, .conn = p->conn, .rcode = rcode };
+
+			/* §5.1: no DSO message before the session is established */
+			if (!p->established || p->closing || p->aborted)
+				continue;
+			o.delay_ms = delay(arg);
+			if (queue(s, &o))
+				return -ENOMEM;
+			p->closing = true;
+			p->close_at = now_ms + s->cfg.grace_ms;
+			note_deadline(s, p);
+			n++;
+		}
+	}
+	return n;
+}
+
 void dso_server_conn_closed(struct dso_server *s, uint64_t conn)
 {
 	struct session *p = find(s, conn);

@@ -659,10 +659,12 @@ static int handle_setup_new(struct llq_server *s, const struct llq_request *rq, 
 	/* an address's unsigned LLQs and an account's signed ones are counted
 	 * apart, so a spoofed flood of unsigned setups from an address leaves
 	 * what the account may set up from there untouched */
-	if (s->count >= s->cfg.global_max || (c && c->count >= s->cfg.per_client_max) ||
+	if (rq->shed || s->count >= s->cfg.global_max || (c && c->count >= s->cfg.per_client_max) ||
 	    (a && a->count >= s->cfg.per_account_max)) {
+		/* RFC 8764 §5.2.2: SERV-FULL, its LEASE-LIFE saying when to try again */
 		s->st.servfull++;
-		reply_set(r, LLQ_REPLY_PLAIN, LLQ_OP_SETUP, LLQ_ERR_SERVFULL, 0, s->cfg.servfull_retry_s);
+		reply_set(r, LLQ_REPLY_PLAIN, LLQ_OP_SETUP, LLQ_ERR_SERVFULL, 0,
+			  rq->servfull_retry_s ? rq->servfull_retry_s : s->cfg.servfull_retry_s);
 		return 0;
 	}
 	if (rq->new_id == 0 || find_id(s, rq->new_id))

@@ -98,6 +98,14 @@ struct llq_request {
 	uint32_t lease_s;	/**< requested LEASE-LIFE */
 	uint32_t owner;		/**< account that signed the request (0: unsigned) */
 	uint64_t new_id;	/**< a fresh random id the machine may assign (caller's CSPRNG) */
+	/**
+	 * The caller's load shedding (a budget of set-ups per second): a new
+	 * set-up (not a retransmission of one already challenged) is answered
+	 * SERV-FULL at once when true.
+	 */
+	bool shed;
+	/** LEASE-LIFE of a SERV-FULL answer, when to try again (caller's random choice); 0: servfull_retry_s */
+	uint32_t servfull_retry_s;
 };
 
 enum llq_reply_kind {

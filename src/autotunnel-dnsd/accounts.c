@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@ struct accounts {
 	uint32_t next_id;
 	struct account **by_id;	/* dense: index id - 1 */
 	size_t by_id_len;
+	struct account_moved *moved;	/* accounts moved to another primary: a list (moves are few) */
+	size_t n_moved;
 };
 
 static uint32_t label_hash(const uint8_t *l, size_t len)
@@ -61,6 +64,12 @@ void accounts_free(struct accounts *a)
 		}
 	}
 	free(a->by_id);
+	while (a->moved) {
+		struct account_moved *m = a->moved;
+
+		a->moved = m->next;
+		free(m);
+	}
 	free(a);
 }
 
@@ -219,6 +228,79 @@ static int add_one(void *arg, const struct store_account *sa)
 	return 0;
 }
 
+static int add_moved(void *arg, const char *name, const char *target, const char *addrs)
+{
+	struct load *l = arg;
+	struct accounts *a = l->new;
+	struct account_moved *m;
+	char buf[1024], *save = NULL, *tok;
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 63 || 1 + len + a->apex.len > DNS_NAME_MAX)
+		return 0;	/* not a name of ours: nothing to refer */
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(l->err, l->errlen, "out of memory");
+		return -ENOMEM;
+	}
+	m->label_len = (uint8_t)len;
+	for (size_t i = 0; i < len; i++)
+		m->label[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	m->domain.wire[0] = (uint8_t)len;
+	memcpy(m->domain.wire + 1, m->label, len);
+	memcpy(m->domain.wire + 1 + len, a->apex.wire, a->apex.len);
+	m->domain.len = (uint8_t)(1 + len + a->apex.len);
+	m->domain.labels = (uint8_t)(a->apex.labels + 1);
+	if (dns_name_from_text(&m->target, target)) {
+		free(m);
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", addrs);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (m->n_v4 < ACCOUNTS_MOVED_ADDRS && inet_pton(AF_INET, tok, m->v4[m->n_v4]) == 1)
+			m->n_v4++;
+		else if (m->n_v6 < ACCOUNTS_MOVED_ADDRS && inet_pton(AF_INET6, tok, m->v6[m->n_v6]) == 1)
+			m->n_v6++;
+	}
+	m->next = a->moved;
+	a->moved = m;
+	a->n_moved++;
+	return 0;
+}
+
+const struct account_moved *accounts_moved(const struct accounts *a, const uint8_t *lname, size_t len)
+{
+	int off = accounts_label_offset(a, lname, len);
+
+	if (off < 0 || !a->moved)
+		return NULL;
+	return accounts_moved_by_label(a, lname + off + 1, lname[off]);
+}
+
+const struct account_moved *accounts_moved_by_label(const struct accounts *a, const uint8_t *label, size_t len)
+{
+	for (const struct account_moved *m = a->moved; m; m = m->next) {
+		size_t i;
+
+		if (m->label_len != len)
+			continue;
+		for (i = 0; i < len; i++) {
+			uint8_t c = label[i] >= 'A' && label[i] <= 'Z' ? (uint8_t)(label[i] + 32) : label[i];
+
+			if (c != (uint8_t)m->label[i])
+				break;
+		}
+		if (i == len)
+			return m;
+	}
+	return NULL;
+}
+
+size_t accounts_moved_count(const struct accounts *a)
+{
+	return a->n_moved;
+}
+
 struct accounts *accounts_load(const struct dns_name *apex, const struct accounts *old,
 				struct store *st, char *err, size_t errlen)
 {
@@ -233,6 +315,8 @@ struct accounts *accounts_load(const struct dns_name *apex, const struct account
 	if (old)
 		l.new->next_id = old->next_id;
 	rc = store_account_foreach(st, add_one, &l);
+	if (rc == 0)
+		rc = store_moved_foreach(st, add_moved, &l);
 	if (rc == 0) {
 		/* the dense id index */
 		l.new->by_id_len = l.new->next_id - 1;

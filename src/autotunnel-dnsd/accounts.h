@@ -30,6 +30,23 @@ struct account {
 	void (*mac_free)(void *mac_ctx);	/* set with mac_ctx: accounts_free() calls it */
 };
 
+#define ACCOUNTS_MOVED_ADDRS 4
+
+/**
+ * An account this server held and moved to another primary (`account
+ * move`): questions about its domain get a referral to @p target (docs/dnsd.md
+ * "Moving an account").
+ */
+struct account_moved {
+	struct account_moved *next;
+	uint8_t label_len;
+	char label[64];			/* NAME, lower case */
+	struct dns_name domain;		/* D, lower case */
+	struct dns_name target;		/* the primary that holds it now */
+	uint8_t v4[ACCOUNTS_MOVED_ADDRS][4], v6[ACCOUNTS_MOVED_ADDRS][16];	/* its addresses (glue) */
+	int n_v4, n_v6;
+};
+
 struct accounts;
 
 /** An empty table for the zone @p apex (borrowed for the call). */
@@ -60,6 +77,16 @@ const struct account *accounts_by_keyname(const struct accounts *a, const struct
 const struct account *accounts_by_id(const struct accounts *a, uint32_t id);
 
 size_t accounts_count(const struct accounts *a);
+
+/**
+ * The moved account whose domain D is @p lname or one of its ancestors
+ * (lower-case wire name), or NULL. An account that exists here again is
+ * not in the moved list (account add and import remove it).
+ */
+const struct account_moved *accounts_moved(const struct accounts *a, const uint8_t *lname, size_t len);
+/** The moved account with label @p label (any case), or NULL. */
+const struct account_moved *accounts_moved_by_label(const struct accounts *a, const uint8_t *label, size_t len);
+size_t accounts_moved_count(const struct accounts *a);
 
 /** The first label of the name where an account publishes its key derivation parameters. */
 #define ACCOUNTS_KDF_LABEL "_kdf"

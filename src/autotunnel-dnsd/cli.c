@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include <openssl/crypto.h>
 
 #include "autotunnel-dnsd/cli.h"
+#include "autotunnel-dnsd/move.h"
+#include "autotunnel-dnsd/parent.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/tls.h"
 #include "autotunnel-dnsd/tsigalg.h"
@@ -209,9 +213,17 @@ static int usage_account_to(FILE *fp, int status)
 		"       autotunnel-dnsd [options] account del NAME\n"
 		"       autotunnel-dnsd [options] account list\n"
 		"       autotunnel-dnsd [options] account show NAME [--tsig]\n"
+		"       autotunnel-dnsd [options] account move NAME --to SERVER [--address ADDR[,ADDR]] [--file FILE]\n"
+		"       autotunnel-dnsd [options] account import FILE\n"
+		"       autotunnel-dnsd [options] account export NAME [--file FILE]\n"
+		"       autotunnel-dnsd [options] account pending\n"
 		"The password is read from standard input (without echo on a terminal).\n"
 		"ALG: hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224, hmac-sha1, hmac-md5.\n"
-		"`account add` prints the `autotunnel login` line for the new account's hosts.\n");
+		"`account add` prints the `autotunnel login` line for the new account's hosts.\n"
+		"With `parent` set, add, del and import change the account's delegation in the parent\n"
+		"zone (kept in the database and sent again until the parent takes it: `account pending`).\n"
+		"`account move` writes the account to FILE (default NAME.account), removes it here and\n"
+		"answers its names with a referral to SERVER; `account import FILE` on SERVER takes it.\n");
 	return status;
 }
 
@@ -283,9 +295,189 @@ int cli_pin(const struct dnsd_settings *s)
 	return 0;
 }
 
+/*
+ * Send the delegation changes waiting in the store (parent.h), now: the
+ * account command says at once whether the parent took them. What it did
+ * not take stays for the running server, which tries again.
+ */
+static void parent_now(const struct dnsd_settings *s, struct store *st)
+{
+	struct parent_cfg pc;
+	char err[512];
+	size_t left = 0;
+	int rc = parent_cfg_load(&pc, s, err, sizeof(err)), sent;
+
+	if (rc == -ENOENT)
+		return;
+	if (rc) {
+		fprintf(stderr, "autotunnel-dnsd: %s: the delegation change is kept for later\n", err);
+		return;
+	}
+	sent = parent_sync(&pc, st, &left);
+	parent_cfg_wipe(&pc);
+	if (sent < 0)
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+	else if (left)
+		printf("parent %s: %zu delegation change%s not taken yet (kept; the server sends %s again "
+		       "every %d s: `account pending` shows why)\n", s->parent, left, left == 1 ? "" : "s",
+		       left == 1 ? "it" : "them", PARENT_RETRY_S);
+	else if (sent)
+		printf("parent %s: delegation updated\n", s->parent);
+}
+
+/* Keep a delegation change for the parent, when there is one, inside the caller's transaction. */
+static int parent_keep(const struct dnsd_settings *s, struct store *st, const char *name, const char *op)
+{
+	return s->parent ? store_pending_put(st, name, op, (int64_t)time(NULL)) : 0;
+}
+
+static int print_pending(const struct dnsd_settings *s, struct store *st)
+{
+	struct store_pending p[256];
+	size_t n = 0;
+
+	if (store_pending_list(st, p, 256, &n))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		printf("%s %s tries %d%s%s\n", p[i].account, p[i].op, p[i].tries, p[i].error[0] ? " last: " : "",
+		       p[i].error);
+	return 0;
+}
+
+/* Open @p path for an export: created 0600 (it holds the account's key), never over another file. */
+static FILE *open_export(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return fdopen(fd, "w");
+}
+
+/*
+ * account move NAME --to SERVER: in one transaction, the account and its
+ * records go to FILE and out of this database, and the name is kept as
+ * moved to SERVER (referrals). The file is written and synced before the
+ * commit, so nothing is ever in neither place.
+ */
+static int account_move(const struct dnsd_settings *s, struct store *st, const char *name, const char *to,
+			const char *addrs, const char *file)
+{
+	char path[1100], target[300], why[300];
+	struct dns_name tn, zone;
+	FILE *fp;
+	int n, rc;
+
+	if (dns_name_from_text(&tn, to) || dns_name_from_text(&zone, s->zone)) {
+		fprintf(stderr, "autotunnel-dnsd: --to %s is not a server name\n", to);
+		return 2;
+	}
+	if (!addrs && dns_name_is_below(&tn, &zone)) {
+		fprintf(stderr, "autotunnel-dnsd: %s lies in the zone: its addresses are needed for the "
+			"referral (--address ADDR[,ADDR])\n", to);
+		return 2;
+	}
+	snprintf(target, sizeof(target), "%s", to);
+	/* a running server first stops writing for the account, so that what
+	 * it has committed is all in the store when we read it out */
+	{
+		char cmd[100], *text = NULL;
+		size_t tl = 0;
+		FILE *mem = open_memstream(&text, &tl);
+		int rc2;
+
+		snprintf(cmd, sizeof(cmd), "freeze %s", name);
+		rc2 = mem ? cli_control(s->control, cmd, mem) : -ENOMEM;
+		if (mem)
+			fclose(mem);
+		if (rc2 == 0 && (!text || strncmp(text, "ok", 2) != 0)) {
+			fprintf(stderr, "autotunnel-dnsd: the running server did not freeze %s: %s", name,
+				text ? text : "no answer\n");
+			free(text);
+			return 1;
+		}
+		free(text);
+		/* no server running (-ENOENT, -ECONNREFUSED): nothing writes but us */
+	}
+	if (file)
+		snprintf(path, sizeof(path), "%s", file);
+	else
+		snprintf(path, sizeof(path), "%s.account", name);
+	if (store_begin(st)) {
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		notify_server(s);	/* the reload ends the freeze */
+		return 1;
+	}
+	if (!(fp = open_export(path))) {
+		store_rollback(st);
+		notify_server(s);
+		return 1;
+	}
+	n = move_export(st, name, fp);
+	rc = n < 0 ? n : 0;
+	if (rc == 0 && (fflush(fp) || fsync(fileno(fp))))
+		rc = -EIO;
+	if (fclose(fp) && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && (store_account_del_in(st, name) || store_moved_put(st, name, target, addrs ? addrs : "",
+									  (int64_t)time(NULL)) ||
+			store_pending_done(st, name, "add") || store_pending_done(st, name, "del")))
+		rc = -EIO;
+	if (rc == 0 && store_commit(st))
+		rc = -EIO;
+	if (rc) {
+		store_rollback(st);
+		unlink(path);
+		snprintf(why, sizeof(why), "%s", rc == -ENOENT ? "no such account" :
+			 rc == -EIO ? store_errmsg(st) : strerror(-rc));
+		fprintf(stderr, "autotunnel-dnsd: account move %s: %s\n", name, why);
+		notify_server(s);	/* the account stays here, writable again */
+		return 1;
+	}
+	notify_server(s);
+	printf("account %s moved out: %d records in %s; names of %s.%s are now referred to %s\n"
+	       "on %s: autotunnel-dnsd account import %s\n", name, n, path, name, s->zone, target, target, path);
+	return 0;
+}
+
+static int account_import(const struct dnsd_settings *s, struct store *st, const char *file)
+{
+	char name[64], err[512];
+	FILE *fp = fopen(file, "r");
+	int n;
+
+	if (!fp) {
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	if (store_begin(st)) {
+		fclose(fp);
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+		return 1;
+	}
+	err[0] = '\0';
+	n = move_import(st, fp, (long long)time(NULL) * 1000, name, err, sizeof(err));
+	fclose(fp);
+	if (n >= 0 && (store_moved_del(st, name) || parent_keep(s, st, name, "add") || store_commit(st))) {
+		snprintf(err, sizeof(err), "%s", store_errmsg(st));
+		n = -EIO;
+	}
+	if (n < 0) {
+		store_rollback(st);
+		fprintf(stderr, "autotunnel-dnsd: %s: %s\n", file, err);
+		return 1;
+	}
+	notify_server(s);
+	printf("account %s imported: %d records\n", name, n);
+	parent_now(s, st);
+	return 0;
+}
+
 int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 {
-	const char *verb = argc > 1 ? argv[1] : NULL, *alg = NULL;
+	const char *verb = argc > 1 ? argv[1] : NULL, *alg = NULL, *to = NULL, *addrs = NULL, *file = NULL;
 	struct store_account a;
 	struct store *st = NULL;
 	char err[512], name[64];
@@ -308,12 +500,26 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 				return 2;
 			}
 			alg = tsigalg_name(tsigalg_from_text(alg));
+		} else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc && strcmp(verb, "move") == 0) {
+			to = argv[++i];
+		} else if (strcmp(argv[i], "--address") == 0 && i + 1 < argc && strcmp(verb, "move") == 0) {
+			addrs = argv[++i];
+		} else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc &&
+			   (strcmp(verb, "move") == 0 || strcmp(verb, "export") == 0)) {
+			file = argv[++i];
 		} else {
 			fprintf(stderr, "autotunnel-dnsd: account %s: unexpected '%s'\n", verb, argv[i]);
 			return usage_account();
 		}
 	}
-	if (strcmp(verb, "list") != 0) {
+	if (strcmp(verb, "move") == 0 && !to) {
+		fprintf(stderr, "autotunnel-dnsd: account move NAME --to SERVER: which server?\n");
+		return usage_account();
+	}
+	if (strcmp(verb, "import") == 0) {
+		if (argc != 3)
+			return usage_account();
+	} else if (strcmp(verb, "list") != 0 && strcmp(verb, "pending") != 0) {
 		if (argc < 3)
 			return usage_account();
 		if (cli_account_name(argv[2], name)) {
@@ -332,6 +538,24 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 	memset(&a, 0, sizeof(a));
 	if (strcmp(verb, "list") == 0) {
 		if (store_account_foreach(st, print_account, s->zone) == 0)
+			status = 0;
+	} else if (strcmp(verb, "pending") == 0) {
+		status = print_pending(s, st);
+	} else if (strcmp(verb, "move") == 0) {
+		status = account_move(s, st, name, to, addrs, file);
+	} else if (strcmp(verb, "import") == 0) {
+		status = account_import(s, st, argv[2]);
+	} else if (strcmp(verb, "export") == 0) {
+		FILE *fp = file ? open_export(file) : stdout;
+		int n = fp ? move_export(st, name, fp) : -EIO;
+
+		if (fp && fp != stdout && fclose(fp) && n >= 0)
+			n = -EIO;
+		if (n == -ENOENT)
+			fprintf(stderr, "autotunnel-dnsd: no account %s\n", name);
+		else if (n < 0)
+			fprintf(stderr, "autotunnel-dnsd: account export %s: %s\n", name, strerror(-n));
+		else
 			status = 0;
 	} else if (strcmp(verb, "add") == 0 || strcmp(verb, "passwd") == 0) {
 		bool add = strcmp(verb, "add") == 0;
@@ -356,18 +580,32 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 			if (alg || add)
 				snprintf(a.alg, sizeof(a.alg), "%s", alg ? alg : "hmac-sha256");
 			if (derive(s, &a, true) == 0) {
-				if (store_account_put(st, &a)) {
+				/* the account and its delegation change together (parent.h) */
+				if (store_begin(st) || store_account_put(st, &a) ||
+				    (add && (store_moved_del(st, name) || parent_keep(s, st, name, "add"))) ||
+				    store_commit(st)) {
 					fprintf(stderr, "autotunnel-dnsd: %s: %s\n", s->db, store_errmsg(st));
+					store_rollback(st);
 				} else {
 					status = 0;
 					notify_server(s);
-					if (add)
+					if (add) {
 						(void)print_login_line(s, name);
+						parent_now(s, st);
+					}
 				}
 			}
 		}
 	} else if (strcmp(verb, "del") == 0) {
-		rc = store_account_del(st, name);
+		rc = store_begin(st);
+		if (rc == 0)
+			rc = store_account_del_in(st, name);
+		if (rc == 0 && (parent_keep(s, st, name, "del") || store_moved_del(st, name)))
+			rc = -EIO;
+		if (rc == 0 && store_commit(st))
+			rc = -EIO;
+		if (rc)
+			store_rollback(st);
 		if (rc == -ENOENT)
 			fprintf(stderr, "autotunnel-dnsd: no account %s\n", name);
 		else if (rc)
@@ -375,6 +613,7 @@ int cli_account(const struct dnsd_settings *s, int argc, char *argv[])
 		else {
 			status = 0;
 			notify_server(s);
+			parent_now(s, st);
 		}
 	} else if (strcmp(verb, "show") == 0) {
 		rc = store_account_get(st, name, &a);

@@ -45,8 +45,13 @@ static void run_command(struct control *c, struct bufferevent *bev, const char *
 		fprintf(fp, "ok\n");
 	else if (strcmp(cmd, "reload") == 0)
 		fprintf(fp, "error: %s\n", err);
+	else if (strncmp(cmd, "freeze ", 7) == 0 && c->ops->freeze &&
+		 c->ops->freeze(c->arg, cmd + 7, err, sizeof(err)) == 0)
+		fprintf(fp, "ok\n");
+	else if (strncmp(cmd, "freeze ", 7) == 0)
+		fprintf(fp, "error: %s\n", c->ops->freeze ? err : "not supported");
 	else
-		fprintf(fp, "error: unknown command '%.64s' (stats, reload)\n", cmd);
+		fprintf(fp, "error: unknown command '%.64s' (stats, reload, freeze NAME)\n", cmd);
 	fclose(fp);
 	evbuffer_add(bufferevent_get_output(bev), text, len);
 	free(text);

@@ -3,6 +3,7 @@
  * 0600, next to the database by default): one command line in, text out.
  *   stats    every counter, "name value" per line
  *   reload   re-read accounts and records (the account commands send it)
+ *   freeze NAME  refuse the account's UPDATEs until the next reload (account move)
  */
 #ifndef DNSD_CONTROL_H
 #define DNSD_CONTROL_H
@@ -20,6 +21,8 @@ struct control_ops {
 	void (*stats)(void *arg, FILE *fp);
 	/** `reload`: @return 0, or a negative errno with a message in @p err. */
 	int (*reload)(void *arg, char *err, size_t errlen);
+	/** `freeze NAME`: @return 0, or a negative errno with a message in @p err. */
+	int (*freeze)(void *arg, const char *name, char *err, size_t errlen);
 };
 
 /** Serve the control socket at @p path on @p base; @p ops and @p arg are borrowed. */

@@ -31,6 +31,7 @@ struct store;
 struct engine;
 struct worker;
 struct ssl_ctx_st;
+struct shed;
 
 #define DNSD_MAX_ADDRS 8
 
@@ -62,6 +63,7 @@ struct dnsd {
 	uint32_t serial;		/* read with __atomic_load_n */
 
 	struct engine *engine;
+	struct shed *shed;		/* new watchers' budget (shed.h); engine thread only; NULL: none */
 	struct worker **workers;
 	int n_workers;
 	struct stats engine_stats;

@@ -1,7 +1,9 @@
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "autotunnel-dnsd/push.h"
 #include "autotunnel-dnsd/query.h"
 #include "autotunnel-dnsd/replay.h"
+#include "autotunnel-dnsd/shed.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/update.h"
 #include "autotunnel-dnsd/watch.h"
@@ -48,8 +51,13 @@ struct transport {
 	void *arg;
 };
 
+#define FROZEN_MAX 16	/* accounts being moved at once */
+
 struct engine {
 	struct dnsd *d;
+	char frozen[FROZEN_MAX][64];	/* labels whose UPDATEs wait (engine_freeze) */
+	int n_frozen;
+	struct shed shed;		/* new watchers' budget (d->shed points here) */
 	struct event_base *base;
 	struct store *store;
 	struct qscratch *qs;
@@ -522,6 +530,36 @@ static bool replay_gate(struct engine *e, struct eitem *it, const struct account
 	return false;
 }
 
+static bool is_frozen(const struct engine *e, const struct account *acc)
+{
+	for (int i = 0; i < e->n_frozen; i++)
+		if (strcmp(e->frozen[i], acc->label) == 0)
+			return true;
+	return false;
+}
+
+int engine_freeze(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63) {
+		snprintf(err, errlen, "not an account name");
+		return -EINVAL;
+	}
+	for (int i = 0; i < e->n_frozen; i++)
+		if (strcasecmp(e->frozen[i], name) == 0)
+			return 0;
+	if (e->n_frozen == FROZEN_MAX) {
+		snprintf(err, errlen, "%d accounts are being moved already", FROZEN_MAX);
+		return -ENOSPC;
+	}
+	for (size_t i = 0; i <= n; i++)
+		e->frozen[e->n_frozen][i] = (char)tolower((unsigned char)name[i]);
+	e->n_frozen++;
+	log_info("account %s frozen for a move: its UPDATEs are refused until the next reload", name);
+	return 0;
+}
+
 /*
  * One UPDATE parsed in e->qs->msg: authenticate it, check it against
  * replay and against its rate (the account's when signed, the address's
@@ -556,6 +594,13 @@ static void handle_update(struct engine *e, struct eitem *it)
 	}
 	if (acc) {
 		authenticated(e, it->src.conn, acc);
+		if (is_frozen(e, acc)) {
+			/* being moved (engine_freeze): nothing more is written for it
+			 * here; SERVFAIL is "try again", and by then it is elsewhere */
+			stat_inc(e->st, STAT_update_servfail_moving);
+			respond(e, it, DNS_RCODE_SERVFAIL, true, NULL);
+			goto out;
+		}
 		if (replay_gate(e, it, acc, forget_s))
 			goto out;
 		rq.rate_ok = rate_allow_account(e, acc);
@@ -789,6 +834,11 @@ void engine_conn_closed(struct engine *e, uint64_t conn)
 	engine_rearm(e);
 }
 
+int engine_stopping(struct engine *e)
+{
+	return push_stopping(e->push);
+}
+
 void engine_conn_activity(struct engine *e, uint64_t conn)
 {
 	push_activity(e->push, conn);
@@ -804,6 +854,7 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	acc = accounts_load(&d->apex, d->accounts, e->store, err, errlen);
 	if (!acc)
 		return -EIO;
+	e->n_frozen = 0;	/* a move done (or given up): the account is gone, or writable again */
 	rc = commit_load_zone(e->store, &d->apex, &z, err, errlen);
 	if (rc) {
 		accounts_free(acc);
@@ -815,11 +866,11 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 	d->accounts = acc;
 	d->zone = z;
 	pthread_rwlock_unlock(&d->lock);
-	accounts_free(old_acc);
 	zone_free(old_z);
 	commit_zone_replaced(e->commit);
 	acct_rate_clear(e);	/* accounts may have gone: their buckets with them */
-	push_accounts_changed(e->push);	/* and their DNS Push sessions */
+	push_accounts_changed(e->push, old_acc);	/* and their DNS Push sessions */
+	accounts_free(old_acc);
 	log_info("reloaded: %zu accounts, %zu records", accounts_count(acc), zone_rr_count(z));
 	engine_rearm(e);
 	return 0;
@@ -848,6 +899,8 @@ void engine_print_stats(struct engine *e, FILE *fp, const struct stats *others, 
 		stats_sum(&sum, others);
 	stats_print(&sum, fp);
 	watch_print_stats(e->watch, fp);
+	fprintf(fp, "watch_setups_admitted %llu\nwatch_setups_refused %llu\n",
+		(unsigned long long)e->shed.admitted, (unsigned long long)e->shed.refused);
 	push_print_stats(e->push, fp);
 	fprintf(fp, "zone_serial %u\nzone_nodes %zu\nzone_records %zu\naccounts %zu\n"
 		"connections %zu\nrss_kib %ld\n",
@@ -879,6 +932,14 @@ struct engine *engine_new(struct dnsd *d, struct event_base *base, struct store 
 	e->quota_rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1, 10);
 	e->done_tail = &e->done;
 	e->fanout = fanout_new();
+	if (d->cfg) {
+		struct shed_cfg sc = { .rate = (uint32_t)d->cfg->watch_setup_rate,
+				       .retry_min_ms = (uint32_t)d->cfg->shed_retry_min_ms,
+				       .retry_max_ms = (uint32_t)d->cfg->shed_retry_max_ms };
+
+		shed_init(&e->shed, &sc, clock_now_ms());
+		d->shed = &e->shed;
+	}
 	e->watch = e->fanout ? watch_new(d, e->st, e->fanout, &watch_ops, e) : NULL;
 	e->push = push_new(d, e->st, &watch_ops, e);
 	e->ev_batch = event_new(base, -1, 0, on_batch, e);
@@ -900,6 +961,8 @@ void engine_free(struct engine *e)
 
 	if (!e)
 		return;
+	if (e->d->shed == &e->shed)
+		e->d->shed = NULL;
 	while ((it = take(e)) != NULL) {
 		while (it) {
 			struct eitem *next = it->next;

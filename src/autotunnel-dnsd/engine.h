@@ -72,6 +72,23 @@ void engine_conn_closed(struct engine *e, uint64_t conn);
 /** A message went through a stream connection that has a DSO session (RFC 8490 §6.3 timers). */
 void engine_conn_activity(struct engine *e, uint64_t conn);
 
+/**
+ * The server is stopping: tell the DNS Push sessions when to come back
+ * (push_stopping()). @return how many were told (their messages are queued
+ * on their connections: let the loop run a moment before exiting).
+ */
+int engine_stopping(struct engine *e);
+
+/**
+ * Refuse the UPDATEs of account @p name (SERVFAIL, signed: try again
+ * later) until the next engine_reload(): `account move` freezes the
+ * account before it reads it out of the store, so that nothing the engine
+ * commits afterwards is left behind. Every batch committed before the
+ * call is in the store when it returns (the engine commits on this
+ * thread). @return 0, or -ENOSPC (too many at once) with a message.
+ */
+int engine_freeze(struct engine *e, const char *name, char *err, size_t errlen);
+
 /** Re-read accounts and records from the store (after `account` commands). */
 int engine_reload(struct engine *e, char *err, size_t errlen);
 

@@ -16,7 +16,9 @@
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/push.h"
 #include "autotunnel-dnsd/query.h"
+#include "autotunnel-dnsd/shed.h"
 #include "autotunnel-dnsd/zone.h"
+#include "util/random.h"
 
 #define PUSH_OUT_MAX (65535 + 1024)
 
@@ -32,7 +34,8 @@ struct push {
 	struct log_ratelimit rl;
 	/* counters of the policy (the machine counts the protocol) */
 	uint64_t refused_private, refused_cleartext, refused_zone, refused_type, limit;
-	uint64_t authenticated, reconfirm_removed, reconfirm_present, reconfirm_ignored;
+	uint64_t authenticated, reconfirm_removed, reconfirm_present, reconfirm_ignored, shed;
+	const struct accounts *old;	/* the table before a reload, during push_accounts_changed() */
 };
 
 static void send_to(struct push *p, uint64_t conn, const uint8_t *msg, size_t len)
@@ -244,6 +247,16 @@ static void initial_push(struct push *p, uint64_t conn, const struct dso_questio
 	send_msgs(p, conn);
 }
 
+/* A short random retry delay for a watcher turned away (shed.h). */
+static uint32_t shed_retry(const struct push *p)
+{
+	uint32_t r = 0;
+
+	if (rand_bytes(&r, sizeof(r)))
+		r = 0;
+	return shed_retry_ms(p->d->shed, r);
+}
+
 static void subscribe(struct push *p, const struct transport_src *src, const struct dso_verdict *v)
 {
 	uint8_t lname[DSO_NAME_MAX];
@@ -255,6 +268,13 @@ static void subscribe(struct push *p, const struct transport_src *src, const str
 	rcode = decide(p, src, &v->q, lname, &retry_ms);
 	if (rcode) {
 		respond(p, src->conn, v->id, rcode, retry_ms);
+		return;
+	}
+	if (p->d->shed && !shed_admit(p->d->shed, clock_now_ms())) {
+		/* over the budget of new watchers (shed.h): RFC 8765 §6.2.2 SERVFAIL
+		 * with a short random Retry Delay (RFC 8490 §7.1.1) */
+		p->shed++;
+		respond(p, src->conn, v->id, DNS_RCODE_SERVFAIL, shed_retry(p));
 		return;
 	}
 	rc = dso_server_subscribe(p->dso, src->conn, v->id, &v->q, clock_now_ms());
@@ -271,8 +291,10 @@ static void subscribe(struct push *p, const struct transport_src *src, const str
 		log_ratelimited(&p->rl, LOG_LEVEL_WARN, "DNS Push: subscription limit reached "
 				"(push-per-session %d, push-max %d)", p->d->cfg->push_per_session,
 				p->d->cfg->push_max);
-		/* RFC 8765 §6.2.2: resources exhausted, SERVFAIL; 1 minute */
-		respond(p, src->conn, v->id, DNS_RCODE_SERVFAIL, 60000);
+		/* RFC 8765 §6.2.2: resources exhausted, SERVFAIL, and when to try again */
+		if (p->d->shed)
+			shed_refused(p->d->shed, clock_now_ms());
+		respond(p, src->conn, v->id, DNS_RCODE_SERVFAIL, p->d->shed ? shed_retry(p) : 60000);
 		return;
 	default:
 		respond(p, src->conn, v->id, DNS_RCODE_SERVFAIL, 60000);
@@ -481,13 +503,67 @@ static bool account_exists(void *arg, uint32_t owner)
 	return accounts_by_id(p->d->accounts, owner) != NULL;
 }
 
-void push_accounts_changed(struct push *p)
+/* Keep every session but those of accounts that moved to another primary. */
+static bool not_moved(void *arg, uint32_t owner)
 {
-	int n = dso_server_revoke(p->dso, account_exists, p, DNS_RCODE_REFUSED, 300000, clock_now_ms());
+	struct push *p = arg;
+	const struct account *was;
 
+	if (accounts_by_id(p->d->accounts, owner))
+		return true;
+	was = p->old ? accounts_by_id(p->old, owner) : NULL;
+	return !was || !accounts_moved_by_label(p->d->accounts, (const uint8_t *)was->label, was->label_len);
+}
+
+void push_accounts_changed(struct push *p, const struct accounts *old)
+{
+	uint32_t r = 0;
+	int n;
+
+	/*
+	 * An account that moved: RFC 8490 §7.2.1 Retry Delay with NOTAUTH
+	 * (this server is no longer the authority for the names watched) and
+	 * a short delay, spread over 1-4 s so that the account's hosts do not
+	 * all come back at once; they find the new primary through the parent.
+	 */
+	if (rand_bytes(&r, sizeof(r)))
+		r = 0;
+	p->old = old;
+	n = dso_server_revoke(p->dso, not_moved, p, DNS_RCODE_NOTAUTH, 1000 + r % 3000, clock_now_ms());
+	p->old = NULL;
+	if (n > 0)
+		log_info("DNS Push: %d sessions of moved accounts sent to their new primary", n);
+	n = dso_server_revoke(p->dso, account_exists, p, DNS_RCODE_REFUSED, 300000, clock_now_ms());
 	if (n > 0)
 		log_info("DNS Push: %d sessions of removed accounts ended", n);
 	drain(p);
+}
+
+static uint32_t stop_delay(void *arg)
+{
+	struct push *p = arg;
+	uint32_t r = 0;
+
+	if (p->d->shed)
+		return shed_retry(p);
+	if (rand_bytes(&r, sizeof(r)))
+		r = 0;
+	return 1000 + r % 4000;
+}
+
+int push_stopping(struct push *p)
+{
+	/* RFC 8490 §6.6.1: a server going away tells its sessions when to come
+	 * back, each its own short random delay so that they do not all
+	 * return in the same second (shed.h) */
+	int n = dso_server_retry_all(p->dso, DNS_RCODE_NOERROR, stop_delay, p, clock_now_ms());
+
+	if (n > 0)
+		log_info("DNS Push: %d sessions told to come back in %u to %u ms", n,
+			 p->d->shed ? p->d->shed->cfg.retry_min_ms : 1000,
+			 p->d->shed ? p->d->shed->cfg.retry_max_ms : 5000);
+	drain(p);
+	return n;
 }
 
 void push_conn_closed(struct push *p, uint64_t conn)
@@ -507,7 +583,7 @@ void push_print_stats(const struct push *p, FILE *fp)
 		"push_subscribes %llu\npush_unsubscribes %llu\npush_pushes %llu\npush_reconfirms %llu\n"
 		"push_reconfirm_removed %llu\npush_reconfirm_present %llu\npush_reconfirm_ignored %llu\n"
 		"push_refused_private %llu\npush_refused_cleartext %llu\npush_refused_zone %llu\n"
-		"push_refused_type %llu\npush_refused_limit %llu\n",
+		"push_refused_type %llu\npush_refused_limit %llu\npush_refused_shed %llu\n",
 		(unsigned long long)s.sessions_opened, (unsigned long long)s.sessions_established,
 		(unsigned long long)s.sessions_closed, (unsigned long long)s.keepalives,
 		(unsigned long long)s.formerr, (unsigned long long)s.dsotypeni,
@@ -518,7 +594,7 @@ void push_print_stats(const struct push *p, FILE *fp)
 		(unsigned long long)p->reconfirm_present, (unsigned long long)p->reconfirm_ignored,
 		(unsigned long long)p->refused_private, (unsigned long long)p->refused_cleartext,
 		(unsigned long long)p->refused_zone, (unsigned long long)p->refused_type,
-		(unsigned long long)p->limit);
+		(unsigned long long)p->limit, (unsigned long long)p->shed);
 }
 
 struct push *push_new(struct dnsd *d, struct stats *st, const struct transport_ops *ops, void *arg)

@@ -54,12 +54,22 @@ void push_tick(struct push *p);
 /** The next session deadline (monotonic ms), or UINT64_MAX. */
 uint64_t push_next_deadline(const struct push *p);
 
+struct accounts;
+
 /**
- * The accounts were re-read (engine_reload()): a session whose account is
- * gone ends (a Retry Delay with REFUSED, RFC 8490 §7.2.1), so that nobody
- * keeps watching names that may be given to another account.
+ * The accounts were re-read (engine_reload(); @p old is the table before,
+ * borrowed for the call): a session whose account is gone ends (a Retry
+ * Delay with REFUSED, RFC 8490 §7.2.1), so that nobody keeps watching names
+ * that may be given to another account; one whose account moved to another
+ * primary gets a Retry Delay of 1-4 s with NOTAUTH, to find it.
  */
-void push_accounts_changed(struct push *p);
+void push_accounts_changed(struct push *p, const struct accounts *old);
+
+/**
+ * The server is stopping: every established DSO session gets a Retry Delay
+ * with NOERROR and a short random delay of its own. @return how many.
+ */
+int push_stopping(struct push *p);
 
 /** Stream connection @p conn closed: its session and subscriptions go. */
 void push_conn_closed(struct push *p, uint64_t conn);

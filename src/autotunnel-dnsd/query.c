@@ -599,6 +599,44 @@ static enum q_action rcode_reply(struct dnsd *d, struct qscratch *s, const struc
 }
 
 /*
+ * The answer for a name of an account that moved to another primary
+ * (docs/dnsd.md "Moving an account"): a referral as its parent gives it
+ * (RFC 1034 §4.3.2 step 3b): no AA, D's NS record naming the new primary
+ * in the authority section, its addresses in the additional section. The
+ * same for every name and type at or below D and for anyone, signed or
+ * not: the account's key is no longer here to sign with, and the
+ * delegation is public in the parent anyway.
+ */
+static enum q_action referral(struct dnsd *d, struct qscratch *s, struct stats *st,
+			      const struct account_moved *mv, uint16_t limit, uint8_t *out, size_t cap,
+			      size_t *outlen)
+{
+	struct dns_builder *b = &s->b;
+	uint32_t ttl = (uint32_t)d->cfg->ttl;
+	size_t len;
+
+	stat_inc(st, STAT_referral_moved);
+	if (dns_builder_reply(b, out, cap, limit, &s->msg) == 0) {
+		dns_builder_set_flags(b, b->flags & (uint16_t)~DNS_FLAG_AA);
+		if (s->msg.edns.present)
+			dns_builder_edns(b, DNS_EDNS_SERVER_UDP, 0);
+		if (dns_builder_section(b, DNS_SEC_AUTHORITY) == 0 &&
+		    dns_builder_add_name(b, &mv->domain, DNS_TYPE_NS, ttl, &mv->target) == 0 &&
+		    dns_builder_section(b, DNS_SEC_ADDITIONAL) == 0) {
+			for (int i = 0; i < mv->n_v4; i++)
+				(void)dns_builder_add_a(b, &mv->target, ttl, mv->v4[i]);
+			for (int i = 0; i < mv->n_v6; i++)
+				(void)dns_builder_add_aaaa(b, &mv->target, ttl, mv->v6[i]);
+		}
+		if (dns_builder_finish(b, &len) == 0) {
+			*outlen = len;
+			return Q_REPLY;
+		}
+	}
+	return error_reply(s, DNS_RCODE_SERVFAIL, limit, out, cap, outlen);
+}
+
+/*
  * Is the question @p rq one of the public records of the account domain
  * D holding it: SOA and NS at D, or a synthesised SRV name (with any
  * type: the answer is the record or NODATA, and UPDATE cannot add others
@@ -630,6 +668,16 @@ enum q_action query_check(struct dnsd *d, struct qscratch *s, struct stats *st, 
 		memset(&s->tsig, 0, sizeof(s->tsig));
 	rq->limit = t == Q_UDP ? udp_limit(m) : DNS_MSG_MAX_LEN;
 	rq->edns = m->edns.present;
+	/* a moved account's names: the referral comes before the TSIG, whose
+	 * key left with the account (it would only say BADKEY) */
+	if (m->count[DNS_SEC_QUESTION] == 1 && dns_msg_name(m, q->name, &rq->qname) == 0) {
+		const struct account_moved *mv;
+
+		zone_name_lower(rq->lname, rq->qname.wire, rq->qname.len);
+		mv = accounts_moved(d->accounts, rq->lname, rq->qname.len);
+		if (mv)
+			return referral(d, s, st, mv, rq->limit, out, cap, outlen);
+	}
 	/* the TSIG first, so that every error answer to a signed request is
 	 * signed (RFC 8945 §5.3) */
 	if (m->tsig >= 0) {

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <netinet/in.h>
@@ -26,6 +27,7 @@
 #include "autotunnel-dnsd/dnsd.h"
 #include "autotunnel-dnsd/engine.h"
 #include "autotunnel-dnsd/fanout.h"
+#include "autotunnel-dnsd/parent.h"
 #include "autotunnel-dnsd/server.h"
 #include "autotunnel-dnsd/store.h"
 #include "autotunnel-dnsd/streams.h"
@@ -273,6 +275,101 @@ static void checkpointer_stop(struct checkpointer *c)
 }
 
 /*
+ * The parent's delegation changes (parent.h): a thread of their own, with
+ * its own store connection, because an UPDATE to the parent blocks (with
+ * its timeouts) and must never hold up the engine. It sends what waits at
+ * start, after every reload (an account command kept a change), and every
+ * PARENT_RETRY_S while something waits; idle, it sleeps.
+ */
+struct parentsync {
+	pthread_t thread;
+	struct parent_cfg cfg;
+	struct store *st;
+	int efd;
+	atomic_bool stop;
+	bool started;
+};
+
+static void *parentsync_run(void *arg)
+{
+	struct parentsync *p = arg;
+	size_t left = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
+		uint64_t n;
+
+		if (atomic_load(&p->stop))
+			break;
+		if (parent_sync(&p->cfg, p->st, &left) < 0)
+			log_warnx("parent: %s", store_errmsg(p->st));
+		/* nothing left: sleep until woken; else try again in a while */
+		if (poll(&pfd, 1, left ? PARENT_RETRY_S * 1000 : -1) > 0 && read(p->efd, &n, sizeof(n)) < 0)
+			log_debug("parent: eventfd: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+static void parentsync_wake(struct parentsync *p)
+{
+	uint64_t one = 1;
+
+	if (p->started && write(p->efd, &one, sizeof(one)) < 0)
+		log_warn("parent: eventfd");
+}
+
+/* Before privileges are dropped: the key file may be root's. */
+static int parentsync_init(struct parentsync *p, const struct dnsd_settings *s)
+{
+	char err[512];
+	int rc = parent_cfg_load(&p->cfg, s, err, sizeof(err));
+
+	p->efd = -1;
+	atomic_init(&p->stop, false);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc || store_open(&p->st, s->db, s->sync_full, err, sizeof(err))) {
+		log_warnx("%s", err);
+		return -EINVAL;
+	}
+	p->efd = eventfd(0, EFD_CLOEXEC);
+	if (p->efd < 0) {
+		log_warn("eventfd");
+		return -EIO;
+	}
+	log_info("parent zone %s at %s: delegations registered with key %s", s->zone, p->cfg.addr_text,
+		 s->parent_key_file);
+	return 1;
+}
+
+static void parentsync_start(struct parentsync *p)
+{
+	if (p->efd < 0)
+		return;
+	if (pthread_create(&p->thread, NULL, parentsync_run, p)) {
+		log_warnx("parent: cannot start its thread: delegation changes wait for account commands");
+		return;
+	}
+	p->started = true;
+}
+
+static void parentsync_stop(struct parentsync *p)
+{
+	if (p->started) {
+		atomic_store(&p->stop, true);
+		parentsync_wake(p);
+		pthread_join(p->thread, NULL);
+		p->started = false;
+	}
+	if (p->efd >= 0)
+		close(p->efd);
+	p->efd = -1;
+	store_close(p->st);
+	p->st = NULL;
+	parent_cfg_wipe(&p->cfg);
+}
+
+/*
  * The CPU for each UDP worker: the i-th of the CPUs this process may run
  * on, or -1 (not pinned). Pinned, the workers keep to different cores when
  * another program keeps one busy; the scheduler tends to stack short
@@ -312,6 +409,7 @@ struct server {
 	struct dnsd *d;
 	struct engine *e;
 	struct streams *streams;
+	struct parentsync *parent;
 };
 
 static void ctl_stats(void *arg, FILE *fp)
@@ -329,15 +427,39 @@ static int ctl_reload(void *arg, char *err, size_t errlen)
 {
 	struct server *srv = arg;
 
+	/* an account command may have kept a delegation change */
+	parentsync_wake(srv->parent);
 	return engine_reload(srv->e, err, errlen);
 }
 
-static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload };
+static int ctl_freeze(void *arg, const char *name, char *err, size_t errlen)
+{
+	struct server *srv = arg;
+
+	return engine_freeze(srv->e, name, err, errlen);
+}
+
+static const struct control_ops ctl_ops = { .stats = ctl_stats, .reload = ctl_reload, .freeze = ctl_freeze };
+
+struct stopper {
+	struct event_base *base;
+	struct engine *e;	/* NULL once the sessions were told */
+};
+
+#define STOP_FLUSH_MS 300	/* the Retry Delays' time to leave before the sockets close */
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
+	struct stopper *s = arg;
+	struct timeval tv = { 0, STOP_FLUSH_MS * 1000 };
+
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(arg);
+	if (s->e && engine_stopping(s->e) > 0) {
+		s->e = NULL;	/* a second signal stops at once */
+		event_base_loopexit(s->base, &tv);
+		return;
+	}
+	event_base_loopbreak(s->base);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -386,7 +508,9 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 	struct control *ctl = NULL;
 	struct store *st = NULL;
 	struct checkpointer ckpt = { .efd = -1 };
-	struct server srv = { .d = &d };
+	struct parentsync psync = { .efd = -1 };
+	struct stopper stopper = { 0 };
+	struct server srv = { .d = &d, .parent = &psync };
 	struct streams *streams = NULL;
 	int fds0[DNSD_MAX_ADDRS];
 	SSL_CTX *ctx = NULL;
@@ -526,11 +650,15 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 		log_warnx("%s", err);
 		goto out;
 	}
-	sig_int = evsignal_new(base, SIGINT, on_stop, base);
-	sig_term = evsignal_new(base, SIGTERM, on_stop, base);
+	stopper.base = base;
+	stopper.e = e;
+	sig_int = evsignal_new(base, SIGINT, on_stop, &stopper);
+	sig_term = evsignal_new(base, SIGTERM, on_stop, &stopper);
 	sig_hup = evsignal_new(base, SIGHUP, on_hup, e);
 	if (!sig_int || !sig_term || !sig_hup || evsignal_add(sig_int, NULL) || evsignal_add(sig_term, NULL) ||
 	    evsignal_add(sig_hup, NULL))
+		goto out;
+	if (parentsync_init(&psync, s) < 0)
 		goto out;
 	if (privdrop_apply(drop))	/* before the first thread: ports bound, files open */
 		goto out;
@@ -542,6 +670,7 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 		}
 	}
 	checkpointer_start(&ckpt, s, st, base, e);
+	parentsync_start(&psync);
 	engine_rearm(e);
 	if (s->tls_port)
 		snprintf(err, sizeof(err), ", TLS port %u", d.tls_port);
@@ -576,6 +705,7 @@ out:
 	zone_free(d.zone);
 	accounts_free(d.accounts);
 	checkpointer_stop(&ckpt);
+	parentsync_stop(&psync);
 	store_close(st);
 	if (ctx)
 		SSL_CTX_free(ctx);

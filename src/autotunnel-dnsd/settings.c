@@ -37,6 +37,9 @@ static const struct conf_item items[] = {
 	{ "server", "tcp-output-max", CONF_INT, S(tcp_output_max), 4096, 1 << 30, "bytes waiting for a TCP/TLS client before its requests are read no more (default 262144)" },
 	{ "server", "tcp-read-timeout", CONF_INT, S(tcp_read_timeout), 1, 86400, "seconds a partly received TCP/TLS message may take to complete (default 30)" },
 	{ "server", "tls-handshake-timeout", CONF_INT, S(tls_handshake_timeout), 1, 86400, "seconds a TLS handshake may take (default 10)" },
+	{ "server", "watch-setup-rate", CONF_INT, S(watch_setup_rate), 0, 100000000, "new watchers (LLQ set-ups and DNS Push SUBSCRIBEs) per second before they are told to come back later, 0 for no budget (default 50000)" },
+	{ "server", "shed-retry-min-ms", CONF_INT, S(shed_retry_min_ms), 100, 86400000, "shortest retry delay given to a watcher turned away (default 1000)" },
+	{ "server", "shed-retry-max-ms", CONF_INT, S(shed_retry_max_ms), 100, 86400000, "longest retry delay given to a watcher turned away (default 30000)" },
 	{ "zone", "zone", CONF_STRING, S(zone), 0, 0, "the zone served (default members.example.net)" },
 	{ "zone", "server-name", CONF_STRING, S(server_name), 0, 0, "this server's name: NS and SRV target (default ns.ZONE)" },
 	{ "zone", "server-address", CONF_STRING, S(server_address), 0, 0, "addresses of server-name, comma-separated (default: listen addresses)" },
@@ -66,6 +69,8 @@ static const struct conf_item items[] = {
 	{ "push", "dso-keepalive-ms", CONF_INT, S(dso_keepalive_ms), 10000, 0x7fffffff, "longest DSO keepalive interval granted, ms (default 3600000)" },
 	{ "push", "push-per-session", CONF_INT, S(push_per_session), 1, 10000000, "DNS Push subscriptions on one DSO session (default 1024)" },
 	{ "push", "push-max", CONF_INT, S(push_max), 1, 100000000, "DNS Push subscriptions in all (default 1000000)" },
+	{ "parent", "parent", CONF_STRING, S(parent), 0, 0, "ADDRESS[:PORT] of the parent zone's primary (Knot): account add/del/import register each account's delegation there with a signed UPDATE (default: none)" },
+	{ "parent", "parent-key-file", CONF_STRING, S(parent_key_file), 0, 0, "file (mode 0600) holding [ALG:]KEYNAME:BASE64, the TSIG key the parent takes UPDATEs from this server with" },
 	{ "store", "db", CONF_STRING, S(db), 0, 0, "SQLite database (default /var/lib/autotunnel/dns.db)" },
 	{ "store", "sync", CONF_BOOL, S(sync_full), 0, 0, "fsync every commit (default yes)" },
 	{ "store", "batch-max", CONF_INT, S(batch_max), 1, 100000, "updates committed together at most (default 256)" },
@@ -88,6 +93,9 @@ void dnsd_settings_default(struct dnsd_settings *s)
 	s->tcp_output_max = 256 << 10;
 	s->tcp_read_timeout = 30;
 	s->tls_handshake_timeout = 10;
+	s->watch_setup_rate = 50000;
+	s->shed_retry_min_ms = 1000;
+	s->shed_retry_max_ms = 30000;
 	s->cpu_affinity = true;
 	s->private_zone = true;
 	s->ttl = 300;
@@ -214,6 +222,11 @@ int dnsd_settings_finish(struct dnsd_settings *s, char *err, size_t errlen)
 	}
 	if (s->tls_port && s->tls_port == s->port) {
 		snprintf(err, errlen, "tls-port and port are both %d", s->port);
+		return -EINVAL;
+	}
+	if (s->shed_retry_min_ms > s->shed_retry_max_ms) {
+		snprintf(err, errlen, "shed-retry-min-ms (%d) is above shed-retry-max-ms (%d)", s->shed_retry_min_ms,
+			 s->shed_retry_max_ms);
 		return -EINVAL;
 	}
 	if ((s->tls_cert == NULL) != (s->tls_key == NULL)) {

@@ -32,6 +32,8 @@ struct dnsd_settings {
 	int tcp_output_max;	/* bytes of output per connection before it is read no more */
 	int tcp_read_timeout;	/* seconds a partial message may take to complete */
 	int tls_handshake_timeout;	/* seconds a TLS handshake may take */
+	int watch_setup_rate;	/* new watchers (LLQ set-ups, Push SUBSCRIBEs) per second; 0: no budget */
+	int shed_retry_min_ms, shed_retry_max_ms;	/* the retry hint of a refused watcher (shed.h) */
 	/* [zone] */
 	char *zone;
 	char *server_name;	/* target of NS and the synthesised SRV records */
@@ -65,6 +67,9 @@ struct dnsd_settings {
 	int dso_keepalive_ms;	/* longest DSO keepalive interval granted (RFC 8490 §6.5) */
 	int push_per_session;	/* Push subscriptions on one DSO session */
 	int push_max;		/* Push subscriptions in all */
+	/* [parent] delegation in the parent zone (parent.h) */
+	char *parent;		/* ADDRESS[:PORT] of the parent zone's primary; NULL: none */
+	char *parent_key_file;	/* [ALG:]NAME:BASE64, the TSIG key the parent takes UPDATEs with */
 	/* [store] */
 	char *db;
 	bool sync_full;		/* fsync every commit (SQLite synchronous=FULL) */

@@ -34,7 +34,8 @@
 	X(llq_requests)		X(llq_refused_unsigned)	X(llq_refused_wrong_key) \
 	X(llq_refused_out_of_zone)	X(llq_events_sent)	X(llq_events_unsent) \
 	X(tcp_accepted)		X(tls_accepted)		X(tls_failed)	\
-	X(tcp_refused_limit)	X(tcp_bad_frame)
+	X(tcp_refused_limit)	X(tcp_bad_frame)				\
+	X(referral_moved)	X(update_notauth_moved)	X(update_servfail_moving)
 
 enum stat_id {
 #define STAT_ENUM(n) STAT_##n,

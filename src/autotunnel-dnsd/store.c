@@ -16,6 +16,8 @@ enum {
 	Q_SERIAL_GET, Q_SERIAL_SET,
 	Q_ACC_PUT, Q_ACC_GET, Q_ACC_DEL, Q_ACC_DEL_RR, Q_ACC_LIST,
 	Q_RR_INSERT, Q_RR_UPDATE, Q_RR_DELETE, Q_RR_LIST,
+	Q_PEND_PUT, Q_PEND_DONE, Q_PEND_FAIL, Q_PEND_LIST,
+	Q_MOVED_PUT, Q_MOVED_DEL, Q_MOVED_LIST,
 	Q_COUNT
 };
 
@@ -38,6 +40,14 @@ static const char *const sql[Q_COUNT] = {
 	[Q_RR_UPDATE] = "UPDATE records SET ttl = ?2, rdata = ?3, expires = ?4 WHERE id = ?1",
 	[Q_RR_DELETE] = "DELETE FROM records WHERE id = ?1",
 	[Q_RR_LIST] = "SELECT id, name, type, class, ttl, rdata, expires, account FROM records ORDER BY id",
+	[Q_PEND_PUT] = "INSERT OR REPLACE INTO parent_pending(account, op, since, tries, error) "
+		       "VALUES (?1, ?2, ?3, 0, NULL)",
+	[Q_PEND_DONE] = "DELETE FROM parent_pending WHERE account = ?1 AND op = ?2",
+	[Q_PEND_FAIL] = "UPDATE parent_pending SET tries = tries + 1, error = ?3 WHERE account = ?1 AND op = ?2",
+	[Q_PEND_LIST] = "SELECT account, op, tries, error FROM parent_pending ORDER BY since, account",
+	[Q_MOVED_PUT] = "INSERT OR REPLACE INTO moved(account, target, addrs, at) VALUES (?1, ?2, ?3, ?4)",
+	[Q_MOVED_DEL] = "DELETE FROM moved WHERE account = ?1",
+	[Q_MOVED_LIST] = "SELECT account, target, addrs FROM moved ORDER BY account",
 };
 
 /*
@@ -58,6 +68,15 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY, name BLOB NOT NULL, type INTEGER NOT NULL, class INTEGER NOT NULL,"
 	" ttl INTEGER NOT NULL, rdata BLOB NOT NULL, expires INTEGER NOT NULL, account TEXT);"
 	"CREATE INDEX IF NOT EXISTS records_account ON records(account);"
+	/* delegation in the parent zone (parent.h): changes not yet accepted
+	 * there, and accounts moved to another primary (referrals). Tables a
+	 * version 2 database gains when opened, without a version change: an
+	 * older server ignores them. */
+	"CREATE TABLE IF NOT EXISTS parent_pending ("
+	" account TEXT PRIMARY KEY, op TEXT NOT NULL, since INTEGER NOT NULL,"
+	" tries INTEGER NOT NULL, error TEXT);"
+	"CREATE TABLE IF NOT EXISTS moved ("
+	" account TEXT PRIMARY KEY, target TEXT NOT NULL, addrs TEXT NOT NULL, at INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 2);";
 
 struct store {
@@ -471,4 +490,109 @@ int store_rr_foreach(struct store *st, int (*fn)(void *arg, const struct store_r
 	if (rc)
 		return rc;
 	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_pending_put(struct store *st, const char *account, const char *op, int64_t since)
+{
+	sqlite3_stmt *s = st->q[Q_PEND_PUT];
+
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, op, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, since);
+	return run(st, Q_PEND_PUT);
+}
+
+int store_pending_done(struct store *st, const char *account, const char *op)
+{
+	sqlite3_bind_text(st->q[Q_PEND_DONE], 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->q[Q_PEND_DONE], 2, op, -1, SQLITE_STATIC);
+	return run(st, Q_PEND_DONE);
+}
+
+int store_pending_failed(struct store *st, const char *account, const char *op, const char *why)
+{
+	sqlite3_bind_text(st->q[Q_PEND_FAIL], 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->q[Q_PEND_FAIL], 2, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->q[Q_PEND_FAIL], 3, why, -1, SQLITE_STATIC);
+	return run(st, Q_PEND_FAIL);
+}
+
+int store_pending_list(struct store *st, struct store_pending *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *s = st->q[Q_PEND_LIST];
+	int step;
+
+	*n = 0;
+	while (*n < max && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(s, 0), *op = sqlite3_column_text(s, 1);
+		const unsigned char *why = sqlite3_column_text(s, 3);
+		struct store_pending *p = &out[*n];
+
+		if (!name || !op || strlen((const char *)name) > STORE_ACCOUNT_NAME_MAX)
+			continue;
+		memset(p, 0, sizeof(*p));
+		strcpy(p->account, (const char *)name);
+		snprintf(p->op, sizeof(p->op), "%s", (const char *)op);
+		p->tries = sqlite3_column_int(s, 2);
+		snprintf(p->error, sizeof(p->error), "%s", why ? (const char *)why : "");
+		(*n)++;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+int store_moved_put(struct store *st, const char *account, const char *target, const char *addrs, int64_t at)
+{
+	sqlite3_stmt *s = st->q[Q_MOVED_PUT];
+
+	sqlite3_bind_text(s, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, addrs, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, at);
+	return run(st, Q_MOVED_PUT);
+}
+
+int store_moved_del(struct store *st, const char *account)
+{
+	sqlite3_bind_text(st->q[Q_MOVED_DEL], 1, account, -1, SQLITE_STATIC);
+	return run(st, Q_MOVED_DEL);
+}
+
+int store_moved_foreach(struct store *st,
+			int (*fn)(void *arg, const char *account, const char *target, const char *addrs),
+			void *arg)
+{
+	sqlite3_stmt *s = st->q[Q_MOVED_LIST];
+	int step, rc = 0;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		const char *target = (const char *)sqlite3_column_text(s, 1);
+		const char *addrs = (const char *)sqlite3_column_text(s, 2);
+
+		if (!name || !target || !addrs)
+			continue;
+		rc = fn(arg, name, target, addrs);
+		if (rc)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc)
+		return rc;
+	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_account_del_in(struct store *st, const char *name)
+{
+	int rc;
+
+	sqlite3_bind_text(st->q[Q_ACC_DEL], 1, name, -1, SQLITE_STATIC);
+	rc = run(st, Q_ACC_DEL);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		return -ENOENT;
+	if (rc == 0) {
+		sqlite3_bind_text(st->q[Q_ACC_DEL_RR], 1, name, -1, SQLITE_STATIC);
+		rc = run(st, Q_ACC_DEL_RR);
+	}
+	return rc;
 }

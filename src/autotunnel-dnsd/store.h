@@ -4,6 +4,8 @@
  *   meta(key, value)         zone serial, schema version
  *   accounts(name, alg, key, created, kdf)
  *   records(id, name, type, class, ttl, rdata, expires, account)
+ *   parent_pending(account, op, since, tries, error)   delegation changes to send
+ *   moved(account, target, addrs, at)                   accounts now on another primary
  *
  * Names are stored in lower-case uncompressed wire form, rdata in
  * uncompressed wire form. A record's lease is its absolute expiry on the
@@ -106,5 +108,38 @@ int store_rr_update(struct store *st, int64_t id, uint32_t ttl, const uint8_t *r
 int store_rr_delete(struct store *st, int64_t id) __attribute__((warn_unused_result));
 /** Call @p fn for every record; a non-zero return stops and is returned. */
 int store_rr_foreach(struct store *st, int (*fn)(void *arg, const struct store_rr *rr), void *arg);
+
+/** A change of the delegation in the parent zone not yet accepted there (parent.h). */
+struct store_pending {
+	char account[STORE_ACCOUNT_NAME_MAX + 1];
+	char op[8];		/* "add" or "del" */
+	int tries;
+	char error[160];	/* why the last try failed, "" before any */
+};
+
+/** Keep (replacing any older one) the change @p op ("add", "del") of @p account's delegation. */
+int store_pending_put(struct store *st, const char *account, const char *op, int64_t since)
+	__attribute__((warn_unused_result));
+/** The parent accepted @p op for @p account: forget it (a newer change of another op stays). */
+int store_pending_done(struct store *st, const char *account, const char *op)
+	__attribute__((warn_unused_result));
+/** The parent did not accept it: count the try, keep @p why. */
+int store_pending_failed(struct store *st, const char *account, const char *op, const char *why)
+	__attribute__((warn_unused_result));
+/** Up to @p max pending changes, oldest first, into @p out (*@p n of them). */
+int store_pending_list(struct store *st, struct store_pending *out, size_t max, size_t *n)
+	__attribute__((warn_unused_result));
+
+/** Remember that @p account moved to the primary @p target (a name) at @p addrs (comma-separated). */
+int store_moved_put(struct store *st, const char *account, const char *target, const char *addrs, int64_t at)
+	__attribute__((warn_unused_result));
+int store_moved_del(struct store *st, const char *account) __attribute__((warn_unused_result));
+/** Call @p fn for every moved account; a non-zero return stops and is returned. */
+int store_moved_foreach(struct store *st,
+			int (*fn)(void *arg, const char *account, const char *target, const char *addrs),
+			void *arg);
+
+/** Delete an account and its records inside the caller's transaction. @return 0, -ENOENT, -EIO. */
+int store_account_del_in(struct store *st, const char *name) __attribute__((warn_unused_result));
 
 #endif

@@ -416,6 +416,12 @@ void update_decide(const struct update_request *rq, const struct dnsd *d, int64_
 		return;
 	}
 	zone = update_zone(d, &zname, lz);
+	if (!zone && dnsd_zone_offset(d, lz, zname.len) >= 0 && accounts_moved(d->accounts, lz, zname.len)) {
+		/* RFC 2136 §3.1.2: not authoritative for D any more (account move);
+		 * unsigned: its key left with it. The client asks the parent again. */
+		decided(out, DNS_RCODE_NOTAUTH, STAT_update_notauth_moved, false);
+		return;
+	}
 	if (!zone || zclass != DNS_CLASS_IN) {
 		decided(out, DNS_RCODE_NOTAUTH, STAT_update_notauth_zone, verified);
 		return;

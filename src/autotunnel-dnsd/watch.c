@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "dns/edns.h"
 #include "dns/tsig.h"
+#include "autotunnel-dnsd/shed.h"
 #include "llq/llq.h"
 #include "util/random.h"
 #include "autotunnel-dnsd/accounts.h"
@@ -307,6 +308,19 @@ void watch_handle(struct watch *w, struct qscratch *s, const struct transport_sr
 	rq.q.qtype = qr.qtype;
 	rq.q.qclass = qr.qclass;
 	rq.owner = qr.signer ? qr.signer->id : 0;
+	if (rq.opcode == DNS_LLQ_SETUP && rq.id == 0 && w->d->shed) {
+		/* a new watcher: within the budget, or told when to come back (shed.h) */
+		uint64_t now = clock_now_ms();
+		uint32_t r = 0;
+
+		rq.shed = !shed_admit(w->d->shed, now);
+		if (rand_bytes(&r, sizeof(r)))
+			r = 0;
+		/* LEASE-LIFE is in seconds: the nearest, at least 1 */
+		rq.servfull_retry_s = (shed_retry_ms(w->d->shed, r) + 500) / 1000;
+		if (rq.servfull_retry_s == 0)
+			rq.servfull_retry_s = 1;
+	}
 	for (int tries = 0; tries < 4 && rc == -EEXIST; tries++) {
 		/* RFC 8764 §5.2.2: the server chooses a random 64-bit id */
 		if (rand_bytes(&rq.new_id, sizeof(rq.new_id)))
@@ -319,6 +333,8 @@ void watch_handle(struct watch *w, struct qscratch *s, const struct transport_sr
 		w->ops->reply(w->arg, it, w->out, len);
 		goto out;
 	}
+	if (rep.error == LLQ_ERR_SERVFULL && !rq.shed && w->d->shed)
+		shed_refused(w->d->shed, clock_now_ms());	/* a limit: it counts towards the next hints */
 	if (rep.kind != LLQ_REPLY_NONE) {
 		llq = (struct dns_llq){ .version = DNS_EDNS_LLQ_VERSION, .opcode = rep.opcode,
 					.error = rep.error, .id = rep.id, .lease = rep.lease_s };

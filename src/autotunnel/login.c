@@ -1,6 +1,10 @@
 /*
  * `autotunnel login ACCOUNT --server HOST[:PORT] (--pin SHA256 | --ca FILE)`:
- * sign this host in to an account (docs/design.md §§1, 6).
+ * sign this host in to an account (docs/design.md §§1, 6). With
+ * `--parent HOST[:PORT]` instead of --server, the account's server is found
+ * through the delegation in the parent zone (docs/agent-dns.md
+ * "Delegation"): here once, for the key parameters, and by the agent at
+ * every connection.
  *
  * The account's key derivation parameters are fetched first (TXT _kdf.D,
  * unsigned, over DNS over TLS with the same pin or CA file: kdffetch.c).
@@ -11,8 +15,13 @@
  * against the server (a wrong password is refused there with BADSIG) and
  * keeps them in its root-only state file.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +36,10 @@
 #include "autotunnel/ctlclient.h"
 #include "autotunnel/kdffetch.h"
 #include "dns/keys.h"
+#include "dnsc/msg.h"
+#include "dnsc/state.h"
 #include "util/encode.h"
+#include "util/random.h"
 
 #define DEFAULT_ZONE "members.example.net"
 #define PASSWORD_MAX 1024
@@ -35,8 +47,8 @@
 
 void cmd_login_usage(void)
 {
-	printf("usage: autotunnel login ACCOUNT --server HOST[:PORT] (--pin SHA256 | --ca FILE)\n"
-	       "                        [--zone ZONE] [--json] [--socket PATH]\n"
+	printf("usage: autotunnel login ACCOUNT (--server HOST[:PORT] | --parent ADDRESS[:PORT])\n"
+	       "                        (--pin SHA256 | --ca FILE) [--zone ZONE] [--json] [--socket PATH]\n"
 	       "\n"
 	       "Sign this host in to ACCOUNT at the rendezvous server HOST (DNS over TLS,\n"
 	       "port 853 unless given). The password is read from standard input when it is\n"
@@ -49,6 +61,9 @@ void cmd_login_usage(void)
 	       "                  (base64), as autotunnel-dnsd logs them at start-up\n"
 	       "  --ca FILE       a CA file (PEM) that signed it; its name or address is checked\n"
 	       "\n"
+	       "  --parent ADDRESS[:PORT]  instead of --server: the server of the parent zone\n"
+	       "                  (plain DNS, port 53); the account's server is found through its\n"
+	       "                  delegation there, again after a move (use --ca: it trusts them all)\n"
 	       "  ACCOUNT         a name (alice: alice.ZONE) or the account domain itself\n"
 	       "  --zone ZONE     the service's zone (default %s)\n"
 	       "  --json          one JSON object\n"
@@ -95,10 +110,147 @@ static int read_password(const char *domain, char *pw, size_t cap)
 	return n;
 }
 
+/* One UDP question to @p to (port @p port), its answer in @p r (a static buffer): 0 or -errno. */
+static int udp_ask(const struct sockaddr_storage *to, uint16_t port, const struct dns_name *q, uint16_t qtype,
+		   struct dnsc_resp *r, uint8_t *ans, size_t cap)
+{
+	struct sockaddr_storage dst = *to;
+	socklen_t dl = dst.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	uint8_t buf[512];
+	uint16_t id = (uint16_t)rand_uniform(65536);
+	size_t len;
+	int fd, rc = -ETIMEDOUT;
+
+	if (dst.ss_family == AF_INET)
+		((struct sockaddr_in *)&dst)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&dst)->sin6_port = htons(port);
+	if (dnsc_query_build(buf, sizeof(buf), &len, id, q, qtype, NULL, NULL, (uint64_t)time(NULL)))
+		return -EINVAL;
+	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&dst, dl) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* three tries, a second apart (RFC 1035 §4.2.1: retransmit over UDP) */
+	for (int i = 0; i < 3 && rc == -ETIMEDOUT; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (send(fd, buf, len, 0) < 0) {
+			rc = -errno;
+			break;
+		}
+		while (poll(&p, 1, 1000) > 0) {
+			ssize_t n = recv(fd, ans, cap, 0);
+
+			if (n < 0) {
+				rc = -errno;
+				break;
+			}
+			if (dnsc_resp_open(r, ans, (size_t)n, id, q, qtype, NULL, (uint64_t)time(NULL)) == 0) {
+				rc = 0;
+				break;
+			}
+		}
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * The account's server through the delegation (docs/agent-dns.md
+ * "Delegation"): the parent's NS record for D and its glue, then the
+ * primary's _dns-update-tls._tcp.D SRV for the DNS-over-TLS port (853
+ * without one). "ADDRESS:PORT" into @p out, or -errno with a sentence.
+ */
+static int deleg_resolve(const char *parent, const char *domain, char *out, size_t outlen, char *why,
+			 size_t whylen)
+{
+	static struct dnsc_resp r;
+	static uint8_t ans[4096];
+	struct sockaddr_storage pa = { 0 }, prim = { 0 };
+	char host[DNSC_SERVER_MAX + 1], addr[INET6_ADDRSTRLEN];
+	struct dns_name d, target, q;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	uint16_t pport, tls = 853;
+	bool have = false;
+	int rc;
+
+	if (dnsc_server_parse(parent, host, sizeof(host), &pport, 53) || dns_name_from_text(&d, domain)) {
+		snprintf(why, whylen, "'%s' is not ADDRESS[:PORT]", parent);
+		return -EINVAL;
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&pa)->sin_addr) == 1)
+		pa.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&pa)->sin6_addr) == 1)
+		pa.ss_family = AF_INET6;
+	else {
+		snprintf(why, whylen, "the parent must be a numeric address, not '%s'", host);
+		return -EINVAL;
+	}
+	rc = udp_ask(&pa, pport, &d, DNS_TYPE_NS, &r, ans, sizeof(ans));
+	if (rc) {
+		snprintf(why, whylen, "the parent %s: %s", parent, rc == -ETIMEDOUT ? "no answer" : strerror(-rc));
+		return rc;
+	}
+	while (!have && dnsc_rr_next(&r.msg, &pos, &rr) == 1)
+		have = (rr.sec == DNS_SEC_AUTHORITY || rr.sec == DNS_SEC_ANSWER) && rr.type == DNS_TYPE_NS &&
+		       dns_name_equal(&rr.owner, &d) && dns_rdata_name_read(&rr.rdata, &target) == 0;
+	if (!have) {
+		snprintf(why, whylen, "the parent %s has no delegation for %s", parent, domain);
+		return -EXDEV;
+	}
+	have = false;
+	pos = 0;
+	while (!have && dnsc_rr_next(&r.msg, &pos, &rr) == 1) {
+		if (rr.sec != DNS_SEC_ADDITIONAL || !dns_name_equal(&rr.owner, &target))
+			continue;
+		if (rr.type == DNS_TYPE_A &&
+		    dns_rdata_a_read(&rr.rdata, (uint8_t *)&((struct sockaddr_in *)&prim)->sin_addr) == 0) {
+			prim.ss_family = AF_INET;
+			have = true;
+		} else if (rr.type == DNS_TYPE_AAAA &&
+			   dns_rdata_aaaa_read(&rr.rdata, (uint8_t *)&((struct sockaddr_in6 *)&prim)->sin6_addr) == 0) {
+			prim.ss_family = AF_INET6;
+			have = true;
+		}
+	}
+	if (!have) {
+		snprintf(why, whylen, "the parent %s gives no address for the server of %s", parent, domain);
+		return -EADDRNOTAVAIL;
+	}
+	/* the primary answers plain DNS on the parent's port; its SRV says the TLS port */
+	q = d;
+	if (dns_name_prepend_label(&q, "_tcp", 4) == 0 && dns_name_prepend_label(&q, "_dns-update-tls", 15) == 0 &&
+	    udp_ask(&prim, pport, &q, DNS_TYPE_SRV, &r, ans, sizeof(ans)) == 0) {
+		pos = 0;
+		while (dnsc_rr_next(&r.msg, &pos, &rr) == 1) {
+			struct dns_srv srv;
+
+			if (rr.sec == DNS_SEC_ANSWER && rr.type == DNS_TYPE_SRV &&
+			    dns_rdata_srv_read(&rr.rdata, &srv) == 0 && srv.port) {
+				tls = srv.port;
+				break;
+			}
+		}
+	}
+	if (prim.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&prim)->sin_addr, addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&prim)->sin6_addr, addr, sizeof(addr));
+	snprintf(out, outlen, prim.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, tls);
+	return 0;
+}
+
 int cmd_login(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 'S' },
+		{ "parent", required_argument, NULL, 'P' },
 		{ "pin", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "zone", required_argument, NULL, 'z' },
@@ -108,7 +260,8 @@ int cmd_login(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t req[4096];
-	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL;
+	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL, *parent = NULL;
+	char found[DNSC_SERVER_MAX + 1], via[DNSC_SERVER_MAX + 8];
 	char domain[AGENT_NAME_MAX + 1], text[600], ca_abs[PATH_MAX];
 	char pw[PASSWORD_MAX + 2], why[300];
 	const char *weak;
@@ -126,6 +279,7 @@ int cmd_login(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S': server = optarg; break;
+		case 'P': parent = optarg; break;
 		case 'p': pin = optarg; break;
 		case 'c': ca = optarg; break;
 		case 'z': zone = optarg; break;
@@ -139,7 +293,7 @@ int cmd_login(int argc, char **argv)
 			return CMD_USAGE;
 		}
 	}
-	if (optind != argc - 1 || !server) {
+	if (optind != argc - 1 || !server == !parent) {
 		cmd_login_usage();
 		return CMD_USAGE;
 	}
@@ -160,6 +314,17 @@ int cmd_login(int argc, char **argv)
 			return CMD_USAGE;
 		}
 		ca = ca_abs;
+	}
+	if (parent) {
+		/* the key parameters from the primary the parent names; the agent asks again itself */
+		if (tty)
+			fprintf(stderr, "asking the parent %s where %s is...\n", parent, domain);
+		rc = deleg_resolve(parent, domain, found, sizeof(found), why, sizeof(why));
+		if (rc) {
+			fprintf(stderr, "error: login failed: %s\n", why);
+			return rc == -EINVAL ? CMD_USAGE : CMD_FAIL;
+		}
+		server = found;
 	}
 	/* docs/design.md §6: the parameters are public, and needed before any key exists */
 	if (tty)
@@ -206,7 +371,9 @@ int cmd_login(int argc, char **argv)
 	agent_ctl_write_begin(&w, req, sizeof(req), AGENT_CTL_LOGIN);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_ARGS);
 	agent_ctl_write_str(&w, AGENT_CTL_F_ACCOUNT, domain);
-	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, server);
+	/* the agent's account.c takes "parent:" as the parent zone's server */
+	snprintf(via, sizeof(via), "%s%s", parent ? "parent:" : "", parent ? parent : server);
+	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, via);
 	if (pin)
 		agent_ctl_write_str(&w, AGENT_CTL_F_PIN, pin);
 	if (ca)

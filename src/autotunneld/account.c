@@ -472,6 +472,7 @@ static void upd_unsolicited(void *arg, const uint8_t *msg, size_t len)
 static struct dnsconn *make_conn(struct atd_dns *dns, const char *server, const char *pin, const char *ca,
 				 bool llq, char *why, size_t whylen)
 {
+	const struct dnsc_state *st = &dns->st;
 	static const struct dnsconn_ops with_llq = { conn_up, conn_down, conn_unsolicited };
 	static const struct dnsconn_ops upd_only = { upd_up, upd_down, upd_unsolicited };
 	struct dnsconn_cfg cfg = { 0 };
@@ -484,6 +485,12 @@ static struct dnsconn *make_conn(struct atd_dns *dns, const char *server, const 
 	}
 	cfg.host = host;
 	cfg.port = port;
+	if (st->parent[0]) {
+		/* the primary is found through the delegation, at every connection */
+		cfg.host = NULL;
+		cfg.parent = st->parent;
+		cfg.domain = st->domain;
+	}
 	cfg.pin = pin && *pin ? pin : NULL;
 	cfg.ca_file = ca && *ca ? ca : NULL;
 	return dnsconn_new(dns->d->base, &cfg, llq ? &with_llq : &upd_only, dns, why, whylen);
@@ -1064,7 +1071,9 @@ static void login_answer(void *arg, int err, const struct dnsc_resp *r, const ch
 		login_end(l, -EPROTO, "login failed: %s", why);
 		return;
 	}
-	srv_server(l, r, &l->name, l->phase == 0 ? l->st.update_server : l->st.llq_server);
+	/* through a parent, the SRV records are followed at each connection (dnsconn.h) */
+	if (!l->st.parent[0])
+		srv_server(l, r, &l->name, l->phase == 0 ? l->st.update_server : l->st.llq_server);
 	if (l->phase == 0) {
 		l->phase = 1;
 		if ((err = login_ask(l)))
@@ -1168,6 +1177,11 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 	l->dns = dns;
 	l->cb = cb;
 	l->arg = arg;
+	/* "parent:HOST[:PORT]" (autotunnel login --parent): the server of the parent zone */
+	if (strncmp(server, "parent:", 7) == 0) {
+		server += 7;
+		snprintf(l->st.parent, sizeof(l->st.parent), "%s", server);
+	}
 	/* a bare account name lives in the default zone (docs/design.md §4) */
 	snprintf(dom, sizeof(dom), strchr(account, '.') ? "%s" : "%s." DEFAULT_ZONE, account);
 	if (agent_name_canon(l->st.domain, sizeof(l->st.domain), dom) < 0 ||
@@ -1191,6 +1205,11 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 	dns->login = l;
 	cfg.host = l->host;
 	cfg.port = l->port;
+	if (l->st.parent[0]) {
+		cfg.host = NULL;
+		cfg.parent = l->st.parent;
+		cfg.domain = l->st.domain;
+	}
 	cfg.pin = pin;
 	cfg.ca_file = ca;
 	l->conn = dnsconn_new(d->base, &cfg, &ops, l, why, sizeof(why));
@@ -1198,7 +1217,7 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 		login_end(l, -EINVAL, "login failed: %s", why);
 		return 0;
 	}
-	log_info("signing in to %s at %s", l->st.domain, server);
+	log_info("signing in to %s at %s%s", l->st.domain, l->st.parent[0] ? "the primary delegated by " : "", server);
 	if ((rc = login_ask(l)))
 		login_end(l, rc, "login failed: %s", strerror(-rc));
 	return 0;

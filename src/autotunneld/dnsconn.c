@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <ifaddrs.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,6 +29,7 @@
 #include "common/log.h"
 #include "dns/edns.h"
 #include "dns/msg.h"
+#include "dnsc/msg.h"
 #include "dnsc/state.h"
 #include "dso/dso.h"
 #include "util/random.h"
@@ -36,6 +38,8 @@
 #define OUTPUT_MAX (1u << 20)
 
 enum cstate { C_DOWN, C_CONNECTING, C_UP };
+
+#define DELEG_TLS_PORT 853	/* RFC 7858 §3.1, when the primary names no port */
 
 struct req {
 	struct req *next;
@@ -75,11 +79,28 @@ struct dnsconn {
 	char last_error[200];
 	int in_cb;		/* user callbacks running: freeing is deferred */
 	bool dead;
+	/* delegation (cfg.parent): where the account's primary is, asked at every connection */
+	bool via_parent;
+	char parent[DNSC_SERVER_MAX + 1];
+	struct sockaddr_storage paddr;
+	socklen_t paddrlen;
+	uint16_t pport;
+	struct dns_name domain, q;
+	int rstep;		/* 0: the parent's NS and glue, 1: the primary's SRV */
+	int rfd;
+	struct event *rev;
+	uint16_t rid;
+	struct sockaddr_storage prim;	/* the primary found: its address (glue) */
+	socklen_t primlen;
+	char prim_name[DNS_NAME_TEXT_MAX];
+	uint16_t prim_port;	/* the last primary's TLS port (0: none found yet) */
+	bool stale;		/* closed for a referral: keep the back-off growing */
 	uint8_t rbuf[65535];
 };
 
 static void conn_start(struct dnsconn *c);
 static void really_free(struct dnsconn *c);
+static void resolve_stop(struct dnsconn *c);
 
 /* ---- callbacks into the owner, safe against being freed inside them ---- */
 
@@ -184,6 +205,7 @@ static void conn_lost(struct dnsconn *c, int err)
 	bool was_up = c->state == C_UP;
 
 	close_bev(c);
+	resolve_stop(c);
 	c->state = C_DOWN;
 	c->retry_at = agent_reconnect_failed(&c->rc, clock_now_ms());
 	if (was_up)
@@ -240,7 +262,11 @@ static void conn_up(struct dnsconn *c)
 
 	(void)none;
 	c->state = C_UP;
-	agent_reconnect_reset(&c->rc);
+	/* a server found again after a referral: the back-off stays, in case
+	 * the parent still names the one that referred us away */
+	if (!c->stale)
+		agent_reconnect_reset(&c->rc);
+	c->stale = false;
 	c->last_error[0] = '\0';
 	/* an LLQ connection is quiet for long stretches: no read timeout from now on */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -252,6 +278,273 @@ static void conn_up(struct dnsconn *c)
 	if (c->ops.up)
 		c->ops.up(c->arg);
 	leave(c);
+}
+
+/*
+ * Does this answer say that the server no longer holds our account? A
+ * referral (RFC 1034 §4.3.2: no AA, no answer, an NS record in the
+ * authority section) or NOTAUTH without a TSIG (RFC 2136 §3.1.2: not
+ * authoritative for the zone; a TSIG failure carries a TSIG record).
+ */
+static bool moved_away(const struct dnsconn *c, const uint8_t *msg, size_t len)
+{
+	static struct dns_msg m;
+	unsigned rcode;
+
+	if (dns_msg_parse(&m, msg, len))
+		return false;
+	rcode = dns_msg_rcode(&m);
+	if (rcode == DNS_RCODE_NOTAUTH)
+		return m.tsig < 0;
+	if (rcode != DNS_RCODE_NOERROR || (m.hdr.flags & DNS_FLAG_AA) || m.count[DNS_SEC_ANSWER] != 0)
+		return false;
+	for (unsigned i = 0; i < m.count[DNS_SEC_AUTHORITY]; i++)
+		if (dns_msg_rr(&m, DNS_SEC_AUTHORITY, i)->type == DNS_TYPE_NS)
+			return true;
+	return false;
+}
+
+/* ---- the delegation: which primary holds the account (cfg.parent) ---- */
+
+static void conn_start_tls(struct dnsconn *c);
+
+static void resolve_stop(struct dnsconn *c)
+{
+	if (c->rev) {
+		event_free(c->rev);
+		c->rev = NULL;
+	}
+	if (c->rfd >= 0) {
+		close(c->rfd);
+		c->rfd = -1;
+	}
+}
+
+/* Send the question of step c->rstep on a new UDP socket connected to @p to. */
+static int resolve_ask(struct dnsconn *c, const struct sockaddr *to, socklen_t tolen, uint16_t qtype);
+
+static void resolve_fail(struct dnsconn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void resolve_fail(struct dnsconn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	conn_lost(c, err);
+}
+
+/* The parent's referral for D: the NS target and its glue address. */
+static int read_referral(struct dnsconn *c, const struct dnsc_resp *r)
+{
+	char name[DNS_NAME_TEXT_MAX];
+	struct dns_name target;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	bool have = false;
+
+	while (!have && dnsc_rr_next(&r->msg, &pos, &rr) == 1)
+		if ((rr.sec == DNS_SEC_AUTHORITY || rr.sec == DNS_SEC_ANSWER) && rr.type == DNS_TYPE_NS &&
+		    dns_name_equal(&rr.owner, &c->domain) && dns_rdata_name_read(&rr.rdata, &target) == 0)
+			have = true;
+	if (!have)
+		return -ENOENT;
+	if (dns_name_to_text(&target, name, sizeof(name)) < 0)
+		return -EINVAL;
+	pos = 0;
+	while (dnsc_rr_next(&r->msg, &pos, &rr) == 1) {
+		struct sockaddr_storage ss = { 0 };
+		uint8_t a[16];
+
+		if (rr.sec != DNS_SEC_ADDITIONAL || !dns_name_equal(&rr.owner, &target))
+			continue;
+		if (rr.type == DNS_TYPE_A && dns_rdata_a_read(&rr.rdata, a) == 0) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			s4->sin_family = AF_INET;
+			memcpy(&s4->sin_addr, a, 4);
+			c->prim = ss;
+			c->primlen = sizeof(*s4);
+			memcpy(c->prim_name, name, sizeof(name));
+			return 0;
+		}
+		if (rr.type == DNS_TYPE_AAAA && dns_rdata_aaaa_read(&rr.rdata, a) == 0) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, a, 16);
+			c->prim = ss;
+			c->primlen = sizeof(*s6);
+			memcpy(c->prim_name, name, sizeof(name));
+			return 0;
+		}
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* Step 1 done: connect over TLS to the primary's address and port. */
+static void resolved(struct dnsconn *c, uint16_t port, bool from_parent)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	resolve_stop(c);
+	memcpy(&c->addr, &c->prim, c->primlen);
+	c->addrlen = c->primlen;
+	if (c->addr.ss_family == AF_INET) {
+		((struct sockaddr_in *)&c->addr)->sin_port = htons(port);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&c->addr)->sin_addr, text, sizeof(text));
+	} else {
+		((struct sockaddr_in6 *)&c->addr)->sin6_port = htons(port);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->addr)->sin6_addr, text, sizeof(text));
+	}
+	/* the certificate must name the address the parent gave (docs/agent-dns.md "Delegation") */
+	snprintf(c->host, sizeof(c->host), "%s", text);
+	c->port = port;
+	c->prim_port = port;
+	c->numeric = true;
+	snprintf(c->peer, sizeof(c->peer), strchr(text, ':') ? "[%s]:%u" : "%s:%u", text, port);
+	{
+		char d[DNS_NAME_TEXT_MAX];
+
+		if (dns_name_to_text(&c->domain, d, sizeof(d)) < 0)
+			d[0] = '\0';
+		if (from_parent)
+			log_info("the parent %s delegates %s to %s (%s)", c->parent, d, c->prim_name, c->peer);
+	}
+	conn_start_tls(c);
+}
+
+/*
+ * The parent cannot be asked (down, unreachable): the primary found last
+ * time is tried again, unless it referred us away (c->stale), rather than
+ * no server at all; without one, the connection fails and is retried.
+ */
+static void parent_silent(struct dnsconn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void parent_silent(struct dnsconn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
+	if (c->prim_port && !c->stale) {
+		log_info("%s: trying %s again, the primary it named last", c->last_error, c->prim_name);
+		resolved(c, c->prim_port, false);
+		return;
+	}
+	conn_lost(c, err);
+}
+
+static void resolve_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static struct dnsc_resp r;
+	struct dnsconn *c = arg;
+	uint8_t buf[4096];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		if (c->rstep == 0)
+			parent_silent(c, -ETIMEDOUT, "the parent %s did not answer", c->parent);
+		else
+			resolved(c, DELEG_TLS_PORT, true);	/* no SRV answer: the standard port */
+		return;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (c->rstep == 0)
+			parent_silent(c, -errno, "the parent %s: %s", c->parent, strerror(errno));
+		else
+			resolved(c, DELEG_TLS_PORT, true);
+		return;
+	}
+	if (dnsc_resp_open(&r, buf, (size_t)n, c->rid, &c->q, c->rstep == 0 ? DNS_TYPE_NS : DNS_TYPE_SRV, NULL,
+			   clock_wall_s()))
+		return;	/* not the answer to our question: wait for it */
+	if (c->rstep == 0) {
+		int rc = read_referral(c, &r);
+
+		if (rc == -ENOENT) {
+			resolve_fail(c, -ENOENT, "the parent %s has no delegation for the account", c->parent);
+			return;
+		}
+		if (rc) {
+			resolve_fail(c, -EADDRNOTAVAIL, "the parent %s gives no address (glue) for the account's server",
+				     c->parent);
+			return;
+		}
+		c->rstep = 1;
+		c->q = c->domain;
+		if (dns_name_prepend_label(&c->q, "_tcp", 4) ||
+		    dns_name_prepend_label(&c->q, "_dns-update-tls", 15) ||
+		    resolve_ask(c, (struct sockaddr *)&c->prim, c->primlen, DNS_TYPE_SRV))
+			resolved(c, DELEG_TLS_PORT, true);
+		return;
+	}
+	{
+		struct dnsc_rr rr;
+		unsigned pos = 0;
+
+		while (dnsc_rr_next(&r.msg, &pos, &rr) == 1) {
+			struct dns_srv srv;
+
+			if (rr.sec == DNS_SEC_ANSWER && rr.type == DNS_TYPE_SRV &&
+			    dns_rdata_srv_read(&rr.rdata, &srv) == 0 && srv.port) {
+				resolved(c, srv.port, true);
+				return;
+			}
+		}
+	}
+	resolved(c, DELEG_TLS_PORT, true);
+}
+
+static int resolve_ask(struct dnsconn *c, const struct sockaddr *to, socklen_t tolen, uint16_t qtype)
+{
+	struct sockaddr_storage dst;
+	struct timeval tv = { (time_t)(c->connect_timeout_ms / 2000),
+			      (suseconds_t)(c->connect_timeout_ms / 2 % 1000) * 1000 };
+	uint8_t buf[512];
+	size_t len;
+
+	resolve_stop(c);
+	memcpy(&dst, to, tolen);
+	/* the primary answers plain DNS on the port the parent does */
+	if (dst.ss_family == AF_INET)
+		((struct sockaddr_in *)&dst)->sin_port = htons(c->pport);
+	else
+		((struct sockaddr_in6 *)&dst)->sin6_port = htons(c->pport);
+	c->rid = (uint16_t)rand_uniform(65536);
+	if (dnsc_query_build(buf, sizeof(buf), &len, c->rid, &c->q, qtype, NULL, NULL, clock_wall_s()))
+		return -EINVAL;
+	c->rfd = socket(dst.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->rfd < 0)
+		return -errno;
+	if (connect(c->rfd, (struct sockaddr *)&dst, tolen) < 0 || send(c->rfd, buf, len, 0) < 0) {
+		int e = errno;
+
+		resolve_stop(c);
+		return -e;
+	}
+	c->rev = event_new(c->base, c->rfd, EV_READ | EV_PERSIST, resolve_cb, c);
+	if (!c->rev || event_add(c->rev, &tv)) {
+		resolve_stop(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Start a connection through the delegation: ask the parent first. */
+static void resolve_start(struct dnsconn *c)
+{
+	int rc;
+
+	c->state = C_CONNECTING;
+	c->rstep = 0;
+	c->q = c->domain;
+	rc = resolve_ask(c, (struct sockaddr *)&c->paddr, c->paddrlen, DNS_TYPE_NS);
+	if (rc)
+		resolve_fail(c, rc, "cannot ask the parent %s: %s", c->parent, strerror(-rc));
 }
 
 /* Handle one whole message from the server. False if @p c died. */
@@ -282,8 +575,20 @@ static bool on_message(struct dnsconn *c, const uint8_t *msg, size_t len)
 		if (r->sent && r->id == h.id)
 			break;
 	if (r) {
+		bool moved = c->via_parent && moved_away(c, msg, len);
+
 		req_unlink(c, r);
-		return req_finish(c, r, 0, msg, len);
+		if (!req_finish(c, r, 0, msg, len))
+			return false;
+		if (moved && c->state == C_UP) {
+			/* the account is not here any more: ask the parent again */
+			set_error(c, "%s referred us away: the account moved", c->peer);
+			log_info("%s no longer serves %s: asking the parent %s again", c->peer, c->prim_name, c->parent);
+			c->stale = true;
+			conn_lost(c, -ECONNRESET);
+			return false;
+		}
+		return true;
 	}
 unsolicited:
 	enter(c);
@@ -397,14 +702,22 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void conn_start(struct dnsconn *c)
 {
+	if (c->state != C_DOWN)
+		return;
+	evtimer_del(c->retry);
+	if (c->via_parent)
+		resolve_start(c);	/* then conn_start_tls() */
+	else
+		conn_start_tls(c);
+}
+
+static void conn_start_tls(struct dnsconn *c)
+{
 	struct timeval to = { (time_t)(c->connect_timeout_ms / 1000),
 			      (suseconds_t)(c->connect_timeout_ms % 1000) * 1000 };
 	SSL *ssl;
 	int rc;
 
-	if (c->state != C_DOWN)
-		return;
-	evtimer_del(c->retry);
 	ssl = SSL_new(c->ctx);
 	if (!ssl) {
 		set_error(c, "TLS: out of memory");
@@ -493,15 +806,50 @@ struct dnsconn *dnsconn_new(struct event_base *base, const struct dnsconn_cfg *c
 	if (ops)
 		c->ops = *ops;
 	c->arg = arg;
-	if (!cfg->host || strlen(cfg->host) >= sizeof(c->host) || !cfg->host[0]) {
+	c->rfd = -1;
+	if (cfg->parent) {
+		char ph[DNSC_SERVER_MAX + 1];
+		struct sockaddr_in *p4 = (struct sockaddr_in *)&c->paddr;
+		struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&c->paddr;
+
+		if (dnsc_server_parse(cfg->parent, ph, sizeof(ph), &c->pport, 53) || !cfg->domain ||
+		    dns_name_from_text(&c->domain, cfg->domain)) {
+			snprintf(why, whylen, "the parent must be ADDRESS[:PORT]");
+			goto err;
+		}
+		if (inet_pton(AF_INET, ph, &p4->sin_addr) == 1) {
+			p4->sin_family = AF_INET;
+			c->paddrlen = sizeof(*p4);
+		} else if (inet_pton(AF_INET6, ph, &p6->sin6_addr) == 1) {
+			p6->sin6_family = AF_INET6;
+			c->paddrlen = sizeof(*p6);
+		} else {
+			snprintf(why, whylen, "the parent must be a numeric address, not %s", ph);
+			goto err;
+		}
+		if (c->paddr.ss_family == AF_INET)
+			p4->sin_port = htons(c->pport);
+		else
+			p6->sin6_port = htons(c->pport);
+		dns_name_canonicalize(&c->domain);
+		snprintf(c->parent, sizeof(c->parent), "%s", cfg->parent);
+		c->via_parent = true;
+	}
+	if (c->via_parent && !cfg->host) {
+		/* found at each connection; until then the peer is the parent */
+		snprintf(c->host, sizeof(c->host), "%s", "0.0.0.0");
+	} else if (!cfg->host || strlen(cfg->host) >= sizeof(c->host) || !cfg->host[0]) {
 		snprintf(why, whylen, "no server");
 		goto err;
+	} else {
+		strcpy(c->host, cfg->host);
 	}
-	strcpy(c->host, cfg->host);
 	c->port = cfg->port ? cfg->port : 853;
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : TIMEOUT_DEFAULT_MS;
 	c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : TIMEOUT_DEFAULT_MS;
 	snprintf(c->peer, sizeof(c->peer), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
+	if (c->via_parent)
+		snprintf(c->peer, sizeof(c->peer), "the primary of %s", cfg->domain);
 	s4 = (struct sockaddr_in *)&c->addr;
 	s6 = (struct sockaddr_in6 *)&c->addr;
 	if (inet_pton(AF_INET, c->host, &s4->sin_addr) == 1) {
@@ -555,6 +903,7 @@ err:
 static void really_free(struct dnsconn *c)
 {
 	close_bev(c);
+	resolve_stop(c);
 	if (c->retry)
 		event_free(c->retry);
 	if (c->dns)

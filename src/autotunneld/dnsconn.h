@@ -29,7 +29,18 @@
 struct dnsconn;
 
 struct dnsconn_cfg {
-	const char *host;		/**< server name or address */
+	const char *host;		/**< server name or address; NULL with a parent */
+	/**
+	 * The parent zone's server (HOST[:PORT] numeric, plain DNS, port 53)
+	 * and the account domain: instead of @p host, the server is found
+	 * through the delegation at every connection (docs/agent-dns.md
+	 * "Delegation"): the parent's NS and glue for @p domain, then the
+	 * primary's _dns-update-tls._tcp SRV for its port (853 without one).
+	 * A referral or an unsigned NOTAUTH answer (the account moved) closes
+	 * the connection, and the next one asks the parent again.
+	 */
+	const char *parent;
+	const char *domain;
 	uint16_t port;			/**< 853 by default */
 	const char *ca_file;		/**< CA certificates (PEM); NULL with a pin */
 	const char *pin;		/**< dnsc_pin_parse() form; NULL with a CA file */

@@ -41,6 +41,7 @@ static void test_roundtrip(void **state)
 	/* every optional line */
 	strcpy(s.update_server, "rv.example.net:8853");
 	strcpy(s.llq_server, "[2001:db8::1]:853");
+	strcpy(s.parent, "192.0.2.53:53");
 	s.pin[0] = '\0';
 	strcpy(s.ca, "/etc/autotunnel/ca.pem");
 	n = dnsc_state_format(&s, buf, sizeof(buf));
@@ -48,6 +49,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(dnsc_state_parse(&s2, (const uint8_t *)buf, (size_t)n), 0);
 	assert_string_equal(s2.update_server, "rv.example.net:8853");
 	assert_string_equal(s2.llq_server, "[2001:db8::1]:853");
+	assert_string_equal(s2.parent, "192.0.2.53:53");
 	assert_string_equal(s2.ca, "/etc/autotunnel/ca.pem");
 	assert_memory_equal(s2.tsig_key, s.tsig_key, 32);
 	/* too small a buffer */
@@ -78,6 +80,9 @@ static void test_strict(void **state)
 	bad("domain alice.members.example.net", "domain alice");
 	bad("host laptop", "host -laptop");
 	bad("host laptop\n", "host laptop\nhost desktop\n");
+	/* the parent line: a HOST[:PORT], after the server lines and before the pin */
+	bad("server 198.51.100.53:853\n", "server 198.51.100.53:853\nparent 192.0.2.53:x\n");
+	bad("server 198.51.100.53:853\n", "server 198.51.100.53:853\nparent \n");
 	bad("server 198.51.100.53:853", "server 198.51.100.53:0");
 	bad("server 198.51.100.53:853", "server bad host");
 	bad("pin 98", "pin 9");

@@ -722,6 +722,44 @@ static void revoke_gone_accounts(void **state)
 	dso_server_free(s);
 }
 
+static uint32_t next_delay(void *arg)
+{
+	return (*(uint32_t *)arg)++;
+}
+
+/* A restart: every established session, with an account or not, gets its own Retry Delay; others none. */
+static void retry_all_sessions(void **state)
+{
+	struct dso_server *s = mk(15000, 4, 100);
+	struct dso_out o;
+	uint32_t d = 1000, seen = 0;
+
+	(void)state;
+	(void)keepalive(s, 1, 1, 1000, 10000, T0);	/* established, no account */
+	assert_int_equal(dso_server_authenticate(s, 2, 7, T0), 0);
+	(void)keepalive(s, 2, 1, 1000, 10000, T0);	/* established, account 7 */
+	assert_int_equal(dso_server_authenticate(s, 3, 8, T0), 0);	/* no session */
+	assert_int_equal(dso_server_retry_all(s, 0, next_delay, &d, T0 + 10), 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(dso_server_pop(s, &o));
+		assert_int_equal(o.kind, DSO_OUT_RETRY_DELAY);
+		assert_int_equal(o.rcode, 0);
+		assert_true(o.conn == 1 || o.conn == 2);
+		assert_true(o.delay_ms == 1000 || o.delay_ms == 1001);
+		seen |= 1u << o.delay_ms % 2;
+	}
+	assert_int_equal(seen, 3);	/* one delay each */
+	assert_false(dso_server_pop(s, &o));
+	/* once told, not again; aborted after the grace period */
+	assert_int_equal(dso_server_retry_all(s, 0, next_delay, &d, T0 + 20), 0);
+	dso_server_tick(s, T0 + 5010);
+	assert_true(dso_server_pop(s, &o));
+	assert_int_equal(o.kind, DSO_OUT_ABORT);
+	assert_true(dso_server_pop(s, &o));
+	assert_int_equal(o.kind, DSO_OUT_ABORT);
+	dso_server_free(s);
+}
+
 /* Client side: the requests a client sends parse back as the server reads them. */
 static void client_builders(void **state)
 {
@@ -854,6 +892,7 @@ int main(void)
 		cmocka_unit_test(activity_and_subscriptions_hold_the_session),
 		cmocka_unit_test(sessionless_connection_aborted),
 		cmocka_unit_test(revoke_gone_accounts),
+		cmocka_unit_test(retry_all_sessions),
 		cmocka_unit_test(client_builders),
 		cmocka_unit_test(push_reader),
 	};

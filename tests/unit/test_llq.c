@@ -371,6 +371,48 @@ static void limits(void **state)
 }
 
 /*
+ * The caller's load shedding: a new setup it turns away is SERV-FULL with
+ * the retry time it chose, and nothing is kept; a setup already challenged
+ * still gets its challenge again (its LLQ exists); a limit's SERV-FULL
+ * carries the caller's retry time too.
+ */
+static void shed_setups(void **state)
+{
+	struct llq_server *s = mk(10, 1);
+	struct llq_request r = req(LLQ_OP_SETUP, 0, 3600, 7, 0);
+	struct llq_reply rep;
+	struct llq_stats st;
+	uint64_t id;
+
+	(void)state;
+	r.shed = true;
+	r.servfull_retry_s = 7;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_PLAIN);
+	assert_int_equal(rep.error, LLQ_ERR_SERVFULL);
+	assert_int_equal(rep.lease_s, 7);
+	llq_server_stats(s, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.servfull, 1);
+	/* admitted: challenged; its retransmission while shedding gets the same challenge */
+	r.shed = false;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	id = rep.id;
+	r.shed = true;
+	assert_int_equal(llq_server_handle(s, &r, T0 + 1000, &rep), 0);
+	assert_int_equal(rep.kind, LLQ_REPLY_CHALLENGE);
+	assert_true(rep.id == id);
+	/* the global limit (1) with the caller's retry time */
+	r = req(LLQ_OP_SETUP, 0, 3600, 8, 0);
+	r.servfull_retry_s = 12;
+	assert_int_equal(llq_server_handle(s, &r, T0, &rep), 0);
+	assert_int_equal(rep.error, LLQ_ERR_SERVFULL);
+	assert_int_equal(rep.lease_s, 12);
+	llq_server_free(s);
+}
+
+/*
  * Unsigned LLQs are counted per address, signed ones per (address,
  * account) and per account: a flood of unsigned setups from a spoofed
  * address never makes that address's signed LLQs ServFull, and an
@@ -846,6 +888,7 @@ int main(void)
 		cmocka_unit_test(cancel),
 		cmocka_unit_test(errors),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(shed_setups),
 		cmocka_unit_test(limits_signed_apart),
 		cmocka_unit_test(events_match),
 		cmocka_unit_test(retransmit_then_drop),
