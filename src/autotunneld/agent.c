@@ -52,6 +52,7 @@
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
+#include "autotunneld/gather.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/reflex.h"
 #include "autotunneld/rsip_client.h"
@@ -98,6 +99,8 @@ struct atd_agent {
 
 	struct atd_dynpeers *peers;
 	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
+	bool reflex_fresh;		/* its result is of this network (a check ended since the last change) */
+	uint32_t cand_gen;		/* the last generation of our candidates (docs/paths.md §1.2) */
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -333,6 +336,58 @@ static void publish_now(struct atd *d)
 	atd_dns_local(d, &a->local);
 }
 
+static uint8_t nat_behaviour(enum stun_nat_behavior b)
+{
+	switch (b) {
+	case STUN_NAT_NONE:	/* no filter at all: as open as endpoint-independent */
+	case STUN_NAT_ENDPOINT_INDEPENDENT:
+		return AGENT_NAT_EI;
+	case STUN_NAT_ADDRESS_DEPENDENT:
+		return AGENT_NAT_AD;
+	case STUN_NAT_ADDRESS_PORT_DEPENDENT:
+		return AGENT_NAT_APD;
+	default:
+		return AGENT_NAT_UNKNOWN;
+	}
+}
+
+/* Our candidates (docs/paths.md §1) for @p li, numbered with a new generation when they changed. */
+static void cands_fill(struct atd *d, struct atd_local_info *li)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_gather_in in = { .port = (uint16_t)(d->conf.port ? d->conf.port : 4500), .interfaces = true };
+	struct atd_reflex_view v;
+
+	memset(&li->cands, 0, sizeof(li->cands));
+	if (!a->net.online)
+		return;
+	in.has_external = li->has_external;
+	in.public_net = li->public_net;
+	memcpy(in.external4, li->external4, 4);
+	in.ext_port = li->port;
+	if (a->reflex && a->reflex_fresh) {
+		atd_reflex_get(a->reflex, &v);
+		/* behind a NAT (STUN saw another address than ours): the NAT's mapping, with its behaviour */
+		if (v.have_result && v.result.reachable && v.result.reflexive.ss_family == AF_INET &&
+		    v.result.mapping != STUN_NAT_NONE) {
+			const struct sockaddr_in *r = (const struct sockaddr_in *)&v.result.reflexive;
+
+			in.has_srflx = true;
+			memcpy(in.srflx4, &r->sin_addr, 4);
+			in.srflx_port = ntohs(r->sin_port);
+			in.map = nat_behaviour(v.result.mapping);
+			in.filt = nat_behaviour(v.result.filtering);
+		}
+	}
+	atd_gather(&in, &li->cands);
+	if (a->local_valid && atd_gather_same(&li->cands, &a->local.cands)) {
+		li->cands = a->local.cands;
+		return;
+	}
+	/* RFC 1982 order: a peer ignores a set older than one it holds */
+	li->cands.gen = ++a->cand_gen;
+}
+
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
 static void local_update(struct atd *d, bool force)
 {
@@ -358,6 +413,7 @@ static void local_update(struct atd *d, bool force)
 		memcpy(li.external4, &a->ext_addr, 4);
 		li.port = a->ext_port;
 	}
+	cands_fill(d, &li);
 	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
 		return;
 	if (li.has_external)
@@ -665,6 +721,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	log_info("network changed: now %s (was %s)", n, b);
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
+	a->reflex_fresh = false;	/* the old network's reflexive address is no candidate here */
 	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
@@ -752,7 +809,16 @@ static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *m
 	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
 }
 
-static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
+/* A STUN check ended: the reflexive candidate follows it (republished when it changed). */
+static void reflex_done(void *arg)
+{
+	struct atd *d = arg;
+
+	d->agent->reflex_fresh = true;
+	local_update(d, false);
+}
+
+static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send, reflex_done };
 
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
@@ -797,6 +863,8 @@ int atd_agent_init(struct atd *d)
 	a->tcfg.idle_ms = (uint32_t)d->conf.idle_timeout_s * 1000;
 	a->tcfg.keepalive_ms = (uint32_t)d->conf.nat_keepalive_s * 1000;
 	agent_engine_timers_init(&a->et, &a->tcfg);
+	/* docs/paths.md §1.2: generations start from the wall clock, so they grow across restarts too */
+	a->cand_gen = (uint32_t)clock_wall_s();
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "agent/cand.h"
 #include "agent/records.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/publish.h"
@@ -24,6 +25,8 @@
 
 #define WITHDRAW_WAIT_MS 3000
 #define SVC_NAME_MAX 16
+/* the records of lib/agent/records.h and our candidates' _cand.H.D TXT (docs/paths.md §1.1) */
+#define PUB_RECORDS_MAX (AGENT_RECORDS_MAX + 1)
 
 struct atd_pub {
 	struct event_base *base;
@@ -35,7 +38,7 @@ struct atd_pub {
 	bool have_local;
 	struct atd_local_info li;
 	/* the set in flight, and the set the server holds from us (prev_known) */
-	struct agent_rr sending[AGENT_RECORDS_MAX], prev[AGENT_RECORDS_MAX];
+	struct agent_rr sending[PUB_RECORDS_MAX], prev[PUB_RECORDS_MAX];
 	size_t nsending, nprev;
 	bool prev_known;
 	bool ever_published;
@@ -200,6 +203,7 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		.services = p->svc,
 		.nservices = p->nsvc,
 	};
+	int rc;
 
 	in.host_id = p->ctx.host_id;
 	memcpy(in.eui64, p->li.eui64, 8);
@@ -208,7 +212,15 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		memcpy(in.ext_addr, p->li.external4, 4);
 		in.ext_port = p->li.port;
 	}
-	return agent_records_build(&in, out, AGENT_RECORDS_MAX, n);
+	if ((rc = agent_records_build(&in, out, AGENT_RECORDS_MAX, n)))
+		return rc;
+	/* docs/paths.md §1.1: in the same UPDATE and lease, this host's own RRset (replaced whole) */
+	if (p->li.cands.n > 0) {
+		if ((rc = agent_cand_set_rr(&p->li.cands, p->ctx.domain, p->ctx.host, 0, &out[*n])))
+			return rc;
+		(*n)++;
+	}
+	return 0;
 }
 
 /*

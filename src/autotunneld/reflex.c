@@ -134,6 +134,8 @@ static void finish(struct atd_reflex *r)
 		log_debug("%s", msg);
 	else
 		log_info("%s", msg);
+	if (r->ops.done)
+		r->ops.done(r->arg);
 }
 
 static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)

@@ -40,6 +40,8 @@ struct atd_reflex_ops {
 	void (*query_cancel)(void *arg, void *qarg);
 	/** Send @p len bytes to @p to from the tunnel's UDP socket (no marker). 0 or -errno. */
 	int (*send)(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+	/** A check ended (its result is in atd_reflex_get()): the candidates follow it. */
+	void (*done)(void *arg);
 };
 
 enum atd_reflex_state {

@@ -25,9 +25,9 @@ at_agent_start hostB desktop
 at_login hostB alice 'correct horse battery staple' >/dev/null || nt_fail "hostB login"
 at_log_wait hostB 'watching 1 record sets of alice.members.example.net with LLQs' 10 ||
 	nt_fail "hostB has no LLQ on the host list: $(tail -5 "$NT_DIR/agent-hostB.log")"
-at_log_wait hostB "published 5 records for desktop.$D" 15 || nt_fail "hostB did not publish"
+at_log_wait hostB "published 6 records for desktop.$D" 15 || nt_fail "hostB did not publish"
 at_login hostA alice 'correct horse battery staple' >/dev/null || nt_fail "hostA login"
-nt_wait 15 grep -q "published 7 records for laptop.$D" "$NT_DIR/agent-hostA.log" ||
+nt_wait 15 grep -q "published 8 records for laptop.$D" "$NT_DIR/agent-hostA.log" ||
 	nt_fail "hostA did not publish: $(tail -5 "$NT_DIR/agent-hostA.log")"
 t0=$(at_now_ms)
 ULA_A=$(sed -n 's/^ula //p' "$NT_DIR/hostA/run/identity")
