@@ -54,6 +54,7 @@
 #include "autotunneld/fsutil.h"
 #include "autotunneld/gather.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/punch.h"
 #include "autotunneld/reflex.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
@@ -99,6 +100,7 @@ struct atd_agent {
 
 	struct atd_dynpeers *peers;
 	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
+	struct atd_punch *punch;	/* direct paths by hole punching */
 	bool reflex_fresh;		/* its result is of this network (a check ended since the last change) */
 	uint32_t cand_gen;		/* the last generation of our candidates (docs/paths.md §1.2) */
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
@@ -307,19 +309,20 @@ static const char *reach_text(const struct atd_agent *a, char *buf, size_t len)
 		break;
 	case ATD_REACH_NO_MAPPING:
 		snprintf(buf, len, a->d->conf.no_portmap ?
-			 "no port mapping on this network (turned off by no-portmap); reachable only outbound" :
+			 "no port mapping on this network (turned off by no-portmap); peers reach this host by "
+			 "hole punching" :
 			 "no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; "
-			 "reachable only outbound");
+			 "peers reach this host by hole punching");
 		break;
 	case ATD_REACH_REFUSED:
 		snprintf(buf, len, "no port mapping on this network: the gateway refused it (%s %s); "
-			 "reachable only outbound", portmap_proto_str(a->refused_by),
+			 "peers reach this host by hole punching", portmap_proto_str(a->refused_by),
 			 portmap_result_str(a->refused_by, a->refused_result));
 		break;
 	case ATD_REACH_DOUBLE_NAT:
 		snprintf(buf, len, "double NAT: the gateway maps us to %s, which is itself a private "
-			 "address, so another NAT is upstream; not supported until hole punching exists; "
-			 "reachable only outbound", inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)));
+			 "address, so another NAT is upstream; peers reach this host by hole punching",
+			 inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)));
 		break;
 	}
 	return buf;
@@ -423,6 +426,8 @@ static void local_update(struct atd *d, bool force)
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
 	a->local = li;
 	a->local_valid = true;
+	if (a->punch)
+		atd_punch_local(a->punch, &li.cands);
 	publish_now(d);
 }
 
@@ -744,16 +749,29 @@ static int peers_rsip_binding(void *arg, struct ike_glue_rsip *gr, struct dp_pat
 	return atd_rsip_binding(arg, gr, path);
 }
 
-static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding };
+static int peers_punch(void *arg, const char *label)
+{
+	struct atd *d = arg;
+
+	return atd_punch_want(d->agent->punch, label);
+}
+
+static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding, peers_punch };
 
 /* Signed in (at start with a saved account, or after login): publish what we know now. */
 static void dns_signed_in(void *arg)
 {
 	struct atd *d = arg;
 
+	struct atd_acct_view acc;
+
 	hosts_write(d);
+	if (atd_agent_account(d, &acc))
+		atd_punch_account(d->agent->punch, acc.domain, acc.host, d->agent->id.ula, acc.ike_key);
 	if (!d->agent->map_pending)
 		local_update(d, true);
+	else if (d->agent->local_valid)
+		atd_punch_local(d->agent->punch, &d->agent->local.cands);
 	reflex_kick(d);
 }
 
@@ -763,6 +781,7 @@ static void dns_signed_out(void *arg)
 	struct atd *d = arg;
 
 	atd_dynpeers_clear(d->agent->peers);
+	atd_punch_account(d->agent->punch, NULL, NULL, NULL, NULL);
 	hosts_write(d);
 	if (d->agent->reflex)
 		atd_reflex_stop(d->agent->reflex, true);
@@ -783,13 +802,24 @@ static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
+	atd_punch_peer(d->agent->punch, p->name, p->ula, p->has_cand ? &p->cands : NULL);
 }
 
 static void dns_peer_gone(void *arg, const char *fqdn)
 {
 	struct atd *d = arg;
+	char label[AGENT_LABEL_MAX + 1];
 
 	atd_dynpeers_gone(d->agent->peers, fqdn);
+	snprintf(label, sizeof(label), "%.*s", (int)strcspn(fqdn, "."), fqdn);
+	atd_punch_peer_gone(d->agent->punch, label);
+}
+
+static void dns_punch_request(void *arg, const struct agent_punch *req)
+{
+	struct atd *d = arg;
+
+	atd_punch_request(d->agent->punch, req);
 }
 
 static int reflex_query(void *arg, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *qarg)
@@ -820,8 +850,29 @@ static void reflex_done(void *arg)
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send, reflex_done };
 
+static int punch_request_write(void *arg, const struct agent_rr *rr, bool add)
+{
+	return atd_dns_punch(arg, rr, add);
+}
+
+static void punch_nominated(void *arg, const char *label, const struct atd_punch_path *path)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, path->addr4, path->port, path->rtt_ms);
+}
+
+static void punch_failed(void *arg, const char *label)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_path_failed(d->agent->peers, label);
+}
+
+static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
+
 static const struct atd_dns_ops dns_ops = {
-	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
+	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_punch_request,
 };
 
 /* ---- life cycle ---- */
@@ -891,7 +942,7 @@ int atd_agent_start(struct atd *d)
 	}
 	hosts_write(d);
 	reach_evaluate(d);
-	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)))
+	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)) || !(a->punch = atd_punch_new(d->base, &punch_ops, d)))
 		return -ENOMEM;
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
@@ -930,6 +981,8 @@ void atd_agent_stop(struct atd *d)
 	atd_dns_fini(d);
 	atd_reflex_free(a->reflex);
 	a->reflex = NULL;
+	atd_punch_free(a->punch);
+	a->punch = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)
@@ -991,6 +1044,9 @@ bool atd_agent_reflex_refresh(struct atd *d)
 
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
+	/* the checks of hole punching (and the answers to ours), else the reflexive-address check's */
+	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
+		return;
 	if (d->agent && d->agent->reflex)
 		atd_reflex_input(d->agent->reflex, buf, len, from);
 }

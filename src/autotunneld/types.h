@@ -19,6 +19,8 @@ struct atd_peer_info {
 	bool has_outer;		/* it published SRV and A (it has a location) */
 	uint8_t outer4[4];	/* A of AutoTunnel-E.D, network order */
 	uint16_t port;		/* SRV port, host order */
+	bool has_cand;		/* its _cand.H.D TXT (docs/paths.md §1.1) */
+	struct agent_cand_set cands;
 };
 
 /** What this host publishes about itself (agent.c -> publisher). */
