@@ -445,9 +445,10 @@ static bool check_input(struct atd_punch *pu, const uint8_t *buf, size_t len, co
 	if (rc == -EACCES || rc == -EPERM) {
 		/* a check that does not hold the account's key (or is not for us): never learnt from */
 		pu->refused++;
-		log_debug_rl("a connectivity check from %s refused (%s)",
+		log_debug_rl("a connectivity check from %s refused (%s; %llu refused so far)",
 			     ep4((const uint8_t *)&from->sin_addr, ntohs(from->sin_port), e, sizeof(e)),
-			     rc == -EACCES ? "wrong key or no integrity" : "not for us");
+			     rc == -EACCES ? "wrong key or no integrity" : "not for us",
+			     (unsigned long long)pu->refused);
 		return true;
 	}
 	if (rc)
@@ -497,7 +498,8 @@ static bool response_input(struct atd_punch *pu, const uint8_t *buf, size_t len)
 				continue;
 			if (stun_check_response_parse(buf, len, pu->key, tid, &mapped)) {
 				pu->refused++;
-				log_debug_rl("%s: an answer to our check failed its integrity: ignored", pp->label);
+				log_debug_rl("%s: an answer to our check failed its integrity: ignored (%llu refused so far)",
+					     pp->label, (unsigned long long)pu->refused);
 				return true;
 			}
 			t->used = false;
@@ -527,9 +529,4 @@ bool atd_punch_get(const struct atd_punch *pu, const char *label, struct atd_pun
 			return true;
 		}
 	return false;
-}
-
-uint64_t atd_punch_refused(const struct atd_punch *pu)
-{
-	return pu ? pu->refused : 0;
 }

@@ -97,7 +97,4 @@ bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const
 /** The path nominated to @p label: true with @p out set, false when none. */
 bool atd_punch_get(const struct atd_punch *pu, const char *label, struct atd_punch_path *out);
 
-/** Checks refused (wrong key or not for us) since the start: never learnt from. */
-uint64_t atd_punch_refused(const struct atd_punch *pu);
-
 #endif
