@@ -368,8 +368,17 @@ static void cands_fill(struct atd *d, struct atd_local_info *li)
 	in.public_net = li->public_net;
 	memcpy(in.external4, li->external4, 4);
 	in.ext_port = li->port;
-	if (a->reflex && a->reflex_fresh) {
+	if (a->reflex)
 		atd_reflex_get(a->reflex, &v);
+	if (a->reflex && v.have_early && v.early.ss_family == AF_INET && !v.early_no_nat) {
+		const struct sockaddr_in *r = (const struct sockaddr_in *)&v.early;
+
+		/* a full check under way has the NAT's mapping already; its behaviour follows */
+		in.has_srflx = true;
+		memcpy(in.srflx4, &r->sin_addr, 4);
+		in.srflx_port = ntohs(r->sin_port);
+		in.map = in.filt = AGENT_NAT_UNKNOWN;
+	} else if (a->reflex && a->reflex_fresh) {
 		/* behind a NAT (STUN saw another address than ours): the NAT's mapping, with its behaviour */
 		if (v.have_result && v.result.reachable && v.result.reflexive.ss_family == AF_INET &&
 		    v.result.mapping != STUN_NAT_NONE) {

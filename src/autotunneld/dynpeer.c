@@ -171,8 +171,9 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 		}
 		agent_peer_handshake_failed(&p->t, now);
 		if (!p->told_no_location)
-			log_info("%s published no location (its network gives it no port mapping): "
-				 "a tunnel is possible only when it starts one to us", p->label);
+			log_info("%s published no location (its network gives it no port mapping) and no "
+				 "direct path can be tried: a tunnel is possible only when it starts one to us",
+				 p->label);
 		p->told_no_location = true;
 		retry_at(d, p, p->t.retry_at);
 		return;
@@ -636,8 +637,8 @@ void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *ac
 			log_info("found %s (%s, %s) at %s%s", label, fqdn, u, ep(pi->outer4, pi->port, e, sizeof(e)),
 				 p->t.keep ? "; keeping a tunnel up" : "; tunnel on demand");
 		else
-			log_info("found %s (%s, %s), with no location: it can reach us, we cannot start a "
-				 "tunnel to it", label, fqdn, u);
+			log_info("found %s (%s, %s), with no location: a tunnel to it needs hole punching",
+				 label, fqdn, u);
 		set_location(d, p, pi, false);
 		ps->ops->hosts_changed(ps->arg);
 		return;

@@ -257,6 +257,8 @@ static int round_start(struct pp *pp, const char *why)
 	return 0;
 }
 
+static void ask(struct pp *pp);
+
 /* ---- public ---- */
 
 struct atd_punch *atd_punch_new(struct event_base *base, const struct atd_punch_ops *ops, void *arg)
@@ -321,11 +323,19 @@ void atd_punch_local(struct atd_punch *pu, const struct agent_cand_set *ours)
 	pu->ours = *ours;
 	if (!changed || !pu->signed_in)
 		return;
-	/* a network change: gather again (done: these are the new ones) and run again what ran */
+	/*
+	 * A network change: gather again (done: these are the new ones) and run
+	 * again what ran; the peer learns our new candidates from the request,
+	 * before our record is republished.
+	 */
 	for (int i = 0; i < PUNCH_PEERS; i++) {
 		struct pp *pp = &pu->peer[i];
 
-		if (pp->used && (pp->running || pp->have_path) && round_start(pp, "our candidates changed"))
+		if (!pp->used || (!pp->running && !pp->have_path))
+			continue;
+		if (round_start(pp, "our candidates changed") == 0)
+			ask(pp);
+		else
 			round_stop(pp);
 	}
 }
@@ -368,10 +378,30 @@ void atd_punch_peer_gone(struct atd_punch *pu, const char *label)
 		peer_free(pp);
 }
 
+/* docs/paths.md §1.3: ask the peer to check at the same time, with our candidates and a fresh nonce. */
+static void ask(struct pp *pp)
+{
+	struct atd_punch *pu = pp->pu;
+	struct agent_punch req = { 0 };
+
+	snprintf(req.from, sizeof(req.from), "%s", pu->host);
+	req.t = clock_wall_s();
+	if (rand_bytes(req.nonce, sizeof(req.nonce)))
+		return;
+	for (size_t i = 0; i < pu->ours.n && req.n < AGENT_CAND_MAX; i++)
+		if (pu->ours.c[i].kind != AGENT_CAND_PRFLX)
+			req.c[req.n++] = pu->ours.c[i];
+	request_delete(pp);
+	if (agent_punch_rr(&req, pu->domain, pp->label, 0, &pp->req_rr) == 0 &&
+	    pu->ops.request(pu->arg, &pp->req_rr, true) == 0)
+		pp->req_written = true;
+	else
+		log_info("%s: cannot write the punch request; checking without it", pp->label);
+}
+
 int atd_punch_want(struct atd_punch *pu, const char *label)
 {
 	struct pp *pp = by_label(pu, label);
-	struct agent_punch req = { 0 };
 	int rc;
 
 	if (!pu->signed_in)
@@ -382,20 +412,7 @@ int atd_punch_want(struct atd_punch *pu, const char *label)
 		return 0;
 	if ((rc = round_start(pp, "a tunnel is wanted")))
 		return rc;
-	/* docs/paths.md §1.3: ask it to check at the same time, with our candidates and a fresh nonce */
-	snprintf(req.from, sizeof(req.from), "%s", pu->host);
-	req.t = clock_wall_s();
-	if (rand_bytes(req.nonce, sizeof(req.nonce)))
-		return 0;
-	for (size_t i = 0; i < pu->ours.n && req.n < AGENT_CAND_MAX; i++)
-		if (pu->ours.c[i].kind != AGENT_CAND_PRFLX)
-			req.c[req.n++] = pu->ours.c[i];
-	request_delete(pp);
-	if (agent_punch_rr(&req, pu->domain, pp->label, 0, &pp->req_rr) == 0 &&
-	    pu->ops.request(pu->arg, &pp->req_rr, true) == 0)
-		pp->req_written = true;
-	else
-		log_info("%s: cannot write the punch request; checking without it", pp->label);
+	ask(pp);
 	return 0;
 }
 

@@ -9,7 +9,10 @@
 #   - the lower ULA starts IKE on the nominated pair: ping6 and a TCP
 #     transfer over the ULAs work, the log says "punched";
 #   - a forged check (the wrong key, from another namespace) is refused and
-#     counted, and an UPDATE of _punch with a wrong key is refused.
+#     counted, and an UPDATE of _punch with a wrong key is refused;
+#   - laptop moves behind another home router: gathered again, punched again,
+#     the SA follows (MOBIKE, no rekey) after a short stall;
+#   - two hosts on one LAN behind one router connect on the LAN ("lan").
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 . "$AT_SRC/tests/netns/turn_lib.sh"
@@ -130,6 +133,29 @@ out=$(printf 'server 198.51.100.53\nzone %s\nupdate add _punch.laptop.%s 5 TXT "
 [ -z "$(nt_exec rv dig +tcp +short -y "$K" @198.51.100.53 "_punch.laptop.$D" TXT | grep 198.51.100.7)" ] ||
 	nt_fail "the forged punch request is in the zone"
 nt_pass "an UPDATE of _punch.laptop with a wrong key is refused ($(printf '%s' "$out" | grep -o 'tsig[^;]*' | head -1))"
+
+# ---- a network change: laptop (hostA) moves behind another home router (natC); its candidates are
+# gathered again, it asks desktop to punch again, and the tunnel follows the new punched pair
+nt_router natC 203.0.113.30 hostC 3 eim
+punch_router natC
+at_bridge_lan natC
+at_plug hostA natC lanport1 eth1
+t0=$(at_now_ms)
+at_move hostA eth0 eth1 192.168.3.3/24 192.168.3.1
+back=0
+for i in $(seq 60); do
+	if nt_exec hostB ping -6 -n -c 1 -W 0.5 "$UA" >/dev/null 2>&1; then back=1; break; fi
+done
+[ $back = 1 ] || nt_fail "desktop cannot reach laptop after its move:
+hostA: $(grep -i 'path\|punch\|tunnel\|moved\|reflexive' "$NT_DIR/agent-hostA.log" | tail -12)
+hostB: $(grep -i 'path\|punch\|tunnel\|moved' "$NT_DIR/agent-hostB.log" | tail -12)"
+stall=$(( $(at_now_ms) - t0 ))
+nt_log "laptop moved behind natC: the tunnel works again after $stall ms"
+# a short stall: the reflexive address is used from STUN's first answer, not after the whole check (~3.5 s)
+[ "$stall" -lt 3000 ] || nt_fail "the stall after the move was $stall ms"
+st=$(at_cli hostB status | grep '^peer     laptop ')
+printf '%s\n' "$st" | grep -q "   punched 203\.0\.113\.30:4500   " || nt_fail "desktop's status after the move: $st"
+nt_pass "laptop moved to another NAT: candidates gathered again, punched again, tunnel back after $stall ms ($st)"
 
 # ---- a same-LAN pair (one home router, one bridged LAN): checked on the LAN first
 nt_add_ns natF
