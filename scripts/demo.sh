@@ -58,13 +58,15 @@ for p in src/autotunnel-dnsd/autotunnel-dnsd src/autotunneld/autotunneld src/aut
 		missing="$missing $(basename "$p")"
 	fi
 done
-[ -x "$TURN_BIN" ] || missing="$missing coturn"
+if [ ! -x "$TURN_BIN" ]; then
+	echo "   not installed:  coturn (the STUN server; 'make demo' installs it: scripts/deps-test.txt)"
+	missing="$missing coturn"
+fi
 if [ -n "$missing" ]; then
 	tell "
 Without$missing this demo cannot show sign-in, discovery, the tunnel between
-hostA and hostB, or roaming (coturn comes with 'make demo': scripts/deps-test.txt).
-What you saw above is the test bed those steps run on; README.md ('Status')
-says what each component can do today."
+hostA and hostB, or roaming. What you saw above is the test bed those steps run
+on; README.md ('Status') says what each component can do today."
 	say "Cleaning up: every namespace and process the demo made is removed"
 	exit 0
 fi
