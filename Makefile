@@ -29,7 +29,8 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 # The demo tells its story first: the build goes to a log, and only its
-# last lines are shown if it fails.
+# last lines are shown if it fails. It needs the test bed's packages too
+# (deps-all): coturn as the STUN server beside dnsd, openssl, ping, python3.
 DEMOLOG    ?= $(BUILD)-demo.log
 
 demo: deps-all
