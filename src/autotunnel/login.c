@@ -36,7 +36,7 @@
 void cmd_login_usage(void)
 {
 	printf("usage: autotunnel login ACCOUNT --server HOST[:PORT] (--pin SHA256 | --ca FILE)\n"
-	       "                        [--zone ZONE] [--json] [--socket PATH]\n"
+	       "                        [--zone ZONE] [--recovery-key KEY] [--json] [--socket PATH]\n"
 	       "\n"
 	       "Sign this host in to ACCOUNT at the rendezvous server HOST (DNS over TLS,\n"
 	       "port 853 unless given). The password is read from standard input when it is\n"
@@ -51,6 +51,10 @@ void cmd_login_usage(void)
 	       "\n"
 	       "  ACCOUNT         a name (alice: alice.ZONE) or the account domain itself\n"
 	       "  --zone ZONE     the service's zone (default %s)\n"
+	       "  --recovery-key KEY  with the account authority on: enrol this computer as a\n"
+	       "                  signer with the recovery key printed when the account's\n"
+	       "                  authority was created (without it, a computer joining an\n"
+	       "                  account with an authority shows a join code to approve)\n"
 	       "  --json          one JSON object\n"
 	       "  --socket PATH   the agent's control socket (default $%s or %s)\n",
 	       DEFAULT_ZONE, CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
@@ -102,13 +106,14 @@ int cmd_login(int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "zone", required_argument, NULL, 'z' },
+		{ "recovery-key", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static uint8_t req[4096];
-	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL;
+	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL, *recovery = NULL;
 	char domain[AGENT_NAME_MAX + 1], text[600], ca_abs[PATH_MAX];
 	char pw[PASSWORD_MAX + 2], why[300];
 	const char *weak;
@@ -129,6 +134,7 @@ int cmd_login(int argc, char **argv)
 		case 'p': pin = optarg; break;
 		case 'c': ca = optarg; break;
 		case 'z': zone = optarg; break;
+		case 'r': recovery = optarg; break;
 		case 'j': json = true; break;
 		case 's': sock = optarg; break;
 		case 'h':
@@ -212,6 +218,8 @@ int cmd_login(int argc, char **argv)
 	if (ca)
 		agent_ctl_write_str(&w, AGENT_CTL_F_CA, ca);
 	agent_ctl_write_secret(&w, AGENT_CTL_F_PASSWORD, secret, strlen(secret));
+	if (recovery)
+		agent_ctl_write_secret(&w, AGENT_CTL_F_RECOVERY, recovery, strlen(recovery));
 	len = agent_ctl_write_end(&w);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (len < 0) {

@@ -51,6 +51,7 @@
 #include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/enrol.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/reflex.h"
@@ -116,6 +117,11 @@ static bool addr_private(const uint8_t a[4])
 	       a[0] == 0;
 }
 
+static int verify_peer(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula)
+{
+	return atd_enrol_verify_peer(atd_dns_enrol(arg), der, len, host, ula);
+}
+
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 {
 	const struct atd_account *acc = atd_account_get(d);
@@ -129,6 +135,21 @@ bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 	v->host = acc->host;
 	v->server = acc->server;
 	v->ike_key = acc->ike_key;
+	{
+		/* the account authority (enrol.c): certificates instead of the PSK */
+		struct atd_enrol_creds c;
+
+		atd_enrol_creds(atd_dns_enrol(d), &c);
+		v->authority = c.authority;
+		v->cert = c.cert;
+		v->cert_len = c.cert_len;
+		v->key = c.key;
+		v->key_len = c.key_len;
+		v->anchor = c.anchor;
+		v->anchor_len = c.anchor_len;
+		v->verify = verify_peer;
+		v->verify_arg = d;
+	}
 	return true;
 }
 
@@ -754,8 +775,29 @@ static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *m
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
 
+/* The account authority gave this host a certificate (or a new one): every tunnel is set up again with it. */
+static void dns_creds_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_acct_view acc;
+
+	atd_agent_account(d, &acc);
+	/* the same as a new RSIP binding: each peer again in lib/ike */
+	atd_dynpeers_rsip_changed(d->agent->peers, &acc);
+}
+
+static void dns_revoked_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_acct_view acc;
+
+	atd_agent_account(d, &acc);
+	atd_dynpeers_recheck(d->agent->peers, &acc);
+}
+
 static const struct atd_dns_ops dns_ops = {
-	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
+	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_creds_changed,
+	dns_revoked_changed,
 };
 
 /* ---- life cycle ---- */

@@ -81,6 +81,7 @@ struct atd_conf {
 	int lease_s;			/* update lease asked for (0: 5400 s) */
 	int nat_keepalive_s;		/* NAT keepalive interval (0: 20 s) */
 	bool no_portmap;		/* do not ask the gateway for a mapping */
+	bool authority;			/* the account authority: certificates between members (docs/authority.md) */
 	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
 	char *rsip_gateway;		/* [rsip] gateway: an IPv4 address, "auto", or NULL (no RSIP) */
 	int rsip_lease, rsip_spis;

@@ -1,0 +1,97 @@
+#!/bin/sh
+# Issue 14 parts 1-2: the account authority (docs/authority.md).
+#   laptop (hostA, behind natA's gwd) signs in first with [agent] authority =
+#   yes: it creates the authority and prints the recovery key once; desktop
+#   (hostB, behind natB) signs in and shows a join code, which `autotunnel
+#   approve` on laptop admits; nas (pub, a public address) signs in with the
+#   recovery key and is a signer. Every tunnel between them authenticates with
+#   certificates (status --json "auth":"cert"). `autotunnel revoke desktop`:
+#   desktop's tunnels go down within 5 s and it cannot make a new one. The
+#   server cannot forge a host: with the account's keys derived from the
+#   password and the TSIG key of its database, neither IKE with the PSK nor
+#   a forged anchor or approval gets anything accepted.
+. "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
+. "$AT_SRC/tests/netns/agent_lib.sh"
+nt_setup
+nt_topology
+
+PW='correct horse battery'
+at_dnsd
+at_account alice "$PW"
+nt_bg natA gwdA "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwdA"
+nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
+at_bridge_lan natB
+at_stun
+at_miniupnpd natB 2
+at_loopback natB 203.0.113.20
+at_agent_start hostA laptop 'authority = yes'
+at_agent_start hostB desktop 'authority = yes'
+at_agent_start pub nas 'authority = yes'
+at_log_wait hostA 'mapped UDP 4500' 10 || nt_fail "hostA got no mapping: $(cat "$NT_DIR/agent-hostA.log")"
+at_log_wait hostB 'mapped UDP 4500' 10 || nt_fail "hostB got no mapping: $(cat "$NT_DIR/agent-hostB.log")"
+D=alice.$AT_ZONE
+
+# 1. the first computer creates the authority and shows the recovery key once
+out=$(at_login hostA alice "$PW") || nt_fail "hostA login: $out"
+grep -q "this host created the account authority of $D and is its first signer" "$NT_DIR/agent-hostA.log" ||
+	nt_fail "hostA log: $(cat "$NT_DIR/agent-hostA.log")"
+echo "$out" | grep -qx "this computer created the account authority; its recovery key, shown only now:" ||
+	nt_fail "hostA login output (recovery key): $out"
+RK=$(echo "$out" | sed -n 's/^  \([0-9A-Z-]\{69\}\)$/\1/p')
+[ -n "$RK" ] || nt_fail "no recovery key in: $out"
+for f in anchor.pem host.pem host.key authority.key; do
+	[ -f "$NT_DIR/hostA/state/$f" ] || nt_fail "hostA has no $f"
+done
+[ "$(stat -c %a "$NT_DIR/hostA/state/host.key")" = 600 ] && [ "$(stat -c %a "$NT_DIR/hostA/state/authority.key")" = 600 ] ||
+	nt_fail "the keys are not 0600"
+openssl verify -CAfile "$NT_DIR/hostA/state/anchor.pem" "$NT_DIR/hostA/state/host.pem" >/dev/null ||
+	nt_fail "host.pem does not verify against anchor.pem"
+out=$(at_cli hostA status)
+echo "$out" | grep -qx "authority signer (approves, renews and revokes; tunnels use certificates)" ||
+	nt_fail "hostA status: $out"
+# shown once: the status never shows it
+echo "$out" | grep -q "$RK" && nt_fail "the recovery key is in the status"
+grep -rq "$RK" "$NT_DIR/hostA" && nt_fail "the recovery key is stored in clear"
+nt_pass "laptop created the authority: recovery key shown once, anchor, host certificate and keys in its state (0600)"
+
+# 2. the second computer asks to join; laptop approves its code
+out=$(at_login hostB alice "$PW") || nt_fail "hostB login: $out"
+CODE=$(echo "$out" | sed -n 's/^join code \([0-9A-Z]\{4\}-[0-9A-Z]\{4\}\): .*/\1/p')
+[ -n "$CODE" ] || nt_fail "hostB login shows no join code: $out"
+at_cli hostB status | grep -qx "authority joining: run \`autotunnel approve $CODE\` on a signer of the account" ||
+	nt_fail "hostB status while joining: $(at_cli hostB status)"
+# a typo is refused (another code), the right one in lower case is accepted
+case $CODE in *0) bad=${CODE%?}1 ;; *) bad=${CODE%?}0 ;; esac
+out=$(at_cli hostA approve "$bad" 2>&1) && nt_fail "approve of a wrong code succeeded: $out"
+echo "$out" | grep -q "no computer waiting to join $D shows the code" || nt_fail "wrong code: $out"
+out=$(at_cli hostA approve "$(echo "$CODE" | tr 'A-Z' 'a-z')") || nt_fail "approve: $out"
+echo "$out" | grep -q "^approved desktop (" || nt_fail "approve output: $out"
+nt_wait 10 sh -c "grep -q 'approved: this host is a member of $D' '$NT_DIR/agent-hostB.log'" ||
+	nt_fail "hostB did not accept its approval: $(cat "$NT_DIR/agent-hostB.log")"
+at_cli hostB status | grep -qx "authority member (tunnels use certificates)" || nt_fail "hostB status: $(at_cli hostB status)"
+nt_pass "desktop joined by approval (code $CODE; a wrong code refused)"
+
+# 3. the third computer enrols with the recovery key and is a signer
+out=$(printf '%s\n' "$PW" | at_cli pub login alice --server 198.51.100.53:853 --pin "$AT_PIN" --recovery-key "$RK") ||
+	nt_fail "pub login with the recovery key: $out"
+grep -q "enrolled with the recovery key: this host is a signer of $D" "$NT_DIR/agent-pub.log" || nt_fail "pub login: $out"
+[ -f "$NT_DIR/pub/state/authority.key" ] || nt_fail "pub holds no authority key"
+cmp -s "$NT_DIR/pub/state/anchor.pem" "$NT_DIR/hostA/state/anchor.pem" || nt_fail "pub's anchor is another"
+nt_pass "nas enrolled with the recovery key as a signer"
+
+# 4. tunnels between all of them, with certificates
+for pair in "hostA desktop" "hostA nas" "hostB nas" "hostB laptop" "pub laptop" "pub desktop"; do
+	set -- $pair
+	nt_wait 10 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/$1/run/control' ip netns exec '$(nt_ns "$1")' \
+		'$AT_CLI' hosts | grep -q '^$2 '" || nt_fail "$1 does not list $2"
+	out=$(at_cli "$1" ping "$2") || nt_fail "$1 ping $2: $out"
+done
+for h in hostA hostB pub; do
+	out=$(at_cli "$h" status --json)
+	n=$(echo "$out" | grep -o '"state":"up"[^}]*"auth":"cert"' | wc -l)
+	[ "$n" -eq 2 ] || nt_fail "$h: not two tunnels up with certificates: $out"
+	echo "$out" | grep -q '"auth":"psk"' && nt_fail "$h has a PSK tunnel: $out"
+done
+at_cli hostA status | grep -q "^peer     desktop .*   certificate$" || nt_fail "hostA status: $(at_cli hostA status)"
+grep -q "authenticated by certificate (RFC 7427)" "$NT_DIR/agent-hostB.log" || nt_fail "hostB logs no certificate authentication"
+nt_pass "six tunnels between the three, each authenticated with certificates"
