@@ -95,3 +95,29 @@ done
 at_cli hostA status | grep -q "^peer     desktop .*   certificate$" || nt_fail "hostA status: $(at_cli hostA status)"
 grep -q "authenticated by certificate (RFC 7427)" "$NT_DIR/agent-hostB.log" || nt_fail "hostB logs no certificate authentication"
 nt_pass "six tunnels between the three, each authenticated with certificates"
+
+# 5. revocation: desktop's tunnels go down at every member within 5 s, and it cannot make a new one
+desktop_up() { at_cli "$1" status --json | grep -q '"label":"desktop"[^}]*"state":"up"'; }
+desktop_up hostA && desktop_up pub || nt_fail "the tunnels to desktop are not up before the revocation"
+t0=$(at_now_ms)
+out=$(at_cli hostA revoke desktop) || nt_fail "revoke desktop: $out"
+echo "$out" | grep -q "^revoked desktop and its key (list 1)" || nt_fail "revoke output: $out"
+i=0
+while desktop_up hostA || desktop_up pub || at_cli hostB status --json | grep -q '"state":"up"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.05
+done
+T_DOWN=$(( $(at_now_ms) - t0 ))
+desktop_up hostA && nt_fail "laptop's tunnel to desktop is still up"
+desktop_up pub && nt_fail "nas's tunnel to desktop is still up after $T_DOWN ms"
+at_cli hostB status --json | grep -q '"state":"up"' && nt_fail "desktop still has a tunnel up: $(at_cli hostB status)"
+[ "$T_DOWN" -le 5000 ] || nt_fail "the revoked host's tunnels took $T_DOWN ms to go down"
+grep -q "desktop: closing its tunnel: its certificate is revoked" "$NT_DIR/agent-pub.log" ||
+	nt_fail "nas does not say why: $(cat "$NT_DIR/agent-pub.log")"
+nt_pass "revoked desktop: its tunnels were down at every member $T_DOWN ms after autotunnel revoke"
+out=$(at_cli hostB ping laptop 2>&1) && nt_fail "desktop can still reach laptop: $out"
+out=$(at_cli hostB ping nas 2>&1) && nt_fail "desktop can still reach nas: $out"
+nt_wait 5 grep -q "desktop: its certificate is refused: revoked" "$NT_DIR/agent-hostA.log" ||
+	nt_fail "laptop did not refuse desktop's certificate: $(cat "$NT_DIR/agent-hostA.log")"
+desktop_up hostA && nt_fail "desktop made a new tunnel to laptop"
+nt_pass "desktop cannot make a new tunnel: laptop and nas refuse its revoked certificate"
