@@ -1375,6 +1375,7 @@ int atd_account_logout(struct atd *d, atd_account_done_fn cb, void *arg)
 	dns->logging_out = true;
 	dns->logout_cb = cb;
 	dns->logout_arg = arg;
+	atd_enrol_withdraw(dns->enrol);
 	atd_pub_withdraw(dns->pub, logout_withdrawn, dns);
 	return 0;
 }

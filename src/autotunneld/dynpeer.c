@@ -55,6 +55,7 @@ struct atd_dynpeer {
 	uint64_t up_ms;			/* when the current tunnel came up */
 	bool told_no_location;
 	bool told_no_cert;		/* said that no tunnel is made without a certificate */
+	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
 	uint8_t peer_cert[2048];	/* its certificate as IKE last accepted it (account authority) */
 	size_t peer_cert_len;
 };
@@ -250,7 +251,11 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 			back = p->t.retry_at > now ? (p->t.retry_at - now + 999) / 1000 : 0;
 			if (!current_remote(d, p, a, &port))
 				memset(a, 0, 4), port = 0;
-			if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
+			if (ev->down.reason == IKE_DOWN_AUTH_FAILED && p->cert)
+				log_warnx("%s at %s: authentication failed (a certificate refused: revoked, "
+					  "expired, or not from the account authority); next try in %llu s at the earliest",
+					  p->label, ep(a, port, e, sizeof(e)), (unsigned long long)back);
+			else if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
 				log_warnx("%s at %s: authentication failed (was it signed in with another "
 					  "password?); next try in %llu s at the earliest", p->label,
 					  ep(a, port, e, sizeof(e)), (unsigned long long)back);
@@ -450,6 +455,7 @@ static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct 
 		ps->verify_arg = acc->verify_arg;
 		p->told_no_cert = false;
 	}
+	p->cert = acc->cert != NULL;
 	if (p->has_outer) {
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->port) };
 

@@ -1322,6 +1322,18 @@ void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool 
 	evtimer_add(e->tick, &now);
 }
 
+void atd_enrol_withdraw(struct atd_enrol *e)
+{
+	char owner[AGENT_NAME_MAX + 1];
+
+	if (!e || !e->enabled || !e->running)
+		return;
+	if (!authority_name_cert(owner, e->domain, e->host))
+		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
+	if (e->joining && !authority_name_join(owner, e->domain))
+		(void)upd_send(e, owner, UPD_DELETE_RR, e->join_rdata, e->join_len, NULL);
+}
+
 void atd_enrol_stop(struct atd_enrol *e, bool forget)
 {
 	if (!e || !e->enabled)

@@ -80,6 +80,12 @@ void atd_enrol_free(struct atd_enrol *e);
  * earlier account left), keep the records alive, read `_revoked.D`.
  */
 void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool fresh);
+/**
+ * A logout is about to withdraw this host's records: take away the ones
+ * below H.D too (`_cert.H.D`), which would otherwise keep H.D "in use" for
+ * the next sign-in's claim (RFC 2136 §2.4.5, RFC 8020), and our join request.
+ */
+void atd_enrol_withdraw(struct atd_enrol *e);
 /** Signed out (@p forget: a logout, which removes the state files). */
 void atd_enrol_stop(struct atd_enrol *e, bool forget);
 

@@ -121,3 +121,55 @@ nt_wait 5 grep -q "desktop: its certificate is refused: revoked" "$NT_DIR/agent-
 	nt_fail "laptop did not refuse desktop's certificate: $(cat "$NT_DIR/agent-hostA.log")"
 desktop_up hostA && nt_fail "desktop made a new tunnel to laptop"
 nt_pass "desktop cannot make a new tunnel: laptop and nas refuse its revoked certificate"
+
+# 6. the server cannot forge a host. With a copy of its database and the
+# (weak) password guessed, it derives every key a password gives...
+UA=$(at_ula hostA)
+nt_exec rv sqlite3 "$NT_DIR/rv/dns.db" ".backup '$NT_DIR/dbcopy.db'" || nt_fail "cannot copy the server's database"
+mkdir -p "$NT_DIR/forge"
+FORGE="/usr/bin/python3 $AT_SRC/tests/netns/forge_server.py"
+out=$($FORGE keys "$NT_DIR/dbcopy.db" alice "$D" "$PW" "$NT_DIR/forge" 2>&1) || nt_fail "forge keys: $out"
+# ...the very IKE key every host of the account holds (the PSK of accounts without an authority)
+held=$(sed -n 's/^ike-key //p' "$NT_DIR/hostA/state/account" | base64 -d | od -An -tx1 | tr -d ' \n')
+[ -n "$held" ] && [ "$held" = "$(cat "$NT_DIR/forge/ike.hex")" ] || nt_fail "the forger's IKE key is not the account's"
+PROBE=$AT_BUILD/lib/ike/ike_probe
+[ -x "$PROBE" ] || nt_fail "$PROBE not built"
+# IKE with that key as the PSK, claiming to be nas: refused
+nt_exec rv "$PROBE" --listen 198.51.100.53 --peer 203.0.113.10:4500 --local-id "nas.$D" --remote-id "laptop.$D" \
+	--psk "0x$(cat "$NT_DIR/forge/ike.hex")" --local-ts fd00:f0f0::1/128 --remote-ts "$UA/128" --initiate \
+	--timeout 8000 >"$NT_DIR/forge/psk.out" 2>&1 && nt_fail "IKE with the PSK succeeded: $(cat "$NT_DIR/forge/psk.out")"
+grep -q "ike down: .*notify=AUTHENTICATION_FAILED" "$NT_DIR/forge/psk.out" ||
+	nt_fail "IKE with the PSK: $(cat "$NT_DIR/forge/psk.out")"
+grep -q "^ike up" "$NT_DIR/forge/psk.out" && nt_fail "an IKE SA came up with the PSK"
+# an authority of its own, with the account authority's very subject: refused
+out=$($FORGE certs "$D" nas "$NT_DIR/forge" 2>&1) || nt_fail "forge certs: $out"
+nt_exec rv "$PROBE" --listen 198.51.100.53 --peer 203.0.113.10:4500 --local-id "nas.$D" --remote-id "laptop.$D" \
+	--cert "$NT_DIR/forge/forged_nas.pem" --key "$NT_DIR/forge/forged_nas.key" --ca "$NT_DIR/forge/forged_ca.pem" \
+	--local-ts fd00:f0f0::1/128 --remote-ts "$UA/128" --initiate --timeout 8000 >"$NT_DIR/forge/cert.out" 2>&1 &&
+	nt_fail "IKE with a forged certificate succeeded: $(cat "$NT_DIR/forge/cert.out")"
+grep -q "ike down: .*notify=AUTHENTICATION_FAILED" "$NT_DIR/forge/cert.out" ||
+	nt_fail "IKE with a forged certificate: $(cat "$NT_DIR/forge/cert.out")"
+nt_pass "the server's keys (weak password guessed from its database) give no tunnel: PSK and forged certificate refused"
+
+# a computer asks to join again (desktop, signed out and in: a new key); the
+# server publishes its own anchor and an approval it made: refused
+out=$(at_cli hostB logout) || nt_fail "hostB logout: $out"
+out=$(at_login hostB alice "$PW") || nt_fail "hostB login again: $out"
+CODE=$(echo "$out" | sed -n 's/^join code \([0-9A-Z]\{4\}-[0-9A-Z]\{4\}\): .*/\1/p')
+[ -n "$CODE" ] || nt_fail "hostB shows no join code: $out"
+out=$(nt_exec rv $FORGE approve "$D" 198.51.100.53 "$(cat "$NT_DIR/forge/tsig.b64")" "$NT_DIR/forge" desktop 2>&1) ||
+	nt_fail "forge approve: $out"
+echo "$out" | grep -q "forged an approval for desktop .*: rcode 0" || nt_fail "the forged approval was not stored: $out"
+nt_wait 5 grep -q "an approval for this host was refused" "$NT_DIR/agent-hostB.log" ||
+	nt_fail "hostB did not look at the forged approval: $(cat "$NT_DIR/agent-hostB.log")"
+at_cli hostB status | grep -q "^authority joining" || nt_fail "hostB took the forged approval: $(at_cli hostB status)"
+nt_pass "a forged anchor and approval from the server: the joining computer refuses them"
+# the genuine approval, from the other signer: admitted again with its new key
+out=$(at_cli pub approve "$CODE") || nt_fail "nas approve: $out"
+nt_wait 10 sh -c "grep -c 'approved: this host is a member of $D' '$NT_DIR/agent-hostB.log' | grep -qx 2" ||
+	nt_fail "hostB was not admitted again: $(cat "$NT_DIR/agent-hostB.log")"
+nt_wait 10 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/hostB/run/control' ip netns exec '$(nt_ns hostB)' '$AT_CLI' ping laptop" ||
+	nt_fail "desktop, admitted again, cannot reach laptop"
+at_cli hostB status --json | grep -q '"label":"laptop"[^}]*"state":"up"[^}]*"auth":"cert"' ||
+	nt_fail "hostB status: $(at_cli hostB status --json)"
+nt_pass "desktop admitted again by nas's approval (a new key, after its revocation): tunnel to laptop with certificates"
