@@ -108,7 +108,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
 	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) |
 					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) | F(AUTHORITY) |
-					       F(JOIN_CODE) | F(RECOVERY_KEY) },
+					       F(JOIN_CODE) | F(RECOVERY_KEY) | F(OUT) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
@@ -147,7 +147,7 @@ static const struct code_def codes[] = {
 	{ AGENT_CTL_LOGOUT, "logout", { { 0 } } },
 	{ AGENT_CTL_APPROVE, "approve", { { AGENT_CTL_R_ARGS, 1, 1, F(JOIN_CODE) } } },
 	{ AGENT_CTL_REVOKE, "revoke", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
-	{ AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) | F(OUT) } } },
+	{ AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_STATUS, "status",
 	  { { AGENT_CTL_R_ACCOUNT, 0, 1, 0 }, { AGENT_CTL_R_SELF, 0, 1, 0 },
 	    { AGENT_CTL_R_PEER, 0, AGENT_CTL_REC_MAX, 0 } } },

@@ -129,7 +129,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_RECOVERY_KEY,	/* text: the recovery key, in the one login reply that creates the authority */
 	AGENT_CTL_F_RECOVERY,		/* secret: the recovery key typed at login */
 	AGENT_CTL_F_AUTH,		/* text: how a peer's tunnel authenticated: "cert", "psk" */
-	AGENT_CTL_F_OUT,		/* text: a directory (authority issue --out) */
+	AGENT_CTL_F_OUT,		/* text: the directory the agent wrote an issued certificate and key to */
 	AGENT_CTL_F_PKINIT,		/* text: "client", "kdc" */
 	AGENT_CTL_F_PRINCIPAL,		/* text: a Kerberos principal or realm */
 	AGENT_CTL_F_MAX_

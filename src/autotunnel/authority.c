@@ -6,11 +6,17 @@
  *   autotunnel authority issue NAME --out DIR [--pkinit client PRINCIPAL | kdc REALM]
  *                                  a certificate and key for a guest or the local KDC (§3)
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "autotunnel/cmd.h"
 #include "autotunnel/ctlclient.h"
@@ -47,13 +53,14 @@ void cmd_revoke_usage(void)
 
 void cmd_authority_usage(void)
 {
-	printf("usage: autotunnel authority issue NAME --out DIR [--pkinit client PRINCIPAL | --pkinit kdc REALM]\n"
+	printf("usage: autotunnel authority issue NAME [--out DIR] [--pkinit client PRINCIPAL | --pkinit kdc REALM]\n"
 	       "                            [--json] [--socket PATH]\n"
 	       "\n"
 	       "On a signer of the account authority: issue a certificate for NAME.ACCOUNT with\n"
 	       "a new Ed25519 key, for a guest that is not an autotunnel host (strongSwan) or\n"
 	       "for the local KDC. DIR gets NAME.pem, NAME.key (mode 0600) and anchor.pem, the\n"
-	       "authority's certificate to trust.\n"
+	       "authority's certificate to trust; without --out they stay where the agent\n"
+	       "wrote them (STATE-DIR/issued).\n"
 	       "\n"
 	       "  --pkinit client PRINCIPAL   a PKINIT client certificate for name[/instance]@REALM\n"
 	       "  --pkinit kdc REALM          a PKINIT KDC certificate for krbtgt/REALM@REALM\n"
@@ -62,8 +69,9 @@ void cmd_authority_usage(void)
 	       CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
 }
 
-/* One request with the fields given (NULL: left out) and its reply printed. */
-static int call(uint8_t code, const char *sock, bool json, const uint8_t fid[], const char *const val[], size_t n)
+/* One request with the fields given (NULL: left out) and its reply printed (@p keep: the reply, not printed). */
+static int call_keep(uint8_t code, const char *sock, bool json, const uint8_t fid[], const char *const val[], size_t n,
+		     struct agent_ctl_msg **keep)
 {
 	static uint8_t req[2048];
 	struct agent_ctl_writer w;
@@ -81,9 +89,71 @@ static int call(uint8_t code, const char *sock, bool json, const uint8_t fid[], 
 	}
 	if (!(reply = agent_ctl_msg_new()))
 		return CMD_FAIL;
-	rc = ctl_call(ctl_socket_path(sock), req, (size_t)len, reply, AUTHORITY_TIMEOUT_MS) ? CMD_FAIL
-												: ctl_print(reply, json);
+	if (ctl_call(ctl_socket_path(sock), req, (size_t)len, reply, AUTHORITY_TIMEOUT_MS)) {
+		agent_ctl_msg_free(reply);
+		return CMD_FAIL;
+	}
+	if (keep && reply->code != AGENT_CTL_ERROR) {
+		*keep = reply;
+		return CMD_OK;
+	}
+	rc = ctl_print(reply, json);
 	agent_ctl_msg_free(reply);
+	return rc;
+}
+
+/* A JSON string of @p a, then "/" @p b @p c when @p b is given (paths are any bytes but NUL). */
+static void json_put(const char *a, const char *b, const char *c)
+{
+	char buf[PATH_MAX + 300];
+
+	snprintf(buf, sizeof(buf), "%s%s%s%s", a, b ? "/" : "", b ? b : "", b ? c : "");
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)buf; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static int call(uint8_t code, const char *sock, bool json, const uint8_t fid[], const char *const val[], size_t n)
+{
+	return call_keep(code, sock, json, fid, val, n, NULL);
+}
+
+/* Copy @p from into @p to (mode @p mode, through a temporary file), then remove @p from when @p move. */
+static int copy_file(const char *from, const char *to, mode_t mode, bool move)
+{
+	char buf[16384], tmp[PATH_MAX + 8];
+	ssize_t n;
+	int in, out, rc = 0;
+
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(in, buf, sizeof(buf));
+	close(in);
+	if (n <= 0 || n == (ssize_t)sizeof(buf))
+		return n < 0 ? -errno : -EFBIG;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+	unlink(tmp);
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -errno;
+	}
+	if (write(out, buf, (size_t)n) != n || fsync(out) < 0)
+		rc = -errno;
+	close(out);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (!rc && rename(tmp, to) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	else if (move)
+		unlink(from);
 	return rc;
 }
 
@@ -146,7 +216,6 @@ int cmd_authority(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *out = NULL, *pkinit = NULL, *principal = NULL, *name = NULL;
-	char abs[PATH_MAX];
 	bool json = false;
 	int c;
 
@@ -172,24 +241,63 @@ int cmd_authority(int argc, char **argv)
 	}
 	name = argv[optind + 1];
 	principal = argc - optind == 3 ? argv[optind + 2] : NULL;
-	if (!out || (pkinit && strcmp(pkinit, "client") && strcmp(pkinit, "kdc")) || !pkinit != !principal) {
+	if ((pkinit && strcmp(pkinit, "client") && strcmp(pkinit, "kdc")) || !pkinit != !principal) {
 		cmd_authority_usage();
 		return CMD_USAGE;
 	}
-	/* the agent writes there, from its own working directory */
-	if (out[0] != '/') {
-		if (!realpath(".", abs) || strlen(abs) + 1 + strlen(out) >= sizeof(abs)) {
-			fprintf(stderr, "autotunnel: authority: cannot make %s absolute\n", out);
-			return CMD_USAGE;
-		}
-		strcat(abs, "/");
-		strcat(abs, out);
-		out = abs;
-	}
 	{
-		const uint8_t f[] = { AGENT_CTL_F_HOST, AGENT_CTL_F_OUT, AGENT_CTL_F_PKINIT, AGENT_CTL_F_PRINCIPAL };
-		const char *const v[] = { name, out, pkinit, principal };
+		const uint8_t f[] = { AGENT_CTL_F_HOST, AGENT_CTL_F_PKINIT, AGENT_CTL_F_PRINCIPAL };
+		const char *const v[] = { name, pkinit, principal };
+		struct agent_ctl_msg *reply = NULL;
+		const struct agent_ctl_rec *r;
+		const char *from;
+		char src[PATH_MAX], dst[PATH_MAX];
+		static const char *const suffix[] = { ".pem", ".key", NULL };
+		int rc;
 
-		return call(AGENT_CTL_ISSUE, sock, json, f, v, 4);
+		/*
+		 * The agent may write only below its state directory (it runs
+		 * unprivileged, docs/install.md): it leaves the files there and
+		 * we, root, move them where they were asked for.
+		 */
+		if ((rc = call_keep(AGENT_CTL_ISSUE, sock, json, f, v, 3, out ? &reply : NULL)) || !reply)
+			return rc;
+		r = agent_ctl_find(reply, AGENT_CTL_R_ACCOUNT, 0);
+		from = agent_ctl_str(reply, r, AGENT_CTL_F_OUT);
+		if (!from) {
+			agent_ctl_msg_free(reply);
+			fprintf(stderr, "autotunnel: authority: the agent did not say where the files are\n");
+			return CMD_FAIL;
+		}
+		if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "autotunnel: authority: cannot make %s: %s\n", out, strerror(errno));
+			agent_ctl_msg_free(reply);
+			return CMD_FAIL;
+		}
+		for (size_t i = 0; i < 3 && !rc; i++) {
+			snprintf(src, sizeof(src), "%s/%s%s", from, suffix[i] ? name : "anchor", suffix[i] ? suffix[i] : ".pem");
+			snprintf(dst, sizeof(dst), "%s/%s%s", out, suffix[i] ? name : "anchor", suffix[i] ? suffix[i] : ".pem");
+			/* the key leaves the agent's directory; the certificates stay (the local KDC reads its own there) */
+			rc = copy_file(src, dst, i == 1 ? 0600 : 0644, i == 1);
+			if (rc)
+				fprintf(stderr, "autotunnel: authority: %s -> %s: %s\n", src, dst, strerror(-rc));
+		}
+		agent_ctl_msg_free(reply);
+		if (rc)
+			return CMD_FAIL;
+		if (json) {
+			printf("{\"schema\":%d,\"issued\":{\"name\":", AGENT_CTL_JSON_SCHEMA);
+			json_put(name, NULL, "");
+			printf(",\"cert\":");
+			json_put(out, name, ".pem");
+			printf(",\"key\":");
+			json_put(out, name, ".key");
+			printf(",\"anchor\":");
+			json_put(out, "anchor", ".pem");
+			printf("}}\n");
+		} else
+			printf("issued %s: %s/%s.pem, %s/%s.key and the anchor %s/anchor.pem\n", name, out, name, out, name,
+			       out);
+		return CMD_OK;
 	}
 }

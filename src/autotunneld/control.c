@@ -644,7 +644,13 @@ static void authority_done(void *arg, int err, const char *message, const char *
 	}
 	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | cl->req->code);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
-	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, message && *message ? message : "done");
+	{
+		char text[AGENT_CTL_STR_MAX + 1];
+
+		/* a text field holds 255 characters: a long account domain is cut, not the reply lost */
+		snprintf(text, sizeof(text), "%s", message && *message ? message : "done");
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, text);
+	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
@@ -669,12 +675,23 @@ static void do_authority(struct client *cl)
 	case AGENT_CTL_REVOKE:
 		ret = atd_enrol_revoke(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), authority_done, cl, why, sizeof(why));
 		break;
-	default:
-		ret = atd_enrol_issue(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), agent_ctl_str(m, r, AGENT_CTL_F_OUT),
-				      agent_ctl_str(m, r, AGENT_CTL_F_PKINIT), agent_ctl_str(m, r, AGENT_CTL_F_PRINCIPAL),
-				      why, sizeof(why));
-		authority_done(cl, ret, why, NULL, NULL);
+	default: {
+		char dir[256];
+		struct agent_ctl_writer w;
+
+		ret = atd_enrol_issue(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), agent_ctl_str(m, r, AGENT_CTL_F_PKINIT),
+				      agent_ctl_str(m, r, AGENT_CTL_F_PRINCIPAL), dir, sizeof(dir), why, sizeof(why));
+		if (ret) {
+			send_error(cl, why[0] ? why : strerror(-ret), -ret);
+			return;
+		}
+		agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_ISSUE);
+		agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, why);
+		agent_ctl_write_str(&w, AGENT_CTL_F_OUT, dir);
+		send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 		return;
+	}
 	}
 	if (ret)
 		send_error(cl, why[0] ? why : strerror(-ret), -ret);

@@ -1078,8 +1078,8 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 
 /* ---- issue for a guest or the KDC ---- */
 
-int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *dir, const char *pkinit,
-		    const char *principal, char *why, size_t whylen)
+int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, char *dir,
+		    size_t dirlen, char *why, size_t whylen)
 {
 	uint8_t key[KEY_DER_MAX], spki[AUTHORITY_SPKI_MAX], der[AUTHORITY_CERT_DER_MAX];
 	struct authority_issue req = { .host = name, .ula = e ? e->ula : NULL, .spki = spki, .principal = principal };
@@ -1095,9 +1095,9 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *dir, cons
 		snprintf(why, whylen, "'%s' is not a name (a label: guest)", name ? name : "");
 		return -EINVAL;
 	}
-	if (!dir || dir[0] != '/') {
-		snprintf(why, whylen, "--out needs an absolute directory");
-		return -EINVAL;
+	if ((size_t)snprintf(dir, dirlen, "%s/issued", e->dir) >= dirlen || strlen(dir) > 255) {
+		snprintf(why, whylen, "the state directory's name is too long to be told in a reply");
+		return -ENAMETOOLONG;
 	}
 	if (!pkinit)
 		req.pkinit = AUTHORITY_PKINIT_NONE;
@@ -1157,10 +1157,11 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *dir, cons
 		snprintf(why, whylen, "cannot write to %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	snprintf(why, whylen, "issued %s.%s%s%s%s: %s/%s.pem, %s/%s.key and the anchor %s/anchor.pem", name,
-		 e->domain, pkinit ? " for PKINIT (" : "", pkinit ? pkinit : "", pkinit ? ")" : "", dir, name, dir,
-		 name, dir);
-	log_info("%s", why);
+	log_info("issued %s.%s%s%s%s: %s/%s.pem, %s/%s.key and the anchor %s/anchor.pem", name, e->domain,
+		 pkinit ? " for PKINIT (" : "", pkinit ? pkinit : "", pkinit ? ")" : "", dir, name, dir, name, dir);
+	/* a reply's text is at most 255 characters (lib/agent/ctl.h): the directory goes apart */
+	snprintf(why, whylen, "issued %.63s.%.150s%s%s%s: %.63s.pem, %.63s.key and anchor.pem", name, e->domain,
+		 pkinit ? " for PKINIT (" : "", pkinit ? pkinit : "", pkinit ? ")" : "", name, name);
 	return 0;
 }
 

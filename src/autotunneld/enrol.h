@@ -114,14 +114,17 @@ int atd_enrol_approve(struct atd_enrol *e, const char *code, atd_enrol_done_fn d
 int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn done, void *arg, char *why,
 		     size_t whylen);
 /**
- * A signer issues a certificate for @p name (a host label) with a new key,
- * written to @p dir as NAME.pem, NAME.key and anchor.pem: for a guest
- * (strongSwan) or, with @p pkinit "client"/"kdc" and @p principal, for
- * PKINIT (docs/authority.md §3). Synchronous: 0 with @p why a message, or
+ * A signer issues a certificate for @p name (a host label) with a new
+ * Ed25519 key, for a guest (strongSwan) or, with @p pkinit "client"/"kdc"
+ * and @p principal, for PKINIT (docs/authority.md §3). The agent may write
+ * only below its state directory (privsep.c): the files go to
+ * STATE-DIR/issued as NAME.pem, NAME.key (0600) and anchor.pem, that
+ * directory into @p dir (the CLI moves them where the person asked; the
+ * local KDC reads them there). Synchronous: 0 with @p why a message, or
  * -errno with the reason in @p why.
  */
-int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *dir, const char *pkinit,
-		    const char *principal, char *why, size_t whylen);
+int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, char *dir,
+		    size_t dirlen, char *why, size_t whylen);
 /** The control client @p arg went away: its callback will not be called. */
 void atd_enrol_forget(struct atd_enrol *e, void *arg);
 
