@@ -148,6 +148,7 @@ static const struct code_def codes[] = {
 	{ AGENT_CTL_APPROVE, "approve", { { AGENT_CTL_R_ARGS, 1, 1, F(JOIN_CODE) } } },
 	{ AGENT_CTL_REVOKE, "revoke", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
 	{ AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
+	{ AGENT_CTL_RENEW, "renew", { { 0 } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_STATUS, "status",
 	  { { AGENT_CTL_R_ACCOUNT, 0, 1, 0 }, { AGENT_CTL_R_SELF, 0, 1, 0 },
 	    { AGENT_CTL_R_PEER, 0, AGENT_CTL_REC_MAX, 0 } } },
@@ -160,6 +161,7 @@ static const struct code_def codes[] = {
 	{ AGENT_CTL_REPLY | AGENT_CTL_APPROVE, "approve", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_REVOKE, "revoke", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_RENEW, "renew", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
 	{ AGENT_CTL_ERROR, "error", { { AGENT_CTL_R_ERROR, 1, 1, F(MESSAGE) } } },
 };
 
@@ -1018,6 +1020,7 @@ int agent_ctl_render_text_tz(const struct agent_ctl_msg *m, agent_ctl_utc_offset
 	case AGENT_CTL_REPLY | AGENT_CTL_APPROVE:
 	case AGENT_CTL_REPLY | AGENT_CTL_REVOKE:
 	case AGENT_CTL_REPLY | AGENT_CTL_ISSUE:
+	case AGENT_CTL_REPLY | AGENT_CTL_RENEW:
 		r = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
 		agent_text_put(&o, "%s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DETAIL)));
 		break;

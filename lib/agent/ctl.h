@@ -52,6 +52,7 @@ enum agent_ctl_code {
 	AGENT_CTL_APPROVE = 8,		/* a signer admits the computer showing a join code (docs/authority.md §5.1) */
 	AGENT_CTL_REVOKE = 9,		/* a signer revokes a host (docs/authority.md §5.4) */
 	AGENT_CTL_ISSUE = 10,		/* a signer issues a certificate and key for a guest or the local KDC */
+	AGENT_CTL_RENEW = 11,		/* renew this host's certificate now (docs/authority.md §5.3) */
 	AGENT_CTL_REPLY = 0x80,
 	AGENT_CTL_ERROR = 0xff,		/* reply to any request: one ERROR record */
 };

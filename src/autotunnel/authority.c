@@ -69,6 +69,25 @@ void cmd_authority_usage(void)
 	       CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
 }
 
+void cmd_renew_usage(void)
+{
+	printf("usage: autotunnel renew [--json] [--socket PATH]\n"
+	       "\n"
+	       "Renew this host's certificate from the account authority now rather than at two\n"
+	       "thirds of its life (the agent does that by itself): a signer issues its own; a\n"
+	       "member asks the signers, and the new certificate arrives within seconds while\n"
+	       "one is online.\n"
+	       "\n"
+	       "  --json          one JSON object\n"
+	       "  --socket PATH   the agent's control socket (default $%s or %s)\n",
+	       CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
+}
+
+int cmd_renew(int argc, char **argv)
+{
+	return ctl_simple(argc, argv, AGENT_CTL_RENEW, cmd_renew_usage, NULL);
+}
+
 /* One request with the fields given (NULL: left out) and its reply printed (@p keep: the reply, not printed). */
 static int call_keep(uint8_t code, const char *sock, bool json, const uint8_t fid[], const char *const val[], size_t n,
 		     struct agent_ctl_msg **keep)

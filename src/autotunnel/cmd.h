@@ -31,6 +31,8 @@ void cmd_approve_usage(void);
 int cmd_revoke(int argc, char **argv);
 void cmd_revoke_usage(void);
 int cmd_authority(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+void cmd_renew_usage(void);
 void cmd_authority_usage(void);
 
 #endif

@@ -258,7 +258,14 @@ static void enrol_revoked_changed(void *arg)
 		dns->ops->revoked_changed(dns->arg);
 }
 
-static const struct atd_enrol_ops enrol_ops = { enrol_creds_changed, enrol_revoked_changed };
+static size_t enrol_hosts(void *arg, char (*labels)[64], size_t cap)
+{
+	struct atd_dns *dns = arg;
+
+	return dns->ops->hosts ? dns->ops->hosts(dns->arg, labels, cap) : 0;
+}
+
+static const struct atd_enrol_ops enrol_ops = { enrol_creds_changed, enrol_revoked_changed, enrol_hosts };
 
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,

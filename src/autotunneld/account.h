@@ -70,6 +70,8 @@ struct atd_dns_ops {
 	void (*creds_changed)(void *arg);
 	/** The account authority: a newer revocation list: close the tunnels of the hosts it revokes. */
 	void (*revoked_changed)(void *arg);
+	/** The labels of the account's other hosts (a signer reads their renewal requests); how many. */
+	size_t (*hosts)(void *arg, char (*labels)[64], size_t cap);
 };
 
 /**

@@ -795,9 +795,20 @@ static void dns_revoked_changed(void *arg)
 	atd_dynpeers_recheck(d->agent->peers, &acc);
 }
 
+static size_t dns_hosts(void *arg, char (*labels)[64], size_t cap)
+{
+	struct atd *d = arg;
+	struct agent_host_entry h[ATD_MAX_PEERS];
+	size_t n = atd_dynpeers_hosts(d->agent->peers, h, ATD_MAX_PEERS);
+
+	for (size_t i = 0; i < n && i < cap; i++)
+		snprintf(labels[i], 64, "%s", h[i].label);
+	return n < cap ? n : cap;
+}
+
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_creds_changed,
-	dns_revoked_changed,
+	dns_revoked_changed, dns_hosts,
 };
 
 /* ---- life cycle ---- */

@@ -675,6 +675,11 @@ static void do_authority(struct client *cl)
 	case AGENT_CTL_REVOKE:
 		ret = atd_enrol_revoke(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), authority_done, cl, why, sizeof(why));
 		break;
+	case AGENT_CTL_RENEW:
+		ret = atd_enrol_renew(e, why, sizeof(why));
+		if (!ret)
+			authority_done(cl, 0, why, NULL, NULL);
+		break;
 	default: {
 		char dir[256];
 		struct agent_ctl_writer w;
@@ -800,6 +805,7 @@ static void dispatch(struct client *cl)
 	case AGENT_CTL_APPROVE:
 	case AGENT_CTL_REVOKE:
 	case AGENT_CTL_ISSUE:
+	case AGENT_CTL_RENEW:
 		do_authority(cl);
 		break;
 	default:

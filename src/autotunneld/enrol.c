@@ -87,6 +87,13 @@ struct atd_enrol {
 	uint8_t join_rdata[AUTHORITY_JOIN_RDATA_MAX];
 	size_t join_len;
 
+	/* renewal (§5.3) */
+	bool renew_asked;		/* a member: `autotunnel renew`, or two thirds of the life reached */
+	uint64_t renew_sent_ms;		/* a member: when _renew.H.D was last written (0: not asking) */
+	unsigned renew_scan;		/* a signer: the next host whose _renew.H.D is read */
+	char renew_label[64];		/* a signer: the host whose _renew.H.D is being read */
+	unsigned ticks;
+
 	/* the one command under way (login, approve, revoke) */
 	enum op_kind op;
 	atd_enrol_done_fn done;
@@ -1165,6 +1172,200 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 	return 0;
 }
 
+/* ---- renewal (docs/authority.md §5.3) ---- */
+
+#define RENEW_RESEND_MS 60000	/* a member asks again after this while no signer has answered */
+
+/* A member asks the signers: _renew.H.D, signed with its current key, for the same key. */
+static void renew_ask(struct atd_enrol *e)
+{
+	static struct authority_renew req;
+	static uint8_t rd[AUTHORITY_RENEW_RDATA_MAX];
+	char owner[AGENT_NAME_MAX + 1];
+	size_t n;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.host, sizeof(req.host), "%s", e->host);
+	req.t = (int64_t)clock_wall_s();
+	memcpy(req.spki, e->hinfo.spki, e->hinfo.spki_len);
+	req.spki_len = e->hinfo.spki_len;
+	memcpy(req.cert, e->hcert, e->hcert_len);
+	req.cert_len = e->hcert_len;
+	rc = authority_renew_build(&req, e->domain, e->hkey, e->hkey_len, rd, sizeof(rd), &n);
+	if (!rc)
+		rc = authority_name_renew(owner, e->domain, e->host);
+	if (!rc)
+		rc = upd_send(e, owner, UPD_REPLACE, rd, n, NULL);
+	if (rc) {
+		log_warnx("cannot ask for the renewal of this host's certificate: %s", strerror(-rc));
+		return;
+	}
+	e->renew_sent_ms = clock_now_ms();
+	log_info("asked the signers of %s to renew this host's certificate (valid until %lld)", e->domain,
+		 (long long)e->hinfo.not_after);
+}
+
+static bool newcert_each(void *arg, const uint8_t *rd, size_t len)
+{
+	struct atd_enrol *e = arg;
+	static uint8_t der[AUTHORITY_CERT_DER_MAX];
+	static struct authority_host_cert info;
+	size_t n;
+
+	/* ours (name, address, key), from our authority, not revoked, and newer than the one we hold */
+	if (authority_hostcert_txt_parse(rd, len, der, sizeof(der), &n) ||
+	    authority_cert_verify(e->auth, der, n, (int64_t)clock_wall_s(), e->host, e->hinfo.ula,
+				  e->have_rl ? &e->rl : NULL, &info) ||
+	    info.spki_len != e->hinfo.spki_len || memcmp(info.spki, e->hinfo.spki, info.spki_len) ||
+	    info.not_before <= e->hinfo.not_before)
+		return false;
+	memcpy(e->hcert, der, n);
+	e->hcert_len = n;
+	e->hinfo = info;
+	return true;
+}
+
+static void renew_adopted(struct atd_enrol *e)
+{
+	char owner[AGENT_NAME_MAX + 1];
+
+	e->renew_sent_ms = 0;
+	e->renew_asked = false;
+	(void)save(e);
+	if (!authority_name_renew(owner, e->domain, e->host))
+		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
+	log_info("renewed: this host's certificate now runs until %lld", (long long)e->hinfo.not_after);
+	e->ops->creds_changed(e->arg);
+}
+
+static void renew_cert_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct atd_enrol *e = arg;
+	char owner[AGENT_NAME_MAX + 1];
+	int64_t before = e->hinfo.not_before;
+
+	(void)why;
+	if (err == -ECANCELED)
+		return;
+	e->polling = false;
+	if (err || !e->renew_sent_ms || authority_name_cert(owner, e->domain, e->host))
+		return;
+	each_txt(r, owner, newcert_each, e);
+	if (e->hinfo.not_before > before)
+		renew_adopted(e);
+}
+
+/* A signer answers one host's request, if it has one that authority_renew_check() accepts. */
+static bool renew_each(void *arg, const uint8_t *rd, size_t len)
+{
+	struct atd_enrol *e = arg;
+	static struct authority_renew req;
+	static struct authority_host_cert cur;
+	static uint8_t der[AUTHORITY_CERT_DER_MAX], txt[AUTHORITY_HOSTCERT_RDATA_MAX];
+	struct authority_issue is = { 0 };
+	char owner[AGENT_NAME_MAX + 1];
+	size_t n, tn;
+	int rc;
+
+	if (authority_renew_parse(rd, len, &req))
+		return false;
+	rc = authority_renew_check(e->auth, &req, (int64_t)clock_wall_s(), e->have_rl ? &e->rl : NULL, &cur);
+	if (rc) {
+		log_warnx("refused to renew the certificate of %s: %s", req.host,
+			  rc == -EKEYREVOKED ? "it is revoked" : rc == -ESTALE ? "the request is too old" : strerror(-rc));
+		return true;
+	}
+	is.host = cur.host;
+	is.ula = cur.ula;
+	is.spki = req.spki;
+	is.spki_len = req.spki_len;
+	rc = authority_issue(e->auth, &is, (int64_t)clock_wall_s(), rnd, NULL, der, sizeof(der), &n);
+	if (!rc)
+		rc = authority_hostcert_txt_build(der, n, txt, sizeof(txt), &tn);
+	if (!rc)
+		rc = authority_name_cert(owner, e->domain, cur.host);
+	if (!rc)
+		rc = upd_send(e, owner, UPD_REPLACE, txt, tn, NULL);
+	if (!rc && !authority_name_renew(owner, e->domain, cur.host))
+		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
+	if (rc)
+		log_warnx("cannot renew the certificate of %s: %s", cur.host, strerror(-rc));
+	else
+		log_info("renewed the certificate of %s at its request", cur.host);
+	return true;
+}
+
+static void renew_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct atd_enrol *e = arg;
+	char owner[AGENT_NAME_MAX + 1];
+
+	(void)why;
+	if (err == -ECANCELED)
+		return;
+	e->polling = false;
+	if (err || !e->auth || !authority_can_sign(e->auth) ||
+	    authority_name_renew(owner, e->domain, e->renew_label))
+		return;
+	each_txt(r, owner, renew_each, e);
+}
+
+/* One renewal step per tick it is given: a member's question or look for the answer, a signer's look at one host. */
+static bool renew_step(struct atd_enrol *e)
+{
+	char owner[AGENT_NAME_MAX + 1];
+	uint64_t now = clock_now_ms();
+
+	if (!e->auth || !e->hcert_len || e->joining)
+		return false;
+	if (authority_can_sign(e->auth)) {
+		char labels[16][64];
+		size_t n = e->ops->hosts ? e->ops->hosts(e->arg, labels, 16) : 0;
+
+		if (n == 0)
+			return false;
+		snprintf(e->renew_label, sizeof(e->renew_label), "%s", labels[e->renew_scan++ % n]);
+		if (authority_name_renew(owner, e->domain, e->renew_label) || query(e, owner, renew_answer))
+			return false;
+		return true;
+	}
+	if (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())) {
+		if (!e->renew_sent_ms || now - e->renew_sent_ms >= RENEW_RESEND_MS)
+			renew_ask(e);
+		if (e->renew_sent_ms && !authority_name_cert(owner, e->domain, e->host) && query(e, owner, renew_cert_answer) == 0)
+			return true;
+	}
+	return false;
+}
+
+int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
+{
+	if (!e || !e->enabled || !e->running || !e->auth || !e->hcert_len) {
+		snprintf(why, whylen, "this host has no certificate of the account authority to renew");
+		return -ENOENT;
+	}
+	if (authority_can_sign(e->auth)) {
+		int rc = issue_self(e);
+
+		if (!rc)
+			rc = save(e);
+		if (rc) {
+			snprintf(why, whylen, "cannot renew this host's certificate: %s", strerror(-rc));
+			return rc;
+		}
+		e->refreshed_ms = 0;
+		e->ops->creds_changed(e->arg);
+		snprintf(why, whylen, "this host's certificate is renewed (a signer issues its own)");
+		return 0;
+	}
+	e->renew_asked = true;
+	e->renew_sent_ms = 0;
+	snprintf(why, whylen, "asked the signers to renew this host's certificate (autotunnel status and the log say "
+		 "when it is done)");
+	return 0;
+}
+
 /* ---- life cycle ---- */
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -1193,8 +1394,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		refresh_records(e);
 	if (e->polling)
 		return;
+	/* one query at a time: the revocation list every other tick, a renewal step in between */
 	if (e->joining) {
 		approve_poll(e);
+	} else if ((e->ticks++ & 1) && renew_step(e)) {
+		e->polling = true;
 	} else if (e->auth && !name_of(e, "_revoked", owner) && query(e, owner, poll_answer) == 0) {
 		e->polling = true;
 	}
@@ -1330,6 +1534,8 @@ void atd_enrol_withdraw(struct atd_enrol *e)
 	if (!e || !e->enabled || !e->running)
 		return;
 	if (!authority_name_cert(owner, e->domain, e->host))
+		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
+	if (!authority_name_renew(owner, e->domain, e->host))
 		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
 	if (e->joining && !authority_name_join(owner, e->domain))
 		(void)upd_send(e, owner, UPD_DELETE_RR, e->join_rdata, e->join_len, NULL);

@@ -36,8 +36,12 @@ struct dnsquery_set;
 struct dns_name;
 struct dns_tsig_key;
 
-/** How often `_revoked.D` (and an approval awaited) is read: revocation bites within this and a round trip. */
-#define ATD_ENROL_POLL_MS 1500
+/**
+ * The enrolment's tick: one signed query per tick, `_revoked.D` every other
+ * one (revocation bites within two ticks and a round trip), a renewal step
+ * in between; an approval awaited every tick.
+ */
+#define ATD_ENROL_POLL_MS 1000
 /** How often the records this host keeps alive are added again (the server's leases end after 2 h by default). */
 #define ATD_ENROL_REFRESH_S 1800
 
@@ -47,6 +51,8 @@ struct atd_enrol_ops {
 	void (*creds_changed)(void *arg);
 	/** A newer revocation list was verified: close the tunnels of hosts it revokes. */
 	void (*revoked_changed)(void *arg);
+	/** The labels of the account's other hosts (a signer looks for their renewal requests): how many. */
+	size_t (*hosts)(void *arg, char (*labels)[64], size_t cap);
 };
 
 /** What the enrolment works with while signed in: borrowed from the account until atd_enrol_stop(). */
@@ -82,7 +88,7 @@ void atd_enrol_free(struct atd_enrol *e);
 void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool fresh);
 /**
  * A logout is about to withdraw this host's records: take away the ones
- * below H.D too (`_cert.H.D`), which would otherwise keep H.D "in use" for
+ * below H.D too (`_cert.H.D`, `_renew.H.D`), which would otherwise keep H.D "in use" for
  * the next sign-in's claim (RFC 2136 §2.4.5, RFC 8020), and our join request.
  */
 void atd_enrol_withdraw(struct atd_enrol *e);
@@ -125,6 +131,13 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
  */
 int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, char *dir,
 		    size_t dirlen, char *why, size_t whylen);
+/**
+ * Renew this host's certificate now rather than at two thirds of its life
+ * (docs/authority.md §5.3): a signer issues its own; a member asks the
+ * signers with `_renew.H.D` and takes the answer from `_cert.H.D`. 0 with a
+ * message in @p why, or -errno with the reason.
+ */
+int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen);
 /** The control client @p arg went away: its callback will not be called. */
 void atd_enrol_forget(struct atd_enrol *e, void *arg);
 

@@ -96,6 +96,25 @@ at_cli hostA status | grep -q "^peer     desktop .*   certificate$" || nt_fail "
 grep -q "authenticated by certificate (RFC 7427)" "$NT_DIR/agent-hostB.log" || nt_fail "hostB logs no certificate authentication"
 nt_pass "six tunnels between the three, each authenticated with certificates"
 
+# renewal (§5.3): desktop, a member, asks; a signer answers in seconds; the tunnels go on with the new certificate
+serial0=$(openssl x509 -in "$NT_DIR/hostB/state/host.pem" -noout -serial)
+out=$(at_cli hostB renew) || nt_fail "hostB renew: $out"
+nt_wait 15 grep -q "renewed: this host's certificate now runs until" "$NT_DIR/agent-hostB.log" ||
+	nt_fail "desktop's certificate was not renewed: $(tail -5 "$NT_DIR/agent-hostB.log")"
+grep -q "renewed the certificate of desktop at its request" "$NT_DIR/agent-hostA.log" "$NT_DIR/agent-pub.log" ||
+	nt_fail "no signer says it renewed desktop's certificate"
+serial1=$(openssl x509 -in "$NT_DIR/hostB/state/host.pem" -noout -serial)
+[ "$serial0" != "$serial1" ] || nt_fail "host.pem is the same certificate"
+openssl verify -CAfile "$NT_DIR/hostA/state/anchor.pem" "$NT_DIR/hostB/state/host.pem" >/dev/null ||
+	nt_fail "the renewed certificate does not verify"
+for p in laptop nas; do
+	out=$(at_cli hostB ping "$p") || nt_fail "hostB ping $p after the renewal: $out"
+done
+at_cli hostB status --json | grep -q '"label":"laptop"[^}]*"state":"up"[^}]*"auth":"cert"' ||
+	nt_fail "hostB after the renewal: $(at_cli hostB status --json)"
+out=$(at_cli hostA ping nas) || nt_fail "hostA ping nas: $out"
+nt_pass "desktop's certificate renewed by a signer at its request; its tunnels use the new one"
+
 # 5. revocation: desktop's tunnels go down at every member within 5 s, and it cannot make a new one
 desktop_up() { at_cli "$1" status --json | grep -q '"label":"desktop"[^}]*"state":"up"'; }
 desktop_up hostA && desktop_up pub || nt_fail "the tunnels to desktop are not up before the revocation"
@@ -121,6 +140,10 @@ nt_wait 5 grep -q "desktop: its certificate is refused: revoked" "$NT_DIR/agent-
 	nt_fail "laptop did not refuse desktop's certificate: $(cat "$NT_DIR/agent-hostA.log")"
 desktop_up hostA && nt_fail "desktop made a new tunnel to laptop"
 nt_pass "desktop cannot make a new tunnel: laptop and nas refuse its revoked certificate"
+out=$(at_cli hostB renew) || nt_fail "hostB renew after its revocation: $out"
+nt_wait 15 sh -c "grep -q 'refused to renew the certificate of desktop: it is revoked' '$NT_DIR/agent-hostA.log' '$NT_DIR/agent-pub.log'" ||
+	nt_fail "no signer refused to renew the revoked desktop"
+nt_pass "a signer refuses to renew the revoked host's certificate"
 
 # 6. the server cannot forge a host. With a copy of its database and the
 # (weak) password guessed, it derives every key a password gives...
