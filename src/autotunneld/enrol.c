@@ -1062,6 +1062,32 @@ static void revoke_cert(void *arg, int err, const struct dnsc_resp *r, const cha
 		op_end(e, rc, "cannot revoke %s: %s", e->op_text, strerror(-rc));
 }
 
+/*
+ * Another signer may have signed a newer list than the one we hold: read
+ * `_revoked.D` first and build on the newest, or our list would carry a
+ * seq that members ignore (a rollback to them) and this revocation be lost.
+ */
+static void revoke_list(void *arg, int err, const struct dnsc_resp *r, const char *why)
+{
+	struct atd_enrol *e = arg;
+	char owner[AGENT_NAME_MAX + 1];
+	struct rl_pick p = { .e = e };
+	int rc;
+
+	if (err == -ECANCELED)
+		return;
+	if (err) {
+		op_end(e, err, "cannot read the revocation list: %s", why);
+		return;
+	}
+	if (!name_of(e, "_revoked", owner))
+		each_txt(r, owner, rl_each, &p);
+	if (p.found)
+		rl_adopt(e, &p.best, p.rdata, p.len);
+	if ((rc = authority_name_cert(owner, e->domain, e->op_text)) || (rc = query(e, owner, revoke_cert)))
+		op_end(e, rc, "cannot revoke %s: %s", e->op_text, strerror(-rc));
+}
+
 int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn done, void *arg, char *why,
 		     size_t whylen)
 {
@@ -1071,7 +1097,7 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 		snprintf(why, whylen, "'%s' is not a host name of the account (a label: laptop)", host ? host : "");
 		return -EINVAL;
 	}
-	if (!e || authority_name_cert(owner, e->domain, host)) {
+	if (!e || name_of(e, "_revoked", owner)) {
 		snprintf(why, whylen, "not signed in");
 		return -ENOTCONN;
 	}
@@ -1080,7 +1106,7 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 		return -EINVAL;
 	}
 	snprintf(e->op_text, sizeof(e->op_text), "%s", host);
-	return signer_op(e, OP_REVOKE, owner, revoke_cert, done, arg, why, whylen);
+	return signer_op(e, OP_REVOKE, owner, revoke_list, done, arg, why, whylen);
 }
 
 /* ---- issue for a guest or the KDC ---- */

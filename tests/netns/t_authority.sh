@@ -5,11 +5,15 @@
 #   (hostB, behind natB) signs in and shows a join code, which `autotunnel
 #   approve` on laptop admits; nas (pub, a public address) signs in with the
 #   recovery key and is a signer. Every tunnel between them authenticates with
-#   certificates (status --json "auth":"cert"). `autotunnel revoke desktop`:
-#   desktop's tunnels go down within 5 s and it cannot make a new one. The
+#   certificates (status --json "auth":"cert"). `autotunnel renew` on desktop:
+#   a signer renews its certificate. `autotunnel revoke desktop`: desktop's
+#   tunnels go down within 5 s, it cannot make a new one, and no signer
+#   renews it. The
 #   server cannot forge a host: with the account's keys derived from the
 #   password and the TSIG key of its database, neither IKE with the PSK nor
-#   a forged anchor or approval gets anything accepted.
+#   a forged anchor or approval gets anything accepted; the genuine approval
+#   then admits desktop again with a new key, and the other signer's
+#   revocation builds on the first's list.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 nt_setup
@@ -196,3 +200,11 @@ nt_wait 10 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/hostB/run/control' ip netns ex
 at_cli hostB status --json | grep -q '"label":"laptop"[^}]*"state":"up"[^}]*"auth":"cert"' ||
 	nt_fail "hostB status: $(at_cli hostB status --json)"
 nt_pass "desktop admitted again by nas's approval (a new key, after its revocation): tunnel to laptop with certificates"
+
+# the other signer revokes it once more: its list follows laptop's (seq 2), and laptop honours it
+out=$(at_cli pub revoke desktop) || nt_fail "nas revoke desktop: $out"
+echo "$out" | grep -q "^revoked desktop and its key (list 2)" || nt_fail "nas's revocation: $out"
+nt_wait 5 sh -c "! env AUTOTUNNEL_CONTROL='$NT_DIR/hostA/run/control' ip netns exec '$(nt_ns hostA)' '$AT_CLI' status --json |
+	grep -q '\"label\":\"desktop\"[^}]*\"state\":\"up\"'" || nt_fail "laptop kept its tunnel to desktop after nas's revocation"
+nt_wait 5 grep -q "revocation list 2 of $D" "$NT_DIR/agent-hostA.log" || nt_fail "laptop did not take list 2"
+nt_pass "a second signer's revocation builds on the first's list (seq 2) and every member honours it"
