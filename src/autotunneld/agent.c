@@ -234,6 +234,20 @@ static int identity_load_or_make(struct atd_agent *a)
 	if (rand_bytes(rnd, sizeof(rnd)))
 		return -EIO;
 	agent_ula_make(a->id.ula, rnd, a->id.mac);
+	/*
+	 * The account authority's certificate binds this host's ULA (docs/authority.md
+	 * §3): a host that has one keeps its ULA at a new boot, while it is made
+	 * from the same MAC, or its peers would refuse the certificate.
+	 */
+	if (a->d->conf.authority) {
+		uint8_t kept[16], iid[8];
+
+		agent_iid_from_mac(iid, a->id.mac);
+		if (atd_enrol_saved_ula(a->d->conf.state_dir, kept) == 0 && memcmp(kept + 8, iid, 8) == 0) {
+			memcpy(a->id.ula, kept, 16);
+			log_info("identity: keeping the address of this host's certificate (the account authority)");
+		}
+	}
 	ret = agent_identity_format(&a->id, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;

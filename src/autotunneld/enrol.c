@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "agent/name.h"
 #include "authority/authority.h"
@@ -1615,6 +1616,40 @@ int atd_enrol_verify_peer(const struct atd_enrol *e, const uint8_t *der, size_t 
 		return -ENOKEY;
 	return authority_cert_verify(e->auth, der, len, (int64_t)clock_wall_s(), host, ula, e->have_rl ? &e->rl : NULL,
 				     NULL);
+}
+
+int atd_enrol_saved_ula(const char *state_dir, uint8_t ula[static 16])
+{
+	struct atd_enrol tmp;
+	static uint8_t der[AUTHORITY_CERT_DER_MAX];
+	const unsigned char *p = der;
+	GENERAL_NAMES *gns;
+	X509 *x;
+	size_t n = 0;
+	int rc = -EBADMSG, found = 0;
+
+	memset(&tmp, 0, sizeof(tmp));
+	snprintf(tmp.dir, sizeof(tmp.dir), "%s", state_dir ? state_dir : "/var/lib/autotunnel");
+	if ((rc = pem_read(&tmp, "host.pem", "CERTIFICATE", der, sizeof(der), &n)))
+		return rc;
+	if (!(x = d2i_X509(NULL, &p, (long)n)))
+		return -EBADMSG;
+	rc = -EBADMSG;
+	gns = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; gns && i < sk_GENERAL_NAME_num(gns); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gns, i);
+
+		/* docs/authority.md §3: exactly one iPAddress, in fc00::/7 */
+		if (g->type != GEN_IPADD || ASN1_STRING_length(g->d.iPAddress) != 16)
+			continue;
+		memcpy(ula, ASN1_STRING_get0_data(g->d.iPAddress), 16);
+		found++;
+	}
+	if (found == 1 && (ula[0] & 0xfe) == 0xfc)
+		rc = 0;
+	GENERAL_NAMES_free(gns);
+	X509_free(x);
+	return rc;
 }
 
 const char *atd_enrol_role(const struct atd_enrol *e)

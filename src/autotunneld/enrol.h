@@ -150,6 +150,14 @@ void atd_enrol_creds(const struct atd_enrol *e, struct atd_enrol_creds *c);
  */
 int atd_enrol_verify_peer(const struct atd_enrol *e, const uint8_t *der, size_t len, const char *host,
 			  const uint8_t *ula);
+/**
+ * The ULA the host certificate saved in @p state_dir names (its iPAddress),
+ * for the identity of a new boot: a certificate binds the ULA, so a host
+ * with one keeps its address across boots (docs/authority.md §7). Not
+ * checked against the anchor (the state directory is this host's own). 0,
+ * -ENOENT (no certificate), -EBADMSG.
+ */
+int atd_enrol_saved_ula(const char *state_dir, uint8_t ula[static 16]);
 /** "signer", "member", "joining", or NULL (no authority); the join code while joining, else NULL. */
 const char *atd_enrol_role(const struct atd_enrol *e);
 const char *atd_enrol_code(const struct atd_enrol *e);

@@ -119,9 +119,15 @@ at_cli hostB status --json | grep -q '"label":"laptop"[^}]*"state":"up"[^}]*"aut
 out=$(at_cli hostA ping nas) || nt_fail "hostA ping nas: $out"
 nt_pass "desktop's certificate renewed by a signer at its request; its tunnels use the new one"
 
-# a restart loads the state: desktop comes back a member with its certificate
+# a restart in a new boot (its identity file gone with /run) loads the state: desktop comes
+# back a member with its certificate, and with the ULA its certificate names
+UB0=$(at_ula hostB)
 at_agent_stop hostB
+rm -f "$NT_DIR/hostB/run/identity"
 at_agent_start hostB desktop 'authority = yes'
+[ "$(at_ula hostB)" = "$UB0" ] || nt_fail "desktop's ULA changed across the boot: $UB0 -> $(at_ula hostB)"
+grep -q "identity: keeping the address of this host's certificate" "$NT_DIR/agent-hostB.log" ||
+	nt_fail "desktop does not say why it kept its ULA"
 nt_wait 10 grep -q "account authority of $D: this host is a member with a certificate" "$NT_DIR/agent-hostB.log" ||
 	nt_fail "desktop did not load its state: $(tail -5 "$NT_DIR/agent-hostB.log")"
 nt_wait 15 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/hostB/run/control' ip netns exec '$(nt_ns hostB)' '$AT_CLI' ping laptop" ||
@@ -129,7 +135,7 @@ nt_wait 15 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/hostB/run/control' ip netns ex
 out=$(at_cli hostB ping nas) || nt_fail "desktop, restarted, cannot reach nas: $out"
 at_cli hostB status --json | grep -q '"label":"laptop"[^}]*"state":"up"[^}]*"auth":"cert"' ||
 	nt_fail "hostB after its restart: $(at_cli hostB status --json)"
-nt_pass "desktop restarted: its certificate loaded from its state, tunnels with certificates again"
+nt_pass "desktop restarted in a new boot: its certificate and the ULA it names kept, tunnels with certificates again"
 
 # 5. revocation: desktop's tunnels go down at every member within 5 s, and it cannot make a new one
 desktop_up() { at_cli "$1" status --json | grep -q '"label":"desktop"[^}]*"state":"up"'; }
