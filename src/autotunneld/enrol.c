@@ -1421,6 +1421,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		refresh_records(e);
 	if (e->polling)
 		return;
+	/*
+	 * §5.1: a request lives 15 minutes; a computer still waiting then asks
+	 * anew (a new nonce, a new code, shown by autotunnel status)
+	 */
+	if (e->joining && !authority_join_fresh(&e->join, (int64_t)clock_wall_s() + 60)) {
+		char old[AGENT_NAME_MAX + 1];
+
+		if (!authority_name_join(old, e->domain))
+			(void)upd_send(e, old, UPD_DELETE_RR, e->join_rdata, e->join_len, NULL);
+		if (join_begin(e))
+			log_warnx("cannot renew the request to join %s", e->domain);
+	}
 	/* one query at a time: the revocation list every other tick, a renewal step in between */
 	if (e->joining) {
 		approve_poll(e);
