@@ -39,10 +39,11 @@
 #include "dns/tsig.h"
 #include "dnsc/msg.h"
 #include "dnsc/update.h"
+#include "util/encode.h"
 #include "util/random.h"
 
 #define KEY_DER_MAX 256		/* PKCS#8 DER of an Ed25519 host key: 48 bytes */
-#define JOIN_FILE_MAX (16 + 2 * AUTHORITY_JOIN_SECRET_LEN + 2 * AUTHORITY_JOIN_RDATA_MAX)
+#define JOIN_FILE_MAX (20 + 2 * AUTHORITY_JOIN_SECRET_LEN + 2 * AUTHORITY_JOIN_RDATA_MAX + 2 * AUTHORITY_CERT_DER_MAX)
 #define RECORD_TTL 60
 #define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every ATD_ENROL_REFRESH_S */
 #define JOIN_SCAN_MAX 16	/* docs/authority.md §6: requests looked at per approve, newest first */
@@ -124,8 +125,8 @@ static void path_of(const struct atd_enrol *e, const char *name, char out[static
 }
 
 /* @p der as PEM of @p what ("CERTIFICATE", "PRIVATE KEY") into @p name with @p mode. */
-static int pem_write(const struct atd_enrol *e, const char *dir, const char *name, const char *what,
-		     const uint8_t *der, size_t len, mode_t mode)
+static int pem_write(const char *dir, const char *name, const char *what, const uint8_t *der, size_t len,
+		     mode_t mode)
 {
 	char path[4200];
 	BIO *b = BIO_new(BIO_s_mem());
@@ -133,7 +134,6 @@ static int pem_write(const struct atd_enrol *e, const char *dir, const char *nam
 	long n;
 	int rc = -EIO;
 
-	(void)e;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (b && PEM_write_bio(b, what, "", der, (long)len) > 0 && (n = BIO_get_mem_data(b, &p)) > 0) {
 		rc = fsutil_write_atomic(path, (const uint8_t *)p, (size_t)n, mode);
@@ -198,15 +198,15 @@ static int save(struct atd_enrol *e)
 
 	if (e->auth && authority_can_sign(e->auth)) {
 		if ((rc = authority_pkcs8(e->auth, p8, sizeof(p8), &n)) == 0)
-			rc = pem_write(e, e->dir, "authority.key", "PRIVATE KEY", p8, n, 0600);
+			rc = pem_write(e->dir, "authority.key", "PRIVATE KEY", p8, n, 0600);
 		OPENSSL_cleanse(p8, sizeof(p8));
 	}
 	if (!rc && e->anchor_len)
-		rc = pem_write(e, e->dir, "anchor.pem", "CERTIFICATE", e->anchor, e->anchor_len, 0644);
+		rc = pem_write(e->dir, "anchor.pem", "CERTIFICATE", e->anchor, e->anchor_len, 0644);
 	if (!rc && e->hkey_len)
-		rc = pem_write(e, e->dir, "host.key", "PRIVATE KEY", e->hkey, e->hkey_len, 0600);
+		rc = pem_write(e->dir, "host.key", "PRIVATE KEY", e->hkey, e->hkey_len, 0600);
 	if (!rc && e->hcert_len)
-		rc = pem_write(e, e->dir, "host.pem", "CERTIFICATE", e->hcert, e->hcert_len, 0644);
+		rc = pem_write(e->dir, "host.pem", "CERTIFICATE", e->hcert, e->hcert_len, 0644);
 	if (!rc && e->have_rl) {
 		char path[4200];
 
@@ -218,7 +218,11 @@ static int save(struct atd_enrol *e)
 	return rc;
 }
 
-/* join: "at-enrol-join 1\n" secret (hex) "\n" request RDATA (hex) "\n" */
+/*
+ * join: "at-enrol-join 1\n", then in hex a line each: the secret, the
+ * request's RDATA, and the anchor read at login (trusted only once the
+ * approval's MAC covers it, so not anchor.pem yet)
+ */
 static int join_save(struct atd_enrol *e)
 {
 	char buf[JOIN_FILE_MAX], path[4200];
@@ -230,27 +234,29 @@ static int join_save(struct atd_enrol *e)
 	for (size_t i = 0; i < e->join_len; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%02x", e->join_rdata[i]);
 	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\n");
+	for (size_t i = 0; i < e->anchor_len; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%02x", e->anchor[i]);
+	n += snprintf(buf + n, sizeof(buf) - (size_t)n, "\n");
 	path_of(e, "join", path);
 	rc = fsutil_write_atomic(path, (const uint8_t *)buf, (size_t)n, 0600);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return rc;
 }
 
-static int hex_field(const char **p, uint8_t *out, size_t cap, size_t *len)
+/* One line of lower-case hex at *@p p (lib/util's strict decoder) into @p out; *@p p moves past it. */
+static int hex_field(char **p, uint8_t *out, size_t cap, size_t *len)
 {
-	size_t n = 0;
-	unsigned v;
+	char *nl = strchr(*p, '\n');
+	int n;
 
-	while (**p && **p != '\n') {
-		if (n >= cap || sscanf(*p, "%2x", &v) != 1 || !(*p)[1])
-			return -EBADMSG;
-		out[n++] = (uint8_t)v;
-		*p += 2;
-	}
-	if (**p != '\n')
+	if (!nl)
 		return -EBADMSG;
-	(*p)++;
-	*len = n;
+	*nl = '\0';
+	n = (size_t)(nl - *p) / 2 <= cap ? hex_decode(out, cap, *p) : -ENOSPC;
+	*p = nl + 1;
+	if (n < 0)
+		return -EBADMSG;
+	*len = (size_t)n;
 	return 0;
 }
 
@@ -258,7 +264,7 @@ static int hex_field(const char **p, uint8_t *out, size_t cap, size_t *len)
 static int join_load(struct atd_enrol *e)
 {
 	char buf[JOIN_FILE_MAX + 1], path[4200];
-	const char *p = buf;
+	char *p = buf;
 	size_t n = 0, sl = 0;
 	int rc;
 
@@ -271,6 +277,7 @@ static int join_load(struct atd_enrol *e)
 		p += 16;
 		if (!hex_field(&p, e->join_secret, sizeof(e->join_secret), &sl) && sl == sizeof(e->join_secret) &&
 		    !hex_field(&p, e->join_rdata, sizeof(e->join_rdata), &e->join_len) &&
+		    !hex_field(&p, e->anchor, sizeof(e->anchor), &e->anchor_len) && e->anchor_len && !*p &&
 		    !authority_join_parse(e->join_rdata, e->join_len, &e->join) &&
 		    !authority_join_seal(&e->join, e->domain, e->join_secret, e->code, e->join_mac))
 			rc = 0;
@@ -540,8 +547,6 @@ static void rl_adopt(struct atd_enrol *e, const struct authority_revoked *rl, co
 	e->ops->revoked_changed(e->arg);
 }
 
-static void approve_poll(struct atd_enrol *e);
-
 static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const char *why)
 {
 	struct atd_enrol *e = arg;
@@ -768,7 +773,7 @@ static int join_begin(struct atd_enrol *e)
 	    (rc = authority_join_build(&e->join, e->join_rdata, sizeof(e->join_rdata), &e->join_len)))
 		return rc;
 	e->joining = true;
-	if ((rc = pem_write(e, e->dir, "host.key", "PRIVATE KEY", e->hkey, e->hkey_len, 0600)) ||
+	if ((rc = pem_write(e->dir, "host.key", "PRIVATE KEY", e->hkey, e->hkey_len, 0600)) ||
 	    (rc = join_save(e)))
 		return rc;
 	if ((rc = name_of(e, "_join", owner)) || (rc = upd_send(e, owner, UPD_ADD, e->join_rdata, e->join_len, NULL)))
@@ -1180,13 +1185,13 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 	rc = fsutil_mkdir_p(dir, 0700);
 	snprintf(file, sizeof(file), "%s.key", name);
 	if (!rc)
-		rc = pem_write(e, dir, file, "PRIVATE KEY", key, klen, 0600);
+		rc = pem_write(dir, file, "PRIVATE KEY", key, klen, 0600);
 	OPENSSL_cleanse(key, sizeof(key));
 	snprintf(file, sizeof(file), "%s.pem", name);
 	if (!rc)
-		rc = pem_write(e, dir, file, "CERTIFICATE", der, n, 0644);
+		rc = pem_write(dir, file, "CERTIFICATE", der, n, 0644);
 	if (!rc)
-		rc = pem_write(e, dir, "anchor.pem", "CERTIFICATE", e->anchor, e->anchor_len, 0644);
+		rc = pem_write(dir, "anchor.pem", "CERTIFICATE", e->anchor, e->anchor_len, 0644);
 	if (rc) {
 		snprintf(why, whylen, "cannot write to %s: %s", dir, strerror(-rc));
 		return rc;
@@ -1498,20 +1503,20 @@ static void load(struct atd_enrol *e)
 	char path[4200];
 	int rc;
 
+	if (pem_read(e, "host.key", "PRIVATE KEY", e->hkey, sizeof(e->hkey), &e->hkey_len))
+		e->hkey_len = 0;
+	if (e->hkey_len && join_load(e) == 0) {
+		/* still waiting for the approval: the anchor is not trusted yet */
+		e->joining = true;
+		log_info("still asking to join %s: join code %s", e->domain, e->code);
+		return;
+	}
+	e->anchor_len = 0;
 	if (pem_read(e, "anchor.pem", "CERTIFICATE", e->anchor, sizeof(e->anchor), &e->anchor_len)) {
 		e->anchor_len = 0;
 		return;
 	}
 	rc = pem_read(e, "authority.key", "PRIVATE KEY", p8, sizeof(p8), &p8len);
-	if (pem_read(e, "host.key", "PRIVATE KEY", e->hkey, sizeof(e->hkey), &e->hkey_len))
-		e->hkey_len = 0;
-	if (join_load(e) == 0) {
-		/* still waiting for the approval: the anchor is not trusted yet */
-		e->joining = true;
-		log_info("still asking to join %s: join code %s", e->domain, e->code);
-		OPENSSL_cleanse(p8, sizeof(p8));
-		return;
-	}
 	rc = authority_load(&e->auth, e->domain, e->anchor, e->anchor_len, rc ? NULL : p8, rc ? 0 : p8len);
 	OPENSSL_cleanse(p8, sizeof(p8));
 	if (rc) {

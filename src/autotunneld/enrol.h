@@ -11,7 +11,7 @@
  *   host.key       this host's Ed25519 key, PKCS#8 PEM, 0600
  *   host.pem       this host's certificate
  *   revoked        the last `_revoked.D` RDATA verified (as received)
- *   join           a join under way: secret and request, 0600
+ *   join           a join under way: secret, request, the anchor read (untrusted yet), 0600
  * The PEM files are what other parts (the local KDC) read.
  *
  * A leaf of the account (account.c): it gets the connection, the TSIG key

@@ -202,6 +202,12 @@ out=$(at_cli hostB logout) || nt_fail "hostB logout: $out"
 out=$(at_login hostB alice "$PW") || nt_fail "hostB login again: $out"
 CODE=$(echo "$out" | sed -n 's/^join code \([0-9A-Z]\{4\}-[0-9A-Z]\{4\}\): .*/\1/p')
 [ -n "$CODE" ] || nt_fail "hostB shows no join code: $out"
+# a restart while waiting shows the same code (the request and its secret are kept, §5.1)
+at_agent_stop hostB
+at_agent_start hostB desktop 'authority = yes'
+nt_wait 10 sh -c "env AUTOTUNNEL_CONTROL='$NT_DIR/hostB/run/control' ip netns exec '$(nt_ns hostB)' '$AT_CLI' status |
+	grep -qx 'authority joining: run \`autotunnel approve $CODE\` on a signer of the account'" ||
+	nt_fail "hostB after a restart while joining: $(at_cli hostB status)"
 out=$(nt_exec rv $FORGE approve "$D" 198.51.100.53 "$(cat "$NT_DIR/forge/tsig.b64")" "$NT_DIR/forge" desktop 2>&1) ||
 	nt_fail "forge approve: $out"
 echo "$out" | grep -q "forged an approval for desktop .*: rcode 0" || nt_fail "the forged approval was not stored: $out"
