@@ -456,6 +456,7 @@ static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct 
 		p->told_no_cert = false;
 	}
 	p->cert = acc->cert != NULL;
+	p->rp->cert = p->cert;
 	if (p->has_outer) {
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(p->port) };
 
