@@ -33,6 +33,7 @@ static const char *const behavior_values[] = { "endpoint-independent", "address-
 static const char *const authority_values[] = { "signer", "member", "joining", NULL };
 static const char *const auth_values[] = { "cert", "psk", NULL };
 static const char *const pkinit_values[] = { "client", "kdc", NULL };
+static const char *const key_values[] = { "ed25519", "p256", NULL };
 
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
@@ -93,6 +94,7 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_OUT] = { "out", K_STR, NULL },
 	[AGENT_CTL_F_PKINIT] = { "pkinit", K_STR, pkinit_values },
 	[AGENT_CTL_F_PRINCIPAL] = { "principal", K_STR, NULL },
+	[AGENT_CTL_F_KEY] = { "key", K_STR, key_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -104,7 +106,7 @@ struct rtype_def {
 
 static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) |
-				       F(RECOVERY) | F(JOIN_CODE) | F(OUT) | F(PKINIT) | F(PRINCIPAL) },
+				       F(RECOVERY) | F(JOIN_CODE) | F(OUT) | F(PKINIT) | F(PRINCIPAL) | F(KEY) },
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
 	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) |
 					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) | F(AUTHORITY) |

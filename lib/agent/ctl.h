@@ -133,6 +133,7 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_OUT,		/* text: the directory the agent wrote an issued certificate and key to */
 	AGENT_CTL_F_PKINIT,		/* text: "client", "kdc" */
 	AGENT_CTL_F_PRINCIPAL,		/* text: a Kerberos principal or realm */
+	AGENT_CTL_F_KEY,		/* text: the key an issued certificate gets: "ed25519", "p256" */
 	AGENT_CTL_F_MAX_
 };
 

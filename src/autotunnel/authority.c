@@ -53,15 +53,16 @@ void cmd_revoke_usage(void)
 
 void cmd_authority_usage(void)
 {
-	printf("usage: autotunnel authority issue NAME [--out DIR] [--pkinit client PRINCIPAL | --pkinit kdc REALM]\n"
-	       "                            [--json] [--socket PATH]\n"
+	printf("usage: autotunnel authority issue NAME [--out DIR] [--key ed25519|p256]\n"
+	       "                            [--pkinit client PRINCIPAL | --pkinit kdc REALM] [--json] [--socket PATH]\n"
 	       "\n"
 	       "On a signer of the account authority: issue a certificate for NAME.ACCOUNT with\n"
-	       "a new Ed25519 key, for a guest that is not an autotunnel host (strongSwan) or\n"
+	       "a new key, for a guest that is not an autotunnel host (strongSwan) or\n"
 	       "for the local KDC. DIR gets NAME.pem, NAME.key (mode 0600) and anchor.pem, the\n"
 	       "authority's certificate to trust; without --out they stay where the agent\n"
 	       "wrote them (STATE-DIR/issued).\n"
 	       "\n"
+	       "  --key ed25519|p256          the new key: Ed25519 (RFC 8410, the default) or ECDSA P-256\n"
 	       "  --pkinit client PRINCIPAL   a PKINIT client certificate for name[/instance]@REALM\n"
 	       "  --pkinit kdc REALM          a PKINIT KDC certificate for krbtgt/REALM@REALM\n"
 	       "  --json          one JSON object\n"
@@ -229,12 +230,13 @@ int cmd_authority(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "pkinit", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = NULL, *out = NULL, *pkinit = NULL, *principal = NULL, *name = NULL;
+	const char *sock = NULL, *out = NULL, *pkinit = NULL, *principal = NULL, *name = NULL, *key = NULL;
 	bool json = false;
 	int c;
 
@@ -244,6 +246,7 @@ int cmd_authority(int argc, char **argv)
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'p': pkinit = optarg; break;
+		case 'k': key = optarg; break;
 		case 'j': json = true; break;
 		case 's': sock = optarg; break;
 		case 'h':
@@ -260,13 +263,14 @@ int cmd_authority(int argc, char **argv)
 	}
 	name = argv[optind + 1];
 	principal = argc - optind == 3 ? argv[optind + 2] : NULL;
-	if ((pkinit && strcmp(pkinit, "client") && strcmp(pkinit, "kdc")) || !pkinit != !principal) {
+	if ((pkinit && strcmp(pkinit, "client") && strcmp(pkinit, "kdc")) || !pkinit != !principal ||
+	    (key && strcmp(key, "ed25519") && strcmp(key, "p256"))) {
 		cmd_authority_usage();
 		return CMD_USAGE;
 	}
 	{
-		const uint8_t f[] = { AGENT_CTL_F_HOST, AGENT_CTL_F_PKINIT, AGENT_CTL_F_PRINCIPAL };
-		const char *const v[] = { name, pkinit, principal };
+		const uint8_t f[] = { AGENT_CTL_F_HOST, AGENT_CTL_F_PKINIT, AGENT_CTL_F_PRINCIPAL, AGENT_CTL_F_KEY };
+		const char *const v[] = { name, pkinit, principal, key };
 		struct agent_ctl_msg *reply = NULL;
 		const struct agent_ctl_rec *r;
 		const char *from;
@@ -279,7 +283,7 @@ int cmd_authority(int argc, char **argv)
 		 * unprivileged, docs/install.md): it leaves the files there and
 		 * we, root, move them where they were asked for.
 		 */
-		if ((rc = call_keep(AGENT_CTL_ISSUE, sock, json, f, v, 3, out ? &reply : NULL)) || !reply)
+		if ((rc = call_keep(AGENT_CTL_ISSUE, sock, json, f, v, 4, out ? &reply : NULL)) || !reply)
 			return rc;
 		r = agent_ctl_find(reply, AGENT_CTL_R_ACCOUNT, 0);
 		from = agent_ctl_str(reply, r, AGENT_CTL_F_OUT);

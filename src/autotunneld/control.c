@@ -685,7 +685,8 @@ static void do_authority(struct client *cl)
 		struct agent_ctl_writer w;
 
 		ret = atd_enrol_issue(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), agent_ctl_str(m, r, AGENT_CTL_F_PKINIT),
-				      agent_ctl_str(m, r, AGENT_CTL_F_PRINCIPAL), dir, sizeof(dir), why, sizeof(why));
+				      agent_ctl_str(m, r, AGENT_CTL_F_PRINCIPAL), agent_ctl_str(m, r, AGENT_CTL_F_KEY), dir,
+				      sizeof(dir), why, sizeof(why));
 		if (ret) {
 			send_error(cl, why[0] ? why : strerror(-ret), -ret);
 			return;

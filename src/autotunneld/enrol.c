@@ -1117,10 +1117,32 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 
 /* ---- issue for a guest or the KDC ---- */
 
-int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, char *dir,
-		    size_t dirlen, char *why, size_t whylen)
+/* A new private key as PKCS#8 DER (RFC 5958): Ed25519 (RFC 8410), or ECDSA on P-256 when @p p256. */
+static int key_make(bool p256, uint8_t *out, size_t cap, size_t *len)
 {
-	uint8_t key[KEY_DER_MAX], spki[AUTHORITY_SPKI_MAX], der[AUTHORITY_CERT_DER_MAX];
+	EVP_PKEY *k = p256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	PKCS8_PRIV_KEY_INFO *p8 = k ? EVP_PKEY2PKCS8(k) : NULL;
+	unsigned char *p = NULL;
+	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
+	int rc = 0;
+
+	if (n <= 0 || (size_t)n > cap) {
+		rc = -EIO;
+	} else {
+		memcpy(out, p, (size_t)n);
+		*len = (size_t)n;
+	}
+	if (n > 0)
+		OPENSSL_clear_free(p, (size_t)n);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, const char *key,
+		    char *dir, size_t dirlen, char *why, size_t whylen)
+{
+	uint8_t k8[KEY_DER_MAX], spki[AUTHORITY_SPKI_MAX], der[AUTHORITY_CERT_DER_MAX];
 	struct authority_issue req = { .host = name, .ula = e ? e->ula : NULL, .spki = spki, .principal = principal };
 	char file[AGENT_LABEL_MAX + 8];
 	size_t klen = 0, n = 0;
@@ -1144,6 +1166,10 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 		req.pkinit = AUTHORITY_PKINIT_CLIENT;
 	else if (strcmp(pkinit, "kdc") == 0)
 		req.pkinit = AUTHORITY_PKINIT_KDC;
+	if (key && strcmp(key, "ed25519") && strcmp(key, "p256")) {
+		snprintf(why, whylen, "--key takes ed25519 or p256");
+		return -EINVAL;
+	}
 	if ((pkinit != NULL) != (principal != NULL) || (pkinit && req.pkinit == AUTHORITY_PKINIT_NONE)) {
 		snprintf(why, whylen, "--pkinit takes client PRINCIPAL or kdc REALM");
 		return -EINVAL;
@@ -1158,35 +1184,24 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 			return rc;
 		}
 		req.ula = ula;
-		{
-			EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-			unsigned char *p = NULL;
-			int kn = k ? i2d_PrivateKey(k, &p) : -1;
-
-			EVP_PKEY_free(k);
-			if (kn <= 0 || (size_t)kn > sizeof(key)) {
-				OPENSSL_free(p);
-				snprintf(why, whylen, "cannot make a key");
-				return -EIO;
-			}
-			memcpy(key, p, (size_t)kn);
-			klen = (size_t)kn;
-			OPENSSL_clear_free(p, (size_t)kn);
+		if (key_make(key && strcmp(key, "p256") == 0, k8, sizeof(k8), &klen)) {
+			snprintf(why, whylen, "cannot make a key");
+			return -EIO;
 		}
-		rc = spki_of(key, klen, spki, sizeof(spki), &req.spki_len);
+		rc = spki_of(k8, klen, spki, sizeof(spki), &req.spki_len);
 		if (!rc)
 			rc = authority_issue(e->auth, &req, (int64_t)clock_wall_s(), rnd, NULL, der, sizeof(der), &n);
 	}
 	if (rc) {
-		OPENSSL_cleanse(key, sizeof(key));
+		OPENSSL_cleanse(k8, sizeof(k8));
 		snprintf(why, whylen, "cannot issue a certificate for %s: %s", name, strerror(-rc));
 		return rc;
 	}
 	rc = fsutil_mkdir_p(dir, 0700);
 	snprintf(file, sizeof(file), "%s.key", name);
 	if (!rc)
-		rc = pem_write(dir, file, "PRIVATE KEY", key, klen, 0600);
-	OPENSSL_cleanse(key, sizeof(key));
+		rc = pem_write(dir, file, "PRIVATE KEY", k8, klen, 0600);
+	OPENSSL_cleanse(k8, sizeof(k8));
 	snprintf(file, sizeof(file), "%s.pem", name);
 	if (!rc)
 		rc = pem_write(dir, file, "CERTIFICATE", der, n, 0644);

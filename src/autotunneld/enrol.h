@@ -121,7 +121,7 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 		     size_t whylen);
 /**
  * A signer issues a certificate for @p name (a host label) with a new
- * Ed25519 key, for a guest (strongSwan) or, with @p pkinit "client"/"kdc"
+ * key (@p key "p256": ECDSA P-256; NULL or "ed25519": Ed25519), for a guest (strongSwan) or, with @p pkinit "client"/"kdc"
  * and @p principal, for PKINIT (docs/authority.md §3). The agent may write
  * only below its state directory (privsep.c): the files go to
  * STATE-DIR/issued as NAME.pem, NAME.key (0600) and anchor.pem, that
@@ -129,8 +129,8 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
  * local KDC reads them there). Synchronous: 0 with @p why a message, or
  * -errno with the reason in @p why.
  */
-int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, char *dir,
-		    size_t dirlen, char *why, size_t whylen);
+int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, const char *key,
+		    char *dir, size_t dirlen, char *why, size_t whylen);
 /**
  * Renew this host's certificate now rather than at two thirds of its life
  * (docs/authority.md §5.3): a signer issues its own; a member asks the

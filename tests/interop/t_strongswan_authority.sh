@@ -67,4 +67,19 @@ for dir in they we; do
 	ss_traffic "$label" "sink$RUN"
 	nt_pass "$label: strongSwan checked our Ed25519 signature, we checked its certificate; ping6 and 1 MB TCP"
 done
+
+# strongSwan with an ECDSA P-256 key from `authority issue --key p256` (our end stays Ed25519)
+out=$(at_cli pub authority issue b --out "$ISS/p256" --key p256 2>&1) || nt_fail "authority issue --key p256: $out"
+openssl pkey -in "$ISS/p256/b.key" -noout -text 2>/dev/null | grep -q "NIST CURVE: P-256" || nt_fail "b.key is not a P-256 key"
+openssl verify -x509_strict -CAfile "$ISS/anchor.pem" "$ISS/p256/b.pem" >/dev/null || nt_fail "the P-256 certificate does not verify"
+ss_pair_stop
+cp "$ISS/p256/b.pem" "$SWD/x509/b.crt"
+cp "$ISS/p256/b.key" "$SWD/private/b.key"
+ss_swanctl "$SWD/swanctl.conf" pubkey aes256gcm16-prfsha256-x25519 aes256gcm16 start
+ss_pair_start they "$SWD/swanctl.conf"
+nt_wait 15 grep -q "peer b: child SA up" "$LOG" || nt_fail "P-256 guest: no child SA: $(tail -5 "$LOG")"
+grep -q "peer b: IKE SA up with b.alice.members.example.net at .*, authenticated by certificate" "$LOG" ||
+	nt_fail "P-256 guest: our log does not say certificate"
+ss_traffic "P-256 guest" "sinkp256"
+nt_pass "strongSwan with a P-256 key and certificate from the authority (authority issue --key p256)"
 ss_pair_stop

@@ -682,6 +682,11 @@ static void authority_messages(void **state)
 	assert_string_equal(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_PRINCIPAL),
 			    "ALICE.EXAMPLE");
 	agent_ctl_msg_free(m);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_ISSUE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "guest");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_KEY, "rsa2048");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_RENEW);
 	assert_int_equal(agent_ctl_write_end(&cw), 8);
 
