@@ -31,6 +31,11 @@ static const char *const path_values[] = { "lan", "ipv6", "mapped", "public", "p
 static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
 					       "address-and-port-dependent", "none", "unknown", NULL };
 
+static const char *const authority_values[] = { "signer", "member", "joining", NULL };
+static const char *const auth_values[] = { "cert", "psk", NULL };
+static const char *const pkinit_values[] = { "client", "kdc", NULL };
+static const char *const key_values[] = { "ed25519", "p256", NULL };
+
 static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_LABEL] = { "label", K_STR, NULL },
 	[AGENT_CTL_F_FQDN] = { "fqdn", K_STR, NULL },
@@ -83,6 +88,15 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_NAT_MAPPING] = { "nat_mapping", K_STR, behavior_values },
 	[AGENT_CTL_F_NAT_FILTERING] = { "nat_filtering", K_STR, behavior_values },
 	[AGENT_CTL_F_PATH] = { "path", K_STR, path_values },
+	[AGENT_CTL_F_AUTHORITY] = { "authority", K_STR, authority_values },
+	[AGENT_CTL_F_JOIN_CODE] = { "join_code", K_STR, NULL },
+	[AGENT_CTL_F_RECOVERY_KEY] = { "recovery_key", K_STR, NULL },
+	[AGENT_CTL_F_RECOVERY] = { "recovery", K_SECRET, NULL },
+	[AGENT_CTL_F_AUTH] = { "auth", K_STR, auth_values },
+	[AGENT_CTL_F_OUT] = { "out", K_STR, NULL },
+	[AGENT_CTL_F_PKINIT] = { "pkinit", K_STR, pkinit_values },
+	[AGENT_CTL_F_PRINCIPAL] = { "principal", K_STR, NULL },
+	[AGENT_CTL_F_KEY] = { "key", K_STR, key_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -93,14 +107,16 @@ struct rtype_def {
 };
 
 static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
-	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) },
+	[AGENT_CTL_R_ARGS] = { "args", F(HOST) | F(ACCOUNT) | F(SERVER) | F(CA) | F(PIN) | F(PASSWORD) |
+				       F(RECOVERY) | F(JOIN_CODE) | F(OUT) | F(PKINIT) | F(PRINCIPAL) | F(KEY) },
 	[AGENT_CTL_R_ERROR] = { "error", F(MESSAGE) | F(ERRNO) },
 	[AGENT_CTL_R_ACCOUNT] = { "account", F(NAME) | F(DOMAIN) | F(SERVER) | F(SIGNED_IN) | F(HOSTS) |
-					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) },
+					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) | F(AUTHORITY) |
+					       F(JOIN_CODE) | F(RECOVERY_KEY) | F(OUT) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
@@ -133,6 +149,10 @@ static const struct code_def codes[] = {
 	{ AGENT_CTL_PING, "ping", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
 	{ AGENT_CTL_LOGIN, "login", { { AGENT_CTL_R_ARGS, 1, 1, F(ACCOUNT) | F(SERVER) | F(PASSWORD) } } },
 	{ AGENT_CTL_LOGOUT, "logout", { { 0 } } },
+	{ AGENT_CTL_APPROVE, "approve", { { AGENT_CTL_R_ARGS, 1, 1, F(JOIN_CODE) } } },
+	{ AGENT_CTL_REVOKE, "revoke", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
+	{ AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ARGS, 1, 1, F(HOST) } } },
+	{ AGENT_CTL_RENEW, "renew", { { 0 } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_STATUS, "status",
 	  { { AGENT_CTL_R_ACCOUNT, 0, 1, 0 }, { AGENT_CTL_R_SELF, 0, 1, 0 },
 	    { AGENT_CTL_R_PEER, 0, AGENT_CTL_REC_MAX, 0 } } },
@@ -142,6 +162,10 @@ static const struct code_def codes[] = {
 	{ AGENT_CTL_REPLY | AGENT_CTL_PING, "ping", { { AGENT_CTL_R_PING, 1, 1, 0 } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_LOGIN, "login", { { AGENT_CTL_R_ACCOUNT, 1, 1, 0 } } },
 	{ AGENT_CTL_REPLY | AGENT_CTL_LOGOUT, "logout", { { 0 } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_APPROVE, "approve", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_REVOKE, "revoke", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_ISSUE, "issue", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
+	{ AGENT_CTL_REPLY | AGENT_CTL_RENEW, "renew", { { AGENT_CTL_R_ACCOUNT, 1, 1, F(DETAIL) } } },
 	{ AGENT_CTL_ERROR, "error", { { AGENT_CTL_R_ERROR, 1, 1, F(MESSAGE) } } },
 };
 
@@ -633,6 +657,22 @@ static void put_time_of_day(struct agent_text_out *o, uint32_t unix_s, agent_ctl
 		       utc_offset ? "" : " UTC");
 }
 
+/* docs/authority.md §1: what this host is in the account authority, and the join code while it waits */
+static void text_authority(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *acc)
+{
+	const char *role = agent_ctl_str(m, acc, AGENT_CTL_F_AUTHORITY);
+	const char *code = agent_ctl_str(m, acc, AGENT_CTL_F_JOIN_CODE);
+
+	if (role && !strcmp(role, "signer"))
+		agent_text_put(o, "authority signer (approves, renews and revokes; tunnels use certificates)\n");
+	else if (role && !strcmp(role, "member"))
+		agent_text_put(o, "authority member (tunnels use certificates)\n");
+	else if (role && code)
+		agent_text_put(o, "authority joining: run `autotunnel approve %s` on a signer of the account\n", code);
+	else if (role)
+		agent_text_put(o, "authority joining\n");
+}
+
 static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset)
 {
 	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
@@ -648,6 +688,7 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		agent_text_put(o, ")\n");
 		if (agent_ctl_str(m, acc, AGENT_CTL_F_DETAIL))
 			agent_text_put(o, "name     %s\n", agent_ctl_str(m, acc, AGENT_CTL_F_DETAIL));
+		text_authority(o, m, acc);
 	} else if (acc && agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN)) {
 		agent_text_put(o, "account  %s   (signed out)\n", agent_ctl_str(m, acc, AGENT_CTL_F_DOMAIN));
 	} else {
@@ -710,6 +751,9 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 				agent_text_put(o, "   rtt %u ms", (unsigned)u);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_HANDSHAKE_AGE_S, &u))
 				agent_text_put(o, "   last handshake %u s ago", (unsigned)u);
+			/* the PSK was the only way before the account authority: only the new way is named */
+			if (agent_ctl_str(m, p, AGENT_CTL_F_AUTH) && !strcmp(agent_ctl_str(m, p, AGENT_CTL_F_AUTH), "cert"))
+				agent_text_put(o, "   certificate");
 		} else if (st && !strcmp(st, "connecting") && !strcmp(e, "-")) {
 			agent_text_put(o, "connecting (looking for a direct path: hole punching)");
 		} else if (st && !strcmp(st, "connecting")) {
@@ -998,6 +1042,21 @@ int agent_ctl_render_text_tz(const struct agent_ctl_msg *m, agent_ctl_utc_offset
 		if (agent_ctl_str(m, r, AGENT_CTL_F_DETAIL))
 			agent_text_put(&o, "%s\n", agent_ctl_str(m, r, AGENT_CTL_F_DETAIL));
 		agent_text_put(&o, "signed in to %s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DOMAIN)));
+		/* docs/authority.md §2: shown this once, never stored in clear by the agent */
+		if (agent_ctl_str(m, r, AGENT_CTL_F_RECOVERY_KEY))
+			agent_text_put(&o, "this computer created the account authority; its recovery key, shown only now:\n"
+				       "  %s\nwrite it down and keep it safe: it enrols a computer as a signer "
+				       "(autotunnel login ... --recovery-key)\n", agent_ctl_str(m, r, AGENT_CTL_F_RECOVERY_KEY));
+		else if (agent_ctl_str(m, r, AGENT_CTL_F_JOIN_CODE))
+			agent_text_put(&o, "join code %s: run `autotunnel approve %s` on a signer of the account\n",
+				       agent_ctl_str(m, r, AGENT_CTL_F_JOIN_CODE), agent_ctl_str(m, r, AGENT_CTL_F_JOIN_CODE));
+		break;
+	case AGENT_CTL_REPLY | AGENT_CTL_APPROVE:
+	case AGENT_CTL_REPLY | AGENT_CTL_REVOKE:
+	case AGENT_CTL_REPLY | AGENT_CTL_ISSUE:
+	case AGENT_CTL_REPLY | AGENT_CTL_RENEW:
+		r = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
+		agent_text_put(&o, "%s\n", or_dash(agent_ctl_str(m, r, AGENT_CTL_F_DETAIL)));
 		break;
 	case AGENT_CTL_REPLY | AGENT_CTL_LOGOUT:
 		agent_text_put(&o, "signed out; this host's records are withdrawn\n");

@@ -49,6 +49,10 @@ enum agent_ctl_code {
 	AGENT_CTL_PING = 5,
 	AGENT_CTL_LOGIN = 6,
 	AGENT_CTL_LOGOUT = 7,
+	AGENT_CTL_APPROVE = 8,		/* a signer admits the computer showing a join code (docs/authority.md §5.1) */
+	AGENT_CTL_REVOKE = 9,		/* a signer revokes a host (docs/authority.md §5.4) */
+	AGENT_CTL_ISSUE = 10,		/* a signer issues a certificate and key for a guest or the local KDC */
+	AGENT_CTL_RENEW = 11,		/* renew this host's certificate now (docs/authority.md §5.3) */
 	AGENT_CTL_REPLY = 0x80,
 	AGENT_CTL_ERROR = 0xff,		/* reply to any request: one ERROR record */
 };
@@ -122,6 +126,16 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_NAT_FILTERING,	/* text: RFC 5780 filtering, the same words but "none" */
 	/* status: the path a peer's tunnel uses (issue 11); optional */
 	AGENT_CTL_F_PATH,		/* text: "lan", "ipv6", "mapped", "public", "punched", "relay" */
+	/* the account authority (issue 14, docs/authority.md); all optional */
+	AGENT_CTL_F_AUTHORITY,		/* text: this host's part: "signer", "member", "joining" */
+	AGENT_CTL_F_JOIN_CODE,		/* text: the join code this host shows, or the one typed for approve */
+	AGENT_CTL_F_RECOVERY_KEY,	/* text: the recovery key, in the one login reply that creates the authority */
+	AGENT_CTL_F_RECOVERY,		/* secret: the recovery key typed at login */
+	AGENT_CTL_F_AUTH,		/* text: how a peer's tunnel authenticated: "cert", "psk" */
+	AGENT_CTL_F_OUT,		/* text: the directory the agent wrote an issued certificate and key to */
+	AGENT_CTL_F_PKINIT,		/* text: "client", "kdc" */
+	AGENT_CTL_F_PRINCIPAL,		/* text: a Kerberos principal or realm */
+	AGENT_CTL_F_KEY,		/* text: the key an issued certificate gets: "ed25519", "p256" */
 	AGENT_CTL_F_MAX_
 };
 

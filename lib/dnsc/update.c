@@ -238,12 +238,24 @@ static int put_prereqs(struct dns_builder *b, const struct dnsc_update_prereq *p
 	if (pre->nrrs > AGENT_RECORDS_MAX || (pre->nrrs && !pre->rrs))
 		return -EINVAL;
 	if (pre->unused) {
-		/* RFC 2136 §2.4.5: "name is not in use": class NONE, type ANY, no rdata */
+		/*
+		 * RFC 2136 §2.4.3 "RRset does not exist" (class NONE, no rdata)
+		 * for H.D's AAAA and TXT, what a computer holding H.D publishes
+		 * there (its ULA, its id). Not §2.4.5 "name is not in use": a
+		 * name with records below it (the account authority's
+		 * _cert.H.D, _renew.H.D, or _cand.H.D) exists (RFC 8020) with
+		 * none of its own, and a computer signing in would find it free
+		 * and be refused again and again.
+		 */
+		static const uint16_t types[] = { DNS_TYPE_AAAA, DNS_TYPE_TXT };
+
 		if (name_of(pre->unused, &n))
 			return -EINVAL;
-		rc = dns_builder_add_raw(b, &n, DNS_TYPE_ANY, DNS_CLASS_NONE, 0, NULL, 0);
-		if (rc)
-			return rc == -EMSGSIZE ? -ENOSPC : rc;
+		for (size_t i = 0; i < 2; i++) {
+			rc = dns_builder_add_raw(b, &n, types[i], DNS_CLASS_NONE, 0, NULL, 0);
+			if (rc)
+				return rc == -EMSGSIZE ? -ENOSPC : rc;
+		}
 	}
 	for (size_t i = 0; i < pre->nrrs; i++) {
 		if (!agent_rr_type_name(pre->rrs[i].type))

@@ -74,7 +74,11 @@ int dnsc_update_build(uint8_t *buf, size_t cap, size_t *len, uint16_t id,
 
 /** Prerequisites of an UPDATE (RFC 2136 §2.4); every pointer borrowed for the call. */
 struct dnsc_update_prereq {
-	/** §2.4.5 "name is not in use": H.D when taking a free name; NULL for none. */
+	/**
+	 * H.D when taking a free name (NULL for none): §2.4.3 "RRset does not
+	 * exist" for its AAAA and its TXT, the records by which a computer
+	 * holds a name (names below H.D do not make it taken).
+	 */
 	const char *unused;
 	/**
 	 * §2.4.2 "RRset exists (value dependent)": for each (name, type)

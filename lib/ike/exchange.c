@@ -429,6 +429,16 @@ static bool peer_auth_ok(const struct ike *ike, const struct ike_peer *p, const 
 	ok = ike_cert_check(p->cred, m->cert, m->ncert, (const char *)id->data.p, id->data.len,
 			    ike->conf.wall_clock ? ike->conf.wall_clock() : 0, m->auth.p, m->auth.len, iov, 3) == 0;
 	OPENSSL_cleanse(mac, sizeof(mac));
+	if (ok && p->cert_policy) {
+		/* ike_cert_check() took the ID as one of the certificate's names: it is text without NUL */
+		char idt[IKE_MAX_ID + 1];
+
+		if (id->data.len > IKE_MAX_ID)
+			return false;
+		memcpy(idt, id->data.p, id->data.len);
+		idt[id->data.len] = '\0';
+		ok = p->cert_policy(p->cert_policy_arg, m->cert[0].p, m->cert[0].len, idt) == 0;
+	}
 	return ok;
 }
 

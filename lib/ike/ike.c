@@ -164,6 +164,8 @@ int ike_peer_add(struct ike *ike, const struct ike_peer_conf *c, uint64_t now)
 			peer_free(p);
 			return err;
 		}
+		p->cert_policy = c->cert_policy;
+		p->cert_policy_arg = c->cert_policy_arg;
 	}
 	p->remote = c->remote;
 	p->local = c->local;

@@ -35,6 +35,8 @@ struct ike_peer {
 	uint8_t psk[IKE_MAX_PSK];
 	size_t psk_len;
 	struct ike_cred *cred;		/* certificate authentication (RFC 7427), or NULL: PSK */
+	int (*cert_policy)(void *arg, const uint8_t *der, size_t len, const char *id);	/* ike_peer_conf */
+	void *cert_policy_arg;
 	struct ike_addr remote, local;
 	struct ike_ts local_ts, remote_ts;
 	uint16_t dh[IKE_MAX_DH_GROUPS];

@@ -168,6 +168,18 @@ struct ike_peer_conf {
 	 */
 	const uint8_t *cert, *key, *ca;
 	size_t cert_len, key_len, ca_len;
+	/**
+	 * With certificates, the daemon's own policy on the peer's certificate
+	 * (NULL: none), asked after the chain, the identity and the AUTH
+	 * signature have been checked: @p der is the peer's end-entity
+	 * certificate (borrowed for the call), @p id the ID_FQDN it proved.
+	 * Anything but 0 fails the authentication (AUTHENTICATION_FAILED), so
+	 * an account can refuse a revoked host or one whose address is not the
+	 * certificate's. Called from inside ike_input(): it must not call into
+	 * the library. @p cert_policy_arg is passed back as it is.
+	 */
+	int (*cert_policy)(void *arg, const uint8_t *der, size_t len, const char *id);
+	void *cert_policy_arg;
 	struct ike_addr remote;		/**< where to reach the peer; family 0 if unknown */
 	struct ike_addr local;		/**< our address towards it (NAT detection); family 0 if unknown */
 	/**

@@ -25,5 +25,14 @@ int cmd_logout(int argc, char **argv);
 void cmd_logout_usage(void);
 int cmd_services(int argc, char **argv);
 void cmd_services_usage(void);
+/* the account authority (authority.c) */
+int cmd_approve(int argc, char **argv);
+void cmd_approve_usage(void);
+int cmd_revoke(int argc, char **argv);
+void cmd_revoke_usage(void);
+int cmd_authority(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+void cmd_renew_usage(void);
+void cmd_authority_usage(void);
 
 #endif

@@ -48,7 +48,8 @@
 void cmd_login_usage(void)
 {
 	printf("usage: autotunnel login ACCOUNT (--server HOST[:PORT] | --parent ADDRESS[:PORT])\n"
-	       "                        (--pin SHA256 | --ca FILE) [--zone ZONE] [--json] [--socket PATH]\n"
+	       "                        (--pin SHA256 | --ca FILE) [--zone ZONE] [--recovery-key KEY]\n"
+	       "                        [--json] [--socket PATH]\n"
 	       "\n"
 	       "Sign this host in to ACCOUNT at the rendezvous server HOST (DNS over TLS,\n"
 	       "port 853 unless given). The password is read from standard input when it is\n"
@@ -66,6 +67,10 @@ void cmd_login_usage(void)
 	       "                  delegation there, again after a move (use --ca: it trusts them all)\n"
 	       "  ACCOUNT         a name (alice: alice.ZONE) or the account domain itself\n"
 	       "  --zone ZONE     the service's zone (default %s)\n"
+	       "  --recovery-key KEY  with the account authority on: enrol this computer as a\n"
+	       "                  signer with the recovery key printed when the account's\n"
+	       "                  authority was created (without it, a computer joining an\n"
+	       "                  account with an authority shows a join code to approve)\n"
 	       "  --json          one JSON object\n"
 	       "  --socket PATH   the agent's control socket (default $%s or %s)\n",
 	       DEFAULT_ZONE, CTL_SOCKET_ENV, AGENT_CTL_SOCKET);
@@ -254,6 +259,7 @@ int cmd_login(int argc, char **argv)
 		{ "pin", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "zone", required_argument, NULL, 'z' },
+		{ "recovery-key", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -261,6 +267,7 @@ int cmd_login(int argc, char **argv)
 	};
 	static uint8_t req[4096];
 	const char *server = NULL, *pin = NULL, *ca = NULL, *zone = DEFAULT_ZONE, *sock = NULL, *parent = NULL;
+	const char *recovery = NULL;
 	char found[DNSC_SERVER_MAX + 1], via[DNSC_SERVER_MAX + 8];
 	char domain[AGENT_NAME_MAX + 1], text[600], ca_abs[PATH_MAX];
 	char pw[PASSWORD_MAX + 2], why[300];
@@ -283,6 +290,7 @@ int cmd_login(int argc, char **argv)
 		case 'p': pin = optarg; break;
 		case 'c': ca = optarg; break;
 		case 'z': zone = optarg; break;
+		case 'r': recovery = optarg; break;
 		case 'j': json = true; break;
 		case 's': sock = optarg; break;
 		case 'h':
@@ -379,6 +387,8 @@ int cmd_login(int argc, char **argv)
 	if (ca)
 		agent_ctl_write_str(&w, AGENT_CTL_F_CA, ca);
 	agent_ctl_write_secret(&w, AGENT_CTL_F_PASSWORD, secret, strlen(secret));
+	if (recovery)
+		agent_ctl_write_secret(&w, AGENT_CTL_F_RECOVERY, recovery, strlen(recovery));
 	len = agent_ctl_write_end(&w);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (len < 0) {

@@ -27,6 +27,11 @@ static const struct subcommand subcommands[] = {
 	  "what this network allows: NAT, port mapping, the rendezvous server over TLS" },
 	{ "portmap", cmd_portmap, cmd_portmap_usage,
 	  "map a port on the gateway (PCP, NAT-PMP or UPnP IGD) and report it" },
+	{ "approve", cmd_approve, cmd_approve_usage, "admit the computer that shows a join code (on a signer)" },
+	{ "revoke", cmd_revoke, cmd_revoke_usage, "revoke a host of the account (on a signer)" },
+	{ "renew", cmd_renew, cmd_renew_usage, "renew this host's certificate from the account authority now" },
+	{ "authority", cmd_authority, cmd_authority_usage,
+	  "issue a certificate for a guest or the local KDC (on a signer)" },
 };
 
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

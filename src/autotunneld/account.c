@@ -27,6 +27,7 @@
 #include "autotunneld/daemon.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/dnsquery.h"
+#include "autotunneld/enrol.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/publish.h"
 #include "autotunneld/types.h"
@@ -73,6 +74,10 @@ struct atd_dns {
 	struct atd_watch *watch;
 	char host_id[AGENT_HOST_ID_LEN + 1];	/* STATE-DIR/host-id: this computer, across boots */
 	struct claim *claim;		/* finding out whose H.D is (start, or a refused update) */
+	struct atd_enrol *enrol;	/* the account authority (enrol.c) */
+	atd_account_done_fn enrol_cb;	/* a login waiting for its enrolment */
+	void *enrol_arg;
+	char recovery[80];		/* the recovery key of an authority the login created, until handed out */
 };
 
 static void dns_timers_rearm(struct atd_dns *dns);
@@ -243,6 +248,31 @@ static void watch_punch_request(void *arg, const struct agent_punch *req)
 
 	dns->ops->punch_request(dns->arg, req);
 }
+
+static void enrol_creds_changed(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	if (dns->ops->creds_changed)
+		dns->ops->creds_changed(dns->arg);
+}
+
+static void enrol_revoked_changed(void *arg)
+{
+	struct atd_dns *dns = arg;
+
+	if (dns->ops->revoked_changed)
+		dns->ops->revoked_changed(dns->arg);
+}
+
+static size_t enrol_hosts(void *arg, char (*labels)[64], size_t cap)
+{
+	struct atd_dns *dns = arg;
+
+	return dns->ops->hosts ? dns->ops->hosts(dns->arg, labels, cap) : 0;
+}
+
+static const struct atd_enrol_ops enrol_ops = { enrol_creds_changed, enrol_revoked_changed, enrol_hosts };
 
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
@@ -685,6 +715,15 @@ static int sign_in(struct atd_dns *dns, const enum atd_pub_claim *known, char *w
 	/* map (agent.c's), publish once the location is known, set up the LLQs: now */
 	agent_timers_start(&dns->t, clock_now_ms());
 	dns->timers_running = true;
+	{
+		const struct atd_enrol_ctx ec = {
+			.conn = dns->conn, .key = &dns->key, .zone = &dns->zone, .queries = dns->queries,
+			.domain = dns->acc.domain, .host = dns->acc.host,
+		};
+
+		/* a login starts the authority's side afresh; a saved account loads it */
+		atd_enrol_start(dns->enrol, &ec, known != NULL);
+	}
 	if (known) {
 		begin_publishing(dns, *known);
 	} else {
@@ -769,6 +808,15 @@ static void sign_out(struct atd_dns *dns)
 	dns_timers_rearm(dns);
 	claim_free(dns->claim);
 	dns->claim = NULL;
+	/* a logout forgets the authority's state with the account's keys */
+	atd_enrol_stop(dns->enrol, dns->logging_out);
+	if (dns->enrol_cb) {
+		atd_account_done_fn cb = dns->enrol_cb;
+
+		dns->enrol_cb = NULL;
+		cb(dns->d, dns->enrol_arg, -ECANCELED, "login cancelled: signed out");
+	}
+	OPENSSL_cleanse(dns->recovery, sizeof(dns->recovery));
 	atd_watch_stop(dns->watch);
 	atd_pub_free(dns->pub);
 	dns->pub = pub_new(dns);
@@ -802,7 +850,14 @@ int atd_dns_init(struct atd *d, const struct atd_dns_ops *ops, void *arg)
 	d->dns = dns;
 	snprintf(dns->state_path, sizeof(dns->state_path), "%s/account",
 		 d->conf.state_dir ? d->conf.state_dir : "/var/lib/autotunnel");
-	if (!(dns->tev = evtimer_new(d->base, timer_cb, dns)) || !(dns->queries = dnsquery_set_new()) ||
+	{
+		uint8_t ula[16] = { 0 };
+
+		if (d->conf.ula && inet_pton(AF_INET6, d->conf.ula, ula) != 1)
+			memset(ula, 0, sizeof(ula));
+		dns->enrol = atd_enrol_new(d->base, d->conf.state_dir, ula, d->conf.authority, &enrol_ops, dns);
+	}
+	if (!dns->enrol || !(dns->tev = evtimer_new(d->base, timer_cb, dns)) || !(dns->queries = dnsquery_set_new()) ||
 	    !(dns->pub = pub_new(dns)) || !(dns->watch = atd_watch_new(d->base, &watch_ops, dns))) {
 		atd_dns_fini(d);
 		return -ENOMEM;
@@ -844,6 +899,8 @@ void atd_dns_fini(struct atd *d)
 	dns->timers_running = false;
 	if (dns->acc.signed_in)
 		atd_watch_stop(dns->watch);
+	atd_enrol_stop(dns->enrol, false);
+	atd_enrol_free(dns->enrol);
 	atd_watch_free(dns->watch);
 	atd_pub_free(dns->pub);
 	if (dns->llq_conn && dns->llq_conn != dns->conn)
@@ -922,6 +979,7 @@ struct login {
 	struct claim *claim;	/* phase 2: whose is H.D */
 	enum atd_pub_claim how;
 	char note[400];
+	char recovery[200];	/* the recovery key typed (enrol.h), "" when none */
 };
 
 static void login_free(struct login *l)
@@ -935,8 +993,13 @@ static void login_free(struct login *l)
 		event_free(l->done_ev);
 	dnsc_state_wipe(&l->st);
 	OPENSSL_cleanse(&l->key, sizeof(l->key));
+	OPENSSL_cleanse(l->recovery, sizeof(l->recovery));
 	free(l);
 }
+
+static bool d_authority(const struct atd_dns *dns);
+static void enrol_failed(struct atd_dns *dns);
+static void login_enrolled(void *arg, int err, const char *message, const char *recovery, const char *code);
 
 static void login_report(evutil_socket_t fd, short what, void *arg)
 {
@@ -960,6 +1023,19 @@ static void login_report(evutil_socket_t fd, short what, void *arg)
 			snprintf(msg, sizeof(msg), "login failed: %s", why);
 			unlink(dns->state_path);
 			dnsc_state_wipe(&dns->st);
+		} else if (d_authority(dns)) {
+			/* docs/authority.md §5: the login answers once this host is enrolled (or asks to join) */
+			dns->enrol_cb = cb;
+			dns->enrol_arg = cbarg;
+			err = atd_enrol_login(dns->enrol, l->recovery[0] ? l->recovery : NULL, login_enrolled, dns, why,
+					      sizeof(why));
+			if (!err) {
+				login_free(l);
+				return;
+			}
+			dns->enrol_cb = NULL;
+			snprintf(msg, sizeof(msg), "login failed: %s", why);
+			enrol_failed(dns);
 		}
 	}
 	login_free(l);
@@ -967,6 +1043,54 @@ static void login_report(evutil_socket_t fd, short what, void *arg)
 		log_warnx("%s", msg);
 	if (cb)
 		cb(dns->d, cbarg, err, msg);
+}
+
+static bool d_authority(const struct atd_dns *dns)
+{
+	return dns->d->conf.authority;
+}
+
+/* The enrolment of a login failed: the host does not stay signed in half enrolled. */
+static void enrol_failed(struct atd_dns *dns)
+{
+	sign_out(dns);
+	if (unlink(dns->state_path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s", dns->state_path);
+}
+
+static void login_enrolled(void *arg, int err, const char *message, const char *recovery, const char *code)
+{
+	struct atd_dns *dns = arg;
+	atd_account_done_fn cb = dns->enrol_cb;
+	void *cbarg = dns->enrol_arg;
+	char msg[500];
+
+	(void)code;	/* atd_enrol_code() tells it for as long as it is wanted */
+	dns->enrol_cb = NULL;
+	snprintf(msg, sizeof(msg), "%s%s", err ? "login failed: " : "", message ? message : "");
+	if (err)
+		enrol_failed(dns);
+	else if (recovery)
+		snprintf(dns->recovery, sizeof(dns->recovery), "%s", recovery);
+	if (cb)
+		cb(dns->d, cbarg, err, msg);
+}
+
+bool atd_account_recovery_take(struct atd *d, char *out, size_t cap)
+{
+	struct atd_dns *dns = d->dns;
+	bool had = dns && dns->recovery[0];
+
+	if (had)
+		snprintf(out, cap, "%s", dns->recovery);
+	if (dns)
+		OPENSSL_cleanse(dns->recovery, sizeof(dns->recovery));
+	return had;
+}
+
+struct atd_enrol *atd_dns_enrol(struct atd *d)
+{
+	return d->dns ? d->dns->enrol : NULL;
 }
 
 /* End the login (from a callback): report from the event loop. */
@@ -1170,7 +1294,7 @@ static void base_label(struct atd *d, char out[static 64], const char *fallback)
 
 int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
 		      const char *ca, const uint8_t tsig_key[static 32],
-		      const uint8_t ike_key[static 32], atd_account_done_fn cb, void *arg)
+		      const uint8_t ike_key[static 32], const char *recovery, atd_account_done_fn cb, void *arg)
 {
 	struct atd_dns *dns = d->dns;
 	static const struct dnsconn_ops ops = { NULL, NULL, NULL };
@@ -1208,6 +1332,11 @@ int atd_account_login(struct atd *d, const char *account, const char *server, co
 		free(l);
 		return -EINVAL;
 	}
+	if (recovery && strlen(recovery) >= sizeof(l->recovery)) {
+		free(l);
+		return -EINVAL;
+	}
+	snprintf(l->recovery, sizeof(l->recovery), "%s", recovery ? recovery : "");
 	snprintf(l->st.server, sizeof(l->st.server), "%s", server);
 	snprintf(l->st.pin, sizeof(l->st.pin), "%s", pin ? pin : "");
 	snprintf(l->st.ca, sizeof(l->st.ca), "%s", ca ? ca : "");
@@ -1247,6 +1376,9 @@ void atd_account_forget(struct atd *d, void *arg)
 		return;
 	if (dns->login && dns->login->arg == arg)
 		dns->login->cb = NULL;
+	if (dns->enrol_cb && dns->enrol_arg == arg)
+		dns->enrol_cb = NULL;
+	atd_enrol_forget(dns->enrol, arg);
 	if (dns->logging_out && dns->logout_arg == arg)
 		dns->logout_cb = NULL;
 }
@@ -1285,6 +1417,7 @@ int atd_account_logout(struct atd *d, atd_account_done_fn cb, void *arg)
 	dns->logging_out = true;
 	dns->logout_cb = cb;
 	dns->logout_arg = arg;
+	atd_enrol_withdraw(dns->enrol);
 	atd_pub_withdraw(dns->pub, logout_withdrawn, dns);
 	return 0;
 }
@@ -1302,6 +1435,10 @@ void atd_account_write(struct atd *d, struct agent_ctl_writer *cw)
 	agent_ctl_write_str(cw, AGENT_CTL_F_SERVER, dns->acc.server);
 	if (dns->acc.note[0])
 		agent_ctl_write_str(cw, AGENT_CTL_F_DETAIL, dns->acc.note);
+	if (atd_enrol_role(dns->enrol))
+		agent_ctl_write_str(cw, AGENT_CTL_F_AUTHORITY, atd_enrol_role(dns->enrol));
+	if (atd_enrol_code(dns->enrol))
+		agent_ctl_write_str(cw, AGENT_CTL_F_JOIN_CODE, atd_enrol_code(dns->enrol));
 	{
 		struct atd_watch_status ws;
 

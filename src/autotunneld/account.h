@@ -70,6 +70,12 @@ struct atd_dns_ops {
 	void (*peer_gone)(void *arg, const char *fqdn);
 	/** A punch request for this host arrived (@p req borrowed for the call). */
 	void (*punch_request)(void *arg, const struct agent_punch *req);
+	/** The account authority (enrol.c): this host's credentials changed: set the tunnels up anew. */
+	void (*creds_changed)(void *arg);
+	/** The account authority: a newer revocation list: close the tunnels of the hosts it revokes. */
+	void (*revoked_changed)(void *arg);
+	/** The labels of the account's other hosts (a signer reads their renewal requests); how many. */
+	size_t (*hosts)(void *arg, char (*labels)[64], size_t cap);
 };
 
 /**
@@ -129,7 +135,19 @@ typedef void (*atd_account_done_fn)(struct atd *d, void *arg, int err, const cha
  */
 int atd_account_login(struct atd *d, const char *account, const char *server, const char *pin,
 		      const char *ca, const uint8_t tsig_key[static 32],
-		      const uint8_t ike_key[static 32], atd_account_done_fn cb, void *arg);
+		      const uint8_t ike_key[static 32], const char *recovery, atd_account_done_fn cb, void *arg);
+
+/*
+ * With [agent] authority = yes, a login also enrols this host in the
+ * account authority (enrol.h, docs/authority.md §5): @p recovery (may be
+ * NULL) is the recovery key typed. The recovery key of an authority the
+ * login created is handed out once: atd_account_recovery_take() copies it
+ * into @p out (AUTHORITY_RECOVERY_TEXT_MAX) and forgets it; false when
+ * there is none.
+ */
+bool atd_account_recovery_take(struct atd *d, char *out, size_t cap);
+/** The account authority's side of the agent (enrol.h); NULL before atd_dns_init(). */
+struct atd_enrol *atd_dns_enrol(struct atd *d);
 
 /**
  * Sign out: withdraw this host's records (waiting at most a few seconds

@@ -53,6 +53,7 @@
 #include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/enrol.h"
 #include "autotunneld/fsutil.h"
 #include "autotunneld/gather.h"
 #include "autotunneld/ikeglue.h"
@@ -125,6 +126,11 @@ static bool addr_private(const uint8_t a[4])
 	       a[0] == 0;
 }
 
+static int verify_peer(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula)
+{
+	return atd_enrol_verify_peer(atd_dns_enrol(arg), der, len, host, ula);
+}
+
 bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 {
 	const struct atd_account *acc = atd_account_get(d);
@@ -138,6 +144,21 @@ bool atd_agent_account(struct atd *d, struct atd_acct_view *v)
 	v->host = acc->host;
 	v->server = acc->server;
 	v->ike_key = acc->ike_key;
+	{
+		/* the account authority (enrol.c): certificates instead of the PSK */
+		struct atd_enrol_creds c;
+
+		atd_enrol_creds(atd_dns_enrol(d), &c);
+		v->authority = c.authority;
+		v->cert = c.cert;
+		v->cert_len = c.cert_len;
+		v->key = c.key;
+		v->key_len = c.key_len;
+		v->anchor = c.anchor;
+		v->anchor_len = c.anchor_len;
+		v->verify = verify_peer;
+		v->verify_arg = d;
+	}
 	return true;
 }
 
@@ -222,6 +243,20 @@ static int identity_load_or_make(struct atd_agent *a)
 	if (rand_bytes(rnd, sizeof(rnd)))
 		return -EIO;
 	agent_ula_make(a->id.ula, rnd, a->id.mac);
+	/*
+	 * The account authority's certificate binds this host's ULA (docs/authority.md
+	 * §3): a host that has one keeps its ULA at a new boot, while it is made
+	 * from the same MAC, or its peers would refuse the certificate.
+	 */
+	if (a->d->conf.authority) {
+		uint8_t kept[16], iid[8];
+
+		agent_iid_from_mac(iid, a->id.mac);
+		if (atd_enrol_saved_ula(a->d->conf.state_dir, kept) == 0 && memcmp(kept + 8, iid, 8) == 0) {
+			memcpy(a->id.ula, kept, 16);
+			log_info("identity: keeping the address of this host's certificate (the account authority)");
+		}
+	}
 	ret = agent_identity_format(&a->id, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
@@ -903,8 +938,40 @@ static void kdc_changed(void *arg)
 
 static const struct atd_kdc_ops kdc_ops = { kdc_changed };
 
+/* The account authority gave this host a certificate (or a new one): every tunnel is set up again with it. */
+static void dns_creds_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_acct_view acc;
+
+	atd_agent_account(d, &acc);
+	/* the same as a new RSIP binding: each peer again in lib/ike */
+	atd_dynpeers_rsip_changed(d->agent->peers, &acc);
+}
+
+static void dns_revoked_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_acct_view acc;
+
+	atd_agent_account(d, &acc);
+	atd_dynpeers_recheck(d->agent->peers, &acc);
+}
+
+static size_t dns_hosts(void *arg, char (*labels)[64], size_t cap)
+{
+	struct atd *d = arg;
+	struct agent_host_entry h[ATD_MAX_PEERS];
+	size_t n = atd_dynpeers_hosts(d->agent->peers, h, ATD_MAX_PEERS);
+
+	for (size_t i = 0; i < n && i < cap; i++)
+		snprintf(labels[i], 64, "%s", h[i].label);
+	return n < cap ? n : cap;
+}
+
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_punch_request,
+	dns_creds_changed, dns_revoked_changed, dns_hosts,
 };
 
 /* ---- life cycle ---- */

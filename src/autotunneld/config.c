@@ -62,6 +62,8 @@ static const struct conf_item items[] = {
 	  "account mode: run no local KDC (single sign-on to this host off, docs/sso.md)" },
 	{ "agent", "kdc-user", CONF_STRING, offsetof(struct atd_conf, kdc_user), 0, 0,
 	  "account mode: the local user the account's principal maps to (default: the first user with uid >= 1000)" },
+	{ "agent", "authority", CONF_BOOL, offsetof(struct atd_conf, authority), 0, 0,
+	  "account mode: the account authority (certificates between the account's hosts, docs/authority.md)" },
 	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
 	  "native ESP (IP protocol 50, no UDP) to peers when IKE finds no NAT" },
 	{ "rsip", "gateway", CONF_STRING, offsetof(struct atd_conf, rsip_gateway), 0, 0,
@@ -506,7 +508,7 @@ static int agent_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	c->agent_mode = c->state_dir || c->run_dir || c->control || c->hostname || c->services ||
 			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap ||
-			c->no_kdc || c->kdc_user || (c->npeers == 0 && !c->ula);
+			c->no_kdc || c->kdc_user || c->authority || (c->npeers == 0 && !c->ula);
 	if (!c->agent_mode)
 		return 0;
 	if (c->ula) {

@@ -36,6 +36,7 @@
 #include "autotunneld/daemon.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/dynpeer.h"
+#include "autotunneld/enrol.h"
 #include "autotunneld/publish.h"
 #include "autotunneld/reflex.h"
 #include "autotunneld/watch.h"
@@ -260,6 +261,8 @@ static void do_status(struct client *cl)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, ps[i].rtt_ms);
 		if (ps[i].has_handshake && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_HANDSHAKE_AGE_S, ps[i].handshake_age_s);
+		if (ps[i].auth && ps[i].state == AGENT_PEER_UP)
+			agent_ctl_write_str(&w, AGENT_CTL_F_AUTH, ps[i].auth);
 		agent_ctl_write_bool(&w, AGENT_CTL_F_KEEP, ps[i].keep);
 		if (ps[i].cls && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name((enum agent_path_class)ps[i].cls));
@@ -614,7 +617,93 @@ static void account_done(struct atd *d, void *arg, int err, const char *msg)
 	agent_ctl_write_str(&w, AGENT_CTL_F_SERVER, acc.server);
 	if (atd_account_get(d)->note[0])
 		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, atd_account_get(d)->note);
+	{
+		struct atd_enrol *e = atd_dns_enrol(d);
+		char rec[80];
+
+		if (atd_enrol_role(e))
+			agent_ctl_write_str(&w, AGENT_CTL_F_AUTHORITY, atd_enrol_role(e));
+		if (atd_enrol_code(e))
+			agent_ctl_write_str(&w, AGENT_CTL_F_JOIN_CODE, atd_enrol_code(e));
+		/* docs/authority.md §2: the one time it is shown */
+		if (atd_account_recovery_take(d, rec, sizeof(rec)))
+			agent_ctl_write_str(&w, AGENT_CTL_F_RECOVERY_KEY, rec);
+		OPENSSL_cleanse(rec, sizeof(rec));
+	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+/* ---- the account authority: approve, revoke, issue (enrol.h) ---- */
+
+static void authority_done(void *arg, int err, const char *message, const char *recovery, const char *code)
+{
+	struct client *cl = arg;
+	struct agent_ctl_writer w;
+
+	(void)recovery, (void)code;
+	if (err) {
+		send_error(cl, message && *message ? message : strerror(-err), -err);
+		return;
+	}
+	agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | cl->req->code);
+	agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
+	{
+		char text[AGENT_CTL_STR_MAX + 1];
+
+		/* a text field holds 255 characters: a long account domain is cut, not the reply lost */
+		snprintf(text, sizeof(text), "%s", message && *message ? message : "done");
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, text);
+	}
+	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+}
+
+static void do_authority(struct client *cl)
+{
+	struct atd *d = cl->c->d;
+	const struct agent_ctl_msg *m = cl->req;
+	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_ARGS, 0);
+	struct atd_enrol *e = atd_dns_enrol(d);
+	char why[400] = "";
+	int ret;
+
+	if (!atd_account_get(d)->signed_in) {
+		send_error(cl, "not signed in (autotunnel login ACCOUNT --server HOST)", ENOENT);
+		return;
+	}
+	switch (m->code) {
+	case AGENT_CTL_APPROVE:
+		ret = atd_enrol_approve(e, agent_ctl_str(m, r, AGENT_CTL_F_JOIN_CODE), authority_done, cl, why,
+					sizeof(why));
+		break;
+	case AGENT_CTL_REVOKE:
+		ret = atd_enrol_revoke(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), authority_done, cl, why, sizeof(why));
+		break;
+	case AGENT_CTL_RENEW:
+		ret = atd_enrol_renew(e, why, sizeof(why));
+		if (!ret)
+			authority_done(cl, 0, why, NULL, NULL);
+		break;
+	default: {
+		char dir[256];
+		struct agent_ctl_writer w;
+
+		ret = atd_enrol_issue(e, agent_ctl_str(m, r, AGENT_CTL_F_HOST), agent_ctl_str(m, r, AGENT_CTL_F_PKINIT),
+				      agent_ctl_str(m, r, AGENT_CTL_F_PRINCIPAL), agent_ctl_str(m, r, AGENT_CTL_F_KEY), dir,
+				      sizeof(dir), why, sizeof(why));
+		if (ret) {
+			send_error(cl, why[0] ? why : strerror(-ret), -ret);
+			return;
+		}
+		agent_ctl_write_begin(&w, reply_buf, sizeof(reply_buf), AGENT_CTL_REPLY | AGENT_CTL_ISSUE);
+		agent_ctl_write_rec(&w, AGENT_CTL_R_ACCOUNT);
+		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, why);
+		agent_ctl_write_str(&w, AGENT_CTL_F_OUT, dir);
+		send_frame(cl, reply_buf, agent_ctl_write_end(&w));
+		return;
+	}
+	}
+	if (ret)
+		send_error(cl, why[0] ? why : strerror(-ret), -ret);
 }
 
 /* Why a login or logout could not start, for a person (account.h lists the codes). */
@@ -640,6 +729,19 @@ static void account_refused(struct client *cl, int ret)
 	send_error(cl, msg, -ret);
 }
 
+/* The recovery key typed at login (a secret field) as text into @p buf, or NULL when there is none. */
+static const char *recovery_text(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, char *buf, size_t cap)
+{
+	size_t n = 0;
+	const uint8_t *v = agent_ctl_secret(m, r, AGENT_CTL_F_RECOVERY, &n);
+
+	if (!v || n == 0 || n >= cap)
+		return NULL;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static void do_account(struct client *cl)
 {
 	struct atd *d = cl->c->d;
@@ -651,7 +753,7 @@ static void do_account(struct client *cl)
 		size_t klen = 0;
 		const uint8_t *sec = agent_ctl_secret(m, r, AGENT_CTL_F_PASSWORD, &klen);
 		uint8_t keys[2 * DNS_KEY_LEN];
-		char hex[4 * DNS_KEY_LEN + 1];
+		char hex[4 * DNS_KEY_LEN + 1], rec[256];
 
 		/* the CLI derived the keys (lib/dns keys.h) and sends them in hex: TSIG key, then IKE key */
 		if (!sec || klen != 4 * DNS_KEY_LEN) {
@@ -667,7 +769,9 @@ static void do_account(struct client *cl)
 		}
 		ret = atd_account_login(d, agent_ctl_str(m, r, AGENT_CTL_F_ACCOUNT),
 					agent_ctl_str(m, r, AGENT_CTL_F_SERVER), agent_ctl_str(m, r, AGENT_CTL_F_PIN),
-					agent_ctl_str(m, r, AGENT_CTL_F_CA), keys, keys + DNS_KEY_LEN, account_done, cl);
+					agent_ctl_str(m, r, AGENT_CTL_F_CA), keys, keys + DNS_KEY_LEN,
+					recovery_text(m, r, rec, sizeof(rec)), account_done, cl);
+		OPENSSL_cleanse(rec, sizeof(rec));
 		OPENSSL_cleanse(hex, sizeof(hex));
 		OPENSSL_cleanse(keys, sizeof(keys));
 	} else {
@@ -701,6 +805,12 @@ static void dispatch(struct client *cl)
 	case AGENT_CTL_LOGIN:
 	case AGENT_CTL_LOGOUT:
 		do_account(cl);
+		break;
+	case AGENT_CTL_APPROVE:
+	case AGENT_CTL_REVOKE:
+	case AGENT_CTL_ISSUE:
+	case AGENT_CTL_RENEW:
+		do_authority(cl);
 		break;
 	default:
 		send_error(cl, "this request is not served by this agent", EOPNOTSUPP);

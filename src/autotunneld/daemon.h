@@ -25,6 +25,7 @@ struct atd_rpeer {
 	uint64_t need_sa_ms;	/* when packets last waited for an SA */
 	struct atd_dynpeer *dyn;	/* account mode: a peer from DNS (dynpeer.c); NULL if static */
 	uint8_t rsip;		/* enum atd_rsip_mode: does its tunnel go through the RSIP gateway? */
+	bool cert;		/* account mode: its IKE peer authenticates with the account authority's certificates */
 };
 
 struct atd {

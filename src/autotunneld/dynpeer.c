@@ -59,6 +59,10 @@ struct atd_dynpeer {
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
 	uint8_t punch_addr[4];		/* ... at this address and port */
 	uint16_t punch_port;
+	bool told_no_cert;		/* said that no tunnel is made without a certificate */
+	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
+	uint8_t peer_cert[2048];	/* its certificate as IKE last accepted it (account authority) */
+	size_t peer_cert_len;
 };
 
 struct ping {
@@ -85,6 +89,9 @@ struct atd_dynpeers {
 	struct ping6 *ping6;		/* NULL: no ICMPv6 socket (autotunnel ping does not work) */
 	uint16_t next_seq;
 	struct ping pings[PINGS_MAX];
+	/* the account authority's policy on a peer's certificate (struct atd_acct_view verify) */
+	int (*verify)(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula);
+	void *verify_arg;
 };
 
 static struct ike *ike_of(struct atd *d)
@@ -258,7 +265,11 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 			back = p->t.retry_at > now ? (p->t.retry_at - now + 999) / 1000 : 0;
 			if (!current_remote(d, p, a, &port))
 				memset(a, 0, 4), port = 0;
-			if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
+			if (ev->down.reason == IKE_DOWN_AUTH_FAILED && p->cert)
+				log_warnx("%s at %s: authentication failed (a certificate refused: revoked, "
+					  "expired, or not from the account authority); next try in %llu s at the earliest",
+					  p->label, ep(a, port, e, sizeof(e)), (unsigned long long)back);
+			else if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
 				log_warnx("%s at %s: authentication failed (was it signed in with another "
 					  "password?); next try in %llu s at the earliest", p->label,
 					  ep(a, port, e, sizeof(e)), (unsigned long long)back);
@@ -376,6 +387,60 @@ static void ike_ts_host(struct ike_ts *ts, const uint8_t ula[16])
  * a peer that starts IKE to our published Nb:port gets them too), native
  * ESP through the gateway's IP-in-IP tunnel, and no MOBIKE.
  */
+/*
+ * lib/ike's question after it checked the chain to the anchor, the ID and
+ * the signature: is this certificate the peer's (its name H and the ULA it
+ * publishes, docs/authority.md §3) and not revoked? Kept for atd_dynpeers_recheck().
+ */
+static int cert_policy(void *arg, const uint8_t *der, size_t len, const char *id)
+{
+	struct atd_dynpeer *p = arg;
+	struct atd_dynpeers *ps = p->ps;
+	int rc;
+
+	if (strcasecmp(id, p->fqdn) != 0 || !ps->verify)
+		return -EPERM;
+	rc = ps->verify(ps->verify_arg, der, len, p->label, p->ula);
+	if (rc) {
+		log_warnx("%s: its certificate is refused: %s", p->label, rc == -EKEYREVOKED ? "revoked"
+			  : rc == -EPERM ? "it does not name this host and its address" : strerror(-rc));
+		return rc;
+	}
+	if (len <= sizeof(p->peer_cert)) {
+		memcpy(p->peer_cert, der, len);
+		p->peer_cert_len = len;
+	}
+	return 0;
+}
+
+void atd_dynpeers_recheck(struct atd_dynpeers *ps, const struct atd_acct_view *acc)
+{
+	struct atd *d = ps ? ps->d : NULL;
+	uint64_t now = clock_now_ms();
+	bool any = false;
+
+	if (!ps || !acc->signed_in || !acc->verify)
+		return;
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+		uint32_t sa;
+		int rc;
+
+		if (p->gone || !p->peer_cert_len || !(sa = ike_sa_find(ike_of(d), p->dpname)))
+			continue;
+		rc = acc->verify(acc->verify_arg, p->peer_cert, p->peer_cert_len, p->label, p->ula);
+		if (!rc)
+			continue;
+		log_warnx("%s: closing its tunnel: its certificate is %s", p->label,
+			  rc == -EKEYREVOKED ? "revoked" : "no longer valid");
+		p->peer_cert_len = 0;
+		(void)ike_close(ike_of(d), sa, now);
+		any = true;
+	}
+	if (any)
+		ike_glue_kick(d->ike);
+}
+
 static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct atd_acct_view *acc)
 {
 	struct atd *d = ps->d;
@@ -388,6 +453,30 @@ static int ike_add(struct atd_dynpeers *ps, struct atd_dynpeer *p, const struct 
 
 	snprintf(local_id, sizeof(local_id), "%s.%s", acc->host, acc->domain);
 	pc.local_id = local_id;
+	if (acc->authority && !acc->cert) {
+		/* docs/authority.md §1: no PSK between the hosts of an account with an authority */
+		if (!p->told_no_cert)
+			log_info("%s: no tunnel until this host has its certificate (join or recovery)", p->label);
+		p->told_no_cert = true;
+		return 0;
+	}
+	if (acc->cert) {
+		pc.psk = NULL;
+		pc.psk_len = 0;
+		pc.cert = acc->cert;
+		pc.cert_len = acc->cert_len;
+		pc.key = acc->key;
+		pc.key_len = acc->key_len;
+		pc.ca = acc->anchor;
+		pc.ca_len = acc->anchor_len;
+		pc.cert_policy = cert_policy;
+		pc.cert_policy_arg = p;
+		ps->verify = acc->verify;
+		ps->verify_arg = acc->verify_arg;
+		p->told_no_cert = false;
+	}
+	p->cert = acc->cert != NULL;
+	p->rp->cert = p->cert;
 	if (p->has_outer) {
 		union dp_addr sin = { .sin = { .sin_family = AF_INET, .sin_port = htons(p->port) } };
 
@@ -720,6 +809,13 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 		s->cls = p->punch_cls;
 	else if (s->has_outer && p->has_outer && !memcmp(s->outer4, p->outer4, 4) && s->port == p->port)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	if (s->state == AGENT_PEER_UP) {
+		struct ike_sa_info si;
+		uint32_t sa = ike_sa_find(ike_of(d), p->dpname);
+
+		if (sa && ike_sa_get(ike_of(d), sa, &si) == 0 && si.established)
+			s->auth = si.cert ? "cert" : "psk";
+	}
 }
 
 void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,

@@ -86,6 +86,13 @@ void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, cons
  */
 void atd_dynpeers_rsip_changed(struct atd_dynpeers *ps, const struct atd_acct_view *acc);
 
+/**
+ * The account authority's revocation list changed: every tunnel whose
+ * peer's certificate @p acc's verify now refuses is closed at once (a
+ * Delete to the peer), and the peer is refused from then on (docs/authority.md §5.4).
+ */
+void atd_dynpeers_recheck(struct atd_dynpeers *ps, const struct atd_acct_view *acc);
+
 /** The known peers as hosts-cache entries; returns how many were written. */
 size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry *out, size_t cap);
 
@@ -122,6 +129,7 @@ struct atd_peer_status {
 	uint32_t handshake_age_s;
 	bool keep;
 	uint8_t cls;			/* enum agent_path_class of the path in use; 0 when unknown */
+	const char *auth;		/* while up: "cert" (RFC 7427) or "psk"; else NULL */
 };
 
 /** Fill up to @p cap entries; returns how many. */

@@ -524,7 +524,7 @@ static void handle(struct ike_glue *g, const struct ike_event *ev)
 			const char *n = ev->down.notify ? ike_notify_name(ev->down.notify) : NULL;
 
 			log_warnx("peer %s: IKE authentication failed%s%s%s: %s", ev->peer, n ? " (" : "", n ? n : "",
-				  n ? ")" : "", rp && !rp->dyn && rp->conf->cert_file
+				  n ? ")" : "", rp && (rp->dyn ? rp->cert : rp->conf->cert_file != NULL)
 				  ? "certificate refused (not from our ca, expired, not naming the identity) or wrong identity"
 				  : "wrong pre-shared key or identity");
 		} else {

@@ -50,6 +50,18 @@ struct atd_acct_view {
 	const char *host;		/* this host's label H in the account */
 	const char *server;		/* rendezvous server host[:port] */
 	const uint8_t *ike_key;		/* 32 bytes: the PSK of every tunnel */
+	/*
+	 * The account authority (enrol.c, docs/authority.md): with `authority`
+	 * the account's hosts authenticate with certificates only (RFC 7427):
+	 * ours (cert, key) and the one trust anchor, DER, NULL while this host
+	 * has no certificate (it then makes no tunnel). verify is the policy on a
+	 * peer's certificate: it names host H and its ULA, and is not revoked.
+	 */
+	bool authority;
+	const uint8_t *cert, *key, *anchor;
+	size_t cert_len, key_len, anchor_len;
+	int (*verify)(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula);
+	void *verify_arg;
 };
 
 /** How a peer's tunnel relates to RSIP (struct atd_rpeer.rsip). */

@@ -35,6 +35,7 @@
 #include <openssl/pem.h>
 
 #include "ike/ike.h"
+#include "util/encode.h"
 #include "util/random.h"
 
 #define MAXSOCK 4
@@ -250,7 +251,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ike_probe --listen ADDR[:PORT] --local-id FQDN --remote-id FQDN\n"
-		"                 (--psk SECRET | --cert PEM --key PEM --ca PEM)\n"
+		"                 (--psk SECRET|0xHEX | --cert PEM --key PEM --ca PEM)\n"
 		"                 --local-ts PREFIX --remote-ts PREFIX [--peer ADDR[:PORT]] [--initiate]\n"
 		"                 [--groups 31,19,14] [--esp aes|chacha|both] [--no-esn] [--no-mobike]\n"
 		"                 [--timeout MS] [--exit-after MS] [--rekey-child MS] [--rekey-ike MS]\n"
@@ -337,7 +338,21 @@ int main(int argc, char **argv)
 		case 'p': pc.remote = parse_addr(optarg, 4500); break;
 		case 'i': pc.local_id = optarg; break;
 		case 'r': pc.remote_id = optarg; break;
-		case 'k': pc.psk = (const uint8_t *)optarg; pc.psk_len = strlen(optarg); break;
+		case 'k':
+			/* "0x" and hex: a binary key (an account's IKE key, t_authority.sh) */
+			if (strncmp(optarg, "0x", 2) == 0) {
+				static uint8_t bin[IKE_MAX_PSK];
+				int n = hex_decode(bin, sizeof(bin), optarg + 2);
+
+				if (n <= 0)
+					usage();
+				pc.psk = bin;
+				pc.psk_len = (size_t)n;
+			} else {
+				pc.psk = (const uint8_t *)optarg;
+				pc.psk_len = strlen(optarg);
+			}
+			break;
 		case 'L': pc.local_ts = parse_ts(optarg); break;
 		case 'R': pc.remote_ts = parse_ts(optarg); break;
 		case 'I': o.initiate = true; break;

@@ -613,6 +613,129 @@ static void login_request_secret(void **state)
 	assert_memory_equal(frame, "\0\0\0\4\1\1\0\0", 8);
 }
 
+/* The account authority (docs/authority.md §7): login with a recovery key, its replies, approve/revoke/issue/renew. */
+static void authority_messages(void **state)
+{
+	static const char rk[] = "05K2-ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TV00";
+	struct agent_ctl_writer cw;
+	struct agent_ctl_msg *m;
+	const uint8_t *v;
+	size_t vlen;
+	int n;
+
+	(void)state;
+	/* the recovery key typed at login is a secret: read by the agent, never rendered */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_ACCOUNT, "alice");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_SERVER, "rv.example.net");
+	agent_ctl_write_secret(&cw, AGENT_CTL_F_PASSWORD, "00", 2);
+	agent_ctl_write_secret(&cw, AGENT_CTL_F_RECOVERY, rk, strlen(rk));
+	m = parse_ok(agent_ctl_write_end(&cw));
+	v = agent_ctl_secret(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_RECOVERY, &vlen);
+	assert_non_null(v);
+	assert_int_equal(vlen, strlen(rk));
+	assert_memory_equal(v, rk, vlen);
+	assert_true(agent_ctl_render_json(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "{\"schema\":1}\n");
+	agent_ctl_msg_free(m);
+
+	/* the one login reply that shows the recovery key */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_LOGIN);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_AUTHORITY, "signer");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RECOVERY_KEY, rk);
+	m = parse_ok(agent_ctl_write_end(&cw));
+	assert_true(agent_ctl_render_text(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "signed in to alice.members.example.net\n"
+			   "this computer created the account authority; its recovery key, shown only now:\n"
+			   "  05K2-ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TV00\n"
+			   "write it down and keep it safe: it enrols a computer as a signer "
+			   "(autotunnel login ... --recovery-key)\n");
+	agent_ctl_msg_free(m);
+
+	/* a joining computer: the code in the login reply and in the status */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_SIGNED_IN, true);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DOMAIN, "alice.members.example.net");
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_HOSTS, 2);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_AUTHORITY, "joining");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_JOIN_CODE, "MSHV-Y707");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "desktop");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula_desktop);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "up");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, pub);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_AUTH, "cert");
+	m = parse_ok(agent_ctl_write_end(&cw));
+	assert_true(agent_ctl_render_text(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "account  alice.members.example.net   (signed in, 2 hosts)\n"
+			   "authority joining: run `autotunnel approve MSHV-Y707` on a signer of the account\n"
+			   "peer     desktop  fd91::1   direct 198.51.100.7:4500   certificate\n");
+	assert_true(agent_ctl_render_json(m, text, sizeof(text)) >= 0);
+	assert_non_null(strstr(text, "\"authority\":\"joining\",\"join_code\":\"MSHV-Y707\""));
+	assert_non_null(strstr(text, "\"auth\":\"cert\""));
+	agent_ctl_msg_free(m);
+
+	/* the words are an enumeration */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_AUTH, "password");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_AUTHORITY, "owner");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+
+	/* approve needs the code, revoke and issue a host; renew nothing */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_APPROVE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "desktop");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REVOKE);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_ISSUE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PKINIT, "kdc");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_ISSUE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "kdc");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PKINIT, "kdc");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PRINCIPAL, "ALICE.EXAMPLE");
+	m = parse_ok(agent_ctl_write_end(&cw));
+	assert_string_equal(agent_ctl_str(m, agent_ctl_find(m, AGENT_CTL_R_ARGS, 0), AGENT_CTL_F_PRINCIPAL),
+			    "ALICE.EXAMPLE");
+	agent_ctl_msg_free(m);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_ISSUE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ARGS);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "guest");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_KEY, "rsa2048");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_RENEW);
+	assert_int_equal(agent_ctl_write_end(&cw), 8);
+
+	/* their replies print the agent's sentence; an issue reply says where the files are */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_ISSUE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_DETAIL, "issued kdc.alice.members.example.net for PKINIT (kdc)");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_OUT, "/var/lib/autotunnel/issued");
+	n = agent_ctl_write_end(&cw);
+	m = parse_ok(n);
+	assert_true(agent_ctl_render_text(m, text, sizeof(text)) >= 0);
+	assert_string_equal(text, "issued kdc.alice.members.example.net for PKINIT (kdc)\n");
+	agent_ctl_msg_free(m);
+	/* without its sentence a reply is refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_REVOKE);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_ACCOUNT);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_OUT, "/tmp");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+}
+
 static void login_logout_error_replies(void **state)
 {
 	struct agent_ctl_writer cw;
@@ -818,6 +941,7 @@ int main(void)
 		cmocka_unit_test(status_server_lost_since),
 		cmocka_unit_test(login_request_secret),
 		cmocka_unit_test(login_logout_error_replies),
+		cmocka_unit_test(authority_messages),
 		cmocka_unit_test(codes_and_names),
 		cmocka_unit_test(frame_size_bounds),
 		cmocka_unit_test(parser_strict),

@@ -429,7 +429,7 @@ static void build_pre(struct fx *f, const struct dnsc_update_prereq *pre)
 	dns_tsig_fini(&v);
 }
 
-/* RFC 2136 §2.4.5 and §2.4.2: the forms the server evaluates (class NONE ANY; class IN, TTL 0, rdata). */
+/* RFC 2136 §2.4.3 and §2.4.2: the forms the server evaluates (class NONE AAAA/TXT; class IN, TTL 0, rdata). */
 static void test_prerequisites(void **state)
 {
 	struct fx *f = *state;
@@ -441,11 +441,12 @@ static void test_prerequisites(void **state)
 	build(f, NULL, 0, f->ncur, 5400);
 	prereq_lines(f, l, &n);
 	assert_int_equal(n, 0);
-	/* a free name: it must still be unused */
+	/* a free name: still no AAAA and no TXT there (names below it may exist, RFC 8020) */
 	build_pre(f, &pre);
 	prereq_lines(f, l, &n);
-	assert_int_equal(n, 1);
-	assert_string_equal(l[0], "NONE 255 laptop.alice.members.example.net. 0 0");
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0], "NONE 28 laptop.alice.members.example.net. 0 0");
+	assert_string_equal(l[1], "NONE 16 laptop.alice.members.example.net. 0 0");
 	update_lines(f, l, &n);
 	assert_true(n > 0);
 	/* ours: H.D's AAAA (16 bytes) and our id's TXT, exactly */

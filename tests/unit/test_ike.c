@@ -1037,11 +1037,14 @@ static void test_dpd_timeout(void **st)
  * laptop.alice.example.net, B desktop.alice.example.net. cert_a_san and the
  * validity let a test break one thing at a time.
  */
-static struct {
+static struct certs {
 	struct tcert ca, other_ca, a, b;
 	bool a_ed, b_ed;	/* key types of the hosts (the CA: ca_ed) */
 	bool b_uses_other_ca;	/* B trusts other_ca, not ca */
 	bool a_psk, b_psk;	/* A or B authenticates with the PSK */
+	bool a_policy, b_policy;	/* A or B asks policy_cb() about the peer's certificate */
+	bool policy_refuses;
+	unsigned policy_calls;
 } cf;
 
 static void certs_make(bool ca_ed, bool a_ed, bool b_ed, const char *a_san, long a_from, long a_to)
@@ -1051,6 +1054,8 @@ static void certs_make(bool ca_ed, bool a_ed, bool b_ed, const char *a_san, long
 	tcert_make(&cf.a, tcert_key(a_ed), "laptop", a_san, &cf.ca, a_from, a_to);
 	tcert_make(&cf.b, tcert_key(b_ed), "desktop", "DNS:desktop.alice.example.net", &cf.ca, -3600, 86400);
 	cf.b_uses_other_ca = cf.a_psk = cf.b_psk = false;
+	cf.a_policy = cf.b_policy = cf.policy_refuses = false;
+	cf.policy_calls = 0;
 }
 
 static void certs_free(void)
@@ -1059,6 +1064,18 @@ static void certs_free(void)
 	tcert_free(&cf.other_ca);
 	tcert_free(&cf.a);
 	tcert_free(&cf.b);
+}
+
+/* The daemon's policy on a peer's certificate: it sees the proved identity and the DER, and refuses when told. */
+static int policy_cb(void *arg, const uint8_t *der, size_t len, const char *id)
+{
+	struct certs *c = arg;
+	const struct tcert *peer = strcmp(id, "laptop.alice.example.net") == 0 ? &c->a : &c->b;
+
+	c->policy_calls++;
+	assert_int_equal(len, peer->der_len);
+	assert_memory_equal(der, peer->der, len);
+	return c->policy_refuses ? -EKEYREVOKED : 0;
 }
 
 static void tw_certs(struct ike_peer_conf *pc, bool is_a)
@@ -1075,6 +1092,10 @@ static void tw_certs(struct ike_peer_conf *pc, bool is_a)
 	pc->key_len = me->key_der_len;
 	pc->ca = ca->der;
 	pc->ca_len = ca->der_len;
+	if (is_a ? cf.a_policy : cf.b_policy) {
+		pc->cert_policy = policy_cb;
+		pc->cert_policy_arg = &cf;
+	}
 }
 
 static void cert_handshake(bool ca_ed, bool a_ed, bool b_ed)
@@ -1169,6 +1190,28 @@ static void test_cert_expired(void **st)
 	/* valid today, but the daemon's clock says ten days on: every certificate has expired */
 	certs_make(false, false, false, "DNS:laptop.alice.example.net", -3600, 86400);
 	cert_refused(&c, true);
+	certs_free();
+}
+
+/* The daemon's certificate policy runs after the checks of lib/ike and can refuse (a revoked host). */
+static void test_cert_policy(void **st)
+{
+	struct net n;
+
+	(void)st;
+	certs_make(true, true, true, "DNS:laptop.alice.example.net", -3600, 86400);
+	cf.a_policy = cf.b_policy = true;
+	setup_net(&n, NULL, tw_certs);
+	connect_ok(&n);
+	/* each end asked once about the other's certificate */
+	assert_int_equal(cf.policy_calls, 2);
+	teardown_net(&n);
+	/* the responder refuses the initiator's certificate: AUTHENTICATION_FAILED, nothing up */
+	cf.policy_calls = 0;
+	cf.policy_refuses = true;
+	cf.a_policy = false;
+	cert_refused(NULL, true);
+	assert_int_equal(cf.policy_calls, 1);
 	certs_free();
 }
 
@@ -2095,6 +2138,7 @@ int main(void)
 		cmocka_unit_test(test_cert_id_not_in_san),
 		cmocka_unit_test(test_cert_expired),
 		cmocka_unit_test(test_cert_against_psk),
+		cmocka_unit_test(test_cert_policy),
 		cmocka_unit_test(test_cert_initiator_refuses),
 		cmocka_unit_test(test_cert_conf),
 		cmocka_unit_test(test_handshake_chacha_noesn),
