@@ -124,6 +124,8 @@ nt_wait 5 nt_exec hostB sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "no TCP li
 out=$(nt_exec hostA /usr/bin/python3 "$NT_DIR/stream.py" send "$UB" 5001 2) || nt_fail "TCP transfer failed: $out"
 nt_wait 10 grep -q 'received [1-9][0-9]* bytes' "$NT_DIR/recv.log" || nt_fail "TCP receiver: $(cat "$NT_DIR/recv.log")"
 nt_log "$(cat "$NT_DIR/recv.log")"
+if grep -q 'starting a tunnel' "$NT_DIR/agent-hostA.log"; then ini="laptop (the spraying side)"; else ini="desktop (the side of the prediction sockets)"; fi
+nt_log "IKE was started by the lower ULA: $ini"
 nt_pass "exactly one IKE SA; ping6 both ways and a TCP transfer over the ULAs through the predicted path"
 
 # ESP really leaves desktop from the winning socket: natB's connection table holds a flow to
