@@ -123,11 +123,15 @@ static void request_delete(struct pp *pp)
 }
 
 static void psock_close_round(struct pp *pp);
+static void psock_unbind(struct pp *pp);
 
 static void round_stop(struct pp *pp)
 {
 	if (pp->running && pp->probes && !pp->bound_now)
 		log_info("%s: port prediction: %u probes, no mapping of the peer found", pp->label, pp->probes);
+	/* a socket the peer reached, but no pair nominated: it carries nothing */
+	if (pp->running && pp->bound_now && pp->paths.nominated == AGENT_PATHS_NONE)
+		psock_unbind(pp);
 	pp->running = false;
 	evtimer_del(pp->timer);
 	request_delete(pp);
