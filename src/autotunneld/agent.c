@@ -52,6 +52,7 @@
 #include "agent/timers.h"
 #include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
+#include "autotunneld/dpglue.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/enrol.h"
 #include "autotunneld/fsutil.h"
@@ -1050,6 +1051,7 @@ int atd_agent_start(struct atd *d)
 	reach_evaluate(d);
 	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)) || !(a->punch = atd_punch_new(d->base, &punch_ops, d)))
 		return -ENOMEM;
+	atd_punch_set_sockets(a->punch, &atd_dp_punch_socks, d);
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
@@ -1133,6 +1135,14 @@ bool atd_agent_self(struct atd *d, struct atd_self *out)
 struct atd_dynpeers *atd_agent_peers(struct atd *d)
 {
 	return d->agent ? d->agent->peers : NULL;
+}
+
+/* A STUN message on a prediction socket (dpglue.c): hole punching's alone. */
+void atd_agent_psock_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+			   uint16_t sock)
+{
+	if (d->agent && d->agent->punch)
+		(void)atd_punch_input_sock(d->agent->punch, buf, len, from, sock);
 }
 
 bool atd_agent_reflex(struct atd *d, struct atd_reflex_view *v)

@@ -85,6 +85,9 @@ void atd_agent_stop(struct atd *d);
  */
 void atd_agent_rsip_changed(struct atd *d);
 
+/** A STUN message arrived on prediction socket @p sock (dpglue.c): to hole punching. */
+void atd_agent_psock_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+			   uint16_t sock);
 /** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
 

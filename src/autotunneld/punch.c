@@ -19,8 +19,9 @@
 #include "util/random.h"
 
 #define PUNCH_PEERS 64
-#define PUNCH_TXNS 24		/* checks of one peer remembered for their answers */
+#define PUNCH_TXNS 96		/* checks of one peer remembered for their answers: 384 ms of prediction probes */
 #define PUNCH_NONCES 16		/* requests answered, remembered for twice their freshness */
+#define PUNCH_PSOCKS 256	/* prediction sockets of one round at most (lib/agent/paths' predict_socks) */
 
 struct txn {
 	bool used;
@@ -54,6 +55,14 @@ struct pp {
 	struct agent_rr req_rr;
 	struct nonce nonces[PUNCH_NONCES];
 	struct event *timer;
+	/* the port-prediction round (docs/paths.md §4): its sockets, paths' socket k is psock[k - 1] */
+	uint16_t psock[PUNCH_PSOCKS];
+	uint16_t npsock;
+	bool psock_tried;	/* opened (or tried to) in this round */
+	uint16_t bound;		/* the prediction socket that carries the tunnel to this peer, 0: our port */
+	bool bound_now;		/* bound in this round */
+	uint32_t probes;	/* prediction probes sent in this round */
+	uint64_t round_t0;
 };
 
 struct atd_punch {
@@ -66,6 +75,8 @@ struct atd_punch {
 	uint8_t key[STUN_CHECK_KEY_LEN];
 	struct agent_cand_set ours;
 	uint64_t refused;
+	struct atd_punch_sock_ops sops;	/* the prediction round's sockets; open NULL: no round */
+	void *sarg;
 	struct pp peer[PUNCH_PEERS];
 };
 
@@ -111,12 +122,155 @@ static void request_delete(struct pp *pp)
 		log_debug("%s: cannot delete our punch request (it expires with its lease)", pp->label);
 }
 
+static void psock_close_round(struct pp *pp);
+static void psock_unbind(struct pp *pp);
+
 static void round_stop(struct pp *pp)
 {
+	if (pp->running && pp->probes && !pp->bound_now)
+		log_info("%s: port prediction: %u probes, no mapping of the peer found", pp->label, pp->probes);
+	/* a socket the peer reached, but no pair nominated: it carries nothing */
+	if (pp->running && pp->bound_now && pp->paths.nominated == AGENT_PATHS_NONE)
+		psock_unbind(pp);
 	pp->running = false;
 	evtimer_del(pp->timer);
 	request_delete(pp);
+	psock_close_round(pp);
 }
+
+/* ---- the port-prediction round (docs/paths.md §4) ---- */
+
+static bool in_round(const struct pp *pp, uint16_t id)
+{
+	for (uint16_t i = 0; i < pp->npsock; i++)
+		if (pp->psock[i] == id)
+			return true;
+	return false;
+}
+
+/* Every socket of the round goes, but the one that carries the tunnel. */
+static void psock_close_round(struct pp *pp)
+{
+	struct atd_punch *pu = pp->pu;
+
+	for (uint16_t i = 0; i < pp->npsock; i++)
+		if (pp->psock[i] != pp->bound)
+			pu->sops.close(pu->sarg, pp->psock[i]);
+	pp->npsock = 0;
+}
+
+/* The tunnel leaves from our port again (a path there was nominated, the peer is gone). */
+static void psock_unbind(struct pp *pp)
+{
+	struct atd_punch *pu = pp->pu;
+
+	if (pp->bound && !in_round(pp, pp->bound))
+		pu->sops.close(pu->sarg, pp->bound);	/* closing unbinds */
+	else if (pp->bound)
+		(void)pu->sops.bind(pu->sarg, pp->bound, NULL);
+	pp->bound = 0;
+}
+
+/* Prediction socket @p id carries what goes to the peer at @p to from now on. */
+static void psock_bind(struct pp *pp, uint16_t id, const struct sockaddr_in *to)
+{
+	struct atd_punch *pu = pp->pu;
+	char e[32];
+	int rc;
+
+	if (pp->bound != id)
+		psock_unbind(pp);
+	if ((rc = pu->sops.bind(pu->sarg, id, to))) {
+		log_info("%s: cannot let prediction socket %u carry the tunnel: %s", pp->label, id, strerror(-rc));
+		return;
+	}
+	if (pp->bound != id)
+		log_debug("%s: the tunnel to %s leaves from prediction socket %u", pp->label,
+			  ep4((const uint8_t *)&to->sin_addr, ntohs(to->sin_port), e, sizeof(e)), id);
+	pp->bound = id;
+	pp->bound_now = true;
+}
+
+/* The round's sockets, opened at its first probe from one (a round that never gets there opens none). */
+static void psock_ensure(struct pp *pp)
+{
+	struct atd_punch *pu = pp->pu;
+	unsigned want = pp->paths.cfg.predict_socks;
+	int n;
+
+	if (pp->psock_tried)
+		return;
+	pp->psock_tried = true;
+	if (want > PUNCH_PSOCKS)
+		want = PUNCH_PSOCKS;
+	if ((n = pu->sops.open(pu->sarg, want, pp->psock)) < 0) {
+		log_info("%s: port prediction: no sockets (%s); probing from our port only", pp->label, strerror(-n));
+		return;
+	}
+	pp->npsock = (uint16_t)n;
+	/* fewer sockets (the pool, the open-file limit): the others' probes are not sent */
+	log_info("%s: port prediction: %d of %u sockets opened", pp->label, n, want);
+}
+
+/* Send probe or check @p c from prediction socket c->sock, remembered by its transaction id. */
+static void send_psock(struct pp *pp, const struct agent_check *c, uint64_t now)
+{
+	struct atd_punch *pu = pp->pu;
+	struct stun_check_req r = { .controlling = pp->paths.controlling, .tiebreak = pp->tiebreak };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+	uint8_t buf[STUN_CHECK_MSG_MAX];
+	struct txn *t;
+	int len, err;
+
+	psock_ensure(pp);
+	if (c->via_relay || c->v6 || c->sock > pp->npsock)
+		return;
+	if (rand_bytes(r.tid, sizeof(r.tid)))
+		return;
+	memcpy(r.to, pp->ula, 16);
+	memcpy(r.from, pu->ula, 16);
+	r.prio = agent_cand_priority(AGENT_CAND_PRFLX, 65535);
+	if ((len = stun_check_request_build(&r, pu->key, buf, sizeof(buf))) < 0)
+		return;
+	memcpy(&to.sin_addr, c->addr, 4);
+	if ((err = pu->sops.send(pu->sarg, pp->psock[c->sock - 1], &to, buf, (size_t)len))) {
+		log_debug_rl("%s: cannot send a probe: %s", pp->label, strerror(-err));
+		return;
+	}
+	if (c->pair == AGENT_PATHS_NONE)
+		pp->probes++;
+	t = &pp->tx[pp->next_tx++ % PUNCH_TXNS];
+	t->used = true;
+	memcpy(t->tid, r.tid, STUN_TID_LEN);
+	t->chk = *c;
+	t->sent_ms = now;
+}
+
+/* A pair was nominated: the tunnel leaves from the socket that proved it. */
+static void predict_nominated(struct pp *pp, const struct agent_pair *pr, const struct agent_cand *rc)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(rc->port) };
+	uint64_t ms = clock_now_ms() - pp->round_t0;
+	char e[32];
+
+	memcpy(&to.sin_addr, rc->addr, 4);
+	if (pr->sock && pr->sock <= pp->npsock && !rc->v6) {
+		psock_bind(pp, pp->psock[pr->sock - 1], &to);
+		log_info("%s: port prediction: the path to %s found after %u probes, %llu ms into the round; "
+			 "the tunnel leaves from our port %u", pp->label, ep4(rc->addr, rc->port, e, sizeof(e)), pp->probes,
+			 (unsigned long long)ms, pp->pu->sops.port ? pp->pu->sops.port(pp->pu->sarg, pp->bound) : 0);
+	} else {
+		psock_unbind(pp);
+		if (pp->probes && rc->kind == AGENT_CAND_PRFLX)
+			log_info("%s: port prediction: the peer's port %s found after %u probes, %llu ms into the round",
+				 pp->label, ep4(rc->addr, rc->port, e, sizeof(e)), pp->probes, (unsigned long long)ms);
+	}
+	if (pp->probes)
+		pp->bound_now = true;	/* found: nothing to report at the end of the round */
+	/* nothing the other sockets could find beats it (paths stopped the round's probes) */
+	psock_close_round(pp);
+}
+
 
 /* Send one check of the round (RFC 8445 §7.2.2), remembered by its transaction id. */
 static void send_check(struct pp *pp, const struct agent_check *c, uint64_t now)
@@ -162,12 +316,23 @@ static void poll_round(struct pp *pp)
 	if (!pp->running)
 		return;
 	agent_paths_poll(&pp->paths, now, &out);
-	for (size_t i = 0; i < out.n; i++)
-		send_check(pp, &out.check[i], now);
+	for (size_t i = 0; i < out.n; i++) {
+		const struct agent_check *c = &out.check[i];
+
+		if (c->sock) {
+			send_psock(pp, c, now);
+			continue;
+		}
+		send_check(pp, c, now);
+		if (c->pair == AGENT_PATHS_NONE)
+			pp->probes++;	/* the spraying side's, from our port */
+	}
 	if (out.nominated != AGENT_PATHS_NONE) {
 		const struct agent_pair *pr = &pp->paths.pair[out.nominated];
 		const struct agent_cand *rc = &pp->paths.remote[pr->remote];
 
+		if (pu->sops.open)
+			predict_nominated(pp, pr, rc);
 		pp->have_path = true;
 		pp->path.controlling = pp->paths.controlling;
 		pp->path.cls = pr->cls;
@@ -239,8 +404,11 @@ static int round_start(struct pp *pp, const char *why)
 	if ((role = agent_paths_ike_role(pu->ula, pp->ula)) < 0)
 		return role;
 	agent_paths_cfg_default(&cfg);
-	/* the prediction round needs sockets of its own, which the data plane does not have yet */
-	cfg.predict_max = 0;
+	/* without the data plane's sockets (docs/paths.md §4) the spraying side would probe in vain too */
+	if (!pu->sops.open)
+		cfg.predict_max = 0;
+	if (cfg.predict_socks > PUNCH_PSOCKS)
+		cfg.predict_socks = PUNCH_PSOCKS;
 	if (rand_bytes(&seed, sizeof(seed)) || rand_bytes(&pp->tiebreak, sizeof(pp->tiebreak)))
 		return -EIO;
 	round_stop(pp);
@@ -252,7 +420,16 @@ static int round_start(struct pp *pp, const char *why)
 	if (pp->paths.npairs == 0)
 		return -EHOSTUNREACH;	/* e.g. LAN candidates on different subnets only */
 	pp->running = pp->ran = true;
+	pp->psock_tried = pp->bound_now = false;
+	pp->probes = 0;
+	pp->round_t0 = clock_now_ms();
 	log_info("%s: checking %u pairs of candidates (%s)", pp->label, pp->paths.npairs, why);
+	if (pp->paths.predict_role != AGENT_PREDICT_NONE && cfg.predict_max)
+		log_info("%s: port prediction if nothing works within %u ms: %s, at most %u probes, one per %u ms",
+			 pp->label, cfg.predict_after_ms,
+			 pp->paths.predict_role == AGENT_PREDICT_SPRAY ? "we spray the peer's ports from our port" :
+			 pp->paths.predict_role == AGENT_PREDICT_OPEN ? "we open mappings from new sockets" :
+			 "both sides guess, from new sockets", cfg.predict_max, cfg.predict_pace_ms);
 	poll_round(pp);
 	return 0;
 }
@@ -276,6 +453,7 @@ struct atd_punch *atd_punch_new(struct event_base *base, const struct atd_punch_
 static void peer_free(struct pp *pp)
 {
 	round_stop(pp);
+	psock_unbind(pp);
 	if (pp->timer)
 		event_free(pp->timer);
 	memset(pp, 0, sizeof(*pp));
@@ -362,6 +540,7 @@ void atd_punch_peer(struct atd_punch *pu, const char *label, const uint8_t ula[1
 	if (memcmp(pp->ula, ula, 16)) {
 		/* a new ULA (it restarted): what was found is of the old one */
 		round_stop(pp);
+		psock_unbind(pp);
 		pp->have_path = false;
 		memcpy(pp->ula, ula, 16);
 	}
@@ -536,6 +715,61 @@ bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const
 	if (stun_check_is_request(buf, len))
 		return check_input(pu, buf, len, from);
 	return response_input(pu, buf, len);
+}
+
+void atd_punch_set_sockets(struct atd_punch *pu, const struct atd_punch_sock_ops *ops, void *arg)
+{
+	pu->sops = *ops;
+	pu->sarg = arg;
+}
+
+bool atd_punch_input_sock(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+			  uint16_t sock)
+{
+	struct stun_check_req r;
+	uint8_t out[STUN_CHECK_MSG_MAX], a[16] = { 0 };
+	struct pp *pp;
+	uint16_t k = 0;
+	char e[32];
+	int n, rc;
+
+	if (!pu || !pu->signed_in || !pu->sops.open)
+		return false;
+	if (!stun_check_is_request(buf, len))
+		return response_input(pu, buf, len);	/* the answer to a probe: by its transaction id */
+	rc = stun_check_request_parse(buf, len, pu->ula, pu->key, &r);
+	if (rc == -EACCES || rc == -EPERM) {
+		/* as on our port (docs/paths.md §9.3): never learnt from, never answered */
+		pu->refused++;
+		log_debug_rl("a connectivity check on prediction socket %u from %s refused (%s; %llu refused so far)", sock,
+			     ep4((const uint8_t *)&from->sin_addr, ntohs(from->sin_port), e, sizeof(e)),
+			     rc == -EACCES ? "wrong key or no integrity" : "not for us", (unsigned long long)pu->refused);
+		return true;
+	}
+	if (rc || !(pp = by_ula(pu, r.from)))
+		return true;	/* nothing else listens on these sockets */
+	for (uint16_t i = 0; i < pp->npsock; i++)
+		if (pp->psock[i] == sock)
+			k = (uint16_t)(i + 1);
+	if (!k && pp->bound != sock) {
+		log_debug_rl("%s: a check on prediction socket %u, which is not one of its: dropped", pp->label, sock);
+		return true;
+	}
+	/* RFC 8489 §14.2, from the socket it reached: the peer's answer must come through the same mapping */
+	if ((n = stun_check_response_build(r.tid, (const struct sockaddr *)from, pu->key, out, sizeof(out))) > 0)
+		(void)pu->sops.send(pu->sarg, sock, from, out, (size_t)n);
+	if (!k || !pp->running)
+		return true;	/* on the socket that carries the tunnel: answered, nothing else */
+	/*
+	 * The peer got through one of our mappings: what we send it (IKE above
+	 * all, which may come before we nominate) leaves from that socket now.
+	 */
+	if (!pp->bound_now)
+		psock_bind(pp, sock, from);
+	memcpy(a, &from->sin_addr, 4);
+	if (agent_paths_on_check(&pp->paths, clock_now_ms(), k, false, a, ntohs(from->sin_port)) == 0)
+		poll_round(pp);
+	return true;
 }
 
 bool atd_punch_get(const struct atd_punch *pu, const char *label, struct atd_punch_path *out)

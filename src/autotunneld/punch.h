@@ -57,6 +57,23 @@ struct atd_punch_ops {
  */
 #define ATD_PUNCH_CHECK_V6 false
 
+/**
+ * The port-prediction round's sockets (docs/paths.md §4), which the data
+ * plane owns (dpglue.c: dp_psock_*). Ids are the data plane's, 1..1024.
+ */
+struct atd_punch_sock_ops {
+	/** Open up to @p n sockets on ephemeral ports, ids into @p ids: how many (≥ 1), or -errno. */
+	int (*open)(void *arg, unsigned n, uint16_t *ids);
+	/** Close socket @p id (a binding goes with it). */
+	void (*close)(void *arg, uint16_t id);
+	/** Send @p len bytes to @p to from socket @p id. 0 or -errno. */
+	int (*send)(void *arg, uint16_t id, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+	/** Socket @p id carries the tunnel to @p remote: ESP, IKE and keepalives sent there leave from it. 0 or -errno. */
+	int (*bind)(void *arg, uint16_t id, const struct sockaddr_in *remote);
+	/** The local port of socket @p id (for the log), 0 if unknown. */
+	uint16_t (*port)(void *arg, uint16_t id);
+};
+
 /** A new leaf; @p ops and @p arg are kept. NULL on allocation failure. */
 struct atd_punch *atd_punch_new(struct event_base *base, const struct atd_punch_ops *ops, void *arg);
 /** Free it (the punch requests it wrote are left to expire). NULL is fine. */
@@ -71,6 +88,11 @@ void atd_punch_account(struct atd_punch *pu, const char *domain, const char *hos
 		       const uint8_t *ike_key);
 /** Our candidates now (after a network change or a STUN check): rounds that ran are run again. */
 void atd_punch_local(struct atd_punch *pu, const struct agent_cand_set *ours);
+/**
+ * Give the leaf the prediction round's sockets (@p ops and @p arg kept);
+ * without them the round is not played (docs/paths.md §10).
+ */
+void atd_punch_set_sockets(struct atd_punch *pu, const struct atd_punch_sock_ops *ops, void *arg);
 /** A peer and its published candidates (@p cands NULL: none known). */
 void atd_punch_peer(struct atd_punch *pu, const char *label, const uint8_t ula[16], const struct agent_cand_set *cands);
 /** A peer left the account. */
@@ -93,6 +115,14 @@ void atd_punch_request(struct atd_punch *pu, const struct agent_punch *req);
  * (for the reflexive-address check).
  */
 bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+
+/**
+ * A STUN message that arrived on prediction socket @p sock (an id of
+ * atd_punch_sock_ops) from @p from: a check (answered from that socket), or
+ * an answer to one of our probes. True when consumed.
+ */
+bool atd_punch_input_sock(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
+			  uint16_t sock);
 
 /** The path nominated to @p label: true with @p out set, false when none. */
 bool atd_punch_get(const struct atd_punch *pu, const char *label, struct atd_punch_path *out);

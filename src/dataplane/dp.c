@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +110,11 @@ static void table_index(struct dp *dp, struct dp_table *t)
 		}
 	}
 	for (int p = 0; p < t->npeers; p++) {
+		/* a prediction socket bound to the peer's outer address carries its ESP */
+		t->peer[p].sock = 0;
+		for (int b = 0; b < t->nbind; b++)
+			if (t->peer[p].path.kind == DP_PATH_UDP && dp_addr_eq(&t->bind[b].remote, &t->peer[p].remote))
+				t->peer[p].sock = t->bind[b].sock;
 		if (dp->peers[p]->has_ula)
 			index_addr(t, 6, &dp->peers[p]->ula, p);
 		if (dp->peers[p]->has_v4)
@@ -250,12 +257,16 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 		nq = DP_MAX_WORKERS;
 	dp->stop_fd = dp->event_fd = -1;
 	dp->esp_fd = dp->ipip_fd = -1;
+	dp->psock_ep = -1;
 	pthread_mutex_init(&dp->evq_lock, NULL);
-	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !(t0 = calloc(1, sizeof(struct dp_table)))) {
+	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !(t0 = calloc(1, sizeof(struct dp_table))) ||
+	    !(dp->psock = calloc(DP_PSOCK_MAX + 1, sizeof(*dp->psock)))) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
 	}
+	for (int i = 0; i <= DP_PSOCK_MAX; i++)
+		atomic_init(&dp->psock[i].fd, -1);
 	atomic_store(&dp->table, t0);	/* clang refuses ! on an _Atomic pointer */
 	for (int i = 0; i < DP_MAX_WORKERS; i++)
 		dp->w[i].tun_fd = dp->w[i].udp_fd = dp->w[i].udp6_fd = -1;
@@ -305,6 +316,12 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	    (dp->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	/* one descriptor for worker 0 to poll however many prediction sockets are open */
+	if ((dp->psock_ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		goto fail;
 	}
 	/* the control thread sends queued packets with context slot nworkers */
@@ -377,6 +394,12 @@ void dp_free(struct dp *dp)
 		close(dp->esp_fd);
 	if (dp->ipip_fd >= 0)
 		close(dp->ipip_fd);
+	for (int i = 1; dp->psock && i <= DP_PSOCK_MAX; i++)
+		if (atomic_load(&dp->psock[i].fd) >= 0)
+			close(atomic_load(&dp->psock[i].fd));
+	free(dp->psock);
+	if (dp->psock_ep >= 0)
+		close(dp->psock_ep);
 	free(dp->evq);
 	pthread_mutex_destroy(&dp->evq_lock);
 	free(dp);
@@ -705,12 +728,30 @@ bool dp_event_next(struct dp *dp, struct dp_event *ev)
 	return got;
 }
 
-/* A datagram from our port to @p to, on the socket of its family. */
-static int send_udp(struct dp *dp, const union dp_addr *to, const uint8_t *buf, size_t len)
+/* The prediction socket bound to @p to (0: none). */
+static uint16_t bound_sock(struct dp *dp, const union dp_addr *to)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+
+	for (int b = 0; b < t->nbind; b++)
+		if (dp_addr_eq(&t->bind[b].remote, to))
+			return t->bind[b].sock;
+	return 0;
+}
+
+/*
+ * A datagram from our port to @p to, on the socket of its family; or, with
+ * @p follow, from the prediction socket bound to @p to if there is one
+ * (IKE and keepalives go where the tunnel's ESP goes).
+ */
+static int send_udp(struct dp *dp, const union dp_addr *to, const uint8_t *buf, size_t len, bool follow)
 {
 	socklen_t tl = dp_addr_len(to);
 	int fd = to->sa.sa_family == AF_INET6 ? dp->w[0].udp6_fd : dp->w[0].udp_fd;
+	uint16_t k = follow ? bound_sock(dp, to) : 0;
 
+	if (k)
+		fd = atomic_load(&dp->psock[k].fd);
 	if (!tl)
 		return -EAFNOSUPPORT;
 	if (fd < 0)
@@ -728,14 +769,15 @@ int dp_send_ike(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size
 		return -EMSGSIZE;
 	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
 	memcpy(buf + 4, msg, len);
-	return send_udp(dp, to, buf, len + 4);
+	return send_udp(dp, to, buf, len + 4, true);
 }
 
 int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len)
 {
 	if (len > DP_IKE_MAX)
 		return -EMSGSIZE;
-	return send_udp(dp, to, msg, len);
+	/* from our port itself, bound or not: a check proves that port's path */
+	return send_udp(dp, to, msg, len, false);
 }
 
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
@@ -769,7 +811,148 @@ int dp_send_keepalive(struct dp *dp, const union dp_addr *to)
 {
 	uint8_t b = ESP_UDP_KEEPALIVE_BYTE;
 
-	return send_udp(dp, to, &b, 1);
+	return send_udp(dp, to, &b, 1, true);
+}
+
+/* ---- prediction sockets ---- */
+
+int dp_psock_fd(struct dp *dp, uint16_t id)
+{
+	return id >= 1 && id <= DP_PSOCK_MAX ? atomic_load(&dp->psock[id].fd) : -1;
+}
+
+int dp_psock_open(struct dp *dp, unsigned n, uint16_t *ids)
+{
+	struct rlimit rl;
+	unsigned cap = DP_PSOCK_MAX, got = 0;
+	int err = 0;
+
+	/* never more than a quarter of the open-file limit: the daemon needs the rest */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < cap)
+		cap = (unsigned)(rl.rlim_cur / 4);
+	for (uint16_t id = 1; id <= DP_PSOCK_MAX && got < n && dp->npsock < cap; id++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof(a);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = id };
+		int fd, pmtu = IP_PMTUDISC_DONT;
+
+		if (atomic_load(&dp->psock[id].fd) >= 0)
+			continue;
+		if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+			err = -errno;
+			break;	/* EMFILE, ENFILE, ENOBUFS: what is open is what the round gets */
+		}
+		/* as on our port: fragment rather than drop (the tunnel's ESP may come to use it) */
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+			err = -errno;
+			close(fd);
+			break;
+		}
+		dp->psock[id].port = ntohs(a.sin_port);
+		/* the descriptor first: a datagram may be ready before epoll_ctl returns */
+		atomic_store(&dp->psock[id].fd, fd);
+		if (epoll_ctl(dp->psock_ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			err = -errno;
+			atomic_store(&dp->psock[id].fd, -1);
+			close(fd);
+			break;
+		}
+		dp->npsock++;
+		ids[got++] = id;
+	}
+	if (got == 0)
+		return err ? err : -ENOSPC;
+	return (int)got;
+}
+
+/* A copy of the current table with @p id's binding, and any binding of @p remote, gone (NULL: nothing to drop). */
+static struct dp_table *unbind_clone(struct dp *dp, uint16_t id, const union dp_addr *remote)
+{
+	struct dp_table *cur = atomic_load(&dp->table), *nt;
+	int j = 0;
+	bool found = false;
+
+	for (int b = 0; b < cur->nbind; b++)
+		if (cur->bind[b].sock == id || (remote && dp_addr_eq(&cur->bind[b].remote, remote)))
+			found = true;
+	if (!found || !(nt = table_clone(cur)))
+		return NULL;
+	for (int b = 0; b < nt->nbind; b++)
+		if (!(nt->bind[b].sock == id || (remote && dp_addr_eq(&nt->bind[b].remote, remote))))
+			nt->bind[j++] = nt->bind[b];
+	nt->nbind = j;
+	return nt;
+}
+
+void dp_psock_close(struct dp *dp, uint16_t id)
+{
+	struct dp_table *nt;
+	int fd = dp_psock_fd(dp, id);
+
+	if (fd < 0)
+		return;
+	/* the peer's ESP goes back to our port in the next table (if that fails, fd -1 stops it) */
+	if ((nt = unbind_clone(dp, id, NULL)))
+		table_publish(dp, nt, NULL);
+	atomic_store(&dp->psock[id].fd, -1);
+	(void)epoll_ctl(dp->psock_ep, EPOLL_CTL_DEL, fd, NULL);
+	/* a worker that loaded the descriptor did so inside a batch: wait it out before the number is reused */
+	synchronize(dp);
+	close(fd);
+	dp->psock[id].port = 0;
+	dp->npsock--;
+}
+
+uint16_t dp_psock_port(const struct dp *dp, uint16_t id)
+{
+	return dp_psock_fd((struct dp *)(uintptr_t)dp, id) >= 0 ? dp->psock[id].port : 0;
+}
+
+unsigned dp_psock_count(const struct dp *dp)
+{
+	return dp->npsock;
+}
+
+int dp_psock_send_stun(struct dp *dp, uint16_t id, const union dp_addr *to, const uint8_t *msg, size_t len)
+{
+	int fd = dp_psock_fd(dp, id);
+
+	if (fd < 0)
+		return -ENOENT;
+	if (to->sa.sa_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (len > DP_IKE_MAX)
+		return -EMSGSIZE;
+	if (sendto(fd, msg, len, 0, &to->sa, sizeof(to->sin)) < 0)
+		return -errno;
+	return 0;
+}
+
+int dp_psock_bind(struct dp *dp, uint16_t id, const union dp_addr *remote)
+{
+	struct dp_table *nt;
+
+	if (dp_psock_fd(dp, id) < 0)
+		return -ENOENT;
+	if (!remote || !remote->sa.sa_family) {
+		if ((nt = unbind_clone(dp, id, NULL)))
+			table_publish(dp, nt, NULL);
+		return 0;
+	}
+	if (remote->sa.sa_family != AF_INET)
+		return -EAFNOSUPPORT;	/* prediction sockets are IPv4, as the NATs they beat */
+	if (!(nt = unbind_clone(dp, id, remote)) && !(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	if (nt->nbind >= DP_MAX_PEERS) {
+		free(nt);
+		return -ENOSPC;
+	}
+	nt->bind[nt->nbind].remote = *remote;
+	nt->bind[nt->nbind].sock = id;
+	nt->nbind++;
+	table_publish(dp, nt, NULL);
+	return 0;
 }
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out)

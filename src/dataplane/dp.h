@@ -152,7 +152,7 @@ enum dp_event_type {
 	DP_EV_REKEY,		/**< SA `spi` (inbound SPI) nears the end of its sequence space */
 	DP_EV_ROAMED,		/**< peer `peer` sent authentic ESP from a new address `from` */
 	DP_EV_AUTH_FAILED,	/**< ESP for SA `spi` failed its ICV (wrong key?) from `from` */
-	DP_EV_STUN,		/**< a STUN message (RFC 8489) arrived on our port from `from` */
+	DP_EV_STUN,		/**< a STUN message (RFC 8489) arrived on our port (or prediction socket `sock`) from `from` */
 };
 
 struct dp_event {
@@ -161,6 +161,7 @@ struct dp_event {
 	uint32_t spi;
 	union dp_addr from;	/**< either family */
 	uint16_t local_port;
+	uint16_t sock;		/**< DP_EV_STUN, DP_EV_IKE: 0 our port, else the prediction socket it came in on */
 	struct in_addr local_addr;	/**< DP_EV_IKE via RSIP: the address it was sent to (Nb); else 0 */
 	size_t len;
 	uint8_t data[DP_IKE_MAX];
@@ -276,6 +277,43 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
 int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
 int dp_send_keepalive(struct dp *dp, const union dp_addr *to);
+
+/*
+ * Prediction sockets (docs/paths.md §4, docs/dataplane.md "Prediction
+ * sockets"): extra IPv4 UDP sockets on ephemeral ports, each a mapping of
+ * its own on an endpoint-dependent NAT, for one port-prediction round.
+ * What arrives on them is handled as on our port (STUN and IKE go up with
+ * the socket's id in dp_event.sock, ESP is opened as usual). One of them
+ * may then carry a peer's tunnel: bound to the peer's outer address, it
+ * sends the ESP, the IKE (dp_send_ike) and the NAT keepalives
+ * (dp_send_keepalive) that go to that address.
+ */
+/** Most prediction sockets open at once: four rounds of 256. */
+#define DP_PSOCK_MAX 1024
+
+/**
+ * Open up to @p n prediction sockets; their ids (1..DP_PSOCK_MAX) go to
+ * @p ids. Stops early at DP_PSOCK_MAX open, at a quarter of the open-file
+ * limit, or when the kernel refuses: returns how many were opened (0 or
+ * more), or -errno when none could be.
+ */
+int dp_psock_open(struct dp *dp, unsigned n, uint16_t *ids) __attribute__((warn_unused_result));
+/** Close prediction socket @p id (its binding goes with it). Unknown ids are ignored. */
+void dp_psock_close(struct dp *dp, uint16_t id);
+/** The local port of prediction socket @p id (host order), 0 if it is not open. */
+uint16_t dp_psock_port(const struct dp *dp, uint16_t id);
+/** How many prediction sockets are open. */
+unsigned dp_psock_count(const struct dp *dp);
+/** Send a STUN message from prediction socket @p id to @p to (IPv4). 0, -ENOENT, -EAFNOSUPPORT or -errno. */
+int dp_psock_send_stun(struct dp *dp, uint16_t id, const union dp_addr *to, const uint8_t *msg, size_t len);
+/**
+ * Let prediction socket @p id carry what goes to @p remote (IPv4): the ESP
+ * of the peer whose outer address it is, IKE and keepalives to it. One
+ * socket per remote and one remote per socket: an earlier binding of
+ * either is replaced. @p remote NULL (or family 0) unbinds @p id.
+ * 0, -ENOENT (not open), -EAFNOSUPPORT, -ENOSPC.
+ */
+int dp_psock_bind(struct dp *dp, uint16_t id, const union dp_addr *remote);
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out);
 /** Whether the IPv6 UDP socket is open (the host has IPv6). */

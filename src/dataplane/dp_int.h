@@ -59,7 +59,10 @@ struct dp_table {
 		union dp_addr remote;		/* either family */
 		union dp_addr local;		/* our source towards it, family 0: the routing table's */
 		struct dp_path path;		/* UDP, native ESP, or native ESP through RSIP */
+		uint16_t sock;			/* 0: our port; k: prediction socket k bound to remote (table_index) */
 	} peer[DP_MAX_PEERS];
+	int nbind;			/* prediction sockets bound to a remote address (dp_psock_bind) */
+	struct { union dp_addr remote; uint16_t sock; } bind[DP_MAX_PEERS];
 	int nsa;
 	struct dp_sa *sa[DP_MAX_SAS];
 	struct dp_sa *by_spi[DP_SPI_SLOTS];
@@ -73,6 +76,7 @@ struct dp_txmsg {
 	size_t seg;
 	unsigned count;
 	bool closed;
+	uint16_t sock;			/* 0: our port; k: prediction socket k */
 };
 
 /* A batch of sealed datagrams for one sendmmsg. */
@@ -111,6 +115,12 @@ struct dp_worker {
 	struct log_ratelimit rl_auth, rl_misc;
 };
 
+/* A prediction socket: fd is -1 once closing begins (workers load it inside a batch). */
+struct dp_psock {
+	_Atomic int fd;
+	uint16_t port;
+};
+
 struct dp {
 	struct dp_conf conf;
 	char ifname[32];
@@ -129,6 +139,9 @@ struct dp {
 	struct dp_event *evq;
 	unsigned evq_head, evq_n;
 	struct dp_worker ctl;		/* the control thread's own tx state (flushing queued packets) */
+	struct dp_psock *psock;		/* [DP_PSOCK_MAX + 1], index 0 unused */
+	unsigned npsock;
+	int psock_ep;			/* epoll of the open prediction sockets: worker 0 polls it */
 };
 
 /* worker.c */
@@ -139,5 +152,6 @@ void dp_worker_fini(struct dp_worker *w);
 int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t len);
 struct dp_sa *dp_table_sa(const struct dp_table *t, uint32_t spi);
 void dp_post_event(struct dp *dp, const struct dp_event *ev);
+int dp_psock_fd(struct dp *dp, uint16_t id);
 
 #endif

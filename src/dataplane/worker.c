@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -119,8 +120,8 @@ void dp_post_event(struct dp *dp, const struct dp_event *ev)
  * peer and path, same size, or a smaller last one). NULL when the batch is
  * full: flush and retry.
  */
-static uint8_t *tx_reserve(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, size_t slen,
-			   bool gso)
+static uint8_t *tx_reserve(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, uint16_t sock,
+			   size_t slen, bool gso)
 {
 	struct dp_txmsg *m = tx->n ? &tx->msg[tx->n - 1] : NULL;
 
@@ -128,7 +129,7 @@ static uint8_t *tx_reserve(struct dp_tx *tx, const union dp_addr *to, const unio
 		return NULL;
 	if (gso && m && !m->closed && slen <= m->seg && m->count < DP_GSO_MAX_SEGS &&
 	    m->len + slen <= DP_GSO_MAX_BYTES && m->off + m->len == tx->used &&
-	    dp_addr_eq(&m->to, to) && dp_addr_eq_host(&m->from, from)) {
+	    dp_addr_eq(&m->to, to) && dp_addr_eq_host(&m->from, from) && m->sock == sock) {
 		tx->resv_new = false;
 		tx->resv_msg = tx->n - 1;
 	} else {
@@ -141,7 +142,8 @@ static uint8_t *tx_reserve(struct dp_tx *tx, const union dp_addr *to, const unio
 	return tx->buf + tx->used;
 }
 
-static void tx_commit(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, size_t len)
+static void tx_commit(struct dp_tx *tx, const union dp_addr *to, const union dp_addr *from, uint16_t sock,
+		      size_t len)
 {
 	struct dp_txmsg *m = &tx->msg[tx->resv_msg];
 
@@ -149,6 +151,7 @@ static void tx_commit(struct dp_tx *tx, const union dp_addr *to, const union dp_
 		memset(m, 0, sizeof(*m));
 		m->to = *to;
 		m->from = *from;
+		m->sock = sock;
 		m->off = tx->used;
 		m->seg = len;
 		tx->n++;
@@ -160,9 +163,11 @@ static void tx_commit(struct dp_tx *tx, const union dp_addr *to, const union dp_
 	tx->used += len;
 }
 
-/* The UDP socket for @p family: IPv4 or IPv6 (-1 if there is none). */
-static int udp_fd_for(const struct dp_worker *w, sa_family_t family)
+/* The UDP socket for @p family: IPv4 or IPv6 (-1 if there is none), or prediction socket @p sock. */
+static int udp_fd_for(const struct dp_worker *w, sa_family_t family, uint16_t sock)
 {
+	if (sock)
+		return dp_psock_fd(w->dp, sock);
 	return family == AF_INET6 ? w->udp6_fd : w->udp_fd;
 }
 
@@ -242,8 +247,9 @@ static void tx_one_by_one(struct dp_worker *w, int fd, const struct dp_txmsg *m)
 }
 
 /*
- * Send the batch: one sendmmsg per run of messages of one family (IPv4 and
- * IPv6 leave on their own sockets, docs/dataplane.md "Outer IPv6").
+ * Send the batch: one sendmmsg per run of messages of one socket (IPv4 and
+ * IPv6 leave on their own sockets, docs/dataplane.md "Outer IPv6"; a peer
+ * bound to a prediction socket on that one, "Prediction sockets").
  */
 static void tx_flush(struct dp_worker *w)
 {
@@ -270,12 +276,13 @@ static void tx_flush(struct dp_worker *w)
 	}
 	while (done < tx->n) {
 		sa_family_t fam = tx->msg[done].to.sa.sa_family;
-		int fd = udp_fd_for(w, fam), run = 1, n;
+		uint16_t sock = tx->msg[done].sock;
+		int fd = udp_fd_for(w, fam, sock), run = 1, n;
 
-		while (done + run < tx->n && tx->msg[done + run].to.sa.sa_family == fam)
+		while (done + run < tx->n && tx->msg[done + run].to.sa.sa_family == fam && tx->msg[done + run].sock == sock)
 			run++;
 		if (fd < 0) {
-			/* dp_peer_set_remote refuses IPv6 without the socket: nothing should get here */
+			/* dp_peer_set_remote refuses IPv6 without the socket; a prediction socket being closed */
 			ST(w, tx_errors) += (uint64_t)run;
 			done += run;
 			continue;
@@ -450,13 +457,14 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 	for (unsigned i = 0; i < tso.nseg; i++) {
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen;
 		const union dp_addr *to = &t->peer[peer].remote, *from = &t->peer[peer].local;
+		uint16_t sock = t->peer[peer].sock;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		uint8_t *slot = tx_reserve(&w->tx, to, from, slen, gso);
+		uint8_t *slot = tx_reserve(&w->tx, to, from, sock, slen, gso);
 		int err;
 
 		if (!slot) {
 			tx_flush(w);
-			if (!(slot = tx_reserve(&w->tx, to, from, slen, gso)))
+			if (!(slot = tx_reserve(&w->tx, to, from, sock, slen, gso)))
 				return;
 		}
 		dp_tso_seg_write(&tso, i, slot + sa->lay.hdr);
@@ -468,7 +476,7 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 				ST(w, tx_errors)++;
 			break;
 		}
-		tx_commit(&w->tx, to, from, outlen);
+		tx_commit(&w->tx, to, from, sock, outlen);
 	}
 rekey:
 	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
@@ -648,8 +656,8 @@ static void esp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 	deliver(w, d + res.off, res.len);
 }
 
-/* A STUN message on our port: up to the control thread, as IKE is (the agent's reflex.c). */
-static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const union dp_addr *from)
+/* A STUN message on our port (or prediction socket @p sock): up to the control thread, as IKE is. */
+static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const union dp_addr *from, uint16_t sock)
 {
 	struct dp_event ev;
 
@@ -661,6 +669,7 @@ static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const
 	ev.spi = 0;
 	ev.from = *from;
 	ev.local_port = w->dp->conf.port;
+	ev.sock = sock;
 	ev.local_addr.s_addr = 0;
 	ev.len = n;
 	memcpy(ev.data, d, n);
@@ -668,7 +677,7 @@ static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const
 }
 
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
-			 const union dp_addr *from, struct dp_sa **locked)
+			 const union dp_addr *from, struct dp_sa **locked, uint16_t sock)
 {
 	size_t off;
 
@@ -682,7 +691,7 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 		 * first byte alone sends it on without a call.
 		 */
 		if ((d[0] & 0xc0) == 0 && stun_demux_classify(d, n) == STUN_DEMUX_STUN) {
-			stun_datagram(w, d, n, from);
+			stun_datagram(w, d, n, from, sock);
 			break;
 		}
 		esp_datagram(w, t, d, n, from, locked, false);
@@ -697,6 +706,7 @@ static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, si
 			ev.spi = 0;
 			ev.from = *from;
 			ev.local_port = w->dp->conf.port;
+			ev.sock = sock;
 			ev.local_addr.s_addr = 0;
 			ev.len = n - off;
 			memcpy(ev.data, d + off, n - off);
@@ -756,6 +766,7 @@ static void rsip_ike(struct dp_worker *w, const struct dp_native_in *in, const u
 	ev.from.sin.sin_addr.s_addr = htonl(in->src);
 	ev.from.sin.sin_port = htons(in->sport);
 	ev.local_port = in->dport;
+	ev.sock = 0;
 	ev.local_addr.s_addr = htonl(in->dst);
 	ev.len = n;
 	memcpy(ev.data, d, n);
@@ -799,8 +810,8 @@ static void native_batch(struct dp_worker *w, struct dp_table *t, int fd, bool i
 	gro_flush(w);
 }
 
-/* What one UDP socket (@p fd: IPv4 or IPv6) received. */
-static void udp_batch(struct dp_worker *w, struct dp_table *t, int fd, sa_family_t family)
+/* What one UDP socket (@p fd: IPv4 or IPv6; prediction socket @p sock, or 0 for our port) received. */
+static void udp_batch(struct dp_worker *w, struct dp_table *t, int fd, sa_family_t family, uint16_t sock)
 {
 	struct mmsghdr mm[DP_RX_BATCH];
 	struct iovec iov[DP_RX_BATCH];
@@ -842,7 +853,7 @@ static void udp_batch(struct dp_worker *w, struct dp_table *t, int fd, sa_family
 				}
 			}
 			for (size_t off = 0; off < len; off += seg)
-				udp_datagram(w, t, b + off, len - off < seg ? len - off : seg, &from[i], &locked);
+				udp_datagram(w, t, b + off, len - off < seg ? len - off : seg, &from[i], &locked, sock);
 		}
 		if (n < DP_RX_BATCH)
 			break;
@@ -850,6 +861,22 @@ static void udp_batch(struct dp_worker *w, struct dp_table *t, int fd, sa_family
 	if (locked)
 		pthread_mutex_unlock(&locked->in_lock);
 	gro_flush(w);
+}
+
+/* Worker 0: the prediction sockets that have something (docs/dataplane.md "Prediction sockets"). */
+static void psock_batch(struct dp_worker *w, struct dp_table *t)
+{
+	struct epoll_event ev[32];
+	int n = epoll_wait(w->dp->psock_ep, ev, 32, 0);
+
+	for (int i = 0; i < n; i++) {
+		uint16_t id = (uint16_t)ev[i].data.u32;
+		/* -1 once dp_psock_close began: it waits for this batch to end before closing */
+		int fd = dp_psock_fd(w->dp, id);
+
+		if (fd >= 0)
+			udp_batch(w, t, fd, AF_INET, id);
+	}
 }
 
 static void publish_counters(struct dp_worker *w)
@@ -866,20 +893,21 @@ void *dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
-	/* worker 0 also reads the raw sockets of native ESP and RSIP (-1: poll ignores them) */
-	struct pollfd pfd[6] = {
+	/* worker 0 also reads the raw sockets of native ESP and RSIP, and the prediction sockets (-1: poll ignores them) */
+	struct pollfd pfd[7] = {
 		{ .fd = w->tun_fd, .events = POLLIN },
 		{ .fd = w->udp_fd, .events = POLLIN },
 		{ .fd = dp->stop_fd, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->esp_fd : -1, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->ipip_fd : -1, .events = POLLIN },
 		{ .fd = w->udp6_fd, .events = POLLIN },
+		{ .fd = w->idx == 0 ? dp->psock_ep : -1, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct dp_table *t;
 
-		if (poll(pfd, 6, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 7, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -887,9 +915,11 @@ void *dp_worker_main(void *arg)
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_seq_cst);
 		t = atomic_load_explicit(&dp->table, memory_order_seq_cst);
 		if (pfd[1].revents & POLLIN)
-			udp_batch(w, t, pfd[1].fd, AF_INET);
+			udp_batch(w, t, pfd[1].fd, AF_INET, 0);
 		if (pfd[5].revents & POLLIN)
-			udp_batch(w, t, pfd[5].fd, AF_INET6);
+			udp_batch(w, t, pfd[5].fd, AF_INET6, 0);
+		if (pfd[6].revents & POLLIN)
+			psock_batch(w, t);
 		if (pfd[3].revents & POLLIN)
 			native_batch(w, t, pfd[3].fd, false);
 		if (pfd[4].revents & POLLIN)
