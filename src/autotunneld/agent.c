@@ -52,7 +52,6 @@
 #include "agent/timers.h"
 #include "autotunneld/account.h"
 #include "autotunneld/daemon.h"
-#include "autotunneld/dpglue.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/enrol.h"
 #include "autotunneld/fsutil.h"
@@ -928,6 +927,51 @@ static void punch_failed(void *arg, const char *label)
 
 static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
 
+/* ---- the prediction round's sockets, for punch.c (docs/dataplane.md "Prediction sockets") ---- */
+
+static int psock_open(void *arg, unsigned n, uint16_t *ids)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_psock_open(d->dp, n, ids) : -ENOTCONN;
+}
+
+static void psock_close(void *arg, uint16_t id)
+{
+	struct atd *d = arg;
+
+	/* the daemon on its way out frees the data plane (and its sockets) first */
+	if (d->dp)
+		dp_psock_close(d->dp, id);
+}
+
+static int psock_send(void *arg, uint16_t id, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+	union dp_addr a = { .sin = *to };
+
+	return d->dp ? dp_psock_send_stun(d->dp, id, &a, msg, len) : -ENOTCONN;
+}
+
+static int psock_bind(void *arg, uint16_t id, const struct sockaddr_in *remote)
+{
+	struct atd *d = arg;
+	union dp_addr a = { 0 };
+
+	if (remote)
+		a.sin = *remote;
+	return d->dp ? dp_psock_bind(d->dp, id, &a) : -ENOTCONN;
+}
+
+static uint16_t psock_port(void *arg, uint16_t id)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_psock_port(d->dp, id) : 0;
+}
+
+static const struct atd_punch_sock_ops punch_socks = { psock_open, psock_close, psock_send, psock_bind, psock_port };
+
 /* The KDC came up or went down: announce it (or stop announcing it). */
 static void kdc_changed(void *arg)
 {
@@ -1051,7 +1095,7 @@ int atd_agent_start(struct atd *d)
 	reach_evaluate(d);
 	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)) || !(a->punch = atd_punch_new(d->base, &punch_ops, d)))
 		return -ENOMEM;
-	atd_punch_set_sockets(a->punch, &atd_dp_punch_socks, d);
+	atd_punch_set_sockets(a->punch, &punch_socks, d);
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;

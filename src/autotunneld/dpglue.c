@@ -94,51 +94,6 @@ static void dp_ready(evutil_socket_t fd, short what, void *arg)
 		on_event(d, &ev);
 }
 
-/* ---- the prediction round's sockets, for punch.c (docs/dataplane.md "Prediction sockets") ---- */
-
-static int psock_open(void *arg, unsigned n, uint16_t *ids)
-{
-	struct atd *d = arg;
-
-	return d->dp ? dp_psock_open(d->dp, n, ids) : -ENOTCONN;
-}
-
-static void psock_close(void *arg, uint16_t id)
-{
-	struct atd *d = arg;
-
-	/* the daemon on its way out frees the data plane (and its sockets) first */
-	if (d->dp)
-		dp_psock_close(d->dp, id);
-}
-
-static int psock_send(void *arg, uint16_t id, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
-{
-	struct atd *d = arg;
-	union dp_addr a = { .sin = *to };
-
-	return d->dp ? dp_psock_send_stun(d->dp, id, &a, msg, len) : -ENOTCONN;
-}
-
-static int psock_bind(void *arg, uint16_t id, const struct sockaddr_in *remote)
-{
-	struct atd *d = arg;
-	union dp_addr a = { 0 };
-
-	if (remote)
-		a.sin = *remote;
-	return d->dp ? dp_psock_bind(d->dp, id, &a) : -ENOTCONN;
-}
-
-static uint16_t psock_port(void *arg, uint16_t id)
-{
-	struct atd *d = arg;
-
-	return d->dp ? dp_psock_port(d->dp, id) : 0;
-}
-
-const struct atd_punch_sock_ops atd_dp_punch_socks = { psock_open, psock_close, psock_send, psock_bind, psock_port };
-
 int atd_dp_start(struct atd *d, char *err, size_t errlen)
 {
 	struct dp_conf dc = {

@@ -9,12 +9,7 @@
 
 #include <stddef.h>
 
-#include "autotunneld/punch.h"
-
 struct atd;
-
-/** The data plane's prediction sockets, for hole punching (arg: the struct atd). */
-extern const struct atd_punch_sock_ops atd_dp_punch_socks;
 
 int atd_dp_start(struct atd *d, char *err, size_t errlen);
 void atd_dp_stop(struct atd *d);
