@@ -327,8 +327,8 @@ static int kdc_copy(struct keeper *kp, char anchor[static PATH_LEN + 32], char c
 		(void)pathf(path, sizeof(path), "%s/%s", kp->p.state, from[i]);
 		(void)pathf(dst[i], PATH_LEN + 32, "%s/%s", kp->p.dir, to[i]);
 		if ((ret = copy_file(path, dst[i], i == 2 ? 0600 : 0644, (uid_t)-1, 0))) {
-			log_info("kdc: no usable %s (%s): no KDC on this host (it needs anchor.pem, host.pem and "
-				 "host.key: this host's certificate from the account authority, [agent] authority = yes)",
+			log_info("kdc: no usable %s (%s): no KDC on this host until it has its certificate from "
+				 "the account authority (anchor.pem, host.pem, host.key; [agent] authority = yes)",
 				 path, strerror(-ret));
 			return ret;
 		}
