@@ -321,6 +321,17 @@ static int hkey_make(struct atd_enrol *e)
 	return key_make(true, e->hkey, sizeof(e->hkey), &e->hkey_len);
 }
 
+/* Whether the PKCS#8 key @p p8 is ECDSA (P-256: the only EC curve authority_spki_check() takes). */
+static bool hkey_is_ec(const uint8_t *p8, size_t len)
+{
+	const unsigned char *q = p8;
+	EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &q, (long)len);
+	bool ec = k && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC;
+
+	EVP_PKEY_free(k);
+	return ec;
+}
+
 /*
  * The PKINIT client name every host certificate of the account carries
  * (docs/sso.md §1): ACCOUNT@<D in upper case>, the account being D's first
@@ -1560,7 +1571,19 @@ static void load(struct atd_enrol *e)
 		forget_state(e);
 		return;
 	}
-	if (pem_read(e, "host.pem", "CERTIFICATE", e->hcert, sizeof(e->hcert), &e->hcert_len) ||
+	/*
+	 * A signer enrolled when host keys were Ed25519 takes a P-256 key and a
+	 * certificate naming the account's principal now, which its local KDC
+	 * needs (docs/sso.md §2). A member cannot issue; it joins again.
+	 */
+	if (authority_can_sign(e->auth) && e->hkey_len && !hkey_is_ec(e->hkey, e->hkey_len)) {
+		log_info("this host's key is not ECDSA P-256, which its local KDC needs: a new key and certificate");
+		OPENSSL_cleanse(e->hkey, sizeof(e->hkey));
+		e->hkey_len = 0;
+		e->hcert_len = 0;
+		if (issue_self(e) || save(e))
+			log_warnx("cannot give this host a new key and certificate");
+	} else if (pem_read(e, "host.pem", "CERTIFICATE", e->hcert, sizeof(e->hcert), &e->hcert_len) ||
 	    authority_cert_verify(e->auth, e->hcert, e->hcert_len, (int64_t)clock_wall_s(), e->host, NULL, NULL,
 				  &e->hinfo)) {
 		log_warnx("this host's certificate is missing or no longer valid%s", authority_can_sign(e->auth)

@@ -12,8 +12,9 @@
 # account bob, cannot reach desktop's sshd or KDC. krb5kdc killed is started
 # again; laptop's renewed certificate restarts its KDC with its database, and
 # kinit goes on with it. `autotunnel revoke laptop` on desktop: laptop's
-# tunnel goes and ssh from it fails. Sign-out stops the KDC and removes its
-# database.
+# tunnel goes and ssh from it fails. A signer restarted with an Ed25519 host
+# key (a state from before host keys were P-256) takes a P-256 key and a new
+# certificate. Sign-out stops the KDC and removes its database.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 nt_setup
@@ -218,6 +219,24 @@ fi
 sleep 3
 at_cli hostA status --json | grep -q '"state":"up"' && nt_fail "the revoked laptop set a tunnel up again: $(at_cli hostA status)"
 nt_pass "after autotunnel revoke laptop: no tunnel, ssh desktop from laptop fails ($(echo "$out" | tail -1))"
+
+# a signer whose state holds an Ed25519 host key (enrolled before host keys were P-256) takes a P-256 key at start
+at_agent_stop hostB
+openssl genpkey -algorithm ed25519 -out "$NT_DIR/hostB/state/host.key" 2>/dev/null || nt_fail "cannot make an Ed25519 key"
+chown --reference="$NT_DIR/hostB/state/host.pem" "$NT_DIR/hostB/state/host.key"
+chmod 600 "$NT_DIR/hostB/state/host.key"
+: >"$NT_DIR/agent-hostB.log"
+at_agent_start hostB desktop 'authority = yes' kdc-user=root
+at_log_wait hostB "this host's key is not ECDSA P-256, which its local KDC needs: a new key and certificate" 10 ||
+	nt_fail "hostB kept its Ed25519 key: $(cat "$NT_DIR/agent-hostB.log")"
+at_log_wait hostB "kdc: krb5kdc (pid [0-9]*) serves $REALM_B" 20 ||
+	nt_fail "no KDC on hostB after the new key: $(grep kdc: "$NT_DIR/agent-hostB.log")"
+openssl x509 -in "$NT_DIR/hostB/state/host.pem" -noout -text | grep -q "ASN1 OID: prime256v1" ||
+	nt_fail "hostB's new certificate is not for a P-256 key"
+[ "$(openssl pkey -in "$NT_DIR/hostB/state/host.key" -pubout)" = "$(openssl x509 -in "$NT_DIR/hostB/state/host.pem" -noout -pubkey)" ] ||
+	nt_fail "hostB's host.key is not its certificate's key"
+cmp -s "$NT_DIR/hostB/state/host.pem" "$NT_DIR/hostB/state-kdc/kdc.pem" || nt_fail "hostB's KDC does not use the new certificate"
+nt_pass "a signer with an Ed25519 host key from before takes a P-256 key and certificate at start; its KDC runs with them"
 
 # sign-out: the KDC stops and its database goes
 at_cli hostB logout >/dev/null || nt_fail "logout on hostB failed"
