@@ -4,8 +4,11 @@
 # behind its own home router that offers no port mapping at all (no PCP, no
 # NAT-PMP, no UPnP), sign in to a rendezvous server, find each other, reach
 # each other directly by hole punching through an encrypted tunnel, and keep
-# an ssh-like session alive while one of them moves to a third network. It
-# runs what exists and says plainly what does not.
+# an ssh-like session alive while one of them moves to a third network.
+# The desktop creates the account's authority, the laptop joins by approval,
+# and at the end the laptop logs in to the desktop with ssh, with no
+# password and no ssh key (issue 14: the local KDCs and PKINIT). It runs
+# what exists and says plainly what does not.
 set -eu
 AT_SRC=$(cd "$(dirname "$0")/.." && pwd)
 AT_BUILD=$(cd "${1:-$AT_SRC/build}" && pwd)
@@ -91,21 +94,37 @@ say "2. The agent starts on both computers"
 tell "autotunneld makes this computer's address inside the tunnels: an IPv6
 unique local address (ULA) that stays the same for the whole boot, wherever
 the computer goes (RFC 6281 §6.3). It watches the network and asks the router
-to forward UDP port 4500 to it; here nobody answers."
-at_agent_start hostA laptop
-at_agent_start hostB desktop
+to forward UDP port 4500 to it; here nobody answers. Both run with
+'authority = yes' (the account's own certificate authority, docs/authority.md)
+and map the account to the local user root (kdc-user; by default the first
+person's account of the machine)."
+at_agent_start hostA laptop 'authority = yes' kdc-user=root
+at_agent_start hostB desktop 'authority = yes' kdc-user=root
 at_log_wait hostA 'no port mapping on this network' 15 || nt_fail "the laptop did not finish asking for a mapping"
 agent_said hostA 'no port mapping on this network'
 
-say "3. Signing in, once per computer"
-tell "The password is turned into two keys on the computer itself: one that signs
-the DNS updates (TSIG; the server has it too), and one for the tunnels, which
-the server never sees. So the server can say where your computers are, but it
-can neither read nor fake your traffic. Each computer then watches the account
+say "3. Signing in, once per computer: the desktop first, then the laptop joins"
+tell "The password is turned on the computer into the key that signs its DNS
+updates (TSIG; the server has it too). The tunnels do not trust the password:
+the first computer to sign in, the desktop, creates the account's authority, a
+signing key that stays on it and that the server never sees, and gives itself
+a certificate. It prints a recovery key once (it enrols another computer as a
+signer, or rebuilds the authority). Each computer then watches the account
 with DNS Push (RFC 8765; LLQ with older servers), so news arrives at once."
-show "autotunnel login alice --server 198.51.100.53:853 --pin $AT_PIN"
-at_login hostA alice "$PUNCH_PASS" | indent
+show "autotunnel login alice --server 198.51.100.53:853 --pin $AT_PIN     (on the desktop)"
 at_login hostB alice "$PUNCH_PASS" | indent
+tell "The laptop signs in the same way; the account has an authority now, so it
+asks to join and shows a code. The code goes to the desktop by the person, not
+by the server: the server cannot swap the laptop's request for its own."
+show "autotunnel login alice --server 198.51.100.53:853 --pin $AT_PIN     (on the laptop)"
+out=$(at_login hostA alice "$PUNCH_PASS") || nt_fail "the laptop's login: $out"
+echo "$out" | indent
+CODE=$(echo "$out" | sed -n 's/^join code \([0-9A-Z]\{4\}-[0-9A-Z]\{4\}\): .*/\1/p')
+[ -n "$CODE" ] || nt_fail "the laptop shows no join code: $out"
+show "autotunnel approve $CODE     (on the desktop)"
+at_cli hostB approve "$CODE" | indent
+at_log_wait hostA "approved: this host is a member of" 10 || nt_fail "the laptop was not admitted: $(tail -5 "$NT_DIR/agent-hostA.log")"
+agent_said hostA "approved: this host is a member of"
 t0=$(at_now_ms)
 for i in $(seq 100); do
 	at_lists hostA desktop && at_lists hostB laptop && break
@@ -244,13 +263,61 @@ at_cli hostA status | indent
 show "autotunnel status         (on the desktop)"
 at_cli hostB status | indent
 
-# ---------------------------------------------------------------------------
-# 10. ssh desktop with no password (issue 14) -- PLACEHOLDER
-# Enrolment (host certificates from the account authority, PKINIT to each
-# host's KDC) is being finished on another branch; the coordinator adds here
-# the step that runs `ssh desktop` from the laptop with no password or key.
-# The bed is still up at this point: both agents signed in, the tunnel
-# punched between natC and natB.
-# ---------------------------------------------------------------------------
+say "10. ssh desktop with no password and no ssh key (issue 14)"
+REALM_B=DESKTOP.ALICE.$(echo "$AT_ZONE" | tr a-z A-Z)
+tell "As Back to My Mac's local KDC did (RFC 6281 §7.1): each computer's agent
+runs its own Kerberos KDC (MIT krb5kdc) for the realm of its name, listening
+only on its ULA, so it is reached through the tunnels alone. Its certificate
+is the computer's own from the authority, which also names the account's
+principal: the laptop's certificate gets it a ticket from the desktop's KDC
+with PKINIT, no password. The agent writes the krb5.conf that says where each
+computer's KDC is. On the desktop, an sshd with GSSAPI (a private
+configuration, on its ULA) accepts the ticket."
+nt_wait 20 grep -q "kdc: krb5kdc (pid [0-9]*) serves $REALM_B" "$NT_DIR/agent-hostB.log" ||
+	nt_fail "no KDC on the desktop: $(grep kdc: "$NT_DIR/agent-hostB.log")"
+agent_said hostB "kdc: krb5kdc .* serves"
+mkdir -p "$NT_DIR/sshd" /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$NT_DIR/sshd/hostkey"
+cat >"$NT_DIR/sshd/sshd_config" <<CONF
+ListenAddress $UB
+HostKey $NT_DIR/sshd/hostkey
+PidFile $NT_DIR/sshd/sshd.pid
+UsePAM no
+PermitRootLogin yes
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication no
+HostbasedAuthentication no
+GSSAPIAuthentication yes
+GSSAPIStrictAcceptorCheck no
+AuthorizedKeysFile none
+CONF
+nt_bg hostB sshd env KRB5_CONFIG="$NT_DIR/hostB/run/krb5.conf" /usr/sbin/sshd -D -e -f "$NT_DIR/sshd/sshd_config"
+nt_wait 10 nt_exec hostB sh -c "ss -ltn | grep -q '\[$UB\]:22 '" || nt_fail "sshd did not start: $(cat "$NT_DIR/sshd.log")"
+echo "   sshd (GSSAPI only: no passwords, no keys) on [$UB]:22 of the desktop"
+# the laptop's view: its krb5.conf, a private ticket cache, names by libnss_autotunnel
+on_laptop() {
+	nt_exec hostA unshare -m sh -c '
+		mount --bind "$1" /etc/nsswitch.conf || exit 99
+		shift
+		exec "$@"' _ "$NT_DIR/nsswitch.conf" \
+		env LD_LIBRARY_PATH="$AT_BUILD/src/nss" AUTOTUNNEL_HOSTS="$NT_DIR/hostA/run/hosts" \
+		KRB5_CONFIG="$NT_DIR/hostA/run/krb5.conf" KRB5CCNAME="FILE:$NT_DIR/cc-laptop" "$@"
+}
+[ -f "$NT_DIR/nsswitch.conf" ] || sed 's/^hosts:.*/hosts: files autotunnel/' /etc/nsswitch.conf >"$NT_DIR/nsswitch.conf"
+show "kinit alice@$REALM_B     (on the laptop: no password asked)"
+on_laptop kinit "alice@$REALM_B" </dev/null 2>&1 | indent
+on_laptop klist 2>&1 | sed -n '/krbtgt/p' | indent
+show "ssh desktop id     (on the laptop)"
+out=$(on_laptop ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=15 -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o GSSAPIAuthentication=yes desktop id 2>&1) ||
+	nt_fail "ssh desktop failed: $out
+$(tail -10 "$NT_DIR/sshd.log")"
+echo "$out" | indent
+grep -q "Accepted gssapi-with-mic for root" "$NT_DIR/sshd.log" || nt_fail "sshd logged no GSSAPI login: $(tail -5 "$NT_DIR/sshd.log")"
+sed -n 's/.*\(Accepted gssapi-with-mic for .*\)/\1/p' "$NT_DIR/sshd.log" | head -1 | indent
+tell "BatchMode is on: ssh could not have asked for a password, and no ssh key
+exists on either side. The ticket lasts 10 hours."
 
 say "Cleaning up: every namespace and process the demo made is removed"

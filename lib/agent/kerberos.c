@@ -170,8 +170,13 @@ static int put_realm(struct out *o, const struct agent_krb_client *c, const stru
 	inet_ntop(AF_INET6, h->ula, ula, sizeof(ula));
 	put(o, "\t%s = {\n\t\tkdc = [%s]:%d\n", realm, ula, AGENT_KRB_PORT);
 	put(o, "\t\tpkinit_anchors = FILE:%s\n\t\tpkinit_identities = FILE:%s,%s\n", c->anchor, c->cert, c->key);
-	/* RFC 4556 §3.2.4: the KDC's certificate must name krbtgt/REALM@REALM and carry id-pkinit-KPKdc */
-	put(o, "\t\tpkinit_eku_checking = kpKDC\n");
+	/*
+	 * The KDC's certificate is host H's own (docs/sso.md §2): RFC 4556
+	 * §3.2.4 lets the client accept another name than krbtgt/REALM@REALM
+	 * by local policy, here exactly the dNSName H.D, with id-kp-serverAuth
+	 * instead of id-pkinit-KPKdc. The anchor issues H.D to host H only.
+	 */
+	put(o, "\t\tpkinit_kdc_hostname = %s\n\t\tpkinit_eku_checking = kpServerAuth\n", h->fqdn);
 	if (self) {
 		/* ACCOUNT@REALM, and nothing else, is the one local user: krb5_kuserok() asks this rule */
 		put(o, "\t\tauth_to_local = RULE:[1:$1@$0](^");

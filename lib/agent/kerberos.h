@@ -49,7 +49,7 @@ struct agent_krb_kdc {
 	const uint8_t *ula;	/* 16 bytes: where krb5kdc listens (only through the tunnel) */
 	const char *dir;	/* its database, stash and log */
 	const char *anchor;	/* PEM: the account authority's certificate (pkinit_anchors) */
-	const char *cert;	/* PEM: the KDC certificate (id-pkinit-san krbtgt/REALM@REALM) */
+	const char *cert;	/* PEM: the KDC certificate: this host's (dNSName H.D, id-kp-serverAuth) */
 	const char *key;	/* PEM: its private key */
 };
 
@@ -83,7 +83,7 @@ struct agent_krb_client {
 	const struct agent_host_entry *peers;	/* hosts with a KDC, in order */
 	size_t npeers;
 	const char *anchor;		/* PEM paths as in struct agent_krb_kdc */
-	const char *cert;		/* the PKINIT client certificate (id-pkinit-san ACCOUNT@<D upper>) */
+	const char *cert;		/* the PKINIT client certificate, this host's (id-pkinit-san ACCOUNT@<D upper>) */
 	const char *key;
 };
 
@@ -91,6 +91,8 @@ struct agent_krb_client {
  * krb5.conf for libkrb5 on this host (KRB5_CONFIG): a realm per host
  * with its KDC at [ULA]:88, PKINIT with the anchor and the client identity
  * in each of these realms only (the user's other realms are not touched),
+ * the KDC certificate of realm H.D accepted as host H's own certificate
+ * (pkinit_kdc_hostname H.D, pkinit_eku_checking kpServerAuth),
  * domain_realm for each host's FQDN and label (so `ssh desktop` names
  * host/desktop@REALM), and, with @p self, default_realm,
  * default_keytab_name and the auth_to_local rule ACCOUNT@REALM -> user.

@@ -983,7 +983,10 @@ static void kdc_changed(void *arg)
 
 static const struct atd_kdc_ops kdc_ops = { kdc_changed };
 
-/* The account authority gave this host a certificate (or a new one): every tunnel is set up again with it. */
+/*
+ * The account authority gave this host a certificate (or a new one): every
+ * tunnel is set up again with it, and the local KDC starts or takes it.
+ */
 static void dns_creds_changed(void *arg)
 {
 	struct atd *d = arg;
@@ -992,6 +995,9 @@ static void dns_creds_changed(void *arg)
 	atd_agent_account(d, &acc);
 	/* the same as a new RSIP binding: each peer again in lib/ike */
 	atd_dynpeers_rsip_changed(d->agent->peers, &acc);
+	/* the certificate is also the local KDC's and the PKINIT client's (docs/sso.md §2) */
+	if (d->agent->kdc)
+		atd_kdc_creds(d->agent->kdc);
 }
 
 static void dns_revoked_changed(void *arg)

@@ -42,7 +42,7 @@
 #include "util/encode.h"
 #include "util/random.h"
 
-#define KEY_DER_MAX 256		/* PKCS#8 DER of an Ed25519 host key: 48 bytes */
+#define KEY_DER_MAX 256		/* PKCS#8 DER of a host key: 48 bytes (Ed25519), 138 (P-256) */
 #define JOIN_FILE_MAX (20 + 2 * AUTHORITY_JOIN_SECRET_LEN + 2 * AUTHORITY_JOIN_RDATA_MAX + 2 * AUTHORITY_CERT_DER_MAX)
 #define RECORD_TTL 60
 #define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every ATD_ENROL_REFRESH_S */
@@ -288,25 +288,73 @@ static int join_load(struct atd_enrol *e)
 
 /* ---- this host's key ---- */
 
-/* A new Ed25519 host key (RFC 8410) as PKCS#8 DER into e->hkey. */
+/* A new private key as PKCS#8 DER (RFC 5958): Ed25519 (RFC 8410), or ECDSA on P-256 when @p p256. */
+static int key_make(bool p256, uint8_t *out, size_t cap, size_t *len)
+{
+	EVP_PKEY *k = p256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	PKCS8_PRIV_KEY_INFO *p8 = k ? EVP_PKEY2PKCS8(k) : NULL;
+	unsigned char *p = NULL;
+	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
+	int rc = 0;
+
+	if (n <= 0 || (size_t)n > cap) {
+		rc = -EIO;
+	} else {
+		memcpy(out, p, (size_t)n);
+		*len = (size_t)n;
+	}
+	if (n > 0)
+		OPENSSL_clear_free(p, (size_t)n);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+/*
+ * A new host key into e->hkey: ECDSA P-256 (RFC 5480), not Ed25519, because
+ * the host's key is also its local KDC's and its PKINIT client's key
+ * (docs/sso.md §2), and MIT krb5 1.20 signs PKINIT's CMS messages with RSA
+ * or ECDSA only. IKE signs with it by RFC 7427 as well as with Ed25519.
+ */
 static int hkey_make(struct atd_enrol *e)
 {
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	unsigned char *p = NULL;
-	int n;
+	return key_make(true, e->hkey, sizeof(e->hkey), &e->hkey_len);
+}
 
-	if (!k)
-		return -EIO;
-	n = i2d_PrivateKey(k, &p);
+/* Whether the PKCS#8 key @p p8 is ECDSA (P-256: the only EC curve authority_spki_check() takes). */
+static bool hkey_is_ec(const uint8_t *p8, size_t len)
+{
+	const unsigned char *q = p8;
+	EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &q, (long)len);
+	bool ec = k && EVP_PKEY_get_base_id(k) == EVP_PKEY_EC;
+
 	EVP_PKEY_free(k);
-	if (n <= 0 || (size_t)n > sizeof(e->hkey)) {
-		OPENSSL_free(p);
-		return -EIO;
+	return ec;
+}
+
+/*
+ * The PKINIT client name every host certificate of the account carries
+ * (docs/sso.md §1): ACCOUNT@<D in upper case>, the account being D's first
+ * label. Set in @p req (pointing into @p buf); left out, with PKINIT then
+ * impossible for that host, when D is too long for a principal.
+ */
+static void pkinit_name(const struct atd_enrol *e, char buf[static AUTHORITY_PRINCIPAL_MAX + 1],
+			struct authority_issue *req)
+{
+	const char *dot = strchr(e->domain, '.');
+	size_t al = dot ? (size_t)(dot - e->domain) : 0, dl = strlen(e->domain), i;
+
+	if (!al || al + 1 + dl > AUTHORITY_PRINCIPAL_MAX)
+		return;
+	memcpy(buf, e->domain, al);
+	buf[al] = '@';
+	for (i = 0; i <= dl; i++) {
+		char c = e->domain[i];
+
+		buf[al + 1 + i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
 	}
-	memcpy(e->hkey, p, (size_t)n);
-	e->hkey_len = (size_t)n;
-	OPENSSL_clear_free(p, (size_t)n);
-	return 0;
+	req->pkinit = AUTHORITY_PKINIT_CLIENT;
+	req->principal = buf;
 }
 
 /* SubjectPublicKeyInfo DER of a PKCS#8 key. */
@@ -336,10 +384,12 @@ static int issue_self(struct atd_enrol *e)
 {
 	uint8_t spki[AUTHORITY_SPKI_MAX];
 	struct authority_issue req = { .host = e->host, .ula = e->ula, .spki = spki };
+	char principal[AUTHORITY_PRINCIPAL_MAX + 1];
 	int rc;
 
 	if (!e->hkey_len && (rc = hkey_make(e)))
 		return rc;
+	pkinit_name(e, principal, &req);
 	if ((rc = spki_of(e->hkey, e->hkey_len, spki, sizeof(spki), &req.spki_len)) ||
 	    (rc = authority_issue(e->auth, &req, (int64_t)clock_wall_s(), rnd, NULL, e->hcert, sizeof(e->hcert),
 				  &e->hcert_len)))
@@ -908,6 +958,7 @@ static void approve_joins(void *arg, int err, const struct dnsc_resp *r, const c
 	static uint8_t rd[AUTHORITY_APPROVAL_RDATA_MAX];
 	char owner[AGENT_NAME_MAX + 1], u[INET6_ADDRSTRLEN];
 	struct authority_issue req = { 0 };
+	char principal[AUTHORITY_PRINCIPAL_MAX + 1];
 	size_t n;
 	int rc;
 
@@ -930,6 +981,7 @@ static void approve_joins(void *arg, int err, const struct dnsc_resp *r, const c
 	req.ula = p.j.ula;
 	req.spki = p.j.spki;
 	req.spki_len = p.j.spki_len;
+	pkinit_name(e, principal, &req);
 	memset(&ap, 0, sizeof(ap));
 	memcpy(ap.nonce, p.j.nonce, sizeof(ap.nonce));
 	ap.t = (int64_t)clock_wall_s();
@@ -1117,28 +1169,6 @@ int atd_enrol_revoke(struct atd_enrol *e, const char *host, atd_enrol_done_fn do
 
 /* ---- issue for a guest or the KDC ---- */
 
-/* A new private key as PKCS#8 DER (RFC 5958): Ed25519 (RFC 8410), or ECDSA on P-256 when @p p256. */
-static int key_make(bool p256, uint8_t *out, size_t cap, size_t *len)
-{
-	EVP_PKEY *k = p256 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	PKCS8_PRIV_KEY_INFO *p8 = k ? EVP_PKEY2PKCS8(k) : NULL;
-	unsigned char *p = NULL;
-	int n = p8 ? i2d_PKCS8_PRIV_KEY_INFO(p8, &p) : -1;
-	int rc = 0;
-
-	if (n <= 0 || (size_t)n > cap) {
-		rc = -EIO;
-	} else {
-		memcpy(out, p, (size_t)n);
-		*len = (size_t)n;
-	}
-	if (n > 0)
-		OPENSSL_clear_free(p, (size_t)n);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	EVP_PKEY_free(k);
-	return rc;
-}
-
 int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, const char *principal, const char *key,
 		    char *dir, size_t dirlen, char *why, size_t whylen)
 {
@@ -1311,7 +1341,7 @@ static bool renew_each(void *arg, const uint8_t *rd, size_t len)
 	static struct authority_host_cert cur;
 	static uint8_t der[AUTHORITY_CERT_DER_MAX], txt[AUTHORITY_HOSTCERT_RDATA_MAX];
 	struct authority_issue is = { 0 };
-	char owner[AGENT_NAME_MAX + 1];
+	char owner[AGENT_NAME_MAX + 1], principal[AUTHORITY_PRINCIPAL_MAX + 1];
 	size_t n, tn;
 	int rc;
 
@@ -1327,6 +1357,7 @@ static bool renew_each(void *arg, const uint8_t *rd, size_t len)
 	is.ula = cur.ula;
 	is.spki = req.spki;
 	is.spki_len = req.spki_len;
+	pkinit_name(e, principal, &is);
 	rc = authority_issue(e->auth, &is, (int64_t)clock_wall_s(), rnd, NULL, der, sizeof(der), &n);
 	if (!rc)
 		rc = authority_hostcert_txt_build(der, n, txt, sizeof(txt), &tn);
@@ -1540,7 +1571,19 @@ static void load(struct atd_enrol *e)
 		forget_state(e);
 		return;
 	}
-	if (pem_read(e, "host.pem", "CERTIFICATE", e->hcert, sizeof(e->hcert), &e->hcert_len) ||
+	/*
+	 * A signer enrolled when host keys were Ed25519 takes a P-256 key and a
+	 * certificate naming the account's principal now, which its local KDC
+	 * needs (docs/sso.md §2). A member cannot issue; it joins again.
+	 */
+	if (authority_can_sign(e->auth) && e->hkey_len && !hkey_is_ec(e->hkey, e->hkey_len)) {
+		log_info("this host's key is not ECDSA P-256, which its local KDC needs: a new key and certificate");
+		OPENSSL_cleanse(e->hkey, sizeof(e->hkey));
+		e->hkey_len = 0;
+		e->hcert_len = 0;
+		if (issue_self(e) || save(e))
+			log_warnx("cannot give this host a new key and certificate");
+	} else if (pem_read(e, "host.pem", "CERTIFICATE", e->hcert, sizeof(e->hcert), &e->hcert_len) ||
 	    authority_cert_verify(e->auth, e->hcert, e->hcert_len, (int64_t)clock_wall_s(), e->host, NULL, NULL,
 				  &e->hinfo)) {
 		log_warnx("this host's certificate is missing or no longer valid%s", authority_can_sign(e->auth)

@@ -8,7 +8,7 @@
  * State, in the state directory (docs/authority.md §7):
  *   authority.key  the authority's PKCS#8 key, PEM, 0600 (signers only)
  *   anchor.pem     the authority's certificate
- *   host.key       this host's Ed25519 key, PKCS#8 PEM, 0600
+ *   host.key       this host's key, ECDSA P-256 (older states: Ed25519), PKCS#8 PEM, 0600
  *   host.pem       this host's certificate
  *   revoked        the last `_revoked.D` RDATA verified (as received)
  *   join           a join under way: secret, request, the anchor read (untrusted yet), 0600

@@ -284,7 +284,11 @@ static void keeper_clear(struct keeper *kp)
 	unlink_in(kp->p.rundir, run_files);
 }
 
-/* Copy what the local user's kinit reads: the anchor, the PKINIT client identity. */
+/*
+ * Copy what the local user's kinit reads: the anchor and the PKINIT client
+ * identity, which is this host's certificate and key (docs/sso.md §2: the
+ * certificate names the account's principal).
+ */
 static int client_copy(struct keeper *kp)
 {
 	char from[PATH_LEN + 32], to[PATH_LEN + 32];
@@ -294,14 +298,42 @@ static int client_copy(struct keeper *kp)
 	(void)pathf(to, sizeof(to), "%s/anchor.pem", kp->p.rundir);
 	if ((ret = copy_file(from, to, 0644, (uid_t)-1, 0)))
 		return ret;
-	(void)pathf(from, sizeof(from), "%s/pkinit.pem", kp->p.state);
+	(void)pathf(from, sizeof(from), "%s/host.pem", kp->p.state);
 	(void)pathf(to, sizeof(to), "%s/client.pem", kp->p.rundir);
 	if ((ret = copy_file(from, to, 0644, (uid_t)-1, 0)))
 		return ret;
-	(void)pathf(from, sizeof(from), "%s/pkinit.key", kp->p.state);
+	(void)pathf(from, sizeof(from), "%s/host.key", kp->p.state);
 	(void)pathf(to, sizeof(to), "%s/client.key", kp->p.rundir);
 	/* the account's person on this host, and no one else, may use the account's identity */
 	return copy_file(from, to, 0400, kp->p.uid, kp->p.gid);
+}
+
+/*
+ * krb5kdc reads copies in the keeper's own directory: the anchor, and this
+ * host's certificate and key as its KDC certificate (docs/sso.md §2: its
+ * dNSName H.D and id-kp-serverAuth are what the clients check, by
+ * pkinit_kdc_hostname and pkinit_eku_checking = kpServerAuth).
+ */
+static int kdc_copy(struct keeper *kp, char anchor[static PATH_LEN + 32], char cert[static PATH_LEN + 32],
+		    char key[static PATH_LEN + 32])
+{
+	static const char *const from[3] = { "anchor.pem", "host.pem", "host.key" };
+	static const char *const to[3] = { "anchor.pem", "kdc.pem", "kdc.key" };
+	char *const dst[3] = { anchor, cert, key };
+	char path[PATH_LEN + 32];
+	int ret;
+
+	for (size_t i = 0; i < 3; i++) {
+		(void)pathf(path, sizeof(path), "%s/%s", kp->p.state, from[i]);
+		(void)pathf(dst[i], PATH_LEN + 32, "%s/%s", kp->p.dir, to[i]);
+		if ((ret = copy_file(path, dst[i], i == 2 ? 0600 : 0644, (uid_t)-1, 0))) {
+			log_info("kdc: no usable %s (%s): no KDC on this host until it has its certificate from "
+				 "the account authority (anchor.pem, host.pem, host.key; [agent] authority = yes)",
+				 path, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* A new database for @p realm and its principals; then krb5kdc. */
@@ -316,22 +348,8 @@ static int keeper_setup(struct keeper *kp, const char *account, const char *doma
 	int n, ret;
 
 	(void)pathf(keytab, sizeof(keytab), "%s/host.keytab", kp->p.rundir);
-	/* krb5kdc reads copies in the keeper's own directory */
-	{
-		static const char *const names[3] = { "anchor.pem", "kdc.pem", "kdc.key" };
-		char *const dst[3] = { anchor, cert, key };
-
-		for (size_t i = 0; i < 3; i++) {
-			(void)pathf(path, sizeof(path), "%s/%s", kp->p.state, names[i]);
-			(void)pathf(dst[i], PATH_LEN + 32, "%s/%s", kp->p.dir, names[i]);
-			if ((ret = copy_file(path, dst[i], i == 2 ? 0600 : 0644, (uid_t)-1, 0))) {
-				log_info("kdc: no usable %s (%s): no KDC on this host (it needs anchor.pem, and kdc.pem "
-					 "with kdc.key: a KDC certificate from the account authority)", path,
-					 strerror(-ret));
-				return ret;
-			}
-		}
-	}
+	if ((ret = kdc_copy(kp, anchor, cert, key)))
+		return ret;
 	if ((ret = agent_krb_realm(kp->realm, sizeof(kp->realm), fqdn)))
 		return ret;
 	{
@@ -397,7 +415,29 @@ static bool ula_parse(const char *s, uint8_t ula[16])
 	return inet_pton(AF_INET6, s, ula) == 1 && (ula[0] & 0xfe) == 0xfc;
 }
 
-/* A message from the agent: "start ACCOUNT D H ULA" or "stop". */
+/*
+ * "renew": this host's certificate changed (a renewal, docs/authority.md
+ * §5.3). Copy it again and restart krb5kdc, which reads its certificate at
+ * start only; the database, and so the tickets it issued, are kept.
+ */
+static void keeper_renew(struct keeper *kp)
+{
+	char anchor[PATH_LEN + 32], cert[PATH_LEN + 32], key[PATH_LEN + 32];
+	int ret;
+
+	if (!kp->want)
+		return;
+	if ((ret = client_copy(kp)))
+		log_info("kdc: no PKINIT client identity after the renewal (%s)", strerror(-ret));
+	if (kdc_copy(kp, anchor, cert, key))
+		return;	/* the copies of the last certificate stay */
+	kdc_kill(kp);
+	kp->restart_at = 0;
+	kdc_spawn(kp);
+	tell(kp, "up %s", kp->realm);
+}
+
+/* A message from the agent: "start ACCOUNT D H ULA", "renew" or "stop". */
 static void keeper_msg(struct keeper *kp, char *msg)
 {
 	char *w[6], *save = NULL, fqdn[AGENT_NAME_MAX + 2], canon[AGENT_NAME_MAX + 1];
@@ -408,6 +448,10 @@ static void keeper_msg(struct keeper *kp, char *msg)
 
 	for (char *t = strtok_r(msg, " ", &save); t && nw < 6; t = strtok_r(NULL, " ", &save))
 		w[nw++] = t;
+	if (nw == 1 && !strcmp(w[0], "renew")) {
+		keeper_renew(kp);
+		return;
+	}
 	if (nw == 1 && !strcmp(w[0], "stop")) {
 		keeper_clear(kp);
 		log_info("kdc: stopped; its database is removed");
@@ -430,7 +474,7 @@ static void keeper_msg(struct keeper *kp, char *msg)
 		return;
 	}
 	if ((ret = client_copy(kp)))
-		log_info("kdc: no PKINIT client identity (%s/pkinit.pem and pkinit.key, with anchor.pem): "
+		log_info("kdc: no PKINIT client identity (%s/host.pem and host.key, with anchor.pem): "
 			 "kinit from this host needs one (%s)", kp->p.state, strerror(-ret));
 	if ((ret = keeper_setup(kp, w[1], w[2], fqdn, w[3], ula))) {
 		tell(kp, "down");
@@ -732,6 +776,26 @@ void atd_kdc_start(struct atd_kdc *k, const char *account, const char *domain, c
 	inet_ntop(AF_INET6, ula, u, sizeof(u));
 	snprintf(msg, sizeof(msg), "start %s %s %s %s", account, domain, host, u);
 	keeper_send(k, msg);
+}
+
+void atd_kdc_creds(struct atd_kdc *k)
+{
+	if (!k->signed_in)
+		return;
+	/* the first certificate of this sign-in: start now; a renewal: take the new one */
+	if (k->up) {
+		keeper_send(k, "renew");
+	} else {
+		char account[AGENT_LABEL_MAX + 1], domain[AGENT_NAME_MAX + 1];
+		char host[AGENT_LABEL_MAX + 1];
+		uint8_t ula[16];
+
+		snprintf(account, sizeof(account), "%s", k->account);
+		snprintf(domain, sizeof(domain), "%s", k->domain);
+		snprintf(host, sizeof(host), "%s", k->self.label);
+		memcpy(ula, k->self.ula, 16);
+		atd_kdc_start(k, account, domain, host, ula);
+	}
 }
 
 void atd_kdc_stop(struct atd_kdc *k)

@@ -5,13 +5,17 @@
  * MIT krb5kdc must bind port 88 and be executed, and the agent, once
  * started, keeps CAP_NET_ADMIN only and may execute nothing (privsep.c). So
  * atd_kdc_new(), called before the privileges are dropped, forks a small
- * keeper that stays root and does only this: on "start" it writes a private
+ * keeper that stays root and does only this: on "start" it copies this
+ * host's certificate and key (enrol.c's host.pem, host.key: the KDC's and
+ * the PKINIT client's, docs/sso.md §2) and the anchor, writes a private
  * kdc.conf, makes a new database with a random master key (kdb5_util create
  * -s), adds the account's principal and host/H.D, host/H with a keytab,
  * copies the anchor and the PKINIT client identity where the local user can
  * read them, and runs krb5kdc on [ULA]:88, again if it dies (1 s doubling to
- * 60 s); on "stop" (sign-out) it stops krb5kdc and removes the database and
- * the copies. It takes nothing from the agent but those two words, the
+ * 60 s); on "renew" it copies the renewed certificate and restarts
+ * krb5kdc with the same database; on "stop" (sign-out) it stops krb5kdc
+ * and removes the database and the copies. It takes nothing from the agent
+ * but those three words, the
  * account's name, D, H and the ULA, each checked; paths and the user are
  * fixed at the fork. It exits when the agent's end of the socket closes.
  *
@@ -41,7 +45,7 @@ struct atd_kdc_ops {
 
 /** Settings, borrowed for the call. */
 struct atd_kdc_conf {
-	const char *state_dir;	/* anchor.pem, kdc.pem/kdc.key, pkinit.pem/pkinit.key; the database in kdc/ */
+	const char *state_dir;	/* anchor.pem, host.pem/host.key (enrol.c's); the database in STATE-kdc/ */
 	const char *run_dir;	/* krb5.conf and krb5/ (copies the local user reads, the host keytab) */
 	const char *user;	/* [agent] kdc-user; NULL: the first user with uid >= 1000 */
 	bool disabled;		/* [agent] no-kdc */
@@ -61,6 +65,13 @@ void atd_kdc_free(struct atd_kdc *k);
 /** Signed in as @p account (its name) of domain D as host H with this boot's @p ula: (re)start the KDC. */
 void atd_kdc_start(struct atd_kdc *k, const char *account, const char *domain, const char *host,
 		   const uint8_t ula[16]);
+/**
+ * This host's certificate changed (enrol.c: issued at creation, approval or
+ * recovery, or renewed): a KDC not running yet starts (it may have lacked
+ * the certificate at sign-in), a running one restarts with the new
+ * certificate and keeps its database. Nothing when signed out.
+ */
+void atd_kdc_creds(struct atd_kdc *k);
 /** Signed out: stop the KDC, remove its database and the client's configuration. */
 void atd_kdc_stop(struct atd_kdc *k);
 /**
