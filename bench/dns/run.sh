@@ -28,6 +28,7 @@
 # BENCH_DNS_PUSH_SESSIONS ("1000 10000 max": the session counts of the Push part; max is
 #   the open-file limit less 100),
 # BENCH_DNS_PUSH_ROUNDS (20 updates per session count and mode),
+# BENCH_DNS_PUSH_ORDER ("push llq": which mode runs first at each count),
 # BENCH_DNS_ONLY=llq100k (the LLQ part at 100,000 watchers only),
 # BENCH_DNS_LLQ_WATCHERS ("1000 10000 100000": the watcher counts of the LLQ part),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
@@ -51,6 +52,7 @@ TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
 LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000 100000}
 PUSH_SESSIONS=${BENCH_DNS_PUSH_SESSIONS:-1000 10000 max}
 PUSH_ROUNDS=${BENCH_DNS_PUSH_ROUNDS:-20}
+PUSH_ORDER=${BENCH_DNS_PUSH_ORDER:-push llq}
 case "$ONLY" in
 ""|llq|tls|push) ;;
 llq100k) ONLY=llq LLQ_WATCHERS=100000 ;;
@@ -218,7 +220,7 @@ push_vs_llq() {
 		echo "$n"
 	done | sort -n | uniq)
 	for n in $PUSH_COUNTS; do
-		for mode in push llq; do
+		for mode in $PUSH_ORDER; do
 			# a fresh server for each: its memory growth is this mode's sessions
 			# (the setup budget off: shedding is the LLQ part's restart phase)
 			OURS_TLS=$P_TLS
@@ -243,6 +245,7 @@ push_vs_llq() {
 			eval "PB_P99_${mode}_$n=\$(awk '/^latency_ms/ { print \$5 }' \"\$f\")"
 			eval "PB_MISSING_${mode}_$n=\$(awk '/^latency_ms/ { print \$11 }' \"\$f\")"
 			eval "PB_SCPU_${mode}_$n=\$(awk -v n=$n '/^latency_ms/ { printf \"%.2f\", \$13 * 1000 / n }' \"\$f\")"
+			eval "PB_CCPU_${mode}_$n=\$(awk -v n=$n '/^latency_ms/ { printf \"%.2f\", \$15 * 1000 / n }' \"\$f\")"
 		done
 	done
 }
@@ -255,10 +258,13 @@ bench_push() {
 			[ $mode = llq ] && name=llq_tls
 			eval "held=\$PB_HELD_${mode}_$n setup=\$PB_SETUP_${mode}_$n procs=\$PB_PROCS_${mode}_$n"
 			eval "p50=\$PB_P50_${mode}_$n p99=\$PB_P99_${mode}_$n scpu=\$PB_SCPU_${mode}_$n mem=\$PB_MEM_${mode}_$n"
+			eval "ccpu=\$PB_CCPU_${mode}_$n"
 			bench_result dns_${name}_sessions_$n "$held" "sessions (of $n, set up in $setup s; the clients in $procs processes)"
 			bench_result dns_${name}_event_p50_$n "$p50" ms
 			bench_result dns_${name}_event_p99_$n "$p99" ms
 			bench_result dns_${name}_server_cpu_per_event_$n "$scpu" us
+			# the clients' CPU (set-up, reading, TLS, parsing) shares the two cores with the server
+			bench_result dns_${name}_client_cpu_per_event_$n "$ccpu" us
 			bench_result dns_${name}_memory_per_session_$n "$mem" bytes
 		done
 		eval "pm=\$((pm + PB_MISSING_push_$n)) lm=\$((lm + PB_MISSING_llq_$n))"
