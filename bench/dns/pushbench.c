@@ -935,8 +935,13 @@ int main(int argc, char *argv[])
 		}
 		close(up[p].fd);
 	}
-	if (!ok)
+	if (ufd >= 0)
+		close(ufd);
+	if (!ok) {
+		free(lat);
+		munmap(sh, shsize);
 		return 1;
+	}
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < sessions; i++) {
 			double s = sh->stamps[(size_t)r * (size_t)sessions + (size_t)i];
@@ -950,5 +955,7 @@ int main(int argc, char *argv[])
 	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu server_cpu_ms %.1f client_cpu_ms %.1f\n",
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0, nlat ? lat[nlat - 1] : 0.0, nlat,
 	       missing, server_pid ? server_cpu / rounds : -1.0, client_cpu / rounds);
+	free(lat);
+	munmap(sh, shsize);
 	return 0;
 }
