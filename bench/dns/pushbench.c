@@ -15,16 +15,17 @@
  * LLQ on NAME type A (RFC 8764 §5.2: no challenge on a stream), as
  * tlswatch.c and the agent without Push hold the server.
  *
- * Then ROUNDS times it sends a signed UPDATE over UDP (to DNS-PORT) that replaces NAME's
- * address with one new to the round, and measures, for every session, the
- * time from the UPDATE's answer to the event carrying the round's address
- * (a PUSH with the addition, or an LLQ event with it in its answer section),
- * both stamped by the kernel on arrival (SO_TIMESTAMPNS: TCP hands the stamp
- * of the segment read; the TLS records are read through a BIO of our own
- * that uses recvmsg), so that this client's own work is not counted. An
- * event that does not carry the round's address does not count; a session
- * with no such event within PUSHBENCH_ROUND_MS (5,000) of the UPDATE counts
- * as missing for that round.
+ * Then ROUNDS times it sends a signed UPDATE over UDP (to DNS-PORT) that
+ * replaces NAME's address with one new to the round, and measures, for
+ * every session, the time from the UPDATE's answer to the event carrying
+ * the round's address (a PUSH with the addition, or an LLQ event with it in
+ * its answer section), both stamped by the kernel on arrival
+ * (SO_TIMESTAMPNS: TCP hands the stamp of the segment read; the TLS records
+ * are read through a BIO of our own that uses recvmsg), so that this
+ * client's own work is not counted. An event that does not carry the
+ * round's address does not count; a session with no such event within
+ * PUSHBENCH_ROUND_MS (5,000) of the round's start counts as missing for
+ * that round.
  *
  * Each process may hold as many files as the open-file limit allows
  * (20,000 here), so the sessions are spread over child processes of
