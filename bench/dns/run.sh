@@ -24,6 +24,11 @@
 # BENCH_DNS_REPEAT (3 runs per query measurement, median taken),
 # BENCH_DNS_ONLY=llq (only the LLQ part: no host data, no Knot, no BIND),
 # BENCH_DNS_ONLY=tls (only the TLS watchers),
+# BENCH_DNS_ONLY=push (only DNS Push beside LLQ over TLS),
+# BENCH_DNS_PUSH_SESSIONS ("1000 10000 max": the session counts of the Push part; max is
+#   the open-file limit less 100),
+# BENCH_DNS_PUSH_ROUNDS (20 updates per session count and mode),
+# BENCH_DNS_PUSH_ORDER ("push llq": which mode runs first at each count),
 # BENCH_DNS_ONLY=llq100k (the LLQ part at 100,000 watchers only),
 # BENCH_DNS_LLQ_WATCHERS ("1000 10000 100000": the watcher counts of the LLQ part),
 # BENCH_DNS_LLQ_ROUNDS (20 updates per watcher count),
@@ -45,10 +50,13 @@ LLQ_ROUNDS=${BENCH_DNS_LLQ_ROUNDS:-20}
 SETUP_RATE=${BENCH_DNS_SETUP_RATE:-20000}
 TLS_WANT=${BENCH_DNS_TLS_WATCHERS:-100000}
 LLQ_WATCHERS=${BENCH_DNS_LLQ_WATCHERS:-1000 10000 100000}
+PUSH_SESSIONS=${BENCH_DNS_PUSH_SESSIONS:-1000 10000 max}
+PUSH_ROUNDS=${BENCH_DNS_PUSH_ROUNDS:-20}
+PUSH_ORDER=${BENCH_DNS_PUSH_ORDER:-push llq}
 case "$ONLY" in
-""|llq|tls) ;;
+""|llq|tls|push) ;;
 llq100k) ONLY=llq LLQ_WATCHERS=100000 ;;
-*) echo "bench/dns: BENCH_DNS_ONLY is llq, llq100k, tls or empty"; exit 2 ;;
+*) echo "bench/dns: BENCH_DNS_ONLY is llq, llq100k, tls, push or empty"; exit 2 ;;
 esac
 LLQ_MAXW=$(for n in $LLQ_WATCHERS; do echo "$n"; done | sort -n | tail -1)
 # the table limits: at least the largest count (all watchers are one client and one account)
@@ -122,6 +130,8 @@ SECRET=${KEY##*:}
 cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
 	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
 cc -O2 -o "$W/tlswatch" "$AT_SRC/bench/dns/tlswatch.c" -I"$AT_SRC/lib" \
+	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lssl -lcrypto
+cc -O2 -o "$W/pushbench" "$AT_SRC/bench/dns/pushbench.c" -I"$AT_SRC/lib" "$AT_BUILD/lib/dso/libat_dso.a" \
 	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lssl -lcrypto
 [ -n "$ONLY" ] || {
 echo "bench/dns: generating $HOSTS hosts"
@@ -197,6 +207,81 @@ bench_tls() {
 	bench_result dns_tls_watchers_alive_after_idle "$TLS_ALIVE" watchers
 	bench_result dns_tls_memory_per_connection "$TLS_MEM" bytes
 }
+# DNS Push and LLQ over TLS, the same N sessions each, one after the other
+push_vs_llq() {
+	hard=$(ulimit -Hn)
+	ulimit -n "$hard" 2>/dev/null || true
+	# the server needs a file per session besides its own few dozen
+	PUSH_CAP=100000
+	[ "$hard" = unlimited ] || PUSH_CAP=$((hard - 100))
+	PUSH_COUNTS=$(for n in $PUSH_SESSIONS; do
+		[ "$n" = max ] && n=$PUSH_CAP
+		[ "$n" -le "$PUSH_CAP" ] || n=$PUSH_CAP
+		echo "$n"
+	done | sort -n | uniq)
+	for n in $PUSH_COUNTS; do
+		for mode in $PUSH_ORDER; do
+			# a fresh server for each: its memory growth is this mode's sessions
+			# (the setup budget off: shedding is the LLQ part's restart phase)
+			OURS_TLS=$P_TLS
+			ours "$W/empty/dns.db" --tcp-max "$n" --tcp-per-account "$n" --llq-per-account "$n" \
+				--watch-setup-rate 0
+			OURS_TLS=
+			sleep 1
+			src=16
+			[ $mode = llq ] && src=40
+			PUSHBENCH_SERVER_PID=$OURS PUSHBENCH_SOURCE=$src "$W/pushbench" 127.0.0.1 $P_TLS $P_OURS "$KEY" \
+				"bench.$Z" "watched.bench.$Z" $mode "$n" "$PUSH_ROUNDS" </dev/null >"$W/push.$mode.$n" 2>&1 &
+			PB=$!
+			PIDS="$PIDS $PB"
+			wait $PB || { echo "bench/dns: pushbench $mode $n failed"; cat "$W/push.$mode.$n"; exit 1; }
+			stop $OURS
+			f=$W/push.$mode.$n
+			eval "PB_HELD_${mode}_$n=\$(awk '/^established/ { print \$2 }' \"\$f\")"
+			eval "PB_SETUP_${mode}_$n=\$(awk '/^established/ { print \$8 }' \"\$f\")"
+			eval "PB_PROCS_${mode}_$n=\$(awk '/^established/ { print \$10 }' \"\$f\")"
+			eval "PB_MEM_${mode}_$n=\$(awk '/^established/ { print \$12 }' \"\$f\")"
+			eval "PB_P50_${mode}_$n=\$(awk '/^latency_ms/ { print \$3 }' \"\$f\")"
+			eval "PB_P99_${mode}_$n=\$(awk '/^latency_ms/ { print \$5 }' \"\$f\")"
+			eval "PB_MISSING_${mode}_$n=\$(awk '/^latency_ms/ { print \$11 }' \"\$f\")"
+			eval "PB_SCPU_${mode}_$n=\$(awk -v n=$n '/^latency_ms/ { printf \"%.2f\", \$13 * 1000 / n }' \"\$f\")"
+			eval "PB_CCPU_${mode}_$n=\$(awk -v n=$n '/^latency_ms/ { printf \"%.2f\", \$15 * 1000 / n }' \"\$f\")"
+		done
+	done
+}
+bench_push() {
+	bench_result dns_push_sessions_max "$PUSH_CAP" "sessions (the server's open-file limit $(ulimit -Hn) less 100: it is one process with a file per session; the clients are processes of 5,000)"
+	pm=0 lm=0
+	for n in $PUSH_COUNTS; do
+		for mode in push llq; do
+			name=$mode
+			[ $mode = llq ] && name=llq_tls
+			eval "held=\$PB_HELD_${mode}_$n setup=\$PB_SETUP_${mode}_$n procs=\$PB_PROCS_${mode}_$n"
+			eval "p50=\$PB_P50_${mode}_$n p99=\$PB_P99_${mode}_$n scpu=\$PB_SCPU_${mode}_$n mem=\$PB_MEM_${mode}_$n"
+			eval "ccpu=\$PB_CCPU_${mode}_$n"
+			bench_result dns_${name}_sessions_$n "$held" "sessions (of $n, set up in $setup s; the clients in $procs processes)"
+			bench_result dns_${name}_event_p50_$n "$p50" ms
+			bench_result dns_${name}_event_p99_$n "$p99" ms
+			bench_result dns_${name}_server_cpu_per_event_$n "$scpu" us
+			# the clients' CPU (set-up, reading, TLS, parsing) shares the two cores with the server
+			bench_result dns_${name}_client_cpu_per_event_$n "$ccpu" us
+			bench_result dns_${name}_memory_per_session_$n "$mem" bytes
+		done
+		eval "pm=\$((pm + PB_MISSING_push_$n)) lm=\$((lm + PB_MISSING_llq_$n))"
+		eval "bench_ratio dns_push_vs_llq_event_p50_$n \"\$PB_P50_push_$n\" \"\$PB_P50_llq_$n\" ms llq_tls"
+		eval "bench_ratio dns_push_vs_llq_event_p99_$n \"\$PB_P99_push_$n\" \"\$PB_P99_llq_$n\" ms llq_tls"
+		eval "bench_ratio dns_push_vs_llq_server_cpu_per_event_$n \"\$PB_SCPU_push_$n\" \"\$PB_SCPU_llq_$n\" us llq_tls"
+		eval "bench_ratio dns_push_vs_llq_memory_per_session_$n \"\$PB_MEM_push_$n\" \"\$PB_MEM_llq_$n\" bytes llq_tls"
+	done
+	bench_result dns_push_events_missing "$pm" "events (of $PUSH_ROUNDS rounds at each count)"
+	bench_result dns_llq_tls_events_missing "$lm" "events (of $PUSH_ROUNDS rounds at each count)"
+}
+if [ "$ONLY" = push ]; then
+	push_vs_llq
+	bench_result dns_push_load_average "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" 1/5/15min
+	bench_push
+	exit 0
+fi
 if [ "$ONLY" = tls ]; then
 	tls_watchers
 	bench_result dns_tls_load_average "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" 1/5/15min
@@ -296,6 +381,7 @@ if [ "$ONLY" = llq ]; then
 	exit 0
 fi
 tls_watchers
+push_vs_llq
 
 # ---- Knot ----
 knot_conf() {	# zonefile
@@ -408,5 +494,6 @@ bench_ratio dns_updates64_vs_bind "$OURS_UPS64" "$BIND_UPS64" updates/s bind
 bench_ratio dns_updates64_vs_knot "$OURS_UPS64" "$KNOT_UPS64" updates/s knot
 bench_llq
 bench_tls
+bench_push
 bench_ratio dns_memory_per_host_vs_knot "$OURS_MEM" "$KNOT_MEM" bytes knot
 bench_ratio dns_memory_per_host_vs_bind "$OURS_MEM" "$BIND_MEM" bytes bind
