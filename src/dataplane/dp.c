@@ -19,6 +19,7 @@
 #include "dataplane/dp_int.h"
 #include "dataplane/native.h"
 #include "dataplane/tun.h"
+#include "stun/frame.h"
 #include "util/random.h"
 
 #ifndef UDP_GRO
@@ -600,6 +601,32 @@ bool dp_event_next(struct dp *dp, struct dp_event *ev)
 	return got;
 }
 
+/*
+ * Send @p len bytes of @p payload (marker included) to @p to from our port:
+ * as ChannelData through the relay when a channel is bound to @p to.
+ */
+static int send_maybe_relayed(struct dp *dp, const struct sockaddr_in *to, const uint8_t *payload, size_t len)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	uint16_t ch = dp_table_relay_channel(t, to);
+	uint8_t buf[STUN_CHANDATA_HDR_LEN + 4 + DP_IKE_MAX];
+	int n;
+
+	if (!ch) {
+		if (sendto(dp->w[0].udp_fd, payload, len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
+			return -errno;
+		return 0;
+	}
+	/* RFC 8656 §12.5: over UDP the padding may be left out */
+	if ((n = stun_chandata_build(ch, payload, len, false, buf, sizeof(buf))) < 0)
+		return n;
+	if (sendto(dp->w[0].udp_fd, buf, (size_t)n, 0, (const struct sockaddr *)&t->relay.server,
+		   sizeof(t->relay.server)) < 0)
+		return -errno;
+	atomic_fetch_add_explicit(&dp->ctr.v[DP_STAT_IDX(relay_tx_packets)], 1, memory_order_relaxed);
+	return 0;
+}
+
 int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
 {
 	uint8_t buf[4 + DP_IKE_MAX];
@@ -608,9 +635,7 @@ int dp_send_ike(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg,
 		return -EMSGSIZE;
 	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
 	memcpy(buf + 4, msg, len);
-	if (sendto(dp->w[0].udp_fd, buf, len + 4, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
-		return -errno;
-	return 0;
+	return send_maybe_relayed(dp, to, buf, len + 4);
 }
 
 int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
@@ -653,9 +678,72 @@ int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to)
 {
 	uint8_t b = ESP_UDP_KEEPALIVE_BYTE;
 
-	if (sendto(dp->w[0].udp_fd, &b, 1, 0, (const struct sockaddr *)to, sizeof(*to)) < 0)
-		return -errno;
+	return send_maybe_relayed(dp, to, &b, 1);
+}
+
+/* ---- the TURN relay ---- */
+
+static bool same_ep(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+int dp_relay_set_server(struct dp *dp, const struct sockaddr_in *server)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	struct dp_table *nt;
+
+	if (server && server->sin_family == AF_INET && t->relay.server.sin_family == AF_INET &&
+	    same_ep(server, &t->relay.server))
+		return 0;
+	if (!(nt = table_clone(t)))
+		return -ENOMEM;
+	memset(&nt->relay, 0, sizeof(nt->relay));
+	if (server && server->sin_family == AF_INET)
+		nt->relay.server = *server;
+	table_publish(dp, nt, NULL);
 	return 0;
+}
+
+int dp_relay_channel_set(struct dp *dp, const struct sockaddr_in *peer, uint16_t channel)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	struct dp_table *nt;
+	int i;
+
+	if (channel && (!stun_channel_valid(channel) || t->relay.server.sin_family != AF_INET))
+		return -EINVAL;
+	for (i = 0; i < t->relay.n; i++)
+		if (same_ep(&t->relay.ch[i].peer, peer))
+			break;
+	if (!channel && i == t->relay.n)
+		return -ENOENT;
+	if (channel && i < t->relay.n && t->relay.ch[i].channel == channel)
+		return 0;
+	if (channel && i == t->relay.n && t->relay.n == DP_RELAY_CHANNELS)
+		return -ENOSPC;
+	if (!(nt = table_clone(t)))
+		return -ENOMEM;
+	if (!channel) {
+		nt->relay.ch[i] = nt->relay.ch[--nt->relay.n];
+	} else {
+		if (i == nt->relay.n)
+			nt->relay.n++;
+		nt->relay.ch[i].peer = *peer;
+		nt->relay.ch[i].peer.sin_family = AF_INET;
+		nt->relay.ch[i].channel = channel;
+	}
+	table_publish(dp, nt, NULL);
+	return 0;
+}
+
+bool dp_relay_channel_get(const struct dp *dp, const struct sockaddr_in *peer, uint16_t *channel)
+{
+	uint16_t ch = dp_table_relay_channel(atomic_load(&dp->table), peer);
+
+	if (channel)
+		*channel = ch;
+	return ch != 0;
 }
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out)

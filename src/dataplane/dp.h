@@ -115,6 +115,7 @@ struct dp_stats {
 	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive, rx_stun;
 	uint64_t tx_no_peer, tx_no_sa_queued, tx_no_sa_dropped, tx_seq_exhausted, tx_errors;
 	uint64_t native_tx_packets, native_rx_packets, native_rx_bad, native_rx_foreign;
+	uint64_t relay_tx_packets, relay_rx_packets, relay_rx_unknown;	/* TURN ChannelData (dp_relay_*) */
 };
 
 struct dp;
@@ -204,6 +205,38 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
 int dp_send_stun(struct dp *dp, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
 int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
+
+/*
+ * The TURN relay (RFC 8656, docs/dataplane.md "The relayed path"). A
+ * relayed path is chosen by outer address: once a channel is bound to a
+ * peer's transport address, everything the data plane sends there (ESP,
+ * IKE after its marker, NAT keepalives) goes as ChannelData (RFC 8656
+ * §12.4: channel, length, data) to the TURN server over UDP from our port,
+ * and ChannelData of that channel from the server is handled as if the
+ * peer had sent the datagram from that address. So a peer whose outer
+ * address is a relayed one (or any address, with `relay = always`) is
+ * reached through the allocation without anything above knowing, and
+ * roaming still compares addresses as they look through the relay.
+ * Channel numbers (0x4000..0x4FFF) cannot be taken for our inbound SPIs
+ * (>= 0x50000000) or the non-ESP marker, so the tunnel socket carries them.
+ */
+#define DP_RELAY_CHANNELS 16
+
+/**
+ * The TURN server that allocated for us over UDP from our port; NULL (or
+ * family 0) forgets it and every channel. Channels of a previous server
+ * are dropped when it changes. 0 or -ENOMEM.
+ */
+int dp_relay_set_server(struct dp *dp, const struct sockaddr_in *server);
+/**
+ * Send what goes to @p peer through channel @p channel of the server set
+ * above (replacing the peer's previous channel); @p channel 0 removes it.
+ * 0, -EINVAL (channel out of range, no server), -ENOSPC (more than
+ * DP_RELAY_CHANNELS), -ENOENT (removing one that is not there).
+ */
+int dp_relay_channel_set(struct dp *dp, const struct sockaddr_in *peer, uint16_t channel);
+/** Whether @p peer's address is reached through the relay now (its channel in @p channel if so). */
+bool dp_relay_channel_get(const struct dp *dp, const struct sockaddr_in *peer, uint16_t *channel);
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out);
 /** The TUN device's name and index. */

@@ -63,6 +63,12 @@ struct dp_table {
 	struct dp_sa *sa[DP_MAX_SAS];
 	struct dp_sa *by_spi[DP_SPI_SLOTS];
 	struct { uint8_t family, used; uint8_t addr[16]; int16_t peer; } by_addr[DP_ADDR_SLOTS];
+	/* the TURN relay over UDP (dp_relay_*): server.sin_family 0 when none */
+	struct {
+		struct sockaddr_in server;
+		int n;
+		struct { struct sockaddr_in peer; uint16_t channel; } ch[DP_RELAY_CHANNELS];
+	} relay;
 };
 
 struct dp_txmsg {
@@ -136,5 +142,7 @@ void dp_worker_fini(struct dp_worker *w);
 int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t len);
 struct dp_sa *dp_table_sa(const struct dp_table *t, uint32_t spi);
 void dp_post_event(struct dp *dp, const struct dp_event *ev);
+/* The channel to @p to (address and port), or 0 when it is reached directly. */
+uint16_t dp_table_relay_channel(const struct dp_table *t, const struct sockaddr_in *to);
 
 #endif

@@ -93,6 +93,16 @@ int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t le
 	return -1;
 }
 
+uint16_t dp_table_relay_channel(const struct dp_table *t, const struct sockaddr_in *to)
+{
+	/* a handful of channels: a scan beats a hash, and costs nothing when none is bound */
+	for (int i = 0; i < t->relay.n; i++)
+		if (t->relay.ch[i].peer.sin_addr.s_addr == to->sin_addr.s_addr &&
+		    t->relay.ch[i].peer.sin_port == to->sin_port)
+			return t->relay.ch[i].channel;
+	return 0;
+}
+
 void dp_post_event(struct dp *dp, const struct dp_event *ev)
 {
 	uint64_t one = 1;
@@ -339,6 +349,9 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 	struct dp_tso tso;
 	struct dp_sa *sa;
 	bool gso = atomic_load_explicit(&dp->gso_ok, memory_order_relaxed);
+	const struct sockaddr_in *to;
+	uint16_t chan;
+	size_t hdr;
 	int peer;
 
 	if (off) {
@@ -366,20 +379,27 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		tx_native(w, t, peer, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4);
 		goto rekey;
 	}
+	/*
+	 * Through the relay (RFC 8656 §12.4): each datagram goes to the TURN
+	 * server behind a 4-byte ChannelData header, unpadded (§12.5 lets UDP
+	 * leave the padding out); runs of equal size still leave as one GSO send.
+	 */
+	chan = t->relay.n ? dp_table_relay_channel(t, &t->peer[peer].remote) : 0;
+	to = chan ? &t->relay.server : &t->peer[peer].remote;
+	hdr = chan ? STUN_CHANDATA_HDR_LEN : 0;
 	for (unsigned i = 0; i < tso.nseg; i++) {
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen;
-		const struct sockaddr_in *to = &t->peer[peer].remote;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		uint8_t *slot = tx_reserve(&w->tx, to, slen, gso);
+		uint8_t *slot = tx_reserve(&w->tx, to, hdr + slen, gso);
 		int err;
 
 		if (!slot) {
 			tx_flush(w);
-			if (!(slot = tx_reserve(&w->tx, to, slen, gso)))
+			if (!(slot = tx_reserve(&w->tx, to, hdr + slen, gso)))
 				return;
 		}
-		dp_tso_seg_write(&tso, i, slot + sa->lay.hdr);
-		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot, slen, seglen, &outlen);
+		dp_tso_seg_write(&tso, i, slot + hdr + sa->lay.hdr);
+		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot + hdr, slen, seglen, &outlen);
 		if (err) {
 			if (err == -EKEYEXPIRED)
 				ST(w, tx_seq_exhausted)++;
@@ -387,7 +407,14 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 				ST(w, tx_errors)++;
 			break;
 		}
-		tx_commit(&w->tx, to, outlen);
+		if (chan) {
+			struct wire wr = wire_writer(slot, STUN_CHANDATA_HDR_LEN);
+
+			wire_write_u16(&wr, chan);
+			wire_write_u16(&wr, (uint16_t)outlen);
+			ST(w, relay_tx_packets)++;
+		}
+		tx_commit(&w->tx, to, hdr + outlen);
 	}
 rekey:
 	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
@@ -588,12 +615,56 @@ static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const
 	dp_post_event(w->dp, &ev);
 }
 
+static void udp_payload(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			const struct sockaddr_in *from, struct dp_sa **locked);
+
+/*
+ * ChannelData from our TURN server (RFC 8656 §12.4): the datagram inside
+ * is what the peer bound to that channel sent to our relayed address, so
+ * it is handled as if it came from that peer's address.
+ */
+static void relay_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n, struct dp_sa **locked)
+{
+	struct stun_chandata cd;
+	struct sockaddr_in from;
+	int i;
+
+	if (stun_chandata_parse(d, n, false, &cd)) {
+		ST(w, rx_bad)++;
+		return;
+	}
+	for (i = 0; i < t->relay.n; i++)
+		if (t->relay.ch[i].channel == cd.channel)
+			break;
+	if (i == t->relay.n) {
+		ST(w, relay_rx_unknown)++;
+		log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "ChannelData on unbound channel 0x%04x", cd.channel);
+		return;
+	}
+	ST(w, relay_rx_packets)++;
+	from = t->relay.ch[i].peer;
+	udp_payload(w, t, d + STUN_CHANDATA_HDR_LEN, cd.len, &from, locked);
+}
+
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
 			 const struct sockaddr_in *from, struct dp_sa **locked)
 {
+	ST(w, udp_rx_datagrams)++;
+	/* RFC 7983 §7: 64..79 is ChannelData, which only our TURN server may send us */
+	if (n && (d[0] & 0xf0) == 0x40 && t->relay.server.sin_family == AF_INET &&
+	    from->sin_addr.s_addr == t->relay.server.sin_addr.s_addr && from->sin_port == t->relay.server.sin_port) {
+		relay_datagram(w, t, d, n, locked);
+		return;
+	}
+	udp_payload(w, t, d, n, from, locked);
+}
+
+/* An ESP-in-UDP datagram (RFC 3948), sent by @p from directly or through the relay. */
+static void udp_payload(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			const struct sockaddr_in *from, struct dp_sa **locked)
+{
 	size_t off;
 
-	ST(w, udp_rx_datagrams)++;
 	switch (esp_udp_classify(d, n, &off)) {
 	case ESP_UDP_ESP:
 		/*
