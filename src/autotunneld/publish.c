@@ -207,6 +207,7 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 	if (p->li.has_external) {
 		memcpy(in.ext_addr, p->li.external4, 4);
 		in.ext_port = p->li.port;
+		in.ext_relayed = p->li.relayed;
 	}
 	return agent_records_build(&in, out, AGENT_RECORDS_MAX, n);
 }

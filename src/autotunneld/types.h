@@ -17,6 +17,7 @@ struct atd_peer_info {
 	bool has_outer;		/* it published SRV and A (it has a location) */
 	uint8_t outer4[4];	/* A of AutoTunnel-E.D, network order */
 	uint16_t port;		/* SRV port, host order */
+	bool relayed;		/* the location is a relayed address: reach it through a relay (docs/relay.md) */
 };
 
 /** What this host publishes about itself (agent.c -> publisher). */
@@ -28,6 +29,7 @@ struct atd_local_info {
 	uint16_t port;		/* host order */
 	bool public_net;	/* our own address is public: nothing to map */
 	bool rsip;		/* external4/port: the address and IKE port an RSIP gateway lent us */
+	bool relayed;		/* external4/port: our TURN allocation's relayed address (relay.c) */
 };
 
 /** The account as the tunnels need it (from account.c), borrowed until the next event. */
