@@ -54,6 +54,7 @@
 #include "autotunneld/fsutil.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/reflex.h"
+#include "autotunneld/relay.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -98,6 +99,13 @@ struct atd_agent {
 
 	struct atd_dynpeers *peers;
 	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
+	struct atd_relay *relay;	/* the TURN allocation (NULL with relay = never) */
+	bool relay_on;			/* relay.c was started for this network and account */
+	struct relay_loc {		/* peers' published locations, for relay_peers_sync() */
+		bool used, has, relayed;
+		char fqdn[256], label[64];
+		struct sockaddr_in loc;
+	} rloc[ATD_MAX_PEERS];
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -333,6 +341,100 @@ static void publish_now(struct atd *d)
 	atd_dns_local(d, &a->local);
 }
 
+/* ---- the relay (relay.c, docs/relay.md) ---- */
+
+/*
+ * Whether this host wants a TURN allocation here: always with relay =
+ * always; with auto, when peers cannot start a tunnel to us directly (no
+ * mapping, refused, or a mapping behind another NAT). This is the interim
+ * rule until path selection (lib/agent/paths, punch.c) chooses per pair.
+ */
+static bool relay_wanted(const struct atd *d)
+{
+	const struct atd_agent *a = d->agent;
+
+	if (!a->relay || !a->net.online)
+		return false;
+	if (d->conf.relay_mode == ATD_RELAY_ALWAYS)
+		return true;
+	return !a->rsip && (a->reach == ATD_REACH_NO_MAPPING || a->reach == ATD_REACH_REFUSED ||
+			    a->reach == ATD_REACH_DOUBLE_NAT);
+}
+
+/*
+ * The relayed address is our location when we have no direct one (or
+ * always with relay = always): peers then start tunnels to it, and what
+ * they send reaches us as ChannelData through our allocation.
+ */
+static void relay_location(struct atd *d, struct atd_local_info *li)
+{
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+
+	if (!a->relay_on || atd_relay_candidate(a->relay, &ra))
+		return;
+	if (li->has_external && d->conf.relay_mode != ATD_RELAY_ALWAYS)
+		return;
+	li->has_external = true;
+	li->public_net = li->rsip = false;
+	li->relayed = true;
+	memcpy(li->external4, &ra.sin_addr, 4);
+	li->port = ntohs(ra.sin_port);
+}
+
+static void relay_kick(struct atd *d, bool force);
+
+/*
+ * Which peers go through our allocation: every peer with a location with
+ * relay = always; with auto, the peers whose published location is a
+ * relayed address (their SRV says so: docs/relay.md), which lets in only
+ * what comes from the relays they permitted: relay to relay. The others
+ * go directly, as before.
+ */
+static void relay_peers_sync(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+	bool ours = a->relay_on && atd_relay_candidate(a->relay, &ra) == 0;
+
+	if (!a->relay)
+		return;
+	for (int i = 0; i < ATD_MAX_PEERS; i++) {
+		const struct relay_loc *l = &a->rloc[i];
+		bool via;
+
+		if (!l->used)
+			continue;
+		via = ours && l->has && (d->conf.relay_mode == ATD_RELAY_ALWAYS || l->relayed);
+		if (atd_relay_bind_peer(a->relay, l->label, via ? &l->loc : NULL))
+			log_warnx("relay: cannot reach %s through the relay (too many peers)", l->label);
+	}
+}
+
+/* What a peer published (the watcher's word, not where its packets come from now). */
+static void relay_loc_set(struct atd_agent *a, const struct atd_peer_info *pi, bool gone)
+{
+	struct relay_loc *l = NULL, *free_slot = NULL;
+
+	for (int i = 0; i < ATD_MAX_PEERS; i++) {
+		if (a->rloc[i].used && !strcmp(a->rloc[i].fqdn, pi->fqdn))
+			l = &a->rloc[i];
+		else if (!a->rloc[i].used && !free_slot)
+			free_slot = &a->rloc[i];
+	}
+	if (!l && !(l = free_slot))
+		return;
+	l->used = true;
+	snprintf(l->fqdn, sizeof(l->fqdn), "%s", pi->fqdn);
+	snprintf(l->label, sizeof(l->label), "%s", pi->name);
+	l->has = !gone && pi->has_outer;
+	l->relayed = pi->relayed;
+	memset(&l->loc, 0, sizeof(l->loc));
+	l->loc.sin_family = AF_INET;
+	memcpy(&l->loc.sin_addr, pi->outer4, 4);
+	l->loc.sin_port = htons(pi->port);
+}
+
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
 static void local_update(struct atd *d, bool force)
 {
@@ -358,16 +460,20 @@ static void local_update(struct atd *d, bool force)
 		memcpy(li.external4, &a->ext_addr, 4);
 		li.port = a->ext_port;
 	}
-	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
+	relay_location(d, &li);
+	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li))) {
+		relay_kick(d, false);
 		return;
+	}
 	if (li.has_external)
 		log_debug("publishing our location %s:%u%s", ntoa4(li.external4, e), li.port,
-			  li.rsip ? " (lent by RSIP)" : "");
+			  li.rsip ? " (lent by RSIP)" : li.relayed ? " (relayed by TURN)" : "");
 	else
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
 	a->local = li;
 	a->local_valid = true;
 	publish_now(d);
+	relay_kick(d, false);
 }
 
 /* ---- RSIP (RFC 3104): an address lent by the gateway ---- */
@@ -673,6 +779,33 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
 	reach_evaluate(d);
 	reflex_kick(d);
+	relay_kick(d, now->online);
+}
+
+/*
+ * Start or stop the relay as relay_wanted() says; @p force: start again
+ * even if it runs (a new network: the old 5-tuple is gone; a new sign-in).
+ */
+static void relay_kick(struct atd *d, bool force)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+	bool want = relay_wanted(d) && atd_agent_account(d, &acc);
+
+	if (!a->relay)
+		return;
+	if (want && (!a->relay_on || force)) {
+		a->relay_on = true;
+		log_info("relay: %s", d->conf.relay_mode == ATD_RELAY_ALWAYS ?
+			 "relay = always: tunnels go through the account's relay" :
+			 "peers cannot reach this host directly here: asking the account's relay for an address");
+		atd_relay_start(a->relay, acc.domain);
+	} else if (!want && a->relay_on) {
+		a->relay_on = false;
+		log_info("relay: not needed here any more: tunnels go directly");
+		atd_relay_stop(a->relay, false);
+		local_update(d, false);
+	}
 }
 
 /* ---- what the leaves report ---- */
@@ -698,6 +831,7 @@ static void dns_signed_in(void *arg)
 	if (!d->agent->map_pending)
 		local_update(d, true);
 	reflex_kick(d);
+	relay_kick(d, false);
 }
 
 /* Signed out: forget every peer (tunnels closed, hosts cache emptied). */
@@ -709,6 +843,10 @@ static void dns_signed_out(void *arg)
 	hosts_write(d);
 	if (d->agent->reflex)
 		atd_reflex_stop(d->agent->reflex, true);
+	if (d->agent->relay) {
+		atd_relay_stop(d->agent->relay, true);
+		d->agent->relay_on = false;
+	}
 }
 
 static const struct atd_local_info *dns_local(void *arg)
@@ -726,13 +864,20 @@ static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
+	relay_loc_set(d->agent, p, false);
+	relay_peers_sync(d);
 }
 
 static void dns_peer_gone(void *arg, const char *fqdn)
 {
 	struct atd *d = arg;
+	struct atd_peer_info pi = { 0 };
 
 	atd_dynpeers_gone(d->agent->peers, fqdn);
+	snprintf(pi.fqdn, sizeof(pi.fqdn), "%s", fqdn);
+	snprintf(pi.name, sizeof(pi.name), "%.*s", (int)strcspn(fqdn, "."), fqdn);
+	relay_loc_set(d->agent, &pi, true);
+	relay_peers_sync(d);
 }
 
 static int reflex_query(void *arg, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *qarg)
@@ -753,6 +898,41 @@ static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *m
 }
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
+
+static int relay_set_server(void *arg, const struct sockaddr_in *server)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_relay_set_server(d->dp, server) : -ENOTCONN;
+}
+
+static int relay_set_channel(void *arg, const struct sockaddr_in *peer, uint16_t channel)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_relay_channel_set(d->dp, peer, channel) : -ENOTCONN;
+}
+
+/* The relayed address came, changed or went: publish it (or not), and bind the peers again. */
+static void relay_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+	char e[INET_ADDRSTRLEN];
+
+	if (a->stopping)
+		return;
+	if (atd_relay_candidate(a->relay, &ra) == 0)
+		log_info("relay: this host is reachable at %s:%u through the relay",
+			 inet_ntop(AF_INET, &ra.sin_addr, e, sizeof(e)), ntohs(ra.sin_port));
+	local_update(d, false);
+	relay_peers_sync(d);
+}
+
+static const struct atd_relay_ops relay_ops = {
+	reflex_query, reflex_query_cancel, reflex_send, relay_set_server, relay_set_channel, relay_changed,
+};
 
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
@@ -825,6 +1005,8 @@ int atd_agent_start(struct atd *d)
 	reach_evaluate(d);
 	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)))
 		return -ENOMEM;
+	if (d->conf.relay_mode != ATD_RELAY_NEVER && !(a->relay = atd_relay_new(d->base, &relay_ops, d)))
+		return -ENOMEM;
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
@@ -862,6 +1044,8 @@ void atd_agent_stop(struct atd *d)
 	atd_dns_fini(d);
 	atd_reflex_free(a->reflex);
 	a->reflex = NULL;
+	atd_relay_free(a->relay);
+	a->relay = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)
@@ -921,8 +1105,18 @@ bool atd_agent_reflex_refresh(struct atd *d)
 
 /* ---- told by the data plane (dpglue.c) ---- */
 
+bool atd_agent_relay(struct atd *d, struct atd_relay_view *v)
+{
+	if (!d->agent || !d->agent->relay)
+		return false;
+	atd_relay_get(d->agent->relay, v);
+	return true;
+}
+
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
+	if (d->agent && d->agent->relay && atd_relay_input(d->agent->relay, buf, len, from))
+		return;	/* our TURN server's answer */
 	if (d->agent && d->agent->reflex)
 		atd_reflex_input(d->agent->reflex, buf, len, from);
 }

@@ -1,0 +1,870 @@
+/*
+ * src/autotunneld/relay.c: the TURN server from _turn._udp.D, a credential
+ * from _turn-credential.D, and one allocation over UDP from the tunnel
+ * socket (see relay.h, docs/relay.md).
+ */
+#include "autotunneld/relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/util.h>
+#include <openssl/crypto.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "dns/msg.h"
+#include "dns/name.h"
+#include "dns/txt.h"
+#include "dnsc/msg.h"
+#include "stun/msg.h"
+#include "stun/turn_client.h"
+#include "stun/turn_cred.h"
+#include "util/random.h"
+
+#define PASS_MAX 128
+
+struct relay_peer {
+	bool used;
+	char name[64];
+	struct sockaddr_in addr;
+	int idx;		/* turn_client's index, -1 while not added */
+	uint16_t channel;	/* bound (and given to the data plane), else 0 */
+};
+
+struct atd_relay {
+	struct event_base *base;
+	struct atd_relay_ops ops;
+	void *arg;
+	struct event *tturn;		/* the TURN client's deadline */
+	struct event *tleaf;		/* keepalive, credential renewal, retry */
+	struct evdns_base *evdns;
+	struct evdns_getaddrinfo_request *gai;
+	bool gai_pending;
+
+	enum atd_relay_state state;
+	char domain[DNS_NAME_TEXT_MAX];
+	bool server_known;
+	char server[300];
+	char target[DNS_NAME_TEXT_MAX];
+	uint16_t port;
+	struct sockaddr_in server_addr;
+	char why[200];
+
+	bool have_cred;
+	char user[TURN_CRED_USERNAME_MAX + 1];
+	char pass[PASS_MAX];
+	uint64_t renew_at;		/* monotonic: fetch a new credential then */
+	bool cred_pending;		/* a credential query is under way */
+	bool renewing;			/* closing the allocation to make it again with a new credential */
+
+	struct turn_client *tc;
+	bool allocated;
+	struct sockaddr_in relayed;
+	uint64_t retry_at;
+	unsigned retry_ms;
+
+	uint64_t keepalive_at;
+	unsigned probes;		/* keepalives sent: every ATD_RELAY_PROBE_EVERY-th also refreshes */
+	bool ka_pending;
+	uint8_t ka_tid[STUN_TID_LEN];
+	uint64_t ka_sent;
+	bool has_rtt;
+	uint32_t rtt_ms;
+
+	struct relay_peer peers[TURN_MAX_PEERS];
+};
+
+static void rnd(void *arg, void *buf, size_t len)
+{
+	(void)arg;
+	/* RFC 8489 §6: transaction ids must be hard to guess (they are all an answer is checked by) */
+	if (rand_bytes(buf, len))
+		log_warnx("TURN: no random bytes for a transaction id");
+}
+
+static const char *ep(const struct sockaddr_in *s, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a)), ntohs(s->sin_port));
+	return buf;
+}
+
+static void arm_at(struct event *ev, uint64_t at)
+{
+	uint64_t now = clock_now_ms(), ms = at > now ? at - now : 0;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(ev, &tv);
+}
+
+/* The leaf's own timer: the earliest of keepalive, credential renewal and retry. */
+static void leaf_rearm(struct atd_relay *r)
+{
+	uint64_t next = UINT64_MAX;
+
+	evtimer_del(r->tleaf);
+	if (r->allocated && r->keepalive_at)
+		next = r->keepalive_at;
+	if (r->have_cred && r->renew_at && r->state != ATD_RELAY_IDLE && r->renew_at < next)
+		next = r->renew_at;
+	if (r->state == ATD_RELAY_FAILED && r->retry_at && r->retry_at < next)
+		next = r->retry_at;
+	if (next != UINT64_MAX)
+		arm_at(r->tleaf, next);
+}
+
+static void failed(struct atd_relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Give up for now; try again after a back-off doubling from 1 s to 60 s. */
+static void failed(struct atd_relay *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	r->state = ATD_RELAY_FAILED;
+	r->retry_ms = r->retry_ms ? r->retry_ms * 2 : ATD_RELAY_RETRY_MIN_MS;
+	if (r->retry_ms > ATD_RELAY_RETRY_MAX_MS)
+		r->retry_ms = ATD_RELAY_RETRY_MAX_MS;
+	r->retry_at = clock_now_ms() + r->retry_ms;
+	log_info("relay: %s; trying again in %u s", r->why, (r->retry_ms + 999) / 1000);
+	leaf_rearm(r);
+}
+
+/* ---- the data plane's view of the channels ---- */
+
+static void channels_drop(struct atd_relay *r)
+{
+	for (int i = 0; i < TURN_MAX_PEERS; i++) {
+		struct relay_peer *p = &r->peers[i];
+
+		if (p->used && p->channel)
+			r->ops.set_channel(r->arg, &p->addr, 0);
+		p->channel = 0;
+		p->idx = -1;
+	}
+}
+
+/* Drop the client (no deallocation: its 5-tuple is gone, or the server forgot it). */
+static void client_drop(struct atd_relay *r)
+{
+	bool had = r->allocated;
+
+	evtimer_del(r->tturn);
+	channels_drop(r);
+	turn_client_free(r->tc);
+	r->tc = NULL;
+	r->allocated = false;
+	r->ka_pending = false;
+	r->keepalive_at = 0;
+	memset(&r->relayed, 0, sizeof(r->relayed));
+	r->ops.set_server(r->arg, NULL);
+	if (had)
+		r->ops.changed(r->arg);
+}
+
+/* ---- the TURN client ---- */
+
+static void apply(struct atd_relay *r, struct turn_out *out);
+static void peer_add_tc(struct atd_relay *r, struct relay_peer *p);
+static void fetch_credential(struct atd_relay *r);
+
+static struct relay_peer *peer_by_idx(struct atd_relay *r, int idx)
+{
+	for (int i = 0; i < TURN_MAX_PEERS; i++)
+		if (r->peers[i].used && r->peers[i].idx == idx)
+			return &r->peers[i];
+	return NULL;
+}
+
+static void peer_add_tc(struct atd_relay *r, struct relay_peer *p)
+{
+	struct turn_out *out = malloc(sizeof(*out));
+	char e[32];
+	int idx;
+
+	if (!out)
+		return;
+	idx = turn_client_peer_add(r->tc, (const struct sockaddr *)&p->addr, true, clock_now_ms(), out);
+	if (idx < 0) {
+		log_warnx("relay: cannot add peer %s at %s: %s", p->name, ep(&p->addr, e, sizeof(e)), strerror(-idx));
+		free(out);
+		return;
+	}
+	p->idx = idx;
+	apply(r, out);
+	free(out);
+}
+
+static void allocate(struct atd_relay *r)
+{
+	struct turn_client_config cfg;
+	struct turn_out *out;
+
+	if (!(out = malloc(sizeof(*out))))
+		return;
+	client_drop(r);
+	turn_client_config_default(&cfg, false);
+	if (!(r->tc = turn_client_new(&cfg, r->user, r->pass, rnd, NULL))) {
+		free(out);
+		failed(r, "cannot make a TURN client");
+		return;
+	}
+	/* ChannelData from the server is unwrapped by the data plane from now on */
+	if (r->ops.set_server(r->arg, &r->server_addr))
+		log_warnx("relay: the data plane does not take the TURN server");
+	r->state = ATD_RELAY_ALLOCATING;
+	log_debug("relay: allocating on %s over UDP", r->server);
+	turn_client_start(r->tc, clock_now_ms(), out);
+	apply(r, out);
+	free(out);
+	/* the client installs them once allocated (RFC 8656 §9, §12) */
+	for (int i = 0; i < TURN_MAX_PEERS && r->tc; i++)
+		if (r->peers[i].used)
+			peer_add_tc(r, &r->peers[i]);
+}
+
+static void on_event(struct atd_relay *r, const struct turn_event *ev)
+{
+	struct relay_peer *p;
+	char e[48], f[48];
+
+	switch (ev->kind) {
+	case TURN_EV_ALLOCATED:
+		if (ev->addr.ss_family != AF_INET)
+			break;
+		r->relayed = *(const struct sockaddr_in *)&ev->addr;
+		r->allocated = true;
+		r->state = ATD_RELAY_ALLOCATED;
+		r->retry_ms = 0;
+		r->why[0] = '\0';
+		r->keepalive_at = clock_now_ms() + 1;	/* a first round trip at once */
+		log_info("relay: allocated %s on %s (udp) for %u s", ep(&r->relayed, e, sizeof(e)), r->server,
+			 ev->lifetime);
+		r->ops.changed(r->arg);
+		break;
+	case TURN_EV_REFRESHED:
+		log_debug("relay: allocation refreshed for %u s", ev->lifetime);
+		break;
+	case TURN_EV_REALLOCATING:
+		/* RFC 8656 §8: the server lost it (437, a restart) or it expired unrefreshed */
+		log_info("relay: the allocation on %s was lost (%s %u): allocating again", r->server,
+			 ev->code == TURN_CODE_TIMEOUT ? "no answer" : "error", ev->code);
+		/* the client installs its peers again itself; their channels come back with new numbers */
+		for (int i = 0; i < TURN_MAX_PEERS; i++) {
+			if (r->peers[i].used && r->peers[i].channel)
+				r->ops.set_channel(r->arg, &r->peers[i].addr, 0);
+			r->peers[i].channel = 0;
+		}
+		/* the relayed address stays our candidate until the new one is known: no news for peers yet */
+		r->allocated = false;
+		r->state = ATD_RELAY_ALLOCATING;
+		break;
+	case TURN_EV_FAILED:
+		client_drop(r);
+		if (ev->code == 401 && !r->cred_pending) {
+			/* the credential expired or the secret changed: RFC 8489 §9.2.5 */
+			log_info("relay: %s refused our credential (401): asking for a new one", r->server);
+			r->have_cred = false;
+			fetch_credential(r);
+		} else if (ev->code == 300) {
+			failed(r, "%s sent us elsewhere (300 Try Alternate), which is not followed", r->server);
+		} else {
+			failed(r, "allocation on %s failed (%s %u)", r->server,
+			       ev->code == TURN_CODE_TIMEOUT ? "no answer over UDP" : "error", ev->code);
+		}
+		break;
+	case TURN_EV_PERMISSION:
+		if ((p = peer_by_idx(r, ev->peer)))
+			log_debug("relay: permission for %s", p->name);
+		break;
+	case TURN_EV_CHANNEL:
+		if (!(p = peer_by_idx(r, ev->peer)))
+			break;
+		if (p->channel != ev->channel) {
+			int err = r->ops.set_channel(r->arg, &p->addr, ev->channel);
+
+			if (err)
+				log_warnx("relay: the data plane refused channel 0x%04x: %s", ev->channel,
+					  strerror(-err));
+			else
+				log_info("relay: %s at %s is reached through %s (channel 0x%04x from %s)", p->name,
+					 ep(&p->addr, e, sizeof(e)), r->server, ev->channel,
+					 ep(&r->relayed, f, sizeof(f)));
+			p->channel = ev->channel;
+		}
+		break;
+	case TURN_EV_PEER_FAILED:
+		if (!(p = peer_by_idx(r, ev->peer)))
+			break;
+		log_warnx("relay: %s refused %s at %s (%u)", r->server, p->name, ep(&p->addr, e, sizeof(e)),
+			  ev->code);
+		if (p->channel)
+			r->ops.set_channel(r->arg, &p->addr, 0);
+		p->channel = 0;
+		p->idx = -1;	/* added again at the next keepalive */
+		break;
+	case TURN_EV_DATA:
+		/* a Send indication's answer before the channel: the data plane takes ChannelData only */
+		log_debug("relay: a Data indication (%zu bytes) before the channel; dropped", ev->len);
+		break;
+	case TURN_EV_CLOSED:
+		turn_client_free(r->tc);
+		r->tc = NULL;
+		if (r->renewing) {
+			r->renewing = false;
+			allocate(r);	/* the same 5-tuple, now free: with the new credential */
+		}
+		break;
+	}
+}
+
+static void apply(struct atd_relay *r, struct turn_out *out)
+{
+	for (unsigned i = 0; i < out->n_msgs; i++) {
+		int err = r->ops.send(r->arg, &r->server_addr, out->msgs[i].buf, out->msgs[i].len);
+
+		if (err)
+			log_debug("relay: cannot send to %s: %s", r->server, strerror(-err));
+	}
+	for (unsigned i = 0; i < out->n_events && r->tc; i++)
+		on_event(r, &out->events[i]);
+	if (r->tc) {
+		uint64_t dl = turn_client_deadline(r->tc);
+
+		evtimer_del(r->tturn);
+		if (dl != TURN_NEVER)
+			arm_at(r->tturn, dl);
+	}
+	leaf_rearm(r);
+}
+
+static void tturn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_relay *r = arg;
+	struct turn_out *out;
+
+	(void)fd, (void)what;
+	if (!r->tc || !(out = malloc(sizeof(*out))))
+		return;
+	turn_client_on_timeout(r->tc, clock_now_ms(), out);
+	apply(r, out);
+	free(out);
+}
+
+/* ---- the credential: TXT _turn-credential.D, "username=..." "password=..." "ttl=..." ---- */
+
+static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const char *why)
+{
+	struct atd_relay *r = arg;
+	char text[DNS_NAME_TEXT_MAX + 24], user[sizeof(r->user)] = "", pass[sizeof(r->pass)] = "";
+	uint64_t ttl = 0;
+	struct dns_name q;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+
+	if (err == -ECANCELED)
+		return;
+	r->cred_pending = false;
+	if (err || !resp) {
+		failed(r, "cannot ask for a TURN credential: %s", why);
+		return;
+	}
+	snprintf(text, sizeof(text), "_turn-credential.%s", r->domain);
+	if (dns_name_from_text(&q, text))
+		return;
+	dns_name_canonicalize(&q);
+	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
+		if (rr.sec != DNS_SEC_ANSWER || rr.type != DNS_TYPE_TXT || !dns_name_equal(&rr.owner, &q))
+			continue;
+		while (wire_avail(&rr.rdata) > 0 && !wire_err(&rr.rdata)) {
+			char s[256];
+			const char *v;
+
+			if (dns_txt_get(&rr.rdata, s) < 0)
+				break;
+			if ((v = dns_txt_value(s, "username")))
+				snprintf(user, sizeof(user), "%s", v);
+			else if ((v = dns_txt_value(s, "password")))
+				snprintf(pass, sizeof(pass), "%s", v);
+			else if ((v = dns_txt_value(s, "ttl")) && dns_txt_decimal(v, 30u * 86400, &ttl))
+				ttl = 0;
+		}
+		break;
+	}
+	if (!user[0] || !pass[0] || !ttl) {
+		OPENSSL_cleanse(pass, sizeof(pass));
+		failed(r, "the rendezvous server gave no TURN credential (_turn-credential.%.120s)", r->domain);
+		return;
+	}
+	snprintf(r->user, sizeof(r->user), "%s", user);
+	OPENSSL_cleanse(r->pass, sizeof(r->pass));
+	snprintf(r->pass, sizeof(r->pass), "%s", pass);
+	OPENSSL_cleanse(pass, sizeof(pass));
+	r->have_cred = true;
+	/* docs/relay.md: a new one at 2/3 of its lifetime, well before coturn refuses it */
+	r->renew_at = clock_now_ms() + ttl * 1000 * 2 / 3;
+	log_info("relay: a TURN credential for %s valid %llu s", r->server, (unsigned long long)ttl);
+	if (r->allocated && r->tc) {
+		struct turn_out *out = malloc(sizeof(*out));
+
+		/* RFC 8656 §7.2: an allocation keeps its username; the 5-tuple is ours only once it is gone */
+		if (!out)
+			return;
+		r->renewing = true;
+		log_info("relay: making the allocation again with the new credential");
+		turn_client_close(r->tc, clock_now_ms(), out);
+		apply(r, out);
+		free(out);
+		return;
+	}
+	allocate(r);
+}
+
+static void fetch_credential(struct atd_relay *r)
+{
+	char text[DNS_NAME_TEXT_MAX + 24];
+	struct dns_name q;
+	int err;
+
+	if (r->cred_pending)
+		return;
+	r->state = r->allocated ? ATD_RELAY_ALLOCATED : ATD_RELAY_CREDENTIAL;
+	snprintf(text, sizeof(text), "_turn-credential.%s", r->domain);
+	if (dns_name_from_text(&q, text)) {
+		failed(r, "%s is no domain name", text);
+		return;
+	}
+	dns_name_canonicalize(&q);
+	r->cred_pending = true;
+	if ((err = r->ops.query(r->arg, &q, DNS_TYPE_TXT, cred_answer, r))) {
+		r->cred_pending = false;
+		failed(r, "cannot ask for a TURN credential: %s", strerror(-err));
+	}
+}
+
+/* ---- finding the server: _turn._udp.D (RFC 5928) ---- */
+
+static void lookup(struct atd_relay *r);
+
+static void server_found(struct atd_relay *r, const struct in_addr *a)
+{
+	r->server_addr.sin_family = AF_INET;
+	r->server_addr.sin_addr = *a;
+	r->server_addr.sin_port = htons(r->port);
+	r->server_known = true;
+	if (r->have_cred)
+		allocate(r);
+	else
+		fetch_credential(r);
+}
+
+static void gai_done(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct atd_relay *r = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return;
+	r->gai = NULL;
+	r->gai_pending = false;
+	for (struct evutil_addrinfo *ai = res; result == 0 && ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			struct in_addr a = ((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+
+			evutil_freeaddrinfo(res);
+			server_found(r, &a);
+			return;
+		}
+	}
+	if (res)
+		evutil_freeaddrinfo(res);
+	failed(r, "no IPv4 address for %s", r->target);
+}
+
+static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const char *why)
+{
+	struct atd_relay *r = arg;
+	struct dns_srv best = { 0 };
+	char text[DNS_NAME_TEXT_MAX + 16];
+	struct dns_name q;
+	struct dnsc_rr rr;
+	unsigned pos = 0;
+	bool found = false;
+	struct in_addr a;
+	int n;
+
+	if (err == -ECANCELED)
+		return;
+	if (err || !resp) {
+		failed(r, "cannot ask the rendezvous server for the relay: %s", why);
+		return;
+	}
+	snprintf(text, sizeof(text), "_turn._udp.%s", r->domain);
+	if (dns_name_from_text(&q, text))
+		return;
+	dns_name_canonicalize(&q);
+	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
+		struct dns_srv s;
+
+		if (rr.sec != DNS_SEC_ANSWER || rr.type != DNS_TYPE_SRV || !dns_name_equal(&rr.owner, &q) ||
+		    dns_rdata_srv_read(&rr.rdata, &s) || s.port == 0 || dns_name_is_root(&s.target))
+			continue;
+		/* RFC 2782: the lowest priority first */
+		if (!found || s.priority < best.priority) {
+			best = s;
+			found = true;
+		}
+	}
+	if (!found) {
+		r->state = ATD_RELAY_NO_SERVER;
+		snprintf(r->why, sizeof(r->why), "the account's server names no relay (_turn._udp.%.140s)", r->domain);
+		log_info("relay: %s", r->why);
+		return;
+	}
+	n = dns_name_to_text(&best.target, r->target, sizeof(r->target));
+	if (n > 1 && r->target[n - 1] == '.')
+		r->target[n - 1] = '\0';
+	r->port = best.port;
+	snprintf(r->server, sizeof(r->server), "%.255s:%u", r->target, best.port);
+	pos = 0;
+	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
+		uint8_t b[4];
+
+		if (rr.sec == DNS_SEC_ADDITIONAL && rr.type == DNS_TYPE_A && dns_name_equal(&rr.owner, &best.target) &&
+		    dns_rdata_a_read(&rr.rdata, b) == 0) {
+			memcpy(&a, b, 4);
+			server_found(r, &a);
+			return;
+		}
+	}
+	if (inet_pton(AF_INET, r->target, &a) == 1) {
+		server_found(r, &a);
+		return;
+	}
+	if (!r->evdns && !(r->evdns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS))) {
+		failed(r, "cannot resolve %s: no resolver", r->target);
+		return;
+	}
+	{
+		struct evutil_addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM };
+		struct evdns_getaddrinfo_request *g;
+
+		r->gai_pending = true;
+		g = evdns_getaddrinfo(r->evdns, r->target, NULL, &hints, gai_done, r);
+		if (r->gai_pending)
+			r->gai = g;
+	}
+}
+
+static void lookup(struct atd_relay *r)
+{
+	char text[DNS_NAME_TEXT_MAX + 16];
+	struct dns_name q;
+	int err;
+
+	r->state = ATD_RELAY_LOOKUP;
+	snprintf(text, sizeof(text), "_turn._udp.%s", r->domain);
+	if (dns_name_from_text(&q, text)) {
+		failed(r, "%s is no domain name", text);
+		return;
+	}
+	dns_name_canonicalize(&q);
+	if ((err = r->ops.query(r->arg, &q, DNS_TYPE_SRV, srv_answer, r)))
+		failed(r, "cannot ask the rendezvous server for the relay: %s", strerror(-err));
+}
+
+static void cancel_queries(struct atd_relay *r)
+{
+	r->ops.query_cancel(r->arg, r);
+	r->cred_pending = false;
+	if (r->gai) {
+		struct evdns_getaddrinfo_request *g = r->gai;
+
+		r->gai = NULL;
+		evdns_getaddrinfo_cancel(g);
+	}
+}
+
+/* ---- keepalive and round trip: a Binding request to the server (RFC 8489 §3) ---- */
+
+static void keepalive(struct atd_relay *r, uint64_t now)
+{
+	uint8_t buf[64];
+	struct stun_builder b;
+	int err, n;
+
+	if (r->ka_pending)
+		log_debug("relay: %s did not answer the last keepalive", r->server);
+	rnd(NULL, r->ka_tid, sizeof(r->ka_tid));
+	stun_builder_start(&b, buf, sizeof(buf), STUN_METHOD_BINDING, STUN_CLASS_REQUEST, r->ka_tid);
+	stun_builder_add_fingerprint(&b);
+	r->keepalive_at = now + ATD_RELAY_KEEPALIVE_MS;
+	if ((n = stun_builder_finish(&b)) < 0)
+		return;
+	if ((err = r->ops.send(r->arg, &r->server_addr, buf, (size_t)n)))
+		log_debug("relay: keepalive: %s", strerror(-err));
+	r->ka_pending = true;
+	r->ka_sent = now;
+}
+
+static void tleaf_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_relay *r = arg;
+	uint64_t now = clock_now_ms();
+
+	(void)fd, (void)what;
+	if (r->state == ATD_RELAY_FAILED && r->retry_at && now >= r->retry_at) {
+		r->retry_at = 0;
+		if (!r->server_known)
+			lookup(r);
+		else if (!r->have_cred)
+			fetch_credential(r);
+		else
+			allocate(r);
+	}
+	if (r->have_cred && r->renew_at && now >= r->renew_at && r->state != ATD_RELAY_IDLE) {
+		r->renew_at = 0;
+		fetch_credential(r);
+	}
+	if (r->allocated && r->keepalive_at && now >= r->keepalive_at) {
+		keepalive(r, now);
+		if (++r->probes % ATD_RELAY_PROBE_EVERY == 0 && r->tc) {
+			struct turn_out *out = malloc(sizeof(*out));
+
+			/* a restarted server forgot the allocation: a Refresh learns it (437) long before 2/3 of its life */
+			if (out) {
+				turn_client_refresh_now(r->tc, now, out);
+				apply(r, out);
+				free(out);
+			}
+		}
+		/* peers the server refused before: try again now and then */
+		for (int i = 0; i < TURN_MAX_PEERS && r->tc; i++)
+			if (r->peers[i].used && r->peers[i].idx < 0)
+				peer_add_tc(r, &r->peers[i]);
+	}
+	leaf_rearm(r);
+}
+
+/* ---- public ---- */
+
+struct atd_relay *atd_relay_new(struct event_base *base, const struct atd_relay_ops *ops, void *arg)
+{
+	struct atd_relay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->base = base;
+	r->ops = *ops;
+	r->arg = arg;
+	for (int i = 0; i < TURN_MAX_PEERS; i++)
+		r->peers[i].idx = -1;
+	r->tturn = evtimer_new(base, tturn_cb, r);
+	r->tleaf = evtimer_new(base, tleaf_cb, r);
+	if (!r->tturn || !r->tleaf) {
+		if (r->tturn)
+			event_free(r->tturn);
+		if (r->tleaf)
+			event_free(r->tleaf);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Deallocate (RFC 8656 §8: a Refresh with lifetime 0), without waiting for the answer. */
+static void deallocate(struct atd_relay *r)
+{
+	struct turn_out *out;
+
+	if (!r->tc || !r->allocated || !(out = malloc(sizeof(*out))))
+		return;
+	turn_client_close(r->tc, clock_now_ms(), out);
+	for (unsigned i = 0; i < out->n_msgs; i++)
+		r->ops.send(r->arg, &r->server_addr, out->msgs[i].buf, out->msgs[i].len);
+	free(out);
+}
+
+void atd_relay_free(struct atd_relay *r)
+{
+	if (!r)
+		return;
+	cancel_queries(r);
+	deallocate(r);
+	evtimer_del(r->tturn);
+	evtimer_del(r->tleaf);
+	turn_client_free(r->tc);
+	event_free(r->tturn);
+	event_free(r->tleaf);
+	if (r->evdns)
+		evdns_base_free(r->evdns, 0);
+	OPENSSL_cleanse(r->pass, sizeof(r->pass));
+	free(r);
+}
+
+void atd_relay_start(struct atd_relay *r, const char *domain)
+{
+	cancel_queries(r);
+	r->renewing = false;
+	client_drop(r);
+	evtimer_del(r->tleaf);
+	r->retry_ms = 0;
+	r->retry_at = 0;
+	if (strcmp(domain, r->domain)) {
+		snprintf(r->domain, sizeof(r->domain), "%s", domain);
+		r->server_known = false;
+		r->have_cred = false;
+	}
+	if (!r->server_known)
+		lookup(r);
+	else if (!r->have_cred)
+		fetch_credential(r);
+	else
+		allocate(r);
+}
+
+void atd_relay_stop(struct atd_relay *r, bool forget)
+{
+	if (!r)
+		return;
+	cancel_queries(r);
+	deallocate(r);
+	r->renewing = false;
+	client_drop(r);
+	evtimer_del(r->tleaf);
+	r->state = ATD_RELAY_IDLE;
+	r->why[0] = '\0';
+	if (forget) {
+		r->server_known = false;
+		r->have_cred = false;
+		r->domain[0] = '\0';
+		r->server[0] = '\0';
+		OPENSSL_cleanse(r->pass, sizeof(r->pass));
+		memset(r->peers, 0, sizeof(r->peers));
+		for (int i = 0; i < TURN_MAX_PEERS; i++)
+			r->peers[i].idx = -1;
+	}
+}
+
+bool atd_relay_input(struct atd_relay *r, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+{
+	struct turn_out *out;
+	struct stun_msg m;
+
+	if (!r || !r->server_known || from->sin_addr.s_addr != r->server_addr.sin_addr.s_addr ||
+	    from->sin_port != r->server_addr.sin_port)
+		return false;
+	if (stun_msg_parse(buf, len, &m))
+		return false;
+	if (m.method == STUN_METHOD_BINDING) {
+		uint64_t now = clock_now_ms();
+
+		/* our keepalive's answer; any other Binding answer is the reflex check's */
+		if (!r->ka_pending || m.cls != STUN_CLASS_SUCCESS || memcmp(m.tid, r->ka_tid, STUN_TID_LEN))
+			return false;
+		r->ka_pending = false;
+		r->rtt_ms = (uint32_t)(now - r->ka_sent);
+		r->has_rtt = true;
+		return true;
+	}
+	if (!r->tc || !(out = malloc(sizeof(*out))))
+		return true;
+	turn_client_on_input(r->tc, buf, len, clock_now_ms(), out);
+	apply(r, out);
+	free(out);
+	return true;
+}
+
+int atd_relay_candidate(const struct atd_relay *r, struct sockaddr_in *out)
+{
+	if (!r || !r->tc || r->relayed.sin_family != AF_INET)
+		return -ENOTCONN;
+	*out = r->relayed;
+	return 0;
+}
+
+int atd_relay_bind_peer(struct atd_relay *r, const char *name, const struct sockaddr_in *addr)
+{
+	struct relay_peer *p = NULL, *free_slot = NULL;
+
+	if (!r || !name || strlen(name) >= sizeof(p->name))
+		return -EINVAL;
+	for (int i = 0; i < TURN_MAX_PEERS; i++) {
+		if (r->peers[i].used && !strcmp(r->peers[i].name, name))
+			p = &r->peers[i];
+		else if (!r->peers[i].used && !free_slot)
+			free_slot = &r->peers[i];
+	}
+	if (p && addr && p->addr.sin_addr.s_addr == addr->sin_addr.s_addr && p->addr.sin_port == addr->sin_port)
+		return 0;
+	if (p) {
+		/* unbound, or moved: the old address goes directly again, and lapses on the server */
+		if (p->channel)
+			r->ops.set_channel(r->arg, &p->addr, 0);
+		if (r->tc && p->idx >= 0)
+			turn_client_peer_del(r->tc, p->idx);
+		memset(p, 0, sizeof(*p));
+		p->idx = -1;
+		free_slot = p;
+	}
+	if (!addr)
+		return 0;
+	if (!free_slot)
+		return -ENOSPC;
+	p = free_slot;
+	p->used = true;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->addr = *addr;
+	p->addr.sin_family = AF_INET;
+	p->idx = -1;
+	p->channel = 0;
+	/* allocating or allocated: the client installs it as soon as it can */
+	if (r->tc)
+		peer_add_tc(r, p);
+	return 0;
+}
+
+void atd_relay_get(const struct atd_relay *r, struct atd_relay_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->state = r->state;
+	snprintf(v->server, sizeof(v->server), "%s", r->server);
+	v->transport = "udp";
+	if (r->allocated)
+		v->relayed = r->relayed;
+	v->has_rtt = r->has_rtt && r->allocated;
+	v->rtt_ms = r->rtt_ms;
+	for (int i = 0; i < TURN_MAX_PEERS; i++)
+		if (r->peers[i].used && r->peers[i].channel)
+			v->channels++;
+	snprintf(v->why, sizeof(v->why), "%s", r->why);
+}
+
+const char *atd_relay_state_str(enum atd_relay_state s)
+{
+	switch (s) {
+	case ATD_RELAY_IDLE:
+		return "idle";
+	case ATD_RELAY_LOOKUP:
+		return "lookup";
+	case ATD_RELAY_NO_SERVER:
+		return "no-server";
+	case ATD_RELAY_CREDENTIAL:
+		return "credential";
+	case ATD_RELAY_ALLOCATING:
+		return "allocating";
+	case ATD_RELAY_ALLOCATED:
+		return "allocated";
+	case ATD_RELAY_FAILED:
+		return "failed";
+	}
+	return "?";
+}
