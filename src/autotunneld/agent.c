@@ -930,8 +930,24 @@ static void relay_changed(void *arg)
 	relay_peers_sync(d);
 }
 
+static int relay_set_stream(void *arg, const struct sockaddr_in *server, int fd, struct ssl_st *ssl)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_relay_set_stream(d->dp, server, fd, ssl) : -ENOTCONN;
+}
+
+static int relay_send_stream(void *arg, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_relay_stream_send(d->dp, msg, len) : -ENOTCONN;
+}
+
 static const struct atd_relay_ops relay_ops = {
-	reflex_query, reflex_query_cancel, reflex_send, relay_set_server, relay_set_channel, relay_changed,
+	.query = reflex_query, .query_cancel = reflex_query_cancel, .send = reflex_send,
+	.set_server = relay_set_server, .set_stream = relay_set_stream, .send_stream = relay_send_stream,
+	.set_channel = relay_set_channel, .changed = relay_changed,
 };
 
 static const struct atd_dns_ops dns_ops = {
@@ -1111,6 +1127,12 @@ bool atd_agent_relay(struct atd *d, struct atd_relay_view *v)
 		return false;
 	atd_relay_get(d->agent->relay, v);
 	return true;
+}
+
+void atd_agent_relay_lost(struct atd *d)
+{
+	if (d->agent && d->agent->relay)
+		atd_relay_stream_lost(d->agent->relay);
 }
 
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)

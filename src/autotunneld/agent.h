@@ -89,6 +89,9 @@ void atd_agent_rsip_changed(struct atd *d);
 /** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
 
+/** The data plane's connection to the TURN relay ended (dpglue.c): to the relay leaf. */
+void atd_agent_relay_lost(struct atd *d);
+
 /* ---- read by the control socket (control.c) ---- */
 
 /** The account, or false when signed out. */

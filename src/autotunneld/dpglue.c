@@ -74,6 +74,9 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 	case DP_EV_STUN:
 		atd_agent_stun_input(d, ev->data, ev->len, &ev->from);
 		break;
+	case DP_EV_RELAY_LOST:
+		atd_agent_relay_lost(d);
+		break;
 	}
 }
 

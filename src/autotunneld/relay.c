@@ -12,9 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <event2/dns.h>
 #include <event2/util.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -28,6 +35,13 @@
 #include "util/random.h"
 
 #define PASS_MAX 128
+#define UDP_DEADLINE_MS 2000	/* no allocation over UDP by then: UDP is likely blocked, try TLS and TCP */
+#define CONNECT_MS 4000		/* a TCP connection and TLS handshake to the relay, at most */
+
+/* Transports, in the order they are tried (issue 12: UDP first, then TLS, which gets through most, then TCP). */
+enum rt { RT_UDP, RT_TLS, RT_TCP, RT_N };
+static const char *const rt_srv[RT_N] = { "_turn._udp", "_turns._tcp", "_turn._tcp" };
+static const char *const rt_word[RT_N] = { "udp", "tls", "tcp" };
 
 struct relay_peer {
 	bool used;
@@ -49,12 +63,28 @@ struct atd_relay {
 
 	enum atd_relay_state state;
 	char domain[DNS_NAME_TEXT_MAX];
-	bool server_known;
+	/* the relay for each transport (RFC 5928 SRV), in the order they are tried */
+	struct relay_server {
+		bool known;		/* addr below */
+		bool absent;		/* the account's server names none */
+		char name[300];		/* "HOST:PORT" */
+		char target[DNS_NAME_TEXT_MAX];
+		uint16_t port;
+		struct sockaddr_in addr;
+	} srv[RT_N];
+	enum rt rt;			/* the transport tried or in use */
+	enum rt looking;		/* the SRV lookup under way */
+	bool server_known;		/* srv[rt] is known: server and server_addr are its */
 	char server[300];
-	char target[DNS_NAME_TEXT_MAX];
-	uint16_t port;
 	struct sockaddr_in server_addr;
 	char why[200];
+
+	/* TCP and TLS: the connection being made (the data plane owns it once up) */
+	struct event *tconn;		/* UDP's short deadline; the connection's and handshake's */
+	struct event *sev;		/* the socket's readiness while connecting */
+	int sfd;
+	SSL *ssl;
+	SSL_CTX *ctx;
 
 	bool have_cred;
 	char user[TURN_CRED_USERNAME_MAX + 1];
@@ -73,9 +103,9 @@ struct atd_relay {
 	unsigned probes;		/* keepalives sent: every ATD_RELAY_PROBE_EVERY-th also refreshes */
 	bool ka_pending;
 	uint8_t ka_tid[STUN_TID_LEN];
-	uint64_t ka_sent;
+	uint64_t ka_sent_ns;
 	bool has_rtt;
-	uint32_t rtt_ms;
+	uint32_t rtt_us;
 
 	struct relay_peer peers[TURN_MAX_PEERS];
 };
@@ -174,6 +204,9 @@ static void client_drop(struct atd_relay *r)
 /* ---- the TURN client ---- */
 
 static void apply(struct atd_relay *r, struct turn_out *out);
+static void begin(struct atd_relay *r);
+static void connect_transport(struct atd_relay *r);
+static void next_transport(struct atd_relay *r, const char *why);
 static void peer_add_tc(struct atd_relay *r, struct relay_peer *p);
 static void fetch_credential(struct atd_relay *r);
 
@@ -204,6 +237,14 @@ static void peer_add_tc(struct atd_relay *r, struct relay_peer *p)
 	free(out);
 }
 
+/* To the TURN server: a datagram from the tunnel socket, or into the data plane's TCP/TLS stream. */
+static int send_server(struct atd_relay *r, const uint8_t *buf, size_t len)
+{
+	if (r->rt == RT_UDP)
+		return r->ops.send(r->arg, &r->server_addr, buf, len);
+	return r->ops.send_stream(r->arg, buf, len);
+}
+
 static void allocate(struct atd_relay *r)
 {
 	struct turn_client_config cfg;
@@ -211,18 +252,23 @@ static void allocate(struct atd_relay *r)
 
 	if (!(out = malloc(sizeof(*out))))
 		return;
-	client_drop(r);
-	turn_client_config_default(&cfg, false);
+	if (r->rt == RT_UDP) {
+		client_drop(r);
+	} else {
+		turn_client_free(r->tc);	/* the connection just made stays */
+		r->tc = NULL;
+	}
+	turn_client_config_default(&cfg, r->rt != RT_UDP);
 	if (!(r->tc = turn_client_new(&cfg, r->user, r->pass, rnd, NULL))) {
 		free(out);
 		failed(r, "cannot make a TURN client");
 		return;
 	}
 	/* ChannelData from the server is unwrapped by the data plane from now on */
-	if (r->ops.set_server(r->arg, &r->server_addr))
+	if (r->rt == RT_UDP && r->ops.set_server(r->arg, &r->server_addr))
 		log_warnx("relay: the data plane does not take the TURN server");
 	r->state = ATD_RELAY_ALLOCATING;
-	log_debug("relay: allocating on %s over UDP", r->server);
+	log_debug("relay: allocating on %s over %s", r->server, rt_word[r->rt]);
 	turn_client_start(r->tc, clock_now_ms(), out);
 	apply(r, out);
 	free(out);
@@ -247,8 +293,9 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 		r->retry_ms = 0;
 		r->why[0] = '\0';
 		r->keepalive_at = clock_now_ms() + 1;	/* a first round trip at once */
-		log_info("relay: allocated %s on %s (udp) for %u s", ep(&r->relayed, e, sizeof(e)), r->server,
-			 ev->lifetime);
+		evtimer_del(r->tconn);
+		log_info("relay: allocated %s on %s (%s) for %u s", ep(&r->relayed, e, sizeof(e)), r->server,
+			 rt_word[r->rt], ev->lifetime);
 		r->ops.changed(r->arg);
 		break;
 	case TURN_EV_REFRESHED:
@@ -277,6 +324,9 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 			fetch_credential(r);
 		} else if (ev->code == 300) {
 			failed(r, "%s sent us elsewhere (300 Try Alternate), which is not followed", r->server);
+		} else if (ev->code == TURN_CODE_TIMEOUT) {
+			evtimer_del(r->tconn);
+			next_transport(r, "no answer");
 		} else {
 			failed(r, "allocation on %s failed (%s %u)", r->server,
 			       ev->code == TURN_CODE_TIMEOUT ? "no answer over UDP" : "error", ev->code);
@@ -321,7 +371,8 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 		r->tc = NULL;
 		if (r->renewing) {
 			r->renewing = false;
-			allocate(r);	/* the same 5-tuple, now free: with the new credential */
+			/* UDP: the same 5-tuple, now free; a stream: a new connection */
+			connect_transport(r);
 		}
 		break;
 	}
@@ -330,7 +381,7 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 static void apply(struct atd_relay *r, struct turn_out *out)
 {
 	for (unsigned i = 0; i < out->n_msgs; i++) {
-		int err = r->ops.send(r->arg, &r->server_addr, out->msgs[i].buf, out->msgs[i].len);
+		int err = send_server(r, out->msgs[i].buf, out->msgs[i].len);
 
 		if (err)
 			log_debug("relay: cannot send to %s: %s", r->server, strerror(-err));
@@ -426,7 +477,10 @@ static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const 
 		free(out);
 		return;
 	}
-	allocate(r);
+	if (r->server_known)
+		connect_transport(r);
+	else
+		begin(r);
 }
 
 static void fetch_credential(struct atd_relay *r)
@@ -451,20 +505,74 @@ static void fetch_credential(struct atd_relay *r)
 	}
 }
 
-/* ---- finding the server: _turn._udp.D (RFC 5928) ---- */
+/* ---- finding the server: _turn._udp.D, _turns._tcp.D, _turn._tcp.D (RFC 5928) ---- */
 
-static void lookup(struct atd_relay *r);
+static void lookup(struct atd_relay *r, enum rt which);
+static void connect_transport(struct atd_relay *r);
+static void next_transport(struct atd_relay *r, const char *why);
 
-static void server_found(struct atd_relay *r, const struct in_addr *a)
+/* The next step towards an allocation over r->rt: its server, the credential, the connection. */
+static void begin(struct atd_relay *r)
 {
-	r->server_addr.sin_family = AF_INET;
-	r->server_addr.sin_addr = *a;
-	r->server_addr.sin_port = htons(r->port);
+	struct relay_server *sv = &r->srv[r->rt];
+
+	if (!sv->known && !sv->absent) {
+		lookup(r, r->rt);
+		return;
+	}
+	if (sv->absent) {
+		next_transport(r, NULL);
+		return;
+	}
 	r->server_known = true;
-	if (r->have_cred)
-		allocate(r);
-	else
+	r->server_addr = sv->addr;
+	snprintf(r->server, sizeof(r->server), "%s", sv->name);
+	if (!r->have_cred)
 		fetch_credential(r);
+	else
+		connect_transport(r);
+}
+
+/*
+ * Give up on r->rt (@p why says why, NULL: it has no server) and try the
+ * next transport; after the last, wait and start again from UDP.
+ */
+static void next_transport(struct atd_relay *r, const char *why)
+{
+	bool any = false;
+
+	if (why)
+		log_info("relay: %s over %s: %s", r->server, rt_word[r->rt], why);
+	while (++r->rt < RT_N && r->srv[r->rt].absent)
+		;
+	if (r->rt < RT_N) {
+		log_info("relay: trying %s", rt_word[r->rt]);
+		begin(r);
+		return;
+	}
+	r->rt = RT_UDP;
+	for (int i = 0; i < RT_N; i++)
+		any |= !r->srv[i].absent;
+	if (!any) {
+		r->state = ATD_RELAY_NO_SERVER;
+		snprintf(r->why, sizeof(r->why), "the account's server names no relay (_turn._udp, _turns._tcp, "
+			 "_turn._tcp of %.100s)", r->domain);
+		log_info("relay: %s", r->why);
+		return;
+	}
+	failed(r, "no relay could be reached over UDP, TLS or TCP");
+}
+
+static void server_found(struct atd_relay *r, enum rt which, const struct in_addr *a)
+{
+	struct relay_server *sv = &r->srv[which];
+
+	sv->addr.sin_family = AF_INET;
+	sv->addr.sin_addr = *a;
+	sv->addr.sin_port = htons(sv->port);
+	sv->known = true;
+	if (which == r->rt)
+		begin(r);
 }
 
 static void gai_done(int result, struct evutil_addrinfo *res, void *arg)
@@ -480,18 +588,20 @@ static void gai_done(int result, struct evutil_addrinfo *res, void *arg)
 			struct in_addr a = ((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
 
 			evutil_freeaddrinfo(res);
-			server_found(r, &a);
+			server_found(r, r->looking, &a);
 			return;
 		}
 	}
 	if (res)
 		evutil_freeaddrinfo(res);
-	failed(r, "no IPv4 address for %s", r->target);
+	failed(r, "no IPv4 address for %s", r->srv[r->looking].target);
 }
 
 static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const char *why)
 {
 	struct atd_relay *r = arg;
+	enum rt which = r->looking;
+	struct relay_server *sv = &r->srv[which];
 	struct dns_srv best = { 0 };
 	char text[DNS_NAME_TEXT_MAX + 16];
 	struct dns_name q;
@@ -507,7 +617,7 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		failed(r, "cannot ask the rendezvous server for the relay: %s", why);
 		return;
 	}
-	snprintf(text, sizeof(text), "_turn._udp.%s", r->domain);
+	snprintf(text, sizeof(text), "%s.%s", rt_srv[which], r->domain);
 	if (dns_name_from_text(&q, text))
 		return;
 	dns_name_canonicalize(&q);
@@ -524,16 +634,22 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		}
 	}
 	if (!found) {
-		r->state = ATD_RELAY_NO_SERVER;
-		snprintf(r->why, sizeof(r->why), "the account's server names no relay (_turn._udp.%.140s)", r->domain);
-		log_info("relay: %s", r->why);
+		sv->absent = true;
+		log_debug("relay: the account's server names no %s.%s", rt_srv[which], r->domain);
+		if (which == r->rt)
+			begin(r);
 		return;
 	}
-	n = dns_name_to_text(&best.target, r->target, sizeof(r->target));
-	if (n > 1 && r->target[n - 1] == '.')
-		r->target[n - 1] = '\0';
-	r->port = best.port;
-	snprintf(r->server, sizeof(r->server), "%.255s:%u", r->target, best.port);
+	n = dns_name_to_text(&best.target, sv->target, sizeof(sv->target));
+	if (n > 1 && sv->target[n - 1] == '.')
+		sv->target[n - 1] = '\0';
+	sv->port = best.port;
+	{
+		char name[sizeof(sv->name)];
+
+		snprintf(name, sizeof(name), "%.255s:%u", sv->target, best.port);
+		memcpy(sv->name, name, sizeof(name));
+	}
 	pos = 0;
 	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
 		uint8_t b[4];
@@ -541,16 +657,16 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		if (rr.sec == DNS_SEC_ADDITIONAL && rr.type == DNS_TYPE_A && dns_name_equal(&rr.owner, &best.target) &&
 		    dns_rdata_a_read(&rr.rdata, b) == 0) {
 			memcpy(&a, b, 4);
-			server_found(r, &a);
+			server_found(r, which, &a);
 			return;
 		}
 	}
-	if (inet_pton(AF_INET, r->target, &a) == 1) {
-		server_found(r, &a);
+	if (inet_pton(AF_INET, sv->target, &a) == 1) {
+		server_found(r, which, &a);
 		return;
 	}
 	if (!r->evdns && !(r->evdns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS))) {
-		failed(r, "cannot resolve %s: no resolver", r->target);
+		failed(r, "cannot resolve %s: no resolver", sv->target);
 		return;
 	}
 	{
@@ -558,20 +674,21 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		struct evdns_getaddrinfo_request *g;
 
 		r->gai_pending = true;
-		g = evdns_getaddrinfo(r->evdns, r->target, NULL, &hints, gai_done, r);
+		g = evdns_getaddrinfo(r->evdns, sv->target, NULL, &hints, gai_done, r);
 		if (r->gai_pending)
 			r->gai = g;
 	}
 }
 
-static void lookup(struct atd_relay *r)
+static void lookup(struct atd_relay *r, enum rt which)
 {
 	char text[DNS_NAME_TEXT_MAX + 16];
 	struct dns_name q;
 	int err;
 
 	r->state = ATD_RELAY_LOOKUP;
-	snprintf(text, sizeof(text), "_turn._udp.%s", r->domain);
+	r->looking = which;
+	snprintf(text, sizeof(text), "%s.%s", rt_srv[which], r->domain);
 	if (dns_name_from_text(&q, text)) {
 		failed(r, "%s is no domain name", text);
 		return;
@@ -593,6 +710,188 @@ static void cancel_queries(struct atd_relay *r)
 	}
 }
 
+/* ---- TCP and TLS: the connection to the relay (RFC 8656 §3.1), handed to the data plane once up ---- */
+
+static void conn_abort(struct atd_relay *r)
+{
+	if (r->sev) {
+		event_free(r->sev);
+		r->sev = NULL;
+	}
+	evtimer_del(r->tconn);
+	if (r->ssl)
+		SSL_free(r->ssl);
+	r->ssl = NULL;
+	if (r->sfd >= 0)
+		close(r->sfd);
+	r->sfd = -1;
+}
+
+static void conn_wait(struct atd_relay *r, short what);
+
+/* Connected (and, for TLS, the handshake done): the data plane takes the connection; allocate over it. */
+static void conn_up(struct atd_relay *r)
+{
+	int err;
+
+	if (r->sev) {
+		event_free(r->sev);
+		r->sev = NULL;
+	}
+	evtimer_del(r->tconn);
+	err = r->ops.set_stream(r->arg, &r->server_addr, r->sfd, r->ssl);
+	r->sfd = -1;	/* the data plane's now (it closes them on failure too) */
+	r->ssl = NULL;
+	if (err) {
+		next_transport(r, "the data plane does not take the connection");
+		return;
+	}
+	log_info("relay: connected to %s over %s", r->server, rt_word[r->rt]);
+	allocate(r);
+}
+
+static void conn_step(struct atd_relay *r)
+{
+	unsigned long code;
+	char msg[160];
+	int rc, e;
+
+	if (!r->ssl) {
+		conn_up(r);
+		return;
+	}
+	ERR_clear_error();
+	rc = SSL_connect(r->ssl);
+	if (rc == 1) {
+		conn_up(r);
+		return;
+	}
+	e = SSL_get_error(r->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		conn_wait(r, e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE);
+		return;
+	}
+	code = ERR_get_error();
+	snprintf(msg, sizeof(msg), "TLS handshake failed: %s",
+		 code && ERR_reason_error_string(code) ? ERR_reason_error_string(code) : "closed");
+	ERR_clear_error();
+	conn_abort(r);
+	next_transport(r, msg);
+}
+
+static void conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_relay *r = arg;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	(void)what;
+	if (r->sev) {
+		event_free(r->sev);
+		r->sev = NULL;
+	}
+	if (getsockopt((int)fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr) {
+		conn_abort(r);
+		next_transport(r, strerror(soerr));
+		return;
+	}
+	conn_step(r);
+}
+
+static void conn_wait(struct atd_relay *r, short what)
+{
+	if (!(r->sev = event_new(r->base, r->sfd, what, conn_cb, r)) || event_add(r->sev, NULL)) {
+		conn_abort(r);
+		next_transport(r, "out of memory");
+	}
+}
+
+static void tconn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_relay *r = arg;
+
+	(void)fd, (void)what;
+	if (r->rt == RT_UDP) {
+		if (r->allocated || !r->tc)
+			return;
+		/* issue 12: UDP first with a short deadline, then TCP/TLS */
+		client_drop(r);
+		next_transport(r, "no answer within 2 s (UDP blocked?)");
+		return;
+	}
+	conn_abort(r);
+	next_transport(r, "no connection within 4 s");
+}
+
+static SSL_CTX *tls_ctx(struct atd_relay *r)
+{
+	if (r->ctx)
+		return r->ctx;
+	if (!(r->ctx = SSL_CTX_new(TLS_client_method())))
+		return NULL;
+	SSL_CTX_set_min_proto_version(r->ctx, TLS1_2_VERSION);
+	/*
+	 * The relay's certificate is not checked: TLS is here to get through
+	 * firewalls that let only it out. The relay is authenticated by the
+	 * MESSAGE-INTEGRITY of its answers (keyed with our credential, RFC
+	 * 8489 §9.2), the credential's password never crosses the wire, and
+	 * what the relay carries is ESP, sealed end to end (docs/relay.md).
+	 */
+	SSL_CTX_set_verify(r->ctx, SSL_VERIFY_NONE, NULL);
+	return r->ctx;
+}
+
+static void stream_connect(struct atd_relay *r)
+{
+	int one = 1, fd;
+	struct timeval tv = { CONNECT_MS / 1000, (CONNECT_MS % 1000) * 1000 };
+
+	conn_abort(r);
+	client_drop(r);
+	r->state = ATD_RELAY_ALLOCATING;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		next_transport(r, strerror(errno));
+		return;
+	}
+	r->sfd = fd;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&r->server_addr, sizeof(r->server_addr)) < 0 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+
+		conn_abort(r);
+		next_transport(r, strerror(e));
+		return;
+	}
+	if (r->rt == RT_TLS) {
+		SSL_CTX *ctx = tls_ctx(r);
+
+		if (!ctx || !(r->ssl = SSL_new(ctx)) || SSL_set_fd(r->ssl, fd) != 1) {
+			conn_abort(r);
+			next_transport(r, "cannot make a TLS session");
+			return;
+		}
+		SSL_set_tlsext_host_name(r->ssl, r->srv[RT_TLS].target);
+		SSL_set_mode(r->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	}
+	evtimer_add(r->tconn, &tv);
+	conn_wait(r, EV_WRITE);
+}
+
+/* The server, the credential are there: allocate over UDP, or connect first. */
+static void connect_transport(struct atd_relay *r)
+{
+	if (r->rt == RT_UDP) {
+		struct timeval tv = { UDP_DEADLINE_MS / 1000, (UDP_DEADLINE_MS % 1000) * 1000 };
+
+		allocate(r);
+		if (r->tc && !r->allocated)
+			evtimer_add(r->tconn, &tv);
+		return;
+	}
+	stream_connect(r);
+}
+
 /* ---- keepalive and round trip: a Binding request to the server (RFC 8489 §3) ---- */
 
 static void keepalive(struct atd_relay *r, uint64_t now)
@@ -609,10 +908,10 @@ static void keepalive(struct atd_relay *r, uint64_t now)
 	r->keepalive_at = now + ATD_RELAY_KEEPALIVE_MS;
 	if ((n = stun_builder_finish(&b)) < 0)
 		return;
-	if ((err = r->ops.send(r->arg, &r->server_addr, buf, (size_t)n)))
+	if ((err = send_server(r, buf, (size_t)n)))
 		log_debug("relay: keepalive: %s", strerror(-err));
 	r->ka_pending = true;
-	r->ka_sent = now;
+	r->ka_sent_ns = clock_now_ns();
 }
 
 static void tleaf_cb(evutil_socket_t fd, short what, void *arg)
@@ -623,12 +922,8 @@ static void tleaf_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (r->state == ATD_RELAY_FAILED && r->retry_at && now >= r->retry_at) {
 		r->retry_at = 0;
-		if (!r->server_known)
-			lookup(r);
-		else if (!r->have_cred)
-			fetch_credential(r);
-		else
-			allocate(r);
+		r->rt = RT_UDP;
+		begin(r);
 	}
 	if (r->have_cred && r->renew_at && now >= r->renew_at && r->state != ATD_RELAY_IDLE) {
 		r->renew_at = 0;
@@ -667,13 +962,17 @@ struct atd_relay *atd_relay_new(struct event_base *base, const struct atd_relay_
 	r->arg = arg;
 	for (int i = 0; i < TURN_MAX_PEERS; i++)
 		r->peers[i].idx = -1;
+	r->sfd = -1;
 	r->tturn = evtimer_new(base, tturn_cb, r);
 	r->tleaf = evtimer_new(base, tleaf_cb, r);
-	if (!r->tturn || !r->tleaf) {
+	r->tconn = evtimer_new(base, tconn_cb, r);
+	if (!r->tturn || !r->tleaf || !r->tconn) {
 		if (r->tturn)
 			event_free(r->tturn);
 		if (r->tleaf)
 			event_free(r->tleaf);
+		if (r->tconn)
+			event_free(r->tconn);
 		free(r);
 		return NULL;
 	}
@@ -689,7 +988,7 @@ static void deallocate(struct atd_relay *r)
 		return;
 	turn_client_close(r->tc, clock_now_ms(), out);
 	for (unsigned i = 0; i < out->n_msgs; i++)
-		r->ops.send(r->arg, &r->server_addr, out->msgs[i].buf, out->msgs[i].len);
+		send_server(r, out->msgs[i].buf, out->msgs[i].len);
 	free(out);
 }
 
@@ -699,11 +998,14 @@ void atd_relay_free(struct atd_relay *r)
 		return;
 	cancel_queries(r);
 	deallocate(r);
+	conn_abort(r);
 	evtimer_del(r->tturn);
 	evtimer_del(r->tleaf);
 	turn_client_free(r->tc);
 	event_free(r->tturn);
 	event_free(r->tleaf);
+	event_free(r->tconn);
+	SSL_CTX_free(r->ctx);
 	if (r->evdns)
 		evdns_base_free(r->evdns, 0);
 	OPENSSL_cleanse(r->pass, sizeof(r->pass));
@@ -713,6 +1015,7 @@ void atd_relay_free(struct atd_relay *r)
 void atd_relay_start(struct atd_relay *r, const char *domain)
 {
 	cancel_queries(r);
+	conn_abort(r);
 	r->renewing = false;
 	client_drop(r);
 	evtimer_del(r->tleaf);
@@ -720,15 +1023,16 @@ void atd_relay_start(struct atd_relay *r, const char *domain)
 	r->retry_at = 0;
 	if (strcmp(domain, r->domain)) {
 		snprintf(r->domain, sizeof(r->domain), "%s", domain);
-		r->server_known = false;
+		memset(r->srv, 0, sizeof(r->srv));
 		r->have_cred = false;
+	} else {
+		/* the names stay; a server that was absent may be there now */
+		for (int i = 0; i < RT_N; i++)
+			r->srv[i].absent = false;
 	}
-	if (!r->server_known)
-		lookup(r);
-	else if (!r->have_cred)
-		fetch_credential(r);
-	else
-		allocate(r);
+	r->server_known = false;
+	r->rt = RT_UDP;	/* a new network: UDP first again */
+	begin(r);
 }
 
 void atd_relay_stop(struct atd_relay *r, bool forget)
@@ -737,12 +1041,14 @@ void atd_relay_stop(struct atd_relay *r, bool forget)
 		return;
 	cancel_queries(r);
 	deallocate(r);
+	conn_abort(r);
 	r->renewing = false;
 	client_drop(r);
 	evtimer_del(r->tleaf);
 	r->state = ATD_RELAY_IDLE;
 	r->why[0] = '\0';
 	if (forget) {
+		memset(r->srv, 0, sizeof(r->srv));
 		r->server_known = false;
 		r->have_cred = false;
 		r->domain[0] = '\0';
@@ -752,6 +1058,16 @@ void atd_relay_stop(struct atd_relay *r, bool forget)
 		for (int i = 0; i < TURN_MAX_PEERS; i++)
 			r->peers[i].idx = -1;
 	}
+}
+
+void atd_relay_stream_lost(struct atd_relay *r)
+{
+	if (!r || r->rt == RT_UDP || r->state == ATD_RELAY_IDLE)
+		return;
+	/* coturn restarted, or a middlebox cut the connection: the allocation went with it (RFC 8656 §3.1) */
+	log_info("relay: the %s connection to %s was lost: connecting again", rt_word[r->rt], r->server);
+	client_drop(r);
+	connect_transport(r);
 }
 
 bool atd_relay_input(struct atd_relay *r, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
@@ -765,13 +1081,13 @@ bool atd_relay_input(struct atd_relay *r, const uint8_t *buf, size_t len, const 
 	if (stun_msg_parse(buf, len, &m))
 		return false;
 	if (m.method == STUN_METHOD_BINDING) {
-		uint64_t now = clock_now_ms();
+		uint64_t us = (clock_now_ns() - r->ka_sent_ns) / 1000;
 
 		/* our keepalive's answer; any other Binding answer is the reflex check's */
 		if (!r->ka_pending || m.cls != STUN_CLASS_SUCCESS || memcmp(m.tid, r->ka_tid, STUN_TID_LEN))
 			return false;
 		r->ka_pending = false;
-		r->rtt_ms = (uint32_t)(now - r->ka_sent);
+		r->rtt_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 		r->has_rtt = true;
 		return true;
 	}
@@ -837,11 +1153,11 @@ void atd_relay_get(const struct atd_relay *r, struct atd_relay_view *v)
 	memset(v, 0, sizeof(*v));
 	v->state = r->state;
 	snprintf(v->server, sizeof(v->server), "%s", r->server);
-	v->transport = "udp";
+	v->transport = rt_word[r->rt];
 	if (r->allocated)
 		v->relayed = r->relayed;
 	v->has_rtt = r->has_rtt && r->allocated;
-	v->rtt_ms = r->rtt_ms;
+	v->rtt_us = r->rtt_us;
 	for (int i = 0; i < TURN_MAX_PEERS; i++)
 		if (r->peers[i].used && r->peers[i].channel)
 			v->channels++;

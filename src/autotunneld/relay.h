@@ -5,7 +5,9 @@
  * _turn._udp.D (RFC 5928), fetches a time-limited credential with the
  * signed query TXT _turn-credential.D, allocates with lib/stun's TURN
  * client over UDP from port 4500 (so that ChannelData shares the socket
- * with ESP and IKE, RFC 7983 §7), keeps the allocation (Refresh), its
+ * with ESP and IKE, RFC 7983 §7) or, when that gets no answer within
+ * 2 s (UDP blocked), over TLS (_turns._tcp.D) and then TCP (_turn._tcp.D),
+ * on a connection it hands to the data plane (dp_relay_set_stream()); keeps the allocation (Refresh), its
  * permissions and channels (ChannelBind) and the NAT binding to the server
  * (a Binding request every ATD_RELAY_KEEPALIVE_MS, which also measures the
  * round trip) alive, allocates again when the server lost it (coturn
@@ -39,6 +41,7 @@
 
 struct dns_name;
 struct atd_relay;
+struct ssl_st;
 
 #define ATD_RELAY_KEEPALIVE_MS	15000	/* below the 30 s UDP timeout of NATs (RFC 4787 REQ-5 asks 2 min) */
 #define ATD_RELAY_PROBE_EVERY	2	/* a Refresh every 2nd keepalive: a lost allocation is found in 30 s */
@@ -55,6 +58,13 @@ struct atd_relay_ops {
 	int (*send)(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
 	/** The data plane's TURN server (NULL: none, every channel dropped). 0 or -errno. */
 	int (*set_server)(void *arg, const struct sockaddr_in *server);
+	/**
+	 * The data plane takes the connection @p fd (and its TLS session @p ssl,
+	 * or NULL) to the TURN server @p server: ChannelData and STUN go through it. 0 or -errno.
+	 */
+	int (*set_stream)(void *arg, const struct sockaddr_in *server, int fd, struct ssl_st *ssl);
+	/** Send a STUN message on that connection. 0 or -errno. */
+	int (*send_stream)(void *arg, const uint8_t *msg, size_t len);
 	/** Route @p peer through channel @p channel (0: directly again). 0 or -errno. */
 	int (*set_channel)(void *arg, const struct sockaddr_in *peer, uint16_t channel);
 	/** The relayed address came, changed or went (see atd_relay_candidate()). */
@@ -75,10 +85,10 @@ enum atd_relay_state {
 struct atd_relay_view {
 	enum atd_relay_state state;
 	char server[300];		/* "HOST:PORT" as the SRV named it; "" before */
-	const char *transport;		/* "udp" (static string) */
+	const char *transport;		/* "udp", "tls" or "tcp" (static string) */
 	struct sockaddr_in relayed;	/* ALLOCATED: the relayed address */
 	bool has_rtt;
-	uint32_t rtt_ms;		/* the last keepalive's round trip to the server */
+	uint32_t rtt_us;		/* the last keepalive's round trip to the server */
 	unsigned channels;		/* peers reached through the relay now */
 	char why[200];			/* FAILED, NO_SERVER: why */
 };
@@ -94,6 +104,8 @@ void atd_relay_free(struct atd_relay *r);
  * allocate (again). Peers bound stay bound and follow.
  */
 void atd_relay_start(struct atd_relay *r, const char *domain);
+/** The data plane's TCP/TLS connection to the relay ended (DP_EV_RELAY_LOST): connect and allocate again. */
+void atd_relay_stream_lost(struct atd_relay *r);
 /** Not wanted any more, signed out (@p forget: the server and credential too), or offline. */
 void atd_relay_stop(struct atd_relay *r, bool forget);
 

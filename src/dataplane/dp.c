@@ -181,6 +181,12 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 		nq = DP_MAX_WORKERS;
 	dp->stop_fd = dp->event_fd = -1;
 	dp->esp_fd = dp->ipip_fd = -1;
+	if (dp_rstream_init(dp)) {
+		snprintf(err, errlen, "out of memory");
+		dp_rstream_fini(dp);
+		free(dp);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&dp->evq_lock, NULL);
 	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !(t0 = calloc(1, sizeof(struct dp_table)))) {
 		snprintf(err, errlen, "out of memory");
@@ -318,6 +324,7 @@ void dp_free(struct dp *dp)
 		close(dp->ipip_fd);
 	free(dp->evq);
 	pthread_mutex_destroy(&dp->evq_lock);
+	dp_rstream_fini(dp);
 	free(dp);
 }
 
@@ -609,7 +616,7 @@ static int send_maybe_relayed(struct dp *dp, const struct sockaddr_in *to, const
 {
 	const struct dp_table *t = atomic_load(&dp->table);
 	uint16_t ch = dp_table_relay_channel(t, to);
-	uint8_t buf[STUN_CHANDATA_HDR_LEN + 4 + DP_IKE_MAX];
+	uint8_t buf[STUN_CHANDATA_HDR_LEN + 4 + DP_IKE_MAX + 3];
 	int n;
 
 	if (!ch) {
@@ -617,9 +624,16 @@ static int send_maybe_relayed(struct dp *dp, const struct sockaddr_in *to, const
 			return -errno;
 		return 0;
 	}
-	/* RFC 8656 §12.5: over UDP the padding may be left out */
-	if ((n = stun_chandata_build(ch, payload, len, false, buf, sizeof(buf))) < 0)
+	/* RFC 8656 §12.5: over UDP the padding may be left out; over a stream it must be there */
+	if ((n = stun_chandata_build(ch, payload, len, t->relay.stream, buf, sizeof(buf))) < 0)
 		return n;
+	if (t->relay.stream) {
+		int err = dp_rstream_write(dp, buf, (size_t)n);
+
+		if (!err)
+			atomic_fetch_add_explicit(&dp->ctr.v[DP_STAT_IDX(relay_tx_packets)], 1, memory_order_relaxed);
+		return err;
+	}
 	if (sendto(dp->w[0].udp_fd, buf, (size_t)n, 0, (const struct sockaddr *)&t->relay.server,
 		   sizeof(t->relay.server)) < 0)
 		return -errno;
@@ -691,10 +705,11 @@ static bool same_ep(const struct sockaddr_in *a, const struct sockaddr_in *b)
 int dp_relay_set_server(struct dp *dp, const struct sockaddr_in *server)
 {
 	const struct dp_table *t = atomic_load(&dp->table);
+	bool had_stream = t->relay.stream;	/* t is freed by table_publish() */
 	struct dp_table *nt;
 
 	if (server && server->sin_family == AF_INET && t->relay.server.sin_family == AF_INET &&
-	    same_ep(server, &t->relay.server))
+	    same_ep(server, &t->relay.server) && !t->relay.stream)
 		return 0;
 	if (!(nt = table_clone(t)))
 		return -ENOMEM;
@@ -702,6 +717,24 @@ int dp_relay_set_server(struct dp *dp, const struct sockaddr_in *server)
 	if (server && server->sin_family == AF_INET)
 		nt->relay.server = *server;
 	table_publish(dp, nt, NULL);
+	/* no worker writes to the stream any more: close it */
+	if (had_stream)
+		dp_rstream_clear(dp);
+	return 0;
+}
+
+int dp_relay_set_stream(struct dp *dp, const struct sockaddr_in *server, int fd, struct ssl_st *ssl)
+{
+	struct dp_table *nt;
+
+	if (!(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	memset(&nt->relay, 0, sizeof(nt->relay));
+	nt->relay.server = *server;
+	nt->relay.server.sin_family = AF_INET;
+	nt->relay.stream = true;
+	table_publish(dp, nt, NULL);
+	dp_rstream_set(dp, fd, ssl);
 	return 0;
 }
 

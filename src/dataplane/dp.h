@@ -95,6 +95,7 @@ enum dp_event_type {
 	DP_EV_ROAMED,		/**< peer `peer` sent authentic ESP from a new address `from` */
 	DP_EV_AUTH_FAILED,	/**< ESP for SA `spi` failed its ICV (wrong key?) from `from` */
 	DP_EV_STUN,		/**< a STUN message (RFC 8489) arrived on our port from `from` */
+	DP_EV_RELAY_LOST,	/**< the relay's TCP/TLS connection (dp_relay_set_stream) closed or failed */
 };
 
 struct dp_event {
@@ -119,6 +120,7 @@ struct dp_stats {
 };
 
 struct dp;
+struct ssl_st;
 
 /**
  * Create the TUN device (with its address and MTU) and the UDP sockets.
@@ -228,6 +230,19 @@ int dp_send_keepalive(struct dp *dp, const struct sockaddr_in *to);
  * are dropped when it changes. 0 or -ENOMEM.
  */
 int dp_relay_set_server(struct dp *dp, const struct sockaddr_in *server);
+/**
+ * The TURN server that allocated for us over TCP or TLS on connection
+ * @p fd (connected; and @p ssl, its TLS session after the handshake, or
+ * NULL for plain TCP): the data plane takes both and owns them from now
+ * on (closed by the next dp_relay_set_* or dp_free). Channels are dropped;
+ * ChannelData to peers goes into the stream, padded (RFC 8656 §12.5), and
+ * STUN messages from it are reported as DP_EV_STUN from @p server; its
+ * end is reported as DP_EV_RELAY_LOST. 0 or -ENOMEM.
+ */
+int dp_relay_set_stream(struct dp *dp, const struct sockaddr_in *server, int fd, struct ssl_st *ssl);
+/** Send a STUN message (a TURN request) on the relay's stream. 0, -ENOTCONN, -EPIPE, -ETIMEDOUT. */
+int dp_relay_stream_send(struct dp *dp, const uint8_t *msg, size_t len);
+
 /**
  * Send what goes to @p peer through channel @p channel of the server set
  * above (replacing the peer's previous channel); @p channel 0 removes it.

@@ -335,6 +335,47 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 }
 
 /*
+ * Through the relay's TCP or TLS connection: each segment sealed behind a
+ * ChannelData header and padded to 4 bytes (RFC 8656 §12.5), one write
+ * each under the stream's lock (relay_stream.c).
+ */
+static void tx_stream(struct dp_worker *w, struct dp_sa *sa, struct dp_tso *tso, uint8_t nh, uint16_t chan)
+{
+	for (unsigned i = 0; i < tso->nseg; i++) {
+		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen, total;
+		uint8_t *esp = w->nbuf + STUN_CHANDATA_HDR_LEN;
+		struct wire wr;
+		int err;
+
+		if (STUN_CHANDATA_HDR_LEN + slen + 3 > DP_NATIVE_BUF) {
+			ST(w, tx_errors)++;
+			return;
+		}
+		dp_tso_seg_write(tso, i, esp + sa->lay.hdr);
+		if ((err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, esp, slen, seglen, &outlen))) {
+			if (err == -EKEYEXPIRED)
+				ST(w, tx_seq_exhausted)++;
+			else
+				ST(w, tx_errors)++;
+			return;
+		}
+		wr = wire_writer(w->nbuf, STUN_CHANDATA_HDR_LEN);
+		wire_write_u16(&wr, chan);
+		wire_write_u16(&wr, (uint16_t)outlen);
+		total = STUN_CHANDATA_HDR_LEN + outlen;
+		while (total & 3)
+			w->nbuf[total++] = 0;
+		if (dp_rstream_write(w->dp, w->nbuf, total)) {
+			ST(w, tx_errors)++;
+			return;
+		}
+		ST(w, relay_tx_packets)++;
+		ST(w, esp_tx_packets)++;
+		ST(w, esp_tx_bytes) += outlen;
+	}
+}
+
+/*
  * Encrypt and queue one packet read from TUN (@p raw: vnet header first
  * when offloads are on). Used by the workers and, for held packets, by the
  * control thread with its own context slot.
@@ -385,6 +426,10 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 	 * leave the padding out); runs of equal size still leave as one GSO send.
 	 */
 	chan = t->relay.n ? dp_table_relay_channel(t, &t->peer[peer].remote) : 0;
+	if (chan && t->relay.stream) {
+		tx_stream(w, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4, chan);
+		goto rekey;
+	}
 	to = chan ? &t->relay.server : &t->peer[peer].remote;
 	hdr = chan ? STUN_CHANDATA_HDR_LEN : 0;
 	for (unsigned i = 0; i < tso.nseg; i++) {
@@ -646,6 +691,35 @@ static void relay_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, 
 	udp_payload(w, t, d + STUN_CHANDATA_HDR_LEN, cd.len, &from, locked);
 }
 
+void dp_worker_relay_frame(struct dp_worker *w, struct dp_table *t, uint8_t *frame, size_t len, struct dp_sa **locked)
+{
+	struct stun_chandata cd;
+	struct sockaddr_in from;
+	int i;
+
+	if (!t->relay.stream)
+		return;
+	if ((frame[0] & 0xc0) == 0) {
+		/* a STUN message: the agent's TURN client takes it, as if it came over UDP */
+		stun_datagram(w, frame, len, &t->relay.server);
+		return;
+	}
+	if (stun_chandata_parse(frame, len, true, &cd)) {
+		ST(w, rx_bad)++;
+		return;
+	}
+	for (i = 0; i < t->relay.n; i++)
+		if (t->relay.ch[i].channel == cd.channel)
+			break;
+	if (i == t->relay.n) {
+		ST(w, relay_rx_unknown)++;
+		return;
+	}
+	ST(w, relay_rx_packets)++;
+	from = t->relay.ch[i].peer;
+	udp_payload(w, t, frame + STUN_CHANDATA_HDR_LEN, cd.len, &from, locked);
+}
+
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
 			 const struct sockaddr_in *from, struct dp_sa **locked)
 {
@@ -857,18 +931,22 @@ void *dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	/* worker 0 also reads the raw sockets of native ESP and RSIP (-1: poll ignores them) */
-	struct pollfd pfd[5] = {
+	/* ... and the relay's TCP/TLS connection, with an eventfd that says it changed */
+	struct pollfd pfd[7] = {
 		{ .fd = w->tun_fd, .events = POLLIN },
 		{ .fd = w->udp_fd, .events = POLLIN },
 		{ .fd = dp->stop_fd, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->esp_fd : -1, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->ipip_fd : -1, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+		{ .fd = w->idx == 0 ? dp->rs.wake_fd : -1, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct dp_table *t;
 
-		if (poll(pfd, 5, -1) < 0 && errno != EINTR)
+		pfd[5].fd = w->idx == 0 ? atomic_load(&dp->rs.poll_fd) : -1;
+		if (poll(pfd, 7, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -881,6 +959,14 @@ void *dp_worker_main(void *arg)
 			native_batch(w, t, pfd[3].fd, false);
 		if (pfd[4].revents & POLLIN)
 			native_batch(w, t, pfd[4].fd, true);
+		if ((pfd[5].revents & (POLLIN | POLLHUP | POLLERR)) || (pfd[6].revents & POLLIN)) {
+			struct dp_sa *locked = NULL;
+
+			dp_rstream_read(w, t, &locked);
+			if (locked)
+				pthread_mutex_unlock(&locked->in_lock);
+			gro_flush(w);
+		}
 		if (pfd[0].revents & POLLIN)
 			tun_batch(w, t);
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
