@@ -12,7 +12,10 @@
 # the tunnel; the data plane's relay counters and coturn's own session log
 # show the traffic went through coturn; tcpdump on rv never sees a marker
 # string sent in the inner TCP stream (only ESP crosses the relay);
-# coturn restarted -> both allocate again and the tunnel works again.
+# coturn restarted -> both allocate again and the tunnel works again;
+# UDP blocked on hostC's side (all outbound UDP dropped but DNS) -> its
+# agent allocates over TLS (5349) after a short UDP attempt, and the
+# tunnel works through it; netcheck says UDP is blocked.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 . "$AT_SRC/tests/netns/turn_lib.sh"
@@ -29,7 +32,8 @@ SECRET=$(head -c 24 /dev/urandom | base64)
 (umask 077; printf '%s\n' "$SECRET" >"$NT_DIR/turn.secret")
 # verbose: coturn logs each session's usage (bytes from the client and from peers) when it ends
 TURN_EXTRA=verbose turn_start rv "$SECRET" "$AT_ZONE" 198.51.100.53 198.51.100.54
-at_dnsd --turn-server 198.51.100.53 --turn-secret-file "$NT_DIR/turn.secret" --turn-credential-ttl 600
+at_dnsd --turn-server 198.51.100.53 --turns-server 198.51.100.53 --stun-server 198.51.100.53 \
+	--turn-secret-file "$NT_DIR/turn.secret" --turn-credential-ttl 600
 at_account alice 'correct horse battery'
 
 # everything that crosses the relay's interface, for the marker check
@@ -61,6 +65,21 @@ done
 [ -n "$ok" ] || nt_fail "no ping6 through the relay: $(tail -30 "$NT_DIR/agent-hostC.log")"
 nt_exec hostC ping -6 -c 5 -i 0.2 -W 2 "$UD" >/dev/null || nt_fail "ping6 through the relay lost packets"
 nt_pass "ping6 laptop -> desktop through the relay"
+
+out=$(at_cli hostC status)
+printf '%s\n' "$out" | grep -q "^relay    via 198.51.100.53:3478 (udp), relayed address $RC, rtt [0-9.]* ms$" ||
+	nt_fail "hostC's status shows no relay line: $out"
+printf '%s\n' "$out" | grep -q "^peer     desktop  $UD   relayed $RD   rtt [0-9]* ms" ||
+	nt_fail "hostC's status does not show desktop relayed at $RD: $out"
+at_cli hostC status --json | /usr/bin/python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+me, p = s["self"], s["peers"][0]
+assert me["relay"] == "allocated" and me["relay_transport"] == "udp", me
+assert "%s:%d" % (me["relayed"], me["relayed_port"]) == sys.argv[1], me
+assert p["via_relay"] is True and "%s:%d" % (p["outer"], p["port"]) == sys.argv[2], p' "$RC" "$RD" ||
+	nt_fail "hostC status --json: $(at_cli hostC status --json)"
+nt_pass "status: $(printf '%s\n' "$out" | grep '^relay')"
 
 # 4 MB over TCP through the tunnel, with a marker string in the stream
 MARKER="relay-marker-$$-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -139,3 +158,39 @@ rb=$(sed -n 's/.* usage: realm=<[^>]*>, username=<[0-9]*:alice>, rp=[0-9]*, rb=\
 [ "${rb:-0}" -gt 2097152 ] || nt_fail "coturn counted at most ${rb:-0} bytes from alice's clients:
 $(grep usage "$NT_DIR/turnserver.log")"
 nt_pass "coturn's own counters: a session of alice's credential carried $rb bytes from its client"
+
+# --- UDP blocked on hostC's side: TURN over TLS, the tunnel through it
+nt_exec hostC nft -f - <<'NFT'
+table inet udpblock {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		udp dport != 53 counter drop
+	}
+}
+NFT
+t0=$(at_now_ms)
+at_agent_start hostC laptop "no-portmap = yes"	# it signs in again with the account it saved
+at_log_wait hostC 'relay: allocated .* (tls)' 20 ||
+	nt_fail "hostC allocated nothing over TLS: $(grep relay "$NT_DIR/agent-hostC.log")"
+RC=$(sed -n 's/.*relay: allocated \(198.51.100.5[34]:[0-9]*\) on .* (tls).*/\1/p' "$NT_DIR/agent-hostC.log" | tail -1)
+grep -q "relay: 198.51.100.53:3478 over udp: no answer within 2 s" "$NT_DIR/agent-hostC.log" ||
+	nt_fail "hostC did not try UDP first: $(grep relay "$NT_DIR/agent-hostC.log")"
+at_log_wait hostD "relay: laptop at $RC is reached through" 20 ||
+	nt_fail "hostD did not bind laptop's new relayed address $RC: $(grep relay "$NT_DIR/agent-hostD.log" | tail -5)"
+ok=""
+for i in $(seq 20); do
+	nt_exec hostC ping -6 -c 1 -W 1 "$UD" >/dev/null 2>&1 && { ok=1; break; }
+done
+[ -n "$ok" ] || nt_fail "no ping6 through the relay over TLS: $(tail -30 "$NT_DIR/agent-hostC.log")"
+nt_pass "UDP blocked on hostC: allocated $RC over TLS after a 2 s try over UDP; ping6 through it $(( $(at_now_ms) - t0 )) ms after the agent started"
+dropped=$(nt_exec hostC nft list table inet udpblock | sed -n 's/.*counter packets \([0-9]*\) .*/\1/p')
+[ "${dropped:-0}" -gt 0 ] || nt_fail "hostC's UDP block dropped nothing"
+ms=$(transfer)
+nt_pass "4 MB over TCP through the relay over TLS in $ms ms, intact (the block dropped $dropped UDP packets)"
+out=$(at_cli hostC status)
+printf '%s\n' "$out" | grep -q "^relay    via 198.51.100.53:5349 (tls), relayed address $RC" ||
+	nt_fail "hostC's status shows no TLS relay: $out"
+out=$(at_cli hostC netcheck)
+printf '%s\n' "$out" | grep -q "^udp        blocked on this network: tunnels go through the relay over TLS$" ||
+	nt_fail "hostC's netcheck does not say UDP is blocked: $out"
+nt_pass "status and netcheck: $(printf '%s\n' "$out" | grep '^udp')"
