@@ -36,7 +36,8 @@
 
 #define PASS_MAX 128
 #define UDP_DEADLINE_MS 2000	/* no allocation over UDP by then: UDP is likely blocked, try TLS and TCP */
-#define CONNECT_MS 4000		/* a TCP connection and TLS handshake to the relay, at most */
+#define CONNECT_MS 4000
+#define CRED_RETRY_MS 5000	/* a credential renewal that failed: again this soon */		/* a TCP connection and TLS handshake to the relay, at most */
 
 /* Transports, in the order they are tried (issue 12: UDP first, then TLS, which gets through most, then TCP). */
 enum rt { RT_UDP, RT_TLS, RT_TCP, RT_N };
@@ -425,6 +426,14 @@ static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const 
 	if (err == -ECANCELED)
 		return;
 	r->cred_pending = false;
+	if ((err || !resp) && r->allocated) {
+		/* the allocation holds with the credential it has: ask again soon, before that one expires */
+		log_info("relay: cannot renew the TURN credential (%s): asking again in %u s", why,
+			 CRED_RETRY_MS / 1000);
+		r->renew_at = clock_now_ms() + CRED_RETRY_MS;
+		leaf_rearm(r);
+		return;
+	}
 	if (err || !resp) {
 		failed(r, "cannot ask for a TURN credential: %s", why);
 		return;
