@@ -37,7 +37,14 @@
 #define PASS_MAX 128
 #define UDP_DEADLINE_MS 2000	/* no allocation over UDP by then: UDP is likely blocked, try TLS and TCP */
 #define CONNECT_MS 4000
-#define CRED_RETRY_MS 5000	/* a credential renewal that failed: again this soon */		/* a TCP connection and TLS handshake to the relay, at most */
+#define CRED_RETRY_MS 5000
+/*
+ * 437 to an Allocate over UDP: coturn was seen to answer so for a moment
+ * after it acknowledged the deletion of the previous allocation (a
+ * renewal); after this many (1, 2, 4 s apart) the 5-tuple is taken to be
+ * held for good, and TLS/TCP is tried.
+ */
+#define MISMATCH_TRIES 3	/* a credential renewal that failed: again this soon */		/* a TCP connection and TLS handshake to the relay, at most */
 
 /* Transports, in the order they are tried (issue 12: UDP first, then TLS, which gets through most, then TCP). */
 enum rt { RT_UDP, RT_TLS, RT_TCP, RT_N };
@@ -99,6 +106,7 @@ struct atd_relay {
 	struct sockaddr_in relayed;
 	uint64_t retry_at;
 	unsigned retry_ms;
+	unsigned mismatches;		/* 437 to Allocate over UDP in a row */
 
 	uint64_t keepalive_at;
 	unsigned probes;		/* keepalives sent: every ATD_RELAY_PROBE_EVERY-th also refreshes */
@@ -292,6 +300,7 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 		r->allocated = true;
 		r->state = ATD_RELAY_ALLOCATED;
 		r->retry_ms = 0;
+		r->mismatches = 0;
 		r->why[0] = '\0';
 		r->keepalive_at = clock_now_ms() + 1;	/* a first round trip at once */
 		evtimer_del(r->tconn);
@@ -328,6 +337,15 @@ static void on_event(struct atd_relay *r, const struct turn_event *ev)
 		} else if (ev->code == TURN_CODE_TIMEOUT) {
 			evtimer_del(r->tconn);
 			next_transport(r, "no answer");
+		} else if (ev->code == 437 && r->rt == RT_UDP && ++r->mismatches > MISMATCH_TRIES) {
+			/*
+			 * RFC 8656 §7.2: UDP 4500 to the server still holds an older
+			 * allocation (one whose credential expired before it could
+			 * be renewed, or one of an agent that did not stop cleanly):
+			 * a TCP or TLS connection is another 5-tuple.
+			 */
+			r->mismatches = 0;
+			next_transport(r, "the tunnel socket still holds an older allocation there (437)");
 		} else {
 			failed(r, "allocation on %s failed (%s %u)", r->server,
 			       ev->code == TURN_CODE_TIMEOUT ? "no answer over UDP" : "error", ev->code);

@@ -20,7 +20,8 @@ nt_router natC 203.0.113.30 hostC 3 edm
 SECRET=$(head -c 24 /dev/urandom | base64)
 (umask 077; printf '%s\n' "$SECRET" >"$NT_DIR/turn.secret")
 TURN_EXTRA=verbose turn_start rv "$SECRET" "$AT_ZONE" 198.51.100.53 198.51.100.54
-at_dnsd --turn-server 198.51.100.53 --turn-secret-file "$NT_DIR/turn.secret" --turn-credential-ttl 8
+at_dnsd --turn-server 198.51.100.53 --turns-server 198.51.100.53 --turn-secret-file "$NT_DIR/turn.secret" \
+	--turn-credential-ttl 8
 at_account alice 'correct horse battery'
 at_agent_start hostC laptop "no-portmap = yes"
 at_login hostC alice 'correct horse battery' >/dev/null || nt_fail "hostC: login failed"
@@ -45,3 +46,25 @@ out=$(at_cli hostC status)
 printf '%s\n' "$out" | grep -q "^relay    via 198.51.100.53:3478 (udp), relayed address ${last}" ||
 	nt_fail "hostC's status after the renewals: $out"
 nt_pass "status shows the allocation made with the newest credential: $last"
+
+# --- the rendezvous server unreachable past the credential's life, and coturn restarted meanwhile:
+# the allocation is gone, the Allocate with the expired credential is refused (401), a new one is fetched
+nt_stop "$AT_DNSD_PID"
+t0=$(at_now_ms)
+at_log_wait hostC 'relay: cannot renew the TURN credential' 10 ||
+	nt_fail "hostC did not try to renew with the server down: $(grep relay "$NT_DIR/agent-hostC.log" | tail -5)"
+sleep 8		# the last credential expires (coturn keeps refreshing an allocation made with it)
+turn_stop
+TURN_EXTRA=verbose turn_start rv "$SECRET" "$AT_ZONE" 198.51.100.53 198.51.100.54
+# the Refresh sent every 30 s at the latest finds the allocation gone; allocating again meets the 401
+at_log_wait hostC 'refused our credential (401): asking for a new one' 45 ||
+	nt_fail "coturn did not refuse hostC's expired credential: $(grep relay "$NT_DIR/agent-hostC.log" | tail -8)"
+grep -q "user <[0-9]*:alice>: incoming packet [A-Za-z_]* processed, error 401" "$NT_DIR/turnserver.log" ||
+	nt_fail "coturn's log shows no 401 to alice: $(grep 401 "$NT_DIR/turnserver.log" | tail -5)"
+nt_pass "the rendezvous server down past the credential's life, coturn restarted: coturn refused the expired credential (401) $(( $(at_now_ms) - t0 )) ms after the server went"
+n=$(grep -c 'relay: allocated ' "$NT_DIR/agent-hostC.log")
+at_dnsd --turn-server 198.51.100.53 --turns-server 198.51.100.53 --turn-secret-file "$NT_DIR/turn.secret" \
+	--turn-credential-ttl 8
+nt_wait 90 sh -c "[ \$(grep -c 'relay: allocated ' '$NT_DIR/agent-hostC.log') -gt $n ]" ||
+	nt_fail "hostC did not allocate again once the server was back: $(grep relay "$NT_DIR/agent-hostC.log" | tail -8)"
+nt_pass "the server back: a new credential, allocated again ($(grep 'relay: allocated ' "$NT_DIR/agent-hostC.log" | tail -1 | sed 's/.*relay: //'))"
