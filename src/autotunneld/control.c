@@ -169,7 +169,8 @@ static void write_relay(struct agent_ctl_writer *w, struct atd *d)
 		return;
 	switch (v.state) {
 	case ATD_RELAY_IDLE:
-		return;
+	case ATD_RELAY_NO_SERVER:
+		return;	/* nothing to say: an account without a relay looks as before */
 	case ATD_RELAY_ALLOCATED:
 		word = "allocated";
 		break;
@@ -179,9 +180,6 @@ static void write_relay(struct agent_ctl_writer *w, struct atd *d)
 		break;
 	case ATD_RELAY_LOOKUP:
 		word = "lookup";
-		break;
-	case ATD_RELAY_NO_SERVER:
-		word = "no-server";
 		break;
 	default:
 		word = "failed";

@@ -126,7 +126,7 @@ void atd_dp_log_stats(struct atd *d)
 	dp_stats_get(d->dp, &s);
 	log_info("stats: esp_rx=%llu esp_tx=%llu replayed=%llu auth_failed=%llu bad=%llu no_sa=%llu "
 		 "policy=%llu tun_rx=%llu tun_tx=%llu tun_writes=%llu udp_sends=%llu udp_rx=%llu held=%llu "
-		 "keepalives_rx=%llu stun_rx=%llu relay_tx=%llu relay_rx=%llu relay_unknown=%llu",
+		 "keepalives_in=%llu stun_in=%llu relay_tx=%llu relay_rx=%llu relay_unknown=%llu",
 		 (unsigned long long)s.esp_rx_packets, (unsigned long long)s.esp_tx_packets,
 		 (unsigned long long)s.rx_replay, (unsigned long long)s.rx_auth_failed,
 		 (unsigned long long)s.rx_bad, (unsigned long long)s.rx_no_sa,

@@ -573,7 +573,8 @@ static void next_transport(struct atd_relay *r, const char *why)
 	while (++r->rt < RT_N && r->srv[r->rt].absent)
 		;
 	if (r->rt < RT_N) {
-		log_info("relay: trying %s", rt_word[r->rt]);
+		if (why)
+			log_info("relay: trying %s", rt_word[r->rt]);
 		begin(r);
 		return;
 	}

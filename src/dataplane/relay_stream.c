@@ -207,12 +207,12 @@ void dp_rstream_read(struct dp_worker *w, struct dp_table *t, struct dp_sa **loc
 {
 	struct dp *dp = w->dp;
 	struct dp_rstream *rs = &dp->rs;
-	bool lost = false;
-	uint64_t drain;
+	bool lost = false, more = true;
+	uint64_t drain, one = 1;
 
 	if (read(rs->wake_fd, &drain, sizeof(drain)) < 0)
 		drain = 0;	/* nothing to drain: woken by the socket */
-	for (int round = 0; round < 16; round++) {
+	for (int round = 0; round < 16 && more; round++) {
 		ssize_t n;
 		size_t off = 0;
 
@@ -232,8 +232,10 @@ void dp_rstream_read(struct dp_worker *w, struct dp_table *t, struct dp_sa **loc
 			lost = true;
 		}
 		pthread_mutex_unlock(&rs->lock);
-		if (n <= 0)
+		if (n <= 0) {
+			more = false;
 			break;
+		}
 		rs->rlen += (size_t)n;
 		/* RFC 8656 §12.5, RFC 8489 §6.2.2: STUN messages and padded ChannelData, back to back */
 		for (;;) {
@@ -262,5 +264,12 @@ void dp_rstream_read(struct dp_worker *w, struct dp_table *t, struct dp_sa **loc
 		struct dp_event ev = { .type = DP_EV_RELAY_LOST, .peer = -1 };
 
 		dp_post_event(dp, &ev);
+	} else if (more && write(rs->wake_fd, &one, sizeof(one)) < 0) {
+		/*
+		 * Left unread after 16 rounds, perhaps inside OpenSSL's buffer
+		 * where poll() cannot see it: the eventfd brings worker 0 back
+		 * after its other sockets had their turn.
+		 */
+		return;
 	}
 }

@@ -143,7 +143,7 @@ kill -USR1 "$AT_PID_hostC"
 at_log_wait hostC 'stats: .*relay_tx=' 5 || nt_fail "hostC logged no stats"
 st=$(grep 'stats: ' "$NT_DIR/agent-hostC.log" | tail -1)
 rtx=$(printf '%s\n' "$st" | sed -n 's/.* relay_tx=\([0-9]*\).*/\1/p')
-srx=$(printf '%s\n' "$st" | sed -n 's/.* stun_rx=\([0-9]*\).*/\1/p')
+srx=$(printf '%s\n' "$st" | sed -n 's/.* stun_in=\([0-9]*\).*/\1/p')
 [ "${rtx:-0}" -gt 5000 ] || nt_fail "hostC sent only ${rtx:-0} ChannelData messages: $st"
 [ "${srx:-0}" -lt 200 ] || nt_fail "hostC received $srx STUN messages: a refresh loop? $st"
 nt_pass "hostC's data plane sent $rtx datagrams as ChannelData; $srx STUN messages in all"
