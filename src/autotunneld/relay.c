@@ -432,10 +432,21 @@ static void tturn_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the credential: TXT _turn-credential.D, "username=..." "password=..." "ttl=..." ---- */
 
+/* The allocation holds with the credential it has: ask again soon, before that one expires. */
+static void renew_later(struct atd_relay *r, const char *why)
+{
+	log_info("relay: cannot renew the TURN credential (%s): asking again in %u s", why, CRED_RETRY_MS / 1000);
+	r->renew_at = clock_now_ms() + CRED_RETRY_MS;
+	leaf_rearm(r);
+}
+
 static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const char *why)
 {
 	struct atd_relay *r = arg;
-	char text[DNS_NAME_TEXT_MAX + 24], user[sizeof(r->user)] = "", pass[sizeof(r->pass)] = "";
+	char text[DNS_NAME_TEXT_MAX + 24];
+	uint8_t rd[TURN_CRED_TXT_MAX];
+	struct turn_cred_txt c;
+	bool found = false;
 	uint64_t ttl = 0;
 	struct dns_name q;
 	struct dnsc_rr rr;
@@ -445,11 +456,7 @@ static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const 
 		return;
 	r->cred_pending = false;
 	if ((err || !resp) && r->allocated) {
-		/* the allocation holds with the credential it has: ask again soon, before that one expires */
-		log_info("relay: cannot renew the TURN credential (%s): asking again in %u s", why,
-			 CRED_RETRY_MS / 1000);
-		r->renew_at = clock_now_ms() + CRED_RETRY_MS;
-		leaf_rearm(r);
+		renew_later(r, why);
 		return;
 	}
 	if (err || !resp) {
@@ -461,32 +468,30 @@ static void cred_answer(void *arg, int err, const struct dnsc_resp *resp, const 
 		return;
 	dns_name_canonicalize(&q);
 	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
-		if (rr.sec != DNS_SEC_ANSWER || rr.type != DNS_TYPE_TXT || !dns_name_equal(&rr.owner, &q))
-			continue;
-		while (wire_avail(&rr.rdata) > 0 && !wire_err(&rr.rdata)) {
-			char s[256];
-			const char *v;
+		size_t n = wire_avail(&rr.rdata);
 
-			if (dns_txt_get(&rr.rdata, s) < 0)
-				break;
-			if ((v = dns_txt_value(s, "username")))
-				snprintf(user, sizeof(user), "%s", v);
-			else if ((v = dns_txt_value(s, "password")))
-				snprintf(pass, sizeof(pass), "%s", v);
-			else if ((v = dns_txt_value(s, "ttl")) && dns_txt_decimal(v, 30u * 86400, &ttl))
-				ttl = 0;
-		}
+		if (rr.sec != DNS_SEC_ANSWER || rr.type != DNS_TYPE_TXT || !dns_name_equal(&rr.owner, &q) ||
+		    n > sizeof(rd))
+			continue;
+		wire_read_bytes(&rr.rdata, rd, n);
+		if (!wire_err(&rr.rdata) && turn_cred_txt_parse(rd, n, &c) == 0)
+			found = true;
 		break;
 	}
-	if (!user[0] || !pass[0] || !ttl) {
-		OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(rd, sizeof(rd));
+	if (!found && r->allocated) {
+		renew_later(r, "no credential in the answer");
+		return;
+	}
+	if (!found) {
 		failed(r, "the rendezvous server gave no TURN credential (_turn-credential.%.120s)", r->domain);
 		return;
 	}
-	snprintf(r->user, sizeof(r->user), "%s", user);
+	ttl = c.ttl;
+	snprintf(r->user, sizeof(r->user), "%s", c.user);
 	OPENSSL_cleanse(r->pass, sizeof(r->pass));
-	snprintf(r->pass, sizeof(r->pass), "%s", pass);
-	OPENSSL_cleanse(pass, sizeof(pass));
+	snprintf(r->pass, sizeof(r->pass), "%s", c.pass);
+	OPENSSL_cleanse(&c, sizeof(c));
 	r->have_cred = true;
 	/* docs/relay.md: a new one at 2/3 of its lifetime, well before coturn refuses it */
 	r->renew_at = clock_now_ms() + ttl * 1000 * 2 / 3;
