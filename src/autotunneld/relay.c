@@ -27,7 +27,6 @@
 #include "common/log.h"
 #include "dns/msg.h"
 #include "dns/name.h"
-#include "dns/txt.h"
 #include "dnsc/msg.h"
 #include "stun/msg.h"
 #include "stun/turn_client.h"
