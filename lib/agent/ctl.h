@@ -122,6 +122,13 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_NAT_FILTERING,	/* text: RFC 5780 filtering, the same words but "none" */
 	/* status: the path a peer's tunnel uses (issue 11); optional */
 	AGENT_CTL_F_PATH,		/* text: "lan", "ipv6", "mapped", "public", "punched", "relay" */
+	AGENT_CTL_F_RELAY,		/* text: the TURN relay: "allocated", "allocating", "lookup", "no-server", "failed" */
+	AGENT_CTL_F_RELAY_SERVER,	/* text: the relay HOST:PORT (_turn._udp.D SRV) */
+	AGENT_CTL_F_RELAY_TRANSPORT,	/* text: "udp", "tcp", "tls" */
+	AGENT_CTL_F_RELAYED,		/* ip4: our relayed address (XOR-RELAYED-ADDRESS) */
+	AGENT_CTL_F_RELAYED_PORT,	/* u32 (<= 65535): its port */
+	AGENT_CTL_F_RELAY_RTT_US,	/* u32: round trip to the relay in microseconds */
+	AGENT_CTL_F_VIA_RELAY,		/* bool: the peer is reached through our relay */
 	AGENT_CTL_F_MAX_
 };
 
