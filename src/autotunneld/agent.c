@@ -112,6 +112,7 @@ struct atd_agent {
 	bool relay_on;			/* relay.c was started for this network and account */
 	struct relay_loc {		/* peers' published locations, for relay_peers_sync() */
 		bool used, has, relayed;
+		bool bound;		/* relay_peers_sync() bound it */
 		char fqdn[256], label[64];
 		struct sockaddr_in loc;
 	} rloc[ATD_MAX_PEERS];
@@ -405,6 +406,16 @@ static void cands_fill(struct atd *d, struct atd_local_info *li)
 			in.filt = nat_behaviour(v.result.filtering);
 		}
 	}
+	if (a->relay_on && d->conf.relay_mode != ATD_RELAY_NEVER) {
+		struct sockaddr_in ra;
+
+		/* issue 12: the lowest-priority candidate, used only when no direct pair works */
+		if (atd_relay_candidate(a->relay, &ra) == 0) {
+			in.has_relay = true;
+			memcpy(in.relay4, &ra.sin_addr, 4);
+			in.relay_port = ntohs(ra.sin_port);
+		}
+	}
 	atd_gather(&in, &li->cands);
 	if (a->local_valid && atd_gather_same(&li->cands, &a->local.cands)) {
 		li->cands = a->local.cands;
@@ -419,8 +430,10 @@ static void cands_fill(struct atd *d, struct atd_local_info *li)
 /*
  * Whether this host wants a TURN allocation here: always with relay =
  * always; with auto, when peers cannot start a tunnel to us directly (no
- * mapping, refused, or a mapping behind another NAT). This is the interim
- * rule until path selection (lib/agent/paths, punch.c) chooses per pair.
+ * mapping, refused, or a mapping behind another NAT). A host that can be
+ * reached directly needs none: a peer's relay reaches it. With auto the
+ * relayed address is only a candidate (docs/paths.md §1, kind relay):
+ * path selection (punch.c) uses it when no direct pair works.
  */
 static bool relay_wanted(const struct atd *d)
 {
@@ -435,18 +448,17 @@ static bool relay_wanted(const struct atd *d)
 }
 
 /*
- * The relayed address is our location when we have no direct one (or
- * always with relay = always): peers then start tunnels to it, and what
- * they send reaches us as ChannelData through our allocation.
+ * With relay = always the relayed address is our location (SRV priority
+ * 10, docs/relay.md): peers start tunnels to it, and what they send
+ * reaches us as ChannelData through our allocation. With auto it is a
+ * candidate only (cands_fill()).
  */
 static void relay_location(struct atd *d, struct atd_local_info *li)
 {
 	struct atd_agent *a = d->agent;
 	struct sockaddr_in ra;
 
-	if (!a->relay_on || atd_relay_candidate(a->relay, &ra))
-		return;
-	if (li->has_external && d->conf.relay_mode != ATD_RELAY_ALWAYS)
+	if (d->conf.relay_mode != ATD_RELAY_ALWAYS || !a->relay_on || atd_relay_candidate(a->relay, &ra))
 		return;
 	li->has_external = true;
 	li->public_net = li->rsip = false;
@@ -458,11 +470,12 @@ static void relay_location(struct atd *d, struct atd_local_info *li)
 static void relay_kick(struct atd *d, bool force);
 
 /*
- * Which peers go through our allocation: every peer with a location with
- * relay = always; with auto, the peers whose published location is a
- * relayed address (their SRV says so: docs/relay.md), which lets in only
- * what comes from the relays they permitted: relay to relay. The others
- * go directly, as before.
+ * Which peers go through our allocation by their published location:
+ * every peer with a location with relay = always; with auto, the peers
+ * whose published location is a relayed address (a peer with relay =
+ * always: its SRV says so, docs/relay.md), relay to relay. With auto the
+ * other relayed paths are path selection's (punch.c binds them), so only
+ * the bindings made here are undone here.
  */
 static void relay_peers_sync(struct atd *d)
 {
@@ -473,14 +486,17 @@ static void relay_peers_sync(struct atd *d)
 	if (!a->relay)
 		return;
 	for (int i = 0; i < ATD_MAX_PEERS; i++) {
-		const struct relay_loc *l = &a->rloc[i];
+		struct relay_loc *l = &a->rloc[i];
 		bool via;
 
 		if (!l->used)
 			continue;
 		via = ours && l->has && (d->conf.relay_mode == ATD_RELAY_ALWAYS || l->relayed);
+		if (!via && !l->bound)
+			continue;
 		if (atd_relay_bind_peer(a->relay, l->label, via ? &l->loc : NULL))
 			log_warnx("relay: cannot reach %s through the relay (too many peers)", l->label);
+		l->bound = via;
 	}
 }
 
@@ -1033,7 +1049,19 @@ static void punch_failed(void *arg, const char *label)
 	atd_dynpeers_path_failed(d->agent->peers, label);
 }
 
-static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
+/* A relayed pair to the peer's relayed address: through our allocation (relay to relay, docs/relay.md). */
+static int punch_relay_bind(void *arg, const char *label, const struct sockaddr_in *addr)
+{
+	struct atd *d = arg;
+
+	if (!d->agent->relay)
+		return -EOPNOTSUPP;
+	return atd_relay_bind_peer(d->agent->relay, label, addr);
+}
+
+static const struct atd_punch_ops punch_ops = {
+	reflex_send, punch_request_write, punch_nominated, punch_failed, punch_relay_bind,
+};
 
 /* The KDC came up or went down: announce it (or stop announcing it). */
 static void kdc_changed(void *arg)

@@ -772,7 +772,7 @@ int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, siz
 {
 	if (len > DP_IKE_MAX)
 		return -EMSGSIZE;
-	return send_udp(dp, to, msg, len);
+	return send_maybe_relayed(dp, to, msg, len);
 }
 
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,

@@ -274,7 +274,9 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
 		     const uint8_t *msg, size_t len);
 /**
  * Send a STUN message (no marker: RFC 7983 §7 tells it apart) to @p to
- * from our port, so that what it learns is what ESP and IKE get. 0 or -errno.
+ * from our port, so that what it learns is what ESP and IKE get: through
+ * the relay when a channel is bound to @p to (a connectivity check on a
+ * relayed pair, docs/paths.md), like everything else sent there. 0 or -errno.
  */
 int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
