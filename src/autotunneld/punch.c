@@ -246,8 +246,8 @@ static void poll_round(struct pp *pp)
 		}
 	}
 	if (out.failed) {
-		log_info("%s: no %s worked (every pair of candidates was checked)", pp->label,
-			 pp->have_path && pp->path.cls == AGENT_PATH_RELAY ? "direct path" : "path");
+		log_info("%s: no direct path worked (every pair of candidates was checked)%s", pp->label,
+			 pp->have_path && pp->path.cls == AGENT_PATH_RELAY ? "; staying relayed" : "");
 		round_stop(pp);
 		pu->ops.failed(pu->arg, pp->label);
 		recheck_arm(pp);
