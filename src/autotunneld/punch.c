@@ -54,6 +54,7 @@ struct pp {
 	uint8_t relay_at4[4];
 	uint16_t relay_at_port;
 	bool recheck;			/* the timer starts a background round (ATD_PUNCH_RECHECK_MS) */
+	bool bg_round;			/* the round running is such a background round */
 	bool req_written;		/* our punch request under its name, to delete when the round ends */
 	struct agent_rr req_rr;
 	struct nonce nonces[PUNCH_NONCES];
@@ -223,8 +224,12 @@ static void poll_round(struct pp *pp)
 		bool was_relayed = pp->have_path && pp->path.cls == AGENT_PATH_RELAY;
 
 		memcpy(np.addr4, rc->addr, 4);
-		if (pp->have_path && same_path(&pp->path, &np)) {
-			/* a background round found again the path in use: nothing moves */
+		if (pp->bg_round && pp->have_path && same_path(&pp->path, &np)) {
+			/*
+			 * A background round found the relayed path in use again:
+			 * nothing moves (any other round re-points the tunnel, which
+			 * a network change on our side needs even to the same address).
+			 */
 			pp->path.rtt_ms = np.rtt_ms;
 		} else {
 			pp->have_path = true;
@@ -272,8 +277,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!pp->running && pp->recheck) {
 		/* issue 12: still relayed; the direct pairs again, with the peer (MOBIKE moves the SA if one works) */
 		pp->recheck = false;
-		if (round_start(pp, "looking for a direct path while relayed") == 0)
+		if (round_start(pp, "looking for a direct path while relayed") == 0) {
+			pp->bg_round = true;
 			ask(pp);
+		}
 		return;
 	}
 	poll_round(pp);
@@ -346,6 +353,7 @@ static int round_start(struct pp *pp, const char *why)
 	if (rand_bytes(&seed, sizeof(seed)) || rand_bytes(&pp->tiebreak, sizeof(pp->tiebreak)))
 		return -EIO;
 	round_stop(pp);
+	pp->bg_round = false;
 	memset(pp->tx, 0, sizeof(pp->tx));
 	rc = agent_paths_start(&pp->paths, &cfg, local, nl, remote, nr, role == AGENT_IKE_INITIATOR, seed,
 			       clock_now_ms());
