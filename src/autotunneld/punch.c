@@ -55,6 +55,7 @@ struct pp {
 	uint16_t relay_at_port;
 	bool recheck;			/* the timer starts a background round (ATD_PUNCH_RECHECK_MS) */
 	bool bg_round;			/* the round running is such a background round */
+	unsigned rechecks;		/* background rounds since the path was nominated */
 	bool req_written;		/* our punch request under its name, to delete when the round ends */
 	struct agent_rr req_rr;
 	struct nonce nonces[PUNCH_NONCES];
@@ -164,10 +165,17 @@ static bool same_path(const struct atd_punch_path *a, const struct atd_punch_pat
  */
 static void recheck_arm(struct pp *pp)
 {
+	uint64_t ms = ATD_PUNCH_RECHECK_MS;
+
 	if (!pp->have_path || pp->path.cls != AGENT_PATH_RELAY || !pp->path.controlling)
 		return;
+	for (unsigned i = 1; i < pp->rechecks && ms < ATD_PUNCH_RECHECK_MAX_MS; i++)
+		ms *= 2;
+	if (ms > ATD_PUNCH_RECHECK_MAX_MS)
+		ms = ATD_PUNCH_RECHECK_MAX_MS;
+	pp->rechecks++;
 	pp->recheck = true;
-	arm(pp, clock_now_ms() + ATD_PUNCH_RECHECK_MS);
+	arm(pp, clock_now_ms() + ms);
 }
 
 /* Send one check of the round (RFC 8445 §7.2.2), remembered by its transaction id. */
@@ -234,6 +242,7 @@ static void poll_round(struct pp *pp)
 		} else {
 			pp->have_path = true;
 			pp->path = np;
+			pp->rechecks = 0;
 			if (was_relayed && np.cls != AGENT_PATH_RELAY)
 				log_info("%s: upgraded to direct: %s (%s, rtt %u ms, %s)", pp->label,
 					 ep4(rc->addr, rc->port, e, sizeof(e)),
@@ -328,7 +337,6 @@ static int round_start(struct pp *pp, const char *why)
 	struct agent_paths_cfg cfg;
 	uint64_t seed;
 	int role, rc;
-
 	const struct agent_cand *peer_relay = NULL;
 	bool ours_relay = false;
 

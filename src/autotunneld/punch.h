@@ -68,9 +68,12 @@ struct atd_punch_ops {
  * While the path in use is relayed, the IKE initiator's side checks the
  * direct pairs again this long after each round (with a punch request, so
  * that the peer checks at the same time) and moves to the first that
- * works (issue 12: "upgraded to direct").
+ * works (issue 12: "upgraded to direct"). The wait doubles from the third
+ * background round up to ATD_PUNCH_RECHECK_MAX_MS, so that a long relayed
+ * tunnel (or a peer that went quiet) costs one round a minute.
  */
 #define ATD_PUNCH_RECHECK_MS 2000
+#define ATD_PUNCH_RECHECK_MAX_MS 60000
 
 /**
  * The switch for IPv6 pairs: IPv6 candidates are published, but checked

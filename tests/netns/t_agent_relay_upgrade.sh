@@ -81,14 +81,17 @@ at_cli hostA status | grep -q "^relay    via 198.51.100.53:3478 (udp), relayed a
 nt_pass "first packet to first reply through the relay in $ms ms (direct checks dropped: $dropped); status: relayed"
 
 # ---- a TCP stream through the relay; punching allowed again
-STREAM_S=20
+STREAM_S=25
 at_stream_py
 nt_bg hostB recv /usr/bin/python3 "$NT_DIR/stream.py" recv "$UB" 5001 "$STREAM_S"
 RPID=$NT_LAST_PID
 nt_wait 5 nt_exec hostB sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "no TCP listener"
 nt_bg hostA send /usr/bin/python3 "$NT_DIR/stream.py" send "$UB" 5001 "$STREAM_S"
 SPID=$NT_LAST_PID
-sleep 3
+# long enough for the first round to be over: what finds the direct path is a background round
+sleep 6
+grep -q "looking for a direct path while relayed" "$NT_DIR/agent-hostA.log" "$NT_DIR/agent-hostB.log" ||
+	nt_fail "no background round while relayed: $(grep -h 'desktop:\|laptop:' "$NT_DIR/agent-hostA.log" "$NT_DIR/agent-hostB.log" | tail -10)"
 up_before=$(grep -c 'IKE SA up' "$NT_DIR/agent-hostA.log")
 nt_exec natA nft delete table inet nopunch
 t0=$(at_now_ms)
