@@ -10,6 +10,8 @@
 #                TUN), swanctl, PSK, UDP encapsulation forced, AES-256-GCM
 #                (ChaCha20-Poly1305 if libstrongswan-standard-plugins is
 #                missing).
+# the relayed path through coturn over UDP and TLS against the direct path
+# (bench/tunnel/relay.sh, its own namespaces: rendezvous server and coturn),
 # and the IKEv2 handshake time, ours against strongSwan's, measured the same
 # way on the wire: from the first IKE_SA_INIT request to the IKE_AUTH
 # response (the one that installs the first child SA), median of 20.
@@ -22,7 +24,7 @@ AT_BUILD=${AT_BUILD:-$AT_SRC/build-bench}
 nt_setup
 set +e	# a failed peer run is reported, not fatal to the rest
 T=${BENCH_SECONDS:-5}
-ONLY=${BENCH_ONLY:-veth ours wireguard strongswan}	# a subset, for a quick look
+ONLY=${BENCH_ONLY:-veth ours wireguard strongswan relay}	# a subset, for a quick look
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 . "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || { echo "bench/tunnel: no $D; run bench/run.sh (it builds)"; exit 1; }
@@ -298,3 +300,8 @@ done
 bench_ratio tunnel.rtt.vs_wireguard_go "${RTT_ours:-0}" "${RTT_wireguard:-0}" ms wireguard-go
 bench_ratio tunnel.handshake.vs_strongswan "${HS_ours:-0}" "${HS_strongswan:-0}" ms strongswan
 bench_ratio tunnel.rtt.vs_strongswan_libipsec "${RTT_ours:-0}" "${RTT_strongswan:-0}" ms strongswan-libipsec
+
+# ---- the relayed path (issue 12): its own bed, its own ratios
+if want relay; then
+	AT_SRC="$AT_SRC" AT_BUILD="$AT_BUILD" BENCH_SECONDS="$T" sh "$AT_SRC/bench/tunnel/relay.sh"
+fi

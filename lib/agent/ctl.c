@@ -28,6 +28,8 @@ static const char *const server_state_values[] = { "connected", "push", "polling
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
 static const char *const path_values[] = { "lan", "ipv6", "mapped", "public", "punched", "relay", NULL };
+static const char *const relay_values[] = { "allocated", "allocating", "lookup", "no-server", "failed", NULL };
+static const char *const transport_values[] = { "udp", "tcp", "tls", NULL };
 static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
 					       "address-and-port-dependent", "none", "unknown", NULL };
 
@@ -97,13 +99,21 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_PKINIT] = { "pkinit", K_STR, pkinit_values },
 	[AGENT_CTL_F_PRINCIPAL] = { "principal", K_STR, NULL },
 	[AGENT_CTL_F_KEY] = { "key", K_STR, key_values },
+	[AGENT_CTL_F_RELAY] = { "relay", K_STR, relay_values },
+	[AGENT_CTL_F_RELAY_SERVER] = { "relay_server", K_STR, NULL },
+	[AGENT_CTL_F_RELAY_TRANSPORT] = { "relay_transport", K_STR, transport_values },
+	[AGENT_CTL_F_RELAYED] = { "relayed", K_IP4, NULL },
+	[AGENT_CTL_F_RELAYED_PORT] = { "relayed_port", K_U32, NULL },
+	[AGENT_CTL_F_RELAY_RTT_US] = { "relay_rtt_us", K_U32, NULL },
+	[AGENT_CTL_F_VIA_RELAY] = { "via_relay", K_BOOL, NULL },
 };
 
-#define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
+#define F(x) (AGENT_CTL_BIT(AGENT_CTL_F_##x))
+#define F_RELAY (F(RELAY) | F(RELAY_SERVER) | F(RELAY_TRANSPORT) | F(RELAYED) | F(RELAYED_PORT) | F(RELAY_RTT_US))
 
 struct rtype_def {
 	const char *name;	/* JSON key: an object, or an array for repeated records */
-	uint64_t allowed;
+	agent_ctl_mask allowed;
 };
 
 static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
@@ -114,16 +124,16 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 					       F(DETAIL) | F(SERVER_STATE) | F(SERVER_LOST_SINCE) | F(AUTHORITY) |
 					       F(JOIN_CODE) | F(RECOVERY_KEY) | F(OUT) },
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
-					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
+					 F(MAPPING) | F(LEASE_S) | F(DETAIL) | F_RELAY },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) | F(VIA_RELAY) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
 	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) | F(STUN_SERVER) | F(STUN) | F(REFLEXIVE) |
-				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) },
+				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) | F_RELAY },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
 				       F(STATE) | F(RTT_US) },
 };
@@ -132,7 +142,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 struct rec_rule {
 	uint8_t type, min;
 	uint16_t max;
-	uint64_t required;
+	agent_ctl_mask required;
 };
 
 struct code_def {
@@ -222,7 +232,7 @@ static bool value_ok(uint8_t id, const uint8_t *v, size_t n)
 	case K_U32:
 		if (n != 4)
 			return false;
-		if (id == AGENT_CTL_F_PORT || id == AGENT_CTL_F_REFLEXIVE_PORT)
+		if (id == AGENT_CTL_F_PORT || id == AGENT_CTL_F_REFLEXIVE_PORT || id == AGENT_CTL_F_RELAYED_PORT)
 			return v[0] == 0 && v[1] == 0;	/* a port fits in 16 bits */
 		return true;
 	case K_BOOL:
@@ -305,12 +315,12 @@ static void put_field(struct agent_ctl_writer *cw, uint8_t id, enum kind kind, c
 	if (cw->err)
 		return;
 	if (!cw->rtype || id == 0 || id >= AGENT_CTL_F_MAX_ || fields[id].kind != kind ||
-	    !(rtypes[cw->rtype].allowed & (UINT64_C(1) << id)) || (cw->seen & (UINT64_C(1) << id)) ||
+	    !(rtypes[cw->rtype].allowed & AGENT_CTL_BIT(id)) || (cw->seen & AGENT_CTL_BIT(id)) ||
 	    !value_ok(id, v, n)) {
 		cw_fail(cw, -EINVAL);
 		return;
 	}
-	cw->seen |= UINT64_C(1) << id;
+	cw->seen |= AGENT_CTL_BIT(id);
 	cw->nfield++;
 	wire_write_u8(&cw->w, id);
 	wire_write_u16(&cw->w, (uint16_t)n);
@@ -445,7 +455,7 @@ static int parse_body(struct agent_ctl_msg *m, struct wire *w)
 		struct agent_ctl_rec *r = &m->rec[m->nrec];
 		uint8_t type = wire_read_u8(w), nfield = wire_read_u8(w);
 		const struct rec_rule *rule;
-		uint64_t seen = 0;
+		agent_ctl_mask seen = 0;
 
 		if (wire_err(w) || type == 0 || type >= AGENT_CTL_R_MAX_ || !(rule = rec_rule(c, type)) ||
 		    count[type] >= rule->max)
@@ -461,10 +471,10 @@ static int parse_body(struct agent_ctl_msg *m, struct wire *w)
 			struct agent_ctl_field *f;
 
 			if (!v || id == 0 || id >= AGENT_CTL_F_MAX_ ||
-			    !(rtypes[type].allowed & (UINT64_C(1) << id)) || (seen & (UINT64_C(1) << id)) ||
+			    !(rtypes[type].allowed & AGENT_CTL_BIT(id)) || (seen & AGENT_CTL_BIT(id)) ||
 			    !value_ok(id, v, n))
 				return -EBADMSG;
-			seen |= UINT64_C(1) << id;
+			seen |= AGENT_CTL_BIT(id);
 			/* each field takes at least 3 bytes and needs at most len + 1: both always fit */
 			if (m->nfld >= sizeof(m->fld) / sizeof(m->fld[0]) || m->used + n + 1 > sizeof(m->data))
 				return -EBADMSG;
@@ -673,6 +683,40 @@ static void text_authority(struct agent_text_out *o, const struct agent_ctl_msg 
 		agent_text_put(o, "authority joining\n");
 }
 
+/*
+ * The relay line of status and netcheck (@p label "relay    " or "relay      "), nothing from an
+ * agent without one: "via HOST:PORT (udp), relayed ADDR:PORT, rtt N ms".
+ */
+static void text_relay(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r,
+		       const char *label)
+{
+	const char *st = agent_ctl_str(m, r, AGENT_CTL_F_RELAY);
+	const char *server = or_dash(agent_ctl_str(m, r, AGENT_CTL_F_RELAY_SERVER));
+	const char *tr = or_dash(agent_ctl_str(m, r, AGENT_CTL_F_RELAY_TRANSPORT));
+	char a[INET_ADDRSTRLEN];
+	uint32_t u = 0;
+
+	if (!st)
+		return;
+	agent_text_put(o, "%s", label);
+	if (!strcmp(st, "allocated")) {
+		agent_text_put(o, "via %s (%s)", server, tr);
+		if (ip4(m, r, AGENT_CTL_F_RELAYED, a)) {
+			(void)agent_ctl_uint(m, r, AGENT_CTL_F_RELAYED_PORT, &u);
+			agent_text_put(o, ", relayed address %s:%u", a, (unsigned)u);
+		}
+		if (agent_ctl_uint(m, r, AGENT_CTL_F_RELAY_RTT_US, &u))
+			agent_text_put(o, ", rtt %u.%u ms", (unsigned)(u / 1000), (unsigned)(u % 1000 / 100));
+	} else if (!strcmp(st, "no-server")) {
+		agent_text_put(o, "none: the account's server names no relay (TURN)");
+	} else if (!strcmp(st, "failed")) {
+		agent_text_put(o, "%s (%s): failed, trying again (see the agent's log)", server, tr);
+	} else {
+		agent_text_put(o, "asking %s (%s) for a relayed address", server, tr);
+	}
+	agent_text_put(o, "\n");
+}
+
 static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset)
 {
 	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
@@ -732,6 +776,7 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		else
 			agent_text_put(o, "network not known yet");
 		agent_text_put(o, "\n");
+		text_relay(o, m, self, "relay    ");
 	}
 	for (size_t i = 0; i < agent_ctl_count(m, AGENT_CTL_R_PEER); i++) {
 		const struct agent_ctl_rec *p = agent_ctl_find(m, AGENT_CTL_R_PEER, i);
@@ -744,8 +789,16 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		(void)agent_ctl_bool(m, p, AGENT_CTL_F_KEEP, &keep);
 		if (st && !strcmp(st, "up")) {
 			const char *path = agent_ctl_str(m, p, AGENT_CTL_F_PATH);
+			bool via = false;
 
-			/* how the path was found (issue 11): lan, ipv6, mapped, public, punched, relay */
+			/*
+			 * How the path was found (issue 11): lan, ipv6, mapped,
+			 * public, punched; a peer reached through our relay is
+			 * "relayed" (issue 12).
+			 */
+			(void)agent_ctl_bool(m, p, AGENT_CTL_F_VIA_RELAY, &via);
+			if (via || (path && !strcmp(path, "relay")))
+				path = "relayed";
 			agent_text_put(o, "%s %s", path ? path : "direct", e);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_RTT_MS, &u))
 				agent_text_put(o, "   rtt %u ms", (unsigned)u);
@@ -968,6 +1021,20 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 	if (detail)
 		agent_text_put(o, "note       %s\n", detail);
 	text_stun(o, m, r);
+	text_relay(o, m, r, "relay      ");
+	{
+		const char *stun = agent_ctl_str(m, r, AGENT_CTL_F_STUN);
+		const char *rs = agent_ctl_str(m, r, AGENT_CTL_F_RELAY);
+		const char *tr = agent_ctl_str(m, r, AGENT_CTL_F_RELAY_TRANSPORT);
+
+		/* neither STUN nor TURN got through over UDP, or the relay answered only over TCP/TLS */
+		if (stun && !strcmp(stun, "no-answer") && rs && !strcmp(rs, "allocated") && tr && strcmp(tr, "udp"))
+			agent_text_put(o, "udp        blocked on this network: tunnels go through the relay over %s\n",
+				       !strcmp(tr, "tls") ? "TLS" : "TCP");
+		else if (stun && !strcmp(stun, "no-answer") && rs && !strcmp(rs, "failed"))
+			agent_text_put(o, "udp        no answer over UDP from the STUN or the TURN server: "
+				       "UDP may be blocked on this network\n");
+	}
 }
 
 static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)

@@ -136,8 +136,20 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_PKINIT,		/* text: "client", "kdc" */
 	AGENT_CTL_F_PRINCIPAL,		/* text: a Kerberos principal or realm */
 	AGENT_CTL_F_KEY,		/* text: the key an issued certificate gets: "ed25519", "p256" */
+	AGENT_CTL_F_RELAY,		/* text: the TURN relay: "allocated", "allocating", "lookup", "no-server", "failed" */
+	AGENT_CTL_F_RELAY_SERVER,	/* text: the relay HOST:PORT (_turn._udp.D SRV) */
+	AGENT_CTL_F_RELAY_TRANSPORT,	/* text: "udp", "tcp", "tls" */
+	AGENT_CTL_F_RELAYED,		/* ip4: our relayed address (XOR-RELAYED-ADDRESS) */
+	AGENT_CTL_F_RELAYED_PORT,	/* u32 (<= 65535): its port */
+	AGENT_CTL_F_RELAY_RTT_US,	/* u32: round trip to the relay in microseconds */
+	AGENT_CTL_F_VIA_RELAY,		/* bool: the peer is reached through our relay */
 	AGENT_CTL_F_MAX_
 };
+
+/* A set of field ids: more than 64 of them, so 128 bits (GCC and Clang on 64-bit targets). */
+typedef unsigned __int128 agent_ctl_mask;
+#define AGENT_CTL_BIT(id) ((agent_ctl_mask)1 << (id))
+_Static_assert(AGENT_CTL_F_MAX_ <= 128, "agent_ctl_mask holds 128 field ids");
 
 /** One field of a parsed message; its value lives in the message's data. */
 struct agent_ctl_field {
@@ -195,7 +207,7 @@ struct agent_ctl_writer {
 	uint16_t nrec;
 	uint8_t nfield;
 	uint8_t code, rtype;
-	uint64_t seen;		/* fields of the current record */
+	agent_ctl_mask seen;	/* fields of the current record */
 	uint16_t count[AGENT_CTL_R_MAX_];	/* records of each type so far */
 	int err;		/* sticky: -ENOSPC, -EINVAL for a rule broken */
 };

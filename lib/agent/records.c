@@ -133,6 +133,7 @@ int agent_records_build(const struct agent_publish *in, struct agent_rr *out, si
 	if (in->ext_port && (rr = add(&b, AGENT_RR_SRV, false))) {
 		if (mkname(rr->name, "_autotunnel._udp.%s", hd))
 			return -ENOSPC;
+		rr->srv.priority = in->ext_relayed ? AGENT_SRV_PRIO_RELAYED : 0;
 		rr->srv.port = in->ext_port;
 		memcpy(rr->srv.target, target, sizeof(target));
 	}

@@ -92,6 +92,13 @@ struct agent_publish {
 	 */
 	uint8_t ext_addr[4];
 	uint16_t ext_port;
+	/*
+	 * The location is a relayed address (a TURN allocation, docs/relay.md):
+	 * its SRV gets priority AGENT_SRV_PRIO_RELAYED instead of 0, so that a
+	 * peer knows to reach it through a relay of its own (a relayed address
+	 * lets in only the addresses its holder permitted, RFC 8656 §9).
+	 */
+	bool ext_relayed;
 	const char *model;	/* TXT "model=", may be NULL */
 	const char *os;		/* TXT "os=", may be NULL */
 	const char *const *features;	/* further TXT strings ("ike=2"), may be NULL */
@@ -111,13 +118,16 @@ struct agent_publish {
 	bool service_types;
 };
 
+/** SRV priority of a relayed location (RFC 2782: a higher number is the last resort). */
+#define AGENT_SRV_PRIO_RELAYED 10
+
 /**
  * Build the record set of docs/design.md §4 from @p in into @p out (@p cap
  * entries), in the order of the table:
  *
  *     H.D                        AAAA  ULA
  *     H.D                        TXT   "autotunnel-id=ID"   (when host_id)
- *     _autotunnel._udp.H.D       SRV   0 0 port AutoTunnel-E.D
+ *     _autotunnel._udp.H.D       SRV   0 0 port AutoTunnel-E.D   (10 0 ...: relayed)
  *     AutoTunnel-E.D             A     external IPv4
  *     AutoTunnel-E.D             AAAA  ULA
  *     AutoTunnel-E.D             TXT   "v=1" "model=..." "os=..." features...

@@ -5,6 +5,8 @@
 #include "dnsc/msg.h"
 #include "dnsc/view.h"
 
+#include "agent/records.h"
+
 static int label_name(struct dns_name *n, const char *l1, const char *l2, const struct dns_name *base)
 {
 	*n = *base;
@@ -262,6 +264,7 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 			dns_name_canonicalize(&h->target);
 			h->port = srv.port;
 			h->has_srv = srv.port != 0;
+			h->relayed = srv.priority == AGENT_SRV_PRIO_RELAYED;
 		} else if (h->has_srv && h->port == srv.port && dns_name_equal(&h->target, &srv.target)) {
 			h->has_srv = false;
 		}
@@ -415,6 +418,7 @@ static void fill_peer(const struct dnsc_host *h, struct dnsc_peer *p)
 	if (p->has_outer) {
 		memcpy(p->outer4, h->a, 4);
 		p->port = h->port;
+		p->relayed = h->relayed;
 	}
 	p->has_cand = h->has_cand;
 	if (h->has_cand)
@@ -443,7 +447,8 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
 			continue;
 		outer = h->has_srv && h->has_a;
 		if (h->reported && memcmp(h->rep_ula, h->ula, 16) == 0 && h->rep_outer == outer &&
-		    (!outer || (memcmp(h->rep_a, h->a, 4) == 0 && h->rep_port == h->port)) &&
+		    (!outer || (memcmp(h->rep_a, h->a, 4) == 0 && h->rep_port == h->port &&
+				h->rep_relayed == h->relayed)) &&
 		    h->rep_cand == h->has_cand && (!h->has_cand || h->rep_gen == h->cand.gen))
 			continue;
 		h->rep_cand = h->has_cand;
@@ -453,6 +458,7 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
 		h->rep_outer = outer;
 		memcpy(h->rep_a, h->a, 4);
 		h->rep_port = h->port;
+		h->rep_relayed = h->relayed;
 		fill_peer(h, p);
 		return DNSC_CHANGE_UPDATE;
 	}

@@ -51,6 +51,7 @@ struct dnsc_host {
 	uint8_t ula[16];
 	bool has_srv;
 	uint16_t port;
+	bool relayed;			/**< the SRV's priority says a relayed location (AGENT_SRV_PRIO_RELAYED) */
 	struct dns_name target;		/**< SRV target: AutoTunnel-E.D */
 	bool has_a;
 	uint8_t a[4];
@@ -64,6 +65,7 @@ struct dnsc_host {
 	bool rep_outer;
 	uint8_t rep_a[4];
 	uint16_t rep_port;
+	bool rep_relayed;
 	bool rep_cand;
 	uint32_t rep_gen;
 };
@@ -143,6 +145,7 @@ struct dnsc_peer {
 	bool has_outer;		/**< the SRV and the target's A are known */
 	uint8_t outer4[4];
 	uint16_t port;
+	bool relayed;		/**< the location is a relayed address (docs/relay.md) */
 	bool has_cand;		/**< its candidates are known (watch_paths) */
 	struct agent_cand_set cand;
 };

@@ -793,6 +793,16 @@ void turn_client_on_timeout(struct turn_client *c, uint64_t now, struct turn_out
 	out->deadline = turn_client_deadline(c);
 }
 
+void turn_client_refresh_now(struct turn_client *c, uint64_t now, struct turn_out *out)
+{
+	out_reset(out);
+	if (c->state == TURN_ALLOCATED && !tx_of(c, TX_REFRESH, -1)) {
+		c->refresh_at = TURN_NEVER;
+		(void)tx_start(c, TX_REFRESH, -1, now, out);
+	}
+	out->deadline = turn_client_deadline(c);
+}
+
 void turn_client_on_input(struct turn_client *c, const void *buf, size_t len, uint64_t now,
 			  struct turn_out *out)
 {

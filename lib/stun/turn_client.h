@@ -166,6 +166,14 @@ void turn_client_start(struct turn_client *c, uint64_t now, struct turn_out *out
 void turn_client_on_timeout(struct turn_client *c, uint64_t now, struct turn_out *out);
 
 /**
+ * Refresh the allocation now rather than at 2/3 of its lifetime: a probe
+ * for a caller that wants to learn soon that the server lost it (a
+ * restarted server answers 437, RFC 8656 §8, and the client allocates
+ * again). Nothing when not allocated or a Refresh is under way.
+ */
+void turn_client_refresh_now(struct turn_client *c, uint64_t now, struct turn_out *out);
+
+/**
  * One datagram (UDP) or one frame (stream) from the server, @p buf
  * borrowed: TURN_EV_DATA events point into it. Anything that is not an
  * expected response, a Data indication or ChannelData of a known channel

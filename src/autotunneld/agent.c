@@ -60,6 +60,7 @@
 #include "autotunneld/kdc.h"
 #include "autotunneld/punch.h"
 #include "autotunneld/reflex.h"
+#include "autotunneld/relay.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -108,6 +109,14 @@ struct atd_agent {
 	struct atd_punch *punch;	/* direct paths by hole punching */
 	bool reflex_fresh;		/* its result is of this network (a check ended since the last change) */
 	uint32_t cand_gen;		/* the last generation of our candidates (docs/paths.md §1.2) */
+	struct atd_relay *relay;	/* the TURN allocation (NULL with relay = never) */
+	bool relay_on;			/* relay.c was started for this network and account */
+	struct relay_loc {		/* peers' published locations, for relay_peers_sync() */
+		bool used, has, relayed;
+		bool bound;		/* relay_peers_sync() bound it */
+		char fqdn[256], label[64];
+		struct sockaddr_in loc;
+	} rloc[ATD_MAX_PEERS];
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -432,6 +441,16 @@ static void cands_fill(struct atd *d, struct atd_local_info *li)
 			in.filt = nat_behaviour(v.result.filtering);
 		}
 	}
+	if (a->relay_on && d->conf.relay_mode != ATD_RELAY_NEVER) {
+		struct sockaddr_in ra;
+
+		/* issue 12: the lowest-priority candidate, used only when no direct pair works */
+		if (atd_relay_candidate(a->relay, &ra) == 0) {
+			in.has_relay = true;
+			memcpy(in.relay4, &ra.sin_addr, 4);
+			in.relay_port = ntohs(ra.sin_port);
+		}
+	}
 	atd_gather(&in, &li->cands);
 	if (a->local_valid && atd_gather_same(&li->cands, &a->local.cands)) {
 		li->cands = a->local.cands;
@@ -439,6 +458,105 @@ static void cands_fill(struct atd *d, struct atd_local_info *li)
 	}
 	/* RFC 1982 order: a peer ignores a set older than one it holds */
 	li->cands.gen = ++a->cand_gen;
+}
+
+/* ---- the relay (relay.c, docs/relay.md) ---- */
+
+/*
+ * Whether this host wants a TURN allocation here: always with relay =
+ * always; with auto, when peers cannot start a tunnel to us directly (no
+ * mapping, refused, or a mapping behind another NAT). A host that can be
+ * reached directly needs none: a peer's relay reaches it. With auto the
+ * relayed address is only a candidate (docs/paths.md §1, kind relay):
+ * path selection (punch.c) uses it when no direct pair works.
+ */
+static bool relay_wanted(const struct atd *d)
+{
+	const struct atd_agent *a = d->agent;
+
+	if (!a->relay || !a->net.online)
+		return false;
+	if (d->conf.relay_mode == ATD_RELAY_ALWAYS)
+		return true;
+	return !a->rsip && (a->reach == ATD_REACH_NO_MAPPING || a->reach == ATD_REACH_REFUSED ||
+			    a->reach == ATD_REACH_DOUBLE_NAT);
+}
+
+/*
+ * With relay = always the relayed address is our location (SRV priority
+ * 10, docs/relay.md): peers start tunnels to it, and what they send
+ * reaches us as ChannelData through our allocation. With auto it is a
+ * candidate only (cands_fill()).
+ */
+static void relay_location(struct atd *d, struct atd_local_info *li)
+{
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+
+	if (d->conf.relay_mode != ATD_RELAY_ALWAYS || !a->relay_on || atd_relay_candidate(a->relay, &ra))
+		return;
+	li->has_external = true;
+	li->public_net = li->rsip = false;
+	li->relayed = true;
+	memcpy(li->external4, &ra.sin_addr, 4);
+	li->port = ntohs(ra.sin_port);
+}
+
+static void relay_kick(struct atd *d, bool force);
+
+/*
+ * Which peers go through our allocation by their published location:
+ * every peer with a location with relay = always; with auto, the peers
+ * whose published location is a relayed address (a peer with relay =
+ * always: its SRV says so, docs/relay.md), relay to relay. With auto the
+ * other relayed paths are path selection's (punch.c binds them), so only
+ * the bindings made here are undone here.
+ */
+static void relay_peers_sync(struct atd *d)
+{
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+	bool ours = a->relay_on && atd_relay_candidate(a->relay, &ra) == 0;
+
+	if (!a->relay)
+		return;
+	for (int i = 0; i < ATD_MAX_PEERS; i++) {
+		struct relay_loc *l = &a->rloc[i];
+		bool via;
+
+		if (!l->used)
+			continue;
+		via = ours && l->has && (d->conf.relay_mode == ATD_RELAY_ALWAYS || l->relayed);
+		if (!via && !l->bound)
+			continue;
+		if (atd_relay_bind_peer(a->relay, l->label, via ? &l->loc : NULL))
+			log_warnx("relay: cannot reach %s through the relay (too many peers)", l->label);
+		l->bound = via;
+	}
+}
+
+/* What a peer published (the watcher's word, not where its packets come from now). */
+static void relay_loc_set(struct atd_agent *a, const struct atd_peer_info *pi, bool gone)
+{
+	struct relay_loc *l = NULL, *free_slot = NULL;
+
+	for (int i = 0; i < ATD_MAX_PEERS; i++) {
+		if (a->rloc[i].used && !strcmp(a->rloc[i].fqdn, pi->fqdn))
+			l = &a->rloc[i];
+		else if (!a->rloc[i].used && !free_slot)
+			free_slot = &a->rloc[i];
+	}
+	if (!l && !(l = free_slot))
+		return;
+	l->used = true;
+	snprintf(l->fqdn, sizeof(l->fqdn), "%s", pi->fqdn);
+	snprintf(l->label, sizeof(l->label), "%s", pi->name);
+	l->has = !gone && pi->has_outer;
+	l->relayed = pi->relayed;
+	memset(&l->loc, 0, sizeof(l->loc));
+	l->loc.sin_family = AF_INET;
+	memcpy(&l->loc.sin_addr, pi->outer4, 4);
+	l->loc.sin_port = htons(pi->port);
 }
 
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
@@ -469,11 +587,14 @@ static void local_update(struct atd *d, bool force)
 		li.port = a->ext_port;
 	}
 	cands_fill(d, &li);
-	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
+	relay_location(d, &li);
+	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li))) {
+		relay_kick(d, false);
 		return;
+	}
 	if (li.has_external)
 		log_debug("publishing our location %s:%u%s", ntoa4(li.external4, e), li.port,
-			  li.rsip ? " (lent by RSIP)" : "");
+			  li.rsip ? " (lent by RSIP)" : li.relayed ? " (relayed by TURN)" : "");
 	else
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
 	a->local = li;
@@ -481,6 +602,7 @@ static void local_update(struct atd *d, bool force)
 	if (a->punch)
 		atd_punch_local(a->punch, &li.cands);
 	publish_now(d);
+	relay_kick(d, false);
 }
 
 /* ---- RSIP (RFC 3104): an address lent by the gateway ---- */
@@ -787,6 +909,33 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
 	reach_evaluate(d);
 	reflex_kick(d);
+	relay_kick(d, now->online);
+}
+
+/*
+ * Start or stop the relay as relay_wanted() says; @p force: start again
+ * even if it runs (a new network: the old 5-tuple is gone; a new sign-in).
+ */
+static void relay_kick(struct atd *d, bool force)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_acct_view acc;
+	bool want = relay_wanted(d) && atd_agent_account(d, &acc);
+
+	if (!a->relay)
+		return;
+	if (want && (!a->relay_on || force)) {
+		a->relay_on = true;
+		log_info("relay: %s", d->conf.relay_mode == ATD_RELAY_ALWAYS ?
+			 "relay = always: tunnels go through the account's relay" :
+			 "peers cannot reach this host directly here: asking the account's relay for an address");
+		atd_relay_start(a->relay, acc.domain);
+	} else if (!want && a->relay_on) {
+		a->relay_on = false;
+		log_info("relay: not needed here any more: tunnels go directly");
+		atd_relay_stop(a->relay, false);
+		local_update(d, false);
+	}
 }
 
 /* ---- what the leaves report ---- */
@@ -826,6 +975,7 @@ static void dns_signed_in(void *arg)
 	else if (d->agent->local_valid)
 		atd_punch_local(d->agent->punch, &d->agent->local.cands);
 	reflex_kick(d);
+	relay_kick(d, false);
 }
 
 /* Signed out: forget every peer (tunnels closed, hosts cache emptied). */
@@ -840,6 +990,10 @@ static void dns_signed_out(void *arg)
 	hosts_write(d);
 	if (d->agent->reflex)
 		atd_reflex_stop(d->agent->reflex, true);
+	if (d->agent->relay) {
+		atd_relay_stop(d->agent->relay, true);
+		d->agent->relay_on = false;
+	}
 }
 
 static const struct atd_local_info *dns_local(void *arg)
@@ -858,16 +1012,21 @@ static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
 	atd_punch_peer(d->agent->punch, p->name, p->ula, p->has_cand ? &p->cands : NULL);
+	relay_loc_set(d->agent, p, false);
+	relay_peers_sync(d);
 }
 
 static void dns_peer_gone(void *arg, const char *fqdn)
 {
 	struct atd *d = arg;
-	char label[AGENT_LABEL_MAX + 1];
+	struct atd_peer_info pi = { 0 };
 
 	atd_dynpeers_gone(d->agent->peers, fqdn);
-	snprintf(label, sizeof(label), "%.*s", (int)strcspn(fqdn, "."), fqdn);
-	atd_punch_peer_gone(d->agent->punch, label);
+	snprintf(pi.fqdn, sizeof(pi.fqdn), "%s", fqdn);
+	snprintf(pi.name, sizeof(pi.name), "%.*s", (int)strcspn(fqdn, "."), fqdn);
+	atd_punch_peer_gone(d->agent->punch, pi.name);
+	relay_loc_set(d->agent, &pi, true);
+	relay_peers_sync(d);
 }
 
 static void dns_punch_request(void *arg, const struct agent_punch *req)
@@ -925,7 +1084,19 @@ static void punch_failed(void *arg, const char *label)
 	atd_dynpeers_path_failed(d->agent->peers, label);
 }
 
-static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
+/* A relayed pair to the peer's relayed address: through our allocation (relay to relay, docs/relay.md). */
+static int punch_relay_bind(void *arg, const char *label, const struct sockaddr_in *addr)
+{
+	struct atd *d = arg;
+
+	if (!d->agent->relay)
+		return -EOPNOTSUPP;
+	return atd_relay_bind_peer(d->agent->relay, label, addr);
+}
+
+static const struct atd_punch_ops punch_ops = {
+	reflex_send, punch_request_write, punch_nominated, punch_failed, punch_relay_bind,
+};
 
 /* ---- the prediction round's sockets, for punch.c (docs/dataplane.md "Prediction sockets") ---- */
 
@@ -1020,6 +1191,75 @@ static size_t dns_hosts(void *arg, char (*labels)[64], size_t cap)
 	return n < cap ? n : cap;
 }
 
+/* relay.c speaks IPv4 (the agent's candidates are IPv4 today); the data plane takes either family */
+static union dp_addr dp_addr4(const struct sockaddr_in *s)
+{
+	union dp_addr a = { .sin = *s };
+
+	a.sin.sin_family = AF_INET;
+	return a;
+}
+
+static int relay_set_server(void *arg, const struct sockaddr_in *server)
+{
+	struct atd *d = arg;
+	union dp_addr a;
+
+	if (!d->dp)
+		return -ENOTCONN;
+	if (!server || server->sin_family != AF_INET)
+		return dp_relay_set_server(d->dp, NULL);
+	a = dp_addr4(server);
+	return dp_relay_set_server(d->dp, &a);
+}
+
+static int relay_set_channel(void *arg, const struct sockaddr_in *peer, uint16_t channel)
+{
+	struct atd *d = arg;
+	union dp_addr a = dp_addr4(peer);
+
+	return d->dp ? dp_relay_channel_set(d->dp, &a, channel) : -ENOTCONN;
+}
+
+/* The relayed address came, changed or went: publish it (or not), and bind the peers again. */
+static void relay_changed(void *arg)
+{
+	struct atd *d = arg;
+	struct atd_agent *a = d->agent;
+	struct sockaddr_in ra;
+	char e[INET_ADDRSTRLEN];
+
+	if (a->stopping)
+		return;
+	if (atd_relay_candidate(a->relay, &ra) == 0)
+		log_info("relay: this host is reachable at %s:%u through the relay",
+			 inet_ntop(AF_INET, &ra.sin_addr, e, sizeof(e)), ntohs(ra.sin_port));
+	local_update(d, false);
+	relay_peers_sync(d);
+}
+
+static int relay_set_stream(void *arg, const struct sockaddr_in *server, int fd, struct ssl_st *ssl)
+{
+	struct atd *d = arg;
+
+	union dp_addr a = dp_addr4(server);
+
+	return d->dp ? dp_relay_set_stream(d->dp, &a, fd, ssl) : -ENOTCONN;
+}
+
+static int relay_send_stream(void *arg, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_relay_stream_send(d->dp, msg, len) : -ENOTCONN;
+}
+
+static const struct atd_relay_ops relay_ops = {
+	.query = reflex_query, .query_cancel = reflex_query_cancel, .send = reflex_send,
+	.set_server = relay_set_server, .set_stream = relay_set_stream, .send_stream = relay_send_stream,
+	.set_channel = relay_set_channel, .changed = relay_changed,
+};
+
 static const struct atd_dns_ops dns_ops = {
 	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_punch_request,
 	dns_creds_changed, dns_revoked_changed, dns_hosts,
@@ -1102,6 +1342,8 @@ int atd_agent_start(struct atd *d)
 	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)) || !(a->punch = atd_punch_new(d->base, &punch_ops, d)))
 		return -ENOMEM;
 	atd_punch_set_sockets(a->punch, &punch_socks, d);
+	if (d->conf.relay_mode != ATD_RELAY_NEVER && !(a->relay = atd_relay_new(d->base, &relay_ops, d)))
+		return -ENOMEM;
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
 		return ret;
@@ -1143,6 +1385,8 @@ void atd_agent_stop(struct atd *d)
 	a->kdc = NULL;
 	atd_punch_free(a->punch);
 	a->punch = NULL;
+	atd_relay_free(a->relay);
+	a->relay = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)
@@ -1210,8 +1454,24 @@ bool atd_agent_reflex_refresh(struct atd *d)
 
 /* ---- told by the data plane (dpglue.c) ---- */
 
+bool atd_agent_relay(struct atd *d, struct atd_relay_view *v)
+{
+	if (!d->agent || !d->agent->relay)
+		return false;
+	atd_relay_get(d->agent->relay, v);
+	return true;
+}
+
+void atd_agent_relay_lost(struct atd *d)
+{
+	if (d->agent && d->agent->relay)
+		atd_relay_stream_lost(d->agent->relay);
+}
+
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
+	if (d->agent && d->agent->relay && atd_relay_input(d->agent->relay, buf, len, from))
+		return;	/* our TURN server's answer */
 	/* the checks of hole punching (and the answers to ours), else the reflexive-address check's */
 	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
 		return;

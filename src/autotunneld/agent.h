@@ -27,6 +27,7 @@
 struct atd;
 struct atd_dynpeers;
 struct atd_reflex_view;
+struct atd_relay_view;
 
 /** What we know of this network's reachability (netcheck, status, publishing). */
 enum atd_reach {
@@ -91,6 +92,9 @@ void atd_agent_psock_input(struct atd *d, const uint8_t *buf, size_t len, const 
 /** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
 
+/** The data plane's connection to the TURN relay ended (dpglue.c): to the relay leaf. */
+void atd_agent_relay_lost(struct atd *d);
+
 /* ---- read by the control socket (control.c) ---- */
 
 /** The account, or false when signed out. */
@@ -101,6 +105,8 @@ bool atd_agent_self(struct atd *d, struct atd_self *out);
 bool atd_agent_reflex(struct atd *d, struct atd_reflex_view *v);
 /** Ask for a fresh STUN look (netcheck); false when none can run (signed out, offline). */
 bool atd_agent_reflex_refresh(struct atd *d);
+/** The TURN relay (relay.c); false outside account mode or with relay = never. */
+bool atd_agent_relay(struct atd *d, struct atd_relay_view *v);
 /** The account's peers (NULL outside account mode). */
 struct atd_dynpeers *atd_agent_peers(struct atd *d);
 

@@ -64,6 +64,8 @@ static const struct conf_item items[] = {
 	  "account mode: the local user the account's principal maps to (default: the first user with uid >= 1000)" },
 	{ "agent", "authority", CONF_BOOL, offsetof(struct atd_conf, authority), 0, 0,
 	  "account mode: the account authority (certificates between the account's hosts, docs/authority.md)" },
+	{ "agent", "relay", CONF_STRING, offsetof(struct atd_conf, relay), 0, 0,
+	  "account mode: tunnels through the account's TURN relay: always, auto (when no direct path exists) or never" },
 	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
 	  "native ESP (IP protocol 50, no UDP) to peers when IKE finds no NAT" },
 	{ "rsip", "gateway", CONF_STRING, offsetof(struct atd_conf, rsip_gateway), 0, 0,
@@ -507,7 +509,7 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 static int agent_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	c->agent_mode = c->state_dir || c->run_dir || c->control || c->hostname || c->services ||
-			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap ||
+			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap || c->relay ||
 			c->no_kdc || c->kdc_user || c->authority || (c->npeers == 0 && !c->ula);
 	if (!c->agent_mode)
 		return 0;
@@ -532,7 +534,16 @@ static int agent_check(struct atd_conf *c, char *err, size_t errlen)
 		c->lease_s = 5400;
 	if (!c->nat_keepalive_s)
 		c->nat_keepalive_s = 20;
-	(void)err;
+	if (!c->relay || !strcmp(c->relay, "auto")) {
+		c->relay_mode = ATD_RELAY_AUTO;
+	} else if (!strcmp(c->relay, "always")) {
+		c->relay_mode = ATD_RELAY_ALWAYS;
+	} else if (!strcmp(c->relay, "never")) {
+		c->relay_mode = ATD_RELAY_NEVER;
+	} else {
+		snprintf(err, errlen, "[agent] relay: '%s' is none of always, auto, never", c->relay);
+		return -EINVAL;
+	}
 	return 0;
 }
 

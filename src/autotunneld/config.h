@@ -86,11 +86,20 @@ struct atd_conf {
 	char *kdc_user;			/* local user of the account's principal (kdc.c; NULL: its default) */
 	bool authority;			/* the account authority: certificates between members (docs/authority.md) */
 	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
+	char *relay;			/* [agent] relay: "always", "auto" (default) or "never" */
+	int relay_mode;			/* enum atd_relay_mode, from relay (atd_conf_check) */
 	char *rsip_gateway;		/* [rsip] gateway: an IPv4 address, "auto", or NULL (no RSIP) */
 	int rsip_lease, rsip_spis;
 	/* filled by the [peer NAME] callback */
 	struct atd_peer peers[ATD_MAX_PEERS];
 	int npeers;
+};
+
+/** When account-mode tunnels go through the TURN relay (docs/relay.md). */
+enum atd_relay_mode {
+	ATD_RELAY_AUTO = 0,	/* when this host has no direct location, to peers that have none either */
+	ATD_RELAY_ALWAYS,	/* every peer through the relay (tests, debugging) */
+	ATD_RELAY_NEVER,
 };
 
 extern const struct conf_schema atd_schema;

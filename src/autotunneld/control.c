@@ -39,6 +39,7 @@
 #include "autotunneld/enrol.h"
 #include "autotunneld/publish.h"
 #include "autotunneld/reflex.h"
+#include "autotunneld/relay.h"
 #include "autotunneld/watch.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -160,6 +161,44 @@ static const char *nat_word(const struct atd_self *a)
 	}
 }
 
+/* The relay's fields (relay.c's view), in the record being written; nothing while it is idle. */
+static void write_relay(struct agent_ctl_writer *w, struct atd *d)
+{
+	struct atd_relay_view v;
+	const char *word;
+
+	if (!atd_agent_relay(d, &v))
+		return;
+	switch (v.state) {
+	case ATD_RELAY_IDLE:
+	case ATD_RELAY_NO_SERVER:
+		return;	/* nothing to say: an account without a relay looks as before */
+	case ATD_RELAY_ALLOCATED:
+		word = "allocated";
+		break;
+	case ATD_RELAY_ALLOCATING:
+	case ATD_RELAY_CREDENTIAL:
+		word = "allocating";
+		break;
+	case ATD_RELAY_LOOKUP:
+		word = "lookup";
+		break;
+	default:
+		word = "failed";
+		break;
+	}
+	agent_ctl_write_str(w, AGENT_CTL_F_RELAY, word);
+	if (v.server[0])
+		agent_ctl_write_str(w, AGENT_CTL_F_RELAY_SERVER, v.server);
+	agent_ctl_write_str(w, AGENT_CTL_F_RELAY_TRANSPORT, v.transport);
+	if (v.state == ATD_RELAY_ALLOCATED && v.relayed.sin_family == AF_INET) {
+		agent_ctl_write_ip4(w, AGENT_CTL_F_RELAYED, (const uint8_t *)&v.relayed.sin_addr);
+		agent_ctl_write_uint(w, AGENT_CTL_F_RELAYED_PORT, ntohs(v.relayed.sin_port));
+	}
+	if (v.state == ATD_RELAY_ALLOCATED && v.has_rtt)
+		agent_ctl_write_uint(w, AGENT_CTL_F_RELAY_RTT_US, v.rtt_us);
+}
+
 static const char *state_word(enum agent_peer_state s)
 {
 	switch (s) {
@@ -247,6 +286,7 @@ static void do_status(struct client *cl)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_LEASE_S, pst.lease_left_s);
 	}
 	agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
+	write_relay(&w, d);
 	for (size_t i = 0; i < n; i++) {
 		agent_ctl_write_rec(&w, AGENT_CTL_R_PEER);
 		agent_ctl_write_str(&w, AGENT_CTL_F_LABEL, ps[i].label);
@@ -254,8 +294,13 @@ static void do_status(struct client *cl)
 		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
 		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps[i].state));
 		if (ps[i].has_outer) {
+			union dp_addr o = { .sin = { .sin_family = AF_INET, .sin_port = htons(ps[i].port) } };
+
 			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
 			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
+			memcpy(&o.sin.sin_addr, ps[i].outer4, 4);
+			if (d->dp && dp_relay_channel_get(d->dp, &o, NULL))
+				agent_ctl_write_bool(&w, AGENT_CTL_F_VIA_RELAY, true);
 		}
 		if (ps[i].has_rtt && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, ps[i].rtt_ms);
@@ -476,6 +521,7 @@ static void netcheck_reply(struct client *cl)
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_MAPPED && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_DETAIL, a->reach_text);
 	write_stun(&w, d);
+	write_relay(&w, d);
 	cl->netcheck_sent = true;
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }

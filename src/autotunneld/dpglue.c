@@ -81,6 +81,9 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 		if (ev->from.sa.sa_family == AF_INET)
 			atd_agent_stun_input(d, ev->data, ev->len, &ev->from.sin);
 		break;
+	case DP_EV_RELAY_LOST:
+		atd_agent_relay_lost(d);
+		break;
 	}
 }
 
@@ -129,14 +132,17 @@ void atd_dp_log_stats(struct atd *d)
 		return;
 	dp_stats_get(d->dp, &s);
 	log_info("stats: esp_rx=%llu esp_tx=%llu replayed=%llu auth_failed=%llu bad=%llu no_sa=%llu "
-		 "policy=%llu tun_rx=%llu tun_tx=%llu tun_writes=%llu udp_sends=%llu udp_rx=%llu held=%llu",
+		 "policy=%llu tun_rx=%llu tun_tx=%llu tun_writes=%llu udp_sends=%llu udp_rx=%llu held=%llu "
+		 "keepalives_in=%llu stun_in=%llu relay_tx=%llu relay_rx=%llu relay_unknown=%llu",
 		 (unsigned long long)s.esp_rx_packets, (unsigned long long)s.esp_tx_packets,
 		 (unsigned long long)s.rx_replay, (unsigned long long)s.rx_auth_failed,
 		 (unsigned long long)s.rx_bad, (unsigned long long)s.rx_no_sa,
 		 (unsigned long long)s.rx_policy, (unsigned long long)s.tun_rx_packets,
 		 (unsigned long long)s.tun_tx_packets, (unsigned long long)s.tun_tx_writes,
 		 (unsigned long long)s.udp_tx_sends, (unsigned long long)s.udp_rx_datagrams,
-		 (unsigned long long)s.tx_no_sa_queued);
+		 (unsigned long long)s.tx_no_sa_queued, (unsigned long long)s.rx_keepalive,
+		 (unsigned long long)s.rx_stun, (unsigned long long)s.relay_tx_packets,
+		 (unsigned long long)s.relay_rx_packets, (unsigned long long)s.relay_rx_unknown);
 }
 
 void atd_dp_stop(struct atd *d)

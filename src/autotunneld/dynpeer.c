@@ -613,7 +613,9 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	if (dp_addr_eq(&cur, &sin)) {
 		if (announce)
 			log_info("%s moved to %s", p->label, ep(pi->outer4, pi->port, e, sizeof(e)));
-	} else if (cur.sa.sa_family && agent_peer_path_alive(&p->t, clock_now_ms())) {
+	} else if (cur.sa.sa_family && agent_peer_path_alive(&p->t, clock_now_ms()) &&
+		   !dp_relay_channel_get(d->dp, &cur, NULL)) {
+		/* (not for a relayed address: the peer published a new one because its allocation is gone) */
 		char c[DP_ADDR_STRLEN];
 
 		/*

@@ -125,6 +125,9 @@ void atd_gather(const struct atd_gather_in *in, struct agent_cand_set *out)
 	}
 	if (in->interfaces)
 		interfaces(&p, in);
+	/* docs/paths.md §1: the relayed address last (RELAY's type preference is 0), a path of last resort */
+	if (in->has_relay)
+		add4(&p, AGENT_CAND_RELAY, in->relay4, in->relay_port, 65535);
 	/* the best first (insertion sort: a handful), the best AGENT_CAND_MAX kept */
 	for (size_t i = 1; i < p.n; i++)
 		for (size_t j = i; j > 0 && p.c[j].prio > p.c[j - 1].prio; j--) {

@@ -2,7 +2,8 @@
  * src/autotunneld/gather: this host's candidates (issue 11, docs/paths.md
  * §1): every transport address at which a peer may reach the tunnel's UDP
  * port, made from what the engine knows (the mapping or public address,
- * the reflexive address STUN found with the NAT's behaviour) and the
+ * the reflexive address STUN found with the NAT's behaviour, the relayed
+ * address of our TURN allocation, the lowest-priority candidate) and the
  * addresses of the host's interfaces (getifaddrs(3)): LAN IPv4 addresses
  * and global IPv6 addresses.
  *
@@ -27,6 +28,9 @@ struct atd_gather_in {
 	uint8_t srflx4[4];
 	uint16_t srflx_port;
 	uint8_t map, filt;		/* enum agent_nat_behaviour */
+	bool has_relay;			/* our TURN allocation's relayed address (issue 12, relay.c) */
+	uint8_t relay4[4];
+	uint16_t relay_port;
 	bool interfaces;		/* add the addresses of the host's interfaces (false in tests) */
 };
 

@@ -229,6 +229,7 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 	if (p->li.has_external) {
 		memcpy(in.ext_addr, p->li.external4, 4);
 		in.ext_port = p->li.port;
+		in.ext_relayed = p->li.relayed;
 	}
 	if (p->li.krb_realm[0])
 		in.krb_realm = p->li.krb_realm;

@@ -51,6 +51,12 @@ struct pp {
 	unsigned next_tx;
 	bool have_path;
 	struct atd_punch_path path;
+	bool relay_bound;		/* ops.relay_bind() holds its relayed address, relay_at */
+	uint8_t relay_at4[4];
+	uint16_t relay_at_port;
+	bool recheck;			/* the timer starts a background round (ATD_PUNCH_RECHECK_MS) */
+	bool bg_round;			/* the round running is such a background round */
+	unsigned rechecks;		/* background rounds since the path was nominated */
 	bool req_written;		/* our punch request under its name, to delete when the round ends */
 	struct agent_rr req_rr;
 	struct nonce nonces[PUNCH_NONCES];
@@ -133,6 +139,7 @@ static void round_stop(struct pp *pp)
 	if (pp->running && pp->bound_now && pp->paths.nominated == AGENT_PATHS_NONE)
 		psock_unbind(pp);
 	pp->running = false;
+	pp->recheck = false;
 	evtimer_del(pp->timer);
 	request_delete(pp);
 	psock_close_round(pp);
@@ -271,6 +278,58 @@ static void predict_nominated(struct pp *pp, const struct agent_pair *pr, const 
 	psock_close_round(pp);
 }
 
+/* The peer's relayed address through our allocation (@p c), or nothing (@p c NULL). */
+static void relay_bind(struct pp *pp, const struct agent_cand *c)
+{
+	struct atd_punch *pu = pp->pu;
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	int err;
+
+	if (!pu->ops.relay_bind)
+		return;
+	if (!c) {
+		if (pp->relay_bound && pu->ops.relay_bind(pu->arg, pp->label, NULL) == 0)
+			pp->relay_bound = false;
+		return;
+	}
+	if (pp->relay_bound && !memcmp(pp->relay_at4, c->addr, 4) && pp->relay_at_port == c->port)
+		return;
+	memcpy(&to.sin_addr, c->addr, 4);
+	to.sin_port = htons(c->port);
+	if ((err = pu->ops.relay_bind(pu->arg, pp->label, &to))) {
+		log_info("%s: cannot reach its relayed address through our relay: %s", pp->label, strerror(-err));
+		return;
+	}
+	pp->relay_bound = true;
+	memcpy(pp->relay_at4, c->addr, 4);
+	pp->relay_at_port = c->port;
+}
+
+static bool same_path(const struct atd_punch_path *a, const struct atd_punch_path *b)
+{
+	return a->cls == b->cls && a->port == b->port && !memcmp(a->addr4, b->addr4, 4) &&
+	       a->controlling == b->controlling;
+}
+
+/*
+ * The round ended while the path in use is relayed: the IKE initiator's
+ * side checks the direct pairs again in a moment (one side asks, so the
+ * two do not restart each other's rounds).
+ */
+static void recheck_arm(struct pp *pp)
+{
+	uint64_t ms = ATD_PUNCH_RECHECK_MS;
+
+	if (!pp->have_path || pp->path.cls != AGENT_PATH_RELAY || !pp->path.controlling)
+		return;
+	for (unsigned i = 1; i < pp->rechecks && ms < ATD_PUNCH_RECHECK_MAX_MS; i++)
+		ms *= 2;
+	if (ms > ATD_PUNCH_RECHECK_MAX_MS)
+		ms = ATD_PUNCH_RECHECK_MAX_MS;
+	pp->rechecks++;
+	pp->recheck = true;
+	arm(pp, clock_now_ms() + ms);
+}
 
 /* Send one check of the round (RFC 8445 §7.2.2), remembered by its transaction id. */
 static void send_check(struct pp *pp, const struct agent_check *c, uint64_t now)
@@ -330,39 +389,74 @@ static void poll_round(struct pp *pp)
 	if (out.nominated != AGENT_PATHS_NONE) {
 		const struct agent_pair *pr = &pp->paths.pair[out.nominated];
 		const struct agent_cand *rc = &pp->paths.remote[pr->remote];
+		struct atd_punch_path np = { .controlling = pp->paths.controlling, .cls = pr->cls,
+					     .port = rc->port, .rtt_ms = pr->rtt_ms };
+		bool was_relayed = pp->have_path && pp->path.cls == AGENT_PATH_RELAY;
 
 		if (pu->sops.open)
 			predict_nominated(pp, pr, rc);
-		pp->have_path = true;
-		pp->path.controlling = pp->paths.controlling;
-		pp->path.cls = pr->cls;
-		memcpy(pp->path.addr4, rc->addr, 4);
-		pp->path.port = rc->port;
-		pp->path.rtt_ms = pr->rtt_ms;
-		log_info("%s: direct path %s (%s, rtt %u ms, %s)", pp->label, ep4(rc->addr, rc->port, e, sizeof(e)),
-			 agent_path_class_name((enum agent_path_class)pr->cls), pr->rtt_ms,
-			 pp->paths.controlling ? "we start IKE on it" : "it starts IKE on it");
-		pu->ops.nominated(pu->arg, pp->label, &pp->path);
-		if (!pp->running)
-			return;
+		memcpy(np.addr4, rc->addr, 4);
+		if (pp->bg_round && pp->have_path && same_path(&pp->path, &np)) {
+			/*
+			 * A background round found the relayed path in use again:
+			 * nothing moves (any other round re-points the tunnel, which
+			 * a network change on our side needs even to the same address).
+			 */
+			pp->path.rtt_ms = np.rtt_ms;
+		} else {
+			pp->have_path = true;
+			pp->path = np;
+			pp->rechecks = 0;
+			if (was_relayed && np.cls != AGENT_PATH_RELAY)
+				log_info("%s: upgraded to direct: %s (%s, rtt %u ms, %s)", pp->label,
+					 ep4(rc->addr, rc->port, e, sizeof(e)),
+					 agent_path_class_name((enum agent_path_class)pr->cls), pr->rtt_ms,
+					 pp->paths.controlling ? "we move the tunnel to it" : "it moves the tunnel to it");
+			else
+				log_info("%s: %s path %s (%s, rtt %u ms, %s)", pp->label,
+					 np.cls == AGENT_PATH_RELAY ? "relayed" : "direct",
+					 ep4(rc->addr, rc->port, e, sizeof(e)),
+					 agent_path_class_name((enum agent_path_class)pr->cls), pr->rtt_ms,
+					 pp->paths.controlling ? "we start IKE on it" : "it starts IKE on it");
+			pu->ops.nominated(pu->arg, pp->label, &pp->path);
+			if (!pp->running)
+				return;
+		}
 	}
 	if (out.failed) {
-		log_info("%s: no direct path worked (every pair of candidates was checked)", pp->label);
+		log_info("%s: no direct path worked (every pair of candidates was checked)%s", pp->label,
+			 pp->have_path && pp->path.cls == AGENT_PATH_RELAY ? "; staying relayed" : "");
 		round_stop(pp);
 		pu->ops.failed(pu->arg, pp->label);
+		recheck_arm(pp);
 		return;
 	}
 	if (out.next == AGENT_NEVER) {
 		round_stop(pp);
+		recheck_arm(pp);
 		return;
 	}
 	arm(pp, out.next);
 }
 
+static int round_start(struct pp *pp, const char *why);
+static void ask(struct pp *pp);
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct pp *pp = arg;
+
 	(void)fd, (void)what;
-	poll_round(arg);
+	if (!pp->running && pp->recheck) {
+		/* issue 12: still relayed; the direct pairs again, with the peer (MOBIKE moves the SA if one works) */
+		pp->recheck = false;
+		if (round_start(pp, "looking for a direct path while relayed") == 0) {
+			pp->bg_round = true;
+			ask(pp);
+		}
+		return;
+	}
+	poll_round(pp);
 }
 
 static bool same_addr(const struct agent_cand *a, const struct agent_cand *b)
@@ -370,17 +464,32 @@ static bool same_addr(const struct agent_cand *a, const struct agent_cand *b)
 	return a->v6 == b->v6 && a->port == b->port && !memcmp(a->addr, b->addr, a->v6 ? 16 : 4);
 }
 
-static void add_cand(struct agent_cand *to, size_t *n, size_t cap, const struct agent_cand *c)
+/*
+ * @p relay: keep a relay candidate. Ours never is a local candidate of the
+ * round (what goes through our allocation is chosen by destination: the
+ * peer's relayed address, bound by relay_bind()); the peer's is kept when
+ * we hold an allocation too: its permissions let in only its peers'
+ * relays.
+ */
+static void add_cand(struct agent_cand *to, size_t *n, size_t cap, const struct agent_cand *c, bool relay)
 {
 	if (c->v6 && !ATD_PUNCH_CHECK_V6)
 		return;
-	if (c->kind == AGENT_CAND_RELAY || c->kind == AGENT_CAND_PRFLX)
-		return;	/* relays are issue 12's */
+	if ((c->kind == AGENT_CAND_RELAY && (!relay || c->v6)) || c->kind == AGENT_CAND_PRFLX)
+		return;
 	for (size_t i = 0; i < *n; i++)
 		if (same_addr(&to[i], c))
 			return;
 	if (*n < cap)
 		to[(*n)++] = *c;
+}
+
+static const struct agent_cand *relay_in(const struct agent_cand *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].kind == AGENT_CAND_RELAY)
+			return &c[i];
+	return NULL;
 }
 
 /* Start (or start again) a round with the peer: its published candidates and those of its request. */
@@ -392,15 +501,22 @@ static int round_start(struct pp *pp, const char *why)
 	struct agent_paths_cfg cfg;
 	uint64_t seed;
 	int role, rc;
+	const struct agent_cand *peer_relay = NULL;
+	bool ours_relay = false;
 
-	for (size_t i = 0; i < pu->ours.n; i++)
-		add_cand(local, &nl, AGENT_PATHS_LOCAL_MAX, &pu->ours.c[i]);
-	for (size_t i = 0; pp->has_cands && i < pp->cands.n; i++)
-		add_cand(remote, &nr, AGENT_PATHS_REMOTE_MAX, &pp->cands.c[i]);
+	for (size_t i = 0; i < pu->ours.n; i++) {
+		ours_relay = ours_relay || (pu->ours.c[i].kind == AGENT_CAND_RELAY && !pu->ours.c[i].v6);
+		add_cand(local, &nl, AGENT_PATHS_LOCAL_MAX, &pu->ours.c[i], false);
+	}
+	/* its request is newer than its record: its relayed address from there first, and only one */
 	for (size_t i = 0; i < pp->nextra; i++)
-		add_cand(remote, &nr, AGENT_PATHS_REMOTE_MAX, &pp->extra[i]);
+		add_cand(remote, &nr, AGENT_PATHS_REMOTE_MAX, &pp->extra[i], ours_relay && !relay_in(remote, nr));
+	for (size_t i = 0; pp->has_cands && i < pp->cands.n; i++)
+		add_cand(remote, &nr, AGENT_PATHS_REMOTE_MAX, &pp->cands.c[i], ours_relay && !relay_in(remote, nr));
 	if (nl == 0 || nr == 0)
 		return -EHOSTUNREACH;
+	peer_relay = relay_in(remote, nr);
+	relay_bind(pp, peer_relay);
 	if ((role = agent_paths_ike_role(pu->ula, pp->ula)) < 0)
 		return role;
 	agent_paths_cfg_default(&cfg);
@@ -412,6 +528,7 @@ static int round_start(struct pp *pp, const char *why)
 	if (rand_bytes(&seed, sizeof(seed)) || rand_bytes(&pp->tiebreak, sizeof(pp->tiebreak)))
 		return -EIO;
 	round_stop(pp);
+	pp->bg_round = false;
 	memset(pp->tx, 0, sizeof(pp->tx));
 	rc = agent_paths_start(&pp->paths, &cfg, local, nl, remote, nr, role == AGENT_IKE_INITIATOR, seed,
 			       clock_now_ms());
@@ -454,6 +571,7 @@ static void peer_free(struct pp *pp)
 {
 	round_stop(pp);
 	psock_unbind(pp);
+	relay_bind(pp, NULL);
 	if (pp->timer)
 		event_free(pp->timer);
 	memset(pp, 0, sizeof(*pp));

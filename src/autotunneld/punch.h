@@ -6,6 +6,12 @@
  * tunnel's UDP socket, and the punch request (_punch.P.D) that tells the
  * peer to check at the same time.
  *
+ * The relay is the candidate of last resort (issue 12): when both ends
+ * hold a TURN allocation, the pair to the peer's relayed address goes
+ * through ours (relay to relay), is checked like any other, and is
+ * nominated only when no direct pair worked within relay_wait_ms; the
+ * direct pairs are checked again in the background while it is in use.
+ *
  * A leaf of the agent (agent.c): everything it needs comes in struct
  * atd_punch_ops at atd_punch_new(); it never calls the agent otherwise.
  * What it finds (a nominated path, or none) goes out through the ops; the
@@ -49,7 +55,25 @@ struct atd_punch_ops {
 	void (*nominated)(void *arg, const char *label, const struct atd_punch_path *path);
 	/** A round to peer @p label ended with nothing working. */
 	void (*failed)(void *arg, const char *label);
+	/**
+	 * Reach peer @p label's relayed address @p addr through our own TURN
+	 * allocation (permission and channel: atd_relay_bind_peer()), so that
+	 * checks, IKE and ESP sent there go relay to relay; NULL unbinds. May
+	 * be NULL (no relay). 0 or -errno.
+	 */
+	int (*relay_bind)(void *arg, const char *label, const struct sockaddr_in *addr);
 };
+
+/*
+ * While the path in use is relayed, the IKE initiator's side checks the
+ * direct pairs again this long after each round (with a punch request, so
+ * that the peer checks at the same time) and moves to the first that
+ * works (issue 12: "upgraded to direct"). The wait doubles from the third
+ * background round up to ATD_PUNCH_RECHECK_MAX_MS, so that a long relayed
+ * tunnel (or a peer that went quiet) costs one round a minute.
+ */
+#define ATD_PUNCH_RECHECK_MS 2000
+#define ATD_PUNCH_RECHECK_MAX_MS 60000
 
 /**
  * The switch for IPv6 pairs: IPv6 candidates are published, but checked

@@ -21,6 +21,7 @@ struct atd_peer_info {
 	uint16_t port;		/* SRV port, host order */
 	bool has_cand;		/* its _cand.H.D TXT (docs/paths.md §1.1) */
 	struct agent_cand_set cands;
+	bool relayed;		/* the location is a relayed address: reach it through a relay (docs/relay.md) */
 };
 
 /** What this host publishes about itself (agent.c -> publisher). */
@@ -40,6 +41,7 @@ struct atd_local_info {
 	 * addresses. n = 0: none known (nothing is published there).
 	 */
 	struct agent_cand_set cands;
+	bool relayed;		/* external4/port: our TURN allocation's relayed address (relay.c) */
 };
 
 /** The account as the tunnels need it (from account.c), borrowed until the next event. */

@@ -136,8 +136,10 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 			pi.has_cand = p.has_cand;
 			if (p.has_cand)
 				pi.cands = p.cand;
+			pi.relayed = p.relayed;
 			if (p.has_outer)
-				log_info("peer %s is at %s:%u", p.label, inet_ntop(AF_INET, p.outer4, a, sizeof(a)), p.port);
+				log_info("peer %s is at %s:%u%s", p.label, inet_ntop(AF_INET, p.outer4, a, sizeof(a)), p.port,
+					 p.relayed ? " (relayed)" : "");
 			else
 				log_info("peer %s is in the account, with no location published", p.label);
 			w->ops->peer_update(w->arg, &pi);

@@ -21,6 +21,7 @@
 #include "dataplane/dp_int.h"
 #include "dataplane/native.h"
 #include "dataplane/tun.h"
+#include "stun/frame.h"
 #include "util/random.h"
 
 #ifndef UDP_GRO
@@ -258,6 +259,12 @@ int dp_new(struct dp **out, const struct dp_conf *conf, char *err, size_t errlen
 	dp->stop_fd = dp->event_fd = -1;
 	dp->esp_fd = dp->ipip_fd = -1;
 	dp->psock_ep = -1;
+	if (dp_rstream_init(dp)) {
+		snprintf(err, errlen, "out of memory");
+		dp_rstream_fini(dp);
+		free(dp);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&dp->evq_lock, NULL);
 	if (!(dp->evq = calloc(DP_EVQ, sizeof(*dp->evq))) || !(t0 = calloc(1, sizeof(struct dp_table))) ||
 	    !(dp->psock = calloc(DP_PSOCK_MAX + 1, sizeof(*dp->psock)))) {
@@ -402,6 +409,7 @@ void dp_free(struct dp *dp)
 		close(dp->psock_ep);
 	free(dp->evq);
 	pthread_mutex_destroy(&dp->evq_lock);
+	dp_rstream_fini(dp);
 	free(dp);
 }
 
@@ -761,6 +769,37 @@ static int send_udp(struct dp *dp, const union dp_addr *to, const uint8_t *buf, 
 	return 0;
 }
 
+/*
+ * Send @p len bytes of @p payload (marker included) to @p to from our port
+ * (or, with @p follow, from the prediction socket bound to @p to): as
+ * ChannelData through the relay when a channel is bound to @p to.
+ */
+static int send_maybe_relayed(struct dp *dp, const union dp_addr *to, const uint8_t *payload, size_t len,
+			      bool follow)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	uint16_t ch = dp_table_relay_channel(t, to);
+	uint8_t buf[STUN_CHANDATA_HDR_LEN + 4 + DP_IKE_MAX + 3];
+	int n;
+
+	if (!ch)
+		return send_udp(dp, to, payload, len, follow);
+	/* RFC 8656 §12.5: over UDP the padding may be left out; over a stream it must be there */
+	if ((n = stun_chandata_build(ch, payload, len, t->relay.stream, buf, sizeof(buf))) < 0)
+		return n;
+	if (t->relay.stream) {
+		int err = dp_rstream_write(dp, buf, (size_t)n);
+
+		if (!err)
+			atomic_fetch_add_explicit(&dp->ctr.v[DP_STAT_IDX(relay_tx_packets)], 1, memory_order_relaxed);
+		return err;
+	}
+	if ((n = send_udp(dp, &t->relay.server, buf, (size_t)n, false)) < 0)
+		return n;
+	atomic_fetch_add_explicit(&dp->ctr.v[DP_STAT_IDX(relay_tx_packets)], 1, memory_order_relaxed);
+	return 0;
+}
+
 int dp_send_ike(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len)
 {
 	uint8_t buf[4 + DP_IKE_MAX];
@@ -769,7 +808,7 @@ int dp_send_ike(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size
 		return -EMSGSIZE;
 	memset(buf, 0, 4);	/* RFC 3948 §2.2: the non-ESP marker */
 	memcpy(buf + 4, msg, len);
-	return send_udp(dp, to, buf, len + 4, true);
+	return send_maybe_relayed(dp, to, buf, len + 4, true);
 }
 
 int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len)
@@ -777,7 +816,7 @@ int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, siz
 	if (len > DP_IKE_MAX)
 		return -EMSGSIZE;
 	/* from our port itself, bound or not: a check proves that port's path */
-	return send_udp(dp, to, msg, len, false);
+	return send_maybe_relayed(dp, to, msg, len, false);
 }
 
 int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, const struct sockaddr_in *to,
@@ -811,7 +850,86 @@ int dp_send_keepalive(struct dp *dp, const union dp_addr *to)
 {
 	uint8_t b = ESP_UDP_KEEPALIVE_BYTE;
 
-	return send_udp(dp, to, &b, 1, true);
+	return send_maybe_relayed(dp, to, &b, 1, true);
+}
+
+/* ---- the TURN relay ---- */
+
+int dp_relay_set_server(struct dp *dp, const union dp_addr *server)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	bool had_stream = t->relay.stream;	/* t is freed by table_publish() */
+	bool set = server && dp_addr_len(server);
+	struct dp_table *nt;
+
+	if (set && dp_addr_eq(server, &t->relay.server) && !t->relay.stream)
+		return 0;
+	if (!(nt = table_clone(t)))
+		return -ENOMEM;
+	memset(&nt->relay, 0, sizeof(nt->relay));
+	if (set)
+		nt->relay.server = *server;
+	table_publish(dp, nt, NULL);
+	/* no worker writes to the stream any more: close it */
+	if (had_stream)
+		dp_rstream_clear(dp);
+	return 0;
+}
+
+int dp_relay_set_stream(struct dp *dp, const union dp_addr *server, int fd, struct ssl_st *ssl)
+{
+	struct dp_table *nt;
+
+	if (!dp_addr_len(server))
+		return -EAFNOSUPPORT;
+	if (!(nt = table_clone(atomic_load(&dp->table))))
+		return -ENOMEM;
+	memset(&nt->relay, 0, sizeof(nt->relay));
+	nt->relay.server = *server;
+	nt->relay.stream = true;
+	table_publish(dp, nt, NULL);
+	dp_rstream_set(dp, fd, ssl);
+	return 0;
+}
+
+int dp_relay_channel_set(struct dp *dp, const union dp_addr *peer, uint16_t channel)
+{
+	const struct dp_table *t = atomic_load(&dp->table);
+	struct dp_table *nt;
+	int i;
+
+	if (channel && (!stun_channel_valid(channel) || !t->relay.server.sa.sa_family || !dp_addr_len(peer)))
+		return -EINVAL;
+	for (i = 0; i < t->relay.n; i++)
+		if (dp_addr_eq(&t->relay.ch[i].peer, peer))
+			break;
+	if (!channel && i == t->relay.n)
+		return -ENOENT;
+	if (channel && i < t->relay.n && t->relay.ch[i].channel == channel)
+		return 0;
+	if (channel && i == t->relay.n && t->relay.n == DP_RELAY_CHANNELS)
+		return -ENOSPC;
+	if (!(nt = table_clone(t)))
+		return -ENOMEM;
+	if (!channel) {
+		nt->relay.ch[i] = nt->relay.ch[--nt->relay.n];
+	} else {
+		if (i == nt->relay.n)
+			nt->relay.n++;
+		nt->relay.ch[i].peer = *peer;
+		nt->relay.ch[i].channel = channel;
+	}
+	table_publish(dp, nt, NULL);
+	return 0;
+}
+
+bool dp_relay_channel_get(const struct dp *dp, const union dp_addr *peer, uint16_t *channel)
+{
+	uint16_t ch = dp_table_relay_channel(atomic_load(&dp->table), peer);
+
+	if (channel)
+		*channel = ch;
+	return ch != 0;
 }
 
 /* ---- prediction sockets ---- */

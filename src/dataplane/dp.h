@@ -153,6 +153,7 @@ enum dp_event_type {
 	DP_EV_ROAMED,		/**< peer `peer` sent authentic ESP from a new address `from` */
 	DP_EV_AUTH_FAILED,	/**< ESP for SA `spi` failed its ICV (wrong key?) from `from` */
 	DP_EV_STUN,		/**< a STUN message (RFC 8489) arrived on our port (or prediction socket `sock`) from `from` */
+	DP_EV_RELAY_LOST,	/**< the relay's TCP/TLS connection (dp_relay_set_stream) closed or failed */
 };
 
 struct dp_event {
@@ -174,9 +175,11 @@ struct dp_stats {
 	uint64_t rx_replay, rx_auth_failed, rx_bad, rx_no_sa, rx_policy, rx_ike, rx_keepalive, rx_stun;
 	uint64_t tx_no_peer, tx_no_sa_queued, tx_no_sa_dropped, tx_seq_exhausted, tx_errors;
 	uint64_t native_tx_packets, native_rx_packets, native_rx_bad, native_rx_foreign;
+	uint64_t relay_tx_packets, relay_rx_packets, relay_rx_unknown;	/* TURN ChannelData (dp_relay_*) */
 };
 
 struct dp;
+struct ssl_st;
 
 /**
  * Create the TUN device (with its address and MTU) and the UDP sockets.
@@ -272,7 +275,9 @@ int dp_send_ike_rsip(struct dp *dp, const struct dp_path *path, uint16_t sport, 
 		     const uint8_t *msg, size_t len);
 /**
  * Send a STUN message (no marker: RFC 7983 §7 tells it apart) to @p to
- * from our port, so that what it learns is what ESP and IKE get. 0 or -errno.
+ * from our port, so that what it learns is what ESP and IKE get: through
+ * the relay when a channel is bound to @p to (a connectivity check on a
+ * relayed pair, docs/paths.md), like everything else sent there. 0 or -errno.
  */
 int dp_send_stun(struct dp *dp, const union dp_addr *to, const uint8_t *msg, size_t len);
 /** Send a NAT keepalive (RFC 3948 §2.3) to @p to. */
@@ -314,6 +319,51 @@ int dp_psock_send_stun(struct dp *dp, uint16_t id, const union dp_addr *to, cons
  * 0, -ENOENT (not open), -EAFNOSUPPORT, -ENOSPC.
  */
 int dp_psock_bind(struct dp *dp, uint16_t id, const union dp_addr *remote);
+
+/*
+ * The TURN relay (RFC 8656, docs/dataplane.md "The relayed path"). A
+ * relayed path is chosen by outer address: once a channel is bound to a
+ * peer's transport address, everything the data plane sends there (ESP,
+ * IKE after its marker, NAT keepalives) goes as ChannelData (RFC 8656
+ * §12.4: channel, length, data) to the TURN server over UDP from our port,
+ * and ChannelData of that channel from the server is handled as if the
+ * peer had sent the datagram from that address. So a peer whose outer
+ * address is a relayed one (or any address, with `relay = always`) is
+ * reached through the allocation without anything above knowing, and
+ * roaming still compares addresses as they look through the relay.
+ * Channel numbers (0x4000..0x4FFF) cannot be taken for our inbound SPIs
+ * (>= 0x50000000) or the non-ESP marker, so the tunnel socket carries them.
+ */
+#define DP_RELAY_CHANNELS 16
+
+/**
+ * The TURN server that allocated for us over UDP from our port; NULL (or
+ * family 0) forgets it and every channel. Channels of a previous server
+ * are dropped when it changes. 0 or -ENOMEM.
+ */
+int dp_relay_set_server(struct dp *dp, const union dp_addr *server);
+/**
+ * The TURN server that allocated for us over TCP or TLS on connection
+ * @p fd (connected; and @p ssl, its TLS session after the handshake, or
+ * NULL for plain TCP): the data plane takes both and owns them from now
+ * on (closed by the next dp_relay_set_* or dp_free). Channels are dropped;
+ * ChannelData to peers goes into the stream, padded (RFC 8656 §12.5), and
+ * STUN messages from it are reported as DP_EV_STUN from @p server; its
+ * end is reported as DP_EV_RELAY_LOST. 0 or -ENOMEM.
+ */
+int dp_relay_set_stream(struct dp *dp, const union dp_addr *server, int fd, struct ssl_st *ssl);
+/** Send a STUN message (a TURN request) on the relay's stream. 0, -ENOTCONN, -EPIPE, -ETIMEDOUT. */
+int dp_relay_stream_send(struct dp *dp, const uint8_t *msg, size_t len);
+
+/**
+ * Send what goes to @p peer through channel @p channel of the server set
+ * above (replacing the peer's previous channel); @p channel 0 removes it.
+ * 0, -EINVAL (channel out of range, no server), -ENOSPC (more than
+ * DP_RELAY_CHANNELS), -ENOENT (removing one that is not there).
+ */
+int dp_relay_channel_set(struct dp *dp, const union dp_addr *peer, uint16_t channel);
+/** Whether @p peer's address is reached through the relay now (its channel in @p channel if so). */
+bool dp_relay_channel_get(const struct dp *dp, const union dp_addr *peer, uint16_t *channel);
 
 void dp_stats_get(const struct dp *dp, struct dp_stats *out);
 /** Whether the IPv6 UDP socket is open (the host has IPv6). */

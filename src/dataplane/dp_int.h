@@ -24,6 +24,7 @@
 #define DP_GSO_MAX_BYTES 65000
 #define DP_EVQ 64
 #define DP_NATIVE_BUF (64 + 65536)	/* an inner IPv4 header, the ESP header, a segment, the trailer */
+#define DP_RSTREAM_BUF (2 * 65536 + 8)	/* reassembly: a frame is at most 4 + 65535 + 3 bytes */
 
 /* One child SA. Immutable once published, except the counters, the replay window (under in_lock) and out.seq (atomic). */
 struct dp_sa {
@@ -67,6 +68,13 @@ struct dp_table {
 	struct dp_sa *sa[DP_MAX_SAS];
 	struct dp_sa *by_spi[DP_SPI_SLOTS];
 	struct { uint8_t family, used; uint8_t addr[16]; int16_t peer; } by_addr[DP_ADDR_SLOTS];
+	/* the TURN relay (dp_relay_*): server of family 0 when none */
+	struct {
+		union dp_addr server;
+		bool stream;			/* over TCP or TLS: dp->rs (relay_stream.c) */
+		int n;
+		struct { union dp_addr peer; uint16_t channel; } ch[DP_RELAY_CHANNELS];
+	} relay;
 };
 
 struct dp_txmsg {
@@ -121,6 +129,20 @@ struct dp_psock {
 	uint16_t port;
 };
 
+/* TURN over TCP or TLS (relay_stream.c): one connection, owned by the data plane. */
+struct dp_rstream {
+	pthread_mutex_t lock;		/* one thread in the stream (and its SSL) at a time */
+	int fd;				/* -1: none */
+	struct ssl_st *ssl;		/* NULL: plain TCP */
+	bool dead;			/* EOF, error or a frame cut short: reported once (DP_EV_RELAY_LOST) */
+	unsigned gen;			/* bumped on each change of connection */
+	_Atomic int poll_fd;		/* what worker 0 polls: fd, or -1 */
+	int wake_fd;			/* eventfd: worker 0 takes a new fd into its poll set */
+	uint8_t *rbuf;			/* worker 0's reassembly of frames */
+	size_t rlen;
+	unsigned rgen;
+};
+
 struct dp {
 	struct dp_conf conf;
 	char ifname[32];
@@ -142,6 +164,7 @@ struct dp {
 	struct dp_psock *psock;		/* [DP_PSOCK_MAX + 1], index 0 unused */
 	unsigned npsock;
 	int psock_ep;			/* epoll of the open prediction sockets: worker 0 polls it */
+	struct dp_rstream rs;		/* TURN over TCP/TLS */
 };
 
 /* worker.c */
@@ -153,5 +176,16 @@ int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t le
 struct dp_sa *dp_table_sa(const struct dp_table *t, uint32_t spi);
 void dp_post_event(struct dp *dp, const struct dp_event *ev);
 int dp_psock_fd(struct dp *dp, uint16_t id);
+/* worker.c: one frame of the relay's stream (ChannelData or STUN), as it came from the server */
+void dp_worker_relay_frame(struct dp_worker *w, struct dp_table *t, uint8_t *frame, size_t len, struct dp_sa **locked);
+/* relay_stream.c */
+int dp_rstream_init(struct dp *dp);
+void dp_rstream_fini(struct dp *dp);
+void dp_rstream_set(struct dp *dp, int fd, struct ssl_st *ssl);
+void dp_rstream_clear(struct dp *dp);
+int dp_rstream_write(struct dp *dp, const uint8_t *buf, size_t len);
+void dp_rstream_read(struct dp_worker *w, struct dp_table *t, struct dp_sa **locked);
+/* The channel to @p to (address and port), or 0 when it is reached directly. */
+uint16_t dp_table_relay_channel(const struct dp_table *t, const union dp_addr *to);
 
 #endif

@@ -94,6 +94,15 @@ int dp_table_peer_by_dst(const struct dp_table *t, const uint8_t *pkt, size_t le
 	return -1;
 }
 
+uint16_t dp_table_relay_channel(const struct dp_table *t, const union dp_addr *to)
+{
+	/* a handful of channels: a scan beats a hash, and costs nothing when none is bound */
+	for (int i = 0; i < t->relay.n; i++)
+		if (dp_addr_eq(&t->relay.ch[i].peer, to))
+			return t->relay.ch[i].channel;
+	return 0;
+}
+
 void dp_post_event(struct dp *dp, const struct dp_event *ev)
 {
 	uint64_t one = 1;
@@ -408,6 +417,47 @@ static void tx_native(struct dp_worker *w, struct dp_table *t, int peer, struct 
 }
 
 /*
+ * Through the relay's TCP or TLS connection: each segment sealed behind a
+ * ChannelData header and padded to 4 bytes (RFC 8656 §12.5), one write
+ * each under the stream's lock (relay_stream.c).
+ */
+static void tx_stream(struct dp_worker *w, struct dp_sa *sa, struct dp_tso *tso, uint8_t nh, uint16_t chan)
+{
+	for (unsigned i = 0; i < tso->nseg; i++) {
+		size_t seglen = dp_tso_seg_len(tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen, total;
+		uint8_t *esp = w->nbuf + STUN_CHANDATA_HDR_LEN;
+		struct wire wr;
+		int err;
+
+		if (STUN_CHANDATA_HDR_LEN + slen + 3 > DP_NATIVE_BUF) {
+			ST(w, tx_errors)++;
+			return;
+		}
+		dp_tso_seg_write(tso, i, esp + sa->lay.hdr);
+		if ((err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, esp, slen, seglen, &outlen))) {
+			if (err == -EKEYEXPIRED)
+				ST(w, tx_seq_exhausted)++;
+			else
+				ST(w, tx_errors)++;
+			return;
+		}
+		wr = wire_writer(w->nbuf, STUN_CHANDATA_HDR_LEN);
+		wire_write_u16(&wr, chan);
+		wire_write_u16(&wr, (uint16_t)outlen);
+		total = STUN_CHANDATA_HDR_LEN + outlen;
+		while (total & 3)
+			w->nbuf[total++] = 0;
+		if (dp_rstream_write(w->dp, w->nbuf, total)) {
+			ST(w, tx_errors)++;
+			return;
+		}
+		ST(w, relay_tx_packets)++;
+		ST(w, esp_tx_packets)++;
+		ST(w, esp_tx_bytes) += outlen;
+	}
+}
+
+/*
  * Encrypt and queue one packet read from TUN (@p raw: vnet header first
  * when offloads are on). Used by the workers and, for held packets, by the
  * control thread with its own context slot.
@@ -422,6 +472,11 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 	struct dp_tso tso;
 	struct dp_sa *sa;
 	bool gso = atomic_load_explicit(&dp->gso_ok, memory_order_relaxed);
+	/* to the relay: from whatever source address the kernel picks for it */
+	static const union dp_addr any_local;
+	const union dp_addr *to, *from;
+	uint16_t chan;
+	size_t hdr;
 	int peer;
 
 	if (off) {
@@ -454,21 +509,33 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 		tx_native(w, t, peer, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4);
 		goto rekey;
 	}
+	/*
+	 * Through the relay (RFC 8656 §12.4): each datagram goes to the TURN
+	 * server behind a 4-byte ChannelData header, unpadded (§12.5 lets UDP
+	 * leave the padding out); runs of equal size still leave as one GSO send.
+	 */
+	chan = t->relay.n ? dp_table_relay_channel(t, &t->peer[peer].remote) : 0;
+	if (chan && t->relay.stream) {
+		tx_stream(w, sa, &tso, (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4, chan);
+		goto rekey;
+	}
+	to = chan ? &t->relay.server : &t->peer[peer].remote;
+	from = chan ? &any_local : &t->peer[peer].local;
+	hdr = chan ? STUN_CHANDATA_HDR_LEN : 0;
 	for (unsigned i = 0; i < tso.nseg; i++) {
 		size_t seglen = dp_tso_seg_len(&tso, i), slen = esp_layout_sealed_len(sa->lay, seglen), outlen;
-		const union dp_addr *to = &t->peer[peer].remote, *from = &t->peer[peer].local;
-		uint16_t sock = t->peer[peer].sock;
+		uint16_t sock = chan ? 0 : t->peer[peer].sock;
 		uint8_t nh = (pkt[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		uint8_t *slot = tx_reserve(&w->tx, to, from, sock, slen, gso);
+		uint8_t *slot = tx_reserve(&w->tx, to, from, sock, hdr + slen, gso);
 		int err;
 
 		if (!slot) {
 			tx_flush(w);
-			if (!(slot = tx_reserve(&w->tx, to, from, sock, slen, gso)))
+			if (!(slot = tx_reserve(&w->tx, to, from, sock, hdr + slen, gso)))
 				return;
 		}
-		dp_tso_seg_write(&tso, i, slot + sa->lay.hdr);
-		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot, slen, seglen, &outlen);
+		dp_tso_seg_write(&tso, i, slot + hdr + sa->lay.hdr);
+		err = esp_out_seal(&sa->out, sa->enc[w->idx], nh, slot + hdr, slen, seglen, &outlen);
 		if (err) {
 			if (err == -EKEYEXPIRED)
 				ST(w, tx_seq_exhausted)++;
@@ -476,7 +543,14 @@ static void tx_packet(struct dp_worker *w, struct dp_table *t, const uint8_t *ra
 				ST(w, tx_errors)++;
 			break;
 		}
-		tx_commit(&w->tx, to, from, sock, outlen);
+		if (chan) {
+			struct wire wr = wire_writer(slot, STUN_CHANDATA_HDR_LEN);
+
+			wire_write_u16(&wr, chan);
+			wire_write_u16(&wr, (uint16_t)outlen);
+			ST(w, relay_tx_packets)++;
+		}
+		tx_commit(&w->tx, to, from, sock, hdr + outlen);
 	}
 rekey:
 	if (atomic_load_explicit(&sa->out.rekey_soon, memory_order_relaxed) &&
@@ -676,12 +750,84 @@ static void stun_datagram(struct dp_worker *w, const uint8_t *d, size_t n, const
 	dp_post_event(w->dp, &ev);
 }
 
+static void udp_payload(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			const union dp_addr *from, struct dp_sa **locked, uint16_t sock);
+
+/*
+ * ChannelData from our TURN server (RFC 8656 §12.4): the datagram inside
+ * is what the peer bound to that channel sent to our relayed address, so
+ * it is handled as if it came from that peer's address.
+ */
+static void relay_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n, struct dp_sa **locked)
+{
+	struct stun_chandata cd;
+	union dp_addr from;
+	int i;
+
+	if (stun_chandata_parse(d, n, false, &cd)) {
+		ST(w, rx_bad)++;
+		return;
+	}
+	for (i = 0; i < t->relay.n; i++)
+		if (t->relay.ch[i].channel == cd.channel)
+			break;
+	if (i == t->relay.n) {
+		ST(w, relay_rx_unknown)++;
+		log_ratelimited(&w->rl_misc, LOG_LEVEL_DEBUG, "ChannelData on unbound channel 0x%04x", cd.channel);
+		return;
+	}
+	ST(w, relay_rx_packets)++;
+	from = t->relay.ch[i].peer;
+	udp_payload(w, t, d + STUN_CHANDATA_HDR_LEN, cd.len, &from, locked, 0);
+}
+
+void dp_worker_relay_frame(struct dp_worker *w, struct dp_table *t, uint8_t *frame, size_t len, struct dp_sa **locked)
+{
+	struct stun_chandata cd;
+	union dp_addr from;
+	int i;
+
+	if (!t->relay.stream)
+		return;
+	if ((frame[0] & 0xc0) == 0) {
+		/* a STUN message: the agent's TURN client takes it, as if it came over UDP */
+		stun_datagram(w, frame, len, &t->relay.server, 0);
+		return;
+	}
+	if (stun_chandata_parse(frame, len, true, &cd)) {
+		ST(w, rx_bad)++;
+		return;
+	}
+	for (i = 0; i < t->relay.n; i++)
+		if (t->relay.ch[i].channel == cd.channel)
+			break;
+	if (i == t->relay.n) {
+		ST(w, relay_rx_unknown)++;
+		return;
+	}
+	ST(w, relay_rx_packets)++;
+	from = t->relay.ch[i].peer;
+	udp_payload(w, t, frame + STUN_CHANDATA_HDR_LEN, cd.len, &from, locked, 0);
+}
+
 static void udp_datagram(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
 			 const union dp_addr *from, struct dp_sa **locked, uint16_t sock)
 {
+	ST(w, udp_rx_datagrams)++;
+	/* RFC 7983 §7: 64..79 is ChannelData, which only our TURN server may send us */
+	if (n && (d[0] & 0xf0) == 0x40 && t->relay.server.sa.sa_family && dp_addr_eq(from, &t->relay.server)) {
+		relay_datagram(w, t, d, n, locked);
+		return;
+	}
+	udp_payload(w, t, d, n, from, locked, sock);
+}
+
+/* An ESP-in-UDP datagram (RFC 3948), sent by @p from directly or through the relay. */
+static void udp_payload(struct dp_worker *w, struct dp_table *t, uint8_t *d, size_t n,
+			const union dp_addr *from, struct dp_sa **locked, uint16_t sock)
+{
 	size_t off;
 
-	ST(w, udp_rx_datagrams)++;
 	switch (esp_udp_classify(d, n, &off)) {
 	case ESP_UDP_ESP:
 		/*
@@ -894,7 +1040,8 @@ void *dp_worker_main(void *arg)
 	struct dp_worker *w = arg;
 	struct dp *dp = w->dp;
 	/* worker 0 also reads the raw sockets of native ESP and RSIP, and the prediction sockets (-1: poll ignores them) */
-	struct pollfd pfd[7] = {
+	/* ... and the relay's TCP/TLS connection, with an eventfd that says it changed */
+	struct pollfd pfd[9] = {
 		{ .fd = w->tun_fd, .events = POLLIN },
 		{ .fd = w->udp_fd, .events = POLLIN },
 		{ .fd = dp->stop_fd, .events = POLLIN },
@@ -902,12 +1049,15 @@ void *dp_worker_main(void *arg)
 		{ .fd = w->idx == 0 ? dp->ipip_fd : -1, .events = POLLIN },
 		{ .fd = w->udp6_fd, .events = POLLIN },
 		{ .fd = w->idx == 0 ? dp->psock_ep : -1, .events = POLLIN },
+		{ .fd = -1, .events = POLLIN },
+		{ .fd = w->idx == 0 ? dp->rs.wake_fd : -1, .events = POLLIN },
 	};
 
 	for (;;) {
 		struct dp_table *t;
 
-		if (poll(pfd, 7, -1) < 0 && errno != EINTR)
+		pfd[7].fd = w->idx == 0 ? atomic_load(&dp->rs.poll_fd) : -1;
+		if (poll(pfd, 9, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[2].revents)
 			break;
@@ -924,6 +1074,14 @@ void *dp_worker_main(void *arg)
 			native_batch(w, t, pfd[3].fd, false);
 		if (pfd[4].revents & POLLIN)
 			native_batch(w, t, pfd[4].fd, true);
+		if ((pfd[7].revents & (POLLIN | POLLHUP | POLLERR)) || (pfd[8].revents & POLLIN)) {
+			struct dp_sa *locked = NULL;
+
+			dp_rstream_read(w, t, &locked);
+			if (locked)
+				pthread_mutex_unlock(&locked->in_lock);
+			gro_flush(w);
+		}
 		if (pfd[0].revents & POLLIN)
 			tun_batch(w, t);
 		atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);

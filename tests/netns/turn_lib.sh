@@ -47,6 +47,8 @@ turn_start() {
 		echo "log-file=$NT_DIR/turnserver.log"
 		echo "simple-log"
 		echo "no-stdout-log"
+		# TURN_EXTRA: more lines for the file, one per line ("verbose" to log sessions and their usage)
+		[ -z "${TURN_EXTRA:-}" ] || printf '%s\n' "$TURN_EXTRA"
 	} >"$conf"
 	nt_bg "$host" turnserver "$TURN_BIN" -c "$conf"
 	TURN_PID=$NT_LAST_PID

@@ -566,6 +566,88 @@ static void netcheck_stun(void **state)
 	(void)state;
 }
 
+/* The relay in status (self, and a relayed peer) and netcheck (with UDP blocked). */
+static void relay_lines(void **state)
+{
+	static const uint8_t rel[4] = { 198, 51, 100, 53 }, ula[16] = { 0xfd, 0x91, [15] = 1 };
+	struct agent_ctl_writer cw;
+	static const struct {
+		const char *st, *tr;
+		bool addr;
+		const char *want;
+	} cases[] = {
+		{ "allocated", "udp", true,
+		  "via turn.example.net:3478 (udp), relayed address 198.51.100.53:49152, rtt 1.2 ms\n" },
+		{ "allocating", "udp", false, "asking turn.example.net:3478 (udp) for a relayed address\n" },
+		{ "lookup", "udp", false, "asking turn.example.net:3478 (udp) for a relayed address\n" },
+		{ "failed", "tls", false, "turn.example.net:3478 (tls): failed, trying again (see the agent's log)\n" },
+		{ "no-server", "udp", false, "none: the account's server names no relay (TURN)\n" },
+	};
+	char want[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY, cases[i].st);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY_SERVER, "turn.example.net:3478");
+		agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY_TRANSPORT, cases[i].tr);
+		if (cases[i].addr) {
+			agent_ctl_write_ip4(&cw, AGENT_CTL_F_RELAYED, rel);
+			agent_ctl_write_uint(&cw, AGENT_CTL_F_RELAYED_PORT, 49152);
+			agent_ctl_write_uint(&cw, AGENT_CTL_F_RELAY_RTT_US, 1234);
+		}
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "desktop");
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ULA, ula);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "up");
+		agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, rel);
+		agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 50000);
+		agent_ctl_write_bool(&cw, AGENT_CTL_F_VIA_RELAY, true);
+		snprintf(want, sizeof(want), "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+			 "this     laptop   -   behind NAT, no port mapping: reachable by hole punching\n"
+			 "relay    %s"
+			 "peer     desktop  fd91::1   relayed 198.51.100.53:50000\n", cases[i].want);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want,
+			  i ? NULL :
+			  "{\"schema\":1,\"self\":{\"label\":\"laptop\",\"nat\":\"nat\",\"mapping\":\"none\","
+			  "\"relay\":\"allocated\",\"relay_server\":\"turn.example.net:3478\",\"relay_transport\":\"udp\","
+			  "\"relayed\":\"198.51.100.53\",\"relayed_port\":49152,\"relay_rtt_us\":1234},"
+			  "\"peers\":[{\"label\":\"desktop\",\"ula\":\"fd91::1\",\"state\":\"up\","
+			  "\"outer\":\"198.51.100.53\",\"port\":50000,\"via_relay\":true}]}\n");
+	}
+	/* netcheck: STUN got no answer over UDP, the relay answered over TLS: UDP is blocked */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STUN, "no-answer");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STUN_SERVER, "10.9.0.1:3478");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY, "allocated");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY_SERVER, "turn.example.net:5349");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY_TRANSPORT, "tls");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "primary    none (no default route: offline)\n"
+		  "nat        yes\n"
+		  "mapping    not tried yet\n"
+		  "server     none (not signed in)\n"
+		  "stun       10.9.0.1:3478: did not answer over UDP (UDP blocked, or the server is down): "
+		  "no reflexive address\n"
+		  "relay      via turn.example.net:5349 (tls)\n"
+		  "udp        blocked on this network: tunnels go through the relay over TLS\n", NULL);
+	/* a transport the protocol does not know, and a relayed port over 16 bits, are refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY_TRANSPORT, "sctp");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RELAYED_PORT, 65536);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	(void)state;
+}
+
 static void login_request_secret(void **state)
 {
 	struct agent_ctl_writer cw;
@@ -937,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(hosts_services_ping),
 		cmocka_unit_test(netcheck),
 		cmocka_unit_test(netcheck_stun),
+		cmocka_unit_test(relay_lines),
 		cmocka_unit_test(status_server_health),
 		cmocka_unit_test(status_server_lost_since),
 		cmocka_unit_test(login_request_secret),

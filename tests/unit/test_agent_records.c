@@ -98,6 +98,13 @@ static void shared_flags_and_ttl(void **state)
 	}
 	assert_int_equal(rr[1].srv.priority, 0);
 	assert_int_equal(rr[1].srv.weight, 0);
+	/* a relayed location says so in its SRV priority (docs/relay.md); nothing else changes */
+	p.ext_relayed = true;
+	assert_int_equal(agent_records_build(&p, rr, AGENT_RECORDS_MAX, &n), 0);
+	assert_int_equal(n, 9);
+	assert_int_equal(rr[1].type, AGENT_RR_SRV);
+	assert_int_equal(rr[1].srv.priority, AGENT_SRV_PRIO_RELAYED);
+	assert_int_equal(rr[1].srv.port, 4500);
 }
 
 static void no_location_no_srv(void **state)

@@ -15,6 +15,7 @@
 
 #include "dns/msg.h"
 #include "dnsc/view.h"
+#include "agent/records.h"
 
 #define D "alice.members.example.net"
 #define T_DESK "AutoTunnel-00-22-69-FF-FE-8E-34-2A." D
@@ -75,6 +76,17 @@ static void a4(struct msgb *x, const char *owner, uint8_t last, bool removal)
 
 	name(&o, owner);
 	assert_int_equal(dns_builder_add_a(&x->b, &o, ttl(x, removal), a), 0);
+}
+
+static void srv_prio(struct msgb *x, const char *owner, uint16_t prio, uint16_t port, const char *target,
+		     bool removal)
+{
+	struct dns_name o;
+	struct dns_srv s = { .priority = prio, .port = port };
+
+	name(&o, owner);
+	name(&s.target, target);
+	assert_int_equal(dns_builder_add_srv(&x->b, &o, ttl(x, removal), &s), 0);
 }
 
 static void srv(struct msgb *x, const char *owner, uint16_t port, const char *target, bool removal)
@@ -189,6 +201,22 @@ static void test_events_move_and_gone(void **state)
 	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
 	assert_int_equal(p.port, 4500);
 	assert_int_equal(p.outer4[3], 9);
+	assert_false(p.relayed);
+	/* the same location, now a relayed one (SRV priority 10, docs/relay.md): news, and back */
+	begin(&x, "_autotunnel._udp.desktop." D, DNS_TYPE_SRV, true);
+	srv(&x, "_autotunnel._udp.desktop." D, 4500, T_DESK, true);
+	srv_prio(&x, "_autotunnel._udp.desktop." D, AGENT_SRV_PRIO_RELAYED, 4500, T_DESK, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
+	assert_true(p.relayed);
+	assert_int_equal(p.port, 4500);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	begin(&x, "_autotunnel._udp.desktop." D, DNS_TYPE_SRV, true);
+	srv_prio(&x, "_autotunnel._udp.desktop." D, AGENT_SRV_PRIO_RELAYED, 4500, T_DESK, true);
+	srv(&x, "_autotunnel._udp.desktop." D, 4500, T_DESK, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
+	assert_false(p.relayed);
 	/* removing a record we do not hold changes nothing */
 	begin(&x, T_DESK, DNS_TYPE_A, true);
 	a4(&x, T_DESK, 1, true);

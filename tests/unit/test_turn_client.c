@@ -471,6 +471,40 @@ static void refresh_timing_and_failure(void **state)
 	turn_client_free(c);
 }
 
+/* A probe: Refresh now; none while one runs or before the allocation; 437 to it allocates again. */
+static void refresh_now_probe(void **state)
+{
+	struct turn_client *c = mk(false);
+	struct stun_msg m;
+
+	(void)state;
+	turn_client_refresh_now(c, 0, &out);
+	assert_int_equal(out.n_msgs, 0);	/* not allocated */
+	assert_int_equal(out.deadline, TURN_NEVER);
+	allocate(c, 0);				/* allocated at 20 ms */
+	turn_client_refresh_now(c, 30000, &out);
+	assert_int_equal(out.n_msgs, 1);
+	sent(0, &m);
+	assert_int_equal(m.method, STUN_METHOD_REFRESH);
+	assert_int_equal(out.deadline, 30000 + 500);	/* its retransmission */
+	turn_client_refresh_now(c, 30100, &out);
+	assert_int_equal(out.n_msgs, 0);	/* one runs already */
+	reply(c, &m, &(struct resp){ .sign = true, .lifetime = 600 }, 30200);
+	assert_int_equal(out.n_events, 1);
+	assert_int_equal(ev(0)->kind, TURN_EV_REFRESHED);
+	assert_int_equal(out.deadline, 30200 + 400000);	/* the next at 2/3 of the lifetime from here */
+	turn_client_refresh_now(c, 60000, &out);
+	sent(0, &m);
+	/* a restarted server: 437 (RFC 8656 §8), allocate again */
+	reply(c, &m, &(struct resp){ .code = 437, .sign = true }, 60100);
+	assert_int_equal(out.n_events, 1);
+	assert_int_equal(ev(0)->kind, TURN_EV_REALLOCATING);
+	assert_int_equal(ev(0)->code, 437);
+	sent(0, &m);
+	assert_int_equal(m.method, STUN_METHOD_ALLOCATE);
+	turn_client_free(c);
+}
+
 static void refresh_until_expiry(void **state)
 {
 	struct turn_client *c = mk(true);	/* stream: one send, 39.5 s timeout */
@@ -828,6 +862,7 @@ int main(void)
 		cmocka_unit_test(stale_nonce),
 		cmocka_unit_test(refresh_timing_and_failure),
 		cmocka_unit_test(refresh_until_expiry),
+		cmocka_unit_test(refresh_now_probe),
 		cmocka_unit_test(peer_refresh_deadlines),
 		cmocka_unit_test(retransmission_udp),
 		cmocka_unit_test(retransmission_late),
