@@ -27,6 +27,7 @@ static const char *const nat_values[] = { "none", "nat", "double", "unknown", NU
 static const char *const server_state_values[] = { "connected", "push", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
+static const char *const stun6_values[] = { "answered", "no-answer", "checking", "no-address", NULL };
 static const char *const path_values[] = { "lan", "ipv6", "mapped", "public", "punched", "relay", NULL };
 static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
 					       "address-and-port-dependent", "none", "unknown", NULL };
@@ -83,6 +84,9 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_NAT_MAPPING] = { "nat_mapping", K_STR, behavior_values },
 	[AGENT_CTL_F_NAT_FILTERING] = { "nat_filtering", K_STR, behavior_values },
 	[AGENT_CTL_F_PATH] = { "path", K_STR, path_values },
+	[AGENT_CTL_F_OUTER6] = { "outer6", K_IP6, NULL },
+	[AGENT_CTL_F_ADDRESS6] = { "address6", K_IP6, NULL },
+	[AGENT_CTL_F_STUN6] = { "stun6", K_STR, stun6_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -100,16 +104,17 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(OUTER6) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
 	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) | F(STUN_SERVER) | F(STUN) | F(REFLEXIVE) |
-				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) },
+				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) | F(ADDRESS6) |
+				      F(STUN6) },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
-				       F(STATE) | F(RTT_US) },
+				       F(STATE) | F(RTT_US) | F(OUTER6) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -611,13 +616,18 @@ static const char *mapping_name(const char *s)
 static const char *endpoint(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t addr_id,
 			    char *b, size_t blen)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	uint32_t port;
+	bool v6 = false;
 
-	if (!ip4(m, r, addr_id, a))
-		return "-";
+	/* a peer's outer address is IPv4 (outer) or IPv6 (outer6), written "[addr]:port" */
+	if (!ip4(m, r, addr_id, a)) {
+		if (addr_id != AGENT_CTL_F_OUTER || !ip6(m, r, AGENT_CTL_F_OUTER6, a))
+			return "-";
+		v6 = true;
+	}
 	if (agent_ctl_uint(m, r, AGENT_CTL_F_PORT, &port))
-		snprintf(b, blen, "%s:%u", a, (unsigned)port);
+		snprintf(b, blen, v6 ? "[%s]:%u" : "%s:%u", a, (unsigned)port);
 	else
 		snprintf(b, blen, "%s", a);
 	return b;

@@ -122,6 +122,11 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_NAT_FILTERING,	/* text: RFC 5780 filtering, the same words but "none" */
 	/* status: the path a peer's tunnel uses (issue 11); optional */
 	AGENT_CTL_F_PATH,		/* text: "lan", "ipv6", "mapped", "public", "punched", "relay" */
+	/* outer IPv6 in account mode (issue 11); all optional */
+	AGENT_CTL_F_OUTER6,		/* ip6: the peer's outer address when it is IPv6 (then no outer) */
+	AGENT_CTL_F_ADDRESS6,		/* ip6: netcheck: a global IPv6 address of this host */
+	AGENT_CTL_F_STUN6,		/* text: netcheck: the STUN server over IPv6: "answered", "no-answer",
+					 * "checking", "no-address" (it has no AAAA) */
 	AGENT_CTL_F_MAX_
 };
 

@@ -871,6 +871,14 @@ static void reflex_done(void *arg)
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send, reflex_done };
 
+/* The checks of hole punching leave from the tunnel socket's side of @p to's family. */
+static int punch_send(void *arg, const union dp_addr *to, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
+}
+
 static int punch_request_write(void *arg, const struct agent_rr *rr, bool add)
 {
 	return atd_dns_punch(arg, rr, add);
@@ -880,7 +888,7 @@ static void punch_nominated(void *arg, const char *label, const struct atd_punch
 {
 	struct atd *d = arg;
 
-	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, path->addr4, path->port, path->rtt_ms);
+	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, &path->to, path->rtt_ms);
 }
 
 static void punch_failed(void *arg, const char *label)
@@ -890,7 +898,7 @@ static void punch_failed(void *arg, const char *label)
 	atd_dynpeers_path_failed(d->agent->peers, label);
 }
 
-static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
+static const struct atd_punch_ops punch_ops = { punch_send, punch_request_write, punch_nominated, punch_failed };
 
 /* The KDC came up or went down: announce it (or stop announcing it). */
 static void kdc_changed(void *arg)
@@ -1083,11 +1091,12 @@ bool atd_agent_reflex_refresh(struct atd *d)
 
 /* ---- told by the data plane (dpglue.c) ---- */
 
-void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const union dp_addr *from)
 {
-	/* the checks of hole punching (and the answers to ours), else the reflexive-address check's */
+	/* the checks of hole punching (and the answers to ours), either family */
 	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
 		return;
-	if (d->agent && d->agent->reflex)
-		atd_reflex_input(d->agent->reflex, buf, len, from);
+	/* else the reflexive-address check's, which asks IPv4 STUN servers only (account mode's A records) */
+	if (d->agent && d->agent->reflex && from->sa.sa_family == AF_INET)
+		atd_reflex_input(d->agent->reflex, buf, len, &from->sin);
 }

@@ -27,6 +27,7 @@
 struct atd;
 struct atd_dynpeers;
 struct atd_reflex_view;
+union dp_addr;
 
 /** What we know of this network's reachability (netcheck, status, publishing). */
 enum atd_reach {
@@ -85,8 +86,8 @@ void atd_agent_stop(struct atd *d);
  */
 void atd_agent_rsip_changed(struct atd *d);
 
-/** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
-void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+/** A STUN message arrived on the tunnel socket from @p from, either family (dpglue.c): to punch or reflex. */
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const union dp_addr *from);
 
 /* ---- read by the control socket (control.c) ---- */
 

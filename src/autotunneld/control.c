@@ -159,6 +159,15 @@ static const char *nat_word(const struct atd_self *a)
 	}
 }
 
+/* A peer's outer address: outer (IPv4) or outer6 (IPv6), which older CLIs skip. */
+static void write_outer(struct agent_ctl_writer *w, bool v6, const uint8_t addr[16])
+{
+	if (v6)
+		agent_ctl_write_ip6(w, AGENT_CTL_F_OUTER6, addr);
+	else
+		agent_ctl_write_ip4(w, AGENT_CTL_F_OUTER, addr);
+}
+
 static const char *state_word(enum agent_peer_state s)
 {
 	switch (s) {
@@ -253,7 +262,7 @@ static void do_status(struct client *cl)
 		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
 		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps[i].state));
 		if (ps[i].has_outer) {
-			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
+			write_outer(&w, ps[i].outer_v6, ps[i].outer);
 			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
 		}
 		if (ps[i].has_rtt && ps[i].state == AGENT_PEER_UP)
@@ -320,7 +329,7 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 	agent_ctl_write_str(&w, AGENT_CTL_F_HOST, r->host);
 	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, r->ula);
 	if (r->has_outer) {
-		agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, r->outer4);
+		write_outer(&w, r->outer_v6, r->outer);
 		agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, r->port);
 	}
 	if (r->has_rtt) {

@@ -57,8 +57,7 @@ struct atd_dynpeer {
 	bool told_no_location;
 	bool public_outer;		/* its published location is its own address (a `public` candidate) */
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
-	uint8_t punch_addr[4];		/* ... at this address and port */
-	uint16_t punch_port;
+	union dp_addr punch_to;		/* ... at this transport address (either family) */
 };
 
 struct ping {
@@ -115,23 +114,34 @@ static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
 	return NULL;
 }
 
-/* Where the peer's packets go now: the data plane's address (it follows roaming), else what it published. */
-static bool current_remote(struct atd *d, const struct atd_dynpeer *p, uint8_t a[4], uint16_t *port)
+/*
+ * Where the peer's packets go now, either family: the data plane's address
+ * (it follows roaming and hole punching), else what it published.
+ */
+static bool current_remote(struct atd *d, const struct atd_dynpeer *p, union dp_addr *out)
 {
-	union dp_addr sin;
+	dp_peer_remote(d->dp, p->rp->dp_id, out);
+	if (out->sa.sa_family == AF_INET || out->sa.sa_family == AF_INET6)
+		return true;
+	memset(out, 0, sizeof(*out));
+	if (!p->has_outer)
+		return false;
+	out->sin.sin_family = AF_INET;
+	out->sin.sin_port = htons(p->port);
+	memcpy(&out->sin.sin_addr, p->outer4, 4);
+	return true;
+}
 
-	dp_peer_remote(d->dp, p->rp->dp_id, &sin);
-	if (sin.sa.sa_family == AF_INET) {
-		memcpy(a, &sin.sin.sin_addr, 4);
-		*port = ntohs(sin.sin.sin_port);
-		return true;
-	}
-	if (p->has_outer) {
-		memcpy(a, p->outer4, 4);
-		*port = p->port;
-		return true;
-	}
-	return false;
+/* @p a into the status and ping results' fields: IPv4 in addr[0..3], port in host order. */
+static void outer_fields(const union dp_addr *a, bool *v6, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	*v6 = a->sa.sa_family == AF_INET6;
+	if (*v6)
+		memcpy(addr, &a->sin6.sin6_addr, 16);
+	else
+		memcpy(addr, &a->sin.sin_addr, 4);
+	*port = dp_addr_port(a);
 }
 
 /* ---- tunnels ---- */
@@ -157,12 +167,11 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 {
 	uint64_t now = clock_now_ms();
-	char e[32];
-	uint8_t a[4];
-	uint16_t port;
+	char e[DP_ADDR_STRLEN];
+	union dp_addr cur;
 	int ret;
 
-	if (!current_remote(d, p, a, &port)) {
+	if (!current_remote(d, p, &cur)) {
 		/* issue 11: no location published, but perhaps a direct path by hole punching */
 		if ((ret = p->ps->ops->punch(p->ps->arg, p->label)) == 0) {
 			/* connecting until the path's IKE succeeds or the round fails (atd_dynpeers_path_failed) */
@@ -188,7 +197,7 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 	ret = ike_connect(ike_of(d), p->dpname, now);
 	if (ret > 0) {
 		p->connect_ms = now;
-		log_info("%s: starting a tunnel to %s (%s)", p->label, ep(a, port, e, sizeof(e)), why);
+		log_info("%s: starting a tunnel to %s (%s)", p->label, dp_addr_str(&cur, e, sizeof(e)), why);
 	} else if (ret == -EALREADY) {
 		agent_peer_connect_in_progress(&p->t);	/* perhaps the peer's: wait for its outcome */
 	} else {
@@ -251,27 +260,42 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 				log_info("tunnel to %s closed (%s)", p->label, ike_down_reason_name(ev->down.reason));
 			retry_at(d, p, now);
 		} else if (ev->down.reason != IKE_DOWN_REPLACED) {
-			uint8_t a[4];
-			uint16_t port;
+			union dp_addr cur;
+			char c[DP_ADDR_STRLEN];
 
 			agent_peer_handshake_failed(&p->t, now);
 			back = p->t.retry_at > now ? (p->t.retry_at - now + 999) / 1000 : 0;
-			if (!current_remote(d, p, a, &port))
-				memset(a, 0, 4), port = 0;
+			if (current_remote(d, p, &cur))
+				dp_addr_str(&cur, c, sizeof(c));
+			else
+				snprintf(c, sizeof(c), "-");
 			if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
 				log_warnx("%s at %s: authentication failed (was it signed in with another "
 					  "password?); next try in %llu s at the earliest", p->label,
-					  ep(a, port, e, sizeof(e)), (unsigned long long)back);
+					  c, (unsigned long long)back);
 			else
 				log_warnx("%s does not answer at %s (%s); next try in %llu s at the earliest",
-					  p->label, ep(a, port, e, sizeof(e)), ike_down_reason_name(ev->down.reason),
+					  p->label, c, ike_down_reason_name(ev->down.reason),
 					  (unsigned long long)back);
 			retry_at(d, p, p->t.retry_at);
 		}
 		break;
-	case IKE_EV_MOVED:
-		log_info("tunnel to %s moved: now via %s", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)));
+	case IKE_EV_MOVED: {
+		union dp_addr to = { 0 };
+		char m[DP_ADDR_STRLEN];
+
+		if (ev->up.remote.family == AF_INET6) {
+			to.sin6.sin6_family = AF_INET6;
+			to.sin6.sin6_port = htons(ev->up.remote.port);
+			memcpy(&to.sin6.sin6_addr, ev->up.remote.ip, 16);
+		} else {
+			to.sin.sin_family = AF_INET;
+			to.sin.sin_port = htons(ev->up.remote.port);
+			memcpy(&to.sin.sin_addr, ev->up.remote.ip, 4);
+		}
+		log_info("tunnel to %s moved: now via %s", p->label, dp_addr_str(&to, m, sizeof(m)));
 		break;
+	}
 	default:
 		break;
 	}
@@ -701,13 +725,15 @@ size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry
 static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_peer_status *s)
 {
 	uint64_t now = clock_now_ms();
+	union dp_addr cur;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", p->label);
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", p->fqdn);
 	memcpy(s->ula, p->ula, 16);
 	s->state = agent_peer_state(&p->t);
-	s->has_outer = current_remote(d, p, s->outer4, &s->port);
+	if ((s->has_outer = current_remote(d, p, &cur)))
+		outer_fields(&cur, &s->outer_v6, s->outer, &s->port);
 	s->has_rtt = p->has_rtt;
 	s->rtt_ms = p->rtt_ms;
 	if (p->t.sa_up && p->t.handshake_at) {
@@ -716,27 +742,28 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 	}
 	s->keep = p->t.keep;
 	/* what the path in use is: the one hole punching found, or the peer's published location */
-	if (s->has_outer && p->punch_cls && !memcmp(s->outer4, p->punch_addr, 4) && s->port == p->punch_port)
+	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to))
 		s->cls = p->punch_cls;
-	else if (s->has_outer && p->has_outer && !memcmp(s->outer4, p->outer4, 4) && s->port == p->port)
+	else if (s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) && s->port == p->port)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
 }
 
 void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,
-		       const uint8_t addr4[4], uint16_t port, uint32_t rtt_ms)
+		       const union dp_addr *to, uint32_t rtt_ms)
 {
 	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
 	struct atd *d = ps ? ps->d : NULL;
-	struct ike_addr ia = { .family = AF_INET, .port = port };
-	union dp_addr sin = { .sin = { .sin_family = AF_INET, .sin_port = htons(port) } };
+	struct ike_addr ia, from;
+	struct ike_sa_info info;
 	uint64_t now = clock_now_ms();
+	char e[DP_ADDR_STRLEN];
+	uint32_t id;
 	int ret;
 
-	if (!p)
+	if (!p || ike_addr_from_sockaddr(&ia, &to->sa))
 		return;
 	p->punch_cls = cls;
-	memcpy(p->punch_addr, addr4, 4);
-	p->punch_port = port;
+	p->punch_to = *to;
 	p->rtt_ms = rtt_ms;
 	p->has_rtt = true;
 	if (!controlling) {
@@ -744,11 +771,25 @@ void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controll
 		agent_peer_await_peer(&p->t, now);
 		return;
 	}
-	memcpy(ia.ip, addr4, 4);
-	memcpy(&sin.sin.sin_addr, addr4, 4);
 	/* ESP goes there now; an established SA moves to it (MOBIKE UPDATE_SA_ADDRESSES, no rekey) */
-	dp_peer_set_remote(d->dp, p->rp->dp_id, &sin);
-	ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+	dp_peer_set_remote(d->dp, p->rp->dp_id, to);
+	ike_glue_local_towards(to, our_port(d), &from);
+	/*
+	 * The SA's own address moves with it (RFC 4555 §3.5): from an IPv4
+	 * path to an IPv6 one and back, setting only the remote address would
+	 * leave it with a local address of the other family. Without MOBIKE,
+	 * or when the peer initiated the SA, lib/ike moves what it may.
+	 */
+	ret = -ENOENT;
+	if ((id = ike_sa_find(ike_of(d), p->dpname)) && ike_sa_get(ike_of(d), id, &info) == 0 && info.established &&
+	    from.family == ia.family)
+		ret = ike_sa_move(ike_of(d), id, &from, &ia, now);
+	if (ret) {
+		if (ret != -ENOENT)
+			log_debug("%s: the tunnel cannot move to %s itself (%s)", p->label, dp_addr_str(to, e, sizeof(e)),
+				  strerror(-ret));
+		ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+	}
 	p->ike_remote_stale = false;
 	if (!p->t.sa_up) {
 		ret = ike_connect(ike_of(d), p->dpname, now);
@@ -867,8 +908,11 @@ static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t r
 		pg->peer->rtt_ms = rtt_us / 1000;
 		pg->peer->has_rtt = true;
 		if (pg->res.received >= pg->count) {
-			current_remote(ps->d, pg->peer, pg->res.outer4, &pg->res.port);
-			pg->res.has_outer = pg->res.port != 0;
+			struct atd_ping_result *r = &pg->res;
+			union dp_addr cur;
+
+			if ((r->has_outer = current_remote(ps->d, pg->peer, &cur)))
+				outer_fields(&cur, &r->outer_v6, r->outer, &r->port);
 			ping_finish(pg);
 		}
 	}
@@ -881,6 +925,7 @@ int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count,
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	struct ping *pg = NULL;
+	union dp_addr cur;
 
 	if (!p)
 		return -ENOENT;
@@ -906,8 +951,8 @@ int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count,
 		ps->next_seq = 0;
 	snprintf(pg->res.host, sizeof(pg->res.host), "%s", p->fqdn);
 	memcpy(pg->res.ula, p->ula, 16);
-	current_remote(d, p, pg->res.outer4, &pg->res.port);
-	pg->res.has_outer = pg->res.port != 0;
+	if ((pg->res.has_outer = current_remote(d, p, &cur)))
+		outer_fields(&cur, &pg->res.outer_v6, pg->res.outer, &pg->res.port);
 	pg->send_ev = evtimer_new(d->base, ping_send_cb, pg);
 	pg->deadline_ev = evtimer_new(d->base, ping_deadline_cb, pg);
 	if (!pg->send_ev || !pg->deadline_ev) {
