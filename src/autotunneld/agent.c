@@ -738,6 +738,21 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	bool addr_changed = now->online != before->online ||
 			    (now->online && memcmp(now->addr, before->addr, 4));
 
+	if (!netmon_state_changed(now, before)) {
+		/*
+		 * Only the global IPv6 addresses (one appeared or went): the IPv4
+		 * network, its mapping and reflexive address stay; the candidates
+		 * are gathered again, and the rounds that ran run again with them
+		 * (punch.c), which moves a tunnel off a dead IPv6 path or back to
+		 * IPv6 (docs/paths.md §10).
+		 */
+		log_info("IPv6 addresses changed: now %u global (was %u)", now->n6, before->n6);
+		a->net = *now;
+		ike_glue_local_changed();	/* the cached source address towards a peer */
+		if (!a->map_pending)
+			local_update(d, false);
+		return;
+	}
 	describe(now, n, sizeof(n));
 	describe(before, b, sizeof(b));
 	log_info("network changed: now %s (was %s)", n, b);
