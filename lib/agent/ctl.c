@@ -877,6 +877,27 @@ static void text_stun(struct agent_text_out *o, const struct agent_ctl_msg *m, c
 		agent_text_put(o, "direct     %s\n", reach_words(map, filt));
 }
 
+/* Issue 11: a global IPv6 address, and whether the STUN server answered over IPv6 (only with an address). */
+static void text_ipv6(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
+{
+	const char *stun6 = agent_ctl_str(m, r, AGENT_CTL_F_STUN6);
+	char a6[INET6_ADDRSTRLEN];
+
+	if (!ip6(m, r, AGENT_CTL_F_ADDRESS6, a6))
+		return;
+	agent_text_put(o, "ipv6       %s: ", a6);
+	if (stun6 && !strcmp(stun6, "answered"))
+		agent_text_put(o, "the STUN server answered over IPv6\n");
+	else if (stun6 && !strcmp(stun6, "no-answer"))
+		agent_text_put(o, "the STUN server did not answer over IPv6 (IPv6 blocked, or no route)\n");
+	else if (stun6 && !strcmp(stun6, "checking"))
+		agent_text_put(o, "asking the STUN server over IPv6\n");
+	else if (stun6 && !strcmp(stun6, "no-address"))
+		agent_text_put(o, "global address (the STUN server has no IPv6 address to check it with)\n");
+	else
+		agent_text_put(o, "global address\n");
+}
+
 static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_NET, 0);
@@ -898,6 +919,7 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 	} else {
 		agent_text_put(o, "primary    none (no default route: offline)\n");
 	}
+	text_ipv6(o, m, r);
 	if (!nat || !strcmp(nat, "unknown"))
 		agent_text_put(o, "nat        unknown\n");
 	else if (!strcmp(nat, "none"))

@@ -749,6 +749,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		log_info("IPv6 addresses changed: now %u global (was %u)", now->n6, before->n6);
 		a->net = *now;
 		ike_glue_local_changed();	/* the cached source address towards a peer */
+		atd_reflex_recheck6(a->reflex);	/* netcheck's word on IPv6 */
 		if (!a->map_pending)
 			local_update(d, false);
 		return;
@@ -867,11 +868,17 @@ static void reflex_query_cancel(void *arg, void *qarg)
 	atd_dns_query_cancel(arg, qarg);
 }
 
-static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+static int reflex_send(void *arg, const struct sockaddr *to, const uint8_t *msg, size_t len)
 {
 	struct atd *d = arg;
-	union dp_addr a = { .sin = *to };
+	union dp_addr a = { 0 };
 
+	if (to->sa_family == AF_INET6)
+		memcpy(&a.sin6, to, sizeof(a.sin6));
+	else if (to->sa_family == AF_INET)
+		memcpy(&a.sin, to, sizeof(a.sin));
+	else
+		return -EAFNOSUPPORT;
 	return d->dp ? dp_send_stun(d->dp, &a, msg, len) : -ENOTCONN;
 }
 
@@ -1111,7 +1118,7 @@ void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const u
 	/* the checks of hole punching (and the answers to ours), either family */
 	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
 		return;
-	/* else the reflexive-address check's, which asks IPv4 STUN servers only (account mode's A records) */
-	if (d->agent && d->agent->reflex && from->sa.sa_family == AF_INET)
-		atd_reflex_input(d->agent->reflex, buf, len, &from->sin);
+	/* else the reflexive-address check's (IPv4), or the answer to its one request over IPv6 */
+	if (d->agent && d->agent->reflex)
+		atd_reflex_input(d->agent->reflex, buf, len, &from->sa);
 }

@@ -423,6 +423,11 @@ static void write_stun(struct agent_ctl_writer *w, struct atd *d)
 	agent_ctl_write_str(w, AGENT_CTL_F_STUN, word);
 	if (v.server[0])
 		agent_ctl_write_str(w, AGENT_CTL_F_STUN_SERVER, v.server);
+	/* issue 11: the server over IPv6, once it is known whether it has an IPv6 address */
+	word = v.v6 == ATD_REFLEX_V6_NO_ADDRESS ? "no-address" : v.v6 == ATD_REFLEX_V6_CHECKING ? "checking" :
+	       v.v6 == ATD_REFLEX_V6_ANSWERED ? "answered" : v.v6 == ATD_REFLEX_V6_NO_ANSWER ? "no-answer" : NULL;
+	if (word)
+		agent_ctl_write_str(w, AGENT_CTL_F_STUN6, word);
 	if (v.state != ATD_REFLEX_DONE || !v.have_result || !res->reachable)
 		return;
 	if (res->reflexive.ss_family == AF_INET) {
@@ -463,6 +468,9 @@ static void netcheck_reply(struct client *cl)
 		if (a->net.has_gateway)
 			agent_ctl_write_ip4(&w, AGENT_CTL_F_GATEWAY, a->net.gateway);
 	}
+	/* issue 11: peers may reach this host over IPv6 (netmon keeps the global addresses, sorted) */
+	if (a->net.n6)
+		agent_ctl_write_ip6(&w, AGENT_CTL_F_ADDRESS6, a->net.addr6[0]);
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, mapping_word(a));

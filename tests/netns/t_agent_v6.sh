@@ -4,8 +4,12 @@
 # input closed) and a global IPv6 address behind the same router acting as
 # an IPv6 router with a stateful firewall and no NAT (RFC 6092: the inet
 # forward filter of nt_nat_rules passes what leaves the LAN and its
-# replies, nothing new from the WAN). The rendezvous server and coturn are
-# reached over IPv4.
+# replies, nothing new from the WAN). The rendezvous server is reached over
+# IPv4; the account's STUN server is a name (stun.example, through each
+# host's /etc/netns hosts file) with an IPv4 and an IPv6 address, coturn
+# listening on both.
+#   - netcheck: the global IPv6 address, and the STUN server answered over
+#     IPv6 (an IPv4-only host says nothing of IPv6 in text);
 #   - both publish an ipv6 candidate; IPv4 and IPv6 pairs are checked in
 #     one round; the simultaneous checks open both firewalls and the lower
 #     ULA starts IKE over IPv6: status says `ipv6 [addr]:4500` (text and
@@ -21,6 +25,25 @@
 . "$AT_SRC/tests/netns/turn_lib.sh"
 . "$AT_SRC/tests/netns/punch_lib.sh"
 nt_setup
+# the STUN server's name resolves through /etc/netns/NS/hosts (ip netns exec binds it over /etc/hosts)
+V6_ETC=""
+v6_cleanup() {
+	local rc=$? d
+	for d in $V6_ETC; do rm -rf "$d"; done
+	rmdir /etc/netns 2>/dev/null
+	(exit $rc)
+	nt_cleanup
+}
+trap v6_cleanup EXIT
+stun_name() {	# stun_name HOST: stun.example is coturn's IPv4 and IPv6 address on HOST
+	local d="/etc/netns/$(nt_ns "$1")"
+	mkdir -p "$d"
+	V6_ETC="$V6_ETC $d"
+	printf '127.0.0.1 localhost
+198.51.100.53 stun.example
+2001:db8:ff::53 stun.example
+' >"$d/hosts"
+}
 [ -x "$AT_AGENTD" ] && [ -x "$AT_CLI" ] && [ -x "$AT_DNSD" ] || nt_fail "build autotunneld, autotunnel and autotunnel-dnsd first"
 [ -x "$TURN_BIN" ] || { echo "SKIP: coturn (turnserver) is not installed"; exit 77; }
 command -v dig >/dev/null && command -v nsupdate >/dev/null || { echo "SKIP: needs dig and nsupdate"; exit 77; }
@@ -65,7 +88,15 @@ count_get() { nt_exec "$1" nft list counter inet v6count "$2" | sed -n 's/.*byte
 count_setup hostA
 count_setup hostB
 
-punch_bed
+# punch_bed's, with coturn on IPv6 too and named by stun.example
+nt_addr rv eth0 198.51.100.54/24
+nt_host6 rv eth0 53
+turn_start rv "$(head -c 24 /dev/urandom | base64)" "$AT_ZONE" 198.51.100.53 198.51.100.54 2001:db8:ff::53
+at_dnsd --stun-server stun.example:3478
+at_account alice "$PUNCH_PASS"
+stun_name hostA
+stun_name hostB
+stun_name hostC
 D=alice.$AT_ZONE
 punch_host hostA laptop
 punch_host hostB desktop
@@ -87,6 +118,19 @@ for i in $(seq 50); do
 done
 [ $ok = 1 ] || nt_fail "no ipv6 and srflx candidates published: laptop '$ca', desktop '$cb'"
 nt_pass "both publish an ipv6 candidate next to lan and srflx"
+
+# ---- netcheck: the global IPv6 address, and STUN over IPv6
+at_log_wait hostA "STUN server stun.example:3478 answered over IPv6: reflexive address \[2001:db8:a::2\]:4500" 10 ||
+	nt_fail "hostA's STUN over IPv6: $(grep -i stun "$NT_DIR/agent-hostA.log")"
+out=$(at_cli hostA netcheck)
+printf '%s\n' "$out" | grep -qx "ipv6       2001:db8:a::2: the STUN server answered over IPv6" || nt_fail "hostA netcheck: $out"
+printf '%s\n' "$out" | grep -qx "stun       stun.example:3478: answered over UDP" || nt_fail "hostA netcheck: $out"
+at_cli hostA netcheck --json | /usr/bin/python3 -c '
+import json, sys
+n = json.load(sys.stdin)["net"]
+assert n["address6"] == "2001:db8:a::2" and n["stun6"] == "answered" and n["stun"] == "answered", n' ||
+	nt_fail "hostA netcheck --json: $(at_cli hostA netcheck --json)"
+nt_pass "netcheck: global IPv6 address 2001:db8:a::2, the STUN server answered over IPv6 (text and --json)"
 
 # ---- the first packet: one round of IPv4 and IPv6 pairs, IKE over IPv6
 if [ "$(printf '%s\n%s\n' "$UA" "$UB" | sort | head -1)" = "$UA" ]; then
@@ -165,6 +209,8 @@ nt_wait 5 v6path hostB || nt_fail "hostB's path after IPv6 returned on hostA: $(
 hostA: $(grep -i 'path\|punch\|tunnel\|ipv6\|moved' "$NT_DIR/agent-hostA.log" | tail -12)
 hostB: $(grep -i 'path\|punch\|tunnel\|moved' "$NT_DIR/agent-hostB.log" | tail -12)"
 nt_wait 5 v6path hostA || nt_fail "hostA's path after its IPv6 returned: $(at_cli hostA status)"
+answers6() { [ "$(grep -c 'answered over IPv6' "$NT_DIR/agent-hostA.log")" -ge 2 ]; }
+nt_wait 5 answers6 || nt_fail "hostA did not ask the STUN server over IPv6 again: $(grep -i 'over IPv6' "$NT_DIR/agent-hostA.log")"
 json_path hostA ipv6 6 || nt_fail "hostA status --json: $(at_cli hostA status --json)"
 for i in $(seq 150); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 nt_wait 30 grep -q 'received [1-9][0-9]* bytes' "$NT_DIR/recv2.log" || nt_fail "the TCP stream did not survive: $(cat "$NT_DIR/recv2.log")"
@@ -189,3 +235,10 @@ tvpath() { at_cli hostC status | grep '^peer     laptop ' | grep -q "   punched 
 nt_wait 5 tvpath || nt_fail "hostC status: $(at_cli hostC status)"
 [ "$ms" -lt 3000 ] || nt_fail "$ms ms to the first reply: IPv4 waited"
 nt_pass "one side without IPv6: punched over IPv4 in $ms ms to the first reply"
+out=$(at_cli hostC netcheck)
+printf '%s\n' "$out" | grep -q "^ipv6 " && nt_fail "hostC (no IPv6) netcheck has an ipv6 line: $out"
+at_cli hostC netcheck --json | /usr/bin/python3 -c '
+import json, sys
+n = json.load(sys.stdin)["net"]
+assert "address6" not in n and n["stun6"] == "no-answer", n' || nt_fail "hostC netcheck --json: $(at_cli hostC netcheck --json)"
+nt_pass "hostC without IPv6: netcheck has no IPv6 address, STUN over IPv6 no-answer (--json)"
