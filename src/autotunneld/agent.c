@@ -730,6 +730,16 @@ static void reflex_kick(struct atd *d)
 		atd_reflex_start(a->reflex, acc.domain, a->net.addr, (uint16_t)(d->conf.port ? d->conf.port : 4500));
 }
 
+/* The primary IPv4 address moved: the account's tunnels bound to it follow. */
+static void peers_local_moved(struct atd_agent *a, const struct netmon_state *before, const struct netmon_state *now)
+{
+	union dp_addr o = { .sin = { .sin_family = AF_INET } }, n = { .sin = { .sin_family = AF_INET } };
+
+	memcpy(&o.sin.sin_addr, before->addr, 4);
+	memcpy(&n.sin.sin_addr, now->addr, 4);
+	atd_dynpeers_local_moved(a->peers, before->online ? &o : NULL, &n);
+}
+
 static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
 {
 	struct atd *d = arg;
@@ -765,7 +775,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
 	/* tunnels first: they move on their own, whatever the gateway says later */
 	if (addr_changed && now->online)
-		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
+		peers_local_moved(a, before, now);
 	reach_evaluate(d);
 	reflex_kick(d);
 }

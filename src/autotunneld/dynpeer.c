@@ -974,21 +974,18 @@ void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg)
 		}
 }
 
-void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4)
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old, const union dp_addr *now)
 {
 	struct atd *d;
-	struct ike_addr o = { 0 }, n = { .family = AF_INET };
+	struct ike_addr o = { 0 }, n;
 	int moved;
 
-	if (!ps || !new4)
+	if (!ps || !now || ike_addr_from_sockaddr(&n, &now->sa))
 		return;
 	d = ps->d;
+	if (old && ike_addr_from_sockaddr(&o, &old->sa))
+		memset(&o, 0, sizeof(o));	/* family 0: any */
 	o.port = n.port = our_port(d);
-	if (old4) {
-		o.family = AF_INET;
-		memcpy(o.ip, old4, 4);
-	}
-	memcpy(n.ip, new4, 4);
 	/* RFC 4555: tunnels bound to the old address move (MOBIKE, or a liveness check from the new one) */
 	moved = ike_local_moved(ike_of(d), &o, &n, clock_now_ms());
 	ike_glue_kick(d->ike);

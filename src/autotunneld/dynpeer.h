@@ -73,12 +73,13 @@ void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *ac
 void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn);
 
 /**
- * Our primary IPv4 address moved from @p old4 to @p new4 (network order;
- * NULL: none): tunnels bound to the old one move (MOBIKE, or a liveness
- * check from the new address), and every live tunnel carries a packet from
- * the new address at once, so the peer's data plane follows.
+ * Our address moved from @p old (NULL or family 0: none) to @p now, of
+ * either family (ports ignored; both borrowed): tunnels bound to the old
+ * one move (MOBIKE, or a liveness check from the new address), and every
+ * live tunnel carries a packet from the new address at once, so the peer's
+ * data plane follows.
  */
-void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4);
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old, const union dp_addr *now);
 
 /**
  * The RSIP binding came, changed or went (ops->rsip_binding says what it is
