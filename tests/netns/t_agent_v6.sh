@@ -19,7 +19,10 @@
 #     netmon reports it, the candidates are gathered again, the path moves
 #     to IPv4 `punched` (the same SA, MOBIKE) and the stream survives with
 #     a short stall; the address back: the path returns to `ipv6`;
-#   - a pair where one side has no IPv6 connects over IPv4 at once.
+#   - a pair where one side has no IPv6 connects over IPv4 at once;
+#   - two dual-stack hosts whose IPv6 UDP is dropped in the middle connect
+#     over IPv4 after one round trip and the 200 ms nomination wait, not
+#     after IPv6's retries (Happy Eyeballs).
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
 . "$AT_SRC/tests/netns/turn_lib.sh"
@@ -242,3 +245,34 @@ import json, sys
 n = json.load(sys.stdin)["net"]
 assert "address6" not in n and n["stun6"] == "no-answer", n' || nt_fail "hostC netcheck --json: $(at_cli hostC netcheck --json)"
 nt_pass "hostC without IPv6: netcheck has no IPv6 address, STUN over IPv6 no-answer (--json)"
+
+# ---- both sides dual-stack, but IPv6 UDP between them dropped in the middle: IPv4 without waiting for IPv6
+nt_router natD 203.0.113.40 hostD 4 eim
+punch_router natD
+dual6 natD hostD d
+stun_name hostD
+nt_exec inet nft -f - <<'NFT'
+table ip6 v6block {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip6 saddr 2001:db8:d::/64 udp dport 4500 drop
+		ip6 daddr 2001:db8:d::/64 udp dport 4500 drop
+	}
+}
+NFT
+punch_host hostD nas
+nt_wait 10 at_lists hostD laptop || nt_fail "hostD does not list laptop: $(at_cli hostD hosts)"
+nt_wait 10 at_lists hostA nas || nt_fail "hostA does not list nas: $(at_cli hostA hosts)"
+ok=0
+for i in $(seq 50); do
+	case "$(cands nas)" in *"ipv6 2001:db8:d::2 4500"*) ok=1; break ;; esac
+	sleep 0.2
+done
+[ $ok = 1 ] || nt_fail "nas publishes no ipv6 candidate: $(cands nas)"
+ms=$(punch_ping_ms hostD "$UA") || nt_fail "hostD cannot reach hostA: $(grep -i 'path\|punch\|tunnel' "$NT_DIR/agent-hostD.log" | tail -8)"
+nt_log "dual-stack nas to dual-stack laptop with IPv6 UDP dropped between them, first packet to first reply: $ms ms"
+naspath() { at_cli hostD status | grep '^peer     laptop ' | grep -q "   punched 203\.0\.113\.10:4500   "; }
+nt_wait 5 naspath || nt_fail "hostD status: $(at_cli hostD status)"
+# IPv4 works after one round trip, nominated 200 ms later (nominate_wait_ms), not after IPv6's 4.7 s of retries
+[ "$ms" -lt 2000 ] || nt_fail "$ms ms to the first reply: IPv4 waited for IPv6"
+nt_pass "IPv6 dead between two dual-stack hosts: punched over IPv4 in $ms ms to the first reply (Happy Eyeballs)"
