@@ -592,7 +592,7 @@ void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, cons
 
 	if (from->sa_family == AF_INET6) {
 		if (!v6_input(r, buf, len, (const struct sockaddr_in6 *)(const void *)from))
-			log_debug("STUN: a message over IPv6 that is not the answer we wait for; dropped");
+			log_debug_rl("STUN: a message over IPv6 that is not the answer we wait for; dropped");
 		return;
 	}
 	if (r->state != ATD_REFLEX_CHECKING) {
