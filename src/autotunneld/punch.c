@@ -168,7 +168,7 @@ static void send_check(struct pp *pp, const struct agent_check *c, uint64_t now)
 		return;
 	to_dp(c->v6, c->addr, c->port, &to);
 	if ((err = pu->ops.send(pu->arg, &to, buf, (size_t)len))) {
-		/* e.g. no IPv6 route now: that pair times out, the other family goes on (docs/paths.md §10) */
+		/* e.g. no IPv6 route now: that pair times out, the other family goes on (docs/paths.md §9.7) */
 		log_debug("%s: cannot send a check to %s: %s", pp->label, dp_addr_str(&to, e, sizeof(e)),
 			  strerror(-err));
 		return;
