@@ -104,6 +104,23 @@ static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 	return buf;
 }
 
+/* An IKE address of either family as "a.b.c.d:port" or "[v6]:port". */
+static const char *ike_ep(const struct ike_addr *a, char *buf, size_t len)
+{
+	union dp_addr d = { 0 };
+
+	if (a->family == AF_INET6) {
+		d.sin6.sin6_family = AF_INET6;
+		d.sin6.sin6_port = htons(a->port);
+		memcpy(&d.sin6.sin6_addr, a->ip, 16);
+	} else {
+		d.sin.sin_family = AF_INET;
+		d.sin.sin_port = htons(a->port);
+		memcpy(&d.sin.sin_addr, a->ip, 4);
+	}
+	return dp_addr_str(&d, buf, len);
+}
+
 static struct atd_dynpeer *find(const struct atd_dynpeers *ps, const char *name);
 
 static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
@@ -229,7 +246,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 	struct atd *d = rp->d;
 	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms(), back;
-	char e[32];
+	char e[DP_ADDR_STRLEN];
 
 	if (!p)
 		return;
@@ -245,7 +262,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 		p->told_no_location = false;
 		agent_peer_handshake_done(&p->t, now);
 		agent_peer_set_nat(&p->t, ev->up.nat_local);
-		log_info("tunnel to %s is up (via %s%s)", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)),
+		log_info("tunnel to %s is up (via %s%s)", p->label, ike_ep(&ev->up.remote, e, sizeof(e)),
 			 ev->up.nat_local ? ", we are behind a NAT" : "");
 		break;
 	case IKE_EV_SA_DOWN:
@@ -280,22 +297,9 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 			retry_at(d, p, p->t.retry_at);
 		}
 		break;
-	case IKE_EV_MOVED: {
-		union dp_addr to = { 0 };
-		char m[DP_ADDR_STRLEN];
-
-		if (ev->up.remote.family == AF_INET6) {
-			to.sin6.sin6_family = AF_INET6;
-			to.sin6.sin6_port = htons(ev->up.remote.port);
-			memcpy(&to.sin6.sin6_addr, ev->up.remote.ip, 16);
-		} else {
-			to.sin.sin_family = AF_INET;
-			to.sin.sin_port = htons(ev->up.remote.port);
-			memcpy(&to.sin.sin_addr, ev->up.remote.ip, 4);
-		}
-		log_info("tunnel to %s moved: now via %s", p->label, dp_addr_str(&to, m, sizeof(m)));
+	case IKE_EV_MOVED:
+		log_info("tunnel to %s moved: now via %s", p->label, ike_ep(&ev->up.remote, e, sizeof(e)));
 		break;
-	}
 	default:
 		break;
 	}
