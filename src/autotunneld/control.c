@@ -494,13 +494,13 @@ static void netcheck_reply(struct client *cl)
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
-/* netcheck waits for the STUN check under way, within STUN_WAIT_MS */
+/* netcheck waits for the STUN check under way (and its request over IPv6), within STUN_WAIT_MS */
 static bool stun_pending(struct client *cl)
 {
 	struct atd_reflex_view v;
 
 	return cl->stun_until && clock_now_ms() < cl->stun_until && atd_agent_reflex(cl->c->d, &v) &&
-	       (v.state == ATD_REFLEX_LOOKUP || v.state == ATD_REFLEX_CHECKING);
+	       (v.state == ATD_REFLEX_LOOKUP || v.state == ATD_REFLEX_CHECKING || v.v6 == ATD_REFLEX_V6_CHECKING);
 }
 
 static void netcheck_maybe_reply(struct client *cl)
