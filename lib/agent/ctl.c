@@ -27,6 +27,7 @@ static const char *const nat_values[] = { "none", "nat", "double", "unknown", NU
 static const char *const server_state_values[] = { "connected", "push", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
+static const char *const stun6_values[] = { "answered", "no-answer", "checking", "no-address", NULL };
 static const char *const path_values[] = { "lan", "ipv6", "mapped", "public", "punched", "relay", NULL };
 static const char *const relay_values[] = { "allocated", "allocating", "lookup", "no-server", "failed", NULL };
 static const char *const transport_values[] = { "udp", "tcp", "tls", NULL };
@@ -106,6 +107,9 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_RELAYED_PORT] = { "relayed_port", K_U32, NULL },
 	[AGENT_CTL_F_RELAY_RTT_US] = { "relay_rtt_us", K_U32, NULL },
 	[AGENT_CTL_F_VIA_RELAY] = { "via_relay", K_BOOL, NULL },
+	[AGENT_CTL_F_OUTER6] = { "outer6", K_IP6, NULL },
+	[AGENT_CTL_F_ADDRESS6] = { "address6", K_IP6, NULL },
+	[AGENT_CTL_F_STUN6] = { "stun6", K_STR, stun6_values },
 };
 
 #define F(x) (AGENT_CTL_BIT(AGENT_CTL_F_##x))
@@ -126,16 +130,17 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) | F_RELAY },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) | F(VIA_RELAY) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) | F(VIA_RELAY) | F(OUTER6) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
 	[AGENT_CTL_R_NET] = { "net", F(IFACE) | F(MAC) | F(ADDRESS) | F(GATEWAY) | F(NAT) | F(MAPPING) |
 				      F(EXTERNAL) | F(PORT) | F(LIFETIME_S) | F(SERVER) | F(SERVER_TLS) |
 				      F(SERVER_ERROR) | F(DETAIL) | F(STUN_SERVER) | F(STUN) | F(REFLEXIVE) |
-				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) | F_RELAY },
+				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) | F(ADDRESS6) |
+				      F(STUN6) | F_RELAY },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
-				       F(STATE) | F(RTT_US) },
+				       F(STATE) | F(RTT_US) | F(OUTER6) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -645,13 +650,18 @@ static const char *mapping_name(const char *s)
 static const char *endpoint(const struct agent_ctl_msg *m, const struct agent_ctl_rec *r, uint8_t addr_id,
 			    char *b, size_t blen)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	uint32_t port;
+	bool v6 = false;
 
-	if (!ip4(m, r, addr_id, a))
-		return "-";
+	/* a peer's outer address is IPv4 (outer) or IPv6 (outer6), written "[addr]:port" */
+	if (!ip4(m, r, addr_id, a)) {
+		if (addr_id != AGENT_CTL_F_OUTER || !ip6(m, r, AGENT_CTL_F_OUTER6, a))
+			return "-";
+		v6 = true;
+	}
 	if (agent_ctl_uint(m, r, AGENT_CTL_F_PORT, &port))
-		snprintf(b, blen, "%s:%u", a, (unsigned)port);
+		snprintf(b, blen, v6 ? "[%s]:%u" : "%s:%u", a, (unsigned)port);
 	else
 		snprintf(b, blen, "%s", a);
 	return b;
@@ -964,6 +974,27 @@ static void text_stun(struct agent_text_out *o, const struct agent_ctl_msg *m, c
 		agent_text_put(o, "direct     %s\n", reach_words(map, filt));
 }
 
+/* Issue 11: a global IPv6 address, and whether the STUN server answered over IPv6 (only with an address). */
+static void text_ipv6(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
+{
+	const char *stun6 = agent_ctl_str(m, r, AGENT_CTL_F_STUN6);
+	char a6[INET6_ADDRSTRLEN];
+
+	if (!ip6(m, r, AGENT_CTL_F_ADDRESS6, a6))
+		return;
+	agent_text_put(o, "ipv6       %s: ", a6);
+	if (stun6 && !strcmp(stun6, "answered"))
+		agent_text_put(o, "the STUN server answered over IPv6\n");
+	else if (stun6 && !strcmp(stun6, "no-answer"))
+		agent_text_put(o, "the STUN server did not answer over IPv6 (IPv6 blocked, or no route)\n");
+	else if (stun6 && !strcmp(stun6, "checking"))
+		agent_text_put(o, "asking the STUN server over IPv6\n");
+	else if (stun6 && !strcmp(stun6, "no-address"))
+		agent_text_put(o, "global address (the STUN server has no IPv6 address to check it with)\n");
+	else
+		agent_text_put(o, "global address\n");
+}
+
 static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *m)
 {
 	const struct agent_ctl_rec *r = agent_ctl_find(m, AGENT_CTL_R_NET, 0);
@@ -985,6 +1016,7 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 	} else {
 		agent_text_put(o, "primary    none (no default route: offline)\n");
 	}
+	text_ipv6(o, m, r);
 	if (!nat || !strcmp(nat, "unknown"))
 		agent_text_put(o, "nat        unknown\n");
 	else if (!strcmp(nat, "none"))

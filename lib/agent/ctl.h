@@ -143,6 +143,11 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_RELAYED_PORT,	/* u32 (<= 65535): its port */
 	AGENT_CTL_F_RELAY_RTT_US,	/* u32: round trip to the relay in microseconds */
 	AGENT_CTL_F_VIA_RELAY,		/* bool: the peer is reached through our relay */
+	/* outer IPv6 in account mode (issue 11); all optional */
+	AGENT_CTL_F_OUTER6,		/* ip6: the peer's outer address when it is IPv6 (then no outer) */
+	AGENT_CTL_F_ADDRESS6,		/* ip6: netcheck: a global IPv6 address of this host */
+	AGENT_CTL_F_STUN6,		/* text: netcheck: the STUN server over IPv6: "answered", "no-answer",
+					 * "checking", "no-address" (it has no AAAA) */
 	AGENT_CTL_F_MAX_
 };
 

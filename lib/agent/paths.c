@@ -321,10 +321,28 @@ static uint64_t rto(const struct agent_paths *p, uint8_t tries)
 	return agent_backoff_ms(p->cfg.rto_ms, p->cfg.rto_max_ms, tries ? (uint32_t)tries - 1 : 0);
 }
 
-/* The pair to check now: a triggered one, a retransmission that is due, the best waiting one. */
+static bool direct(const struct agent_pair *q)
+{
+	return q->cls != AGENT_PATH_RELAY;
+}
+
+static unsigned fam_bit(const struct agent_paths *p, const struct agent_pair *q)
+{
+	return p->remote[q->remote].v6 ? 2u : 1u;
+}
+
+/*
+ * The pair to check now: a triggered one, a retransmission that is due, the
+ * best waiting one. Between direct pairs of the two families, RFC 8305 §4
+ * (Happy Eyeballs): first checks alternate between IPv4 and IPv6 (the best
+ * pair overall goes first), and a family that had no check yet goes before
+ * any retransmission, so the retransmissions of a dead family never delay
+ * the other family's first check by more than one slot.
+ */
 static uint8_t pick(const struct agent_paths *p, uint64_t now)
 {
 	uint8_t trig = AGENT_PATHS_NONE, re = AGENT_PATHS_NONE, wait = AGENT_PATHS_NONE;
+	uint8_t fam[2] = { AGENT_PATHS_NONE, AGENT_PATHS_NONE };	/* the best waiting direct pair: IPv4, IPv6 */
 
 	for (uint8_t i = 0; i < p->npairs; i++) {
 		const struct agent_pair *q = &p->pair[i];
@@ -336,11 +354,21 @@ static uint8_t pick(const struct agent_paths *p, uint64_t now)
 			if (re == AGENT_PATHS_NONE || better(p, i, re))
 				re = i;
 		} else if (q->state == AGENT_PAIR_WAITING) {
+			uint8_t *f = &fam[fam_bit(p, q) - 1];
+
 			if (wait == AGENT_PATHS_NONE || better(p, i, wait))
 				wait = i;
+			if (direct(q) && (*f == AGENT_PATHS_NONE || better(p, i, *f)))
+				*f = i;
 		}
 	}
-	return trig != AGENT_PATHS_NONE ? trig : re != AGENT_PATHS_NONE ? re : wait;
+	if (trig != AGENT_PATHS_NONE)
+		return trig;
+	if (p->fam_sent && fam[0] != AGENT_PATHS_NONE && fam[1] != AGENT_PATHS_NONE)
+		wait = fam[p->last_v6 ? 0 : 1];
+	if (wait != AGENT_PATHS_NONE && direct(&p->pair[wait]) && !(p->fam_sent & fam_bit(p, &p->pair[wait])))
+		return wait;
+	return re != AGENT_PATHS_NONE ? re : wait;
 }
 
 static void emit_pair(struct agent_paths *p, uint64_t now, uint8_t i, struct agent_paths_out *out)
@@ -350,6 +378,10 @@ static void emit_pair(struct agent_paths *p, uint64_t now, uint8_t i, struct age
 	struct agent_check *c = &out->check[out->n++];
 
 	q->tries++;
+	if (q->tries == 1 && direct(q)) {
+		p->fam_sent |= (uint8_t)fam_bit(p, q);
+		p->last_v6 = r->v6;
+	}
 	q->triggered = false;
 	q->state = AGENT_PAIR_IN_PROGRESS;
 	q->next_at = after(now, rto(p, q->tries));

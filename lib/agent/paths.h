@@ -3,7 +3,9 @@
  * docs/paths.md): candidate pairs formed from our candidates and the
  * peer's, ordered LAN > IPv6 > mapped/public > punched > relay, checked at
  * a paced rate with retransmissions and a total budget (RFC 8445 §6.1.4
- * spirit), a bounded port-prediction round when endpoint-dependent NATs
+ * spirit), the first checks of IPv4 and IPv6 direct pairs interleaved
+ * (Happy Eyeballs, RFC 8305 §4: a dead family never holds the other
+ * back), a bounded port-prediction round when endpoint-dependent NATs
  * stand in the way, peer-reflexive addresses learned from checks that
  * arrive, and the best working pair nominated.
  *
@@ -134,6 +136,9 @@ struct agent_paths {
 	uint8_t npairs;
 	uint8_t nominated;	/* AGENT_PATHS_NONE or an index into pair[] */
 	uint64_t start, next_slot;
+	/* Happy Eyeballs between the families' direct pairs (RFC 8305 §4) */
+	uint8_t fam_sent;	/* bit 0: an IPv4 first check went out, bit 1: an IPv6 one */
+	bool last_v6;		/* the family of the last first check */
 	/* the prediction round */
 	uint8_t predict_role;	/* enum agent_predict_role */
 	bool predict_on, predict_over;

@@ -887,6 +887,16 @@ static void reflex_kick(struct atd *d)
 		atd_reflex_start(a->reflex, acc.domain, a->net.addr, (uint16_t)(d->conf.port ? d->conf.port : 4500));
 }
 
+/* The primary IPv4 address moved: the account's tunnels bound to it follow. */
+static void peers_local_moved(struct atd_agent *a, const struct netmon_state *before, const struct netmon_state *now)
+{
+	union dp_addr o = { .sin = { .sin_family = AF_INET } }, n = { .sin = { .sin_family = AF_INET } };
+
+	memcpy(&o.sin.sin_addr, before->addr, 4);
+	memcpy(&n.sin.sin_addr, now->addr, 4);
+	atd_dynpeers_local_moved(a->peers, before->online ? &o : NULL, &n);
+}
+
 static void on_net(void *arg, const struct netmon_state *now, const struct netmon_state *before)
 {
 	struct atd *d = arg;
@@ -895,6 +905,22 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	bool addr_changed = now->online != before->online ||
 			    (now->online && memcmp(now->addr, before->addr, 4));
 
+	if (!netmon_state_changed(now, before)) {
+		/*
+		 * Only the global IPv6 addresses (one appeared or went): the IPv4
+		 * network, its mapping and reflexive address stay; the candidates
+		 * are gathered again, and the rounds that ran run again with them
+		 * (punch.c), which moves a tunnel off a dead IPv6 path or back to
+		 * IPv6 (docs/paths.md §10).
+		 */
+		log_info("IPv6 addresses changed: now %u global (was %u)", now->n6, before->n6);
+		a->net = *now;
+		ike_glue_local_changed();	/* the cached source address towards a peer */
+		atd_reflex_recheck6(a->reflex);	/* netcheck's word on IPv6 */
+		if (!a->map_pending)
+			local_update(d, false);
+		return;
+	}
 	describe(now, n, sizeof(n));
 	describe(before, b, sizeof(b));
 	log_info("network changed: now %s (was %s)", n, b);
@@ -906,7 +932,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
 	/* tunnels first: they move on their own, whatever the gateway says later */
 	if (addr_changed && now->online)
-		atd_dynpeers_local_moved(a->peers, before->online ? before->addr : NULL, now->addr);
+		peers_local_moved(a, before, now);
 	reach_evaluate(d);
 	reflex_kick(d);
 	relay_kick(d, now->online);
@@ -1046,11 +1072,17 @@ static void reflex_query_cancel(void *arg, void *qarg)
 	atd_dns_query_cancel(arg, qarg);
 }
 
-static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+static int reflex_send(void *arg, const struct sockaddr *to, const uint8_t *msg, size_t len)
 {
 	struct atd *d = arg;
-	union dp_addr a = { .sin = *to };
+	union dp_addr a = { 0 };
 
+	if (to->sa_family == AF_INET6)
+		memcpy(&a.sin6, to, sizeof(a.sin6));
+	else if (to->sa_family == AF_INET)
+		memcpy(&a.sin, to, sizeof(a.sin));
+	else
+		return -EAFNOSUPPORT;
 	return d->dp ? dp_send_stun(d->dp, &a, msg, len) : -ENOTCONN;
 }
 
@@ -1065,6 +1097,14 @@ static void reflex_done(void *arg)
 
 static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send, reflex_done };
 
+/* The checks of hole punching leave from the tunnel socket's side of @p to's family. */
+static int punch_send(void *arg, const union dp_addr *to, const uint8_t *msg, size_t len)
+{
+	struct atd *d = arg;
+
+	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
+}
+
 static int punch_request_write(void *arg, const struct agent_rr *rr, bool add)
 {
 	return atd_dns_punch(arg, rr, add);
@@ -1074,7 +1114,7 @@ static void punch_nominated(void *arg, const char *label, const struct atd_punch
 {
 	struct atd *d = arg;
 
-	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, path->addr4, path->port, path->rtt_ms);
+	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, &path->to, path->rtt_ms);
 }
 
 static void punch_failed(void *arg, const char *label)
@@ -1095,7 +1135,7 @@ static int punch_relay_bind(void *arg, const char *label, const struct sockaddr_
 }
 
 static const struct atd_punch_ops punch_ops = {
-	reflex_send, punch_request_write, punch_nominated, punch_failed, punch_relay_bind,
+	punch_send, punch_request_write, punch_nominated, punch_failed, punch_relay_bind,
 };
 
 /* ---- the prediction round's sockets, for punch.c (docs/dataplane.md "Prediction sockets") ---- */
@@ -1254,8 +1294,14 @@ static int relay_send_stream(void *arg, const uint8_t *msg, size_t len)
 	return d->dp ? dp_relay_stream_send(d->dp, msg, len) : -ENOTCONN;
 }
 
+/* relay.c's requests over UDP, from the tunnel socket (IPv4: the relay's allocation is) */
+static int relay_send(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len)
+{
+	return reflex_send(arg, (const struct sockaddr *)to, msg, len);
+}
+
 static const struct atd_relay_ops relay_ops = {
-	.query = reflex_query, .query_cancel = reflex_query_cancel, .send = reflex_send,
+	.query = reflex_query, .query_cancel = reflex_query_cancel, .send = relay_send,
 	.set_server = relay_set_server, .set_stream = relay_set_stream, .send_stream = relay_send_stream,
 	.set_channel = relay_set_channel, .changed = relay_changed,
 };
@@ -1468,13 +1514,15 @@ void atd_agent_relay_lost(struct atd *d)
 		atd_relay_stream_lost(d->agent->relay);
 }
 
-void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const union dp_addr *from)
 {
-	if (d->agent && d->agent->relay && atd_relay_input(d->agent->relay, buf, len, from))
+	if (d->agent && d->agent->relay && from->sa.sa_family == AF_INET &&
+	    atd_relay_input(d->agent->relay, buf, len, &from->sin))
 		return;	/* our TURN server's answer */
-	/* the checks of hole punching (and the answers to ours), else the reflexive-address check's */
+	/* the checks of hole punching (and the answers to ours), either family; else the reflexive-address check's */
 	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
 		return;
+	/* else the reflexive-address check's (IPv4), or the answer to its one request over IPv6 */
 	if (d->agent && d->agent->reflex)
-		atd_reflex_input(d->agent->reflex, buf, len, from);
+		atd_reflex_input(d->agent->reflex, buf, len, &from->sa);
 }

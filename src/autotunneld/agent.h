@@ -28,6 +28,7 @@ struct atd;
 struct atd_dynpeers;
 struct atd_reflex_view;
 struct atd_relay_view;
+union dp_addr;
 
 /** What we know of this network's reachability (netcheck, status, publishing). */
 enum atd_reach {
@@ -89,8 +90,8 @@ void atd_agent_rsip_changed(struct atd *d);
 /** A STUN message arrived on prediction socket @p sock (dpglue.c): to hole punching. */
 void atd_agent_psock_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from,
 			   uint16_t sock);
-/** A STUN message arrived on the tunnel socket (dpglue.c): to the reflex leaf. */
-void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+/** A STUN message arrived on the tunnel socket from @p from, either family (dpglue.c): to punch or reflex. */
+void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const union dp_addr *from);
 
 /** The data plane's connection to the TURN relay ended (dpglue.c): to the relay leaf. */
 void atd_agent_relay_lost(struct atd *d);

@@ -199,6 +199,15 @@ static void write_relay(struct agent_ctl_writer *w, struct atd *d)
 		agent_ctl_write_uint(w, AGENT_CTL_F_RELAY_RTT_US, v.rtt_us);
 }
 
+/* A peer's outer address: outer (IPv4) or outer6 (IPv6), which older CLIs skip. */
+static void write_outer(struct agent_ctl_writer *w, bool v6, const uint8_t addr[16])
+{
+	if (v6)
+		agent_ctl_write_ip6(w, AGENT_CTL_F_OUTER6, addr);
+	else
+		agent_ctl_write_ip4(w, AGENT_CTL_F_OUTER, addr);
+}
+
 static const char *state_word(enum agent_peer_state s)
 {
 	switch (s) {
@@ -296,10 +305,11 @@ static void do_status(struct client *cl)
 		if (ps[i].has_outer) {
 			union dp_addr o = { .sin = { .sin_family = AF_INET, .sin_port = htons(ps[i].port) } };
 
-			agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, ps[i].outer4);
+			write_outer(&w, ps[i].outer_v6, ps[i].outer);
 			agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, ps[i].port);
-			memcpy(&o.sin.sin_addr, ps[i].outer4, 4);
-			if (d->dp && dp_relay_channel_get(d->dp, &o, NULL))
+			/* relayed addresses are IPv4 (the relay's allocation is) */
+			memcpy(&o.sin.sin_addr, ps[i].outer, 4);
+			if (!ps[i].outer_v6 && d->dp && dp_relay_channel_get(d->dp, &o, NULL))
 				agent_ctl_write_bool(&w, AGENT_CTL_F_VIA_RELAY, true);
 		}
 		if (ps[i].has_rtt && ps[i].state == AGENT_PEER_UP)
@@ -368,7 +378,7 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 	agent_ctl_write_str(&w, AGENT_CTL_F_HOST, r->host);
 	agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, r->ula);
 	if (r->has_outer) {
-		agent_ctl_write_ip4(&w, AGENT_CTL_F_OUTER, r->outer4);
+		write_outer(&w, r->outer_v6, r->outer);
 		agent_ctl_write_uint(&w, AGENT_CTL_F_PORT, r->port);
 	}
 	if (r->has_rtt) {
@@ -462,6 +472,11 @@ static void write_stun(struct agent_ctl_writer *w, struct atd *d)
 	agent_ctl_write_str(w, AGENT_CTL_F_STUN, word);
 	if (v.server[0])
 		agent_ctl_write_str(w, AGENT_CTL_F_STUN_SERVER, v.server);
+	/* issue 11: the server over IPv6, once it is known whether it has an IPv6 address */
+	word = v.v6 == ATD_REFLEX_V6_NO_ADDRESS ? "no-address" : v.v6 == ATD_REFLEX_V6_CHECKING ? "checking" :
+	       v.v6 == ATD_REFLEX_V6_ANSWERED ? "answered" : v.v6 == ATD_REFLEX_V6_NO_ANSWER ? "no-answer" : NULL;
+	if (word)
+		agent_ctl_write_str(w, AGENT_CTL_F_STUN6, word);
 	if (v.state != ATD_REFLEX_DONE || !v.have_result || !res->reachable)
 		return;
 	if (res->reflexive.ss_family == AF_INET) {
@@ -502,6 +517,9 @@ static void netcheck_reply(struct client *cl)
 		if (a->net.has_gateway)
 			agent_ctl_write_ip4(&w, AGENT_CTL_F_GATEWAY, a->net.gateway);
 	}
+	/* issue 11: peers may reach this host over IPv6 (netmon keeps the global addresses, sorted) */
+	if (a->net.n6)
+		agent_ctl_write_ip6(&w, AGENT_CTL_F_ADDRESS6, a->net.addr6[0]);
 	agent_ctl_write_str(&w, AGENT_CTL_F_NAT, nat_word(a));
 	if ((a->rsip && a->net.online) || (a->reach != ATD_REACH_UNKNOWN && a->reach != ATD_REACH_PUBLIC))
 		agent_ctl_write_str(&w, AGENT_CTL_F_MAPPING, mapping_word(a));
@@ -526,13 +544,13 @@ static void netcheck_reply(struct client *cl)
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 
-/* netcheck waits for the STUN check under way, within STUN_WAIT_MS */
+/* netcheck waits for the STUN check under way (and its request over IPv6), within STUN_WAIT_MS */
 static bool stun_pending(struct client *cl)
 {
 	struct atd_reflex_view v;
 
 	return cl->stun_until && clock_now_ms() < cl->stun_until && atd_agent_reflex(cl->c->d, &v) &&
-	       (v.state == ATD_REFLEX_LOOKUP || v.state == ATD_REFLEX_CHECKING);
+	       (v.state == ATD_REFLEX_LOOKUP || v.state == ATD_REFLEX_CHECKING || v.v6 == ATD_REFLEX_V6_CHECKING);
 }
 
 static void netcheck_maybe_reply(struct client *cl)

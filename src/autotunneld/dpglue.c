@@ -77,9 +77,8 @@ static void on_event(struct atd *d, const struct dp_event *ev)
 	case DP_EV_AUTH_FAILED:
 		break;
 	case DP_EV_STUN:
-		/* the agent's reflex.c asks IPv4 STUN servers only (account mode's A records) */
-		if (ev->from.sa.sa_family == AF_INET)
-			atd_agent_stun_input(d, ev->data, ev->len, &ev->from.sin);
+		/* both families: hole punching checks IPv6 pairs too (docs/paths.md §10) */
+		atd_agent_stun_input(d, ev->data, ev->len, &ev->from);
 		break;
 	case DP_EV_RELAY_LOST:
 		atd_agent_relay_lost(d);

@@ -57,8 +57,7 @@ struct atd_dynpeer {
 	bool told_no_location;
 	bool public_outer;		/* its published location is its own address (a `public` candidate) */
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
-	uint8_t punch_addr[4];		/* ... at this address and port */
-	uint16_t punch_port;
+	union dp_addr punch_to;		/* ... at this transport address (either family) */
 	bool told_no_cert;		/* said that no tunnel is made without a certificate */
 	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
 	uint8_t peer_cert[2048];	/* its certificate as IKE last accepted it (account authority) */
@@ -112,6 +111,23 @@ static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 	return buf;
 }
 
+/* An IKE address of either family as "a.b.c.d:port" or "[v6]:port". */
+static const char *ike_ep(const struct ike_addr *a, char *buf, size_t len)
+{
+	union dp_addr d = { 0 };
+
+	if (a->family == AF_INET6) {
+		d.sin6.sin6_family = AF_INET6;
+		d.sin6.sin6_port = htons(a->port);
+		memcpy(&d.sin6.sin6_addr, a->ip, 16);
+	} else {
+		d.sin.sin_family = AF_INET;
+		d.sin.sin_port = htons(a->port);
+		memcpy(&d.sin.sin_addr, a->ip, 4);
+	}
+	return dp_addr_str(&d, buf, len);
+}
+
 static struct atd_dynpeer *find(const struct atd_dynpeers *ps, const char *name);
 
 static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
@@ -122,23 +138,34 @@ static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
 	return NULL;
 }
 
-/* Where the peer's packets go now: the data plane's address (it follows roaming), else what it published. */
-static bool current_remote(struct atd *d, const struct atd_dynpeer *p, uint8_t a[4], uint16_t *port)
+/*
+ * Where the peer's packets go now, either family: the data plane's address
+ * (it follows roaming and hole punching), else what it published.
+ */
+static bool current_remote(struct atd *d, const struct atd_dynpeer *p, union dp_addr *out)
 {
-	union dp_addr sin;
+	dp_peer_remote(d->dp, p->rp->dp_id, out);
+	if (out->sa.sa_family == AF_INET || out->sa.sa_family == AF_INET6)
+		return true;
+	memset(out, 0, sizeof(*out));
+	if (!p->has_outer)
+		return false;
+	out->sin.sin_family = AF_INET;
+	out->sin.sin_port = htons(p->port);
+	memcpy(&out->sin.sin_addr, p->outer4, 4);
+	return true;
+}
 
-	dp_peer_remote(d->dp, p->rp->dp_id, &sin);
-	if (sin.sa.sa_family == AF_INET) {
-		memcpy(a, &sin.sin.sin_addr, 4);
-		*port = ntohs(sin.sin.sin_port);
-		return true;
-	}
-	if (p->has_outer) {
-		memcpy(a, p->outer4, 4);
-		*port = p->port;
-		return true;
-	}
-	return false;
+/* @p a into the status and ping results' fields: IPv4 in addr[0..3], port in host order. */
+static void outer_fields(const union dp_addr *a, bool *v6, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	*v6 = a->sa.sa_family == AF_INET6;
+	if (*v6)
+		memcpy(addr, &a->sin6.sin6_addr, 16);
+	else
+		memcpy(addr, &a->sin.sin_addr, 4);
+	*port = dp_addr_port(a);
 }
 
 /* ---- tunnels ---- */
@@ -164,12 +191,11 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 {
 	uint64_t now = clock_now_ms();
-	char e[32];
-	uint8_t a[4];
-	uint16_t port;
+	char e[DP_ADDR_STRLEN];
+	union dp_addr cur;
 	int ret;
 
-	if (!current_remote(d, p, a, &port)) {
+	if (!current_remote(d, p, &cur)) {
 		/* issue 11: no location published, but perhaps a direct path by hole punching */
 		if ((ret = p->ps->ops->punch(p->ps->arg, p->label)) == 0) {
 			/* connecting until the path's IKE succeeds or the round fails (atd_dynpeers_path_failed) */
@@ -195,7 +221,7 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 	ret = ike_connect(ike_of(d), p->dpname, now);
 	if (ret > 0) {
 		p->connect_ms = now;
-		log_info("%s: starting a tunnel to %s (%s)", p->label, ep(a, port, e, sizeof(e)), why);
+		log_info("%s: starting a tunnel to %s (%s)", p->label, dp_addr_str(&cur, e, sizeof(e)), why);
 	} else if (ret == -EALREADY) {
 		agent_peer_connect_in_progress(&p->t);	/* perhaps the peer's: wait for its outcome */
 	} else {
@@ -227,7 +253,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 	struct atd *d = rp->d;
 	struct atd_dynpeer *p = rp->dyn;
 	uint64_t now = clock_now_ms(), back;
-	char e[32];
+	char e[DP_ADDR_STRLEN];
 
 	if (!p)
 		return;
@@ -243,7 +269,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 		p->told_no_location = false;
 		agent_peer_handshake_done(&p->t, now);
 		agent_peer_set_nat(&p->t, ev->up.nat_local);
-		log_info("tunnel to %s is up (via %s%s)", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)),
+		log_info("tunnel to %s is up (via %s%s)", p->label, ike_ep(&ev->up.remote, e, sizeof(e)),
 			 ev->up.nat_local ? ", we are behind a NAT" : "");
 		break;
 	case IKE_EV_SA_DOWN:
@@ -258,30 +284,32 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 				log_info("tunnel to %s closed (%s)", p->label, ike_down_reason_name(ev->down.reason));
 			retry_at(d, p, now);
 		} else if (ev->down.reason != IKE_DOWN_REPLACED) {
-			uint8_t a[4];
-			uint16_t port;
+			union dp_addr cur;
+			char c[DP_ADDR_STRLEN];
 
 			agent_peer_handshake_failed(&p->t, now);
 			back = p->t.retry_at > now ? (p->t.retry_at - now + 999) / 1000 : 0;
-			if (!current_remote(d, p, a, &port))
-				memset(a, 0, 4), port = 0;
+			if (current_remote(d, p, &cur))
+				dp_addr_str(&cur, c, sizeof(c));
+			else
+				snprintf(c, sizeof(c), "-");
 			if (ev->down.reason == IKE_DOWN_AUTH_FAILED && p->cert)
 				log_warnx("%s at %s: authentication failed (a certificate refused: revoked, "
 					  "expired, or not from the account authority); next try in %llu s at the earliest",
-					  p->label, ep(a, port, e, sizeof(e)), (unsigned long long)back);
+					  p->label, c, (unsigned long long)back);
 			else if (ev->down.reason == IKE_DOWN_AUTH_FAILED)
 				log_warnx("%s at %s: authentication failed (was it signed in with another "
 					  "password?); next try in %llu s at the earliest", p->label,
-					  ep(a, port, e, sizeof(e)), (unsigned long long)back);
+					  c, (unsigned long long)back);
 			else
 				log_warnx("%s does not answer at %s (%s); next try in %llu s at the earliest",
-					  p->label, ep(a, port, e, sizeof(e)), ike_down_reason_name(ev->down.reason),
+					  p->label, c, ike_down_reason_name(ev->down.reason),
 					  (unsigned long long)back);
 			retry_at(d, p, p->t.retry_at);
 		}
 		break;
 	case IKE_EV_MOVED:
-		log_info("tunnel to %s moved: now via %s", p->label, ep(ev->up.remote.ip, ev->up.remote.port, e, sizeof(e)));
+		log_info("tunnel to %s moved: now via %s", p->label, ike_ep(&ev->up.remote, e, sizeof(e)));
 		break;
 	default:
 		break;
@@ -792,13 +820,15 @@ size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry
 static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_peer_status *s)
 {
 	uint64_t now = clock_now_ms();
+	union dp_addr cur;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", p->label);
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", p->fqdn);
 	memcpy(s->ula, p->ula, 16);
 	s->state = agent_peer_state(&p->t);
-	s->has_outer = current_remote(d, p, s->outer4, &s->port);
+	if ((s->has_outer = current_remote(d, p, &cur)))
+		outer_fields(&cur, &s->outer_v6, s->outer, &s->port);
 	s->has_rtt = p->has_rtt;
 	s->rtt_ms = p->rtt_ms;
 	if (p->t.sa_up && p->t.handshake_at) {
@@ -807,9 +837,9 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 	}
 	s->keep = p->t.keep;
 	/* what the path in use is: the one hole punching found, or the peer's published location */
-	if (s->has_outer && p->punch_cls && !memcmp(s->outer4, p->punch_addr, 4) && s->port == p->punch_port)
+	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to))
 		s->cls = p->punch_cls;
-	else if (s->has_outer && p->has_outer && !memcmp(s->outer4, p->outer4, 4) && s->port == p->port)
+	else if (s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) && s->port == p->port)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
 	if (s->state == AGENT_PEER_UP) {
 		struct ike_sa_info si;
@@ -821,20 +851,21 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 }
 
 void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,
-		       const uint8_t addr4[4], uint16_t port, uint32_t rtt_ms)
+		       const union dp_addr *to, uint32_t rtt_ms)
 {
 	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
 	struct atd *d = ps ? ps->d : NULL;
-	struct ike_addr ia = { .family = AF_INET, .port = port };
-	union dp_addr sin = { .sin = { .sin_family = AF_INET, .sin_port = htons(port) } };
+	struct ike_addr ia, from;
+	struct ike_sa_info info;
 	uint64_t now = clock_now_ms();
+	char e[DP_ADDR_STRLEN];
+	uint32_t id;
 	int ret;
 
-	if (!p)
+	if (!p || ike_addr_from_sockaddr(&ia, &to->sa))
 		return;
 	p->punch_cls = cls;
-	memcpy(p->punch_addr, addr4, 4);
-	p->punch_port = port;
+	p->punch_to = *to;
 	p->rtt_ms = rtt_ms;
 	p->has_rtt = true;
 	if (!controlling) {
@@ -842,11 +873,25 @@ void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controll
 		agent_peer_await_peer(&p->t, now);
 		return;
 	}
-	memcpy(ia.ip, addr4, 4);
-	memcpy(&sin.sin.sin_addr, addr4, 4);
 	/* ESP goes there now; an established SA moves to it (MOBIKE UPDATE_SA_ADDRESSES, no rekey) */
-	dp_peer_set_remote(d->dp, p->rp->dp_id, &sin);
-	ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+	dp_peer_set_remote(d->dp, p->rp->dp_id, to);
+	ike_glue_local_towards(to, our_port(d), &from);
+	/*
+	 * The SA's own address moves with it (RFC 4555 §3.5): from an IPv4
+	 * path to an IPv6 one and back, setting only the remote address would
+	 * leave it with a local address of the other family. Without MOBIKE,
+	 * or when the peer initiated the SA, lib/ike moves what it may.
+	 */
+	ret = -ENOENT;
+	if ((id = ike_sa_find(ike_of(d), p->dpname)) && ike_sa_get(ike_of(d), id, &info) == 0 && info.established &&
+	    from.family == ia.family)
+		ret = ike_sa_move(ike_of(d), id, &from, &ia, now);
+	if (ret) {
+		if (ret != -ENOENT)
+			log_debug("%s: the tunnel cannot move to %s itself (%s)", p->label, dp_addr_str(to, e, sizeof(e)),
+				  strerror(-ret));
+		ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+	}
 	p->ike_remote_stale = false;
 	if (!p->t.sa_up) {
 		ret = ike_connect(ike_of(d), p->dpname, now);
@@ -965,8 +1010,11 @@ static void on_reply(void *arg, const uint8_t from[16], uint16_t seq, uint32_t r
 		pg->peer->rtt_ms = rtt_us / 1000;
 		pg->peer->has_rtt = true;
 		if (pg->res.received >= pg->count) {
-			current_remote(ps->d, pg->peer, pg->res.outer4, &pg->res.port);
-			pg->res.has_outer = pg->res.port != 0;
+			struct atd_ping_result *r = &pg->res;
+			union dp_addr cur;
+
+			if ((r->has_outer = current_remote(ps->d, pg->peer, &cur)))
+				outer_fields(&cur, &r->outer_v6, r->outer, &r->port);
 			ping_finish(pg);
 		}
 	}
@@ -979,6 +1027,7 @@ int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count,
 	struct atd_dynpeer *p = ps && name ? find(ps, name) : NULL;
 	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
 	struct ping *pg = NULL;
+	union dp_addr cur;
 
 	if (!p)
 		return -ENOENT;
@@ -1004,8 +1053,8 @@ int atd_dynpeers_ping(struct atd_dynpeers *ps, const char *name, unsigned count,
 		ps->next_seq = 0;
 	snprintf(pg->res.host, sizeof(pg->res.host), "%s", p->fqdn);
 	memcpy(pg->res.ula, p->ula, 16);
-	current_remote(d, p, pg->res.outer4, &pg->res.port);
-	pg->res.has_outer = pg->res.port != 0;
+	if ((pg->res.has_outer = current_remote(d, p, &cur)))
+		outer_fields(&cur, &pg->res.outer_v6, pg->res.outer, &pg->res.port);
 	pg->send_ev = evtimer_new(d->base, ping_send_cb, pg);
 	pg->deadline_ev = evtimer_new(d->base, ping_deadline_cb, pg);
 	if (!pg->send_ev || !pg->deadline_ev) {
@@ -1027,21 +1076,18 @@ void atd_dynpeers_ping_cancel(struct atd_dynpeers *ps, void *arg)
 		}
 }
 
-void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4)
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old, const union dp_addr *now)
 {
 	struct atd *d;
-	struct ike_addr o = { 0 }, n = { .family = AF_INET };
+	struct ike_addr o = { 0 }, n;
 	int moved;
 
-	if (!ps || !new4)
+	if (!ps || !now || ike_addr_from_sockaddr(&n, &now->sa))
 		return;
 	d = ps->d;
+	if (old && ike_addr_from_sockaddr(&o, &old->sa))
+		memset(&o, 0, sizeof(o));	/* family 0: any */
 	o.port = n.port = our_port(d);
-	if (old4) {
-		o.family = AF_INET;
-		memcpy(o.ip, old4, 4);
-	}
-	memcpy(n.ip, new4, 4);
 	/* RFC 4555: tunnels bound to the old address move (MOBIKE, or a liveness check from the new one) */
 	moved = ike_local_moved(ike_of(d), &o, &n, clock_now_ms());
 	ike_glue_kick(d->ike);

@@ -34,6 +34,7 @@ struct atd_dynpeers;
 struct atd_peer_info;
 struct atd_rpeer;
 struct dp_path;
+union dp_addr;
 struct ike_event;
 struct ike_glue_rsip;
 
@@ -72,12 +73,13 @@ void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *ac
 void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn);
 
 /**
- * Our primary IPv4 address moved from @p old4 to @p new4 (network order;
- * NULL: none): tunnels bound to the old one move (MOBIKE, or a liveness
- * check from the new address), and every live tunnel carries a packet from
- * the new address at once, so the peer's data plane follows.
+ * Our address moved from @p old (NULL or family 0: none) to @p now, of
+ * either family (ports ignored; both borrowed): tunnels bound to the old
+ * one move (MOBIKE, or a liveness check from the new address), and every
+ * live tunnel carries a packet from the new address at once, so the peer's
+ * data plane follows.
  */
-void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const uint8_t *old4, const uint8_t *new4);
+void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old, const union dp_addr *now);
 
 /**
  * The RSIP binding came, changed or went (ops->rsip_binding says what it is
@@ -103,14 +105,14 @@ void atd_dynpeer_need_sa(struct atd_rpeer *rp);
 void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev);
 
 /**
- * Hole punching found a path to peer @p label at @p addr4:@p port (network
- * order address, host order port), of class @p cls (enum agent_path_class),
+ * Hole punching found a path to peer @p label at @p to (either family;
+ * borrowed), of class @p cls (enum agent_path_class),
  * proved with a round trip of @p rtt_ms. When @p controlling (we are the
  * IKE initiator, docs/paths.md §5) the tunnel is made on it, or an existing
  * one moves to it (MOBIKE, no rekey); otherwise the peer starts IKE.
  */
 void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,
-		       const uint8_t addr4[4], uint16_t port, uint32_t rtt_ms);
+		       const union dp_addr *to, uint32_t rtt_ms);
 /** Hole punching found no path to peer @p label: a waiting tunnel backs off as after no answer. */
 void atd_dynpeers_path_failed(struct atd_dynpeers *ps, const char *label);
 
@@ -121,7 +123,8 @@ struct atd_peer_status {
 	uint8_t ula[16];
 	enum agent_peer_state state;
 	bool has_outer;			/* where its packets go now (or its published location) */
-	uint8_t outer4[4];
+	bool outer_v6;			/* ... an IPv6 address (else IPv4 in outer[0..3]) */
+	uint8_t outer[16];
 	uint16_t port;
 	bool has_rtt;
 	uint32_t rtt_ms;
@@ -141,7 +144,8 @@ struct atd_ping_result {
 	char host[256];
 	uint8_t ula[16];
 	bool has_outer;
-	uint8_t outer4[4];
+	bool outer_v6;			/* IPv6 (else IPv4 in outer[0..3]) */
+	uint8_t outer[16];
 	uint16_t port;
 	uint32_t sent, received;
 	bool has_rtt;

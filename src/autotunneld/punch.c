@@ -86,12 +86,47 @@ struct atd_punch {
 	struct pp peer[PUNCH_PEERS];
 };
 
+/* An IPv4 endpoint for the log (the prediction round is IPv4's). */
 static const char *ep4(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 {
-	char s[INET_ADDRSTRLEN];
+	char t[INET_ADDRSTRLEN];
 
-	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, s, sizeof(s)), port);
+	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, t, sizeof(t)), port);
 	return buf;
+}
+
+/* A candidate's transport address (IPv4 in addr[0..3]) as the data plane takes it. */
+static void to_dp(bool v6, const uint8_t addr[16], uint16_t port, union dp_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v6) {
+		out->sin6.sin6_family = AF_INET6;
+		out->sin6.sin6_port = htons(port);
+		memcpy(&out->sin6.sin6_addr, addr, 16);
+	} else {
+		out->sin.sin_family = AF_INET;
+		out->sin.sin_port = htons(port);
+		memcpy(&out->sin.sin_addr, addr, 4);
+	}
+}
+
+/* The other way: false for a family lib/agent/paths does not know. */
+static bool from_dp(const union dp_addr *a, bool *v6, uint8_t addr[16], uint16_t *port)
+{
+	memset(addr, 0, 16);
+	if (a->sa.sa_family == AF_INET6) {
+		*v6 = true;
+		memcpy(addr, &a->sin6.sin6_addr, 16);
+		*port = ntohs(a->sin6.sin6_port);
+		return true;
+	}
+	if (a->sa.sa_family == AF_INET) {
+		*v6 = false;
+		memcpy(addr, &a->sin.sin_addr, 4);
+		*port = ntohs(a->sin.sin_port);
+		return true;
+	}
+	return false;
 }
 
 static struct pp *by_label(struct atd_punch *pu, const char *label)
@@ -307,7 +342,7 @@ static void relay_bind(struct pp *pp, const struct agent_cand *c)
 
 static bool same_path(const struct atd_punch_path *a, const struct atd_punch_path *b)
 {
-	return a->cls == b->cls && a->port == b->port && !memcmp(a->addr4, b->addr4, 4) &&
+	return a->cls == b->cls && dp_addr_eq(&a->to, &b->to) &&
 	       a->controlling == b->controlling;
 }
 
@@ -336,13 +371,14 @@ static void send_check(struct pp *pp, const struct agent_check *c, uint64_t now)
 {
 	struct atd_punch *pu = pp->pu;
 	struct stun_check_req r = { .controlling = pp->paths.controlling, .tiebreak = pp->tiebreak };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+	union dp_addr to;
 	uint8_t buf[STUN_CHECK_MSG_MAX];
+	char e[DP_ADDR_STRLEN];
 	struct txn *t;
 	int len, err;
 
-	/* the tunnel socket only: no relay (issue 12), no outer IPv6 yet, no prediction sockets */
-	if (c->via_relay || c->v6 || c->sock != 0)
+	/* the tunnel socket only (its IPv4 or IPv6 side): no relay (issue 12), no prediction sockets */
+	if (c->via_relay || c->sock != 0)
 		return;
 	if (rand_bytes(r.tid, sizeof(r.tid)))
 		return;
@@ -352,12 +388,14 @@ static void send_check(struct pp *pp, const struct agent_check *c, uint64_t now)
 	r.prio = agent_cand_priority(AGENT_CAND_PRFLX, 65535);
 	if ((len = stun_check_request_build(&r, pu->key, buf, sizeof(buf))) < 0)
 		return;
-	memcpy(&to.sin_addr, c->addr, 4);
+	to_dp(c->v6, c->addr, c->port, &to);
 	if ((err = pu->ops.send(pu->arg, &to, buf, (size_t)len))) {
-		log_debug("%s: cannot send a check: %s", pp->label, strerror(-err));
+		/* e.g. no IPv6 route now: that pair times out, the other family goes on (docs/paths.md §9.7) */
+		log_debug("%s: cannot send a check to %s: %s", pp->label, dp_addr_str(&to, e, sizeof(e)),
+			  strerror(-err));
 		return;
 	}
-	log_debug("%s: check %u sent to %s", pp->label, c->attempt, ep4(c->addr, c->port, (char[32]){ 0 }, 32));
+	log_debug("%s: check %u sent to %s", pp->label, c->attempt, dp_addr_str(&to, e, sizeof(e)));
 	t = &pp->tx[pp->next_tx++ % PUNCH_TXNS];
 	t->used = true;
 	memcpy(t->tid, r.tid, STUN_TID_LEN);
@@ -370,7 +408,7 @@ static void poll_round(struct pp *pp)
 	struct atd_punch *pu = pp->pu;
 	struct agent_paths_out out;
 	uint64_t now = clock_now_ms();
-	char e[32];
+	char e[DP_ADDR_STRLEN];
 
 	if (!pp->running)
 		return;
@@ -390,12 +428,12 @@ static void poll_round(struct pp *pp)
 		const struct agent_pair *pr = &pp->paths.pair[out.nominated];
 		const struct agent_cand *rc = &pp->paths.remote[pr->remote];
 		struct atd_punch_path np = { .controlling = pp->paths.controlling, .cls = pr->cls,
-					     .port = rc->port, .rtt_ms = pr->rtt_ms };
+					     .rtt_ms = pr->rtt_ms };
 		bool was_relayed = pp->have_path && pp->path.cls == AGENT_PATH_RELAY;
 
 		if (pu->sops.open)
 			predict_nominated(pp, pr, rc);
-		memcpy(np.addr4, rc->addr, 4);
+		to_dp(rc->v6, rc->addr, rc->port, &np.to);
 		if (pp->bg_round && pp->have_path && same_path(&pp->path, &np)) {
 			/*
 			 * A background round found the relayed path in use again:
@@ -409,13 +447,13 @@ static void poll_round(struct pp *pp)
 			pp->rechecks = 0;
 			if (was_relayed && np.cls != AGENT_PATH_RELAY)
 				log_info("%s: upgraded to direct: %s (%s, rtt %u ms, %s)", pp->label,
-					 ep4(rc->addr, rc->port, e, sizeof(e)),
+					 dp_addr_str(&np.to, e, sizeof(e)),
 					 agent_path_class_name((enum agent_path_class)pr->cls), pr->rtt_ms,
 					 pp->paths.controlling ? "we move the tunnel to it" : "it moves the tunnel to it");
 			else
 				log_info("%s: %s path %s (%s, rtt %u ms, %s)", pp->label,
 					 np.cls == AGENT_PATH_RELAY ? "relayed" : "direct",
-					 ep4(rc->addr, rc->port, e, sizeof(e)),
+					 dp_addr_str(&np.to, e, sizeof(e)),
 					 agent_path_class_name((enum agent_path_class)pr->cls), pr->rtt_ms,
 					 pp->paths.controlling ? "we start IKE on it" : "it starts IKE on it");
 			pu->ops.nominated(pu->arg, pp->label, &pp->path);
@@ -473,8 +511,6 @@ static bool same_addr(const struct agent_cand *a, const struct agent_cand *b)
  */
 static void add_cand(struct agent_cand *to, size_t *n, size_t cap, const struct agent_cand *c, bool relay)
 {
-	if (c->v6 && !ATD_PUNCH_CHECK_V6)
-		return;
 	if ((c->kind == AGENT_CAND_RELAY && (!relay || c->v6)) || c->kind == AGENT_CAND_PRFLX)
 		return;
 	for (size_t i = 0; i < *n; i++)
@@ -745,22 +781,25 @@ void atd_punch_request(struct atd_punch *pu, const struct agent_punch *req)
 		log_info("%s asked us to punch, but there is no pair to check", pp->label);
 }
 
-static bool check_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+static bool check_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const union dp_addr *from)
 {
 	struct stun_check_req r;
-	uint8_t out[STUN_CHECK_MSG_MAX], a[16] = { 0 };
+	uint8_t out[STUN_CHECK_MSG_MAX], a[16];
 	struct pp *pp;
-	char e[32];
+	char e[DP_ADDR_STRLEN];
+	uint16_t port;
+	bool v6;
 	int n, rc;
 
+	if (!from_dp(from, &v6, a, &port))
+		return false;
 	rc = stun_check_request_parse(buf, len, pu->ula, pu->key, &r);
-	log_debug_rl("a check from %s: %s", ep4((const uint8_t *)&from->sin_addr, ntohs(from->sin_port), e, sizeof(e)),
-		  rc ? strerror(-rc) : "valid");
+	log_debug_rl("a check from %s: %s", dp_addr_str(from, e, sizeof(e)), rc ? strerror(-rc) : "valid");
 	if (rc == -EACCES || rc == -EPERM) {
 		/* a check that does not hold the account's key (or is not for us): never learnt from */
 		pu->refused++;
 		log_debug_rl("a connectivity check from %s refused (%s; %llu refused so far)",
-			     ep4((const uint8_t *)&from->sin_addr, ntohs(from->sin_port), e, sizeof(e)),
+			     dp_addr_str(from, e, sizeof(e)),
 			     rc == -EACCES ? "wrong key or no integrity" : "not for us",
 			     (unsigned long long)pu->refused);
 		return true;
@@ -772,7 +811,7 @@ static bool check_input(struct atd_punch *pu, const uint8_t *buf, size_t len, co
 		return true;
 	}
 	/* RFC 8489 §14.2: tell it where its check came from (its reflexive address as we see it) */
-	if ((n = stun_check_response_build(r.tid, (const struct sockaddr *)from, pu->key, out, sizeof(out))) > 0)
+	if ((n = stun_check_response_build(r.tid, &from->sa, pu->key, out, sizeof(out))) > 0)
 		(void)pu->ops.send(pu->arg, from, out, (size_t)n);
 	/*
 	 * Its check arrived before its request (or without one): check back at
@@ -780,14 +819,12 @@ static bool check_input(struct atd_punch *pu, const uint8_t *buf, size_t len, co
 	 * round, or its keepalive checks): answered, nothing else.
 	 */
 	if (!pp->running) {
-		if (pp->have_path && !memcmp(pp->path.addr4, &from->sin_addr, 4) &&
-		    pp->path.port == ntohs(from->sin_port))
+		if (pp->have_path && dp_addr_eq(&pp->path.to, from))
 			return true;
 		if (round_start(pp, "its check arrived"))
 			return true;
 	}
-	memcpy(a, &from->sin_addr, 4);
-	if (pp->running && agent_paths_on_check(&pp->paths, clock_now_ms(), 0, false, a, ntohs(from->sin_port)) == 0)
+	if (pp->running && agent_paths_on_check(&pp->paths, clock_now_ms(), 0, v6, a, port) == 0)
 		poll_round(pp);
 	return true;
 }
@@ -826,7 +863,7 @@ static bool response_input(struct atd_punch *pu, const uint8_t *buf, size_t len)
 	return false;
 }
 
-bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const union dp_addr *from)
 {
 	if (!pu || !pu->signed_in)
 		return false;

@@ -3,7 +3,9 @@
  * docs/paths.md): for each peer, a round of lib/agent/paths (pairs of our
  * candidates and the peer's, paced checks, nomination) driven with the
  * account's authenticated STUN checks (lib/stun/check) sent from the
- * tunnel's UDP socket, and the punch request (_punch.P.D) that tells the
+ * tunnel's UDP socket, IPv4 and IPv6 pairs in one round (docs/paths.md
+ * §10: the best class that works wins, a dead family delays nothing), and
+ * the punch request (_punch.P.D) that tells the
  * peer to check at the same time.
  *
  * The relay is the candidate of last resort (issue 12): when both ends
@@ -32,6 +34,7 @@
 
 #include "agent/cand.h"
 #include "agent/paths.h"
+#include "dataplane/dp.h"
 
 struct agent_rr;
 struct atd_punch;
@@ -40,15 +43,14 @@ struct atd_punch;
 struct atd_punch_path {
 	bool controlling;	/* we are the IKE initiator (lower ULA, docs/paths.md §5) */
 	uint8_t cls;		/* enum agent_path_class */
-	uint8_t addr4[4];	/* the peer's address and port on it */
-	uint16_t port;
+	union dp_addr to;	/* the peer's transport address on it, either family */
 	uint32_t rtt_ms;	/* of the check that proved it */
 };
 
 /** What the engine gives the leaf. */
 struct atd_punch_ops {
-	/** Send @p len bytes to @p to from the tunnel's UDP socket (no marker). 0 or -errno. */
-	int (*send)(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+	/** Send @p len bytes to @p to (either family) from the tunnel's UDP socket (no marker). 0 or -errno. */
+	int (*send)(void *arg, const union dp_addr *to, const uint8_t *msg, size_t len);
 	/** Add (@p add) or delete a punch request RR under a peer's name (atd_dns_punch()). 0 or -errno. */
 	int (*request)(void *arg, const struct agent_rr *rr, bool add);
 	/** A path to peer @p label was nominated (a first one, or a better one). */
@@ -74,12 +76,6 @@ struct atd_punch_ops {
  */
 #define ATD_PUNCH_RECHECK_MS 2000
 #define ATD_PUNCH_RECHECK_MAX_MS 60000
-
-/**
- * The switch for IPv6 pairs: IPv6 candidates are published, but checked
- * only once the data plane carries outer IPv6 (docs/paths.md §10).
- */
-#define ATD_PUNCH_CHECK_V6 false
 
 /**
  * The port-prediction round's sockets (docs/paths.md §4), which the data
@@ -134,11 +130,11 @@ int atd_punch_want(struct atd_punch *pu, const char *label);
 void atd_punch_request(struct atd_punch *pu, const struct agent_punch *req);
 
 /**
- * A STUN message that arrived on the tunnel socket from @p from: true when
+ * A STUN message that arrived on the tunnel socket (either family) from @p from: true when
  * it was a check or an answer to one of ours (consumed), false otherwise
  * (for the reflexive-address check).
  */
-bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+bool atd_punch_input(struct atd_punch *pu, const uint8_t *buf, size_t len, const union dp_addr *from);
 
 /**
  * A STUN message that arrived on prediction socket @p sock (an id of

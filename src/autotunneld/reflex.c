@@ -19,6 +19,7 @@
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dnsc/msg.h"
+#include "stun/msg.h"
 #include "util/random.h"
 
 /*
@@ -28,6 +29,9 @@
  */
 #define LOOKUP_RETRY_MS		10000
 #define LOOKUP_TRIES		3
+/* the IPv6 Binding request: sent at 0, 0.5 and 1.5 s, given up at 3.5 s (as natcheck's, RFC 8489 §6.2.1) */
+#define V6_RTO_MS		500
+#define V6_TRIES		3
 
 struct atd_reflex {
 	struct event_base *base;
@@ -58,6 +62,15 @@ struct atd_reflex {
 	uint64_t checked_ms;
 	struct stun_natcheck_result full;	/* the last full check's */
 	bool have_full;
+
+	/* the server over IPv6 (netcheck only) */
+	bool has_server6;
+	struct sockaddr_in6 server6;
+	enum atd_reflex_v6 v6;
+	uint8_t v6_tid[STUN_TID_LEN];
+	unsigned v6_tries;
+	struct event *v6_timer;
+	struct sockaddr_in6 reflexive6;
 };
 
 static void arm(struct atd_reflex *r, uint64_t at)
@@ -146,8 +159,8 @@ static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)
 		int err;
 
 		if (s->to.ss_family != AF_INET)
-			continue;	/* the tunnel socket is IPv4 */
-		err = r->ops.send(r->arg, (const struct sockaddr_in *)&s->to, s->buf, s->len);
+			continue;	/* the behaviour is IPv4's: the servers named are IPv4 */
+		err = r->ops.send(r->arg, (const struct sockaddr *)&s->to, s->buf, s->len);
 		if (err)
 			log_debug("STUN: cannot send: %s", strerror(-err));
 	}
@@ -170,6 +183,94 @@ static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)
 	}
 }
 
+/* ---- the server over IPv6: one Binding request (RFC 8489 §6.2.1), for netcheck ---- */
+
+static void v6_send(struct atd_reflex *r)
+{
+	struct stun_builder b;
+	uint8_t buf[64];
+	int n, err;
+
+	stun_builder_start(&b, buf, sizeof(buf), STUN_METHOD_BINDING, STUN_CLASS_REQUEST, r->v6_tid);
+	stun_builder_add_fingerprint(&b);
+	if ((n = stun_builder_finish(&b)) < 0)
+		return;
+	r->v6_tries++;
+	if ((err = r->ops.send(r->arg, (const struct sockaddr *)&r->server6, buf, (size_t)n))) {
+		/* no IPv6 route (no global address): nothing will answer */
+		log_debug("STUN over IPv6: cannot send: %s", strerror(-err));
+		r->v6_tries = V6_TRIES;
+	}
+}
+
+static void v6_arm(struct atd_reflex *r)
+{
+	/* the deadline of the last try sent: 0.5, 1 (doubling), then 2 s for the last one (3.5 s in all) */
+	uint64_t ms = r->v6_tries >= V6_TRIES ? 4 * V6_RTO_MS : (uint64_t)V6_RTO_MS << (r->v6_tries - 1);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+	evtimer_add(r->v6_timer, &tv);
+}
+
+static void v6_start(struct atd_reflex *r)
+{
+	evtimer_del(r->v6_timer);
+	if (!r->has_server6) {
+		r->v6 = ATD_REFLEX_V6_NO_ADDRESS;
+		return;
+	}
+	r->v6 = ATD_REFLEX_V6_CHECKING;
+	r->v6_tries = 0;
+	memset(&r->reflexive6, 0, sizeof(r->reflexive6));
+	rnd(NULL, r->v6_tid, sizeof(r->v6_tid));
+	v6_send(r);
+	if (r->v6_tries >= V6_TRIES) {
+		r->v6 = ATD_REFLEX_V6_NO_ANSWER;
+		return;
+	}
+	v6_arm(r);
+}
+
+static void v6_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_reflex *r = arg;
+	char a[INET6_ADDRSTRLEN];
+
+	(void)fd, (void)what;
+	if (r->v6 != ATD_REFLEX_V6_CHECKING)
+		return;
+	if (r->v6_tries >= V6_TRIES) {
+		r->v6 = ATD_REFLEX_V6_NO_ANSWER;
+		log_info("STUN server %s did not answer over IPv6 (at %s)", r->server,
+			 inet_ntop(AF_INET6, &r->server6.sin6_addr, a, sizeof(a)));
+		return;
+	}
+	v6_send(r);	/* RFC 8489 §6.2.1: a retransmission keeps the transaction id */
+	v6_arm(r);
+}
+
+/* An answer from the server's IPv6 address: true when it was ours (consumed). */
+static bool v6_input(struct atd_reflex *r, const uint8_t *buf, size_t len, const struct sockaddr_in6 *from)
+{
+	struct sockaddr_storage ss;
+	struct stun_msg m;
+	char a[INET6_ADDRSTRLEN];
+
+	if (r->v6 != ATD_REFLEX_V6_CHECKING || memcmp(&from->sin6_addr, &r->server6.sin6_addr, 16) ||
+	    from->sin6_port != r->server6.sin6_port)
+		return false;
+	if (stun_msg_parse(buf, len, &m) || m.method != STUN_METHOD_BINDING || m.cls != STUN_CLASS_SUCCESS ||
+	    memcmp(m.tid, r->v6_tid, STUN_TID_LEN) ||
+	    stun_msg_get_addr(&m, STUN_ATTR_XOR_MAPPED_ADDRESS, 0, &ss) || ss.ss_family != AF_INET6)
+		return false;
+	evtimer_del(r->v6_timer);
+	memcpy(&r->reflexive6, &ss, sizeof(r->reflexive6));
+	r->v6 = ATD_REFLEX_V6_ANSWERED;
+	log_info("STUN server %s answered over IPv6: reflexive address [%s]:%u", r->server,
+		 inet_ntop(AF_INET6, &r->reflexive6.sin6_addr, a, sizeof(a)), ntohs(r->reflexive6.sin6_port));
+	return true;
+}
+
 static void begin_check(struct atd_reflex *r, bool quick)
 {
 	struct stun_natcheck_config cfg;
@@ -179,6 +280,7 @@ static void begin_check(struct atd_reflex *r, bool quick)
 	r->state = ATD_REFLEX_CHECKING;
 	r->quick = quick;
 	r->early_told = false;
+	v6_start(r);
 	stun_natcheck_config_default(&cfg);
 	cfg.binding_only = quick;
 	err = stun_natcheck_start(&r->nc, &cfg, (const struct sockaddr *)&r->server_addr,
@@ -213,8 +315,16 @@ static void lookup_failed(struct atd_reflex *r, const char *fmt, ...)
 		arm(r, clock_now_ms() + LOOKUP_RETRY_MS);
 }
 
-static void server_found(struct atd_reflex *r, const struct in_addr *a)
+/* The server's IPv4 address @p a, and its IPv6 address @p a6 (NULL: none). */
+static void server_found(struct atd_reflex *r, const struct in_addr *a, const struct in6_addr *a6)
 {
+	memset(&r->server6, 0, sizeof(r->server6));
+	r->has_server6 = a6 != NULL;
+	if (a6) {
+		r->server6.sin6_family = AF_INET6;
+		r->server6.sin6_addr = *a6;
+		r->server6.sin6_port = htons(r->port);
+	}
 	r->server_addr.sin_family = AF_INET;
 	r->server_addr.sin_addr = *a;
 	r->server_addr.sin_port = htons(r->port);
@@ -231,17 +341,27 @@ static void gai_done(int result, struct evutil_addrinfo *res, void *arg)
 		return;
 	r->gai = NULL;
 	r->gai_pending = false;
-	for (struct evutil_addrinfo *ai = res; result == 0 && ai; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET) {
-			struct in_addr a = ((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	{
+		struct in_addr a;
+		struct in6_addr a6;
+		bool has4 = false, has6 = false;
 
+		for (struct evutil_addrinfo *ai = res; result == 0 && ai; ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET && !has4) {
+				a = ((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+				has4 = true;
+			} else if (ai->ai_family == AF_INET6 && !has6) {
+				a6 = ((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+				has6 = true;
+			}
+		}
+		if (res)
 			evutil_freeaddrinfo(res);
-			server_found(r, &a);
+		if (has4) {
+			server_found(r, &a, has6 ? &a6 : NULL);
 			return;
 		}
 	}
-	if (res)
-		evutil_freeaddrinfo(res);
 	lookup_failed(r, "no IPv4 address for %s", r->target);
 }
 
@@ -294,20 +414,32 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		r->target[n - 1] = '\0';
 	r->port = best.port;
 	snprintf(r->server, sizeof(r->server), "%.255s:%u", r->target, best.port);
-	/* its address: from the additional section, as a literal, or from the system's resolver */
-	pos = 0;
-	while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
-		uint8_t b[4];
+	/* its addresses: from the additional section, as a literal, or from the system's resolver */
+	{
+		struct in6_addr a6;
+		bool has4 = false, has6 = false;
 
-		if (rr.sec == DNS_SEC_ADDITIONAL && rr.type == DNS_TYPE_A && dns_name_equal(&rr.owner, &best.target) &&
-		    dns_rdata_a_read(&rr.rdata, b) == 0) {
-			memcpy(&a, b, 4);
-			server_found(r, &a);
+		pos = 0;
+		while (dnsc_rr_next(&resp->msg, &pos, &rr) == 1) {
+			uint8_t b[16];
+
+			if (rr.sec != DNS_SEC_ADDITIONAL || !dns_name_equal(&rr.owner, &best.target))
+				continue;
+			if (rr.type == DNS_TYPE_A && !has4 && dns_rdata_a_read(&rr.rdata, b) == 0) {
+				memcpy(&a, b, 4);
+				has4 = true;
+			} else if (rr.type == DNS_TYPE_AAAA && !has6 && dns_rdata_aaaa_read(&rr.rdata, b) == 0) {
+				memcpy(&a6, b, 16);
+				has6 = true;
+			}
+		}
+		if (has4) {
+			server_found(r, &a, has6 ? &a6 : NULL);
 			return;
 		}
 	}
 	if (inet_pton(AF_INET, r->target, &a) == 1) {
-		server_found(r, &a);
+		server_found(r, &a, NULL);
 		return;
 	}
 	if (!r->evdns && !(r->evdns = evdns_base_new(r->base, EVDNS_BASE_INITIALIZE_NAMESERVERS))) {
@@ -315,7 +447,8 @@ static void srv_answer(void *arg, int err, const struct dnsc_resp *resp, const c
 		return;
 	}
 	{
-		struct evutil_addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM };
+		/* both families: the IPv4 address for the check, an IPv6 one for netcheck's IPv6 line */
+		struct evutil_addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM };
 		struct evdns_getaddrinfo_request *g;
 
 		r->gai_pending = true;
@@ -373,6 +506,11 @@ struct atd_reflex *atd_reflex_new(struct event_base *base, const struct atd_refl
 		free(r);
 		return NULL;
 	}
+	if (!(r->v6_timer = evtimer_new(base, v6_timer_cb, r))) {
+		event_free(r->timer);
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -382,6 +520,7 @@ void atd_reflex_free(struct atd_reflex *r)
 		return;
 	cancel_lookup(r);
 	event_free(r->timer);
+	event_free(r->v6_timer);
 	if (r->evdns)
 		evdns_base_free(r->evdns, 0);
 	free(r);
@@ -423,30 +562,44 @@ bool atd_reflex_refresh(struct atd_reflex *r)
 	return true;
 }
 
+void atd_reflex_recheck6(struct atd_reflex *r)
+{
+	if (r && r->server_known && r->state != ATD_REFLEX_IDLE)
+		v6_start(r);
+}
+
 void atd_reflex_stop(struct atd_reflex *r, bool forget_server)
 {
 	cancel_lookup(r);
 	evtimer_del(r->timer);
+	evtimer_del(r->v6_timer);
 	r->state = ATD_REFLEX_IDLE;
 	r->have_result = false;
 	r->have_full = false;
+	r->v6 = ATD_REFLEX_V6_UNKNOWN;
 	if (forget_server) {
+		r->has_server6 = false;
 		r->server_known = false;
 		r->domain[0] = '\0';
 		r->server[0] = '\0';
 	}
 }
 
-void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
+void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, const struct sockaddr *from)
 {
 	struct stun_natcheck_out out;
 	int err;
 
+	if (from->sa_family == AF_INET6) {
+		if (!v6_input(r, buf, len, (const struct sockaddr_in6 *)(const void *)from))
+			log_debug_rl("STUN: a message over IPv6 that is not the answer we wait for; dropped");
+		return;
+	}
 	if (r->state != ATD_REFLEX_CHECKING) {
 		log_debug("STUN: a message, but no check runs; dropped");
 		return;
 	}
-	err = stun_natcheck_on_input(&r->nc, buf, len, (const struct sockaddr *)from, clock_now_ms(), &out);
+	err = stun_natcheck_on_input(&r->nc, buf, len, from, clock_now_ms(), &out);
 	if (err) {
 		log_debug("STUN: a message not for the check (%s); dropped", strerror(-err));
 		return;
@@ -467,6 +620,11 @@ void atd_reflex_get(const struct atd_reflex *r, struct atd_reflex_view *v)
 		v->checked_ms = r->checked_ms;
 	}
 	snprintf(v->why, sizeof(v->why), "%s", r->why);
+	v->v6 = r->v6;
+	if (r->has_server6)
+		v->server6 = r->server6;
+	if (r->v6 == ATD_REFLEX_V6_ANSWERED)
+		v->reflexive6 = r->reflexive6;
 	if (r->state == ATD_REFLEX_CHECKING && r->early_told) {
 		const struct stun_natcheck_result *e = stun_natcheck_result(&r->nc);
 

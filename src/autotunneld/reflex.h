@@ -6,7 +6,10 @@
  * autotunnel-dnsd publishes with --stun-server), runs lib/stun's RFC 5780
  * check (natcheck.h) with Binding requests sent from UDP 4500 (the data
  * plane's socket, so the NAT's answer is the one ESP and IKE get), and
- * keeps the result for `autotunnel netcheck`.
+ * keeps the result for `autotunnel netcheck`. When the server's name has
+ * an IPv6 address too, one Binding request goes there from the tunnel
+ * socket's IPv6 side, for netcheck's word on IPv6 (issue 11): the check of
+ * the NAT's behaviour stays IPv4's.
  *
  * It runs at sign-in and after every network change; answers reach it
  * through atd_reflex_input() (the data plane hands STUN up as it hands
@@ -38,8 +41,8 @@ struct atd_reflex_ops {
 	int (*query)(void *arg, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *qarg);
 	/** Forget the queries of @p qarg. */
 	void (*query_cancel)(void *arg, void *qarg);
-	/** Send @p len bytes to @p to from the tunnel's UDP socket (no marker). 0 or -errno. */
-	int (*send)(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+	/** Send @p len bytes to @p to (IPv4 or IPv6) from the tunnel's UDP socket (no marker). 0 or -errno. */
+	int (*send)(void *arg, const struct sockaddr *to, const uint8_t *msg, size_t len);
 	/**
 	 * A check ended (its result is in atd_reflex_get()), or a full check's
 	 * first answer came (the reflexive address, before the behaviour:
@@ -57,6 +60,15 @@ enum atd_reflex_state {
 	ATD_REFLEX_DONE,	/* result below (reachable or not) */
 };
 
+/** The STUN server over IPv6, as netcheck says it. */
+enum atd_reflex_v6 {
+	ATD_REFLEX_V6_UNKNOWN = 0,	/* no server found (yet) */
+	ATD_REFLEX_V6_NO_ADDRESS,	/* the server has no IPv6 address */
+	ATD_REFLEX_V6_CHECKING,		/* a Binding request is out */
+	ATD_REFLEX_V6_ANSWERED,		/* ... and was answered: reflexive6 */
+	ATD_REFLEX_V6_NO_ANSWER,	/* ... in vain (or it could not be sent: no IPv6 route) */
+};
+
 /** What `autotunnel netcheck` shows (a copy). */
 struct atd_reflex_view {
 	enum atd_reflex_state state;
@@ -69,6 +81,9 @@ struct atd_reflex_view {
 	bool have_early;		/* CHECKING (a full check): test I answered, the behaviour is still being found */
 	struct sockaddr_storage early;	/* ... its reflexive address */
 	bool early_no_nat;		/* ... which is our own address */
+	enum atd_reflex_v6 v6;		/* the server over IPv6 */
+	struct sockaddr_in6 server6;	/* its IPv6 address; family 0 when none */
+	struct sockaddr_in6 reflexive6;	/* ATD_REFLEX_V6_ANSWERED: where it saw our request from */
 };
 
 /** A new leaf; @p ops and @p arg are kept. NULL on allocation failure. */
@@ -92,11 +107,13 @@ void atd_reflex_start(struct atd_reflex *r, const char *domain, const uint8_t lo
  * runs (or was already running), false when signed out or offline.
  */
 bool atd_reflex_refresh(struct atd_reflex *r);
+/** The host's IPv6 addresses changed (IPv4 did not): ask the server over IPv6 again, if it has an IPv6 address. */
+void atd_reflex_recheck6(struct atd_reflex *r);
 /** Signed out (forget the server too: another account may name another), or offline. */
 void atd_reflex_stop(struct atd_reflex *r, bool forget_server);
 
-/** A STUN message arrived on the tunnel socket from @p from. */
-void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, const struct sockaddr_in *from);
+/** A STUN message arrived on the tunnel socket from @p from (IPv4 or IPv6). */
+void atd_reflex_input(struct atd_reflex *r, const uint8_t *buf, size_t len, const struct sockaddr *from);
 
 /** What is known now. */
 void atd_reflex_get(const struct atd_reflex *r, struct atd_reflex_view *v);

@@ -6,10 +6,12 @@
  *     $ netmon-watch
  *     primary 192.168.1.2/24 dev eth0 mac 02:00:00:00:01:02 gw 192.168.1.1
  *     changed: 192.168.2.2/24 dev eth1 mac 02:00:00:00:02:02 gw 192.168.2.1
+ *     ipv6: 2001:db8:1::2
  *
  * --once prints the first line and exits; --debounce MS sets the quiet
  * time (default 200 ms). Exits on SIGINT or SIGTERM.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,10 +24,18 @@
 
 static void changed(void *arg, const struct netmon_state *now, const struct netmon_state *before)
 {
-	char line[128];
+	char line[128], a[INET6_ADDRSTRLEN];
 
-	if (netmon_state_format(now, line, sizeof(line)) > 0)
-		printf("changed: %s\n", line);
+	if (netmon_state_changed(now, before)) {
+		if (netmon_state_format(now, line, sizeof(line)) > 0)
+			printf("changed: %s\n", line);
+		return;
+	}
+	/* the global IPv6 addresses alone */
+	printf("ipv6:");
+	for (unsigned i = 0; i < now->n6; i++)
+		printf(" %s", inet_ntop(AF_INET6, now->addr6[i], a, sizeof(a)));
+	printf("%s\n", now->n6 ? "" : " none");
 }
 
 static void stop(evutil_socket_t sig, short what, void *arg)

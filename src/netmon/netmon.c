@@ -136,6 +136,42 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int addr6_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct netmon_snapshot *s = ((struct dump_ctx *)data)->s;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[IFA_MAX + 1] = { 0 };
+	const struct nlattr *addr;
+	struct netmon_addr6 *a;
+	uint32_t flags;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		((struct dump_ctx *)data)->intr = true;
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+	    ifa->ifa_family != AF_INET6)
+		return MNL_CB_OK;
+	if (parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX, -1) < 0)
+		return MNL_CB_OK;
+	addr = tb[IFA_ADDRESS] ? tb[IFA_ADDRESS] : tb[IFA_LOCAL];
+	if (!addr || mnl_attr_get_payload_len(addr) != 16)
+		return MNL_CB_OK;
+	if (s->naddrs6 == NETMON_ADDRS6_MAX) {
+		s->truncated = true;
+		return MNL_CB_OK;
+	}
+	flags = ifa->ifa_flags;
+	if (tb[IFA_FLAGS] && mnl_attr_get_payload_len(tb[IFA_FLAGS]) == 4)
+		flags = mnl_attr_get_u32(tb[IFA_FLAGS]);
+	a = &s->addrs6[s->naddrs6++];
+	memset(a, 0, sizeof(*a));
+	a->ifindex = ifa->ifa_index;
+	memcpy(a->addr, mnl_attr_get_payload(addr), 16);
+	a->scope = ifa->ifa_scope;
+	/* RFC 4862 §5.4: a tentative address receives nothing yet; a deprecated one is on its way out */
+	a->usable = !(flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED));
+	return MNL_CB_OK;
+}
+
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct netmon_snapshot *s = ((struct dump_ctx *)data)->s;
@@ -225,6 +261,8 @@ int netmon_read(struct netmon_snapshot *snap, struct netmon_state *out)
 		if (!err)
 			err = dump(nl, RTM_GETADDR, AF_INET, ++seq, addr_cb, &ctx);
 		if (!err)
+			err = dump(nl, RTM_GETADDR, AF_INET6, ++seq, addr6_cb, &ctx);
+		if (!err)
 			err = dump(nl, RTM_GETROUTE, AF_INET, ++seq, route_cb, &ctx);
 		if (err != -EAGAIN)
 			break;
@@ -251,7 +289,8 @@ static void settle(evutil_socket_t fd, short what, void *arg)
 	}
 	if (nm->snap.truncated)
 		log_debug_rl("netmon: more links, addresses or default routes than tracked; ignored the rest");
-	if (!netmon_state_changed(&now, &nm->cur)) {
+	/* the IPv4 network as before; a change of the global IPv6 addresses alone is reported too */
+	if (!netmon_state_changed(&now, &nm->cur) && !netmon_state_v6_changed(&now, &nm->cur)) {
 		nm->cur = now;	/* e.g. a new MAC or prefix length: kept, not reported */
 		return;
 	}

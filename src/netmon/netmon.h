@@ -3,7 +3,8 @@
  * kernel's link, IPv4/IPv6 address and IPv4 route events over rtnetlink
  * (libmnl) in the agent's libevent loop, and after a burst of events has
  * settled re-reads the tables and calls back only when the primary address,
- * interface or gateway really changed.
+ * interface or gateway really changed, or when the host's global IPv6
+ * addresses did (netmon_state_v6_changed(): peers reach it there too).
  *
  * Events are only a trigger: the tables are dumped again after each burst,
  * because the kernel removes IPv4 routes silently when a link goes down or

@@ -48,6 +48,33 @@ static const struct netmon_addr4 *pick_addr(const struct netmon_snapshot *s, uin
 	return primary ? primary : first;
 }
 
+/* The usable global IPv6 addresses, sorted and each once, into @p out. */
+static void select_v6(const struct netmon_snapshot *s, struct netmon_state *out)
+{
+	for (size_t i = 0; i < s->naddrs6; i++) {
+		const struct netmon_addr6 *a = &s->addrs6[i];
+		const struct netmon_link *l = find_link(s, a->ifindex);
+		size_t k;
+		int c = 1;
+
+		/* RFC 4291 §2.4: global unicast is 2000::/3 (not our ULA, not link-local) */
+		if (!l || !l->up || l->loopback || !a->usable || a->scope != 0 || (a->addr[0] & 0xe0) != 0x20)
+			continue;
+		for (k = 0; k < out->n6 && (c = memcmp(out->addr6[k], a->addr, 16)) < 0; k++)
+			;
+		if (k < out->n6 && c == 0)
+			continue;
+		if (out->n6 == NETMON_V6_MAX) {
+			if (k == NETMON_V6_MAX)
+				continue;	/* the lowest ones are kept: the same set for the same addresses */
+			out->n6--;
+		}
+		memmove(out->addr6[k + 1], out->addr6[k], (out->n6 - k) * 16);
+		memcpy(out->addr6[k], a->addr, 16);
+		out->n6++;
+	}
+}
+
 void netmon_select(const struct netmon_snapshot *s, struct netmon_state *out)
 {
 	const struct netmon_route4 *best = NULL;
@@ -55,6 +82,7 @@ void netmon_select(const struct netmon_snapshot *s, struct netmon_state *out)
 	const struct netmon_addr4 *best_addr = NULL;
 
 	memset(out, 0, sizeof(*out));
+	select_v6(s, out);
 	for (size_t i = 0; i < s->nroutes; i++) {
 		const struct netmon_route4 *r = &s->routes[i];
 		const struct netmon_link *l = find_link(s, r->oif);
@@ -93,6 +121,11 @@ bool netmon_state_changed(const struct netmon_state *a, const struct netmon_stat
 	return a->ifindex != b->ifindex || strcmp(a->ifname, b->ifname) != 0 ||
 	       memcmp(a->addr, b->addr, 4) != 0 || a->has_gateway != b->has_gateway ||
 	       (a->has_gateway && memcmp(a->gateway, b->gateway, 4) != 0);
+}
+
+bool netmon_state_v6_changed(const struct netmon_state *a, const struct netmon_state *b)
+{
+	return a->n6 != b->n6 || memcmp(a->addr6, b->addr6, (size_t)a->n6 * 16) != 0;
 }
 
 int netmon_state_format(const struct netmon_state *st, char *buf, size_t len)

@@ -1010,6 +1010,89 @@ static void long_lists_and_limits(void **state)
 	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
 }
 
+/* Issue 11: an IPv6 outer address (outer6, "[addr]:port") and netcheck's IPv6 line. */
+static void ipv6_fields(void **state)
+{
+	struct agent_ctl_writer cw;
+	const uint8_t peer6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, [15] = 2 };
+	const uint8_t our6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0a, [15] = 2 };
+	const uint8_t addr[4] = { 192, 168, 1, 2 };
+	static const char *const words[] = { "answered", "no-answer", "checking", "no-address", NULL };
+	static const char *const said[] = {
+		"the STUN server answered over IPv6",
+		"the STUN server did not answer over IPv6 (IPv6 blocked, or no route)",
+		"asking the STUN server over IPv6",
+		"global address (the STUN server has no IPv6 address to check it with)",
+		"global address",
+	};
+	struct agent_ctl_msg *m;
+	char want[256];
+
+	(void)state;
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "up");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_OUTER6, peer6);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, 2);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PATH, "ipv6");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "connecting");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_OUTER6, peer6);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "peer     laptop   -   ipv6 [2001:db8:b::2]:4500   rtt 2 ms\n"
+		  "peer     nas      -   connecting to 2001:db8:b::2\n",
+		  "{\"schema\":1,\"peers\":[{\"label\":\"laptop\",\"state\":\"up\",\"port\":4500,\"rtt_ms\":2,"
+		  "\"path\":\"ipv6\",\"outer6\":\"2001:db8:b::2\"},{\"label\":\"nas\",\"state\":\"connecting\","
+		  "\"outer6\":\"2001:db8:b::2\"}]}\n");
+
+	/* ping: the same endpoint */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_PING);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PING);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_HOST, "laptop.alice.members.example.net");
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_OUTER6, peer6);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_SENT, 1);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RECEIVED, 0);
+	m = parse_ok(agent_ctl_write_end(&cw));
+	assert_true(agent_ctl_render_text(m, text, sizeof(text)) >= 0);
+	agent_ctl_msg_free(m);
+	assert_non_null(strstr(text, "laptop.alice.members.example.net (-) via [2001:db8:b::2]:4500: 0/1 replies"));
+
+	/* netcheck: the IPv6 line right after the primary one, for each STUN word and without one */
+	for (size_t i = 0; i < 5; i++) {
+		agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+		agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+		agent_ctl_write_ip4(&cw, AGENT_CTL_F_ADDRESS, addr);
+		agent_ctl_write_str(&cw, AGENT_CTL_F_IFACE, "eth0");
+		agent_ctl_write_ip6(&cw, AGENT_CTL_F_ADDRESS6, our6);
+		if (words[i])
+			agent_ctl_write_str(&cw, AGENT_CTL_F_STUN6, words[i]);
+		snprintf(want, sizeof(want), "primary    192.168.1.2 on eth0\nipv6       2001:db8:a::2: %s\n"
+			 "nat        unknown\nmapping    not tried yet\nserver     none (not signed in)\n", said[i]);
+		render_is(parse_ok(agent_ctl_write_end(&cw)), want, NULL);
+	}
+	/* no global address: no line, whatever STUN over IPv6 says; an unknown word is refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STUN6, "no-address");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "primary    none (no default route: offline)\nnat        unknown\nmapping    not tried yet\n"
+		  "server     none (not signed in)\n", "{\"schema\":1,\"net\":{\"stun6\":\"no-address\"}}\n");
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STUN6, "lookup-failed");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+	/* outer6 belongs to peers and pings, address6 to netcheck */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_NETCHECK);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_NET);
+	agent_ctl_write_ip6(&cw, AGENT_CTL_F_OUTER6, peer6);
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1029,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(frame_size_bounds),
 		cmocka_unit_test(parser_strict),
 		cmocka_unit_test(long_lists_and_limits),
+		cmocka_unit_test(ipv6_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -789,6 +789,72 @@ static void random_runs_keep_invariants(void **state)
 	assert_true(ndone > 10 && nfailed > 10 && nprobing > 0 && nlearned > 10 && nupgraded > 0);
 }
 
+/*
+ * Happy Eyeballs (RFC 8305 §4, docs/paths.md §10): the first checks of
+ * IPv6 and IPv4 direct pairs alternate, and the retransmissions of a dead
+ * IPv6 do not hold IPv4's first check back; IPv4 working is nominated
+ * nominate_wait_ms after its answer, not after IPv6's timeouts.
+ */
+static void happy_eyeballs(void **state)
+{
+	struct agent_cand local[] = {
+		v4(AGENT_CAND_LAN, 192, 168, 1, 2, 4500),
+		v6(AGENT_CAND_IPV6, 1, 2, 4500),
+	};
+	struct agent_cand remote[] = {
+		v6(AGENT_CAND_IPV6, 2, 2, 4500),
+		v6(AGENT_CAND_IPV6, 2, 3, 4500),
+		v6(AGENT_CAND_IPV6, 2, 4, 4500),
+		v4(AGENT_CAND_PUBLIC, 198, 51, 100, 7, 4500),
+		v4(AGENT_CAND_SRFLX, 203, 0, 113, 20, 41000),
+	};
+	static const struct { bool v6; uint8_t cls; } want[] = {
+		{ true, AGENT_PATH_IPV6 }, { false, AGENT_PATH_PUBLIC }, { true, AGENT_PATH_IPV6 },
+		{ false, AGENT_PATH_PUNCHED }, { true, AGENT_PATH_IPV6 },
+	};
+	struct agent_paths_cfg c = cfg();
+	struct agent_paths p;
+	struct agent_paths_out o, pub;
+
+	(void)state;
+	c.predict_max = 0;
+	c.rto_ms = 1000;	/* first checks only */
+	assert_int_equal(agent_paths_start(&p, &c, local, 2, remote, 5, true, 1, T0), 0);
+	assert_int_equal(p.npairs, 5);
+	/* the pairs are still ordered by class: the three IPv6 ones first */
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(p.pair[i].cls, AGENT_PATH_IPV6);
+	for (size_t i = 0; i < 5; i++) {
+		o = poll_n(&p, T0 + 20 * i, 1);
+		assert_int_equal(o.check[0].v6, want[i].v6);
+		assert_int_equal(p.pair[o.check[0].pair].cls, want[i].cls);
+		assert_int_equal(o.check[0].attempt, 1);
+	}
+
+	/* IPv6 dead, with retransmissions due at every slot: IPv4's first check still goes second */
+	c.rto_ms = 20;
+	assert_int_equal(agent_paths_start(&p, &c, local, 2, remote, 5, true, 1, T0), 0);
+	o = poll_n(&p, T0, 1);
+	assert_true(o.check[0].v6);
+	pub = poll_n(&p, T0 + 20, 1);
+	assert_false(pub.check[0].v6);
+	assert_int_equal(p.pair[pub.check[0].pair].cls, AGENT_PATH_PUBLIC);
+	o = poll_n(&p, T0 + 40, 1);	/* from now on the due retransmissions come first, as before */
+	assert_int_equal(o.check[0].attempt, 2);
+	/* IPv4 answers at 45: nominated 200 ms later, while the IPv6 pairs are still being retried */
+	assert_int_equal(agent_paths_on_response(&p, T0 + 45, &pub.check[0], 25), 0);
+	for (uint64_t t = T0 + 60; t < T0 + 245; t += 20) {
+		agent_paths_poll(&p, t, &o);
+		assert_int_equal(o.nominated, AGENT_PATHS_NONE);
+	}
+	agent_paths_poll(&p, T0 + 245, &o);
+	assert_int_equal(o.nominated, pub.check[0].pair);
+	/* the IPv6 pairs could still beat it: they go on; an answer later is an upgrade */
+	for (size_t i = 0; i < p.npairs; i++)
+		if (p.pair[i].cls == AGENT_PATH_IPV6)
+			assert_true(p.pair[i].state == AGENT_PAIR_IN_PROGRESS || p.pair[i].state == AGENT_PAIR_WAITING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -807,6 +873,7 @@ int main(void)
 		cmocka_unit_test(start_rejects),
 		cmocka_unit_test(one_ike_initiator),
 		cmocka_unit_test(random_runs_keep_invariants),
+		cmocka_unit_test(happy_eyeballs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

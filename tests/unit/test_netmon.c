@@ -207,6 +207,75 @@ static void format_bounds(void **state)
 	assert_int_equal(netmon_state_format(&st, line, 7), -ENOSPC);
 }
 
+static void addr6_(uint32_t idx, uint8_t first, uint8_t last, bool usable, uint8_t scope)
+{
+	struct netmon_addr6 *x = &s.addrs6[s.naddrs6++];
+
+	memset(x, 0, sizeof(*x));
+	x->ifindex = idx;
+	x->addr[0] = first;
+	x->addr[1] = 0x01;	/* 2001:db8::/32 when first is 0x20 */
+	x->addr[2] = 0x0d;
+	x->addr[3] = 0xb8;
+	x->addr[15] = last;
+	x->usable = usable;
+	x->scope = scope;
+}
+
+/* Issue 11: the global IPv6 addresses, sorted, each once; what is not usable or not global is left out. */
+static void ipv6_addresses(void **state)
+{
+	struct netmon_state a, b;
+
+	(void)state;
+	link_(5, "eth1", false, false, 2);	/* down: its addresses do not count */
+	route_(2, 1, 1, 100);
+	addr6_(2, 0x20, 9, true, 0);
+	addr6_(2, 0x20, 3, true, 0);
+	addr6_(2, 0x20, 3, true, 0);		/* the same twice (two prefixes' dumps): once */
+	addr6_(2, 0x20, 5, false, 0);		/* tentative */
+	addr6_(2, 0xfd, 1, true, 0);		/* a ULA (the tunnel's): not 2000::/3 */
+	addr6_(2, 0xfe, 1, true, 253);		/* link-local */
+	addr6_(1, 0x20, 6, true, 0);		/* on loopback */
+	addr6_(5, 0x20, 7, true, 0);
+	addr6_(9, 0x20, 8, true, 0);		/* no such link */
+	netmon_select(&s, &a);
+	assert_true(a.online);
+	assert_int_equal(a.n6, 2);
+	assert_int_equal(a.addr6[0][0], 0x20);
+	assert_int_equal(a.addr6[0][15], 3);
+	assert_int_equal(a.addr6[1][15], 9);
+
+	/* the same addresses in another order: no change; one gone: a change of IPv6 alone */
+	b = a;
+	assert_false(netmon_state_v6_changed(&a, &b));
+	s.addrs6[0].usable = false;
+	netmon_select(&s, &b);
+	assert_int_equal(b.n6, 1);
+	assert_true(netmon_state_v6_changed(&a, &b));
+	assert_false(netmon_state_changed(&a, &b));
+
+	/* an IPv6 address without any IPv4 network: kept (the state is offline for IPv4) */
+	s.nroutes = 0;
+	netmon_select(&s, &b);
+	assert_false(b.online);
+	assert_int_equal(b.n6, 1);
+}
+
+/* At most NETMON_V6_MAX: the lowest ones, so one set of addresses always gives one state. */
+static void ipv6_addresses_bound(void **state)
+{
+	struct netmon_state a;
+
+	(void)state;
+	for (uint8_t i = 0; i < NETMON_V6_MAX + 3; i++)
+		addr6_(2, 0x20, (uint8_t)(200 - i), true, 0);
+	netmon_select(&s, &a);
+	assert_int_equal(a.n6, NETMON_V6_MAX);
+	for (unsigned i = 0; i < NETMON_V6_MAX; i++)
+		assert_int_equal(a.addr6[i][15], 200 - (NETMON_V6_MAX + 2) + i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +285,8 @@ int main(void)
 		cmocka_unit_test_setup(address_choice, reset),
 		cmocka_unit_test_setup(what_counts_as_a_change, reset),
 		cmocka_unit_test_setup(format_bounds, reset),
+		cmocka_unit_test_setup(ipv6_addresses, reset),
+		cmocka_unit_test_setup(ipv6_addresses_bound, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
