@@ -17,6 +17,7 @@ export AT_SRC AT_BUILD
 . "$AT_SRC/tests/netns/agent_lib.sh"
 . "$AT_SRC/tests/netns/turn_lib.sh"
 . "$AT_SRC/tests/netns/punch_lib.sh"
+. "$AT_SRC/tests/netns/sso_lib.sh"
 nt_setup
 
 say() { printf '\n== %s\n' "$*"; }
@@ -276,35 +277,10 @@ configuration, on its ULA) accepts the ticket."
 nt_wait 20 grep -q "kdc: krb5kdc (pid [0-9]*) serves $REALM_B" "$NT_DIR/agent-hostB.log" ||
 	nt_fail "no KDC on the desktop: $(grep kdc: "$NT_DIR/agent-hostB.log")"
 agent_said hostB "kdc: krb5kdc .* serves"
-mkdir -p "$NT_DIR/sshd" /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$NT_DIR/sshd/hostkey"
-cat >"$NT_DIR/sshd/sshd_config" <<CONF
-ListenAddress $UB
-HostKey $NT_DIR/sshd/hostkey
-PidFile $NT_DIR/sshd/sshd.pid
-UsePAM no
-PermitRootLogin yes
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication no
-HostbasedAuthentication no
-GSSAPIAuthentication yes
-GSSAPIStrictAcceptorCheck no
-AuthorizedKeysFile none
-CONF
-nt_bg hostB sshd env KRB5_CONFIG="$NT_DIR/hostB/run/krb5.conf" /usr/sbin/sshd -D -e -f "$NT_DIR/sshd/sshd_config"
-nt_wait 10 nt_exec hostB sh -c "ss -ltn | grep -q '\[$UB\]:22 '" || nt_fail "sshd did not start: $(cat "$NT_DIR/sshd.log")"
+sso_sshd hostB "$UB" "$NT_DIR/hostB/run/krb5.conf"
 echo "   sshd (GSSAPI only: no passwords, no keys) on [$UB]:22 of the desktop"
 # the laptop's view: its krb5.conf, a private ticket cache, names by libnss_autotunnel
-on_laptop() {
-	nt_exec hostA unshare -m sh -c '
-		mount --bind "$1" /etc/nsswitch.conf || exit 99
-		shift
-		exec "$@"' _ "$NT_DIR/nsswitch.conf" \
-		env LD_LIBRARY_PATH="$AT_BUILD/src/nss" AUTOTUNNEL_HOSTS="$NT_DIR/hostA/run/hosts" \
-		KRB5_CONFIG="$NT_DIR/hostA/run/krb5.conf" KRB5CCNAME="FILE:$NT_DIR/cc-laptop" "$@"
-}
+on_laptop() { sso_run hostA "$NT_DIR/cc-laptop" "$@"; }
 [ -f "$NT_DIR/nsswitch.conf" ] || sed 's/^hosts:.*/hosts: files autotunnel/' /etc/nsswitch.conf >"$NT_DIR/nsswitch.conf"
 show "kinit alice@$REALM_B     (on the laptop: no password asked)"
 on_laptop kinit "alice@$REALM_B" </dev/null 2>&1 | indent

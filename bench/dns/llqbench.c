@@ -40,7 +40,6 @@
  */
 #define _GNU_SOURCE	/* recvmmsg */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,46 +52,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns/edns.h"
-#include "dns/msg.h"
-#include "dns/tsig.h"
-#include "util/encode.h"
+#include "client.h"
 
 #define PER_SOCKET 100
-#define ZONE "members.example.net"
 
 static struct sockaddr_in server;
 static struct dns_tsig_key key;
 static struct dns_name qname, zone;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Receive one datagram and the kernel's arrival time (ms, wall clock). */
-static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, int flags, double *when)
-{
-	char ctl[CMSG_SPACE(sizeof(struct timespec))];
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			     .msg_controllen = sizeof(ctl) };
-	ssize_t n = recvmsg(fd, &mh, flags);
-
-	*when = now_ms();
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec ts;
-
-			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-			*when = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-		}
-	}
-	return n;
-}
 
 /* A received datagram, kept raw until the round's events are all in. */
 #define SLOT_DATA 1024
@@ -134,16 +100,7 @@ static size_t recv_batch(int fd, struct slot *slots, size_t room)
 
 			sl->fd = fd;
 			sl->len = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) ? 0 : mm[i].msg_len;
-			sl->when = now_ms();
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm[i].msg_hdr); c;
-			     c = CMSG_NXTHDR(&mm[i].msg_hdr, c)) {
-				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-					struct timespec ts;
-
-					memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-					sl->when = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-				}
-			}
+			sl->when = bench_stamp_of(&mm[i].msg_hdr, bench_now_ms());
 		}
 		slots += n;
 		room -= (size_t)n;
@@ -154,46 +111,6 @@ static size_t recv_batch(int fd, struct slot *slots, size_t room)
 	return total;
 }
 
-/*
- * CPU time (ms) of every thread of process @p pid so far, from
- * /proc/PID/task/TID/schedstat (nanoseconds on the CPU); -1 when unknown.
- */
-static double proc_cpu_ms(long pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *de;
-	double ms = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char p[300];
-		FILE *fp;
-		unsigned long long ns;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%ld/task/%s/schedstat", pid, de->d_name);
-		fp = fopen(p, "r");
-		if (!fp)
-			continue;
-		if (fscanf(fp, "%llu", &ns) == 1)
-			ms += (double)ns / 1e6;
-		fclose(fp);
-	}
-	closedir(d);
-	return ms;
-}
-
-static double cpu_ms(const struct rusage *ru)
-{
-	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
-	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
-}
-
 struct pending_ack {
 	int fd;
 	uint16_t msg_id;
@@ -202,32 +119,15 @@ struct pending_ack {
 
 static size_t llq_query(uint8_t *buf, size_t cap, uint16_t id, uint16_t op, uint64_t llq_id)
 {
-	struct dns_builder b;
-	struct dns_tsig t;
 	struct dns_llq llq = { .version = 1, .opcode = op, .id = llq_id, .lease = 7200 };
-	size_t len;
 
-	dns_tsig_init(&t, &key);
-	dns_builder_init(&b, buf, cap, cap, id, 0);
-	dns_builder_question(&b, &qname, DNS_TYPE_A, DNS_CLASS_IN);
-	dns_builder_edns(&b, 1232, 0);
-	dns_builder_add_llq(&b, &llq);
-	if (dns_builder_finish(&b, &len) ||
-	    dns_tsig_sign_request(&t, buf, len, cap, &len, (uint64_t)time(NULL)))
-		len = 0;
-	dns_tsig_fini(&t);
-	return len;
+	return bench_query_sign(buf, cap, &key, id, &qname, DNS_TYPE_A, &llq);
 }
 
 /* Read the LLQ option of a message. */
 static int llq_of(const uint8_t *buf, size_t len, struct dns_msg *m, struct dns_llq *llq)
 {
-	struct wire opt;
-
-	if (dns_msg_parse(m, buf, len) || dns_edns_find(m, DNS_EDNS_OPT_LLQ, &opt) ||
-	    dns_llq_parse(&opt, llq))
-		return -1;
-	return 0;
+	return dns_msg_parse(m, buf, len) || bench_llq_of(m, llq) ? -1 : 0;
 }
 
 static uint8_t rbuf[65536];
@@ -253,40 +153,11 @@ static int exchange(int fd, const uint8_t *q, size_t qlen, uint16_t id, struct d
 
 static int update(int fd, unsigned round, uint16_t id, double *answered)
 {
-	struct dns_builder b;
-	struct dns_tsig t;
 	/* a new address each time: re-adding an existing record is only a refresh, with no event */
 	uint32_t salt = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 8;
-	uint8_t buf[1024], a[4] = { 10, (uint8_t)salt, (uint8_t)(salt >> 8), (uint8_t)round };
-	struct dns_lease lease = { .lease = 3600 };
-	size_t len;
-	int rc = -1;
+	uint8_t a[4] = { 10, (uint8_t)salt, (uint8_t)(salt >> 8), (uint8_t)round };
 
-	dns_tsig_init(&t, &key);
-	dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), id, (uint16_t)(DNS_OPCODE_UPDATE << DNS_OPCODE_SHIFT));
-	dns_builder_question(&b, &zone, DNS_TYPE_SOA, DNS_CLASS_IN);
-	dns_builder_section(&b, DNS_SEC_UPDATE);
-	/* the host moved: its old address goes, the new one comes (RFC 2136 §2.5.2, §2.5.1) */
-	dns_builder_add_raw(&b, &qname, DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
-	dns_builder_add_a(&b, &qname, 300, a);
-	dns_builder_edns(&b, 1232, 0);
-	dns_builder_add_lease(&b, &lease);
-	if (dns_builder_finish(&b, &len) == 0 &&
-	    dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)) == 0 &&
-	    send(fd, buf, len, 0) == (ssize_t)len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		while (poll(&p, 1, 5000) == 1) {
-			ssize_t n = recv_stamped(fd, rbuf, sizeof(rbuf), 0, answered);
-
-			if (n >= 12 && dns_msg_parse(&msg, rbuf, (size_t)n) == 0 && msg.hdr.id == id) {
-				rc = dns_msg_rcode(&msg) == DNS_RCODE_NOERROR ? 0 : -1;
-				break;
-			}
-		}
-	}
-	dns_tsig_fini(&t);
-	return rc;
+	return bench_update(fd, &key, &zone, &qname, a, id, answered) == DNS_RCODE_NOERROR ? 0 : -1;
 }
 
 /* One watcher's way back after a restart (see the top of the file). */
@@ -312,13 +183,13 @@ static int reestablish(int *fds, int nsock, int watchers, struct slot *slots, si
 	struct back *bk = calloc((size_t)watchers, sizeof(*bk));
 	size_t servfull = 0, retransmits = 0, errors = 0;
 	int live = 0, inflight = 0, next = 0;
-	double t0 = now_ms(), last = t0;
+	double t0 = bench_now_ms(), last = t0;
 	uint8_t q[1024];
 
 	if (!bk)
 		return -1;
-	while (live < watchers && now_ms() - t0 < max_s * 1e3) {
-		double now = now_ms();
+	while (live < watchers && bench_now_ms() - t0 < max_s * 1e3) {
+		double now = bench_now_ms();
 		size_t got = 0;
 		bool sent_any = false;
 
@@ -392,19 +263,19 @@ static int reestablish(int *fds, int nsock, int watchers, struct slot *slots, si
 				if (dns_msg_rcode(&msg) != DNS_RCODE_NOERROR || llq_of(sl->data, sl->len, &msg, &llq)) {
 					errors++;
 					b->phase = 4;
-					b->due = now_ms() + 1000;
+					b->due = bench_now_ms() + 1000;
 					continue;
 				}
 				if (llq.error == DNS_LLQ_SERVFULL) {
 					servfull++;
 					b->phase = 4;
-					b->due = now_ms() + 1e3 * (llq.lease < cap_s ? llq.lease : cap_s);
+					b->due = bench_now_ms() + 1e3 * (llq.lease < cap_s ? llq.lease : cap_s);
 					continue;
 				}
 				if (llq.error != DNS_LLQ_NOERROR) {
 					errors++;
 					b->phase = 4;
-					b->due = now_ms() + 1000;
+					b->due = bench_now_ms() + 1000;
 					continue;
 				}
 				if (phase == 1) {
@@ -413,7 +284,7 @@ static int reestablish(int *fds, int nsock, int watchers, struct slot *slots, si
 					b->phase = 2;
 					b->id = llq.id;
 					b->tries = 1;
-					b->due = now_ms() + 1000;
+					b->due = bench_now_ms() + 1000;
 					len = llq_query(q, sizeof(q), back_msg_id(slot, 2, b->attempt), DNS_LLQ_SETUP, llq.id);
 					if (len)
 						(void)send(sl->fd, q, len, MSG_DONTWAIT);
@@ -421,7 +292,7 @@ static int reestablish(int *fds, int nsock, int watchers, struct slot *slots, si
 					b->phase = 3;
 					live++;
 					inflight--;
-					last = now_ms();
+					last = bench_now_ms();
 				}
 			}
 		}
@@ -445,19 +316,11 @@ static int cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char *argv[])
 {
-	char *alg, *kname, *secret, line[16];
-	uint8_t q[1024], sec[128];
-	struct dns_name kn;
-	int nsock, watchers, rounds, ufd, n, one = 1;
+	char line[16];
+	uint8_t q[1024];
+	int nsock, watchers, rounds, ufd, one = 1;
 	int *fds;
 	struct pending_ack *acks;
 	uint64_t *ids;
@@ -477,13 +340,8 @@ int main(int argc, char *argv[])
 	server.sin_family = AF_INET;
 	inet_pton(AF_INET, argv[1], &server.sin_addr);
 	server.sin_port = htons((uint16_t)atoi(argv[2]));
-	alg = strtok(argv[3], ":");
-	kname = strtok(NULL, ":");
-	secret = strtok(NULL, "");
-	n = secret ? b64_decode(sec, sizeof(sec), secret) : -1;
-	if (!alg || !kname || n <= 0 || dns_name_from_text(&kn, kname) ||
-	    dns_tsig_key_set(&key, &kn, dns_tsig_alg_from_text(alg), sec, (size_t)n) ||
-	    dns_name_from_text(&qname, argv[4]) || dns_name_from_text(&zone, ZONE)) {
+	if (bench_key_parse(argv[3], &key) || dns_name_from_text(&qname, argv[4]) ||
+	    dns_name_from_text(&zone, BENCH_ZONE)) {
 		fprintf(stderr, "llqbench: bad key or name\n");
 		return 2;
 	}
@@ -549,23 +407,23 @@ int main(int argc, char *argv[])
 		double t0, deadline;
 		struct rusage ru0, ru1;
 
-		double s0 = server_pid ? proc_cpu_ms(server_pid) : -1;
+		double s0 = server_pid ? bench_proc_cpu_ms(server_pid) : -1;
 
 		if (update(ufd, (unsigned)r, (uint16_t)(0x8000 + r), &t0)) {
 			fprintf(stderr, "llqbench: update %d failed\n", r);
 			return 1;
 		}
 		getrusage(RUSAGE_SELF, &ru0);
-		deadline = now_ms() + 5000;
-		if (first_look_ms > now_ms() - t0) {
+		deadline = bench_now_ms() + 5000;
+		if (first_look_ms > bench_now_ms() - t0) {
 			/* let the events arrive (stamped by the kernel) untouched */
-			double wait = first_look_ms - (now_ms() - t0);
+			double wait = first_look_ms - (bench_now_ms() - t0);
 			long long ns = (long long)(wait * 1e6);
 			struct timespec nap = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
 
 			nanosleep(&nap, NULL);
 		}
-		while (got < watchers && now_ms() < deadline) {
+		while (got < watchers && bench_now_ms() < deadline) {
 			/*
 			 * Then read every socket in turn (no epoll: a socket in an
 			 * epoll set makes each datagram the server sends run the
@@ -604,17 +462,17 @@ int main(int argc, char *argv[])
 				stored = parsed = 0;	/* all parsed: reuse the slots */
 		}
 		getrusage(RUSAGE_SELF, &ru1);
-		client_cpu += cpu_ms(&ru1) - cpu_ms(&ru0);
+		client_cpu += bench_rusage_ms(&ru1) - bench_rusage_ms(&ru0);
 		if (s0 >= 0)
-			server_cpu += proc_cpu_ms(server_pid) - s0;
+			server_cpu += bench_proc_cpu_ms(server_pid) - s0;
 		if (verbose) {
 			double last = 0;
 
 			for (size_t i = nlat - (size_t)got; i < nlat; i++)
 				last = lat[i] > last ? lat[i] : last;
 			fprintf(stderr, "round %d: %d events, last after %.2f ms, client CPU %.1f ms, server CPU %.1f ms\n",
-				r, got, last, cpu_ms(&ru1) - cpu_ms(&ru0),
-				s0 >= 0 ? proc_cpu_ms(server_pid) - s0 : -1.0);
+				r, got, last, bench_rusage_ms(&ru1) - bench_rusage_ms(&ru0),
+				s0 >= 0 ? bench_proc_cpu_ms(server_pid) - s0 : -1.0);
 		}
 		/* RFC 8764 §6.2: acknowledge each with the event's id (after
 		 * the measurement, so acks do not compete with the events) */
@@ -632,7 +490,7 @@ int main(int argc, char *argv[])
 		missing += (size_t)(watchers - got);
 		usleep(300000);
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp);
+	qsort(lat, nlat, sizeof(*lat), bench_cmp_double);
 	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu bad %zu client_cpu_ms %.1f "
 	       "server_cpu_ms %.1f\n",
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0,

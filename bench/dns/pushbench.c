@@ -51,10 +51,8 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -73,15 +71,10 @@
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
 
-#include "dns/edns.h"
-#include "dns/msg.h"
-#include "dns/tsig.h"
+#include "client.h"
 #include "dso/dso.h"
-#include "util/encode.h"
 
-#define PER_ADDRESS 32
 #define IN_FLIGHT 256
-#define ZONE "members.example.net"
 #define MAX_ROUNDS 250	/* the round is the last octet of its address */
 #define MAX_PROCS 64
 
@@ -114,27 +107,6 @@ static bool push_mode;
 static struct shared *sh;
 static int sessions, rounds;
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double stamp_of(struct msghdr *mh, double dflt)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec ts;
-
-			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-			return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-		}
-	}
-	return dflt;
-}
-
 /* ---- a socket BIO that keeps the kernel's arrival stamps ---- */
 
 static int sbio_read(BIO *b, char *out, int len)
@@ -149,7 +121,7 @@ static int sbio_read(BIO *b, char *out, int len)
 	n = recvmsg(w->fd, &mh, MSG_DONTWAIT);
 	if (n > 0) {
 		if (w->stamp == 0)
-			w->stamp = stamp_of(&mh, now_ms());
+			w->stamp = bench_stamp_of(&mh, bench_now_ms());
 		return (int)n;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -189,33 +161,14 @@ static BIO_METHOD *sbio_method(void)
 
 /* ---- messages ---- */
 
-/* Frame a message built at @p buf + 2 for a stream (RFC 7766 §8). */
-static size_t frame(uint8_t *buf, size_t len)
-{
-	buf[0] = (uint8_t)(len >> 8);
-	buf[1] = (uint8_t)len;
-	return len + 2;
-}
-
-/* A signed query (SOA? DOMAIN: the agent's authentication), or the signed LLQ set-up. */
+/* A signed query (SOA? DOMAIN: the agent's authentication), or the signed LLQ set-up; framed. */
 static size_t signed_query(uint8_t *buf, size_t cap, uint16_t id, bool llq)
 {
-	struct dns_builder b;
-	struct dns_tsig t;
 	struct dns_llq opt = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 7200 };
-	size_t len;
+	size_t len = bench_query_sign(buf + 2, cap - 2, &key, id, llq ? &qname : &domain,
+				      llq ? DNS_TYPE_A : DNS_TYPE_SOA, llq ? &opt : NULL);
 
-	dns_tsig_init(&t, &key);
-	dns_builder_init(&b, buf + 2, cap - 2, cap - 2, id, 0);
-	dns_builder_question(&b, llq ? &qname : &domain, llq ? DNS_TYPE_A : DNS_TYPE_SOA, DNS_CLASS_IN);
-	dns_builder_edns(&b, 1232, 0);
-	if (llq)
-		dns_builder_add_llq(&b, &opt);
-	if (dns_builder_finish(&b, &len) ||
-	    dns_tsig_sign_request(&t, buf + 2, len, cap - 2, &len, (uint64_t)time(NULL)))
-		len = 0;
-	dns_tsig_fini(&t);
-	return len ? frame(buf, len) : 0;
+	return len ? bench_frame(buf, len) : 0;
 }
 
 static int send_all(struct watcher *w, const uint8_t *buf, size_t len)
@@ -231,7 +184,7 @@ static int push_start(struct watcher *w)
 	size_t len;
 
 	if (dso_build_keepalive_request(q + 2, sizeof(q) - 2, ID_KEEPALIVE, &k, &len) ||
-	    send_all(w, q, frame(q, len)))
+	    send_all(w, q, bench_frame(q, len)))
 		return -1;
 	return send_all(w, q, signed_query(q, sizeof(q), ID_AUTH, false));
 }
@@ -244,7 +197,7 @@ static int push_subscribe(struct watcher *w)
 	if (dso_build_subscribe(q + 2, sizeof(q) - 2, ID_SUBSCRIBE, qname.wire, qname.len, DNS_TYPE_A, DNS_CLASS_IN,
 				&len))
 		return -1;
-	return send_all(w, q, frame(q, len));
+	return send_all(w, q, bench_frame(q, len));
 }
 
 /* Does message @p m (a PUSH or an LLQ event) add the address of round @p r? */
@@ -268,11 +221,9 @@ static bool carries(const uint8_t *m, size_t len, int r)
 		return false;
 	} else {
 		static struct dns_msg d;
-		struct wire opt;
 		struct dns_llq llq;
 
-		if (dns_msg_parse(&d, m, len) || !(d.hdr.flags & DNS_FLAG_QR) ||
-		    dns_edns_find(&d, DNS_EDNS_OPT_LLQ, &opt) || dns_llq_parse(&opt, &llq) ||
+		if (dns_msg_parse(&d, m, len) || !(d.hdr.flags & DNS_FLAG_QR) || bench_llq_of(&d, &llq) ||
 		    llq.opcode != DNS_LLQ_EVENT)
 			return false;
 		for (unsigned i = 0; i < d.count[DNS_SEC_ANSWER]; i++) {
@@ -314,7 +265,6 @@ static int on_message(struct watcher *w, const uint8_t *m, size_t len, int round
 			return -1;
 	} else {
 		static struct dns_msg d;
-		struct wire opt;
 		struct dns_llq llq;
 
 		/* NOERROR or NXDOMAIN: the name may hold nothing yet */
@@ -322,8 +272,7 @@ static int on_message(struct watcher *w, const uint8_t *m, size_t len, int round
 			return -1;
 		if (w->st == S_AUTH && d.hdr.id == ID_AUTH && dns_msg_rcode(&d) == DNS_RCODE_NOERROR)
 			w->answered |= 2;
-		else if (w->st == S_SUB && d.hdr.id == ID_LLQ && dns_edns_find(&d, DNS_EDNS_OPT_LLQ, &opt) == 0 &&
-			 dns_llq_parse(&opt, &llq) == 0 && llq.error == DNS_LLQ_NOERROR && llq.id != 0)
+		else if (w->st == S_SUB && d.hdr.id == ID_LLQ && bench_llq_of(&d, &llq) == 0 && llq.error == DNS_LLQ_NOERROR && llq.id != 0)
 			return 1;
 		else
 			return -1;
@@ -371,20 +320,10 @@ static int drain(struct watcher *w, int round, int index)
 	}
 }
 
-static int watch(int ep, struct watcher *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(ep, EPOLL_CTL_MOD, w->fd, &ev);
-}
-
 static void kill_watcher(int ep, struct watcher *w)
 {
-	epoll_ctl(ep, EPOLL_CTL_DEL, w->fd, NULL);
-	if (w->ssl)
-		SSL_free(w->ssl);	/* and its BIO */
+	bench_tls_close(ep, w->fd, w->ssl);	/* and its BIO */
 	w->ssl = NULL;
-	close(w->fd);
 	w->fd = -1;
 	w->st = S_DEAD;
 }
@@ -392,14 +331,12 @@ static void kill_watcher(int ep, struct watcher *w)
 /* Move a watcher in set-up on. @return 1 live, 0 waiting, -1 failed. */
 static int step(int ep, SSL_CTX *ctx, BIO_METHOD *bm, struct watcher *w, int index)
 {
-	int rc, err;
+	BIO *bio;
+	int rc;
 
 	switch (w->st) {
-	case S_CONNECTING: {
-		socklen_t sl = sizeof(err);
-		BIO *bio;
-
-		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err)
+	case S_CONNECTING:
+		if (bench_tcp_connected(w->fd))
 			return -1;
 		w->ssl = SSL_new(ctx);
 		bio = BIO_new(bm);
@@ -412,18 +349,11 @@ static int step(int ep, SSL_CTX *ctx, BIO_METHOD *bm, struct watcher *w, int ind
 		SSL_set_bio(w->ssl, bio, bio);
 		SSL_set_connect_state(w->ssl);
 		w->st = S_HANDSHAKE;
-	}
 		/* fall through */
 	case S_HANDSHAKE:
-		rc = SSL_do_handshake(w->ssl);
-		if (rc != 1) {
-			err = SSL_get_error(w->ssl, rc);
-			if (err == SSL_ERROR_WANT_READ)
-				return watch(ep, w, EPOLLIN) ? -1 : 0;
-			if (err == SSL_ERROR_WANT_WRITE)
-				return watch(ep, w, EPOLLOUT) ? -1 : 0;
-			return -1;
-		}
+		rc = bench_tls_handshake(ep, w->fd, w, w->ssl);
+		if (rc != 1)
+			return rc;
 		if (push_mode) {
 			if (push_start(w))
 				return -1;
@@ -435,7 +365,7 @@ static int step(int ep, SSL_CTX *ctx, BIO_METHOD *bm, struct watcher *w, int ind
 				return -1;
 			w->st = S_SUB;
 		}
-		if (watch(ep, w, EPOLLIN))
+		if (bench_epoll_mod(ep, w->fd, w, EPOLLIN))
 			return -1;
 		/* fall through */
 	case S_AUTH:
@@ -451,35 +381,12 @@ static int step(int ep, SSL_CTX *ctx, BIO_METHOD *bm, struct watcher *w, int ind
 
 static int start(int ep, struct watcher *w, const struct sockaddr_in *server, int octet, int i)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET };
-	struct epoll_event ev = { .events = EPOLLOUT };
-	int a = i / PER_ADDRESS + 1, one = 1;
-
-	ev.data.ptr = w;
-	src.sin_addr.s_addr = htonl(127u << 24 | (uint32_t)octet << 16 | (uint32_t)(a / 250) << 8 |
-				    (uint32_t)(a % 250 + 1));
 	w->round = w->counted = -1;
-	w->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	w->fd = bench_tcp_start(ep, w, bench_source_of(127u << 24 | (uint32_t)octet << 16, i), server, true);
 	if (w->fd < 0)
 		return -1;
-	setsockopt(w->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(w->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
-	if (bind(w->fd, (struct sockaddr *)&src, sizeof(src)) ||
-	    (connect(w->fd, (const struct sockaddr *)server, sizeof(*server)) && errno != EINPROGRESS) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev)) {
-		close(w->fd);
-		w->fd = -1;
-		return -1;
-	}
 	w->st = S_CONNECTING;
 	return 0;
-}
-
-static double cpu_ms(const struct rusage *ru)
-{
-	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
-	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
 }
 
 static int say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -506,20 +413,17 @@ static int child(const struct sockaddr_in *server, int octet, int first, int cou
 	double round_ms = getenv("PUSHBENCH_ROUND_MS") ? atof(getenv("PUSHBENCH_ROUND_MS")) : 5000;
 	struct epoll_event evs[256];
 	struct watcher *ws = calloc((size_t)count, sizeof(*ws));
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = bench_tls_ctx_new();
 	BIO_METHOD *bm = sbio_method();
 	int ep = epoll_create1(0), next = 0, busy = 0, live = 0, failed = 0;
-	double t0 = now_ms(), round_cpu = 0;
+	double t0 = bench_now_ms(), round_cpu = 0;
 	struct rusage ru;
 	FILE *cmds;
 	char line[32];
 
 	if (!ws || !ctx || !bm || ep < 0)
 		return 1;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	while (live + failed < count && now_ms() - t0 < 240e3) {
+	while (live + failed < count && bench_now_ms() - t0 < 240e3) {
 		int n;
 
 		while (busy < IN_FLIGHT && next < count) {
@@ -566,7 +470,7 @@ static int child(const struct sockaddr_in *server, int octet, int first, int cou
 	cmds = fdopen(in, "r");
 	while (cmds && fgets(line, sizeof(line), cmds) && line[0] != 'q') {
 		int r = atoi(line), got = 0, want = 0;
-		double go = now_ms(), deadline = go + round_ms;
+		double go = bench_now_ms(), deadline = go + round_ms;
 		struct rusage ru0;
 
 		if (r < 0 || r >= rounds)
@@ -578,7 +482,7 @@ static int child(const struct sockaddr_in *server, int octet, int first, int cou
 		}
 		/* leave the events stamped in the sockets while the server sends them */
 		usleep((useconds_t)(first_look * 1e3));
-		while (got < want && now_ms() < deadline) {
+		while (got < want && bench_now_ms() < deadline) {
 			int n = epoll_wait(ep, evs, 256, 50);
 
 			for (int i = 0; i < n; i++) {
@@ -599,7 +503,7 @@ static int child(const struct sockaddr_in *server, int octet, int first, int cou
 			}
 		}
 		getrusage(RUSAGE_SELF, &ru);
-		round_cpu += cpu_ms(&ru) - cpu_ms(&ru0);
+		round_cpu += bench_rusage_ms(&ru) - bench_rusage_ms(&ru0);
 		if (say(out, "done %d\n", r))
 			return 1;
 	}
@@ -614,36 +518,6 @@ static int child(const struct sockaddr_in *server, int octet, int first, int cou
 }
 
 /* ---- the parent ---- */
-
-static double proc_cpu_ms(long pid)
-{
-	char path[64];
-	DIR *d;
-	struct dirent *de;
-	double ms = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		char p[300];
-		FILE *fp;
-		unsigned long long ns;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%ld/task/%s/schedstat", pid, de->d_name);
-		fp = fopen(p, "r");
-		if (!fp)
-			continue;
-		if (fscanf(fp, "%llu", &ns) == 1)
-			ms += (double)ns / 1e6;
-		fclose(fp);
-	}
-	closedir(d);
-	return ms;
-}
 
 static long rss_kib(long pid)
 {
@@ -664,46 +538,11 @@ static long rss_kib(long pid)
 /* The signed UPDATE of round @p r: NAME's address becomes sh->addr[r] (RFC 2136 §2.5). */
 static int update(int fd, int r, double *answered)
 {
-	struct dns_builder b;
-	struct dns_tsig t;
-	struct dns_lease lease = { .lease = 3600 };
-	uint8_t buf[1024], rbuf[4096];
-	uint16_t id = (uint16_t)(0x8000 + r);
-	size_t len;
-	int rc = -1;
+	int rc = bench_update(fd, &key, &zone, &qname, sh->addr[r], (uint16_t)(0x8000 + r), answered);
 
-	dns_tsig_init(&t, &key);
-	dns_builder_init(&b, buf, sizeof(buf), sizeof(buf), id, (uint16_t)(DNS_OPCODE_UPDATE << DNS_OPCODE_SHIFT));
-	dns_builder_question(&b, &zone, DNS_TYPE_SOA, DNS_CLASS_IN);
-	dns_builder_section(&b, DNS_SEC_UPDATE);
-	dns_builder_add_raw(&b, &qname, DNS_TYPE_A, DNS_CLASS_ANY, 0, NULL, 0);
-	dns_builder_add_a(&b, &qname, 300, sh->addr[r]);
-	dns_builder_edns(&b, 1232, 0);
-	dns_builder_add_lease(&b, &lease);
-	if (dns_builder_finish(&b, &len) == 0 &&
-	    dns_tsig_sign_request(&t, buf, len, sizeof(buf), &len, (uint64_t)time(NULL)) == 0 &&
-	    send(fd, buf, len, 0) == (ssize_t)len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		while (poll(&p, 1, 5000) == 1) {
-			char ctl[CMSG_SPACE(sizeof(struct timespec))];
-			struct iovec iov = { .iov_base = rbuf, .iov_len = sizeof(rbuf) };
-			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-					     .msg_controllen = sizeof(ctl) };
-			ssize_t n = recvmsg(fd, &mh, 0);
-			static struct dns_msg m;
-
-			if (n >= 12 && dns_msg_parse(&m, rbuf, (size_t)n) == 0 && m.hdr.id == id) {
-				*answered = stamp_of(&mh, now_ms());
-				rc = dns_msg_rcode(&m) == DNS_RCODE_NOERROR ? 0 : -1;
-				if (rc)
-					fprintf(stderr, "pushbench: UPDATE answered rcode %u\n", dns_msg_rcode(&m));
-				break;
-			}
-		}
-	}
-	dns_tsig_fini(&t);
-	return rc;
+	if (rc > 0)
+		fprintf(stderr, "pushbench: UPDATE answered rcode %d\n", rc);
+	return rc == DNS_RCODE_NOERROR ? 0 : -1;
 }
 
 /* The lines a child writes back, read without stdio so that poll() sees all that waits. */
@@ -716,7 +555,7 @@ struct from_child {
 /* One line from a child, within @p ms, into @p line; NULL on timeout, end or error. */
 static char *hear(struct from_child *c, char *line, size_t cap, int ms)
 {
-	double end = now_ms() + ms;
+	double end = bench_now_ms() + ms;
 
 	for (;;) {
 		char *nl = memchr(c->buf, '\n', c->have);
@@ -734,20 +573,13 @@ static char *hear(struct from_child *c, char *line, size_t cap, int ms)
 			c->have -= len;
 			return line;
 		}
-		if (c->have == sizeof(c->buf) || now_ms() >= end || poll(&p, 1, (int)(end - now_ms()) + 1) != 1)
+		if (c->have == sizeof(c->buf) || bench_now_ms() >= end || poll(&p, 1, (int)(end - bench_now_ms()) + 1) != 1)
 			return NULL;
 		n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
 		if (n <= 0)
 			return NULL;
 		c->have += (size_t)n;
 	}
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char *argv[])
@@ -757,14 +589,12 @@ int main(int argc, char *argv[])
 	int per_proc = getenv("PUSHBENCH_PER_PROC") ? atoi(getenv("PUSHBENCH_PER_PROC")) : 5000;
 	int octet = getenv("PUSHBENCH_SOURCE") ? atoi(getenv("PUSHBENCH_SOURCE")) : 16;
 	bool verbose = getenv("PUSHBENCH_VERBOSE") != NULL;
-	char *alg, *kname, *secret, line[64];
-	uint8_t sec[128];
-	struct dns_name kn;
-	int n, nproc, live = 0, failed = 0, ufd, one = 1, ok = 1;
+	char line[64];
+	int nproc, live = 0, failed = 0, ufd, one = 1, ok = 1;
 	pid_t pids[MAX_PROCS];
 	struct from_child up[MAX_PROCS];
 	int down[MAX_PROCS];
-	double t0s[MAX_ROUNDS], server_cpu = 0, client_cpu = 0, *lat, start = now_ms();
+	double t0s[MAX_ROUNDS], server_cpu = 0, client_cpu = 0, *lat, start = bench_now_ms();
 	size_t nlat = 0, missing = 0, shsize;
 	long rss0, rss1;
 	uint32_t salt = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 8;
@@ -779,14 +609,8 @@ int main(int argc, char *argv[])
 	server.sin_port = htons((uint16_t)atoi(argv[2]));
 	udp.sin_port = htons((uint16_t)atoi(argv[3]));
 	argv++;	/* the rest as without the second port */
-	alg = strtok(argv[3], ":");
-	kname = strtok(NULL, ":");
-	secret = strtok(NULL, "");
-	n = secret ? b64_decode(sec, sizeof(sec), secret) : -1;
-	if (!alg || !kname || n <= 0 || dns_name_from_text(&kn, kname) ||
-	    dns_tsig_key_set(&key, &kn, dns_tsig_alg_from_text(alg), sec, (size_t)n) ||
-	    dns_name_from_text(&domain, argv[4]) || dns_name_from_text(&qname, argv[5]) ||
-	    dns_name_from_text(&zone, ZONE)) {
+	if (bench_key_parse(argv[3], &key) || dns_name_from_text(&domain, argv[4]) ||
+	    dns_name_from_text(&qname, argv[5]) || dns_name_from_text(&zone, BENCH_ZONE)) {
 		fprintf(stderr, "pushbench: bad key or name\n");
 		return 2;
 	}
@@ -866,7 +690,7 @@ int main(int argc, char *argv[])
 	}
 	rss1 = server_pid ? rss_kib(server_pid) : -1;
 	printf("established %d of %d failed %d seconds %.1f processes %d rss_per_session %ld\n", live, sessions, failed,
-	       (now_ms() - start) / 1e3, nproc, rss0 >= 0 && rss1 >= 0 && live > 0 ? (rss1 - rss0) * 1024 / live : -1);
+	       (bench_now_ms() - start) / 1e3, nproc, rss0 >= 0 && rss1 >= 0 && live > 0 ? (rss1 - rss0) * 1024 / live : -1);
 	fflush(stdout);
 
 	ufd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -876,7 +700,7 @@ int main(int argc, char *argv[])
 		ok = 0;
 	}
 	for (int r = 0; ok && r < rounds; r++) {
-		double s0 = server_pid ? proc_cpu_ms(server_pid) : -1, s1;
+		double s0 = server_pid ? bench_proc_cpu_ms(server_pid) : -1, s1;
 
 		for (int p = 0; p < nproc; p++)
 			if (say(down[p], "%d\n", r))
@@ -894,7 +718,7 @@ int main(int argc, char *argv[])
 				ok = 0;
 			}
 		}
-		s1 = server_pid ? proc_cpu_ms(server_pid) : -1;
+		s1 = server_pid ? bench_proc_cpu_ms(server_pid) : -1;
 		if (s0 >= 0 && s1 >= 0)
 			server_cpu += s1 - s0;
 		if (verbose) {
@@ -952,7 +776,7 @@ int main(int argc, char *argv[])
 			else
 				missing++;
 		}
-	qsort(lat, nlat, sizeof(*lat), cmp);
+	qsort(lat, nlat, sizeof(*lat), bench_cmp_double);
 	printf("latency_ms p50 %.2f p99 %.2f max %.2f events %zu missing %zu server_cpu_ms %.1f client_cpu_ms %.1f\n",
 	       nlat ? lat[nlat / 2] : 0.0, nlat ? lat[(nlat * 99) / 100] : 0.0, nlat ? lat[nlat - 1] : 0.0, nlat,
 	       missing, server_pid ? server_cpu / rounds : -1.0, client_cpu / rounds);

@@ -127,12 +127,12 @@ echo 'bench password' | "$DNSD" --zone $Z --db "$W/ours/dns.db" account add benc
 cp "$W/ours/dns.db" "$W/empty/dns.db"
 KEY=$("$DNSD" --zone $Z --db "$W/ours/dns.db" account show bench --tsig)
 SECRET=${KEY##*:}
-cc -O2 -o "$W/llqbench" "$AT_SRC/bench/dns/llqbench.c" -I"$AT_SRC/lib" \
-	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lcrypto
-cc -O2 -o "$W/tlswatch" "$AT_SRC/bench/dns/tlswatch.c" -I"$AT_SRC/lib" \
-	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lssl -lcrypto
-cc -O2 -o "$W/pushbench" "$AT_SRC/bench/dns/pushbench.c" -I"$AT_SRC/lib" "$AT_BUILD/lib/dso/libat_dso.a" \
-	"$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" -lssl -lcrypto
+# each client with the parts they share (client.c)
+for c in llqbench tlswatch pushbench; do
+	cc -O2 -o "$W/$c" "$AT_SRC/bench/dns/$c.c" "$AT_SRC/bench/dns/client.c" -I"$AT_SRC/lib" \
+		"$AT_BUILD/lib/dso/libat_dso.a" "$AT_BUILD/lib/dns/libat_dns.a" "$AT_BUILD/lib/util/libat_util.a" \
+		-lssl -lcrypto
+done
 [ -n "$ONLY" ] || {
 echo "bench/dns: generating $HOSTS hosts"
 /usr/bin/python3 "$AT_SRC/bench/dns/gen.py" "$HOSTS" "$W/data" $Z bench "$W/ours/dns.db"

@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,15 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "dns/edns.h"
-#include "dns/msg.h"
-#include "dns/tsig.h"
-#include "util/encode.h"
+#include "client.h"
 
-#define PER_ADDRESS 32
 #define IN_FLIGHT 256
 
 enum state { S_CONNECTING, S_HANDSHAKE, S_SENT, S_LIVE, S_DEAD };
@@ -68,41 +62,16 @@ static double now_s(void)
 /* The signed LLQ setup, framed for a stream (RFC 7766 §8). */
 static size_t llq_setup(uint8_t *buf, size_t cap, uint16_t id)
 {
-	struct dns_builder b;
-	struct dns_tsig t;
 	struct dns_llq llq = { .version = 1, .opcode = DNS_LLQ_SETUP, .lease = 7200 };
-	size_t len;
+	size_t len = bench_query_sign(buf + 2, cap - 2, &key, id, &qname, DNS_TYPE_A, &llq);
 
-	dns_tsig_init(&t, &key);
-	dns_builder_init(&b, buf + 2, cap - 2, cap - 2, id, 0);
-	dns_builder_question(&b, &qname, DNS_TYPE_A, DNS_CLASS_IN);
-	dns_builder_edns(&b, 1232, 0);
-	dns_builder_add_llq(&b, &llq);
-	if (dns_builder_finish(&b, &len) ||
-	    dns_tsig_sign_request(&t, buf + 2, len, cap - 2, &len, (uint64_t)time(NULL)))
-		len = 0;
-	dns_tsig_fini(&t);
-	if (!len)
-		return 0;
-	buf[0] = (uint8_t)(len >> 8);
-	buf[1] = (uint8_t)len;
-	return len + 2;
-}
-
-static int watch(int ep, struct watcher *w, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = w };
-
-	return epoll_ctl(ep, EPOLL_CTL_MOD, w->fd, &ev);
+	return len ? bench_frame(buf, len) : 0;
 }
 
 static void kill_watcher(int ep, struct watcher *w)
 {
-	epoll_ctl(ep, EPOLL_CTL_DEL, w->fd, NULL);
-	if (w->ssl)
-		SSL_free(w->ssl);
+	bench_tls_close(ep, w->fd, w->ssl);
 	w->ssl = NULL;
-	close(w->fd);
 	w->fd = -1;
 	w->st = S_DEAD;
 }
@@ -113,28 +82,19 @@ static int step(int ep, SSL_CTX *ctx, struct watcher *w)
 	int rc, err;
 
 	switch (w->st) {
-	case S_CONNECTING: {
-		socklen_t sl = sizeof(err);
-
-		if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err)
+	case S_CONNECTING:
+		if (bench_tcp_connected(w->fd))
 			return -1;
 		w->ssl = SSL_new(ctx);
 		if (!w->ssl || !SSL_set_fd(w->ssl, w->fd))
 			return -1;
 		SSL_set_connect_state(w->ssl);
 		w->st = S_HANDSHAKE;
-	}
 		/* fall through */
 	case S_HANDSHAKE:
-		rc = SSL_do_handshake(w->ssl);
-		if (rc != 1) {
-			err = SSL_get_error(w->ssl, rc);
-			if (err == SSL_ERROR_WANT_READ)
-				return watch(ep, w, EPOLLIN) ? -1 : 0;
-			if (err == SSL_ERROR_WANT_WRITE)
-				return watch(ep, w, EPOLLOUT) ? -1 : 0;
-			return -1;
-		}
+		rc = bench_tls_handshake(ep, w->fd, w, w->ssl);
+		if (rc != 1)
+			return rc;
 		{
 			uint8_t q[1024];
 			size_t len = llq_setup(q, sizeof(q), w->id);
@@ -143,7 +103,7 @@ static int step(int ep, SSL_CTX *ctx, struct watcher *w)
 				return -1;
 		}
 		w->st = S_SENT;
-		if (watch(ep, w, EPOLLIN))
+		if (bench_epoll_mod(ep, w->fd, w, EPOLLIN))
 			return -1;
 		/* fall through */
 	case S_SENT:
@@ -158,7 +118,6 @@ static int step(int ep, SSL_CTX *ctx, struct watcher *w)
 				size_t len = (size_t)w->buf[0] << 8 | w->buf[1];
 				struct dns_msg m;
 				struct dns_llq llq;
-				struct wire opt;
 
 				if (len + 2 > sizeof(w->buf))
 					return -1;
@@ -168,8 +127,7 @@ static int step(int ep, SSL_CTX *ctx, struct watcher *w)
 					continue;
 				}
 				/* NOERROR or NXDOMAIN: the name may hold nothing yet */
-				if (dns_msg_parse(&m, w->buf + 2, len) || m.hdr.id != w->id ||
-				    dns_edns_find(&m, DNS_EDNS_OPT_LLQ, &opt) || dns_llq_parse(&opt, &llq) ||
+				if (dns_msg_parse(&m, w->buf + 2, len) || m.hdr.id != w->id || bench_llq_of(&m, &llq) ||
 				    llq.error != DNS_LLQ_NOERROR || llq.id == 0)
 					return -1;
 				w->st = S_LIVE;
@@ -185,29 +143,13 @@ static int step(int ep, SSL_CTX *ctx, struct watcher *w)
 	return 0;
 }
 
-static int start(int ep, struct watcher *w, const struct sockaddr_in *server, const char *source, int i)
+/* Connection @p i from @p net (127.X.0.0, host order) on. */
+static int start(int ep, struct watcher *w, const struct sockaddr_in *server, uint32_t net, int i)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET };
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = w };
-	char text[32];
-	int a = i / PER_ADDRESS + 1, one = 1;
-
-	snprintf(text, sizeof(text), "%s.%d.%d", source, a / 250, a % 250 + 1);
-	if (inet_pton(AF_INET, text, &src.sin_addr) != 1)
-		return -1;
-	w->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	w->id = (uint16_t)(i + 1);
+	w->fd = bench_tcp_start(ep, w, bench_source_of(net, i), server, false);
 	if (w->fd < 0)
 		return -1;
-	setsockopt(w->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(w->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(w->fd, (struct sockaddr *)&src, sizeof(src)) ||
-	    (connect(w->fd, (const struct sockaddr *)server, sizeof(*server)) && errno != EINPROGRESS) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev)) {
-		close(w->fd);
-		w->fd = -1;
-		return -1;
-	}
 	w->st = S_CONNECTING;
 	return 0;
 }
@@ -217,9 +159,8 @@ int main(int argc, char *argv[])
 	struct sockaddr_in server = { .sin_family = AF_INET };
 	struct epoll_event evs[256];
 	struct watcher *ws;
-	char *alg, *kname, *secret;
-	uint8_t sec[128];
-	struct dns_name kn;
+	char text[32];
+	struct in_addr net;
 	int n, ep, total, next = 0, busy = 0, live = 0, failed = 0;
 	struct rlimit rl;
 	SSL_CTX *ctx;
@@ -233,14 +174,13 @@ int main(int argc, char *argv[])
 	}
 	inet_pton(AF_INET, argv[1], &server.sin_addr);
 	server.sin_port = htons((uint16_t)atoi(argv[2]));
-	alg = strtok(argv[3], ":");
-	kname = strtok(NULL, ":");
-	secret = strtok(NULL, "");
-	n = secret ? b64_decode(sec, sizeof(sec), secret) : -1;
-	if (!alg || !kname || n <= 0 || dns_name_from_text(&kn, kname) ||
-	    dns_tsig_key_set(&key, &kn, dns_tsig_alg_from_text(alg), sec, (size_t)n) ||
-	    dns_name_from_text(&qname, argv[4])) {
+	if (bench_key_parse(argv[3], &key) || dns_name_from_text(&qname, argv[4])) {
 		fprintf(stderr, "tlswatch: bad key or name\n");
+		return 2;
+	}
+	snprintf(text, sizeof(text), "%s.0.0", argv[6]);
+	if (inet_pton(AF_INET, text, &net) != 1) {
+		fprintf(stderr, "tlswatch: SOURCE is the first two octets of a 127/8 address\n");
 		return 2;
 	}
 	total = atoi(argv[5]);
@@ -257,19 +197,16 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	ctx = SSL_CTX_new(TLS_client_method());
+	ctx = bench_tls_ctx_new();
 	ws = calloc((size_t)total, sizeof(*ws));
 	ep = epoll_create1(0);
 	if (!ctx || !ws || ep < 0) {
 		fprintf(stderr, "tlswatch: out of memory\n");
 		return 1;
 	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	while (live + failed < total && now_s() - t0 < 240) {
 		while (busy < IN_FLIGHT && next < total) {
-			if (start(ep, &ws[next], &server, argv[6], next)) {
+			if (start(ep, &ws[next], &server, ntohl(net.s_addr), next)) {
 				ws[next].st = S_DEAD;
 				failed++;
 			} else {

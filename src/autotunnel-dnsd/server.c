@@ -168,6 +168,45 @@ static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struc
 }
 
 /*
+ * A thread of the server's besides the workers, with a store connection of
+ * its own, asleep on an eventfd until woken: the checkpointer and the
+ * parent's delegation changes. Its owner opens st and efd, and starts the
+ * thread, which returns once it sees stop after a wake.
+ */
+struct side_thread {
+	const char *name;	/* for the log */
+	pthread_t thread;
+	struct store *st;
+	int efd;		/* -1: none */
+	atomic_bool stop;
+	bool started;
+};
+
+static void side_wake(struct side_thread *t)
+{
+	uint64_t one = 1;
+
+	if (t->started && write(t->efd, &one, sizeof(one)) < 0)
+		log_warn("%s: eventfd", t->name);
+}
+
+/* Stop the thread if it runs, then close its eventfd and its connection. */
+static void side_stop(struct side_thread *t)
+{
+	if (t->started) {
+		atomic_store(&t->stop, true);
+		side_wake(t);
+		pthread_join(t->thread, NULL);
+		t->started = false;
+	}
+	if (t->efd >= 0)
+		close(t->efd);
+	t->efd = -1;
+	store_close(t->st);
+	t->st = NULL;
+}
+
+/*
  * The WAL checkpointer: its own connection, its own thread (see store.h).
  * It sleeps on an eventfd until there is something to checkpoint: after a
  * commit the engine arms a one-shot timer (CHECKPOINT_DELAY_MS, so that a
@@ -177,42 +216,32 @@ static int glue_setup(struct dnsd *d, const struct dnsd_settings *s, const struc
 #define CHECKPOINT_DELAY_MS 200
 
 struct checkpointer {
-	pthread_t thread;
-	struct store *st;
-	int efd;
-	atomic_bool stop;
-	bool started;
+	struct side_thread t;
 	struct event *timer;	/* armed while a checkpoint is due */
 };
 
 static void *checkpoint_run(void *arg)
 {
-	struct checkpointer *c = arg;
+	struct side_thread *t = arg;
 
 	for (;;) {
 		uint64_t n;
 
-		if (read(c->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+		if (read(t->efd, &n, sizeof(n)) < 0 && errno == EINTR)
 			continue;
-		if (atomic_load(&c->stop))
+		if (atomic_load(&t->stop))
 			break;
-		if (store_checkpoint(c->st))
-			log_debug_rl("checkpoint: %s", store_errmsg(c->st));
+		if (store_checkpoint(t->st))
+			log_debug_rl("checkpoint: %s", store_errmsg(t->st));
 	}
 	return NULL;
 }
 
-static void wake(struct checkpointer *c)
-{
-	uint64_t one = 1;
-
-	if (write(c->efd, &one, sizeof(one)) < 0)
-		log_warn("checkpointer: eventfd");
-}
-
 static void on_checkpoint_due(evutil_socket_t fd, short what, void *arg)
 {
-	wake(arg);
+	struct checkpointer *c = arg;
+
+	side_wake(&c->t);
 }
 
 /* The engine committed: the WAL grew. */
@@ -230,48 +259,34 @@ static void checkpointer_start(struct checkpointer *c, const struct dnsd_setting
 {
 	char err[256];
 
-	c->efd = -1;
-	atomic_init(&c->stop, false);
-	if (store_open(&c->st, s->db, s->sync_full, err, sizeof(err))) {
+	c->t.efd = -1;
+	atomic_init(&c->t.stop, false);
+	if (store_open(&c->t.st, s->db, s->sync_full, err, sizeof(err))) {
 		log_warnx("checkpointer: %s; commits checkpoint themselves", err);
 		return;
 	}
-	c->efd = eventfd(0, EFD_CLOEXEC);
-	c->timer = c->efd >= 0 ? evtimer_new(base, on_checkpoint_due, c) : NULL;
+	c->t.efd = eventfd(0, EFD_CLOEXEC);
+	c->timer = c->t.efd >= 0 ? evtimer_new(base, on_checkpoint_due, c) : NULL;
 	if (!c->timer || store_autocheckpoint(main, false) ||
-	    pthread_create(&c->thread, NULL, checkpoint_run, c)) {
+	    pthread_create(&c->t.thread, NULL, checkpoint_run, &c->t)) {
 		if (store_autocheckpoint(main, true))
 			log_warnx("cannot restore automatic checkpoints");
 		if (c->timer)
 			event_free(c->timer);
 		c->timer = NULL;
-		if (c->efd >= 0)
-			close(c->efd);
-		c->efd = -1;
-		store_close(c->st);
-		c->st = NULL;
+		side_stop(&c->t);
 		return;
 	}
-	c->started = true;
+	c->t.started = true;
 	engine_set_commit_hook(e, wal_grew, c);
 }
 
 static void checkpointer_stop(struct checkpointer *c)
 {
-	if (c->started) {
-		atomic_store(&c->stop, true);
-		wake(c);
-		pthread_join(c->thread, NULL);
-		c->started = false;
-	}
+	side_stop(&c->t);
 	if (c->timer)
 		event_free(c->timer);
 	c->timer = NULL;
-	if (c->efd >= 0)
-		close(c->efd);
-	c->efd = -1;
-	store_close(c->st);
-	c->st = NULL;
 }
 
 /*
@@ -282,12 +297,8 @@ static void checkpointer_stop(struct checkpointer *c)
  * PARENT_RETRY_S while something waits; idle, it sleeps.
  */
 struct parentsync {
-	pthread_t thread;
+	struct side_thread t;
 	struct parent_cfg cfg;
-	struct store *st;
-	int efd;
-	atomic_bool stop;
-	bool started;
 };
 
 static void *parentsync_run(void *arg)
@@ -296,15 +307,15 @@ static void *parentsync_run(void *arg)
 	size_t left = 0;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = p->efd, .events = POLLIN };
+		struct pollfd pfd = { .fd = p->t.efd, .events = POLLIN };
 		uint64_t n;
 
-		if (atomic_load(&p->stop))
+		if (atomic_load(&p->t.stop))
 			break;
-		if (parent_sync(&p->cfg, p->st, &left) < 0)
-			log_warnx("parent: %s", store_errmsg(p->st));
+		if (parent_sync(&p->cfg, p->t.st, &left) < 0)
+			log_warnx("parent: %s", store_errmsg(p->t.st));
 		/* nothing left: sleep until woken; else try again in a while */
-		if (poll(&pfd, 1, left ? PARENT_RETRY_S * 1000 : -1) > 0 && read(p->efd, &n, sizeof(n)) < 0)
+		if (poll(&pfd, 1, left ? PARENT_RETRY_S * 1000 : -1) > 0 && read(p->t.efd, &n, sizeof(n)) < 0)
 			log_debug("parent: eventfd: %s", strerror(errno));
 	}
 	return NULL;
@@ -312,10 +323,7 @@ static void *parentsync_run(void *arg)
 
 static void parentsync_wake(struct parentsync *p)
 {
-	uint64_t one = 1;
-
-	if (p->started && write(p->efd, &one, sizeof(one)) < 0)
-		log_warn("parent: eventfd");
+	side_wake(&p->t);
 }
 
 /* Before privileges are dropped: the key file may be root's. */
@@ -324,16 +332,16 @@ static int parentsync_init(struct parentsync *p, const struct dnsd_settings *s)
 	char err[512];
 	int rc = parent_cfg_load(&p->cfg, s, err, sizeof(err));
 
-	p->efd = -1;
-	atomic_init(&p->stop, false);
+	p->t.efd = -1;
+	atomic_init(&p->t.stop, false);
 	if (rc == -ENOENT)
 		return 0;
-	if (rc || store_open(&p->st, s->db, s->sync_full, err, sizeof(err))) {
+	if (rc || store_open(&p->t.st, s->db, s->sync_full, err, sizeof(err))) {
 		log_warnx("%s", err);
 		return -EINVAL;
 	}
-	p->efd = eventfd(0, EFD_CLOEXEC);
-	if (p->efd < 0) {
+	p->t.efd = eventfd(0, EFD_CLOEXEC);
+	if (p->t.efd < 0) {
 		log_warn("eventfd");
 		return -EIO;
 	}
@@ -344,28 +352,18 @@ static int parentsync_init(struct parentsync *p, const struct dnsd_settings *s)
 
 static void parentsync_start(struct parentsync *p)
 {
-	if (p->efd < 0)
+	if (p->t.efd < 0)
 		return;
-	if (pthread_create(&p->thread, NULL, parentsync_run, p)) {
+	if (pthread_create(&p->t.thread, NULL, parentsync_run, p)) {
 		log_warnx("parent: cannot start its thread: delegation changes wait for account commands");
 		return;
 	}
-	p->started = true;
+	p->t.started = true;
 }
 
 static void parentsync_stop(struct parentsync *p)
 {
-	if (p->started) {
-		atomic_store(&p->stop, true);
-		parentsync_wake(p);
-		pthread_join(p->thread, NULL);
-		p->started = false;
-	}
-	if (p->efd >= 0)
-		close(p->efd);
-	p->efd = -1;
-	store_close(p->st);
-	p->st = NULL;
+	side_stop(&p->t);
 	parent_cfg_wipe(&p->cfg);
 }
 
@@ -507,8 +505,8 @@ int server_run(const struct dnsd_settings *s, const struct privdrop *drop)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct store *st = NULL;
-	struct checkpointer ckpt = { .efd = -1 };
-	struct parentsync psync = { .efd = -1 };
+	struct checkpointer ckpt = { .t = { .name = "checkpointer", .efd = -1 } };
+	struct parentsync psync = { .t = { .name = "parent", .efd = -1 } };
 	struct stopper stopper = { 0 };
 	struct server srv = { .d = &d, .parent = &psync };
 	struct streams *streams = NULL;

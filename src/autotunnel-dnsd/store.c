@@ -262,6 +262,28 @@ static int run(struct store *st, int q)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/*
+ * Step query @p q (its parameters bound), handing each row to @p row until
+ * one returns non-zero, then reset it: what @p row returned, else 0 when the
+ * rows ran out or -EIO when the step failed. The row's columns are valid
+ * only during the call.
+ */
+static int each_row(struct store *st, int q, int (*row)(sqlite3_stmt *s, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = st->q[q];
+	int step, rc = 0;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		rc = row(s, ctx);
+		if (rc)
+			break;
+	}
+	sqlite3_reset(s);
+	if (rc)
+		return rc;
+	return step == SQLITE_DONE ? 0 : -EIO;
+}
+
 int store_begin(struct store *st) { return run(st, Q_BEGIN); }
 int store_commit(struct store *st) { return run(st, Q_COMMIT); }
 
@@ -398,25 +420,29 @@ int store_account_del(struct store *st, const char *name)
 	return rc;
 }
 
+struct account_walk {
+	int (*fn)(void *arg, const struct store_account *a);
+	void *arg;
+};
+
+static int account_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct account_walk *w = ctx;
+	struct store_account a;
+	int rc = read_account(s, &a);
+
+	if (rc == 0)
+		rc = w->fn(w->arg, &a);
+	OPENSSL_cleanse(&a, sizeof(a));
+	return rc;
+}
+
 int store_account_foreach(struct store *st, int (*fn)(void *arg, const struct store_account *a),
 			  void *arg)
 {
-	sqlite3_stmt *s = st->q[Q_ACC_LIST];
-	struct store_account a;
-	int step, rc = 0;
+	struct account_walk w = { fn, arg };
 
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		rc = read_account(s, &a);
-		if (rc == 0)
-			rc = fn(arg, &a);
-		OPENSSL_cleanse(&a, sizeof(a));
-		if (rc)
-			break;
-	}
-	sqlite3_reset(s);
-	if (rc)
-		return rc;
-	return step == SQLITE_DONE ? 0 : -EIO;
+	return each_row(st, Q_ACC_LIST, account_row, &w);
 }
 
 int store_rr_insert(struct store *st, const struct store_rr *rr, int64_t *id)
@@ -459,37 +485,37 @@ int store_rr_delete(struct store *st, int64_t id)
 	return run(st, Q_RR_DELETE);
 }
 
+struct rr_walk {
+	int (*fn)(void *arg, const struct store_rr *rr);
+	void *arg;
+};
+
+static int rr_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct rr_walk *w = ctx;
+	struct store_rr rr = {
+		.id = sqlite3_column_int64(s, 0),
+		.name = sqlite3_column_blob(s, 1),
+		.name_len = (uint8_t)sqlite3_column_bytes(s, 1),
+		.type = (uint16_t)sqlite3_column_int(s, 2),
+		.rclass = (uint16_t)sqlite3_column_int(s, 3),
+		.ttl = (uint32_t)sqlite3_column_int64(s, 4),
+		.rdata = sqlite3_column_blob(s, 5),
+		.rdlen = (uint16_t)sqlite3_column_bytes(s, 5),
+		.expires_ms = sqlite3_column_int64(s, 6),
+		.account = (const char *)sqlite3_column_text(s, 7),
+	};
+
+	if (sqlite3_column_bytes(s, 1) < 1 || sqlite3_column_bytes(s, 1) > 255 || sqlite3_column_bytes(s, 5) > 65535)
+		return -EBADMSG;
+	return w->fn(w->arg, &rr);
+}
+
 int store_rr_foreach(struct store *st, int (*fn)(void *arg, const struct store_rr *rr), void *arg)
 {
-	sqlite3_stmt *s = st->q[Q_RR_LIST];
-	int step, rc = 0;
+	struct rr_walk w = { fn, arg };
 
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_rr rr = {
-			.id = sqlite3_column_int64(s, 0),
-			.name = sqlite3_column_blob(s, 1),
-			.name_len = (uint8_t)sqlite3_column_bytes(s, 1),
-			.type = (uint16_t)sqlite3_column_int(s, 2),
-			.rclass = (uint16_t)sqlite3_column_int(s, 3),
-			.ttl = (uint32_t)sqlite3_column_int64(s, 4),
-			.rdata = sqlite3_column_blob(s, 5),
-			.rdlen = (uint16_t)sqlite3_column_bytes(s, 5),
-			.expires_ms = sqlite3_column_int64(s, 6),
-			.account = (const char *)sqlite3_column_text(s, 7),
-		};
-
-		if (sqlite3_column_bytes(s, 1) < 1 || sqlite3_column_bytes(s, 1) > 255 ||
-		    sqlite3_column_bytes(s, 5) > 65535)
-			rc = -EBADMSG;
-		else
-			rc = fn(arg, &rr);
-		if (rc)
-			break;
-	}
-	sqlite3_reset(s);
-	if (rc)
-		return rc;
-	return step == SQLITE_DONE ? 0 : -EIO;
+	return each_row(st, Q_RR_LIST, rr_row, &w);
 }
 
 int store_pending_put(struct store *st, const char *account, const char *op, int64_t since)
@@ -558,28 +584,30 @@ int store_moved_del(struct store *st, const char *account)
 	return run(st, Q_MOVED_DEL);
 }
 
+struct moved_walk {
+	int (*fn)(void *arg, const char *account, const char *target, const char *addrs);
+	void *arg;
+};
+
+static int moved_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct moved_walk *w = ctx;
+	const char *name = (const char *)sqlite3_column_text(s, 0);
+	const char *target = (const char *)sqlite3_column_text(s, 1);
+	const char *addrs = (const char *)sqlite3_column_text(s, 2);
+
+	if (!name || !target || !addrs)
+		return 0;
+	return w->fn(w->arg, name, target, addrs);
+}
+
 int store_moved_foreach(struct store *st,
 			int (*fn)(void *arg, const char *account, const char *target, const char *addrs),
 			void *arg)
 {
-	sqlite3_stmt *s = st->q[Q_MOVED_LIST];
-	int step, rc = 0;
+	struct moved_walk w = { fn, arg };
 
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(s, 0);
-		const char *target = (const char *)sqlite3_column_text(s, 1);
-		const char *addrs = (const char *)sqlite3_column_text(s, 2);
-
-		if (!name || !target || !addrs)
-			continue;
-		rc = fn(arg, name, target, addrs);
-		if (rc)
-			break;
-	}
-	sqlite3_reset(s);
-	if (rc)
-		return rc;
-	return step == SQLITE_DONE ? 0 : -EIO;
+	return each_row(st, Q_MOVED_LIST, moved_row, &w);
 }
 
 int store_account_del_in(struct store *st, const char *name)

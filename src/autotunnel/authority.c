@@ -180,33 +180,12 @@ static int copy_file(const char *from, const char *to, mode_t mode, bool move)
 /* approve CODE, revoke HOST: one argument and the common options. */
 static int one_arg(int argc, char **argv, uint8_t code, uint8_t fid, void (*usage)(void))
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *sock = NULL;
-	bool json = false;
-	int c;
+	const char *sock;
+	bool json;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = true; break;
-		case 's': sock = optarg; break;
-		case 'h':
-			usage();
-			return CMD_OK;
-		default:
-			usage();
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage();
-		return CMD_USAGE;
-	}
+	if (!ctl_opts_parse(argc, argv, 1, usage, &sock, &json, &rc))
+		return rc;
 	{
 		const uint8_t f[] = { fid };
 		const char *const v[] = { argv[optind] };

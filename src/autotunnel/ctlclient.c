@@ -149,8 +149,8 @@ int ctl_print(const struct agent_ctl_msg *reply, bool json)
 	return reply->code == AGENT_CTL_ERROR ? CMD_FAIL : CMD_OK;
 }
 
-int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void),
-	       int (*verdict)(const struct agent_ctl_msg *reply))
+bool ctl_opts_parse(int argc, char **argv, int operands, void (*usage)(void), const char **sock, bool *json,
+		    int *rc)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -158,34 +158,49 @@ int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void),
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = NULL;
-	bool json = false;
-	uint8_t req[64];
-	struct agent_ctl_writer w;
-	struct agent_ctl_msg *reply;
-	int c, len, rc;
+	int c;
 
+	*sock = NULL;
+	*json = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			*json = true;
 			break;
 		case 's':
-			sock = optarg;
+			*sock = optarg;
 			break;
 		case 'h':
 			usage();
-			return CMD_OK;
+			*rc = CMD_OK;
+			return false;
 		default:
 			usage();
-			return CMD_USAGE;
+			*rc = CMD_USAGE;
+			return false;
 		}
 	}
-	if (optind != argc) {
+	if (argc - optind != operands) {
 		usage();
-		return CMD_USAGE;
+		*rc = CMD_USAGE;
+		return false;
 	}
+	return true;
+}
+
+int ctl_simple(int argc, char **argv, uint8_t code, void (*usage)(void),
+	       int (*verdict)(const struct agent_ctl_msg *reply))
+{
+	const char *sock;
+	bool json;
+	uint8_t req[64];
+	struct agent_ctl_writer w;
+	struct agent_ctl_msg *reply;
+	int len, rc;
+
+	if (!ctl_opts_parse(argc, argv, 0, usage, &sock, &json, &rc))
+		return rc;
 	agent_ctl_write_begin(&w, req, sizeof(req), code);
 	if ((len = agent_ctl_write_end(&w)) < 0)
 		return CMD_FAIL;

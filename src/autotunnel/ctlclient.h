@@ -36,6 +36,17 @@ int ctl_call(const char *path, const uint8_t *req, size_t len, struct agent_ctl_
 int ctl_print(const struct agent_ctl_msg *reply, bool json);
 
 /**
+ * The options every subcommand that talks to the agent takes, [--json]
+ * [--socket PATH] [--help], for one with exactly @p operands operands (left
+ * at argv[optind] on): sets @p sock (borrowed from @p argv; NULL when not
+ * given) and @p json. Returns true to go on; false when the command ends
+ * here, after @p usage printed the help, with its exit code in @p rc
+ * (CMD_OK for --help, CMD_USAGE for a bad command line).
+ */
+bool ctl_opts_parse(int argc, char **argv, int operands, void (*usage)(void), const char **sock, bool *json,
+		    int *rc);
+
+/**
  * A whole subcommand without arguments but [--json] [--socket PATH]
  * (status, hosts, netcheck, services): @p code is the request; @p usage
  * prints the help; @p verdict (may be NULL) turns a reply that was printed

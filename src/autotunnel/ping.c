@@ -24,40 +24,15 @@ void cmd_ping_usage(void)
 
 int cmd_ping(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static uint8_t req[1024];
-	const char *sock = NULL;
+	const char *sock;
 	struct agent_ctl_writer w;
 	struct agent_ctl_msg *reply;
-	bool json = false;
-	int c, len, rc;
+	bool json;
+	int len, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			sock = optarg;
-			break;
-		case 'h':
-			cmd_ping_usage();
-			return CMD_OK;
-		default:
-			cmd_ping_usage();
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		cmd_ping_usage();
-		return CMD_USAGE;
-	}
+	if (!ctl_opts_parse(argc, argv, 1, cmd_ping_usage, &sock, &json, &rc))
+		return rc;
 	agent_ctl_write_begin(&w, req, sizeof(req), AGENT_CTL_PING);
 	agent_ctl_write_rec(&w, AGENT_CTL_R_ARGS);
 	agent_ctl_write_str(&w, AGENT_CTL_F_HOST, argv[optind]);

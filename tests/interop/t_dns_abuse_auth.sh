@@ -10,19 +10,13 @@
 # query, an LLQ and an UPDATE.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 
 for a in alice carol dave; do
 	echo "$a password" | dnsd account add $a
 done
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" \
+dnsd_start dnsd --tls-port 0 \
 	--account-records 30 --account-bytes 4200 --lease-min 1
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_abuse_auth.py" 127.0.0.1 5353 \
 	"$(dnsd account show alice --tsig)" "$(dnsd account show carol --tsig)" \

@@ -8,25 +8,18 @@
 # reads nothing (closed once its output is full). Short timeouts keep it quick.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
-Z=members.example.net
+. "$AT_SRC/tests/interop/dns_lib.sh"
 PER_ADDRESS=8
 PER_ACCOUNT=3
 IDLE=3
 READ=2
 HANDSHAKE=2
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
 
 echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
+dnsd_start dnsd --tls-port 8853 \
 	--tcp-per-address $PER_ADDRESS --tcp-per-account $PER_ACCOUNT --tcp-idle $IDLE \
 	--tcp-read-timeout $READ --tls-handshake-timeout $HANDSHAKE
-DNSD_PID=$NT_LAST_PID
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_abuse_conn.py" 127.0.0.1 5353 8853 "$DNSD_PID" \
 	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" \

@@ -5,19 +5,13 @@
 # the outage is gone at once after the restart; a longer one survives).
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 # a directory of its own: the server hands it to the user it runs as
 DB=$NT_DIR/dnsd/dns.db
 mkdir -m 0700 "$NT_DIR/dnsd"
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 start() {
-	nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --lease-min 1 \
+	dnsd_start dnsd --tls-port 0 --lease-min 1 \
 		--update-rate 0
-	DNSD_PID=$NT_LAST_PID
-	nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 }
 
 echo 'alice password' | dnsd account add alice
@@ -64,9 +58,8 @@ nt_pass "leases ran while the server was down"
 # require-lease: stock nsupdate sends no Update Lease option and is refused
 kill -TERM "$DNSD_PID"
 wait "$DNSD_PID" 2>/dev/null || true
-nt_bg dns dnsd2 "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 0 --db "$DB" --require-lease \
+dnsd_start dnsd2 --tls-port 0 --require-lease \
 	--update-rate 5
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not restart"
 OUT=$(printf 'server 127.0.0.1 5353\nzone %s\nupdate add nolease.alice.%s 300 A 192.0.2.1\nsend\n' $Z $Z |
 	nt_exec dns nsupdate -y "$K" 2>&1 | tr '\n' ' ')
 [ "$OUT" = "update failed: REFUSED " ] || nt_fail "require-lease: nsupdate said '$OUT'"

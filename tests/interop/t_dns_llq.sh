@@ -8,23 +8,17 @@
 # watchers of one name who all get their event once.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 # a directory of its own: the server hands it to the user it runs as
 DB=$NT_DIR/dnsd/dns.db
 mkdir -m 0700 "$NT_DIR/dnsd"
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 
 echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob
 # short leases so that expiry happens within the test; events retransmitted
 # after 300 ms so that the drop after 3 transmissions comes quickly
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
+dnsd_start dnsd --tls-port 8853 \
 	--lease-min 1 --llq-rto-ms 300
-DNSD_PID=$NT_LAST_PID
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 # cpu-affinity (on by default): one UDP worker per usable CPU, each pinned to its own
 if [ "$(nproc)" -ge 2 ] && [ "$(nproc)" -le 64 ]; then

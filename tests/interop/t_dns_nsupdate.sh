@@ -8,14 +8,10 @@
 # refusal shows in `autotunnel-dnsd stats`.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 # a directory of its own: the server hands it to the user it runs as
 DB=$NT_DIR/dnsd/dns.db
 mkdir -m 0700 "$NT_DIR/dnsd"
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 
 echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob --algorithm hmac-md5
@@ -28,8 +24,7 @@ bob bob.$Z hmac-md5" ] || nt_fail "account list: $(dnsd account list)"
 # a wrong key: alice's name with bob's secret
 KW="hmac-sha256:alice.$Z:${KB##*:}"
 
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB"
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
+dnsd_start dnsd --tls-port 8853
 
 # status of a dig query: NOERROR, NXDOMAIN, REFUSED, NOTAUTH ...
 status() { nt_exec dns dig +time=2 +tries=1 +norec @127.0.0.1 -p 5353 "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }

@@ -10,21 +10,15 @@
 # of an inactive session: a Retry Delay, then an abort.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 
 echo 'alice password' | dnsd account add alice
 echo 'bob password' | dnsd account add bob
 echo 'carol password' | dnsd account add carol
 # short update leases so that expiry happens within the test; a DSO
 # inactivity timeout of 1 s so that an idle session ends within it
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
+dnsd_start dnsd --tls-port 8853 \
 	--lease-min 1 --dso-inactivity-ms 1000
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_push.py" 127.0.0.1 5353 8853 "$DB.tls-cert.pem" \
 	"$(dnsd account show alice --tsig)" "$(dnsd account show bob --tsig)" 2 \

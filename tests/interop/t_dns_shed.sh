@@ -6,21 +6,14 @@
 # gives each DSO session a Retry Delay before it closes.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
-DB=$NT_DIR/dns.db
-Z=members.example.net
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
+. "$AT_SRC/tests/interop/dns_lib.sh"
 
 echo 'alice password' | dnsd account add alice >/dev/null
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
+dnsd_start dnsd --tls-port 8853 \
 	--watch-setup-rate 5 --shed-retry-min-ms 1000 --shed-retry-max-ms 8000
-PID=$NT_LAST_PID
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_shed.py" 127.0.0.1 5353 8853 "$DB.tls-cert.pem" \
-	"$(dnsd account show alice --tsig)" "$PID" >"$NT_DIR/shed.out" 2>&1 ||
+	"$(dnsd account show alice --tsig)" "$DNSD_PID" >"$NT_DIR/shed.out" 2>&1 ||
 	{ cat "$NT_DIR/shed.out"; nt_fail "dns_shed.py failed"; }
 cat "$NT_DIR/shed.out"
 cat >"$NT_DIR/shed.expected" <<'OUT'
@@ -31,7 +24,7 @@ session 1 at stop: Retry Delay id 0 rcode 0 delay within 1000-8000 ms True; then
 session 2 at stop: Retry Delay id 0 rcode 0 delay within 1000-8000 ms True; then closed
 OUT
 diff -u "$NT_DIR/shed.expected" "$NT_DIR/shed.out" || nt_fail "unexpected output"
-nt_wait 5 sh -c "! kill -0 $PID 2>/dev/null" || nt_fail "the server did not stop"
+nt_wait 5 sh -c "! kill -0 $DNSD_PID 2>/dev/null" || nt_fail "the server did not stop"
 grep -q "DNS Push: 2 sessions told to come back in 1000 to 8000 ms" "$NT_DIR/dnsd.log" ||
 	nt_fail "no log of the Retry Delays: $(cat "$NT_DIR/dnsd.log")"
 nt_pass "shedding: SERV-FULL and Retry Delays with short random retry times; Retry Delays at stop"

@@ -11,15 +11,11 @@
 # name answers exactly like a missing one.
 . "${AT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 nt_setup
-nt_add_ns dns
-
-DNSD=$AT_BUILD/src/autotunnel-dnsd/autotunnel-dnsd
 # a directory of its own: the server hands it to the user it runs as
 DB=$NT_DIR/dnsd/dns.db
 mkdir -m 0700 "$NT_DIR/dnsd"
-Z=members.example.net
+. "$AT_SRC/tests/interop/dns_lib.sh"
 D=alice.$Z
-dnsd() { nt_exec dns "$DNSD" --zone $Z --db "$DB" "$@"; }
 
 echo 'alice password' | dnsd account add alice --algorithm hmac-md5
 echo 'bob password' | dnsd account add bob
@@ -27,9 +23,8 @@ KA=$(dnsd account show alice --tsig)
 KB=$(dnsd account show bob --tsig)
 case $KA in hmac-md5:$D:*) ;; *) nt_fail "account show alice --tsig printed '$KA'" ;; esac
 
-nt_bg dns dnsd "$DNSD" --zone $Z --listen 127.0.0.1 --port 5353 --tls-port 8853 --db "$DB" \
+dnsd_start dnsd --tls-port 8853 \
 	--stun-server stun.example.org --turn-server turn.example.org:3479 --turns-server turn.example.org
-nt_wait 10 nt_exec dns dig +time=1 +tries=1 @127.0.0.1 -p 5353 $Z SOA || nt_fail "server did not start"
 
 nt_exec dns /usr/bin/python3 "$AT_SRC/tests/interop/dns_stock_client.py" 127.0.0.1 5353 \
 	laptop.$D "$KA" >"$NT_DIR/stock.out" 2>&1 ||

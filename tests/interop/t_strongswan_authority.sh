@@ -58,14 +58,7 @@ for dir in they we; do
 	ss_pair_stop
 	ss_swanctl "$SWD/swanctl.conf" pubkey aes256gcm16-prfsha256-x25519 aes256gcm16 \
 		"$([ "$dir" = we ] && echo none || echo start)"
-	ss_pair_start "$dir" "$SWD/swanctl.conf"
-	nt_wait 15 grep -q "peer b: child SA up" "$LOG" || nt_fail "$label: no child SA: $(tail -5 "$LOG")"
-	grep -q "peer b: IKE SA up with b.alice.members.example.net at .*, authenticated by certificate" "$LOG" ||
-		nt_fail "$label: our log does not say certificate: $(grep 'IKE SA' "$LOG")"
-	grep -q "authentication of 'a.alice.members.example.net' with ED25519 successful" "$NT_DIR/charon.log" ||
-		nt_fail "$label: strongSwan did not check our signature: $(grep 'authentication of' "$NT_DIR/charon.log")"
-	ss_traffic "$label" "sink$RUN"
-	nt_pass "$label: strongSwan checked our Ed25519 signature, we checked its certificate; ping6 and 1 MB TCP"
+	ss_cert_run "$label" "$dir" "$SWD/swanctl.conf" ED25519 Ed25519
 done
 
 # strongSwan with an ECDSA P-256 key from `authority issue --key p256` (our end stays Ed25519)

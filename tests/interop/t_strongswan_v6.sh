@@ -21,18 +21,7 @@ ip -n "$(nt_ns a)" addr add 2001:db8::1/64 dev eth0 nodad
 ip -n "$(nt_ns b)" addr add 2001:db8::2/64 dev eth0 nodad
 nt_wait 5 nt_exec a ping -6 -c 1 -W 1 2001:db8::2 || nt_fail "no IPv6 between a and b"
 
-nt_exec a nft -f - <<'NFT'
-table inet v6count {
-	counter out6 { }
-	counter out4 { }
-	chain out {
-		type filter hook output priority filter; policy accept;
-		meta nfproto ipv6 udp dport 4500 counter name "out6"
-		meta nfproto ipv4 udp dport 4500 counter name "out4"
-	}
-}
-NFT
-count_get() { nt_exec a nft list counter inet v6count "$1" | sed -n 's/.*bytes \([0-9]*\).*/\1/p'; }
+pair_count_setup a
 
 ss_conf modular "$NT_DIR/charon.log" 2 "install_routes = yes" "retransmit_tries = 3"
 swanctl_conf() {	# ESP_PROPOSAL START_ACTION: ss_swanctl's connection, over IPv6
@@ -72,8 +61,8 @@ ss_sa_check "strongSwan initiates" INSTALLED CHACHA20_POLY1305
 nt_pass "strongSwan initiates over IPv6: ping6 and 5 MB TCP over ChaCha20-Poly1305"
 ss_pair_stop
 
-v6=$(count_get out6)
-v4=$(count_get out4)
+v6=$(pair_count_get a out6)
+v4=$(pair_count_get a out4)
 [ "$v4" = 0 ] || nt_fail "$v4 bytes of IPv4 UDP 4500 left a"
 [ "$v6" -gt 10000000 ] || nt_fail "only $v6 bytes of IPv6 UDP 4500 left a for 10 MB"
 nt_pass "outer packets: $v6 bytes of IPv6 UDP 4500, none IPv4"

@@ -16,7 +16,7 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 
-D=$AT_BUILD/src/autotunneld/autotunneld
+. "$AT_SRC/tests/netns/pair_lib.sh"
 [ -x "$D" ] || nt_fail "no $D (build first)"
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 missing"; exit 77; }
 command -v socat >/dev/null || { echo "SKIP: socat missing"; exit 77; }
@@ -54,48 +54,8 @@ connect = $7
 CONF
 }
 
-# start_pair HOST_A LOG_A HOST_B LOG_B: autotunneld -c a.conf / b.conf; PID_A, PID_B
-start_pair() {
-	nt_bg "$1" "$2" "$D" -c "$NT_DIR/a.conf"
-	PID_A=$NT_LAST_PID
-	nt_bg "$3" "$4" "$D" -c "$NT_DIR/b.conf"
-	PID_B=$NT_LAST_PID
-	nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/$2.log" || nt_fail "$1: autotunneld did not come up"
-	nt_wait 5 grep -q "^autotunneld: up:" "$NT_DIR/$4.log" || nt_fail "$3: autotunneld did not come up"
-}
-
-# tcp_blob FROM TO TO_ULA LABEL: 10 MB from FROM to a listener on TO, intact
+# what pair_tcp_on sends: 10 MB
 head -c 10000000 /dev/urandom >"$NT_DIR/blob"
-tcp_blob() {
-	local sink
-	rm -f "$NT_DIR/blob.recv"
-	nt_bg "$2" sink "socat" -u "TCP6-LISTEN:5001,bind=[$3],reuseaddr" OPEN:"$NT_DIR/blob.recv",creat,trunc
-	sink=$NT_LAST_PID
-	nt_wait 5 nt_exec "$2" sh -c 'ss -ltn | grep -q ":5001 "' || nt_fail "$4: listener did not start"
-	timeout 30 ip netns exec "$(nt_ns "$1")" socat -u OPEN:"$NT_DIR/blob" "TCP6:[$3]:5001" ||
-		nt_fail "$4: TCP transfer failed"
-	nt_wait 10 cmp -s "$NT_DIR/blob" "$NT_DIR/blob.recv" || nt_fail "$4: received data differs"
-	nt_stop "$sink"
-}
-
-# count_setup HOST: counters of outgoing UDP 4500 by family (in bytes: a UDP GSO
-# send of many datagrams passes the output hook as one packet)
-count_setup() {
-	nt_exec "$1" nft -f - <<'NFT'
-table inet v6count {
-	counter out6 { }
-	counter out4 { }
-	chain out {
-		type filter hook output priority filter; policy accept;
-		meta nfproto ipv6 udp dport 4500 counter name "out6"
-		meta nfproto ipv4 udp dport 4500 counter name "out4"
-	}
-}
-NFT
-}
-count_get() {	# count_get HOST NAME: bytes
-	nt_exec "$1" nft list counter inet v6count "$2" | sed -n 's/.*bytes \([0-9]*\).*/\1/p'
-}
 
 # ---- 1. IPv6 only, no firewall ----
 bridge_host a6
@@ -103,18 +63,18 @@ bridge_host b6
 nt_host6 a6 eth0 a
 nt_host6 b6 eth0 b
 nt_wait 5 nt_exec a6 ping -6 -c 1 -W 1 2001:db8:ff::b || nt_fail "no IPv6 between a6 and b6"
-count_setup a6
+pair_count_setup a6
 conf a a fd00:a::1 b fd00:b::1 "endpoint = [2001:db8:ff::b]:4500" no
 conf b b fd00:b::1 a fd00:a::1 "remote = 2001:db8:ff::a" no
-start_pair a6 a1 b6 b1
+pair_start_on a6 a1 b6 b1
 nt_exec a6 ping -6 -c 3 -i 0.2 -W 5 fd00:b::1 >"$NT_DIR/ping1" || nt_fail "ping6 over the ULAs failed: $(tail -2 "$NT_DIR/ping1")"
 nt_wait 5 grep -q "peer b: IKE SA up with b.alice.members.example.net at \[2001:db8:ff::b\]:4500" "$NT_DIR/a1.log" ||
 	nt_fail "a's log shows no IKE SA with [2001:db8:ff::b]:4500"
 grep -q "peer a: child SA up, aes256gcm16.*via \[2001:db8:ff::a\]:4500" "$NT_DIR/b1.log" ||
 	nt_fail "b's child SA does not run via [2001:db8:ff::a]:4500"
-tcp_blob a6 b6 fd00:b::1 "IPv6 only"
-v6=$(count_get a6 out6)
-v4=$(count_get a6 out4)
+pair_tcp_on a6 b6 fd00:b::1 sink "IPv6 only"
+v6=$(pair_count_get a6 out6)
+v4=$(pair_count_get a6 out4)
 [ "$v4" = 0 ] || nt_fail "$v4 bytes of IPv4 UDP 4500 left a6"
 [ "$v6" -gt 10000000 ] || nt_fail "only $v6 bytes of IPv6 UDP 4500 left a6 for 10 MB"
 nt_pass "IPv6 only: ping6 and 10 MB of TCP over the ULAs, carried in $v6 bytes of IPv6 UDP 4500 (0 of IPv4)"
@@ -130,7 +90,7 @@ conf b b fd00:b::1 a fd00:a::1 "endpoint = [2001:db8:21::2]" yes
 if nt_exec inet ping -6 -c 1 -W 1 2001:db8:22::2 >/dev/null 2>&1; then
 	nt_fail "r2's firewall lets an unsolicited ping in"
 fi
-start_pair h1 a2 h2 b2
+pair_start_on h1 a2 h2 b2
 nt_wait 15 sh -c "grep -q 'peer b: child SA up' '$NT_DIR/a2.log' && grep -q 'peer a: child SA up' '$NT_DIR/b2.log'" ||
 	nt_fail "no tunnel through the two firewalls"
 nt_exec h1 ping -6 -c 3 -i 0.2 -W 5 fd00:b::1 >"$NT_DIR/ping2" || nt_fail "ping6 through the firewalls failed"
@@ -142,7 +102,7 @@ ups_b=$(grep -c "peer a: IKE SA up" "$NT_DIR/b2.log" || true)
 downs_b=$(grep -c "peer a: IKE SA down" "$NT_DIR/b2.log" || true)
 [ $((ups_a - downs_a)) = 1 ] || nt_fail "h1 has $((ups_a - downs_a)) IKE SAs ($ups_a up, $downs_a down)"
 [ $((ups_b - downs_b)) = 1 ] || nt_fail "h2 has $((ups_b - downs_b)) IKE SAs ($ups_b up, $downs_b down)"
-tcp_blob h1 h2 fd00:b::1 "through the firewalls"
+pair_tcp_on h1 h2 fd00:b::1 sink "through the firewalls"
 nt_pass "through two stateful IPv6 firewalls by simultaneous sends: one IKE SA on each side ($ups_a set up, $downs_a closed as duplicate), ping6 and 10 MB of TCP"
 nt_stop "$PID_A"
 nt_stop "$PID_B"
@@ -157,11 +117,11 @@ attach_v4 m1 198.51.100.11
 attach_v4 m2 198.51.100.12
 nt_host6 m1 eth0 11
 nt_host6 m2 eth0 12
-count_setup m1
+pair_count_setup m1
 nt_wait 5 nt_exec m1 ping -c 1 -W 1 198.51.100.12 || nt_fail "no IPv4 between m1 and m2"
 conf a a fd00:a::1 b fd00:b::1 "endpoint = 198.51.100.12:4500" yes
 conf b b fd00:b::1 a fd00:a::1 "endpoint = 198.51.100.11" no
-start_pair m1 a3 m2 b3
+pair_start_on m1 a3 m2 b3
 nt_wait 10 grep -q "peer b: child SA up.*via 198.51.100.12:4500" "$NT_DIR/a3.log" || nt_fail "no tunnel over IPv4"
 nt_exec m1 ping -6 -c 2 -i 0.2 -W 3 fd00:b::1 >/dev/null || nt_fail "ping6 over the IPv4 path failed"
 
@@ -199,14 +159,14 @@ move_under_stream() {
 		nt_fail "$label: the stream stalled $stall s (2 s allowed)"
 	STALL=$stall
 }
-v4_before=$(count_get m1 out4)
+v4_before=$(pair_count_get m1 out4)
 move_under_stream v4_to_v6 "peer b moved: local \[2001:db8:ff::11\]:4500 remote \[2001:db8:ff::12\]:4500" \
 	ip addr del 198.51.100.11/24 dev eth0
 grep -q "peer b: no route to 198.51.100.12:4500 now; moving the tunnel to its address \[2001:db8:ff::12\]:4500" \
 	"$NT_DIR/a3.log" || nt_fail "m1 did not log why it moved to IPv6"
 nt_wait 5 grep -q "peer a moved: local \[2001:db8:ff::12\]:4500 remote \[2001:db8:ff::11\]:4500" "$NT_DIR/b3.log" ||
 	nt_fail "m2 did not follow the tunnel to IPv6"
-v6_mid=$(count_get m1 out6)
+v6_mid=$(pair_count_get m1 out6)
 [ "$v6_mid" -gt 1000000 ] || nt_fail "only $v6_mid bytes of IPv6 UDP 4500 after the move to IPv6"
 stall1=$STALL
 printf 'addr add 198.51.100.11/24 dev eth0\nroute add default via 198.51.100.1\n' >"$NT_DIR/v4back.batch"
@@ -214,7 +174,7 @@ move_under_stream v6_to_v4 "peer b moved: local 198.51.100.11:4500 remote 198.51
 	ip -batch "$NT_DIR/v4back.batch"
 grep -q "peer b: its endpoint 198.51.100.12:4500 is reachable again; moving the tunnel back there" \
 	"$NT_DIR/a3.log" || nt_fail "m1 did not log why it moved back to IPv4"
-v4_after=$(count_get m1 out4)
+v4_after=$(pair_count_get m1 out4)
 [ $((v4_after - v4_before)) -gt 1000000 ] || nt_fail "only $((v4_after - v4_before)) bytes of IPv4 UDP 4500 around the moves"
 [ "$(grep -c 'IKE SA up' "$NT_DIR/a3.log")" = 1 ] || nt_fail "the moves made new IKE SAs (a rekey or a new handshake)"
 nt_pass "MOBIKE IPv4 -> IPv6 -> IPv4 under a TCP stream, one IKE SA throughout: stalls $stall1 s and $STALL s"
