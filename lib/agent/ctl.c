@@ -27,6 +27,7 @@ static const char *const nat_values[] = { "none", "nat", "double", "unknown", NU
 static const char *const server_state_values[] = { "connected", "push", "polling", "connecting", NULL };
 static const char *const mapping_values[] = { "pcp", "nat-pmp", "upnp", "rsip", "none", NULL };
 static const char *const stun_values[] = { "answered", "no-answer", "checking", "no-server", "lookup-failed", NULL };
+static const char *const path_values[] = { "lan", "ipv6", "mapped", "public", "punched", "relay", NULL };
 static const char *const behavior_values[] = { "endpoint-independent", "address-dependent",
 					       "address-and-port-dependent", "none", "unknown", NULL };
 
@@ -81,6 +82,7 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_REFLEXIVE_PORT] = { "reflexive_port", K_U32, NULL },
 	[AGENT_CTL_F_NAT_MAPPING] = { "nat_mapping", K_STR, behavior_values },
 	[AGENT_CTL_F_NAT_FILTERING] = { "nat_filtering", K_STR, behavior_values },
+	[AGENT_CTL_F_PATH] = { "path", K_STR, path_values },
 };
 
 #define F(x) (UINT64_C(1) << AGENT_CTL_F_##x)
@@ -98,7 +100,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
@@ -683,9 +685,9 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		else if (nat && !strcmp(nat, "nat") && map && strcmp(map, "none"))
 			agent_text_put(o, "behind NAT %s via %s", e, mapping_name(map));
 		else if (nat && !strcmp(nat, "nat"))
-			agent_text_put(o, "behind NAT, no port mapping: reachable only outbound");
+			agent_text_put(o, "behind NAT, no port mapping: reachable by hole punching");
 		else if (nat && !strcmp(nat, "double"))
-			agent_text_put(o, "behind two NATs (double NAT): reachable only outbound");
+			agent_text_put(o, "behind two NATs (double NAT): reachable by hole punching");
 		else
 			agent_text_put(o, "network not known yet");
 		agent_text_put(o, "\n");
@@ -700,11 +702,16 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		    or_dash(ip6(m, p, AGENT_CTL_F_ULA, a6)));
 		(void)agent_ctl_bool(m, p, AGENT_CTL_F_KEEP, &keep);
 		if (st && !strcmp(st, "up")) {
-			agent_text_put(o, "direct %s", e);
+			const char *path = agent_ctl_str(m, p, AGENT_CTL_F_PATH);
+
+			/* how the path was found (issue 11): lan, ipv6, mapped, public, punched, relay */
+			agent_text_put(o, "%s %s", path ? path : "direct", e);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_RTT_MS, &u))
 				agent_text_put(o, "   rtt %u ms", (unsigned)u);
 			if (agent_ctl_uint(m, p, AGENT_CTL_F_HANDSHAKE_AGE_S, &u))
 				agent_text_put(o, "   last handshake %u s ago", (unsigned)u);
+		} else if (st && !strcmp(st, "connecting") && !strcmp(e, "-")) {
+			agent_text_put(o, "connecting (looking for a direct path: hole punching)");
 		} else if (st && !strcmp(st, "connecting")) {
 			agent_text_put(o, "connecting to %s", e);
 		} else if (st && !strcmp(st, "unreachable")) {
@@ -795,6 +802,29 @@ static const char *behavior_meaning(const char *map, const char *filt)
 	       "a relay will be needed otherwise";
 }
 
+/*
+ * Which peers this network reaches directly, from its mapping and filtering
+ * (docs/paths.md §7); NULL when they are not known.
+ */
+static const char *reach_words(const char *map, const char *filt)
+{
+	if (!map || !filt || !strcmp(map, "unknown"))
+		return NULL;
+	if (!strcmp(map, "none") && !strcmp(filt, "none"))
+		return "every peer: public, mapped, and behind any NAT";
+	if (!strcmp(map, "endpoint-independent") || !strcmp(map, "none")) {
+		if (!strcmp(filt, "endpoint-independent") || !strcmp(filt, "none"))
+			return "every peer: public, mapped, and behind any NAT (they reach our reflexive address)";
+		if (!strcmp(filt, "address-dependent"))
+			return "public and mapped peers, peers behind endpoint-independent NATs (hole punching) and "
+			       "behind endpoint-dependent ones (their first packet teaches their address)";
+		return "public and mapped peers, and peers behind endpoint-independent NATs (most home routers, "
+		       "hole punching); not peers behind endpoint-dependent (\"symmetric\") NATs: they need a relay";
+	}
+	return "public and mapped peers, and peers whose NAT filters by address only or not at all; not peers "
+	       "behind most home routers or symmetric NATs: they need a relay";
+}
+
 /* netcheck's STUN lines (absent from an agent without them: nothing printed). */
 static void text_stun(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *r)
 {
@@ -833,6 +863,8 @@ static void text_stun(struct agent_text_out *o, const struct agent_ctl_msg *m, c
 	agent_text_put(o, "behaviour  mapping %s, filtering %s\n", or_dash(map), or_dash(filt));
 	if (meaning)
 		agent_text_put(o, "           %s\n", meaning);
+	if (reach_words(map, filt))
+		agent_text_put(o, "direct     %s\n", reach_words(map, filt));
 }
 
 static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *m)
@@ -863,8 +895,8 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 	else if (!strcmp(nat, "nat"))
 		agent_text_put(o, "nat        yes\n");
 	else
-		agent_text_put(o, "nat        double NAT (a NAT behind a NAT): "
-			       "not supported until hole punching exists\n");
+		agent_text_put(o, "nat        double NAT (a NAT behind a NAT): peers reach this host "
+			       "by hole punching\n");
 	const char *e = endpoint(m, r, AGENT_CTL_F_EXTERNAL, ep, sizeof(ep));
 
 	if (map && strcmp(map, "none")) {
@@ -876,7 +908,7 @@ static void text_netcheck(struct agent_text_out *o, const struct agent_ctl_msg *
 		agent_text_put(o, "mapping    not needed (public address %s)\n", e);
 	} else if (map) {
 		agent_text_put(o, "mapping    none: PCP, NAT-PMP and UPnP did not answer; "
-			       "reachable only outbound\n");
+			       "peers reach this host by hole punching\n");
 	} else {
 		agent_text_put(o, "mapping    not tried yet\n");
 	}

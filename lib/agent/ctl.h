@@ -58,7 +58,7 @@ enum agent_ctl_rtype {
 	AGENT_CTL_R_ERROR,	/* message, errno */
 	AGENT_CTL_R_ACCOUNT,	/* name, domain, server, signed_in, hosts, server_state, server_lost_since */
 	AGENT_CTL_R_SELF,	/* this host: label, fqdn, ula, nat, external, port, mapping, lease_s, detail */
-	AGENT_CTL_R_PEER,	/* label, fqdn, ula, state, outer, port, rtt_ms, handshake_age_s, keep */
+	AGENT_CTL_R_PEER,	/* label, fqdn, ula, state, outer, port, rtt_ms, handshake_age_s, keep, path */
 	AGENT_CTL_R_HOST,	/* label, fqdn, ula, outer, port, model, os, self */
 	AGENT_CTL_R_SERVICE,	/* instance, type, host, port, txt */
 	AGENT_CTL_R_NET,	/* iface, mac, address, gateway, nat, mapping, external, port, lifetime_s, server, server_tls, server_error, detail,
@@ -120,6 +120,8 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_NAT_MAPPING,	/* text: RFC 5780 mapping: "endpoint-independent", "address-dependent",
 					 * "address-and-port-dependent", "none" (no NAT), "unknown" */
 	AGENT_CTL_F_NAT_FILTERING,	/* text: RFC 5780 filtering, the same words but "none" */
+	/* status: the path a peer's tunnel uses (issue 11); optional */
+	AGENT_CTL_F_PATH,		/* text: "lan", "ipv6", "mapped", "public", "punched", "relay" */
 	AGENT_CTL_F_MAX_
 };
 

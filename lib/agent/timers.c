@@ -29,6 +29,7 @@ void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
 		.handshake_retry_min_ms = 5000,
 		.handshake_retry_max_ms = 300000,
 		.alive_ms = 2000,
+		.await_ms = 5000,
 	};
 }
 
@@ -331,6 +332,7 @@ void agent_peer_handshake_done(struct agent_peer_timers *p, uint64_t now)
 {
 	p->sa_up = true;
 	p->connecting = false;
+	p->await_until = 0;
 	p->hs_fails = 0;
 	p->retry_at = 0;
 	p->handshake_at = now;
@@ -341,6 +343,7 @@ void agent_peer_handshake_done(struct agent_peer_timers *p, uint64_t now)
 void agent_peer_handshake_failed(struct agent_peer_timers *p, uint64_t now)
 {
 	p->connecting = false;
+	p->await_until = 0;
 	p->retry_at = after(now, agent_backoff_ms(p->cfg->handshake_retry_min_ms,
 						  p->cfg->handshake_retry_max_ms, p->hs_fails));
 	p->hs_fails++;
@@ -351,6 +354,13 @@ void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now)
 	p->sa_up = false;
 	p->connecting = false;
 	p->retry_at = now;	/* a kept peer reconnects at once; the next failure backs off */
+}
+
+void agent_peer_await_peer(struct agent_peer_timers *p, uint64_t now)
+{
+	if (p->sa_up || !p->connecting)
+		return;	/* nothing of ours waits for it */
+	p->await_until = after(now, p->cfg->await_ms);
 }
 
 void agent_peer_connect_in_progress(struct agent_peer_timers *p)
@@ -416,13 +426,22 @@ static uint64_t connect_at(const struct agent_peer_timers *p)
 	return p->retry_at;
 }
 
+static uint64_t await_at(const struct agent_peer_timers *p)
+{
+	return p->connecting && !p->sa_up && p->await_until ? p->await_until : AGENT_NEVER;
+}
+
 uint64_t agent_peer_next(const struct agent_peer_timers *p)
 {
-	return min2(connect_at(p), min2(teardown_at(p), keepalive_at(p)));
+	return min2(await_at(p), min2(connect_at(p), min2(teardown_at(p), keepalive_at(p))));
 }
 
 enum agent_peer_action agent_peer_due(struct agent_peer_timers *p, uint64_t now)
 {
+	if (await_at(p) <= now) {
+		agent_peer_handshake_failed(p, now);
+		return AGENT_PEER_GAVE_UP;
+	}
 	if (connect_at(p) <= now) {
 		p->connecting = true;
 		return AGENT_PEER_CONNECT;

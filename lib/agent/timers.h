@@ -59,6 +59,7 @@ struct agent_timer_cfg {
 	uint32_t handshake_retry_min_ms;	/* a peer that did not answer is not tried again before: 5000 */
 	uint32_t handshake_retry_max_ms;	/* 300000 */
 	uint32_t alive_ms;		/* a path that carried data in from the peer this recently works: 2000 */
+	uint32_t await_ms;		/* the peer's handshake we wait for (it is the IKE initiator) comes within: 5000 */
 };
 
 /** Fill @p cfg with the defaults above. */
@@ -181,6 +182,7 @@ enum agent_peer_action {
 	AGENT_PEER_CONNECT,	/* start IKE: a kept-up peer has no SA */
 	AGENT_PEER_KEEPALIVE,	/* send a NAT keepalive (RFC 3948 §2.3) */
 	AGENT_PEER_TEARDOWN,	/* delete the idle SA */
+	AGENT_PEER_GAVE_UP,	/* the peer's awaited handshake did not come: counted as failed (back-off) */
 };
 
 /** What `autotunnel status` says of a peer. */
@@ -196,6 +198,7 @@ struct agent_peer_timers {
 	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the peer */
 	bool sa_up, connecting, keep, nat;
 	uint64_t last_sent, last_data, last_rx, handshake_at, retry_at;
+	uint64_t await_until;	/* connecting, but the peer starts IKE: give up then (0: not waiting) */
 	uint32_t hs_fails;
 };
 
@@ -223,6 +226,13 @@ void agent_peer_sa_closed(struct agent_peer_timers *p, uint64_t now);
  */
 void agent_peer_connect_in_progress(struct agent_peer_timers *p);
 /**
+ * We want a tunnel but the peer is to start IKE (hole punching found a
+ * path and the peer's ULA is the lower, docs/paths.md §5): still
+ * connecting, until its handshake_done; after await_ms without it, the
+ * attempt counts as failed (AGENT_PEER_GAVE_UP, then the back-off).
+ */
+void agent_peer_await_peer(struct agent_peer_timers *p, uint64_t now);
+/**
  * The peer published a new location: a new path deserves a try at once,
  * whatever the back-off said. True when a back-off was cut short (packets
  * that wait may ask for a tunnel again now).
@@ -243,7 +253,7 @@ void agent_peer_packet_sent(struct agent_peer_timers *p, uint64_t now);
 bool agent_peer_path_alive(const struct agent_peer_timers *p, uint64_t now);
 
 uint64_t agent_peer_next(const struct agent_peer_timers *p);
-/** The action due at @p now, or AGENT_PEER_NONE; TEARDOWN before KEEPALIVE. */
+/** The action due at @p now, or AGENT_PEER_NONE; GAVE_UP, then TEARDOWN before KEEPALIVE. */
 enum agent_peer_action agent_peer_due(struct agent_peer_timers *p, uint64_t now);
 enum agent_peer_state agent_peer_state(const struct agent_peer_timers *p);
 

@@ -23,11 +23,15 @@ int dnsc_view_init(struct dnsc_view *v, const char *domain, const char *self_lab
 	if (label_name(&v->hosts_name, "_autotunnel", "_udp", &v->domain))
 		return -EINVAL;
 	dns_name_set_root(&v->self);
+	dns_name_set_root(&v->punch_name);
 	if (self_label) {
 		if (agent_label_check(self_label, strlen(self_label)))
 			return -EINVAL;
 		v->self = v->domain;
 		if (dns_name_prepend_label(&v->self, self_label, strlen(self_label)))
+			return -EINVAL;
+		v->punch_name = v->self;
+		if (dns_name_prepend_label(&v->punch_name, "_punch", 6))
 			return -EINVAL;
 	}
 	return 0;
@@ -106,6 +110,79 @@ static struct dnsc_host *srv_host(struct dnsc_view *v, const struct dns_name *ow
 	if (label_name(&t, "_autotunnel", "_udp", &n) || !dns_name_equal(&t, owner))
 		return NULL;
 	return find_host(v, &n);
+}
+
+/* _cand.H.D -> the host H.D */
+static struct dnsc_host *cand_host(struct dnsc_view *v, const struct dns_name *owner)
+{
+	struct dns_name n = *owner, t;
+	char label[AGENT_LABEL_MAX + 1];
+
+	if (dns_name_label_count(&n) != dns_name_label_count(&v->domain) + 2)
+		return NULL;
+	if (dns_name_strip(&n, 1) || !host_name(v, &n, label))
+		return NULL;
+	t = n;
+	if (dns_name_prepend_label(&t, "_cand", 5) || !dns_name_equal(&t, owner))
+		return NULL;
+	return find_host(v, &n);
+}
+
+/* A _cand.H.D TXT RR (docs/paths.md §1.2): kept unless older than the set held (RFC 1982 order). */
+static void cand_apply(struct dnsc_host *h, const struct dnsc_rr *rr, bool removal)
+{
+	struct agent_cand_set s;
+	struct wire w = rr->rdata;
+	size_t len = wire_avail(&w);
+	const uint8_t *rd = wire_read_ref(&w, len);
+
+	if (!rd || agent_cand_set_parse(rd, len, &s))
+		return;	/* not a record of ours, or of a later version: the peer is reached as before */
+	if (removal) {
+		if (h->has_cand && h->cand.gen == s.gen)
+			h->has_cand = false;
+		return;
+	}
+	if (h->has_cand && agent_cand_gen_newer(h->cand.gen, s.gen))
+		return;
+	h->cand = s;
+	h->has_cand = true;
+}
+
+/* A _punch.H.D TXT RR for this host: remembered by its nonce, given out once. */
+static void punch_apply(struct dnsc_view *v, const struct dnsc_rr *rr, bool removal)
+{
+	struct agent_punch p;
+	struct wire w = rr->rdata;
+	size_t len = wire_avail(&w);
+	const uint8_t *rd = wire_read_ref(&w, len);
+	struct dnsc_punch_req *slot = NULL;
+
+	if (!rd || agent_punch_parse(rd, len, &p))
+		return;
+	for (unsigned i = 0; i < DNSC_VIEW_PUNCH_MAX; i++) {
+		struct dnsc_punch_req *q = &v->punch[i];
+
+		if (q->used && !memcmp(q->p.nonce, p.nonce, AGENT_PUNCH_NONCE_LEN)) {
+			if (removal)
+				memset(q, 0, sizeof(*q));
+			return;
+		}
+		if (!q->used && !slot)
+			slot = q;
+	}
+	if (removal)
+		return;
+	if (!slot) {
+		/* full: the oldest request gives way (requests are short-lived) */
+		slot = &v->punch[0];
+		for (unsigned i = 1; i < DNSC_VIEW_PUNCH_MAX; i++)
+			if (v->punch[i].p.t < slot->p.t)
+				slot = &v->punch[i];
+	}
+	memset(slot, 0, sizeof(*slot));
+	slot->used = true;
+	slot->p = p;
 }
 
 static void txt_info(struct dnsc_host *h, struct wire *rd)
@@ -205,6 +282,14 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 		}
 		break;
 	case DNS_TYPE_TXT:
+		if (v->watch_paths && (h = cand_host(v, &rr->owner))) {
+			cand_apply(h, rr, removal);
+			break;
+		}
+		if (v->watch_paths && !dns_name_is_root(&v->punch_name) && dns_name_equal(&rr->owner, &v->punch_name)) {
+			punch_apply(v, rr, removal);
+			break;
+		}
 		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
 			h = &v->h[i];
 			if (!h->used || !dns_name_equal(&h->target, &rr->owner))
@@ -246,6 +331,11 @@ static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t 
 		break;
 	case DNS_TYPE_A:
 	case DNS_TYPE_TXT:
+		if (type == DNS_TYPE_TXT && v->watch_paths && (h = cand_host(v, q))) {
+			h->has_cand = false;
+			return;
+		}
+		/* a snapshot of _punch.H.D: the requests are remembered by nonce, given out once anyway */
 		for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
 			h = &v->h[i];
 			if (!h->used || !dns_name_equal(&h->target, q))
@@ -326,6 +416,9 @@ static void fill_peer(const struct dnsc_host *h, struct dnsc_peer *p)
 		memcpy(p->outer4, h->a, 4);
 		p->port = h->port;
 	}
+	p->has_cand = h->has_cand;
+	if (h->has_cand)
+		p->cand = h->cand;
 }
 
 enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
@@ -350,8 +443,11 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
 			continue;
 		outer = h->has_srv && h->has_a;
 		if (h->reported && memcmp(h->rep_ula, h->ula, 16) == 0 && h->rep_outer == outer &&
-		    (!outer || (memcmp(h->rep_a, h->a, 4) == 0 && h->rep_port == h->port)))
+		    (!outer || (memcmp(h->rep_a, h->a, 4) == 0 && h->rep_port == h->port)) &&
+		    h->rep_cand == h->has_cand && (!h->has_cand || h->rep_gen == h->cand.gen))
 			continue;
+		h->rep_cand = h->has_cand;
+		h->rep_gen = h->cand.gen;
 		h->reported = true;
 		memcpy(h->rep_ula, h->ula, 16);
 		h->rep_outer = outer;
@@ -377,6 +473,8 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 	size_t n = 0;
 
 	put_q(out, cap, &n, &v->hosts_name, DNS_TYPE_PTR);
+	if (v->watch_paths && !dns_name_is_root(&v->punch_name))
+		put_q(out, cap, &n, &v->punch_name, DNS_TYPE_TXT);
 	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
 		const struct dnsc_host *h = &v->h[i];
 		struct dns_name srv;
@@ -386,6 +484,12 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 		put_q(out, cap, &n, &h->fqdn, DNS_TYPE_AAAA);
 		if (h->self)
 			continue;	/* our own name: only whose address it holds */
+		if (v->watch_paths) {
+			struct dns_name c = h->fqdn;
+
+			if (dns_name_prepend_label(&c, "_cand", 5) == 0)
+				put_q(out, cap, &n, &c, DNS_TYPE_TXT);
+		}
 		if (label_name(&srv, "_autotunnel", "_udp", &h->fqdn) == 0)
 			put_q(out, cap, &n, &srv, DNS_TYPE_SRV);
 		if (!dns_name_is_root(&h->target) && h->has_srv)
@@ -426,6 +530,20 @@ int dnsc_view_self_ula(const struct dnsc_view *v, uint8_t ula[static 16])
 
 		if (h->used && h->self && h->listed && h->has_ula) {
 			memcpy(ula, h->ula, 16);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dnsc_view_next_punch(struct dnsc_view *v, struct agent_punch *out)
+{
+	for (unsigned i = 0; i < DNSC_VIEW_PUNCH_MAX; i++) {
+		struct dnsc_punch_req *q = &v->punch[i];
+
+		if (q->used && !q->reported) {
+			q->reported = true;
+			*out = q->p;
 			return 1;
 		}
 	}

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/cand.h"
 #include "agent/name.h"
 #include "dns/msg.h"
 #include "dns/name.h"
@@ -54,6 +55,8 @@ struct dnsc_host {
 	bool has_a;
 	uint8_t a[4];
 	char model[64], os[64];		/**< from the target's TXT, "" when unknown */
+	bool has_cand;			/**< its _cand.H.D TXT (docs/paths.md §1.1) */
+	struct agent_cand_set cand;
 	bool txt_asked;			/**< dnsc_view_extra_questions() gave its TXT question */
 	/* what was last reported through dnsc_view_next_change() */
 	bool reported;
@@ -61,6 +64,17 @@ struct dnsc_host {
 	bool rep_outer;
 	uint8_t rep_a[4];
 	uint16_t rep_port;
+	bool rep_cand;
+	uint32_t rep_gen;
+};
+
+/** Punch requests remembered from this host's _punch.H.D (docs/paths.md §1.3). */
+#define DNSC_VIEW_PUNCH_MAX 8
+
+struct dnsc_punch_req {
+	bool used;
+	bool reported;			/**< given out by dnsc_view_next_punch() */
+	struct agent_punch p;
 };
 
 struct dnsc_view {
@@ -73,6 +87,13 @@ struct dnsc_view {
 	 * host sees another computer put its address on H.D.
 	 */
 	bool watch_self;
+	/**
+	 * Also watch each peer's candidates (_cand.H.D TXT) and this host's
+	 * punch requests (_punch.H.D TXT, needs a self label), issue 11.
+	 */
+	bool watch_paths;
+	struct dns_name punch_name;	/**< _punch.H.D (root when none) */
+	struct dnsc_punch_req punch[DNSC_VIEW_PUNCH_MAX];
 	struct dnsc_host h[DNSC_VIEW_HOSTS];
 };
 
@@ -122,6 +143,8 @@ struct dnsc_peer {
 	bool has_outer;		/**< the SRV and the target's A are known */
 	uint8_t outer4[4];
 	uint16_t port;
+	bool has_cand;		/**< its candidates are known (watch_paths) */
+	struct agent_cand_set cand;
 };
 
 enum dnsc_change {
@@ -141,7 +164,9 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
 /**
  * The questions to keep watched (Figure 3 of RFC 6281): the host list, and
  * for every listed peer its AAAA, its SRV and, once the SRV names a target,
- * the target's A; with watch_self, this host's own AAAA too. Writes at most @p cap and returns how many there are.
+ * the target's A; with watch_self, this host's own AAAA too; with
+ * watch_paths, every listed peer's _cand.H.D TXT and this host's
+ * _punch.H.D TXT. Writes at most @p cap and returns how many there are.
  */
 size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap);
 
@@ -157,6 +182,13 @@ int dnsc_view_self_ula(const struct dnsc_view *v, uint8_t ula[static 16]);
  * each is given once (those written are marked as asked).
  */
 size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out, size_t cap);
+
+/**
+ * The next punch request for this host not given out yet (watch_paths),
+ * marked as given: 1 with @p out set, 0 when none. A request stays
+ * remembered (by its nonce) until its RR is removed, so it is given once.
+ */
+int dnsc_view_next_punch(struct dnsc_view *v, struct agent_punch *out);
 
 /** Listed hosts, this one included. */
 unsigned dnsc_view_count(const struct dnsc_view *v);

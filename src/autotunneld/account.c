@@ -237,9 +237,16 @@ static void watch_self_seen(void *arg, const uint8_t ula[16])
 	pub_records_changed(dns);
 }
 
+static void watch_punch_request(void *arg, const struct agent_punch *req)
+{
+	struct atd_dns *dns = arg;
+
+	dns->ops->punch_request(dns->arg, req);
+}
+
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
-	watch_poll_done, watch_self_seen,
+	watch_poll_done, watch_self_seen, watch_punch_request,
 };
 
 /* ---- whose is H.D (RFC 2136 §2.4 makes the decision stick) ---- */
@@ -865,6 +872,15 @@ int atd_dns_query(struct atd *d, const struct dns_name *q, uint16_t type, dnsque
 	if (!dns || !dns->acc.signed_in || !dns->conn)
 		return -ENOTCONN;
 	return dnsquery_send(dns->queries, dns->conn, &dns->key, q, type, done, arg);
+}
+
+int atd_dns_punch(struct atd *d, const struct agent_rr *rr, bool add)
+{
+	struct atd_dns *dns = d->dns;
+
+	if (!dns || !dns->acc.signed_in)
+		return -ENOTCONN;
+	return atd_pub_punch(dns->pub, rr, add);
 }
 
 void atd_dns_query_cancel(struct atd *d, void *arg)

@@ -33,6 +33,8 @@
 #include "agent/name.h"
 #include "autotunneld/dnsquery.h"
 
+struct agent_punch;
+struct agent_rr;
 struct atd;
 struct atd_local_info;
 struct atd_peer_info;
@@ -66,6 +68,8 @@ struct atd_dns_ops {
 	void (*peer_update)(void *arg, const struct atd_peer_info *p);
 	/** A peer's records are gone. */
 	void (*peer_gone)(void *arg, const char *fqdn);
+	/** A punch request for this host arrived (@p req borrowed for the call). */
+	void (*punch_request)(void *arg, const struct agent_punch *req);
 };
 
 /**
@@ -95,6 +99,11 @@ struct atd_watch *atd_dns_watch(struct atd *d);
  * unless this fails: -ENOTCONN when signed out, or dnsquery_send()'s error.
  */
 int atd_dns_query(struct atd *d, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *arg);
+/**
+ * Add (@p add) or delete one punch request RR under a peer's name
+ * (atd_pub_punch()). 0, -ENOTCONN when signed out, or its error.
+ */
+int atd_dns_punch(struct atd *d, const struct agent_rr *rr, bool add);
 /** Forget the queries of @p arg (their callbacks are not called). */
 void atd_dns_query_cancel(struct atd *d, void *arg);
 

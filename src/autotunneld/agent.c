@@ -52,7 +52,9 @@
 #include "autotunneld/daemon.h"
 #include "autotunneld/dynpeer.h"
 #include "autotunneld/fsutil.h"
+#include "autotunneld/gather.h"
 #include "autotunneld/ikeglue.h"
+#include "autotunneld/punch.h"
 #include "autotunneld/reflex.h"
 #include "autotunneld/rsip_client.h"
 #include "common/clock.h"
@@ -98,6 +100,9 @@ struct atd_agent {
 
 	struct atd_dynpeers *peers;
 	struct atd_reflex *reflex;	/* reflexive address and NAT behaviour (STUN) */
+	struct atd_punch *punch;	/* direct paths by hole punching */
+	bool reflex_fresh;		/* its result is of this network (a check ended since the last change) */
+	uint32_t cand_gen;		/* the last generation of our candidates (docs/paths.md §1.2) */
 	struct agent_timer_cfg tcfg;	/* peers' timer policy (lib/agent timers) */
 	bool stopping;
 };
@@ -304,19 +309,20 @@ static const char *reach_text(const struct atd_agent *a, char *buf, size_t len)
 		break;
 	case ATD_REACH_NO_MAPPING:
 		snprintf(buf, len, a->d->conf.no_portmap ?
-			 "no port mapping on this network (turned off by no-portmap); reachable only outbound" :
+			 "no port mapping on this network (turned off by no-portmap); peers reach this host by "
+			 "hole punching" :
 			 "no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; "
-			 "reachable only outbound");
+			 "peers reach this host by hole punching");
 		break;
 	case ATD_REACH_REFUSED:
 		snprintf(buf, len, "no port mapping on this network: the gateway refused it (%s %s); "
-			 "reachable only outbound", portmap_proto_str(a->refused_by),
+			 "peers reach this host by hole punching", portmap_proto_str(a->refused_by),
 			 portmap_result_str(a->refused_by, a->refused_result));
 		break;
 	case ATD_REACH_DOUBLE_NAT:
 		snprintf(buf, len, "double NAT: the gateway maps us to %s, which is itself a private "
-			 "address, so another NAT is upstream; not supported until hole punching exists; "
-			 "reachable only outbound", inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)));
+			 "address, so another NAT is upstream; peers reach this host by hole punching",
+			 inet_ntop(AF_INET, &a->ext_addr, e, sizeof(e)));
 		break;
 	}
 	return buf;
@@ -331,6 +337,67 @@ static void publish_now(struct atd *d)
 	if (!a->local_valid || !atd_agent_account(d, &acc))
 		return;
 	atd_dns_local(d, &a->local);
+}
+
+static uint8_t nat_behaviour(enum stun_nat_behavior b)
+{
+	switch (b) {
+	case STUN_NAT_NONE:	/* no filter at all: as open as endpoint-independent */
+	case STUN_NAT_ENDPOINT_INDEPENDENT:
+		return AGENT_NAT_EI;
+	case STUN_NAT_ADDRESS_DEPENDENT:
+		return AGENT_NAT_AD;
+	case STUN_NAT_ADDRESS_PORT_DEPENDENT:
+		return AGENT_NAT_APD;
+	default:
+		return AGENT_NAT_UNKNOWN;
+	}
+}
+
+/* Our candidates (docs/paths.md §1) for @p li, numbered with a new generation when they changed. */
+static void cands_fill(struct atd *d, struct atd_local_info *li)
+{
+	struct atd_agent *a = d->agent;
+	struct atd_gather_in in = { .port = (uint16_t)(d->conf.port ? d->conf.port : 4500), .interfaces = true };
+	struct atd_reflex_view v;
+
+	memset(&li->cands, 0, sizeof(li->cands));
+	if (!a->net.online)
+		return;
+	in.has_external = li->has_external;
+	in.public_net = li->public_net;
+	memcpy(in.external4, li->external4, 4);
+	in.ext_port = li->port;
+	if (a->reflex)
+		atd_reflex_get(a->reflex, &v);
+	if (a->reflex && v.have_early && v.early.ss_family == AF_INET && !v.early_no_nat) {
+		const struct sockaddr_in *r = (const struct sockaddr_in *)&v.early;
+
+		/* a full check under way has the NAT's mapping already; its behaviour follows */
+		in.has_srflx = true;
+		memcpy(in.srflx4, &r->sin_addr, 4);
+		in.srflx_port = ntohs(r->sin_port);
+		in.map = in.filt = AGENT_NAT_UNKNOWN;
+	} else if (a->reflex && a->reflex_fresh) {
+		/* behind a NAT (STUN saw another address than ours): the NAT's mapping, with its behaviour */
+		if (v.have_result && v.result.reachable && v.result.reflexive.ss_family == AF_INET &&
+		    v.result.mapping != STUN_NAT_NONE) {
+			const struct sockaddr_in *r = (const struct sockaddr_in *)&v.result.reflexive;
+
+			in.has_srflx = true;
+			memcpy(in.srflx4, &r->sin_addr, 4);
+			in.srflx_port = ntohs(r->sin_port);
+			in.map = nat_behaviour(v.result.mapping);
+			in.filt = nat_behaviour(v.result.filtering);
+		}
+	}
+	atd_gather(&in, &li->cands);
+	if (a->local_valid && atd_gather_same(&li->cands, &a->local.cands)) {
+		li->cands = a->local.cands;
+		return;
+	}
+	/* RFC 1982 order: a peer ignores a set older than one it holds */
+	li->cands.gen = ++a->cand_gen;
 }
 
 /* Evaluate what we publish now; hand it to the publisher if it changed (or if @p force). */
@@ -358,6 +425,7 @@ static void local_update(struct atd *d, bool force)
 		memcpy(li.external4, &a->ext_addr, 4);
 		li.port = a->ext_port;
 	}
+	cands_fill(d, &li);
 	if (a->local_valid && !force && !memcmp(&li, &a->local, sizeof(li)))
 		return;
 	if (li.has_external)
@@ -367,6 +435,8 @@ static void local_update(struct atd *d, bool force)
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
 	a->local = li;
 	a->local_valid = true;
+	if (a->punch)
+		atd_punch_local(a->punch, &li.cands);
 	publish_now(d);
 }
 
@@ -665,6 +735,7 @@ static void on_net(void *arg, const struct netmon_state *now, const struct netmo
 	log_info("network changed: now %s (was %s)", n, b);
 	a->net = *now;
 	a->net_changed_ms = clock_now_ms();
+	a->reflex_fresh = false;	/* the old network's reflexive address is no candidate here */
 	ike_glue_net_changed(d->ike);	/* static peers' tunnels (and the cached route) */
 	if (now->online)
 		atd_dns_network_changed(d);	/* the connection to the server went with the old address */
@@ -687,16 +758,29 @@ static int peers_rsip_binding(void *arg, struct ike_glue_rsip *gr, struct dp_pat
 	return atd_rsip_binding(arg, gr, path);
 }
 
-static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding };
+static int peers_punch(void *arg, const char *label)
+{
+	struct atd *d = arg;
+
+	return atd_punch_want(d->agent->punch, label);
+}
+
+static const struct atd_dynpeers_ops peers_ops = { peers_hosts_changed, peers_rsip_binding, peers_punch };
 
 /* Signed in (at start with a saved account, or after login): publish what we know now. */
 static void dns_signed_in(void *arg)
 {
 	struct atd *d = arg;
 
+	struct atd_acct_view acc;
+
 	hosts_write(d);
+	if (atd_agent_account(d, &acc))
+		atd_punch_account(d->agent->punch, acc.domain, acc.host, d->agent->id.ula, acc.ike_key);
 	if (!d->agent->map_pending)
 		local_update(d, true);
+	else if (d->agent->local_valid)
+		atd_punch_local(d->agent->punch, &d->agent->local.cands);
 	reflex_kick(d);
 }
 
@@ -706,6 +790,7 @@ static void dns_signed_out(void *arg)
 	struct atd *d = arg;
 
 	atd_dynpeers_clear(d->agent->peers);
+	atd_punch_account(d->agent->punch, NULL, NULL, NULL, NULL);
 	hosts_write(d);
 	if (d->agent->reflex)
 		atd_reflex_stop(d->agent->reflex, true);
@@ -726,13 +811,24 @@ static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
+	atd_punch_peer(d->agent->punch, p->name, p->ula, p->has_cand ? &p->cands : NULL);
 }
 
 static void dns_peer_gone(void *arg, const char *fqdn)
 {
 	struct atd *d = arg;
+	char label[AGENT_LABEL_MAX + 1];
 
 	atd_dynpeers_gone(d->agent->peers, fqdn);
+	snprintf(label, sizeof(label), "%.*s", (int)strcspn(fqdn, "."), fqdn);
+	atd_punch_peer_gone(d->agent->punch, label);
+}
+
+static void dns_punch_request(void *arg, const struct agent_punch *req)
+{
+	struct atd *d = arg;
+
+	atd_punch_request(d->agent->punch, req);
 }
 
 static int reflex_query(void *arg, const struct dns_name *q, uint16_t type, dnsquery_fn done, void *qarg)
@@ -752,10 +848,40 @@ static int reflex_send(void *arg, const struct sockaddr_in *to, const uint8_t *m
 	return d->dp ? dp_send_stun(d->dp, to, msg, len) : -ENOTCONN;
 }
 
-static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send };
+/* A STUN check ended: the reflexive candidate follows it (republished when it changed). */
+static void reflex_done(void *arg)
+{
+	struct atd *d = arg;
+
+	d->agent->reflex_fresh = true;
+	local_update(d, false);
+}
+
+static const struct atd_reflex_ops reflex_ops = { reflex_query, reflex_query_cancel, reflex_send, reflex_done };
+
+static int punch_request_write(void *arg, const struct agent_rr *rr, bool add)
+{
+	return atd_dns_punch(arg, rr, add);
+}
+
+static void punch_nominated(void *arg, const char *label, const struct atd_punch_path *path)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_path(d->agent->peers, label, path->controlling, path->cls, path->addr4, path->port, path->rtt_ms);
+}
+
+static void punch_failed(void *arg, const char *label)
+{
+	struct atd *d = arg;
+
+	atd_dynpeers_path_failed(d->agent->peers, label);
+}
+
+static const struct atd_punch_ops punch_ops = { reflex_send, punch_request_write, punch_nominated, punch_failed };
 
 static const struct atd_dns_ops dns_ops = {
-	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone,
+	dns_signed_in, dns_signed_out, dns_local, dns_peer_update, dns_peer_gone, dns_punch_request,
 };
 
 /* ---- life cycle ---- */
@@ -797,6 +923,8 @@ int atd_agent_init(struct atd *d)
 	a->tcfg.idle_ms = (uint32_t)d->conf.idle_timeout_s * 1000;
 	a->tcfg.keepalive_ms = (uint32_t)d->conf.nat_keepalive_s * 1000;
 	agent_engine_timers_init(&a->et, &a->tcfg);
+	/* docs/paths.md §1.2: generations start from the wall clock, so they grow across restarts too */
+	a->cand_gen = (uint32_t)clock_wall_s();
 	return 0;
 }
 
@@ -823,7 +951,7 @@ int atd_agent_start(struct atd *d)
 	}
 	hosts_write(d);
 	reach_evaluate(d);
-	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)))
+	if (!(a->reflex = atd_reflex_new(d->base, &reflex_ops, d)) || !(a->punch = atd_punch_new(d->base, &punch_ops, d)))
 		return -ENOMEM;
 	/* a saved account signs in by itself; peers are told to us from here on */
 	if ((ret = atd_dns_init(d, &dns_ops, d)))
@@ -862,6 +990,8 @@ void atd_agent_stop(struct atd *d)
 	atd_dns_fini(d);
 	atd_reflex_free(a->reflex);
 	a->reflex = NULL;
+	atd_punch_free(a->punch);
+	a->punch = NULL;
 	netmon_free(a->nm);
 	pmc_drop(a);
 	if (a->etimer)
@@ -923,6 +1053,9 @@ bool atd_agent_reflex_refresh(struct atd *d)
 
 void atd_agent_stun_input(struct atd *d, const uint8_t *buf, size_t len, const struct sockaddr_in *from)
 {
+	/* the checks of hole punching (and the answers to ours), else the reflexive-address check's */
+	if (d->agent && d->agent->punch && atd_punch_input(d->agent->punch, buf, len, from))
+		return;
 	if (d->agent && d->agent->reflex)
 		atd_reflex_input(d->agent->reflex, buf, len, from);
 }

@@ -29,6 +29,7 @@
 
 #include "agent/ctl.h"
 #include "agent/name.h"
+#include "agent/paths.h"
 #include "agent/timers.h"
 #include "autotunneld/account.h"
 #include "autotunneld/agent.h"
@@ -260,6 +261,8 @@ static void do_status(struct client *cl)
 		if (ps[i].has_handshake && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_HANDSHAKE_AGE_S, ps[i].handshake_age_s);
 		agent_ctl_write_bool(&w, AGENT_CTL_F_KEEP, ps[i].keep);
+		if (ps[i].cls && ps[i].state == AGENT_PEER_UP)
+			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name((enum agent_path_class)ps[i].cls));
 	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }

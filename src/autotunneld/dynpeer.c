@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "agent/name.h"
+#include "agent/paths.h"
 #include "autotunneld/daemon.h"
 #include "autotunneld/ikeglue.h"
 #include "autotunneld/ping6.h"
@@ -54,6 +55,10 @@ struct atd_dynpeer {
 	uint32_t rtt_ms;
 	uint64_t up_ms;			/* when the current tunnel came up */
 	bool told_no_location;
+	bool public_outer;		/* its published location is its own address (a `public` candidate) */
+	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
+	uint8_t punch_addr[4];		/* ... at this address and port */
+	uint16_t punch_port;
 };
 
 struct ping {
@@ -99,6 +104,8 @@ static const char *ep(const uint8_t a[4], uint16_t port, char *buf, size_t len)
 	snprintf(buf, len, "%s:%u", inet_ntop(AF_INET, a, s, sizeof(s)), port);
 	return buf;
 }
+
+static struct atd_dynpeer *find(const struct atd_dynpeers *ps, const char *name);
 
 static struct atd_dynpeer *by_fqdn(struct atd_dynpeers *ps, const char *fqdn)
 {
@@ -156,10 +163,17 @@ static void connect_now(struct atd *d, struct atd_dynpeer *p, const char *why)
 	int ret;
 
 	if (!current_remote(d, p, a, &port)) {
+		/* issue 11: no location published, but perhaps a direct path by hole punching */
+		if ((ret = p->ps->ops->punch(p->ps->arg, p->label)) == 0) {
+			/* connecting until the path's IKE succeeds or the round fails (atd_dynpeers_path_failed) */
+			log_info("%s: no location published: looking for a direct path (%s)", p->label, why);
+			return;
+		}
 		agent_peer_handshake_failed(&p->t, now);
 		if (!p->told_no_location)
-			log_info("%s published no location (its network gives it no port mapping): "
-				 "a tunnel is possible only when it starts one to us", p->label);
+			log_info("%s published no location (its network gives it no port mapping) and no "
+				 "direct path can be tried: a tunnel is possible only when it starts one to us",
+				 p->label);
 		p->told_no_location = true;
 		retry_at(d, p, p->t.retry_at);
 		return;
@@ -293,6 +307,12 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			switch (act) {
 			case AGENT_PEER_CONNECT:
 				connect_now(d, p, "kept up");
+				break;
+			case AGENT_PEER_GAVE_UP:
+				log_warnx("%s found a direct path but started no tunnel on it; next try in %llu s "
+					  "at the earliest", p->label,
+					  (unsigned long long)((p->t.retry_at - now + 999) / 1000));
+				retry_at(d, p, p->t.retry_at);
 				break;
 			case AGENT_PEER_TEARDOWN:
 				if ((sa = ike_sa_find(ike_of(d), p->dpname))) {
@@ -494,6 +514,10 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	memcpy(p->outer4, pi->outer4, 4);
 	p->port = pi->port;
 	p->told_no_location = false;
+	p->public_outer = false;
+	for (size_t i = 0; pi->has_cand && i < pi->cands.n; i++)
+		if (pi->cands.c[i].kind == AGENT_CAND_PUBLIC && !memcmp(pi->cands.c[i].addr, pi->outer4, 4))
+			p->public_outer = true;
 	memcpy(ia.ip, pi->outer4, 4);
 	memcpy(&sin.sin_addr, pi->outer4, 4);
 	dp_peer_remote(d->dp, p->rp->dp_id, &cur);
@@ -613,8 +637,8 @@ void atd_dynpeers_update(struct atd_dynpeers *ps, const struct atd_acct_view *ac
 			log_info("found %s (%s, %s) at %s%s", label, fqdn, u, ep(pi->outer4, pi->port, e, sizeof(e)),
 				 p->t.keep ? "; keeping a tunnel up" : "; tunnel on demand");
 		else
-			log_info("found %s (%s, %s), with no location: it can reach us, we cannot start a "
-				 "tunnel to it", label, fqdn, u);
+			log_info("found %s (%s, %s), with no location: a tunnel to it needs hole punching",
+				 label, fqdn, u);
 		set_location(d, p, pi, false);
 		ps->ops->hosts_changed(ps->arg);
 		return;
@@ -691,6 +715,62 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 		s->handshake_age_s = (uint32_t)((now - p->t.handshake_at) / 1000);
 	}
 	s->keep = p->t.keep;
+	/* what the path in use is: the one hole punching found, or the peer's published location */
+	if (s->has_outer && p->punch_cls && !memcmp(s->outer4, p->punch_addr, 4) && s->port == p->punch_port)
+		s->cls = p->punch_cls;
+	else if (s->has_outer && p->has_outer && !memcmp(s->outer4, p->outer4, 4) && s->port == p->port)
+		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+}
+
+void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,
+		       const uint8_t addr4[4], uint16_t port, uint32_t rtt_ms)
+{
+	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
+	struct atd *d = ps ? ps->d : NULL;
+	struct ike_addr ia = { .family = AF_INET, .port = port };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	uint64_t now = clock_now_ms();
+	int ret;
+
+	if (!p)
+		return;
+	p->punch_cls = cls;
+	memcpy(p->punch_addr, addr4, 4);
+	p->punch_port = port;
+	p->rtt_ms = rtt_ms;
+	p->has_rtt = true;
+	if (!controlling) {
+		/* docs/paths.md §5: the lower ULA starts IKE; we answer it (and give up if it never comes) */
+		agent_peer_await_peer(&p->t, now);
+		return;
+	}
+	memcpy(ia.ip, addr4, 4);
+	memcpy(&sin.sin_addr, addr4, 4);
+	/* ESP goes there now; an established SA moves to it (MOBIKE UPDATE_SA_ADDRESSES, no rekey) */
+	dp_peer_set_remote(d->dp, p->rp->dp_id, &sin);
+	ike_peer_set_remote(ike_of(d), p->dpname, &ia, now);
+	p->ike_remote_stale = false;
+	if (!p->t.sa_up) {
+		ret = ike_connect(ike_of(d), p->dpname, now);
+		if (ret > 0) {
+			p->connect_ms = 0;	/* the check measured the round trip */
+			log_info("%s: starting a tunnel on the direct path", p->label);
+		} else if (ret != -EALREADY) {
+			log_warnx("%s: cannot start a tunnel: %s", p->label, strerror(-ret));
+		}
+	}
+	ike_glue_kick(d->ike);
+}
+
+void atd_dynpeers_path_failed(struct atd_dynpeers *ps, const char *label)
+{
+	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
+	uint64_t now = clock_now_ms();
+
+	if (!p || p->t.sa_up || !p->t.connecting)
+		return;
+	agent_peer_handshake_failed(&p->t, now);
+	retry_at(ps->d, p, p->t.retry_at);
 }
 
 size_t atd_dynpeers_status(const struct atd_dynpeers *ps, struct atd_peer_status *out, size_t cap)

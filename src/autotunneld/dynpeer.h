@@ -43,6 +43,12 @@ struct atd_dynpeers_ops {
 	void (*hosts_changed)(void *arg);
 	/** The RSIP binding (see atd_rsip_binding()): 0, or -ENOENT while there is none. */
 	int (*rsip_binding)(void *arg, struct ike_glue_rsip *gr, struct dp_path *path);
+	/**
+	 * Packets wait for peer @p label, which published no location: find a
+	 * direct path by hole punching (punch.c). 0 when a round runs (its
+	 * outcome comes through atd_dynpeers_path/_path_failed), or -errno.
+	 */
+	int (*punch)(void *arg, const char *label);
 };
 
 /**
@@ -89,6 +95,18 @@ void atd_dynpeer_need_sa(struct atd_rpeer *rp);
 /** An event of lib/ike about @p rp (after ikeglue handled it). */
 void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev);
 
+/**
+ * Hole punching found a path to peer @p label at @p addr4:@p port (network
+ * order address, host order port), of class @p cls (enum agent_path_class),
+ * proved with a round trip of @p rtt_ms. When @p controlling (we are the
+ * IKE initiator, docs/paths.md §5) the tunnel is made on it, or an existing
+ * one moves to it (MOBIKE, no rekey); otherwise the peer starts IKE.
+ */
+void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controlling, uint8_t cls,
+		       const uint8_t addr4[4], uint16_t port, uint32_t rtt_ms);
+/** Hole punching found no path to peer @p label: a waiting tunnel backs off as after no answer. */
+void atd_dynpeers_path_failed(struct atd_dynpeers *ps, const char *label);
+
 /** A peer as `autotunnel status` shows it. */
 struct atd_peer_status {
 	char label[64];
@@ -103,6 +121,7 @@ struct atd_peer_status {
 	bool has_handshake;
 	uint32_t handshake_age_s;
 	bool keep;
+	uint8_t cls;			/* enum agent_path_class of the path in use; 0 when unknown */
 };
 
 /** Fill up to @p cap entries; returns how many. */

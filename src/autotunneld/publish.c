@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "agent/cand.h"
 #include "agent/records.h"
 #include "autotunneld/dnsconn.h"
 #include "autotunneld/publish.h"
@@ -24,6 +25,19 @@
 
 #define WITHDRAW_WAIT_MS 3000
 #define SVC_NAME_MAX 16
+/* the records of lib/agent/records.h and our candidates' _cand.H.D TXT (docs/paths.md §1.1) */
+#define PUB_RECORDS_MAX (AGENT_RECORDS_MAX + 1)
+
+/* A punch request's own UPDATE (docs/paths.md §1.3): beside the record set's, never in its way. */
+#define PUNCH_UPDATES 4
+
+struct punch_update {
+	struct atd_pub *p;
+	bool used, add;
+	uint16_t id;
+	struct dns_tsig t;
+	char name[AGENT_NAME_MAX + 1];
+};
 
 struct atd_pub {
 	struct event_base *base;
@@ -35,7 +49,7 @@ struct atd_pub {
 	bool have_local;
 	struct atd_local_info li;
 	/* the set in flight, and the set the server holds from us (prev_known) */
-	struct agent_rr sending[AGENT_RECORDS_MAX], prev[AGENT_RECORDS_MAX];
+	struct agent_rr sending[PUB_RECORDS_MAX], prev[PUB_RECORDS_MAX];
 	size_t nsending, nprev;
 	bool prev_known;
 	bool ever_published;
@@ -62,6 +76,7 @@ struct atd_pub {
 	char svc_name[AGENT_SERVICES_MAX][SVC_NAME_MAX];
 	size_t nsvc;
 	char model[65], os[65];
+	struct punch_update punch[PUNCH_UPDATES];
 };
 
 static const char *const features[] = { "ike=2" };
@@ -138,7 +153,13 @@ void atd_pub_free(struct atd_pub *p)
 	if (p->ctx.conn) {
 		dnsconn_cancel(p->ctx.conn, p);
 		dnsconn_cancel(p->ctx.conn, &p->wt);
+		for (int i = 0; i < PUNCH_UPDATES; i++)
+			if (p->punch[i].used)
+				dnsconn_cancel(p->ctx.conn, &p->punch[i]);
 	}
+	for (int i = 0; i < PUNCH_UPDATES; i++)
+		if (p->punch[i].used)
+			dns_tsig_fini(&p->punch[i].t);
 	if (p->inflight)
 		dns_tsig_fini(&p->t);
 	if (p->withdrawing)
@@ -200,6 +221,7 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		.services = p->svc,
 		.nservices = p->nsvc,
 	};
+	int rc;
 
 	in.host_id = p->ctx.host_id;
 	memcpy(in.eui64, p->li.eui64, 8);
@@ -208,7 +230,15 @@ static int build_records(struct atd_pub *p, struct agent_rr *out, size_t *n)
 		memcpy(in.ext_addr, p->li.external4, 4);
 		in.ext_port = p->li.port;
 	}
-	return agent_records_build(&in, out, AGENT_RECORDS_MAX, n);
+	if ((rc = agent_records_build(&in, out, AGENT_RECORDS_MAX, n)))
+		return rc;
+	/* docs/paths.md §1.1: in the same UPDATE and lease, this host's own RRset (replaced whole) */
+	if (p->li.cands.n > 0) {
+		if ((rc = agent_cand_set_rr(&p->li.cands, p->ctx.domain, p->ctx.host, 0, &out[*n])))
+			return rc;
+		(*n)++;
+	}
+	return 0;
 }
 
 /*
@@ -543,4 +573,62 @@ void atd_pub_status(const struct atd_pub *p, struct atd_publish_status *st)
 	st->records = (uint32_t)(p->prev_known ? p->nprev : 0);
 	st->fails = p->fails;
 	snprintf(st->error, sizeof(st->error), "%s", p->error);
+}
+
+/* ---- punch requests (docs/paths.md §1.3) ---- */
+
+static void punch_answer(void *arg, int err, const uint8_t *msg, size_t len)
+{
+	struct punch_update *u = arg;
+	struct dnsc_update_result r;
+	char b[16];
+	int rc = err;
+
+	if (err == -ECANCELED || !u->used)
+		return;
+	if (!err)
+		rc = dnsc_update_answer(&r, msg, len, u->id, u->p->ctx.zone, u->add ? 1 : 0, &u->t, clock_wall_s());
+	if (rc == 0 && r.rcode == DNS_RCODE_NOERROR)
+		log_debug("punch request %s %s", u->add ? "written to" : "deleted from", u->name);
+	else
+		log_info("cannot %s the punch request at %s: %s", u->add ? "write" : "delete", u->name,
+			 rc ? strerror(-rc) : dnsc_rcode_name(r.rcode, b));
+	dns_tsig_fini(&u->t);
+	u->used = false;
+}
+
+int atd_pub_punch(struct atd_pub *p, const struct agent_rr *rr, bool add)
+{
+	static uint8_t buf[DNSC_MSG_MAX];
+	struct punch_update *u = NULL;
+	size_t len;
+	int rc;
+
+	if (!p || !p->running || !p->ctx.conn || p->withdrawing || p->withdrawn)
+		return -ENOTCONN;
+	for (int i = 0; i < PUNCH_UPDATES && !u; i++)
+		if (!p->punch[i].used)
+			u = &p->punch[i];
+	if (!u)
+		return -EBUSY;
+	u->p = p;
+	u->add = add;
+	snprintf(u->name, sizeof(u->name), "%s", rr->name);
+	u->id = dnsconn_new_id(p->ctx.conn);
+	dns_tsig_init(&u->t, p->ctx.key);
+	/*
+	 * The RRset is shared (each requester adds and deletes only its own RR);
+	 * the shortest lease the server grants (it clamps 1 s up to its minimum)
+	 * bounds an RR whose requester vanished before deleting it.
+	 */
+	rc = dnsc_update_build(buf, sizeof(buf), &len, u->id, p->ctx.zone, add ? rr : NULL, add ? 1 : 0,
+			       add ? NULL : rr, add ? 0 : 1, add ? 1 : 0, &u->t, clock_wall_s());
+	if (rc == 0) {
+		u->used = true;
+		if ((rc = dnsconn_request(p->ctx.conn, buf, len, punch_answer, u)))
+			u->used = false;
+	}
+	if (rc)
+		dns_tsig_fini(&u->t);
+	return rc;
 }

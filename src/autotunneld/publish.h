@@ -112,6 +112,16 @@ void atd_pub_withdraw(struct atd_pub *p, void (*done)(void *arg), void *arg);
 /** Withdraw at once, running the event loop until it is answered (shutdown without atd_pub_withdraw). */
 void atd_pub_withdraw_sync(struct atd_pub *p);
 
+struct agent_rr;
+
+/**
+ * Add (@p add) or delete the punch request @p rr (agent_punch_rr(): one RR
+ * of a peer's shared _punch.P.D, docs/paths.md §1.3) by a signed UPDATE of
+ * its own, beside the record set's. Its outcome is only logged. 0,
+ * -ENOTCONN (not started), -EBUSY (too many in flight), or the build's error.
+ */
+int atd_pub_punch(struct atd_pub *p, const struct agent_rr *rr, bool add);
+
 struct atd_publish_status {
 	bool published;		/* the last update was granted */
 	uint32_t lease_s;	/* lease granted */

@@ -51,6 +51,7 @@ struct atd_reflex {
 
 	struct stun_natcheck nc;
 	bool quick;				/* the check running is a refresh (test I only) */
+	bool early_told;			/* a full check's test I answered: told through ops.done */
 	bool refresh;				/* the lookup under way is for a refresh */
 	struct stun_natcheck_result last;	/* what netcheck shows */
 	bool have_result;
@@ -134,6 +135,8 @@ static void finish(struct atd_reflex *r)
 		log_debug("%s", msg);
 	else
 		log_info("%s", msg);
+	if (r->ops.done)
+		r->ops.done(r->arg);
 }
 
 static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)
@@ -151,8 +154,19 @@ static void apply(struct atd_reflex *r, const struct stun_natcheck_out *out)
 	if (out->done) {
 		evtimer_del(r->timer);
 		finish(r);
-	} else if (out->deadline != STUN_NATCHECK_NEVER) {
+		return;
+	}
+	if (out->deadline != STUN_NATCHECK_NEVER)
 		arm(r, out->deadline);
+	/*
+	 * A full check (after a network change) takes seconds for the
+	 * behaviour; the reflexive address is known at its first answer, and a
+	 * peer can punch to it at once (docs/paths.md §9.1).
+	 */
+	if (!r->quick && !r->early_told && r->state == ATD_REFLEX_CHECKING && stun_natcheck_result(&r->nc)->reachable) {
+		r->early_told = true;
+		if (r->ops.done)
+			r->ops.done(r->arg);
 	}
 }
 
@@ -164,6 +178,7 @@ static void begin_check(struct atd_reflex *r, bool quick)
 
 	r->state = ATD_REFLEX_CHECKING;
 	r->quick = quick;
+	r->early_told = false;
 	stun_natcheck_config_default(&cfg);
 	cfg.binding_only = quick;
 	err = stun_natcheck_start(&r->nc, &cfg, (const struct sockaddr *)&r->server_addr,
@@ -452,4 +467,11 @@ void atd_reflex_get(const struct atd_reflex *r, struct atd_reflex_view *v)
 		v->checked_ms = r->checked_ms;
 	}
 	snprintf(v->why, sizeof(v->why), "%s", r->why);
+	if (r->state == ATD_REFLEX_CHECKING && r->early_told) {
+		const struct stun_natcheck_result *e = stun_natcheck_result(&r->nc);
+
+		v->have_early = true;
+		v->early = e->reflexive;
+		v->early_no_nat = e->mapping == STUN_NAT_NONE;
+	}
 }

@@ -40,6 +40,12 @@ struct atd_reflex_ops {
 	void (*query_cancel)(void *arg, void *qarg);
 	/** Send @p len bytes to @p to from the tunnel's UDP socket (no marker). 0 or -errno. */
 	int (*send)(void *arg, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+	/**
+	 * A check ended (its result is in atd_reflex_get()), or a full check's
+	 * first answer came (the reflexive address, before the behaviour:
+	 * have_early): the candidates follow it.
+	 */
+	void (*done)(void *arg);
 };
 
 enum atd_reflex_state {
@@ -60,6 +66,9 @@ struct atd_reflex_view {
 	bool have_result;
 	uint64_t checked_ms;		/* monotonic: when the result was final */
 	char why[200];			/* LOOKUP_FAILED: why */
+	bool have_early;		/* CHECKING (a full check): test I answered, the behaviour is still being found */
+	struct sockaddr_storage early;	/* ... its reflexive address */
+	bool early_no_nat;		/* ... which is our own address */
 };
 
 /** A new leaf; @p ops and @p arg are kept. NULL on allocation failure. */

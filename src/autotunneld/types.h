@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/cand.h"
+
 /** A peer as the watcher learnt it from DNS (docs/design.md §4). */
 struct atd_peer_info {
 	char name[64];		/* host label H */
@@ -17,6 +19,8 @@ struct atd_peer_info {
 	bool has_outer;		/* it published SRV and A (it has a location) */
 	uint8_t outer4[4];	/* A of AutoTunnel-E.D, network order */
 	uint16_t port;		/* SRV port, host order */
+	bool has_cand;		/* its _cand.H.D TXT (docs/paths.md §1.1) */
+	struct agent_cand_set cands;
 };
 
 /** What this host publishes about itself (agent.c -> publisher). */
@@ -28,6 +32,13 @@ struct atd_local_info {
 	uint16_t port;		/* host order */
 	bool public_net;	/* our own address is public: nothing to map */
 	bool rsip;		/* external4/port: the address and IKE port an RSIP gateway lent us */
+	/*
+	 * Every way a peer may reach our UDP port (docs/paths.md §1), published
+	 * at _cand.H.D beside the records above: mapped/public as external4,
+	 * server-reflexive with the NAT's behaviour, LAN and global IPv6
+	 * addresses. n = 0: none known (nothing is published there).
+	 */
+	struct agent_cand_set cands;
 };
 
 /** The account as the tunnels need it (from account.c), borrowed until the next event. */

@@ -133,6 +133,9 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 			pi.has_outer = p.has_outer;
 			memcpy(pi.outer4, p.outer4, 4);
 			pi.port = p.port;
+			pi.has_cand = p.has_cand;
+			if (p.has_cand)
+				pi.cands = p.cand;
 			if (p.has_outer)
 				log_info("peer %s is at %s:%u", p.label, inet_ntop(AF_INET, p.outer4, a, sizeof(a)), p.port);
 			else
@@ -144,6 +147,16 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (!w->running)
 			return;
+	}
+	/* punch requests for us (docs/paths.md §1.3): each once */
+	{
+		struct agent_punch req;
+
+		while (dnsc_view_next_punch(w->view, &req) == 1) {
+			w->ops->punch_request(w->arg, &req);
+			if (!w->running)
+				return;
+		}
 	}
 	/* our own name: whose address it holds (another computer may have taken it) */
 	{
@@ -212,12 +225,15 @@ static void rearm_llq(struct atd_watch *w)
  */
 static bool only_self_refused(const struct atd_watch *w, const struct dnsc_llq_counts *cnt)
 {
+	unsigned refused = 0;
 	int i;
 
-	if (cnt->wanted != cnt->up + 1)
-		return false;
+	/* our punch requests alike: a peer that wants a tunnel also sends checks, which start ours */
 	i = dnsc_llq_find(w->llq, &w->view->self, DNS_TYPE_AAAA);
-	return i >= 0 && w->llq->q[i].state == DNSC_LLQ_FAILED;
+	refused += i >= 0 && w->llq->q[i].state == DNSC_LLQ_FAILED;
+	i = dnsc_llq_find(w->llq, &w->view->punch_name, DNS_TYPE_TXT);
+	refused += i >= 0 && w->llq->q[i].state == DNSC_LLQ_FAILED;
+	return refused > 0 && cnt->wanted == cnt->up + refused;
 }
 
 /* The timers' LLQ action is answered once every LLQ has its answer. */
@@ -758,6 +774,7 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 	if (rc)
 		return rc;
 	w->view->watch_self = true;
+	w->view->watch_paths = true;	/* issue 11: the peers' candidates, our punch requests */
 	w->self_known = false;
 	w->conn_lost_s = 0;
 	w->running = true;

@@ -27,6 +27,7 @@
 #include "agent/ctl.h"
 #include "dnsc/sd.h"
 
+struct agent_punch;
 struct agent_timers;
 struct atd_local_info;
 struct atd_peer_info;
@@ -52,6 +53,8 @@ struct atd_watch_ops {
 	void (*poll_done)(void *arg);
 	/** This host's own H.D shows address @p ula now (borrowed for the call). */
 	void (*self_seen)(void *arg, const uint8_t ula[16]);
+	/** A punch request for this host arrived at _punch.H.D (@p req borrowed for the call). */
+	void (*punch_request)(void *arg, const struct agent_punch *req);
 };
 
 /** What the watcher works with while signed in: borrowed from the account until atd_watch_stop(). */

@@ -103,6 +103,30 @@ table inet filter {
 NFT
 }
 
+# nt_nat_input NAT: the router itself takes nothing new from the WAN either
+# (a home router's input firewall: OpenWrt's wan zone rejects input). Hole
+# punching needs it (docs/paths.md §6): a check that reaches the router
+# before its host's own first packet to that peer leaves would otherwise be
+# delivered to the router itself and leave a confirmed conntrack entry
+# (peer:P -> router:P) behind; the host's packet to that peer a moment later
+# would then get another source port from masquerade (the reply tuple is
+# taken), so an endpoint-independent mapping would look endpoint-dependent
+# for exactly that flow. Dropped in the filter, the entry is never
+# confirmed. Not in nt_nat_rules: autotunnel-gwd's RSIP takes IKE and ESP
+# for lent addresses on the router's own WAN address.
+nt_nat_input() {
+	nt_exec "$1" nft -f - <<'NFT'
+table inet nt_input {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan0" ct state established,related accept
+		iifname "wan0" meta l4proto { icmp, ipv6-icmp } accept
+		iifname "wan0" drop
+	}
+}
+NFT
+}
+
 nt_setup() {
 	nt_need_root
 	trap nt_cleanup EXIT

@@ -64,7 +64,7 @@ out=$(at_login hostB alice 'correct horse battery staple') || nt_fail "hostB log
 # the host list, and hostB's own AAAA once hostB is in it (before or after the LLQs are set up)
 at_log_wait hostB 'watching [12] record sets of alice.members.example.net with LLQs' 10 ||
 	nt_fail "hostB did not set up its LLQ: $(tail -5 "$NT_DIR/agent-hostB.log")"
-at_log_wait hostB 'published 5 records for desktop' 15 || nt_fail "hostB did not publish"
+at_log_wait hostB 'published 6 records for desktop' 15 || nt_fail "hostB did not publish"
 nt_pass "hostB signed in, publishes (no location: no mapping on natB) and watches with an LLQ"
 
 # ---- hostA signs in and publishes; hostB sees it through its LLQ
@@ -72,7 +72,7 @@ out=$(at_login hostA alice 'correct horse battery staple') || nt_fail "hostA log
 [ "$out" = "signed in to $D" ] || nt_fail "hostA login said '$out'"
 mode=$(stat -c %a "$NT_DIR/hostA/state/account")
 [ "$mode" = 600 ] || nt_fail "the state file has mode $mode"
-nt_wait 15 grep -q "published 10 records for laptop.$D (lease $LEASE s)" "$NT_DIR/agent-hostA.log" ||
+nt_wait 15 grep -q "published 11 records for laptop.$D (lease $LEASE s)" "$NT_DIR/agent-hostA.log" ||
 	nt_fail "hostA did not publish: $(tail -5 "$NT_DIR/agent-hostA.log")"
 t0=$(at_now_ms)
 ULA_A=$(sed -n 's/^ula //p' "$NT_DIR/hostA/run/identity")
@@ -115,16 +115,21 @@ check_records() {	# $1: dig or kdig
 }
 err=$(check_records dig) || nt_fail "$err"
 err=$(check_records kdig) || nt_fail "$err"
-# nothing else: laptop's 10 records and desktop's 5 (AAAA, id TXT, its endpoint's AAAA and TXT, its PTR:
-# no SRV and A without a mapping)
+# and its candidates (docs/paths.md §1.1): its LAN address and its mapping, the best first
+# (no STUN server here, so no srflx); gen is numbered from the wall clock
+cand=$(nt_exec rv dig +tcp +short -y "$K" @198.51.100.53 "_cand.laptop.$D" TXT)
+printf '%s\n' "$cand" | grep -qx '"at-cand=1 gen=[0-9]*" "lan 192.168.1.2 4500 prio=2130706431 plen=24" "mapped 203.0.113.10 4500 prio=1778384895"' ||
+	nt_fail "_cand.laptop.$D TXT: '$cand'"
+# nothing else: laptop's 10 records + _cand and desktop's 5 + _cand (AAAA, id TXT, its endpoint's AAAA and
+# TXT, its PTR: no SRV and A without a mapping)
 n=$(sqlite3 "$NT_DIR/rv/dns.db" "select count(*) from records where account = 'alice'")
-[ "$n" = 15 ] || nt_fail "the server holds $n records for alice, wanted 10 + 5: $(sqlite3 "$NT_DIR/rv/dns.db" 'select hex(name), type from records')"
+[ "$n" = 17 ] || nt_fail "the server holds $n records for alice, wanted 11 + 6: $(sqlite3 "$NT_DIR/rv/dns.db" 'select hex(name), type from records')"
 types=$(sqlite3 "$NT_DIR/rv/dns.db" "select type || ':' || count(*) from records where account = 'alice' group by type order by type" | tr '\n' ' ')
-[ "$types" = "1:1 12:3 16:5 28:4 33:2 " ] || nt_fail "record types $types"
+[ "$types" = "1:1 12:3 16:7 28:4 33:2 " ] || nt_fail "record types $types"
 # the lease: what the server granted (the agent asked 5400 s), counted from now
 left=$(sqlite3 "$NT_DIR/rv/dns.db" "select max(expires) - $(date +%s%3N) from records where account = 'alice'")
 [ "$left" -gt $(( (LEASE - 5) * 1000 )) ] && [ "$left" -le $((LEASE * 1000)) ] || nt_fail "lease left ${left} ms"
-nt_pass "the server holds exactly laptop's 10 records of docs/design.md §4 (dig -y over TCP, kdig +tls), lease $LEASE s"
+nt_pass "the server holds exactly laptop's 10 records of docs/design.md §4 (dig -y over TCP, kdig +tls) and its _cand, lease $LEASE s"
 
 out=$(at_cli hostB services)
 printf '%s\n' "$out" | grep -q "^_ssh._tcp  *laptop  *laptop.$D:22" || nt_fail "hostB services: $out"

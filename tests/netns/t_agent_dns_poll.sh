@@ -25,9 +25,9 @@ at_agent_start hostB desktop
 at_login hostB alice 'correct horse battery staple' >/dev/null || nt_fail "hostB login"
 at_log_wait hostB 'watching 1 record sets of alice.members.example.net with LLQs' 10 ||
 	nt_fail "hostB has no LLQ on the host list: $(tail -5 "$NT_DIR/agent-hostB.log")"
-at_log_wait hostB "published 5 records for desktop.$D" 15 || nt_fail "hostB did not publish"
+at_log_wait hostB "published 6 records for desktop.$D" 15 || nt_fail "hostB did not publish"
 at_login hostA alice 'correct horse battery staple' >/dev/null || nt_fail "hostA login"
-nt_wait 15 grep -q "published 7 records for laptop.$D" "$NT_DIR/agent-hostA.log" ||
+nt_wait 15 grep -q "published 8 records for laptop.$D" "$NT_DIR/agent-hostA.log" ||
 	nt_fail "hostA did not publish: $(tail -5 "$NT_DIR/agent-hostA.log")"
 t0=$(at_now_ms)
 ULA_A=$(sed -n 's/^ula //p' "$NT_DIR/hostA/run/identity")
@@ -43,24 +43,25 @@ nt_pass "LLQs on laptop's records refused (ServFull x$full): hostB polled and fo
 # the server comes back without the limit: both return to LLQs
 nt_stop "$AT_DNSD_PID"
 AT_LEASE_MIN=10 AT_LEASE_MAX=20 at_dnsd --no-push
-at_log_wait hostB 'watching 5 record sets of alice.members.example.net with LLQs' 20 ||
+at_log_wait hostB 'watching 7 record sets of alice.members.example.net with LLQs' 20 ||
 	nt_fail "hostB did not return to LLQs: $(tail -8 "$NT_DIR/agent-hostB.log")"
-# hostA: the host list, desktop's AAAA and SRV (desktop has no location, so no A to watch),
-# and each host its own AAAA (whether another computer takes its name)
-live() { [ "$(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | awk '$1 == "llq_live" { print $2 }')" = 9 ]; }
-nt_wait 20 live || nt_fail "the server holds $(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | grep llq_live), wanted 5 + 4"
-nt_pass "back on LLQs once the server allows them (hostB: the host list, laptop's AAAA, SRV and A, its own AAAA; 9 in all)"
+# hostA: the host list, desktop's AAAA, SRV (desktop has no location, so no A to watch) and
+# candidates, and each host its own AAAA (whether another computer takes its name) and its own
+# punch requests (docs/paths.md §1.3)
+live() { [ "$(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | awk '$1 == "llq_live" { print $2 }')" = 13 ]; }
+nt_wait 20 live || nt_fail "the server holds $(nt_exec rv "$AT_DNSD" --db "$NT_DIR/rv/dns.db" stats | grep llq_live), wanted 7 + 6"
+nt_pass "back on LLQs once the server allows them (hostB: the host list, laptop's AAAA, SRV, A and _cand, its own AAAA and _punch; 13 in all)"
 
 # hostB's address changes (a new DHCP lease): the TLS connection went with the old
 # address; the agent notices, connects again and sets its LLQs up again
-nb=$(grep -c 'watching 5 record sets' "$NT_DIR/agent-hostB.log")
+nb=$(grep -c 'watching 7 record sets' "$NT_DIR/agent-hostB.log")
 nt_exec hostB sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
 nt_exec hostB ip addr add 192.168.2.3/24 dev eth0
 nt_exec hostB ip addr del 192.168.2.2/24 dev eth0
 nt_exec hostB ip route replace default via 192.168.2.1
 at_log_wait hostB "connection to 198.51.100.53:853 lost: this host's address changed" 10 ||
 	nt_fail "hostB did not drop its connection: $(tail -8 "$NT_DIR/agent-hostB.log")"
-again() { [ "$(grep -c 'watching 5 record sets' "$NT_DIR/agent-hostB.log")" -gt "$nb" ]; }
+again() { [ "$(grep -c 'watching 7 record sets' "$NT_DIR/agent-hostB.log")" -gt "$nb" ]; }
 nt_wait 10 again || nt_fail "hostB's LLQs did not come back after the move: $(tail -8 "$NT_DIR/agent-hostB.log")"
 nt_pass "hostB moved to 192.168.2.3: connection made again, LLQs set up again"
 

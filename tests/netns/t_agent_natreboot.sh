@@ -56,6 +56,6 @@ done
 [ -n "$ok" ] || nt_fail "desktop cannot reach laptop through the tunnel after the restart"
 ms=$(( $(at_now_ms) - t0 ))
 [ "$ms" -le "$LIMIT_MS" ] || nt_fail "desktop reached laptop again only after $ms ms (limit $LIMIT_MS)"
-at_cli hostB status | grep -q "^peer     laptop   $UA   direct 203.0.113.10:4500" ||
+at_cli hostB status | grep -q "^peer     laptop   $UA   mapped 203.0.113.10:4500" ||
 	nt_fail "desktop's status: $(at_cli hostB status)"
 nt_pass "desktop's tunnel to laptop works again $ms ms after the restart, nobody touched it"

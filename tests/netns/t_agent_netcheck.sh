@@ -4,9 +4,9 @@
 # networks of the bed:
 #   hostA behind natA running autotunnel-gwd: NAT, PCP mapping 203.0.113.10:4500;
 #   hostB behind natB with no port-mapping gateway at all: NAT, no mapping,
-#         "reachable only outbound";
+#         "peers reach this host by hole punching" (issue 11);
 #   hostC behind natC (gwd) whose WAN is itself behind another NAT (cgn):
-#         double NAT, said to be unsupported;
+#         double NAT, reached by hole punching;
 #   pub   with a public address: no NAT, nothing to map.
 # No account is needed for any of this.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
@@ -72,29 +72,29 @@ nt_pass "hostA status: $(echo "$out" | tail -1)"
 out=$(at_cli hostB netcheck)
 expect_lines "hostB netcheck" "$out" "primary    192.168.2.2 on eth0 ($(mac hostB eth0)), gateway 192.168.2.1
 nat        yes
-mapping    none: PCP, NAT-PMP and UPnP did not answer; reachable only outbound
+mapping    none: PCP, NAT-PMP and UPnP did not answer; peers reach this host by hole punching
 server     none (not signed in)
-note       no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; reachable only outbound"
+note       no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; peers reach this host by hole punching"
 out=$(at_cli hostB status)
 expect_lines "hostB status" "$out" "account  none (sign in with: autotunnel login ACCOUNT --server HOST)
-this     desktop  $(ula hostB)   behind NAT, no port mapping: reachable only outbound"
-grep -q "autotunneld: no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; reachable only outbound" \
+this     desktop  $(ula hostB)   behind NAT, no port mapping: reachable by hole punching"
+grep -q "autotunneld: no port mapping on this network: PCP, NAT-PMP and UPnP did not answer; peers reach this host by hole punching" \
 	"$NT_DIR/agent-hostB.log" || nt_fail "hostB's log does not say there is no mapping"
-nt_pass "hostB: no mapping, reachable only outbound (netcheck, status and log)"
+nt_pass "hostB: no mapping, reachable by hole punching (netcheck, status and log)"
 
 # --- hostC: double NAT
 out=$(at_cli hostC netcheck)
 expect_lines "hostC netcheck" "$out" "primary    192.168.3.2 on eth0 ($(mac hostC eth0)), gateway 192.168.3.1
-nat        double NAT (a NAT behind a NAT): not supported until hole punching exists
+nat        double NAT (a NAT behind a NAT): peers reach this host by hole punching
 mapping    PCP: 192.168.100.2:4500 for 7[0-9][0-9][0-9] s
 server     none (not signed in)
-note       double NAT: the gateway maps us to 192.168.100.2, which is itself a private address, so another NAT is upstream; not supported until hole punching exists; reachable only outbound"
+note       double NAT: the gateway maps us to 192.168.100.2, which is itself a private address, so another NAT is upstream; peers reach this host by hole punching"
 out=$(at_cli hostC status)
 expect_lines "hostC status" "$out" "account  none (sign in with: autotunnel login ACCOUNT --server HOST)
-this     nas      $(ula hostC)   behind two NATs (double NAT): reachable only outbound"
+this     nas      $(ula hostC)   behind two NATs (double NAT): reachable by hole punching"
 grep -q "autotunneld: double NAT: the gateway maps us to 192.168.100.2" "$NT_DIR/agent-hostC.log" ||
 	nt_fail "hostC's log does not say double NAT"
-nt_pass "hostC: double NAT reported as unsupported"
+nt_pass "hostC: double NAT, reached by hole punching"
 
 # --- pub: a public address
 out=$(at_cli pub netcheck)
@@ -144,9 +144,9 @@ nt_pass "hostA: $out"
 out=$(at_cli hostC netcheck)
 echo "$out" | grep -qx "server     198.51.100.53:853: reachable over TLS" || nt_fail "hostC netcheck: $out"
 out=$(at_cli hostC status)
-echo "$out" | grep -qx "this     nas      $(ula hostC)   behind two NATs (double NAT): reachable only outbound" ||
+echo "$out" | grep -qx "this     nas      $(ula hostC)   behind two NATs (double NAT): reachable by hole punching" ||
 	nt_fail "hostC status when signed in: $out"
-nt_pass "hostC signed in from behind a double NAT: server reachable, itself reachable only outbound"
+nt_pass "hostC signed in from behind a double NAT: server reachable, itself reachable by hole punching"
 # the server goes away: said plainly, with the reason
 nt_stop "$AT_DNSD_PID"
 out=$(at_cli hostA netcheck | grep '^server')

@@ -59,7 +59,8 @@ out=$(at_cli hostA netcheck)
 expect_tail "hostA netcheck" "$out" "stun       198.51.100.53:3478: answered over UDP
 reflexive  203.0.113.10:$port
 behaviour  mapping endpoint-independent, filtering address-and-port-dependent
-           endpoint-independent mapping: peers behind most NATs can reach this host by hole punching"
+           endpoint-independent mapping: peers behind most NATs can reach this host by hole punching
+direct     public and mapped peers, and peers behind endpoint-independent NATs (most home routers, hole punching); not peers behind endpoint-dependent (\"symmetric\") NATs: they need a relay"
 nt_pass "hostA behind masquerade: reflexive 203.0.113.10:$port (the NAT's own), endpoint-independent mapping, address-and-port-dependent filtering"
 
 at_cli hostA netcheck --json | /usr/bin/python3 -c '
@@ -84,7 +85,8 @@ out=$(at_cli hostC netcheck)
 expect_tail "hostC netcheck" "$out" "stun       198.51.100.53:3478: answered over UDP
 reflexive  203.0.113.30:$port
 behaviour  mapping address-and-port-dependent, filtering address-and-port-dependent
-           endpoint-dependent mapping: direct connections need the other side to be reachable; a relay will be needed otherwise"
+           endpoint-dependent mapping: direct connections need the other side to be reachable; a relay will be needed otherwise
+direct     public and mapped peers, and peers whose NAT filters by address only or not at all; not peers behind most home routers or symmetric NATs: they need a relay"
 # the other flows of the check got other ports: that is what endpoint-dependent means here
 others=$(nt_exec natC cat /proc/net/nf_conntrack | awk '$3 == "udp" && $6 == "src=192.168.3.2" && $8 == "sport=4500" &&
 	$7 == "dst=198.51.100.54" { sub("dport=", "", $13); print $13 }' | sort -u | tr '\n' ' ')
@@ -104,7 +106,8 @@ out=$(at_cli hostA netcheck)
 expect_tail "hostA netcheck after moving" "$out" "stun       198.51.100.53:3478: answered over UDP
 reflexive  203.0.113.30:$port
 behaviour  mapping address-and-port-dependent, filtering address-and-port-dependent
-           endpoint-dependent mapping: direct connections need the other side to be reachable; a relay will be needed otherwise"
+           endpoint-dependent mapping: direct connections need the other side to be reachable; a relay will be needed otherwise
+direct     public and mapped peers, and peers whose NAT filters by address only or not at all; not peers behind most home routers or symmetric NATs: they need a relay"
 nt_pass "hostA moved behind natC: checked again after the network change, reflexive 203.0.113.30:$port, endpoint-dependent mapping"
 
 # --- coturn stopped: netcheck says so

@@ -21,7 +21,7 @@ st() { at_cli "$1" status | grep "^peer     $2 "; }
 # on demand, then idle teardown
 st hostA desktop | grep -q "idle (tunnel on demand)$" || nt_fail "a tunnel exists before any traffic: $(st hostA desktop)"
 at_cli hostA ping desktop >/dev/null || nt_fail "ping desktop"
-st hostA desktop | grep -q " direct 203.0.113.20:4500 " || nt_fail "no tunnel after the ping: $(st hostA desktop)"
+st hostA desktop | grep -q " mapped 203.0.113.20:4500 " || nt_fail "no tunnel after the ping: $(st hostA desktop)"
 t0=$(at_now_ms)
 nt_wait 8 sh -c "ip netns exec $(nt_ns hostA) env AUTOTUNNEL_CONTROL=$NT_DIR/hostA/run/control $AT_CLI status |
 	grep -q '^peer     desktop .*idle (tunnel on demand)\$'" || nt_fail "the idle tunnel was not closed: $(st hostA desktop)"
@@ -30,7 +30,7 @@ ms=$(( $(at_now_ms) - t0 ))
 grep -q "tunnel to desktop idle for 3 s: closed (made again when packets ask)" "$NT_DIR/agent-hostA.log" ||
 	grep -q "tunnel to laptop idle for 3 s: closed" "$NT_DIR/agent-hostB.log" || nt_fail "no idle teardown logged"
 at_cli hostA ping desktop >/dev/null || nt_fail "ping desktop after the teardown"
-st hostA desktop | grep -q " direct 203.0.113.20:4500 " || nt_fail "the tunnel was not made again: $(st hostA desktop)"
+st hostA desktop | grep -q " mapped 203.0.113.20:4500 " || nt_fail "the tunnel was not made again: $(st hostA desktop)"
 nt_pass "on demand, closed after $ms ms idle (idle-timeout 3 s), made again by the next packet"
 
 # NAT keepalives from laptop (behind natA) while the tunnel is up: one-byte 0xFF datagrams
@@ -64,11 +64,11 @@ nt_pass "an unanswering peer: $(st hostA desktop | sed 's/  */ /g'); $((n1 - n0)
 at_agent_stop hostA
 at_agent_start hostA laptop "idle-timeout = 3" "keep = desktop"
 nt_wait 15 sh -c "ip netns exec $(nt_ns hostA) env AUTOTUNNEL_CONTROL=$NT_DIR/hostA/run/control $AT_CLI status |
-	grep -q '^peer     desktop .* direct 203.0.113.20:4500 '" || nt_fail "the kept peer's tunnel did not come up: $(at_cli hostA status)"
+	grep -q '^peer     desktop .* mapped 203.0.113.20:4500 '" || nt_fail "the kept peer's tunnel did not come up: $(at_cli hostA status)"
 grep -q "desktop: starting a tunnel to 203.0.113.20:4500 (kept up)" "$NT_DIR/agent-hostA.log" ||
 	nt_fail "the tunnel was not started because of keep"
 sleep 5
-st hostA desktop | grep -q " direct 203.0.113.20:4500 .*" || nt_fail "the kept tunnel went down when idle: $(st hostA desktop)"
+st hostA desktop | grep -q " mapped 203.0.113.20:4500 .*" || nt_fail "the kept tunnel went down when idle: $(st hostA desktop)"
 at_cli hostA status --json | /usr/bin/python3 -c '
 import json, sys
 p = json.load(sys.stdin)["peers"][0]

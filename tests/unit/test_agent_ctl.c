@@ -178,7 +178,7 @@ static void status_states(void **state)
 	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
 		  "account  alice.members.example.net   (signed out)\n"
-		  "this     laptop   -   behind NAT, no port mapping: reachable only outbound\n",
+		  "this     laptop   -   behind NAT, no port mapping: reachable by hole punching\n",
 		  "{\"schema\":1,\"account\":{\"domain\":\"alice.members.example.net\",\"signed_in\":false},"
 		  "\"self\":{\"label\":\"laptop\",\"nat\":\"nat\",\"mapping\":\"none\"},\"peers\":[]}\n");
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
@@ -187,7 +187,31 @@ static void status_states(void **state)
 	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "double");
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
 		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
-		  "this     laptop   -   behind two NATs (double NAT): reachable only outbound\n", NULL);
+		  "this     laptop   -   behind two NATs (double NAT): reachable by hole punching\n", NULL);
+
+	/* issue 11: the path a tunnel uses, and a peer being punched to (connecting, no location) */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "up");
+	agent_ctl_write_ip4(&cw, AGENT_CTL_F_OUTER, nat_a);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_PORT, 4500);
+	agent_ctl_write_uint(&cw, AGENT_CTL_F_RTT_MS, 3);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PATH, "punched");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "connecting");
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "peer     laptop   -   punched 203.0.113.10:4500   rtt 3 ms\n"
+		  "peer     nas      -   connecting (looking for a direct path: hole punching)\n",
+		  "{\"schema\":1,\"peers\":[{\"label\":\"laptop\",\"state\":\"up\",\"outer\":\"203.0.113.10\","
+		  "\"port\":4500,\"rtt_ms\":3,\"path\":\"punched\"},{\"label\":\"nas\",\"state\":\"connecting\"}]}\n");
+	/* a path word the protocol does not know is refused */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_PATH, "teleport");
+	assert_int_equal(agent_ctl_write_end(&cw), -EINVAL);
 }
 
 static void hosts_services_ping(void **state)
@@ -430,8 +454,8 @@ static void netcheck(void **state)
 	agent_ctl_write_str(&cw, AGENT_CTL_F_DETAIL, "the gateway's external address 192.168.0.2 is private");
 	render_is(parse_ok(agent_ctl_write_end(&cw)),
 		  "primary    192.168.1.2 on eth0\n"
-		  "nat        double NAT (a NAT behind a NAT): not supported until hole punching exists\n"
-		  "mapping    none: PCP, NAT-PMP and UPnP did not answer; reachable only outbound\n"
+		  "nat        double NAT (a NAT behind a NAT): peers reach this host by hole punching\n"
+		  "mapping    none: PCP, NAT-PMP and UPnP did not answer; peers reach this host by hole punching\n"
 		  "server     rv.example.net: not reachable over TLS (certificate does not match the pin)\n"
 		  "note       the gateway's external address 192.168.0.2 is private\n", NULL);
 
@@ -459,30 +483,35 @@ static void netcheck_stun(void **state)
 		  "stun       10.9.0.1:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"
 		  "behaviour  mapping endpoint-independent, filtering address-and-port-dependent\n"
-		  "           endpoint-independent mapping: peers behind most NATs can reach this host by hole punching\n" },
+		  "           endpoint-independent mapping: peers behind most NATs can reach this host by hole punching\n"
+		  "direct     public and mapped peers, and peers behind endpoint-independent NATs (most home routers, hole punching); not peers behind endpoint-dependent (\"symmetric\") NATs: they need a relay\n" },
 		{ "answered", "10.9.0.1:3478", "endpoint-independent", "endpoint-independent", true,
 		  "stun       10.9.0.1:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"
 		  "behaviour  mapping endpoint-independent, filtering endpoint-independent\n"
-		  "           endpoint-independent mapping and filtering: peers can reach this host at its reflexive address\n" },
+		  "           endpoint-independent mapping and filtering: peers can reach this host at its reflexive address\n"
+		  "direct     every peer: public, mapped, and behind any NAT (they reach our reflexive address)\n" },
 		{ "answered", "10.9.0.1:3478", "address-and-port-dependent", "address-and-port-dependent", true,
 		  "stun       10.9.0.1:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"
 		  "behaviour  mapping address-and-port-dependent, filtering address-and-port-dependent\n"
 		  "           endpoint-dependent mapping: direct connections need the other side to be reachable; "
-		  "a relay will be needed otherwise\n" },
+		  "a relay will be needed otherwise\n"
+		  "direct     public and mapped peers, and peers whose NAT filters by address only or not at all; not peers behind most home routers or symmetric NATs: they need a relay\n" },
 		{ "answered", "10.9.0.1:3478", "address-dependent", "address-dependent", true,
 		  "stun       10.9.0.1:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"
 		  "behaviour  mapping address-dependent, filtering address-dependent\n"
 		  "           endpoint-dependent mapping: direct connections need the other side to be reachable; "
-		  "a relay will be needed otherwise\n" },
+		  "a relay will be needed otherwise\n"
+		  "direct     public and mapped peers, and peers whose NAT filters by address only or not at all; not peers behind most home routers or symmetric NATs: they need a relay\n" },
 		{ "answered", "10.9.0.1:3478", "none", "address-dependent", true,
 		  "stun       10.9.0.1:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"
 		  "behaviour  mapping none, filtering address-dependent\n"
 		  "           no NAT, but a firewall filters: peers reach this host when both sides send at once "
-		  "(hole punching)\n" },
+		  "(hole punching)\n"
+		  "direct     public and mapped peers, peers behind endpoint-independent NATs (hole punching) and behind endpoint-dependent ones (their first packet teaches their address)\n" },
 		{ "answered", "stun.example.net:3478", "unknown", "unknown", true,
 		  "stun       stun.example.net:3478: answered over UDP\n"
 		  "reflexive  203.0.113.10:40123\n"

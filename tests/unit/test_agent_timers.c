@@ -531,6 +531,37 @@ static void connect_in_progress_is_not_ours(void **state)
 	assert_int_equal(agent_peer_due(&p, T0 + 250), AGENT_PEER_CONNECT);
 }
 
+static void awaited_peer_handshake(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_peer_timers p;
+
+	(void)state;
+	agent_timer_cfg_default(&cfg);
+	agent_peer_timers_init(&p, &cfg, false);
+	/* not connecting: nothing to wait for */
+	agent_peer_await_peer(&p, T0);
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_await_peer(&p, T0 + 100);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_CONNECTING);
+	assert_true(agent_peer_next(&p) == T0 + 5100);
+	/* one millisecond before the edge: nothing; at the edge: given up, backing off */
+	assert_int_equal(agent_peer_due(&p, T0 + 5099), AGENT_PEER_NONE);
+	assert_int_equal(agent_peer_due(&p, T0 + 5100), AGENT_PEER_GAVE_UP);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UNREACHABLE);
+	assert_false(agent_peer_want_connect(&p, T0 + 5100));
+	assert_true(agent_peer_next(&p) == AGENT_NEVER);
+	assert_int_equal(agent_peer_due(&p, T0 + 20000), AGENT_PEER_NONE);
+	/* its handshake in time: up, nothing given up */
+	agent_peer_timers_init(&p, &cfg, false);
+	assert_true(agent_peer_want_connect(&p, T0));
+	agent_peer_await_peer(&p, T0);
+	agent_peer_handshake_done(&p, T0 + 40);
+	assert_int_equal(agent_peer_due(&p, T0 + 6000), AGENT_PEER_NONE);
+	assert_int_equal(agent_peer_state(&p), AGENT_PEER_UP);
+}
+
 static void moved_peer_is_tried_at_once(void **state)
 {
 	struct agent_timer_cfg cfg;
@@ -629,6 +660,7 @@ int main(void)
 		cmocka_unit_test(unanswered_peer_backs_off),
 		cmocka_unit_test(kept_peer_reconnects),
 		cmocka_unit_test(connect_in_progress_is_not_ours),
+		cmocka_unit_test(awaited_peer_handshake),
 		cmocka_unit_test(moved_peer_is_tried_at_once),
 		cmocka_unit_test(reset_peer_forgets_failures),
 		cmocka_unit_test(path_alive_for_2s_after_data_in),

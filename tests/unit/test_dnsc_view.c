@@ -359,6 +359,113 @@ static void test_watch_self(void **state)
 	assert_int_equal(dnsc_view_self_ula(v, u), 0);
 }
 
+
+/* TXT strings given as C strings, for _cand and _punch records */
+static void txts(struct msgb *x, const char *owner, const char *const *s, size_t n, bool removal)
+{
+	const uint8_t *strs[8];
+	uint8_t lens[8];
+	struct dns_name o;
+
+	for (size_t i = 0; i < n; i++) {
+		strs[i] = (const uint8_t *)s[i];
+		lens[i] = (uint8_t)strlen(s[i]);
+	}
+	name(&o, owner);
+	assert_int_equal(dns_builder_add_txt(&x->b, &o, ttl(x, removal), strs, lens, n), 0);
+}
+
+static void test_paths(void **state)
+{
+	struct dnsc_view *v = *state;
+	static struct msgb x;
+	static const char *const c7[] = { "at-cand=1 gen=7", "lan 192.168.2.2 4500 prio=2130706431 plen=24",
+					  "srflx 203.0.113.20 40123 prio=1526726655 map=ei filt=apd" };
+	static const char *const c6[] = { "at-cand=1 gen=6", "lan 192.168.9.9 4500 prio=2130706431 plen=24" };
+	static const char *const bad[] = { "at-cand=1 gen=8", "lan 192.168.2.2 04500 prio=2130706431 plen=24" };
+	static const char *const req[] = { "at-punch=1 from=desktop nonce=000102030405060708090a0b0c0d0eff t=1796000000",
+					   "srflx 203.0.113.20 40123 prio=1526726655 map=ei filt=apd" };
+	struct dnsc_question q[16];
+	struct agent_punch pr;
+	struct dnsc_peer p;
+	size_t n;
+	bool has_cand = false, has_punch = false;
+
+	populate(v);
+	while (dnsc_view_next_change(v, &p) != DNSC_CHANGE_NONE)
+		;
+	/* off by default: nothing asked, a _cand record ignored */
+	n = dnsc_view_questions(v, q, 16);
+	assert_int_equal(n, 6);
+	begin(&x, "_cand.desktop." D, DNS_TYPE_TXT, false);
+	txts(&x, "_cand.desktop." D, c7, 3, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	v->watch_paths = true;
+	/* the peers' candidates and our punch requests are watched too */
+	n = dnsc_view_questions(v, q, 16);
+	assert_int_equal(n, 9);
+	for (size_t i = 0; i < n; i++) {
+		char t[300];
+
+		assert_true(dns_name_to_text(&q[i].name, t, sizeof(t)) > 0);
+		if (q[i].type == DNS_TYPE_TXT && !strcmp(t, "_cand.desktop." D "."))
+			has_cand = true;
+		if (q[i].type == DNS_TYPE_TXT && !strcmp(t, "_punch.laptop." D "."))
+			has_punch = true;
+	}
+	assert_true(has_cand && has_punch);
+	/* desktop's candidates: reported as a change */
+	begin(&x, "_cand.desktop." D, DNS_TYPE_TXT, false);
+	txts(&x, "_cand.desktop." D, c7, 3, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
+	assert_string_equal(p.label, "desktop");
+	assert_true(p.has_cand);
+	assert_int_equal(p.cand.gen, 7);
+	assert_int_equal(p.cand.n, 2);
+	assert_int_equal(p.cand.c[1].kind, AGENT_CAND_SRFLX);
+	assert_int_equal(p.cand.c[1].port, 40123);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	/* an older generation (an event from before) and a malformed record change nothing */
+	begin(&x, "_cand.desktop." D, DNS_TYPE_TXT, true);
+	txts(&x, "_cand.desktop." D, c6, 2, false);
+	txts(&x, "_cand.desktop." D, bad, 2, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	/* removed: reported, without candidates */
+	begin(&x, "_cand.desktop." D, DNS_TYPE_TXT, true);
+	txts(&x, "_cand.desktop." D, c7, 3, true);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_UPDATE);
+	assert_false(p.has_cand);
+	/* a punch request for us: given out once, even when the snapshot repeats it */
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 0);
+	begin(&x, "_punch.laptop." D, DNS_TYPE_TXT, false);
+	txts(&x, "_punch.laptop." D, req, 2, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 1);
+	assert_string_equal(pr.from, "desktop");
+	assert_int_equal(pr.nonce[15], 0xff);
+	assert_int_equal(pr.n, 1);
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 0);
+	begin(&x, "_punch.laptop." D, DNS_TYPE_TXT, false);
+	txts(&x, "_punch.laptop." D, req, 2, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 0);
+	/* removed, then written again: a new request */
+	begin(&x, "_punch.laptop." D, DNS_TYPE_TXT, true);
+	txts(&x, "_punch.laptop." D, req, 2, true);
+	txts(&x, "_punch.laptop." D, req, 2, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 1);
+	/* a request under another host's name is not ours */
+	begin(&x, "_punch.desktop." D, DNS_TYPE_TXT, false);
+	txts(&x, "_punch.desktop." D, req, 2, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_punch(v, &pr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +475,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_questions_and_txt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_self, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
