@@ -17,23 +17,29 @@
 #                              cgnat  a home router behind a carrier NAT (EIM·EIM)
 #                              gwd    home, with autotunnel-gwd giving a mapping (PCP)
 #   mx_same_lan              hostA and hostB on one LAN behind one home router
-#   mx_agents                the agents laptop (hostA) and desktop (hostB),
-#                            signed in (the first time by password, then by
-#                            their saved account), each has run its STUN
-#                            check and lists the other
-#   mx_first_reply SECONDS   ms from hostA's first datagram to desktop's ULA
-#                            to the first echo back (MX_MS; "" if none)
+#   mx_agents                the agents laptopN (hostA, label MX_LA) and
+#                            desktopN (hostB, MX_LB), N counting the calls,
+#                            signed in afresh, each has run its STUN check
+#                            and lists the other
+#   mx_first_reply SECONDS   ms from hostA's first datagram to hostB's ULA
+#                            to the first echo back (MX_MS; "" if none); one
+#                            datagram every 5 ms, so that is the resolution
 #   mx_path HOST PEER        the path class status --json gives for PEER
 #   mx_cell_end              stop the agents, delete the cell's namespaces
 #
-# Addresses: side A's outermost router is 203.0.113.10 (a carrier NAT
-# 203.0.113.11), side B's 203.0.113.20 (.21); hostA is 192.168.1.2 and
-# hostB 192.168.2.2 on their own LANs, 192.168.7.2 and .3 on a shared one.
+# Every router drops what is new from its WAN to itself (nt_nat_input), as
+# home routers do and as hole punching needs (docs/paths.md §6).
+#
+# Addresses: side A's outermost router (or carrier NAT) is 203.0.113.x and
+# side B's 203.0.113.(x+2), x new for each cell (mx_wan); hostA is
+# 192.168.1.2 and hostB 192.168.2.2 on their own LANs, 192.168.7.2 and .3
+# on a shared one; a home router behind a carrier NAT has 100.64.N.2.
 
 MX_PASSWORD='correct horse battery'
 MX_CELL_NS=""
 MX_CELL_PIDS=""
-MX_LOGGED_IN=""
+MX_N=0
+MX_CELL=0
 
 # mx_world: what every cell shares. Uses nt_topology's naming (inet, rv)
 # but builds only the internet and rv.
@@ -59,35 +65,27 @@ mx_ns() {
 	MX_CELL_NS="$MX_CELL_NS $1"
 }
 
-# mx_wan_guard ROUTER: unsolicited packets from the WAN to the router
-# itself are dropped, as every home router's firewall does (OpenWrt's wan
-# zone: input reject; a CGN answers nothing either). lib.sh's routers accept
-# them, and then Linux confirms a conntrack entry for such a packet (say a
-# peer's first check, or a STUN answer from coturn's other address, sent to
-# the router's port 4500 before the host's own flow there exists): the
-# host's later flow to that endpoint clashes with it and is moved to another
-# port, and since kernel 6.x every new flow from the same source follows
-# that port, so the reflexive address STUN found no longer holds. A packet
-# dropped in the input hook never has its entry confirmed.
-mx_wan_guard() {
-	nt_exec "$1" nft -f - <<'NFT'
-table inet wanguard {
-	chain input {
-		type filter hook input priority filter; policy accept;
-		iifname "wan0" ct state new drop
-	}
-}
-NFT
+# mx_wan SIDE: the last byte of SIDE's outermost WAN address in this cell
+# (203.0.113.x: the home router's, or the carrier NAT's in front of it).
+# Each cell has addresses of its own, 39 cells in
+# turn: a new router on an old address would meet rv's TIME_WAIT sockets of
+# the last cell's connections from the same address and port (the agents'
+# TCP ports repeat in a fresh namespace), whose timestamps the new host's
+# cannot continue (PAWS, RFC 7323 §5), and inet's ARP entry for the old MAC.
+mx_wan() {
+	local b=$((16 + 6 * (MX_CELL % 39)))
+	case $1 in A) echo "$b" ;; B) echo "$((b + 2))" ;; esac
 }
 
 # mx_side SIDE KIND
 mx_side() {
 	local s=$1 kind=$2 wan n
 	case $s in
-	A) wan=10 n=1 ;;
-	B) wan=20 n=2 ;;
+	A) n=1 ;;
+	B) n=2 ;;
 	*) nt_fail "mx_side: side A or B, not '$s'" ;;
 	esac
+	wan=$(mx_wan "$s")
 	case $kind in
 	home | nomap | sym | gwd)
 		mx_ns "nat$s"
@@ -99,14 +97,14 @@ mx_side() {
 		nomap) nt_nat_nomap "nat$s" ;;
 		*) nt_nat_eim "nat$s" ;;
 		esac
-		mx_wan_guard "nat$s"
+		nt_nat_input "nat$s"
 		[ "$kind" != gwd ] || mx_gwd "nat$s"
 		;;
 	cgnat)
 		mx_ns "cgn$s"
 		mx_ns "nat$s"
 		mx_ns "host$s"
-		nt_attach_inet "cgn$s" wan0 "203.0.113.$((wan + 1))" 203.0.113.1
+		nt_attach_inet "cgn$s" wan0 "203.0.113.$wan" 203.0.113.1
 		nt_link "cgn$s" lan0 "nat$s" wan0
 		nt_addr "cgn$s" lan0 "100.64.$n.1/24"
 		nt_addr "nat$s" wan0 "100.64.$n.2/24"
@@ -114,8 +112,8 @@ mx_side() {
 		nt_lan "nat$s" "host$s" "$n"
 		nt_nat_eim "cgn$s"
 		nt_nat_eim "nat$s"
-		mx_wan_guard "cgn$s"
-		mx_wan_guard "nat$s"
+		nt_nat_input "cgn$s"
+		nt_nat_input "nat$s"
 		;;
 	*) nt_fail "mx_side: unknown kind '$kind'" ;;
 	esac
@@ -130,38 +128,55 @@ mx_gwd() {
 
 mx_same_lan() {
 	mx_ns natL
-	nt_attach_inet natL wan0 203.0.113.10 203.0.113.1
+	nt_attach_inet natL wan0 "203.0.113.$(mx_wan A)" 203.0.113.1
 	MX_CELL_NS="$MX_CELL_NS hostA hostB"
 	nt_lan_shared natL 7 hostA hostB
 	nt_nat_eim natL
-	mx_wan_guard natL
+	nt_nat_input natL
 }
 
 # mx_agents [INI lines]: start both agents and wait until they can punch:
 # signed in, STUN check done (so the candidates carry the reflexive
-# address) and each listing the other.
+# address) and each listing the other. Every cell's hosts have names of
+# their own, so that nothing one cell leaves in the account (a punch
+# request still under the peer's name when its writer stopped) meets the
+# next cell's hosts. A saved account keeps its host name, so each cell
+# signs in anew, from an empty state directory.
 mx_agents() {
 	local h i
-	at_agent_start hostA laptop "$@"
-	at_agent_start hostB desktop "$@"
-	if [ -z "$MX_LOGGED_IN" ]; then
-		at_login hostA alice "$MX_PASSWORD" >/dev/null || nt_fail "hostA: login failed"
-		at_login hostB alice "$MX_PASSWORD" >/dev/null || nt_fail "hostB: login failed"
-		MX_LOGGED_IN=1
-	fi
+	MX_N=$((MX_N + 1))
+	MX_LA=laptop$MX_N MX_LB=desktop$MX_N
+	rm -rf "$NT_DIR/hostA/state" "$NT_DIR/hostB/state"
+	at_agent_start hostA "$MX_LA" "$@"
+	at_agent_start hostB "$MX_LB" "$@"
+	at_login hostA alice "$MX_PASSWORD" >/dev/null || nt_fail "hostA: login failed"
+	at_login hostB alice "$MX_PASSWORD" >/dev/null || nt_fail "hostB: login failed"
 	for h in hostA hostB; do
 		at_log_wait "$h" 'reflexive address \|STUN server .* did not answer' 20 ||
 			nt_fail "$h: no STUN check within 20 s: $(tail -20 "$NT_DIR/agent-$h.log")"
 	done
 	for i in $(seq 100); do
-		at_lists hostA desktop && at_lists hostB laptop && break
+		at_lists hostA "$MX_LB" && at_lists hostB "$MX_LA" && break
 		sleep 0.1
 	done
-	at_lists hostA desktop && at_lists hostB laptop || nt_fail "the hosts do not list each other after 10 s:
+	at_lists hostA "$MX_LB" && at_lists hostB "$MX_LA" || nt_fail "the hosts do not list each other after 10 s:
 $(at_cli hostA hosts)
 $(at_cli hostB hosts)"
 	MX_UA=$(at_ula hostA)
 	MX_UB=$(at_ula hostB)
+	MX_NAT_A=$(mx_behaviour hostA)
+	MX_NAT_B=$(mx_behaviour hostB)
+}
+
+# mx_behaviour HOST: the NAT behaviour HOST's agent found by STUN from its
+# tunnel socket, as mapping/filtering in docs/paths.md's words (ei, ad,
+# apd; "none" for no NAT), "-" when the check found none
+mx_behaviour() {
+	local b
+	b=$(sed -n 's/.*reflexive address .*: mapping \([a-z-]*\), filtering \([a-z-]*\).*/\1\/\2/p' \
+		"$NT_DIR/agent-$1.log" | tail -1 | sed 's/address-and-port-dependent/apd/g;
+		s/address-dependent/ad/g; s/endpoint-independent/ei/g')
+	echo "${b:--}"
 }
 
 # the echo server on hostB and the client on hostA: UDP over the ULAs
@@ -170,7 +185,7 @@ mx_echo_py() {
 	cat >"$NT_DIR/echo.py" <<'PY'
 import socket, sys, time
 # echo.py serve ADDR PORT | echo.py first ADDR PORT SECONDS
-# first: one datagram every 20 ms until the first echo, for at most
+# first: one datagram every 5 ms until the first echo, for at most
 # SECONDS; prints the ms from the first datagram sent to the first echo
 # received, or "none"
 mode, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -181,7 +196,7 @@ if mode == "serve":
         d, a = s.recvfrom(2048)
         s.sendto(d, a)
 limit = float(sys.argv[4])
-s.settimeout(0.02)
+s.settimeout(0.005)
 t0 = time.monotonic(); n = 0
 while time.monotonic() - t0 < limit:
     try:
@@ -189,7 +204,7 @@ while time.monotonic() - t0 < limit:
     except OSError:
         pass  # no route yet: the tunnel device is there only once signed in
     n += 1
-    end = time.monotonic() + 0.02
+    end = time.monotonic() + 0.005
     while time.monotonic() < end:
         try:
             d = s.recv(2048)
@@ -240,6 +255,18 @@ else:
     print("- - -")' "$2"
 }
 
+# mx_path_wait HOST PEER SECONDS: mx_path once it names a path class, or
+# after SECONDS (the end that does not start IKE learns the nomination
+# from the other end's IKE, a moment after the first reply)
+mx_path_wait() {
+	local i out
+	for i in $(seq $(($3 * 5))); do
+		out=$(mx_path "$1" "$2")
+		case $out in "- "*) sleep 0.2 ;; *) break ;; esac
+	done
+	echo "$out"
+}
+
 # mx_cell_end [TAG]: stop the agents (they withdraw their records) and every
 # process the cell started, check that nothing else is left in its
 # namespaces, and delete them. With TAG, the agents' logs are kept as
@@ -264,5 +291,9 @@ mx_cell_end() {
 		ip netns del "$(nt_ns "$h")" 2>/dev/null || true
 	done
 	MX_CELL_NS=""
+	MX_CELL=$((MX_CELL + 1))
+	# when addresses come round again (mx_wan), inet must not send to the
+	# MACs of routers that are gone
+	ip -n "$(nt_ns inet)" neigh flush dev br0 to 203.0.113.0/24
 	[ -z "$left" ] || nt_fail "processes left in the cell's namespaces:$left"
 }
