@@ -44,7 +44,7 @@ for mode in punched mapped; do
 		mx_side B "$kb"
 		mx_agents
 		mx_first_reply "$WAIT"
-		set -- $(mx_path hostA "$MX_LB")
+		set -- $(mx_path_wait hostA "$MX_LB" 5)
 		if [ -z "$MX_MS" ]; then
 			fail=$((fail + 1))
 			echo "$((WAIT * 1000))" >>"$NT_DIR/reach-$mode"

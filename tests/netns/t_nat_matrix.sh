@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 11: the NAT matrix. hostA ("laptop") and hostB ("desktop"), signed
+# Issue 11: the NAT matrix. hostA ("laptopN") and hostB ("desktopN"), signed
 # in to one account, each behind every kind of network of docs/paths.md §6
 # that has no port-mapping service (no gwd, no miniupnpd):
 #   home   plain masquerade: endpoint-independent mapping, address-and-port-
@@ -14,11 +14,12 @@
 #
 # For every cell: whether the hosts connected, the path class and outer
 # endpoint from `autotunnel status --json`, and the time from hostA's first
-# datagram to desktop's ULA to the first echo back (the tunnel is made on
+# datagram to hostB's ULA to the first echo back (the tunnel is made on
 # demand by that datagram: STUN is done, nothing else). A table at the end.
 # What is checked, from docs/paths.md §7:
-#   punched  cells must connect, over a direct path of class "punched"
-#   lan      the same-LAN pair must connect over class "lan"
+#   punched  cells must connect, over a direct path of class "punched" in
+#            both ends' status
+#   lan      the same-LAN pair must connect over class "lan" (both ends)
 #   predict  cells (EIM/APDF x EDM) need the port-prediction round, which
 #            the agent does not have yet (docs/paths.md §10): reported as
 #            "needs relay" like the relay cells. With MATRIX_PREDICT=required
@@ -26,10 +27,11 @@
 #            so a miss then gets one more try before the test fails
 #   relay    cells (EDM x EDM) are reported "needs relay" when nothing came
 #            back; the agent must not claim a tunnel up there meanwhile. If
-#            the relay (issue 12) connects them, the path must say "relay".
+#            the relay (issue 12) connects them, the path must say "relay"
+#            (or "punched", should random ports ever meet).
 # The world (inet, rv, dnsd, coturn) is made once; each cell's routers and
-# hosts are made anew (empty connection tables) and its agents restarted
-# (signed in by their saved account after the first cell).
+# hosts are made anew (empty connection tables, addresses of their own) and
+# its agents started with new host names and signed in afresh.
 # MATRIX_CELLS="home:sym lan" runs only the cells named (A:B kinds, or lan).
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
@@ -104,9 +106,9 @@ for cell in $CELLS; do
 		verdict=ok
 		case $want in
 		punched | lan)
-			[ -n "$MX_MS" ] && [ "$path" = "$want" ] || verdict=FAIL ;;
+			[ -n "$MX_MS" ] && [ "$path" = "$want" ] && [ "$pathb" = "$want" ] || verdict=FAIL ;;
 		predict)
-			if [ -n "$MX_MS" ] && [ "$path" = punched ]; then
+			if [ -n "$MX_MS" ] && [ "$path" = punched ] && [ "$pathb" = punched ]; then
 				:
 			elif [ "$PREDICT" = required ]; then
 				verdict=FAIL
@@ -118,9 +120,11 @@ for cell in $CELLS; do
 			fi ;;
 		relay)
 			not_up_unless_replied
-			if [ -n "$MX_MS" ] && [ "$path" != relay ]; then
-				nt_log "cell $ka x $kb: connected over '$path', which docs/paths.md §7 does not expect"
-			fi ;;
+			case $MX_MS:$path in
+			:* | *:relay) ;;
+			*:punched) nt_log "cell $ka x $kb: connected over a punched path, which docs/paths.md §7 does not expect" ;;
+			*) verdict="FAIL (path '$path')" ;;
+			esac ;;
 		esac
 		mx_cell_end "cell$n-$ka-$kb"
 		tries=$((tries - 1))
