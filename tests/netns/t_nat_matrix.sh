@@ -102,7 +102,7 @@ for cell in $CELLS; do
 			result="no reply"
 			ms="-"
 		fi
-		nt_log "cell $ka x $kb: STUN sees $MX_NAT_A and $MX_NAT_B; $result, path $path (desktop sees $pathb) $outer, first reply $ms (expected: $want)"
+		nt_log "cell $ka x $kb: STUN sees $MX_NAT_A and $MX_NAT_B; $result, path $path (hostB's: $pathb) $outer, state $state, first reply $ms (expected: $want)"
 		verdict=ok
 		case $want in
 		punched | lan)
@@ -131,7 +131,7 @@ for cell in $CELLS; do
 		case $verdict in FAIL*) [ "$tries" -gt 0 ] || break ;; *) break ;; esac
 		nt_log "cell $ka x $kb: the prediction round missed; one more try"
 	done
-	TABLE="$TABLE$(printf '%-6s %-6s %-15s %-8s %-12s %-8s %-22s %-11s %s' "$ka" "$kb" "$MX_NAT_A:$MX_NAT_B" "$want" "$result" "$path" "$outer" "$ms" "$verdict")
+	TABLE="$TABLE$(printf '%-6s %-6s %-15s %-8s %-12s %-8s %-22s %-12s %-11s %s' "$ka" "$kb" "$MX_NAT_A:$MX_NAT_B" "$want" "$result" "$path" "$outer" "$state" "$ms" "$verdict")
 "
 	case $verdict in FAIL*) FAILS="$FAILS $ka:$kb" ;; reported) REPORTED="$REPORTED $ka:$kb" ;; esac
 done
@@ -143,8 +143,8 @@ done
 # kind is "needs relay".
 
 echo
-echo "NAT matrix (hostA sends first; path as hostA's status --json gives it):"
-printf '%-6s %-6s %-15s %-8s %-12s %-8s %-22s %-11s %s\n' A B "STUN A:B" expected result path "outer endpoint" "first reply" check
+echo "NAT matrix (hostA sends first; path, outer endpoint and state as hostA's status --json gives them):"
+printf '%-6s %-6s %-15s %-8s %-12s %-8s %-22s %-12s %-11s %s\n' A B "STUN A:B" expected result path "outer endpoint" state "first reply" check
 printf '%s' "$TABLE"
 echo "($n cells in $(( ($(at_now_ms) - T_START) / 1000 )) s)"
 [ -z "$FAILS" ] || nt_fail "cells that did not connect as docs/paths.md §7 expects:$FAILS"
