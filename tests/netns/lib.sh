@@ -139,6 +139,9 @@ nt_topology() {
 	for h in inet rv pub natA natB hostA hostB; do nt_add_ns "$h"; done
 
 	ip -n "$(nt_ns inet)" link add br0 type bridge
+	# A bridge takes the lowest MAC of its ports unless given one: a router
+	# plugged in later would change the gateway's MAC under hosts that cached it.
+	ip -n "$(nt_ns inet)" link set br0 address 02:00:00:00:00:01
 	ip -n "$(nt_ns inet)" addr add 198.51.100.1/24 dev br0
 	ip -n "$(nt_ns inet)" addr add 203.0.113.1/24 dev br0
 	ip -n "$(nt_ns inet)" link set br0 up
