@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,7 +95,15 @@ struct atd_enrol {
 	uint64_t renew_sent_ms;		/* a member: when _renew.H.D was last written (0: not asking) */
 	unsigned renew_scan;		/* a signer: the next host whose _renew.H.D is read */
 	char renew_label[64];		/* a signer: the host whose _renew.H.D is being read */
-	unsigned ticks;
+	/* reads due (docs/authority.md §7): an event said the RRset changed, or the safety re-read */
+	bool want_rl, want_approve, want_cert;
+	char renew_q[ATD_ENROL_RENEW_Q][64];	/* a signer: hosts whose _renew.H.D is to be read */
+	unsigned renew_qn;
+	uint64_t reread_ms;		/* when everything watched was last read (0: not yet) */
+	/* what the watcher was last asked to watch for us */
+	char watched[ATD_ENROL_WATCH_MAX][AGENT_NAME_MAX + 1];
+	size_t nwatched;
+	bool watched_renew;
 
 	/* the one command under way (login, approve, revoke) */
 	enum op_kind op;
@@ -500,6 +509,56 @@ static int name_of(const struct atd_enrol *e, const char *prefix, char out[stati
 	return 0;
 }
 
+/* A signer reads host @p label's _renew.H.D (each at most once in the queue). */
+static void renew_want(struct atd_enrol *e, const char *label)
+{
+	for (unsigned i = 0; i < e->renew_qn; i++)
+		if (strcmp(e->renew_q[i], label) == 0)
+			return;
+	if (e->renew_qn < ATD_ENROL_RENEW_Q)
+		snprintf(e->renew_q[e->renew_qn++], sizeof(e->renew_q[0]), "%s", label);
+}
+
+/* The reads are due now: from the loop, not from inside the caller. */
+static void kick(struct atd_enrol *e)
+{
+	if (e->running)
+		event_active(e->tick, EV_TIMEOUT, 0);
+}
+
+/*
+ * What the watcher should watch for us (docs/authority.md §7): the
+ * revocation list once we know the authority, our approval while joining,
+ * our `_cert.H.D` while a renewal is asked, and on a signer every peer's
+ * `_renew.H.D`. Told to the owner when it changes.
+ */
+static void watch_update(struct atd_enrol *e)
+{
+	char names[ATD_ENROL_WATCH_MAX][AGENT_NAME_MAX + 1];
+	size_t n = 0;
+	bool renew = e->running && e->auth && authority_can_sign(e->auth) && !e->joining;
+
+	if (e->running && e->joining && !authority_name_approve(names[n], e->domain, e->join.nonce))
+		n++;
+	if (e->running && e->auth && !e->joining && !name_of(e, "_revoked", names[n]))
+		n++;
+	if (e->running && e->auth && !e->joining && e->renew_sent_ms && !authority_name_cert(names[n], e->domain, e->host))
+		n++;
+	if (n == e->nwatched && renew == e->watched_renew) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(names[i], e->watched[i]) == 0; i++)
+			;
+		if (i == n)
+			return;
+	}
+	memcpy(e->watched, names, sizeof(names));
+	e->nwatched = n;
+	e->watched_renew = renew;
+	if (e->ops->watch_changed)
+		e->ops->watch_changed(e->arg);
+}
+
 /* Add again what this host keeps alive: the anchor, its certificate, the revocation list, its join request. */
 static void refresh_records(struct atd_enrol *e)
 {
@@ -607,6 +666,7 @@ static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const cha
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->auth || name_of(e, "_revoked", owner))
 		return;
 	each_txt(r, owner, rl_each, &p);
@@ -690,6 +750,7 @@ static int become_signer(struct atd_enrol *e)
 	if ((rc = save(e)))
 		return rc;
 	refresh_records(e);
+	watch_update(e);
 	e->ops->creds_changed(e->arg);
 	return 0;
 }
@@ -830,6 +891,7 @@ static int join_begin(struct atd_enrol *e)
 		return rc;
 	log_info("asking to join %s as %s: join code %s (autotunnel approve %s on a signer)", e->domain, e->host,
 		 e->code, e->code);
+	watch_update(e);
 	return 0;
 }
 
@@ -870,6 +932,7 @@ static void approve_answer(void *arg, int err, const struct dnsc_resp *r, const 
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->joining || authority_name_approve(owner, e->domain, e->join.nonce))
 		return;
 	if (authority_load(&p.a, e->domain, e->anchor, e->anchor_len, NULL, 0)) {
@@ -897,6 +960,7 @@ static void approve_answer(void *arg, int err, const struct dnsc_resp *r, const 
 	log_info("approved: this host is a member of %s with a certificate until %lld", e->domain,
 		 (long long)e->hinfo.not_after);
 	refresh_records(e);
+	watch_update(e);
 	e->ops->creds_changed(e->arg);
 }
 
@@ -1279,6 +1343,8 @@ static void renew_ask(struct atd_enrol *e)
 		return;
 	}
 	e->renew_sent_ms = clock_now_ms();
+	e->want_cert = true;	/* a signer may have answered before the watch is set up */
+	watch_update(e);
 	log_info("asked the signers of %s to renew this host's certificate (valid until %lld)", e->domain,
 		 (long long)e->hinfo.not_after);
 }
@@ -1309,6 +1375,7 @@ static void renew_adopted(struct atd_enrol *e)
 
 	e->renew_sent_ms = 0;
 	e->renew_asked = false;
+	watch_update(e);
 	(void)save(e);
 	if (!authority_name_renew(owner, e->domain, e->host))
 		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
@@ -1326,6 +1393,7 @@ static void renew_cert_answer(void *arg, int err, const struct dnsc_resp *r, con
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->renew_sent_ms || authority_name_cert(owner, e->domain, e->host))
 		return;
 	each_txt(r, owner, newcert_each, e);
@@ -1383,13 +1451,18 @@ static void renew_answer(void *arg, int err, const struct dnsc_resp *r, const ch
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->auth || !authority_can_sign(e->auth) ||
 	    authority_name_renew(owner, e->domain, e->renew_label))
 		return;
 	each_txt(r, owner, renew_each, e);
 }
 
-/* One renewal step per tick it is given: a member's question or look for the answer, a signer's look at one host. */
+/*
+ * One renewal read when one is due: a member asks (again after
+ * RENEW_RESEND_MS) and reads `_cert.H.D` when it changed; a signer reads the
+ * next host's `_renew.H.D` that changed. True when a query went out.
+ */
 static bool renew_step(struct atd_enrol *e)
 {
 	char owner[AGENT_NAME_MAX + 1];
@@ -1398,21 +1471,22 @@ static bool renew_step(struct atd_enrol *e)
 	if (!e->auth || !e->hcert_len || e->joining)
 		return false;
 	if (authority_can_sign(e->auth)) {
-		char labels[16][64];
-		size_t n = e->ops->hosts ? e->ops->hosts(e->arg, labels, 16) : 0;
-
-		if (n == 0)
-			return false;
-		snprintf(e->renew_label, sizeof(e->renew_label), "%s", labels[e->renew_scan++ % n]);
-		if (authority_name_renew(owner, e->domain, e->renew_label) || query(e, owner, renew_answer))
-			return false;
-		return true;
+		while (e->renew_qn > 0) {
+			snprintf(e->renew_label, sizeof(e->renew_label), "%s", e->renew_q[0]);
+			memmove(e->renew_q[0], e->renew_q[1], (--e->renew_qn) * sizeof(e->renew_q[0]));
+			if (!authority_name_renew(owner, e->domain, e->renew_label) && query(e, owner, renew_answer) == 0)
+				return true;
+		}
+		return false;
 	}
 	if (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())) {
 		if (!e->renew_sent_ms || now - e->renew_sent_ms >= RENEW_RESEND_MS)
 			renew_ask(e);
-		if (e->renew_sent_ms && !authority_name_cert(owner, e->domain, e->host) && query(e, owner, renew_cert_answer) == 0)
+		if (e->renew_sent_ms && e->want_cert && !authority_name_cert(owner, e->domain, e->host) &&
+		    query(e, owner, renew_cert_answer) == 0) {
+			e->want_cert = false;
 			return true;
+		}
 	}
 	return false;
 }
@@ -1445,6 +1519,22 @@ int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
 }
 
 /* ---- life cycle ---- */
+
+/* The safety re-read (docs/authority.md §7): everything watched, once, in case an event was missed. */
+static void reread_all(struct atd_enrol *e)
+{
+	e->reread_ms = clock_now_ms();
+	e->want_approve = e->joining;
+	e->want_rl = e->auth && !e->joining;
+	e->want_cert = e->renew_sent_ms != 0;
+	if (e->auth && authority_can_sign(e->auth) && !e->joining && e->ops->hosts) {
+		char labels[ATD_ENROL_RENEW_Q][64];
+		size_t n = e->ops->hosts(e->arg, labels, ATD_ENROL_RENEW_Q);
+
+		for (size_t i = 0; i < n && i < ATD_ENROL_RENEW_Q; i++)
+			renew_want(e, labels[i]);
+	}
+}
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1483,15 +1573,65 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			(void)upd_send(e, old, UPD_DELETE_RR, e->join_rdata, e->join_len, NULL);
 		if (join_begin(e))
 			log_warnx("cannot renew the request to join %s", e->domain);
+		e->want_approve = true;
 	}
-	/* one query at a time: the revocation list every other tick, a renewal step in between */
+	if (!e->reread_ms || now - e->reread_ms >= (uint64_t)ATD_ENROL_REREAD_S * 1000)
+		reread_all(e);
+	/* one query at a time, each read only when watching said it changed (or the safety re-read) */
 	if (e->joining) {
-		approve_poll(e);
-	} else if ((e->ticks++ & 1) && renew_step(e)) {
-		e->polling = true;
-	} else if (e->auth && !name_of(e, "_revoked", owner) && query(e, owner, poll_answer) == 0) {
+		if (e->want_approve) {
+			e->want_approve = false;
+			approve_poll(e);
+		}
+	} else if (e->want_rl && e->auth && !name_of(e, "_revoked", owner)) {
+		e->want_rl = false;
+		if (query(e, owner, poll_answer) == 0)
+			e->polling = true;
+	} else if (renew_step(e)) {
 		e->polling = true;
 	}
+}
+
+void atd_enrol_record_changed(struct atd_enrol *e, const char *owner)
+{
+	char n[AGENT_NAME_MAX + 1];
+	size_t ol, dl;
+
+	if (!e || !e->enabled || !e->running || !owner)
+		return;
+	ol = strlen(owner);
+	dl = strlen(e->domain);
+	if (e->joining && !authority_name_approve(n, e->domain, e->join.nonce) && strcasecmp(n, owner) == 0)
+		e->want_approve = true;
+	else if (!name_of(e, "_revoked", n) && strcasecmp(n, owner) == 0)
+		e->want_rl = true;
+	else if (!authority_name_cert(n, e->domain, e->host) && strcasecmp(n, owner) == 0)
+		e->want_cert = true;
+	else if (ol > 7 + dl + 1 && strncasecmp(owner, "_renew.", 7) == 0 && owner[ol - dl - 1] == '.' &&
+		 strcasecmp(owner + ol - dl, e->domain) == 0 && ol - dl - 1 - 7 < sizeof(n)) {
+		/* _renew.H.D: a host's request to a signer (§5.3) */
+		memcpy(n, owner + 7, ol - dl - 1 - 7);
+		n[ol - dl - 1 - 7] = '\0';
+		if (!strchr(n, '.') && !agent_label_check(n, strlen(n)))
+			renew_want(e, n);
+	} else {
+		return;
+	}
+	log_debug("%s changed: reading it", owner);
+	kick(e);
+}
+
+size_t atd_enrol_watch_names(const struct atd_enrol *e, const char **names, size_t cap, bool *renew)
+{
+	size_t n = 0;
+
+	*renew = false;
+	if (!e || !e->enabled || !e->running)
+		return 0;
+	for (; n < e->nwatched && n < cap; n++)
+		names[n] = e->watched[n];
+	*renew = e->watched_renew;
+	return n;
 }
 
 struct atd_enrol *atd_enrol_new(struct event_base *base, const char *state_dir, const uint8_t ula[16],
@@ -1622,10 +1762,14 @@ void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool 
 	e->running = true;
 	e->polling = false;
 	e->refreshed_ms = 0;
+	e->reread_ms = 0;
+	e->renew_qn = 0;
+	e->want_rl = e->want_approve = e->want_cert = false;
 	if (fresh)
 		files_remove(e);
 	else
 		load(e);
+	watch_update(e);
 	evtimer_add(e->tick, &now);
 }
 
@@ -1659,6 +1803,7 @@ void atd_enrol_stop(struct atd_enrol *e, bool forget)
 	if (forget)
 		files_remove(e);
 	forget_state(e);
+	watch_update(e);
 	memset(&e->ctx, 0, sizeof(e->ctx));
 }
 
