@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "agent/name.h"
+#include "agent/timers.h"
 #include "authority/authority.h"
 #include "authority/cert.h"
 #include "authority/records.h"
@@ -46,7 +47,7 @@
 #define KEY_DER_MAX 256		/* PKCS#8 DER of a host key: 48 bytes (Ed25519), 138 (P-256) */
 #define JOIN_FILE_MAX (20 + 2 * AUTHORITY_JOIN_SECRET_LEN + 2 * AUTHORITY_JOIN_RDATA_MAX + 2 * AUTHORITY_CERT_DER_MAX)
 #define RECORD_TTL 60
-#define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every ATD_ENROL_REFRESH_S */
+#define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every enrol_refresh_ms (lib/agent/timers) */
 #define JOIN_SCAN_MAX 16	/* docs/authority.md §6: requests looked at per approve, newest first */
 
 enum op_kind { OP_NONE, OP_LOGIN, OP_APPROVE, OP_REVOKE };
@@ -62,9 +63,10 @@ struct atd_enrol {
 	bool running;
 	struct atd_enrol_ctx ctx;
 	char domain[AGENT_NAME_MAX + 1], host[AGENT_LABEL_MAX + 1];
-	struct event *tick;
-	uint64_t refreshed_ms;		/* when our records were last added (0: never this run) */
-	bool polling;			/* a poll is in flight */
+	struct event *tick;		/* at the timers' next deadline, or at once when a read is due */
+	struct agent_timer_cfg tcfg;
+	struct agent_enrol_timers t;	/* every deadline here is lib/agent/timers' decision */
+	bool polling;			/* a read is in flight */
 
 	/* the authority: anchor (and key on signers) */
 	struct authority *auth;
@@ -99,7 +101,6 @@ struct atd_enrol {
 	bool want_rl, want_approve, want_cert;
 	char renew_q[ATD_ENROL_RENEW_Q][64];	/* a signer: hosts whose _renew.H.D is to be read */
 	unsigned renew_qn;
-	uint64_t reread_ms;		/* when everything watched was last read (0: not yet) */
 	/* what the watcher was last asked to watch for us */
 	char watched[ATD_ENROL_WATCH_MAX][AGENT_NAME_MAX + 1];
 	size_t nwatched;
@@ -566,7 +567,6 @@ static void refresh_records(struct atd_enrol *e)
 	char owner[AGENT_NAME_MAX + 1];
 	size_t n;
 
-	e->refreshed_ms = clock_now_ms();
 	/* every member holds the anchor: any of them may put it back (members compare, never trust, it) */
 	if (e->anchor_len && !authority_cert_txt_build(e->anchor, e->anchor_len, rd, sizeof(rd), &n) &&
 	    !authority_name_authority(owner, e->domain))
@@ -1315,10 +1315,9 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 
 /* ---- renewal (docs/authority.md §5.3) ---- */
 
-#define RENEW_RESEND_MS 60000	/* a member asks again after this while no signer has answered */
 
 /* A member asks the signers: _renew.H.D, signed with its current key, for the same key. */
-static void renew_ask(struct atd_enrol *e)
+static int renew_ask(struct atd_enrol *e)
 {
 	static struct authority_renew req;
 	static uint8_t rd[AUTHORITY_RENEW_RDATA_MAX];
@@ -1340,13 +1339,14 @@ static void renew_ask(struct atd_enrol *e)
 		rc = upd_send(e, owner, UPD_REPLACE, rd, n, NULL);
 	if (rc) {
 		log_warnx("cannot ask for the renewal of this host's certificate: %s", strerror(-rc));
-		return;
+		return rc;
 	}
 	e->renew_sent_ms = clock_now_ms();
 	e->want_cert = true;	/* a signer may have answered before the watch is set up */
 	watch_update(e);
 	log_info("asked the signers of %s to renew this host's certificate (valid until %lld)", e->domain,
 		 (long long)e->hinfo.not_after);
+	return 0;
 }
 
 static bool newcert_each(void *arg, const uint8_t *rd, size_t len)
@@ -1375,6 +1375,7 @@ static void renew_adopted(struct atd_enrol *e)
 
 	e->renew_sent_ms = 0;
 	e->renew_asked = false;
+	agent_enrol_renew_ended(&e->t);
 	watch_update(e);
 	(void)save(e);
 	if (!authority_name_renew(owner, e->domain, e->host))
@@ -1459,14 +1460,13 @@ static void renew_answer(void *arg, int err, const struct dnsc_resp *r, const ch
 }
 
 /*
- * One renewal read when one is due: a member asks (again after
- * RENEW_RESEND_MS) and reads `_cert.H.D` when it changed; a signer reads the
- * next host's `_renew.H.D` that changed. True when a query went out.
+ * One renewal read when one is due: a member reads `_cert.H.D` when it
+ * changed while it asks; a signer reads the next host's `_renew.H.D` that
+ * changed. True when a query went out.
  */
 static bool renew_step(struct atd_enrol *e)
 {
 	char owner[AGENT_NAME_MAX + 1];
-	uint64_t now = clock_now_ms();
 
 	if (!e->auth || !e->hcert_len || e->joining)
 		return false;
@@ -1479,14 +1479,10 @@ static bool renew_step(struct atd_enrol *e)
 		}
 		return false;
 	}
-	if (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())) {
-		if (!e->renew_sent_ms || now - e->renew_sent_ms >= RENEW_RESEND_MS)
-			renew_ask(e);
-		if (e->renew_sent_ms && e->want_cert && !authority_name_cert(owner, e->domain, e->host) &&
-		    query(e, owner, renew_cert_answer) == 0) {
-			e->want_cert = false;
-			return true;
-		}
+	if (e->renew_sent_ms && e->want_cert && !authority_name_cert(owner, e->domain, e->host) &&
+	    query(e, owner, renew_cert_answer) == 0) {
+		e->want_cert = false;
+		return true;
 	}
 	return false;
 }
@@ -1506,13 +1502,18 @@ int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
 			snprintf(why, whylen, "cannot renew this host's certificate: %s", strerror(-rc));
 			return rc;
 		}
-		e->refreshed_ms = 0;
+		agent_enrol_records_changed(&e->t, clock_now_ms());
+		kick(e);
 		e->ops->creds_changed(e->arg);
 		snprintf(why, whylen, "this host's certificate is renewed (a signer issues its own)");
 		return 0;
 	}
 	e->renew_asked = true;
 	e->renew_sent_ms = 0;
+	/* asked now, even while an earlier request waits for its resend */
+	agent_enrol_renew_ended(&e->t);
+	agent_enrol_renew_wanted(&e->t, clock_now_ms());
+	kick(e);
 	snprintf(why, whylen, "asked the signers to renew this host's certificate (autotunnel status and the log say "
 		 "when it is done)");
 	return 0;
@@ -1523,7 +1524,6 @@ int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
 /* The safety re-read (docs/authority.md §7): everything watched, once, in case an event was missed. */
 static void reread_all(struct atd_enrol *e)
 {
-	e->reread_ms = clock_now_ms();
 	e->want_approve = e->joining;
 	e->want_rl = e->auth && !e->joining;
 	e->want_cert = e->renew_sent_ms != 0;
@@ -1536,37 +1536,27 @@ static void reread_all(struct atd_enrol *e)
 	}
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+/* AGENT_ENROL_CHECK: what the wall clock decides (certificate lives and join requests are in seconds of it). */
+static void check(struct atd_enrol *e, uint64_t now)
 {
-	struct atd_enrol *e = arg;
-	struct timeval tv = { ATD_ENROL_POLL_MS / 1000, (ATD_ENROL_POLL_MS % 1000) * 1000 };
-	char owner[AGENT_NAME_MAX + 1];
-	uint64_t now = clock_now_ms();
-
-	(void)fd, (void)what;
-	if (!e->running)
-		return;
-	evtimer_add(e->tick, &tv);
-	if (!dnsconn_is_up(e->ctx.conn))
-		return;
 	/* a signer renews its own certificate at two thirds (§3), or when this boot's ULA is another */
 	if (e->auth && authority_can_sign(e->auth) && e->hcert_len &&
 	    (authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s()) || memcmp(e->hinfo.ula, e->ula, 16))) {
 		if (issue_self(e) == 0 && save(e) == 0) {
 			log_info("renewed this host's certificate (until %lld)", (long long)e->hinfo.not_after);
-			e->refreshed_ms = 0;
+			agent_enrol_records_changed(&e->t, now);
 			e->ops->creds_changed(e->arg);
 		}
 	}
-	if (!e->refreshed_ms || now - e->refreshed_ms >= (uint64_t)ATD_ENROL_REFRESH_S * 1000)
-		refresh_records(e);
-	if (e->polling)
-		return;
+	/* a member asks the signers, at two thirds or when told to (§5.3) */
+	if (e->auth && !authority_can_sign(e->auth) && e->hcert_len && !e->joining &&
+	    (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())))
+		agent_enrol_renew_wanted(&e->t, now);
 	/*
-	 * §5.1: a request lives 15 minutes; a computer still waiting then asks
-	 * anew (a new nonce, a new code, shown by autotunnel status)
+	 * §5.1: a request lives 15 minutes; a computer still waiting a minute
+	 * before its end asks anew (a new nonce, a new code, shown by autotunnel status)
 	 */
-	if (e->joining && !authority_join_fresh(&e->join, (int64_t)clock_wall_s() + 60)) {
+	if (e->joining && !e->polling && !authority_join_fresh(&e->join, (int64_t)clock_wall_s() + 60)) {
 		char old[AGENT_NAME_MAX + 1];
 
 		if (!authority_name_join(old, e->domain))
@@ -1575,9 +1565,15 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			log_warnx("cannot renew the request to join %s", e->domain);
 		e->want_approve = true;
 	}
-	if (!e->reread_ms || now - e->reread_ms >= (uint64_t)ATD_ENROL_REREAD_S * 1000)
-		reread_all(e);
-	/* one query at a time, each read only when watching said it changed (or the safety re-read) */
+}
+
+/* One read at a time, each only when watching said it changed (or the safety re-read asked). */
+static void reads(struct atd_enrol *e)
+{
+	char owner[AGENT_NAME_MAX + 1];
+
+	if (e->polling)
+		return;
 	if (e->joining) {
 		if (e->want_approve) {
 			e->want_approve = false;
@@ -1589,6 +1585,55 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			e->polling = true;
 	} else if (renew_step(e)) {
 		e->polling = true;
+	}
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_enrol *e = arg;
+	uint64_t now = clock_now_ms(), next;
+	enum agent_enrol_action a;
+	bool up;
+
+	(void)fd, (void)what;
+	if (!e->running)
+		return;
+	up = dnsconn_is_up(e->ctx.conn);
+	/* the timers decide; without the server each action is a failure, tried again soon */
+	while ((a = agent_enrol_due(&e->t, now)) != AGENT_ENROL_NONE) {
+		bool ok = up;
+
+		switch (a) {
+		case AGENT_ENROL_REFRESH:
+			if (up)
+				refresh_records(e);
+			break;
+		case AGENT_ENROL_CHECK:
+			if (up)
+				check(e, now);
+			break;
+		case AGENT_ENROL_RENEW:
+			ok = up && renew_ask(e) == 0;
+			break;
+		case AGENT_ENROL_REREAD:
+			if (up)
+				reread_all(e);
+			break;
+		default:
+			break;
+		}
+		agent_enrol_done(&e->t, a, now, ok);
+		if (!e->running)
+			return;
+	}
+	if (up)
+		reads(e);
+	next = agent_enrol_next(&e->t);
+	if (next != AGENT_NEVER) {
+		uint64_t ms = next > now ? next - now : 0;
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+		evtimer_add(e->tick, &tv);
 	}
 }
 
@@ -1645,6 +1690,8 @@ struct atd_enrol *atd_enrol_new(struct event_base *base, const char *state_dir, 
 	e->ops = ops;
 	e->arg = arg;
 	e->enabled = enabled;
+	agent_timer_cfg_default(&e->tcfg);
+	agent_enrol_timers_init(&e->t, &e->tcfg);
 	snprintf(e->dir, sizeof(e->dir), "%s", state_dir ? state_dir : "/var/lib/autotunnel");
 	if (ula)
 		memcpy(e->ula, ula, 16);
@@ -1761,8 +1808,6 @@ void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool 
 	e->ctx.host = e->host;
 	e->running = true;
 	e->polling = false;
-	e->refreshed_ms = 0;
-	e->reread_ms = 0;
 	e->renew_qn = 0;
 	e->want_rl = e->want_approve = e->want_cert = false;
 	if (fresh)
@@ -1770,6 +1815,7 @@ void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool 
 	else
 		load(e);
 	watch_update(e);
+	agent_enrol_start(&e->t, clock_now_ms());
 	evtimer_add(e->tick, &now);
 }
 
@@ -1794,6 +1840,7 @@ void atd_enrol_stop(struct atd_enrol *e, bool forget)
 	if (e->running && e->ctx.queries)
 		dnsquery_cancel(e->ctx.queries, e);
 	e->running = false;
+	agent_enrol_stop(&e->t);
 	evtimer_del(e->tick);
 	if (e->op != OP_NONE) {
 		e->done = NULL;

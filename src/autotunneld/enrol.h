@@ -20,8 +20,10 @@
  * `_cert.H.D` while renewing, the peers' `_renew.H.D` on a signer) are
  * watched by the account's watcher (watch.c: DNS Push or LLQ), named by
  * atd_enrol_watch_names(); when one changes (atd_enrol_record_changed())
- * it is read at once with a signed query, and everything once every
- * ATD_ENROL_REREAD_S in case an event was missed (docs/authority.md §7).
+ * it is read at once with a signed query, and everything once in a while
+ * in case an event was missed (docs/authority.md §7). Its deadlines (that
+ * re-read, the records' refresh, the renewal's resend, the look at the
+ * wall clock) are lib/agent/timers' (struct agent_enrol_timers).
  *
  * Threads: the daemon's event-loop thread only.
  */
@@ -40,16 +42,10 @@ struct dnsquery_set;
 struct dns_name;
 struct dns_tsig_key;
 
-/** The enrolment's tick: the reads that are due, one signed query at a time. */
-#define ATD_ENROL_POLL_MS 1000
-/** The safety re-read of every record watched, for an event missed (a lost connection, a full server). */
-#define ATD_ENROL_REREAD_S 300
 /** Names watched for the enrolment at most (lib/dnsc/view DNSC_VIEW_NOTE_MAX bounds it too). */
 #define ATD_ENROL_WATCH_MAX 4
 /** A signer's queue of `_renew.H.D` to read. */
 #define ATD_ENROL_RENEW_Q 16
-/** How often the records this host keeps alive are added again (the server's leases end after 2 h by default). */
-#define ATD_ENROL_REFRESH_S 1800
 
 /** What the enrolment tells its owner (account.c). */
 struct atd_enrol_ops {
