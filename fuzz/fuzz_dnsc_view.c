@@ -3,7 +3,9 @@
  * messages (2-byte length each) applied as snapshots and LLQ events, with
  * the changes drained after each. Nothing may crash, every reported peer
  * must be a host of the account (H.D, not this host), and a host reported
- * gone must have been reported before.
+ * gone must have been reported before. The account authority's notes
+ * (`_revoked.D`, and every peer's `_renew.H.D`) are watched too: a note
+ * given out must be one of them.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -26,8 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct wire w = wire_reader(data, size);
 	unsigned nseen = 0, steps = 0;
 
-	if (dnsc_view_init(&v, D, "laptop"))
+	struct dns_name note, rv;
+
+	if (dnsc_view_init(&v, D, "laptop") || dns_name_from_text(&rv, "_revoked." D) ||
+	    dnsc_view_notes_set(&v, &rv, 1))
 		return 0;
+	v.watch_renew = true;
 	while (wire_avail(&w) > 3 && steps++ < 64) {
 		uint8_t mode = wire_read_u8(&w);
 		uint16_t len = wire_read_u16(&w);
@@ -57,6 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					was = strcmp(seen[i], p.fqdn) == 0;
 				assert(was);
 			}
+		}
+		while (dnsc_view_next_note(&v, &note) == 1) {
+			const uint8_t *l;
+			size_t n = dns_name_first_label(&note, &l);
+
+			assert(dns_name_equal(&note, &rv) ||
+			       (n == 6 && memcmp(l, "_renew", 6) == 0 && dns_name_is_below(&note, &v.domain)));
 		}
 		(void)dnsc_view_questions(&v, q, DNSC_LLQ_MAX);
 		(void)dnsc_view_extra_questions(&v, q, DNSC_LLQ_MAX);

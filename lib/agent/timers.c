@@ -30,6 +30,12 @@ void agent_timer_cfg_default(struct agent_timer_cfg *cfg)
 		.handshake_retry_max_ms = 300000,
 		.alive_ms = 2000,
 		.await_ms = 5000,
+		/* docs/authority.md §7: the server's leases end after 2 h by default; add again well before */
+		.enrol_refresh_ms = 1800000,
+		.enrol_reread_ms = 300000,
+		/* a join request lives 15 min and is renewed a minute before: looked at twice a minute */
+		.enrol_check_ms = 30000,
+		.enrol_resend_ms = 60000,
 	};
 }
 
@@ -467,4 +473,110 @@ enum agent_peer_state agent_peer_state(const struct agent_peer_timers *p)
 	if (p->hs_fails)
 		return AGENT_PEER_UNREACHABLE;
 	return AGENT_PEER_IDLE;
+}
+
+/* ---- the account authority (docs/authority.md §7) ---- */
+
+void agent_enrol_timers_init(struct agent_enrol_timers *e, const struct agent_timer_cfg *cfg)
+{
+	e->cfg = cfg;
+	agent_enrol_stop(e);
+}
+
+void agent_enrol_start(struct agent_enrol_timers *e, uint64_t now)
+{
+	e->running = true;
+	e->refresh_at = e->reread_at = e->check_at = now;
+	e->renew_at = AGENT_NEVER;
+}
+
+void agent_enrol_stop(struct agent_enrol_timers *e)
+{
+	e->running = false;
+	e->refresh_at = e->reread_at = e->renew_at = e->check_at = AGENT_NEVER;
+}
+
+void agent_enrol_done(struct agent_enrol_timers *e, enum agent_enrol_action a, uint64_t now, bool ok)
+{
+	uint64_t retry = now + e->cfg->retry_min_ms;
+
+	if (!e->running)
+		return;
+	switch (a) {
+	case AGENT_ENROL_REFRESH:
+		e->refresh_at = ok ? now + e->cfg->enrol_refresh_ms : retry;
+		break;
+	case AGENT_ENROL_REREAD:
+		e->reread_at = ok ? now + e->cfg->enrol_reread_ms : retry;
+		break;
+	case AGENT_ENROL_RENEW:
+		/* ended meanwhile (renew_ended) or never wanted: stays unscheduled */
+		if (e->renew_at == AGENT_NEVER - 1)
+			e->renew_at = ok ? now + e->cfg->enrol_resend_ms : retry;
+		break;
+	case AGENT_ENROL_CHECK:
+		e->check_at = ok ? now + e->cfg->enrol_check_ms : retry;
+		break;
+	default:
+		break;
+	}
+}
+
+void agent_enrol_records_changed(struct agent_enrol_timers *e, uint64_t now)
+{
+	if (e->running && e->refresh_at != AGENT_NEVER)
+		e->refresh_at = now;
+}
+
+void agent_enrol_renew_wanted(struct agent_enrol_timers *e, uint64_t now)
+{
+	/* a request in flight (AGENT_NEVER - 1) or waiting for its resend is not sent again early */
+	if (e->running && e->renew_at == AGENT_NEVER)
+		e->renew_at = now;
+}
+
+void agent_enrol_renew_ended(struct agent_enrol_timers *e)
+{
+	e->renew_at = AGENT_NEVER;
+}
+
+uint64_t agent_enrol_next(const struct agent_enrol_timers *e)
+{
+	uint64_t n = AGENT_NEVER;
+
+	if (!e->running)
+		return n;
+	if (e->refresh_at < n)
+		n = e->refresh_at;
+	if (e->check_at < n)
+		n = e->check_at;
+	if (e->renew_at < AGENT_NEVER - 1 && e->renew_at < n)
+		n = e->renew_at;
+	if (e->reread_at < n)
+		n = e->reread_at;
+	return n;
+}
+
+enum agent_enrol_action agent_enrol_due(struct agent_enrol_timers *e, uint64_t now)
+{
+	if (!e->running)
+		return AGENT_ENROL_NONE;
+	/* in flight: AGENT_NEVER until agent_enrol_done() (for RENEW: AGENT_NEVER - 1, still wanted) */
+	if (e->refresh_at <= now) {
+		e->refresh_at = AGENT_NEVER;
+		return AGENT_ENROL_REFRESH;
+	}
+	if (e->check_at <= now) {
+		e->check_at = AGENT_NEVER;
+		return AGENT_ENROL_CHECK;
+	}
+	if (e->renew_at < AGENT_NEVER - 1 && e->renew_at <= now) {
+		e->renew_at = AGENT_NEVER - 1;
+		return AGENT_ENROL_RENEW;
+	}
+	if (e->reread_at <= now) {
+		e->reread_at = AGENT_NEVER;
+		return AGENT_ENROL_REREAD;
+	}
+	return AGENT_ENROL_NONE;
 }

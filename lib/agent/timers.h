@@ -60,6 +60,10 @@ struct agent_timer_cfg {
 	uint32_t handshake_retry_max_ms;	/* 300000 */
 	uint32_t alive_ms;		/* a path that carried data in from the peer this recently works: 2000 */
 	uint32_t await_ms;		/* the peer's handshake we wait for (it is the IKE initiator) comes within: 5000 */
+	uint32_t enrol_refresh_ms;	/* the account authority's records are added again after: 1800000 */
+	uint32_t enrol_reread_ms;	/* its watched records are read anyway, for an event missed, after: 300000 */
+	uint32_t enrol_check_ms;	/* its certificate's age and a join request's are looked at every: 30000 */
+	uint32_t enrol_resend_ms;	/* a member asks again for its renewal while no signer answered after: 60000 */
 };
 
 /** Fill @p cfg with the defaults above. */
@@ -256,6 +260,49 @@ uint64_t agent_peer_next(const struct agent_peer_timers *p);
 /** The action due at @p now, or AGENT_PEER_NONE; GAVE_UP, then TEARDOWN before KEEPALIVE. */
 enum agent_peer_action agent_peer_due(struct agent_peer_timers *p, uint64_t now);
 enum agent_peer_state agent_peer_state(const struct agent_peer_timers *p);
+
+/** What the account authority's timers ask for (docs/authority.md §7). */
+enum agent_enrol_action {
+	AGENT_ENROL_NONE = 0,
+	AGENT_ENROL_REFRESH,	/* add this host's authority records again (anchor, certificate, list, request) */
+	AGENT_ENROL_REREAD,	/* read every watched record once (an event may have been missed) */
+	AGENT_ENROL_RENEW,	/* a member: write (again) its renewal request */
+	AGENT_ENROL_CHECK,	/* look at the wall clock: a certificate at two thirds, a join request near its end */
+};
+
+/**
+ * The account authority's deadlines (enrol.c). Its reads are not here:
+ * they follow the watcher's events, not a clock. Each action handed out by
+ * agent_enrol_due() is in flight until agent_enrol_done() reports it.
+ */
+struct agent_enrol_timers {
+	const struct agent_timer_cfg *cfg;	/* borrowed; must outlive the timers */
+	bool running;
+	uint64_t refresh_at, reread_at, renew_at, check_at;
+};
+
+/** @p cfg is borrowed. Nothing is scheduled. */
+void agent_enrol_timers_init(struct agent_enrol_timers *e, const struct agent_timer_cfg *cfg);
+/** Signed in: refresh, read everything and look at the clock now; no renewal asked. */
+void agent_enrol_start(struct agent_enrol_timers *e, uint64_t now);
+/** Signed out: nothing more is scheduled. */
+void agent_enrol_stop(struct agent_enrol_timers *e);
+/**
+ * The action @p a ended at @p now: @p ok, it comes again after its period
+ * (REFRESH enrol_refresh_ms, REREAD enrol_reread_ms, RENEW enrol_resend_ms,
+ * CHECK enrol_check_ms); not ok (no connection to the server), after
+ * retry_min_ms. A RENEW reported while no renewal is wanted is forgotten.
+ */
+void agent_enrol_done(struct agent_enrol_timers *e, enum agent_enrol_action a, uint64_t now, bool ok);
+/** This host's records changed (a new certificate, a new request): add them again now. */
+void agent_enrol_records_changed(struct agent_enrol_timers *e, uint64_t now);
+/** A member wants its certificate renewed (asked, or two thirds of its life): ask now unless a request is out. */
+void agent_enrol_renew_wanted(struct agent_enrol_timers *e, uint64_t now);
+/** The renewal was answered (or is no longer wanted): no more requests. */
+void agent_enrol_renew_ended(struct agent_enrol_timers *e);
+uint64_t agent_enrol_next(const struct agent_enrol_timers *e);
+/** The action due at @p now, then in flight, or AGENT_ENROL_NONE; in the order REFRESH, CHECK, RENEW, REREAD. */
+enum agent_enrol_action agent_enrol_due(struct agent_enrol_timers *e, uint64_t now);
 
 /** Exponential back-off: min(@p min_ms * 2^@p n, @p max_ms). */
 uint64_t agent_backoff_ms(uint32_t min_ms, uint32_t max_ms, uint32_t n);

@@ -215,8 +215,66 @@ static void txt_info(struct dnsc_host *h, struct wire *rd)
 	}
 }
 
+/* _renew.H.D -> the listed peer H.D (watch_renew) */
+static struct dnsc_host *renew_host(struct dnsc_view *v, const struct dns_name *owner)
+{
+	struct dns_name n = *owner, t;
+	char label[AGENT_LABEL_MAX + 1];
+	struct dnsc_host *h;
+
+	if (dns_name_label_count(&n) != dns_name_label_count(&v->domain) + 2)
+		return NULL;
+	if (dns_name_strip(&n, 1) || !host_name(v, &n, label))
+		return NULL;
+	t = n;
+	if (dns_name_prepend_label(&t, "_renew", 6) || !dns_name_equal(&t, owner))
+		return NULL;
+	h = find_host(v, &n);
+	return h && h->listed && !h->self ? h : NULL;
+}
+
+/* The note watched at @p owner, or NULL. */
+static struct dnsc_note *note_of(struct dnsc_view *v, const struct dns_name *owner)
+{
+	struct dnsc_host *h;
+
+	for (unsigned i = 0; i < DNSC_VIEW_NOTE_MAX; i++)
+		if (v->note[i].used && dns_name_equal(&v->note[i].name, owner))
+			return &v->note[i];
+	if (v->watch_renew && (h = renew_host(v, owner))) {
+		if (!h->renew.used) {
+			h->renew.used = true;
+			h->renew.name = *owner;
+			dns_name_canonicalize(&h->renew.name);
+		}
+		return &h->renew;
+	}
+	return NULL;
+}
+
+/* FNV-1a (64 bits) of one RDATA: a set's digest is the XOR of its members', whatever their order. */
+static uint64_t rdata_hash(const struct wire *rd)
+{
+	uint64_t x = 0xcbf29ce484222325ull;
+
+	for (const uint8_t *p = rd->pos; p < rd->end; p++)
+		x = (x ^ *p) * 0x100000001b3ull;
+	return x;
+}
+
+/* Inside a snapshot an RR adds to the digest; an event (or a Push change) is a change in itself. */
+static void note_rr(struct dnsc_note *nt, const struct dnsc_rr *rr, bool snapshot)
+{
+	if (snapshot) {
+		nt->acc ^= rdata_hash(&rr->rdata);
+		return;
+	}
+	nt->changed = true;
+	nt->known = false;	/* the next snapshot is compared with nothing */
+}
+
 /* Apply one RR: an addition (snapshot, or event with a real TTL), or a removal. */
-static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
+static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal, bool snapshot)
 {
 	char label[AGENT_LABEL_MAX + 1];
 	struct dnsc_host *h;
@@ -284,7 +342,13 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 			}
 		}
 		break;
-	case DNS_TYPE_TXT:
+	case DNS_TYPE_TXT: {
+		struct dnsc_note *nt = note_of(v, &rr->owner);
+
+		if (nt) {
+			note_rr(nt, rr, snapshot);
+			break;
+		}
 		if (v->watch_paths && (h = cand_host(v, &rr->owner))) {
 			cand_apply(h, rr, removal);
 			break;
@@ -306,6 +370,7 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 			}
 		}
 		break;
+	}
 	default:
 		return;
 	}
@@ -313,8 +378,9 @@ static void apply_rr(struct dnsc_view *v, struct dnsc_rr *rr, bool removal)
 }
 
 /* A snapshot replaces what was known of the question's RRset. */
-static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t type)
+static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t type, bool snapshot)
 {
+	struct dnsc_note *nt;
 	struct dnsc_host *h;
 
 	switch (type) {
@@ -334,6 +400,12 @@ static void clear_rrset(struct dnsc_view *v, const struct dns_name *q, uint16_t 
 		break;
 	case DNS_TYPE_A:
 	case DNS_TYPE_TXT:
+		if (type == DNS_TYPE_TXT && (nt = note_of(v, q))) {
+			nt->acc = 0;	/* a snapshot begins (dnsc_view_apply() ends it), or a removal */
+			nt->changed |= !snapshot;
+			nt->known &= snapshot;
+			return;
+		}
 		if (type == DNS_TYPE_TXT && v->watch_paths && (h = cand_host(v, q))) {
 			h->has_cand = false;
 			return;
@@ -361,7 +433,7 @@ void dnsc_view_apply_rr(struct dnsc_view *v, const struct dns_name *owner, uint1
 		.rdata = wire_reader(rdata, rdlen),
 	};
 
-	apply_rr(v, &rr, removal);
+	apply_rr(v, &rr, removal, false);
 }
 
 void dnsc_view_remove_rrset(struct dnsc_view *v, const struct dns_name *owner, uint16_t type)
@@ -369,11 +441,11 @@ void dnsc_view_remove_rrset(struct dnsc_view *v, const struct dns_name *owner, u
 	static const uint16_t all[] = { DNS_TYPE_PTR, DNS_TYPE_AAAA, DNS_TYPE_SRV, DNS_TYPE_A, DNS_TYPE_TXT };
 
 	if (type != DNS_TYPE_ANY) {
-		clear_rrset(v, owner, type);
+		clear_rrset(v, owner, type, false);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		clear_rrset(v, owner, all[i]);
+		clear_rrset(v, owner, all[i], false);
 }
 
 int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_apply mode)
@@ -393,7 +465,7 @@ int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_appl
 
 		if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
 			return 0;
-		clear_rrset(v, &q, qtype);
+		clear_rrset(v, &q, qtype, true);
 	}
 	while ((rc = dnsc_rr_next(m, &pos, &rr)) == 1) {
 		bool removal = mode == DNSC_APPLY_EVENT && rr.ttl == DNSC_TTL_REMOVED;
@@ -403,7 +475,17 @@ int dnsc_view_apply(struct dnsc_view *v, const struct dns_msg *m, enum dnsc_appl
 		/* from the additional section only the addresses of an SRV answer's target */
 		if (rr.sec == DNS_SEC_ADDITIONAL && (qtype != DNS_TYPE_SRV || rr.type != DNS_TYPE_A))
 			continue;
-		apply_rr(v, &rr, removal);
+		apply_rr(v, &rr, removal, mode == DNSC_APPLY_SNAPSHOT);
+	}
+	/* a whole RRset of a note: changed when its digest is another than the last snapshot's */
+	if (rc >= 0 && mode == DNSC_APPLY_SNAPSHOT && qtype == DNS_TYPE_TXT) {
+		struct dnsc_note *nt = note_of(v, &q);
+
+		if (nt) {
+			nt->changed |= !nt->known || nt->digest != nt->acc;
+			nt->digest = nt->acc;
+			nt->known = true;
+		}
 	}
 	return rc < 0 ? -EBADMSG : 0;
 }
@@ -481,6 +563,9 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 	put_q(out, cap, &n, &v->hosts_name, DNS_TYPE_PTR);
 	if (v->watch_paths && !dns_name_is_root(&v->punch_name))
 		put_q(out, cap, &n, &v->punch_name, DNS_TYPE_TXT);
+	for (unsigned i = 0; i < DNSC_VIEW_NOTE_MAX; i++)
+		if (v->note[i].used)
+			put_q(out, cap, &n, &v->note[i].name, DNS_TYPE_TXT);
 	for (unsigned i = 0; i < DNSC_VIEW_HOSTS; i++) {
 		const struct dnsc_host *h = &v->h[i];
 		struct dns_name srv;
@@ -495,6 +580,12 @@ size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out,
 
 			if (dns_name_prepend_label(&c, "_cand", 5) == 0)
 				put_q(out, cap, &n, &c, DNS_TYPE_TXT);
+		}
+		if (v->watch_renew) {
+			struct dns_name r = h->fqdn;
+
+			if (dns_name_prepend_label(&r, "_renew", 6) == 0)
+				put_q(out, cap, &n, &r, DNS_TYPE_TXT);
 		}
 		if (label_name(&srv, "_autotunnel", "_udp", &h->fqdn) == 0)
 			put_q(out, cap, &n, &srv, DNS_TYPE_SRV);
@@ -550,6 +641,48 @@ int dnsc_view_next_punch(struct dnsc_view *v, struct agent_punch *out)
 		if (q->used && !q->reported) {
 			q->reported = true;
 			*out = q->p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int dnsc_view_notes_set(struct dnsc_view *v, const struct dns_name *names, size_t n)
+{
+	struct dnsc_note next[DNSC_VIEW_NOTE_MAX];
+
+	if (n > DNSC_VIEW_NOTE_MAX)
+		return -ENOSPC;
+	memset(next, 0, sizeof(next));
+	for (size_t i = 0; i < n; i++) {
+		if (!dns_name_is_below(&names[i], &v->domain))
+			return -EINVAL;
+		next[i].used = true;
+		next[i].name = names[i];
+		dns_name_canonicalize(&next[i].name);
+		for (unsigned j = 0; j < DNSC_VIEW_NOTE_MAX; j++)
+			if (v->note[j].used && dns_name_equal(&v->note[j].name, &next[i].name))
+				next[i] = v->note[j];
+	}
+	memcpy(v->note, next, sizeof(next));
+	return 0;
+}
+
+int dnsc_view_next_note(struct dnsc_view *v, struct dns_name *out)
+{
+	for (unsigned i = 0; i < DNSC_VIEW_NOTE_MAX; i++) {
+		if (v->note[i].used && v->note[i].changed) {
+			v->note[i].changed = false;
+			*out = v->note[i].name;
+			return 1;
+		}
+	}
+	for (unsigned i = 0; v->watch_renew && i < DNSC_VIEW_HOSTS; i++) {
+		struct dnsc_host *h = &v->h[i];
+
+		if (h->used && h->listed && !h->self && h->renew.used && h->renew.changed) {
+			h->renew.changed = false;
+			*out = h->renew.name;
 			return 1;
 		}
 	}

@@ -40,6 +40,20 @@
 /** TTL that marks a removed RR in an LLQ event (RFC 8764 §6.1). */
 #define DNSC_TTL_REMOVED 0xffffffffu
 
+/**
+ * A watched TXT RRset whose contents the view does not read (the account
+ * authority's signed records, docs/authority.md §7): it only tells that it
+ * changed, and its owner reads the RRset itself.
+ */
+struct dnsc_note {
+	bool used;
+	bool changed;			/**< changed since dnsc_view_next_note() gave it out */
+	bool known;			/**< digest holds the RRset as a snapshot last showed it */
+	uint64_t digest;		/**< XOR of a hash of each RDATA: the same set, the same digest */
+	uint64_t acc;			/**< the digest of the snapshot being applied */
+	struct dns_name name;
+};
+
 struct dnsc_host {
 	bool used;
 	bool self;			/**< this host */
@@ -59,6 +73,7 @@ struct dnsc_host {
 	bool has_cand;			/**< its _cand.H.D TXT (docs/paths.md §1.1) */
 	struct agent_cand_set cand;
 	bool txt_asked;			/**< dnsc_view_extra_questions() gave its TXT question */
+	struct dnsc_note renew;		/**< its _renew.H.D (watch_renew) */
 	/* what was last reported through dnsc_view_next_change() */
 	bool reported;
 	uint8_t rep_ula[16];
@@ -72,6 +87,9 @@ struct dnsc_host {
 
 /** Punch requests remembered from this host's _punch.H.D (docs/paths.md §1.3). */
 #define DNSC_VIEW_PUNCH_MAX 8
+
+/** TXT names watched as notes (dnsc_view_notes_set()). */
+#define DNSC_VIEW_NOTE_MAX 8
 
 struct dnsc_punch_req {
 	bool used;
@@ -96,6 +114,12 @@ struct dnsc_view {
 	bool watch_paths;
 	struct dns_name punch_name;	/**< _punch.H.D (root when none) */
 	struct dnsc_punch_req punch[DNSC_VIEW_PUNCH_MAX];
+	/**
+	 * Also watch each listed peer's _renew.H.D TXT as a note (a signer of
+	 * the account authority answers renewal requests, docs/authority.md §5.3).
+	 */
+	bool watch_renew;
+	struct dnsc_note note[DNSC_VIEW_NOTE_MAX];	/**< set with dnsc_view_notes_set() */
 	struct dnsc_host h[DNSC_VIEW_HOSTS];
 };
 
@@ -169,7 +193,9 @@ enum dnsc_change dnsc_view_next_change(struct dnsc_view *v, struct dnsc_peer *p)
  * for every listed peer its AAAA, its SRV and, once the SRV names a target,
  * the target's A; with watch_self, this host's own AAAA too; with
  * watch_paths, every listed peer's _cand.H.D TXT and this host's
- * _punch.H.D TXT. Writes at most @p cap and returns how many there are.
+ * _punch.H.D TXT; the notes (dnsc_view_notes_set()); with watch_renew,
+ * every listed peer's _renew.H.D TXT. Writes at most @p cap and returns
+ * how many there are.
  */
 size_t dnsc_view_questions(const struct dnsc_view *v, struct dnsc_question *out, size_t cap);
 
@@ -192,6 +218,24 @@ size_t dnsc_view_extra_questions(struct dnsc_view *v, struct dnsc_question *out,
  * remembered (by its nonce) until its RR is removed, so it is given once.
  */
 int dnsc_view_next_punch(struct dnsc_view *v, struct agent_punch *out);
+
+/**
+ * Watch exactly the TXT RRsets @p names (borrowed for the call; below D)
+ * as notes: what is known of a name kept in the set stays, a new one is
+ * unknown until its first snapshot. @return 0, or -ENOSPC for more than
+ * DNSC_VIEW_NOTE_MAX (none is then changed), -EINVAL for a name not below D.
+ */
+__attribute__((warn_unused_result))
+int dnsc_view_notes_set(struct dnsc_view *v, const struct dns_name *names, size_t n);
+
+/**
+ * The next note (a name set with dnsc_view_notes_set(), or a peer's
+ * _renew.H.D with watch_renew) whose RRset changed: an event or a removal
+ * touched it, or a snapshot shows another set of RDATAs than the last one
+ * (the first snapshot counts as a change). 1 with @p out set, the note then
+ * unmarked; 0 when none.
+ */
+int dnsc_view_next_note(struct dnsc_view *v, struct dns_name *out);
 
 /** Listed hosts, this one included. */
 unsigned dnsc_view_count(const struct dnsc_view *v);

@@ -272,11 +272,32 @@ static size_t enrol_hosts(void *arg, char (*labels)[64], size_t cap)
 	return dns->ops->hosts ? dns->ops->hosts(dns->arg, labels, cap) : 0;
 }
 
-static const struct atd_enrol_ops enrol_ops = { enrol_creds_changed, enrol_revoked_changed, enrol_hosts };
+/* The authority's records to watch changed (docs/authority.md §7): the watcher follows them. */
+static void enrol_watch_changed(void *arg)
+{
+	struct atd_dns *dns = arg;
+	const char *names[ATD_ENROL_WATCH_MAX];
+	bool renew;
+	size_t n = atd_enrol_watch_names(dns->enrol, names, ATD_ENROL_WATCH_MAX, &renew);
+	int rc = atd_watch_notes_set(dns->watch, names, n, renew);
+
+	if (rc)
+		log_warnx("cannot watch the account authority's records: %s", strerror(-rc));
+}
+
+static void watch_record_changed(void *arg, const char *owner)
+{
+	struct atd_dns *dns = arg;
+
+	atd_enrol_record_changed(dns->enrol, owner);
+}
+
+static const struct atd_enrol_ops enrol_ops = { enrol_creds_changed, enrol_revoked_changed, enrol_hosts,
+						enrol_watch_changed };
 
 static const struct atd_watch_ops watch_ops = {
 	watch_peer_update, watch_peer_gone, watch_llq_established, watch_llq_failed, watch_llq_lost,
-	watch_poll_done, watch_self_seen, watch_punch_request,
+	watch_poll_done, watch_self_seen, watch_punch_request, watch_record_changed,
 };
 
 /* ---- whose is H.D (RFC 2136 §2.4 makes the decision stick) ---- */

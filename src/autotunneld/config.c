@@ -63,7 +63,8 @@ static const struct conf_item items[] = {
 	{ "agent", "kdc-user", CONF_STRING, offsetof(struct atd_conf, kdc_user), 0, 0,
 	  "account mode: the local user the account's principal maps to (default: the first user with uid >= 1000)" },
 	{ "agent", "authority", CONF_BOOL, offsetof(struct atd_conf, authority), 0, 0,
-	  "account mode: the account authority (certificates between the account's hosts, docs/authority.md)" },
+	  "account mode: the account authority, certificates between the account's hosts (default yes; no: the "
+	  "password-derived key, which the server could forge, docs/authority.md)" },
 	{ "agent", "relay", CONF_STRING, offsetof(struct atd_conf, relay), 0, 0,
 	  "account mode: tunnels through the account's TURN relay: always, auto (when no direct path exists) or never" },
 	{ "tunnel", "native-esp", CONF_BOOL, offsetof(struct atd_conf, native_esp), 0, 0,
@@ -96,6 +97,8 @@ const struct conf_schema atd_schema = {
 void atd_conf_init(struct atd_conf *c)
 {
 	memset(c, 0, sizeof(*c));
+	/* issue 14: on unless `authority = no`, or the server could forge a host of the account */
+	c->authority = true;
 	cur = c;
 }
 
@@ -501,7 +504,8 @@ static int peer_key(void *arg, const char *section, const char *key, const char 
 }
 
 /*
- * [agent]: account mode is on when any of its keys is set, or when there is
+ * [agent]: account mode is on when any of its keys is set (but authority,
+ * which is on by default, so its value tells nothing), or when there is
  * nothing else to do (no static peer and no [tunnel] ula: a bare
  * `autotunneld`, or an /etc/autotunnel/autotunneld.conf without [peer]);
  * fill in the defaults.
@@ -510,7 +514,7 @@ static int agent_check(struct atd_conf *c, char *err, size_t errlen)
 {
 	c->agent_mode = c->state_dir || c->run_dir || c->control || c->hostname || c->services ||
 			c->keep || c->idle_timeout_s || c->lease_s || c->nat_keepalive_s || c->no_portmap || c->relay ||
-			c->no_kdc || c->kdc_user || c->authority || (c->npeers == 0 && !c->ula);
+			c->no_kdc || c->kdc_user || (c->npeers == 0 && !c->ula);
 	if (!c->agent_mode)
 		return 0;
 	if (c->ula) {

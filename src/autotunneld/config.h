@@ -84,7 +84,7 @@ struct atd_conf {
 	bool no_portmap;		/* do not ask the gateway for a mapping */
 	bool no_kdc;			/* run no local KDC (kdc.c) */
 	char *kdc_user;			/* local user of the account's principal (kdc.c; NULL: its default) */
-	bool authority;			/* the account authority: certificates between members (docs/authority.md) */
+	bool authority;			/* the account authority: certificates between members (docs/authority.md); default on */
 	bool native_esp;		/* ESP without UDP when IKE finds no NAT */
 	char *relay;			/* [agent] relay: "always", "auto" (default) or "never" */
 	int relay_mode;			/* enum atd_relay_mode, from relay (atd_conf_check) */

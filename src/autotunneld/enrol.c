@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "agent/name.h"
+#include "agent/timers.h"
 #include "authority/authority.h"
 #include "authority/cert.h"
 #include "authority/records.h"
@@ -45,7 +47,7 @@
 #define KEY_DER_MAX 256		/* PKCS#8 DER of a host key: 48 bytes (Ed25519), 138 (P-256) */
 #define JOIN_FILE_MAX (20 + 2 * AUTHORITY_JOIN_SECRET_LEN + 2 * AUTHORITY_JOIN_RDATA_MAX + 2 * AUTHORITY_CERT_DER_MAX)
 #define RECORD_TTL 60
-#define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every ATD_ENROL_REFRESH_S */
+#define RECORD_LEASE 7200	/* asked for; the server clamps it, and we add again every enrol_refresh_ms (lib/agent/timers) */
 #define JOIN_SCAN_MAX 16	/* docs/authority.md §6: requests looked at per approve, newest first */
 
 enum op_kind { OP_NONE, OP_LOGIN, OP_APPROVE, OP_REVOKE };
@@ -61,9 +63,10 @@ struct atd_enrol {
 	bool running;
 	struct atd_enrol_ctx ctx;
 	char domain[AGENT_NAME_MAX + 1], host[AGENT_LABEL_MAX + 1];
-	struct event *tick;
-	uint64_t refreshed_ms;		/* when our records were last added (0: never this run) */
-	bool polling;			/* a poll is in flight */
+	struct event *tick;		/* at the timers' next deadline, or at once when a read is due */
+	struct agent_timer_cfg tcfg;
+	struct agent_enrol_timers t;	/* every deadline here is lib/agent/timers' decision */
+	bool polling;			/* a read is in flight */
 
 	/* the authority: anchor (and key on signers) */
 	struct authority *auth;
@@ -94,7 +97,14 @@ struct atd_enrol {
 	uint64_t renew_sent_ms;		/* a member: when _renew.H.D was last written (0: not asking) */
 	unsigned renew_scan;		/* a signer: the next host whose _renew.H.D is read */
 	char renew_label[64];		/* a signer: the host whose _renew.H.D is being read */
-	unsigned ticks;
+	/* reads due (docs/authority.md §7): an event said the RRset changed, or the safety re-read */
+	bool want_rl, want_approve, want_cert;
+	char renew_q[ATD_ENROL_RENEW_Q][64];	/* a signer: hosts whose _renew.H.D is to be read */
+	unsigned renew_qn;
+	/* what the watcher was last asked to watch for us */
+	char watched[ATD_ENROL_WATCH_MAX][AGENT_NAME_MAX + 1];
+	size_t nwatched;
+	bool watched_renew;
 
 	/* the one command under way (login, approve, revoke) */
 	enum op_kind op;
@@ -500,6 +510,56 @@ static int name_of(const struct atd_enrol *e, const char *prefix, char out[stati
 	return 0;
 }
 
+/* A signer reads host @p label's _renew.H.D (each at most once in the queue). */
+static void renew_want(struct atd_enrol *e, const char *label)
+{
+	for (unsigned i = 0; i < e->renew_qn; i++)
+		if (strcmp(e->renew_q[i], label) == 0)
+			return;
+	if (e->renew_qn < ATD_ENROL_RENEW_Q)
+		snprintf(e->renew_q[e->renew_qn++], sizeof(e->renew_q[0]), "%s", label);
+}
+
+/* The reads are due now: from the loop, not from inside the caller. */
+static void kick(struct atd_enrol *e)
+{
+	if (e->running)
+		event_active(e->tick, EV_TIMEOUT, 0);
+}
+
+/*
+ * What the watcher should watch for us (docs/authority.md §7): the
+ * revocation list once we know the authority, our approval while joining,
+ * our `_cert.H.D` while a renewal is asked, and on a signer every peer's
+ * `_renew.H.D`. Told to the owner when it changes.
+ */
+static void watch_update(struct atd_enrol *e)
+{
+	char names[ATD_ENROL_WATCH_MAX][AGENT_NAME_MAX + 1];
+	size_t n = 0;
+	bool renew = e->running && e->auth && authority_can_sign(e->auth) && !e->joining;
+
+	if (e->running && e->joining && !authority_name_approve(names[n], e->domain, e->join.nonce))
+		n++;
+	if (e->running && e->auth && !e->joining && !name_of(e, "_revoked", names[n]))
+		n++;
+	if (e->running && e->auth && !e->joining && e->renew_sent_ms && !authority_name_cert(names[n], e->domain, e->host))
+		n++;
+	if (n == e->nwatched && renew == e->watched_renew) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(names[i], e->watched[i]) == 0; i++)
+			;
+		if (i == n)
+			return;
+	}
+	memcpy(e->watched, names, sizeof(names));
+	e->nwatched = n;
+	e->watched_renew = renew;
+	if (e->ops->watch_changed)
+		e->ops->watch_changed(e->arg);
+}
+
 /* Add again what this host keeps alive: the anchor, its certificate, the revocation list, its join request. */
 static void refresh_records(struct atd_enrol *e)
 {
@@ -507,7 +567,6 @@ static void refresh_records(struct atd_enrol *e)
 	char owner[AGENT_NAME_MAX + 1];
 	size_t n;
 
-	e->refreshed_ms = clock_now_ms();
 	/* every member holds the anchor: any of them may put it back (members compare, never trust, it) */
 	if (e->anchor_len && !authority_cert_txt_build(e->anchor, e->anchor_len, rd, sizeof(rd), &n) &&
 	    !authority_name_authority(owner, e->domain))
@@ -607,6 +666,7 @@ static void poll_answer(void *arg, int err, const struct dnsc_resp *r, const cha
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->auth || name_of(e, "_revoked", owner))
 		return;
 	each_txt(r, owner, rl_each, &p);
@@ -690,6 +750,7 @@ static int become_signer(struct atd_enrol *e)
 	if ((rc = save(e)))
 		return rc;
 	refresh_records(e);
+	watch_update(e);
 	e->ops->creds_changed(e->arg);
 	return 0;
 }
@@ -830,6 +891,7 @@ static int join_begin(struct atd_enrol *e)
 		return rc;
 	log_info("asking to join %s as %s: join code %s (autotunnel approve %s on a signer)", e->domain, e->host,
 		 e->code, e->code);
+	watch_update(e);
 	return 0;
 }
 
@@ -870,6 +932,7 @@ static void approve_answer(void *arg, int err, const struct dnsc_resp *r, const 
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->joining || authority_name_approve(owner, e->domain, e->join.nonce))
 		return;
 	if (authority_load(&p.a, e->domain, e->anchor, e->anchor_len, NULL, 0)) {
@@ -897,6 +960,7 @@ static void approve_answer(void *arg, int err, const struct dnsc_resp *r, const 
 	log_info("approved: this host is a member of %s with a certificate until %lld", e->domain,
 		 (long long)e->hinfo.not_after);
 	refresh_records(e);
+	watch_update(e);
 	e->ops->creds_changed(e->arg);
 }
 
@@ -1251,10 +1315,9 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 
 /* ---- renewal (docs/authority.md §5.3) ---- */
 
-#define RENEW_RESEND_MS 60000	/* a member asks again after this while no signer has answered */
 
 /* A member asks the signers: _renew.H.D, signed with its current key, for the same key. */
-static void renew_ask(struct atd_enrol *e)
+static int renew_ask(struct atd_enrol *e)
 {
 	static struct authority_renew req;
 	static uint8_t rd[AUTHORITY_RENEW_RDATA_MAX];
@@ -1276,11 +1339,14 @@ static void renew_ask(struct atd_enrol *e)
 		rc = upd_send(e, owner, UPD_REPLACE, rd, n, NULL);
 	if (rc) {
 		log_warnx("cannot ask for the renewal of this host's certificate: %s", strerror(-rc));
-		return;
+		return rc;
 	}
 	e->renew_sent_ms = clock_now_ms();
+	e->want_cert = true;	/* a signer may have answered before the watch is set up */
+	watch_update(e);
 	log_info("asked the signers of %s to renew this host's certificate (valid until %lld)", e->domain,
 		 (long long)e->hinfo.not_after);
+	return 0;
 }
 
 static bool newcert_each(void *arg, const uint8_t *rd, size_t len)
@@ -1309,6 +1375,8 @@ static void renew_adopted(struct atd_enrol *e)
 
 	e->renew_sent_ms = 0;
 	e->renew_asked = false;
+	agent_enrol_renew_ended(&e->t);
+	watch_update(e);
 	(void)save(e);
 	if (!authority_name_renew(owner, e->domain, e->host))
 		(void)upd_send(e, owner, UPD_DELETE_SET, NULL, 0, NULL);
@@ -1326,6 +1394,7 @@ static void renew_cert_answer(void *arg, int err, const struct dnsc_resp *r, con
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->renew_sent_ms || authority_name_cert(owner, e->domain, e->host))
 		return;
 	each_txt(r, owner, newcert_each, e);
@@ -1383,36 +1452,37 @@ static void renew_answer(void *arg, int err, const struct dnsc_resp *r, const ch
 	if (err == -ECANCELED)
 		return;
 	e->polling = false;
+	kick(e);
 	if (err || !e->auth || !authority_can_sign(e->auth) ||
 	    authority_name_renew(owner, e->domain, e->renew_label))
 		return;
 	each_txt(r, owner, renew_each, e);
 }
 
-/* One renewal step per tick it is given: a member's question or look for the answer, a signer's look at one host. */
+/*
+ * One renewal read when one is due: a member reads `_cert.H.D` when it
+ * changed while it asks; a signer reads the next host's `_renew.H.D` that
+ * changed. True when a query went out.
+ */
 static bool renew_step(struct atd_enrol *e)
 {
 	char owner[AGENT_NAME_MAX + 1];
-	uint64_t now = clock_now_ms();
 
 	if (!e->auth || !e->hcert_len || e->joining)
 		return false;
 	if (authority_can_sign(e->auth)) {
-		char labels[16][64];
-		size_t n = e->ops->hosts ? e->ops->hosts(e->arg, labels, 16) : 0;
-
-		if (n == 0)
-			return false;
-		snprintf(e->renew_label, sizeof(e->renew_label), "%s", labels[e->renew_scan++ % n]);
-		if (authority_name_renew(owner, e->domain, e->renew_label) || query(e, owner, renew_answer))
-			return false;
-		return true;
+		while (e->renew_qn > 0) {
+			snprintf(e->renew_label, sizeof(e->renew_label), "%s", e->renew_q[0]);
+			memmove(e->renew_q[0], e->renew_q[1], (--e->renew_qn) * sizeof(e->renew_q[0]));
+			if (!authority_name_renew(owner, e->domain, e->renew_label) && query(e, owner, renew_answer) == 0)
+				return true;
+		}
+		return false;
 	}
-	if (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())) {
-		if (!e->renew_sent_ms || now - e->renew_sent_ms >= RENEW_RESEND_MS)
-			renew_ask(e);
-		if (e->renew_sent_ms && !authority_name_cert(owner, e->domain, e->host) && query(e, owner, renew_cert_answer) == 0)
-			return true;
+	if (e->renew_sent_ms && e->want_cert && !authority_name_cert(owner, e->domain, e->host) &&
+	    query(e, owner, renew_cert_answer) == 0) {
+		e->want_cert = false;
+		return true;
 	}
 	return false;
 }
@@ -1432,13 +1502,18 @@ int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
 			snprintf(why, whylen, "cannot renew this host's certificate: %s", strerror(-rc));
 			return rc;
 		}
-		e->refreshed_ms = 0;
+		agent_enrol_records_changed(&e->t, clock_now_ms());
+		kick(e);
 		e->ops->creds_changed(e->arg);
 		snprintf(why, whylen, "this host's certificate is renewed (a signer issues its own)");
 		return 0;
 	}
 	e->renew_asked = true;
 	e->renew_sent_ms = 0;
+	/* asked now, even while an earlier request waits for its resend */
+	agent_enrol_renew_ended(&e->t);
+	agent_enrol_renew_wanted(&e->t, clock_now_ms());
+	kick(e);
 	snprintf(why, whylen, "asked the signers to renew this host's certificate (autotunnel status and the log say "
 		 "when it is done)");
 	return 0;
@@ -1446,52 +1521,162 @@ int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen)
 
 /* ---- life cycle ---- */
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+/* The safety re-read (docs/authority.md §7): everything watched, once, in case an event was missed. */
+static void reread_all(struct atd_enrol *e)
 {
-	struct atd_enrol *e = arg;
-	struct timeval tv = { ATD_ENROL_POLL_MS / 1000, (ATD_ENROL_POLL_MS % 1000) * 1000 };
-	char owner[AGENT_NAME_MAX + 1];
-	uint64_t now = clock_now_ms();
+	e->want_approve = e->joining;
+	e->want_rl = e->auth && !e->joining;
+	e->want_cert = e->renew_sent_ms != 0;
+	if (e->auth && authority_can_sign(e->auth) && !e->joining && e->ops->hosts) {
+		char labels[ATD_ENROL_RENEW_Q][64];
+		size_t n = e->ops->hosts(e->arg, labels, ATD_ENROL_RENEW_Q);
 
-	(void)fd, (void)what;
-	if (!e->running)
-		return;
-	evtimer_add(e->tick, &tv);
-	if (!dnsconn_is_up(e->ctx.conn))
-		return;
+		for (size_t i = 0; i < n && i < ATD_ENROL_RENEW_Q; i++)
+			renew_want(e, labels[i]);
+	}
+}
+
+/* AGENT_ENROL_CHECK: what the wall clock decides (certificate lives and join requests are in seconds of it). */
+static void check(struct atd_enrol *e, uint64_t now)
+{
 	/* a signer renews its own certificate at two thirds (§3), or when this boot's ULA is another */
 	if (e->auth && authority_can_sign(e->auth) && e->hcert_len &&
 	    (authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s()) || memcmp(e->hinfo.ula, e->ula, 16))) {
 		if (issue_self(e) == 0 && save(e) == 0) {
 			log_info("renewed this host's certificate (until %lld)", (long long)e->hinfo.not_after);
-			e->refreshed_ms = 0;
+			agent_enrol_records_changed(&e->t, now);
 			e->ops->creds_changed(e->arg);
 		}
 	}
-	if (!e->refreshed_ms || now - e->refreshed_ms >= (uint64_t)ATD_ENROL_REFRESH_S * 1000)
-		refresh_records(e);
-	if (e->polling)
-		return;
+	/* a member asks the signers, at two thirds or when told to (§5.3) */
+	if (e->auth && !authority_can_sign(e->auth) && e->hcert_len && !e->joining &&
+	    (e->renew_asked || authority_cert_should_renew(&e->hinfo, (int64_t)clock_wall_s())))
+		agent_enrol_renew_wanted(&e->t, now);
 	/*
-	 * §5.1: a request lives 15 minutes; a computer still waiting then asks
-	 * anew (a new nonce, a new code, shown by autotunnel status)
+	 * §5.1: a request lives 15 minutes; a computer still waiting a minute
+	 * before its end asks anew (a new nonce, a new code, shown by autotunnel status)
 	 */
-	if (e->joining && !authority_join_fresh(&e->join, (int64_t)clock_wall_s() + 60)) {
+	if (e->joining && !e->polling && !authority_join_fresh(&e->join, (int64_t)clock_wall_s() + 60)) {
 		char old[AGENT_NAME_MAX + 1];
 
 		if (!authority_name_join(old, e->domain))
 			(void)upd_send(e, old, UPD_DELETE_RR, e->join_rdata, e->join_len, NULL);
 		if (join_begin(e))
 			log_warnx("cannot renew the request to join %s", e->domain);
+		e->want_approve = true;
 	}
-	/* one query at a time: the revocation list every other tick, a renewal step in between */
+}
+
+/* One read at a time, each only when watching said it changed (or the safety re-read asked). */
+static void reads(struct atd_enrol *e)
+{
+	char owner[AGENT_NAME_MAX + 1];
+
+	if (e->polling)
+		return;
 	if (e->joining) {
-		approve_poll(e);
-	} else if ((e->ticks++ & 1) && renew_step(e)) {
-		e->polling = true;
-	} else if (e->auth && !name_of(e, "_revoked", owner) && query(e, owner, poll_answer) == 0) {
+		if (e->want_approve) {
+			e->want_approve = false;
+			approve_poll(e);
+		}
+	} else if (e->want_rl && e->auth && !name_of(e, "_revoked", owner)) {
+		e->want_rl = false;
+		if (query(e, owner, poll_answer) == 0)
+			e->polling = true;
+	} else if (renew_step(e)) {
 		e->polling = true;
 	}
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct atd_enrol *e = arg;
+	uint64_t now = clock_now_ms(), next;
+	enum agent_enrol_action a;
+	bool up;
+
+	(void)fd, (void)what;
+	if (!e->running)
+		return;
+	up = dnsconn_is_up(e->ctx.conn);
+	/* the timers decide; without the server each action is a failure, tried again soon */
+	while ((a = agent_enrol_due(&e->t, now)) != AGENT_ENROL_NONE) {
+		bool ok = up;
+
+		switch (a) {
+		case AGENT_ENROL_REFRESH:
+			if (up)
+				refresh_records(e);
+			break;
+		case AGENT_ENROL_CHECK:
+			if (up)
+				check(e, now);
+			break;
+		case AGENT_ENROL_RENEW:
+			ok = up && renew_ask(e) == 0;
+			break;
+		case AGENT_ENROL_REREAD:
+			if (up)
+				reread_all(e);
+			break;
+		default:
+			break;
+		}
+		agent_enrol_done(&e->t, a, now, ok);
+		if (!e->running)
+			return;
+	}
+	if (up)
+		reads(e);
+	next = agent_enrol_next(&e->t);
+	if (next != AGENT_NEVER) {
+		uint64_t ms = next > now ? next - now : 0;
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+
+		evtimer_add(e->tick, &tv);
+	}
+}
+
+void atd_enrol_record_changed(struct atd_enrol *e, const char *owner)
+{
+	char n[AGENT_NAME_MAX + 1];
+	size_t ol, dl;
+
+	if (!e || !e->enabled || !e->running || !owner)
+		return;
+	ol = strlen(owner);
+	dl = strlen(e->domain);
+	if (e->joining && !authority_name_approve(n, e->domain, e->join.nonce) && strcasecmp(n, owner) == 0)
+		e->want_approve = true;
+	else if (!name_of(e, "_revoked", n) && strcasecmp(n, owner) == 0)
+		e->want_rl = true;
+	else if (!authority_name_cert(n, e->domain, e->host) && strcasecmp(n, owner) == 0)
+		e->want_cert = true;
+	else if (ol > 7 + dl + 1 && strncasecmp(owner, "_renew.", 7) == 0 && owner[ol - dl - 1] == '.' &&
+		 strcasecmp(owner + ol - dl, e->domain) == 0 && ol - dl - 1 - 7 < sizeof(n)) {
+		/* _renew.H.D: a host's request to a signer (§5.3) */
+		memcpy(n, owner + 7, ol - dl - 1 - 7);
+		n[ol - dl - 1 - 7] = '\0';
+		if (!strchr(n, '.') && !agent_label_check(n, strlen(n)))
+			renew_want(e, n);
+	} else {
+		return;
+	}
+	log_debug("%s changed: reading it", owner);
+	kick(e);
+}
+
+size_t atd_enrol_watch_names(const struct atd_enrol *e, const char **names, size_t cap, bool *renew)
+{
+	size_t n = 0;
+
+	*renew = false;
+	if (!e || !e->enabled || !e->running)
+		return 0;
+	for (; n < e->nwatched && n < cap; n++)
+		names[n] = e->watched[n];
+	*renew = e->watched_renew;
+	return n;
 }
 
 struct atd_enrol *atd_enrol_new(struct event_base *base, const char *state_dir, const uint8_t ula[16],
@@ -1505,6 +1690,8 @@ struct atd_enrol *atd_enrol_new(struct event_base *base, const char *state_dir, 
 	e->ops = ops;
 	e->arg = arg;
 	e->enabled = enabled;
+	agent_timer_cfg_default(&e->tcfg);
+	agent_enrol_timers_init(&e->t, &e->tcfg);
 	snprintf(e->dir, sizeof(e->dir), "%s", state_dir ? state_dir : "/var/lib/autotunnel");
 	if (ula)
 		memcpy(e->ula, ula, 16);
@@ -1621,11 +1808,14 @@ void atd_enrol_start(struct atd_enrol *e, const struct atd_enrol_ctx *ctx, bool 
 	e->ctx.host = e->host;
 	e->running = true;
 	e->polling = false;
-	e->refreshed_ms = 0;
+	e->renew_qn = 0;
+	e->want_rl = e->want_approve = e->want_cert = false;
 	if (fresh)
 		files_remove(e);
 	else
 		load(e);
+	watch_update(e);
+	agent_enrol_start(&e->t, clock_now_ms());
 	evtimer_add(e->tick, &now);
 }
 
@@ -1650,6 +1840,7 @@ void atd_enrol_stop(struct atd_enrol *e, bool forget)
 	if (e->running && e->ctx.queries)
 		dnsquery_cancel(e->ctx.queries, e);
 	e->running = false;
+	agent_enrol_stop(&e->t);
 	evtimer_del(e->tick);
 	if (e->op != OP_NONE) {
 		e->done = NULL;
@@ -1659,6 +1850,7 @@ void atd_enrol_stop(struct atd_enrol *e, bool forget)
 	if (forget)
 		files_remove(e);
 	forget_state(e);
+	watch_update(e);
 	memset(&e->ctx, 0, sizeof(e->ctx));
 }
 

@@ -16,8 +16,14 @@
  *
  * A leaf of the account (account.c): it gets the connection, the TSIG key
  * and the query set at atd_enrol_start() and reports through struct
- * atd_enrol_ops. The records it watches (`_revoked.D`, `_approve.<nonce>.D`)
- * are read with signed queries every ATD_ENROL_POLL_MS.
+ * atd_enrol_ops. The records it follows (`_revoked.D`, `_approve.<nonce>.D`,
+ * `_cert.H.D` while renewing, the peers' `_renew.H.D` on a signer) are
+ * watched by the account's watcher (watch.c: DNS Push or LLQ), named by
+ * atd_enrol_watch_names(); when one changes (atd_enrol_record_changed())
+ * it is read at once with a signed query, and everything once in a while
+ * in case an event was missed (docs/authority.md §7). Its deadlines (that
+ * re-read, the records' refresh, the renewal's resend, the look at the
+ * wall clock) are lib/agent/timers' (struct agent_enrol_timers).
  *
  * Threads: the daemon's event-loop thread only.
  */
@@ -36,14 +42,10 @@ struct dnsquery_set;
 struct dns_name;
 struct dns_tsig_key;
 
-/**
- * The enrolment's tick: one signed query per tick, `_revoked.D` every other
- * one (revocation bites within two ticks and a round trip), a renewal step
- * in between; an approval awaited every tick.
- */
-#define ATD_ENROL_POLL_MS 1000
-/** How often the records this host keeps alive are added again (the server's leases end after 2 h by default). */
-#define ATD_ENROL_REFRESH_S 1800
+/** Names watched for the enrolment at most (lib/dnsc/view DNSC_VIEW_NOTE_MAX bounds it too). */
+#define ATD_ENROL_WATCH_MAX 4
+/** A signer's queue of `_renew.H.D` to read. */
+#define ATD_ENROL_RENEW_Q 16
 
 /** What the enrolment tells its owner (account.c). */
 struct atd_enrol_ops {
@@ -53,6 +55,8 @@ struct atd_enrol_ops {
 	void (*revoked_changed)(void *arg);
 	/** The labels of the account's other hosts (a signer looks for their renewal requests): how many. */
 	size_t (*hosts)(void *arg, char (*labels)[64], size_t cap);
+	/** The records to watch changed: ask atd_enrol_watch_names() and give them to the watcher. */
+	void (*watch_changed)(void *arg);
 };
 
 /** What the enrolment works with while signed in: borrowed from the account until atd_enrol_stop(). */
@@ -140,6 +144,15 @@ int atd_enrol_issue(struct atd_enrol *e, const char *name, const char *pkinit, c
 int atd_enrol_renew(struct atd_enrol *e, char *why, size_t whylen);
 /** The control client @p arg went away: its callback will not be called. */
 void atd_enrol_forget(struct atd_enrol *e, void *arg);
+
+/**
+ * The names to watch for the enrolment now (pointers into @p e, valid until
+ * the next call into it), at most @p cap; @p renew: also each peer's
+ * `_renew.H.D` (a signer). How many.
+ */
+size_t atd_enrol_watch_names(const struct atd_enrol *e, const char **names, size_t cap, bool *renew);
+/** The watcher saw the TXT RRset at @p owner change: read it now if it is one of ours. */
+void atd_enrol_record_changed(struct atd_enrol *e, const char *owner);
 
 /** This host's credentials now (all zero/NULL with the authority off). */
 void atd_enrol_creds(const struct atd_enrol *e, struct atd_enrol_creds *c);

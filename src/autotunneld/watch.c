@@ -84,6 +84,10 @@ struct atd_watch {
 	bool self_known;		/* self_ula was reported through self_seen */
 	uint8_t self_ula[16];
 	uint64_t conn_lost_s;		/* wall clock when the LLQ connection went down (0: up, or never was) */
+	/* the account authority's records (atd_watch_notes_set()), kept for the next start */
+	struct dns_name notes[DNSC_VIEW_NOTE_MAX];
+	size_t nnotes;
+	bool renew;
 };
 
 static void pump(struct atd_watch *w);
@@ -156,6 +160,21 @@ static void report_cb(evutil_socket_t fd, short what, void *arg)
 
 		while (dnsc_view_next_punch(w->view, &req) == 1) {
 			w->ops->punch_request(w->arg, &req);
+			if (!w->running)
+				return;
+		}
+	}
+	/* the account authority's records: their owner reads them (docs/authority.md §7) */
+	{
+		struct dns_name nn;
+		char t[DNS_NAME_TEXT_MAX];
+		int tl;
+
+		while (dnsc_view_next_note(w->view, &nn) == 1) {
+			if ((tl = dns_name_to_text(&nn, t, sizeof(t))) < 2)
+				continue;
+			t[tl - 1] = '\0';	/* no trailing dot */
+			w->ops->record_changed(w->arg, t);
 			if (!w->running)
 				return;
 		}
@@ -571,6 +590,40 @@ static void llq_timer_cb(evutil_socket_t fd, short what, void *arg)
 	pump(w);
 }
 
+int atd_watch_notes_set(struct atd_watch *w, const char *const *names, size_t n, bool renew)
+{
+	struct dns_name nn[DNSC_VIEW_NOTE_MAX];
+	bool same;
+
+	if (!w)
+		return -ENOENT;
+	if (n > DNSC_VIEW_NOTE_MAX)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++) {
+		if (dns_name_from_text(&nn[i], names[i]))
+			return -EINVAL;
+		dns_name_canonicalize(&nn[i]);
+	}
+	same = n == w->nnotes && renew == w->renew;
+	for (size_t i = 0; same && i < n; i++)
+		same = dns_name_equal(&nn[i], &w->notes[i]);
+	if (same)
+		return 0;
+	if (w->running) {
+		int rc = dnsc_view_notes_set(w->view, nn, n);
+
+		if (rc)
+			return rc;
+		w->view->watch_renew = renew;
+	}
+	memcpy(w->notes, nn, n * sizeof(nn[0]));
+	w->nnotes = n;
+	w->renew = renew;
+	if (w->running)
+		view_changed(w);
+	return 0;
+}
+
 void atd_watch_llq_due(struct atd_watch *w, bool refresh)
 {
 	enum agent_action a = refresh ? AGENT_ACT_LLQ_REFRESH : AGENT_ACT_LLQ_SETUP;
@@ -777,6 +830,9 @@ int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx)
 		return rc;
 	w->view->watch_self = true;
 	w->view->watch_paths = true;	/* issue 11: the peers' candidates, our punch requests */
+	w->view->watch_renew = w->renew;
+	if (dnsc_view_notes_set(w->view, w->notes, w->nnotes))
+		w->nnotes = 0;
 	w->self_known = false;
 	w->conn_lost_s = 0;
 	w->running = true;

@@ -55,6 +55,11 @@ struct atd_watch_ops {
 	void (*self_seen)(void *arg, const uint8_t ula[16]);
 	/** A punch request for this host arrived at _punch.H.D (@p req borrowed for the call). */
 	void (*punch_request)(void *arg, const struct agent_punch *req);
+	/**
+	 * The TXT RRset at @p owner (text, no trailing dot), one set with
+	 * atd_watch_notes_set(), changed: an event, or a snapshot unlike the last.
+	 */
+	void (*record_changed)(void *arg, const char *owner);
 };
 
 /** What the watcher works with while signed in: borrowed from the account until atd_watch_stop(). */
@@ -77,6 +82,15 @@ void atd_watch_free(struct atd_watch *w);
 int atd_watch_start(struct atd_watch *w, const struct atd_watch_ctx *ctx);
 /** Stop watching and forget the peers (without reporting them gone). */
 void atd_watch_stop(struct atd_watch *w);
+
+/**
+ * Also watch the TXT RRsets @p names (texts below D, borrowed for the call)
+ * and, with @p renew, each listed peer's `_renew.H.D`: the account
+ * authority's records (docs/authority.md §7), reported through
+ * record_changed. Kept across atd_watch_stop() and start. 0, -ENOSPC (more
+ * than DNSC_VIEW_NOTE_MAX), -EINVAL.
+ */
+int atd_watch_notes_set(struct atd_watch *w, const char *const *names, size_t n, bool renew);
 
 /** The LLQ actions of the timers (AGENT_ACT_LLQ_SETUP, AGENT_ACT_LLQ_REFRESH), and AGENT_ACT_POLL. */
 void atd_watch_llq_due(struct atd_watch *w, bool refresh);

@@ -11,6 +11,8 @@
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 nt_setup
 . "$AT_SRC/tests/netns/agent_lib.sh"
+# the authority's enrolment is what this script shows: its logins print it all and approve by hand
+AT_AUTO_APPROVE=0
 . "$AT_SRC/tests/netns/pair_lib.sh"
 . "$AT_SRC/tests/netns/strongswan_lib.sh"
 ss_require gcm openssl x509 pem pubkey

@@ -71,7 +71,8 @@ fi
 out=$(at_cli hostB status)
 echo "$out" | grep -qx "account  alice.$AT_ZONE   (signed in, 2 hosts)" || nt_fail "hostB status: $out"
 echo "$out" | grep -qx "this     desktop  $UB   behind NAT 203.0.113.20:4500 via PCP" || nt_fail "hostB status: $out"
-echo "$out" | grep -qx "peer     laptop   $UA   mapped 203.0.113.10:4500   rtt [0-9]* ms   last handshake [0-9]* s ago" ||
+# the tunnel authenticated by certificate: the account authority is on by default (at_login enrols desktop)
+echo "$out" | grep -qx "peer     laptop   $UA   mapped 203.0.113.10:4500   rtt [0-9]* ms   last handshake [0-9]* s ago   certificate" ||
 	nt_fail "hostB status: $out"
 at_cli hostB status --json | /usr/bin/python3 -c '
 import json, sys

@@ -33,8 +33,11 @@ nt_wait 5 test -S "$NT_DIR/gwdA/control" || nt_fail "gwd on natA did not start"
 AT_LEASE_MIN=10 AT_LEASE_MAX=$LEASE at_dnsd --llq-lease-max 30 --no-push
 at_account alice 'correct horse battery staple'
 
-at_agent_start hostA laptop 'service = ssh 22'
-at_agent_start hostB desktop
+# authority = no: this test holds the server to exactly the records of docs/design.md
+# §4 (and the LLQs on them), the password-only layout; the account authority (on by
+# default) adds its own records, watches and KDC records, which t_authority and t_sso check
+at_agent_start hostA laptop 'service = ssh 22' 'authority = no'
+at_agent_start hostB desktop 'authority = no'
 
 # ---- login: refusals first
 expect_fail() {
@@ -172,7 +175,7 @@ grep -q 'peer laptop is gone' "$NT_DIR/agent-hostB.log" || nt_fail "hostB did no
 nt_pass "clean shutdown: records withdrawn, hostB saw laptop leave $((t1 - t0)) ms after SIGTERM"
 
 # ---- restarted, it signs in from its state file
-at_agent_start hostA laptop 'service = ssh 22'
+at_agent_start hostA laptop 'service = ssh 22' 'authority = no'
 at_log_wait hostA "signed in as $D" 10 || nt_fail "hostA did not sign in from its state file"
 ULA_A=$(sed -n 's/^ula //p' "$NT_DIR/hostA/run/identity")
 # (its location may differ: gwd may refuse to hand the old mapping to the new process)

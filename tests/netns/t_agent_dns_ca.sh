@@ -50,8 +50,11 @@ nt_pass "a certificate for another address: refused"
 [ ! -e "$NT_DIR/hostA/state/account" ] || nt_fail "a failed login left a state file"
 
 out=$(login_ca 198.51.100.53 "$C/ca.pem") || nt_fail "login with the right CA: $out"
+# the first host of alice creates the account authority (on by default): its lines apart
+echo "$out" | grep -q "recovery key, shown only now" || nt_fail "login did not create the authority: '$out'"
+out=$(printf '%s\n' "$out" | at_enrol_filter)
 [ "$out" = "signed in to alice.$AT_ZONE" ] || nt_fail "login said '$out'"
 grep -qx "ca $C/ca.pem" "$NT_DIR/hostA/state/account" || nt_fail "the state file does not name the CA file"
 at_log_wait hostA "published [0-9]* records for laptop.alice.$AT_ZONE" 15 || nt_fail "hostA did not publish over TLS"
-at_log_wait hostA "watching [12] record sets of alice.$AT_ZONE with DNS Push" 5 || nt_fail "hostA does not watch with DNS Push"
+at_log_wait hostA "watching [1-3] record sets of alice.$AT_ZONE with DNS Push" 5 || nt_fail "hostA does not watch with DNS Push"
 nt_pass "the right CA: signed in, publishes and watches over TLS"

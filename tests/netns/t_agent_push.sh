@@ -29,14 +29,15 @@ for h in hostA hostB; do
 		nt_fail "$h did not log Push: $(tail -5 "$NT_DIR/agent-$h.log")"
 done
 # each: the host list, its own AAAA, the peer's AAAA, SRV and the A of its endpoint
-# each host: the host list, the peer's AAAA, SRV, A and candidates, its own AAAA and punch requests
-subs() { [ "$(stat push_subscriptions)" = 14 ]; }
-nt_wait 10 subs || nt_fail "the server holds $(stat push_subscriptions) subscriptions, wanted 2 x 7"
+# each host: the host list, the peer's AAAA, SRV, A and candidates, its own AAAA and punch requests;
+# and the account authority's (on by default): both the revocation list, laptop (the signer) desktop's _renew
+subs() { [ "$(stat push_subscriptions)" = 17 ]; }
+nt_wait 10 subs || nt_fail "the server holds $(stat push_subscriptions) subscriptions, wanted 2 x 7 + 3"
 [ "$(stat llq_live)" = 0 ] || nt_fail "the server holds $(stat llq_live) LLQs with Push in use"
 [ "$(stat dso_authenticated)" -ge 2 ] || nt_fail "$(stat dso_authenticated) DSO sessions authenticated"
 p0=$(stat push_pushes)
 [ "$p0" -gt 0 ] || nt_fail "no PUSH sent: the agents did not learn of each other through Push"
-nt_pass "both agents watch with DNS Push: status says so, 10 subscriptions, 0 LLQs, $p0 PUSH messages"
+nt_pass "both agents watch with DNS Push: status says so, 17 subscriptions, 0 LLQs, $p0 PUSH messages"
 
 # ---- laptop moves: desktop learns where through PUSH
 at_plug hostA natB lanport1 eth1

@@ -16,6 +16,8 @@
 #   revocation builds on the first's list.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
+# the authority's enrolment is what this script shows: its logins print it all and approve by hand
+AT_AUTO_APPROVE=0
 nt_setup
 nt_topology
 

@@ -174,6 +174,10 @@ nt_pass "login refused in words: logout when signed out, wrong zone, unresolvabl
 script -qec "sh -c 'printf \"%s\\n\" \"$PW\" | ip netns exec $(nt_ns hostA) env AUTOTUNNEL_CONTROL=$NT_DIR/hostA/run/control $AT_CLI login alice --server $S --pin $AT_PIN'" \
 	/dev/null >"$NT_DIR/tty.out" 2>&1 || nt_fail "login on a terminal failed: $(cat "$NT_DIR/tty.out")"
 got=$(tr -d '\r' <"$NT_DIR/tty.out")
+# the first host of alice creates the account authority (on by default): its lines apart
+echo "$got" | grep -q "recovery key, shown only now" || nt_fail "login on a terminal created no authority: $got"
+at_enrol hostA alice "$got" || nt_fail "hostA's authority: $got"	# hostA is alice's signer: it approves hostB
+got=$(printf '%s\n' "$got" | at_enrol_filter)
 [ "$got" = "waiting for the server at $S (the key parameters of $D)...
 waiting for the server at $S to accept this host's keys (through the agent)...
 signed in to $D" ] || nt_fail "login on a terminal said: $got"
@@ -224,7 +228,7 @@ lost() { at_cli hostA status | grep -qx "server   $S   server lost since [0-2][0
 nt_wait 15 lost || nt_fail "status does not say since when the server is lost: $(at_cli hostA status)"
 # the time of loss: in --json as Unix seconds, in the text as that moment's local time of day
 json=$(at_cli hostA status --json)
-since=$(echo "$json" | sed -n 's/.*"server_state":"polling","server_lost_since":\([0-9]*\)}.*/\1/p')
+since=$(echo "$json" | sed -n 's/.*"server_state":"polling","server_lost_since":\([0-9]*\)[,}].*/\1/p')
 [ -n "$since" ] || nt_fail "status --json has no server_lost_since: $json"
 [ "$since" -ge "$t_stop" ] && [ "$since" -le "$(date +%s)" ] || nt_fail "server_lost_since $since is not when the server stopped ($t_stop)"
 at_cli hostA status | grep -qx "server   $S   server lost since $(date -d "@$since" +%H:%M:%S), polling" ||

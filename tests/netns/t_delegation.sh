@@ -160,8 +160,11 @@ at_agent_start hostB desktop
 at_agent_start pub server
 at_log_wait hostA 'mapped UDP 4500' 10 || nt_fail "hostA got no mapping"
 at_log_wait hostB 'mapped UDP 4500' 10 || nt_fail "hostB got no mapping"
-login() {	# HOST ACCOUNT
-	printf '%s\n' "$PW" | at_cli "$1" login "$2" --parent $PARENT --ca "$C/ca.pem" 2>&1
+login() {	# HOST ACCOUNT (the account authority's join approved by its signer: at_enrol)
+	local out
+	out=$(printf '%s\n' "$PW" | at_cli "$1" login "$2" --parent $PARENT --ca "$C/ca.pem" 2>&1) || { echo "$out"; return 1; }
+	at_enrol "$1" "$2" "$out" || return 1
+	printf '%s\n' "$out" | at_enrol_filter
 }
 for h in hostA hostB; do
 	out=$(login $h alice) || nt_fail "$h: login through the parent: $out"

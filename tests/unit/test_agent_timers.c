@@ -635,6 +635,110 @@ static void path_alive_for_2s_after_data_in(void **state)
 	assert_false(agent_peer_path_alive(&p, T0 + 6002));
 }
 
+/* Exactly @p act is due at @p at and nothing one millisecond before (the authority's timers). */
+static void enrol_due_at(struct agent_enrol_timers *e, uint64_t at, enum agent_enrol_action act)
+{
+	assert_true(agent_enrol_next(e) == at);
+	assert_int_equal(agent_enrol_due(e, at - 1), AGENT_ENROL_NONE);
+	assert_int_equal(agent_enrol_due(e, at), act);
+}
+
+static void enrol_refresh_reread_and_check(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_enrol_timers e;
+
+	(void)state;
+	agent_timer_cfg_default(&cfg);
+	agent_enrol_timers_init(&e, &cfg);
+	assert_true(agent_enrol_next(&e) == AGENT_NEVER);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_NONE);
+	agent_enrol_start(&e, T0);
+	/* at once, in order; each in flight until reported, nothing handed out twice */
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_REFRESH);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_CHECK);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_REREAD);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_NONE);
+	assert_true(agent_enrol_next(&e) == AGENT_NEVER);
+	agent_enrol_done(&e, AGENT_ENROL_REFRESH, T0, true);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0, true);
+	agent_enrol_done(&e, AGENT_ENROL_REREAD, T0 + 10, true);
+	/* the check twice a minute; the re-read after 5 min; the refresh after 30 min */
+	enrol_due_at(&e, T0 + 30000, AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0 + 30000, true);
+	for (uint64_t at = T0 + 60000; at < T0 + 300010; at += 30000) {
+		enrol_due_at(&e, at, AGENT_ENROL_CHECK);
+		agent_enrol_done(&e, AGENT_ENROL_CHECK, at, true);
+	}
+	enrol_due_at(&e, T0 + 300010, AGENT_ENROL_REREAD);
+	agent_enrol_done(&e, AGENT_ENROL_REREAD, T0 + 300010, true);
+	agent_enrol_stop(&e);
+	assert_true(agent_enrol_next(&e) == AGENT_NEVER);
+	agent_enrol_start(&e, T0);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_REFRESH);
+	agent_enrol_done(&e, AGENT_ENROL_REFRESH, T0, true);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0, true);
+	assert_int_equal(agent_enrol_due(&e, T0), AGENT_ENROL_REREAD);
+	agent_enrol_done(&e, AGENT_ENROL_REREAD, T0, true);
+	/* no server: again after retry_min_ms */
+	enrol_due_at(&e, T0 + 30000, AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0 + 30000, false);
+	enrol_due_at(&e, T0 + 31000, AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0 + 31000, true);
+	/* records changed (a new certificate): added again at once, then 30 min later */
+	agent_enrol_records_changed(&e, T0 + 40000);
+	enrol_due_at(&e, T0 + 40000, AGENT_ENROL_REFRESH);
+	agent_enrol_done(&e, AGENT_ENROL_REFRESH, T0 + 40000, true);
+	assert_true(e.refresh_at == T0 + 40000 + 1800000);
+	/* a report after stop changes nothing */
+	agent_enrol_stop(&e);
+	agent_enrol_done(&e, AGENT_ENROL_REFRESH, T0 + 50000, true);
+	assert_true(agent_enrol_next(&e) == AGENT_NEVER);
+}
+
+static void enrol_renew_resends_until_answered(void **state)
+{
+	struct agent_timer_cfg cfg;
+	struct agent_enrol_timers e;
+
+	(void)state;
+	agent_timer_cfg_default(&cfg);
+	agent_enrol_timers_init(&e, &cfg);
+	agent_enrol_start(&e, T0);
+	while (agent_enrol_due(&e, T0) != AGENT_ENROL_NONE)
+		;
+	agent_enrol_done(&e, AGENT_ENROL_REFRESH, T0, true);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0, true);
+	agent_enrol_done(&e, AGENT_ENROL_REREAD, T0, true);
+	/* not wanted: never */
+	assert_true(agent_enrol_next(&e) == T0 + 30000);
+	agent_enrol_renew_wanted(&e, T0 + 100);
+	enrol_due_at(&e, T0 + 100, AGENT_ENROL_RENEW);
+	/* wanted again while the request is out: not sent twice */
+	agent_enrol_renew_wanted(&e, T0 + 200);
+	assert_int_equal(agent_enrol_due(&e, T0 + 200), AGENT_ENROL_NONE);
+	agent_enrol_done(&e, AGENT_ENROL_RENEW, T0 + 150, true);
+	agent_enrol_renew_wanted(&e, T0 + 300);
+	assert_int_equal(agent_enrol_due(&e, T0 + 300), AGENT_ENROL_NONE);
+	/* unanswered: again after 60 s (the check comes first at T0 + 30000) */
+	enrol_due_at(&e, T0 + 30000, AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0 + 30000, true);
+	enrol_due_at(&e, T0 + 60000, AGENT_ENROL_CHECK);
+	agent_enrol_done(&e, AGENT_ENROL_CHECK, T0 + 60000, true);
+	enrol_due_at(&e, T0 + 60150, AGENT_ENROL_RENEW);
+	/* answered while a request was in flight: its report schedules nothing */
+	agent_enrol_renew_ended(&e);
+	agent_enrol_done(&e, AGENT_ENROL_RENEW, T0 + 60150, true);
+	assert_true(agent_enrol_next(&e) == T0 + 90000);
+	assert_true(e.renew_at == AGENT_NEVER);
+	/* a failed request (no server): again after retry_min_ms */
+	agent_enrol_renew_wanted(&e, T0 + 70000);
+	enrol_due_at(&e, T0 + 70000, AGENT_ENROL_RENEW);
+	agent_enrol_done(&e, AGENT_ENROL_RENEW, T0 + 70000, false);
+	enrol_due_at(&e, T0 + 71000, AGENT_ENROL_RENEW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +768,8 @@ int main(void)
 		cmocka_unit_test(moved_peer_is_tried_at_once),
 		cmocka_unit_test(reset_peer_forgets_failures),
 		cmocka_unit_test(path_alive_for_2s_after_data_in),
+		cmocka_unit_test(enrol_refresh_reread_and_check),
+		cmocka_unit_test(enrol_renew_resends_until_answered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

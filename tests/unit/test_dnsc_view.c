@@ -494,6 +494,96 @@ static void test_paths(void **state)
 	assert_int_equal(dnsc_view_next_punch(v, &pr), 0);
 }
 
+static void test_notes(void **state)
+{
+	struct dnsc_view *v = *state;
+	static struct msgb x;
+	static const char *const one[] = { "at-revoked=1 seq=1" };
+	static const char *const two[] = { "at-revoked=1 seq=2" };
+	static const char *const req[] = { "at-renew=1 host=desktop" };
+	struct dns_name names[DNSC_VIEW_NOTE_MAX + 1], got, want;
+	struct dnsc_question q[32];
+	struct dnsc_peer p;
+	size_t n, base;
+	char t[300];
+
+	populate(v);
+	while (dnsc_view_next_change(v, &p) != DNSC_CHANGE_NONE)
+		;
+	base = dnsc_view_questions(v, q, 32);
+	name(&names[0], "_revoked." D);
+	name(&names[1], "_approve.00ff." D);
+	assert_int_equal(dnsc_view_notes_set(v, names, 2), 0);
+	n = dnsc_view_questions(v, q, 32);
+	assert_int_equal(n, base + 2);
+	assert_true(dns_name_to_text(&q[1].name, t, sizeof(t)) > 0);
+	assert_string_equal(t, "_revoked." D ".");
+	assert_int_equal(q[1].type, DNS_TYPE_TXT);
+	/* the edge of the bound, and a name outside D: refused, the set kept */
+	for (size_t i = 0; i <= DNSC_VIEW_NOTE_MAX; i++)
+		name(&names[i], "_revoked." D);
+	assert_int_equal(dnsc_view_notes_set(v, names, DNSC_VIEW_NOTE_MAX + 1), -ENOSPC);
+	name(&names[1], "_revoked.other.example");
+	assert_int_equal(dnsc_view_notes_set(v, names, 2), -EINVAL);
+	assert_int_equal(dnsc_view_questions(v, q, 32), base + 2);
+	name(&names[1], "_revoked." D);
+	assert_int_equal(dnsc_view_notes_set(v, names, DNSC_VIEW_NOTE_MAX), 0);
+	name(&names[1], "_approve.00ff." D);
+	assert_int_equal(dnsc_view_notes_set(v, names, 2), 0);
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	/* the first snapshot is a change, even an empty one; the same set again is none */
+	begin(&x, "_revoked." D, DNS_TYPE_TXT, false);
+	txts(&x, "_revoked." D, one, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 1);
+	name(&want, "_revoked." D);
+	assert_true(dns_name_equal(&got, &want));
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	begin(&x, "_revoked." D, DNS_TYPE_TXT, false);
+	txts(&x, "_revoked." D, one, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	/* another set: a change; not a peer's */
+	begin(&x, "_revoked." D, DNS_TYPE_TXT, false);
+	txts(&x, "_revoked." D, two, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 1);
+	assert_int_equal(dnsc_view_next_change(v, &p), DNSC_CHANGE_NONE);
+	/* an event is a change, as is a Push removal; a name kept in a new set keeps its state */
+	begin(&x, "_approve.00ff." D, DNS_TYPE_TXT, true);
+	txts(&x, "_approve.00ff." D, one, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_notes_set(v, names, 2), 0);
+	assert_int_equal(dnsc_view_next_note(v, &got), 1);
+	name(&want, "_approve.00ff." D);
+	assert_true(dns_name_equal(&got, &want));
+	dnsc_view_remove_rrset(v, &want, DNS_TYPE_TXT);
+	assert_int_equal(dnsc_view_next_note(v, &got), 1);
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	/* dropped from the set: no longer watched, its records ignored */
+	assert_int_equal(dnsc_view_notes_set(v, names, 1), 0);
+	begin(&x, "_approve.00ff." D, DNS_TYPE_TXT, true);
+	txts(&x, "_approve.00ff." D, one, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	assert_int_equal(dnsc_view_questions(v, q, 32), base + 1);
+	/* a signer: every listed peer's _renew.H.D, not this host's own */
+	v->watch_renew = true;
+	n = dnsc_view_questions(v, q, 32);
+	assert_int_equal(n, base + 3);	/* desktop's and nas's */
+	begin(&x, "_renew.laptop." D, DNS_TYPE_TXT, true);
+	txts(&x, "_renew.laptop." D, req, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+	begin(&x, "_renew.desktop." D, DNS_TYPE_TXT, true);
+	txts(&x, "_renew.desktop." D, req, 1, false);
+	apply(v, &x);
+	assert_int_equal(dnsc_view_next_note(v, &got), 1);
+	name(&want, "_renew.desktop." D);
+	assert_true(dns_name_equal(&got, &want));
+	assert_int_equal(dnsc_view_next_note(v, &got), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +593,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_questions_and_txt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_self, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 	};
 
