@@ -508,25 +508,36 @@ static void relay_kick(struct atd *d, bool force);
  * Which peers go through our allocation by their published location:
  * every peer with a location with relay = always; with auto, the peers
  * whose published location is a relayed address (a peer with relay =
- * always: its SRV says so, docs/relay.md), relay to relay. With auto the
- * other relayed paths are path selection's (punch.c binds them), so only
- * the bindings made here are undone here.
+ * always: its SRV says so, docs/relay.md), relay to relay, and every peer
+ * with a location while our allocation is over TLS or TCP: UDP is blocked
+ * here, so no direct pair can work from this host, and only one side
+ * needs an allocation when the other is reachable (issue 12: the peer
+ * sees our relayed address as where we are, and answers there). With
+ * auto the other relayed paths are path selection's (punch.c binds them),
+ * so only the bindings made here are undone here.
  */
 static void relay_peers_sync(struct atd *d)
 {
 	struct atd_agent *a = d->agent;
 	struct sockaddr_in ra;
 	bool ours = a->relay_on && atd_relay_candidate(a->relay, &ra) == 0;
+	bool stream = false;
 
 	if (!a->relay)
 		return;
+	if (ours) {
+		struct atd_relay_view rv;
+
+		atd_relay_get(a->relay, &rv);
+		stream = rv.transport && strcmp(rv.transport, "udp") != 0;
+	}
 	for (int i = 0; i < ATD_MAX_PEERS; i++) {
 		struct relay_loc *l = &a->rloc[i];
 		bool via;
 
 		if (!l->used)
 			continue;
-		via = ours && l->has && (d->conf.relay_mode == ATD_RELAY_ALWAYS || l->relayed);
+		via = ours && l->has && (d->conf.relay_mode == ATD_RELAY_ALWAYS || l->relayed || stream);
 		if (!via && !l->bound)
 			continue;
 		if (atd_relay_bind_peer(a->relay, l->label, via ? &l->loc : NULL))

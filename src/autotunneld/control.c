@@ -258,6 +258,7 @@ static void do_status(struct client *cl)
 	struct atd_acct_view acc;
 	char fqdn[AGENT_NAME_MAX + 1];
 	size_t n = atd_dynpeers_status(atd_agent_peers(d), ps, DP_MAX_PEERS);
+	bool via;
 	bool in = atd_agent_account(d, &acc);
 
 	if (!atd_agent_self(d, &self)) {
@@ -302,6 +303,7 @@ static void do_status(struct client *cl)
 		agent_ctl_write_str(&w, AGENT_CTL_F_FQDN, ps[i].fqdn);
 		agent_ctl_write_ip6(&w, AGENT_CTL_F_ULA, ps[i].ula);
 		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps[i].state));
+		via = false;
 		if (ps[i].has_outer) {
 			union dp_addr o = { .sin = { .sin_family = AF_INET, .sin_port = htons(ps[i].port) } };
 
@@ -310,7 +312,7 @@ static void do_status(struct client *cl)
 			/* relayed addresses are IPv4 (the relay's allocation is) */
 			memcpy(&o.sin.sin_addr, ps[i].outer, 4);
 			if (!ps[i].outer_v6 && d->dp && dp_relay_channel_get(d->dp, &o, NULL))
-				agent_ctl_write_bool(&w, AGENT_CTL_F_VIA_RELAY, true);
+				agent_ctl_write_bool(&w, AGENT_CTL_F_VIA_RELAY, (via = true));
 		}
 		if (ps[i].has_rtt && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_uint(&w, AGENT_CTL_F_RTT_MS, ps[i].rtt_ms);
@@ -319,7 +321,14 @@ static void do_status(struct client *cl)
 		if (ps[i].auth && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_str(&w, AGENT_CTL_F_AUTH, ps[i].auth);
 		agent_ctl_write_bool(&w, AGENT_CTL_F_KEEP, ps[i].keep);
-		if (ps[i].cls && ps[i].state == AGENT_PEER_UP)
+		/*
+		 * Through our allocation to the peer's own location (UDP blocked
+		 * here, or relay = always): the path is the relay's whatever the
+		 * address is (issue 12), as the text's "relayed" says.
+		 */
+		if (via && ps[i].state == AGENT_PEER_UP)
+			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name(AGENT_PATH_RELAY));
+		else if (ps[i].cls && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name((enum agent_path_class)ps[i].cls));
 	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
