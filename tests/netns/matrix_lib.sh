@@ -2,20 +2,30 @@
 # for t_nat_matrix.sh, t_agent_roam_nomap.sh and bench/reach. Source it after
 # lib.sh, agent_lib.sh and turn_lib.sh. Not a test itself.
 #
-# One world for a whole run: the internet bridge [inet], the rendezvous
-# server [rv] (autotunnel-dnsd naming coturn in _stun._udp.D) and coturn on
-# two addresses of rv (RFC 5780 tests need both), the account alice. The
+# One world for a whole run: the internet bridge [inet] (IPv4 and IPv6), the
+# rendezvous server [rv] (autotunnel-dnsd naming coturn in _stun._udp.D) and
+# coturn on two addresses of rv (RFC 5780 tests need both), the account
+# alice. With `mx_world relay`, dnsd also names coturn as the account's TURN
+# relay (_turn._udp.D, _turns._tcp.D) and hands out its time-limited
+# credentials (--turn-secret-file, coturn's use-auth-secret: docs/relay.md),
+# so the agents (relay = auto) allocate on it. The
 # hosts and their networks are made again for every cell, so that each
 # cell starts from empty NAT connection tables (no conntrack tool is
 # needed to flush them) and no cell inherits another's filter entries:
 #
-#   mx_world                 inet, rv, dnsd --stun-server, coturn, alice
+#   mx_world [relay]         inet, rv, dnsd --stun-server [--turn-server ...], coturn, alice
 #   mx_side SIDE KIND        hostSIDE (A or B) behind a network of KIND:
 #                              home   plain masquerade (EIM/APDF)
 #                              nomap  the same, every port-mapping protocol refused
 #                              sym    masquerade fully-random (EDM/APDF)
 #                              cgnat  a home router behind a carrier NAT (EIM·EIM)
 #                              gwd    home, with autotunnel-gwd giving a mapping (PCP)
+#                              v6     "IPv6 firewall only": a global IPv6 address
+#                                     behind the router's stateful filter (RFC 6092,
+#                                     no NAT), IPv4 behind its plain masquerade
+#                              udpblk home, the host dropping all its outbound UDP
+#                                     but DNS to the rendezvous server (a hotel or
+#                                     guest network): only TURN over TLS gets out
 #   mx_same_lan              hostA and hostB on one LAN behind one home router
 #   mx_agents                the agents laptopN (hostA, label MX_LA) and
 #                            desktopN (hostB, MX_LB), N counting the calls,
@@ -33,11 +43,15 @@
 # Addresses: side A's outermost router (or carrier NAT) is 203.0.113.x and
 # side B's 203.0.113.(x+2), x new for each cell (mx_wan); hostA is
 # 192.168.1.2 and hostB 192.168.2.2 on their own LANs, 192.168.7.2 and .3
-# on a shared one; a home router behind a carrier NAT has 100.64.N.2.
+# on a shared one; a home router behind a carrier NAT has 100.64.N.2. A v6
+# side's router is also 2001:db8:ff::x (x as its IPv4 byte, in hex) and its
+# LAN 2001:db8:x::/64 (host ::2), routed by inet for the cell only.
 
 MX_PASSWORD='correct horse battery'
 MX_CELL_NS=""
 MX_CELL_PIDS=""
+MX_CELL_ROUTES=""
+MX_RELAY=""
 MX_N=0
 MX_CELL=0
 
@@ -53,9 +67,18 @@ mx_world() {
 	nt_add_ns rv
 	nt_attach_inet rv eth0 198.51.100.53 198.51.100.1
 	nt_addr rv eth0 198.51.100.54/24
+	nt_inet6
 	MX_SECRET=$(head -c 24 /dev/urandom | base64)
 	turn_start rv "$MX_SECRET" "$AT_ZONE" 198.51.100.53 198.51.100.54
-	at_dnsd --stun-server 198.51.100.53
+	if [ "${1:-}" = relay ]; then
+		(umask 077; printf '%s\n' "$MX_SECRET" >"$NT_DIR/turn.secret")
+		at_dnsd --stun-server 198.51.100.53 --turn-server 198.51.100.53 --turns-server 198.51.100.53 \
+			--turn-secret-file "$NT_DIR/turn.secret" --turn-credential-ttl 600
+		MX_RELAY=1
+	else
+		at_dnsd --stun-server 198.51.100.53
+		MX_RELAY=""
+	fi
 	at_account alice "$MX_PASSWORD"
 }
 
@@ -87,7 +110,7 @@ mx_side() {
 	esac
 	wan=$(mx_wan "$s")
 	case $kind in
-	home | nomap | sym | gwd)
+	home | nomap | sym | gwd | v6 | udpblk)
 		mx_ns "nat$s"
 		mx_ns "host$s"
 		nt_attach_inet "nat$s" wan0 "203.0.113.$wan" 203.0.113.1
@@ -99,6 +122,8 @@ mx_side() {
 		esac
 		nt_nat_input "nat$s"
 		[ "$kind" != gwd ] || mx_gwd "nat$s"
+		[ "$kind" != v6 ] || mx_v6 "nat$s" "host$s" "$(printf %x "$wan")"
+		[ "$kind" != udpblk ] || mx_udpblock "host$s"
 		;;
 	cgnat)
 		mx_ns "cgn$s"
@@ -124,6 +149,40 @@ mx_gwd() {
 	nt_bg "$1" "gwd-$1" "$AT_GWD" --wan wan0 --lan lan0 --state-dir "$NT_DIR/gwd-$1"
 	MX_CELL_PIDS="$MX_CELL_PIDS $NT_LAST_PID"
 	nt_wait 5 test -S "$NT_DIR/gwd-$1/control" || nt_fail "gwd on $1 did not start"
+}
+
+# mx_v6 NAT HOST X: NAT's wan0 also 2001:db8:ff::X, its LAN 2001:db8:X::/64
+# (NAT ::1, HOST ::2), routed by inet until mx_cell_end. The inet forward
+# filter nt_nat_rules gave NAT is the stateful IPv6 firewall (established
+# and what leaves the LAN pass, nothing new from the WAN); nt_nat_input's
+# inet table closes the router itself.
+mx_v6() {
+	local r=$1 host=$2 x=$3
+	ip -n "$(nt_ns "$r")" addr add "2001:db8:ff::$x/64" dev wan0 nodad
+	ip -n "$(nt_ns "$r")" -6 route add default via 2001:db8:ff::1
+	ip -n "$(nt_ns inet)" -6 route add "2001:db8:$x::/64" via "2001:db8:ff::$x"
+	MX_CELL_ROUTES="$MX_CELL_ROUTES 2001:db8:$x::/64"
+	ip -n "$(nt_ns "$r")" addr add "2001:db8:$x::1/64" dev lan0 nodad
+	ip -n "$(nt_ns "$host")" addr add "2001:db8:$x::2/64" dev eth0 nodad
+	ip -n "$(nt_ns "$host")" -6 route add default via "2001:db8:$x::1"
+	nt_exec "$r" sysctl -qw net.ipv6.conf.all.forwarding=1
+	nt_wait 5 nt_exec "$host" ping -6 -c 1 -W 1 2001:db8:ff::1 >/dev/null ||
+		nt_fail "mx_v6: no IPv6 from $host to the bridge"
+}
+
+# mx_udpblock HOST: HOST sends no UDP out of its LAN interface but DNS to the
+# rendezvous server (what goes into the tunnel device is not touched: the
+# inner packets are the tunnel's, and they leave as TURN over TLS)
+mx_udpblock() {
+	nt_exec "$1" nft -f - <<'NFT'
+table inet udpblock {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		oifname "eth0" ip daddr 198.51.100.53 udp dport 53 accept
+		oifname "eth0" meta l4proto udp counter drop
+	}
+}
+NFT
 }
 
 mx_same_lan() {
@@ -154,6 +213,10 @@ mx_agents() {
 	for h in hostA hostB; do
 		at_log_wait "$h" 'reflexive address \|STUN server .* did not answer' 20 ||
 			nt_fail "$h: no STUN check within 20 s: $(tail -20 "$NT_DIR/agent-$h.log")"
+		# with a relay, a host behind a NAT allocates (relay = auto) and
+		# publishes the relayed address: the last candidate of its round
+		[ -z "$MX_RELAY" ] || at_log_wait "$h" 'relay: allocated ' 20 ||
+			nt_fail "$h: no relay allocation within 20 s: $(grep relay "$NT_DIR/agent-$h.log" | tail -20)"
 	done
 	for i in $(seq 100); do
 		at_lists hostA "$MX_LB" && at_lists hostB "$MX_LA" && break
@@ -249,6 +312,8 @@ for p in json.load(sys.stdin).get("peers", []):
         outer = p.get("outer")
         if outer and p.get("port"):
             outer = "%s:%d" % (outer, p["port"])
+        elif p.get("outer6") and p.get("port"):
+            outer = "[%s]:%d" % (p["outer6"], p["port"])
         print(path, outer or "-", p.get("state", "-"))
         break
 else:
@@ -291,6 +356,9 @@ mx_cell_end() {
 		ip netns del "$(nt_ns "$h")" 2>/dev/null || true
 	done
 	MX_CELL_NS=""
+	for h in $MX_CELL_ROUTES; do ip -n "$(nt_ns inet)" -6 route del "$h" 2>/dev/null || true; done
+	MX_CELL_ROUTES=""
+	ip -n "$(nt_ns inet)" -6 neigh flush dev br0
 	MX_CELL=$((MX_CELL + 1))
 	# when addresses come round again (mx_wan), inet must not send to the
 	# MACs of routers that are gone
