@@ -337,7 +337,7 @@ mx_path_wait() {
 # namespaces, and delete them. With TAG, the agents' logs are kept as
 # TAG-agent-hostX.txt (not dumped by the cleanup; read them on a failure).
 mx_cell_end() {
-	local h pid left=""
+	local h pid i left=""
 	[ -z "${AT_PID_hostA:-}" ] || at_agent_stop hostA
 	[ -z "${AT_PID_hostB:-}" ] || at_agent_stop hostB
 	AT_PID_hostA="" AT_PID_hostB=""
@@ -354,6 +354,16 @@ mx_cell_end() {
 			kill -KILL "$pid" 2>/dev/null
 		done
 		ip netns del "$(nt_ns "$h")" 2>/dev/null || true
+	done
+	# a deleted namespace's veth ends go in the background: wait (5 s at
+	# most) for their ports on the bridge, or the next cell's "p-NAME"
+	# collides with one still there ("RTNETLINK answers: File exists")
+	for h in $MX_CELL_NS; do
+		i=0
+		while ip -n "$(nt_ns inet)" link show "p-$h" >/dev/null 2>&1 && [ "$i" -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
 	done
 	MX_CELL_NS=""
 	for h in $MX_CELL_ROUTES; do ip -n "$(nt_ns inet)" -6 route del "$h" 2>/dev/null || true; done
