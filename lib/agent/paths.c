@@ -443,9 +443,21 @@ static uint64_t nominate_at(const struct agent_paths *p, uint64_t now, uint8_t *
 		if (unresolved(&p->pair[i]) && better(p, i, best))
 			pending = true;
 	if (b->cls == AGENT_PATH_RELAY) {
+		uint64_t at = after(p->start, p->cfg.relay_wait_ms);
+
 		/* issue 12: the relay only when no direct path works within relay_wait_ms */
 		pending = pending || !p->predict_over;
-		return pending ? max2(after(p->start, p->cfg.relay_wait_ms), b->ok_at) : now;
+		/*
+		 * ... and not while a prediction round with a real chance runs (one
+		 * side endpoint-independent: ~98 %, docs/paths.md §4): it ends
+		 * within predict_max probes, and a direct path then needs no
+		 * relayed detour first. Two endpoint-dependent sides (BOTH) have
+		 * almost none: the relay goes first.
+		 */
+		if (p->predict_on && p->predict_role != AGENT_PREDICT_BOTH && p->predict_sent < p->cfg.predict_max)
+			at = max2(at, after(p->predict_next,
+					    (uint64_t)(p->cfg.predict_max - p->predict_sent) * p->cfg.predict_pace_ms));
+		return pending ? max2(at, b->ok_at) : now;
 	}
 	return pending ? after(b->ok_at, p->cfg.nominate_wait_ms) : now;
 }

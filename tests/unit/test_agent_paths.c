@@ -464,6 +464,55 @@ static void peer_reflexive_learned(void **state)
 	assert_int_equal(agent_paths_on_check(&p, T0, 0, false, from, 999), -ENOSPC);
 }
 
+/*
+ * A relayed pair that works waits for a prediction round with a real
+ * chance (SPRAY here) to end, rather than relay_wait_ms alone, so that the
+ * direct path found by guessing is not preceded by a relayed detour.
+ */
+static void relay_waits_for_prediction(void **state)
+{
+	struct agent_cand local[] = {
+		v4(AGENT_CAND_LAN, 192, 168, 1, 2, 4500),
+		v4(AGENT_CAND_SRFLX, 203, 0, 113, 10, 40000),
+		v4(AGENT_CAND_RELAY, 198, 51, 100, 53, 50000),
+	};
+	struct agent_cand remote[] = { v4(AGENT_CAND_SRFLX, 203, 0, 113, 20, 41000) };
+	struct agent_paths_cfg c = cfg();
+	struct agent_paths p;
+	struct agent_paths_out o;
+	struct agent_check rc;
+	bool have_rc = false, answered = false;
+	uint64_t t, sent = 0, nominated_at = 0;
+
+	(void)state;
+	remote[0].map = AGENT_NAT_APD;
+	c.predict_max = 500;
+	assert_int_equal(agent_paths_start(&p, &c, local, 3, remote, 1, true, 7, T0), 0);
+	assert_int_equal(p.predict_role, AGENT_PREDICT_SPRAY);
+	for (t = T0; t < T0 + 20000; t++) {
+		if (have_rc && !answered && t >= sent + 30) {
+			assert_int_equal(agent_paths_on_response(&p, t, &rc, 30), 0);
+			answered = true;
+		}
+		agent_paths_poll(&p, t, &o);
+		for (size_t i = 0; i < o.n; i++)
+			if (o.check[i].via_relay && !have_rc) {
+				rc = o.check[i];
+				have_rc = true;
+				sent = t;
+			}
+		if (o.nominated != AGENT_PATHS_NONE) {
+			nominated_at = t;
+			break;
+		}
+	}
+	assert_true(answered);
+	assert_int_equal(p.pair[o.nominated].cls, AGENT_PATH_RELAY);
+	/* 500 probes 4 ms apart from 1000 ms: the last at 2996 ms; not at relay_wait_ms (2000) */
+	assert_true(nominated_at >= T0 + 1000 + 499 * 4);
+	assert_true(nominated_at <= T0 + 1000 + 500 * 4 + 20);
+}
+
 static void predict_roles(void **state)
 {
 	struct agent_cand easy = v4(AGENT_CAND_SRFLX, 203, 0, 113, 10, 40000);
@@ -866,6 +915,7 @@ int main(void)
 		cmocka_unit_test(nomination_waits_for_better_pairs),
 		cmocka_unit_test(best_pair_nominated_at_once),
 		cmocka_unit_test(relay_only_after_relay_wait),
+		cmocka_unit_test(relay_waits_for_prediction),
 		cmocka_unit_test(peer_reflexive_learned),
 		cmocka_unit_test(predict_roles),
 		cmocka_unit_test(prediction_round_bounded),
