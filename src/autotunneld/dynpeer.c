@@ -57,6 +57,7 @@ struct atd_dynpeer {
 	bool told_no_location;
 	bool public_outer;		/* its published location is its own address (a `public` candidate) */
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
+	bool punch_moved;		/* it withdrew its location: a round when its candidates are known */
 	union dp_addr punch_to;		/* ... at this transport address (either family) */
 	bool told_no_cert;		/* said that no tunnel is made without a certificate */
 	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
@@ -91,6 +92,7 @@ struct atd_dynpeers {
 	/* the account authority's policy on a peer's certificate (struct atd_acct_view verify) */
 	int (*verify)(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula);
 	void *verify_arg;
+	bool located;			/* we publish a location (atd_dynpeers_local_cands()) */
 };
 
 static struct ike *ike_of(struct atd *d)
@@ -623,9 +625,23 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 
 	p->has_outer = pi->has_outer;
 	if (!pi->has_outer) {
-		if (had && announce)
-			log_info("%s withdrew its location (its network gives no port mapping now); "
-				 "its tunnel stays where it is", p->label);
+		if (!had || !announce)
+			return;
+		/*
+		 * Neither end publishes a location now: our NAT (or its) lets in
+		 * only what comes from where it was, so the tunnel needs a
+		 * punched path (docs/paths.md §9.4); its candidates reach
+		 * punch.c with this update, the round starts when they are there
+		 * (p->punch_moved, atd_dynpeers_punch_moved()).
+		 */
+		if (!p->ps->located && p->t.sa_up) {
+			log_info("%s withdrew its location (its network gives no port mapping now), and we "
+				 "publish none: looking for a direct path", p->label);
+			p->punch_moved = true;
+			return;
+		}
+		log_info("%s withdrew its location (its network gives no port mapping now); "
+			 "its tunnel stays where it is", p->label);
 		return;
 	}
 	memcpy(p->outer4, pi->outer4, 4);
@@ -1097,6 +1113,40 @@ void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old,
 			(void)ping6_send(ps->ping6, ps->p[i]->ula, NUDGE_SEQ);
 	if (moved > 0)
 		log_info("%d tunnel%s moved to our new address", moved, moved == 1 ? "" : "s");
+}
+
+static void punch_after_move(struct atd_dynpeer *p, const char *why)
+{
+	int ret = p->ps->ops->punch(p->ps->arg, p->label);
+
+	if (ret)
+		log_info("%s: %s, but no direct path can be tried (%s)", p->label, why, strerror(-ret));
+}
+
+void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located)
+{
+	if (!ps)
+		return;
+	ps->located = located;
+	if (located)
+		return;
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (!p->gone && p->t.sa_up && !p->has_outer)
+			punch_after_move(p, "neither end publishes a location");
+	}
+}
+
+void atd_dynpeers_punch_moved(struct atd_dynpeers *ps, const char *label)
+{
+	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
+
+	if (!p || !p->punch_moved)
+		return;
+	p->punch_moved = false;
+	if (p->t.sa_up && !p->has_outer && !ps->located)
+		punch_after_move(p, "it withdrew its location");
 }
 
 /* ---- life cycle ---- */

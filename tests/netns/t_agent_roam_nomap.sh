@@ -10,7 +10,7 @@
 #         desktop's mapping), or behind a plain home router with no
 #         mapping (ROAM_PEER=unmapped: on natN both ends are unmapped and
 #         the path must be punched through both NATs' filters; see
-#         tests/netns/pending/t_agent_roam_punch.sh).
+#         tests/netns/t_agent_roam_punch.sh).
 # A TCP stream runs from desktop to laptop's ULA the whole time; it must
 # deliver every byte, and the longest stall around each move is printed
 # ("roaming stall: N ms") and must be under 2 s. After each move desktop's
