@@ -604,8 +604,14 @@ static void local_update(struct atd *d, bool force)
 	if (a->punch)
 		atd_punch_local(a->punch, &li.cands);
 	/* after the rounds that ran run again: the tunnels a lost location leaves with no path (§9.4) */
-	if (cands_changed)
-		atd_dynpeers_local_cands(a->peers, li.has_external);
+	if (cands_changed) {
+		bool pub = false;
+
+		for (size_t i = 0; i < li.cands.n; i++)
+			pub = pub || (li.cands.c[i].kind == AGENT_CAND_PUBLIC && !li.cands.c[i].v6 &&
+				      !memcmp(li.cands.c[i].addr, li.external4, 4));
+		atd_dynpeers_local_cands(a->peers, li.has_external, pub);
+	}
 	publish_now(d);
 	relay_kick(d, false);
 }

@@ -93,6 +93,7 @@ struct atd_dynpeers {
 	int (*verify)(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula);
 	void *verify_arg;
 	bool located;			/* we publish a location (atd_dynpeers_local_cands()) */
+	bool located_public;		/* our own public address (else a mapping or a lent one) */
 };
 
 static struct ike *ike_of(struct atd *d)
@@ -833,6 +834,36 @@ size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry
 	return n;
 }
 
+static bool private4(const uint8_t a[4])
+{
+	return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64);	/* RFC 1918, RFC 6598 */
+}
+
+/*
+ * An up tunnel that is neither on the pair hole punching nominated nor at
+ * the peer's published location: the peer started it to our location (our
+ * own mapping or public address carries it, the peer's NAT address is
+ * just where its packets come from), or it followed the peer after a move
+ * (design.md §7). Its class says which (docs/paths.md §9.5).
+ */
+static uint8_t class_of_other(struct atd *d, const struct atd_dynpeer *p, const union dp_addr *cur,
+			      const struct atd_peer_status *s)
+{
+	if (dp_relay_channel_get(d->dp, cur, NULL))
+		return AGENT_PATH_RELAY;
+	if (s->outer_v6)
+		return AGENT_PATH_IPV6;
+	if (private4(s->outer))
+		return AGENT_PATH_LAN;
+	if (p->ps->located)
+		return p->ps->located_public ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	if (p->has_outer)
+		return p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	/* neither end has a location: the NATs let it through because both ends sent */
+	return AGENT_PATH_PUNCHED;
+}
+
 static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_peer_status *s)
 {
 	uint64_t now = clock_now_ms();
@@ -857,6 +888,8 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 		s->cls = p->punch_cls;
 	else if (s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) && s->port == p->port)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	else if (s->has_outer && s->state == AGENT_PEER_UP)
+		s->cls = class_of_other(d, p, &cur, s);
 	if (s->state == AGENT_PEER_UP) {
 		struct ike_sa_info si;
 		uint32_t sa = ike_sa_find(ike_of(d), p->dpname);
@@ -1123,11 +1156,12 @@ static void punch_after_move(struct atd_dynpeer *p, const char *why)
 		log_info("%s: %s, but no direct path can be tried (%s)", p->label, why, strerror(-ret));
 }
 
-void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located)
+void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located, bool public_addr)
 {
 	if (!ps)
 		return;
 	ps->located = located;
+	ps->located_public = located && public_addr;
 	if (located)
 		return;
 	for (int i = 0; i < ps->n; i++) {

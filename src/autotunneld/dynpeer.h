@@ -83,14 +83,16 @@ void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old,
 
 /**
  * Our candidates changed (a network change gathered them again); @p located:
- * we publish a location (a mapping, a public or lent address) here. When we
+ * we publish a location (a mapping, a public or lent address) here, our
+ * own public address when @p public_addr (status names the class of a
+ * tunnel a peer started to it: mapped or public). When we
  * publish none, every live tunnel to a peer that publishes none either has
  * no path the peers' NATs let through but one hole punching finds (the
  * peer's NAT is open only towards our old address): a round runs for it,
  * with a punch request (docs/paths.md §9.4). The peer does the same when it
  * sees our location withdrawn (atd_dynpeers_update()).
  */
-void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located);
+void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located, bool public_addr);
 /** Peer @p label's candidates (punch.c) are those of its update: the round its withdrawn location asks for. */
 void atd_dynpeers_punch_moved(struct atd_dynpeers *ps, const char *label);
 
