@@ -58,6 +58,7 @@ struct atd_dynpeer {
 	bool public_outer;		/* its published location is its own address (a `public` candidate) */
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
 	bool punch_moved;		/* it withdrew its location: a round when its candidates are known */
+	bool no_direct;			/* the last round ended with nothing nominated (status says so) */
 	union dp_addr punch_to;		/* ... at this transport address (either family) */
 	bool told_no_cert;		/* said that no tunnel is made without a certificate */
 	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
@@ -271,6 +272,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 		p->up_ms = now;
 		p->told_no_location = false;
 		agent_peer_handshake_done(&p->t, now);
+		p->no_direct = false;
 		agent_peer_set_nat(&p->t, ev->up.nat_local);
 		log_info("tunnel to %s is up (via %s%s)", p->label, ike_ep(&ev->up.remote, e, sizeof(e)),
 			 ev->up.nat_local ? ", we are behind a NAT" : "");
@@ -648,6 +650,7 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 	memcpy(p->outer4, pi->outer4, 4);
 	p->port = pi->port;
 	p->told_no_location = false;
+	p->no_direct = false;	/* a location: no round is what reaches it now */
 	p->public_outer = false;
 	for (size_t i = 0; pi->has_cand && i < pi->cands.n; i++)
 		if (pi->cands.c[i].kind == AGENT_CAND_PUBLIC && !memcmp(pi->cands.c[i].addr, pi->outer4, 4))
@@ -883,6 +886,7 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 		s->handshake_age_s = (uint32_t)((now - p->t.handshake_at) / 1000);
 	}
 	s->keep = p->t.keep;
+	s->no_direct = p->no_direct;
 	/* what the path in use is: the one hole punching found, or the peer's published location */
 	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to))
 		s->cls = p->punch_cls;
@@ -915,6 +919,7 @@ void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controll
 		return;
 	p->punch_cls = cls;
 	p->punch_to = *to;
+	p->no_direct = false;
 	p->rtt_ms = rtt_ms;
 	p->has_rtt = true;
 	if (!controlling) {
@@ -959,7 +964,10 @@ void atd_dynpeers_path_failed(struct atd_dynpeers *ps, const char *label)
 	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
 	uint64_t now = clock_now_ms();
 
-	if (!p || p->t.sa_up || !p->t.connecting)
+	if (!p || p->t.sa_up)
+		return;
+	p->no_direct = true;
+	if (!p->t.connecting)
 		return;
 	agent_peer_handshake_failed(&p->t, now);
 	retry_at(ps->d, p, p->t.retry_at);

@@ -147,6 +147,7 @@ struct atd_peer_status {
 	uint32_t handshake_age_s;
 	bool keep;
 	uint8_t cls;			/* enum agent_path_class of the path in use; 0 when unknown */
+	bool no_direct;			/* the last round of hole punching found no direct path */
 	const char *auth;		/* while up: "cert" (RFC 7427) or "psk"; else NULL */
 };
 
