@@ -871,6 +871,7 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 {
 	uint64_t now = clock_now_ms();
 	union dp_addr cur;
+	bool at_location;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", p->label);
@@ -888,9 +889,17 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 	s->keep = p->t.keep;
 	s->no_direct = p->no_direct;
 	/* what the path in use is: the one hole punching found, or the peer's published location */
-	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to))
+	at_location = s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) &&
+		      s->port == p->port;
+	/*
+	 * A punched pair at the peer's published location (a round that ran
+	 * before its new record came took its mapping for its reflexive
+	 * address): its mapping is what lets the tunnel in.
+	 */
+	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to) &&
+	    !(p->punch_cls == AGENT_PATH_PUNCHED && at_location))
 		s->cls = p->punch_cls;
-	else if (s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) && s->port == p->port)
+	else if (at_location)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
 	else if (s->has_outer && s->state == AGENT_PEER_UP)
 		s->cls = class_of_other(d, p, &cur, s);
