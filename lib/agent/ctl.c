@@ -110,6 +110,7 @@ static const struct field_def fields[AGENT_CTL_F_MAX_] = {
 	[AGENT_CTL_F_OUTER6] = { "outer6", K_IP6, NULL },
 	[AGENT_CTL_F_ADDRESS6] = { "address6", K_IP6, NULL },
 	[AGENT_CTL_F_STUN6] = { "stun6", K_STR, stun6_values },
+	[AGENT_CTL_F_NO_DIRECT] = { "no_direct", K_BOOL, NULL },
 };
 
 #define F(x) (AGENT_CTL_BIT(AGENT_CTL_F_##x))
@@ -130,7 +131,8 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 	[AGENT_CTL_R_SELF] = { "self", F(LABEL) | F(FQDN) | F(ULA) | F(NAT) | F(EXTERNAL) | F(PORT) |
 					 F(MAPPING) | F(LEASE_S) | F(DETAIL) | F_RELAY },
 	[AGENT_CTL_R_PEER] = { "peers", F(LABEL) | F(FQDN) | F(ULA) | F(STATE) | F(OUTER) | F(PORT) |
-					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) | F(VIA_RELAY) | F(OUTER6) },
+					  F(RTT_MS) | F(HANDSHAKE_AGE_S) | F(KEEP) | F(PATH) | F(AUTH) | F(VIA_RELAY) | F(OUTER6) |
+					  F(NO_DIRECT) },
 	[AGENT_CTL_R_HOST] = { "hosts", F(LABEL) | F(FQDN) | F(ULA) | F(OUTER) | F(PORT) | F(MODEL) |
 					  F(OS) | F(SELF) },
 	[AGENT_CTL_R_SERVICE] = { "services", F(INSTANCE) | F(TYPE) | F(HOST) | F(PORT) | F(TXT) },
@@ -140,7 +142,7 @@ static const struct rtype_def rtypes[AGENT_CTL_R_MAX_] = {
 				      F(REFLEXIVE_PORT) | F(NAT_MAPPING) | F(NAT_FILTERING) | F(ADDRESS6) |
 				      F(STUN6) | F_RELAY },
 	[AGENT_CTL_R_PING] = { "ping", F(HOST) | F(ULA) | F(OUTER) | F(PORT) | F(RTT_MS) | F(SENT) | F(RECEIVED) |
-				       F(STATE) | F(RTT_US) | F(OUTER6) },
+				       F(STATE) | F(RTT_US) | F(OUTER6) | F(NO_DIRECT) },
 };
 
 /* Which records a code carries: at least min, at most max of each type; required fields. */
@@ -727,6 +729,31 @@ static void text_relay(struct agent_text_out *o, const struct agent_ctl_msg *m, 
 	agent_text_put(o, "\n");
 }
 
+/*
+ * Why a peer with no published location is unreachable after hole punching
+ * ran (@p self: status's own record, with our relay; NULL: not known): no
+ * pair of candidates answered, and the relay, which would have been a pair
+ * of the same round (docs/paths.md §9.8), could not help either.
+ */
+static void text_no_direct(struct agent_text_out *o, const struct agent_ctl_msg *m, const struct agent_ctl_rec *self)
+{
+	const char *rs = self ? agent_ctl_str(m, self, AGENT_CTL_F_RELAY) : NULL;
+
+	agent_text_put(o, "no direct path worked");
+	if (!self)
+		return;
+	if (!rs)
+		agent_text_put(o, "; relay: none (relay = never)");
+	else if (!strcmp(rs, "allocated"))
+		agent_text_put(o, "; relay: ours did not reach the peer either");
+	else if (!strcmp(rs, "no-server"))
+		agent_text_put(o, "; relay: none, the account's server names no relay (TURN)");
+	else if (!strcmp(rs, "failed"))
+		agent_text_put(o, "; relay: ours failed");
+	else
+		agent_text_put(o, "; relay: ours is not ready yet");
+}
+
 static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m, agent_ctl_utc_offset_fn utc_offset)
 {
 	const struct agent_ctl_rec *acc = agent_ctl_find(m, AGENT_CTL_R_ACCOUNT, 0);
@@ -822,10 +849,18 @@ static void text_status(struct agent_text_out *o, const struct agent_ctl_msg *m,
 		} else if (st && !strcmp(st, "connecting")) {
 			agent_text_put(o, "connecting to %s", e);
 		} else if (st && !strcmp(st, "unreachable")) {
-			if (strcmp(e, "-"))
+			bool nd = false;
+
+			(void)agent_ctl_bool(m, p, AGENT_CTL_F_NO_DIRECT, &nd);
+			if (nd) {
+				agent_text_put(o, "unreachable (");
+				text_no_direct(o, m, self);
+				agent_text_put(o, ")");
+			} else if (strcmp(e, "-")) {
 				agent_text_put(o, "unreachable at %s (no answer)", e);
-			else
+			} else {
 				agent_text_put(o, "unreachable (no location published)");
+			}
 		} else {
 			agent_text_put(o, keep ? "idle (kept up: connecting soon)" : "idle (tunnel on demand)");
 		}
@@ -1097,10 +1132,15 @@ static void text_ping(struct agent_text_out *o, const struct agent_ctl_msg *m)
 			agent_text_put(o, "; the tunnel is up, the host did not answer");
 		else if (!strcmp(st, "connecting"))
 			agent_text_put(o, "; the tunnel is still being made");
-		else if (!strcmp(st, "unreachable"))
+		else if (!strcmp(st, "unreachable")) {
+			bool nd = false;
+
+			(void)agent_ctl_bool(m, r, AGENT_CTL_F_NO_DIRECT, &nd);
 			agent_text_put(o, "; the tunnel could not be made: %s",
+			    nd ? "no direct path worked" :
 			    strcmp(endpoint(m, r, AGENT_CTL_F_OUTER, ep, sizeof(ep)), "-") ? "no answer from the peer"
 											   : "no location published");
+		}
 		else
 			agent_text_put(o, "; no tunnel");
 	}

@@ -148,6 +148,8 @@ enum agent_ctl_fid {
 	AGENT_CTL_F_ADDRESS6,		/* ip6: netcheck: a global IPv6 address of this host */
 	AGENT_CTL_F_STUN6,		/* text: netcheck: the STUN server over IPv6: "answered", "no-answer",
 					 * "checking", "no-address" (it has no AAAA) */
+	/* status: hole punching's outcome for a peer that is not up (issue 11); optional */
+	AGENT_CTL_F_NO_DIRECT,		/* bool: the last round found no direct path to the peer */
 	AGENT_CTL_F_MAX_
 };
 

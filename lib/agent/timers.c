@@ -121,6 +121,15 @@ void agent_timers_records_changed(struct agent_timers *t, uint64_t now)
 	publish_soon(t, now);
 }
 
+bool agent_timers_name_checked(struct agent_timers *t, uint64_t now)
+{
+	t->dirty = true;
+	if (t->publish_fails > 1)
+		return false;	/* publish_at holds the back-off */
+	publish_soon(t, now);
+	return true;
+}
+
 void agent_timers_lease_granted(struct agent_timers *t, uint64_t now, uint32_t lease_s, uint32_t jitter_ms)
 {
 	uint64_t lease_ms = (uint64_t)lease_s * 1000;

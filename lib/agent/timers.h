@@ -116,6 +116,15 @@ void agent_timers_network_changed(struct agent_timers *t, uint64_t now, bool add
 void agent_timers_location_known(struct agent_timers *t, uint64_t now);
 /** Something in the record set changed (services, a new mapping port...): publish at once, or as soon as the update in flight ends. */
 void agent_timers_records_changed(struct agent_timers *t, uint64_t now);
+/**
+ * A refused update (its prerequisites failed) was followed by a look at
+ * whose H.D is, which found it ours or free: the records go again, at once
+ * after the first refusal in a row, and after the update back-off (set by
+ * agent_timers_update_failed() at the refusal) when refusals repeat, so a
+ * server that keeps refusing is not asked hundreds of times a second.
+ * True when they go at once.
+ */
+bool agent_timers_name_checked(struct agent_timers *t, uint64_t now);
 
 /** The update was answered with a lease of @p lease_s seconds; refresh at 80% plus @p jitter_ms (capped at 10%). A lease of 0 counts as a failure. */
 void agent_timers_lease_granted(struct agent_timers *t, uint64_t now, uint32_t lease_s, uint32_t jitter_ms);

@@ -782,7 +782,13 @@ static void run_claimed(void *arg, int err, enum atd_pub_claim how, const char *
 		log_warnx("cannot check whose %s is (%s): trying again later", dns->acc.fqdn, why);
 		atd_pub_claim(dns->pub, ATD_PUB_CLAIM_OURS_ULA, false);
 	} else if (strcmp(c->cand, dns->acc.host) == 0) {
-		atd_pub_claim(dns->pub, how, true);
+		/* again at once, unless the server keeps refusing what we find ours: then with back-off */
+		bool now = agent_timers_name_checked(&dns->t, clock_now_ms());
+
+		if (!now)
+			log_info("%s is ours, but the server refused our records %u times in a row: trying again "
+				 "with back-off", dns->acc.fqdn, dns->t.publish_fails);
+		atd_pub_claim(dns->pub, how, now);
 	} else {
 		/* another computer holds our name now (it raced us, or does not check): we move */
 		inet_ntop(AF_INET6, c->first_ula, u, sizeof(u));

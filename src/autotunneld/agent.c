@@ -576,6 +576,7 @@ static void local_update(struct atd *d, bool force)
 	struct atd_agent *a = d->agent;
 	struct atd_local_info li = { 0 };
 	char e[INET_ADDRSTRLEN];
+	bool cands_changed;
 
 	memcpy(li.ula, a->id.ula, 16);
 	memcpy(li.eui64, a->eui64, 8);
@@ -608,10 +609,20 @@ static void local_update(struct atd *d, bool force)
 			  li.rsip ? " (lent by RSIP)" : li.relayed ? " (relayed by TURN)" : "");
 	else
 		log_debug("publishing no location (peers cannot start tunnels to us here)");
+	cands_changed = !a->local_valid || a->local.cands.n != li.cands.n || a->local.cands.gen != li.cands.gen;
 	a->local = li;
 	a->local_valid = true;
 	if (a->punch)
 		atd_punch_local(a->punch, &li.cands);
+	/* after the rounds that ran run again: the tunnels a lost location leaves with no path (§9.4) */
+	if (cands_changed) {
+		bool pub = false;
+
+		for (size_t i = 0; i < li.cands.n; i++)
+			pub = pub || (li.cands.c[i].kind == AGENT_CAND_PUBLIC && !li.cands.c[i].v6 &&
+				      !memcmp(li.cands.c[i].addr, li.external4, 4));
+		atd_dynpeers_local_cands(a->peers, li.has_external, pub);
+	}
 	publish_now(d);
 	relay_kick(d, false);
 }
@@ -1049,6 +1060,7 @@ static void dns_peer_update(void *arg, const struct atd_peer_info *p)
 	atd_agent_account(d, &acc);
 	atd_dynpeers_update(d->agent->peers, &acc, p);
 	atd_punch_peer(d->agent->punch, p->name, p->ula, p->has_cand ? &p->cands : NULL);
+	atd_dynpeers_punch_moved(d->agent->peers, p->name);
 	relay_loc_set(d->agent, p, false);
 	relay_peers_sync(d);
 }

@@ -330,6 +330,8 @@ static void do_status(struct client *cl)
 			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name(AGENT_PATH_RELAY));
 		else if (ps[i].cls && ps[i].state == AGENT_PEER_UP)
 			agent_ctl_write_str(&w, AGENT_CTL_F_PATH, agent_path_class_name((enum agent_path_class)ps[i].cls));
+		if (ps[i].no_direct && ps[i].state != AGENT_PEER_UP)
+			agent_ctl_write_bool(&w, AGENT_CTL_F_NO_DIRECT, true);
 	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
@@ -399,7 +401,11 @@ static void ping_done(void *arg, const struct atd_ping_result *r)
 	agent_ctl_write_uint(&w, AGENT_CTL_F_RECEIVED, r->received);
 	/* no reply: say where the tunnel stands, as status would */
 	if (r->received == 0 && atd_dynpeers_find(atd_agent_peers(cl->c->d), r->host, &ps) == 0)
+	{
 		agent_ctl_write_str(&w, AGENT_CTL_F_STATE, state_word(ps.state));
+		if (ps.no_direct && ps.state != AGENT_PEER_UP)
+			agent_ctl_write_bool(&w, AGENT_CTL_F_NO_DIRECT, true);
+	}
 	send_frame(cl, reply_buf, agent_ctl_write_end(&w));
 }
 

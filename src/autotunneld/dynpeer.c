@@ -57,6 +57,8 @@ struct atd_dynpeer {
 	bool told_no_location;
 	bool public_outer;		/* its published location is its own address (a `public` candidate) */
 	uint8_t punch_cls;		/* enum agent_path_class hole punching found (0: none) */
+	bool punch_moved;		/* it withdrew its location: a round when its candidates are known */
+	bool no_direct;			/* the last round ended with nothing nominated (status says so) */
 	union dp_addr punch_to;		/* ... at this transport address (either family) */
 	bool told_no_cert;		/* said that no tunnel is made without a certificate */
 	bool cert;			/* its IKE peer authenticates with certificates (the account authority) */
@@ -91,6 +93,8 @@ struct atd_dynpeers {
 	/* the account authority's policy on a peer's certificate (struct atd_acct_view verify) */
 	int (*verify)(void *arg, const uint8_t *der, size_t len, const char *host, const uint8_t *ula);
 	void *verify_arg;
+	bool located;			/* we publish a location (atd_dynpeers_local_cands()) */
+	bool located_public;		/* our own public address (else a mapping or a lent one) */
 };
 
 static struct ike *ike_of(struct atd *d)
@@ -268,6 +272,7 @@ void atd_dynpeer_ike_event(struct atd_rpeer *rp, const struct ike_event *ev)
 		p->up_ms = now;
 		p->told_no_location = false;
 		agent_peer_handshake_done(&p->t, now);
+		p->no_direct = false;
 		agent_peer_set_nat(&p->t, ev->up.nat_local);
 		log_info("tunnel to %s is up (via %s%s)", p->label, ike_ep(&ev->up.remote, e, sizeof(e)),
 			 ev->up.nat_local ? ", we are behind a NAT" : "");
@@ -623,14 +628,29 @@ static void set_location(struct atd *d, struct atd_dynpeer *p, const struct atd_
 
 	p->has_outer = pi->has_outer;
 	if (!pi->has_outer) {
-		if (had && announce)
-			log_info("%s withdrew its location (its network gives no port mapping now); "
-				 "its tunnel stays where it is", p->label);
+		if (!had || !announce)
+			return;
+		/*
+		 * Neither end publishes a location now: our NAT (or its) lets in
+		 * only what comes from where it was, so the tunnel needs a
+		 * punched path (docs/paths.md §9.4); its candidates reach
+		 * punch.c with this update, the round starts when they are there
+		 * (p->punch_moved, atd_dynpeers_punch_moved()).
+		 */
+		if (!p->ps->located && p->t.sa_up) {
+			log_info("%s withdrew its location (its network gives no port mapping now), and we "
+				 "publish none: looking for a direct path", p->label);
+			p->punch_moved = true;
+			return;
+		}
+		log_info("%s withdrew its location (its network gives no port mapping now); "
+			 "its tunnel stays where it is", p->label);
 		return;
 	}
 	memcpy(p->outer4, pi->outer4, 4);
 	p->port = pi->port;
 	p->told_no_location = false;
+	p->no_direct = false;	/* a location: no round is what reaches it now */
 	p->public_outer = false;
 	for (size_t i = 0; pi->has_cand && i < pi->cands.n; i++)
 		if (pi->cands.c[i].kind == AGENT_CAND_PUBLIC && !memcmp(pi->cands.c[i].addr, pi->outer4, 4))
@@ -817,10 +837,41 @@ size_t atd_dynpeers_hosts(const struct atd_dynpeers *ps, struct agent_host_entry
 	return n;
 }
 
+static bool private4(const uint8_t a[4])
+{
+	return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64);	/* RFC 1918, RFC 6598 */
+}
+
+/*
+ * An up tunnel that is neither on the pair hole punching nominated nor at
+ * the peer's published location: the peer started it to our location (our
+ * own mapping or public address carries it, the peer's NAT address is
+ * just where its packets come from), or it followed the peer after a move
+ * (design.md §7). Its class says which (docs/paths.md §9.5).
+ */
+static uint8_t class_of_other(struct atd *d, const struct atd_dynpeer *p, const union dp_addr *cur,
+			      const struct atd_peer_status *s)
+{
+	if (dp_relay_channel_get(d->dp, cur, NULL))
+		return AGENT_PATH_RELAY;
+	if (s->outer_v6)
+		return AGENT_PATH_IPV6;
+	if (private4(s->outer))
+		return AGENT_PATH_LAN;
+	if (p->ps->located)
+		return p->ps->located_public ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	if (p->has_outer)
+		return p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	/* neither end has a location: the NATs let it through because both ends sent */
+	return AGENT_PATH_PUNCHED;
+}
+
 static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_peer_status *s)
 {
 	uint64_t now = clock_now_ms();
 	union dp_addr cur;
+	bool at_location;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->label, sizeof(s->label), "%s", p->label);
@@ -836,11 +887,22 @@ static void status_of(struct atd *d, const struct atd_dynpeer *p, struct atd_pee
 		s->handshake_age_s = (uint32_t)((now - p->t.handshake_at) / 1000);
 	}
 	s->keep = p->t.keep;
+	s->no_direct = p->no_direct;
 	/* what the path in use is: the one hole punching found, or the peer's published location */
-	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to))
+	at_location = s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) &&
+		      s->port == p->port;
+	/*
+	 * A punched pair at the peer's published location (a round that ran
+	 * before its new record came took its mapping for its reflexive
+	 * address): its mapping is what lets the tunnel in.
+	 */
+	if (s->has_outer && p->punch_cls && dp_addr_eq(&cur, &p->punch_to) &&
+	    !(p->punch_cls == AGENT_PATH_PUNCHED && at_location))
 		s->cls = p->punch_cls;
-	else if (s->has_outer && p->has_outer && !s->outer_v6 && !memcmp(s->outer, p->outer4, 4) && s->port == p->port)
+	else if (at_location)
 		s->cls = p->public_outer ? AGENT_PATH_PUBLIC : AGENT_PATH_MAPPED;
+	else if (s->has_outer && s->state == AGENT_PEER_UP)
+		s->cls = class_of_other(d, p, &cur, s);
 	if (s->state == AGENT_PEER_UP) {
 		struct ike_sa_info si;
 		uint32_t sa = ike_sa_find(ike_of(d), p->dpname);
@@ -866,6 +928,7 @@ void atd_dynpeers_path(struct atd_dynpeers *ps, const char *label, bool controll
 		return;
 	p->punch_cls = cls;
 	p->punch_to = *to;
+	p->no_direct = false;
 	p->rtt_ms = rtt_ms;
 	p->has_rtt = true;
 	if (!controlling) {
@@ -910,7 +973,10 @@ void atd_dynpeers_path_failed(struct atd_dynpeers *ps, const char *label)
 	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
 	uint64_t now = clock_now_ms();
 
-	if (!p || p->t.sa_up || !p->t.connecting)
+	if (!p || p->t.sa_up)
+		return;
+	p->no_direct = true;
+	if (!p->t.connecting)
 		return;
 	agent_peer_handshake_failed(&p->t, now);
 	retry_at(ps->d, p, p->t.retry_at);
@@ -1097,6 +1163,41 @@ void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old,
 			(void)ping6_send(ps->ping6, ps->p[i]->ula, NUDGE_SEQ);
 	if (moved > 0)
 		log_info("%d tunnel%s moved to our new address", moved, moved == 1 ? "" : "s");
+}
+
+static void punch_after_move(struct atd_dynpeer *p, const char *why)
+{
+	int ret = p->ps->ops->punch(p->ps->arg, p->label);
+
+	if (ret)
+		log_info("%s: %s, but no direct path can be tried (%s)", p->label, why, strerror(-ret));
+}
+
+void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located, bool public_addr)
+{
+	if (!ps)
+		return;
+	ps->located = located;
+	ps->located_public = located && public_addr;
+	if (located)
+		return;
+	for (int i = 0; i < ps->n; i++) {
+		struct atd_dynpeer *p = ps->p[i];
+
+		if (!p->gone && p->t.sa_up && !p->has_outer)
+			punch_after_move(p, "neither end publishes a location");
+	}
+}
+
+void atd_dynpeers_punch_moved(struct atd_dynpeers *ps, const char *label)
+{
+	struct atd_dynpeer *p = ps ? find(ps, label) : NULL;
+
+	if (!p || !p->punch_moved)
+		return;
+	p->punch_moved = false;
+	if (p->t.sa_up && !p->has_outer && !ps->located)
+		punch_after_move(p, "it withdrew its location");
 }
 
 /* ---- life cycle ---- */

@@ -82,6 +82,21 @@ void atd_dynpeers_gone(struct atd_dynpeers *ps, const char *fqdn);
 void atd_dynpeers_local_moved(struct atd_dynpeers *ps, const union dp_addr *old, const union dp_addr *now);
 
 /**
+ * Our candidates changed (a network change gathered them again); @p located:
+ * we publish a location (a mapping, a public or lent address) here, our
+ * own public address when @p public_addr (status names the class of a
+ * tunnel a peer started to it: mapped or public). When we
+ * publish none, every live tunnel to a peer that publishes none either has
+ * no path the peers' NATs let through but one hole punching finds (the
+ * peer's NAT is open only towards our old address): a round runs for it,
+ * with a punch request (docs/paths.md §9.4). The peer does the same when it
+ * sees our location withdrawn (atd_dynpeers_update()).
+ */
+void atd_dynpeers_local_cands(struct atd_dynpeers *ps, bool located, bool public_addr);
+/** Peer @p label's candidates (punch.c) are those of its update: the round its withdrawn location asks for. */
+void atd_dynpeers_punch_moved(struct atd_dynpeers *ps, const char *label);
+
+/**
  * The RSIP binding came, changed or went (ops->rsip_binding says what it is
  * now): every peer is set up again in lib/ike from Nb and the lent port
  * with the lent SPIs (or from our own address), its data-plane path with it.
@@ -132,6 +147,7 @@ struct atd_peer_status {
 	uint32_t handshake_age_s;
 	bool keep;
 	uint8_t cls;			/* enum agent_path_class of the path in use; 0 when unknown */
+	bool no_direct;			/* the last round of hole punching found no direct path */
 	const char *auth;		/* while up: "cert" (RFC 7427) or "psk"; else NULL */
 };
 

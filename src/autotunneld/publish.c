@@ -29,7 +29,8 @@
 #define PUB_RECORDS_MAX (AGENT_RECORDS_MAX + 1)
 
 /* A punch request's own UPDATE (docs/paths.md §1.3): beside the record set's, never in its way. */
-#define PUNCH_UPDATES 4
+#define PUNCH_UPDATES 8
+#define PUNCH_HELD 8	/* our punch requests in the zone, deleted when we stop or sign out */
 
 struct punch_update {
 	struct atd_pub *p;
@@ -77,6 +78,8 @@ struct atd_pub {
 	size_t nsvc;
 	char model[65], os[65];
 	struct punch_update punch[PUNCH_UPDATES];
+	struct agent_rr punch_held[PUNCH_HELD];
+	bool punch_held_used[PUNCH_HELD];
 };
 
 static const char *const features[] = { "ike=2" };
@@ -173,6 +176,7 @@ void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struc
 {
 	p->ctx = *ctx;
 	p->running = true;
+	memset(p->punch_held_used, 0, sizeof(p->punch_held_used));	/* another session's are not ours to delete */
 	p->withdrawn = p->withdrawing = false;
 	p->prev_known = false;
 	p->displaced = p->name_check = false;
@@ -188,10 +192,9 @@ void atd_pub_claim(struct atd_pub *p, enum atd_pub_claim claim, bool now)
 	p->prev_known = false;
 	if (!p->running || p->withdrawing || p->withdrawn)
 		return;
+	/* else again after the back-off the refusal set (name_lost came first: the owner's timers hold it) */
 	if (now)
 		p->ops->records_changed(p->arg);
-	else
-		p->ops->update_failed(p->arg);	/* again after the back-off */
 }
 
 void atd_pub_displaced(struct atd_pub *p)
@@ -481,6 +484,8 @@ static void withdraw_timeout(evutil_socket_t fd, short what, void *arg)
 	withdraw_end(p);
 }
 
+static void punch_delete_held(struct atd_pub *p);
+
 /* Start the withdrawal; false when there is nothing to withdraw (done is not called). */
 static bool withdraw_start(struct atd_pub *p)
 {
@@ -491,6 +496,7 @@ static bool withdraw_start(struct atd_pub *p)
 	size_t len;
 	int rc;
 
+	punch_delete_held(p);
 	/* nothing more is published or refreshed */
 	if (p->inflight) {
 		dnsconn_cancel(p->ctx.conn, p);
@@ -600,15 +606,13 @@ static void punch_answer(void *arg, int err, const uint8_t *msg, size_t len)
 	u->used = false;
 }
 
-int atd_pub_punch(struct atd_pub *p, const struct agent_rr *rr, bool add)
+static int punch_send(struct atd_pub *p, const struct agent_rr *rr, bool add)
 {
 	static uint8_t buf[DNSC_MSG_MAX];
 	struct punch_update *u = NULL;
 	size_t len;
 	int rc;
 
-	if (!p || !p->running || !p->ctx.conn || p->withdrawing || p->withdrawn)
-		return -ENOTCONN;
 	for (int i = 0; i < PUNCH_UPDATES && !u; i++)
 		if (!p->punch[i].used)
 			u = &p->punch[i];
@@ -634,4 +638,56 @@ int atd_pub_punch(struct atd_pub *p, const struct agent_rr *rr, bool add)
 	if (rc)
 		dns_tsig_fini(&u->t);
 	return rc;
+}
+
+/*
+ * What we wrote stays in the zone until deleted: a request left by a
+ * requester that stopped mid-round would be heard as a fresh one within
+ * its age (agent_punch_fresh()) and outlive us by the server's lease. So
+ * the ones written are remembered, and go before our records when we stop
+ * or sign out (withdraw_start()).
+ */
+static void punch_hold(struct atd_pub *p, const struct agent_rr *rr, bool add)
+{
+	int fr = -1;
+
+	for (int i = 0; i < PUNCH_HELD; i++) {
+		if (!p->punch_held_used[i]) {
+			if (fr < 0)
+				fr = i;
+			continue;
+		}
+		if (dnsc_records_equal(&p->punch_held[i], 1, rr, 1)) {
+			p->punch_held_used[i] = add;
+			return;
+		}
+	}
+	if (add && fr >= 0) {
+		p->punch_held[fr] = *rr;
+		p->punch_held_used[fr] = true;
+	}
+}
+
+int atd_pub_punch(struct atd_pub *p, const struct agent_rr *rr, bool add)
+{
+	int rc;
+
+	if (!p || !p->running || !p->ctx.conn || p->withdrawing || p->withdrawn)
+		return -ENOTCONN;
+	if ((rc = punch_send(p, rr, add)) == 0)
+		punch_hold(p, rr, add);
+	return rc;
+}
+
+/* Before the withdrawal: our punch requests go (each its own UPDATE: no prerequisite on H.D). */
+static void punch_delete_held(struct atd_pub *p)
+{
+	for (int i = 0; i < PUNCH_HELD; i++) {
+		if (!p->punch_held_used[i])
+			continue;
+		p->punch_held_used[i] = false;
+		if (!p->ctx.conn || punch_send(p, &p->punch_held[i], false))
+			log_debug("cannot delete our punch request at %s (it expires with its lease)",
+				  p->punch_held[i].name);
+	}
 }

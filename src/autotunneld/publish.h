@@ -83,7 +83,8 @@ void atd_pub_start(struct atd_pub *p, const struct atd_pub_ctx *ctx, const struc
 void atd_pub_due(struct atd_pub *p);
 /**
  * After name_lost: H.D is free or ours (@p claim); publish at once, or
- * after the back-off when @p now is false (whose it is could not be told).
+ * when @p now is false after the back-off the refusal set in the owner's
+ * timers (whose it is could not be told, or the server keeps refusing).
  */
 void atd_pub_claim(struct atd_pub *p, enum atd_pub_claim claim, bool now);
 /**

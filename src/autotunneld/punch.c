@@ -51,6 +51,7 @@ struct pp {
 	unsigned next_tx;
 	bool have_path;
 	struct atd_punch_path path;
+	uint64_t nominated_wall_s;	/* wall clock of the last nomination (a request older is answered) */
 	bool relay_bound;		/* ops.relay_bind() holds its relayed address, relay_at */
 	uint8_t relay_at4[4];
 	uint16_t relay_at_port;
@@ -444,6 +445,7 @@ static void poll_round(struct pp *pp)
 		} else {
 			pp->have_path = true;
 			pp->path = np;
+			pp->nominated_wall_s = clock_wall_s();
 			pp->rechecks = 0;
 			if (was_relayed && np.cls != AGENT_PATH_RELAY)
 				log_info("%s: upgraded to direct: %s (%s, rtt %u ms, %s)", pp->label,
@@ -749,6 +751,22 @@ int atd_punch_want(struct atd_punch *pu, const char *label)
 	return 0;
 }
 
+/* Every candidate of @p req is one the round had (published or from an earlier request). */
+static bool request_known(const struct pp *pp, const struct agent_punch *req)
+{
+	for (size_t i = 0; i < req->n && i < AGENT_CAND_MAX; i++) {
+		bool known = req->c[i].kind == AGENT_CAND_PRFLX;
+
+		for (size_t k = 0; !known && k < pp->nextra; k++)
+			known = same_addr(&pp->extra[k], &req->c[i]);
+		for (size_t k = 0; !known && pp->has_cands && k < pp->cands.n; k++)
+			known = same_addr(&pp->cands.c[k], &req->c[i]);
+		if (!known)
+			return false;
+	}
+	return true;
+}
+
 void atd_punch_request(struct atd_punch *pu, const struct agent_punch *req)
 {
 	struct pp *pp = pu->signed_in ? by_label(pu, req->from) : NULL;
@@ -774,6 +792,19 @@ void atd_punch_request(struct atd_punch *pu, const struct agent_punch *req)
 	}
 	memcpy(slot->n, req->nonce, AGENT_PUNCH_NONCE_LEN);
 	slot->until_ms = now + 2000ull * AGENT_PUNCH_MAX_AGE_S;
+	/*
+	 * A request of the attempt a round of ours already answered: written
+	 * no later than our nomination and naming nothing new (on one LAN the
+	 * peer's check arrives, and the round nominates, before its request).
+	 * Another round would only check the same pairs again; a request after
+	 * a change of the peer's (new candidates) or a later attempt (a newer
+	 * time) starts one.
+	 */
+	if (pp->have_path && pp->nominated_wall_s && req->t <= pp->nominated_wall_s && request_known(pp, req)) {
+		log_debug("%s: its punch request is of the round that found %s: no second round", pp->label,
+			  agent_path_class_name((enum agent_path_class)pp->path.cls));
+		return;
+	}
 	pp->nextra = 0;
 	for (size_t i = 0; i < req->n && i < AGENT_CAND_MAX; i++)
 		pp->extra[pp->nextra++] = req->c[i];

@@ -10,12 +10,12 @@
 #         desktop's mapping), or behind a plain home router with no
 #         mapping (ROAM_PEER=unmapped: on natN both ends are unmapped and
 #         the path must be punched through both NATs' filters; see
-#         tests/netns/pending/t_agent_roam_punch.sh).
+#         tests/netns/t_agent_roam_punch.sh).
 # A TCP stream runs from desktop to laptop's ULA the whole time; it must
 # deliver every byte, and the longest stall around each move is printed
 # ("roaming stall: N ms") and must be under 2 s. After each move desktop's
 # tunnel must be up at laptop's new outer address within 10 s; with
-# ROAM_PEER=unmapped its path class too (mapped, punched on both ends,
+# ROAM_PEER=unmapped its path class too (mapped on both ends, punched on both ends,
 # mapped). No miniupnpd; coturn is the account's STUN server.
 . "${AT_SRC:-$(dirname "$0")/../..}/tests/netns/lib.sh"
 . "$AT_SRC/tests/netns/agent_lib.sh"
@@ -117,19 +117,36 @@ outer_is() {
 	done
 	return 1
 }
-# after_move WHAT CLASS ADDR: desktop's tunnel to laptop follows laptop to
-# ADDR; with an unmapped desktop its path class must be CLASS on both ends
-# (on the punched path) or on desktop's (the mapped one)
+# path_known HOST PEER: wait until HOST's status gives PEER's tunnel a path class, up
+# (every up tunnel says how it goes, docs/paths.md §9.5: also the end whose own mapping carries it)
+path_known() {
+	local i
+	for i in $(seq $((SETTLE_S * 5))); do
+		set -- "$1" "$2" $(mx_path "$1" "$2")
+		case "$3 $5" in mapped\ up | public\ up | punched\ up | lan\ up | ipv6\ up | relay\ up) return 0 ;; esac
+		sleep 0.2
+	done
+	return 1
+}
+# after_move WHAT CLASS ADDR [LAPTOP_CLASS]: desktop's tunnel to laptop
+# follows laptop to ADDR; with an unmapped desktop its path class must be
+# CLASS on both ends (on the punched path) or on desktop's (the mapped
+# one), and laptop's LAPTOP_CLASS when given; both ends name one anyway
 after_move() {
 	outer_is hostB "$MX_LA" "$3" || nt_fail "$1, desktop's tunnel to laptop: $(mx_path hostB "$MX_LA") (expected up at $3)"
 	if [ "${ROAM_PEER:-mapped}" = unmapped ]; then
 		path_is hostB "$MX_LA" "$2" || nt_fail "$1, desktop's path to laptop: $(mx_path hostB "$MX_LA") (expected $2)"
 		[ "$2" != punched ] || path_is hostA "$MX_LB" "$2" ||
 			nt_fail "$1, laptop's path to desktop: $(mx_path hostA "$MX_LB") (expected $2)"
+		[ -z "${4:-}" ] || path_is hostA "$MX_LB" "$4" ||
+			nt_fail "$1, laptop's path to desktop: $(mx_path hostA "$MX_LB") (expected $4)"
 	fi
+	path_known hostB "$MX_LA" || nt_fail "$1, desktop's tunnel to laptop has no path class: $(mx_path hostB "$MX_LA")"
+	path_known hostA "$MX_LB" || nt_fail "$1, laptop's tunnel to desktop has no path class: $(mx_path hostA "$MX_LB")"
 	views
 }
-after_move "before the move" mapped 203.0.113.10
+# laptop's own mapping carries desktop's tunnel to it: mapped on laptop's end too
+after_move "before the move" mapped 203.0.113.10 mapped
 sleep 3
 
 M1=$(mono)

@@ -207,6 +207,37 @@ static void status_states(void **state)
 		  "peer     nas      -   connecting (looking for a direct path: hole punching)\n",
 		  "{\"schema\":1,\"peers\":[{\"label\":\"laptop\",\"state\":\"up\",\"outer\":\"203.0.113.10\","
 		  "\"port\":4500,\"rtt_ms\":3,\"path\":\"punched\"},{\"label\":\"nas\",\"state\":\"connecting\"}]}\n");
+	/* issue 11: a round that found no direct path says so, and what the relay did (or why none) */
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_NAT, "nat");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_MAPPING, "none");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_RELAY, "no-server");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "unreachable");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_NO_DIRECT, true);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "this     laptop   -   behind NAT, no port mapping: reachable by hole punching\n"
+		  "relay    none: the account's server names no relay (TURN)\n"
+		  "peer     nas      -   unreachable (no direct path worked; relay: none, the account's server "
+		  "names no relay (TURN))\n",
+		  "{\"schema\":1,\"self\":{\"label\":\"laptop\",\"nat\":\"nat\",\"mapping\":\"none\","
+		  "\"relay\":\"no-server\"},\"peers\":[{\"label\":\"nas\",\"state\":\"unreachable\","
+		  "\"no_direct\":true}]}\n");
+	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_SELF);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "laptop");
+	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);
+	agent_ctl_write_str(&cw, AGENT_CTL_F_LABEL, "nas");
+	agent_ctl_write_str(&cw, AGENT_CTL_F_STATE, "unreachable");
+	agent_ctl_write_bool(&cw, AGENT_CTL_F_NO_DIRECT, true);
+	render_is(parse_ok(agent_ctl_write_end(&cw)),
+		  "account  none (sign in with: autotunnel login ACCOUNT --server HOST)\n"
+		  "this     laptop   -   network not known yet\n"
+		  "peer     nas      -   unreachable (no direct path worked; relay: none (relay = never))\n", NULL);
 	/* a path word the protocol does not know is refused */
 	agent_ctl_write_begin(&cw, frame, sizeof(frame), AGENT_CTL_REPLY | AGENT_CTL_STATUS);
 	agent_ctl_write_rec(&cw, AGENT_CTL_R_PEER);

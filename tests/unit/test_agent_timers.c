@@ -90,6 +90,35 @@ static void update_retry_backs_off_and_caps(void **state)
 	assert_true(t.publish_at == now + 2880000 + 1000);
 }
 
+/*
+ * A refused update (prerequisites) whose name check finds H.D ours: the
+ * first time again at once, then after the growing back-off, never in a
+ * loop; a granted update starts over.
+ */
+static void name_checked_backs_off_when_refusals_repeat(void **state)
+{
+	struct agent_timers t;
+	static const uint32_t want[] = { 2000, 4000, 8000, 16000 };
+	uint64_t now = T0 + 300;
+
+	started(&t);
+	agent_timers_llq_established(&t, now, 7200);
+	agent_timers_update_failed(&t, now);	/* refused: name_lost */
+	assert_true(agent_timers_name_checked(&t, now + 10));
+	assert_int_equal(agent_timers_due(&t, now + 10), AGENT_ACT_PUBLISH);
+	now += 20;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		agent_timers_update_failed(&t, now);	/* refused again */
+		assert_false(agent_timers_name_checked(&t, now + 10));
+		due_at(&t, now + want[i], AGENT_ACT_PUBLISH);
+		now += want[i];
+	}
+	agent_timers_lease_granted(&t, now, 3600, 0);
+	agent_timers_update_failed(&t, now + 5);
+	assert_true(agent_timers_name_checked(&t, now + 10));
+	assert_int_equal(agent_timers_due(&t, now + 10), AGENT_ACT_PUBLISH);
+}
+
 static void publish_waits_for_location_at_most_map_wait(void **state)
 {
 	struct agent_timers t;
@@ -745,6 +774,7 @@ int main(void)
 		cmocka_unit_test(publish_refresh_at_80_percent),
 		cmocka_unit_test(jitter_added_and_capped),
 		cmocka_unit_test(update_retry_backs_off_and_caps),
+		cmocka_unit_test(name_checked_backs_off_when_refusals_repeat),
 		cmocka_unit_test(publish_waits_for_location_at_most_map_wait),
 		cmocka_unit_test(location_known_ends_the_wait),
 		cmocka_unit_test(change_during_update_publishes_after_it),
