@@ -343,8 +343,11 @@ pass "autotunneld runs with the packaged example settings as autotunnel (uid $AG
 
 out=$(printf 'correct horse\n' | run "$NS_HOST" autotunnel login alice --server 10.53.0.1 --pin "$PIN" 2>&1) ||
 	fail "autotunnel login failed: $out"
-[ "$out" = "signed in to alice.members.example.net" ] || fail "autotunnel login said: $out"
-pass "autotunnel login alice --server 10.53.0.1 --pin ...: $out"
+[ "$(echo "$out" | head -1)" = "signed in to alice.members.example.net" ] || fail "autotunnel login said: $out"
+# the account authority is on by default: the account's first computer creates it
+echo "$out" | grep -q 'created the account authority; its recovery key' ||
+	fail "the account's first computer showed no recovery key: $out"
+pass "autotunnel login alice --server 10.53.0.1 --pin ...: $(echo "$out" | head -1), and the authority's recovery key once"
 
 st=$(run "$NS_HOST" autotunnel status 2>&1) || fail "autotunnel status failed: $st"
 echo "$st" | grep -q '^account  alice.members.example.net   (signed in' || fail "autotunnel status: $st"
